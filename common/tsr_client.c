@@ -1,0 +1,370 @@
+#include "tsr_client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "tsr_envelope.h"
+#include "tsr_log.h"
+#include "tsr_metrics.h"
+#include "tsr_zwatch.h"
+
+typedef struct client_call {
+    uint64_t id;
+    int64_t deadline_ms;
+    tsr_client_cb cb;
+    void *arg;
+    int failed; /* could not be sent: completes with error at the next sweep */
+    tsr_error_t error;
+    struct client_call *prev, *next;
+} client_call_t;
+
+struct tsr_client {
+    uv_loop_t *loop;
+    void *socket;
+    char *name;
+    char *endpoint;
+    int default_timeout_ms;
+    uint64_t next_id;
+    int in_flight;
+    int closing;
+    client_call_t *calls; /* oldest first */
+    client_call_t *last;
+    tsr_zwatch_t watch;
+    uv_timer_t sweep;
+    int handles_open;
+    tsr_metric_t *timeouts;
+};
+
+static void client__unlink(tsr_client_t *self, client_call_t *call)
+{
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        self->calls = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+    else
+        self->last = call->prev;
+    self->in_flight--;
+}
+
+static client_call_t *client__find(tsr_client_t *self, uint64_t id)
+{
+    for (client_call_t *c = self->calls; c != NULL; c = c->next)
+        if (c->id == id)
+            return c;
+    return NULL;
+}
+
+static int client__on_readable(tsr_zwatch_t *watch, int budget)
+{
+    tsr_client_t *self = watch->data;
+    int taken = 0;
+    while (taken < budget) {
+        zmq_msg_t delimiter, body;
+        zmq_msg_init(&delimiter);
+        if (zmq_msg_recv(&delimiter, self->socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&delimiter);
+            break;
+        }
+        taken++;
+        int more = zmq_msg_more(&delimiter);
+        zmq_msg_close(&delimiter);
+        if (!more)
+            continue; /* not our framing: drop it */
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&body, self->socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&body);
+            break;
+        }
+        while (zmq_msg_more(&body)) { /* extra frames are not ours either */
+            zmq_msg_t extra;
+            zmq_msg_init(&extra);
+            zmq_msg_recv(&extra, self->socket, ZMQ_DONTWAIT);
+            int again = zmq_msg_more(&extra);
+            zmq_msg_close(&extra);
+            if (!again)
+                break;
+        }
+        Tsr__Envelope *reply = tsr__envelope__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+        zmq_msg_close(&body);
+        if (reply == NULL) {
+            tsr_log_warn(NULL, "dropped a malformed reply from %s", self->name);
+            continue;
+        }
+        client_call_t *call = client__find(self, reply->correlation_id);
+        if (call == NULL) {
+            /* The caller gave up on it at its deadline; the reply is no use now. */
+            tsr__envelope__free_unpacked(reply, NULL);
+            continue;
+        }
+        client__unlink(self, call);
+        tsr_error_t err;
+        tsr_error_clear(&err);
+        tsr_envelope_take_error(reply, &err);
+        call->cb(call->arg, reply, err.status == TSR_OK ? NULL : &err);
+        tsr__envelope__free_unpacked(reply, NULL);
+        free(call);
+    }
+    return taken;
+}
+
+static void client__on_sweep(uv_timer_t *timer)
+{
+    tsr_client_t *self = timer->data;
+    int64_t now = tsr_now_ms();
+    client_call_t *call = self->calls;
+    while (call != NULL) {
+        client_call_t *next = call->next;
+        if (call->failed || call->deadline_ms <= now) {
+            client__unlink(self, call);
+            if (!call->failed) {
+                tsr_metric_add(self->timeouts, 1);
+                tsr_error_set(&call->error, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
+                              "The %s service did not answer in time; try again shortly.", self->name);
+            }
+            call->cb(call->arg, NULL, &call->error);
+            free(call);
+        }
+        call = next;
+    }
+    if (self->calls == NULL)
+        uv_timer_stop(&self->sweep);
+}
+
+tsr_client_t *tsr_client_new(uv_loop_t *loop, void *zmq_ctx, const char *name, const char *endpoint,
+                             int default_timeout_ms)
+{
+    tsr_client_t *self = calloc(1, sizeof(*self));
+    if (self == NULL)
+        return NULL;
+    self->loop = loop;
+    self->name = strdup(name);
+    self->endpoint = strdup(endpoint);
+    self->default_timeout_ms = default_timeout_ms > 0 ? default_timeout_ms : 5000;
+    self->next_id = 1;
+    self->socket = zmq_socket(zmq_ctx, ZMQ_DEALER);
+    if (self->socket == NULL)
+        goto fail;
+    int zero = 0, one = 1, hwm = 100000, ivl = 100, ivl_max = 1000;
+    zmq_setsockopt(self->socket, ZMQ_LINGER, &zero, sizeof(zero));
+    /* Queue nothing for a peer that is not connected: a call then fails at once with 503 rather
+     * than waiting out its deadline behind a dead connection. */
+    zmq_setsockopt(self->socket, ZMQ_IMMEDIATE, &one, sizeof(one));
+    zmq_setsockopt(self->socket, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(self->socket, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(self->socket, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+    zmq_setsockopt(self->socket, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max));
+    if (zmq_connect(self->socket, endpoint) != 0) {
+        tsr_log_error(NULL, "cannot connect to %s at %s: %s", name, endpoint, zmq_strerror(errno));
+        goto fail;
+    }
+    self->watch.data = self;
+    if (tsr_zwatch_init(loop, &self->watch, self->socket, client__on_readable) != 0)
+        goto fail;
+    uv_timer_init(loop, &self->sweep);
+    self->sweep.data = self;
+    self->handles_open = 2;
+    char labels[128];
+    snprintf(labels, sizeof(labels), "target=\"%s\"", name);
+    self->timeouts =
+        tsr_metrics_counter("tsr_client_timeouts_total", "Calls to another daemon that timed out.", labels);
+    return self;
+fail:
+    if (self->socket)
+        zmq_close(self->socket);
+    free(self->name);
+    free(self->endpoint);
+    free(self);
+    return NULL;
+}
+
+static void client__free(tsr_client_t *self)
+{
+    zmq_close(self->socket);
+    free(self->name);
+    free(self->endpoint);
+    free(self);
+}
+
+static void client__on_watch_closed(tsr_zwatch_t *watch)
+{
+    tsr_client_t *self = watch->data;
+    if (--self->handles_open == 0)
+        client__free(self);
+}
+
+static void client__on_timer_closed(uv_handle_t *handle)
+{
+    tsr_client_t *self = handle->data;
+    if (--self->handles_open == 0)
+        client__free(self);
+}
+
+void tsr_client_destroy(tsr_client_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    tsr_client_t *self = *self_p;
+    *self_p = NULL;
+    self->closing = 1;
+    while (self->calls != NULL) {
+        client_call_t *call = self->calls;
+        client__unlink(self, call);
+        tsr_error_set(&call->error, TSR_E_UNAVAILABLE, "shutting_down", NULL,
+                      "The service is shutting down; try again shortly.");
+        call->cb(call->arg, NULL, &call->error);
+        free(call);
+    }
+    tsr_zwatch_close(&self->watch, client__on_watch_closed);
+    uv_close((uv_handle_t *)&self->sweep, client__on_timer_closed);
+}
+
+static int client__pack_request(const tsr_call_opts_t *opts, uint64_t id, int64_t deadline_ms,
+                                const ProtobufCMessage *payload, uint8_t **buf, size_t *len)
+{
+    Tsr__Envelope env = TSR__ENVELOPE__INIT;
+    env.kind = TSR__ENVELOPE__KIND__REQUEST;
+    env.type = (char *)opts->type;
+    env.id = id;
+    char trace[33];
+    if (opts->trace_id != NULL && *opts->trace_id != '\0') {
+        env.trace_id = (char *)opts->trace_id;
+    } else {
+        tsr_log_new_trace_id(trace);
+        env.trace_id = trace;
+    }
+    env.actor = (Tsr__Actor *)opts->actor;
+    env.deadline_ms = deadline_ms;
+    env.idempotency_key = (char *)(opts->idempotency_key ? opts->idempotency_key : "");
+    uint8_t *payload_buf = NULL;
+    if (payload != NULL) {
+        size_t payload_len = 0;
+        payload_buf = tsr_pack(payload, &payload_len);
+        if (payload_buf == NULL)
+            return -1;
+        env.payload.data = payload_buf;
+        env.payload.len = payload_len;
+    }
+    *buf = tsr_pack(&env.base, len);
+    free(payload_buf);
+    return *buf ? 0 : -1;
+}
+
+int tsr_client_call(tsr_client_t *self, const tsr_call_opts_t *opts, const ProtobufCMessage *payload,
+                    tsr_client_cb cb, void *arg)
+{
+    if (self->closing)
+        return -1;
+    client_call_t *call = calloc(1, sizeof(*call));
+    if (call == NULL)
+        return -1;
+    int timeout = opts->timeout_ms > 0 ? opts->timeout_ms : self->default_timeout_ms;
+    call->id = self->next_id++;
+    call->deadline_ms = tsr_now_ms() + timeout;
+    call->cb = cb;
+    call->arg = arg;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (client__pack_request(opts, call->id, call->deadline_ms, payload, &buf, &len) != 0) {
+        free(call);
+        return -1;
+    }
+    const void *parts[2] = {"", buf};
+    size_t lens[2] = {0, len};
+    if (tsr_zmq_send_parts(self->socket, parts, lens, 2) != 0) {
+        call->failed = 1;
+        tsr_error_set(&call->error, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
+                      "The %s service is not reachable; try again shortly.", self->name);
+    }
+    free(buf);
+    tsr_zwatch_kick(&self->watch);
+    call->prev = self->last;
+    if (self->last)
+        self->last->next = call;
+    else
+        self->calls = call;
+    self->last = call;
+    self->in_flight++;
+    /* The sweep runs at once for a failed send (so cb is never called from inside this function)
+     * and otherwise a few times a second to expire deadlines. */
+    uv_timer_start(&self->sweep, client__on_sweep, call->failed ? 0 : 50, 50);
+    return 0;
+}
+
+int tsr_client_in_flight(const tsr_client_t *self)
+{
+    return self->in_flight;
+}
+
+const char *tsr_client_name(const tsr_client_t *self)
+{
+    return self->name;
+}
+
+int tsr_client_call_sync(void *zmq_ctx, const char *endpoint, const tsr_call_opts_t *opts,
+                         const ProtobufCMessage *payload, Tsr__Envelope **reply, tsr_error_t *err)
+{
+    *reply = NULL;
+    int timeout = opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
+    void *socket = zmq_socket(zmq_ctx, ZMQ_DEALER);
+    if (socket == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "zmq_error", NULL, "Cannot create a socket: %s",
+                             zmq_strerror(errno));
+    int zero = 0;
+    zmq_setsockopt(socket, ZMQ_LINGER, &zero, sizeof(zero));
+    int rc = -1;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (zmq_connect(socket, endpoint) != 0) {
+        tsr_error_set(err, TSR_E_INVALID, "bad_endpoint", NULL, "Cannot connect to %s: %s", endpoint,
+                      zmq_strerror(errno));
+        goto done;
+    }
+    int64_t deadline = tsr_now_ms() + timeout;
+    if (client__pack_request(opts, 1, deadline, payload, &buf, &len) != 0) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory packing the request.");
+        goto done;
+    }
+    /* Blocking sends are fine here: this is a command-line tool, not a loop. */
+    if (zmq_send(socket, "", 0, ZMQ_SNDMORE) < 0 || zmq_send(socket, buf, len, 0) < 0) {
+        tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL, "Cannot send to %s: %s", endpoint,
+                      zmq_strerror(errno));
+        goto done;
+    }
+    for (;;) {
+        long left = (long)(deadline - tsr_now_ms());
+        zmq_pollitem_t item = {socket, 0, ZMQ_POLLIN, 0};
+        if (left <= 0 || zmq_poll(&item, 1, left) <= 0) {
+            tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
+                          "No answer from %s within %d ms: is the daemon running?", endpoint, timeout);
+            goto done;
+        }
+        zmq_msg_t delimiter, body;
+        zmq_msg_init(&delimiter);
+        zmq_msg_recv(&delimiter, socket, 0);
+        zmq_msg_close(&delimiter);
+        zmq_msg_init(&body);
+        zmq_msg_recv(&body, socket, 0);
+        Tsr__Envelope *env = tsr__envelope__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+        zmq_msg_close(&body);
+        if (env == NULL || env->correlation_id != 1) {
+            if (env)
+                tsr__envelope__free_unpacked(env, NULL);
+            continue;
+        }
+        rc = tsr_envelope_take_error(env, err);
+        if (rc == 0)
+            *reply = env;
+        else
+            tsr__envelope__free_unpacked(env, NULL);
+        break;
+    }
+done:
+    free(buf);
+    zmq_close(socket);
+    return rc;
+}

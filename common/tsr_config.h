@@ -1,0 +1,28 @@
+/* tsr_config: a daemon's settings, from an INI-style file with environment variables over it.
+ * Key "records.db_url" is overridden by TESSERA_RECORDS_DB_URL; "http.addr" by TESSERA_HTTP_ADDR. */
+#ifndef TSR_CONFIG_H
+#define TSR_CONFIG_H
+
+#include "tsr_error.h"
+
+typedef struct tsr_config tsr_config_t;
+
+/* path may be NULL: then only the environment is read. A malformed file fails with the file and
+ * line at fault. */
+tsr_config_t *tsr_config_load(const char *path, tsr_error_t *err);
+void tsr_config_destroy(tsr_config_t **self_p);
+
+/* The value, or fallback when neither the environment nor the file sets it. */
+const char *tsr_config_get(const tsr_config_t *self, const char *key, const char *fallback);
+
+/* An integer in [min, max]; a value that is not one fails naming the key. */
+int tsr_config_get_long(const tsr_config_t *self, const char *key, long fallback, long min, long max,
+                        long *out, tsr_error_t *err);
+
+/* A value that must be set; fails naming the key and its environment variable. */
+const char *tsr_config_require(const tsr_config_t *self, const char *key, tsr_error_t *err);
+
+/* The environment variable that overrides key, written into buf. */
+void tsr_config_env_name(const char *key, char *buf, size_t size);
+
+#endif

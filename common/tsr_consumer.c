@@ -1,0 +1,441 @@
+#include "tsr_consumer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "tsr_envelope.h"
+#include "tsr_log.h"
+#include "tsr_metrics.h"
+#include "tsr_zwatch.h"
+
+#define CONSUMER_QUEUE_MAX 10000
+#define CONSUMER_REPLAY_LIMIT 500
+
+typedef struct {
+    uint64_t seq;
+    uint8_t *data;
+    size_t len;
+} queued_event_t;
+
+struct tsr_consumer {
+    tsr_daemon_t *daemon;
+    tsr_db_t *db;
+    char *producer;
+    void *sub;
+    tsr_zwatch_t watch;
+    uv_timer_t idle;
+    tsr_client_t *rpc;
+    tsr_apply_fn apply;
+    uint64_t applied; /* last sequence known applied (the inbox is the truth) */
+    int loaded;       /* applied was read from the inbox */
+    queued_event_t *queue;
+    size_t queued;
+    size_t capacity;
+    int started; /* the first replay after loading has been asked for */
+    /* The job in flight takes the queue; new arrivals wait in queue for the next one. */
+    queued_event_t *working;
+    size_t working_count;
+    int applying;
+    int gap;         /* the job found a hole: ask for a replay */
+    int retry_later; /* the database failed: try the same events again after a pause */
+    int replay_in_flight;
+    int replay_more;
+    int closing;
+    int handles_open;
+    tsr_metric_t *m_applied;
+    tsr_metric_t *m_dead;
+    tsr_metric_t *m_lag;
+};
+
+static void consumer__schedule(tsr_consumer_t *self);
+static void consumer__request_replay(tsr_consumer_t *self);
+
+static void consumer__maybe_free(tsr_consumer_t *self)
+{
+    if (!self->closing || self->handles_open > 0 || self->applying || self->replay_in_flight)
+        return;
+    for (size_t i = 0; i < self->queued; i++)
+        free(self->queue[i].data);
+    free(self->queue);
+    zmq_close(self->sub);
+    free(self->producer);
+    free(self);
+}
+
+/* Keeps the queue sorted by seq and free of duplicates, so a job applies in order. */
+static void consumer__enqueue(tsr_consumer_t *self, uint64_t seq, const uint8_t *data, size_t len)
+{
+    if (seq <= self->applied)
+        return;
+    if (self->queued >= CONSUMER_QUEUE_MAX) {
+        /* Too far behind to hold more in memory: the replay will bring these back. */
+        self->gap = 1;
+        return;
+    }
+    size_t pos = self->queued;
+    while (pos > 0 && self->queue[pos - 1].seq > seq)
+        pos--;
+    if (pos > 0 && self->queue[pos - 1].seq == seq)
+        return;
+    if (self->queued == self->capacity) {
+        size_t capacity = self->capacity ? self->capacity * 2 : 64;
+        queued_event_t *bigger = realloc(self->queue, capacity * sizeof(*bigger));
+        if (bigger == NULL)
+            return;
+        self->queue = bigger;
+        self->capacity = capacity;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return;
+    memcpy(copy, data, len);
+    memmove(&self->queue[pos + 1], &self->queue[pos], (self->queued - pos) * sizeof(queued_event_t));
+    self->queue[pos] = (queued_event_t){seq, copy, len};
+    self->queued++;
+}
+
+static int consumer__retryable(const tsr_error_t *err)
+{
+    /* Connection, resource and concurrency failures pass; anything else is the event's own fault. */
+    static const char *const classes[] = {"08", "40", "53", "57", "58"};
+    if (err->status == TSR_E_UNAVAILABLE)
+        return 1;
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+        if (strncmp(err->sqlstate, classes[i], 2) == 0)
+            return 1;
+    return 0;
+}
+
+static int consumer__bury(tsr_consumer_t *self, PGconn *conn, const Tsr__Envelope *ev,
+                          const queued_event_t *q, const tsr_error_t *why, tsr_error_t *err)
+{
+    char seq[32];
+    snprintf(seq, sizeof(seq), "%" PRIu64, q->seq);
+    const char *values[5] = {self->producer, seq, ev->type, (const char *)q->data, why->message};
+    int lengths[5] = {0, 0, 0, (int)q->len, 0};
+    int formats[5] = {0, 0, 0, 1, 0};
+    PGresult *res = tsr_db_exec_bin(conn,
+                                    "INSERT INTO inbox_dead (producer, seq, type, envelope, error)"
+                                    " VALUES ($1, $2::bigint, $3, $4, $5) ON CONFLICT DO NOTHING",
+                                    5, values, lengths, formats, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+/* One event in its own transaction: 1 applied (or skipped as already applied), 0 a gap, -1 retry. */
+static int consumer__apply_one(tsr_consumer_t *self, PGconn *conn, const queued_event_t *q)
+{
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    char seq[32];
+    snprintf(seq, sizeof(seq), "%" PRIu64, q->seq);
+    const char *params[2] = {self->producer, seq};
+    if (tsr_db_command(conn, "BEGIN", &err) != 0)
+        return -1;
+    PGresult *res =
+        tsr_db_exec(conn, "SELECT last_seq FROM inbox WHERE producer = $1 FOR UPDATE", 1, params, &err);
+    if (res == NULL)
+        goto retry;
+    uint64_t last = PQntuples(res) ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    if (q->seq <= last) {
+        tsr_db_command(conn, "ROLLBACK", NULL);
+        self->applied = last;
+        return 1;
+    }
+    if (q->seq != last + 1) {
+        tsr_db_command(conn, "ROLLBACK", NULL);
+        self->applied = last;
+        return 0;
+    }
+    Tsr__Envelope *ev = tsr__envelope__unpack(NULL, q->len, q->data);
+    int rc = -1;
+    if (ev == NULL) {
+        tsr_error_set(&err, TSR_E_INVALID, "bad_message", NULL, "The event is not a valid Envelope.");
+    } else {
+        tsr_event_t event = {self->daemon, conn, ev};
+        rc = self->apply(&event, &err);
+    }
+    if (rc != 0) {
+        if (consumer__retryable(&err)) {
+            tsr__envelope__free_unpacked(ev, NULL);
+            goto retry;
+        }
+        /* The event itself cannot be applied: keep it in inbox_dead and move on, rather than stop
+         * every later event behind it. */
+        tsr_log_error(ev ? ev->trace_id : NULL, "event %s #%s from %s cannot be applied: %s",
+                      ev ? ev->type : "?", seq, self->producer, err.message);
+        tsr_error_t why = err;
+        tsr_db_command(conn, "ROLLBACK", NULL);
+        tsr_error_clear(&err);
+        Tsr__Envelope placeholder = TSR__ENVELOPE__INIT;
+        placeholder.type = "";
+        if (tsr_db_command(conn, "BEGIN", &err) != 0 ||
+            consumer__bury(self, conn, ev ? ev : &placeholder, q, &why, &err) != 0) {
+            tsr__envelope__free_unpacked(ev, NULL);
+            goto retry;
+        }
+        tsr_metric_add(self->m_dead, 1);
+    }
+    tsr__envelope__free_unpacked(ev, NULL);
+    res = tsr_db_exec(conn,
+                      "INSERT INTO inbox (producer, last_seq) VALUES ($1, $2::bigint)"
+                      " ON CONFLICT (producer) DO UPDATE SET last_seq = EXCLUDED.last_seq",
+                      2, params, &err);
+    if (res == NULL)
+        goto retry;
+    PQclear(res);
+    if (tsr_db_command(conn, "COMMIT", &err) != 0)
+        goto retry;
+    self->applied = q->seq;
+    tsr_metric_add(self->m_applied, 1);
+    return 1;
+retry:
+    tsr_log_warn(NULL, "applying events from %s paused: %s", self->producer, err.message);
+    tsr_db_command(conn, "ROLLBACK", NULL);
+    return -1;
+}
+
+static void consumer__work(tsr_db_t *db, void *arg)
+{
+    tsr_consumer_t *self = arg;
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    PGconn *conn = tsr_db_acquire(db, &err);
+    if (conn == NULL) {
+        self->retry_later = 1;
+        return;
+    }
+    if (!self->loaded) {
+        const char *params[1] = {self->producer};
+        PGresult *res = tsr_db_exec(conn, "SELECT last_seq FROM inbox WHERE producer = $1", 1, params, &err);
+        if (res == NULL) {
+            self->retry_later = 1;
+            tsr_db_release(db, conn);
+            return;
+        }
+        self->applied = PQntuples(res) ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+        self->loaded = 1;
+        PQclear(res);
+    }
+    for (size_t i = 0; i < self->working_count; i++) {
+        int rc = consumer__apply_one(self, conn, &self->working[i]);
+        if (rc == 0) {
+            self->gap = 1;
+            break;
+        }
+        if (rc < 0) {
+            self->retry_later = 1;
+            break;
+        }
+    }
+    tsr_db_release(db, conn);
+}
+
+static void consumer__done(void *arg)
+{
+    tsr_consumer_t *self = arg;
+    self->applying = 0;
+    /* What the job did not get to goes back in the queue; applied ones are dropped there. */
+    for (size_t i = 0; i < self->working_count; i++) {
+        if (!self->closing && self->working[i].seq > self->applied)
+            consumer__enqueue(self, self->working[i].seq, self->working[i].data, self->working[i].len);
+        free(self->working[i].data);
+    }
+    free(self->working);
+    self->working = NULL;
+    self->working_count = 0;
+    if (self->closing) {
+        consumer__maybe_free(self);
+        return;
+    }
+    if (self->retry_later) {
+        /* Leave it to the idle timer: the database is down or busy. */
+        self->retry_later = 0;
+        return;
+    }
+    if (self->gap || (!self->started && self->loaded)) {
+        self->gap = 0;
+        self->started = 1;
+        consumer__request_replay(self);
+    }
+    consumer__schedule(self);
+}
+
+static void consumer__schedule(tsr_consumer_t *self)
+{
+    if (self->applying || self->closing || (self->queued == 0 && self->loaded))
+        return;
+    self->working = self->queue;
+    self->working_count = self->queued;
+    self->queue = NULL;
+    self->queued = 0;
+    self->capacity = 0;
+    self->applying = 1;
+    if (tsr_db_submit(self->db, consumer__work, consumer__done, self) != 0) {
+        self->applying = 0;
+        self->queue = self->working;
+        self->queued = self->capacity = self->working_count;
+        self->working = NULL;
+        self->working_count = 0;
+    }
+}
+
+static void consumer__on_replay(void *arg, const Tsr__Envelope *reply, const tsr_error_t *err)
+{
+    tsr_consumer_t *self = arg;
+    self->replay_in_flight = 0;
+    if (self->closing) {
+        consumer__maybe_free(self);
+        return;
+    }
+    if (err != NULL) {
+        tsr_log_debug(NULL, "replay from %s not answered: %s", self->producer, err->message);
+        return;
+    }
+    Tsr__ReplayReply *batch = tsr__replay_reply__unpack(NULL, reply->payload.len, reply->payload.data);
+    if (batch == NULL) {
+        tsr_log_warn(NULL, "malformed replay reply from %s", self->producer);
+        return;
+    }
+    uint64_t last_seq = 0;
+    for (size_t i = 0; i < batch->n_events; i++) {
+        Tsr__Envelope *ev = tsr__envelope__unpack(NULL, batch->events[i].len, batch->events[i].data);
+        if (ev == NULL)
+            continue;
+        consumer__enqueue(self, ev->seq, batch->events[i].data, batch->events[i].len);
+        last_seq = ev->seq;
+        tsr__envelope__free_unpacked(ev, NULL);
+    }
+    tsr_metric_set(self->m_lag,
+                   batch->head_seq > self->applied ? (double)(batch->head_seq - self->applied) : 0);
+    self->replay_more = batch->n_events == CONSUMER_REPLAY_LIMIT && last_seq < batch->head_seq;
+    tsr__replay_reply__free_unpacked(batch, NULL);
+    consumer__schedule(self);
+    if (self->replay_more)
+        consumer__request_replay(self);
+}
+
+static void consumer__request_replay(tsr_consumer_t *self)
+{
+    if (self->replay_in_flight || self->closing || !self->loaded)
+        return;
+    /* Ask from the highest sequence held, applied or queued, so a long catch-up pages forward. */
+    uint64_t from = self->applied;
+    if (self->queued > 0 && self->queue[0].seq == self->applied + 1) {
+        from = self->queue[0].seq;
+        for (size_t i = 1; i < self->queued && self->queue[i].seq == from + 1; i++)
+            from = self->queue[i].seq;
+    }
+    Tsr__ReplayRequest req = TSR__REPLAY_REQUEST__INIT;
+    req.after_seq = from;
+    req.limit = CONSUMER_REPLAY_LIMIT;
+    tsr_call_opts_t opts = {.type = "tsr.replay"};
+    if (tsr_client_call(self->rpc, &opts, &req.base, consumer__on_replay, self) == 0)
+        self->replay_in_flight = 1;
+}
+
+static int consumer__on_readable(tsr_zwatch_t *watch, int budget)
+{
+    tsr_consumer_t *self = watch->data;
+    int taken = 0;
+    while (taken < budget) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, self->sub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            break;
+        }
+        taken++;
+        Tsr__Envelope *ev = tsr__envelope__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+        if (ev != NULL && ev->kind == TSR__ENVELOPE__KIND__EVENT && ev->seq > 0)
+            consumer__enqueue(self, ev->seq, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        else
+            tsr_log_warn(NULL, "dropped a malformed event from %s", self->producer);
+        if (ev)
+            tsr__envelope__free_unpacked(ev, NULL);
+        zmq_msg_close(&msg);
+    }
+    consumer__schedule(self);
+    return taken;
+}
+
+static void consumer__on_idle(uv_timer_t *timer)
+{
+    tsr_consumer_t *self = timer->data;
+    consumer__request_replay(self);
+    consumer__schedule(self);
+}
+
+tsr_consumer_t *tsr_consumer_new(tsr_daemon_t *daemon, void *zmq_ctx, const char *producer,
+                                 const char *events_endpoint, tsr_client_t *producer_rpc, tsr_apply_fn apply,
+                                 int idle_ms)
+{
+    tsr_consumer_t *self = calloc(1, sizeof(*self));
+    if (self == NULL)
+        return NULL;
+    self->daemon = daemon;
+    self->db = tsr_daemon_db(daemon);
+    self->producer = strdup(producer);
+    self->rpc = producer_rpc;
+    self->apply = apply;
+    self->sub = zmq_socket(zmq_ctx, ZMQ_SUB);
+    int zero = 0, hwm = 100000;
+    zmq_setsockopt(self->sub, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(self->sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, "", 0);
+    if (zmq_connect(self->sub, events_endpoint) != 0) {
+        tsr_log_error(NULL, "cannot subscribe to %s at %s: %s", producer, events_endpoint,
+                      zmq_strerror(errno));
+        zmq_close(self->sub);
+        free(self->producer);
+        free(self);
+        return NULL;
+    }
+    self->watch.data = self;
+    tsr_zwatch_init(tsr_daemon_loop(daemon), &self->watch, self->sub, consumer__on_readable);
+    uv_timer_init(tsr_daemon_loop(daemon), &self->idle);
+    self->idle.data = self;
+    uv_timer_start(&self->idle, consumer__on_idle, 0, (uint64_t)idle_ms);
+    self->handles_open = 2;
+    char labels[128];
+    snprintf(labels, sizeof(labels), "producer=\"%s\"", producer);
+    self->m_applied =
+        tsr_metrics_counter("tsr_inbox_applied_total", "Events applied from a producer.", labels);
+    self->m_dead = tsr_metrics_counter("tsr_inbox_dead_total", "Events that could not be applied.", labels);
+    self->m_lag =
+        tsr_metrics_gauge("tsr_inbox_lag", "Events published by a producer and not yet applied.", labels);
+    return self;
+}
+
+int tsr_consumer_busy(const tsr_consumer_t *self)
+{
+    return self->applying;
+}
+
+static void consumer__on_closed(tsr_zwatch_t *watch)
+{
+    tsr_consumer_t *self = watch->data;
+    self->handles_open--;
+    consumer__maybe_free(self);
+}
+
+static void consumer__on_timer_closed(uv_handle_t *handle)
+{
+    tsr_consumer_t *self = handle->data;
+    self->handles_open--;
+    consumer__maybe_free(self);
+}
+
+void tsr_consumer_close(tsr_consumer_t *self)
+{
+    self->closing = 1;
+    tsr_zwatch_close(&self->watch, consumer__on_closed);
+    uv_close((uv_handle_t *)&self->idle, consumer__on_timer_closed);
+}

@@ -1,0 +1,873 @@
+#include "tsr_daemon.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "tsr_consumer.h"
+#include "tsr_envelope.h"
+#include "tsr_log.h"
+#include "tsr_metrics.h"
+#include "tsr_outbox.h"
+#include "tsr_relay.h"
+#include "tsr_zwatch.h"
+
+#define DAEMON_MAX_CLIENTS 16
+#define DAEMON_MAX_CONSUMERS 16
+
+/* ------------------------------------------------------------------------------------------------
+ * State
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    char *producer;
+    tsr_apply_fn apply;
+    tsr_consumer_t *consumer;
+} daemon_subscription_t;
+
+struct tsr_daemon {
+    char *name;
+    tsr_config_t *config;
+    uv_loop_t loop;
+    void *zmq;
+    tsr_db_t *db;
+    const tsr_handler_def_t *handlers;
+    size_t handler_count;
+    daemon_subscription_t subs[DAEMON_MAX_CONSUMERS];
+    size_t sub_count;
+    struct {
+        char *name;
+        tsr_client_t *client;
+    } clients[DAEMON_MAX_CLIENTS];
+    size_t client_count;
+    void *router;
+    void *pub;
+    tsr_zwatch_t router_watch;
+    int router_watching;
+    tsr_relay_t *relay;
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    uv_timer_t drain_timer;
+    int draining;
+    int64_t drain_deadline_ms;
+    int exit_code;
+    tsr_daemon_hooks_t hooks;
+    int jobs; /* request jobs in flight */
+    tsr_metric_t *m_requests_failed;
+    tsr_metric_t *m_requests_dropped;
+};
+
+/* A request taken off the ROUTER, on its way through the thread pool. */
+typedef struct {
+    tsr_daemon_t *daemon;
+    zmq_msg_t identity;
+    Tsr__Envelope *request;
+    const tsr_handler_def_t *handler;
+    uint64_t started_ns;
+    /* Filled by the worker thread. */
+    uint8_t *reply_payload;
+    size_t reply_len;
+    int events_emitted;
+    tsr_error_t err;
+    int failed;
+} daemon_job_t;
+
+static const Tsr__Actor daemon__nobody = TSR__ACTOR__INIT;
+
+/* ------------------------------------------------------------------------------------------------
+ * Start-up
+ * ---------------------------------------------------------------------------------------------- */
+
+static const char *daemon__config_path(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+    }
+    return getenv("TESSERA_CONFIG");
+}
+
+tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: tessera-%s --config FILE\n"
+                   "Settings come from FILE (or $TESSERA_CONFIG); TESSERA_<SECTION>_<KEY> overrides any.\n",
+                   name);
+            exit(0);
+        }
+    }
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    tsr_config_t *config = tsr_config_load(daemon__config_path(argc, argv), &err);
+    if (config == NULL) {
+        fprintf(stderr, "tessera-%s: %s\n", name, err.message);
+        return NULL;
+    }
+    const char *level = tsr_config_get(config, "tessera.log_level", "info");
+    if (tsr_log_open(name, level) != 0) {
+        fprintf(stderr, "tessera-%s: tessera.log_level is '%s'; use debug, info, warn or error.\n", name,
+                level);
+        tsr_config_destroy(&config);
+        return NULL;
+    }
+    tsr_daemon_t *self = calloc(1, sizeof(*self));
+    if (self == NULL) {
+        tsr_config_destroy(&config);
+        return NULL;
+    }
+    self->name = strdup(name);
+    self->config = config;
+    uv_loop_init(&self->loop);
+    self->zmq = zmq_ctx_new();
+    char labels[96];
+    snprintf(labels, sizeof(labels), "daemon=\"%s\"", name);
+    tsr_metrics_set_constant_labels(labels);
+    self->m_requests_failed =
+        tsr_metrics_counter("tsr_requests_failed_total", "Requests answered with an error.", NULL);
+    self->m_requests_dropped = tsr_metrics_counter(
+        "tsr_requests_dropped_total", "Requests dropped: past their deadline or malformed.", NULL);
+    return self;
+}
+
+static int daemon__key(const tsr_daemon_t *self, const char *suffix, char *buf, size_t size)
+{
+    return snprintf(buf, size, "%s.%s", self->name, suffix);
+}
+
+int tsr_daemon_migrate(tsr_daemon_t *self, const tsr_migration_t *migrations, size_t count)
+{
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    char key[128];
+    daemon__key(self, "db_url", key, sizeof(key));
+    const char *url = tsr_config_require(self->config, key, &err);
+    long pool = 4, wait_s = 30;
+    daemon__key(self, "db_pool", key, sizeof(key));
+    if (url == NULL || tsr_config_get_long(self->config, key, 4, 1, 64, &pool, &err) != 0 ||
+        tsr_config_get_long(self->config, "tessera.db_wait_s", 30, 0, 3600, &wait_s, &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        return -1;
+    }
+    self->db = tsr_db_new(&self->loop, url, self->name, (int)pool, &err);
+    if (self->db == NULL) {
+        tsr_log_error(NULL, "%s", err.message);
+        return -1;
+    }
+    /* The database may still be starting (a whole suite comes up at once): wait for it a while. */
+    PGconn *conn = NULL;
+    for (long waited = 0;; waited++) {
+        conn = tsr_db_acquire(self->db, &err);
+        if (conn != NULL || waited >= wait_s * 4)
+            break;
+        usleep(250 * 1000);
+    }
+    if (conn == NULL) {
+        tsr_log_error(NULL, "%s", err.message);
+        return -1;
+    }
+    int rc = tsr_migrate_apply(conn, self->name, "common", tsr_common_migrations, tsr_common_migrations_count,
+                               &err);
+    if (rc == 0 && count > 0)
+        rc = tsr_migrate_apply(conn, self->name, self->name, migrations, count, &err);
+    tsr_db_release(self->db, conn);
+    if (rc != 0)
+        tsr_log_error(NULL, "%s", err.message);
+    return rc;
+}
+
+void tsr_daemon_handle(tsr_daemon_t *self, const tsr_handler_def_t *handlers, size_t count)
+{
+    self->handlers = handlers;
+    self->handler_count = count;
+}
+
+int tsr_daemon_subscribe(tsr_daemon_t *self, const char *producer, tsr_apply_fn apply)
+{
+    if (self->sub_count == DAEMON_MAX_CONSUMERS)
+        return -1;
+    self->subs[self->sub_count].producer = strdup(producer);
+    self->subs[self->sub_count].apply = apply;
+    self->sub_count++;
+    return 0;
+}
+
+void tsr_daemon_set_hooks(tsr_daemon_t *self, const tsr_daemon_hooks_t *hooks)
+{
+    self->hooks = *hooks;
+}
+
+const char *tsr_daemon_name(const tsr_daemon_t *self)
+{
+    return self->name;
+}
+
+const tsr_config_t *tsr_daemon_config(const tsr_daemon_t *self)
+{
+    return self->config;
+}
+
+uv_loop_t *tsr_daemon_loop(tsr_daemon_t *self)
+{
+    return &self->loop;
+}
+
+tsr_db_t *tsr_daemon_db(tsr_daemon_t *self)
+{
+    return self->db;
+}
+
+void *tsr_daemon_zmq_context(tsr_daemon_t *self)
+{
+    return self->zmq;
+}
+
+tsr_client_t *tsr_daemon_client(tsr_daemon_t *self, const char *daemon_name)
+{
+    for (size_t i = 0; i < self->client_count; i++)
+        if (strcmp(self->clients[i].name, daemon_name) == 0)
+            return self->clients[i].client;
+    if (self->client_count == DAEMON_MAX_CLIENTS)
+        return NULL;
+    char key[128];
+    snprintf(key, sizeof(key), "%s.rpc", daemon_name);
+    tsr_error_t err;
+    const char *endpoint = tsr_config_require(self->config, key, &err);
+    if (endpoint == NULL) {
+        tsr_log_error(NULL, "%s", err.message);
+        return NULL;
+    }
+    long timeout = 5000;
+    if (tsr_config_get_long(self->config, "tessera.call_timeout_ms", 5000, 10, 600000, &timeout, &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        return NULL;
+    }
+    tsr_client_t *client = tsr_client_new(&self->loop, self->zmq, daemon_name, endpoint, (int)timeout);
+    if (client == NULL)
+        return NULL;
+    self->clients[self->client_count].name = strdup(daemon_name);
+    self->clients[self->client_count].client = client;
+    self->client_count++;
+    return client;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Handling a request: off the loop, inside one transaction
+ * ---------------------------------------------------------------------------------------------- */
+
+const ProtobufCMessage *tsr_call_payload(const tsr_call_t *call)
+{
+    return call->payload;
+}
+
+void tsr_call_reply(tsr_call_t *call, const ProtobufCMessage *msg)
+{
+    free(call->reply_payload);
+    call->reply_payload = tsr_pack(msg, &call->reply_len);
+}
+
+int tsr_call_emit(tsr_call_t *call, const char *type, const ProtobufCMessage *msg, tsr_error_t *err)
+{
+    if (tsr_outbox_append(call->conn, type, call->actor, call->trace_id, msg, err) != 0)
+        return -1;
+    call->events_emitted++;
+    return 0;
+}
+
+/* The stored reply of an earlier command with the same key: 1 found, 0 none, -1 error. */
+static int daemon__idempotent_reply(PGconn *conn, const Tsr__Envelope *req, uint8_t **reply, size_t *len,
+                                    tsr_error_t *err)
+{
+    char worker[32];
+    snprintf(worker, sizeof(worker), "%" PRIu64, req->actor ? req->actor->worker_id : 0);
+    const char *params[2] = {worker, req->idempotency_key};
+    PGresult *res =
+        tsr_db_exec(conn, "SELECT type, reply FROM idempotency WHERE worker_id = $1::bigint AND key = $2", 2,
+                    params, err);
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) > 0;
+    if (found && strcmp(PQgetvalue(res, 0, 0), req->type) != 0) {
+        tsr_error_set(
+            err, TSR_E_CONFLICT, "idempotency_key_reused", NULL,
+            "This Idempotency-Key was already used for a different kind of request; use a new key.");
+        PQclear(res);
+        return -1;
+    }
+    if (found)
+        *reply = tsr_db_get_bytes(res, 0, 1, len);
+    PQclear(res);
+    return found;
+}
+
+static int daemon__remember_reply(PGconn *conn, const Tsr__Envelope *req, const uint8_t *reply, size_t len,
+                                  tsr_error_t *err)
+{
+    char worker[32];
+    snprintf(worker, sizeof(worker), "%" PRIu64, req->actor ? req->actor->worker_id : 0);
+    const char *values[4] = {worker, req->idempotency_key, req->type,
+                             (const char *)(reply ? reply : (uint8_t *)"")};
+    int lengths[4] = {0, 0, 0, (int)len};
+    int formats[4] = {0, 0, 0, 1};
+    PGresult *res = tsr_db_exec_bin(
+        conn, "INSERT INTO idempotency (worker_id, key, type, reply) VALUES ($1::bigint, $2, $3, $4)", 4,
+        values, lengths, formats, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
+{
+    const Tsr__Envelope *req = job->request;
+    int keyed = req->idempotency_key != NULL && req->idempotency_key[0] != '\0';
+    ProtobufCMessage *payload = NULL;
+    if (job->handler->request != NULL) {
+        payload = tsr_unpack(job->handler->request, req->payload.data, req->payload.len, &job->err);
+        if (payload == NULL) {
+            job->failed = 1;
+            return;
+        }
+    }
+    tsr_call_t call = {
+        .daemon = job->daemon,
+        .conn = conn,
+        .request = req,
+        .actor = req->actor ? req->actor : &daemon__nobody,
+        .trace_id = req->trace_id,
+        .payload = payload,
+    };
+    /* Two tries at most: the second only when a concurrent twin with the same key won the race. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        tsr_error_clear(&job->err);
+        if (tsr_db_command(conn, "BEGIN", &job->err) != 0)
+            break;
+        if (keyed) {
+            int found = daemon__idempotent_reply(conn, req, &job->reply_payload, &job->reply_len, &job->err);
+            if (found != 0) {
+                tsr_db_command(conn, "ROLLBACK", NULL);
+                job->failed = found < 0;
+                goto done;
+            }
+        }
+        call.events_emitted = 0;
+        if (job->handler->fn(&call, &job->err) != 0)
+            goto rollback;
+        if (keyed && daemon__remember_reply(conn, req, call.reply_payload, call.reply_len, &job->err) != 0)
+            goto rollback;
+        if (tsr_db_command(conn, "COMMIT", &job->err) != 0)
+            goto rollback;
+        job->reply_payload = call.reply_payload;
+        job->reply_len = call.reply_len;
+        job->events_emitted = call.events_emitted;
+        call.reply_payload = NULL;
+        goto done;
+    rollback:
+        tsr_db_command(conn, "ROLLBACK", NULL);
+        free(call.reply_payload);
+        call.reply_payload = NULL;
+        if (!(keyed && strcmp(job->err.sqlstate, "23505") == 0))
+            break;
+    }
+    job->failed = 1;
+done:
+    free(call.reply_payload);
+    if (payload != NULL)
+        protobuf_c_message_free_unpacked(payload, NULL);
+}
+
+static void daemon__builtin_replay(daemon_job_t *job, PGconn *conn)
+{
+    Tsr__ReplayRequest *req = (Tsr__ReplayRequest *)tsr_unpack(
+        &tsr__replay_request__descriptor, job->request->payload.data, job->request->payload.len, &job->err);
+    if (req == NULL) {
+        job->failed = 1;
+        return;
+    }
+    int limit = req->limit > 0 && req->limit <= 1000 ? (int)req->limit : 500;
+    tsr_outbox_batch_t batch;
+    if (tsr_outbox_read(conn, job->daemon->name, req->after_seq, limit, &batch, &job->err) != 0) {
+        job->failed = 1;
+    } else {
+        Tsr__ReplayReply reply = TSR__REPLAY_REPLY__INIT;
+        ProtobufCBinaryData *events = calloc(batch.count ? batch.count : 1, sizeof(*events));
+        for (size_t i = 0; events && i < batch.count; i++)
+            events[i] = (ProtobufCBinaryData){batch.lens[i], batch.events[i]};
+        reply.n_events = events ? batch.count : 0;
+        reply.events = events;
+        reply.head_seq = batch.head;
+        job->reply_payload = tsr_pack(&reply.base, &job->reply_len);
+        free(events);
+        tsr_outbox_batch_free(&batch);
+    }
+    tsr__replay_request__free_unpacked(req, NULL);
+}
+
+static void daemon__builtin_health(daemon_job_t *job, PGconn *conn)
+{
+    Tsr__HealthReply reply = TSR__HEALTH_REPLY__INIT;
+    PGresult *res = tsr_db_exec(conn, "SELECT 1", 0, NULL, &job->err);
+    reply.database_ok = res != NULL;
+    reply.detail = res != NULL ? "ok" : job->err.message;
+    PQclear(res);
+    tsr_error_clear(&job->err);
+    job->reply_payload = tsr_pack(&reply.base, &job->reply_len);
+}
+
+static void daemon__work(tsr_db_t *db, void *arg)
+{
+    daemon_job_t *job = arg;
+    PGconn *conn = tsr_db_acquire(db, &job->err);
+    if (conn == NULL) {
+        if (strcmp(job->request->type, "tsr.health") == 0) {
+            /* Health answers even without a database: that is what it reports. */
+            Tsr__HealthReply reply = TSR__HEALTH_REPLY__INIT;
+            reply.detail = job->err.message;
+            job->reply_payload = tsr_pack(&reply.base, &job->reply_len);
+            tsr_error_clear(&job->err);
+            return;
+        }
+        job->failed = 1;
+        return;
+    }
+    if (strcmp(job->request->type, "tsr.replay") == 0)
+        daemon__builtin_replay(job, conn);
+    else if (strcmp(job->request->type, "tsr.health") == 0)
+        daemon__builtin_health(job, conn);
+    else
+        daemon__run_handler(job, conn);
+    tsr_db_release(db, conn);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Replies, on the loop
+ * ---------------------------------------------------------------------------------------------- */
+
+static void daemon__send_reply(tsr_daemon_t *self, zmq_msg_t *identity, const Tsr__Envelope *req,
+                               const uint8_t *payload, size_t len, const tsr_error_t *err)
+{
+    Tsr__Envelope reply = TSR__ENVELOPE__INIT;
+    Tsr__Error error_slot;
+    reply.kind = TSR__ENVELOPE__KIND__REPLY;
+    reply.type = req ? req->type : "";
+    reply.correlation_id = req ? req->id : 0;
+    reply.trace_id = req ? req->trace_id : "";
+    reply.producer = self->name;
+    reply.payload.data = (uint8_t *)payload;
+    reply.payload.len = payload ? len : 0;
+    tsr_error_t public_err;
+    if (err != NULL && err->status != TSR_OK) {
+        public_err = *err;
+        if (err->status == TSR_E_INTERNAL) {
+            /* The detail is for the operator's log, not for the caller. */
+            tsr_log_error(reply.trace_id, "%s failed: %s", reply.type, err->message);
+            snprintf(public_err.message, sizeof(public_err.message),
+                     "Something went wrong on our side; quote trace %s to support.", reply.trace_id);
+        }
+        tsr_envelope_set_error(&reply, &error_slot, &public_err);
+        tsr_metric_add(self->m_requests_failed, 1);
+    }
+    size_t body_len = 0;
+    uint8_t *body = tsr_pack(&reply.base, &body_len);
+    if (body == NULL)
+        return;
+    const void *parts[3] = {zmq_msg_data(identity), "", body};
+    size_t lens[3] = {zmq_msg_size(identity), 0, body_len};
+    if (tsr_zmq_send_parts(self->router, parts, lens, 3) != 0)
+        tsr_log_warn(reply.trace_id, "reply to %s not delivered: %s", reply.type, zmq_strerror(errno));
+    free(body);
+    if (self->router_watching)
+        tsr_zwatch_kick(&self->router_watch);
+}
+
+static void daemon__job_free(daemon_job_t *job)
+{
+    zmq_msg_close(&job->identity);
+    tsr__envelope__free_unpacked(job->request, NULL);
+    free(job->reply_payload);
+    free(job);
+}
+
+static void daemon__done(void *arg)
+{
+    daemon_job_t *job = arg;
+    tsr_daemon_t *self = job->daemon;
+    self->jobs--;
+    daemon__send_reply(self, &job->identity, job->request, job->reply_payload, job->reply_len,
+                       job->failed ? &job->err : NULL);
+    if (job->events_emitted > 0 && self->relay != NULL)
+        tsr_relay_kick(self->relay);
+    char labels[160];
+    snprintf(labels, sizeof(labels), "type=\"%s\"", job->request->type);
+    tsr_metric_observe(tsr_metrics_histogram("tsr_request_seconds", "Time to handle a request.", labels),
+                       (double)(uv_hrtime() - job->started_ns) / 1e9);
+    daemon__job_free(job);
+}
+
+static const tsr_handler_def_t *daemon__find_handler(const tsr_daemon_t *self, const char *type)
+{
+    for (size_t i = 0; i < self->handler_count; i++)
+        if (strcmp(self->handlers[i].type, type) == 0)
+            return &self->handlers[i];
+    return NULL;
+}
+
+static void daemon__dispatch(tsr_daemon_t *self, zmq_msg_t *identity, Tsr__Envelope *req)
+{
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    if (req->deadline_ms > 0 && req->deadline_ms < tsr_now_ms()) {
+        /* The caller has stopped waiting; doing the work now could only surprise it. */
+        tsr_metric_add(self->m_requests_dropped, 1);
+        tsr__envelope__free_unpacked(req, NULL);
+        return;
+    }
+    if (strcmp(req->type, "tsr.metrics") == 0) {
+        Tsr__MetricsReply reply = TSR__METRICS_REPLY__INIT;
+        reply.text = tsr_metrics_render();
+        size_t len = 0;
+        uint8_t *payload = tsr_pack(&reply.base, &len);
+        daemon__send_reply(self, identity, req, payload, len, NULL);
+        free(payload);
+        free(reply.text);
+        tsr__envelope__free_unpacked(req, NULL);
+        return;
+    }
+    const tsr_handler_def_t *handler = daemon__find_handler(self, req->type);
+    int builtin = strcmp(req->type, "tsr.replay") == 0 || strcmp(req->type, "tsr.health") == 0;
+    if (handler == NULL && !builtin)
+        tsr_error_set(&err, TSR_E_INVALID, "unknown_request", NULL, "The %s service has no request '%s'.",
+                      self->name, req->type);
+    else if (self->draining)
+        tsr_error_set(&err, TSR_E_UNAVAILABLE, "shutting_down", NULL,
+                      "The %s service is shutting down; try again shortly.", self->name);
+    if (err.status != TSR_OK) {
+        daemon__send_reply(self, identity, req, NULL, 0, &err);
+        tsr__envelope__free_unpacked(req, NULL);
+        return;
+    }
+    daemon_job_t *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        tsr__envelope__free_unpacked(req, NULL);
+        return;
+    }
+    job->daemon = self;
+    job->request = req;
+    job->handler = handler;
+    job->started_ns = uv_hrtime();
+    zmq_msg_init(&job->identity);
+    zmq_msg_move(&job->identity, identity);
+    if (tsr_db_submit(self->db, daemon__work, daemon__done, job) != 0) {
+        tsr_error_set(&err, TSR_E_UNAVAILABLE, "shutting_down", NULL, "The %s service is shutting down.",
+                      self->name);
+        daemon__send_reply(self, &job->identity, req, NULL, 0, &err);
+        daemon__job_free(job);
+        return;
+    }
+    self->jobs++;
+}
+
+static int daemon__on_router(tsr_zwatch_t *watch, int budget)
+{
+    tsr_daemon_t *self = watch->data;
+    int taken = 0;
+    while (taken < budget) {
+        zmq_msg_t identity, delimiter, body;
+        zmq_msg_init(&identity);
+        if (zmq_msg_recv(&identity, self->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&identity);
+            break;
+        }
+        taken++;
+        /* ROUTER framing: identity, empty delimiter, body. Anything else is dropped whole. */
+        int ok = zmq_msg_more(&identity);
+        zmq_msg_init(&delimiter);
+        zmq_msg_init(&body);
+        if (ok)
+            ok = zmq_msg_recv(&delimiter, self->router, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&delimiter) == 0 &&
+                 zmq_msg_more(&delimiter);
+        if (ok)
+            ok = zmq_msg_recv(&body, self->router, ZMQ_DONTWAIT) >= 0;
+        int more = ok ? zmq_msg_more(&body) : zmq_msg_more(&delimiter);
+        while (more) {
+            zmq_msg_t extra;
+            zmq_msg_init(&extra);
+            if (zmq_msg_recv(&extra, self->router, ZMQ_DONTWAIT) < 0)
+                more = 0;
+            else
+                more = zmq_msg_more(&extra);
+            zmq_msg_close(&extra);
+            ok = 0;
+        }
+        Tsr__Envelope *req =
+            ok ? tsr__envelope__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body)) : NULL;
+        zmq_msg_close(&delimiter);
+        zmq_msg_close(&body);
+        if (req == NULL || req->kind != TSR__ENVELOPE__KIND__REQUEST) {
+            tsr_metric_add(self->m_requests_dropped, 1);
+            tsr_log_warn(NULL, "dropped a malformed request on the bus");
+            if (req)
+                tsr__envelope__free_unpacked(req, NULL);
+            zmq_msg_close(&identity);
+            continue;
+        }
+        daemon__dispatch(self, &identity, req);
+        zmq_msg_close(&identity);
+    }
+    return taken;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Running and draining
+ * ---------------------------------------------------------------------------------------------- */
+
+static int daemon__busy(tsr_daemon_t *self)
+{
+    int busy = self->jobs + tsr_db_in_flight(self->db);
+    if (self->relay)
+        busy += tsr_relay_busy(self->relay);
+    for (size_t i = 0; i < self->sub_count; i++)
+        if (self->subs[i].consumer)
+            busy += tsr_consumer_busy(self->subs[i].consumer);
+    if (self->hooks.busy)
+        busy += self->hooks.busy(self, self->hooks.arg);
+    return busy;
+}
+
+static void daemon__close_walk(uv_handle_t *handle, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+static void daemon__finish(tsr_daemon_t *self)
+{
+    uv_timer_stop(&self->drain_timer);
+    if (self->relay) {
+        tsr_relay_close(self->relay);
+        self->relay = NULL;
+    }
+    for (size_t i = 0; i < self->sub_count; i++) {
+        if (self->subs[i].consumer) {
+            tsr_consumer_close(self->subs[i].consumer);
+            self->subs[i].consumer = NULL;
+        }
+    }
+    for (size_t i = 0; i < self->client_count; i++)
+        tsr_client_destroy(&self->clients[i].client);
+    if (self->router_watching) {
+        tsr_zwatch_close(&self->router_watch, NULL);
+        self->router_watching = 0;
+    }
+    uv_close((uv_handle_t *)&self->sigterm, NULL);
+    uv_close((uv_handle_t *)&self->sigint, NULL);
+    uv_close((uv_handle_t *)&self->drain_timer, NULL);
+}
+
+static void daemon__on_drain_timer(uv_timer_t *timer)
+{
+    tsr_daemon_t *self = timer->data;
+    int busy = daemon__busy(self);
+    if (busy == 0 || tsr_now_ms() >= self->drain_deadline_ms) {
+        if (busy > 0) {
+            tsr_log_warn(NULL, "drain timed out with %d jobs in flight", busy);
+            self->exit_code = 1;
+        } else {
+            tsr_log_info(NULL, "drained; stopping");
+        }
+        daemon__finish(self);
+    }
+}
+
+static void daemon__on_signal(uv_signal_t *handle, int signum)
+{
+    tsr_daemon_t *self = handle->data;
+    if (self->draining)
+        return;
+    self->draining = 1;
+    tsr_log_info(NULL, "%s received; draining in-flight work", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    /* Stop taking new requests from the bus; replies to work in flight still go out. */
+    if (self->router_watching) {
+        tsr_zwatch_close(&self->router_watch, NULL);
+        self->router_watching = 0;
+    }
+    if (self->hooks.stop)
+        self->hooks.stop(self, self->hooks.arg);
+    long timeout = 10000;
+    tsr_config_get_long(self->config, "tessera.drain_timeout_ms", 10000, 0, 600000, &timeout, NULL);
+    self->drain_deadline_ms = tsr_now_ms() + timeout;
+    uv_timer_start(&self->drain_timer, daemon__on_drain_timer, 0, 20);
+}
+
+static int daemon__bind(tsr_daemon_t *self, void *socket, const char *suffix)
+{
+    char key[128];
+    daemon__key(self, suffix, key, sizeof(key));
+    tsr_error_t err;
+    const char *endpoint = tsr_config_require(self->config, key, &err);
+    if (endpoint == NULL) {
+        tsr_log_error(NULL, "%s", err.message);
+        return -1;
+    }
+    if (zmq_bind(socket, endpoint) != 0) {
+        tsr_log_error(NULL, "cannot bind %s to %s: %s", key, endpoint, zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int tsr_daemon_run(tsr_daemon_t *self)
+{
+    if (self->db == NULL) {
+        tsr_log_error(NULL, "tsr_daemon_migrate must succeed before tsr_daemon_run");
+        return 1;
+    }
+    int zero = 0, one = 1, hwm = 100000;
+    self->router = zmq_socket(self->zmq, ZMQ_ROUTER);
+    self->pub = zmq_socket(self->zmq, ZMQ_PUB);
+    zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof(zero));
+    /* Fail loudly, not silently, when a reply cannot be routed (the caller went away). */
+    zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+    zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(self->pub, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(self->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    if (daemon__bind(self, self->router, "rpc") != 0 || daemon__bind(self, self->pub, "events") != 0)
+        return 1;
+    self->router_watch.data = self;
+    if (tsr_zwatch_init(&self->loop, &self->router_watch, self->router, daemon__on_router) != 0)
+        return 1;
+    self->router_watching = 1;
+
+    long relay_ms = 1000, idle_ms = 2000;
+    tsr_error_t err;
+    if (tsr_config_get_long(self->config, "tessera.relay_interval_ms", 1000, 10, 600000, &relay_ms, &err) !=
+            0 ||
+        tsr_config_get_long(self->config, "tessera.replay_idle_ms", 2000, 10, 600000, &idle_ms, &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        return 1;
+    }
+    self->relay = tsr_relay_new(&self->loop, self->db, self->pub, self->name, (int)relay_ms);
+    for (size_t i = 0; i < self->sub_count; i++) {
+        char key[128];
+        snprintf(key, sizeof(key), "%s.events", self->subs[i].producer);
+        const char *events = tsr_config_require(self->config, key, &err);
+        tsr_client_t *rpc = tsr_daemon_client(self, self->subs[i].producer);
+        if (events == NULL || rpc == NULL) {
+            tsr_log_error(NULL, "cannot subscribe to %s: %s", self->subs[i].producer,
+                          events ? "its rpc endpoint is not configured" : err.message);
+            return 1;
+        }
+        self->subs[i].consumer = tsr_consumer_new(self, self->zmq, self->subs[i].producer, events, rpc,
+                                                  self->subs[i].apply, (int)idle_ms);
+        if (self->subs[i].consumer == NULL)
+            return 1;
+    }
+
+    uv_signal_init(&self->loop, &self->sigterm);
+    uv_signal_init(&self->loop, &self->sigint);
+    uv_timer_init(&self->loop, &self->drain_timer);
+    self->sigterm.data = self->sigint.data = self->drain_timer.data = self;
+    uv_signal_start(&self->sigterm, daemon__on_signal, SIGTERM);
+    uv_signal_start(&self->sigint, daemon__on_signal, SIGINT);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (self->hooks.start && self->hooks.start(self, self->hooks.arg) != 0) {
+        tsr_log_error(NULL, "start-up failed");
+        self->exit_code = 1;
+        daemon__on_signal(&self->sigterm, SIGTERM);
+    } else {
+        tsr_log_info(NULL, "ready");
+    }
+    uv_run(&self->loop, UV_RUN_DEFAULT);
+    return self->exit_code;
+}
+
+void tsr_daemon_destroy(tsr_daemon_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    tsr_daemon_t *self = *self_p;
+    *self_p = NULL;
+    if (self->hooks.destroy)
+        self->hooks.destroy(self, self->hooks.arg);
+    /* Whatever is still open (a start-up that failed half-way) is closed before the loop goes. */
+    uv_walk(&self->loop, daemon__close_walk, NULL);
+    uv_run(&self->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&self->loop);
+    if (self->router)
+        zmq_close(self->router);
+    if (self->pub)
+        zmq_close(self->pub);
+    for (size_t i = 0; i < self->client_count; i++)
+        free(self->clients[i].name);
+    for (size_t i = 0; i < self->sub_count; i++)
+        free(self->subs[i].producer);
+    tsr_db_destroy(&self->db);
+    zmq_ctx_term(self->zmq);
+    tsr_config_destroy(&self->config);
+    free(self->name);
+    free(self);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * A daemon's own transactions
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    tsr_daemon_t *daemon;
+    tsr_txn_fn fn;
+    tsr_txn_done_fn done;
+    void *arg;
+    int rc;
+    tsr_error_t err;
+} daemon_txn_t;
+
+static void daemon__txn_work(tsr_db_t *db, void *arg)
+{
+    daemon_txn_t *txn = arg;
+    txn->rc = -1;
+    PGconn *conn = tsr_db_acquire(db, &txn->err);
+    if (conn == NULL)
+        return;
+    if (tsr_db_command(conn, "BEGIN", &txn->err) == 0) {
+        if (txn->fn(conn, txn->arg, &txn->err) == 0 && tsr_db_command(conn, "COMMIT", &txn->err) == 0)
+            txn->rc = 0;
+        else
+            tsr_db_command(conn, "ROLLBACK", NULL);
+    }
+    tsr_db_release(db, conn);
+}
+
+static void daemon__txn_done(void *arg)
+{
+    daemon_txn_t *txn = arg;
+    txn->daemon->jobs--;
+    if (txn->rc != 0 && txn->err.status == TSR_E_INTERNAL)
+        tsr_log_error(NULL, "transaction failed: %s", txn->err.message);
+    txn->done(txn->arg, txn->rc, txn->rc == 0 ? NULL : &txn->err);
+    free(txn);
+}
+
+int tsr_daemon_txn(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg)
+{
+    daemon_txn_t *txn = calloc(1, sizeof(*txn));
+    if (txn == NULL)
+        return -1;
+    *txn = (daemon_txn_t){.daemon = self, .fn = fn, .done = done, .arg = arg};
+    if (tsr_db_submit(self->db, daemon__txn_work, daemon__txn_done, txn) != 0) {
+        free(txn);
+        return -1;
+    }
+    self->jobs++;
+    return 0;
+}

@@ -1,0 +1,104 @@
+/* tsr_daemon: the skeleton every Tessera daemon is built on, so that each reads like the others.
+ *
+ *   d = tsr_daemon_new("records", argc, argv)     configuration and log
+ *   tsr_daemon_migrate(d, migrations, n)          database and its migrations
+ *   tsr_daemon_handle(d, handlers, n)             request handlers (ROUTER)
+ *   tsr_daemon_subscribe(d, "records", apply)     events of another daemon (inbox)
+ *   tsr_daemon_run(d)                             bind, loop, drain on SIGTERM
+ *
+ * A handler runs on the thread pool inside a database transaction that the skeleton opens and
+ * commits; events it emits go to the outbox in that same transaction, and the reply is sent only
+ * after the commit. A handler that fails leaves nothing behind: the transaction is rolled back.
+ * A command with an idempotency key is applied once: a repeat gets the first reply. */
+#ifndef TSR_DAEMON_H
+#define TSR_DAEMON_H
+
+#include <libpq-fe.h>
+#include <protobuf-c/protobuf-c.h>
+#include <uv.h>
+
+#include "envelope.pb-c.h"
+#include "tsr_client.h"
+#include "tsr_config.h"
+#include "tsr_db.h"
+#include "tsr_error.h"
+#include "tsr_migrate.h"
+
+typedef struct tsr_daemon tsr_daemon_t;
+
+/* One request being handled: what a handler reads and fills. */
+typedef struct {
+    tsr_daemon_t *daemon;
+    PGconn *conn; /* inside the open transaction */
+    const Tsr__Envelope *request;
+    const Tsr__Actor *actor; /* never NULL: an empty actor when the caller sent none */
+    const char *trace_id;
+    const ProtobufCMessage *payload; /* the request, unpacked as the handler's declared type */
+    /* Filled by tsr_call_reply. */
+    uint8_t *reply_payload;
+    size_t reply_len;
+    int events_emitted;
+} tsr_call_t;
+
+typedef int (*tsr_handler_fn)(tsr_call_t *call, tsr_error_t *err);
+
+typedef struct {
+    const char *type;
+    tsr_handler_fn fn;
+    const ProtobufCMessageDescriptor *request; /* the payload's type, checked before fn runs; may be NULL */
+} tsr_handler_def_t;
+
+/* The request's payload, already unpacked as the handler's declared type. */
+const ProtobufCMessage *tsr_call_payload(const tsr_call_t *call);
+/* Sets the reply; a handler that sets none replies with an empty payload. */
+void tsr_call_reply(tsr_call_t *call, const ProtobufCMessage *msg);
+/* Appends an event to the outbox in the call's transaction, attributed to the call's actor. */
+int tsr_call_emit(tsr_call_t *call, const char *type, const ProtobufCMessage *msg, tsr_error_t *err);
+
+/* One event being applied by a consumer, inside the transaction that also records it in the inbox. */
+typedef struct {
+    tsr_daemon_t *daemon;
+    PGconn *conn;
+    const Tsr__Envelope *event;
+} tsr_event_t;
+typedef int (*tsr_apply_fn)(tsr_event_t *ev, tsr_error_t *err);
+
+/* Reads --config FILE (or TESSERA_CONFIG) and opens the log; NULL (having said why on stderr) on
+ * bad configuration. */
+tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv);
+void tsr_daemon_destroy(tsr_daemon_t **self_p);
+
+/* Connects the pool and applies the common migrations, then the daemon's own. */
+int tsr_daemon_migrate(tsr_daemon_t *self, const tsr_migration_t *migrations, size_t count);
+void tsr_daemon_handle(tsr_daemon_t *self, const tsr_handler_def_t *handlers, size_t count);
+int tsr_daemon_subscribe(tsr_daemon_t *self, const char *producer, tsr_apply_fn apply);
+
+/* Optional hooks: start runs on the loop once the bus is bound; stop is asked to stop accepting
+ * work at SIGTERM; busy says whether work is still in flight (the drain waits for 0). */
+typedef struct {
+    int (*start)(tsr_daemon_t *d, void *arg);
+    void (*stop)(tsr_daemon_t *d, void *arg);
+    int (*busy)(tsr_daemon_t *d, void *arg);
+    void (*destroy)(tsr_daemon_t *d, void *arg);
+    void *arg;
+} tsr_daemon_hooks_t;
+void tsr_daemon_set_hooks(tsr_daemon_t *self, const tsr_daemon_hooks_t *hooks);
+
+/* Runs until SIGTERM or SIGINT, then drains in-flight work and returns the exit code. */
+int tsr_daemon_run(tsr_daemon_t *self);
+
+const char *tsr_daemon_name(const tsr_daemon_t *self);
+const tsr_config_t *tsr_daemon_config(const tsr_daemon_t *self);
+uv_loop_t *tsr_daemon_loop(tsr_daemon_t *self);
+tsr_db_t *tsr_daemon_db(tsr_daemon_t *self);
+void *tsr_daemon_zmq_context(tsr_daemon_t *self);
+/* A client for another daemon, from its "<name>.rpc" endpoint; created once and shared. */
+tsr_client_t *tsr_daemon_client(tsr_daemon_t *self, const char *daemon_name);
+
+/* Runs fn inside a transaction on the thread pool (committed if it returns 0), then done on the
+ * loop with the outcome. For a daemon's own work outside request handling (the gateway's sessions). */
+typedef int (*tsr_txn_fn)(PGconn *conn, void *arg, tsr_error_t *err);
+typedef void (*tsr_txn_done_fn)(void *arg, int rc, const tsr_error_t *err);
+int tsr_daemon_txn(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg);
+
+#endif

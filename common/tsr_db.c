@@ -1,0 +1,237 @@
+#include "tsr_db.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsr_log.h"
+
+struct tsr_db {
+    uv_loop_t *loop;
+    char *conninfo;
+    char *schema;
+    pthread_mutex_t lock;
+    pthread_cond_t available;
+    PGconn **idle;  /* connections free for use (NULL slots are not yet opened) */
+    int idle_count; /* entries in idle, opened or not */
+    int size;
+    int in_flight; /* touched on the loop thread only */
+};
+
+typedef struct {
+    uv_work_t req;
+    tsr_db_t *db;
+    tsr_db_work_fn work;
+    tsr_db_done_fn done;
+    void *arg;
+} db_job_t;
+
+tsr_db_t *tsr_db_new(uv_loop_t *loop, const char *conninfo, const char *schema, int pool_size,
+                     tsr_error_t *err)
+{
+    tsr_db_t *self = calloc(1, sizeof(*self));
+    if (self == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL,
+                      "Out of memory creating the database pool.");
+        return NULL;
+    }
+    self->loop = loop;
+    self->conninfo = strdup(conninfo);
+    self->schema = strdup(schema);
+    self->size = pool_size > 0 ? pool_size : 4;
+    self->idle = calloc((size_t)self->size, sizeof(PGconn *));
+    self->idle_count = self->size;
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->available, NULL);
+    /* libuv reads this once, at its first queued work: give it a thread per connection plus room
+     * for other blocking work, so that no database job waits for a thread while holding a slot. */
+    if (getenv("UV_THREADPOOL_SIZE") == NULL) {
+        char n[16];
+        snprintf(n, sizeof(n), "%d", self->size + 2);
+        setenv("UV_THREADPOOL_SIZE", n, 0);
+    }
+    return self;
+}
+
+void tsr_db_destroy(tsr_db_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    tsr_db_t *self = *self_p;
+    for (int i = 0; i < self->idle_count; i++)
+        if (self->idle[i] != NULL)
+            PQfinish(self->idle[i]);
+    free(self->idle);
+    free(self->conninfo);
+    free(self->schema);
+    pthread_mutex_destroy(&self->lock);
+    pthread_cond_destroy(&self->available);
+    free(self);
+    *self_p = NULL;
+}
+
+static void db__notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* NOTICEs such as "relation already exists, skipping" are not worth a log line. */
+}
+
+static PGconn *db__connect(tsr_db_t *self, tsr_error_t *err)
+{
+    PGconn *conn = PQconnectdb(self->conninfo);
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        tsr_error_set(err, TSR_E_UNAVAILABLE, "database_unavailable", NULL,
+                      "The database cannot be reached: %s", conn ? PQerrorMessage(conn) : "out of memory");
+        if (conn)
+            PQfinish(conn);
+        return NULL;
+    }
+    PQsetNoticeProcessor(conn, db__notice, NULL);
+    const char *params[1] = {self->schema};
+    PGresult *res = tsr_db_exec(conn, "SELECT set_config('search_path', $1, false)", 1, params, err);
+    if (res == NULL) {
+        PQfinish(conn);
+        return NULL;
+    }
+    PQclear(res);
+    return conn;
+}
+
+PGconn *tsr_db_acquire(tsr_db_t *self, tsr_error_t *err)
+{
+    pthread_mutex_lock(&self->lock);
+    while (self->idle_count == 0)
+        pthread_cond_wait(&self->available, &self->lock);
+    PGconn *conn = self->idle[--self->idle_count];
+    pthread_mutex_unlock(&self->lock);
+
+    if (conn != NULL && PQstatus(conn) != CONNECTION_OK) {
+        PQfinish(conn);
+        conn = NULL;
+    }
+    if (conn == NULL) {
+        conn = db__connect(self, err);
+        if (conn == NULL) {
+            /* Give the slot back unopened, so that a later call tries again. */
+            tsr_db_release(self, NULL);
+            return NULL;
+        }
+    }
+    return conn;
+}
+
+void tsr_db_release(tsr_db_t *self, PGconn *conn)
+{
+    /* A connection left inside a transaction (a job that failed half-way) must not leak its state
+     * into the next job. */
+    if (conn != NULL && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        PGresult *res = PQexec(conn, "ROLLBACK");
+        PQclear(res);
+        if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+            PQfinish(conn);
+            conn = NULL;
+        }
+    }
+    pthread_mutex_lock(&self->lock);
+    self->idle[self->idle_count++] = conn;
+    pthread_cond_signal(&self->available);
+    pthread_mutex_unlock(&self->lock);
+}
+
+static void db__work(uv_work_t *req)
+{
+    db_job_t *job = req->data;
+    job->work(job->db, job->arg);
+}
+
+static void db__after(uv_work_t *req, int status)
+{
+    (void)status;
+    db_job_t *job = req->data;
+    job->db->in_flight--;
+    if (job->done != NULL)
+        job->done(job->arg);
+    free(job);
+}
+
+int tsr_db_submit(tsr_db_t *self, tsr_db_work_fn work, tsr_db_done_fn done, void *arg)
+{
+    db_job_t *job = calloc(1, sizeof(*job));
+    if (job == NULL)
+        return -1;
+    job->db = self;
+    job->work = work;
+    job->done = done;
+    job->arg = arg;
+    job->req.data = job;
+    if (uv_queue_work(self->loop, &job->req, db__work, db__after) != 0) {
+        free(job);
+        return -1;
+    }
+    self->in_flight++;
+    return 0;
+}
+
+int tsr_db_in_flight(const tsr_db_t *self)
+{
+    return self->in_flight;
+}
+
+static PGresult *db__check(PGconn *conn, PGresult *res, tsr_error_t *err)
+{
+    ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+        return res;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        tsr_error_set(err, TSR_E_UNAVAILABLE, "database_unavailable", NULL,
+                      "The database connection was lost: %s", PQerrorMessage(conn));
+    } else {
+        tsr_error_set(err, TSR_E_INTERNAL, "database_error", NULL, "The database refused the statement: %s",
+                      primary ? primary : PQerrorMessage(conn));
+    }
+    if (err != NULL && state != NULL)
+        snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+    PQclear(res);
+    return NULL;
+}
+
+PGresult *tsr_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, tsr_error_t *err)
+{
+    return db__check(conn, PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0), err);
+}
+
+PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                          const int *lengths, const int *formats, tsr_error_t *err)
+{
+    return db__check(conn, PQexecParams(conn, sql, nparams, NULL, values, lengths, formats, 0), err);
+}
+
+int tsr_db_command(PGconn *conn, const char *sql, tsr_error_t *err)
+{
+    PGresult *res = db__check(conn, PQexec(conn, sql), err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+int tsr_db_is_connection_error(PGconn *conn)
+{
+    return conn == NULL || PQstatus(conn) != CONNECTION_OK;
+}
+
+unsigned char *tsr_db_get_bytes(const PGresult *res, int row, int col, size_t *len)
+{
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), len);
+    if (raw == NULL)
+        return NULL;
+    /* PQunescapeBytea's buffer must go back through PQfreemem; callers expect free(). */
+    unsigned char *buf = malloc(*len ? *len : 1);
+    if (buf != NULL)
+        memcpy(buf, raw, *len);
+    PQfreemem(raw);
+    return buf;
+}

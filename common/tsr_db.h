@@ -1,0 +1,49 @@
+/* tsr_db: a daemon's PostgreSQL connections, used without blocking the event loop.
+ *
+ * Work that needs the database runs on libuv's thread pool with a connection taken from a small
+ * pool; its completion runs back on the loop, where sockets may be touched. A job's work function
+ * writes plain sequential libpq code, always parameterised. */
+#ifndef TSR_DB_H
+#define TSR_DB_H
+
+#include <libpq-fe.h>
+#include <uv.h>
+
+#include "tsr_error.h"
+
+typedef struct tsr_db tsr_db_t;
+
+/* conninfo is a libpq URL or key=value string; schema becomes the search_path. */
+tsr_db_t *tsr_db_new(uv_loop_t *loop, const char *conninfo, const char *schema, int pool_size,
+                     tsr_error_t *err);
+void tsr_db_destroy(tsr_db_t **self_p);
+
+/* A connection for the calling thread, waiting for a free one; reconnects a broken one.
+ * NULL (and err filled with database_unavailable) when the server cannot be reached. */
+PGconn *tsr_db_acquire(tsr_db_t *self, tsr_error_t *err);
+void tsr_db_release(tsr_db_t *self, PGconn *conn);
+
+typedef void (*tsr_db_work_fn)(tsr_db_t *db, void *arg);
+typedef void (*tsr_db_done_fn)(void *arg);
+/* Runs work(arg) on the thread pool, then done(arg) on the loop. Returns -1 if the pool is
+ * stopping. */
+int tsr_db_submit(tsr_db_t *self, tsr_db_work_fn work, tsr_db_done_fn done, void *arg);
+/* Jobs submitted and not yet done: what a drain waits for. */
+int tsr_db_in_flight(const tsr_db_t *self);
+
+/* Runs sql with params (NULL-terminated text values) and checks the result's status; on failure
+ * fills err (database_error, naming the server's message) and returns NULL. */
+PGresult *tsr_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                      tsr_error_t *err);
+/* Same with binary params (lengths and formats as in PQexecParams); results stay in text form. */
+PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                          const int *lengths, const int *formats, tsr_error_t *err);
+/* Runs a statement that returns no rows; 0 or -1. */
+int tsr_db_command(PGconn *conn, const char *sql, tsr_error_t *err);
+/* Whether a failure means the server went away (so the caller answers 503, not 500). */
+int tsr_db_is_connection_error(PGconn *conn);
+
+/* A bytea column of a text-format result, unescaped into a malloc'd buffer. */
+unsigned char *tsr_db_get_bytes(const PGresult *res, int row, int col, size_t *len);
+
+#endif

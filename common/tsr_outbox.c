@@ -1,0 +1,170 @@
+#include "tsr_outbox.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsr_db.h"
+#include "tsr_envelope.h"
+
+int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, const char *trace_id,
+                      const ProtobufCMessage *payload, tsr_error_t *err)
+{
+    size_t payload_len = 0;
+    uint8_t *payload_buf = tsr_pack(payload, &payload_len);
+    if (payload_buf == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing an event.");
+
+    Tsr__Envelope env = TSR__ENVELOPE__INIT;
+    env.kind = TSR__ENVELOPE__KIND__EVENT;
+    env.type = (char *)type;
+    env.trace_id = (char *)(trace_id ? trace_id : "");
+    env.actor = (Tsr__Actor *)actor;
+    env.occurred_at_ms = tsr_now_ms();
+    env.payload.data = payload_buf;
+    env.payload.len = payload_len;
+    size_t env_len = 0;
+    uint8_t *env_buf = tsr_pack(&env.base, &env_len);
+    free(payload_buf);
+    if (env_buf == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing an event.");
+
+    const char *values[2] = {type, (const char *)env_buf};
+    int lengths[2] = {0, (int)env_len};
+    int formats[2] = {0, 1};
+    PGresult *res = tsr_db_exec_bin(conn, "INSERT INTO outbox (type, envelope) VALUES ($1, $2)", 2, values,
+                                    lengths, formats, err);
+    free(env_buf);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+/* Fills producer and seq into a stored envelope and packs it again. */
+static uint8_t *outbox__stamp(const unsigned char *stored, size_t len, const char *producer, uint64_t seq,
+                              size_t *out_len)
+{
+    Tsr__Envelope *env = tsr__envelope__unpack(NULL, len, stored);
+    if (env == NULL)
+        return NULL;
+    char *old_producer = env->producer;
+    env->producer = (char *)producer;
+    env->seq = seq;
+    uint8_t *buf = tsr_pack(&env->base, out_len);
+    env->producer = old_producer;
+    tsr__envelope__free_unpacked(env, NULL);
+    return buf;
+}
+
+static int outbox__collect(PGresult *res, const char *producer, tsr_outbox_batch_t *batch, tsr_error_t *err)
+{
+    int rows = PQntuples(res);
+    batch->events = calloc(rows ? (size_t)rows : 1, sizeof(uint8_t *));
+    batch->lens = calloc(rows ? (size_t)rows : 1, sizeof(size_t));
+    if (batch->events == NULL || batch->lens == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory reading events.");
+    for (int i = 0; i < rows; i++) {
+        uint64_t seq = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        size_t len = 0;
+        unsigned char *stored = tsr_db_get_bytes(res, i, 1, &len);
+        uint8_t *packed = stored ? outbox__stamp(stored, len, producer, seq, &batch->lens[i]) : NULL;
+        free(stored);
+        if (packed == NULL)
+            return tsr_error_set(err, TSR_E_INTERNAL, "bad_outbox_event", NULL,
+                                 "Outbox event %" PRIu64 " of %s cannot be read back.", seq, producer);
+        batch->events[batch->count++] = packed;
+    }
+    return 0;
+}
+
+int tsr_outbox_assign(PGconn *conn, const char *producer, int limit, tsr_outbox_batch_t *batch,
+                      tsr_error_t *err)
+{
+    memset(batch, 0, sizeof(*batch));
+    if (tsr_db_command(conn, "BEGIN", err) != 0)
+        return -1;
+    PGresult *res = tsr_db_exec(conn, "SELECT last_seq FROM relay_state FOR UPDATE", 0, NULL, err);
+    if (res == NULL)
+        goto fail;
+    char last[32];
+    snprintf(last, sizeof(last), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    char lim[16];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[2] = {last, lim};
+    /* Numbered in id order among what is committed now; a transaction still open gets a later
+     * number when it commits, so a published sequence never has a hole filled in behind it. */
+    res = tsr_db_exec(conn,
+                      "WITH picked AS ("
+                      "  SELECT id, row_number() OVER (ORDER BY id) AS n FROM ("
+                      "    SELECT id FROM outbox WHERE seq IS NULL ORDER BY id LIMIT $2::int) AS unnumbered)"
+                      " , numbered AS ("
+                      "  UPDATE outbox o SET seq = $1::bigint + picked.n FROM picked WHERE o.id = picked.id"
+                      "  RETURNING o.seq, o.envelope)"
+                      " SELECT seq, envelope FROM numbered ORDER BY seq",
+                      2, params, err);
+    if (res == NULL)
+        goto fail;
+    int rows = PQntuples(res);
+    if (outbox__collect(res, producer, batch, err) != 0) {
+        PQclear(res);
+        goto fail;
+    }
+    PQclear(res);
+    char count[16];
+    snprintf(count, sizeof(count), "%d", rows);
+    const char *upd[2] = {last, count};
+    res = tsr_db_exec(conn, "UPDATE relay_state SET last_seq = $1::bigint + $2::int RETURNING last_seq", 2,
+                      upd, err);
+    if (res == NULL)
+        goto fail;
+    batch->head = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (tsr_db_command(conn, "COMMIT", err) != 0)
+        goto fail;
+    return 0;
+fail:
+    tsr_db_command(conn, "ROLLBACK", NULL);
+    tsr_outbox_batch_free(batch);
+    return -1;
+}
+
+int tsr_outbox_read(PGconn *conn, const char *producer, uint64_t after_seq, int limit,
+                    tsr_outbox_batch_t *batch, tsr_error_t *err)
+{
+    memset(batch, 0, sizeof(*batch));
+    char after[32], lim[16];
+    snprintf(after, sizeof(after), "%" PRIu64, after_seq);
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[2] = {after, lim};
+    PGresult *res = tsr_db_exec(
+        conn, "SELECT seq, envelope FROM outbox WHERE seq > $1::bigint ORDER BY seq LIMIT $2::int", 2, params,
+        err);
+    if (res == NULL)
+        return -1;
+    int rc = outbox__collect(res, producer, batch, err);
+    PQclear(res);
+    if (rc != 0) {
+        tsr_outbox_batch_free(batch);
+        return -1;
+    }
+    res = tsr_db_exec(conn, "SELECT last_seq FROM relay_state", 0, NULL, err);
+    if (res == NULL) {
+        tsr_outbox_batch_free(batch);
+        return -1;
+    }
+    batch->head = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+void tsr_outbox_batch_free(tsr_outbox_batch_t *batch)
+{
+    for (size_t i = 0; batch->events && i < batch->count; i++)
+        free(batch->events[i]);
+    free(batch->events);
+    free(batch->lens);
+    memset(batch, 0, sizeof(*batch));
+}

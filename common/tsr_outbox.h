@@ -1,0 +1,41 @@
+/* tsr_outbox: the producer's half of "nothing lost".
+ *
+ * An event is written to the daemon's outbox table in the same transaction as the change that
+ * caused it. The relay (one per outbox, elected with an advisory lock) gives committed events a
+ * gap-free publication sequence in the order it finds them, then publishes them on PUB. Sequence
+ * numbers are given at relay time, not insert time, because transactions commit out of insert
+ * order: a consumer that saw 7 must never later find a 6 committed behind it. Consumers that miss
+ * a message ask for a replay (tsr.replay) from the last sequence they hold. */
+#ifndef TSR_OUTBOX_H
+#define TSR_OUTBOX_H
+
+#include <libpq-fe.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
+
+#include "envelope.pb-c.h"
+#include "tsr_error.h"
+
+/* Appends an event to the outbox inside the caller's open transaction. */
+int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, const char *trace_id,
+                      const ProtobufCMessage *payload, tsr_error_t *err);
+
+/* A list of packed Envelopes, each with producer and seq filled, in sequence order. */
+typedef struct {
+    uint8_t **events;
+    size_t *lens;
+    size_t count;
+    uint64_t head; /* the highest sequence given so far */
+} tsr_outbox_batch_t;
+
+/* Relay step, in its own transaction: numbers up to limit committed, unnumbered events and returns
+ * them in batch, ready to publish. batch->count is 0 when there was nothing to number. */
+int tsr_outbox_assign(PGconn *conn, const char *producer, int limit, tsr_outbox_batch_t *batch,
+                      tsr_error_t *err);
+
+/* Published events with after_seq < seq, at most limit: what a replay answers. */
+int tsr_outbox_read(PGconn *conn, const char *producer, uint64_t after_seq, int limit,
+                    tsr_outbox_batch_t *batch, tsr_error_t *err);
+void tsr_outbox_batch_free(tsr_outbox_batch_t *batch);
+
+#endif

@@ -1,0 +1,104 @@
+#include "tsr_text.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t tsr_text_length(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static void text__bounds(const char *s, const char **start, const char **end)
+{
+    *start = s ? s : "";
+    while (**start && isspace((unsigned char)**start))
+        (*start)++;
+    *end = *start + strlen(*start);
+    while (*end > *start && isspace((unsigned char)(*end)[-1]))
+        (*end)--;
+}
+
+size_t tsr_text_trimmed_length(const char *s)
+{
+    const char *start, *end;
+    text__bounds(s, &start, &end);
+    return (size_t)(end - start);
+}
+
+char *tsr_text_trim_dup(const char *s)
+{
+    const char *start, *end;
+    text__bounds(s, &start, &end);
+    return strndup(start, (size_t)(end - start));
+}
+
+int tsr_text_has_control(const char *s, int allow_newlines)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (allow_newlines && (c == '\n' || c == '\r' || c == '\t'))
+            continue;
+        if (c < 0x20 || c == 0x7F)
+            return 1;
+    }
+    return 0;
+}
+
+int tsr_text_is_telephone(const char *s)
+{
+    int digits = 0;
+    for (const char *p = s; *p; p++) {
+        if (isdigit((unsigned char)*p))
+            digits++;
+        else if (*p == '+' && p != s)
+            return 0;
+        else if (!strchr(" +()-", *p))
+            return 0;
+    }
+    return digits >= 6 && digits <= 20;
+}
+
+int tsr_text_is_email(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (at == NULL || at == s || strchr(at + 1, '@') != NULL || strlen(s) > 254)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+            return 0;
+    const char *domain = at + 1;
+    const char *dot = strrchr(domain, '.');
+    return dot != NULL && dot != domain && dot[1] != '\0' && strstr(domain, "..") == NULL && domain[0] != '.';
+}
+
+int tsr_text_is_hex(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!isxdigit((unsigned char)s[n]))
+            return 0;
+    return n > 0 && n % 2 == 0;
+}
+
+char *tsr_text_like_pattern(const char *s)
+{
+    size_t len = strlen(s);
+    char *out = malloc(len * 2 + 3);
+    if (out == NULL)
+        return NULL;
+    char *o = out;
+    *o++ = '%';
+    for (const char *p = s; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            *o++ = '\\';
+        *o++ = *p;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}

@@ -1,0 +1,25 @@
+/* tsr_text: checks and small transformations of text that users typed, shared by every daemon
+ * that validates input. All of it assumes UTF-8 (the bus and the API only carry UTF-8). */
+#ifndef TSR_TEXT_H
+#define TSR_TEXT_H
+
+#include <stddef.h>
+
+/* Characters (code points), not bytes. */
+size_t tsr_text_length(const char *s);
+/* Length once leading and trailing white space is removed. */
+size_t tsr_text_trimmed_length(const char *s);
+/* A malloc'd copy without leading and trailing white space. */
+char *tsr_text_trim_dup(const char *s);
+/* Whether s holds a control character; allow_newlines lets \n, \r and \t through. */
+int tsr_text_has_control(const char *s, int allow_newlines);
+/* A UK or international telephone number: digits, spaces, '+', '(', ')', '-', 6 to 20 digits. */
+int tsr_text_is_telephone(const char *s);
+/* A plausible e-mail address: one '@', a non-empty local part, a dotted domain, no spaces. */
+int tsr_text_is_email(const char *s);
+/* Only hexadecimal digits, even length, non-empty. */
+int tsr_text_is_hex(const char *s);
+/* An ILIKE pattern matching s anywhere, with %, _ and \ in s escaped. The caller frees it. */
+char *tsr_text_like_pattern(const char *s);
+
+#endif

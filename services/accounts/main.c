@@ -1,0 +1,27 @@
+/* tessera-accounts: workers, teams, roles and credentials. */
+#include "accounts.pb-c.h"
+#include "tsr_daemon.h"
+#include "workers.h"
+
+extern const tsr_migration_t accounts_migrations[];
+extern const size_t accounts_migrations_count;
+
+static const tsr_handler_def_t accounts_handlers[] = {
+    {"accounts.authenticate", accounts_authenticate, &tsr__accounts__authenticate_request__descriptor},
+    {"accounts.worker.import", accounts_worker_import, &tsr__accounts__worker_import__descriptor},
+};
+
+int main(int argc, char **argv)
+{
+    tsr_daemon_t *daemon = tsr_daemon_new("accounts", argc, argv);
+    if (daemon == NULL)
+        return 2;
+    int rc = 1;
+    if (tsr_daemon_migrate(daemon, accounts_migrations, accounts_migrations_count) != 0)
+        goto done;
+    tsr_daemon_handle(daemon, accounts_handlers, sizeof(accounts_handlers) / sizeof(accounts_handlers[0]));
+    rc = tsr_daemon_run(daemon);
+done:
+    tsr_daemon_destroy(&daemon);
+    return rc;
+}

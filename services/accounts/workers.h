@@ -1,0 +1,17 @@
+/* workers: the accounts daemon's workers, teams and roles, and signing in with a password
+ * (Argon2id through libsodium). */
+#ifndef ACCOUNTS_WORKERS_H
+#define ACCOUNTS_WORKERS_H
+
+#include "tsr_daemon.h"
+
+/* Checks a username and password; a wrong user and a wrong password get the same answer, in
+ * about the same time, so that neither can be told from the other. */
+int accounts_authenticate(tsr_call_t *call, tsr_error_t *err);
+/* Adds or updates a worker by username (the system's import and demo jobs only). */
+int accounts_worker_import(tsr_call_t *call, tsr_error_t *err);
+
+/* Whether role is one the suite knows. */
+int accounts_role_is_known(const char *role);
+
+#endif

@@ -1,0 +1,277 @@
+#include "trail.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.pb-c.h"
+#include "records.pb-c.h"
+#include "tsr_envelope.h"
+
+/* What one event says happened to which record. */
+typedef struct {
+    const char *action;
+    const char *record_kind;
+    uint64_t record_id;
+    char summary[512];
+} trail_access_t;
+
+static const char *const trail_readers[] = {"auditor", "admin", NULL};
+
+/* 1 and fills access when the event is an access to audit, 0 when it is not one, -1 malformed. */
+static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_error_t *err)
+{
+    if (strcmp(ev->type, "records.organisation.created") == 0) {
+        Tsr__Records__OrganisationCreated *m = (Tsr__Records__OrganisationCreated *)tsr_unpack(
+            &tsr__records__organisation_created__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL || m->organisation == NULL) {
+            if (m)
+                tsr__records__organisation_created__free_unpacked(m, NULL);
+            return tsr_error_set(err, TSR_E_INVALID, "bad_event", NULL, "%s carries no organisation.",
+                                 ev->type);
+        }
+        *access = (trail_access_t){"create", "organisation", m->organisation->id, ""};
+        snprintf(access->summary, sizeof(access->summary), "Added organisation %s (%" PRIu64 ")",
+                 m->organisation->name, m->organisation->id);
+        tsr__records__organisation_created__free_unpacked(m, NULL);
+        return 1;
+    }
+    if (strcmp(ev->type, "records.organisation.viewed") == 0) {
+        Tsr__Records__OrganisationViewed *m = (Tsr__Records__OrganisationViewed *)tsr_unpack(
+            &tsr__records__organisation_viewed__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL)
+            return -1;
+        *access = (trail_access_t){"view", "organisation", m->organisation_id, ""};
+        snprintf(access->summary, sizeof(access->summary), "Viewed organisation %s (%" PRIu64 ")",
+                 m->organisation_name, m->organisation_id);
+        tsr__records__organisation_viewed__free_unpacked(m, NULL);
+        return 1;
+    }
+    return 0;
+}
+
+/* The text a hash covers: every field of the entry that a reader relies on, with the previous hash. */
+static void trail__hash(const unsigned char prev[32], const char *const *fields, size_t n,
+                        unsigned char out[32])
+{
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, prev, 32);
+    for (size_t i = 0; i < n; i++) {
+        /* Length-prefixed, so that moving text between fields changes the hash. */
+        uint32_t len = (uint32_t)strlen(fields[i]);
+        unsigned char be[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                               (unsigned char)(len >> 8), (unsigned char)len};
+        crypto_hash_sha256_update(&st, be, 4);
+        crypto_hash_sha256_update(&st, (const unsigned char *)fields[i], len);
+    }
+    crypto_hash_sha256_final(&st, out);
+}
+
+static char *trail__roles_literal(const Tsr__Actor *actor)
+{
+    size_t len = 3;
+    for (size_t i = 0; actor && i < actor->n_roles; i++)
+        len += strlen(actor->roles[i]) * 2 + 3;
+    char *out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    char *o = out;
+    *o++ = '{';
+    for (size_t i = 0; actor && i < actor->n_roles; i++) {
+        if (i > 0)
+            *o++ = ',';
+        *o++ = '"';
+        for (const char *r = actor->roles[i]; *r; r++) {
+            if (*r == '"' || *r == '\\')
+                *o++ = '\\';
+            *o++ = *r;
+        }
+        *o++ = '"';
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
+int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err)
+{
+    trail_access_t access;
+    int rc = trail__describe(ev->event, &access, err);
+    if (rc <= 0)
+        return rc;
+    PGresult *head = tsr_db_exec(ev->conn, "SELECT last_hash FROM chain_head FOR UPDATE", 0, NULL, err);
+    if (head == NULL)
+        return -1;
+    size_t prev_len = 0;
+    unsigned char *prev = tsr_db_get_bytes(head, 0, 0, &prev_len);
+    PQclear(head);
+    if (prev == NULL || prev_len != 32) {
+        free(prev);
+        return tsr_error_set(err, TSR_E_INTERNAL, "bad_chain_head", NULL,
+                             "The audit chain's head is damaged.");
+    }
+    const Tsr__Envelope *e = ev->event;
+    const Tsr__Actor *actor = e->actor;
+    char occurred[32], worker[32], record[32], seq[32];
+    snprintf(occurred, sizeof(occurred), "%" PRId64, e->occurred_at_ms);
+    snprintf(worker, sizeof(worker), "%" PRIu64, actor ? actor->worker_id : 0);
+    snprintf(record, sizeof(record), "%" PRIu64, access.record_id);
+    snprintf(seq, sizeof(seq), "%" PRIu64, e->seq);
+    char *roles = trail__roles_literal(actor);
+    const char *username = actor ? actor->username : "";
+    const char *session = actor ? actor->session_id : "";
+    const char *fields[11] = {occurred,           worker, username,       roles,       session, access.action,
+                              access.record_kind, record, access.summary, e->producer, seq};
+    unsigned char hash[32];
+    trail__hash(prev, fields, 11, hash);
+    const char *values[14] = {
+        occurred, worker,         username,    roles, session,     access.action,      access.record_kind,
+        record,   access.summary, e->producer, seq,   e->trace_id, (const char *)prev, (const char *)hash};
+    int lengths[14] = {0};
+    int formats[14] = {0};
+    lengths[12] = lengths[13] = 32;
+    formats[12] = formats[13] = 1;
+    PGresult *res = tsr_db_exec_bin(ev->conn,
+                                    "WITH e AS (INSERT INTO entries (occurred_at, worker_id, username, "
+                                    "roles, session_id, action, record_kind,"
+                                    " record_id, summary, producer, producer_seq, trace_id, prev_hash, hash)"
+                                    " VALUES (to_timestamp($1::bigint / 1000.0), $2::bigint, $3, $4::text[], "
+                                    "$5, $6, $7, $8::bigint, $9, $10,"
+                                    " $11::bigint, $12, $13, $14) RETURNING id)"
+                                    " UPDATE chain_head SET last_id = e.id, last_hash = $14 FROM e",
+                                    14, values, lengths, formats, err);
+    free(roles);
+    free(prev);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+static void trail__entry_from_row(const PGresult *res, int row, Tsr__Audit__AuditEntry *entry,
+                                  char **roles_buf, char ***roles)
+{
+    tsr__audit__audit_entry__init(entry);
+    entry->id = strtoull(PQgetvalue(res, row, 0), NULL, 10);
+    entry->occurred_at_ms = strtoll(PQgetvalue(res, row, 1), NULL, 10);
+    entry->recorded_at_ms = strtoll(PQgetvalue(res, row, 2), NULL, 10);
+    entry->worker_id = strtoull(PQgetvalue(res, row, 3), NULL, 10);
+    entry->username = PQgetvalue(res, row, 4);
+    entry->session_id = PQgetvalue(res, row, 5);
+    entry->action = PQgetvalue(res, row, 6);
+    entry->record_kind = PQgetvalue(res, row, 7);
+    entry->record_id = strtoull(PQgetvalue(res, row, 8), NULL, 10);
+    entry->summary = PQgetvalue(res, row, 9);
+    entry->producer = PQgetvalue(res, row, 10);
+    entry->producer_seq = strtoull(PQgetvalue(res, row, 11), NULL, 10);
+    entry->trace_id = PQgetvalue(res, row, 12);
+    entry->hash = PQgetvalue(res, row, 13);
+    /* Roles come as one line per role from array_to_string(roles, E'\n'). */
+    *roles_buf = strdup(PQgetvalue(res, row, 14));
+    size_t n = 0;
+    *roles = calloc(32, sizeof(char *));
+    for (char *tok = *roles_buf ? strtok(*roles_buf, "\n") : NULL; tok && *roles && n < 32;
+         tok = strtok(NULL, "\n"))
+        (*roles)[n++] = tok;
+    entry->n_roles = *roles ? n : 0;
+    entry->roles = *roles;
+}
+
+int audit_events_query(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Audit__AuditQuery *q = (const Tsr__Audit__AuditQuery *)call->payload;
+    if (tsr_actor_require_role(call->actor, trail_readers, "read the audit trail", err) != 0)
+        return -1;
+    uint32_t limit = q->limit == 0 ? 50 : q->limit;
+    if (limit > 200)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to 200.");
+    uint64_t before = 0;
+    if (q->cursor[0] != '\0') {
+        char *end = NULL;
+        before = strtoull(q->cursor, &end, 10);
+        if (end == q->cursor || *end != '\0' || before == 0)
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                                 "The cursor is not one this service gave out; start again without it.");
+    }
+    if (q->person_id != 0 && q->organisation_id != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "conflicting_filters", "person_id",
+                             "Ask for a person or an organisation, not both.");
+    char kind[16] = "", record[32] = "", worker[32] = "", from[32] = "", to[32] = "", cursor[32] = "",
+         lim[16];
+    if (q->person_id) {
+        snprintf(kind, sizeof(kind), "person");
+        snprintf(record, sizeof(record), "%" PRIu64, q->person_id);
+    } else if (q->organisation_id) {
+        snprintf(kind, sizeof(kind), "organisation");
+        snprintf(record, sizeof(record), "%" PRIu64, q->organisation_id);
+    }
+    if (q->worker_id)
+        snprintf(worker, sizeof(worker), "%" PRIu64, q->worker_id);
+    if (q->from_ms)
+        snprintf(from, sizeof(from), "%" PRId64, q->from_ms);
+    if (q->to_ms)
+        snprintf(to, sizeof(to), "%" PRId64, q->to_ms);
+    if (before)
+        snprintf(cursor, sizeof(cursor), "%" PRIu64, before);
+    snprintf(lim, sizeof(lim), "%u", limit + 1);
+    const char *params[7] = {kind[0] ? kind : NULL,
+                             record[0] ? record : NULL,
+                             worker[0] ? worker : NULL,
+                             from[0] ? from : NULL,
+                             to[0] ? to : NULL,
+                             cursor[0] ? cursor : NULL,
+                             lim};
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "SELECT id, (extract(epoch FROM occurred_at) * 1000)::bigint, (extract(epoch FROM recorded_at) * "
+        "1000)::bigint,"
+        " worker_id, username, session_id, action, record_kind, record_id, summary, producer, producer_seq,"
+        " trace_id, encode(hash, 'hex'), array_to_string(roles, E'\\n')"
+        " FROM entries"
+        " WHERE ($1::text IS NULL OR (record_kind = $1 AND record_id = $2::bigint))"
+        "   AND ($3::bigint IS NULL OR worker_id = $3::bigint)"
+        "   AND ($4::bigint IS NULL OR occurred_at >= to_timestamp($4::bigint / 1000.0))"
+        "   AND ($5::bigint IS NULL OR occurred_at < to_timestamp($5::bigint / 1000.0))"
+        "   AND ($6::bigint IS NULL OR id < $6::bigint)"
+        " ORDER BY id DESC LIMIT $7::int",
+        7, params, err);
+    if (res == NULL)
+        return -1;
+    int rows = PQntuples(res);
+    int shown = rows > (int)limit ? (int)limit : rows;
+    Tsr__Audit__AuditEntries list = TSR__AUDIT__AUDIT_ENTRIES__INIT;
+    Tsr__Audit__AuditEntry *entries = calloc(shown ? (size_t)shown : 1, sizeof(*entries));
+    Tsr__Audit__AuditEntry **items = calloc(shown ? (size_t)shown : 1, sizeof(*items));
+    char **roles_bufs = calloc(shown ? (size_t)shown : 1, sizeof(char *));
+    char ***roles = calloc(shown ? (size_t)shown : 1, sizeof(char **));
+    int rc = 0;
+    if (entries == NULL || items == NULL || roles_bufs == NULL || roles == NULL) {
+        rc = tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory reading the trail.");
+        goto done;
+    }
+    for (int i = 0; i < shown; i++) {
+        trail__entry_from_row(res, i, &entries[i], &roles_bufs[i], &roles[i]);
+        items[i] = &entries[i];
+    }
+    char next[32] = "";
+    if (rows > (int)limit)
+        snprintf(next, sizeof(next), "%" PRIu64, entries[shown - 1].id);
+    list.n_items = (size_t)shown;
+    list.items = items;
+    list.next_cursor = next;
+    tsr_call_reply(call, &list.base);
+done:
+    for (int i = 0; roles_bufs && roles && i < shown; i++) {
+        free(roles_bufs[i]);
+        free(roles[i]);
+    }
+    free(roles_bufs);
+    free(roles);
+    free(entries);
+    free(items);
+    PQclear(res);
+    return rc;
+}

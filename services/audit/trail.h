@@ -1,0 +1,13 @@
+/* trail: the audit daemon's append-only, hash-chained trail of who read or changed which record,
+ * fed by the events of the daemons that own the records, and the queries over it. */
+#ifndef AUDIT_TRAIL_H
+#define AUDIT_TRAIL_H
+
+#include "tsr_daemon.h"
+
+/* Applies one event from another daemon's outbox: an entry for each access it describes. */
+int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err);
+/* audit.events.query: the trail, newest first, for auditors. */
+int audit_events_query(tsr_call_t *call, tsr_error_t *err);
+
+#endif

@@ -1,0 +1,56 @@
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <zmq.h>
+
+#include "tsr_client.h"
+
+int cli_context_open(cli_context_t *ctx, const char *config_path)
+{
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    ctx->config = tsr_config_load(config_path ? config_path : getenv("TESSERA_CONFIG"), &err);
+    if (ctx->config == NULL) {
+        fprintf(stderr, "tessera: %s\n", err.message);
+        return -1;
+    }
+    ctx->zmq = zmq_ctx_new();
+    return 0;
+}
+
+void cli_context_close(cli_context_t *ctx)
+{
+    zmq_ctx_term(ctx->zmq);
+    tsr_config_destroy(&ctx->config);
+}
+
+int cli_call(cli_context_t *ctx, const char *daemon, const char *type, const char *idempotency_key,
+             const ProtobufCMessage *payload, Tsr__Envelope **reply)
+{
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    char key[128];
+    snprintf(key, sizeof(key), "%s.rpc", daemon);
+    const char *endpoint = tsr_config_require(ctx->config, key, &err);
+    if (endpoint == NULL) {
+        fprintf(stderr, "tessera: %s\n", err.message);
+        return -1;
+    }
+    static char *system_roles[] = {"system"};
+    Tsr__Actor actor = TSR__ACTOR__INIT;
+    actor.username = "system";
+    actor.display_name = "Tessera batch job";
+    actor.n_roles = 1;
+    actor.roles = system_roles;
+    tsr_call_opts_t opts = {
+        .type = type, .actor = &actor, .idempotency_key = idempotency_key, .timeout_ms = 30000};
+    if (tsr_client_call_sync(ctx->zmq, endpoint, &opts, payload, reply, &err) != 0) {
+        fprintf(stderr, "tessera: %s: %s%s%s\n", type, err.message, err.field[0] ? " (field " : "",
+                err.field[0] ? err.field : "");
+        if (err.field[0])
+            fputs(")\n", stderr);
+        return -1;
+    }
+    return 0;
+}

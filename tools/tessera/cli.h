@@ -1,0 +1,33 @@
+/* cli: what every command of the tessera tool shares: the configuration and a way to call a
+ * daemon on the bus as the system. */
+#ifndef TESSERA_CLI_H
+#define TESSERA_CLI_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "envelope.pb-c.h"
+#include "tsr_config.h"
+
+typedef struct {
+    tsr_config_t *config;
+    void *zmq;
+} cli_context_t;
+
+typedef struct {
+    const char *group;
+    const char *verb;
+    const char *usage;
+    int (*run)(cli_context_t *ctx, int argc, char **argv);
+} cli_command_t;
+
+int cli_context_open(cli_context_t *ctx, const char *config_path);
+void cli_context_close(cli_context_t *ctx);
+
+/* Calls daemon (by its "<daemon>.rpc" endpoint) as the system actor; on success *reply holds the
+ * reply (free with tsr__envelope__free_unpacked). Prints the error and returns -1 on failure. */
+int cli_call(cli_context_t *ctx, const char *daemon, const char *type, const char *idempotency_key,
+             const ProtobufCMessage *payload, Tsr__Envelope **reply);
+
+int cli_demo_load(cli_context_t *ctx, int argc, char **argv);
+
+#endif

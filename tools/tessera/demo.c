@@ -1,0 +1,110 @@
+/* tessera demo load: the demo workers and organisations of `make run`, through the daemons that own
+ * them (so the audit trail sees the organisations arrive like any others). Safe to run again. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts.pb-c.h"
+#include "cli.h"
+#include "records.pb-c.h"
+
+static const char *demo__string(json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password, size_t index)
+{
+    Tsr__Accounts__WorkerImport in = TSR__ACCOUNTS__WORKER_IMPORT__INIT;
+    in.username = (char *)demo__string(w, "username");
+    in.name = (char *)demo__string(w, "name");
+    in.password = (char *)password;
+    json_t *roles = json_object_get(w, "roles"), *teams = json_object_get(w, "teams");
+    if (!json_is_array(roles) || !json_is_array(teams)) {
+        fprintf(stderr, "tessera: workers[%zu] needs 'roles' and 'teams' lists\n", index);
+        return -1;
+    }
+    char *role_names[32], *team_names[32];
+    in.n_roles = json_array_size(roles) < 32 ? json_array_size(roles) : 32;
+    in.n_teams = json_array_size(teams) < 32 ? json_array_size(teams) : 32;
+    for (size_t i = 0; i < in.n_roles; i++)
+        role_names[i] = (char *)(json_string_value(json_array_get(roles, i)) ?: "");
+    for (size_t i = 0; i < in.n_teams; i++)
+        team_names[i] = (char *)(json_string_value(json_array_get(teams, i)) ?: "");
+    in.roles = role_names;
+    in.teams = team_names;
+    Tsr__Envelope *reply = NULL;
+    if (cli_call(ctx, "accounts", "accounts.worker.import", NULL, &in.base, &reply) != 0)
+        return -1;
+    tsr__envelope__free_unpacked(reply, NULL);
+    return 0;
+}
+
+static int demo__load_organisation(cli_context_t *ctx, json_t *o, size_t index)
+{
+    Tsr__Records__OrganisationCreate in = TSR__RECORDS__ORGANISATION_CREATE__INIT;
+    const char *id = demo__string(o, "id");
+    char *end = NULL;
+    in.id = strtoull(id, &end, 10);
+    if (in.id == 0 || *end != '\0') {
+        fprintf(stderr, "tessera: organisations[%zu].id must be a string of digits\n", index);
+        return -1;
+    }
+    in.name = (char *)demo__string(o, "name");
+    in.address = (char *)demo__string(o, "address");
+    in.telephone = (char *)demo__string(o, "telephone");
+    Tsr__Envelope *reply = NULL;
+    if (cli_call(ctx, "records", "records.organisation.create", NULL, &in.base, &reply) != 0)
+        return -1;
+    tsr__envelope__free_unpacked(reply, NULL);
+    return 0;
+}
+
+int cli_demo_load(cli_context_t *ctx, int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: tessera demo load FILE\n");
+        return 2;
+    }
+    const char *demo = tsr_config_get(ctx->config, "tessera.demo", "false");
+    if (strcmp(demo, "true") != 0) {
+        fprintf(stderr,
+                "tessera: demo data is loaded only in demo mode (tessera.demo = true); this instance "
+                "has tessera.demo = %s.\n",
+                demo);
+        return 2;
+    }
+    json_error_t jerr;
+    json_t *root = json_load_file(argv[0], 0, &jerr);
+    if (root == NULL) {
+        fprintf(stderr, "tessera: %s:%d:%d: %s\n", argv[0], jerr.line, jerr.column, jerr.text);
+        return 2;
+    }
+    int rc = 1;
+    const char *password = json_string_value(json_object_get(root, "password"));
+    json_t *workers = json_object_get(root, "workers"), *orgs = json_object_get(root, "organisations");
+    if (password == NULL || !json_is_array(workers) || !json_is_array(orgs)) {
+        fprintf(stderr, "tessera: %s needs 'password', 'workers' and 'organisations'\n", argv[0]);
+        goto done;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(workers, i, item)
+    {
+        if (demo__load_worker(ctx, item, password, i) != 0)
+            goto done;
+    }
+    json_array_foreach(orgs, i, item)
+    {
+        if (demo__load_organisation(ctx, item, i) != 0)
+            goto done;
+    }
+    printf("Loaded %zu demo workers and %zu organisations.\n", json_array_size(workers),
+           json_array_size(orgs));
+    rc = 0;
+done:
+    json_decref(root);
+    return rc;
+}

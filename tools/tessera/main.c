@@ -1,0 +1,54 @@
+/* tessera: the suite's command-line tool for batch jobs and administration. Each command is one
+ * entry in the table below, implemented in its own file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command_t cli_commands[] = {
+    {"demo", "load", "demo load FILE            load demo workers and organisations (demo mode only)",
+     cli_demo_load},
+};
+
+static void cli__usage(FILE *out)
+{
+    fprintf(out, "usage: tessera [--config FILE] COMMAND ...\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
+        fprintf(out, "  %s\n", cli_commands[i].usage);
+    fprintf(out, "\nSettings come from FILE (or $TESSERA_CONFIG); TESSERA_<SECTION>_<KEY> overrides any.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            cli__usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "tessera: unknown option %s\n", argv[i]);
+            cli__usage(stderr);
+            return 2;
+        }
+    }
+    if (i + 1 >= argc) {
+        cli__usage(stderr);
+        return 2;
+    }
+    for (size_t c = 0; c < sizeof(cli_commands) / sizeof(cli_commands[0]); c++) {
+        if (strcmp(cli_commands[c].group, argv[i]) == 0 && strcmp(cli_commands[c].verb, argv[i + 1]) == 0) {
+            cli_context_t ctx;
+            if (cli_context_open(&ctx, config_path) != 0)
+                return 2;
+            int rc = cli_commands[c].run(&ctx, argc - i - 2, argv + i + 2);
+            cli_context_close(&ctx);
+            return rc;
+        }
+    }
+    fprintf(stderr, "tessera: unknown command '%s %s'\n", argv[i], argv[i + 1]);
+    cli__usage(stderr);
+    return 2;
+}
