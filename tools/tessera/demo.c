@@ -15,6 +15,12 @@ static const char *demo__string(json_t *obj, const char *key)
     return s ? s : "";
 }
 
+static const char *demo__item(json_t *array, size_t i)
+{
+    const char *s = json_string_value(json_array_get(array, i));
+    return s ? s : "";
+}
+
 static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password, size_t index)
 {
     Tsr__Accounts__WorkerImport in = TSR__ACCOUNTS__WORKER_IMPORT__INIT;
@@ -30,9 +36,9 @@ static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password
     in.n_roles = json_array_size(roles) < 32 ? json_array_size(roles) : 32;
     in.n_teams = json_array_size(teams) < 32 ? json_array_size(teams) : 32;
     for (size_t i = 0; i < in.n_roles; i++)
-        role_names[i] = (char *)(json_string_value(json_array_get(roles, i)) ?: "");
+        role_names[i] = (char *)demo__item(roles, i);
     for (size_t i = 0; i < in.n_teams; i++)
-        team_names[i] = (char *)(json_string_value(json_array_get(teams, i)) ?: "");
+        team_names[i] = (char *)demo__item(teams, i);
     in.roles = role_names;
     in.teams = team_names;
     Tsr__Envelope *reply = NULL;

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# make bench: organisation creation through HTTP (gateway -> records -> PostgreSQL, with the audit
+# daemon consuming the events) against raw pgbench on the same PostgreSQL server, in the same run,
+# so that the machine's noise affects both. Prints the figures and writes build/bench/results.json.
+# BENCH_SECONDS (default 20) and BENCH_CONNECTIONS (default 16) tune the runs.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/build/bin"
+out="$root/build/bench"
+seconds=${BENCH_SECONDS:-20}
+connections=${BENCH_CONNECTIONS:-16}
+mkdir -p "$out"
+
+for tool in wrk curl; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing; run 'make deps'." >&2; exit 1; }
+done
+pgbin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+[ -x "$pgbin/pgbench" ] || pgbin=/usr/lib/postgresql/15/bin
+
+dir=$(mktemp -d /tmp/tsr-bench-XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    "$root/scripts/instance.sh" stop "$dir" >/dev/null 2>&1 || true
+    [ "${TESSERA_KEEP_BENCH_DIR:-0}" = 1 ] || rm -rf "$dir"
+}
+trap cleanup EXIT
+
+echo "bench: instance in $dir"
+"$root/scripts/instance.sh" init "$dir" >/dev/null
+for d in accounts records audit gateway; do
+    TESSERA_HTTP_ADDR=127.0.0.1:0 TESSERA_TESSERA_LOG_LEVEL=warn \
+        "$bin/tessera-$d" --config "$dir/tessera.conf" >"$dir/logs/$d.log" 2>&1 &
+    pids+=($!)
+done
+addr=""
+for _ in $(seq 1 600); do
+    [ -s "$dir/run/gateway.addr" ] && addr=$(cat "$dir/run/gateway.addr") &&
+        curl -fsS "http://$addr/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+curl -fsS "http://$addr/readyz" >/dev/null || { echo "bench: the suite did not become ready" >&2; tail -n 20 "$dir"/logs/*.log >&2; exit 1; }
+"$bin/tessera" --config "$dir/tessera.conf" demo load "$root/deploy/demo/demo.json" >/dev/null
+token=$(curl -fsS -X POST "http://$addr/api/v1/session" -H 'Content-Type: application/json' \
+    -d '{"username":"admin","password":"tessera-demo"}' | sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')
+[ -n "$token" ] || { echo "bench: could not sign in as admin" >&2; exit 1; }
+
+sock="$dir/pg/sock"
+port=$(cat "$dir/pg/port")
+as_pg=()
+[ "$(id -u)" = 0 ] && as_pg=(runuser -u postgres --)
+psql_super() { "${as_pg[@]}" "$pgbin/psql" -h "$sock" -p "$port" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
+pgbench() { "${as_pg[@]}" "$pgbin/pgbench" -h "$sock" -p "$port" -U postgres "$@"; }
+
+psql_super -d tessera -c 'DROP DATABASE IF EXISTS bench' -c 'CREATE DATABASE bench'
+psql_super -d bench -c "CREATE TABLE bench_organisations (id bigserial PRIMARY KEY, name text NOT NULL,
+    address text NOT NULL, telephone text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+    created_by bigint NOT NULL)" \
+    -c "CREATE TABLE bench_outbox (id bigserial PRIMARY KEY, seq bigint UNIQUE, type text NOT NULL,
+    envelope bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+pgbench -i -q -s 10 bench >/dev/null 2>&1
+cp "$root/bench/baseline_organisation.sql" "$dir/baseline_organisation.sql"
+chmod 644 "$dir/baseline_organisation.sql"
+
+tps() { sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p'; }
+
+echo "bench: pgbench simple-update (-N), $connections clients, ${seconds}s"
+pgbench_update=$(pgbench -n -N -c "$connections" -j 2 -T "$seconds" bench 2>/dev/null | tps)
+echo "bench: pgbench organisation + outbox insert, $connections clients, ${seconds}s"
+pgbench_insert=$(pgbench -n -f "$dir/baseline_organisation.sql" -c "$connections" -j 2 -T "$seconds" bench 2>/dev/null | tps)
+
+before=$(psql_super -d tessera -At -c 'SELECT count(*) FROM records.organisations')
+echo "bench: HTTP POST /api/v1/organisations, $connections connections, ${seconds}s"
+TESSERA_TOKEN="$token" BENCH_WRK_JSON="$dir/wrk.json" \
+    wrk -t 2 -c "$connections" -d "${seconds}s" -s "$root/bench/create_organisation.lua" "http://$addr" >"$dir/wrk.txt"
+after=$(psql_super -d tessera -At -c 'SELECT count(*) FROM records.organisations')
+created=$((after - before))
+
+# The audit daemon must have caught up with every creation: the benchmark is of a loss-free path.
+audited=0
+for _ in $(seq 1 600); do
+    audited=$(psql_super -d tessera -At -c "SELECT count(*) FROM audit.entries WHERE action = 'create'
+        AND summary LIKE 'Added organisation Bench Organisation %'")
+    [ "$audited" -ge "$created" ] && break
+    sleep 0.2
+done
+
+wrk_json=$(cat "$dir/wrk.json")
+http_rps=$(printf '%s' "$wrk_json" | sed -n 's/.*"requests_per_s": \([0-9.]*\).*/\1/p')
+not_created=$(printf '%s' "$wrk_json" | sed -n 's/.*"not_created": \([0-9]*\).*/\1/p')
+ratio_insert=$(awk -v a="$http_rps" -v b="$pgbench_insert" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+ratio_update=$(awk -v a="$http_rps" -v b="$pgbench_update" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+
+cat >"$out/results.json" <<JSON
+{
+  "when": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "machine": {"cores": $(nproc), "memory_gib": $(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)},
+  "seconds": $seconds,
+  "connections": $connections,
+  "pgbench_simple_update_tps": $pgbench_update,
+  "pgbench_organisation_insert_tps": $pgbench_insert,
+  "http_create_organisation": $wrk_json,
+  "organisations_created": $created,
+  "audit_entries_for_them": $audited,
+  "ratio_http_to_pgbench_insert": $ratio_insert,
+  "ratio_http_to_pgbench_simple_update": $ratio_update
+}
+JSON
+
+echo
+echo "Organisation creation through HTTP vs raw pgbench on the same server ($seconds s each, $connections connections)"
+printf '  pgbench simple update (-N):          %10.1f tps\n' "$pgbench_update"
+printf '  pgbench organisation + outbox insert: %9.1f tps\n' "$pgbench_insert"
+printf '  HTTP POST /api/v1/organisations:      %9.1f req/s (%s not 201)\n' "$http_rps" "$not_created"
+echo "  latency: $(printf '%s' "$wrk_json" | sed -n 's/.*"latency_ms": \({[^}]*}\).*/\1/p') ms"
+echo "  ratio HTTP / pgbench insert:          $ratio_insert"
+echo "  ratio HTTP / pgbench simple update:   $ratio_update"
+echo "  organisations created: $created; audited: $audited"
+echo "Figures written to $out/results.json"
+[ "$not_created" = 0 ] && [ "$audited" -ge "$created" ]
