@@ -57,6 +57,7 @@ struct tsr_daemon {
     int64_t drain_deadline_ms;
     int exit_code;
     tsr_daemon_hooks_t hooks;
+    int hooks_released;
     int jobs; /* request jobs in flight */
     tsr_metric_t *m_requests_failed;
     tsr_metric_t *m_requests_dropped;
@@ -671,6 +672,11 @@ static void daemon__finish(tsr_daemon_t *self)
     uv_close((uv_handle_t *)&self->sigterm, NULL);
     uv_close((uv_handle_t *)&self->sigint, NULL);
     uv_close((uv_handle_t *)&self->drain_timer, NULL);
+    /* On the loop, so that what the hook closes asynchronously is closed before the loop ends. */
+    if (self->hooks.release && !self->hooks_released) {
+        self->hooks_released = 1;
+        self->hooks.release(self, self->hooks.arg);
+    }
 }
 
 static void daemon__on_drain_timer(uv_timer_t *timer)
@@ -798,8 +804,10 @@ void tsr_daemon_destroy(tsr_daemon_t **self_p)
         return;
     tsr_daemon_t *self = *self_p;
     *self_p = NULL;
-    if (self->hooks.destroy)
-        self->hooks.destroy(self, self->hooks.arg);
+    if (self->hooks.release && !self->hooks_released) {
+        self->hooks_released = 1;
+        self->hooks.release(self, self->hooks.arg);
+    }
     /* Whatever is still open (a start-up that failed half-way) is closed before the loop goes. */
     uv_walk(&self->loop, daemon__close_walk, NULL);
     uv_run(&self->loop, UV_RUN_DEFAULT);

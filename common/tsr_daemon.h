@@ -74,12 +74,14 @@ void tsr_daemon_handle(tsr_daemon_t *self, const tsr_handler_def_t *handlers, si
 int tsr_daemon_subscribe(tsr_daemon_t *self, const char *producer, tsr_apply_fn apply);
 
 /* Optional hooks: start runs on the loop once the bus is bound; stop is asked to stop accepting
- * work at SIGTERM; busy says whether work is still in flight (the drain waits for 0). */
+ * work at SIGTERM; busy says whether work is still in flight (the drain waits for 0); release
+ * closes the hook owner's handles on the loop once drained (its memory must outlive
+ * tsr_daemon_destroy, which runs the loop until every close has completed). */
 typedef struct {
     int (*start)(tsr_daemon_t *d, void *arg);
     void (*stop)(tsr_daemon_t *d, void *arg);
     int (*busy)(tsr_daemon_t *d, void *arg);
-    void (*destroy)(tsr_daemon_t *d, void *arg);
+    void (*release)(tsr_daemon_t *d, void *arg);
     void *arg;
 } tsr_daemon_hooks_t;
 void tsr_daemon_set_hooks(tsr_daemon_t *self, const tsr_daemon_hooks_t *hooks);

@@ -1,0 +1,116 @@
+/* gateway: the HTTP/JSON front of the suite. A call (gw_call_t) is one HTTP request on its way:
+ * authenticated from its session, turned into a bus request to the owning daemon, and answered
+ * when that daemon replies. The client may go away meanwhile; the call then finishes quietly. */
+#ifndef GATEWAY_H
+#define GATEWAY_H
+
+#include <h2o.h>
+#include <jansson.h>
+
+#include "envelope.pb-c.h"
+#include "tsr_daemon.h"
+
+typedef struct gateway gateway_t;
+typedef struct gw_call gw_call_t;
+typedef struct gw_route gw_route_t;
+
+#define GW_MAX_PARAMS 16
+#define GW_MAX_PATH_VARS 4
+
+struct gw_call {
+    gateway_t *gateway;
+    h2o_req_t *req;   /* NULL once the client has gone */
+    gw_call_t **slot; /* lives in req's pool; cleared when the request is answered */
+    const gw_route_t *route;
+    char trace_id[33];
+    uint64_t started_ns;
+    /* The signed-in worker, once the session is found. */
+    Tsr__Actor actor;
+    char *roles_buf;
+    char **roles;
+    uint64_t *team_ids;
+    uint64_t session_id;
+    char session_id_text[24];
+    char *username;
+    char *display_name;
+    char token_hash[65];
+    /* Request pieces, copied out of h2o's buffers. */
+    char *path_vars[GW_MAX_PATH_VARS];
+    size_t n_path_vars;
+    char *param_names[GW_MAX_PARAMS];
+    char *param_values[GW_MAX_PARAMS];
+    size_t n_params;
+    json_t *body;
+    char *idempotency_key;
+    /* Fan-out (readyz, metrics). */
+    int pending;
+    json_t *scratch;
+    char *text;
+    size_t text_len;
+    int status;
+};
+
+typedef void (*gw_handler_fn)(gw_call_t *call);
+
+struct gw_route {
+    const char *method;
+    const char *pattern; /* "/api/v1/organisations/{id}" */
+    gw_handler_fn fn;
+    int needs_session;
+    int has_body;
+};
+
+/* http.c */
+int gateway_http_start(gateway_t *gw);
+void gateway_http_stop(gateway_t *gw);
+int gateway_http_busy(gateway_t *gw);
+/* Closes the server's handles on the loop; gateway_http_destroy frees it after the loop has ended. */
+void gateway_http_release(gateway_t *gw);
+void gateway_http_destroy(gateway_t *gw);
+tsr_daemon_t *gateway_daemon(gateway_t *gw);
+gateway_t *gateway_new(tsr_daemon_t *daemon);
+
+void gw_reply_json(gw_call_t *call, int status, json_t *body); /* steals body */
+void gw_reply_text(gw_call_t *call, int status, const char *content_type, const char *text, size_t len);
+void gw_reply_error(gw_call_t *call, const tsr_error_t *err);
+int gw_fail(gw_call_t *call, tsr_status_t status, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void gw_reply_no_content(gw_call_t *call);
+/* A query parameter, or NULL when absent. */
+const char *gw_param(const gw_call_t *call, const char *name);
+const char *gw_header(const gw_call_t *call, const h2o_token_t *token);
+
+/* Calls a daemon with the call's actor and trace id; cb gets the reply (NULL on failure) with the
+ * call still alive. The call is answered by cb. */
+typedef void (*gw_reply_cb)(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err);
+void gw_call_daemon(gw_call_t *call, const char *daemon, const char *type, const ProtobufCMessage *payload,
+                    gw_reply_cb cb);
+void gw_call_daemon_timeout(gw_call_t *call, const char *daemon, const char *type,
+                            const ProtobufCMessage *payload, int timeout_ms, gw_reply_cb cb);
+
+/* routes.c */
+extern const gw_route_t gw_routes[];
+extern const size_t gw_routes_count;
+
+/* sessions.c */
+void gw_session_begin(gw_call_t *call);
+void gw_session_end(gw_call_t *call);
+/* Finds the session of the call's bearer token, then runs the route's handler (or answers 401). */
+void gw_session_authenticate(gw_call_t *call);
+
+/* json.c: building replies and reading request bodies and parameters. */
+json_t *gw_json_id(uint64_t id);
+json_t *gw_json_time(int64_t ms);
+/* Checks that body is an object whose keys are all in allowed (NULL-terminated); 0 or answers 400. */
+int gw_json_check_object(gw_call_t *call, const char *const *allowed);
+/* A string member: required ones answer 400 when missing; any non-string answers 400. 0 or -1. */
+int gw_json_string(gw_call_t *call, const char *key, int required, const char **out);
+/* An optional unsigned id parameter (digits); 0 when absent. 0 or answers 400. */
+int gw_param_id(gw_call_t *call, const char *name, uint64_t *out);
+int gw_param_limit(gw_call_t *call, uint32_t *out);
+/* An optional date or RFC 3339 date-time parameter, in Unix ms (0 when absent). */
+int gw_param_time(gw_call_t *call, const char *name, int64_t *out);
+/* Parses YYYY-MM-DD or an RFC 3339 date-time; 0 or -1. */
+int gw_parse_time(const char *text, int64_t *ms);
+
+#endif

@@ -1,0 +1,678 @@
+/* http: the gateway's HTTP server (h2o 2.2, libuv build) on the daemon's loop, the life of a call,
+ * and the reply helpers every route uses. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "tsr_envelope.h"
+#include "tsr_log.h"
+#include "tsr_metrics.h"
+
+struct gateway {
+    tsr_daemon_t *daemon;
+    h2o_globalconf_t config;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    uv_tcp_t listener;
+    int listening;
+    int context_ready;
+    int config_ready;
+    int in_flight;
+    size_t max_body;
+    tsr_metric_t *m_latency;
+};
+
+/* ------------------------------------------------------------------------------------------------
+ * Calls
+ * ---------------------------------------------------------------------------------------------- */
+
+static void http__on_req_disposed(void *p)
+{
+    gw_call_t **slot = p;
+    if (*slot != NULL)
+        (*slot)->req = NULL;
+}
+
+static void http__call_free(gw_call_t *call)
+{
+    call->gateway->in_flight--;
+    if (call->slot != NULL)
+        *call->slot = NULL;
+    free(call->roles_buf);
+    free(call->roles);
+    free(call->team_ids);
+    free(call->username);
+    free(call->display_name);
+    for (size_t i = 0; i < call->n_path_vars; i++)
+        free(call->path_vars[i]);
+    for (size_t i = 0; i < call->n_params; i++) {
+        free(call->param_names[i]);
+        free(call->param_values[i]);
+    }
+    json_decref(call->body);
+    json_decref(call->scratch);
+    free(call->text);
+    free(call->idempotency_key);
+    free(call);
+}
+
+static void http__count(gw_call_t *call, int status)
+{
+    char labels[200];
+    snprintf(labels, sizeof(labels), "route=\"%s %s\",status=\"%d\"", call->route ? call->route->method : "-",
+             call->route ? call->route->pattern : "-", status);
+    tsr_metric_add(tsr_metrics_counter("gateway_http_requests_total", "HTTP requests answered.", labels), 1);
+    tsr_metric_observe(call->gateway->m_latency, (double)(uv_hrtime() - call->started_ns) / 1e9);
+}
+
+/* Sends the response if the client is still there, and ends the call either way. */
+static void http__respond(gw_call_t *call, int status, const char *content_type, const char *body, size_t len)
+{
+    h2o_req_t *req = call->req;
+    http__count(call, status);
+    if (req != NULL) {
+        *call->slot = NULL; /* the pool's dispose must not touch the call once it is freed */
+        call->slot = NULL;
+        req->res.status = status;
+        req->res.reason = status < 300 ? "OK" : tsr_status_reason(TSR_OK);
+        switch (status) {
+        case 201:
+            req->res.reason = "Created";
+            break;
+        case 204:
+            req->res.reason = "No Content";
+            break;
+        case 400:
+            req->res.reason = "Bad Request";
+            break;
+        case 401:
+            req->res.reason = "Unauthorized";
+            break;
+        case 403:
+            req->res.reason = "Forbidden";
+            break;
+        case 404:
+            req->res.reason = "Not Found";
+            break;
+        case 405:
+            req->res.reason = "Method Not Allowed";
+            break;
+        case 409:
+            req->res.reason = "Conflict";
+            break;
+        case 413:
+            req->res.reason = "Payload Too Large";
+            break;
+        case 422:
+            req->res.reason = "Unprocessable Entity";
+            break;
+        case 500:
+            req->res.reason = "Internal Server Error";
+            break;
+        case 503:
+            req->res.reason = "Service Unavailable";
+            break;
+        }
+        if (content_type != NULL)
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                           strlen(content_type));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-trace-id"), 0, NULL,
+                              call->trace_id, strlen(call->trace_id));
+        h2o_iovec_t copy = h2o_strdup(&req->pool, body ? body : "", len);
+        h2o_send_inline(req, copy.base, copy.len);
+    }
+    http__call_free(call);
+}
+
+void gw_reply_text(gw_call_t *call, int status, const char *content_type, const char *text, size_t len)
+{
+    http__respond(call, status, content_type, text, len);
+}
+
+void gw_reply_json(gw_call_t *call, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    if (text == NULL) {
+        http__respond(call, 500, "application/json; charset=utf-8",
+                      "{\"error\":{\"code\":\"internal\",\"message\":\"The reply could not be written.\"}}",
+                      73);
+        return;
+    }
+    http__respond(call, status, "application/json; charset=utf-8", text, strlen(text));
+    free(text);
+}
+
+void gw_reply_no_content(gw_call_t *call)
+{
+    http__respond(call, 204, NULL, "", 0);
+}
+
+void gw_reply_error(gw_call_t *call, const tsr_error_t *err)
+{
+    json_t *error = json_object();
+    json_object_set_new(error, "code", json_string(err->code[0] ? err->code : "error"));
+    json_t *message = json_string(err->message);
+    json_object_set_new(error, "message", message ? message : json_string("The request failed."));
+    if (err->field[0] != '\0')
+        json_object_set_new(error, "field", json_string(err->field));
+    json_t *body = json_object();
+    json_object_set_new(body, "error", error);
+    gw_reply_json(call, tsr_status_http(err->status), body);
+}
+
+int gw_fail(gw_call_t *call, tsr_status_t status, const char *code, const char *field, const char *fmt, ...)
+{
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    err.status = status;
+    snprintf(err.code, sizeof(err.code), "%s", code);
+    snprintf(err.field, sizeof(err.field), "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.message, sizeof(err.message), fmt, ap);
+    va_end(ap);
+    gw_reply_error(call, &err);
+    return -1;
+}
+
+const char *gw_param(const gw_call_t *call, const char *name)
+{
+    for (size_t i = 0; i < call->n_params; i++)
+        if (strcmp(call->param_names[i], name) == 0)
+            return call->param_values[i];
+    return NULL;
+}
+
+const char *gw_header(const gw_call_t *call, const h2o_token_t *token)
+{
+    if (call->req == NULL)
+        return NULL;
+    ssize_t i = h2o_find_header(&call->req->headers, token, -1);
+    if (i < 0)
+        return NULL;
+    /* Header values are not NUL-terminated; copy into the request's pool. */
+    h2o_iovec_t v = call->req->headers.entries[i].value;
+    return h2o_strdup(&call->req->pool, v.base, v.len).base;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Calling daemons
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    gw_call_t *call;
+    gw_reply_cb cb;
+} http_pending_t;
+
+static void http__on_daemon_reply(void *arg, const Tsr__Envelope *reply, const tsr_error_t *err)
+{
+    http_pending_t *p = arg;
+    gw_call_t *call = p->call;
+    gw_reply_cb cb = p->cb;
+    free(p);
+    cb(call, reply, err);
+}
+
+void gw_call_daemon_timeout(gw_call_t *call, const char *daemon, const char *type,
+                            const ProtobufCMessage *payload, int timeout_ms, gw_reply_cb cb)
+{
+    tsr_client_t *client = tsr_daemon_client(call->gateway->daemon, daemon);
+    http_pending_t *p = calloc(1, sizeof(*p));
+    tsr_call_opts_t opts = {
+        .type = type,
+        .actor = call->actor.worker_id ? &call->actor : NULL,
+        .trace_id = call->trace_id,
+        .idempotency_key = call->idempotency_key,
+        .timeout_ms = timeout_ms,
+    };
+    if (client == NULL || p == NULL) {
+        free(p);
+        tsr_error_t err;
+        tsr_error_set(&err, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
+                      "The %s service is not configured or cannot be reached.", daemon);
+        cb(call, NULL, &err);
+        return;
+    }
+    p->call = call;
+    p->cb = cb;
+    if (tsr_client_call(client, &opts, payload, http__on_daemon_reply, p) != 0) {
+        free(p);
+        tsr_error_t err;
+        tsr_error_set(&err, TSR_E_UNAVAILABLE, "shutting_down", NULL, "The gateway is shutting down.");
+        cb(call, NULL, &err);
+    }
+}
+
+void gw_call_daemon(gw_call_t *call, const char *daemon, const char *type, const ProtobufCMessage *payload,
+                    gw_reply_cb cb)
+{
+    gw_call_daemon_timeout(call, daemon, type, payload, 0, cb);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Routing
+ * ---------------------------------------------------------------------------------------------- */
+
+static int http__hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes (and '+' as space in queries) into a fresh string; NULL if malformed. */
+static char *http__decode(const char *s, size_t len, int plus_is_space)
+{
+    char *out = malloc(len + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%') {
+            int hi = i + 2 < len ? http__hexval(s[i + 1]) : -1;
+            int lo = i + 2 < len ? http__hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                free(out);
+                return NULL;
+            }
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (plus_is_space && s[i] == '+') {
+            out[o++] = ' ';
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    if (memchr(out, '\0', o) != NULL) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static int http__parse_query(gw_call_t *call, const char *q, size_t len)
+{
+    size_t start = 0;
+    while (start < len) {
+        size_t end = start;
+        while (end < len && q[end] != '&')
+            end++;
+        if (end > start) {
+            if (call->n_params == GW_MAX_PARAMS)
+                return gw_fail(call, TSR_E_INVALID, "too_many_parameters", NULL,
+                               "The query has more than %d parameters.", GW_MAX_PARAMS);
+            const char *eq = memchr(q + start, '=', end - start);
+            size_t name_len = eq ? (size_t)(eq - (q + start)) : end - start;
+            char *name = http__decode(q + start, name_len, 1);
+            char *value = eq ? http__decode(eq + 1, (size_t)(q + end - (eq + 1)), 1) : strdup("");
+            if (name == NULL || value == NULL || !json_string(value)) {
+                free(name);
+                free(value);
+                return gw_fail(call, TSR_E_INVALID, "malformed_query", NULL,
+                               "The query string is not valid percent-encoded UTF-8.");
+            }
+            call->param_names[call->n_params] = name;
+            call->param_values[call->n_params] = value;
+            call->n_params++;
+        }
+        start = end + 1;
+    }
+    return 0;
+}
+
+/* Matches path against a route pattern, capturing {vars}; 1 on a match. */
+static int http__match(gw_call_t *call, const char *pattern, const char *path, size_t path_len)
+{
+    const char *p = pattern, *s = path, *end = path + path_len;
+    size_t vars = 0;
+    char *captured[GW_MAX_PATH_VARS] = {0};
+    while (*p && s < end) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            const char *seg_end = memchr(s, '/', (size_t)(end - s));
+            if (seg_end == NULL)
+                seg_end = end;
+            if (seg_end == s || vars == GW_MAX_PATH_VARS)
+                goto no;
+            captured[vars] = http__decode(s, (size_t)(seg_end - s), 0);
+            if (captured[vars] == NULL)
+                goto no;
+            vars++;
+            p = close + 1;
+            s = seg_end;
+            continue;
+        }
+        if (*p != *s)
+            goto no;
+        p++;
+        s++;
+    }
+    if (*p != '\0' || s != end)
+        goto no;
+    for (size_t i = 0; i < vars; i++)
+        call->path_vars[i] = captured[i];
+    call->n_path_vars = vars;
+    return 1;
+no:
+    for (size_t i = 0; i < vars; i++)
+        free(captured[i]);
+    return 0;
+}
+
+static void http__dispatch(gw_call_t *call, h2o_req_t *req)
+{
+    gateway_t *gw = call->gateway;
+    size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    const char *path = req->path.base;
+    int path_matched = 0;
+    const gw_route_t *route = NULL;
+    for (size_t i = 0; i < gw_routes_count && route == NULL; i++) {
+        if (!http__match(call, gw_routes[i].pattern, path, path_len))
+            continue;
+        path_matched = 1;
+        if (h2o_memis(req->method.base, req->method.len, gw_routes[i].method, strlen(gw_routes[i].method))) {
+            route = &gw_routes[i];
+        } else {
+            for (size_t v = 0; v < call->n_path_vars; v++)
+                free(call->path_vars[v]);
+            call->n_path_vars = 0;
+        }
+    }
+    if (route == NULL) {
+        if (path_matched) {
+            char message[300];
+            snprintf(message, sizeof(message), "%.*s is not allowed on %.*s.", (int)req->method.len,
+                     req->method.base, (int)(path_len > 200 ? 200 : path_len), path);
+            json_t *text = json_string(message);
+            json_t *error = json_object();
+            json_object_set_new(error, "code", json_string("method_not_allowed"));
+            json_object_set_new(error, "message",
+                                text ? text : json_string("That method is not allowed here."));
+            json_t *body = json_object();
+            json_object_set_new(body, "error", error);
+            gw_reply_json(call, 405, body);
+        } else {
+            gw_fail(call, TSR_E_NOT_FOUND, "not_found", NULL, "There is nothing at %.*s.",
+                    (int)(path_len > 200 ? 200 : path_len), path);
+        }
+        return;
+    }
+    call->route = route;
+    if (req->query_at != SIZE_MAX &&
+        http__parse_query(call, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1) != 0)
+        return;
+    if (req->entity.base != NULL && req->entity.len > gw->max_body) {
+        gw_fail(call, TSR_E_TOO_LARGE, "body_too_large", NULL,
+                "The request body is %zu bytes; the most this API takes is %zu.", req->entity.len,
+                gw->max_body);
+        return;
+    }
+    if (route->has_body) {
+        if (req->entity.base == NULL || req->entity.len == 0) {
+            gw_fail(call, TSR_E_INVALID, "missing_body", NULL, "Send a JSON object as the request body.");
+            return;
+        }
+        json_error_t jerr;
+        call->body = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES, &jerr);
+        if (call->body == NULL) {
+            gw_fail(call, TSR_E_INVALID, "malformed_json", NULL,
+                    "The body is not valid JSON: %s (line %d, column %d).", jerr.text, jerr.line,
+                    jerr.column);
+            return;
+        }
+        if (!json_is_object(call->body)) {
+            gw_fail(call, TSR_E_INVALID, "invalid_body", NULL, "The body must be a JSON object.");
+            return;
+        }
+    }
+    const char *key = gw_header(call, h2o_lookup_token(H2O_STRLIT("idempotency-key")));
+    if (key != NULL) {
+        size_t len = strlen(key);
+        if (len == 0 || len > 200 || !json_string(key)) {
+            gw_fail(call, TSR_E_INVALID, "invalid_idempotency_key", "Idempotency-Key",
+                    "An Idempotency-Key must be 1 to 200 characters, e.g. a UUID.");
+            return;
+        }
+        call->idempotency_key = strdup(key);
+    }
+    if (route->needs_session)
+        gw_session_authenticate(call);
+    else
+        route->fn(call);
+}
+
+static int http__on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    gateway_t *gw = *(gateway_t **)(self + 1);
+    /* Only the API and the operational endpoints are ours; anything else is the UI's files. */
+    int ours = h2o_memis(req->path_normalized.base,
+                         req->path_normalized.len < 5 ? req->path_normalized.len : 5, H2O_STRLIT("/api/")) ||
+               h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/api")) ||
+               h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/healthz")) ||
+               h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/readyz")) ||
+               h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/metrics"));
+    if (!ours)
+        return -1;
+    gw_call_t *call = calloc(1, sizeof(*call));
+    if (call == NULL)
+        return -1;
+    call->gateway = gw;
+    call->req = req;
+    call->started_ns = uv_hrtime();
+    tsr_log_new_trace_id(call->trace_id);
+    tsr__actor__init(&call->actor);
+    call->slot = h2o_mem_alloc_shared(&req->pool, sizeof(gw_call_t *), http__on_req_disposed);
+    *call->slot = call;
+    gw->in_flight++;
+    http__dispatch(call, req);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Server life
+ * ---------------------------------------------------------------------------------------------- */
+
+gateway_t *gateway_new(tsr_daemon_t *daemon)
+{
+    gateway_t *gw = calloc(1, sizeof(*gw));
+    if (gw == NULL)
+        return NULL;
+    gw->daemon = daemon;
+    gw->m_latency =
+        tsr_metrics_histogram("gateway_http_request_seconds", "Time to answer an HTTP request.", NULL);
+    return gw;
+}
+
+tsr_daemon_t *gateway_daemon(gateway_t *gw)
+{
+    return gw->daemon;
+}
+
+static void http__on_accept(uv_stream_t *listener, int status)
+{
+    gateway_t *gw = listener->data;
+    if (status != 0 || !gw->listening)
+        return;
+    uv_tcp_t *conn = h2o_mem_alloc(sizeof(*conn));
+    uv_tcp_init(listener->loop, conn);
+    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
+        uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+        return;
+    }
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+    h2o_accept(&gw->accept_ctx, sock);
+}
+
+static int http__parse_addr(const char *addr, char *host, size_t host_size, int *port)
+{
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || colon == addr || (size_t)(colon - addr) >= host_size)
+        return -1;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end != '\0' || p < 0 || p > 65535)
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
+static int http__write_addr_file(const char *path, const char *addr)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "%s\n", addr);
+    if (fclose(f) != 0)
+        return -1;
+    return rename(tmp, path);
+}
+
+int gateway_http_start(gateway_t *gw)
+{
+    const tsr_config_t *config = tsr_daemon_config(gw->daemon);
+    tsr_error_t err;
+    long max_body = 1048576;
+    if (tsr_config_get_long(config, "http.max_body_bytes", 1048576, 1024, 64L * 1048576, &max_body, &err) !=
+        0) {
+        tsr_log_error(NULL, "%s", err.message);
+        return -1;
+    }
+    gw->max_body = (size_t)max_body;
+    const char *addr = tsr_config_get(config, "http.addr", "127.0.0.1:8080");
+    char host[256];
+    int port = 0;
+    if (http__parse_addr(addr, host, sizeof(host), &port) != 0) {
+        tsr_log_error(
+            NULL, "http.addr is '%s': it must be host:port, e.g. 127.0.0.1:8080 (TESSERA_HTTP_ADDR)", addr);
+        return -1;
+    }
+
+    h2o_config_init(&gw->config);
+    gw->config_ready = 1;
+    /* h2o refuses bodies over this with its own plain answer; ours (max_body) answers first in JSON. */
+    gw->config.max_request_entity_size = gw->max_body + 16 * 1048576;
+    /* An idle keep-alive connection holds a drain at SIGTERM until this runs out. */
+    long idle_ms = 5000;
+    if (tsr_config_get_long(config, "http.idle_timeout_ms", 5000, 100, 600000, &idle_ms, &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        return -1;
+    }
+    gw->config.http1.req_timeout = (uint64_t)idle_ms;
+    h2o_hostconf_t *hostconf =
+        h2o_config_register_host(&gw->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
+    h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof(*handler) + sizeof(gateway_t *));
+    handler->on_req = http__on_req;
+    *(gateway_t **)(handler + 1) = gw;
+    const char *ui_dir = tsr_config_get(config, "http.ui_dir", NULL);
+    if (ui_dir != NULL && access(ui_dir, R_OK) == 0) {
+        static const char *index_files[] = {"index.html", NULL};
+        h2o_file_register(pathconf, ui_dir, index_files, NULL, 0);
+    }
+    h2o_context_init(&gw->ctx, tsr_daemon_loop(gw->daemon), &gw->config);
+    gw->context_ready = 1;
+    gw->accept_ctx.ctx = &gw->ctx;
+    gw->accept_ctx.hosts = gw->config.hosts;
+
+    struct sockaddr_in sa;
+    if (uv_ip4_addr(host, port, &sa) != 0) {
+        tsr_log_error(NULL, "http.addr '%s': '%s' is not an IPv4 address", addr, host);
+        return -1;
+    }
+    uv_tcp_init(tsr_daemon_loop(gw->daemon), &gw->listener);
+    gw->listener.data = gw;
+    int rc = uv_tcp_bind(&gw->listener, (struct sockaddr *)&sa, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&gw->listener, 512, http__on_accept);
+    if (rc != 0) {
+        tsr_log_error(NULL, "cannot listen on %s: %s", addr, uv_strerror(rc));
+        uv_close((uv_handle_t *)&gw->listener, NULL);
+        return -1;
+    }
+    gw->listening = 1;
+    struct sockaddr_storage bound;
+    int len = sizeof(bound);
+    uv_tcp_getsockname(&gw->listener, (struct sockaddr *)&bound, &len);
+    char bound_host[64] = "";
+    uv_ip4_name((struct sockaddr_in *)&bound, bound_host, sizeof(bound_host));
+    char bound_addr[96];
+    snprintf(bound_addr, sizeof(bound_addr), "%s:%d", bound_host,
+             ntohs(((struct sockaddr_in *)&bound)->sin_port));
+    const char *addr_file = tsr_config_get(config, "http.addr_file", NULL);
+    if (addr_file != NULL && *addr_file != '\0' && http__write_addr_file(addr_file, bound_addr) != 0)
+        tsr_log_warn(NULL, "cannot write the bound address to %s: %s", addr_file, strerror(errno));
+    tsr_log_info(NULL, "listening on http://%s/", bound_addr);
+    return 0;
+}
+
+void gateway_http_stop(gateway_t *gw)
+{
+    if (gw->listening) {
+        gw->listening = 0;
+        uv_close((uv_handle_t *)&gw->listener, NULL);
+    }
+    if (gw->context_ready)
+        h2o_context_request_shutdown(&gw->ctx);
+}
+
+int gateway_http_busy(gateway_t *gw)
+{
+    /* Connections count too: h2o's context can only be disposed of once every one has closed, and
+     * request_shutdown closes the idle ones. */
+    int open = gw->context_ready && (!h2o_linklist_is_empty(&gw->ctx.http1._conns) ||
+                                     !h2o_linklist_is_empty(&gw->ctx.http2._conns));
+    return gw->in_flight + open;
+}
+
+void gateway_http_release(gateway_t *gw)
+{
+    if (gw->listening) {
+        gw->listening = 0;
+        uv_close((uv_handle_t *)&gw->listener, NULL);
+    }
+    if (gw->context_ready) {
+        gw->context_ready = 0;
+        /* Every connection has closed (busy waited for that), but request_shutdown leaves its own
+         * timer entries behind, and h2o 2.2 asserts that timeouts are empty when disposed of. */
+        h2o_timeout_t *timeouts[] = {&gw->ctx.zero_timeout,
+                                     &gw->ctx.one_sec_timeout,
+                                     &gw->ctx.hundred_ms_timeout,
+                                     &gw->ctx.handshake_timeout,
+                                     &gw->ctx.http1.req_timeout,
+                                     &gw->ctx.http2.idle_timeout,
+                                     &gw->ctx.http2.graceful_shutdown_timeout};
+        for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+            while (!h2o_linklist_is_empty(&timeouts[i]->_entries)) {
+                h2o_timeout_entry_t *entry =
+                    H2O_STRUCT_FROM_MEMBER(h2o_timeout_entry_t, _link, timeouts[i]->_entries.next);
+                h2o_timeout_unlink(entry);
+            }
+        }
+        h2o_context_dispose(&gw->ctx);
+    }
+}
+
+void gateway_http_destroy(gateway_t *gw)
+{
+    if (gw == NULL)
+        return;
+    if (gw->config_ready)
+        h2o_config_dispose(&gw->config);
+    free(gw);
+}

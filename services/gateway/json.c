@@ -1,0 +1,179 @@
+/* json: building replies and reading request bodies and query parameters, with the API's errors. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway.h"
+
+json_t *gw_json_id(uint64_t id)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "%" PRIu64, id);
+    return json_string(text);
+}
+
+json_t *gw_json_time(int64_t ms)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char text[40];
+    size_t n = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(text + n, sizeof(text) - n, ".%03dZ", (int)(ms % 1000));
+    return json_string(text);
+}
+
+int gw_json_check_object(gw_call_t *call, const char *const *allowed)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(call->body, key, value)
+    {
+        int known = 0;
+        for (const char *const *a = allowed; *a != NULL && !known; a++)
+            known = strcmp(*a, key) == 0;
+        if (!known)
+            return gw_fail(call, TSR_E_INVALID, "unknown_field", key, "'%s' is not a field of this request.",
+                           key);
+    }
+    return 0;
+}
+
+int gw_json_string(gw_call_t *call, const char *key, int required, const char **out)
+{
+    json_t *value = json_object_get(call->body, key);
+    *out = "";
+    if (value == NULL || json_is_null(value)) {
+        if (required)
+            return gw_fail(call, TSR_E_INVALID, "missing_field", key, "'%s' is required.", key);
+        return 0;
+    }
+    if (!json_is_string(value))
+        return gw_fail(call, TSR_E_INVALID, "invalid_type", key, "'%s' must be a string.", key);
+    *out = json_string_value(value);
+    return 0;
+}
+
+static int gw__all_digits(const char *s)
+{
+    if (*s == '\0' || strlen(s) > 19)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+int gw_param_id(gw_call_t *call, const char *name, uint64_t *out)
+{
+    const char *v = gw_param(call, name);
+    *out = 0;
+    if (v == NULL || *v == '\0')
+        return 0;
+    if (!gw__all_digits(v) || (*out = strtoull(v, NULL, 10)) == 0)
+        return gw_fail(call, TSR_E_INVALID, "invalid_id", name, "'%s' must be an id: a string of digits.",
+                       name);
+    return 0;
+}
+
+int gw_param_limit(gw_call_t *call, uint32_t *out)
+{
+    const char *v = gw_param(call, "limit");
+    *out = 50;
+    if (v == NULL)
+        return 0;
+    if (!gw__all_digits(v) || strtoul(v, NULL, 10) < 1 || strtoul(v, NULL, 10) > 200)
+        return gw_fail(call, TSR_E_INVALID, "invalid_limit", "limit",
+                       "limit must be a number from 1 to 200.");
+    *out = (uint32_t)strtoul(v, NULL, 10);
+    return 0;
+}
+
+static int gw__digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int gw_parse_time(const char *text, int64_t *ms)
+{
+    struct tm tm = {0};
+    int year, month, day, hour = 0, minute = 0, second = 0, millis = 0, offset = 0;
+    size_t len = strlen(text);
+    if (len < 10 || gw__digits(text, 4, &year) || text[4] != '-' || gw__digits(text + 5, 2, &month) ||
+        text[7] != '-' || gw__digits(text + 8, 2, &day))
+        return -1;
+    const char *p = text + 10;
+    if (*p != '\0') {
+        if ((*p != 'T' && *p != 't' && *p != ' ') || strlen(p) < 9 || gw__digits(p + 1, 2, &hour) ||
+            p[3] != ':' || gw__digits(p + 4, 2, &minute) || p[6] != ':' || gw__digits(p + 7, 2, &second))
+            return -1;
+        p += 9;
+        if (*p == '.') {
+            p++;
+            int digits = 0;
+            while (isdigit((unsigned char)*p)) {
+                if (digits < 3)
+                    millis = millis * 10 + (*p - '0');
+                digits++;
+                p++;
+            }
+            if (digits == 0)
+                return -1;
+            for (; digits < 3; digits++)
+                millis *= 10;
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int oh, om;
+            if (strlen(p) != 6 || gw__digits(p + 1, 2, &oh) || p[3] != ':' || gw__digits(p + 4, 2, &om) ||
+                oh > 23 || om > 59)
+                return -1;
+            offset = (*p == '+' ? 1 : -1) * (oh * 60 + om);
+            p += 6;
+        } else {
+            return -1; /* RFC 3339 needs an offset */
+        }
+        if (*p != '\0')
+            return -1;
+    }
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+        return -1;
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
+    time_t t = timegm(&tm);
+    /* timegm normalises 31 February into March: refuse dates that do not exist. */
+    struct tm check;
+    gmtime_r(&t, &check);
+    if (check.tm_mday != day || check.tm_mon != month - 1)
+        return -1;
+    *ms = ((int64_t)t - (int64_t)offset * 60) * 1000 + millis;
+    return 0;
+}
+
+int gw_param_time(gw_call_t *call, const char *name, int64_t *out)
+{
+    const char *v = gw_param(call, name);
+    *out = 0;
+    if (v == NULL || *v == '\0')
+        return 0;
+    if (gw_parse_time(v, out) != 0)
+        return gw_fail(call, TSR_E_INVALID, "invalid_date", name,
+                       "'%s' must be a date (2022-11-14) or a date-time with offset (2022-11-14T09:30:00Z).",
+                       name);
+    return 0;
+}

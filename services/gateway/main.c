@@ -1,0 +1,48 @@
+/* tessera-gateway: the HTTP/JSON API and the web UI's files, in front of the other daemons. */
+#include "gateway.h"
+#include "tsr_daemon.h"
+
+extern const tsr_migration_t gateway_migrations[];
+extern const size_t gateway_migrations_count;
+
+static int gateway_start(tsr_daemon_t *d, void *arg)
+{
+    (void)d;
+    return gateway_http_start(arg);
+}
+
+static void gateway_stop(tsr_daemon_t *d, void *arg)
+{
+    (void)d;
+    gateway_http_stop(arg);
+}
+
+static int gateway_busy(tsr_daemon_t *d, void *arg)
+{
+    (void)d;
+    return gateway_http_busy(arg);
+}
+
+static void gateway_release(tsr_daemon_t *d, void *arg)
+{
+    (void)d;
+    gateway_http_release(arg);
+}
+
+int main(int argc, char **argv)
+{
+    tsr_daemon_t *daemon = tsr_daemon_new("gateway", argc, argv);
+    if (daemon == NULL)
+        return 2;
+    int rc = 1;
+    gateway_t *gateway = gateway_new(daemon);
+    if (gateway == NULL || tsr_daemon_migrate(daemon, gateway_migrations, gateway_migrations_count) != 0)
+        goto done;
+    tsr_daemon_hooks_t hooks = {gateway_start, gateway_stop, gateway_busy, gateway_release, gateway};
+    tsr_daemon_set_hooks(daemon, &hooks);
+    rc = tsr_daemon_run(daemon);
+done:
+    tsr_daemon_destroy(&daemon);
+    gateway_http_destroy(gateway);
+    return rc;
+}

@@ -1,0 +1,325 @@
+/* routes: the API's calls, each a line in gw_routes, mapped to a request to the owning daemon. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.pb-c.h"
+#include "gateway.h"
+#include "records.pb-c.h"
+#include "tsr_envelope.h"
+#include "tsr_metrics.h"
+
+/* The daemons /readyz and /metrics ask. */
+static const char *const routes_daemons[] = {"accounts", "records", "audit"};
+#define ROUTES_DAEMONS (sizeof(routes_daemons) / sizeof(routes_daemons[0]))
+
+/* ------------------------------------------------------------------------------------------------
+ * Organisations
+ * ---------------------------------------------------------------------------------------------- */
+
+static json_t *routes__organisation(const Tsr__Records__Organisation *o)
+{
+    char title[300];
+    snprintf(title, sizeof(title), "%s (%" PRIu64 ")", o->name, o->id);
+    return json_pack("{s:o, s:s, s:s, s:s, s:s, s:o}", "id", gw_json_id(o->id), "name", o->name, "address",
+                     o->address, "telephone", o->telephone, "title", title, "created_at",
+                     gw_json_time(o->created_at_ms));
+}
+
+static void routes__organisation_reply(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err,
+                                       int status, int summary)
+{
+    if (err != NULL) {
+        gw_reply_error(call, err);
+        return;
+    }
+    Tsr__Records__Organisation *o =
+        tsr__records__organisation__unpack(NULL, reply->payload.len, reply->payload.data);
+    if (o == NULL) {
+        gw_fail(call, TSR_E_INTERNAL, "internal", NULL,
+                "The records service sent a reply that cannot be read.");
+        return;
+    }
+    json_t *body = routes__organisation(o);
+    /* The summary page lists the organisation's work steps; the workflow issue fills this in. */
+    if (summary)
+        json_object_set_new(body, "steps", json_array());
+    tsr__records__organisation__free_unpacked(o, NULL);
+    gw_reply_json(call, status, body);
+}
+
+static void routes__organisation_created(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+{
+    routes__organisation_reply(call, reply, err, 201, 0);
+}
+
+static void routes__organisation_read(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+{
+    routes__organisation_reply(call, reply, err, 200, 1);
+}
+
+static void routes_organisation_create(gw_call_t *call)
+{
+    static const char *const fields[] = {"name", "address", "telephone", NULL};
+    Tsr__Records__OrganisationCreate req = TSR__RECORDS__ORGANISATION_CREATE__INIT;
+    const char *name, *address, *telephone;
+    if (gw_json_check_object(call, fields) != 0 || gw_json_string(call, "name", 1, &name) != 0 ||
+        gw_json_string(call, "address", 0, &address) != 0 ||
+        gw_json_string(call, "telephone", 0, &telephone) != 0)
+        return;
+    req.name = (char *)name;
+    req.address = (char *)address;
+    req.telephone = (char *)telephone;
+    gw_call_daemon(call, "records", "records.organisation.create", &req.base, routes__organisation_created);
+}
+
+static int routes__path_id(gw_call_t *call, uint64_t *id)
+{
+    const char *text = call->path_vars[0];
+    char *end = NULL;
+    *id = strtoull(text, &end, 10);
+    if (*text < '0' || *text > '9' || *end != '\0' || *id == 0 || strlen(text) > 19)
+        return gw_fail(call, TSR_E_NOT_FOUND, "not_found", "id",
+                       "There is no record with id '%.40s': an id is a string of digits.", text);
+    return 0;
+}
+
+static void routes_organisation_get(gw_call_t *call)
+{
+    Tsr__Records__OrganisationGet req = TSR__RECORDS__ORGANISATION_GET__INIT;
+    if (routes__path_id(call, &req.id) != 0)
+        return;
+    gw_call_daemon(call, "records", "records.organisation.get", &req.base, routes__organisation_read);
+}
+
+static void routes__organisation_listed(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+{
+    if (err != NULL) {
+        gw_reply_error(call, err);
+        return;
+    }
+    Tsr__Records__OrganisationList *list =
+        tsr__records__organisation_list__unpack(NULL, reply->payload.len, reply->payload.data);
+    if (list == NULL) {
+        gw_fail(call, TSR_E_INTERNAL, "internal", NULL,
+                "The records service sent a reply that cannot be read.");
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < list->n_items; i++)
+        json_array_append_new(items, routes__organisation(list->items[i]));
+    json_t *body = json_pack("{s:o, s:o}", "items", items, "next_cursor",
+                             list->next_cursor[0] ? json_string(list->next_cursor) : json_null());
+    tsr__records__organisation_list__free_unpacked(list, NULL);
+    gw_reply_json(call, 200, body);
+}
+
+static void routes_organisation_search(gw_call_t *call)
+{
+    Tsr__Records__OrganisationSearch req = TSR__RECORDS__ORGANISATION_SEARCH__INIT;
+    const char *q = gw_param(call, "q");
+    const char *cursor = gw_param(call, "cursor");
+    if (gw_param_limit(call, &req.limit) != 0)
+        return;
+    req.q = (char *)(q ? q : "");
+    req.cursor = (char *)(cursor ? cursor : "");
+    gw_call_daemon(call, "records", "records.organisation.search", &req.base, routes__organisation_listed);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Audit
+ * ---------------------------------------------------------------------------------------------- */
+
+static void routes__audit_listed(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+{
+    if (err != NULL) {
+        gw_reply_error(call, err);
+        return;
+    }
+    Tsr__Audit__AuditEntries *list =
+        tsr__audit__audit_entries__unpack(NULL, reply->payload.len, reply->payload.data);
+    if (list == NULL) {
+        gw_fail(call, TSR_E_INTERNAL, "internal", NULL,
+                "The audit service sent a reply that cannot be read.");
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < list->n_items; i++) {
+        const Tsr__Audit__AuditEntry *e = list->items[i];
+        json_t *roles = json_array();
+        for (size_t r = 0; r < e->n_roles; r++)
+            json_array_append_new(roles, json_string(e->roles[r]));
+        json_t *item =
+            json_pack("{s:o, s:o, s:o, s:{s:o, s:s}, s:o, s:s, s:{s:s, s:o}, s:s, s:s, s:s, s:s}", "id",
+                      gw_json_id(e->id), "occurred_at", gw_json_time(e->occurred_at_ms), "recorded_at",
+                      gw_json_time(e->recorded_at_ms), "worker", "id", gw_json_id(e->worker_id), "username",
+                      e->username, "roles", roles, "action", e->action, "record", "kind", e->record_kind,
+                      "id", gw_json_id(e->record_id), "summary", e->summary, "trace_id", e->trace_id,
+                      "session_id", e->session_id, "hash", e->hash);
+        if (item != NULL)
+            json_array_append_new(items, item);
+    }
+    json_t *body = json_pack("{s:o, s:o}", "items", items, "next_cursor",
+                             list->next_cursor[0] ? json_string(list->next_cursor) : json_null());
+    tsr__audit__audit_entries__free_unpacked(list, NULL);
+    gw_reply_json(call, 200, body);
+}
+
+static void routes_audit_events(gw_call_t *call)
+{
+    Tsr__Audit__AuditQuery req = TSR__AUDIT__AUDIT_QUERY__INIT;
+    const char *cursor = gw_param(call, "cursor");
+    if (gw_param_id(call, "person_id", &req.person_id) != 0 ||
+        gw_param_id(call, "organisation_id", &req.organisation_id) != 0 ||
+        gw_param_id(call, "worker_id", &req.worker_id) != 0 ||
+        gw_param_time(call, "from", &req.from_ms) != 0 || gw_param_time(call, "to", &req.to_ms) != 0 ||
+        gw_param_limit(call, &req.limit) != 0)
+        return;
+    if (req.from_ms && req.to_ms && req.to_ms <= req.from_ms) {
+        gw_fail(call, TSR_E_INVALID, "invalid_period", "to", "'to' must come after 'from'.");
+        return;
+    }
+    req.cursor = (char *)(cursor ? cursor : "");
+    gw_call_daemon(call, "audit", "audit.events.query", &req.base, routes__audit_listed);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Health, readiness and metrics
+ * ---------------------------------------------------------------------------------------------- */
+
+static void routes_healthz(gw_call_t *call)
+{
+    gw_reply_json(call, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void routes__ready_done(gw_call_t *call)
+{
+    if (--call->pending > 0)
+        return;
+    json_t *checks = call->scratch;
+    call->scratch = NULL;
+    int ready = 1;
+    const char *key;
+    json_t *value;
+    json_object_foreach(checks, key, value) ready = ready && strcmp(json_string_value(value), "ok") == 0;
+    gw_reply_json(call, ready ? 200 : 503,
+                  json_pack("{s:s, s:o}", "status", ready ? "ready" : "not_ready", "checks", checks));
+}
+
+static int routes__ready_db(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    (void)arg;
+    PGresult *res = tsr_db_exec(conn, "SELECT 1", 0, NULL, err);
+    PQclear(res);
+    return res ? 0 : -1;
+}
+
+static void routes__ready_db_done(void *arg, int rc, const tsr_error_t *err)
+{
+    gw_call_t *call = arg;
+    json_object_set_new(call->scratch, "database", json_string(rc == 0 ? "ok" : err->message));
+    routes__ready_done(call);
+}
+
+static void routes__ready_daemon(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+{
+    const char *name = reply ? reply->producer : NULL;
+    Tsr__HealthReply *health =
+        reply && !err ? tsr__health_reply__unpack(NULL, reply->payload.len, reply->payload.data) : NULL;
+    const char *state = err                   ? err->message
+                        : health == NULL      ? "unreadable reply"
+                        : health->database_ok ? "ok"
+                                              : health->detail;
+    if (name != NULL && *name != '\0')
+        json_object_set_new(call->scratch, name, json_string(state));
+    else if (err != NULL)
+        /* No reply, so no name in it: the daemon is named by the first check still missing. */
+        for (size_t i = 0; i < ROUTES_DAEMONS; i++)
+            if (json_object_get(call->scratch, routes_daemons[i]) == NULL) {
+                json_object_set_new(call->scratch, routes_daemons[i], json_string(state));
+                break;
+            }
+    if (health)
+        tsr__health_reply__free_unpacked(health, NULL);
+    routes__ready_done(call);
+}
+
+static void routes_readyz(gw_call_t *call)
+{
+    call->scratch = json_object();
+    call->pending = 1 + (int)ROUTES_DAEMONS;
+    for (size_t i = 0; i < ROUTES_DAEMONS; i++)
+        gw_call_daemon_timeout(call, routes_daemons[i], "tsr.health", NULL, 1000, routes__ready_daemon);
+    if (tsr_daemon_txn(gateway_daemon(call->gateway), routes__ready_db, routes__ready_db_done, call) != 0) {
+        json_object_set_new(call->scratch, "database", json_string("shutting down"));
+        routes__ready_done(call);
+    }
+}
+
+static void routes__metrics_append(gw_call_t *call, const char *text)
+{
+    size_t len = strlen(text);
+    char *bigger = realloc(call->text, call->text_len + len + 1);
+    if (bigger == NULL)
+        return;
+    memcpy(bigger + call->text_len, text, len + 1);
+    call->text = bigger;
+    call->text_len += len;
+}
+
+static void routes__metrics_done(gw_call_t *call)
+{
+    if (--call->pending > 0)
+        return;
+    gw_reply_text(call, 200, "text/plain; version=0.0.4; charset=utf-8", call->text ? call->text : "",
+                  call->text_len);
+}
+
+static void routes__metrics_daemon(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+{
+    if (err == NULL && reply != NULL) {
+        Tsr__MetricsReply *m = tsr__metrics_reply__unpack(NULL, reply->payload.len, reply->payload.data);
+        if (m != NULL) {
+            routes__metrics_append(call, m->text);
+            tsr__metrics_reply__free_unpacked(m, NULL);
+        }
+    }
+    routes__metrics_done(call);
+}
+
+static void routes_metrics(gw_call_t *call)
+{
+    /* A daemon's up gauge is set from the last answer; the gauges render with the gateway's own. */
+    for (size_t i = 0; i < ROUTES_DAEMONS; i++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "target=\"%s\"", routes_daemons[i]);
+        tsr_metrics_gauge("tsr_daemon_up", "Whether the daemon answered the gateway's last call.", labels);
+    }
+    char *own = tsr_metrics_render();
+    if (own != NULL) {
+        routes__metrics_append(call, own);
+        free(own);
+    }
+    call->pending = (int)ROUTES_DAEMONS;
+    for (size_t i = 0; i < ROUTES_DAEMONS; i++)
+        gw_call_daemon_timeout(call, routes_daemons[i], "tsr.metrics", NULL, 1000, routes__metrics_daemon);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The table
+ * ---------------------------------------------------------------------------------------------- */
+
+const gw_route_t gw_routes[] = {
+    /* method  pattern                           handler                       session  body */
+    {"POST", "/api/v1/session", gw_session_begin, 0, 1},
+    {"DELETE", "/api/v1/session", gw_session_end, 1, 0},
+    {"GET", "/api/v1/organisations", routes_organisation_search, 1, 0},
+    {"POST", "/api/v1/organisations", routes_organisation_create, 1, 1},
+    {"GET", "/api/v1/organisations/{id}", routes_organisation_get, 1, 0},
+    {"GET", "/api/v1/audit/events", routes_audit_events, 1, 0},
+    {"GET", "/healthz", routes_healthz, 0, 0},
+    {"GET", "/readyz", routes_readyz, 0, 0},
+    {"GET", "/metrics", routes_metrics, 0, 0},
+};
+const size_t gw_routes_count = sizeof(gw_routes) / sizeof(gw_routes[0]);

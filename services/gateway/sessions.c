@@ -1,0 +1,283 @@
+/* sessions: signing in and out, and finding the worker behind a bearer token. The gateway keeps
+ * only a hash of each token; accounts checks the password. */
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts.pb-c.h"
+#include "gateway.h"
+#include "tsr_envelope.h"
+#include "tsr_log.h"
+
+#define SESSION_TOKEN_BYTES 32
+
+static void session__hash(const char *token, char out[65])
+{
+    unsigned char hash[32];
+    crypto_generichash(hash, sizeof(hash), (const unsigned char *)token, strlen(token), NULL, 0);
+    sodium_bin2hex(out, 65, hash, sizeof(hash));
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Signing in: accounts checks the password, then the session is stored here
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    gw_call_t *call;
+    Tsr__Accounts__Worker *worker;
+    char token[64];
+    char hash[65];
+    long ttl_s;
+} session_new_t;
+
+static int session__insert(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    session_new_t *s = arg;
+    Tsr__Accounts__Worker *w = s->worker;
+    char id[32], ttl[32];
+    snprintf(id, sizeof(id), "%" PRIu64, w->id);
+    snprintf(ttl, sizeof(ttl), "%ld", s->ttl_s);
+    json_t *roles = json_array(), *teams = json_array();
+    for (size_t i = 0; i < w->n_roles; i++)
+        json_array_append_new(roles, json_string(w->roles[i]));
+    for (size_t i = 0; i < w->n_teams; i++)
+        json_array_append_new(teams, json_integer((json_int_t)w->teams[i]->id));
+    char *roles_text = json_dumps(roles, JSON_COMPACT);
+    char *teams_text = json_dumps(teams, JSON_COMPACT);
+    json_decref(roles);
+    json_decref(teams);
+    const char *params[7] = {s->hash, id, w->username, w->name, roles_text, teams_text, ttl};
+    PGresult *res = tsr_db_exec(
+        conn,
+        "INSERT INTO sessions (token_hash, worker_id, username, display_name, roles, team_ids, expires_at)"
+        " VALUES (decode($1, 'hex'), $2::bigint, $3, $4,"
+        " ARRAY(SELECT jsonb_array_elements_text($5::jsonb)),"
+        " ARRAY(SELECT jsonb_array_elements_text($6::jsonb)::bigint), now() + make_interval(secs => "
+        "$7::int))",
+        7, params, err);
+    free(roles_text);
+    free(teams_text);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+static void session__inserted(void *arg, int rc, const tsr_error_t *err)
+{
+    session_new_t *s = arg;
+    gw_call_t *call = s->call;
+    if (rc != 0) {
+        gw_reply_error(call, err);
+    } else {
+        Tsr__Accounts__Worker *w = s->worker;
+        json_t *roles = json_array(), *teams = json_array();
+        for (size_t i = 0; i < w->n_roles; i++)
+            json_array_append_new(roles, json_string(w->roles[i]));
+        for (size_t i = 0; i < w->n_teams; i++)
+            json_array_append_new(
+                teams, json_pack("{s:o, s:s}", "id", gw_json_id(w->teams[i]->id), "name", w->teams[i]->name));
+        json_t *worker = json_pack("{s:o, s:s, s:s, s:o, s:o}", "id", gw_json_id(w->id), "name", w->name,
+                                   "username", w->username, "roles", roles, "teams", teams);
+        gw_reply_json(call, 201, json_pack("{s:s, s:o}", "token", s->token, "worker", worker));
+    }
+    tsr__accounts__worker__free_unpacked(s->worker, NULL);
+    sodium_memzero(s->token, sizeof(s->token));
+    free(s);
+}
+
+static void session__authenticated(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+{
+    if (err != NULL) {
+        gw_reply_error(call, err);
+        return;
+    }
+    Tsr__Accounts__Worker *worker =
+        tsr__accounts__worker__unpack(NULL, reply->payload.len, reply->payload.data);
+    session_new_t *s = calloc(1, sizeof(*s));
+    if (worker == NULL || s == NULL) {
+        if (worker)
+            tsr__accounts__worker__free_unpacked(worker, NULL);
+        free(s);
+        gw_fail(call, TSR_E_INTERNAL, "internal", NULL, "The sign-in could not be completed; try again.");
+        return;
+    }
+    unsigned char raw[SESSION_TOKEN_BYTES];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(s->token, sizeof(s->token), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+    session__hash(s->token, s->hash);
+    s->call = call;
+    s->worker = worker;
+    s->ttl_s = 28800;
+    tsr_config_get_long(tsr_daemon_config(gateway_daemon(call->gateway)), "gateway.session_ttl_s", 28800, 60,
+                        7 * 86400, &s->ttl_s, NULL);
+    if (tsr_daemon_txn(gateway_daemon(call->gateway), session__insert, session__inserted, s) != 0) {
+        tsr__accounts__worker__free_unpacked(worker, NULL);
+        free(s);
+        gw_fail(call, TSR_E_UNAVAILABLE, "shutting_down", NULL,
+                "The service is shutting down; try again shortly.");
+    }
+}
+
+void gw_session_begin(gw_call_t *call)
+{
+    static const char *const fields[] = {"username", "password", NULL};
+    const char *username, *password;
+    if (gw_json_check_object(call, fields) != 0 || gw_json_string(call, "username", 1, &username) != 0 ||
+        gw_json_string(call, "password", 1, &password) != 0)
+        return;
+    Tsr__Accounts__AuthenticateRequest req = TSR__ACCOUNTS__AUTHENTICATE_REQUEST__INIT;
+    req.username = (char *)username;
+    req.password = (char *)password;
+    /* Argon2id takes a while by design: give accounts longer than an ordinary call. */
+    gw_call_daemon_timeout(call, "accounts", "accounts.authenticate", &req.base, 15000,
+                           session__authenticated);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Finding the session of a request
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    gw_call_t *call;
+    int found;
+    uint64_t id;
+    uint64_t worker_id;
+    char *username, *name, *roles, *teams;
+} session_lookup_t;
+
+static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    session_lookup_t *s = arg;
+    const char *params[1] = {s->call->token_hash};
+    /* last_seen_at is the activity the dormant-accounts audit and idle expiry rely on. */
+    PGresult *res =
+        tsr_db_exec(conn,
+                    "UPDATE sessions SET last_seen_at = now()"
+                    " WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL AND expires_at > now()"
+                    " RETURNING id, worker_id, username, display_name,"
+                    " array_to_string(roles, E'\\n'), array_to_string(team_ids, ',')",
+                    1, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1) {
+        s->found = 1;
+        s->id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        s->worker_id = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+        s->username = strdup(PQgetvalue(res, 0, 2));
+        s->name = strdup(PQgetvalue(res, 0, 3));
+        s->roles = strdup(PQgetvalue(res, 0, 4));
+        s->teams = strdup(PQgetvalue(res, 0, 5));
+    }
+    PQclear(res);
+    return 0;
+}
+
+static void session__fill_actor(gw_call_t *call, session_lookup_t *s)
+{
+    call->session_id = s->id;
+    snprintf(call->session_id_text, sizeof(call->session_id_text), "%" PRIu64, s->id);
+    call->username = s->username;
+    call->display_name = s->name;
+    call->roles_buf = s->roles;
+    s->username = s->name = s->roles = NULL;
+    size_t n = 0;
+    call->roles = calloc(32, sizeof(char *));
+    for (char *tok = call->roles ? strtok(call->roles_buf, "\n") : NULL; tok && n < 32;
+         tok = strtok(NULL, "\n"))
+        call->roles[n++] = tok;
+    size_t teams = 0;
+    call->team_ids = calloc(64, sizeof(uint64_t));
+    for (char *p = s->teams; call->team_ids && p && *p && teams < 64;) {
+        call->team_ids[teams++] = strtoull(p, &p, 10);
+        if (*p == ',')
+            p++;
+    }
+    call->actor.worker_id = s->worker_id;
+    call->actor.username = call->username;
+    call->actor.display_name = call->display_name;
+    call->actor.session_id = call->session_id_text;
+    call->actor.n_roles = call->roles ? n : 0;
+    call->actor.roles = call->roles;
+    call->actor.n_team_ids = call->team_ids ? teams : 0;
+    call->actor.team_ids = call->team_ids;
+}
+
+static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
+{
+    session_lookup_t *s = arg;
+    gw_call_t *call = s->call;
+    if (rc != 0) {
+        gw_reply_error(call, err);
+    } else if (!s->found) {
+        gw_fail(call, TSR_E_UNAUTHENTICATED, "unauthenticated", NULL,
+                "Your session has ended or the token is not valid; sign in again.");
+    } else {
+        session__fill_actor(call, s);
+        call->route->fn(call);
+    }
+    free(s->username);
+    free(s->name);
+    free(s->roles);
+    free(s->teams);
+    free(s);
+}
+
+void gw_session_authenticate(gw_call_t *call)
+{
+    const char *auth = gw_header(call, H2O_TOKEN_AUTHORIZATION);
+    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0') {
+        gw_fail(call, TSR_E_UNAUTHENTICATED, "unauthenticated", NULL,
+                "Sign in first, and send the token as 'Authorization: Bearer <token>'.");
+        return;
+    }
+    session__hash(auth + 7, call->token_hash);
+    session_lookup_t *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        gw_fail(call, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+        return;
+    }
+    s->call = call;
+    if (tsr_daemon_txn(gateway_daemon(call->gateway), session__lookup, session__looked_up, s) != 0) {
+        free(s);
+        gw_fail(call, TSR_E_UNAVAILABLE, "shutting_down", NULL,
+                "The service is shutting down; try again shortly.");
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Signing out
+ * ---------------------------------------------------------------------------------------------- */
+
+static int session__end(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    gw_call_t *call = arg;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, call->session_id);
+    const char *params[1] = {id};
+    PGresult *res =
+        tsr_db_exec(conn, "UPDATE sessions SET ended_at = now() WHERE id = $1::bigint", 1, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+static void session__ended(void *arg, int rc, const tsr_error_t *err)
+{
+    gw_call_t *call = arg;
+    if (rc != 0)
+        gw_reply_error(call, err);
+    else
+        gw_reply_no_content(call);
+}
+
+void gw_session_end(gw_call_t *call)
+{
+    if (tsr_daemon_txn(gateway_daemon(call->gateway), session__end, session__ended, call) != 0)
+        gw_fail(call, TSR_E_UNAVAILABLE, "shutting_down", NULL,
+                "The service is shutting down; try again shortly.");
+}
