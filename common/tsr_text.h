@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+/* Whether the len bytes of s are well-formed UTF-8 (no overlongs, surrogates or NULs). */
+int tsr_text_is_utf8(const char *s, size_t len);
 /* Characters (code points), not bytes. */
 size_t tsr_text_length(const char *s);
 /* Length once leading and trailing white space is removed. */

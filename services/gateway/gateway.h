@@ -79,6 +79,8 @@ void gw_reply_no_content(gw_call_t *call);
 /* A query parameter, or NULL when absent. */
 const char *gw_param(const gw_call_t *call, const char *name);
 const char *gw_header(const gw_call_t *call, const h2o_token_t *token);
+/* A header that h2o has no token for (e.g. Idempotency-Key), by its lower-case name. */
+const char *gw_header_by_name(const gw_call_t *call, const char *name);
 
 /* Calls a daemon with the call's actor and trace id; cb gets the reply (NULL on failure) with the
  * call still alive. The call is answered by cb. */

@@ -12,6 +12,7 @@
 #include "tsr_envelope.h"
 #include "tsr_log.h"
 #include "tsr_metrics.h"
+#include "tsr_text.h"
 
 struct gateway {
     tsr_daemon_t *daemon;
@@ -202,6 +203,17 @@ const char *gw_header(const gw_call_t *call, const h2o_token_t *token)
     return h2o_strdup(&call->req->pool, v.base, v.len).base;
 }
 
+const char *gw_header_by_name(const gw_call_t *call, const char *name)
+{
+    if (call->req == NULL)
+        return NULL;
+    ssize_t i = h2o_find_header_by_str(&call->req->headers, name, strlen(name), -1);
+    if (i < 0)
+        return NULL;
+    h2o_iovec_t v = call->req->headers.entries[i].value;
+    return h2o_strdup(&call->req->pool, v.base, v.len).base;
+}
+
 /* ------------------------------------------------------------------------------------------------
  * Calling daemons
  * ---------------------------------------------------------------------------------------------- */
@@ -317,7 +329,8 @@ static int http__parse_query(gw_call_t *call, const char *q, size_t len)
             size_t name_len = eq ? (size_t)(eq - (q + start)) : end - start;
             char *name = http__decode(q + start, name_len, 1);
             char *value = eq ? http__decode(eq + 1, (size_t)(q + end - (eq + 1)), 1) : strdup("");
-            if (name == NULL || value == NULL || !json_string(value)) {
+            if (name == NULL || value == NULL || !tsr_text_is_utf8(name, strlen(name)) ||
+                !tsr_text_is_utf8(value, strlen(value))) {
                 free(name);
                 free(value);
                 return gw_fail(call, TSR_E_INVALID, "malformed_query", NULL,
@@ -437,10 +450,10 @@ static void http__dispatch(gw_call_t *call, h2o_req_t *req)
             return;
         }
     }
-    const char *key = gw_header(call, h2o_lookup_token(H2O_STRLIT("idempotency-key")));
+    const char *key = gw_header_by_name(call, "idempotency-key");
     if (key != NULL) {
         size_t len = strlen(key);
-        if (len == 0 || len > 200 || !json_string(key)) {
+        if (len == 0 || len > 200 || !tsr_text_is_utf8(key, len)) {
             gw_fail(call, TSR_E_INVALID, "invalid_idempotency_key", "Idempotency-Key",
                     "An Idempotency-Key must be 1 to 200 characters, e.g. a UUID.");
             return;
