@@ -82,9 +82,10 @@ const char *gw_header(const gw_call_t *call, const h2o_token_t *token);
 /* A header that h2o has no token for (e.g. Idempotency-Key), by its lower-case name. */
 const char *gw_header_by_name(const gw_call_t *call, const char *name);
 
-/* Calls a daemon with the call's actor and trace id; cb gets the reply (NULL on failure) with the
- * call still alive. The call is answered by cb. */
-typedef void (*gw_reply_cb)(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err);
+/* Calls a daemon with the call's actor and trace id; cb gets the daemon's name and its reply (NULL
+ * on failure) with the call still alive. The call is answered by cb. */
+typedef void (*gw_reply_cb)(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                            const tsr_error_t *err);
 void gw_call_daemon(gw_call_t *call, const char *daemon, const char *type, const ProtobufCMessage *payload,
                     gw_reply_cb cb);
 void gw_call_daemon_timeout(gw_call_t *call, const char *daemon, const char *type,

@@ -221,6 +221,7 @@ const char *gw_header_by_name(const gw_call_t *call, const char *name)
 typedef struct {
     gw_call_t *call;
     gw_reply_cb cb;
+    const char *daemon;
 } http_pending_t;
 
 static void http__on_daemon_reply(void *arg, const Tsr__Envelope *reply, const tsr_error_t *err)
@@ -228,8 +229,9 @@ static void http__on_daemon_reply(void *arg, const Tsr__Envelope *reply, const t
     http_pending_t *p = arg;
     gw_call_t *call = p->call;
     gw_reply_cb cb = p->cb;
+    const char *daemon = p->daemon;
     free(p);
-    cb(call, reply, err);
+    cb(call, daemon, reply, err);
 }
 
 void gw_call_daemon_timeout(gw_call_t *call, const char *daemon, const char *type,
@@ -249,16 +251,17 @@ void gw_call_daemon_timeout(gw_call_t *call, const char *daemon, const char *typ
         tsr_error_t err;
         tsr_error_set(&err, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
                       "The %s service is not configured or cannot be reached.", daemon);
-        cb(call, NULL, &err);
+        cb(call, daemon, NULL, &err);
         return;
     }
     p->call = call;
     p->cb = cb;
+    p->daemon = tsr_client_name(client);
     if (tsr_client_call(client, &opts, payload, http__on_daemon_reply, p) != 0) {
         free(p);
         tsr_error_t err;
         tsr_error_set(&err, TSR_E_UNAVAILABLE, "shutting_down", NULL, "The gateway is shutting down.");
-        cb(call, NULL, &err);
+        cb(call, daemon, NULL, &err);
     }
 }
 

@@ -49,13 +49,17 @@ static void routes__organisation_reply(gw_call_t *call, const Tsr__Envelope *rep
     gw_reply_json(call, status, body);
 }
 
-static void routes__organisation_created(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+static void routes__organisation_created(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                         const tsr_error_t *err)
 {
+    (void)daemon;
     routes__organisation_reply(call, reply, err, 201, 0);
 }
 
-static void routes__organisation_read(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+static void routes__organisation_read(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                      const tsr_error_t *err)
 {
+    (void)daemon;
     routes__organisation_reply(call, reply, err, 200, 1);
 }
 
@@ -93,8 +97,10 @@ static void routes_organisation_get(gw_call_t *call)
     gw_call_daemon(call, "records", "records.organisation.get", &req.base, routes__organisation_read);
 }
 
-static void routes__organisation_listed(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+static void routes__organisation_listed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                        const tsr_error_t *err)
 {
+    (void)daemon;
     if (err != NULL) {
         gw_reply_error(call, err);
         return;
@@ -131,8 +137,10 @@ static void routes_organisation_search(gw_call_t *call)
  * Audit
  * ---------------------------------------------------------------------------------------------- */
 
-static void routes__audit_listed(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+static void routes__audit_listed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                 const tsr_error_t *err)
 {
+    (void)daemon;
     if (err != NULL) {
         gw_reply_error(call, err);
         return;
@@ -222,24 +230,21 @@ static void routes__ready_db_done(void *arg, int rc, const tsr_error_t *err)
     routes__ready_done(call);
 }
 
-static void routes__ready_daemon(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+static void routes__ready_daemon(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                 const tsr_error_t *err)
 {
-    const char *name = reply ? reply->producer : NULL;
     Tsr__HealthReply *health =
         reply && !err ? tsr__health_reply__unpack(NULL, reply->payload.len, reply->payload.data) : NULL;
     const char *state = err                   ? err->message
                         : health == NULL      ? "unreadable reply"
                         : health->database_ok ? "ok"
                                               : health->detail;
-    if (name != NULL && *name != '\0')
-        json_object_set_new(call->scratch, name, json_string(state));
-    else if (err != NULL)
-        /* No reply, so no name in it: the daemon is named by the first check still missing. */
-        for (size_t i = 0; i < ROUTES_DAEMONS; i++)
-            if (json_object_get(call->scratch, routes_daemons[i]) == NULL) {
-                json_object_set_new(call->scratch, routes_daemons[i], json_string(state));
-                break;
-            }
+    json_object_set_new(call->scratch, daemon, json_string(state));
+    char labels[64];
+    snprintf(labels, sizeof(labels), "target=\"%s\"", daemon);
+    tsr_metric_set(
+        tsr_metrics_gauge("tsr_daemon_up", "Whether the daemon answered the gateway's last call.", labels),
+        err == NULL);
     if (health)
         tsr__health_reply__free_unpacked(health, NULL);
     routes__ready_done(call);
@@ -276,8 +281,14 @@ static void routes__metrics_done(gw_call_t *call)
                   call->text_len);
 }
 
-static void routes__metrics_daemon(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+static void routes__metrics_daemon(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                   const tsr_error_t *err)
 {
+    char labels[64];
+    snprintf(labels, sizeof(labels), "target=\"%s\"", daemon);
+    tsr_metric_set(
+        tsr_metrics_gauge("tsr_daemon_up", "Whether the daemon answered the gateway's last call.", labels),
+        err == NULL);
     if (err == NULL && reply != NULL) {
         Tsr__MetricsReply *m = tsr__metrics_reply__unpack(NULL, reply->payload.len, reply->payload.data);
         if (m != NULL) {
@@ -290,12 +301,8 @@ static void routes__metrics_daemon(gw_call_t *call, const Tsr__Envelope *reply, 
 
 static void routes_metrics(gw_call_t *call)
 {
-    /* A daemon's up gauge is set from the last answer; the gauges render with the gateway's own. */
-    for (size_t i = 0; i < ROUTES_DAEMONS; i++) {
-        char labels[64];
-        snprintf(labels, sizeof(labels), "target=\"%s\"", routes_daemons[i]);
-        tsr_metrics_gauge("tsr_daemon_up", "Whether the daemon answered the gateway's last call.", labels);
-    }
+    /* tsr_daemon_up comes from the last answers (readyz or an earlier scrape): this scrape's
+     * answers arrive after the gateway's own metrics are rendered. */
     char *own = tsr_metrics_render();
     if (own != NULL) {
         routes__metrics_append(call, own);

@@ -88,8 +88,10 @@ static void session__inserted(void *arg, int rc, const tsr_error_t *err)
     free(s);
 }
 
-static void session__authenticated(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err)
+static void session__authenticated(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                   const tsr_error_t *err)
 {
+    (void)daemon;
     if (err != NULL) {
         gw_reply_error(call, err);
         return;

@@ -1,0 +1,371 @@
+#include "tsr_testenv.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+static const char *const testenv_daemons[TESTENV_DAEMONS] = {"accounts", "records", "audit", "gateway"};
+
+static void testenv__sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void testenv__die(testenv_t *env, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (env != NULL) {
+        for (int i = 0; i < TESTENV_DAEMONS; i++) {
+            char cmd[600];
+            snprintf(cmd, sizeof(cmd), "echo '--- %s'; tail -n 15 %s/logs/%s.log", testenv_daemons[i],
+                     env->dir, testenv_daemons[i]);
+            if (system(cmd) != 0)
+                fprintf(stderr, "(no log)\n");
+        }
+    }
+    fail_msg("test environment failed");
+}
+
+static int testenv__index(const char *daemon)
+{
+    for (int i = 0; i < TESTENV_DAEMONS; i++)
+        if (strcmp(testenv_daemons[i], daemon) == 0)
+            return i;
+    fail_msg("no daemon %s", daemon);
+    return -1;
+}
+
+const char *testenv_daemon_name(int index)
+{
+    return testenv_daemons[index];
+}
+
+static int testenv__spawn(testenv_t *env, int index)
+{
+    char exe[512], log[512];
+    snprintf(exe, sizeof(exe), "%s/tessera-%s", TSR_BIN_DIR, testenv_daemons[index]);
+    snprintf(log, sizeof(log), "%s/logs/%s.log", env->dir, testenv_daemons[index]);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        setenv("TESSERA_HTTP_ADDR", "127.0.0.1:0", 1);
+        /* Quick catch-up in tests: replay and relay timers in a few hundred ms. */
+        setenv("TESSERA_TESSERA_RELAY_INTERVAL_MS", "200", 1);
+        setenv("TESSERA_TESSERA_REPLAY_IDLE_MS", "300", 1);
+        execl(exe, exe, "--config", env->config, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int testenv__read_addr(testenv_t *env)
+{
+    char path[400], addr[100] = "";
+    snprintf(path, sizeof(path), "%s/run/gateway.addr", env->dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    int ok = fgets(addr, sizeof(addr), f) != NULL;
+    fclose(f);
+    addr[strcspn(addr, "\r\n")] = '\0';
+    if (!ok || addr[0] == '\0')
+        return -1;
+    snprintf(env->base_url, sizeof(env->base_url), "http://%s", addr);
+    return 0;
+}
+
+static void testenv__wait_ready(testenv_t *env)
+{
+    for (int i = 0; i < 600; i++) {
+        for (int d = 0; d < TESTENV_DAEMONS; d++) {
+            int status;
+            if (env->pids[d] > 0 && waitpid(env->pids[d], &status, WNOHANG) == env->pids[d]) {
+                env->pids[d] = 0;
+                testenv__die(env, "tessera-%s exited during start-up", testenv_daemons[d]);
+            }
+        }
+        if (testenv__read_addr(env) == 0) {
+            testenv_response_t r = testenv_http(env, "GET", "/readyz", NULL, NULL, NULL);
+            long status = r.status;
+            testenv_response_free(&r);
+            if (status == 200)
+                return;
+        }
+        testenv__sleep_ms(100);
+    }
+    testenv__die(env, "the suite was not ready within 60 s");
+}
+
+static int testenv__run(const char *cmd)
+{
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+testenv_t *testenv_start(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    testenv_t *env = calloc(1, sizeof(*env));
+    snprintf(env->dir, sizeof(env->dir), "/tmp/tsr-it-XXXXXX");
+    if (mkdtemp(env->dir) == NULL)
+        testenv__die(NULL, "mkdtemp: %s", strerror(errno));
+    snprintf(env->config, sizeof(env->config), "%s/tessera.conf", env->dir);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s/scripts/instance.sh init %s > %s.init.log 2>&1", TSR_SOURCE_DIR, env->dir,
+             env->dir);
+    if (testenv__run(cmd) != 0) {
+        snprintf(cmd, sizeof(cmd), "cat %s.init.log >&2", env->dir);
+        testenv__run(cmd);
+        testenv__die(NULL, "scripts/instance.sh init %s failed", env->dir);
+    }
+    for (int i = 0; i < TESTENV_DAEMONS; i++)
+        env->pids[i] = testenv__spawn(env, i);
+    testenv__wait_ready(env);
+    snprintf(cmd, sizeof(cmd),
+             "%s/tessera --config %s demo load %s/deploy/demo/demo.json > %s/logs/demo.log 2>&1", TSR_BIN_DIR,
+             env->config, TSR_SOURCE_DIR, env->dir);
+    if (testenv__run(cmd) != 0)
+        testenv__die(env, "tessera demo load failed; see %s/logs/demo.log", env->dir);
+    return env;
+}
+
+int testenv_wait_exit(testenv_t *env, const char *daemon, int timeout_ms)
+{
+    int i = testenv__index(daemon);
+    if (env->pids[i] <= 0)
+        return 0;
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        int status;
+        if (waitpid(env->pids[i], &status, WNOHANG) == env->pids[i]) {
+            env->pids[i] = 0;
+            if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+            return 128 + WTERMSIG(status);
+        }
+        testenv__sleep_ms(20);
+    }
+    return -1;
+}
+
+void testenv_kill(testenv_t *env, const char *daemon, int signal)
+{
+    int i = testenv__index(daemon);
+    assert_true(env->pids[i] > 0);
+    kill(env->pids[i], signal);
+    if (signal == SIGKILL)
+        assert_int_equal(testenv_wait_exit(env, daemon, 10000), 128 + SIGKILL);
+}
+
+void testenv_restart(testenv_t *env, const char *daemon)
+{
+    int i = testenv__index(daemon);
+    assert_int_equal(env->pids[i], 0);
+    env->pids[i] = testenv__spawn(env, i);
+    testenv__wait_ready(env);
+}
+
+static int testenv__log_is_clean(testenv_t *env, const char *daemon)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd),
+             "grep -q -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer|Assertion' %s/logs/%s.log",
+             env->dir, daemon);
+    return testenv__run(cmd) != 0;
+}
+
+void testenv_stop(testenv_t *env)
+{
+    if (env == NULL)
+        return;
+    for (int i = 0; i < TESTENV_DAEMONS; i++)
+        if (env->pids[i] > 0)
+            kill(env->pids[i], SIGTERM);
+    int failed = 0;
+    for (int i = 0; i < TESTENV_DAEMONS; i++) {
+        int rc = testenv_wait_exit(env, testenv_daemons[i], 15000);
+        if (rc != 0) {
+            fprintf(stderr, "tessera-%s did not stop cleanly on SIGTERM (status %d)\n", testenv_daemons[i],
+                    rc);
+            if (rc == -1)
+                kill(env->pids[i], SIGKILL);
+            failed = 1;
+        }
+        if (!testenv__log_is_clean(env, testenv_daemons[i])) {
+            fprintf(stderr, "tessera-%s's log reports a sanitizer error or failed assertion\n",
+                    testenv_daemons[i]);
+            failed = 1;
+        }
+    }
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "%s/scripts/instance.sh stop %s > /dev/null 2>&1", TSR_SOURCE_DIR, env->dir);
+    testenv__run(cmd);
+    if (failed) {
+        testenv__die(env, "the suite did not shut down cleanly; logs kept in %s", env->dir);
+        return;
+    }
+    const char *keep = getenv("TESSERA_KEEP_TEST_DIRS");
+    if (keep == NULL || strcmp(keep, "1") != 0) {
+        snprintf(cmd, sizeof(cmd), "rm -rf %s %s.init.log", env->dir, env->dir);
+        testenv__run(cmd);
+    }
+    free(env);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * HTTP
+ * ---------------------------------------------------------------------------------------------- */
+
+static size_t testenv__on_body(char *data, size_t size, size_t n, void *arg)
+{
+    testenv_response_t *r = arg;
+    char *bigger = realloc(r->body, r->len + size * n + 1);
+    if (bigger == NULL)
+        return 0;
+    memcpy(bigger + r->len, data, size * n);
+    r->body = bigger;
+    r->len += size * n;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+static size_t testenv__on_header(char *data, size_t size, size_t n, void *arg)
+{
+    testenv_response_t *r = arg;
+    size_t len = size * n;
+    if (len > 12 && strncasecmp(data, "x-trace-id:", 11) == 0) {
+        size_t v = len - 11 < sizeof(r->trace_id) ? len - 11 : sizeof(r->trace_id) - 1;
+        memcpy(r->trace_id, data + 11, v);
+        r->trace_id[v] = '\0';
+    }
+    return len;
+}
+
+testenv_response_t testenv_http(testenv_t *env, const char *method, const char *path, const char *token,
+                                const char *body, const char *header)
+{
+    testenv_response_t r = {0};
+    CURL *curl = curl_easy_init();
+    char url[2048], auth[512];
+    snprintf(url, sizeof(url), "%s%s", env->base_url, path);
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (token != NULL) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        headers = curl_slist_append(headers, auth);
+    }
+    if (header != NULL)
+        headers = curl_slist_append(headers, header);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
+    if (body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, testenv__on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, testenv__on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r);
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    if (r.body != NULL)
+        r.json = json_loads(r.body, 0, NULL);
+    return r;
+}
+
+void testenv_response_free(testenv_response_t *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+char *testenv_login(testenv_t *env, const char *username)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"tessera-demo\"}", username);
+    testenv_response_t r = testenv_http(env, "POST", "/api/v1/session", NULL, body, NULL);
+    assert_int_equal(r.status, 201);
+    const char *token = json_string_value(json_object_get(r.json, "token"));
+    assert_non_null(token);
+    char *copy = strdup(token);
+    testenv_response_free(&r);
+    return copy;
+}
+
+int testenv_psql(testenv_t *env, const char *role, const char *sql, char *out, size_t size)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/query.sql", env->dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fputs(sql, f);
+    fclose(f);
+    chmod(path, 0644);
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "%s/scripts/instance.sh psql %s %s -At -f %s 2>&1", TSR_SOURCE_DIR, env->dir,
+             role ? role : "", path);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+        out[--n] = '\0';
+    int rc = pclose(p);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+long testenv_sql_long(testenv_t *env, const char *sql)
+{
+    char out[256];
+    if (testenv_psql(env, NULL, sql, out, sizeof(out)) != 0)
+        return -1;
+    char *end = NULL;
+    long v = strtol(out, &end, 10);
+    return end == out ? -1 : v;
+}
+
+void testenv_assert_error(const testenv_response_t *r, long status, const char *code)
+{
+    if (r->status != status)
+        fprintf(stderr, "expected %ld %s, got %ld: %s\n", status, code, r->status, r->body ? r->body : "");
+    assert_int_equal(r->status, status);
+    json_t *error = json_object_get(r->json, "error");
+    assert_non_null(error);
+    const char *got = json_string_value(json_object_get(error, "code"));
+    assert_non_null(got);
+    if (strcmp(got, code) != 0)
+        fprintf(stderr, "expected code %s, got %s\n", code, got);
+    assert_string_equal(got, code);
+    const char *message = json_string_value(json_object_get(error, "message"));
+    assert_non_null(message);
+    assert_true(strlen(message) > 10);
+}

@@ -1,0 +1,55 @@
+/* tsr_testenv: a whole Tessera for one integration test: a private PostgreSQL in a temporary
+ * directory on a free port, every daemon started from the build being tested, real ZeroMQ between
+ * them, demo data loaded, and an HTTP client to drive it. Nothing is mocked. */
+#ifndef TSR_TESTENV_H
+#define TSR_TESTENV_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define TESTENV_DAEMONS 4
+
+typedef struct {
+    char dir[256];
+    char base_url[128];
+    char config[300];
+    int pids[TESTENV_DAEMONS];
+} testenv_t;
+
+typedef struct {
+    long status; /* 0 when the connection failed */
+    char *body;
+    size_t len;
+    json_t *json; /* NULL when the body is not JSON */
+    char trace_id[64];
+} testenv_response_t;
+
+/* Starts everything and waits until /readyz answers 200; aborts the test run on failure. */
+testenv_t *testenv_start(void);
+/* SIGTERM to every daemon; fails the test if one does not exit 0 within 15 s or a sanitizer spoke. */
+void testenv_stop(testenv_t *env);
+
+const char *testenv_daemon_name(int index);
+void testenv_kill(testenv_t *env, const char *daemon, int signal);
+/* Starts the daemon again and waits until the suite is ready. */
+void testenv_restart(testenv_t *env, const char *daemon);
+/* Waits for the daemon's process to end; its exit status, or -1 after timeout_ms. */
+int testenv_wait_exit(testenv_t *env, const char *daemon, int timeout_ms);
+
+/* One HTTP call. body may be NULL; header is one extra "Name: value" line or NULL. */
+testenv_response_t testenv_http(testenv_t *env, const char *method, const char *path, const char *token,
+                                const char *body, const char *header);
+void testenv_response_free(testenv_response_t *r);
+/* Signs in a demo user (password tessera-demo); returns a malloc'd token. */
+char *testenv_login(testenv_t *env, const char *username);
+
+/* Runs SQL through psql as the superuser (role NULL) or a daemon's role; returns psql's exit
+ * status and its trimmed output in out. */
+int testenv_psql(testenv_t *env, const char *role, const char *sql, char *out, size_t size);
+/* A single number from a superuser query, or -1. */
+long testenv_sql_long(testenv_t *env, const char *sql);
+
+/* Asserts an error body: the status, {"error": {"code": code, "message": non-empty}}. */
+void testenv_assert_error(const testenv_response_t *r, long status, const char *code);
+
+#endif
