@@ -1,4 +1,215 @@
+/* Bad input of every kind gets the API's error shape, the right status and a message a person can
+ * act on, and changes nothing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsr_testenv.h"
+
+static testenv_t *env;
+static char *admin;
+
+static int setup(void **state)
+{
+    (void)state;
+    env = testenv_start();
+    admin = testenv_login(env, "admin");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(admin);
+    testenv_stop(env);
+    return 0;
+}
+
+static long organisations(void)
+{
+    return testenv_sql_long(env, "SELECT count(*) FROM records.organisations");
+}
+
+static long outbox_events(void)
+{
+    return testenv_sql_long(env, "SELECT count(*) FROM records.outbox");
+}
+
+/* POSTs body and expects status and code, with nothing added anywhere. */
+static void post_is_refused(const char *body, long status, const char *code, const char *field)
+{
+    long before = organisations(), events = outbox_events();
+    testenv_response_t r = testenv_http(env, "POST", "/api/v1/organisations", admin, body, NULL);
+    testenv_assert_error(&r, status, code);
+    if (field != NULL)
+        assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                            field);
+    testenv_response_free(&r);
+    assert_int_equal(organisations(), before);
+    assert_int_equal(outbox_events(), events);
+}
+
+static void test_malformed_json_is_refused_naming_where(void **state)
+{
+    (void)state;
+    long before = organisations();
+    testenv_response_t r =
+        testenv_http(env, "POST", "/api/v1/organisations", admin, "{\"name\": \"A\",", NULL);
+    testenv_assert_error(&r, 400, "malformed_json");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")), "line 1"));
+    testenv_response_free(&r);
+    assert_int_equal(organisations(), before);
+}
+
+static void test_missing_and_mistyped_fields_name_the_field(void **state)
+{
+    (void)state;
+    post_is_refused("{\"address\":\"1 Example Street\"}", 400, "missing_field", "name");
+    post_is_refused("{\"name\":5}", 400, "invalid_type", "name");
+    post_is_refused("{\"name\":\"Ok\",\"telephone\":[\"020\"]}", 400, "invalid_type", "telephone");
+    post_is_refused("{\"name\":\"Ok\",\"colour\":\"blue\"}", 400, "unknown_field", "colour");
+    post_is_refused("[\"name\"]", 400, "invalid_body", NULL);
+    post_is_refused("{\"name\":\"   \"}", 400, "missing_field", "name");
+    post_is_refused("{\"name\":\"Ok\",\"telephone\":\"call me\"}", 400, "invalid_telephone", "telephone");
+    post_is_refused("{\"name\":\"Ok\",\"name\":\"Twice\"}", 400, "malformed_json", NULL);
+}
+
+static void test_a_name_over_200_characters_is_refused(void **state)
+{
+    (void)state;
+    char body[400];
+    char name[202];
+    memset(name, 'a', 201);
+    name[201] = '\0';
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+    post_is_refused(body, 400, "too_long", "name");
+}
+
+static void test_a_body_over_1_mib_is_refused_with_413(void **state)
+{
+    (void)state;
+    size_t size = 2 * 1024 * 1024;
+    char *body = malloc(size + 32);
+    strcpy(body, "{\"name\":\"");
+    memset(body + 9, 'x', size);
+    strcpy(body + 9 + size, "\"}");
+    long before = organisations();
+    testenv_response_t r = testenv_http(env, "POST", "/api/v1/organisations", admin, body, NULL);
+    testenv_assert_error(&r, 413, "body_too_large");
+    testenv_response_free(&r);
+    free(body);
+    assert_int_equal(organisations(), before);
+}
+
+static void test_unknown_and_malformed_ids_are_not_found(void **state)
+{
+    (void)state;
+    testenv_response_t r = testenv_http(env, "GET", "/api/v1/organisations/99999999", admin, NULL, NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
+    r = testenv_http(env, "GET", "/api/v1/organisations/abc", admin, NULL, NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
+    r = testenv_http(env, "GET", "/api/v1/organisations/99999999999999999999999", admin, NULL, NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
+    r = testenv_http(env, "GET", "/api/v1/nothing-here", admin, NULL, NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
+    r = testenv_http(env, "PATCH", "/api/v1/organisations", admin, "{}", NULL);
+    testenv_assert_error(&r, 405, "method_not_allowed");
+    testenv_response_free(&r);
+}
+
+static void test_no_token_or_a_bad_token_is_unauthenticated(void **state)
+{
+    (void)state;
+    long before = organisations();
+    testenv_response_t r =
+        testenv_http(env, "POST", "/api/v1/organisations", NULL, "{\"name\":\"No Token\"}", NULL);
+    testenv_assert_error(&r, 401, "unauthenticated");
+    testenv_response_free(&r);
+    r = testenv_http(env, "POST", "/api/v1/organisations", "not-a-real-token", "{\"name\":\"Bad Token\"}",
+                     NULL);
+    testenv_assert_error(&r, 401, "unauthenticated");
+    testenv_response_free(&r);
+    r = testenv_http(env, "GET", "/api/v1/organisations/7500065", NULL, NULL, NULL);
+    testenv_assert_error(&r, 401, "unauthenticated");
+    testenv_response_free(&r);
+    r = testenv_http(env, "GET", "/api/v1/audit/events", NULL, NULL, NULL);
+    testenv_assert_error(&r, 401, "unauthenticated");
+    testenv_response_free(&r);
+    assert_int_equal(organisations(), before);
+}
+
+static void test_bad_query_parameters_name_the_parameter(void **state)
+{
+    (void)state;
+    char *auditor = testenv_login(env, "auditor");
+    struct {
+        const char *path;
+        const char *token;
+        const char *code;
+        const char *field;
+    } cases[] = {
+        {"/api/v1/organisations?limit=0", admin, "invalid_limit", "limit"},
+        {"/api/v1/organisations?limit=abc", admin, "invalid_limit", "limit"},
+        {"/api/v1/organisations?limit=201", admin, "invalid_limit", "limit"},
+        {"/api/v1/organisations?cursor=not-hex", admin, "invalid_cursor", "cursor"},
+        {"/api/v1/organisations?cursor=abcd", admin, "invalid_cursor", "cursor"},
+        {"/api/v1/organisations?q=%ZZ", admin, "malformed_query", NULL},
+        {"/api/v1/audit/events?from=yesterday", auditor, "invalid_date", "from"},
+        {"/api/v1/audit/events?from=2022-02-30", auditor, "invalid_date", "from"},
+        {"/api/v1/audit/events?to=2022-11-14T10:00:00", auditor, "invalid_date", "to"},
+        {"/api/v1/audit/events?from=2022-12-01&to=2022-11-14", auditor, "invalid_period", "to"},
+        {"/api/v1/audit/events?worker_id=x1", auditor, "invalid_id", "worker_id"},
+        {"/api/v1/audit/events?cursor=x", auditor, "invalid_cursor", "cursor"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        testenv_response_t r = testenv_http(env, "GET", cases[i].path, cases[i].token, NULL, NULL);
+        if (r.status != 400)
+            fprintf(stderr, "%s: %ld %s\n", cases[i].path, r.status, r.body);
+        testenv_assert_error(&r, 400, cases[i].code);
+        if (cases[i].field != NULL)
+            assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                                cases[i].field);
+        testenv_response_free(&r);
+    }
+    free(auditor);
+}
+
+static void test_sign_in_with_missing_fields_is_bad_input(void **state)
+{
+    (void)state;
+    testenv_response_t r =
+        testenv_http(env, "POST", "/api/v1/session", NULL, "{\"username\":\"admin\"}", NULL);
+    testenv_assert_error(&r, 400, "missing_field");
+    testenv_response_free(&r);
+    r = testenv_http(env, "POST", "/api/v1/session", NULL, "not json", NULL);
+    testenv_assert_error(&r, 400, "malformed_json");
+    testenv_response_free(&r);
+    r = testenv_http(env, "POST", "/api/v1/session", NULL, NULL, NULL);
+    testenv_assert_error(&r, 400, "missing_body");
+    testenv_response_free(&r);
+}
+
 int main(void)
 {
-    return 0;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_malformed_json_is_refused_naming_where),
+        cmocka_unit_test(test_missing_and_mistyped_fields_name_the_field),
+        cmocka_unit_test(test_a_name_over_200_characters_is_refused),
+        cmocka_unit_test(test_a_body_over_1_mib_is_refused_with_413),
+        cmocka_unit_test(test_unknown_and_malformed_ids_are_not_found),
+        cmocka_unit_test(test_no_token_or_a_bad_token_is_unauthenticated),
+        cmocka_unit_test(test_bad_query_parameters_name_the_parameter),
+        cmocka_unit_test(test_sign_in_with_missing_fields_is_bad_input),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
