@@ -1,0 +1,127 @@
+/* tsr_config: settings from a file, with the environment over it, and errors that name the fault. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tsr_config.h"
+
+static char path[64];
+
+static const char *write_file(const char *text)
+{
+    snprintf(path, sizeof(path), "/tmp/tsr-config-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_sections_keys_and_comments_are_read(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    tsr_config_t *c =
+        tsr_config_load(write_file("# comment\n; another\n[records]\n  db_url = host=/tmp port=5 \n"
+                                   "\n[http]\naddr=127.0.0.1:8080\n"),
+                        &err);
+    assert_non_null(c);
+    assert_string_equal(tsr_config_get(c, "records.db_url", NULL), "host=/tmp port=5");
+    assert_string_equal(tsr_config_get(c, "http.addr", NULL), "127.0.0.1:8080");
+    assert_string_equal(tsr_config_get(c, "http.nothing", "fallback"), "fallback");
+    tsr_config_destroy(&c);
+    assert_null(c);
+    tsr_config_destroy(&c); /* safe twice */
+    unlink(path);
+}
+
+static void test_env_overrides_file_value(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    tsr_config_t *c = tsr_config_load(write_file("[http]\naddr = 127.0.0.1:8080\n"), &err);
+    setenv("TESSERA_HTTP_ADDR", "127.0.0.1:9999", 1);
+    assert_string_equal(tsr_config_get(c, "http.addr", NULL), "127.0.0.1:9999");
+    unsetenv("TESSERA_HTTP_ADDR");
+    assert_string_equal(tsr_config_get(c, "http.addr", NULL), "127.0.0.1:8080");
+    char name[64];
+    tsr_config_env_name("records.db_url", name, sizeof(name));
+    assert_string_equal(name, "TESSERA_RECORDS_DB_URL");
+    tsr_config_destroy(&c);
+    unlink(path);
+}
+
+static void test_bad_line_is_rejected_with_file_and_line(void **state)
+{
+    (void)state;
+    const char *cases[][2] = {
+        {"[a]\nkey value\n", ":2: expected 'key = value'"},
+        {"key = 1\n", ":1: key 'key' comes before any [section]"},
+        {"[a]\n[b\n", ":2: a section header"},
+        {"[a b]\n", ":1: section name 'a b'"},
+        {"[a]\nbad key = 1\n", ":2: key 'bad key'"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tsr_error_t err;
+        tsr_config_t *c = tsr_config_load(write_file(cases[i][0]), &err);
+        assert_null(c);
+        assert_non_null(strstr(err.message, path));
+        if (strstr(err.message, cases[i][1]) == NULL)
+            fail_msg("'%s' does not say '%s'", err.message, cases[i][1]);
+        unlink(path);
+    }
+}
+
+static void test_missing_file_is_named(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    assert_null(tsr_config_load("/nonexistent/tessera.conf", &err));
+    assert_non_null(strstr(err.message, "/nonexistent/tessera.conf"));
+}
+
+static void test_numbers_out_of_range_name_the_key(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    tsr_config_t *c = tsr_config_load(write_file("[records]\ndb_pool = 500\nother = 12abc\n"), &err);
+    long n = 0;
+    assert_int_equal(tsr_config_get_long(c, "records.db_pool", 4, 1, 64, &n, &err), -1);
+    assert_non_null(strstr(err.message, "records.db_pool"));
+    assert_non_null(strstr(err.message, "1 to 64"));
+    assert_int_equal(tsr_config_get_long(c, "records.other", 4, 1, 64, &n, &err), -1);
+    assert_int_equal(tsr_config_get_long(c, "records.absent", 4, 1, 64, &n, &err), 0);
+    assert_int_equal(n, 4);
+    tsr_config_destroy(&c);
+    unlink(path);
+}
+
+static void test_required_setting_names_its_variable(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    tsr_config_t *c = tsr_config_load(NULL, &err);
+    assert_null(tsr_config_require(c, "audit.db_url", &err));
+    assert_non_null(strstr(err.message, "TESSERA_AUDIT_DB_URL"));
+    assert_string_equal(err.field, "audit.db_url");
+    tsr_config_destroy(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sections_keys_and_comments_are_read),
+        cmocka_unit_test(test_env_overrides_file_value),
+        cmocka_unit_test(test_bad_line_is_rejected_with_file_and_line),
+        cmocka_unit_test(test_missing_file_is_named),
+        cmocka_unit_test(test_numbers_out_of_range_name_the_key),
+        cmocka_unit_test(test_required_setting_names_its_variable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
