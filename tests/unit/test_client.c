@@ -1,9 +1,260 @@
+/* tsr_client: calls matched to replies by id, deadlines that complete a call with 503, a peer that
+ * is not there failing at once, and errors carried whole from the daemon to the caller. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "tsr_client.h"
+#include "tsr_envelope.h"
+#include "tsr_zwatch.h"
+
+#define HELD_MAX 16
+
+typedef struct {
+    uv_loop_t loop;
+    void *ctx;
+    void *router;
+    tsr_zwatch_t watch;
+    tsr_client_t *client;
+    /* Requests the fake daemon holds before answering, in the order they came. */
+    zmq_msg_t held_id[HELD_MAX];
+    Tsr__Envelope *held[HELD_MAX];
+    int n_held;
+    int hold_until; /* answer once this many are held, in reverse order */
+    int answer_with_error;
+    int silent;
+    /* What the callbacks saw. */
+    int done;
+    char order[64];
+    tsr_error_t last_err;
+    int last_had_reply;
+} fixture_t;
+
+static fixture_t f;
+
+static void server_answer(int index)
+{
+    Tsr__Envelope reply = TSR__ENVELOPE__INIT;
+    Tsr__Error error;
+    reply.kind = TSR__ENVELOPE__KIND__REPLY;
+    reply.correlation_id = f.held[index]->id;
+    reply.type = f.held[index]->type;
+    reply.payload = f.held[index]->payload; /* echo */
+    if (f.answer_with_error) {
+        tsr_error_t err;
+        tsr_error_set(&err, TSR_E_INVALID, "invalid_telephone", "telephone", "Enter a telephone number.");
+        tsr_envelope_set_error(&reply, &error, &err);
+    }
+    size_t len;
+    uint8_t *buf = tsr_pack(&reply.base, &len);
+    zmq_send(f.router, zmq_msg_data(&f.held_id[index]), zmq_msg_size(&f.held_id[index]), ZMQ_SNDMORE);
+    zmq_send(f.router, "", 0, ZMQ_SNDMORE);
+    zmq_send(f.router, buf, len, 0);
+    free(buf);
+    zmq_msg_close(&f.held_id[index]);
+    tsr__envelope__free_unpacked(f.held[index], NULL);
+}
+
+static int server_on_readable(tsr_zwatch_t *w, int budget)
+{
+    int n = 0;
+    while (n < budget) {
+        zmq_msg_t id, empty, body;
+        zmq_msg_init(&id);
+        if (zmq_msg_recv(&id, w->socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&id);
+            break;
+        }
+        zmq_msg_init(&empty);
+        zmq_msg_init(&body);
+        zmq_msg_recv(&empty, w->socket, 0);
+        zmq_msg_recv(&body, w->socket, 0);
+        n++;
+        Tsr__Envelope *req = tsr__envelope__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+        zmq_msg_close(&empty);
+        zmq_msg_close(&body);
+        if (f.silent || req == NULL) {
+            zmq_msg_close(&id);
+            if (req)
+                tsr__envelope__free_unpacked(req, NULL);
+            continue;
+        }
+        zmq_msg_init(&f.held_id[f.n_held]);
+        zmq_msg_move(&f.held_id[f.n_held], &id);
+        zmq_msg_close(&id);
+        f.held[f.n_held++] = req;
+        if (f.n_held >= f.hold_until) {
+            for (int i = f.n_held - 1; i >= 0; i--)
+                server_answer(i);
+            f.n_held = 0;
+        }
+    }
+    return n;
+}
+
+static void on_reply(void *arg, const Tsr__Envelope *reply, const tsr_error_t *err)
+{
+    char tag = (char)(intptr_t)arg;
+    size_t len = strlen(f.order);
+    f.order[len] = tag;
+    f.order[len + 1] = '\0';
+    f.last_had_reply = reply != NULL;
+    if (err != NULL)
+        f.last_err = *err;
+    else
+        tsr_error_clear(&f.last_err);
+    /* The echoed payload is the tag: a reply went to the call that made it. */
+    if (reply != NULL && err == NULL)
+        assert_int_equal(reply->payload.data[reply->payload.len - 1], (uint8_t)tag);
+    f.done++;
+}
+
+static const char *endpoint(void)
+{
+    static char e[64];
+    snprintf(e, sizeof(e), "ipc:///tmp/tsr-client-test-%d", getpid());
+    return e;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    uv_loop_init(&f.loop);
+    f.ctx = zmq_ctx_new();
+    f.router = zmq_socket(f.ctx, ZMQ_ROUTER);
+    assert_int_equal(zmq_bind(f.router, endpoint()), 0);
+    f.watch.data = &f;
+    tsr_zwatch_init(&f.loop, &f.watch, f.router, server_on_readable);
+    f.client = tsr_client_new(&f.loop, f.ctx, "records", endpoint(), 5000);
+    assert_non_null(f.client);
+    f.hold_until = 1;
+    usleep(50 * 1000); /* let the ipc connection come up: calls are not queued for absent peers */
+    return 0;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (f.client)
+        tsr_client_destroy(&f.client);
+    tsr_zwatch_close(&f.watch, NULL);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    uv_walk(&f.loop, close_walk, NULL);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&f.loop);
+    for (int i = 0; i < f.n_held; i++) {
+        zmq_msg_close(&f.held_id[i]);
+        tsr__envelope__free_unpacked(f.held[i], NULL);
+    }
+    zmq_close(f.router);
+    zmq_ctx_term(f.ctx);
+    return 0;
+}
+
+static void call(char tag, int timeout_ms)
+{
+    tsr_call_opts_t opts = {.type = "records.organisation.get", .timeout_ms = timeout_ms};
+    Tsr__MetricsReply payload = TSR__METRICS_REPLY__INIT;
+    char text[2] = {tag, '\0'};
+    payload.text = text;
+    assert_int_equal(tsr_client_call(f.client, &opts, &payload.base, on_reply, (void *)(intptr_t)tag), 0);
+}
+
+static void run_until(int done)
+{
+    while (f.done < done)
+        uv_run(&f.loop, UV_RUN_ONCE);
+}
+
+static void test_replies_answered_out_of_order_reach_their_calls(void **state)
+{
+    (void)state;
+    f.hold_until = 3;
+    call('a', 0);
+    call('b', 0);
+    call('c', 0);
+    run_until(3);
+    assert_string_equal(f.order, "cba");
+    assert_int_equal(tsr_client_in_flight(f.client), 0);
+}
+
+static void test_an_unanswered_call_completes_with_503_at_its_deadline(void **state)
+{
+    (void)state;
+    f.silent = 1;
+    uint64_t start = uv_hrtime();
+    call('a', 200);
+    run_until(1);
+    double waited = (double)(uv_hrtime() - start) / 1e6;
+    assert_false(f.last_had_reply);
+    assert_int_equal(f.last_err.status, TSR_E_UNAVAILABLE);
+    assert_non_null(strstr(f.last_err.message, "records"));
+    assert_true(waited >= 190 && waited < 2000);
+}
+
+static void test_an_error_reply_reaches_the_caller_whole(void **state)
+{
+    (void)state;
+    f.answer_with_error = 1;
+    call('a', 0);
+    run_until(1);
+    assert_true(f.last_had_reply);
+    assert_int_equal(f.last_err.status, TSR_E_INVALID);
+    assert_string_equal(f.last_err.code, "invalid_telephone");
+    assert_string_equal(f.last_err.field, "telephone");
+    assert_string_equal(f.last_err.message, "Enter a telephone number.");
+}
+
+static void test_a_daemon_that_is_not_there_fails_at_once(void **state)
+{
+    (void)state;
+    tsr_client_t *nobody = tsr_client_new(&f.loop, f.ctx, "audit", "ipc:///tmp/tsr-client-test-nobody", 5000);
+    tsr_call_opts_t opts = {.type = "audit.events.query"};
+    uint64_t start = uv_hrtime();
+    assert_int_equal(tsr_client_call(nobody, &opts, NULL, on_reply, (void *)(intptr_t)'z'), 0);
+    run_until(1);
+    assert_true((uv_hrtime() - start) / 1000000 < 1000);
+    assert_int_equal(f.last_err.status, TSR_E_UNAVAILABLE);
+    assert_non_null(strstr(f.last_err.message, "audit"));
+    tsr_client_destroy(&nobody);
+}
+
+static void test_destroy_completes_every_call_in_flight_once(void **state)
+{
+    (void)state;
+    f.silent = 1;
+    call('a', 0);
+    call('b', 0);
+    tsr_client_destroy(&f.client);
+    assert_int_equal(f.done, 2);
+    assert_int_equal(f.last_err.status, TSR_E_UNAVAILABLE);
+}
+
 int main(void)
 {
-    return 0;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_replies_answered_out_of_order_reach_their_calls, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_an_unanswered_call_completes_with_503_at_its_deadline, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_an_error_reply_reaches_the_caller_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_daemon_that_is_not_there_fails_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_completes_every_call_in_flight_once, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
