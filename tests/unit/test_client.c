@@ -43,12 +43,12 @@ static void server_answer(int index)
 {
     Tsr__Envelope reply = TSR__ENVELOPE__INIT;
     Tsr__Error error;
+    tsr_error_t err; /* the reply's error points into it until packed */
     reply.kind = TSR__ENVELOPE__KIND__REPLY;
     reply.correlation_id = f.held[index]->id;
     reply.type = f.held[index]->type;
     reply.payload = f.held[index]->payload; /* echo */
     if (f.answer_with_error) {
-        tsr_error_t err;
         tsr_error_set(&err, TSR_E_INVALID, "invalid_telephone", "telephone", "Enter a telephone number.");
         tsr_envelope_set_error(&reply, &error, &err);
     }
