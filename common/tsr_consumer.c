@@ -128,74 +128,98 @@ static int consumer__bury(tsr_consumer_t *self, PGconn *conn, const Tsr__Envelop
     return 0;
 }
 
-/* One event in its own transaction: 1 applied (or skipped as already applied), 0 a gap, -1 retry. */
-static int consumer__apply_one(tsr_consumer_t *self, PGconn *conn, const queued_event_t *q)
+#define CONSUMER_BATCH 200
+
+/* Applies one event inside the batch's transaction, under a savepoint so that an event that cannot
+ * be applied is set aside in inbox_dead without undoing the others. 1 applied or buried, -1 retry. */
+static int consumer__apply_one(tsr_consumer_t *self, PGconn *conn, const queued_event_t *q, tsr_error_t *err)
 {
-    tsr_error_t err;
-    tsr_error_clear(&err);
-    char seq[32];
-    snprintf(seq, sizeof(seq), "%" PRIu64, q->seq);
-    const char *params[2] = {self->producer, seq};
-    if (tsr_db_command(conn, "BEGIN", &err) != 0)
+    if (tsr_db_command(conn, "SAVEPOINT tsr_event", err) != 0)
         return -1;
-    PGresult *res =
-        tsr_db_exec(conn, "SELECT last_seq FROM inbox WHERE producer = $1 FOR UPDATE", 1, params, &err);
-    if (res == NULL)
-        goto retry;
-    uint64_t last = PQntuples(res) ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    PQclear(res);
-    if (q->seq <= last) {
-        tsr_db_command(conn, "ROLLBACK", NULL);
-        self->applied = last;
-        return 1;
-    }
-    if (q->seq != last + 1) {
-        tsr_db_command(conn, "ROLLBACK", NULL);
-        self->applied = last;
-        return 0;
-    }
     Tsr__Envelope *ev = tsr__envelope__unpack(NULL, q->len, q->data);
     int rc = -1;
     if (ev == NULL) {
-        tsr_error_set(&err, TSR_E_INVALID, "bad_message", NULL, "The event is not a valid Envelope.");
+        tsr_error_set(err, TSR_E_INVALID, "bad_message", NULL, "The event is not a valid Envelope.");
     } else {
         tsr_event_t event = {self->daemon, conn, ev};
-        rc = self->apply(&event, &err);
+        rc = self->apply(&event, err);
     }
-    if (rc != 0) {
-        if (consumer__retryable(&err)) {
-            tsr__envelope__free_unpacked(ev, NULL);
-            goto retry;
-        }
-        /* The event itself cannot be applied: keep it in inbox_dead and move on, rather than stop
-         * every later event behind it. */
-        tsr_log_error(ev ? ev->trace_id : NULL, "event %s #%s from %s cannot be applied: %s",
-                      ev ? ev->type : "?", seq, self->producer, err.message);
-        tsr_error_t why = err;
-        tsr_db_command(conn, "ROLLBACK", NULL);
-        tsr_error_clear(&err);
-        Tsr__Envelope placeholder = TSR__ENVELOPE__INIT;
-        placeholder.type = "";
-        if (tsr_db_command(conn, "BEGIN", &err) != 0 ||
-            consumer__bury(self, conn, ev ? ev : &placeholder, q, &why, &err) != 0) {
-            tsr__envelope__free_unpacked(ev, NULL);
-            goto retry;
-        }
-        tsr_metric_add(self->m_dead, 1);
+    if (rc == 0) {
+        tsr__envelope__free_unpacked(ev, NULL);
+        return tsr_db_command(conn, "RELEASE SAVEPOINT tsr_event", err) == 0 ? 1 : -1;
     }
+    if (consumer__retryable(err)) {
+        tsr__envelope__free_unpacked(ev, NULL);
+        return -1;
+    }
+    /* The event itself cannot be applied: keep it in inbox_dead and move on, rather than stop every
+     * later event behind it. */
+    char seq[32];
+    snprintf(seq, sizeof(seq), "%" PRIu64, q->seq);
+    tsr_log_error(ev ? ev->trace_id : NULL, "event %s #%s from %s cannot be applied: %s", ev ? ev->type : "?", seq,
+                  self->producer, err->message);
+    tsr_error_t why = *err;
+    tsr_error_clear(err);
+    Tsr__Envelope placeholder = TSR__ENVELOPE__INIT;
+    placeholder.type = "";
+    int buried = tsr_db_command(conn, "ROLLBACK TO SAVEPOINT tsr_event", err) == 0 &&
+                 consumer__bury(self, conn, ev ? ev : &placeholder, q, &why, err) == 0;
     tsr__envelope__free_unpacked(ev, NULL);
-    res = tsr_db_exec(conn,
-                      "INSERT INTO inbox (producer, last_seq) VALUES ($1, $2::bigint)"
-                      " ON CONFLICT (producer) DO UPDATE SET last_seq = EXCLUDED.last_seq",
-                      2, params, &err);
+    if (!buried)
+        return -1;
+    tsr_metric_add(self->m_dead, 1);
+    return 1;
+}
+
+/* Applies the events in order, up to CONSUMER_BATCH in one transaction with the inbox advanced to
+ * the last of them: one commit for many events, and still all or nothing. Returns 1 when all were
+ * handled, 0 at a gap, -1 when the database failed (nothing of this batch is kept). */
+static int consumer__apply_batch(tsr_consumer_t *self, PGconn *conn, size_t from, size_t *next)
+{
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    const char *params[2] = {self->producer, NULL};
+    char seq[32];
+    if (tsr_db_command(conn, "BEGIN", &err) != 0)
+        goto retry;
+    PGresult *res = tsr_db_exec(conn,
+                                "INSERT INTO inbox (producer, last_seq) VALUES ($1, 0)"
+                                " ON CONFLICT (producer) DO UPDATE SET last_seq = inbox.last_seq"
+                                " RETURNING last_seq",
+                                1, params, &err);
     if (res == NULL)
         goto retry;
+    uint64_t last = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
+    uint64_t start = last;
+    int gap = 0;
+    size_t i = from;
+    for (; i < self->working_count && i - from < CONSUMER_BATCH; i++) {
+        const queued_event_t *q = &self->working[i];
+        if (q->seq <= last)
+            continue; /* already applied: a redelivery has no second effect */
+        if (q->seq != last + 1) {
+            gap = 1;
+            break;
+        }
+        if (consumer__apply_one(self, conn, q, &err) < 0)
+            goto retry;
+        last = q->seq;
+    }
+    if (last > start) {
+        snprintf(seq, sizeof(seq), "%" PRIu64, last);
+        params[1] = seq;
+        res = tsr_db_exec(conn, "UPDATE inbox SET last_seq = $2::bigint WHERE producer = $1", 2, params, &err);
+        if (res == NULL)
+            goto retry;
+        PQclear(res);
+    }
     if (tsr_db_command(conn, "COMMIT", &err) != 0)
         goto retry;
-    self->applied = q->seq;
-    tsr_metric_add(self->m_applied, 1);
-    return 1;
+    tsr_metric_add(self->m_applied, (double)(last - start));
+    self->applied = last;
+    *next = i;
+    return gap ? 0 : 1;
 retry:
     tsr_log_warn(NULL, "applying events from %s paused: %s", self->producer, err.message);
     tsr_db_command(conn, "ROLLBACK", NULL);
@@ -224,8 +248,9 @@ static void consumer__work(tsr_db_t *db, void *arg)
         self->loaded = 1;
         PQclear(res);
     }
-    for (size_t i = 0; i < self->working_count; i++) {
-        int rc = consumer__apply_one(self, conn, &self->working[i]);
+    size_t i = 0;
+    while (i < self->working_count) {
+        int rc = consumer__apply_batch(self, conn, i, &i);
         if (rc == 0) {
             self->gap = 1;
             break;

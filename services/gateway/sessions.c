@@ -155,14 +155,15 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
 {
     session_lookup_t *s = arg;
     const char *params[1] = {s->call->token_hash};
-    /* last_seen_at is the activity the dormant-accounts audit and idle expiry rely on. */
-    PGresult *res =
-        tsr_db_exec(conn,
-                    "UPDATE sessions SET last_seen_at = now()"
-                    " WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL AND expires_at > now()"
-                    " RETURNING id, worker_id, username, display_name,"
-                    " array_to_string(roles, E'\\n'), array_to_string(team_ids, ',')",
-                    1, params, err);
+    /* A read on every request; last_seen_at (what idle expiry and the dormant-accounts audit use)
+     * is written at most once a minute, so that most requests cost the database no commit. */
+    PGresult *res = tsr_db_exec(conn,
+                                "SELECT id, worker_id, username, display_name,"
+                                " array_to_string(roles, E'\\n'), array_to_string(team_ids, ','),"
+                                " last_seen_at < now() - interval '1 minute'"
+                                " FROM sessions"
+                                " WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL AND expires_at > now()",
+                                1, params, err);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 1) {
@@ -173,6 +174,16 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
         s->name = strdup(PQgetvalue(res, 0, 3));
         s->roles = strdup(PQgetvalue(res, 0, 4));
         s->teams = strdup(PQgetvalue(res, 0, 5));
+        if (strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
+            const char *id[1] = {PQgetvalue(res, 0, 0)};
+            PGresult *touched =
+                tsr_db_exec(conn, "UPDATE sessions SET last_seen_at = now() WHERE id = $1::bigint", 1, id, err);
+            if (touched == NULL) {
+                PQclear(res);
+                return -1;
+            }
+            PQclear(touched);
+        }
     }
     PQclear(res);
     return 0;
