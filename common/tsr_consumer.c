@@ -156,8 +156,8 @@ static int consumer__apply_one(tsr_consumer_t *self, PGconn *conn, const queued_
      * later event behind it. */
     char seq[32];
     snprintf(seq, sizeof(seq), "%" PRIu64, q->seq);
-    tsr_log_error(ev ? ev->trace_id : NULL, "event %s #%s from %s cannot be applied: %s", ev ? ev->type : "?", seq,
-                  self->producer, err->message);
+    tsr_log_error(ev ? ev->trace_id : NULL, "event %s #%s from %s cannot be applied: %s", ev ? ev->type : "?",
+                  seq, self->producer, err->message);
     tsr_error_t why = *err;
     tsr_error_clear(err);
     Tsr__Envelope placeholder = TSR__ENVELOPE__INIT;
@@ -209,7 +209,8 @@ static int consumer__apply_batch(tsr_consumer_t *self, PGconn *conn, size_t from
     if (last > start) {
         snprintf(seq, sizeof(seq), "%" PRIu64, last);
         params[1] = seq;
-        res = tsr_db_exec(conn, "UPDATE inbox SET last_seq = $2::bigint WHERE producer = $1", 2, params, &err);
+        res =
+            tsr_db_exec(conn, "UPDATE inbox SET last_seq = $2::bigint WHERE producer = $1", 2, params, &err);
         if (res == NULL)
             goto retry;
         PQclear(res);

@@ -836,6 +836,7 @@ typedef struct {
     tsr_txn_fn fn;
     tsr_txn_done_fn done;
     void *arg;
+    int in_transaction;
     int rc;
     tsr_error_t err;
 } daemon_txn_t;
@@ -847,7 +848,9 @@ static void daemon__txn_work(tsr_db_t *db, void *arg)
     PGconn *conn = tsr_db_acquire(db, &txn->err);
     if (conn == NULL)
         return;
-    if (tsr_db_command(conn, "BEGIN", &txn->err) == 0) {
+    if (!txn->in_transaction) {
+        txn->rc = txn->fn(conn, txn->arg, &txn->err);
+    } else if (tsr_db_command(conn, "BEGIN", &txn->err) == 0) {
         if (txn->fn(conn, txn->arg, &txn->err) == 0 && tsr_db_command(conn, "COMMIT", &txn->err) == 0)
             txn->rc = 0;
         else
@@ -866,16 +869,28 @@ static void daemon__txn_done(void *arg)
     free(txn);
 }
 
-int tsr_daemon_txn(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg)
+static int daemon__submit_txn(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg,
+                              int in_transaction)
 {
     daemon_txn_t *txn = calloc(1, sizeof(*txn));
     if (txn == NULL)
         return -1;
-    *txn = (daemon_txn_t){.daemon = self, .fn = fn, .done = done, .arg = arg};
+    *txn =
+        (daemon_txn_t){.daemon = self, .fn = fn, .done = done, .arg = arg, .in_transaction = in_transaction};
     if (tsr_db_submit(self->db, daemon__txn_work, daemon__txn_done, txn) != 0) {
         free(txn);
         return -1;
     }
     self->jobs++;
     return 0;
+}
+
+int tsr_daemon_txn(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg)
+{
+    return daemon__submit_txn(self, fn, done, arg, 1);
+}
+
+int tsr_daemon_autocommit(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg)
+{
+    return daemon__submit_txn(self, fn, done, arg, 0);
 }

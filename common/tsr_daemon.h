@@ -102,5 +102,8 @@ tsr_client_t *tsr_daemon_client(tsr_daemon_t *self, const char *daemon_name);
 typedef int (*tsr_txn_fn)(PGconn *conn, void *arg, tsr_error_t *err);
 typedef void (*tsr_txn_done_fn)(void *arg, int rc, const tsr_error_t *err);
 int tsr_daemon_txn(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg);
+/* The same without an enclosing transaction: each statement of fn commits on its own. For work
+ * that is one statement, or reads, where BEGIN and COMMIT would be two round trips for nothing. */
+int tsr_daemon_autocommit(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg);
 
 #endif

@@ -42,10 +42,13 @@ port_is_free() {
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# A port below the kernel's ephemeral range, so that no outgoing connection can be holding it.
 pick_port() {
-    local p
+    local low p
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    [ "$low" -gt 12000 ] || low=32768
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % (low - 10000)))
         port_is_free "$p" && { echo "$p"; return; }
     done
     die "no free TCP port found for PostgreSQL"
@@ -71,9 +74,17 @@ start_cluster() {
         port=$(pick_port)
         echo "$port" >"$pgdir/port"
     fi
-    sed -i "s/^port = .*/port = $port/" "$data/postgresql.conf"
-    as_owner "$bindir/pg_ctl" -D "$data" -l "$pgdir/postgres.log" -w -t 60 start >/dev/null ||
-        die "PostgreSQL did not start; see $pgdir/postgres.log"
+    # Another process can take the port between the check and the bind: then try another.
+    for attempt in 1 2 3 4 5; do
+        as_owner sed -i "s/^port = .*/port = $port/" "$data/postgresql.conf"
+        echo "$port" >"$pgdir/port"
+        if as_owner "$bindir/pg_ctl" -D "$data" -l "$pgdir/postgres.log" -w -t 60 start >/dev/null; then
+            return 0
+        fi
+        grep -q "Address already in use" "$pgdir/postgres.log" || break
+        port=$(pick_port)
+    done
+    die "PostgreSQL did not start; see $pgdir/postgres.log"
 }
 
 bootstrap() {

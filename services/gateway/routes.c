@@ -256,7 +256,8 @@ static void routes_readyz(gw_call_t *call)
     call->pending = 1 + (int)ROUTES_DAEMONS;
     for (size_t i = 0; i < ROUTES_DAEMONS; i++)
         gw_call_daemon_timeout(call, routes_daemons[i], "tsr.health", NULL, 1000, routes__ready_daemon);
-    if (tsr_daemon_txn(gateway_daemon(call->gateway), routes__ready_db, routes__ready_db_done, call) != 0) {
+    if (tsr_daemon_autocommit(gateway_daemon(call->gateway), routes__ready_db, routes__ready_db_done, call) !=
+        0) {
         json_object_set_new(call->scratch, "database", json_string("shutting down"));
         routes__ready_done(call);
     }

@@ -157,13 +157,14 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
     const char *params[1] = {s->call->token_hash};
     /* A read on every request; last_seen_at (what idle expiry and the dormant-accounts audit use)
      * is written at most once a minute, so that most requests cost the database no commit. */
-    PGresult *res = tsr_db_exec(conn,
-                                "SELECT id, worker_id, username, display_name,"
-                                " array_to_string(roles, E'\\n'), array_to_string(team_ids, ','),"
-                                " last_seen_at < now() - interval '1 minute'"
-                                " FROM sessions"
-                                " WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL AND expires_at > now()",
-                                1, params, err);
+    PGresult *res =
+        tsr_db_exec(conn,
+                    "SELECT id, worker_id, username, display_name,"
+                    " array_to_string(roles, E'\\n'), array_to_string(team_ids, ','),"
+                    " last_seen_at < now() - interval '1 minute'"
+                    " FROM sessions"
+                    " WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL AND expires_at > now()",
+                    1, params, err);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 1) {
@@ -176,8 +177,8 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
         s->teams = strdup(PQgetvalue(res, 0, 5));
         if (strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
             const char *id[1] = {PQgetvalue(res, 0, 0)};
-            PGresult *touched =
-                tsr_db_exec(conn, "UPDATE sessions SET last_seen_at = now() WHERE id = $1::bigint", 1, id, err);
+            PGresult *touched = tsr_db_exec(
+                conn, "UPDATE sessions SET last_seen_at = now() WHERE id = $1::bigint", 1, id, err);
             if (touched == NULL) {
                 PQclear(res);
                 return -1;
@@ -254,7 +255,7 @@ void gw_session_authenticate(gw_call_t *call)
         return;
     }
     s->call = call;
-    if (tsr_daemon_txn(gateway_daemon(call->gateway), session__lookup, session__looked_up, s) != 0) {
+    if (tsr_daemon_autocommit(gateway_daemon(call->gateway), session__lookup, session__looked_up, s) != 0) {
         free(s);
         gw_fail(call, TSR_E_UNAVAILABLE, "shutting_down", NULL,
                 "The service is shutting down; try again shortly.");
