@@ -10,6 +10,7 @@ DEBIAN_PACKAGES="
   build-essential cmake pkg-config clang clang-format cppcheck libclang-rt-14-dev
   libh2o-dev libzmq3-dev protobuf-c-compiler libprotobuf-c-dev libuv1-dev libpq-dev
   libjansson-dev libsodium-dev libxlsxwriter-dev libcmocka-dev libcurl4-openssl-dev libyaml-dev
+  libssl-dev
   postgresql-15 postgresql-client-15 curl wrk
 "
 # The web UI's build and browser tests (GOV.UK Frontend, playwright-core, axe-core) add their
