@@ -91,6 +91,13 @@ void gw_call_daemon(gw_call_t *call, const char *daemon, const char *type, const
 void gw_call_daemon_timeout(gw_call_t *call, const char *daemon, const char *type,
                             const ProtobufCMessage *payload, int timeout_ms, gw_reply_cb cb);
 
+/* The reply's payload as desc; NULL when the call failed or the reply cannot be read, in which case
+ * the call has been answered with the error. Free with protobuf_c_message_free_unpacked. */
+ProtobufCMessage *gw_reply_unpack(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                  const tsr_error_t *err, const ProtobufCMessageDescriptor *desc);
+/* {"items": items, "next_cursor": cursor or null}, the shape of every list; steals items. */
+json_t *gw_list_body(json_t *items, const char *next_cursor);
+
 /* routes.c */
 extern const gw_route_t gw_routes[];
 extern const size_t gw_routes_count;

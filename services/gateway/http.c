@@ -265,6 +265,29 @@ void gw_call_daemon_timeout(gw_call_t *call, const char *daemon, const char *typ
     }
 }
 
+ProtobufCMessage *gw_reply_unpack(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                  const tsr_error_t *err, const ProtobufCMessageDescriptor *desc)
+{
+    if (err != NULL) {
+        gw_reply_error(call, err);
+        return NULL;
+    }
+    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, reply->payload.len, reply->payload.data);
+    if (msg == NULL)
+        gw_fail(call, TSR_E_INTERNAL, "internal", NULL, "The %s service sent a reply that cannot be read.",
+                daemon);
+    return msg;
+}
+
+json_t *gw_list_body(json_t *items, const char *next_cursor)
+{
+    json_t *body = json_object();
+    json_object_set_new(body, "items", items);
+    json_object_set_new(body, "next_cursor",
+                        next_cursor && next_cursor[0] ? json_string(next_cursor) : json_null());
+    return body;
+}
+
 void gw_call_daemon(gw_call_t *call, const char *daemon, const char *type, const ProtobufCMessage *payload,
                     gw_reply_cb cb)
 {

@@ -27,20 +27,13 @@ static json_t *routes__organisation(const Tsr__Records__Organisation *o)
                      gw_json_time(o->created_at_ms));
 }
 
-static void routes__organisation_reply(gw_call_t *call, const Tsr__Envelope *reply, const tsr_error_t *err,
-                                       int status, int summary)
+static void routes__organisation_reply(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                       const tsr_error_t *err, int status, int summary)
 {
-    if (err != NULL) {
-        gw_reply_error(call, err);
+    Tsr__Records__Organisation *o = (Tsr__Records__Organisation *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__organisation__descriptor);
+    if (o == NULL)
         return;
-    }
-    Tsr__Records__Organisation *o =
-        tsr__records__organisation__unpack(NULL, reply->payload.len, reply->payload.data);
-    if (o == NULL) {
-        gw_fail(call, TSR_E_INTERNAL, "internal", NULL,
-                "The records service sent a reply that cannot be read.");
-        return;
-    }
     json_t *body = routes__organisation(o);
     /* The summary page lists the organisation's work steps; the workflow issue fills this in. */
     if (summary)
@@ -52,15 +45,13 @@ static void routes__organisation_reply(gw_call_t *call, const Tsr__Envelope *rep
 static void routes__organisation_created(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                                          const tsr_error_t *err)
 {
-    (void)daemon;
-    routes__organisation_reply(call, reply, err, 201, 0);
+    routes__organisation_reply(call, daemon, reply, err, 201, 0);
 }
 
 static void routes__organisation_read(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                                       const tsr_error_t *err)
 {
-    (void)daemon;
-    routes__organisation_reply(call, reply, err, 200, 1);
+    routes__organisation_reply(call, daemon, reply, err, 200, 1);
 }
 
 static void routes_organisation_create(gw_call_t *call)
@@ -100,23 +91,14 @@ static void routes_organisation_get(gw_call_t *call)
 static void routes__organisation_listed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                                         const tsr_error_t *err)
 {
-    (void)daemon;
-    if (err != NULL) {
-        gw_reply_error(call, err);
+    Tsr__Records__OrganisationList *list = (Tsr__Records__OrganisationList *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__organisation_list__descriptor);
+    if (list == NULL)
         return;
-    }
-    Tsr__Records__OrganisationList *list =
-        tsr__records__organisation_list__unpack(NULL, reply->payload.len, reply->payload.data);
-    if (list == NULL) {
-        gw_fail(call, TSR_E_INTERNAL, "internal", NULL,
-                "The records service sent a reply that cannot be read.");
-        return;
-    }
     json_t *items = json_array();
     for (size_t i = 0; i < list->n_items; i++)
         json_array_append_new(items, routes__organisation(list->items[i]));
-    json_t *body = json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                             list->next_cursor[0] ? json_string(list->next_cursor) : json_null());
+    json_t *body = gw_list_body(items, list->next_cursor);
     tsr__records__organisation_list__free_unpacked(list, NULL);
     gw_reply_json(call, 200, body);
 }
@@ -140,18 +122,10 @@ static void routes_organisation_search(gw_call_t *call)
 static void routes__audit_listed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                                  const tsr_error_t *err)
 {
-    (void)daemon;
-    if (err != NULL) {
-        gw_reply_error(call, err);
+    Tsr__Audit__AuditEntries *list = (Tsr__Audit__AuditEntries *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__audit__audit_entries__descriptor);
+    if (list == NULL)
         return;
-    }
-    Tsr__Audit__AuditEntries *list =
-        tsr__audit__audit_entries__unpack(NULL, reply->payload.len, reply->payload.data);
-    if (list == NULL) {
-        gw_fail(call, TSR_E_INTERNAL, "internal", NULL,
-                "The audit service sent a reply that cannot be read.");
-        return;
-    }
     json_t *items = json_array();
     for (size_t i = 0; i < list->n_items; i++) {
         const Tsr__Audit__AuditEntry *e = list->items[i];
@@ -168,8 +142,7 @@ static void routes__audit_listed(gw_call_t *call, const char *daemon, const Tsr_
         if (item != NULL)
             json_array_append_new(items, item);
     }
-    json_t *body = json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                             list->next_cursor[0] ? json_string(list->next_cursor) : json_null());
+    json_t *body = gw_list_body(items, list->next_cursor);
     tsr__audit__audit_entries__free_unpacked(list, NULL);
     gw_reply_json(call, 200, body);
 }

@@ -11,40 +11,36 @@
 
 #include "tsr_testenv.h"
 
-static testenv_t *env;
 static char *admin;
 
 static int setup(void **state)
 {
-    (void)state;
-    env = testenv_start();
-    admin = testenv_login(env, "admin");
+    testenv_group_setup(state);
+    admin = testenv_login(testenv, "admin");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    (void)state;
     free(admin);
-    testenv_stop(env);
-    return 0;
+    return testenv_group_teardown(state);
 }
 
 static long organisations(void)
 {
-    return testenv_sql_long(env, "SELECT count(*) FROM records.organisations");
+    return testenv_sql_long(testenv, "SELECT count(*) FROM records.organisations");
 }
 
 static long outbox_events(void)
 {
-    return testenv_sql_long(env, "SELECT count(*) FROM records.outbox");
+    return testenv_sql_long(testenv, "SELECT count(*) FROM records.outbox");
 }
 
 /* POSTs body and expects status and code, with nothing added anywhere. */
 static void post_is_refused(const char *body, long status, const char *code, const char *field)
 {
     long before = organisations(), events = outbox_events();
-    testenv_response_t r = testenv_http(env, "POST", "/api/v1/organisations", admin, body, NULL);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/organisations", admin, body, NULL);
     testenv_assert_error(&r, status, code);
     if (field != NULL)
         assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
@@ -59,7 +55,7 @@ static void test_malformed_json_is_refused_naming_where(void **state)
     (void)state;
     long before = organisations();
     testenv_response_t r =
-        testenv_http(env, "POST", "/api/v1/organisations", admin, "{\"name\": \"A\",", NULL);
+        testenv_http(testenv, "POST", "/api/v1/organisations", admin, "{\"name\": \"A\",", NULL);
     testenv_assert_error(&r, 400, "malformed_json");
     assert_non_null(
         strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")), "line 1"));
@@ -100,7 +96,7 @@ static void test_a_body_over_1_mib_is_refused_with_413(void **state)
     memset(body + 9, 'x', size);
     strcpy(body + 9 + size, "\"}");
     long before = organisations();
-    testenv_response_t r = testenv_http(env, "POST", "/api/v1/organisations", admin, body, NULL);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/organisations", admin, body, NULL);
     testenv_assert_error(&r, 413, "body_too_large");
     testenv_response_free(&r);
     free(body);
@@ -110,19 +106,19 @@ static void test_a_body_over_1_mib_is_refused_with_413(void **state)
 static void test_unknown_and_malformed_ids_are_not_found(void **state)
 {
     (void)state;
-    testenv_response_t r = testenv_http(env, "GET", "/api/v1/organisations/99999999", admin, NULL, NULL);
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/organisations/99999999", admin, NULL, NULL);
     testenv_assert_error(&r, 404, "not_found");
     testenv_response_free(&r);
-    r = testenv_http(env, "GET", "/api/v1/organisations/abc", admin, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/api/v1/organisations/abc", admin, NULL, NULL);
     testenv_assert_error(&r, 404, "not_found");
     testenv_response_free(&r);
-    r = testenv_http(env, "GET", "/api/v1/organisations/99999999999999999999999", admin, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/api/v1/organisations/99999999999999999999999", admin, NULL, NULL);
     testenv_assert_error(&r, 404, "not_found");
     testenv_response_free(&r);
-    r = testenv_http(env, "GET", "/api/v1/nothing-here", admin, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/api/v1/nothing-here", admin, NULL, NULL);
     testenv_assert_error(&r, 404, "not_found");
     testenv_response_free(&r);
-    r = testenv_http(env, "PATCH", "/api/v1/organisations", admin, "{}", NULL);
+    r = testenv_http(testenv, "PATCH", "/api/v1/organisations", admin, "{}", NULL);
     testenv_assert_error(&r, 405, "method_not_allowed");
     testenv_response_free(&r);
 }
@@ -132,17 +128,17 @@ static void test_no_token_or_a_bad_token_is_unauthenticated(void **state)
     (void)state;
     long before = organisations();
     testenv_response_t r =
-        testenv_http(env, "POST", "/api/v1/organisations", NULL, "{\"name\":\"No Token\"}", NULL);
+        testenv_http(testenv, "POST", "/api/v1/organisations", NULL, "{\"name\":\"No Token\"}", NULL);
     testenv_assert_error(&r, 401, "unauthenticated");
     testenv_response_free(&r);
-    r = testenv_http(env, "POST", "/api/v1/organisations", "not-a-real-token", "{\"name\":\"Bad Token\"}",
+    r = testenv_http(testenv, "POST", "/api/v1/organisations", "not-a-real-token", "{\"name\":\"Bad Token\"}",
                      NULL);
     testenv_assert_error(&r, 401, "unauthenticated");
     testenv_response_free(&r);
-    r = testenv_http(env, "GET", "/api/v1/organisations/7500065", NULL, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/api/v1/organisations/7500065", NULL, NULL, NULL);
     testenv_assert_error(&r, 401, "unauthenticated");
     testenv_response_free(&r);
-    r = testenv_http(env, "GET", "/api/v1/audit/events", NULL, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/api/v1/audit/events", NULL, NULL, NULL);
     testenv_assert_error(&r, 401, "unauthenticated");
     testenv_response_free(&r);
     assert_int_equal(organisations(), before);
@@ -151,7 +147,7 @@ static void test_no_token_or_a_bad_token_is_unauthenticated(void **state)
 static void test_bad_query_parameters_name_the_parameter(void **state)
 {
     (void)state;
-    char *auditor = testenv_login(env, "auditor");
+    char *auditor = testenv_login(testenv, "auditor");
     struct {
         const char *path;
         const char *token;
@@ -172,7 +168,7 @@ static void test_bad_query_parameters_name_the_parameter(void **state)
         {"/api/v1/audit/events?cursor=x", auditor, "invalid_cursor", "cursor"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        testenv_response_t r = testenv_http(env, "GET", cases[i].path, cases[i].token, NULL, NULL);
+        testenv_response_t r = testenv_http(testenv, "GET", cases[i].path, cases[i].token, NULL, NULL);
         if (r.status != 400)
             fprintf(stderr, "%s: %ld %s\n", cases[i].path, r.status, r.body);
         testenv_assert_error(&r, 400, cases[i].code);
@@ -188,13 +184,13 @@ static void test_sign_in_with_missing_fields_is_bad_input(void **state)
 {
     (void)state;
     testenv_response_t r =
-        testenv_http(env, "POST", "/api/v1/session", NULL, "{\"username\":\"admin\"}", NULL);
+        testenv_http(testenv, "POST", "/api/v1/session", NULL, "{\"username\":\"admin\"}", NULL);
     testenv_assert_error(&r, 400, "missing_field");
     testenv_response_free(&r);
-    r = testenv_http(env, "POST", "/api/v1/session", NULL, "not json", NULL);
+    r = testenv_http(testenv, "POST", "/api/v1/session", NULL, "not json", NULL);
     testenv_assert_error(&r, 400, "malformed_json");
     testenv_response_free(&r);
-    r = testenv_http(env, "POST", "/api/v1/session", NULL, NULL, NULL);
+    r = testenv_http(testenv, "POST", "/api/v1/session", NULL, NULL, NULL);
     testenv_assert_error(&r, 400, "missing_body");
     testenv_response_free(&r);
 }

@@ -12,7 +12,6 @@
 
 #include "tsr_testenv.h"
 
-static testenv_t *env;
 static yaml_document_t doc;
 
 static yaml_node_t *map_get(yaml_node_t *map, const char *key)
@@ -51,8 +50,8 @@ static void test_every_documented_operation_is_served_as_documented(void **state
     yaml_node_t *paths = map_get(root, "paths");
     assert_non_null(paths);
 
-    char *admin = testenv_login(env, "admin");
-    char *auditor = testenv_login(env, "auditor");
+    char *admin = testenv_login(testenv, "admin");
+    char *auditor = testenv_login(testenv, "auditor");
     int operations = 0;
     for (yaml_node_pair_t *p = paths->data.mapping.pairs.start; p < paths->data.mapping.pairs.top; p++) {
         const char *template = (char *)yaml_document_get_node(&doc, p->key)->data.scalar.value;
@@ -82,12 +81,12 @@ static void test_every_documented_operation_is_served_as_documented(void **state
             const char *token = NULL;
             if (needs_token) {
                 if (strcmp(method, "DELETE") == 0 && strstr(template, "session"))
-                    token = own = testenv_login(env, "mash.sw");
+                    token = own = testenv_login(testenv, "mash.sw");
                 else
                     token = strstr(template, "/audit/") ? auditor : admin;
             }
             const char *body = map_get(op, "requestBody") ? "{}" : NULL;
-            testenv_response_t r = testenv_http(env, method, concrete, token, body, NULL);
+            testenv_response_t r = testenv_http(testenv, method, concrete, token, body, NULL);
             if (!documented(responses, r.status))
                 fail_msg("%s %s answered %ld, which openapi.yaml does not document: %s", method, template,
                          r.status, r.body ? r.body : "");
@@ -99,7 +98,7 @@ static void test_every_documented_operation_is_served_as_documented(void **state
             }
             /* Without a token, every operation that documents bearer security refuses with 401. */
             if (needs_token) {
-                testenv_response_t anon = testenv_http(env, method, concrete, NULL, body, NULL);
+                testenv_response_t anon = testenv_http(testenv, method, concrete, NULL, body, NULL);
                 if (anon.status != 401 || !documented(responses, 401))
                     fail_msg("%s %s without a token answered %ld", method, template, anon.status);
                 testenv_response_free(&anon);
@@ -116,24 +115,10 @@ static void test_every_documented_operation_is_served_as_documented(void **state
     fclose(f);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    env = testenv_start();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    testenv_stop(env);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_documented_operation_is_served_as_documented),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

@@ -12,29 +12,13 @@
 
 #include "tsr_testenv.h"
 
-static testenv_t *env;
-
-static int setup(void **state)
-{
-    (void)state;
-    env = testenv_start();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    testenv_stop(env);
-    return 0;
-}
-
 /* Polls the audit trail of an organisation until it has `want` entries or 15 s pass. */
 static json_t *audit_entries_for(const char *token, const char *org_id, size_t want)
 {
     char path[256];
     snprintf(path, sizeof(path), "/api/v1/audit/events?organisation_id=%s", org_id);
     for (int i = 0; i < 150; i++) {
-        testenv_response_t r = testenv_http(env, "GET", path, token, NULL, NULL);
+        testenv_response_t r = testenv_http(testenv, "GET", path, token, NULL, NULL);
         assert_int_equal(r.status, 200);
         json_t *items = json_incref(json_object_get(r.json, "items"));
         testenv_response_free(&r);
@@ -50,8 +34,8 @@ static json_t *audit_entries_for(const char *token, const char *org_id, size_t w
 static void test_added_organisation_is_found_read_and_audited(void **state)
 {
     (void)state;
-    char *admin = testenv_login(env, "admin");
-    testenv_response_t r = testenv_http(env, "POST", "/api/v1/organisations", admin,
+    char *admin = testenv_login(testenv, "admin");
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/organisations", admin,
                                         "{\"name\":\"Rosewood Nursery School\",\"address\":\"4 Example Walk, "
                                         "London NW3 1AA\",\"telephone\":\"020 7000 1234\"}",
                                         NULL);
@@ -66,7 +50,7 @@ static void test_added_organisation_is_found_read_and_audited(void **state)
     testenv_response_free(&r);
 
     /* Found by any part of the name, in any case. */
-    r = testenv_http(env, "GET", "/api/v1/organisations?q=wood%20nursery", admin, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/api/v1/organisations?q=wood%20nursery", admin, NULL, NULL);
     assert_int_equal(r.status, 200);
     json_t *items = json_object_get(r.json, "items");
     assert_int_equal(json_array_size(items), 1);
@@ -76,27 +60,27 @@ static void test_added_organisation_is_found_read_and_audited(void **state)
     /* Found by id. */
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/organisations?q=%s", id);
-    r = testenv_http(env, "GET", path, admin, NULL, NULL);
+    r = testenv_http(testenv, "GET", path, admin, NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
     testenv_response_free(&r);
 
     /* Read: the summary page, with its (empty) steps. */
     snprintf(path, sizeof(path), "/api/v1/organisations/%s", id);
-    r = testenv_http(env, "GET", path, admin, NULL, NULL);
+    r = testenv_http(testenv, "GET", path, admin, NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(json_string_value(json_object_get(r.json, "telephone")), "020 7000 1234");
     assert_true(json_is_array(json_object_get(r.json, "steps")));
     testenv_response_free(&r);
 
     /* The auditor sees the creation and the view, each with the admin's worker id. */
-    r = testenv_http(env, "POST", "/api/v1/session", NULL,
+    r = testenv_http(testenv, "POST", "/api/v1/session", NULL,
                      "{\"username\":\"admin\",\"password\":\"tessera-demo\"}", NULL);
     char admin_id[32];
     snprintf(admin_id, sizeof(admin_id), "%s",
              json_string_value(json_object_get(json_object_get(r.json, "worker"), "id")));
     testenv_response_free(&r);
-    char *auditor = testenv_login(env, "auditor");
+    char *auditor = testenv_login(testenv, "auditor");
     json_t *entries = audit_entries_for(auditor, id, 2);
     assert_int_equal(json_array_size(entries), 2);
     int seen_create = 0, seen_view = 0;
@@ -122,19 +106,19 @@ static void test_added_organisation_is_found_read_and_audited(void **state)
 static void test_the_same_idempotency_key_adds_one_organisation(void **state)
 {
     (void)state;
-    char *admin = testenv_login(env, "admin");
+    char *admin = testenv_login(testenv, "admin");
     testenv_response_t a =
-        testenv_http(env, "POST", "/api/v1/organisations", admin, "{\"name\":\"Maple Leaf Youth Club\"}",
+        testenv_http(testenv, "POST", "/api/v1/organisations", admin, "{\"name\":\"Maple Leaf Youth Club\"}",
                      "Idempotency-Key: 0b0e1c9e-key-1");
     testenv_response_t b =
-        testenv_http(env, "POST", "/api/v1/organisations", admin, "{\"name\":\"Maple Leaf Youth Club\"}",
+        testenv_http(testenv, "POST", "/api/v1/organisations", admin, "{\"name\":\"Maple Leaf Youth Club\"}",
                      "Idempotency-Key: 0b0e1c9e-key-1");
     assert_int_equal(a.status, 201);
     assert_int_equal(b.status, 201);
     assert_string_equal(json_string_value(json_object_get(a.json, "id")),
                         json_string_value(json_object_get(b.json, "id")));
-    assert_int_equal(testenv_sql_long(env, "SELECT count(*) FROM records.organisations "
-                                           "WHERE name = 'Maple Leaf Youth Club'"),
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.organisations "
+                                               "WHERE name = 'Maple Leaf Youth Club'"),
                      1);
     testenv_response_free(&a);
     testenv_response_free(&b);
@@ -144,23 +128,24 @@ static void test_the_same_idempotency_key_adds_one_organisation(void **state)
 static void test_roles_limit_who_adds_organisations_and_reads_the_trail(void **state)
 {
     (void)state;
-    char *mash_admin = testenv_login(env, "mash.admin");
-    testenv_response_t r = testenv_http(env, "POST", "/api/v1/organisations", mash_admin,
+    char *mash_admin = testenv_login(testenv, "mash.admin");
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/organisations", mash_admin,
                                         "{\"name\":\"Not Allowed Club\"}", NULL);
     testenv_assert_error(&r, 403, "forbidden");
     testenv_response_free(&r);
-    r = testenv_http(env, "GET", "/api/v1/audit/events", mash_admin, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/api/v1/audit/events", mash_admin, NULL, NULL);
     testenv_assert_error(&r, 403, "forbidden");
     testenv_response_free(&r);
     /* Every worker can find organisations: the front door starts from one. */
-    r = testenv_http(env, "GET", "/api/v1/organisations?q=consultation", mash_admin, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/api/v1/organisations?q=consultation", mash_admin, NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(
         json_string_value(json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id")),
         "7504989");
     testenv_response_free(&r);
     assert_int_equal(
-        testenv_sql_long(env, "SELECT count(*) FROM records.organisations WHERE name = 'Not Allowed Club'"),
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM records.organisations WHERE name = 'Not Allowed Club'"),
         0);
     free(mash_admin);
 }
@@ -168,14 +153,14 @@ static void test_roles_limit_who_adds_organisations_and_reads_the_trail(void **s
 static void test_signing_out_ends_the_token_at_once(void **state)
 {
     (void)state;
-    char *token = testenv_login(env, "mash.manager");
-    testenv_response_t r = testenv_http(env, "GET", "/api/v1/organisations/7500065", token, NULL, NULL);
+    char *token = testenv_login(testenv, "mash.manager");
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/organisations/7500065", token, NULL, NULL);
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);
-    r = testenv_http(env, "DELETE", "/api/v1/session", token, NULL, NULL);
+    r = testenv_http(testenv, "DELETE", "/api/v1/session", token, NULL, NULL);
     assert_int_equal(r.status, 204);
     testenv_response_free(&r);
-    r = testenv_http(env, "GET", "/api/v1/organisations/7500065", token, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/api/v1/organisations/7500065", token, NULL, NULL);
     testenv_assert_error(&r, 401, "unauthenticated");
     testenv_response_free(&r);
     free(token);
@@ -184,10 +169,10 @@ static void test_signing_out_ends_the_token_at_once(void **state)
 static void test_wrong_password_and_unknown_user_get_the_same_answer(void **state)
 {
     (void)state;
-    testenv_response_t a = testenv_http(env, "POST", "/api/v1/session", NULL,
+    testenv_response_t a = testenv_http(testenv, "POST", "/api/v1/session", NULL,
                                         "{\"username\":\"admin\",\"password\":\"not-the-password\"}", NULL);
     testenv_response_t b =
-        testenv_http(env, "POST", "/api/v1/session", NULL,
+        testenv_http(testenv, "POST", "/api/v1/session", NULL,
                      "{\"username\":\"nobody.here\",\"password\":\"not-the-password\"}", NULL);
     testenv_assert_error(&a, 401, "invalid_credentials");
     testenv_assert_error(&b, 401, "invalid_credentials");
@@ -199,17 +184,17 @@ static void test_wrong_password_and_unknown_user_get_the_same_answer(void **stat
 static void test_health_readiness_and_metrics_of_every_daemon(void **state)
 {
     (void)state;
-    testenv_response_t r = testenv_http(env, "GET", "/healthz", NULL, NULL, NULL);
+    testenv_response_t r = testenv_http(testenv, "GET", "/healthz", NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);
-    r = testenv_http(env, "GET", "/readyz", NULL, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/readyz", NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
     json_t *checks = json_object_get(r.json, "checks");
     const char *names[] = {"database", "accounts", "records", "audit"};
     for (size_t i = 0; i < 4; i++)
         assert_string_equal(json_string_value(json_object_get(checks, names[i])), "ok");
     testenv_response_free(&r);
-    r = testenv_http(env, "GET", "/metrics", NULL, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/metrics", NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "daemon=\"gateway\""));
     assert_non_null(strstr(r.body, "daemon=\"records\""));
@@ -219,13 +204,13 @@ static void test_health_readiness_and_metrics_of_every_daemon(void **state)
     testenv_response_free(&r);
 
     /* readyz names what is missing when a daemon is down. */
-    testenv_kill(env, "audit", 9);
-    r = testenv_http(env, "GET", "/readyz", NULL, NULL, NULL);
+    testenv_kill(testenv, "audit", 9);
+    r = testenv_http(testenv, "GET", "/readyz", NULL, NULL, NULL);
     assert_int_equal(r.status, 503);
     assert_string_not_equal(json_string_value(json_object_get(json_object_get(r.json, "checks"), "audit")),
                             "ok");
     testenv_response_free(&r);
-    testenv_restart(env, "audit");
+    testenv_restart(testenv, "audit");
 }
 
 int main(void)
@@ -238,5 +223,5 @@ int main(void)
         cmocka_unit_test(test_wrong_password_and_unknown_user_get_the_same_answer),
         cmocka_unit_test(test_health_readiness_and_metrics_of_every_daemon),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

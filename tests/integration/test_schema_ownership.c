@@ -10,26 +10,10 @@
 
 #include "tsr_testenv.h"
 
-static testenv_t *env;
-
-static int setup(void **state)
-{
-    (void)state;
-    env = testenv_start();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    testenv_stop(env);
-    return 0;
-}
-
 static void assert_denied(const char *role, const char *sql)
 {
     char out[1024];
-    int rc = testenv_psql(env, role, sql, out, sizeof(out));
+    int rc = testenv_psql(testenv, role, sql, out, sizeof(out));
     if (rc == 0 || strstr(out, "permission denied") == NULL)
         fprintf(stderr, "%s ran '%s': rc %d, %s\n", role, sql, rc, out);
     assert_int_not_equal(rc, 0);
@@ -58,10 +42,11 @@ static void test_each_role_uses_its_own_schema(void **state)
     (void)state;
     char out[256];
     assert_int_equal(
-        testenv_psql(env, "records", "SELECT count(*) > 0 FROM records.organisations", out, sizeof(out)), 0);
+        testenv_psql(testenv, "records", "SELECT count(*) > 0 FROM records.organisations", out, sizeof(out)),
+        0);
     assert_string_equal(out, "t");
-    assert_int_equal(testenv_psql(env, "audit", "SELECT count(*) >= 0 FROM audit.entries", out, sizeof(out)),
-                     0);
+    assert_int_equal(
+        testenv_psql(testenv, "audit", "SELECT count(*) >= 0 FROM audit.entries", out, sizeof(out)), 0);
     assert_string_equal(out, "t");
 }
 
@@ -80,5 +65,5 @@ int main(void)
         cmocka_unit_test(test_each_role_uses_its_own_schema),
         cmocka_unit_test(test_no_daemon_role_can_create_in_public),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

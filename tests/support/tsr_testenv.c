@@ -152,6 +152,23 @@ testenv_t *testenv_start(void)
     return env;
 }
 
+testenv_t *testenv;
+
+int testenv_group_setup(void **state)
+{
+    (void)state;
+    testenv = testenv_start();
+    return 0;
+}
+
+int testenv_group_teardown(void **state)
+{
+    (void)state;
+    testenv_stop(testenv);
+    testenv = NULL;
+    return 0;
+}
+
 int testenv_wait_exit(testenv_t *env, const char *daemon, int timeout_ms)
 {
     int i = testenv__index(daemon);

@@ -26,6 +26,12 @@ typedef struct {
 
 /* Starts everything and waits until /readyz answers 200; aborts the test run on failure. */
 testenv_t *testenv_start(void);
+
+/* For a test file whose tests share one suite: cmocka group setup and teardown that start and
+ * stop `testenv`. */
+extern testenv_t *testenv;
+int testenv_group_setup(void **state);
+int testenv_group_teardown(void **state);
 /* SIGTERM to every daemon; fails the test if one does not exit 0 within 15 s or a sanitizer spoke. */
 void testenv_stop(testenv_t *env);
 
