@@ -11,12 +11,20 @@
 #include "tsr_metrics.h"
 #include "tsr_zwatch.h"
 
+/* How long a call waits for a connection to its daemon before failing with 503. */
+#define CLIENT_CONNECT_GRACE_MS 1000
+/* How often deadlines are checked and unsent calls retried. */
+#define CLIENT_SWEEP_MS 20
+
 typedef struct client_call {
     uint64_t id;
     int64_t deadline_ms;
     tsr_client_cb cb;
     void *arg;
-    int failed; /* could not be sent: completes with error at the next sweep */
+    int failed;      /* completes with error at the next sweep */
+    uint8_t *unsent; /* packed request still to send: the peer is not connected (yet) */
+    size_t unsent_len;
+    int64_t send_by_ms; /* give up sending then: the peer is down, not just connecting */
     tsr_error_t error;
     struct client_call *prev, *next;
 } client_call_t;
@@ -112,6 +120,15 @@ static int client__on_readable(tsr_zwatch_t *watch, int budget)
     return taken;
 }
 
+static int client__send(tsr_client_t *self, const uint8_t *buf, size_t len)
+{
+    const void *parts[2] = {"", buf};
+    size_t lens[2] = {0, len};
+    int rc = tsr_zmq_send_parts(self->socket, parts, lens, 2);
+    tsr_zwatch_kick(&self->watch);
+    return rc;
+}
+
 static void client__on_sweep(uv_timer_t *timer)
 {
     tsr_client_t *self = timer->data;
@@ -119,6 +136,16 @@ static void client__on_sweep(uv_timer_t *timer)
     client_call_t *call = self->calls;
     while (call != NULL) {
         client_call_t *next = call->next;
+        if (call->unsent != NULL) {
+            if (client__send(self, call->unsent, call->unsent_len) == 0) {
+                free(call->unsent);
+                call->unsent = NULL;
+            } else if (now >= call->send_by_ms) {
+                call->failed = 1;
+                tsr_error_set(&call->error, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
+                              "The %s service is not reachable; try again shortly.", self->name);
+            }
+        }
         if (call->failed || call->deadline_ms <= now) {
             client__unlink(self, call);
             if (!call->failed) {
@@ -127,6 +154,7 @@ static void client__on_sweep(uv_timer_t *timer)
                               "The %s service did not answer in time; try again shortly.", self->name);
             }
             call->cb(call->arg, NULL, &call->error);
+            free(call->unsent);
             free(call);
         }
         call = next;
@@ -217,6 +245,7 @@ void tsr_client_destroy(tsr_client_t **self_p)
         tsr_error_set(&call->error, TSR_E_UNAVAILABLE, "shutting_down", NULL,
                       "The service is shutting down; try again shortly.");
         call->cb(call->arg, NULL, &call->error);
+        free(call->unsent);
         free(call);
     }
     tsr_zwatch_close(&self->watch, client__on_watch_closed);
@@ -273,15 +302,16 @@ int tsr_client_call(tsr_client_t *self, const tsr_call_opts_t *opts, const Proto
         free(call);
         return -1;
     }
-    const void *parts[2] = {"", buf};
-    size_t lens[2] = {0, len};
-    if (tsr_zmq_send_parts(self->socket, parts, lens, 2) != 0) {
-        call->failed = 1;
-        tsr_error_set(&call->error, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
-                      "The %s service is not reachable; try again shortly.", self->name);
+    if (client__send(self, buf, len) == 0) {
+        free(buf);
+    } else {
+        /* ZMQ_IMMEDIATE refuses while no connection is up: a daemon that is starting (or a client
+         * just created) is given a moment to connect; one that is down fails within it. */
+        call->unsent = buf;
+        call->unsent_len = len;
+        call->send_by_ms =
+            tsr_now_ms() + (timeout < CLIENT_CONNECT_GRACE_MS ? timeout : CLIENT_CONNECT_GRACE_MS);
     }
-    free(buf);
-    tsr_zwatch_kick(&self->watch);
     call->prev = self->last;
     if (self->last)
         self->last->next = call;
@@ -289,9 +319,10 @@ int tsr_client_call(tsr_client_t *self, const tsr_call_opts_t *opts, const Proto
         self->calls = call;
     self->last = call;
     self->in_flight++;
-    /* The sweep runs at once for a failed send (so cb is never called from inside this function)
-     * and otherwise a few times a second to expire deadlines. */
-    uv_timer_start(&self->sweep, client__on_sweep, call->failed ? 0 : 50, 50);
+    /* The sweep retries unsent calls and expires deadlines; cb is never called from inside this
+     * function. Started only when idle: restarting it on every call would starve it under load. */
+    if (!uv_is_active((uv_handle_t *)&self->sweep))
+        uv_timer_start(&self->sweep, client__on_sweep, CLIENT_SWEEP_MS, CLIENT_SWEEP_MS);
     return 0;
 }
 

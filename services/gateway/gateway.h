@@ -101,6 +101,8 @@ json_t *gw_list_body(json_t *items, const char *next_cursor);
 /* routes.c */
 extern const gw_route_t gw_routes[];
 extern const size_t gw_routes_count;
+/* Connects to every daemon the routes call, so that the first request does not wait for it. */
+void gw_routes_connect(tsr_daemon_t *daemon);
 
 /* sessions.c */
 void gw_session_begin(gw_call_t *call);

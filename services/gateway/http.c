@@ -126,6 +126,7 @@ static void http__respond(gw_call_t *call, int status, const char *content_type,
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-trace-id"), 0, NULL,
                               call->trace_id, strlen(call->trace_id));
         h2o_iovec_t copy = h2o_strdup(&req->pool, body ? body : "", len);
+        req->res.content_length = copy.len;
         h2o_send_inline(req, copy.base, copy.len);
     }
     http__call_free(call);

@@ -7,7 +7,7 @@ extern const size_t gateway_migrations_count;
 
 static int gateway_start(tsr_daemon_t *d, void *arg)
 {
-    (void)d;
+    gw_routes_connect(d);
     return gateway_http_start(arg);
 }
 

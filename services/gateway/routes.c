@@ -287,6 +287,12 @@ static void routes_metrics(gw_call_t *call)
         gw_call_daemon_timeout(call, routes_daemons[i], "tsr.metrics", NULL, 1000, routes__metrics_daemon);
 }
 
+void gw_routes_connect(tsr_daemon_t *daemon)
+{
+    for (size_t i = 0; i < ROUTES_DAEMONS; i++)
+        tsr_daemon_client(daemon, routes_daemons[i]);
+}
+
 /* ------------------------------------------------------------------------------------------------
  * The table
  * ---------------------------------------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <curl/curl.h>
 
 #include "tsr_testenv.h"
 
@@ -213,6 +214,37 @@ static void test_health_readiness_and_metrics_of_every_daemon(void **state)
     testenv_restart(testenv, "audit");
 }
 
+static size_t discard(char *data, size_t size, size_t n, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return size * n;
+}
+
+static void test_connections_stay_open_after_a_post(void **state)
+{
+    (void)state;
+    /* A client (a browser, the spine poller, a load test) reuses its connection for the next call. */
+    char *admin = testenv_login(testenv, "admin");
+    char url[256], auth[256];
+    snprintf(url, sizeof(url), "%s/api/v1/organisations", testenv->base_url);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", admin);
+    struct curl_slist *headers = curl_slist_append(NULL, auth);
+    CURL *curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "{\"name\":\"Keep Alive Club\"}");
+    assert_int_equal(curl_easy_perform(curl), CURLE_OK);
+    assert_int_equal(curl_easy_perform(curl), CURLE_OK);
+    long connects = -1;
+    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
+    assert_int_equal(connects, 0); /* the second POST went over the first one's connection */
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(headers);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_signing_out_ends_the_token_at_once),
         cmocka_unit_test(test_wrong_password_and_unknown_user_get_the_same_answer),
         cmocka_unit_test(test_health_readiness_and_metrics_of_every_daemon),
+        cmocka_unit_test(test_connections_stay_open_after_a_post),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

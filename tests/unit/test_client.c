@@ -136,7 +136,6 @@ static int setup(void **state)
     f.client = tsr_client_new(&f.loop, f.ctx, "records", endpoint(), 5000);
     assert_non_null(f.client);
     f.hold_until = 1;
-    usleep(50 * 1000); /* let the ipc connection come up: calls are not queued for absent peers */
     return 0;
 }
 
@@ -220,7 +219,7 @@ static void test_an_error_reply_reaches_the_caller_whole(void **state)
     assert_string_equal(f.last_err.message, "Enter a telephone number.");
 }
 
-static void test_a_daemon_that_is_not_there_fails_at_once(void **state)
+static void test_a_daemon_that_is_not_there_fails_within_the_connect_grace(void **state)
 {
     (void)state;
     tsr_client_t *nobody = tsr_client_new(&f.loop, f.ctx, "audit", "ipc:///tmp/tsr-client-test-nobody", 5000);
@@ -228,10 +227,42 @@ static void test_a_daemon_that_is_not_there_fails_at_once(void **state)
     uint64_t start = uv_hrtime();
     assert_int_equal(tsr_client_call(nobody, &opts, NULL, on_reply, (void *)(intptr_t)'z'), 0);
     run_until(1);
-    assert_true((uv_hrtime() - start) / 1000000 < 1000);
+    uint64_t waited_ms = (uv_hrtime() - start) / 1000000;
+    assert_true(waited_ms >= 900 && waited_ms < 2000); /* not its 5 s deadline */
     assert_int_equal(f.last_err.status, TSR_E_UNAVAILABLE);
     assert_non_null(strstr(f.last_err.message, "audit"));
     tsr_client_destroy(&nobody);
+}
+
+static void test_a_call_made_before_the_connection_is_up_is_still_delivered(void **state)
+{
+    (void)state;
+    /* A client created this instant has no connection yet; the call waits for it. */
+    tsr_client_t *fresh = tsr_client_new(&f.loop, f.ctx, "records", endpoint(), 5000);
+    tsr_call_opts_t opts = {.type = "records.organisation.get"};
+    Tsr__MetricsReply payload = TSR__METRICS_REPLY__INIT;
+    payload.text = "q";
+    assert_int_equal(tsr_client_call(fresh, &opts, &payload.base, on_reply, (void *)(intptr_t)'q'), 0);
+    run_until(1);
+    assert_true(f.last_had_reply);
+    assert_int_equal(f.last_err.status, TSR_OK);
+    tsr_client_destroy(&fresh);
+}
+
+static void test_deadlines_expire_while_other_calls_keep_coming(void **state)
+{
+    (void)state;
+    f.silent = 1;
+    call('a', 100);
+    /* New calls every 10 ms must not hold back the sweep that expires the first. */
+    uint64_t start = uv_hrtime();
+    while (f.done == 0 && (uv_hrtime() - start) / 1000000 < 3000) {
+        call('b', 5000);
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+        usleep(10 * 1000);
+    }
+    assert_true(f.done >= 1);
+    assert_true((uv_hrtime() - start) / 1000000 < 1000);
 }
 
 static void test_destroy_completes_every_call_in_flight_once(void **state)
@@ -253,7 +284,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_an_unanswered_call_completes_with_503_at_its_deadline, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_an_error_reply_reaches_the_caller_whole, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_daemon_that_is_not_there_fails_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_daemon_that_is_not_there_fails_within_the_connect_grace, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_call_made_before_the_connection_is_up_is_still_delivered,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadlines_expire_while_other_calls_keep_coming, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_completes_every_call_in_flight_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
