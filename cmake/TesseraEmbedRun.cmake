@@ -1,5 +1,6 @@
 # Script mode: writes OUT, a C file holding the SQL of FILES as tsr_migration_t SYMBOL[].
 set(body "/* Generated from the migrations directory by cmake/TesseraEmbedRun.cmake. */\n#include <stddef.h>\n#include \"tsr_migrate.h\"\n\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 set(entries "")
 set(index 0)
 foreach(f ${FILES})

@@ -38,6 +38,9 @@ typedef struct {
     uint8_t *reply_payload;
     size_t reply_len;
     int events_emitted;
+    /* Set by a handler that refuses but must keep what it wrote (the audit event of a refused
+     * attempt): the transaction commits and the caller still gets the error. */
+    int commit_refusal;
 } tsr_call_t;
 
 typedef int (*tsr_handler_fn)(tsr_call_t *call, tsr_error_t *err);

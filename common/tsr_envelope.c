@@ -54,6 +54,10 @@ Tsr__Actor *tsr_actor_dup(const Tsr__Actor *actor)
     copy->roles = calloc(actor->n_roles ? actor->n_roles : 1, sizeof(char *));
     for (size_t i = 0; copy->roles && i < actor->n_roles; i++)
         copy->roles[i] = envelope__strdup(actor->roles[i]);
+    copy->n_team_names = actor->n_team_names;
+    copy->team_names = calloc(actor->n_team_names ? actor->n_team_names : 1, sizeof(char *));
+    for (size_t i = 0; copy->team_names && i < actor->n_team_names; i++)
+        copy->team_names[i] = envelope__strdup(actor->team_names[i]);
     copy->n_team_ids = actor->n_team_ids;
     copy->team_ids = calloc(actor->n_team_ids ? actor->n_team_ids : 1, sizeof(uint64_t));
     if (copy->team_ids && actor->n_team_ids)
@@ -71,6 +75,9 @@ void tsr_actor_free(Tsr__Actor *actor)
     for (size_t i = 0; actor->roles && i < actor->n_roles; i++)
         free(actor->roles[i]);
     free(actor->roles);
+    for (size_t i = 0; actor->team_names && i < actor->n_team_names; i++)
+        free(actor->team_names[i]);
+    free(actor->team_names);
     free(actor->team_ids);
     free(actor);
 }

@@ -49,6 +49,30 @@ static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_
         tsr__records__organisation_viewed__free_unpacked(m, NULL);
         return 1;
     }
+    if (strncmp(ev->type, "records.person.", 15) == 0) {
+        Tsr__Records__PersonAccessed *m = (Tsr__Records__PersonAccessed *)tsr_unpack(
+            &tsr__records__person_accessed__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL)
+            return -1;
+        /* The records daemon names what happened; the trail keeps its own verbs. */
+        static const char *const verbs[][2] = {{"created", "create"},      {"viewed", "view"},
+                                               {"found", "search"},        {"refused", "refused"},
+                                               {"restricted", "restrict"}, {"unrestricted", "unrestrict"},
+                                               {"allocated", "allocate"},  {"deallocated", "deallocate"}};
+        const char *action = NULL;
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && action == NULL; i++)
+            if (strcmp(verbs[i][0], m->action) == 0)
+                action = verbs[i][1];
+        if (action == NULL) {
+            tsr__records__person_accessed__free_unpacked(m, NULL);
+            return tsr_error_set(err, TSR_E_INVALID, "bad_event", NULL, "%s has an unknown action.",
+                                 ev->type);
+        }
+        *access = (trail_access_t){action, "person", m->person_id, ""};
+        snprintf(access->summary, sizeof(access->summary), "%s", m->summary);
+        tsr__records__person_accessed__free_unpacked(m, NULL);
+        return 1;
+    }
     return 0;
 }
 

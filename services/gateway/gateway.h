@@ -29,6 +29,8 @@ struct gw_call {
     char *roles_buf;
     char **roles;
     uint64_t *team_ids;
+    char *team_names_buf;
+    char **team_names;
     uint64_t session_id;
     char session_id_text[24];
     char *username;
@@ -117,6 +119,16 @@ json_t *gw_json_time(int64_t ms);
 int gw_json_check_object(gw_call_t *call, const char *const *allowed);
 /* A string member: required ones answer 400 when missing; any non-string answers 400. 0 or -1. */
 int gw_json_string(gw_call_t *call, const char *key, int required, const char **out);
+/* Members of a JSON object obj (the body when NULL), named path for errors ("legal_name.given"):
+ * an id (a string of digits), a boolean, a list of strings. 0, or -1 having answered 400. */
+int gw_json_member_string(gw_call_t *call, json_t *obj, const char *key, const char *path, int required,
+                          const char **out);
+int gw_json_member_id(gw_call_t *call, json_t *obj, const char *key, int required, uint64_t *out);
+int gw_json_member_bool(gw_call_t *call, json_t *obj, const char *key, int *out);
+/* Fills out (up to max) with the strings of a list member; *n is how many. */
+int gw_json_member_strings(gw_call_t *call, json_t *obj, const char *key, char **out, size_t max, size_t *n);
+/* A path variable that must be an id; answers 404 when it is not one. */
+int gw_path_id(gw_call_t *call, size_t index, uint64_t *out);
 /* An optional unsigned id parameter (digits); 0 when absent. 0 or answers 400. */
 int gw_param_id(gw_call_t *call, const char *name, uint64_t *out);
 int gw_param_limit(gw_call_t *call, uint32_t *out);

@@ -47,6 +47,8 @@ static void http__call_free(gw_call_t *call)
     free(call->roles_buf);
     free(call->roles);
     free(call->team_ids);
+    free(call->team_names_buf);
+    free(call->team_names);
     free(call->username);
     free(call->display_name);
     for (size_t i = 0; i < call->n_path_vars; i++)

@@ -177,3 +177,75 @@ int gw_param_time(gw_call_t *call, const char *name, int64_t *out)
                        name);
     return 0;
 }
+
+int gw_json_member_string(gw_call_t *call, json_t *obj, const char *key, const char *path, int required,
+                          const char **out)
+{
+    json_t *value = json_object_get(obj ? obj : call->body, key);
+    *out = "";
+    if (value == NULL || json_is_null(value)) {
+        if (required)
+            return gw_fail(call, TSR_E_INVALID, "missing_field", path, "'%s' is required.", path);
+        return 0;
+    }
+    if (!json_is_string(value))
+        return gw_fail(call, TSR_E_INVALID, "invalid_type", path, "'%s' must be a string.", path);
+    *out = json_string_value(value);
+    return 0;
+}
+
+int gw_json_member_id(gw_call_t *call, json_t *obj, const char *key, int required, uint64_t *out)
+{
+    const char *text;
+    *out = 0;
+    if (gw_json_member_string(call, obj, key, key, required, &text) != 0)
+        return -1;
+    if (*text == '\0')
+        return required ? gw_fail(call, TSR_E_INVALID, "missing_field", key, "'%s' is required.", key) : 0;
+    if (!gw__all_digits(text) || (*out = strtoull(text, NULL, 10)) == 0)
+        return gw_fail(call, TSR_E_INVALID, "invalid_id", key, "'%s' must be an id: a string of digits.",
+                       key);
+    return 0;
+}
+
+int gw_json_member_bool(gw_call_t *call, json_t *obj, const char *key, int *out)
+{
+    json_t *value = json_object_get(obj ? obj : call->body, key);
+    *out = 0;
+    if (value == NULL || json_is_null(value))
+        return 0;
+    if (!json_is_boolean(value))
+        return gw_fail(call, TSR_E_INVALID, "invalid_type", key, "'%s' must be true or false.", key);
+    *out = json_is_true(value);
+    return 0;
+}
+
+int gw_json_member_strings(gw_call_t *call, json_t *obj, const char *key, char **out, size_t max, size_t *n)
+{
+    json_t *value = json_object_get(obj ? obj : call->body, key);
+    *n = 0;
+    if (value == NULL || json_is_null(value))
+        return 0;
+    if (!json_is_array(value))
+        return gw_fail(call, TSR_E_INVALID, "invalid_type", key, "'%s' must be a list of strings.", key);
+    if (json_array_size(value) > max)
+        return gw_fail(call, TSR_E_INVALID, "too_many", key, "'%s' has more than %zu entries.", key, max);
+    size_t i;
+    json_t *item;
+    json_array_foreach(value, i, item)
+    {
+        if (!json_is_string(item))
+            return gw_fail(call, TSR_E_INVALID, "invalid_type", key, "'%s' must be a list of strings.", key);
+        out[(*n)++] = (char *)json_string_value(item);
+    }
+    return 0;
+}
+
+int gw_path_id(gw_call_t *call, size_t index, uint64_t *out)
+{
+    const char *text = index < call->n_path_vars ? call->path_vars[index] : "";
+    if (!gw__all_digits(text) || (*out = strtoull(text, NULL, 10)) == 0)
+        return gw_fail(call, TSR_E_NOT_FOUND, "not_found", NULL,
+                       "There is no record with id '%.40s': an id is a string of digits.", text);
+    return 0;
+}

@@ -6,6 +6,7 @@
 
 #include "audit.pb-c.h"
 #include "gateway.h"
+#include "people_routes.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_metrics.h"
@@ -304,6 +305,13 @@ const gw_route_t gw_routes[] = {
     {"GET", "/api/v1/organisations", routes_organisation_search, 1, 0},
     {"POST", "/api/v1/organisations", routes_organisation_create, 1, 1},
     {"GET", "/api/v1/organisations/{id}", routes_organisation_get, 1, 0},
+    {"GET", "/api/v1/people", gw_person_search, 1, 0},
+    {"POST", "/api/v1/people", gw_person_create, 1, 1},
+    {"GET", "/api/v1/people/{id}", gw_person_get, 1, 0},
+    {"PUT", "/api/v1/people/{id}/restriction", gw_person_restrict, 1, 1},
+    {"DELETE", "/api/v1/people/{id}/restriction", gw_person_unrestrict, 1, 0},
+    {"POST", "/api/v1/people/{id}/allocations", gw_allocation_add, 1, 1},
+    {"DELETE", "/api/v1/people/{id}/allocations/{aid}", gw_allocation_end, 1, 0},
     {"GET", "/api/v1/audit/events", routes_audit_events, 1, 0},
     {"GET", "/healthz", routes_healthz, 0, 0},
     {"GET", "/readyz", routes_readyz, 0, 0},

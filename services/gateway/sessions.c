@@ -39,26 +39,31 @@ static int session__insert(PGconn *conn, void *arg, tsr_error_t *err)
     char id[32], ttl[32];
     snprintf(id, sizeof(id), "%" PRIu64, w->id);
     snprintf(ttl, sizeof(ttl), "%ld", s->ttl_s);
-    json_t *roles = json_array(), *teams = json_array();
+    json_t *roles = json_array(), *teams = json_array(), *team_names = json_array();
     for (size_t i = 0; i < w->n_roles; i++)
         json_array_append_new(roles, json_string(w->roles[i]));
-    for (size_t i = 0; i < w->n_teams; i++)
+    for (size_t i = 0; i < w->n_teams; i++) {
         json_array_append_new(teams, json_integer((json_int_t)w->teams[i]->id));
+        json_array_append_new(team_names, json_string(w->teams[i]->name));
+    }
     char *roles_text = json_dumps(roles, JSON_COMPACT);
     char *teams_text = json_dumps(teams, JSON_COMPACT);
+    char *team_names_text = json_dumps(team_names, JSON_COMPACT);
     json_decref(roles);
     json_decref(teams);
-    const char *params[7] = {s->hash, id, w->username, w->name, roles_text, teams_text, ttl};
+    json_decref(team_names);
+    const char *params[8] = {s->hash, id, w->username, w->name, roles_text, teams_text, ttl, team_names_text};
     PGresult *res = tsr_db_exec(
         conn,
-        "INSERT INTO sessions (token_hash, worker_id, username, display_name, roles, team_ids, expires_at)"
-        " VALUES (decode($1, 'hex'), $2::bigint, $3, $4,"
+        "INSERT INTO sessions (token_hash, worker_id, username, display_name, roles, team_ids, expires_at,"
+        " team_names) VALUES (decode($1, 'hex'), $2::bigint, $3, $4,"
         " ARRAY(SELECT jsonb_array_elements_text($5::jsonb)),"
-        " ARRAY(SELECT jsonb_array_elements_text($6::jsonb)::bigint), now() + make_interval(secs => "
-        "$7::int))",
-        7, params, err);
+        " ARRAY(SELECT jsonb_array_elements_text($6::jsonb)::bigint),"
+        " now() + make_interval(secs => $7::int), ARRAY(SELECT jsonb_array_elements_text($8::jsonb)))",
+        8, params, err);
     free(roles_text);
     free(teams_text);
+    free(team_names_text);
     if (res == NULL)
         return -1;
     PQclear(res);
@@ -148,7 +153,7 @@ typedef struct {
     int found;
     uint64_t id;
     uint64_t worker_id;
-    char *username, *name, *roles, *teams;
+    char *username, *name, *roles, *teams, *team_names;
 } session_lookup_t;
 
 static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
@@ -161,7 +166,7 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
         tsr_db_exec(conn,
                     "SELECT id, worker_id, username, display_name,"
                     " array_to_string(roles, E'\\n'), array_to_string(team_ids, ','),"
-                    " last_seen_at < now() - interval '1 minute'"
+                    " last_seen_at < now() - interval '1 minute', array_to_string(team_names, E'\\n')"
                     " FROM sessions"
                     " WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL AND expires_at > now()",
                     1, params, err);
@@ -175,6 +180,7 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
         s->name = strdup(PQgetvalue(res, 0, 3));
         s->roles = strdup(PQgetvalue(res, 0, 4));
         s->teams = strdup(PQgetvalue(res, 0, 5));
+        s->team_names = strdup(PQgetvalue(res, 0, 7));
         if (strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
             const char *id[1] = {PQgetvalue(res, 0, 0)};
             PGresult *touched = tsr_db_exec(
@@ -218,6 +224,15 @@ static void session__fill_actor(gw_call_t *call, session_lookup_t *s)
     call->actor.roles = call->roles;
     call->actor.n_team_ids = call->team_ids ? teams : 0;
     call->actor.team_ids = call->team_ids;
+    call->team_names_buf = s->team_names;
+    s->team_names = NULL;
+    size_t names = 0;
+    call->team_names = calloc(64, sizeof(char *));
+    for (char *tok = call->team_names ? strtok(call->team_names_buf, "\n") : NULL; tok && names < 64;
+         tok = strtok(NULL, "\n"))
+        call->team_names[names++] = tok;
+    call->actor.n_team_names = call->team_names ? names : 0;
+    call->actor.team_names = call->team_names;
 }
 
 static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
@@ -237,6 +252,7 @@ static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
     free(s->name);
     free(s->roles);
     free(s->teams);
+    free(s->team_names);
     free(s);
 }
 

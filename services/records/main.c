@@ -1,5 +1,7 @@
 /* tessera-records: people, organisations and everything recorded about them. */
+#include "access.h"
 #include "organisations.h"
+#include "people.h"
 #include "records.pb-c.h"
 #include "tsr_daemon.h"
 
@@ -12,6 +14,13 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.organisation.get", records_organisation_get, &tsr__records__organisation_get__descriptor},
     {"records.organisation.search", records_organisation_search,
      &tsr__records__organisation_search__descriptor},
+    {"records.person.create", records_person_create, &tsr__records__person_create__descriptor},
+    {"records.person.get", records_person_get, &tsr__records__person_get__descriptor},
+    {"records.person.search", records_person_search, &tsr__records__person_search__descriptor},
+    {"records.person.restrict", records_person_restrict, &tsr__records__restriction_set__descriptor},
+    {"records.person.unrestrict", records_person_unrestrict, &tsr__records__restriction_lift__descriptor},
+    {"records.allocation.add", records_allocation_add, &tsr__records__allocation__descriptor},
+    {"records.allocation.end", records_allocation_end, &tsr__records__allocation_end__descriptor},
 };
 
 int main(int argc, char **argv)
@@ -20,7 +29,9 @@ int main(int argc, char **argv)
     if (daemon == NULL)
         return 2;
     int rc = 1;
-    if (tsr_daemon_migrate(daemon, records_migrations, records_migrations_count) != 0)
+    tsr_error_t err;
+    if (records_access_configure(tsr_daemon_config(daemon), &err) != 0 ||
+        tsr_daemon_migrate(daemon, records_migrations, records_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, records_handlers, sizeof(records_handlers) / sizeof(records_handlers[0]));
     rc = tsr_daemon_run(daemon);

@@ -1,0 +1,268 @@
+/* people_routes: the API's calls for people, their restriction and their allocations, mapped to
+ * the records daemon. Access rules are the records daemon's; this file only shapes JSON. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "people_routes.h"
+#include "records.pb-c.h"
+
+static json_t *people__allocation(const Tsr__Records__Allocation *a)
+{
+    json_t *o = json_pack("{s:o, s:s, s:s, s:s}", "id", gw_json_id(a->id), "role", a->role, "service",
+                          a->service, "start_date", a->start_date);
+    json_object_set_new(o, "worker_id", a->worker_id ? gw_json_id(a->worker_id) : json_null());
+    json_object_set_new(o, "team_id", a->team_id ? gw_json_id(a->team_id) : json_null());
+    json_object_set_new(o, "end_date", a->end_date[0] ? json_string(a->end_date) : json_null());
+    return o;
+}
+
+static json_t *people__person(const Tsr__Records__Person *p)
+{
+    char title[300];
+    snprintf(title, sizeof(title), "%s (%" PRIu64 ")", p->display_name, p->id);
+    json_t *o = json_pack("{s:o, s:s, s:s, s:b}", "id", gw_json_id(p->id), "display_name", p->display_name,
+                          "title", title, "restricted", p->restricted);
+    if (p->name_only) {
+        /* Restricted and not on its access list: the display name is all there is. */
+        json_object_set_new(o, "name_only", json_true());
+        return o;
+    }
+    json_t *others = json_array();
+    for (size_t i = 0; i < p->n_other_names; i++)
+        json_array_append_new(others, json_string(p->other_names[i]));
+    json_object_set_new(o, "legal_name",
+                        json_pack("{s:s, s:s}", "given", p->legal_name ? p->legal_name->given : "", "family",
+                                  p->legal_name ? p->legal_name->family : ""));
+    json_object_set_new(o, "other_names", others);
+    json_object_set_new(o, "date_of_birth",
+                        p->date_of_birth[0] ? json_string(p->date_of_birth) : json_null());
+    json_object_set_new(o, "gender", json_string(p->gender));
+    json_object_set_new(o, "nhs_number", p->nhs_number[0] ? json_string(p->nhs_number) : json_null());
+    json_object_set_new(o, "unborn", json_boolean(p->unborn));
+    json_object_set_new(o, "mother_id", p->mother_id ? gw_json_id(p->mother_id) : json_null());
+    json_object_set_new(o, "expected_delivery_date",
+                        p->expected_delivery_date[0] ? json_string(p->expected_delivery_date) : json_null());
+    json_object_set_new(o, "created_at", gw_json_time(p->created_at_ms));
+    if (p->restricted) {
+        json_t *workers = json_array();
+        for (size_t i = 0; i < p->n_restriction_workers; i++)
+            json_array_append_new(workers, gw_json_id(p->restriction_workers[i]));
+        json_object_set_new(o, "restriction",
+                            json_pack("{s:s, s:s, s:o}", "reason", p->restriction_reason, "review_date",
+                                      p->restriction_review_date, "workers", workers));
+    }
+    json_t *allocations = json_array();
+    for (size_t i = 0; i < p->n_allocations; i++)
+        json_array_append_new(allocations, people__allocation(p->allocations[i]));
+    json_object_set_new(o, "allocations", allocations);
+    return o;
+}
+
+static void people__one(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                        const tsr_error_t *err, int status)
+{
+    Tsr__Records__Person *p =
+        (Tsr__Records__Person *)gw_reply_unpack(call, daemon, reply, err, &tsr__records__person__descriptor);
+    if (p == NULL)
+        return;
+    json_t *body = people__person(p);
+    tsr__records__person__free_unpacked(p, NULL);
+    gw_reply_json(call, status, body);
+}
+
+static void people__created(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                            const tsr_error_t *err)
+{
+    people__one(call, daemon, reply, err, 201);
+}
+
+static void people__read(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                         const tsr_error_t *err)
+{
+    people__one(call, daemon, reply, err, 200);
+}
+
+void gw_person_create(gw_call_t *call)
+{
+    static const char *const fields[] = {
+        "legal_name", "other_names", "date_of_birth",          "gender", "nhs_number",
+        "unborn",     "mother_id",   "expected_delivery_date", NULL};
+    if (gw_json_check_object(call, fields) != 0)
+        return;
+    json_t *legal = json_object_get(call->body, "legal_name");
+    if (legal == NULL || !json_is_object(legal)) {
+        gw_fail(call, TSR_E_INVALID, legal ? "invalid_type" : "missing_field", "legal_name",
+                "'legal_name' must be an object with 'given' and 'family'.");
+        return;
+    }
+    Tsr__Records__PersonCreate req = TSR__RECORDS__PERSON_CREATE__INIT;
+    Tsr__Records__PersonName name = TSR__RECORDS__PERSON_NAME__INIT;
+    const char *given, *family, *dob, *gender, *nhs, *edd;
+    char *others[40];
+    size_t n_others = 0;
+    int unborn = 0;
+    if (gw_json_member_string(call, legal, "given", "legal_name.given", 0, &given) != 0 ||
+        gw_json_member_string(call, legal, "family", "legal_name.family", 1, &family) != 0 ||
+        gw_json_member_strings(call, NULL, "other_names", others, 40, &n_others) != 0 ||
+        gw_json_member_string(call, NULL, "date_of_birth", "date_of_birth", 0, &dob) != 0 ||
+        gw_json_member_string(call, NULL, "gender", "gender", 1, &gender) != 0 ||
+        gw_json_member_string(call, NULL, "nhs_number", "nhs_number", 0, &nhs) != 0 ||
+        gw_json_member_bool(call, NULL, "unborn", &unborn) != 0 ||
+        gw_json_member_id(call, NULL, "mother_id", 0, &req.mother_id) != 0 ||
+        gw_json_member_string(call, NULL, "expected_delivery_date", "expected_delivery_date", 0, &edd) != 0)
+        return;
+    name.given = (char *)given;
+    name.family = (char *)family;
+    req.legal_name = &name;
+    req.n_other_names = n_others;
+    req.other_names = others;
+    req.date_of_birth = (char *)dob;
+    req.gender = (char *)gender;
+    req.nhs_number = (char *)nhs;
+    req.unborn = unborn;
+    req.expected_delivery_date = (char *)edd;
+    gw_call_daemon(call, "records", "records.person.create", &req.base, people__created);
+}
+
+void gw_person_get(gw_call_t *call)
+{
+    Tsr__Records__PersonGet req = TSR__RECORDS__PERSON_GET__INIT;
+    if (gw_path_id(call, 0, &req.id) != 0)
+        return;
+    gw_call_daemon(call, "records", "records.person.get", &req.base, people__read);
+}
+
+static void people__listed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                           const tsr_error_t *err)
+{
+    Tsr__Records__PersonList *list = (Tsr__Records__PersonList *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__person_list__descriptor);
+    if (list == NULL)
+        return;
+    json_t *items = json_array();
+    for (size_t i = 0; i < list->n_items; i++)
+        json_array_append_new(items, people__person(list->items[i]));
+    tsr__records__person_list__free_unpacked(list, NULL);
+    gw_reply_json(call, 200, gw_list_body(items, NULL));
+}
+
+void gw_person_search(gw_call_t *call)
+{
+    Tsr__Records__PersonSearch req = TSR__RECORDS__PERSON_SEARCH__INIT;
+    const char *name = gw_param(call, "name");
+    const char *dob = gw_param(call, "dob");
+    const char *limit = gw_param(call, "limit");
+    if (limit != NULL) {
+        char *end = NULL;
+        unsigned long n = strtoul(limit, &end, 10);
+        if (*limit == '\0' || *end != '\0' || n < 1 || n > 100) {
+            gw_fail(call, TSR_E_INVALID, "invalid_limit", "limit", "limit must be a number from 1 to 100.");
+            return;
+        }
+        req.limit = (uint32_t)n;
+    }
+    req.name = (char *)(name ? name : "");
+    req.date_of_birth = (char *)(dob ? dob : "");
+    gw_call_daemon(call, "records", "records.person.search", &req.base, people__listed);
+}
+
+static void people__restricted(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                               const tsr_error_t *err)
+{
+    (void)reply;
+    if (err != NULL) {
+        gw_reply_error(call, err);
+        return;
+    }
+    (void)daemon;
+    /* Answer with the record as the caller now sees it. */
+    Tsr__Records__PersonGet req = TSR__RECORDS__PERSON_GET__INIT;
+    req.id = strtoull(call->path_vars[0], NULL, 10);
+    gw_call_daemon(call, "records", "records.person.get", &req.base, people__read);
+}
+
+void gw_person_restrict(gw_call_t *call)
+{
+    static const char *const fields[] = {"reason", "review_date", "workers", NULL};
+    Tsr__Records__RestrictionSet req = TSR__RECORDS__RESTRICTION_SET__INIT;
+    const char *reason, *review;
+    char *workers_text[64];
+    size_t n_workers = 0;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_string(call, NULL, "reason", "reason", 1, &reason) != 0 ||
+        gw_json_member_string(call, NULL, "review_date", "review_date", 1, &review) != 0 ||
+        gw_json_member_strings(call, NULL, "workers", workers_text, 64, &n_workers) != 0)
+        return;
+    uint64_t workers[64];
+    for (size_t i = 0; i < n_workers; i++) {
+        char *end = NULL;
+        workers[i] = strtoull(workers_text[i], &end, 10);
+        if (*workers_text[i] == '\0' || *end != '\0' || workers[i] == 0) {
+            gw_fail(call, TSR_E_INVALID, "invalid_id", "workers", "Each of 'workers' must be a worker id.");
+            return;
+        }
+    }
+    req.reason = (char *)reason;
+    req.review_date = (char *)review;
+    req.n_worker_ids = n_workers;
+    req.worker_ids = workers;
+    gw_call_daemon(call, "records", "records.person.restrict", &req.base, people__restricted);
+}
+
+static void people__done_no_content(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                    const tsr_error_t *err)
+{
+    (void)daemon;
+    (void)reply;
+    if (err != NULL)
+        gw_reply_error(call, err);
+    else
+        gw_reply_no_content(call);
+}
+
+void gw_person_unrestrict(gw_call_t *call)
+{
+    Tsr__Records__RestrictionLift req = TSR__RECORDS__RESTRICTION_LIFT__INIT;
+    if (gw_path_id(call, 0, &req.person_id) != 0)
+        return;
+    gw_call_daemon(call, "records", "records.person.unrestrict", &req.base, people__done_no_content);
+}
+
+static void people__allocated(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                              const tsr_error_t *err)
+{
+    Tsr__Records__Allocation *a = (Tsr__Records__Allocation *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__allocation__descriptor);
+    if (a == NULL)
+        return;
+    json_t *body = people__allocation(a);
+    tsr__records__allocation__free_unpacked(a, NULL);
+    gw_reply_json(call, 201, body);
+}
+
+void gw_allocation_add(gw_call_t *call)
+{
+    static const char *const fields[] = {"worker_id", "team_id", "role", "service", NULL};
+    Tsr__Records__Allocation req = TSR__RECORDS__ALLOCATION__INIT;
+    const char *role, *service;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_id(call, NULL, "worker_id", 0, &req.worker_id) != 0 ||
+        gw_json_member_id(call, NULL, "team_id", 0, &req.team_id) != 0 ||
+        gw_json_member_string(call, NULL, "role", "role", 1, &role) != 0 ||
+        gw_json_member_string(call, NULL, "service", "service", 1, &service) != 0)
+        return;
+    req.role = (char *)role;
+    req.service = (char *)service;
+    gw_call_daemon(call, "records", "records.allocation.add", &req.base, people__allocated);
+}
+
+void gw_allocation_end(gw_call_t *call)
+{
+    Tsr__Records__AllocationEnd req = TSR__RECORDS__ALLOCATION_END__INIT;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_path_id(call, 1, &req.allocation_id) != 0)
+        return;
+    gw_call_daemon(call, "records", "records.allocation.end", &req.base, people__done_no_content);
+}

@@ -1,0 +1,15 @@
+/* people_routes: handlers of the people, restriction and allocation calls (see gw_routes). */
+#ifndef GATEWAY_PEOPLE_ROUTES_H
+#define GATEWAY_PEOPLE_ROUTES_H
+
+#include "gateway.h"
+
+void gw_person_create(gw_call_t *call);
+void gw_person_get(gw_call_t *call);
+void gw_person_search(gw_call_t *call);
+void gw_person_restrict(gw_call_t *call);
+void gw_person_unrestrict(gw_call_t *call);
+void gw_allocation_add(gw_call_t *call);
+void gw_allocation_end(gw_call_t *call);
+
+#endif

@@ -1,0 +1,30 @@
+/* access: who may see a person's record. An unrestricted record is open to every signed-in worker;
+ * a restricted one (seed 002) only to the workers named on the restriction, the allocated workers
+ * and their teams, and the roles and teams that keep access by policy (the MASH team, the
+ * Emergency Duty team, heads of service and directors, business and information administrators,
+ * system support). Everyone else gets the display name and nothing more. Decided here, in the
+ * daemon that owns the data, for every read. */
+#ifndef RECORDS_ACCESS_H
+#define RECORDS_ACCESS_H
+
+#include <stdint.h>
+
+#include "tsr_daemon.h"
+
+typedef enum { RECORDS_ACCESS_NONE = 0, RECORDS_ACCESS_NAME_ONLY, RECORDS_ACCESS_FULL } records_access_t;
+
+/* Reads the policy's roles and teams from configuration (records.restricted_access_roles,
+ * records.restricted_access_teams, comma-separated). */
+int records_access_configure(const tsr_config_t *config, tsr_error_t *err);
+
+/* What the call's actor may see of person_id: NONE when there is no such person. */
+int records_access_person(tsr_call_t *call, uint64_t person_id, records_access_t *access, tsr_error_t *err);
+
+/* The SQL boolean expression (for a row of people aliased p) that is true when the actor has full
+ * access; its parameters are $1 worker id, $2 team ids (bigint[]), $3 policy override (bool). */
+extern const char records_access_sql[];
+/* Fills the three parameters for records_access_sql into bufs (teams needs room for the ids). */
+void records_access_params(const tsr_call_t *call, char worker[32], char *teams, size_t teams_size,
+                           const char **override);
+
+#endif

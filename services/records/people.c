@@ -1,0 +1,680 @@
+#include "people.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "records.pb-c.h"
+#include "tsr_envelope.h"
+#include "tsr_nhs.h"
+#include "tsr_text.h"
+
+#define PERSON_NAME_MAX 100
+
+static const char *const person_writers[] = {"admin",
+                                             "system-support",
+                                             "mash-admin",
+                                             "mash-manager",
+                                             "social-worker",
+                                             "team-manager",
+                                             "early-help-worker",
+                                             "safeguarding-admin",
+                                             "emergency-duty",
+                                             "business-information-admin",
+                                             "head-of-service",
+                                             "system",
+                                             NULL};
+static const char *const restriction_managers[] = {"admin", "system-support", "system", NULL};
+static const char *const allocators[] = {
+    "admin", "system-support", "team-manager", "mash-manager", "head-of-service", "system", NULL};
+
+#define PERSON_DISPLAY                                                                                       \
+    "CASE WHEN p.unborn AND p.given_name = '' THEN 'Unborn baby ' || p.family_name"                          \
+    " ELSE btrim(p.given_name || ' ' || p.family_name) END"
+
+#define PERSON_COLUMNS                                                                                       \
+    "p.id, p.given_name, p.family_name, array_to_string(p.other_names, E'\\n'),"                             \
+    " coalesce(p.date_of_birth::text, ''), p.gender, coalesce(p.nhs_number, ''), p.unborn,"                  \
+    " coalesce(p.mother_id, 0), coalesce(p.expected_delivery_date::text, ''),"                               \
+    " (extract(epoch FROM p.created_at) * 1000)::bigint, " PERSON_DISPLAY ","                                \
+    " r.reason IS NOT NULL, coalesce(r.reason, ''), coalesce(r.review_date::text, ''),"                      \
+    " coalesce((SELECT string_agg(worker_id::text, ',') FROM restriction_access a WHERE a.person_id = "      \
+    "p.id), '')"
+
+/* ------------------------------------------------------------------------------------------------
+ * Reading rows and writing audit events
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Holds what a Person message points into: freed with person__release. */
+typedef struct {
+    Tsr__Records__Person person;
+    Tsr__Records__PersonName name;
+    char *other_names_buf;
+    char *other_names[32];
+    uint64_t workers[64];
+} person_row_t;
+
+static void person__from_row(const PGresult *res, int row, int full, person_row_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    Tsr__Records__Person *p = &out->person;
+    tsr__records__person__init(p);
+    tsr__records__person_name__init(&out->name);
+    p->id = strtoull(PQgetvalue(res, row, 0), NULL, 10);
+    p->display_name = PQgetvalue(res, row, 11);
+    p->restricted = strcmp(PQgetvalue(res, row, 12), "t") == 0;
+    if (!full) {
+        /* Name only: nothing else of a restricted record leaves this daemon. */
+        p->name_only = 1;
+        return;
+    }
+    out->name.given = PQgetvalue(res, row, 1);
+    out->name.family = PQgetvalue(res, row, 2);
+    p->legal_name = &out->name;
+    out->other_names_buf = strdup(PQgetvalue(res, row, 3));
+    size_t n = 0;
+    for (char *tok = out->other_names_buf ? strtok(out->other_names_buf, "\n") : NULL; tok && n < 32;
+         tok = strtok(NULL, "\n"))
+        out->other_names[n++] = tok;
+    p->n_other_names = n;
+    p->other_names = out->other_names;
+    p->date_of_birth = PQgetvalue(res, row, 4);
+    p->gender = PQgetvalue(res, row, 5);
+    p->nhs_number = PQgetvalue(res, row, 6);
+    p->unborn = strcmp(PQgetvalue(res, row, 7), "t") == 0;
+    p->mother_id = strtoull(PQgetvalue(res, row, 8), NULL, 10);
+    p->expected_delivery_date = PQgetvalue(res, row, 9);
+    p->created_at_ms = strtoll(PQgetvalue(res, row, 10), NULL, 10);
+    p->restriction_reason = PQgetvalue(res, row, 13);
+    p->restriction_review_date = PQgetvalue(res, row, 14);
+    size_t w = 0;
+    for (char *s = PQgetvalue(res, row, 15); *s && w < 64;) {
+        out->workers[w++] = strtoull(s, &s, 10);
+        if (*s == ',')
+            s++;
+    }
+    p->n_restriction_workers = w;
+    p->restriction_workers = out->workers;
+}
+
+static void person__release(person_row_t *row)
+{
+    free(row->other_names_buf);
+}
+
+/* Appends the audit event of an access to a person. */
+static int person__audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
+                         const char *summary, tsr_error_t *err)
+{
+    Tsr__Records__PersonAccessed ev = TSR__RECORDS__PERSON_ACCESSED__INIT;
+    ev.person_id = person_id;
+    ev.display_name = (char *)display_name;
+    ev.action = (char *)action;
+    ev.summary = (char *)summary;
+    char type[64];
+    snprintf(type, sizeof(type), "records.person.%s", action);
+    return tsr_call_emit(call, type, &ev.base, err);
+}
+
+static PGresult *person__select(tsr_call_t *call, uint64_t id, tsr_error_t *err)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "%" PRIu64, id);
+    const char *params[1] = {text};
+    return tsr_db_exec(call->conn,
+                       "SELECT " PERSON_COLUMNS
+                       " FROM people p LEFT JOIN restrictions r ON r.person_id = p.id"
+                       " WHERE p.id = $1::bigint",
+                       1, params, err);
+}
+
+/* Refuses a read of a record the actor may not see, and keeps the refusal in the audit trail. */
+static int person__refuse(tsr_call_t *call, uint64_t id, const char *display, const char *what,
+                          tsr_error_t *err)
+{
+    char summary[512];
+    snprintf(summary, sizeof(summary), "Refused: %s of restricted record %s (%" PRIu64 ")", what, display,
+             id);
+    if (person__audit(call, id, display, "refused", summary, err) != 0)
+        return -1;
+    call->commit_refusal = 1;
+    return tsr_error_set(err, TSR_E_FORBIDDEN, "restricted_record", NULL,
+                         "%s's record is restricted and you are not on its access list. If you need access, "
+                         "contact system support.",
+                         display);
+}
+
+static int person__load_allocations(tsr_call_t *call, uint64_t id, Tsr__Records__Person *p,
+                                    Tsr__Records__Allocation **storage, PGresult **holder, tsr_error_t *err)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "%" PRIu64, id);
+    const char *params[1] = {text};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT id, coalesce(worker_id, 0), coalesce(team_id, 0), role, service,"
+                                " start_date::text, coalesce(end_date::text, '') FROM allocations"
+                                " WHERE person_id = $1::bigint AND end_date IS NULL ORDER BY id",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    int n = PQntuples(res);
+    Tsr__Records__Allocation *all = calloc(n ? (size_t)n : 1, sizeof(*all));
+    Tsr__Records__Allocation **ptrs = calloc(n ? (size_t)n : 1, sizeof(*ptrs));
+    for (int i = 0; all && ptrs && i < n; i++) {
+        tsr__records__allocation__init(&all[i]);
+        all[i].id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        all[i].person_id = id;
+        all[i].worker_id = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+        all[i].team_id = strtoull(PQgetvalue(res, i, 2), NULL, 10);
+        all[i].role = PQgetvalue(res, i, 3);
+        all[i].service = PQgetvalue(res, i, 4);
+        all[i].start_date = PQgetvalue(res, i, 5);
+        all[i].end_date = PQgetvalue(res, i, 6);
+        ptrs[i] = &all[i];
+    }
+    p->n_allocations = all && ptrs ? (size_t)n : 0;
+    p->allocations = ptrs;
+    *storage = all;
+    *holder = res;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Adding a person
+ * ---------------------------------------------------------------------------------------------- */
+
+static int person__valid_date(tsr_call_t *call, const char *text, const char *field, int not_future,
+                              tsr_error_t *err)
+{
+    const char *params[2] = {text, not_future ? "t" : "f"};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT CASE WHEN $1 !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN 'bad'"
+                                " WHEN to_char(to_date($1, 'YYYY-MM-DD'), 'YYYY-MM-DD') <> $1 THEN 'bad'"
+                                " WHEN $2::boolean AND $1::date > current_date THEN 'future'"
+                                " ELSE 'ok' END",
+                                2, params, err);
+    if (res == NULL)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_date", field,
+                             "'%s' must be a date like 2015-03-21.", field);
+    int rc = 0;
+    if (strcmp(PQgetvalue(res, 0, 0), "bad") == 0)
+        rc = tsr_error_set(err, TSR_E_INVALID, "invalid_date", field,
+                           "'%s' must be a real date like 2015-03-21.", field);
+    else if (strcmp(PQgetvalue(res, 0, 0), "future") == 0)
+        rc = tsr_error_set(err, TSR_E_INVALID, "date_in_future", field, "'%s' cannot be in the future.",
+                           field);
+    PQclear(res);
+    return rc;
+}
+
+static int person__validate(tsr_call_t *call, const Tsr__Records__PersonCreate *in, char nhs[11],
+                            tsr_error_t *err)
+{
+    const char *given = in->legal_name ? in->legal_name->given : "";
+    const char *family = in->legal_name ? in->legal_name->family : "";
+    if (tsr_text_trimmed_length(family) == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "legal_name.family",
+                             "Enter the family name.");
+    if (!in->unborn && tsr_text_trimmed_length(given) == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "legal_name.given",
+                             "Enter the given name.");
+    if (tsr_text_length(given) > PERSON_NAME_MAX || tsr_text_length(family) > PERSON_NAME_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "too_long",
+                             tsr_text_length(given) > PERSON_NAME_MAX ? "legal_name.given"
+                                                                      : "legal_name.family",
+                             "A name must be %d characters or fewer.", PERSON_NAME_MAX);
+    if (tsr_text_has_control(given, 0) || tsr_text_has_control(family, 0))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_characters", "legal_name",
+                             "A name must not contain control characters.");
+    if (in->n_other_names > 32)
+        return tsr_error_set(err, TSR_E_INVALID, "too_many", "other_names", "Record at most 32 other names.");
+    for (size_t i = 0; i < in->n_other_names; i++)
+        if (tsr_text_trimmed_length(in->other_names[i]) == 0 || tsr_text_length(in->other_names[i]) > 200)
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_name", "other_names",
+                                 "Each other name must be 1 to 200 characters.");
+    static const char *const genders[] = {"female", "male", "indeterminate", "not-known", NULL};
+    int gender_ok = 0;
+    for (const char *const *g = genders; *g && !gender_ok; g++)
+        gender_ok = strcmp(*g, in->gender) == 0;
+    if (!gender_ok)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_gender", "gender",
+                             "Gender must be one of female, male, indeterminate or not-known.");
+    nhs[0] = '\0';
+    if (in->nhs_number[0] != '\0' && tsr_nhs_number_normalise(in->nhs_number, nhs, "nhs_number", err) != 0)
+        return -1;
+    if (in->unborn) {
+        if (in->date_of_birth[0] != '\0')
+            return tsr_error_set(err, TSR_E_INVALID, "unborn_with_birth_date", "date_of_birth",
+                                 "An unborn child has no date of birth; give the expected date of delivery.");
+        if (in->expected_delivery_date[0] == '\0')
+            return tsr_error_set(err, TSR_E_INVALID, "missing_field", "expected_delivery_date",
+                                 "Enter the expected date of delivery of the unborn child.");
+        if (in->mother_id == 0)
+            return tsr_error_set(
+                err, TSR_E_INVALID, "missing_field", "mother_id",
+                "An unborn child is recorded against the mother: give the mother's person id.");
+        if (nhs[0] != '\0')
+            return tsr_error_set(err, TSR_E_INVALID, "unborn_with_nhs_number", "nhs_number",
+                                 "An unborn child has no NHS number of its own until birth.");
+        return person__valid_date(call, in->expected_delivery_date, "expected_delivery_date", 0, err);
+    }
+    if (in->expected_delivery_date[0] != '\0')
+        return tsr_error_set(err, TSR_E_INVALID, "not_unborn", "expected_delivery_date",
+                             "Only an unborn child has an expected date of delivery.");
+    if (in->date_of_birth[0] != '\0' &&
+        person__valid_date(call, in->date_of_birth, "date_of_birth", 1, err) != 0)
+        return -1;
+    return 0;
+}
+
+int records_person_create(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__PersonCreate *in = (const Tsr__Records__PersonCreate *)call->payload;
+    if (tsr_actor_require_role(call->actor, person_writers, "add people", err) != 0)
+        return -1;
+    char nhs[11];
+    if (person__validate(call, in, nhs, err) != 0)
+        return -1;
+    if (in->mother_id != 0) {
+        records_access_t access;
+        if (records_access_person(call, in->mother_id, &access, err) != 0)
+            return -1;
+        if (access == RECORDS_ACCESS_NONE)
+            return tsr_error_set(err, TSR_E_INVALID, "unknown_mother", "mother_id",
+                                 "There is no person with id %" PRIu64 " to record as the mother.",
+                                 in->mother_id);
+    }
+    if (nhs[0] != '\0') {
+        const char *params[1] = {nhs};
+        PGresult *res =
+            tsr_db_exec(call->conn, "SELECT id FROM people WHERE nhs_number = $1", 1, params, err);
+        if (res == NULL)
+            return -1;
+        if (PQntuples(res) > 0) {
+            tsr_error_set(
+                err, TSR_E_CONFLICT, "duplicate_nhs_number", "nhs_number",
+                "A person with NHS number %s is already recorded (id %s): open that record instead of "
+                "adding another.",
+                nhs, PQgetvalue(res, 0, 0));
+            PQclear(res);
+            return -1;
+        }
+        PQclear(res);
+    }
+    char *given = tsr_text_trim_dup(in->legal_name ? in->legal_name->given : "");
+    char *family = tsr_text_trim_dup(in->legal_name ? in->legal_name->family : "");
+    /* Other names as a text[] literal built by PostgreSQL from a JSON list: no quoting by hand. */
+    json_t *others = json_array();
+    for (size_t i = 0; i < in->n_other_names; i++)
+        json_array_append_new(others, json_string(in->other_names[i]));
+    char *others_json = json_dumps(others, JSON_COMPACT);
+    json_decref(others);
+    char by[32], mother[32];
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    snprintf(mother, sizeof(mother), "%" PRIu64, in->mother_id);
+    const char *params[10] = {given,
+                              family,
+                              others_json,
+                              in->date_of_birth[0] ? in->date_of_birth : NULL,
+                              in->gender,
+                              nhs[0] ? nhs : NULL,
+                              in->unborn ? "t" : "f",
+                              in->mother_id ? mother : NULL,
+                              in->expected_delivery_date[0] ? in->expected_delivery_date : NULL,
+                              by};
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "INSERT INTO people (given_name, family_name, other_names, date_of_birth, gender, nhs_number, unborn,"
+        " mother_id, expected_delivery_date, created_by, search_names)"
+        " VALUES ($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4::date, $5, $6, $7::boolean,"
+        " $8::bigint, $9::date, $10::bigint,"
+        " lower($1 || ' ' || $2 || ' ' || coalesce((SELECT string_agg(n, ' ') FROM "
+        "jsonb_array_elements_text($3::jsonb) n), '')))"
+        " RETURNING id",
+        10, params, err);
+    free(given);
+    free(family);
+    free(others_json);
+    if (res == NULL)
+        return -1;
+    uint64_t id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    res = person__select(call, id, err);
+    if (res == NULL)
+        return -1;
+    person_row_t row;
+    person__from_row(res, 0, 1, &row);
+    char summary[512];
+    snprintf(summary, sizeof(summary), "Added person %s (%" PRIu64 ")", row.person.display_name, id);
+    int rc = person__audit(call, id, row.person.display_name, "created", summary, err);
+    if (rc == 0)
+        tsr_call_reply(call, &row.person.base);
+    person__release(&row);
+    PQclear(res);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Reading and finding people
+ * ---------------------------------------------------------------------------------------------- */
+
+int records_person_get(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__PersonGet *in = (const Tsr__Records__PersonGet *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    records_access_t access;
+    if (records_access_person(call, in->id, &access, err) != 0)
+        return -1;
+    if (access == RECORDS_ACCESS_NONE)
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
+                             "There is no person with id %" PRIu64 ".", in->id);
+    PGresult *res = person__select(call, in->id, err);
+    if (res == NULL)
+        return -1;
+    person_row_t row;
+    person__from_row(res, 0, access == RECORDS_ACCESS_FULL, &row);
+    int rc;
+    if (access != RECORDS_ACCESS_FULL) {
+        rc = person__refuse(call, in->id, row.person.display_name, "view", err);
+    } else {
+        Tsr__Records__Allocation *allocations = NULL;
+        PGresult *alloc_res = NULL;
+        char summary[512];
+        snprintf(summary, sizeof(summary), "Viewed person %s (%" PRIu64 ")", row.person.display_name, in->id);
+        rc = person__load_allocations(call, in->id, &row.person, &allocations, &alloc_res, err);
+        if (rc == 0)
+            rc = person__audit(call, in->id, row.person.display_name, "viewed", summary, err);
+        if (rc == 0)
+            tsr_call_reply(call, &row.person.base);
+        free(allocations);
+        free(row.person.allocations);
+        PQclear(alloc_res);
+    }
+    person__release(&row);
+    PQclear(res);
+    return rc;
+}
+
+int records_person_search(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__PersonSearch *in = (const Tsr__Records__PersonSearch *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    uint32_t limit = in->limit == 0 ? 20 : in->limit;
+    if (limit > 100)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to 100.");
+    char *name = tsr_text_trim_dup(in->name);
+    int rc = -1;
+    if (name[0] == '\0' && in->date_of_birth[0] == '\0') {
+        rc = tsr_error_set(err, TSR_E_INVALID, "missing_field", "name",
+                           "Search by name, date of birth or person id.");
+        goto done;
+    }
+    if (in->date_of_birth[0] != '\0' && person__valid_date(call, in->date_of_birth, "dob", 0, err) != 0)
+        goto done;
+    for (char *p = name; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    int by_id = name[0] != '\0' && strspn(name, "0123456789") == strlen(name) && strlen(name) <= 18;
+    char worker[32], teams[1024], lim[16];
+    const char *override;
+    records_access_params(call, worker, teams, sizeof(teams), &override);
+    snprintf(lim, sizeof(lim), "%u", limit);
+    const char *params[7] = {
+        worker, teams, override, name, in->date_of_birth[0] ? in->date_of_birth : NULL, by_id ? name : NULL,
+        lim};
+    char sql[4096];
+    /* A person id is a direct match; otherwise names by trigram similarity (any order, small
+     * misspellings), ranked, narrowed by an exact date of birth when given. */
+    snprintf(sql, sizeof(sql),
+             "SELECT " PERSON_COLUMNS ", %s AS full_access"
+             " FROM people p LEFT JOIN restrictions r ON r.person_id = p.id"
+             " WHERE CASE WHEN $6::bigint IS NOT NULL THEN p.id = $6::bigint"
+             "            ELSE ($4 = '' OR p.search_names OPERATOR(public.%%) $4)"
+             "                 AND ($5::date IS NULL OR p.date_of_birth = $5::date) END"
+             " ORDER BY CASE WHEN $4 = '' THEN 0 ELSE public.word_similarity($4, p.search_names) END DESC,"
+             "          p.family_name, p.given_name, p.id"
+             " LIMIT $7::int",
+             records_access_sql);
+    PGresult *res = tsr_db_exec(call->conn, sql, 7, params, err);
+    if (res == NULL)
+        goto done;
+    int rows = PQntuples(res);
+    person_row_t *people = calloc(rows ? (size_t)rows : 1, sizeof(*people));
+    Tsr__Records__Person **items = calloc(rows ? (size_t)rows : 1, sizeof(*items));
+    rc = 0;
+    for (int i = 0; i < rows && rc == 0; i++) {
+        int full = strcmp(PQgetvalue(res, i, 16), "t") == 0;
+        person__from_row(res, i, full, &people[i]);
+        items[i] = &people[i].person;
+        /* Each record shown in full is a read of it. */
+        if (full) {
+            char summary[512];
+            snprintf(summary, sizeof(summary), "Found person %s (%" PRIu64 ") in a search",
+                     people[i].person.display_name, people[i].person.id);
+            rc = person__audit(call, people[i].person.id, people[i].person.display_name, "found", summary,
+                               err);
+        }
+    }
+    if (rc == 0) {
+        Tsr__Records__PersonList list = TSR__RECORDS__PERSON_LIST__INIT;
+        list.n_items = (size_t)rows;
+        list.items = items;
+        tsr_call_reply(call, &list.base);
+    }
+    for (int i = 0; i < rows; i++)
+        person__release(&people[i]);
+    free(people);
+    free(items);
+    PQclear(res);
+done:
+    free(name);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Restrictions
+ * ---------------------------------------------------------------------------------------------- */
+
+static int person__display(tsr_call_t *call, uint64_t id, char *out, size_t size, tsr_error_t *err)
+{
+    PGresult *res = person__select(call, id, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
+                             "There is no person with id %" PRIu64 ".", id);
+    }
+    snprintf(out, size, "%s", PQgetvalue(res, 0, 11));
+    PQclear(res);
+    return 0;
+}
+
+int records_person_restrict(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__RestrictionSet *in = (const Tsr__Records__RestrictionSet *)call->payload;
+    if (tsr_actor_require_role(call->actor, restriction_managers, "restrict records", err) != 0)
+        return -1;
+    static const char *const reasons[] = {
+        "conflict-of-interest", "high-risk",          "case-review", "high-profile",
+        "mappa-marac-lado",     "adoption-fostering", NULL};
+    int known = 0;
+    for (const char *const *r = reasons; *r && !known; r++)
+        known = strcmp(*r, in->reason) == 0;
+    if (!known)
+        return tsr_error_set(
+            err, TSR_E_INVALID, "invalid_reason", "reason",
+            "The reason must be one of conflict-of-interest, high-risk, case-review, high-profile, "
+            "mappa-marac-lado or adoption-fostering.");
+    if (in->review_date[0] == '\0')
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "review_date",
+                             "Enter the date the restriction is next reviewed.");
+    if (person__valid_date(call, in->review_date, "review_date", 0, err) != 0)
+        return -1;
+    char display[256];
+    if (person__display(call, in->person_id, display, sizeof(display), err) != 0)
+        return -1;
+    char id[32], by[32];
+    snprintf(id, sizeof(id), "%" PRIu64, in->person_id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    const char *params[4] = {id, in->reason, in->review_date, by};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "INSERT INTO restrictions (person_id, reason, review_date, created_by)"
+                    " VALUES ($1::bigint, $2, $3::date, $4::bigint) ON CONFLICT (person_id) DO UPDATE"
+                    " SET reason = EXCLUDED.reason, review_date = EXCLUDED.review_date",
+                    4, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    res = tsr_db_exec(call->conn, "DELETE FROM restriction_access WHERE person_id = $1::bigint", 1, params,
+                      err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    for (size_t i = 0; i < in->n_worker_ids; i++) {
+        char worker[32];
+        snprintf(worker, sizeof(worker), "%" PRIu64, in->worker_ids[i]);
+        const char *pw[2] = {id, worker};
+        res = tsr_db_exec(
+            call->conn,
+            "INSERT INTO restriction_access (person_id, worker_id) VALUES ($1::bigint, $2::bigint)"
+            " ON CONFLICT DO NOTHING",
+            2, pw, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    char summary[512];
+    snprintf(summary, sizeof(summary),
+             "Restricted the record of %s (%" PRIu64 "): %s, review by %s, %zu named workers", display,
+             in->person_id, in->reason, in->review_date, in->n_worker_ids);
+    if (person__audit(call, in->person_id, display, "restricted", summary, err) != 0)
+        return -1;
+    Tsr__Records__PersonGet get = TSR__RECORDS__PERSON_GET__INIT;
+    get.id = in->person_id;
+    tsr_call_reply(call, &get.base);
+    return 0;
+}
+
+int records_person_unrestrict(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__RestrictionLift *in = (const Tsr__Records__RestrictionLift *)call->payload;
+    if (tsr_actor_require_role(call->actor, restriction_managers, "lift restrictions", err) != 0)
+        return -1;
+    char display[256];
+    if (person__display(call, in->person_id, display, sizeof(display), err) != 0)
+        return -1;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, in->person_id);
+    const char *params[1] = {id};
+    PGresult *res =
+        tsr_db_exec(call->conn, "DELETE FROM restrictions WHERE person_id = $1::bigint", 1, params, err);
+    if (res == NULL)
+        return -1;
+    int lifted = atoi(PQcmdTuples(res));
+    PQclear(res);
+    if (!lifted)
+        return tsr_error_set(err, TSR_E_CONFLICT, "not_restricted", NULL, "%s's record is not restricted.",
+                             display);
+    char summary[512];
+    snprintf(summary, sizeof(summary), "Lifted the restriction on %s (%" PRIu64 ")", display, in->person_id);
+    return person__audit(call, in->person_id, display, "unrestricted", summary, err);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Allocations
+ * ---------------------------------------------------------------------------------------------- */
+
+int records_allocation_add(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__Allocation *in = (const Tsr__Records__Allocation *)call->payload;
+    if (tsr_actor_require_role(call->actor, allocators, "allocate workers", err) != 0)
+        return -1;
+    if (strcmp(in->role, "key-worker") != 0 && strcmp(in->role, "team") != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_role", "role",
+                             "The role must be key-worker or team.");
+    if (strcmp(in->role, "key-worker") == 0 && in->worker_id == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "worker_id",
+                             "A key worker allocation names the worker.");
+    if (strcmp(in->role, "team") == 0 && in->team_id == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "team_id",
+                             "A team allocation names the team.");
+    const char *service = in->service;
+    if (strcmp(service, "Early Help") == 0)
+        service = "EH";
+    if (strcmp(service, "CSSW") != 0 && strcmp(service, "ASC") != 0 && strcmp(service, "EH") != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_service", "service",
+                             "The service must be CSSW, ASC or EH (Early Help).");
+    records_access_t access;
+    if (records_access_person(call, in->person_id, &access, err) != 0)
+        return -1;
+    char display[256];
+    if (person__display(call, in->person_id, display, sizeof(display), err) != 0)
+        return -1;
+    if (access != RECORDS_ACCESS_FULL)
+        return person__refuse(call, in->person_id, display, "allocation", err);
+    char person[32], worker[32], team[32], by[32];
+    snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
+    snprintf(worker, sizeof(worker), "%" PRIu64, in->worker_id);
+    snprintf(team, sizeof(team), "%" PRIu64, in->team_id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    const char *params[6] = {
+        person, in->worker_id ? worker : NULL, in->team_id ? team : NULL, in->role, service, by};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "INSERT INTO allocations (person_id, worker_id, team_id, role, service, created_by)"
+                    " VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, $6::bigint)"
+                    " RETURNING id, start_date::text",
+                    6, params, err);
+    if (res == NULL)
+        return -1;
+    Tsr__Records__Allocation out = *in;
+    out.id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    out.service = (char *)service;
+    out.start_date = PQgetvalue(res, 0, 1);
+    out.end_date = "";
+    char summary[512];
+    snprintf(summary, sizeof(summary), "Allocated %s %s%s to %s (%" PRIu64 ") for %s", in->role,
+             in->worker_id ? "worker " : "team ", in->worker_id ? worker : team, display, in->person_id,
+             service);
+    int rc = person__audit(call, in->person_id, display, "allocated", summary, err);
+    if (rc == 0)
+        tsr_call_reply(call, &out.base);
+    PQclear(res);
+    return rc;
+}
+
+int records_allocation_end(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__AllocationEnd *in = (const Tsr__Records__AllocationEnd *)call->payload;
+    if (tsr_actor_require_role(call->actor, allocators, "end allocations", err) != 0)
+        return -1;
+    char display[256];
+    if (person__display(call, in->person_id, display, sizeof(display), err) != 0)
+        return -1;
+    char person[32], allocation[32];
+    snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
+    snprintf(allocation, sizeof(allocation), "%" PRIu64, in->allocation_id);
+    const char *params[2] = {person, allocation};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "UPDATE allocations SET end_date = current_date"
+                                " WHERE id = $2::bigint AND person_id = $1::bigint AND end_date IS NULL",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
+    int ended = atoi(PQcmdTuples(res));
+    PQclear(res);
+    if (!ended)
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "%s has no open allocation %s.",
+                             display, allocation);
+    char summary[512];
+    snprintf(summary, sizeof(summary), "Ended allocation %s of %s (%" PRIu64 ")", allocation, display,
+             in->person_id);
+    return person__audit(call, in->person_id, display, "deallocated", summary, err);
+}
