@@ -362,7 +362,8 @@ static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
         call.events_emitted = 0;
         call.commit_refusal = 0;
         if (job->handler->fn(&call, &job->err) != 0) {
-            if (call.commit_refusal && job->err.status != TSR_E_INTERNAL && job->err.status != TSR_E_UNAVAILABLE) {
+            if (call.commit_refusal && job->err.status != TSR_E_INTERNAL &&
+                job->err.status != TSR_E_UNAVAILABLE) {
                 tsr_error_t refusal = job->err;
                 if (tsr_db_command(conn, "COMMIT", &job->err) != 0)
                     goto rollback;

@@ -32,10 +32,11 @@ int tsr_nhs_number_normalise(const char *text, char out[11], const char *field, 
                              "digit would be 10). Check it against the person's NHS letter or GP record.",
                              out);
     if (check != out[9] - '0')
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_nhs_number", field,
-                             "%s is not a valid NHS number: its last digit should be %d. Check for a mistyped "
-                             "digit.",
-                             out, check);
+        return tsr_error_set(
+            err, TSR_E_INVALID, "invalid_nhs_number", field,
+            "%s is not a valid NHS number: its last digit should be %d. Check for a mistyped "
+            "digit.",
+            out, check);
     return 0;
 }
 

@@ -434,13 +434,20 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
              "SELECT " PERSON_COLUMNS ", %s AS full_access"
              " FROM people p LEFT JOIN restrictions r ON r.person_id = p.id"
              " WHERE CASE WHEN $6::bigint IS NOT NULL THEN p.id = $6::bigint"
-             "            ELSE ($4 = '' OR p.search_names OPERATOR(public.%%) $4)"
+             "            ELSE ($4 = '' OR $4 OPERATOR(public.<%%) p.search_names)"
              "                 AND ($5::date IS NULL OR p.date_of_birth = $5::date) END"
              " ORDER BY CASE WHEN $4 = '' THEN 0 ELSE public.word_similarity($4, p.search_names) END DESC,"
              "          p.family_name, p.given_name, p.id"
              " LIMIT $7::int",
              records_access_sql);
-    PGresult *res = tsr_db_exec(call->conn, sql, 7, params, err);
+    /* 0.5 finds one or two letters wrong in a name ('babtunde' for Babatunde) without flooding the
+     * list; local to this transaction. */
+    PGresult *res = tsr_db_exec(
+        call->conn, "SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', true)", 0, NULL, err);
+    if (res == NULL)
+        goto done;
+    PQclear(res);
+    res = tsr_db_exec(call->conn, sql, 7, params, err);
     if (res == NULL)
         goto done;
     int rows = PQntuples(res);

@@ -58,12 +58,16 @@ static void test_every_documented_operation_is_served_as_documented(void **state
         yaml_node_t *item = yaml_document_get_node(&doc, p->value);
         /* Path parameters become a known record: Hampden Children Centre. */
         char concrete[256];
-        const char *brace = strchr(template, '{');
-        if (brace != NULL)
-            snprintf(concrete, sizeof(concrete), "%.*s7500065%s", (int)(brace - template), template,
-                     strchr(brace, '}') + 1);
-        else
-            snprintf(concrete, sizeof(concrete), "%s", template);
+        size_t n = 0;
+        for (const char *t = template; *t && n + 8 < sizeof(concrete);) {
+            if (*t == '{') {
+                n += (size_t)snprintf(concrete + n, sizeof(concrete) - n, "7500065");
+                t = strchr(t, '}') + 1;
+            } else {
+                concrete[n++] = *t++;
+            }
+        }
+        concrete[n] = '\0';
         static const char *const methods[] = {"get", "post", "put", "delete", "patch"};
         for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
             yaml_node_t *op = map_get(item, methods[m]);
