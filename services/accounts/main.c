@@ -9,6 +9,9 @@ extern const size_t accounts_migrations_count;
 static const tsr_handler_def_t accounts_handlers[] = {
     {"accounts.authenticate", accounts_authenticate, &tsr__accounts__authenticate_request__descriptor},
     {"accounts.worker.import", accounts_worker_import, &tsr__accounts__worker_import__descriptor},
+    {"accounts.worker.prerequisites", accounts_worker_prerequisites,
+     &tsr__accounts__worker_prerequisites__descriptor},
+    {"accounts.worker.end", accounts_worker_end, &tsr__accounts__worker_end__descriptor},
 };
 
 int main(int argc, char **argv)

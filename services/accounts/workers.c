@@ -126,19 +126,60 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
     const char *params[1] = {username};
-    PGresult *res = tsr_db_exec(
-        call->conn, "SELECT id, password_hash, active FROM workers WHERE username = $1", 1, params, err);
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT id, password_hash, active, ended_at IS NOT NULL,"
+                    " NOT risk_assessment_approved"
+                    " AND (dbs_checked_on IS NULL OR dbs_checked_on <= current_date - interval '3 years'),"
+                    " coalesce(to_char(dbs_checked_on, 'DD/MM/YYYY'), ''), training_completed_on IS NULL, "
+                    "aup_signed_on IS NULL"
+                    " FROM workers WHERE username = $1",
+                    1, params, err);
     free(username);
     if (res == NULL)
         return -1;
     int found = PQntuples(res) > 0;
     const char *hash = found ? PQgetvalue(res, 0, 1) : workers__decoy;
     int verified = crypto_pwhash_str_verify(hash, in->password, strlen(in->password)) == 0;
-    int active = found && strcmp(PQgetvalue(res, 0, 2), "t") == 0;
-    if (!found || !verified || !active) {
+    if (!found || !verified) {
         PQclear(res);
         return tsr_error_set(err, TSR_E_UNAUTHENTICATED, "invalid_credentials", NULL,
                              "The username or password is not right. Check them and try again.");
+    }
+    /* The password was right: now, and only now, say why the account may not be used. */
+    int refused = 0;
+    if (strcmp(PQgetvalue(res, 0, 3), "t") == 0 || strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+        refused =
+            tsr_error_set(err, TSR_E_FORBIDDEN, "account_ended", NULL,
+                          "This account has ended. If you have moved role or returned, ask your manager to "
+                          "request a new account from system support.");
+    } else if (strcmp(PQgetvalue(res, 0, 4), "t") == 0) {
+        if (PQgetvalue(res, 0, 5)[0] != '\0')
+            refused =
+                tsr_error_set(err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
+                              "Your enhanced DBS check (dated %s) is more than 3 years old, so this account "
+                              "cannot be used. Ask your manager to renew it, or to have HR approve a risk "
+                              "assessment while the new check is pending.",
+                              PQgetvalue(res, 0, 5));
+        else
+            refused = tsr_error_set(
+                err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
+                "No enhanced DBS check is recorded for you (they are renewed every 3 years), so "
+                "this account cannot be used. Ask your manager to send it to system support.");
+    } else if (strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
+        refused = tsr_error_set(
+            err, TSR_E_FORBIDDEN, "training_not_done", NULL,
+            "Your training in the system is not recorded as done; this account can be used once "
+            "it is.");
+    } else if (strcmp(PQgetvalue(res, 0, 7), "t") == 0) {
+        refused =
+            tsr_error_set(err, TSR_E_FORBIDDEN, "aup_not_signed", NULL,
+                          "You have not signed the acceptable-use policy; this account can be used once you "
+                          "have.");
+    }
+    if (refused != 0) {
+        PQclear(res);
+        return -1;
     }
     char id[32];
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
@@ -149,6 +190,92 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
     if (res == NULL)
         return -1;
     PQclear(res);
+    return workers__reply(call, id, err);
+}
+
+static const char *const workers_administrators[] = {"admin", "system-support", "system", NULL};
+
+/* Records a worker's prerequisites; each date must be a real date not in the future. */
+static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
+                                       const Tsr__Accounts__WorkerPrerequisites *p, tsr_error_t *err)
+{
+    const char *dates[3][2] = {{p->dbs_checked_on, "dbs_checked_on"},
+                               {p->training_completed_on, "training_completed_on"},
+                               {p->aup_signed_on, "aup_signed_on"}};
+    for (int i = 0; i < 3; i++) {
+        if (dates[i][0][0] == '\0')
+            continue;
+        const char *params[1] = {dates[i][0]};
+        PGresult *res = tsr_db_exec(call->conn,
+                                    "SELECT $1 ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'"
+                                    " AND to_char(to_date($1, 'YYYY-MM-DD'), 'YYYY-MM-DD') = $1"
+                                    " AND to_date($1, 'YYYY-MM-DD') <= current_date",
+                                    1, params, err);
+        if (res == NULL)
+            return -1;
+        int ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+        if (!ok)
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_date", dates[i][1],
+                                 "'%s' must be a real date like 2025-03-21, not in the future.", dates[i][1]);
+    }
+    const char *params[5] = {id, p->dbs_checked_on[0] ? p->dbs_checked_on : NULL,
+                             p->risk_assessment_approved ? "t" : "f",
+                             p->training_completed_on[0] ? p->training_completed_on : NULL,
+                             p->aup_signed_on[0] ? p->aup_signed_on : NULL};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "UPDATE workers SET dbs_checked_on = $2::date, risk_assessment_approved = $3::boolean,"
+                    " training_completed_on = $4::date, aup_signed_on = $5::date WHERE id = $1::bigint",
+                    5, params, err);
+    if (res == NULL)
+        return -1;
+    int updated = atoi(PQcmdTuples(res));
+    PQclear(res);
+    if (!updated)
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "There is no worker with id %s.", id);
+    return 0;
+}
+
+int accounts_worker_prerequisites(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Accounts__WorkerPrerequisites *in = (const Tsr__Accounts__WorkerPrerequisites *)call->payload;
+    if (tsr_actor_require_role(call->actor, workers_administrators, "record access prerequisites", err) != 0)
+        return -1;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
+    if (accounts__set_prerequisites(call, id, in, err) != 0)
+        return -1;
+    return workers__reply(call, id, err);
+}
+
+int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Accounts__WorkerEnd *in = (const Tsr__Accounts__WorkerEnd *)call->payload;
+    if (tsr_actor_require_role(call->actor, workers_administrators, "end accounts", err) != 0)
+        return -1;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
+    const char *params[2] = {id, in->reason};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "UPDATE workers SET ended_at = now(), ended_reason = $2, active = false"
+                                " WHERE id = $1::bigint AND ended_at IS NULL RETURNING username",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
+                             "There is no open account with worker id %s.", id);
+    }
+    /* The gateway ends the worker's sessions when it applies this event. */
+    Tsr__Accounts__WorkerEnded ended = TSR__ACCOUNTS__WORKER_ENDED__INIT;
+    ended.worker_id = in->worker_id;
+    ended.username = PQgetvalue(res, 0, 0);
+    int rc = tsr_call_emit(call, "accounts.worker.ended", &ended.base, err);
+    PQclear(res);
+    if (rc != 0)
+        return -1;
     return workers__reply(call, id, err);
 }
 
@@ -228,6 +355,8 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
     if (res == NULL)
         return -1;
     PQclear(res);
+    if (in->prerequisites != NULL && accounts__set_prerequisites(call, id, in->prerequisites, err) != 0)
+        return -1;
     for (size_t i = 0; i < in->n_teams; i++) {
         const char *team[2] = {id, in->teams[i]};
         res = tsr_db_exec(call->conn,

@@ -11,6 +11,11 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err);
 /* Adds or updates a worker by username (the system's import and demo jobs only). */
 int accounts_worker_import(tsr_call_t *call, tsr_error_t *err);
 
+/* Records a worker's access prerequisites (system support). */
+int accounts_worker_prerequisites(tsr_call_t *call, tsr_error_t *err);
+/* Ends a leaver's account; an event tells the gateway to end the worker's sessions at once. */
+int accounts_worker_end(tsr_call_t *call, tsr_error_t *err);
+
 /* Whether role is one the suite knows. */
 int accounts_role_is_known(const char *role);
 

@@ -44,12 +44,10 @@ struct gw_call {
     size_t n_params;
     json_t *body;
     char *idempotency_key;
-    /* Fan-out (readyz, metrics). */
+    /* Fan-out (/metrics). */
     int pending;
-    json_t *scratch;
     char *text;
     size_t text_len;
-    int status;
 };
 
 typedef void (*gw_handler_fn)(gw_call_t *call);
@@ -109,6 +107,8 @@ void gw_routes_connect(tsr_daemon_t *daemon);
 /* sessions.c */
 void gw_session_begin(gw_call_t *call);
 void gw_session_end(gw_call_t *call);
+/* Applies an accounts event: a leaver's sessions end. */
+int gw_sessions_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
 /* Finds the session of the call's bearer token, then runs the route's handler (or answers 401). */
 void gw_session_authenticate(gw_call_t *call);
 
@@ -132,8 +132,9 @@ int gw_path_id(gw_call_t *call, size_t index, uint64_t *out);
 /* An optional unsigned id parameter (digits); 0 when absent. 0 or answers 400. */
 int gw_param_id(gw_call_t *call, const char *name, uint64_t *out);
 int gw_param_limit(gw_call_t *call, uint32_t *out);
-/* An optional date or RFC 3339 date-time parameter, in Unix ms (0 when absent). */
-int gw_param_time(gw_call_t *call, const char *name, int64_t *out);
+/* An optional date or RFC 3339 date-time parameter, in Unix ms (0 when absent). A date alone is the
+ * start of that day (UTC); *date_only says which it was (date_only may be NULL). */
+int gw_param_time(gw_call_t *call, const char *name, int64_t *out, int *date_only);
 /* Parses YYYY-MM-DD or an RFC 3339 date-time; 0 or -1. */
 int gw_parse_time(const char *text, int64_t *ms);
 

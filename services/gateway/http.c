@@ -1,7 +1,7 @@
 /* http: the gateway's HTTP server (h2o 2.2, libuv build) on the daemon's loop, the life of a call,
  * and the reply helpers every route uses. */
-#include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +58,6 @@ static void http__call_free(gw_call_t *call)
         free(call->param_values[i]);
     }
     json_decref(call->body);
-    json_decref(call->scratch);
     free(call->text);
     free(call->idempotency_key);
     free(call);
@@ -66,11 +65,49 @@ static void http__call_free(gw_call_t *call)
 
 static void http__count(gw_call_t *call, int status)
 {
+    /* The route's pattern, not the path, so that the label's values stay few. */
     char labels[200];
-    snprintf(labels, sizeof(labels), "route=\"%s %s\",status=\"%d\"", call->route ? call->route->method : "-",
-             call->route ? call->route->pattern : "-", status);
+    if (call->route != NULL)
+        snprintf(labels, sizeof(labels), "route=\"%s %s\",status=\"%d\"", call->route->method,
+                 call->route->pattern, status);
+    else
+        snprintf(labels, sizeof(labels), "route=\"unmatched\",status=\"%d\"", status);
     tsr_metric_add(tsr_metrics_counter("gateway_http_requests_total", "HTTP requests answered.", labels), 1);
     tsr_metric_observe(call->gateway->m_latency, (double)(uv_hrtime() - call->started_ns) / 1e9);
+}
+
+static const char *http__reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 422:
+        return "Unprocessable Entity";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status < 400 ? "OK" : "Error";
+    }
 }
 
 /* Sends the response if the client is still there, and ends the call either way. */
@@ -82,45 +119,7 @@ static void http__respond(gw_call_t *call, int status, const char *content_type,
         *call->slot = NULL; /* the pool's dispose must not touch the call once it is freed */
         call->slot = NULL;
         req->res.status = status;
-        req->res.reason = status < 300 ? "OK" : tsr_status_reason(TSR_OK);
-        switch (status) {
-        case 201:
-            req->res.reason = "Created";
-            break;
-        case 204:
-            req->res.reason = "No Content";
-            break;
-        case 400:
-            req->res.reason = "Bad Request";
-            break;
-        case 401:
-            req->res.reason = "Unauthorized";
-            break;
-        case 403:
-            req->res.reason = "Forbidden";
-            break;
-        case 404:
-            req->res.reason = "Not Found";
-            break;
-        case 405:
-            req->res.reason = "Method Not Allowed";
-            break;
-        case 409:
-            req->res.reason = "Conflict";
-            break;
-        case 413:
-            req->res.reason = "Payload Too Large";
-            break;
-        case 422:
-            req->res.reason = "Unprocessable Entity";
-            break;
-        case 500:
-            req->res.reason = "Internal Server Error";
-            break;
-        case 503:
-            req->res.reason = "Service Unavailable";
-            break;
-        }
+        req->res.reason = http__reason(status);
         if (content_type != NULL)
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
                            strlen(content_type));
@@ -413,6 +412,37 @@ no:
     return 0;
 }
 
+/* 405 with the methods the path does take, in an Allow header as RFC 9110 asks. */
+static void http__method_not_allowed(gw_call_t *call, h2o_req_t *req, const char *path, size_t path_len)
+{
+    char allow[64] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < gw_routes_count; i++) {
+        gw_call_t probe = {0};
+        if (!http__match(&probe, gw_routes[i].pattern, path, path_len))
+            continue;
+        for (size_t v = 0; v < probe.n_path_vars; v++)
+            free(probe.path_vars[v]);
+        if (n + strlen(gw_routes[i].method) + 3 < sizeof(allow))
+            n += (size_t)snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "", gw_routes[i].method);
+    }
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, n);
+    /* No tsr status stands for 405, so the error is built here in the same shape. */
+    char message[400];
+    snprintf(message, sizeof(message), "%.*s is not allowed on %.*s; use %s.",
+             (int)(req->method.len > 16 ? 16 : req->method.len), req->method.base,
+             (int)(path_len > 200 ? 200 : path_len), path, allow);
+    json_t *text = json_string(message);
+    json_t *error = json_object();
+    json_object_set_new(error, "code", json_string("method_not_allowed"));
+    json_object_set_new(error, "message", text ? text : json_string("That method is not allowed here."));
+    json_t *body = json_object();
+    json_object_set_new(body, "error", error);
+    gw_reply_json(call, 405, body);
+}
+
+/* Parses and checks what every route shares (query, body, Idempotency-Key), then hands the call to
+ * the session check or straight to the route's handler. */
 static void http__dispatch(gw_call_t *call, h2o_req_t *req)
 {
     gateway_t *gw = call->gateway;
@@ -433,35 +463,26 @@ static void http__dispatch(gw_call_t *call, h2o_req_t *req)
         }
     }
     if (route == NULL) {
-        if (path_matched) {
-            char message[300];
-            snprintf(message, sizeof(message), "%.*s is not allowed on %.*s.", (int)req->method.len,
-                     req->method.base, (int)(path_len > 200 ? 200 : path_len), path);
-            json_t *text = json_string(message);
-            json_t *error = json_object();
-            json_object_set_new(error, "code", json_string("method_not_allowed"));
-            json_object_set_new(error, "message",
-                                text ? text : json_string("That method is not allowed here."));
-            json_t *body = json_object();
-            json_object_set_new(body, "error", error);
-            gw_reply_json(call, 405, body);
-        } else {
+        if (path_matched)
+            http__method_not_allowed(call, req, path, path_len);
+        else
             gw_fail(call, TSR_E_NOT_FOUND, "not_found", NULL, "There is nothing at %.*s.",
                     (int)(path_len > 200 ? 200 : path_len), path);
-        }
         return;
     }
     call->route = route;
-    if (req->query_at != SIZE_MAX &&
+    /* The operational endpoints take no parameters, and /healthz must answer whatever is appended. */
+    int api = strncmp(route->pattern, "/api/", 5) == 0;
+    if (api && req->query_at != SIZE_MAX &&
         http__parse_query(call, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1) != 0)
         return;
-    if (req->entity.base != NULL && req->entity.len > gw->max_body) {
-        gw_fail(call, TSR_E_TOO_LARGE, "body_too_large", NULL,
-                "The request body is %zu bytes; the most this API takes is %zu.", req->entity.len,
-                gw->max_body);
-        return;
-    }
     if (route->has_body) {
+        if (req->entity.base != NULL && req->entity.len > gw->max_body) {
+            gw_fail(call, TSR_E_TOO_LARGE, "body_too_large", NULL,
+                    "The request body is %zu bytes; the most this API takes is %zu.", req->entity.len,
+                    gw->max_body);
+            return;
+        }
         if (req->entity.base == NULL || req->entity.len == 0) {
             gw_fail(call, TSR_E_INVALID, "missing_body", NULL, "Send a JSON object as the request body.");
             return;
@@ -479,7 +500,7 @@ static void http__dispatch(gw_call_t *call, h2o_req_t *req)
             return;
         }
     }
-    const char *key = gw_header_by_name(call, "idempotency-key");
+    const char *key = api ? gw_header_by_name(call, "idempotency-key") : NULL;
     if (key != NULL) {
         size_t len = strlen(key);
         if (len == 0 || len > 200 || !tsr_text_is_utf8(key, len)) {
@@ -557,32 +578,76 @@ static void http__on_accept(uv_stream_t *listener, int status)
     h2o_accept(&gw->accept_ctx, sock);
 }
 
-static int http__parse_addr(const char *addr, char *host, size_t host_size, int *port)
+/* Resolves http.addr: "host:port" or "[v6 address]:port"; host may be a name (resolved once, at
+ * start-up, before the loop serves anything), and an empty host or "*" means every interface. */
+static int http__resolve(const char *addr, struct sockaddr_storage *out)
 {
     const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon == addr || (size_t)(colon - addr) >= host_size)
+    if (colon == NULL || colon[1] == '\0')
         return -1;
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = '\0';
-    char *end = NULL;
-    long p = strtol(colon + 1, &end, 10);
-    if (end == colon + 1 || *end != '\0' || p < 0 || p > 65535)
+    char host[256];
+    size_t host_len = (size_t)(colon - addr);
+    const char *h = addr;
+    if (host_len >= 2 && addr[0] == '[' && addr[host_len - 1] == ']') {
+        h++;
+        host_len -= 2;
+    }
+    if (host_len >= sizeof(host))
         return -1;
-    *port = (int)p;
+    memcpy(host, h, host_len);
+    host[host_len] = '\0';
+    for (const char *c = colon + 1; *c; c++)
+        if (*c < '0' || *c > '9')
+            return -1;
+    if (strlen(colon + 1) > 5 || atoi(colon + 1) > 65535)
+        return -1;
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    int any = host[0] == '\0' || strcmp(host, "*") == 0;
+    if (getaddrinfo(any ? "0.0.0.0" : host, colon + 1, &hints, &res) != 0 || res == NULL)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
     return 0;
 }
 
+/* "127.0.0.1:8080" or "[::1]:8080". */
+static void http__format_addr(const struct sockaddr_storage *sa, char *buf, size_t size)
+{
+    char host[64] = "";
+    if (sa->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        uv_ip6_name(in6, host, sizeof(host));
+        snprintf(buf, size, "[%s]:%d", host, ntohs(in6->sin6_port));
+    } else {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        uv_ip4_name(in, host, sizeof(host));
+        snprintf(buf, size, "%s:%d", host, ntohs(in->sin_port));
+    }
+}
+
+/* Written to a temporary file and renamed, so that a reader never sees half an address. */
 static int http__write_addr_file(const char *path, const char *addr)
 {
     char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
     FILE *f = fopen(tmp, "w");
     if (f == NULL)
         return -1;
-    fprintf(f, "%s\n", addr);
-    if (fclose(f) != 0)
+    int failed = fprintf(f, "%s\n", addr) < 0;
+    if (fclose(f) != 0 || failed || rename(tmp, path) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
         return -1;
-    return rename(tmp, path);
+    }
+    return 0;
 }
 
 int gateway_http_start(gateway_t *gw)
@@ -597,11 +662,12 @@ int gateway_http_start(gateway_t *gw)
     }
     gw->max_body = (size_t)max_body;
     const char *addr = tsr_config_get(config, "http.addr", "127.0.0.1:8080");
-    char host[256];
-    int port = 0;
-    if (http__parse_addr(addr, host, sizeof(host), &port) != 0) {
-        tsr_log_error(
-            NULL, "http.addr is '%s': it must be host:port, e.g. 127.0.0.1:8080 (TESSERA_HTTP_ADDR)", addr);
+    struct sockaddr_storage sa;
+    if (http__resolve(addr, &sa) != 0) {
+        tsr_log_error(NULL,
+                      "http.addr is '%s': it must be host:port with a host this machine can resolve, e.g."
+                      " 127.0.0.1:8080 or [::1]:0 (set in the config file or TESSERA_HTTP_ADDR)",
+                      addr);
         return -1;
     }
 
@@ -616,6 +682,7 @@ int gateway_http_start(gateway_t *gw)
         return -1;
     }
     gw->config.http1.req_timeout = (uint64_t)idle_ms;
+    gw->config.server_name = h2o_iovec_init(H2O_STRLIT("tessera"));
     h2o_hostconf_t *hostconf =
         h2o_config_register_host(&gw->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
@@ -632,11 +699,6 @@ int gateway_http_start(gateway_t *gw)
     gw->accept_ctx.ctx = &gw->ctx;
     gw->accept_ctx.hosts = gw->config.hosts;
 
-    struct sockaddr_in sa;
-    if (uv_ip4_addr(host, port, &sa) != 0) {
-        tsr_log_error(NULL, "http.addr '%s': '%s' is not an IPv4 address", addr, host);
-        return -1;
-    }
     uv_tcp_init(tsr_daemon_loop(gw->daemon), &gw->listener);
     gw->listener.data = gw;
     int rc = uv_tcp_bind(&gw->listener, (struct sockaddr *)&sa, 0);
@@ -651,14 +713,15 @@ int gateway_http_start(gateway_t *gw)
     struct sockaddr_storage bound;
     int len = sizeof(bound);
     uv_tcp_getsockname(&gw->listener, (struct sockaddr *)&bound, &len);
-    char bound_host[64] = "";
-    uv_ip4_name((struct sockaddr_in *)&bound, bound_host, sizeof(bound_host));
     char bound_addr[96];
-    snprintf(bound_addr, sizeof(bound_addr), "%s:%d", bound_host,
-             ntohs(((struct sockaddr_in *)&bound)->sin_port));
+    http__format_addr(&bound, bound_addr, sizeof(bound_addr));
+    /* Scripts and tests wait for this file to learn the port (http.addr may ask for port 0). */
     const char *addr_file = tsr_config_get(config, "http.addr_file", NULL);
-    if (addr_file != NULL && *addr_file != '\0' && http__write_addr_file(addr_file, bound_addr) != 0)
-        tsr_log_warn(NULL, "cannot write the bound address to %s: %s", addr_file, strerror(errno));
+    if (addr_file != NULL && *addr_file != '\0' && http__write_addr_file(addr_file, bound_addr) != 0) {
+        tsr_log_error(NULL, "cannot write the bound address to http.addr_file %s: %s", addr_file,
+                      strerror(errno));
+        return -1;
+    }
     tsr_log_info(NULL, "listening on http://%s/", bound_addr);
     return 0;
 }

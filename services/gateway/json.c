@@ -165,10 +165,12 @@ int gw_parse_time(const char *text, int64_t *ms)
     return 0;
 }
 
-int gw_param_time(gw_call_t *call, const char *name, int64_t *out)
+int gw_param_time(gw_call_t *call, const char *name, int64_t *out, int *date_only)
 {
     const char *v = gw_param(call, name);
     *out = 0;
+    if (date_only != NULL)
+        *date_only = v != NULL && strlen(v) == 10;
     if (v == NULL || *v == '\0')
         return 0;
     if (gw_parse_time(v, out) != 0)

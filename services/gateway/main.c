@@ -38,6 +38,8 @@ int main(int argc, char **argv)
     gateway_t *gateway = gateway_new(daemon);
     if (gateway == NULL || tsr_daemon_migrate(daemon, gateway_migrations, gateway_migrations_count) != 0)
         goto done;
+    if (tsr_daemon_subscribe(daemon, "accounts", gw_sessions_apply_accounts_event) != 0)
+        goto done;
     tsr_daemon_hooks_t hooks = {gateway_start, gateway_stop, gateway_busy, gateway_release, gateway};
     tsr_daemon_set_hooks(daemon, &hooks);
     rc = tsr_daemon_run(daemon);

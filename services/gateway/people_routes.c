@@ -7,6 +7,7 @@
 
 #include "gateway.h"
 #include "people_routes.h"
+#include "accounts.pb-c.h"
 #include "records.pb-c.h"
 
 static json_t *people__allocation(const Tsr__Records__Allocation *a)
@@ -265,4 +266,57 @@ void gw_allocation_end(gw_call_t *call)
     if (gw_path_id(call, 0, &req.person_id) != 0 || gw_path_id(call, 1, &req.allocation_id) != 0)
         return;
     gw_call_daemon(call, "records", "records.allocation.end", &req.base, people__done_no_content);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Workers: access prerequisites and leavers (the accounts daemon)
+ * ---------------------------------------------------------------------------------------------- */
+
+static void workers__done(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                          const tsr_error_t *err)
+{
+    Tsr__Accounts__Worker *w = (Tsr__Accounts__Worker *)gw_reply_unpack(call, daemon, reply, err,
+                                                                        &tsr__accounts__worker__descriptor);
+    if (w == NULL)
+        return;
+    json_t *roles = json_array();
+    for (size_t i = 0; i < w->n_roles; i++)
+        json_array_append_new(roles, json_string(w->roles[i]));
+    json_t *body = json_pack("{s:o, s:s, s:s, s:o}", "id", gw_json_id(w->id), "name", w->name, "username",
+                             w->username, "roles", roles);
+    tsr__accounts__worker__free_unpacked(w, NULL);
+    gw_reply_json(call, 200, body);
+}
+
+void gw_worker_prerequisites(gw_call_t *call)
+{
+    static const char *const fields[] = {"dbs_checked_on", "risk_assessment_approved",
+                                         "training_completed_on", "aup_signed_on", NULL};
+    Tsr__Accounts__WorkerPrerequisites req = TSR__ACCOUNTS__WORKER_PREREQUISITES__INIT;
+    const char *dbs, *training, *aup;
+    int approved = 0;
+    if (gw_path_id(call, 0, &req.worker_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_string(call, NULL, "dbs_checked_on", "dbs_checked_on", 0, &dbs) != 0 ||
+        gw_json_member_bool(call, NULL, "risk_assessment_approved", &approved) != 0 ||
+        gw_json_member_string(call, NULL, "training_completed_on", "training_completed_on", 0, &training) !=
+            0 ||
+        gw_json_member_string(call, NULL, "aup_signed_on", "aup_signed_on", 0, &aup) != 0)
+        return;
+    req.dbs_checked_on = (char *)dbs;
+    req.risk_assessment_approved = approved;
+    req.training_completed_on = (char *)training;
+    req.aup_signed_on = (char *)aup;
+    gw_call_daemon(call, "accounts", "accounts.worker.prerequisites", &req.base, workers__done);
+}
+
+void gw_worker_end(gw_call_t *call)
+{
+    static const char *const fields[] = {"reason", NULL};
+    Tsr__Accounts__WorkerEnd req = TSR__ACCOUNTS__WORKER_END__INIT;
+    const char *reason;
+    if (gw_path_id(call, 0, &req.worker_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_string(call, NULL, "reason", "reason", 1, &reason) != 0)
+        return;
+    req.reason = (char *)reason;
+    gw_call_daemon(call, "accounts", "accounts.worker.end", &req.base, workers__done);
 }

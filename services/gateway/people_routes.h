@@ -11,5 +11,7 @@ void gw_person_restrict(gw_call_t *call);
 void gw_person_unrestrict(gw_call_t *call);
 void gw_allocation_add(gw_call_t *call);
 void gw_allocation_end(gw_call_t *call);
+void gw_worker_prerequisites(gw_call_t *call);
+void gw_worker_end(gw_call_t *call);
 
 #endif

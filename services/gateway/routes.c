@@ -7,6 +7,7 @@
 #include "audit.pb-c.h"
 #include "gateway.h"
 #include "people_routes.h"
+#include "promtext.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_metrics.h"
@@ -152,12 +153,17 @@ static void routes_audit_events(gw_call_t *call)
 {
     Tsr__Audit__AuditQuery req = TSR__AUDIT__AUDIT_QUERY__INIT;
     const char *cursor = gw_param(call, "cursor");
+    int to_is_date = 0;
     if (gw_param_id(call, "person_id", &req.person_id) != 0 ||
         gw_param_id(call, "organisation_id", &req.organisation_id) != 0 ||
         gw_param_id(call, "worker_id", &req.worker_id) != 0 ||
-        gw_param_time(call, "from", &req.from_ms) != 0 || gw_param_time(call, "to", &req.to_ms) != 0 ||
-        gw_param_limit(call, &req.limit) != 0)
+        gw_param_time(call, "from", &req.from_ms, NULL) != 0 ||
+        gw_param_time(call, "to", &req.to_ms, &to_is_date) != 0 || gw_param_limit(call, &req.limit) != 0)
         return;
+    /* The trail ends before 'to'; a date alone means the whole of that day, as an auditor asking
+     * for 14 to 14 November means. */
+    if (to_is_date && req.to_ms)
+        req.to_ms += 86400000;
     if (req.from_ms && req.to_ms && req.to_ms <= req.from_ms) {
         gw_fail(call, TSR_E_INVALID, "invalid_period", "to", "'to' must come after 'from'.");
         return;
@@ -170,23 +176,86 @@ static void routes_audit_events(gw_call_t *call)
  * Health, readiness and metrics
  * ---------------------------------------------------------------------------------------------- */
 
+#define ROUTES_READY_TIMEOUT_MS 1000
+
 static void routes_healthz(gw_call_t *call)
 {
     gw_reply_json(call, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-static void routes__ready_done(gw_call_t *call)
+static void routes__daemon_up(const char *daemon, int up)
 {
-    if (--call->pending > 0)
+    char labels[64];
+    snprintf(labels, sizeof(labels), "target=\"%s\"", daemon);
+    tsr_metric_set(
+        tsr_metrics_gauge("tsr_daemon_up", "Whether the daemon answered the gateway's last call.", labels),
+        up);
+}
+
+/* A readiness check in flight. The call is answered when every check is in or at the deadline,
+ * whichever comes first; a check that answers later (a database that hangs) then frees only this. */
+typedef struct routes_ready routes_ready_t;
+typedef struct {
+    routes_ready_t *ready;
+    const char *name;
+} routes_ready_check_t;
+
+struct routes_ready {
+    gw_call_t *call; /* NULL once answered */
+    json_t *checks;
+    int waiting; /* checks not yet in */
+    int refs;    /* checks not yet in, and the timer until it has closed */
+    uv_timer_t timer;
+    routes_ready_check_t daemons[ROUTES_DAEMONS];
+};
+
+static void routes__ready_unref(routes_ready_t *ready)
+{
+    if (--ready->refs > 0)
         return;
-    json_t *checks = call->scratch;
-    call->scratch = NULL;
-    int ready = 1;
-    const char *key;
-    json_t *value;
-    json_object_foreach(checks, key, value) ready = ready && strcmp(json_string_value(value), "ok") == 0;
-    gw_reply_json(call, ready ? 200 : 503,
-                  json_pack("{s:s, s:o}", "status", ready ? "ready" : "not_ready", "checks", checks));
+    json_decref(ready->checks);
+    free(ready);
+}
+
+static void routes__ready_timer_closed(uv_handle_t *handle)
+{
+    routes__ready_unref(handle->data);
+}
+
+static void routes__ready_answer(routes_ready_t *ready)
+{
+    gw_call_t *call = ready->call;
+    if (call == NULL)
+        return;
+    ready->call = NULL;
+    uv_timer_stop(&ready->timer);
+    uv_close((uv_handle_t *)&ready->timer, routes__ready_timer_closed);
+    /* The body names every check, "ok" or what is wrong, in a fixed order. */
+    json_t *checks = json_object();
+    int ok = 1;
+    for (size_t i = 0; i <= ROUTES_DAEMONS; i++) {
+        const char *name = i == 0 ? "database" : routes_daemons[i - 1];
+        const char *state = json_string_value(json_object_get(ready->checks, name));
+        if (state == NULL)
+            state = "no answer within 1 s";
+        ok = ok && strcmp(state, "ok") == 0;
+        json_object_set_new(checks, name, json_string(state));
+    }
+    gw_reply_json(call, ok ? 200 : 503,
+                  json_pack("{s:s, s:o}", "status", ok ? "ready" : "not_ready", "checks", checks));
+}
+
+static void routes__ready_in(routes_ready_t *ready, const char *name, const char *state)
+{
+    json_object_set_new(ready->checks, name, json_string(state));
+    if (--ready->waiting == 0)
+        routes__ready_answer(ready);
+    routes__ready_unref(ready);
+}
+
+static void routes__ready_timeout(uv_timer_t *timer)
+{
+    routes__ready_answer(timer->data);
 }
 
 static int routes__ready_db(PGconn *conn, void *arg, tsr_error_t *err)
@@ -199,71 +268,98 @@ static int routes__ready_db(PGconn *conn, void *arg, tsr_error_t *err)
 
 static void routes__ready_db_done(void *arg, int rc, const tsr_error_t *err)
 {
-    gw_call_t *call = arg;
-    json_object_set_new(call->scratch, "database", json_string(rc == 0 ? "ok" : err->message));
-    routes__ready_done(call);
+    routes__ready_in(arg, "database", rc == 0 ? "ok" : err->message);
 }
 
-static void routes__ready_daemon(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
-                                 const tsr_error_t *err)
+static void routes__ready_daemon(void *arg, const Tsr__Envelope *reply, const tsr_error_t *err)
 {
+    routes_ready_check_t *check = arg;
     Tsr__HealthReply *health =
         reply && !err ? tsr__health_reply__unpack(NULL, reply->payload.len, reply->payload.data) : NULL;
     const char *state = err                   ? err->message
                         : health == NULL      ? "unreadable reply"
                         : health->database_ok ? "ok"
-                                              : health->detail;
-    json_object_set_new(call->scratch, daemon, json_string(state));
-    char labels[64];
-    snprintf(labels, sizeof(labels), "target=\"%s\"", daemon);
-    tsr_metric_set(
-        tsr_metrics_gauge("tsr_daemon_up", "Whether the daemon answered the gateway's last call.", labels),
-        err == NULL);
+                        : health->detail[0]   ? health->detail
+                                              : "its database does not answer";
+    routes__daemon_up(check->name, err == NULL);
+    routes__ready_in(check->ready, check->name, state);
     if (health)
         tsr__health_reply__free_unpacked(health, NULL);
-    routes__ready_done(call);
 }
 
 static void routes_readyz(gw_call_t *call)
 {
-    call->scratch = json_object();
-    call->pending = 1 + (int)ROUTES_DAEMONS;
-    for (size_t i = 0; i < ROUTES_DAEMONS; i++)
-        gw_call_daemon_timeout(call, routes_daemons[i], "tsr.health", NULL, 1000, routes__ready_daemon);
-    if (tsr_daemon_autocommit(gateway_daemon(call->gateway), routes__ready_db, routes__ready_db_done, call) !=
-        0) {
-        json_object_set_new(call->scratch, "database", json_string("shutting down"));
-        routes__ready_done(call);
+    routes_ready_t *ready = calloc(1, sizeof(*ready));
+    json_t *checks = json_object();
+    if (ready == NULL || checks == NULL) {
+        free(ready);
+        json_decref(checks);
+        gw_fail(call, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+        return;
     }
+    tsr_daemon_t *daemon = gateway_daemon(call->gateway);
+    /* The call may be answered before this function returns (every check failing at once). */
+    char trace_id[sizeof(call->trace_id)];
+    memcpy(trace_id, call->trace_id, sizeof(trace_id));
+    ready->call = call;
+    ready->checks = checks;
+    ready->waiting = 1 + (int)ROUTES_DAEMONS;
+    ready->refs = ready->waiting + 1;
+    uv_timer_init(tsr_daemon_loop(daemon), &ready->timer);
+    ready->timer.data = ready;
+    uv_timer_start(&ready->timer, routes__ready_timeout, ROUTES_READY_TIMEOUT_MS, 0);
+    for (size_t i = 0; i < ROUTES_DAEMONS; i++) {
+        routes_ready_check_t *check = &ready->daemons[i];
+        check->ready = ready;
+        check->name = routes_daemons[i];
+        tsr_client_t *client = tsr_daemon_client(daemon, check->name);
+        tsr_call_opts_t opts = {
+            .type = "tsr.health", .trace_id = trace_id, .timeout_ms = ROUTES_READY_TIMEOUT_MS};
+        if (client == NULL)
+            routes__ready_in(ready, check->name, "not configured");
+        else if (tsr_client_call(client, &opts, NULL, routes__ready_daemon, check) != 0)
+            routes__ready_in(ready, check->name, "shutting down");
+    }
+    if (tsr_daemon_autocommit(daemon, routes__ready_db, routes__ready_db_done, ready) != 0)
+        routes__ready_in(ready, "database", "shutting down");
 }
 
 static void routes__metrics_append(gw_call_t *call, const char *text)
 {
     size_t len = strlen(text);
-    char *bigger = realloc(call->text, call->text_len + len + 1);
+    char *bigger = realloc(call->text, call->text_len + len + 2);
     if (bigger == NULL)
         return;
-    memcpy(bigger + call->text_len, text, len + 1);
+    memcpy(bigger + call->text_len, text, len);
     call->text = bigger;
     call->text_len += len;
+    if (len > 0 && text[len - 1] != '\n')
+        call->text[call->text_len++] = '\n';
+    call->text[call->text_len] = '\0';
 }
 
 static void routes__metrics_done(gw_call_t *call)
 {
     if (--call->pending > 0)
         return;
-    gw_reply_text(call, 200, "text/plain; version=0.0.4; charset=utf-8", call->text ? call->text : "",
-                  call->text_len);
+    /* The gateway's own metrics last, so that tsr_daemon_up tells of this scrape's answers; the
+     * merge puts them first and gives every family one HELP and TYPE. */
+    char *own = tsr_metrics_render();
+    const char *texts[2] = {own, call->text};
+    char *merged = gw_promtext_merge(texts, 2);
+    free(own);
+    if (merged == NULL) {
+        gw_fail(call, TSR_E_INTERNAL, "internal", NULL, "The metrics could not be gathered.");
+        return;
+    }
+    gw_reply_text(call, 200, "text/plain; version=0.0.4; charset=utf-8", merged, strlen(merged));
+    free(merged);
 }
 
 static void routes__metrics_daemon(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                                    const tsr_error_t *err)
 {
-    char labels[64];
-    snprintf(labels, sizeof(labels), "target=\"%s\"", daemon);
-    tsr_metric_set(
-        tsr_metrics_gauge("tsr_daemon_up", "Whether the daemon answered the gateway's last call.", labels),
-        err == NULL);
+    routes__daemon_up(daemon, err == NULL);
     if (err == NULL && reply != NULL) {
         Tsr__MetricsReply *m = tsr__metrics_reply__unpack(NULL, reply->payload.len, reply->payload.data);
         if (m != NULL) {
@@ -276,16 +372,10 @@ static void routes__metrics_daemon(gw_call_t *call, const char *daemon, const Ts
 
 static void routes_metrics(gw_call_t *call)
 {
-    /* tsr_daemon_up comes from the last answers (readyz or an earlier scrape): this scrape's
-     * answers arrive after the gateway's own metrics are rendered. */
-    char *own = tsr_metrics_render();
-    if (own != NULL) {
-        routes__metrics_append(call, own);
-        free(own);
-    }
     call->pending = (int)ROUTES_DAEMONS;
     for (size_t i = 0; i < ROUTES_DAEMONS; i++)
-        gw_call_daemon_timeout(call, routes_daemons[i], "tsr.metrics", NULL, 1000, routes__metrics_daemon);
+        gw_call_daemon_timeout(call, routes_daemons[i], "tsr.metrics", NULL, ROUTES_READY_TIMEOUT_MS,
+                               routes__metrics_daemon);
 }
 
 void gw_routes_connect(tsr_daemon_t *daemon)
@@ -312,6 +402,8 @@ const gw_route_t gw_routes[] = {
     {"DELETE", "/api/v1/people/{id}/restriction", gw_person_unrestrict, 1, 0},
     {"POST", "/api/v1/people/{id}/allocations", gw_allocation_add, 1, 1},
     {"DELETE", "/api/v1/people/{id}/allocations/{aid}", gw_allocation_end, 1, 0},
+    {"PUT", "/api/v1/workers/{id}/prerequisites", gw_worker_prerequisites, 1, 1},
+    {"POST", "/api/v1/workers/{id}/end", gw_worker_end, 1, 1},
     {"GET", "/api/v1/audit/events", routes_audit_events, 1, 0},
     {"GET", "/healthz", routes_healthz, 0, 0},
     {"GET", "/readyz", routes_readyz, 0, 0},

@@ -311,3 +311,29 @@ void gw_session_end(gw_call_t *call)
         gw_fail(call, TSR_E_UNAVAILABLE, "shutting_down", NULL,
                 "The service is shutting down; try again shortly.");
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * Leavers: an ended account's sessions end when the gateway hears of it
+ * ---------------------------------------------------------------------------------------------- */
+
+int gw_sessions_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
+{
+    if (strcmp(ev->event->type, "accounts.worker.ended") != 0)
+        return 0;
+    Tsr__Accounts__WorkerEnded *ended = (Tsr__Accounts__WorkerEnded *)tsr_unpack(
+        &tsr__accounts__worker_ended__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (ended == NULL)
+        return -1;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, ended->worker_id);
+    tsr__accounts__worker_ended__free_unpacked(ended, NULL);
+    const char *params[1] = {id};
+    PGresult *res = tsr_db_exec(ev->conn,
+                                "UPDATE sessions SET ended_at = now() WHERE worker_id = $1::bigint"
+                                " AND ended_at IS NULL",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "accounts.pb-c.h"
 #include "cli.h"
@@ -41,6 +42,23 @@ static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password
         team_names[i] = (char *)demo__item(teams, i);
     in.roles = role_names;
     in.teams = team_names;
+    /* Demo workers meet every access prerequisite as of today, unless the file says otherwise. */
+    char today[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    Tsr__Accounts__WorkerPrerequisites pre = TSR__ACCOUNTS__WORKER_PREREQUISITES__INIT;
+    json_t *given = json_object_get(w, "prerequisites");
+    pre.dbs_checked_on =
+        (char *)(json_object_get(given, "dbs_checked_on") ? demo__string(given, "dbs_checked_on") : today);
+    pre.training_completed_on = (char *)(json_object_get(given, "training_completed_on")
+                                             ? demo__string(given, "training_completed_on")
+                                             : today);
+    pre.aup_signed_on =
+        (char *)(json_object_get(given, "aup_signed_on") ? demo__string(given, "aup_signed_on") : today);
+    pre.risk_assessment_approved = json_is_true(json_object_get(given, "risk_assessment_approved"));
+    in.prerequisites = &pre;
     Tsr__Envelope *reply = NULL;
     if (cli_call(ctx, "accounts", "accounts.worker.import", NULL, &in.base, &reply) != 0)
         return -1;

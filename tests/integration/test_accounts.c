@@ -1,0 +1,134 @@
+/* Access prerequisites and leavers (seed 002): an account works only while its DBS check, training
+ * and acceptable-use policy hold, and a leaver's sessions end with the account. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tsr_testenv.h"
+
+static void worker_id_of(const char *username, char out[32])
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"tessera-demo\"}", username);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/session", NULL, body, NULL);
+    assert_int_equal(r.status, 201);
+    snprintf(out, 32, "%s", json_string_value(json_object_get(json_object_get(r.json, "worker"), "id")));
+    testenv_response_free(&r);
+}
+
+static long sign_in(const char *username, testenv_response_t *out)
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"tessera-demo\"}", username);
+    *out = testenv_http(testenv, "POST", "/api/v1/session", NULL, body, NULL);
+    return out->status;
+}
+
+static void set_prerequisites(const char *admin, const char *worker, const char *body, long status)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/prerequisites", worker);
+    testenv_response_t r = testenv_http(testenv, "PUT", path, admin, body, NULL);
+    if (r.status != status)
+        fail_msg("prerequisites %s: %ld %s", body, r.status, r.body);
+    testenv_response_free(&r);
+}
+
+static void test_an_account_with_a_dbs_check_over_3_years_old_cannot_sign_in_and_is_told_why(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char worker[32];
+    worker_id_of("eh.worker", worker);
+    set_prerequisites(admin, worker,
+                      "{\"dbs_checked_on\":\"2019-03-01\",\"training_completed_on\":\"2019-04-01\","
+                      "\"aup_signed_on\":\"2019-04-02\"}",
+                      200);
+    testenv_response_t r;
+    sign_in("eh.worker", &r);
+    testenv_assert_error(&r, 403, "dbs_out_of_date");
+    const char *message = json_string_value(json_object_get(json_object_get(r.json, "error"), "message"));
+    assert_non_null(strstr(message, "01/03/2019"));
+    assert_non_null(strstr(message, "3 years"));
+    testenv_response_free(&r);
+    /* A wrong password still says only that the credentials are wrong: nothing about the account. */
+    r = testenv_http(testenv, "POST", "/api/v1/session", NULL,
+                     "{\"username\":\"eh.worker\",\"password\":\"wrong-one\"}", NULL);
+    testenv_assert_error(&r, 401, "invalid_credentials");
+    testenv_response_free(&r);
+    /* An HR-approved risk assessment covers the wait for a new check. */
+    set_prerequisites(admin, worker,
+                      "{\"dbs_checked_on\":\"2019-03-01\",\"risk_assessment_approved\":true,"
+                      "\"training_completed_on\":\"2019-04-01\",\"aup_signed_on\":\"2019-04-02\"}",
+                      200);
+    assert_int_equal(sign_in("eh.worker", &r), 201);
+    testenv_response_free(&r);
+    /* Training and the acceptable-use policy are prerequisites too. */
+    set_prerequisites(admin, worker, "{\"dbs_checked_on\":\"2026-01-05\",\"aup_signed_on\":\"2026-01-06\"}",
+                      200);
+    sign_in("eh.worker", &r);
+    testenv_assert_error(&r, 403, "training_not_done");
+    testenv_response_free(&r);
+    set_prerequisites(admin, worker,
+                      "{\"dbs_checked_on\":\"2026-01-05\",\"training_completed_on\":\"2026-01-06\"}", 200);
+    sign_in("eh.worker", &r);
+    testenv_assert_error(&r, 403, "aup_not_signed");
+    testenv_response_free(&r);
+    /* A date in the future is refused; only system support records prerequisites. */
+    set_prerequisites(admin, worker, "{\"dbs_checked_on\":\"2999-01-01\"}", 400);
+    char *sw = testenv_login(testenv, "mash.sw");
+    set_prerequisites(sw, worker, "{\"dbs_checked_on\":\"2026-01-05\"}", 403);
+    free(sw);
+    free(admin);
+}
+
+static void test_a_leavers_existing_token_stops_working(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *leaver = testenv_login(testenv, "key.worker");
+    char worker[32];
+    worker_id_of("key.worker", worker);
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/organisations/7500065", leaver, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", worker);
+    r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"Left the council\"}", NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    /* The gateway hears of it through the accounts daemon's events: within moments. */
+    long status = 200;
+    for (int i = 0; i < 40 && status == 200; i++) {
+        r = testenv_http(testenv, "GET", "/api/v1/organisations/7500065", leaver, NULL, NULL);
+        status = r.status;
+        testenv_response_free(&r);
+        if (status == 200)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(status, 401);
+    sign_in("key.worker", &r);
+    testenv_assert_error(&r, 403, "account_ended");
+    testenv_response_free(&r);
+    /* Ending it again finds no open account. */
+    r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"again\"}", NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
+    free(admin);
+    free(leaver);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_an_account_with_a_dbs_check_over_3_years_old_cannot_sign_in_and_is_told_why),
+        cmocka_unit_test(test_a_leavers_existing_token_stops_working),
+    };
+    return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
+}
