@@ -131,7 +131,8 @@ write_config() {
         for d in $DAEMONS; do
             echo
             echo "[$d]"
-            echo "db_url = host=127.0.0.1 port=$port dbname=tessera user=tsr_$d password=$(cat "$dir/secrets/$d.password")"
+            # connect_timeout: a database that does not answer fails a call instead of hanging it.
+            echo "db_url = host=127.0.0.1 port=$port dbname=tessera user=tsr_$d password=$(cat "$dir/secrets/$d.password") connect_timeout=5"
             echo "rpc = ipc://$dir/run/$d.rpc"
             echo "events = ipc://$dir/run/$d.events"
         done

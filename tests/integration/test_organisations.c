@@ -182,6 +182,14 @@ static void test_wrong_password_and_unknown_user_get_the_same_answer(void **stat
     testenv_response_free(&b);
 }
 
+static int count_lines_starting(const char *text, const char *prefix)
+{
+    int n = 0;
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        n += strncmp(line, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
 static void test_health_readiness_and_metrics_of_every_daemon(void **state)
 {
     (void)state;
@@ -202,6 +210,9 @@ static void test_health_readiness_and_metrics_of_every_daemon(void **state)
     assert_non_null(strstr(r.body, "daemon=\"audit\""));
     assert_non_null(strstr(r.body, "daemon=\"accounts\""));
     assert_non_null(strstr(r.body, "# TYPE gateway_http_requests_total counter"));
+    /* One HELP and TYPE per family across all daemons, or Prometheus refuses the whole scrape. */
+    assert_int_equal(count_lines_starting(r.body, "# TYPE tsr_requests_failed_total "), 1);
+    assert_int_equal(count_lines_starting(r.body, "# TYPE tsr_request_seconds "), 1);
     testenv_response_free(&r);
 
     /* readyz names what is missing when a daemon is down. */
