@@ -55,10 +55,17 @@ static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_
         if (m == NULL)
             return -1;
         /* The records daemon names what happened; the trail keeps its own verbs. */
-        static const char *const verbs[][2] = {{"created", "create"},      {"viewed", "view"},
-                                               {"found", "search"},        {"refused", "refused"},
-                                               {"restricted", "restrict"}, {"unrestricted", "unrestrict"},
-                                               {"allocated", "allocate"},  {"deallocated", "deallocate"}};
+        static const char *const verbs[][2] = {{"created", "create"},
+                                               {"viewed", "view"},
+                                               {"found", "search"},
+                                               {"refused", "refused"},
+                                               {"restricted", "restrict"},
+                                               {"unrestricted", "unrestrict"},
+                                               {"allocated", "allocate"},
+                                               {"deallocated", "deallocate"},
+                                               {"related", "relate"},
+                                               {"case-note-added", "add-case-note"},
+                                               {"case-notes-viewed", "view-case-notes"}};
         const char *action = NULL;
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && action == NULL; i++)
             if (strcmp(verbs[i][0], m->action) == 0)

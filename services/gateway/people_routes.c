@@ -59,6 +59,13 @@ static json_t *people__person(const Tsr__Records__Person *p)
     for (size_t i = 0; i < p->n_allocations; i++)
         json_array_append_new(allocations, people__allocation(p->allocations[i]));
     json_object_set_new(o, "allocations", allocations);
+    json_t *relationships = json_array();
+    for (size_t i = 0; i < p->n_relationships; i++)
+        json_array_append_new(relationships, json_pack("{s:o, s:s, s:s}", "person_id",
+                                                       gw_json_id(p->relationships[i]->related_id), "type",
+                                                       p->relationships[i]->type, "display_name",
+                                                       p->relationships[i]->related_display_name));
+    json_object_set_new(o, "relationships", relationships);
     return o;
 }
 
@@ -319,4 +326,99 @@ void gw_worker_end(gw_call_t *call)
         return;
     req.reason = (char *)reason;
     gw_call_daemon(call, "accounts", "accounts.worker.end", &req.base, workers__done);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Relationships and case notes
+ * ---------------------------------------------------------------------------------------------- */
+
+static void people__related(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                            const tsr_error_t *err)
+{
+    Tsr__Records__Relationship *r = (Tsr__Records__Relationship *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__relationship__descriptor);
+    if (r == NULL)
+        return;
+    json_t *body =
+        json_pack("{s:o, s:o, s:s, s:s}", "person_id", gw_json_id(r->person_id), "related_id",
+                  gw_json_id(r->related_id), "type", r->type, "display_name", r->related_display_name);
+    tsr__records__relationship__free_unpacked(r, NULL);
+    gw_reply_json(call, 201, body);
+}
+
+void gw_relationship_add(gw_call_t *call)
+{
+    static const char *const fields[] = {"person_id", "type", NULL};
+    Tsr__Records__Relationship req = TSR__RECORDS__RELATIONSHIP__INIT;
+    const char *type;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_id(call, NULL, "person_id", 1, &req.related_id) != 0 ||
+        gw_json_member_string(call, NULL, "type", "type", 1, &type) != 0)
+        return;
+    req.type = (char *)type;
+    gw_call_daemon(call, "records", "records.relationship.add", &req.base, people__related);
+}
+
+static json_t *people__case_note(const Tsr__Records__CaseNote *n)
+{
+    return json_pack("{s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:o}", "id", gw_json_id(n->id), "person_id",
+                     gw_json_id(n->person_id), "type", n->type, "title", n->title, "body", n->body,
+                     "occurred_at", gw_json_time(n->occurred_at_ms), "recorded_at",
+                     gw_json_time(n->recorded_at_ms), "recorded_by", gw_json_id(n->recorded_by));
+}
+
+static void people__case_noted(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                               const tsr_error_t *err)
+{
+    Tsr__Records__CaseNote *n = (Tsr__Records__CaseNote *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__case_note__descriptor);
+    if (n == NULL)
+        return;
+    json_t *body = people__case_note(n);
+    tsr__records__case_note__free_unpacked(n, NULL);
+    gw_reply_json(call, 201, body);
+}
+
+void gw_case_note_add(gw_call_t *call)
+{
+    static const char *const fields[] = {"type", "title", "body", "occurred_at", NULL};
+    Tsr__Records__CaseNote req = TSR__RECORDS__CASE_NOTE__INIT;
+    const char *type, *title, *body, *occurred;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_string(call, NULL, "type", "type", 1, &type) != 0 ||
+        gw_json_member_string(call, NULL, "title", "title", 1, &title) != 0 ||
+        gw_json_member_string(call, NULL, "body", "body", 0, &body) != 0 ||
+        gw_json_member_string(call, NULL, "occurred_at", "occurred_at", 0, &occurred) != 0)
+        return;
+    if (occurred[0] != '\0' && gw_parse_time(occurred, &req.occurred_at_ms) != 0) {
+        gw_fail(call, TSR_E_INVALID, "invalid_date", "occurred_at",
+                "'occurred_at' must be a date-time with offset, like 2026-11-20T14:30:00Z.");
+        return;
+    }
+    req.type = (char *)type;
+    req.title = (char *)title;
+    req.body = (char *)body;
+    gw_call_daemon(call, "records", "records.case_note.add", &req.base, people__case_noted);
+}
+
+static void people__case_notes(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                               const tsr_error_t *err)
+{
+    Tsr__Records__CaseNoteList *list = (Tsr__Records__CaseNoteList *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__case_note_list__descriptor);
+    if (list == NULL)
+        return;
+    json_t *items = json_array();
+    for (size_t i = 0; i < list->n_items; i++)
+        json_array_append_new(items, people__case_note(list->items[i]));
+    tsr__records__case_note_list__free_unpacked(list, NULL);
+    gw_reply_json(call, 200, gw_list_body(items, NULL));
+}
+
+void gw_case_note_list(gw_call_t *call)
+{
+    Tsr__Records__PersonGet req = TSR__RECORDS__PERSON_GET__INIT;
+    if (gw_path_id(call, 0, &req.id) != 0)
+        return;
+    gw_call_daemon(call, "records", "records.case_note.list", &req.base, people__case_notes);
 }

@@ -11,6 +11,9 @@ void gw_person_restrict(gw_call_t *call);
 void gw_person_unrestrict(gw_call_t *call);
 void gw_allocation_add(gw_call_t *call);
 void gw_allocation_end(gw_call_t *call);
+void gw_relationship_add(gw_call_t *call);
+void gw_case_note_add(gw_call_t *call);
+void gw_case_note_list(gw_call_t *call);
 void gw_worker_prerequisites(gw_call_t *call);
 void gw_worker_end(gw_call_t *call);
 

@@ -2,6 +2,7 @@
 #include "access.h"
 #include "organisations.h"
 #include "people.h"
+#include "relations.h"
 #include "records.pb-c.h"
 #include "tsr_daemon.h"
 
@@ -21,6 +22,9 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.person.unrestrict", records_person_unrestrict, &tsr__records__restriction_lift__descriptor},
     {"records.allocation.add", records_allocation_add, &tsr__records__allocation__descriptor},
     {"records.allocation.end", records_allocation_end, &tsr__records__allocation_end__descriptor},
+    {"records.relationship.add", records_relationship_add, &tsr__records__relationship__descriptor},
+    {"records.case_note.add", records_case_note_add, &tsr__records__case_note__descriptor},
+    {"records.case_note.list", records_case_note_list, &tsr__records__person_get__descriptor},
 };
 
 int main(int argc, char **argv)

@@ -1,4 +1,5 @@
 #include "people.h"
+#include "relations.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -106,7 +107,7 @@ static void person__release(person_row_t *row)
 }
 
 /* Appends the audit event of an access to a person. */
-static int person__audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
+int records_person_audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
                          const char *summary, tsr_error_t *err)
 {
     Tsr__Records__PersonAccessed ev = TSR__RECORDS__PERSON_ACCESSED__INIT;
@@ -132,13 +133,13 @@ static PGresult *person__select(tsr_call_t *call, uint64_t id, tsr_error_t *err)
 }
 
 /* Refuses a read of a record the actor may not see, and keeps the refusal in the audit trail. */
-static int person__refuse(tsr_call_t *call, uint64_t id, const char *display, const char *what,
+int records_person_refuse(tsr_call_t *call, uint64_t id, const char *display, const char *what,
                           tsr_error_t *err)
 {
     char summary[512];
     snprintf(summary, sizeof(summary), "Refused: %s of restricted record %s (%" PRIu64 ")", what, display,
              id);
-    if (person__audit(call, id, display, "refused", summary, err) != 0)
+    if (records_person_audit(call, id, display, "refused", summary, err) != 0)
         return -1;
     call->commit_refusal = 1;
     return tsr_error_set(err, TSR_E_FORBIDDEN, "restricted_record", NULL,
@@ -186,8 +187,8 @@ static int person__load_allocations(tsr_call_t *call, uint64_t id, Tsr__Records_
  * Adding a person
  * ---------------------------------------------------------------------------------------------- */
 
-static int person__valid_date(tsr_call_t *call, const char *text, const char *field, int not_future,
-                              tsr_error_t *err)
+int records_valid_date(tsr_call_t *call, const char *text, const char *field, int not_future,
+                       tsr_error_t *err)
 {
     const char *params[2] = {text, not_future ? "t" : "f"};
     PGresult *res = tsr_db_exec(call->conn,
@@ -259,13 +260,13 @@ static int person__validate(tsr_call_t *call, const Tsr__Records__PersonCreate *
         if (nhs[0] != '\0')
             return tsr_error_set(err, TSR_E_INVALID, "unborn_with_nhs_number", "nhs_number",
                                  "An unborn child has no NHS number of its own until birth.");
-        return person__valid_date(call, in->expected_delivery_date, "expected_delivery_date", 0, err);
+        return records_valid_date(call, in->expected_delivery_date, "expected_delivery_date", 0, err);
     }
     if (in->expected_delivery_date[0] != '\0')
         return tsr_error_set(err, TSR_E_INVALID, "not_unborn", "expected_delivery_date",
                              "Only an unborn child has an expected date of delivery.");
     if (in->date_of_birth[0] != '\0' &&
-        person__valid_date(call, in->date_of_birth, "date_of_birth", 1, err) != 0)
+        records_valid_date(call, in->date_of_birth, "date_of_birth", 1, err) != 0)
         return -1;
     return 0;
 }
@@ -349,7 +350,7 @@ int records_person_create(tsr_call_t *call, tsr_error_t *err)
     person__from_row(res, 0, 1, &row);
     char summary[512];
     snprintf(summary, sizeof(summary), "Added person %s (%" PRIu64 ")", row.person.display_name, id);
-    int rc = person__audit(call, id, row.person.display_name, "created", summary, err);
+    int rc = records_person_audit(call, id, row.person.display_name, "created", summary, err);
     if (rc == 0)
         tsr_call_reply(call, &row.person.base);
     person__release(&row);
@@ -379,20 +380,24 @@ int records_person_get(tsr_call_t *call, tsr_error_t *err)
     person__from_row(res, 0, access == RECORDS_ACCESS_FULL, &row);
     int rc;
     if (access != RECORDS_ACCESS_FULL) {
-        rc = person__refuse(call, in->id, row.person.display_name, "view", err);
+        rc = records_person_refuse(call, in->id, row.person.display_name, "view", err);
     } else {
         Tsr__Records__Allocation *allocations = NULL;
         PGresult *alloc_res = NULL;
         char summary[512];
         snprintf(summary, sizeof(summary), "Viewed person %s (%" PRIu64 ")", row.person.display_name, in->id);
+        PGresult *rel_res = NULL;
         rc = person__load_allocations(call, in->id, &row.person, &allocations, &alloc_res, err);
         if (rc == 0)
-            rc = person__audit(call, in->id, row.person.display_name, "viewed", summary, err);
+            rc = records_relationships_load(call, &row.person, &rel_res, err);
+        if (rc == 0)
+            rc = records_person_audit(call, in->id, row.person.display_name, "viewed", summary, err);
         if (rc == 0)
             tsr_call_reply(call, &row.person.base);
         free(allocations);
         free(row.person.allocations);
         PQclear(alloc_res);
+        records_relationships_release(&row.person, rel_res);
     }
     person__release(&row);
     PQclear(res);
@@ -414,7 +419,7 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
                            "Search by name, date of birth or person id.");
         goto done;
     }
-    if (in->date_of_birth[0] != '\0' && person__valid_date(call, in->date_of_birth, "dob", 0, err) != 0)
+    if (in->date_of_birth[0] != '\0' && records_valid_date(call, in->date_of_birth, "dob", 0, err) != 0)
         goto done;
     for (char *p = name; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
@@ -469,8 +474,8 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
             char summary[512];
             snprintf(summary, sizeof(summary), "Found person %s (%" PRIu64 ") in a search",
                      people[i].person.display_name, people[i].person.id);
-            rc = person__audit(call, people[i].person.id, people[i].person.display_name, "found", summary,
-                               err);
+            rc = records_person_audit(call, people[i].person.id, people[i].person.display_name, "found",
+                                      summary, err);
         }
     }
     if (rc == 0) {
@@ -493,7 +498,7 @@ done:
  * Restrictions
  * ---------------------------------------------------------------------------------------------- */
 
-static int person__display(tsr_call_t *call, uint64_t id, char *out, size_t size, tsr_error_t *err)
+int records_person_display(tsr_call_t *call, uint64_t id, char *out, size_t size, tsr_error_t *err)
 {
     PGresult *res = person__select(call, id, err);
     if (res == NULL)
@@ -527,10 +532,10 @@ int records_person_restrict(tsr_call_t *call, tsr_error_t *err)
     if (in->review_date[0] == '\0')
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "review_date",
                              "Enter the date the restriction is next reviewed.");
-    if (person__valid_date(call, in->review_date, "review_date", 0, err) != 0)
+    if (records_valid_date(call, in->review_date, "review_date", 0, err) != 0)
         return -1;
     char display[256];
-    if (person__display(call, in->person_id, display, sizeof(display), err) != 0)
+    if (records_person_display(call, in->person_id, display, sizeof(display), err) != 0)
         return -1;
     char id[32], by[32];
     snprintf(id, sizeof(id), "%" PRIu64, in->person_id);
@@ -567,7 +572,7 @@ int records_person_restrict(tsr_call_t *call, tsr_error_t *err)
     snprintf(summary, sizeof(summary),
              "Restricted the record of %s (%" PRIu64 "): %s, review by %s, %zu named workers", display,
              in->person_id, in->reason, in->review_date, in->n_worker_ids);
-    if (person__audit(call, in->person_id, display, "restricted", summary, err) != 0)
+    if (records_person_audit(call, in->person_id, display, "restricted", summary, err) != 0)
         return -1;
     Tsr__Records__PersonGet get = TSR__RECORDS__PERSON_GET__INIT;
     get.id = in->person_id;
@@ -581,7 +586,7 @@ int records_person_unrestrict(tsr_call_t *call, tsr_error_t *err)
     if (tsr_actor_require_role(call->actor, restriction_managers, "lift restrictions", err) != 0)
         return -1;
     char display[256];
-    if (person__display(call, in->person_id, display, sizeof(display), err) != 0)
+    if (records_person_display(call, in->person_id, display, sizeof(display), err) != 0)
         return -1;
     char id[32];
     snprintf(id, sizeof(id), "%" PRIu64, in->person_id);
@@ -597,7 +602,7 @@ int records_person_unrestrict(tsr_call_t *call, tsr_error_t *err)
                              display);
     char summary[512];
     snprintf(summary, sizeof(summary), "Lifted the restriction on %s (%" PRIu64 ")", display, in->person_id);
-    return person__audit(call, in->person_id, display, "unrestricted", summary, err);
+    return records_person_audit(call, in->person_id, display, "unrestricted", summary, err);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -628,10 +633,10 @@ int records_allocation_add(tsr_call_t *call, tsr_error_t *err)
     if (records_access_person(call, in->person_id, &access, err) != 0)
         return -1;
     char display[256];
-    if (person__display(call, in->person_id, display, sizeof(display), err) != 0)
+    if (records_person_display(call, in->person_id, display, sizeof(display), err) != 0)
         return -1;
     if (access != RECORDS_ACCESS_FULL)
-        return person__refuse(call, in->person_id, display, "allocation", err);
+        return records_person_refuse(call, in->person_id, display, "allocation", err);
     char person[32], worker[32], team[32], by[32];
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
     snprintf(worker, sizeof(worker), "%" PRIu64, in->worker_id);
@@ -656,7 +661,7 @@ int records_allocation_add(tsr_call_t *call, tsr_error_t *err)
     snprintf(summary, sizeof(summary), "Allocated %s %s%s to %s (%" PRIu64 ") for %s", in->role,
              in->worker_id ? "worker " : "team ", in->worker_id ? worker : team, display, in->person_id,
              service);
-    int rc = person__audit(call, in->person_id, display, "allocated", summary, err);
+    int rc = records_person_audit(call, in->person_id, display, "allocated", summary, err);
     if (rc == 0)
         tsr_call_reply(call, &out.base);
     PQclear(res);
@@ -669,7 +674,7 @@ int records_allocation_end(tsr_call_t *call, tsr_error_t *err)
     if (tsr_actor_require_role(call->actor, allocators, "end allocations", err) != 0)
         return -1;
     char display[256];
-    if (person__display(call, in->person_id, display, sizeof(display), err) != 0)
+    if (records_person_display(call, in->person_id, display, sizeof(display), err) != 0)
         return -1;
     char person[32], allocation[32];
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
@@ -689,5 +694,5 @@ int records_allocation_end(tsr_call_t *call, tsr_error_t *err)
     char summary[512];
     snprintf(summary, sizeof(summary), "Ended allocation %s of %s (%" PRIu64 ")", allocation, display,
              in->person_id);
-    return person__audit(call, in->person_id, display, "deallocated", summary, err);
+    return records_person_audit(call, in->person_id, display, "deallocated", summary, err);
 }

@@ -4,6 +4,9 @@
 #ifndef RECORDS_PEOPLE_H
 #define RECORDS_PEOPLE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "tsr_daemon.h"
 
 int records_person_create(tsr_call_t *call, tsr_error_t *err);
@@ -13,5 +16,18 @@ int records_person_restrict(tsr_call_t *call, tsr_error_t *err);
 int records_person_unrestrict(tsr_call_t *call, tsr_error_t *err);
 int records_allocation_add(tsr_call_t *call, tsr_error_t *err);
 int records_allocation_end(tsr_call_t *call, tsr_error_t *err);
+
+/* Shared with the other files about people. */
+/* Appends the audit event of an access to a person (action: created, viewed, refused, ...). */
+int records_person_audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
+                         const char *summary, tsr_error_t *err);
+/* Refuses an action on a restricted record and keeps the refusal in the audit trail. */
+int records_person_refuse(tsr_call_t *call, uint64_t id, const char *display, const char *what,
+                          tsr_error_t *err);
+/* The person's display name; not_found when there is no such person. */
+int records_person_display(tsr_call_t *call, uint64_t id, char *out, size_t size, tsr_error_t *err);
+/* A real date (YYYY-MM-DD), not in the future when not_future. */
+int records_valid_date(tsr_call_t *call, const char *text, const char *field, int not_future,
+                       tsr_error_t *err);
 
 #endif

@@ -313,6 +313,97 @@ static void test_lifting_a_restriction_opens_the_record_again(void **state)
     free(eh);
 }
 
+static void test_a_relationship_is_kept_with_its_inverse_on_both_records(void **state)
+{
+    (void)state;
+    char *token = testenv_login(testenv, "mash.sw");
+    char mother[32], child[32], path[256], body[256];
+    add_person(token, "{\"legal_name\":{\"given\":\"Hana\",\"family\":\"Kimura\"},\"gender\":\"female\"}",
+               mother);
+    add_person(token, "{\"legal_name\":{\"given\":\"Ren\",\"family\":\"Kimura\"},\"gender\":\"male\"}",
+               child);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/relationships", child);
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"type\":\"parent\"}", mother);
+    testenv_response_t r = testenv_http(testenv, "POST", path, token, body, NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"type\":\"godmother\"}", mother);
+    r = testenv_http(testenv, "POST", path, token, body, NULL);
+    testenv_assert_error(&r, 400, "invalid_relationship_type");
+    testenv_response_free(&r);
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"type\":\"sibling\"}", child);
+    r = testenv_http(testenv, "POST", path, token, body, NULL);
+    testenv_assert_error(&r, 400, "self_relationship");
+    testenv_response_free(&r);
+    const char *ids[2][3] = {{child, mother, "parent"}, {mother, child, "child"}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/api/v1/people/%s", ids[i][0]);
+        r = testenv_http(testenv, "GET", path, token, NULL, NULL);
+        json_t *rels = json_object_get(r.json, "relationships");
+        assert_int_equal(json_array_size(rels), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(rels, 0), "person_id")),
+                            ids[i][1]);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(rels, 0), "type")), ids[i][2]);
+        testenv_response_free(&r);
+    }
+    free(token);
+}
+
+static void test_case_notes_are_recorded_read_and_kept_from_those_without_access(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char id[32], path[256];
+    add_person(admin, "{\"legal_name\":{\"given\":\"Femi\",\"family\":\"Notes\"},\"gender\":\"male\"}", id);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", id);
+    testenv_response_t r =
+        testenv_http(testenv, "POST", path, admin,
+                     "{\"type\":\"cp-is-follow-up\",\"title\":\"A&E attendance\","
+                     "\"body\":\"Spoke to the ward.\",\"occurred_at\":\"2026-11-20T10:15:00Z\"}",
+                     NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, admin, "{\"type\":\"gossip\",\"title\":\"x\"}", NULL);
+    testenv_assert_error(&r, 400, "invalid_case_note_type");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *first = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "type")), "cp-is-follow-up");
+    assert_string_equal(json_string_value(json_object_get(first, "occurred_at")), "2026-11-20T10:15:00.000Z");
+    testenv_response_free(&r);
+    /* Restricted: the notes are refused to those outside the access rules, and the attempt audited. */
+    char restriction[256];
+    snprintf(restriction, sizeof(restriction), "/api/v1/people/%s/restriction", id);
+    r = testenv_http(testenv, "PUT", restriction, admin,
+                     "{\"reason\":\"high-profile\",\"review_date\":\"2027-02-01\"}", NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    assert_null(strstr(r.body, "ward"));
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, eh, "{\"type\":\"contact\",\"title\":\"Sneaky\"}", NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_id = %s AND username = 'eh.worker' AND action "
+             "= 'refused'",
+             id);
+    long refused = 0;
+    for (int i = 0; i < 50 && refused < 2; i++) {
+        refused = testenv_sql_long(testenv, sql);
+        usleep(100 * 1000);
+    }
+    assert_int_equal(refused, 2);
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM records.case_notes WHERE title = 'Sneaky'"), 0);
+    free(admin);
+    free(eh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +412,8 @@ int main(void)
         cmocka_unit_test(test_fuzzy_name_search_finds_misspellings_and_an_id_goes_straight_to_the_person),
         cmocka_unit_test(test_authorisation_matrix_of_every_role_against_restricted_and_allocated_records),
         cmocka_unit_test(test_lifting_a_restriction_opens_the_record_again),
+        cmocka_unit_test(test_a_relationship_is_kept_with_its_inverse_on_both_records),
+        cmocka_unit_test(test_case_notes_are_recorded_read_and_kept_from_those_without_access),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

@@ -5,10 +5,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,10 +22,31 @@
 
 static const char *const testenv_daemons[TESTENV_DAEMONS] = {"accounts", "records", "audit", "gateway"};
 
+/* ------------------------------------------------------------------------------------------------
+ * Helpers
+ * ---------------------------------------------------------------------------------------------- */
+
 static void testenv__sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+static int testenv__run(const char *cmd)
+{
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void testenv__print_logs(testenv_t *env)
+{
+    for (int i = 0; i < TESTENV_DAEMONS; i++) {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "echo '--- tail of %s/logs/%s.log' >&2; tail -n 20 %s/logs/%s.log >&2",
+                 env->dir, testenv_daemons[i], env->dir, testenv_daemons[i]);
+        if (testenv__run(cmd) != 0)
+            fprintf(stderr, "(no log)\n");
+    }
 }
 
 static void testenv__die(testenv_t *env, const char *fmt, ...)
@@ -32,15 +56,8 @@ static void testenv__die(testenv_t *env, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    if (env != NULL) {
-        for (int i = 0; i < TESTENV_DAEMONS; i++) {
-            char cmd[600];
-            snprintf(cmd, sizeof(cmd), "echo '--- %s'; tail -n 15 %s/logs/%s.log", testenv_daemons[i],
-                     env->dir, testenv_daemons[i]);
-            if (system(cmd) != 0)
-                fprintf(stderr, "(no log)\n");
-        }
-    }
+    if (env != NULL)
+        testenv__print_logs(env);
     fail_msg("test environment failed");
 }
 
@@ -58,13 +75,71 @@ const char *testenv_daemon_name(int index)
     return testenv_daemons[index];
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * Environments still running at exit
+ *
+ * A failed assertion leaves the test function at once, so its environment is never stopped. The
+ * daemons die with the test process (PR_SET_PDEATHSIG), but PostgreSQL runs detached: stop it
+ * here, and keep the directory for whoever reads the failure.
+ * ---------------------------------------------------------------------------------------------- */
+
+#define TESTENV_LIVE_MAX 8
+static testenv_t *testenv_live[TESTENV_LIVE_MAX];
+
+static void testenv__at_exit(void)
+{
+    for (int i = 0; i < TESTENV_LIVE_MAX; i++) {
+        testenv_t *env = testenv_live[i];
+        if (env == NULL)
+            continue;
+        testenv_live[i] = NULL;
+        for (int d = 0; d < TESTENV_DAEMONS; d++)
+            if (env->pids[d] > 0) {
+                kill(env->pids[d], SIGKILL);
+                waitpid(env->pids[d], NULL, 0);
+            }
+        char cmd[700];
+        snprintf(cmd, sizeof(cmd), "%s/scripts/instance.sh stop %s > /dev/null 2>&1", TSR_SOURCE_DIR, env->dir);
+        testenv__run(cmd);
+        fprintf(stderr, "test environment left behind by a failed test: logs kept in %s\n", env->dir);
+    }
+}
+
+static void testenv__track(testenv_t *env, int live)
+{
+    static int registered;
+    if (!registered) {
+        registered = 1;
+        atexit(testenv__at_exit);
+    }
+    for (int i = 0; i < TESTENV_LIVE_MAX; i++) {
+        if (live && testenv_live[i] == NULL) {
+            testenv_live[i] = env;
+            return;
+        }
+        if (!live && testenv_live[i] == env) {
+            testenv_live[i] = NULL;
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Daemons
+ * ---------------------------------------------------------------------------------------------- */
+
 static int testenv__spawn(testenv_t *env, int index)
 {
     char exe[512], log[512];
     snprintf(exe, sizeof(exe), "%s/tessera-%s", TSR_BIN_DIR, testenv_daemons[index]);
     snprintf(log, sizeof(log), "%s/logs/%s.log", env->dir, testenv_daemons[index]);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        /* A test that crashes or is killed by ctest's timeout takes its daemons with it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -72,12 +147,14 @@ static int testenv__spawn(testenv_t *env, int index)
             close(fd);
         }
         setenv("TESSERA_HTTP_ADDR", "127.0.0.1:0", 1);
-        /* Quick catch-up in tests: replay and relay timers in a few hundred ms. */
+        /* Quick catch-up in tests: relay and replay timers of a few hundred ms. */
         setenv("TESSERA_TESSERA_RELAY_INTERVAL_MS", "200", 1);
         setenv("TESSERA_TESSERA_REPLAY_IDLE_MS", "300", 1);
         execl(exe, exe, "--config", env->config, (char *)NULL);
         _exit(127);
     }
+    if (pid < 0)
+        testenv__die(env, "fork: %s", strerror(errno));
     return pid;
 }
 
@@ -93,7 +170,9 @@ static int testenv__read_addr(testenv_t *env)
     addr[strcspn(addr, "\r\n")] = '\0';
     if (!ok || addr[0] == '\0')
         return -1;
+    pthread_mutex_lock(&env->lock);
     snprintf(env->base_url, sizeof(env->base_url), "http://%s", addr);
+    pthread_mutex_unlock(&env->lock);
     return 0;
 }
 
@@ -104,7 +183,8 @@ static void testenv__wait_ready(testenv_t *env)
             int status;
             if (env->pids[d] > 0 && waitpid(env->pids[d], &status, WNOHANG) == env->pids[d]) {
                 env->pids[d] = 0;
-                testenv__die(env, "tessera-%s exited during start-up", testenv_daemons[d]);
+                testenv__die(env, "tessera-%s exited while the suite was starting (status %d)",
+                             testenv_daemons[d], WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
             }
         }
         if (testenv__read_addr(env) == 0) {
@@ -119,16 +199,13 @@ static void testenv__wait_ready(testenv_t *env)
     testenv__die(env, "the suite was not ready within 60 s");
 }
 
-static int testenv__run(const char *cmd)
-{
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 testenv_t *testenv_start(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     testenv_t *env = calloc(1, sizeof(*env));
+    assert_non_null(env);
+    pthread_mutex_init(&env->lock, NULL);
+    /* Short: ZeroMQ's ipc:// paths under it must fit in a sockaddr_un. */
     snprintf(env->dir, sizeof(env->dir), "/tmp/tsr-it-XXXXXX");
     if (mkdtemp(env->dir) == NULL)
         testenv__die(NULL, "mkdtemp: %s", strerror(errno));
@@ -141,14 +218,20 @@ testenv_t *testenv_start(void)
         testenv__run(cmd);
         testenv__die(NULL, "scripts/instance.sh init %s failed", env->dir);
     }
+    testenv__track(env, 1);
+    snprintf(cmd, sizeof(cmd), "mkdir -p %s/logs", env->dir);
+    testenv__run(cmd);
     for (int i = 0; i < TESTENV_DAEMONS; i++)
         env->pids[i] = testenv__spawn(env, i);
     testenv__wait_ready(env);
     snprintf(cmd, sizeof(cmd),
              "%s/tessera --config %s demo load %s/deploy/demo/demo.json > %s/logs/demo.log 2>&1", TSR_BIN_DIR,
              env->config, TSR_SOURCE_DIR, env->dir);
-    if (testenv__run(cmd) != 0)
+    if (testenv__run(cmd) != 0) {
+        snprintf(cmd, sizeof(cmd), "cat %s/logs/demo.log >&2", env->dir);
+        testenv__run(cmd);
         testenv__die(env, "tessera demo load failed; see %s/logs/demo.log", env->dir);
+    }
     return env;
 }
 
@@ -204,13 +287,28 @@ void testenv_restart(testenv_t *env, const char *daemon)
     testenv__wait_ready(env);
 }
 
+int testenv_log_has(testenv_t *env, const char *daemon, const char *text)
+{
+    char path[400], line[4096];
+    snprintf(path, sizeof(path), "%s/logs/%s.log", env->dir, daemon);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    int found = 0;
+    while (!found && fgets(line, sizeof(line), f) != NULL)
+        found = strstr(line, text) != NULL;
+    fclose(f);
+    return found;
+}
+
 static int testenv__log_is_clean(testenv_t *env, const char *daemon)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd),
-             "grep -q -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer|Assertion' %s/logs/%s.log",
-             env->dir, daemon);
-    return testenv__run(cmd) != 0;
+    static const char *const alarms[] = {"ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
+                                         "Assertion", "ThreadSanitizer"};
+    for (size_t i = 0; i < sizeof(alarms) / sizeof(alarms[0]); i++)
+        if (testenv_log_has(env, daemon, alarms[i]))
+            return 0;
+    return 1;
 }
 
 void testenv_stop(testenv_t *env)
@@ -224,14 +322,16 @@ void testenv_stop(testenv_t *env)
     for (int i = 0; i < TESTENV_DAEMONS; i++) {
         int rc = testenv_wait_exit(env, testenv_daemons[i], 15000);
         if (rc != 0) {
-            fprintf(stderr, "tessera-%s did not stop cleanly on SIGTERM (status %d)\n", testenv_daemons[i],
-                    rc);
-            if (rc == -1)
+            fprintf(stderr, "tessera-%s did not stop cleanly on SIGTERM (%s %d)\n", testenv_daemons[i],
+                    rc == -1 ? "still running after 15 s;" : "exit status", rc);
+            if (rc == -1) {
                 kill(env->pids[i], SIGKILL);
+                testenv_wait_exit(env, testenv_daemons[i], 5000);
+            }
             failed = 1;
         }
         if (!testenv__log_is_clean(env, testenv_daemons[i])) {
-            fprintf(stderr, "tessera-%s's log reports a sanitizer error or failed assertion\n",
+            fprintf(stderr, "tessera-%s's log reports a sanitizer error or a failed assertion\n",
                     testenv_daemons[i]);
             failed = 1;
         }
@@ -239,6 +339,7 @@ void testenv_stop(testenv_t *env)
     char cmd[700];
     snprintf(cmd, sizeof(cmd), "%s/scripts/instance.sh stop %s > /dev/null 2>&1", TSR_SOURCE_DIR, env->dir);
     testenv__run(cmd);
+    testenv__track(env, 0);
     if (failed) {
         testenv__die(env, "the suite did not shut down cleanly; logs kept in %s", env->dir);
         return;
@@ -247,7 +348,10 @@ void testenv_stop(testenv_t *env)
     if (keep == NULL || strcmp(keep, "1") != 0) {
         snprintf(cmd, sizeof(cmd), "rm -rf %s %s.init.log", env->dir, env->dir);
         testenv__run(cmd);
+    } else {
+        fprintf(stderr, "test directory kept: %s\n", env->dir);
     }
+    pthread_mutex_destroy(&env->lock);
     free(env);
 }
 
@@ -255,29 +359,58 @@ void testenv_stop(testenv_t *env)
  * HTTP
  * ---------------------------------------------------------------------------------------------- */
 
+static size_t testenv__append(char **buf, size_t *len, const char *data, size_t n)
+{
+    char *bigger = realloc(*buf, *len + n + 1);
+    if (bigger == NULL)
+        return 0;
+    memcpy(bigger + *len, data, n);
+    *buf = bigger;
+    *len += n;
+    bigger[*len] = '\0';
+    return n;
+}
+
 static size_t testenv__on_body(char *data, size_t size, size_t n, void *arg)
 {
     testenv_response_t *r = arg;
-    char *bigger = realloc(r->body, r->len + size * n + 1);
-    if (bigger == NULL)
-        return 0;
-    memcpy(bigger + r->len, data, size * n);
-    r->body = bigger;
-    r->len += size * n;
-    r->body[r->len] = '\0';
-    return size * n;
+    return testenv__append(&r->body, &r->len, data, size * n);
 }
 
 static size_t testenv__on_header(char *data, size_t size, size_t n, void *arg)
 {
     testenv_response_t *r = arg;
     size_t len = size * n;
-    if (len > 12 && strncasecmp(data, "x-trace-id:", 11) == 0) {
-        size_t v = len - 11 < sizeof(r->trace_id) ? len - 11 : sizeof(r->trace_id) - 1;
-        memcpy(r->trace_id, data + 11, v);
-        r->trace_id[v] = '\0';
+    /* A new status line (after a 100 Continue) starts the headers over. */
+    if (len > 5 && strncmp(data, "HTTP/", 5) == 0 && r->headers != NULL) {
+        r->headers_len = 0;
+        r->headers[0] = '\0';
     }
-    return len;
+    return testenv__append(&r->headers, &r->headers_len, data, len);
+}
+
+const char *testenv_response_header(const testenv_response_t *r, const char *name, char *out, size_t size)
+{
+    size_t name_len = strlen(name);
+    for (const char *line = r->headers; line != NULL && *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t line_len = end ? (size_t)(end - line) : strlen(line);
+        if (line_len > name_len && strncasecmp(line, name, name_len) == 0 && line[name_len] == ':') {
+            const char *v = line + name_len + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            size_t v_len = (size_t)(line + line_len - v);
+            while (v_len > 0 && (v[v_len - 1] == '\r' || v[v_len - 1] == ' '))
+                v_len--;
+            if (v_len >= size)
+                v_len = size - 1;
+            memcpy(out, v, v_len);
+            out[v_len] = '\0';
+            return out;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return NULL;
 }
 
 testenv_response_t testenv_http(testenv_t *env, const char *method, const char *path, const char *token,
@@ -285,8 +418,12 @@ testenv_response_t testenv_http(testenv_t *env, const char *method, const char *
 {
     testenv_response_t r = {0};
     CURL *curl = curl_easy_init();
+    if (curl == NULL)
+        return r;
     char url[2048], auth[512];
+    pthread_mutex_lock(&env->lock);
     snprintf(url, sizeof(url), "%s%s", env->base_url, path);
+    pthread_mutex_unlock(&env->lock);
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     if (token != NULL) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
@@ -311,14 +448,22 @@ testenv_response_t testenv_http(testenv_t *env, const char *method, const char *
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
+    if (r.status == 0) {
+        /* A failed connection says nothing: what arrived of a reply is not a reply. */
+        free(r.body);
+        r.body = NULL;
+        r.len = 0;
+    }
     if (r.body != NULL)
         r.json = json_loads(r.body, 0, NULL);
+    testenv_response_header(&r, "x-trace-id", r.trace_id, sizeof(r.trace_id));
     return r;
 }
 
 void testenv_response_free(testenv_response_t *r)
 {
     free(r->body);
+    free(r->headers);
     json_decref(r->json);
     memset(r, 0, sizeof(*r));
 }
@@ -328,6 +473,8 @@ char *testenv_login(testenv_t *env, const char *username)
     char body[256];
     snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"tessera-demo\"}", username);
     testenv_response_t r = testenv_http(env, "POST", "/api/v1/session", NULL, body, NULL);
+    if (r.status != 201)
+        fprintf(stderr, "sign-in of %s: %ld %s\n", username, r.status, r.body ? r.body : "");
     assert_int_equal(r.status, 201);
     const char *token = json_string_value(json_object_get(r.json, "token"));
     assert_non_null(token);
@@ -336,38 +483,69 @@ char *testenv_login(testenv_t *env, const char *username)
     return copy;
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * SQL
+ * ---------------------------------------------------------------------------------------------- */
+
 int testenv_psql(testenv_t *env, const char *role, const char *sql, char *out, size_t size)
 {
+    /* The SQL goes in a file, not on a shell command line; one file per call, for threads. */
+    static atomic_int serial;
     char path[400];
-    snprintf(path, sizeof(path), "%s/query.sql", env->dir);
+    snprintf(path, sizeof(path), "%s/query-%d.sql", env->dir, atomic_fetch_add(&serial, 1));
     FILE *f = fopen(path, "w");
     if (f == NULL)
         return -1;
     fputs(sql, f);
     fclose(f);
-    chmod(path, 0644);
+    chmod(path, 0644); /* psql runs as the postgres user when the tests run as root */
     char cmd[1200];
     snprintf(cmd, sizeof(cmd), "%s/scripts/instance.sh psql %s %s -At -f %s 2>&1", TSR_SOURCE_DIR, env->dir,
              role ? role : "", path);
     FILE *p = popen(cmd, "r");
-    if (p == NULL)
+    if (p == NULL) {
+        unlink(path);
         return -1;
-    size_t n = fread(out, 1, size - 1, p);
+    }
+    size_t n = 0, got;
+    char scratch[4096];
+    /* Read everything, keeping what fits, so psql never blocks on a full pipe. */
+    while ((got = fread(scratch, 1, sizeof(scratch), p)) > 0) {
+        size_t keep = n + got < size - 1 ? got : size - 1 - n;
+        memcpy(out + n, scratch, keep);
+        n += keep;
+    }
     out[n] = '\0';
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
         out[--n] = '\0';
     int rc = pclose(p);
+    unlink(path);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
 long testenv_sql_long(testenv_t *env, const char *sql)
 {
     char out[256];
-    if (testenv_psql(env, NULL, sql, out, sizeof(out)) != 0)
+    if (testenv_psql(env, NULL, sql, out, sizeof(out)) != 0) {
+        fprintf(stderr, "SQL failed: %s\n%s\n", sql, out);
         return -1;
+    }
     char *end = NULL;
     long v = strtol(out, &end, 10);
     return end == out ? -1 : v;
+}
+
+int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms)
+{
+    const char *sql = "SELECT ((SELECT last_seq FROM records.relay_state)"
+                      "  = coalesce((SELECT last_seq FROM audit.inbox WHERE producer = 'records'), 0)"
+                      " AND NOT EXISTS (SELECT 1 FROM records.outbox WHERE seq IS NULL))::int";
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        if (testenv_sql_long(env, sql) == 1)
+            return 0;
+        testenv__sleep_ms(100);
+    }
+    return -1;
 }
 
 void testenv_assert_error(const testenv_response_t *r, long status, const char *code)
@@ -385,4 +563,9 @@ void testenv_assert_error(const testenv_response_t *r, long status, const char *
     const char *message = json_string_value(json_object_get(error, "message"));
     assert_non_null(message);
     assert_true(strlen(message) > 10);
+    /* Nothing but code, message and (where there is one) field. */
+    json_t *field = json_object_get(error, "field");
+    assert_true(field == NULL || (json_is_string(field) && json_string_length(field) > 0));
+    assert_int_equal(json_object_size(error), field ? 3 : 2);
+    assert_int_equal(json_object_size(r->json), 1);
 }

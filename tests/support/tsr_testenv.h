@@ -1,30 +1,40 @@
 /* tsr_testenv: a whole Tessera for one integration test: a private PostgreSQL in a temporary
  * directory on a free port, every daemon started from the build being tested, real ZeroMQ between
- * them, demo data loaded, and an HTTP client to drive it. Nothing is mocked. */
+ * them, demo data loaded, and an HTTP client to drive it. Nothing is mocked.
+ *
+ * testenv_http, testenv_psql and testenv_sql_long may be called from several threads at once;
+ * start, stop, kill and restart belong to the test's main thread. Functions that assert (login,
+ * kill, restart, assert_error) must run on the main thread too: cmocka cannot fail a test from
+ * another thread. */
 #ifndef TSR_TESTENV_H
 #define TSR_TESTENV_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stddef.h>
 
 #define TESTENV_DAEMONS 4
 
 typedef struct {
     char dir[256];
-    char base_url[128];
+    char base_url[128]; /* read it through testenv_http: a restarted gateway has a new port */
     char config[300];
     int pids[TESTENV_DAEMONS];
+    pthread_mutex_t lock; /* guards base_url */
 } testenv_t;
 
 typedef struct {
-    long status; /* 0 when the connection failed */
+    long status; /* 0 when the connection failed or timed out */
     char *body;
     size_t len;
-    json_t *json; /* NULL when the body is not JSON */
-    char trace_id[64];
+    json_t *json;      /* NULL when the body is not JSON */
+    char trace_id[64]; /* the X-Trace-Id the gateway gave the call, "" if none */
+    char *headers;     /* the response's header lines, as received */
+    size_t headers_len;
 } testenv_response_t;
 
-/* Starts everything and waits until /readyz answers 200; aborts the test run on failure. */
+/* Starts everything and waits until /readyz answers 200; fails the test on failure, printing the
+ * end of every daemon's log. */
 testenv_t *testenv_start(void);
 
 /* For a test file whose tests share one suite: cmocka group setup and teardown that start and
@@ -32,28 +42,39 @@ testenv_t *testenv_start(void);
 extern testenv_t *testenv;
 int testenv_group_setup(void **state);
 int testenv_group_teardown(void **state);
-/* SIGTERM to every daemon; fails the test if one does not exit 0 within 15 s or a sanitizer spoke. */
+/* SIGTERM to every daemon; fails the test if one does not exit 0 within 15 s or a sanitizer spoke.
+ * Removes the directory unless TESSERA_KEEP_TEST_DIRS=1 (or the stop failed). */
 void testenv_stop(testenv_t *env);
 
 const char *testenv_daemon_name(int index);
+/* Sends signal to the daemon; for SIGKILL, also waits for it to be gone. */
 void testenv_kill(testenv_t *env, const char *daemon, int signal);
-/* Starts the daemon again and waits until the suite is ready. */
+/* Starts the daemon again, with the same command line, and waits until the suite is ready. */
 void testenv_restart(testenv_t *env, const char *daemon);
-/* Waits for the daemon's process to end; its exit status, or -1 after timeout_ms. */
+/* Waits for the daemon's process to end; its exit status (128 + signal when killed), or -1 after
+ * timeout_ms. */
 int testenv_wait_exit(testenv_t *env, const char *daemon, int timeout_ms);
+/* 1 when the daemon's log has a line containing text. */
+int testenv_log_has(testenv_t *env, const char *daemon, const char *text);
 
 /* One HTTP call. body may be NULL; header is one extra "Name: value" line or NULL. */
 testenv_response_t testenv_http(testenv_t *env, const char *method, const char *path, const char *token,
                                 const char *body, const char *header);
 void testenv_response_free(testenv_response_t *r);
+/* The value of a response header (case-insensitive name) copied into out, or NULL when absent. */
+const char *testenv_response_header(const testenv_response_t *r, const char *name, char *out, size_t size);
 /* Signs in a demo user (password tessera-demo); returns a malloc'd token. */
 char *testenv_login(testenv_t *env, const char *username);
 
 /* Runs SQL through psql as the superuser (role NULL) or a daemon's role; returns psql's exit
- * status and its trimmed output in out. */
+ * status and its trimmed output (stdout and stderr) in out. */
 int testenv_psql(testenv_t *env, const char *role, const char *sql, char *out, size_t size);
 /* A single number from a superuser query, or -1. */
 long testenv_sql_long(testenv_t *env, const char *sql);
+/* Waits until the audit daemon has applied every event the records daemon has committed (its
+ * inbox has reached the records relay's last sequence, and nothing is left unnumbered); 0, or -1
+ * after timeout_ms. */
+int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms);
 
 /* Asserts an error body: the status, {"error": {"code": code, "message": non-empty}}. */
 void testenv_assert_error(const testenv_response_t *r, long status, const char *code);

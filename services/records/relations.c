@@ -1,0 +1,271 @@
+#include "relations.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "people.h"
+#include "tsr_envelope.h"
+#include "tsr_text.h"
+
+/* Each type with its inverse: what the other person is to the first. */
+static const char *const relationship_types[][2] = {
+    {"parent", "child"},
+    {"child", "parent"},
+    {"sibling", "sibling"},
+    {"half-sibling", "half-sibling"},
+    {"step-parent", "step-child"},
+    {"step-child", "step-parent"},
+    {"grandparent", "grandchild"},
+    {"grandchild", "grandparent"},
+    {"carer", "cared-for"},
+    {"cared-for", "carer"},
+    {"foster-carer", "foster-child"},
+    {"foster-child", "foster-carer"},
+    {"partner", "partner"},
+    {"ex-partner", "ex-partner"},
+    {"aunt-uncle", "niece-nephew"},
+    {"niece-nephew", "aunt-uncle"},
+    {"mother-of-unborn", "unborn-child"},
+    {"unborn-child", "mother-of-unborn"},
+    {"household-member", "household-member"},
+};
+
+static const char *const case_note_types[] = {
+    "contact", "visit",       "telephone-call",       "meeting",         "email",
+    "letter",  "supervision", "management-oversight", "cp-is-follow-up", "other",
+    NULL};
+
+static const char *relations__inverse(const char *type)
+{
+    for (size_t i = 0; i < sizeof(relationship_types) / sizeof(relationship_types[0]); i++)
+        if (strcmp(relationship_types[i][0], type) == 0)
+            return relationship_types[i][1];
+    return NULL;
+}
+
+/* Full access to a person, or a refusal (audited) / not found. */
+static int relations__require_access(tsr_call_t *call, uint64_t id, const char *what, char *display,
+                                     size_t size, tsr_error_t *err)
+{
+    if (records_person_display(call, id, display, size, err) != 0)
+        return -1;
+    records_access_t access;
+    if (records_access_person(call, id, &access, err) != 0)
+        return -1;
+    if (access != RECORDS_ACCESS_FULL)
+        return records_person_refuse(call, id, display, what, err);
+    return 0;
+}
+
+int records_relationship_add(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__Relationship *in = (const Tsr__Records__Relationship *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    const char *inverse = relations__inverse(in->type);
+    if (inverse == NULL)
+        return tsr_error_set(
+            err, TSR_E_INVALID, "invalid_relationship_type", "type",
+            "'%s' is not a relationship type: use parent, child, sibling, half-sibling, "
+            "step-parent, step-child, grandparent, grandchild, carer, cared-for, foster-carer, "
+            "foster-child, partner, ex-partner, aunt-uncle, niece-nephew, mother-of-unborn, "
+            "unborn-child or household-member.",
+            in->type);
+    if (in->related_id == in->person_id)
+        return tsr_error_set(err, TSR_E_INVALID, "self_relationship", "person_id",
+                             "A person cannot be related to themselves.");
+    char display[256], related[256];
+    if (relations__require_access(call, in->person_id, "link", display, sizeof(display), err) != 0)
+        return -1;
+    if (records_person_display(call, in->related_id, related, sizeof(related), err) != 0) {
+        err->status = TSR_E_INVALID;
+        snprintf(err->field, sizeof(err->field), "person_id");
+        return -1;
+    }
+    records_access_t access;
+    if (records_access_person(call, in->related_id, &access, err) != 0)
+        return -1;
+    if (access != RECORDS_ACCESS_FULL)
+        return records_person_refuse(call, in->related_id, related, "link", err);
+    char a[32], b[32], by[32];
+    snprintf(a, sizeof(a), "%" PRIu64, in->person_id);
+    snprintf(b, sizeof(b), "%" PRIu64, in->related_id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    /* related_id is <type> of person_id; so person_id is <inverse> of related_id. */
+    const char *params[5] = {a, b, in->type, inverse, by};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "INSERT INTO relationships (person_id, related_id, type, created_by)"
+                                " VALUES ($1::bigint, $2::bigint, $3, $5::bigint),"
+                                "        ($2::bigint, $1::bigint, $4, $5::bigint) ON CONFLICT DO NOTHING",
+                                5, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    char summary[640];
+    snprintf(summary, sizeof(summary), "Recorded %s (%" PRIu64 ") as %s of %s (%" PRIu64 ")", related,
+             in->related_id, in->type, display, in->person_id);
+    if (records_person_audit(call, in->person_id, display, "related", summary, err) != 0 ||
+        records_person_audit(call, in->related_id, related, "related", summary, err) != 0)
+        return -1;
+    Tsr__Records__Relationship out = *in;
+    out.related_display_name = related;
+    tsr_call_reply(call, &out.base);
+    return 0;
+}
+
+int records_relationships_load(tsr_call_t *call, Tsr__Records__Person *person, PGresult **holder,
+                               tsr_error_t *err)
+{
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, person->id);
+    const char *params[1] = {id};
+    /* A related person's display name is shown even when their record is restricted, as in search. */
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT r.related_id, r.type, CASE WHEN p.unborn AND p.given_name = ''"
+                    " THEN 'Unborn baby ' || p.family_name ELSE btrim(p.given_name || ' ' || p.family_name)"
+                    " END FROM relationships r JOIN people p ON p.id = r.related_id"
+                    " WHERE r.person_id = $1::bigint ORDER BY r.type, p.family_name, p.id",
+                    1, params, err);
+    if (res == NULL)
+        return -1;
+    int n = PQntuples(res);
+    Tsr__Records__Relationship *items = calloc(n ? (size_t)n : 1, sizeof(*items));
+    Tsr__Records__Relationship **ptrs = calloc(n ? (size_t)n : 1, sizeof(*ptrs));
+    for (int i = 0; items && ptrs && i < n; i++) {
+        tsr__records__relationship__init(&items[i]);
+        items[i].person_id = person->id;
+        items[i].related_id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        items[i].type = PQgetvalue(res, i, 1);
+        items[i].related_display_name = PQgetvalue(res, i, 2);
+        ptrs[i] = &items[i];
+    }
+    if (n == 0)
+        free(items); /* nothing for release to find through relationships[0] */
+    person->n_relationships = items && ptrs ? (size_t)n : 0;
+    person->relationships = ptrs;
+    *holder = res;
+    return 0;
+}
+
+void records_relationships_release(Tsr__Records__Person *person, PGresult *holder)
+{
+    if (person->relationships != NULL && person->n_relationships > 0)
+        free(person->relationships[0]);
+    free(person->relationships);
+    person->relationships = NULL;
+    person->n_relationships = 0;
+    PQclear(holder);
+}
+
+int records_case_note_add(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__CaseNote *in = (const Tsr__Records__CaseNote *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    int known = 0;
+    for (const char *const *t = case_note_types; *t && !known; t++)
+        known = strcmp(*t, in->type) == 0;
+    if (!known)
+        return tsr_error_set(
+            err, TSR_E_INVALID, "invalid_case_note_type", "type",
+            "'%s' is not a case note type: use contact, visit, telephone-call, meeting, email, "
+            "letter, supervision, management-oversight, cp-is-follow-up or other.",
+            in->type);
+    if (tsr_text_trimmed_length(in->title) == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "title", "Give the case note a title.");
+    if (tsr_text_length(in->title) > 200)
+        return tsr_error_set(err, TSR_E_INVALID, "too_long", "title",
+                             "A title must be 200 characters or fewer.");
+    if (tsr_text_length(in->body) > 20000)
+        return tsr_error_set(err, TSR_E_INVALID, "too_long", "body",
+                             "A case note must be 20,000 characters or fewer.");
+    if (in->occurred_at_ms > tsr_now_ms() + 60000)
+        return tsr_error_set(err, TSR_E_INVALID, "date_in_future", "occurred_at",
+                             "A case note records what has happened: 'occurred_at' cannot be in the future.");
+    char display[256];
+    if (relations__require_access(call, in->person_id, "case note", display, sizeof(display), err) != 0)
+        return -1;
+    char person[32], at[32], by[32];
+    snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
+    snprintf(at, sizeof(at), "%" PRId64, in->occurred_at_ms ? in->occurred_at_ms : tsr_now_ms());
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    char *title = tsr_text_trim_dup(in->title);
+    const char *params[6] = {person, in->type, title, in->body, at, by};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "INSERT INTO case_notes (person_id, type, title, body, occurred_at, recorded_by)"
+                    " VALUES ($1::bigint, $2, $3, $4, to_timestamp($5::bigint / 1000.0), $6::bigint)"
+                    " RETURNING id, (extract(epoch FROM recorded_at) * 1000)::bigint",
+                    6, params, err);
+    free(title);
+    if (res == NULL)
+        return -1;
+    Tsr__Records__CaseNote out = *in;
+    out.id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    out.recorded_at_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    out.occurred_at_ms = strtoll(at, NULL, 10);
+    out.recorded_by = call->actor->worker_id;
+    PQclear(res);
+    char summary[512];
+    snprintf(summary, sizeof(summary), "Added a %s case note to %s (%" PRIu64 ")", in->type, display,
+             in->person_id);
+    if (records_person_audit(call, in->person_id, display, "case-note-added", summary, err) != 0)
+        return -1;
+    tsr_call_reply(call, &out.base);
+    return 0;
+}
+
+int records_case_note_list(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__PersonGet *in = (const Tsr__Records__PersonGet *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    char display[256];
+    if (relations__require_access(call, in->id, "case notes", display, sizeof(display), err) != 0)
+        return -1;
+    char person[32];
+    snprintf(person, sizeof(person), "%" PRIu64, in->id);
+    const char *params[1] = {person};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT id, type, title, body, (extract(epoch FROM occurred_at) * 1000)::bigint,"
+                    " (extract(epoch FROM recorded_at) * 1000)::bigint, recorded_by"
+                    " FROM case_notes WHERE person_id = $1::bigint ORDER BY occurred_at DESC, id DESC"
+                    " LIMIT 500",
+                    1, params, err);
+    if (res == NULL)
+        return -1;
+    int n = PQntuples(res);
+    Tsr__Records__CaseNote *notes = calloc(n ? (size_t)n : 1, sizeof(*notes));
+    Tsr__Records__CaseNote **ptrs = calloc(n ? (size_t)n : 1, sizeof(*ptrs));
+    for (int i = 0; notes && ptrs && i < n; i++) {
+        tsr__records__case_note__init(&notes[i]);
+        notes[i].id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        notes[i].person_id = in->id;
+        notes[i].type = PQgetvalue(res, i, 1);
+        notes[i].title = PQgetvalue(res, i, 2);
+        notes[i].body = PQgetvalue(res, i, 3);
+        notes[i].occurred_at_ms = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+        notes[i].recorded_at_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+        notes[i].recorded_by = strtoull(PQgetvalue(res, i, 6), NULL, 10);
+        ptrs[i] = &notes[i];
+    }
+    char summary[512];
+    snprintf(summary, sizeof(summary), "Read the case notes of %s (%" PRIu64 ")", display, in->id);
+    int rc = records_person_audit(call, in->id, display, "case-notes-viewed", summary, err);
+    if (rc == 0) {
+        Tsr__Records__CaseNoteList list = TSR__RECORDS__CASE_NOTE_LIST__INIT;
+        list.person_id = in->id;
+        list.n_items = notes && ptrs ? (size_t)n : 0;
+        list.items = ptrs;
+        tsr_call_reply(call, &list.base);
+    }
+    free(notes);
+    free(ptrs);
+    PQclear(res);
+    return rc;
+}

@@ -1,0 +1,18 @@
+/* relations: what is recorded about a person beyond their demographics: relationships to other
+ * people (kept in both directions) and case notes. Both need full access to the person. */
+#ifndef RECORDS_RELATIONS_H
+#define RECORDS_RELATIONS_H
+
+#include "records.pb-c.h"
+#include "tsr_daemon.h"
+
+int records_relationship_add(tsr_call_t *call, tsr_error_t *err);
+int records_case_note_add(tsr_call_t *call, tsr_error_t *err);
+int records_case_note_list(tsr_call_t *call, tsr_error_t *err);
+
+/* Fills person->relationships (freed with records_relationships_release). */
+int records_relationships_load(tsr_call_t *call, Tsr__Records__Person *person, PGresult **holder,
+                               tsr_error_t *err);
+void records_relationships_release(Tsr__Records__Person *person, PGresult *holder);
+
+#endif
