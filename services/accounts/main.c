@@ -12,6 +12,7 @@ static const tsr_handler_def_t accounts_handlers[] = {
     {"accounts.worker.prerequisites", accounts_worker_prerequisites,
      &tsr__accounts__worker_prerequisites__descriptor},
     {"accounts.worker.end", accounts_worker_end, &tsr__accounts__worker_end__descriptor},
+    {"accounts.conflict.declare", accounts_conflict_declare, &tsr__accounts__conflict_declare__descriptor},
 };
 
 int main(int argc, char **argv)

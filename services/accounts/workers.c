@@ -371,3 +371,45 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
     }
     return workers__reply(call, id, err);
 }
+
+int accounts_conflict_declare(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Accounts__ConflictDeclare *in = (const Tsr__Accounts__ConflictDeclare *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    /* Workers declare their own conflicts; system support records them on a worker's behalf. */
+    uint64_t worker = in->worker_id ? in->worker_id : call->actor->worker_id;
+    if (worker != call->actor->worker_id &&
+        tsr_actor_require_role(call->actor, workers_administrators, "record another worker's conflicts",
+                               err) != 0)
+        return -1;
+    if (in->person_id == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "person_id", "Name the person you know.");
+    if (tsr_text_trimmed_length(in->relationship) == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "relationship",
+                             "Say how you know them (family, friend, neighbour...).");
+    char w[32], p[32], by[32];
+    snprintf(w, sizeof(w), "%" PRIu64, worker);
+    snprintf(p, sizeof(p), "%" PRIu64, in->person_id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    const char *params[4] = {w, p, in->relationship, by};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "INSERT INTO conflicts (worker_id, person_id, relationship, recorded_by)"
+                    " VALUES ($1::bigint, $2::bigint, $3, $4::bigint)"
+                    " ON CONFLICT (worker_id, person_id) DO UPDATE SET relationship = EXCLUDED.relationship",
+                    4, params, err);
+    if (res == NULL) {
+        if (strcmp(err->sqlstate, "23503") == 0)
+            return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", "worker_id",
+                                 "There is no worker with id %s.", w);
+        return -1;
+    }
+    PQclear(res);
+    Tsr__Accounts__ConflictDeclared ev = TSR__ACCOUNTS__CONFLICT_DECLARED__INIT;
+    ev.worker_id = worker;
+    ev.person_id = in->person_id;
+    if (tsr_call_emit(call, "accounts.conflict.declared", &ev.base, err) != 0)
+        return -1;
+    return workers__reply(call, w, err);
+}

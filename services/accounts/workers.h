@@ -16,6 +16,9 @@ int accounts_worker_prerequisites(tsr_call_t *call, tsr_error_t *err);
 /* Ends a leaver's account; an event tells the gateway to end the worker's sessions at once. */
 int accounts_worker_end(tsr_call_t *call, tsr_error_t *err);
 
+/* Records a conflict of interest; the records daemon keeps the person's record from the worker. */
+int accounts_conflict_declare(tsr_call_t *call, tsr_error_t *err);
+
 /* Whether role is one the suite knows. */
 int accounts_role_is_known(const char *role);
 

@@ -422,3 +422,16 @@ void gw_case_note_list(gw_call_t *call)
         return;
     gw_call_daemon(call, "records", "records.case_note.list", &req.base, people__case_notes);
 }
+
+void gw_conflict_declare(gw_call_t *call)
+{
+    static const char *const fields[] = {"person_id", "relationship", NULL};
+    Tsr__Accounts__ConflictDeclare req = TSR__ACCOUNTS__CONFLICT_DECLARE__INIT;
+    const char *relationship;
+    if (gw_path_id(call, 0, &req.worker_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_id(call, NULL, "person_id", 1, &req.person_id) != 0 ||
+        gw_json_member_string(call, NULL, "relationship", "relationship", 1, &relationship) != 0)
+        return;
+    req.relationship = (char *)relationship;
+    gw_call_daemon(call, "accounts", "accounts.conflict.declare", &req.base, workers__done);
+}

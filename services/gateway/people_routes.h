@@ -16,5 +16,6 @@ void gw_case_note_add(gw_call_t *call);
 void gw_case_note_list(gw_call_t *call);
 void gw_worker_prerequisites(gw_call_t *call);
 void gw_worker_end(gw_call_t *call);
+void gw_conflict_declare(gw_call_t *call);
 
 #endif

@@ -407,6 +407,7 @@ const gw_route_t gw_routes[] = {
     {"GET", "/api/v1/people/{id}/case-notes", gw_case_note_list, 1, 0},
     {"PUT", "/api/v1/workers/{id}/prerequisites", gw_worker_prerequisites, 1, 1},
     {"POST", "/api/v1/workers/{id}/end", gw_worker_end, 1, 1},
+    {"POST", "/api/v1/workers/{id}/conflicts", gw_conflict_declare, 1, 1},
     {"GET", "/api/v1/audit/events", routes_audit_events, 1, 0},
     {"GET", "/healthz", routes_healthz, 0, 0},
     {"GET", "/readyz", routes_readyz, 0, 0},

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.pb-c.h"
 #include "tsr_envelope.h"
 
 #define ACCESS_MAX 32
@@ -15,11 +16,12 @@ static char *access_teams[ACCESS_MAX];
 static size_t access_teams_count;
 
 const char records_access_sql[] =
+    "(NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.person_id = p.id AND c.worker_id = $1::bigint) AND"
     "(NOT EXISTS (SELECT 1 FROM restrictions r WHERE r.person_id = p.id)"
     " OR $3::boolean"
     " OR EXISTS (SELECT 1 FROM restriction_access ra WHERE ra.person_id = p.id AND ra.worker_id = $1::bigint)"
     " OR EXISTS (SELECT 1 FROM allocations al WHERE al.person_id = p.id AND al.end_date IS NULL"
-    "            AND (al.worker_id = $1::bigint OR al.team_id = ANY ($2::bigint[]))))";
+    "            AND (al.worker_id = $1::bigint OR al.team_id = ANY ($2::bigint[])))))";
 
 static size_t access__split(const char *list, char **out)
 {
@@ -95,6 +97,29 @@ int records_access_person(tsr_call_t *call, uint64_t person_id, records_access_t
         *access = RECORDS_ACCESS_NONE;
     else
         *access = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? RECORDS_ACCESS_FULL : RECORDS_ACCESS_NAME_ONLY;
+    PQclear(res);
+    return 0;
+}
+
+int records_access_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
+{
+    if (strcmp(ev->event->type, "accounts.conflict.declared") != 0)
+        return 0;
+    Tsr__Accounts__ConflictDeclared *c = (Tsr__Accounts__ConflictDeclared *)tsr_unpack(
+        &tsr__accounts__conflict_declared__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (c == NULL)
+        return -1;
+    char worker[32], person[32];
+    snprintf(worker, sizeof(worker), "%" PRIu64, c->worker_id);
+    snprintf(person, sizeof(person), "%" PRIu64, c->person_id);
+    tsr__accounts__conflict_declared__free_unpacked(c, NULL);
+    const char *params[2] = {worker, person};
+    PGresult *res = tsr_db_exec(ev->conn,
+                                "INSERT INTO conflicts (worker_id, person_id) VALUES ($1::bigint, $2::bigint)"
+                                " ON CONFLICT DO NOTHING",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
     PQclear(res);
     return 0;
 }

@@ -2,7 +2,8 @@
  * a restricted one (seed 002) only to the workers named on the restriction, the allocated workers
  * and their teams, and the roles and teams that keep access by policy (the MASH team, the
  * Emergency Duty team, heads of service and directors, business and information administrators,
- * system support). Everyone else gets the display name and nothing more. Decided here, in the
+ * system support). A worker who declared a conflict of interest with the person is kept out even
+ * so. Everyone else gets the display name and nothing more. Decided here, in the
  * daemon that owns the data, for every read. */
 #ifndef RECORDS_ACCESS_H
 #define RECORDS_ACCESS_H
@@ -19,6 +20,10 @@ int records_access_configure(const tsr_config_t *config, tsr_error_t *err);
 
 /* What the call's actor may see of person_id: NONE when there is no such person. */
 int records_access_person(tsr_call_t *call, uint64_t person_id, records_access_t *access, tsr_error_t *err);
+
+/* Applies the accounts daemon's events: a declared conflict of interest keeps the person's record
+ * from that worker, whatever else would allow it. */
+int records_access_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
 
 /* The SQL boolean expression (for a row of people aliased p) that is true when the actor has full
  * access; its parameters are $1 worker id, $2 team ids (bigint[]), $3 policy override (bool). */

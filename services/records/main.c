@@ -38,6 +38,8 @@ int main(int argc, char **argv)
         tsr_daemon_migrate(daemon, records_migrations, records_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, records_handlers, sizeof(records_handlers) / sizeof(records_handlers[0]));
+    if (tsr_daemon_subscribe(daemon, "accounts", records_access_apply_accounts_event) != 0)
+        goto done;
     rc = tsr_daemon_run(daemon);
 done:
     tsr_daemon_destroy(&daemon);

@@ -404,6 +404,55 @@ static void test_case_notes_are_recorded_read_and_kept_from_those_without_access
     free(eh);
 }
 
+static void test_a_declared_conflict_of_interest_keeps_the_record_from_that_worker(void **state)
+{
+    (void)state;
+    /* mash.sw would otherwise see every record (the MASH team keeps access even to restricted ones). */
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *admin = testenv_login(testenv, "admin");
+    char id[32], worker[32], path[256], body[256];
+    add_person(admin, "{\"legal_name\":{\"given\":\"Kit\",\"family\":\"Neighbour\"},\"gender\":\"male\"}",
+               id);
+    worker_id_of("mash.sw", worker);
+    snprintf(path, sizeof(path), "/api/v1/people/%s", id);
+    testenv_response_t r = testenv_http(testenv, "GET", path, sw, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    char declare[256];
+    snprintf(declare, sizeof(declare), "/api/v1/workers/%s/conflicts", worker);
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"relationship\":\"next-door neighbour\"}", id);
+    r = testenv_http(testenv, "POST", declare, sw, body, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    /* Another worker cannot declare on someone else's behalf; system support can. */
+    char *eh = testenv_login(testenv, "eh.worker");
+    r = testenv_http(testenv, "POST", declare, eh, body, NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    free(eh);
+    /* The declaration reaches records through the accounts daemon's events: within moments. */
+    long status = 200;
+    for (int i = 0; i < 50 && status == 200; i++) {
+        r = testenv_http(testenv, "GET", path, sw, NULL, NULL);
+        status = r.status;
+        testenv_response_free(&r);
+        if (status == 200)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(status, 403);
+    /* Search still shows the display name, and nothing else. */
+    r = testenv_http(testenv, "GET", "/api/v1/people?name=kit%20neighbour", sw, NULL, NULL);
+    json_t *item = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_true(json_is_true(json_object_get(item, "name_only")));
+    testenv_response_free(&r);
+    /* Others are unaffected. */
+    r = testenv_http(testenv, "GET", path, admin, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    free(sw);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_lifting_a_restriction_opens_the_record_again),
         cmocka_unit_test(test_a_relationship_is_kept_with_its_inverse_on_both_records),
         cmocka_unit_test(test_case_notes_are_recorded_read_and_kept_from_those_without_access),
+        cmocka_unit_test(test_a_declared_conflict_of_interest_keeps_the_record_from_that_worker),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
