@@ -65,7 +65,8 @@ static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_
                                                {"deallocated", "deallocate"},
                                                {"related", "relate"},
                                                {"case-note-added", "add-case-note"},
-                                               {"case-notes-viewed", "view-case-notes"}};
+                                               {"case-notes-viewed", "view-case-notes"},
+                                               {"merged", "merge"}};
         const char *action = NULL;
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && action == NULL; i++)
             if (strcmp(verbs[i][0], m->action) == 0)

@@ -435,3 +435,13 @@ void gw_conflict_declare(gw_call_t *call)
     req.relationship = (char *)relationship;
     gw_call_daemon(call, "accounts", "accounts.conflict.declare", &req.base, workers__done);
 }
+
+void gw_person_merge(gw_call_t *call)
+{
+    static const char *const fields[] = {"duplicate_id", NULL};
+    Tsr__Records__PersonMerge req = TSR__RECORDS__PERSON_MERGE__INIT;
+    if (gw_path_id(call, 0, &req.survivor_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_id(call, NULL, "duplicate_id", 1, &req.duplicate_id) != 0)
+        return;
+    gw_call_daemon(call, "records", "records.person.merge", &req.base, people__restricted);
+}

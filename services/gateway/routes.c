@@ -403,6 +403,7 @@ const gw_route_t gw_routes[] = {
     {"POST", "/api/v1/people/{id}/allocations", gw_allocation_add, 1, 1},
     {"DELETE", "/api/v1/people/{id}/allocations/{aid}", gw_allocation_end, 1, 0},
     {"POST", "/api/v1/people/{id}/relationships", gw_relationship_add, 1, 1},
+    {"POST", "/api/v1/people/{id}/merge", gw_person_merge, 1, 1},
     {"POST", "/api/v1/people/{id}/case-notes", gw_case_note_add, 1, 1},
     {"GET", "/api/v1/people/{id}/case-notes", gw_case_note_list, 1, 0},
     {"PUT", "/api/v1/workers/{id}/prerequisites", gw_worker_prerequisites, 1, 1},

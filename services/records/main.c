@@ -1,6 +1,7 @@
 /* tessera-records: people, organisations and everything recorded about them. */
 #include "access.h"
 #include "organisations.h"
+#include "merges.h"
 #include "people.h"
 #include "relations.h"
 #include "records.pb-c.h"
@@ -23,6 +24,7 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.allocation.add", records_allocation_add, &tsr__records__allocation__descriptor},
     {"records.allocation.end", records_allocation_end, &tsr__records__allocation_end__descriptor},
     {"records.relationship.add", records_relationship_add, &tsr__records__relationship__descriptor},
+    {"records.person.merge", records_person_merge, &tsr__records__person_merge__descriptor},
     {"records.case_note.add", records_case_note_add, &tsr__records__case_note__descriptor},
     {"records.case_note.list", records_case_note_list, &tsr__records__person_get__descriptor},
 };

@@ -373,7 +373,22 @@ int records_person_get(tsr_call_t *call, tsr_error_t *err)
     if (access == RECORDS_ACCESS_NONE)
         return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
                              "There is no person with id %" PRIu64 ".", in->id);
-    PGresult *res = person__select(call, in->id, err);
+    char id_text[32];
+    snprintf(id_text, sizeof(id_text), "%" PRIu64, in->id);
+    const char *merged_params[1] = {id_text};
+    PGresult *res =
+        tsr_db_exec(call->conn, "SELECT coalesce(merged_into, 0) FROM people WHERE id = $1::bigint", 1,
+                    merged_params, err);
+    if (res == NULL)
+        return -1;
+    uint64_t merged_into = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (merged_into != 0)
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "merged", NULL,
+                             "Record %" PRIu64 " was a duplicate and has been merged into record %" PRIu64
+                             "; open that one.",
+                             in->id, merged_into);
+    res = person__select(call, in->id, err);
     if (res == NULL)
         return -1;
     person_row_t row;
@@ -437,14 +452,15 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
      * misspellings), nearest first straight from the GiST index so that only the rows shown are
      * read; a date of birth narrows exactly. Access and the restriction are looked at for those
      * rows only. */
-    const char *candidates = by_id ? "SELECT * FROM people WHERE id = $6::bigint AND ($5::date IS NULL OR "
-                                     "date_of_birth = $5::date) LIMIT $7::int"
-                             : name[0] != '\0'
-                                 ? "SELECT * FROM people WHERE $4 OPERATOR(public.<%) search_names"
-                                   " AND ($5::date IS NULL OR date_of_birth = $5::date)"
-                                   " ORDER BY $4 OPERATOR(public.<<->) search_names LIMIT $7::int"
-                                 : "SELECT * FROM people WHERE date_of_birth = $5::date ORDER BY "
-                                   "family_name, given_name, id LIMIT $7::int";
+    const char *candidates =
+        by_id ? "SELECT * FROM people WHERE merged_into IS NULL AND id = $6::bigint AND ($5::date IS NULL OR "
+                "date_of_birth = $5::date) LIMIT $7::int"
+        : name[0] != '\0'
+            ? "SELECT * FROM people WHERE merged_into IS NULL AND $4 OPERATOR(public.<%) search_names"
+              " AND ($5::date IS NULL OR date_of_birth = $5::date)"
+              " ORDER BY $4 OPERATOR(public.<<->) search_names LIMIT $7::int"
+            : "SELECT * FROM people WHERE merged_into IS NULL AND date_of_birth = $5::date ORDER BY "
+              "family_name, given_name, id LIMIT $7::int";
     snprintf(sql, sizeof(sql),
              "SELECT " PERSON_COLUMNS ", %s AS full_access"
              " FROM (%s) AS p LEFT JOIN restrictions r ON r.person_id = p.id"

@@ -453,6 +453,86 @@ static void test_a_declared_conflict_of_interest_keeps_the_record_from_that_work
     free(admin);
 }
 
+static void
+test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char survivor[32], duplicate[32], parent[32], worker[32], path[256], body[256];
+    add_person(admin, "{\"legal_name\":{\"given\":\"Maya\",\"family\":\"Dupont\"},\"gender\":\"female\"}",
+               survivor);
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Maia\",\"family\":\"Dupont\"},\"gender\":\"female\","
+               "\"date_of_birth\":\"2014-05-06\",\"nhs_number\":\"9876543210\"}",
+               duplicate);
+    add_person(admin, "{\"legal_name\":{\"given\":\"Luc\",\"family\":\"Dupont\"},\"gender\":\"male\"}",
+               parent);
+    worker_id_of("key.worker", worker);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/relationships", duplicate);
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"type\":\"parent\"}", parent);
+    testenv_response_t r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", duplicate);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             worker);
+    r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", duplicate);
+    r = testenv_http(testenv, "POST", path, admin, "{\"type\":\"visit\",\"title\":\"Home visit\"}", NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+
+    snprintf(path, sizeof(path), "/api/v1/people/%s/merge", survivor);
+    snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", duplicate);
+    char *sw = testenv_login(testenv, "mash.sw");
+    r = testenv_http(testenv, "POST", path, sw, body, NULL);
+    testenv_assert_error(&r, 403, "forbidden"); /* system support merges */
+    testenv_response_free(&r);
+    free(sw);
+    r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    assert_int_equal(r.status, 200);
+    /* The survivor has the duplicate's relationship, allocation, NHS number and date of birth. */
+    json_t *rels = json_object_get(r.json, "relationships");
+    assert_int_equal(json_array_size(rels), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rels, 0), "person_id")), parent);
+    json_t *allocs = json_object_get(r.json, "allocations");
+    assert_int_equal(json_array_size(allocs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(allocs, 0), "worker_id")), worker);
+    assert_string_equal(json_string_value(json_object_get(r.json, "nhs_number")), "9876543210");
+    assert_string_equal(json_string_value(json_object_get(r.json, "date_of_birth")), "2014-05-06");
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", survivor);
+    r = testenv_http(testenv, "GET", path, admin, NULL, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    testenv_response_free(&r);
+    /* The parent's side follows too. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s", parent);
+    r = testenv_http(testenv, "GET", path, admin, NULL, NULL);
+    rels = json_object_get(r.json, "relationships");
+    assert_int_equal(json_array_size(rels), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rels, 0), "person_id")), survivor);
+    testenv_response_free(&r);
+    /* The duplicate's id says where its record went; search by its name finds the survivor. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s", duplicate);
+    r = testenv_http(testenv, "GET", path, admin, NULL, NULL);
+    testenv_assert_error(&r, 404, "merged");
+    assert_non_null(strstr(r.body, survivor));
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", "/api/v1/people?name=maia%20dupont", admin, NULL, NULL);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id")),
+        survivor);
+    testenv_response_free(&r);
+    /* Merging again is refused. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/merge", survivor);
+    r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    testenv_assert_error(&r, 409, "already_merged");
+    testenv_response_free(&r);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +544,8 @@ int main(void)
         cmocka_unit_test(test_a_relationship_is_kept_with_its_inverse_on_both_records),
         cmocka_unit_test(test_case_notes_are_recorded_read_and_kept_from_those_without_access),
         cmocka_unit_test(test_a_declared_conflict_of_interest_keeps_the_record_from_that_worker),
+        cmocka_unit_test(
+            test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

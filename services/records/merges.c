@@ -1,0 +1,131 @@
+#include "merges.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "people.h"
+#include "records.pb-c.h"
+#include "tsr_envelope.h"
+
+static const char *const mergers[] = {"admin", "system-support", "system", NULL};
+
+/* Each statement moves one kind of reference from the duplicate ($2) to the survivor ($1). */
+static const char *const merge_statements[] = {
+    "UPDATE allocations SET person_id = $1::bigint WHERE person_id = $2::bigint",
+    "UPDATE case_notes SET person_id = $1::bigint WHERE person_id = $2::bigint",
+    "UPDATE people SET mother_id = $1::bigint WHERE mother_id = $2::bigint",
+    /* Relationships both ways, except one between the two records being merged. */
+    "INSERT INTO relationships (person_id, related_id, type, created_by)"
+    " SELECT $1::bigint, related_id, type, created_by FROM relationships"
+    " WHERE person_id = $2::bigint AND related_id <> $1::bigint ON CONFLICT DO NOTHING",
+    "INSERT INTO relationships (person_id, related_id, type, created_by)"
+    " SELECT person_id, $1::bigint, type, created_by FROM relationships"
+    " WHERE related_id = $2::bigint AND person_id <> $1::bigint ON CONFLICT DO NOTHING",
+    "DELETE FROM relationships WHERE (person_id = $2::bigint OR related_id = $2::bigint) AND $1::bigint IS "
+    "NOT NULL",
+    "INSERT INTO conflicts (worker_id, person_id) SELECT worker_id, $1::bigint FROM conflicts"
+    " WHERE person_id = $2::bigint ON CONFLICT DO NOTHING",
+    /* The more protective wins: a restricted duplicate makes the survivor restricted. */
+    "INSERT INTO restrictions (person_id, reason, review_date, created_by)"
+    " SELECT $1::bigint, reason, review_date, created_by FROM restrictions WHERE person_id = $2::bigint"
+    " ON CONFLICT (person_id) DO NOTHING",
+    "INSERT INTO restriction_access (person_id, worker_id) SELECT $1::bigint, worker_id FROM "
+    "restriction_access"
+    " WHERE person_id = $2::bigint AND NOT EXISTS (SELECT 1 FROM restriction_access WHERE person_id = "
+    "$1::bigint)"
+    " ON CONFLICT DO NOTHING",
+    /* What the survivor lacks, the duplicate supplies; its legal name becomes another name. */
+    "UPDATE people s SET date_of_birth = coalesce(s.date_of_birth, d.date_of_birth),"
+    " other_names = s.other_names || CASE WHEN btrim(d.given_name || ' ' || d.family_name)"
+    "   <> btrim(s.given_name || ' ' || s.family_name)"
+    "   THEN ARRAY[btrim(d.given_name || ' ' || d.family_name)] ELSE '{}' END || d.other_names,"
+    " search_names = s.search_names || ' ' || d.search_names"
+    " FROM people d WHERE s.id = $1::bigint AND d.id = $2::bigint",
+};
+
+int records_person_merge(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__PersonMerge *in = (const Tsr__Records__PersonMerge *)call->payload;
+    if (tsr_actor_require_role(call->actor, mergers, "merge records", err) != 0)
+        return -1;
+    if (in->survivor_id == in->duplicate_id)
+        return tsr_error_set(err, TSR_E_INVALID, "same_record", "duplicate_id",
+                             "A record cannot be merged into itself.");
+    char survivor[256], duplicate[256];
+    if (records_person_display(call, in->survivor_id, survivor, sizeof(survivor), err) != 0)
+        return -1;
+    if (records_person_display(call, in->duplicate_id, duplicate, sizeof(duplicate), err) != 0) {
+        snprintf(err->field, sizeof(err->field), "duplicate_id");
+        return -1;
+    }
+    char s[32], d[32];
+    snprintf(s, sizeof(s), "%" PRIu64, in->survivor_id);
+    snprintf(d, sizeof(d), "%" PRIu64, in->duplicate_id);
+    const char *params[2] = {s, d};
+    /* Lock both and check neither has been merged already. */
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT id, merged_into IS NOT NULL FROM people WHERE id IN ($1::bigint, $2::bigint)"
+                    " ORDER BY id FOR UPDATE",
+                    2, params, err);
+    if (res == NULL)
+        return -1;
+    int merged = 0;
+    for (int i = 0; i < PQntuples(res); i++)
+        merged |= strcmp(PQgetvalue(res, i, 1), "t") == 0;
+    PQclear(res);
+    if (merged)
+        return tsr_error_set(
+            err, TSR_E_CONFLICT, "already_merged", NULL,
+            "One of these records has already been merged; merge into the record that went forward.");
+    /* The duplicate's NHS number moves only if the survivor has none (it is unique: free it first). */
+    res = tsr_db_exec(call->conn,
+                      "SELECT (SELECT nhs_number FROM people WHERE id = $1::bigint) IS NULL,"
+                      " coalesce((SELECT nhs_number FROM people WHERE id = $2::bigint), '')",
+                      2, params, err);
+    if (res == NULL)
+        return -1;
+    char nhs[16] = "";
+    if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+        snprintf(nhs, sizeof(nhs), "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (nhs[0] != '\0') {
+        res = tsr_db_exec(call->conn,
+                          "UPDATE people SET nhs_number = NULL WHERE id = $2::bigint AND $1::bigint > 0", 2,
+                          params, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+        const char *move[2] = {s, nhs};
+        res =
+            tsr_db_exec(call->conn, "UPDATE people SET nhs_number = $2 WHERE id = $1::bigint", 2, move, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    for (size_t i = 0; i < sizeof(merge_statements) / sizeof(merge_statements[0]); i++) {
+        res = tsr_db_exec(call->conn, merge_statements[i], 2, params, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    res = tsr_db_exec(call->conn,
+                      "UPDATE people SET merged_into = $1::bigint, merged_at = now() WHERE id = $2::bigint",
+                      2, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    char summary[640];
+    snprintf(summary, sizeof(summary), "Merged duplicate record %s (%s) into %s (%s)", duplicate, d, survivor,
+             s);
+    if (records_person_audit(call, in->survivor_id, survivor, "merged", summary, err) != 0 ||
+        records_person_audit(call, in->duplicate_id, duplicate, "merged", summary, err) != 0)
+        return -1;
+    Tsr__Records__PersonGet out = TSR__RECORDS__PERSON_GET__INIT;
+    out.id = in->survivor_id;
+    tsr_call_reply(call, &out.base);
+    return 0;
+}
