@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zmq.h>
 
 #include "tsr_client.h"
@@ -25,8 +26,8 @@ void cli_context_close(cli_context_t *ctx)
     tsr_config_destroy(&ctx->config);
 }
 
-int cli_call(cli_context_t *ctx, const char *daemon, const char *type, const char *idempotency_key,
-             const ProtobufCMessage *payload, Tsr__Envelope **reply)
+static int cli__call(cli_context_t *ctx, const char *daemon, const char *type, const char *idempotency_key,
+                     const ProtobufCMessage *payload, Tsr__Envelope **reply, const char *tolerated)
 {
     tsr_error_t err;
     tsr_error_clear(&err);
@@ -46,6 +47,8 @@ int cli_call(cli_context_t *ctx, const char *daemon, const char *type, const cha
     tsr_call_opts_t opts = {
         .type = type, .actor = &actor, .idempotency_key = idempotency_key, .timeout_ms = 30000};
     if (tsr_client_call_sync(ctx->zmq, endpoint, &opts, payload, reply, &err) != 0) {
+        if (tolerated != NULL && strcmp(err.code, tolerated) == 0)
+            return 0;
         fprintf(stderr, "tessera: %s: %s%s%s\n", type, err.message, err.field[0] ? " (field " : "",
                 err.field[0] ? err.field : "");
         if (err.field[0])
@@ -53,4 +56,16 @@ int cli_call(cli_context_t *ctx, const char *daemon, const char *type, const cha
         return -1;
     }
     return 0;
+}
+
+int cli_call(cli_context_t *ctx, const char *daemon, const char *type, const char *idempotency_key,
+             const ProtobufCMessage *payload, Tsr__Envelope **reply)
+{
+    return cli__call(ctx, daemon, type, idempotency_key, payload, reply, NULL);
+}
+
+int cli_call_quiet(cli_context_t *ctx, const char *daemon, const char *type, const ProtobufCMessage *payload,
+                   Tsr__Envelope **reply, const char *tolerated)
+{
+    return cli__call(ctx, daemon, type, NULL, payload, reply, tolerated);
 }

@@ -28,6 +28,10 @@ void cli_context_close(cli_context_t *ctx);
 int cli_call(cli_context_t *ctx, const char *daemon, const char *type, const char *idempotency_key,
              const ProtobufCMessage *payload, Tsr__Envelope **reply);
 
+/* The same, but an error with code `tolerated` counts as success (and prints nothing). */
+int cli_call_quiet(cli_context_t *ctx, const char *daemon, const char *type, const ProtobufCMessage *payload,
+                   Tsr__Envelope **reply, const char *tolerated);
+
 int cli_demo_load(cli_context_t *ctx, int argc, char **argv);
 
 #endif

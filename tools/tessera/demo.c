@@ -86,6 +86,36 @@ static int demo__load_organisation(cli_context_t *ctx, json_t *o, size_t index)
     return 0;
 }
 
+/* A demo person; one already there (same NHS number) is left as it is, so a second load is harmless. */
+static int demo__load_person(cli_context_t *ctx, json_t *p, size_t index)
+{
+    Tsr__Records__PersonCreate in = TSR__RECORDS__PERSON_CREATE__INIT;
+    Tsr__Records__PersonName name = TSR__RECORDS__PERSON_NAME__INIT;
+    json_t *legal = json_object_get(p, "legal_name");
+    name.given = (char *)demo__string(legal, "given");
+    name.family = (char *)demo__string(legal, "family");
+    in.legal_name = &name;
+    char *others[16];
+    json_t *list = json_object_get(p, "other_names");
+    in.n_other_names = json_array_size(list) < 16 ? json_array_size(list) : 16;
+    for (size_t i = 0; i < in.n_other_names; i++)
+        others[i] = (char *)demo__item(list, i);
+    in.other_names = others;
+    in.gender = (char *)demo__string(p, "gender");
+    in.date_of_birth = (char *)demo__string(p, "date_of_birth");
+    in.nhs_number = (char *)demo__string(p, "nhs_number");
+    if (name.family[0] == '\0' || in.nhs_number[0] == '\0') {
+        fprintf(stderr, "tessera: people[%zu] needs legal_name.family and nhs_number\n", index);
+        return -1;
+    }
+    Tsr__Envelope *reply = NULL;
+    int rc =
+        cli_call_quiet(ctx, "records", "records.person.create", &in.base, &reply, "duplicate_nhs_number");
+    if (reply)
+        tsr__envelope__free_unpacked(reply, NULL);
+    return rc;
+}
+
 int cli_demo_load(cli_context_t *ctx, int argc, char **argv)
 {
     if (argc != 1) {
@@ -125,8 +155,14 @@ int cli_demo_load(cli_context_t *ctx, int argc, char **argv)
         if (demo__load_organisation(ctx, item, i) != 0)
             goto done;
     }
-    printf("Loaded %zu demo workers and %zu organisations.\n", json_array_size(workers),
-           json_array_size(orgs));
+    json_t *people = json_object_get(root, "people");
+    json_array_foreach(people, i, item)
+    {
+        if (demo__load_person(ctx, item, i) != 0)
+            goto done;
+    }
+    printf("Loaded %zu demo workers, %zu organisations and %zu people.\n", json_array_size(workers),
+           json_array_size(orgs), json_array_size(people));
     rc = 0;
 done:
     json_decref(root);
