@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,8 @@ typedef struct {
     zmq_msg_t held_id[HELD_MAX];
     Tsr__Envelope *held[HELD_MAX];
     int n_held;
-    int hold_until; /* answer once this many are held, in reverse order */
+    Tsr__Envelope *seen; /* the last request that came, as the daemon saw it */
+    int hold_until;      /* answer once this many are held, in reverse order */
     int answer_with_error;
     int silent;
     /* What the callbacks saw. */
@@ -78,6 +80,9 @@ static int server_on_readable(tsr_zwatch_t *w, int budget)
         zmq_msg_recv(&body, w->socket, 0);
         n++;
         Tsr__Envelope *req = tsr__envelope__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+        if (f.seen != NULL)
+            tsr__envelope__free_unpacked(f.seen, NULL);
+        f.seen = tsr__envelope__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
         zmq_msg_close(&empty);
         zmq_msg_close(&body);
         if (f.silent || req == NULL) {
@@ -111,7 +116,7 @@ static void on_reply(void *arg, const Tsr__Envelope *reply, const tsr_error_t *e
     else
         tsr_error_clear(&f.last_err);
     /* The echoed payload is the tag: a reply went to the call that made it. */
-    if (reply != NULL && err == NULL)
+    if (reply != NULL && err == NULL && reply->payload.len > 0)
         assert_int_equal(reply->payload.data[reply->payload.len - 1], (uint8_t)tag);
     f.done++;
 }
@@ -160,8 +165,11 @@ static int teardown(void **state)
         zmq_msg_close(&f.held_id[i]);
         tsr__envelope__free_unpacked(f.held[i], NULL);
     }
+    if (f.seen != NULL)
+        tsr__envelope__free_unpacked(f.seen, NULL);
     zmq_close(f.router);
     zmq_ctx_term(f.ctx);
+    unlink(endpoint() + strlen("ipc://"));
     return 0;
 }
 
@@ -190,6 +198,42 @@ static void test_replies_answered_out_of_order_reach_their_calls(void **state)
     run_until(3);
     assert_string_equal(f.order, "cba");
     assert_int_equal(tsr_client_in_flight(f.client), 0);
+}
+
+static void test_a_request_carries_type_actor_trace_deadline_and_key(void **state)
+{
+    (void)state;
+    char *roles[] = {"mash-admin"};
+    Tsr__Actor actor = TSR__ACTOR__INIT;
+    actor.worker_id = 1002;
+    actor.n_roles = 1;
+    actor.roles = roles;
+    tsr_call_opts_t opts = {.type = "records.organisation.create",
+                            .actor = &actor,
+                            .trace_id = "0123456789abcdef0123456789abcdef",
+                            .idempotency_key = "create-1",
+                            .timeout_ms = 3000};
+    int64_t before = tsr_now_ms();
+    assert_int_equal(tsr_client_call(f.client, &opts, NULL, on_reply, (void *)(intptr_t)'x'), 0);
+    assert_int_equal(tsr_client_in_flight(f.client), 1);
+    run_until(1);
+    assert_non_null(f.seen);
+    assert_int_equal(f.seen->kind, TSR__ENVELOPE__KIND__REQUEST);
+    assert_string_equal(f.seen->type, "records.organisation.create");
+    assert_int_equal(f.seen->actor->worker_id, 1002);
+    assert_string_equal(f.seen->actor->roles[0], "mash-admin");
+    assert_string_equal(f.seen->trace_id, "0123456789abcdef0123456789abcdef");
+    assert_string_equal(f.seen->idempotency_key, "create-1");
+    /* The daemon learns when the caller stops waiting, so that it can drop work nobody awaits. */
+    assert_true(f.seen->deadline_ms >= before + 3000 && f.seen->deadline_ms <= tsr_now_ms() + 3000);
+    assert_int_equal(f.seen->payload.len, 0);
+    /* Without a trace id the client makes one, so that the call can still be followed. */
+    tsr_call_opts_t bare = {.type = "records.organisation.get"};
+    assert_int_equal(tsr_client_call(f.client, &bare, NULL, on_reply, (void *)(intptr_t)'y'), 0);
+    run_until(2);
+    assert_int_equal(strlen(f.seen->trace_id), 32);
+    assert_int_equal(f.seen->actor, NULL);
+    assert_string_equal(tsr_client_name(f.client), "records");
 }
 
 static void test_an_unanswered_call_completes_with_503_at_its_deadline(void **state)
@@ -265,15 +309,196 @@ static void test_deadlines_expire_while_other_calls_keep_coming(void **state)
     assert_true((uv_hrtime() - start) / 1000000 < 1000);
 }
 
+static void test_a_reply_after_the_deadline_is_dropped(void **state)
+{
+    (void)state;
+    f.hold_until = 2; /* the daemon answers a's call only once b's has come too */
+    call('a', 100);
+    run_until(1);
+    assert_string_equal(f.order, "a");
+    assert_int_equal(f.last_err.status, TSR_E_UNAVAILABLE);
+    call('b', 0);
+    run_until(2);
+    /* b's answer came first (reverse order), then a's, late: a's callback ran once, at its deadline. */
+    uint64_t start = uv_hrtime();
+    while ((uv_hrtime() - start) / 1000000 < 100)
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    assert_string_equal(f.order, "ab");
+    assert_int_equal(f.done, 2);
+    assert_int_equal(tsr_client_in_flight(f.client), 0);
+}
+
 static void test_destroy_completes_every_call_in_flight_once(void **state)
 {
     (void)state;
     f.silent = 1;
-    call('a', 0);
+    call('a', 200);
     call('b', 0);
     tsr_client_destroy(&f.client);
+    assert_null(f.client);
     assert_int_equal(f.done, 2);
+    assert_string_equal(f.order, "ab");
+    assert_false(f.last_had_reply);
     assert_int_equal(f.last_err.status, TSR_E_UNAVAILABLE);
+    assert_string_equal(f.last_err.code, "shutting_down");
+    /* Past every deadline, with the client's handles closed: no callback runs a second time. */
+    uint64_t start = uv_hrtime();
+    while ((uv_hrtime() - start) / 1000000 < 300)
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    assert_int_equal(f.done, 2);
+    tsr_client_destroy(&f.client); /* safe twice */
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * tsr_client_call_sync, for command-line tools: a daemon on its own thread
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    void *router;
+    int answer;     /* 0: stay silent */
+    int with_error; /* answer with an error */
+    int stray;      /* answer first with a reply to another call */
+} sync_server_t;
+
+static void sync_reply(void *router, zmq_msg_t *id, uint64_t correlation_id,
+                       const ProtobufCBinaryData *payload, int with_error)
+{
+    Tsr__Envelope reply = TSR__ENVELOPE__INIT;
+    Tsr__Error error;
+    tsr_error_t err;
+    reply.kind = TSR__ENVELOPE__KIND__REPLY;
+    reply.correlation_id = correlation_id;
+    reply.payload = *payload;
+    if (with_error) {
+        tsr_error_set(&err, TSR_E_NOT_FOUND, "organisation_not_found", "id", "No organisation has id 9.");
+        tsr_envelope_set_error(&reply, &error, &err);
+    }
+    size_t len;
+    uint8_t *buf = tsr_pack(&reply.base, &len);
+    zmq_send(router, zmq_msg_data(id), zmq_msg_size(id), ZMQ_SNDMORE);
+    zmq_send(router, "", 0, ZMQ_SNDMORE);
+    zmq_send(router, buf, len, 0);
+    free(buf);
+}
+
+static void *sync_server(void *arg)
+{
+    sync_server_t *s = arg;
+    zmq_pollitem_t item = {s->router, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, 5000) <= 0)
+        return NULL;
+    zmq_msg_t id, empty, body;
+    zmq_msg_init(&id);
+    zmq_msg_init(&empty);
+    zmq_msg_init(&body);
+    zmq_msg_recv(&id, s->router, 0);
+    zmq_msg_recv(&empty, s->router, 0);
+    zmq_msg_recv(&body, s->router, 0);
+    Tsr__Envelope *req = tsr__envelope__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+    if (req != NULL && s->answer) {
+        if (s->stray)
+            sync_reply(s->router, &id, req->id + 100, &req->payload, 0);
+        sync_reply(s->router, &id, req->id, &req->payload, s->with_error);
+    }
+    if (req != NULL)
+        tsr__envelope__free_unpacked(req, NULL);
+    zmq_msg_close(&id);
+    zmq_msg_close(&empty);
+    zmq_msg_close(&body);
+    return NULL;
+}
+
+static int call_sync(sync_server_t *server, int timeout_ms, Tsr__Envelope **reply, tsr_error_t *err,
+                     double *waited_ms)
+{
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), "ipc:///tmp/tsr-client-sync-%d", getpid());
+    void *ctx = zmq_ctx_new();
+    server->router = zmq_socket(ctx, ZMQ_ROUTER);
+    int zero = 0;
+    zmq_setsockopt(server->router, ZMQ_LINGER, &zero, sizeof(zero));
+    assert_int_equal(zmq_bind(server->router, endpoint), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, sync_server, server);
+    tsr_call_opts_t opts = {.type = "records.organisation.get", .timeout_ms = timeout_ms};
+    Tsr__MetricsReply payload = TSR__METRICS_REPLY__INIT;
+    payload.text = "sync";
+    uint64_t start = uv_hrtime();
+    int rc = tsr_client_call_sync(ctx, endpoint, &opts, &payload.base, reply, err);
+    *waited_ms = (double)(uv_hrtime() - start) / 1e6;
+    pthread_join(t, NULL);
+    zmq_close(server->router);
+    zmq_ctx_term(ctx);
+    unlink(endpoint + strlen("ipc://"));
+    return rc;
+}
+
+static void test_a_sync_call_gets_its_reply(void **state)
+{
+    (void)state;
+    sync_server_t server = {.answer = 1, .stray = 1};
+    Tsr__Envelope *reply = NULL;
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    double waited;
+    assert_int_equal(call_sync(&server, 2000, &reply, &err, &waited), 0);
+    assert_non_null(reply);
+    /* The stray reply to another call was passed over. */
+    assert_int_equal(reply->correlation_id, 1);
+    Tsr__MetricsReply *echo = tsr__metrics_reply__unpack(NULL, reply->payload.len, reply->payload.data);
+    assert_string_equal(echo->text, "sync");
+    tsr__metrics_reply__free_unpacked(echo, NULL);
+    tsr__envelope__free_unpacked(reply, NULL);
+}
+
+static void test_a_sync_call_answered_with_an_error_gives_the_error(void **state)
+{
+    (void)state;
+    sync_server_t server = {.answer = 1, .with_error = 1};
+    Tsr__Envelope *reply = (Tsr__Envelope *)&server; /* must be reset */
+    tsr_error_t err;
+    double waited;
+    assert_int_equal(call_sync(&server, 2000, &reply, &err, &waited), -1);
+    assert_null(reply);
+    assert_int_equal(err.status, TSR_E_NOT_FOUND);
+    assert_string_equal(err.code, "organisation_not_found");
+    assert_string_equal(err.field, "id");
+    assert_string_equal(err.message, "No organisation has id 9.");
+}
+
+static void test_a_sync_call_nobody_answers_times_out_cleanly(void **state)
+{
+    (void)state;
+    sync_server_t server = {.answer = 0};
+    Tsr__Envelope *reply = NULL;
+    tsr_error_t err;
+    double waited;
+    assert_int_equal(call_sync(&server, 200, &reply, &err, &waited), -1);
+    assert_null(reply);
+    assert_int_equal(err.status, TSR_E_UNAVAILABLE);
+    assert_non_null(strstr(err.message, "200 ms"));
+    assert_non_null(strstr(err.message, "tsr-client-sync"));
+    assert_true(waited >= 190 && waited < 2000);
+}
+
+static void test_a_sync_call_to_an_endpoint_nobody_binds_times_out_cleanly(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    tsr_call_opts_t opts = {.type = "audit.events.query", .timeout_ms = 200};
+    Tsr__Envelope *reply = NULL;
+    tsr_error_t err;
+    uint64_t start = uv_hrtime();
+    assert_int_equal(
+        tsr_client_call_sync(ctx, "ipc:///tmp/tsr-client-sync-nobody", &opts, NULL, &reply, &err), -1);
+    double waited = (double)(uv_hrtime() - start) / 1e6;
+    assert_null(reply);
+    assert_int_equal(err.status, TSR_E_UNAVAILABLE);
+    assert_true(waited >= 190 && waited < 2000);
+    /* A malformed endpoint is the caller's mistake, said as such. */
+    assert_int_equal(tsr_client_call_sync(ctx, "nonsense://x", &opts, NULL, &reply, &err), -1);
+    assert_string_equal(err.code, "bad_endpoint");
+    zmq_ctx_term(ctx);
 }
 
 int main(void)
@@ -289,7 +514,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_call_made_before_the_connection_is_up_is_still_delivered,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadlines_expire_while_other_calls_keep_coming, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_request_carries_type_actor_trace_deadline_and_key, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_reply_after_the_deadline_is_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_completes_every_call_in_flight_once, setup, teardown),
+        cmocka_unit_test(test_a_sync_call_gets_its_reply),
+        cmocka_unit_test(test_a_sync_call_answered_with_an_error_gives_the_error),
+        cmocka_unit_test(test_a_sync_call_nobody_answers_times_out_cleanly),
+        cmocka_unit_test(test_a_sync_call_to_an_endpoint_nobody_binds_times_out_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

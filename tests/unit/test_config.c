@@ -57,6 +57,39 @@ static void test_env_overrides_file_value(void **state)
     unlink(path);
 }
 
+static void test_env_sets_a_key_the_file_does_not_have(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    tsr_config_t *c = tsr_config_load(NULL, &err); /* no file: the environment alone */
+    assert_non_null(c);
+    assert_null(tsr_config_get(c, "records.db_pool", NULL));
+    setenv("TESSERA_RECORDS_DB_POOL", "8", 1);
+    assert_string_equal(tsr_config_get(c, "records.db_pool", NULL), "8");
+    long n = 0;
+    assert_int_equal(tsr_config_get_long(c, "records.db_pool", 4, 1, 64, &n, &err), 0);
+    assert_int_equal(n, 8);
+    /* A value set in the environment is checked like one from the file. */
+    setenv("TESSERA_RECORDS_DB_POOL", "", 1);
+    assert_int_equal(tsr_config_get_long(c, "records.db_pool", 4, 1, 64, &n, &err), -1);
+    assert_string_equal(err.field, "records.db_pool");
+    unsetenv("TESSERA_RECORDS_DB_POOL");
+    tsr_config_destroy(&c);
+}
+
+static void test_windows_line_endings_and_later_duplicates(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    tsr_config_t *c =
+        tsr_config_load(write_file("[http]\r\naddr = 127.0.0.1:1\r\n\r\naddr = 127.0.0.1:2\r\n"), &err);
+    assert_non_null(c);
+    /* The carriage return is not part of the value, and the last setting of a key wins. */
+    assert_string_equal(tsr_config_get(c, "http.addr", NULL), "127.0.0.1:2");
+    tsr_config_destroy(&c);
+    unlink(path);
+}
+
 static void test_bad_line_is_rejected_with_file_and_line(void **state)
 {
     (void)state;
@@ -84,6 +117,21 @@ static void test_missing_file_is_named(void **state)
     tsr_error_t err;
     assert_null(tsr_config_load("/nonexistent/tessera.conf", &err));
     assert_non_null(strstr(err.message, "/nonexistent/tessera.conf"));
+    assert_non_null(strstr(err.message, "No such file"));
+    assert_string_equal(err.code, "config_unreadable");
+}
+
+static void test_an_overlong_line_is_rejected_with_file_and_line(void **state)
+{
+    (void)state;
+    static char text[6000];
+    strcpy(text, "[a]\nkey = ");
+    memset(text + strlen(text), 'x', 5000);
+    tsr_error_t err;
+    assert_null(tsr_config_load(write_file(text), &err));
+    assert_non_null(strstr(err.message, path));
+    assert_non_null(strstr(err.message, ":2: the line is longer than"));
+    unlink(path);
 }
 
 static void test_numbers_out_of_range_name_the_key(void **state)
@@ -95,9 +143,20 @@ static void test_numbers_out_of_range_name_the_key(void **state)
     assert_int_equal(tsr_config_get_long(c, "records.db_pool", 4, 1, 64, &n, &err), -1);
     assert_non_null(strstr(err.message, "records.db_pool"));
     assert_non_null(strstr(err.message, "1 to 64"));
+    assert_string_equal(err.field, "records.db_pool");
+    assert_string_equal(err.code, "config_bad_number");
     assert_int_equal(tsr_config_get_long(c, "records.other", 4, 1, 64, &n, &err), -1);
+    assert_non_null(strstr(err.message, "records.other"));
+    assert_non_null(strstr(err.message, "'12abc'"));
     assert_int_equal(tsr_config_get_long(c, "records.absent", 4, 1, 64, &n, &err), 0);
     assert_int_equal(n, 4);
+    /* The bounds themselves are allowed. */
+    setenv("TESSERA_RECORDS_DB_POOL", "64", 1);
+    assert_int_equal(tsr_config_get_long(c, "records.db_pool", 4, 1, 64, &n, &err), 0);
+    assert_int_equal(n, 64);
+    setenv("TESSERA_RECORDS_DB_POOL", "99999999999999999999999", 1);
+    assert_int_equal(tsr_config_get_long(c, "records.db_pool", 4, 1, 64, &n, &err), -1);
+    unsetenv("TESSERA_RECORDS_DB_POOL");
     tsr_config_destroy(&c);
     unlink(path);
 }
@@ -109,7 +168,15 @@ static void test_required_setting_names_its_variable(void **state)
     tsr_config_t *c = tsr_config_load(NULL, &err);
     assert_null(tsr_config_require(c, "audit.db_url", &err));
     assert_non_null(strstr(err.message, "TESSERA_AUDIT_DB_URL"));
+    assert_non_null(strstr(err.message, "'audit.db_url'"));
     assert_string_equal(err.field, "audit.db_url");
+    assert_string_equal(err.code, "config_missing");
+    /* Set but empty is as good as missing. */
+    setenv("TESSERA_AUDIT_DB_URL", "", 1);
+    assert_null(tsr_config_require(c, "audit.db_url", &err));
+    setenv("TESSERA_AUDIT_DB_URL", "host=/tmp", 1);
+    assert_string_equal(tsr_config_require(c, "audit.db_url", &err), "host=/tmp");
+    unsetenv("TESSERA_AUDIT_DB_URL");
     tsr_config_destroy(&c);
 }
 
@@ -118,8 +185,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sections_keys_and_comments_are_read),
         cmocka_unit_test(test_env_overrides_file_value),
+        cmocka_unit_test(test_env_sets_a_key_the_file_does_not_have),
+        cmocka_unit_test(test_windows_line_endings_and_later_duplicates),
         cmocka_unit_test(test_bad_line_is_rejected_with_file_and_line),
         cmocka_unit_test(test_missing_file_is_named),
+        cmocka_unit_test(test_an_overlong_line_is_rejected_with_file_and_line),
         cmocka_unit_test(test_numbers_out_of_range_name_the_key),
         cmocka_unit_test(test_required_setting_names_its_variable),
     };

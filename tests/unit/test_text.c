@@ -9,7 +9,7 @@
 
 #include "tsr_text.h"
 
-static void test_telephone_numbers(void **state)
+static void test_telephone_numbers_are_digits_and_punctuation_6_to_20_digits(void **state)
 {
     (void)state;
     assert_true(tsr_text_is_telephone("020 7974 4444"));
@@ -18,9 +18,15 @@ static void test_telephone_numbers(void **state)
     assert_false(tsr_text_is_telephone("call me"));
     assert_false(tsr_text_is_telephone("020 + 7974"));
     assert_false(tsr_text_is_telephone("123456789012345678901"));
+    /* The digit count's bounds, 6 and 20, are allowed; nothing else than digits and " +()-". */
+    assert_true(tsr_text_is_telephone("123456"));
+    assert_true(tsr_text_is_telephone("12345678901234567890"));
+    assert_false(tsr_text_is_telephone("020 7974 4444 ext 2"));
+    assert_false(tsr_text_is_telephone("020.7974.4444"));
+    assert_false(tsr_text_is_telephone(""));
 }
 
-static void test_email_addresses(void **state)
+static void test_email_addresses_need_one_at_and_a_dotted_domain(void **state)
 {
     (void)state;
     assert_true(tsr_text_is_email("duty.worker@example.gov.uk"));
@@ -30,24 +36,38 @@ static void test_email_addresses(void **state)
     assert_false(tsr_text_is_email("x@localhost"));
     assert_false(tsr_text_is_email("x@.example.org"));
     assert_false(tsr_text_is_email("x@example..org"));
+    assert_false(tsr_text_is_email("@example.org"));
+    assert_false(tsr_text_is_email("x@example.org."));
+    assert_false(tsr_text_is_email("x@example.org\n"));
+    assert_false(tsr_text_is_email(""));
+    char long_local[300];
+    memset(long_local, 'a', 250);
+    strcpy(long_local + 250, "@example.org");
+    assert_false(tsr_text_is_email(long_local)); /* over 254 characters */
 }
 
-static void test_utf8_validation(void **state)
+static void test_utf8_refuses_overlongs_surrogates_truncation_and_nul(void **state)
 {
     (void)state;
     const char ok[] = "Zo\xc3\xab \xe2\x80\x94 \xf0\x9f\x98\x80";
     assert_true(tsr_text_is_utf8(ok, strlen(ok)));
     assert_false(tsr_text_is_utf8("\xff", 1));
-    assert_false(tsr_text_is_utf8("\xc0\xaf", 2));     /* overlong '/' */
-    assert_false(tsr_text_is_utf8("\xed\xa0\x80", 3)); /* surrogate */
-    assert_false(tsr_text_is_utf8("\xe2\x80", 2));     /* cut short */
-    assert_false(tsr_text_is_utf8("a\0b", 3));         /* NUL */
+    assert_false(tsr_text_is_utf8("\xc0\xaf", 2));         /* overlong '/' */
+    assert_false(tsr_text_is_utf8("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(tsr_text_is_utf8("\xe2\x80", 2));         /* cut short */
+    assert_false(tsr_text_is_utf8("a\0b", 3));             /* NUL */
+    assert_false(tsr_text_is_utf8("\xe0\x80\xaf", 3));     /* overlong in three bytes */
+    assert_false(tsr_text_is_utf8("\xf4\x90\x80\x80", 4)); /* beyond U+10FFFF */
+    assert_true(tsr_text_is_utf8("", 0));
 }
 
-static void test_lengths_trim_and_control_characters(void **state)
+static void test_lengths_count_characters_trim_and_control_characters(void **state)
 {
     (void)state;
     assert_int_equal(tsr_text_length("Zo\xc3\xab"), 3);
+    assert_int_equal(tsr_text_length("\xe2\x80\x94\xf0\x9f\x98\x80"), 2); /* em dash, emoji */
+    assert_int_equal(tsr_text_length(""), 0);
+    assert_int_equal(tsr_text_trimmed_length(" \t\r\n "), 0);
     assert_int_equal(tsr_text_trimmed_length("  a b \n"), 3);
     char *t = tsr_text_trim_dup("\t Hampden Children Centre  ");
     assert_string_equal(t, "Hampden Children Centre");
@@ -55,6 +75,14 @@ static void test_lengths_trim_and_control_characters(void **state)
     assert_true(tsr_text_has_control("a\x01", 1));
     assert_true(tsr_text_has_control("a\nb", 0));
     assert_false(tsr_text_has_control("a\nb", 1));
+    assert_false(tsr_text_has_control("tab\there\r\n", 1));
+    assert_true(tsr_text_has_control("tab\there", 0));
+    assert_true(tsr_text_has_control("delete\x7f", 1));
+    assert_true(tsr_text_has_control("\x1b[31mred", 1)); /* a terminal escape */
+    assert_false(tsr_text_has_control("Zo\xc3\xab \xe2\x80\x94", 0));
+    char *empty = tsr_text_trim_dup("   ");
+    assert_string_equal(empty, "");
+    free(empty);
 }
 
 static void test_like_pattern_escapes_wildcards(void **state)
@@ -63,6 +91,21 @@ static void test_like_pattern_escapes_wildcards(void **state)
     char *p = tsr_text_like_pattern("50%_off\\");
     assert_string_equal(p, "%50\\%\\_off\\\\%");
     free(p);
+    /* Plain text matches itself anywhere; an empty search matches everything. */
+    p = tsr_text_like_pattern("Hampden");
+    assert_string_equal(p, "%Hampden%");
+    free(p);
+    p = tsr_text_like_pattern("");
+    assert_string_equal(p, "%%");
+    free(p);
+    p = tsr_text_like_pattern("%%%");
+    assert_string_equal(p, "%\\%\\%\\%%");
+    free(p);
+}
+
+static void test_hex_needs_whole_bytes_of_hex_digits(void **state)
+{
+    (void)state;
     assert_true(tsr_text_is_hex("0a1F"));
     assert_false(tsr_text_is_hex("abc"));
     assert_false(tsr_text_is_hex(""));
@@ -72,11 +115,12 @@ static void test_like_pattern_escapes_wildcards(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_telephone_numbers),
-        cmocka_unit_test(test_email_addresses),
-        cmocka_unit_test(test_utf8_validation),
-        cmocka_unit_test(test_lengths_trim_and_control_characters),
+        cmocka_unit_test(test_telephone_numbers_are_digits_and_punctuation_6_to_20_digits),
+        cmocka_unit_test(test_email_addresses_need_one_at_and_a_dotted_domain),
+        cmocka_unit_test(test_utf8_refuses_overlongs_surrogates_truncation_and_nul),
+        cmocka_unit_test(test_lengths_count_characters_trim_and_control_characters),
         cmocka_unit_test(test_like_pattern_escapes_wildcards),
+        cmocka_unit_test(test_hex_needs_whole_bytes_of_hex_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
