@@ -326,6 +326,18 @@ int tsr_client_call(tsr_client_t *self, const tsr_call_opts_t *opts, const Proto
     return 0;
 }
 
+void tsr_client_fail_all(tsr_client_t *self, const tsr_error_t *err)
+{
+    while (self->calls != NULL) {
+        client_call_t *call = self->calls;
+        client__unlink(self, call);
+        call->error = *err;
+        call->cb(call->arg, NULL, &call->error);
+        free(call->unsent);
+        free(call);
+    }
+}
+
 int tsr_client_in_flight(const tsr_client_t *self)
 {
     return self->in_flight;

@@ -35,6 +35,9 @@ void tsr_client_destroy(tsr_client_t **self_p);
 int tsr_client_call(tsr_client_t *self, const tsr_call_opts_t *opts, const ProtobufCMessage *payload,
                     tsr_client_cb cb, void *arg);
 int tsr_client_in_flight(const tsr_client_t *self);
+/* Completes every call in flight at once with err (a drain running out of time gives its callers an
+ * answer rather than none). The client stays usable. */
+void tsr_client_fail_all(tsr_client_t *self, const tsr_error_t *err);
 const char *tsr_client_name(const tsr_client_t *self);
 
 /* A blocking call for command-line tools, outside any loop. On success *reply is set and the

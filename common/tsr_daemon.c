@@ -54,6 +54,7 @@ struct tsr_daemon {
     uv_signal_t sigint;
     uv_timer_t drain_timer;
     int draining;
+    int calls_failed; /* the drain has answered calls left waiting on other daemons */
     int64_t drain_deadline_ms;
     int exit_code;
     tsr_daemon_hooks_t hooks;
@@ -693,6 +694,18 @@ static void daemon__finish(tsr_daemon_t *self)
 static void daemon__on_drain_timer(uv_timer_t *timer)
 {
     tsr_daemon_t *self = timer->data;
+    /* A second before the drain runs out, calls still waiting on other daemons (one that hangs, or
+     * whose host is cut off) are answered with shutting_down, so that their own callers get an
+     * answer and the drain can end cleanly within its time. */
+    if (!self->calls_failed && tsr_now_ms() >= self->drain_deadline_ms - 1000) {
+        self->calls_failed = 1;
+        tsr_error_t err;
+        tsr_error_set(&err, TSR_E_UNAVAILABLE, "shutting_down", NULL,
+                      "The service is shutting down; try again shortly.");
+        for (size_t i = 0; i < self->client_count; i++)
+            if (self->clients[i].client != NULL && tsr_client_in_flight(self->clients[i].client) > 0)
+                tsr_client_fail_all(self->clients[i].client, &err);
+    }
     int busy = daemon__busy(self);
     if (busy == 0 || tsr_now_ms() >= self->drain_deadline_ms) {
         if (busy > 0) {
@@ -712,11 +725,22 @@ static void daemon__on_signal(uv_signal_t *handle, int signum)
         return;
     self->draining = 1;
     tsr_log_info(NULL, "%s received; draining in-flight work", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    /* Stop taking new requests from the bus; replies to work in flight still go out. */
-    if (self->router_watching) {
-        tsr_zwatch_close(&self->router_watch, NULL);
-        self->router_watching = 0;
+    /* Take no new work, but keep reading the bus until drained: a request that arrives now is
+     * refused at once with shutting_down (daemon__dispatch), so that its caller can retry
+     * elsewhere instead of waiting out its deadline for a reply that would never come. Replies to
+     * work in flight still go out; daemon__finish stops reading. */
+    /* Consumers take no new events either: under a steady flow of events there would always be
+     * a next batch, and the drain would never end. An apply in flight finishes (the pool counts
+     * it); the inbox says how far it got, and the next start replays the rest. */
+    for (size_t i = 0; i < self->sub_count; i++) {
+        if (self->subs[i].consumer) {
+            tsr_consumer_close(self->subs[i].consumer);
+            self->subs[i].consumer = NULL;
+        }
     }
+    for (size_t i = 0; i < self->sub_count; i++)
+        if (self->subs[i].consumer)
+            tsr_consumer_stop(self->subs[i].consumer);
     if (self->hooks.stop)
         self->hooks.stop(self, self->hooks.arg);
     long timeout = 10000;

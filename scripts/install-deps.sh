@@ -1,41 +1,52 @@
 #!/usr/bin/env bash
-# Installs what Tessera needs to build, run and test, with apt-get (Debian 12) and npm only.
-# Quiet and quick when everything is there; run by `make run`, `make test` and `make bench`.
+# Installs what Tessera needs to build, run and test: Debian 12 packages with apt-get (through sudo
+# when not root), and later the web UI's npm packages. Only what is missing is installed, and
+# `apt-get update` runs only then; silent and quick when everything is there.
+# Run by `make deps`, and so by `make run`, `make test` and `make bench`.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-# Build tools and the libraries the daemons are made of.
+# Build tools, the libraries the daemons are made of, PostgreSQL, and the test and bench tools.
 DEBIAN_PACKAGES="
   build-essential cmake pkg-config clang clang-format cppcheck libclang-rt-14-dev
-  libh2o-dev libzmq3-dev protobuf-c-compiler libprotobuf-c-dev libuv1-dev libpq-dev
+  libh2o-dev libssl-dev libzmq3-dev protobuf-c-compiler libprotobuf-c-dev libuv1-dev libpq-dev
   libjansson-dev libsodium-dev libxlsxwriter-dev libcmocka-dev libcurl4-openssl-dev libyaml-dev
-  libssl-dev
   postgresql-15 postgresql-client-15 curl wrk
 "
-# The web UI's build and browser tests (GOV.UK Frontend, playwright-core, axe-core) add their
-# Debian packages here (nodejs, npm, chromium) and their npm packages in ui/package.json.
+# libssl-dev: h2o's headers include OpenSSL's, which libh2o-dev does not pull in.
+
+# --- Web UI (NPM / BROWSER): empty until the web UI's build and browser tests land. ----------
+# Its Debian packages (nodejs, npm, chromium) go in UI_DEBIAN_PACKAGES; its npm packages go in
+# ui/package.json (with ui/package-lock.json), installed below with `npm ci` when missing.
 UI_DEBIAN_PACKAGES=""
+
+die() {
+    echo "deps: $*" >&2
+    exit 1
+}
 
 missing=()
 for p in $DEBIAN_PACKAGES $UI_DEBIAN_PACKAGES; do
-    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [ "$status" = "install ok installed" ] || missing+=("$p")
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing+=("$p")
 done
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "deps: installing ${missing[*]}"
     sudo=()
     if [ "$(id -u)" != 0 ]; then
-        command -v sudo >/dev/null || { echo "deps: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+        command -v sudo >/dev/null || die "not root and no sudo: install ${missing[*]} as root"
         sudo=(sudo)
     fi
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
+        die "apt-get update failed (see above)"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+        die "apt-get install of ${missing[*]} failed (see above)"
 fi
+# On machines with systemd, installing postgresql-15 also creates and starts Debian's own cluster
+# on port 5432; Tessera never uses it (each instance has a private cluster, see scripts/instance.sh).
 
-# Installing postgresql-15 creates and starts Debian's own cluster as a system service on some
-# machines; Tessera never uses it (each instance has its own cluster under the build tree).
 if [ -f "$root/ui/package.json" ] && [ ! -d "$root/ui/node_modules" ]; then
-    (cd "$root/ui" && npm ci --no-audit --no-fund)
+    command -v npm >/dev/null || die "ui/package.json needs npm: add nodejs and npm to UI_DEBIAN_PACKAGES"
+    (cd "$root/ui" && npm ci --no-audit --no-fund) || die "npm ci in ui/ failed (see above)"
 fi

@@ -1,92 +1,163 @@
 #!/usr/bin/env bash
-# make run: the whole suite in the foreground on a private PostgreSQL under the build tree, with
-# demo data. Ctrl-C (or SIGTERM) stops every daemon, letting it drain, then PostgreSQL.
-# A second run reuses the cluster and its data. TESSERA_HTTP_ADDR changes where the UI listens.
+# make run: the whole suite in the foreground, with demo data, on a private PostgreSQL cluster in
+# $TESSERA_INSTANCE (default build/run-instance; a second run reuses the cluster and its data).
+# Ctrl-C (or SIGTERM) stops the daemons, each draining its in-flight work, then PostgreSQL.
+# TESSERA_HTTP_ADDR (default 127.0.0.1:8080, from tessera.conf) changes where the gateway listens.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/build/bin"
 dir=${TESSERA_INSTANCE:-$root/build/run-instance}
+demo="$root/deploy/demo/demo.json"
+# Started in this order, stopped in the reverse order (the gateway first, so that it can finish
+# the calls it has in flight while the daemons behind it still answer).
 daemons=(accounts records audit gateway)
+ready_timeout=60 # seconds for /readyz to answer after the daemons start
+stop_timeout=30  # seconds each daemon has to drain and exit after SIGTERM before it is killed
 
-for d in "${daemons[@]}" ""; do
-    exe="$bin/tessera${d:+-$d}"
-    [ -x "$exe" ] || { echo "run: $exe is missing; build first with 'make build'." >&2; exit 1; }
+say() { echo "run: $*" >&2; }
+fail() {
+    say "$*"
+    exit 1
+}
+
+for exe in "${daemons[@]/#/$bin/tessera-}" "$bin/tessera"; do
+    [ -x "$exe" ] || fail "$exe is missing; build first with 'make build' (or use 'make run')."
 done
+[ -f "$demo" ] || fail "the demo data $demo is missing."
+command -v curl >/dev/null || fail "curl is missing; run 'make deps'."
 
-"$root/scripts/instance.sh" init "$dir"
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+# One `make run` per instance: a second one would take over the first one's sockets.
+exec 9>"$dir/run.lock"
+flock -n 9 || fail "another 'make run' is using $dir (or daemons it started are still running); stop it first."
+
+declare -A pids=() log_start=()
+started=()
+on_signal=0
+
+# The end of daemon $1's log, from this run only.
+log_tail() {
+    local log="$dir/logs/$1.log"
+    tail -c +"$((${log_start[$1]:-0} + 1))" "$log" 2>/dev/null | tail -n 20 | sed 's/^/    /'
+}
+
+stop_daemon() {
+    local name=$1 pid=${pids[$1]} status=0 i
+    if kill -TERM "$pid" 2>/dev/null; then
+        for ((i = 0; i < stop_timeout * 10; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            say "tessera-$name did not stop within $stop_timeout s; killing it (log: $dir/logs/$name.log)."
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    wait "$pid" 2>/dev/null || status=$?
+    if [ "$status" != 0 ] && [ "$on_signal" = 1 ]; then
+        say "tessera-$name exited with status $status while stopping; see $dir/logs/$name.log."
+    fi
+}
+
+cleanup() {
+    local rc=$? i
+    trap '' INT TERM
+    for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+        stop_daemon "${started[i]}"
+    done
+    "$root/scripts/instance.sh" stop "$dir" 9>&- || rc=1
+    [ "$on_signal" = 0 ] || echo "Tessera stopped."
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'on_signal=1; echo; echo "Stopping Tessera: the daemons (each drains its work), then PostgreSQL..."; exit 0' INT TERM
+
+# A daemon that stopped by itself: say which and why, show its log, stop everything (EXIT trap).
+died() {
+    local name=$1 status=0 why
+    wait "${pids[$name]}" 2>/dev/null || status=$?
+    if [ "$status" -gt 128 ]; then why="killed by signal $((status - 128))"; else why="exit status $status"; fi
+    say "tessera-$name stopped on its own ($why). The end of its log, $dir/logs/$name.log:"
+    log_tail "$name" >&2
+    exit 1
+}
+
+check_alive() {
+    local name
+    for name in "${started[@]}"; do
+        kill -0 "${pids[$name]}" 2>/dev/null || died "$name"
+    done
+}
+
+# The cluster is created on the first run, reused (and restarted) on the next ones. The lock's
+# descriptor is not handed to PostgreSQL, which outlives this script when it is killed.
+"$root/scripts/instance.sh" init "$dir" 9>&-
 rm -f "$dir/run/gateway.addr"
 
-declare -A pids=()
-stopping=0
-stop_all() {
-    stopping=1
-    local name
-    for name in "${!pids[@]}"; do kill -TERM "${pids[$name]}" 2>/dev/null || true; done
-    for name in "${!pids[@]}"; do wait "${pids[$name]}" 2>/dev/null || true; done
-    "$root/scripts/instance.sh" stop "$dir" || true
-}
-trap 'echo; echo "Stopping Tessera..."; stop_all; echo "Stopped."; exit 0' INT TERM
-
-for d in "${daemons[@]}"; do
-    "$bin/tessera-$d" --config "$dir/tessera.conf" >>"$dir/logs/$d.log" 2>&1 &
-    pids[$d]=$!
+# The daemons read TESSERA_* overrides (e.g. TESSERA_HTTP_ADDR) from the environment themselves.
+# Each runs in its own session, so that Ctrl-C reaches this script only, which then stops them
+# in order; setsid execs in place, so $! is the daemon's pid.
+for name in "${daemons[@]}"; do
+    log="$dir/logs/$name.log"
+    log_start[$name]=$(stat -c %s "$log" 2>/dev/null || echo 0)
+    setsid "$bin/tessera-$name" --config "$dir/tessera.conf" >>"$log" 2>&1 &
+    pids[$name]=$!
+    started+=("$name")
 done
 
-died() {
-    echo "run: tessera-$1 stopped on its own; the end of its log ($dir/logs/$1.log):" >&2
-    tail -n 20 "$dir/logs/$1.log" >&2
-    trap - INT TERM
-    stop_all
-    exit 1
-}
-
+# Ready when the gateway has written its bound address and its /readyz answers 200.
 addr=""
-for _ in $(seq 1 600); do
-    for d in "${daemons[@]}"; do kill -0 "${pids[$d]}" 2>/dev/null || died "$d"; done
-    if [ -s "$dir/run/gateway.addr" ]; then
-        addr=$(cat "$dir/run/gateway.addr")
-        curl -fsS "http://$addr/readyz" >/dev/null 2>&1 && break
+deadline=$((SECONDS + ready_timeout))
+while :; do
+    check_alive
+    [ -s "$dir/run/gateway.addr" ] && addr=$(cat "$dir/run/gateway.addr")
+    if [ -n "$addr" ] && curl -fsS --max-time 2 "http://$addr/readyz" >/dev/null 2>&1; then
+        break
     fi
-    sleep 0.1
+    if [ "$SECONDS" -ge "$deadline" ]; then
+        if [ -z "$addr" ]; then
+            say "the gateway did not write its address to $dir/run/gateway.addr within $ready_timeout s; logs are in $dir/logs/."
+            log_tail gateway >&2
+        else
+            say "http://$addr/readyz did not answer 200 within $ready_timeout s; logs are in $dir/logs/. It says:"
+            curl -sS --max-time 2 "http://$addr/readyz" 2>&1 | sed 's/^/    /' >&2 || true
+        fi
+        exit 1
+    fi
+    sleep 0.2
 done
-curl -fsS "http://$addr/readyz" >/dev/null 2>&1 || {
-    echo "run: the suite did not become ready in 60 s; see the logs in $dir/logs" >&2
-    trap - INT TERM
-    stop_all
-    exit 1
-}
 
-"$bin/tessera" --config "$dir/tessera.conf" demo load "$root/deploy/demo/demo.json"
+if ! "$bin/tessera" --config "$dir/tessera.conf" demo load "$demo" >"$dir/logs/demo-load.log" 2>&1; then
+    say "loading the demo data failed. The end of $dir/logs/demo-load.log:"
+    tail -n 20 "$dir/logs/demo-load.log" | sed 's/^/    /' >&2
+    exit 1
+fi
 
 cat <<MSG
 
-Tessera is running.
-  Web UI:   http://$addr/
-  API:      http://$addr/api/v1   (health: /healthz, /readyz; metrics: /metrics)
-  Logs:     $dir/logs/
-  Database: scripts/instance.sh psql $dir
+Tessera is running (instance $dir).
+  Web UI:    http://$addr/
+  API base:  http://$addr/api/v1   (also /healthz, /readyz, /metrics)
+  Logs:      $dir/logs/  (PostgreSQL: $dir/pg/postgres.log)
+  Database:  scripts/instance.sh psql $dir [DAEMON]
 
-Demo logins (password 'tessera-demo', demo mode only):
+Demo logins, password 'tessera-demo' (demo mode only):
   admin               system administrator and system support
   mash.admin          MASH admin
   mash.manager        MASH manager
   mash.sw             MASH social worker
   eh.worker           early help worker
   safeguarding.admin  safeguarding admin (CP-IS)
-  key.worker          key worker (social worker)
+  key.worker          key worker
   auditor             information governance auditor
 
 Press Ctrl-C to stop.
 MSG
 
 while :; do
-    for d in "${daemons[@]}"; do
-        if ! kill -0 "${pids[$d]}" 2>/dev/null && [ "$stopping" = 0 ]; then
-            unset "pids[$d]"
-            died "$d"
-        fi
-    done
+    check_alive
     sleep 1 &
     wait $! || true
 done

@@ -36,6 +36,30 @@ static long outbox_events(void)
     return testenv_sql_long(testenv, "SELECT count(*) FROM records.outbox");
 }
 
+/* What a rejected call must leave as it was: the organisations, the events records emitted, and
+ * the audit trail once audit has applied everything records committed. */
+typedef struct {
+    long organisations, events, trail;
+} snapshot_t;
+
+static snapshot_t snapshot(void)
+{
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 15000), 0);
+    snapshot_t s = {organisations(), outbox_events(),
+                    testenv_sql_long(testenv, "SELECT count(*) FROM audit.entries")};
+    assert_true(s.organisations > 0 && s.events > 0 && s.trail > 0);
+    return s;
+}
+
+/* Nothing changed since before, but for `views` reads of organisations that were expected. */
+static void assert_unchanged_but_views(snapshot_t before, long views)
+{
+    snapshot_t after = snapshot();
+    assert_int_equal(after.organisations, before.organisations);
+    assert_int_equal(after.events, before.events + views);
+    assert_int_equal(after.trail, before.trail + views);
+}
+
 /* POSTs body and expects status and code, with nothing added anywhere. */
 static void post_is_refused(const char *body, long status, const char *code, const char *field)
 {
@@ -53,19 +77,20 @@ static void post_is_refused(const char *body, long status, const char *code, con
 static void test_malformed_json_is_refused_naming_where(void **state)
 {
     (void)state;
-    long before = organisations();
+    snapshot_t before = snapshot();
     testenv_response_t r =
         testenv_http(testenv, "POST", "/api/v1/organisations", admin, "{\"name\": \"A\",", NULL);
     testenv_assert_error(&r, 400, "malformed_json");
     assert_non_null(
         strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")), "line 1"));
     testenv_response_free(&r);
-    assert_int_equal(organisations(), before);
+    assert_unchanged_but_views(before, 0);
 }
 
 static void test_missing_and_mistyped_fields_name_the_field(void **state)
 {
     (void)state;
+    snapshot_t before = snapshot();
     post_is_refused("{\"address\":\"1 Example Street\"}", 400, "missing_field", "name");
     post_is_refused("{\"name\":5}", 400, "invalid_type", "name");
     post_is_refused("{\"name\":\"Ok\",\"telephone\":[\"020\"]}", 400, "invalid_type", "telephone");
@@ -74,17 +99,20 @@ static void test_missing_and_mistyped_fields_name_the_field(void **state)
     post_is_refused("{\"name\":\"   \"}", 400, "missing_field", "name");
     post_is_refused("{\"name\":\"Ok\",\"telephone\":\"call me\"}", 400, "invalid_telephone", "telephone");
     post_is_refused("{\"name\":\"Ok\",\"name\":\"Twice\"}", 400, "malformed_json", NULL);
+    assert_unchanged_but_views(before, 0);
 }
 
 static void test_a_name_over_200_characters_is_refused(void **state)
 {
     (void)state;
+    snapshot_t before = snapshot();
     char body[400];
     char name[202];
     memset(name, 'a', 201);
     name[201] = '\0';
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
     post_is_refused(body, 400, "too_long", "name");
+    assert_unchanged_but_views(before, 0);
 }
 
 static void test_a_body_over_1_mib_is_refused_with_413(void **state)
@@ -95,17 +123,18 @@ static void test_a_body_over_1_mib_is_refused_with_413(void **state)
     strcpy(body, "{\"name\":\"");
     memset(body + 9, 'x', size);
     strcpy(body + 9 + size, "\"}");
-    long before = organisations();
+    snapshot_t before = snapshot();
     testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/organisations", admin, body, NULL);
     testenv_assert_error(&r, 413, "body_too_large");
     testenv_response_free(&r);
     free(body);
-    assert_int_equal(organisations(), before);
+    assert_unchanged_but_views(before, 0);
 }
 
 static void test_unknown_and_malformed_ids_are_not_found(void **state)
 {
     (void)state;
+    snapshot_t before = snapshot();
     testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/organisations/99999999", admin, NULL, NULL);
     testenv_assert_error(&r, 404, "not_found");
     testenv_response_free(&r);
@@ -121,12 +150,17 @@ static void test_unknown_and_malformed_ids_are_not_found(void **state)
     r = testenv_http(testenv, "PATCH", "/api/v1/organisations", admin, "{}", NULL);
     testenv_assert_error(&r, 405, "method_not_allowed");
     testenv_response_free(&r);
+    /* The one read that finds something is the one view the trail gains. */
+    r = testenv_http(testenv, "GET", "/api/v1/organisations/7500065", admin, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    assert_unchanged_but_views(before, 1);
 }
 
 static void test_no_token_or_a_bad_token_is_unauthenticated(void **state)
 {
     (void)state;
-    long before = organisations();
+    snapshot_t before = snapshot();
     testenv_response_t r =
         testenv_http(testenv, "POST", "/api/v1/organisations", NULL, "{\"name\":\"No Token\"}", NULL);
     testenv_assert_error(&r, 401, "unauthenticated");
@@ -141,12 +175,13 @@ static void test_no_token_or_a_bad_token_is_unauthenticated(void **state)
     r = testenv_http(testenv, "GET", "/api/v1/audit/events", NULL, NULL, NULL);
     testenv_assert_error(&r, 401, "unauthenticated");
     testenv_response_free(&r);
-    assert_int_equal(organisations(), before);
+    assert_unchanged_but_views(before, 0);
 }
 
 static void test_bad_query_parameters_name_the_parameter(void **state)
 {
     (void)state;
+    snapshot_t before = snapshot();
     char *auditor = testenv_login(testenv, "auditor");
     struct {
         const char *path;
@@ -178,11 +213,13 @@ static void test_bad_query_parameters_name_the_parameter(void **state)
         testenv_response_free(&r);
     }
     free(auditor);
+    assert_unchanged_but_views(before, 0);
 }
 
 static void test_sign_in_with_missing_fields_is_bad_input(void **state)
 {
     (void)state;
+    snapshot_t before = snapshot();
     testenv_response_t r =
         testenv_http(testenv, "POST", "/api/v1/session", NULL, "{\"username\":\"admin\"}", NULL);
     testenv_assert_error(&r, 400, "missing_field");
@@ -193,6 +230,7 @@ static void test_sign_in_with_missing_fields_is_bad_input(void **state)
     r = testenv_http(testenv, "POST", "/api/v1/session", NULL, NULL, NULL);
     testenv_assert_error(&r, 400, "missing_body");
     testenv_response_free(&r);
+    assert_unchanged_but_views(before, 0);
 }
 
 int main(void)

@@ -121,6 +121,24 @@ static void test_the_same_idempotency_key_adds_one_organisation(void **state)
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.organisations "
                                                "WHERE name = 'Maple Leaf Youth Club'"),
                      1);
+    /* The key decides, not the body: a repeat that changed its mind still gets the first answer. */
+    testenv_response_t c =
+        testenv_http(testenv, "POST", "/api/v1/organisations", admin, "{\"name\":\"Oak Tree Youth Club\"}",
+                     "Idempotency-Key: 0b0e1c9e-key-1");
+    assert_int_equal(c.status, 201);
+    assert_string_equal(json_string_value(json_object_get(c.json, "id")),
+                        json_string_value(json_object_get(a.json, "id")));
+    assert_string_equal(json_string_value(json_object_get(c.json, "name")), "Maple Leaf Youth Club");
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.organisations "
+                                               "WHERE name = 'Oak Tree Youth Club'"),
+                     0);
+    /* One creation event, so one creation in the trail. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 15000), 0);
+    assert_int_equal(testenv_sql_long(testenv,
+                                      "SELECT count(*) FROM audit.entries WHERE action = 'create'"
+                                      " AND summary LIKE 'Added organisation Maple Leaf Youth Club %'"),
+                     1);
+    testenv_response_free(&c);
     testenv_response_free(&a);
     testenv_response_free(&b);
     free(admin);
@@ -190,6 +208,20 @@ static int count_lines_starting(const char *text, const char *prefix)
     return n;
 }
 
+/* 1 when the Prometheus text has a sample (not a comment) line with the label. */
+static int has_sample_labelled(const char *text, const char *label)
+{
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *at = strstr(line, label);
+        if (line[0] != '#' && at != NULL && at < line + len)
+            return 1;
+        line = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
 static void test_health_readiness_and_metrics_of_every_daemon(void **state)
 {
     (void)state;
@@ -205,10 +237,16 @@ static void test_health_readiness_and_metrics_of_every_daemon(void **state)
     testenv_response_free(&r);
     r = testenv_http(testenv, "GET", "/metrics", NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.body, "daemon=\"gateway\""));
-    assert_non_null(strstr(r.body, "daemon=\"records\""));
-    assert_non_null(strstr(r.body, "daemon=\"audit\""));
-    assert_non_null(strstr(r.body, "daemon=\"accounts\""));
+    char content_type[128];
+    assert_non_null(testenv_response_header(&r, "Content-Type", content_type, sizeof(content_type)));
+    assert_non_null(strstr(content_type, "text/plain"));
+    const char *daemons[] = {"gateway", "records", "audit", "accounts"};
+    for (size_t i = 0; i < 4; i++) {
+        char label[64];
+        snprintf(label, sizeof(label), "daemon=\"%s\"", daemons[i]);
+        if (!has_sample_labelled(r.body, label))
+            fail_msg("/metrics has no sample from %s", daemons[i]);
+    }
     assert_non_null(strstr(r.body, "# TYPE gateway_http_requests_total counter"));
     /* One HELP and TYPE per family across all daemons, or Prometheus refuses the whole scrape. */
     assert_int_equal(count_lines_starting(r.body, "# TYPE tsr_requests_failed_total "), 1);

@@ -99,7 +99,8 @@ static void testenv__at_exit(void)
                 waitpid(env->pids[d], NULL, 0);
             }
         char cmd[700];
-        snprintf(cmd, sizeof(cmd), "%s/scripts/instance.sh stop %s > /dev/null 2>&1", TSR_SOURCE_DIR, env->dir);
+        snprintf(cmd, sizeof(cmd), "%s/scripts/instance.sh stop %s > /dev/null 2>&1", TSR_SOURCE_DIR,
+                 env->dir);
         testenv__run(cmd);
         fprintf(stderr, "test environment left behind by a failed test: logs kept in %s\n", env->dir);
     }
@@ -184,7 +185,8 @@ static void testenv__wait_ready(testenv_t *env)
             if (env->pids[d] > 0 && waitpid(env->pids[d], &status, WNOHANG) == env->pids[d]) {
                 env->pids[d] = 0;
                 testenv__die(env, "tessera-%s exited while the suite was starting (status %d)",
-                             testenv_daemons[d], WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                             testenv_daemons[d],
+                             WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
             }
         }
         if (testenv__read_addr(env) == 0) {
