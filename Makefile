@@ -9,6 +9,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 # Every C source and header of the project; generated code lives in the build trees only.
 SOURCES := $(sort $(shell find common services tools tests bench -name '*.[ch]' 2>/dev/null))
+# cmake --build runs make too: no "Entering directory" lines from it.
+MAKEFLAGS  += --no-print-directory
 export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 

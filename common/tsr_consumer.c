@@ -45,7 +45,6 @@ struct tsr_consumer {
     int replay_in_flight;
     int replay_more;
     int closing;
-    int stopped; /* draining: finish the job in hand, start no other */
     int handles_open;
     tsr_metric_t *m_applied;
     tsr_metric_t *m_dead;
@@ -297,7 +296,7 @@ static void consumer__done(void *arg)
 
 static void consumer__schedule(tsr_consumer_t *self)
 {
-    if (self->applying || self->closing || self->stopped || (self->queued == 0 && self->loaded))
+    if (self->applying || self->closing || (self->queued == 0 && self->loaded))
         return;
     self->working = self->queue;
     self->working_count = self->queued;
@@ -351,7 +350,7 @@ static void consumer__on_replay(void *arg, const Tsr__Envelope *reply, const tsr
 
 static void consumer__request_replay(tsr_consumer_t *self)
 {
-    if (self->replay_in_flight || self->closing || self->stopped || !self->loaded)
+    if (self->replay_in_flight || self->closing || !self->loaded)
         return;
     /* Ask from the highest sequence held, applied or queued, so a long catch-up pages forward. */
     uint64_t from = self->applied;
@@ -439,12 +438,6 @@ tsr_consumer_t *tsr_consumer_new(tsr_daemon_t *daemon, void *zmq_ctx, const char
     self->m_lag =
         tsr_metrics_gauge("tsr_inbox_lag", "Events published by a producer and not yet applied.", labels);
     return self;
-}
-
-void tsr_consumer_stop(tsr_consumer_t *self)
-{
-    self->stopped = 1;
-    uv_timer_stop(&self->idle);
 }
 
 int tsr_consumer_busy(const tsr_consumer_t *self)

@@ -15,9 +15,6 @@ tsr_consumer_t *tsr_consumer_new(tsr_daemon_t *daemon, void *zmq_ctx, const char
                                  const char *events_endpoint, tsr_client_t *producer_rpc, tsr_apply_fn apply,
                                  int idle_ms);
 int tsr_consumer_busy(const tsr_consumer_t *self);
-/* At SIGTERM: the batch being applied completes; nothing new is taken (the producer replays it to
- * the next run, so nothing is lost). */
-void tsr_consumer_stop(tsr_consumer_t *self);
 /* Stops listening; frees once closed and idle. */
 void tsr_consumer_close(tsr_consumer_t *self);
 

@@ -738,9 +738,6 @@ static void daemon__on_signal(uv_signal_t *handle, int signum)
             self->subs[i].consumer = NULL;
         }
     }
-    for (size_t i = 0; i < self->sub_count; i++)
-        if (self->subs[i].consumer)
-            tsr_consumer_stop(self->subs[i].consumer);
     if (self->hooks.stop)
         self->hooks.stop(self, self->hooks.arg);
     long timeout = 10000;
