@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int tsr_text_is_utf8(const char *s, size_t len)
 {
@@ -139,4 +140,35 @@ char *tsr_text_like_pattern(const char *s)
     *o++ = '%';
     *o = '\0';
     return out;
+}
+
+int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err)
+{
+    int y = 0, m = 0, d = 0;
+    int shape = strlen(text) == 10 && text[4] == '-' && text[7] == '-';
+    for (int i = 0; shape && i < 10; i++)
+        shape = i == 4 || i == 7 || isdigit((unsigned char)text[i]);
+    if (shape) {
+        y = atoi(text);
+        m = atoi(text + 5);
+        d = atoi(text + 8);
+    }
+    /* A date that does not exist (31 February) comes back from timegm as another day. */
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12};
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&t, &back);
+    if (!shape || m < 1 || m > 12 || back.tm_mday != d || back.tm_mon != m - 1 || back.tm_year != y - 1900)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_date", field,
+                             "'%s' must be a real date like 2015-03-21.", field);
+    if (not_future) {
+        time_t now = time(NULL);
+        struct tm today;
+        localtime_r(&now, &today);
+        if (y * 10000 + m * 100 + d >
+            (today.tm_year + 1900) * 10000 + (today.tm_mon + 1) * 100 + today.tm_mday)
+            return tsr_error_set(err, TSR_E_INVALID, "date_in_future", field, "'%s' cannot be in the future.",
+                                 field);
+    }
+    return 0;
 }

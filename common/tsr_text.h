@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "tsr_error.h"
+
 /* Whether the len bytes of s are well-formed UTF-8 (no overlongs, surrogates or NULs). */
 int tsr_text_is_utf8(const char *s, size_t len);
 /* Characters (code points), not bytes. */
@@ -21,6 +23,9 @@ int tsr_text_is_telephone(const char *s);
 int tsr_text_is_email(const char *s);
 /* Only hexadecimal digits, even length, non-empty. */
 int tsr_text_is_hex(const char *s);
+/* 0 when text is a real date written YYYY-MM-DD (and, with not_future, not after today); else
+ * fills err naming field (invalid_date or date_in_future) and returns -1. */
+int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err);
 /* An ILIKE pattern matching s anywhere, with %, _ and \ in s escaped. The caller frees it. */
 char *tsr_text_like_pattern(const char *s);
 

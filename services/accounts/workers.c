@@ -205,19 +205,8 @@ static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
     for (int i = 0; i < 3; i++) {
         if (dates[i][0][0] == '\0')
             continue;
-        const char *params[1] = {dates[i][0]};
-        PGresult *res = tsr_db_exec(call->conn,
-                                    "SELECT $1 ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'"
-                                    " AND to_char(to_date($1, 'YYYY-MM-DD'), 'YYYY-MM-DD') = $1"
-                                    " AND to_date($1, 'YYYY-MM-DD') <= current_date",
-                                    1, params, err);
-        if (res == NULL)
+        if (tsr_text_check_date(dates[i][0], 1, dates[i][1], err) != 0)
             return -1;
-        int ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-        PQclear(res);
-        if (!ok)
-            return tsr_error_set(err, TSR_E_INVALID, "invalid_date", dates[i][1],
-                                 "'%s' must be a real date like 2025-03-21, not in the future.", dates[i][1]);
     }
     const char *params[5] = {id, p->dbs_checked_on[0] ? p->dbs_checked_on : NULL,
                              p->risk_assessment_approved ? "t" : "f",

@@ -187,32 +187,7 @@ static int person__load_allocations(tsr_call_t *call, uint64_t id, Tsr__Records_
  * Adding a person
  * ---------------------------------------------------------------------------------------------- */
 
-int records_valid_date(tsr_call_t *call, const char *text, const char *field, int not_future,
-                       tsr_error_t *err)
-{
-    const char *params[2] = {text, not_future ? "t" : "f"};
-    PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT CASE WHEN $1 !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN 'bad'"
-                                " WHEN to_char(to_date($1, 'YYYY-MM-DD'), 'YYYY-MM-DD') <> $1 THEN 'bad'"
-                                " WHEN $2::boolean AND $1::date > current_date THEN 'future'"
-                                " ELSE 'ok' END",
-                                2, params, err);
-    if (res == NULL)
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_date", field,
-                             "'%s' must be a date like 2015-03-21.", field);
-    int rc = 0;
-    if (strcmp(PQgetvalue(res, 0, 0), "bad") == 0)
-        rc = tsr_error_set(err, TSR_E_INVALID, "invalid_date", field,
-                           "'%s' must be a real date like 2015-03-21.", field);
-    else if (strcmp(PQgetvalue(res, 0, 0), "future") == 0)
-        rc = tsr_error_set(err, TSR_E_INVALID, "date_in_future", field, "'%s' cannot be in the future.",
-                           field);
-    PQclear(res);
-    return rc;
-}
-
-static int person__validate(tsr_call_t *call, const Tsr__Records__PersonCreate *in, char nhs[11],
-                            tsr_error_t *err)
+static int person__validate(const Tsr__Records__PersonCreate *in, char nhs[11], tsr_error_t *err)
 {
     const char *given = in->legal_name ? in->legal_name->given : "";
     const char *family = in->legal_name ? in->legal_name->family : "";
@@ -260,13 +235,12 @@ static int person__validate(tsr_call_t *call, const Tsr__Records__PersonCreate *
         if (nhs[0] != '\0')
             return tsr_error_set(err, TSR_E_INVALID, "unborn_with_nhs_number", "nhs_number",
                                  "An unborn child has no NHS number of its own until birth.");
-        return records_valid_date(call, in->expected_delivery_date, "expected_delivery_date", 0, err);
+        return tsr_text_check_date(in->expected_delivery_date, 0, "expected_delivery_date", err);
     }
     if (in->expected_delivery_date[0] != '\0')
         return tsr_error_set(err, TSR_E_INVALID, "not_unborn", "expected_delivery_date",
                              "Only an unborn child has an expected date of delivery.");
-    if (in->date_of_birth[0] != '\0' &&
-        records_valid_date(call, in->date_of_birth, "date_of_birth", 1, err) != 0)
+    if (in->date_of_birth[0] != '\0' && tsr_text_check_date(in->date_of_birth, 1, "date_of_birth", err) != 0)
         return -1;
     return 0;
 }
@@ -277,7 +251,7 @@ int records_person_create(tsr_call_t *call, tsr_error_t *err)
     if (tsr_actor_require_role(call->actor, person_writers, "add people", err) != 0)
         return -1;
     char nhs[11];
-    if (person__validate(call, in, nhs, err) != 0)
+    if (person__validate(in, nhs, err) != 0)
         return -1;
     if (in->mother_id != 0) {
         records_access_t access;
@@ -434,7 +408,7 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
                            "Search by name, date of birth or person id.");
         goto done;
     }
-    if (in->date_of_birth[0] != '\0' && records_valid_date(call, in->date_of_birth, "dob", 0, err) != 0)
+    if (in->date_of_birth[0] != '\0' && tsr_text_check_date(in->date_of_birth, 0, "dob", err) != 0)
         goto done;
     for (char *p = name; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
@@ -548,7 +522,7 @@ int records_person_restrict(tsr_call_t *call, tsr_error_t *err)
     if (in->review_date[0] == '\0')
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "review_date",
                              "Enter the date the restriction is next reviewed.");
-    if (records_valid_date(call, in->review_date, "review_date", 0, err) != 0)
+    if (tsr_text_check_date(in->review_date, 0, "review_date", err) != 0)
         return -1;
     char display[256];
     if (records_person_display(call, in->person_id, display, sizeof(display), err) != 0)

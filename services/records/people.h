@@ -26,8 +26,5 @@ int records_person_refuse(tsr_call_t *call, uint64_t id, const char *display, co
                           tsr_error_t *err);
 /* The person's display name; not_found when there is no such person. */
 int records_person_display(tsr_call_t *call, uint64_t id, char *out, size_t size, tsr_error_t *err);
-/* A real date (YYYY-MM-DD), not in the future when not_future. */
-int records_valid_date(tsr_call_t *call, const char *text, const char *field, int not_future,
-                       tsr_error_t *err);
 
 #endif

@@ -112,9 +112,26 @@ static void test_hex_needs_whole_bytes_of_hex_digits(void **state)
     assert_false(tsr_text_is_hex("zz"));
 }
 
+static void test_dates_must_be_real_and_not_in_the_future_when_asked(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    assert_int_equal(tsr_text_check_date("2016-02-29", 1, "date_of_birth", &err), 0);
+    assert_int_equal(tsr_text_check_date("2015-02-29", 0, "date_of_birth", &err), -1);
+    assert_string_equal(err.code, "invalid_date");
+    assert_string_equal(err.field, "date_of_birth");
+    assert_int_equal(tsr_text_check_date("2015-3-21", 0, "d", &err), -1);
+    assert_int_equal(tsr_text_check_date("2015-13-01", 0, "d", &err), -1);
+    assert_int_equal(tsr_text_check_date("21/03/2015", 0, "d", &err), -1);
+    assert_int_equal(tsr_text_check_date("2999-01-01", 0, "review_date", &err), 0);
+    assert_int_equal(tsr_text_check_date("2999-01-01", 1, "dbs_checked_on", &err), -1);
+    assert_string_equal(err.code, "date_in_future");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dates_must_be_real_and_not_in_the_future_when_asked),
         cmocka_unit_test(test_telephone_numbers_are_digits_and_punctuation_6_to_20_digits),
         cmocka_unit_test(test_email_addresses_need_one_at_and_a_dotted_domain),
         cmocka_unit_test(test_utf8_refuses_overlongs_surrogates_truncation_and_nul),
