@@ -55,6 +55,14 @@ typedef struct {
 const ProtobufCMessage *tsr_call_payload(const tsr_call_t *call);
 /* Sets the reply; a handler that sets none replies with an empty payload. */
 void tsr_call_reply(tsr_call_t *call, const ProtobufCMessage *msg);
+/* Asks another daemon a question from inside a handler, and waits for the answer (the handler runs
+ * on the thread pool, so waiting blocks no loop). The call's actor and trace go with it; it gives up
+ * at the caller's own deadline (at most tessera.call_timeout_ms). On success *reply is the answer
+ * unpacked as reply_desc (free with protobuf_c_message_free_unpacked); on failure err is the other
+ * daemon's error as it gave it (a 404 stays a 404) or unavailable. Only for reads and checks: the
+ * other daemon commits on its own, outside this call's transaction. */
+int tsr_call_ask(tsr_call_t *call, const char *daemon, const char *type, const ProtobufCMessage *payload,
+                 const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err);
 /* Appends an event to the outbox in the call's transaction, attributed to the call's actor. */
 int tsr_call_emit(tsr_call_t *call, const char *type, const ProtobufCMessage *msg, tsr_error_t *err);
 

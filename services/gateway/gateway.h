@@ -44,6 +44,8 @@ struct gw_call {
     size_t n_params;
     json_t *body;
     char *idempotency_key;
+    /* A reply built from more than one daemon's answer: the part already in hand. */
+    json_t *partial;
     /* Fan-out (/metrics). */
     int pending;
     char *text;
@@ -57,8 +59,9 @@ struct gw_route {
     const char *pattern; /* "/api/v1/organisations/{id}" */
     gw_handler_fn fn;
     int needs_session;
-    int has_body;
+    int has_body; /* 0 none, 1 required, GW_BODY_OPTIONAL: a JSON object or nothing */
 };
+#define GW_BODY_OPTIONAL 2
 
 /* http.c */
 int gateway_http_start(gateway_t *gw);

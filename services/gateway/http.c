@@ -58,6 +58,7 @@ static void http__call_free(gw_call_t *call)
         free(call->param_values[i]);
     }
     json_decref(call->body);
+    json_decref(call->partial);
     free(call->text);
     free(call->idempotency_key);
     free(call);
@@ -483,6 +484,10 @@ static void http__dispatch(gw_call_t *call, h2o_req_t *req)
                     gw->max_body);
             return;
         }
+        if ((req->entity.base == NULL || req->entity.len == 0) && route->has_body == GW_BODY_OPTIONAL) {
+            call->body = json_object();
+            goto parsed;
+        }
         if (req->entity.base == NULL || req->entity.len == 0) {
             gw_fail(call, TSR_E_INVALID, "missing_body", NULL, "Send a JSON object as the request body.");
             return;
@@ -500,6 +505,7 @@ static void http__dispatch(gw_call_t *call, h2o_req_t *req)
             return;
         }
     }
+parsed:;
     const char *key = api ? gw_header_by_name(call, "idempotency-key") : NULL;
     if (key != NULL) {
         size_t len = strlen(key);

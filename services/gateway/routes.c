@@ -7,13 +7,14 @@
 #include "audit.pb-c.h"
 #include "gateway.h"
 #include "people_routes.h"
+#include "workflow_routes.h"
 #include "promtext.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_metrics.h"
 
 /* The daemons /readyz and /metrics ask. */
-static const char *const routes_daemons[] = {"accounts", "records", "audit"};
+static const char *const routes_daemons[] = {"accounts", "records", "audit", "workflow"};
 #define ROUTES_DAEMONS (sizeof(routes_daemons) / sizeof(routes_daemons[0]))
 
 /* ------------------------------------------------------------------------------------------------
@@ -37,11 +38,13 @@ static void routes__organisation_reply(gw_call_t *call, const char *daemon, cons
     if (o == NULL)
         return;
     json_t *body = routes__organisation(o);
-    /* The summary page lists the organisation's work steps; the workflow issue fills this in. */
-    if (summary)
-        json_object_set_new(body, "steps", json_array());
+    uint64_t id = o->id;
     tsr__records__organisation__free_unpacked(o, NULL);
-    gw_reply_json(call, status, body);
+    /* The summary page lists the organisation's work steps, from the workflow daemon. */
+    if (summary)
+        gw_reply_with_steps(call, body, "organisation", id, status);
+    else
+        gw_reply_json(call, status, body);
 }
 
 static void routes__organisation_created(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
@@ -409,6 +412,23 @@ const gw_route_t gw_routes[] = {
     {"PUT", "/api/v1/workers/{id}/prerequisites", gw_worker_prerequisites, 1, 1},
     {"POST", "/api/v1/workers/{id}/end", gw_worker_end, 1, 1},
     {"POST", "/api/v1/workers/{id}/conflicts", gw_conflict_declare, 1, 1},
+    {"POST", "/api/v1/steps", gw_step_start, 1, 1},
+    {"GET", "/api/v1/steps", gw_steps_by_subject, 1, 0},
+    {"POST", "/api/v1/steps/assign", gw_steps_assign, 1, 1},
+    {"GET", "/api/v1/steps/{id}", gw_step_get, 1, 0},
+    {"PUT", "/api/v1/steps/{id}/sections/{section}", gw_section_save, 1, 1},
+    {"POST", "/api/v1/steps/{id}/requests", gw_request_raise, 1, 1},
+    {"GET", "/api/v1/steps/{id}/recipients", gw_recipients, 1, 0},
+    {"POST", "/api/v1/steps/{id}/assign", gw_step_assign, 1, 1},
+    {"POST", "/api/v1/steps/{id}/resume", gw_step_resume, 1, GW_BODY_OPTIONAL},
+    {"POST", "/api/v1/steps/{id}/reopen", gw_step_reopen, 1, GW_BODY_OPTIONAL},
+    {"POST", "/api/v1/steps/{id}/finish", gw_step_finish, 1, GW_BODY_OPTIONAL},
+    {"POST", "/api/v1/steps/{id}/cancel", gw_step_cancel, 1, 1},
+    {"POST", "/api/v1/requests/{id}/complete", gw_request_complete, 1, GW_BODY_OPTIONAL},
+    {"POST", "/api/v1/requests/{id}/return", gw_request_return, 1, GW_BODY_OPTIONAL},
+    {"POST", "/api/v1/requests/{id}/acknowledge", gw_request_acknowledge, 1, GW_BODY_OPTIONAL},
+    {"GET", "/api/v1/workview", gw_workview, 1, 0},
+    {"GET", "/api/v1/workflow/definitions", gw_definitions, 1, 0},
     {"GET", "/api/v1/audit/events", routes_audit_events, 1, 0},
     {"GET", "/healthz", routes_healthz, 0, 0},
     {"GET", "/readyz", routes_readyz, 0, 0},

@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#define TESTENV_DAEMONS 4
+#define TESTENV_DAEMONS 5
 
 typedef struct {
     char dir[256];

@@ -1,0 +1,294 @@
+#include "fields.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "definitions.h"
+#include "tsr_envelope.h"
+#include "tsr_text.h"
+
+#define FIELD_TEXT_MAX 500
+#define FIELD_LONG_TEXT_MAX 20000
+
+static int field__has_option(const json_t *options, const char *value)
+{
+    size_t i;
+    const json_t *o;
+    json_array_foreach(options, i, o)
+    {
+        if (strcmp(json_string_value(json_object_get(o, "value")), value) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int field__is_empty(const json_t *v)
+{
+    return v == NULL || json_is_null(v) ||
+           (json_is_string(v) && tsr_text_trimmed_length(json_string_value(v)) == 0) ||
+           (json_is_array(v) && json_array_size(v) == 0);
+}
+
+/* An RFC 3339 date-time with an offset (2022-11-25T13:57:00Z, ...+01:00): its Unix ms, or -1. */
+static int64_t field__datetime_ms(const char *text)
+{
+    int y, mo, d, h, mi, s = 0, n = 0;
+    if (strlen(text) < 16 || sscanf(text, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n != 16)
+        return -1;
+    const char *p = text + 16;
+    if (*p == ':') {
+        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
+            return -1;
+        s = (p[1] - '0') * 10 + (p[2] - '0');
+        p += 3;
+        if (*p == '.') {
+            p++;
+            if (!isdigit((unsigned char)*p))
+                return -1;
+            while (isdigit((unsigned char)*p))
+                p++;
+        }
+    }
+    int offset_min = 0;
+    if (*p == 'Z' || *p == 'z')
+        p++;
+    else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+        int oh = atoi(p + 1), om = atoi(p + 4);
+        if (oh > 23 || om > 59)
+            return -1;
+        offset_min = (*p == '-' ? -1 : 1) * (oh * 60 + om);
+        p += 6;
+    } else
+        return -1;
+    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        return -1;
+    char date[11];
+    snprintf(date, sizeof(date), "%04d-%02d-%02d", y, mo, d);
+    tsr_error_t ignored;
+    if (tsr_text_check_date(date, 0, "date", &ignored) != 0)
+        return -1;
+    /* Days from the civil date (Howard Hinnant's algorithm), so no time zone of the process is used. */
+    int yy = mo <= 2 ? y - 1 : y;
+    int era = (yy >= 0 ? yy : yy - 399) / 400;
+    int yoe = yy - era * 400;
+    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468;
+    return ((days * 86400) + h * 3600 + mi * 60 + s - offset_min * 60) * 1000;
+}
+
+static int field__check_one(tsr_call_t *call, const json_t *field, const json_t *v, tsr_error_t *err)
+{
+    const char *name = json_string_value(json_object_get(field, "name"));
+    const char *title = json_string_value(json_object_get(field, "title"));
+    const char *type = json_string_value(json_object_get(field, "type"));
+    char path[128];
+    snprintf(path, sizeof(path), "data.%s", name);
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (strcmp(type, "boolean") == 0)
+        return json_is_boolean(v) ? 0
+                                  : tsr_error_set(err, TSR_E_INVALID, "invalid_value", path,
+                                                  "%s must be true or false.", title);
+    if (strcmp(type, "number") == 0)
+        return json_is_number(v)
+                   ? 0
+                   : tsr_error_set(err, TSR_E_INVALID, "invalid_value", path, "%s must be a number.", title);
+    if (strcmp(type, "multi-picklist") == 0) {
+        if (!json_is_array(v))
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_value", path, "%s must be a list of choices.",
+                                 title);
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item)
+        {
+            if (!json_is_string(item) ||
+                !field__has_option(json_object_get(field, "options"), json_string_value(item)))
+                return tsr_error_set(err, TSR_E_INVALID, "unknown_option", path,
+                                     "%s: \"%s\" is not one of its choices.", title,
+                                     json_is_string(item) ? json_string_value(item) : "(not text)");
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(json_string_value(json_array_get(v, j)), json_string_value(item)) == 0)
+                    return tsr_error_set(err, TSR_E_INVALID, "duplicate_option", path,
+                                         "%s lists \"%s\" twice.", title, json_string_value(item));
+        }
+        return 0;
+    }
+    if (!json_is_string(v))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_value", path, "%s must be text.", title);
+    const char *s = json_string_value(v);
+    int long_text = strcmp(type, "long-text") == 0;
+    if (tsr_text_length(s) > (long_text ? FIELD_LONG_TEXT_MAX : FIELD_TEXT_MAX))
+        return tsr_error_set(err, TSR_E_INVALID, "too_long", path, "%s must be %d characters or fewer.",
+                             title, long_text ? FIELD_LONG_TEXT_MAX : FIELD_TEXT_MAX);
+    if (tsr_text_has_control(s, long_text))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_characters", path,
+                             "%s contains control characters.", title);
+    if (s[0] == '\0')
+        return 0;
+    int not_future = json_is_true(json_object_get(field, "not_future"));
+    if (strcmp(type, "date") == 0)
+        return tsr_text_check_date(s, not_future, path, err);
+    if (strcmp(type, "datetime") == 0) {
+        int64_t ms = field__datetime_ms(s);
+        if (ms < 0)
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_datetime", path,
+                                 "%s must be a date and time such as 2022-11-25T13:57:00Z.", title);
+        /* A minute's grace for clocks that differ a little. */
+        if (not_future && ms > tsr_now_ms() + 60000)
+            return tsr_error_set(err, TSR_E_INVALID, "date_in_future", path, "%s cannot be in the future.",
+                                 title);
+        return 0;
+    }
+    if (strcmp(type, "telephone") == 0 && !tsr_text_is_telephone(s))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_telephone", path,
+                             "%s must be a telephone number, like 020 7974 4444.", title);
+    if (strcmp(type, "email") == 0 && !tsr_text_is_email(s))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_email", path,
+                             "%s must be an e-mail address, like name@example.org.", title);
+    if (strcmp(type, "picklist") == 0 && !field__has_option(json_object_get(field, "options"), s))
+        return tsr_error_set(err, TSR_E_INVALID, "unknown_option", path,
+                             "%s: \"%s\" is not one of its choices.", title, s);
+    if (strcmp(type, "worker") == 0) {
+        for (const char *p = s; *p; p++)
+            if (!isdigit((unsigned char)*p))
+                return tsr_error_set(err, TSR_E_INVALID, "invalid_value", path, "%s must be a worker's id.",
+                                     title);
+        const char *params[1] = {s};
+        PGresult *res =
+            tsr_db_exec(call->conn, "SELECT 1 FROM workers WHERE id = $1::bigint", 1, params, err);
+        if (res == NULL)
+            return -1;
+        int found = PQntuples(res) == 1;
+        PQclear(res);
+        if (!found)
+            return tsr_error_set(err, TSR_E_INVALID, "worker_not_found", path, "%s: there is no worker %s.",
+                                 title, s);
+    }
+    return 0;
+}
+
+int wf_fields_check(tsr_call_t *call, const json_t *fields, json_t *data, int completing, tsr_error_t *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(data, key, v)
+    {
+        int known = 0;
+        size_t i;
+        const json_t *f;
+        json_array_foreach(fields, i, f)
+        {
+            if (strcmp(json_string_value(json_object_get(f, "name")), key) == 0)
+                known = 1;
+        }
+        if (!known) {
+            char path[160];
+            snprintf(path, sizeof(path), "data.%.100s", key);
+            return tsr_error_set(err, TSR_E_INVALID, "unknown_field", path,
+                                 "This section has no field \"%.100s\".", key);
+        }
+    }
+    size_t i;
+    const json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *def = json_string_value(json_object_get(f, "default"));
+        if (def && strcmp(def, "current-worker") == 0 && field__is_empty(json_object_get(data, name)) &&
+            call->actor->worker_id != 0)
+            json_object_set_new(data, name, wf_json_id(call->actor->worker_id));
+        if (field__check_one(call, f, json_object_get(data, name), err) != 0)
+            return -1;
+    }
+    if (!completing)
+        return 0;
+    json_array_foreach(fields, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        if (json_is_true(json_object_get(f, "required")) && field__is_empty(json_object_get(data, name))) {
+            char path[128];
+            snprintf(path, sizeof(path), "data.%s", name);
+            return tsr_error_set(err, TSR_E_UNPROCESSABLE, "required_field", path,
+                                 "Enter %s: it is required before the section can be completed.",
+                                 json_string_value(json_object_get(f, "title")));
+        }
+    }
+    return 0;
+}
+
+int wf_fields_check_next_actions(tsr_call_t *call, const wf_step_t *step, const json_t *actions,
+                                 int completing, tsr_error_t *err)
+{
+    (void)call;
+    if (actions == NULL || json_is_null(actions)) {
+        if (completing)
+            return tsr_error_set(err, TSR_E_UNPROCESSABLE, "next_action_required", "next_actions",
+                                 "Add a next action before completing this section.");
+        return 0;
+    }
+    if (!json_is_array(actions))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "next_actions",
+                             "next_actions must be a list of {action, reason, note, priority}.");
+    if (completing && json_array_size(actions) == 0)
+        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "next_action_required", "next_actions",
+                             "Add a next action before completing this section.");
+    size_t i;
+    json_t *a;
+    json_array_foreach(actions, i, a)
+    {
+        char path[64];
+        if (!json_is_object(a))
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "next_actions",
+                                 "Each next action is an object {action, reason, note, priority}.");
+        const char *key;
+        json_t *v;
+        json_object_foreach(a, key, v)
+        {
+            if (strcmp(key, "action") && strcmp(key, "reason") && strcmp(key, "note") &&
+                strcmp(key, "priority")) {
+                snprintf(path, sizeof(path), "next_actions[%zu].%.20s", i, key);
+                return tsr_error_set(err, TSR_E_INVALID, "unknown_field", path,
+                                     "A next action has no \"%.40s\".", key);
+            }
+            if (!json_is_string(v)) {
+                snprintf(path, sizeof(path), "next_actions[%zu].%.20s", i, key);
+                return tsr_error_set(err, TSR_E_INVALID, "invalid_value", path, "%s must be text.", key);
+            }
+        }
+        const char *action = json_string_value(json_object_get(a, "action"));
+        snprintf(path, sizeof(path), "next_actions[%zu].action", i);
+        const json_t *def_action = action && action[0] ? wf_def_next_action(step->def, action) : NULL;
+        if (def_action == NULL || !wf_def_applies_to_variant(def_action, step->variant))
+            return tsr_error_set(err, action && action[0] ? TSR_E_UNPROCESSABLE : TSR_E_INVALID,
+                                 action && action[0] ? "unknown_next_action" : "missing_field", path,
+                                 action && action[0] ? "%s cannot end with \"%s\"."
+                                                     : "%sChoose the next action%s.",
+                                 action && action[0] ? step->title : "", action ? action : "");
+        const char *reason = json_string_value(json_object_get(a, "reason"));
+        const char *title = json_string_value(json_object_get(def_action, "title"));
+        snprintf(path, sizeof(path), "next_actions[%zu].reason", i);
+        if (reason == NULL || reason[0] == '\0') {
+            if (json_is_true(json_object_get(def_action, "reason_required")))
+                return tsr_error_set(err, TSR_E_UNPROCESSABLE, "reason_required", path,
+                                     "Choose the reason for '%s': it is required.", title);
+        } else if (!field__has_option(json_object_get(def_action, "reasons"), reason))
+            return tsr_error_set(err, TSR_E_UNPROCESSABLE, "unknown_reason", path,
+                                 "\"%s\" is not one of the reasons for '%s'.", reason, title);
+        const char *priority = json_string_value(json_object_get(a, "priority"));
+        snprintf(path, sizeof(path), "next_actions[%zu].priority", i);
+        if (priority && priority[0] && strcmp(priority, "urgent") && strcmp(priority, "normal") &&
+            strcmp(priority, "low"))
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_value", path,
+                                 "Priority is urgent, normal or low.");
+        const char *note = json_string_value(json_object_get(a, "note"));
+        snprintf(path, sizeof(path), "next_actions[%zu].note", i);
+        if (note && tsr_text_length(note) > FIELD_LONG_TEXT_MAX)
+            return tsr_error_set(err, TSR_E_INVALID, "too_long", path,
+                                 "The note must be %d characters or fewer.", FIELD_LONG_TEXT_MAX);
+    }
+    return 0;
+}

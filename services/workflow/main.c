@@ -1,0 +1,149 @@
+/* tessera-workflow: work steps, requests, next actions and workviews, driven by definitions. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "definitions.h"
+#include "tsr_daemon.h"
+#include "tsr_log.h"
+#include "wf.h"
+#include "workflow.pb-c.h"
+
+extern const tsr_migration_t workflow_migrations[];
+extern const size_t workflow_migrations_count;
+
+static const tsr_handler_def_t workflow_handlers[] = {
+    {"workflow.step.start", wf_handle_step_start, &tsr__workflow__step_start__descriptor},
+    {"workflow.step.get", wf_handle_step_get, &tsr__workflow__step_ref__descriptor},
+    {"workflow.steps.by_subject", wf_handle_steps_by_subject, &tsr__workflow__subject__descriptor},
+    {"workflow.section.save", wf_handle_section_save, &tsr__workflow__section_save__descriptor},
+    {"workflow.step.assign", wf_handle_step_assign, &tsr__workflow__step_assign__descriptor},
+    {"workflow.step.resume", wf_handle_step_resume, &tsr__workflow__step_ref__descriptor},
+    {"workflow.step.finish", wf_handle_step_finish, &tsr__workflow__step_finish__descriptor},
+    {"workflow.step.cancel", wf_handle_step_cancel, &tsr__workflow__step_cancel__descriptor},
+    {"workflow.step.reopen", wf_handle_step_reopen, &tsr__workflow__step_ref__descriptor},
+    {"workflow.request.raise", wf_handle_request_raise, &tsr__workflow__request_raise__descriptor},
+    {"workflow.request.complete", wf_handle_request_complete, &tsr__workflow__request_act__descriptor},
+    {"workflow.request.return", wf_handle_request_return, &tsr__workflow__request_act__descriptor},
+    {"workflow.request.acknowledge", wf_handle_request_acknowledge, &tsr__workflow__request_act__descriptor},
+    {"workflow.recipients", wf_handle_recipients, &tsr__workflow__recipients_query__descriptor},
+    {"workflow.workview", wf_handle_workview, &tsr__workflow__workview_query__descriptor},
+    {"workflow.definitions.list", wf_handle_definitions, &tsr__workflow__definitions_query__descriptor},
+};
+
+/* The overdue scan: one at a time, on a timer. */
+typedef struct {
+    tsr_daemon_t *daemon;
+    uv_timer_t timer;
+    long interval_ms;
+    int running;
+    int stopping;
+} workflow_overdue_t;
+
+static int workflow__scan(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    (void)arg;
+    int raised = 0;
+    if (wf_overdue_scan(conn, &raised, err) != 0)
+        return -1;
+    if (raised > 0)
+        tsr_log_info(NULL, "raised %d overdue notices", raised);
+    return 0;
+}
+
+static void workflow__scan_done(void *arg, int rc, const tsr_error_t *err)
+{
+    workflow_overdue_t *o = arg;
+    o->running = 0;
+    if (rc != 0)
+        tsr_log_warn(NULL, "overdue scan failed: %s", err->message);
+}
+
+static void workflow__on_timer(uv_timer_t *timer)
+{
+    workflow_overdue_t *o = timer->data;
+    if (o->running || o->stopping)
+        return;
+    o->running = 1;
+    if (tsr_daemon_txn(o->daemon, workflow__scan, workflow__scan_done, o) != 0)
+        o->running = 0;
+}
+
+static int workflow__start(tsr_daemon_t *d, void *arg)
+{
+    workflow_overdue_t *o = arg;
+    uv_timer_init(tsr_daemon_loop(d), &o->timer);
+    o->timer.data = o;
+    uv_timer_start(&o->timer, workflow__on_timer, (uint64_t)o->interval_ms, (uint64_t)o->interval_ms);
+    return 0;
+}
+
+static void workflow__stop(tsr_daemon_t *d, void *arg)
+{
+    (void)d;
+    workflow_overdue_t *o = arg;
+    o->stopping = 1;
+    uv_timer_stop(&o->timer);
+}
+
+static int workflow__busy(tsr_daemon_t *d, void *arg)
+{
+    (void)d;
+    return ((workflow_overdue_t *)arg)->running;
+}
+
+static void workflow__release(tsr_daemon_t *d, void *arg)
+{
+    (void)d;
+    workflow_overdue_t *o = arg;
+    uv_close((uv_handle_t *)&o->timer, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    static workflow_overdue_t overdue;
+    tsr_daemon_t *daemon = tsr_daemon_new("workflow", argc, argv);
+    if (daemon == NULL)
+        return 2;
+    int rc = 1;
+    tsr_error_t err;
+    const tsr_config_t *config = tsr_daemon_config(daemon);
+    /* Working hours are read on the office's clock. */
+    setenv("TZ", tsr_config_get(config, "workflow.timezone", "Europe/London"), 1);
+    tzset();
+    wf_configure(config);
+    overdue.daemon = daemon;
+    if (tsr_config_get_long(config, "workflow.overdue_check_ms", 30000, 50, 86400000, &overdue.interval_ms,
+                            &err) != 0 ||
+        wf_definitions_load(tsr_config_get(config, "workflow.definitions_dirs", TSR_WORKFLOW_DEFINITIONS_DIR),
+                            &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        goto done;
+    }
+    if (tsr_daemon_migrate(daemon, workflow_migrations, workflow_migrations_count) != 0)
+        goto done;
+    PGconn *conn = tsr_db_acquire(tsr_daemon_db(daemon), &err);
+    if (conn == NULL || wf_definitions_register(conn, &err) != 0) {
+        if (conn)
+            tsr_db_release(tsr_daemon_db(daemon), conn);
+        tsr_log_error(NULL, "%s", err.message);
+        goto done;
+    }
+    tsr_db_release(tsr_daemon_db(daemon), conn);
+    tsr_daemon_handle(daemon, workflow_handlers, sizeof(workflow_handlers) / sizeof(workflow_handlers[0]));
+    if (tsr_daemon_subscribe(daemon, "accounts", wf_directory_apply_accounts_event) != 0)
+        goto done;
+    tsr_daemon_hooks_t hooks = {
+        .start = workflow__start,
+        .stop = workflow__stop,
+        .busy = workflow__busy,
+        .release = workflow__release,
+        .arg = &overdue,
+    };
+    tsr_daemon_set_hooks(daemon, &hooks);
+    rc = tsr_daemon_run(daemon);
+done:
+    tsr_daemon_destroy(&daemon);
+    wf_definitions_free();
+    return rc;
+}

@@ -1,0 +1,343 @@
+/* Requests from a step to a worker, a team or a virtual worker, with the history of every action. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "definitions.h"
+#include "tsr_envelope.h"
+#include "tsr_text.h"
+#include "wf.h"
+
+#define REQUEST_NOTE_MAX 4000
+
+static int request__history(tsr_call_t *call, const char *request_id, const char *action, const char *to_name,
+                            const char *note, tsr_error_t *err)
+{
+    char by[24];
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    const char *params[6] = {request_id,      action, by, wf_actor_name(call->actor), to_name ? to_name : "",
+                             note ? note : ""};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "INSERT INTO request_history (request_id, action, by_worker_id, by_name, to_name, note)"
+                    " VALUES ($1::bigint, $2, $3::bigint, $4, $5, $6)",
+                    6, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr__Workflow__RequestEvent *ev,
+                           Tsr__Workflow__Recipient *to, Tsr__Workflow__Subject *subject)
+{
+    const char *recipient = PQgetvalue(res, row, 4);
+    if (recipient[0] == 'w')
+        to->worker_id = strtoull(recipient + 2, NULL, 10);
+    else if (recipient[0] == 't')
+        to->team_id = strtoull(recipient + 2, NULL, 10);
+    else
+        to->virtual_worker = (char *)recipient + 2;
+    subject->kind = PQgetvalue(res, row, 6);
+    subject->id = strtoull(PQgetvalue(res, row, 7), NULL, 10);
+    ev->request_id = strtoull(PQgetvalue(res, row, 0), NULL, 10);
+    ev->step_id = strtoull(PQgetvalue(res, row, 1), NULL, 10);
+    ev->type = PQgetvalue(res, row, 2);
+    ev->title = PQgetvalue(res, row, 3);
+    ev->to = to;
+    ev->note = PQgetvalue(res, row, 5);
+    ev->action = (char *)action;
+    ev->subject = subject;
+    ev->subject_name = PQgetvalue(res, row, 8);
+    ev->sender_id = strtoull(PQgetvalue(res, row, 9), NULL, 10);
+    ev->due_at_ms = strtoll(PQgetvalue(res, row, 10), NULL, 10);
+}
+
+static int request__emit(tsr_call_t *call, const char *request_id, const char *action, tsr_error_t *err)
+{
+    const char *params[1] = {request_id};
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "SELECT r.id, r.step_id, r.type, r.title, r.recipient, r.note, s.subject_kind,"
+        " s.subject_id, s.subject_name, r.sender_id, " WF_MS(
+            "r.due_at") " FROM requests r JOIN steps s ON s.id = r.step_id WHERE r.id = $1::bigint",
+        1, params, err);
+    if (res == NULL)
+        return -1;
+    Tsr__Workflow__RequestEvent ev = TSR__WORKFLOW__REQUEST_EVENT__INIT;
+    Tsr__Workflow__Recipient to = TSR__WORKFLOW__RECIPIENT__INIT;
+    Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
+    wf_request_event_fill(res, 0, action, &ev, &to, &subject);
+    char type[64];
+    snprintf(type, sizeof(type), "workflow.request.%s", action);
+    int rc = tsr_call_emit(call, type, &ev.base, err);
+    PQclear(res);
+    return rc;
+}
+
+int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__RequestRaise *in = (const Tsr__Workflow__RequestRaise *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    if (in->type == NULL || in->type[0] == '\0')
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "type", "Choose the request type.");
+    if (in->note && tsr_text_length(in->note) > REQUEST_NOTE_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "too_long", "note",
+                             "The note must be %d characters or fewer.", REQUEST_NOTE_MAX);
+    if (in->note && tsr_text_has_control(in->note, 1))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_characters", "note",
+                             "The note contains control characters.");
+    wf_step_t step;
+    if (wf_step_load(call, in->step_id, 1, &step, err) != 0)
+        return -1;
+    int rc = -1;
+    char *owner_name = NULL;
+    if (wf_step_check_reader(call, &step, err) != 0)
+        goto done;
+    char me[WF_OWNER_MAX];
+    wf_actor_owner(call->actor, me);
+    if (step.folder[0] == '\0') {
+        tsr_error_set(err, TSR_E_CONFLICT, "step_closed", NULL,
+                      "This step is %s: no request can be raised from it.", step.state);
+        goto done;
+    }
+    if (strcmp(step.owner, me) != 0 && !tsr_actor_is_system(call->actor)) {
+        tsr_error_set(err, TSR_E_CONFLICT, "not_your_work", NULL,
+                      "Requests are raised from your Current work: resume this step first.");
+        goto done;
+    }
+    const json_t *def_request = wf_def_request(step.def, in->type, step.variant);
+    if (def_request == NULL) {
+        tsr_error_set(err, TSR_E_UNPROCESSABLE, "request_not_allowed", "type",
+                      "%s cannot raise a request of type \"%s\".", step.title, in->type);
+        goto done;
+    }
+    char owner[WF_OWNER_MAX];
+    if (wf_recipient_resolve(call, in->to, json_object_get(def_request, "to"),
+                             json_object_get(def_request, "may_send_to"), owner, &owner_name, err) != 0)
+        goto done;
+    if (wf_subject_check_recipient(call, step.subject_kind, step.subject_id, owner, owner_name, err) != 0)
+        goto done;
+    int64_t due = wf_def_due(json_object_get(def_request, "due"), tsr_now_ms());
+    char sid[24], sender[24], due_text[32];
+    snprintf(sid, sizeof(sid), "%" PRIu64, step.id);
+    snprintf(sender, sizeof(sender), "%" PRIu64, call->actor->worker_id);
+    snprintf(due_text, sizeof(due_text), "%" PRId64, due);
+    const char *params[10] = {sid,
+                              in->type,
+                              json_string_value(json_object_get(def_request, "title")),
+                              json_is_true(json_object_get(def_request, "required")) ? "true" : "false",
+                              owner,
+                              owner_name,
+                              in->note ? in->note : "",
+                              sender,
+                              wf_actor_name(call->actor),
+                              due ? due_text : NULL};
+    /* Over the API a call is a save: the request goes at once (the UI holds a new request until its
+     * user saves the step, as the seed describes). */
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "INSERT INTO requests (step_id, type, title, required, recipient, recipient_name, note,"
+                    " status, inbox, sender_id, sender_name, due_at)"
+                    " VALUES ($1::bigint, $2, $3, $4::boolean, $5, $6, $7, 'sent', $5, $8::bigint, $9,"
+                    " to_timestamp($10::bigint / 1000.0)) RETURNING id",
+                    10, params, err);
+    if (res == NULL)
+        goto done;
+    char rid[24];
+    snprintf(rid, sizeof(rid), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    char detail[300];
+    snprintf(detail, sizeof(detail), "%s sent to %s",
+             json_string_value(json_object_get(def_request, "title")), owner_name);
+    if (request__history(call, rid, "sent", owner_name, in->note, err) != 0 ||
+        wf_step_history(call, step.id, "request-sent", detail, err) != 0 ||
+        request__emit(call, rid, "sent", err) != 0)
+        goto done;
+    rc = wf_reply_step(call, step.id, err);
+done:
+    free(owner_name);
+    wf_step_free(&step);
+    return rc;
+}
+
+/* complete / return / acknowledge: only by the one it was sent to (a returned request is
+ * acknowledged by its sender). */
+static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
+{
+    const Tsr__Workflow__RequestAct *in = (const Tsr__Workflow__RequestAct *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    if (in->note && tsr_text_length(in->note) > REQUEST_NOTE_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "too_long", "note",
+                             "The note must be %d characters or fewer.", REQUEST_NOTE_MAX);
+    if (in->note && tsr_text_has_control(in->note, 1))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_characters", "note",
+                             "The note contains control characters.");
+    char rid[24];
+    snprintf(rid, sizeof(rid), "%" PRIu64, in->request_id);
+    const char *params[1] = {rid};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT step_id, status, coalesce(inbox, ''), recipient, recipient_name, sender_id, title"
+                    " FROM requests WHERE id = $1::bigint FOR UPDATE",
+                    1, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "There is no request %s.", rid);
+    }
+    uint64_t step_id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    char status[16], inbox[WF_OWNER_MAX], recipient[WF_OWNER_MAX];
+    snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 1));
+    snprintf(inbox, sizeof(inbox), "%s", PQgetvalue(res, 0, 2));
+    snprintf(recipient, sizeof(recipient), "%s", PQgetvalue(res, 0, 3));
+    char *recipient_name = strdup(PQgetvalue(res, 0, 4));
+    PQclear(res);
+    int rc = -1;
+    wf_step_t step;
+    if (wf_step_load(call, step_id, 0, &step, err) != 0)
+        goto out;
+    if (wf_step_check_reader(call, &step, err) != 0)
+        goto done;
+    int returned_to_me = strcmp(status, "returned") == 0 && strcmp(action, "acknowledged") == 0 && inbox[0] &&
+                         wf_actor_works(call->actor, inbox);
+    if (!returned_to_me && !wf_actor_works(call->actor, recipient)) {
+        tsr_error_set(err, TSR_E_FORBIDDEN, "not_addressed_to_you", NULL,
+                      "This request was sent to %s, not to you: only they can act on it.", recipient_name);
+        goto done;
+    }
+    if (strcmp(status, "sent") != 0 && !returned_to_me) {
+        tsr_error_set(err, TSR_E_CONFLICT, "request_closed", NULL, "This request is already %s.", status);
+        goto done;
+    }
+    const char *new_status = returned_to_me ? "acknowledged" : action;
+    char back[WF_OWNER_MAX] = "";
+    if (strcmp(action, "returned") == 0) {
+        /* A returned request goes back to its sender's Incoming requests. */
+        const char *p[1] = {rid};
+        PGresult *s = tsr_db_exec(call->conn, "SELECT 'w:' || sender_id FROM requests WHERE id = $1::bigint",
+                                  1, p, err);
+        if (s == NULL)
+            goto done;
+        snprintf(back, sizeof(back), "%s", PQgetvalue(s, 0, 0));
+        PQclear(s);
+    }
+    const char *p3[3] = {rid, new_status, back[0] ? back : NULL};
+    res = tsr_db_exec(call->conn, "UPDATE requests SET status = $2, inbox = $3 WHERE id = $1::bigint", 3, p3,
+                      err);
+    if (res == NULL)
+        goto done;
+    PQclear(res);
+    char *by_team = NULL;
+    if (recipient[0] != 'w')
+        by_team = strdup(recipient_name);
+    int bad = request__history(call, rid, new_status, by_team ? by_team : "", in->note, err);
+    free(by_team);
+    if (bad || request__emit(call, rid, new_status, err) != 0)
+        goto done;
+    char detail[200];
+    snprintf(detail, sizeof(detail), "Request %s %s", rid, new_status);
+    if (wf_step_history(call, step.id, "request-updated", detail, err) != 0)
+        goto done;
+    rc = wf_reply_step(call, step.id, err);
+done:
+    wf_step_free(&step);
+out:
+    free(recipient_name);
+    return rc;
+}
+
+int wf_handle_request_complete(tsr_call_t *call, tsr_error_t *err)
+{
+    return request__act(call, "completed", err);
+}
+
+int wf_handle_request_return(tsr_call_t *call, tsr_error_t *err)
+{
+    return request__act(call, "returned", err);
+}
+
+int wf_handle_request_acknowledge(tsr_call_t *call, tsr_error_t *err)
+{
+    return request__act(call, "acknowledged", err);
+}
+
+/* Appends the candidates (rows of id, name) that may be sent work: all of them, or for a person
+ * only those records allowed. */
+static void request__offer(json_t *items, const char *kind, const PGresult *rows, const uint64_t *ids,
+                           size_t n, int person, const uint64_t *allowed, size_t n_allowed)
+{
+    for (size_t i = 0; i < n; i++) {
+        int ok = !person;
+        for (size_t k = 0; k < n_allowed; k++)
+            ok |= allowed[k] == ids[i];
+        if (ok)
+            json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "kind", kind, "id",
+                                                   PQgetvalue(rows, (int)i, 0), "name",
+                                                   PQgetvalue(rows, (int)i, 1)));
+    }
+}
+
+/* Who a request of this type may be sent to, about this step's subject: workers and teams whose
+ * names match q, leaving out anyone the subject's restriction keeps out. */
+int wf_handle_recipients(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__RecipientsQuery *in = (const Tsr__Workflow__RecipientsQuery *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    wf_step_t step;
+    if (wf_step_load(call, in->step_id, 0, &step, err) != 0)
+        return -1;
+    int rc = -1;
+    PGresult *workers = NULL, *teams = NULL;
+    Tsr__Records__AccessCheckReply *access = NULL;
+    if (wf_step_check_reader(call, &step, err) != 0)
+        goto done;
+    const char *q = in->q ? in->q : "";
+    char *pattern = tsr_text_like_pattern(q);
+    const char *params[1] = {pattern};
+    workers = tsr_db_exec(
+        call->conn,
+        "SELECT id, name, roles FROM workers WHERE NOT ended AND name ILIKE $1 ORDER BY name, id LIMIT 50", 1,
+        params, err);
+    teams = workers ? tsr_db_exec(call->conn,
+                                  "SELECT id, name FROM teams WHERE name ILIKE $1 ORDER BY name LIMIT 50", 1,
+                                  params, err)
+                    : NULL;
+    free(pattern);
+    if (teams == NULL)
+        goto done;
+    size_t nw = (size_t)PQntuples(workers), nt = (size_t)PQntuples(teams);
+    uint64_t *wids = calloc(nw + 1, sizeof(uint64_t)), *tids = calloc(nt + 1, sizeof(uint64_t));
+    for (size_t i = 0; i < nw; i++)
+        wids[i] = strtoull(PQgetvalue(workers, (int)i, 0), NULL, 10);
+    for (size_t i = 0; i < nt; i++)
+        tids[i] = strtoull(PQgetvalue(teams, (int)i, 0), NULL, 10);
+    int person = strcmp(step.subject_kind, "person") == 0;
+    if (person && wf_person_access(call, step.subject_id, wids, nw, tids, nt, &access, err) != 0) {
+        free(wids);
+        free(tids);
+        goto done;
+    }
+    json_t *items = json_array();
+    request__offer(items, "worker", workers, wids, nw, person, access ? access->allowed_worker_ids : NULL,
+                   access ? access->n_allowed_worker_ids : 0);
+    request__offer(items, "team", teams, tids, nt, person, access ? access->allowed_team_ids : NULL,
+                   access ? access->n_allowed_team_ids : 0);
+    free(wids);
+    free(tids);
+    json_t *body = json_pack("{s:o, s:n}", "items", items, "next_cursor");
+    wf_reply_json(call, body);
+    rc = 0;
+done:
+    if (access)
+        tsr__records__access_check_reply__free_unpacked(access, NULL);
+    PQclear(workers);
+    PQclear(teams);
+    wf_step_free(&step);
+    return rc;
+}

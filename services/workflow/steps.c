@@ -1,0 +1,1199 @@
+/* Work steps: start, read, sections, assign and resume, finish with next actions, cancel, reopen. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "definitions.h"
+#include "fields.h"
+#include "tsr_envelope.h"
+#include "tsr_text.h"
+#include "wf.h"
+
+#define STEP_COLUMNS                                                                                         \
+    "id, type, version, variant, title, subject_kind, subject_id, subject_name, state, owner,"               \
+    " coalesce(folder, ''), started_by, " WF_MS("started_at") ", " WF_MS("completed_at") ", " WF_MS(         \
+        "due_at")
+
+int wf_step_load(tsr_call_t *call, uint64_t step_id, int for_update, wf_step_t *step, tsr_error_t *err)
+{
+    memset(step, 0, sizeof(*step));
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step_id);
+    const char *params[1] = {id};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    for_update ? "SELECT " STEP_COLUMNS " FROM steps WHERE id = $1::bigint FOR UPDATE"
+                               : "SELECT " STEP_COLUMNS " FROM steps WHERE id = $1::bigint",
+                    1, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "There is no work step %s.", id);
+    }
+    step->res = res;
+    step->id = step_id;
+    step->type = PQgetvalue(res, 0, 1);
+    step->version = atoi(PQgetvalue(res, 0, 2));
+    step->variant = PQgetvalue(res, 0, 3);
+    step->title = PQgetvalue(res, 0, 4);
+    step->subject_kind = PQgetvalue(res, 0, 5);
+    step->subject_id = strtoull(PQgetvalue(res, 0, 6), NULL, 10);
+    step->subject_name = PQgetvalue(res, 0, 7);
+    step->state = PQgetvalue(res, 0, 8);
+    step->owner = PQgetvalue(res, 0, 9);
+    step->folder = PQgetvalue(res, 0, 10);
+    step->started_by = strtoull(PQgetvalue(res, 0, 11), NULL, 10);
+    step->started_at_ms = strtoll(PQgetvalue(res, 0, 12), NULL, 10);
+    step->completed_at_ms = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
+    step->due_at_ms = strtoll(PQgetvalue(res, 0, 14), NULL, 10);
+    step->def = wf_definition_get(call->conn, step->type, step->version, err);
+    if (step->def == NULL) {
+        wf_step_free(step);
+        return -1;
+    }
+    return 0;
+}
+
+void wf_step_free(wf_step_t *step)
+{
+    PQclear(step->res);
+    json_decref(step->def);
+    memset(step, 0, sizeof(*step));
+}
+
+char *wf_subject_title(const char *kind, uint64_t id, const char *name)
+{
+    char *title = NULL;
+    if (strcmp(kind, "none") == 0)
+        title = strdup("");
+    else if (asprintf(&title, "%s (%" PRIu64 ")", name, id) < 0)
+        title = NULL;
+    return title;
+}
+
+static int step__is_open(const wf_step_t *step)
+{
+    return step->folder[0] != '\0';
+}
+
+int wf_step_history(tsr_call_t *call, uint64_t step_id, const char *action, const char *detail,
+                    tsr_error_t *err)
+{
+    char id[24], by[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step_id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    const char *params[5] = {id, action, by, wf_actor_name(call->actor), detail ? detail : ""};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "INSERT INTO step_history (step_id, action, by_worker_id, by_name, detail)"
+                                " VALUES ($1::bigint, $2, $3::bigint, $4, $5)",
+                                5, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+void wf_step_event_set_owner(Tsr__Workflow__StepEvent *ev, const char *owner)
+{
+    if (owner[0] == 'w')
+        ev->assigned_worker_id = strtoull(owner + 2, NULL, 10);
+    else if (owner[0] == 't')
+        ev->assigned_team_id = strtoull(owner + 2, NULL, 10);
+    else
+        ev->assigned_virtual = (char *)owner + 2;
+}
+
+int wf_step_changed(tsr_call_t *call, uint64_t step_id, const char *action, const char *detail,
+                    tsr_error_t *err)
+{
+    if (wf_step_history(call, step_id, action, detail, err) != 0)
+        return -1;
+    return wf_step_emit(call, step_id, action, err);
+}
+
+int wf_step_emit(tsr_call_t *call, uint64_t step_id, const char *action, tsr_error_t *err)
+{
+    wf_step_t step;
+    if (wf_step_load(call, step_id, 0, &step, err) != 0)
+        return -1;
+    Tsr__Workflow__StepEvent ev = TSR__WORKFLOW__STEP_EVENT__INIT;
+    Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
+    subject.kind = (char *)step.subject_kind;
+    subject.id = step.subject_id;
+    ev.step_id = step.id;
+    ev.type = (char *)step.type;
+    ev.version = (uint32_t)step.version;
+    ev.variant = (char *)step.variant;
+    ev.title = (char *)step.title;
+    ev.subject = &subject;
+    ev.subject_name = (char *)step.subject_name;
+    ev.state = (char *)step.state;
+    ev.action = (char *)action;
+    ev.started_at_ms = step.started_at_ms;
+    ev.completed_at_ms = step.completed_at_ms;
+    wf_step_event_set_owner(&ev, step.owner);
+    /* A finished step tells what it ended with (the reports count on it). */
+    PGresult *na = NULL;
+    Tsr__Workflow__NextAction *actions = NULL, **action_ptrs = NULL;
+    if (strcmp(action, "finished") == 0) {
+        char id[24];
+        snprintf(id, sizeof(id), "%" PRIu64, step.id);
+        const char *params[1] = {id};
+        na = tsr_db_exec(call->conn,
+                         "SELECT action, reason, note, priority FROM next_actions WHERE step_id = $1::bigint"
+                         " ORDER BY position",
+                         1, params, err);
+        if (na == NULL) {
+            wf_step_free(&step);
+            return -1;
+        }
+        int n = PQntuples(na);
+        actions = calloc((size_t)n + 1, sizeof(*actions));
+        action_ptrs = calloc((size_t)n + 1, sizeof(*action_ptrs));
+        for (int i = 0; i < n; i++) {
+            tsr__workflow__next_action__init(&actions[i]);
+            actions[i].action = PQgetvalue(na, i, 0);
+            actions[i].reason = PQgetvalue(na, i, 1);
+            actions[i].note = PQgetvalue(na, i, 2);
+            actions[i].priority = PQgetvalue(na, i, 3);
+            action_ptrs[i] = &actions[i];
+        }
+        ev.next_actions = action_ptrs;
+        ev.n_next_actions = (size_t)n;
+    }
+    char type[64];
+    snprintf(type, sizeof(type), "workflow.step.%s", action);
+    int rc = tsr_call_emit(call, type, &ev.base, err);
+    PQclear(na);
+    free(actions);
+    free(action_ptrs);
+    wf_step_free(&step);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The step as the API shows it
+ * ---------------------------------------------------------------------------------------------- */
+
+static json_t *step__owner_json(PGconn *conn, const char *owner)
+{
+    char *name = wf_owner_name(conn, owner);
+    const char *kind = owner[0] == 'w' ? "worker" : owner[0] == 't' ? "team" : "virtual_worker";
+    json_t *o = json_pack("{s:s, s:s}", "kind", kind, "name", name);
+    if (owner[0] == 'v')
+        json_object_set_new(o, "key", json_string(owner + 2));
+    else
+        json_object_set_new(o, "id", json_string(owner + 2));
+    free(name);
+    return o;
+}
+
+static json_t *step__time(const char *text)
+{
+    return text && text[0] ? json_string(text) : json_null();
+}
+
+static int step__add_requests(tsr_call_t *call, const char *id, json_t *view, tsr_error_t *err)
+{
+    const char *params[1] = {id};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT id, type, title, required, recipient, recipient_name, note, status,"
+                                " sender_id, sender_name, " WF_TS("sent_at") ", coalesce(" WF_TS(
+                                    "due_at") ", ''),"
+                                              " coalesce(inbox, ''), due_at < now() AND inbox IS NOT NULL"
+                                              " FROM requests WHERE step_id = $1::bigint ORDER BY id",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    PGresult *hist = tsr_db_exec(
+        call->conn,
+        "SELECT h.request_id, " WF_TS(
+            "h.at") ", h.action, h.by_worker_id, h.by_name,"
+                    " h.to_name, h.note FROM request_history h JOIN requests r ON r.id = h.request_id"
+                    " WHERE r.step_id = $1::bigint ORDER BY h.at, h.action",
+        1, params, err);
+    if (hist == NULL) {
+        PQclear(res);
+        return -1;
+    }
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *rid = PQgetvalue(res, i, 0);
+        const char *recipient = PQgetvalue(res, i, 4);
+        json_t *to = json_pack("{s:s, s:s}", "kind",
+                               recipient[0] == 'w'   ? "worker"
+                               : recipient[0] == 't' ? "team"
+                                                     : "virtual_worker",
+                               "name", PQgetvalue(res, i, 5));
+        json_object_set_new(to, recipient[0] == 'v' ? "key" : "id", json_string(recipient + 2));
+        json_t *history = json_array();
+        for (int h = 0; h < PQntuples(hist); h++) {
+            if (strcmp(PQgetvalue(hist, h, 0), rid) != 0)
+                continue;
+            json_array_append_new(history, json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s}", "at",
+                                                     PQgetvalue(hist, h, 1), "action", PQgetvalue(hist, h, 2),
+                                                     "by", "id", PQgetvalue(hist, h, 3), "name",
+                                                     PQgetvalue(hist, h, 4), "worker_or_team",
+                                                     PQgetvalue(hist, h, 5), "note", PQgetvalue(hist, h, 6)));
+        }
+        json_t *r = json_pack("{s:s, s:s, s:s, s:b, s:o, s:s, s:s, s:{s:s, s:s}, s:s, s:o, s:b, s:o}", "id",
+                              rid, "type", PQgetvalue(res, i, 1), "title", PQgetvalue(res, i, 2), "required",
+                              PQgetvalue(res, i, 3)[0] == 't', "to", to, "note", PQgetvalue(res, i, 6),
+                              "status", PQgetvalue(res, i, 7), "from", "id", PQgetvalue(res, i, 8), "name",
+                              PQgetvalue(res, i, 9), "sent_at", PQgetvalue(res, i, 10), "due_at",
+                              step__time(PQgetvalue(res, i, 11)), "overdue", PQgetvalue(res, i, 13)[0] == 't',
+                              "history", history);
+        json_array_append_new(list, r);
+    }
+    json_object_set_new(view, "requests", list);
+    PQclear(res);
+    PQclear(hist);
+    return 0;
+}
+
+static json_t *step__request_types(const wf_step_t *step)
+{
+    json_t *list = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(step->def, "requests"), i, r)
+    {
+        if (wf_def_applies_to_variant(r, step->variant))
+            json_array_append(list, r);
+    }
+    return list;
+}
+
+json_t *wf_step_view(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step->id);
+    const char *params[1] = {id};
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "SELECT " WF_TS("started_at") ", coalesce(" WF_TS(
+            "completed_at") ", ''),"
+                            " coalesce(" WF_TS("due_at") ", ''), due_at < now() AND folder IS NOT NULL,"
+                                                         " coalesce(cancelled_reason, '')"
+                                                         " FROM steps WHERE id = $1::bigint",
+        1, params, err);
+    if (res == NULL)
+        return NULL;
+    char *subject_title = wf_subject_title(step->subject_kind, step->subject_id, step->subject_name);
+    char *heading = NULL;
+    if (asprintf(&heading, "%s%s%s", step->title, subject_title[0] ? " : " : "", subject_title) < 0)
+        heading = NULL;
+    json_t *subject = json_pack("{s:s, s:s, s:s}", "kind", step->subject_kind, "name", step->subject_name,
+                                "title", subject_title);
+    if (strcmp(step->subject_kind, "none") != 0)
+        json_object_set_new(subject, "id", wf_json_id(step->subject_id));
+    json_t *view =
+        json_pack("{s:o, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:o, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:b}",
+                  "id", wf_json_id(step->id), "type", step->type, "type_title",
+                  json_string_value(json_object_get(step->def, "title")), "variant", step->variant, "title",
+                  step->title, "definition", "type", step->type, "version", step->version, "subject", subject,
+                  "heading", heading ? heading : step->title, "state", step->state, "assigned_to",
+                  step__owner_json(call->conn, step->owner), "started_by", wf_json_id(step->started_by),
+                  "started_at", PQgetvalue(res, 0, 0), "completed_at", step__time(PQgetvalue(res, 0, 1)),
+                  "due_at", step__time(PQgetvalue(res, 0, 2)), "overdue", PQgetvalue(res, 0, 3)[0] == 't');
+    if (strcmp(step->state, "cancelled") == 0)
+        json_object_set_new(view, "cancelled_reason", json_string(PQgetvalue(res, 0, 4)));
+    free(heading);
+    free(subject_title);
+    PQclear(res);
+
+    /* Sections: the definition's, with what has been saved in each. */
+    res =
+        tsr_db_exec(call->conn,
+                    "SELECT number, data::text, completed, " WF_TS("saved_at") ", saved_by FROM sections"
+                                                                               " WHERE step_id = $1::bigint",
+                    1, params, err);
+    if (res == NULL)
+        goto fail;
+    json_t *sections = json_array();
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(step->def, "sections"), i, s)
+    {
+        const char *number = json_string_value(json_object_get(s, "number"));
+        const char *kind = json_string_value(json_object_get(s, "kind"));
+        json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:b}", "number", number, "title",
+                                json_string_value(json_object_get(s, "title")), "kind", kind ? kind : "form",
+                                "required", json_is_true(json_object_get(s, "required")), "completed", 0);
+        if (json_object_get(s, "fields"))
+            json_object_set(out, "fields", json_object_get(s, "fields"));
+        json_object_set_new(out, "data", json_object());
+        for (int r = 0; r < PQntuples(res); r++) {
+            if (strcmp(PQgetvalue(res, r, 0), number) != 0)
+                continue;
+            json_t *data = json_loads(PQgetvalue(res, r, 1), 0, NULL);
+            json_object_set_new(out, "data", data ? data : json_object());
+            json_object_set_new(out, "completed", json_boolean(PQgetvalue(res, r, 2)[0] == 't'));
+            json_object_set_new(out, "saved_at", json_string(PQgetvalue(res, r, 3)));
+            json_object_set_new(out, "saved_by", json_string(PQgetvalue(res, r, 4)));
+        }
+        json_array_append_new(sections, out);
+    }
+    json_object_set_new(view, "sections", sections);
+    PQclear(res);
+
+    if (step__add_requests(call, id, view, err) != 0)
+        goto fail;
+    json_object_set_new(view, "request_types", step__request_types(step));
+
+    res = tsr_db_exec(
+        call->conn,
+        "SELECT action, title, reason, reason_title, note, priority, coalesce(started_step_id::text, ''),"
+        " " WF_TS("added_at") " FROM next_actions WHERE step_id = $1::bigint ORDER BY position",
+        1, params, err);
+    if (res == NULL)
+        goto fail;
+    json_t *actions = json_array();
+    for (int r = 0; r < PQntuples(res); r++) {
+        json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "action", PQgetvalue(res, r, 0), "title",
+                              PQgetvalue(res, r, 1), "reason", PQgetvalue(res, r, 2), "reason_title",
+                              PQgetvalue(res, r, 3), "note", PQgetvalue(res, r, 4), "priority",
+                              PQgetvalue(res, r, 5), "added_at", PQgetvalue(res, r, 7));
+        if (PQgetvalue(res, r, 6)[0])
+            json_object_set_new(a, "started_step_id", json_string(PQgetvalue(res, r, 6)));
+        json_array_append_new(actions, a);
+    }
+    json_object_set_new(view, "next_actions", actions);
+    PQclear(res);
+    json_t *types = json_array();
+    json_t *a;
+    json_array_foreach(json_object_get(step->def, "next_actions"), i, a)
+    {
+        if (wf_def_applies_to_variant(a, step->variant))
+            json_array_append(types, a);
+    }
+    json_object_set_new(view, "next_action_types", types);
+
+    res = tsr_db_exec(call->conn,
+                      "SELECT " WF_TS("at") ", action, by_worker_id, by_name, detail FROM step_history"
+                                            " WHERE step_id = $1::bigint ORDER BY at",
+                      1, params, err);
+    if (res == NULL)
+        goto fail;
+    json_t *history = json_array();
+    for (int r = 0; r < PQntuples(res); r++)
+        json_array_append_new(history,
+                              json_pack("{s:s, s:s, s:{s:s, s:s}, s:s}", "at", PQgetvalue(res, r, 0),
+                                        "action", PQgetvalue(res, r, 1), "by", "id", PQgetvalue(res, r, 2),
+                                        "name", PQgetvalue(res, r, 3), "detail", PQgetvalue(res, r, 4)));
+    json_object_set_new(view, "history", history);
+    PQclear(res);
+    return view;
+fail:
+    json_decref(view);
+    return NULL;
+}
+
+void wf_reply_json(tsr_call_t *call, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    Tsr__Workflow__View reply = TSR__WORKFLOW__VIEW__INIT;
+    reply.json = text;
+    tsr_call_reply(call, &reply.base);
+    free(text);
+}
+
+int wf_reply_step(tsr_call_t *call, uint64_t step_id, tsr_error_t *err)
+{
+    wf_step_t step;
+    if (wf_step_load(call, step_id, 0, &step, err) != 0)
+        return -1;
+    json_t *view = wf_step_view(call, &step, err);
+    wf_step_free(&step);
+    if (view == NULL)
+        return -1;
+    wf_reply_json(call, view);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Starting a step
+ * ---------------------------------------------------------------------------------------------- */
+
+int wf_step_start_internal(tsr_call_t *call, const char *type, const char *variant, const char *subject_kind,
+                           uint64_t subject_id, const char *subject_name, const char *assign_owner,
+                           uint64_t *step_id, tsr_error_t *err)
+{
+    int version = 0;
+    const json_t *def = wf_definition_current(type, &version);
+    if (def == NULL)
+        return tsr_error_set(err, TSR_E_INVALID, "unknown_step_type", "type", "There is no step type \"%s\".",
+                             type);
+    if (version == 0 && wf_definitions_register(call->conn, err) != 0)
+        return -1;
+    wf_definition_current(type, &version);
+    char *title = wf_def_title(def, variant);
+    int64_t now = tsr_now_ms();
+    int64_t due = wf_def_due(json_object_get(def, "due"), now);
+    char me[WF_OWNER_MAX];
+    wf_actor_owner(call->actor, me);
+    const char *owner = assign_owner ? assign_owner : me;
+    /* Work started by you is in your Current work; work started for someone else arrives as Incoming. */
+    int incoming = assign_owner != NULL && strcmp(assign_owner, me) != 0;
+    char v[16], sid[24], by[24], due_text[32];
+    snprintf(v, sizeof(v), "%d", version);
+    snprintf(sid, sizeof(sid), "%" PRIu64, subject_id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    snprintf(due_text, sizeof(due_text), "%" PRId64, due);
+    const char *params[11] = {type,
+                              v,
+                              variant,
+                              title,
+                              subject_kind,
+                              sid,
+                              subject_name,
+                              incoming ? "incoming" : "started",
+                              owner,
+                              by,
+                              due ? due_text : NULL};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "INSERT INTO steps (type, version, variant, title, subject_kind, subject_id,"
+                                " subject_name, state, owner, folder, started_by, due_at)"
+                                " VALUES ($1, $2::int, $3, $4, $5, $6::bigint, $7, $8, $9,"
+                                " CASE WHEN $8 = 'incoming' THEN 'incoming' ELSE 'current' END, $10::bigint,"
+                                " to_timestamp($11::bigint / 1000.0)) RETURNING id",
+                                11, params, err);
+    free(title);
+    if (res == NULL)
+        return -1;
+    *step_id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    char *owner_name = wf_owner_name(call->conn, owner);
+    char detail[256];
+    snprintf(detail, sizeof(detail), "%s %s", incoming ? "Sent to" : "Started by", owner_name);
+    free(owner_name);
+    return wf_step_changed(call, *step_id, "started", detail, err);
+}
+
+/* The subject's name, checking that it exists (and, for a person, that the caller may see them). */
+static int step__subject_name(tsr_call_t *call, const char *kind, uint64_t id, char **name, tsr_error_t *err)
+{
+    *name = NULL;
+    if (strcmp(kind, "none") == 0) {
+        *name = strdup("");
+        return 0;
+    }
+    if (id == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "subject.id",
+                             "Say which %s this work is about.", kind);
+    char sid[24];
+    snprintf(sid, sizeof(sid), "%" PRIu64, id);
+    if (strcmp(kind, "organisation") == 0) {
+        Tsr__Records__OrganisationGet q = TSR__RECORDS__ORGANISATION_GET__INIT;
+        q.id = id;
+        ProtobufCMessage *msg = NULL;
+        if (tsr_call_ask(call, "records", "records.organisation.get", &q.base,
+                         &tsr__records__organisation__descriptor, &msg, err) != 0) {
+            if (err->status == TSR_E_NOT_FOUND)
+                snprintf(err->field, sizeof(err->field), "subject.id");
+            return -1;
+        }
+        *name = strdup(((Tsr__Records__Organisation *)msg)->name);
+        protobuf_c_message_free_unpacked(msg, NULL);
+        return 0;
+    }
+    if (strcmp(kind, "worker") == 0) {
+        const char *params[1] = {sid};
+        PGresult *res =
+            tsr_db_exec(call->conn, "SELECT name FROM workers WHERE id = $1::bigint", 1, params, err);
+        if (res == NULL)
+            return -1;
+        if (PQntuples(res) == 1)
+            *name = strdup(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        if (*name == NULL)
+            return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", "subject.id", "There is no worker %s.",
+                                 sid);
+        return 0;
+    }
+    uint64_t me = call->actor->worker_id;
+    Tsr__Records__AccessCheckReply *reply = NULL;
+    if (wf_person_access(call, id, &me, me ? 1 : 0, NULL, 0, &reply, err) != 0)
+        return -1;
+    int exists = reply->exists;
+    int allowed = tsr_actor_is_system(call->actor) || (reply->n_allowed_worker_ids == 1);
+    *name = strdup(reply->display_name ? reply->display_name : "");
+    tsr__records__access_check_reply__free_unpacked(reply, NULL);
+    if (!exists) {
+        free(*name);
+        *name = NULL;
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", "subject.id", "There is no person %s.", sid);
+    }
+    if (!allowed) {
+        free(*name);
+        *name = NULL;
+        return tsr_error_set(
+            err, TSR_E_FORBIDDEN, "restricted_record", "subject.id",
+            "This person's record is restricted and you do not have access to it, so you cannot "
+            "start work about them.");
+    }
+    return 0;
+}
+
+int wf_handle_step_start(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__StepStart *in = (const Tsr__Workflow__StepStart *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    if (in->type == NULL || in->type[0] == '\0')
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "type",
+                             "Choose the kind of work to start.");
+    const json_t *def = wf_definition_current(in->type, NULL);
+    if (def == NULL)
+        return tsr_error_set(err, TSR_E_INVALID, "unknown_step_type", "type", "There is no step type \"%s\".",
+                             in->type);
+    const char *variant = in->variant ? in->variant : "";
+    if (!wf_def_has_variant(def, variant))
+        return tsr_error_set(err, TSR_E_INVALID, variant[0] ? "unknown_variant" : "missing_field", "variant",
+                             variant[0] ? "%s has no variant \"%s\"." : "%s needs a variant%s.",
+                             json_string_value(json_object_get(def, "title")), variant);
+    const char *kind = in->subject && in->subject->kind && in->subject->kind[0] ? in->subject->kind : "none";
+    uint64_t subject_id = in->subject ? in->subject->id : 0;
+    if (!wf_def_allows_subject(def, kind))
+        return tsr_error_set(err, TSR_E_INVALID, "wrong_subject", "subject.kind",
+                             "%s cannot be started against %s%s.",
+                             json_string_value(json_object_get(def, "title")),
+                             strcmp(kind, "none") == 0 ? "nothing: say what it is about" : "a ",
+                             strcmp(kind, "none") == 0 ? "" : kind);
+    const json_t *start = json_object_get(def, "start");
+    const json_t *roles = json_object_get(start, "roles");
+    if (!tsr_actor_is_system(call->actor) && roles != NULL &&
+        !wf_def_roles_match(roles, call->actor->roles, call->actor->n_roles))
+        return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", NULL,
+                             "Your role does not allow you to start %s.",
+                             json_string_value(json_object_get(def, "title")));
+    char *subject_name = NULL;
+    if (step__subject_name(call, kind, subject_id, &subject_name, err) != 0)
+        return -1;
+    /* Where it goes: the caller's choice, else where the definition starts it, else the caller. */
+    char owner[WF_OWNER_MAX];
+    char *owner_name = NULL;
+    const char *assign = NULL;
+    int rc = -1;
+    int chosen = in->assign_to && (in->assign_to->worker_id || in->assign_to->team_id ||
+                                   (in->assign_to->virtual_worker && in->assign_to->virtual_worker[0]));
+    const json_t *default_to = json_object_get(start, "assign_to");
+    if (chosen || default_to) {
+        if (wf_recipient_resolve(call, chosen ? in->assign_to : NULL, default_to, NULL, owner, &owner_name,
+                                 err) != 0)
+            goto done;
+        if (wf_subject_check_recipient(call, kind, subject_id, owner, owner_name, err) != 0)
+            goto done;
+        assign = owner;
+    } else if (call->actor->worker_id == 0) {
+        tsr_error_set(err, TSR_E_INVALID, "missing_field", "assign_to", "Say whose work this step is.");
+        goto done;
+    }
+    uint64_t step_id = 0;
+    if (wf_step_start_internal(call, in->type, variant, kind, subject_id, subject_name, assign, &step_id,
+                               err) != 0)
+        goto done;
+    rc = wf_reply_step(call, step_id, err);
+done:
+    free(subject_name);
+    free(owner_name);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Reading
+ * ---------------------------------------------------------------------------------------------- */
+
+static int step__remember_view(tsr_call_t *call, uint64_t step_id, tsr_error_t *err)
+{
+    if (call->actor->worker_id == 0)
+        return 0;
+    char w[24], s[24];
+    snprintf(w, sizeof(w), "%" PRIu64, call->actor->worker_id);
+    snprintf(s, sizeof(s), "%" PRIu64, step_id);
+    const char *params[2] = {w, s};
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "WITH seen AS (INSERT INTO recent_views (worker_id, step_id) VALUES ($1::bigint, $2::bigint)"
+        " ON CONFLICT (worker_id, step_id) DO UPDATE SET viewed_at = now())"
+        " DELETE FROM recent_views WHERE worker_id = $1::bigint AND step_id IN"
+        " (SELECT step_id FROM recent_views WHERE worker_id = $1::bigint"
+        "  ORDER BY viewed_at DESC OFFSET 19)",
+        2, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+int wf_handle_step_get(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__StepRef *in = (const Tsr__Workflow__StepRef *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    wf_step_t step;
+    if (wf_step_load(call, in->step_id, 0, &step, err) != 0)
+        return -1;
+    int rc = -1;
+    if (wf_step_check_reader(call, &step, err) != 0)
+        goto done;
+    if (step__remember_view(call, step.id, err) != 0)
+        goto done;
+    if (strcmp(step.subject_kind, "person") == 0 && wf_step_emit(call, step.id, "viewed", err) != 0)
+        goto done;
+    rc = wf_reply_step(call, step.id, err);
+done:
+    wf_step_free(&step);
+    return rc;
+}
+
+int wf_handle_steps_by_subject(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__Subject *in = (const Tsr__Workflow__Subject *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    if (in->kind == NULL || (strcmp(in->kind, "organisation") != 0 && strcmp(in->kind, "person") != 0 &&
+                             strcmp(in->kind, "worker") != 0))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "subject_kind",
+                             "subject_kind is organisation, person or worker.");
+    if (strcmp(in->kind, "person") == 0 && !tsr_actor_is_system(call->actor)) {
+        uint64_t me = call->actor->worker_id;
+        Tsr__Records__AccessCheckReply *reply = NULL;
+        if (wf_person_access(call, in->id, &me, 1, NULL, 0, &reply, err) != 0)
+            return -1;
+        int ok = reply->n_allowed_worker_ids == 1;
+        tsr__records__access_check_reply__free_unpacked(reply, NULL);
+        if (!ok)
+            return tsr_error_set(err, TSR_E_FORBIDDEN, "restricted_record", NULL,
+                                 "This person's record is restricted and you do not have access to it.");
+    }
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, in->id);
+    const char *params[2] = {in->kind, id};
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "SELECT id, type, variant, title, state, owner, " WF_TS(
+            "started_at") ","
+                          " coalesce(" WF_TS("completed_at") ", ''), folder IS NOT NULL"
+                                                             " FROM steps WHERE subject_kind = $1 AND "
+                                                             "subject_id = $2::bigint"
+                                                             " ORDER BY started_at DESC, id DESC LIMIT 200",
+        2, params, err);
+    if (res == NULL)
+        return -1;
+    json_t *items = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:b}", "id", PQgetvalue(res, i, 0),
+                                 "type", PQgetvalue(res, i, 1), "variant", PQgetvalue(res, i, 2), "title",
+                                 PQgetvalue(res, i, 3), "state", PQgetvalue(res, i, 4), "assigned_to",
+                                 step__owner_json(call->conn, PQgetvalue(res, i, 5)), "started_at",
+                                 PQgetvalue(res, i, 6), "completed_at", step__time(PQgetvalue(res, i, 7)),
+                                 "open", PQgetvalue(res, i, 8)[0] == 't');
+        json_array_append_new(items, item);
+    }
+    PQclear(res);
+    json_t *body = json_pack("{s:o, s:n}", "items", items, "next_cursor");
+    wf_reply_json(call, body);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Changing a step: only by the worker whose Current work it is
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Loads the step for a change by the caller: it must be open and in their Current work. */
+static int step__load_for_work(tsr_call_t *call, uint64_t step_id, wf_step_t *step, tsr_error_t *err)
+{
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    if (wf_step_load(call, step_id, 1, step, err) != 0)
+        return -1;
+    if (wf_step_check_reader(call, step, err) != 0)
+        goto fail;
+    if (!step__is_open(step)) {
+        tsr_error_set(err, TSR_E_CONFLICT, "step_closed", NULL, "This step is %s: it cannot be changed%s.",
+                      step->state, strcmp(step->state, "completed") == 0 ? " unless it is reopened" : "");
+        goto fail;
+    }
+    char me[WF_OWNER_MAX];
+    wf_actor_owner(call->actor, me);
+    if (strcmp(step->owner, me) != 0 || strcmp(step->folder, "current") != 0) {
+        char *name = wf_owner_name(call->conn, step->owner);
+        if (strcmp(step->owner, me) == 0)
+            tsr_error_set(err, TSR_E_CONFLICT, "not_resumed", NULL,
+                          "This step is in your Incoming work: resume it before changing it.");
+        else
+            tsr_error_set(err, TSR_E_CONFLICT, "not_your_work", NULL,
+                          "This step is in %s's work: resume it (it then moves to your Current work) before "
+                          "changing it.",
+                          name);
+        free(name);
+        goto fail;
+    }
+    return 0;
+fail:
+    wf_step_free(step);
+    return -1;
+}
+
+int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__SectionSave *in = (const Tsr__Workflow__SectionSave *)call->payload;
+    wf_step_t step;
+    if (step__load_for_work(call, in->step_id, &step, err) != 0)
+        return -1;
+    int rc = -1;
+    json_t *data = NULL;
+    const json_t *section = wf_def_section(step.def, in->section ? in->section : "");
+    if (section == NULL) {
+        tsr_error_set(err, TSR_E_NOT_FOUND, "unknown_section", "section", "%s has no section \"%s\".",
+                      step.title, in->section ? in->section : "");
+        goto done;
+    }
+    json_error_t jerr;
+    data =
+        json_loads(in->data_json && in->data_json[0] ? in->data_json : "{}", JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(data)) {
+        tsr_error_set(err, TSR_E_INVALID, "invalid_value", "data",
+                      "data must be a JSON object of the section's fields.");
+        goto done;
+    }
+    const char *kind = json_string_value(json_object_get(section, "kind"));
+    if (kind != NULL && strcmp(kind, "next-actions") == 0) {
+        if (wf_fields_check_next_actions(call, &step, json_object_get(data, "next_actions"), in->completed,
+                                         err) != 0)
+            goto done;
+    } else if (wf_fields_check(call, json_object_get(section, "fields"), data, in->completed, err) != 0)
+        goto done;
+    char *text = json_dumps(data, JSON_COMPACT);
+    char id[24], by[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step.id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    const char *params[5] = {id, json_string_value(json_object_get(section, "number")), text,
+                             in->completed ? "true" : "false", by};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "INSERT INTO sections (step_id, number, data, completed, saved_by)"
+                    " VALUES ($1::bigint, $2, $3::jsonb, $4::boolean, $5::bigint)"
+                    " ON CONFLICT (step_id, number) DO UPDATE SET data = EXCLUDED.data,"
+                    " completed = EXCLUDED.completed, saved_at = now(), saved_by = EXCLUDED.saved_by",
+                    5, params, err);
+    free(text);
+    if (res == NULL)
+        goto done;
+    PQclear(res);
+    char detail[200];
+    snprintf(detail, sizeof(detail), "Section %s %s", in->section, in->completed ? "completed" : "saved");
+    if (wf_step_changed(call, step.id, "section-saved", detail, err) != 0)
+        goto done;
+    rc = wf_reply_step(call, step.id, err);
+done:
+    json_decref(data);
+    wf_step_free(&step);
+    return rc;
+}
+
+/* Moves a step into owner's folder ("incoming" or "current"). */
+static int step__move(tsr_call_t *call, uint64_t step_id, const char *owner, const char *state,
+                      const char *folder, tsr_error_t *err)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step_id);
+    const char *params[4] = {id, owner, state, folder};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "UPDATE steps SET owner = $2, state = $3, folder = $4, sort_at = now()"
+                                " WHERE id = $1::bigint",
+                                4, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+/* Whether the caller holds an open request about the step (so may pick it up). */
+static int step__holds_request(tsr_call_t *call, uint64_t step_id, int *holds, tsr_error_t *err)
+{
+    *holds = 0;
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step_id);
+    const char *params[1] = {id};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT inbox FROM requests WHERE step_id = $1::bigint AND status = 'sent'"
+                                " AND inbox IS NOT NULL",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(res) && !*holds; i++)
+        *holds = wf_actor_works(call->actor, PQgetvalue(res, i, 0));
+    PQclear(res);
+    return 0;
+}
+
+int wf_handle_step_resume(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__StepRef *in = (const Tsr__Workflow__StepRef *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    if (call->actor->worker_id == 0)
+        return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", NULL, "Only a worker can resume work.");
+    wf_step_t step;
+    if (wf_step_load(call, in->step_id, 1, &step, err) != 0)
+        return -1;
+    int rc = -1, holds = 0;
+    if (wf_step_check_reader(call, &step, err) != 0)
+        goto done;
+    if (!step__is_open(&step)) {
+        tsr_error_set(err, TSR_E_CONFLICT, "step_closed", NULL,
+                      "This step is %s: there is nothing to resume.", step.state);
+        goto done;
+    }
+    if (step__holds_request(call, step.id, &holds, err) != 0)
+        goto done;
+    if (!wf_actor_works(call->actor, step.owner) && !holds && !wf_actor_is_manager(call->actor)) {
+        tsr_error_set(
+            err, TSR_E_FORBIDDEN, "not_your_work", NULL,
+            "This step is not in your work, your team's, or a queue you work, and no request about it "
+            "was sent to you.");
+        goto done;
+    }
+    char me[WF_OWNER_MAX];
+    wf_actor_owner(call->actor, me);
+    const char *state = strcmp(step.state, "incoming") == 0 ? "started" : step.state;
+    if (step__move(call, step.id, me, state, "current", err) != 0 ||
+        wf_step_changed(call, step.id, "resumed", "Moved to Current work", err) != 0)
+        goto done;
+    rc = wf_reply_step(call, step.id, err);
+done:
+    wf_step_free(&step);
+    return rc;
+}
+
+int wf_handle_step_assign(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__StepAssign *in = (const Tsr__Workflow__StepAssign *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    if (in->n_step_ids == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "step_ids", "Choose the work to assign.");
+    if (in->n_step_ids > 500)
+        return tsr_error_set(err, TSR_E_INVALID, "too_many", "step_ids",
+                             "Assign at most 500 steps at a time.");
+    char owner[WF_OWNER_MAX];
+    char *owner_name = NULL;
+    if (wf_recipient_resolve(call, in->to, NULL, NULL, owner, &owner_name, err) != 0)
+        return -1;
+    int rc = -1;
+    for (size_t i = 0; i < in->n_step_ids; i++) {
+        wf_step_t step;
+        if (wf_step_load(call, in->step_ids[i], 1, &step, err) != 0)
+            goto done;
+        int ok = -1;
+        if (wf_step_check_reader(call, &step, err) != 0)
+            goto next;
+        if (!step__is_open(&step)) {
+            tsr_error_set(err, TSR_E_CONFLICT, "step_closed", "step_ids",
+                          "Step %" PRIu64 " is %s: it cannot be assigned.", step.id, step.state);
+            goto next;
+        }
+        if (!wf_actor_works(call->actor, step.owner) && !wf_actor_is_manager(call->actor)) {
+            tsr_error_set(err, TSR_E_FORBIDDEN, "not_your_work", "step_ids",
+                          "Step %" PRIu64
+                          " is not in your work or a queue you work; a manager can assign it.",
+                          step.id);
+            goto next;
+        }
+        if (wf_subject_check_recipient(call, step.subject_kind, step.subject_id, owner, owner_name, err) != 0)
+            goto next;
+        char detail[256];
+        snprintf(detail, sizeof(detail), "Assigned to %s", owner_name);
+        /* Assigned work arrives in the worker's Incoming work; a started step stays started. */
+        const char *state = strcmp(step.state, "reopened") == 0 ? "reopened" : "incoming";
+        if (step__move(call, step.id, owner, strcmp(step.state, "started") == 0 ? "incoming" : state,
+                       "incoming", err) != 0 ||
+            wf_step_changed(call, step.id, "assigned", detail, err) != 0)
+            goto next;
+        ok = 0;
+    next:
+        wf_step_free(&step);
+        if (ok != 0)
+            goto done;
+    }
+    rc = wf_reply_step(call, in->step_ids[0], err);
+done:
+    free(owner_name);
+    return rc;
+}
+
+int wf_handle_step_cancel(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__StepCancel *in = (const Tsr__Workflow__StepCancel *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    if (in->reason == NULL || tsr_text_trimmed_length(in->reason) == 0)
+        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "reason_required", "reason",
+                             "Give the reason for cancelling.");
+    if (tsr_text_length(in->reason) > 1000)
+        return tsr_error_set(err, TSR_E_INVALID, "too_long", "reason",
+                             "The reason must be 1000 characters or fewer.");
+    wf_step_t step;
+    if (wf_step_load(call, in->step_id, 1, &step, err) != 0)
+        return -1;
+    int rc = -1;
+    if (wf_step_check_reader(call, &step, err) != 0)
+        goto done;
+    if (!step__is_open(&step)) {
+        tsr_error_set(err, TSR_E_CONFLICT, "step_closed", NULL, "This step is already %s.", step.state);
+        goto done;
+    }
+    if (!wf_actor_works(call->actor, step.owner) && !wf_actor_is_manager(call->actor)) {
+        tsr_error_set(err, TSR_E_FORBIDDEN, "not_your_work", NULL,
+                      "Only the worker whose work it is, or a manager, can cancel it.");
+        goto done;
+    }
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step.id);
+    const char *params[2] = {id, in->reason};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "WITH s AS (UPDATE steps SET state = 'cancelled', folder = NULL, cancelled_reason = $2,"
+                    " completed_at = now() WHERE id = $1::bigint)"
+                    " UPDATE requests SET inbox = NULL WHERE step_id = $1::bigint AND inbox IS NOT NULL",
+                    2, params, err);
+    if (res == NULL)
+        goto done;
+    PQclear(res);
+    if (wf_step_changed(call, step.id, "cancelled", in->reason, err) != 0)
+        goto done;
+    rc = wf_reply_step(call, step.id, err);
+done:
+    wf_step_free(&step);
+    return rc;
+}
+
+int wf_handle_step_reopen(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__StepRef *in = (const Tsr__Workflow__StepRef *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    wf_step_t step;
+    if (wf_step_load(call, in->step_id, 1, &step, err) != 0)
+        return -1;
+    int rc = -1;
+    if (wf_step_check_reader(call, &step, err) != 0)
+        goto done;
+    if (strcmp(step.state, "completed") != 0) {
+        tsr_error_set(err, TSR_E_CONFLICT, "not_completed", NULL,
+                      strcmp(step.state, "cancelled") == 0
+                          ? "A cancelled step is final: it cannot be reopened."
+                          : "Only a completed step can be reopened; this one is %s.",
+                      step.state);
+        goto done;
+    }
+    if (!wf_actor_works(call->actor, step.owner) && !wf_actor_is_manager(call->actor)) {
+        tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", NULL,
+                      "Only the worker who finished it, or a manager, can reopen a step.");
+        goto done;
+    }
+    char me[WF_OWNER_MAX];
+    wf_actor_owner(call->actor, me);
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step.id);
+    const char *params[2] = {id, me};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "UPDATE steps SET state = 'reopened', folder = 'current', owner = $2,"
+                                " completed_at = NULL, sort_at = now() WHERE id = $1::bigint",
+                                2, params, err);
+    if (res == NULL)
+        goto done;
+    PQclear(res);
+    if (wf_step_changed(call, step.id, "reopened", "", err) != 0)
+        goto done;
+    rc = wf_reply_step(call, step.id, err);
+done:
+    wf_step_free(&step);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Finishing
+ * ---------------------------------------------------------------------------------------------- */
+
+int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__StepFinish *in = (const Tsr__Workflow__StepFinish *)call->payload;
+    wf_step_t step;
+    if (step__load_for_work(call, in->step_id, &step, err) != 0)
+        return -1;
+    int rc = -1;
+    json_t *actions = NULL;
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step.id);
+    const char *params[1] = {id};
+    PGresult *res = tsr_db_exec(
+        call->conn, "SELECT number, completed, data::text FROM sections WHERE step_id = $1::bigint", 1,
+        params, err);
+    if (res == NULL)
+        goto done;
+    /* The next actions given now, or else those saved in a next-actions section. */
+    if (in->n_next_actions > 0) {
+        actions = json_array();
+        for (size_t i = 0; i < in->n_next_actions; i++) {
+            const Tsr__Workflow__NextAction *a = in->next_actions[i];
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "action", a->action ? a->action : "", "reason",
+                                  a->reason ? a->reason : "", "note", a->note ? a->note : "", "priority",
+                                  a->priority && a->priority[0] ? a->priority : "normal");
+            json_array_append_new(actions, o);
+        }
+    }
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(step.def, "sections"), i, s)
+    {
+        const char *number = json_string_value(json_object_get(s, "number"));
+        const char *kind = json_string_value(json_object_get(s, "kind"));
+        int is_actions = kind && strcmp(kind, "next-actions") == 0;
+        int completed = 0;
+        for (int r = 0; r < PQntuples(res); r++)
+            if (strcmp(PQgetvalue(res, r, 0), number) == 0) {
+                completed = PQgetvalue(res, r, 1)[0] == 't';
+                if (is_actions && actions == NULL) {
+                    json_t *data = json_loads(PQgetvalue(res, r, 2), 0, NULL);
+                    actions = json_incref(json_object_get(data, "next_actions"));
+                    json_decref(data);
+                }
+            }
+        if (is_actions)
+            continue;
+        if (json_is_true(json_object_get(s, "required")) && !completed) {
+            tsr_error_set(err, TSR_E_UNPROCESSABLE, "section_incomplete", "sections",
+                          "Complete section %s '%s' before finishing.", number,
+                          json_string_value(json_object_get(s, "title")));
+            PQclear(res);
+            goto done;
+        }
+    }
+    PQclear(res);
+    if (actions == NULL)
+        actions = json_array();
+    json_array_foreach(json_object_get(step.def, "sections"), i, s)
+    {
+        const char *kind = json_string_value(json_object_get(s, "kind"));
+        if (kind && strcmp(kind, "next-actions") == 0 && json_is_true(json_object_get(s, "required")) &&
+            json_array_size(actions) == 0) {
+            tsr_error_set(err, TSR_E_UNPROCESSABLE, "next_action_required", "next_actions",
+                          "Add a next action in section %s '%s' before finishing.",
+                          json_string_value(json_object_get(s, "number")),
+                          json_string_value(json_object_get(s, "title")));
+            goto done;
+        }
+    }
+    if (wf_fields_check_next_actions(call, &step, actions, 1, err) != 0)
+        goto done;
+    /* A required request must have been sent and completed. */
+    json_t *r;
+    json_array_foreach(json_object_get(step.def, "requests"), i, r)
+    {
+        if (!json_is_true(json_object_get(r, "required")) || !wf_def_applies_to_variant(r, step.variant))
+            continue;
+        const char *p2[2] = {id, json_string_value(json_object_get(r, "type"))};
+        PGresult *q = tsr_db_exec(
+            call->conn,
+            "SELECT 1 FROM requests WHERE step_id = $1::bigint AND type = $2 AND status = 'completed'", 2, p2,
+            err);
+        if (q == NULL)
+            goto done;
+        int done_ok = PQntuples(q) > 0;
+        PQclear(q);
+        if (!done_ok) {
+            tsr_error_set(err, TSR_E_UNPROCESSABLE, "required_request_incomplete", "requests",
+                          "The required request '%s' must be sent and completed before this step can finish.",
+                          json_string_value(json_object_get(r, "title")));
+            goto done;
+        }
+    }
+    /* Record the actions, and start what they start. */
+    json_t *a;
+    json_array_foreach(actions, i, a)
+    {
+        const json_t *def_action =
+            wf_def_next_action(step.def, json_string_value(json_object_get(a, "action")));
+        const char *reason = json_string_value(json_object_get(a, "reason"));
+        const char *reason_title = "";
+        size_t k;
+        json_t *opt;
+        json_array_foreach(json_object_get(def_action, "reasons"), k, opt)
+        {
+            if (reason && strcmp(json_string_value(json_object_get(opt, "value")), reason) == 0)
+                reason_title = json_string_value(json_object_get(opt, "title"));
+        }
+        char started[24] = "";
+        const json_t *starts = json_object_get(def_action, "starts");
+        if (json_is_object(starts)) {
+            const char *start_type = json_string_value(json_object_get(starts, "type"));
+            const char *start_variant = json_string_value(json_object_get(starts, "variant"));
+            char owner[WF_OWNER_MAX];
+            char *owner_name = NULL;
+            const json_t *to = json_object_get(starts, "assign_to");
+            const char *assign = NULL;
+            if (to != NULL) {
+                if (wf_recipient_resolve(call, NULL, to, NULL, owner, &owner_name, err) != 0)
+                    goto done;
+                int bad = wf_subject_check_recipient(call, step.subject_kind, step.subject_id, owner,
+                                                     owner_name, err);
+                free(owner_name);
+                if (bad)
+                    goto done;
+                assign = owner;
+            }
+            uint64_t new_id = 0;
+            if (wf_step_start_internal(call, start_type, start_variant ? start_variant : "",
+                                       step.subject_kind, step.subject_id, step.subject_name, assign, &new_id,
+                                       err) != 0)
+                goto done;
+            snprintf(started, sizeof(started), "%" PRIu64, new_id);
+        }
+        char pos[24], by[24];
+        snprintf(pos, sizeof(pos), "%zu", i);
+        snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+        const char *p[10] = {id,
+                             pos,
+                             json_string_value(json_object_get(a, "action")),
+                             json_string_value(json_object_get(def_action, "title")),
+                             reason ? reason : "",
+                             reason_title,
+                             json_string_value(json_object_get(a, "note"))
+                                 ? json_string_value(json_object_get(a, "note"))
+                                 : "",
+                             json_string_value(json_object_get(a, "priority"))
+                                 ? json_string_value(json_object_get(a, "priority"))
+                                 : "normal",
+                             started[0] ? started : NULL,
+                             by};
+        PGresult *ins =
+            tsr_db_exec(call->conn,
+                        "INSERT INTO next_actions (step_id, position, action, title, reason, reason_title,"
+                        " note, priority, started_step_id, added_by)"
+                        " VALUES ($1::bigint, $2::int, $3, $4, $5, $6, $7, $8, $9::bigint, $10::bigint)",
+                        10, p, err);
+        if (ins == NULL)
+            goto done;
+        PQclear(ins);
+    }
+    res = tsr_db_exec(
+        call->conn,
+        "UPDATE steps SET state = 'completed', folder = NULL, completed_at = now() WHERE id = $1::bigint", 1,
+        params, err);
+    if (res == NULL)
+        goto done;
+    PQclear(res);
+    if (wf_step_changed(call, step.id, "finished", "", err) != 0)
+        goto done;
+    rc = wf_reply_step(call, step.id, err);
+done:
+    json_decref(actions);
+    wf_step_free(&step);
+    return rc;
+}

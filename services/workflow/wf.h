@@ -1,0 +1,126 @@
+/* wf: what the workflow daemon's modules share. A step is loaded with its definition version; work
+ * lives in queues named by an owner key ('w:<worker id>', 't:<team id>', 'v:<virtual worker>'); a
+ * person who is the subject of work is guarded by the records daemon's access rule, asked at the
+ * moment work about them is read or sent. */
+#ifndef WF_H
+#define WF_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "tsr_daemon.h"
+#include "records.pb-c.h"
+#include "workflow.pb-c.h"
+
+#define WF_OWNER_MAX 96
+
+/* A timestamp column as RFC 3339 UTC text, and as Unix ms. */
+#define WF_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define WF_MS(col) "coalesce((extract(epoch FROM " col ") * 1000)::bigint, 0)"
+
+typedef struct {
+    PGresult *res; /* owns the strings below */
+    uint64_t id;
+    const char *type;
+    int version;
+    const char *variant;
+    const char *title;
+    const char *subject_kind;
+    uint64_t subject_id;
+    const char *subject_name;
+    const char *state;
+    const char *owner;
+    const char *folder; /* "" once closed */
+    uint64_t started_by;
+    int64_t started_at_ms;
+    int64_t completed_at_ms;
+    int64_t due_at_ms;
+    json_t *def; /* the definition at the step's version */
+} wf_step_t;
+
+/* Loads a step (locked for update when for_update) and its definition: 0, or -1 (404 not_found). */
+int wf_step_load(tsr_call_t *call, uint64_t step_id, int for_update, wf_step_t *step, tsr_error_t *err);
+void wf_step_free(wf_step_t *step);
+/* The step as the API shows it (a new reference). */
+json_t *wf_step_view(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err);
+/* Replies with a view (JSON text in a View message); steals body. */
+void wf_reply_json(tsr_call_t *call, json_t *body);
+/* Appends to the step's history and emits workflow.step.<action>: what every change of a step does. */
+int wf_step_changed(tsr_call_t *call, uint64_t step_id, const char *action, const char *detail,
+                    tsr_error_t *err);
+/* Replies with the step's view, reloaded. */
+int wf_reply_step(tsr_call_t *call, uint64_t step_id, tsr_error_t *err);
+/* The subject's title as the seed shows it: "Hampden Children Centre (7500065)". Caller frees. */
+char *wf_subject_title(const char *kind, uint64_t id, const char *name);
+
+/* Whether the caller may read the step: a restricted person's steps only for those with access to
+ * the person (the refusal is kept as an event and answered 403 restricted_record). */
+int wf_step_check_reader(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err);
+/* Whether the recipient (owner key) may be sent work about the step's subject: 0 or 422. */
+int wf_subject_check_recipient(tsr_call_t *call, const char *subject_kind, uint64_t subject_id,
+                               const char *owner, const char *owner_name, tsr_error_t *err);
+/* Records' access answer for a person: which of workers / teams may open the record. */
+int wf_person_access(tsr_call_t *call, uint64_t person_id, const uint64_t *workers, size_t n_workers,
+                     const uint64_t *teams, size_t n_teams, Tsr__Records__AccessCheckReply **reply,
+                     tsr_error_t *err);
+
+/* Turns a recipient (or, when it is empty, the definition's default {team|virtual}) into an owner
+ * key and its display name; may_send_to limits the kinds. 0, or -1 (400/404/422 naming to.*). */
+int wf_recipient_resolve(tsr_call_t *call, const Tsr__Workflow__Recipient *to, const json_t *default_to,
+                         const json_t *may_send_to, char owner[WF_OWNER_MAX], char **name, tsr_error_t *err);
+/* The display name of an owner key; caller frees. */
+char *wf_owner_name(PGconn *conn, const char *owner);
+/* Whether the caller works the owner's queue: the worker themself, a member of the team, or a
+ * holder of a role that works the virtual worker. */
+int wf_actor_works(const Tsr__Actor *actor, const char *owner);
+/* Whether the caller holds a role that may manage others' work (workflow.manager_roles). */
+int wf_actor_is_manager(const Tsr__Actor *actor);
+void wf_configure(const tsr_config_t *config);
+/* The caller's owner key ('w:<id>'). */
+void wf_actor_owner(const Tsr__Actor *actor, char owner[WF_OWNER_MAX]);
+const char *wf_actor_name(const Tsr__Actor *actor);
+
+/* Appends to the step's history. */
+int wf_step_history(tsr_call_t *call, uint64_t step_id, const char *action, const char *detail,
+                    tsr_error_t *err);
+/* Emits workflow.step.<action> for the step as it now stands. */
+int wf_step_emit(tsr_call_t *call, uint64_t step_id, const char *action, tsr_error_t *err);
+
+/* Starts a step; *step_id is the new step. Shared by the start call and next actions that start one. */
+int wf_step_start_internal(tsr_call_t *call, const char *type, const char *variant, const char *subject_kind,
+                           uint64_t subject_id, const char *subject_name, const char *assign_owner,
+                           uint64_t *step_id, tsr_error_t *err);
+
+/* Handlers. */
+int wf_handle_step_start(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_step_get(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_step_assign(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_step_resume(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_step_cancel(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_step_reopen(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_steps_by_subject(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_request_complete(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_request_return(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_request_acknowledge(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_recipients(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_workview(tsr_call_t *call, tsr_error_t *err);
+int wf_handle_definitions(tsr_call_t *call, tsr_error_t *err);
+
+/* The accounts daemon's events: the workers and teams work can be sent to. */
+int wf_directory_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
+/* A request event from a row of (id, step_id, type, title, recipient, note, subject_kind, subject_id,
+ * subject_name, sender_id, due ms); the strings stay in res. */
+void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr__Workflow__RequestEvent *ev,
+                           Tsr__Workflow__Recipient *to, Tsr__Workflow__Subject *subject);
+/* Sets the step event's assignee from an owner key. */
+void wf_step_event_set_owner(Tsr__Workflow__StepEvent *ev, const char *owner);
+/* Raises the overdue notices of steps and requests past their due time. */
+int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err);
+
+/* A JSON id (ids are strings of digits in the API). */
+json_t *wf_json_id(uint64_t id);
+
+#endif

@@ -1,0 +1,481 @@
+/* Workviews: a worker's (or a team's, or a virtual worker's) folders of work, and the overdue scan. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "definitions.h"
+#include "tsr_envelope.h"
+#include "tsr_outbox.h"
+#include "wf.h"
+
+#define WORKVIEW_LIMIT_DEFAULT 50
+#define WORKVIEW_LIMIT_MAX 200
+#define WORKVIEW_RECENT 20
+/* A cursor: the last item's sort time (UTC, microseconds) and id, "2026-11-22T16:41:00.123456Z~14000001". */
+#define WORKVIEW_CURSOR_TS_LEN 27
+#define WORKVIEW_SORT_KEY(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+static const char *const folder_keys[] = {"incoming_work", "incoming_requests", "current_work",
+                                          "recently_viewed"};
+static const char *const folder_titles[] = {"Incoming work", "Incoming requests", "Current work",
+                                            "Recently viewed"};
+
+static int workview__parse_cursor(const char *cursor, char ts[WORKVIEW_CURSOR_TS_LEN + 1], char id[24])
+{
+    const char *sep = strchr(cursor, '~');
+    if (sep == NULL || sep - cursor != WORKVIEW_CURSOR_TS_LEN || strlen(sep + 1) == 0 || strlen(sep + 1) > 19)
+        return -1;
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+    for (int i = 0; i < WORKVIEW_CURSOR_TS_LEN; i++)
+        if (shape[i] == 'd' ? !isdigit((unsigned char)cursor[i]) : cursor[i] != shape[i])
+            return -1;
+    for (const char *p = sep + 1; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return -1;
+    memcpy(ts, cursor, WORKVIEW_CURSOR_TS_LEN);
+    ts[WORKVIEW_CURSOR_TS_LEN] = '\0';
+    snprintf(id, 24, "%s", sep + 1);
+    return 0;
+}
+
+static json_t *workview__subject(const char *kind, const char *id, const char *name)
+{
+    json_t *s = json_pack("{s:s, s:s}", "kind", kind, "name", name);
+    if (strcmp(kind, "none") != 0) {
+        json_object_set_new(s, "id", json_string(id));
+        char *title = wf_subject_title(kind, strtoull(id, NULL, 10), name);
+        json_object_set_new(s, "title", json_string(title));
+        free(title);
+    } else
+        json_object_set_new(s, "title", json_string(""));
+    return s;
+}
+
+static json_t *workview__time(const char *text)
+{
+    return text[0] ? json_string(text) : json_null();
+}
+
+/* One page of a folder of steps ("incoming" or "current"). */
+static int workview__steps(PGconn *conn, const char *owner, const char *folder, uint32_t limit,
+                           const char *cursor, json_t **items, char **next, tsr_error_t *err)
+{
+    char ts[WORKVIEW_CURSOR_TS_LEN + 1] = "", id[24] = "", lim[16];
+    if (cursor && cursor[0] && workview__parse_cursor(cursor, ts, id) != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                             "The cursor is not one this workview gave out.");
+    snprintf(lim, sizeof(lim), "%u", limit + 1);
+    const char *params[5] = {owner, folder, ts[0] ? ts : NULL, id[0] ? id : NULL, lim};
+    PGresult *res = tsr_db_exec(
+        conn,
+        "SELECT id, type, title, subject_kind, subject_id, subject_name, state, " WF_TS(
+            "sort_at") ", coalesce(" WF_TS("due_at") ", ''), coalesce(due_at < now(), "
+                                                     "false), " WORKVIEW_SORT_KEY("sort_at") " FROM steps"
+                                                                                             " WHERE owner = "
+                                                                                             "$1 AND folder "
+                                                                                             "= $2"
+                                                                                             " AND "
+                                                                                             "($3::"
+                                                                                             "timestamptz IS "
+                                                                                             "NULL OR "
+                                                                                             "(sort_at, id) "
+                                                                                             "< "
+                                                                                             "($3::"
+                                                                                             "timestamptz, "
+                                                                                             "$4::bigint))"
+                                                                                             " ORDER BY "
+                                                                                             "sort_at DESC, "
+                                                                                             "id DESC LIMIT "
+                                                                                             "$5::int",
+        5, params, err);
+    if (res == NULL)
+        return -1;
+    *items = json_array();
+    int n = PQntuples(res);
+    for (int i = 0; i < n && i < (int)limit; i++)
+        json_array_append_new(
+            *items,
+            json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:b}", "kind", "step", "step_id",
+                      PQgetvalue(res, i, 0), "type", PQgetvalue(res, i, 1), "title", PQgetvalue(res, i, 2),
+                      "subject",
+                      workview__subject(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5)),
+                      "state", PQgetvalue(res, i, 6), "received_at", PQgetvalue(res, i, 7), "due_at",
+                      workview__time(PQgetvalue(res, i, 8)), "overdue", PQgetvalue(res, i, 9)[0] == 't'));
+    *next = NULL;
+    if (n > (int)limit &&
+        asprintf(next, "%s~%s", PQgetvalue(res, (int)limit - 1, 10), PQgetvalue(res, (int)limit - 1, 0)) < 0)
+        *next = NULL;
+    PQclear(res);
+    return 0;
+}
+
+static int workview__requests(PGconn *conn, const char *owner, uint32_t limit, const char *cursor,
+                              json_t **items, char **next, tsr_error_t *err)
+{
+    char ts[WORKVIEW_CURSOR_TS_LEN + 1] = "", id[24] = "", lim[16];
+    if (cursor && cursor[0] && workview__parse_cursor(cursor, ts, id) != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                             "The cursor is not one this workview gave out.");
+    snprintf(lim, sizeof(lim), "%u", limit + 1);
+    const char *params[4] = {owner, ts[0] ? ts : NULL, id[0] ? id : NULL, lim};
+    PGresult *res =
+        tsr_db_exec(conn,
+                    "SELECT r.id, r.step_id, r.type, r.title || ': ' || s.title, s.subject_kind, "
+                    "s.subject_id, s.subject_name,"
+                    " r.status, r.note, r.sender_id, r.sender_name, " WF_TS("r.sent_at") ", coalesce(" WF_TS(
+                        "r.due_at") ", ''),"
+                                    " coalesce(r.due_at < now(), false), " WORKVIEW_SORT_KEY(
+                                        "r.sent_at") ", s.type"
+                                                     " FROM requests r JOIN steps s ON s.id = r.step_id"
+                                                     " WHERE r.inbox = $1 AND ($2::timestamptz IS NULL OR "
+                                                     "(r.sent_at, r.id) < ($2::timestamptz, $3::bigint))"
+                                                     " ORDER BY r.sent_at DESC, r.id DESC LIMIT $4::int",
+                    4, params, err);
+    if (res == NULL)
+        return -1;
+    *items = json_array();
+    int n = PQntuples(res);
+    for (int i = 0; i < n && i < (int)limit; i++)
+        json_array_append_new(
+            *items,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:{s:s, s:s}, s:s, s:o, s:b}", "kind",
+                      "request", "request_id", PQgetvalue(res, i, 0), "step_id", PQgetvalue(res, i, 1),
+                      "type", PQgetvalue(res, i, 2), "step_type", PQgetvalue(res, i, 15), "title",
+                      PQgetvalue(res, i, 3), "subject",
+                      workview__subject(PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6)),
+                      "status", PQgetvalue(res, i, 7), "note", PQgetvalue(res, i, 8), "from", "id",
+                      PQgetvalue(res, i, 9), "name", PQgetvalue(res, i, 10), "received_at",
+                      PQgetvalue(res, i, 11), "due_at", workview__time(PQgetvalue(res, i, 12)), "overdue",
+                      PQgetvalue(res, i, 13)[0] == 't'));
+    *next = NULL;
+    if (n > (int)limit &&
+        asprintf(next, "%s~%s", PQgetvalue(res, (int)limit - 1, 14), PQgetvalue(res, (int)limit - 1, 0)) < 0)
+        *next = NULL;
+    PQclear(res);
+    return 0;
+}
+
+static int workview__recent(PGconn *conn, const char *worker, json_t **items, tsr_error_t *err)
+{
+    const char *params[1] = {worker};
+    PGresult *res = tsr_db_exec(
+        conn,
+        "SELECT s.id, s.type, s.title, s.subject_kind, s.subject_id, s.subject_name, s.state,"
+        " " WF_TS("v.viewed_at") " FROM recent_views v JOIN steps s ON s.id = v.step_id"
+                                 " WHERE v.worker_id = $1::bigint ORDER BY v.viewed_at DESC LIMIT 20",
+        1, params, err);
+    if (res == NULL)
+        return -1;
+    *items = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(
+            *items,
+            json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s}", "kind", "step", "step_id", PQgetvalue(res, i, 0),
+                      "type", PQgetvalue(res, i, 1), "title", PQgetvalue(res, i, 2), "subject",
+                      workview__subject(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5)),
+                      "state", PQgetvalue(res, i, 6), "viewed_at", PQgetvalue(res, i, 7)));
+    PQclear(res);
+    return 0;
+}
+
+/* Counts of the folders of owner: incoming work, incoming requests, current work. */
+static int workview__counts(PGconn *conn, const char *owner, long counts[3], tsr_error_t *err)
+{
+    const char *params[1] = {owner};
+    PGresult *res = tsr_db_exec(conn,
+                                "SELECT coalesce(sum(n) FILTER (WHERE folder = 'incoming'), 0),"
+                                " coalesce(sum(n) FILTER (WHERE folder = 'requests'), 0),"
+                                " coalesce(sum(n) FILTER (WHERE folder = 'current'), 0)"
+                                " FROM queue_counts WHERE owner = $1",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    for (int i = 0; i < 3; i++)
+        counts[i] = atol(PQgetvalue(res, 0, i));
+    PQclear(res);
+    return 0;
+}
+
+/* Whether the caller may see owner's workview. */
+static int workview__may_view(const Tsr__Actor *actor, const char *owner)
+{
+    return wf_actor_works(actor, owner) || wf_actor_is_manager(actor) || tsr_actor_is_system(actor);
+}
+
+/* The teams and virtual workers whose queues the caller works, with their counts, in one query. */
+static json_t *workview__queues(tsr_call_t *call, tsr_error_t *err)
+{
+    size_t n = call->actor->n_team_ids + wf_virtual_workers_count();
+    char **owners = calloc(n + 1, sizeof(char *));
+    json_t *queues = json_array();
+    size_t k = 0;
+    for (size_t i = 0; i < call->actor->n_team_ids; i++) {
+        if (asprintf(&owners[k], "t:%" PRIu64, call->actor->team_ids[i]) < 0)
+            goto fail;
+        json_array_append_new(
+            queues, json_pack("{s:s, s:o, s:s}", "kind", "team", "id", wf_json_id(call->actor->team_ids[i]),
+                              "name", i < call->actor->n_team_names ? call->actor->team_names[i] : ""));
+        k++;
+    }
+    for (size_t i = 0; i < wf_virtual_workers_count(); i++) {
+        const wf_virtual_worker_t *v = wf_virtual_worker_at(i);
+        char owner[WF_OWNER_MAX];
+        snprintf(owner, sizeof(owner), "v:%s", v->key);
+        if (!wf_actor_works(call->actor, owner))
+            continue;
+        owners[k++] = strdup(owner);
+        json_array_append_new(
+            queues, json_pack("{s:s, s:s, s:s}", "kind", "virtual_worker", "key", v->key, "name", v->name));
+    }
+    if (k > 0) {
+        /* A text[] literal of the owner keys: digits, letters, '-' and ':' only, so nothing to quote. */
+        size_t len = 3;
+        for (size_t i = 0; i < k; i++)
+            len += strlen(owners[i]) + 1;
+        char *list = calloc(len, 1);
+        strcat(list, "{");
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                strcat(list, ",");
+            strcat(list, owners[i]);
+        }
+        strcat(list, "}");
+        const char *params[1] = {list};
+        PGresult *res = tsr_db_exec(call->conn,
+                                    "SELECT o, coalesce(sum(c.n) FILTER (WHERE c.folder = 'incoming'), 0),"
+                                    " coalesce(sum(c.n) FILTER (WHERE c.folder = 'requests'), 0),"
+                                    " coalesce(sum(c.n) FILTER (WHERE c.folder = 'current'), 0)"
+                                    " FROM unnest($1::text[]) WITH ORDINALITY AS q(o, pos)"
+                                    " LEFT JOIN queue_counts c ON c.owner = q.o GROUP BY o, pos ORDER BY pos",
+                                    1, params, err);
+        free(list);
+        if (res == NULL)
+            goto fail;
+        for (int i = 0; i < PQntuples(res) && i < (int)k; i++)
+            json_object_set_new(json_array_get(queues, (size_t)i), "counts",
+                                json_pack("{s:I, s:I, s:I}", "incoming_work",
+                                          (json_int_t)atoll(PQgetvalue(res, i, 1)), "incoming_requests",
+                                          (json_int_t)atoll(PQgetvalue(res, i, 2)), "current_work",
+                                          (json_int_t)atoll(PQgetvalue(res, i, 3))));
+        PQclear(res);
+    }
+    for (size_t i = 0; i < k; i++)
+        free(owners[i]);
+    free(owners);
+    return queues;
+fail:
+    for (size_t i = 0; i < n; i++)
+        free(owners[i]);
+    free(owners);
+    json_decref(queues);
+    return NULL;
+}
+
+int wf_handle_workview(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__WorkviewQuery *in = (const Tsr__Workflow__WorkviewQuery *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    int chosen = (in->worker_id != 0) + (in->team_id != 0) + (in->virtual_worker && in->virtual_worker[0]);
+    if (chosen > 1)
+        return tsr_error_set(err, TSR_E_INVALID, "ambiguous_workview", "worker_id",
+                             "Ask for one workview: a worker's, a team's or a virtual worker's.");
+    char owner[WF_OWNER_MAX];
+    if (in->team_id)
+        snprintf(owner, sizeof(owner), "t:%" PRIu64, in->team_id);
+    else if (in->virtual_worker && in->virtual_worker[0]) {
+        if (wf_virtual_worker(in->virtual_worker) == NULL)
+            return tsr_error_set(err, TSR_E_NOT_FOUND, "virtual_worker_not_found", "queue",
+                                 "There is no virtual worker \"%s\".", in->virtual_worker);
+        snprintf(owner, sizeof(owner), "v:%s", in->virtual_worker);
+    } else if (in->worker_id)
+        snprintf(owner, sizeof(owner), "w:%" PRIu64, in->worker_id);
+    else if (call->actor->worker_id)
+        wf_actor_owner(call->actor, owner);
+    else
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "worker_id", "Say whose workview to show.");
+    if (!workview__may_view(call->actor, owner))
+        return tsr_error_set(
+            err, TSR_E_FORBIDDEN, "forbidden", NULL,
+            "You may see your own workview, your teams', and the queues your role works; a manager "
+            "may see others'.");
+    const char *folder = in->folder ? in->folder : "";
+    int want = -1;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(folder, folder_keys[i]) == 0)
+            want = i;
+    if (folder[0] && want < 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "folder",
+                             "folder is incoming_work, incoming_requests, current_work or recently_viewed.");
+    if ((in->cursor && in->cursor[0]) && want < 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "folder",
+                             "A cursor pages one folder: name it.");
+    uint32_t limit = in->limit ? in->limit : WORKVIEW_LIMIT_DEFAULT;
+    if (limit > WORKVIEW_LIMIT_MAX)
+        limit = WORKVIEW_LIMIT_MAX;
+    long counts[3];
+    if (workview__counts(call->conn, owner, counts, err) != 0)
+        return -1;
+    int own = owner[0] == 'w' && strtoull(owner + 2, NULL, 10) == call->actor->worker_id;
+    char *owner_name = own ? strdup(wf_actor_name(call->actor)) : wf_owner_name(call->conn, owner);
+    json_t *owner_json = json_pack("{s:s, s:s}", "kind",
+                                   owner[0] == 'w'   ? "worker"
+                                   : owner[0] == 't' ? "team"
+                                                     : "virtual_worker",
+                                   "name", owner_name);
+    json_object_set_new(owner_json, owner[0] == 'v' ? "key" : "id", json_string(owner + 2));
+    free(owner_name);
+    json_t *folders = json_object();
+    json_t *body = json_pack("{s:o, s:o}", "owner", owner_json, "folders", folders);
+    int rc = -1;
+    for (int i = 0; i < 4; i++) {
+        if (want >= 0 && want != i)
+            continue;
+        json_t *items = NULL;
+        char *next = NULL;
+        long count = 0;
+        const char *cursor = want == i ? in->cursor : NULL;
+        int bad = 0;
+        if (i == 0) {
+            bad = workview__steps(call->conn, owner, "incoming", limit, cursor, &items, &next, err);
+            count = counts[0];
+        } else if (i == 1) {
+            bad = workview__requests(call->conn, owner, limit, cursor, &items, &next, err);
+            count = counts[1];
+        } else if (i == 2) {
+            bad = workview__steps(call->conn, owner, "current", limit, cursor, &items, &next, err);
+            count = counts[2];
+        } else if (owner[0] == 'w') {
+            bad = workview__recent(call->conn, owner + 2, &items, err);
+            count = bad ? 0 : (long)json_array_size(items);
+        } else
+            items = json_array();
+        if (bad)
+            goto done;
+        json_t *f = json_pack("{s:s, s:i, s:o}", "title", folder_titles[i], "count", (json_int_t)count,
+                              "items", items);
+        json_object_set_new(f, "next_cursor", next ? json_string(next) : json_null());
+        free(next);
+        json_object_set_new(folders, folder_keys[i], f);
+    }
+    /* The caller's own workview also lists the queues they may work, with their counts. */
+    if (want < 0 && own) {
+        json_t *queues = workview__queues(call, err);
+        if (queues == NULL)
+            goto done;
+        json_object_set_new(body, "queues", queues);
+    }
+    wf_reply_json(call, json_incref(body));
+    rc = 0;
+done:
+    json_decref(body);
+    return rc;
+}
+
+int wf_handle_definitions(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__DefinitionsQuery *in = (const Tsr__Workflow__DefinitionsQuery *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    json_t *items = json_array();
+    for (size_t i = 0; i < wf_definitions_count(); i++) {
+        int version = 0;
+        const json_t *def = wf_definition_at(i, &version);
+        const char *type = json_string_value(json_object_get(def, "type"));
+        if (in->type && in->type[0] && strcmp(in->type, type) != 0)
+            continue;
+        const json_t *roles = json_object_get(json_object_get(def, "start"), "roles");
+        int may_start = roles == NULL ||
+                        wf_def_roles_match(roles, call->actor->roles, call->actor->n_roles) ||
+                        tsr_actor_is_system(call->actor);
+        json_t *copy = json_deep_copy(def);
+        json_object_del(copy, "_comment");
+        json_object_set_new(copy, "version", json_integer(version));
+        json_object_set_new(copy, "you_may_start", json_boolean(may_start));
+        json_array_append_new(items, copy);
+    }
+    if (in->type && in->type[0] && json_array_size(items) == 0) {
+        json_decref(items);
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "unknown_step_type", "type",
+                             "There is no step type \"%s\".", in->type);
+    }
+    json_t *virtuals = json_array();
+    for (size_t i = 0; i < wf_virtual_workers_count(); i++) {
+        const wf_virtual_worker_t *v = wf_virtual_worker_at(i);
+        json_array_append_new(virtuals, json_pack("{s:s, s:s, s:O}", "key", v->key, "name", v->name,
+                                                  "worked_by_roles", v->roles));
+    }
+    json_t *body = json_pack("{s:o, s:o, s:n}", "items", items, "virtual_workers", virtuals, "next_cursor");
+    wf_reply_json(call, body);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Overdue work: each item's notice is raised once, through the outbox
+ * ---------------------------------------------------------------------------------------------- */
+
+int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err)
+{
+    *raised = 0;
+    static Tsr__Actor system_actor = TSR__ACTOR__INIT;
+    static char *system_roles[] = {"system"};
+    system_actor.roles = system_roles;
+    system_actor.n_roles = 1;
+    PGresult *res =
+        tsr_db_exec(conn,
+                    "UPDATE steps SET overdue_notified = true WHERE id IN (SELECT id FROM steps"
+                    " WHERE folder IS NOT NULL AND NOT overdue_notified AND due_at < now()"
+                    " ORDER BY due_at LIMIT 200 FOR UPDATE SKIP LOCKED)"
+                    " RETURNING id, type, version, variant, title, subject_kind, subject_id, subject_name,"
+                    " state, owner, " WF_MS("due_at"),
+                    0, NULL, err);
+    if (res == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        Tsr__Workflow__StepEvent ev = TSR__WORKFLOW__STEP_EVENT__INIT;
+        Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
+        subject.kind = PQgetvalue(res, i, 5);
+        subject.id = strtoull(PQgetvalue(res, i, 6), NULL, 10);
+        ev.step_id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        ev.type = PQgetvalue(res, i, 1);
+        ev.version = (uint32_t)atoi(PQgetvalue(res, i, 2));
+        ev.variant = PQgetvalue(res, i, 3);
+        ev.title = PQgetvalue(res, i, 4);
+        ev.subject = &subject;
+        ev.subject_name = PQgetvalue(res, i, 7);
+        ev.state = PQgetvalue(res, i, 8);
+        ev.action = "overdue";
+        wf_step_event_set_owner(&ev, PQgetvalue(res, i, 9));
+        if (tsr_outbox_append(conn, "workflow.step.overdue", &system_actor, NULL, &ev.base, err) != 0) {
+            PQclear(res);
+            return -1;
+        }
+        (*raised)++;
+    }
+    PQclear(res);
+    res = tsr_db_exec(
+        conn,
+        "UPDATE requests r SET overdue_notified = true FROM steps s WHERE s.id = r.step_id AND r.id IN"
+        " (SELECT id FROM requests WHERE inbox IS NOT NULL AND NOT overdue_notified AND due_at < now()"
+        "  ORDER BY due_at LIMIT 200 FOR UPDATE SKIP LOCKED)"
+        " RETURNING r.id, r.step_id, r.type, r.title, r.recipient, r.note, s.subject_kind, s.subject_id,"
+        " s.subject_name, r.sender_id, " WF_MS("r.due_at"),
+        0, NULL, err);
+    if (res == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        Tsr__Workflow__RequestEvent ev = TSR__WORKFLOW__REQUEST_EVENT__INIT;
+        Tsr__Workflow__Recipient to = TSR__WORKFLOW__RECIPIENT__INIT;
+        Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
+        wf_request_event_fill(res, i, "overdue", &ev, &to, &subject);
+        if (tsr_outbox_append(conn, "workflow.request.overdue", &system_actor, NULL, &ev.base, err) != 0) {
+            PQclear(res);
+            return -1;
+        }
+        (*raised)++;
+    }
+    PQclear(res);
+    return 0;
+}

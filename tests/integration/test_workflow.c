@@ -1,0 +1,933 @@
+/* The workflow engine (issue 4; seeds 000 and 003): steps, sections, requests, next actions and
+ * workviews, driven by definitions that are data. Every rule is checked through the HTTP API of the
+ * real suite. Two step types exist only as data files under workflow_definitions/, so the engine is
+ * shown to run a kind of work it has no code for. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tsr_testenv.h"
+
+#define HAMPDEN "7500065"
+
+static char definitions_dir[256];
+
+/* A call that must answer `status`; its JSON body (new reference). */
+static json_t *call_json(const char *token, const char *method, const char *path, const char *body,
+                         long status)
+{
+    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
+    if (r.status != status)
+        fail_msg("%s %s %s: expected %ld, got %ld %s", method, path, body ? body : "", status, r.status,
+                 r.body ? r.body : "");
+    json_t *json = json_incref(r.json);
+    testenv_response_free(&r);
+    return json;
+}
+
+/* A call that must fail with status and code; the error's field is returned in field_out. */
+static void call_error(const char *token, const char *method, const char *path, const char *body, long status,
+                       const char *code, const char *field)
+{
+    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
+    testenv_assert_error(&r, status, code);
+    if (field != NULL) {
+        const char *got = json_string_value(json_object_get(json_object_get(r.json, "error"), "field"));
+        if (got == NULL || strcmp(got, field) != 0)
+            fail_msg("%s %s: expected field %s, got %s (%s)", method, path, field, got ? got : "none",
+                     r.body);
+    }
+    testenv_response_free(&r);
+}
+
+static const char *str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+static char *start_step(const char *token, const char *type, const char *variant, const char *kind,
+                        const char *id, char out[32])
+{
+    char body[300];
+    snprintf(body, sizeof(body),
+             "{\"type\":\"%s\",\"variant\":\"%s\",\"subject\":{\"kind\":\"%s\",\"id\":\"%s\"}}", type,
+             variant, kind, id);
+    json_t *step = call_json(token, "POST", "/api/v1/steps", body, 201);
+    snprintf(out, 32, "%s", str(step, "id"));
+    json_decref(step);
+    return out;
+}
+
+static long id_of_worker(const char *username)
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT id FROM accounts.workers WHERE username = '%s'", username);
+    return testenv_sql_long(testenv, sql);
+}
+
+static long id_of_team(const char *name)
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT id FROM accounts.teams WHERE name = '%s'", name);
+    return testenv_sql_long(testenv, sql);
+}
+
+static char *add_person(const char *token, const char *given, const char *family, char out[32])
+{
+    char body[300];
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"%s\",\"family\":\"%s\"},\"gender\":\"female\","
+             "\"date_of_birth\":\"2016-11-28\"}",
+             given, family);
+    json_t *p = call_json(token, "POST", "/api/v1/people", body, 201);
+    snprintf(out, 32, "%s", str(p, "id"));
+    json_decref(p);
+    return out;
+}
+
+/* The items of a folder of a workview. */
+static json_t *folder_of(json_t *workview, const char *folder)
+{
+    return json_object_get(json_object_get(json_object_get(workview, "folders"), folder), "items");
+}
+
+static int folder_has(json_t *workview, const char *folder, const char *key, const char *id)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(folder_of(workview, folder), i, item)
+    {
+        if (strcmp(str(item, key), id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static json_t *find_request(json_t *step, const char *type)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(step, "requests"), i, r)
+    {
+        if (strcmp(str(r, "type"), type) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static const char *section1_ok =
+    "{\"data\":{\"consulted_at\":\"2022-11-25T13:57:00Z\",\"source\":\"schools\","
+    "\"contact_name\":\"Jo Bloggs\",\"contact_telephone\":\"020 7974 4444\","
+    "\"contact_email\":\"jo.bloggs@example.org\",\"contact_relationship\":\"Head teacher\","
+    "\"details\":\"Worried about a pupil.\"},\"completed\":true}";
+
+static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_manager_and_finishes(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    char *manager = testenv_login(testenv, "mash.manager");
+    char id[32], path[128];
+    json_t *step = call_json(admin, "POST", "/api/v1/steps",
+                             "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\","
+                             "\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN "\"}}",
+                             201);
+    snprintf(id, sizeof(id), "%s", str(step, "id"));
+    assert_string_equal(str(step, "title"), "Consultation (CSSW)");
+    assert_string_equal(str(step, "heading"), "Consultation (CSSW) : Hampden Children Centre (7500065)");
+    assert_string_equal(str(step, "state"), "started");
+    assert_int_equal(json_array_size(json_object_get(step, "sections")), 3);
+    json_decref(step);
+    json_t *wv = call_json(admin, "GET", "/api/v1/workview", NULL, 200);
+    assert_true(folder_has(wv, "current_work", "step_id", id));
+    json_decref(wv);
+
+    /* Section 1: the duty worker defaults to the current worker; the rules of each field hold. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    call_error(admin, "PUT", path,
+               "{\"data\":{\"consulted_at\":\"2022-11-25T13:57:00Z\"},\"completed\":true}", 422,
+               "required_field", "data.source");
+    call_error(admin, "PUT", path, "{\"data\":{\"source\":\"schools\",\"contact_email\":\"not-an-address\"}}",
+               400, "invalid_email", "data.contact_email");
+    call_error(admin, "PUT", path, "{\"data\":{\"consulted_at\":\"2999-01-01T09:00:00Z\"}}", 400,
+               "date_in_future", "data.consulted_at");
+    call_error(admin, "PUT", path, "{\"data\":{\"source\":\"the-moon\"}}", 400, "unknown_option",
+               "data.source");
+    call_error(admin, "PUT", path, "{\"data\":{\"favourite_colour\":\"blue\"}}", 400, "unknown_field",
+               "data.favourite_colour");
+    step = call_json(admin, "PUT", path, section1_ok, 200);
+    json_t *s1 = json_array_get(json_object_get(step, "sections"), 0);
+    assert_true(json_is_true(json_object_get(s1, "completed")));
+    char me[32];
+    snprintf(me, sizeof(me), "%ld", id_of_worker("mash.admin"));
+    assert_string_equal(str(json_object_get(s1, "data"), "duty_worker"), me);
+    json_decref(step);
+
+    /* 'Pass to MASH Manager' goes to the MASH Manager team by default. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    step = call_json(admin, "POST", path, "{\"type\":\"pass-to-mash-manager\",\"note\":\"Please review.\"}",
+                     201);
+    json_t *req = find_request(step, "pass-to-mash-manager");
+    assert_non_null(req);
+    assert_string_equal(str(req, "status"), "sent");
+    assert_string_equal(str(json_object_get(req, "to"), "name"), "MASH Manager");
+    json_t *h0 = json_array_get(json_object_get(req, "history"), 0);
+    assert_string_equal(str(h0, "action"), "sent");
+    assert_string_equal(str(h0, "worker_or_team"), "MASH Manager");
+    char request_id[32];
+    snprintf(request_id, sizeof(request_id), "%s", str(req, "id"));
+    json_decref(step);
+    /* A request type of the other variant is not offered. */
+    call_error(admin, "POST", path, "{\"type\":\"please-review-information-and-confirm-next-action\"}", 422,
+               "request_not_allowed", "type");
+
+    /* The manager finds it in the MASH Manager team's Incoming requests, titled as the seed shows. */
+    char wv_path[128];
+    snprintf(wv_path, sizeof(wv_path), "/api/v1/workview?team_id=%ld", id_of_team("MASH Manager"));
+    wv = call_json(manager, "GET", wv_path, NULL, 200);
+    json_t *item = NULL;
+    size_t i;
+    json_t *it;
+    json_array_foreach(folder_of(wv, "incoming_requests"), i, it)
+    {
+        if (strcmp(str(it, "request_id"), request_id) == 0)
+            item = it;
+    }
+    assert_non_null(item);
+    assert_string_equal(str(item, "title"), "Pass to MASH Manager: Consultation (CSSW)");
+    assert_string_equal(str(json_object_get(item, "subject"), "title"), "Hampden Children Centre (7500065)");
+    json_decref(wv);
+    wv = call_json(manager, "GET", "/api/v1/workview", NULL, 200);
+    int listed = 0;
+    json_array_foreach(json_object_get(wv, "queues"), i, it)
+    {
+        if (strcmp(str(it, "name"), "MASH Manager") == 0)
+            listed =
+                json_integer_value(json_object_get(json_object_get(it, "counts"), "incoming_requests")) >= 1;
+    }
+    assert_true(listed);
+    json_decref(wv);
+
+    /* The manager resumes it: it moves to their Current work and leaves the admin's. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
+    step = call_json(manager, "POST", path, NULL, 200);
+    assert_string_equal(str(json_object_get(step, "assigned_to"), "name"), "Priya Mannering");
+    json_decref(step);
+    wv = call_json(admin, "GET", "/api/v1/workview", NULL, 200);
+    assert_false(folder_has(wv, "current_work", "step_id", id));
+    json_decref(wv);
+    wv = call_json(manager, "GET", "/api/v1/workview", NULL, 200);
+    assert_true(folder_has(wv, "current_work", "step_id", id));
+    json_decref(wv);
+
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
+    call_error(admin, "PUT", path, "{\"data\":{}}", 409, "not_your_work", NULL);
+    call_json(manager, "PUT", path,
+              "{\"data\":{\"advice\":\"Referred "
+              "on.\",\"outcomes\":[\"further-information-given\",\"referral-to-mash\"]},"
+              "\"completed\":true}",
+              200);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", request_id);
+    step = call_json(manager, "POST", path, "{\"note\":\"Advice given.\"}", 200);
+    req = find_request(step, "pass-to-mash-manager");
+    assert_string_equal(str(req, "status"), "completed");
+    assert_int_equal(json_array_size(json_object_get(req, "history")), 2);
+    assert_string_equal(str(json_array_get(json_object_get(req, "history"), 1), "note"), "Advice given.");
+    json_decref(step);
+    call_error(manager, "POST", path, NULL, 409, "request_closed", NULL);
+
+    /* Section 3: 'Consultation complete' finishes the step and starts nothing. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    call_error(manager, "POST", path, "{}", 422, "next_action_required", "next_actions");
+    call_error(manager, "POST", path, "{\"next_actions\":[{\"action\":\"cs-no-further-action\"}]}", 422,
+               "unknown_next_action", "next_actions[0].action");
+    step =
+        call_json(manager, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200);
+    assert_string_equal(str(step, "state"), "completed");
+    json_t *na = json_array_get(json_object_get(step, "next_actions"), 0);
+    assert_string_equal(str(na, "title"), "Consultation complete");
+    assert_null(json_object_get(na, "started_step_id"));
+    json_decref(step);
+    wv = call_json(manager, "GET", "/api/v1/workview", NULL, 200);
+    assert_false(folder_has(wv, "current_work", "step_id", id));
+    json_decref(wv);
+    /* The organisation's steps list it. */
+    step = call_json(admin, "GET", "/api/v1/steps?subject_kind=organisation&subject_id=" HAMPDEN, NULL, 200);
+    int found = 0;
+    json_array_foreach(json_object_get(step, "items"), i, it)
+    {
+        found |= strcmp(str(it, "id"), id) == 0 && strcmp(str(it, "state"), "completed") == 0;
+    }
+    assert_true(found);
+    json_decref(step);
+    /* So does its summary page. */
+    json_t *org = call_json(admin, "GET", "/api/v1/organisations/" HAMPDEN, NULL, 200);
+    found = 0;
+    json_array_foreach(json_object_get(org, "steps"), i, it)
+    {
+        found |= strcmp(str(it, "id"), id) == 0 && strcmp(str(it, "title"), "Consultation (CSSW)") == 0;
+    }
+    assert_true(found);
+    json_decref(org);
+    free(admin);
+    free(manager);
+}
+
+static void test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char id[32], path[128], body[200];
+    start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    snprintf(body, sizeof(body), "{\"type\":\"pass-to-mash-social-worker\",\"to\":{\"worker_id\":\"%ld\"}}",
+             id_of_worker("mash.sw"));
+    json_t *step = call_json(admin, "POST", path, body, 201);
+    char rid[32];
+    snprintf(rid, sizeof(rid), "%s", str(find_request(step, "pass-to-mash-social-worker"), "id"));
+    json_decref(step);
+    long history_before = testenv_sql_long(testenv, "SELECT count(*) FROM workflow.request_history");
+    const char *actions[] = {"complete", "return", "acknowledge"};
+    for (int a = 0; a < 3; a++) {
+        snprintf(path, sizeof(path), "/api/v1/requests/%s/%s", rid, actions[a]);
+        call_error(eh, "POST", path, NULL, 403, "not_addressed_to_you", NULL);
+        call_error(admin, "POST", path, NULL, 403, "not_addressed_to_you", NULL);
+    }
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.request_history"),
+                     history_before);
+    /* The one it was sent to sees it in their Incoming requests, and may complete it. */
+    json_t *wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
+    assert_true(folder_has(wv, "incoming_requests", "request_id", rid));
+    json_decref(wv);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", rid);
+    json_decref(call_json(sw, "POST", path, "{\"note\":\"Seen.\"}", 200));
+    wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
+    assert_false(folder_has(wv, "incoming_requests", "request_id", rid));
+    json_decref(wv);
+    free(admin);
+    free(sw);
+    free(eh);
+}
+
+static void test_a_returned_request_goes_back_to_its_sender(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    char *manager = testenv_login(testenv, "mash.manager");
+    char id[32], path[128], rid[32];
+    start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    json_t *step = call_json(admin, "POST", path, "{\"type\":\"pass-to-mash-manager\"}", 201);
+    snprintf(rid, sizeof(rid), "%s", str(find_request(step, "pass-to-mash-manager"), "id"));
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/return", rid);
+    step =
+        call_json(manager, "POST", path, "{\"note\":\"Section 1 is missing the referrer's number.\"}", 200);
+    json_t *req = find_request(step, "pass-to-mash-manager");
+    assert_string_equal(str(req, "status"), "returned");
+    assert_string_equal(str(json_array_get(json_object_get(req, "history"), 1), "action"), "returned");
+    json_decref(step);
+    json_t *wv = call_json(admin, "GET", "/api/v1/workview", NULL, 200);
+    assert_true(folder_has(wv, "incoming_requests", "request_id", rid));
+    json_decref(wv);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
+    json_decref(call_json(admin, "POST", path, NULL, 200));
+    wv = call_json(admin, "GET", "/api/v1/workview", NULL, 200);
+    assert_false(folder_has(wv, "incoming_requests", "request_id", rid));
+    json_decref(wv);
+    free(admin);
+    free(manager);
+}
+
+static void test_a_step_cannot_finish_while_a_required_section_is_incomplete_and_nothing_changes(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    char id[32], path[128];
+    start_step(admin, "front-door-consultation", "CSEW", "organisation", HAMPDEN, id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    call_error(admin, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 422,
+               "section_incomplete", "sections");
+    /* A section saved but not marked complete is still incomplete. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    json_decref(call_json(admin, "PUT", path, "{\"data\":{\"source\":\"schools\"}}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    call_error(admin, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 422,
+               "section_incomplete", "sections");
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps WHERE id = %s AND state = 'started' AND folder = 'current'",
+             id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.next_actions WHERE step_id = %s", id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    free(admin);
+}
+
+static void
+test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_worker_queue(void **state)
+{
+    (void)state;
+    char *sa = testenv_login(testenv, "safeguarding.admin");
+    char *kw = testenv_login(testenv, "key.worker");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char child[32], id[32], path[160], body[900];
+    add_person(sw, "Thomas", "Turnstone", child);
+    /* Started for the virtual worker 'CP-IS Worker': it arrives in that queue's Incoming work. */
+    json_t *step = call_json(sa, "POST", "/api/v1/steps",
+                             "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\""
+                             "0"
+                             "\"}}",
+                             400);
+    json_decref(step);
+    start_step(sa, "cpis-follow-up", "", "person", child, id);
+    json_t *wv = call_json(sa, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 200);
+    assert_true(folder_has(wv, "incoming_work", "step_id", id));
+    json_decref(wv);
+    call_error(sw, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 403, "forbidden", NULL);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
+    json_decref(call_json(sa, "POST", path, "{}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    json_decref(
+        call_json(sa, "PUT", path, "{\"data\":{\"comments\":\"Seen at A&E.\"},\"completed\":true}", 200));
+    /* The notification to the key worker, with the seed's A&E note. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    snprintf(
+        body, sizeof(body),
+        "{\"type\":\"cs-notification-to-allocated-worker-cpis-follow-up\",\"to\":{\"worker_id\":\"%ld\"},"
+        "\"note\":\"Please acknowledge notification of service access request. Information has been received "
+        "today that a health professional has accessed CP-IS. Please create a CP-IS case note re action "
+        "taken.\"}",
+        id_of_worker("key.worker"));
+    step = call_json(sa, "POST", path, body, 201);
+    char rid[32];
+    snprintf(rid, sizeof(rid), "%s",
+             str(find_request(step, "cs-notification-to-allocated-worker-cpis-follow-up"), "id"));
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    call_error(sa, "POST", path,
+               "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"priority\":\"normal\"}]}", 422,
+               "reason_required", "next_actions[0].reason");
+    call_error(sa, "POST", path,
+               "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":\"bored\"}]}", 422,
+               "unknown_reason", "next_actions[0].reason");
+    call_error(
+        sa, "POST", path,
+        "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":\"duplicate-notification\","
+        "\"priority\":\"whenever\"}]}",
+        400, "invalid_value", "next_actions[0].priority");
+    step = call_json(
+        sa, "POST", path,
+        "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":"
+        "\"notification-sent-to-allocated-worker\",\"note\":\"Key worker told.\",\"priority\":\"urgent\"}]}",
+        200);
+    json_t *na = json_array_get(json_object_get(step, "next_actions"), 0);
+    assert_string_equal(str(na, "reason_title"), "Notification sent to allocated worker");
+    assert_string_equal(str(na, "priority"), "urgent");
+    json_decref(step);
+    /* The key worker's Incoming requests: titled as the seed shows, with the note. */
+    wv = call_json(kw, "GET", "/api/v1/workview", NULL, 200);
+    json_t *item = NULL, *it;
+    size_t i;
+    json_array_foreach(folder_of(wv, "incoming_requests"), i, it)
+    {
+        if (strcmp(str(it, "request_id"), rid) == 0)
+            item = it;
+    }
+    assert_non_null(item);
+    assert_string_equal(str(item, "title"),
+                        "CS Notification to Allocated Worker - CPIS Follow Up: CPIS Follow Up");
+    assert_non_null(strstr(str(item, "note"), "health professional has accessed CP-IS"));
+    json_decref(wv);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
+    step = call_json(kw, "POST", path, NULL, 200);
+    assert_string_equal(
+        str(find_request(step, "cs-notification-to-allocated-worker-cpis-follow-up"), "status"),
+        "acknowledged");
+    json_decref(step);
+    free(sa);
+    free(kw);
+    free(sw);
+}
+
+static void
+test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_be_sent_work(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char child[32], id[32], path[160], body[300];
+    add_person(admin, "Rowan", "Hollis", child);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", child);
+    snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\",\"workers\":[]}");
+    json_decref(call_json(admin, "PUT", path, body, 200));
+    start_step(admin, "cpis-follow-up", "", "person", child, id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
+    json_decref(call_json(admin, "POST", path, NULL, 200));
+    /* The recipients offered leave out the early-help worker; the MASH social worker keeps access. */
+    snprintf(path, sizeof(path),
+             "/api/v1/steps/%s/recipients?type=cs-notification-to-allocated-worker-cpis-follow-up", id);
+    json_t *list = call_json(admin, "GET", path, NULL, 200);
+    char eh_id[32], sw_id[32];
+    snprintf(eh_id, sizeof(eh_id), "%ld", id_of_worker("eh.worker"));
+    snprintf(sw_id, sizeof(sw_id), "%ld", id_of_worker("mash.sw"));
+    int has_eh = 0, has_sw = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(list, "items"), i, it)
+    {
+        has_eh |= strcmp(str(it, "kind"), "worker") == 0 && strcmp(str(it, "id"), eh_id) == 0;
+        has_sw |= strcmp(str(it, "kind"), "worker") == 0 && strcmp(str(it, "id"), sw_id) == 0;
+    }
+    assert_false(has_eh);
+    assert_true(has_sw);
+    json_decref(list);
+    long requests_before = testenv_sql_long(testenv, "SELECT count(*) FROM workflow.requests");
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    snprintf(
+        body, sizeof(body),
+        "{\"type\":\"cs-notification-to-allocated-worker-cpis-follow-up\",\"to\":{\"worker_id\":\"%s\"}}",
+        eh_id);
+    call_error(admin, "POST", path, body, 422, "recipient_has_no_access", "to.worker_id");
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.requests"), requests_before);
+    /* Nor can the step be assigned to them, nor can they read it. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", id);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\"}", eh_id);
+    call_error(admin, "POST", path, body, 422, "recipient_has_no_access", "to.worker_id");
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", id);
+    call_error(eh, "GET", path, NULL, 403, "restricted_record", NULL);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    snprintf(
+        body, sizeof(body),
+        "{\"type\":\"cs-notification-to-allocated-worker-cpis-follow-up\",\"to\":{\"worker_id\":\"%s\"}}",
+        sw_id);
+    json_decref(call_json(admin, "POST", path, body, 201));
+    free(admin);
+    free(eh);
+}
+
+static void
+test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    char *manager = testenv_login(testenv, "mash.manager");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char a[32], b[32], c[32], path[128], body[256];
+    start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, a);
+    start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, b);
+    start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, c);
+    long sw_id = id_of_worker("mash.sw");
+    /* A worker who is not a manager cannot take others' work by assigning it. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", c);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\"}", sw_id);
+    call_error(sw, "POST", path, body, 403, "not_your_work", "step_ids");
+    snprintf(body, sizeof(body), "{\"step_ids\":[\"%s\",\"%s\"],\"worker_id\":\"%ld\"}", a, b, sw_id);
+    json_decref(call_json(manager, "POST", "/api/v1/steps/assign", body, 200));
+    json_t *wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
+    assert_true(folder_has(wv, "incoming_work", "step_id", a));
+    assert_true(folder_has(wv, "incoming_work", "step_id", b));
+    long incoming = json_integer_value(
+        json_object_get(json_object_get(json_object_get(wv, "folders"), "incoming_work"), "count"));
+    assert_true(incoming >= 2);
+    json_decref(wv);
+    /* In the Incoming work it cannot be changed until resumed. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", a);
+    call_error(sw, "PUT", path, "{\"data\":{}}", 409, "not_resumed", NULL);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", a);
+    json_decref(call_json(sw, "POST", path, NULL, 200));
+    wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
+    assert_true(folder_has(wv, "current_work", "step_id", a));
+    assert_false(folder_has(wv, "incoming_work", "step_id", a));
+    json_decref(wv);
+    /* A bulk assignment with one bad step changes none of them. */
+    snprintf(body, sizeof(body), "{\"step_ids\":[\"%s\",\"999999999\"],\"worker_id\":\"%ld\"}", c, sw_id);
+    call_error(manager, "POST", "/api/v1/steps/assign", body, 404, "not_found", NULL);
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.steps WHERE id = %s AND owner = 'w:%ld'", c,
+             id_of_worker("mash.admin"));
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    free(admin);
+    free(manager);
+    free(sw);
+}
+
+static void test_workview_folders_page_with_a_keyset_cursor_and_count_every_item(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char ids[7][32];
+    for (int i = 0; i < 7; i++)
+        start_step(sw, "front-door-consultation", "CSSW", "organisation", HAMPDEN, ids[i]);
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps WHERE owner = 'w:%ld' AND folder = 'current'",
+             id_of_worker("mash.sw"));
+    long total = testenv_sql_long(testenv, sql);
+    char path[400] = "/api/v1/workview?folder=current_work&limit=3";
+    int seen = 0, pages = 0;
+    char seen_ids[64][32];
+    for (;;) {
+        json_t *wv = call_json(sw, "GET", path, NULL, 200);
+        json_t *f = json_object_get(json_object_get(wv, "folders"), "current_work");
+        assert_int_equal(json_integer_value(json_object_get(f, "count")), total);
+        assert_null(json_object_get(json_object_get(wv, "folders"), "incoming_work"));
+        size_t i;
+        json_t *it;
+        json_array_foreach(json_object_get(f, "items"), i, it)
+        {
+            for (int k = 0; k < seen; k++)
+                assert_string_not_equal(seen_ids[k], str(it, "step_id"));
+            snprintf(seen_ids[seen++], 32, "%s", str(it, "step_id"));
+        }
+        pages++;
+        const char *next = json_string_value(json_object_get(f, "next_cursor"));
+        if (next == NULL) {
+            json_decref(wv);
+            break;
+        }
+        assert_int_equal(json_array_size(json_object_get(f, "items")), 3);
+        snprintf(path, sizeof(path), "/api/v1/workview?folder=current_work&limit=3&cursor=%s", next);
+        json_decref(wv);
+    }
+    assert_int_equal(seen, total);
+    assert_int_equal(pages, (total + 2) / 3);
+    /* Newest first: the last one started leads. */
+    assert_string_equal(seen_ids[0], ids[6]);
+    call_error(sw, "GET", "/api/v1/workview?folder=current_work&cursor=garbage", NULL, 400, "invalid_cursor",
+               "cursor");
+    call_error(sw, "GET", "/api/v1/workview?folder=attic", NULL, 400, "invalid_value", "folder");
+    /* Another worker's workview is for managers only. */
+    snprintf(path, sizeof(path), "/api/v1/workview?worker_id=%ld", id_of_worker("mash.admin"));
+    call_error(sw, "GET", path, NULL, 403, "forbidden", NULL);
+    char *manager = testenv_login(testenv, "mash.manager");
+    json_decref(call_json(manager, "GET", path, NULL, 200));
+    /* Recently viewed: what the worker opened, latest first. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", ids[2]);
+    json_decref(call_json(sw, "GET", path, NULL, 200));
+    json_t *wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
+    assert_string_equal(str(json_array_get(folder_of(wv, "recently_viewed"), 0), "step_id"), ids[2]);
+    json_decref(wv);
+    free(sw);
+    free(manager);
+}
+
+static void test_cancelling_needs_a_reason_and_is_final_while_a_completed_step_can_be_reopened(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char id[32], path[128];
+    start_step(sw, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/cancel", id);
+    call_error(sw, "POST", path, "{\"reason\":\"  \"}", 422, "reason_required", "reason");
+    json_t *step = call_json(sw, "POST", path, "{\"reason\":\"Recorded twice in error.\"}", 200);
+    assert_string_equal(str(step, "state"), "cancelled");
+    assert_string_equal(str(step, "cancelled_reason"), "Recorded twice in error.");
+    json_decref(step);
+    call_error(sw, "POST", path, "{\"reason\":\"Again.\"}", 409, "step_closed", NULL);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/reopen", id);
+    call_error(sw, "POST", path, NULL, 409, "not_completed", NULL);
+
+    start_step(sw, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    json_decref(call_json(sw, "PUT", path, section1_ok, 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
+    json_decref(call_json(sw, "PUT", path, "{\"data\":{\"outcomes\":[]},\"completed\":true}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    json_decref(
+        call_json(sw, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
+    call_error(sw, "PUT", path, "{\"data\":{}}", 409, "step_closed", NULL);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/reopen", id);
+    step = call_json(sw, "POST", path, NULL, 200);
+    assert_string_equal(str(step, "state"), "reopened");
+    json_decref(step);
+    json_t *wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
+    assert_true(folder_has(wv, "current_work", "step_id", id));
+    json_decref(wv);
+    free(sw);
+}
+
+static void test_starting_work_checks_the_type_variant_subject_and_role(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *auditor = testenv_login(testenv, "auditor");
+    long before = testenv_sql_long(testenv, "SELECT count(*) FROM workflow.steps");
+    call_error(sw, "POST", "/api/v1/steps",
+               "{\"type\":\"tea-making\",\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN "\"}}",
+               400, "unknown_step_type", "type");
+    call_error(sw, "POST", "/api/v1/steps",
+               "{\"type\":\"front-door-consultation\",\"variant\":\"XYZ\",\"subject\":{\"kind\":"
+               "\"organisation\",\"id\":\"" HAMPDEN "\"}}",
+               400, "unknown_variant", "variant");
+    call_error(
+        sw, "POST", "/api/v1/steps",
+        "{\"type\":\"front-door-consultation\",\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN
+        "\"}}",
+        400, "missing_field", "variant");
+    call_error(sw, "POST", "/api/v1/steps",
+               "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":\"person\","
+               "\"id\":\"1\"}}",
+               400, "wrong_subject", "subject.kind");
+    call_error(sw, "POST", "/api/v1/steps",
+               "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":"
+               "\"organisation\",\"id\":\"9999999\"}}",
+               404, "not_found", "subject.id");
+    call_error(auditor, "POST", "/api/v1/steps",
+               "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":"
+               "\"organisation\",\"id\":\"" HAMPDEN "\"}}",
+               403, "forbidden", NULL);
+    call_error(sw, "POST", "/api/v1/steps", "{\"type\":\"front-door-consultation\",\"colour\":\"red\"}", 400,
+               "unknown_field", NULL);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.steps"), before);
+    /* The definitions list says what the caller may start. */
+    json_t *defs = call_json(auditor, "GET", "/api/v1/workflow/definitions", NULL, 200);
+    size_t i;
+    json_t *d;
+    int listed = 0;
+    json_array_foreach(json_object_get(defs, "items"), i, d)
+    {
+        if (strcmp(str(d, "type"), "front-door-consultation") == 0) {
+            listed = 1;
+            assert_false(json_is_true(json_object_get(d, "you_may_start")));
+        }
+    }
+    assert_true(listed);
+    json_decref(defs);
+    free(sw);
+    free(auditor);
+}
+
+static void test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end(void **state)
+{
+    (void)state;
+    char *eh = testenv_login(testenv, "eh.worker");
+    char *manager = testenv_login(testenv, "mash.manager");
+    char child[32], id[32], path[160], body[300];
+    add_person(eh, "Maisie", "Penrose", child);
+    json_t *step =
+        call_json(eh, "POST", "/api/v1/steps",
+                  "{\"type\":\"home-visit-record\",\"variant\":\"EH\",\"subject\":{\"kind\":\"person\","
+                  "\"id\":\"0\"}}",
+                  400);
+    json_decref(step);
+    start_step(eh, "home-visit-record", "EH", "person", child, id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", id);
+    step = call_json(eh, "GET", path, NULL, 200);
+    assert_string_equal(str(step, "title"), "Home visit (EH)");
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    call_error(eh, "PUT", path, "{\"data\":{\"visited_on\":\"2026-13-01\"}}", 400, "invalid_date",
+               "data.visited_on");
+    call_error(eh, "PUT", path, "{\"data\":{\"seen_alone\":\"yes\"}}", 400, "invalid_value",
+               "data.seen_alone");
+    call_error(eh, "PUT", path, "{\"data\":{\"concerns\":[\"supervision\",\"supervision\"]}}", 400,
+               "duplicate_option", "data.concerns");
+    call_error(eh, "PUT", path, "{\"data\":{\"visited_on\":\"2022-11-01\"},\"completed\":true}", 422,
+               "required_field", "data.summary");
+    json_decref(call_json(
+        eh, "PUT", path,
+        "{\"data\":{\"visited_on\":\"2022-11-01\",\"seen_alone\":true,\"concerns\":[\"supervision\"],"
+        "\"summary\":\"Seen at home.\"},\"completed\":true}",
+        200));
+    /* The required sign-off must be completed before the step can finish. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    call_error(eh, "POST", path,
+               "{\"next_actions\":[{\"action\":\"visit-again\",\"reason\":\"concerns-remain\"}]}", 422,
+               "required_request_incomplete", "requests");
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    call_error(eh, "POST", path, "{\"type\":\"manager-sign-off\"}", 400, "missing_field", "to");
+    snprintf(body, sizeof(body), "{\"type\":\"manager-sign-off\",\"to\":{\"team_id\":\"%ld\"}}",
+             id_of_team("MASH Manager"));
+    call_error(eh, "POST", path, body, 422, "recipient_not_allowed", "to.team_id");
+    snprintf(body, sizeof(body), "{\"type\":\"manager-sign-off\",\"to\":{\"worker_id\":\"%ld\"}}",
+             id_of_worker("mash.manager"));
+    step = call_json(eh, "POST", path, body, 201);
+    char rid[32];
+    snprintf(rid, sizeof(rid), "%s", str(find_request(step, "manager-sign-off"), "id"));
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", rid);
+    json_decref(call_json(manager, "POST", path, NULL, 200));
+    /* The next action 'Visit again' starts the next visit, as the definition says. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    step = call_json(eh, "POST", path,
+                     "{\"next_actions\":[{\"action\":\"visit-again\",\"reason\":\"concerns-remain\","
+                     "\"priority\":\"low\"}]}",
+                     200);
+    assert_string_equal(str(step, "state"), "completed");
+    const char *next = str(json_array_get(json_object_get(step, "next_actions"), 0), "started_step_id");
+    assert_true(next[0] != '\0');
+    json_t *wv = call_json(eh, "GET", "/api/v1/workview", NULL, 200);
+    assert_true(folder_has(wv, "current_work", "step_id", next));
+    json_decref(wv);
+    json_decref(step);
+    free(eh);
+    free(manager);
+}
+
+static void test_overdue_work_is_flagged_in_the_workview_and_raises_a_notice(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    char id[32], path[128], sql[300];
+    const char *count_steps = "SELECT count(*) FROM workflow.outbox WHERE type = 'workflow.step.overdue'";
+    const char *count_requests =
+        "SELECT count(*) FROM workflow.outbox WHERE type = 'workflow.request.overdue'";
+    long steps_before = testenv_sql_long(testenv, count_steps);
+    long requests_before = testenv_sql_long(testenv, count_requests);
+    start_step(admin, "quick-check", "", "organisation", HAMPDEN, id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    json_decref(call_json(admin, "POST", path, "{\"type\":\"look-at-this\"}", 201));
+    /* Due 1.8 seconds after it starts; the scan runs every 200 ms in this suite. */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.steps WHERE id = %s AND overdue_notified", id);
+    int flagged = 0;
+    for (int i = 0; i < 100 && !(flagged && testenv_sql_long(testenv, sql) == 1); i++) {
+        usleep(100 * 1000);
+        json_t *wv = call_json(admin, "GET", "/api/v1/workview?folder=current_work&limit=200", NULL, 200);
+        size_t k;
+        json_t *it;
+        json_array_foreach(folder_of(wv, "current_work"), k, it)
+        {
+            if (strcmp(str(it, "step_id"), id) == 0)
+                flagged = json_is_true(json_object_get(it, "overdue"));
+        }
+        json_decref(wv);
+    }
+    assert_true(flagged);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    assert_int_equal(testenv_sql_long(testenv, count_steps), steps_before + 1);
+    for (int i = 0; i < 50 && testenv_sql_long(testenv, count_requests) == requests_before; i++)
+        usleep(100 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, count_requests), requests_before + 1);
+    /* Raised once only. */
+    usleep(600 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, count_steps), steps_before + 1);
+    assert_int_equal(testenv_sql_long(testenv, count_requests), requests_before + 1);
+    free(admin);
+}
+
+static void
+test_a_definition_change_applies_to_new_steps_and_leaves_running_ones_on_their_version(void **state)
+{
+    (void)state;
+    char *eh = testenv_login(testenv, "eh.worker");
+    char child[32], old_id[32], new_id[32], path[160];
+    add_person(eh, "Ivy", "Castellan", child);
+    start_step(eh, "home-visit-record", "EH", "person", child, old_id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", old_id);
+    json_t *step = call_json(eh, "GET", path, NULL, 200);
+    json_int_t old_version =
+        json_integer_value(json_object_get(json_object_get(step, "definition"), "version"));
+    json_decref(step);
+    /* The council makes 'Child seen alone' required: a changed file, and the daemon restarted. */
+    char cmd[700];
+    snprintf(
+        cmd, sizeof(cmd),
+        "sed -i 's/\"title\": \"Child seen alone\", \"type\": \"boolean\"/\"title\": \"Child seen alone\", "
+        "\"type\": \"boolean\", \"required\": true/' %s/home-visit-record.json",
+        definitions_dir);
+    assert_int_equal(system(cmd), 0);
+    testenv_kill(testenv, "workflow", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "workflow", 15000), 0);
+    testenv_restart(testenv, "workflow");
+    start_step(eh, "home-visit-record", "EH", "person", child, new_id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", new_id);
+    step = call_json(eh, "GET", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(step, "definition"), "version")),
+                     old_version + 1);
+    json_decref(step);
+    const char *data = "{\"data\":{\"visited_on\":\"2022-11-01\",\"summary\":\"Seen.\"},\"completed\":true}";
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", new_id);
+    call_error(eh, "PUT", path, data, 422, "required_field", "data.seen_alone");
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", old_id);
+    step = call_json(eh, "PUT", path, data, 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(step, "definition"), "version")),
+                     old_version);
+    json_decref(step);
+    free(eh);
+}
+
+static void test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_fault(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tsr-baddefs-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cmd[1200], out[2048];
+    snprintf(
+        cmd, sizeof(cmd),
+        "cp %s/*.json %s/ && printf '{\"type\": \"broken-step\", \"title\": \"Broken\", \"title_pattern\": "
+        "\"B\","
+        " \"subjects\": [\"person\"], \"sections\": [{\"number\": \"1\", \"title\": \"S\", \"fields\": "
+        "[{\"name\":"
+        " \"x\", \"title\": \"X\", \"type\": \"colour\"}]}], \"next_actions\": []}' > %s/broken-step.json",
+        definitions_dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd),
+             "TESSERA_WORKFLOW_DEFINITIONS_DIRS=%s timeout 20 %s/tessera-workflow --config %s 2>&1; echo "
+             "\"exit=$?\"",
+             dir, TSR_BIN_DIR, testenv->config);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    assert_non_null(strstr(out, "broken-step.json"));
+    assert_non_null(strstr(out, "colour"));
+    assert_null(strstr(out, "exit=0"));
+    assert_null(strstr(out, "exit=124"));
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    /* The shipped definitions plus this test's own data-only step types, in a directory of its own. */
+    snprintf(definitions_dir, sizeof(definitions_dir), "/tmp/tsr-wfdefs-XXXXXX");
+    if (mkdtemp(definitions_dir) == NULL)
+        return 1;
+    char cmd[800];
+    snprintf(
+        cmd, sizeof(cmd),
+        "cp %s/services/workflow/definitions/*.json %s/tests/integration/workflow_definitions/*.json %s/",
+        TSR_SOURCE_DIR, TSR_SOURCE_DIR, definitions_dir);
+    if (system(cmd) != 0)
+        return 1;
+    setenv("TESSERA_WORKFLOW_DEFINITIONS_DIRS", definitions_dir, 1);
+    setenv("TESSERA_WORKFLOW_OVERDUE_CHECK_MS", "200", 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(
+            test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_manager_and_finishes),
+        cmocka_unit_test(test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to),
+        cmocka_unit_test(test_a_returned_request_goes_back_to_its_sender),
+        cmocka_unit_test(
+            test_a_step_cannot_finish_while_a_required_section_is_incomplete_and_nothing_changes),
+        cmocka_unit_test(
+            test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_worker_queue),
+        cmocka_unit_test(
+            test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_be_sent_work),
+        cmocka_unit_test(
+            test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current),
+        cmocka_unit_test(test_workview_folders_page_with_a_keyset_cursor_and_count_every_item),
+        cmocka_unit_test(test_cancelling_needs_a_reason_and_is_final_while_a_completed_step_can_be_reopened),
+        cmocka_unit_test(test_starting_work_checks_the_type_variant_subject_and_role),
+        cmocka_unit_test(test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end),
+        cmocka_unit_test(test_overdue_work_is_flagged_in_the_workview_and_raises_a_notice),
+        cmocka_unit_test(test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_fault),
+        cmocka_unit_test(
+            test_a_definition_change_applies_to_new_steps_and_leaves_running_ones_on_their_version),
+    };
+    int rc = cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", definitions_dir);
+    if (system(cmd) != 0)
+        rc = rc ? rc : 1;
+    return rc;
+}
