@@ -241,6 +241,9 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
         if ((kind == NULL || strcmp(kind, "form") == 0) &&
             def__check_fields(json_object_get(s, "fields"), file, at, err) != 0)
             return -1;
+        const json_t *owner = json_object_get(s, "owner");
+        if (owner != NULL && !def__is_key(json_string_value(owner)))
+            return DEF_FAIL("%s: %s.owner must name the daemon that keeps the section's data.", file, at);
         for (size_t j = 0; j < i; j++)
             if (strcmp(def__string(json_array_get(sections, j), "number"), number) == 0)
                 return DEF_FAIL("%s: two sections are numbered \"%s\".", file, number);

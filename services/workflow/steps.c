@@ -739,6 +739,50 @@ fail:
     return -1;
 }
 
+/* Passes a section's save to the daemon that owns its data; *data becomes what the owner kept, and
+ * *completed its answer. The owner commits on its own first: if this transaction then fails, the
+ * worker's retry saves the same data again, which the owner takes as it is. */
+static int step__save_owned(tsr_call_t *call, const wf_step_t *step, const char *owner, const char *section,
+                            json_t **data, int *completed, tsr_error_t *err)
+{
+    Tsr__Workflow__OwnedSectionSave q = TSR__WORKFLOW__OWNED_SECTION_SAVE__INIT;
+    Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
+    subject.kind = (char *)step->subject_kind;
+    subject.id = step->subject_id;
+    char *text = json_dumps(*data, JSON_COMPACT);
+    q.step_id = step->id;
+    q.step_type = (char *)step->type;
+    q.variant = (char *)step->variant;
+    q.step_title = (char *)step->title;
+    q.subject = &subject;
+    q.subject_name = (char *)step->subject_name;
+    q.section = (char *)section;
+    q.data_json = text;
+    q.completed = *completed;
+    q.step_started_at_ms = step->started_at_ms;
+    q.definition_version = (uint32_t)step->version;
+    char type[96];
+    snprintf(type, sizeof(type), "%s.section.save", owner);
+    ProtobufCMessage *msg = NULL;
+    int rc =
+        tsr_call_ask(call, owner, type, &q.base, &tsr__workflow__owned_section_saved__descriptor, &msg, err);
+    free(text);
+    if (rc != 0)
+        return -1;
+    const Tsr__Workflow__OwnedSectionSaved *saved = (const Tsr__Workflow__OwnedSectionSaved *)msg;
+    json_t *kept = json_loads(saved->data_json, 0, NULL);
+    *completed = saved->completed;
+    protobuf_c_message_free_unpacked(msg, NULL);
+    if (!json_is_object(kept)) {
+        json_decref(kept);
+        return tsr_error_set(err, TSR_E_INTERNAL, "bad_reply", NULL,
+                             "The %s daemon's answer could not be read.", owner);
+    }
+    json_decref(*data);
+    *data = kept;
+    return 0;
+}
+
 int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Workflow__SectionSave *in = (const Tsr__Workflow__SectionSave *)call->payload;
@@ -768,12 +812,16 @@ int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
             goto done;
     } else if (wf_fields_check(call, json_object_get(section, "fields"), data, in->completed, err) != 0)
         goto done;
+    int completed = in->completed;
+    const char *owner = json_string_value(json_object_get(section, "owner"));
+    if (owner != NULL && step__save_owned(call, &step, owner, in->section, &data, &completed, err) != 0)
+        goto done;
     char *text = json_dumps(data, JSON_COMPACT);
     char id[24], by[24];
     snprintf(id, sizeof(id), "%" PRIu64, step.id);
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
     const char *params[5] = {id, json_string_value(json_object_get(section, "number")), text,
-                             in->completed ? "true" : "false", by};
+                             completed ? "true" : "false", by};
     PGresult *res =
         tsr_db_exec(call->conn,
                     "INSERT INTO sections (step_id, number, data, completed, saved_by)"
@@ -786,7 +834,7 @@ int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
         goto done;
     PQclear(res);
     char detail[200];
-    snprintf(detail, sizeof(detail), "Section %s %s", in->section, in->completed ? "completed" : "saved");
+    snprintf(detail, sizeof(detail), "Section %s %s", in->section, completed ? "completed" : "saved");
     if (wf_step_changed(call, step.id, "section-saved", detail, err) != 0)
         goto done;
     rc = wf_reply_step(call, step.id, err);
