@@ -271,7 +271,18 @@ void gw_steps_assign(gw_call_t *call)
     }
     Tsr__Workflow__StepAssign req = TSR__WORKFLOW__STEP_ASSIGN__INIT;
     Tsr__Workflow__Recipient to = TSR__WORKFLOW__RECIPIENT__INIT;
-    if (workflow__recipient(call, call->body, &to) != 0)
+    /* The recipient is the body's other members; the strings stay owned by the call's body. */
+    json_t *recipient = json_object();
+    const char *key;
+    json_t *member;
+    json_object_foreach(call->body, key, member)
+    {
+        if (strcmp(key, "step_ids") != 0)
+            json_object_set(recipient, key, member);
+    }
+    int bad = workflow__recipient(call, recipient, &to);
+    json_decref(recipient);
+    if (bad != 0)
         return;
     req.step_ids = step_ids;
     req.n_step_ids = json_array_size(ids);
