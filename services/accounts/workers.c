@@ -238,6 +238,58 @@ int accounts_worker_prerequisites(tsr_call_t *call, tsr_error_t *err)
     return workers__reply(call, id, err);
 }
 
+/* Publishes the account as it now stands (accounts.worker.changed), in the caller's transaction:
+ * the workflow and records daemons keep their copies of workers and teams from it. */
+static int workers__emit_changed(tsr_call_t *call, const char *id, tsr_error_t *err)
+{
+    const char *params[1] = {id};
+    PGresult *w = tsr_db_exec(call->conn,
+                              "SELECT username, name, array_to_string(roles, E'\\n'), ended_at IS NOT NULL"
+                              " FROM workers WHERE id = $1::bigint",
+                              1, params, err);
+    if (w == NULL)
+        return -1;
+    PGresult *t = tsr_db_exec(call->conn,
+                              "SELECT t.id, t.name FROM worker_teams wt JOIN teams t ON t.id = wt.team_id"
+                              " WHERE wt.worker_id = $1::bigint ORDER BY t.name",
+                              1, params, err);
+    if (t == NULL) {
+        PQclear(w);
+        return -1;
+    }
+    Tsr__Accounts__WorkerChanged ev = TSR__ACCOUNTS__WORKER_CHANGED__INIT;
+    ev.worker_id = strtoull(id, NULL, 10);
+    ev.username = PQgetvalue(w, 0, 0);
+    ev.name = PQgetvalue(w, 0, 1);
+    ev.ended = PQgetvalue(w, 0, 3)[0] == 't';
+    char *roles_text = strdup(PQgetvalue(w, 0, 2));
+    char *roles[64];
+    size_t n_roles = 0;
+    char *save = NULL;
+    for (char *r = strtok_r(roles_text, "\n", &save); r && n_roles < 64; r = strtok_r(NULL, "\n", &save))
+        roles[n_roles++] = r;
+    ev.roles = roles;
+    ev.n_roles = n_roles;
+    size_t n_teams = (size_t)PQntuples(t);
+    Tsr__Accounts__Team *teams = calloc(n_teams + 1, sizeof(*teams));
+    Tsr__Accounts__Team **team_ptrs = calloc(n_teams + 1, sizeof(*team_ptrs));
+    for (size_t i = 0; i < n_teams; i++) {
+        tsr__accounts__team__init(&teams[i]);
+        teams[i].id = strtoull(PQgetvalue(t, (int)i, 0), NULL, 10);
+        teams[i].name = PQgetvalue(t, (int)i, 1);
+        team_ptrs[i] = &teams[i];
+    }
+    ev.teams = team_ptrs;
+    ev.n_teams = n_teams;
+    int rc = tsr_call_emit(call, "accounts.worker.changed", &ev.base, err);
+    free(roles_text);
+    free(teams);
+    free(team_ptrs);
+    PQclear(w);
+    PQclear(t);
+    return rc;
+}
+
 int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Accounts__WorkerEnd *in = (const Tsr__Accounts__WorkerEnd *)call->payload;
@@ -263,7 +315,7 @@ int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
     ended.username = PQgetvalue(res, 0, 0);
     int rc = tsr_call_emit(call, "accounts.worker.ended", &ended.base, err);
     PQclear(res);
-    if (rc != 0)
+    if (rc != 0 || workers__emit_changed(call, id, err) != 0)
         return -1;
     return workers__reply(call, id, err);
 }
@@ -358,6 +410,8 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
             return -1;
         PQclear(res);
     }
+    if (workers__emit_changed(call, id, err) != 0)
+        return -1;
     return workers__reply(call, id, err);
 }
 

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "accounts.pb-c.h"
+#include "people.h"
+#include "records.pb-c.h"
 #include "tsr_envelope.h"
 
 #define ACCESS_MAX 32
@@ -21,7 +23,11 @@ const char records_access_sql[] =
     " OR $3::boolean"
     " OR EXISTS (SELECT 1 FROM restriction_access ra WHERE ra.person_id = p.id AND ra.worker_id = $1::bigint)"
     " OR EXISTS (SELECT 1 FROM allocations al WHERE al.person_id = p.id AND al.end_date IS NULL"
-    "            AND (al.worker_id = $1::bigint OR al.team_id = ANY ($2::bigint[])))))";
+    "            AND (al.worker_id = $1::bigint OR al.team_id = ANY ($2::bigint[])"
+    /* The allocated workers' managers, and the managers of allocated teams (seed 002). */
+    "                 OR al.worker_id IN (SELECT m.id FROM workers m WHERE m.manager_id = $1::bigint)"
+    "                 OR al.team_id = ANY (SELECT unnest(k.managed_team_ids) FROM workers k"
+    "                                      WHERE k.id = $1::bigint)))))";
 
 static size_t access__split(const char *list, char **out)
 {
@@ -101,8 +107,178 @@ int records_access_person(tsr_call_t *call, uint64_t person_id, records_access_t
     return 0;
 }
 
+/* A text[] literal of strings, each quoted ("MASH Manager"). Caller frees. */
+static char *access__text_array(char *const *items, size_t n)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += 2 * strlen(items[i]) + 3;
+    char *out = malloc(len), *o = out;
+    *o++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *o++ = ',';
+        *o++ = '"';
+        for (const char *c = items[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                *o++ = '\\';
+            *o++ = *c;
+        }
+        *o++ = '"';
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
+static char *access__id_array(const uint64_t *ids, size_t n)
+{
+    char *out = malloc(n * 21 + 3);
+    size_t len = (size_t)sprintf(out, "{");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(out + len, "%s%" PRIu64, i ? "," : "", ids[i]);
+    sprintf(out + len, "}");
+    return out;
+}
+
+static int access__worker_changed(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Accounts__WorkerChanged *w = (Tsr__Accounts__WorkerChanged *)tsr_unpack(
+        &tsr__accounts__worker_changed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (w == NULL)
+        return -1;
+    uint64_t *team_ids = calloc(w->n_teams + 1, sizeof(uint64_t));
+    char **team_names = calloc(w->n_teams + 1, sizeof(char *));
+    for (size_t i = 0; i < w->n_teams; i++) {
+        team_ids[i] = w->teams[i]->id;
+        team_names[i] = w->teams[i]->name;
+    }
+    char id[24], manager[24];
+    snprintf(id, sizeof(id), "%" PRIu64, w->worker_id);
+    snprintf(manager, sizeof(manager), "%" PRIu64, w->manager_id);
+    char *roles = access__text_array(w->roles, w->n_roles);
+    char *teams = access__id_array(team_ids, w->n_teams);
+    char *names = access__text_array(team_names, w->n_teams);
+    char *managed = access__id_array(w->managed_team_ids, w->n_managed_team_ids);
+    const char *params[7] = {
+        id, roles, teams, names, w->manager_id ? manager : NULL, managed, w->ended ? "true" : "false"};
+    PGresult *res =
+        tsr_db_exec(ev->conn,
+                    "INSERT INTO workers (id, roles, team_ids, team_names, manager_id, managed_team_ids,"
+                    " ended) VALUES ($1::bigint, $2::text[], $3::bigint[], $4::text[], $5::bigint,"
+                    " $6::bigint[], $7::boolean)"
+                    " ON CONFLICT (id) DO UPDATE SET roles = EXCLUDED.roles, team_ids = EXCLUDED.team_ids,"
+                    " team_names = EXCLUDED.team_names, manager_id = EXCLUDED.manager_id,"
+                    " managed_team_ids = EXCLUDED.managed_team_ids, ended = EXCLUDED.ended",
+                    7, params, err);
+    int rc = res == NULL ? -1 : 0;
+    PQclear(res);
+    for (size_t i = 0; rc == 0 && i < w->n_teams; i++) {
+        char tid[24];
+        snprintf(tid, sizeof(tid), "%" PRIu64, team_ids[i]);
+        const char *tp[2] = {tid, team_names[i]};
+        res = tsr_db_exec(ev->conn,
+                          "INSERT INTO teams (id, name) VALUES ($1::bigint, $2)"
+                          " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
+                          2, tp, err);
+        rc = res == NULL ? -1 : 0;
+        PQclear(res);
+    }
+    free(roles);
+    free(teams);
+    free(names);
+    free(managed);
+    free(team_ids);
+    free(team_names);
+    tsr__accounts__worker_changed__free_unpacked(w, NULL);
+    return rc;
+}
+
+int records_access_check(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__AccessCheck *in = (const Tsr__Records__AccessCheck *)call->payload;
+    if (!tsr_actor_is_system(call->actor) && tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    char person[24];
+    snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
+    const char *p1[1] = {person};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT " RECORDS_PERSON_DISPLAY ", EXISTS (SELECT 1 FROM restrictions r"
+                                " WHERE r.person_id = p.id) FROM people p WHERE p.id = $1::bigint"
+                                " AND p.merged_into IS NULL",
+                                1, p1, err);
+    if (res == NULL)
+        return -1;
+    Tsr__Records__AccessCheckReply reply = TSR__RECORDS__ACCESS_CHECK_REPLY__INIT;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        tsr_call_reply(call, &reply.base);
+        return 0;
+    }
+    reply.exists = 1;
+    reply.display_name = PQgetvalue(res, 0, 0);
+    reply.restricted = PQgetvalue(res, 0, 1)[0] == 't';
+    char *workers = access__id_array(in->worker_ids, in->n_worker_ids);
+    char *teams = access__id_array(in->team_ids, in->n_team_ids);
+    char *roles = access__text_array(access_roles, access_roles_count);
+    char *policy_teams = access__text_array(access_teams, access_teams_count);
+    const char *params[4] = {person, workers, roles, policy_teams};
+    /* The same rule as records_access_sql, for workers known from accounts' events rather than for
+     * the caller: a worker unknown here is allowed an unrestricted record only. */
+    PGresult *w = tsr_db_exec(
+        call->conn,
+        "SELECT q.id FROM unnest($2::bigint[]) AS q(id) LEFT JOIN workers k ON k.id = q.id"
+        " WHERE NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.person_id = $1::bigint AND c.worker_id = q.id)"
+        " AND coalesce(NOT k.ended, true)"
+        " AND (NOT EXISTS (SELECT 1 FROM restrictions r WHERE r.person_id = $1::bigint)"
+        "  OR k.roles && $3::text[] OR k.team_names && $4::text[]"
+        "  OR EXISTS (SELECT 1 FROM restriction_access ra WHERE ra.person_id = $1::bigint AND ra.worker_id = "
+        "q.id)"
+        "  OR EXISTS (SELECT 1 FROM allocations al WHERE al.person_id = $1::bigint AND al.end_date IS NULL"
+        "   AND (al.worker_id = q.id OR al.team_id = ANY (k.team_ids) OR al.team_id = ANY "
+        "(k.managed_team_ids)"
+        "        OR al.worker_id IN (SELECT m.id FROM workers m WHERE m.manager_id = q.id))))",
+        4, params, err);
+    const char *team_params[3] = {person, policy_teams, teams};
+    PGresult *t =
+        w ? tsr_db_exec(call->conn,
+                        "SELECT q.id FROM unnest($3::bigint[]) AS q(id) LEFT JOIN teams tm ON tm.id = q.id"
+                        " WHERE NOT EXISTS (SELECT 1 FROM restrictions r WHERE r.person_id = $1::bigint)"
+                        "  OR tm.name = ANY ($2::text[])"
+                        "  OR EXISTS (SELECT 1 FROM allocations al WHERE al.person_id = $1::bigint"
+                        "   AND al.end_date IS NULL AND al.team_id = q.id)",
+                        3, team_params, err)
+          : NULL;
+    free(workers);
+    free(teams);
+    free(roles);
+    free(policy_teams);
+    int rc = -1;
+    if (t != NULL) {
+        size_t nw = (size_t)PQntuples(w), nt = (size_t)PQntuples(t);
+        reply.allowed_worker_ids = calloc(nw + 1, sizeof(uint64_t));
+        reply.allowed_team_ids = calloc(nt + 1, sizeof(uint64_t));
+        for (size_t i = 0; i < nw; i++)
+            reply.allowed_worker_ids[i] = strtoull(PQgetvalue(w, (int)i, 0), NULL, 10);
+        for (size_t i = 0; i < nt; i++)
+            reply.allowed_team_ids[i] = strtoull(PQgetvalue(t, (int)i, 0), NULL, 10);
+        reply.n_allowed_worker_ids = nw;
+        reply.n_allowed_team_ids = nt;
+        tsr_call_reply(call, &reply.base);
+        free(reply.allowed_worker_ids);
+        free(reply.allowed_team_ids);
+        rc = 0;
+    }
+    PQclear(w);
+    PQclear(t);
+    PQclear(res);
+    return rc;
+}
+
 int records_access_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
 {
+    if (strcmp(ev->event->type, "accounts.worker.changed") == 0)
+        return access__worker_changed(ev, err);
     if (strcmp(ev->event->type, "accounts.conflict.declared") != 0)
         return 0;
     Tsr__Accounts__ConflictDeclared *c = (Tsr__Accounts__ConflictDeclared *)tsr_unpack(

@@ -22,8 +22,14 @@ int records_access_configure(const tsr_config_t *config, tsr_error_t *err);
 int records_access_person(tsr_call_t *call, uint64_t person_id, records_access_t *access, tsr_error_t *err);
 
 /* Applies the accounts daemon's events: a declared conflict of interest keeps the person's record
- * from that worker, whatever else would allow it. */
+ * from that worker, whatever else would allow it; accounts.worker.changed keeps the copy of each
+ * worker (roles, teams, manager) that the rule needs for workers other than the caller. */
 int records_access_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
+
+/* records.person.access_check: which of the given workers and teams may open the person's record
+ * (asked by the workflow daemon before it sends work about a person). Reads nothing of the record
+ * beyond its display name, so it is not an audited access. */
+int records_access_check(tsr_call_t *call, tsr_error_t *err);
 
 /* The SQL boolean expression (for a row of people aliased p) that is true when the actor has full
  * access; its parameters are $1 worker id, $2 team ids (bigint[]), $3 policy override (bool). */

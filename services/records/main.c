@@ -26,6 +26,7 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.relationship.add", records_relationship_add, &tsr__records__relationship__descriptor},
     {"records.person.merge", records_person_merge, &tsr__records__person_merge__descriptor},
     {"records.case_note.add", records_case_note_add, &tsr__records__case_note__descriptor},
+    {"records.person.access_check", records_access_check, &tsr__records__access_check__descriptor},
     {"records.case_note.list", records_case_note_list, &tsr__records__person_get__descriptor},
 };
 

@@ -32,9 +32,7 @@ static const char *const restriction_managers[] = {"admin", "system-support", "s
 static const char *const allocators[] = {
     "admin", "system-support", "team-manager", "mash-manager", "head-of-service", "system", NULL};
 
-#define PERSON_DISPLAY                                                                                       \
-    "CASE WHEN p.unborn AND p.given_name = '' THEN 'Unborn baby ' || p.family_name"                          \
-    " ELSE btrim(p.given_name || ' ' || p.family_name) END"
+#define PERSON_DISPLAY RECORDS_PERSON_DISPLAY
 
 #define PERSON_COLUMNS                                                                                       \
     "p.id, p.given_name, p.family_name, array_to_string(p.other_names, E'\\n'),"                             \

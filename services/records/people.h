@@ -9,6 +9,11 @@
 
 #include "tsr_daemon.h"
 
+/* A person's display name, for a row of people aliased p: "Unborn baby <family>" before birth. */
+#define RECORDS_PERSON_DISPLAY                                                                               \
+    "CASE WHEN p.unborn AND p.given_name = '' THEN 'Unborn baby ' || p.family_name"                          \
+    " ELSE btrim(p.given_name || ' ' || p.family_name) END"
+
 int records_person_create(tsr_call_t *call, tsr_error_t *err);
 int records_person_get(tsr_call_t *call, tsr_error_t *err);
 int records_person_search(tsr_call_t *call, tsr_error_t *err);
