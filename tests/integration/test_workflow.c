@@ -229,11 +229,11 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
 
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
     call_error(admin, "PUT", path, "{\"data\":{}}", 409, "not_your_work", NULL);
-    call_json(manager, "PUT", path,
-              "{\"data\":{\"advice\":\"Referred "
-              "on.\",\"outcomes\":[\"further-information-given\",\"referral-to-mash\"]},"
-              "\"completed\":true}",
-              200);
+    json_decref(call_json(manager, "PUT", path,
+                          "{\"data\":{\"advice\":\"Referred "
+                          "on.\",\"outcomes\":[\"further-information-given\",\"referral-to-mash\"]},"
+                          "\"completed\":true}",
+                          200));
     snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", request_id);
     step = call_json(manager, "POST", path, "{\"note\":\"Advice given.\"}", 200);
     req = find_request(step, "pass-to-mash-manager");
