@@ -11,7 +11,7 @@ function init(args)
 end
 
 function request()
-  return wrk.format("GET", "/api/v1/workview", {["Authorization"] = "Bearer " .. token})
+  return wrk.format("GET", "/api/v1/workview" .. (os.getenv("BENCH_WORKVIEW_QUERY") or ""), {["Authorization"] = "Bearer " .. token})
 end
 
 function response(status, headers, body)

@@ -26,12 +26,16 @@ pgbench -n -f "$dir/workview_baseline.sql" -D worker="$worker" -c "$connections"
 pg_tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$dir/pgbench_workview.txt")
 pg_latency=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$dir/pgbench_workview.txt")
 
-echo "bench: HTTP GET /api/v1/workview, $connections connections, ${seconds}s"
+echo "bench: HTTP GET /api/v1/workview (first page of each folder: 25), $connections connections, ${seconds}s"
 TESSERA_TOKEN="$token" BENCH_WRK_JSON="$dir/workview.json" \
     wrk -t 1 -c "$connections" -d "${seconds}s" -s "$bench_root/bench/workview.lua" "http://$addr" >"$dir/workview.txt"
 wv_json=$(cat "$dir/workview.json")
 wv_p99=$(printf '%s' "$wv_json" | sed -n 's/.*"p99": \([0-9.]*\).*/\1/p')
 wv_rps=$(printf '%s' "$wv_json" | sed -n 's/.*"requests_per_s": \([0-9.]*\).*/\1/p')
+echo "bench: HTTP GET /api/v1/workview?limit=50, $connections connections, ${seconds}s"
+TESSERA_TOKEN="$token" BENCH_WRK_JSON="$dir/workview50.json" BENCH_WORKVIEW_QUERY="?limit=50" \
+    wrk -t 1 -c "$connections" -d "${seconds}s" -s "$bench_root/bench/workview.lua" "http://$addr" >"$dir/workview50.txt"
+wv50_json=$(cat "$dir/workview50.json")
 
 {
     echo "Query plans of the workview's statements (worker $worker, $open_items open items, $steps steps)"
@@ -55,7 +59,8 @@ cat >"$out/workview.json" <<JSON
   "steps": $steps,
   "open_items_of_worker": $open_items,
   "pgbench_workview_statements": {"tps": ${pg_tps:-0}, "latency_average_ms": ${pg_latency:-0}},
-  "http_workview": $wv_json
+  "http_workview": $wv_json,
+  "http_workview_limit_50": $wv50_json
 }
 JSON
 echo
@@ -63,5 +68,6 @@ echo "Workview of a worker with $open_items open items among $steps steps ($seco
 echo "  pgbench, the same statements: ${pg_tps} tps, average ${pg_latency} ms"
 echo "  HTTP GET /api/v1/workview:    ${wv_rps} req/s, p99 ${wv_p99} ms (goal: 5 ms or less)"
 echo "  $wv_json"
+echo "  with ?limit=50: $wv50_json"
 echo "Plans in $out/workview_plan.txt; figures in $out/workview.json"
 [ "$(printf '%s' "$wv_json" | sed -n 's/.*"not_ok": \([0-9]*\).*/\1/p')" = 0 ]

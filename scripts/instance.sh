@@ -217,8 +217,10 @@ write_config() {
         for d in $DAEMONS; do
             echo
             echo "[$d]"
-            # connect_timeout: a database that does not answer fails a call instead of hanging it.
-            echo "db_url = host=127.0.0.1 port=$(port) dbname=tessera user=tsr_$d password=$(cat "$dir/secrets/$d.password") connect_timeout=5"
+            # The private cluster is reached through its unix socket (a directory only its owner
+            # enters): no TCP on the path of every statement. connect_timeout: a database that does
+            # not answer fails a call instead of hanging it.
+            echo "db_url = host=$sock port=$(port) dbname=tessera user=tsr_$d password=$(cat "$dir/secrets/$d.password") connect_timeout=5"
             echo "rpc = ipc://$dir/run/$d.rpc"
             echo "events = ipc://$dir/run/$d.events"
         done

@@ -10,7 +10,8 @@
 #include "tsr_outbox.h"
 #include "wf.h"
 
-#define WORKVIEW_LIMIT_DEFAULT 50
+/* The first page of each folder: enough to fill a screen; more by paging one folder. */
+#define WORKVIEW_LIMIT_DEFAULT 25
 #define WORKVIEW_LIMIT_MAX 200
 #define WORKVIEW_RECENT 20
 /* A cursor: the last item's sort time (UTC, microseconds) and id, "2026-11-22T16:41:00.123456Z~14000001". */
