@@ -107,7 +107,7 @@ void gw_routes_connect(tsr_daemon_t *daemon);
 /* sessions.c */
 void gw_session_begin(gw_call_t *call);
 void gw_session_end(gw_call_t *call);
-/* Applies an accounts event: a leaver's sessions end. */
+/* Applies an accounts event: a mover's sessions carry the account as it now stands; a leaver's end. */
 int gw_sessions_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
 /* Finds the session of the call's bearer token, then runs the route's handler (or answers 401). */
 void gw_session_authenticate(gw_call_t *call);
