@@ -36,7 +36,7 @@ int accounts_actor_administers(const Tsr__Actor *actor)
     " coalesce(to_char(w.dbs_checked_on + interval '3 years', 'YYYY-MM-DD'), ''),"                           \
     " (extract(epoch FROM w.created_at) * 1000)::bigint,"                                                    \
     " coalesce((extract(epoch FROM w.last_login_at) * 1000)::bigint, 0),"                                    \
-    " coalesce((extract(epoch FROM w.ended_at) * 1000)::bigint, 0), coalesce(w.ended_reason, '')"
+    " coalesce((extract(epoch FROM w.ended_at) * 1000)::bigint, 0), coalesce(w.ended_reason, ''), w.version"
 #define ACCOUNT_FROM                                                                                         \
     " FROM workers w LEFT JOIN workers m ON m.id = w.manager_id"                                             \
     " LEFT JOIN worker_contracts c ON c.worker_id = w.id"
@@ -62,6 +62,7 @@ enum {
     COL_LAST_LOGIN,
     COL_ENDED,
     COL_ENDED_REASON,
+    COL_VERSION,
     COL_COUNT
 };
 
@@ -262,6 +263,7 @@ static int account__build(PGconn *conn, account_set_t *set, size_t count, int de
         a->id = strtoull(PQgetvalue(set->rows, (int)i, COL_ID), NULL, 10);
         a->name = PQgetvalue(set->rows, (int)i, COL_NAME);
         a->detailed = detailed;
+        a->version = strtoull(PQgetvalue(set->rows, (int)i, COL_VERSION), NULL, 10);
         account__split_roles(&set->pool, PQgetvalue(set->rows, (int)i, COL_ROLES), a);
         if (detailed)
             account__fill_detail(set, (int)i, a);
@@ -301,6 +303,15 @@ int accounts_account_reply(tsr_call_t *call, uint64_t worker_id, tsr_error_t *er
 
 int accounts_account_publish(tsr_call_t *call, uint64_t worker_id, tsr_error_t *err)
 {
+    /* The caller holds the worker's row (locked by its change), so versions follow the changes. */
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, worker_id);
+    const char *params[1] = {id};
+    PGresult *res = tsr_db_exec(call->conn, "UPDATE workers SET version = version + 1 WHERE id = $1::bigint",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
     account_set_t set = {0};
     if (account__load_one(call->conn, worker_id, &set, err) != 0) {
         account__set_free(&set);
@@ -322,6 +333,7 @@ int accounts_account_publish(tsr_call_t *call, uint64_t worker_id, tsr_error_t *
     changed.n_managed_team_ids = managed ? a->n_managed_teams : 0;
     changed.managed_team_ids = managed;
     changed.ended = strcmp(a->state, "ended") == 0;
+    changed.version = a->version;
     if (a->contract != NULL) {
         changed.third_party = 1;
         changed.contract_name = a->contract->name;
