@@ -360,11 +360,76 @@ static char *sessions__json_dump(json_t *value)
 }
 
 /* A mover's sessions carry the new roles and teams from their next call; they are not ended. Ending
- * them would take the old access away no sooner (either way it is gone once this event is
- * applied), but would throw the worker out mid-task, perhaps mid-way through recording a visit, for
- * a change someone else made, and for every change, even one that widens access or only names a
+ * them would take the old access away no sooner (either way it is gone once the account is recorded
+ * here), but would throw the worker out mid-task, perhaps mid-way through recording a visit, for a
+ * change someone else made, and for every change, even one that widens access or only names a
  * manager. So the account as it now stands is kept in worker_accounts and every session lookup
  * reads it. A leaver's sessions do end, here and on accounts.worker.ended. */
+int gw_sessions_remember_account(PGconn *conn, const gw_account_t *account, tsr_error_t *err)
+{
+    json_t *roles = json_array(), *team_ids = json_array(), *team_names = json_array();
+    for (size_t i = 0; roles && i < account->n_roles; i++)
+        json_array_append_new(roles, json_string(account->roles[i]));
+    for (size_t i = 0; team_ids && team_names && i < account->n_teams; i++) {
+        json_array_append_new(team_ids, json_integer((json_int_t)account->teams[i]->id));
+        json_array_append_new(team_names, json_string(account->teams[i]->name));
+    }
+    char id[32], version[32];
+    snprintf(id, sizeof(id), "%" PRIu64, account->worker_id);
+    snprintf(version, sizeof(version), "%" PRIu64, account->version);
+    char *roles_text = sessions__json_dump(roles), *ids_text = sessions__json_dump(team_ids),
+         *names_text = sessions__json_dump(team_names);
+    int rc = -1;
+    if (roles_text == NULL || ids_text == NULL || names_text == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory recording an account.");
+        goto done;
+    }
+    const char *params[9] = {id,
+                             account->name,
+                             roles_text,
+                             ids_text,
+                             names_text,
+                             account->ended ? "t" : "f",
+                             account->contract_name,
+                             account->contract_end_date,
+                             version};
+    /* Team ids and names are kept in step: element i of each is the same team. The reply to a change
+     * and its event may arrive in either order; the older of the two changes nothing. */
+    PGresult *res = tsr_db_exec(
+        conn,
+        "INSERT INTO worker_accounts (worker_id, display_name, roles, team_ids, team_names, ended,"
+        " contract_name, contract_end_date, version) VALUES ($1::bigint, $2,"
+        " ARRAY(SELECT e FROM jsonb_array_elements_text($3::jsonb) WITH ORDINALITY AS x (e, n) ORDER BY n),"
+        " ARRAY(SELECT e::bigint FROM jsonb_array_elements_text($4::jsonb) WITH ORDINALITY AS x (e, n)"
+        "       ORDER BY n),"
+        " ARRAY(SELECT e FROM jsonb_array_elements_text($5::jsonb) WITH ORDINALITY AS x (e, n) ORDER BY n),"
+        " $6::boolean, $7, $8::date, $9::bigint)"
+        " ON CONFLICT (worker_id) DO UPDATE SET display_name = EXCLUDED.display_name, roles = EXCLUDED.roles,"
+        " team_ids = EXCLUDED.team_ids, team_names = EXCLUDED.team_names, ended = EXCLUDED.ended,"
+        " contract_name = EXCLUDED.contract_name, contract_end_date = EXCLUDED.contract_end_date,"
+        " version = EXCLUDED.version, changed_at = now()"
+        " WHERE worker_accounts.version < EXCLUDED.version",
+        9, params, err);
+    if (res == NULL)
+        goto done;
+    PQclear(res);
+    if (account->ended) {
+        const char *by_worker[1] = {id};
+        res = tsr_db_exec(
+            conn, "UPDATE sessions SET ended_at = now() WHERE worker_id = $1::bigint AND ended_at IS NULL", 1,
+            by_worker, err);
+        if (res == NULL)
+            goto done;
+        PQclear(res);
+    }
+    rc = 0;
+done:
+    free(roles_text);
+    free(ids_text);
+    free(names_text);
+    return rc;
+}
+
 static int sessions__apply_changed(tsr_event_t *ev, tsr_error_t *err)
 {
     Tsr__Accounts__WorkerChanged *c = (Tsr__Accounts__WorkerChanged *)tsr_unpack(
@@ -378,64 +443,17 @@ static int sessions__apply_changed(tsr_event_t *ev, tsr_error_t *err)
                              "accounts.worker.changed for worker %" PRIu64 " has no valid contract end date.",
                              worker);
     }
-    json_t *roles = json_array(), *team_ids = json_array(), *team_names = json_array();
-    for (size_t i = 0; roles && i < c->n_roles; i++)
-        json_array_append_new(roles, json_string(c->roles[i]));
-    for (size_t i = 0; team_ids && team_names && i < c->n_teams; i++) {
-        json_array_append_new(team_ids, json_integer((json_int_t)c->teams[i]->id));
-        json_array_append_new(team_names, json_string(c->teams[i]->name));
-    }
-    char id[32];
-    snprintf(id, sizeof(id), "%" PRIu64, c->worker_id);
-    char *roles_text = sessions__json_dump(roles), *ids_text = sessions__json_dump(team_ids),
-         *names_text = sessions__json_dump(team_names);
-    int rc = -1;
-    if (roles_text == NULL || ids_text == NULL || names_text == NULL) {
-        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL,
-                      "Out of memory applying an account change.");
-        goto done;
-    }
-    const char *params[8] = {id,
-                             c->name,
-                             roles_text,
-                             ids_text,
-                             names_text,
-                             c->ended ? "t" : "f",
-                             c->third_party ? c->contract_name : NULL,
-                             c->third_party ? c->contract_end_date : NULL};
-    /* Team ids and names are kept in step: element i of each is the same team. */
-    PGresult *res = tsr_db_exec(
-        ev->conn,
-        "INSERT INTO worker_accounts (worker_id, display_name, roles, team_ids, team_names, ended,"
-        " contract_name, contract_end_date) VALUES ($1::bigint, $2,"
-        " ARRAY(SELECT e FROM jsonb_array_elements_text($3::jsonb) WITH ORDINALITY AS x (e, n) ORDER BY n),"
-        " ARRAY(SELECT e::bigint FROM jsonb_array_elements_text($4::jsonb) WITH ORDINALITY AS x (e, n)"
-        "       ORDER BY n),"
-        " ARRAY(SELECT e FROM jsonb_array_elements_text($5::jsonb) WITH ORDINALITY AS x (e, n) ORDER BY n),"
-        " $6::boolean, $7, $8::date)"
-        " ON CONFLICT (worker_id) DO UPDATE SET display_name = EXCLUDED.display_name, roles = EXCLUDED.roles,"
-        " team_ids = EXCLUDED.team_ids, team_names = EXCLUDED.team_names, ended = EXCLUDED.ended,"
-        " contract_name = EXCLUDED.contract_name, contract_end_date = EXCLUDED.contract_end_date,"
-        " changed_at = now()",
-        8, params, err);
-    if (res == NULL)
-        goto done;
-    PQclear(res);
-    if (c->ended) {
-        const char *by_worker[1] = {id};
-        res = tsr_db_exec(
-            ev->conn,
-            "UPDATE sessions SET ended_at = now() WHERE worker_id = $1::bigint AND ended_at IS NULL", 1,
-            by_worker, err);
-        if (res == NULL)
-            goto done;
-        PQclear(res);
-    }
-    rc = 0;
-done:
-    free(roles_text);
-    free(ids_text);
-    free(names_text);
+    gw_account_t account = {.worker_id = c->worker_id,
+                            .version = c->version,
+                            .name = c->name,
+                            .roles = c->roles,
+                            .n_roles = c->n_roles,
+                            .teams = c->teams,
+                            .n_teams = c->n_teams,
+                            .ended = c->ended,
+                            .contract_name = c->third_party ? c->contract_name : NULL,
+                            .contract_end_date = c->third_party ? c->contract_end_date : NULL};
+    int rc = gw_sessions_remember_account(ev->conn, &account, err);
     tsr__accounts__worker_changed__free_unpacked(c, NULL);
     return rc;
 }
