@@ -11,6 +11,7 @@
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_metrics.h"
+#include "worker_routes.h"
 
 /* The daemons /readyz and /metrics ask. */
 static const char *const routes_daemons[] = {"accounts", "records", "audit"};
@@ -409,6 +410,10 @@ const gw_route_t gw_routes[] = {
     {"PUT", "/api/v1/workers/{id}/prerequisites", gw_worker_prerequisites, 1, 1},
     {"POST", "/api/v1/workers/{id}/end", gw_worker_end, 1, 1},
     {"POST", "/api/v1/workers/{id}/conflicts", gw_conflict_declare, 1, 1},
+    {"GET", "/api/v1/workers", gw_worker_search, 1, 0},
+    {"POST", "/api/v1/workers", gw_worker_create, 1, 1},
+    {"GET", "/api/v1/workers/{id}", gw_worker_get, 1, 0},
+    {"PUT", "/api/v1/workers/{id}", gw_worker_update, 1, 1},
     {"GET", "/api/v1/audit/events", routes_audit_events, 1, 0},
     {"GET", "/healthz", routes_healthz, 0, 0},
     {"GET", "/readyz", routes_readyz, 0, 0},
