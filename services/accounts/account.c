@@ -411,12 +411,13 @@ int accounts_worker_search(tsr_call_t *call, tsr_error_t *err)
     account_set_t set = {0};
     /* Keyset paging on (lower(name), id), as organisations do; the cursor is the last row's key.
      * A worker choosing whom to send work to is offered only accounts that can be used: not ended,
-     * no contract over. */
+     * no contract over. Only administrators find accounts by username: signing in never tells
+     * whether a username exists, and neither does this. */
     set.rows =
         tsr_db_exec(call->conn,
                     "SELECT " ACCOUNT_COLUMNS ","
                     " encode(convert_to(lower(w.name) || chr(31) || w.id::text, 'UTF8'), 'hex')" ACCOUNT_FROM
-                    " WHERE ($1 = '' OR w.name ILIKE $2 OR w.username = lower($1)"
+                    " WHERE ($1 = '' OR w.name ILIKE $2 OR ($4::boolean AND w.username = lower($1))"
                     "        OR w.id = (CASE WHEN $1 ~ '^[0-9]{1,18}$' THEN $1::bigint END))"
                     "   AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM worker_teams wt"
                     "        WHERE wt.worker_id = w.id AND wt.team_id = $3::bigint))"

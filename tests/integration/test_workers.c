@@ -649,6 +649,14 @@ static void test_workers_find_colleagues_by_name_and_team_and_see_only_names_rol
     assert_true(has_team(json_object_get(item, "teams"), "MASH"));
     testenv_response_free(&r);
 
+    /* Usernames are not for colleagues to probe: only administrators find an account by one. */
+    r = testenv_http(testenv, "GET", "/api/v1/workers?q=mash.manager", sw, NULL, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", "/api/v1/workers?q=mash.manager", admin, NULL, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    testenv_response_free(&r);
+
     /* By team: the MASH team's members and nobody else. */
     r = testenv_http(testenv, "GET", "/api/v1/workers?team=MASH", sw, NULL, NULL);
     assert_int_equal(r.status, 200);
