@@ -1,5 +1,7 @@
 /* tessera-accounts: workers, teams, roles and credentials. */
+#include "account.h"
 #include "accounts.pb-c.h"
+#include "changes.h"
 #include "tsr_daemon.h"
 #include "workers.h"
 
@@ -12,6 +14,9 @@ static const tsr_handler_def_t accounts_handlers[] = {
     {"accounts.worker.prerequisites", accounts_worker_prerequisites,
      &tsr__accounts__worker_prerequisites__descriptor},
     {"accounts.worker.end", accounts_worker_end, &tsr__accounts__worker_end__descriptor},
+    {"accounts.worker.update", accounts_worker_update, &tsr__accounts__worker_update__descriptor},
+    {"accounts.worker.get", accounts_worker_get, &tsr__accounts__worker_get__descriptor},
+    {"accounts.worker.search", accounts_worker_search, &tsr__accounts__worker_search__descriptor},
     {"accounts.conflict.declare", accounts_conflict_declare, &tsr__accounts__conflict_declare__descriptor},
 };
 

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "accounts.pb-c.h"
+#include "changes.h"
 #include "tsr_envelope.h"
 #include "tsr_text.h"
 
@@ -57,8 +59,12 @@ static size_t workers__split_roles(char *literal, char **out, size_t max)
 static int workers__reply(tsr_call_t *call, const char *worker_id, tsr_error_t *err)
 {
     const char *params[1] = {worker_id};
-    PGresult *w = tsr_db_exec(
-        call->conn, "SELECT id, username, name, roles FROM workers WHERE id = $1::bigint", 1, params, err);
+    PGresult *w = tsr_db_exec(call->conn,
+                              "SELECT w.id, w.username, w.name, w.roles, coalesce(c.name, ''),"
+                              " coalesce(to_char(c.end_date, 'YYYY-MM-DD'), '')"
+                              " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
+                              " WHERE w.id = $1::bigint",
+                              1, params, err);
     if (w == NULL)
         return -1;
     PGresult *t = tsr_db_exec(call->conn,
@@ -73,6 +79,8 @@ static int workers__reply(tsr_call_t *call, const char *worker_id, tsr_error_t *
     worker.id = strtoull(PQgetvalue(w, 0, 0), NULL, 10);
     worker.username = PQgetvalue(w, 0, 1);
     worker.name = PQgetvalue(w, 0, 2);
+    worker.contract_name = PQgetvalue(w, 0, 4);
+    worker.contract_end_date = PQgetvalue(w, 0, 5);
     char *roles_literal = strdup(PQgetvalue(w, 0, 3));
     char *roles[32];
     worker.n_roles = roles_literal ? workers__split_roles(roles_literal, roles, 32) : 0;
@@ -128,12 +136,11 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
     const char *params[1] = {username};
     PGresult *res =
         tsr_db_exec(call->conn,
-                    "SELECT id, password_hash, active, ended_at IS NOT NULL,"
-                    " NOT risk_assessment_approved"
-                    " AND (dbs_checked_on IS NULL OR dbs_checked_on <= current_date - interval '3 years'),"
-                    " coalesce(to_char(dbs_checked_on, 'DD/MM/YYYY'), ''), training_completed_on IS NULL, "
-                    "aup_signed_on IS NULL"
-                    " FROM workers WHERE username = $1",
+                    "SELECT w.id, w.password_hash, " ACCOUNTS_STATE_SQL ","
+                    " coalesce(to_char(w.dbs_checked_on, 'DD/MM/YYYY'), ''), coalesce(c.name, ''),"
+                    " coalesce(to_char(c.end_date, 'DD/MM/YYYY'), '')"
+                    " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
+                    " WHERE w.username = $1",
                     1, params, err);
     free(username);
     if (res == NULL)
@@ -147,31 +154,39 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
                              "The username or password is not right. Check them and try again.");
     }
     /* The password was right: now, and only now, say why the account may not be used. */
+    const char *state = PQgetvalue(res, 0, 2), *dbs = PQgetvalue(res, 0, 3);
     int refused = 0;
-    if (strcmp(PQgetvalue(res, 0, 3), "t") == 0 || strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+    if (strcmp(state, "ended") == 0) {
         refused =
             tsr_error_set(err, TSR_E_FORBIDDEN, "account_ended", NULL,
                           "This account has ended. If you have moved role or returned, ask your manager to "
                           "request a new account from system support.");
-    } else if (strcmp(PQgetvalue(res, 0, 4), "t") == 0) {
-        if (PQgetvalue(res, 0, 5)[0] != '\0')
+    } else if (strcmp(state, "contract_ended") == 0) {
+        refused =
+            tsr_error_set(err, TSR_E_FORBIDDEN, "contract_ended", NULL,
+                          "This account was for the contract '%s', which ended on %s, so it can no longer "
+                          "be used. If the contract has been extended, ask system support to record its "
+                          "new end date.",
+                          PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
+    } else if (strcmp(state, "dbs_out_of_date") == 0) {
+        if (dbs[0] != '\0')
             refused =
                 tsr_error_set(err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
                               "Your enhanced DBS check (dated %s) is more than 3 years old, so this account "
                               "cannot be used. Ask your manager to renew it, or to have HR approve a risk "
                               "assessment while the new check is pending.",
-                              PQgetvalue(res, 0, 5));
+                              dbs);
         else
             refused = tsr_error_set(
                 err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
                 "No enhanced DBS check is recorded for you (they are renewed every 3 years), so "
                 "this account cannot be used. Ask your manager to send it to system support.");
-    } else if (strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
+    } else if (strcmp(state, "training_not_done") == 0) {
         refused = tsr_error_set(
             err, TSR_E_FORBIDDEN, "training_not_done", NULL,
             "Your training in the system is not recorded as done; this account can be used once "
             "it is.");
-    } else if (strcmp(PQgetvalue(res, 0, 7), "t") == 0) {
+    } else if (strcmp(state, "aup_not_signed") == 0) {
         refused =
             tsr_error_set(err, TSR_E_FORBIDDEN, "aup_not_signed", NULL,
                           "You have not signed the acceptable-use policy; this account can be used once you "
@@ -193,11 +208,11 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
     return workers__reply(call, id, err);
 }
 
-static const char *const workers_administrators[] = {"admin", "system-support", "system", NULL};
-
-/* Records a worker's prerequisites; each date must be a real date not in the future. */
+/* Records a worker's prerequisites; each date must be a real date not in the future. prefix goes
+ * before the field named in an error ("prerequisites." when they are part of a new account). */
 static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
-                                       const Tsr__Accounts__WorkerPrerequisites *p, tsr_error_t *err)
+                                       const Tsr__Accounts__WorkerPrerequisites *p, const char *prefix,
+                                       tsr_error_t *err)
 {
     const char *dates[3][2] = {{p->dbs_checked_on, "dbs_checked_on"},
                                {p->training_completed_on, "training_completed_on"},
@@ -205,7 +220,9 @@ static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
     for (int i = 0; i < 3; i++) {
         if (dates[i][0][0] == '\0')
             continue;
-        if (tsr_text_check_date(dates[i][0], 1, dates[i][1], err) != 0)
+        char field[64];
+        snprintf(field, sizeof(field), "%s%s", prefix, dates[i][1]);
+        if (tsr_text_check_date(dates[i][0], 1, field, err) != 0)
             return -1;
     }
     const char *params[5] = {id, p->dbs_checked_on[0] ? p->dbs_checked_on : NULL,
@@ -229,71 +246,19 @@ static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
 int accounts_worker_prerequisites(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Accounts__WorkerPrerequisites *in = (const Tsr__Accounts__WorkerPrerequisites *)call->payload;
-    if (tsr_actor_require_role(call->actor, workers_administrators, "record access prerequisites", err) != 0)
+    if (tsr_actor_require_role(call->actor, accounts_administrators, "record access prerequisites", err) != 0)
         return -1;
     char id[32];
     snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
-    if (accounts__set_prerequisites(call, id, in, err) != 0)
+    if (accounts__set_prerequisites(call, id, in, "", err) != 0)
         return -1;
     return workers__reply(call, id, err);
-}
-
-/* Publishes the account as it now stands (accounts.worker.changed), in the caller's transaction:
- * the workflow and records daemons keep their copies of workers and teams from it. */
-static int workers__emit_changed(tsr_call_t *call, const char *id, tsr_error_t *err)
-{
-    const char *params[1] = {id};
-    PGresult *w = tsr_db_exec(call->conn,
-                              "SELECT username, name, array_to_string(roles, E'\\n'), ended_at IS NOT NULL"
-                              " FROM workers WHERE id = $1::bigint",
-                              1, params, err);
-    if (w == NULL)
-        return -1;
-    PGresult *t = tsr_db_exec(call->conn,
-                              "SELECT t.id, t.name FROM worker_teams wt JOIN teams t ON t.id = wt.team_id"
-                              " WHERE wt.worker_id = $1::bigint ORDER BY t.name",
-                              1, params, err);
-    if (t == NULL) {
-        PQclear(w);
-        return -1;
-    }
-    Tsr__Accounts__WorkerChanged ev = TSR__ACCOUNTS__WORKER_CHANGED__INIT;
-    ev.worker_id = strtoull(id, NULL, 10);
-    ev.username = PQgetvalue(w, 0, 0);
-    ev.name = PQgetvalue(w, 0, 1);
-    ev.ended = PQgetvalue(w, 0, 3)[0] == 't';
-    char *roles_text = strdup(PQgetvalue(w, 0, 2));
-    char *roles[64];
-    size_t n_roles = 0;
-    char *save = NULL;
-    for (char *r = strtok_r(roles_text, "\n", &save); r && n_roles < 64; r = strtok_r(NULL, "\n", &save))
-        roles[n_roles++] = r;
-    ev.roles = roles;
-    ev.n_roles = n_roles;
-    size_t n_teams = (size_t)PQntuples(t);
-    Tsr__Accounts__Team *teams = calloc(n_teams + 1, sizeof(*teams));
-    Tsr__Accounts__Team **team_ptrs = calloc(n_teams + 1, sizeof(*team_ptrs));
-    for (size_t i = 0; i < n_teams; i++) {
-        tsr__accounts__team__init(&teams[i]);
-        teams[i].id = strtoull(PQgetvalue(t, (int)i, 0), NULL, 10);
-        teams[i].name = PQgetvalue(t, (int)i, 1);
-        team_ptrs[i] = &teams[i];
-    }
-    ev.teams = team_ptrs;
-    ev.n_teams = n_teams;
-    int rc = tsr_call_emit(call, "accounts.worker.changed", &ev.base, err);
-    free(roles_text);
-    free(teams);
-    free(team_ptrs);
-    PQclear(w);
-    PQclear(t);
-    return rc;
 }
 
 int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Accounts__WorkerEnd *in = (const Tsr__Accounts__WorkerEnd *)call->payload;
-    if (tsr_actor_require_role(call->actor, workers_administrators, "end accounts", err) != 0)
+    if (tsr_actor_require_role(call->actor, accounts_administrators, "end accounts", err) != 0)
         return -1;
     char id[32];
     snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
@@ -315,7 +280,7 @@ int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
     ended.username = PQgetvalue(res, 0, 0);
     int rc = tsr_call_emit(call, "accounts.worker.ended", &ended.base, err);
     PQclear(res);
-    if (rc != 0 || workers__emit_changed(call, id, err) != 0)
+    if (rc != 0 || accounts_account_publish(call, in->worker_id, err) != 0)
         return -1;
     return workers__reply(call, id, err);
 }
@@ -326,62 +291,96 @@ static int workers__validate_import(const Tsr__Accounts__WorkerImport *in, tsr_e
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "username", "Enter the worker's username.");
     if (tsr_text_trimmed_length(in->name) == 0)
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "name", "Enter the worker's name.");
+    if (tsr_text_length(in->name) > 200 || tsr_text_has_control(in->name, 0))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_text", "name",
+                             "A worker's name is one line of at most 200 characters.");
     size_t pw = strlen(in->password);
     if (pw < PASSWORD_MIN || pw > PASSWORD_MAX)
         return tsr_error_set(err, TSR_E_INVALID, "weak_password", "password",
                              "A password must be from %d to %d characters long.", PASSWORD_MIN, PASSWORD_MAX);
-    for (size_t i = 0; i < in->n_roles; i++)
-        if (!accounts_role_is_known(in->roles[i]))
-            return tsr_error_set(err, TSR_E_INVALID, "unknown_role", "roles",
-                                 "'%s' is not a role of the suite.", in->roles[i]);
     return 0;
 }
 
-/* Roles as a text[] literal; role names are checked against the known list, so need no quoting. */
-static char *workers__roles_literal(const Tsr__Accounts__WorkerImport *in)
+/* Seed 002: staff joining or returning need an enhanced DBS check "still valid for 12 months". A
+ * check is renewed every 3 years, so at the start of an account it must be no more than 2 years
+ * old, unless HR has approved a risk assessment while a new check is pending. */
+static int workers__check_starter_dbs(PGconn *conn, const Tsr__Accounts__WorkerPrerequisites *p,
+                                      tsr_error_t *err)
 {
-    size_t len = 3;
-    for (size_t i = 0; i < in->n_roles; i++)
-        len += strlen(in->roles[i]) + 1;
-    char *out = malloc(len);
-    if (out == NULL)
-        return NULL;
-    strcpy(out, "{");
-    for (size_t i = 0; i < in->n_roles; i++) {
-        if (i > 0)
-            strcat(out, ",");
-        strcat(out, in->roles[i]);
-    }
-    strcat(out, "}");
-    return out;
+    if (p != NULL && p->risk_assessment_approved)
+        return 0;
+    const char *dbs = p ? p->dbs_checked_on : "";
+    if (dbs[0] == '\0')
+        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "dbs_required", "prerequisites.dbs_checked_on",
+                             "A new account needs the date of the starter's enhanced DBS check, or an "
+                             "HR-approved risk assessment while the check is pending.");
+    if (tsr_text_check_date(dbs, 1, "prerequisites.dbs_checked_on", err) != 0)
+        return -1;
+    const char *params[1] = {dbs};
+    PGresult *res =
+        tsr_db_exec(conn,
+                    "SELECT $1::date < current_date - interval '2 years', to_char($1::date, 'DD/MM/YYYY'),"
+                    " to_char($1::date + interval '3 years', 'DD/MM/YYYY')",
+                    1, params, err);
+    if (res == NULL)
+        return -1;
+    int rc = 0;
+    if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+        rc = tsr_error_set(
+            err, TSR_E_UNPROCESSABLE, "dbs_too_old", "prerequisites.dbs_checked_on",
+            "The enhanced DBS check dated %s is due for renewal on %s, less than 12 months from "
+            "now; a starter's check must be valid for 12 months more (at most 2 years old). "
+            "Renew it, or record an HR-approved risk assessment while the new check is pending.",
+            PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+    PQclear(res);
+    return rc;
 }
 
+/* The one way an account comes into being. The system's import (demo data, a legacy system's
+ * accounts) states the whole account of a username, new or not, and brings teams with it; those
+ * are existing staff, so the starter's DBS rule is not theirs. Admin and system support add a new
+ * account only, under every rule of a starter. */
 int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Accounts__WorkerImport *in = (const Tsr__Accounts__WorkerImport *)call->payload;
-    if (!tsr_actor_is_system(call->actor))
-        return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", NULL,
-                             "Only the system's import jobs may add workers this way.");
+    int system = tsr_actor_is_system(call->actor);
+    if (!system &&
+        tsr_actor_require_role(call->actor, accounts_administrators, "add workers' accounts", err) != 0)
+        return -1;
     if (workers__validate_import(in, err) != 0)
         return -1;
+    char *roles = NULL;
+    if (accounts_roles_literal(call->actor, in->roles, in->n_roles, 0, &roles, err) != 0)
+        return -1;
+    if (!system && workers__check_starter_dbs(call->conn, in->prerequisites, err) != 0) {
+        free(roles);
+        return -1;
+    }
     char hash[crypto_pwhash_STRBYTES];
     if (crypto_pwhash_str_alg(hash, in->password, strlen(in->password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+        free(roles);
         return tsr_error_set(err, TSR_E_INTERNAL, "hash_failed", NULL, "The password could not be hashed.");
-    char *roles = workers__roles_literal(in);
-    if (roles == NULL)
-        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory importing a worker.");
+    }
     char *name = tsr_text_trim_dup(in->name);
     const char *params[4] = {in->username, name, hash, roles};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "INSERT INTO workers (username, name, password_hash, roles) VALUES ($1, $2, $3, $4)"
-                    " ON CONFLICT (username) DO UPDATE SET name = EXCLUDED.name,"
-                    " password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles RETURNING id",
-                    4, params, err);
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        system ? "INSERT INTO workers (username, name, password_hash, roles) VALUES ($1, $2, $3, $4)"
+                 " ON CONFLICT (username) DO UPDATE SET name = EXCLUDED.name,"
+                 " password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles RETURNING id"
+               : "INSERT INTO workers (username, name, password_hash, roles) VALUES ($1, $2, $3, $4)"
+                 " RETURNING id",
+        4, params, err);
+    sodium_memzero(hash, sizeof(hash));
     free(roles);
     free(name);
     if (res == NULL) {
+        if (strcmp(err->sqlstate, "23505") == 0)
+            return tsr_error_set(err, TSR_E_CONFLICT, "username_taken", "username",
+                                 "The username '%.64s' is taken (perhaps by an account that has ended); "
+                                 "choose another.",
+                                 in->username);
         if (strcmp(err->sqlstate, "23514") == 0)
             return tsr_error_set(
                 err, TSR_E_INVALID, "invalid_username", "username",
@@ -390,29 +389,33 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
     }
     char id[32];
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+    uint64_t worker_id = strtoull(id, NULL, 10);
     PQclear(res);
-    const char *by_id[1] = {id};
-    res = tsr_db_exec(call->conn, "DELETE FROM worker_teams WHERE worker_id = $1::bigint", 1, by_id, err);
-    if (res == NULL)
+    if (accounts_teams_set(call->conn, id, ACCOUNTS_TEAMS_MEMBER, in->teams, in->n_teams, system, "teams",
+                           err) != 0 ||
+        accounts_teams_set(call->conn, id, ACCOUNTS_TEAMS_MANAGED, in->managed_teams, in->n_managed_teams,
+                           system, "managed_teams", err) != 0)
         return -1;
-    PQclear(res);
-    if (in->prerequisites != NULL && accounts__set_prerequisites(call, id, in->prerequisites, err) != 0)
+    if (in->prerequisites != NULL &&
+        accounts__set_prerequisites(call, id, in->prerequisites, "prerequisites.", err) != 0)
         return -1;
-    for (size_t i = 0; i < in->n_teams; i++) {
-        const char *team[2] = {id, in->teams[i]};
-        res = tsr_db_exec(call->conn,
-                          "WITH t AS (INSERT INTO teams (name) VALUES ($2) ON CONFLICT (name) DO UPDATE"
-                          " SET name = EXCLUDED.name RETURNING id)"
-                          " INSERT INTO worker_teams (worker_id, team_id) SELECT $1::bigint, id FROM t"
-                          " ON CONFLICT DO NOTHING",
-                          2, team, err);
+    if ((system || in->manager_id != 0) &&
+        accounts_manager_set(call->conn, worker_id, in->manager_id, err) != 0)
+        return -1;
+    if (in->contract != NULL) {
+        if (accounts_contract_set(call->conn, id, in->contract, !system, err) != 0)
+            return -1;
+    } else if (system) {
+        const char *by_id[1] = {id};
+        res = tsr_db_exec(call->conn, "DELETE FROM worker_contracts WHERE worker_id = $1::bigint", 1, by_id,
+                          err);
         if (res == NULL)
             return -1;
         PQclear(res);
     }
-    if (workers__emit_changed(call, id, err) != 0)
+    if (accounts_account_publish(call, worker_id, err) != 0)
         return -1;
-    return workers__reply(call, id, err);
+    return accounts_account_reply(call, worker_id, err);
 }
 
 int accounts_conflict_declare(tsr_call_t *call, tsr_error_t *err)
@@ -423,7 +426,7 @@ int accounts_conflict_declare(tsr_call_t *call, tsr_error_t *err)
     /* Workers declare their own conflicts; system support records them on a worker's behalf. */
     uint64_t worker = in->worker_id ? in->worker_id : call->actor->worker_id;
     if (worker != call->actor->worker_id &&
-        tsr_actor_require_role(call->actor, workers_administrators, "record another worker's conflicts",
+        tsr_actor_require_role(call->actor, accounts_administrators, "record another worker's conflicts",
                                err) != 0)
         return -1;
     if (in->person_id == 0)

@@ -8,12 +8,14 @@
 /* Checks a username and password; a wrong user and a wrong password get the same answer, in
  * about the same time, so that neither can be told from the other. */
 int accounts_authenticate(tsr_call_t *call, tsr_error_t *err);
-/* Adds or updates a worker by username (the system's import and demo jobs only). */
+/* Adds a worker: the system's import and demo jobs add or replace one by username; admin and
+ * system support add new accounts (see WorkerImport in proto/accounts.proto). */
 int accounts_worker_import(tsr_call_t *call, tsr_error_t *err);
 
 /* Records a worker's access prerequisites (system support). */
 int accounts_worker_prerequisites(tsr_call_t *call, tsr_error_t *err);
-/* Ends a leaver's account; an event tells the gateway to end the worker's sessions at once. */
+/* Ends a leaver's account; an event tells the gateway to end the worker's sessions at once, and
+ * accounts.worker.changed tells every reader of accounts that the account is over. */
 int accounts_worker_end(tsr_call_t *call, tsr_error_t *err);
 
 /* Records a conflict of interest; the records daemon keeps the person's record from the worker. */

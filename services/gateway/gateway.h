@@ -7,6 +7,7 @@
 #include <h2o.h>
 #include <jansson.h>
 
+#include "accounts.pb-c.h"
 #include "envelope.pb-c.h"
 #include "tsr_daemon.h"
 
@@ -110,8 +111,25 @@ void gw_routes_connect(tsr_daemon_t *daemon);
 /* sessions.c */
 void gw_session_begin(gw_call_t *call);
 void gw_session_end(gw_call_t *call);
-/* Applies an accounts event: a leaver's sessions end. */
+/* Applies an accounts event: a mover's sessions carry the account as it now stands; a leaver's end. */
 int gw_sessions_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
+/* A worker's account as accounts last described it: what the worker's sessions act with. */
+typedef struct {
+    uint64_t worker_id;
+    uint64_t version;
+    const char *name;
+    char *const *roles;
+    size_t n_roles;
+    Tsr__Accounts__Team *const *teams;
+    size_t n_teams;
+    int ended;
+    const char *contract_name;     /* NULL for council staff */
+    const char *contract_end_date; /* YYYY-MM-DD, NULL for council staff */
+} gw_account_t;
+/* Records the account for the worker's sessions, unless a newer version is already held; a
+ * leaver's sessions end. For the accounts events and for the reply to a change made through the
+ * gateway, whichever comes first. */
+int gw_sessions_remember_account(PGconn *conn, const gw_account_t *account, tsr_error_t *err);
 /* Finds the session of the call's bearer token, then runs the route's handler (or answers 401). */
 void gw_session_authenticate(gw_call_t *call);
 

@@ -12,6 +12,7 @@
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_metrics.h"
+#include "worker_routes.h"
 
 /* The daemons /readyz and /metrics ask. */
 static const char *const routes_daemons[] = {"accounts", "records", "audit", "workflow"};
@@ -412,6 +413,10 @@ const gw_route_t gw_routes[] = {
     {"PUT", "/api/v1/workers/{id}/prerequisites", gw_worker_prerequisites, 1, 1},
     {"POST", "/api/v1/workers/{id}/end", gw_worker_end, 1, 1},
     {"POST", "/api/v1/workers/{id}/conflicts", gw_conflict_declare, 1, 1},
+    {"GET", "/api/v1/workers", gw_worker_search, 1, 0},
+    {"POST", "/api/v1/workers", gw_worker_create, 1, 1},
+    {"GET", "/api/v1/workers/{id}", gw_worker_get, 1, 0},
+    {"PUT", "/api/v1/workers/{id}", gw_worker_update, 1, 1},
     {"POST", "/api/v1/steps", gw_step_start, 1, 1},
     {"GET", "/api/v1/steps", gw_steps_by_subject, 1, 0},
     {"POST", "/api/v1/steps/assign", gw_steps_assign, 1, 1},

@@ -10,6 +10,7 @@
 #include "gateway.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
+#include "tsr_text.h"
 
 #define SESSION_TOKEN_BYTES 32
 
@@ -52,15 +53,25 @@ static int session__insert(PGconn *conn, void *arg, tsr_error_t *err)
     json_decref(roles);
     json_decref(teams);
     json_decref(team_names);
-    const char *params[8] = {s->hash, id, w->username, w->name, roles_text, teams_text, ttl, team_names_text};
+    const char *params[10] = {s->hash,
+                              id,
+                              w->username,
+                              w->name,
+                              roles_text,
+                              teams_text,
+                              ttl,
+                              team_names_text,
+                              w->contract_end_date[0] ? w->contract_name : NULL,
+                              w->contract_end_date[0] ? w->contract_end_date : NULL};
     PGresult *res = tsr_db_exec(
         conn,
         "INSERT INTO sessions (token_hash, worker_id, username, display_name, roles, team_ids, expires_at,"
-        " team_names) VALUES (decode($1, 'hex'), $2::bigint, $3, $4,"
+        " team_names, contract_name, contract_end_date) VALUES (decode($1, 'hex'), $2::bigint, $3, $4,"
         " ARRAY(SELECT jsonb_array_elements_text($5::jsonb)),"
         " ARRAY(SELECT jsonb_array_elements_text($6::jsonb)::bigint),"
-        " now() + make_interval(secs => $7::int), ARRAY(SELECT jsonb_array_elements_text($8::jsonb)))",
-        8, params, err);
+        " now() + make_interval(secs => $7::int), ARRAY(SELECT jsonb_array_elements_text($8::jsonb)),"
+        " $9, $10::date)",
+        10, params, err);
     free(roles_text);
     free(teams_text);
     free(team_names_text);
@@ -154,6 +165,9 @@ typedef struct {
     uint64_t id;
     uint64_t worker_id;
     char *username, *name, *roles, *teams, *team_names;
+    int contract_over;
+    char contract_name[210];
+    char contract_end[16];
 } session_lookup_t;
 
 static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
@@ -161,15 +175,28 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
     session_lookup_t *s = arg;
     const char *params[1] = {s->call->token_hash};
     /* A read on every request; last_seen_at (what idle expiry and the dormant-accounts audit use)
-     * is written at most once a minute, so that most requests cost the database no commit. */
-    PGresult *res =
-        tsr_db_exec(conn,
-                    "SELECT id, worker_id, username, display_name,"
-                    " array_to_string(roles, E'\\n'), array_to_string(team_ids, ','),"
-                    " last_seen_at < now() - interval '1 minute', array_to_string(team_names, E'\\n')"
-                    " FROM sessions"
-                    " WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL AND expires_at > now()",
-                    1, params, err);
+     * is written at most once a minute, so that most requests cost the database no commit.
+     * The worker's roles, teams and contract are the account's as last heard from accounts
+     * (worker_accounts), or the sign-in's when nothing has been heard since. A contract's end is
+     * checked here, on use, against today's date: nothing has to happen on the day for a
+     * third-party session to stop. */
+    PGresult *res = tsr_db_exec(
+        conn,
+        "SELECT s.id, s.worker_id, s.username, coalesce(a.display_name, s.display_name),"
+        " array_to_string(coalesce(a.roles, s.roles), E'\\n'),"
+        " array_to_string(coalesce(a.team_ids, s.team_ids), ','),"
+        " s.last_seen_at < now() - interval '1 minute',"
+        " array_to_string(coalesce(a.team_names, s.team_names), E'\\n'),"
+        " coalesce(x.end_date < current_date, false), coalesce(x.name, ''),"
+        " coalesce(to_char(x.end_date, 'DD/MM/YYYY'), '')"
+        " FROM sessions s LEFT JOIN worker_accounts a ON a.worker_id = s.worker_id,"
+        " LATERAL (SELECT CASE WHEN a.worker_id IS NULL THEN s.contract_name ELSE a.contract_name END,"
+        "                 CASE WHEN a.worker_id IS NULL THEN s.contract_end_date ELSE a.contract_end_date "
+        "END)"
+        "  AS x (name, end_date)"
+        " WHERE s.token_hash = decode($1, 'hex') AND s.ended_at IS NULL AND s.expires_at > now()"
+        "   AND NOT coalesce(a.ended, false)",
+        1, params, err);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 1) {
@@ -181,6 +208,9 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
         s->roles = strdup(PQgetvalue(res, 0, 4));
         s->teams = strdup(PQgetvalue(res, 0, 5));
         s->team_names = strdup(PQgetvalue(res, 0, 7));
+        s->contract_over = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
+        snprintf(s->contract_name, sizeof(s->contract_name), "%s", PQgetvalue(res, 0, 9));
+        snprintf(s->contract_end, sizeof(s->contract_end), "%s", PQgetvalue(res, 0, 10));
         if (strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
             const char *id[1] = {PQgetvalue(res, 0, 0)};
             PGresult *touched = tsr_db_exec(
@@ -244,6 +274,12 @@ static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
     } else if (!s->found) {
         gw_fail(call, TSR_E_UNAUTHENTICATED, "unauthenticated", NULL,
                 "Your session has ended or the token is not valid; sign in again.");
+    } else if (s->contract_over) {
+        /* The same answer as signing in would now get, so the worker learns why, not just that. */
+        gw_fail(call, TSR_E_FORBIDDEN, "contract_ended", NULL,
+                "This account was for the contract '%s', which ended on %s, so it can no longer be used. "
+                "If the contract has been extended, ask system support to record its new end date.",
+                s->contract_name, s->contract_end);
     } else {
         session__fill_actor(call, s);
         call->route->fn(call);
@@ -313,11 +349,119 @@ void gw_session_end(gw_call_t *call)
 }
 
 /* ------------------------------------------------------------------------------------------------
- * Leavers: an ended account's sessions end when the gateway hears of it
+ * Movers and leavers: what accounts says of a worker reaches their sessions
  * ---------------------------------------------------------------------------------------------- */
+
+static char *sessions__json_dump(json_t *value)
+{
+    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    json_decref(value);
+    return text;
+}
+
+/* A mover's sessions carry the new roles and teams from their next call; they are not ended. Ending
+ * them would take the old access away no sooner (either way it is gone once the account is recorded
+ * here), but would throw the worker out mid-task, perhaps mid-way through recording a visit, for a
+ * change someone else made, and for every change, even one that widens access or only names a
+ * manager. So the account as it now stands is kept in worker_accounts and every session lookup
+ * reads it. A leaver's sessions do end, here and on accounts.worker.ended. */
+int gw_sessions_remember_account(PGconn *conn, const gw_account_t *account, tsr_error_t *err)
+{
+    json_t *roles = json_array(), *team_ids = json_array(), *team_names = json_array();
+    for (size_t i = 0; roles && i < account->n_roles; i++)
+        json_array_append_new(roles, json_string(account->roles[i]));
+    for (size_t i = 0; team_ids && team_names && i < account->n_teams; i++) {
+        json_array_append_new(team_ids, json_integer((json_int_t)account->teams[i]->id));
+        json_array_append_new(team_names, json_string(account->teams[i]->name));
+    }
+    char id[32], version[32];
+    snprintf(id, sizeof(id), "%" PRIu64, account->worker_id);
+    snprintf(version, sizeof(version), "%" PRIu64, account->version);
+    char *roles_text = sessions__json_dump(roles), *ids_text = sessions__json_dump(team_ids),
+         *names_text = sessions__json_dump(team_names);
+    int rc = -1;
+    if (roles_text == NULL || ids_text == NULL || names_text == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory recording an account.");
+        goto done;
+    }
+    const char *params[9] = {id,
+                             account->name,
+                             roles_text,
+                             ids_text,
+                             names_text,
+                             account->ended ? "t" : "f",
+                             account->contract_name,
+                             account->contract_end_date,
+                             version};
+    /* Team ids and names are kept in step: element i of each is the same team. The reply to a change
+     * and its event may arrive in either order; the older of the two changes nothing. */
+    PGresult *res = tsr_db_exec(
+        conn,
+        "INSERT INTO worker_accounts (worker_id, display_name, roles, team_ids, team_names, ended,"
+        " contract_name, contract_end_date, version) VALUES ($1::bigint, $2,"
+        " ARRAY(SELECT e FROM jsonb_array_elements_text($3::jsonb) WITH ORDINALITY AS x (e, n) ORDER BY n),"
+        " ARRAY(SELECT e::bigint FROM jsonb_array_elements_text($4::jsonb) WITH ORDINALITY AS x (e, n)"
+        "       ORDER BY n),"
+        " ARRAY(SELECT e FROM jsonb_array_elements_text($5::jsonb) WITH ORDINALITY AS x (e, n) ORDER BY n),"
+        " $6::boolean, $7, $8::date, $9::bigint)"
+        " ON CONFLICT (worker_id) DO UPDATE SET display_name = EXCLUDED.display_name, roles = EXCLUDED.roles,"
+        " team_ids = EXCLUDED.team_ids, team_names = EXCLUDED.team_names, ended = EXCLUDED.ended,"
+        " contract_name = EXCLUDED.contract_name, contract_end_date = EXCLUDED.contract_end_date,"
+        " version = EXCLUDED.version, changed_at = now()"
+        " WHERE worker_accounts.version < EXCLUDED.version",
+        9, params, err);
+    if (res == NULL)
+        goto done;
+    PQclear(res);
+    if (account->ended) {
+        const char *by_worker[1] = {id};
+        res = tsr_db_exec(
+            conn, "UPDATE sessions SET ended_at = now() WHERE worker_id = $1::bigint AND ended_at IS NULL", 1,
+            by_worker, err);
+        if (res == NULL)
+            goto done;
+        PQclear(res);
+    }
+    rc = 0;
+done:
+    free(roles_text);
+    free(ids_text);
+    free(names_text);
+    return rc;
+}
+
+static int sessions__apply_changed(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Accounts__WorkerChanged *c = (Tsr__Accounts__WorkerChanged *)tsr_unpack(
+        &tsr__accounts__worker_changed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (c == NULL)
+        return -1;
+    if (c->third_party && tsr_text_check_date(c->contract_end_date, 0, "contract_end_date", err) != 0) {
+        uint64_t worker = c->worker_id;
+        tsr__accounts__worker_changed__free_unpacked(c, NULL);
+        return tsr_error_set(err, TSR_E_INVALID, "bad_message", NULL,
+                             "accounts.worker.changed for worker %" PRIu64 " has no valid contract end date.",
+                             worker);
+    }
+    gw_account_t account = {.worker_id = c->worker_id,
+                            .version = c->version,
+                            .name = c->name,
+                            .roles = c->roles,
+                            .n_roles = c->n_roles,
+                            .teams = c->teams,
+                            .n_teams = c->n_teams,
+                            .ended = c->ended,
+                            .contract_name = c->third_party ? c->contract_name : NULL,
+                            .contract_end_date = c->third_party ? c->contract_end_date : NULL};
+    int rc = gw_sessions_remember_account(ev->conn, &account, err);
+    tsr__accounts__worker_changed__free_unpacked(c, NULL);
+    return rc;
+}
 
 int gw_sessions_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
 {
+    if (strcmp(ev->event->type, "accounts.worker.changed") == 0)
+        return sessions__apply_changed(ev, err);
     if (strcmp(ev->event->type, "accounts.worker.ended") != 0)
         return 0;
     Tsr__Accounts__WorkerEnded *ended = (Tsr__Accounts__WorkerEnded *)tsr_unpack(

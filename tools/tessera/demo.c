@@ -1,6 +1,7 @@
 /* tessera demo load: the demo workers and organisations of `make run`, through the daemons that own
  * them (so the audit trail sees the organisations arrive like any others). Safe to run again. */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,40 @@ static const char *demo__item(json_t *array, size_t i)
     return s ? s : "";
 }
 
-static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password, size_t index)
+/* Usernames loaded so far and their ids, so that a worker can name a manager loaded before them. */
+typedef struct {
+    char username[72];
+    uint64_t id;
+} demo_loaded_t;
+
+static uint64_t demo__loaded_id(const demo_loaded_t *loaded, size_t n, const char *username)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(loaded[i].username, username) == 0)
+            return loaded[i].id;
+    return 0;
+}
+
+/* YYYY-MM-DD of today plus days, local time: demo dates stay current however old the file is. */
+static void demo__date_in(int days, char out[16])
+{
+    time_t t = time(NULL) + (time_t)days * 86400;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+/* Fills list (up to 32) with the strings of a JSON array; how many. */
+static size_t demo__strings(json_t *array, char **list)
+{
+    size_t n = json_array_size(array) < 32 ? json_array_size(array) : 32;
+    for (size_t i = 0; i < n; i++)
+        list[i] = (char *)demo__item(array, i);
+    return n;
+}
+
+static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password, size_t index,
+                             demo_loaded_t *loaded, size_t *n_loaded)
 {
     Tsr__Accounts__WorkerImport in = TSR__ACCOUNTS__WORKER_IMPORT__INIT;
     in.username = (char *)demo__string(w, "username");
@@ -33,21 +67,23 @@ static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password
         fprintf(stderr, "tessera: workers[%zu] needs 'roles' and 'teams' lists\n", index);
         return -1;
     }
-    char *role_names[32], *team_names[32];
-    in.n_roles = json_array_size(roles) < 32 ? json_array_size(roles) : 32;
-    in.n_teams = json_array_size(teams) < 32 ? json_array_size(teams) : 32;
-    for (size_t i = 0; i < in.n_roles; i++)
-        role_names[i] = (char *)demo__item(roles, i);
-    for (size_t i = 0; i < in.n_teams; i++)
-        team_names[i] = (char *)demo__item(teams, i);
+    char *role_names[32], *team_names[32], *managed_names[32];
+    in.n_roles = demo__strings(roles, role_names);
+    in.n_teams = demo__strings(teams, team_names);
+    in.n_managed_teams = demo__strings(json_object_get(w, "managed_teams"), managed_names);
     in.roles = role_names;
     in.teams = team_names;
+    in.managed_teams = managed_names;
+    const char *manager = demo__string(w, "manager");
+    in.manager_id = manager[0] ? demo__loaded_id(loaded, *n_loaded, manager) : 0;
+    if (manager[0] && in.manager_id == 0) {
+        fprintf(stderr, "tessera: workers[%zu].manager '%s' must be a worker listed before it\n", index,
+                manager);
+        return -1;
+    }
     /* Demo workers meet every access prerequisite as of today, unless the file says otherwise. */
     char today[16];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    demo__date_in(0, today);
     Tsr__Accounts__WorkerPrerequisites pre = TSR__ACCOUNTS__WORKER_PREREQUISITES__INIT;
     json_t *given = json_object_get(w, "prerequisites");
     pre.dbs_checked_on =
@@ -59,10 +95,33 @@ static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password
         (char *)(json_object_get(given, "aup_signed_on") ? demo__string(given, "aup_signed_on") : today);
     pre.risk_assessment_approved = json_is_true(json_object_get(given, "risk_assessment_approved"));
     in.prerequisites = &pre;
+    /* A third-party worker's contract; "ends_in_days" keeps a demo contract running. */
+    Tsr__Accounts__WorkerContract contract = TSR__ACCOUNTS__WORKER_CONTRACT__INIT;
+    json_t *c = json_object_get(w, "contract");
+    char end_date[16];
+    if (json_is_object(c)) {
+        contract.name = (char *)demo__string(c, "name");
+        if (json_is_integer(json_object_get(c, "ends_in_days"))) {
+            demo__date_in((int)json_integer_value(json_object_get(c, "ends_in_days")), end_date);
+            contract.end_date = end_date;
+        } else {
+            contract.end_date = (char *)demo__string(c, "end_date");
+        }
+        in.contract = &contract;
+    }
     Tsr__Envelope *reply = NULL;
     if (cli_call(ctx, "accounts", "accounts.worker.import", NULL, &in.base, &reply) != 0)
         return -1;
+    Tsr__Accounts__WorkerAccount *account =
+        tsr__accounts__worker_account__unpack(NULL, reply->payload.len, reply->payload.data);
     tsr__envelope__free_unpacked(reply, NULL);
+    if (account == NULL) {
+        fprintf(stderr, "tessera: the accounts service's reply for workers[%zu] cannot be read\n", index);
+        return -1;
+    }
+    snprintf(loaded[*n_loaded].username, sizeof(loaded[*n_loaded].username), "%s", in.username);
+    loaded[(*n_loaded)++].id = account->id;
+    tsr__accounts__worker_account__free_unpacked(account, NULL);
     return 0;
 }
 
@@ -137,6 +196,8 @@ int cli_demo_load(cli_context_t *ctx, int argc, char **argv)
         return 2;
     }
     int rc = 1;
+    demo_loaded_t *loaded = NULL;
+    size_t n_loaded = 0;
     const char *password = json_string_value(json_object_get(root, "password"));
     json_t *workers = json_object_get(root, "workers"), *orgs = json_object_get(root, "organisations");
     if (password == NULL || !json_is_array(workers) || !json_is_array(orgs)) {
@@ -145,9 +206,14 @@ int cli_demo_load(cli_context_t *ctx, int argc, char **argv)
     }
     size_t i;
     json_t *item;
+    loaded = calloc(json_array_size(workers) + 1, sizeof(*loaded));
+    if (loaded == NULL) {
+        fprintf(stderr, "tessera: out of memory\n");
+        goto done;
+    }
     json_array_foreach(workers, i, item)
     {
-        if (demo__load_worker(ctx, item, password, i) != 0)
+        if (demo__load_worker(ctx, item, password, i, loaded, &n_loaded) != 0)
             goto done;
     }
     json_array_foreach(orgs, i, item)
@@ -165,6 +231,7 @@ int cli_demo_load(cli_context_t *ctx, int argc, char **argv)
            json_array_size(orgs), json_array_size(people));
     rc = 0;
 done:
+    free(loaded);
     json_decref(root);
     return rc;
 }

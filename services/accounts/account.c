@@ -1,0 +1,451 @@
+#include "account.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts.pb-c.h"
+#include "tsr_envelope.h"
+#include "tsr_text.h"
+
+const char *const accounts_administrators[] = {"admin", "system-support", "system", NULL};
+
+int accounts_actor_administers(const Tsr__Actor *actor)
+{
+    if (actor == NULL || (actor->worker_id == 0 && !tsr_actor_is_system(actor)))
+        return 0;
+    for (const char *const *r = accounts_administrators; *r != NULL; r++)
+        if (tsr_actor_has_role(actor, *r))
+            return 1;
+    return 0;
+}
+
+#define ACCOUNT_MAX_ROLES 32
+
+/* One SELECT list for every reading of accounts, so that a column cannot mean one thing here and
+ * another there. The enum below numbers its columns. */
+#define ACCOUNT_COLUMNS                                                                                      \
+    "w.id, w.username, w.name, array_to_string(w.roles, ','), coalesce(w.manager_id, 0),"                    \
+    " coalesce(m.name, ''), " ACCOUNTS_STATE_SQL ", c.worker_id IS NOT NULL, coalesce(c.name, ''),"          \
+    " coalesce(to_char(c.end_date, 'YYYY-MM-DD'), ''), coalesce(array_to_string(c.person_ids, ','), ''),"    \
+    " coalesce(to_char(w.dbs_checked_on, 'YYYY-MM-DD'), ''), w.risk_assessment_approved,"                    \
+    " coalesce(to_char(w.training_completed_on, 'YYYY-MM-DD'), ''),"                                         \
+    " coalesce(to_char(w.aup_signed_on, 'YYYY-MM-DD'), ''),"                                                 \
+    " coalesce(to_char(w.dbs_checked_on + interval '3 years', 'YYYY-MM-DD'), ''),"                           \
+    " (extract(epoch FROM w.created_at) * 1000)::bigint,"                                                    \
+    " coalesce((extract(epoch FROM w.last_login_at) * 1000)::bigint, 0),"                                    \
+    " coalesce((extract(epoch FROM w.ended_at) * 1000)::bigint, 0), coalesce(w.ended_reason, ''), w.version"
+#define ACCOUNT_FROM                                                                                         \
+    " FROM workers w LEFT JOIN workers m ON m.id = w.manager_id"                                             \
+    " LEFT JOIN worker_contracts c ON c.worker_id = w.id"
+
+enum {
+    COL_ID,
+    COL_USERNAME,
+    COL_NAME,
+    COL_ROLES,
+    COL_MANAGER_ID,
+    COL_MANAGER_NAME,
+    COL_STATE,
+    COL_THIRD_PARTY,
+    COL_CONTRACT_NAME,
+    COL_CONTRACT_END,
+    COL_CONTRACT_PEOPLE,
+    COL_DBS,
+    COL_RISK_ASSESSMENT,
+    COL_TRAINING,
+    COL_AUP,
+    COL_DBS_RENEWAL,
+    COL_CREATED,
+    COL_LAST_LOGIN,
+    COL_ENDED,
+    COL_ENDED_REASON,
+    COL_VERSION,
+    COL_COUNT
+};
+
+/* ------------------------------------------------------------------------------------------------
+ * A pool for one reading: the messages point into it and into the PGresults, and all of it goes
+ * once the reply or the event is packed.
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct account_block {
+    struct account_block *next;
+} account_block_t;
+
+typedef struct {
+    account_block_t *blocks;
+    int failed;
+} account_pool_t;
+
+static void *account__alloc(account_pool_t *pool, size_t count, size_t size)
+{
+    account_block_t *b = calloc(1, sizeof(*b) + (count ? count : 1) * size);
+    if (b == NULL) {
+        pool->failed = 1;
+        return NULL;
+    }
+    b->next = pool->blocks;
+    pool->blocks = b;
+    return b + 1;
+}
+
+static void account__pool_free(account_pool_t *pool)
+{
+    while (pool->blocks) {
+        account_block_t *next = pool->blocks->next;
+        free(pool->blocks);
+        pool->blocks = next;
+    }
+}
+
+static char *account__strdup(account_pool_t *pool, const char *s)
+{
+    char *out = account__alloc(pool, strlen(s) + 1, 1);
+    if (out)
+        memcpy(out, s, strlen(s) + 1);
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Reading accounts
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    account_pool_t pool;
+    PGresult *rows;  /* ACCOUNT_COLUMNS, one account a row */
+    PGresult *teams; /* worker_id, team id, team name, manages */
+    size_t count;
+    Tsr__Accounts__WorkerAccount **items;
+} account_set_t;
+
+static void account__set_free(account_set_t *set)
+{
+    account__pool_free(&set->pool);
+    PQclear(set->rows);
+    PQclear(set->teams);
+    memset(set, 0, sizeof(*set));
+}
+
+static void account__split_roles(account_pool_t *pool, const char *text, Tsr__Accounts__WorkerAccount *a)
+{
+    /* Role names are checked against the known list before they are stored: no commas inside. */
+    char *buf = account__strdup(pool, text);
+    a->roles = account__alloc(pool, ACCOUNT_MAX_ROLES, sizeof(char *));
+    if (buf == NULL || a->roles == NULL)
+        return;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok && a->n_roles < ACCOUNT_MAX_ROLES;
+         tok = strtok_r(NULL, ",", &save))
+        a->roles[a->n_roles++] = tok;
+}
+
+static void account__fill_detail(account_set_t *set, int row, Tsr__Accounts__WorkerAccount *a)
+{
+    PGresult *r = set->rows;
+    account_pool_t *pool = &set->pool;
+    a->username = PQgetvalue(r, row, COL_USERNAME);
+    a->manager_id = strtoull(PQgetvalue(r, row, COL_MANAGER_ID), NULL, 10);
+    a->manager_name = PQgetvalue(r, row, COL_MANAGER_NAME);
+    a->state = PQgetvalue(r, row, COL_STATE);
+    Tsr__Accounts__WorkerPrerequisites *pre = account__alloc(pool, 1, sizeof(*pre));
+    if (pre != NULL) {
+        tsr__accounts__worker_prerequisites__init(pre);
+        pre->worker_id = a->id;
+        pre->dbs_checked_on = PQgetvalue(r, row, COL_DBS);
+        pre->risk_assessment_approved = strcmp(PQgetvalue(r, row, COL_RISK_ASSESSMENT), "t") == 0;
+        pre->training_completed_on = PQgetvalue(r, row, COL_TRAINING);
+        pre->aup_signed_on = PQgetvalue(r, row, COL_AUP);
+        a->prerequisites = pre;
+    }
+    a->dbs_renewal_due = PQgetvalue(r, row, COL_DBS_RENEWAL);
+    if (strcmp(PQgetvalue(r, row, COL_THIRD_PARTY), "t") == 0) {
+        Tsr__Accounts__WorkerContract *c = account__alloc(pool, 1, sizeof(*c));
+        const char *people = PQgetvalue(r, row, COL_CONTRACT_PEOPLE);
+        size_t n = *people ? 1 : 0;
+        for (const char *p = people; *p; p++)
+            n += *p == ',';
+        uint64_t *ids = account__alloc(pool, n, sizeof(uint64_t));
+        if (c != NULL && ids != NULL) {
+            tsr__accounts__worker_contract__init(c);
+            c->name = PQgetvalue(r, row, COL_CONTRACT_NAME);
+            c->end_date = PQgetvalue(r, row, COL_CONTRACT_END);
+            char *p = (char *)people;
+            for (size_t i = 0; i < n; i++) {
+                ids[i] = strtoull(p, &p, 10);
+                if (*p == ',')
+                    p++;
+            }
+            c->n_person_ids = n;
+            c->person_ids = ids;
+            a->contract = c;
+        }
+    }
+    a->created_at_ms = strtoll(PQgetvalue(r, row, COL_CREATED), NULL, 10);
+    a->last_login_at_ms = strtoll(PQgetvalue(r, row, COL_LAST_LOGIN), NULL, 10);
+    a->ended_at_ms = strtoll(PQgetvalue(r, row, COL_ENDED), NULL, 10);
+    a->ended_reason = PQgetvalue(r, row, COL_ENDED_REASON);
+}
+
+/* Teams (member of, and managed) of every account in the set, in one query. */
+static int account__load_teams(PGconn *conn, account_set_t *set, tsr_error_t *err)
+{
+    size_t cap = 3 + set->count * 21;
+    char *ids = account__alloc(&set->pool, cap, 1);
+    if (ids == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory reading accounts.");
+    size_t n = (size_t)snprintf(ids, cap, "{");
+    for (size_t i = 0; i < set->count; i++)
+        n += (size_t)snprintf(ids + n, cap - n, "%s%" PRIu64, i ? "," : "", set->items[i]->id);
+    snprintf(ids + n, cap - n, "}");
+    const char *params[1] = {ids};
+    set->teams = tsr_db_exec(conn,
+                             "SELECT x.worker_id, t.id, t.name, x.manages FROM ("
+                             "  SELECT worker_id, team_id, false AS manages FROM worker_teams"
+                             "   WHERE worker_id = ANY ($1::bigint[])"
+                             "  UNION ALL SELECT worker_id, team_id, true FROM team_managers"
+                             "   WHERE worker_id = ANY ($1::bigint[])) x"
+                             " JOIN teams t ON t.id = x.team_id ORDER BY x.worker_id, x.manages, t.name",
+                             1, params, err);
+    if (set->teams == NULL)
+        return -1;
+    int rows = PQntuples(set->teams);
+    for (size_t i = 0; i < set->count; i++) {
+        Tsr__Accounts__WorkerAccount *a = set->items[i];
+        size_t member = 0, manages = 0;
+        for (int t = 0; t < rows; t++) {
+            if (strtoull(PQgetvalue(set->teams, t, 0), NULL, 10) != a->id)
+                continue;
+            if (strcmp(PQgetvalue(set->teams, t, 3), "t") == 0)
+                manages++;
+            else
+                member++;
+        }
+        Tsr__Accounts__Team *teams = account__alloc(&set->pool, member + manages, sizeof(*teams));
+        a->teams = account__alloc(&set->pool, member, sizeof(*a->teams));
+        a->managed_teams = account__alloc(&set->pool, manages, sizeof(*a->managed_teams));
+        if (teams == NULL || a->teams == NULL || a->managed_teams == NULL)
+            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL,
+                                 "Out of memory reading accounts.");
+        size_t used = 0;
+        for (int t = 0; t < rows; t++) {
+            if (strtoull(PQgetvalue(set->teams, t, 0), NULL, 10) != a->id)
+                continue;
+            Tsr__Accounts__Team *team = &teams[used++];
+            tsr__accounts__team__init(team);
+            team->id = strtoull(PQgetvalue(set->teams, t, 1), NULL, 10);
+            team->name = PQgetvalue(set->teams, t, 2);
+            /* Managed teams are not shown to colleagues: only the detailed view carries them. */
+            if (strcmp(PQgetvalue(set->teams, t, 3), "t") == 0) {
+                if (a->detailed)
+                    a->managed_teams[a->n_managed_teams++] = team;
+            } else {
+                a->teams[a->n_teams++] = team;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Builds the set's messages from set->rows (ACCOUNT_COLUMNS first, in that order) and their teams. */
+static int account__build(PGconn *conn, account_set_t *set, size_t count, int detailed, tsr_error_t *err)
+{
+    set->count = count;
+    set->items = account__alloc(&set->pool, count, sizeof(*set->items));
+    Tsr__Accounts__WorkerAccount *accounts = account__alloc(&set->pool, count, sizeof(*accounts));
+    if (set->items == NULL || accounts == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory reading accounts.");
+    for (size_t i = 0; i < count; i++) {
+        Tsr__Accounts__WorkerAccount *a = &accounts[i];
+        tsr__accounts__worker_account__init(a);
+        a->id = strtoull(PQgetvalue(set->rows, (int)i, COL_ID), NULL, 10);
+        a->name = PQgetvalue(set->rows, (int)i, COL_NAME);
+        a->detailed = detailed;
+        a->version = strtoull(PQgetvalue(set->rows, (int)i, COL_VERSION), NULL, 10);
+        account__split_roles(&set->pool, PQgetvalue(set->rows, (int)i, COL_ROLES), a);
+        if (detailed)
+            account__fill_detail(set, (int)i, a);
+        set->items[i] = a;
+    }
+    if (set->pool.failed)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory reading accounts.");
+    return count ? account__load_teams(conn, set, err) : 0;
+}
+
+/* One account, detailed; 404 when there is no such worker. */
+static int account__load_one(PGconn *conn, uint64_t worker_id, account_set_t *set, tsr_error_t *err)
+{
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, worker_id);
+    if (worker_id > INT64_MAX)
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "There is no worker with id %s.", id);
+    const char *params[1] = {id};
+    set->rows =
+        tsr_db_exec(conn, "SELECT " ACCOUNT_COLUMNS ACCOUNT_FROM " WHERE w.id = $1::bigint", 1, params, err);
+    if (set->rows == NULL)
+        return -1;
+    if (PQntuples(set->rows) == 0)
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "There is no worker with id %s.", id);
+    return account__build(conn, set, 1, 1, err);
+}
+
+int accounts_account_reply(tsr_call_t *call, uint64_t worker_id, tsr_error_t *err)
+{
+    account_set_t set = {0};
+    int rc = account__load_one(call->conn, worker_id, &set, err);
+    if (rc == 0)
+        tsr_call_reply(call, &set.items[0]->base);
+    account__set_free(&set);
+    return rc;
+}
+
+int accounts_account_publish(tsr_call_t *call, uint64_t worker_id, tsr_error_t *err)
+{
+    /* The caller holds the worker's row (locked by its change), so versions follow the changes. */
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, worker_id);
+    const char *params[1] = {id};
+    PGresult *res = tsr_db_exec(call->conn, "UPDATE workers SET version = version + 1 WHERE id = $1::bigint",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    account_set_t set = {0};
+    if (account__load_one(call->conn, worker_id, &set, err) != 0) {
+        account__set_free(&set);
+        return -1;
+    }
+    const Tsr__Accounts__WorkerAccount *a = set.items[0];
+    Tsr__Accounts__WorkerChanged changed = TSR__ACCOUNTS__WORKER_CHANGED__INIT;
+    changed.worker_id = a->id;
+    changed.username = a->username;
+    changed.name = a->name;
+    changed.n_roles = a->n_roles;
+    changed.roles = a->roles;
+    changed.n_teams = a->n_teams;
+    changed.teams = a->teams;
+    changed.manager_id = a->manager_id;
+    uint64_t *managed = account__alloc(&set.pool, a->n_managed_teams, sizeof(uint64_t));
+    for (size_t i = 0; managed && i < a->n_managed_teams; i++)
+        managed[i] = a->managed_teams[i]->id;
+    changed.n_managed_team_ids = managed ? a->n_managed_teams : 0;
+    changed.managed_team_ids = managed;
+    changed.ended = strcmp(a->state, "ended") == 0;
+    changed.version = a->version;
+    if (a->contract != NULL) {
+        changed.third_party = 1;
+        changed.contract_name = a->contract->name;
+        changed.contract_end_date = a->contract->end_date;
+        changed.n_contract_person_ids = a->contract->n_person_ids;
+        changed.contract_person_ids = a->contract->person_ids;
+    }
+    int rc = managed == NULL ? tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL,
+                                             "Out of memory publishing an account.")
+                             : tsr_call_emit(call, "accounts.worker.changed", &changed.base, err);
+    account__set_free(&set);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Reading one account, and finding colleagues
+ * ---------------------------------------------------------------------------------------------- */
+
+int accounts_worker_get(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Accounts__WorkerGet *in = (const Tsr__Accounts__WorkerGet *)call->payload;
+    if (tsr_actor_require_role(call->actor, accounts_administrators, "read workers' accounts", err) != 0)
+        return -1;
+    return accounts_account_reply(call, in->worker_id, err);
+}
+
+/* A team named by id or by name; 0 when none is asked for, -1 (422) when there is no such team. */
+static int account__resolve_team(PGconn *conn, const char *team, char out[32], tsr_error_t *err)
+{
+    snprintf(out, 32, "0");
+    if (team[0] == '\0')
+        return 0;
+    int digits = strlen(team) <= 18;
+    for (const char *p = team; digits && *p; p++)
+        digits = isdigit((unsigned char)*p);
+    const char *params[1] = {team};
+    PGresult *res = tsr_db_exec(
+        conn, digits ? "SELECT id FROM teams WHERE id = $1::bigint" : "SELECT id FROM teams WHERE name = $1",
+        1, params, err);
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) == 1;
+    if (found)
+        snprintf(out, 32, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!found)
+        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "unknown_team", "team", "There is no team '%.100s'.",
+                             team);
+    return 0;
+}
+
+int accounts_worker_search(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Accounts__WorkerSearch *in = (const Tsr__Accounts__WorkerSearch *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    int detailed = accounts_actor_administers(call->actor);
+    uint32_t limit = in->limit == 0 ? 50 : in->limit;
+    if (limit > 200)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to 200.");
+    if (in->cursor[0] != '\0' && !tsr_text_is_hex(in->cursor))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                             "The cursor is not one this service gave out; start again without it.");
+    char team[32], lim[16];
+    if (account__resolve_team(call->conn, in->team, team, err) != 0)
+        return -1;
+    snprintf(lim, sizeof(lim), "%u", limit + 1);
+    char *q = tsr_text_trim_dup(in->q);
+    char *pattern = q ? tsr_text_like_pattern(q) : NULL;
+    if (q == NULL || pattern == NULL) {
+        free(q);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory finding workers.");
+    }
+    const char *params[6] = {q, pattern, team, detailed ? "t" : "f", in->cursor, lim};
+    account_set_t set = {0};
+    /* Keyset paging on (lower(name), id), as organisations do; the cursor is the last row's key.
+     * A worker choosing whom to send work to is offered only accounts that can be used: not ended,
+     * no contract over. Only administrators find accounts by username: signing in never tells
+     * whether a username exists, and neither does this. */
+    set.rows =
+        tsr_db_exec(call->conn,
+                    "SELECT " ACCOUNT_COLUMNS ","
+                    " encode(convert_to(lower(w.name) || chr(31) || w.id::text, 'UTF8'), 'hex')" ACCOUNT_FROM
+                    " WHERE ($1 = '' OR w.name ILIKE $2 OR ($4::boolean AND w.username = lower($1))"
+                    "        OR w.id = (CASE WHEN $1 ~ '^[0-9]{1,18}$' THEN $1::bigint END))"
+                    "   AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM worker_teams wt"
+                    "        WHERE wt.worker_id = w.id AND wt.team_id = $3::bigint))"
+                    "   AND ($4::boolean OR (w.ended_at IS NULL AND w.active"
+                    "        AND (c.end_date IS NULL OR c.end_date >= current_date)))"
+                    "   AND ($5 = '' OR (lower(w.name), w.id) >"
+                    "        (split_part(convert_from(decode($5, 'hex'), 'UTF8'), chr(31), 1),"
+                    "         split_part(convert_from(decode($5, 'hex'), 'UTF8'), chr(31), 2)::bigint))"
+                    " ORDER BY lower(w.name), w.id LIMIT $6::int",
+                    6, params, err);
+    free(q);
+    free(pattern);
+    if (set.rows == NULL) {
+        if (in->cursor[0] != '\0' && err->status == TSR_E_INTERNAL)
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                                 "The cursor is not one this service gave out; start again without it.");
+        return -1;
+    }
+    int rows = PQntuples(set.rows);
+    size_t shown = rows > (int)limit ? limit : (size_t)rows;
+    int rc = account__build(call->conn, &set, shown, detailed, err);
+    if (rc == 0) {
+        Tsr__Accounts__WorkerList list = TSR__ACCOUNTS__WORKER_LIST__INIT;
+        list.n_items = shown;
+        list.items = set.items;
+        list.next_cursor = rows > (int)limit ? PQgetvalue(set.rows, (int)shown - 1, COL_COUNT) : "";
+        tsr_call_reply(call, &list.base);
+    }
+    account__set_free(&set);
+    return rc;
+}

@@ -1,0 +1,40 @@
+/* account: a worker's account as it now stands, read inside the handler's transaction. The same
+ * reading answers the worker calls and fills the accounts.worker.changed event, so that what an
+ * administrator is shown and what the other daemons are told cannot disagree. */
+#ifndef ACCOUNTS_ACCOUNT_H
+#define ACCOUNTS_ACCOUNT_H
+
+#include <stdint.h>
+
+#include "tsr_daemon.h"
+
+/* What signing in would meet now, over workers w and worker_contracts c: one rule for the sign-in
+ * refusal, the account's state shown to system support, and whom the worker search offers. The
+ * order is the order of the sign-in checks: an ended account says so before anything else. */
+#define ACCOUNTS_STATE_SQL                                                                                   \
+    "CASE WHEN w.ended_at IS NOT NULL OR NOT w.active THEN 'ended'"                                          \
+    " WHEN c.end_date < current_date THEN 'contract_ended'"                                                  \
+    " WHEN NOT w.risk_assessment_approved AND (w.dbs_checked_on IS NULL"                                     \
+    "      OR w.dbs_checked_on <= current_date - interval '3 years') THEN 'dbs_out_of_date'"                 \
+    " WHEN w.training_completed_on IS NULL THEN 'training_not_done'"                                         \
+    " WHEN w.aup_signed_on IS NULL THEN 'aup_not_signed'"                                                    \
+    " ELSE 'active' END"
+
+/* The roles that administer accounts; "system" is the suite's own import and batch jobs. */
+extern const char *const accounts_administrators[];
+/* Whether the actor is one of them. */
+int accounts_actor_administers(const Tsr__Actor *actor);
+
+/* Replies with the worker's whole account (a WorkerAccount). */
+int accounts_account_reply(tsr_call_t *call, uint64_t worker_id, tsr_error_t *err);
+/* Emits accounts.worker.changed with the whole account as it now stands, in the call's transaction.
+ * Every change to a worker ends with this, after the change and before the commit. */
+int accounts_account_publish(tsr_call_t *call, uint64_t worker_id, tsr_error_t *err);
+
+/* accounts.worker.get: one account (admin and system support). */
+int accounts_worker_get(tsr_call_t *call, tsr_error_t *err);
+/* accounts.worker.search: colleagues by name and team, for any signed-in worker; only the
+ * administrators see more than id, name, roles and teams, and see ended accounts too. */
+int accounts_worker_search(tsr_call_t *call, tsr_error_t *err);
+
+#endif
