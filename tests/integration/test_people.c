@@ -533,6 +533,55 @@ test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the
     free(admin);
 }
 
+static void test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted_record(void **state)
+{
+    (void)state;
+    /* Seed 002: "the allocated worker(s) & their manager(s)" keep access. The early-help worker is
+     * made the key worker's line manager (an early-help worker has no access by role or team). */
+    char *admin = testenv_login(testenv, "admin");
+    char *manager = testenv_login(testenv, "eh.worker");
+    char key_worker[32], line_manager[32], id[32], path[256], body[256];
+    worker_id_of("key.worker", key_worker);
+    worker_id_of("eh.worker", line_manager);
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Sol\",\"family\":\"Marchetti\"},\"gender\":\"male\","
+               "\"date_of_birth\":\"2014-03-02\"}",
+               id);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", id);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             key_worker);
+    testenv_response_t r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", id);
+    r = testenv_http(testenv, "PUT", path, admin, "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\"}",
+                     NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s", id);
+    r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+    char worker_path[64];
+    snprintf(worker_path, sizeof(worker_path), "/api/v1/workers/%s", key_worker);
+    snprintf(body, sizeof(body), "{\"manager_id\":\"%s\"}", line_manager);
+    r = testenv_http(testenv, "PUT", worker_path, admin, body, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    /* The records daemon learns of the manager from accounts' event: within moments. */
+    long status = 0;
+    for (int i = 0; i < 100 && status != 200; i++) {
+        r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
+        status = r.status;
+        testenv_response_free(&r);
+        if (status != 200)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(status, 200);
+    free(admin);
+    free(manager);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -546,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_a_declared_conflict_of_interest_keeps_the_record_from_that_worker),
         cmocka_unit_test(
             test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor),
+        cmocka_unit_test(test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted_record),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
