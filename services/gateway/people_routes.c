@@ -7,6 +7,7 @@
 
 #include "gateway.h"
 #include "people_routes.h"
+#include "workflow_routes.h"
 #include "accounts.pb-c.h"
 #include "records.pb-c.h"
 
@@ -87,10 +88,23 @@ static void people__created(gw_call_t *call, const char *daemon, const Tsr__Enve
     people__one(call, daemon, reply, err, 201);
 }
 
+/* A person's summary page: the record from records and, for a reader who may see it, the work
+ * steps about the person from the workflow daemon (each with whether it is still open). */
 static void people__read(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                          const tsr_error_t *err)
 {
-    people__one(call, daemon, reply, err, 200);
+    Tsr__Records__Person *p =
+        (Tsr__Records__Person *)gw_reply_unpack(call, daemon, reply, err, &tsr__records__person__descriptor);
+    if (p == NULL)
+        return;
+    json_t *body = people__person(p);
+    int name_only = p->name_only;
+    uint64_t id = p->id;
+    tsr__records__person__free_unpacked(p, NULL);
+    if (name_only)
+        gw_reply_json(call, 200, body);
+    else
+        gw_reply_with_steps(call, body, "person", id, 200);
 }
 
 void gw_person_create(gw_call_t *call)

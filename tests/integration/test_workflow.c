@@ -393,6 +393,18 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
     json_t *wv = call_json(sa, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 200);
     assert_true(folder_has(wv, "incoming_work", "step_id", id));
     json_decref(wv);
+    /* The child's summary page lists the open step. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s", child);
+    json_t *summary = call_json(sw, "GET", path, NULL, 200);
+    int listed = 0;
+    size_t k;
+    json_t *it0;
+    json_array_foreach(json_object_get(summary, "steps"), k, it0)
+    {
+        listed |= strcmp(str(it0, "id"), id) == 0 && json_is_true(json_object_get(it0, "open"));
+    }
+    assert_true(listed);
+    json_decref(summary);
     call_error(sw, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 403, "forbidden", NULL);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
     json_decref(call_json(sa, "POST", path, "{}", 200));
@@ -505,6 +517,12 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     call_error(admin, "POST", path, body, 422, "recipient_has_no_access", "to.worker_id");
     snprintf(path, sizeof(path), "/api/v1/steps/%s", id);
     call_error(eh, "GET", path, NULL, 403, "restricted_record", NULL);
+    /* Nor the person's summary, steps and all; those with access see the steps on it. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s", child);
+    call_error(eh, "GET", path, NULL, 403, "restricted_record", NULL);
+    json_t *person = call_json(admin, "GET", path, NULL, 200);
+    assert_true(json_array_size(json_object_get(person, "steps")) >= 1);
+    json_decref(person);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
     snprintf(
         body, sizeof(body),
