@@ -9,6 +9,7 @@
 #include "audit.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
+#include "workflow.pb-c.h"
 
 /* What one event says happened to which record. */
 typedef struct {
@@ -19,6 +20,57 @@ typedef struct {
 } trail_access_t;
 
 static const char *const trail_readers[] = {"auditor", "admin", NULL};
+
+/* Work about a person is part of their record: reading a step about them, and every change to it
+ * or its requests, is an access. Work about an organisation, and overdue notices, are not. */
+static int trail__describe_work(const Tsr__Envelope *ev, trail_access_t *access, tsr_error_t *err)
+{
+    static const char *const step_verbs[][2] = {
+        {"viewed", "view-step"},        {"refused", "refused"},       {"started", "start-step"},
+        {"section-saved", "save-step"}, {"assigned", "assign-step"},  {"resumed", "resume-step"},
+        {"finished", "finish-step"},    {"cancelled", "cancel-step"}, {"reopened", "reopen-step"}};
+    static const char *const request_verbs[][2] = {{"sent", "send-request"},
+                                                   {"completed", "complete-request"},
+                                                   {"returned", "return-request"},
+                                                   {"acknowledged", "acknowledge-request"}};
+    if (strncmp(ev->type, "workflow.step.", 14) == 0) {
+        Tsr__Workflow__StepEvent *m = (Tsr__Workflow__StepEvent *)tsr_unpack(
+            &tsr__workflow__step_event__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL)
+            return -1;
+        const char *verb = NULL;
+        for (size_t i = 0; i < sizeof(step_verbs) / sizeof(step_verbs[0]) && verb == NULL; i++)
+            if (strcmp(step_verbs[i][0], m->action) == 0)
+                verb = step_verbs[i][1];
+        int about_person = m->subject != NULL && strcmp(m->subject->kind, "person") == 0;
+        if (verb != NULL && about_person) {
+            *access = (trail_access_t){verb, "person", m->subject->id, ""};
+            snprintf(access->summary, sizeof(access->summary), "%s: %s %s (step %" PRIu64 ")",
+                     m->subject_name, m->title, m->action, m->step_id);
+        }
+        tsr__workflow__step_event__free_unpacked(m, NULL);
+        return verb != NULL && about_person;
+    }
+    if (strncmp(ev->type, "workflow.request.", 17) == 0) {
+        Tsr__Workflow__RequestEvent *m = (Tsr__Workflow__RequestEvent *)tsr_unpack(
+            &tsr__workflow__request_event__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL)
+            return -1;
+        const char *verb = NULL;
+        for (size_t i = 0; i < sizeof(request_verbs) / sizeof(request_verbs[0]) && verb == NULL; i++)
+            if (strcmp(request_verbs[i][0], m->action) == 0)
+                verb = request_verbs[i][1];
+        int about_person = m->subject != NULL && strcmp(m->subject->kind, "person") == 0;
+        if (verb != NULL && about_person) {
+            *access = (trail_access_t){verb, "person", m->subject->id, ""};
+            snprintf(access->summary, sizeof(access->summary), "%s: request '%s' %s (request %" PRIu64 ")",
+                     m->subject_name, m->title, m->action, m->request_id);
+        }
+        tsr__workflow__request_event__free_unpacked(m, NULL);
+        return verb != NULL && about_person;
+    }
+    return 0;
+}
 
 /* 1 and fills access when the event is an access to audit, 0 when it is not one, -1 malformed. */
 static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_error_t *err)
@@ -81,6 +133,8 @@ static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_
         tsr__records__person_accessed__free_unpacked(m, NULL);
         return 1;
     }
+    if (strncmp(ev->type, "workflow.", 9) == 0)
+        return trail__describe_work(ev, access, err);
     return 0;
 }
 

@@ -517,6 +517,19 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     call_error(admin, "POST", path, body, 422, "recipient_has_no_access", "to.worker_id");
     snprintf(path, sizeof(path), "/api/v1/steps/%s", id);
     call_error(eh, "GET", path, NULL, 403, "restricted_record", NULL);
+    /* The refused attempt is in the audit trail, under the person, from the workflow daemon. */
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE producer = 'workflow' AND record_kind = 'person'"
+             " AND record_id = %s AND action = 'refused' AND worker_id = %s",
+             child, eh_id);
+    long refused = 0;
+    for (int i = 0; i < 100 && refused == 0; i++) {
+        refused = testenv_sql_long(testenv, sql);
+        if (refused == 0)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(refused, 1);
     /* Nor the person's summary, steps and all; those with access see the steps on it. */
     snprintf(path, sizeof(path), "/api/v1/people/%s", child);
     call_error(eh, "GET", path, NULL, 403, "restricted_record", NULL);
