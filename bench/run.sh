@@ -90,11 +90,19 @@ done
 # People search: 100,000 generated people, fuzzy names with letters missing, through HTTP.
 echo "bench: generating 100,000 people"
 psql_super -d tessera -f - <"$root/bench/generate_people.sql"
-echo "bench: HTTP GET /api/v1/people?name=..., 8 connections, ${seconds}s"
-TESSERA_TOKEN="$token" BENCH_WRK_JSON="$dir/search.json" \
-    wrk -t 2 -c 8 -d "${seconds}s" -s "$root/bench/search_people.lua" "http://$addr" >"$dir/search.txt"
-search_json=$(cat "$dir/search.json")
+# At 1 connection (a worker searching), 2 (one per core here) and 8 (eight searching at once with no
+# pause between searches: saturation on this machine, where the figure is queueing).
+for c in 1 2 8; do
+    echo "bench: HTTP GET /api/v1/people?name=..., $c connections, ${seconds}s"
+    TESSERA_TOKEN="$token" BENCH_WRK_JSON="$dir/search$c.json" \
+        wrk -t 1 -c "$c" -d "${seconds}s" -s "$root/bench/search_people.lua" "http://$addr" >"$dir/search$c.txt"
+done
+search_json=$(cat "$dir/search8.json")
 search_p99=$(printf '%s' "$search_json" | sed -n 's/.*"p99": \([0-9.]*\).*/\1/p')
+search1_json=$(cat "$dir/search1.json")
+search2_json=$(cat "$dir/search2.json")
+search1_p99=$(printf '%s' "$search1_json" | sed -n 's/.*"p99": \([0-9.]*\).*/\1/p')
+search2_p99=$(printf '%s' "$search2_json" | sed -n 's/.*"p99": \([0-9.]*\).*/\1/p')
 
 wrk_json=$(cat "$dir/wrk.json")
 http_rps=$(printf '%s' "$wrk_json" | sed -n 's/.*"requests_per_s": \([0-9.]*\).*/\1/p')
@@ -115,7 +123,9 @@ cat >"$out/results.json" <<JSON
   "audit_entries_for_them": $audited,
   "ratio_http_to_pgbench_insert": $ratio_insert,
   "ratio_http_to_pgbench_simple_update": $ratio_update,
-  "people_search_100k": $search_json
+  "people_search_100k": $search_json,
+  "people_search_100k_1_connection": $search1_json,
+  "people_search_100k_2_connections": $search2_json
 }
 JSON
 
@@ -129,7 +139,9 @@ echo "  ratio HTTP / pgbench insert:          $ratio_insert"
 echo "  ratio HTTP / pgbench simple update:   $ratio_update"
 echo "  organisations created: $created; audited: $audited"
 echo
-echo "Fuzzy name search among 100,000 people through HTTP (8 connections, $seconds s): p99 $search_p99 ms (goal: under 50)"
-echo "  $search_json"
+echo "Fuzzy name search among 100,000 people through HTTP ($seconds s each; goal: p99 under 50 ms)"
+echo "  1 connection:  p99 $search1_p99 ms  $search1_json"
+echo "  2 connections: p99 $search2_p99 ms  $search2_json"
+echo "  8 connections: p99 $search_p99 ms  $search_json"
 echo "Figures written to $out/results.json"
 [ "$not_created" = 0 ] && [ "$audited" -ge "$created" ]

@@ -182,59 +182,118 @@ static char *trail__roles_literal(const Tsr__Actor *actor)
     return out;
 }
 
-int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err)
+/* The accesses one event stands for: one, or for records.people.found, one per person shown. */
+static int trail__describe_all(const Tsr__Envelope *ev, trail_access_t **out, size_t *n, tsr_error_t *err)
 {
-    trail_access_t access;
-    int rc = trail__describe(ev->event, &access, err);
+    *out = NULL;
+    *n = 0;
+    if (strcmp(ev->type, "records.people.found") == 0) {
+        Tsr__Records__PeopleFound *m = (Tsr__Records__PeopleFound *)tsr_unpack(
+            &tsr__records__people_found__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL)
+            return -1;
+        *out = calloc(m->n_people + 1, sizeof(trail_access_t));
+        for (size_t i = 0; i < m->n_people; i++) {
+            (*out)[i] = (trail_access_t){"search", "person", m->people[i]->person_id, ""};
+            snprintf((*out)[i].summary, sizeof((*out)[i].summary), "%s", m->people[i]->summary);
+        }
+        *n = m->n_people;
+        tsr__records__people_found__free_unpacked(m, NULL);
+        return *n > 0;
+    }
+    trail_access_t one;
+    int rc = trail__describe(ev, &one, err);
     if (rc <= 0)
         return rc;
-    PGresult *head = tsr_db_exec(ev->conn, "SELECT last_hash FROM chain_head FOR UPDATE", 0, NULL, err);
-    if (head == NULL)
+    *out = malloc(sizeof(trail_access_t));
+    **out = one;
+    *n = 1;
+    return 1;
+}
+
+/* Appends one entry after prev (its hash replaces prev); *id is the new entry's id. */
+static int trail__append(PGconn *conn, const Tsr__Envelope *e, const trail_access_t *access, int item,
+                         unsigned char prev[32], char id[32], tsr_error_t *err)
+{
+    const Tsr__Actor *actor = e->actor;
+    char occurred[32], worker[32], record[32], seq[32], item_text[16];
+    snprintf(occurred, sizeof(occurred), "%" PRId64, e->occurred_at_ms);
+    snprintf(worker, sizeof(worker), "%" PRIu64, actor ? actor->worker_id : 0);
+    snprintf(record, sizeof(record), "%" PRIu64, access->record_id);
+    snprintf(seq, sizeof(seq), "%" PRIu64, e->seq);
+    snprintf(item_text, sizeof(item_text), "%d", item);
+    char *roles = trail__roles_literal(actor);
+    const char *username = actor ? actor->username : "";
+    const char *session = actor ? actor->session_id : "";
+    const char *fields[11] = {
+        occurred, worker,          username,    roles, session, access->action, access->record_kind,
+        record,   access->summary, e->producer, seq};
+    unsigned char hash[32];
+    trail__hash(prev, fields, 11, hash);
+    const char *values[15] = {
+        occurred, worker,          username,    roles, session,     access->action,     access->record_kind,
+        record,   access->summary, e->producer, seq,   e->trace_id, (const char *)prev, (const char *)hash,
+        item_text};
+    int lengths[15] = {0};
+    int formats[15] = {0};
+    lengths[12] = lengths[13] = 32;
+    formats[12] = formats[13] = 1;
+    PGresult *res =
+        tsr_db_exec_bin(conn,
+                        "INSERT INTO entries (occurred_at, worker_id, username, roles, session_id, action,"
+                        " record_kind, record_id, summary, producer, producer_seq, trace_id, prev_hash,"
+                        " hash, producer_item)"
+                        " VALUES (to_timestamp($1::bigint / 1000.0), $2::bigint, $3, $4::text[], $5, $6,"
+                        " $7, $8::bigint, $9, $10, $11::bigint, $12, $13, $14, $15::int) RETURNING id",
+                        15, values, lengths, formats, err);
+    free(roles);
+    if (res == NULL)
         return -1;
+    snprintf(id, 32, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    memcpy(prev, hash, 32);
+    return 0;
+}
+
+int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err)
+{
+    trail_access_t *accesses = NULL;
+    size_t n = 0;
+    int rc = trail__describe_all(ev->event, &accesses, &n, err);
+    if (rc <= 0) {
+        free(accesses);
+        return rc;
+    }
+    PGresult *head = tsr_db_exec(ev->conn, "SELECT last_hash FROM chain_head FOR UPDATE", 0, NULL, err);
+    if (head == NULL) {
+        free(accesses);
+        return -1;
+    }
     size_t prev_len = 0;
     unsigned char *prev = tsr_db_get_bytes(head, 0, 0, &prev_len);
     PQclear(head);
     if (prev == NULL || prev_len != 32) {
         free(prev);
+        free(accesses);
         return tsr_error_set(err, TSR_E_INTERNAL, "bad_chain_head", NULL,
                              "The audit chain's head is damaged.");
     }
-    const Tsr__Envelope *e = ev->event;
-    const Tsr__Actor *actor = e->actor;
-    char occurred[32], worker[32], record[32], seq[32];
-    snprintf(occurred, sizeof(occurred), "%" PRId64, e->occurred_at_ms);
-    snprintf(worker, sizeof(worker), "%" PRIu64, actor ? actor->worker_id : 0);
-    snprintf(record, sizeof(record), "%" PRIu64, access.record_id);
-    snprintf(seq, sizeof(seq), "%" PRIu64, e->seq);
-    char *roles = trail__roles_literal(actor);
-    const char *username = actor ? actor->username : "";
-    const char *session = actor ? actor->session_id : "";
-    const char *fields[11] = {occurred,           worker, username,       roles,       session, access.action,
-                              access.record_kind, record, access.summary, e->producer, seq};
-    unsigned char hash[32];
-    trail__hash(prev, fields, 11, hash);
-    const char *values[14] = {
-        occurred, worker,         username,    roles, session,     access.action,      access.record_kind,
-        record,   access.summary, e->producer, seq,   e->trace_id, (const char *)prev, (const char *)hash};
-    int lengths[14] = {0};
-    int formats[14] = {0};
-    lengths[12] = lengths[13] = 32;
-    formats[12] = formats[13] = 1;
-    PGresult *res = tsr_db_exec_bin(ev->conn,
-                                    "WITH e AS (INSERT INTO entries (occurred_at, worker_id, username, "
-                                    "roles, session_id, action, record_kind,"
-                                    " record_id, summary, producer, producer_seq, trace_id, prev_hash, hash)"
-                                    " VALUES (to_timestamp($1::bigint / 1000.0), $2::bigint, $3, $4::text[], "
-                                    "$5, $6, $7, $8::bigint, $9, $10,"
-                                    " $11::bigint, $12, $13, $14) RETURNING id)"
-                                    " UPDATE chain_head SET last_id = e.id, last_hash = $14 FROM e",
-                                    14, values, lengths, formats, err);
-    free(roles);
+    char last_id[32] = "";
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = trail__append(ev->conn, ev->event, &accesses[i], (int)i, prev, last_id, err);
+    if (rc == 0) {
+        const char *values[2] = {last_id, (const char *)prev};
+        int lengths[2] = {0, 32}, formats[2] = {0, 1};
+        PGresult *res =
+            tsr_db_exec_bin(ev->conn, "UPDATE chain_head SET last_id = $1::bigint, last_hash = $2", 2, values,
+                            lengths, formats, err);
+        rc = res == NULL ? -1 : 0;
+        PQclear(res);
+    }
     free(prev);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
+    free(accesses);
+    return rc;
 }
 
 static void trail__entry_from_row(const PGresult *res, int row, Tsr__Audit__AuditEntry *entry,

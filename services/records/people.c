@@ -453,19 +453,40 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
     person_row_t *people = calloc(rows ? (size_t)rows : 1, sizeof(*people));
     Tsr__Records__Person **items = calloc(rows ? (size_t)rows : 1, sizeof(*items));
     rc = 0;
-    for (int i = 0; i < rows && rc == 0; i++) {
+    /* Each record shown in full is a read of it: one event for the search names them all. */
+    Tsr__Records__PersonAccessed *found = calloc(rows ? (size_t)rows : 1, sizeof(*found));
+    Tsr__Records__PersonAccessed **found_ptrs = calloc(rows ? (size_t)rows : 1, sizeof(*found_ptrs));
+    char(*summaries)[200] = calloc(rows ? (size_t)rows : 1, sizeof(*summaries));
+    size_t n_found = 0;
+    for (int i = 0; i < rows; i++) {
         int full = strcmp(PQgetvalue(res, i, 16), "t") == 0;
         person__from_row(res, i, full, &people[i]);
         items[i] = &people[i].person;
-        /* Each record shown in full is a read of it. */
-        if (full) {
-            char summary[512];
-            snprintf(summary, sizeof(summary), "Found person %s (%" PRIu64 ") in a search",
-                     people[i].person.display_name, people[i].person.id);
-            rc = records_person_audit(call, people[i].person.id, people[i].person.display_name, "found",
-                                      summary, err);
-        }
+        if (!full)
+            continue;
+        tsr__records__person_accessed__init(&found[n_found]);
+        found[n_found].person_id = people[i].person.id;
+        found[n_found].display_name = people[i].person.display_name;
+        found[n_found].action = "found";
+        snprintf(summaries[n_found], sizeof(summaries[n_found]), "Found person %s (%" PRIu64 ") in a search",
+                 people[i].person.display_name, people[i].person.id);
+        found[n_found].summary = summaries[n_found];
+        found_ptrs[n_found] = &found[n_found];
+        n_found++;
     }
+    if (n_found > 0) {
+        Tsr__Records__PeopleFound ev = TSR__RECORDS__PEOPLE_FOUND__INIT;
+        ev.people = found_ptrs;
+        ev.n_people = n_found;
+        char terms[300];
+        snprintf(terms, sizeof(terms), "name '%.100s' date of birth '%.10s'", in->name ? in->name : "",
+                 in->date_of_birth ? in->date_of_birth : "");
+        ev.terms = terms;
+        rc = tsr_call_emit(call, "records.people.found", &ev.base, err);
+    }
+    free(found);
+    free(found_ptrs);
+    free(summaries);
     if (rc == 0) {
         Tsr__Records__PersonList list = TSR__RECORDS__PERSON_LIST__INIT;
         list.n_items = (size_t)rows;
