@@ -118,7 +118,10 @@ static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_
                                                {"related", "relate"},
                                                {"case-note-added", "add-case-note"},
                                                {"case-notes-viewed", "view-case-notes"},
-                                               {"merged", "merge"}};
+                                               {"merged", "merge"},
+                                               {"involvement-added", "add-involvement"},
+                                               {"involvement-ended", "end-involvement"},
+                                               {"involvements-viewed", "view-involvements"}};
         const char *action = NULL;
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && action == NULL; i++)
             if (strcmp(verbs[i][0], m->action) == 0)

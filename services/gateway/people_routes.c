@@ -21,6 +21,17 @@ static json_t *people__allocation(const Tsr__Records__Allocation *a)
     return o;
 }
 
+static json_t *people__involvement(const Tsr__Records__Involvement *v)
+{
+    json_t *o = json_pack("{s:o, s:o, s:s, s:s, s:s, s:s}", "id", gw_json_id(v->id), "person_id",
+                          gw_json_id(v->person_id), "service", v->service, "kind", v->kind, "start_date",
+                          v->start_date, "note", v->note);
+    json_object_set_new(o, "end_date", v->end_date[0] ? json_string(v->end_date) : json_null());
+    json_object_set_new(o, "team_id", v->team_id ? gw_json_id(v->team_id) : json_null());
+    json_object_set_new(o, "worker_id", v->worker_id ? gw_json_id(v->worker_id) : json_null());
+    return o;
+}
+
 static json_t *people__person(const Tsr__Records__Person *p)
 {
     char title[300];
@@ -67,6 +78,10 @@ static json_t *people__person(const Tsr__Records__Person *p)
                                                        p->relationships[i]->type, "display_name",
                                                        p->relationships[i]->related_display_name));
     json_object_set_new(o, "relationships", relationships);
+    json_t *involvements = json_array();
+    for (size_t i = 0; i < p->n_involvements; i++)
+        json_array_append_new(involvements, people__involvement(p->involvements[i]));
+    json_object_set_new(o, "involvements", involvements);
     return o;
 }
 
@@ -458,4 +473,83 @@ void gw_person_merge(gw_call_t *call)
         gw_json_member_id(call, NULL, "duplicate_id", 1, &req.duplicate_id) != 0)
         return;
     gw_call_daemon(call, "records", "records.person.merge", &req.base, people__restricted);
+}
+
+static void people__involvement_reply(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                      const tsr_error_t *err, int status)
+{
+    Tsr__Records__Involvement *v = (Tsr__Records__Involvement *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__involvement__descriptor);
+    if (v == NULL)
+        return;
+    json_t *body = people__involvement(v);
+    tsr__records__involvement__free_unpacked(v, NULL);
+    gw_reply_json(call, status, body);
+}
+
+static void people__involvement_added(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                      const tsr_error_t *err)
+{
+    people__involvement_reply(call, daemon, reply, err, 201);
+}
+
+static void people__involvement_ended(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                      const tsr_error_t *err)
+{
+    people__involvement_reply(call, daemon, reply, err, 200);
+}
+
+void gw_involvement_add(gw_call_t *call)
+{
+    static const char *const fields[] = {"service", "kind",      "start_date", "end_date",
+                                         "team_id", "worker_id", "note",       NULL};
+    Tsr__Records__Involvement req = TSR__RECORDS__INVOLVEMENT__INIT;
+    const char *service, *kind, *start, *end, *note;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_string(call, "service", 1, &service) != 0 || gw_json_string(call, "kind", 1, &kind) != 0 ||
+        gw_json_string(call, "start_date", 1, &start) != 0 ||
+        gw_json_string(call, "end_date", 0, &end) != 0 || gw_json_string(call, "note", 0, &note) != 0 ||
+        gw_json_member_id(call, NULL, "team_id", 0, &req.team_id) != 0 ||
+        gw_json_member_id(call, NULL, "worker_id", 0, &req.worker_id) != 0)
+        return;
+    req.service = (char *)service;
+    req.kind = (char *)kind;
+    req.start_date = (char *)start;
+    req.end_date = (char *)end;
+    req.note = (char *)note;
+    gw_call_daemon(call, "records", "records.involvement.add", &req.base, people__involvement_added);
+}
+
+void gw_involvement_end(gw_call_t *call)
+{
+    static const char *const fields[] = {"end_date", NULL};
+    Tsr__Records__InvolvementEnd req = TSR__RECORDS__INVOLVEMENT_END__INIT;
+    const char *end;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_path_id(call, 1, &req.involvement_id) != 0 ||
+        gw_json_check_object(call, fields) != 0 || gw_json_string(call, "end_date", 0, &end) != 0)
+        return;
+    req.end_date = (char *)end;
+    gw_call_daemon(call, "records", "records.involvement.end", &req.base, people__involvement_ended);
+}
+
+static void people__involvements(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                 const tsr_error_t *err)
+{
+    Tsr__Records__InvolvementList *list = (Tsr__Records__InvolvementList *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__involvement_list__descriptor);
+    if (list == NULL)
+        return;
+    json_t *items = json_array();
+    for (size_t i = 0; i < list->n_items; i++)
+        json_array_append_new(items, people__involvement(list->items[i]));
+    tsr__records__involvement_list__free_unpacked(list, NULL);
+    gw_reply_json(call, 200, gw_list_body(items, NULL));
+}
+
+void gw_involvement_list(gw_call_t *call)
+{
+    Tsr__Records__PersonGet req = TSR__RECORDS__PERSON_GET__INIT;
+    if (gw_path_id(call, 0, &req.id) != 0)
+        return;
+    gw_call_daemon(call, "records", "records.involvement.list", &req.base, people__involvements);
 }

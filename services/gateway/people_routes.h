@@ -19,4 +19,8 @@ void gw_worker_prerequisites(gw_call_t *call);
 void gw_worker_end(gw_call_t *call);
 void gw_conflict_declare(gw_call_t *call);
 
+void gw_involvement_add(gw_call_t *call);
+void gw_involvement_end(gw_call_t *call);
+void gw_involvement_list(gw_call_t *call);
+
 #endif

@@ -1,5 +1,6 @@
 /* tessera-records: people, organisations and everything recorded about them. */
 #include "access.h"
+#include "involvements.h"
 #include "organisations.h"
 #include "merges.h"
 #include "people.h"
@@ -26,6 +27,9 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.relationship.add", records_relationship_add, &tsr__records__relationship__descriptor},
     {"records.person.merge", records_person_merge, &tsr__records__person_merge__descriptor},
     {"records.case_note.add", records_case_note_add, &tsr__records__case_note__descriptor},
+    {"records.involvement.add", records_involvement_add, &tsr__records__involvement__descriptor},
+    {"records.involvement.end", records_involvement_end, &tsr__records__involvement_end__descriptor},
+    {"records.involvement.list", records_involvement_list, &tsr__records__person_get__descriptor},
     {"records.person.access_check", records_access_check, &tsr__records__access_check__descriptor},
     {"records.case_note.list", records_case_note_list, &tsr__records__person_get__descriptor},
 };

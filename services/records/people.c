@@ -1,4 +1,5 @@
 #include "people.h"
+#include "involvements.h"
 #include "relations.h"
 
 #include <inttypes.h>
@@ -374,9 +375,12 @@ int records_person_get(tsr_call_t *call, tsr_error_t *err)
         char summary[512];
         snprintf(summary, sizeof(summary), "Viewed person %s (%" PRIu64 ")", row.person.display_name, in->id);
         PGresult *rel_res = NULL;
+        PGresult *inv_res = NULL;
         rc = person__load_allocations(call, in->id, &row.person, &allocations, &alloc_res, err);
         if (rc == 0)
             rc = records_relationships_load(call, &row.person, &rel_res, err);
+        if (rc == 0)
+            rc = records_involvements_load(call, &row.person, &inv_res, err);
         if (rc == 0)
             rc = records_person_audit(call, in->id, row.person.display_name, "viewed", summary, err);
         if (rc == 0)
@@ -385,6 +389,7 @@ int records_person_get(tsr_call_t *call, tsr_error_t *err)
         free(row.person.allocations);
         PQclear(alloc_res);
         records_relationships_release(&row.person, rel_res);
+        records_involvements_release(&row.person, inv_res);
     }
     person__release(&row);
     PQclear(res);

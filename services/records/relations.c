@@ -47,8 +47,8 @@ static const char *relations__inverse(const char *type)
 }
 
 /* Full access to a person, or a refusal (audited) / not found. */
-static int relations__require_access(tsr_call_t *call, uint64_t id, const char *what, char *display,
-                                     size_t size, tsr_error_t *err)
+int records_person_require_access(tsr_call_t *call, uint64_t id, const char *what, char *display, size_t size,
+                                  tsr_error_t *err)
 {
     if (records_person_display(call, id, display, size, err) != 0)
         return -1;
@@ -78,7 +78,7 @@ int records_relationship_add(tsr_call_t *call, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_INVALID, "self_relationship", "person_id",
                              "A person cannot be related to themselves.");
     char display[256], related[256];
-    if (relations__require_access(call, in->person_id, "link", display, sizeof(display), err) != 0)
+    if (records_person_require_access(call, in->person_id, "link", display, sizeof(display), err) != 0)
         return -1;
     if (records_person_display(call, in->related_id, related, sizeof(related), err) != 0) {
         err->status = TSR_E_INVALID;
@@ -187,7 +187,7 @@ int records_case_note_add(tsr_call_t *call, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_INVALID, "date_in_future", "occurred_at",
                              "A case note records what has happened: 'occurred_at' cannot be in the future.");
     char display[256];
-    if (relations__require_access(call, in->person_id, "case note", display, sizeof(display), err) != 0)
+    if (records_person_require_access(call, in->person_id, "case note", display, sizeof(display), err) != 0)
         return -1;
     char person[32], at[32], by[32];
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
@@ -225,7 +225,7 @@ int records_case_note_list(tsr_call_t *call, tsr_error_t *err)
     if (tsr_actor_require_worker(call->actor, err) != 0)
         return -1;
     char display[256];
-    if (relations__require_access(call, in->id, "case notes", display, sizeof(display), err) != 0)
+    if (records_person_require_access(call, in->id, "case notes", display, sizeof(display), err) != 0)
         return -1;
     char person[32];
     snprintf(person, sizeof(person), "%" PRIu64, in->id);

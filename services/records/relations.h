@@ -6,6 +6,10 @@
 #include "records.pb-c.h"
 #include "tsr_daemon.h"
 
+/* The person's display name into display, when the caller has full access; otherwise the refusal
+ * is kept (audited) and answered 403 restricted_record. what names the attempt ("case note"). */
+int records_person_require_access(tsr_call_t *call, uint64_t id, const char *what, char *display, size_t size,
+                                  tsr_error_t *err);
 int records_relationship_add(tsr_call_t *call, tsr_error_t *err);
 int records_case_note_add(tsr_call_t *call, tsr_error_t *err);
 int records_case_note_list(tsr_call_t *call, tsr_error_t *err);

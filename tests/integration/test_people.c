@@ -582,6 +582,102 @@ static void test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted
     free(manager);
 }
 
+static void
+test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_those_without_access(
+    void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *admin = testenv_login(testenv, "admin");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char id[32], path[256], iid[32];
+    add_person(sw,
+               "{\"legal_name\":{\"given\":\"Nell\",\"family\":\"Quarrie\"},\"gender\":\"female\","
+               "\"date_of_birth\":\"2012-05-09\"}",
+               id);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", id);
+    long before = testenv_sql_long(testenv, "SELECT count(*) FROM records.involvements");
+    struct {
+        const char *body;
+        long status;
+        const char *code;
+    } bad[] = {
+        {"{\"service\":\"XYZ\",\"kind\":\"child-in-need\",\"start_date\":\"2024-01-01\"}", 400,
+         "invalid_service"},
+        {"{\"service\":\"CSSW\",\"kind\":\"tea\",\"start_date\":\"2024-01-01\"}", 400, "invalid_kind"},
+        {"{\"service\":\"CSSW\",\"kind\":\"child-in-need\",\"start_date\":\"2999-01-01\"}", 400,
+         "date_in_future"},
+        {"{\"service\":\"CSSW\",\"kind\":\"child-in-need\",\"start_date\":\"2024-02-01\",\"end_date\":\"2024-"
+         "01-01\"}",
+         400, "end_before_start"},
+        {"{\"service\":\"CSSW\",\"kind\":\"child-in-need\"}", 400, "missing_field"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        testenv_response_t r = testenv_http(testenv, "POST", path, sw, bad[i].body, NULL);
+        testenv_assert_error(&r, bad[i].status, bad[i].code);
+        testenv_response_free(&r);
+    }
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.involvements"), before);
+    testenv_response_t r = testenv_http(testenv, "POST", path, sw,
+                                        "{\"service\":\"CSSW\",\"kind\":\"child-in-need\",\"start_date\":"
+                                        "\"2024-01-15\",\"note\":\"Section 17\"}",
+                                        NULL);
+    assert_int_equal(r.status, 201);
+    snprintf(iid, sizeof(iid), "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, sw,
+                     "{\"service\":\"EH\",\"kind\":\"early-help\",\"start_date\":\"2023-03-01\"}", NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    /* The summary shows the open ones. */
+    char summary[64];
+    snprintf(summary, sizeof(summary), "/api/v1/people/%s", id);
+    r = testenv_http(testenv, "GET", summary, sw, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "involvements")), 2);
+    testenv_response_free(&r);
+    char end[256];
+    snprintf(end, sizeof(end), "/api/v1/people/%s/involvements/%s/end", id, iid);
+    r = testenv_http(testenv, "POST", end, sw, "{\"end_date\":\"2023-01-01\"}", NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", end, sw, "{\"end_date\":\"2024-06-30\"}", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "end_date")), "2024-06-30");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", summary, sw, NULL, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "involvements")), 1);
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", path, sw, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
+    testenv_response_free(&r);
+    /* Restricted: the early-help worker is refused, and the refusal is audited. */
+    char restrict_path[128];
+    snprintf(restrict_path, sizeof(restrict_path), "/api/v1/people/%s/restriction", id);
+    r = testenv_http(testenv, "PUT", restrict_path, admin,
+                     "{\"reason\":\"case-review\",\"review_date\":\"2027-01-01\"}", NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, eh,
+                     "{\"service\":\"EH\",\"kind\":\"early-help\",\"start_date\":\"2024-03-01\"}", NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_id = %s AND action IN ('add-involvement',"
+             " 'end-involvement', 'view-involvements', 'refused')",
+             id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2 + 1 + 1 + 2);
+    free(sw);
+    free(admin);
+    free(eh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +692,8 @@ int main(void)
         cmocka_unit_test(
             test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor),
         cmocka_unit_test(test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted_record),
+        cmocka_unit_test(
+            test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_those_without_access),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
