@@ -25,10 +25,11 @@ static const char *const trail_readers[] = {"auditor", "admin", NULL};
  * or its requests, is an access. Work about an organisation, and overdue notices, are not. */
 static int trail__describe_work(const Tsr__Envelope *ev, trail_access_t *access, tsr_error_t *err)
 {
-    static const char *const step_verbs[][2] = {
-        {"viewed", "view-step"},        {"refused", "refused"},       {"started", "start-step"},
-        {"section-saved", "save-step"}, {"assigned", "assign-step"},  {"resumed", "resume-step"},
-        {"finished", "finish-step"},    {"cancelled", "cancel-step"}, {"reopened", "reopen-step"}};
+    static const char *const step_verbs[][2] = {{"viewed", "view-step"},     {"refused", "refused"},
+                                                {"started", "start-step"},   {"section-saved", "save-step"},
+                                                {"assigned", "assign-step"}, {"resumed", "resume-step"},
+                                                {"finished", "finish-step"}, {"cancelled", "cancel-step"},
+                                                {"reopened", "reopen-step"}, {"listed", "view-steps"}};
     static const char *const request_verbs[][2] = {{"sent", "send-request"},
                                                    {"completed", "complete-request"},
                                                    {"returned", "return-request"},

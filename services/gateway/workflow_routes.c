@@ -428,5 +428,5 @@ void gw_reply_with_steps(gw_call_t *call, json_t *body, const char *kind, uint64
     json_object_set_new(body, "_status", json_integer(status));
     json_decref(call->partial);
     call->partial = body;
-    gw_call_daemon(call, "workflow", "workflow.steps.by_subject", &req.base, workflow__steps_for_page);
+    gw_call_daemon(call, "workflow", "workflow.steps.for_summary", &req.base, workflow__steps_for_page);
 }

@@ -650,7 +650,24 @@ done:
     return rc;
 }
 
-int wf_handle_steps_by_subject(tsr_call_t *call, tsr_error_t *err)
+/* A workflow.step.<action> event about a person's list of steps (no one step: step_id 0). */
+static int step__emit_list(tsr_call_t *call, uint64_t person_id, const char *name, const char *action,
+                           tsr_error_t *err)
+{
+    Tsr__Workflow__StepEvent ev = TSR__WORKFLOW__STEP_EVENT__INIT;
+    Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
+    subject.kind = "person";
+    subject.id = person_id;
+    ev.subject = &subject;
+    ev.subject_name = (char *)name;
+    ev.action = (char *)action;
+    ev.title = "work steps";
+    char type[64];
+    snprintf(type, sizeof(type), "workflow.step.%s", action);
+    return tsr_call_emit(call, type, &ev.base, err);
+}
+
+static int step__list_by_subject(tsr_call_t *call, int within_summary, tsr_error_t *err)
 {
     const Tsr__Workflow__Subject *in = (const Tsr__Workflow__Subject *)call->payload;
     if (tsr_actor_require_worker(call->actor, err) != 0)
@@ -659,16 +676,28 @@ int wf_handle_steps_by_subject(tsr_call_t *call, tsr_error_t *err)
                              strcmp(in->kind, "worker") != 0))
         return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "subject_kind",
                              "subject_kind is organisation, person or worker.");
-    if (strcmp(in->kind, "person") == 0 && !tsr_actor_is_system(call->actor)) {
+    int person = strcmp(in->kind, "person") == 0;
+    if (person && !tsr_actor_is_system(call->actor)) {
         uint64_t me = call->actor->worker_id;
         Tsr__Records__AccessCheckReply *reply = NULL;
         if (wf_person_access(call, in->id, &me, 1, NULL, 0, &reply, err) != 0)
             return -1;
         int ok = reply->n_allowed_worker_ids == 1;
+        char name[256];
+        snprintf(name, sizeof(name), "%s", reply->display_name ? reply->display_name : "");
         tsr__records__access_check_reply__free_unpacked(reply, NULL);
-        if (!ok)
+        if (!ok) {
+            /* The refused attempt is kept for the trail while the caller gets the refusal. */
+            if (step__emit_list(call, in->id, name, "refused", err) != 0)
+                return -1;
+            call->commit_refusal = 1;
             return tsr_error_set(err, TSR_E_FORBIDDEN, "restricted_record", NULL,
                                  "This person's record is restricted and you do not have access to it.");
+        }
+        /* Reading the list of work about a person is a read of their record; on their summary page
+         * it is part of the one read the records daemon audits as the view. */
+        if (!within_summary && step__emit_list(call, in->id, name, "listed", err) != 0)
+            return -1;
     }
     char id[24];
     snprintf(id, sizeof(id), "%" PRIu64, in->id);
@@ -698,6 +727,16 @@ int wf_handle_steps_by_subject(tsr_call_t *call, tsr_error_t *err)
     json_t *body = json_pack("{s:o, s:n}", "items", items, "next_cursor");
     wf_reply_json(call, body);
     return 0;
+}
+
+int wf_handle_steps_by_subject(tsr_call_t *call, tsr_error_t *err)
+{
+    return step__list_by_subject(call, 0, err);
+}
+
+int wf_handle_steps_for_summary(tsr_call_t *call, tsr_error_t *err)
+{
+    return step__list_by_subject(call, 1, err);
 }
 
 /* ------------------------------------------------------------------------------------------------

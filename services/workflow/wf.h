@@ -101,6 +101,8 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_step_cancel(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_step_reopen(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_steps_by_subject(tsr_call_t *call, tsr_error_t *err);
+/* The same list for a summary page whose read the owning daemon audits already. */
+int wf_handle_steps_for_summary(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_request_complete(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_request_return(tsr_call_t *call, tsr_error_t *err);
