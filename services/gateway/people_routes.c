@@ -32,6 +32,8 @@ static json_t *people__involvement(const Tsr__Records__Involvement *v)
     return o;
 }
 
+static json_t *people__case_note(const Tsr__Records__CaseNote *n);
+
 static json_t *people__person(const Tsr__Records__Person *p)
 {
     char title[300];
@@ -82,6 +84,11 @@ static json_t *people__person(const Tsr__Records__Person *p)
     for (size_t i = 0; i < p->n_involvements; i++)
         json_array_append_new(involvements, people__involvement(p->involvements[i]));
     json_object_set_new(o, "involvements", involvements);
+    json_t *notes = json_array();
+    for (size_t i = 0; i < p->n_case_notes; i++)
+        json_array_append_new(notes, people__case_note(p->case_notes[i]));
+    json_object_set_new(o, "case_notes", notes);
+    json_object_set_new(o, "case_notes_total", json_integer(p->case_notes_total));
     return o;
 }
 

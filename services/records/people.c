@@ -381,6 +381,9 @@ int records_person_get(tsr_call_t *call, tsr_error_t *err)
             rc = records_relationships_load(call, &row.person, &rel_res, err);
         if (rc == 0)
             rc = records_involvements_load(call, &row.person, &inv_res, err);
+        PGresult *notes_res = NULL;
+        if (rc == 0)
+            rc = records_case_notes_latest(call, &row.person, &notes_res, err);
         if (rc == 0)
             rc = records_person_audit(call, in->id, row.person.display_name, "viewed", summary, err);
         if (rc == 0)
@@ -390,6 +393,7 @@ int records_person_get(tsr_call_t *call, tsr_error_t *err)
         PQclear(alloc_res);
         records_relationships_release(&row.person, rel_res);
         records_involvements_release(&row.person, inv_res);
+        records_case_notes_release(&row.person, notes_res);
     }
     person__release(&row);
     PQclear(res);

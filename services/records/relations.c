@@ -219,6 +219,53 @@ int records_case_note_add(tsr_call_t *call, tsr_error_t *err)
     return 0;
 }
 
+int records_case_notes_latest(tsr_call_t *call, Tsr__Records__Person *person, PGresult **holder,
+                              tsr_error_t *err)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, person->id);
+    const char *params[1] = {id};
+    *holder = tsr_db_exec(call->conn,
+                          "SELECT id, type, title, body, (extract(epoch FROM occurred_at) * 1000)::bigint,"
+                          " (extract(epoch FROM recorded_at) * 1000)::bigint, recorded_by,"
+                          " count(*) OVER () FROM case_notes WHERE person_id = $1::bigint"
+                          " ORDER BY occurred_at DESC, id DESC LIMIT 10",
+                          1, params, err);
+    if (*holder == NULL)
+        return -1;
+    int n = PQntuples(*holder);
+    if (n == 0)
+        return 0;
+    Tsr__Records__CaseNote *notes = calloc((size_t)n, sizeof(*notes));
+    person->case_notes = calloc((size_t)n, sizeof(*person->case_notes));
+    for (int i = 0; i < n; i++) {
+        tsr__records__case_note__init(&notes[i]);
+        notes[i].id = strtoull(PQgetvalue(*holder, i, 0), NULL, 10);
+        notes[i].person_id = person->id;
+        notes[i].type = PQgetvalue(*holder, i, 1);
+        notes[i].title = PQgetvalue(*holder, i, 2);
+        notes[i].body = PQgetvalue(*holder, i, 3);
+        notes[i].occurred_at_ms = strtoll(PQgetvalue(*holder, i, 4), NULL, 10);
+        notes[i].recorded_at_ms = strtoll(PQgetvalue(*holder, i, 5), NULL, 10);
+        notes[i].recorded_by = strtoull(PQgetvalue(*holder, i, 6), NULL, 10);
+        person->case_notes[i] = &notes[i];
+    }
+    person->n_case_notes = (size_t)n;
+    /* count(*) OVER () counts every note, not only the ten shown. The window runs before LIMIT. */
+    person->case_notes_total = (uint32_t)strtoul(PQgetvalue(*holder, 0, 7), NULL, 10);
+    return 0;
+}
+
+void records_case_notes_release(Tsr__Records__Person *person, PGresult *holder)
+{
+    if (person->n_case_notes > 0)
+        free(person->case_notes[0]);
+    free(person->case_notes);
+    person->case_notes = NULL;
+    person->n_case_notes = 0;
+    PQclear(holder);
+}
+
 int records_case_note_list(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__PersonGet *in = (const Tsr__Records__PersonGet *)call->payload;

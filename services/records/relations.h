@@ -19,4 +19,10 @@ int records_relationships_load(tsr_call_t *call, Tsr__Records__Person *person, P
                                tsr_error_t *err);
 void records_relationships_release(Tsr__Records__Person *person, PGresult *holder);
 
+/* Fills person->case_notes with the latest ten and case_notes_total (release with
+ * records_case_notes_release): the summary page's part of the one audited view. */
+int records_case_notes_latest(tsr_call_t *call, Tsr__Records__Person *person, PGresult **holder,
+                              tsr_error_t *err);
+void records_case_notes_release(Tsr__Records__Person *person, PGresult *holder);
+
 #endif

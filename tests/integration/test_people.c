@@ -649,12 +649,29 @@ test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_
                      "{\"service\":\"EH\",\"kind\":\"early-help\",\"start_date\":\"2023-03-01\"}", NULL);
     assert_int_equal(r.status, 201);
     testenv_response_free(&r);
-    /* The summary shows the open ones. */
+    /* The summary shows the open ones, with the latest case notes and how many there are. */
+    char notes_path[128];
+    snprintf(notes_path, sizeof(notes_path), "/api/v1/people/%s/case-notes", id);
+    for (int i = 0; i < 12; i++) {
+        char note[200];
+        snprintf(note, sizeof(note),
+                 "{\"type\":\"visit\",\"title\":\"Visit %d\",\"occurred_at\":\"2024-02-%02dT10:00:00Z\"}",
+                 i + 1, i + 1);
+        r = testenv_http(testenv, "POST", notes_path, sw, note, NULL);
+        assert_int_equal(r.status, 201);
+        testenv_response_free(&r);
+    }
     char summary[64];
     snprintf(summary, sizeof(summary), "/api/v1/people/%s", id);
     r = testenv_http(testenv, "GET", summary, sw, NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "involvements")), 2);
+    assert_int_equal(json_array_size(json_object_get(r.json, "case_notes")), 10);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "case_notes_total")), 12);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(r.json, "case_notes"), 0), "title")),
+        "Visit 12");
+    assert_non_null(json_object_get(r.json, "steps"));
     testenv_response_free(&r);
     char end[256];
     snprintf(end, sizeof(end), "/api/v1/people/%s/involvements/%s/end", id, iid);
