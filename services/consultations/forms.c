@@ -238,7 +238,10 @@ char *consultations_array_literal(const json_t *options, const char *member)
     size_t len = 3;
     size_t i;
     const json_t *o;
-    json_array_foreach(options, i, o) len += strlen(json_string_value(json_object_get(o, member))) * 2 + 3;
+    json_array_foreach(options, i, o)
+    {
+        len += strlen(json_string_value(json_object_get(o, member))) * 2 + 3;
+    }
     char *out = malloc(len), *p = out;
     if (out == NULL)
         return NULL;
@@ -398,7 +401,10 @@ int consultations_section_save(tsr_call_t *call, tsr_error_t *err)
         json_t *values = json_array();
         size_t i;
         const json_t *o;
-        json_array_foreach(v.outcomes, i, o) json_array_append(values, json_object_get(o, "value"));
+        json_array_foreach(v.outcomes, i, o)
+        {
+            json_array_append(values, json_object_get(o, "value"));
+        }
         json_object_set_new(kept, "outcomes", values);
         form__keep(kept, "completed_by", v.text[2]);
     }

@@ -231,7 +231,10 @@ static int import__check(const import_def_t *d, const Tsr__Consultations__Import
         size_t i;
         const json_t *seen;
         int twice = 0;
-        json_array_foreach(r->outcomes, i, seen) twice |= seen == option;
+        json_array_foreach(r->outcomes, i, seen)
+        {
+            twice |= seen == option;
+        }
         if (option == NULL || twice) {
             tsr_error_set(err, TSR_E_INVALID, option ? "duplicate_option" : "unknown_option", "outcomes",
                           option ? "Line %u: Outcome(s) lists '%.60s' twice."
