@@ -1166,7 +1166,15 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
             goto done;
         }
     }
-    /* Record the actions, and start what they start. */
+    /* Record the actions, and start what they start. A reopened step finishing again keeps the
+     * actions it ended with before: the new ones are numbered after them. */
+    res = tsr_db_exec(call->conn,
+                      "SELECT coalesce(max(position) + 1, 0) FROM next_actions WHERE step_id = $1::bigint", 1,
+                      params, err);
+    if (res == NULL)
+        goto done;
+    size_t first_position = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
     json_t *a;
     json_array_foreach(actions, i, a)
     {
@@ -1208,7 +1216,7 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
             snprintf(started, sizeof(started), "%" PRIu64, new_id);
         }
         char pos[24], by[24];
-        snprintf(pos, sizeof(pos), "%zu", i);
+        snprintf(pos, sizeof(pos), "%zu", first_position + i);
         snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
         const char *p[10] = {id,
                              pos,
