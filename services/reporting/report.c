@@ -12,6 +12,11 @@
 #include "tsr_text.h"
 
 #define REPORT_ROLES_MAX 16
+/* The counts of the period's whole months, and of its days outside them (see period_parts). */
+#define REPORT_COUNTS_IN_PERIOD                                                                              \
+    " CROSS JOIN period_parts($1::date, $2::date) AS p"                                                      \
+    " WHERE (grain = 'm' AND start >= p.m1 AND start < p.m2)"                                                \
+    " OR (grain = 'd' AND start BETWEEN $1::date AND $2::date AND (start < p.m1 OR start >= p.m2))"
 #define REPORT_NAME "consultations-in-period"
 #define REPORT_TITLE "Consultations in period"
 
@@ -154,11 +159,12 @@ static json_t *report__table(json_t *layout, const char *title, const char *cons
 
 static int report__by_source(tsr_call_t *call, report_run_t *run, const char *const *p, tsr_error_t *err)
 {
-    PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT source_title, source, sum(n) FROM daily_by_source"
-                                " WHERE day BETWEEN $1::date AND $2::date GROUP BY source_title, source"
-                                " HAVING sum(n) > 0 ORDER BY source_title, source",
-                                2, p, err);
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT source_title, source, sum(n) FROM counts_by_source" REPORT_COUNTS_IN_PERIOD
+                    " GROUP BY source_title, source"
+                    " HAVING sum(n) > 0 ORDER BY source_title, source",
+                    2, p, err);
     if (res == NULL)
         return -1;
     static const char *const columns[] = {"Source of contact", "Count"};
@@ -186,12 +192,12 @@ static int report__by_source(tsr_call_t *call, report_run_t *run, const char *co
 static int report__by_outcome(tsr_call_t *call, report_run_t *run, const char *const *p, json_int_t *total,
                               tsr_error_t *err)
 {
-    PGresult *res = tsr_db_exec(
-        call->conn,
-        "SELECT '', coalesce(sum(n), 0) FROM daily_totals WHERE day BETWEEN $1::date AND $2::date"
-        " UNION ALL SELECT outcome, sum(n) FROM daily_by_outcome WHERE day BETWEEN $1::date AND $2::date"
-        " GROUP BY outcome",
-        2, p, err);
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT '', coalesce(sum(n), 0) FROM counts_total" REPORT_COUNTS_IN_PERIOD
+                    " UNION ALL SELECT outcome, sum(n) FROM counts_by_outcome" REPORT_COUNTS_IN_PERIOD
+                    " GROUP BY outcome",
+                    2, p, err);
     if (res == NULL)
         return -1;
     json_int_t counts[REPORT_OUTCOMES] = {0};
@@ -227,8 +233,8 @@ static int report__by_organisation(tsr_call_t *call, report_run_t *run, const ch
                                    tsr_error_t *err)
 {
     PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT organisation_name, organisation_id, sum(n) FROM daily_by_organisation"
-                                " WHERE day BETWEEN $1::date AND $2::date"
+                                "SELECT organisation_name, organisation_id, sum(n) FROM "
+                                "counts_by_organisation" REPORT_COUNTS_IN_PERIOD
                                 " GROUP BY organisation_name, organisation_id HAVING sum(n) > 0"
                                 " ORDER BY organisation_name, organisation_id",
                                 2, p, err);

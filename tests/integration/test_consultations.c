@@ -538,9 +538,13 @@ static void test_the_report_survives_a_crash_of_the_reporting_daemon_and_counts_
     assert_int_equal(total, finished);
     assert_int_equal(by_source, finished);
     assert_int_equal(rows, finished);
-    /* The day counts agree with the rows they count. */
+    /* The day and month counts agree with the rows they count. */
     assert_int_equal(
-        sql_long("SELECT (SELECT coalesce(sum(n), 0) FROM reporting.daily_totals)"
+        sql_long("SELECT (SELECT coalesce(sum(n), 0) FROM reporting.counts_total WHERE grain = 'm')"
+                 " - (SELECT count(*) FROM reporting.consultations WHERE completed_on IS NOT NULL)"),
+        0);
+    assert_int_equal(
+        sql_long("SELECT (SELECT coalesce(sum(n), 0) FROM reporting.counts_total WHERE grain = 'd')"
                  " - (SELECT count(*) FROM reporting.consultations WHERE completed_on IS NOT NULL)"),
         0);
     assert_int_equal(sql_long("SELECT count(*) FROM reporting.inbox_dead"), 0);

@@ -512,6 +512,12 @@ static void test_consultations_completed_outside_the_period_are_left_out(void **
     wait_for_total(manager, "start=2022-11-13&end=2022-11-13", 1);
     wait_for_total(manager, "start=2022-12-02&end=2022-12-31", 1);
     wait_for_total(manager, "start=2022-11-13&end=2022-12-02", 7);
+    /* Whole months are counted from the month's counts, the days at the ends from the days'. */
+    wait_for_total(manager, "start=2022-11-01&end=2022-11-30", 6);
+    wait_for_total(manager, "start=2022-11-01&end=2022-12-01", 6);
+    wait_for_total(manager, "start=2022-10-15&end=2022-12-05", 7);
+    wait_for_total(manager, "start=2022-11-14&end=2022-11-30", 5);
+    wait_for_total(manager, "start=2022-01-01&end=2022-12-31", 7);
     /* The seed's period is as it was. */
     testenv_response_t r = testenv_http(testenv, "GET", REPORT_PATH "&format=csv", manager, NULL, NULL);
     assert_int_equal(r.status, 200);
