@@ -49,6 +49,7 @@ test-fast: build
 bench: build
 	@bench/run.sh
 	@bench/workview.sh
+	@bench/journey.sh
 
 # libFuzzer over each fuzz target for FUZZ_SECONDS (default 60) each; needs clang.
 FUZZ_SECONDS ?= 60

@@ -25,7 +25,7 @@ bench_start_suite() {
     echo "bench: instance in $dir"
     "$bench_root/scripts/instance.sh" init "$dir" >/dev/null
     local d
-    for d in accounts records audit workflow gateway; do
+    for d in accounts records audit workflow consultations reporting gateway; do
         TESSERA_HTTP_ADDR=127.0.0.1:0 TESSERA_TESSERA_LOG_LEVEL=warn \
             "$bench_bin/tessera-$d" --config "$dir/tessera.conf" >"$dir/logs/$d.log" 2>&1 &
         bench_pids+=($!)

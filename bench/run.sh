@@ -30,7 +30,7 @@ trap cleanup EXIT
 
 echo "bench: instance in $dir"
 "$root/scripts/instance.sh" init "$dir" >/dev/null
-for d in accounts records audit workflow gateway; do
+for d in accounts records audit workflow consultations reporting gateway; do
     TESSERA_HTTP_ADDR=127.0.0.1:0 TESSERA_TESSERA_LOG_LEVEL=warn \
         "$bin/tessera-$d" --config "$dir/tessera.conf" >"$dir/logs/$d.log" 2>&1 &
     pids+=($!)

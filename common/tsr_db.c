@@ -1,11 +1,107 @@
 #include "tsr_db.h"
 
+#include <libpq-events.h>
+
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tsr_log.h"
+
+/* ------------------------------------------------------------------------------------------------
+ * Prepared statements
+ *
+ * A daemon runs the same few dozen statements again and again; sent with PQexecParams, each is
+ * parsed and planned every time, which costs the server more than running most of them. Each
+ * connection of the pool prepares a statement the first time it runs it and executes the prepared
+ * one after that. The cache lives with the connection (libpq instance data), so it goes when the
+ * connection goes; a connection that was not opened by the pool simply runs statements unprepared.
+ * ---------------------------------------------------------------------------------------------- */
+
+#define DB_PREPARED_MAX 512
+
+typedef struct {
+    char *sql;
+    uint64_t hash;
+    int nparams;
+} db_prepared_t;
+
+typedef struct {
+    db_prepared_t entries[DB_PREPARED_MAX];
+    int count;
+} db_statements_t;
+
+static int db__events(PGEventId id, void *info, void *pass_through);
+
+static uint64_t db__hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void db__statements_free(db_statements_t *st)
+{
+    if (st == NULL)
+        return;
+    for (int i = 0; i < st->count; i++)
+        free(st->entries[i].sql);
+    free(st);
+}
+
+static int db__events(PGEventId id, void *info, void *pass_through)
+{
+    (void)pass_through;
+    if (id == PGEVT_CONNDESTROY) {
+        PGEventConnDestroy *e = info;
+        db__statements_free(PQinstanceData(e->conn, db__events));
+    } else if (id == PGEVT_CONNRESET) {
+        /* A reset connection is a new session: what it had prepared is gone. */
+        PGEventConnReset *e = info;
+        db_statements_t *st = PQinstanceData(e->conn, db__events);
+        for (int i = 0; st && i < st->count; i++)
+            free(st->entries[i].sql);
+        if (st)
+            st->count = 0;
+    }
+    return 1;
+}
+
+/* The name of sql's prepared statement on conn, preparing it the first time; NULL when the
+ * connection keeps no cache (or it is full), and the statement then runs unprepared. On a failed
+ * prepare, *failed holds the server's answer. */
+static const char *db__prepared(PGconn *conn, const char *sql, int nparams, char name[24], PGresult **failed)
+{
+    *failed = NULL;
+    db_statements_t *st = PQinstanceData(conn, db__events);
+    if (st == NULL)
+        return NULL;
+    uint64_t h = db__hash(sql);
+    for (int i = 0; i < st->count; i++) {
+        if (st->entries[i].hash == h && st->entries[i].nparams == nparams &&
+            strcmp(st->entries[i].sql, sql) == 0) {
+            snprintf(name, 24, "tsr_%d", i);
+            return name;
+        }
+    }
+    if (st->count == DB_PREPARED_MAX)
+        return NULL;
+    snprintf(name, 24, "tsr_%d", st->count);
+    PGresult *res = PQprepare(conn, name, sql, nparams, NULL);
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        *failed = res;
+        return NULL;
+    }
+    PQclear(res);
+    char *copy = strdup(sql);
+    if (copy == NULL)
+        return NULL;
+    st->entries[st->count++] = (db_prepared_t){copy, h, nparams};
+    return name;
+}
 
 struct tsr_db {
     uv_loop_t *loop;
@@ -88,6 +184,15 @@ static PGconn *db__connect(tsr_db_t *self, tsr_error_t *err)
         return NULL;
     }
     PQsetNoticeProcessor(conn, db__notice, NULL);
+    db_statements_t *st = calloc(1, sizeof(*st));
+    if (st == NULL || !PQregisterEventProc(conn, db__events, "tsr_db", NULL) ||
+        !PQsetInstanceData(conn, db__events, st)) {
+        free(st);
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL,
+                      "Out of memory opening a database connection.");
+        PQfinish(conn);
+        return NULL;
+    }
     const char *params[1] = {self->schema};
     PGresult *res = tsr_db_exec(conn, "SELECT set_config('search_path', $1, false)", 1, params, err);
     if (res == NULL) {
@@ -200,12 +305,19 @@ static PGresult *db__check(PGconn *conn, PGresult *res, tsr_error_t *err)
 
 PGresult *tsr_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, tsr_error_t *err)
 {
-    return db__check(conn, PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0), err);
+    return tsr_db_exec_bin(conn, sql, nparams, params, NULL, NULL, err);
 }
 
 PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char *const *values,
                           const int *lengths, const int *formats, tsr_error_t *err)
 {
+    char name[24];
+    PGresult *failed = NULL;
+    const char *prepared = db__prepared(conn, sql, nparams, name, &failed);
+    if (failed != NULL)
+        return db__check(conn, failed, err);
+    if (prepared != NULL)
+        return db__check(conn, PQexecPrepared(conn, prepared, nparams, values, lengths, formats, 0), err);
     return db__check(conn, PQexecParams(conn, sql, nparams, NULL, values, lengths, formats, 0), err);
 }
 

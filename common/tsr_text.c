@@ -1,6 +1,8 @@
 #include "tsr_text.h"
 
 #include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -171,4 +173,51 @@ int tsr_text_check_date(const char *text, int not_future, const char *field, tsr
                                  field);
     }
     return 0;
+}
+
+int64_t tsr_text_datetime_ms(const char *text)
+{
+    int y, mo, d, h, mi, s = 0, n = 0;
+    if (strlen(text) < 16 || sscanf(text, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n != 16)
+        return -1;
+    const char *p = text + 16;
+    if (*p == ':') {
+        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
+            return -1;
+        s = (p[1] - '0') * 10 + (p[2] - '0');
+        p += 3;
+        if (*p == '.') {
+            p++;
+            if (!isdigit((unsigned char)*p))
+                return -1;
+            while (isdigit((unsigned char)*p))
+                p++;
+        }
+    }
+    int offset_min = 0;
+    if (*p == 'Z' || *p == 'z')
+        p++;
+    else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+        int oh = atoi(p + 1), om = atoi(p + 4);
+        if (oh > 23 || om > 59)
+            return -1;
+        offset_min = (*p == '-' ? -1 : 1) * (oh * 60 + om);
+        p += 6;
+    } else
+        return -1;
+    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        return -1;
+    char date[11];
+    snprintf(date, sizeof(date), "%04d-%02d-%02d", y, mo, d);
+    tsr_error_t ignored;
+    if (tsr_text_check_date(date, 0, "date", &ignored) != 0)
+        return -1;
+    /* Days from the civil date (Howard Hinnant's algorithm), so no time zone of the process is used. */
+    int yy = mo <= 2 ? y - 1 : y;
+    int era = (yy >= 0 ? yy : yy - 399) / 400;
+    int yoe = yy - era * 400;
+    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468;
+    return ((days * 86400) + h * 3600 + mi * 60 + s - offset_min * 60) * 1000;
 }

@@ -4,6 +4,7 @@
 #define TSR_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tsr_error.h"
 
@@ -26,6 +27,9 @@ int tsr_text_is_hex(const char *s);
 /* 0 when text is a real date written YYYY-MM-DD (and, with not_future, not after today); else
  * fills err naming field (invalid_date or date_in_future) and returns -1. */
 int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err);
+/* An RFC 3339 date-time with an offset (2022-11-25T13:57:00Z, 2022-11-25T13:57+01:00, seconds and
+ * fractions optional) as Unix ms, read without the process's time zone; -1 when it is not one. */
+int64_t tsr_text_datetime_ms(const char *text);
 /* An ILIKE pattern matching s anywhere, with %, _ and \ in s escaped. The caller frees it. */
 char *tsr_text_like_pattern(const char *s);
 

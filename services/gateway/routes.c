@@ -7,6 +7,7 @@
 #include "audit.pb-c.h"
 #include "gateway.h"
 #include "people_routes.h"
+#include "report_routes.h"
 #include "workflow_routes.h"
 #include "promtext.h"
 #include "records.pb-c.h"
@@ -15,7 +16,8 @@
 #include "worker_routes.h"
 
 /* The daemons /readyz and /metrics ask. */
-static const char *const routes_daemons[] = {"accounts", "records", "audit", "workflow"};
+static const char *const routes_daemons[] = {"accounts", "records",       "audit",
+                                             "workflow", "consultations", "reporting"};
 #define ROUTES_DAEMONS (sizeof(routes_daemons) / sizeof(routes_daemons[0]))
 
 /* ------------------------------------------------------------------------------------------------
@@ -438,6 +440,7 @@ const gw_route_t gw_routes[] = {
     {"GET", "/api/v1/workview", gw_workview, 1, 0},
     {"GET", "/api/v1/workflow/definitions", gw_definitions, 1, 0},
     {"GET", "/api/v1/audit/events", routes_audit_events, 1, 0},
+    {"GET", "/api/v1/reports/consultations-in-period", gw_report_consultations_in_period, 1, 0},
     {"GET", "/healthz", routes_healthz, 0, 0},
     {"GET", "/readyz", routes_readyz, 0, 0},
     {"GET", "/metrics", routes_metrics, 0, 0},

@@ -782,13 +782,14 @@ fail:
  * *completed its answer. The owner commits on its own first: if this transaction then fails, the
  * worker's retry saves the same data again, which the owner takes as it is. */
 static int step__save_owned(tsr_call_t *call, const wf_step_t *step, const char *owner, const char *section,
-                            json_t **data, int *completed, tsr_error_t *err)
+                            const json_t *section_def, json_t **data, int *completed, tsr_error_t *err)
 {
     Tsr__Workflow__OwnedSectionSave q = TSR__WORKFLOW__OWNED_SECTION_SAVE__INIT;
     Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
     subject.kind = (char *)step->subject_kind;
     subject.id = step->subject_id;
     char *text = json_dumps(*data, JSON_COMPACT);
+    char *section_text = json_dumps(section_def, JSON_COMPACT);
     q.step_id = step->id;
     q.step_type = (char *)step->type;
     q.variant = (char *)step->variant;
@@ -800,12 +801,14 @@ static int step__save_owned(tsr_call_t *call, const wf_step_t *step, const char 
     q.completed = *completed;
     q.step_started_at_ms = step->started_at_ms;
     q.definition_version = (uint32_t)step->version;
+    q.section_json = section_text;
     char type[96];
     snprintf(type, sizeof(type), "%s.section.save", owner);
     ProtobufCMessage *msg = NULL;
     int rc =
         tsr_call_ask(call, owner, type, &q.base, &tsr__workflow__owned_section_saved__descriptor, &msg, err);
     free(text);
+    free(section_text);
     if (rc != 0)
         return -1;
     const Tsr__Workflow__OwnedSectionSaved *saved = (const Tsr__Workflow__OwnedSectionSaved *)msg;
@@ -853,7 +856,8 @@ int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
         goto done;
     int completed = in->completed;
     const char *owner = json_string_value(json_object_get(section, "owner"));
-    if (owner != NULL && step__save_owned(call, &step, owner, in->section, &data, &completed, err) != 0)
+    if (owner != NULL &&
+        step__save_owned(call, &step, owner, in->section, section, &data, &completed, err) != 0)
         goto done;
     char *text = json_dumps(data, JSON_COMPACT);
     char id[24], by[24];
@@ -1201,7 +1205,15 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
             goto done;
         }
     }
-    /* Record the actions, and start what they start. */
+    /* Record the actions, and start what they start. A reopened step finishing again keeps the
+     * actions it ended with before: the new ones are numbered after them. */
+    res = tsr_db_exec(call->conn,
+                      "SELECT coalesce(max(position) + 1, 0) FROM next_actions WHERE step_id = $1::bigint", 1,
+                      params, err);
+    if (res == NULL)
+        goto done;
+    size_t first_position = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
     json_t *a;
     json_array_foreach(actions, i, a)
     {
@@ -1243,7 +1255,7 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
             snprintf(started, sizeof(started), "%" PRIu64, new_id);
         }
         char pos[24], by[24];
-        snprintf(pos, sizeof(pos), "%zu", i);
+        snprintf(pos, sizeof(pos), "%zu", first_position + i);
         snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
         const char *p[10] = {id,
                              pos,

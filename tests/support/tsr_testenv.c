@@ -20,8 +20,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-static const char *const testenv_daemons[TESTENV_DAEMONS] = {"accounts", "records", "audit", "workflow",
-                                                             "gateway"};
+static const char *const testenv_daemons[TESTENV_DAEMONS] = {
+    "accounts", "records", "audit", "workflow", "consultations", "reporting", "gateway"};
 
 /* ------------------------------------------------------------------------------------------------
  * Helpers

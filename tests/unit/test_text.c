@@ -128,6 +128,22 @@ static void test_dates_must_be_real_and_not_in_the_future_when_asked(void **stat
     assert_string_equal(err.code, "date_in_future");
 }
 
+static void test_date_times_need_an_offset_and_are_read_without_the_local_time_zone(void **state)
+{
+    (void)state;
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25T13:57:00Z"), 1669384620000LL);
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25T13:57Z"), 1669384620000LL);
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25T14:57:00.250+01:00"), 1669384620000LL);
+    assert_int_equal(tsr_text_datetime_ms("1970-01-01T00:00:00Z"), 0);
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25T13:57:00"), -1);
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25 13:57:00Z"), -1);
+    assert_int_equal(tsr_text_datetime_ms("2022-02-30T10:00:00Z"), -1);
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25T24:00:00Z"), -1);
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25T13:57:00+1:00"), -1);
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25"), -1);
+    assert_int_equal(tsr_text_datetime_ms(""), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_lengths_count_characters_trim_and_control_characters),
         cmocka_unit_test(test_like_pattern_escapes_wildcards),
         cmocka_unit_test(test_hex_needs_whole_bytes_of_hex_digits),
+        cmocka_unit_test(test_date_times_need_an_offset_and_are_read_without_the_local_time_zone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,25 @@ void cli_context_close(cli_context_t *ctx)
     tsr_config_destroy(&ctx->config);
 }
 
+int cli_call_timeout(cli_context_t *ctx, const char *daemon, const char *type,
+                     const ProtobufCMessage *payload, int timeout_ms, Tsr__Envelope **reply, tsr_error_t *err)
+{
+    tsr_error_clear(err);
+    char key[128];
+    snprintf(key, sizeof(key), "%s.rpc", daemon);
+    const char *endpoint = tsr_config_require(ctx->config, key, err);
+    if (endpoint == NULL)
+        return -1;
+    static char *system_roles[] = {"system"};
+    Tsr__Actor actor = TSR__ACTOR__INIT;
+    actor.username = "system";
+    actor.display_name = "Tessera batch job";
+    actor.n_roles = 1;
+    actor.roles = system_roles;
+    tsr_call_opts_t opts = {.type = type, .actor = &actor, .timeout_ms = timeout_ms};
+    return tsr_client_call_sync(ctx->zmq, endpoint, &opts, payload, reply, err);
+}
+
 static int cli__call(cli_context_t *ctx, const char *daemon, const char *type, const char *idempotency_key,
                      const ProtobufCMessage *payload, Tsr__Envelope **reply, const char *tolerated)
 {

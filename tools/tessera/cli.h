@@ -7,6 +7,7 @@
 
 #include "envelope.pb-c.h"
 #include "tsr_config.h"
+#include "tsr_error.h"
 
 typedef struct {
     tsr_config_t *config;
@@ -32,6 +33,16 @@ int cli_call(cli_context_t *ctx, const char *daemon, const char *type, const cha
 int cli_call_quiet(cli_context_t *ctx, const char *daemon, const char *type, const ProtobufCMessage *payload,
                    Tsr__Envelope **reply, const char *tolerated);
 
+/* The same, for long batch jobs: waits up to timeout_ms and prints nothing, leaving err to the
+ * command (which knows what to say about it). */
+int cli_call_timeout(cli_context_t *ctx, const char *daemon, const char *type,
+                     const ProtobufCMessage *payload, int timeout_ms, Tsr__Envelope **reply,
+                     tsr_error_t *err);
+
 int cli_demo_load(cli_context_t *ctx, int argc, char **argv);
+/* tessera report consultations-in-period --start --end --format [--output FILE] */
+int cli_report_consultations_in_period(cli_context_t *ctx, int argc, char **argv);
+/* tessera import consultations FILE.csv */
+int cli_import_consultations(cli_context_t *ctx, int argc, char **argv);
 
 #endif

@@ -8,6 +8,17 @@
 static const cli_command_t cli_commands[] = {
     {"demo", "load", "demo load FILE            load demo workers and organisations (demo mode only)",
      cli_demo_load},
+    {"report", "consultations-in-period",
+     "report consultations-in-period --start YYYY-MM-DD --end YYYY-MM-DD --format csv|json|html|xlsx "
+     "[--output FILE]\n"
+     "                            'Consultations in period' (seed 000), to standard output or FILE",
+     cli_report_consultations_in_period},
+    {"import", "consultations",
+     "import consultations FILE.csv\n"
+     "                            completed consultations from the old system; every row is checked "
+     "first,\n"
+     "                            the file loads whole or not at all, and loading it again changes nothing",
+     cli_import_consultations},
 };
 
 static void cli__usage(FILE *out)

@@ -1,0 +1,34 @@
+-- wrk script: GET the 'Consultations in period' report (JSON: sections 01 to 03 and the first page of
+-- rows) for the period in BENCH_REPORT_QUERY, as the signed-in manager.
+local token = os.getenv("TESSERA_TOKEN")
+local query = os.getenv("BENCH_REPORT_QUERY")
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  not_ok = 0
+end
+
+function request()
+  return wrk.format("GET", "/api/v1/reports/consultations-in-period?" .. query,
+    {["Authorization"] = "Bearer " .. token})
+end
+
+function response(status, headers, body)
+  if status ~= 200 then not_ok = not_ok + 1 end
+end
+
+function done(summary, latency, requests)
+  local failed = 0
+  for _, t in ipairs(threads) do failed = failed + t:get("not_ok") end
+  local f = assert(io.open(os.getenv("BENCH_WRK_JSON"), "w"))
+  f:write(string.format(
+    '{"requests": %d, "requests_per_s": %.2f, "not_ok": %d, "latency_ms": {"mean": %.2f, "p50": %.2f, ' ..
+    '"p90": %.2f, "p99": %.2f, "max": %.2f}}\n',
+    summary.requests, summary.requests / (summary.duration / 1e6), failed, latency.mean / 1000,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+  f:close()
+end

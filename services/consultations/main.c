@@ -1,0 +1,31 @@
+/* tessera-consultations: the Front Door Consultation's form data, its checks, and the consultations
+ * of the old system. */
+#include "consultations.h"
+#include "consultations.pb-c.h"
+#include "tsr_daemon.h"
+#include "workflow.pb-c.h"
+
+extern const tsr_migration_t consultations_migrations[];
+extern const size_t consultations_migrations_count;
+
+static const tsr_handler_def_t consultations_handlers[] = {
+    {"consultations.section.save", consultations_section_save,
+     &tsr__workflow__owned_section_save__descriptor},
+    {"consultations.import", consultations_import, &tsr__consultations__import__descriptor},
+};
+
+int main(int argc, char **argv)
+{
+    tsr_daemon_t *daemon = tsr_daemon_new("consultations", argc, argv);
+    if (daemon == NULL)
+        return 2;
+    int rc = 1;
+    if (tsr_daemon_migrate(daemon, consultations_migrations, consultations_migrations_count) != 0)
+        goto done;
+    tsr_daemon_handle(daemon, consultations_handlers,
+                      sizeof(consultations_handlers) / sizeof(consultations_handlers[0]));
+    rc = tsr_daemon_run(daemon);
+done:
+    tsr_daemon_destroy(&daemon);
+    return rc;
+}

@@ -1,0 +1,18 @@
+/* report: 'Consultations in period' (seed 000) from the read model: for a period's start and end
+ * day, the consultations completed in it, 01 by source of referral, 02 by outcome (a consultation
+ * may count under both outcomes or neither), 03 by organisation, and 04 the rows with the seed's
+ * columns; as JSON (the API's sections by_source, by_outcome, by_organisation, rows) or laid out
+ * as tables for render.h. */
+#ifndef REPORTING_REPORT_H
+#define REPORTING_REPORT_H
+
+#include "tsr_daemon.h"
+
+/* reporting.local_authority (the name above the report), reporting.report_roles (who may run it),
+ * reporting.max_rows (the most rows a whole report, rather than a JSON page, may have). */
+int reporting_report_configure(const tsr_config_t *config, tsr_error_t *err);
+void reporting_report_free(void);
+/* reporting.consultations_in_period: a tsr.reporting.ReportQuery, answered with ReportOutput. */
+int reporting_consultations_in_period(tsr_call_t *call, tsr_error_t *err);
+
+#endif

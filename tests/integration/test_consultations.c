@@ -1,0 +1,590 @@
+/* The Front Door Consultation end to end (seed 000), through the HTTP API of the real suite, as the
+ * demo workers: MASH admin records section 1 against the referring organisation or the dummy
+ * 'Consultation' organisation and passes it on; the MASH Manager (or, for early help, the Early
+ * Help team) resumes it from Incoming requests, records section 2, completes or returns the
+ * request, and finishes the step. Each stage checks the request's status history and the workview
+ * folders; the form lands in the consultations daemon's typed columns, and the finished step in the
+ * 'Consultations in period' report within a second, counted once even across a crash of the
+ * reporting daemon. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tsr_testenv.h"
+
+#define HAMPDEN "7500065"
+#define CONSULTATION_ORG "7504989"
+
+/* A call that must answer `status`; its JSON body (new reference). */
+static json_t *call_json(const char *token, const char *method, const char *path, const char *body,
+                         long status)
+{
+    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
+    if (r.status != status)
+        fail_msg("%s %s %s: expected %ld, got %ld %s", method, path, body ? body : "", status, r.status,
+                 r.body ? r.body : "");
+    json_t *json = json_incref(r.json);
+    testenv_response_free(&r);
+    return json;
+}
+
+static void call_error(const char *token, const char *method, const char *path, const char *body, long status,
+                       const char *code, const char *field)
+{
+    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
+    testenv_assert_error(&r, status, code);
+    const char *got = json_string_value(json_object_get(json_object_get(r.json, "error"), "field"));
+    if (field != NULL && (got == NULL || strcmp(got, field) != 0))
+        fail_msg("%s %s: expected field %s, got %s (%s)", method, path, field, got ? got : "none", r.body);
+    testenv_response_free(&r);
+}
+
+static const char *str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+static long sql_long(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static long sql_long(const char *fmt, ...)
+{
+    char sql[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    return testenv_sql_long(testenv, sql);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void today(char out[11])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+static json_t *find_request(json_t *step, const char *type)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(step, "requests"), i, r)
+    {
+        if (strcmp(str(r, "type"), type) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* Whether a workview folder lists the item (key step_id or request_id). */
+static int in_folder(const char *token, const char *query, const char *folder, const char *key,
+                     const char *id)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/workview%s", query ? query : "");
+    json_t *wv = call_json(token, "GET", path, NULL, 200);
+    int found = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(json_object_get(json_object_get(wv, "folders"), folder), "items"), i,
+                       item)
+    {
+        found |= strcmp(str(item, key), id) == 0;
+    }
+    json_decref(wv);
+    return found;
+}
+
+/* The request's status history as "action>worker or team>by whom" joined by commas. */
+static void history_of(const char *token, const char *step_id, const char *type, char *out, size_t size)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", step_id);
+    json_t *step = call_json(token, "GET", path, NULL, 200);
+    json_t *req = find_request(step, type);
+    assert_non_null(req);
+    size_t n = 0, i;
+    json_t *h;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(req, "history"), i, h)
+    {
+        n += (size_t)snprintf(out + n, size - n, "%s%s>%s>%s", i ? "," : "", str(h, "action"),
+                              str(h, "worker_or_team"), str(json_object_get(h, "by"), "name"));
+    }
+    json_decref(step);
+}
+
+/* One journey of seed 000: who passes it on, to whom, and how the request ends. */
+typedef struct {
+    const char *organisation;
+    const char *organisation_name;
+    const char *variant;
+    const char *request;  /* the request type raised after section 1 */
+    const char *team;     /* the team it goes to by default */
+    const char *reviewer; /* the demo worker of that team who picks it up */
+    const char *reviewer_name;
+    const char *source;
+    const char *source_title;
+    const char *outcomes; /* JSON list */
+    int returned;         /* the reviewer returns the request rather than completing it */
+    int social_worker;    /* 'Pass to MASH Social Worker' before finishing */
+} journey_t;
+
+static long id_of_team(const char *name)
+{
+    return sql_long("SELECT id FROM accounts.teams WHERE name = '%s'", name);
+}
+
+static long id_of_worker(const char *username)
+{
+    return sql_long("SELECT id FROM accounts.workers WHERE username = '%s'", username);
+}
+
+/* Drives a journey; returns the finished step's id in id_out. */
+static void run_journey(const journey_t *j, char id_out[32])
+{
+    char *admin = testenv_login(testenv, "mash.admin");
+    char *reviewer = testenv_login(testenv, j->reviewer);
+    char path[160], body[1024], team_query[64], history[512];
+    snprintf(team_query, sizeof(team_query), "?team_id=%ld", id_of_team(j->team));
+
+    /* 1-2. MASH admin starts the step from the organisation's summary page. */
+    snprintf(
+        body, sizeof(body),
+        "{\"type\":\"front-door-consultation\",\"variant\":\"%s\",\"subject\":{\"kind\":\"organisation\","
+        "\"id\":\"%s\"}}",
+        j->variant, j->organisation);
+    json_t *step = call_json(admin, "POST", "/api/v1/steps", body, 201);
+    char id[32], title[64], heading[160];
+    snprintf(id, sizeof(id), "%s", str(step, "id"));
+    snprintf(title, sizeof(title), "Consultation (%s)", j->variant);
+    snprintf(heading, sizeof(heading), "%s : %s (%s)", title, j->organisation_name, j->organisation);
+    assert_string_equal(str(step, "title"), title);
+    assert_string_equal(str(step, "heading"), heading);
+    json_decref(step);
+    assert_true(in_folder(admin, NULL, "current_work", "step_id", id));
+
+    /* 3. Section 1, the details of the consultation. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    snprintf(body, sizeof(body),
+             "{\"data\":{\"consulted_at\":\"2022-11-25T13:57:00Z\",\"source\":\"%s\","
+             "\"contact_name\":\"Robin Ellery\",\"contact_telephone\":\"020 7974 4444\","
+             "\"contact_email\":\"robin.ellery@example.org\",\"contact_relationship\":\"Centre manager\","
+             "\"details\":\"Concerned about a family who use the centre.\"},\"completed\":true}",
+             j->source);
+    step = call_json(admin, "PUT", path, body, 200);
+    json_t *s1 = json_array_get(json_object_get(step, "sections"), 0);
+    assert_true(json_is_true(json_object_get(s1, "completed")));
+    char admin_id[24];
+    snprintf(admin_id, sizeof(admin_id), "%ld", id_of_worker("mash.admin"));
+    assert_string_equal(str(json_object_get(s1, "data"), "duty_worker"), admin_id);
+    json_decref(step);
+    /* Kept by the consultations daemon, in typed columns, with the source's title. */
+    assert_int_equal(
+        sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
+                 " AND consulted_at = '2022-11-25T13:57:00Z' AND duty_worker_id = %s"
+                 " AND source = '%s' AND source_title = '%s' AND contact_email = 'robin.ellery@example.org'"
+                 " AND organisation_id = %s AND step_title = '%s' AND section_1_completed",
+                 id, admin_id, j->source, j->source_title, j->organisation, title),
+        1);
+
+    /* 4. The request, to its team by default: sent, and in the team's Incoming requests. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    snprintf(body, sizeof(body), "{\"type\":\"%s\",\"note\":\"Please review.\"}", j->request);
+    step = call_json(admin, "POST", path, body, 201);
+    json_t *req = find_request(step, j->request);
+    assert_non_null(req);
+    char rid[32];
+    snprintf(rid, sizeof(rid), "%s", str(req, "id"));
+    assert_string_equal(str(req, "status"), "sent");
+    json_decref(step);
+    history_of(admin, id, j->request, history, sizeof(history));
+    char expected[512];
+    snprintf(expected, sizeof(expected), "sent>%s>Morgan Ashby", j->team);
+    assert_string_equal(history, expected);
+    assert_true(in_folder(reviewer, team_query, "incoming_requests", "request_id", rid));
+    assert_true(in_folder(admin, NULL, "current_work", "step_id", id));
+
+    /* 5-6. The reviewer resumes it from Incoming requests: it leaves the admin's Current work. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
+    json_decref(call_json(reviewer, "POST", path, NULL, 200));
+    assert_true(in_folder(reviewer, NULL, "current_work", "step_id", id));
+    assert_false(in_folder(admin, NULL, "current_work", "step_id", id));
+
+    /* 7. Section 2, the advice given and the decision made. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
+    snprintf(
+        body, sizeof(body),
+        "{\"data\":{\"advice\":\"Advised the centre on next steps.\",\"outcomes\":%s},\"completed\":true}",
+        j->outcomes);
+    json_decref(call_json(reviewer, "PUT", path, body, 200));
+    assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
+                              " AND section_2_completed AND completed_by_id = %ld"
+                              " AND array_to_json(outcomes)::text = '%s'",
+                              id, id_of_worker(j->reviewer), j->outcomes),
+                     1);
+
+    /* 8. The request completed (or returned to the admin, who acknowledges it). */
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/%s", rid, j->returned ? "return" : "complete");
+    json_decref(call_json(reviewer, "POST", path, "{\"note\":\"Advice given.\"}", 200));
+    assert_false(in_folder(reviewer, team_query, "incoming_requests", "request_id", rid));
+    history_of(admin, id, j->request, history, sizeof(history));
+    if (j->returned) {
+        snprintf(expected, sizeof(expected), "sent>%s>Morgan Ashby,returned>%s>%s", j->team, j->team,
+                 j->reviewer_name);
+        assert_string_equal(history, expected);
+        assert_true(in_folder(admin, NULL, "incoming_requests", "request_id", rid));
+        snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
+        json_decref(call_json(admin, "POST", path, NULL, 200));
+        assert_false(in_folder(admin, NULL, "incoming_requests", "request_id", rid));
+        history_of(admin, id, j->request, history, sizeof(history));
+        snprintf(expected, sizeof(expected),
+                 "sent>%s>Morgan Ashby,returned>%s>%s,acknowledged>%s>Morgan Ashby", j->team, j->team,
+                 j->reviewer_name, j->team);
+        assert_string_equal(history, expected);
+    } else {
+        snprintf(expected, sizeof(expected), "sent>%s>Morgan Ashby,completed>%s>%s", j->team, j->team,
+                 j->reviewer_name);
+        assert_string_equal(history, expected);
+    }
+
+    /* 9. Optionally, 'Pass to MASH Social Worker', to a named social worker. */
+    if (j->social_worker) {
+        char *sw = testenv_login(testenv, "mash.sw");
+        snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+        snprintf(body, sizeof(body),
+                 "{\"type\":\"pass-to-mash-social-worker\",\"to\":{\"worker_id\":\"%ld\"}}",
+                 id_of_worker("mash.sw"));
+        step = call_json(reviewer, "POST", path, body, 201);
+        char swid[32];
+        snprintf(swid, sizeof(swid), "%s", str(find_request(step, "pass-to-mash-social-worker"), "id"));
+        json_decref(step);
+        assert_true(in_folder(sw, NULL, "incoming_requests", "request_id", swid));
+        snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", swid);
+        json_decref(call_json(sw, "POST", path, "{\"note\":\"Seen.\"}", 200));
+        assert_false(in_folder(sw, NULL, "incoming_requests", "request_id", swid));
+        history_of(sw, id, "pass-to-mash-social-worker", history, sizeof(history));
+        snprintf(expected, sizeof(expected), "sent>Sam Whitfield>%s,completed>>Sam Whitfield",
+                 j->reviewer_name);
+        assert_string_equal(history, expected);
+        free(sw);
+    }
+
+    /* 10. Section 3: 'Consultation complete' finishes the step and starts nothing. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    step =
+        call_json(reviewer, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200);
+    assert_string_equal(str(step, "state"), "completed");
+    assert_null(json_object_get(json_array_get(json_object_get(step, "next_actions"), 0), "started_step_id"));
+    json_decref(step);
+    assert_false(in_folder(reviewer, NULL, "current_work", "step_id", id));
+    assert_false(in_folder(admin, NULL, "current_work", "step_id", id));
+    snprintf(id_out, 32, "%s", id);
+    free(admin);
+    free(reviewer);
+}
+
+/* The report's row for a step today, or NULL (new reference). */
+static json_t *report_row(const char *token, const char *step_id)
+{
+    char day[11], path[200];
+    today(day);
+    snprintf(path, sizeof(path), "/api/v1/reports/consultations-in-period?start=%s&end=%s&limit=1000", day,
+             day);
+    json_t *report = call_json(token, "GET", path, NULL, 200);
+    json_t *found = NULL;
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(json_object_get(report, "rows"), "items"), i, row)
+    {
+        if (strcmp(str(row, "step_id"), step_id) == 0)
+            found = json_incref(row);
+    }
+    json_decref(report);
+    return found;
+}
+
+static void wait_for_row(const char *token, const char *step_id)
+{
+    json_t *row = NULL;
+    for (int i = 0; i < 100 && row == NULL; i++) {
+        row = report_row(token, step_id);
+        if (row == NULL)
+            usleep(50 * 1000);
+    }
+    if (row == NULL)
+        fail_msg("step %s did not reach the report", step_id);
+    json_decref(row);
+}
+
+static void test_each_route_and_variant_runs_the_seeds_journey_and_reaches_the_report(void **state)
+{
+    (void)state;
+    static const journey_t journeys[] = {
+        {HAMPDEN, "Hampden Children Centre", "CSSW", "pass-to-mash-manager", "MASH Manager", "mash.manager",
+         "Priya Mannering", "schools", "SCHOOLS", "[\"further-information-given\",\"referral-to-mash\"]", 0,
+         1},
+        {CONSULTATION_ORG, "Consultation", "CSSW", "pass-to-mash-manager", "MASH Manager", "mash.manager",
+         "Priya Mannering", "police", "POLICE", "[\"referral-to-mash\"]", 1, 0},
+        {HAMPDEN, "Hampden Children Centre", "CSEW", "please-review-information-and-confirm-next-action",
+         "Early Help", "eh.worker", "Elliot Hale", "la-services-early-help", "LA SERVICES - early help",
+         "[\"further-information-given\"]", 0, 0},
+        {CONSULTATION_ORG, "Consultation", "CSEW", "please-review-information-and-confirm-next-action",
+         "Early Help", "eh.worker", "Elliot Hale", "other",
+         "OTHER - including children''s centres, independent agency providers or voluntary organisations",
+         "[]", 1, 0},
+    };
+    char *manager = testenv_login(testenv, "mash.manager");
+    for (size_t k = 0; k < sizeof(journeys) / sizeof(journeys[0]); k++) {
+        const journey_t *j = &journeys[k];
+        char id[32];
+        run_journey(j, id);
+        wait_for_row(manager, id);
+        json_t *row = report_row(manager, id);
+        char title[64], day[11];
+        snprintf(title, sizeof(title), "Consultation (%s)", j->variant);
+        today(day);
+        assert_string_equal(str(row, "organisation_id"), j->organisation);
+        assert_string_equal(str(row, "organisation_name"), j->organisation_name);
+        assert_string_equal(str(row, "step_type"), title);
+        assert_string_equal(str(row, "step_started_on"), day);
+        assert_string_equal(str(row, "step_completed_on"), day);
+        assert_string_equal(str(row, "consulted_on"), "2022-11-25");
+        assert_string_equal(str(row, "consulted_at"), "2022-11-25T13:57:00Z");
+        assert_string_equal(str(row, "source"), j->source);
+        assert_string_equal(str(row, "referrer_name"), "Robin Ellery");
+        assert_string_equal(str(row, "referrer_relationship"), "Centre manager");
+        char *outcomes = json_dumps(json_object_get(row, "outcomes"), JSON_COMPACT);
+        assert_string_equal(outcomes, j->outcomes);
+        free(outcomes);
+        json_decref(row);
+    }
+    /* The referrer's name goes out in the consultations daemon's events; their telephone, e-mail and
+     * the free text of the form stay in its schema. */
+    const char *published = "SELECT count(*) FROM consultations.outbox"
+                            " WHERE position(convert_to('%s', 'UTF8') in envelope) > 0";
+    assert_true(sql_long(published, "Robin Ellery") >= 4);
+    assert_int_equal(sql_long(published, "robin.ellery@example.org"), 0);
+    assert_int_equal(sql_long(published, "020 7974 4444"), 0);
+    assert_int_equal(sql_long(published, "Concerned about a family"), 0);
+    free(manager);
+}
+
+static void
+test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_keeps_nothing(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    char body[400], path[128];
+    snprintf(
+        body, sizeof(body),
+        "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":\"organisation\","
+        "\"id\":\"" HAMPDEN "\"}}");
+    json_t *step = call_json(admin, "POST", "/api/v1/steps", body, 201);
+    char id[32];
+    snprintf(id, sizeof(id), "%s", str(step, "id"));
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    long events = sql_long("SELECT count(*) FROM consultations.outbox");
+    call_error(admin, "PUT", path,
+               "{\"data\":{\"source\":\"schools\",\"contact_email\":\"robin at example\"}}", 400,
+               "invalid_email", "data.contact_email");
+    call_error(admin, "PUT", path,
+               "{\"data\":{\"source\":\"schools\",\"contact_telephone\":\"ring the office\"}}", 400,
+               "invalid_telephone", "data.contact_telephone");
+    call_error(admin, "PUT", path, "{\"data\":{\"consulted_at\":\"2999-01-01T09:00:00Z\"}}", 400,
+               "date_in_future", "data.consulted_at");
+    call_error(admin, "PUT", path, "{\"data\":{\"consulted_at\":\"25/11/2022 13:57\"}}", 400,
+               "invalid_datetime", "data.consulted_at");
+    call_error(admin, "PUT", path, "{\"data\":{\"source\":\"SCHOOLS\"}}", 400, "unknown_option",
+               "data.source");
+    call_error(admin, "PUT", path, "{\"data\":{\"source\":\"schools\"},\"completed\":true}", 422,
+               "required_field", "data.consulted_at");
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
+    call_error(admin, "PUT", path, "{\"data\":{\"outcomes\":[\"referral-to-mash\",\"referral-to-mash\"]}}",
+               400, "duplicate_option", "data.outcomes");
+    call_error(admin, "PUT", path, "{\"data\":{\"outcomes\":[\"strategy-meeting\"]}}", 400, "unknown_option",
+               "data.outcomes");
+    /* Nothing kept, nothing published. */
+    assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s", id), 0);
+    assert_int_equal(sql_long("SELECT count(*) FROM consultations.outbox"), events);
+    /* A save without the optional fields keeps what it has, and empties what it no longer has. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    json_decref(call_json(admin, "PUT", path,
+                          "{\"data\":{\"source\":\"schools\",\"contact_name\":\"  Robin Ellery  \"}}", 200));
+    assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
+                              " AND contact_name = 'Robin Ellery' AND NOT section_1_completed",
+                              id),
+                     1);
+    json_decref(call_json(admin, "PUT", path, "{\"data\":{\"source\":\"police\"}}", 200));
+    assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
+                              " AND contact_name IS NULL AND source_title = 'POLICE'",
+                              id),
+                     1);
+    free(admin);
+}
+
+/* A whole journey quickly, by the manager alone, for the timing and restart tests. */
+static void quick_consultation(const char *token, const char *source, char id_out[32])
+{
+    char body[600], path[128];
+    json_t *step = call_json(token, "POST", "/api/v1/steps",
+                             "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\","
+                             "\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN "\"}}",
+                             201);
+    snprintf(id_out, 32, "%s", str(step, "id"));
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id_out);
+    snprintf(body, sizeof(body),
+             "{\"data\":{\"consulted_at\":\"2022-11-25T13:57:00Z\",\"source\":\"%s\"},\"completed\":true}",
+             source);
+    json_decref(call_json(token, "PUT", path, body, 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id_out);
+    json_decref(call_json(token, "PUT", path,
+                          "{\"data\":{\"outcomes\":[\"referral-to-mash\"]},\"completed\":true}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id_out);
+    json_decref(
+        call_json(token, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
+}
+
+static void test_a_finished_step_is_in_the_report_within_a_second(void **state)
+{
+    (void)state;
+    char *manager = testenv_login(testenv, "mash.manager");
+    for (int k = 0; k < 3; k++) {
+        char id[32];
+        quick_consultation(manager, "housing", id);
+        long finished = now_ms();
+        json_t *row = NULL;
+        long seen = 0;
+        while (row == NULL && (seen = now_ms()) - finished < 3000) {
+            row = report_row(manager, id);
+            if (row == NULL)
+                usleep(20 * 1000);
+        }
+        if (row == NULL || seen - finished > 1000)
+            fail_msg("step %s reached the report %ld ms after it finished (at most 1000 allowed)", id,
+                     seen - finished);
+        assert_string_equal(str(row, "source_title"), "HOUSING - LA housing or housing association");
+        json_decref(row);
+    }
+    free(manager);
+}
+
+/* The counts of today's report: total, and the housing source's. */
+static void report_counts(const char *token, long *total, long *by_source_sum, long *rows)
+{
+    char day[11], path[200];
+    today(day);
+    snprintf(path, sizeof(path), "/api/v1/reports/consultations-in-period?start=%s&end=%s&limit=1000", day,
+             day);
+    json_t *report = call_json(token, "GET", path, NULL, 200);
+    *total = (long)json_integer_value(json_object_get(json_object_get(report, "by_outcome"), "total"));
+    *by_source_sum = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(json_object_get(report, "by_source"), "items"), i, item)
+    {
+        *by_source_sum += (long)json_integer_value(json_object_get(item, "count"));
+    }
+    *rows = (long)json_array_size(json_object_get(json_object_get(report, "rows"), "items"));
+    json_decref(report);
+}
+
+static void test_the_report_survives_a_crash_of_the_reporting_daemon_and_counts_each_event_once(void **state)
+{
+    (void)state;
+    char *manager = testenv_login(testenv, "mash.manager");
+    char id[32];
+    quick_consultation(manager, "police", id);
+    wait_for_row(manager, id);
+    /* Killed outright: nothing is drained, and the consumer's position is only what it committed. */
+    testenv_kill(testenv, "reporting", SIGKILL);
+    for (int k = 0; k < 3; k++)
+        quick_consultation(manager, "police", id);
+    testenv_restart(testenv, "reporting");
+    wait_for_row(manager, id);
+    /* Its inbox rewound to nothing, as if it had lost track: every event comes again in the replay.
+     * Each carries its step or form as it stands, so applying one twice still counts it once. */
+    testenv_kill(testenv, "reporting", SIGKILL);
+    char out[256];
+    assert_int_equal(testenv_psql(testenv, NULL, "UPDATE reporting.inbox SET last_seq = 0", out, sizeof(out)),
+                     0);
+    testenv_restart(testenv, "reporting");
+    usleep(1500 * 1000);
+    long total = 0, by_source = 0, rows = 0;
+    report_counts(manager, &total, &by_source, &rows);
+    /* The truth, from the workflow daemon's own record of what it finished today. */
+    long finished =
+        sql_long("SELECT count(*) FROM workflow.steps WHERE type = 'front-door-consultation'"
+                 " AND state = 'completed' AND (completed_at AT TIME ZONE 'Europe/London')::date ="
+                 " (now() AT TIME ZONE 'Europe/London')::date");
+    assert_true(finished >= 4);
+    assert_int_equal(total, finished);
+    assert_int_equal(by_source, finished);
+    assert_int_equal(rows, finished);
+    /* The day and month counts agree with the rows they count. */
+    assert_int_equal(
+        sql_long("SELECT (SELECT coalesce(sum(n), 0) FROM reporting.counts_total WHERE grain = 'm')"
+                 " - (SELECT count(*) FROM reporting.consultations WHERE completed_on IS NOT NULL)"),
+        0);
+    assert_int_equal(
+        sql_long("SELECT (SELECT coalesce(sum(n), 0) FROM reporting.counts_total WHERE grain = 'd')"
+                 " - (SELECT count(*) FROM reporting.consultations WHERE completed_on IS NOT NULL)"),
+        0);
+    assert_int_equal(sql_long("SELECT count(*) FROM reporting.inbox_dead"), 0);
+    free(manager);
+}
+
+static void test_a_reopened_step_leaves_the_report_until_it_is_finished_again(void **state)
+{
+    (void)state;
+    char *manager = testenv_login(testenv, "mash.manager");
+    char id[32], path[128];
+    quick_consultation(manager, "anonymous", id);
+    wait_for_row(manager, id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/reopen", id);
+    json_decref(call_json(manager, "POST", path, NULL, 200));
+    json_t *row = NULL;
+    for (int i = 0; i < 100; i++) {
+        row = report_row(manager, id);
+        if (row == NULL)
+            break;
+        json_decref(row);
+        usleep(50 * 1000);
+    }
+    assert_null(row);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    json_decref(
+        call_json(manager, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
+    wait_for_row(manager, id);
+    free(manager);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_route_and_variant_runs_the_seeds_journey_and_reaches_the_report),
+        cmocka_unit_test(
+            test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_keeps_nothing),
+        cmocka_unit_test(test_a_finished_step_is_in_the_report_within_a_second),
+        cmocka_unit_test(test_a_reopened_step_leaves_the_report_until_it_is_finished_again),
+        cmocka_unit_test(test_the_report_survives_a_crash_of_the_reporting_daemon_and_counts_each_event_once),
+    };
+    return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
+}

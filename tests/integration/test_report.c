@@ -1,0 +1,629 @@
+/* 'Consultations in period' (seed 000): the five consultations of the seed's worked example, with
+ * invented referrers in place of the people named there, loaded from the old system's export by
+ * `tessera import consultations`, give exactly the seed's four tables for 14/11/2022 to 01/12/2022,
+ * in JSON, in CSV, in an XLSX read back by another program (xlsx2csv), in HTML, and from the batch
+ * command as from the API. The import checks every row first and can be run twice. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tsr_testenv.h"
+
+#define SEED_FILE TSR_SOURCE_DIR "/tests/integration/data/seed_000_consultations.csv"
+#define PERIOD "start=2022-11-14&end=2022-12-01"
+#define REPORT_PATH "/api/v1/reports/consultations-in-period?" PERIOD
+
+/* The seed's report, line for line, with the invented referrers of the import file. */
+static const char seed_csv[] =
+    "London Borough of Camden - Consultations in period\r\n"
+    "Consultations completed in period\r\n"
+    "Period start: 14/11/2022\r\n"
+    "Period end: 01/12/2022\r\n"
+    "\r\n"
+    "01 Grouped by source of referral\r\n"
+    "Source of contact,Count\r\n"
+    "EDUCATION SERVICES,1\r\n"
+    "LA SERVICES - early help,2\r\n"
+    "\"OTHER - including children's centres, independent agency providers or voluntary organisations\",1\r\n"
+    "SCHOOLS,1\r\n"
+    "\r\n"
+    "02 Grouped by outcome\r\n"
+    "Total number of Consultations,Further information given,Referral to MASH\r\n"
+    "5,2,3\r\n"
+    "\r\n"
+    "03 Grouped by team\r\n"
+    "Organisation name,Count\r\n"
+    "Camden & Islington Probation Office,1\r\n"
+    "Consult,1\r\n"
+    "Hampden Children Centre,3\r\n"
+    "\r\n"
+    "04 Data\r\n"
+    "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,Date and time of "
+    "consult,Source of contact,Referrer name,Relationship with subject(s),Outcome(s)\r\n"
+    "7503850,Camden & Islington Probation Office,13011373,Consultation "
+    "(CSSW),2022-11-25,2022-11-25,2022-11-25,"
+    "\"OTHER - including children's centres, independent agency providers or voluntary organisations\","
+    "Nadia Okafor,?,\"Further information given, Referral to Mash\"\r\n"
+    "7504989,Consult,13011267,Consultation (CSSW),2022-11-17,2022-11-19,2022-11-19,SCHOOLS,,,Referral to "
+    "Mash\r\n"
+    "7500065,Hampden Children Centre,13011291,Consultation (CSEW),2022-11-19,2022-11-19,2022-11-14,"
+    "LA SERVICES - early help,Tomasz Green,Children Centre Manager,Referral to Mash\r\n"
+    "7500065,Hampden Children Centre,13011293,Consultation (CSSW),2022-11-19,2022-11-19,2022-11-19,"
+    "LA SERVICES - early help,Tomasz Green,Manager,Further information given\r\n"
+    "7500065,Hampden Children Centre,13011369,Consultation (CSSW),2022-11-25,2022-11-25,2022-11-25,"
+    "EDUCATION SERVICES,Nadia Okafor,,\r\n";
+
+/* Section 04 of the seed: every column of every row, in the report's order. */
+static const char *const seed_rows[5][11] = {
+    {"7503850", "Camden & Islington Probation Office", "13011373", "Consultation (CSSW)", "2022-11-25",
+     "2022-11-25", "2022-11-25",
+     "OTHER - including children's centres, independent agency providers or voluntary organisations",
+     "Nadia Okafor", "?", "Further information given, Referral to Mash"},
+    {"7504989", "Consult", "13011267", "Consultation (CSSW)", "2022-11-17", "2022-11-19", "2022-11-19",
+     "SCHOOLS", "", "", "Referral to Mash"},
+    {"7500065", "Hampden Children Centre", "13011291", "Consultation (CSEW)", "2022-11-19", "2022-11-19",
+     "2022-11-14", "LA SERVICES - early help", "Tomasz Green", "Children Centre Manager", "Referral to Mash"},
+    {"7500065", "Hampden Children Centre", "13011293", "Consultation (CSSW)", "2022-11-19", "2022-11-19",
+     "2022-11-19", "LA SERVICES - early help", "Tomasz Green", "Manager", "Further information given"},
+    {"7500065", "Hampden Children Centre", "13011369", "Consultation (CSSW)", "2022-11-25", "2022-11-25",
+     "2022-11-25", "EDUCATION SERVICES", "Nadia Okafor", "", ""},
+};
+static const char *const row_members[11] = {
+    "organisation_id", "organisation_name",     "step_id",       "step_type",
+    "step_started_on", "step_completed_on",     "consulted_on",  "source_title",
+    "referrer_name",   "referrer_relationship", "outcomes_title"};
+
+static const char *str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+/* Runs the tessera tool with args; its exit status, and what it printed (both streams) in out. */
+static int run_tool(const char *args, char *out, size_t size)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "%s/tessera --config %s %s 2>&1", TSR_BIN_DIR, testenv->config, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = 0, got;
+    char scratch[4096];
+    while ((got = fread(scratch, 1, sizeof(scratch), p)) > 0) {
+        size_t keep = n + got < size - 1 ? got : size - 1 - n;
+        memcpy(out + n, scratch, keep);
+        n += keep;
+    }
+    out[n] = '\0';
+    int rc = pclose(p);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static char *write_file(const char *name, const char *text)
+{
+    char *path = malloc(512);
+    snprintf(path, 512, "%s/%s", testenv->dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *data = malloc(1 << 20);
+    *len = fread(data, 1, (1 << 20) - 1, f);
+    data[*len] = '\0';
+    fclose(f);
+    return data;
+}
+
+/* Loads the seed's file (safe to run again, which every test that needs it does). */
+static void import_seed(void)
+{
+    char out[2048];
+    int rc = run_tool("import consultations " SEED_FILE, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("tessera import consultations failed (%d): %s", rc, out);
+}
+
+/* Waits until the report's total for the period is `total`. */
+static void wait_for_total(const char *token, const char *query, long total)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/reports/consultations-in-period?%s", query);
+    long got = -1;
+    for (int i = 0; i < 100 && got != total; i++) {
+        testenv_response_t r = testenv_http(testenv, "GET", path, token, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        got = (long)json_integer_value(json_object_get(json_object_get(r.json, "by_outcome"), "total"));
+        testenv_response_free(&r);
+        if (got != total)
+            usleep(50 * 1000);
+    }
+    if (got != total)
+        fail_msg("the report for %s counts %ld consultations, not %ld", query, got, total);
+}
+
+static void test_the_seeds_five_consultations_give_exactly_the_seeds_four_tables_in_json(void **state)
+{
+    (void)state;
+    import_seed();
+    char *manager = testenv_login(testenv, "mash.manager");
+    wait_for_total(manager, PERIOD, 5);
+    testenv_response_t r = testenv_http(testenv, "GET", REPORT_PATH "&format=json", manager, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *report = r.json;
+    assert_string_equal(str(report, "heading"), "London Borough of Camden - Consultations in period");
+    assert_string_equal(str(report, "subheading"), "Consultations completed in period");
+    assert_string_equal(str(json_object_get(report, "period"), "start"), "14/11/2022");
+    assert_string_equal(str(json_object_get(report, "period"), "end"), "01/12/2022");
+
+    /* 01 Grouped by source of referral. */
+    static const char *const sources[][2] = {
+        {"EDUCATION SERVICES", "1"},
+        {"LA SERVICES - early help", "2"},
+        {"OTHER - including children's centres, independent agency providers or voluntary organisations",
+         "1"},
+        {"SCHOOLS", "1"}};
+    json_t *items = json_object_get(json_object_get(report, "by_source"), "items");
+    assert_int_equal(json_array_size(items), 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(str(json_array_get(items, i), "title"), sources[i][0]);
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(items, i), "count")),
+                         atoi(sources[i][1]));
+    }
+    /* 02 Grouped by outcome: a consultation counts under both, one or neither. */
+    json_t *outcome = json_object_get(report, "by_outcome");
+    assert_int_equal(json_integer_value(json_object_get(outcome, "total")), 5);
+    assert_int_equal(json_integer_value(json_object_get(outcome, "further_information_given")), 2);
+    assert_int_equal(json_integer_value(json_object_get(outcome, "referral_to_mash")), 3);
+    /* 03 Grouped by organisation. */
+    static const char *const orgs[][3] = {{"Camden & Islington Probation Office", "7503850", "1"},
+                                          {"Consult", "7504989", "1"},
+                                          {"Hampden Children Centre", "7500065", "3"}};
+    items = json_object_get(json_object_get(report, "by_organisation"), "items");
+    assert_int_equal(json_array_size(items), 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(str(json_array_get(items, i), "name"), orgs[i][0]);
+        assert_string_equal(str(json_array_get(items, i), "organisation_id"), orgs[i][1]);
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(items, i), "count")),
+                         atoi(orgs[i][2]));
+    }
+    /* 04 Data. */
+    json_t *rows = json_object_get(report, "rows");
+    items = json_object_get(rows, "items");
+    assert_int_equal(json_array_size(items), 5);
+    assert_int_equal(json_integer_value(json_object_get(rows, "total")), 5);
+    assert_true(json_is_null(json_object_get(rows, "next_cursor")));
+    for (size_t i = 0; i < 5; i++)
+        for (size_t c = 0; c < 11; c++)
+            if (strcmp(str(json_array_get(items, i), row_members[c]), seed_rows[i][c]) != 0)
+                fail_msg("row %zu, %s: expected '%s', got '%s'", i + 1, row_members[c], seed_rows[i][c],
+                         str(json_array_get(items, i), row_members[c]));
+    assert_int_equal(json_array_size(json_object_get(json_array_get(items, 0), "outcomes")), 2);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(items, 4), "outcomes")), 0);
+    testenv_response_free(&r);
+    free(manager);
+}
+
+static void test_the_seeds_four_tables_in_csv_and_html(void **state)
+{
+    (void)state;
+    import_seed();
+    char *manager = testenv_login(testenv, "mash.manager");
+    wait_for_total(manager, PERIOD, 5);
+    testenv_response_t r = testenv_http(testenv, "GET", REPORT_PATH "&format=csv", manager, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    char value[200];
+    assert_string_equal(testenv_response_header(&r, "content-type", value, sizeof(value)),
+                        "text/csv; charset=utf-8");
+    assert_string_equal(testenv_response_header(&r, "content-disposition", value, sizeof(value)),
+                        "attachment; filename=\"consultations-in-period_2022-11-14_2022-12-01.csv\"");
+    assert_string_equal(r.body, seed_csv);
+    testenv_response_free(&r);
+
+    r = testenv_http(testenv, "GET", REPORT_PATH "&format=html", manager, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(testenv_response_header(&r, "content-type", value, sizeof(value)),
+                        "text/html; charset=utf-8");
+    assert_non_null(strstr(r.body, "<h1>London Borough of Camden - Consultations in period</h1>"));
+    assert_non_null(strstr(r.body, "<h3>02 Grouped by outcome</h3>"));
+    assert_non_null(
+        strstr(r.body, "<td>Camden &amp; Islington Probation Office</td><td class=\"number\">1</td>"));
+    assert_non_null(strstr(r.body, "<td>OTHER - including children&#39;s centres"));
+    assert_null(strstr(r.body, "Camden & Islington"));
+    testenv_response_free(&r);
+    free(manager);
+}
+
+/* A CSV line without the empty cells a spreadsheet pads it with. */
+static void trim_padding(char *line)
+{
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == ',' || line[n - 1] == '\r' || line[n - 1] == '\n'))
+        line[--n] = '\0';
+}
+
+/* The next line that is not blank once its padding is gone (strtok_r style). */
+static char *next_line(char *text, char **save)
+{
+    char *line;
+    while ((line = strtok_r(text, "\n", save)) != NULL) {
+        text = NULL;
+        trim_padding(line);
+        if (line[0] != '\0')
+            return line;
+    }
+    return NULL;
+}
+
+static void test_the_xlsx_opens_in_another_program_with_the_same_figures(void **state)
+{
+    (void)state;
+    import_seed();
+    char *manager = testenv_login(testenv, "mash.manager");
+    wait_for_total(manager, PERIOD, 5);
+    testenv_response_t r = testenv_http(testenv, "GET", REPORT_PATH "&format=xlsx", manager, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    char value[200];
+    assert_string_equal(testenv_response_header(&r, "content-type", value, sizeof(value)),
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    assert_string_equal(testenv_response_header(&r, "content-disposition", value, sizeof(value)),
+                        "attachment; filename=\"consultations-in-period_2022-11-14_2022-12-01.xlsx\"");
+    assert_true(r.len > 1000 && memcmp(r.body, "PK", 2) == 0);
+    char xlsx[512], csv[512], cmd[1200];
+    snprintf(xlsx, sizeof(xlsx), "%s/report.xlsx", testenv->dir);
+    snprintf(csv, sizeof(csv), "%s/report-from-xlsx.csv", testenv->dir);
+    FILE *f = fopen(xlsx, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(r.body, 1, r.len, f), r.len);
+    fclose(f);
+    testenv_response_free(&r);
+    /* Read back by xlsx2csv, a reader that shares nothing with libxlsxwriter. */
+    snprintf(cmd, sizeof(cmd), "xlsx2csv %s %s 2>&1", xlsx, csv);
+    if (system(cmd) != 0)
+        fail_msg("xlsx2csv could not read the report (is it installed? make deps)");
+    size_t len = 0;
+    char *read_back = read_file(csv, &len);
+    assert_non_null(read_back);
+    /* Line for line the CSV report, but for a spreadsheet's padding of short rows (blank lines
+     * between the tables aside). */
+    char *expected = strdup(seed_csv);
+    char *save_a = NULL, *save_b = NULL;
+    char *a = next_line(read_back, &save_a), *b = next_line(expected, &save_b);
+    int lines = 0;
+    while (a != NULL || b != NULL) {
+        if (a == NULL || b == NULL || strcmp(a, b) != 0)
+            fail_msg("XLSX line %d: expected '%s', got '%s'", lines + 1, b ? b : "(end)", a ? a : "(end)");
+        lines++;
+        a = next_line(NULL, &save_a);
+        b = next_line(NULL, &save_b);
+    }
+    assert_int_equal(lines, 25);
+    free(expected);
+    free(read_back);
+    free(manager);
+}
+
+static void test_the_batch_command_writes_what_the_api_gives(void **state)
+{
+    (void)state;
+    import_seed();
+    char *manager = testenv_login(testenv, "mash.manager");
+    wait_for_total(manager, PERIOD, 5);
+    char out[8192];
+    assert_int_equal(
+        run_tool("report consultations-in-period --start 2022-11-14 --end 2022-12-01 --format csv", out,
+                 sizeof(out)),
+        0);
+    assert_string_equal(out, seed_csv);
+    char args[600], path[512];
+    static const char *const formats[] = {"json", "html", "xlsx"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/batch.%s", testenv->dir, formats[i]);
+        snprintf(args, sizeof(args),
+                 "report consultations-in-period --start 2022-11-14 --end 2022-12-01 --format %s --output %s",
+                 formats[i], path);
+        assert_int_equal(run_tool(args, out, sizeof(out)), 0);
+        size_t len = 0;
+        char *file = read_file(path, &len);
+        assert_non_null(file);
+        char api[200];
+        snprintf(api, sizeof(api), REPORT_PATH "&format=%s", formats[i]);
+        testenv_response_t r = testenv_http(testenv, "GET", api, manager, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        if (strcmp(formats[i], "xlsx") == 0) {
+            /* A workbook carries the time it was made: compare what it holds, not its bytes. */
+            assert_true(len > 1000 && memcmp(file, "PK", 2) == 0);
+        } else {
+            assert_int_equal(len, r.len);
+            assert_memory_equal(file, r.body, len);
+        }
+        testenv_response_free(&r);
+        free(file);
+    }
+    /* Wrong options are refused with usage, and a wrong period with the service's reason. */
+    assert_int_equal(
+        run_tool("report consultations-in-period --start 2022-11-14 --format csv", out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "usage: tessera report consultations-in-period"));
+    assert_int_equal(
+        run_tool("report consultations-in-period --start 2022-12-01 --end 2022-11-14 --format csv", out,
+                 sizeof(out)),
+        2);
+    assert_non_null(strstr(out, "ends (2022-11-14) before it starts"));
+    assert_int_equal(
+        run_tool("report consultations-in-period --start 2022-11-14 --end 2022-12-01 --format pdf", out,
+                 sizeof(out)),
+        2);
+    assert_non_null(strstr(out, "format must be json, csv, html or xlsx"));
+    free(manager);
+}
+
+static void test_importing_the_same_file_twice_loads_nothing_more(void **state)
+{
+    (void)state;
+    import_seed();
+    char out[2048];
+    assert_int_equal(run_tool("import consultations " SEED_FILE, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Loaded 0 consultations"));
+    assert_non_null(strstr(out, "5 were loaded before"));
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations WHERE imported"), 5);
+    char *manager = testenv_login(testenv, "mash.manager");
+    usleep(500 * 1000);
+    wait_for_total(manager, PERIOD, 5);
+    free(manager);
+}
+
+static void test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded(void **state)
+{
+    (void)state;
+    long before = testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations");
+    long events = testenv_sql_long(testenv, "SELECT count(*) FROM consultations.outbox");
+    const char *header =
+        "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,"
+        "Date and time of consult,Source of contact,Referrer name,Relationship with subject(s),"
+        "Outcome(s)\n";
+    char text[2048];
+    /* Line 2 is good; line 3 has a source the census does not have; the referrer's name on line 4
+     * runs over two lines; line 6 finishes before it starts. */
+    snprintf(text, sizeof(text),
+             "%s"
+             "7500065,Hampden Children Centre,12000001,Consultation "
+             "(CSSW),2022-10-03,2022-10-03,2022-10-03,SCHOOLS,"
+             "Ada Lowe,Teacher,Referral to Mash\n"
+             "7500065,Hampden Children Centre,12000002,Consultation (CSSW),2022-10-03,2022-10-03,2022-10-03,"
+             "NEWSPAPERS,Ada Lowe,Teacher,\n"
+             "7500065,Hampden Children Centre,12000003,Consultation (CSEW),2022-10-03,2022-10-04,"
+             "2022-10-03T09:15:00+01:00,POLICE,\"Ada\nLowe\",,\n"
+             "7500065,Hampden Children Centre,12000004,Consultation (CSSW),2022-10-05,2022-10-04,2022-10-03,"
+             "schools,,,further-information-given\n",
+             header);
+    char *path = write_file("bad.csv", text);
+    char args[600], out[2048];
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    assert_non_null(
+        strstr(out, "Line 3: Source of contact 'NEWSPAPERS' is not one of the sources of referral."));
+    assert_non_null(strstr(out, "2 other rows have faults too. Nothing was loaded."));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"), before);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.outbox"), events);
+    free(path);
+
+    /* The first fault is the one named; a record over two lines is named by its first. */
+    snprintf(text, sizeof(text),
+             "%s"
+             "7500065,Hampden Children Centre,12000003,Consultation (CSEW),2022-10-03,2022-10-04,"
+             "2022-10-03T09:15:00+01:00,POLICE,\"Ada\nLowe\",,\n"
+             "7500065,Hampden Children Centre,12000004,Consultation (CSSW),2022-10-05,2022-10-04,2022-10-03,"
+             "schools,,,further-information-given\n",
+             header);
+    path = write_file("bad2.csv", text);
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "Line 2: Referrer name must be one line of at most 500 characters."));
+    assert_non_null(strstr(out, "1 other rows have faults too."));
+    free(path);
+    snprintf(text, sizeof(text),
+             "%s"
+             "7500065,Hampden Children Centre,12000004,Consultation (CSSW),2022-10-05,2022-10-04,2022-10-03,"
+             "schools,,,further-information-given\n",
+             header);
+    path = write_file("bad2b.csv", text);
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    assert_non_null(
+        strstr(out, "Line 2: the step was completed (2022-10-04) before it started (2022-10-05)."));
+    free(path);
+
+    /* Other faults of the file itself, before anything is sent. */
+    path = write_file("bad3.csv", "Organisation ID,Organisation name,Step ID\n7500065,Hampden,1\n");
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    assert_non_null(strstr(out, ":1: the header has no column 'Step type'"));
+    free(path);
+    snprintf(text, sizeof(text), "%s7500065,Hampden Children Centre,\"12000005,Consultation (CSSW)\n",
+             header);
+    path = write_file("bad4.csv", text);
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "a quoted field that starts on line 2 is never closed"));
+    free(path);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"), before);
+}
+
+static void test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded(void **state)
+{
+    (void)state;
+    import_seed();
+    const char *text =
+        "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,"
+        "Date and time of consult,Source of contact,Referrer name,Relationship with subject(s),"
+        "Outcome(s)\n"
+        "7500065,Hampden Children Centre,12000010,Consultation (CSSW),2022-10-03,2022-10-03,"
+        "2022-10-03,SCHOOLS,,,\n"
+        "7500065,Hampden Children Centre,13011369,Consultation (CSSW),2022-11-25,2022-11-25,"
+        "2022-11-25,SCHOOLS,Nadia Okafor,,\n";
+    char *path = write_file("changed.csv", text);
+    char args[600], out[2048];
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "Line 3: step 13011369 is already on the system with other details"));
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM consultations.consultations WHERE step_id = 12000010"),
+        0);
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations WHERE step_id = 13011369"
+                                  " AND source = 'education-services'"),
+        1);
+    free(path);
+}
+
+static void test_consultations_completed_outside_the_period_are_left_out(void **state)
+{
+    (void)state;
+    import_seed();
+    const char *text =
+        "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,"
+        "Date and time of consult,Source of contact,Referrer name,Relationship with subject(s),"
+        "Outcome(s)\n"
+        "7500065,Hampden Children Centre,12000020,Consultation (CSSW),2022-11-10,2022-11-13,"
+        "2022-11-13T23:30:00Z,POLICE,,,Referral to Mash\n"
+        "7501200,Brookfield Primary School,12000021,Consultation (CSEW),2022-12-01,2022-12-02,"
+        "2022-12-01,SCHOOLS,,,\n";
+    char *path = write_file("edges.csv", text);
+    char args[600], out[2048];
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 0);
+    free(path);
+    char *manager = testenv_login(testenv, "mash.manager");
+    wait_for_total(manager, "start=2022-11-13&end=2022-11-13", 1);
+    wait_for_total(manager, "start=2022-12-02&end=2022-12-31", 1);
+    wait_for_total(manager, "start=2022-11-13&end=2022-12-02", 7);
+    /* Whole months are counted from the month's counts, the days at the ends from the days'. */
+    wait_for_total(manager, "start=2022-11-01&end=2022-11-30", 6);
+    wait_for_total(manager, "start=2022-11-01&end=2022-12-01", 6);
+    wait_for_total(manager, "start=2022-10-15&end=2022-12-05", 7);
+    wait_for_total(manager, "start=2022-11-14&end=2022-11-30", 5);
+    wait_for_total(manager, "start=2022-01-01&end=2022-12-31", 7);
+    /* The seed's period is as it was. */
+    testenv_response_t r = testenv_http(testenv, "GET", REPORT_PATH "&format=csv", manager, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, seed_csv);
+    testenv_response_free(&r);
+    /* Late in the evening of 13 November (UTC), on the office clock: still the 13th for the row. */
+    r = testenv_http(testenv, "GET",
+                     "/api/v1/reports/consultations-in-period?start=2022-11-13&end=2022-11-13", manager, NULL,
+                     NULL);
+    json_t *row = json_array_get(json_object_get(json_object_get(r.json, "rows"), "items"), 0);
+    assert_string_equal(str(row, "consulted_at"), "2022-11-13T23:30:00Z");
+    assert_string_equal(str(row, "consulted_on"), "2022-11-13");
+    testenv_response_free(&r);
+    free(manager);
+}
+
+static void test_the_json_rows_come_in_pages_that_cover_the_period_once(void **state)
+{
+    (void)state;
+    import_seed();
+    char *manager = testenv_login(testenv, "mash.manager");
+    wait_for_total(manager, PERIOD, 5);
+    char path[600];
+    const char *cursor = NULL;
+    char cursor_copy[400] = "";
+    int seen = 0, pages = 0;
+    do {
+        snprintf(path, sizeof(path), REPORT_PATH "&limit=2%s%s", cursor ? "&cursor=" : "",
+                 cursor ? cursor : "");
+        testenv_response_t r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        json_t *rows = json_object_get(r.json, "rows");
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(rows, "items"), i, item)
+        {
+            assert_string_equal(str(item, "step_id"), seed_rows[seen][2]);
+            seen++;
+        }
+        cursor = json_string_value(json_object_get(rows, "next_cursor"));
+        if (cursor) {
+            snprintf(cursor_copy, sizeof(cursor_copy), "%s", cursor);
+            cursor = cursor_copy;
+        }
+        pages++;
+        testenv_response_free(&r);
+    } while (cursor != NULL && pages < 10);
+    assert_int_equal(seen, 5);
+    assert_int_equal(pages, 3);
+    free(manager);
+}
+
+static void test_the_report_checks_its_period_format_and_who_asks(void **state)
+{
+    (void)state;
+    char *manager = testenv_login(testenv, "mash.manager");
+    char *sw = testenv_login(testenv, "mash.sw");
+    struct {
+        const char *query;
+        long status;
+        const char *code;
+        const char *field;
+    } cases[] = {
+        {"end=2022-12-01", 400, "missing_field", "start"},
+        {"start=2022-11-14", 400, "missing_field", "end"},
+        {"start=2022-11-31&end=2022-12-01", 400, "invalid_date", "start"},
+        {"start=2022-12-01&end=2022-11-14", 400, "invalid_period", "end"},
+        {PERIOD "&format=pdf", 400, "invalid_format", "format"},
+        {PERIOD "&format=csv&limit=10", 400, "not_paged", "limit"},
+        {PERIOD "&limit=0", 400, "invalid_limit", "limit"},
+        {PERIOD "&cursor=zz", 400, "invalid_cursor", "cursor"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char path[300];
+        snprintf(path, sizeof(path), "/api/v1/reports/consultations-in-period?%s", cases[i].query);
+        testenv_response_t r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
+        testenv_assert_error(&r, cases[i].status, cases[i].code);
+        assert_string_equal(str(json_object_get(r.json, "error"), "field"), cases[i].field);
+        testenv_response_free(&r);
+    }
+    /* Referrers' names are personal data: a social worker may not run the report. */
+    testenv_response_t r = testenv_http(testenv, "GET", REPORT_PATH, sw, NULL, NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", REPORT_PATH, NULL, NULL, NULL);
+    assert_int_equal(r.status, 401);
+    testenv_response_free(&r);
+    free(manager);
+    free(sw);
+}
+
+int main(void)
+{
+    /* The authority's name above the report, as the seed's is. */
+    setenv("TESSERA_REPORTING_LOCAL_AUTHORITY", "London Borough of Camden", 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_the_seeds_five_consultations_give_exactly_the_seeds_four_tables_in_json),
+        cmocka_unit_test(test_the_seeds_four_tables_in_csv_and_html),
+        cmocka_unit_test(test_the_xlsx_opens_in_another_program_with_the_same_figures),
+        cmocka_unit_test(test_the_batch_command_writes_what_the_api_gives),
+        cmocka_unit_test(test_importing_the_same_file_twice_loads_nothing_more),
+        cmocka_unit_test(test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded),
+        cmocka_unit_test(test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded),
+        cmocka_unit_test(test_consultations_completed_outside_the_period_are_left_out),
+        cmocka_unit_test(test_the_json_rows_come_in_pages_that_cover_the_period_once),
+        cmocka_unit_test(test_the_report_checks_its_period_format_and_who_asks),
+    };
+    return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
+}
