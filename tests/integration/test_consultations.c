@@ -686,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_each_route_and_variant_runs_the_seeds_journey_and_reaches_the_report),
         cmocka_unit_test(
             test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_keeps_nothing),
+        cmocka_unit_test(test_the_consultations_daemon_checks_a_save_whoever_sends_it_and_keeps_nothing_bad),
         cmocka_unit_test(test_a_finished_step_is_in_the_report_within_a_second),
         cmocka_unit_test(test_a_reopened_step_leaves_the_report_until_it_is_finished_again),
         cmocka_unit_test(test_the_report_survives_a_crash_of_the_reporting_daemon_and_counts_each_event_once),
