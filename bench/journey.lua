@@ -1,15 +1,17 @@
--- wrk script: the Front Door Consultation's whole journey, over and over, by the MASH Manager (who may
--- start one, and is in the team its request goes to), as six API commands in order on each
--- connection: start the step, save section 1, 'Pass to MASH Manager', save section 2, complete the
+-- wrk script: the Front Door Consultation's whole journey, over and over, by MASH managers (who may
+-- start one, and are in the team its request goes to), one signed-in manager per connection
+-- (TESSERA_TOKENS, comma-separated), as six API commands in order on each connection: start the step, save section 1, 'Pass to MASH Manager', save section 2, complete the
 -- request, finish with 'Consultation complete'. Run with as many threads as connections, so that
 -- each thread's state is one connection's journey. Counts go to the file named by BENCH_WRK_JSON.
-local token = os.getenv("TESSERA_TOKEN")
+local tokens = {}
+for t in string.gmatch(os.getenv("TESSERA_TOKENS"), "[^,]+") do table.insert(tokens, t) end
 local org = os.getenv("BENCH_ORGANISATION") or "7500065"
 local threads = {}
 local expected = {201, 200, 201, 200, 200, 200}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("token", tokens[(#threads - 1) % #tokens + 1])
 end
 
 function init(args)

@@ -2,8 +2,9 @@
 # make bench (part): the Front Door Consultation and its report.
 #
 # 1. The whole journey through HTTP (gateway -> workflow -> consultations -> PostgreSQL, with the
-#    reporting and audit daemons consuming the events): six API commands a journey, as commands per
-#    second, against raw pgbench transactions of two inserts (a row and its outbox row) on the same
+#    reporting and audit daemons consuming the events): six API commands a journey (start, section 1,
+#    'Pass to MASH Manager', section 2, complete the request, finish), one MASH manager per
+#    connection, as commands per second, against raw pgbench transactions of two inserts (a row and its outbox row) on the same
 #    server in the same run. Goal: at least 0.25.
 # 2. 'Consultations in period' over 1,000,000 generated consultations through HTTP (JSON: sections
 #    01 to 03 and the first page of rows), against the plain SQL GROUP BY of sections 01 to 03 over
@@ -34,9 +35,30 @@ chmod 644 "$dir/baseline_two_inserts.sql"
 echo "bench: pgbench, two inserts a transaction, $connections clients, ${seconds}s"
 pg_two_inserts=$(pgbench -n -f "$dir/baseline_two_inserts.sql" -c "$connections" -j 2 -T "$seconds" bench 2>/dev/null | tps)
 
+# One manager per connection, as a MASH Manager team at work: each its own Current work, the team's
+# Incoming requests shared.
+{
+    echo '{"password": "tessera-demo", "organisations": [], "workers": ['
+    for i in $(seq 1 "$connections"); do
+        [ "$i" = 1 ] || echo ','
+        echo "{\"username\": \"bench.manager.$i\", \"name\": \"Bench Manager $i\","
+        echo ' "roles": ["mash-manager", "team-manager"], "teams": ["MASH Manager"]}'
+    done
+    echo ']}'
+} >"$dir/bench_workers.json"
+"$bench_bin/tessera" --config "$dir/tessera.conf" demo load "$dir/bench_workers.json" >/dev/null
+tokens=""
+for i in $(seq 1 "$connections"); do
+    t=$(curl -fsS -X POST "http://$addr/api/v1/session" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"bench.manager.$i\",\"password\":\"tessera-demo\"}" |
+        sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')
+    [ -n "$t" ] || { echo "bench: could not sign in as bench.manager.$i" >&2; exit 1; }
+    tokens="$tokens${tokens:+,}$t"
+done
+
 steps_before=$(psql_super -d tessera -At -c "SELECT count(*) FROM workflow.steps WHERE state = 'completed'")
 echo "bench: HTTP, the six commands of a consultation's journey, $connections connections, ${seconds}s"
-TESSERA_TOKEN="$token" BENCH_WRK_JSON="$dir/journey.json" \
+TESSERA_TOKENS="$tokens" BENCH_WRK_JSON="$dir/journey.json" \
     wrk -t "$connections" -c "$connections" -d "${seconds}s" -s "$bench_root/bench/journey.lua" "http://$addr" \
     >"$dir/journey.txt"
 journey_json=$(cat "$dir/journey.json")

@@ -18,7 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tsr_client.h"
+#include "tsr_config.h"
 #include "tsr_testenv.h"
+#include "workflow.pb-c.h"
+#include <zmq.h>
 
 #define HAMPDEN "7500065"
 #define CONSULTATION_ORG "7504989"
@@ -576,12 +580,113 @@ static void test_a_reopened_step_leaves_the_report_until_it_is_finished_again(vo
     free(manager);
 }
 
+/* A save sent to the consultations daemon on the bus, as a worker: its error code, or "" when it was
+ * kept. The daemon checks what it keeps whoever calls it, not only what the workflow daemon checked. */
+static void bus_save(const char *section, const char *data, const char *section_json, const char *kind,
+                     int completed, char code[64], char field[128])
+{
+    tsr_error_t err;
+    tsr_config_t *config = tsr_config_load(testenv->config, &err);
+    assert_non_null(config);
+    const char *endpoint = tsr_config_get(config, "consultations.rpc", NULL);
+    assert_non_null(endpoint);
+    void *zmq = zmq_ctx_new();
+    static char *roles[] = {"mash-admin"};
+    Tsr__Actor actor = TSR__ACTOR__INIT;
+    actor.worker_id = 424242;
+    actor.username = "bus.caller";
+    actor.roles = roles;
+    actor.n_roles = 1;
+    Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
+    subject.kind = (char *)kind;
+    subject.id = 7500065;
+    Tsr__Workflow__OwnedSectionSave q = TSR__WORKFLOW__OWNED_SECTION_SAVE__INIT;
+    q.step_id = 99000001;
+    q.step_type = "front-door-consultation";
+    q.variant = "CSSW";
+    q.step_title = "Consultation (CSSW)";
+    q.subject = &subject;
+    q.subject_name = "Hampden Children Centre";
+    q.section = (char *)section;
+    q.data_json = (char *)data;
+    q.section_json = (char *)section_json;
+    q.completed = completed;
+    tsr_call_opts_t opts = {.type = "consultations.section.save", .actor = &actor, .timeout_ms = 10000};
+    Tsr__Envelope *reply = NULL;
+    tsr_error_clear(&err);
+    int rc = tsr_client_call_sync(zmq, endpoint, &opts, &q.base, &reply, &err);
+    snprintf(code, 64, "%s", rc == 0 ? "" : err.code);
+    snprintf(field, 128, "%s", rc == 0 ? "" : err.field);
+    if (reply)
+        tsr__envelope__free_unpacked(reply, NULL);
+    zmq_ctx_term(zmq);
+    tsr_config_destroy(&config);
+}
+
+static void test_the_consultations_daemon_checks_a_save_whoever_sends_it_and_keeps_nothing_bad(void **state)
+{
+    (void)state;
+    /* Section 1 of the definition, as the workflow daemon passes it with a save. */
+    char *admin = testenv_login(testenv, "mash.admin");
+    json_t *defs =
+        call_json(admin, "GET", "/api/v1/workflow/definitions?type=front-door-consultation", NULL, 200);
+    free(admin);
+    json_t *def = json_array_get(json_object_get(defs, "items"), 0);
+    char *s1 = json_dumps(json_array_get(json_object_get(def, "sections"), 0), JSON_COMPACT);
+    char *s2 = json_dumps(json_array_get(json_object_get(def, "sections"), 1), JSON_COMPACT);
+    json_decref(defs);
+    struct {
+        const char *section, *data, *kind;
+        int completed;
+        const char *code, *field;
+    } cases[] = {
+        {"1", "{\"source\":\"schools\",\"contact_email\":\"nobody\"}", "organisation", 0, "invalid_email",
+         "data.contact_email"},
+        {"1", "{\"contact_telephone\":\"0\"}", "organisation", 0, "invalid_telephone",
+         "data.contact_telephone"},
+        {"1", "{\"consulted_at\":\"2999-12-31T00:00:00Z\"}", "organisation", 0, "date_in_future",
+         "data.consulted_at"},
+        {"1", "{\"consulted_at\":\"yesterday\"}", "organisation", 0, "invalid_datetime", "data.consulted_at"},
+        {"1", "{\"source\":\"carrier-pigeon\"}", "organisation", 0, "unknown_option", "data.source"},
+        {"1", "{\"source\":\"schools\"}", "organisation", 1, "required_field", "data.consulted_at"},
+        {"1", "{\"advice\":\"x\"}", "organisation", 0, "unknown_field", "data.advice"},
+        {"1", "{\"duty_worker\":\"Sam\"}", "organisation", 0, "invalid_value", "data.duty_worker"},
+        {"2", "{\"outcomes\":\"referral-to-mash\"}", "organisation", 0, "invalid_value", "data.outcomes"},
+        {"2", "{\"outcomes\":[\"referral-to-mash\"]}", "person", 0, "wrong_subject", "subject.kind"},
+        {"3", "{}", "organisation", 0, "unknown_section", "section"},
+    };
+    char code[64], field[128];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bus_save(cases[i].section, cases[i].data, strcmp(cases[i].section, "2") == 0 ? s2 : s1, cases[i].kind,
+                 cases[i].completed, code, field);
+        if (strcmp(code, cases[i].code) != 0 || strcmp(field, cases[i].field) != 0)
+            fail_msg("case %zu (%s): expected %s at %s, got '%s' at '%s'", i, cases[i].data, cases[i].code,
+                     cases[i].field, code, field);
+    }
+    /* Without the section's definition there is nothing to check against. */
+    bus_save("1", "{\"source\":\"schools\"}", "", "organisation", 0, code, field);
+    assert_string_equal(code, "missing_definition");
+    assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = 99000001"),
+                     0);
+    /* A good one is kept, with its source's title from the definition it came with. */
+    bus_save("1", "{\"consulted_at\":\"2022-11-25T13:57:00+00:00\",\"source\":\"schools\"}", s1,
+             "organisation", 1, code, field);
+    assert_string_equal(code, "");
+    assert_int_equal(
+        sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = 99000001"
+                 " AND source_title = 'SCHOOLS' AND section_1_completed AND duty_worker_id IS NULL"),
+        1);
+    free(s1);
+    free(s2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_route_and_variant_runs_the_seeds_journey_and_reaches_the_report),
         cmocka_unit_test(
             test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_keeps_nothing),
+        cmocka_unit_test(test_the_consultations_daemon_checks_a_save_whoever_sends_it_and_keeps_nothing_bad),
         cmocka_unit_test(test_a_finished_step_is_in_the_report_within_a_second),
         cmocka_unit_test(test_a_reopened_step_leaves_the_report_until_it_is_finished_again),
         cmocka_unit_test(test_the_report_survives_a_crash_of_the_reporting_daemon_and_counts_each_event_once),

@@ -38,6 +38,12 @@ typedef struct {
     unsigned line; /* of the next character */
 } import_reader_t;
 
+static void import__free_fields(char **fields, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(fields[i]);
+}
+
 /* Reads one record into fields (malloc'd strings); 1 a record, 0 the end, -1 a malformed one (msg
  * says why). *line is the line the record starts on. */
 static int import__record(import_reader_t *r, char **fields, size_t *n, unsigned *line, char *msg,
@@ -50,14 +56,17 @@ static int import__record(import_reader_t *r, char **fields, size_t *n, unsigned
     size_t cap = 64, len = 0;
     char *cell = malloc(cap);
     int quoted = 0, at_start = 1;
+    if (cell == NULL) {
+        snprintf(msg, size, "out of memory");
+        return -1;
+    }
     for (;;) {
         int eof = r->p >= r->end;
         char c = eof ? '\0' : *r->p;
         if (quoted) {
             if (eof) {
                 snprintf(msg, size, "a quoted field that starts on line %u is never closed", *line);
-                free(cell);
-                return -1;
+                goto fail;
             }
             r->p++;
             if (c == '"') {
@@ -79,8 +88,7 @@ static int import__record(import_reader_t *r, char **fields, size_t *n, unsigned
             cell[len] = '\0';
             if (*n == IMPORT_FIELDS_MAX) {
                 snprintf(msg, size, "line %u has more than %d fields", *line, IMPORT_FIELDS_MAX);
-                free(cell);
-                return -1;
+                goto fail;
             }
             fields[(*n)++] = cell;
             if (eof)
@@ -95,13 +103,16 @@ static int import__record(import_reader_t *r, char **fields, size_t *n, unsigned
             cap = 64;
             len = 0;
             cell = malloc(cap);
+            if (cell == NULL) {
+                snprintf(msg, size, "out of memory");
+                goto fail;
+            }
             at_start = 1;
             continue;
         } else {
             if (c == '"') {
                 snprintf(msg, size, "line %u has a quote inside a field that is not quoted", r->line);
-                free(cell);
-                return -1;
+                goto fail;
             }
             r->p++;
         }
@@ -110,20 +121,18 @@ static int import__record(import_reader_t *r, char **fields, size_t *n, unsigned
             cap *= 2;
             char *bigger = realloc(cell, cap);
             if (bigger == NULL) {
-                free(cell);
                 snprintf(msg, size, "out of memory");
-                return -1;
+                goto fail;
             }
             cell = bigger;
         }
         cell[len++] = c;
     }
-}
-
-static void import__free_fields(char **fields, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(fields[i]);
+fail:
+    free(cell);
+    import__free_fields(fields, *n);
+    *n = 0;
+    return -1;
 }
 
 static int import__blank(char **fields, size_t n)

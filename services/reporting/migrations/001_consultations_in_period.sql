@@ -68,7 +68,7 @@ DECLARE
     g record;
 BEGIN
     FOR g IN SELECT * FROM (VALUES ('d'::"char", c.completed_on),
-                                   ('m'::"char", date_trunc('month', c.completed_on)::date)) AS v (grain, start)
+                                   ('m'::"char", date_trunc('month', c.completed_on::timestamp)::date)) AS v (grain, start)
     LOOP
         INSERT INTO counts_total AS t (grain, start, n) VALUES (g.grain, g.start, delta)
             ON CONFLICT (grain, start) DO UPDATE SET n = t.n + delta;
@@ -113,8 +113,8 @@ CREATE TRIGGER consultations_recounted AFTER UPDATE ON consultations
 CREATE FUNCTION period_parts(first_day date, last_day date, OUT m1 date, OUT m2 date)
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN extract(day FROM first_day) = 1 THEN first_day
-                ELSE (date_trunc('month', first_day) + interval '1 month')::date END,
-           date_trunc('month', last_day + 1)::date
+                ELSE (date_trunc('month', first_day::timestamp) + interval '1 month')::date END,
+           date_trunc('month', (last_day + 1)::timestamp)::date
 $$;
 
 -- Counts every day and month again from the rows: for an operator after a restore, and after a bulk
@@ -127,18 +127,18 @@ LANGUAGE sql AS $$
     DELETE FROM counts_by_outcome;
     INSERT INTO counts_total (grain, start, n)
         SELECT g.grain, g.start, count(*) FROM consultations,
-               LATERAL (VALUES ('d'::"char", completed_on), ('m', date_trunc('month', completed_on)::date)) g (grain, start)
+               LATERAL (VALUES ('d'::"char", completed_on), ('m', date_trunc('month', completed_on::timestamp)::date)) g (grain, start)
          WHERE completed_on IS NOT NULL GROUP BY 1, 2;
     INSERT INTO counts_by_source (grain, start, source, source_title, n)
         SELECT g.grain, g.start, source, source_title, count(*) FROM consultations,
-               LATERAL (VALUES ('d'::"char", completed_on), ('m', date_trunc('month', completed_on)::date)) g (grain, start)
+               LATERAL (VALUES ('d'::"char", completed_on), ('m', date_trunc('month', completed_on::timestamp)::date)) g (grain, start)
          WHERE completed_on IS NOT NULL GROUP BY 1, 2, 3, 4;
     INSERT INTO counts_by_organisation (grain, start, organisation_id, organisation_name, n)
         SELECT g.grain, g.start, organisation_id, organisation_name, count(*) FROM consultations,
-               LATERAL (VALUES ('d'::"char", completed_on), ('m', date_trunc('month', completed_on)::date)) g (grain, start)
+               LATERAL (VALUES ('d'::"char", completed_on), ('m', date_trunc('month', completed_on::timestamp)::date)) g (grain, start)
          WHERE completed_on IS NOT NULL GROUP BY 1, 2, 3, 4;
     INSERT INTO counts_by_outcome (grain, start, outcome, n)
         SELECT g.grain, g.start, o, count(*) FROM consultations, unnest(outcomes) AS o,
-               LATERAL (VALUES ('d'::"char", completed_on), ('m', date_trunc('month', completed_on)::date)) g (grain, start)
+               LATERAL (VALUES ('d'::"char", completed_on), ('m', date_trunc('month', completed_on::timestamp)::date)) g (grain, start)
          WHERE completed_on IS NOT NULL GROUP BY 1, 2, 3;
 $$;
