@@ -5,54 +5,14 @@
 # BENCH_SECONDS (default 20) and BENCH_CONNECTIONS (default 16) tune the runs.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/build/bin"
+. "$(dirname "$0")/lib.sh"
+root=$bench_root
 out="$root/build/bench"
 seconds=${BENCH_SECONDS:-20}
 connections=${BENCH_CONNECTIONS:-16}
 mkdir -p "$out"
 
-for tool in wrk curl; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is missing; run 'make deps'." >&2; exit 1; }
-done
-pgbin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
-[ -x "$pgbin/pgbench" ] || pgbin=/usr/lib/postgresql/15/bin
-
-dir=$(mktemp -d /tmp/tsr-bench-XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    "$root/scripts/instance.sh" stop "$dir" >/dev/null 2>&1 || true
-    [ "${TESSERA_KEEP_BENCH_DIR:-0}" = 1 ] || rm -rf "$dir"
-}
-trap cleanup EXIT
-
-echo "bench: instance in $dir"
-"$root/scripts/instance.sh" init "$dir" >/dev/null
-for d in accounts records audit workflow consultations reporting gateway; do
-    TESSERA_HTTP_ADDR=127.0.0.1:0 TESSERA_TESSERA_LOG_LEVEL=warn \
-        "$bin/tessera-$d" --config "$dir/tessera.conf" >"$dir/logs/$d.log" 2>&1 &
-    pids+=($!)
-done
-addr=""
-for _ in $(seq 1 600); do
-    [ -s "$dir/run/gateway.addr" ] && addr=$(cat "$dir/run/gateway.addr") &&
-        curl -fsS "http://$addr/readyz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -fsS "http://$addr/readyz" >/dev/null || { echo "bench: the suite did not become ready" >&2; tail -n 20 "$dir"/logs/*.log >&2; exit 1; }
-"$bin/tessera" --config "$dir/tessera.conf" demo load "$root/deploy/demo/demo.json" >/dev/null
-token=$(curl -fsS -X POST "http://$addr/api/v1/session" -H 'Content-Type: application/json' \
-    -d '{"username":"admin","password":"tessera-demo"}' | sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')
-[ -n "$token" ] || { echo "bench: could not sign in as admin" >&2; exit 1; }
-
-sock="$dir/pg/sock"
-port=$(cat "$dir/pg/port")
-as_pg=()
-[ "$(id -u)" = 0 ] && as_pg=(runuser -u postgres --)
-psql_super() { "${as_pg[@]}" "$pgbin/psql" -h "$sock" -p "$port" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
-pgbench() { "${as_pg[@]}" "$pgbin/pgbench" -h "$sock" -p "$port" -U postgres "$@"; }
+bench_start_suite admin
 
 psql_super -d tessera -c 'DROP DATABASE IF EXISTS bench' -c 'CREATE DATABASE bench'
 psql_super -d bench -c "CREATE TABLE bench_organisations (id bigserial PRIMARY KEY, name text NOT NULL,
