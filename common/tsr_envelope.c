@@ -50,6 +50,7 @@ Tsr__Actor *tsr_actor_dup(const Tsr__Actor *actor)
     copy->username = envelope__strdup(actor->username);
     copy->session_id = envelope__strdup(actor->session_id);
     copy->display_name = envelope__strdup(actor->display_name);
+    copy->access_reason = envelope__strdup(actor->access_reason);
     copy->n_roles = actor->n_roles;
     copy->roles = calloc(actor->n_roles ? actor->n_roles : 1, sizeof(char *));
     for (size_t i = 0; copy->roles && i < actor->n_roles; i++)
@@ -72,6 +73,7 @@ void tsr_actor_free(Tsr__Actor *actor)
     free(actor->username);
     free(actor->session_id);
     free(actor->display_name);
+    free(actor->access_reason);
     for (size_t i = 0; actor->roles && i < actor->n_roles; i++)
         free(actor->roles[i]);
     free(actor->roles);

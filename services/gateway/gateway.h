@@ -45,6 +45,7 @@ struct gw_call {
     size_t n_params;
     json_t *body;
     char *idempotency_key;
+    char *access_reason; /* X-Access-Reason, checked; travels in the actor to the audit trail */
     /* A reply built from more than one daemon's answer: the part already in hand. */
     json_t *partial;
     /* Fan-out (/metrics). */

@@ -61,6 +61,7 @@ static void http__call_free(gw_call_t *call)
     json_decref(call->partial);
     free(call->text);
     free(call->idempotency_key);
+    free(call->access_reason);
     free(call);
 }
 
@@ -515,6 +516,16 @@ parsed:;
             return;
         }
         call->idempotency_key = strdup(key);
+    }
+    const char *reason = api ? gw_header_by_name(call, "x-access-reason") : NULL;
+    if (reason != NULL) {
+        size_t len = strlen(reason);
+        if (len == 0 || len > 500 || !tsr_text_is_utf8(reason, len)) {
+            gw_fail(call, TSR_E_INVALID, "invalid_access_reason", "X-Access-Reason",
+                    "The reason for this access (X-Access-Reason) must be 1 to 500 characters.");
+            return;
+        }
+        call->access_reason = strdup(reason);
     }
     if (route->needs_session)
         gw_session_authenticate(call);

@@ -250,6 +250,8 @@ static void session__fill_actor(gw_call_t *call, session_lookup_t *s)
     call->actor.username = call->username;
     call->actor.display_name = call->display_name;
     call->actor.session_id = call->session_id_text;
+    if (call->access_reason != NULL)
+        call->actor.access_reason = call->access_reason;
     call->actor.n_roles = call->roles ? n : 0;
     call->actor.roles = call->roles;
     call->actor.n_team_ids = call->team_ids ? teams : 0;
