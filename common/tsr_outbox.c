@@ -79,56 +79,62 @@ static int outbox__collect(PGresult *res, const char *producer, tsr_outbox_batch
     return 0;
 }
 
+/* The relay's numbering, as one transaction sent in one round trip (the relay runs after every
+ * commit, so its round trips count on a busy front door). Each statement of a simple query takes
+ * its own snapshot, so the rows numbered are those committed once the lock on relay_state is held:
+ * a transaction still open gets a later number when it commits, and a published sequence never has
+ * a hole filled in behind it. */
+static const char outbox__assign_sql[] =
+    "BEGIN;"
+    " SELECT last_seq FROM relay_state FOR UPDATE;"
+    " WITH picked AS ("
+    "  SELECT id, row_number() OVER (ORDER BY id) AS n FROM ("
+    "    SELECT id FROM outbox WHERE seq IS NULL ORDER BY id LIMIT %d) AS unnumbered)"
+    " , numbered AS ("
+    "  UPDATE outbox o SET seq = (SELECT last_seq FROM relay_state) + picked.n FROM picked"
+    "  WHERE o.id = picked.id RETURNING o.seq, o.envelope)"
+    " SELECT seq, envelope FROM numbered ORDER BY seq;"
+    " UPDATE relay_state SET last_seq = greatest(last_seq, coalesce((SELECT max(seq) FROM outbox), 0))"
+    "  RETURNING last_seq;"
+    " COMMIT;";
+
 int tsr_outbox_assign(PGconn *conn, const char *producer, int limit, tsr_outbox_batch_t *batch,
                       tsr_error_t *err)
 {
     memset(batch, 0, sizeof(*batch));
-    if (tsr_db_command(conn, "BEGIN", err) != 0)
-        return -1;
-    PGresult *res = tsr_db_exec(conn, "SELECT last_seq FROM relay_state FOR UPDATE", 0, NULL, err);
-    if (res == NULL)
-        goto fail;
-    char last[32];
-    snprintf(last, sizeof(last), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    char lim[16];
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[2] = {last, lim};
-    /* Numbered in id order among what is committed now; a transaction still open gets a later
-     * number when it commits, so a published sequence never has a hole filled in behind it. */
-    res = tsr_db_exec(conn,
-                      "WITH picked AS ("
-                      "  SELECT id, row_number() OVER (ORDER BY id) AS n FROM ("
-                      "    SELECT id FROM outbox WHERE seq IS NULL ORDER BY id LIMIT $2::int) AS unnumbered)"
-                      " , numbered AS ("
-                      "  UPDATE outbox o SET seq = $1::bigint + picked.n FROM picked WHERE o.id = picked.id"
-                      "  RETURNING o.seq, o.envelope)"
-                      " SELECT seq, envelope FROM numbered ORDER BY seq",
-                      2, params, err);
-    if (res == NULL)
-        goto fail;
-    int rows = PQntuples(res);
-    if (outbox__collect(res, producer, batch, err) != 0) {
+    char sql[sizeof(outbox__assign_sql) + 16];
+    snprintf(sql, sizeof(sql), outbox__assign_sql, limit);
+    if (!PQsendQuery(conn, sql))
+        return tsr_error_set(err, TSR_E_UNAVAILABLE, "database_unavailable", NULL,
+                             "The outbox could not be numbered: %s", PQerrorMessage(conn));
+    /* BEGIN, the lock, the numbered events, the new head, COMMIT: each result in turn. */
+    int step = 0, failed = 0;
+    PGresult *res;
+    while ((res = PQgetResult(conn)) != NULL) {
+        ExecStatusType status = PQresultStatus(res);
+        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+            if (!failed)
+                tsr_error_set(err, TSR_E_UNAVAILABLE, "database_unavailable", NULL,
+                              "The outbox could not be numbered: %s", PQresultErrorMessage(res));
+            failed = 1;
+        } else if (!failed && step == 2) {
+            failed = outbox__collect(res, producer, batch, err) != 0;
+        } else if (!failed && step == 3 && PQntuples(res) == 1) {
+            batch->head = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        }
         PQclear(res);
-        goto fail;
+        step++;
     }
-    PQclear(res);
-    char count[16];
-    snprintf(count, sizeof(count), "%d", rows);
-    const char *upd[2] = {last, count};
-    res = tsr_db_exec(conn, "UPDATE relay_state SET last_seq = $1::bigint + $2::int RETURNING last_seq", 2,
-                      upd, err);
-    if (res == NULL)
-        goto fail;
-    batch->head = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    if (tsr_db_command(conn, "COMMIT", err) != 0)
-        goto fail;
+    if (failed || step != 5) {
+        if (!failed)
+            tsr_error_set(err, TSR_E_INTERNAL, "outbox_numbering", NULL,
+                          "The outbox numbering answered %d results, not 5.", step);
+        if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+            tsr_db_command(conn, "ROLLBACK", NULL);
+        tsr_outbox_batch_free(batch);
+        return -1;
+    }
     return 0;
-fail:
-    tsr_db_command(conn, "ROLLBACK", NULL);
-    tsr_outbox_batch_free(batch);
-    return -1;
 }
 
 int tsr_outbox_read(PGconn *conn, const char *producer, uint64_t after_seq, int limit,

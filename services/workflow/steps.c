@@ -15,17 +15,14 @@
     " coalesce(folder, ''), started_by, " WF_MS("started_at") ", " WF_MS("completed_at") ", " WF_MS(         \
         "due_at")
 
-int wf_step_load(tsr_call_t *call, uint64_t step_id, int for_update, wf_step_t *step, tsr_error_t *err)
+/* Loads a step with sql, whose first columns are STEP_COLUMNS and whose one parameter is its id. */
+static int step__load(tsr_call_t *call, const char *sql, uint64_t step_id, wf_step_t *step, tsr_error_t *err)
 {
     memset(step, 0, sizeof(*step));
     char id[24];
     snprintf(id, sizeof(id), "%" PRIu64, step_id);
     const char *params[1] = {id};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    for_update ? "SELECT " STEP_COLUMNS " FROM steps WHERE id = $1::bigint FOR UPDATE"
-                               : "SELECT " STEP_COLUMNS " FROM steps WHERE id = $1::bigint",
-                    1, params, err);
+    PGresult *res = tsr_db_exec(call->conn, sql, 1, params, err);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 0) {
@@ -54,6 +51,14 @@ int wf_step_load(tsr_call_t *call, uint64_t step_id, int for_update, wf_step_t *
         return -1;
     }
     return 0;
+}
+
+int wf_step_load(tsr_call_t *call, uint64_t step_id, int for_update, wf_step_t *step, tsr_error_t *err)
+{
+    return step__load(call,
+                      for_update ? "SELECT " STEP_COLUMNS " FROM steps WHERE id = $1::bigint FOR UPDATE"
+                                 : "SELECT " STEP_COLUMNS " FROM steps WHERE id = $1::bigint",
+                      step_id, step, err);
 }
 
 void wf_step_free(wf_step_t *step)
@@ -113,11 +118,10 @@ int wf_step_changed(tsr_call_t *call, uint64_t step_id, const char *action, cons
     return wf_step_emit(call, step_id, action, err);
 }
 
-int wf_step_emit(tsr_call_t *call, uint64_t step_id, const char *action, tsr_error_t *err)
+/* Publishes what happened to a step, as it now stands. */
+static int step__emit(tsr_call_t *call, const wf_step_t *loaded, const char *action, tsr_error_t *err)
 {
-    wf_step_t step;
-    if (wf_step_load(call, step_id, 0, &step, err) != 0)
-        return -1;
+    const wf_step_t step = *loaded;
     Tsr__Workflow__StepEvent ev = TSR__WORKFLOW__STEP_EVENT__INIT;
     Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
     subject.kind = (char *)step.subject_kind;
@@ -146,7 +150,6 @@ int wf_step_emit(tsr_call_t *call, uint64_t step_id, const char *action, tsr_err
                          " ORDER BY position",
                          1, params, err);
         if (na == NULL) {
-            wf_step_free(&step);
             return -1;
         }
         int n = PQntuples(na);
@@ -169,6 +172,15 @@ int wf_step_emit(tsr_call_t *call, uint64_t step_id, const char *action, tsr_err
     PQclear(na);
     free(actions);
     free(action_ptrs);
+    return rc;
+}
+
+int wf_step_emit(tsr_call_t *call, uint64_t step_id, const char *action, tsr_error_t *err)
+{
+    wf_step_t step;
+    if (wf_step_load(call, step_id, 0, &step, err) != 0)
+        return -1;
+    int rc = step__emit(call, &step, action, err);
     wf_step_free(&step);
     return rc;
 }
@@ -177,80 +189,95 @@ int wf_step_emit(tsr_call_t *call, uint64_t step_id, const char *action, tsr_err
  * The step as the API shows it
  * ---------------------------------------------------------------------------------------------- */
 
-static json_t *step__owner_json(PGconn *conn, const char *owner)
-{
-    char *name = wf_owner_name(conn, owner);
-    const char *kind = owner[0] == 'w' ? "worker" : owner[0] == 't' ? "team" : "virtual_worker";
-    json_t *o = json_pack("{s:s, s:s}", "kind", kind, "name", name);
-    if (owner[0] == 'v')
-        json_object_set_new(o, "key", json_string(owner + 2));
-    else
-        json_object_set_new(o, "id", json_string(owner + 2));
-    free(name);
-    return o;
-}
+/* The name of a step's worker or team, in the same statement as the step ('' for a virtual worker,
+ * whose name is in its definition). */
+#define STEP_OWNER_NAME                                                                                      \
+    "coalesce(CASE left(owner, 1) WHEN 'w' THEN (SELECT name FROM workers WHERE id = substr(owner, "         \
+    "3)::bigint)"                                                                                            \
+    " WHEN 't' THEN (SELECT name FROM teams WHERE id = substr(owner, 3)::bigint) END, '')"
+
+/* The whole view of a step in one statement: the step's row, its owner's name, and each list already
+ * in the API's shape (sections as saved, requests with their status history, next actions, the
+ * step's history). One round trip instead of eight: every command answers with this view, and on
+ * a busy front door the round trips were most of a command's cost. */
+#define STEP_VIEW_SQL                                                                                        \
+    "SELECT " STEP_COLUMNS ","                                                                               \
+    " " WF_TS("started_at") ", coalesce(" WF_TS("completed_at") ", ''), coalesce(" WF_TS(                    \
+        "due_at") ", ''),"                                                                                   \
+                  " due_at < now() AND folder IS NOT NULL, coalesce(cancelled_reason, ''),"                  \
+                  " " STEP_OWNER_NAME ","                                                                    \
+                  " (SELECT json_agg(json_build_object('number', number, 'data', data, 'completed', "        \
+                  "completed,"                                                                               \
+                  "   'saved_at', " WF_TS(                                                                   \
+                      "saved_at") ", 'saved_by', saved_by::text))"                                           \
+                                  "  FROM sections WHERE step_id = s.id),"                                   \
+                                  " (SELECT json_agg(json_build_object('id', r.id::text, 'type', r.type, "   \
+                                  "'title', r.title,"                                                        \
+                                  "   'required', r.required, 'to', json_build_object('kind', CASE "         \
+                                  "left(r.recipient, 1) WHEN 'w'"                                            \
+                                  "   THEN 'worker' WHEN 't' THEN 'team' ELSE 'virtual_worker' END, "        \
+                                  "'name', r.recipient_name,"                                                \
+                                  "   CASE WHEN left(r.recipient, 1) = 'v' THEN 'key' ELSE 'id' END, "       \
+                                  "substr(r.recipient, 3)),"                                                 \
+                                  "   'note', r.note, 'status', r.status, 'from', json_build_object('id', "  \
+                                  "r.sender_id::text, 'name',"                                               \
+                                  "   r.sender_name), 'sent_at', " WF_TS("r.sent_at") ", 'due_at', " WF_TS(  \
+                                      "r.due_at") ","                                                        \
+                                                  "   'overdue', coalesce(r.due_at < now() AND r.inbox IS "  \
+                                                  "NOT NULL, false),"                                        \
+                                                  "   'history', coalesce((SELECT "                          \
+                                                  "json_agg(json_build_object('at', " WF_TS(                 \
+                                                      "h.at") ", 'action', h.action,"                        \
+                                                              "     'by', json_build_object('id', "          \
+                                                              "h.by_worker_id::text, 'name', h.by_name), "   \
+                                                              "'worker_or_team',"                            \
+                                                              "     h.to_name, 'note', h.note) ORDER BY "    \
+                                                              "h.at, h.action) FROM request_history h"       \
+                                                              "     WHERE h.request_id = r.id), '[]')) "     \
+                                                              "ORDER BY r.id)"                               \
+                                                              "  FROM requests r WHERE r.step_id = s.id),"   \
+                                                              " (SELECT "                                    \
+                                                              "json_agg(json_strip_nulls(json_build_object(" \
+                                                              "'action', action, 'title', title, 'reason',"  \
+                                                              "   reason, 'reason_title', reason_title, "    \
+                                                              "'note', note, 'priority', priority, "         \
+                                                              "'started_step_id',"                           \
+                                                              "   started_step_id::text, "                   \
+                                                              "'added_at', " WF_TS(                          \
+                                                                  "added_at") ")) ORDER BY position)"        \
+                                                                              "  FROM next_actions WHERE "   \
+                                                                              "step_id = s.id),"             \
+                                                                              " (SELECT "                    \
+                                                                              "json_agg(json_build_object('" \
+                                                                              "at', " WF_TS(                 \
+                                                                                  "at") ", 'action', "       \
+                                                                                        "action, 'by',"      \
+                                                                                        "   "                \
+                                                                                        "json_build_object(" \
+                                                                                        "'id', "             \
+                                                                                        "by_worker_id::"     \
+                                                                                        "text, 'name', "     \
+                                                                                        "by_name), "         \
+                                                                                        "'detail', detail) " \
+                                                                                        "ORDER BY at)"       \
+                                                                                        "  FROM "            \
+                                                                                        "step_history "      \
+                                                                                        "WHERE step_id = "   \
+                                                                                        "s.id)"              \
+                                                                                        " FROM steps s "     \
+                                                                                        "WHERE id = "        \
+                                                                                        "$1::bigint"
 
 static json_t *step__time(const char *text)
 {
     return text && text[0] ? json_string(text) : json_null();
 }
 
-static int step__add_requests(tsr_call_t *call, const char *id, json_t *view, tsr_error_t *err)
+/* A json_agg column: its array, or an empty one when the step has no such rows. */
+static json_t *step__list(PGresult *res, int column)
 {
-    const char *params[1] = {id};
-    PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT id, type, title, required, recipient, recipient_name, note, status,"
-                                " sender_id, sender_name, " WF_TS("sent_at") ", coalesce(" WF_TS(
-                                    "due_at") ", ''),"
-                                              " coalesce(inbox, ''), due_at < now() AND inbox IS NOT NULL"
-                                              " FROM requests WHERE step_id = $1::bigint ORDER BY id",
-                                1, params, err);
-    if (res == NULL)
-        return -1;
-    PGresult *hist = tsr_db_exec(
-        call->conn,
-        "SELECT h.request_id, " WF_TS(
-            "h.at") ", h.action, h.by_worker_id, h.by_name,"
-                    " h.to_name, h.note FROM request_history h JOIN requests r ON r.id = h.request_id"
-                    " WHERE r.step_id = $1::bigint ORDER BY h.at, h.action",
-        1, params, err);
-    if (hist == NULL) {
-        PQclear(res);
-        return -1;
-    }
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *rid = PQgetvalue(res, i, 0);
-        const char *recipient = PQgetvalue(res, i, 4);
-        json_t *to = json_pack("{s:s, s:s}", "kind",
-                               recipient[0] == 'w'   ? "worker"
-                               : recipient[0] == 't' ? "team"
-                                                     : "virtual_worker",
-                               "name", PQgetvalue(res, i, 5));
-        json_object_set_new(to, recipient[0] == 'v' ? "key" : "id", json_string(recipient + 2));
-        json_t *history = json_array();
-        for (int h = 0; h < PQntuples(hist); h++) {
-            if (strcmp(PQgetvalue(hist, h, 0), rid) != 0)
-                continue;
-            json_array_append_new(history, json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s}", "at",
-                                                     PQgetvalue(hist, h, 1), "action", PQgetvalue(hist, h, 2),
-                                                     "by", "id", PQgetvalue(hist, h, 3), "name",
-                                                     PQgetvalue(hist, h, 4), "worker_or_team",
-                                                     PQgetvalue(hist, h, 5), "note", PQgetvalue(hist, h, 6)));
-        }
-        json_t *r = json_pack("{s:s, s:s, s:s, s:b, s:o, s:s, s:s, s:{s:s, s:s}, s:s, s:o, s:b, s:o}", "id",
-                              rid, "type", PQgetvalue(res, i, 1), "title", PQgetvalue(res, i, 2), "required",
-                              PQgetvalue(res, i, 3)[0] == 't', "to", to, "note", PQgetvalue(res, i, 6),
-                              "status", PQgetvalue(res, i, 7), "from", "id", PQgetvalue(res, i, 8), "name",
-                              PQgetvalue(res, i, 9), "sent_at", PQgetvalue(res, i, 10), "due_at",
-                              step__time(PQgetvalue(res, i, 11)), "overdue", PQgetvalue(res, i, 13)[0] == 't',
-                              "history", history);
-        json_array_append_new(list, r);
-    }
-    json_object_set_new(view, "requests", list);
-    PQclear(res);
-    PQclear(hist);
-    return 0;
+    json_t *list = PQgetisnull(res, 0, column) ? NULL : json_loads(PQgetvalue(res, 0, column), 0, NULL);
+    return list ? list : json_array();
 }
 
 static json_t *step__request_types(const wf_step_t *step)
@@ -266,21 +293,25 @@ static json_t *step__request_types(const wf_step_t *step)
     return list;
 }
 
-json_t *wf_step_view(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err)
+static json_t *step__owner_json(const char *owner, const char *stored_name)
 {
-    char id[24];
-    snprintf(id, sizeof(id), "%" PRIu64, step->id);
-    const char *params[1] = {id};
-    PGresult *res = tsr_db_exec(
-        call->conn,
-        "SELECT " WF_TS("started_at") ", coalesce(" WF_TS(
-            "completed_at") ", ''),"
-                            " coalesce(" WF_TS("due_at") ", ''), due_at < now() AND folder IS NOT NULL,"
-                                                         " coalesce(cancelled_reason, '')"
-                                                         " FROM steps WHERE id = $1::bigint",
-        1, params, err);
-    if (res == NULL)
-        return NULL;
+    const char *kind = owner[0] == 'w' ? "worker" : owner[0] == 't' ? "team" : "virtual_worker";
+    const char *name = owner + 2;
+    if (owner[0] == 'v') {
+        const wf_virtual_worker_t *v = wf_virtual_worker(owner + 2);
+        if (v != NULL)
+            name = v->name;
+    } else if (stored_name[0]) {
+        name = stored_name;
+    }
+    json_t *o = json_pack("{s:s, s:s}", "kind", kind, "name", name);
+    json_object_set_new(o, owner[0] == 'v' ? "key" : "id", json_string(owner + 2));
+    return o;
+}
+
+/* The step as the API shows it, from a row of STEP_VIEW_SQL. */
+static json_t *step__view(const wf_step_t *step, PGresult *res)
+{
     char *subject_title = wf_subject_title(step->subject_kind, step->subject_id, step->subject_name);
     char *heading = NULL;
     if (asprintf(&heading, "%s%s%s", step->title, subject_title[0] ? " : " : "", subject_title) < 0)
@@ -289,32 +320,25 @@ json_t *wf_step_view(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err)
                                 "title", subject_title);
     if (strcmp(step->subject_kind, "none") != 0)
         json_object_set_new(subject, "id", wf_json_id(step->subject_id));
-    json_t *view =
-        json_pack("{s:o, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:o, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:b}",
-                  "id", wf_json_id(step->id), "type", step->type, "type_title",
-                  json_string_value(json_object_get(step->def, "title")), "variant", step->variant, "title",
-                  step->title, "definition", "type", step->type, "version", step->version, "subject", subject,
-                  "heading", heading ? heading : step->title, "state", step->state, "assigned_to",
-                  step__owner_json(call->conn, step->owner), "started_by", wf_json_id(step->started_by),
-                  "started_at", PQgetvalue(res, 0, 0), "completed_at", step__time(PQgetvalue(res, 0, 1)),
-                  "due_at", step__time(PQgetvalue(res, 0, 2)), "overdue", PQgetvalue(res, 0, 3)[0] == 't');
+    json_t *view = json_pack(
+        "{s:o, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:o, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:b}", "id",
+        wf_json_id(step->id), "type", step->type, "type_title",
+        json_string_value(json_object_get(step->def, "title")), "variant", step->variant, "title",
+        step->title, "definition", "type", step->type, "version", step->version, "subject", subject,
+        "heading", heading ? heading : step->title, "state", step->state, "assigned_to",
+        step__owner_json(step->owner, PQgetvalue(res, 0, 20)), "started_by", wf_json_id(step->started_by),
+        "started_at", PQgetvalue(res, 0, 15), "completed_at", step__time(PQgetvalue(res, 0, 16)), "due_at",
+        step__time(PQgetvalue(res, 0, 17)), "overdue", PQgetvalue(res, 0, 18)[0] == 't');
     if (strcmp(step->state, "cancelled") == 0)
-        json_object_set_new(view, "cancelled_reason", json_string(PQgetvalue(res, 0, 4)));
+        json_object_set_new(view, "cancelled_reason", json_string(PQgetvalue(res, 0, 19)));
     free(heading);
     free(subject_title);
-    PQclear(res);
 
     /* Sections: the definition's, with what has been saved in each. */
-    res =
-        tsr_db_exec(call->conn,
-                    "SELECT number, data::text, completed, " WF_TS("saved_at") ", saved_by FROM sections"
-                                                                               " WHERE step_id = $1::bigint",
-                    1, params, err);
-    if (res == NULL)
-        goto fail;
+    json_t *saved = step__list(res, 21);
     json_t *sections = json_array();
-    size_t i;
-    json_t *s;
+    size_t i, j;
+    json_t *s, *row;
     json_array_foreach(json_object_get(step->def, "sections"), i, s)
     {
         const char *number = json_string_value(json_object_get(s, "number"));
@@ -325,43 +349,23 @@ json_t *wf_step_view(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err)
         if (json_object_get(s, "fields"))
             json_object_set(out, "fields", json_object_get(s, "fields"));
         json_object_set_new(out, "data", json_object());
-        for (int r = 0; r < PQntuples(res); r++) {
-            if (strcmp(PQgetvalue(res, r, 0), number) != 0)
+        json_array_foreach(saved, j, row)
+        {
+            if (strcmp(json_string_value(json_object_get(row, "number")), number) != 0)
                 continue;
-            json_t *data = json_loads(PQgetvalue(res, r, 1), 0, NULL);
-            json_object_set_new(out, "data", data ? data : json_object());
-            json_object_set_new(out, "completed", json_boolean(PQgetvalue(res, r, 2)[0] == 't'));
-            json_object_set_new(out, "saved_at", json_string(PQgetvalue(res, r, 3)));
-            json_object_set_new(out, "saved_by", json_string(PQgetvalue(res, r, 4)));
+            json_t *data = json_object_get(row, "data");
+            json_object_set(out, "data", json_is_object(data) ? data : json_object());
+            json_object_set(out, "completed", json_object_get(row, "completed"));
+            json_object_set(out, "saved_at", json_object_get(row, "saved_at"));
+            json_object_set(out, "saved_by", json_object_get(row, "saved_by"));
         }
         json_array_append_new(sections, out);
     }
+    json_decref(saved);
     json_object_set_new(view, "sections", sections);
-    PQclear(res);
-
-    if (step__add_requests(call, id, view, err) != 0)
-        goto fail;
+    json_object_set_new(view, "requests", step__list(res, 22));
     json_object_set_new(view, "request_types", step__request_types(step));
-
-    res = tsr_db_exec(
-        call->conn,
-        "SELECT action, title, reason, reason_title, note, priority, coalesce(started_step_id::text, ''),"
-        " " WF_TS("added_at") " FROM next_actions WHERE step_id = $1::bigint ORDER BY position",
-        1, params, err);
-    if (res == NULL)
-        goto fail;
-    json_t *actions = json_array();
-    for (int r = 0; r < PQntuples(res); r++) {
-        json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "action", PQgetvalue(res, r, 0), "title",
-                              PQgetvalue(res, r, 1), "reason", PQgetvalue(res, r, 2), "reason_title",
-                              PQgetvalue(res, r, 3), "note", PQgetvalue(res, r, 4), "priority",
-                              PQgetvalue(res, r, 5), "added_at", PQgetvalue(res, r, 7));
-        if (PQgetvalue(res, r, 6)[0])
-            json_object_set_new(a, "started_step_id", json_string(PQgetvalue(res, r, 6)));
-        json_array_append_new(actions, a);
-    }
-    json_object_set_new(view, "next_actions", actions);
-    PQclear(res);
+    json_object_set_new(view, "next_actions", step__list(res, 23));
     json_t *types = json_array();
     json_t *a;
     json_array_foreach(json_object_get(step->def, "next_actions"), i, a)
@@ -370,25 +374,8 @@ json_t *wf_step_view(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err)
             json_array_append(types, a);
     }
     json_object_set_new(view, "next_action_types", types);
-
-    res = tsr_db_exec(call->conn,
-                      "SELECT " WF_TS("at") ", action, by_worker_id, by_name, detail FROM step_history"
-                                            " WHERE step_id = $1::bigint ORDER BY at",
-                      1, params, err);
-    if (res == NULL)
-        goto fail;
-    json_t *history = json_array();
-    for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(history,
-                              json_pack("{s:s, s:s, s:{s:s, s:s}, s:s}", "at", PQgetvalue(res, r, 0),
-                                        "action", PQgetvalue(res, r, 1), "by", "id", PQgetvalue(res, r, 2),
-                                        "name", PQgetvalue(res, r, 3), "detail", PQgetvalue(res, r, 4)));
-    json_object_set_new(view, "history", history);
-    PQclear(res);
+    json_object_set_new(view, "history", step__list(res, 24));
     return view;
-fail:
-    json_decref(view);
-    return NULL;
 }
 
 void wf_reply_json(tsr_call_t *call, json_t *body)
@@ -404,12 +391,31 @@ void wf_reply_json(tsr_call_t *call, json_t *body)
 int wf_reply_step(tsr_call_t *call, uint64_t step_id, tsr_error_t *err)
 {
     wf_step_t step;
-    if (wf_step_load(call, step_id, 0, &step, err) != 0)
+    if (step__load(call, STEP_VIEW_SQL, step_id, &step, err) != 0)
         return -1;
-    json_t *view = wf_step_view(call, &step, err);
+    json_t *view = step__view(&step, step.res);
     wf_step_free(&step);
     if (view == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "view_failed", NULL, "The work step could not be shown.");
+    wf_reply_json(call, view);
+    return 0;
+}
+
+int wf_step_changed_reply(tsr_call_t *call, uint64_t step_id, const char *action, const char *detail,
+                          tsr_error_t *err)
+{
+    if (wf_step_history(call, step_id, action, detail, err) != 0)
         return -1;
+    wf_step_t step;
+    if (step__load(call, STEP_VIEW_SQL, step_id, &step, err) != 0)
+        return -1;
+    int rc = step__emit(call, &step, action, err);
+    json_t *view = rc == 0 ? step__view(&step, step.res) : NULL;
+    wf_step_free(&step);
+    if (rc != 0)
+        return -1;
+    if (view == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "view_failed", NULL, "The work step could not be shown.");
     wf_reply_json(call, view);
     return 0;
 }
@@ -635,16 +641,22 @@ int wf_handle_step_get(tsr_call_t *call, tsr_error_t *err)
     if (tsr_actor_require_worker(call->actor, err) != 0)
         return -1;
     wf_step_t step;
-    if (wf_step_load(call, in->step_id, 0, &step, err) != 0)
+    if (step__load(call, STEP_VIEW_SQL, in->step_id, &step, err) != 0)
         return -1;
     int rc = -1;
     if (wf_step_check_reader(call, &step, err) != 0)
         goto done;
     if (step__remember_view(call, step.id, err) != 0)
         goto done;
-    if (strcmp(step.subject_kind, "person") == 0 && wf_step_emit(call, step.id, "viewed", err) != 0)
+    if (strcmp(step.subject_kind, "person") == 0 && step__emit(call, &step, "viewed", err) != 0)
         goto done;
-    rc = wf_reply_step(call, step.id, err);
+    json_t *view = step__view(&step, step.res);
+    if (view == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "view_failed", NULL, "The work step could not be shown.");
+        goto done;
+    }
+    wf_reply_json(call, view);
+    rc = 0;
 done:
     wf_step_free(&step);
     return rc;
@@ -706,7 +718,7 @@ static int step__list_by_subject(tsr_call_t *call, int within_summary, tsr_error
         call->conn,
         "SELECT id, type, variant, title, state, owner, " WF_TS(
             "started_at") ","
-                          " coalesce(" WF_TS("completed_at") ", ''), folder IS NOT NULL"
+                          " coalesce(" WF_TS("completed_at") ", ''), folder IS NOT NULL, " STEP_OWNER_NAME
                                                              " FROM steps WHERE subject_kind = $1 AND "
                                                              "subject_id = $2::bigint"
                                                              " ORDER BY started_at DESC, id DESC LIMIT 200",
@@ -718,7 +730,7 @@ static int step__list_by_subject(tsr_call_t *call, int within_summary, tsr_error
         json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:b}", "id", PQgetvalue(res, i, 0),
                                  "type", PQgetvalue(res, i, 1), "variant", PQgetvalue(res, i, 2), "title",
                                  PQgetvalue(res, i, 3), "state", PQgetvalue(res, i, 4), "assigned_to",
-                                 step__owner_json(call->conn, PQgetvalue(res, i, 5)), "started_at",
+                                 step__owner_json(PQgetvalue(res, i, 5), PQgetvalue(res, i, 9)), "started_at",
                                  PQgetvalue(res, i, 6), "completed_at", step__time(PQgetvalue(res, i, 7)),
                                  "open", PQgetvalue(res, i, 8)[0] == 't');
         json_array_append_new(items, item);
@@ -878,9 +890,9 @@ int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
     PQclear(res);
     char detail[200];
     snprintf(detail, sizeof(detail), "Section %s %s", in->section, completed ? "completed" : "saved");
-    if (wf_step_changed(call, step.id, "section-saved", detail, err) != 0)
+    if (wf_step_changed_reply(call, step.id, "section-saved", detail, err) != 0)
         goto done;
-    rc = wf_reply_step(call, step.id, err);
+    rc = 0;
 done:
     json_decref(data);
     wf_step_free(&step);
@@ -954,9 +966,9 @@ int wf_handle_step_resume(tsr_call_t *call, tsr_error_t *err)
     wf_actor_owner(call->actor, me);
     const char *state = strcmp(step.state, "incoming") == 0 ? "started" : step.state;
     if (step__move(call, step.id, me, state, "current", err) != 0 ||
-        wf_step_changed(call, step.id, "resumed", "Moved to Current work", err) != 0)
+        wf_step_changed_reply(call, step.id, "resumed", "Moved to Current work", err) != 0)
         goto done;
-    rc = wf_reply_step(call, step.id, err);
+    rc = 0;
 done:
     wf_step_free(&step);
     return rc;
@@ -1056,9 +1068,9 @@ int wf_handle_step_cancel(tsr_call_t *call, tsr_error_t *err)
     if (res == NULL)
         goto done;
     PQclear(res);
-    if (wf_step_changed(call, step.id, "cancelled", in->reason, err) != 0)
+    if (wf_step_changed_reply(call, step.id, "cancelled", in->reason, err) != 0)
         goto done;
-    rc = wf_reply_step(call, step.id, err);
+    rc = 0;
 done:
     wf_step_free(&step);
     return rc;
@@ -1100,9 +1112,9 @@ int wf_handle_step_reopen(tsr_call_t *call, tsr_error_t *err)
     if (res == NULL)
         goto done;
     PQclear(res);
-    if (wf_step_changed(call, step.id, "reopened", "", err) != 0)
+    if (wf_step_changed_reply(call, step.id, "reopened", "", err) != 0)
         goto done;
-    rc = wf_reply_step(call, step.id, err);
+    rc = 0;
 done:
     wf_step_free(&step);
     return rc;
@@ -1288,9 +1300,9 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
     if (res == NULL)
         goto done;
     PQclear(res);
-    if (wf_step_changed(call, step.id, "finished", "", err) != 0)
+    if (wf_step_changed_reply(call, step.id, "finished", "", err) != 0)
         goto done;
-    rc = wf_reply_step(call, step.id, err);
+    rc = 0;
 done:
     json_decref(actions);
     wf_step_free(&step);

@@ -42,13 +42,15 @@ typedef struct {
 int wf_step_load(tsr_call_t *call, uint64_t step_id, int for_update, wf_step_t *step, tsr_error_t *err);
 void wf_step_free(wf_step_t *step);
 /* The step as the API shows it (a new reference). */
-json_t *wf_step_view(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err);
 /* Replies with a view (JSON text in a View message); steals body. */
 void wf_reply_json(tsr_call_t *call, json_t *body);
 /* Appends to the step's history and emits workflow.step.<action>: what every change of a step does. */
 int wf_step_changed(tsr_call_t *call, uint64_t step_id, const char *action, const char *detail,
                     tsr_error_t *err);
 /* Replies with the step's view, reloaded. */
+/* wf_step_changed then wf_reply_step, reading the step once for both the event and the reply. */
+int wf_step_changed_reply(tsr_call_t *call, uint64_t step_id, const char *action, const char *detail,
+                          tsr_error_t *err);
 int wf_reply_step(tsr_call_t *call, uint64_t step_id, tsr_error_t *err);
 /* The subject's title as the seed shows it: "Hampden Children Centre (7500065)". Caller frees. */
 char *wf_subject_title(const char *kind, uint64_t id, const char *name);
