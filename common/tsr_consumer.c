@@ -29,9 +29,11 @@ struct tsr_consumer {
     tsr_zwatch_t watch;
     uv_timer_t idle;
     tsr_client_t *rpc;
+    tsr_wants_fn wants;
     tsr_apply_fn apply;
-    uint64_t applied; /* last sequence known applied (the inbox is the truth) */
-    int loaded;       /* applied was read from the inbox */
+    char *producer_literal; /* the producer as an SQL literal, for the inbox's simple queries */
+    uint64_t applied;       /* last sequence known applied (the inbox is the truth) */
+    int loaded;             /* applied was read from the inbox */
     queued_event_t *queue;
     size_t queued;
     size_t capacity;
@@ -62,6 +64,7 @@ static void consumer__maybe_free(tsr_consumer_t *self)
         free(self->queue[i].data);
     free(self->queue);
     zmq_close(self->sub);
+    free(self->producer_literal);
     free(self->producer);
     free(self);
 }
@@ -130,6 +133,18 @@ static int consumer__bury(tsr_consumer_t *self, PGconn *conn, const Tsr__Envelop
 
 #define CONSUMER_BATCH 200
 
+static int consumer__wanted(const tsr_consumer_t *self, const queued_event_t *q)
+{
+    if (self->wants == NULL)
+        return 1;
+    Tsr__Envelope *ev = tsr__envelope__unpack(NULL, q->len, q->data);
+    if (ev == NULL)
+        return 1; /* the apply sets it aside with its reason */
+    int wanted = self->wants(ev);
+    tsr__envelope__free_unpacked(ev, NULL);
+    return wanted;
+}
+
 /* Applies one event inside the batch's transaction, under a savepoint so that an event that cannot
  * be applied is set aside in inbox_dead without undoing the others. 1 applied or buried, -1 retry. */
 static int consumer__apply_one(tsr_consumer_t *self, PGconn *conn, const queued_event_t *q, tsr_error_t *err)
@@ -171,6 +186,44 @@ static int consumer__apply_one(tsr_consumer_t *self, PGconn *conn, const queued_
     return 1;
 }
 
+/* Applies one event with no savepoint: nearly every event applies, and a savepoint is two more round
+ * trips. 1 applied, -1 retry, 0 the event itself failed (the batch is done again with savepoints). */
+static int consumer__apply_fast(tsr_consumer_t *self, PGconn *conn, const queued_event_t *q, tsr_error_t *err)
+{
+    Tsr__Envelope *ev = tsr__envelope__unpack(NULL, q->len, q->data);
+    if (ev == NULL)
+        return 0;
+    tsr_event_t event = {self->daemon, conn, ev};
+    int rc = self->apply(&event, err);
+    tsr__envelope__free_unpacked(ev, NULL);
+    if (rc == 0)
+        return 1;
+    return consumer__retryable(err) ? -1 : 0;
+}
+
+/* Opens the batch's transaction and locks the inbox row in one round trip. The inbox may be behind
+ * the consumer's count by events passed over; it is never ahead unless another consumer of the same
+ * producer applied them, in which case the count moves up to it. */
+static int consumer__begin(tsr_consumer_t *self, PGconn *conn, tsr_error_t *err)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "BEGIN; SELECT last_seq FROM inbox WHERE producer = %s FOR UPDATE",
+             self->producer_literal);
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        tsr_error_set(err, TSR_E_UNAVAILABLE, "database", NULL, "Reading the inbox of %s failed: %s",
+                      self->producer,
+                      PQresultStatus(res) == PGRES_TUPLES_OK ? "no row" : PQerrorMessage(conn));
+        PQclear(res);
+        return -1;
+    }
+    uint64_t held = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (held > self->applied)
+        self->applied = held;
+    return 0;
+}
+
 /* Applies the events in order, up to CONSUMER_BATCH in one transaction with the inbox advanced to
  * the last of them: one commit for many events, and still all or nothing. Returns 1 when all were
  * handled, 0 at a gap, -1 when the database failed (nothing of this batch is kept). */
@@ -178,21 +231,10 @@ static int consumer__apply_batch(tsr_consumer_t *self, PGconn *conn, size_t from
 {
     tsr_error_t err;
     tsr_error_clear(&err);
-    const char *params[2] = {self->producer, NULL};
-    char seq[32];
-    if (tsr_db_command(conn, "BEGIN", &err) != 0)
-        goto retry;
-    PGresult *res = tsr_db_exec(conn,
-                                "INSERT INTO inbox (producer, last_seq) VALUES ($1, 0)"
-                                " ON CONFLICT (producer) DO UPDATE SET last_seq = inbox.last_seq"
-                                " RETURNING last_seq",
-                                1, params, &err);
-    if (res == NULL)
-        goto retry;
-    uint64_t last = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    uint64_t start = last;
-    int gap = 0;
+    int careful = 0;
+again:;
+    uint64_t start = self->applied, last = start;
+    int gap = 0, open = 0;
     size_t i = from;
     for (; i < self->working_count && i - from < CONSUMER_BATCH; i++) {
         const queued_event_t *q = &self->working[i];
@@ -202,28 +244,48 @@ static int consumer__apply_batch(tsr_consumer_t *self, PGconn *conn, size_t from
             gap = 1;
             break;
         }
-        if (consumer__apply_one(self, conn, q, &err) < 0)
+        if (!consumer__wanted(self, q)) {
+            last = q->seq;
+            continue;
+        }
+        if (!open) {
+            if (consumer__begin(self, conn, &err) != 0)
+                goto retry;
+            open = 1;
+            if (self->applied > last) { /* applied elsewhere: count again from there */
+                tsr_db_command(conn, "ROLLBACK", NULL);
+                goto again;
+            }
+        }
+        int rc =
+            careful ? consumer__apply_one(self, conn, q, &err) : consumer__apply_fast(self, conn, q, &err);
+        if (rc < 0)
             goto retry;
+        if (rc == 0) {
+            /* An event that cannot be applied: undo the batch and do it again one savepoint an event,
+             * so that the event is set aside and the others kept. */
+            tsr_db_command(conn, "ROLLBACK", NULL);
+            tsr_error_clear(&err);
+            careful = 1;
+            goto again;
+        }
         last = q->seq;
     }
-    if (last > start) {
-        snprintf(seq, sizeof(seq), "%" PRIu64, last);
-        params[1] = seq;
-        res =
-            tsr_db_exec(conn, "UPDATE inbox SET last_seq = $2::bigint WHERE producer = $1", 2, params, &err);
-        if (res == NULL)
+    if (open) {
+        char sql[256];
+        snprintf(sql, sizeof(sql), "UPDATE inbox SET last_seq = %" PRIu64 " WHERE producer = %s; COMMIT",
+                 last, self->producer_literal);
+        if (tsr_db_command(conn, sql, &err) != 0)
             goto retry;
-        PQclear(res);
     }
-    if (tsr_db_command(conn, "COMMIT", &err) != 0)
-        goto retry;
     tsr_metric_add(self->m_applied, (double)(last - start));
     self->applied = last;
     *next = i;
     return gap ? 0 : 1;
 retry:
     tsr_log_warn(NULL, "applying events from %s paused: %s", self->producer, err.message);
-    tsr_db_command(conn, "ROLLBACK", NULL);
+    if (open)
+        tsr_db_command(conn, "ROLLBACK", NULL);
     return -1;
 }
 
@@ -239,7 +301,11 @@ static void consumer__work(tsr_db_t *db, void *arg)
     }
     if (!self->loaded) {
         const char *params[1] = {self->producer};
-        PGresult *res = tsr_db_exec(conn, "SELECT last_seq FROM inbox WHERE producer = $1", 1, params, &err);
+        PGresult *res = tsr_db_exec(conn,
+                                    "INSERT INTO inbox (producer, last_seq) VALUES ($1, 0)"
+                                    " ON CONFLICT (producer) DO UPDATE SET last_seq = inbox.last_seq"
+                                    " RETURNING last_seq",
+                                    1, params, &err);
         if (res == NULL) {
             self->retry_later = 1;
             tsr_db_release(db, conn);
@@ -400,16 +466,33 @@ static void consumer__on_idle(uv_timer_t *timer)
 }
 
 tsr_consumer_t *tsr_consumer_new(tsr_daemon_t *daemon, void *zmq_ctx, const char *producer,
-                                 const char *events_endpoint, tsr_client_t *producer_rpc, tsr_apply_fn apply,
-                                 int idle_ms)
+                                 const char *events_endpoint, tsr_client_t *producer_rpc, tsr_wants_fn wants,
+                                 tsr_apply_fn apply, int idle_ms)
 {
     tsr_consumer_t *self = calloc(1, sizeof(*self));
     if (self == NULL)
         return NULL;
     self->daemon = daemon;
     self->db = tsr_daemon_db(daemon);
+    /* Producer names are the daemons' own ([a-z0-9_-]); quoted as a literal once, here. */
+    for (const char *c = producer; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-')) {
+            tsr_log_error(NULL, "cannot subscribe to \"%s\": not a daemon's name", producer);
+            free(self);
+            return NULL;
+        }
     self->producer = strdup(producer);
+    size_t literal_len = strlen(producer) + 3;
+    self->producer_literal = malloc(literal_len);
+    if (self->producer == NULL || self->producer_literal == NULL) {
+        free(self->producer_literal);
+        free(self->producer);
+        free(self);
+        return NULL;
+    }
+    snprintf(self->producer_literal, literal_len, "'%s'", producer);
     self->rpc = producer_rpc;
+    self->wants = wants;
     self->apply = apply;
     self->sub = zmq_socket(zmq_ctx, ZMQ_SUB);
     int zero = 0, hwm = 100000;
@@ -420,6 +503,7 @@ tsr_consumer_t *tsr_consumer_new(tsr_daemon_t *daemon, void *zmq_ctx, const char
         tsr_log_error(NULL, "cannot subscribe to %s at %s: %s", producer, events_endpoint,
                       zmq_strerror(errno));
         zmq_close(self->sub);
+        free(self->producer_literal);
         free(self->producer);
         free(self);
         return NULL;

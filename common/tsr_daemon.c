@@ -26,6 +26,7 @@
 
 typedef struct {
     char *producer;
+    tsr_wants_fn wants;
     tsr_apply_fn apply;
     tsr_consumer_t *consumer;
 } daemon_subscription_t;
@@ -191,14 +192,21 @@ void tsr_daemon_handle(tsr_daemon_t *self, const tsr_handler_def_t *handlers, si
     self->handler_count = count;
 }
 
-int tsr_daemon_subscribe(tsr_daemon_t *self, const char *producer, tsr_apply_fn apply)
+int tsr_daemon_subscribe_only(tsr_daemon_t *self, const char *producer, tsr_wants_fn wants,
+                              tsr_apply_fn apply)
 {
     if (self->sub_count == DAEMON_MAX_CONSUMERS)
         return -1;
     self->subs[self->sub_count].producer = strdup(producer);
+    self->subs[self->sub_count].wants = wants;
     self->subs[self->sub_count].apply = apply;
     self->sub_count++;
     return 0;
+}
+
+int tsr_daemon_subscribe(tsr_daemon_t *self, const char *producer, tsr_apply_fn apply)
+{
+    return tsr_daemon_subscribe_only(self, producer, NULL, apply);
 }
 
 void tsr_daemon_set_hooks(tsr_daemon_t *self, const tsr_daemon_hooks_t *hooks)
@@ -385,7 +393,7 @@ static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
     /* Two tries at most: the second only when a concurrent twin with the same key won the race. */
     for (int attempt = 0; attempt < 2; attempt++) {
         tsr_error_clear(&job->err);
-        if (tsr_db_command(conn, "BEGIN", &job->err) != 0)
+        if (tsr_db_begin(conn, &job->err) != 0)
             break;
         if (keyed) {
             int found = daemon__idempotent_reply(conn, req, &job->reply_payload, &job->reply_len, &job->err);
@@ -841,7 +849,7 @@ int tsr_daemon_run(tsr_daemon_t *self)
             return 1;
         }
         self->subs[i].consumer = tsr_consumer_new(self, self->zmq, self->subs[i].producer, events, rpc,
-                                                  self->subs[i].apply, (int)idle_ms);
+                                                  self->subs[i].wants, self->subs[i].apply, (int)idle_ms);
         if (self->subs[i].consumer == NULL)
             return 1;
     }
@@ -917,7 +925,7 @@ static void daemon__txn_work(tsr_db_t *db, void *arg)
         return;
     if (!txn->in_transaction) {
         txn->rc = txn->fn(conn, txn->arg, &txn->err);
-    } else if (tsr_db_command(conn, "BEGIN", &txn->err) == 0) {
+    } else if (tsr_db_begin(conn, &txn->err) == 0) {
         if (txn->fn(conn, txn->arg, &txn->err) == 0 && tsr_db_command(conn, "COMMIT", &txn->err) == 0)
             txn->rc = 0;
         else

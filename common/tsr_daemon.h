@@ -73,6 +73,10 @@ typedef struct {
     const Tsr__Envelope *event;
 } tsr_event_t;
 typedef int (*tsr_apply_fn)(tsr_event_t *ev, tsr_error_t *err);
+/* Whether a consumer applies an event at all (1) or passes over it (0), judged from the event alone
+ * before any transaction: most of a busy producer's events are of no interest to a given consumer,
+ * and passing over one costs no round trip to the database. */
+typedef int (*tsr_wants_fn)(const Tsr__Envelope *event);
 
 /* Reads --config FILE (or TESSERA_CONFIG) and opens the log; NULL (having said why on stderr) on
  * bad configuration. */
@@ -83,6 +87,9 @@ void tsr_daemon_destroy(tsr_daemon_t **self_p);
 int tsr_daemon_migrate(tsr_daemon_t *self, const tsr_migration_t *migrations, size_t count);
 void tsr_daemon_handle(tsr_daemon_t *self, const tsr_handler_def_t *handlers, size_t count);
 int tsr_daemon_subscribe(tsr_daemon_t *self, const char *producer, tsr_apply_fn apply);
+/* The same, applying only the events wants says yes to; the others count as applied. */
+int tsr_daemon_subscribe_only(tsr_daemon_t *self, const char *producer, tsr_wants_fn wants,
+                              tsr_apply_fn apply);
 
 /* Optional hooks: start runs on the loop once the bus is bound; stop is asked to stop accepting
  * work at SIGTERM; busy says whether work is still in flight (the drain waits for 0); release

@@ -28,10 +28,39 @@ typedef struct {
     int nparams;
 } db_prepared_t;
 
+#define DB_DEFERRED_MAX 16
+
+/* A statement whose result nobody reads, kept to go with the next one (tsr_db_defer). */
+typedef struct {
+    char name[24]; /* its prepared statement ("" when it runs unprepared) */
+    char *sql;
+    int nparams;
+    char **values;
+    int *lengths;
+    int *formats;
+} db_deferred_t;
+
 typedef struct {
     db_prepared_t entries[DB_PREPARED_MAX];
     int count;
+    int begin_pending; /* tsr_db_begin was asked; BEGIN goes with the next statement */
+    db_deferred_t deferred[DB_DEFERRED_MAX];
+    int deferred_count;
 } db_statements_t;
+
+static void db__deferred_clear(db_statements_t *st)
+{
+    for (int i = 0; i < st->deferred_count; i++) {
+        db_deferred_t *d = &st->deferred[i];
+        for (int k = 0; k < d->nparams; k++)
+            free(d->values[k]);
+        free(d->values);
+        free(d->lengths);
+        free(d->formats);
+        free(d->sql);
+    }
+    st->deferred_count = 0;
+}
 
 static int db__events(PGEventId id, void *info, void *pass_through);
 
@@ -47,6 +76,7 @@ static void db__statements_free(db_statements_t *st)
 {
     if (st == NULL)
         return;
+    db__deferred_clear(st);
     for (int i = 0; i < st->count; i++)
         free(st->entries[i].sql);
     free(st);
@@ -64,8 +94,11 @@ static int db__events(PGEventId id, void *info, void *pass_through)
         db_statements_t *st = PQinstanceData(e->conn, db__events);
         for (int i = 0; st && i < st->count; i++)
             free(st->entries[i].sql);
-        if (st)
+        if (st) {
             st->count = 0;
+            st->begin_pending = 0;
+            db__deferred_clear(st);
+        }
     }
     return 1;
 }
@@ -228,6 +261,11 @@ PGconn *tsr_db_acquire(tsr_db_t *self, tsr_error_t *err)
 
 void tsr_db_release(tsr_db_t *self, PGconn *conn)
 {
+    db_statements_t *st = conn ? PQinstanceData(conn, db__events) : NULL;
+    if (st != NULL) {
+        st->begin_pending = 0;
+        db__deferred_clear(st);
+    }
     /* A connection left inside a transaction (a job that failed half-way) must not leak its state
      * into the next job. */
     if (conn != NULL && PQtransactionStatus(conn) != PQTRANS_IDLE) {
@@ -308,6 +346,75 @@ PGresult *tsr_db_exec(PGconn *conn, const char *sql, int nparams, const char *co
     return tsr_db_exec_bin(conn, sql, nparams, params, NULL, NULL, err);
 }
 
+/* Whether anything waits to go with the next statement. */
+static int db__pending(const db_statements_t *st)
+{
+    return st != NULL && (st->begin_pending || st->deferred_count > 0);
+}
+
+/* Reads one query's result in pipeline mode, and the NULL that ends it. */
+static PGresult *db__pipeline_result(PGconn *conn)
+{
+    PGresult *res = PQgetResult(conn);
+    if (res != NULL) {
+        PGresult *end;
+        while ((end = PQgetResult(conn)) != NULL)
+            PQclear(end);
+    }
+    return res;
+}
+
+/* Sends what waits (BEGIN, deferred statements) and then the statement, in one round trip (libpq's
+ * pipeline mode). Returns the first failure among them, or else the statement's own result, as
+ * PQexecParams would. */
+static PGresult *db__pipeline(PGconn *conn, db_statements_t *st, const char *prepared, const char *sql,
+                              int nparams, const char *const *values, const int *lengths, const int *formats)
+{
+    if (!PQenterPipelineMode(conn))
+        return NULL;
+    int sent = 1, queries = 0;
+    if (st->begin_pending) {
+        sent = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+        queries++;
+    }
+    for (int i = 0; sent && i < st->deferred_count; i++, queries++) {
+        const db_deferred_t *d = &st->deferred[i];
+        sent = d->name[0] ? PQsendQueryPrepared(conn, d->name, d->nparams, (const char *const *)d->values,
+                                                d->lengths, d->formats, 0)
+                          : PQsendQueryParams(conn, d->sql, d->nparams, NULL, (const char *const *)d->values,
+                                              d->lengths, d->formats, 0);
+    }
+    if (sent) {
+        sent = prepared ? PQsendQueryPrepared(conn, prepared, nparams, values, lengths, formats, 0)
+                        : PQsendQueryParams(conn, sql, nparams, NULL, values, lengths, formats, 0);
+        queries++;
+    }
+    st->begin_pending = 0;
+    db__deferred_clear(st);
+    PGresult *outcome = NULL;
+    if (sent && PQpipelineSync(conn)) {
+        for (int q = 0; q < queries; q++) {
+            PGresult *res = db__pipeline_result(conn);
+            ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+            int ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+            if (outcome == NULL && (!ok || q == queries - 1)) {
+                outcome = res; /* the first failure, or the statement's own result */
+                continue;
+            }
+            PQclear(res);
+        }
+        PGresult *res;
+        while ((res = PQgetResult(conn)) != NULL) {
+            int synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+            PQclear(res);
+            if (synced)
+                break;
+        }
+    }
+    PQexitPipelineMode(conn);
+    return outcome;
+}
+
 PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char *const *values,
                           const int *lengths, const int *formats, tsr_error_t *err)
 {
@@ -316,13 +423,81 @@ PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char
     const char *prepared = db__prepared(conn, sql, nparams, name, &failed);
     if (failed != NULL)
         return db__check(conn, failed, err);
+    db_statements_t *st = PQinstanceData(conn, db__events);
+    if (db__pending(st))
+        return db__check(conn, db__pipeline(conn, st, prepared, sql, nparams, values, lengths, formats), err);
     if (prepared != NULL)
         return db__check(conn, PQexecPrepared(conn, prepared, nparams, values, lengths, formats, 0), err);
     return db__check(conn, PQexecParams(conn, sql, nparams, NULL, values, lengths, formats, 0), err);
 }
 
+int tsr_db_defer(PGconn *conn, const char *sql, int nparams, const char *const *values, const int *lengths,
+                 const int *formats, tsr_error_t *err)
+{
+    db_statements_t *st = PQinstanceData(conn, db__events);
+    if (st == NULL || st->deferred_count == DB_DEFERRED_MAX) {
+        PGresult *res = tsr_db_exec_bin(conn, sql, nparams, values, lengths, formats, err);
+        PQclear(res);
+        return res ? 0 : -1;
+    }
+    db_deferred_t *d = &st->deferred[st->deferred_count];
+    memset(d, 0, sizeof(*d));
+    PGresult *failed = NULL;
+    if (db__prepared(conn, sql, nparams, d->name, &failed) == NULL)
+        d->name[0] = '\0';
+    if (failed != NULL)
+        return db__check(conn, failed, err) ? 0 : -1;
+    d->sql = strdup(sql);
+    d->values = calloc(nparams ? (size_t)nparams : 1, sizeof(char *));
+    d->lengths = calloc(nparams ? (size_t)nparams : 1, sizeof(int));
+    d->formats = calloc(nparams ? (size_t)nparams : 1, sizeof(int));
+    d->nparams = nparams;
+    st->deferred_count++; /* counted now, so that a failure below is cleared with it */
+    if (d->sql == NULL || d->values == NULL || d->lengths == NULL || d->formats == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    for (int k = 0; k < nparams; k++) {
+        if (values[k] == NULL)
+            continue;
+        int binary = formats != NULL && formats[k] == 1;
+        size_t len = binary ? (size_t)lengths[k] : strlen(values[k]) + 1;
+        d->values[k] = malloc(len ? len : 1);
+        if (d->values[k] == NULL)
+            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        memcpy(d->values[k], values[k], len);
+        d->lengths[k] = lengths ? lengths[k] : 0;
+        d->formats[k] = formats ? formats[k] : 0;
+    }
+    return 0;
+}
+
+int tsr_db_begin(PGconn *conn, tsr_error_t *err)
+{
+    db_statements_t *st = PQinstanceData(conn, db__events);
+    if (st == NULL)
+        return tsr_db_command(conn, "BEGIN", err);
+    st->begin_pending = 1;
+    return 0;
+}
+
 int tsr_db_command(PGconn *conn, const char *sql, tsr_error_t *err)
 {
+    db_statements_t *st = PQinstanceData(conn, db__events);
+    if (db__pending(st)) {
+        if (strcmp(sql, "ROLLBACK") == 0 || (strcmp(sql, "COMMIT") == 0 && st->deferred_count == 0)) {
+            /* A transaction that ran nothing ends with nothing to send; one rolled back drops what
+             * waited. */
+            int opened = !st->begin_pending;
+            st->begin_pending = 0;
+            db__deferred_clear(st);
+            if (!opened)
+                return 0;
+        } else {
+            /* A single command (COMMIT, SAVEPOINT ...) goes in the pipeline with what waits. */
+            PGresult *res = db__check(conn, db__pipeline(conn, st, NULL, sql, 0, NULL, NULL, NULL), err);
+            PQclear(res);
+            return res ? 0 : -1;
+        }
+    }
     PGresult *res = db__check(conn, PQexec(conn, sql), err);
     if (res == NULL)
         return -1;

@@ -38,7 +38,15 @@ PGresult *tsr_db_exec(PGconn *conn, const char *sql, int nparams, const char *co
 /* Same with binary params (lengths and formats as in PQexecParams); results stay in text form. */
 PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char *const *values,
                           const int *lengths, const int *formats, tsr_error_t *err);
-/* Runs a statement that returns no rows; 0 or -1. */
+/* Opens a transaction on a pool connection: BEGIN is sent with the next statement, in the same round
+ * trip, and a transaction that runs nothing sends nothing. */
+int tsr_db_begin(PGconn *conn, tsr_error_t *err);
+/* Keeps a statement whose result nobody reads (an outbox row, say) to be sent with the connection's
+ * next statement or COMMIT in one round trip; its failure is that statement's failure. */
+int tsr_db_defer(PGconn *conn, const char *sql, int nparams, const char *const *values, const int *lengths,
+                 const int *formats, tsr_error_t *err);
+/* Runs a statement that returns no rows; 0 or -1. A pool connection's COMMIT or ROLLBACK takes what
+ * waits with it. */
 int tsr_db_command(PGconn *conn, const char *sql, tsr_error_t *err);
 /* Whether a failure means the server went away (so the caller answers 503, not 500). */
 int tsr_db_is_connection_error(PGconn *conn);

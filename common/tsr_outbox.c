@@ -33,13 +33,11 @@ int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, c
     const char *values[2] = {type, (const char *)env_buf};
     int lengths[2] = {0, (int)env_len};
     int formats[2] = {0, 1};
-    PGresult *res = tsr_db_exec_bin(conn, "INSERT INTO outbox (type, envelope) VALUES ($1, $2)", 2, values,
-                                    lengths, formats, err);
+    /* Its result tells nothing: the row goes with the transaction's next statement or COMMIT. */
+    int rc = tsr_db_defer(conn, "INSERT INTO outbox (type, envelope) VALUES ($1, $2)", 2, values, lengths,
+                          formats, err);
     free(env_buf);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
+    return rc;
 }
 
 /* Fills producer and seq into a stored envelope and packs it again. */

@@ -16,7 +16,8 @@
 #include "envelope.pb-c.h"
 #include "tsr_error.h"
 
-/* Appends an event to the outbox inside the caller's open transaction. */
+/* Appends an event to the outbox inside the caller's open transaction (on a pool connection, sent
+ * with the transaction's next statement or COMMIT). */
 int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, const char *trace_id,
                       const ProtobufCMessage *payload, tsr_error_t *err);
 

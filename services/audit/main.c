@@ -19,8 +19,8 @@ int main(int argc, char **argv)
     if (tsr_daemon_migrate(daemon, audit_migrations, audit_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, audit_handlers, sizeof(audit_handlers) / sizeof(audit_handlers[0]));
-    if (tsr_daemon_subscribe(daemon, "records", audit_trail_apply) != 0 ||
-        tsr_daemon_subscribe(daemon, "workflow", audit_trail_apply) != 0)
+    if (tsr_daemon_subscribe_only(daemon, "records", audit_trail_wants, audit_trail_apply) != 0 ||
+        tsr_daemon_subscribe_only(daemon, "workflow", audit_trail_wants, audit_trail_apply) != 0)
         goto done;
     rc = tsr_daemon_run(daemon);
 done:

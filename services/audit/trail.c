@@ -259,6 +259,18 @@ static int trail__append(PGconn *conn, const Tsr__Envelope *e, const trail_acces
     return 0;
 }
 
+int audit_trail_wants(const Tsr__Envelope *ev)
+{
+    trail_access_t *accesses = NULL;
+    size_t n = 0;
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    /* A malformed event is wanted too: the apply sets it aside with its reason. */
+    int rc = trail__describe_all(ev, &accesses, &n, &err);
+    free(accesses);
+    return rc != 0;
+}
+
 int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err)
 {
     trail_access_t *accesses = NULL;

@@ -5,6 +5,8 @@
 
 #include "tsr_daemon.h"
 
+/* Whether an event is an access to a person's or organisation's record (the rest pass by). */
+int audit_trail_wants(const Tsr__Envelope *ev);
 /* Applies one event from another daemon's outbox: an entry for each access it describes. */
 int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err);
 /* audit.events.query: the trail, newest first, for auditors. */

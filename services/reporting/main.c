@@ -28,8 +28,10 @@ int main(int argc, char **argv)
     if (tsr_daemon_migrate(daemon, reporting_migrations, reporting_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, reporting_handlers, sizeof(reporting_handlers) / sizeof(reporting_handlers[0]));
-    if (tsr_daemon_subscribe(daemon, "workflow", reporting_apply_workflow_event) != 0 ||
-        tsr_daemon_subscribe(daemon, "consultations", reporting_apply_consultations_event) != 0)
+    if (tsr_daemon_subscribe_only(daemon, "workflow", reporting_wants_workflow_event,
+                                  reporting_apply_workflow_event) != 0 ||
+        tsr_daemon_subscribe_only(daemon, "consultations", reporting_wants_consultations_event,
+                                  reporting_apply_consultations_event) != 0)
         goto done;
     rc = tsr_daemon_run(daemon);
 done:

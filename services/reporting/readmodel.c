@@ -34,11 +34,11 @@ static int readmodel__lock(PGconn *conn, tsr_error_t *err)
     return res ? 0 : -1;
 }
 
-/* The step events that tell a step's state; a view, a refusal or an overdue notice changes nothing. */
+/* The step events that change what the read model keeps of a step (its title, organisation, start and
+ * completion); a save, an assignment, a view or a refusal changes none of it. */
 static int readmodel__step_action(const char *type)
 {
-    static const char *const actions[] = {"started",  "section-saved", "assigned", "resumed",
-                                          "finished", "cancelled",     "reopened"};
+    static const char *const actions[] = {"started", "finished", "cancelled", "reopened"};
     const char *prefix = "workflow.step.";
     if (strncmp(type, prefix, strlen(prefix)) != 0)
         return 0;
@@ -46,6 +46,25 @@ static int readmodel__step_action(const char *type)
         if (strcmp(type + strlen(prefix), actions[i]) == 0)
             return 1;
     return 0;
+}
+
+int reporting_wants_workflow_event(const Tsr__Envelope *ev)
+{
+    if (!readmodel__step_action(ev->type))
+        return 0;
+    Tsr__Workflow__StepEvent *m = tsr__workflow__step_event__unpack(NULL, ev->payload.len, ev->payload.data);
+    if (m == NULL)
+        return 1; /* the apply sets it aside with its reason */
+    int wanted = m->type != NULL && strcmp(m->type, READMODEL_STEP_TYPE) == 0 && m->subject != NULL &&
+                 m->subject->kind != NULL && strcmp(m->subject->kind, "organisation") == 0;
+    tsr__workflow__step_event__free_unpacked(m, NULL);
+    return wanted;
+}
+
+int reporting_wants_consultations_event(const Tsr__Envelope *ev)
+{
+    return strcmp(ev->type, "consultations.consultation.imported") == 0 ||
+           strcmp(ev->type, "consultations.consultation.saved") == 0;
 }
 
 int reporting_apply_workflow_event(tsr_event_t *ev, tsr_error_t *err)

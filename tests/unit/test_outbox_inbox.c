@@ -668,12 +668,22 @@ static void run_for_ms(int ms)
     }
 }
 
-static void start_consumer(void)
+static void start_consumer_wanting(tsr_wants_fn wants)
 {
     /* A long idle timer: replays come from start-up and from gaps only, which is what is tested. */
     ib.consumer = tsr_consumer_new(ib.daemon, tsr_daemon_zmq_context(ib.daemon), "accounts",
-                                   "inproc://accounts.events", ib.rpc, apply_event, 600000);
+                                   "inproc://accounts.events", ib.rpc, wants, apply_event, 600000);
     assert_non_null(ib.consumer);
+}
+
+static void start_consumer(void)
+{
+    start_consumer_wanting(NULL);
+}
+
+static int wants_odd_events(const Tsr__Envelope *event)
+{
+    return event->seq % 2 == 1;
 }
 
 static int inbox_setup(void **state)
@@ -849,6 +859,105 @@ static void test_a_restarted_consumer_applies_nothing_twice(void **state)
     PQfinish(conn);
 }
 
+/* A pool connection sends BEGIN with its first statement and an outbox row with its next statement
+ * or COMMIT: still all or nothing, and a failure is the failure of the statement it went with. */
+static void test_deferred_outbox_rows_commit_with_their_change_or_not_at_all(void **state)
+{
+    (void)state;
+    NEED_POSTGRES();
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    tsr_db_t *db = tsr_db_new(&loop, conninfo, "records", 1, &err);
+    assert_non_null(db);
+    PGconn *conn = tsr_db_acquire(db, &err);
+    assert_non_null(conn);
+    PGconn *check = connect_records();
+    PQclear(query(check, "CREATE TABLE IF NOT EXISTS deferred_changes (n int PRIMARY KEY)"));
+    PQclear(query(check, "DELETE FROM deferred_changes"));
+    long before = query_long(check, "SELECT count(*) FROM outbox");
+    Tsr__Records__Organisation org = TSR__RECORDS__ORGANISATION__INIT;
+    org.name = "deferred";
+    Tsr__Records__OrganisationCreated created = TSR__RECORDS__ORGANISATION_CREATED__INIT;
+    created.organisation = &org;
+    const char *one[1] = {"1"};
+
+    /* Committed: the change and its event together. */
+    assert_int_equal(tsr_db_begin(conn, &err), 0);
+    PGresult *res = tsr_db_exec(conn, "INSERT INTO deferred_changes (n) VALUES ($1::int)", 1, one, &err);
+    assert_non_null(res);
+    PQclear(res);
+    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &created.base, &err), 0);
+    assert_int_equal(query_long(check, "SELECT count(*) FROM outbox"), before); /* not sent yet */
+    assert_int_equal(tsr_db_command(conn, "COMMIT", &err), 0);
+    assert_int_equal(query_long(check, "SELECT count(*) FROM outbox"), before + 1);
+    assert_int_equal(query_long(check, "SELECT count(*) FROM deferred_changes"), 1);
+
+    /* Rolled back: the event waiting for COMMIT goes with the change. */
+    assert_int_equal(tsr_db_begin(conn, &err), 0);
+    const char *two[1] = {"2"};
+    res = tsr_db_exec(conn, "INSERT INTO deferred_changes (n) VALUES ($1::int)", 1, two, &err);
+    PQclear(res);
+    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &created.base, &err), 0);
+    assert_int_equal(tsr_db_command(conn, "ROLLBACK", &err), 0);
+    assert_int_equal(query_long(check, "SELECT count(*) FROM outbox"), before + 1);
+    assert_int_equal(query_long(check, "SELECT count(*) FROM deferred_changes"), 1);
+
+    /* The statement the event went with fails: the commit never happens, and the error is that
+     * statement's (a duplicate key here). */
+    assert_int_equal(tsr_db_begin(conn, &err), 0);
+    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &created.base, &err), 0);
+    res = tsr_db_exec(conn, "INSERT INTO deferred_changes (n) VALUES ($1::int)", 1, one, &err);
+    assert_null(res);
+    assert_string_equal(err.sqlstate, "23505");
+    tsr_error_clear(&err);
+    assert_int_equal(tsr_db_command(conn, "ROLLBACK", &err), 0);
+    assert_int_equal(query_long(check, "SELECT count(*) FROM outbox"), before + 1);
+
+    /* A transaction that ran nothing sends nothing and leaves the connection idle. */
+    assert_int_equal(tsr_db_begin(conn, &err), 0);
+    assert_int_equal(tsr_db_command(conn, "COMMIT", &err), 0);
+    assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
+    PQclear(query(check, "DELETE FROM outbox WHERE type = 'records.test.deferred'"));
+    PQclear(query(check, "DROP TABLE deferred_changes"));
+    PQfinish(check);
+    tsr_db_release(db, conn);
+    tsr_db_destroy(&db);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
+static void test_events_not_wanted_are_passed_over_and_never_applied_later(void **state)
+{
+    (void)state;
+    NEED_POSTGRES();
+    ib.head = INBOX_EVENTS;
+    start_consumer_wanting(wants_odd_events);
+    uint64_t last_odd = INBOX_EVENTS % 2 ? INBOX_EVENTS : INBOX_EVENTS - 1;
+    run_until_applied(last_odd);
+    PGconn *conn = connect_records();
+    PGresult *res = query(conn, "SELECT seq FROM applied ORDER BY id");
+    uint64_t expected = 1;
+    for (int i = 0; i < PQntuples(res); i++, expected += 2) {
+        if (expected == POISON_SEQ)
+            expected += 2;
+        assert_int_equal(strtoull(PQgetvalue(res, i, 0), NULL, 10), expected);
+    }
+    assert_int_equal(expected - 2, last_odd);
+    PQclear(res);
+    long held = query_long(conn, "SELECT last_seq FROM inbox WHERE producer = 'accounts'");
+    assert_true(held >= (long)last_odd);
+    /* After a restart the replay brings the even ones back: still passed over, nothing twice. */
+    tsr_consumer_close(ib.consumer);
+    run_for_ms(50);
+    start_consumer_wanting(wants_odd_events);
+    run_for_ms(300);
+    assert_int_equal(query_long(conn, "SELECT count(*) FROM applied"), (long)((last_odd + 1) / 2 - 1));
+    assert_int_equal(query_long(conn, "SELECT count(*) FROM applied WHERE seq % 2 = 0"), 0);
+    PQfinish(conn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -866,6 +975,9 @@ int main(void)
                                         inbox_setup, inbox_teardown),
         cmocka_unit_test_setup_teardown(test_a_restarted_consumer_applies_nothing_twice, inbox_setup,
                                         inbox_teardown),
+        cmocka_unit_test(test_deferred_outbox_rows_commit_with_their_change_or_not_at_all),
+        cmocka_unit_test_setup_teardown(test_events_not_wanted_are_passed_over_and_never_applied_later,
+                                        inbox_setup, inbox_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
