@@ -8,6 +8,7 @@ extern const size_t audit_migrations_count;
 
 static const tsr_handler_def_t audit_handlers[] = {
     {"audit.events.query", audit_events_query, &tsr__audit__audit_query__descriptor},
+    {"audit.trail.verify", audit_trail_verify, &tsr__audit__verify_request__descriptor},
 };
 
 int main(int argc, char **argv)

@@ -160,21 +160,22 @@ static void trail__hash(const unsigned char prev[32], const char *const *fields,
     crypto_hash_sha256_final(&st, out);
 }
 
-static char *trail__roles_literal(const Tsr__Actor *actor)
+/* A text[] literal of the items, as the first entries' hashes took their roles. */
+static char *trail__array_literal(char *const *items, size_t n)
 {
     size_t len = 3;
-    for (size_t i = 0; actor && i < actor->n_roles; i++)
-        len += strlen(actor->roles[i]) * 2 + 3;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(items[i]) * 2 + 3;
     char *out = malloc(len);
     if (out == NULL)
         return NULL;
     char *o = out;
     *o++ = '{';
-    for (size_t i = 0; actor && i < actor->n_roles; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (i > 0)
             *o++ = ',';
         *o++ = '"';
-        for (const char *r = actor->roles[i]; *r; r++) {
+        for (const char *r = items[i]; *r; r++) {
             if (*r == '"' || *r == '\\')
                 *o++ = '\\';
             *o++ = *r;
@@ -184,6 +185,44 @@ static char *trail__roles_literal(const Tsr__Actor *actor)
     *o++ = '}';
     *o = '\0';
     return out;
+}
+
+/* One entry's fields as text, as hashed and as stored. */
+typedef struct {
+    const char *occurred; /* milliseconds since the epoch */
+    const char *worker;
+    const char *username;
+    const char *roles; /* text[] literals */
+    const char *session;
+    const char *action;
+    const char *record_kind;
+    const char *record;
+    const char *summary;
+    const char *producer;
+    const char *seq;
+    const char *trace;
+    const char *item;
+    const char *teams;
+    const char *reason;
+} trail_row_t;
+
+#define TRAIL_HASH_VERSION 2
+#define TRAIL_HASH_FIELDS 15
+
+/* The fields an entry's hash covers: version 1, the first entries'; version 2 adds the trace, the
+ * item within the event, the teams and the reason. The one list for writing and for verifying. */
+static size_t trail__hash_fields(const trail_row_t *r, int version, const char *out[TRAIL_HASH_FIELDS])
+{
+    const char *v1[11] = {r->occurred,    r->worker, r->username, r->roles,    r->session, r->action,
+                          r->record_kind, r->record, r->summary,  r->producer, r->seq};
+    memcpy(out, v1, sizeof(v1));
+    if (version < 2)
+        return 11;
+    out[11] = r->trace;
+    out[12] = r->item;
+    out[13] = r->teams;
+    out[14] = r->reason;
+    return 15;
 }
 
 /* The accesses one event stands for: one, or for records.people.found, one per person shown. */
@@ -220,37 +259,58 @@ static int trail__append(PGconn *conn, const Tsr__Envelope *e, const trail_acces
                          unsigned char prev[32], char id[32], tsr_error_t *err)
 {
     const Tsr__Actor *actor = e->actor;
-    char occurred[32], worker[32], record[32], seq[32], item_text[16];
+    char occurred[32], worker[32], record[32], seq[32], item_text[16], version[8];
     snprintf(occurred, sizeof(occurred), "%" PRId64, e->occurred_at_ms);
     snprintf(worker, sizeof(worker), "%" PRIu64, actor ? actor->worker_id : 0);
     snprintf(record, sizeof(record), "%" PRIu64, access->record_id);
     snprintf(seq, sizeof(seq), "%" PRIu64, e->seq);
     snprintf(item_text, sizeof(item_text), "%d", item);
-    char *roles = trail__roles_literal(actor);
-    const char *username = actor ? actor->username : "";
-    const char *session = actor ? actor->session_id : "";
-    const char *fields[11] = {
-        occurred, worker,          username,    roles, session, access->action, access->record_kind,
-        record,   access->summary, e->producer, seq};
+    snprintf(version, sizeof(version), "%d", TRAIL_HASH_VERSION);
+    char *roles = trail__array_literal(actor ? actor->roles : NULL, actor ? actor->n_roles : 0);
+    char *teams = trail__array_literal(actor ? actor->team_names : NULL, actor ? actor->n_team_names : 0);
+    if (roles == NULL || teams == NULL) {
+        free(roles);
+        free(teams);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing the trail.");
+    }
+    trail_row_t row = {occurred,
+                       worker,
+                       actor ? actor->username : "",
+                       roles,
+                       actor ? actor->session_id : "",
+                       access->action,
+                       access->record_kind,
+                       record,
+                       access->summary,
+                       e->producer,
+                       seq,
+                       e->trace_id,
+                       item_text,
+                       teams,
+                       actor && actor->access_reason ? actor->access_reason : ""};
+    const char *fields[TRAIL_HASH_FIELDS];
+    size_t n = trail__hash_fields(&row, TRAIL_HASH_VERSION, fields);
     unsigned char hash[32];
-    trail__hash(prev, fields, 11, hash);
-    const char *values[15] = {
-        occurred, worker,          username,    roles, session,     access->action,     access->record_kind,
-        record,   access->summary, e->producer, seq,   e->trace_id, (const char *)prev, (const char *)hash,
-        item_text};
-    int lengths[15] = {0};
-    int formats[15] = {0};
+    trail__hash(prev, fields, n, hash);
+    const char *values[18] = {
+        row.occurred,       row.worker,         row.username, row.roles,    row.session, row.action,
+        row.record_kind,    row.record,         row.summary,  row.producer, row.seq,     row.trace,
+        (const char *)prev, (const char *)hash, row.item,     row.teams,    row.reason,  version};
+    int lengths[18] = {0};
+    int formats[18] = {0};
     lengths[12] = lengths[13] = 32;
     formats[12] = formats[13] = 1;
     PGresult *res =
         tsr_db_exec_bin(conn,
                         "INSERT INTO entries (occurred_at, worker_id, username, roles, session_id, action,"
                         " record_kind, record_id, summary, producer, producer_seq, trace_id, prev_hash,"
-                        " hash, producer_item)"
+                        " hash, producer_item, teams, reason, hash_version)"
                         " VALUES (to_timestamp($1::bigint / 1000.0), $2::bigint, $3, $4::text[], $5, $6,"
-                        " $7, $8::bigint, $9, $10, $11::bigint, $12, $13, $14, $15::int) RETURNING id",
-                        15, values, lengths, formats, err);
+                        " $7, $8::bigint, $9, $10, $11::bigint, $12, $13, $14, $15::int, $16::text[], $17,"
+                        " $18::smallint) RETURNING id",
+                        18, values, lengths, formats, err);
     free(roles);
+    free(teams);
     if (res == NULL)
         return -1;
     snprintf(id, 32, "%s", PQgetvalue(res, 0, 0));
@@ -312,8 +372,21 @@ int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err)
     return rc;
 }
 
-static void trail__entry_from_row(const PGresult *res, int row, Tsr__Audit__AuditEntry *entry,
-                                  char **roles_buf, char ***roles)
+/* Lines of text (array_to_string(a, E'\n')) split in place into at most 32 items. */
+static size_t trail__split_lines(const char *text, char **buf, char ***items)
+{
+    *buf = strdup(text);
+    *items = calloc(32, sizeof(char *));
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = *buf && *items ? strtok_r(*buf, "\n", &save) : NULL; tok && n < 32;
+         tok = strtok_r(NULL, "\n", &save))
+        (*items)[n++] = tok;
+    return n;
+}
+
+static void trail__entry_from_row(const PGresult *res, int row, Tsr__Audit__AuditEntry *entry, char *bufs[2],
+                                  char **lists[2])
 {
     tsr__audit__audit_entry__init(entry);
     entry->id = strtoull(PQgetvalue(res, row, 0), NULL, 10);
@@ -330,15 +403,11 @@ static void trail__entry_from_row(const PGresult *res, int row, Tsr__Audit__Audi
     entry->producer_seq = strtoull(PQgetvalue(res, row, 11), NULL, 10);
     entry->trace_id = PQgetvalue(res, row, 12);
     entry->hash = PQgetvalue(res, row, 13);
-    /* Roles come as one line per role from array_to_string(roles, E'\n'). */
-    *roles_buf = strdup(PQgetvalue(res, row, 14));
-    size_t n = 0;
-    *roles = calloc(32, sizeof(char *));
-    for (char *tok = *roles_buf ? strtok(*roles_buf, "\n") : NULL; tok && *roles && n < 32;
-         tok = strtok(NULL, "\n"))
-        (*roles)[n++] = tok;
-    entry->n_roles = *roles ? n : 0;
-    entry->roles = *roles;
+    entry->n_roles = trail__split_lines(PQgetvalue(res, row, 14), &bufs[0], &lists[0]);
+    entry->roles = lists[0];
+    entry->reason = PQgetvalue(res, row, 15);
+    entry->n_teams = trail__split_lines(PQgetvalue(res, row, 16), &bufs[1], &lists[1]);
+    entry->teams = lists[1];
 }
 
 int audit_events_query(tsr_call_t *call, tsr_error_t *err)
@@ -390,7 +459,8 @@ int audit_events_query(tsr_call_t *call, tsr_error_t *err)
         "SELECT id, (extract(epoch FROM occurred_at) * 1000)::bigint, (extract(epoch FROM recorded_at) * "
         "1000)::bigint,"
         " worker_id, username, session_id, action, record_kind, record_id, summary, producer, producer_seq,"
-        " trace_id, encode(hash, 'hex'), array_to_string(roles, E'\\n')"
+        " trace_id, encode(hash, 'hex'), array_to_string(roles, E'\\n'), reason, array_to_string(teams, "
+        "E'\\n')"
         " FROM entries"
         " WHERE ($1::text IS NULL OR (record_kind = $1 AND record_id = $2::bigint))"
         "   AND ($3::bigint IS NULL OR worker_id = $3::bigint)"
@@ -406,15 +476,15 @@ int audit_events_query(tsr_call_t *call, tsr_error_t *err)
     Tsr__Audit__AuditEntries list = TSR__AUDIT__AUDIT_ENTRIES__INIT;
     Tsr__Audit__AuditEntry *entries = calloc(shown ? (size_t)shown : 1, sizeof(*entries));
     Tsr__Audit__AuditEntry **items = calloc(shown ? (size_t)shown : 1, sizeof(*items));
-    char **roles_bufs = calloc(shown ? (size_t)shown : 1, sizeof(char *));
-    char ***roles = calloc(shown ? (size_t)shown : 1, sizeof(char **));
+    char **roles_bufs = calloc(shown ? (size_t)shown * 2 : 1, sizeof(char *));
+    char ***roles = calloc(shown ? (size_t)shown * 2 : 1, sizeof(char **));
     int rc = 0;
     if (entries == NULL || items == NULL || roles_bufs == NULL || roles == NULL) {
         rc = tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory reading the trail.");
         goto done;
     }
     for (int i = 0; i < shown; i++) {
-        trail__entry_from_row(res, i, &entries[i], &roles_bufs[i], &roles[i]);
+        trail__entry_from_row(res, i, &entries[i], &roles_bufs[2 * i], &roles[2 * i]);
         items[i] = &entries[i];
     }
     char next[32] = "";
@@ -425,7 +495,7 @@ int audit_events_query(tsr_call_t *call, tsr_error_t *err)
     list.next_cursor = next;
     tsr_call_reply(call, &list.base);
 done:
-    for (int i = 0; roles_bufs && roles && i < shown; i++) {
+    for (int i = 0; roles_bufs && roles && i < 2 * shown; i++) {
         free(roles_bufs[i]);
         free(roles[i]);
     }
@@ -435,4 +505,159 @@ done:
     free(items);
     PQclear(res);
     return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Verification
+ * ---------------------------------------------------------------------------------------------- */
+
+static const char *const trail_verifiers[] = {"auditor", "admin", "system", NULL};
+
+#define TRAIL_VERIFY_PAGE 5000
+
+/* The items of an array given as array_to_string(a, E'\x1f') and its cardinality, as a literal. */
+static char *trail__literal_from_text(char *joined, int count)
+{
+    char *items[64];
+    size_t n = 0;
+    if (count > 0) {
+        items[n++] = joined;
+        for (char *c = joined; *c && n < 64; c++)
+            if (*c == '\x1f') {
+                *c = '\0';
+                items[n++] = c + 1;
+            }
+    }
+    return trail__array_literal(items, n);
+}
+
+/* 1 when the entry in row holds together with prev (and advances prev to its hash), 0 with
+ * problem filled when it does not, -1 out of memory. */
+static int trail__verify_row(PGresult *res, int row, unsigned char prev[32], char *problem, size_t size)
+{
+    char *roles_text = strdup(PQgetvalue(res, row, 4));
+    char *teams_text = strdup(PQgetvalue(res, row, 15));
+    char *roles = roles_text ? trail__literal_from_text(roles_text, atoi(PQgetvalue(res, row, 5))) : NULL;
+    char *teams = teams_text ? trail__literal_from_text(teams_text, atoi(PQgetvalue(res, row, 16))) : NULL;
+    size_t prev_len = 0, hash_len = 0;
+    unsigned char *stored_prev = tsr_db_get_bytes(res, row, 19, &prev_len);
+    unsigned char *stored_hash = tsr_db_get_bytes(res, row, 20, &hash_len);
+    int rc = -1;
+    if (roles == NULL || teams == NULL || stored_prev == NULL || stored_hash == NULL)
+        goto done;
+    int version = atoi(PQgetvalue(res, row, 18));
+    trail_row_t r = {PQgetvalue(res, row, 1),  PQgetvalue(res, row, 2),
+                     PQgetvalue(res, row, 3),  roles,
+                     PQgetvalue(res, row, 6),  PQgetvalue(res, row, 7),
+                     PQgetvalue(res, row, 8),  PQgetvalue(res, row, 9),
+                     PQgetvalue(res, row, 10), PQgetvalue(res, row, 11),
+                     PQgetvalue(res, row, 12), PQgetvalue(res, row, 13),
+                     PQgetvalue(res, row, 14), teams,
+                     PQgetvalue(res, row, 17)};
+    rc = 0;
+    if (version < 1 || version > TRAIL_HASH_VERSION) {
+        snprintf(problem, size, "its hash version (%d) is not one this service writes", version);
+    } else if (prev_len != 32 || sodium_memcmp(stored_prev, prev, 32) != 0) {
+        snprintf(problem, size,
+                 "it does not follow the entry before it: that entry was changed, or entries between them "
+                 "were removed");
+    } else {
+        const char *fields[TRAIL_HASH_FIELDS];
+        size_t n = trail__hash_fields(&r, version, fields);
+        unsigned char hash[32];
+        trail__hash(prev, fields, n, hash);
+        if (hash_len != 32 || sodium_memcmp(hash, stored_hash, 32) != 0) {
+            snprintf(problem, size,
+                     "its contents do not match its hash: it was changed after it was written");
+        } else {
+            memcpy(prev, stored_hash, 32);
+            rc = 1;
+        }
+    }
+done:
+    free(roles_text);
+    free(teams_text);
+    free(roles);
+    free(teams);
+    free(stored_prev);
+    free(stored_hash);
+    return rc;
+}
+
+int audit_trail_verify(tsr_call_t *call, tsr_error_t *err)
+{
+    if (tsr_actor_require_role(call->actor, trail_verifiers, "verify the audit trail", err) != 0)
+        return -1;
+    /* One snapshot for the whole walk: entries appended meanwhile belong to the next verification. */
+    if (tsr_db_command(call->conn, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", err) != 0)
+        return -1;
+    PGresult *head = tsr_db_exec(call->conn, "SELECT last_id, last_hash FROM chain_head", 0, NULL, err);
+    if (head == NULL)
+        return -1;
+    uint64_t head_id = strtoull(PQgetvalue(head, 0, 0), NULL, 10);
+    size_t head_len = 0;
+    unsigned char *head_hash = tsr_db_get_bytes(head, 0, 1, &head_len);
+    PQclear(head);
+    if (head_hash == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL,
+                             "Out of memory verifying the trail.");
+    Tsr__Audit__VerifyReply reply = TSR__AUDIT__VERIFY_REPLY__INIT;
+    char problem[512] = "";
+    unsigned char prev[32] = {0};
+    uint64_t after = 0, last_id = 0;
+    int rc = 0;
+    for (;;) {
+        char after_text[32];
+        snprintf(after_text, sizeof(after_text), "%" PRIu64, after);
+        const char *params[2] = {after_text, NULL};
+        char page[16];
+        snprintf(page, sizeof(page), "%d", TRAIL_VERIFY_PAGE);
+        params[1] = page;
+        PGresult *res = tsr_db_exec(
+            call->conn,
+            "SELECT id, (extract(epoch FROM occurred_at) * 1000)::bigint, worker_id, username,"
+            " array_to_string(roles, E'\\x1f', ''), cardinality(roles), session_id, action, record_kind,"
+            " record_id, summary, producer, producer_seq, trace_id, producer_item,"
+            " array_to_string(teams, E'\\x1f', ''), cardinality(teams), reason, hash_version, prev_hash, hash"
+            " FROM entries WHERE id > $1::bigint ORDER BY id LIMIT $2::int",
+            2, params, err);
+        if (res == NULL) {
+            rc = -1;
+            break;
+        }
+        int rows = PQntuples(res);
+        for (int i = 0; i < rows && problem[0] == '\0'; i++) {
+            uint64_t id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+            int ok = trail__verify_row(res, i, prev, problem, sizeof(problem));
+            if (ok < 0) {
+                rc = tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL,
+                                   "Out of memory verifying the trail.");
+                break;
+            }
+            if (ok == 0)
+                reply.first_bad_id = id;
+            else
+                reply.entries_checked++;
+            last_id = after = id;
+        }
+        PQclear(res);
+        if (rc != 0 || problem[0] != '\0' || rows < TRAIL_VERIFY_PAGE)
+            break;
+    }
+    if (rc == 0 && problem[0] == '\0' && (last_id != head_id || sodium_memcmp(prev, head_hash, 32) != 0)) {
+        /* Every entry holds, but the chain's head was written after another entry: the last ones were
+         * removed (or the head itself was changed). */
+        reply.first_bad_id = last_id;
+        snprintf(problem, sizeof(problem),
+                 "the trail ends at entry %" PRIu64 " but its head was last written with entry %" PRIu64
+                 ": entries at the end were removed, or the head was changed",
+                 last_id, head_id);
+    }
+    free(head_hash);
+    if (rc != 0)
+        return -1;
+    reply.intact = problem[0] == '\0';
+    reply.problem = problem;
+    tsr_call_reply(call, &reply.base);
+    return 0;
 }

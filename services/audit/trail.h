@@ -12,4 +12,7 @@ int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err);
 /* audit.events.query: the trail, newest first, for auditors. */
 int audit_events_query(tsr_call_t *call, tsr_error_t *err);
 
+/* audit.trail.verify: the whole trail checked against its hash chain, for auditors and batch jobs. */
+int audit_trail_verify(tsr_call_t *call, tsr_error_t *err);
+
 #endif

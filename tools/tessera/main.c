@@ -19,6 +19,10 @@ static const cli_command_t cli_commands[] = {
      "first,\n"
      "                            the file loads whole or not at all, and loading it again changes nothing",
      cli_import_consultations},
+    {"audit", "verify",
+     "audit verify              check every entry of the audit trail against its hash chain; exit 1 and\n"
+     "                            name the first entry changed or removed when it does not hold",
+     cli_audit_verify},
 };
 
 static void cli__usage(FILE *out)
