@@ -221,3 +221,29 @@ int64_t tsr_text_datetime_ms(const char *text)
     int64_t days = (int64_t)era * 146097 + doe - 719468;
     return ((days * 86400) + h * 3600 + mi * 60 + s - offset_min * 60) * 1000;
 }
+
+char *tsr_text_csv_field(const char *s)
+{
+    /* A cell that a spreadsheet would take for a formula (=, +, -, @) is written as text, so that a
+     * name typed into a form can never run as one when the file is opened. */
+    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
+    int quote =
+        formula || strpbrk(s, ",\"\r\n") != NULL || (s[0] == ' ' || (s[0] && s[strlen(s) - 1] == ' '));
+    if (!quote)
+        return strdup(s);
+    size_t len = strlen(s);
+    char *out = malloc(len * 2 + 4), *o = out;
+    if (out == NULL)
+        return NULL;
+    *o++ = '"';
+    if (formula)
+        *o++ = '\'';
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            *o++ = '"';
+        *o++ = *p;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}

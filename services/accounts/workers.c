@@ -200,11 +200,18 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     const char *by_id[1] = {id};
-    res = tsr_db_exec(call->conn, "UPDATE workers SET last_login_at = now() WHERE id = $1::bigint", 1, by_id,
-                      err);
+    res = tsr_db_exec(call->conn,
+                      "UPDATE workers SET last_login_at = now() WHERE id = $1::bigint RETURNING username", 1,
+                      by_id, err);
     if (res == NULL)
         return -1;
+    Tsr__Accounts__WorkerSignedIn signed_in = TSR__ACCOUNTS__WORKER_SIGNED_IN__INIT;
+    signed_in.worker_id = strtoull(id, NULL, 10);
+    signed_in.username = PQgetvalue(res, 0, 0);
+    int rc = tsr_call_emit(call, "accounts.worker.signed-in", &signed_in.base, err);
     PQclear(res);
+    if (rc != 0)
+        return -1;
     return workers__reply(call, id, err);
 }
 

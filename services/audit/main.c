@@ -1,7 +1,10 @@
-/* tessera-audit: the tamper-evident trail of every read and write of a record. */
+/* tessera-audit: the tamper-evident trail of every read and write of a record, and the audits of use
+ * run over it. */
 #include "audit.pb-c.h"
 #include "trail.h"
 #include "tsr_daemon.h"
+#include "tsr_log.h"
+#include "uses.h"
 
 extern const tsr_migration_t audit_migrations[];
 extern const size_t audit_migrations_count;
@@ -9,6 +12,7 @@ extern const size_t audit_migrations_count;
 static const tsr_handler_def_t audit_handlers[] = {
     {"audit.events.query", audit_events_query, &tsr__audit__audit_query__descriptor},
     {"audit.trail.verify", audit_trail_verify, &tsr__audit__verify_request__descriptor},
+    {"audit.reports.run", audit_uses_report, &tsr__audit__use_report_query__descriptor},
 };
 
 int main(int argc, char **argv)
@@ -17,11 +21,19 @@ int main(int argc, char **argv)
     if (daemon == NULL)
         return 2;
     int rc = 1;
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    if (audit_uses_configure(tsr_daemon_config(daemon), &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        goto done;
+    }
     if (tsr_daemon_migrate(daemon, audit_migrations, audit_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, audit_handlers, sizeof(audit_handlers) / sizeof(audit_handlers[0]));
     if (tsr_daemon_subscribe_only(daemon, "records", audit_trail_wants, audit_trail_apply) != 0 ||
-        tsr_daemon_subscribe_only(daemon, "workflow", audit_trail_wants, audit_trail_apply) != 0)
+        tsr_daemon_subscribe_only(daemon, "workflow", audit_trail_wants, audit_trail_apply) != 0 ||
+        tsr_daemon_subscribe_only(daemon, "accounts", audit_uses_wants_accounts_event,
+                                  audit_uses_apply_accounts_event) != 0)
         goto done;
     rc = tsr_daemon_run(daemon);
 done:

@@ -1,4 +1,5 @@
 #include "trail.h"
+#include "uses.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -367,6 +368,8 @@ int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err)
         rc = res == NULL ? -1 : 0;
         PQclear(res);
     }
+    if (rc == 0)
+        rc = audit_uses_keep_person(ev, err);
     free(prev);
     free(accesses);
     return rc;

@@ -12,6 +12,23 @@
 #define REPORT_PAGE_DEFAULT 200
 #define REPORT_PAGE_MAX 1000
 
+void gw_reply_rendered(gw_call_t *call, const char *type, const char *filename, const uint8_t *body,
+                       size_t len)
+{
+    /* A spreadsheet or CSV is a file to keep: the browser saves it under the report's own name. */
+    int download = strncmp(type, "text/csv", 8) == 0 || strstr(type, "spreadsheetml") != NULL;
+    int page = strncmp(type, "text/html", 9) == 0;
+    if (call->req != NULL && (download || page) && filename[0]) {
+        char value[300];
+        int n = snprintf(value, sizeof(value), "%s; filename=\"%s\"", download ? "attachment" : "inline",
+                         filename);
+        h2o_iovec_t copy = h2o_strdup(&call->req->pool, value, (size_t)n);
+        h2o_add_header(&call->req->pool, &call->req->res.headers, H2O_TOKEN_CONTENT_DISPOSITION, NULL,
+                       copy.base, copy.len);
+    }
+    gw_reply_text(call, 200, type, (const char *)body, len);
+}
+
 static void report__rendered(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                              const tsr_error_t *err)
 {
@@ -19,19 +36,7 @@ static void report__rendered(gw_call_t *call, const char *daemon, const Tsr__Env
         call, daemon, reply, err, &tsr__reporting__report_output__descriptor);
     if (out == NULL)
         return;
-    /* A spreadsheet or CSV is a file to keep: the browser saves it under the report's own name. */
-    const char *type = out->content_type;
-    int download = strncmp(type, "text/csv", 8) == 0 || strstr(type, "spreadsheetml") != NULL;
-    int page = strncmp(type, "text/html", 9) == 0;
-    if (call->req != NULL && (download || page) && out->filename[0]) {
-        char value[300];
-        int n = snprintf(value, sizeof(value), "%s; filename=\"%s\"", download ? "attachment" : "inline",
-                         out->filename);
-        h2o_iovec_t copy = h2o_strdup(&call->req->pool, value, (size_t)n);
-        h2o_add_header(&call->req->pool, &call->req->res.headers, H2O_TOKEN_CONTENT_DISPOSITION, NULL,
-                       copy.base, copy.len);
-    }
-    gw_reply_text(call, 200, type, (const char *)out->body.data, out->body.len);
+    gw_reply_rendered(call, out->content_type, out->filename, out->body.data, out->body.len);
     tsr__reporting__report_output__free_unpacked(out, NULL);
 }
 

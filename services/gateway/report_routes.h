@@ -6,6 +6,11 @@
 
 #include "gateway.h"
 
+/* A report rendered by its daemon, passed on with its type; CSV and XLSX as a download, HTML inline,
+ * under filename. */
+void gw_reply_rendered(gw_call_t *call, const char *type, const char *filename, const uint8_t *body,
+                       size_t len);
+
 /* GET /api/v1/reports/consultations-in-period?start=&end=&format=&limit=&cursor= */
 void gw_report_consultations_in_period(gw_call_t *call);
 

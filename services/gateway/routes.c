@@ -158,6 +158,34 @@ static void routes__audit_listed(gw_call_t *call, const char *daemon, const Tsr_
     gw_reply_json(call, 200, body);
 }
 
+static void routes__audit_report_rendered(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                          const tsr_error_t *err)
+{
+    Tsr__Audit__UseReportOutput *out = (Tsr__Audit__UseReportOutput *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__audit__use_report_output__descriptor);
+    if (out == NULL)
+        return;
+    gw_reply_rendered(call, out->content_type, out->filename, out->body.data, out->body.len);
+    tsr__audit__use_report_output__free_unpacked(out, NULL);
+}
+
+/* GET /api/v1/audit/reports/{kind}?from=&to=&format=json|csv: one of the five audits of use. */
+static void routes_audit_report(gw_call_t *call)
+{
+    Tsr__Audit__UseReportQuery req = TSR__AUDIT__USE_REPORT_QUERY__INIT;
+    int to_is_date = 0;
+    if (gw_param_time(call, "from", &req.from_ms, NULL) != 0 ||
+        gw_param_time(call, "to", &req.to_ms, &to_is_date) != 0)
+        return;
+    /* As for the trail: a date alone as 'to' takes in the whole of that day. */
+    if (to_is_date && req.to_ms)
+        req.to_ms += 86400000;
+    const char *format = gw_param(call, "format");
+    req.kind = call->path_vars[0];
+    req.format = (char *)(format ? format : "json");
+    gw_call_daemon(call, "audit", "audit.reports.run", &req.base, routes__audit_report_rendered);
+}
+
 static void routes_audit_events(gw_call_t *call)
 {
     Tsr__Audit__AuditQuery req = TSR__AUDIT__AUDIT_QUERY__INIT;
@@ -443,6 +471,7 @@ const gw_route_t gw_routes[] = {
     {"GET", "/api/v1/workview", gw_workview, 1, 0},
     {"GET", "/api/v1/workflow/definitions", gw_definitions, 1, 0},
     {"GET", "/api/v1/audit/events", routes_audit_events, 1, 0},
+    {"GET", "/api/v1/audit/reports/{kind}", routes_audit_report, 1, 0},
     {"GET", "/api/v1/reports/consultations-in-period", gw_report_consultations_in_period, 1, 0},
     {"GET", "/healthz", routes_healthz, 0, 0},
     {"GET", "/readyz", routes_readyz, 0, 0},

@@ -105,18 +105,25 @@ static void person__release(person_row_t *row)
     free(row->other_names_buf);
 }
 
-/* Appends the audit event of an access to a person. */
-int records_person_audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
-                         const char *summary, tsr_error_t *err)
+static int person__audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
+                         const char *summary, const Tsr__Records__Allocation *allocation, tsr_error_t *err)
 {
     Tsr__Records__PersonAccessed ev = TSR__RECORDS__PERSON_ACCESSED__INIT;
     ev.person_id = person_id;
     ev.display_name = (char *)display_name;
     ev.action = (char *)action;
     ev.summary = (char *)summary;
+    ev.allocation = (Tsr__Records__Allocation *)allocation;
     char type[64];
     snprintf(type, sizeof(type), "records.person.%s", action);
     return tsr_call_emit(call, type, &ev.base, err);
+}
+
+/* Appends the audit event of an access to a person. */
+int records_person_audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
+                         const char *summary, tsr_error_t *err)
+{
+    return person__audit(call, person_id, display_name, action, summary, NULL, err);
 }
 
 static PGresult *person__select(tsr_call_t *call, uint64_t id, tsr_error_t *err)
@@ -679,7 +686,7 @@ int records_allocation_add(tsr_call_t *call, tsr_error_t *err)
     snprintf(summary, sizeof(summary), "Allocated %s %s%s to %s (%" PRIu64 ") for %s", in->role,
              in->worker_id ? "worker " : "team ", in->worker_id ? worker : team, display, in->person_id,
              service);
-    int rc = records_person_audit(call, in->person_id, display, "allocated", summary, err);
+    int rc = person__audit(call, in->person_id, display, "allocated", summary, &out, err);
     if (rc == 0)
         tsr_call_reply(call, &out.base);
     PQclear(res);
@@ -700,17 +707,30 @@ int records_allocation_end(tsr_call_t *call, tsr_error_t *err)
     const char *params[2] = {person, allocation};
     PGresult *res = tsr_db_exec(call->conn,
                                 "UPDATE allocations SET end_date = current_date"
-                                " WHERE id = $2::bigint AND person_id = $1::bigint AND end_date IS NULL",
+                                " WHERE id = $2::bigint AND person_id = $1::bigint AND end_date IS NULL"
+                                " RETURNING coalesce(worker_id, 0), coalesce(team_id, 0), role, service,"
+                                " start_date::text, end_date::text",
                                 2, params, err);
     if (res == NULL)
         return -1;
-    int ended = atoi(PQcmdTuples(res));
-    PQclear(res);
-    if (!ended)
+    if (PQntuples(res) == 0) {
+        PQclear(res);
         return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "%s has no open allocation %s.",
                              display, allocation);
+    }
+    Tsr__Records__Allocation ended = TSR__RECORDS__ALLOCATION__INIT;
+    ended.id = in->allocation_id;
+    ended.person_id = in->person_id;
+    ended.worker_id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    ended.team_id = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+    ended.role = PQgetvalue(res, 0, 2);
+    ended.service = PQgetvalue(res, 0, 3);
+    ended.start_date = PQgetvalue(res, 0, 4);
+    ended.end_date = PQgetvalue(res, 0, 5);
     char summary[512];
     snprintf(summary, sizeof(summary), "Ended allocation %s of %s (%" PRIu64 ")", allocation, display,
              in->person_id);
-    return records_person_audit(call, in->person_id, display, "deallocated", summary, err);
+    int rc = person__audit(call, in->person_id, display, "deallocated", summary, &ended, err);
+    PQclear(res);
+    return rc;
 }

@@ -1,4 +1,5 @@
 #include "render.h"
+#include "tsr_text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -75,24 +76,13 @@ static const char *render__cell(const json_t *cell, char buf[32])
 
 static void render__csv_field(render_buf_t *b, const char *s)
 {
-    /* A cell that a spreadsheet would take for a formula (=, +, -, @) is written as text, so that a
-     * name typed into a form can never run as one when the file is opened. */
-    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
-    int quote =
-        formula || strpbrk(s, ",\"\r\n") != NULL || (s[0] == ' ' || (s[0] && s[strlen(s) - 1] == ' '));
-    if (!quote) {
-        render__puts(b, s);
+    char *field = tsr_text_csv_field(s);
+    if (field == NULL) {
+        b->failed = 1;
         return;
     }
-    render__put(b, "\"", 1);
-    if (formula)
-        render__put(b, "'", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            render__put(b, "\"", 1);
-        render__put(b, p, 1);
-    }
-    render__put(b, "\"", 1);
+    render__puts(b, field);
+    free(field);
 }
 
 static void render__csv_row(render_buf_t *b, const json_t *cells)

@@ -1,5 +1,5 @@
-/* Nothing lost: with the audit daemon killed, 200 organisations are added; once it is back, the
- * trail has exactly 200 creation entries for them, none twice. */
+/* Nothing lost: with the audit daemon killed, 200 organisations are added, and 1,000 reads of a
+ * person are made; once it is back, the trail has each exactly once, in order. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -121,10 +121,71 @@ static void test_creations_made_while_audit_is_down_all_reach_the_trail_once(voi
     testenv_stop(env);
 }
 
+#define READS 1000
+
+/* Issue 7: with the audit daemon killed for the length of 1,000 audited reads of a person's record,
+ * afterwards all 1,000 are in the trail, in the order they were made, none twice. Each read gives
+ * its number as the reason, so the order can be seen. */
+static void test_a_thousand_reads_while_audit_is_down_reach_the_trail_in_order_once(void **state)
+{
+    (void)state;
+    testenv_t *env = testenv_start();
+    char *sw = testenv_login(env, "mash.sw");
+    testenv_response_t r = testenv_http(env, "POST", "/api/v1/people", sw,
+                                        "{\"legal_name\":{\"given\":\"Orla\",\"family\":\"Outagehurst\"},"
+                                        "\"gender\":\"female\",\"date_of_birth\":\"2013-09-09\"}",
+                                        NULL);
+    assert_int_equal(r.status, 201);
+    char person[32], path[64];
+    snprintf(person, sizeof(person), "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s", person);
+
+    testenv_kill(env, "audit", SIGKILL);
+    for (int i = 0; i < READS; i++) {
+        char reason[64];
+        snprintf(reason, sizeof(reason), "X-Access-Reason: outage read %04d", i);
+        r = testenv_http(env, "GET", path, sw, NULL, reason);
+        if (r.status != 200)
+            fail_msg("read %d while audit is down: %ld %s", i, r.status, r.body);
+        testenv_response_free(&r);
+    }
+    testenv_restart(env, "audit");
+    char count_sql[256];
+    snprintf(count_sql, sizeof(count_sql),
+             "SELECT count(*) FROM audit.entries WHERE action = 'view' AND record_kind = 'person'"
+             " AND record_id = %s AND reason LIKE 'outage read %%'",
+             person);
+    long audited = 0;
+    for (int i = 0; i < 300 && audited < READS; i++) {
+        audited = testenv_sql_long(env, count_sql);
+        usleep(100 * 1000);
+    }
+    assert_int_equal(audited, READS);
+    assert_int_equal(testenv_wait_audit_caught_up(env, 10000), 0);
+    assert_int_equal(testenv_sql_long(env, count_sql), READS);
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(DISTINCT reason) FROM audit.entries WHERE action = 'view' AND record_id = %s"
+             " AND reason LIKE 'outage read %%'",
+             person);
+    assert_int_equal(testenv_sql_long(env, sql), READS);
+    /* In order: read n comes before read n + 1 in the trail. */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM (SELECT reason, lag(reason) OVER (ORDER BY id) AS prev FROM audit.entries"
+             " WHERE action = 'view' AND record_id = %s AND reason LIKE 'outage read %%') s"
+             " WHERE prev IS NOT NULL AND reason <= prev",
+             person);
+    assert_int_equal(testenv_sql_long(env, sql), 0);
+    free(sw);
+    testenv_stop(env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_creations_made_while_audit_is_down_all_reach_the_trail_once),
+        cmocka_unit_test(test_a_thousand_reads_while_audit_is_down_reach_the_trail_in_order_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

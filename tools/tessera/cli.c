@@ -1,8 +1,10 @@
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "tsr_client.h"
@@ -87,4 +89,32 @@ int cli_call_quiet(cli_context_t *ctx, const char *daemon, const char *type, con
                    Tsr__Envelope **reply, const char *tolerated)
 {
     return cli__call(ctx, daemon, type, NULL, payload, reply, tolerated);
+}
+
+int cli_write_output(const char *output, const uint8_t *data, size_t len)
+{
+    if (output == NULL) {
+        if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
+            fprintf(stderr, "tessera: could not write the report to standard output: %s\n", strerror(errno));
+            return 1;
+        }
+        return 0;
+    }
+    size_t n = strlen(output) + 16;
+    char *tmp = malloc(n);
+    if (tmp == NULL)
+        return 1;
+    snprintf(tmp, n, "%s.partial", output);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f != NULL && fwrite(data, 1, len, f) == len;
+    if (f != NULL && fclose(f) != 0)
+        ok = 0;
+    if (!ok || rename(tmp, output) != 0) {
+        fprintf(stderr, "tessera: could not write %s: %s\n", output, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return 1;
+    }
+    free(tmp);
+    return 0;
 }

@@ -39,6 +39,10 @@ int cli_call_timeout(cli_context_t *ctx, const char *daemon, const char *type,
                      const ProtobufCMessage *payload, int timeout_ms, Tsr__Envelope **reply,
                      tsr_error_t *err);
 
+/* Writes a command's output to standard output, or to FILE whole or not at all (a temporary file
+ * renamed into place); 0, or 1 having said why. */
+int cli_write_output(const char *output, const uint8_t *data, size_t len);
+
 int cli_demo_load(cli_context_t *ctx, int argc, char **argv);
 /* tessera report consultations-in-period --start --end --format [--output FILE] */
 int cli_report_consultations_in_period(cli_context_t *ctx, int argc, char **argv);
@@ -46,5 +50,7 @@ int cli_report_consultations_in_period(cli_context_t *ctx, int argc, char **argv
 int cli_import_consultations(cli_context_t *ctx, int argc, char **argv);
 /* tessera audit verify */
 int cli_audit_verify(cli_context_t *ctx, int argc, char **argv);
+/* tessera audit report KIND --from --to --format [--output FILE] */
+int cli_audit_report(cli_context_t *ctx, int argc, char **argv);
 
 #endif

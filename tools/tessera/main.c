@@ -23,6 +23,11 @@ static const cli_command_t cli_commands[] = {
      "audit verify              check every entry of the audit trail against its hash chain; exit 1 and\n"
      "                            name the first entry changed or removed when it does not hold",
      cli_audit_verify},
+    {"audit", "report",
+     "audit report KIND --from YYYY-MM-DD --to YYYY-MM-DD --format csv|json [--output FILE]\n"
+     "                            an audit of use (seed 002): unallocated-access, own-or-connected-records,\n"
+     "                            third-party-access, leavers or dormant-accounts",
+     cli_audit_report},
 };
 
 static void cli__usage(FILE *out)

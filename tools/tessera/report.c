@@ -20,34 +20,6 @@ static int report__usage(void)
     return 2;
 }
 
-static int report__write(const char *output, const uint8_t *data, size_t len)
-{
-    if (output == NULL) {
-        if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
-            fprintf(stderr, "tessera: could not write the report to standard output: %s\n", strerror(errno));
-            return 1;
-        }
-        return 0;
-    }
-    size_t n = strlen(output) + 16;
-    char *tmp = malloc(n);
-    if (tmp == NULL)
-        return 1;
-    snprintf(tmp, n, "%s.partial", output);
-    FILE *f = fopen(tmp, "wb");
-    int ok = f != NULL && fwrite(data, 1, len, f) == len;
-    if (f != NULL && fclose(f) != 0)
-        ok = 0;
-    if (!ok || rename(tmp, output) != 0) {
-        fprintf(stderr, "tessera: could not write %s: %s\n", output, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return 1;
-    }
-    free(tmp);
-    return 0;
-}
-
 int cli_report_consultations_in_period(cli_context_t *ctx, int argc, char **argv)
 {
     const char *start = NULL, *end = NULL, *format = NULL, *output = NULL;
@@ -87,7 +59,7 @@ int cli_report_consultations_in_period(cli_context_t *ctx, int argc, char **argv
         fprintf(stderr, "tessera: the reporting service's answer could not be read\n");
         return 1;
     }
-    int rc = report__write(output, out->body.data, out->body.len);
+    int rc = cli_write_output(output, out->body.data, out->body.len);
     if (rc == 0 && output != NULL)
         fprintf(stderr, "Wrote %s (%zu bytes).\n", output, out->body.len);
     tsr__reporting__report_output__free_unpacked(out, NULL);

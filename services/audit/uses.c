@@ -1,0 +1,568 @@
+#include "uses.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "accounts.pb-c.h"
+#include "audit.pb-c.h"
+#include "records.pb-c.h"
+#include "tsr_envelope.h"
+#include "tsr_text.h"
+
+/* The thresholds of the audits, from the [audit] section of the configuration. */
+static struct {
+    char timezone[64];
+    long working_days;      /* bit d-1 for ISO day d (Monday 1) */
+    long day_starts_minute; /* working hours, minutes after midnight, on working days */
+    long day_ends_minute;
+    long burst_records; /* this many different records read ... */
+    long burst_minutes; /* ... within this many minutes is unusual */
+    long dormant_days;
+} uses_config = {"Europe/London", 0x1f, 7 * 60, 19 * 60, 20, 10, 183};
+
+/* "mon,tue,wed,thu,fri" as a bit mask of ISO days; 0 or -1 naming the fault. */
+static int uses__days(const tsr_config_t *config, tsr_error_t *err)
+{
+    static const char *const names[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    const char *text = tsr_config_get(config, "audit.working_days", "mon,tue,wed,thu,fri");
+    long mask = 0;
+    const char *p = text;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        int found = -1;
+        for (int d = 0; d < 7; d++)
+            if (len == 3 && strncmp(p, names[d], 3) == 0)
+                found = d;
+        if (found < 0)
+            return tsr_error_set(
+                err, TSR_E_INVALID, "bad_config", "audit.working_days",
+                "audit.working_days must list days as mon,tue,wed,thu,fri,sat,sun, not \"%s\".", text);
+        mask |= 1L << found;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    if (mask == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "audit.working_days",
+                             "audit.working_days must name at least one day.");
+    uses_config.working_days = mask;
+    return 0;
+}
+
+static int uses__minutes(const tsr_config_t *config, const char *key, const char *fallback, long *out,
+                         tsr_error_t *err)
+{
+    const char *text = tsr_config_get(config, key, fallback);
+    int h = -1, m = -1;
+    char end = 0;
+    if (sscanf(text, "%d:%d%c", &h, &m, &end) != 2 || h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m))
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", key,
+                             "%s must be a time of day as HH:MM, not \"%s\".", key, text);
+    *out = h * 60L + m;
+    return 0;
+}
+
+int audit_uses_configure(const tsr_config_t *config, tsr_error_t *err)
+{
+    const char *tz = tsr_config_get(config, "audit.timezone", "Europe/London");
+    if (tz[0] == '\0' || strlen(tz) >= sizeof(uses_config.timezone))
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "audit.timezone",
+                             "audit.timezone must name a time zone, like Europe/London.");
+    snprintf(uses_config.timezone, sizeof(uses_config.timezone), "%s", tz);
+    if (uses__days(config, err) != 0 ||
+        uses__minutes(config, "audit.working_day_starts", "07:00", &uses_config.day_starts_minute, err) !=
+            0 ||
+        uses__minutes(config, "audit.working_day_ends", "19:00", &uses_config.day_ends_minute, err) != 0)
+        return -1;
+    if (uses_config.day_ends_minute <= uses_config.day_starts_minute)
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "audit.working_day_ends",
+                             "audit.working_day_ends must come after audit.working_day_starts.");
+    return tsr_config_get_long(config, "audit.burst_records", 20, 2, 100000, &uses_config.burst_records,
+                               err) ||
+                   tsr_config_get_long(config, "audit.burst_minutes", 10, 1, 1440, &uses_config.burst_minutes,
+                                       err) ||
+                   tsr_config_get_long(config, "audit.dormant_days", 183, 1, 3650, &uses_config.dormant_days,
+                                       err)
+               ? -1
+               : 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * What the audits need, kept from events
+ * ---------------------------------------------------------------------------------------------- */
+
+static int uses__exec(PGconn *conn, const char *sql, int n, const char *const *params, tsr_error_t *err)
+{
+    PGresult *res = tsr_db_exec(conn, sql, n, params, err);
+    PQclear(res);
+    return res ? 0 : -1;
+}
+
+/* A text[] or bigint[] literal of n items given as strings. */
+static char *uses__array(char *const *items, const uint64_t *ids, size_t n)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += (items ? strlen(items[i]) * 2 : 20) + 3;
+    char *out = malloc(len), *o = out;
+    if (out == NULL)
+        return NULL;
+    *o++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            *o++ = ',';
+        if (items == NULL) {
+            o += snprintf(o, 24, "%" PRIu64, ids[i]);
+            continue;
+        }
+        *o++ = '"';
+        for (const char *c = items[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                *o++ = '\\';
+            *o++ = *c;
+        }
+        *o++ = '"';
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
+static int uses__worker_changed(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Accounts__WorkerChanged *w = (Tsr__Accounts__WorkerChanged *)tsr_unpack(
+        &tsr__accounts__worker_changed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (w == NULL)
+        return -1;
+    uint64_t team_ids[64];
+    char *team_names[64];
+    size_t n_teams = w->n_teams < 64 ? w->n_teams : 64;
+    for (size_t i = 0; i < n_teams; i++) {
+        team_ids[i] = w->teams[i]->id;
+        team_names[i] = w->teams[i]->name;
+    }
+    char *roles = uses__array(w->roles, NULL, w->n_roles);
+    char *ids = uses__array(NULL, team_ids, n_teams);
+    char *names = uses__array(team_names, NULL, n_teams);
+    char *cases = uses__array(NULL, w->contract_person_ids, w->n_contract_person_ids);
+    char id[32], at[32], version[32];
+    snprintf(id, sizeof(id), "%" PRIu64, w->worker_id);
+    snprintf(at, sizeof(at), "%" PRId64, ev->event->occurred_at_ms);
+    snprintf(version, sizeof(version), "%" PRIu64, w->version);
+    const char *p[13] = {id,
+                         w->username,
+                         w->name,
+                         roles,
+                         ids,
+                         names,
+                         w->ended ? "true" : "false",
+                         w->third_party ? "true" : "false",
+                         w->contract_name,
+                         w->contract_end_date[0] ? w->contract_end_date : NULL,
+                         cases,
+                         at,
+                         version};
+    int rc = roles && ids && names && cases
+                 ? uses__exec(
+                       ev->conn,
+                       "INSERT INTO workers (worker_id, username, name, roles, team_ids, team_names, ended,"
+                       " ended_at, third_party, contract_name, contract_end_date, contract_person_ids,"
+                       " first_seen_at, version)"
+                       " VALUES ($1::bigint, $2, $3, $4::text[], $5::bigint[], $6::text[], $7::boolean,"
+                       " CASE WHEN $7::boolean THEN to_timestamp($12::bigint / 1000.0) END, $8::boolean, $9,"
+                       " $10::date, $11::bigint[], to_timestamp($12::bigint / 1000.0), $13::bigint)"
+                       " ON CONFLICT (worker_id) DO UPDATE SET username = EXCLUDED.username,"
+                       " name = EXCLUDED.name, roles = EXCLUDED.roles, team_ids = EXCLUDED.team_ids,"
+                       " team_names = EXCLUDED.team_names, ended = EXCLUDED.ended,"
+                       " ended_at = CASE WHEN NOT EXCLUDED.ended THEN NULL"
+                       "   ELSE coalesce(workers.ended_at, EXCLUDED.ended_at) END,"
+                       " third_party = EXCLUDED.third_party, contract_name = EXCLUDED.contract_name,"
+                       " contract_end_date = EXCLUDED.contract_end_date,"
+                       " contract_person_ids = EXCLUDED.contract_person_ids, version = EXCLUDED.version"
+                       " WHERE workers.version <= EXCLUDED.version",
+                       13, p, err)
+                 : tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    free(roles);
+    free(ids);
+    free(names);
+    free(cases);
+    tsr__accounts__worker_changed__free_unpacked(w, NULL);
+    return rc;
+}
+
+static int uses__signed_in(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Accounts__WorkerSignedIn *s = (Tsr__Accounts__WorkerSignedIn *)tsr_unpack(
+        &tsr__accounts__worker_signed_in__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (s == NULL)
+        return -1;
+    char id[32], at[32];
+    snprintf(id, sizeof(id), "%" PRIu64, s->worker_id);
+    snprintf(at, sizeof(at), "%" PRId64, ev->event->occurred_at_ms);
+    const char *p[2] = {id, at};
+    int rc = uses__exec(ev->conn,
+                        "UPDATE workers SET last_sign_in_at = greatest(last_sign_in_at,"
+                        " to_timestamp($2::bigint / 1000.0)) WHERE worker_id = $1::bigint",
+                        2, p, err);
+    tsr__accounts__worker_signed_in__free_unpacked(s, NULL);
+    return rc;
+}
+
+static int uses__conflict(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Accounts__ConflictDeclared *c = (Tsr__Accounts__ConflictDeclared *)tsr_unpack(
+        &tsr__accounts__conflict_declared__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (c == NULL)
+        return -1;
+    char worker[32], person[32], at[32];
+    snprintf(worker, sizeof(worker), "%" PRIu64, c->worker_id);
+    snprintf(person, sizeof(person), "%" PRIu64, c->person_id);
+    snprintf(at, sizeof(at), "%" PRId64, ev->event->occurred_at_ms);
+    const char *p[3] = {worker, person, at};
+    int rc = uses__exec(ev->conn,
+                        "INSERT INTO conflicts (worker_id, person_id, declared_at)"
+                        " VALUES ($1::bigint, $2::bigint, to_timestamp($3::bigint / 1000.0))"
+                        " ON CONFLICT DO NOTHING",
+                        3, p, err);
+    tsr__accounts__conflict_declared__free_unpacked(c, NULL);
+    return rc;
+}
+
+int audit_uses_wants_accounts_event(const Tsr__Envelope *ev)
+{
+    return strcmp(ev->type, "accounts.worker.changed") == 0 ||
+           strcmp(ev->type, "accounts.worker.signed-in") == 0 ||
+           strcmp(ev->type, "accounts.conflict.declared") == 0;
+}
+
+int audit_uses_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
+{
+    if (strcmp(ev->event->type, "accounts.worker.changed") == 0)
+        return uses__worker_changed(ev, err);
+    if (strcmp(ev->event->type, "accounts.worker.signed-in") == 0)
+        return uses__signed_in(ev, err);
+    if (strcmp(ev->event->type, "accounts.conflict.declared") == 0)
+        return uses__conflict(ev, err);
+    return 0;
+}
+
+int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
+{
+    if (strncmp(ev->event->type, "records.person.", 15) != 0)
+        return 0;
+    Tsr__Records__PersonAccessed *m = (Tsr__Records__PersonAccessed *)tsr_unpack(
+        &tsr__records__person_accessed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (m == NULL)
+        return -1;
+    char person[32], at[32];
+    snprintf(person, sizeof(person), "%" PRIu64, m->person_id);
+    snprintf(at, sizeof(at), "%" PRId64, ev->event->occurred_at_ms);
+    int rc = 0;
+    /* A refusal shows the display name only, which is what this keeps anyway. */
+    if (m->display_name[0] != '\0') {
+        const char *p[2] = {person, m->display_name};
+        rc = uses__exec(ev->conn,
+                        "INSERT INTO people (person_id, display_name) VALUES ($1::bigint, $2)"
+                        " ON CONFLICT (person_id) DO UPDATE SET display_name = EXCLUDED.display_name",
+                        2, p, err);
+    }
+    const Tsr__Records__Allocation *a = m->allocation;
+    if (rc == 0 && a != NULL && a->id != 0) {
+        char id[32], worker[32], team[32];
+        snprintf(id, sizeof(id), "%" PRIu64, a->id);
+        snprintf(worker, sizeof(worker), "%" PRIu64, a->worker_id);
+        snprintf(team, sizeof(team), "%" PRIu64, a->team_id);
+        int ended = a->end_date[0] != '\0';
+        const char *p[6] = {
+            id, person, a->worker_id ? worker : NULL, a->team_id ? team : NULL, at, ended ? "true" : "false"};
+        rc = uses__exec(ev->conn,
+                        "INSERT INTO allocations (id, person_id, worker_id, team_id, started_at, ended_at)"
+                        " VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint,"
+                        " to_timestamp($5::bigint / 1000.0),"
+                        " CASE WHEN $6::boolean THEN to_timestamp($5::bigint / 1000.0) END)"
+                        " ON CONFLICT (id) DO UPDATE SET ended_at = EXCLUDED.ended_at",
+                        6, p, err);
+    }
+    tsr__records__person_accessed__free_unpacked(m, NULL);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The five audits
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Reads of a person's record, as the audits count them (a search hit is not a read of the record). */
+#define USES_READS "('view', 'view-case-notes', 'view-involvements', 'view-step')"
+
+/* Columns every query returns, in UseFinding's order from finding on. */
+#define USES_ENTRY_COLUMNS                                                                                   \
+    " e.worker_id, e.username, coalesce(w.name, ''), e.id,"                                                  \
+    " (extract(epoch FROM e.occurred_at) * 1000)::bigint, e.action, e.record_kind, e.record_id, e.summary,"  \
+    " e.reason"
+#define USES_PERIOD                                                                                          \
+    " ($1::bigint = 0 OR e.occurred_at >= to_timestamp($1::bigint / 1000.0))"                                \
+    " AND ($2::bigint = 0 OR e.occurred_at < to_timestamp($2::bigint / 1000.0))"
+
+static const char uses_unallocated_sql[] =
+    /* Reads of people allocated neither to the worker nor to a team of theirs at the time. */
+    "SELECT 'not-allocated', 'Read a record not allocated to them or their team'," USES_ENTRY_COLUMNS
+    " FROM entries e LEFT JOIN workers w ON w.worker_id = e.worker_id"
+    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
+    " AND e.worker_id <> 0 AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = e.record_id"
+    "   AND a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
+    "   AND (a.worker_id = e.worker_id OR a.team_id = ANY (coalesce(w.team_ids, '{}'))))"
+    " UNION ALL"
+    /* Any read outside working hours (local time, Monday to Friday). */
+    " SELECT 'out-of-hours', 'Read a record out of hours, at ' ||"
+    "   to_char(e.occurred_at AT TIME ZONE $3, 'Dy DD Mon HH24:MI')," USES_ENTRY_COLUMNS
+    " FROM entries e LEFT JOIN workers w ON w.worker_id = e.worker_id"
+    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS " AND e.worker_id <> 0"
+    " AND ((($9::int >> (extract(isodow FROM e.occurred_at AT TIME ZONE $3)::int - 1)) & 1) = 0"
+    "   OR extract(hour FROM e.occurred_at AT TIME ZONE $3) * 60"
+    "      + extract(minute FROM e.occurred_at AT TIME ZONE $3) NOT BETWEEN $4::int AND $5::int - 1)"
+    " UNION ALL"
+    /* Many different records in a short time: each read that completes such a run. */
+    " SELECT 'many-records', 'Read ' || b.records || ' different records within ' || $7::int || ' "
+    "minutes'," USES_ENTRY_COLUMNS " FROM (SELECT e.id, (SELECT count(DISTINCT x.record_id) FROM entries x"
+    "         WHERE x.worker_id = e.worker_id AND x.record_kind = 'person' AND x.action IN " USES_READS
+    "         AND x.occurred_at > e.occurred_at - make_interval(mins => $7::int)"
+    "         AND x.occurred_at <= e.occurred_at) AS records"
+    "       FROM entries e WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
+    "       AND e.worker_id <> 0) b"
+    " JOIN entries e ON e.id = b.id LEFT JOIN workers w ON w.worker_id = e.worker_id"
+    " WHERE b.records >= $6::int"
+    " ORDER BY 7, 6";
+
+static const char uses_own_sql[] =
+    /* A declared conflict keeps the record from the worker: a try refused counts as much as a read. */
+    "SELECT 'declared-conflict', CASE WHEN e.action = 'refused'"
+    "   THEN 'Tried to open the record of someone they declared a conflict of interest about'"
+    "   ELSE 'Read the record of someone they declared a conflict of interest about' END," USES_ENTRY_COLUMNS
+    " FROM entries e JOIN conflicts c ON c.worker_id = e.worker_id AND c.person_id = e.record_id"
+    " LEFT JOIN workers w ON w.worker_id = e.worker_id"
+    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND (e.action IN " USES_READS
+    " OR e.action = 'refused')"
+    " UNION ALL"
+    " SELECT 'same-family-name', 'Read the record of someone with their own family name (' ||"
+    "   lower(substring(w.name FROM '([^ ]+)$')) || ')'," USES_ENTRY_COLUMNS
+    " FROM entries e JOIN workers w ON w.worker_id = e.worker_id JOIN people p ON p.person_id = e.record_id"
+    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
+    " AND lower(substring(w.name FROM '([^ ]+)$')) = lower(substring(p.display_name FROM '([^ ]+)$'))"
+    " AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.worker_id = e.worker_id AND c.person_id = "
+    "e.record_id)"
+    " ORDER BY 7, 6";
+
+static const char uses_third_party_sql[] =
+    "SELECT CASE WHEN w.contract_end_date IS NOT NULL"
+    "   AND (e.occurred_at AT TIME ZONE $3)::date > w.contract_end_date THEN 'after-contract'"
+    "   ELSE 'outside-contract' END,"
+    " CASE WHEN w.contract_end_date IS NOT NULL AND (e.occurred_at AT TIME ZONE $3)::date > "
+    "w.contract_end_date"
+    "   THEN 'Read a record after the contract ''' || w.contract_name || ''' ended on ' || "
+    "w.contract_end_date"
+    "   ELSE 'Read a record outside the cases of the contract ''' || w.contract_name || '''' "
+    "END," USES_ENTRY_COLUMNS " FROM entries e JOIN workers w ON w.worker_id = e.worker_id"
+    " WHERE" USES_PERIOD " AND w.third_party AND e.record_kind = 'person' AND e.action IN " USES_READS
+    " AND (NOT e.record_id = ANY (w.contract_person_ids) OR (w.contract_end_date IS NOT NULL"
+    "   AND (e.occurred_at AT TIME ZONE $3)::date > w.contract_end_date))"
+    " ORDER BY 7, 6";
+
+/* Accounts rather than accesses: the entry columns are those of the last use, if any. */
+static const char uses_leavers_sql[] =
+    "SELECT 'used-after-leaving', 'Account ended on ' || to_char(w.ended_at AT TIME ZONE $3, 'DD/MM/YYYY')"
+    "   || ' and used after it'," USES_ENTRY_COLUMNS
+    " FROM workers w JOIN entries e ON e.worker_id = w.worker_id"
+    " WHERE" USES_PERIOD " AND w.ended AND e.occurred_at > w.ended_at"
+    " UNION ALL"
+    " SELECT 'contract-over-account-open', 'The contract ''' || w.contract_name || ''' ended on ' ||"
+    "   to_char(w.contract_end_date, 'DD/MM/YYYY') || ' but the account has not been ended',"
+    " w.worker_id, w.username, w.name, 0::bigint, 0::bigint, '', '', 0::bigint, '', ''"
+    " FROM workers w WHERE w.third_party AND NOT w.ended AND w.contract_end_date IS NOT NULL"
+    " AND w.contract_end_date < (CASE WHEN $2::bigint = 0 THEN now() ELSE to_timestamp($2::bigint / 1000.0) "
+    "END"
+    "   AT TIME ZONE $3)::date"
+    " ORDER BY 5, 3";
+
+static const char uses_dormant_sql[] =
+    "SELECT 'dormant', CASE WHEN last_use IS NULL THEN 'Never used since the account was opened on '"
+    "   || to_char(w.first_seen_at AT TIME ZONE $3, 'DD/MM/YYYY')"
+    "   ELSE 'Not used since ' || to_char(last_use AT TIME ZONE $3, 'DD/MM/YYYY') END,"
+    " w.worker_id, w.username, w.name, 0::bigint, coalesce((extract(epoch FROM last_use) * 1000)::bigint, 0),"
+    " '', '', 0::bigint, '', ''"
+    " FROM (SELECT w.*, greatest(w.last_sign_in_at, (SELECT max(occurred_at) FROM entries e"
+    "   WHERE e.worker_id = w.worker_id)) AS last_use FROM workers w) w"
+    " WHERE NOT w.ended AND coalesce(last_use, w.first_seen_at)"
+    "   < (CASE WHEN $2::bigint = 0 THEN now() ELSE to_timestamp($2::bigint / 1000.0) END)"
+    "     - make_interval(days => $8::int)"
+    " ORDER BY 7, 4";
+
+static const struct {
+    const char *kind;
+    const char *title;
+    const char *sql;
+} uses_reports[] = {
+    {"unallocated-access",
+     "Unusual activity: records not allocated to the worker, out of hours, many at once",
+     uses_unallocated_sql},
+    {"own-or-connected-records", "Workers reading their own records or those of people connected to them",
+     uses_own_sql},
+    {"third-party-access", "Third-party accounts reading records outside their contract",
+     uses_third_party_sql},
+    {"leavers", "Leavers' accounts still open or used after leaving", uses_leavers_sql},
+    {"dormant-accounts", "Accounts not used for six months", uses_dormant_sql},
+};
+
+static const char *const uses_readers[] = {"auditor", "admin", "system", NULL};
+
+/* Unix ms as RFC 3339 UTC, "" for 0. */
+static void uses__time(int64_t ms, char out[32])
+{
+    out[0] = '\0';
+    if (ms == 0)
+        return;
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The columns of a finding, in the CSV's order; JSON names them the same. */
+static const char *const uses_columns[] = {
+    "finding", "detail",      "worker_id", "username", "worker_name", "entry_id", "occurred_at",
+    "action",  "record_kind", "record_id", "summary",  "reason",      NULL};
+
+static char *uses__csv(const PGresult *res, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (f == NULL)
+        return NULL;
+    for (int c = 0; uses_columns[c]; c++)
+        fprintf(f, "%s%s", c ? "," : "", uses_columns[c]);
+    fputs("\r\n", f);
+    int ok = 1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        for (int c = 0; uses_columns[c]; c++) {
+            char when[32];
+            const char *value = PQgetvalue(res, i, c);
+            if (c == 5 || c == 9)
+                value = strcmp(value, "0") == 0 ? "" : value; /* an account, not an access */
+            if (c == 6) {
+                uses__time(strtoll(value, NULL, 10), when);
+                value = when;
+            }
+            char *field = tsr_text_csv_field(value);
+            ok = ok && field != NULL;
+            fprintf(f, "%s%s", c ? "," : "", field ? field : "");
+            free(field);
+        }
+        fputs("\r\n", f);
+    }
+    if (fclose(f) != 0 || !ok) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static char *uses__json(const PGresult *res, const char *kind, const char *title, int64_t from_ms,
+                        int64_t to_ms, size_t *len)
+{
+    json_t *findings = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        char when[32];
+        uses__time(strtoll(PQgetvalue(res, i, 6), NULL, 10), when);
+        json_t *f = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "finding", PQgetvalue(res, i, 0), "detail",
+                              PQgetvalue(res, i, 1), "worker", "id", PQgetvalue(res, i, 2), "username",
+                              PQgetvalue(res, i, 3), "name", PQgetvalue(res, i, 4));
+        if (f == NULL)
+            continue;
+        if (strcmp(PQgetvalue(res, i, 5), "0") != 0) {
+            json_object_set_new(f, "entry_id", json_string(PQgetvalue(res, i, 5)));
+            json_object_set_new(f, "action", json_string(PQgetvalue(res, i, 7)));
+            json_object_set_new(
+                f, "record",
+                json_pack("{s:s, s:s}", "kind", PQgetvalue(res, i, 8), "id", PQgetvalue(res, i, 9)));
+            json_object_set_new(f, "summary", json_string(PQgetvalue(res, i, 10)));
+            json_object_set_new(f, "reason", json_string(PQgetvalue(res, i, 11)));
+        }
+        /* For an access, when it happened; for an account, its last use (none when never used). */
+        json_object_set_new(f, "occurred_at", when[0] ? json_string(when) : json_null());
+        json_array_append_new(findings, f);
+    }
+    char from[32], to[32];
+    uses__time(from_ms, from);
+    uses__time(to_ms, to);
+    json_t *body = json_pack("{s:s, s:s, s:o, s:o, s:o}", "kind", kind, "title", title, "from",
+                             from[0] ? json_string(from) : json_null(), "to",
+                             to[0] ? json_string(to) : json_null(), "findings", findings);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+int audit_uses_report(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Audit__UseReportQuery *q = (const Tsr__Audit__UseReportQuery *)call->payload;
+    if (tsr_actor_require_role(call->actor, uses_readers, "run the audits of use", err) != 0)
+        return -1;
+    size_t k = 0;
+    while (k < sizeof(uses_reports) / sizeof(uses_reports[0]) && strcmp(uses_reports[k].kind, q->kind) != 0)
+        k++;
+    if (k == sizeof(uses_reports) / sizeof(uses_reports[0]))
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "unknown_report", "kind",
+                             "There is no audit of use called \"%.40s\"; the audits are unallocated-access, "
+                             "own-or-connected-records, third-party-access, leavers and dormant-accounts.",
+                             q->kind);
+    const char *format = q->format[0] ? q->format : "json";
+    if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_format", "format",
+                             "The format must be json or csv, not \"%.20s\".", format);
+    if (q->from_ms && q->to_ms && q->to_ms <= q->from_ms)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_period", "to", "'to' must come after 'from'.");
+    char from[32], to[32], starts[16], ends[16], burst[16], minutes[16], dormant[16], days[16];
+    snprintf(from, sizeof(from), "%" PRId64, q->from_ms);
+    snprintf(to, sizeof(to), "%" PRId64, q->to_ms);
+    snprintf(starts, sizeof(starts), "%ld", uses_config.day_starts_minute);
+    snprintf(ends, sizeof(ends), "%ld", uses_config.day_ends_minute);
+    snprintf(burst, sizeof(burst), "%ld", uses_config.burst_records);
+    snprintf(minutes, sizeof(minutes), "%ld", uses_config.burst_minutes);
+    snprintf(dormant, sizeof(dormant), "%ld", uses_config.dormant_days);
+    snprintf(days, sizeof(days), "%ld", uses_config.working_days);
+    const char *p[9] = {from, to, uses_config.timezone, starts, ends, burst, minutes, dormant, days};
+    /* Each query uses the parameters it needs; the unused CTE gives every one of the nine its type. */
+    char sql[8192];
+    snprintf(
+        sql, sizeof(sql),
+        "WITH parameters AS (SELECT $1::bigint, $2::bigint, $3::text, $4::int, $5::int, $6::int, $7::int,"
+        " $8::int, $9::int) %s",
+        uses_reports[k].sql);
+    PGresult *res = tsr_db_exec(call->conn, sql, 9, p, err);
+    if (res == NULL)
+        return -1;
+    size_t len = 0;
+    int csv = strcmp(format, "csv") == 0;
+    char *body =
+        csv ? uses__csv(res, &len)
+            : uses__json(res, uses_reports[k].kind, uses_reports[k].title, q->from_ms, q->to_ms, &len);
+    Tsr__Audit__UseReportOutput out = TSR__AUDIT__USE_REPORT_OUTPUT__INIT;
+    char filename[96];
+    snprintf(filename, sizeof(filename), "audit-%s.%s", uses_reports[k].kind, csv ? "csv" : "json");
+    out.content_type = csv ? "text/csv; charset=utf-8" : "application/json";
+    out.filename = filename;
+    out.body.data = (uint8_t *)body;
+    out.body.len = len;
+    out.findings = (uint32_t)PQntuples(res);
+    PQclear(res);
+    if (body == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing the audit.");
+    tsr_call_reply(call, &out.base);
+    free(body);
+    return 0;
+}

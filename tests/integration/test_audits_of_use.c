@@ -1,0 +1,357 @@
+/* The five audits of use of seed 002, through the API and the batch tool: each finds the cases
+ * planted here and nothing else. The suite runs with every day a working day round the clock (so
+ * nothing is out of hours until the test says so), and four different records within an hour as
+ * "many at once".
+ *
+ * Time cannot be made to pass in a test: a leaver's leaving date, an expired contract and six
+ * months without use are planted by moving the dates the audit daemon holds back, as time would. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tsr_testenv.h"
+
+static char *admin;
+
+static void sql_date(const char *expr, char out[16])
+{
+    char sql[128], text[64];
+    snprintf(sql, sizeof(sql), "SELECT (%s)::text", expr);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, text, sizeof(text)), 0);
+    snprintf(out, 16, "%.15s", text);
+}
+
+static void add_worker(const char *username, const char *name, const char *rest, char id[32])
+{
+    char today[16], body[2048];
+    sql_date("current_date", today);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"name\":\"%s\",\"password\":\"tessera-demo\",\"prerequisites\":"
+             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"},%s}",
+             username, name, today, today, today, rest);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/workers", admin, body, NULL);
+    if (r.status != 201)
+        fail_msg("adding %s: %ld %s", username, r.status, r.body);
+    snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
+}
+
+static void add_person(const char *given, const char *family, char id[32])
+{
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"%s\",\"family\":\"%s\"},\"gender\":\"female\","
+             "\"date_of_birth\":\"2015-06-01\"}",
+             given, family);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/people", admin, body, NULL);
+    if (r.status != 201)
+        fail_msg("adding %s %s: %ld %s", given, family, r.status, r.body);
+    snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
+}
+
+static void read_person(const char *token, const char *id)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/api/v1/people/%s", id);
+    testenv_response_t r = testenv_http(testenv, "GET", path, token, NULL, NULL);
+    if (r.status != 200)
+        fail_msg("reading person %s: %ld %s", id, r.status, r.body);
+    testenv_response_free(&r);
+}
+
+static void post(const char *path, const char *body, long status)
+{
+    testenv_response_t r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    if (r.status != status)
+        fail_msg("POST %s %s: %ld %s", path, body, r.status, r.body);
+    testenv_response_free(&r);
+}
+
+/* Waits until the audit daemon holds n accounts matching where (its copy comes from events). */
+static void wait_audit_sql(const char *sql, long want)
+{
+    for (int i = 0; i < 200; i++) {
+        if (testenv_sql_long(testenv, sql) == want)
+            return;
+        usleep(50 * 1000);
+    }
+    fail_msg("the audit daemon never got to %ld for: %s (it has %ld)", want, sql,
+             testenv_sql_long(testenv, sql));
+}
+
+/* The findings of an audit through the API, as "finding username record" lines, sorted. */
+static char *findings(const char *kind, const char *query)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/audit/reports/%s?%s", kind, query);
+    char *auditor = testenv_login(testenv, "auditor");
+    testenv_response_t r = testenv_http(testenv, "GET", path, auditor, NULL, NULL);
+    free(auditor);
+    if (r.status != 200)
+        fail_msg("GET %s: %ld %s", path, r.status, r.body);
+    json_t *list = json_object_get(r.json, "findings");
+    assert_true(json_is_array(list));
+    size_t n = json_array_size(list);
+    char **lines = calloc(n + 1, sizeof(char *));
+    size_t total = 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *f = json_array_get(list, i);
+        const char *record = json_string_value(json_object_get(json_object_get(f, "record"), "id"));
+        char line[256];
+        snprintf(line, sizeof(line), "%s %s %s", json_string_value(json_object_get(f, "finding")),
+                 json_string_value(json_object_get(json_object_get(f, "worker"), "username")),
+                 record ? record : "-");
+        lines[i] = strdup(line);
+        total += strlen(line) + 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (strcmp(lines[j], lines[i]) < 0) {
+                char *t = lines[i];
+                lines[i] = lines[j];
+                lines[j] = t;
+            }
+    char *out = calloc(total, 1);
+    for (size_t i = 0; i < n; i++) {
+        strcat(out, lines[i]);
+        strcat(out, "\n");
+        free(lines[i]);
+    }
+    free(lines);
+    testenv_response_free(&r);
+    return out;
+}
+
+static void expect_findings(const char *kind, const char *query, const char *expected)
+{
+    char *got = findings(kind, query);
+    if (strcmp(got, expected) != 0)
+        fail_msg("%s found:\n%s\nexpected:\n%s", kind, got, expected);
+    free(got);
+}
+
+/* Only the lines of text that start with prefix. */
+static char *lines_starting(const char *text, const char *prefix)
+{
+    char *out = calloc(strlen(text) + 1, 1);
+    for (const char *p = text; *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p + 1) : strlen(p);
+        if (strncmp(p, prefix, strlen(prefix)) == 0)
+            strncat(out, p, len);
+        p += len;
+    }
+    return out;
+}
+
+static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state)
+{
+    (void)state;
+    admin = testenv_login(testenv, "admin");
+    char period[128], today[16], tomorrow[16];
+    sql_date("current_date", today);
+    sql_date("current_date + 1", tomorrow);
+    snprintf(period, sizeof(period), "from=%s&to=%s", today, tomorrow);
+
+    char p1[32], p2[32], p3[32], p4[32], p5[32];
+    add_person("Alfie", "Hartnell", p1);
+    add_person("Bella", "Osei", p2);
+    add_person("Cara", "Lind", p3);
+    add_person("Dev", "Ashworth", p4);
+    add_person("Tamsin", "Verrall", p5);
+
+    char key_worker[32], body[512], path[128];
+    char carl[32], sam[32], bea[32], ann[32], lee[32], eve[32], dora[32], ended_on[16];
+    add_worker("conn.carl", "Carl Connolly", "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", carl);
+    add_worker("sam.verrall", "Sam Verrall", "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", sam);
+    add_worker("busy.bea", "Bea Busby", "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", bea);
+    add_worker("leaver.lee", "Lee Leaver", "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", lee);
+    add_worker("dormant.dora", "Dora Dormer", "\"roles\":[\"social-worker\"],\"teams\":[\"Early Help\"]",
+               dora);
+    sql_date("current_date + 30", ended_on);
+    snprintf(body, sizeof(body),
+             "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"],\"contract\":{\"name\":\"Family support "
+             "(invented agency)\",\"end_date\":\"%s\",\"person_ids\":[\"%s\"]}",
+             ended_on, p1);
+    add_worker("agency.ann", "Ann Agency", body, ann);
+    snprintf(body, sizeof(body),
+             "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"],\"contract\":{\"name\":\"Research (invented "
+             "university)\",\"end_date\":\"%s\",\"person_ids\":[]}",
+             ended_on);
+    add_worker("expired.eve", "Eve Expiry", body, eve);
+
+    /* key.worker is allocated Cara; Carl declares that he knows Dev. */
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/session", NULL,
+                                        "{\"username\":\"key.worker\",\"password\":\"tessera-demo\"}", NULL);
+    snprintf(key_worker, sizeof(key_worker), "%s",
+             json_string_value(json_object_get(json_object_get(r.json, "worker"), "id")));
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", p3);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             key_worker);
+    post(path, body, 201);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/conflicts", carl);
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"relationship\":\"neighbour\"}", p4);
+    post(path, body, 200);
+
+    /* The reads. */
+    char *kw = testenv_login(testenv, "key.worker");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *t_carl = testenv_login(testenv, "conn.carl");
+    char *t_sam = testenv_login(testenv, "sam.verrall");
+    char *t_bea = testenv_login(testenv, "busy.bea");
+    char *t_ann = testenv_login(testenv, "agency.ann");
+    char *t_lee = testenv_login(testenv, "leaver.lee");
+    read_person(kw, p3); /* allocated: nothing to see */
+    read_person(sw, p3); /* not allocated */
+    /* Declaring the conflict kept Dev's record from Carl: his try is refused, and still audited. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s", p4);
+    r = testenv_http(testenv, "GET", path, t_carl, NULL, NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+    read_person(t_sam, p5); /* the same family name */
+    read_person(t_ann, p1); /* in the contract */
+    read_person(t_ann, p2); /* outside it */
+    read_person(t_bea, p1);
+    read_person(t_bea, p2);
+    read_person(t_bea, p3);
+    read_person(t_bea, p5); /* the fourth in an hour */
+    read_person(t_lee, p1);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", lee);
+    post(path, "{\"reason\":\"Left the council\"}", 200);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    wait_audit_sql("SELECT count(*) FROM audit.workers WHERE username = 'leaver.lee' AND ended", 1);
+    wait_audit_sql("SELECT count(*) FROM audit.conflicts", 1);
+    wait_audit_sql("SELECT count(*) FROM audit.allocations WHERE ended_at IS NULL", 1);
+
+    /* Time passing: Lee's leaving date was the day before yesterday (the account was ended late);
+     * Eve's contract ended yesterday; Dora's account has not been used since it was opened. */
+    char out[512];
+    assert_int_equal(testenv_psql(testenv, NULL,
+                                  "UPDATE audit.workers SET ended_at = now() - interval '2 days'"
+                                  " WHERE username = 'leaver.lee';"
+                                  " UPDATE audit.workers SET contract_end_date = current_date - 1"
+                                  " WHERE username = 'expired.eve';"
+                                  " UPDATE audit.workers SET first_seen_at = now() - interval '200 days'"
+                                  " WHERE username = 'dormant.dora'",
+                                  out, sizeof(out)),
+                     0);
+
+    char expected[2048];
+    snprintf(expected, sizeof(expected),
+             "many-records busy.bea %s\n"
+             "not-allocated agency.ann %s\nnot-allocated agency.ann %s\n"
+             "not-allocated busy.bea %s\nnot-allocated busy.bea %s\nnot-allocated busy.bea %s\n"
+             "not-allocated busy.bea %s\n"
+             "not-allocated leaver.lee %s\nnot-allocated mash.sw %s\n"
+             "not-allocated sam.verrall %s\n",
+             p5, p1, p2, p1, p2, p3, p5, p1, p3, p5);
+    expect_findings("unallocated-access", period, expected);
+    snprintf(expected, sizeof(expected), "declared-conflict conn.carl %s\nsame-family-name sam.verrall %s\n",
+             p4, p5);
+    expect_findings("own-or-connected-records", period, expected);
+    snprintf(expected, sizeof(expected), "outside-contract agency.ann %s\n", p2);
+    expect_findings("third-party-access", period, expected);
+    snprintf(expected, sizeof(expected),
+             "contract-over-account-open expired.eve -\nused-after-leaving leaver.lee %s\n", p1);
+    expect_findings("leavers", period, expected);
+    expect_findings("dormant-accounts", period, "dormant dormant.dora -\n");
+
+    /* A period before any of it finds none of the accesses. */
+    char *none = findings("unallocated-access", "from=2020-01-01&to=2020-01-31");
+    assert_string_equal(none, "");
+    free(none);
+
+    /* The batch tool: the same audit as CSV, a header and one line a finding. */
+    char cmd[1024], csv[16384];
+    snprintf(cmd, sizeof(cmd),
+             "%s/tessera --config %s audit report third-party-access --from %s --to %s --format csv",
+             TSR_BIN_DIR, testenv->config, today, today);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(csv, 1, sizeof(csv) - 1, p);
+    csv[n] = '\0';
+    assert_int_equal(WEXITSTATUS(pclose(p)), 0);
+    assert_non_null(strstr(csv, "finding,detail,worker_id,username"));
+    char *rows = lines_starting(csv, "outside-contract,");
+    assert_non_null(strstr(rows, "agency.ann"));
+    assert_null(strchr(strchr(rows, '\n') + 1, '\n')); /* one row */
+    free(rows);
+    snprintf(cmd, sizeof(cmd),
+             "%s/tessera --config %s audit report nosuch --from %s --to %s --format csv 2>&1", TSR_BIN_DIR,
+             testenv->config, today, today);
+    p = popen(cmd, "r");
+    n = fread(csv, 1, sizeof(csv) - 1, p);
+    csv[n] = '\0';
+    assert_int_equal(WEXITSTATUS(pclose(p)), 2);
+    assert_non_null(strstr(csv, "unallocated-access"));
+
+    /* Out of hours: with no working day today, every read of the day is one. */
+    static const char *const days[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char other[8];
+    snprintf(other, sizeof(other), "%s", days[(tm.tm_wday + 3) % 7]);
+    setenv("TESSERA_AUDIT_WORKING_DAYS", other, 1);
+    testenv_kill(testenv, "audit", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "audit", 15000), 0);
+    testenv_restart(testenv, "audit");
+    char *all = findings("unallocated-access", period);
+    char *late = lines_starting(all, "out-of-hours ");
+    snprintf(expected, sizeof(expected), "out-of-hours key.worker %s\n", p3);
+    assert_non_null(strstr(late, expected));
+    snprintf(expected, sizeof(expected), "out-of-hours mash.sw %s\n", p3);
+    assert_non_null(strstr(late, expected));
+    free(all);
+    free(late);
+
+    /* Bad input changes nothing and says what is wrong. */
+    char *auditor = testenv_login(testenv, "auditor");
+    r = testenv_http(testenv, "GET", "/api/v1/audit/reports/nosuch", auditor, NULL, NULL);
+    testenv_assert_error(&r, 404, "unknown_report");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", "/api/v1/audit/reports/leavers?format=pdf", auditor, NULL, NULL);
+    testenv_assert_error(&r, 400, "invalid_format");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", "/api/v1/audit/reports/leavers", sw, NULL, NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    free(auditor);
+    free(kw);
+    free(sw);
+    free(t_carl);
+    free(t_sam);
+    free(t_bea);
+    free(t_ann);
+    free(t_lee);
+    free(admin);
+}
+
+static int setup(void **state)
+{
+    setenv("TESSERA_AUDIT_TIMEZONE", "UTC", 1);
+    setenv("TESSERA_AUDIT_WORKING_DAYS", "mon,tue,wed,thu,fri,sat,sun", 1);
+    setenv("TESSERA_AUDIT_WORKING_DAY_STARTS", "00:00", 1);
+    setenv("TESSERA_AUDIT_WORKING_DAY_ENDS", "24:00", 1);
+    setenv("TESSERA_AUDIT_BURST_RECORDS", "4", 1);
+    setenv("TESSERA_AUDIT_BURST_MINUTES", "60", 1);
+    return testenv_group_setup(state);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_audit_finds_what_was_planted_and_nothing_else),
+    };
+    return cmocka_run_group_tests(tests, setup, testenv_group_teardown);
+}
