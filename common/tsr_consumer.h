@@ -3,7 +3,7 @@
  * redelivered event has no second effect. On a gap, at start-up and when idle, the consumer asks
  * the producer to replay from the last sequence it holds. Events the consumer does not want (wants
  * says 0) are passed over without a transaction; the inbox catches up with them at the next event
- * applied, and a replay after a restart passes over them again. */
+ * applied or 100 ms after the last, and a replay after a restart passes over them again. */
 #ifndef TSR_CONSUMER_H
 #define TSR_CONSUMER_H
 

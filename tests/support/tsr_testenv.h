@@ -71,9 +71,9 @@ char *testenv_login(testenv_t *env, const char *username);
 int testenv_psql(testenv_t *env, const char *role, const char *sql, char *out, size_t size);
 /* A single number from a superuser query, or -1. */
 long testenv_sql_long(testenv_t *env, const char *sql);
-/* Waits until the audit daemon has applied every event the records daemon has committed (its
- * inbox has reached the records relay's last sequence, and nothing is left unnumbered); 0, or -1
- * after timeout_ms. */
+/* Waits until the audit daemon has applied every event the records and workflow daemons have
+ * committed (its inbox has reached each relay's last sequence, and nothing is left unnumbered); 0,
+ * or -1 after timeout_ms. */
 int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms);
 
 /* Asserts an error body: the status, {"error": {"code": code, "message": non-empty}}. */
