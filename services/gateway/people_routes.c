@@ -112,6 +112,8 @@ static void people__created(gw_call_t *call, const char *daemon, const Tsr__Enve
 
 /* A person's summary page: the record from records and, for a reader who may see it, the work
  * steps about the person from the workflow daemon (each with whether it is still open). */
+/* A person as the caller sees them, with the steps about them. A restriction or a merge answers with
+ * the record too, read in the change's own transaction (one call, one audit entry). */
 static void people__read(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                          const tsr_error_t *err)
 {
@@ -213,21 +215,6 @@ void gw_person_search(gw_call_t *call)
     gw_call_daemon(call, "records", "records.person.search", &req.base, people__listed);
 }
 
-static void people__restricted(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
-                               const tsr_error_t *err)
-{
-    (void)reply;
-    if (err != NULL) {
-        gw_reply_error(call, err);
-        return;
-    }
-    (void)daemon;
-    /* Answer with the record as the caller now sees it. */
-    Tsr__Records__PersonGet req = TSR__RECORDS__PERSON_GET__INIT;
-    req.id = strtoull(call->path_vars[0], NULL, 10);
-    gw_call_daemon(call, "records", "records.person.get", &req.base, people__read);
-}
-
 void gw_person_restrict(gw_call_t *call)
 {
     static const char *const fields[] = {"reason", "review_date", "workers", NULL};
@@ -253,7 +240,7 @@ void gw_person_restrict(gw_call_t *call)
     req.review_date = (char *)review;
     req.n_worker_ids = n_workers;
     req.worker_ids = workers;
-    gw_call_daemon(call, "records", "records.person.restrict", &req.base, people__restricted);
+    gw_call_daemon(call, "records", "records.person.restrict", &req.base, people__read);
 }
 
 static void people__done_no_content(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
@@ -479,7 +466,7 @@ void gw_person_merge(gw_call_t *call)
     if (gw_path_id(call, 0, &req.survivor_id) != 0 || gw_json_check_object(call, fields) != 0 ||
         gw_json_member_id(call, NULL, "duplicate_id", 1, &req.duplicate_id) != 0)
         return;
-    gw_call_daemon(call, "records", "records.person.merge", &req.base, people__restricted);
+    gw_call_daemon(call, "records", "records.person.merge", &req.base, people__read);
 }
 
 static void people__involvement_reply(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,

@@ -125,8 +125,5 @@ int records_person_merge(tsr_call_t *call, tsr_error_t *err)
     if (records_person_audit(call, in->survivor_id, survivor, "merged", summary, err) != 0 ||
         records_person_audit(call, in->duplicate_id, duplicate, "merged", summary, err) != 0)
         return -1;
-    Tsr__Records__PersonGet out = TSR__RECORDS__PERSON_GET__INIT;
-    out.id = in->survivor_id;
-    tsr_call_reply(call, &out.base);
-    return 0;
+    return records_person_reply_changed(call, in->survivor_id, err);
 }

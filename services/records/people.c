@@ -342,11 +342,12 @@ int records_person_create(tsr_call_t *call, tsr_error_t *err)
  * Reading and finding people
  * ---------------------------------------------------------------------------------------------- */
 
-int records_person_get(tsr_call_t *call, tsr_error_t *err)
+/* Replies with the person as the actor may see them. As a read in its own right (a view), the read
+ * is audited and a refusal is one; as the answer to a change (restrict, merge), whose own entry
+ * covers the call, nothing more is audited and a record the actor may no longer open comes back as
+ * its display name. */
+static int person__reply(tsr_call_t *call, const Tsr__Records__PersonGet *in, int as_view, tsr_error_t *err)
 {
-    const Tsr__Records__PersonGet *in = (const Tsr__Records__PersonGet *)call->payload;
-    if (tsr_actor_require_worker(call->actor, err) != 0)
-        return -1;
     records_access_t access;
     if (records_access_person(call, in->id, &access, err) != 0)
         return -1;
@@ -374,7 +375,10 @@ int records_person_get(tsr_call_t *call, tsr_error_t *err)
     person_row_t row;
     person__from_row(res, 0, access == RECORDS_ACCESS_FULL, &row);
     int rc;
-    if (access != RECORDS_ACCESS_FULL) {
+    if (access != RECORDS_ACCESS_FULL && !as_view) {
+        tsr_call_reply(call, &row.person.base);
+        rc = 0;
+    } else if (access != RECORDS_ACCESS_FULL) {
         rc = records_person_refuse(call, in->id, row.person.display_name, "view", err);
     } else {
         Tsr__Records__Allocation *allocations = NULL;
@@ -391,7 +395,7 @@ int records_person_get(tsr_call_t *call, tsr_error_t *err)
         PGresult *notes_res = NULL;
         if (rc == 0)
             rc = records_case_notes_latest(call, &row.person, &notes_res, err);
-        if (rc == 0)
+        if (rc == 0 && as_view)
             rc = records_person_audit(call, in->id, row.person.display_name, "viewed", summary, err);
         if (rc == 0)
             tsr_call_reply(call, &row.person.base);
@@ -405,6 +409,21 @@ int records_person_get(tsr_call_t *call, tsr_error_t *err)
     person__release(&row);
     PQclear(res);
     return rc;
+}
+
+int records_person_get(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__PersonGet *in = (const Tsr__Records__PersonGet *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    return person__reply(call, in, 1, err);
+}
+
+int records_person_reply_changed(tsr_call_t *call, uint64_t person_id, tsr_error_t *err)
+{
+    Tsr__Records__PersonGet get = TSR__RECORDS__PERSON_GET__INIT;
+    get.id = person_id;
+    return person__reply(call, &get, 0, err);
 }
 
 int records_person_search(tsr_call_t *call, tsr_error_t *err)
@@ -599,10 +618,7 @@ int records_person_restrict(tsr_call_t *call, tsr_error_t *err)
              in->person_id, in->reason, in->review_date, in->n_worker_ids);
     if (records_person_audit(call, in->person_id, display, "restricted", summary, err) != 0)
         return -1;
-    Tsr__Records__PersonGet get = TSR__RECORDS__PERSON_GET__INIT;
-    get.id = in->person_id;
-    tsr_call_reply(call, &get.base);
-    return 0;
+    return records_person_reply_changed(call, in->person_id, err);
 }
 
 int records_person_unrestrict(tsr_call_t *call, tsr_error_t *err)

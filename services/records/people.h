@@ -24,6 +24,9 @@ int records_allocation_end(tsr_call_t *call, tsr_error_t *err);
 
 /* Shared with the other files about people. */
 /* Appends the audit event of an access to a person (action: created, viewed, refused, ...). */
+/* Replies to a change of a person's record (restriction, merge) with the record as the actor now
+ * sees it; the change's own audit entry covers the call, so nothing more is audited. */
+int records_person_reply_changed(tsr_call_t *call, uint64_t person_id, tsr_error_t *err);
 int records_person_audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
                          const char *summary, tsr_error_t *err);
 /* Refuses an action on a restricted record and keeps the refusal in the audit trail. */
