@@ -50,6 +50,7 @@ bench: build
 	@bench/run.sh
 	@bench/workview.sh
 	@bench/journey.sh
+	@bench/audit.sh
 
 # libFuzzer over each fuzz target for FUZZ_SECONDS (default 60) each; needs clang.
 FUZZ_SECONDS ?= 60

@@ -5,6 +5,7 @@
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_bin="$bench_root/build/bin"
 bench_pids=()
+bench_daemons="accounts records audit workflow consultations reporting gateway"
 
 bench_cleanup() {
     for pid in "${bench_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -25,7 +26,7 @@ bench_start_suite() {
     echo "bench: instance in $dir"
     "$bench_root/scripts/instance.sh" init "$dir" >/dev/null
     local d
-    for d in accounts records audit workflow consultations reporting gateway; do
+    for d in $bench_daemons; do
         TESSERA_HTTP_ADDR=127.0.0.1:0 TESSERA_TESSERA_LOG_LEVEL=warn \
             "$bench_bin/tessera-$d" --config "$dir/tessera.conf" >"$dir/logs/$d.log" 2>&1 &
         bench_pids+=($!)
@@ -49,6 +50,31 @@ bench_start_suite() {
     bench_port=$(cat "$dir/pg/port")
     bench_as_pg=()
     [ "$(id -u)" = 0 ] && bench_as_pg=(runuser -u postgres --)
+}
+
+# bench_restart_daemon NAME [VAR=VALUE ...]: stops one daemon of the suite (SIGTERM, its drain) and
+# starts it again with those settings in its environment; waits until the suite is ready again.
+bench_restart_daemon() {
+    local name=$1 i=0 d
+    shift
+    for d in $bench_daemons; do
+        if [ "$d" = "$name" ]; then
+            kill -TERM "${bench_pids[$i]}"
+            wait "${bench_pids[$i]}" 2>/dev/null || true
+            env "$@" TESSERA_TESSERA_LOG_LEVEL=warn "$bench_bin/tessera-$d" --config "$dir/tessera.conf" \
+                >>"$dir/logs/$d.log" 2>&1 &
+            bench_pids[$i]=$!
+            break
+        fi
+        i=$((i + 1))
+    done
+    for _ in $(seq 1 600); do
+        curl -fsS "http://$addr/readyz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "bench: $name did not come back" >&2
+    tail -n 20 "$dir/logs/$name.log" >&2
+    exit 1
 }
 
 psql_super() { "${bench_as_pg[@]}" "$pgbin/psql" -h "$bench_sock" -p "$bench_port" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }

@@ -28,13 +28,13 @@ pg_latency=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$dir/pgbench_wor
 
 echo "bench: HTTP GET /api/v1/workview (first page of each folder: 25), $connections connections, ${seconds}s"
 TESSERA_TOKEN="$token" BENCH_WRK_JSON="$dir/workview.json" \
-    wrk -t 1 -c "$connections" -d "${seconds}s" -s "$bench_root/bench/workview.lua" "http://$addr" >"$dir/workview.txt"
+    wrk -t 1 -c "$connections" -d "${seconds}s" -s "$bench_root/bench/get.lua" "http://$addr" >"$dir/workview.txt"
 wv_json=$(cat "$dir/workview.json")
 wv_p99=$(printf '%s' "$wv_json" | sed -n 's/.*"p99": \([0-9.]*\).*/\1/p')
 wv_rps=$(printf '%s' "$wv_json" | sed -n 's/.*"requests_per_s": \([0-9.]*\).*/\1/p')
 echo "bench: HTTP GET /api/v1/workview?limit=50, $connections connections, ${seconds}s"
-TESSERA_TOKEN="$token" BENCH_WRK_JSON="$dir/workview50.json" BENCH_WORKVIEW_QUERY="?limit=50" \
-    wrk -t 1 -c "$connections" -d "${seconds}s" -s "$bench_root/bench/workview.lua" "http://$addr" >"$dir/workview50.txt"
+TESSERA_TOKEN="$token" BENCH_WRK_JSON="$dir/workview50.json" BENCH_GET_PATH="/api/v1/workview?limit=50" \
+    wrk -t 1 -c "$connections" -d "${seconds}s" -s "$bench_root/bench/get.lua" "http://$addr" >"$dir/workview50.txt"
 wv50_json=$(cat "$dir/workview50.json")
 
 {

@@ -7,6 +7,7 @@
 #include "relations.h"
 #include "records.pb-c.h"
 #include "tsr_daemon.h"
+#include "tsr_log.h"
 
 extern const tsr_migration_t records_migrations[];
 extern const size_t records_migrations_count;
@@ -42,7 +43,11 @@ int main(int argc, char **argv)
     int rc = 1;
     tsr_error_t err;
     if (records_access_configure(tsr_daemon_config(daemon), &err) != 0 ||
-        tsr_daemon_migrate(daemon, records_migrations, records_migrations_count) != 0)
+        records_people_configure(tsr_daemon_config(daemon), &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        goto done;
+    }
+    if (tsr_daemon_migrate(daemon, records_migrations, records_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, records_handlers, sizeof(records_handlers) / sizeof(records_handlers[0]));
     if (tsr_daemon_subscribe(daemon, "accounts", records_access_apply_accounts_event) != 0)

@@ -11,6 +11,7 @@
 #include "access.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
+#include "tsr_log.h"
 #include "tsr_nhs.h"
 #include "tsr_text.h"
 
@@ -346,6 +347,30 @@ int records_person_create(tsr_call_t *call, tsr_error_t *err)
  * is audited and a refusal is one; as the answer to a change (restrict, merge), whose own entry
  * covers the call, nothing more is audited and a record the actor may no longer open comes back as
  * its display name. */
+/* records.audit_person_views: on (always, for a council) or, on a demo instance only, off, to measure
+ * what auditing a read costs (bench/audit.sh). */
+static int people_audit_views = 1;
+
+int records_people_configure(const tsr_config_t *config, tsr_error_t *err)
+{
+    const char *views = tsr_config_get(config, "records.audit_person_views", "true");
+    if (strcmp(views, "true") == 0) {
+        people_audit_views = 1;
+        return 0;
+    }
+    if (strcmp(views, "false") != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.audit_person_views",
+                             "records.audit_person_views must be true or false, not \"%s\".", views);
+    if (strcmp(tsr_config_get(config, "tessera.demo", "false"), "true") != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.audit_person_views",
+                             "records.audit_person_views = false is allowed on a demo instance only "
+                             "(tessera.demo = true): every read of a person's record is audited.");
+    tsr_log_warn(NULL, "reads of a person's record are NOT audited (records.audit_person_views = false, "
+                       "for measuring; demo instance)");
+    people_audit_views = 0;
+    return 0;
+}
+
 static int person__reply(tsr_call_t *call, const Tsr__Records__PersonGet *in, int as_view, tsr_error_t *err)
 {
     records_access_t access;
@@ -395,7 +420,7 @@ static int person__reply(tsr_call_t *call, const Tsr__Records__PersonGet *in, in
         PGresult *notes_res = NULL;
         if (rc == 0)
             rc = records_case_notes_latest(call, &row.person, &notes_res, err);
-        if (rc == 0 && as_view)
+        if (rc == 0 && as_view && people_audit_views)
             rc = records_person_audit(call, in->id, row.person.display_name, "viewed", summary, err);
         if (rc == 0)
             tsr_call_reply(call, &row.person.base);

@@ -24,6 +24,8 @@ int records_allocation_end(tsr_call_t *call, tsr_error_t *err);
 
 /* Shared with the other files about people. */
 /* Appends the audit event of an access to a person (action: created, viewed, refused, ...). */
+/* records.audit_person_views (true; false only on a demo instance, to measure auditing's cost). */
+int records_people_configure(const tsr_config_t *config, tsr_error_t *err);
 /* Replies to a change of a person's record (restriction, merge) with the record as the actor now
  * sees it; the change's own audit entry covers the call, so nothing more is audited. */
 int records_person_reply_changed(tsr_call_t *call, uint64_t person_id, tsr_error_t *err);

@@ -1,4 +1,5 @@
--- wrk script: GET /api/v1/workview as the signed-in worker (folders, counts, first pages).
+-- wrk script: GET BENCH_GET_PATH (default /api/v1/workview: folders, counts, first pages) as the
+-- signed-in worker of TESSERA_TOKEN, over and over. Counts go to the file named by BENCH_WRK_JSON.
 local token = os.getenv("TESSERA_TOKEN")
 local threads = {}
 
@@ -11,7 +12,7 @@ function init(args)
 end
 
 function request()
-  return wrk.format("GET", "/api/v1/workview" .. (os.getenv("BENCH_WORKVIEW_QUERY") or ""), {["Authorization"] = "Bearer " .. token})
+  return wrk.format("GET", os.getenv("BENCH_GET_PATH") or "/api/v1/workview", {["Authorization"] = "Bearer " .. token})
 end
 
 function response(status, headers, body)

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# make bench (part): what auditing costs a read of a person's record.
+#
+# GET /api/v1/people/{id} through HTTP (gateway -> records -> PostgreSQL, the read's audit event in
+# records' outbox in the same transaction, and the audit daemon appending it to the hash-chained
+# trail), as reads per second; then the same reads with auditing off (records restarted with
+# records.audit_person_views = false, allowed on a demo instance only), in the same run on the same
+# server. The cost of auditing is 1 - audited / unaudited. Goal: 15% or less. Every audited read
+# must be in the trail once the run is over.
+#
+# Writes build/bench/audit.json. BENCH_SECONDS (default 20) and BENCH_AUDIT_CONNECTIONS (default 8).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+out="$bench_root/build/bench"
+seconds=${BENCH_SECONDS:-20}
+connections=${BENCH_AUDIT_CONNECTIONS:-8}
+mkdir -p "$out"
+
+bench_start_suite mash.sw
+person=$(curl -fsS -X POST "http://$addr/api/v1/people" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' \
+    -d '{"legal_name":{"given":"Benedict","family":"Benchley"},"gender":"male","date_of_birth":"2014-04-04"}' |
+    sed -n 's/.*"id" *: *"\([0-9]*\)".*/\1/p' | head -1)
+[ -n "$person" ] || { echo "bench: could not add the person to read" >&2; exit 1; }
+entries() {
+    psql_super -d tessera -At -c "SELECT count(*) FROM audit.entries WHERE record_kind = 'person'
+        AND record_id = $person AND action = 'view'"
+}
+run_reads() { # NAME
+    TESSERA_TOKEN="$token" BENCH_GET_PATH="/api/v1/people/$person" BENCH_WRK_JSON="$dir/$1.json" \
+        wrk -t 2 -c "$connections" -d "${seconds}s" -s "$bench_root/bench/get.lua" "http://$addr" >"$dir/$1.txt"
+}
+field() { sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" "$dir/$1.json"; }
+
+echo "bench: GET a person's record, audited, $connections connections, ${seconds}s"
+before=$(entries)
+run_reads audited
+audited_requests=$(field audited requests)
+# Every audited read reaches the trail (the audit daemon may still be catching up).
+in_trail=0
+for _ in $(seq 1 600); do
+    in_trail=$(($(entries) - before))
+    [ "$in_trail" -ge "$audited_requests" ] && break
+    sleep 0.2
+done
+
+echo "bench: the same reads with auditing off"
+bench_restart_daemon records TESSERA_RECORDS_AUDIT_PERSON_VIEWS=false
+run_reads unaudited
+bench_restart_daemon records
+
+audited=$(field audited requests_per_s)
+unaudited=$(field unaudited requests_per_s)
+cost=$(awk -v a="$audited" -v b="$unaudited" 'BEGIN { printf "%.3f", (b > 0 ? 1 - a / b : 1) }')
+not_ok=$(( $(field audited not_ok) + $(field unaudited not_ok) ))
+cat >"$out/audit.json" <<JSON
+{
+  "when": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "machine": {"cores": $(nproc)},
+  "seconds": $seconds,
+  "connections": $connections,
+  "audited": $(cat "$dir/audited.json"),
+  "unaudited": $(cat "$dir/unaudited.json"),
+  "audited_reads_in_trail": $in_trail,
+  "cost_of_auditing": $cost
+}
+JSON
+echo
+echo "Reads of a person's record through HTTP ($seconds s, $connections connections)"
+printf '  audited:      %10.1f reads/s (p99 %s ms)\n' "$audited" "$(sed -n 's/.*"p99": \([0-9.]*\).*/\1/p' "$dir/audited.json")"
+printf '  not audited:  %10.1f reads/s (p99 %s ms)\n' "$unaudited" "$(sed -n 's/.*"p99": \([0-9.]*\).*/\1/p' "$dir/unaudited.json")"
+echo "  cost of auditing: $cost (goal: 0.15 or less); audited reads in the trail: $in_trail of $audited_requests"
+echo "Figures written to $out/audit.json"
+[ "$not_ok" = 0 ] && [ "$in_trail" -ge "$audited_requests" ]
