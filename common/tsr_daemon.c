@@ -560,7 +560,7 @@ static void daemon__done(void *arg)
     daemon__send_reply(self, &job->identity, job->request, job->reply_payload, job->reply_len,
                        job->failed ? &job->err : NULL);
     if (job->events_emitted > 0 && self->relay != NULL)
-        tsr_relay_kick(self->relay);
+        tsr_relay_kick_soon(self->relay);
     char labels[160];
     snprintf(labels, sizeof(labels), "type=\"%s\"", job->request->type);
     tsr_metric_observe(tsr_metrics_histogram("tsr_request_seconds", "Time to handle a request.", labels),

@@ -9,6 +9,9 @@
 #include "tsr_outbox.h"
 
 #define RELAY_BATCH 500
+/* After a commit, how long the relay waits for others before numbering: on a busy daemon one
+ * numbering transaction then serves several commits (each is a commit of its own to disk). */
+#define RELAY_GATHER_MS 10
 
 struct tsr_relay {
     uv_loop_t *loop;
@@ -16,10 +19,11 @@ struct tsr_relay {
     void *pub;
     char *producer;
     uv_timer_t timer;
+    uv_timer_t gather;
     int running;
     int again;
     int closing;
-    int timer_closed;
+    int timers_closed;
     tsr_outbox_batch_t batch;
     tsr_error_t err;
     int rc;
@@ -29,7 +33,7 @@ struct tsr_relay {
 
 static void relay__maybe_free(tsr_relay_t *self)
 {
-    if (self->closing && self->timer_closed && !self->running) {
+    if (self->closing && self->timers_closed == 2 && !self->running) {
         free(self->producer);
         free(self);
     }
@@ -94,6 +98,18 @@ static void relay__on_timer(uv_timer_t *timer)
     tsr_relay_kick(timer->data);
 }
 
+void tsr_relay_kick_soon(tsr_relay_t *self)
+{
+    if (self->closing)
+        return;
+    if (self->running) {
+        self->again = 1;
+        return;
+    }
+    if (!uv_is_active((uv_handle_t *)&self->gather))
+        uv_timer_start(&self->gather, relay__on_timer, RELAY_GATHER_MS, 0);
+}
+
 tsr_relay_t *tsr_relay_new(uv_loop_t *loop, tsr_db_t *db, void *pub_socket, const char *producer,
                            int interval_ms)
 {
@@ -106,6 +122,8 @@ tsr_relay_t *tsr_relay_new(uv_loop_t *loop, tsr_db_t *db, void *pub_socket, cons
     self->producer = strdup(producer);
     uv_timer_init(loop, &self->timer);
     self->timer.data = self;
+    uv_timer_init(loop, &self->gather);
+    self->gather.data = self;
     uv_timer_start(&self->timer, relay__on_timer, 0, (uint64_t)interval_ms);
     self->published =
         tsr_metrics_counter("tsr_outbox_published_total", "Events published from the outbox.", NULL);
@@ -121,7 +139,7 @@ int tsr_relay_busy(const tsr_relay_t *self)
 static void relay__on_timer_closed(uv_handle_t *handle)
 {
     tsr_relay_t *self = handle->data;
-    self->timer_closed = 1;
+    self->timers_closed++;
     relay__maybe_free(self);
 }
 
@@ -129,4 +147,5 @@ void tsr_relay_close(tsr_relay_t *self)
 {
     self->closing = 1;
     uv_close((uv_handle_t *)&self->timer, relay__on_timer_closed);
+    uv_close((uv_handle_t *)&self->gather, relay__on_timer_closed);
 }

@@ -268,7 +268,8 @@ int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
         const char *p[2] = {person, m->display_name};
         rc = uses__exec(ev->conn,
                         "INSERT INTO people (person_id, display_name) VALUES ($1::bigint, $2)"
-                        " ON CONFLICT (person_id) DO UPDATE SET display_name = EXCLUDED.display_name",
+                        " ON CONFLICT (person_id) DO UPDATE SET display_name = EXCLUDED.display_name"
+                        " WHERE people.display_name IS DISTINCT FROM EXCLUDED.display_name",
                         2, p, err);
     }
     const Tsr__Records__Allocation *a = m->allocation;
