@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "audit.pb-c.h"
+#include "notifications.pb-c.h"
 #include "gateway.h"
 #include "people_routes.h"
 #include "report_routes.h"
@@ -16,8 +17,8 @@
 #include "worker_routes.h"
 
 /* The daemons /readyz and /metrics ask. */
-static const char *const routes_daemons[] = {"accounts", "records",       "audit",
-                                             "workflow", "consultations", "reporting"};
+static const char *const routes_daemons[] = {"accounts",      "records",   "audit",        "workflow",
+                                             "consultations", "reporting", "notifications"};
 #define ROUTES_DAEMONS (sizeof(routes_daemons) / sizeof(routes_daemons[0]))
 
 /* ------------------------------------------------------------------------------------------------
@@ -167,6 +168,70 @@ static void routes__audit_report_rendered(gw_call_t *call, const char *daemon, c
         return;
     gw_reply_rendered(call, out->content_type, out->filename, out->body.data, out->body.len);
     tsr__audit__use_report_output__free_unpacked(out, NULL);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Notices
+ * ---------------------------------------------------------------------------------------------- */
+
+static void routes__notices_listed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                   const tsr_error_t *err)
+{
+    Tsr__Notifications__Notices *list = (Tsr__Notifications__Notices *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__notifications__notices__descriptor);
+    if (list == NULL)
+        return;
+    json_t *items = json_array();
+    for (size_t i = 0; i < list->n_items; i++) {
+        const Tsr__Notifications__Notice *n = list->items[i];
+        json_t *item = json_pack(
+            "{s:o, s:s, s:s, s:s, s:o, s:o, s:s}", "id", gw_json_id(n->id), "kind", n->kind, "title",
+            n->title, "link", n->link, "created_at", gw_json_time(n->created_at_ms), "read_at",
+            n->read_at_ms ? gw_json_time(n->read_at_ms) : json_null(), "email_status", n->email_status);
+        if (item != NULL)
+            json_array_append_new(items, item);
+    }
+    json_t *body = gw_list_body(items, list->next_cursor);
+    json_object_set_new(body, "unread", json_integer(list->unread));
+    tsr__notifications__notices__free_unpacked(list, NULL);
+    gw_reply_json(call, 200, body);
+}
+
+/* GET /api/v1/notices?unread_only=true&limit=&cursor=: the worker's own notices, newest first. */
+static void routes_notices(gw_call_t *call)
+{
+    Tsr__Notifications__NoticeQuery req = TSR__NOTIFICATIONS__NOTICE_QUERY__INIT;
+    const char *unread = gw_param(call, "unread_only"), *cursor = gw_param(call, "cursor");
+    if (unread != NULL && strcmp(unread, "true") != 0 && strcmp(unread, "false") != 0) {
+        gw_fail(call, TSR_E_INVALID, "invalid_value", "unread_only", "unread_only must be true or false.");
+        return;
+    }
+    if (gw_param_limit(call, &req.limit) != 0)
+        return;
+    req.unread_only = unread != NULL && strcmp(unread, "true") == 0;
+    req.cursor = (char *)(cursor ? cursor : "");
+    gw_call_daemon(call, "notifications", "notifications.notices.list", &req.base, routes__notices_listed);
+}
+
+static void routes__notice_read(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                const tsr_error_t *err)
+{
+    (void)daemon;
+    (void)reply;
+    if (err != NULL) {
+        gw_reply_error(call, err);
+        return;
+    }
+    gw_reply_no_content(call);
+}
+
+/* POST /api/v1/notices/{id}/read */
+static void routes_notice_read(gw_call_t *call)
+{
+    Tsr__Notifications__NoticeMarkRead req = TSR__NOTIFICATIONS__NOTICE_MARK_READ__INIT;
+    if (gw_path_id(call, 0, &req.id) != 0)
+        return;
+    gw_call_daemon(call, "notifications", "notifications.notice.mark_read", &req.base, routes__notice_read);
 }
 
 /* GET /api/v1/audit/reports/{kind}?from=&to=&format=json|csv: one of the five audits of use. */
@@ -472,6 +537,8 @@ const gw_route_t gw_routes[] = {
     {"GET", "/api/v1/workflow/definitions", gw_definitions, 1, 0},
     {"GET", "/api/v1/audit/events", routes_audit_events, 1, 0},
     {"GET", "/api/v1/audit/reports/{kind}", routes_audit_report, 1, 0},
+    {"GET", "/api/v1/notices", routes_notices, 1, 0},
+    {"POST", "/api/v1/notices/{id}/read", routes_notice_read, 1, GW_BODY_OPTIONAL},
     {"GET", "/api/v1/reports/consultations-in-period", gw_report_consultations_in_period, 1, 0},
     {"GET", "/healthz", routes_healthz, 0, 0},
     {"GET", "/readyz", routes_readyz, 0, 0},

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "notifications.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
@@ -140,13 +141,63 @@ static PGresult *person__select(tsr_call_t *call, uint64_t id, tsr_error_t *err)
 }
 
 /* Refuses a read of a record the actor may not see, and keeps the refusal in the audit trail. */
+/* Seed 002: the managers of a restricted record (the line managers of its allocated workers and the
+ * managers of its allocated teams; failing those, whoever restricted it) hear of anyone outside its
+ * access list trying to open it, through the notifications daemon. The notice names no one. */
+static int person__alert_managers(tsr_call_t *call, uint64_t id, tsr_error_t *err)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "%" PRIu64, id);
+    const char *params[1] = {text};
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "WITH managers AS ("
+        "  SELECT w.manager_id AS id FROM allocations a JOIN workers w ON w.id = a.worker_id"
+        "   WHERE a.person_id = $1::bigint AND a.end_date IS NULL AND w.manager_id IS NOT NULL"
+        "  UNION SELECT m.id FROM allocations a JOIN workers m ON a.team_id = ANY (m.managed_team_ids)"
+        "   WHERE a.person_id = $1::bigint AND a.end_date IS NULL AND NOT m.ended)"
+        " SELECT id FROM managers"
+        " UNION ALL SELECT created_by FROM restrictions"
+        "  WHERE person_id = $1::bigint AND NOT EXISTS (SELECT 1 FROM managers)",
+        1, params, err);
+    if (res == NULL)
+        return -1;
+    int n = PQntuples(res);
+    uint64_t *ids = calloc(n ? (size_t)n : 1, sizeof(uint64_t));
+    if (ids == NULL) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    }
+    for (int i = 0; i < n; i++)
+        ids[i] = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+    PQclear(res);
+    int rc = 0;
+    if (n > 0) {
+        char link[64], key[128];
+        snprintf(link, sizeof(link), "/people/%" PRIu64, id);
+        snprintf(key, sizeof(key), "restricted-record-access-attempt:%" PRIu64 ":%" PRId64 ":%.64s", id,
+                 tsr_now_ms(), call->trace_id ? call->trace_id : "");
+        Tsr__Notifications__NoticeRequested notice = TSR__NOTIFICATIONS__NOTICE_REQUESTED__INIT;
+        notice.worker_ids = ids;
+        notice.n_worker_ids = (size_t)n;
+        notice.kind = "restricted-record-access-attempt";
+        notice.title = "Someone outside its access list tried to open a restricted record";
+        notice.link = link;
+        notice.dedupe_key = key;
+        rc = tsr_call_emit(call, "records.notice.requested", &notice.base, err);
+    }
+    free(ids);
+    return rc;
+}
+
 int records_person_refuse(tsr_call_t *call, uint64_t id, const char *display, const char *what,
                           tsr_error_t *err)
 {
     char summary[512];
     snprintf(summary, sizeof(summary), "Refused: %s of restricted record %s (%" PRIu64 ")", what, display,
              id);
-    if (records_person_audit(call, id, display, "refused", summary, err) != 0)
+    if (records_person_audit(call, id, display, "refused", summary, err) != 0 ||
+        person__alert_managers(call, id, err) != 0)
         return -1;
     call->commit_refusal = 1;
     return tsr_error_set(err, TSR_E_FORBIDDEN, "restricted_record", NULL,

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 static const char *const testenv_daemons[TESTENV_DAEMONS] = {
-    "accounts", "records", "audit", "workflow", "consultations", "reporting", "gateway"};
+    "accounts", "records", "audit", "workflow", "consultations", "reporting", "notifications", "gateway"};
 
 /* ------------------------------------------------------------------------------------------------
  * Helpers

@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#define TESTENV_DAEMONS 7
+#define TESTENV_DAEMONS 8
 
 typedef struct {
     char dir[256];

@@ -1,0 +1,223 @@
+#include "notices.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts.pb-c.h"
+#include "notifications.pb-c.h"
+#include "tsr_envelope.h"
+
+#define NOTICE_SUFFIX ".notice.requested"
+#define NOTICES_PAGE_DEFAULT 20
+#define NOTICES_PAGE_MAX 100
+
+int notifications_wants_notice(const Tsr__Envelope *ev)
+{
+    size_t len = strlen(ev->type), suffix = strlen(NOTICE_SUFFIX);
+    return len > suffix && strcmp(ev->type + len - suffix, NOTICE_SUFFIX) == 0;
+}
+
+/* A bigint[] literal of the ids. */
+static char *notices__ids(const uint64_t *ids, size_t n)
+{
+    char *out = malloc(n * 21 + 3), *o = out;
+    if (out == NULL)
+        return NULL;
+    *o++ = '{';
+    for (size_t i = 0; i < n; i++)
+        o += sprintf(o, "%s%" PRIu64, i ? "," : "", ids[i]);
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
+int notifications_apply_notice(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Notifications__NoticeRequested *n = (Tsr__Notifications__NoticeRequested *)tsr_unpack(
+        &tsr__notifications__notice_requested__descriptor, ev->event->payload.data, ev->event->payload.len,
+        err);
+    if (n == NULL)
+        return -1;
+    int rc = -1;
+    char *ids = NULL;
+    if (n->kind[0] == '\0' || n->title[0] == '\0' || n->dedupe_key[0] == '\0') {
+        tsr_error_set(err, TSR_E_INVALID, "bad_event", NULL,
+                      "A notice needs a kind, a title and a dedupe key.");
+        goto done;
+    }
+    ids = notices__ids(n->worker_ids, n->n_worker_ids);
+    if (ids == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        goto done;
+    }
+    char team[32];
+    snprintf(team, sizeof(team), "%" PRIu64, n->team_id);
+    const char *p[7] = {ids,           n->team_id ? team : NULL, n->kind, n->title, n->link,
+                        n->dedupe_key, ev->event->producer};
+    /* The workers named, and the team's current members; each once, and never twice for the same
+     * key (a replayed event, or a producer asking again). */
+    PGresult *res =
+        tsr_db_exec(ev->conn,
+                    "INSERT INTO notices (worker_id, kind, title, link, dedupe_key, producer)"
+                    " SELECT DISTINCT w, $3, $4, $5, $6, $7 FROM ("
+                    "   SELECT unnest($1::bigint[]) AS w"
+                    "   UNION SELECT worker_id FROM members"
+                    "     WHERE $2::bigint IS NOT NULL AND $2::bigint = ANY (team_ids) AND NOT ended) r"
+                    " WHERE w <> 0"
+                    " ON CONFLICT (dedupe_key, worker_id) DO NOTHING",
+                    7, p, err);
+    rc = res ? 0 : -1;
+    PQclear(res);
+done:
+    free(ids);
+    tsr__notifications__notice_requested__free_unpacked(n, NULL);
+    return rc;
+}
+
+int notifications_wants_accounts_event(const Tsr__Envelope *ev)
+{
+    return strcmp(ev->type, "accounts.worker.changed") == 0;
+}
+
+int notifications_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Accounts__WorkerChanged *w = (Tsr__Accounts__WorkerChanged *)tsr_unpack(
+        &tsr__accounts__worker_changed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (w == NULL)
+        return -1;
+    uint64_t team_ids[64];
+    size_t n = w->n_teams < 64 ? w->n_teams : 64;
+    for (size_t i = 0; i < n; i++)
+        team_ids[i] = w->teams[i]->id;
+    char *teams = notices__ids(team_ids, n);
+    char id[32], version[32];
+    snprintf(id, sizeof(id), "%" PRIu64, w->worker_id);
+    snprintf(version, sizeof(version), "%" PRIu64, w->version);
+    const char *p[4] = {id, teams, w->ended ? "true" : "false", version};
+    PGresult *res = teams ? tsr_db_exec(ev->conn,
+                                        "INSERT INTO members (worker_id, team_ids, ended, version)"
+                                        " VALUES ($1::bigint, $2::bigint[], $3::boolean, $4::bigint)"
+                                        " ON CONFLICT (worker_id) DO UPDATE SET team_ids = EXCLUDED.team_ids,"
+                                        " ended = EXCLUDED.ended, version = EXCLUDED.version"
+                                        " WHERE members.version <= EXCLUDED.version",
+                                        4, p, err)
+                          : NULL;
+    int rc = res     ? 0
+             : teams ? -1
+                     : tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    PQclear(res);
+    free(teams);
+    tsr__accounts__worker_changed__free_unpacked(w, NULL);
+    return rc;
+}
+
+int notifications_notices_list(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Notifications__NoticeQuery *q = (const Tsr__Notifications__NoticeQuery *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    uint32_t limit = q->limit ? q->limit : NOTICES_PAGE_DEFAULT;
+    if (limit > NOTICES_PAGE_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to %d.",
+                             NOTICES_PAGE_MAX);
+    uint64_t before = 0;
+    if (q->cursor[0] != '\0') {
+        char *end = NULL;
+        before = strtoull(q->cursor, &end, 10);
+        if (end == q->cursor || *end != '\0' || before == 0)
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                                 "The cursor is not one this service gave out; start again without it.");
+    }
+    char worker[32], cursor[32], lim[16];
+    snprintf(worker, sizeof(worker), "%" PRIu64, call->actor->worker_id);
+    snprintf(cursor, sizeof(cursor), "%" PRIu64, before);
+    snprintf(lim, sizeof(lim), "%u", limit + 1);
+    const char *p[4] = {worker, q->unread_only ? "true" : "false", before ? cursor : NULL, lim};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT id, kind, title, link, (extract(epoch FROM created_at) * 1000)::bigint,"
+                    " coalesce((extract(epoch FROM read_at) * 1000)::bigint, 0), email_status,"
+                    " (SELECT count(*) FROM notices u WHERE u.worker_id = $1::bigint"
+                    "   AND u.read_at IS NULL)"
+                    " FROM notices WHERE worker_id = $1::bigint"
+                    " AND (NOT $2::boolean OR read_at IS NULL)"
+                    " AND ($3::bigint IS NULL OR id < $3::bigint)"
+                    " ORDER BY id DESC LIMIT $4::int",
+                    4, p, err);
+    if (res == NULL)
+        return -1;
+    int rows = PQntuples(res);
+    int shown = rows > (int)limit ? (int)limit : rows;
+    Tsr__Notifications__Notice *items = calloc(shown ? (size_t)shown : 1, sizeof(*items));
+    Tsr__Notifications__Notice **ptrs = calloc(shown ? (size_t)shown : 1, sizeof(*ptrs));
+    if (items == NULL || ptrs == NULL) {
+        free(items);
+        free(ptrs);
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    }
+    for (int i = 0; i < shown; i++) {
+        tsr__notifications__notice__init(&items[i]);
+        items[i].id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        items[i].kind = PQgetvalue(res, i, 1);
+        items[i].title = PQgetvalue(res, i, 2);
+        items[i].link = PQgetvalue(res, i, 3);
+        items[i].created_at_ms = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+        items[i].read_at_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+        items[i].email_status = PQgetvalue(res, i, 6);
+        ptrs[i] = &items[i];
+    }
+    char next[32] = "";
+    if (rows > (int)limit)
+        snprintf(next, sizeof(next), "%" PRIu64, items[shown - 1].id);
+    Tsr__Notifications__Notices out = TSR__NOTIFICATIONS__NOTICES__INIT;
+    out.items = ptrs;
+    out.n_items = (size_t)shown;
+    out.next_cursor = next;
+    /* The unread count rides on every row; with no rows, count it apart. */
+    if (rows > 0) {
+        out.unread = (uint32_t)strtoul(PQgetvalue(res, 0, 7), NULL, 10);
+    } else {
+        PQclear(res);
+        const char *w[1] = {worker};
+        res = tsr_db_exec(call->conn,
+                          "SELECT count(*) FROM notices WHERE worker_id = $1::bigint AND read_at IS NULL", 1,
+                          w, err);
+        if (res == NULL) {
+            free(items);
+            free(ptrs);
+            return -1;
+        }
+        out.unread = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    tsr_call_reply(call, &out.base);
+    free(items);
+    free(ptrs);
+    PQclear(res);
+    return 0;
+}
+
+int notifications_notice_mark_read(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Notifications__NoticeMarkRead *in = (const Tsr__Notifications__NoticeMarkRead *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    char id[32], worker[32];
+    snprintf(id, sizeof(id), "%" PRIu64, in->id);
+    snprintf(worker, sizeof(worker), "%" PRIu64, call->actor->worker_id);
+    const char *p[2] = {id, worker};
+    /* Another worker's notice is as absent as one that does not exist. */
+    PGresult *res = tsr_db_exec(call->conn,
+                                "UPDATE notices SET read_at = coalesce(read_at, now())"
+                                " WHERE id = $1::bigint AND worker_id = $2::bigint RETURNING id",
+                                2, p, err);
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res);
+    PQclear(res);
+    if (!found)
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "You have no notice %s.", id);
+    return 0;
+}

@@ -1,0 +1,164 @@
+/* Notices through the notifications daemon (issue 7, seed 002): when someone outside a restricted
+ * record's access list tries to open it, the record's managers (the line manager of its allocated
+ * worker) get a notice naming no one, in the web UI's notices; it arrives even when the
+ * notifications daemon was down at the time; each worker sees and marks only their own. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tsr_testenv.h"
+
+static char *admin;
+
+static void sql_date(const char *expr, char out[16])
+{
+    char sql[128], text[64];
+    snprintf(sql, sizeof(sql), "SELECT (%s)::text", expr);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, text, sizeof(text)), 0);
+    snprintf(out, 16, "%.15s", text);
+}
+
+static void add_worker(const char *username, const char *name, const char *rest, char id[32])
+{
+    char today[16], body[2048];
+    sql_date("current_date", today);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"name\":\"%s\",\"password\":\"tessera-demo\",\"prerequisites\":"
+             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"},%s}",
+             username, name, today, today, today, rest);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/workers", admin, body, NULL);
+    if (r.status != 201)
+        fail_msg("adding %s: %ld %s", username, r.status, r.body);
+    snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
+}
+
+/* The worker's notices, waiting until there are at least `at_least` (from events: not at once). */
+static json_t *notices(const char *token, int at_least)
+{
+    for (int i = 0; i < 100; i++) {
+        testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/notices", token, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        json_t *body = json_incref(r.json);
+        testenv_response_free(&r);
+        if ((int)json_array_size(json_object_get(body, "items")) >= at_least)
+            return body;
+        json_decref(body);
+        usleep(100 * 1000);
+    }
+    fail_msg("fewer than %d notices after 10 s", at_least);
+    return NULL;
+}
+
+static void try_to_open(const char *token, const char *person)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/api/v1/people/%s", person);
+    testenv_response_t r = testenv_http(testenv, "GET", path, token, NULL, NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+}
+
+static void test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_it(void **state)
+{
+    (void)state;
+    admin = testenv_login(testenv, "admin");
+    char mona[32], kai[32], body[512], person[32], path[128];
+    add_worker("mgr.mona", "Mona Manning", "\"roles\":[\"team-manager\"],\"teams\":[\"Children in Need 1\"]",
+               mona);
+    snprintf(body, sizeof(body),
+             "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"],\"manager_id\":\"%s\"", mona);
+    add_worker("kw.kai", "Kai Keeling", body, kai);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/people", admin,
+                                        "{\"legal_name\":{\"given\":\"Nessa\",\"family\":\"Noticeworth\"},"
+                                        "\"gender\":\"female\",\"date_of_birth\":\"2016-01-01\"}",
+                                        NULL);
+    assert_int_equal(r.status, 201);
+    snprintf(person, sizeof(person), "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", person);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", kai);
+    r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
+    snprintf(body, sizeof(body),
+             "{\"reason\":\"high-risk\",\"review_date\":\"2099-01-01\",\"workers\":[\"%s\"]}", kai);
+    r = testenv_http(testenv, "PUT", path, admin, body, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+
+    char *eh = testenv_login(testenv, "eh.worker");
+    char *t_mona = testenv_login(testenv, "mgr.mona");
+    char *t_kai = testenv_login(testenv, "kw.kai");
+    try_to_open(eh, person);
+
+    json_t *list = notices(t_mona, 1);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 1);
+    assert_int_equal(json_integer_value(json_object_get(list, "unread")), 1);
+    json_t *n = json_array_get(json_object_get(list, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(n, "kind")), "restricted-record-access-attempt");
+    char link[64];
+    snprintf(link, sizeof(link), "/people/%s", person);
+    assert_string_equal(json_string_value(json_object_get(n, "link")), link);
+    /* No personal data in the notice: neither the person's name nor the worker's. */
+    const char *title = json_string_value(json_object_get(n, "title"));
+    assert_null(strstr(title, "Noticeworth"));
+    assert_null(strstr(title, "eh.worker"));
+    assert_true(json_is_null(json_object_get(n, "read_at")));
+    char notice[32];
+    snprintf(notice, sizeof(notice), "%s", json_string_value(json_object_get(n, "id")));
+    json_decref(list);
+
+    /* The allocated worker, on the access list, and the one who tried, hear nothing. */
+    list = notices(t_kai, 0);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 0);
+    json_decref(list);
+    list = notices(eh, 0);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 0);
+    json_decref(list);
+
+    /* Each marks only their own. */
+    snprintf(path, sizeof(path), "/api/v1/notices/%s/read", notice);
+    r = testenv_http(testenv, "POST", path, eh, NULL, NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, t_mona, NULL, NULL);
+    assert_int_equal(r.status, 204);
+    testenv_response_free(&r);
+    list = notices(t_mona, 1);
+    assert_int_equal(json_integer_value(json_object_get(list, "unread")), 0);
+    json_decref(list);
+
+    /* Nothing lost: an attempt made while the notifications daemon is down reaches the manager once
+     * it is back. */
+    testenv_kill(testenv, "notifications", SIGKILL);
+    try_to_open(eh, person);
+    testenv_restart(testenv, "notifications");
+    list = notices(t_mona, 2);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 2);
+    assert_int_equal(json_integer_value(json_object_get(list, "unread")), 1);
+    json_decref(list);
+    r = testenv_http(testenv, "GET", "/api/v1/notices?unread_only=maybe", t_mona, NULL, NULL);
+    testenv_assert_error(&r, 400, "invalid_value");
+    testenv_response_free(&r);
+    free(eh);
+    free(t_mona);
+    free(t_kai);
+    free(admin);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_it),
+    };
+    return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
+}
