@@ -411,6 +411,7 @@ static void trail__entry_from_row(const PGresult *res, int row, Tsr__Audit__Audi
     entry->reason = PQgetvalue(res, row, 15);
     entry->n_teams = trail__split_lines(PQgetvalue(res, row, 16), &bufs[1], &lists[1]);
     entry->teams = lists[1];
+    entry->contract = PQgetvalue(res, row, 17);
 }
 
 int audit_events_query(tsr_call_t *call, tsr_error_t *err)
@@ -463,7 +464,9 @@ int audit_events_query(tsr_call_t *call, tsr_error_t *err)
         "1000)::bigint,"
         " worker_id, username, session_id, action, record_kind, record_id, summary, producer, producer_seq,"
         " trace_id, encode(hash, 'hex'), array_to_string(roles, E'\\n'), reason, array_to_string(teams, "
-        "E'\\n')"
+        "E'\\n'),"
+        /* A third party's contract, as the accounts' events say it stands. */
+        " coalesce((SELECT contract_name FROM workers w WHERE w.worker_id = entries.worker_id), '')"
         " FROM entries"
         " WHERE ($1::text IS NULL OR (record_kind = $1 AND record_id = $2::bigint))"
         "   AND ($3::bigint IS NULL OR worker_id = $3::bigint)"

@@ -144,13 +144,13 @@ static void routes__audit_listed(gw_call_t *call, const char *daemon, const Tsr_
         json_t *teams = json_array();
         for (size_t t = 0; t < e->n_teams; t++)
             json_array_append_new(teams, json_string(e->teams[t]));
-        json_t *item =
-            json_pack("{s:o, s:o, s:o, s:{s:o, s:s}, s:o, s:o, s:s, s:{s:s, s:o}, s:s, s:s, s:s, s:s, s:s}",
-                      "id", gw_json_id(e->id), "occurred_at", gw_json_time(e->occurred_at_ms), "recorded_at",
-                      gw_json_time(e->recorded_at_ms), "worker", "id", gw_json_id(e->worker_id), "username",
-                      e->username, "roles", roles, "teams", teams, "action", e->action, "record", "kind",
-                      e->record_kind, "id", gw_json_id(e->record_id), "summary", e->summary, "reason",
-                      e->reason, "trace_id", e->trace_id, "session_id", e->session_id, "hash", e->hash);
+        json_t *item = json_pack(
+            "{s:o, s:o, s:o, s:{s:o, s:s, s:s}, s:o, s:o, s:s, s:{s:s, s:o}, s:s, s:s, s:s, s:s, s:s}", "id",
+            gw_json_id(e->id), "occurred_at", gw_json_time(e->occurred_at_ms), "recorded_at",
+            gw_json_time(e->recorded_at_ms), "worker", "id", gw_json_id(e->worker_id), "username",
+            e->username, "contract", e->contract, "roles", roles, "teams", teams, "action", e->action,
+            "record", "kind", e->record_kind, "id", gw_json_id(e->record_id), "summary", e->summary, "reason",
+            e->reason, "trace_id", e->trace_id, "session_id", e->session_id, "hash", e->hash);
         if (item != NULL)
             json_array_append_new(items, item);
     }

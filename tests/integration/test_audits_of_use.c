@@ -262,6 +262,17 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     expect_findings("own-or-connected-records", period, expected);
     snprintf(expected, sizeof(expected), "outside-contract agency.ann %s\n", p2);
     expect_findings("third-party-access", period, expected);
+    /* The trail itself says whose contract a third party read under. */
+    char *auditor_t = testenv_login(testenv, "auditor");
+    snprintf(path, sizeof(path), "/api/v1/audit/events?person_id=%s&worker_id=%s", p2, ann);
+    r = testenv_http(testenv, "GET", path, auditor_t, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *entry = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_non_null(entry);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(entry, "worker"), "contract")),
+                        "Family support (invented agency)");
+    testenv_response_free(&r);
+    free(auditor_t);
     snprintf(expected, sizeof(expected),
              "contract-over-account-open expired.eve -\nused-after-leaving leaver.lee %s\n", p1);
     expect_findings("leavers", period, expected);
