@@ -22,29 +22,6 @@
 
 static char *admin;
 
-static void sql_date(const char *expr, char out[16])
-{
-    char sql[128], text[64];
-    snprintf(sql, sizeof(sql), "SELECT (%s)::text", expr);
-    assert_int_equal(testenv_psql(testenv, NULL, sql, text, sizeof(text)), 0);
-    snprintf(out, 16, "%.15s", text);
-}
-
-static void add_worker(const char *username, const char *name, const char *rest, char id[32])
-{
-    char today[16], body[2048];
-    sql_date("current_date", today);
-    snprintf(body, sizeof(body),
-             "{\"username\":\"%s\",\"name\":\"%s\",\"password\":\"tessera-demo\",\"prerequisites\":"
-             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"},%s}",
-             username, name, today, today, today, rest);
-    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/workers", admin, body, NULL);
-    if (r.status != 201)
-        fail_msg("adding %s: %ld %s", username, r.status, r.body);
-    snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
-    testenv_response_free(&r);
-}
-
 static void add_person(const char *given, const char *family, char id[32])
 {
     char body[256];
@@ -159,8 +136,8 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     (void)state;
     admin = testenv_login(testenv, "admin");
     char period[128], today[16], tomorrow[16];
-    sql_date("current_date", today);
-    sql_date("current_date + 1", tomorrow);
+    testenv_sql_date(testenv, "current_date", today);
+    testenv_sql_date(testenv, "current_date + 1", tomorrow);
     snprintf(period, sizeof(period), "from=%s&to=%s", today, tomorrow);
 
     char p1[32], p2[32], p3[32], p4[32], p5[32];
@@ -172,23 +149,27 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
 
     char key_worker[32], body[512], path[128];
     char carl[32], sam[32], bea[32], ann[32], lee[32], eve[32], dora[32], ended_on[16];
-    add_worker("conn.carl", "Carl Connolly", "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", carl);
-    add_worker("sam.verrall", "Sam Verrall", "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", sam);
-    add_worker("busy.bea", "Bea Busby", "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", bea);
-    add_worker("leaver.lee", "Lee Leaver", "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", lee);
-    add_worker("dormant.dora", "Dora Dormer", "\"roles\":[\"social-worker\"],\"teams\":[\"Early Help\"]",
-               dora);
-    sql_date("current_date + 30", ended_on);
+    testenv_add_worker(testenv, admin, "conn.carl", "Carl Connolly",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", carl);
+    testenv_add_worker(testenv, admin, "sam.verrall", "Sam Verrall",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", sam);
+    testenv_add_worker(testenv, admin, "busy.bea", "Bea Busby",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", bea);
+    testenv_add_worker(testenv, admin, "leaver.lee", "Lee Leaver",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", lee);
+    testenv_add_worker(testenv, admin, "dormant.dora", "Dora Dormer",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"Early Help\"]", dora);
+    testenv_sql_date(testenv, "current_date + 30", ended_on);
     snprintf(body, sizeof(body),
              "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"],\"contract\":{\"name\":\"Family support "
              "(invented agency)\",\"end_date\":\"%s\",\"person_ids\":[\"%s\"]}",
              ended_on, p1);
-    add_worker("agency.ann", "Ann Agency", body, ann);
+    testenv_add_worker(testenv, admin, "agency.ann", "Ann Agency", body, ann);
     snprintf(body, sizeof(body),
              "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"],\"contract\":{\"name\":\"Research (invented "
              "university)\",\"end_date\":\"%s\",\"person_ids\":[]}",
              ended_on);
-    add_worker("expired.eve", "Eve Expiry", body, eve);
+    testenv_add_worker(testenv, admin, "expired.eve", "Eve Expiry", body, eve);
 
     /* key.worker is allocated Cara; Carl declares that he knows Dev. */
     testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/session", NULL,

@@ -17,29 +17,6 @@
 
 static char *admin;
 
-static void sql_date(const char *expr, char out[16])
-{
-    char sql[128], text[64];
-    snprintf(sql, sizeof(sql), "SELECT (%s)::text", expr);
-    assert_int_equal(testenv_psql(testenv, NULL, sql, text, sizeof(text)), 0);
-    snprintf(out, 16, "%.15s", text);
-}
-
-static void add_worker(const char *username, const char *name, const char *rest, char id[32])
-{
-    char today[16], body[2048];
-    sql_date("current_date", today);
-    snprintf(body, sizeof(body),
-             "{\"username\":\"%s\",\"name\":\"%s\",\"password\":\"tessera-demo\",\"prerequisites\":"
-             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"},%s}",
-             username, name, today, today, today, rest);
-    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/workers", admin, body, NULL);
-    if (r.status != 201)
-        fail_msg("adding %s: %ld %s", username, r.status, r.body);
-    snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
-    testenv_response_free(&r);
-}
-
 /* The worker's notices, waiting until there are at least `at_least` (from events: not at once). */
 static json_t *notices(const char *token, int at_least)
 {
@@ -71,11 +48,11 @@ static void test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_
     (void)state;
     admin = testenv_login(testenv, "admin");
     char mona[32], kai[32], body[512], person[32], path[128];
-    add_worker("mgr.mona", "Mona Manning", "\"roles\":[\"team-manager\"],\"teams\":[\"Children in Need 1\"]",
-               mona);
+    testenv_add_worker(testenv, admin, "mgr.mona", "Mona Manning",
+                       "\"roles\":[\"team-manager\"],\"teams\":[\"Children in Need 1\"]", mona);
     snprintf(body, sizeof(body),
              "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"],\"manager_id\":\"%s\"", mona);
-    add_worker("kw.kai", "Kai Keeling", body, kai);
+    testenv_add_worker(testenv, admin, "kw.kai", "Kai Keeling", body, kai);
     testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/people", admin,
                                         "{\"legal_name\":{\"given\":\"Nessa\",\"family\":\"Noticeworth\"},"
                                         "\"gender\":\"female\",\"date_of_birth\":\"2016-01-01\"}",

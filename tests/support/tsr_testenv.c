@@ -538,6 +538,30 @@ long testenv_sql_long(testenv_t *env, const char *sql)
     return end == out ? -1 : v;
 }
 
+void testenv_sql_date(testenv_t *env, const char *expr, char out[16])
+{
+    char sql[256], text[64];
+    snprintf(sql, sizeof(sql), "SELECT (%s)::date::text", expr);
+    assert_int_equal(testenv_psql(env, NULL, sql, text, sizeof(text)), 0);
+    snprintf(out, 16, "%.15s", text);
+}
+
+void testenv_add_worker(testenv_t *env, const char *admin_token, const char *username, const char *name,
+                        const char *rest, char id[32])
+{
+    char today[16], body[2048];
+    testenv_sql_date(env, "current_date", today);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"name\":\"%s\",\"password\":\"tessera-demo\",\"prerequisites\":"
+             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}%s%s}",
+             username, name, today, today, today, rest && rest[0] ? "," : "", rest ? rest : "");
+    testenv_response_t r = testenv_http(env, "POST", "/api/v1/workers", admin_token, body, NULL);
+    if (r.status != 201)
+        fail_msg("adding worker %s: %ld %s", username, r.status, r.body ? r.body : "");
+    snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
+}
+
 int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms)
 {
     const char *sql = "SELECT ((SELECT last_seq FROM records.relay_state)"

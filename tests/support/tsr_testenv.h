@@ -69,6 +69,12 @@ char *testenv_login(testenv_t *env, const char *username);
 /* Runs SQL through psql as the superuser (role NULL) or a daemon's role; returns psql's exit
  * status and its trimmed output (stdout and stderr) in out. */
 int testenv_psql(testenv_t *env, const char *role, const char *sql, char *out, size_t size);
+/* Adds a worker as the admin of admin_token (password tessera-demo, prerequisites met today); rest is
+ * more members of the JSON body ("\"roles\":[...],\"teams\":[...]"). Fails the test on refusal. */
+void testenv_add_worker(testenv_t *env, const char *admin_token, const char *username, const char *name,
+                        const char *rest, char id[32]);
+/* A date from the server's clock, as YYYY-MM-DD: expr is SQL, e.g. "current_date + 30". */
+void testenv_sql_date(testenv_t *env, const char *expr, char out[16]);
 /* A single number from a superuser query, or -1. */
 long testenv_sql_long(testenv_t *env, const char *sql);
 /* Waits until the audit daemon has applied every event the records and workflow daemons have

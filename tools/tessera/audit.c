@@ -77,23 +77,10 @@ int cli_audit_report(cli_context_t *ctx, int argc, char **argv)
     if (argc < 1 || argv[0][0] == '-')
         return audit__report_usage();
     const char *kind = argv[0], *from = NULL, *to = NULL, *format = NULL, *output = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char **slot = strcmp(argv[i], "--from") == 0     ? &from
-                            : strcmp(argv[i], "--to") == 0     ? &to
-                            : strcmp(argv[i], "--format") == 0 ? &format
-                            : strcmp(argv[i], "--output") == 0 ? &output
-                                                               : NULL;
-        if (slot == NULL || i + 1 >= argc) {
-            fprintf(stderr, "tessera: %s %s\n", argv[i],
-                    slot ? "needs a value" : "is not an option of this report");
-            return audit__report_usage();
-        }
-        *slot = argv[++i];
-    }
-    if (from == NULL || to == NULL || format == NULL) {
-        fprintf(stderr, "tessera: --from, --to and --format are required\n");
+    cli_option_t options[] = {
+        {"--from", &from, 1}, {"--to", &to, 1}, {"--format", &format, 1}, {"--output", &output, 0}};
+    if (cli_read_options(argc - 1, argv + 1, options, sizeof(options) / sizeof(options[0])) != 0)
         return audit__report_usage();
-    }
     Tsr__Audit__UseReportQuery q = TSR__AUDIT__USE_REPORT_QUERY__INIT;
     if (audit__date_ms("--from", from, &q.from_ms) != 0 || audit__date_ms("--to", to, &q.to_ms) != 0)
         return 2;

@@ -118,3 +118,25 @@ int cli_write_output(const char *output, const uint8_t *data, size_t len)
     free(tmp);
     return 0;
 }
+
+int cli_read_options(int argc, char **argv, cli_option_t *options, size_t n)
+{
+    for (int i = 0; i < argc; i++) {
+        cli_option_t *option = NULL;
+        for (size_t k = 0; k < n && option == NULL; k++)
+            if (strcmp(argv[i], options[k].name) == 0)
+                option = &options[k];
+        if (option == NULL || i + 1 >= argc) {
+            fprintf(stderr, "tessera: %s %s\n", argv[i],
+                    option ? "needs a value" : "is not an option of this command");
+            return -1;
+        }
+        *option->value = argv[++i];
+    }
+    for (size_t k = 0; k < n; k++)
+        if (options[k].required && *options[k].value == NULL) {
+            fprintf(stderr, "tessera: %s is required\n", options[k].name);
+            return -1;
+        }
+    return 0;
+}

@@ -39,6 +39,17 @@ int cli_call_timeout(cli_context_t *ctx, const char *daemon, const char *type,
                      const ProtobufCMessage *payload, int timeout_ms, Tsr__Envelope **reply,
                      tsr_error_t *err);
 
+/* An option a command takes, with the slot its value goes in. */
+typedef struct {
+    const char *name; /* "--from" */
+    const char **value;
+    int required;
+} cli_option_t;
+
+/* Reads "--name value" pairs into the options' slots; 0, or -1 having said what is wrong (an
+ * unknown option, one without its value, a required one missing). */
+int cli_read_options(int argc, char **argv, cli_option_t *options, size_t n);
+
 /* Writes a command's output to standard output, or to FILE whole or not at all (a temporary file
  * renamed into place); 0, or 1 having said why. */
 int cli_write_output(const char *output, const uint8_t *data, size_t len);

@@ -23,23 +23,10 @@ static int report__usage(void)
 int cli_report_consultations_in_period(cli_context_t *ctx, int argc, char **argv)
 {
     const char *start = NULL, *end = NULL, *format = NULL, *output = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char **slot = strcmp(argv[i], "--start") == 0    ? &start
-                            : strcmp(argv[i], "--end") == 0    ? &end
-                            : strcmp(argv[i], "--format") == 0 ? &format
-                            : strcmp(argv[i], "--output") == 0 ? &output
-                                                               : NULL;
-        if (slot == NULL || i + 1 >= argc) {
-            fprintf(stderr, "tessera: %s %s\n", argv[i],
-                    slot ? "needs a value" : "is not an option of this report");
-            return report__usage();
-        }
-        *slot = argv[++i];
-    }
-    if (start == NULL || end == NULL || format == NULL) {
-        fprintf(stderr, "tessera: --start, --end and --format are required\n");
+    cli_option_t options[] = {
+        {"--start", &start, 1}, {"--end", &end, 1}, {"--format", &format, 1}, {"--output", &output, 0}};
+    if (cli_read_options(argc, argv, options, sizeof(options) / sizeof(options[0])) != 0)
         return report__usage();
-    }
     Tsr__Reporting__ReportQuery q = TSR__REPORTING__REPORT_QUERY__INIT;
     q.start = (char *)start;
     q.end = (char *)end;
