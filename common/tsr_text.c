@@ -247,3 +247,17 @@ char *tsr_text_csv_field(const char *s)
     *o = '\0';
     return out;
 }
+
+int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err)
+{
+    *after = 0;
+    if (cursor == NULL || cursor[0] == '\0')
+        return 0;
+    char *end = NULL;
+    unsigned long long id = strtoull(cursor, &end, 10);
+    if (!isdigit((unsigned char)cursor[0]) || *end != '\0' || id == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                             "The cursor is not one this service gave out; start again without it.");
+    *after = id;
+    return 0;
+}

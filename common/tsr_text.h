@@ -30,6 +30,9 @@ int tsr_text_check_date(const char *text, int not_future, const char *field, tsr
 /* An RFC 3339 date-time with an offset (2022-11-25T13:57:00Z, 2022-11-25T13:57+01:00, seconds and
  * fractions optional) as Unix ms, read without the process's time zone; -1 when it is not one. */
 int64_t tsr_text_datetime_ms(const char *text);
+/* A list's cursor that is the id of the last item shown: 0 in *after when there is none, else the
+ * id; -1 with invalid_cursor (field cursor) when it is not one a list gave out. */
+int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err);
 /* s as one CSV field (RFC 4180), malloc'd: quoted when it must be, and a cell a spreadsheet would
  * take for a formula (=, +, -, @) written as text. NULL when out of memory. */
 char *tsr_text_csv_field(const char *s);

@@ -10,6 +10,7 @@
 #include "audit.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
+#include "tsr_text.h"
 #include "workflow.pb-c.h"
 
 /* What one event says happened to which record. */
@@ -423,13 +424,8 @@ int audit_events_query(tsr_call_t *call, tsr_error_t *err)
     if (limit > 200)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to 200.");
     uint64_t before = 0;
-    if (q->cursor[0] != '\0') {
-        char *end = NULL;
-        before = strtoull(q->cursor, &end, 10);
-        if (end == q->cursor || *end != '\0' || before == 0)
-            return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
-                                 "The cursor is not one this service gave out; start again without it.");
-    }
+    if (tsr_text_cursor_id(q->cursor, &before, err) != 0)
+        return -1;
     if (q->person_id != 0 && q->organisation_id != 0)
         return tsr_error_set(err, TSR_E_INVALID, "conflicting_filters", "person_id",
                              "Ask for a person or an organisation, not both.");

@@ -8,6 +8,7 @@
 #include "accounts.pb-c.h"
 #include "notifications.pb-c.h"
 #include "tsr_envelope.h"
+#include "tsr_text.h"
 
 #define NOTICE_SUFFIX ".notice.requested"
 #define NOTICES_PAGE_DEFAULT 20
@@ -123,13 +124,8 @@ int notifications_notices_list(tsr_call_t *call, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to %d.",
                              NOTICES_PAGE_MAX);
     uint64_t before = 0;
-    if (q->cursor[0] != '\0') {
-        char *end = NULL;
-        before = strtoull(q->cursor, &end, 10);
-        if (end == q->cursor || *end != '\0' || before == 0)
-            return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
-                                 "The cursor is not one this service gave out; start again without it.");
-    }
+    if (tsr_text_cursor_id(q->cursor, &before, err) != 0)
+        return -1;
     char worker[32], cursor[32], lim[16];
     snprintf(worker, sizeof(worker), "%" PRIu64, call->actor->worker_id);
     snprintf(cursor, sizeof(cursor), "%" PRIu64, before);

@@ -144,6 +144,37 @@ static void test_date_times_need_an_offset_and_are_read_without_the_local_time_z
     assert_int_equal(tsr_text_datetime_ms(""), -1);
 }
 
+static void test_an_id_cursor_is_a_positive_number_or_nothing(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    uint64_t after = 99;
+    assert_int_equal(tsr_text_cursor_id("", &after, &err), 0);
+    assert_int_equal(after, 0);
+    assert_int_equal(tsr_text_cursor_id("1234", &after, &err), 0);
+    assert_int_equal(after, 1234);
+    const char *bad[] = {"0", "-5", "12x", " 12", "abc"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(tsr_text_cursor_id(bad[i], &after, &err), -1);
+        assert_string_equal(err.code, "invalid_cursor");
+        assert_string_equal(err.field, "cursor");
+    }
+}
+
+static void test_csv_fields_are_quoted_when_they_must_be_and_never_read_as_formulas(void **state)
+{
+    (void)state;
+    char *f = tsr_text_csv_field("plain");
+    assert_string_equal(f, "plain");
+    free(f);
+    f = tsr_text_csv_field("a, \"b\"");
+    assert_string_equal(f, "\"a, \"\"b\"\"\"");
+    free(f);
+    f = tsr_text_csv_field("=HYPERLINK(1)");
+    assert_string_equal(f, "\"'=HYPERLINK(1)\"");
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +186,8 @@ int main(void)
         cmocka_unit_test(test_like_pattern_escapes_wildcards),
         cmocka_unit_test(test_hex_needs_whole_bytes_of_hex_digits),
         cmocka_unit_test(test_date_times_need_an_offset_and_are_read_without_the_local_time_zone),
+        cmocka_unit_test(test_an_id_cursor_is_a_positive_number_or_nothing),
+        cmocka_unit_test(test_csv_fields_are_quoted_when_they_must_be_and_never_read_as_formulas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
