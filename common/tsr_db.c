@@ -364,9 +364,9 @@ static PGresult *db__pipeline_result(PGconn *conn)
     return res;
 }
 
-/* Sends what waits (BEGIN, deferred statements) and then the statement, in one round trip (libpq's
- * pipeline mode). Returns the first failure among them, or else the statement's own result, as
- * PQexecParams would. */
+/* Sends what waits (BEGIN, deferred statements) and then the statement (none when sql is NULL), in
+ * one round trip (libpq's pipeline mode). Returns the first failure among them, or else the last
+ * result, as PQexecParams would. */
 static PGresult *db__pipeline(PGconn *conn, db_statements_t *st, const char *prepared, const char *sql,
                               int nparams, const char *const *values, const int *lengths, const int *formats)
 {
@@ -384,7 +384,7 @@ static PGresult *db__pipeline(PGconn *conn, db_statements_t *st, const char *pre
                           : PQsendQueryParams(conn, d->sql, d->nparams, NULL, (const char *const *)d->values,
                                               d->lengths, d->formats, 0);
     }
-    if (sent) {
+    if (sent && sql != NULL) {
         sent = prepared ? PQsendQueryPrepared(conn, prepared, nparams, values, lengths, formats, 0)
                         : PQsendQueryParams(conn, sql, nparams, NULL, values, lengths, formats, 0);
         queries++;
@@ -491,11 +491,17 @@ int tsr_db_command(PGconn *conn, const char *sql, tsr_error_t *err)
             db__deferred_clear(st);
             if (!opened)
                 return 0;
-        } else {
+        } else if (strchr(sql, ';') == NULL) {
             /* A single command (COMMIT, SAVEPOINT ...) goes in the pipeline with what waits. */
             PGresult *res = db__check(conn, db__pipeline(conn, st, NULL, sql, 0, NULL, NULL, NULL), err);
             PQclear(res);
             return res ? 0 : -1;
+        } else {
+            /* Several commands in one string cannot go in a pipeline: what waits goes first. */
+            PGresult *res = db__check(conn, db__pipeline(conn, st, NULL, NULL, 0, NULL, NULL, NULL), err);
+            if (res == NULL)
+                return -1;
+            PQclear(res);
         }
     }
     PGresult *res = db__check(conn, PQexec(conn, sql), err);

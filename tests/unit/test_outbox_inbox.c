@@ -915,6 +915,12 @@ static void test_deferred_outbox_rows_commit_with_their_change_or_not_at_all(voi
     assert_int_equal(tsr_db_command(conn, "ROLLBACK", &err), 0);
     assert_int_equal(query_long(check, "SELECT count(*) FROM outbox"), before + 1);
 
+    /* Several commands in one string (as a consumer ends its batch) take what waits with them. */
+    assert_int_equal(tsr_db_begin(conn, &err), 0);
+    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &created.base, &err), 0);
+    assert_int_equal(tsr_db_command(conn, "UPDATE deferred_changes SET n = n; COMMIT", &err), 0);
+    assert_int_equal(query_long(check, "SELECT count(*) FROM outbox"), before + 2);
+
     /* A transaction that ran nothing sends nothing and leaves the connection idle. */
     assert_int_equal(tsr_db_begin(conn, &err), 0);
     assert_int_equal(tsr_db_command(conn, "COMMIT", &err), 0);
