@@ -88,18 +88,6 @@ static void id_of(json_t *j, const char *key, char out[32])
     snprintf(out, 32, "%s", v ? v : "");
 }
 
-static void add_person(const char *token, const char *given, const char *family, char out[32])
-{
-    char body[256];
-    snprintf(body, sizeof(body),
-             "{\"legal_name\":{\"given\":\"%s\",\"family\":\"%s\"},\"gender\":\"male\",\"date_of_birth\":"
-             "\"2012-02-02\"}",
-             given, family);
-    json_t *j = call(token, "POST", "/api/v1/people", body, 201);
-    id_of(j, "id", out);
-    json_decref(j);
-}
-
 static long worker_id(const char *username)
 {
     char sql[128];
@@ -133,11 +121,11 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
     char p[32], q[32], d[32], path[160], body[1024], id[32], aid[32], iid[32], rid[32];
 
     /* People. */
-    add_person(sw, "Quentin", "Auditmore", q);
-    add_person(sw, "Dylan", "Auditmore-Twin", d);
+    testenv_add_person(testenv, sw, "Quentin", "Auditmore", "2012-02-02", q);
+    testenv_add_person(testenv, sw, "Dylan", "Auditmore-Twin", "2012-02-02", d);
     op_start("POST /api/v1/people", NULL, NULL);
     op_n = 0; /* the new person's id is known only after the call */
-    add_person(sw, "Percival", "Auditmore", p);
+    testenv_add_person(testenv, sw, "Percival", "Auditmore", "2012-02-02", p);
     op_people[0] = p;
     op_before[0] = 0;
     op_n = 1;

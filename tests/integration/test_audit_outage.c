@@ -131,14 +131,9 @@ static void test_a_thousand_reads_while_audit_is_down_reach_the_trail_in_order_o
     (void)state;
     testenv_t *env = testenv_start();
     char *sw = testenv_login(env, "mash.sw");
-    testenv_response_t r = testenv_http(env, "POST", "/api/v1/people", sw,
-                                        "{\"legal_name\":{\"given\":\"Orla\",\"family\":\"Outagehurst\"},"
-                                        "\"gender\":\"female\",\"date_of_birth\":\"2013-09-09\"}",
-                                        NULL);
-    assert_int_equal(r.status, 201);
     char person[32], path[64];
-    snprintf(person, sizeof(person), "%s", json_string_value(json_object_get(r.json, "id")));
-    testenv_response_free(&r);
+    testenv_add_person(env, sw, "Orla", "Outagehurst", "2013-09-09", person);
+    testenv_response_t r;
     snprintf(path, sizeof(path), "/api/v1/people/%s", person);
 
     testenv_kill(env, "audit", SIGKILL);

@@ -35,16 +35,11 @@ static void test_an_entry_says_who_in_which_team_read_what_and_why(void **state)
     (void)state;
     char *sw = testenv_login(testenv, "mash.sw");
     char *auditor = testenv_login(testenv, "auditor");
-    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/people", sw,
-                                        "{\"legal_name\":{\"given\":\"Tamsin\",\"family\":\"Verrall\"},"
-                                        "\"gender\":\"female\",\"date_of_birth\":\"2014-03-02\"}",
-                                        NULL);
-    assert_int_equal(r.status, 201);
-    snprintf(person, sizeof(person), "%s", json_string_value(json_object_get(r.json, "id")));
-    testenv_response_free(&r);
+    testenv_add_person(testenv, sw, "Tamsin", "Verrall", "2014-03-02", person);
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/people/%s", person);
-    r = testenv_http(testenv, "GET", path, sw, NULL, "X-Access-Reason: Strategy discussion on 2 December");
+    testenv_response_t r =
+        testenv_http(testenv, "GET", path, sw, NULL, "X-Access-Reason: Strategy discussion on 2 December");
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);
     assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);

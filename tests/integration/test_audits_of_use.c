@@ -22,20 +22,6 @@
 
 static char *admin;
 
-static void add_person(const char *given, const char *family, char id[32])
-{
-    char body[256];
-    snprintf(body, sizeof(body),
-             "{\"legal_name\":{\"given\":\"%s\",\"family\":\"%s\"},\"gender\":\"female\","
-             "\"date_of_birth\":\"2015-06-01\"}",
-             given, family);
-    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/people", admin, body, NULL);
-    if (r.status != 201)
-        fail_msg("adding %s %s: %ld %s", given, family, r.status, r.body);
-    snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
-    testenv_response_free(&r);
-}
-
 static void read_person(const char *token, const char *id)
 {
     char path[64];
@@ -141,11 +127,11 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     snprintf(period, sizeof(period), "from=%s&to=%s", today, tomorrow);
 
     char p1[32], p2[32], p3[32], p4[32], p5[32];
-    add_person("Alfie", "Hartnell", p1);
-    add_person("Bella", "Osei", p2);
-    add_person("Cara", "Lind", p3);
-    add_person("Dev", "Ashworth", p4);
-    add_person("Tamsin", "Verrall", p5);
+    testenv_add_person(testenv, admin, "Alfie", "Hartnell", "2015-06-01", p1);
+    testenv_add_person(testenv, admin, "Bella", "Osei", "2015-06-01", p2);
+    testenv_add_person(testenv, admin, "Cara", "Lind", "2015-06-01", p3);
+    testenv_add_person(testenv, admin, "Dev", "Ashworth", "2015-06-01", p4);
+    testenv_add_person(testenv, admin, "Tamsin", "Verrall", "2015-06-01", p5);
 
     char key_worker[32], body[512], path[128];
     char carl[32], sam[32], bea[32], ann[32], lee[32], eve[32], dora[32], ended_on[16];

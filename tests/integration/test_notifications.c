@@ -53,13 +53,8 @@ static void test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_
     snprintf(body, sizeof(body),
              "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"],\"manager_id\":\"%s\"", mona);
     testenv_add_worker(testenv, admin, "kw.kai", "Kai Keeling", body, kai);
-    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/people", admin,
-                                        "{\"legal_name\":{\"given\":\"Nessa\",\"family\":\"Noticeworth\"},"
-                                        "\"gender\":\"female\",\"date_of_birth\":\"2016-01-01\"}",
-                                        NULL);
-    assert_int_equal(r.status, 201);
-    snprintf(person, sizeof(person), "%s", json_string_value(json_object_get(r.json, "id")));
-    testenv_response_free(&r);
+    testenv_add_person(testenv, admin, "Nessa", "Noticeworth", "2016-01-01", person);
+    testenv_response_t r;
     snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", person);
     snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", kai);
     r = testenv_http(testenv, "POST", path, admin, body, NULL);

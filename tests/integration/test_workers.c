@@ -73,15 +73,7 @@ static void prerequisites_today(char *out, size_t size)
 static void add_worker(const char *admin, const char *username, const char *name, const char *rest,
                        char id[32])
 {
-    char pre[256], body[2048];
-    prerequisites_today(pre, sizeof(pre));
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"name\":\"%s\",\"password\":\"tessera-demo\",%s%s%s}",
-             username, name, pre, rest && rest[0] ? "," : "", rest ? rest : "");
-    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/workers", admin, body, NULL);
-    if (r.status != 201)
-        fail_msg("adding %s: %ld %s", username, r.status, r.body);
-    snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
-    testenv_response_free(&r);
+    testenv_add_worker(testenv, admin, username, name, rest, id);
 }
 
 static testenv_response_t put_worker(const char *token, const char *id, const char *body)

@@ -80,19 +80,6 @@ static long id_of_team(const char *name)
     return testenv_sql_long(testenv, sql);
 }
 
-static char *add_person(const char *token, const char *given, const char *family, char out[32])
-{
-    char body[300];
-    snprintf(body, sizeof(body),
-             "{\"legal_name\":{\"given\":\"%s\",\"family\":\"%s\"},\"gender\":\"female\","
-             "\"date_of_birth\":\"2016-11-28\"}",
-             given, family);
-    json_t *p = call_json(token, "POST", "/api/v1/people", body, 201);
-    snprintf(out, 32, "%s", str(p, "id"));
-    json_decref(p);
-    return out;
-}
-
 /* The items of a folder of a workview. */
 static json_t *folder_of(json_t *workview, const char *folder)
 {
@@ -381,7 +368,7 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
     char *kw = testenv_login(testenv, "key.worker");
     char *sw = testenv_login(testenv, "mash.sw");
     char child[32], id[32], path[160], body[900];
-    add_person(sw, "Thomas", "Turnstone", child);
+    testenv_add_person(testenv, sw, "Thomas", "Turnstone", "2016-11-28", child);
     /* Started for the virtual worker 'CP-IS Worker': it arrives in that queue's Incoming work. */
     json_t *step = call_json(sa, "POST", "/api/v1/steps",
                              "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\""
@@ -478,7 +465,7 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     char *admin = testenv_login(testenv, "admin");
     char *eh = testenv_login(testenv, "eh.worker");
     char child[32], id[32], path[160], body[300];
-    add_person(admin, "Rowan", "Hollis", child);
+    testenv_add_person(testenv, admin, "Rowan", "Hollis", "2016-11-28", child);
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", child);
     snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\",\"workers\":[]}");
     json_decref(call_json(admin, "PUT", path, body, 200));
@@ -745,7 +732,7 @@ static void test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end(void 
     char *eh = testenv_login(testenv, "eh.worker");
     char *manager = testenv_login(testenv, "mash.manager");
     char child[32], id[32], path[160], body[300];
-    add_person(eh, "Maisie", "Penrose", child);
+    testenv_add_person(testenv, eh, "Maisie", "Penrose", "2016-11-28", child);
     json_t *step =
         call_json(eh, "POST", "/api/v1/steps",
                   "{\"type\":\"home-visit-record\",\"variant\":\"EH\",\"subject\":{\"kind\":\"person\","
@@ -853,7 +840,7 @@ test_a_definition_change_applies_to_new_steps_and_leaves_running_ones_on_their_v
     (void)state;
     char *eh = testenv_login(testenv, "eh.worker");
     char child[32], old_id[32], new_id[32], path[160];
-    add_person(eh, "Ivy", "Castellan", child);
+    testenv_add_person(testenv, eh, "Ivy", "Castellan", "2016-11-28", child);
     start_step(eh, "home-visit-record", "EH", "person", child, old_id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s", old_id);
     json_t *step = call_json(eh, "GET", path, NULL, 200);

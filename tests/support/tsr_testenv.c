@@ -562,6 +562,21 @@ void testenv_add_worker(testenv_t *env, const char *admin_token, const char *use
     testenv_response_free(&r);
 }
 
+void testenv_add_person(testenv_t *env, const char *token, const char *given, const char *family,
+                        const char *dob, char id[32])
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"%s\",\"family\":\"%s\"},\"gender\":\"female\",\"date_of_birth\":"
+             "\"%s\"}",
+             given, family, dob);
+    testenv_response_t r = testenv_http(env, "POST", "/api/v1/people", token, body, NULL);
+    if (r.status != 201)
+        fail_msg("adding %s %s: %ld %s", given, family, r.status, r.body ? r.body : "");
+    snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
+}
+
 int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms)
 {
     const char *sql = "SELECT ((SELECT last_seq FROM records.relay_state)"

@@ -73,6 +73,9 @@ int testenv_psql(testenv_t *env, const char *role, const char *sql, char *out, s
  * more members of the JSON body ("\"roles\":[...],\"teams\":[...]"). Fails the test on refusal. */
 void testenv_add_worker(testenv_t *env, const char *admin_token, const char *username, const char *name,
                         const char *rest, char id[32]);
+/* Adds a person (female, born dob YYYY-MM-DD) as the worker of token; fails the test on refusal. */
+void testenv_add_person(testenv_t *env, const char *token, const char *given, const char *family,
+                        const char *dob, char id[32]);
 /* A date from the server's clock, as YYYY-MM-DD: expr is SQL, e.g. "current_date + 30". */
 void testenv_sql_date(testenv_t *env, const char *expr, char out[16]);
 /* A single number from a superuser query, or -1. */
