@@ -31,6 +31,19 @@ typedef struct {
     tsr_consumer_t *consumer;
 } daemon_subscription_t;
 
+/* A job run on a timer (tsr_daemon_every). */
+#define DAEMON_PERIODIC_MAX 4
+typedef struct {
+    tsr_daemon_t *daemon;
+    const char *what;
+    uv_timer_t timer;
+    long interval_ms;
+    tsr_txn_fn fn;
+    void *arg;
+    int running, started;
+} daemon_periodic_t;
+static void daemon__on_periodic(uv_timer_t *timer);
+
 struct tsr_daemon {
     char *name;
     tsr_config_t *config;
@@ -61,6 +74,8 @@ struct tsr_daemon {
     tsr_daemon_hooks_t hooks;
     int hooks_released;
     int jobs; /* request jobs in flight */
+    daemon_periodic_t periodic[DAEMON_PERIODIC_MAX];
+    size_t periodic_count;
     tsr_metric_t *m_requests_failed;
     tsr_metric_t *m_requests_dropped;
 };
@@ -727,6 +742,9 @@ static void daemon__finish(tsr_daemon_t *self)
     uv_close((uv_handle_t *)&self->sigterm, NULL);
     uv_close((uv_handle_t *)&self->sigint, NULL);
     uv_close((uv_handle_t *)&self->drain_timer, NULL);
+    for (size_t i = 0; i < self->periodic_count; i++)
+        if (self->periodic[i].started && !uv_is_closing((uv_handle_t *)&self->periodic[i].timer))
+            uv_close((uv_handle_t *)&self->periodic[i].timer, NULL);
     /* On the loop, so that what the hook closes asynchronously is closed before the loop ends. */
     if (self->hooks.release && !self->hooks_released) {
         self->hooks_released = 1;
@@ -781,6 +799,9 @@ static void daemon__on_signal(uv_signal_t *handle, int signum)
             self->subs[i].consumer = NULL;
         }
     }
+    for (size_t i = 0; i < self->periodic_count; i++)
+        if (self->periodic[i].started)
+            uv_timer_stop(&self->periodic[i].timer);
     if (self->hooks.stop)
         self->hooks.stop(self, self->hooks.arg);
     long timeout = 10000;
@@ -862,6 +883,14 @@ int tsr_daemon_run(tsr_daemon_t *self)
     uv_signal_start(&self->sigint, daemon__on_signal, SIGINT);
     signal(SIGPIPE, SIG_IGN);
 
+    for (size_t i = 0; i < self->periodic_count; i++) {
+        daemon_periodic_t *job = &self->periodic[i];
+        uv_timer_init(&self->loop, &job->timer);
+        job->timer.data = job;
+        job->started = 1;
+        uv_timer_start(&job->timer, daemon__on_periodic, (uint64_t)job->interval_ms,
+                       (uint64_t)job->interval_ms);
+    }
     if (self->hooks.start && self->hooks.start(self, self->hooks.arg) != 0) {
         tsr_log_error(NULL, "start-up failed");
         self->exit_code = 1;
@@ -968,4 +997,42 @@ int tsr_daemon_txn(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void
 int tsr_daemon_autocommit(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg)
 {
     return daemon__submit_txn(self, fn, done, arg, 0);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Periodic jobs
+ * ---------------------------------------------------------------------------------------------- */
+
+static int daemon__periodic_run(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    daemon_periodic_t *job = arg;
+    return job->fn(conn, job->arg, err);
+}
+
+static void daemon__periodic_done(void *arg, int rc, const tsr_error_t *err)
+{
+    daemon_periodic_t *job = arg;
+    job->running = 0;
+    if (rc != 0)
+        tsr_log_warn(NULL, "%s failed: %s", job->what, err->message);
+}
+
+static void daemon__on_periodic(uv_timer_t *timer)
+{
+    daemon_periodic_t *job = timer->data;
+    if (job->running || job->daemon->draining)
+        return;
+    job->running = 1;
+    if (daemon__submit_txn(job->daemon, daemon__periodic_run, daemon__periodic_done, job, 1) != 0)
+        job->running = 0;
+}
+
+int tsr_daemon_every(tsr_daemon_t *self, const char *what, long interval_ms, tsr_txn_fn fn, void *arg)
+{
+    if (self->periodic_count == DAEMON_PERIODIC_MAX || interval_ms <= 0)
+        return -1;
+    daemon_periodic_t *job = &self->periodic[self->periodic_count++];
+    *job =
+        (daemon_periodic_t){.daemon = self, .what = what, .interval_ms = interval_ms, .fn = fn, .arg = arg};
+    return 0;
 }

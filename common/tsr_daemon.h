@@ -123,5 +123,9 @@ int tsr_daemon_txn(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void
 /* The same without an enclosing transaction: each statement of fn commits on its own. For work
  * that is one statement, or reads, where BEGIN and COMMIT would be two round trips for nothing. */
 int tsr_daemon_autocommit(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg);
+/* Runs fn inside a transaction on the thread pool every interval_ms, from when the daemon is ready
+ * until SIGTERM; one run at a time, and the drain waits for a run in progress. what names the job
+ * in the log when a run fails. Up to 4 a daemon, added before tsr_daemon_run; 0 or -1. */
+int tsr_daemon_every(tsr_daemon_t *self, const char *what, long interval_ms, tsr_txn_fn fn, void *arg);
 
 #endif

@@ -12,10 +12,11 @@ DEBIAN_PACKAGES="
   build-essential cmake pkg-config clang clang-format cppcheck libclang-rt-14-dev
   libh2o-dev libssl-dev libzmq3-dev protobuf-c-compiler libprotobuf-c-dev libuv1-dev libpq-dev
   libjansson-dev libsodium-dev libxlsxwriter-dev xlsx2csv libcmocka-dev libcurl4-openssl-dev libyaml-dev
-  postgresql-15 postgresql-client-15 curl wrk tzdata
+  postgresql-15 postgresql-client-15 curl wrk tzdata python3-aiosmtpd
 "
 # libssl-dev: h2o's headers include OpenSSL's, which libh2o-dev does not pull in.
 # xlsx2csv: the report tests read an XLSX back with a reader that is not the writer.
+# python3-aiosmtpd: a real SMTP server the e-mail tests deliver to.
 # tzdata: the workflow daemon counts working hours on the office clock (Europe/London by default).
 
 # --- Web UI (NPM / BROWSER): empty until the web UI's build and browser tests land. ----------

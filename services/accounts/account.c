@@ -36,7 +36,9 @@ int accounts_actor_administers(const Tsr__Actor *actor)
     " coalesce(to_char(w.dbs_checked_on + interval '3 years', 'YYYY-MM-DD'), ''),"                           \
     " (extract(epoch FROM w.created_at) * 1000)::bigint,"                                                    \
     " coalesce((extract(epoch FROM w.last_login_at) * 1000)::bigint, 0),"                                    \
-    " coalesce((extract(epoch FROM w.ended_at) * 1000)::bigint, 0), coalesce(w.ended_reason, ''), w.version"
+    " coalesce((extract(epoch FROM w.ended_at) * 1000)::bigint, 0), coalesce(w.ended_reason, ''), "          \
+    "w.version,"                                                                                             \
+    " w.email"
 #define ACCOUNT_FROM                                                                                         \
     " FROM workers w LEFT JOIN workers m ON m.id = w.manager_id"                                             \
     " LEFT JOIN worker_contracts c ON c.worker_id = w.id"
@@ -63,6 +65,7 @@ enum {
     COL_ENDED,
     COL_ENDED_REASON,
     COL_VERSION,
+    COL_EMAIL,
     COL_COUNT
 };
 
@@ -150,6 +153,7 @@ static void account__fill_detail(account_set_t *set, int row, Tsr__Accounts__Wor
     a->manager_id = strtoull(PQgetvalue(r, row, COL_MANAGER_ID), NULL, 10);
     a->manager_name = PQgetvalue(r, row, COL_MANAGER_NAME);
     a->state = PQgetvalue(r, row, COL_STATE);
+    a->email = PQgetvalue(r, row, COL_EMAIL);
     Tsr__Accounts__WorkerPrerequisites *pre = account__alloc(pool, 1, sizeof(*pre));
     if (pre != NULL) {
         tsr__accounts__worker_prerequisites__init(pre);
@@ -334,6 +338,7 @@ int accounts_account_publish(tsr_call_t *call, uint64_t worker_id, tsr_error_t *
     changed.managed_team_ids = managed;
     changed.ended = strcmp(a->state, "ended") == 0;
     changed.version = a->version;
+    changed.email = PQgetvalue(set.rows, 0, COL_EMAIL);
     if (a->contract != NULL) {
         changed.third_party = 1;
         changed.contract_name = a->contract->name;

@@ -236,6 +236,14 @@ int accounts_contract_set(PGconn *conn, const char *worker_id, const Tsr__Accoun
     return 0;
 }
 
+int accounts_email_check(const char *email, const char *field, tsr_error_t *err)
+{
+    if (email[0] != '\0' && (strlen(email) > 254 || !tsr_text_is_email(email)))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_email", field,
+                             "Enter the worker's e-mail address in the form name@example.org.");
+    return 0;
+}
+
 /* ------------------------------------------------------------------------------------------------
  * accounts.worker.update
  * ---------------------------------------------------------------------------------------------- */
@@ -246,9 +254,12 @@ int accounts_worker_update(tsr_call_t *call, tsr_error_t *err)
     if (tsr_actor_require_role(call->actor, accounts_administrators, "change workers' accounts", err) != 0)
         return -1;
     if (!in->set_roles && !in->set_teams && !in->set_manager && !in->set_managed_teams &&
-        in->contract == NULL)
-        return tsr_error_set(err, TSR_E_INVALID, "nothing_to_change", NULL,
-                             "Send at least one of roles, teams, manager_id, managed_teams or contract.");
+        in->contract == NULL && !in->set_email)
+        return tsr_error_set(
+            err, TSR_E_INVALID, "nothing_to_change", NULL,
+            "Send at least one of roles, teams, manager_id, managed_teams, contract or email.");
+    if (in->set_email && accounts_email_check(in->email, "email", err) != 0)
+        return -1;
     char id[32];
     snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
     if (in->worker_id > INT64_MAX)
@@ -306,6 +317,13 @@ int accounts_worker_update(tsr_call_t *call, tsr_error_t *err)
         return -1;
     if (in->contract != NULL && accounts_contract_set(call->conn, id, in->contract, 0, err) != 0)
         return -1;
+    if (in->set_email) {
+        const char *params[2] = {id, in->email};
+        res = tsr_db_exec(call->conn, "UPDATE workers SET email = $2 WHERE id = $1::bigint", 2, params, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
     if (accounts_account_publish(call, in->worker_id, err) != 0)
         return -1;
     return accounts_account_reply(call, in->worker_id, err);

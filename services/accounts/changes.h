@@ -28,6 +28,8 @@ int accounts_teams_set(PGconn *conn, const char *worker_id, accounts_teams_kind_
 
 /* Sets the line manager, or with 0 clears it. The manager must be another open account, and not
  * someone the worker manages already, directly or down the line (a loop has nobody at the top). */
+/* A worker's e-mail address: "" (none) or one address of at most 254 characters. */
+int accounts_email_check(const char *email, const char *field, tsr_error_t *err);
 int accounts_manager_set(PGconn *conn, uint64_t worker_id, uint64_t manager_id, tsr_error_t *err);
 
 /* Checks and records a third-party account's contract. For a new account an end date already past

@@ -301,6 +301,8 @@ static int workers__validate_import(const Tsr__Accounts__WorkerImport *in, tsr_e
     if (tsr_text_length(in->name) > 200 || tsr_text_has_control(in->name, 0))
         return tsr_error_set(err, TSR_E_INVALID, "invalid_text", "name",
                              "A worker's name is one line of at most 200 characters.");
+    if (accounts_email_check(in->email, "email", err) != 0)
+        return -1;
     size_t pw = strlen(in->password);
     if (pw < PASSWORD_MIN || pw > PASSWORD_MAX)
         return tsr_error_set(err, TSR_E_INVALID, "weak_password", "password",
@@ -370,15 +372,17 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_INTERNAL, "hash_failed", NULL, "The password could not be hashed.");
     }
     char *name = tsr_text_trim_dup(in->name);
-    const char *params[4] = {in->username, name, hash, roles};
+    const char *params[5] = {in->username, name, hash, roles, in->email};
     PGresult *res = tsr_db_exec(
         call->conn,
-        system ? "INSERT INTO workers (username, name, password_hash, roles) VALUES ($1, $2, $3, $4)"
-                 " ON CONFLICT (username) DO UPDATE SET name = EXCLUDED.name,"
-                 " password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles RETURNING id"
-               : "INSERT INTO workers (username, name, password_hash, roles) VALUES ($1, $2, $3, $4)"
-                 " RETURNING id",
-        4, params, err);
+        system
+            ? "INSERT INTO workers (username, name, password_hash, roles, email) VALUES ($1, $2, $3, $4, $5)"
+              " ON CONFLICT (username) DO UPDATE SET name = EXCLUDED.name,"
+              " password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles, email = EXCLUDED.email"
+              " RETURNING id"
+            : "INSERT INTO workers (username, name, password_hash, roles, email) VALUES ($1, $2, $3, $4, $5)"
+              " RETURNING id",
+        5, params, err);
     sodium_memzero(hash, sizeof(hash));
     free(roles);
     free(name);

@@ -47,6 +47,7 @@ static json_t *worker_routes__account(const Tsr__Accounts__WorkerAccount *a)
     if (o == NULL || !a->detailed)
         return o;
     json_object_set_new(o, "username", json_string(a->username));
+    json_object_set_new(o, "email", json_string(a->email));
     json_object_set_new(o, "state", json_string(a->state));
     json_object_set_new(
         o, "manager",
@@ -348,16 +349,18 @@ void gw_worker_get(gw_call_t *call)
 void gw_worker_create(gw_call_t *call)
 {
     static const char *const fields[] = {"username",   "name",          "password",      "roles",    "teams",
-                                         "manager_id", "managed_teams", "prerequisites", "contract", NULL};
+                                         "manager_id", "managed_teams", "prerequisites", "contract", "email",
+                                         NULL};
     Tsr__Accounts__WorkerImport req = TSR__ACCOUNTS__WORKER_IMPORT__INIT;
     Tsr__Accounts__WorkerPrerequisites pre = TSR__ACCOUNTS__WORKER_PREREQUISITES__INIT;
     Tsr__Accounts__WorkerContract contract = TSR__ACCOUNTS__WORKER_CONTRACT__INIT;
-    const char *username, *name, *password;
+    const char *username, *name, *password, *email;
     char *roles[WORKER_ROUTES_MAX_LIST], *teams[WORKER_ROUTES_MAX_LIST], *managed[WORKER_ROUTES_MAX_LIST];
     int present;
     uint64_t *people = NULL;
     if (gw_json_check_object(call, fields) != 0 || gw_json_string(call, "username", 1, &username) != 0 ||
         gw_json_string(call, "name", 1, &name) != 0 || gw_json_string(call, "password", 1, &password) != 0 ||
+        gw_json_string(call, "email", 0, &email) != 0 ||
         worker_routes__strings(call, "roles", roles, &req.n_roles, &present) != 0 ||
         worker_routes__strings(call, "teams", teams, &req.n_teams, &present) != 0 ||
         worker_routes__strings(call, "managed_teams", managed, &req.n_managed_teams, &present) != 0 ||
@@ -372,6 +375,7 @@ void gw_worker_create(gw_call_t *call)
     req.username = (char *)username;
     req.name = (char *)name;
     req.password = (char *)password;
+    req.email = (char *)email;
     req.roles = roles;
     req.teams = teams;
     req.managed_teams = managed;
@@ -385,8 +389,10 @@ void gw_worker_create(gw_call_t *call)
 
 void gw_worker_update(gw_call_t *call)
 {
-    static const char *const fields[] = {"roles", "teams", "manager_id", "managed_teams", "contract", NULL};
+    static const char *const fields[] = {"roles",    "teams", "manager_id", "managed_teams",
+                                         "contract", "email", NULL};
     Tsr__Accounts__WorkerUpdate req = TSR__ACCOUNTS__WORKER_UPDATE__INIT;
+    const char *email;
     Tsr__Accounts__WorkerContract contract = TSR__ACCOUNTS__WORKER_CONTRACT__INIT;
     char *roles[WORKER_ROUTES_MAX_LIST], *teams[WORKER_ROUTES_MAX_LIST], *managed[WORKER_ROUTES_MAX_LIST];
     int set_roles, set_teams, set_managed;
@@ -394,7 +400,8 @@ void gw_worker_update(gw_call_t *call)
     if (gw_path_id(call, 0, &req.worker_id) != 0 || gw_json_check_object(call, fields) != 0 ||
         worker_routes__strings(call, "roles", roles, &req.n_roles, &set_roles) != 0 ||
         worker_routes__strings(call, "teams", teams, &req.n_teams, &set_teams) != 0 ||
-        worker_routes__strings(call, "managed_teams", managed, &req.n_managed_teams, &set_managed) != 0)
+        worker_routes__strings(call, "managed_teams", managed, &req.n_managed_teams, &set_managed) != 0 ||
+        gw_json_string(call, "email", 0, &email) != 0)
         return;
     int set_manager = worker_routes__manager(call, &req.manager_id);
     if (set_manager < 0)
@@ -410,6 +417,9 @@ void gw_worker_update(gw_call_t *call)
     req.set_managed_teams = set_managed;
     req.managed_teams = managed;
     req.contract = has_contract ? &contract : NULL;
+    /* Present (null or "" clear it) or absent (no change). */
+    req.set_email = json_object_get(call->body, "email") != NULL;
+    req.email = (char *)email;
     gw_call_daemon(call, "accounts", "accounts.worker.update", &req.base, worker_routes__changed);
     free(people);
 }

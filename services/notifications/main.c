@@ -1,7 +1,9 @@
 /* tessera-notifications: notices to workers, asked for by any daemon through its outbox. */
+#include "mailer.h"
 #include "notices.h"
 #include "notifications.pb-c.h"
 #include "tsr_daemon.h"
+#include "tsr_log.h"
 
 extern const tsr_migration_t notifications_migrations[];
 extern const size_t notifications_migrations_count;
@@ -12,7 +14,7 @@ static const tsr_handler_def_t notifications_handlers[] = {
      &tsr__notifications__notice_mark_read__descriptor},
 };
 
-/* The daemons that ask for notices. */
+/* The daemons that ask for notices (and the workflow's requests, which are notices too). */
 static const char *const notifications_producers[] = {"records", "workflow"};
 
 int main(int argc, char **argv)
@@ -21,13 +23,20 @@ int main(int argc, char **argv)
     if (daemon == NULL)
         return 2;
     int rc = 1;
+    tsr_error_t err;
+    notifications_configure(tsr_daemon_config(daemon));
+    notifications_mailer_t *mailer = notifications_mailer_new(daemon, &err);
+    if (mailer == NULL) {
+        tsr_log_error(NULL, "%s", err.message);
+        goto done;
+    }
     if (tsr_daemon_migrate(daemon, notifications_migrations, notifications_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, notifications_handlers,
                       sizeof(notifications_handlers) / sizeof(notifications_handlers[0]));
     for (size_t i = 0; i < sizeof(notifications_producers) / sizeof(notifications_producers[0]); i++)
-        if (tsr_daemon_subscribe_only(daemon, notifications_producers[i], notifications_wants_notice,
-                                      notifications_apply_notice) != 0)
+        if (tsr_daemon_subscribe_only(daemon, notifications_producers[i], notifications_wants_event,
+                                      notifications_apply_event) != 0)
             goto done;
     if (tsr_daemon_subscribe_only(daemon, "accounts", notifications_wants_accounts_event,
                                   notifications_apply_accounts_event) != 0)
@@ -35,5 +44,7 @@ int main(int argc, char **argv)
     rc = tsr_daemon_run(daemon);
 done:
     tsr_daemon_destroy(&daemon);
+    /* After the daemon, whose e-mail rounds use it. */
+    notifications_mailer_destroy(&mailer);
     return rc;
 }

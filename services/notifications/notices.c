@@ -7,6 +7,7 @@
 
 #include "accounts.pb-c.h"
 #include "notifications.pb-c.h"
+#include "workflow.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_text.h"
 
@@ -34,47 +35,164 @@ static char *notices__ids(const uint64_t *ids, size_t n)
     return out;
 }
 
-int notifications_apply_notice(tsr_event_t *ev, tsr_error_t *err)
+/* What the deployment asks of notices (notifications_configure). */
+static struct {
+    int email_on;               /* smtp.url is set */
+    const char *email_kinds;    /* the kinds of the workflow's notices that also go by e-mail */
+    const char *escalate_types; /* request types escalated to the line manager when overdue */
+} notices__config = {0, "", ""};
+
+void notifications_configure(const tsr_config_t *config)
+{
+    notices__config.email_on = tsr_config_get(config, "smtp.url", "")[0] != '\0';
+    notices__config.email_kinds = tsr_config_get(config, "notifications.email_kinds",
+                                                 "request-received,request-overdue,request-escalated");
+    notices__config.escalate_types = tsr_config_get(config, "notifications.escalate_request_types",
+                                                    "cs-notification-to-allocated-worker-cpis-follow-up");
+}
+
+/* Whether item is one of the comma-separated list's entries. */
+static int notices__listed(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; n > 0 && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, item, n) == 0)
+            return 1;
+        p += len + (end != NULL);
+    }
+    return 0;
+}
+
+typedef struct {
+    const uint64_t *worker_ids;
+    size_t n_worker_ids;
+    uint64_t team_id;     /* and every current member of this team */
+    uint64_t managers_of; /* and the line manager of this worker */
+    const char *kind, *title, *link, *dedupe_key;
+    int email;
+} notices_new_t;
+
+/* One notice to each recipient, never twice for the same key (a replayed event, or a producer
+ * asking again). An e-mail is queued for each recipient with an address; one without is marked
+ * failed with the reason, so that the delivery status says why nothing arrived. */
+static int notices__insert(PGconn *conn, const char *producer, const notices_new_t *n, tsr_error_t *err)
+{
+    if (n->kind[0] == '\0' || n->title[0] == '\0' || n->dedupe_key[0] == '\0')
+        return tsr_error_set(err, TSR_E_INVALID, "bad_event", NULL,
+                             "A notice needs a kind, a title and a dedupe key.");
+    char *ids = notices__ids(n->worker_ids, n->n_worker_ids);
+    if (ids == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    char team[32], manager_of[32];
+    snprintf(team, sizeof(team), "%" PRIu64, n->team_id);
+    snprintf(manager_of, sizeof(manager_of), "%" PRIu64, n->managers_of);
+    const char *p[9] = {ids,
+                        n->team_id ? team : NULL,
+                        n->kind,
+                        n->title,
+                        n->link,
+                        n->dedupe_key,
+                        producer,
+                        n->email && notices__config.email_on ? "true" : "false",
+                        n->managers_of ? manager_of : NULL};
+    PGresult *res =
+        tsr_db_exec(conn,
+                    "INSERT INTO notices (worker_id, kind, title, link, dedupe_key, producer, email_status,"
+                    " email_to, email_error, email_next_at)"
+                    " SELECT r.w, $3, $4, $5, $6, $7,"
+                    "  CASE WHEN NOT $8::boolean THEN 'none'"
+                    "   WHEN coalesce(m.email, '') = '' THEN 'failed' ELSE 'pending' END,"
+                    "  CASE WHEN $8::boolean THEN coalesce(m.email, '') ELSE '' END,"
+                    "  CASE WHEN $8::boolean AND coalesce(m.email, '') = ''"
+                    "   THEN 'The worker has no e-mail address on their account.' ELSE '' END,"
+                    "  CASE WHEN $8::boolean AND coalesce(m.email, '') <> '' THEN now() END"
+                    " FROM (SELECT unnest($1::bigint[]) AS w"
+                    "   UNION SELECT worker_id FROM members"
+                    "     WHERE $2::bigint IS NOT NULL AND $2::bigint = ANY (team_ids) AND NOT ended"
+                    "   UNION SELECT manager_id FROM members WHERE worker_id = $9::bigint) r"
+                    " LEFT JOIN members m ON m.worker_id = r.w"
+                    " WHERE r.w <> 0 AND NOT coalesce(m.ended, false)"
+                    " ON CONFLICT (dedupe_key, worker_id) DO NOTHING",
+                    9, p, err);
+    free(ids);
+    int rc = res ? 0 : -1;
+    PQclear(res);
+    return rc;
+}
+
+static int notices__apply_requested(tsr_event_t *ev, tsr_error_t *err)
 {
     Tsr__Notifications__NoticeRequested *n = (Tsr__Notifications__NoticeRequested *)tsr_unpack(
         &tsr__notifications__notice_requested__descriptor, ev->event->payload.data, ev->event->payload.len,
         err);
     if (n == NULL)
         return -1;
-    int rc = -1;
-    char *ids = NULL;
-    if (n->kind[0] == '\0' || n->title[0] == '\0' || n->dedupe_key[0] == '\0') {
-        tsr_error_set(err, TSR_E_INVALID, "bad_event", NULL,
-                      "A notice needs a kind, a title and a dedupe key.");
-        goto done;
-    }
-    ids = notices__ids(n->worker_ids, n->n_worker_ids);
-    if (ids == NULL) {
-        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-        goto done;
-    }
-    char team[32];
-    snprintf(team, sizeof(team), "%" PRIu64, n->team_id);
-    const char *p[7] = {ids,           n->team_id ? team : NULL, n->kind, n->title, n->link,
-                        n->dedupe_key, ev->event->producer};
-    /* The workers named, and the team's current members; each once, and never twice for the same
-     * key (a replayed event, or a producer asking again). */
-    PGresult *res =
-        tsr_db_exec(ev->conn,
-                    "INSERT INTO notices (worker_id, kind, title, link, dedupe_key, producer)"
-                    " SELECT DISTINCT w, $3, $4, $5, $6, $7 FROM ("
-                    "   SELECT unnest($1::bigint[]) AS w"
-                    "   UNION SELECT worker_id FROM members"
-                    "     WHERE $2::bigint IS NOT NULL AND $2::bigint = ANY (team_ids) AND NOT ended) r"
-                    " WHERE w <> 0"
-                    " ON CONFLICT (dedupe_key, worker_id) DO NOTHING",
-                    7, p, err);
-    rc = res ? 0 : -1;
-    PQclear(res);
-done:
-    free(ids);
+    notices_new_t add = {.worker_ids = n->worker_ids,
+                         .n_worker_ids = n->n_worker_ids,
+                         .team_id = n->team_id,
+                         .kind = n->kind,
+                         .title = n->title,
+                         .link = n->link,
+                         .dedupe_key = n->dedupe_key,
+                         .email = n->email};
+    int rc = notices__insert(ev->conn, ev->event->producer, &add, err);
     tsr__notifications__notice_requested__free_unpacked(n, NULL);
     return rc;
+}
+
+/* A request sent to a worker or a team tells them (seed 003: the key worker hears of a CP-IS
+ * notification); one not acknowledged in time tells them again and, for the request types the
+ * deployment names, their line manager. The title is the request's, which names no one: the notice
+ * and its e-mail carry no personal data, only a link to the step. */
+static int notices__apply_request(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Workflow__RequestEvent *r = (Tsr__Workflow__RequestEvent *)tsr_unpack(
+        &tsr__workflow__request_event__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (r == NULL)
+        return -1;
+    int overdue = strcmp(r->action, "overdue") == 0;
+    uint64_t worker = r->to ? r->to->worker_id : 0;
+    char title[400], link[64], key[80];
+    snprintf(title, sizeof(title), "%s: %s", overdue ? "Overdue request" : "New request", r->title);
+    snprintf(link, sizeof(link), "/steps/%" PRIu64, r->step_id);
+    snprintf(key, sizeof(key), "request-%" PRIu64 "-%s", r->request_id, overdue ? "overdue" : "sent");
+    notices_new_t add = {.worker_ids = &worker,
+                         .n_worker_ids = worker ? 1 : 0,
+                         .team_id = r->to ? r->to->team_id : 0,
+                         .kind = overdue ? "request-overdue" : "request-received",
+                         .title = title,
+                         .link = link,
+                         .dedupe_key = key};
+    add.email = notices__listed(notices__config.email_kinds, add.kind);
+    int rc = notices__insert(ev->conn, ev->event->producer, &add, err);
+    if (rc == 0 && overdue && worker != 0 && notices__listed(notices__config.escalate_types, r->type)) {
+        snprintf(title, sizeof(title), "Not acknowledged in time: %s", r->title);
+        snprintf(key, sizeof(key), "request-%" PRIu64 "-escalated", r->request_id);
+        notices_new_t up = {.managers_of = worker,
+                            .kind = "request-escalated",
+                            .title = title,
+                            .link = link,
+                            .dedupe_key = key};
+        up.email = notices__listed(notices__config.email_kinds, up.kind);
+        rc = notices__insert(ev->conn, ev->event->producer, &up, err);
+    }
+    tsr__workflow__request_event__free_unpacked(r, NULL);
+    return rc;
+}
+
+int notifications_wants_event(const Tsr__Envelope *ev)
+{
+    return notifications_wants_notice(ev) || strcmp(ev->type, "workflow.request.sent") == 0 ||
+           strcmp(ev->type, "workflow.request.overdue") == 0;
+}
+
+int notifications_apply_event(tsr_event_t *ev, tsr_error_t *err)
+{
+    if (notifications_wants_notice(ev->event))
+        return notices__apply_requested(ev, err);
+    return notices__apply_request(ev, err);
 }
 
 int notifications_wants_accounts_event(const Tsr__Envelope *ev)
@@ -96,15 +214,19 @@ int notifications_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
     char id[32], version[32];
     snprintf(id, sizeof(id), "%" PRIu64, w->worker_id);
     snprintf(version, sizeof(version), "%" PRIu64, w->version);
-    const char *p[4] = {id, teams, w->ended ? "true" : "false", version};
-    PGresult *res = teams ? tsr_db_exec(ev->conn,
-                                        "INSERT INTO members (worker_id, team_ids, ended, version)"
-                                        " VALUES ($1::bigint, $2::bigint[], $3::boolean, $4::bigint)"
-                                        " ON CONFLICT (worker_id) DO UPDATE SET team_ids = EXCLUDED.team_ids,"
-                                        " ended = EXCLUDED.ended, version = EXCLUDED.version"
-                                        " WHERE members.version <= EXCLUDED.version",
-                                        4, p, err)
-                          : NULL;
+    char manager[32];
+    snprintf(manager, sizeof(manager), "%" PRIu64, w->manager_id);
+    const char *p[6] = {id, teams, w->ended ? "true" : "false", version, w->email, manager};
+    PGresult *res =
+        teams ? tsr_db_exec(ev->conn,
+                            "INSERT INTO members (worker_id, team_ids, ended, version, email, manager_id)"
+                            " VALUES ($1::bigint, $2::bigint[], $3::boolean, $4::bigint, $5, $6::bigint)"
+                            " ON CONFLICT (worker_id) DO UPDATE SET team_ids = EXCLUDED.team_ids,"
+                            " ended = EXCLUDED.ended, version = EXCLUDED.version, email = EXCLUDED.email,"
+                            " manager_id = EXCLUDED.manager_id"
+                            " WHERE members.version <= EXCLUDED.version",
+                            6, p, err)
+              : NULL;
     int rc = res     ? 0
              : teams ? -1
                      : tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");

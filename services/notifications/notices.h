@@ -1,15 +1,22 @@
 /* notices: the notices workers see in the web UI, delivered once each from the notice.requested
- * events of any daemon, and the team memberships (from accounts' events) that a notice to a team
- * is sent to. */
+ * events of any daemon and from the workflow's requests (sent, overdue: escalated to the line
+ * manager), and the team memberships, addresses and line managers (from accounts' events) that
+ * they are sent to. */
 #ifndef NOTIFICATIONS_NOTICES_H
 #define NOTIFICATIONS_NOTICES_H
 
+#include "tsr_config.h"
 #include "tsr_daemon.h"
+
+/* Reads [notifications] email_kinds and escalate_request_types, and whether [smtp] url is set. */
+void notifications_configure(const tsr_config_t *config);
 
 /* <producer>.notice.requested: a notice to each recipient, once per dedupe key. */
 int notifications_wants_notice(const Tsr__Envelope *ev);
-int notifications_apply_notice(tsr_event_t *ev, tsr_error_t *err);
-/* accounts.worker.changed: the worker's teams, for notices to a team. */
+/* The same, and workflow.request.sent / .overdue: the request's recipient hears of it. */
+int notifications_wants_event(const Tsr__Envelope *ev);
+int notifications_apply_event(tsr_event_t *ev, tsr_error_t *err);
+/* accounts.worker.changed: the worker's teams, address and line manager. */
 int notifications_wants_accounts_event(const Tsr__Envelope *ev);
 int notifications_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
 

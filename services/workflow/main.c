@@ -32,15 +32,7 @@ static const tsr_handler_def_t workflow_handlers[] = {
     {"workflow.definitions.list", wf_handle_definitions, &tsr__workflow__definitions_query__descriptor},
 };
 
-/* The overdue scan: one at a time, on a timer. */
-typedef struct {
-    tsr_daemon_t *daemon;
-    uv_timer_t timer;
-    long interval_ms;
-    int running;
-    int stopping;
-} workflow_overdue_t;
-
+/* The overdue scan and the queues' gauges, on a timer (workflow.overdue_check_ms). */
 static int workflow__scan(PGconn *conn, void *arg, tsr_error_t *err)
 {
     (void)arg;
@@ -49,60 +41,12 @@ static int workflow__scan(PGconn *conn, void *arg, tsr_error_t *err)
         return -1;
     if (raised > 0)
         tsr_log_info(NULL, "raised %d overdue notices", raised);
-    return 0;
-}
-
-static void workflow__scan_done(void *arg, int rc, const tsr_error_t *err)
-{
-    workflow_overdue_t *o = arg;
-    o->running = 0;
-    if (rc != 0)
-        tsr_log_warn(NULL, "overdue scan failed: %s", err->message);
-}
-
-static void workflow__on_timer(uv_timer_t *timer)
-{
-    workflow_overdue_t *o = timer->data;
-    if (o->running || o->stopping)
-        return;
-    o->running = 1;
-    if (tsr_daemon_txn(o->daemon, workflow__scan, workflow__scan_done, o) != 0)
-        o->running = 0;
-}
-
-static int workflow__start(tsr_daemon_t *d, void *arg)
-{
-    workflow_overdue_t *o = arg;
-    uv_timer_init(tsr_daemon_loop(d), &o->timer);
-    o->timer.data = o;
-    uv_timer_start(&o->timer, workflow__on_timer, (uint64_t)o->interval_ms, (uint64_t)o->interval_ms);
-    return 0;
-}
-
-static void workflow__stop(tsr_daemon_t *d, void *arg)
-{
-    (void)d;
-    workflow_overdue_t *o = arg;
-    o->stopping = 1;
-    uv_timer_stop(&o->timer);
-}
-
-static int workflow__busy(tsr_daemon_t *d, void *arg)
-{
-    (void)d;
-    return ((workflow_overdue_t *)arg)->running;
-}
-
-static void workflow__release(tsr_daemon_t *d, void *arg)
-{
-    (void)d;
-    workflow_overdue_t *o = arg;
-    uv_close((uv_handle_t *)&o->timer, NULL);
+    return wf_queue_metrics(conn, err);
 }
 
 int main(int argc, char **argv)
 {
-    static workflow_overdue_t overdue;
+    long overdue_check_ms = 30000;
     tsr_daemon_t *daemon = tsr_daemon_new("workflow", argc, argv);
     if (daemon == NULL)
         return 2;
@@ -113,8 +57,7 @@ int main(int argc, char **argv)
     setenv("TZ", tsr_config_get(config, "workflow.timezone", "Europe/London"), 1);
     tzset();
     wf_configure(config);
-    overdue.daemon = daemon;
-    if (tsr_config_get_long(config, "workflow.overdue_check_ms", 30000, 50, 86400000, &overdue.interval_ms,
+    if (tsr_config_get_long(config, "workflow.overdue_check_ms", 30000, 50, 86400000, &overdue_check_ms,
                             &err) != 0 ||
         wf_definitions_load(tsr_config_get(config, "workflow.definitions_dirs", TSR_WORKFLOW_DEFINITIONS_DIR),
                             &err) != 0) {
@@ -134,14 +77,8 @@ int main(int argc, char **argv)
     tsr_daemon_handle(daemon, workflow_handlers, sizeof(workflow_handlers) / sizeof(workflow_handlers[0]));
     if (tsr_daemon_subscribe(daemon, "accounts", wf_directory_apply_accounts_event) != 0)
         goto done;
-    tsr_daemon_hooks_t hooks = {
-        .start = workflow__start,
-        .stop = workflow__stop,
-        .busy = workflow__busy,
-        .release = workflow__release,
-        .arg = &overdue,
-    };
-    tsr_daemon_set_hooks(daemon, &hooks);
+    if (tsr_daemon_every(daemon, "overdue scan", overdue_check_ms, workflow__scan, NULL) != 0)
+        goto done;
     rc = tsr_daemon_run(daemon);
 done:
     tsr_daemon_destroy(&daemon);

@@ -123,6 +123,9 @@ void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr
 void wf_step_event_set_owner(Tsr__Workflow__StepEvent *ev, const char *owner);
 /* Raises the overdue notices of steps and requests past their due time. */
 int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err);
+/* Sets each virtual worker's queue gauges: the open items in it, and how long the oldest has waited
+ * (seed 003: the CP-IS Worker queue is worked in service hours; its age is what ops watch). */
+int wf_queue_metrics(PGconn *conn, tsr_error_t *err);
 
 /* A JSON id (ids are strings of digits in the API). */
 json_t *wf_json_id(uint64_t id);

@@ -7,6 +7,7 @@
 
 #include "definitions.h"
 #include "tsr_envelope.h"
+#include "tsr_metrics.h"
 #include "tsr_outbox.h"
 #include "wf.h"
 
@@ -478,5 +479,46 @@ int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err)
         (*raised)++;
     }
     PQclear(res);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Virtual workers' queues, for ops
+ * ---------------------------------------------------------------------------------------------- */
+
+#define QUEUE_METRICS_MAX 16
+
+int wf_queue_metrics(PGconn *conn, tsr_error_t *err)
+{
+    /* Made on the first run, one pair a queue; runs take turns (one periodic job). */
+    static tsr_metric_t *items[QUEUE_METRICS_MAX], *oldest[QUEUE_METRICS_MAX];
+    size_t n = wf_virtual_workers_count();
+    if (n > QUEUE_METRICS_MAX)
+        n = QUEUE_METRICS_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i] != NULL)
+            continue;
+        char labels[160];
+        snprintf(labels, sizeof(labels), "queue=\"%s\"", wf_virtual_worker_at(i)->key);
+        items[i] = tsr_metrics_gauge("tessera_workflow_queue_items", "Open work in a virtual worker's queue.",
+                                     labels);
+        oldest[i] = tsr_metrics_gauge("tessera_workflow_queue_oldest_age_seconds",
+                                      "How long the oldest open work in a virtual worker's queue has waited.",
+                                      labels);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char owner[WF_OWNER_MAX];
+        snprintf(owner, sizeof(owner), "v:%s", wf_virtual_worker_at(i)->key);
+        const char *p[1] = {owner};
+        PGresult *res = tsr_db_exec(conn,
+                                    "SELECT count(*), coalesce(extract(epoch FROM now() - min(sort_at)), 0)"
+                                    " FROM steps WHERE owner = $1 AND folder IS NOT NULL",
+                                    1, p, err);
+        if (res == NULL)
+            return -1;
+        tsr_metric_set(items[i], atof(PQgetvalue(res, 0, 0)));
+        tsr_metric_set(oldest[i], atof(PQgetvalue(res, 0, 1)));
+        PQclear(res);
+    }
     return 0;
 }

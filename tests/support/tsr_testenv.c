@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -536,6 +539,38 @@ long testenv_sql_long(testenv_t *env, const char *sql)
     char *end = NULL;
     long v = strtol(out, &end, 10);
     return end == out ? -1 : v;
+}
+
+void testenv_assert_refuses_to_start(testenv_t *env, const char *daemon, const char *setting, ...)
+{
+    char cmd[1200], out[4096];
+    snprintf(cmd, sizeof(cmd), "%s timeout 20 %s/tessera-%s --config %s 2>&1; echo \"exit=$?\"", setting,
+             TSR_BIN_DIR, daemon, env->config);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    if (strstr(out, "exit=0\n") != NULL || strstr(out, "exit=124") != NULL)
+        fail_msg("tessera-%s started with %s:\n%s", daemon, setting, out);
+    va_list ap;
+    va_start(ap, setting);
+    for (const char *text = va_arg(ap, const char *); text != NULL; text = va_arg(ap, const char *))
+        if (strstr(out, text) == NULL)
+            fail_msg("tessera-%s refused %s without saying \"%s\":\n%s", daemon, setting, text, out);
+    va_end(ap);
+}
+
+int testenv_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
 }
 
 void testenv_sql_date(testenv_t *env, const char *expr, char out[16])

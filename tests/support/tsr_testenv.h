@@ -85,6 +85,14 @@ long testenv_sql_long(testenv_t *env, const char *sql);
  * or -1 after timeout_ms. */
 int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms);
 
+/* Starts another tessera-<daemon> on the suite's configuration with one more setting (NAME=value
+ * in the environment, e.g. "TESSERA_SMTP_URL=http://x") and asserts that it refuses to start, within
+ * 20 s, saying each of the NULL-terminated texts. */
+void testenv_assert_refuses_to_start(testenv_t *env, const char *daemon, const char *setting, ...);
+
+/* A TCP port on 127.0.0.1 that nothing listens on now (for a server a test starts itself). */
+int testenv_free_port(void);
+
 /* Asserts an error body: the status, {"error": {"code": code, "message": non-empty}}. */
 void testenv_assert_error(const testenv_response_t *r, long status, const char *code);
 

@@ -62,6 +62,7 @@ static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password
     in.username = (char *)demo__string(w, "username");
     in.name = (char *)demo__string(w, "name");
     in.password = (char *)password;
+    in.email = (char *)demo__string(w, "email");
     json_t *roles = json_object_get(w, "roles"), *teams = json_object_get(w, "teams");
     if (!json_is_array(roles) || !json_is_array(teams)) {
         fprintf(stderr, "tessera: workers[%zu] needs 'roles' and 'teams' lists\n", index);
