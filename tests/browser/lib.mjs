@@ -110,7 +110,7 @@ export class Session {
   async open() {
     this.context = await this.browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/London', acceptDownloads: true, viewport: { width: 1280, height: 900 } });
     this.page = await this.context.newPage();
-    this.page.setDefaultTimeout(10000);
+    this.page.setDefaultTimeout(20000);
     this.page.on('console', (m) => {
       // The API's refusals (4xx) are part of the journeys; the browser logs each one it fetched.
       if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) this.consoleErrors.push(`${this.page.url()}: ${m.text()}`);
@@ -127,7 +127,9 @@ export class Session {
   // Axe on the page as it now is, then a full-page screenshot.
   async check(name) {
     const page = this.page;
-    await page.waitForLoadState('networkidle');
+    // Pages are drawn from the API's answers: the journey has waited for what it checks; the
+    // styles and fonts must be in too, before axe measures colours and the screenshot is taken.
+    await page.evaluate(() => document.fonts.ready.then(() => true));
     if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.addScriptTag({ content: axeSource });
     const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
     const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
@@ -155,6 +157,22 @@ export class Keyboard {
   async focus(locator) {
     const handle = await locator.elementHandle();
     expect(handle, `nothing on the page matches ${locator}`);
+    // How many Tab presses from the focus to the element, counted over the page's tab order (one
+    // stop per group of radios), so that each press need not be followed by a look at the focus.
+    const presses = await handle.evaluate((target) => {
+      const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+      const order = [...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')].filter(
+        (el) => el.tabIndex >= 0 && !el.disabled && visible(el) && !(el.type === 'radio' && !el.checked &&
+          [...document.getElementsByName(el.name)].some((r) => r.checked || r.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING)),
+      );
+      const to = order.indexOf(target);
+      if (to < 0 || target === document.activeElement) return 0;
+      const from = order.indexOf(document.activeElement);
+      if (from >= 0) return to > from ? to - from : -1;
+      const next = order.findIndex((el) => document.activeElement.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
+      return next >= 0 && next <= to ? to - next + 1 : -1;
+    });
+    for (let i = 0; i < presses; i++) await this.page.keyboard.press('Tab');
     for (let i = 0; i < 400; i++) {
       if (await handle.evaluate((el) => el === document.activeElement)) return;
       await this.page.keyboard.press('Tab');

@@ -76,11 +76,12 @@ export function summaryList(rows) {
 }
 
 // A table with a caption, column headings and rows of cells (text or markup).
-export function table(caption, headings, rows, { empty = 'None.', captionClass = 'govuk-table__caption--m' } = {}) {
+// A wide table (scroll) scrolls sideways in a region of its own that the keyboard can reach.
+export function table(caption, headings, rows, { empty = 'None.', captionClass = 'govuk-table__caption--m', scroll = false } = {}) {
   if (!rows.length) {
     return html`<h2 class="govuk-heading-m">${caption}</h2><p class="govuk-body">${empty}</p>`;
   }
-  return html`<table class="govuk-table">
+  const markup = html`<table class="govuk-table${scroll ? ' app-table--small' : ''}">
     <caption class="govuk-table__caption ${captionClass}">${caption}</caption>
     <thead class="govuk-table__head"><tr class="govuk-table__row">${headings.map(
       (h) => html`<th scope="col" class="govuk-table__header">${h}</th>`,
@@ -89,6 +90,7 @@ export function table(caption, headings, rows, { empty = 'None.', captionClass =
       (cells) => html`<tr class="govuk-table__row">${cells.map((c) => html`<td class="govuk-table__cell">${c}</td>`)}</tr>`,
     )}</tbody>
   </table>`;
+  return scroll ? html`<div class="app-table-scroll" role="region" aria-label="${caption}" tabindex="0">${markup}</div>` : markup;
 }
 
 export function tag(text, colour) {

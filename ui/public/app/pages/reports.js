@@ -71,7 +71,7 @@ function reportBody(r) {
         x.referrer_relationship,
         x.outcomes_title,
       ]),
-      { empty: 'No consultations in the period.' },
+      { empty: 'No consultations in the period.', scroll: true },
     )}
     </div></div>`;
 }
