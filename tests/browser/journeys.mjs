@@ -145,23 +145,25 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
   ctx.secondStepId = /#\/steps\/(\d+)/.exec(page.url())[1];
   await fillSection1(kb, page, { source: 'POLICE', name: 'Sam Example' });
   await kb.press(page.getByLabel('Section completed'));
+  await kb.press(page.locator('#new-request summary'));
+  await kb.press(page.getByLabel('Pass to MASH Manager'));
   await kb.press(page.getByRole('button', { name: 'Save and close' }));
-  await banner(page, 'Section 1 saved.');
+  await banner(page, 'Pass to MASH Manager sent to MASH Manager');
   await signOut(s);
 });
 
-journey('MASH manager: Incoming requests, resume, section 2, complete the request, section 3, finish; assign a consultation to a social worker', async (s, ctx) => {
+journey('MASH manager: Incoming requests, resume, section 2, complete the request, section 3, finish; return the other request and assign that consultation to a social worker', async (s, ctx) => {
   const { page } = s;
   const kb = await signIn(s, 'mash.manager');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   const queue = page.locator('#queues').getByRole('link', { name: 'MASH Manager' });
-  expect((await text(page.locator('#queues'))).includes('incoming requests 1'), 'the MASH Manager queue does not count 1 incoming request');
+  expect((await text(page.locator('#queues'))).includes('incoming requests 2'), 'the MASH Manager queue does not count 2 incoming requests');
   await kb.press(queue);
   await page.locator('h1', { hasText: 'Workview: MASH Manager' }).waitFor();
-  await page.getByRole('table', { name: 'Incoming requests (1)' }).waitFor();
+  await page.getByRole('table', { name: 'Incoming requests (2)' }).waitFor();
   expect((await text(page.locator('#folder-incoming-requests'))).includes('Pass to MASH Manager: Consultation (CSSW)'), 'the request is not in Incoming requests');
   await s.check('manager-incoming-requests');
-  await kb.press(page.locator('#folder-incoming-requests').getByRole('button', { name: /Resume work/ }));
+  await kb.press(page.locator('#folder-incoming-requests').getByRole('button', { name: /Resume work.*Hampden/ }));
   await page.locator('h1', { hasText: 'Consultation (CSSW) : Hampden Children Centre (7500065)' }).waitFor();
   await banner(page, 'is in your Current work');
   await page.getByRole('heading', { name: '2. Advice given / decision made' }).waitFor();
@@ -195,6 +197,13 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await kb.press(page.getByRole('link', { name: 'Consultation (7504989)', exact: true }));
   await kb.press(page.locator(`a[href="#/steps/${ctx.secondStepId}"]`));
   await page.locator('h1', { hasText: 'Consultation (CSSW) : Consultation (7504989)' }).waitFor();
+  // Its request goes back to the MASH admin who sent it, with a note saying why.
+  const returned = page.locator('.govuk-summary-card', { hasText: 'Pass to MASH Manager' });
+  await kb.press(returned.getByLabel('Returned'));
+  await kb.type(returned.getByLabel('Note'), 'For the MASH social worker: assigning it to them.');
+  await kb.press(returned.getByRole('button', { name: 'OK' }));
+  await banner(page, 'Request returned to its sender.');
+  expect((await text(page.locator('.govuk-summary-card', { hasText: 'Pass to MASH Manager' }))).includes('returned'), 'the status history lacks the return');
   await kb.press(page.locator('#assign summary'));
   await kb.choose(page.locator('#assign-to'), 'Sam Whitfield');
   await s.check('assign');

@@ -43,6 +43,18 @@ export async function startSuite(binDir) {
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const exited = new Promise((resolve) => child.on('exit', resolve));
+  // Should this test be killed (a ctest timeout), a watchdog stops the suite it started.
+  spawn('sh', ['-c', 'while kill -0 "$0" 2>/dev/null && kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -TERM "$1" 2>/dev/null', String(process.pid), String(child.pid)], {
+    detached: true,
+    stdio: 'ignore',
+  }).unref();
+  const stopOnSignal = async () => {
+    child.kill('SIGTERM');
+    await exited;
+    process.exit(1);
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
   const deadline = Date.now() + 90000;
   while (!output.includes('Tessera is running')) {
     if (child.exitCode !== null) fail(`scripts/run.sh stopped before the suite was ready:\n${output}`);
