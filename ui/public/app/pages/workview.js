@@ -19,12 +19,23 @@ function queueQuery(q) {
   return `queue=${encodeURIComponent(q.key || q.id)}`;
 }
 
-function folderTable(key, folder, canResume) {
+// The link to a folder's next page (the API pages one folder at a time with its cursor).
+function moreLink(key, folder, owner) {
+  if (!folder.next_cursor) return '';
+  const q = new URLSearchParams({ ...owner, folder: key, cursor: folder.next_cursor });
+  return html`<p class="govuk-body"><a class="govuk-link" href="#/?${q}">More in ${folder.title}</a></p>`;
+}
+
+function folderTable(key, folder, canResume, owner) {
   const id = `folder-${key.replaceAll('_', '-')}`;
   const caption = `${folder.title} (${folder.count})`;
   if (!folder.items.length) {
     return html`<h2 class="govuk-heading-m" id="${id}">${caption}</h2><p class="govuk-body">Nothing here.</p>`;
   }
+  return html`${folderItems(id, key, caption, folder, canResume)}${moreLink(key, folder, owner)}`;
+}
+
+function folderItems(id, key, caption, folder, canResume) {
   return html`<table class="govuk-table" id="${id}">
     <caption class="govuk-table__caption govuk-table__caption--m">${caption}</caption>
     <thead class="govuk-table__head"><tr class="govuk-table__row">
@@ -54,9 +65,11 @@ function folderTable(key, folder, canResume) {
 }
 
 export async function workviewPage({ app, query, isCurrent }) {
-  const view = await get('/api/v1/workview', { team_id: query.team_id, worker_id: query.worker_id, queue: query.queue });
+  const owner = Object.fromEntries(['team_id', 'worker_id', 'queue'].filter((k) => query[k]).map((k) => [k, query[k]]));
+  const folderKey = FOLDERS.includes(query.folder) ? query.folder : '';
+  const view = await get('/api/v1/workview', { ...owner, folder: folderKey, cursor: folderKey ? query.cursor : undefined });
   if (!isCurrent()) return;
-  const own = view.owner?.kind === 'worker' && !query.worker_id;
+  const own = view.owner?.kind === 'worker' && !query.worker_id && !folderKey;
   const heading = own ? 'Your workview' : `Workview: ${view.owner?.name || ''}`;
   document.title = `${heading} - Tessera`;
   const queues = view.queues || [];
@@ -72,7 +85,8 @@ export async function workviewPage({ app, query, isCurrent }) {
             current work ${q.counts?.current_work ?? 0}</li>`,
         )}</ul>`
       : ''}
-    ${FOLDERS.map((key) => (view.folders[key] ? folderTable(key, view.folders[key], true) : ''))}`,
+    ${folderKey ? html`<p class="govuk-body"><a class="govuk-link" href="#/?${new URLSearchParams(owner)}">All folders</a></p>` : ''}
+    ${FOLDERS.filter((key) => !folderKey || key === folderKey).map((key) => (view.folders[key] ? folderTable(key, view.folders[key], true, owner) : ''))}`,
   );
   app.querySelectorAll('[data-resume]').forEach((b) =>
     b.addEventListener('click', async () => {
