@@ -19,6 +19,7 @@ function london(date) {
   return { day: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}` };
 }
 const today = london(new Date()).day;
+const yesterday = london(new Date(Date.now() - 86400e3)).day;
 // A consultation an hour ago (or at 00:00 today, just after midnight): never in the future.
 const hourAgo = london(new Date(Date.now() - 3600e3));
 const consulted = hourAgo.day === today ? hourAgo : { day: today, time: '00:00' };
@@ -305,7 +306,8 @@ journey('Auditor: an audit of use (unallocated access) with its CSV, and the aud
   await navTo(kb, page, 'Audit');
   await page.locator('h1', { hasText: 'Audit' }).waitFor();
   await kb.choose(page.locator('#kind'), 'Access to records not allocated');
-  await kb.date(page.locator('#report-from'), today);
+  // The audit's days are UTC days: from the day before the office's today covers every read.
+  await kb.date(page.locator('#report-from'), yesterday);
   await kb.date(page.locator('#report-to'), today);
   await kb.press(page.locator('#report-form').getByRole('button', { name: 'Run report' }));
   const findings = page.locator('table', { hasText: 'not-allocated' });
