@@ -254,7 +254,7 @@ journey("Reports: 'Consultations in period' with bar charts by source and by out
   await signOut(s);
 });
 
-journey("A person's summary (demographics, relationships, allocations, case notes, steps); a restricted record shows only the display name", async (s, ctx) => {
+journey("A person's summary (demographics, relationships, allocations, case notes, steps), a CP-IS case note added; a restricted record shows only the display name", async (s, ctx) => {
   const { page } = s;
   // Set-up through the API as an administrator: what the journey then finds through the pages.
   const admin = await signInApi(ctx.base, 'admin');
@@ -282,6 +282,17 @@ journey("A person's summary (demographics, relationships, allocations, case note
     expect(summary.includes(want), `the summary lacks '${want}'`);
   }
   await s.check('person-summary');
+  // The key worker records a CP-IS follow-up case note; without a title the API's rule is shown.
+  await kb.choose(page.locator('#note-type'), 'CP-IS Follow Up');
+  await kb.type(page.locator('#note-body'), 'A&E attendance noted; spoke to mother, no further concerns.');
+  await kb.press(page.getByRole('button', { name: 'Add case note' }));
+  await page.locator('#note-title-error').waitFor();
+  await kb.type(page.locator('#note-title'), 'CP-IS follow up: A&E attendance');
+  await kb.press(page.getByRole('button', { name: 'Add case note' }));
+  await banner(page, "Case note 'CP-IS follow up: A&E attendance' added.");
+  const notes = await text(page.getByRole('table', { name: /Case notes/ }));
+  expect(notes.includes('CP-IS Follow Up') && notes.includes('spoke to mother') && notes.includes('Kai Worrall'), `the case notes lack the new one: ${notes}`);
+  await s.check('person-case-note-added');
   // Efua is not allocated to this worker: her record opens, and the audit finds the read.
   await kb.press(page.getByRole('link', { name: 'Efua Osei' }));
   await page.locator('h1', { hasText: `Efua Osei (${efua.id})` }).waitFor();

@@ -1,11 +1,24 @@
 // People: find a person by name (misspellings allowed) and date of birth; a person's summary with
 // demographics, relationships, allocations, case notes and work steps. A restricted record the
 // worker may not open shows its display name only, as the API gives it.
-import { ApiError, get } from '../api.js';
+import { ApiError, get, post } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
-import { button, onSubmit, showErrors, textInput } from '../forms.js';
-import { go } from '../main.js';
+import { attempt, button, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
+import { go, notify } from '../main.js';
 import { startableSteps, startForm, stepsTable, wireStartForm } from './organisations.js';
+
+const NOTE_TYPES = [
+  ['contact', 'Contact'],
+  ['visit', 'Visit'],
+  ['telephone-call', 'Telephone call'],
+  ['meeting', 'Meeting'],
+  ['email', 'E-mail'],
+  ['letter', 'Letter'],
+  ['supervision', 'Supervision'],
+  ['management-oversight', 'Management oversight'],
+  ['cp-is-follow-up', 'CP-IS Follow Up'],
+  ['other', 'Other'],
+].map(([value, title]) => ({ value, title }));
 
 const GENDERS = { female: 'Female', male: 'Male', indeterminate: 'Indeterminate', 'not-known': 'Not known' };
 const REASONS = {
@@ -147,7 +160,7 @@ export async function personPage({ app, params, isCurrent }) {
       ['When', 'Type', 'Title', 'Note', 'Recorded by'],
       (person.case_notes || []).map((n) => [
         formatDateTime(n.occurred_at),
-        n.type.replaceAll('-', ' '),
+        NOTE_TYPES.find((t) => t.value === n.type)?.title || n.type,
         n.title,
         html`<span class="app-pre">${n.body || ''}</span>`,
         names.worker[n.recorded_by] || n.recorded_by,
@@ -158,8 +171,38 @@ export async function personPage({ app, params, isCurrent }) {
       ? html`<h2 class="govuk-heading-m">Work steps</h2><p class="govuk-body">${person.steps_unavailable || 'Work steps cannot be shown just now.'}</p>`
       : stepsTable('Work steps', person.steps || [])}
     </div>
-    <div class="govuk-grid-column-one-third">${startForm(types)}</div>
+    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}</div>
     </div>`,
   );
   wireStartForm({ kind: 'person', id: person.id });
+  wireCaseNoteForm(person);
+}
+
+function caseNoteForm() {
+  return html`<h2 class="govuk-heading-m">Add a case note</h2>
+    <form id="case-note-form" novalidate>
+      ${select({ id: 'note-type', name: 'type', label: 'Type', options: NOTE_TYPES })}
+      ${textInput({ id: 'note-title', name: 'title', label: 'Title' })}
+      ${textarea({ id: 'note-body', name: 'body', label: 'Note', rows: 6 })}
+      ${textInput({ id: 'note-occurred-at', name: 'occurred_at', label: 'When it happened', type: 'datetime-local', hint: 'Leave empty for now.' })}
+      ${button('Add case note')}
+    </form>`;
+}
+
+function wireCaseNoteForm(person) {
+  onSubmit(document.getElementById('case-note-form'), async (data) => {
+    const body = { type: data.get('type'), title: data.get('title').trim() };
+    const missing = [];
+    if (!body.type) missing.push({ field: 'type', message: 'Select the type of case note' });
+    if (!body.title) missing.push({ field: 'title', message: 'Enter a title for the case note' });
+    if (missing.length) return showErrors(missing);
+    const text = data.get('body').trim();
+    if (text) body.body = text;
+    const when = data.get('occurred_at');
+    if (when) body.occurred_at = new Date(when).toISOString();
+    const note = await attempt(() => post(`/api/v1/people/${person.id}/case-notes`, body, { idempotent: true }));
+    if (!note) return;
+    notify(`Case note '${note.title}' added.`);
+    go(`/people/${person.id}?added=${note.id}`);
+  });
 }

@@ -129,7 +129,7 @@ function requestBlock(r, me, editableRequests) {
       ])}
       ${canAct && editableRequests
         ? html`<form class="request-action" data-request="${r.id}" novalidate>
-            ${choices({ id: `request-${r.id}-status`, name: 'status', legend: 'You may complete or return the request.', field: 'status', options: [{ value: 'complete', title: 'Completed' }, { value: 'return', title: 'Returned' }], small: true })}
+            ${choices({ id: `request-${r.id}-status`, name: 'status', legend: 'You may complete or return the request, or acknowledge it.', field: 'status', options: [{ value: 'complete', title: 'Completed' }, { value: 'return', title: 'Returned' }, { value: 'acknowledge', title: 'Acknowledged' }], small: true })}
             ${textarea({ id: `request-${r.id}-note`, name: 'note', label: 'Note', field: 'note', rows: 3 })}
             ${button('OK')}
           </form>`
@@ -151,6 +151,13 @@ function requestBlock(r, me, editableRequests) {
   </div>`;
 }
 
+// A request type's standard notes (e.g. CP-IS's for 111 calls and A&E): choosing one fills the note.
+function noteTemplates(types) {
+  const templates = types.flatMap((t) => (t.note_templates || []).map((n) => ({ value: n.text, title: `${t.title}: ${n.title}` })));
+  if (!templates.length) return '';
+  return select({ id: 'request-template', name: 'request_template', label: 'Standard note', field: 'note_template', options: templates, placeholder: '-- None --', hint: 'Choosing one puts its text in the note, to change as needed.' });
+}
+
 function newRequestFields(step, recipients) {
   const types = step.request_types || [];
   if (!types.length) return '';
@@ -166,6 +173,7 @@ function newRequestFields(step, recipients) {
         value: '',
         small: true,
       })}
+      ${noteTemplates(types)}
       ${textarea({ id: 'request-note', name: 'request_note', label: 'Note', field: 'note', rows: 3 })}
       ${select({
         id: 'request-to',
@@ -337,7 +345,7 @@ function wire(step, section) {
       clearErrors();
       const action = data.get('status');
       if (!action) {
-        return showErrors([{ field: 'status', message: 'Select Completed or Returned' }], form);
+        return showErrors([{ field: 'status', message: 'Select Completed, Returned or Acknowledged' }], form);
       }
       const note = data.get('note').trim();
       const done = await attempt(() => post(`/api/v1/requests/${form.dataset.request}/${action}`, note ? { note } : {}), { scope: form });
@@ -346,6 +354,9 @@ function wire(step, section) {
       reload(done, section);
     }),
   );
+  document.getElementById('request-template')?.addEventListener('change', (event) => {
+    if (event.target.value) document.getElementById('request-note').value = event.target.value;
+  });
   const sectionForm = document.getElementById('section-form');
   if (sectionForm) {
     onSubmit(sectionForm, async (data, submitter) => {
