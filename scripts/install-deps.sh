@@ -19,10 +19,12 @@ DEBIAN_PACKAGES="
 # python3-aiosmtpd: a real SMTP server the e-mail tests deliver to.
 # tzdata: the workflow daemon counts working hours on the office clock (Europe/London by default).
 
-# --- Web UI (NPM / BROWSER): empty until the web UI's build and browser tests land. ----------
-# Its Debian packages (nodejs, npm, chromium) go in UI_DEBIAN_PACKAGES; its npm packages go in
-# ui/package.json (with ui/package-lock.json), installed below with `npm ci` when missing.
-UI_DEBIAN_PACKAGES=""
+# --- Web UI: node to install its npm packages (ui/package.json and ui/package-lock.json: GOV.UK
+# Frontend, and playwright-core and axe-core for its browser tests), installed below with `npm ci`
+# when missing, and Debian's Chromium, which the browser tests drive headless (never a download).
+# npm is not listed: a nodejs from elsewhere (e.g. nodesource) brings its own npm and conflicts
+# with Debian's npm package, which is installed below only where there is no npm command.
+UI_DEBIAN_PACKAGES="nodejs chromium"
 
 die() {
     echo "deps: $*" >&2
@@ -34,13 +36,18 @@ for p in $DEBIAN_PACKAGES $UI_DEBIAN_PACKAGES; do
     [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing+=("$p")
 done
 
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "deps: installing ${missing[*]}"
+# apt-get runs as root: through sudo when this script is not root.
+need_root() {
     sudo=()
     if [ "$(id -u)" != 0 ]; then
-        command -v sudo >/dev/null || die "not root and no sudo: install ${missing[*]} as root"
+        command -v sudo >/dev/null || die "not root and no sudo: install $* as root"
         sudo=(sudo)
     fi
+}
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    need_root "${missing[*]}"
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
         die "apt-get update failed (see above)"
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" ||
@@ -49,7 +56,14 @@ fi
 # On machines with systemd, installing postgresql-15 also creates and starts Debian's own cluster
 # on port 5432; Tessera never uses it (each instance has a private cluster, see scripts/instance.sh).
 
-if [ -f "$root/ui/package.json" ] && [ ! -d "$root/ui/node_modules" ]; then
-    command -v npm >/dev/null || die "ui/package.json needs npm: add nodejs and npm to UI_DEBIAN_PACKAGES"
+# Again when ui/package-lock.json changed since the last install (npm keeps its copy in node_modules).
+if [ -f "$root/ui/package.json" ] && { [ ! -d "$root/ui/node_modules" ] ||
+    [ "$root/ui/package-lock.json" -nt "$root/ui/node_modules/.package-lock.json" ]; }; then
+    if ! command -v npm >/dev/null; then
+        echo "deps: installing npm (Debian's), for the web UI's packages"
+        need_root npm
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm ||
+            die "ui/package.json needs npm, and apt-get install npm failed (see above); install node and npm, then run 'make deps' again"
+    fi
     (cd "$root/ui" && npm ci --no-audit --no-fund) || die "npm ci in ui/ failed (see above)"
 fi

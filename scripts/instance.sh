@@ -213,7 +213,7 @@ write_config() {
         echo "[http]"
         echo "addr = 127.0.0.1:8080"
         echo "addr_file = $dir/run/gateway.addr"
-        echo "ui_dir = $root/ui"
+        echo "ui_dir = $root/ui/public"
         for d in $DAEMONS; do
             echo
             echo "[$d]"

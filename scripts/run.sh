@@ -2,11 +2,12 @@
 # make run: the whole suite in the foreground, with demo data, on a private PostgreSQL cluster in
 # $TESSERA_INSTANCE (default build/run-instance; a second run reuses the cluster and its data).
 # Ctrl-C (or SIGTERM) stops the daemons, each draining its in-flight work, then PostgreSQL.
-# TESSERA_HTTP_ADDR (default 127.0.0.1:8080, from tessera.conf) changes where the gateway listens.
+# TESSERA_HTTP_ADDR (default 127.0.0.1:8080, from tessera.conf) changes where the gateway listens;
+# TESSERA_BIN_DIR (default build/bin) where the programs are (the browser tests run their build's).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/build/bin"
+bin="${TESSERA_BIN_DIR:-$root/build/bin}"
 dir=${TESSERA_INSTANCE:-$root/build/run-instance}
 demo="$root/deploy/demo/demo.json"
 # Started in this order, stopped in the reverse order (the gateway first, so that it can finish

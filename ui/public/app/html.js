@@ -1,0 +1,98 @@
+// Building pages from strings safely: every value put into a template is escaped unless it is
+// markup made by html`` itself, so a name or note typed by a worker can never become markup.
+
+class Markup {
+  constructor(text) {
+    this.text = text;
+  }
+  toString() {
+    return this.text;
+  }
+}
+
+export function escape(value) {
+  return String(value ?? '')
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
+}
+
+function piece(value) {
+  if (value instanceof Markup) return value.text;
+  if (Array.isArray(value)) return value.map(piece).join('');
+  if (value === null || value === undefined || value === false) return '';
+  return escape(value);
+}
+
+export function html(strings, ...values) {
+  let out = strings[0];
+  values.forEach((v, i) => {
+    out += piece(v) + strings[i + 1];
+  });
+  return new Markup(out);
+}
+
+// Markup from a trusted constant (never from data).
+export function raw(text) {
+  return new Markup(text);
+}
+
+export function render(element, markup) {
+  element.innerHTML = piece(markup);
+}
+
+// Dates as the seed shows them: 01/12/2022 and 01/12/2022 13:57, on the office clock.
+const TZ = 'Europe/London';
+export function formatDate(value) {
+  if (!value) return '';
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    const [y, m, d] = value.split('-');
+    return `${d}/${m}/${y}`;
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return value;
+  return date.toLocaleDateString('en-GB', { timeZone: TZ });
+}
+
+export function formatDateTime(value) {
+  if (!value) return '';
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return value;
+  const day = date.toLocaleDateString('en-GB', { timeZone: TZ });
+  const time = date.toLocaleTimeString('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit' });
+  return `${day} ${time}`;
+}
+
+// A summary list (key / value rows) from [label, value] pairs; empty values show as "Not recorded".
+export function summaryList(rows) {
+  return html`<dl class="govuk-summary-list">${rows.map(
+    ([key, value]) => html`<div class="govuk-summary-list__row">
+      <dt class="govuk-summary-list__key">${key}</dt>
+      <dd class="govuk-summary-list__value">${value === '' || value === null || value === undefined ? 'Not recorded' : value}</dd>
+    </div>`,
+  )}</dl>`;
+}
+
+// A table with a caption, column headings and rows of cells (text or markup).
+// A wide table (scroll) scrolls sideways in a region of its own that the keyboard can reach.
+export function table(caption, headings, rows, { empty = 'None.', captionClass = 'govuk-table__caption--m', scroll = false } = {}) {
+  if (!rows.length) {
+    return html`<h2 class="govuk-heading-m">${caption}</h2><p class="govuk-body">${empty}</p>`;
+  }
+  const markup = html`<table class="govuk-table${scroll ? ' app-table--small' : ''}">
+    <caption class="govuk-table__caption ${captionClass}">${caption}</caption>
+    <thead class="govuk-table__head"><tr class="govuk-table__row">${headings.map(
+      (h) => html`<th scope="col" class="govuk-table__header">${h}</th>`,
+    )}</tr></thead>
+    <tbody class="govuk-table__body">${rows.map(
+      (cells) => html`<tr class="govuk-table__row">${cells.map((c) => html`<td class="govuk-table__cell">${c}</td>`)}</tr>`,
+    )}</tbody>
+  </table>`;
+  return scroll ? html`<div class="app-table-scroll" role="region" aria-label="${caption}" tabindex="0">${markup}</div>` : markup;
+}
+
+export function tag(text, colour) {
+  return html`<strong class="govuk-tag${colour ? ` govuk-tag--${colour}` : ''}">${text}</strong>`;
+}

@@ -1,0 +1,157 @@
+// Tessera's web UI: a page for each route (#/...), each drawn from the API's answers. Links are
+// routes in the fragment so that the gateway's static file server serves one page for them all.
+import { ApiError, api, session, whenSignedOut } from './api.js';
+import { html, render } from './html.js';
+import { loginPage } from './pages/login.js';
+import { workviewPage } from './pages/workview.js';
+import { organisationsPage, organisationPage } from './pages/organisations.js';
+import { stepPage } from './pages/step.js';
+import { peoplePage, personPage } from './pages/people.js';
+import { reportPage } from './pages/reports.js';
+import { auditPage } from './pages/audit.js';
+
+const REPORT_ROLES = ['mash-manager', 'team-manager', 'head-of-service', 'director', 'performance-analyst', 'admin', 'system-support'];
+const AUDIT_ROLES = ['auditor', 'admin'];
+
+const routes = [
+  { path: /^\/login$/, page: loginPage, open: true },
+  { path: /^\/$/, page: workviewPage, nav: 'workview' },
+  { path: /^\/organisations$/, page: organisationsPage, nav: 'organisations' },
+  { path: /^\/organisations\/(\d+)$/, page: organisationPage, nav: 'organisations' },
+  { path: /^\/steps\/(\d+)$/, page: stepPage, nav: 'workview' },
+  { path: /^\/people$/, page: peoplePage, nav: 'people' },
+  { path: /^\/people\/(\d+)$/, page: personPage, nav: 'people' },
+  { path: /^\/reports\/consultations-in-period$/, page: reportPage, nav: 'reports' },
+  { path: /^\/audit$/, page: auditPage, nav: 'audit' },
+];
+
+const app = document.getElementById('app');
+let flash = null;
+
+// A message for the next page drawn (e.g. "Request sent"), shown in a success banner.
+export function notify(message) {
+  flash = message;
+}
+
+export function go(path) {
+  if (location.hash === `#${path}`) route();
+  else location.hash = path;
+}
+
+function parseHash() {
+  const text = location.hash.startsWith('#/') ? location.hash.slice(1) : '/';
+  const [path, search = ''] = text.split('?');
+  return { path, query: Object.fromEntries(new URLSearchParams(search)) };
+}
+
+function navItems() {
+  const items = [
+    { key: 'workview', href: '#/', text: 'Workview' },
+    { key: 'organisations', href: '#/organisations', text: 'Organisations' },
+    { key: 'people', href: '#/people', text: 'People' },
+  ];
+  if (session.hasRole(...REPORT_ROLES)) items.push({ key: 'reports', href: '#/reports/consultations-in-period', text: 'Reports' });
+  if (session.hasRole(...AUDIT_ROLES)) items.push({ key: 'audit', href: '#/audit', text: 'Audit' });
+  return items;
+}
+
+function drawChrome(current) {
+  const nav = document.getElementById('service-nav');
+  const signedIn = document.getElementById('signed-in');
+  const worker = session.worker;
+  nav.hidden = !worker;
+  signedIn.hidden = !worker;
+  if (!worker) return;
+  render(
+    document.getElementById('nav-list'),
+    navItems().map(
+      (i) => html`<li class="govuk-service-navigation__item${i.key === current ? ' govuk-service-navigation__item--active' : ''}">
+        <a class="govuk-service-navigation__link" href="${i.href}"${i.key === current ? ' aria-current="page"' : ''}>${
+          i.key === current ? html`<strong class="govuk-service-navigation__active-fallback">${i.text}</strong>` : i.text
+        }</a></li>`,
+    ),
+  );
+  render(
+    signedIn,
+    html`<p class="govuk-body-s govuk-!-margin-0">Signed in as <strong>${worker.name}</strong></p>
+      <button type="button" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0" id="sign-out">Sign out</button>`,
+  );
+}
+
+async function endSession() {
+  try {
+    await api('DELETE', '/api/v1/session');
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    /* already signed out on the server (401): nothing more to end there */
+  }
+  session.end();
+  notify('You have signed out.');
+  go('/login');
+}
+
+let drawing = 0;
+async function route() {
+  const { path, query } = parseHash();
+  const match = routes.map((r) => ({ r, m: r.path.exec(path) })).find((x) => x.m);
+  if (!session.token && !(match && match.r.open)) {
+    const back = path === '/' || path === '/login' ? '' : `?next=${encodeURIComponent(location.hash.slice(1))}`;
+    location.replace(`#/login${back}`);
+    return;
+  }
+  drawChrome(match?.r.nav);
+  const ticket = ++drawing;
+  const message = flash;
+  flash = null;
+  if (!match) {
+    document.title = 'Page not found - Tessera';
+    render(app, html`<h1 class="govuk-heading-l">Page not found</h1>
+      <p class="govuk-body">There is no page at this address. Go to <a class="govuk-link" href="#/">your workview</a>.</p>`);
+    return;
+  }
+  try {
+    await match.r.page({ app, params: match.m.slice(1), query, isCurrent: () => ticket === drawing });
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (ticket !== drawing) return;
+    document.title = 'There is a problem - Tessera';
+    render(app, html`<h1 class="govuk-heading-l">${error.status === 403 ? 'You cannot see this page' : error.status === 404 ? 'Not found' : 'Sorry, there is a problem'}</h1>
+      <p class="govuk-body" id="page-error">${error.message}</p>
+      <p class="govuk-body"><a class="govuk-link" href="#/">Back to your workview</a></p>`);
+  }
+  if (ticket !== drawing) return;
+  if (message) {
+    const banner = document.createElement('div');
+    banner.className = 'govuk-notification-banner govuk-notification-banner--success';
+    banner.setAttribute('role', 'alert');
+    banner.setAttribute('aria-labelledby', 'banner-title');
+    banner.tabIndex = -1;
+    render(banner, html`<div class="govuk-notification-banner__header">
+        <h2 class="govuk-notification-banner__title" id="banner-title">Success</h2>
+      </div>
+      <div class="govuk-notification-banner__content"><p class="govuk-notification-banner__heading">${message}</p></div>`);
+    app.prepend(banner);
+  }
+  // A new page: focus moves to its heading, so a screen reader and the keyboard start there.
+  const focusTarget = app.querySelector('.govuk-error-summary') || app.querySelector('h1');
+  if (focusTarget && !app.contains(document.activeElement)) {
+    focusTarget.tabIndex = -1;
+    focusTarget.focus({ preventScroll: false });
+  }
+}
+
+whenSignedOut(() => go('/login?expired=1'));
+
+// In-page links (the skip link, error summary links) move focus rather than change the route.
+document.getElementById('skip-link').addEventListener('click', (event) => {
+  event.preventDefault();
+  document.getElementById('main-content').focus();
+});
+document.addEventListener('click', (event) => {
+  if (event.target.closest('#sign-out')) endSession();
+});
+
+window.addEventListener('hashchange', () => {
+  if (location.hash === '' || location.hash.startsWith('#/')) route();
+});
+route();

@@ -1,0 +1,97 @@
+// The audit trail and the five audits of use (seed 002), for auditors and admins; each with a CSV
+// download of the report.
+import { download, get } from '../api.js';
+import { formatDateTime, html, render, table } from '../html.js';
+import { attempt, button, onSubmit, select, showErrors, textInput } from '../forms.js';
+import { go } from '../main.js';
+
+const KINDS = [
+  { value: 'unallocated-access', title: 'Access to records not allocated to the worker' },
+  { value: 'own-or-connected-records', title: 'Access to own or connected records' },
+  { value: 'third-party-access', title: 'Third-party access' },
+  { value: 'leavers', title: 'Leavers' },
+  { value: 'dormant-accounts', title: 'Dormant accounts' },
+];
+
+function recordLink(record) {
+  if (!record?.id) return '';
+  const href = record.kind === 'person' ? `#/people/${record.id}` : `#/organisations/${record.id}`;
+  return html`<a class="govuk-link" href="${href}">${record.kind} ${record.id}</a>`;
+}
+
+export async function auditPage({ app, query, isCurrent }) {
+  const q = { person_id: query.person_id, worker_id: query.worker_id, from: query.from, to: query.to };
+  const [events, report] = await Promise.all([
+    query.view === 'events' ? get('/api/v1/audit/events', { ...q, limit: 100 }) : null,
+    query.kind ? get(`/api/v1/audit/reports/${encodeURIComponent(query.kind)}`, { from: query.from, to: query.to }) : null,
+  ]);
+  if (!isCurrent()) return;
+  document.title = 'Audit - Tessera';
+  render(
+    app,
+    html`<h1 class="govuk-heading-l">Audit</h1>
+    <div class="govuk-grid-row">
+      <div class="govuk-grid-column-one-half">
+        <h2 class="govuk-heading-m">Audit reports</h2>
+        <form id="report-form" novalidate>
+          ${select({ id: 'kind', name: 'kind', label: 'Report', options: KINDS, value: query.kind || '' })}
+          ${textInput({ id: 'report-from', name: 'from', label: 'From', field: 'from', type: 'date', value: query.kind ? query.from || '' : '', classes: 'govuk-!-width-one-half' })}
+          ${textInput({ id: 'report-to', name: 'to', label: 'To', field: 'to', type: 'date', value: query.kind ? query.to || '' : '', classes: 'govuk-!-width-one-half' })}
+          <div class="govuk-button-group">${button('Run report', { name: 'then', value: 'run' })}${button('Download CSV', { name: 'then', value: 'csv', secondary: true })}</div>
+        </form>
+      </div>
+      <div class="govuk-grid-column-one-half">
+        <h2 class="govuk-heading-m">Audit trail</h2>
+        <form id="events-form" novalidate>
+          ${textInput({ id: 'person-id', name: 'person_id', label: 'Person ID', value: query.person_id || '', classes: 'govuk-input--width-10' })}
+          ${textInput({ id: 'worker-id', name: 'worker_id', label: 'Worker ID', value: query.worker_id || '', classes: 'govuk-input--width-10' })}
+          ${textInput({ id: 'events-from', name: 'from', label: 'From', field: 'from', type: 'date', value: query.view === 'events' ? query.from || '' : '', classes: 'govuk-!-width-one-half' })}
+          ${textInput({ id: 'events-to', name: 'to', label: 'To', field: 'to', type: 'date', value: query.view === 'events' ? query.to || '' : '', classes: 'govuk-!-width-one-half' })}
+          ${button('Show the trail')}
+        </form>
+      </div>
+    </div>
+    ${report
+      ? table(
+          `${report.title}: ${report.findings.length} finding${report.findings.length === 1 ? '' : 's'}`,
+          ['When', 'Finding', 'Worker', 'Record', 'Detail'],
+          report.findings.map((f) => [formatDateTime(f.occurred_at), f.finding, `${f.worker?.name || ''} (${f.worker?.username || ''})`, recordLink(f.record), f.detail]),
+          { empty: `${report.title}: nothing found in the period.` },
+        )
+      : ''}
+    ${events
+      ? table(
+          'Audit trail',
+          ['When', 'Worker', 'Action', 'Record', 'Summary', 'Reason given'],
+          events.items.map((e) => [formatDateTime(e.occurred_at), e.worker?.username, e.action, recordLink(e.record), e.summary, e.reason]),
+          { empty: 'No entries match.' },
+        )
+      : ''}`,
+  );
+  const params = (data, extra) => {
+    const out = new URLSearchParams(extra);
+    for (const [k, v] of data.entries()) if (v && k !== 'then') out.set(k, String(v).trim());
+    return out;
+  };
+  onSubmit(document.getElementById('report-form'), async (data, submitter) => {
+    const p = params(data);
+    const kind = p.get('kind');
+    if (!kind) {
+      return showErrors([{ field: 'kind', message: 'Select a report' }]);
+    }
+    const range = { from: p.get('from') || undefined, to: p.get('to') || undefined };
+    const path = `/api/v1/audit/reports/${encodeURIComponent(kind)}`;
+    if (submitter?.value === 'csv') {
+      await attempt(() => download(path, { ...range, format: 'csv' }, `${kind}.csv`));
+      return;
+    }
+    const ok = await attempt(() => get(path, range));
+    if (ok) go(`/audit?${p}`);
+  });
+  onSubmit(document.getElementById('events-form'), async (data) => {
+    const p = params(data, { view: 'events' });
+    const { view, ...rest } = Object.fromEntries(p);
+    const ok = await attempt(() => get('/api/v1/audit/events', { ...rest, limit: 1 }));
+    if (ok && view) go(`/audit?${p}`);
+  });
+}

@@ -1,0 +1,34 @@
+// Sign in: POST /api/v1/session, then the worker's workview (or the page they were sent from).
+import { post, session } from '../api.js';
+import { html, render } from '../html.js';
+import { attempt, button, onSubmit, showErrors, textInput } from '../forms.js';
+import { go } from '../main.js';
+
+export async function loginPage({ app, query }) {
+  document.title = 'Sign in - Tessera';
+  render(
+    app,
+    html`<div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
+      ${query.expired ? html`<div class="govuk-inset-text">Your session has ended. Sign in again to carry on.</div>` : ''}
+      <h1 class="govuk-heading-l">Sign in to Tessera</h1>
+      <form id="login-form" novalidate>
+        ${textInput({ id: 'username', name: 'username', label: 'Username', classes: 'govuk-!-width-one-half', autocomplete: 'username' })}
+        ${textInput({ id: 'password', name: 'password', label: 'Password', type: 'password', classes: 'govuk-!-width-one-half', autocomplete: 'current-password' })}
+        ${button('Sign in')}
+      </form>
+    </div></div>`,
+  );
+  onSubmit(document.getElementById('login-form'), async (data) => {
+    const username = data.get('username').trim();
+    const password = data.get('password');
+    const missing = [];
+    if (!username) missing.push({ field: 'username', message: 'Enter your username' });
+    if (!password) missing.push({ field: 'password', message: 'Enter your password' });
+    if (missing.length) return showErrors(missing);
+    // A wrong username or password names no field: the summary links to the password.
+    const answer = await attempt(() => post('/api/v1/session', { username, password }), { field: 'password' });
+    if (!answer) return;
+    session.start(answer.token, answer.worker);
+    go(query.next && query.next.startsWith('/') ? query.next : '/');
+  });
+}

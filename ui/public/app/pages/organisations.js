@@ -1,0 +1,111 @@
+// Organisations: find one by name or id; its summary page with its work steps, and Start, where
+// a MASH admin starts a Front Door Consultation (seed 000).
+import { get, post } from '../api.js';
+import { formatDate, html, render, summaryList, table, tag } from '../html.js';
+import { attempt, button, choices, onSubmit, showErrors, textInput } from '../forms.js';
+import { go, notify } from '../main.js';
+
+export async function organisationsPage({ app, query, isCurrent }) {
+  const q = query.q || '';
+  const found = q ? await get('/api/v1/organisations', { q, limit: 50 }) : null;
+  if (!isCurrent()) return;
+  document.title = 'Find organisation - Tessera';
+  render(
+    app,
+    html`<h1 class="govuk-heading-l">Find organisation</h1>
+    <form id="org-search" novalidate>
+      ${textInput({ id: 'q', name: 'q', label: 'Organisation name or ID', value: q, hint: "Any part of the name, for example Hampden, or 'Consultation' when the referring organisation is not recorded.", classes: 'govuk-!-width-two-thirds' })}
+      ${button('Search')}
+    </form>
+    ${found
+      ? table(
+          `Organisations matching '${q}'`,
+          ['Organisation', 'Address', 'Telephone'],
+          found.items.map((o) => [html`<a class="govuk-link" href="#/organisations/${o.id}">${o.title}</a>`, o.address, o.telephone]),
+          { empty: `No organisation matches '${q}'. Check the spelling, or use the 'Consultation' organisation.` },
+        )
+      : ''}`,
+  );
+  onSubmit(document.getElementById('org-search'), (data) => {
+    const text = data.get('q').trim();
+    if (!text) return showErrors([{ field: 'q', message: 'Enter an organisation name or ID' }]);
+    go(`/organisations?q=${encodeURIComponent(text)}`);
+  });
+}
+
+export function stepsTable(caption, steps) {
+  return table(
+    caption,
+    ['Step', 'State', 'Started', 'Completed', 'Assigned to'],
+    steps.map((s) => [
+      html`<a class="govuk-link" href="#/steps/${s.id}">${s.title}</a>`,
+      tag(s.state, s.state === 'completed' ? 'green' : s.state === 'cancelled' ? 'grey' : 'blue'),
+      formatDate(s.started_at),
+      formatDate(s.completed_at),
+      s.assigned_to?.name || '',
+    ]),
+    { empty: 'No work steps.' },
+  );
+}
+
+// The step types this worker may start against a subject of this kind, with their variants.
+export async function startableSteps(kind) {
+  const defs = await get('/api/v1/workflow/definitions');
+  return defs.items.filter((d) => d.you_may_start && (d.subjects || []).includes(kind));
+}
+
+export function startForm(types) {
+  if (!types.length) return '';
+  const options = [];
+  for (const t of types) {
+    if (t.variants?.length) {
+      for (const v of t.variants) options.push({ value: `${t.type}:${v.key}`, title: `${t.title} (${v.key})`, hint: v.title });
+    } else options.push({ value: `${t.type}:`, title: t.title });
+  }
+  return html`<h2 class="govuk-heading-m">Start</h2>
+    <form id="start-step" novalidate>
+      ${choices({ id: 'step-type', name: 'step', legend: 'Select the work step to start', field: 'type', options, small: true })}
+      ${button('Start')}
+    </form>`;
+}
+
+export function wireStartForm(subject) {
+  const form = document.getElementById('start-step');
+  if (!form) return;
+  onSubmit(form, async (data) => {
+    const chosen = data.get('step');
+    if (!chosen) return showErrors([{ field: 'type', message: 'Select the work step to start' }]);
+    const [type, variant] = chosen.split(':');
+    const body = { type, subject };
+    if (variant) body.variant = variant;
+    const step = await attempt(() => post('/api/v1/steps', body, { idempotent: true }), { field: 'type' });
+    if (!step) return;
+    notify(`${step.title} started. It is in your Current work.`);
+    go(`/steps/${step.id}`);
+  });
+}
+
+export async function organisationPage({ app, params, isCurrent }) {
+  const [org, types] = await Promise.all([get(`/api/v1/organisations/${params[0]}`), startableSteps('organisation')]);
+  if (!isCurrent()) return;
+  document.title = `${org.title} - Tessera`;
+  render(
+    app,
+    html`<span class="govuk-caption-l">Organisation</span>
+    <h1 class="govuk-heading-l">${org.title}</h1>
+    <div class="govuk-grid-row">
+      <div class="govuk-grid-column-two-thirds">
+        ${summaryList([
+          ['Name', org.name],
+          ['ID', org.id],
+          ['Address', org.address],
+          ['Telephone', org.telephone],
+        ])}
+        ${stepsTable('Work steps', org.steps || [])}
+      </div>
+      <div class="govuk-grid-column-one-third">${startForm(types)}</div>
+    </div>`,
+  );
+  wireStartForm({ kind: 'organisation', id: org.id });
+}
+

@@ -1,0 +1,208 @@
+// People: find a person by name (misspellings allowed) and date of birth; a person's summary with
+// demographics, relationships, allocations, case notes and work steps. A restricted record the
+// worker may not open shows its display name only, as the API gives it.
+import { ApiError, get, post } from '../api.js';
+import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
+import { attempt, button, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
+import { go, notify } from '../main.js';
+import { startableSteps, startForm, stepsTable, wireStartForm } from './organisations.js';
+
+const NOTE_TYPES = [
+  ['contact', 'Contact'],
+  ['visit', 'Visit'],
+  ['telephone-call', 'Telephone call'],
+  ['meeting', 'Meeting'],
+  ['email', 'E-mail'],
+  ['letter', 'Letter'],
+  ['supervision', 'Supervision'],
+  ['management-oversight', 'Management oversight'],
+  ['cp-is-follow-up', 'CP-IS Follow Up'],
+  ['other', 'Other'],
+].map(([value, title]) => ({ value, title }));
+
+const GENDERS = { female: 'Female', male: 'Male', indeterminate: 'Indeterminate', 'not-known': 'Not known' };
+const REASONS = {
+  'conflict-of-interest': 'Conflict of interest',
+  'high-risk': 'High risk',
+  'case-review': 'Case review',
+  'high-profile': 'High profile',
+  'mappa-marac-lado': 'MAPPA, MARAC or LADO',
+  'adoption-fostering': 'Adoption or fostering',
+};
+
+function nhs(number) {
+  return number ? number.replace(/^(\d{3})(\d{3})(\d{4})$/, '$1 $2 $3') : '';
+}
+
+export async function peoplePage({ app, query, isCurrent }) {
+  const name = query.name || '';
+  const dob = query.dob || '';
+  const found = name || dob ? await get('/api/v1/people', { name, dob, limit: 50 }) : null;
+  if (!isCurrent()) return;
+  document.title = 'Find a person - Tessera';
+  render(
+    app,
+    html`<h1 class="govuk-heading-l">Find a person</h1>
+    <form id="person-search" novalidate>
+      ${textInput({ id: 'name', name: 'name', label: 'Name or person ID', value: name, hint: 'Any of their names; spelling mistakes are allowed.', classes: 'govuk-!-width-two-thirds' })}
+      ${textInput({ id: 'dob', name: 'dob', label: 'Date of birth', type: 'date', value: dob, classes: 'govuk-!-width-one-third' })}
+      ${button('Search')}
+    </form>
+    ${found
+      ? table(
+          'People found',
+          ['Name', 'Date of birth', 'Gender', 'NHS number'],
+          found.items.map((p) => [
+            html`<a class="govuk-link" href="#/people/${p.id}">${p.title}</a>${p.name_only ? html` ${tag('Restricted', 'red')}` : ''}`,
+            formatDate(p.date_of_birth),
+            GENDERS[p.gender] || p.gender || '',
+            nhs(p.nhs_number),
+          ]),
+          { empty: 'No one matches. Check the name and date of birth.' },
+        )
+      : ''}`,
+  );
+  onSubmit(document.getElementById('person-search'), (data) => {
+    const n = data.get('name').trim();
+    const d = data.get('dob');
+    if (!n && !d) return showErrors([{ field: 'name', message: 'Enter a name, a person ID or a date of birth' }]);
+    go(`/people?name=${encodeURIComponent(n)}&dob=${encodeURIComponent(d)}`);
+  });
+}
+
+// Workers' and teams' names for allocations (the API gives their ids).
+async function directory() {
+  const names = { worker: {}, team: {} };
+  const workers = await get('/api/v1/workers', { limit: 200 }).catch(() => ({ items: [] }));
+  for (const w of workers.items) {
+    names.worker[w.id] = w.name;
+    for (const t of w.teams || []) names.team[t.id] = t.name;
+  }
+  return names;
+}
+
+// A restricted record the worker may not open: the API refuses the summary (and audits the try);
+// a search by its id gives the display name, which is all that is shown.
+async function restrictedPerson(id, refusal) {
+  const found = await get('/api/v1/people', { name: id, limit: 1 });
+  const person = found.items.find((p) => p.id === id);
+  if (!person || !person.restricted) throw refusal;
+  return { ...person, name_only: true, refusal: refusal.message };
+}
+
+export async function personPage({ app, params, isCurrent }) {
+  let person;
+  try {
+    person = await get(`/api/v1/people/${params[0]}`);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 403) throw error;
+    person = await restrictedPerson(params[0], error);
+  }
+  if (!isCurrent()) return;
+  document.title = `${person.title || person.display_name} - Tessera`;
+  if (person.name_only) {
+    render(
+      app,
+      html`<span class="govuk-caption-l">Person</span>
+      <h1 class="govuk-heading-l">${person.display_name}</h1>
+      <div class="govuk-warning-text">
+        <span class="govuk-warning-text__icon" aria-hidden="true">!</span>
+        <strong class="govuk-warning-text__text"><span class="govuk-visually-hidden">Warning</span>
+          This record is restricted. You can see the name only. Your attempt to open it has been recorded.</strong>
+      </div>
+      ${person.refusal ? html`<p class="govuk-body">${person.refusal}</p>` : ''}`,
+    );
+    return;
+  }
+  const [names, types] = await Promise.all([directory(), startableSteps('person').catch(() => [])]);
+  if (!isCurrent()) return;
+  const legal = person.legal_name || {};
+  render(
+    app,
+    html`<span class="govuk-caption-l">Person</span>
+    <h1 class="govuk-heading-l">${person.title}</h1>
+    ${person.restricted
+      ? html`<div class="govuk-warning-text"><span class="govuk-warning-text__icon" aria-hidden="true">!</span>
+          <strong class="govuk-warning-text__text"><span class="govuk-visually-hidden">Warning</span>
+          Restricted record (${REASONS[person.restriction?.reason] || person.restriction?.reason || 'restricted'}; review by ${formatDate(person.restriction?.review_date)}).</strong></div>`
+      : ''}
+    <div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
+    <h2 class="govuk-heading-m">Demographics</h2>
+    ${summaryList([
+      ['Given name', legal.given],
+      ['Family name', legal.family],
+      ['Other names', (person.other_names || []).join(', ')],
+      ['Date of birth', formatDate(person.date_of_birth)],
+      ['Gender', GENDERS[person.gender] || person.gender],
+      ['NHS number', nhs(person.nhs_number)],
+      ...(person.unborn ? [['Expected delivery date', formatDate(person.expected_delivery_date)]] : []),
+    ])}
+    ${table(
+      'Relationships',
+      ['Person', 'Relationship'],
+      (person.relationships || []).map((r) => [html`<a class="govuk-link" href="#/people/${r.person_id}">${r.display_name}</a>`, r.type_title || r.type.replaceAll('-', ' ')]),
+      { empty: 'No relationships recorded.' },
+    )}
+    ${table(
+      'Allocations',
+      ['Worker or team', 'Role', 'Service', 'From', 'To'],
+      (person.allocations || []).map((a) => [
+        a.worker_id ? names.worker[a.worker_id] || `Worker ${a.worker_id}` : names.team[a.team_id] || `Team ${a.team_id}`,
+        a.role === 'key-worker' ? 'Key worker' : 'Team',
+        a.service,
+        formatDate(a.start_date),
+        formatDate(a.end_date),
+      ]),
+      { empty: 'Not allocated.' },
+    )}
+    ${table(
+      `Case notes (latest ${(person.case_notes || []).length} of ${person.case_notes_total ?? (person.case_notes || []).length})`,
+      ['When', 'Type', 'Title', 'Note', 'Recorded by'],
+      (person.case_notes || []).map((n) => [
+        formatDateTime(n.occurred_at),
+        NOTE_TYPES.find((t) => t.value === n.type)?.title || n.type,
+        n.title,
+        html`<span class="app-pre">${n.body || ''}</span>`,
+        names.worker[n.recorded_by] || n.recorded_by,
+      ]),
+      { empty: 'No case notes.' },
+    )}
+    ${person.steps === null
+      ? html`<h2 class="govuk-heading-m">Work steps</h2><p class="govuk-body">${person.steps_unavailable || 'Work steps cannot be shown just now.'}</p>`
+      : stepsTable('Work steps', person.steps || [])}
+    </div>
+    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}</div>
+    </div>`,
+  );
+  wireStartForm({ kind: 'person', id: person.id });
+  wireCaseNoteForm(person);
+}
+
+function caseNoteForm() {
+  return html`<h2 class="govuk-heading-m">Add a case note</h2>
+    <form id="case-note-form" novalidate>
+      ${select({ id: 'note-type', name: 'type', label: 'Type', options: NOTE_TYPES })}
+      ${textInput({ id: 'note-title', name: 'title', label: 'Title' })}
+      ${textarea({ id: 'note-body', name: 'body', label: 'Note', rows: 6 })}
+      ${textInput({ id: 'note-occurred-at', name: 'occurred_at', label: 'When it happened', type: 'datetime-local', hint: 'Leave empty for now.' })}
+      ${button('Add case note')}
+    </form>`;
+}
+
+function wireCaseNoteForm(person) {
+  onSubmit(document.getElementById('case-note-form'), async (data) => {
+    const body = { type: data.get('type'), title: data.get('title').trim() };
+    const missing = [];
+    if (!body.type) missing.push({ field: 'type', message: 'Select the type of case note' });
+    if (!body.title) missing.push({ field: 'title', message: 'Enter a title for the case note' });
+    if (missing.length) return showErrors(missing);
+    const text = data.get('body').trim();
+    if (text) body.body = text;
+    const when = data.get('occurred_at');
+    if (when) body.occurred_at = new Date(when).toISOString();
+    const note = await attempt(() => post(`/api/v1/people/${person.id}/case-notes`, body, { idempotent: true }));
+    if (!note) return;
+    notify(`Case note '${note.title}' added.`);
+    go(`/people/${person.id}?added=${note.id}`);
+  });
+}

@@ -1,0 +1,108 @@
+// 'Consultations in period' (seed 000): the period's consultations by source and by outcome, each
+// with a bar chart and its table, by organisation, and the rows; CSV and XLSX downloads.
+import { download, get } from '../api.js';
+import { html, render, table } from '../html.js';
+import { attempt, button, onSubmit, showErrors, textInput } from '../forms.js';
+import { go } from '../main.js';
+
+const PATH = '/api/v1/reports/consultations-in-period';
+const ROWS_SHOWN = 1000;
+
+// Bars as a list, each labelled with its count, so a screen reader reads label and count.
+export function barChart(id, title, bars) {
+  const top = Math.max(1, ...bars.map((b) => b.count));
+  return html`<figure class="govuk-!-margin-0" id="${id}">
+    <figcaption class="govuk-heading-s">${title}</figcaption>
+    <ul class="app-bar-chart">${bars.map(
+      (b) => html`<li class="app-bar-chart__item">
+        <span class="govuk-body-s govuk-!-margin-0">${b.label}</span>
+        <span class="app-bar-chart__bar"><span class="app-bar-chart__fill" style="width: ${Math.round((b.count / top) * 80)}%" aria-hidden="true"></span><span class="govuk-body-s govuk-!-margin-0 govuk-!-font-weight-bold">${b.count}</span></span>
+      </li>`,
+    )}</ul>
+  </figure>`;
+}
+
+function periodForm(start, end) {
+  return html`<form id="period-form" novalidate>
+    <div class="govuk-grid-row">
+      <div class="govuk-grid-column-one-quarter">${textInput({ id: 'start', name: 'start', label: 'Period start', type: 'date', value: start })}</div>
+      <div class="govuk-grid-column-one-quarter">${textInput({ id: 'end', name: 'end', label: 'Period end', type: 'date', value: end })}</div>
+    </div>
+    <div class="govuk-button-group">
+      ${button('Run report', { name: 'then', value: 'run' })}
+      ${button('Download CSV', { name: 'then', value: 'csv', secondary: true })}
+      ${button('Download XLSX', { name: 'then', value: 'xlsx', secondary: true })}
+    </div>
+  </form>`;
+}
+
+function reportBody(r) {
+  const o = r.by_outcome;
+  const rows = r.rows;
+  return html`<h2 class="govuk-heading-l">${r.heading}</h2>
+    <p class="govuk-body govuk-!-font-weight-bold">${r.subheading}</p>
+    <p class="govuk-body">Period start: ${r.period.start}<br>Period end: ${r.period.end}</p>
+    <div class="govuk-grid-row"><div class="govuk-grid-column-full">
+    <h3 class="govuk-heading-m">${r.by_source.title}</h3>
+    ${barChart('chart-by-source', 'Consultations by source of contact', r.by_source.items.map((i) => ({ label: i.title, count: i.count })))}
+    ${table(r.by_source.title, r.by_source.columns || ['Source of contact', 'Count'], r.by_source.items.map((i) => [i.title, String(i.count)]), { captionClass: 'govuk-visually-hidden', empty: 'No consultations in the period.' })}
+    <h3 class="govuk-heading-m">${o.title}</h3>
+    ${barChart('chart-by-outcome', 'Consultations by outcome', [
+      { label: 'Total number of Consultations', count: o.total },
+      { label: 'Further information given', count: o.further_information_given },
+      { label: 'Referral to MASH', count: o.referral_to_mash },
+    ])}
+    ${table(o.title, o.columns || ['Total number of Consultations', 'Further information given', 'Referral to MASH'], [[String(o.total), String(o.further_information_given), String(o.referral_to_mash)]], { captionClass: 'govuk-visually-hidden' })}
+    ${table(r.by_organisation.title, r.by_organisation.columns || ['Organisation name', 'Count'], r.by_organisation.items.map((i) => [html`<a class="govuk-link" href="#/organisations/${i.organisation_id}">${i.name}</a>`, String(i.count)]), { empty: 'No consultations in the period.' })}
+    ${rows.total > rows.items.length ? html`<p class="govuk-body">The first ${rows.items.length} of ${rows.total} consultations are shown; the downloads have them all.</p>` : ''}
+    ${table(
+      rows.title,
+      rows.columns || [],
+      rows.items.map((x) => [
+        x.organisation_id,
+        x.organisation_name,
+        html`<a class="govuk-link" href="#/steps/${x.step_id}">${x.step_id}</a>`,
+        x.step_type,
+        x.step_started_on || '',
+        x.step_completed_on,
+        x.consulted_on || '',
+        x.source_title,
+        x.referrer_name,
+        x.referrer_relationship,
+        x.outcomes_title,
+      ]),
+      { empty: 'No consultations in the period.', scroll: true },
+    )}
+    </div></div>`;
+}
+
+export async function reportPage({ app, query, isCurrent }) {
+  const { start = '', end = '' } = query;
+  const report = start && end ? await get(PATH, { start, end, format: 'json', limit: ROWS_SHOWN }) : null;
+  if (!isCurrent()) return;
+  document.title = 'Consultations in period - Tessera';
+  render(
+    app,
+    html`<span class="govuk-caption-l">Reports</span>
+    <h1 class="govuk-heading-l">Consultations in period</h1>
+    <p class="govuk-body">Front Door Consultations completed in the period, from its first day to its last, both included.</p>
+    ${periodForm(start, end)}
+    ${report ? reportBody(report) : ''}`,
+  );
+  onSubmit(document.getElementById('period-form'), async (data, submitter) => {
+    const s = data.get('start');
+    const e = data.get('end');
+    const missing = [];
+    if (!s) missing.push({ field: 'start', message: 'Enter the period start' });
+    if (!e) missing.push({ field: 'end', message: 'Enter the period end' });
+    if (missing.length) return showErrors(missing);
+    const format = submitter?.value;
+    if (format === 'csv' || format === 'xlsx') {
+      await attempt(() => download(PATH, { start: s, end: e, format }, `consultations-in-period_${s}_${e}.${format}`));
+      return;
+    }
+    // Checked here first so that a bad period is shown next to its field, not on an error page.
+    const ok = await attempt(() => get(PATH, { start: s, end: e, format: 'json', limit: 1 }));
+    if (ok) go(`/reports/consultations-in-period?start=${s}&end=${e}`);
+  });
+}

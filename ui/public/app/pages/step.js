@@ -1,0 +1,426 @@
+// A work step (e.g. a Front Door Consultation, seed 000): its sections, drawn from the definition's
+// fields; its requests with their status history, and acting on those sent to you; a new request,
+// sent when the worker next saves, as the seed describes; next actions and Finish; Assign.
+import { get, post, put, session } from '../api.js';
+import { formatDateTime, html, render, summaryList, table, tag } from '../html.js';
+import { attempt, button, choices, clearErrors, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
+import { go, notify } from '../main.js';
+import { subjectLink } from './workview.js';
+
+const OPEN_STATES = ['started', 'reopened'];
+
+function mine(step, me) {
+  return OPEN_STATES.includes(step.state) && step.assigned_to?.kind === 'worker' && step.assigned_to.id === me.id;
+}
+
+function addressedToMe(request, me) {
+  const to = request.to || {};
+  if (to.kind === 'worker') return to.id === me.id;
+  if (to.kind === 'team') return (me.teams || []).some((t) => t.id === to.id);
+  return to.kind === 'virtual_worker';
+}
+
+// datetime-local shows the worker's local time; the API takes RFC 3339.
+function toLocalInput(value) {
+  if (!value) return '';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return '';
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function fieldId(section, field) {
+  return `s${section.number}-${field.name.replaceAll('_', '-')}`;
+}
+
+function workerOptions(recipients) {
+  return recipients.filter((r) => r.kind === 'worker').map((r) => ({ value: r.id, title: r.name }));
+}
+
+function fieldInput(section, field, saved, recipients) {
+  // A worker field the definition defaults to the current worker shows them until saved otherwise.
+  const value = saved ?? (field.type === 'worker' && field.default === 'current-worker' ? session.worker.id : undefined);
+  const id = fieldId(section, field);
+  const label = field.required ? `${field.title} (required)` : field.title;
+  const common = { id, name: field.name, label, field: `data.${field.name}` };
+  switch (field.type) {
+    case 'long-text':
+      return textarea({ ...common, value: value ?? '' });
+    case 'datetime':
+      return textInput({ ...common, type: 'datetime-local', value: toLocalInput(value), classes: 'govuk-!-width-one-half', hint: field.not_future ? 'It cannot be in the future.' : undefined });
+    case 'date':
+      return textInput({ ...common, type: 'date', value: value ?? '', classes: 'govuk-!-width-one-half' });
+    case 'telephone':
+      return textInput({ ...common, type: 'tel', value: value ?? '', classes: 'govuk-!-width-one-half', autocomplete: 'off' });
+    case 'email':
+      return textInput({ ...common, type: 'email', value: value ?? '', classes: 'govuk-!-width-two-thirds', autocomplete: 'off' });
+    case 'number':
+      return textInput({ ...common, value: value ?? '', classes: 'govuk-input--width-10' });
+    case 'picklist':
+      return select({ ...common, options: field.options || [], value: value ?? '' });
+    case 'multi-picklist':
+      return choices({ kind: 'checkboxes', id, name: field.name, legend: label, field: `data.${field.name}`, options: field.options || [], value: value || [], small: true });
+    case 'worker':
+      return select({ ...common, options: workerOptions(recipients), value: value ?? '', placeholder: '-- Not recorded --' });
+    case 'boolean':
+      return choices({ kind: 'checkboxes', id, name: field.name, legend: field.title, field: `data.${field.name}`, options: [{ value: 'true', title: 'Yes' }], value: value ? ['true'] : [], small: true });
+    default:
+      return textInput({ ...common, value: value ?? '', classes: 'govuk-!-width-two-thirds' });
+  }
+}
+
+function fieldValue(field, value, recipients) {
+  if (value === undefined || value === null || value === '') return '';
+  const title = (v) => (field.options || []).find((o) => o.value === v)?.title || v;
+  switch (field.type) {
+    case 'datetime':
+      return formatDateTime(value);
+    case 'picklist':
+      return title(value);
+    case 'multi-picklist':
+      return (value || []).map(title).join(', ');
+    case 'worker':
+      return recipients.find((r) => r.kind === 'worker' && r.id === value)?.name || value;
+    case 'boolean':
+      return value ? 'Yes' : 'No';
+    case 'long-text':
+      return html`<span class="app-pre">${value}</span>`;
+    default:
+      return String(value);
+  }
+}
+
+// The section's data from its form, as the API takes it; empty fields are left out.
+function sectionData(section, form) {
+  const data = {};
+  for (const field of section.fields || []) {
+    const values = new FormData(form).getAll(field.name).map((v) => (typeof v === 'string' ? v.trim() : v));
+    if (field.type === 'multi-picklist') data[field.name] = values;
+    else if (field.type === 'boolean') data[field.name] = values.includes('true');
+    else if (values[0]) {
+      if (field.type === 'datetime') {
+        const d = new Date(values[0]);
+        data[field.name] = Number.isNaN(d.getTime()) ? values[0] : d.toISOString();
+      } else if (field.type === 'number') data[field.name] = Number(values[0]);
+      else data[field.name] = values[0];
+    }
+  }
+  return data;
+}
+
+function requestSummary(r) {
+  return `${r.title}${r.required ? ' (Required)' : ''} - ${formatDateTime(r.sent_at)} (${r.to?.name || ''})`;
+}
+
+function requestBlock(r, me, editableRequests) {
+  const canAct = r.status === 'sent' && addressedToMe(r, me);
+  const canAcknowledge = r.status === 'returned' && r.from?.id === me.id;
+  const statusColour = { sent: 'blue', completed: 'green', returned: 'orange', acknowledged: 'grey' }[r.status];
+  return html`<div class="govuk-summary-card" id="request-${r.id}">
+    <div class="govuk-summary-card__title-wrapper"><h3 class="govuk-summary-card__title">${requestSummary(r)}</h3></div>
+    <div class="govuk-summary-card__content">
+      ${summaryList([
+        ['Request ID', r.id],
+        ['Request type', `${r.title}${r.required ? ' (Required)' : ''}`],
+        ['Status', tag(r.status, statusColour)],
+        ['From', r.from?.name],
+        ['Sent to', r.to?.name],
+        ['Note', r.note],
+      ])}
+      ${canAct && editableRequests
+        ? html`<form class="request-action" data-request="${r.id}" novalidate>
+            ${choices({ id: `request-${r.id}-status`, name: 'status', legend: 'You may complete or return the request, or acknowledge it.', field: 'status', options: [{ value: 'complete', title: 'Completed' }, { value: 'return', title: 'Returned' }, { value: 'acknowledge', title: 'Acknowledged' }], small: true })}
+            ${textarea({ id: `request-${r.id}-note`, name: 'note', label: 'Note', field: 'note', rows: 3 })}
+            ${button('OK')}
+          </form>`
+        : ''}
+      ${canAcknowledge
+        ? html`<form class="request-action" data-request="${r.id}" novalidate>
+            <input type="hidden" name="status" value="acknowledge">
+            ${textarea({ id: `request-${r.id}-note`, name: 'note', label: 'Note', field: 'note', rows: 3 })}
+            ${button('Acknowledge')}
+          </form>`
+        : ''}
+      ${table(
+        'Status history',
+        ['Date and time', 'Action', 'Worker/team', 'By', 'Note'],
+        (r.history || []).map((h) => [formatDateTime(h.at), h.action, h.worker_or_team, h.by?.name, h.note]),
+        { captionClass: 'govuk-table__caption--s' },
+      )}
+    </div>
+  </div>`;
+}
+
+// A request type's standard notes (e.g. CP-IS's for 111 calls and A&E): choosing one fills the note.
+function noteTemplates(types) {
+  const templates = types.flatMap((t) => (t.note_templates || []).map((n) => ({ value: n.text, title: `${t.title}: ${n.title}` })));
+  if (!templates.length) return '';
+  return select({ id: 'request-template', name: 'request_template', label: 'Standard note', field: 'note_template', options: templates, placeholder: '-- None --', hint: 'Choosing one puts its text in the note, to change as needed.' });
+}
+
+function newRequestFields(step, recipients) {
+  const types = step.request_types || [];
+  if (!types.length) return '';
+  return html`<details class="govuk-details" id="new-request"${step.pendingRequest ? ' open' : ''}>
+    <summary class="govuk-details__summary"><span class="govuk-details__summary-text">New request</span></summary>
+    <div class="govuk-details__text">
+      ${choices({
+        id: 'request-type',
+        name: 'request_type',
+        legend: 'Select the request',
+        field: 'type',
+        options: [{ value: '', title: 'No request' }, ...types.map((t) => ({ value: t.type, title: `${t.title}${t.required ? ' (Required)' : ''}` }))],
+        value: '',
+        small: true,
+      })}
+      ${noteTemplates(types)}
+      ${textarea({ id: 'request-note', name: 'request_note', label: 'Note', field: 'note', rows: 3 })}
+      ${select({
+        id: 'request-to',
+        name: 'request_to',
+        label: 'Pass to worker or team',
+        field: 'to',
+        placeholder: 'Where the request type sends it (for example the MASH Manager team)',
+        options: recipients.map((r) => ({ value: `${r.kind}:${r.id}`, title: `${r.name} (${r.kind})` })),
+        hint: 'This request will be sent when you next save.',
+      })}
+    </div>
+  </details>`;
+}
+
+function formSection(step, section, recipients) {
+  return html`<form id="section-form" novalidate>
+    <h2 class="govuk-heading-m">${section.number}. ${section.title}</h2>
+    ${(section.fields || []).map((f) => fieldInput(section, f, section.data?.[f.name], recipients))}
+    ${choices({ kind: 'checkboxes', id: 'section-completed', name: 'completed', legend: 'Completion', field: 'completed', options: [{ value: 'true', title: 'Section completed' }], value: section.completed ? ['true'] : [], small: true })}
+    ${newRequestFields(step, recipients)}
+    <div class="govuk-button-group">
+      ${button('Save', { name: 'then', value: 'stay' })}
+      ${button('Save and close', { name: 'then', value: 'close', secondary: true })}
+    </div>
+  </form>`;
+}
+
+function nextActionsSection(step, section) {
+  const saved = section.data?.next_actions || [];
+  const savedFor = (action) => saved.find((a) => a.action === action) || {};
+  return html`<form id="next-actions-form" novalidate>
+    <h2 class="govuk-heading-m">${section.number}. ${section.title}</h2>
+    <div class="govuk-form-group">
+      <fieldset class="govuk-fieldset">
+        <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">Next actions</legend>
+        <div class="govuk-checkboxes govuk-checkboxes--small" data-module="govuk-checkboxes">
+          ${(step.next_action_types || []).map(
+            (t, i) => html`<div class="govuk-checkboxes__item">
+              <input class="govuk-checkboxes__input" id="action-${t.action}" name="action" type="checkbox" value="${t.action}"
+                ${saved.some((a) => a.action === t.action) ? 'checked' : ''}${i === 0 ? html` data-field="next_actions"` : ''}>
+              <label class="govuk-label govuk-checkboxes__label" for="action-${t.action}">${t.title}</label>
+            </div>`,
+          )}
+        </div>
+      </fieldset>
+    </div>
+    ${(step.next_action_types || []).map(
+      (t) => html`<fieldset class="govuk-fieldset govuk-!-margin-bottom-4" data-action-details="${t.action}">
+        <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">${t.title}: details</legend>
+        ${t.reasons?.length
+          ? select({ id: `action-${t.action}-reason`, name: `reason:${t.action}`, label: t.reason_required ? 'Reason (required)' : 'Reason', field: `reason:${t.action}`, options: t.reasons.map((r) => ({ value: r.value ?? r.reason ?? r, title: r.title ?? r })), value: savedFor(t.action).reason || '' })
+          : textInput({ id: `action-${t.action}-reason`, name: `reason:${t.action}`, label: t.reason_required ? 'Reason (required)' : 'Reason', field: `reason:${t.action}`, value: savedFor(t.action).reason || '' })}
+        ${textarea({ id: `action-${t.action}-note`, name: `note:${t.action}`, label: 'Note', field: `note:${t.action}`, rows: 2, value: savedFor(t.action).note || '' })}
+        ${select({ id: `action-${t.action}-priority`, name: `priority:${t.action}`, label: 'Priority', field: `priority:${t.action}`, placeholder: null, options: [{ value: 'normal', title: 'Normal' }, { value: 'urgent', title: 'Urgent' }, { value: 'low', title: 'Low' }], value: savedFor(t.action).priority || 'normal' })}
+      </fieldset>`,
+    )}
+    <div class="govuk-button-group">
+      ${button('Save', { name: 'then', value: 'stay', secondary: true })}
+      ${button('Finish', { name: 'then', value: 'finish' })}
+    </div>
+  </form>`;
+}
+
+function readOnlySection(section, recipients) {
+  if (section.kind === 'next-actions') {
+    const actions = section.data?.next_actions || [];
+    return html`<h2 class="govuk-heading-m">${section.number}. ${section.title}</h2>
+      ${actions.length ? summaryList(actions.map((a) => [a.title || a.action, [a.reason_title || a.reason, a.note].filter(Boolean).join(': ')])) : html`<p class="govuk-body">No next actions recorded.</p>`}`;
+  }
+  return html`<h2 class="govuk-heading-m">${section.number}. ${section.title}</h2>
+    ${summaryList((section.fields || []).map((f) => [f.title, fieldValue(f, section.data?.[f.name], recipients)]))}`;
+}
+
+function assignForm(recipients, open) {
+  return html`<details class="govuk-details" id="assign"${open ? ' open' : ''}>
+    <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Assign</span></summary>
+    <div class="govuk-details__text">
+      <form id="assign-form" novalidate>
+        ${select({ id: 'assign-to', name: 'to', label: 'Assign to worker or team', field: 'worker_id', options: recipients.map((r) => ({ value: `${r.kind}:${r.id}`, title: `${r.name} (${r.kind})` })) })}
+        ${button('Assign')}
+      </form>
+    </div>
+  </details>`;
+}
+
+function recipientBody(value) {
+  const [kind, id] = value.split(':');
+  return kind === 'team' ? { team_id: id } : { worker_id: id };
+}
+
+export async function stepPage({ app, params, query, isCurrent }) {
+  const me = session.worker;
+  const [step, recipientList] = await Promise.all([
+    get(`/api/v1/steps/${params[0]}`),
+    get(`/api/v1/steps/${params[0]}/recipients`).catch(() => ({ items: [] })),
+  ]);
+  if (!isCurrent()) return;
+  const recipients = recipientList.items || [];
+  const editable = mine(step, me);
+  const sections = step.sections || [];
+  const current = sections.find((s) => s.number === query.section) || sections.find((s) => !s.completed) || sections[0];
+  const open = !['completed', 'cancelled'].includes(step.state);
+  document.title = `${step.heading || step.title} - Tessera`;
+  render(
+    app,
+    html`<span class="govuk-caption-l">${step.type_title || step.type}</span>
+    <h1 class="govuk-heading-l">${step.heading || step.title}</h1>
+    ${summaryList([
+      ['Subject', subjectLink(step.subject)],
+      ['State', tag(step.state, step.state === 'completed' ? 'green' : 'blue')],
+      ['Assigned to', step.assigned_to?.name],
+      ['Started', formatDateTime(step.started_at)],
+      ['Completed', formatDateTime(step.completed_at)],
+    ])}
+    ${open && !editable
+      ? html`<div class="govuk-inset-text">This step is not in your Current work. Resume it to record in it.
+          <form id="resume-form" class="govuk-!-margin-top-3">${button('Resume work', { secondary: true })}</form></div>`
+      : ''}
+    ${(step.requests || []).length
+      ? html`<h2 class="govuk-heading-m">Requests</h2>${step.requests.map((r) => requestBlock(r, me, true))}`
+      : ''}
+    <div class="govuk-grid-row">
+      <div class="govuk-grid-column-one-third">
+        <nav aria-labelledby="sections-heading">
+          <h2 class="govuk-heading-m" id="sections-heading">Sections</h2>
+          <ul class="govuk-list">${sections.map(
+            (s) => html`<li class="${s === current ? 'app-section-list__item--current' : ''}">
+              <a class="govuk-link" href="#/steps/${step.id}?section=${s.number}"${s === current ? ' aria-current="page"' : ''}>${s.number}. ${s.title}</a>
+              ${s.completed ? tag('Completed', 'green') : s.required ? html`<span class="govuk-body-s"> (required)</span>` : ''}
+            </li>`,
+          )}</ul>
+        </nav>
+      </div>
+      <div class="govuk-grid-column-two-thirds" id="section">
+        ${current
+          ? editable
+            ? current.kind === 'next-actions'
+              ? nextActionsSection(step, current)
+              : formSection(step, current, recipients)
+            : readOnlySection(current, recipients)
+          : ''}
+      </div>
+    </div>
+    ${open ? assignForm(recipients, query.assign === '1') : ''}
+    <details class="govuk-details">
+      <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Step history</span></summary>
+      <div class="govuk-details__text">${table('Step history', ['Date and time', 'What happened'], (step.history || []).map((h) => [formatDateTime(h.at), h.detail || h.action]), { captionClass: 'govuk-table__caption--s' })}</div>
+    </details>`,
+  );
+  wire(step, current, { app, query });
+}
+
+function reload(step, section) {
+  go(`/steps/${step.id}?section=${section.number}&saved=${Date.now()}`);
+}
+
+function wire(step, section) {
+  const resume = document.getElementById('resume-form');
+  if (resume) {
+    onSubmit(resume, async () => {
+      const done = await attempt(() => post(`/api/v1/steps/${step.id}/resume`));
+      if (!done) return;
+      notify('The step is in your Current work.');
+      reload(done, section);
+    });
+  }
+  document.querySelectorAll('form.request-action').forEach((form) =>
+    onSubmit(form, async (data) => {
+      clearErrors();
+      const action = data.get('status');
+      if (!action) {
+        return showErrors([{ field: 'status', message: 'Select Completed, Returned or Acknowledged' }], form);
+      }
+      const note = data.get('note').trim();
+      const done = await attempt(() => post(`/api/v1/requests/${form.dataset.request}/${action}`, note ? { note } : {}), { scope: form });
+      if (!done) return;
+      notify({ complete: 'Request completed.', return: 'Request returned to its sender.', acknowledge: 'Request acknowledged.' }[action]);
+      reload(done, section);
+    }),
+  );
+  document.getElementById('request-template')?.addEventListener('change', (event) => {
+    if (event.target.value) document.getElementById('request-note').value = event.target.value;
+  });
+  const sectionForm = document.getElementById('section-form');
+  if (sectionForm) {
+    onSubmit(sectionForm, async (data, submitter) => {
+      const completed = data.getAll('completed').includes('true');
+      const saved = await attempt(() => put(`/api/v1/steps/${step.id}/sections/${section.number}`, { data: sectionData(section, sectionForm), completed }));
+      if (!saved) return;
+      // The new request goes once the section is saved, as the seed says.
+      const type = data.get('request_type');
+      let message = `Section ${section.number} saved.`;
+      if (type) {
+        const body = { type };
+        const note = (data.get('request_note') || '').trim();
+        if (note) body.note = note;
+        if (data.get('request_to')) body.to = recipientBody(data.get('request_to'));
+        const sent = await attempt(() => post(`/api/v1/steps/${step.id}/requests`, body, { idempotent: true }));
+        if (!sent) return;
+        const r = sent.requests[sent.requests.length - 1];
+        message = `Section ${section.number} saved. ${r.title} sent to ${r.to?.name}.`;
+      }
+      notify(message);
+      if (submitter?.value === 'close') go('/');
+      else reload(step, section);
+    });
+  }
+  const actionsForm = document.getElementById('next-actions-form');
+  if (actionsForm) {
+    onSubmit(actionsForm, async (data, submitter) => {
+      const chosen = data.getAll('action');
+      const nextActions = chosen.map((action, i) => {
+        // The API names a fault by the action's place in the list: the inputs take that name now.
+        for (const key of ['reason', 'note', 'priority']) {
+          document.getElementById(`action-${action}-${key}`).dataset.field = `next_actions[${i}].${key}`;
+        }
+        const a = { action, priority: data.get(`priority:${action}`) || 'normal' };
+        const reason = (data.get(`reason:${action}`) || '').trim();
+        const note = (data.get(`note:${action}`) || '').trim();
+        if (reason) a.reason = reason;
+        if (note) a.note = note;
+        return a;
+      });
+      const finishing = submitter?.value === 'finish';
+      const saved = await attempt(() => put(`/api/v1/steps/${step.id}/sections/${section.number}`, { data: { next_actions: nextActions }, completed: finishing }));
+      if (!saved) return;
+      if (!finishing) {
+        notify(`Section ${section.number} saved.`);
+        return reload(step, section);
+      }
+      const done = await attempt(() => post(`/api/v1/steps/${step.id}/finish`, {}));
+      if (!done) return;
+      notify(`${done.heading || done.title} is finished.`);
+      go('/');
+    });
+  }
+  const assign = document.getElementById('assign-form');
+  if (assign) {
+    onSubmit(assign, async (data) => {
+      const to = data.get('to');
+      if (!to) {
+        return showErrors([{ field: 'worker_id', message: 'Select the worker or team to assign the step to' }]);
+      }
+      const done = await attempt(() => post(`/api/v1/steps/${step.id}/assign`, recipientBody(to)));
+      if (!done) return;
+      notify(`${done.heading || done.title} is assigned to ${done.assigned_to?.name}.`);
+      go('/');
+    });
+  }
+}

@@ -1,0 +1,99 @@
+// The workview: the folders Incoming work, Incoming requests, Current work and Recently viewed with
+// their counts, for the worker or for one of the queues (teams, virtual workers) they work.
+import { get, post } from '../api.js';
+import { formatDateTime, html, render, tag } from '../html.js';
+import { attempt } from '../forms.js';
+import { go, notify } from '../main.js';
+
+const FOLDERS = ['incoming_work', 'incoming_requests', 'current_work', 'recently_viewed'];
+
+export function subjectLink(subject) {
+  if (!subject || !subject.id) return subject?.title || '';
+  const href = subject.kind === 'person' ? `#/people/${subject.id}` : subject.kind === 'organisation' ? `#/organisations/${subject.id}` : '';
+  return href ? html`<a class="govuk-link" href="${href}">${subject.title || subject.name}</a>` : subject.title || subject.name;
+}
+
+function queueQuery(q) {
+  if (q.kind === 'team') return `team_id=${encodeURIComponent(q.id)}`;
+  if (q.kind === 'worker') return `worker_id=${encodeURIComponent(q.id)}`;
+  return `queue=${encodeURIComponent(q.key || q.id)}`;
+}
+
+// The link to a folder's next page (the API pages one folder at a time with its cursor).
+function moreLink(key, folder, owner) {
+  if (!folder.next_cursor) return '';
+  const q = new URLSearchParams({ ...owner, folder: key, cursor: folder.next_cursor });
+  return html`<p class="govuk-body"><a class="govuk-link" href="#/?${q}">More in ${folder.title}</a></p>`;
+}
+
+function folderTable(key, folder, canResume, owner) {
+  const id = `folder-${key.replaceAll('_', '-')}`;
+  const caption = `${folder.title} (${folder.count})`;
+  if (!folder.items.length) {
+    return html`<h2 class="govuk-heading-m" id="${id}">${caption}</h2><p class="govuk-body">Nothing here.</p>`;
+  }
+  return html`${folderItems(id, key, caption, folder, canResume)}${moreLink(key, folder, owner)}`;
+}
+
+function folderItems(id, key, caption, folder, canResume) {
+  return html`<table class="govuk-table" id="${id}">
+    <caption class="govuk-table__caption govuk-table__caption--m">${caption}</caption>
+    <thead class="govuk-table__head"><tr class="govuk-table__row">
+      <th scope="col" class="govuk-table__header">Type</th>
+      <th scope="col" class="govuk-table__header">Subject</th>
+      <th scope="col" class="govuk-table__header">Title</th>
+      <th scope="col" class="govuk-table__header">Received</th>
+      <th scope="col" class="govuk-table__header">Actions</th>
+    </tr></thead>
+    <tbody class="govuk-table__body">${folder.items.map(
+      (item) => html`<tr class="govuk-table__row">
+        <td class="govuk-table__cell">${item.kind === 'request' ? 'Request' : 'Work step'}</td>
+        <td class="govuk-table__cell">${subjectLink(item.subject)}</td>
+        <td class="govuk-table__cell"><a class="govuk-link" href="#/steps/${item.step_id}">${item.title}</a>
+          ${item.overdue ? tag('Overdue', 'red') : ''}</td>
+        <td class="govuk-table__cell">${formatDateTime(item.received_at || item.viewed_at)}</td>
+        <td class="govuk-table__cell"><div class="app-table-actions">
+          ${canResume && key !== 'recently_viewed' && key !== 'current_work'
+            ? html`<button type="button" class="govuk-button govuk-button--secondary" data-resume="${item.step_id}">
+                Resume work<span class="govuk-visually-hidden">: ${item.title}, ${item.subject?.title || ''}</span></button>`
+            : ''}
+          <a class="govuk-link" href="#/steps/${item.step_id}?assign=1">Assign<span class="govuk-visually-hidden">: ${item.title}, ${item.subject?.title || ''}</span></a>
+        </div></td>
+      </tr>`,
+    )}</tbody>
+  </table>`;
+}
+
+export async function workviewPage({ app, query, isCurrent }) {
+  const owner = Object.fromEntries(['team_id', 'worker_id', 'queue'].filter((k) => query[k]).map((k) => [k, query[k]]));
+  const folderKey = FOLDERS.includes(query.folder) ? query.folder : '';
+  const view = await get('/api/v1/workview', { ...owner, folder: folderKey, cursor: folderKey ? query.cursor : undefined });
+  if (!isCurrent()) return;
+  const own = view.owner?.kind === 'worker' && !query.worker_id && !folderKey;
+  const heading = own ? 'Your workview' : `Workview: ${view.owner?.name || ''}`;
+  document.title = `${heading} - Tessera`;
+  const queues = view.queues || [];
+  render(
+    app,
+    html`<h1 class="govuk-heading-l">${heading}</h1>
+    ${!own ? html`<p class="govuk-body"><a class="govuk-link" href="#/">Back to your workview</a></p>` : ''}
+    ${queues.length
+      ? html`<h2 class="govuk-heading-m">Queues you work</h2>
+        <ul class="govuk-list" id="queues">${queues.map(
+          (q) => html`<li><a class="govuk-link" href="#/?${queueQuery(q)}">${q.name}</a>:
+            incoming work ${q.counts?.incoming_work ?? 0}, incoming requests ${q.counts?.incoming_requests ?? 0},
+            current work ${q.counts?.current_work ?? 0}</li>`,
+        )}</ul>`
+      : ''}
+    ${folderKey ? html`<p class="govuk-body"><a class="govuk-link" href="#/?${new URLSearchParams(owner)}">All folders</a></p>` : ''}
+    ${FOLDERS.filter((key) => !folderKey || key === folderKey).map((key) => (view.folders[key] ? folderTable(key, view.folders[key], true, owner) : ''))}`,
+  );
+  app.querySelectorAll('[data-resume]').forEach((b) =>
+    b.addEventListener('click', async () => {
+      const step = await attempt(() => post(`/api/v1/steps/${b.dataset.resume}/resume`));
+      if (!step) return;
+      notify(`${step.heading || step.title} is in your Current work.`);
+      go(`/steps/${step.id}`);
+    }),
+  );
+}
