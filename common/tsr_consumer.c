@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct tsr_consumer {
     tsr_apply_fn apply;
     char *producer_literal; /* the producer as an SQL literal, for the inbox's simple queries */
     uint64_t applied;       /* last sequence known applied (the inbox is the truth) */
+    uint64_t txn;           /* the batch transaction's state, as tsr_event_t.txn tells applies */
     int loaded;             /* applied was read from the inbox */
     queued_event_t *queue;
     size_t queued;
@@ -138,6 +140,13 @@ static int consumer__bury(tsr_consumer_t *self, PGconn *conn, const Tsr__Envelop
 
 #define CONSUMER_BATCH 200
 
+/* A number no other batch of any consumer in the process has had (see tsr_event_t.txn). */
+static uint64_t consumer__next_txn(void)
+{
+    static atomic_uint_fast64_t serial;
+    return (uint64_t)atomic_fetch_add(&serial, 1) + 1;
+}
+
 static int consumer__wanted(const tsr_consumer_t *self, const queued_event_t *q)
 {
     if (self->wants == NULL)
@@ -161,7 +170,7 @@ static int consumer__apply_one(tsr_consumer_t *self, PGconn *conn, const queued_
     if (ev == NULL) {
         tsr_error_set(err, TSR_E_INVALID, "bad_message", NULL, "The event is not a valid Envelope.");
     } else {
-        tsr_event_t event = {self->daemon, conn, ev};
+        tsr_event_t event = {self->daemon, conn, ev, self->txn};
         rc = self->apply(&event, err);
     }
     if (rc == 0) {
@@ -182,6 +191,7 @@ static int consumer__apply_one(tsr_consumer_t *self, PGconn *conn, const queued_
     tsr_error_clear(err);
     Tsr__Envelope placeholder = TSR__ENVELOPE__INIT;
     placeholder.type = "";
+    self->txn = consumer__next_txn();
     int buried = tsr_db_command(conn, "ROLLBACK TO SAVEPOINT tsr_event", err) == 0 &&
                  consumer__bury(self, conn, ev ? ev : &placeholder, q, &why, err) == 0;
     tsr__envelope__free_unpacked(ev, NULL);
@@ -198,7 +208,7 @@ static int consumer__apply_fast(tsr_consumer_t *self, PGconn *conn, const queued
     Tsr__Envelope *ev = tsr__envelope__unpack(NULL, q->len, q->data);
     if (ev == NULL)
         return 0;
-    tsr_event_t event = {self->daemon, conn, ev};
+    tsr_event_t event = {self->daemon, conn, ev, self->txn};
     int rc = self->apply(&event, err);
     tsr__envelope__free_unpacked(ev, NULL);
     if (rc == 0)
@@ -211,6 +221,7 @@ static int consumer__apply_fast(tsr_consumer_t *self, PGconn *conn, const queued
  * producer applied them, in which case the count moves up to it. */
 static int consumer__begin(tsr_consumer_t *self, PGconn *conn, tsr_error_t *err)
 {
+    self->txn = consumer__next_txn();
     char sql[256];
     snprintf(sql, sizeof(sql), "BEGIN; SELECT last_seq FROM inbox WHERE producer = %s FOR UPDATE",
              self->producer_literal);

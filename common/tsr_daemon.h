@@ -71,6 +71,11 @@ typedef struct {
     tsr_daemon_t *daemon;
     PGconn *conn;
     const Tsr__Envelope *event;
+    /* Names the state of the transaction the event is applied in: the same for the events of one
+     * batch, a new number, unique in the process, after anything of the batch was undone. What an
+     * apply learns of its own schema (a row it locked, a value it wrote) may be kept for the next
+     * event while txn stays the same, and must be read again when it changes. */
+    uint64_t txn;
 } tsr_event_t;
 typedef int (*tsr_apply_fn)(tsr_event_t *ev, tsr_error_t *err);
 /* Whether a consumer applies an event at all (1) or passes over it (0), judged from the event alone

@@ -256,9 +256,10 @@ static int trail__describe_all(const Tsr__Envelope *ev, trail_access_t **out, si
     return 1;
 }
 
-/* Appends one entry after prev (its hash replaces prev); *id is the new entry's id. */
+/* Appends one entry after prev (its hash replaces prev), with the chain's head moved to it. Both
+ * statements wait to go with the next one: nothing of them is read back. */
 static int trail__append(PGconn *conn, const Tsr__Envelope *e, const trail_access_t *access, int item,
-                         unsigned char prev[32], char id[32], tsr_error_t *err)
+                         unsigned char prev[32], tsr_error_t *err)
 {
     const Tsr__Actor *actor = e->actor;
     char occurred[32], worker[32], record[32], seq[32], item_text[16], version[8];
@@ -302,24 +303,34 @@ static int trail__append(PGconn *conn, const Tsr__Envelope *e, const trail_acces
     int formats[18] = {0};
     lengths[12] = lengths[13] = 32;
     formats[12] = formats[13] = 1;
-    PGresult *res =
-        tsr_db_exec_bin(conn,
-                        "INSERT INTO entries (occurred_at, worker_id, username, roles, session_id, action,"
-                        " record_kind, record_id, summary, producer, producer_seq, trace_id, prev_hash,"
-                        " hash, producer_item, teams, reason, hash_version)"
-                        " VALUES (to_timestamp($1::bigint / 1000.0), $2::bigint, $3, $4::text[], $5, $6,"
-                        " $7, $8::bigint, $9, $10, $11::bigint, $12, $13, $14, $15::int, $16::text[], $17,"
-                        " $18::smallint) RETURNING id",
-                        18, values, lengths, formats, err);
+    int rc = tsr_db_defer(conn,
+                          "INSERT INTO entries (occurred_at, worker_id, username, roles, session_id, action,"
+                          " record_kind, record_id, summary, producer, producer_seq, trace_id, prev_hash,"
+                          " hash, producer_item, teams, reason, hash_version)"
+                          " VALUES (to_timestamp($1::bigint / 1000.0), $2::bigint, $3, $4::text[], $5, $6,"
+                          " $7, $8::bigint, $9, $10, $11::bigint, $12, $13, $14, $15::int, $16::text[], $17,"
+                          " $18::smallint)",
+                          18, values, lengths, formats, err);
     free(roles);
     free(teams);
-    if (res == NULL)
+    if (rc != 0)
         return -1;
-    snprintf(id, 32, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    const char *head[1] = {(const char *)hash};
+    int head_lengths[1] = {32}, head_formats[1] = {1};
+    if (tsr_db_defer(conn, "UPDATE chain_head SET last_id = currval('entries_id_seq'), last_hash = $1", 1,
+                     head, head_lengths, head_formats, err) != 0)
+        return -1;
     memcpy(prev, hash, 32);
     return 0;
 }
+
+/* The chain's head as this thread's last apply left it, in the transaction ev->txn names: the head
+ * is read (and locked) once a batch, not once an event. Consumers of several producers apply on
+ * several threads, each in its own transaction, taking turns on the head's row lock. */
+static _Thread_local struct {
+    uint64_t txn;
+    unsigned char hash[32];
+} trail__head;
 
 int audit_trail_wants(const Tsr__Envelope *ev)
 {
@@ -342,36 +353,38 @@ int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err)
         free(accesses);
         return rc;
     }
-    PGresult *head = tsr_db_exec(ev->conn, "SELECT last_hash FROM chain_head FOR UPDATE", 0, NULL, err);
-    if (head == NULL) {
-        free(accesses);
-        return -1;
+    unsigned char prev[32];
+    if (ev->txn != 0 && trail__head.txn == ev->txn) {
+        memcpy(prev, trail__head.hash, 32);
+    } else {
+        PGresult *head = tsr_db_exec(ev->conn, "SELECT last_hash FROM chain_head FOR UPDATE", 0, NULL, err);
+        if (head == NULL) {
+            free(accesses);
+            return -1;
+        }
+        size_t prev_len = 0;
+        unsigned char *read = tsr_db_get_bytes(head, 0, 0, &prev_len);
+        PQclear(head);
+        if (read == NULL || prev_len != 32) {
+            free(read);
+            free(accesses);
+            return tsr_error_set(err, TSR_E_INTERNAL, "bad_chain_head", NULL,
+                                 "The audit chain's head is damaged.");
+        }
+        memcpy(prev, read, 32);
+        free(read);
     }
-    size_t prev_len = 0;
-    unsigned char *prev = tsr_db_get_bytes(head, 0, 0, &prev_len);
-    PQclear(head);
-    if (prev == NULL || prev_len != 32) {
-        free(prev);
-        free(accesses);
-        return tsr_error_set(err, TSR_E_INTERNAL, "bad_chain_head", NULL,
-                             "The audit chain's head is damaged.");
-    }
-    char last_id[32] = "";
+    /* Until this apply has done all it does, nothing of it may be trusted by the next. */
+    trail__head.txn = 0;
     rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = trail__append(ev->conn, ev->event, &accesses[i], (int)i, prev, last_id, err);
-    if (rc == 0) {
-        const char *values[2] = {last_id, (const char *)prev};
-        int lengths[2] = {0, 32}, formats[2] = {0, 1};
-        PGresult *res =
-            tsr_db_exec_bin(ev->conn, "UPDATE chain_head SET last_id = $1::bigint, last_hash = $2", 2, values,
-                            lengths, formats, err);
-        rc = res == NULL ? -1 : 0;
-        PQclear(res);
-    }
+        rc = trail__append(ev->conn, ev->event, &accesses[i], (int)i, prev, err);
     if (rc == 0)
         rc = audit_uses_keep_person(ev, err);
-    free(prev);
+    if (rc == 0) {
+        trail__head.txn = ev->txn;
+        memcpy(trail__head.hash, prev, 32);
+    }
     free(accesses);
     return rc;
 }

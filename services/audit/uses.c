@@ -266,11 +266,11 @@ int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
     /* A refusal shows the display name only, which is what this keeps anyway. */
     if (m->display_name[0] != '\0') {
         const char *p[2] = {person, m->display_name};
-        rc = uses__exec(ev->conn,
-                        "INSERT INTO people (person_id, display_name) VALUES ($1::bigint, $2)"
-                        " ON CONFLICT (person_id) DO UPDATE SET display_name = EXCLUDED.display_name"
-                        " WHERE people.display_name IS DISTINCT FROM EXCLUDED.display_name",
-                        2, p, err);
+        rc = tsr_db_defer(ev->conn,
+                          "INSERT INTO people (person_id, display_name) VALUES ($1::bigint, $2)"
+                          " ON CONFLICT (person_id) DO UPDATE SET display_name = EXCLUDED.display_name"
+                          " WHERE people.display_name IS DISTINCT FROM EXCLUDED.display_name",
+                          2, p, NULL, NULL, err);
     }
     const Tsr__Records__Allocation *a = m->allocation;
     if (rc == 0 && a != NULL && a->id != 0) {
@@ -281,13 +281,13 @@ int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
         int ended = a->end_date[0] != '\0';
         const char *p[6] = {
             id, person, a->worker_id ? worker : NULL, a->team_id ? team : NULL, at, ended ? "true" : "false"};
-        rc = uses__exec(ev->conn,
-                        "INSERT INTO allocations (id, person_id, worker_id, team_id, started_at, ended_at)"
-                        " VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint,"
-                        " to_timestamp($5::bigint / 1000.0),"
-                        " CASE WHEN $6::boolean THEN to_timestamp($5::bigint / 1000.0) END)"
-                        " ON CONFLICT (id) DO UPDATE SET ended_at = EXCLUDED.ended_at",
-                        6, p, err);
+        rc = tsr_db_defer(ev->conn,
+                          "INSERT INTO allocations (id, person_id, worker_id, team_id, started_at, ended_at)"
+                          " VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint,"
+                          " to_timestamp($5::bigint / 1000.0),"
+                          " CASE WHEN $6::boolean THEN to_timestamp($5::bigint / 1000.0) END)"
+                          " ON CONFLICT (id) DO UPDATE SET ended_at = EXCLUDED.ended_at",
+                          6, p, NULL, NULL, err);
     }
     tsr__records__person_accessed__free_unpacked(m, NULL);
     return rc;
