@@ -90,7 +90,7 @@ static int mailer__send(const notifications_mailer_t *m, const char *notice_id, 
                        "\r\n"
                        "%s\r\n"
                        "\r\n"
-                       "Open it in Tessera: %s%s\r\n"
+                       "Open it in Tessera: %s/#%s\r\n"
                        "\r\n"
                        "This e-mail holds no personal details: sign in to Tessera to see the work.\r\n",
                        date, m->from, to, notice_id, (long long)now, subject, subject, m->link_base, link);
