@@ -17,20 +17,12 @@
 #define PASSWORD_MAX 200
 
 /* The roles of the suite. What each may do is decided by the daemon that owns the data. */
-static const char *const accounts_roles[] = {"admin",
-                                             "system-support",
-                                             "mash-admin",
-                                             "mash-manager",
-                                             "social-worker",
-                                             "team-manager",
-                                             "early-help-worker",
-                                             "safeguarding-admin",
-                                             "auditor",
-                                             "head-of-service",
-                                             "director",
-                                             "business-information-admin",
-                                             "emergency-duty",
-                                             NULL};
+static const char *const accounts_roles[] = {"admin", "system-support", "mash-admin", "mash-manager",
+                                             "social-worker", "team-manager", "early-help-worker",
+                                             "safeguarding-admin", "auditor", "head-of-service", "director",
+                                             "business-information-admin", "emergency-duty",
+                                             /* A machine account: the spine poller (CP-IS). */
+                                             "cpis-service", NULL};
 
 int accounts_role_is_known(const char *role)
 {
