@@ -39,6 +39,11 @@ static const struct {
 };
 #define INGEST_SETTINGS (sizeof(ingest_settings) / sizeof(ingest_settings[0]))
 
+typedef struct {
+    const Tsr__Records__NhsHolder *items[16];
+    size_t n;
+} ingest_people_t;
+
 /* One notification of the batch, as read and judged. Strings point into obj. */
 typedef struct {
     const char *raw;
@@ -57,6 +62,7 @@ typedef struct {
     const char *hp_name;
     const char *hp_role;
     int valid;
+    ingest_people_t subjects; /* the children it is about, once matched */
     char code[48];
     char reason[INGEST_REASON_MAX];
 } ingest_note_t;
@@ -337,51 +343,70 @@ static int ingest__notice_record_number(tsr_call_t *call, const Tsr__Records__Nh
     return tsr_call_emit(call, "cpis.notice.requested", &ev.base, err);
 }
 
-/* Records the notification once; *fresh is 0 when its id was already received. */
-static int ingest__record(tsr_call_t *call, const ingest_note_t *n, const char *person_ids, int *fresh,
+/* Records the accepted notifications in one statement, each once: *fresh (sorted, for
+ * ingest__is_fresh) is the ids that were not already received. */
+static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_accepted, PGresult **fresh,
                           tsr_error_t *err)
 {
-    char created[24], accessed[24];
-    snprintf(created, sizeof(created), "%" PRId64, n->created_ms);
-    snprintf(accessed, sizeof(accessed), "%" PRId64, n->accessed_ms);
-    int access = strcmp(n->kind, "access") == 0;
-    const char *params[11] = {n->id,      n->kind,     n->nhs,          created,    access ? accessed : NULL,
-                              n->setting, n->ods_code, n->organisation, n->hp_name, n->hp_role,
-                              person_ids};
-    PGresult *res =
+    json_t *rows = json_array();
+    for (size_t i = 0; i < n_accepted; i++) {
+        const ingest_note_t *n = accepted[i];
+        char ids[16 * 22 + 3], *o = ids;
+        *o++ = '{';
+        for (size_t k = 0; k < n->subjects.n; k++)
+            o += sprintf(o, "%s%" PRIu64, k ? "," : "", n->subjects.items[k]->person_id);
+        *o++ = '}';
+        *o = '\0';
+        int access = strcmp(n->kind, "access") == 0;
+        json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:I, s:o, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}",
+                                              "notification_id", n->id, "kind", n->kind, "nhs_number", n->nhs,
+                                              "created_ms", (json_int_t)n->created_ms, "accessed_ms",
+                                              access ? json_integer(n->accessed_ms) : json_null(), "setting",
+                                              n->setting, "ods_code", n->ods_code, "organisation_name",
+                                              n->organisation, "professional_name", n->hp_name,
+                                              "professional_role", n->hp_role, "person_ids", ids));
+    }
+    char *text = json_dumps(rows, JSON_COMPACT);
+    json_decref(rows);
+    if (text == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    const char *params[1] = {text};
+    *fresh =
         tsr_db_exec(call->conn,
-                    "INSERT INTO notifications (notification_id, kind, nhs_number, created_at,"
-                    " accessed_at, setting, ods_code, organisation_name, professional_name,"
-                    " professional_role, person_ids) VALUES ($1, $2, $3,"
-                    " to_timestamp($4::bigint / 1000.0), to_timestamp($5::bigint / 1000.0), $6, $7,"
-                    " $8, $9, $10, $11::bigint[])"
-                    " ON CONFLICT (notification_id) DO NOTHING RETURNING id",
-                    11, params, err);
-    if (res == NULL)
+                    "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(notification_id text,"
+                    " kind text, nhs_number text, created_ms bigint, accessed_ms bigint, setting text,"
+                    " ods_code text, organisation_name text, professional_name text, professional_role text,"
+                    " person_ids text))"
+                    " INSERT INTO notifications (notification_id, kind, nhs_number, created_at, accessed_at,"
+                    " setting, ods_code, organisation_name, professional_name, professional_role, person_ids)"
+                    " SELECT notification_id, kind, nhs_number, to_timestamp(created_ms / 1000.0),"
+                    " to_timestamp(accessed_ms / 1000.0), setting, ods_code, organisation_name,"
+                    " professional_name, professional_role, person_ids::bigint[] FROM x"
+                    " ON CONFLICT (notification_id) DO NOTHING RETURNING notification_id",
+                    1, params, err);
+    if (*fresh == NULL) {
+        free(text);
         return -1;
-    *fresh = PQntuples(res) == 1;
-    PQclear(res);
-    if (!*fresh)
-        return 0;
+    }
     /* A notification once queued as an error and now accepted (its child's number since recorded)
-     * leaves the queue. */
-    const char *p1[1] = {n->id};
-    res = tsr_db_exec(
-        call->conn,
-        "UPDATE errors SET resolved_at = now() WHERE notification_id = $1 AND resolved_at IS NULL", 1, p1,
-        err);
-    PQclear(res);
-    return res ? 0 : -1;
+     * leaves the queue; sent with the next statement. */
+    int rc =
+        tsr_db_defer(call->conn,
+                     "UPDATE errors SET resolved_at = now() WHERE resolved_at IS NULL AND notification_id IN"
+                     " (SELECT x->>'notification_id' FROM jsonb_array_elements($1::jsonb) x)",
+                     1, params, NULL, NULL, err);
+    free(text);
+    return rc;
+}
+
+static int ingest__compare_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* ------------------------------------------------------------------------------------------------
  * The batch
  * ---------------------------------------------------------------------------------------------- */
-
-typedef struct {
-    const Tsr__Records__NhsHolder *items[16];
-    size_t n;
-} ingest_people_t;
 
 static void ingest__add(ingest_people_t *list, const Tsr__Records__NhsHolder *h)
 {
@@ -495,35 +520,53 @@ static int ingest__ask_records(tsr_call_t *call, ingest_note_t *notes, size_t co
     return rc;
 }
 
-/* Applies one valid notification matched to its people: records it once, then asks for the steps
- * (access) or marks the number inactive. */
-static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, const ingest_people_t *subjects,
-                         int *fresh, tsr_error_t *err)
+/* What an accepted notification, newly recorded, asks for: the follow-up steps (access), or the
+ * number marked inactive and the key workers asked for a new one. */
+static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, tsr_error_t *err)
 {
+    const ingest_people_t *subjects = &n->subjects;
+    if (strcmp(n->kind, "access") == 0) {
+        for (size_t i = 0; i < subjects->n; i++)
+            if (ingest__request_step(call, n, subjects->items[i], err) != 0)
+                return -1;
+        return 0;
+    }
     char *ids = ingest__ids(subjects);
     if (ids == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-    int rc = ingest__record(call, n, ids, fresh, err);
-    if (rc == 0 && *fresh && strcmp(n->kind, "access") == 0) {
-        for (size_t i = 0; rc == 0 && i < subjects->n; i++)
-            rc = ingest__request_step(call, n, subjects->items[i], err);
-    } else if (rc == 0 && *fresh) {
-        const char *params[3] = {n->nhs, ids, n->id};
-        PGresult *res =
-            tsr_db_exec(call->conn,
-                        "INSERT INTO inactive_numbers (nhs_number, person_ids, notification_id)"
-                        " VALUES ($1, $2::bigint[], $3) ON CONFLICT (nhs_number) DO UPDATE SET"
-                        " person_ids = EXCLUDED.person_ids, notification_id = EXCLUDED.notification_id,"
-                        " marked_at = now()",
-                        3, params, err);
-        rc = res ? 0 : -1;
-        PQclear(res);
-        for (size_t i = 0; rc == 0 && i < subjects->n; i++)
-            rc = ingest__notice_record_number(call, subjects->items[i], "the NHS number is no longer active",
-                                              "cpis-inactive", err);
-    }
+    const char *params[3] = {n->nhs, ids, n->id};
+    int rc = tsr_db_defer(call->conn,
+                          "INSERT INTO inactive_numbers (nhs_number, person_ids, notification_id)"
+                          " VALUES ($1, $2::bigint[], $3) ON CONFLICT (nhs_number) DO UPDATE SET"
+                          " person_ids = EXCLUDED.person_ids, notification_id = EXCLUDED.notification_id,"
+                          " marked_at = now()",
+                          3, params, NULL, NULL, err);
     free(ids);
+    for (size_t i = 0; rc == 0 && i < subjects->n; i++)
+        rc = ingest__notice_record_number(call, subjects->items[i], "the NHS number is no longer active",
+                                          "cpis-inactive", err);
     return rc;
+}
+
+/* Whether id is among the sorted ids. */
+static int ingest__among(char *const *ids, size_t n, const char *id)
+{
+    return n > 0 && bsearch(&id, ids, n, sizeof(ids[0]), ingest__compare_text) != NULL;
+}
+
+/* Puts id into the sorted ids (n of them, room for one more) where it belongs. */
+static void ingest__insert_sorted(char **ids, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(ids[mid], id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(&ids[lo + 1], &ids[lo], (n - lo) * sizeof(ids[0]));
+    ids[lo] = (char *)id;
 }
 
 int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
@@ -540,13 +583,17 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
                              "A batch holds at most %d notifications; this one has %zu. Send it in parts.",
                              INGEST_BATCH_MAX, count);
     ingest_note_t *notes = calloc(count, sizeof(*notes));
+    ingest_note_t **accepted = calloc(count, sizeof(*accepted));
+    char **accepted_ids = calloc(count, sizeof(*accepted_ids));
+    char **fresh_ids = calloc(count, sizeof(*fresh_ids));
     Tsr__Cpis__Rejection *rejections = calloc(count, sizeof(*rejections));
     Tsr__Cpis__Rejection **rejection_ptrs = calloc(count, sizeof(*rejection_ptrs));
     char **duplicate_ids = calloc(count, sizeof(*duplicate_ids));
     Tsr__Records__NhsMatchReply *holders = NULL;
-    PGresult *known = NULL;
+    PGresult *known = NULL, *fresh = NULL;
     int rc = -1;
-    if (notes == NULL || rejections == NULL || rejection_ptrs == NULL || duplicate_ids == NULL) {
+    if (notes == NULL || accepted == NULL || accepted_ids == NULL || fresh_ids == NULL ||
+        rejections == NULL || rejection_ptrs == NULL || duplicate_ids == NULL) {
         tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
         goto done;
     }
@@ -559,16 +606,18 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
         ingest__ask_records(call, notes, count, &holders, err) != 0)
         goto done;
     Tsr__Cpis__IngestReply out = TSR__CPIS__INGEST_REPLY__INIT;
+    size_t n_accepted = 0;
+    /* Judged in the batch's order: an id seen earlier in the batch is a duplicate too. */
     for (size_t i = 0; i < count; i++) {
         ingest_note_t *n = &notes[i];
         /* Sent again after it was accepted: dropped, whatever the record now says. */
-        if (ingest__is_known(known, n->id)) {
+        if (ingest__is_known(known, n->id) || (n->valid && ingest__among(accepted_ids, n_accepted, n->id))) {
             duplicate_ids[out.duplicates++] = (char *)n->id;
             continue;
         }
-        ingest_people_t subjects = {0}, missing = {0};
+        ingest_people_t missing = {0};
         if (n->valid)
-            ingest__match(n, holders, &subjects, &missing);
+            ingest__match(n, holders, &n->subjects, &missing);
         for (size_t m = 0; m < missing.n; m++)
             if (ingest__notice_record_number(call, missing.items[m],
                                              "its expected date of delivery has passed",
@@ -582,12 +631,27 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
             rejection_ptrs[out.n_errors++] = r;
             continue;
         }
-        int fresh = 0;
-        if (ingest__apply(call, n, &subjects, &fresh, err) != 0)
+        accepted[n_accepted] = n;
+        ingest__insert_sorted(accepted_ids, n_accepted++, n->id);
+    }
+    size_t n_fresh = 0;
+    if (n_accepted > 0) {
+        if (ingest__record(call, accepted, n_accepted, &fresh, err) != 0)
             goto done;
-        if (!fresh)
+        for (int r = 0; r < PQntuples(fresh); r++)
+            fresh_ids[n_fresh++] = PQgetvalue(fresh, r, 0);
+        qsort(fresh_ids, n_fresh, sizeof(fresh_ids[0]), ingest__compare_text);
+    }
+    for (size_t i = 0; i < n_accepted; i++) {
+        const ingest_note_t *n = accepted[i];
+        /* Received meanwhile through another request: a duplicate after all. */
+        if (!ingest__among(fresh_ids, n_fresh, n->id)) {
             duplicate_ids[out.duplicates++] = (char *)n->id;
-        else if (strcmp(n->kind, "access") == 0)
+            continue;
+        }
+        if (ingest__apply(call, n, err) != 0)
+            goto done;
+        if (strcmp(n->kind, "access") == 0)
             out.accepted++;
         else
             out.inactive_marked++;
@@ -599,11 +663,15 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     rc = 0;
 done:
     PQclear(known);
+    PQclear(fresh);
     if (holders)
         tsr__records__nhs_match_reply__free_unpacked(holders, NULL);
     for (size_t i = 0; notes && i < count; i++)
         json_decref(notes[i].obj);
     free(notes);
+    free(accepted);
+    free(accepted_ids);
+    free(fresh_ids);
     free(rejections);
     free(rejection_ptrs);
     free(duplicate_ids);
