@@ -11,13 +11,15 @@
 # their NHS numbers (what a bulk load with no checks, events or work would cost). Goal: ingest at
 # 0.5 or more of the raw rate.
 #
-# Writes build/bench/cpis.json.
+# Writes build/bench/cpis.json. BENCH_CPIS_QUEUE_WAIT_S (1800): how long to wait for the queue.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 out="$bench_root/build/bench"
 count=${BENCH_CPIS_NOTIFICATIONS:-100000}
 children=${BENCH_CPIS_CHILDREN:-5000}
 batch=${BENCH_CPIS_BATCH:-1000}
+# How long to wait for the workflow daemon to start every step (it applies cpis's events behind).
+queue_wait_s=${BENCH_CPIS_QUEUE_WAIT_S:-1800}
 mkdir -p "$out"
 now_s() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
@@ -56,7 +58,7 @@ t1=$(now_s)
 [ -f "$spool/done/bench.json" ] || { echo "bench: the batch was not acknowledged" >&2; tail "$dir/logs/spine-poller.log" >&2; exit 1; }
 steps() { psql_super -d tessera -At -c "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:BENCH-%'"; }
 queued=0
-for _ in $(seq 1 3000); do
+for _ in $(seq 1 $((queue_wait_s * 5))); do
     queued=$(steps)
     [ "$queued" -ge "$count" ] && break
     sleep 0.2
