@@ -16,13 +16,23 @@
 #define PASSWORD_MIN 12
 #define PASSWORD_MAX 200
 
-/* The roles of the suite. What each may do is decided by the daemon that owns the data. */
-static const char *const accounts_roles[] = {"admin", "system-support", "mash-admin", "mash-manager",
-                                             "social-worker", "team-manager", "early-help-worker",
-                                             "safeguarding-admin", "auditor", "head-of-service", "director",
-                                             "business-information-admin", "emergency-duty",
-                                             /* A machine account: the spine poller (CP-IS). */
-                                             "cpis-service", NULL};
+/* The roles of the suite. What each may do is decided by the daemon that owns the data.
+ * cpis-service is a machine account's: the spine poller's (CP-IS), which may only post notifications. */
+static const char *const accounts_roles[] = {"admin",
+                                             "system-support",
+                                             "mash-admin",
+                                             "mash-manager",
+                                             "social-worker",
+                                             "team-manager",
+                                             "early-help-worker",
+                                             "safeguarding-admin",
+                                             "auditor",
+                                             "head-of-service",
+                                             "director",
+                                             "business-information-admin",
+                                             "emergency-duty",
+                                             "cpis-service",
+                                             NULL};
 
 int accounts_role_is_known(const char *role)
 {
