@@ -5,7 +5,7 @@
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_bin="$bench_root/build/bin"
 bench_pids=()
-bench_daemons="accounts records audit workflow consultations reporting notifications gateway"
+bench_daemons="accounts records audit workflow consultations reporting notifications cpis gateway"
 
 bench_cleanup() {
     for pid in "${bench_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

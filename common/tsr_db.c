@@ -28,7 +28,9 @@ typedef struct {
     int nparams;
 } db_prepared_t;
 
-#define DB_DEFERRED_MAX 16
+/* A batch handler emits an event per item (cpis: one per notification of a part of up to a few
+ * thousand); each beyond this many would cost a round trip of its own. */
+#define DB_DEFERRED_MAX 1024
 
 /* A statement whose result nobody reads, kept to go with the next one (tsr_db_defer). */
 typedef struct {

@@ -17,7 +17,7 @@
 set -euo pipefail
 
 # One schema and one login role per daemon; a new daemon is added here.
-DAEMONS="accounts records audit workflow consultations reporting notifications gateway"
+DAEMONS="accounts records audit workflow consultations reporting notifications cpis gateway"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 usage="usage: scripts/instance.sh init|start|stop|status DIR  or  scripts/instance.sh psql DIR [ROLE] [psql args...]"

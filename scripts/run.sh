@@ -12,7 +12,7 @@ dir=${TESSERA_INSTANCE:-$root/build/run-instance}
 demo="$root/deploy/demo/demo.json"
 # Started in this order, stopped in the reverse order (the gateway first, so that it can finish
 # the calls it has in flight while the daemons behind it still answer).
-daemons=(accounts records audit workflow consultations reporting notifications gateway)
+daemons=(accounts records audit workflow consultations reporting notifications cpis gateway)
 ready_timeout=60 # seconds for /readyz to answer after the daemons start
 stop_timeout=30  # seconds each daemon has to drain and exit after SIGTERM before it is killed
 

@@ -16,7 +16,8 @@
 #define PASSWORD_MIN 12
 #define PASSWORD_MAX 200
 
-/* The roles of the suite. What each may do is decided by the daemon that owns the data. */
+/* The roles of the suite. What each may do is decided by the daemon that owns the data.
+ * cpis-service is a machine account's: the spine poller's (CP-IS), which may only post notifications. */
 static const char *const accounts_roles[] = {"admin",
                                              "system-support",
                                              "mash-admin",
@@ -30,6 +31,7 @@ static const char *const accounts_roles[] = {"admin",
                                              "director",
                                              "business-information-admin",
                                              "emergency-duty",
+                                             "cpis-service",
                                              NULL};
 
 int accounts_role_is_known(const char *role)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "audit.pb-c.h"
+#include "cpis_routes.h"
 #include "notifications.pb-c.h"
 #include "gateway.h"
 #include "people_routes.h"
@@ -17,8 +18,8 @@
 #include "worker_routes.h"
 
 /* The daemons /readyz and /metrics ask. */
-static const char *const routes_daemons[] = {"accounts",      "records",   "audit",        "workflow",
-                                             "consultations", "reporting", "notifications"};
+static const char *const routes_daemons[] = {"accounts",      "records",   "audit",         "workflow",
+                                             "consultations", "reporting", "notifications", "cpis"};
 #define ROUTES_DAEMONS (sizeof(routes_daemons) / sizeof(routes_daemons[0]))
 
 /* ------------------------------------------------------------------------------------------------
@@ -540,6 +541,8 @@ const gw_route_t gw_routes[] = {
     {"GET", "/api/v1/notices", routes_notices, 1, 0},
     {"POST", "/api/v1/notices/{id}/read", routes_notice_read, 1, GW_BODY_OPTIONAL},
     {"GET", "/api/v1/reports/consultations-in-period", gw_report_consultations_in_period, 1, 0},
+    {"POST", "/api/v1/cpis/notifications", gw_cpis_notifications_post, 1, 1},
+    {"GET", "/api/v1/cpis/errors", gw_cpis_errors, 1, 0},
     {"GET", "/healthz", routes_healthz, 0, 0},
     {"GET", "/readyz", routes_readyz, 0, 0},
     {"GET", "/metrics", routes_metrics, 0, 0},

@@ -267,6 +267,37 @@ static void session__fill_actor(gw_call_t *call, session_lookup_t *s)
     call->actor.team_names = call->team_names;
 }
 
+/* Service accounts (a machine signing in with its own credential, such as the spine poller) may
+ * call only the routes their role exists for, and signing out. */
+static const struct {
+    const char *role;
+    const char *method;
+    const char *pattern;
+} session_service_routes[] = {
+    {"cpis-service", "POST", "/api/v1/cpis/notifications"},
+};
+#define SESSION_SERVICE_ROUTES (sizeof(session_service_routes) / sizeof(session_service_routes[0]))
+
+/* Whether the call's route is open to the actor, who may be a service account; answers 403 if not. */
+static int session__service_may(gw_call_t *call)
+{
+    int service = 0;
+    for (size_t i = 0; i < SESSION_SERVICE_ROUTES; i++) {
+        if (!tsr_actor_has_role(&call->actor, session_service_routes[i].role))
+            continue;
+        service = 1;
+        if (strcmp(call->route->method, session_service_routes[i].method) == 0 &&
+            strcmp(call->route->pattern, session_service_routes[i].pattern) == 0)
+            return 1;
+    }
+    if (!service || strcmp(call->route->pattern, "/api/v1/session") == 0)
+        return 1;
+    gw_fail(call, TSR_E_FORBIDDEN, "forbidden", NULL,
+            "This is a service account: it may only make the calls of its service (%s %s is not one).",
+            call->route->method, call->route->pattern);
+    return 0;
+}
+
 static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
 {
     session_lookup_t *s = arg;
@@ -284,7 +315,8 @@ static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
                 s->contract_name, s->contract_end);
     } else {
         session__fill_actor(call, s);
-        call->route->fn(call);
+        if (session__service_may(call))
+            call->route->fn(call);
     }
     free(s->username);
     free(s->name);

@@ -15,7 +15,7 @@ static const tsr_handler_def_t notifications_handlers[] = {
 };
 
 /* The daemons that ask for notices (and the workflow's requests, which are notices too). */
-static const char *const notifications_producers[] = {"records", "workflow"};
+static const char *const notifications_producers[] = {"records", "workflow", "cpis"};
 
 int main(int argc, char **argv)
 {

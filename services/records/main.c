@@ -3,6 +3,7 @@
 #include "involvements.h"
 #include "organisations.h"
 #include "merges.h"
+#include "nhs_match.h"
 #include "people.h"
 #include "relations.h"
 #include "records.pb-c.h"
@@ -33,6 +34,7 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.involvement.list", records_involvement_list, &tsr__records__person_get__descriptor},
     {"records.person.access_check", records_access_check, &tsr__records__access_check__descriptor},
     {"records.case_note.list", records_case_note_list, &tsr__records__person_get__descriptor},
+    {"records.person.match_nhs", records_person_match_nhs, &tsr__records__nhs_match__descriptor},
 };
 
 int main(int argc, char **argv)

@@ -32,6 +32,9 @@ static const tsr_handler_def_t workflow_handlers[] = {
     {"workflow.definitions.list", wf_handle_definitions, &tsr__workflow__definitions_query__descriptor},
 };
 
+/* The daemons that ask for steps to be started (<producer>.step.requested). */
+static const char *const workflow_step_requesters[] = {"cpis"};
+
 /* The overdue scan and the queues' gauges, on a timer (workflow.overdue_check_ms). */
 static int workflow__scan(PGconn *conn, void *arg, tsr_error_t *err)
 {
@@ -77,6 +80,10 @@ int main(int argc, char **argv)
     tsr_daemon_handle(daemon, workflow_handlers, sizeof(workflow_handlers) / sizeof(workflow_handlers[0]));
     if (tsr_daemon_subscribe(daemon, "accounts", wf_directory_apply_accounts_event) != 0)
         goto done;
+    for (size_t i = 0; i < sizeof(workflow_step_requesters) / sizeof(workflow_step_requesters[0]); i++)
+        if (tsr_daemon_subscribe_only(daemon, workflow_step_requesters[i], wf_wants_step_requested,
+                                      wf_apply_step_requested) != 0)
+            goto done;
     if (tsr_daemon_every(daemon, "overdue scan", overdue_check_ms, workflow__scan, NULL) != 0)
         goto done;
     rc = tsr_daemon_run(daemon);

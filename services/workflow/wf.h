@@ -113,6 +113,10 @@ int wf_handle_recipients(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_workview(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_definitions(tsr_call_t *call, tsr_error_t *err);
 
+/* <producer>.step.requested: a step another daemon asks for, started once per dedupe key. */
+int wf_wants_step_requested(const Tsr__Envelope *ev);
+int wf_apply_step_requested(tsr_event_t *ev, tsr_error_t *err);
+
 /* The accounts daemon's events: the workers and teams work can be sent to. */
 int wf_directory_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
 /* A request event from a row of (id, step_id, type, title, recipient, note, subject_kind, subject_id,

@@ -23,8 +23,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-static const char *const testenv_daemons[TESTENV_DAEMONS] = {
-    "accounts", "records", "audit", "workflow", "consultations", "reporting", "notifications", "gateway"};
+static const char *const testenv_daemons[TESTENV_DAEMONS] = {"accounts",      "records",       "audit",
+                                                             "workflow",      "consultations", "reporting",
+                                                             "notifications", "cpis",          "gateway"};
 
 /* ------------------------------------------------------------------------------------------------
  * Helpers

@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#define TESTENV_DAEMONS 8
+#define TESTENV_DAEMONS 9
 
 typedef struct {
     char dir[256];

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# make bench (part): CP-IS access notifications in, end to end.
+#
+# BENCH_CPIS_NOTIFICATIONS (default 100,000) notifications about BENCH_CPIS_CHILDREN (5,000)
+# children, in one spool file, carried by tessera-spine-poller --once in parts of BENCH_CPIS_BATCH
+# (1,000) through the gateway (signed in as a cpis-service account) to the cpis daemon: validation,
+# duplicates by id, one records.person.match_nhs per part, the notification and its
+# cpis.step.requested event committed, acknowledged; then the workflow daemon starting one CPIS
+# Follow up per notification in the CP-IS Worker queue. Against, in the same run on the same
+# server: a raw COPY of the same rows into a copy of cpis.notifications plus the match query over
+# their NHS numbers (what a bulk load with no checks, events or work would cost). Goal: ingest at
+# 0.5 or more of the raw rate.
+#
+# Writes build/bench/cpis.json. BENCH_CPIS_QUEUE_WAIT_S (1800): how long to wait for the queue.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+out="$bench_root/build/bench"
+count=${BENCH_CPIS_NOTIFICATIONS:-100000}
+children=${BENCH_CPIS_CHILDREN:-5000}
+batch=${BENCH_CPIS_BATCH:-1000}
+# How long to wait for the workflow daemon to start every step (it applies cpis's events behind).
+queue_wait_s=${BENCH_CPIS_QUEUE_WAIT_S:-1800}
+mkdir -p "$out"
+now_s() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+bench_start_suite admin
+today=$(date -u +%Y-%m-%d)
+curl -fsS -X POST "http://$addr/api/v1/workers" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d "{\"username\":\"bench.poller\",\"name\":\"Bench Spine Poller\",\"password\":\"tessera-demo\",\"roles\":[\"cpis-service\"],\"prerequisites\":{\"dbs_checked_on\":\"$today\",\"training_completed_on\":\"$today\",\"aup_signed_on\":\"$today\"}}" >/dev/null
+
+echo "bench: $children children and $count notifications about them"
+psql_super -d tessera -v children="$children" -v count="$count" -f "$bench_root/bench/generate_cpis.sql"
+spool="$dir/spool"
+mkdir -p "$spool"
+psql_super -d tessera -At -c "SELECT json_build_object('notifications', json_agg(json_build_object(
+    'notification_id', notification_id, 'type', kind, 'nhs_number', nhs_number,
+    'created_at', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+    'accessed_at', to_char(accessed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+    'care_setting', json_build_object('type', setting, 'ods_code', ods_code, 'name', organisation_name),
+    'health_professional', json_build_object('name', professional_name, 'role', professional_role))))
+    FROM bench.cpis_source" >"$spool/bench.tmp"
+mv "$spool/bench.tmp" "$spool/bench.json"
+psql_super -d tessera -c "\\copy bench.cpis_source TO STDOUT CSV" >"$dir/cpis_source.csv"
+cat >"$dir/poller.conf" <<CONF
+[spine_poller]
+spool_dir = $spool
+gateway_url = http://$addr
+username = bench.poller
+password = tessera-demo
+batch_size = $batch
+CONF
+
+echo "bench: tessera-spine-poller --once, parts of $batch"
+t0=$(now_s)
+"$bench_bin/tessera-spine-poller" --config "$dir/poller.conf" --once 2>"$dir/logs/spine-poller.log"
+t1=$(now_s)
+[ -f "$spool/done/bench.json" ] || { echo "bench: the batch was not acknowledged" >&2; tail "$dir/logs/spine-poller.log" >&2; exit 1; }
+steps() { psql_super -d tessera -At -c "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:BENCH-%'"; }
+queued=0
+for _ in $(seq 1 $((queue_wait_s * 5))); do
+    queued=$(steps)
+    [ "$queued" -ge "$count" ] && break
+    sleep 0.2
+done
+t2=$(now_s)
+accepted=$(psql_super -d tessera -At -c "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'BENCH-%'")
+
+echo "bench: the same rows by raw COPY, plus the match query"
+psql_super -d tessera -c "CREATE TABLE bench.cpis_copy (LIKE cpis.notifications INCLUDING ALL)"
+b0=$(now_s)
+psql_super -d tessera -c "\\copy bench.cpis_copy (notification_id, kind, nhs_number, created_at, accessed_at, setting, ods_code, organisation_name, professional_name, professional_role) FROM STDIN CSV" <"$dir/cpis_source.csv"
+psql_super -d tessera -At -o /dev/null -c "SELECT n.nhs, p.id FROM (SELECT DISTINCT nhs_number AS nhs FROM bench.cpis_copy) n
+    JOIN records.people p ON p.nhs_number = n.nhs WHERE p.merged_into IS NULL"
+b1=$(now_s)
+
+ingest_s=$(elapsed "$t0" "$t1")
+queue_s=$(elapsed "$t0" "$t2")
+raw_s=$(elapsed "$b0" "$b1")
+rate() { awk -v n="$count" -v s="$1" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }'; }
+ratio=$(awk -v a="$raw_s" -v b="$ingest_s" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+cat >"$out/cpis.json" <<JSON
+{
+  "when": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "machine": {"cores": $(nproc)},
+  "notifications": $count,
+  "children": $children,
+  "batch_size": $batch,
+  "accepted": $accepted,
+  "steps_in_queue": $queued,
+  "ingest_seconds": $ingest_s,
+  "ingest_per_s": $(rate "$ingest_s"),
+  "to_queue_seconds": $queue_s,
+  "to_queue_per_s": $(rate "$queue_s"),
+  "raw_copy_and_match_seconds": $raw_s,
+  "raw_per_s": $(rate "$raw_s"),
+  "ingest_over_raw": $ratio
+}
+JSON
+echo
+echo "CP-IS access notifications in ($count, parts of $batch)"
+printf '  acknowledged by cpis:       %8.2f s  %10.1f notifications/s\n' "$ingest_s" "$(rate "$ingest_s")"
+printf '  steps in the CP-IS queue:   %8.2f s  %10.1f notifications/s\n' "$queue_s" "$(rate "$queue_s")"
+printf '  raw COPY + match query:     %8.2f s  %10.1f rows/s\n' "$raw_s" "$(rate "$raw_s")"
+echo "  ingest over raw: $ratio (goal: 0.5 or more); accepted $accepted, steps $queued"
+echo "Figures written to $out/cpis.json"
+[ "$accepted" = "$count" ] && [ "$queued" -ge "$count" ]

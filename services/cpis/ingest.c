@@ -1,0 +1,748 @@
+#include "ingest.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cpis.pb-c.h"
+#include "notifications.pb-c.h"
+#include "records.pb-c.h"
+#include "tsr_envelope.h"
+#include "tsr_nhs.h"
+#include "tsr_text.h"
+#include "workflow.pb-c.h"
+
+/* A batch larger than this is refused whole: the poller sends feed files in smaller parts. */
+#define INGEST_BATCH_MAX 5000
+#define INGEST_TEXT_MAX 200
+/* A notification's clock may run a little ahead of ours. */
+#define INGEST_CLOCK_SKEW_MS (5 * 60 * 1000)
+#define INGEST_REASON_MAX 600
+
+static const char *const ingest_senders[] = {"cpis-service", "system", NULL};
+static const char *const errors_readers[] = {"system-support", NULL};
+
+/* The care settings of the feed, and how the follow-up step's comment names them. */
+static const struct {
+    const char *key;
+    const char *title;
+} ingest_settings[] = {
+    {"emergency-department", "an emergency department"},
+    {"minor-injury-unit", "a minor injury unit"},
+    {"nhs-111", "NHS 111"},
+    {"other", "an unscheduled care setting"},
+};
+#define INGEST_SETTINGS (sizeof(ingest_settings) / sizeof(ingest_settings[0]))
+
+typedef struct {
+    const Tsr__Records__NhsHolder *items[16];
+    size_t n;
+} ingest_people_t;
+
+/* One notification of the batch, as read and judged. Strings point into obj. */
+typedef struct {
+    const char *raw;
+    json_t *obj;
+    const char *id;
+    const char *kind;
+    const char *nhs_text;
+    char nhs[11];
+    int64_t created_ms;
+    int64_t accessed_ms;
+    const char *created_at;
+    const char *accessed_at;
+    const char *setting;
+    const char *ods_code;
+    const char *organisation;
+    const char *hp_name;
+    const char *hp_role;
+    int valid;
+    ingest_people_t subjects; /* the children it is about, once matched */
+    char code[48];
+    char reason[INGEST_REASON_MAX];
+} ingest_note_t;
+
+static int ingest__fault(ingest_note_t *n, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int ingest__fault(ingest_note_t *n, const char *code, const char *fmt, ...)
+{
+    n->valid = 0;
+    snprintf(n->code, sizeof(n->code), "%s", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(n->reason, sizeof(n->reason), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A required (or optional) text member of obj, one line of at most INGEST_TEXT_MAX characters. */
+static int ingest__text(ingest_note_t *n, const json_t *obj, const char *key, const char *path, int required,
+                        const char **out)
+{
+    *out = NULL;
+    const json_t *v = json_object_get(obj, key);
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return ingest__fault(n, "missing_field", "The notification has no %s.", path);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return ingest__fault(n, "invalid_field", "%s must be text.", path);
+    const char *s = json_string_value(v);
+    if (required && tsr_text_trimmed_length(s) == 0)
+        return ingest__fault(n, "missing_field", "The notification's %s is empty.", path);
+    if (tsr_text_length(s) > INGEST_TEXT_MAX || tsr_text_has_control(s, 0))
+        return ingest__fault(n, "invalid_field", "%s must be one line of at most %d characters.", path,
+                             INGEST_TEXT_MAX);
+    *out = s;
+    return 0;
+}
+
+static int ingest__time(ingest_note_t *n, const json_t *obj, const char *key, int64_t now, const char **text,
+                        int64_t *ms)
+{
+    if (ingest__text(n, obj, key, key, 1, text) != 0)
+        return -1;
+    *ms = tsr_text_datetime_ms(*text);
+    if (*ms < 0)
+        return ingest__fault(n, "invalid_date",
+                             "%s '%.40s' is not a date and time such as 2026-03-14T10:21:00Z.", key, *text);
+    if (*ms > now + INGEST_CLOCK_SKEW_MS)
+        return ingest__fault(n, "date_in_future", "%s '%.40s' is in the future.", key, *text);
+    return 0;
+}
+
+/* Reads and checks one notification; n->valid says whether it passed, n->reason why not. */
+static void ingest__validate(ingest_note_t *n, int64_t now)
+{
+    json_error_t jerr;
+    n->valid = 1;
+    n->obj = json_loads(n->raw, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(n->obj)) {
+        ingest__fault(n, "not_an_object", "The notification is not a JSON object: %s.",
+                      n->obj ? "it is another kind of value" : jerr.text);
+        return;
+    }
+    const json_t *o = n->obj;
+    /* The id first, so that every later fault is reported against it. */
+    if (ingest__text(n, o, "notification_id", "notification_id", 1, &n->id) != 0)
+        return;
+    if (ingest__text(n, o, "type", "type", 0, &n->kind) != 0)
+        return;
+    if (n->kind == NULL)
+        n->kind = "access";
+    if (strcmp(n->kind, "access") != 0 && strcmp(n->kind, "inactive-nhs-number") != 0) {
+        ingest__fault(n, "invalid_type", "type '%.40s' is not one of access, inactive-nhs-number.", n->kind);
+        return;
+    }
+    if (ingest__time(n, o, "created_at", now, &n->created_at, &n->created_ms) != 0)
+        return;
+    if (ingest__text(n, o, "nhs_number", "nhs_number", 1, &n->nhs_text) != 0)
+        return;
+    tsr_error_t err;
+    if (tsr_nhs_number_normalise(n->nhs_text, n->nhs, "nhs_number", &err) != 0) {
+        ingest__fault(n, "invalid_nhs_number", "%s", err.message);
+        return;
+    }
+    if (strcmp(n->kind, "access") != 0)
+        return;
+    if (ingest__time(n, o, "accessed_at", now, &n->accessed_at, &n->accessed_ms) != 0)
+        return;
+    if (n->accessed_ms > n->created_ms) {
+        ingest__fault(n, "invalid_date", "accessed_at (%s) is after the notification was created (%s).",
+                      n->accessed_at, n->created_at);
+        return;
+    }
+    const json_t *setting = json_object_get(o, "care_setting");
+    if (!json_is_object(setting)) {
+        ingest__fault(n, "missing_field", "The notification has no care_setting object.");
+        return;
+    }
+    if (ingest__text(n, setting, "type", "care_setting.type", 1, &n->setting) != 0 ||
+        ingest__text(n, setting, "ods_code", "care_setting.ods_code", 1, &n->ods_code) != 0 ||
+        ingest__text(n, setting, "name", "care_setting.name", 1, &n->organisation) != 0)
+        return;
+    size_t i = 0;
+    while (i < INGEST_SETTINGS && strcmp(ingest_settings[i].key, n->setting) != 0)
+        i++;
+    if (i == INGEST_SETTINGS) {
+        ingest__fault(n, "invalid_care_setting",
+                      "care_setting.type '%.40s' is not one of emergency-department, minor-injury-unit, "
+                      "nhs-111, other.",
+                      n->setting);
+        return;
+    }
+    const json_t *hp = json_object_get(o, "health_professional");
+    if (!json_is_object(hp)) {
+        ingest__fault(n, "missing_field", "The notification has no health_professional object.");
+        return;
+    }
+    if (ingest__text(n, hp, "name", "health_professional.name", 1, &n->hp_name) != 0 ||
+        ingest__text(n, hp, "role", "health_professional.role", 1, &n->hp_role) != 0)
+        return;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The error queue
+ * ---------------------------------------------------------------------------------------------- */
+
+static int ingest__queue_error(tsr_call_t *call, const ingest_note_t *n, uint32_t index,
+                               Tsr__Cpis__Rejection *r, tsr_error_t *err)
+{
+    /* The notification as it came, as JSON even when it was not (then as a JSON string). */
+    json_t *kept = n->obj ? json_incref(n->obj) : json_string(n->raw);
+    char *kept_text = kept ? json_dumps(kept, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(kept);
+    const char *nhs = n->nhs[0] ? n->nhs : (n->nhs_text ? n->nhs_text : "");
+    const char *params[5] = {n->id ? n->id : "", nhs, n->code, n->reason, kept_text};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "INSERT INTO errors (notification_id, nhs_number, code, reason, notification)"
+                    " VALUES ($1, left($2, 40), $3, $4, $5::jsonb)"
+                    " ON CONFLICT (notification_id) WHERE notification_id <> '' DO UPDATE SET"
+                    " nhs_number = EXCLUDED.nhs_number, code = EXCLUDED.code, reason = EXCLUDED.reason,"
+                    " notification = EXCLUDED.notification, last_received_at = now(),"
+                    " times_received = errors.times_received + 1, resolved_at = NULL RETURNING id",
+                    5, params, err);
+    free(kept_text);
+    if (res == NULL)
+        return -1;
+    r->index = index;
+    r->notification_id = (char *)(n->id ? n->id : "");
+    r->code = (char *)n->code;
+    r->reason = (char *)n->reason;
+    r->error_id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Accepting
+ * ---------------------------------------------------------------------------------------------- */
+
+static const char *ingest__gender_title(const char *g)
+{
+    if (strcmp(g, "female") == 0)
+        return "Female";
+    if (strcmp(g, "male") == 0)
+        return "Male";
+    if (strcmp(g, "indeterminate") == 0)
+        return "Indeterminate";
+    return "Not known";
+}
+
+/* Whole years from YYYY-MM-DD to today; -1 when the date is not one. */
+static int ingest__age(const char *dob, const struct tm *today)
+{
+    int y, m, d;
+    if (sscanf(dob, "%4d-%2d-%2d", &y, &m, &d) != 3)
+        return -1;
+    int age = today->tm_year + 1900 - y;
+    if (today->tm_mon + 1 < m || (today->tm_mon + 1 == m && today->tm_mday < d))
+        age--;
+    return age < 0 ? 0 : age;
+}
+
+static void ingest__local(int64_t ms, const char *fmt, char *out, size_t size)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, size, fmt, &tm);
+}
+
+static const char *ingest__setting_title(const char *key)
+{
+    for (size_t i = 0; i < INGEST_SETTINGS; i++)
+        if (strcmp(ingest_settings[i].key, key) == 0)
+            return ingest_settings[i].title;
+    return key;
+}
+
+/* Asks the workflow daemon, through the outbox, for the CPIS Follow up step about the child. */
+static int ingest__request_step(tsr_call_t *call, const ingest_note_t *n,
+                                const Tsr__Records__NhsHolder *child, tsr_error_t *err)
+{
+    time_t now = time(NULL);
+    struct tm today;
+    localtime_r(&now, &today);
+    char when[64], age[64] = "";
+    ingest__local(n->accessed_ms, "%-d %B %Y at %H:%M", when, sizeof(when));
+    if (child->date_of_birth[0]) {
+        int years = ingest__age(child->date_of_birth, &today);
+        if (years >= 0)
+            snprintf(age, sizeof(age), "%d", years);
+    } else if (child->unborn) {
+        snprintf(age, sizeof(age), "Unborn (expected %s)", child->expected_delivery_date);
+    }
+    char comment[1024];
+    snprintf(comment, sizeof(comment),
+             "CP-IS notification %s: on %s, %s (%s) accessed the child's CP-IS information at %s (ODS %s), "
+             "%s.%s",
+             n->id, when, n->hp_name, n->hp_role, n->organisation, n->ods_code,
+             ingest__setting_title(n->setting),
+             child->via_mother ? " The notification came on the mother's NHS number (unborn child)." : "");
+    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "child_name", child->display_name,
+                             "gender", ingest__gender_title(child->gender), "date_of_birth",
+                             child->date_of_birth, "age", age, "setting", n->setting, "location",
+                             n->organisation, "health_professional", n->hp_name, "comments", comment);
+    char *data_text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    if (data_text == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    Tsr__Workflow__StepRequested ev = TSR__WORKFLOW__STEP_REQUESTED__INIT;
+    Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
+    Tsr__Workflow__Recipient to = TSR__WORKFLOW__RECIPIENT__INIT;
+    Tsr__Workflow__SectionValues section = TSR__WORKFLOW__SECTION_VALUES__INIT;
+    Tsr__Workflow__SectionValues *sections[1] = {&section};
+    subject.kind = "person";
+    subject.id = child->person_id;
+    to.virtual_worker = "cp-is-worker";
+    section.number = "1";
+    section.data_json = data_text;
+    char key[300];
+    snprintf(key, sizeof(key), "cpis:%s:%" PRIu64, n->id, child->person_id);
+    ev.type = "cpis-follow-up";
+    ev.variant = "";
+    ev.subject = &subject;
+    ev.subject_name = child->display_name;
+    ev.assign_to = &to;
+    ev.sections = sections;
+    ev.n_sections = 1;
+    ev.dedupe_key = key;
+    int rc = tsr_call_emit(call, "cpis.step.requested", &ev.base, err);
+    free(data_text);
+    return rc;
+}
+
+/* A task for the child's key worker (an in-app notice from the notifications daemon): the child's
+ * NHS number must be recorded. No personal data in the title; the link opens the record. */
+static int ingest__notice_record_number(tsr_call_t *call, const Tsr__Records__NhsHolder *child,
+                                        const char *why, const char *dedupe, tsr_error_t *err)
+{
+    if (child->key_worker_id == 0)
+        return 0;
+    Tsr__Notifications__NoticeRequested ev = TSR__NOTIFICATIONS__NOTICE_REQUESTED__INIT;
+    uint64_t workers[1] = {child->key_worker_id};
+    char title[200], link[64], key[300];
+    snprintf(title, sizeof(title), "CP-IS: record the child's NHS number (%s)", why);
+    snprintf(link, sizeof(link), "/people/%" PRIu64, child->person_id);
+    snprintf(key, sizeof(key), "%s:%" PRIu64, dedupe, child->person_id);
+    ev.worker_ids = workers;
+    ev.n_worker_ids = 1;
+    ev.kind = "cpis-nhs-number-needed";
+    ev.title = title;
+    ev.link = link;
+    ev.dedupe_key = key;
+    return tsr_call_emit(call, "cpis.notice.requested", &ev.base, err);
+}
+
+/* Records the accepted notifications in one statement, each once: *fresh (sorted, for
+ * ingest__is_fresh) is the ids that were not already received. */
+static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_accepted, PGresult **fresh,
+                          tsr_error_t *err)
+{
+    json_t *rows = json_array();
+    for (size_t i = 0; i < n_accepted; i++) {
+        const ingest_note_t *n = accepted[i];
+        char ids[16 * 22 + 3], *o = ids;
+        *o++ = '{';
+        for (size_t k = 0; k < n->subjects.n; k++)
+            o += sprintf(o, "%s%" PRIu64, k ? "," : "", n->subjects.items[k]->person_id);
+        *o++ = '}';
+        *o = '\0';
+        int access = strcmp(n->kind, "access") == 0;
+        json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:I, s:o, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}",
+                                              "notification_id", n->id, "kind", n->kind, "nhs_number", n->nhs,
+                                              "created_ms", (json_int_t)n->created_ms, "accessed_ms",
+                                              access ? json_integer(n->accessed_ms) : json_null(), "setting",
+                                              n->setting, "ods_code", n->ods_code, "organisation_name",
+                                              n->organisation, "professional_name", n->hp_name,
+                                              "professional_role", n->hp_role, "person_ids", ids));
+    }
+    char *text = json_dumps(rows, JSON_COMPACT);
+    json_decref(rows);
+    if (text == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    const char *params[1] = {text};
+    *fresh =
+        tsr_db_exec(call->conn,
+                    "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(notification_id text,"
+                    " kind text, nhs_number text, created_ms bigint, accessed_ms bigint, setting text,"
+                    " ods_code text, organisation_name text, professional_name text, professional_role text,"
+                    " person_ids text))"
+                    " INSERT INTO notifications (notification_id, kind, nhs_number, created_at, accessed_at,"
+                    " setting, ods_code, organisation_name, professional_name, professional_role, person_ids)"
+                    " SELECT notification_id, kind, nhs_number, to_timestamp(created_ms / 1000.0),"
+                    " to_timestamp(accessed_ms / 1000.0), setting, ods_code, organisation_name,"
+                    " professional_name, professional_role, person_ids::bigint[] FROM x"
+                    " ON CONFLICT (notification_id) DO NOTHING RETURNING notification_id",
+                    1, params, err);
+    if (*fresh == NULL) {
+        free(text);
+        return -1;
+    }
+    /* A notification once queued as an error and now accepted (its child's number since recorded)
+     * leaves the queue; sent with the next statement. */
+    int rc =
+        tsr_db_defer(call->conn,
+                     "UPDATE errors SET resolved_at = now() WHERE resolved_at IS NULL AND notification_id IN"
+                     " (SELECT x->>'notification_id' FROM jsonb_array_elements($1::jsonb) x)",
+                     1, params, NULL, NULL, err);
+    free(text);
+    return rc;
+}
+
+static int ingest__compare_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The batch
+ * ---------------------------------------------------------------------------------------------- */
+
+static void ingest__add(ingest_people_t *list, const Tsr__Records__NhsHolder *h)
+{
+    if (list->n < sizeof(list->items) / sizeof(list->items[0]))
+        list->items[list->n++] = h;
+}
+
+static char *ingest__ids(const ingest_people_t *list)
+{
+    char *out = malloc(list->n * 22 + 3), *o = out;
+    if (out == NULL)
+        return NULL;
+    *o++ = '{';
+    for (size_t i = 0; i < list->n; i++)
+        o += sprintf(o, "%s%" PRIu64, i ? "," : "", list->items[i]->person_id);
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
+/* Which children the notification is about, by the rules of seed 003: the holder of the number;
+ * but a number held by a mother whose unborn child is recorded against her is the child's until
+ * the expected date of delivery, after which the child's own number is required. Fills n's fault
+ * when none applies (and *missing with the children whose own number is now required). */
+static void ingest__match(ingest_note_t *n, const Tsr__Records__NhsMatchReply *holders,
+                          ingest_people_t *subjects, ingest_people_t *missing)
+{
+    ingest_people_t direct = {0};
+    char accessed_day[16] = "";
+    if (n->accessed_ms > 0)
+        ingest__local(n->accessed_ms, "%Y-%m-%d", accessed_day, sizeof(accessed_day));
+    for (size_t i = 0; i < holders->n_holders; i++) {
+        const Tsr__Records__NhsHolder *h = holders->holders[i];
+        if (strcmp(h->nhs_number, n->nhs) != 0)
+            continue;
+        if (!h->via_mother)
+            ingest__add(&direct, h);
+        else if (strcmp(n->kind, "access") == 0 && strcmp(accessed_day, h->expected_delivery_date) <= 0)
+            ingest__add(subjects, h);
+        else if (strcmp(n->kind, "access") == 0)
+            ingest__add(missing, h);
+    }
+    if (subjects->n > 0)
+        return;
+    if (missing->n > 0) {
+        const Tsr__Records__NhsHolder *c = missing->items[0];
+        ingest__fault(n, "child_nhs_number_required",
+                      "NHS number %s is the mother's. Her child (person %" PRIu64
+                      ") was expected on %s, so a "
+                      "notification after that date needs the child's own NHS number, which is not recorded. "
+                      "%s",
+                      n->nhs, c->person_id, c->expected_delivery_date,
+                      c->key_worker_id ? "The child's key worker has been asked to record it."
+                                       : "The child has no key worker to record it: allocate one.");
+        return;
+    }
+    if (direct.n == 0) {
+        ingest__fault(n, "unknown_nhs_number",
+                      "No one in the system has NHS number %s. Check the NHS number recorded on the child's "
+                      "record, then send the notification again.",
+                      n->nhs);
+        return;
+    }
+    *subjects = direct;
+}
+
+static int ingest__known_ids(tsr_call_t *call, ingest_note_t *notes, size_t count, PGresult **res,
+                             tsr_error_t *err)
+{
+    json_t *ids = json_array();
+    for (size_t i = 0; i < count; i++)
+        if (notes[i].id)
+            json_array_append_new(ids, json_string(notes[i].id));
+    char *text = json_dumps(ids, JSON_COMPACT);
+    json_decref(ids);
+    if (text == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    const char *params[1] = {text};
+    *res = tsr_db_exec(call->conn,
+                       "SELECT notification_id FROM notifications"
+                       " WHERE notification_id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+                       1, params, err);
+    free(text);
+    return *res ? 0 : -1;
+}
+
+static int ingest__is_known(const PGresult *known, const char *id)
+{
+    for (int i = 0; id && i < PQntuples(known); i++)
+        if (strcmp(PQgetvalue(known, i, 0), id) == 0)
+            return 1;
+    return 0;
+}
+
+static int ingest__ask_records(tsr_call_t *call, ingest_note_t *notes, size_t count,
+                               Tsr__Records__NhsMatchReply **reply, tsr_error_t *err)
+{
+    char **numbers = calloc(count + 1, sizeof(*numbers));
+    if (numbers == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    Tsr__Records__NhsMatch q = TSR__RECORDS__NHS_MATCH__INIT;
+    for (size_t i = 0; i < count; i++)
+        if (notes[i].valid)
+            numbers[q.n_nhs_numbers++] = notes[i].nhs;
+    q.nhs_numbers = numbers;
+    ProtobufCMessage *msg = NULL;
+    int rc = tsr_call_ask(call, "records", "records.person.match_nhs", &q.base,
+                          &tsr__records__nhs_match_reply__descriptor, &msg, err);
+    free(numbers);
+    *reply = (Tsr__Records__NhsMatchReply *)msg;
+    return rc;
+}
+
+/* What an accepted notification, newly recorded, asks for: the follow-up steps (access), or the
+ * number marked inactive and the key workers asked for a new one. */
+static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, tsr_error_t *err)
+{
+    const ingest_people_t *subjects = &n->subjects;
+    if (strcmp(n->kind, "access") == 0) {
+        for (size_t i = 0; i < subjects->n; i++)
+            if (ingest__request_step(call, n, subjects->items[i], err) != 0)
+                return -1;
+        return 0;
+    }
+    char *ids = ingest__ids(subjects);
+    if (ids == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    const char *params[3] = {n->nhs, ids, n->id};
+    int rc = tsr_db_defer(call->conn,
+                          "INSERT INTO inactive_numbers (nhs_number, person_ids, notification_id)"
+                          " VALUES ($1, $2::bigint[], $3) ON CONFLICT (nhs_number) DO UPDATE SET"
+                          " person_ids = EXCLUDED.person_ids, notification_id = EXCLUDED.notification_id,"
+                          " marked_at = now()",
+                          3, params, NULL, NULL, err);
+    free(ids);
+    for (size_t i = 0; rc == 0 && i < subjects->n; i++)
+        rc = ingest__notice_record_number(call, subjects->items[i], "the NHS number is no longer active",
+                                          "cpis-inactive", err);
+    return rc;
+}
+
+/* Whether id is among the sorted ids. */
+static int ingest__among(char *const *ids, size_t n, const char *id)
+{
+    return n > 0 && bsearch(&id, ids, n, sizeof(ids[0]), ingest__compare_text) != NULL;
+}
+
+/* Puts id into the sorted ids (n of them, room for one more) where it belongs. */
+static void ingest__insert_sorted(char **ids, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(ids[mid], id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(&ids[lo + 1], &ids[lo], (n - lo) * sizeof(ids[0]));
+    ids[lo] = (char *)id;
+}
+
+int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Cpis__NotificationsIngest *in = (const Tsr__Cpis__NotificationsIngest *)call->payload;
+    if (tsr_actor_require_role(call->actor, ingest_senders, "send CP-IS notifications", err) != 0)
+        return -1;
+    size_t count = in->n_notifications_json;
+    if (count == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "notifications",
+                             "The batch has no notifications.");
+    if (count > INGEST_BATCH_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "batch_too_large", "notifications",
+                             "A batch holds at most %d notifications; this one has %zu. Send it in parts.",
+                             INGEST_BATCH_MAX, count);
+    ingest_note_t *notes = calloc(count, sizeof(*notes));
+    ingest_note_t **accepted = calloc(count, sizeof(*accepted));
+    char **accepted_ids = calloc(count, sizeof(*accepted_ids));
+    char **fresh_ids = calloc(count, sizeof(*fresh_ids));
+    Tsr__Cpis__Rejection *rejections = calloc(count, sizeof(*rejections));
+    Tsr__Cpis__Rejection **rejection_ptrs = calloc(count, sizeof(*rejection_ptrs));
+    char **duplicate_ids = calloc(count, sizeof(*duplicate_ids));
+    Tsr__Records__NhsMatchReply *holders = NULL;
+    PGresult *known = NULL, *fresh = NULL;
+    int rc = -1;
+    if (notes == NULL || accepted == NULL || accepted_ids == NULL || fresh_ids == NULL ||
+        rejections == NULL || rejection_ptrs == NULL || duplicate_ids == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        goto done;
+    }
+    int64_t now = tsr_now_ms();
+    for (size_t i = 0; i < count; i++) {
+        notes[i].raw = in->notifications_json[i];
+        ingest__validate(&notes[i], now);
+    }
+    if (ingest__known_ids(call, notes, count, &known, err) != 0 ||
+        ingest__ask_records(call, notes, count, &holders, err) != 0)
+        goto done;
+    Tsr__Cpis__IngestReply out = TSR__CPIS__INGEST_REPLY__INIT;
+    size_t n_accepted = 0;
+    /* Judged in the batch's order: an id seen earlier in the batch is a duplicate too. */
+    for (size_t i = 0; i < count; i++) {
+        ingest_note_t *n = &notes[i];
+        /* Sent again after it was accepted: dropped, whatever the record now says. */
+        if (ingest__is_known(known, n->id) || (n->valid && ingest__among(accepted_ids, n_accepted, n->id))) {
+            duplicate_ids[out.duplicates++] = (char *)n->id;
+            continue;
+        }
+        ingest_people_t missing = {0};
+        if (n->valid)
+            ingest__match(n, holders, &n->subjects, &missing);
+        for (size_t m = 0; m < missing.n; m++)
+            if (ingest__notice_record_number(call, missing.items[m],
+                                             "its expected date of delivery has passed",
+                                             "cpis-after-delivery", err) != 0)
+                goto done;
+        if (!n->valid) {
+            Tsr__Cpis__Rejection *r = &rejections[out.n_errors];
+            tsr__cpis__rejection__init(r);
+            if (ingest__queue_error(call, n, (uint32_t)i, r, err) != 0)
+                goto done;
+            rejection_ptrs[out.n_errors++] = r;
+            continue;
+        }
+        accepted[n_accepted] = n;
+        ingest__insert_sorted(accepted_ids, n_accepted++, n->id);
+    }
+    size_t n_fresh = 0;
+    if (n_accepted > 0) {
+        if (ingest__record(call, accepted, n_accepted, &fresh, err) != 0)
+            goto done;
+        for (int r = 0; r < PQntuples(fresh); r++)
+            fresh_ids[n_fresh++] = PQgetvalue(fresh, r, 0);
+        qsort(fresh_ids, n_fresh, sizeof(fresh_ids[0]), ingest__compare_text);
+    }
+    for (size_t i = 0; i < n_accepted; i++) {
+        const ingest_note_t *n = accepted[i];
+        /* Received meanwhile through another request: a duplicate after all. */
+        if (!ingest__among(fresh_ids, n_fresh, n->id)) {
+            duplicate_ids[out.duplicates++] = (char *)n->id;
+            continue;
+        }
+        if (ingest__apply(call, n, err) != 0)
+            goto done;
+        if (strcmp(n->kind, "access") == 0)
+            out.accepted++;
+        else
+            out.inactive_marked++;
+    }
+    out.errors = rejection_ptrs;
+    out.duplicate_ids = duplicate_ids;
+    out.n_duplicate_ids = out.duplicates;
+    tsr_call_reply(call, &out.base);
+    rc = 0;
+done:
+    PQclear(known);
+    PQclear(fresh);
+    if (holders)
+        tsr__records__nhs_match_reply__free_unpacked(holders, NULL);
+    for (size_t i = 0; notes && i < count; i++)
+        json_decref(notes[i].obj);
+    free(notes);
+    free(accepted);
+    free(accepted_ids);
+    free(fresh_ids);
+    free(rejections);
+    free(rejection_ptrs);
+    free(duplicate_ids);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Reading the error queue
+ * ---------------------------------------------------------------------------------------------- */
+
+#define ERRORS_PAGE_DEFAULT 50
+#define ERRORS_PAGE_MAX 200
+
+int cpis_errors_list(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Cpis__ErrorQuery *q = (const Tsr__Cpis__ErrorQuery *)call->payload;
+    if (tsr_actor_require_role(call->actor, errors_readers, "read the CP-IS error queue", err) != 0)
+        return -1;
+    uint32_t limit = q->limit ? q->limit : ERRORS_PAGE_DEFAULT;
+    if (limit > ERRORS_PAGE_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to %d.",
+                             ERRORS_PAGE_MAX);
+    uint64_t before = 0;
+    if (tsr_text_cursor_id(q->cursor, &before, err) != 0)
+        return -1;
+    char cursor[24], lim[16];
+    snprintf(cursor, sizeof(cursor), "%" PRIu64, before);
+    snprintf(lim, sizeof(lim), "%u", limit + 1);
+    const char *params[2] = {before ? cursor : NULL, lim};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT id, notification_id, nhs_number, code, reason,"
+                                " (extract(epoch FROM last_received_at) * 1000)::bigint,"
+                                " coalesce(notification::text, ''), times_received FROM errors"
+                                " WHERE resolved_at IS NULL AND ($1::bigint IS NULL OR id < $1::bigint)"
+                                " ORDER BY id DESC LIMIT $2::int",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
+    int rows = PQntuples(res);
+    int shown = rows > (int)limit ? (int)limit : rows;
+    Tsr__Cpis__QueuedError *items = calloc((size_t)shown + 1, sizeof(*items));
+    Tsr__Cpis__QueuedError **ptrs = calloc((size_t)shown + 1, sizeof(*ptrs));
+    if (items == NULL || ptrs == NULL) {
+        free(items);
+        free(ptrs);
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    }
+    for (int i = 0; i < shown; i++) {
+        Tsr__Cpis__QueuedError *e = &items[i];
+        tsr__cpis__queued_error__init(e);
+        e->id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        e->notification_id = PQgetvalue(res, i, 1);
+        e->nhs_number = PQgetvalue(res, i, 2);
+        e->code = PQgetvalue(res, i, 3);
+        e->reason = PQgetvalue(res, i, 4);
+        e->received_at_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+        e->notification_json = PQgetvalue(res, i, 6);
+        e->times_received = (uint32_t)strtoul(PQgetvalue(res, i, 7), NULL, 10);
+        ptrs[i] = e;
+    }
+    char next[24] = "";
+    if (rows > (int)limit)
+        snprintf(next, sizeof(next), "%" PRIu64, items[shown - 1].id);
+    Tsr__Cpis__ErrorList out = TSR__CPIS__ERROR_LIST__INIT;
+    out.items = ptrs;
+    out.n_items = (size_t)shown;
+    out.next_cursor = next;
+    tsr_call_reply(call, &out.base);
+    free(items);
+    free(ptrs);
+    PQclear(res);
+    return 0;
+}

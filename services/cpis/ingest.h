@@ -1,0 +1,16 @@
+/* ingest: CP-IS access notifications in. Each notification of a batch is validated (a reason in
+ * words for each fault), dropped when its id was already received, matched to the child through
+ * records (one question per batch), and either accepted (asking the workflow daemon, through the
+ * outbox in the same transaction, for a CPIS Follow up step for the CP-IS Worker) or put in the
+ * error queue that system support works. */
+#ifndef CPIS_INGEST_H
+#define CPIS_INGEST_H
+
+#include "tsr_daemon.h"
+
+/* cpis.notifications.ingest: only the cpis-service role (the spine poller) or the system. */
+int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err);
+/* cpis.errors.list: the open error queue, newest first, for system support. */
+int cpis_errors_list(tsr_call_t *call, tsr_error_t *err);
+
+#endif

@@ -1,0 +1,91 @@
+#include "nhs_match.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "people.h"
+#include "records.pb-c.h"
+#include "tsr_envelope.h"
+
+/* At most this many numbers in one question: a feed batch is split by the poller well below it. */
+#define NHS_MATCH_MAX 20000
+
+static const char *const nhs_match_askers[] = {"cpis-service", "system", NULL};
+
+int records_person_match_nhs(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__NhsMatch *in = (const Tsr__Records__NhsMatch *)call->payload;
+    if (tsr_actor_require_role(call->actor, nhs_match_askers, "match NHS numbers for CP-IS", err) != 0)
+        return -1;
+    if (in->n_nhs_numbers > NHS_MATCH_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "too_many", "nhs_numbers",
+                             "Ask about at most %d NHS numbers at once.", NHS_MATCH_MAX);
+    json_t *numbers = json_array();
+    for (size_t i = 0; i < in->n_nhs_numbers; i++)
+        json_array_append_new(numbers, json_string(in->nhs_numbers[i]));
+    char *text = json_dumps(numbers, JSON_COMPACT);
+    json_decref(numbers);
+    if (text == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    const char *params[1] = {text};
+    /* The holder of each number, and the children recorded against a holder as mother that have no
+     * number of their own (people_mother index); merged-away records never match. */
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "WITH n AS (SELECT DISTINCT jsonb_array_elements_text($1::jsonb) AS nhs),"
+        " m AS ("
+        "   SELECT n.nhs, p.*, false AS via_mother FROM n JOIN people p ON p.nhs_number = n.nhs"
+        "     WHERE p.merged_into IS NULL"
+        "   UNION ALL"
+        "   SELECT n.nhs, c.*, true FROM n JOIN people mo ON mo.nhs_number = n.nhs"
+        "     JOIN people c ON c.mother_id = mo.id"
+        "     WHERE c.nhs_number IS NULL AND c.expected_delivery_date IS NOT NULL"
+        "       AND c.merged_into IS NULL AND mo.merged_into IS NULL)"
+        " SELECT p.nhs, p.id, p.given_name, p.family_name, p.gender, coalesce(p.date_of_birth::text, ''),"
+        " p.unborn, coalesce(p.mother_id, 0), coalesce(p.expected_delivery_date::text, ''), p.via_mother,"
+        " coalesce((SELECT a.worker_id FROM allocations a WHERE a.person_id = p.id AND a.role = 'key-worker'"
+        "   AND a.end_date IS NULL AND a.worker_id IS NOT NULL ORDER BY a.start_date DESC, a.id DESC"
+        "   LIMIT 1), 0), coalesce(p.nhs_number, ''), " RECORDS_PERSON_DISPLAY
+        " FROM m p ORDER BY p.nhs, p.via_mother, p.id",
+        1, params, err);
+    free(text);
+    if (res == NULL)
+        return -1;
+    int rows = PQntuples(res);
+    Tsr__Records__NhsHolder *items = calloc((size_t)rows + 1, sizeof(*items));
+    Tsr__Records__NhsHolder **ptrs = calloc((size_t)rows + 1, sizeof(*ptrs));
+    if (items == NULL || ptrs == NULL) {
+        free(items);
+        free(ptrs);
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    }
+    for (int i = 0; i < rows; i++) {
+        Tsr__Records__NhsHolder *h = &items[i];
+        tsr__records__nhs_holder__init(h);
+        h->nhs_number = PQgetvalue(res, i, 0);
+        h->person_id = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+        h->given_name = PQgetvalue(res, i, 2);
+        h->family_name = PQgetvalue(res, i, 3);
+        h->gender = PQgetvalue(res, i, 4);
+        h->date_of_birth = PQgetvalue(res, i, 5);
+        h->unborn = PQgetvalue(res, i, 6)[0] == 't';
+        h->mother_id = strtoull(PQgetvalue(res, i, 7), NULL, 10);
+        h->expected_delivery_date = PQgetvalue(res, i, 8);
+        h->via_mother = PQgetvalue(res, i, 9)[0] == 't';
+        h->key_worker_id = strtoull(PQgetvalue(res, i, 10), NULL, 10);
+        h->own_nhs_number = PQgetvalue(res, i, 11);
+        h->display_name = PQgetvalue(res, i, 12);
+        ptrs[i] = h;
+    }
+    Tsr__Records__NhsMatchReply out = TSR__RECORDS__NHS_MATCH_REPLY__INIT;
+    out.holders = ptrs;
+    out.n_holders = (size_t)rows;
+    tsr_call_reply(call, &out.base);
+    free(items);
+    free(ptrs);
+    PQclear(res);
+    return 0;
+}

@@ -1,0 +1,556 @@
+/* CP-IS access notifications in (issue 6, seed 003): batches dropped in the spool directory are
+ * carried by tessera-spine-poller, signed in as a service account, to the gateway and the cpis
+ * daemon; each accepted notification becomes one CPIS Follow up step in the CP-IS Worker queue
+ * showing the child and a comment naming the health professional and the location; a duplicate
+ * id, an invalid NHS number, an unknown NHS number and an inactive number each end where the rules
+ * say, with their reason; an unborn child is matched on the mother's number until the expected date
+ * of delivery; and the poller killed mid-batch and run again loses and duplicates nothing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tsr_testenv.h"
+
+static char *admin, *support, *service;
+static int serial_nhs = 100000;
+/* The day of the notifications: yesterday by the server's clock. */
+static char day[16];
+
+static json_t *call_json(const char *token, const char *method, const char *path, const char *body,
+                         long status)
+{
+    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
+    if (r.status != status)
+        fail_msg("%s %s: expected %ld, got %ld %s", method, path, status, r.status, r.body ? r.body : "");
+    json_t *json = json_incref(r.json);
+    testenv_response_free(&r);
+    return json;
+}
+
+static const char *str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+/* A new valid NHS number (modulus 11 check digit), different on every call. */
+static void new_nhs(char out[11])
+{
+    for (;;) {
+        char nine[16];
+        snprintf(nine, sizeof(nine), "943%06d", serial_nhs++);
+        int sum = 0;
+        for (int i = 0; i < 9; i++)
+            sum += (nine[i] - '0') * (10 - i);
+        int check = 11 - sum % 11;
+        if (check == 11)
+            check = 0;
+        if (check == 10)
+            continue;
+        memcpy(out, nine, 9);
+        out[9] = (char)('0' + check);
+        out[10] = '\0';
+        return;
+    }
+}
+
+/* A child with an NHS number and, when key_worker is given, that key worker. */
+static void add_child(const char *given, const char *family, const char *gender, const char *dob,
+                      const char *nhs, const char *key_worker, char id[32])
+{
+    char body[600];
+    snprintf(
+        body, sizeof(body),
+        "{\"legal_name\":{\"given\":\"%s\",\"family\":\"%s\"},\"gender\":\"%s\",\"date_of_birth\":\"%s\","
+        "\"nhs_number\":\"%s\"}",
+        given, family, gender, dob, nhs);
+    json_t *p = call_json(admin, "POST", "/api/v1/people", body, 201);
+    snprintf(id, 32, "%s", str(p, "id"));
+    json_decref(p);
+    if (key_worker == NULL)
+        return;
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", id);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             key_worker);
+    json_decref(call_json(admin, "POST", path, body, 201));
+}
+
+/* One access notification as the feed gives it (docs/cpis-feed.md). */
+static char *access_json(const char *id, const char *nhs, const char *setting, const char *place,
+                         const char *professional)
+{
+    char *out = NULL;
+    if (asprintf(&out,
+                 "{\"notification_id\":\"%s\",\"type\":\"access\",\"created_at\":\"%sT10:20:00Z\","
+                 "\"nhs_number\":\"%s\",\"accessed_at\":\"%sT10:12:00Z\",\"care_setting\":{\"type\":"
+                 "\"%s\",\"ods_code\":\"RX1\",\"name\":\"%s\"},\"health_professional\":{\"name\":\"%s\","
+                 "\"role\":\"Staff Nurse\"}}",
+                 id, day, nhs, day, setting, place, professional) < 0)
+        return NULL;
+    return out;
+}
+
+static char spool[300];
+
+static void write_spool(const char *name, const char *text)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/%s", spool, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int spool_has(const char *sub, const char *name)
+{
+    char path[500];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s%s%s", spool, sub, sub[0] ? "/" : "", name);
+    return stat(path, &st) == 0;
+}
+
+/* The poller's configuration for this suite (the gateway's current address). */
+static void write_poller_config(const char *path, int batch_size)
+{
+    testenv_response_t r = testenv_http(testenv, "GET", "/healthz", NULL, NULL, NULL);
+    testenv_response_free(&r);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    pthread_mutex_lock(&testenv->lock);
+    fprintf(
+        f,
+        "[spine_poller]\nspool_dir = %s\ngateway_url = %s\nusername = cpis.poller\npassword = tessera-demo\n"
+        "interval_minutes = 1\nbatch_size = %d\n",
+        spool, testenv->base_url, batch_size);
+    pthread_mutex_unlock(&testenv->lock);
+    fclose(f);
+}
+
+static pid_t start_poller(int batch_size)
+{
+    char config[400], log[400];
+    snprintf(config, sizeof(config), "%s/poller.conf", testenv->dir);
+    snprintf(log, sizeof(log), "%s/logs/spine-poller.log", testenv->dir);
+    write_poller_config(config, batch_size);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *out = freopen(log, "a", stderr);
+        (void)out;
+        execl(TSR_BIN_DIR "/tessera-spine-poller", "tessera-spine-poller", "--config", config, "--once",
+              (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int run_poller(int batch_size)
+{
+    pid_t pid = start_poller(batch_size);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Waits until the SQL count reaches want; the count reached. */
+static long wait_count(const char *sql, long want)
+{
+    long n = -1;
+    for (int i = 0; i < 300; i++) {
+        n = testenv_sql_long(testenv, sql);
+        if (n >= want)
+            return n;
+        usleep(100 * 1000);
+    }
+    return n;
+}
+
+static json_t *open_errors(void)
+{
+    return call_json(support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
+}
+
+static const json_t *error_of(const json_t *errors, const char *notification_id)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(json_object_get(errors, "items"), i, e)
+    {
+        if (strcmp(str(e, "notification_id"), notification_id) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* The CPIS Follow up step started for the notification, as the CP-IS Worker queue's worker sees it. */
+static json_t *step_for(const char *sa, const char *notification_id)
+{
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT step_id FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:%s:%%'",
+             notification_id);
+    long step_id = -1;
+    for (int i = 0; i < 300 && step_id <= 0; i++) {
+        step_id = testenv_sql_long(testenv, sql);
+        if (step_id <= 0)
+            usleep(100 * 1000);
+    }
+    assert_true(step_id > 0);
+    char path[64];
+    snprintf(path, sizeof(path), "/api/v1/steps/%ld", step_id);
+    return call_json(sa, "GET", path, NULL, 200);
+}
+
+static const json_t *section_data(const json_t *step, const char *number)
+{
+    size_t i;
+    const json_t *s;
+    json_array_foreach(json_object_get(step, "sections"), i, s)
+    {
+        if (strcmp(str(s, "number"), number) == 0)
+            return json_object_get(s, "data");
+    }
+    return NULL;
+}
+
+/* Safeguarding admin takes the step from the queue and completes section 1 as it came. */
+static void complete_section_1(const char *sa, const json_t *step)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", str(step, "id"));
+    json_decref(call_json(sa, "POST", path, "{}", 200));
+    json_t *body = json_pack("{s:O, s:b}", "data", section_data(step, "1"), "completed", 1);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", str(step, "id"));
+    json_decref(call_json(sa, "PUT", path, text, 200));
+    free(text);
+}
+
+static int setup(void **state)
+{
+    if (testenv_group_setup(state) != 0)
+        return -1;
+    admin = testenv_login(testenv, "admin");
+    testenv_sql_date(testenv, "current_date - 1", day);
+    char id[32];
+    testenv_add_worker(testenv, admin, "sys.sam", "Sam Supportwell", "\"roles\":[\"system-support\"]", id);
+    /* The spine poller's own account: it may post notifications and nothing else. */
+    testenv_add_worker(testenv, admin, "cpis.poller", "CP-IS Spine Poller", "\"roles\":[\"cpis-service\"]",
+                       id);
+    support = testenv_login(testenv, "sys.sam");
+    service = testenv_login(testenv, "cpis.poller");
+    snprintf(spool, sizeof(spool), "%s/spool", testenv->dir);
+    mkdir(spool, 0700);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    free(admin);
+    free(support);
+    free(service);
+    return testenv_group_teardown(state);
+}
+
+static long worker_id(const char *username)
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT id FROM accounts.workers WHERE username = '%s'", username);
+    return testenv_sql_long(testenv, sql);
+}
+
+static void
+test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_where_the_rules_say(void **state)
+{
+    (void)state;
+    char kw[32], thomas[32], dana[32], ivy[32], nhs_thomas[11], nhs_dana[11], nhs_ivy[11], nhs_unknown[11];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    new_nhs(nhs_thomas);
+    new_nhs(nhs_dana);
+    new_nhs(nhs_ivy);
+    new_nhs(nhs_unknown);
+    add_child("Thomas", "Turnwell", "male", "2016-11-28", nhs_thomas, kw, thomas);
+    add_child("Dana", "Dewhurst", "female", "2019-03-02", nhs_dana, kw, dana);
+    add_child("Ivy", "Inglenook", "female", "2018-06-10", nhs_ivy, kw, ivy);
+    char bad_nhs[11];
+    snprintf(bad_nhs, sizeof(bad_nhs), "%s", nhs_thomas);
+    bad_nhs[9] = bad_nhs[9] == '9' ? '0' : (char)(bad_nhs[9] + 1);
+
+    char *a1 =
+        access_json("N-ED-1", nhs_thomas, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    char *a2 = access_json("N-111-1", nhs_dana, "nhs-111", "DHU 111", "Robin Callhand");
+    char *dup =
+        access_json("N-ED-1", nhs_thomas, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    char *invalid =
+        access_json("N-BAD-1", bad_nhs, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    char *unknown = access_json("N-UNK-1", nhs_unknown, "minor-injury-unit", "Ripley MIU", "Jo Stitchley");
+    char batch[8000];
+    snprintf(
+        batch, sizeof(batch),
+        "{\"notifications\":[%s,%s,%s,%s,%s,"
+        "{\"notification_id\":\"N-INACT-1\",\"type\":\"inactive-nhs-number\","
+        "\"created_at\":\"2026-01-05T11:00:00Z\",\"nhs_number\":\"%s\"},"
+        "{\"notification_id\":\"N-NOHP-1\",\"created_at\":\"2026-01-05T11:00:00Z\",\"nhs_number\":\"%s\","
+        "\"accessed_at\":\"2026-01-05T10:00:00Z\",\"care_setting\":{\"type\":\"emergency-department\","
+        "\"ods_code\":\"RX1\",\"name\":\"Royal Derbyshire ED\"}}]}",
+        a1, a2, dup, invalid, unknown, nhs_ivy, nhs_dana);
+    free(a1);
+    free(a2);
+    free(dup);
+    free(invalid);
+    free(unknown);
+    write_spool("20260105-1.json", batch);
+    write_spool("20260105-2.json", "this is not { json");
+
+    /* The service account may post notifications and nothing else; workers may not post them. */
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/people?q=Turnwell", service, NULL, NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", "/api/v1/cpis/errors", service, NULL, NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    char *sw = testenv_login(testenv, "mash.sw");
+    r = testenv_http(testenv, "POST", "/api/v1/cpis/notifications", sw, "{\"notifications\":[{}]}", NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", "/api/v1/cpis/errors", sw, NULL, NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    free(sw);
+
+    assert_int_equal(run_poller(500), 0);
+    assert_true(spool_has("done", "20260105-1.json"));
+    assert_false(spool_has("", "20260105-1.json"));
+    /* The file that is not a batch is set aside with the reason beside it. */
+    assert_true(spool_has("rejected", "20260105-2.json"));
+    assert_true(spool_has("rejected", "20260105-2.json.error"));
+
+    /* Two accepted notifications: two steps in the CP-IS Worker's queue, one each. */
+    assert_int_equal(wait_count("SELECT count(*) FROM workflow.requested_steps", 2), 2);
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM cpis.notifications WHERE kind = 'access'"), 2);
+    char *sa = testenv_login(testenv, "safeguarding.admin");
+    json_t *wv = call_json(sa, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 200);
+    json_t *items =
+        json_object_get(json_object_get(json_object_get(wv, "folders"), "incoming_work"), "items");
+    int for_thomas = 0, for_dana = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        const char *title = str(json_object_get(it, "subject"), "title");
+        for_thomas += strstr(title, "Thomas Turnwell") != NULL;
+        for_dana += strstr(title, "Dana Dewhurst") != NULL;
+    }
+    if (for_thomas != 1 || for_dana != 1)
+        fail_msg("the CP-IS Worker queue: %s", json_dumps(wv, 0));
+    json_decref(wv);
+
+    /* The step shows the child (name, gender, date of birth, age) and a comment naming the health
+     * professional and the location; the setting, from which the request's note is chosen. */
+    json_t *step = step_for(sa, "N-ED-1");
+    assert_string_equal(str(step, "type"), "cpis-follow-up");
+    const json_t *data = section_data(step, "1");
+    assert_non_null(data);
+    assert_string_equal(str(data, "child_name"), "Thomas Turnwell");
+    assert_string_equal(str(data, "gender"), "Male");
+    assert_string_equal(str(data, "date_of_birth"), "2016-11-28");
+    assert_true(atoi(str(data, "age")) >= 9);
+    assert_string_equal(str(data, "setting"), "emergency-department");
+    assert_non_null(strstr(str(data, "comments"), "Alex Wardley (Staff Nurse)"));
+    assert_non_null(strstr(str(data, "comments"), "Royal Derbyshire ED"));
+    complete_section_1(sa, step);
+    json_decref(step);
+    step = step_for(sa, "N-111-1");
+    assert_string_equal(str(section_data(step, "1"), "setting"), "nhs-111");
+    json_decref(step);
+
+    /* The faults, in the error queue with their reasons; the duplicate was dropped, not queued. */
+    json_t *errors = open_errors();
+    const json_t *e = error_of(errors, "N-BAD-1");
+    assert_non_null(e);
+    assert_string_equal(str(e, "code"), "invalid_nhs_number");
+    assert_non_null(strstr(str(e, "reason"), "its last digit should be"));
+    e = error_of(errors, "N-UNK-1");
+    assert_non_null(e);
+    assert_string_equal(str(e, "code"), "unknown_nhs_number");
+    assert_non_null(strstr(str(e, "reason"), nhs_unknown));
+    e = error_of(errors, "N-NOHP-1");
+    assert_non_null(e);
+    assert_string_equal(str(e, "code"), "missing_field");
+    assert_non_null(strstr(str(e, "reason"), "health_professional"));
+    assert_null(error_of(errors, "N-ED-1"));
+    json_decref(errors);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.notifications"
+                                               " WHERE notification_id = 'N-ED-1'"),
+                     1);
+
+    /* The inactive number is marked (plan uploads stop) and the key worker asked for a new one. */
+    char sql[300];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM cpis.inactive_numbers WHERE nhs_number = '%s'", nhs_ivy);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-nhs-number-needed'"
+             " AND link = '/people/%s' AND worker_id = %s",
+             ivy, kw);
+    assert_int_equal(wait_count(sql, 1), 1);
+
+    /* An accepted notification posted again: dropped as a duplicate, and no second step. */
+    char *again =
+        access_json("N-ED-1", nhs_thomas, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", again);
+    free(again);
+    json_t *reply = call_json(service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 0);
+    assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 1);
+    json_decref(reply);
+    usleep(500 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.requested_steps"), 2);
+    free(sa);
+    (void)thomas;
+    (void)dana;
+}
+
+static void
+test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of_delivery(void **state)
+{
+    (void)state;
+    char kw[32], mother[32], baby[32], nhs_mother[11], edd[16], body[600], path[96];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    new_nhs(nhs_mother);
+    add_child("Una", "Underwood", "female", "2007-04-04", nhs_mother, NULL, mother);
+    testenv_sql_date(testenv, "current_date + 40", edd);
+    snprintf(
+        body, sizeof(body),
+        "{\"legal_name\":{\"given\":\"\",\"family\":\"Underwood\"},\"gender\":\"not-known\",\"unborn\":true,"
+        "\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+        mother, edd);
+    json_t *p = call_json(admin, "POST", "/api/v1/people", body, 201);
+    snprintf(baby, sizeof(baby), "%s", str(p, "id"));
+    json_decref(p);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", baby);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", kw);
+    json_decref(call_json(admin, "POST", path, body, 201));
+
+    /* Before the expected date: the notification on the mother's number is about the unborn child. */
+    char batch[2000];
+    char *n1 =
+        access_json("N-UNBORN-1", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
+    free(n1);
+    json_t *reply = call_json(service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    json_decref(reply);
+    char *sa = testenv_login(testenv, "safeguarding.admin");
+    json_t *step = step_for(sa, "N-UNBORN-1");
+    assert_string_equal(str(json_object_get(step, "subject"), "id"), baby);
+    assert_non_null(strstr(str(section_data(step, "1"), "age"), "Unborn"));
+    complete_section_1(sa, step);
+    json_decref(step);
+
+    /* After it: the child's own number is required; the notification goes to the error queue and
+     * the child's key worker is asked to record the number. */
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "UPDATE records.people SET expected_delivery_date = current_date - 2 WHERE id = %s", baby);
+    char out[200];
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    n1 = access_json("N-UNBORN-2", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
+    free(n1);
+    reply = call_json(service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 0);
+    json_t *err = json_array_get(json_object_get(reply, "errors"), 0);
+    assert_string_equal(str(err, "code"), "child_nhs_number_required");
+    json_decref(reply);
+    json_t *errors = open_errors();
+    assert_non_null(strstr(str(error_of(errors, "N-UNBORN-2"), "reason"), "child's own NHS number"));
+    json_decref(errors);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-nhs-number-needed'"
+             " AND link = '/people/%s' AND worker_id = %s",
+             baby, kw);
+    assert_int_equal(wait_count(sql, 1), 1);
+    free(sa);
+}
+
+/* A large file in small parts, the poller killed while posting, then run again: every
+ * notification once in cpis and exactly one step each in the CP-IS Worker queue. */
+static void test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_nothing(void **state)
+{
+    (void)state;
+    enum { COUNT = 600 };
+    char kw[32], child[32], nhs[11];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    new_nhs(nhs);
+    add_child("Kit", "Killingworth", "male", "2015-05-05", nhs, kw, child);
+    size_t cap = COUNT * 500 + 64, len = 0;
+    char *batch = malloc(cap);
+    assert_non_null(batch);
+    len += (size_t)snprintf(batch + len, cap - len, "{\"notifications\":[");
+    for (int i = 0; i < COUNT; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "N-KILL-%04d", i);
+        char *n = access_json(id, nhs, "minor-injury-unit", "Ripley MIU", "Jo Stitchley");
+        len += (size_t)snprintf(batch + len, cap - len, "%s%s", i ? "," : "", n);
+        free(n);
+    }
+    snprintf(batch + len, cap - len, "]}");
+    write_spool("20260106-big.json", batch);
+    free(batch);
+
+    const char *accepted = "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-KILL-%'";
+    pid_t pid = start_poller(20);
+    /* Killed once some parts are in, before the file could be done. */
+    for (int i = 0; i < 600 && testenv_sql_long(testenv, accepted) < 60; i++)
+        usleep(10 * 1000);
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    long before = testenv_sql_long(testenv, accepted);
+    assert_true(before > 0);
+    assert_true(before < COUNT);
+    /* Killed mid-batch, the file is still in the spool, whole or with what is still to send. */
+    assert_true(spool_has("", "20260106-big.json"));
+    assert_false(spool_has("done", "20260106-big.json"));
+
+    assert_int_equal(run_poller(20), 0);
+    assert_true(spool_has("done", "20260106-big.json"));
+    assert_int_equal(testenv_sql_long(testenv, accepted), COUNT);
+    const char *steps =
+        "SELECT count(*) FROM workflow.requested_steps r JOIN workflow.steps s ON s.id = r.step_id"
+        " WHERE r.dedupe_key LIKE 'cpis:N-KILL-%' AND s.owner = 'v:cp-is-worker'";
+    assert_int_equal(wait_count(steps, COUNT), COUNT);
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps WHERE type = 'cpis-follow-up' AND subject_id = %s", child);
+    usleep(500 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, sql), COUNT);
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors WHERE notification_id LIKE 'N-KILL-%'"),
+        0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(
+            test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_where_the_rules_say),
+        cmocka_unit_test(
+            test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of_delivery),
+        cmocka_unit_test(test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_nothing),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
