@@ -76,6 +76,36 @@ static int def__check_strings(const json_t *arr, const char *file, const char *w
     return 0;
 }
 
+/* A request's note templates: {key, title, text}, each with an optional `when` {field, values}
+ * choosing it by what the step's sections hold, and at most one `default` for when none matches. */
+static int def__check_note_templates(const json_t *templates, const char *file, const char *where,
+                                     tsr_error_t *err)
+{
+    if (templates == NULL)
+        return 0;
+    if (!json_is_array(templates))
+        return DEF_FAIL("%s: %s.note_templates must be a list.", file, where);
+    size_t i, defaults = 0;
+    const json_t *t;
+    json_array_foreach(templates, i, t)
+    {
+        if (!json_is_object(t) || !def__is_key(def__string(t, "key")) || def__string(t, "title") == NULL ||
+            def__string(t, "text") == NULL)
+            return DEF_FAIL("%s: %s.note_templates[%zu] needs a key, a title and a text.", file, where, i);
+        const json_t *when = json_object_get(t, "when");
+        if (when != NULL && (!json_is_object(when) || def__string(when, "field") == NULL ||
+                             !json_is_array(json_object_get(when, "values"))))
+            return DEF_FAIL("%s: %s.note_templates[%zu].when must be {field, values}.", file, where, i);
+        const json_t *fallback = json_object_get(t, "default");
+        if (fallback != NULL && !json_is_boolean(fallback))
+            return DEF_FAIL("%s: %s.note_templates[%zu].default must be true or false.", file, where, i);
+        defaults += json_is_true(fallback);
+    }
+    if (defaults > 1)
+        return DEF_FAIL("%s: %s.note_templates has more than one default.", file, where);
+    return 0;
+}
+
 static int def__check_due(const json_t *due, const char *file, const char *where, tsr_error_t *err)
 {
     if (due == NULL)
@@ -267,6 +297,8 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
         const json_t *req = json_object_get(r, "required");
         if (req != NULL && !json_is_boolean(req))
             return DEF_FAIL("%s: %s.required must be true or false.", file, at);
+        if (def__check_note_templates(json_object_get(r, "note_templates"), file, at, err) != 0)
+            return -1;
     }
     const json_t *actions = json_object_get(def, "next_actions");
     if (!json_is_array(actions))

@@ -76,6 +76,52 @@ static int request__emit(tsr_call_t *call, const char *request_id, const char *a
     return rc;
 }
 
+/* The note a request goes with when its sender writes none: the definition's template chosen by what
+ * the step's sections hold (seed 003: the DHU 111 text or the A&E text, by the care setting), else
+ * its default; NULL for none. The sender may always write their own instead. */
+static int request__suggested_note(PGconn *conn, uint64_t step_id, const json_t *def_request, char **note,
+                                   tsr_error_t *err)
+{
+    *note = NULL;
+    const json_t *templates = json_object_get(def_request, "note_templates"), *t, *fallback = NULL;
+    size_t i;
+    char sid[24];
+    snprintf(sid, sizeof(sid), "%" PRIu64, step_id);
+    json_array_foreach(templates, i, t)
+    {
+        if (json_is_true(json_object_get(t, "default")))
+            fallback = t;
+        const json_t *when = json_object_get(t, "when");
+        if (when == NULL)
+            continue;
+        const char *p[2] = {sid, json_string_value(json_object_get(when, "field"))};
+        PGresult *res =
+            tsr_db_exec(conn,
+                        "SELECT data ->> $2 FROM sections WHERE step_id = $1::bigint AND data ? $2"
+                        " ORDER BY number LIMIT 1",
+                        2, p, err);
+        if (res == NULL)
+            return -1;
+        int matched = 0;
+        if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+            const json_t *v;
+            size_t k;
+            json_array_foreach(json_object_get(when, "values"), k, v)
+            {
+                matched |= json_is_string(v) && strcmp(json_string_value(v), PQgetvalue(res, 0, 0)) == 0;
+            }
+        }
+        PQclear(res);
+        if (matched) {
+            fallback = t;
+            break;
+        }
+    }
+    if (fallback != NULL && (*note = strdup(json_string_value(json_object_get(fallback, "text")))) == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    return 0;
+}
+
 int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Workflow__RequestRaise *in = (const Tsr__Workflow__RequestRaise *)call->payload;
@@ -93,7 +139,7 @@ int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
     if (wf_step_load(call, in->step_id, 1, &step, err) != 0)
         return -1;
     int rc = -1;
-    char *owner_name = NULL;
+    char *owner_name = NULL, *suggested = NULL;
     if (wf_step_check_reader(call, &step, err) != 0)
         goto done;
     char me[WF_OWNER_MAX];
@@ -120,6 +166,13 @@ int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
         goto done;
     if (wf_subject_check_recipient(call, step.subject_kind, step.subject_id, owner, owner_name, err) != 0)
         goto done;
+    const char *note = in->note ? in->note : "";
+    if (note[0] == '\0') {
+        if (request__suggested_note(call->conn, step.id, def_request, &suggested, err) != 0)
+            goto done;
+        if (suggested != NULL)
+            note = suggested;
+    }
     int64_t due = wf_def_due(json_object_get(def_request, "due"), tsr_now_ms());
     char sid[24], sender[24], due_text[32];
     snprintf(sid, sizeof(sid), "%" PRIu64, step.id);
@@ -131,7 +184,7 @@ int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
                               json_is_true(json_object_get(def_request, "required")) ? "true" : "false",
                               owner,
                               owner_name,
-                              in->note ? in->note : "",
+                              note,
                               sender,
                               wf_actor_name(call->actor),
                               due ? due_text : NULL};
@@ -152,13 +205,14 @@ int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
     char detail[300];
     snprintf(detail, sizeof(detail), "%s sent to %s",
              json_string_value(json_object_get(def_request, "title")), owner_name);
-    if (request__history(call, rid, "sent", owner_name, in->note, err) != 0 ||
+    if (request__history(call, rid, "sent", owner_name, note, err) != 0 ||
         wf_step_history(call, step.id, "request-sent", detail, err) != 0 ||
         request__emit(call, rid, "sent", err) != 0)
         goto done;
     rc = wf_reply_step(call, step.id, err);
 done:
     free(owner_name);
+    free(suggested);
     wf_step_free(&step);
     return rc;
 }

@@ -238,6 +238,33 @@ static void complete_section_1(const char *sa, const json_t *step)
     free(text);
 }
 
+/* Sends 'CS Notification to Allocated Worker - CPIS Follow Up' from the step to the worker, with
+ * the note (NULL: none written, so the definition's note for the setting goes); *request_id. */
+static void send_to_key_worker(const char *sa, const char *step_id, const char *worker, const char *note,
+                               char request_id[32])
+{
+    char path[96], body[1200];
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", step_id);
+    json_t *b = json_pack("{s:s, s:{s:s}}", "type", "cs-notification-to-allocated-worker-cpis-follow-up",
+                          "to", "worker_id", worker);
+    if (note != NULL)
+        json_object_set_new(b, "note", json_string(note));
+    char *text = json_dumps(b, JSON_COMPACT);
+    snprintf(body, sizeof(body), "%s", text);
+    free(text);
+    json_decref(b);
+    json_t *step = call_json(sa, "POST", path, body, 201);
+    size_t i;
+    json_t *r;
+    request_id[0] = '\0';
+    json_array_foreach(json_object_get(step, "requests"), i, r)
+    {
+        snprintf(request_id, 32, "%s", str(r, "id"));
+    }
+    json_decref(step);
+    assert_true(request_id[0] != '\0');
+}
+
 static int setup(void **state)
 {
     if (testenv_group_setup(state) != 0)
@@ -372,10 +399,57 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     assert_non_null(strstr(str(data, "comments"), "Alex Wardley (Staff Nurse)"));
     assert_non_null(strstr(str(data, "comments"), "Royal Derbyshire ED"));
     complete_section_1(sa, step);
+    /* Safeguarding admin sends the key worker the notification; written without a note, it goes
+     * with the seed's Option 2, chosen from the A&E setting. */
+    char rid_ed[32];
+    send_to_key_worker(sa, str(step, "id"), kw, NULL, rid_ed);
     json_decref(step);
     step = step_for(sa, "N-111-1");
     assert_string_equal(str(section_data(step, "1"), "setting"), "nhs-111");
+    complete_section_1(sa, step);
+    /* From a 111 call: Option 1, the DHU text. */
+    char rid_111[32];
+    send_to_key_worker(sa, str(step, "id"), kw, NULL, rid_111);
     json_decref(step);
+
+    /* The key worker's Incoming requests show each with its note; they acknowledge the A&E one
+     * and record a CP-IS case note, as its note asks. */
+    char *kwt = testenv_login(testenv, "key.worker");
+    json_t *kwv = call_json(kwt, "GET", "/api/v1/workview", NULL, 200);
+    const char *note_ed = NULL, *note_111 = NULL;
+    json_array_foreach(
+        json_object_get(json_object_get(json_object_get(kwv, "folders"), "incoming_requests"), "items"), i,
+        it)
+    {
+        if (strcmp(str(it, "request_id"), rid_ed) == 0)
+            note_ed = str(it, "note");
+        if (strcmp(str(it, "request_id"), rid_111) == 0)
+            note_111 = str(it, "note");
+    }
+    if (note_ed == NULL || note_111 == NULL)
+        fail_msg("the key worker's workview: %s", json_dumps(kwv, 0));
+    assert_non_null(strstr(note_ed, "Please create a CP-IS case note re action taken."));
+    assert_null(strstr(note_ed, "DHU"));
+    assert_non_null(strstr(note_111, "triggered by DHU who provide a 111 telephone service"));
+    assert_non_null(strstr(note_111, "No further action required unless you have concerns"));
+    json_decref(kwv);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid_ed);
+    json_decref(call_json(kwt, "POST", path, NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", thomas);
+    json_decref(call_json(kwt, "POST", path,
+                          "{\"type\":\"cp-is-follow-up\",\"title\":\"CP-IS Follow Up\","
+                          "\"body\":\"Spoke to mother about the visit to A&E; no new concerns.\"}",
+                          201));
+    json_t *notes = call_json(kwt, "GET", path, NULL, 200);
+    int cpis_notes = 0;
+    json_array_foreach(json_object_get(notes, "items"), i, it)
+    {
+        cpis_notes += strcmp(str(it, "type"), "cp-is-follow-up") == 0;
+    }
+    assert_int_equal(cpis_notes, 1);
+    json_decref(notes);
+    free(kwt);
 
     /* The faults, in the error queue with their reasons; the duplicate was dropped, not queued. */
     json_t *errors = open_errors();
@@ -458,6 +532,14 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     assert_string_equal(str(json_object_get(step, "subject"), "id"), baby);
     assert_non_null(strstr(str(section_data(step, "1"), "age"), "Unborn"));
     complete_section_1(sa, step);
+    /* The note is the sender's to write: one written goes as written. */
+    char rid[32], sql_note[200];
+    send_to_key_worker(sa, str(step, "id"), kw, "Please call the community midwife today.", rid);
+    snprintf(sql_note, sizeof(sql_note),
+             "SELECT count(*) FROM workflow.requests WHERE id = %s AND note = 'Please call the community "
+             "midwife today.'",
+             rid);
+    assert_int_equal(testenv_sql_long(testenv, sql_note), 1);
     json_decref(step);
 
     /* After it: the child's own number is required; the notification goes to the error queue and
