@@ -85,6 +85,12 @@ long testenv_sql_long(testenv_t *env, const char *sql);
  * or -1 after timeout_ms. */
 int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms);
 
+/* Runs `tessera --config <the suite's config> args` (a shell command line), its output and errors
+ * into out; its exit status, or -1 when it did not exit. */
+int testenv_run_tool(testenv_t *env, const char *args, char *out, size_t size);
+/* Writes text to a file of that name in the suite's directory; returns its malloc'd path. */
+char *testenv_write_file(testenv_t *env, const char *name, const char *text);
+
 /* Asserts an error body: the status, {"error": {"code": code, "message": non-empty}}. */
 void testenv_assert_error(const testenv_response_t *r, long status, const char *code);
 
