@@ -520,12 +520,40 @@ static void test_linked_individuals_journey_starts_from_a_child_on_the_caseload(
     free(admin);
 }
 
+/* make run loads deploy/demo/family-context: the files are good and tie to the demo's people. */
+static void test_the_demo_files_load_and_tie_to_the_demo_people(void **state)
+{
+    (void)state;
+    static const char *const sources[] = {"school", "housing", "police"};
+    char args[1024], out[4096];
+    for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+        snprintf(args, sizeof(args),
+                 "import family-context %s %s/deploy/demo/family-context/%s.csv --coverage-from 2019-01-01"
+                 " --coverage-to 2026-11-30 --contact-name 'Demo contact' --contact-role 'Data officer'"
+                 " --contact-email demo@example.org",
+                 sources[i], TSR_SOURCE_DIR, sources[i]);
+        if (testenv_run_tool(testenv, args, out, sizeof(out)) != 0)
+            fail_msg("%s: %s", sources[i], out);
+    }
+    char *kw = testenv_login(testenv, "key.worker");
+    char id[32];
+    snprintf(id, sizeof(id), "%ld",
+             testenv_sql_long(testenv, "SELECT id FROM records.people WHERE nhs_number = '4728112047'"));
+    json_t *v = view_of(kw, id);
+    assert_int_equal(records_of(v, "housing", 1), 2);
+    assert_int_equal(records_of(v, "police", 1), 1);
+    assert_string_equal(withheld(v, "school", 1), "outside-age-rule");
+    json_decref(v);
+    free(kw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_name_search_is_fuzzy_ranked_and_finds_people_with_no_date_of_birth),
         cmocka_unit_test(test_sources_show_their_contact_and_the_age_rules_hide_what_they_should),
         cmocka_unit_test(test_a_malformed_source_file_is_rejected_by_line_and_the_old_data_stays),
+        cmocka_unit_test(test_the_demo_files_load_and_tie_to_the_demo_people),
         cmocka_unit_test(test_restricted_people_show_only_their_display_name_and_every_read_is_audited),
         cmocka_unit_test(test_each_search_mode_allows_only_its_searches),
         cmocka_unit_test(test_linked_individuals_journey_starts_from_a_child_on_the_caseload),
