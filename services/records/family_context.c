@@ -279,20 +279,35 @@ static const char fc_own_sql[] =
     " ORDER BY 1, 4 DESC";
 
 /* The other services' rows tied to the person. A row is tied by the strongest identifier it gives,
- * and by that one only: the case ID, else the NHS number, else the exact name and date of birth. */
+ * and by that one only: the case ID, else the NHS number, else the exact name and date of birth.
+ * The person's identifiers come as parameters ($2 NHS number, $3 given, $4 family, $5 date of
+ * birth; NULL when unknown), so that each branch is planned on its own index. */
 static const char fc_ext_sql[] =
-    "WITH p AS (SELECT id, nhs_number, fc_name_key(given_name, family_name) AS k, date_of_birth"
-    "           FROM people WHERE id = $1::bigint),"
-    " hits AS ("
-    "  SELECT r.*, 'case-id' AS matched_by FROM fc_records r WHERE r.person_id = $1::bigint"
-    "  UNION ALL SELECT r.*, 'nhs-number' FROM fc_records r, p"
-    "   WHERE r.nhs_number = p.nhs_number AND r.person_id IS NULL"
-    "  UNION ALL SELECT r.*, 'name-and-date-of-birth' FROM fc_records r, p"
-    "   WHERE r.name_key = p.k AND r.date_of_birth = p.date_of_birth AND r.person_id IS NULL"
-    "     AND r.nhs_number IS NULL)"
-    " SELECT source, title, detail, coalesce(start_date::text, ''), coalesce(end_date::text, ''), matched_by,"
+    "SELECT source, title, detail, coalesce(start_date::text, ''), coalesce(end_date::text, ''), matched_by,"
     " coalesce(date_part('year', age(current_date, date_of_birth))::int, -1)"
-    " FROM hits ORDER BY source, start_date DESC NULLS LAST, id";
+    " FROM (SELECT r.*, 'case-id' AS matched_by FROM fc_records r WHERE r.person_id = $1::bigint"
+    "  UNION ALL SELECT r.*, 'nhs-number' FROM fc_records r"
+    "   WHERE r.nhs_number = $2 AND r.person_id IS NULL"
+    "  UNION ALL SELECT r.*, 'name-and-date-of-birth' FROM fc_records r"
+    "   WHERE r.name_key = fc_name_key($3, $4) AND r.date_of_birth = $5::date AND r.person_id IS NULL"
+    "     AND r.nhs_number IS NULL) AS hits"
+    " ORDER BY source, start_date DESC NULLS LAST, id";
+
+/* Whether a source's age rule lets its rows be shown for a person of that age (-1 unknown). */
+static int fc__outside_rule(int rule, int age)
+{
+    return (fc.min_age[rule] >= 0 && age < fc.min_age[rule]) ||
+           (fc.max_age[rule] >= 0 && age > fc.max_age[rule]);
+}
+
+/* Whether a row may be shown: by the person's age when records has their date of birth, else by the
+ * age the source's own date of birth for the row gives; with neither, not under a rule. */
+static int fc__row_shown(int rule, int person_age, int row_age)
+{
+    int bounded = fc.min_age[rule] >= 0 || fc.max_age[rule] >= 0;
+    int age = person_age >= 0 ? person_age : row_age;
+    return !bounded || (age >= 0 && !fc__outside_rule(rule, age));
+}
 
 /* Fills the view's sources for the person, age rules applied. */
 static int fc__view_load(tsr_call_t *call, PGresult *meta, const fc_person_t *person, fc_view_t *v,
@@ -302,11 +317,13 @@ static int fc__view_load(tsr_call_t *call, PGresult *meta, const fc_person_t *pe
     v->meta = meta;
     char id[32];
     snprintf(id, sizeof(id), "%" PRIu64, person->person.id);
-    const char *params[1] = {id};
+    const Tsr__Records__Person *p = &person->person;
+    const char *params[5] = {id, p->nhs_number[0] ? p->nhs_number : NULL, person->name.given,
+                             person->name.family, p->date_of_birth[0] ? p->date_of_birth : NULL};
     v->own = tsr_db_exec(call->conn, fc_own_sql, 1, params, err);
     if (v->own == NULL)
         return -1;
-    v->ext = tsr_db_exec(call->conn, fc_ext_sql, 1, params, err);
+    v->ext = tsr_db_exec(call->conn, fc_ext_sql, 5, params, err);
     if (v->ext == NULL)
         return -1;
     int n_own = PQntuples(v->own), n_ext = PQntuples(v->ext);
@@ -339,8 +356,7 @@ static int fc__view_load(tsr_call_t *call, PGresult *meta, const fc_person_t *pe
             }
         int bounded = src->min_age >= 0 || src->max_age >= 0;
         int age = person->age;
-        if (bounded && age >= 0 &&
-            ((src->min_age >= 0 && age < src->min_age) || (src->max_age >= 0 && age > src->max_age))) {
+        if (bounded && age >= 0 && fc__outside_rule(rule, age)) {
             /* Outside the rule: nothing of the source, not even whether it has anything. */
             src->withheld = "outside-age-rule";
             continue;
@@ -350,11 +366,7 @@ static int fc__view_load(tsr_call_t *call, PGresult *meta, const fc_person_t *pe
         for (int i = 0; i < PQntuples(rows); i++) {
             if (strcmp(PQgetvalue(rows, i, 0), def->key) != 0)
                 continue;
-            /* With no date of birth in records, the source's own date of birth for the row decides;
-             * with neither, the row is not shown. */
-            int row_age = age >= 0 ? age : atoi(PQgetvalue(rows, i, 6));
-            if (bounded && (row_age < 0 || (src->min_age >= 0 && row_age < src->min_age) ||
-                            (src->max_age >= 0 && row_age > src->max_age)))
+            if (!fc__row_shown(rule, age, atoi(PQgetvalue(rows, i, 6))))
                 continue;
             Tsr__Records__FamilyContextRecord *r = &v->records[used];
             tsr__records__family_context_record__init(r);
@@ -376,6 +388,75 @@ static int fc__view_load(tsr_call_t *call, PGresult *meta, const fc_person_t *pe
  * Search
  * ---------------------------------------------------------------------------------------------- */
 
+/* Which sources have something to show for each candidate shown in full (age rules applied), in
+ * one query for the whole list ($1: [{i, id, nhs, given, family, dob}]), so that a search does not
+ * cost a query per candidate. */
+static const char fc_known_sql[] =
+    "WITH c AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
+    "           AS c(i int, id bigint, nhs char(10), given text, family text, dob date))"
+    " SELECT c.i, x.source, x.age FROM c CROSS JOIN LATERAL ("
+    "  SELECT r.source, coalesce(date_part('year', age(current_date, r.date_of_birth))::int, -1) AS age"
+    "   FROM fc_records r WHERE r.person_id = c.id"
+    "  UNION ALL SELECT r.source, coalesce(date_part('year', age(current_date, r.date_of_birth))::int, -1)"
+    "   FROM fc_records r WHERE r.nhs_number = c.nhs AND r.person_id IS NULL"
+    "  UNION ALL SELECT r.source, coalesce(date_part('year', age(current_date, r.date_of_birth))::int, -1)"
+    "   FROM fc_records r WHERE r.name_key = fc_name_key(c.given, c.family) AND r.date_of_birth = c.dob"
+    "     AND r.person_id IS NULL AND r.nhs_number IS NULL) AS x"
+    " UNION ALL SELECT c.i, CASE a.service WHEN 'CSSW' THEN 'childrens-social-care' WHEN 'EH' THEN "
+    "'early-help'"
+    "  ELSE 'adult-social-care' END, -1 FROM c JOIN allocations a ON a.person_id = c.id"
+    " UNION ALL SELECT c.i, CASE v.service WHEN 'CSSW' THEN 'childrens-social-care' WHEN 'EH' THEN "
+    "'early-help'"
+    "  ELSE 'adult-social-care' END, -1 FROM c JOIN involvements v ON v.person_id = c.id";
+
+/* Fills each full candidate's known_to (room for FC_SOURCES each) with the keys of its sources. */
+static int fc__known_to(tsr_call_t *call, const fc_person_t *people,
+                        Tsr__Records__FamilyContextCandidate *cands, int rows, tsr_error_t *err)
+{
+    json_t *list = json_array();
+    for (int i = 0; i < rows; i++) {
+        if (!people[i].full)
+            continue;
+        const Tsr__Records__Person *p = &people[i].person;
+        json_t *o = json_pack("{s:i, s:I, s:s, s:s}", "i", i, "id", (json_int_t)p->id, "given",
+                              people[i].name.given, "family", people[i].name.family);
+        json_object_set_new(o, "nhs", p->nhs_number[0] ? json_string(p->nhs_number) : json_null());
+        json_object_set_new(o, "dob", p->date_of_birth[0] ? json_string(p->date_of_birth) : json_null());
+        json_array_append_new(list, o);
+    }
+    if (json_array_size(list) == 0) {
+        json_decref(list);
+        return 0;
+    }
+    char *text = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    if (text == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    const char *params[1] = {text};
+    PGresult *res = tsr_db_exec(call->conn, fc_known_sql, 1, params, err);
+    free(text);
+    if (res == NULL)
+        return -1;
+    for (int r = 0; r < PQntuples(res); r++) {
+        int i = atoi(PQgetvalue(res, r, 0));
+        const char *key = PQgetvalue(res, r, 1);
+        if (i < 0 || i >= rows ||
+            !fc__row_shown(fc__rule_index(key), people[i].age, atoi(PQgetvalue(res, r, 2))))
+            continue;
+        Tsr__Records__FamilyContextCandidate *c = &cands[i];
+        int dup = 0;
+        for (size_t k = 0; k < c->n_known_to && !dup; k++)
+            dup = strcmp(c->known_to[k], key) == 0;
+        for (size_t s = 0; !dup && s < FC_SOURCES; s++)
+            if (strcmp(fc_sources[s].key, key) == 0) {
+                c->known_to[c->n_known_to++] = (char *)fc_sources[s].key;
+                break;
+            }
+    }
+    PQclear(res);
+    return 0;
+}
+
 static int fc__allowed_mode(int by_case_id, tsr_error_t *err)
 {
     if (by_case_id && !fc.by_case_id)
@@ -391,7 +472,9 @@ static int fc__allowed_mode(int by_case_id, tsr_error_t *err)
 
 /* Candidates for a name (lower-case, trimmed) and maybe a date of birth: those born that day and
  * those with no date of birth recorded (found by name alone, a little below), nearest name first.
- * Each part reads its own index: the day's few people, or the nearest names among the undated. */
+ * Each part reads its own index: the day's few people, or the undated ones' trigram index. Where
+ * the planner would otherwise walk the whole population's trigram index (a thousand times slower
+ * over a million people), the name is tested or ordered by the function rather than the operator. */
 static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char *dob, const char *limit,
                                  tsr_error_t *err)
 {
@@ -401,12 +484,12 @@ static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char 
         snprintf(from, sizeof(from),
                  "(SELECT q.*, $4 OPERATOR(public.<<->) q.search_names AS rank FROM people q"
                  "  WHERE q.date_of_birth = $5::date AND q.merged_into IS NULL"
-                 "    AND $4 OPERATOR(public.<%%) q.search_names%s"
+                 "    AND public.word_similarity($4, q.search_names) >= 0.5%s"
                  "  UNION ALL"
                  " (SELECT q.*, ($4 OPERATOR(public.<<->) q.search_names) + 0.2 FROM people q"
                  "  WHERE q.date_of_birth IS NULL AND q.merged_into IS NULL"
                  "    AND $4 OPERATOR(public.<%%) q.search_names%s"
-                 "  ORDER BY $4 OPERATOR(public.<<->) q.search_names LIMIT $6::int)) AS p"
+                 "  ORDER BY 1 - public.word_similarity($4, q.search_names) LIMIT $6::int)) AS p"
                  " ORDER BY p.rank, p.family_name, p.given_name, p.id LIMIT $6::int",
                  caseload, caseload);
     else
@@ -418,9 +501,13 @@ static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char 
                  " ORDER BY p.rank, p.family_name, p.given_name, p.id",
                  caseload);
     /* As records.person.search: 0.5 finds a letter or two wrong, and a missing part, without
-     * flooding the list; local to this transaction. */
-    PGresult *res = tsr_db_exec(
-        call->conn, "SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', true)", 0, NULL, err);
+     * flooding the list. A plan for these very name and date: a generic plan of the prepared
+     * statement cannot tell a date's few people from a common name's thousands (measured: a
+     * second instead of milliseconds over a million people). Both local to this transaction. */
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', true),"
+                                " set_config('plan_cache_mode', 'force_custom_plan', true)",
+                                0, NULL, err);
     if (res == NULL)
         return NULL;
     PQclear(res);
@@ -436,7 +523,7 @@ int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
     int by_case_id = in->case_id != 0;
     char *name = tsr_text_trim_dup(in->name ? in->name : "");
     int rc = -1;
-    PGresult *res = NULL, *meta = NULL;
+    PGresult *res = NULL;
     if (name == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     uint32_t limit = in->limit == 0 ? 20 : in->limit;
@@ -491,9 +578,6 @@ int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
                           in->case_id);
         goto done;
     }
-    meta = fc__load_meta(call, err);
-    if (meta == NULL)
-        goto done;
     size_t cap = (size_t)rows + 1;
     fc_person_t *people = calloc(cap, sizeof(*people));
     Tsr__Records__FamilyContextCandidate *cands = calloc(cap, sizeof(*cands));
@@ -518,18 +602,7 @@ int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
         if (!people[i].full)
             continue;
         c->date_of_birth_missing = people[i].person.date_of_birth[0] == '\0' && !people[i].person.unborn;
-        /* Which sources have something to show, so the worker can tell candidates apart. */
-        fc_view_t view;
-        rc = fc__view_load(call, meta, &people[i], &view, err);
         c->known_to = known + (size_t)i * FC_SOURCES;
-        for (size_t s = 0; rc == 0 && s < FC_SOURCES; s++) {
-            int dup = 0;
-            for (size_t k = 0; k < c->n_known_to; k++)
-                dup |= strcmp(c->known_to[k], view.sources[s].key) == 0;
-            if (view.sources[s].n_records > 0 && !dup)
-                c->known_to[c->n_known_to++] = (char *)fc_sources[s].key;
-        }
-        fc__view_release(&view);
         tsr__records__person_accessed__init(&found[n_found]);
         found[n_found].person_id = people[i].person.id;
         found[n_found].display_name = people[i].person.display_name;
@@ -541,6 +614,9 @@ int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
         found_ptrs[n_found] = &found[n_found];
         n_found++;
     }
+    /* Which sources have something to show, so the worker can tell candidates apart. */
+    if (rc == 0)
+        rc = fc__known_to(call, people, cands, rows, err);
     if (rc == 0 && n_found > 0) {
         Tsr__Records__PeopleFound ev = TSR__RECORDS__PEOPLE_FOUND__INIT;
         ev.people = found_ptrs;
@@ -570,7 +646,6 @@ int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
     free(found_ptrs);
     free(summaries);
 done:
-    PQclear(meta);
     PQclear(res);
     free(name);
     return rc;
