@@ -52,6 +52,7 @@ bench: build
 	@bench/journey.sh
 	@bench/audit.sh
 	@bench/cpis.sh
+	@bench/family_context.sh
 
 # libFuzzer over each fuzz target for FUZZ_SECONDS (default 60) each; needs clang.
 FUZZ_SECONDS ?= 60

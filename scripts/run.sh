@@ -135,6 +135,18 @@ if ! "$bin/tessera" --config "$dir/tessera.conf" demo load "$demo" >"$dir/logs/d
     tail -n 20 "$dir/logs/demo-load.log" | sed 's/^/    /' >&2
     exit 1
 fi
+# Family Context (docs/family-context-sources.md): the demo's other services' files.
+for source in school housing police; do
+    if ! "$bin/tessera" --config "$dir/tessera.conf" import family-context "$source" \
+        "$root/deploy/demo/family-context/$source.csv" --coverage-from 2019-01-01 --coverage-to 2026-11-30 \
+        --contact-name "Demo $source contact" --contact-role "Data officer" \
+        --contact-telephone "0161 496 0999" --contact-email "$source@example.org" \
+        >>"$dir/logs/demo-load.log" 2>&1; then
+        say "loading the demo's Family Context $source file failed. The end of $dir/logs/demo-load.log:"
+        tail -n 20 "$dir/logs/demo-load.log" | sed 's/^/    /' >&2
+        exit 1
+    fi
+done
 
 cat <<MSG
 

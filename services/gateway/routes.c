@@ -7,6 +7,7 @@
 #include "audit.pb-c.h"
 #include "cpis_routes.h"
 #include "notifications.pb-c.h"
+#include "family_context_routes.h"
 #include "gateway.h"
 #include "people_routes.h"
 #include "report_routes.h"
@@ -543,6 +544,8 @@ const gw_route_t gw_routes[] = {
     {"GET", "/api/v1/reports/consultations-in-period", gw_report_consultations_in_period, 1, 0},
     {"POST", "/api/v1/cpis/notifications", gw_cpis_notifications_post, 1, 1},
     {"GET", "/api/v1/cpis/errors", gw_cpis_errors, 1, 0},
+    {"GET", "/api/v1/family-context/search", gw_family_context_search, 1, 0},
+    {"GET", "/api/v1/family-context/people/{id}", gw_family_context_person, 1, 0},
     {"GET", "/healthz", routes_healthz, 0, 0},
     {"GET", "/readyz", routes_readyz, 0, 0},
     {"GET", "/metrics", routes_metrics, 0, 0},

@@ -1,5 +1,6 @@
 /* tessera-records: people, organisations and everything recorded about them. */
 #include "access.h"
+#include "family_context.h"
 #include "involvements.h"
 #include "organisations.h"
 #include "merges.h"
@@ -35,6 +36,11 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.person.access_check", records_access_check, &tsr__records__access_check__descriptor},
     {"records.case_note.list", records_case_note_list, &tsr__records__person_get__descriptor},
     {"records.person.match_nhs", records_person_match_nhs, &tsr__records__nhs_match__descriptor},
+    {"records.family_context.search", records_family_context_search,
+     &tsr__records__family_context_search__descriptor},
+    {"records.family_context.get", records_family_context_get, &tsr__records__family_context_get__descriptor},
+    {"records.family_context.import", records_family_context_import,
+     &tsr__records__family_context_import__descriptor},
 };
 
 int main(int argc, char **argv)
@@ -45,7 +51,8 @@ int main(int argc, char **argv)
     int rc = 1;
     tsr_error_t err;
     if (records_access_configure(tsr_daemon_config(daemon), &err) != 0 ||
-        records_people_configure(tsr_daemon_config(daemon), &err) != 0) {
+        records_people_configure(tsr_daemon_config(daemon), &err) != 0 ||
+        records_family_context_configure(tsr_daemon_config(daemon), &err) != 0) {
         tsr_log_error(NULL, "%s", err.message);
         goto done;
     }

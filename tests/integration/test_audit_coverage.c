@@ -1,8 +1,8 @@
 /* Issue 7: every read and write call of the API that touches a person's record produces exactly one
  * audit entry for each person it touches, and none for anyone else. The test walks openapi.yaml:
- * every operation on people, on work steps and on requests must be exercised here (or be named
- * below as touching no person's record, with the reason), so that a call added to the API without
- * its audit fails this test. */
+ * every operation on people, on work steps, on requests and of Family Context must be exercised here (or be
+ * named below as touching no person's record, with the reason), so that a call added to the API without its
+ * audit fails this test. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -203,6 +203,16 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
     json_decref(call(admin, "POST", path, "{\"end_date\":\"2025-06-30\"}", 200));
     op_end();
 
+    /* Family Context: a case-ID search finds one, and a view is one. */
+    snprintf(path, sizeof(path), "/api/v1/family-context/search?case_id=%s", p);
+    op_start("GET /api/v1/family-context/search", p, NULL);
+    json_decref(call(sw, "GET", path, NULL, 200));
+    op_end();
+    snprintf(path, sizeof(path), "/api/v1/family-context/people/%s", p);
+    op_start("GET /api/v1/family-context/people/{id}", p, NULL);
+    json_decref(call(sw, "GET", path, NULL, 200));
+    op_end();
+
     snprintf(path, sizeof(path), "/api/v1/people/%s/merge", q);
     snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", d);
     op_start("POST /api/v1/people/{id}/merge", q, d);
@@ -325,7 +335,8 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
     for (yaml_node_pair_t *kv = paths->data.mapping.pairs.start; kv < paths->data.mapping.pairs.top; kv++) {
         const char *template = (char *)yaml_document_get_node(&doc, kv->key)->data.scalar.value;
         if (strncmp(template, "/api/v1/people", 14) != 0 && strncmp(template, "/api/v1/steps", 13) != 0 &&
-            strncmp(template, "/api/v1/requests", 16) != 0)
+            strncmp(template, "/api/v1/requests", 16) != 0 &&
+            strncmp(template, "/api/v1/family-context", 22) != 0)
             continue;
         yaml_node_t *item = yaml_document_get_node(&doc, kv->value);
         for (yaml_node_pair_t *m = item->data.mapping.pairs.start; m < item->data.mapping.pairs.top; m++) {

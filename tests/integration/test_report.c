@@ -89,31 +89,12 @@ static const char *str(const json_t *obj, const char *key)
 /* Runs the tessera tool with args; its exit status, and what it printed (both streams) in out. */
 static int run_tool(const char *args, char *out, size_t size)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd), "%s/tessera --config %s %s 2>&1", TSR_BIN_DIR, testenv->config, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = 0, got;
-    char scratch[4096];
-    while ((got = fread(scratch, 1, sizeof(scratch), p)) > 0) {
-        size_t keep = n + got < size - 1 ? got : size - 1 - n;
-        memcpy(out + n, scratch, keep);
-        n += keep;
-    }
-    out[n] = '\0';
-    int rc = pclose(p);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return testenv_run_tool(testenv, args, out, size);
 }
 
 static char *write_file(const char *name, const char *text)
 {
-    char *path = malloc(512);
-    snprintf(path, 512, "%s/%s", testenv->dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
+    return testenv_write_file(testenv, name, text);
 }
 
 static char *read_file(const char *path, size_t *len)

@@ -650,3 +650,33 @@ void testenv_assert_error(const testenv_response_t *r, long status, const char *
     assert_int_equal(json_object_size(error), field ? 3 : 2);
     assert_int_equal(json_object_size(r->json), 1);
 }
+
+int testenv_run_tool(testenv_t *env, const char *args, char *out, size_t size)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "%s/tessera --config %s %s 2>&1", TSR_BIN_DIR, env->config, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = 0, got;
+    char scratch[4096];
+    while ((got = fread(scratch, 1, sizeof(scratch), p)) > 0) {
+        size_t keep = n + got < size - 1 ? got : size - 1 - n;
+        memcpy(out + n, scratch, keep);
+        n += keep;
+    }
+    out[n] = '\0';
+    int rc = pclose(p);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+char *testenv_write_file(testenv_t *env, const char *name, const char *text)
+{
+    char *path = malloc(512);
+    assert_non_null(path);
+    snprintf(path, 512, "%s/%s", env->dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}

@@ -92,6 +92,11 @@ void testenv_assert_refuses_to_start(testenv_t *env, const char *daemon, const c
 
 /* A TCP port on 127.0.0.1 that nothing listens on now (for a server a test starts itself). */
 int testenv_free_port(void);
+/* Runs `tessera --config <the suite's config> args` (a shell command line), its output and errors
+ * into out; its exit status, or -1 when it did not exit. */
+int testenv_run_tool(testenv_t *env, const char *args, char *out, size_t size);
+/* Writes text to a file of that name in the suite's directory; returns its malloc'd path. */
+char *testenv_write_file(testenv_t *env, const char *name, const char *text);
 
 /* Asserts an error body: the status, {"error": {"code": code, "message": non-empty}}. */
 void testenv_assert_error(const testenv_response_t *r, long status, const char *code);

@@ -59,6 +59,8 @@ int cli_demo_load(cli_context_t *ctx, int argc, char **argv);
 int cli_report_consultations_in_period(cli_context_t *ctx, int argc, char **argv);
 /* tessera import consultations FILE.csv */
 int cli_import_consultations(cli_context_t *ctx, int argc, char **argv);
+/* tessera import family-context SOURCE FILE.csv --coverage-from --coverage-to [--contact-...] */
+int cli_import_family_context(cli_context_t *ctx, int argc, char **argv);
 /* tessera audit verify */
 int cli_audit_verify(cli_context_t *ctx, int argc, char **argv);
 /* tessera audit report KIND --from --to --format [--output FILE] */

@@ -1,6 +1,8 @@
-/* tessera import consultations FILE.csv: completed consultations from the old system. The file is
- * read here (CSV as RFC 4180 writes it, with a header line naming the columns as the report's
- * section 04 does); the consultations daemon checks every row and loads the whole file or nothing. */
+/* tessera import consultations FILE.csv: completed consultations from the old system; tessera
+ * import family-context SOURCE FILE.csv: another service's records for Family Context. Each file is
+ * read here (CSV as RFC 4180 writes it, with a header line naming the columns); the owning daemon
+ * checks every row and loads the whole file or nothing. */
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,27 +11,40 @@
 
 #include "cli.h"
 #include "consultations.pb-c.h"
+#include "records.pb-c.h"
 #include "tsr_text.h"
 
 #define IMPORT_TIMEOUT_MS 600000
 #define IMPORT_FIELDS_MAX 32
 
-/* The columns, by the report's headings (the old system's export has them) or by key. */
-static const struct {
+/* A column of an import file: its heading as the source system exports it, or its key. */
+typedef struct {
     const char *heading;
     const char *key;
-} import_columns[] = {
-    {"Organisation ID", "organisation_id"},
-    {"Organisation name", "organisation_name"},
-    {"Step ID", "step_id"},
-    {"Step type", "step_type"},
-    {"Step started on", "step_started_on"},
-    {"Step completed on", "step_completed_on"},
-    {"Date and time of consult", "consulted_at"},
-    {"Source of contact", "source"},
-    {"Referrer name", "referrer_name"},
-    {"Relationship with subject(s)", "referrer_relationship"},
-    {"Outcome(s)", "outcomes"},
+    int optional; /* may be left out of the header */
+} import_column_t;
+
+/* A file's columns and how to name them in messages. */
+typedef struct {
+    const import_column_t *columns;
+    size_t count;
+    const char *what; /* "the consultation's columns" */
+    const char *hint; /* how the columns are named, for a missing one */
+} import_format_t;
+
+/* The consultations' columns, by the report's headings (the old system's export has them). */
+static const import_column_t import_columns[] = {
+    {"Organisation ID", "organisation_id", 0},
+    {"Organisation name", "organisation_name", 0},
+    {"Step ID", "step_id", 0},
+    {"Step type", "step_type", 0},
+    {"Step started on", "step_started_on", 0},
+    {"Step completed on", "step_completed_on", 0},
+    {"Date and time of consult", "consulted_at", 0},
+    {"Source of contact", "source", 0},
+    {"Referrer name", "referrer_name", 0},
+    {"Relationship with subject(s)", "referrer_relationship", 0},
+    {"Outcome(s)", "outcomes", 0},
 };
 #define IMPORT_COLUMNS (sizeof(import_columns) / sizeof(import_columns[0]))
 
@@ -174,53 +189,44 @@ static char *import__read_file(const char *path, size_t *len)
     return data;
 }
 
-/* Which column of import_columns each field of the header is; -1 (having said why) on a fault. */
-static int import__header(const char *file, char **fields, size_t n, int map[IMPORT_FIELDS_MAX])
+/* Which column of the format each field of the header is; -1 (having said why) on a fault. */
+static int import__header(const char *file, const import_format_t *format, char **fields, size_t n,
+                          int map[IMPORT_FIELDS_MAX])
 {
-    int seen[IMPORT_COLUMNS] = {0};
+    int seen[IMPORT_FIELDS_MAX] = {0};
     for (size_t i = 0; i < n; i++) {
         char *name = tsr_text_trim_dup(fields[i]);
         /* A file saved by a spreadsheet may start with a byte-order mark. */
         const char *h = name && i == 0 && strncmp(name, "\xef\xbb\xbf", 3) == 0 ? name + 3 : name;
         map[i] = -1;
-        for (size_t c = 0; h && c < IMPORT_COLUMNS; c++)
-            if (strcasecmp(h, import_columns[c].heading) == 0 || strcasecmp(h, import_columns[c].key) == 0)
+        for (size_t c = 0; h && c < format->count; c++)
+            if (strcasecmp(h, format->columns[c].heading) == 0 || strcasecmp(h, format->columns[c].key) == 0)
                 map[i] = (int)c;
         if (map[i] < 0 || seen[map[i]]++) {
-            fprintf(stderr, "tessera: %s:1: the column '%s' is %s\n", file, h ? h : "",
-                    map[i] < 0 ? "not one of the consultation's columns" : "there twice");
+            fprintf(stderr, "tessera: %s:1: the column '%s' is %s%s\n", file, h ? h : "",
+                    map[i] < 0 ? "not one of " : "there twice", map[i] < 0 ? format->what : "");
             free(name);
             return -1;
         }
         free(name);
     }
-    for (size_t c = 0; c < IMPORT_COLUMNS; c++)
-        if (!seen[c]) {
-            fprintf(stderr,
-                    "tessera: %s:1: the header has no column '%s'; the columns are those of the report's "
-                    "section 04 (Organisation ID, Organisation name, Step ID, ...)\n",
-                    file, import_columns[c].heading);
+    for (size_t c = 0; c < format->count; c++)
+        if (!seen[c] && !format->columns[c].optional) {
+            fprintf(stderr, "tessera: %s:1: the header has no column '%s'; the columns are %s\n", file,
+                    format->columns[c].heading, format->hint);
             return -1;
         }
     return 0;
 }
 
-static char **import__slot(Tsr__Consultations__ImportRow *row, size_t column)
-{
-    char **slots[IMPORT_COLUMNS] = {
-        &row->organisation_id, &row->organisation_name,     &row->step_id,      &row->step_type,
-        &row->step_started_on, &row->step_completed_on,     &row->consulted_at, &row->source,
-        &row->referrer_name,   &row->referrer_relationship, &row->outcomes};
-    return slots[column];
-}
+/* Called with each row's cells by column (NULL for a column the file leaves out), which it then
+ * owns; 0, or -1 to stop. */
+typedef int (*import_row_fn)(void *arg, unsigned line, char **cells);
 
-int cli_import_consultations(cli_context_t *ctx, int argc, char **argv)
+/* Reads a CSV file (UTF-8, RFC 4180, a header naming the columns) and hands each row to add. Every
+ * line with the wrong number of fields is named before it fails. 0, or 2 having said why. */
+static int import__read_csv(const char *file, const import_format_t *format, import_row_fn add, void *arg)
 {
-    if (argc != 1) {
-        fprintf(stderr, "usage: tessera import consultations FILE.csv\n");
-        return 2;
-    }
-    const char *file = argv[0];
     size_t len = 0;
     char *data = import__read_file(file, &len);
     if (data == NULL) {
@@ -234,12 +240,11 @@ int cli_import_consultations(cli_context_t *ctx, int argc, char **argv)
     }
     import_reader_t reader = {data, data + len, 1};
     char *fields[IMPORT_FIELDS_MAX], msg[200];
-    size_t n = 0, count = 0, cap = 0;
+    size_t n = 0, bad = 0;
     unsigned line = 0;
     int map[IMPORT_FIELDS_MAX];
-    Tsr__Consultations__ImportRow **rows = NULL;
     int rc = 2, got = import__record(&reader, fields, &n, &line, msg, sizeof(msg));
-    if (got <= 0 || import__header(file, fields, n, map) != 0) {
+    if (got <= 0 || import__header(file, format, fields, n, map) != 0) {
         if (got < 0)
             fprintf(stderr, "tessera: %s: %s\n", file, msg);
         else if (got == 0)
@@ -251,44 +256,111 @@ int cli_import_consultations(cli_context_t *ctx, int argc, char **argv)
     size_t columns = n;
     import__free_fields(fields, n);
     while ((got = import__record(&reader, fields, &n, &line, msg, sizeof(msg))) > 0) {
-        if (import__blank(fields, n)) {
+        if (import__blank(fields, n) || n != columns) {
+            if (n != columns && !import__blank(fields, n)) {
+                fprintf(stderr, "tessera: %s:%u: the row has %zu fields where the header has %zu\n", file,
+                        line, n, columns);
+                bad++;
+            }
             import__free_fields(fields, n);
             continue;
         }
-        if (n != columns) {
-            fprintf(stderr, "tessera: %s:%u: the row has %zu fields where the header has %zu\n", file, line,
-                    n, columns);
-            import__free_fields(fields, n);
-            goto done;
-        }
-        if (count == cap) {
-            cap = cap ? cap * 2 : 256;
-            Tsr__Consultations__ImportRow **bigger = realloc(rows, cap * sizeof(*rows));
-            if (bigger == NULL) {
-                import__free_fields(fields, n);
-                goto done;
-            }
-            rows = bigger;
-        }
-        Tsr__Consultations__ImportRow *row = calloc(1, sizeof(*row));
-        if (row == NULL) {
-            import__free_fields(fields, n);
-            goto done;
-        }
-        tsr__consultations__import_row__init(row);
-        row->line = line;
-        rows[count++] = row;
+        char *cells[IMPORT_FIELDS_MAX] = {NULL};
         for (size_t i = 0; i < n; i++)
-            *import__slot(row, (size_t)map[i]) = fields[i];
+            cells[map[i]] = fields[i];
+        if (add(arg, line, cells) != 0)
+            goto done;
     }
     if (got < 0) {
         fprintf(stderr, "tessera: %s: %s\n", file, msg);
         goto done;
     }
+    rc = bad > 0 ? 2 : 0;
+done:
+    free(data);
+    return rc;
+}
+
+/* The rows read so far, to send as one request: each a message of desc with a uint32 field "line"
+ * and a string field named as each column's key, filled by name. */
+typedef struct {
+    const ProtobufCMessageDescriptor *desc;
+    const import_format_t *format;
+    ProtobufCMessage **rows;
+    size_t count, cap;
+} import_rows_t;
+
+/* The string field of the row named as the format's column. */
+static char **import__cell(const import_rows_t *in, ProtobufCMessage *row, size_t column)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(in->desc, in->format->columns[column].key);
+    assert(f != NULL && f->type == PROTOBUF_C_TYPE_STRING);
+    return (char **)((char *)row + f->offset);
+}
+
+static int import__add_row(void *arg, unsigned line, char **cells)
+{
+    import_rows_t *in = arg;
+    ProtobufCMessage *row = NULL;
+    if (in->count == in->cap) {
+        size_t cap = in->cap ? in->cap * 2 : 256;
+        ProtobufCMessage **bigger = realloc(in->rows, cap * sizeof(*in->rows));
+        if (bigger != NULL) {
+            in->rows = bigger;
+            in->cap = cap;
+        }
+    }
+    if (in->count < in->cap)
+        row = calloc(1, in->desc->sizeof_message);
+    if (row == NULL) {
+        import__free_fields(cells, in->format->count);
+        fprintf(stderr, "tessera: out of memory\n");
+        return -1;
+    }
+    protobuf_c_message_init(in->desc, row);
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(in->desc, "line");
+    assert(f != NULL && f->type == PROTOBUF_C_TYPE_UINT32);
+    *(uint32_t *)((char *)row + f->offset) = line;
+    /* A column the file leaves out is empty in every row. */
+    for (size_t c = 0; c < in->format->count; c++)
+        *import__cell(in, row, c) = cells[c] ? cells[c] : (char *)protobuf_c_empty_string;
+    in->rows[in->count++] = row;
+    return 0;
+}
+
+static void import__rows_free(import_rows_t *in)
+{
+    for (size_t i = 0; i < in->count; i++) {
+        for (size_t c = 0; c < in->format->count; c++) {
+            char *cell = *import__cell(in, in->rows[i], c);
+            if (cell != protobuf_c_empty_string)
+                free(cell);
+        }
+        free(in->rows[i]);
+    }
+    free(in->rows);
+}
+
+int cli_import_consultations(cli_context_t *ctx, int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: tessera import consultations FILE.csv\n");
+        return 2;
+    }
+    const char *file = argv[0];
+    static const import_format_t format = {import_columns, IMPORT_COLUMNS, "the consultation's columns",
+                                           "those of the report's section 04 (Organisation ID, "
+                                           "Organisation name, Step ID, ...)"};
+    import_rows_t read = {&tsr__consultations__import_row__descriptor, &format, NULL, 0, 0};
+    int rc = import__read_csv(file, &format, import__add_row, &read);
+    if (rc != 0)
+        goto done;
+    rc = 2;
     Tsr__Consultations__Import in = TSR__CONSULTATIONS__IMPORT__INIT;
     in.file = (char *)file;
-    in.rows = rows;
-    in.n_rows = count;
+    in.rows = (Tsr__Consultations__ImportRow **)read.rows;
+    in.n_rows = read.count;
     Tsr__Envelope *reply = NULL;
     tsr_error_t err;
     if (cli_call_timeout(ctx, "consultations", "consultations.import", &in.base, IMPORT_TIMEOUT_MS, &reply,
@@ -311,13 +383,85 @@ int cli_import_consultations(cli_context_t *ctx, int argc, char **argv)
     tsr__consultations__import_result__free_unpacked(result, NULL);
     rc = 0;
 done:
-    for (size_t i = 0; i < count; i++) {
-        for (size_t c = 0; c < IMPORT_COLUMNS; c++)
-            if (*import__slot(rows[i], c) != protobuf_c_empty_string)
-                free(*import__slot(rows[i], c));
-        free(rows[i]);
+    import__rows_free(&read);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Family Context sources (docs/family-context-sources.md)
+ * ---------------------------------------------------------------------------------------------- */
+
+static const import_column_t import_fc_columns[] = {
+    {"Case ID", "case_id", 1},         {"NHS number", "nhs_number", 1},       {"Given name", "given_name", 1},
+    {"Family name", "family_name", 1}, {"Date of birth", "date_of_birth", 1}, {"Title", "title", 0},
+    {"Detail", "detail", 1},           {"Start date", "start_date", 1},       {"End date", "end_date", 1},
+};
+#define IMPORT_FC_COLUMNS (sizeof(import_fc_columns) / sizeof(import_fc_columns[0]))
+
+int cli_import_family_context(cli_context_t *ctx, int argc, char **argv)
+{
+    const char *coverage_from = NULL, *coverage_to = NULL, *name = NULL, *role = NULL, *telephone = NULL,
+               *email = NULL;
+    cli_option_t options[] = {
+        {"--coverage-from", &coverage_from, 1}, {"--coverage-to", &coverage_to, 1},
+        {"--contact-name", &name, 0},           {"--contact-role", &role, 0},
+        {"--contact-telephone", &telephone, 0}, {"--contact-email", &email, 0},
+    };
+    if (argc < 2 ||
+        cli_read_options(argc - 2, argv + 2, options, sizeof(options) / sizeof(options[0])) != 0) {
+        fprintf(stderr, "usage: tessera import family-context SOURCE FILE.csv --coverage-from YYYY-MM-DD "
+                        "--coverage-to YYYY-MM-DD [--contact-name NAME --contact-role ROLE "
+                        "--contact-telephone TEL --contact-email EMAIL]\n");
+        return 2;
     }
-    free(rows);
-    free(data);
+    const char *source = argv[0], *file = argv[1];
+    static const import_format_t format = {
+        import_fc_columns, IMPORT_FC_COLUMNS, "a Family Context source's columns",
+        "Case ID, NHS number, Given name, Family name, Date of birth, Title, "
+        "Detail, Start date, End date (only Title is required)"};
+    import_rows_t read = {&tsr__records__family_context_import_row__descriptor, &format, NULL, 0, 0};
+    int rc = import__read_csv(file, &format, import__add_row, &read);
+    if (rc != 0)
+        goto done;
+    rc = 2;
+    Tsr__Records__FamilyContextImport in = TSR__RECORDS__FAMILY_CONTEXT_IMPORT__INIT;
+    in.source = (char *)source;
+    in.file = (char *)file;
+    in.coverage_from = (char *)coverage_from;
+    in.coverage_to = (char *)coverage_to;
+    in.contact_name = (char *)(name ? name : "");
+    in.contact_role = (char *)(role ? role : "");
+    in.contact_telephone = (char *)(telephone ? telephone : "");
+    in.contact_email = (char *)(email ? email : "");
+    in.rows = (Tsr__Records__FamilyContextImportRow **)read.rows;
+    in.n_rows = read.count;
+    Tsr__Envelope *reply = NULL;
+    tsr_error_t err;
+    if (cli_call_timeout(ctx, "records", "records.family_context.import", &in.base, IMPORT_TIMEOUT_MS, &reply,
+                         &err) != 0) {
+        fprintf(stderr, "tessera: %s: %s\n", file, err.message);
+        rc = err.status == TSR_E_INVALID || err.status == TSR_E_FORBIDDEN ? 2 : 1;
+        goto done;
+    }
+    Tsr__Records__FamilyContextImportResult *result =
+        tsr__records__family_context_import_result__unpack(NULL, reply->payload.len, reply->payload.data);
+    tsr__envelope__free_unpacked(reply, NULL);
+    if (result == NULL) {
+        fprintf(stderr, "tessera: the records service's answer could not be read\n");
+        rc = 1;
+        goto done;
+    }
+    if (result->n_faults > 0) {
+        for (size_t i = 0; i < result->n_faults; i++)
+            fprintf(stderr, "tessera: %s: %s\n", file, result->faults[i]);
+        fprintf(stderr, "tessera: %s: nothing was loaded; %s keeps the records it had.\n", file, source);
+    } else {
+        printf("Loaded %u %s records from %s (replacing %u).\n", result->loaded, source, file,
+               result->replaced);
+        rc = 0;
+    }
+    tsr__records__family_context_import_result__free_unpacked(result, NULL);
+done:
+    import__rows_free(&read);
     return rc;
 }

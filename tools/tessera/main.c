@@ -19,6 +19,14 @@ static const cli_command_t cli_commands[] = {
      "first,\n"
      "                            the file loads whole or not at all, and loading it again changes nothing",
      cli_import_consultations},
+    {"import", "family-context",
+     "import family-context SOURCE FILE.csv --coverage-from YYYY-MM-DD --coverage-to YYYY-MM-DD\n"
+     "                            [--contact-name N --contact-role R --contact-telephone T --contact-email "
+     "E]\n"
+     "                            another service's records for Family Context (school, housing, police,\n"
+     "                            adult-social-care); every line is checked first, and the file replaces\n"
+     "                            the source's records whole or changes nothing",
+     cli_import_family_context},
     {"audit", "verify",
      "audit verify              check every entry of the audit trail against its hash chain; exit 1 and\n"
      "                            name the first entry changed or removed when it does not hold",
