@@ -23,20 +23,18 @@ chmod a+r "$dir/samples.csv"
 people=$(psql_super -d tessera -At -c "SELECT count(*) FROM records.people")
 source_records=$(psql_super -d tessera -At -c "SELECT count(*) FROM records.fc_records")
 
-run_search() { # NAME CONNECTIONS
+run_search() { # NAME CONNECTIONS SECONDS
     TESSERA_TOKEN="$token" BENCH_FC_SAMPLES="$dir/samples.csv" BENCH_WRK_JSON="$dir/$1.json" \
-        wrk -t "$2" -c "$2" -d "${seconds}s" -s "$bench_root/bench/family_context.lua" "http://$addr" >"$dir/$1.txt"
+        wrk -t "$2" -c "$2" -d "${3}s" -s "$bench_root/bench/family_context.lua" "http://$addr" >"$dir/$1.txt"
 }
 p99() { sed -n 's/.*"p99": \([0-9.]*\).*/\1/p' "$dir/$1.json"; }
 
 echo "bench: warming up"
-BENCH_SECONDS_SAVED=$seconds
-seconds=5 run_search warmup 1
-seconds=$BENCH_SECONDS_SAVED
+run_search warmup 1 5
 echo "bench: Family Context search through HTTP, 1 connection, ${seconds}s"
-run_search http1 1
+run_search http1 1 "$seconds"
 echo "bench: Family Context search through HTTP, $connections connections, ${seconds}s"
-run_search http "$connections"
+run_search http "$connections" "$seconds"
 
 echo "bench: the plain SQL of the search by pgbench, 1 client, ${seconds}s"
 cp "$bench_root/bench/family_context_baseline.sql" "$dir/baseline.sql"

@@ -783,6 +783,15 @@ static void fc__fault(fc_faults_t *f, unsigned line, const char *fmt, const char
         f->n++;
 }
 
+/* Faults of the whole file first, then by line. */
+static int fc__fault_order(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    unsigned long lx = strncmp(x, "line ", 5) == 0 ? strtoul(x + 5, NULL, 10) : 0;
+    unsigned long ly = strncmp(y, "line ", 5) == 0 ? strtoul(y + 5, NULL, 10) : 0;
+    return lx < ly ? -1 : lx > ly ? 1 : 0;
+}
+
 /* A date field of a row: "" or a real YYYY-MM-DD. */
 static int fc__date_ok(const char *text, int not_future)
 {
@@ -940,7 +949,9 @@ int records_family_context_import(tsr_call_t *call, tsr_error_t *err)
         goto done;
     Tsr__Records__FamilyContextImportResult result = TSR__RECORDS__FAMILY_CONTEXT_IMPORT_RESULT__INIT;
     if (faults.n + faults.more > 0) {
-        /* Nothing is written: the reply names every fault, and the source keeps its data. */
+        /* Nothing is written: the reply names every fault in the file's order, and the source keeps
+         * its data. */
+        qsort(faults.items, faults.n, sizeof(char *), fc__fault_order);
         char more[80];
         snprintf(more, sizeof(more), "and %zu more faults", faults.more);
         if (faults.more > 0 && (faults.items[faults.n] = strdup(more)) != NULL)

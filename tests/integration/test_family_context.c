@@ -279,6 +279,15 @@ static void test_a_malformed_source_file_is_rejected_by_line_and_the_old_data_st
     assert_int_equal(import("housing", "bad3.csv", "Case ID,Title\n999999999,Tenancy\n", out, sizeof(out)),
                      2);
     assert_non_null(strstr(out, "line 2: the case ID 999999999 is no one's in records"));
+    /* Faults come in the file's order, whichever check found them. */
+    assert_int_equal(import("housing", "bad5.csv",
+                            "Case ID,Title,Start date\n999999999,Tenancy,\n1,Tenancy,2025-13-01\n", out,
+                            sizeof(out)),
+                     2);
+    char *second = strstr(out, "line 2:"), *third = strstr(out, "line 3:");
+    assert_non_null(second);
+    assert_non_null(third);
+    assert_true(second < third);
     assert_int_equal(import("weather", "bad4.csv", "Case ID,Title\n1,Tenancy\n", out, sizeof(out)), 2);
     assert_non_null(strstr(out, "'weather' is not a Family Context source"));
     assert_int_equal(
