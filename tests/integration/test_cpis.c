@@ -416,17 +416,17 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
      * and record a CP-IS case note, as its note asks. */
     char *kwt = testenv_login(testenv, "key.worker");
     json_t *kwv = call_json(kwt, "GET", "/api/v1/workview", NULL, 200);
-    const char *note_ed = NULL, *note_111 = NULL;
+    char note_ed[1200] = "", note_111[1200] = "";
     json_array_foreach(
         json_object_get(json_object_get(json_object_get(kwv, "folders"), "incoming_requests"), "items"), i,
         it)
     {
         if (strcmp(str(it, "request_id"), rid_ed) == 0)
-            note_ed = str(it, "note");
+            snprintf(note_ed, sizeof(note_ed), "%s", str(it, "note"));
         if (strcmp(str(it, "request_id"), rid_111) == 0)
-            note_111 = str(it, "note");
+            snprintf(note_111, sizeof(note_111), "%s", str(it, "note"));
     }
-    if (note_ed == NULL || note_111 == NULL)
+    if (note_ed[0] == '\0' || note_111[0] == '\0')
         fail_msg("the key worker's workview: %s", json_dumps(kwv, 0));
     assert_non_null(strstr(note_ed, "Please create a CP-IS case note re action taken."));
     assert_null(strstr(note_ed, "DHU"));
