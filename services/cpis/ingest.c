@@ -265,8 +265,54 @@ static const char *ingest__setting_title(const char *key)
     return key;
 }
 
-/* Asks the workflow daemon, through the outbox, for the CPIS Follow up step about the child. */
-static int ingest__request_step(tsr_call_t *call, const ingest_note_t *n,
+/* One CPIS Follow up asked of the workflow daemon, with what its message points to. */
+typedef struct {
+    Tsr__Workflow__StepRequested ev;
+    Tsr__Workflow__Subject subject;
+    Tsr__Workflow__Recipient to;
+    Tsr__Workflow__SectionValues section;
+    Tsr__Workflow__SectionValues *sections[1];
+    char *data_text;
+    char key[300];
+} ingest_step_t;
+
+/* The steps a batch asks for, sent as one cpis.steps.requested event (one outbox row a batch, not
+ * one a notification: the workflow and notifications daemons read every row). */
+typedef struct {
+    ingest_step_t **items;
+    size_t n;
+    size_t cap;
+} ingest_steps_t;
+
+static void ingest__steps_free(ingest_steps_t *steps)
+{
+    for (size_t i = 0; i < steps->n; i++) {
+        free(steps->items[i]->data_text);
+        free(steps->items[i]);
+    }
+    free(steps->items);
+    memset(steps, 0, sizeof(*steps));
+}
+
+static int ingest__steps_emit(tsr_call_t *call, ingest_steps_t *steps, tsr_error_t *err)
+{
+    if (steps->n == 0)
+        return 0;
+    Tsr__Workflow__StepRequested **ptrs = calloc(steps->n, sizeof(*ptrs));
+    if (ptrs == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    for (size_t i = 0; i < steps->n; i++)
+        ptrs[i] = &steps->items[i]->ev;
+    Tsr__Workflow__StepsRequested all = TSR__WORKFLOW__STEPS_REQUESTED__INIT;
+    all.steps = ptrs;
+    all.n_steps = steps->n;
+    int rc = tsr_call_emit(call, "cpis.steps.requested", &all.base, err);
+    free(ptrs);
+    return rc;
+}
+
+/* Asks the workflow daemon (in the batch's event) for the CPIS Follow up step about the child. */
+static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
                                 const Tsr__Records__NhsHolder *child, tsr_error_t *err)
 {
     time_t now = time(NULL);
@@ -294,31 +340,43 @@ static int ingest__request_step(tsr_call_t *call, const ingest_note_t *n,
                              n->organisation, "health_professional", n->hp_name, "comments", comment);
     char *data_text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
-    if (data_text == NULL)
+    if (steps->n == steps->cap) {
+        size_t cap = steps->cap ? steps->cap * 2 : 64;
+        ingest_step_t **grown = realloc(steps->items, cap * sizeof(*grown));
+        if (grown != NULL) {
+            steps->items = grown;
+            steps->cap = cap;
+        }
+    }
+    ingest_step_t *s = steps->n < steps->cap ? calloc(1, sizeof(*s)) : NULL;
+    if (data_text == NULL || s == NULL) {
+        free(data_text);
+        free(s);
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-    Tsr__Workflow__StepRequested ev = TSR__WORKFLOW__STEP_REQUESTED__INIT;
-    Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
-    Tsr__Workflow__Recipient to = TSR__WORKFLOW__RECIPIENT__INIT;
-    Tsr__Workflow__SectionValues section = TSR__WORKFLOW__SECTION_VALUES__INIT;
-    Tsr__Workflow__SectionValues *sections[1] = {&section};
-    subject.kind = "person";
-    subject.id = child->person_id;
-    to.virtual_worker = "cp-is-worker";
-    section.number = "1";
-    section.data_json = data_text;
-    char key[300];
-    snprintf(key, sizeof(key), "cpis:%s:%" PRIu64, n->id, child->person_id);
-    ev.type = "cpis-follow-up";
-    ev.variant = "";
-    ev.subject = &subject;
-    ev.subject_name = child->display_name;
-    ev.assign_to = &to;
-    ev.sections = sections;
-    ev.n_sections = 1;
-    ev.dedupe_key = key;
-    int rc = tsr_call_emit(call, "cpis.step.requested", &ev.base, err);
-    free(data_text);
-    return rc;
+    }
+    tsr__workflow__step_requested__init(&s->ev);
+    tsr__workflow__subject__init(&s->subject);
+    tsr__workflow__recipient__init(&s->to);
+    tsr__workflow__section_values__init(&s->section);
+    s->data_text = data_text;
+    s->sections[0] = &s->section;
+    s->subject.kind = "person";
+    s->subject.id = child->person_id;
+    s->to.virtual_worker = "cp-is-worker";
+    s->section.number = "1";
+    s->section.data_json = data_text;
+    snprintf(s->key, sizeof(s->key), "cpis:%s:%" PRIu64, n->id, child->person_id);
+    s->ev.type = "cpis-follow-up";
+    s->ev.variant = "";
+    s->ev.subject = &s->subject;
+    /* The strings below live in the records reply, which outlives the event's emission. */
+    s->ev.subject_name = child->display_name;
+    s->ev.assign_to = &s->to;
+    s->ev.sections = s->sections;
+    s->ev.n_sections = 1;
+    s->ev.dedupe_key = s->key;
+    steps->items[steps->n++] = s;
+    return 0;
 }
 
 /* A task for the child's key worker (an in-app notice from the notifications daemon): the child's
@@ -522,12 +580,12 @@ static int ingest__ask_records(tsr_call_t *call, ingest_note_t *notes, size_t co
 
 /* What an accepted notification, newly recorded, asks for: the follow-up steps (access), or the
  * number marked inactive and the key workers asked for a new one. */
-static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, tsr_error_t *err)
+static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, ingest_steps_t *steps, tsr_error_t *err)
 {
     const ingest_people_t *subjects = &n->subjects;
     if (strcmp(n->kind, "access") == 0) {
         for (size_t i = 0; i < subjects->n; i++)
-            if (ingest__request_step(call, n, subjects->items[i], err) != 0)
+            if (ingest__request_step(steps, n, subjects->items[i], err) != 0)
                 return -1;
         return 0;
     }
@@ -591,6 +649,7 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     char **duplicate_ids = calloc(count, sizeof(*duplicate_ids));
     Tsr__Records__NhsMatchReply *holders = NULL;
     PGresult *known = NULL, *fresh = NULL;
+    ingest_steps_t steps = {0};
     int rc = -1;
     if (notes == NULL || accepted == NULL || accepted_ids == NULL || fresh_ids == NULL ||
         rejections == NULL || rejection_ptrs == NULL || duplicate_ids == NULL) {
@@ -649,19 +708,22 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
             duplicate_ids[out.duplicates++] = (char *)n->id;
             continue;
         }
-        if (ingest__apply(call, n, err) != 0)
+        if (ingest__apply(call, n, &steps, err) != 0)
             goto done;
         if (strcmp(n->kind, "access") == 0)
             out.accepted++;
         else
             out.inactive_marked++;
     }
+    if (ingest__steps_emit(call, &steps, err) != 0)
+        goto done;
     out.errors = rejection_ptrs;
     out.duplicate_ids = duplicate_ids;
     out.n_duplicate_ids = out.duplicates;
     tsr_call_reply(call, &out.base);
     rc = 0;
 done:
+    ingest__steps_free(&steps);
     PQclear(known);
     PQclear(fresh);
     if (holders)

@@ -10,12 +10,18 @@
 #include "tsr_envelope.h"
 #include "wf.h"
 
-#define REQUESTED_SUFFIX ".step.requested"
+#include "tsr_log.h"
+
+static int requested__ends_with(const char *type, const char *suffix)
+{
+    size_t len = strlen(type), n = strlen(suffix);
+    return len > n && strcmp(type + len - n, suffix) == 0;
+}
 
 int wf_wants_step_requested(const Tsr__Envelope *ev)
 {
-    size_t len = strlen(ev->type), suffix = strlen(REQUESTED_SUFFIX);
-    return len > suffix && strcmp(ev->type + len - suffix, REQUESTED_SUFFIX) == 0;
+    return requested__ends_with(ev->type, ".step.requested") ||
+           requested__ends_with(ev->type, ".steps.requested");
 }
 
 /* Saves a section's first values as given by the producer; the section's fields are its own. */
@@ -43,12 +49,9 @@ static int requested__section(tsr_call_t *call, uint64_t step_id, const json_t *
     return res ? 0 : -1;
 }
 
-int wf_apply_step_requested(tsr_event_t *ev, tsr_error_t *err)
+/* Starts one requested step, unless its dedupe key already started one. */
+static int requested__one(tsr_event_t *ev, const Tsr__Workflow__StepRequested *in, tsr_error_t *err)
 {
-    Tsr__Workflow__StepRequested *in = (Tsr__Workflow__StepRequested *)tsr_unpack(
-        &tsr__workflow__step_requested__descriptor, ev->event->payload.data, ev->event->payload.len, err);
-    if (in == NULL)
-        return -1;
     /* The producer's actor starts the step (the CP-IS service account); the system when none. */
     static char *system_roles[] = {"system"};
     Tsr__Actor system = TSR__ACTOR__INIT;
@@ -106,6 +109,40 @@ int wf_apply_step_requested(tsr_event_t *ev, tsr_error_t *err)
     rc = res ? 0 : -1;
 done:
     free(owner_name);
-    tsr__workflow__step_requested__free_unpacked(in, NULL);
+    return rc;
+}
+
+int wf_apply_step_requested(tsr_event_t *ev, tsr_error_t *err)
+{
+    if (!requested__ends_with(ev->event->type, ".steps.requested")) {
+        Tsr__Workflow__StepRequested *in = (Tsr__Workflow__StepRequested *)tsr_unpack(
+            &tsr__workflow__step_requested__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+        if (in == NULL)
+            return -1;
+        int rc = requested__one(ev, in, err);
+        tsr__workflow__step_requested__free_unpacked(in, NULL);
+        return rc;
+    }
+    Tsr__Workflow__StepsRequested *all = (Tsr__Workflow__StepsRequested *)tsr_unpack(
+        &tsr__workflow__steps_requested__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (all == NULL)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < all->n_steps; i++) {
+        tsr_error_t one;
+        tsr_error_clear(&one);
+        if (requested__one(ev, all->steps[i], &one) == 0)
+            continue;
+        /* One step that cannot be started must not keep the others of the event from starting: it
+         * is logged and passed over; a failure of the database retries the whole event. */
+        if (one.status == TSR_E_INVALID || one.status == TSR_E_NOT_FOUND || one.status == TSR_E_UNPROCESSABLE)
+            tsr_log_error(ev->event->trace_id, "step %s (%s) asked for by %s cannot be started: %s",
+                          all->steps[i]->dedupe_key, all->steps[i]->type, ev->event->producer, one.message);
+        else {
+            *err = one;
+            rc = -1;
+        }
+    }
+    tsr__workflow__steps_requested__free_unpacked(all, NULL);
     return rc;
 }
