@@ -158,6 +158,16 @@ function noteTemplates(types) {
   return select({ id: 'request-template', name: 'request_template', label: 'Standard note', field: 'note_template', options: templates, placeholder: '-- None --', hint: 'Choosing one puts its text in the note, to change as needed.' });
 }
 
+// The standard note the system gives a request of this type when its sender writes none: the
+// template whose `when` matches what the step's sections hold (e.g. the care setting of a CP-IS
+// notification), else the default one. Shown in the note so the sender sees it and may change it.
+export function suggestedNote(type, step) {
+  const templates = type?.note_templates || [];
+  const held = (name) => (step.sections || []).map((s) => s.data?.[name]).find((v) => v !== undefined && v !== null && v !== '');
+  const matching = templates.find((t) => t.when && (t.when.values || []).includes(held(t.when.field)));
+  return (matching || templates.find((t) => t.default))?.text || '';
+}
+
 function newRequestFields(step, recipients) {
   const types = step.request_types || [];
   if (!types.length) return '';
@@ -174,7 +184,7 @@ function newRequestFields(step, recipients) {
         small: true,
       })}
       ${noteTemplates(types)}
-      ${textarea({ id: 'request-note', name: 'request_note', label: 'Note', field: 'note', rows: 3 })}
+      ${textarea({ id: 'request-note', name: 'request_note', label: 'Note', field: 'note', rows: 4, hint: types.some((t) => t.note_templates?.length) ? 'A request type with standard notes fills this with the one for what the step records; change it as needed.' : undefined })}
       ${select({
         id: 'request-to',
         name: 'request_to',
@@ -357,6 +367,18 @@ function wire(step, section) {
   document.getElementById('request-template')?.addEventListener('change', (event) => {
     if (event.target.value) document.getElementById('request-note').value = event.target.value;
   });
+  // Choosing a request type puts its standard note in the note, unless the worker wrote their own.
+  const note = document.getElementById('request-note');
+  const standard = new Set((step.request_types || []).flatMap((t) => (t.note_templates || []).map((n) => n.text)));
+  document.querySelectorAll('input[name="request_type"]').forEach((radio) =>
+    radio.addEventListener('change', () => {
+      if (!radio.checked || (note.value.trim() && !standard.has(note.value))) return;
+      const text = suggestedNote((step.request_types || []).find((t) => t.type === radio.value), step);
+      note.value = text;
+      const template = document.getElementById('request-template');
+      if (template) template.value = [...template.options].some((o) => o.value === text) ? text : '';
+    }),
+  );
   const sectionForm = document.getElementById('section-form');
   if (sectionForm) {
     onSubmit(sectionForm, async (data, submitter) => {
