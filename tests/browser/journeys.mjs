@@ -421,9 +421,14 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   await kb.press(page.getByLabel('Section completed'));
   await kb.press(page.locator('#new-request summary'));
   await kb.press(page.getByLabel('CS Notification to Allocated Worker - CPIS Follow Up'));
-  // The system's note for an A&E attendance, there for the admin to read and change.
+  // The system's note for an A&E attendance, there for the admin to read and change; for a 111
+  // call (DHU) it would be the other one.
   const note = await page.locator('#request-note').inputValue();
   expect(note.startsWith('Please acknowledge notification of service access request.') && !note.includes('DHU'), `the note is not the A&E one: ${note}`);
+  await kb.choose(page.locator('#s1-setting'), 'NHS 111');
+  expect((await page.locator('#request-note').inputValue()).includes('triggered by DHU who provide a 111 telephone service'), 'the note does not follow the care setting to NHS 111');
+  await kb.choose(page.locator('#s1-setting'), 'Emergency department');
+  expect((await page.locator('#request-note').inputValue()) === note, 'the note does not go back to the A&E one');
   await kb.choose(page.locator('#request-to'), 'Kai Worrall');
   await s.check('cpis-request-to-key-worker');
   await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
