@@ -340,6 +340,177 @@ journey('Auditor: an audit of use (unallocated access) with its CSV, and the aud
   await signOut(s);
 });
 
+// A valid NHS number (Modulus 11) from nine digits, for a child the test adds; 'bad' breaks its check digit.
+function nhsNumber(seed, bad = false) {
+  for (let n = seed; ; n++) {
+    const digits = String(n).padStart(9, '0').slice(-9).split('').map(Number);
+    const check = (11 - (digits.reduce((sum, d, i) => sum + d * (10 - i), 0) % 11)) % 11;
+    if (check === 10) continue;
+    return digits.join('') + String(bad ? (check + 1) % 10 : check);
+  }
+}
+
+// One access notification as the spine poller posts it (docs/cpis-feed.md).
+function accessNotification(id, nhs, setting, place, professional) {
+  return {
+    notification_id: id,
+    type: 'access',
+    created_at: `${yesterday}T10:20:00Z`,
+    nhs_number: nhs,
+    accessed_at: `${yesterday}T10:12:00Z`,
+    care_setting: { type: setting, ods_code: 'RX1', name: place },
+    health_professional: { name: professional, role: 'Staff Nurse' },
+  };
+}
+
+async function addWorker(ctx, admin, username, name, roles) {
+  const prerequisites = { dbs_checked_on: today, training_completed_on: today, aup_signed_on: today };
+  return apiCall(ctx.base, admin, 'POST', '/api/v1/workers', { username, name, password: PASSWORD, prerequisites, roles });
+}
+
+journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-IS notification, resume, section 1, 'CS Notification to Allocated Worker - CPIS Follow Up' to the key worker with the note for the care setting, 'CS No Further Action' with a reason, finish", async (s, ctx) => {
+  const { page } = s;
+  // Set-up through the API: a child with an NHS number and a key worker, the spine poller's account
+  // and one for system support; the poller posts a batch as the Spine's feed would.
+  const admin = await signInApi(ctx.base, 'admin');
+  const keyWorker = (await apiCall(ctx.base, admin, 'GET', '/api/v1/workers?q=Kai')).items[0];
+  ctx.nhs = nhsNumber(612345670);
+  const child = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Tobias', family: 'Fernley' }, gender: 'male', date_of_birth: '2016-11-28', nhs_number: ctx.nhs });
+  ctx.child = child;
+  await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${child.id}/allocations`, { worker_id: keyWorker.id, role: 'key-worker', service: 'CSSW' });
+  await addWorker(ctx, admin, 'spine.poller', 'CP-IS Spine Poller', ['cpis-service']);
+  await addWorker(ctx, admin, 'support.desk', 'Casey Deskwell', ['system-support']);
+  const poller = await signInApi(ctx.base, 'spine.poller');
+  ctx.badNhs = nhsNumber(623456781, true);
+  ctx.unknownNhs = nhsNumber(634567892);
+  const reply = await apiCall(ctx.base, poller, 'POST', '/api/v1/cpis/notifications', {
+    notifications: [
+      accessNotification('N-UI-ED-1', ctx.nhs, 'emergency-department', 'Royal Example Hospital ED', 'Robin Nurseby'),
+      accessNotification('N-UI-BAD-1', ctx.badNhs, 'minor-injury-unit', 'Example Minor Injury Unit', 'Lee Medicson'),
+      accessNotification('N-UI-UNK-1', ctx.unknownNhs, 'emergency-department', 'Royal Example Hospital ED', 'Robin Nurseby'),
+    ],
+  });
+  expect(reply.accepted === 1 && reply.errors.length === 2, `the batch: ${JSON.stringify(reply)}`);
+  // The workflow daemon starts the step from the cpis daemon's event: wait for it in the queue.
+  const sa = await signInApi(ctx.base, 'safeguarding.admin');
+  for (let i = 0; ; i++) {
+    const queue = await apiCall(ctx.base, sa, 'GET', '/api/v1/workview?queue=cp-is-worker');
+    if (queue.folders.incoming_work.items.some((it) => (it.subject?.title || '').includes('Tobias Fernley'))) break;
+    expect(i < 100, 'no CPIS Follow up for the child in the CP-IS Worker queue');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const kb = await signIn(s, 'safeguarding.admin');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await kb.press(page.locator('#queues').getByRole('link', { name: 'CP-IS Worker' }));
+  await page.locator('h1', { hasText: 'Workview: CP-IS Worker' }).waitFor();
+  const incoming = await text(page.locator('#folder-incoming-work'));
+  expect(incoming.includes('Tobias Fernley') && incoming.includes('CPIS Follow Up'), `the CP-IS Worker queue lacks the step: ${incoming}`);
+  await s.check('cpis-worker-queue');
+  await kb.press(page.locator('#folder-incoming-work').getByRole('button', { name: /Resume work.*Tobias Fernley/ }));
+  await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
+  await banner(page, 'is in your Current work');
+  ctx.cpisStepId = /#\/steps\/(\d+)/.exec(page.url())[1];
+  // Section 1 as the notification filled it: the child, and who looked at the record where.
+  expect((await page.locator('#s1-child-name').inputValue()) === 'Tobias Fernley', 'section 1 lacks the child\'s name');
+  expect(/^male$/i.test(await page.locator('#s1-gender').inputValue()), 'section 1 lacks the gender');
+  expect((await page.locator('#s1-date-of-birth').inputValue()) === '2016-11-28', 'section 1 lacks the date of birth');
+  expect(Number(await page.locator('#s1-age').inputValue()) >= 9, 'section 1 lacks the age');
+  const comments = await page.locator('#s1-comments').inputValue();
+  expect(comments.includes('Robin Nurseby') && comments.includes('Royal Example Hospital ED'), `the comment does not name the health professional and the location: ${comments}`);
+  await s.check('cpis-follow-up-section-1');
+  await kb.press(page.getByLabel('Section completed'));
+  await kb.press(page.locator('#new-request summary'));
+  await kb.press(page.getByLabel('CS Notification to Allocated Worker - CPIS Follow Up'));
+  // The system's note for an A&E attendance, there for the admin to read and change; for a 111
+  // call (DHU) it would be the other one.
+  const note = await page.locator('#request-note').inputValue();
+  expect(note.startsWith('Please acknowledge notification of service access request.') && !note.includes('DHU'), `the note is not the A&E one: ${note}`);
+  await kb.choose(page.locator('#s1-setting'), 'NHS 111');
+  expect((await page.locator('#request-note').inputValue()).includes('triggered by DHU who provide a 111 telephone service'), 'the note does not follow the care setting to NHS 111');
+  await kb.choose(page.locator('#s1-setting'), 'Emergency department');
+  expect((await page.locator('#request-note').inputValue()) === note, 'the note does not go back to the A&E one');
+  await kb.choose(page.locator('#request-to'), 'Kai Worrall');
+  await s.check('cpis-request-to-key-worker');
+  await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+  await banner(page, 'CS Notification to Allocated Worker - CPIS Follow Up sent to Kai Worrall');
+  // Section 2: 'CS No Further Action' needs its reason; the API's refusal is shown next to it.
+  await kb.press(page.getByRole('link', { name: '2. Next actions' }));
+  await page.getByRole('heading', { name: '2. Next actions' }).waitFor();
+  await kb.press(page.getByLabel('CS No Further Action'));
+  await kb.press(page.getByRole('button', { name: 'Finish' }));
+  await page.locator('#action-cs-no-further-action-reason-error').waitFor();
+  log(`  refused: ${await text(page.locator('#action-cs-no-further-action-reason-error'))}`);
+  expect(await page.locator('#action-cs-no-further-action-reason').evaluate((el) => el.closest('.govuk-form-group').classList.contains('govuk-form-group--error')), 'the reason is not marked in error');
+  await s.check('cpis-no-further-action-error');
+  await kb.choose(page.locator('#action-cs-no-further-action-reason'), 'Notification sent to allocated worker');
+  await kb.press(page.getByRole('button', { name: 'Finish' }));
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await banner(page, 'is finished');
+  await signOut(s);
+});
+
+journey("Key worker: the 'New request' notice, the request in Incoming requests with its note, the step, acknowledge, a CP-IS case note on the child's record; notices marked read", async (s, ctx) => {
+  const { page } = s;
+  const kb = await signIn(s, 'key.worker');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  const requests = await text(page.locator('#folder-incoming-requests'));
+  expect(requests.includes('CS Notification to Allocated Worker - CPIS Follow Up') && requests.includes('Tobias Fernley'), `the request is not in Incoming requests: ${requests}`);
+  expect(requests.includes('Please create a CP-IS case note re action taken.'), `the request's note is not shown: ${requests}`);
+  await s.check('key-worker-incoming-requests');
+  // The notice of the request, counted in the header; the page lists it, newest first.
+  for (let i = 0; !/[1-9]/.test(await text(page.locator('#notices-count'))); i++) {
+    expect(i < 50, 'the header counts no unread notice');
+    await page.waitForTimeout(100);
+    await page.evaluate(() => window.dispatchEvent(new HashChangeEvent('hashchange')));
+  }
+  await kb.press(page.locator('#notices-link'));
+  await page.locator('h1', { hasText: 'Notices' }).waitFor();
+  const notice = page.locator('tr', { hasText: 'New request' }).first();
+  await notice.waitFor();
+  expect((await text(notice)).includes('Unread'), 'the new notice is not shown unread');
+  expect((await notice.getByRole('link').getAttribute('href')).startsWith('#/'), 'the notice does not link to a page of the UI');
+  await s.check('notices');
+  await kb.press(notice.getByRole('button', { name: /Mark as read/ }));
+  await banner(page, 'Notice marked as read.');
+  expect((await text(page.locator('tr', { hasText: 'New request' }).first())).includes('Read'), 'the notice is not shown read');
+  // The request opens its step; read, it is acknowledged.
+  await kb.press(page.locator('tr', { hasText: 'New request' }).first().getByRole('link'));
+  await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
+  const request = page.locator('.govuk-summary-card', { hasText: 'CS Notification to Allocated Worker - CPIS Follow Up' });
+  expect((await text(request)).includes('Please create a CP-IS case note re action taken.'), 'the step does not show the request\'s note');
+  await kb.press(request.getByLabel('Acknowledged'));
+  await kb.press(request.getByRole('button', { name: 'OK' }));
+  await banner(page, 'Request acknowledged.');
+  expect((await text(page.locator('.govuk-summary-card', { hasText: 'CS Notification to Allocated Worker' }))).includes('acknowledged'), 'the request is not acknowledged');
+  await s.check('cpis-request-acknowledged');
+  // As the note asks: a CP-IS case note on the child's record.
+  await kb.press(page.getByRole('link', { name: /Tobias Fernley/ }).first());
+  await page.locator('h1', { hasText: `Tobias Fernley (${ctx.child.id})` }).waitFor();
+  await kb.choose(page.locator('#note-type'), 'CP-IS Follow Up');
+  await kb.type(page.locator('#note-title'), 'CP-IS Follow Up');
+  await kb.type(page.locator('#note-body'), 'Spoke to his mother about the visit to A&E; no new concerns.');
+  await kb.press(page.getByRole('button', { name: 'Add case note' }));
+  await banner(page, "Case note 'CP-IS Follow Up' added.");
+  expect((await text(page.getByRole('table', { name: /Case notes/ }))).includes('visit to A&E'), 'the case note is not on the record');
+  await s.check('cpis-case-note');
+  await signOut(s);
+});
+
+journey('System support: the CP-IS error queue lists each rejected notification with its reason', async (s, ctx) => {
+  const { page } = s;
+  const kb = await signIn(s, 'support.desk');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await navTo(kb, page, 'CP-IS errors');
+  await page.locator('h1', { hasText: 'CP-IS error queue' }).waitFor();
+  const bad = await text(page.locator('tr', { hasText: 'N-UI-BAD-1' }));
+  const unknown = await text(page.locator('tr', { hasText: 'N-UI-UNK-1' }));
+  expect(bad.includes(ctx.badNhs) && /last digit/.test(bad), `the invalid number's row: ${bad}`);
+  expect(unknown.includes(ctx.unknownNhs) && unknown.length > 40, `the unknown number's row: ${unknown}`);
+  log(`  ${bad}\n  ${unknown}`);
+  await s.check('cpis-error-queue');
+  await signOut(s);
+});
+
 const started = Date.now();
 log('starting the suite with demo data (scripts/run.sh)');
 const suite = await startSuite(binDir);

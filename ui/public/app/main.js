@@ -9,9 +9,12 @@ import { stepPage } from './pages/step.js';
 import { peoplePage, personPage } from './pages/people.js';
 import { reportPage } from './pages/reports.js';
 import { auditPage } from './pages/audit.js';
+import { noticesPage } from './pages/notices.js';
+import { cpisErrorsPage } from './pages/cpis.js';
 
 const REPORT_ROLES = ['mash-manager', 'team-manager', 'head-of-service', 'director', 'performance-analyst', 'admin', 'system-support'];
 const AUDIT_ROLES = ['auditor', 'admin'];
+const CPIS_ERROR_ROLES = ['system-support'];
 
 const routes = [
   { path: /^\/login$/, page: loginPage, open: true },
@@ -23,6 +26,8 @@ const routes = [
   { path: /^\/people\/(\d+)$/, page: personPage, nav: 'people' },
   { path: /^\/reports\/consultations-in-period$/, page: reportPage, nav: 'reports' },
   { path: /^\/audit$/, page: auditPage, nav: 'audit' },
+  { path: /^\/notices$/, page: noticesPage, nav: 'notices' },
+  { path: /^\/cpis\/errors$/, page: cpisErrorsPage, nav: 'cpis-errors' },
 ];
 
 const app = document.getElementById('app');
@@ -52,6 +57,7 @@ function navItems() {
   ];
   if (session.hasRole(...REPORT_ROLES)) items.push({ key: 'reports', href: '#/reports/consultations-in-period', text: 'Reports' });
   if (session.hasRole(...AUDIT_ROLES)) items.push({ key: 'audit', href: '#/audit', text: 'Audit' });
+  if (session.hasRole(...CPIS_ERROR_ROLES)) items.push({ key: 'cpis-errors', href: '#/cpis/errors', text: 'CP-IS errors' });
   return items;
 }
 
@@ -73,9 +79,24 @@ function drawChrome(current) {
   );
   render(
     signedIn,
-    html`<p class="govuk-body-s govuk-!-margin-0">Signed in as <strong>${worker.name}</strong></p>
+    html`<p class="govuk-body-s govuk-!-margin-0"><a class="govuk-link" href="#/notices" id="notices-link"${current === 'notices' ? ' aria-current="page"' : ''}>Notices<span id="notices-count"></span></a></p>
+      <p class="govuk-body-s govuk-!-margin-0">Signed in as <strong>${worker.name}</strong></p>
       <button type="button" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0" id="sign-out">Sign out</button>`,
   );
+}
+
+// The header's count of unread notices, asked for again on each page (a notice may have come since).
+export async function refreshNoticeCount() {
+  if (!session.token) return;
+  let unread;
+  try {
+    unread = (await api('GET', '/api/v1/notices', { query: { unread_only: 'true', limit: 1 } })).unread;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    return; /* the count waits for the next page; the page itself reports what is wrong */
+  }
+  const count = document.getElementById('notices-count');
+  if (count) render(count, html` <strong class="govuk-tag${unread ? '' : ' govuk-tag--grey'}">${unread}<span class="govuk-visually-hidden"> unread</span></strong>`);
 }
 
 async function endSession() {
@@ -100,6 +121,7 @@ async function route() {
     return;
   }
   drawChrome(match?.r.nav);
+  refreshNoticeCount();
   const ticket = ++drawing;
   const message = flash;
   flash = null;

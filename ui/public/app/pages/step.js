@@ -158,6 +158,18 @@ function noteTemplates(types) {
   return select({ id: 'request-template', name: 'request_template', label: 'Standard note', field: 'note_template', options: templates, placeholder: '-- None --', hint: 'Choosing one puts its text in the note, to change as needed.' });
 }
 
+// The standard note the system gives a request of this type when its sender writes none: the
+// template whose `when` matches what the step's sections hold (e.g. the care setting of a CP-IS
+// notification), else the default one. Shown in the note so the sender sees it and may change it.
+// What the section's form now holds counts first: the section is saved before the request is sent.
+function suggestedNote(type, step, form) {
+  const templates = type?.note_templates || [];
+  const held = (name) =>
+    [form?.elements.namedItem(name)?.value, ...(step.sections || []).map((s) => s.data?.[name])].find((v) => v !== undefined && v !== null && v !== '');
+  const matching = templates.find((t) => t.when && (t.when.values || []).includes(held(t.when.field)));
+  return (matching || templates.find((t) => t.default))?.text || '';
+}
+
 function newRequestFields(step, recipients) {
   const types = step.request_types || [];
   if (!types.length) return '';
@@ -174,7 +186,7 @@ function newRequestFields(step, recipients) {
         small: true,
       })}
       ${noteTemplates(types)}
-      ${textarea({ id: 'request-note', name: 'request_note', label: 'Note', field: 'note', rows: 3 })}
+      ${textarea({ id: 'request-note', name: 'request_note', label: 'Note', field: 'note', rows: 4, hint: types.some((t) => t.note_templates?.length) ? 'A request type with standard notes fills this with the one for what the step records; change it as needed.' : undefined })}
       ${select({
         id: 'request-to',
         name: 'request_to',
@@ -357,6 +369,21 @@ function wire(step, section) {
   document.getElementById('request-template')?.addEventListener('change', (event) => {
     if (event.target.value) document.getElementById('request-note').value = event.target.value;
   });
+  // Choosing a request type puts its standard note in the note, unless the worker wrote their own.
+  const note = document.getElementById('request-note');
+  const standard = new Set((step.request_types || []).flatMap((t) => (t.note_templates || []).map((n) => n.text)));
+  const fillNote = () => {
+    const chosen = document.querySelector('input[name="request_type"]:checked');
+    if (!chosen || (note.value.trim() && !standard.has(note.value))) return;
+    const text = suggestedNote((step.request_types || []).find((t) => t.type === chosen.value), step, document.getElementById('section-form'));
+    note.value = text;
+    const template = document.getElementById('request-template');
+    if (template) template.value = [...template.options].some((o) => o.value === text) ? text : '';
+  };
+  document.querySelectorAll('input[name="request_type"]').forEach((radio) => radio.addEventListener('change', fillNote));
+  // A change to what the note is chosen by (e.g. the care setting) changes the note with it.
+  const whenFields = new Set((step.request_types || []).flatMap((t) => (t.note_templates || []).map((n) => n.when?.field).filter(Boolean)));
+  for (const name of whenFields) document.getElementById('section-form')?.elements.namedItem(name)?.addEventListener?.('change', fillNote);
   const sectionForm = document.getElementById('section-form');
   if (sectionForm) {
     onSubmit(sectionForm, async (data, submitter) => {

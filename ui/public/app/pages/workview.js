@@ -50,7 +50,8 @@ function folderItems(id, key, caption, folder, canResume) {
         <td class="govuk-table__cell">${item.kind === 'request' ? 'Request' : 'Work step'}</td>
         <td class="govuk-table__cell">${subjectLink(item.subject)}</td>
         <td class="govuk-table__cell"><a class="govuk-link" href="#/steps/${item.step_id}">${item.title}</a>
-          ${item.overdue ? tag('Overdue', 'red') : ''}</td>
+          ${item.overdue ? tag('Overdue', 'red') : ''}
+          ${item.kind === 'request' && item.note ? html`<p class="govuk-body-s govuk-!-margin-top-2 govuk-!-margin-bottom-0 app-request-note"><strong>Note:</strong> ${item.note}</p>` : ''}</td>
         <td class="govuk-table__cell">${formatDateTime(item.received_at || item.viewed_at)}</td>
         <td class="govuk-table__cell"><div class="app-table-actions">
           ${canResume && key !== 'recently_viewed' && key !== 'current_work'
