@@ -9,6 +9,7 @@ import { stepPage } from './pages/step.js';
 import { peoplePage, personPage } from './pages/people.js';
 import { reportPage } from './pages/reports.js';
 import { auditPage } from './pages/audit.js';
+import { familyContextPage, familyContextPersonPage } from './pages/family_context.js';
 
 const REPORT_ROLES = ['mash-manager', 'team-manager', 'head-of-service', 'director', 'performance-analyst', 'admin', 'system-support'];
 const AUDIT_ROLES = ['auditor', 'admin'];
@@ -23,6 +24,8 @@ const routes = [
   { path: /^\/people\/(\d+)$/, page: personPage, nav: 'people' },
   { path: /^\/reports\/consultations-in-period$/, page: reportPage, nav: 'reports' },
   { path: /^\/audit$/, page: auditPage, nav: 'audit' },
+  { path: /^\/family-context$/, page: familyContextPage, nav: 'family-context' },
+  { path: /^\/family-context\/people\/(\d+)$/, page: familyContextPersonPage, nav: 'family-context' },
 ];
 
 const app = document.getElementById('app');
@@ -49,6 +52,7 @@ function navItems() {
     { key: 'workview', href: '#/', text: 'Workview' },
     { key: 'organisations', href: '#/organisations', text: 'Organisations' },
     { key: 'people', href: '#/people', text: 'People' },
+    { key: 'family-context', href: '#/family-context', text: 'Family Context' },
   ];
   if (session.hasRole(...REPORT_ROLES)) items.push({ key: 'reports', href: '#/reports/consultations-in-period', text: 'Reports' });
   if (session.hasRole(...AUDIT_ROLES)) items.push({ key: 'audit', href: '#/audit', text: 'Audit' });
