@@ -367,6 +367,7 @@ journey('Family Context: search by name and date of birth with a reason (an unda
   expect(rows[0].includes(`Efua Osei (${efua.id})`) && rows[0].includes('14/07/1988') && rows[0].includes('Housing') && rows[0].includes('Police'), `Efua is not first, with her sources: ${rows.join(' | ')}`);
   const marked = rows.find((r) => r.includes(`(${undated.id})`)) || '';
   expect(marked.includes('No date of birth'), `the person with no date of birth is not found and marked: ${rows.join(' | ')}`);
+  expect(await results.locator('caption').evaluate((el) => el === document.activeElement), 'the focus is not on the results');
   await s.check('family-context-results');
   await kb.press(page.getByRole('link', { name: `Efua Osei (${efua.id})` }));
   await page.locator('h1', { hasText: `Efua Osei (${efua.id})` }).waitFor();
@@ -376,6 +377,8 @@ journey('Family Context: search by name and date of birth with a reason (an unda
   }
   expect((await text(page.locator('.govuk-summary-card', { hasText: 'Police' }))).includes('Domestic incident'), 'the police source lacks the incident');
   expect((await text(page.locator('.govuk-summary-card', { hasText: "Children's social care" }))).includes('This system'), "our own children's social care is not shown");
+  expect((await text(page.locator('.govuk-summary-card', { hasText: 'Adult social care (other system)' }))).includes('No file has been loaded'), 'a source never loaded is not said to be');
+  expect((await text(page.locator('main'))).includes('472 811 2047'), 'the NHS number is not shown');
   await s.check('family-context-person');
   // A case ID is a direct match: Enter in its field goes straight to the person, no list.
   await navTo(kb, page, 'Family Context');

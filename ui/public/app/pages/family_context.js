@@ -11,6 +11,7 @@ import { ApiError, getWithReason, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
 import { attempt, button, onSubmit, showErrors, textInput, textarea } from '../forms.js';
 import { go } from '../main.js';
+import { nhs } from './people.js';
 
 const REASON_KEY = 'tessera.family-context.reason';
 const NAMES_KEY = 'tessera.family-context.names';
@@ -145,7 +146,12 @@ export async function familyContextPage({ app, query, isCurrent }) {
     return;
   }
   rememberNames(found.items);
-  render(document.getElementById('fc-results'), candidatesTable(found.items));
+  const results = document.getElementById('fc-results');
+  render(results, candidatesTable(found.items));
+  // The results, not the form above them, are what the worker reads next.
+  const heading = results.querySelector('caption, h2');
+  heading.tabIndex = -1;
+  heading.focus();
 }
 
 function ageRule(rule) {
@@ -156,8 +162,10 @@ function ageRule(rule) {
   return 'Any age';
 }
 
-function contact(c) {
-  if (!c) return 'This system: see the worker or team in each involvement';
+function contact(s) {
+  const c = s.contact;
+  if (!s.external) return 'This system: see the worker or team in each involvement';
+  if (!s.last_synchronised && !c?.name) return 'No file has been loaded from this service yet';
   return html`${c.name || 'No name given'}${c.role ? html`, ${c.role}` : ''}
     ${c.telephone ? html`<br>Telephone: ${c.telephone}` : ''}
     ${c.email ? html`<br>E-mail: <a class="govuk-link" href="mailto:${c.email}">${c.email}</a>` : ''}`;
@@ -188,7 +196,7 @@ function sourceCard(s, index) {
     </div>
     <div class="govuk-summary-card__content">
       ${summaryList([
-        ['Contact', contact(s.contact)],
+        ['Contact', contact(s)],
         ['Last synchronised', s.external ? (s.last_synchronised ? formatDateTime(s.last_synchronised) : 'Never loaded') : 'Live'],
         ['Coverage', s.external ? coverage(s.coverage) : 'All of this system’s records'],
         ['Ages shown', ageRule(s.age_rule)],
@@ -259,7 +267,7 @@ export async function familyContextPersonPage({ app, params, isCurrent }) {
     <div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
     ${summaryList([
       ['Date of birth', p.date_of_birth_missing ? html`${tag('No date of birth', 'yellow')} Not recorded: found by name alone` : formatDate(p.date_of_birth)],
-      ['NHS number', p.nhs_number],
+      ['NHS number', nhs(p.nhs_number)],
       ['Reason for access', reason],
     ])}
     ${p.restricted
