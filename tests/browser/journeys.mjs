@@ -401,6 +401,17 @@ journey('Family Context: search by name and date of birth with a reason (an unda
   expect(restricted.includes('You can see the name only'), 'no word that the record is restricted');
   for (const hidden of ['02/11/2012', '450 557 7104', 'Exclusion']) expect(!restricted.includes(hidden), `the restricted person shows '${hidden}'`);
   await s.check('family-context-restricted');
+  // A link straight to a person's involvement (e.g. from a colleague) with no reason given yet in
+  // this session: the reason is asked for first; the API's limit on it is shown next to it.
+  await page.evaluate(() => sessionStorage.removeItem('tessera.family-context.reason'));
+  await page.goto(`${ctx.base}/#/family-context/people/${jamie.id}`);
+  await page.locator('h1', { hasText: 'Why are you looking at this service involvement?' }).waitFor();
+  await kb.type(page.locator('#reason'), 'x'.repeat(501));
+  await kb.press(page.getByRole('button', { name: 'Continue' }));
+  await page.locator('#reason-error', { hasText: '1 to 500 characters' }).waitFor();
+  await kb.type(page.locator('#reason'), 'Checking Jamie before the strategy meeting');
+  await kb.press(page.getByRole('button', { name: 'Continue' }));
+  await page.locator('h1', { hasText: `Jamie Thornbury (${jamie.id})` }).waitFor();
   // The audit keeps the reason the worker gave with the search and the view (within a second).
   const worker = (await apiCall(ctx.base, admin, 'GET', '/api/v1/workers?q=Kai')).items[0].id;
   for (let i = 0; ; i++) {
