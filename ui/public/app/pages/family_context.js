@@ -15,6 +15,7 @@ import { nhs } from './people.js';
 
 const REASON_KEY = 'tessera.family-context.reason';
 const NAMES_KEY = 'tessera.family-context.names';
+const JOURNEY_KEY = 'tessera.family-context.journey';
 
 const SOURCE_TITLES = {
   'childrens-social-care': "Children's social care",
@@ -69,8 +70,9 @@ function missingReason() {
   return { field: 'X-Access-Reason', message: 'Enter your reason for looking at this service involvement' };
 }
 
-function personLink(p) {
-  return html`<a class="govuk-link" href="#/family-context/people/${p.id}">${p.title}</a>${p.restricted ? html` ${tag('Restricted', 'red')}` : ''}`;
+// From a child's list of linked individuals, the link carries the child, for the way back.
+function personLink(p, child) {
+  return html`<a class="govuk-link" href="#/family-context/people/${p.id}${child ? `?child=${child}` : ''}">${p.title}</a>${p.restricted ? html` ${tag('Restricted', 'red')}` : ''}`;
 }
 
 function dateOfBirth(p) {
@@ -102,6 +104,9 @@ export async function familyContextPage({ app, query, isCurrent }) {
     html`<div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
     <span class="govuk-caption-l">Family Context</span>
     <h1 class="govuk-heading-l">Find a person's service involvement</h1>
+    ${sessionStorage.getItem(JOURNEY_KEY) === 'linked-individuals'
+      ? html`<div class="govuk-inset-text">Search for a child on your caseload. Their page lists the individuals linked to them in records, each with their own service involvement.</div>`
+      : ''}
     <form id="fc-search" novalidate>
       ${reasonField(reason)}
       <fieldset class="govuk-fieldset">
@@ -146,6 +151,7 @@ export async function familyContextPage({ app, query, isCurrent }) {
     return;
   }
   rememberNames(found.items);
+  sessionStorage.setItem(JOURNEY_KEY, found.journey);
   const results = document.getElementById('fc-results');
   render(results, candidatesTable(found.items));
   // The results, not the form above them, are what the worker reads next.
@@ -226,7 +232,7 @@ function reasonPage(app, path, errors = []) {
   if (errors.length) showErrors(errors);
 }
 
-export async function familyContextPersonPage({ app, params, isCurrent }) {
+export async function familyContextPersonPage({ app, params, query, isCurrent }) {
   const path = `/family-context/people/${params[0]}`;
   const reason = savedReason();
   if (!reason) return reasonPage(app, path);
@@ -257,8 +263,11 @@ export async function familyContextPersonPage({ app, params, isCurrent }) {
   }
   if (!isCurrent()) return;
   const p = view.person;
-  const linked = view.linked_individuals;
+  sessionStorage.setItem(JOURNEY_KEY, view.journey);
+  // Only a child on the caseload has a list of linked individuals (an adult's view has none).
+  const linked = view.on_caseload ? view.linked_individuals : null;
   if (linked) rememberNames(linked);
+  const child = /^\d+$/.test(query.child || '') && query.child !== p.id ? query.child : '';
   document.title = `${p.title} - Family Context - Tessera`;
   render(
     app,
@@ -266,7 +275,7 @@ export async function familyContextPersonPage({ app, params, isCurrent }) {
     <h1 class="govuk-heading-l">${p.title}</h1>
     <div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
     ${summaryList([
-      ['Date of birth', p.date_of_birth_missing ? html`${tag('No date of birth', 'yellow')} Not recorded: found by name alone` : formatDate(p.date_of_birth)],
+      ['Date of birth', p.date_of_birth_missing ? html`${tag('No date of birth', 'yellow')} Not recorded in Tessera` : formatDate(p.date_of_birth)],
       ['NHS number', nhs(p.nhs_number)],
       ['Reason for access', reason],
     ])}
@@ -279,12 +288,14 @@ export async function familyContextPersonPage({ app, params, isCurrent }) {
       ? table(
           'Individuals linked to the child',
           ['Name', 'Relationship', 'Date of birth'],
-          linked.map((l) => [personLink(l), (l.relationship || '').replaceAll('-', ' '), dateOfBirth(l)]),
+          linked.map((l) => [personLink(l, p.id), (l.relationship || '').replaceAll('-', ' '), dateOfBirth(l)]),
           { empty: 'No one is linked to the child in records. Link them to the child in records to see their involvement here.' },
         )
       : ''}
     <h2 class="govuk-heading-l govuk-!-margin-top-6">Service involvement</h2>
     ${view.sources.map(sourceCard)}
-    <p class="govuk-body"><a class="govuk-link" href="#/family-context">New search</a></p>`,
+    <p class="govuk-body">${child
+      ? html`<a class="govuk-link" href="#/family-context/people/${child}">Back to ${rememberedName(child) || 'the child'}</a> | `
+      : ''}<a class="govuk-link" href="#/family-context">New search</a></p>`,
   );
 }
