@@ -511,6 +511,90 @@ journey('System support: the CP-IS error queue lists each rejected notification 
   await signOut(s);
 });
 
+journey('Family Context: search by name and date of birth with a reason (an undated person marked), a person\'s sources; a case-ID search straight to the person; a restricted person by name only', async (s, ctx) => {
+  const { page } = s;
+  const admin = await signInApi(ctx.base, 'admin');
+  const find = async (name) => (await apiCall(ctx.base, admin, 'GET', `/api/v1/people?name=${name}`)).items[0];
+  const efua = await find('Efua');
+  const jamie = await find('Jamie');
+  // The seed's data-quality gap: a parent with no date of birth, found by name and marked.
+  const undated = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Kwabena', family: 'Osei' }, gender: 'male' });
+  const kb = await signIn(s, 'key.worker');
+  await navTo(kb, page, 'Family Context');
+  await page.locator('h1', { hasText: "Find a person's service involvement" }).waitFor();
+  await s.check('family-context-search');
+  // Without a reason for access (and a name), the page says so next to each field.
+  await kb.press(page.getByRole('button', { name: 'Search by name' }));
+  await page.locator('#reason-error').waitFor();
+  await page.locator('#fc-name-error').waitFor();
+  const reason = 'Section 47 enquiry for Amara Osei: checking the adults in the household';
+  await kb.type(page.locator('#reason'), reason);
+  await kb.type(page.locator('#fc-name'), 'Osei');
+  await kb.date(page.locator('#fc-dob'), '1988-07-14');
+  await kb.press(page.getByRole('button', { name: 'Search by name' }));
+  const results = page.getByRole('table', { name: /People found/ });
+  await results.waitFor();
+  const rows = await results.locator('tbody tr').allInnerTexts();
+  expect(rows[0].includes(`Efua Osei (${efua.id})`) && rows[0].includes('14/07/1988') && rows[0].includes('Housing') && rows[0].includes('Police'), `Efua is not first, with her sources: ${rows.join(' | ')}`);
+  const marked = rows.find((r) => r.includes(`(${undated.id})`)) || '';
+  expect(marked.includes('No date of birth'), `the person with no date of birth is not found and marked: ${rows.join(' | ')}`);
+  expect(await results.locator('caption').evaluate((el) => el === document.activeElement), 'the focus is not on the results');
+  await s.check('family-context-results');
+  await kb.press(page.getByRole('link', { name: `Efua Osei (${efua.id})` }));
+  await page.locator('h1', { hasText: `Efua Osei (${efua.id})` }).waitFor();
+  const housing = await text(page.locator('.govuk-summary-card', { hasText: 'Housing' }));
+  for (const want of ['Batch file', 'Demo housing contact, Data officer', '0161 496 0999', 'housing@example.org', 'Last synchronised', '01/01/2019 to 30/11/2026', 'Tenancy', 'Rent arrears']) {
+    expect(housing.includes(want), `the housing source lacks '${want}': ${housing}`);
+  }
+  expect((await text(page.locator('.govuk-summary-card', { hasText: 'Police' }))).includes('Domestic incident'), 'the police source lacks the incident');
+  expect((await text(page.locator('.govuk-summary-card', { hasText: "Children's social care" }))).includes('This system'), "our own children's social care is not shown");
+  expect((await text(page.locator('.govuk-summary-card', { hasText: 'Adult social care (other system)' }))).includes('No file has been loaded'), 'a source never loaded is not said to be');
+  expect((await text(page.locator('main'))).includes('472 811 2047'), 'the NHS number is not shown');
+  await s.check('family-context-person');
+  // A case ID is a direct match: Enter in its field goes straight to the person, no list.
+  await navTo(kb, page, 'Family Context');
+  expect((await page.locator('#reason').inputValue()) === reason, 'the reason given is not kept for the next search');
+  await kb.type(page.locator('#fc-case-id'), jamie.id);
+  await page.keyboard.press('Enter');
+  await page.locator('h1', { hasText: `Jamie Thornbury (${jamie.id})` }).waitFor();
+  expect(page.url().endsWith(`#/family-context/people/${jamie.id}`), `the case-ID search did not go straight to the person: ${page.url()}`);
+  // Jamie is 17: the police's file is for 18 and over, so nothing of it shows.
+  const police = await text(page.locator('.govuk-summary-card', { hasText: 'Police' }));
+  expect(police.includes('Not shown') && !police.includes('Missing episode'), `the police source shows what its age rule hides: ${police}`);
+  expect((await text(page.locator('.govuk-summary-card', { hasText: 'School' }))).includes('persistent absence'), 'the school source lacks the attendance');
+  await s.check('family-context-case-id');
+  // A restricted person (restricted in the person journey): the display name only.
+  await navTo(kb, page, 'Family Context');
+  await kb.type(page.locator('#fc-case-id'), ctx.kofi.id);
+  await kb.press(page.getByRole('button', { name: 'Search by case ID' }));
+  await page.locator('h1', { hasText: 'Kofi Osei' }).waitFor();
+  const restricted = await text(page.locator('main'));
+  expect(restricted.includes('You can see the name only'), 'no word that the record is restricted');
+  for (const hidden of ['02/11/2012', '450 557 7104', 'Exclusion']) expect(!restricted.includes(hidden), `the restricted person shows '${hidden}'`);
+  await s.check('family-context-restricted');
+  // A link straight to a person's involvement (e.g. from a colleague) with no reason given yet in
+  // this session: the reason is asked for first; the API's limit on it is shown next to it.
+  await page.evaluate(() => sessionStorage.removeItem('tessera.family-context.reason'));
+  await page.goto(`${ctx.base}/#/family-context/people/${jamie.id}`);
+  await page.locator('h1', { hasText: 'Why are you looking at this service involvement?' }).waitFor();
+  await kb.type(page.locator('#reason'), 'x'.repeat(501));
+  await kb.press(page.getByRole('button', { name: 'Continue' }));
+  await page.locator('#reason-error', { hasText: '1 to 500 characters' }).waitFor();
+  await kb.type(page.locator('#reason'), 'Checking Jamie before the strategy meeting');
+  await kb.press(page.getByRole('button', { name: 'Continue' }));
+  await page.locator('h1', { hasText: `Jamie Thornbury (${jamie.id})` }).waitFor();
+  // The audit keeps the reason the worker gave with the search and the view (within a second).
+  const worker = (await apiCall(ctx.base, admin, 'GET', '/api/v1/workers?q=Kai')).items[0].id;
+  for (let i = 0; ; i++) {
+    const trail = await apiCall(ctx.base, admin, 'GET', `/api/v1/audit/events?person_id=${efua.id}&worker_id=${worker}&limit=100`);
+    const given = trail.items.filter((e) => e.reason === reason).map((e) => e.action);
+    if (given.length >= 2) break;
+    expect(i < 20, `the audit lacks the reason given with the search and the view: ${JSON.stringify(trail.items.map((e) => [e.action, e.reason]))}`);
+    await page.waitForTimeout(250);
+  }
+  await signOut(s);
+});
+
 const started = Date.now();
 log('starting the suite with demo data (scripts/run.sh)');
 const suite = await startSuite(binDir);

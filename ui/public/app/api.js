@@ -42,7 +42,13 @@ export function whenSignedOut(callback) {
   onSignedOut = callback;
 }
 
-async function send(method, path, { body, query, idempotent } = {}) {
+// A header value goes as bytes: the reason's UTF-8 bytes, one character each, so that any language's
+// letters reach the audit as the worker typed them (line breaks cannot be in a header).
+function headerText(text) {
+  return String.fromCharCode(...new TextEncoder().encode(text.replace(/\s+/g, ' ').trim()));
+}
+
+async function send(method, path, { body, query, idempotent, reason } = {}) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
@@ -52,6 +58,8 @@ async function send(method, path, { body, query, idempotent } = {}) {
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   // A retried command (a double click, a retry after 503) does its work once.
   if (idempotent) headers['Idempotency-Key'] = crypto.randomUUID();
+  // The reason the worker gave for this access, kept in the audit with what the call reads.
+  if (reason) headers['X-Access-Reason'] = headerText(reason);
   let response;
   try {
     response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -79,6 +87,7 @@ export async function api(method, path, options = {}) {
 }
 
 export const get = (path, query) => api('GET', path, { query });
+export const getWithReason = (path, query, reason) => api('GET', path, { query, reason });
 export const post = (path, body, options = {}) => api('POST', path, { body: body ?? {}, ...options });
 export const put = (path, body) => api('PUT', path, { body });
 

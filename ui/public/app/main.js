@@ -11,6 +11,7 @@ import { reportPage } from './pages/reports.js';
 import { auditPage } from './pages/audit.js';
 import { noticesPage } from './pages/notices.js';
 import { cpisErrorsPage } from './pages/cpis.js';
+import { familyContextPage, familyContextPersonPage } from './pages/family_context.js';
 
 const REPORT_ROLES = ['mash-manager', 'team-manager', 'head-of-service', 'director', 'performance-analyst', 'admin', 'system-support'];
 const AUDIT_ROLES = ['auditor', 'admin'];
@@ -28,6 +29,8 @@ const routes = [
   { path: /^\/audit$/, page: auditPage, nav: 'audit' },
   { path: /^\/notices$/, page: noticesPage, nav: 'notices' },
   { path: /^\/cpis\/errors$/, page: cpisErrorsPage, nav: 'cpis-errors' },
+  { path: /^\/family-context$/, page: familyContextPage, nav: 'family-context' },
+  { path: /^\/family-context\/people\/(\d+)$/, page: familyContextPersonPage, nav: 'family-context' },
 ];
 
 const app = document.getElementById('app');
@@ -54,6 +57,7 @@ function navItems() {
     { key: 'workview', href: '#/', text: 'Workview' },
     { key: 'organisations', href: '#/organisations', text: 'Organisations' },
     { key: 'people', href: '#/people', text: 'People' },
+    { key: 'family-context', href: '#/family-context', text: 'Family Context' },
   ];
   if (session.hasRole(...REPORT_ROLES)) items.push({ key: 'reports', href: '#/reports/consultations-in-period', text: 'Reports' });
   if (session.hasRole(...AUDIT_ROLES)) items.push({ key: 'audit', href: '#/audit', text: 'Audit' });

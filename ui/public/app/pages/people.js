@@ -30,7 +30,7 @@ const REASONS = {
   'adoption-fostering': 'Adoption or fostering',
 };
 
-function nhs(number) {
+export function nhs(number) {
   return number ? number.replace(/^(\d{3})(\d{3})(\d{4})$/, '$1 $2 $3') : '';
 }
 
