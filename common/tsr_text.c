@@ -248,6 +248,15 @@ char *tsr_text_csv_field(const char *s)
     return out;
 }
 
+int tsr_text_page_limit(uint32_t asked, uint32_t fallback, uint32_t max, uint32_t *limit, tsr_error_t *err)
+{
+    *limit = asked ? asked : fallback;
+    if (*limit > max)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to %u.",
+                             max);
+    return 0;
+}
+
 int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err)
 {
     *after = 0;

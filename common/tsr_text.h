@@ -33,6 +33,8 @@ int64_t tsr_text_datetime_ms(const char *text);
 /* A list's cursor that is the id of the last item shown: 0 in *after when there is none, else the
  * id; -1 with invalid_cursor (field cursor) when it is not one a list gave out. */
 int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err);
+/* A page's size as asked for: 0 means fallback; more than max is refused naming the field limit. */
+int tsr_text_page_limit(uint32_t asked, uint32_t fallback, uint32_t max, uint32_t *limit, tsr_error_t *err);
 /* s as one CSV field (RFC 4180), malloc'd: quoted when it must be, and a cell a spreadsheet would
  * take for a formula (=, +, -, @) written as text. NULL when out of memory. */
 char *tsr_text_csv_field(const char *s);

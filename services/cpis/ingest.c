@@ -752,12 +752,10 @@ int cpis_errors_list(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Cpis__ErrorQuery *q = (const Tsr__Cpis__ErrorQuery *)call->payload;
     if (tsr_actor_require_role(call->actor, errors_readers, "read the CP-IS error queue", err) != 0)
         return -1;
-    uint32_t limit = q->limit ? q->limit : ERRORS_PAGE_DEFAULT;
-    if (limit > ERRORS_PAGE_MAX)
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to %d.",
-                             ERRORS_PAGE_MAX);
-    uint64_t before = 0;
-    if (tsr_text_cursor_id(q->cursor, &before, err) != 0)
+    uint32_t limit;
+    uint64_t before;
+    if (tsr_text_page_limit(q->limit, ERRORS_PAGE_DEFAULT, ERRORS_PAGE_MAX, &limit, err) != 0 ||
+        tsr_text_cursor_id(q->cursor, &before, err) != 0)
         return -1;
     char cursor[24], lim[16];
     snprintf(cursor, sizeof(cursor), "%" PRIu64, before);

@@ -241,12 +241,10 @@ int notifications_notices_list(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Notifications__NoticeQuery *q = (const Tsr__Notifications__NoticeQuery *)call->payload;
     if (tsr_actor_require_worker(call->actor, err) != 0)
         return -1;
-    uint32_t limit = q->limit ? q->limit : NOTICES_PAGE_DEFAULT;
-    if (limit > NOTICES_PAGE_MAX)
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to %d.",
-                             NOTICES_PAGE_MAX);
-    uint64_t before = 0;
-    if (tsr_text_cursor_id(q->cursor, &before, err) != 0)
+    uint32_t limit;
+    uint64_t before;
+    if (tsr_text_page_limit(q->limit, NOTICES_PAGE_DEFAULT, NOTICES_PAGE_MAX, &limit, err) != 0 ||
+        tsr_text_cursor_id(q->cursor, &before, err) != 0)
         return -1;
     char worker[32], cursor[32], lim[16];
     snprintf(worker, sizeof(worker), "%" PRIu64, call->actor->worker_id);

@@ -175,6 +175,21 @@ static void test_csv_fields_are_quoted_when_they_must_be_and_never_read_as_formu
     free(f);
 }
 
+static void test_a_page_size_defaults_when_not_asked_and_is_refused_above_its_maximum(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    uint32_t limit = 0;
+    assert_int_equal(tsr_text_page_limit(0, 20, 100, &limit, &err), 0);
+    assert_int_equal(limit, 20);
+    assert_int_equal(tsr_text_page_limit(100, 20, 100, &limit, &err), 0);
+    assert_int_equal(limit, 100);
+    assert_int_equal(tsr_text_page_limit(101, 20, 100, &limit, &err), -1);
+    assert_string_equal(err.code, "invalid_limit");
+    assert_string_equal(err.field, "limit");
+    assert_non_null(strstr(err.message, "1 to 100"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_hex_needs_whole_bytes_of_hex_digits),
         cmocka_unit_test(test_date_times_need_an_offset_and_are_read_without_the_local_time_zone),
         cmocka_unit_test(test_an_id_cursor_is_a_positive_number_or_nothing),
+        cmocka_unit_test(test_a_page_size_defaults_when_not_asked_and_is_refused_above_its_maximum),
         cmocka_unit_test(test_csv_fields_are_quoted_when_they_must_be_and_never_read_as_formulas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
