@@ -306,32 +306,30 @@ int tsr_call_emit(tsr_call_t *call, const char *type, const ProtobufCMessage *ms
     return 0;
 }
 
-int tsr_call_ask(tsr_call_t *call, const char *daemon, const char *type, const ProtobufCMessage *payload,
-                 const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err)
+int tsr_daemon_ask(tsr_daemon_t *self, const Tsr__Actor *actor, const char *trace_id, int64_t deadline_ms,
+                   const char *daemon, const char *type, const ProtobufCMessage *payload,
+                   const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err)
 {
     *reply = NULL;
     char key[128];
     snprintf(key, sizeof(key), "%s.rpc", daemon);
-    const char *endpoint = tsr_config_require(call->daemon->config, key, err);
+    const char *endpoint = tsr_config_require(self->config, key, err);
     if (endpoint == NULL)
         return -1;
     long timeout = 5000;
-    if (tsr_config_get_long(call->daemon->config, "tessera.call_timeout_ms", 5000, 10, 600000, &timeout,
-                            err) != 0)
+    if (tsr_config_get_long(self->config, "tessera.call_timeout_ms", 5000, 10, 600000, &timeout, err) != 0)
         return -1;
-    int64_t deadline = call->request->deadline_ms;
-    if (deadline > 0) {
-        int64_t left = deadline - tsr_now_ms();
+    if (deadline_ms > 0) {
+        int64_t left = deadline_ms - tsr_now_ms();
         if (left < 1)
             return tsr_error_set(err, TSR_E_UNAVAILABLE, "deadline_exceeded", NULL,
                                  "The request ran out of time before %s could be asked.", daemon);
         if (left < timeout)
             timeout = (long)left;
     }
-    tsr_call_opts_t opts = {
-        .type = type, .actor = call->actor, .trace_id = call->trace_id, .timeout_ms = (int)timeout};
+    tsr_call_opts_t opts = {.type = type, .actor = actor, .trace_id = trace_id, .timeout_ms = (int)timeout};
     Tsr__Envelope *env = NULL;
-    if (tsr_client_call_sync(call->daemon->zmq, endpoint, &opts, payload, &env, err) != 0)
+    if (tsr_client_call_sync(self->zmq, endpoint, &opts, payload, &env, err) != 0)
         return -1;
     ProtobufCMessage *msg = tsr_unpack(reply_desc, env->payload.data, env->payload.len, err);
     tsr__envelope__free_unpacked(env, NULL);
@@ -339,6 +337,13 @@ int tsr_call_ask(tsr_call_t *call, const char *daemon, const char *type, const P
         return -1;
     *reply = msg;
     return 0;
+}
+
+int tsr_call_ask(tsr_call_t *call, const char *daemon, const char *type, const ProtobufCMessage *payload,
+                 const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err)
+{
+    return tsr_daemon_ask(call->daemon, call->actor, call->trace_id, call->request->deadline_ms, daemon, type,
+                          payload, reply_desc, reply, err);
 }
 
 /* The stored reply of an earlier command with the same key: 1 found, 0 none, -1 error. */

@@ -63,6 +63,12 @@ void tsr_call_reply(tsr_call_t *call, const ProtobufCMessage *msg);
  * other daemon commits on its own, outside this call's transaction. */
 int tsr_call_ask(tsr_call_t *call, const char *daemon, const char *type, const ProtobufCMessage *payload,
                  const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err);
+/* The same for a daemon's own work outside a request (a scheduled job, on the thread pool): asks as
+ * actor (the system's, for a job), with trace_id (NULL: a new one) and deadline_ms (0: none but
+ * tessera.call_timeout_ms). */
+int tsr_daemon_ask(tsr_daemon_t *self, const Tsr__Actor *actor, const char *trace_id, int64_t deadline_ms,
+                   const char *daemon, const char *type, const ProtobufCMessage *payload,
+                   const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err);
 /* Appends an event to the outbox in the call's transaction, attributed to the call's actor. */
 int tsr_call_emit(tsr_call_t *call, const char *type, const ProtobufCMessage *msg, tsr_error_t *err);
 

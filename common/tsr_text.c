@@ -1,6 +1,7 @@
 #include "tsr_text.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +255,20 @@ int tsr_text_page_limit(uint32_t asked, uint32_t fallback, uint32_t max, uint32_
     if (*limit > max)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to %u.",
                              max);
+    return 0;
+}
+
+int tsr_text_page(uint32_t asked, const char *cursor, uint32_t fallback, uint32_t max, tsr_text_page_t *page,
+                  tsr_error_t *err)
+{
+    uint64_t before;
+    memset(page, 0, sizeof(*page));
+    if (tsr_text_page_limit(asked, fallback, max, &page->limit, err) != 0 ||
+        tsr_text_cursor_id(cursor, &before, err) != 0)
+        return -1;
+    snprintf(page->before, sizeof(page->before), "%" PRIu64, before);
+    page->before_text = before ? page->before : NULL;
+    snprintf(page->fetch_text, sizeof(page->fetch_text), "%u", page->limit + 1);
     return 0;
 }
 

@@ -35,6 +35,17 @@ int64_t tsr_text_datetime_ms(const char *text);
 int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err);
 /* A page's size as asked for: 0 means fallback; more than max is refused naming the field limit. */
 int tsr_text_page_limit(uint32_t asked, uint32_t fallback, uint32_t max, uint32_t *limit, tsr_error_t *err);
+/* A page of a list read by id, newest first, as its statement's parameters: before_text is the
+ * cursor's id (NULL from the top) and fetch_text one more than limit (a row beyond the page says
+ * there is a next one). Checks both as the two above do. */
+typedef struct {
+    uint32_t limit;
+    const char *before_text;
+    char before[24];
+    char fetch_text[16];
+} tsr_text_page_t;
+int tsr_text_page(uint32_t asked, const char *cursor, uint32_t fallback, uint32_t max, tsr_text_page_t *page,
+                  tsr_error_t *err);
 /* s as one CSV field (RFC 4180), malloc'd: quoted when it must be, and a cell a spreadsheet would
  * take for a formula (=, +, -, @) written as text. NULL when out of memory. */
 char *tsr_text_csv_field(const char *s);

@@ -223,6 +223,15 @@ write_config() {
             echo "db_url = host=$sock port=$(port) dbname=tessera user=tsr_$d password=$(cat "$dir/secrets/$d.password") connect_timeout=5"
             echo "rpc = ipc://$dir/run/$d.rpc"
             echo "events = ipc://$dir/run/$d.events"
+            if [ "$d" = cpis ]; then
+                # The council's details in every CP-IS plan record (a demo council's here), and
+                # where the upload files go for the Spine connection.
+                echo "la_name = Demo Borough Council"
+                echo "la_ods_code = E0999"
+                echo "office_hours_telephone = 01632 960000"
+                echo "emergency_duty_telephone = 01632 960999"
+                echo "upload_dir = $dir/cpis-uploads"
+            fi
         done
     } >"$tmp" || die "could not write $tmp"
     chmod 600 "$tmp"

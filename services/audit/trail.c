@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audit.pb-c.h"
+#include "cpis.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_text.h"
@@ -244,6 +245,35 @@ static int trail__describe_all(const Tsr__Envelope *ev, trail_access_t **out, si
         }
         *n = m->n_people;
         tsr__records__people_found__free_unpacked(m, NULL);
+        return *n > 0;
+    }
+    if (strcmp(ev->type, "cpis.plans.accessed") == 0) {
+        /* CP-IS plans recorded, ended, read, or shared with the NHS in an upload file. */
+        static const char *const verbs[][2] = {{"recorded", "record-plan"},
+                                               {"ended", "end-plan"},
+                                               {"listed", "view-plans"},
+                                               {"shared", "share-plan"}};
+        Tsr__Cpis__PlansAccessed *m = (Tsr__Cpis__PlansAccessed *)tsr_unpack(
+            &tsr__cpis__plans_accessed__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL)
+            return -1;
+        const char *verb = NULL;
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && verb == NULL; i++)
+            if (strcmp(verbs[i][0], m->action) == 0)
+                verb = verbs[i][1];
+        if (verb == NULL) {
+            tsr_error_set(err, TSR_E_INVALID, "bad_event", NULL, "%s has an unknown action '%.40s'.",
+                          ev->type, m->action);
+            tsr__cpis__plans_accessed__free_unpacked(m, NULL);
+            return -1;
+        }
+        *out = calloc(m->n_people + 1, sizeof(trail_access_t));
+        for (size_t i = 0; i < m->n_people; i++) {
+            (*out)[i] = (trail_access_t){verb, "person", m->people[i]->person_id, ""};
+            snprintf((*out)[i].summary, sizeof((*out)[i].summary), "%s", m->people[i]->summary);
+        }
+        *n = m->n_people;
+        tsr__cpis__plans_accessed__free_unpacked(m, NULL);
         return *n > 0;
     }
     trail_access_t one;

@@ -752,22 +752,21 @@ int cpis_errors_list(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Cpis__ErrorQuery *q = (const Tsr__Cpis__ErrorQuery *)call->payload;
     if (tsr_actor_require_role(call->actor, errors_readers, "read the CP-IS error queue", err) != 0)
         return -1;
-    uint32_t limit;
-    uint64_t before;
-    if (tsr_text_page_limit(q->limit, ERRORS_PAGE_DEFAULT, ERRORS_PAGE_MAX, &limit, err) != 0 ||
-        tsr_text_cursor_id(q->cursor, &before, err) != 0)
+    tsr_text_page_t page;
+    if (tsr_text_page(q->limit, q->cursor, ERRORS_PAGE_DEFAULT, ERRORS_PAGE_MAX, &page, err) != 0)
         return -1;
-    char cursor[24], lim[16];
-    snprintf(cursor, sizeof(cursor), "%" PRIu64, before);
-    snprintf(lim, sizeof(lim), "%u", limit + 1);
-    const char *params[2] = {before ? cursor : NULL, lim};
-    PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT id, notification_id, nhs_number, code, reason,"
-                                " (extract(epoch FROM last_received_at) * 1000)::bigint,"
-                                " coalesce(notification::text, ''), times_received FROM errors"
-                                " WHERE resolved_at IS NULL AND ($1::bigint IS NULL OR id < $1::bigint)"
-                                " ORDER BY id DESC LIMIT $2::int",
-                                2, params, err);
+    uint32_t limit = page.limit;
+    const char *params[2] = {page.before_text, page.fetch_text};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT id, notification_id, nhs_number, code, reason,"
+                    " (extract(epoch FROM last_received_at) * 1000)::bigint,"
+                    " coalesce(notification::text, ''), times_received, source, coalesce(plan_id, 0),"
+                    " coalesce(person_id, 0), coalesce(file_sequence_number, 0),"
+                    " coalesce(record_number, 0) FROM errors"
+                    " WHERE resolved_at IS NULL AND ($1::bigint IS NULL OR id < $1::bigint)"
+                    " ORDER BY id DESC LIMIT $2::int",
+                    2, params, err);
     if (res == NULL)
         return -1;
     int rows = PQntuples(res);
@@ -791,6 +790,11 @@ int cpis_errors_list(tsr_call_t *call, tsr_error_t *err)
         e->received_at_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
         e->notification_json = PQgetvalue(res, i, 6);
         e->times_received = (uint32_t)strtoul(PQgetvalue(res, i, 7), NULL, 10);
+        e->source = PQgetvalue(res, i, 8);
+        e->plan_id = strtoull(PQgetvalue(res, i, 9), NULL, 10);
+        e->person_id = strtoull(PQgetvalue(res, i, 10), NULL, 10);
+        e->file_sequence_number = strtoull(PQgetvalue(res, i, 11), NULL, 10);
+        e->record_number = (uint32_t)strtoul(PQgetvalue(res, i, 12), NULL, 10);
         ptrs[i] = e;
     }
     char next[24] = "";

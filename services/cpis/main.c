@@ -1,10 +1,12 @@
 /* tessera-cpis: CP-IS (Child Protection - Information Sharing): access notifications in, the
- * error queue, and the follow-up work they start. */
+ * error queue, and the follow-up work they start; the plan data out to the NHS and its responses. */
 #include <stdlib.h>
 #include <time.h>
 
 #include "cpis.pb-c.h"
 #include "ingest.h"
+#include "plans.h"
+#include "tsr_log.h"
 #include "tsr_daemon.h"
 
 extern const tsr_migration_t cpis_migrations[];
@@ -13,6 +15,14 @@ extern const size_t cpis_migrations_count;
 static const tsr_handler_def_t cpis_handlers[] = {
     {"cpis.notifications.ingest", cpis_notifications_ingest, &tsr__cpis__notifications_ingest__descriptor},
     {"cpis.errors.list", cpis_errors_list, &tsr__cpis__error_query__descriptor},
+    {"cpis.plans.record", cpis_plans_record, &tsr__cpis__plan_record__descriptor},
+    {"cpis.plans.end", cpis_plans_end, &tsr__cpis__plan_end__descriptor},
+    {"cpis.plans.list", cpis_plans_list, &tsr__cpis__plan_query__descriptor},
+    {"cpis.demographics.record", cpis_demographics_record, &tsr__cpis__demographics__descriptor},
+    {"cpis.uploads.create", cpis_uploads_create, &tsr__cpis__upload_create__descriptor},
+    {"cpis.uploads.list", cpis_uploads_list, &tsr__cpis__upload_query__descriptor},
+    {"cpis.uploads.get", cpis_uploads_get, &tsr__cpis__upload_get__descriptor},
+    {"cpis.uploads.response", cpis_uploads_response, &tsr__cpis__response_read__descriptor},
 };
 
 int main(int argc, char **argv)
@@ -24,9 +34,16 @@ int main(int argc, char **argv)
     /* The follow-up step's comment gives the time of access on the office's clock. */
     setenv("TZ", tsr_config_get(tsr_daemon_config(daemon), "cpis.timezone", "Europe/London"), 1);
     tzset();
+    tsr_error_t err;
+    if (cpis_plans_configure(daemon, &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        goto done;
+    }
     if (tsr_daemon_migrate(daemon, cpis_migrations, cpis_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, cpis_handlers, sizeof(cpis_handlers) / sizeof(cpis_handlers[0]));
+    if (cpis_plans_schedule(daemon) != 0)
+        goto done;
     rc = tsr_daemon_run(daemon);
 done:
     tsr_daemon_destroy(&daemon);

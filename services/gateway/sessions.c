@@ -275,6 +275,10 @@ static const struct {
     const char *pattern;
 } session_service_routes[] = {
     {"cpis-service", "POST", "/api/v1/cpis/notifications"},
+    /* The Spine connection also carries the plan files out and their responses back. */
+    {"cpis-service", "GET", "/api/v1/cpis/uploads"},
+    {"cpis-service", "GET", "/api/v1/cpis/uploads/{id}"},
+    {"cpis-service", "POST", "/api/v1/cpis/uploads/{id}/response"},
 };
 #define SESSION_SERVICE_ROUTES (sizeof(session_service_routes) / sizeof(session_service_routes[0]))
 

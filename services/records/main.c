@@ -36,6 +36,8 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.person.access_check", records_access_check, &tsr__records__access_check__descriptor},
     {"records.case_note.list", records_case_note_list, &tsr__records__person_get__descriptor},
     {"records.person.match_nhs", records_person_match_nhs, &tsr__records__nhs_match__descriptor},
+    {"records.person.demographics", records_person_demographics,
+     &tsr__records__people_demographics__descriptor},
     {"records.family_context.search", records_family_context_search,
      &tsr__records__family_context_search__descriptor},
     {"records.family_context.get", records_family_context_get, &tsr__records__family_context_get__descriptor},

@@ -1,5 +1,7 @@
 #include "nhs_match.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,47 @@
 #define NHS_MATCH_MAX 20000
 
 static const char *const nhs_match_askers[] = {"cpis-service", "system", NULL};
+
+/* Replies with res's rows as NhsHolder items (the columns of the queries below, in their order), and
+ * clears res. */
+static int nhs_match__reply(tsr_call_t *call, PGresult *res, tsr_error_t *err)
+{
+    int rows = PQntuples(res);
+    Tsr__Records__NhsHolder *items = calloc((size_t)rows + 1, sizeof(*items));
+    Tsr__Records__NhsHolder **ptrs = calloc((size_t)rows + 1, sizeof(*ptrs));
+    if (items == NULL || ptrs == NULL) {
+        free(items);
+        free(ptrs);
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    }
+    for (int i = 0; i < rows; i++) {
+        Tsr__Records__NhsHolder *h = &items[i];
+        tsr__records__nhs_holder__init(h);
+        h->nhs_number = PQgetvalue(res, i, 0);
+        h->person_id = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+        h->given_name = PQgetvalue(res, i, 2);
+        h->family_name = PQgetvalue(res, i, 3);
+        h->gender = PQgetvalue(res, i, 4);
+        h->date_of_birth = PQgetvalue(res, i, 5);
+        h->unborn = PQgetvalue(res, i, 6)[0] == 't';
+        h->mother_id = strtoull(PQgetvalue(res, i, 7), NULL, 10);
+        h->expected_delivery_date = PQgetvalue(res, i, 8);
+        h->via_mother = PQgetvalue(res, i, 9)[0] == 't';
+        h->key_worker_id = strtoull(PQgetvalue(res, i, 10), NULL, 10);
+        h->own_nhs_number = PQgetvalue(res, i, 11);
+        h->display_name = PQgetvalue(res, i, 12);
+        ptrs[i] = h;
+    }
+    Tsr__Records__NhsMatchReply out = TSR__RECORDS__NHS_MATCH_REPLY__INIT;
+    out.holders = ptrs;
+    out.n_holders = (size_t)rows;
+    tsr_call_reply(call, &out.base);
+    free(items);
+    free(ptrs);
+    PQclear(res);
+    return 0;
+}
 
 int records_person_match_nhs(tsr_call_t *call, tsr_error_t *err)
 {
@@ -53,39 +96,44 @@ int records_person_match_nhs(tsr_call_t *call, tsr_error_t *err)
     free(text);
     if (res == NULL)
         return -1;
-    int rows = PQntuples(res);
-    Tsr__Records__NhsHolder *items = calloc((size_t)rows + 1, sizeof(*items));
-    Tsr__Records__NhsHolder **ptrs = calloc((size_t)rows + 1, sizeof(*ptrs));
-    if (items == NULL || ptrs == NULL) {
-        free(items);
-        free(ptrs);
-        PQclear(res);
+    return nhs_match__reply(call, res, err);
+}
+
+int records_person_demographics(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__PeopleDemographics *in = (const Tsr__Records__PeopleDemographics *)call->payload;
+    if (tsr_actor_require_role(call->actor, nhs_match_askers, "read demographics for CP-IS", err) != 0)
+        return -1;
+    if (in->n_person_ids > NHS_MATCH_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "too_many", "person_ids",
+                             "Ask about at most %d people at once.", NHS_MATCH_MAX);
+    size_t cap = in->n_person_ids * 21 + 3;
+    char *ids = malloc(cap);
+    if (ids == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-    }
-    for (int i = 0; i < rows; i++) {
-        Tsr__Records__NhsHolder *h = &items[i];
-        tsr__records__nhs_holder__init(h);
-        h->nhs_number = PQgetvalue(res, i, 0);
-        h->person_id = strtoull(PQgetvalue(res, i, 1), NULL, 10);
-        h->given_name = PQgetvalue(res, i, 2);
-        h->family_name = PQgetvalue(res, i, 3);
-        h->gender = PQgetvalue(res, i, 4);
-        h->date_of_birth = PQgetvalue(res, i, 5);
-        h->unborn = PQgetvalue(res, i, 6)[0] == 't';
-        h->mother_id = strtoull(PQgetvalue(res, i, 7), NULL, 10);
-        h->expected_delivery_date = PQgetvalue(res, i, 8);
-        h->via_mother = PQgetvalue(res, i, 9)[0] == 't';
-        h->key_worker_id = strtoull(PQgetvalue(res, i, 10), NULL, 10);
-        h->own_nhs_number = PQgetvalue(res, i, 11);
-        h->display_name = PQgetvalue(res, i, 12);
-        ptrs[i] = h;
-    }
-    Tsr__Records__NhsMatchReply out = TSR__RECORDS__NHS_MATCH_REPLY__INIT;
-    out.holders = ptrs;
-    out.n_holders = (size_t)rows;
-    tsr_call_reply(call, &out.base);
-    free(items);
-    free(ptrs);
-    PQclear(res);
-    return 0;
+    size_t used = (size_t)snprintf(ids, cap, "{");
+    for (size_t i = 0; i < in->n_person_ids; i++)
+        used += (size_t)snprintf(ids + used, cap - used, "%s%" PRIu64, i ? "," : "", in->person_ids[i]);
+    snprintf(ids + used, cap - used, "}");
+    const char *params[1] = {ids};
+    /* The record each asked-for person now is (one merged away answers as the one it went into),
+     * and the mother of each unborn child among them (an unborn child's plan is shared against her
+     * number and checked against her details). */
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "WITH ask AS (SELECT DISTINCT unnest($1::bigint[]) AS asked),"
+                    " now_is AS (SELECT ask.asked, coalesce(x.merged_into, x.id) AS id FROM ask JOIN people "
+                    "x ON x.id = ask.asked),"
+                    " m AS (SELECT now_is.asked, p.* FROM now_is JOIN people p ON p.id = now_is.id"
+                    "   UNION SELECT mo.id, mo.* FROM now_is JOIN people c ON c.id = now_is.id"
+                    "   JOIN people mo ON mo.id = c.mother_id WHERE c.unborn)"
+                    " SELECT coalesce(p.nhs_number, ''), p.asked, p.given_name, p.family_name, p.gender,"
+                    " coalesce(p.date_of_birth::text, ''), p.unborn, coalesce(p.mother_id, 0),"
+                    " coalesce(p.expected_delivery_date::text, ''), false, 0, coalesce(p.nhs_number, "
+                    "''), " RECORDS_PERSON_DISPLAY " FROM m p ORDER BY p.asked",
+                    1, params, err);
+    free(ids);
+    if (res == NULL)
+        return -1;
+    return nhs_match__reply(call, res, err);
 }

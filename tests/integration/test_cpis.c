@@ -21,7 +21,6 @@
 #include "tsr_testenv.h"
 
 static char *admin, *support, *service;
-static int serial_nhs = 100000;
 /* The day of the notifications: yesterday by the server's clock. */
 static char day[16];
 
@@ -40,27 +39,6 @@ static const char *str(const json_t *obj, const char *key)
 {
     const char *s = json_string_value(json_object_get(obj, key));
     return s ? s : "";
-}
-
-/* A new valid NHS number (modulus 11 check digit), different on every call. */
-static void new_nhs(char out[11])
-{
-    for (;;) {
-        char nine[16];
-        snprintf(nine, sizeof(nine), "943%06d", serial_nhs++);
-        int sum = 0;
-        for (int i = 0; i < 9; i++)
-            sum += (nine[i] - '0') * (10 - i);
-        int check = 11 - sum % 11;
-        if (check == 11)
-            check = 0;
-        if (check == 10)
-            continue;
-        memcpy(out, nine, 9);
-        out[9] = (char)('0' + check);
-        out[10] = '\0';
-        return;
-    }
 }
 
 /* A child with an NHS number and, when key_worker is given, that key worker. */
@@ -304,10 +282,10 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     (void)state;
     char kw[32], thomas[32], dana[32], ivy[32], nhs_thomas[11], nhs_dana[11], nhs_ivy[11], nhs_unknown[11];
     snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
-    new_nhs(nhs_thomas);
-    new_nhs(nhs_dana);
-    new_nhs(nhs_ivy);
-    new_nhs(nhs_unknown);
+    testenv_new_nhs_number(nhs_thomas);
+    testenv_new_nhs_number(nhs_dana);
+    testenv_new_nhs_number(nhs_ivy);
+    testenv_new_nhs_number(nhs_unknown);
     add_child("Thomas", "Turnwell", "male", "2016-11-28", nhs_thomas, kw, thomas);
     add_child("Dana", "Dewhurst", "female", "2019-03-02", nhs_dana, kw, dana);
     add_child("Ivy", "Inglenook", "female", "2018-06-10", nhs_ivy, kw, ivy);
@@ -503,7 +481,7 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     (void)state;
     char kw[32], mother[32], baby[32], nhs_mother[11], edd[16], body[600], path[96];
     snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
-    new_nhs(nhs_mother);
+    testenv_new_nhs_number(nhs_mother);
     add_child("Una", "Underwood", "female", "2007-04-04", nhs_mother, NULL, mother);
     testenv_sql_date(testenv, "current_date + 40", edd);
     snprintf(
@@ -576,7 +554,7 @@ static void test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_
     enum { COUNT = 600 };
     char kw[32], child[32], nhs[11];
     snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
-    new_nhs(nhs);
+    testenv_new_nhs_number(nhs);
     add_child("Kit", "Killingworth", "male", "2015-05-05", nhs, kw, child);
     size_t cap = COUNT * 500 + 64, len = 0;
     char *batch = malloc(cap);

@@ -680,3 +680,24 @@ char *testenv_write_file(testenv_t *env, const char *name, const char *text)
     fclose(f);
     return path;
 }
+
+void testenv_new_nhs_number(char out[11])
+{
+    static int serial = 100000;
+    for (;;) {
+        char nine[16];
+        snprintf(nine, sizeof(nine), "943%06d", __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));
+        int sum = 0;
+        for (int i = 0; i < 9; i++)
+            sum += (nine[i] - '0') * (10 - i);
+        int check = 11 - sum % 11;
+        if (check == 11)
+            check = 0;
+        if (check == 10)
+            continue;
+        memcpy(out, nine, 9);
+        out[9] = (char)('0' + check);
+        out[10] = '\0';
+        return;
+    }
+}

@@ -98,6 +98,9 @@ int testenv_run_tool(testenv_t *env, const char *args, char *out, size_t size);
 /* Writes text to a file of that name in the suite's directory; returns its malloc'd path. */
 char *testenv_write_file(testenv_t *env, const char *name, const char *text);
 
+/* A valid NHS number (its modulus-11 check digit right), a new one on every call in the process. */
+void testenv_new_nhs_number(char out[11]);
+
 /* Asserts an error body: the status, {"error": {"code": code, "message": non-empty}}. */
 void testenv_assert_error(const testenv_response_t *r, long status, const char *code);
 

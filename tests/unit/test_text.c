@@ -190,6 +190,24 @@ static void test_a_page_size_defaults_when_not_asked_and_is_refused_above_its_ma
     assert_non_null(strstr(err.message, "1 to 100"));
 }
 
+static void test_a_page_gives_its_statement_the_cursor_and_one_row_more_than_it_shows(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    tsr_text_page_t page;
+    assert_int_equal(tsr_text_page(0, "", 50, 200, &page, &err), 0);
+    assert_int_equal(page.limit, 50);
+    assert_null(page.before_text);
+    assert_string_equal(page.fetch_text, "51");
+    assert_int_equal(tsr_text_page(10, "1234", 50, 200, &page, &err), 0);
+    assert_string_equal(page.before_text, "1234");
+    assert_string_equal(page.fetch_text, "11");
+    assert_int_equal(tsr_text_page(10, "12x", 50, 200, &page, &err), -1);
+    assert_string_equal(err.code, "invalid_cursor");
+    assert_int_equal(tsr_text_page(201, NULL, 50, 200, &page, &err), -1);
+    assert_string_equal(err.code, "invalid_limit");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_date_times_need_an_offset_and_are_read_without_the_local_time_zone),
         cmocka_unit_test(test_an_id_cursor_is_a_positive_number_or_nothing),
         cmocka_unit_test(test_a_page_size_defaults_when_not_asked_and_is_refused_above_its_maximum),
+        cmocka_unit_test(test_a_page_gives_its_statement_the_cursor_and_one_row_more_than_it_shows),
         cmocka_unit_test(test_csv_fields_are_quoted_when_they_must_be_and_never_read_as_formulas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,29 @@
+/* plans: CP-IS plan data out (seed 003). The plans the NHS must know of (child protection plans,
+ * children in care under s31, s38 or s20, unborn child protection plans shared against the mother's
+ * NHS number), recorded here; the NHS's demographics for a number (a PDS trace); the numbered upload
+ * files, made on a schedule and on demand, each record checked first the way the national service
+ * matches it (demographic_match), a record that would not match held back in the error queue; and
+ * the national service's responses read back, per file (CPF01..CPF06) and per record
+ * (CPR01..CPR07), each failure in the error queue with its meaning in words. Every plan recorded,
+ * ended, listed or shared is told to the audit trail (event cpis.plans.accessed). */
+#ifndef CPIS_PLANS_H
+#define CPIS_PLANS_H
+
+#include "tsr_daemon.h"
+
+/* Reads the [cpis] settings the files need (la_name, la_ods_code, office_hours_telephone,
+ * emergency_duty_telephone, upload_every_ms, upload_dir, upload_write_ms); -1 naming the bad key. */
+int cpis_plans_configure(tsr_daemon_t *daemon, tsr_error_t *err);
+/* Adds the scheduled upload and the writing of files to cpis.upload_dir; 0 or -1. */
+int cpis_plans_schedule(tsr_daemon_t *daemon);
+
+int cpis_plans_record(tsr_call_t *call, tsr_error_t *err);
+int cpis_plans_end(tsr_call_t *call, tsr_error_t *err);
+int cpis_plans_list(tsr_call_t *call, tsr_error_t *err);
+int cpis_demographics_record(tsr_call_t *call, tsr_error_t *err);
+int cpis_uploads_create(tsr_call_t *call, tsr_error_t *err);
+int cpis_uploads_list(tsr_call_t *call, tsr_error_t *err);
+int cpis_uploads_get(tsr_call_t *call, tsr_error_t *err);
+int cpis_uploads_response(tsr_call_t *call, tsr_error_t *err);
+
+#endif

@@ -1,0 +1,511 @@
+/* CP-IS plan data out (issue 6, seed 003): the plans the NHS must know of (child protection plan,
+ * child in care under s31, s38 or s20, unborn child protection plan against the mother's number) go
+ * in numbered upload files with the council's details, each record first checked the way the
+ * national service matches it (NHS number valid, family name, the given-name cascade, date of
+ * birth) against the NHS's demographics; a name mismatch, a date of birth mismatch, an untraced and
+ * an inactive number are held back in the error queue with their reason; the national service's
+ * responses are read back, each failure in the error queue with its meaning in words. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tsr_testenv.h"
+
+static char *admin, *support, *service, *social_worker;
+static char today[16];
+
+static json_t *call_json(const char *token, const char *method, const char *path, const char *body,
+                         long status)
+{
+    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
+    if (r.status != status)
+        fail_msg("%s %s: expected %ld, got %ld %s", method, path, status, r.status, r.body ? r.body : "");
+    json_t *json = json_incref(r.json);
+    testenv_response_free(&r);
+    return json;
+}
+
+static void call_error(const char *token, const char *method, const char *path, const char *body, long status,
+                       const char *code)
+{
+    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
+    if (r.status != status)
+        fail_msg("%s %s %s: expected %ld %s, got %ld %s", method, path, body ? body : "", status, code,
+                 r.status, r.body ? r.body : "");
+    testenv_assert_error(&r, status, code);
+    testenv_response_free(&r);
+}
+
+static const char *str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+static long num(const json_t *obj, const char *key)
+{
+    return (long)json_integer_value(json_object_get(obj, key));
+}
+
+typedef struct {
+    char id[32];
+    char nhs[11];
+    char plan[32];
+} child_t;
+
+/* A child on the record with a new NHS number. */
+static void add_child(const char *given, const char *family, const char *dob, child_t *c)
+{
+    char body[600];
+    testenv_new_nhs_number(c->nhs);
+    snprintf(
+        body, sizeof(body),
+        "{\"legal_name\":{\"given\":\"%s\",\"family\":\"%s\"},\"gender\":\"female\",\"date_of_birth\":\"%s\","
+        "\"nhs_number\":\"%s\"}",
+        given, family, dob, c->nhs);
+    json_t *p = call_json(admin, "POST", "/api/v1/people", body, 201);
+    snprintf(c->id, sizeof(c->id), "%s", str(p, "id"));
+    json_decref(p);
+}
+
+/* What a trace on the Personal Demographics Service gave for the number. given: a JSON list. */
+static void trace(const char *nhs, const char *family, const char *given, const char *dob)
+{
+    char body[600];
+    snprintf(body, sizeof(body),
+             "{\"nhs_number\":\"%s\",\"family_name\":\"%s\",\"given_names\":%s,\"date_of_birth\":\"%s\"}",
+             nhs, family, given, dob);
+    json_decref(call_json(support, "POST", "/api/v1/cpis/demographics", body, 200));
+}
+
+static void record_plan(child_t *c, const char *type, const char *legal, const char *start)
+{
+    char body[400];
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"plan_type\":\"%s\"%s%s%s,\"start_date\":\"%s\"}",
+             c->id, type, legal ? ",\"legal_status\":\"" : "", legal ? legal : "", legal ? "\"" : "", start);
+    json_t *p = call_json(social_worker, "POST", "/api/v1/cpis/plans", body, 201);
+    assert_string_equal(str(p, "plan_type"), type);
+    snprintf(c->plan, sizeof(c->plan), "%s", str(p, "id"));
+    json_decref(p);
+}
+
+/* The record of the file about the NHS number, or NULL. */
+static const json_t *record_for(const json_t *file, const char *nhs)
+{
+    size_t i;
+    const json_t *r;
+    json_array_foreach(json_object_get(file, "records"), i, r)
+    {
+        if (strcmp(str(r, "nhs_number"), nhs) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* The held-back entry of an upload's summary about the plan, or NULL. */
+static const json_t *held_for(const json_t *summary, const char *plan_id)
+{
+    size_t i;
+    const json_t *h;
+    json_array_foreach(json_object_get(summary, "held_back"), i, h)
+    {
+        if (strcmp(str(h, "plan_id"), plan_id) == 0)
+            return h;
+    }
+    return NULL;
+}
+
+/* The open error-queue entry about the plan with the code, or NULL; *out_json keeps it alive. */
+static const json_t *open_error(const char *plan_id, const char *code, json_t **list)
+{
+    *list = call_json(support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(json_object_get(*list, "items"), i, e)
+    {
+        if (strcmp(str(e, "plan_id"), plan_id) == 0 && strcmp(str(e, "code"), code) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static int setup(void **state)
+{
+    if (testenv_group_setup(state) != 0)
+        return -1;
+    admin = testenv_login(testenv, "admin");
+    testenv_sql_date(testenv, "current_date", today);
+    char id[32];
+    testenv_add_worker(testenv, admin, "sys.sally", "Sally Supportwell", "\"roles\":[\"system-support\"]",
+                       id);
+    testenv_add_worker(testenv, admin, "cpis.spine", "CP-IS Spine Connection", "\"roles\":[\"cpis-service\"]",
+                       id);
+    testenv_add_worker(testenv, admin, "sw.pat", "Pat Planwright", "\"roles\":[\"social-worker\"]", id);
+    support = testenv_login(testenv, "sys.sally");
+    service = testenv_login(testenv, "cpis.spine");
+    social_worker = testenv_login(testenv, "sw.pat");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    free(admin);
+    free(support);
+    free(service);
+    free(social_worker);
+    return testenv_group_teardown(state);
+}
+
+static void
+test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_error_queue(void **state)
+{
+    (void)state;
+    child_t amy, ben, cara, dan, eve, fay, gil, hal, mum, unborn;
+    /* All given names exact. */
+    add_child("Amy Louise", "Ableton", "2015-01-02", &amy);
+    trace(amy.nhs, "ABLETON", "[\"Amy\", \"Louise\"]", "2015-01-02");
+    record_plan(&amy, "child-protection-plan", NULL, "2026-01-05");
+    /* The first forename is one of the given names, not the first. */
+    add_child("Ben", "Bakewell", "2014-03-04", &ben);
+    trace(ben.nhs, "Bakewell", "[\"Robert\", \"Ben\"]", "2014-03-04");
+    record_plan(&ben, "child-in-care", "s31-full-care-order", "2025-06-01");
+    /* The first forename is the first given name; the others differ. */
+    add_child("Cara Jane", "Colebrook", "2016-05-06", &cara);
+    trace(cara.nhs, "Colebrook", "[\"Cara\", \"Maria\"]", "2016-05-06");
+    record_plan(&cara, "child-in-care", "s38-interim-care-order", "2026-02-01");
+    /* A family name the NHS holds otherwise: the name mismatch of the plan export. */
+    add_child("Dan", "Deering", "2013-07-08", &dan);
+    trace(dan.nhs, "Deering-Smith", "[\"Dan\"]", "2013-07-08");
+    record_plan(&dan, "child-protection-plan", NULL, "2026-01-10");
+    /* No given name matches. */
+    add_child("Eve", "Eastwood", "2012-09-10", &eve);
+    trace(eve.nhs, "Eastwood", "[\"Eva\", \"Marie\"]", "2012-09-10");
+    record_plan(&eve, "child-protection-plan", NULL, "2026-01-11");
+    /* Another date of birth. */
+    add_child("Fay", "Fairweather", "2011-11-12", &fay);
+    trace(fay.nhs, "Fairweather", "[\"Fay\"]", "2011-12-11");
+    record_plan(&fay, "child-in-care", "s20-voluntary", "2026-01-12");
+    /* Never traced. */
+    add_child("Gil", "Greenhalgh", "2017-01-13", &gil);
+    record_plan(&gil, "child-protection-plan", NULL, "2026-01-13");
+    /* Reported inactive by the national service. */
+    add_child("Hal", "Hartington", "2018-02-14", &hal);
+    trace(hal.nhs, "Hartington", "[\"Hal\"]", "2018-02-14");
+    record_plan(&hal, "child-protection-plan", NULL, "2026-01-14");
+    char batch[600];
+    snprintf(batch, sizeof(batch),
+             "{\"notifications\":[{\"notification_id\":\"PLAN-INACTIVE-1\",\"type\":\"inactive-nhs-number\","
+             "\"created_at\":\"%sT00:00:01Z\",\"nhs_number\":\"%s\"}]}",
+             today, hal.nhs);
+    json_t *ingested = call_json(service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(num(ingested, "inactive_marked"), 1);
+    json_decref(ingested);
+    /* An unborn child's plan is shared against the mother's number, and nothing of the child. */
+    add_child("Mia", "Moorcroft", "1999-04-15", &mum);
+    trace(mum.nhs, "Moorcroft", "[\"Mia\"]", "1999-04-15");
+    char edd[16], body[600];
+    testenv_sql_date(testenv, "current_date + 60", edd);
+    snprintf(
+        body, sizeof(body),
+        "{\"legal_name\":{\"given\":\"\",\"family\":\"Moorcroft\"},\"gender\":\"not-known\",\"unborn\":true,"
+        "\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+        mum.id, edd);
+    json_t *p = call_json(admin, "POST", "/api/v1/people", body, 201);
+    snprintf(unborn.id, sizeof(unborn.id), "%s", str(p, "id"));
+    json_decref(p);
+    record_plan(&unborn, "unborn-child-protection-plan", NULL, today);
+
+    json_t *first = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    json_t *file = json_object_get(first, "file");
+    json_t *header = json_object_get(file, "header");
+    assert_string_equal(str(first, "trigger"), "on-demand");
+    assert_int_equal(num(header, "record_count"), 4);
+    assert_int_equal(json_array_size(json_object_get(file, "records")), 4);
+    assert_true(json_is_integer(json_object_get(header, "file_sequence_number")));
+    long seq1 = num(header, "file_sequence_number");
+    assert_true(seq1 >= 1);
+    assert_true(strlen(str(header, "created_at")) == 20);
+    /* Each record: NHS number, plan type, dates and the council's name, ODS code and telephones. */
+    const json_t *ra = record_for(file, amy.nhs);
+    assert_non_null(ra);
+    assert_string_equal(str(ra, "plan_type"), "child-protection-plan");
+    assert_string_equal(str(ra, "start_date"), "2026-01-05");
+    assert_true(json_is_null(json_object_get(ra, "end_date")));
+    const json_t *la = json_object_get(ra, "local_authority");
+    assert_string_equal(str(la, "name"), "Demo Borough Council");
+    assert_string_equal(str(la, "ods_code"), "E0999");
+    assert_string_equal(str(la, "office_hours_telephone"), "01632 960000");
+    assert_string_equal(str(la, "emergency_duty_telephone"), "01632 960999");
+    const json_t *rb = record_for(file, ben.nhs);
+    assert_non_null(rb);
+    assert_string_equal(str(rb, "plan_type"), "child-in-care");
+    assert_string_equal(str(rb, "legal_status"), "s31-full-care-order");
+    assert_non_null(record_for(file, cara.nhs));
+    const json_t *rm = record_for(file, mum.nhs);
+    assert_non_null(rm);
+    assert_string_equal(str(rm, "plan_type"), "unborn-child-protection-plan");
+    char *file_text = json_dumps(file, JSON_COMPACT);
+    assert_null(strstr(file_text, unborn.id));
+    assert_null(strstr(file_text, edd));
+    free(file_text);
+    for (const char *nhs_out[] = {dan.nhs, eve.nhs, fay.nhs, gil.nhs, hal.nhs, NULL}, **n = nhs_out; *n; n++)
+        assert_null(record_for(file, *n));
+
+    /* Each held back with its reason, in the summary and in the error queue. */
+    assert_int_equal(num(first, "held_back_count"), 5);
+    const struct {
+        child_t *c;
+        const char *code;
+        const char *words;
+    } held[] = {{&dan, "family_name_mismatch", "Deering-Smith"},
+                {&eve, "given_name_mismatch", "Eva"},
+                {&fay, "date_of_birth_mismatch", "2011-12-11"},
+                {&gil, "not_traced", "Personal Demographics Service"},
+                {&hal, "inactive_nhs_number", "inactive"}};
+    for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
+        const json_t *h = held_for(first, held[i].c->plan);
+        if (h == NULL)
+            fail_msg("plan %s (%s) was not held back", held[i].c->plan, held[i].code);
+        assert_string_equal(str(h, "code"), held[i].code);
+        assert_non_null(strstr(str(h, "reason"), held[i].words));
+        json_t *list;
+        const json_t *e = open_error(held[i].c->plan, held[i].code, &list);
+        if (e == NULL)
+            fail_msg("plan %s: no open %s in the error queue", held[i].c->plan, held[i].code);
+        assert_string_equal(str(e, "source"), "plan-export");
+        assert_string_equal(str(e, "person_id"), held[i].c->id);
+        assert_non_null(strstr(str(e, "reason"), held[i].words));
+        json_decref(list);
+    }
+
+    /* Made again: the next number; the same mismatch counts up rather than queuing twice. */
+    json_t *second = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_int_equal(num(json_object_get(json_object_get(second, "file"), "header"), "file_sequence_number"),
+                     seq1 + 1);
+    json_t *list;
+    const json_t *e = open_error(dan.plan, "family_name_mismatch", &list);
+    assert_non_null(e);
+    assert_int_equal(num(e, "times_received"), 2);
+    json_decref(list);
+    char sql[300];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM cpis.errors WHERE plan_id = %s", dan.plan);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+
+    /* The record corrected (here: the NHS's trace): the plan goes, its entry is resolved. */
+    trace(dan.nhs, "Deering", "[\"Dan\"]", "2013-07-08");
+    json_t *third = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_non_null(record_for(json_object_get(third, "file"), dan.nhs));
+    assert_null(held_for(third, dan.plan));
+    assert_null(open_error(dan.plan, "family_name_mismatch", &list));
+    json_decref(list);
+
+    /* The file as it was made, from the list and by its number; and written for the Spine. */
+    char path[200];
+    snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%ld", seq1);
+    json_t *again = call_json(service, "GET", path, NULL, 200);
+    assert_true(json_equal(again, file));
+    json_decref(again);
+    json_t *uploads = call_json(support, "GET", "/api/v1/cpis/uploads", NULL, 200);
+    assert_true(json_array_size(json_object_get(uploads, "items")) >= 3);
+    json_decref(uploads);
+    char written[400];
+    snprintf(written, sizeof(written), "%s/cpis-uploads/CPIS-E0999-%06ld.json", testenv->dir, seq1);
+    struct stat st;
+    int found = 0;
+    for (int i = 0; i < 300 && !found; i++) {
+        found = stat(written, &st) == 0;
+        if (!found)
+            usleep(100 * 1000);
+    }
+    if (!found)
+        fail_msg("%s was not written", written);
+    json_error_t jerr;
+    json_t *on_disk = json_load_file(written, 0, &jerr);
+    assert_true(json_equal(on_disk, file));
+    json_decref(on_disk);
+
+    /* Sharing is an access to the child's record: the trail has it. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'share-plan'",
+             amy.id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 3);
+    json_decref(first);
+    json_decref(second);
+    json_decref(third);
+}
+
+static void test_the_national_services_responses_are_read_back_and_each_failure_queued_in_words(void **state)
+{
+    (void)state;
+    child_t kim, lee;
+    add_child("Kim", "Kingsley", "2014-06-07", &kim);
+    trace(kim.nhs, "Kingsley", "[\"Kim\"]", "2014-06-07");
+    record_plan(&kim, "child-protection-plan", NULL, "2026-03-01");
+    add_child("Lee", "Lindqvist", "2015-08-09", &lee);
+    trace(lee.nhs, "Lindqvist", "[\"Lee\"]", "2015-08-09");
+    record_plan(&lee, "child-protection-plan", NULL, "2026-03-02");
+    /* Kim's plan ends: the file says so until the national service has loaded the end. */
+    char path[200], body[1200];
+    snprintf(path, sizeof(path), "/api/v1/cpis/plans/%s/end", kim.plan);
+    json_t *ended = call_json(social_worker, "POST", path, "{\"end_date\":\"2026-04-01\"}", 200);
+    assert_string_equal(str(ended, "end_date"), "2026-04-01");
+    json_decref(ended);
+    call_error(social_worker, "POST", path, NULL, 409, "already_ended");
+
+    json_t *up = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    json_t *file = json_object_get(up, "file");
+    long seq = num(json_object_get(file, "header"), "file_sequence_number");
+    const json_t *rk = record_for(file, kim.nhs), *rl = record_for(file, lee.nhs);
+    assert_non_null(rk);
+    assert_non_null(rl);
+    assert_string_equal(str(rk, "end_date"), "2026-04-01");
+    long nk = num(rk, "record_number"), nl = num(rl, "record_number");
+    long count = num(json_object_get(file, "header"), "record_count");
+    snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%ld/response", seq);
+
+    /* Bad responses are refused whole, naming the fault, and change nothing. */
+    snprintf(body, sizeof(body), "{\"status\":\"CPF09\",\"records\":[]}");
+    call_error(service, "POST", path, body, 400, "invalid_value");
+    snprintf(body, sizeof(body),
+             "{\"status\":\"CPF03\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s\","
+             "\"status\":\"CPR06\"}]}",
+             count + 1, kim.nhs);
+    call_error(service, "POST", path, body, 400, "invalid_value");
+    snprintf(body, sizeof(body),
+             "{\"status\":\"CPF03\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s\","
+             "\"status\":\"CPR06\"}]}",
+             nk, lee.nhs);
+    call_error(service, "POST", path, body, 400, "invalid_value");
+    snprintf(body, sizeof(body),
+             "{\"status\":\"CPF03\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s\","
+             "\"status\":\"CPR99\"}]}",
+             nk, kim.nhs);
+    call_error(service, "POST", path, body, 400, "invalid_value");
+    call_error(service, "POST", path, "{\"status\":\"CPF02\",\"colour\":\"blue\"}", 400, "unknown_field");
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM cpis.uploads WHERE file_sequence_number = %ld"
+             " AND response_status IS NULL",
+             seq);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+
+    /* Kim's record loaded, Lee's not matched: the file partly loaded. */
+    snprintf(body, sizeof(body),
+             "{\"file_sequence_number\":%ld,\"status\":\"CPF03\",\"records\":["
+             "{\"record_number\":%ld,\"nhs_number\":\"%s\",\"status\":\"CPR06\"},"
+             "{\"record_number\":%ld,\"nhs_number\":\"%s\",\"status\":\"CPR01\"}]}",
+             seq, nk, kim.nhs, nl, lee.nhs);
+    json_t *read = call_json(service, "POST", path, body, 200);
+    assert_int_equal(num(read, "records_loaded"), 1);
+    assert_int_equal(num(read, "records_failed"), 1);
+    assert_non_null(strstr(str(read, "status_meaning"), "Partially loaded"));
+    json_decref(read);
+    json_t *list;
+    const json_t *e = open_error(lee.plan, "CPR01", &list);
+    assert_non_null(e);
+    assert_string_equal(str(e, "source"), "response");
+    assert_non_null(strstr(str(e, "reason"), "No match"));
+    assert_int_equal(num(e, "record_number"), nl);
+    json_decref(list);
+    list = call_json(support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
+    int file_error = 0;
+    size_t i;
+    json_array_foreach(json_object_get(list, "items"), i, e)
+    {
+        if (strcmp(str(e, "code"), "CPF03") == 0 && num(e, "file_sequence_number") == 0 &&
+            strstr(str(e, "reason"), "Partially loaded") != NULL)
+            file_error = 1;
+    }
+    json_decref(list);
+    assert_true(file_error);
+    /* Read once only. */
+    call_error(service, "POST", path, body, 409, "already_read");
+
+    /* Kim's end is loaded: the next file no longer carries the plan; Lee's still goes. */
+    json_t *next = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_null(record_for(json_object_get(next, "file"), kim.nhs));
+    assert_non_null(record_for(json_object_get(next, "file"), lee.nhs));
+    json_decref(next);
+    json_decref(up);
+}
+
+static void test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason(void **state)
+{
+    (void)state;
+    child_t nia;
+    add_child("Nia", "Northcott", "2016-10-11", &nia);
+    char body[400];
+    call_error(
+        social_worker, "POST", "/api/v1/cpis/plans",
+        "{\"person_id\":\"99999999\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-01-01\"}",
+        404, "not_found");
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"supervision-order\",\"start_date\":\"2026-01-01\"}",
+             nia.id);
+    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 400, "invalid_value");
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-in-care\",\"start_date\":\"2026-01-01\"}", nia.id);
+    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 400, "missing_field");
+    snprintf(
+        body, sizeof(body),
+        "{\"person_id\":\"%s\",\"plan_type\":\"unborn-child-protection-plan\",\"start_date\":\"2026-01-01\"}",
+        nia.id);
+    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 422, "not_unborn");
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-02-30\"}",
+             nia.id);
+    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 400, "invalid_date");
+    record_plan(&nia, "child-protection-plan", NULL, "2026-01-01");
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-02-01\"}",
+             nia.id);
+    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 409, "overlapping_plan");
+    /* The spine connection carries files; it does not record plans. */
+    call_error(service, "POST", "/api/v1/cpis/plans", body, 403, "forbidden");
+    call_error(support, "POST", "/api/v1/cpis/demographics",
+               "{\"nhs_number\":\"1234567890\",\"family_name\":\"X\",\"given_names\":[\"Y\"],"
+               "\"date_of_birth\":\"2010-01-01\"}",
+               400, "invalid_nhs_number");
+    snprintf(body, sizeof(body), "SELECT count(*) FROM cpis.plans WHERE person_id = %s", nia.id);
+    assert_int_equal(testenv_sql_long(testenv, body), 1);
+    /* The plan list shows the plan to those who work with plans. */
+    char path[120];
+    snprintf(path, sizeof(path), "/api/v1/cpis/plans?person_id=%s", nia.id);
+    json_t *plans = call_json(social_worker, "GET", path, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(plans, "items")), 1);
+    assert_string_equal(str(json_array_get(json_object_get(plans, "items"), 0), "plan_type_title"),
+                        "Child protection plan");
+    json_decref(plans);
+}
+
+static void test_the_cpis_daemon_refuses_to_start_without_the_councils_details(void **state)
+{
+    (void)state;
+    testenv_assert_refuses_to_start(testenv, "cpis", "TESSERA_CPIS_LA_ODS_CODE='not an ods'",
+                                    "cpis.la_ods_code", NULL);
+    testenv_assert_refuses_to_start(testenv, "cpis", "TESSERA_CPIS_OFFICE_HOURS_TELEPHONE=call-us",
+                                    "cpis.office_hours_telephone", NULL);
+    testenv_assert_refuses_to_start(testenv, "cpis", "TESSERA_CPIS_UPLOAD_EVERY_MS=5", "cpis.upload_every_ms",
+                                    NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(
+            test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_error_queue),
+        cmocka_unit_test(test_the_national_services_responses_are_read_back_and_each_failure_queued_in_words),
+        cmocka_unit_test(test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason),
+        cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
