@@ -183,9 +183,9 @@ int cpis_plans_configure(tsr_daemon_t *daemon, tsr_error_t *err)
         tsr_config_get_long(config, "cpis.upload_write_ms", 10000, 100, 3600000, &plans_config.write_every_ms,
                             err) != 0)
         return -1;
-    if (plans_config.upload_every_ms > 0 && plans_config.upload_every_ms < 60000)
+    if (plans_config.upload_every_ms > 0 && plans_config.upload_every_ms < 1000)
         return tsr_error_set(err, TSR_E_INVALID, "bad_config", "cpis.upload_every_ms",
-                             "cpis.upload_every_ms must be 0 (no schedule) or at least 60000 (a minute).");
+                             "cpis.upload_every_ms must be 0 (no schedule) or at least 1000 (a second).");
     const char *dir = tsr_config_get(config, "cpis.upload_dir", "");
     if (dir[0] != '\0') {
         if (mkdir(dir, 0700) != 0 && errno != EEXIST)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -487,6 +488,64 @@ static void test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason(void 
     json_decref(plans);
 }
 
+static void test_files_are_made_on_a_schedule_and_by_the_batch_command(void **state)
+{
+    (void)state;
+    char out[8192];
+    /* On demand from a batch job: the file on standard output, the held-back plans said. */
+    char args[400];
+    snprintf(args, sizeof(args), "cpis export-plans --output %s/export.json", testenv->dir);
+    assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "CP-IS upload file"));
+    assert_non_null(strstr(out, "held back: plan"));
+    snprintf(args, sizeof(args), "%s/export.json", testenv->dir);
+    json_error_t jerr;
+    json_t *file = json_load_file(args, 0, &jerr);
+    assert_non_null(file);
+    long seq =
+        (long)json_integer_value(json_object_get(json_object_get(file, "header"), "file_sequence_number"));
+    assert_true(seq > 1);
+    /* Its response read back by the batch command; a response that does not fit is refused. */
+    char *response = testenv_write_file(testenv, "response.json", "{\"status\":\"CPF05\",\"records\":[]}");
+    snprintf(args, sizeof(args), "cpis read-response %ld %s", seq, response);
+    assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Spine unavailable"));
+    assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "already read"));
+    free(response);
+    json_decref(file);
+
+    /* On a schedule: the daemon makes files by itself and writes each for the Spine connection. */
+    long before = testenv_sql_long(testenv, "SELECT count(*) FROM cpis.uploads WHERE trigger = 'schedule'");
+    setenv("TESSERA_CPIS_UPLOAD_EVERY_MS", "1000", 1);
+    testenv_kill(testenv, "cpis", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "cpis", 15000), 0);
+    testenv_restart(testenv, "cpis");
+    long made = before;
+    for (int i = 0; i < 300 && made < before + 2; i++) {
+        made = testenv_sql_long(testenv, "SELECT count(*) FROM cpis.uploads WHERE trigger = 'schedule'");
+        usleep(100 * 1000);
+    }
+    unsetenv("TESSERA_CPIS_UPLOAD_EVERY_MS");
+    testenv_kill(testenv, "cpis", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "cpis", 15000), 0);
+    testenv_restart(testenv, "cpis");
+    assert_true(made >= before + 2);
+    long last = testenv_sql_long(
+        testenv, "SELECT max(file_sequence_number) FROM cpis.uploads WHERE trigger = 'schedule'");
+    char written[400];
+    snprintf(written, sizeof(written), "%s/cpis-uploads/CPIS-E0999-%06ld.json", testenv->dir, last);
+    struct stat st;
+    int found = 0;
+    for (int i = 0; i < 300 && !found; i++) {
+        found = stat(written, &st) == 0;
+        if (!found)
+            usleep(100 * 1000);
+    }
+    if (!found)
+        fail_msg("the scheduled file %s was not written", written);
+}
+
 static void test_the_cpis_daemon_refuses_to_start_without_the_councils_details(void **state)
 {
     (void)state;
@@ -505,6 +564,7 @@ int main(void)
             test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_error_queue),
         cmocka_unit_test(test_the_national_services_responses_are_read_back_and_each_failure_queued_in_words),
         cmocka_unit_test(test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason),
+        cmocka_unit_test(test_files_are_made_on_a_schedule_and_by_the_batch_command),
         cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

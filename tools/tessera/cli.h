@@ -55,6 +55,9 @@ int cli_read_options(int argc, char **argv, cli_option_t *options, size_t n);
 int cli_write_output(const char *output, const uint8_t *data, size_t len);
 
 int cli_demo_load(cli_context_t *ctx, int argc, char **argv);
+/* tessera cpis export-plans [--output FILE] · tessera cpis read-response SEQ FILE */
+int cli_cpis_export_plans(cli_context_t *ctx, int argc, char **argv);
+int cli_cpis_read_response(cli_context_t *ctx, int argc, char **argv);
 /* tessera report consultations-in-period --start --end --format [--output FILE] */
 int cli_report_consultations_in_period(cli_context_t *ctx, int argc, char **argv);
 /* tessera import consultations FILE.csv */

@@ -36,6 +36,15 @@ static const cli_command_t cli_commands[] = {
      "                            an audit of use (seed 002): unallocated-access, own-or-connected-records,\n"
      "                            third-party-access, leavers or dormant-accounts",
      cli_audit_report},
+    {"cpis", "export-plans",
+     "cpis export-plans [--output FILE]\n"
+     "                            a CP-IS upload file now (as the schedule makes them): every plan due,\n"
+     "                            each checked as the national service matches it; held-back ones listed",
+     cli_cpis_export_plans},
+    {"cpis", "read-response",
+     "cpis read-response FILE_SEQUENCE_NUMBER RESPONSE.json\n"
+     "                            the national service's response to an upload file (docs/cpis-feed.md)",
+     cli_cpis_read_response},
 };
 
 static void cli__usage(FILE *out)
