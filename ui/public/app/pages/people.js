@@ -1,7 +1,8 @@
 // People: find a person by name (misspellings allowed) and date of birth; a person's summary with
-// demographics, relationships, allocations, case notes and work steps. A restricted record the
+// demographics, relationships, allocations, case notes, work steps and the CP-IS plans shared with
+// the NHS (with a form to record one). A restricted record the
 // worker may not open shows its display name only, as the API gives it.
-import { ApiError, get, post } from '../api.js';
+import { ApiError, get, post, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
 import { attempt, button, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
 import { go, notify } from '../main.js';
@@ -18,6 +19,19 @@ const NOTE_TYPES = [
   ['management-oversight', 'Management oversight'],
   ['cp-is-follow-up', 'CP-IS Follow Up'],
   ['other', 'Other'],
+].map(([value, title]) => ({ value, title }));
+
+// Who works with CP-IS plans (the cpis daemon's plan writers).
+const PLAN_ROLES = ['social-worker', 'team-manager', 'mash-manager', 'head-of-service', 'safeguarding-admin', 'admin', 'system-support'];
+const PLAN_TYPES = [
+  ['child-protection-plan', 'Child protection plan'],
+  ['child-in-care', 'Child in care'],
+  ['unborn-child-protection-plan', 'Unborn child protection plan'],
+].map(([value, title]) => ({ value, title }));
+const LEGAL_STATUSES = [
+  ['s31-full-care-order', 'Full care order (s31)'],
+  ['s38-interim-care-order', 'Interim care order (s38)'],
+  ['s20-voluntary', 'Voluntary accommodation (s20)'],
 ].map(([value, title]) => ({ value, title }));
 
 const GENDERS = { female: 'Female', male: 'Male', indeterminate: 'Indeterminate', 'not-known': 'Not known' };
@@ -114,7 +128,12 @@ export async function personPage({ app, params, isCurrent }) {
     );
     return;
   }
-  const [names, types] = await Promise.all([directory(), startableSteps('person').catch(() => [])]);
+  const withPlans = session.hasRole(...PLAN_ROLES);
+  const [names, types, plans] = await Promise.all([
+    directory(),
+    startableSteps('person').catch(() => []),
+    withPlans ? get('/api/v1/cpis/plans', { person_id: person.id }).catch(() => null) : null,
+  ]);
   if (!isCurrent()) return;
   const legal = person.legal_name || {};
   render(
@@ -170,12 +189,60 @@ export async function personPage({ app, params, isCurrent }) {
     ${person.steps === null
       ? html`<h2 class="govuk-heading-m">Work steps</h2><p class="govuk-body">${person.steps_unavailable || 'Work steps cannot be shown just now.'}</p>`
       : stepsTable('Work steps', person.steps || [])}
+    ${withPlans ? plansTable(plans) : ''}
     </div>
-    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}</div>
+    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}${withPlans ? planForm(person) : ''}</div>
     </div>`,
   );
   wireStartForm({ kind: 'person', id: person.id });
   wireCaseNoteForm(person);
+  if (withPlans) wirePlanForm(person);
+}
+
+// The plans shared with the NHS through CP-IS (seed 003), with the last file that carried each and,
+// while one is held back (its details would not match the NHS's), why.
+function plansTable(plans) {
+  if (plans === null) return html`<h2 class="govuk-heading-m">CP-IS plans</h2><p class="govuk-body">CP-IS plans cannot be shown just now.</p>`;
+  return table(
+    'CP-IS plans (shared with the NHS)',
+    ['Plan', 'From', 'To', 'Last shared', 'Held back'],
+    (plans.items || []).map((p) => [
+      p.legal_status_title ? `${p.plan_type_title}: ${p.legal_status_title}` : p.plan_type_title,
+      formatDate(p.start_date),
+      formatDate(p.end_date),
+      p.last_file ? `File ${p.last_file.file_sequence_number}${p.last_file.response_code ? ` (${p.last_file.response_code})` : ''}` : 'Not yet',
+      (p.held_back || []).map((h) => h.reason).join(' ') || 'No',
+    ]),
+    { empty: 'No CP-IS plans recorded.' },
+  );
+}
+
+function planForm(person) {
+  const types = PLAN_TYPES.filter((t) => (t.value === 'unborn-child-protection-plan') === !!person.unborn);
+  return html`<h2 class="govuk-heading-m">Record a CP-IS plan</h2>
+    <form id="plan-form" novalidate>
+      ${select({ id: 'plan-type', name: 'plan_type', label: 'Plan', field: 'plan_type', options: types })}
+      ${person.unborn
+        ? ''
+        : select({ id: 'plan-legal-status', name: 'legal_status', label: 'Legal status', field: 'legal_status', options: LEGAL_STATUSES, placeholder: 'None (not in care)', hint: 'For a child in care only.' })}
+      ${textInput({ id: 'plan-start-date', name: 'start_date', label: 'Start date', field: 'start_date', type: 'date' })}
+      ${button('Record plan')}
+    </form>`;
+}
+
+function wirePlanForm(person) {
+  onSubmit(document.getElementById('plan-form'), async (data) => {
+    const body = { person_id: String(person.id), plan_type: data.get('plan_type'), start_date: data.get('start_date') };
+    const missing = [];
+    if (!body.plan_type) missing.push({ field: 'plan_type', message: 'Select the plan' });
+    if (!body.start_date) missing.push({ field: 'start_date', message: 'Enter the date the plan started' });
+    if (missing.length) return showErrors(missing);
+    if (data.get('legal_status')) body.legal_status = data.get('legal_status');
+    const plan = await attempt(() => post('/api/v1/cpis/plans', body));
+    if (!plan) return;
+    notify(`${plan.plan_type_title} recorded for CP-IS.`);
+    go(`/people/${person.id}?plan=${plan.id}`);
+  });
 }
 
 function caseNoteForm() {
