@@ -9,6 +9,7 @@
 
 #include "accounts.pb-c.h"
 #include "cli.h"
+#include "cpis.pb-c.h"
 #include "records.pb-c.h"
 
 static const char *demo__string(json_t *obj, const char *key)
@@ -147,6 +148,41 @@ static int demo__load_organisation(cli_context_t *ctx, json_t *o, size_t index)
 }
 
 /* A demo person; one already there (same NHS number) is left as it is, so a second load is harmless. */
+/* A demo person's CP-IS data: what a PDS trace gave for their number ("nhs_trace") and a plan
+ * ("cpis_plan", started "start_days_ago"), so that an upload file has something to carry and to
+ * hold back. */
+static int demo__load_cpis(cli_context_t *ctx, json_t *p, uint64_t person_id, const char *nhs)
+{
+    json_t *trace = json_object_get(p, "nhs_trace"), *plan = json_object_get(p, "cpis_plan");
+    Tsr__Envelope *reply = NULL;
+    if (trace != NULL) {
+        Tsr__Cpis__Demographics d = TSR__CPIS__DEMOGRAPHICS__INIT;
+        char *given[10];
+        d.nhs_number = (char *)nhs;
+        d.family_name = (char *)demo__string(trace, "family_name");
+        d.n_given_names = demo__strings(json_object_get(trace, "given_names"), given);
+        d.n_given_names = d.n_given_names > 10 ? 10 : d.n_given_names;
+        d.given_names = given;
+        d.date_of_birth = (char *)demo__string(trace, "date_of_birth");
+        if (cli_call(ctx, "cpis", "cpis.demographics.record", NULL, &d.base, &reply) != 0)
+            return -1;
+        tsr__envelope__free_unpacked(reply, NULL);
+    }
+    if (plan != NULL) {
+        Tsr__Cpis__PlanRecord r = TSR__CPIS__PLAN_RECORD__INIT;
+        char start[16];
+        demo__date_in(-(int)json_integer_value(json_object_get(plan, "start_days_ago")), start);
+        r.person_id = person_id;
+        r.plan_type = (char *)demo__string(plan, "plan_type");
+        r.legal_status = (char *)demo__string(plan, "legal_status");
+        r.start_date = start;
+        if (cli_call(ctx, "cpis", "cpis.plans.record", NULL, &r.base, &reply) != 0)
+            return -1;
+        tsr__envelope__free_unpacked(reply, NULL);
+    }
+    return 0;
+}
+
 static int demo__load_person(cli_context_t *ctx, json_t *p, size_t index)
 {
     Tsr__Records__PersonCreate in = TSR__RECORDS__PERSON_CREATE__INIT;
@@ -171,8 +207,17 @@ static int demo__load_person(cli_context_t *ctx, json_t *p, size_t index)
     Tsr__Envelope *reply = NULL;
     int rc =
         cli_call_quiet(ctx, "records", "records.person.create", &in.base, &reply, "duplicate_nhs_number");
+    /* A person added now (not one loaded before) gets the demo's CP-IS trace and plan. */
+    Tsr__Records__Person *person =
+        rc == 0 && reply && reply->error == NULL
+            ? tsr__records__person__unpack(NULL, reply->payload.len, reply->payload.data)
+            : NULL;
     if (reply)
         tsr__envelope__free_unpacked(reply, NULL);
+    if (person != NULL) {
+        rc = demo__load_cpis(ctx, p, person->id, in.nhs_number);
+        tsr__records__person__free_unpacked(person, NULL);
+    }
     return rc;
 }
 
