@@ -8,6 +8,7 @@ import { organisationsPage, organisationPage } from './pages/organisations.js';
 import { stepPage } from './pages/step.js';
 import { peoplePage, personPage } from './pages/people.js';
 import { reportPage } from './pages/reports.js';
+import { dashboardPage } from './pages/dashboard.js';
 import { auditPage } from './pages/audit.js';
 import { noticesPage } from './pages/notices.js';
 import { cpisErrorsPage } from './pages/cpis.js';
@@ -26,6 +27,7 @@ const routes = [
   { path: /^\/people$/, page: peoplePage, nav: 'people' },
   { path: /^\/people\/(\d+)$/, page: personPage, nav: 'people' },
   { path: /^\/reports\/consultations-in-period$/, page: reportPage, nav: 'reports' },
+  { path: /^\/reports\/front-door-dashboard$/, page: dashboardPage, nav: 'reports' },
   { path: /^\/audit$/, page: auditPage, nav: 'audit' },
   { path: /^\/notices$/, page: noticesPage, nav: 'notices' },
   { path: /^\/cpis\/errors$/, page: cpisErrorsPage, nav: 'cpis-errors' },
@@ -59,7 +61,7 @@ function navItems() {
     { key: 'people', href: '#/people', text: 'People' },
     { key: 'family-context', href: '#/family-context', text: 'Family Context' },
   ];
-  if (session.hasRole(...REPORT_ROLES)) items.push({ key: 'reports', href: '#/reports/consultations-in-period', text: 'Reports' });
+  if (session.hasRole(...REPORT_ROLES)) items.push({ key: 'reports', href: '#/reports/front-door-dashboard', text: 'Reports' });
   if (session.hasRole(...AUDIT_ROLES)) items.push({ key: 'audit', href: '#/audit', text: 'Audit' });
   if (session.hasRole(...CPIS_ERROR_ROLES)) items.push({ key: 'cpis-errors', href: '#/cpis/errors', text: 'CP-IS errors' });
   return items;
