@@ -16,7 +16,8 @@
 #define DASHBOARD_TITLE "Front door dashboard"
 /* The virtual worker whose queue the CPIS Follow up steps start in (seed 003). */
 #define DASHBOARD_CPIS_QUEUE "cp-is-worker"
-#define DASHBOARD_TIME(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* An instant as RFC 3339 in UTC: to_char(x AT TIME ZONE 'UTC', DASHBOARD_RFC3339). */
+#define DASHBOARD_RFC3339 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
 /* Open: neither finished nor cancelled (a reopened one is open again); not one loaded from the old
  * system, and not one kept from before the dashboard whose state is not known (see migration 002). */
 #define DASHBOARD_OPEN "c.state NOT IN ('completed', 'cancelled', 'unknown') AND NOT c.imported"
@@ -37,31 +38,17 @@ static const struct {
 };
 #define DASHBOARD_STAGES (sizeof(dashboard_stages) / sizeof(dashboard_stages[0]))
 
-#define DASHBOARD_WAITS_ON(type)                                                                             \
-    "EXISTS (SELECT 1 FROM consultation_requests r WHERE r.step_id = c.step_id AND r.status = 'sent'"        \
-    " AND r.type = '" type "')"
+/* The stage in SQL: an open request of the three types, in that order of precedence (the table
+ * keeps only the consultation's own request types). */
 #define DASHBOARD_STAGE                                                                                      \
     "CASE WHEN c.section_2_completed THEN 'decision-made'"                                                   \
-    " WHEN " DASHBOARD_WAITS_ON(                                                                             \
-        "pass-to-mash-manager") " THEN 'awaiting-mash-manager'"                                              \
-                                " WHEN " DASHBOARD_WAITS_ON(                                                 \
-                                    "pass-to-mash-social-worker") " THEN 'with-mash-social-worker'"          \
-                                                                  " WHEN " DASHBOARD_WAITS_ON(               \
-                                                                      "please-review-information-and-"       \
-                                                                      "confirm-next-action") " THEN "        \
-                                                                                             "'awaiting-"    \
-                                                                                             "early-help-"   \
-                                                                                             "review'"       \
-                                                                                             " WHEN "        \
-                                                                                             "c.section_1_"  \
-                                                                                             "completed "    \
-                                                                                             "THEN "         \
-                                                                                             "'details-"     \
-                                                                                             "recorded' "    \
-                                                                                             "ELSE "         \
-                                                                                             "'details-"     \
-                                                                                             "being-"        \
-                                                                                             "recorded' END"
+    " ELSE coalesce((SELECT CASE r.type WHEN 'pass-to-mash-manager' THEN 'awaiting-mash-manager'"            \
+    "  WHEN 'pass-to-mash-social-worker' THEN 'with-mash-social-worker'"                                     \
+    "  ELSE 'awaiting-early-help-review' END"                                                                \
+    "  FROM consultation_requests r WHERE r.step_id = c.step_id AND r.status = 'sent'"                       \
+    "  ORDER BY CASE r.type WHEN 'pass-to-mash-manager' THEN 1"                                              \
+    "  WHEN 'pass-to-mash-social-worker' THEN 2 ELSE 3 END LIMIT 1),"                                        \
+    "  CASE WHEN c.section_1_completed THEN 'details-recorded' ELSE 'details-being-recorded' END) END"
 
 static const char *dashboard__stage_title(const char *stage)
 {
@@ -124,14 +111,12 @@ static json_t *dashboard__started(PGconn *conn, const char *const *p, tsr_error_
  * the oldest of them. */
 static json_t *dashboard__open(PGconn *conn, tsr_error_t *err)
 {
-    PGresult *res =
-        tsr_db_exec(conn,
-                    "SELECT " DASHBOARD_STAGE " AS stage, count(*),"
-                    " " DASHBOARD_TIME(
-                        "min(c.started_at)") ","
-                                             " floor(extract(epoch FROM now() - min(c.started_at)))::bigint"
-                                             " FROM consultations c WHERE " DASHBOARD_OPEN " GROUP BY stage",
-                    0, NULL, err);
+    PGresult *res = tsr_db_exec(conn,
+                                "SELECT " DASHBOARD_STAGE " AS stage, count(*),"
+                                " to_char(min(c.started_at) AT TIME ZONE 'UTC', " DASHBOARD_RFC3339 "),"
+                                " floor(extract(epoch FROM now() - min(c.started_at)))::bigint"
+                                " FROM consultations c WHERE " DASHBOARD_OPEN " GROUP BY stage",
+                                0, NULL, err);
     if (res == NULL)
         return NULL;
     json_t *stages = json_array();
@@ -152,15 +137,13 @@ static json_t *dashboard__open(PGconn *conn, tsr_error_t *err)
         json_array_append_new(stages, item);
     }
     PQclear(res);
-    res = tsr_db_exec(
-        conn,
-        "SELECT c.step_id, c.step_title, c.organisation_id, c.organisation_name,"
-        " " DASHBOARD_TIME(
-            "c.started_at") ","
-                            " floor(extract(epoch FROM now() - c.started_at))::bigint, " DASHBOARD_STAGE
-                            " FROM consultations c WHERE " DASHBOARD_OPEN
-                            " ORDER BY c.started_at NULLS LAST, c.step_id LIMIT 1",
-        0, NULL, err);
+    res = tsr_db_exec(conn,
+                      "SELECT c.step_id, c.step_title, c.organisation_id, c.organisation_name,"
+                      " to_char(c.started_at AT TIME ZONE 'UTC', " DASHBOARD_RFC3339 "),"
+                      " floor(extract(epoch FROM now() - c.started_at))::bigint, " DASHBOARD_STAGE
+                      " FROM consultations c WHERE " DASHBOARD_OPEN
+                      " ORDER BY c.started_at NULLS LAST, c.step_id LIMIT 1",
+                      0, NULL, err);
     if (res == NULL) {
         json_decref(stages);
         return NULL;
@@ -225,41 +208,17 @@ static json_t *dashboard__finished(PGconn *conn, const char *const *p, tsr_error
  * loaded from the old system have no such times and are left out. */
 static json_t *dashboard__times(PGconn *conn, const char *const *p, tsr_error_t *err)
 {
-#define DASHBOARD_SPAN(to) "extract(epoch FROM " to " - started_at)"
-#define DASHBOARD_KNOWN(to) "FILTER (WHERE " to " IS NOT NULL AND started_at IS NOT NULL)"
-    PGresult *res = tsr_db_exec(
-        conn,
-        "SELECT count(*) " DASHBOARD_KNOWN(
-            "decided_at") ","
-                          " round(percentile_cont(0.5) WITHIN GROUP (ORDER BY " DASHBOARD_SPAN("decided_at") ") " DASHBOARD_KNOWN(
-                              "decided_at") ")::bigint,"
-                                            " round(max(" DASHBOARD_SPAN("decided_at") ") " DASHBOARD_KNOWN(
-                                                "decided_at") ")::bigint,"
-                                                              " count(*) " DASHBOARD_KNOWN(
-                                                                  "completed_at") ","
-                                                                                  " round(percentile_cont(0."
-                                                                                  "5) WITHIN GROUP (ORDER "
-                                                                                  "BY " DASHBOARD_SPAN(
-                                                                                      "compl"
-                                                                                      "eted_"
-                                                                                      "at") ")"
-                                                                                            " " DASHBOARD_KNOWN("completed_at") ")::"
-                                                                                                                                "bigint"
-                                                                                                                                ","
-                                                                                                                                " round"
-                                                                                                                                "(max"
-                                                                                                                                "(" DASHBOARD_SPAN("completed_at") ") " DASHBOARD_KNOWN(
-                                                                                                                                    "co"
-                                                                                                                                    "mp"
-                                                                                                                                    "le"
-                                                                                                                                    "te"
-                                                                                                                                    "d_"
-                                                                                                                                    "a"
-                                                                                                                                    "t") ")::bigint"
-                                                                                                                                         " FROM consultations WHERE completed_on BETWEEN $1::date AND $2::date",
-        2, p, err);
-#undef DASHBOARD_SPAN
-#undef DASHBOARD_KNOWN
+    /* A span is NULL when either end is not known; count, percentile_cont and max pass over NULLs. */
+    PGresult *res = tsr_db_exec(conn,
+                                "WITH t AS (SELECT extract(epoch FROM decided_at - started_at) AS decision,"
+                                " extract(epoch FROM completed_at - started_at) AS finish FROM consultations"
+                                " WHERE completed_on BETWEEN $1::date AND $2::date)"
+                                " SELECT count(decision),"
+                                " round(percentile_cont(0.5) WITHIN GROUP (ORDER BY decision))::bigint,"
+                                " round(max(decision))::bigint, count(finish),"
+                                " round(percentile_cont(0.5) WITHIN GROUP (ORDER BY finish))::bigint,"
+                                " round(max(finish))::bigint FROM t",
+                                2, p, err);
     if (res == NULL)
         return NULL;
     json_t *out = json_pack("{s:{s:I, s:o, s:o}, s:{s:I, s:o, s:o}}", "to_decision", "count",
@@ -278,10 +237,9 @@ static json_t *dashboard__cpis_queue(PGconn *conn, tsr_error_t *err)
     const char *p[1] = {DASHBOARD_CPIS_QUEUE};
     PGresult *res =
         tsr_db_exec(conn,
-                    "SELECT count(*), " DASHBOARD_TIME(
-                        "min(queued_at)") ","
-                                          " floor(extract(epoch FROM now() - min(queued_at)))::bigint"
-                                          " FROM cpis_follow_ups WHERE open AND queue = $1",
+                    "SELECT count(*), to_char(min(queued_at) AT TIME ZONE 'UTC', " DASHBOARD_RFC3339 "),"
+                    " floor(extract(epoch FROM now() - min(queued_at)))::bigint"
+                    " FROM cpis_follow_ups WHERE open AND queue = $1",
                     1, p, err);
     if (res == NULL)
         return NULL;
@@ -300,11 +258,11 @@ int reporting_front_door_dashboard(tsr_call_t *call, tsr_error_t *err)
         0)
         return -1;
     const char *tz[1] = {reporting_readmodel_timezone()};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "SELECT d::text, date_trunc('week', d::timestamp)::date::text,"
-                    " " DASHBOARD_TIME("now()") " FROM (SELECT (now() AT TIME ZONE $1)::date) AS t (d)",
-                    1, tz, err);
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT d::text, date_trunc('week', d::timestamp)::date::text,"
+                                " to_char(now() AT TIME ZONE 'UTC', " DASHBOARD_RFC3339
+                                ") FROM (SELECT (now() AT TIME ZONE $1)::date) AS t (d)",
+                                1, tz, err);
     if (res == NULL)
         return -1;
     char today[11], monday[11], as_of[32], start[11], end[11];
