@@ -498,7 +498,8 @@ journey("Key worker: the 'New request' notice, the request in Incoming requests 
   const notice = page.locator('tr', { hasText: 'New request' }).first();
   await notice.waitFor();
   expect((await text(notice)).includes('Unread'), 'the new notice is not shown unread');
-  expect((await notice.getByRole('link').getAttribute('href')).startsWith('#/'), 'the notice does not link to a page of the UI');
+  const noticeHref = await notice.getByRole('link').getAttribute('href');
+  expect(noticeHref.startsWith('#/'), 'the notice does not link to a page of the UI');
   await s.check('notices');
   await kb.press(notice.getByRole('button', { name: /Mark as read/ }));
   await banner(page, 'Notice marked as read.');
@@ -523,6 +524,12 @@ journey("Key worker: the 'New request' notice, the request in Incoming requests 
   await banner(page, "Case note 'CP-IS Follow Up' added.");
   expect((await text(page.getByRole('table', { name: /Case notes/ }))).includes('visit to A&E'), 'the case note is not on the record');
   await s.check('cpis-case-note');
+  // The notice's link as its e-mail carries it, a path (notifications.link_base + /steps/...): the
+  // gateway answers with the UI's page, which opens the step with the route in the fragment.
+  const noticePath = noticeHref.slice(1);
+  await page.goto(`${ctx.base}${noticePath}`);
+  await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
+  expect(page.url() === `${ctx.base}/#${noticePath}`, `the notice's path ${noticePath} became ${page.url()}`);
   await signOut(s);
 });
 

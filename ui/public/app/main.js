@@ -1,5 +1,6 @@
 // Tessera's web UI: a page for each route (#/...), each drawn from the API's answers. Links are
-// routes in the fragment so that the gateway's static file server serves one page for them all.
+// routes in the fragment, so that one page serves them all; a path such as /people/1000001 (a
+// notice's link) is served the same page by the gateway and moved into the fragment below.
 import { ApiError, api, session, whenSignedOut } from './api.js';
 import { html, render } from './html.js';
 import { loginPage } from './pages/login.js';
@@ -166,6 +167,14 @@ async function route() {
     focusTarget.tabIndex = -1;
     focusTarget.focus({ preventScroll: false });
   }
+}
+
+// A page asked for by its path (an e-mailed notice's link, /people/1000001): the gateway answers
+// with this page for any of the UI's paths, and the route moves into the fragment, where the links
+// of the pages keep it, so that the address stays one the gateway serves as a file.
+if (location.pathname !== '/' && location.pathname !== '/index.html') {
+  const fragment = location.hash.startsWith('#/') ? location.hash : `#${location.pathname}${location.search}`;
+  history.replaceState(null, '', `/${fragment}`);
 }
 
 whenSignedOut(() => go('/login?expired=1'));
