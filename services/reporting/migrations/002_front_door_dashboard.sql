@@ -14,8 +14,8 @@ ALTER TABLE consultations
     ADD COLUMN section_1_completed boolean NOT NULL DEFAULT false,
     ADD COLUMN section_2_completed boolean NOT NULL DEFAULT false;
 -- Rows kept before this migration: a completed one is known; of the others it is not known whether
--- they are open or were cancelled until their step's next event, so the dashboard leaves them out
--- ('unknown') rather than count a cancelled one as open for ever.
+-- they are open or were cancelled until their step is next finished, cancelled or reopened, so the
+-- dashboard leaves them out ('unknown') rather than count a cancelled one as open for ever.
 UPDATE consultations SET state = CASE WHEN completed_on IS NOT NULL OR imported THEN 'completed'
                                       ELSE 'unknown' END;
 
