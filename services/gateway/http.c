@@ -560,6 +560,36 @@ static int http__on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+/* The web UI's own paths (a notice's link /people/1000001, /reports/front-door-dashboard): when no
+ * file answers a GET or HEAD, the UI's page does, and its script moves the path into the fragment.
+ * Only a path whose last segment has no dot: a missing script or image stays a 404, not a page of
+ * HTML in its place. The API and the operational endpoints never come here (http__on_req). */
+typedef struct {
+    h2o_handler_t super;
+    char *index; /* ui_dir/index.html */
+} http_ui_fallback_t;
+
+static int http__on_ui_fallback(h2o_handler_t *self, h2o_req_t *req)
+{
+    const http_ui_fallback_t *fb = (const http_ui_fallback_t *)self;
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        return -1;
+    const char *path = req->path_normalized.base;
+    size_t len = req->path_normalized.len;
+    size_t last = len;
+    while (last > 0 && path[last - 1] != '/')
+        last--;
+    if (memchr(path + last, '.', len - last) != NULL)
+        return -1;
+    return h2o_file_send(req, 200, "OK", fb->index, h2o_iovec_init(H2O_STRLIT("text/html")), 0);
+}
+
+static void http__on_ui_fallback_dispose(h2o_handler_t *self)
+{
+    free(((http_ui_fallback_t *)self)->index);
+}
+
 /* ------------------------------------------------------------------------------------------------
  * Server life
  * ---------------------------------------------------------------------------------------------- */
@@ -710,6 +740,16 @@ int gateway_http_start(gateway_t *gw)
     if (ui_dir != NULL && access(ui_dir, R_OK) == 0) {
         static const char *index_files[] = {"index.html", NULL};
         h2o_file_register(pathconf, ui_dir, index_files, NULL, 0);
+        http_ui_fallback_t *fb = (http_ui_fallback_t *)h2o_create_handler(pathconf, sizeof(*fb));
+        fb->super.on_req = http__on_ui_fallback;
+        fb->super.dispose = http__on_ui_fallback_dispose;
+        size_t n = strlen(ui_dir) + sizeof("/index.html");
+        fb->index = malloc(n);
+        if (fb->index == NULL) {
+            tsr_log_error(NULL, "out of memory configuring http.ui_dir");
+            return -1;
+        }
+        snprintf(fb->index, n, "%s/index.html", ui_dir);
     }
     h2o_context_init(&gw->ctx, tsr_daemon_loop(gw->daemon), &gw->config);
     gw->context_ready = 1;

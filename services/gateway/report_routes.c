@@ -66,3 +66,12 @@ void gw_report_consultations_in_period(gw_call_t *call)
     gw_call_daemon_timeout(call, "reporting", "reporting.consultations_in_period", &req.base,
                            REPORT_TIMEOUT_MS, report__rendered);
 }
+
+void gw_report_front_door_dashboard(gw_call_t *call)
+{
+    Tsr__Reporting__DashboardQuery req = TSR__REPORTING__DASHBOARD_QUERY__INIT;
+    const char *start = gw_param(call, "start"), *end = gw_param(call, "end");
+    req.start = (char *)(start ? start : "");
+    req.end = (char *)(end ? end : "");
+    gw_call_daemon(call, "reporting", "reporting.front_door_dashboard", &req.base, report__rendered);
+}

@@ -13,5 +13,7 @@ void gw_reply_rendered(gw_call_t *call, const char *type, const char *filename, 
 
 /* GET /api/v1/reports/consultations-in-period?start=&end=&format=&limit=&cursor= */
 void gw_report_consultations_in_period(gw_call_t *call);
+/* GET /api/v1/reports/front-door-dashboard?start=&end= (JSON only) */
+void gw_report_front_door_dashboard(gw_call_t *call);
 
 #endif

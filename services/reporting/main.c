@@ -1,4 +1,5 @@
 /* tessera-reporting: read models kept from other daemons' events, and the reports built on them. */
+#include "dashboard.h"
 #include "readmodel.h"
 #include "report.h"
 #include "reporting.pb-c.h"
@@ -11,6 +12,8 @@ extern const size_t reporting_migrations_count;
 static const tsr_handler_def_t reporting_handlers[] = {
     {"reporting.consultations_in_period", reporting_consultations_in_period,
      &tsr__reporting__report_query__descriptor},
+    {"reporting.front_door_dashboard", reporting_front_door_dashboard,
+     &tsr__reporting__dashboard_query__descriptor},
 };
 
 int main(int argc, char **argv)

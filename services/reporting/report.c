@@ -12,11 +12,6 @@
 #include "tsr_text.h"
 
 #define REPORT_ROLES_MAX 16
-/* The counts of the period's whole months, and of its days outside them (see period_parts). */
-#define REPORT_COUNTS_IN_PERIOD                                                                              \
-    " CROSS JOIN period_parts($1::date, $2::date) AS p"                                                      \
-    " WHERE (grain = 'm' AND start >= p.m1 AND start < p.m2)"                                                \
-    " OR (grain = 'd' AND start BETWEEN $1::date AND $2::date AND (start < p.m1 OR start >= p.m2))"
 #define REPORT_NAME "consultations-in-period"
 #define REPORT_TITLE "Consultations in period"
 
@@ -72,6 +67,16 @@ int reporting_report_configure(const tsr_config_t *config, tsr_error_t *err)
     free(copy);
     return tsr_config_get_long(config, "reporting.max_rows", 100000, 1, 10000000, &report_config.max_rows,
                                err);
+}
+
+const char *const *reporting_report_roles(void)
+{
+    return (const char *const *)report_config.roles;
+}
+
+const char *reporting_report_authority(void)
+{
+    return report_config.authority;
 }
 
 void reporting_report_free(void)
@@ -161,7 +166,7 @@ static int report__by_source(tsr_call_t *call, report_run_t *run, const char *co
 {
     PGresult *res =
         tsr_db_exec(call->conn,
-                    "SELECT source_title, source, sum(n) FROM counts_by_source" REPORT_COUNTS_IN_PERIOD
+                    "SELECT source_title, source, sum(n) FROM counts_by_source" REPORTING_COUNTS_IN_PERIOD
                     " GROUP BY source_title, source"
                     " HAVING sum(n) > 0 ORDER BY source_title, source",
                     2, p, err);
@@ -194,8 +199,8 @@ static int report__by_outcome(tsr_call_t *call, report_run_t *run, const char *c
 {
     PGresult *res =
         tsr_db_exec(call->conn,
-                    "SELECT '', coalesce(sum(n), 0) FROM counts_total" REPORT_COUNTS_IN_PERIOD
-                    " UNION ALL SELECT outcome, sum(n) FROM counts_by_outcome" REPORT_COUNTS_IN_PERIOD
+                    "SELECT '', coalesce(sum(n), 0) FROM counts_total" REPORTING_COUNTS_IN_PERIOD
+                    " UNION ALL SELECT outcome, sum(n) FROM counts_by_outcome" REPORTING_COUNTS_IN_PERIOD
                     " GROUP BY outcome",
                     2, p, err);
     if (res == NULL)
@@ -234,7 +239,7 @@ static int report__by_organisation(tsr_call_t *call, report_run_t *run, const ch
 {
     PGresult *res = tsr_db_exec(call->conn,
                                 "SELECT organisation_name, organisation_id, sum(n) FROM "
-                                "counts_by_organisation" REPORT_COUNTS_IN_PERIOD
+                                "counts_by_organisation" REPORTING_COUNTS_IN_PERIOD
                                 " GROUP BY organisation_name, organisation_id HAVING sum(n) > 0"
                                 " ORDER BY organisation_name, organisation_id",
                                 2, p, err);

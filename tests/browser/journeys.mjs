@@ -218,10 +218,40 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await signOut(s);
 });
 
-journey("Reports: 'Consultations in period' with bar charts by source and by outcome, CSV and XLSX downloads", async (s) => {
+journey("Reports: the front-door dashboard; 'Consultations in period' with bar charts by source and by outcome, CSV and XLSX downloads", async (s) => {
   const { page } = s;
   const kb = await signIn(s, 'mash.manager');
   await navTo(kb, page, 'Reports');
+  await page.locator('h1', { hasText: 'Front door dashboard' }).waitFor();
+  // Today only: the journeys so far started two consultations today, finished the one at Hampden
+  // (SCHOOLS, both outcomes) and left the one on the 'Consultation' organisation open with its
+  // section 1 complete and its request returned (with the social worker it was assigned to).
+  await kb.date(page.locator('#start'), today);
+  await kb.date(page.locator('#end'), today);
+  const stages = page.getByRole('table', { name: 'Open consultations by where they wait' });
+  for (let i = 0; ; i++) {
+    await kb.press(page.getByRole('button', { name: 'Show figures' }));
+    await page.locator('#dashboard-period').waitFor();
+    if ((await text(page.locator('#dashboard-by-source'))).includes('SCHOOLS 1') && (await text(stages)).includes('Details recorded, not passed on 1')) break;
+    expect(i < 20, 'the dashboard does not show the journeys\' consultations');
+    await page.waitForTimeout(250);
+  }
+  const figure = async (id) => text(page.locator(`#${id} .app-figure__value`));
+  for (const [id, want] of [['figure-started-today', '2'], ['figure-started-this-week', '2'], ['figure-open', '1'], ['figure-cpis-queue', '0']]) {
+    const got = await figure(id);
+    expect(got === want, `the dashboard's ${id} is ${got}, not ${want}`);
+  }
+  for (const [stage, n] of [['Awaiting the MASH Manager', 0], ['With a MASH social worker', 0], ['Decision made, to be finished', 0], ['Details recorded, not passed on', 1]]) {
+    expect((await text(stages.getByRole('row', { name: stage }))).startsWith(`${stage} ${n}`), `the dashboard does not count ${n} ${stage}`);
+  }
+  const oldest = await text(page.locator('#oldest-open'));
+  expect(oldest.includes('Consultation (CSSW) : Consultation (7504989)') && oldest.includes('Details recorded, not passed on'), `the oldest open consultation is ${oldest}`);
+  const outcomes = await text(page.locator('#dashboard-by-outcome'));
+  expect(outcomes.includes('Finished 1') && outcomes.includes('Further information given 1') && outcomes.includes('Referral to MASH 1'), `the dashboard's outcomes say ${outcomes}`);
+  const times = await text(page.getByRole('table', { name: /Time taken/ }));
+  expect(times.includes('The decision (section 2 completed) 1') && times.includes('Its finish (Consultation complete) 1'), `the dashboard's times say ${times}`);
+  await s.check('front-door-dashboard');
+  await kb.press(page.getByRole('navigation', { name: 'Reports' }).getByRole('link', { name: 'Consultations in period' }));
   await page.locator('h1', { hasText: 'Consultations in period' }).waitFor();
   await kb.date(page.locator('#start'), today);
   await kb.date(page.locator('#end'), today);
@@ -468,7 +498,8 @@ journey("Key worker: the 'New request' notice, the request in Incoming requests 
   const notice = page.locator('tr', { hasText: 'New request' }).first();
   await notice.waitFor();
   expect((await text(notice)).includes('Unread'), 'the new notice is not shown unread');
-  expect((await notice.getByRole('link').getAttribute('href')).startsWith('#/'), 'the notice does not link to a page of the UI');
+  const noticeHref = await notice.getByRole('link').getAttribute('href');
+  expect(noticeHref.startsWith('#/'), 'the notice does not link to a page of the UI');
   await s.check('notices');
   await kb.press(notice.getByRole('button', { name: /Mark as read/ }));
   await banner(page, 'Notice marked as read.');
@@ -493,6 +524,12 @@ journey("Key worker: the 'New request' notice, the request in Incoming requests 
   await banner(page, "Case note 'CP-IS Follow Up' added.");
   expect((await text(page.getByRole('table', { name: /Case notes/ }))).includes('visit to A&E'), 'the case note is not on the record');
   await s.check('cpis-case-note');
+  // The notice's link as its e-mail carries it, a path (notifications.link_base + /steps/...): the
+  // gateway answers with the UI's page, which opens the step with the route in the fragment.
+  const noticePath = noticeHref.slice(1);
+  await page.goto(`${ctx.base}${noticePath}`);
+  await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
+  expect(page.url() === `${ctx.base}/#${noticePath}`, `the notice's path ${noticePath} became ${page.url()}`);
   await signOut(s);
 });
 

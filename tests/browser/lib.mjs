@@ -95,6 +95,7 @@ export async function signInApi(base, username) {
 // The order in which Chromium's date inputs take day, month and year by keyboard follows the
 // locale it was built with (Debian's headless one: month first), whatever the page's language.
 let dateOrder = 'dmy';
+let hourCycle = 24;
 
 export async function launchBrowser() {
   if (!fs.existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing: run 'make deps' (Debian's chromium package)`);
@@ -104,6 +105,14 @@ export async function launchBrowser() {
   await probe.focus('#d');
   await probe.keyboard.type('01022026');
   dateOrder = (await probe.inputValue('#d')) === '2026-01-02' ? 'mdy' : 'dmy';
+  // And its time parts: a 24-hour clock, or (the same locale) 12 hours and AM / PM, which typing
+  // "0636" alone leaves unset, and the input empty ("1300" would pass either way: 13 sets PM).
+  await probe.setContent('<input type="datetime-local" id="t" aria-label="probe">');
+  await probe.focus('#t');
+  await probe.keyboard.type(dateOrder === 'mdy' ? '01022026' : '02012026');
+  await probe.keyboard.press('ArrowRight');
+  await probe.keyboard.type('0100');
+  hourCycle = (await probe.inputValue('#t')) === '2026-01-02T01:00' ? 24 : 12;
   await probe.close();
   return browser;
 }
@@ -245,7 +254,14 @@ export class Keyboard {
     await this.page.keyboard.type(dateOrder === 'mdy' ? `${m}${d}${y}` : `${d}${m}${y}`);
     if (time) {
       await this.page.keyboard.press('ArrowRight');
-      await this.page.keyboard.type(time.replace(':', ''));
+      const [hh, mm] = time.split(':');
+      const hour = Number(hh);
+      if (hourCycle === 12) {
+        await this.page.keyboard.type(`${String(hour % 12 || 12).padStart(2, '0')}${mm}`);
+        await this.page.keyboard.type(hour < 12 ? 'A' : 'P');
+      } else {
+        await this.page.keyboard.type(`${hh}${mm}`);
+      }
     }
     const want = time ? `${isoDate}T${time}` : isoDate;
     const got = await locator.inputValue();

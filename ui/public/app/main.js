@@ -1,5 +1,6 @@
 // Tessera's web UI: a page for each route (#/...), each drawn from the API's answers. Links are
-// routes in the fragment so that the gateway's static file server serves one page for them all.
+// routes in the fragment, so that one page serves them all; a path such as /people/1000001 (a
+// notice's link) is served the same page by the gateway and moved into the fragment below.
 import { ApiError, api, session, whenSignedOut } from './api.js';
 import { html, render } from './html.js';
 import { loginPage } from './pages/login.js';
@@ -8,6 +9,7 @@ import { organisationsPage, organisationPage } from './pages/organisations.js';
 import { stepPage } from './pages/step.js';
 import { peoplePage, personPage } from './pages/people.js';
 import { reportPage } from './pages/reports.js';
+import { dashboardPage } from './pages/dashboard.js';
 import { auditPage } from './pages/audit.js';
 import { noticesPage } from './pages/notices.js';
 import { cpisErrorsPage } from './pages/cpis.js';
@@ -26,6 +28,7 @@ const routes = [
   { path: /^\/people$/, page: peoplePage, nav: 'people' },
   { path: /^\/people\/(\d+)$/, page: personPage, nav: 'people' },
   { path: /^\/reports\/consultations-in-period$/, page: reportPage, nav: 'reports' },
+  { path: /^\/reports\/front-door-dashboard$/, page: dashboardPage, nav: 'reports' },
   { path: /^\/audit$/, page: auditPage, nav: 'audit' },
   { path: /^\/notices$/, page: noticesPage, nav: 'notices' },
   { path: /^\/cpis\/errors$/, page: cpisErrorsPage, nav: 'cpis-errors' },
@@ -59,7 +62,7 @@ function navItems() {
     { key: 'people', href: '#/people', text: 'People' },
     { key: 'family-context', href: '#/family-context', text: 'Family Context' },
   ];
-  if (session.hasRole(...REPORT_ROLES)) items.push({ key: 'reports', href: '#/reports/consultations-in-period', text: 'Reports' });
+  if (session.hasRole(...REPORT_ROLES)) items.push({ key: 'reports', href: '#/reports/front-door-dashboard', text: 'Reports' });
   if (session.hasRole(...AUDIT_ROLES)) items.push({ key: 'audit', href: '#/audit', text: 'Audit' });
   if (session.hasRole(...CPIS_ERROR_ROLES)) items.push({ key: 'cpis-errors', href: '#/cpis/errors', text: 'CP-IS errors' });
   return items;
@@ -164,6 +167,14 @@ async function route() {
     focusTarget.tabIndex = -1;
     focusTarget.focus({ preventScroll: false });
   }
+}
+
+// A page asked for by its path (an e-mailed notice's link, /people/1000001): the gateway answers
+// with this page for any of the UI's paths, and the route moves into the fragment, where the links
+// of the pages keep it, so that the address stays one the gateway serves as a file.
+if (location.pathname !== '/' && location.pathname !== '/index.html') {
+  const fragment = location.hash.startsWith('#/') ? location.hash : `#${location.pathname}${location.search}`;
+  history.replaceState(null, '', `/${fragment}`);
 }
 
 whenSignedOut(() => go('/login?expired=1'));

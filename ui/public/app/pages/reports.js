@@ -22,6 +22,19 @@ export function barChart(id, title, bars) {
   </figure>`;
 }
 
+// The reports' own navigation, at the top of each: the dashboard and the report.
+export function reportsNav(current) {
+  const items = [
+    { key: 'dashboard', href: '#/reports/front-door-dashboard', text: 'Front door dashboard' },
+    { key: 'consultations-in-period', href: '#/reports/consultations-in-period', text: 'Consultations in period' },
+  ];
+  return html`<nav class="app-subnav" aria-label="Reports">
+    <ul class="app-subnav__list">${items.map(
+      (i) => html`<li class="app-subnav__item${i.key === current ? ' app-subnav__item--current' : ''}"><a class="govuk-link govuk-link--no-visited-state" href="${i.href}"${i.key === current ? ' aria-current="page"' : ''}>${i.text}</a></li>`,
+    )}</ul>
+  </nav>`;
+}
+
 function periodForm(start, end) {
   return html`<form id="period-form" novalidate>
     <div class="govuk-grid-row">
@@ -83,7 +96,8 @@ export async function reportPage({ app, query, isCurrent }) {
   document.title = 'Consultations in period - Tessera';
   render(
     app,
-    html`<span class="govuk-caption-l">Reports</span>
+    html`${reportsNav('consultations-in-period')}
+    <span class="govuk-caption-l">Reports</span>
     <h1 class="govuk-heading-l">Consultations in period</h1>
     <p class="govuk-body">Front Door Consultations completed in the period, from its first day to its last, both included.</p>
     ${periodForm(start, end)}

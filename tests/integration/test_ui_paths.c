@@ -1,0 +1,92 @@
+/* The gateway serves the web UI's page for the UI's own paths (a notice's link /people/1000001, which
+ * the e-mail carries as notifications.link_base + link), so that such a link opens the page rather
+ * than a 404; real files are still served as themselves, a missing file with an extension is still a
+ * 404, and the API's paths are never answered with the page. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsr_testenv.h"
+
+#define UI_SCRIPT "<script type=\"module\" src=\"/app/main.js\"></script>"
+
+/* The UI's page, as / serves it. */
+static char *index_page(void)
+{
+    testenv_response_t r = testenv_http(testenv, "GET", "/", NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, UI_SCRIPT));
+    char *page = strdup(r.body);
+    testenv_response_free(&r);
+    return page;
+}
+
+static void test_a_path_of_the_ui_is_answered_with_its_page(void **state)
+{
+    (void)state;
+    char *page = index_page();
+    static const char *const paths[] = {"/people/1000001", "/steps/14000000", "/reports/front-door-dashboard",
+                                        "/reports/consultations-in-period?start=2022-11-14&end=2022-12-01",
+                                        "/notices/"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        testenv_response_t r = testenv_http(testenv, "GET", paths[i], NULL, NULL, NULL);
+        if (r.status != 200 || r.body == NULL || strcmp(r.body, page) != 0)
+            fail_msg("GET %s answered %ld, not the UI's page: %.200s", paths[i], r.status,
+                     r.body ? r.body : "");
+        char type[64];
+        assert_non_null(testenv_response_header(&r, "content-type", type, sizeof(type)));
+        assert_non_null(strstr(type, "text/html"));
+        testenv_response_free(&r);
+    }
+    testenv_response_t r = testenv_http(testenv, "HEAD", "/people/1000001", NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    free(page);
+}
+
+static void test_files_missing_files_and_the_api_are_not_the_page(void **state)
+{
+    (void)state;
+    /* A real file is itself. */
+    testenv_response_t r = testenv_http(testenv, "GET", "/app/main.js", NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "function route"));
+    assert_null(strstr(r.body, UI_SCRIPT));
+    testenv_response_free(&r);
+    /* A missing script or image is a 404, not HTML in its place. */
+    static const char *const missing[] = {"/app/missing.js", "/assets/images/none.png",
+                                          "/people/1000001.json"};
+    for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+        r = testenv_http(testenv, "GET", missing[i], NULL, NULL, NULL);
+        if (r.status != 404)
+            fail_msg("GET %s answered %ld, not 404", missing[i], r.status);
+        testenv_response_free(&r);
+    }
+    /* Only GET and HEAD: another method on a UI path is not answered with the page. */
+    r = testenv_http(testenv, "POST", "/people/1000001", NULL, "{}", NULL);
+    assert_int_not_equal(r.status, 200);
+    testenv_response_free(&r);
+    /* The API's unknown paths stay the API's JSON errors. */
+    static const char *const api[] = {"/api/v1/nothing-here", "/api", "/api/people/1000001"};
+    for (size_t i = 0; i < sizeof(api) / sizeof(api[0]); i++) {
+        r = testenv_http(testenv, "GET", api[i], NULL, NULL, NULL);
+        if (r.status != 404 && r.status != 401)
+            fail_msg("GET %s answered %ld", api[i], r.status);
+        assert_non_null(json_object_get(r.json, "error"));
+        testenv_response_free(&r);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_path_of_the_ui_is_answered_with_its_page),
+        cmocka_unit_test(test_files_missing_files_and_the_api_are_not_the_page),
+    };
+    return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
+}
