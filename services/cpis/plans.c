@@ -247,7 +247,7 @@ static void plans__system(Tsr__Actor *actor)
 
 /* Whether the calling worker may open the person's record (a restricted one only on its access
  * list): 0, or -1 with not_found or restricted. The system may. */
-static int plans__may_open(plans_ctx_t *c, uint64_t person_id, tsr_error_t *err)
+static int plans__may_open(plans_ctx_t *c, uint64_t person_id, const char *what, tsr_error_t *err)
 {
     Tsr__Records__AccessCheck q = TSR__RECORDS__ACCESS_CHECK__INIT;
     uint64_t me = c->actor->worker_id;
@@ -271,8 +271,8 @@ static int plans__may_open(plans_ctx_t *c, uint64_t person_id, tsr_error_t *err)
         if (!allowed)
             rc = tsr_error_set(err, TSR_E_FORBIDDEN, "restricted", "person_id",
                                "%s's record is restricted and you are not on its access list, so you cannot "
-                               "record a plan on it.",
-                               r->display_name);
+                               "%s it.",
+                               r->display_name, what);
     }
     tsr__records__access_check_reply__free_unpacked(r, NULL);
     return rc;
@@ -430,7 +430,7 @@ int cpis_plans_record(tsr_call_t *call, tsr_error_t *err)
                              "A plan needs the child's person_id.");
     plans_ctx_t c = plans__ctx(call);
     plans_people_t people;
-    if (plans__may_open(&c, in->person_id, err) != 0 ||
+    if (plans__may_open(&c, in->person_id, "record a plan on", err) != 0 ||
         plans__ask_people(&c, &in->person_id, 1, &people, err) != 0)
         return -1;
     const Tsr__Records__NhsHolder *child = plans__person(&people, in->person_id);
@@ -531,8 +531,11 @@ int cpis_plans_end(tsr_call_t *call, tsr_error_t *err)
     }
     uint64_t person = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     const char *title = plans__type_title(PQgetvalue(res, 0, 1));
+    plans_ctx_t c = plans__ctx(call);
     int rc = -1;
-    if (PQgetvalue(res, 0, 3)[0]) {
+    if (plans__may_open(&c, person, "end a plan of", err) != 0) {
+        /* err says why */
+    } else if (PQgetvalue(res, 0, 3)[0]) {
         tsr_error_set(err, TSR_E_CONFLICT, "already_ended", "plan_id", "Plan %s already ended on %s.", id,
                       PQgetvalue(res, 0, 3));
     } else if (strcmp(end, PQgetvalue(res, 0, 2)) < 0) {
@@ -546,7 +549,6 @@ int cpis_plans_end(tsr_call_t *call, tsr_error_t *err)
                         3, params, err);
         if (upd != NULL) {
             PQclear(upd);
-            plans_ctx_t c = plans__ctx(call);
             json_t *audit = json_array();
             plans__audit_add(audit, person, "%s ended on %s for CP-IS (plan %s)", title ? title : "Plan", end,
                              id);
@@ -563,7 +565,13 @@ int cpis_plans_end(tsr_call_t *call, tsr_error_t *err)
 int cpis_plans_list(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Cpis__PlanQuery *q = (const Tsr__Cpis__PlanQuery *)call->payload;
-    if (tsr_actor_require_role(call->actor, plan_writers, "read the CP-IS plans", err) != 0)
+    plans_ctx_t c = plans__ctx(call);
+    /* One child's plans to whoever may open the child's record; everyone's only to those who run
+     * the uploads (the list passes over restrictions, as the files do). */
+    if (q->person_id != 0
+            ? tsr_actor_require_role(call->actor, plan_writers, "read a child's CP-IS plans", err) != 0 ||
+                  plans__may_open(&c, q->person_id, "read the CP-IS plans of", err) != 0
+            : tsr_actor_require_role(call->actor, upload_makers, "read every child's CP-IS plans", err) != 0)
         return -1;
     tsr_text_page_t page;
     if (tsr_text_page(q->limit, q->cursor, PLANS_PAGE_DEFAULT, PLANS_PAGE_MAX, &page, err) != 0)
@@ -592,7 +600,6 @@ int cpis_plans_list(tsr_call_t *call, tsr_error_t *err)
     if (rows > (int)limit)
         snprintf(next, sizeof(next), "%s", PQgetvalue(res, shown - 1, 0));
     PQclear(res);
-    plans_ctx_t c = plans__ctx(call);
     int rc = plans__tell_audit(&c, "listed", audit, err);
     json_decref(audit);
     if (rc != 0) {

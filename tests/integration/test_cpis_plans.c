@@ -482,6 +482,22 @@ static void test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason(void 
                400, "invalid_nhs_number");
     snprintf(body, sizeof(body), "SELECT count(*) FROM cpis.plans WHERE person_id = %s", nia.id);
     assert_int_equal(testenv_sql_long(testenv, body), 1);
+    /* A restricted record's plans are for its access list only; the whole list for those who run
+     * the uploads only. */
+    child_t ola;
+    add_child("Ola", "Oakenshaw", "2015-12-13", &ola);
+    char path_r[120];
+    snprintf(path_r, sizeof(path_r), "/api/v1/people/%s/restriction", ola.id);
+    json_decref(call_json(admin, "PUT", path_r,
+                          "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-31\",\"workers\":[]}", 200));
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-01-01\"}",
+             ola.id);
+    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 403, "restricted");
+    snprintf(path_r, sizeof(path_r), "/api/v1/cpis/plans?person_id=%s", ola.id);
+    call_error(social_worker, "GET", path_r, NULL, 403, "restricted");
+    call_error(social_worker, "GET", "/api/v1/cpis/plans", NULL, 403, "forbidden");
+    json_decref(call_json(support, "GET", "/api/v1/cpis/plans", NULL, 200));
     /* The plan list shows the plan to those who work with plans. */
     char path[120];
     snprintf(path, sizeof(path), "/api/v1/cpis/plans?person_id=%s", nia.id);
