@@ -533,7 +533,43 @@ journey("Key worker: the 'New request' notice, the request in Incoming requests 
   await signOut(s);
 });
 
-journey('System support: the CP-IS error queue lists each rejected notification with its reason', async (s, ctx) => {
+journey("Social worker: a CP-IS plan recorded on a child's summary (refused first without its start date, shown next to the field), then listed; an upload file made, a demo child's plan held back by the check", async (s, ctx) => {
+  const { page } = s;
+  const admin = await signInApi(ctx.base, 'admin');
+  const nhs = nhsNumber(943700100);
+  const child = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', {
+    legal_name: { given: 'Rosa', family: 'Penhallow' }, gender: 'female', date_of_birth: '2016-06-06', nhs_number: nhs,
+  });
+  await apiCall(ctx.base, admin, 'POST', '/api/v1/cpis/demographics', { nhs_number: nhs, family_name: 'Penhallow', given_names: ['Rosa'], date_of_birth: '2016-06-06' });
+  const kb = await signIn(s, 'key.worker');
+  await navTo(kb, page, 'People');
+  await kb.type(page.locator('#name'), 'Rosa Penhallow');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await page.getByRole('table', { name: 'People found' }).waitFor();
+  await kb.press(page.getByRole('link', { name: `Rosa Penhallow (${child.id})` }));
+  await page.locator('h1', { hasText: `Rosa Penhallow (${child.id})` }).waitFor();
+  await page.locator('main', { hasText: 'No CP-IS plans recorded.' }).waitFor();
+  await kb.choose(page.locator('#plan-type'), 'Child in care');
+  await kb.choose(page.locator('#plan-legal-status'), 'Full care order (s31)');
+  await kb.press(page.getByRole('button', { name: 'Record plan' }));
+  await page.locator('#plan-start-date-error').waitFor();
+  await page.locator('.govuk-error-summary', { hasText: 'Enter the date the plan started' }).waitFor();
+  await s.check('cpis-plan-error');
+  await kb.date(page.locator('#plan-start-date'), yesterday);
+  await kb.press(page.getByRole('button', { name: 'Record plan' }));
+  await banner(page, 'Child in care recorded for CP-IS.');
+  const plans = await text(page.getByRole('table', { name: /CP-IS plans/ }));
+  expect(plans.includes('Child in care: Full care order (s31)') && plans.includes('Not yet'), `the plans table: ${plans}`);
+  await s.check('cpis-plan-recorded');
+  await signOut(s);
+  // The next upload file carries it; the demo's Jamie is held back (the NHS knows another family name).
+  const upload = await apiCall(ctx.base, admin, 'POST', '/api/v1/cpis/uploads');
+  expect(upload.file.records.some((r) => r.nhs_number === nhs && r.legal_status === 's31-full-care-order'), 'the upload file lacks the plan');
+  expect(upload.held_back.some((h) => h.code === 'family_name_mismatch' && h.reason.includes('Thornbury-Hale')), 'the demo plan was not held back');
+  ctx.uploadFile = upload.file_sequence_number;
+});
+
+journey('System support: the CP-IS error queue lists each rejected notification and each plan held back by the upload check, with its reason', async (s, ctx) => {
   const { page } = s;
   const kb = await signIn(s, 'support.desk');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
@@ -543,7 +579,9 @@ journey('System support: the CP-IS error queue lists each rejected notification 
   const unknown = await text(page.locator('tr', { hasText: 'N-UI-UNK-1' }));
   expect(bad.includes(ctx.badNhs) && /last digit/.test(bad), `the invalid number's row: ${bad}`);
   expect(unknown.includes(ctx.unknownNhs) && unknown.length > 40, `the unknown number's row: ${unknown}`);
-  log(`  ${bad}\n  ${unknown}`);
+  const held = await text(page.locator('tr', { hasText: 'Thornbury-Hale' }));
+  expect(held.includes('Plan upload check') && held.includes('family name'), `the held-back plan's row: ${held}`);
+  log(`  ${bad}\n  ${unknown}\n  ${held}`);
   await s.check('cpis-error-queue');
   await signOut(s);
 });
