@@ -535,6 +535,52 @@ static void test_files_are_made_on_a_schedule_and_by_the_batch_command(void **st
     free(response);
     json_decref(file);
 
+    /* The next file's response, left by the Spine connection in the spool, carried by the spine
+     * poller; one that does not fit a file is set aside with its reason. */
+    json_t *next = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    long next_seq = num(json_object_get(json_object_get(next, "file"), "header"), "file_sequence_number");
+    json_decref(next);
+    char spool[300], text[300], conf[300], cmd[900];
+    snprintf(spool, sizeof(spool), "%s/spool", testenv->dir);
+    mkdir(spool, 0700);
+    snprintf(args, sizeof(args), "%s/%08ld-response.json", spool, next_seq);
+    snprintf(text, sizeof(text), "{\"file_sequence_number\":%ld,\"status\":\"CPF02\",\"records\":[]}",
+             next_seq);
+    FILE *f = fopen(args, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    snprintf(args, sizeof(args), "%s/zz-response.json", spool);
+    f = fopen(args, "w");
+    assert_non_null(f);
+    fputs("{\"file_sequence_number\":999999,\"status\":\"CPF02\",\"records\":[]}", f);
+    fclose(f);
+    testenv_response_t health = testenv_http(testenv, "GET", "/healthz", NULL, NULL, NULL);
+    testenv_response_free(&health);
+    snprintf(conf, sizeof(conf), "%s/poller-plans.conf", testenv->dir);
+    f = fopen(conf, "w");
+    assert_non_null(f);
+    pthread_mutex_lock(&testenv->lock);
+    fprintf(
+        f,
+        "[spine_poller]\nspool_dir = %s\ngateway_url = %s\nusername = cpis.spine\npassword = tessera-demo\n",
+        spool, testenv->base_url);
+    pthread_mutex_unlock(&testenv->lock);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "%s/tessera-spine-poller --config %s --once >> %s/logs/spine-poller.log 2>&1",
+             TSR_BIN_DIR, conf, testenv->dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(args, sizeof(args), "SELECT response_status FROM cpis.uploads WHERE file_sequence_number = %ld",
+             next_seq);
+    char status[32];
+    assert_int_equal(testenv_psql(testenv, NULL, args, status, sizeof(status)), 0);
+    assert_string_equal(status, "CPF02");
+    snprintf(args, sizeof(args), "%s/done/%08ld-response.json", spool, next_seq);
+    struct stat done;
+    assert_int_equal(stat(args, &done), 0);
+    snprintf(args, sizeof(args), "%s/rejected/zz-response.json.error", spool);
+    assert_int_equal(stat(args, &done), 0);
+
     /* On a schedule: the daemon makes files by itself and writes each for the Spine connection. */
     long before = testenv_sql_long(testenv, "SELECT count(*) FROM cpis.uploads WHERE trigger = 'schedule'");
     setenv("TESSERA_CPIS_UPLOAD_EVERY_MS", "1000", 1);

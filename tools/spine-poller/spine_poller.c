@@ -13,7 +13,12 @@
  *
  * A file that is not a batch (not JSON, no list of notifications) goes to rejected/ with a
  * <name>.error beside it saying why: it would fail the same way on every run, and kept in the
- * spool it would hide among the files still to send. Fixed, it can be put back in the spool. */
+ * spool it would hide among the files still to send. Fixed, it can be put back in the spool.
+ *
+ * The national service's responses to the council's plan upload files ({"file_sequence_number",
+ * "status": "CPF..", "records": [...]}) come through the same spool: each is posted to
+ * /api/v1/cpis/uploads/{n}/response, to done/ once read (or read before), to rejected/ when the
+ * gateway refuses it as it stands. */
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
@@ -287,6 +292,67 @@ static int poller__post(poller_t *p, const char *name, json_t *part)
  * One spool file
  * ---------------------------------------------------------------------------------------------- */
 
+/* A response of the national service to one of the council's plan upload files: read back by the
+ * cpis daemon once. 0 when it was (now or before: moved to done/) or cannot be (moved to rejected/
+ * with the reason), -1 when it waits for the next run. */
+static int poller__response(poller_t *p, const char *name, json_t *root)
+{
+    json_t *seq = json_object_get(root, "file_sequence_number");
+    if (!json_is_integer(seq) || json_integer_value(seq) < 1) {
+        poller__reject(p, name, "a CP-IS response whose file_sequence_number is not a file's number");
+        return 0;
+    }
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%" JSON_INTEGER_FORMAT "/response",
+             json_integer_value(seq));
+    char *text = json_dumps(root, JSON_COMPACT);
+    int rc = -1;
+    for (int attempt = 0; attempt < 2 && text != NULL; attempt++) {
+        if (p->token == NULL && poller__sign_in(p) != 0)
+            break;
+        long status;
+        json_t *reply;
+        poller__http(p, "POST", path, text, &status, &reply);
+        const char *code = json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+        if (status == 401) {
+            free(p->token);
+            p->token = NULL;
+            json_decref(reply);
+            continue;
+        }
+        if (status == 200 || (status == 409 && code && strcmp(code, "already_read") == 0)) {
+            if (status == 200)
+                poller__log("info",
+                            "%s: the response to upload file %" JSON_INTEGER_FORMAT
+                            " was read: %s; %lld records "
+                            "loaded, %lld failed",
+                            name, json_integer_value(seq),
+                            json_string_value(json_object_get(reply, "status_meaning")),
+                            (long long)json_integer_value(json_object_get(reply, "records_loaded")),
+                            (long long)json_integer_value(json_object_get(reply, "records_failed")));
+            else
+                poller__log("info",
+                            "%s: the response to upload file %" JSON_INTEGER_FORMAT " was read before", name,
+                            json_integer_value(seq));
+            rc = poller__move(p, name, "done") == 0 ? 0 : -1;
+        } else if (status == 400 || status == 404) {
+            /* It would be refused the same way on every run. */
+            char why[600];
+            snprintf(why, sizeof(why), "the gateway refused the response (%ld): %s", status,
+                     poller__error_message(reply));
+            poller__reject(p, name, why);
+            rc = 0;
+        } else if (status != 0) {
+            poller__log("error", "%s: the gateway refused the response (%ld): %s; kept for the next run",
+                        name, status, poller__error_message(reply));
+        }
+        json_decref(reply);
+        break;
+    }
+    free(text);
+    return rc;
+}
+
 /* 0 when the whole file was acknowledged (and moved to done/), -1 when some is kept for later. */
 static int poller__file(poller_t *p, const char *name)
 {
@@ -299,6 +365,13 @@ static int poller__file(poller_t *p, const char *name)
         snprintf(why, sizeof(why), "not JSON (line %d, column %d: %s)", jerr.line, jerr.column, jerr.text);
         poller__reject(p, name, why);
         return 0;
+    }
+    /* The national service's response to an upload file comes through the same spool. */
+    if (json_is_object(root) && json_object_get(root, "status") != NULL &&
+        json_object_get(root, "notifications") == NULL) {
+        int rc = poller__response(p, name, root);
+        json_decref(root);
+        return rc;
     }
     json_t *list = json_is_array(root) ? root : json_object_get(root, "notifications");
     if (!json_is_array(list)) {
