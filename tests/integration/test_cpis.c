@@ -625,10 +625,10 @@ static void test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_
         0);
 }
 
-/* A part holding one notification twice, then the part's cpis.steps.requested event delivered a
- * second time (a new outbox row with the same steps): one step per notification, each with its
- * section, its 'started' history and its dedupe key once, and the CP-IS Worker's Incoming count
- * (counted by the statement that starts a part's steps) still the number of steps in it. */
+/* A part holding one notification twice (and one it cannot accept twice), then the part's
+ * cpis.steps.requested event delivered a second time (a new outbox row with the same steps): one step per
+ * notification, each with its section, its 'started' history and its dedupe key once, and the CP-IS Worker's
+ * Incoming count (counted by the statement that starts a part's steps) still the number of steps in it. */
 static void test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_notification(void **state)
 {
     (void)state;
@@ -637,7 +637,7 @@ static void test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_n
     snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
     new_nhs(nhs);
     add_child("Rory", "Repeatwell", "male", "2017-07-07", nhs, kw, child);
-    size_t cap = (COUNT + 1) * 500 + 64, len = 0;
+    size_t cap = (COUNT + 3) * 500 + 64, len = 0;
     char *batch = malloc(cap);
     assert_non_null(batch);
     len += (size_t)snprintf(batch + len, cap - len, "{\"notifications\":[");
@@ -647,6 +647,15 @@ static void test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_n
         snprintf(id, sizeof(id), "N-TWICE-%02d", i < COUNT ? i : 7);
         char *n = access_json(id, nhs, "nhs-111", "DHU 111", "Robin Callhand");
         len += (size_t)snprintf(batch + len, cap - len, "%s%s", i ? "," : "", n);
+        free(n);
+    }
+    /* And one that cannot be accepted, twice: one row in the error queue, received twice. */
+    char bad_nhs[11];
+    snprintf(bad_nhs, sizeof(bad_nhs), "%s", nhs);
+    bad_nhs[9] = bad_nhs[9] == '9' ? '0' : (char)(bad_nhs[9] + 1);
+    for (int i = 0; i < 2; i++) {
+        char *n = access_json("N-TWICE-BAD", bad_nhs, "nhs-111", "DHU 111", "Robin Callhand");
+        len += (size_t)snprintf(batch + len, cap - len, ",%s", n);
         free(n);
     }
     snprintf(batch + len, cap - len, "]}");
@@ -663,6 +672,14 @@ static void test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_n
                           " AND folder = 'incoming') - (SELECT count(*) FROM workflow.steps"
                           " WHERE owner = 'v:cp-is-worker' AND folder = 'incoming')";
     assert_int_equal(testenv_sql_long(testenv, counted), 0);
+    assert_int_equal(testenv_sql_long(testenv,
+                                      "SELECT count(*) FROM cpis.errors WHERE notification_id = 'N-TWICE-BAD'"
+                                      " AND code = 'invalid_nhs_number' AND resolved_at IS NULL"
+                                      " AND times_received = 2"),
+                     1);
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors WHERE notification_id LIKE 'N-TWICE-%'"),
+        1);
 
     /* The part's event again, as a new event from cpis. */
     char out[400];
