@@ -198,9 +198,9 @@ static PGresult *requested__start(tsr_call_t *call, const char *producer, json_t
     }
     PGresult *res = tsr_db_exec(
         call->conn,
-        "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i bigint, dedupe_key text, type text,"
+        "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(i bigint, dedupe_key text, type text,"
         "  version int, variant text, title text, subject_kind text, subject_id bigint, subject_name text,"
-        "  state text, owner text, due_ms bigint, detail text, sections jsonb)),"
+        "  state text, owner text, due_ms bigint, detail text, sections json)),"
         " fresh AS (SELECT DISTINCT ON (dedupe_key) * FROM x"
         "  WHERE NOT EXISTS (SELECT 1 FROM requested_steps r WHERE r.dedupe_key = x.dedupe_key)"
         "  ORDER BY dedupe_key, i),"
@@ -215,8 +215,8 @@ static PGresult *requested__start(tsr_call_t *call, const char *producer, json_t
         " h AS (INSERT INTO step_history (step_id, action, by_worker_id, by_name, detail)"
         "  SELECT step_id, 'started', $2::bigint, $3, detail FROM ids ORDER BY i),"
         " sec AS (INSERT INTO sections (step_id, number, data, completed, saved_by)"
-        "  SELECT ids.step_id, e.number, e.data, false, $2::bigint"
-        "  FROM ids, jsonb_to_recordset(ids.sections) AS e(number text, data jsonb) ORDER BY ids.i),"
+        "  SELECT ids.step_id, e.number, e.data::jsonb, false, $2::bigint"
+        "  FROM ids, json_to_recordset(ids.sections) AS e(number text, data json) ORDER BY ids.i),"
         " r AS (INSERT INTO requested_steps (dedupe_key, producer, step_id)"
         "  SELECT dedupe_key, $4, step_id FROM ids ORDER BY i),"
         " c AS (INSERT INTO queue_count_pending (owner, folder, n)"
@@ -305,7 +305,7 @@ static int requested__apply(tsr_event_t *ev, Tsr__Workflow__StepRequested *const
     const char *params[1] = {key_text};
     known = tsr_db_exec(ev->conn,
                         "SELECT dedupe_key FROM requested_steps"
-                        " WHERE dedupe_key IN (SELECT jsonb_array_elements_text($1::jsonb))",
+                        " WHERE dedupe_key IN (SELECT json_array_elements_text($1::json))",
                         1, params, err);
     free(key_text);
     if (known == NULL)
