@@ -65,6 +65,9 @@ int tsr_call_ask(tsr_call_t *call, const char *daemon, const char *type, const P
                  const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err);
 /* Appends an event to the outbox in the call's transaction, attributed to the call's actor. */
 int tsr_call_emit(tsr_call_t *call, const char *type, const ProtobufCMessage *msg, tsr_error_t *err);
+/* The same for n events of one type, in that order, written in one statement. */
+int tsr_call_emit_many(tsr_call_t *call, const char *type, const ProtobufCMessage *const *msgs, size_t n,
+                       tsr_error_t *err);
 
 /* One event being applied by a consumer, inside the transaction that also records it in the inbox. */
 typedef struct {

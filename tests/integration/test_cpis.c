@@ -661,6 +661,8 @@ static void test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_n
     snprintf(batch + len, cap - len, "]}");
     write_spool("20260107-twice.json", batch);
     free(batch);
+    const char *started_events = "SELECT count(*) FROM workflow.outbox WHERE type = 'workflow.step.started'";
+    long events_before = testenv_sql_long(testenv, started_events);
     assert_int_equal(run_poller(100), 0);
 
     const char *steps =
@@ -672,6 +674,11 @@ static void test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_n
                           " AND folder = 'incoming') - (SELECT count(*) FROM workflow.steps"
                           " WHERE owner = 'v:cp-is-worker' AND folder = 'incoming')";
     assert_int_equal(testenv_sql_long(testenv, counted), 0);
+    /* One workflow.step.started a step, each one the audit daemon could read and apply. */
+    assert_int_equal(testenv_sql_long(testenv, started_events) - events_before, COUNT);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 30000), 0);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM audit.inbox_dead"), 0);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.outbox WHERE seq IS NULL"), 0);
     assert_int_equal(testenv_sql_long(testenv,
                                       "SELECT count(*) FROM cpis.errors WHERE notification_id = 'N-TWICE-BAD'"
                                       " AND code = 'invalid_nhs_number' AND resolved_at IS NULL"
@@ -717,6 +724,7 @@ static void test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_n
     assert_int_equal(testenv_sql_long(testenv, sql), COUNT);
     assert_int_equal(testenv_sql_long(testenv, counted), 0);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.queue_count_pending"), 0);
+    assert_int_equal(testenv_sql_long(testenv, started_events) - events_before, COUNT);
 }
 
 int main(void)
