@@ -462,7 +462,8 @@ static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_a
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     const char *params[1] = {text};
     /* A notification once queued as an error and now accepted (its child's number since recorded)
-     * leaves the queue, in the same statement: the rows are read once. */
+     * leaves the queue, in the same statement: the rows are read once. (An accepted notification
+     * has an id; saying so lets the error queue's index on ids find its row.) */
     *fresh =
         tsr_db_exec(call->conn,
                     "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(notification_id text,"
@@ -470,7 +471,7 @@ static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_a
                     " ods_code text, organisation_name text, professional_name text, professional_role text,"
                     " person_ids text)),"
                     " resolved AS (UPDATE errors SET resolved_at = now() WHERE resolved_at IS NULL"
-                    " AND notification_id IN (SELECT notification_id FROM x))"
+                    " AND notification_id <> '' AND notification_id IN (SELECT notification_id FROM x))"
                     " INSERT INTO notifications (notification_id, kind, nhs_number, created_at, accessed_at,"
                     " setting, ods_code, organisation_name, professional_name, professional_role, person_ids)"
                     " SELECT notification_id, kind, nhs_number, to_timestamp(created_ms / 1000.0),"
