@@ -306,6 +306,15 @@ int tsr_call_emit(tsr_call_t *call, const char *type, const ProtobufCMessage *ms
     return 0;
 }
 
+int tsr_call_emit_many(tsr_call_t *call, const char *type, const ProtobufCMessage *const *msgs, size_t n,
+                       tsr_error_t *err)
+{
+    if (tsr_outbox_append_many(call->conn, type, call->actor, call->trace_id, msgs, n, err) != 0)
+        return -1;
+    call->events_emitted += (int)n;
+    return 0;
+}
+
 int tsr_daemon_ask(tsr_daemon_t *self, const Tsr__Actor *actor, const char *trace_id, int64_t deadline_ms,
                    const char *daemon, const char *type, const ProtobufCMessage *payload,
                    const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err)

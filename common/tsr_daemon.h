@@ -71,6 +71,9 @@ int tsr_daemon_ask(tsr_daemon_t *self, const Tsr__Actor *actor, const char *trac
                    const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err);
 /* Appends an event to the outbox in the call's transaction, attributed to the call's actor. */
 int tsr_call_emit(tsr_call_t *call, const char *type, const ProtobufCMessage *msg, tsr_error_t *err);
+/* The same for n events of one type, in that order, written in one statement. */
+int tsr_call_emit_many(tsr_call_t *call, const char *type, const ProtobufCMessage *const *msgs, size_t n,
+                       tsr_error_t *err);
 
 /* One event being applied by a consumer, inside the transaction that also records it in the inbox. */
 typedef struct {

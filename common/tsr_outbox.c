@@ -40,6 +40,74 @@ int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, c
     return rc;
 }
 
+static void outbox__put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+int tsr_outbox_append_many(PGconn *conn, const char *type, const Tsr__Actor *actor, const char *trace_id,
+                           const ProtobufCMessage *const *payloads, size_t n, tsr_error_t *err)
+{
+    if (n == 0)
+        return 0;
+    if (n > INT32_MAX / 64)
+        return tsr_error_set(err, TSR_E_INTERNAL, "too_many_events", NULL, "Too many events in one append.");
+    /* The envelopes as one bytea[] in PostgreSQL's binary array form: a header (one dimension, no
+     * nulls, element type bytea, n elements from 1), then each element's length and bytes. */
+    size_t cap = 20 + n * 256, len = 20;
+    uint8_t *array = malloc(cap);
+    if (array == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing events.");
+    outbox__put32(array, 1);
+    outbox__put32(array + 4, 0);
+    outbox__put32(array + 8, 17); /* BYTEAOID */
+    outbox__put32(array + 12, (uint32_t)n);
+    outbox__put32(array + 16, 1);
+    for (size_t i = 0; i < n; i++) {
+        size_t payload_len = 0;
+        uint8_t *payload_buf = tsr_pack(payloads[i], &payload_len);
+        Tsr__Envelope env = TSR__ENVELOPE__INIT;
+        env.kind = TSR__ENVELOPE__KIND__EVENT;
+        env.type = (char *)type;
+        env.trace_id = (char *)(trace_id ? trace_id : "");
+        env.actor = (Tsr__Actor *)actor;
+        env.occurred_at_ms = tsr_now_ms();
+        env.payload.data = payload_buf;
+        env.payload.len = payload_len;
+        size_t env_len = payload_buf ? protobuf_c_message_get_packed_size(&env.base) : 0;
+        if (payload_buf != NULL && len + 4 + env_len > cap) {
+            size_t grown = (len + 4 + env_len) * 2;
+            uint8_t *bigger = grown <= INT32_MAX ? realloc(array, grown) : NULL;
+            if (bigger != NULL) {
+                array = bigger;
+                cap = grown;
+            }
+        }
+        if (payload_buf == NULL || len + 4 + env_len > cap) {
+            free(payload_buf);
+            free(array);
+            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing events.");
+        }
+        outbox__put32(array + len, (uint32_t)env_len);
+        protobuf_c_message_pack(&env.base, array + len + 4);
+        len += 4 + env_len;
+        free(payload_buf);
+    }
+    const char *values[2] = {type, (const char *)array};
+    int lengths[2] = {0, (int)len};
+    int formats[2] = {0, 1};
+    /* In the given order, so the relay numbers them so; sent with the transaction's next statement. */
+    int rc = tsr_db_defer(conn,
+                          "INSERT INTO outbox (type, envelope) SELECT $1, e"
+                          " FROM unnest($2::bytea[]) WITH ORDINALITY AS u(e, o) ORDER BY o",
+                          2, values, lengths, formats, err);
+    free(array);
+    return rc;
+}
+
 /* Fills producer and seq into a stored envelope and packs it again. */
 static uint8_t *outbox__stamp(const unsigned char *stored, size_t len, const char *producer, uint64_t seq,
                               size_t *out_len)

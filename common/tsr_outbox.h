@@ -21,6 +21,11 @@
 int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, const char *trace_id,
                       const ProtobufCMessage *payload, tsr_error_t *err);
 
+/* Appends n events of one type, in that order, in one statement (on a pool connection, sent with
+ * the transaction's next statement or COMMIT): what a change of many rows at once emits. */
+int tsr_outbox_append_many(PGconn *conn, const char *type, const Tsr__Actor *actor, const char *trace_id,
+                           const ProtobufCMessage *const *payloads, size_t n, tsr_error_t *err);
+
 /* A list of packed Envelopes, each with producer and seq filled, in sequence order. */
 typedef struct {
     uint8_t **events;

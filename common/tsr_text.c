@@ -145,6 +145,32 @@ char *tsr_text_like_pattern(const char *s)
     return out;
 }
 
+char *tsr_text_array_literal(const char *const *items, size_t n)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(items[i]) * 2 + 3;
+    char *out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    char *o = out;
+    *o++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            *o++ = ',';
+        *o++ = '"';
+        for (const char *p = items[i]; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                *o++ = '\\';
+            *o++ = *p;
+        }
+        *o++ = '"';
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
 int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err)
 {
     int y = 0, m = 0, d = 0;

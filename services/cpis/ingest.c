@@ -192,32 +192,64 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
  * The error queue
  * ---------------------------------------------------------------------------------------------- */
 
-static int ingest__queue_error(tsr_call_t *call, const ingest_note_t *n, uint32_t index,
-                               Tsr__Cpis__Rejection *r, tsr_error_t *err)
+/* Queues the batch's rejected notifications (n of them, each with its rejection r already filled
+ * but for error_id) in one statement, and fills in each r->error_id. A notification id sent again
+ * (in an earlier batch, or earlier in this one) counts up its row instead of queuing twice, and the
+ * row keeps what the latest copy said; one without an id cannot be told apart and gets a row each.
+ * Rows are numbered in the batch's order, as one insert a notification numbered them. */
+static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, Tsr__Cpis__Rejection *const *r,
+                                size_t n, tsr_error_t *err)
 {
-    /* The notification as it came, as JSON even when it was not (then as a JSON string). */
-    json_t *kept = n->obj ? json_incref(n->obj) : json_string(n->raw);
-    char *kept_text = kept ? json_dumps(kept, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    json_decref(kept);
-    const char *nhs = n->nhs[0] ? n->nhs : (n->nhs_text ? n->nhs_text : "");
-    const char *params[5] = {n->id ? n->id : "", nhs, n->code, n->reason, kept_text};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "INSERT INTO errors (notification_id, nhs_number, code, reason, notification)"
-                    " VALUES ($1, left($2, 40), $3, $4, $5::jsonb)"
-                    " ON CONFLICT (notification_id) WHERE notification_id <> '' DO UPDATE SET"
-                    " nhs_number = EXCLUDED.nhs_number, code = EXCLUDED.code, reason = EXCLUDED.reason,"
-                    " notification = EXCLUDED.notification, last_received_at = now(),"
-                    " times_received = errors.times_received + 1, resolved_at = NULL RETURNING id",
-                    5, params, err);
-    free(kept_text);
+    if (n == 0)
+        return 0;
+    json_t *rows = json_array();
+    for (size_t i = 0; rows != NULL && i < n; i++) {
+        const ingest_note_t *note = notes[i];
+        /* The notification as it came, as JSON even when it was not (then as a JSON string). */
+        json_t *kept = note->obj ? json_incref(note->obj) : json_string(note->raw);
+        const char *nhs = note->nhs[0] ? note->nhs : (note->nhs_text ? note->nhs_text : "");
+        json_array_append_new(rows,
+                              json_pack("{s:I, s:s, s:s, s:s, s:s, s:o*}", "i", (json_int_t)i,
+                                        "notification_id", note->id ? note->id : "", "nhs_number", nhs,
+                                        "code", note->code, "reason", note->reason, "notification", kept));
+    }
+    char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
+    json_decref(rows);
+    if (text == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    const char *params[1] = {text};
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "WITH x AS (SELECT *, CASE WHEN notification_id = '' THEN '#' || i"
+        "  ELSE 'id:' || notification_id END AS k FROM json_to_recordset($1::json)"
+        "  AS x(i int, notification_id text, nhs_number text, code text, reason text, notification json)),"
+        " g AS MATERIALIZED (SELECT nextval('errors_id_seq') AS new_id, * FROM"
+        "  (SELECT DISTINCT ON (k) k, notification_id, nhs_number, code, reason, notification,"
+        "   count(*) OVER (PARTITION BY k) AS times, min(i) OVER (PARTITION BY k) AS first_i"
+        "   FROM x ORDER BY k, i DESC) last ORDER BY first_i),"
+        " q AS (INSERT INTO errors"
+        "  (id, notification_id, nhs_number, code, reason, notification, times_received)"
+        "  SELECT new_id, notification_id, left(nhs_number, 40), code, reason, notification::jsonb, times"
+        "  FROM g ORDER BY first_i"
+        "  ON CONFLICT (notification_id) WHERE notification_id <> '' DO UPDATE SET"
+        "  nhs_number = EXCLUDED.nhs_number, code = EXCLUDED.code, reason = EXCLUDED.reason,"
+        "  notification = EXCLUDED.notification, last_received_at = now(),"
+        "  times_received = errors.times_received + EXCLUDED.times_received, resolved_at = NULL"
+        "  RETURNING id, notification_id)"
+        " SELECT x.i, q.id FROM x JOIN g ON g.k = x.k"
+        "  JOIN q ON (x.notification_id <> '' AND q.notification_id = x.notification_id) OR q.id = g.new_id"
+        " ORDER BY x.i",
+        1, params, err);
+    free(text);
     if (res == NULL)
         return -1;
-    r->index = index;
-    r->notification_id = (char *)(n->id ? n->id : "");
-    r->code = (char *)n->code;
-    r->reason = (char *)n->reason;
-    r->error_id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    if ((size_t)PQntuples(res) != n) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL,
+                             "The error queue did not take every rejection.");
+    }
+    for (int row = 0; row < PQntuples(res); row++)
+        r[strtoul(PQgetvalue(res, row, 0), NULL, 10)]->error_id = strtoull(PQgetvalue(res, row, 1), NULL, 10);
     PQclear(res);
     return 0;
 }
@@ -429,12 +461,17 @@ static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_a
     if (text == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     const char *params[1] = {text};
+    /* A notification once queued as an error and now accepted (its child's number since recorded)
+     * leaves the queue, in the same statement: the rows are read once. (An accepted notification
+     * has an id; saying so lets the error queue's index on ids find its row.) */
     *fresh =
         tsr_db_exec(call->conn,
-                    "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(notification_id text,"
+                    "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(notification_id text,"
                     " kind text, nhs_number text, created_ms bigint, accessed_ms bigint, setting text,"
                     " ods_code text, organisation_name text, professional_name text, professional_role text,"
-                    " person_ids text))"
+                    " person_ids text)),"
+                    " resolved AS (UPDATE errors SET resolved_at = now() WHERE resolved_at IS NULL"
+                    " AND notification_id <> '' AND notification_id IN (SELECT notification_id FROM x))"
                     " INSERT INTO notifications (notification_id, kind, nhs_number, created_at, accessed_at,"
                     " setting, ods_code, organisation_name, professional_name, professional_role, person_ids)"
                     " SELECT notification_id, kind, nhs_number, to_timestamp(created_ms / 1000.0),"
@@ -442,19 +479,8 @@ static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_a
                     " professional_name, professional_role, person_ids::bigint[] FROM x"
                     " ON CONFLICT (notification_id) DO NOTHING RETURNING notification_id",
                     1, params, err);
-    if (*fresh == NULL) {
-        free(text);
-        return -1;
-    }
-    /* A notification once queued as an error and now accepted (its child's number since recorded)
-     * leaves the queue; sent with the next statement. */
-    int rc =
-        tsr_db_defer(call->conn,
-                     "UPDATE errors SET resolved_at = now() WHERE resolved_at IS NULL AND notification_id IN"
-                     " (SELECT x->>'notification_id' FROM jsonb_array_elements($1::jsonb) x)",
-                     1, params, NULL, NULL, err);
     free(text);
-    return rc;
+    return *fresh ? 0 : -1;
 }
 
 static int ingest__compare_text(const void *a, const void *b)
@@ -534,20 +560,22 @@ static void ingest__match(ingest_note_t *n, const Tsr__Records__NhsMatchReply *h
 static int ingest__known_ids(tsr_call_t *call, ingest_note_t *notes, size_t count, PGresult **res,
                              tsr_error_t *err)
 {
-    json_t *ids = json_array();
-    for (size_t i = 0; i < count; i++)
+    const char **ids = calloc(count + 1, sizeof(*ids));
+    size_t n = 0;
+    for (size_t i = 0; ids != NULL && i < count; i++)
         if (notes[i].id)
-            json_array_append_new(ids, json_string(notes[i].id));
-    char *text = json_dumps(ids, JSON_COMPACT);
-    json_decref(ids);
-    if (text == NULL)
+            ids[n++] = notes[i].id;
+    char *list = ids ? tsr_text_array_literal(ids, n) : NULL;
+    free(ids);
+    if (list == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-    const char *params[1] = {text};
+    const char *params[1] = {list};
+    /* An array, not a set from JSON: the planner took the set for 100 rows and read the whole table
+     * for each part, a part costing more with every notification ever received. */
     *res = tsr_db_exec(call->conn,
-                       "SELECT notification_id FROM notifications"
-                       " WHERE notification_id IN (SELECT jsonb_array_elements_text($1::jsonb))",
-                       1, params, err);
-    free(text);
+                       "SELECT notification_id FROM notifications WHERE notification_id = ANY($1::text[])", 1,
+                       params, err);
+    free(list);
     return *res ? 0 : -1;
 }
 
@@ -647,12 +675,13 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     Tsr__Cpis__Rejection *rejections = calloc(count, sizeof(*rejections));
     Tsr__Cpis__Rejection **rejection_ptrs = calloc(count, sizeof(*rejection_ptrs));
     char **duplicate_ids = calloc(count, sizeof(*duplicate_ids));
+    ingest_note_t **rejected = calloc(count, sizeof(*rejected));
     Tsr__Records__NhsMatchReply *holders = NULL;
     PGresult *known = NULL, *fresh = NULL;
     ingest_steps_t steps = {0};
     int rc = -1;
     if (notes == NULL || accepted == NULL || accepted_ids == NULL || fresh_ids == NULL ||
-        rejections == NULL || rejection_ptrs == NULL || duplicate_ids == NULL) {
+        rejections == NULL || rejection_ptrs == NULL || duplicate_ids == NULL || rejected == NULL) {
         tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
         goto done;
     }
@@ -661,8 +690,9 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
         notes[i].raw = in->notifications_json[i];
         ingest__validate(&notes[i], now);
     }
-    if (ingest__known_ids(call, notes, count, &known, err) != 0 ||
-        ingest__ask_records(call, notes, count, &holders, err) != 0)
+    if (ingest__known_ids(call, notes, count, &known, err) != 0)
+        goto done;
+    if (ingest__ask_records(call, notes, count, &holders, err) != 0)
         goto done;
     Tsr__Cpis__IngestReply out = TSR__CPIS__INGEST_REPLY__INIT;
     size_t n_accepted = 0;
@@ -685,14 +715,19 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
         if (!n->valid) {
             Tsr__Cpis__Rejection *r = &rejections[out.n_errors];
             tsr__cpis__rejection__init(r);
-            if (ingest__queue_error(call, n, (uint32_t)i, r, err) != 0)
-                goto done;
+            r->index = (uint32_t)i;
+            r->notification_id = (char *)(n->id ? n->id : "");
+            r->code = n->code;
+            r->reason = n->reason;
+            rejected[out.n_errors] = n;
             rejection_ptrs[out.n_errors++] = r;
             continue;
         }
         accepted[n_accepted] = n;
         ingest__insert_sorted(accepted_ids, n_accepted++, n->id);
     }
+    if (ingest__queue_errors(call, rejected, rejection_ptrs, out.n_errors, err) != 0)
+        goto done;
     size_t n_fresh = 0;
     if (n_accepted > 0) {
         if (ingest__record(call, accepted, n_accepted, &fresh, err) != 0)
@@ -737,6 +772,7 @@ done:
     free(rejections);
     free(rejection_ptrs);
     free(duplicate_ids);
+    free(rejected);
     return rc;
 }
 

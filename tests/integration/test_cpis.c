@@ -603,6 +603,111 @@ static void test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_
         0);
 }
 
+/* A part holding one notification twice (and one it cannot accept twice), then the part's
+ * cpis.steps.requested event delivered a second time (a new outbox row with the same steps): one step per
+ * notification, each with its section, its 'started' history and its dedupe key once, and the CP-IS Worker's
+ * Incoming count (counted by the statement that starts a part's steps) still the number of steps in it. */
+static void test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_notification(void **state)
+{
+    (void)state;
+    enum { COUNT = 40 };
+    char kw[32], child[32], nhs[11];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    testenv_new_nhs_number(nhs);
+    add_child("Rory", "Repeatwell", "male", "2017-07-07", nhs, kw, child);
+    size_t cap = (COUNT + 3) * 500 + 64, len = 0;
+    char *batch = malloc(cap);
+    assert_non_null(batch);
+    len += (size_t)snprintf(batch + len, cap - len, "{\"notifications\":[");
+    for (int i = 0; i <= COUNT; i++) {
+        char id[32];
+        /* The last is the 8th again, in the same part. */
+        snprintf(id, sizeof(id), "N-TWICE-%02d", i < COUNT ? i : 7);
+        char *n = access_json(id, nhs, "nhs-111", "DHU 111", "Robin Callhand");
+        len += (size_t)snprintf(batch + len, cap - len, "%s%s", i ? "," : "", n);
+        free(n);
+    }
+    /* And one that cannot be accepted, twice: one row in the error queue, received twice. */
+    char bad_nhs[11];
+    snprintf(bad_nhs, sizeof(bad_nhs), "%s", nhs);
+    bad_nhs[9] = bad_nhs[9] == '9' ? '0' : (char)(bad_nhs[9] + 1);
+    for (int i = 0; i < 2; i++) {
+        char *n = access_json("N-TWICE-BAD", bad_nhs, "nhs-111", "DHU 111", "Robin Callhand");
+        len += (size_t)snprintf(batch + len, cap - len, ",%s", n);
+        free(n);
+    }
+    snprintf(batch + len, cap - len, "]}");
+    write_spool("20260107-twice.json", batch);
+    free(batch);
+    const char *started_events = "SELECT count(*) FROM workflow.outbox WHERE type = 'workflow.step.started'";
+    long events_before = testenv_sql_long(testenv, started_events);
+    assert_int_equal(run_poller(100), 0);
+
+    const char *steps =
+        "SELECT count(*) FROM workflow.requested_steps r JOIN workflow.steps s ON s.id = r.step_id"
+        " WHERE r.dedupe_key LIKE 'cpis:N-TWICE-%' AND s.owner = 'v:cp-is-worker'"
+        " AND s.folder = 'incoming' AND s.state = 'incoming'";
+    assert_int_equal(wait_count(steps, COUNT), COUNT);
+    const char *counted = "SELECT (SELECT n FROM workflow.queue_counts WHERE owner = 'v:cp-is-worker'"
+                          " AND folder = 'incoming') - (SELECT count(*) FROM workflow.steps"
+                          " WHERE owner = 'v:cp-is-worker' AND folder = 'incoming')";
+    assert_int_equal(testenv_sql_long(testenv, counted), 0);
+    /* One workflow.step.started a step, each one the audit daemon could read and apply. */
+    assert_int_equal(testenv_sql_long(testenv, started_events) - events_before, COUNT);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 30000), 0);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM audit.inbox_dead"), 0);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.outbox WHERE seq IS NULL"), 0);
+    assert_int_equal(testenv_sql_long(testenv,
+                                      "SELECT count(*) FROM cpis.errors WHERE notification_id = 'N-TWICE-BAD'"
+                                      " AND code = 'invalid_nhs_number' AND resolved_at IS NULL"
+                                      " AND times_received = 2"),
+                     1);
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors WHERE notification_id LIKE 'N-TWICE-%'"),
+        1);
+
+    /* The part's event again, as a new event from cpis. */
+    char out[400];
+    assert_int_equal(
+        testenv_psql(testenv, NULL,
+                     "INSERT INTO cpis.outbox (type, envelope) SELECT type, envelope FROM cpis.outbox"
+                     " WHERE type = 'cpis.steps.requested' ORDER BY id DESC LIMIT 1",
+                     out, sizeof(out)),
+        0);
+    const char *behind = "SELECT (SELECT count(*) FROM cpis.outbox WHERE seq IS NULL)"
+                         " + (SELECT max(seq) FROM cpis.outbox)"
+                         " - (SELECT last_seq FROM workflow.inbox WHERE producer = 'cpis')";
+    long left = -1;
+    for (int i = 0; i < 300 && left != 0; i++) {
+        left = testenv_sql_long(testenv, behind);
+        if (left != 0)
+            usleep(100 * 1000);
+    }
+    assert_int_equal(left, 0);
+    assert_int_equal(testenv_sql_long(testenv, steps), COUNT);
+    char sql[400];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps WHERE type = 'cpis-follow-up' AND subject_id = %s", child);
+    assert_int_equal(testenv_sql_long(testenv, sql), COUNT);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.step_history h JOIN workflow.steps s ON s.id = h.step_id"
+             " WHERE s.subject_id = %s AND h.action = 'started' AND h.detail = 'Sent to CP-IS Worker'",
+             child);
+    assert_int_equal(testenv_sql_long(testenv, sql), COUNT);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.sections c JOIN workflow.steps s ON s.id = c.step_id"
+             " WHERE s.subject_id = %s AND c.number = '1' AND NOT c.completed"
+             " AND c.data->>'comments' LIKE 'CP-IS notification N-TWICE-%%'",
+             child);
+    assert_int_equal(testenv_sql_long(testenv, sql), COUNT);
+    assert_int_equal(testenv_sql_long(testenv, counted), 0);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.queue_count_pending"), 0);
+    /* Applied, not set aside: the keys already started were passed over, nothing failed on them. */
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM workflow.inbox_dead WHERE producer = 'cpis'"), 0);
+    assert_int_equal(testenv_sql_long(testenv, started_events) - events_before, COUNT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -611,6 +716,7 @@ int main(void)
         cmocka_unit_test(
             test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of_delivery),
         cmocka_unit_test(test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_nothing),
+        cmocka_unit_test(test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_notification),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

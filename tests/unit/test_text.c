@@ -103,6 +103,18 @@ static void test_like_pattern_escapes_wildcards(void **state)
     free(p);
 }
 
+static void test_an_array_literal_quotes_every_item(void **state)
+{
+    (void)state;
+    const char *items[] = {"cpis:N-1:7", "a \"quoted\" b", "back\\slash", "", "{,}"};
+    char *a = tsr_text_array_literal(items, 5);
+    assert_string_equal(a, "{\"cpis:N-1:7\",\"a \\\"quoted\\\" b\",\"back\\\\slash\",\"\",\"{,}\"}");
+    free(a);
+    a = tsr_text_array_literal(items, 0);
+    assert_string_equal(a, "{}");
+    free(a);
+}
+
 static void test_hex_needs_whole_bytes_of_hex_digits(void **state)
 {
     (void)state;
@@ -217,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_utf8_refuses_overlongs_surrogates_truncation_and_nul),
         cmocka_unit_test(test_lengths_count_characters_trim_and_control_characters),
         cmocka_unit_test(test_like_pattern_escapes_wildcards),
+        cmocka_unit_test(test_an_array_literal_quotes_every_item),
         cmocka_unit_test(test_hex_needs_whole_bytes_of_hex_digits),
         cmocka_unit_test(test_date_times_need_an_offset_and_are_read_without_the_local_time_zone),
         cmocka_unit_test(test_an_id_cursor_is_a_positive_number_or_nothing),
