@@ -807,7 +807,9 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
         tsr_db_exec(c->conn,
                     "SELECT id, person_id, plan_type, coalesce(legal_status, ''), start_date::text,"
                     " coalesce(end_date::text, ''), current_date::text FROM plans"
-                    " WHERE start_date <= current_date AND (end_date IS NULL OR NOT end_loaded)"
+                    " WHERE start_date <= current_date AND (end_date IS NULL OR (NOT end_loaded"
+                    /* An ended plan never sent needs no end told. */
+                    "   AND EXISTS (SELECT 1 FROM upload_records r WHERE r.plan_id = plans.id)))"
                     " ORDER BY id",
                     0, NULL, err);
     if (due == NULL)
@@ -818,8 +820,7 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
     plans_people_t people = {0};
     json_t *held = json_array(), *records = json_array(), *stored = json_array(), *audit = json_array();
     json_t *numbers = json_array(), *inactive = NULL, *traced = NULL, *file = NULL;
-    char *file_text = NULL, *records_text = NULL, *held_text = NULL, *checked_text = NULL;
-    json_t *checked = json_array();
+    char *file_text = NULL, *records_text = NULL, *held_text = NULL;
     int rc = -1;
     if (plans == NULL || ids == NULL) {
         plans__oom(err);
@@ -834,7 +835,6 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
                                  PQgetvalue(due, i, 5),
                                  NULL};
         ids[i] = plans[i].person_id;
-        json_array_append_new(checked, json_integer((json_int_t)plans[i].id));
     }
     if (rows > 0 && plans__ask_people(c, ids, (size_t)rows, &people, err) != 0)
         goto done;
@@ -893,8 +893,7 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
     file_text = file ? json_dumps(file, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
     records_text = json_dumps(stored, JSON_COMPACT);
     held_text = json_dumps(held, JSON_COMPACT);
-    checked_text = json_dumps(checked, JSON_COMPACT);
-    if (file_text == NULL || records_text == NULL || held_text == NULL || checked_text == NULL) {
+    if (file_text == NULL || records_text == NULL || held_text == NULL) {
         plans__oom(err);
         goto done;
     }
@@ -922,15 +921,16 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
     if (res == NULL)
         goto done;
     PQclear(res);
-    /* The held-back plans in the error queue (a repeat counts up its open entry); the entries of
-     * plans now passing, or failing for another reason, resolved. */
-    const char *errs[2] = {held_text, checked_text};
+    /* The held-back plans in the error queue (a repeat counts up its open entry); every other open
+     * entry of the check resolved: its plan now passes, fails for another reason, or is no longer
+     * due (ended and loaded), as every due plan was judged just now. */
+    const char *errs[1] = {held_text};
     res = tsr_db_exec(
         c->conn,
         "WITH f AS (SELECT * FROM json_to_recordset($1::json) AS f(plan_id bigint, person_id bigint,"
         "   nhs_number text, code text, reason text)),"
         " settled AS (UPDATE errors e SET resolved_at = now() WHERE e.source = 'plan-export'"
-        "   AND e.resolved_at IS NULL AND e.plan_id IN (SELECT json_array_elements_text($2::json)::bigint)"
+        "   AND e.resolved_at IS NULL"
         "   AND NOT EXISTS (SELECT 1 FROM f WHERE f.plan_id = e.plan_id AND f.code = e.code)),"
         " ins AS (INSERT INTO errors (notification_id, nhs_number, code, reason, source, plan_id, person_id)"
         "   SELECT '', f.nhs_number, f.code, f.reason, 'plan-export', f.plan_id, f.person_id FROM f"
@@ -941,7 +941,7 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
         "f.person_id::text,"
         "   'nhs_number', f.nhs_number, 'code', f.code, 'reason', f.reason, 'error_id', ins.id::text)"
         "   ORDER BY f.plan_id), '[]') FROM f JOIN ins USING (plan_id, code)",
-        2, errs, err);
+        1, errs, err);
     if (res == NULL)
         goto done;
     json_t *held_out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
@@ -968,11 +968,9 @@ done:
     json_decref(inactive);
     json_decref(traced);
     json_decref(file);
-    json_decref(checked);
     free(file_text);
     free(records_text);
     free(held_text);
-    free(checked_text);
     return rc;
 }
 

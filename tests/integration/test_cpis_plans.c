@@ -311,6 +311,18 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
     assert_null(open_error(dan.plan, "family_name_mismatch", &list));
     json_decref(list);
 
+    /* Eve's plan ends before it was ever sent: nothing to tell the NHS, and its entry leaves the
+     * queue. */
+    char end_path[120];
+    snprintf(end_path, sizeof(end_path), "/api/v1/cpis/plans/%s/end", eve.plan);
+    json_decref(call_json(social_worker, "POST", end_path, NULL, 200));
+    json_t *fourth = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_null(held_for(fourth, eve.plan));
+    assert_null(record_for(json_object_get(fourth, "file"), eve.nhs));
+    assert_null(open_error(eve.plan, "given_name_mismatch", &list));
+    json_decref(list);
+    json_decref(fourth);
+
     /* The file as it was made, from the list and by its number; and written for the Spine. */
     char path[200];
     snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%ld", seq1);
@@ -342,7 +354,7 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
              "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
              " AND action = 'share-plan'",
              amy.id);
-    assert_int_equal(testenv_sql_long(testenv, sql), 3);
+    assert_int_equal(testenv_sql_long(testenv, sql), 4);
     json_decref(first);
     json_decref(second);
     json_decref(third);
@@ -358,7 +370,11 @@ static void test_the_national_services_responses_are_read_back_and_each_failure_
     add_child("Lee", "Lindqvist", "2015-08-09", &lee);
     trace(lee.nhs, "Lindqvist", "[\"Lee\"]", "2015-08-09");
     record_plan(&lee, "child-protection-plan", NULL, "2026-03-02");
-    /* Kim's plan ends: the file says so until the national service has loaded the end. */
+    /* Both shared; then Kim's plan ends: the files say so until the national service has loaded the
+     * end. */
+    json_t *shared = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_non_null(record_for(json_object_get(shared, "file"), kim.nhs));
+    json_decref(shared);
     char path[200], body[1200];
     snprintf(path, sizeof(path), "/api/v1/cpis/plans/%s/end", kim.plan);
     json_t *ended = call_json(social_worker, "POST", path, "{\"end_date\":\"2026-04-01\"}", 200);
