@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,22 @@ typedef struct {
 } daemon_periodic_t;
 static void daemon__on_periodic(uv_timer_t *timer);
 
+/* The thread that runs group commits, on a connection of its own: a group's commit never queues on
+ * the thread pool or the connection pool behind the reads that wait for it. */
+typedef struct daemon_group daemon_group_t;
+typedef struct {
+    tsr_db_t *db; /* one connection */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    daemon_group_t *todo; /* handed over by the loop */
+    daemon_group_t *done; /* handed back, with uv_async */
+    int stop;
+    int running; /* the thread was started and not yet joined */
+    uv_async_t async;
+    int async_open;
+} daemon_committer_t;
+
 struct tsr_daemon {
     char *name;
     tsr_config_t *config;
@@ -85,6 +102,7 @@ struct tsr_daemon {
     const char *read_types[DAEMON_READS_MAX]; /* tsr_daemon_handle_reads */
     size_t read_count;
     tsr_batch_t *reads; /* reads waiting for their events' commit */
+    daemon_committer_t committer;
     tsr_metric_t *m_group_commits;
     tsr_metric_t *m_group_events;
 };
@@ -678,14 +696,14 @@ static void daemon__answer(daemon_job_t *job)
  * under load one commit to disk serves many reads, and an idle daemon waits for none.
  * ---------------------------------------------------------------------------------------------- */
 
-typedef struct {
+struct daemon_group {
     tsr_daemon_t *daemon;
     void *const *jobs; /* the batch's array, valid until tsr_batch_flushed */
     size_t count;
     size_t events;
     int rc;
     tsr_error_t err;
-} daemon_group_t;
+};
 
 static void daemon__group_work(tsr_db_t *db, void *arg)
 {
@@ -742,23 +760,93 @@ static void daemon__group_done(void *arg)
     tsr_batch_flushed(self->reads, rc, &err);
 }
 
+static void *daemon__committer_main(void *arg)
+{
+    daemon_committer_t *c = arg;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (c->todo == NULL && !c->stop)
+            pthread_cond_wait(&c->wake, &c->lock);
+        if (c->todo == NULL)
+            break; /* stopping, and nothing left */
+        daemon_group_t *group = c->todo;
+        c->todo = NULL;
+        pthread_mutex_unlock(&c->lock);
+        daemon__group_work(c->db, group);
+        pthread_mutex_lock(&c->lock);
+        c->done = group;
+        uv_async_send(&c->async);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+static void daemon__committer_on_done(uv_async_t *async)
+{
+    daemon_committer_t *c = async->data;
+    pthread_mutex_lock(&c->lock);
+    daemon_group_t *group = c->done;
+    c->done = NULL;
+    pthread_mutex_unlock(&c->lock);
+    if (group != NULL)
+        daemon__group_done(group);
+}
+
+static int daemon__committer_start(tsr_daemon_t *self, const char *url)
+{
+    daemon_committer_t *c = &self->committer;
+    tsr_error_t err;
+    c->db = tsr_db_new(&self->loop, url, self->name, 1, &err);
+    if (c->db == NULL) {
+        tsr_log_error(NULL, "%s", err.message);
+        return -1;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    uv_async_init(&self->loop, &c->async, daemon__committer_on_done);
+    c->async.data = c;
+    c->async_open = 1;
+    if (pthread_create(&c->thread, NULL, daemon__committer_main, c) != 0) {
+        tsr_log_error(NULL, "cannot start the group commit thread");
+        return -1;
+    }
+    c->running = 1;
+    return 0;
+}
+
+/* Ends the thread once its group is done (the drain waits for every read, so none is left). */
+static void daemon__committer_stop(tsr_daemon_t *self)
+{
+    daemon_committer_t *c = &self->committer;
+    if (c->running) {
+        pthread_mutex_lock(&c->lock);
+        c->stop = 1;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->thread, NULL);
+        c->running = 0;
+    }
+    if (c->async_open && !uv_is_closing((uv_handle_t *)&c->async))
+        uv_close((uv_handle_t *)&c->async, NULL);
+}
+
 static void daemon__group_flush(tsr_batch_t *batch, void *const *jobs, size_t count, void *arg)
 {
     tsr_daemon_t *self = arg;
     tsr_error_t err;
     daemon_group_t *group = calloc(1, sizeof(*group));
-    if (group == NULL) {
-        tsr_error_set(&err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing events.");
-        tsr_batch_flushed(batch, -1, &err);
-        return;
-    }
-    *group = (daemon_group_t){.daemon = self, .jobs = jobs, .count = count};
-    if (tsr_db_submit(self->db, daemon__group_work, daemon__group_done, group) != 0) {
+    if (group == NULL || !self->committer.running) {
         free(group);
         tsr_error_set(&err, TSR_E_UNAVAILABLE, "shutting_down", NULL, "The %s service is shutting down.",
                       self->name);
         tsr_batch_flushed(batch, -1, &err);
+        return;
     }
+    *group = (daemon_group_t){.daemon = self, .jobs = jobs, .count = count};
+    pthread_mutex_lock(&self->committer.lock);
+    self->committer.todo = group;
+    pthread_cond_signal(&self->committer.wake);
+    pthread_mutex_unlock(&self->committer.lock);
 }
 
 static void daemon__group_answered(void *item, int rc, const tsr_error_t *err, void *arg)
@@ -933,6 +1021,7 @@ static void daemon__close_walk(uv_handle_t *handle, void *arg)
 static void daemon__finish(tsr_daemon_t *self)
 {
     uv_timer_stop(&self->drain_timer);
+    daemon__committer_stop(self);
     if (self->relay) {
         tsr_relay_close(self->relay);
         self->relay = NULL;
@@ -1058,6 +1147,14 @@ int tsr_daemon_run(tsr_daemon_t *self)
     self->reads = tsr_batch_new(DAEMON_GROUP_MAX, daemon__group_flush, daemon__group_answered, self);
     if (self->reads == NULL)
         return 1;
+    if (self->read_count > 0) {
+        char key[128];
+        tsr_error_t err;
+        daemon__key(self, "db_url", key, sizeof(key));
+        const char *url = tsr_config_require(self->config, key, &err);
+        if (url == NULL || daemon__committer_start(self, url) != 0)
+            return 1;
+    }
     self->router_watch.data = self;
     if (tsr_zwatch_init(&self->loop, &self->router_watch, self->router, daemon__on_router) != 0)
         return 1;
@@ -1125,6 +1222,7 @@ void tsr_daemon_destroy(tsr_daemon_t **self_p)
         self->hooks_released = 1;
         self->hooks.release(self, self->hooks.arg);
     }
+    daemon__committer_stop(self);
     /* Whatever is still open (a start-up that failed half-way) is closed before the loop goes. */
     uv_walk(&self->loop, daemon__close_walk, NULL);
     uv_run(&self->loop, UV_RUN_DEFAULT);
@@ -1139,6 +1237,11 @@ void tsr_daemon_destroy(tsr_daemon_t **self_p)
         free(self->subs[i].producer);
     tsr_db_destroy(&self->db);
     tsr_batch_destroy(&self->reads);
+    tsr_db_destroy(&self->committer.db);
+    if (self->committer.async_open) {
+        pthread_mutex_destroy(&self->committer.lock);
+        pthread_cond_destroy(&self->committer.wake);
+    }
     zmq_ctx_term(self->zmq);
     tsr_config_destroy(&self->config);
     free(self->name);
