@@ -49,18 +49,21 @@ typedef struct {
 } daemon_periodic_t;
 static void daemon__on_periodic(uv_timer_t *timer);
 
-/* The thread that runs group commits, on a connection of its own: a group's commit never queues on
- * the thread pool or the connection pool behind the reads that wait for it. */
+/* The threads that run group commits, each on a connection of its own: a group's commit never queues
+ * on the thread pool or the connection pool behind the reads that wait for it. Two, so that the reads
+ * that arrive while one group waits for the disk start the next at once (PostgreSQL writes the WAL of
+ * commits that wait together in one flush); only while both run do reads gather. */
+#define DAEMON_COMMITTERS 2
 typedef struct daemon_group daemon_group_t;
 typedef struct {
-    tsr_db_t *db; /* one connection */
-    pthread_t thread;
+    tsr_db_t *db; /* DAEMON_COMMITTERS connections */
+    pthread_t threads[DAEMON_COMMITTERS];
+    int started; /* threads started and not yet joined */
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    daemon_group_t *todo; /* handed over by the loop */
-    daemon_group_t *done; /* handed back, with uv_async */
+    daemon_group_t *todo; /* handed over by the loop (a list) */
+    daemon_group_t *done; /* handed back, with uv_async (a list) */
     int stop;
-    int running; /* the thread was started and not yet joined */
     uv_async_t async;
     int async_open;
 } daemon_committer_t;
@@ -697,6 +700,7 @@ static void daemon__answer(daemon_job_t *job)
  * ---------------------------------------------------------------------------------------------- */
 
 struct daemon_group {
+    daemon_group_t *next; /* in the committer's lists */
     tsr_daemon_t *daemon;
     void *const *jobs; /* the batch's array, valid until tsr_batch_flushed */
     size_t count;
@@ -756,8 +760,9 @@ static void daemon__group_done(void *arg)
     }
     tsr_error_t err = group->err;
     int rc = group->rc;
+    void *const *jobs = group->jobs;
     free(group);
-    tsr_batch_flushed(self->reads, rc, &err);
+    tsr_batch_flushed(self->reads, jobs, rc, &err);
 }
 
 static void *daemon__committer_main(void *arg)
@@ -770,10 +775,11 @@ static void *daemon__committer_main(void *arg)
         if (c->todo == NULL)
             break; /* stopping, and nothing left */
         daemon_group_t *group = c->todo;
-        c->todo = NULL;
+        c->todo = group->next;
         pthread_mutex_unlock(&c->lock);
         daemon__group_work(c->db, group);
         pthread_mutex_lock(&c->lock);
+        group->next = c->done;
         c->done = group;
         uv_async_send(&c->async);
     }
@@ -788,15 +794,18 @@ static void daemon__committer_on_done(uv_async_t *async)
     daemon_group_t *group = c->done;
     c->done = NULL;
     pthread_mutex_unlock(&c->lock);
-    if (group != NULL)
+    while (group != NULL) {
+        daemon_group_t *next = group->next;
         daemon__group_done(group);
+        group = next;
+    }
 }
 
 static int daemon__committer_start(tsr_daemon_t *self, const char *url)
 {
     daemon_committer_t *c = &self->committer;
     tsr_error_t err;
-    c->db = tsr_db_new(&self->loop, url, self->name, 1, &err);
+    c->db = tsr_db_new(&self->loop, url, self->name, DAEMON_COMMITTERS, &err);
     if (c->db == NULL) {
         tsr_log_error(NULL, "%s", err.message);
         return -1;
@@ -806,25 +815,27 @@ static int daemon__committer_start(tsr_daemon_t *self, const char *url)
     uv_async_init(&self->loop, &c->async, daemon__committer_on_done);
     c->async.data = c;
     c->async_open = 1;
-    if (pthread_create(&c->thread, NULL, daemon__committer_main, c) != 0) {
-        tsr_log_error(NULL, "cannot start the group commit thread");
-        return -1;
+    for (; c->started < DAEMON_COMMITTERS; c->started++) {
+        if (pthread_create(&c->threads[c->started], NULL, daemon__committer_main, c) != 0) {
+            tsr_log_error(NULL, "cannot start the group commit threads");
+            return -1;
+        }
     }
-    c->running = 1;
     return 0;
 }
 
-/* Ends the thread once its group is done (the drain waits for every read, so none is left). */
+/* Ends the threads once their groups are done (the drain waits for every read, so none is left). */
 static void daemon__committer_stop(tsr_daemon_t *self)
 {
     daemon_committer_t *c = &self->committer;
-    if (c->running) {
+    if (c->started > 0) {
         pthread_mutex_lock(&c->lock);
         c->stop = 1;
-        pthread_cond_signal(&c->wake);
+        pthread_cond_broadcast(&c->wake);
         pthread_mutex_unlock(&c->lock);
-        pthread_join(c->thread, NULL);
-        c->running = 0;
+        for (int i = 0; i < c->started; i++)
+            pthread_join(c->threads[i], NULL);
+        c->started = 0;
     }
     if (c->async_open && !uv_is_closing((uv_handle_t *)&c->async))
         uv_close((uv_handle_t *)&c->async, NULL);
@@ -835,18 +846,22 @@ static void daemon__group_flush(tsr_batch_t *batch, void *const *jobs, size_t co
     tsr_daemon_t *self = arg;
     tsr_error_t err;
     daemon_group_t *group = calloc(1, sizeof(*group));
-    if (group == NULL || !self->committer.running) {
+    if (group == NULL || self->committer.started == 0) {
         free(group);
         tsr_error_set(&err, TSR_E_UNAVAILABLE, "shutting_down", NULL, "The %s service is shutting down.",
                       self->name);
-        tsr_batch_flushed(batch, -1, &err);
+        tsr_batch_flushed(batch, jobs, -1, &err);
         return;
     }
     *group = (daemon_group_t){.daemon = self, .jobs = jobs, .count = count};
-    pthread_mutex_lock(&self->committer.lock);
-    self->committer.todo = group;
-    pthread_cond_signal(&self->committer.wake);
-    pthread_mutex_unlock(&self->committer.lock);
+    daemon_committer_t *c = &self->committer;
+    pthread_mutex_lock(&c->lock);
+    daemon_group_t **tail = &c->todo;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = group;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
 }
 
 static void daemon__group_answered(void *item, int rc, const tsr_error_t *err, void *arg)
@@ -1144,7 +1159,8 @@ int tsr_daemon_run(tsr_daemon_t *self)
     zmq_setsockopt(self->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     if (daemon__bind(self, self->router, "rpc") != 0 || daemon__bind(self, self->pub, "events") != 0)
         return 1;
-    self->reads = tsr_batch_new(DAEMON_GROUP_MAX, daemon__group_flush, daemon__group_answered, self);
+    self->reads =
+        tsr_batch_new(DAEMON_GROUP_MAX, DAEMON_COMMITTERS, daemon__group_flush, daemon__group_answered, self);
     if (self->reads == NULL)
         return 1;
     if (self->read_count > 0) {
