@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "tsr_batch.h"
 #include "tsr_consumer.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
@@ -19,6 +21,9 @@
 
 #define DAEMON_MAX_CLIENTS 16
 #define DAEMON_MAX_CONSUMERS 16
+/* The most reads whose events one group commit writes; more wait for the next. */
+#define DAEMON_GROUP_MAX 256
+#define DAEMON_READS_MAX 32
 
 /* ------------------------------------------------------------------------------------------------
  * State
@@ -43,6 +48,25 @@ typedef struct {
     int running, started;
 } daemon_periodic_t;
 static void daemon__on_periodic(uv_timer_t *timer);
+
+/* The threads that run group commits, each on a connection of its own: a group's commit never queues
+ * on the thread pool or the connection pool behind the reads that wait for it. Two, so that the reads
+ * that arrive while one group waits for the disk start the next at once (PostgreSQL writes the WAL of
+ * commits that wait together in one flush); only while both run do reads gather. */
+#define DAEMON_COMMITTERS 2
+typedef struct daemon_group daemon_group_t;
+typedef struct {
+    tsr_db_t *db; /* DAEMON_COMMITTERS connections */
+    pthread_t threads[DAEMON_COMMITTERS];
+    int started; /* threads started and not yet joined */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    daemon_group_t *todo; /* handed over by the loop (a list) */
+    daemon_group_t *done; /* handed back, with uv_async (a list) */
+    int stop;
+    uv_async_t async;
+    int async_open;
+} daemon_committer_t;
 
 struct tsr_daemon {
     char *name;
@@ -78,7 +102,20 @@ struct tsr_daemon {
     size_t periodic_count;
     tsr_metric_t *m_requests_failed;
     tsr_metric_t *m_requests_dropped;
+    const char *read_types[DAEMON_READS_MAX]; /* tsr_daemon_handle_reads */
+    size_t read_count;
+    tsr_batch_t *reads; /* reads waiting for their events' commit */
+    daemon_committer_t committer;
+    tsr_metric_t *m_group_commits;
+    tsr_metric_t *m_group_events;
 };
+
+/* A read's events, packed, waiting for the group commit. */
+typedef struct {
+    tsr_outbox_event_t *events; /* each type and envelope malloc'd */
+    size_t count;
+    size_t capacity;
+} daemon_held_t;
 
 /* A request taken off the ROUTER, on its way through the thread pool. */
 typedef struct {
@@ -93,7 +130,24 @@ typedef struct {
     int events_emitted;
     tsr_error_t err;
     int failed;
+    daemon_held_t held; /* a read's events, committed by the group commit before the reply */
 } daemon_job_t;
+
+static void daemon__held_clear(daemon_held_t *held)
+{
+    for (size_t i = 0; i < held->count; i++) {
+        free((char *)held->events[i].type);
+        free((uint8_t *)held->events[i].envelope);
+    }
+    held->count = 0;
+}
+
+static void daemon__held_free(daemon_held_t *held)
+{
+    daemon__held_clear(held);
+    free(held->events);
+    memset(held, 0, sizeof(*held));
+}
 
 static const Tsr__Actor daemon__nobody = TSR__ACTOR__INIT;
 
@@ -152,6 +206,10 @@ tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
         tsr_metrics_counter("tsr_requests_failed_total", "Requests answered with an error.", NULL);
     self->m_requests_dropped = tsr_metrics_counter(
         "tsr_requests_dropped_total", "Requests dropped: past their deadline or malformed.", NULL);
+    self->m_group_commits = tsr_metrics_counter(
+        "tsr_read_group_commits_total", "Transactions that wrote the events of a group of reads.", NULL);
+    self->m_group_events =
+        tsr_metrics_counter("tsr_read_group_events_total", "Events of reads written by group commits.", NULL);
     return self;
 }
 
@@ -205,6 +263,23 @@ void tsr_daemon_handle(tsr_daemon_t *self, const tsr_handler_def_t *handlers, si
 {
     self->handlers = handlers;
     self->handler_count = count;
+}
+
+int tsr_daemon_handle_reads(tsr_daemon_t *self, const char *const *types, size_t count)
+{
+    if (self->read_count + count > DAEMON_READS_MAX)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        self->read_types[self->read_count++] = types[i];
+    return 0;
+}
+
+static int daemon__is_read(const tsr_daemon_t *self, const char *type)
+{
+    for (size_t i = 0; i < self->read_count; i++)
+        if (strcmp(self->read_types[i], type) == 0)
+            return 1;
+    return 0;
 }
 
 int tsr_daemon_subscribe_only(tsr_daemon_t *self, const char *producer, tsr_wants_fn wants,
@@ -298,9 +373,34 @@ void tsr_call_reply(tsr_call_t *call, const ProtobufCMessage *msg)
     call->reply_payload = tsr_pack(msg, &call->reply_len);
 }
 
+/* Keeps a read's event for the group commit, packed now so that it is timed by the read. */
+static int daemon__hold(tsr_call_t *call, const char *type, const ProtobufCMessage *msg, tsr_error_t *err)
+{
+    daemon_held_t *held = call->held;
+    if (held->count == held->capacity) {
+        size_t capacity = held->capacity ? held->capacity * 2 : 4;
+        tsr_outbox_event_t *bigger = realloc(held->events, capacity * sizeof(*bigger));
+        if (bigger == NULL)
+            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL,
+                                 "Out of memory keeping an event.");
+        held->events = bigger;
+        held->capacity = capacity;
+    }
+    size_t len = 0;
+    uint8_t *envelope = tsr_outbox_pack(type, call->actor, call->trace_id, msg, &len, err);
+    char *type_copy = envelope ? strdup(type) : NULL;
+    if (type_copy == NULL) {
+        free(envelope);
+        return envelope ? tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.") : -1;
+    }
+    held->events[held->count++] = (tsr_outbox_event_t){type_copy, envelope, len};
+    return 0;
+}
+
 int tsr_call_emit(tsr_call_t *call, const char *type, const ProtobufCMessage *msg, tsr_error_t *err)
 {
-    if (tsr_outbox_append(call->conn, type, call->actor, call->trace_id, msg, err) != 0)
+    if (call->held != NULL ? daemon__hold(call, type, msg, err) != 0
+                           : tsr_outbox_append(call->conn, type, call->actor, call->trace_id, msg, err) != 0)
         return -1;
     call->events_emitted++;
     return 0;
@@ -403,6 +503,8 @@ static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
 {
     const Tsr__Envelope *req = job->request;
     int keyed = req->idempotency_key != NULL && req->idempotency_key[0] != '\0';
+    /* A read keeps its events for the group commit; with a key, its stored reply is a write. */
+    int read = !keyed && daemon__is_read(job->daemon, req->type);
     ProtobufCMessage *payload = NULL;
     if (job->handler->request != NULL) {
         payload = tsr_unpack(job->handler->request, req->payload.data, req->payload.len, &job->err);
@@ -418,11 +520,13 @@ static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
         .actor = req->actor ? req->actor : &daemon__nobody,
         .trace_id = req->trace_id,
         .payload = payload,
+        .held = read ? &job->held : NULL,
     };
     /* Two tries at most: the second only when a concurrent twin with the same key won the race. */
     for (int attempt = 0; attempt < 2; attempt++) {
         tsr_error_clear(&job->err);
-        if (tsr_db_begin(conn, &job->err) != 0)
+        daemon__held_clear(&job->held);
+        if ((read ? tsr_db_begin_read_only(conn, &job->err) : tsr_db_begin(conn, &job->err)) != 0)
             break;
         if (keyed) {
             int found = daemon__idempotent_reply(conn, req, &job->reply_payload, &job->reply_len, &job->err);
@@ -457,6 +561,7 @@ static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
         goto done;
     rollback:
         tsr_db_command(conn, "ROLLBACK", NULL);
+        daemon__held_clear(&job->held);
         free(call.reply_payload);
         call.reply_payload = NULL;
         if (!(keyed && strcmp(job->err.sqlstate, "23505") == 0))
@@ -578,12 +683,13 @@ static void daemon__job_free(daemon_job_t *job)
     zmq_msg_close(&job->identity);
     tsr__envelope__free_unpacked(job->request, NULL);
     free(job->reply_payload);
+    daemon__held_free(&job->held);
     free(job);
 }
 
-static void daemon__done(void *arg)
+/* Answers a request whose work is over (and, for a read, whose events are committed). */
+static void daemon__answer(daemon_job_t *job)
 {
-    daemon_job_t *job = arg;
     tsr_daemon_t *self = job->daemon;
     self->jobs--;
     daemon__send_reply(self, &job->identity, job->request, job->reply_payload, job->reply_len,
@@ -595,6 +701,213 @@ static void daemon__done(void *arg)
     tsr_metric_observe(tsr_metrics_histogram("tsr_request_seconds", "Time to handle a request.", labels),
                        (double)(uv_hrtime() - job->started_ns) / 1e9);
     daemon__job_free(job);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Group commit of reads' events
+ *
+ * A read's transaction wrote nothing: its events wait in the job. One transaction at a time writes
+ * the events of every read waiting (one multi-row INSERT into the outbox) and commits them; only
+ * then are those reads answered, or, when it fails, answered with its error, so that no read's data
+ * leaves before its audit event is on disk. While it runs the next reads gather for the next one:
+ * under load one commit to disk serves many reads, and an idle daemon waits for none.
+ * ---------------------------------------------------------------------------------------------- */
+
+struct daemon_group {
+    daemon_group_t *next; /* in the committer's lists */
+    tsr_daemon_t *daemon;
+    void *const *jobs; /* the batch's array, valid until tsr_batch_flushed */
+    size_t count;
+    size_t events;
+    int rc;
+    tsr_error_t err;
+};
+
+static void daemon__group_work(tsr_db_t *db, void *arg)
+{
+    daemon_group_t *group = arg;
+    group->rc = -1;
+    tsr_error_clear(&group->err);
+    size_t total = 0;
+    for (size_t i = 0; i < group->count; i++)
+        total += ((const daemon_job_t *)group->jobs[i])->held.count;
+    tsr_outbox_event_t *events = malloc(total * sizeof(*events));
+    if (events == NULL) {
+        tsr_error_set(&group->err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing events.");
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < group->count; i++) {
+        const daemon_held_t *held = &((const daemon_job_t *)group->jobs[i])->held;
+        memcpy(events + n, held->events, held->count * sizeof(*events));
+        n += held->count;
+    }
+    PGconn *conn = tsr_db_acquire(db, &group->err);
+    if (conn != NULL) {
+        /* BEGIN, the INSERTs and COMMIT go in one round trip. */
+        if (tsr_db_begin(conn, &group->err) == 0 &&
+            tsr_outbox_append_packed(conn, events, total, &group->err) == 0 &&
+            tsr_db_command(conn, "COMMIT", &group->err) == 0) {
+            group->rc = 0;
+            group->events = total;
+        } else {
+            tsr_db_command(conn, "ROLLBACK", NULL);
+        }
+        tsr_db_release(db, conn);
+    }
+    free(events);
+}
+
+static void daemon__group_done(void *arg)
+{
+    daemon_group_t *group = arg;
+    tsr_daemon_t *self = group->daemon;
+    if (group->rc == 0) {
+        tsr_metric_add(self->m_group_commits, 1);
+        tsr_metric_add(self->m_group_events, (double)group->events);
+        if (self->relay != NULL)
+            tsr_relay_kick_soon(self->relay);
+    } else {
+        tsr_log_warn(NULL,
+                     "the events of %zu reads could not be committed; each is answered with the error: %s",
+                     group->count, group->err.message);
+    }
+    tsr_error_t err = group->err;
+    int rc = group->rc;
+    void *const *jobs = group->jobs;
+    free(group);
+    tsr_batch_flushed(self->reads, jobs, rc, &err);
+}
+
+static void *daemon__committer_main(void *arg)
+{
+    daemon_committer_t *c = arg;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (c->todo == NULL && !c->stop)
+            pthread_cond_wait(&c->wake, &c->lock);
+        if (c->todo == NULL)
+            break; /* stopping, and nothing left */
+        daemon_group_t *group = c->todo;
+        c->todo = group->next;
+        pthread_mutex_unlock(&c->lock);
+        daemon__group_work(c->db, group);
+        pthread_mutex_lock(&c->lock);
+        group->next = c->done;
+        c->done = group;
+        uv_async_send(&c->async);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+static void daemon__committer_on_done(uv_async_t *async)
+{
+    daemon_committer_t *c = async->data;
+    pthread_mutex_lock(&c->lock);
+    daemon_group_t *group = c->done;
+    c->done = NULL;
+    pthread_mutex_unlock(&c->lock);
+    while (group != NULL) {
+        daemon_group_t *next = group->next;
+        daemon__group_done(group);
+        group = next;
+    }
+}
+
+static int daemon__committer_start(tsr_daemon_t *self, const char *url)
+{
+    daemon_committer_t *c = &self->committer;
+    tsr_error_t err;
+    c->db = tsr_db_new(&self->loop, url, self->name, DAEMON_COMMITTERS, &err);
+    if (c->db == NULL) {
+        tsr_log_error(NULL, "%s", err.message);
+        return -1;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    uv_async_init(&self->loop, &c->async, daemon__committer_on_done);
+    c->async.data = c;
+    c->async_open = 1;
+    for (; c->started < DAEMON_COMMITTERS; c->started++) {
+        if (pthread_create(&c->threads[c->started], NULL, daemon__committer_main, c) != 0) {
+            tsr_log_error(NULL, "cannot start the group commit threads");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Ends the threads once their groups are done (the drain waits for every read, so none is left). */
+static void daemon__committer_stop(tsr_daemon_t *self)
+{
+    daemon_committer_t *c = &self->committer;
+    if (c->started > 0) {
+        pthread_mutex_lock(&c->lock);
+        c->stop = 1;
+        pthread_cond_broadcast(&c->wake);
+        pthread_mutex_unlock(&c->lock);
+        for (int i = 0; i < c->started; i++)
+            pthread_join(c->threads[i], NULL);
+        c->started = 0;
+    }
+    if (c->async_open && !uv_is_closing((uv_handle_t *)&c->async))
+        uv_close((uv_handle_t *)&c->async, NULL);
+}
+
+static void daemon__group_flush(tsr_batch_t *batch, void *const *jobs, size_t count, void *arg)
+{
+    tsr_daemon_t *self = arg;
+    tsr_error_t err;
+    daemon_group_t *group = calloc(1, sizeof(*group));
+    if (group == NULL || self->committer.started == 0) {
+        free(group);
+        tsr_error_set(&err, TSR_E_UNAVAILABLE, "shutting_down", NULL, "The %s service is shutting down.",
+                      self->name);
+        tsr_batch_flushed(batch, jobs, -1, &err);
+        return;
+    }
+    *group = (daemon_group_t){.daemon = self, .jobs = jobs, .count = count};
+    daemon_committer_t *c = &self->committer;
+    pthread_mutex_lock(&c->lock);
+    daemon_group_t **tail = &c->todo;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = group;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void daemon__group_answered(void *item, int rc, const tsr_error_t *err, void *arg)
+{
+    (void)arg;
+    daemon_job_t *job = item;
+    if (rc != 0) {
+        /* The read's audit event is not on disk: its data must not leave. */
+        job->failed = 1;
+        job->err = *err;
+        free(job->reply_payload);
+        job->reply_payload = NULL;
+        job->reply_len = 0;
+    }
+    daemon__answer(job);
+}
+
+static void daemon__done(void *arg)
+{
+    daemon_job_t *job = arg;
+    tsr_daemon_t *self = job->daemon;
+    if (job->held.count > 0) {
+        if (tsr_batch_add(self->reads, job) == 0)
+            return;
+        job->failed = 1;
+        tsr_error_set(&job->err, TSR_E_INTERNAL, "out_of_memory", NULL,
+                      "Out of memory queueing a read's events.");
+        free(job->reply_payload);
+        job->reply_payload = NULL;
+        job->reply_len = 0;
+    }
+    daemon__answer(job);
 }
 
 static const tsr_handler_def_t *daemon__find_handler(const tsr_daemon_t *self, const char *type)
@@ -737,6 +1050,7 @@ static void daemon__close_walk(uv_handle_t *handle, void *arg)
 static void daemon__finish(tsr_daemon_t *self)
 {
     uv_timer_stop(&self->drain_timer);
+    daemon__committer_stop(self);
     if (self->relay) {
         tsr_relay_close(self->relay);
         self->relay = NULL;
@@ -859,6 +1173,18 @@ int tsr_daemon_run(tsr_daemon_t *self)
     zmq_setsockopt(self->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     if (daemon__bind(self, self->router, "rpc") != 0 || daemon__bind(self, self->pub, "events") != 0)
         return 1;
+    self->reads =
+        tsr_batch_new(DAEMON_GROUP_MAX, DAEMON_COMMITTERS, daemon__group_flush, daemon__group_answered, self);
+    if (self->reads == NULL)
+        return 1;
+    if (self->read_count > 0) {
+        char key[128];
+        tsr_error_t err;
+        daemon__key(self, "db_url", key, sizeof(key));
+        const char *url = tsr_config_require(self->config, key, &err);
+        if (url == NULL || daemon__committer_start(self, url) != 0)
+            return 1;
+    }
     self->router_watch.data = self;
     if (tsr_zwatch_init(&self->loop, &self->router_watch, self->router, daemon__on_router) != 0)
         return 1;
@@ -926,6 +1252,7 @@ void tsr_daemon_destroy(tsr_daemon_t **self_p)
         self->hooks_released = 1;
         self->hooks.release(self, self->hooks.arg);
     }
+    daemon__committer_stop(self);
     /* Whatever is still open (a start-up that failed half-way) is closed before the loop goes. */
     uv_walk(&self->loop, daemon__close_walk, NULL);
     uv_run(&self->loop, UV_RUN_DEFAULT);
@@ -939,6 +1266,12 @@ void tsr_daemon_destroy(tsr_daemon_t **self_p)
     for (size_t i = 0; i < self->sub_count; i++)
         free(self->subs[i].producer);
     tsr_db_destroy(&self->db);
+    tsr_batch_destroy(&self->reads);
+    tsr_db_destroy(&self->committer.db);
+    if (self->committer.async_open) {
+        pthread_mutex_destroy(&self->committer.lock);
+        pthread_cond_destroy(&self->committer.wake);
+    }
     zmq_ctx_term(self->zmq);
     tsr_config_destroy(&self->config);
     free(self->name);

@@ -9,7 +9,13 @@
  * A handler runs on the thread pool inside a database transaction that the skeleton opens and
  * commits; events it emits go to the outbox in that same transaction, and the reply is sent only
  * after the commit. A handler that fails leaves nothing behind: the transaction is rolled back.
- * A command with an idempotency key is applied once: a repeat gets the first reply. */
+ * A command with an idempotency key is applied once: a repeat gets the first reply.
+ *
+ * A handler named in tsr_daemon_handle_reads writes nothing but its events (a read and its audit entry): it
+ * runs in a read-only transaction, and the events it emits are kept in memory, then written with the
+ * events of the other reads of that moment in one transaction, one commit to disk for them all
+ * (group commit, tsr_batch). Its reply is sent only once that commit has succeeded; if it fails,
+ * every read of the group is answered with the error instead. */
 #ifndef TSR_DAEMON_H
 #define TSR_DAEMON_H
 
@@ -41,6 +47,8 @@ typedef struct {
     /* Set by a handler that refuses but must keep what it wrote (the audit event of a refused
      * attempt): the transaction commits and the caller still gets the error. */
     int commit_refusal;
+    /* The skeleton's own: where a read's events wait for the group commit (tsr_daemon_handle_reads). */
+    void *held;
 } tsr_call_t;
 
 typedef int (*tsr_handler_fn)(tsr_call_t *call, tsr_error_t *err);
@@ -100,6 +108,11 @@ void tsr_daemon_destroy(tsr_daemon_t **self_p);
 /* Connects the pool and applies the common migrations, then the daemon's own. */
 int tsr_daemon_migrate(tsr_daemon_t *self, const tsr_migration_t *migrations, size_t count);
 void tsr_daemon_handle(tsr_daemon_t *self, const tsr_handler_def_t *handlers, size_t count);
+/* Names the handlers (of those given to tsr_daemon_handle) that only read and emit events, e.g. a
+ * read and its audit event: each runs in a read-only transaction (a write in it fails) and its events
+ * go to the group commit (see above). A request with an idempotency key runs as any other does (its
+ * stored reply is a write). types must outlive the daemon; up to 32. 0, or -1 when too many. */
+int tsr_daemon_handle_reads(tsr_daemon_t *self, const char *const *types, size_t count);
 int tsr_daemon_subscribe(tsr_daemon_t *self, const char *producer, tsr_apply_fn apply);
 /* The same, applying only the events wants says yes to; the others count as applied. */
 int tsr_daemon_subscribe_only(tsr_daemon_t *self, const char *producer, tsr_wants_fn wants,

@@ -45,7 +45,7 @@ typedef struct {
 typedef struct {
     db_prepared_t entries[DB_PREPARED_MAX];
     int count;
-    int begin_pending; /* tsr_db_begin was asked; BEGIN goes with the next statement */
+    int begin_pending; /* tsr_db_begin was asked (2: read only); BEGIN goes with the next statement */
     db_deferred_t deferred[DB_DEFERRED_MAX];
     int deferred_count;
 } db_statements_t;
@@ -376,7 +376,8 @@ static PGresult *db__pipeline(PGconn *conn, db_statements_t *st, const char *pre
         return NULL;
     int sent = 1, queries = 0;
     if (st->begin_pending) {
-        sent = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+        sent = PQsendQueryParams(conn, st->begin_pending == 2 ? "BEGIN READ ONLY" : "BEGIN", 0, NULL, NULL,
+                                 NULL, NULL, 0);
         queries++;
     }
     for (int i = 0; sent && i < st->deferred_count; i++, queries++) {
@@ -478,6 +479,15 @@ int tsr_db_begin(PGconn *conn, tsr_error_t *err)
     if (st == NULL)
         return tsr_db_command(conn, "BEGIN", err);
     st->begin_pending = 1;
+    return 0;
+}
+
+int tsr_db_begin_read_only(PGconn *conn, tsr_error_t *err)
+{
+    db_statements_t *st = PQinstanceData(conn, db__events);
+    if (st == NULL)
+        return tsr_db_command(conn, "BEGIN READ ONLY", err);
+    st->begin_pending = 2;
     return 0;
 }
 

@@ -41,6 +41,9 @@ PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char
 /* Opens a transaction on a pool connection: BEGIN is sent with the next statement, in the same round
  * trip, and a transaction that runs nothing sends nothing. */
 int tsr_db_begin(PGconn *conn, tsr_error_t *err);
+/* The same for a transaction that may only read: a write in it fails (SQLSTATE 25006), and its
+ * COMMIT waits for no disk. */
+int tsr_db_begin_read_only(PGconn *conn, tsr_error_t *err);
 /* Keeps a statement whose result nobody reads (an outbox row, say) to be sent with the connection's
  * next statement or COMMIT in one round trip; its failure is that statement's failure. */
 int tsr_db_defer(PGconn *conn, const char *sql, int nparams, const char *const *values, const int *lengths,

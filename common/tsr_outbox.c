@@ -8,14 +8,15 @@
 #include "tsr_db.h"
 #include "tsr_envelope.h"
 
-int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, const char *trace_id,
-                      const ProtobufCMessage *payload, tsr_error_t *err)
+uint8_t *tsr_outbox_pack(const char *type, const Tsr__Actor *actor, const char *trace_id,
+                         const ProtobufCMessage *payload, size_t *len, tsr_error_t *err)
 {
     size_t payload_len = 0;
     uint8_t *payload_buf = tsr_pack(payload, &payload_len);
-    if (payload_buf == NULL)
-        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing an event.");
-
+    if (payload_buf == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing an event.");
+        return NULL;
+    }
     Tsr__Envelope env = TSR__ENVELOPE__INIT;
     env.kind = TSR__ENVELOPE__KIND__EVENT;
     env.type = (char *)type;
@@ -24,12 +25,20 @@ int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, c
     env.occurred_at_ms = tsr_now_ms();
     env.payload.data = payload_buf;
     env.payload.len = payload_len;
-    size_t env_len = 0;
-    uint8_t *env_buf = tsr_pack(&env.base, &env_len);
+    uint8_t *env_buf = tsr_pack(&env.base, len);
     free(payload_buf);
     if (env_buf == NULL)
-        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing an event.");
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing an event.");
+    return env_buf;
+}
 
+int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, const char *trace_id,
+                      const ProtobufCMessage *payload, tsr_error_t *err)
+{
+    size_t env_len = 0;
+    uint8_t *env_buf = tsr_outbox_pack(type, actor, trace_id, payload, &env_len, err);
+    if (env_buf == NULL)
+        return -1;
     const char *values[2] = {type, (const char *)env_buf};
     int lengths[2] = {0, (int)env_len};
     int formats[2] = {0, 1};
@@ -106,6 +115,41 @@ int tsr_outbox_append_many(PGconn *conn, const char *type, const Tsr__Actor *act
                           2, values, lengths, formats, err);
     free(array);
     return rc;
+}
+
+/* The widest multi-row INSERT: a group of rows goes as statements of 64, 32, ... 1 rows (its count
+ * in binary), so that a connection prepares at most seven shapes of the statement however the
+ * groups come. */
+#define OUTBOX_ROWS_MAX 64
+
+int tsr_outbox_append_packed(PGconn *conn, const tsr_outbox_event_t *events, size_t count, tsr_error_t *err)
+{
+    static const char head[] = "INSERT INTO outbox (type, envelope) VALUES ";
+    char sql[sizeof(head) + OUTBOX_ROWS_MAX * 24];
+    const char *values[2 * OUTBOX_ROWS_MAX];
+    int lengths[2 * OUTBOX_ROWS_MAX], formats[2 * OUTBOX_ROWS_MAX];
+    size_t done = 0;
+    while (done < count) {
+        size_t rows = OUTBOX_ROWS_MAX;
+        while (rows > count - done)
+            rows /= 2;
+        size_t n = (size_t)snprintf(sql, sizeof(sql), "%s", head);
+        for (size_t i = 0; i < rows; i++) {
+            const tsr_outbox_event_t *ev = &events[done + i];
+            n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s($%zu, $%zu)", i ? ", " : "", 2 * i + 1,
+                                  2 * i + 2);
+            values[2 * i] = ev->type;
+            lengths[2 * i] = 0;
+            formats[2 * i] = 0;
+            values[2 * i + 1] = (const char *)ev->envelope;
+            lengths[2 * i + 1] = (int)ev->len;
+            formats[2 * i + 1] = 1;
+        }
+        if (tsr_db_defer(conn, sql, (int)(2 * rows), values, lengths, formats, err) != 0)
+            return -1;
+        done += rows;
+    }
+    return 0;
 }
 
 /* Fills producer and seq into a stored envelope and packs it again. */

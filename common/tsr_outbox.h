@@ -25,6 +25,18 @@ int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, c
  * the transaction's next statement or COMMIT): what a change of many rows at once emits. */
 int tsr_outbox_append_many(PGconn *conn, const char *type, const Tsr__Actor *actor, const char *trace_id,
                            const ProtobufCMessage *const *payloads, size_t n, tsr_error_t *err);
+/* The same in two steps, for events kept in memory until a later transaction writes them (a read's
+ * audit events, written with other reads' in one commit: tsr_daemon's group commit). pack builds the
+ * event's Envelope, timed now (malloc'd; NULL and err on failure); append_packed writes count of
+ * them in multi-row INSERTs, sent with the transaction's next statement or COMMIT. */
+typedef struct {
+    const char *type;
+    const uint8_t *envelope;
+    size_t len;
+} tsr_outbox_event_t;
+uint8_t *tsr_outbox_pack(const char *type, const Tsr__Actor *actor, const char *trace_id,
+                         const ProtobufCMessage *payload, size_t *len, tsr_error_t *err);
+int tsr_outbox_append_packed(PGconn *conn, const tsr_outbox_event_t *events, size_t count, tsr_error_t *err);
 
 /* A list of packed Envelopes, each with producer and seq filled, in sequence order. */
 typedef struct {

@@ -11,7 +11,7 @@
 #define RELAY_BATCH 500
 /* After a commit, how long the relay waits for others before numbering: on a busy daemon one
  * numbering transaction then serves several commits (each is a commit of its own to disk). */
-#define RELAY_GATHER_MS 10
+#define RELAY_GATHER_MS 25
 
 struct tsr_relay {
     uv_loop_t *loop;
@@ -74,9 +74,16 @@ static void relay__done(void *arg)
         relay__maybe_free(self);
         return;
     }
-    if (more || self->again) {
+    if (more) {
         self->again = 0;
         tsr_relay_kick(self);
+    } else if (self->again) {
+        /* Commits came while it ran: they are numbered after another gather, not at once, so that
+         * under a steady flow the relay runs every RELAY_GATHER_MS with what came meanwhile, not
+         * back to back with a few events each (each run is a transaction committed to disk, and
+         * each batch published is a transaction for every consumer). */
+        self->again = 0;
+        tsr_relay_kick_soon(self);
     }
 }
 

@@ -45,6 +45,14 @@ static const tsr_handler_def_t records_handlers[] = {
      &tsr__records__family_context_import__descriptor},
 };
 
+/* Reads that write nothing but their audit events: those events are committed for many reads at
+ * once (tsr_daemon_handle_reads), each read answered only once its event is on disk. */
+static const char *const records_reads[] = {
+    "records.organisation.get",   "records.person.get",       "records.person.search",
+    "records.case_note.list",     "records.involvement.list", "records.family_context.search",
+    "records.family_context.get",
+};
+
 int main(int argc, char **argv)
 {
     tsr_daemon_t *daemon = tsr_daemon_new("records", argc, argv);
@@ -61,6 +69,8 @@ int main(int argc, char **argv)
     if (tsr_daemon_migrate(daemon, records_migrations, records_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, records_handlers, sizeof(records_handlers) / sizeof(records_handlers[0]));
+    if (tsr_daemon_handle_reads(daemon, records_reads, sizeof(records_reads) / sizeof(records_reads[0])) != 0)
+        goto done;
     if (tsr_daemon_subscribe(daemon, "accounts", records_access_apply_accounts_event) != 0)
         goto done;
     rc = tsr_daemon_run(daemon);
