@@ -37,6 +37,7 @@ struct tsr_client {
     int default_timeout_ms;
     uint64_t next_id;
     int in_flight;
+    int unsent_calls; /* calls still to send: a newer call waits behind them, to go in order */
     int closing;
     client_call_t *calls; /* oldest first */
     client_call_t *last;
@@ -57,6 +58,8 @@ static void client__unlink(tsr_client_t *self, client_call_t *call)
     else
         self->last = call->prev;
     self->in_flight--;
+    if (call->unsent != NULL)
+        self->unsent_calls--;
 }
 
 static client_call_t *client__find(tsr_client_t *self, uint64_t id)
@@ -134,16 +137,22 @@ static void client__on_sweep(uv_timer_t *timer)
     tsr_client_t *self = timer->data;
     int64_t now = tsr_now_ms();
     client_call_t *call = self->calls;
+    /* Unsent calls go oldest first; once one cannot go, the newer ones wait behind it. */
+    int blocked = 0;
     while (call != NULL) {
         client_call_t *next = call->next;
         if (call->unsent != NULL) {
-            if (client__send(self, call->unsent, call->unsent_len) == 0) {
+            if (!blocked && client__send(self, call->unsent, call->unsent_len) == 0) {
                 free(call->unsent);
                 call->unsent = NULL;
-            } else if (now >= call->send_by_ms) {
-                call->failed = 1;
-                tsr_error_set(&call->error, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
-                              "The %s service is not reachable; try again shortly.", self->name);
+                self->unsent_calls--;
+            } else {
+                blocked = 1;
+                if (now >= call->send_by_ms) {
+                    call->failed = 1;
+                    tsr_error_set(&call->error, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
+                                  "The %s service is not reachable; try again shortly.", self->name);
+                }
             }
         }
         if (call->failed || call->deadline_ms <= now) {
@@ -302,13 +311,16 @@ int tsr_client_call(tsr_client_t *self, const tsr_call_opts_t *opts, const Proto
         free(call);
         return -1;
     }
-    if (client__send(self, buf, len) == 0) {
+    /* Behind a call still waiting to be sent, this one waits too: calls reach the daemon in the
+     * order they were made. */
+    if (self->unsent_calls == 0 && client__send(self, buf, len) == 0) {
         free(buf);
     } else {
         /* ZMQ_IMMEDIATE refuses while no connection is up: a daemon that is starting (or a client
          * just created) is given a moment to connect; one that is down fails within it. */
         call->unsent = buf;
         call->unsent_len = len;
+        self->unsent_calls++;
         call->send_by_ms =
             tsr_now_ms() + (timeout < CLIENT_CONNECT_GRACE_MS ? timeout : CLIENT_CONNECT_GRACE_MS);
     }

@@ -293,6 +293,26 @@ static void test_a_call_made_before_the_connection_is_up_is_still_delivered(void
     tsr_client_destroy(&fresh);
 }
 
+static void test_calls_made_while_the_connection_comes_up_reach_the_daemon_in_order(void **state)
+{
+    (void)state;
+    /* 'a' is made before the connection is up and waits; 'b' is made once it is up (the loop not
+     * yet run, so 'a' is still waiting): 'b' must not overtake 'a'. The server answers the two in
+     * the reverse of the order it got them. */
+    tsr_client_t *fresh = tsr_client_new(&f.loop, f.ctx, "records", endpoint(), 5000);
+    f.hold_until = 2;
+    tsr_call_opts_t opts = {.type = "records.organisation.get"};
+    Tsr__MetricsReply payload = TSR__METRICS_REPLY__INIT;
+    payload.text = "a";
+    assert_int_equal(tsr_client_call(fresh, &opts, &payload.base, on_reply, (void *)(intptr_t)'a'), 0);
+    usleep(300 * 1000);
+    payload.text = "b";
+    assert_int_equal(tsr_client_call(fresh, &opts, &payload.base, on_reply, (void *)(intptr_t)'b'), 0);
+    run_until(2);
+    assert_string_equal(f.order, "ba");
+    tsr_client_destroy(&fresh);
+}
+
 static void test_deadlines_expire_while_other_calls_keep_coming(void **state)
 {
     (void)state;
@@ -513,6 +533,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_call_made_before_the_connection_is_up_is_still_delivered,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_calls_made_while_the_connection_comes_up_reach_the_daemon_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadlines_expire_while_other_calls_keep_coming, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_request_carries_type_actor_trace_deadline_and_key, setup,
                                         teardown),
