@@ -163,33 +163,6 @@ static void trail__hash(const unsigned char prev[32], const char *const *fields,
     crypto_hash_sha256_final(&st, out);
 }
 
-/* A text[] literal of the items, as the first entries' hashes took their roles. */
-static char *trail__array_literal(char *const *items, size_t n)
-{
-    size_t len = 3;
-    for (size_t i = 0; i < n; i++)
-        len += strlen(items[i]) * 2 + 3;
-    char *out = malloc(len);
-    if (out == NULL)
-        return NULL;
-    char *o = out;
-    *o++ = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            *o++ = ',';
-        *o++ = '"';
-        for (const char *r = items[i]; *r; r++) {
-            if (*r == '"' || *r == '\\')
-                *o++ = '\\';
-            *o++ = *r;
-        }
-        *o++ = '"';
-    }
-    *o++ = '}';
-    *o = '\0';
-    return out;
-}
-
 /* One entry's fields as text, as hashed and as stored. */
 typedef struct {
     const char *occurred; /* milliseconds since the epoch */
@@ -299,8 +272,10 @@ static int trail__append(PGconn *conn, const Tsr__Envelope *e, const trail_acces
     snprintf(seq, sizeof(seq), "%" PRIu64, e->seq);
     snprintf(item_text, sizeof(item_text), "%d", item);
     snprintf(version, sizeof(version), "%d", TRAIL_HASH_VERSION);
-    char *roles = trail__array_literal(actor ? actor->roles : NULL, actor ? actor->n_roles : 0);
-    char *teams = trail__array_literal(actor ? actor->team_names : NULL, actor ? actor->n_team_names : 0);
+    char *roles = tsr_text_array_literal((const char *const *)(actor ? actor->roles : NULL),
+                                         actor ? actor->n_roles : 0);
+    char *teams = tsr_text_array_literal((const char *const *)(actor ? actor->team_names : NULL),
+                                         actor ? actor->n_team_names : 0);
     if (roles == NULL || teams == NULL) {
         free(roles);
         free(teams);
@@ -573,7 +548,7 @@ static char *trail__literal_from_text(char *joined, int count)
                 items[n++] = c + 1;
             }
     }
-    return trail__array_literal(items, n);
+    return tsr_text_array_literal((const char *const *)items, n);
 }
 
 /* 1 when the entry in row holds together with prev (and advances prev to its hash), 0 with

@@ -137,6 +137,18 @@ static const json_t *open_error(const char *plan_id, const char *code, json_t **
     return NULL;
 }
 
+/* Waits up to 30 s for the daemon to write the file at path. */
+static void wait_for_file(const char *path)
+{
+    struct stat st;
+    for (int i = 0; i < 300; i++) {
+        if (stat(path, &st) == 0)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("%s was not written", path);
+}
+
 static int setup(void **state)
 {
     if (testenv_group_setup(state) != 0)
@@ -334,15 +346,7 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
     json_decref(uploads);
     char written[400];
     snprintf(written, sizeof(written), "%s/cpis-uploads/CPIS-E0999-%06ld.json", testenv->dir, seq1);
-    struct stat st;
-    int found = 0;
-    for (int i = 0; i < 300 && !found; i++) {
-        found = stat(written, &st) == 0;
-        if (!found)
-            usleep(100 * 1000);
-    }
-    if (!found)
-        fail_msg("%s was not written", written);
+    wait_for_file(written);
     json_error_t jerr;
     json_t *on_disk = json_load_file(written, 0, &jerr);
     assert_true(json_equal(on_disk, file));
@@ -617,15 +621,7 @@ static void test_files_are_made_on_a_schedule_and_by_the_batch_command(void **st
         testenv, "SELECT max(file_sequence_number) FROM cpis.uploads WHERE trigger = 'schedule'");
     char written[400];
     snprintf(written, sizeof(written), "%s/cpis-uploads/CPIS-E0999-%06ld.json", testenv->dir, last);
-    struct stat st;
-    int found = 0;
-    for (int i = 0; i < 300 && !found; i++) {
-        found = stat(written, &st) == 0;
-        if (!found)
-            usleep(100 * 1000);
-    }
-    if (!found)
-        fail_msg("the scheduled file %s was not written", written);
+    wait_for_file(written);
 }
 
 static void test_the_cpis_daemon_refuses_to_start_without_the_councils_details(void **state)

@@ -147,27 +147,6 @@ static json_t *stage(json_t *d, const char *key)
 }
 
 /* A new valid NHS number (modulus 11 check digit). */
-static void new_nhs(char out[11])
-{
-    static int serial = 100;
-    for (;;) {
-        char nine[16];
-        snprintf(nine, sizeof(nine), "944%06d", serial++);
-        int sum = 0;
-        for (int i = 0; i < 9; i++)
-            sum += (nine[i] - '0') * (10 - i);
-        int check = 11 - sum % 11;
-        if (check == 11)
-            check = 0;
-        if (check == 10)
-            continue;
-        memcpy(out, nine, 9);
-        out[9] = (char)('0' + check);
-        out[10] = '\0';
-        return;
-    }
-}
-
 static void test_the_dashboard_shows_exactly_where_the_front_doors_work_is(void **state)
 {
     (void)state;
@@ -225,7 +204,7 @@ static void test_the_dashboard_shows_exactly_where_the_front_doors_work_is(void 
     /* A CP-IS access notification about a known child: a CPIS Follow up in the CP-IS Worker's queue. */
     char nhs[11], body[900], child[32], yesterday[16];
     testenv_sql_date(testenv, "current_date - 1", yesterday);
-    new_nhs(nhs);
+    testenv_new_nhs_number(nhs);
     snprintf(body, sizeof(body),
              "{\"legal_name\":{\"given\":\"Ellis\",\"family\":\"Quarrington\"},\"gender\":\"female\","
              "\"date_of_birth\":\"2019-04-02\",\"nhs_number\":\"%s\"}",
