@@ -476,14 +476,21 @@ static void test_a_finished_step_is_in_the_report_within_a_second(void **state)
         long finished = now_ms();
         json_t *row = NULL;
         long seen = 0;
-        while (row == NULL && (seen = now_ms()) - finished < 3000) {
+        /* The row whole: the workflow daemon's finish and the consultations daemon's form data come
+         * on two streams, and either may reach the reporting daemon first. */
+        while ((seen = now_ms()) - finished < 3000) {
             row = report_row(manager, id);
-            if (row == NULL)
-                usleep(20 * 1000);
+            if (row != NULL && str(row, "source_title")[0] != '\0')
+                break;
+            json_decref(row);
+            row = NULL;
+            usleep(20 * 1000);
         }
-        if (row == NULL || seen - finished > 1000)
-            fail_msg("step %s reached the report %ld ms after it finished (at most 1000 allowed)", id,
+        if (row == NULL || seen - finished > 1000) {
+            free(manager);
+            fail_msg("step %s reached the report whole %ld ms after it finished (at most 1000 allowed)", id,
                      seen - finished);
+        }
         assert_string_equal(str(row, "source_title"), "HOUSING - LA housing or housing association");
         json_decref(row);
     }
