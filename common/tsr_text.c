@@ -311,3 +311,27 @@ int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err)
     *after = id;
     return 0;
 }
+
+int tsr_text_compare_ptrs(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int tsr_text_sorted_has(char *const *items, size_t n, const char *key)
+{
+    return n > 0 && bsearch(&key, items, n, sizeof(items[0]), tsr_text_compare_ptrs) != NULL;
+}
+
+void tsr_text_sorted_insert(char **items, size_t n, const char *key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(items[mid], key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(&items[lo + 1], &items[lo], (n - lo) * sizeof(items[0]));
+    items[lo] = (char *)key;
+}

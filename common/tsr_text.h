@@ -46,6 +46,11 @@ typedef struct {
 } tsr_text_page_t;
 int tsr_text_page(uint32_t asked, const char *cursor, uint32_t fallback, uint32_t max, tsr_text_page_t *page,
                   tsr_error_t *err);
+/* Sorted lists of strings (ids, keys) kept by pointer: the order for qsort, whether key is among the
+ * n sorted items, and key put where it belongs among n (with room for one more). */
+int tsr_text_compare_ptrs(const void *a, const void *b);
+int tsr_text_sorted_has(char *const *items, size_t n, const char *key);
+void tsr_text_sorted_insert(char **items, size_t n, const char *key);
 /* s as one CSV field (RFC 4180), malloc'd: quoted when it must be, and a cell a spreadsheet would
  * take for a formula (=, +, -, @) written as text. NULL when out of memory. */
 char *tsr_text_csv_field(const char *s);

@@ -483,11 +483,6 @@ static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_a
     return *fresh ? 0 : -1;
 }
 
-static int ingest__compare_text(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* ------------------------------------------------------------------------------------------------
  * The batch
  * ---------------------------------------------------------------------------------------------- */
@@ -634,27 +629,6 @@ static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, ingest_steps_
     return rc;
 }
 
-/* Whether id is among the sorted ids. */
-static int ingest__among(char *const *ids, size_t n, const char *id)
-{
-    return n > 0 && bsearch(&id, ids, n, sizeof(ids[0]), ingest__compare_text) != NULL;
-}
-
-/* Puts id into the sorted ids (n of them, room for one more) where it belongs. */
-static void ingest__insert_sorted(char **ids, size_t n, const char *id)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (strcmp(ids[mid], id) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    memmove(&ids[lo + 1], &ids[lo], (n - lo) * sizeof(ids[0]));
-    ids[lo] = (char *)id;
-}
-
 int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Cpis__NotificationsIngest *in = (const Tsr__Cpis__NotificationsIngest *)call->payload;
@@ -700,7 +674,8 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     for (size_t i = 0; i < count; i++) {
         ingest_note_t *n = &notes[i];
         /* Sent again after it was accepted: dropped, whatever the record now says. */
-        if (ingest__is_known(known, n->id) || (n->valid && ingest__among(accepted_ids, n_accepted, n->id))) {
+        if (ingest__is_known(known, n->id) ||
+            (n->valid && tsr_text_sorted_has(accepted_ids, n_accepted, n->id))) {
             duplicate_ids[out.duplicates++] = (char *)n->id;
             continue;
         }
@@ -724,7 +699,7 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
             continue;
         }
         accepted[n_accepted] = n;
-        ingest__insert_sorted(accepted_ids, n_accepted++, n->id);
+        tsr_text_sorted_insert(accepted_ids, n_accepted++, n->id);
     }
     if (ingest__queue_errors(call, rejected, rejection_ptrs, out.n_errors, err) != 0)
         goto done;
@@ -734,12 +709,12 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
             goto done;
         for (int r = 0; r < PQntuples(fresh); r++)
             fresh_ids[n_fresh++] = PQgetvalue(fresh, r, 0);
-        qsort(fresh_ids, n_fresh, sizeof(fresh_ids[0]), ingest__compare_text);
+        qsort(fresh_ids, n_fresh, sizeof(fresh_ids[0]), tsr_text_compare_ptrs);
     }
     for (size_t i = 0; i < n_accepted; i++) {
         const ingest_note_t *n = accepted[i];
         /* Received meanwhile through another request: a duplicate after all. */
-        if (!ingest__among(fresh_ids, n_fresh, n->id)) {
+        if (!tsr_text_sorted_has(fresh_ids, n_fresh, n->id)) {
             duplicate_ids[out.duplicates++] = (char *)n->id;
             continue;
         }

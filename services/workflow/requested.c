@@ -31,32 +31,6 @@ int wf_wants_step_requested(const Tsr__Envelope *ev)
            requested__ends_with(ev->type, ".steps.requested");
 }
 
-static int requested__compare_text(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Whether key is among the sorted keys. */
-static int requested__among(char *const *keys, size_t n, const char *key)
-{
-    return n > 0 && bsearch(&key, keys, n, sizeof(keys[0]), requested__compare_text) != NULL;
-}
-
-/* Puts key into the sorted keys (n of them, room for one more) where it belongs. */
-static void requested__insert_sorted(char **keys, size_t n, const char *key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (strcmp(keys[mid], key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    memmove(&keys[lo + 1], &keys[lo], (n - lo) * sizeof(keys[0]));
-    keys[lo] = (char *)key;
-}
-
 /* The recipients an event's steps were resolved to: the steps of one event nearly always go to the
  * same queue, which is then looked up once. */
 #define REQUESTED_RECIPIENTS 8
@@ -338,7 +312,7 @@ static int requested__apply(tsr_event_t *ev, Tsr__Workflow__StepRequested *const
     }
     for (int k = 0; k < PQntuples(known); k++)
         known_keys[n_known++] = PQgetvalue(known, k, 0);
-    qsort(known_keys, n_known, sizeof(known_keys[0]), requested__compare_text);
+    qsort(known_keys, n_known, sizeof(known_keys[0]), tsr_text_compare_ptrs);
     for (size_t i = 0; i < n; i++) {
         const Tsr__Workflow__StepRequested *in = steps[i];
         tsr_error_t one;
@@ -352,11 +326,11 @@ static int requested__apply(tsr_event_t *ev, Tsr__Workflow__StepRequested *const
         else if (def == NULL || !wf_def_allows_subject(def, kind))
             tsr_error_set(&one, TSR_E_INVALID, "unknown_step_type", "type",
                           "There is no step type \"%s\" about a %s.", in->type ? in->type : "", kind);
-        else if (requested__among(known_keys, n_known, in->dedupe_key) ||
-                 requested__among(seen, n_seen, in->dedupe_key))
+        else if (tsr_text_sorted_has(known_keys, n_known, in->dedupe_key) ||
+                 tsr_text_sorted_has(seen, n_seen, in->dedupe_key))
             continue; /* started already (by an earlier event, or earlier in this one) */
         else if (requested__prepare(&call, &recipients, in, def, kind, i, rows, &one) == 0) {
-            requested__insert_sorted(seen, n_seen++, in->dedupe_key);
+            tsr_text_sorted_insert(seen, n_seen++, in->dedupe_key);
             continue;
         }
         /* One step that cannot be started must not keep the others of the event from starting: it

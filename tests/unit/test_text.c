@@ -220,6 +220,28 @@ static void test_a_page_gives_its_statement_the_cursor_and_one_row_more_than_it_
     assert_string_equal(err.code, "invalid_limit");
 }
 
+static void test_a_sorted_list_finds_its_keys_and_takes_new_ones_in_order(void **state)
+{
+    (void)state;
+    char *keys[8] = {0};
+    size_t n = 0;
+    const char *in[] = {"m", "c", "x", "a"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_false(tsr_text_sorted_has(keys, n, in[i]));
+        tsr_text_sorted_insert(keys, n++, in[i]);
+    }
+    assert_string_equal(keys[0], "a");
+    assert_string_equal(keys[1], "c");
+    assert_string_equal(keys[2], "m");
+    assert_string_equal(keys[3], "x");
+    assert_true(tsr_text_sorted_has(keys, n, "m"));
+    assert_false(tsr_text_sorted_has(keys, n, "b"));
+    char *unsorted[] = {"b", "a", "c"};
+    qsort(unsorted, 3, sizeof(unsorted[0]), tsr_text_compare_ptrs);
+    assert_string_equal(unsorted[0], "a");
+    assert_true(tsr_text_sorted_has(unsorted, 3, "c"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_an_id_cursor_is_a_positive_number_or_nothing),
         cmocka_unit_test(test_a_page_size_defaults_when_not_asked_and_is_refused_above_its_maximum),
         cmocka_unit_test(test_a_page_gives_its_statement_the_cursor_and_one_row_more_than_it_shows),
+        cmocka_unit_test(test_a_sorted_list_finds_its_keys_and_takes_new_ones_in_order),
         cmocka_unit_test(test_csv_fields_are_quoted_when_they_must_be_and_never_read_as_formulas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
