@@ -4,9 +4,9 @@
 // Every figure is the reporting daemon's (GET /api/v1/reports/front-door-dashboard).
 import { get } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table } from '../html.js';
-import { attempt, button, onSubmit, showErrors, textInput } from '../forms.js';
+import { attempt, button, onSubmit, showErrors } from '../forms.js';
 import { go } from '../main.js';
-import { barChart, reportsNav } from './reports.js';
+import { barChart, periodFields, reportsNav } from './reports.js';
 
 const PATH = '/api/v1/reports/front-door-dashboard';
 
@@ -38,10 +38,7 @@ function figure(id, title, value, detail) {
 
 function periodForm(start, end) {
   return html`<form id="period-form" novalidate>
-    <div class="govuk-grid-row">
-      <div class="govuk-grid-column-one-quarter">${textInput({ id: 'start', name: 'start', label: 'Period start', type: 'date', value: start })}</div>
-      <div class="govuk-grid-column-one-quarter">${textInput({ id: 'end', name: 'end', label: 'Period end', type: 'date', value: end })}</div>
-    </div>
+    ${periodFields(start, end)}
     ${button('Show figures', { name: 'then', value: 'show' })}
   </form>`;
 }

@@ -35,12 +35,17 @@ export function reportsNav(current) {
   </nav>`;
 }
 
-function periodForm(start, end) {
-  return html`<form id="period-form" novalidate>
-    <div class="govuk-grid-row">
+// The period's two date fields, for the report and the dashboard alike.
+export function periodFields(start, end) {
+  return html`<div class="govuk-grid-row">
       <div class="govuk-grid-column-one-quarter">${textInput({ id: 'start', name: 'start', label: 'Period start', type: 'date', value: start })}</div>
       <div class="govuk-grid-column-one-quarter">${textInput({ id: 'end', name: 'end', label: 'Period end', type: 'date', value: end })}</div>
-    </div>
+    </div>`;
+}
+
+function periodForm(start, end) {
+  return html`<form id="period-form" novalidate>
+    ${periodFields(start, end)}
     <div class="govuk-button-group">
       ${button('Run report', { name: 'then', value: 'run' })}
       ${button('Download CSV', { name: 'then', value: 'csv', secondary: true })}
