@@ -28,18 +28,6 @@
 #define CONSULTATION_ORG "7504989"
 
 /* A call that must answer `status`; its JSON body (new reference). */
-static json_t *call_json(const char *token, const char *method, const char *path, const char *body,
-                         long status)
-{
-    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
-    if (r.status != status)
-        fail_msg("%s %s %s: expected %ld, got %ld %s", method, path, body ? body : "", status, r.status,
-                 r.body ? r.body : "");
-    json_t *json = json_incref(r.json);
-    testenv_response_free(&r);
-    return json;
-}
-
 static void call_error(const char *token, const char *method, const char *path, const char *body, long status,
                        const char *code, const char *field)
 {
@@ -49,12 +37,6 @@ static void call_error(const char *token, const char *method, const char *path, 
     if (field != NULL && (got == NULL || strcmp(got, field) != 0))
         fail_msg("%s %s: expected field %s, got %s (%s)", method, path, field, got ? got : "none", r.body);
     testenv_response_free(&r);
-}
-
-static const char *str(const json_t *obj, const char *key)
-{
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? s : "";
 }
 
 static long sql_long(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -89,7 +71,7 @@ static json_t *find_request(json_t *step, const char *type)
     json_t *r;
     json_array_foreach(json_object_get(step, "requests"), i, r)
     {
-        if (strcmp(str(r, "type"), type) == 0)
+        if (strcmp(testenv_str(r, "type"), type) == 0)
             return r;
     }
     return NULL;
@@ -101,14 +83,14 @@ static int in_folder(const char *token, const char *query, const char *folder, c
 {
     char path[160];
     snprintf(path, sizeof(path), "/api/v1/workview%s", query ? query : "");
-    json_t *wv = call_json(token, "GET", path, NULL, 200);
+    json_t *wv = testenv_call_json(testenv, token, "GET", path, NULL, 200);
     int found = 0;
     size_t i;
     json_t *item;
     json_array_foreach(json_object_get(json_object_get(json_object_get(wv, "folders"), folder), "items"), i,
                        item)
     {
-        found |= strcmp(str(item, key), id) == 0;
+        found |= strcmp(testenv_str(item, key), id) == 0;
     }
     json_decref(wv);
     return found;
@@ -119,7 +101,7 @@ static void history_of(const char *token, const char *step_id, const char *type,
 {
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/steps/%s", step_id);
-    json_t *step = call_json(token, "GET", path, NULL, 200);
+    json_t *step = testenv_call_json(testenv, token, "GET", path, NULL, 200);
     json_t *req = find_request(step, type);
     assert_non_null(req);
     size_t n = 0, i;
@@ -127,8 +109,9 @@ static void history_of(const char *token, const char *step_id, const char *type,
     out[0] = '\0';
     json_array_foreach(json_object_get(req, "history"), i, h)
     {
-        n += (size_t)snprintf(out + n, size - n, "%s%s>%s>%s", i ? "," : "", str(h, "action"),
-                              str(h, "worker_or_team"), str(json_object_get(h, "by"), "name"));
+        n +=
+            (size_t)snprintf(out + n, size - n, "%s%s>%s>%s", i ? "," : "", testenv_str(h, "action"),
+                             testenv_str(h, "worker_or_team"), testenv_str(json_object_get(h, "by"), "name"));
     }
     json_decref(step);
 }
@@ -173,13 +156,13 @@ static void run_journey(const journey_t *j, char id_out[32])
         "{\"type\":\"front-door-consultation\",\"variant\":\"%s\",\"subject\":{\"kind\":\"organisation\","
         "\"id\":\"%s\"}}",
         j->variant, j->organisation);
-    json_t *step = call_json(admin, "POST", "/api/v1/steps", body, 201);
+    json_t *step = testenv_call_json(testenv, admin, "POST", "/api/v1/steps", body, 201);
     char id[32], title[64], heading[160];
-    snprintf(id, sizeof(id), "%s", str(step, "id"));
+    snprintf(id, sizeof(id), "%s", testenv_str(step, "id"));
     snprintf(title, sizeof(title), "Consultation (%s)", j->variant);
     snprintf(heading, sizeof(heading), "%s : %s (%s)", title, j->organisation_name, j->organisation);
-    assert_string_equal(str(step, "title"), title);
-    assert_string_equal(str(step, "heading"), heading);
+    assert_string_equal(testenv_str(step, "title"), title);
+    assert_string_equal(testenv_str(step, "heading"), heading);
     json_decref(step);
     assert_true(in_folder(admin, NULL, "current_work", "step_id", id));
 
@@ -191,12 +174,12 @@ static void run_journey(const journey_t *j, char id_out[32])
              "\"contact_email\":\"robin.ellery@example.org\",\"contact_relationship\":\"Centre manager\","
              "\"details\":\"Concerned about a family who use the centre.\"},\"completed\":true}",
              j->source);
-    step = call_json(admin, "PUT", path, body, 200);
+    step = testenv_call_json(testenv, admin, "PUT", path, body, 200);
     json_t *s1 = json_array_get(json_object_get(step, "sections"), 0);
     assert_true(json_is_true(json_object_get(s1, "completed")));
     char admin_id[24];
     snprintf(admin_id, sizeof(admin_id), "%ld", id_of_worker("mash.admin"));
-    assert_string_equal(str(json_object_get(s1, "data"), "duty_worker"), admin_id);
+    assert_string_equal(testenv_str(json_object_get(s1, "data"), "duty_worker"), admin_id);
     json_decref(step);
     /* Kept by the consultations daemon, in typed columns, with the source's title. */
     assert_int_equal(
@@ -210,12 +193,12 @@ static void run_journey(const journey_t *j, char id_out[32])
     /* 4. The request, to its team by default: sent, and in the team's Incoming requests. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
     snprintf(body, sizeof(body), "{\"type\":\"%s\",\"note\":\"Please review.\"}", j->request);
-    step = call_json(admin, "POST", path, body, 201);
+    step = testenv_call_json(testenv, admin, "POST", path, body, 201);
     json_t *req = find_request(step, j->request);
     assert_non_null(req);
     char rid[32];
-    snprintf(rid, sizeof(rid), "%s", str(req, "id"));
-    assert_string_equal(str(req, "status"), "sent");
+    snprintf(rid, sizeof(rid), "%s", testenv_str(req, "id"));
+    assert_string_equal(testenv_str(req, "status"), "sent");
     json_decref(step);
     history_of(admin, id, j->request, history, sizeof(history));
     char expected[512];
@@ -226,7 +209,7 @@ static void run_journey(const journey_t *j, char id_out[32])
 
     /* 5-6. The reviewer resumes it from Incoming requests: it leaves the admin's Current work. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
-    json_decref(call_json(reviewer, "POST", path, NULL, 200));
+    json_decref(testenv_call_json(testenv, reviewer, "POST", path, NULL, 200));
     assert_true(in_folder(reviewer, NULL, "current_work", "step_id", id));
     assert_false(in_folder(admin, NULL, "current_work", "step_id", id));
 
@@ -236,7 +219,7 @@ static void run_journey(const journey_t *j, char id_out[32])
         body, sizeof(body),
         "{\"data\":{\"advice\":\"Advised the centre on next steps.\",\"outcomes\":%s},\"completed\":true}",
         j->outcomes);
-    json_decref(call_json(reviewer, "PUT", path, body, 200));
+    json_decref(testenv_call_json(testenv, reviewer, "PUT", path, body, 200));
     assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
                               " AND section_2_completed AND completed_by_id = %ld"
                               " AND array_to_json(outcomes)::text = '%s'",
@@ -245,7 +228,7 @@ static void run_journey(const journey_t *j, char id_out[32])
 
     /* 8. The request completed (or returned to the admin, who acknowledges it). */
     snprintf(path, sizeof(path), "/api/v1/requests/%s/%s", rid, j->returned ? "return" : "complete");
-    json_decref(call_json(reviewer, "POST", path, "{\"note\":\"Advice given.\"}", 200));
+    json_decref(testenv_call_json(testenv, reviewer, "POST", path, "{\"note\":\"Advice given.\"}", 200));
     assert_false(in_folder(reviewer, team_query, "incoming_requests", "request_id", rid));
     history_of(admin, id, j->request, history, sizeof(history));
     if (j->returned) {
@@ -254,7 +237,7 @@ static void run_journey(const journey_t *j, char id_out[32])
         assert_string_equal(history, expected);
         assert_true(in_folder(admin, NULL, "incoming_requests", "request_id", rid));
         snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
-        json_decref(call_json(admin, "POST", path, NULL, 200));
+        json_decref(testenv_call_json(testenv, admin, "POST", path, NULL, 200));
         assert_false(in_folder(admin, NULL, "incoming_requests", "request_id", rid));
         history_of(admin, id, j->request, history, sizeof(history));
         snprintf(expected, sizeof(expected),
@@ -274,13 +257,14 @@ static void run_journey(const journey_t *j, char id_out[32])
         snprintf(body, sizeof(body),
                  "{\"type\":\"pass-to-mash-social-worker\",\"to\":{\"worker_id\":\"%ld\"}}",
                  id_of_worker("mash.sw"));
-        step = call_json(reviewer, "POST", path, body, 201);
+        step = testenv_call_json(testenv, reviewer, "POST", path, body, 201);
         char swid[32];
-        snprintf(swid, sizeof(swid), "%s", str(find_request(step, "pass-to-mash-social-worker"), "id"));
+        snprintf(swid, sizeof(swid), "%s",
+                 testenv_str(find_request(step, "pass-to-mash-social-worker"), "id"));
         json_decref(step);
         assert_true(in_folder(sw, NULL, "incoming_requests", "request_id", swid));
         snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", swid);
-        json_decref(call_json(sw, "POST", path, "{\"note\":\"Seen.\"}", 200));
+        json_decref(testenv_call_json(testenv, sw, "POST", path, "{\"note\":\"Seen.\"}", 200));
         assert_false(in_folder(sw, NULL, "incoming_requests", "request_id", swid));
         history_of(sw, id, "pass-to-mash-social-worker", history, sizeof(history));
         snprintf(expected, sizeof(expected), "sent>Sam Whitfield>%s,completed>>Sam Whitfield",
@@ -291,9 +275,9 @@ static void run_journey(const journey_t *j, char id_out[32])
 
     /* 10. Section 3: 'Consultation complete' finishes the step and starts nothing. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
-    step =
-        call_json(reviewer, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200);
-    assert_string_equal(str(step, "state"), "completed");
+    step = testenv_call_json(testenv, reviewer, "POST", path,
+                             "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200);
+    assert_string_equal(testenv_str(step, "state"), "completed");
     assert_null(json_object_get(json_array_get(json_object_get(step, "next_actions"), 0), "started_step_id"));
     json_decref(step);
     assert_false(in_folder(reviewer, NULL, "current_work", "step_id", id));
@@ -310,13 +294,13 @@ static json_t *report_row(const char *token, const char *step_id)
     today(day);
     snprintf(path, sizeof(path), "/api/v1/reports/consultations-in-period?start=%s&end=%s&limit=1000", day,
              day);
-    json_t *report = call_json(token, "GET", path, NULL, 200);
+    json_t *report = testenv_call_json(testenv, token, "GET", path, NULL, 200);
     json_t *found = NULL;
     size_t i;
     json_t *row;
     json_array_foreach(json_object_get(json_object_get(report, "rows"), "items"), i, row)
     {
-        if (strcmp(str(row, "step_id"), step_id) == 0)
+        if (strcmp(testenv_str(row, "step_id"), step_id) == 0)
             found = json_incref(row);
     }
     json_decref(report);
@@ -363,16 +347,16 @@ static void test_each_route_and_variant_runs_the_seeds_journey_and_reaches_the_r
         char title[64], day[11];
         snprintf(title, sizeof(title), "Consultation (%s)", j->variant);
         today(day);
-        assert_string_equal(str(row, "organisation_id"), j->organisation);
-        assert_string_equal(str(row, "organisation_name"), j->organisation_name);
-        assert_string_equal(str(row, "step_type"), title);
-        assert_string_equal(str(row, "step_started_on"), day);
-        assert_string_equal(str(row, "step_completed_on"), day);
-        assert_string_equal(str(row, "consulted_on"), "2022-11-25");
-        assert_string_equal(str(row, "consulted_at"), "2022-11-25T13:57:00Z");
-        assert_string_equal(str(row, "source"), j->source);
-        assert_string_equal(str(row, "referrer_name"), "Robin Ellery");
-        assert_string_equal(str(row, "referrer_relationship"), "Centre manager");
+        assert_string_equal(testenv_str(row, "organisation_id"), j->organisation);
+        assert_string_equal(testenv_str(row, "organisation_name"), j->organisation_name);
+        assert_string_equal(testenv_str(row, "step_type"), title);
+        assert_string_equal(testenv_str(row, "step_started_on"), day);
+        assert_string_equal(testenv_str(row, "step_completed_on"), day);
+        assert_string_equal(testenv_str(row, "consulted_on"), "2022-11-25");
+        assert_string_equal(testenv_str(row, "consulted_at"), "2022-11-25T13:57:00Z");
+        assert_string_equal(testenv_str(row, "source"), j->source);
+        assert_string_equal(testenv_str(row, "referrer_name"), "Robin Ellery");
+        assert_string_equal(testenv_str(row, "referrer_relationship"), "Centre manager");
         char *outcomes = json_dumps(json_object_get(row, "outcomes"), JSON_COMPACT);
         assert_string_equal(outcomes, j->outcomes);
         free(outcomes);
@@ -399,9 +383,9 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
         body, sizeof(body),
         "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":\"organisation\","
         "\"id\":\"" HAMPDEN "\"}}");
-    json_t *step = call_json(admin, "POST", "/api/v1/steps", body, 201);
+    json_t *step = testenv_call_json(testenv, admin, "POST", "/api/v1/steps", body, 201);
     char id[32];
-    snprintf(id, sizeof(id), "%s", str(step, "id"));
+    snprintf(id, sizeof(id), "%s", testenv_str(step, "id"));
     json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
     long events = sql_long("SELECT count(*) FROM consultations.outbox");
@@ -429,13 +413,14 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
     assert_int_equal(sql_long("SELECT count(*) FROM consultations.outbox"), events);
     /* A save without the optional fields keeps what it has, and empties what it no longer has. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
-    json_decref(call_json(admin, "PUT", path,
-                          "{\"data\":{\"source\":\"schools\",\"contact_name\":\"  Robin Ellery  \"}}", 200));
+    json_decref(testenv_call_json(testenv, admin, "PUT", path,
+                                  "{\"data\":{\"source\":\"schools\",\"contact_name\":\"  Robin Ellery  \"}}",
+                                  200));
     assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
                               " AND contact_name = 'Robin Ellery' AND NOT section_1_completed",
                               id),
                      1);
-    json_decref(call_json(admin, "PUT", path, "{\"data\":{\"source\":\"police\"}}", 200));
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, "{\"data\":{\"source\":\"police\"}}", 200));
     assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
                               " AND contact_name IS NULL AND source_title = 'POLICE'",
                               id),
@@ -447,23 +432,24 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
 static void quick_consultation(const char *token, const char *source, char id_out[32])
 {
     char body[600], path[128];
-    json_t *step = call_json(token, "POST", "/api/v1/steps",
-                             "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\","
-                             "\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN "\"}}",
-                             201);
-    snprintf(id_out, 32, "%s", str(step, "id"));
+    json_t *step = testenv_call_json(testenv, token, "POST", "/api/v1/steps",
+                                     "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\","
+                                     "\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN "\"}}",
+                                     201);
+    snprintf(id_out, 32, "%s", testenv_str(step, "id"));
     json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id_out);
     snprintf(body, sizeof(body),
              "{\"data\":{\"consulted_at\":\"2022-11-25T13:57:00Z\",\"source\":\"%s\"},\"completed\":true}",
              source);
-    json_decref(call_json(token, "PUT", path, body, 200));
+    json_decref(testenv_call_json(testenv, token, "PUT", path, body, 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id_out);
-    json_decref(call_json(token, "PUT", path,
-                          "{\"data\":{\"outcomes\":[\"referral-to-mash\"]},\"completed\":true}", 200));
+    json_decref(testenv_call_json(testenv, token, "PUT", path,
+                                  "{\"data\":{\"outcomes\":[\"referral-to-mash\"]},\"completed\":true}",
+                                  200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id_out);
-    json_decref(
-        call_json(token, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
+    json_decref(testenv_call_json(testenv, token, "POST", path,
+                                  "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
 }
 
 static void test_a_finished_step_is_in_the_report_within_a_second(void **state)
@@ -480,7 +466,7 @@ static void test_a_finished_step_is_in_the_report_within_a_second(void **state)
          * on two streams, and either may reach the reporting daemon first. */
         while ((seen = now_ms()) - finished < 3000) {
             row = report_row(manager, id);
-            if (row != NULL && str(row, "source_title")[0] != '\0')
+            if (row != NULL && testenv_str(row, "source_title")[0] != '\0')
                 break;
             json_decref(row);
             row = NULL;
@@ -491,7 +477,7 @@ static void test_a_finished_step_is_in_the_report_within_a_second(void **state)
             fail_msg("step %s reached the report whole %ld ms after it finished (at most 1000 allowed)", id,
                      seen - finished);
         }
-        assert_string_equal(str(row, "source_title"), "HOUSING - LA housing or housing association");
+        assert_string_equal(testenv_str(row, "source_title"), "HOUSING - LA housing or housing association");
         json_decref(row);
     }
     free(manager);
@@ -504,7 +490,7 @@ static void report_counts(const char *token, long *total, long *by_source_sum, l
     today(day);
     snprintf(path, sizeof(path), "/api/v1/reports/consultations-in-period?start=%s&end=%s&limit=1000", day,
              day);
-    json_t *report = call_json(token, "GET", path, NULL, 200);
+    json_t *report = testenv_call_json(testenv, token, "GET", path, NULL, 200);
     *total = (long)json_integer_value(json_object_get(json_object_get(report, "by_outcome"), "total"));
     *by_source_sum = 0;
     size_t i;
@@ -570,7 +556,7 @@ static void test_a_reopened_step_leaves_the_report_until_it_is_finished_again(vo
     quick_consultation(manager, "anonymous", id);
     wait_for_row(manager, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/reopen", id);
-    json_decref(call_json(manager, "POST", path, NULL, 200));
+    json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
     json_t *row = NULL;
     for (int i = 0; i < 100; i++) {
         row = report_row(manager, id);
@@ -581,8 +567,8 @@ static void test_a_reopened_step_leaves_the_report_until_it_is_finished_again(vo
     }
     assert_null(row);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
-    json_decref(
-        call_json(manager, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
+    json_decref(testenv_call_json(testenv, manager, "POST", path,
+                                  "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
     wait_for_row(manager, id);
     free(manager);
 }
@@ -635,8 +621,8 @@ static void test_the_consultations_daemon_checks_a_save_whoever_sends_it_and_kee
     (void)state;
     /* Section 1 of the definition, as the workflow daemon passes it with a save. */
     char *admin = testenv_login(testenv, "mash.admin");
-    json_t *defs =
-        call_json(admin, "GET", "/api/v1/workflow/definitions?type=front-door-consultation", NULL, 200);
+    json_t *defs = testenv_call_json(testenv, admin, "GET",
+                                     "/api/v1/workflow/definitions?type=front-door-consultation", NULL, 200);
     free(admin);
     json_t *def = json_array_get(json_object_get(defs, "items"), 0);
     char *s1 = json_dumps(json_array_get(json_object_get(def, "sections"), 0), JSON_COMPACT);

@@ -24,23 +24,6 @@ static char *admin, *support, *service;
 /* The day of the notifications: yesterday by the server's clock. */
 static char day[16];
 
-static json_t *call_json(const char *token, const char *method, const char *path, const char *body,
-                         long status)
-{
-    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
-    if (r.status != status)
-        fail_msg("%s %s: expected %ld, got %ld %s", method, path, status, r.status, r.body ? r.body : "");
-    json_t *json = json_incref(r.json);
-    testenv_response_free(&r);
-    return json;
-}
-
-static const char *str(const json_t *obj, const char *key)
-{
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? s : "";
-}
-
 /* A child with an NHS number and, when key_worker is given, that key worker. */
 static void add_child(const char *given, const char *family, const char *gender, const char *dob,
                       const char *nhs, const char *key_worker, char id[32])
@@ -51,8 +34,8 @@ static void add_child(const char *given, const char *family, const char *gender,
         "{\"legal_name\":{\"given\":\"%s\",\"family\":\"%s\"},\"gender\":\"%s\",\"date_of_birth\":\"%s\","
         "\"nhs_number\":\"%s\"}",
         given, family, gender, dob, nhs);
-    json_t *p = call_json(admin, "POST", "/api/v1/people", body, 201);
-    snprintf(id, 32, "%s", str(p, "id"));
+    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
+    snprintf(id, 32, "%s", testenv_str(p, "id"));
     json_decref(p);
     if (key_worker == NULL)
         return;
@@ -60,7 +43,7 @@ static void add_child(const char *given, const char *family, const char *gender,
     snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", id);
     snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
              key_worker);
-    json_decref(call_json(admin, "POST", path, body, 201));
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
 }
 
 /* One access notification as the feed gives it (docs/cpis-feed.md). */
@@ -156,7 +139,7 @@ static long wait_count(const char *sql, long want)
 
 static json_t *open_errors(void)
 {
-    return call_json(support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
+    return testenv_call_json(testenv, support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
 }
 
 static const json_t *error_of(const json_t *errors, const char *notification_id)
@@ -165,7 +148,7 @@ static const json_t *error_of(const json_t *errors, const char *notification_id)
     const json_t *e;
     json_array_foreach(json_object_get(errors, "items"), i, e)
     {
-        if (strcmp(str(e, "notification_id"), notification_id) == 0)
+        if (strcmp(testenv_str(e, "notification_id"), notification_id) == 0)
             return e;
     }
     return NULL;
@@ -187,7 +170,7 @@ static json_t *step_for(const char *sa, const char *notification_id)
     assert_true(step_id > 0);
     char path[64];
     snprintf(path, sizeof(path), "/api/v1/steps/%ld", step_id);
-    return call_json(sa, "GET", path, NULL, 200);
+    return testenv_call_json(testenv, sa, "GET", path, NULL, 200);
 }
 
 static const json_t *section_data(const json_t *step, const char *number)
@@ -196,7 +179,7 @@ static const json_t *section_data(const json_t *step, const char *number)
     const json_t *s;
     json_array_foreach(json_object_get(step, "sections"), i, s)
     {
-        if (strcmp(str(s, "number"), number) == 0)
+        if (strcmp(testenv_str(s, "number"), number) == 0)
             return json_object_get(s, "data");
     }
     return NULL;
@@ -206,13 +189,13 @@ static const json_t *section_data(const json_t *step, const char *number)
 static void complete_section_1(const char *sa, const json_t *step)
 {
     char path[96];
-    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", str(step, "id"));
-    json_decref(call_json(sa, "POST", path, "{}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", testenv_str(step, "id"));
+    json_decref(testenv_call_json(testenv, sa, "POST", path, "{}", 200));
     json_t *body = json_pack("{s:O, s:b}", "data", section_data(step, "1"), "completed", 1);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", str(step, "id"));
-    json_decref(call_json(sa, "PUT", path, text, 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", testenv_str(step, "id"));
+    json_decref(testenv_call_json(testenv, sa, "PUT", path, text, 200));
     free(text);
 }
 
@@ -231,13 +214,13 @@ static void send_to_key_worker(const char *sa, const char *step_id, const char *
     snprintf(body, sizeof(body), "%s", text);
     free(text);
     json_decref(b);
-    json_t *step = call_json(sa, "POST", path, body, 201);
+    json_t *step = testenv_call_json(testenv, sa, "POST", path, body, 201);
     size_t i;
     json_t *r;
     request_id[0] = '\0';
     json_array_foreach(json_object_get(step, "requests"), i, r)
     {
-        snprintf(request_id, 32, "%s", str(r, "id"));
+        snprintf(request_id, 32, "%s", testenv_str(r, "id"));
     }
     json_decref(step);
     assert_true(request_id[0] != '\0');
@@ -347,7 +330,7 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     assert_int_equal(
         testenv_sql_long(testenv, "SELECT count(*) FROM cpis.notifications WHERE kind = 'access'"), 2);
     char *sa = testenv_login(testenv, "safeguarding.admin");
-    json_t *wv = call_json(sa, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 200);
+    json_t *wv = testenv_call_json(testenv, sa, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 200);
     json_t *items =
         json_object_get(json_object_get(json_object_get(wv, "folders"), "incoming_work"), "items");
     int for_thomas = 0, for_dana = 0;
@@ -355,7 +338,7 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     json_t *it;
     json_array_foreach(items, i, it)
     {
-        const char *title = str(json_object_get(it, "subject"), "title");
+        const char *title = testenv_str(json_object_get(it, "subject"), "title");
         for_thomas += strstr(title, "Thomas Turnwell") != NULL;
         for_dana += strstr(title, "Dana Dewhurst") != NULL;
     }
@@ -366,43 +349,43 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     /* The step shows the child (name, gender, date of birth, age) and a comment naming the health
      * professional and the location; the setting, from which the request's note is chosen. */
     json_t *step = step_for(sa, "N-ED-1");
-    assert_string_equal(str(step, "type"), "cpis-follow-up");
+    assert_string_equal(testenv_str(step, "type"), "cpis-follow-up");
     const json_t *data = section_data(step, "1");
     assert_non_null(data);
-    assert_string_equal(str(data, "child_name"), "Thomas Turnwell");
-    assert_string_equal(str(data, "gender"), "Male");
-    assert_string_equal(str(data, "date_of_birth"), "2016-11-28");
-    assert_true(atoi(str(data, "age")) >= 9);
-    assert_string_equal(str(data, "setting"), "emergency-department");
-    assert_non_null(strstr(str(data, "comments"), "Alex Wardley (Staff Nurse)"));
-    assert_non_null(strstr(str(data, "comments"), "Royal Derbyshire ED"));
+    assert_string_equal(testenv_str(data, "child_name"), "Thomas Turnwell");
+    assert_string_equal(testenv_str(data, "gender"), "Male");
+    assert_string_equal(testenv_str(data, "date_of_birth"), "2016-11-28");
+    assert_true(atoi(testenv_str(data, "age")) >= 9);
+    assert_string_equal(testenv_str(data, "setting"), "emergency-department");
+    assert_non_null(strstr(testenv_str(data, "comments"), "Alex Wardley (Staff Nurse)"));
+    assert_non_null(strstr(testenv_str(data, "comments"), "Royal Derbyshire ED"));
     complete_section_1(sa, step);
     /* Safeguarding admin sends the key worker the notification; written without a note, it goes
      * with the seed's Option 2, chosen from the A&E setting. */
     char rid_ed[32];
-    send_to_key_worker(sa, str(step, "id"), kw, NULL, rid_ed);
+    send_to_key_worker(sa, testenv_str(step, "id"), kw, NULL, rid_ed);
     json_decref(step);
     step = step_for(sa, "N-111-1");
-    assert_string_equal(str(section_data(step, "1"), "setting"), "nhs-111");
+    assert_string_equal(testenv_str(section_data(step, "1"), "setting"), "nhs-111");
     complete_section_1(sa, step);
     /* From a 111 call: Option 1, the DHU text. */
     char rid_111[32];
-    send_to_key_worker(sa, str(step, "id"), kw, NULL, rid_111);
+    send_to_key_worker(sa, testenv_str(step, "id"), kw, NULL, rid_111);
     json_decref(step);
 
     /* The key worker's Incoming requests show each with its note; they acknowledge the A&E one
      * and record a CP-IS case note, as its note asks. */
     char *kwt = testenv_login(testenv, "key.worker");
-    json_t *kwv = call_json(kwt, "GET", "/api/v1/workview", NULL, 200);
+    json_t *kwv = testenv_call_json(testenv, kwt, "GET", "/api/v1/workview", NULL, 200);
     char note_ed[1200] = "", note_111[1200] = "";
     json_array_foreach(
         json_object_get(json_object_get(json_object_get(kwv, "folders"), "incoming_requests"), "items"), i,
         it)
     {
-        if (strcmp(str(it, "request_id"), rid_ed) == 0)
-            snprintf(note_ed, sizeof(note_ed), "%s", str(it, "note"));
-        if (strcmp(str(it, "request_id"), rid_111) == 0)
-            snprintf(note_111, sizeof(note_111), "%s", str(it, "note"));
+        if (strcmp(testenv_str(it, "request_id"), rid_ed) == 0)
+            snprintf(note_ed, sizeof(note_ed), "%s", testenv_str(it, "note"));
+        if (strcmp(testenv_str(it, "request_id"), rid_111) == 0)
+            snprintf(note_111, sizeof(note_111), "%s", testenv_str(it, "note"));
     }
     if (note_ed[0] == '\0' || note_111[0] == '\0')
         fail_msg("the key worker's workview: %s", json_dumps(kwv, 0));
@@ -413,17 +396,17 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     json_decref(kwv);
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid_ed);
-    json_decref(call_json(kwt, "POST", path, NULL, 200));
+    json_decref(testenv_call_json(testenv, kwt, "POST", path, NULL, 200));
     snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", thomas);
-    json_decref(call_json(kwt, "POST", path,
-                          "{\"type\":\"cp-is-follow-up\",\"title\":\"CP-IS Follow Up\","
-                          "\"body\":\"Spoke to mother about the visit to A&E; no new concerns.\"}",
-                          201));
-    json_t *notes = call_json(kwt, "GET", path, NULL, 200);
+    json_decref(testenv_call_json(testenv, kwt, "POST", path,
+                                  "{\"type\":\"cp-is-follow-up\",\"title\":\"CP-IS Follow Up\","
+                                  "\"body\":\"Spoke to mother about the visit to A&E; no new concerns.\"}",
+                                  201));
+    json_t *notes = testenv_call_json(testenv, kwt, "GET", path, NULL, 200);
     int cpis_notes = 0;
     json_array_foreach(json_object_get(notes, "items"), i, it)
     {
-        cpis_notes += strcmp(str(it, "type"), "cp-is-follow-up") == 0;
+        cpis_notes += strcmp(testenv_str(it, "type"), "cp-is-follow-up") == 0;
     }
     assert_int_equal(cpis_notes, 1);
     json_decref(notes);
@@ -433,16 +416,16 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     json_t *errors = open_errors();
     const json_t *e = error_of(errors, "N-BAD-1");
     assert_non_null(e);
-    assert_string_equal(str(e, "code"), "invalid_nhs_number");
-    assert_non_null(strstr(str(e, "reason"), "its last digit should be"));
+    assert_string_equal(testenv_str(e, "code"), "invalid_nhs_number");
+    assert_non_null(strstr(testenv_str(e, "reason"), "its last digit should be"));
     e = error_of(errors, "N-UNK-1");
     assert_non_null(e);
-    assert_string_equal(str(e, "code"), "unknown_nhs_number");
-    assert_non_null(strstr(str(e, "reason"), nhs_unknown));
+    assert_string_equal(testenv_str(e, "code"), "unknown_nhs_number");
+    assert_non_null(strstr(testenv_str(e, "reason"), nhs_unknown));
     e = error_of(errors, "N-NOHP-1");
     assert_non_null(e);
-    assert_string_equal(str(e, "code"), "missing_field");
-    assert_non_null(strstr(str(e, "reason"), "health_professional"));
+    assert_string_equal(testenv_str(e, "code"), "missing_field");
+    assert_non_null(strstr(testenv_str(e, "reason"), "health_professional"));
     assert_null(error_of(errors, "N-ED-1"));
     json_decref(errors);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.notifications"
@@ -464,7 +447,7 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
         access_json("N-ED-1", nhs_thomas, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
     snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", again);
     free(again);
-    json_t *reply = call_json(service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 0);
     assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 1);
     json_decref(reply);
@@ -489,12 +472,12 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
         "{\"legal_name\":{\"given\":\"\",\"family\":\"Underwood\"},\"gender\":\"not-known\",\"unborn\":true,"
         "\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
         mother, edd);
-    json_t *p = call_json(admin, "POST", "/api/v1/people", body, 201);
-    snprintf(baby, sizeof(baby), "%s", str(p, "id"));
+    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
+    snprintf(baby, sizeof(baby), "%s", testenv_str(p, "id"));
     json_decref(p);
     snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", baby);
     snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", kw);
-    json_decref(call_json(admin, "POST", path, body, 201));
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
 
     /* Before the expected date: the notification on the mother's number is about the unborn child. */
     char batch[2000];
@@ -502,17 +485,17 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
         access_json("N-UNBORN-1", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
     snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
     free(n1);
-    json_t *reply = call_json(service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
     json_decref(reply);
     char *sa = testenv_login(testenv, "safeguarding.admin");
     json_t *step = step_for(sa, "N-UNBORN-1");
-    assert_string_equal(str(json_object_get(step, "subject"), "id"), baby);
-    assert_non_null(strstr(str(section_data(step, "1"), "age"), "Unborn"));
+    assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), baby);
+    assert_non_null(strstr(testenv_str(section_data(step, "1"), "age"), "Unborn"));
     complete_section_1(sa, step);
     /* The note is the sender's to write: one written goes as written. */
     char rid[32], sql_note[200];
-    send_to_key_worker(sa, str(step, "id"), kw, "Please call the community midwife today.", rid);
+    send_to_key_worker(sa, testenv_str(step, "id"), kw, "Please call the community midwife today.", rid);
     snprintf(sql_note, sizeof(sql_note),
              "SELECT count(*) FROM workflow.requests WHERE id = %s AND note = 'Please call the community "
              "midwife today.'",
@@ -530,13 +513,13 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     n1 = access_json("N-UNBORN-2", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
     snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
     free(n1);
-    reply = call_json(service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 0);
     json_t *err = json_array_get(json_object_get(reply, "errors"), 0);
-    assert_string_equal(str(err, "code"), "child_nhs_number_required");
+    assert_string_equal(testenv_str(err, "code"), "child_nhs_number_required");
     json_decref(reply);
     json_t *errors = open_errors();
-    assert_non_null(strstr(str(error_of(errors, "N-UNBORN-2"), "reason"), "child's own NHS number"));
+    assert_non_null(strstr(testenv_str(error_of(errors, "N-UNBORN-2"), "reason"), "child's own NHS number"));
     json_decref(errors);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-nhs-number-needed'"

@@ -22,17 +22,6 @@
 static char *admin, *support, *service, *social_worker;
 static char today[16];
 
-static json_t *call_json(const char *token, const char *method, const char *path, const char *body,
-                         long status)
-{
-    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
-    if (r.status != status)
-        fail_msg("%s %s: expected %ld, got %ld %s", method, path, status, r.status, r.body ? r.body : "");
-    json_t *json = json_incref(r.json);
-    testenv_response_free(&r);
-    return json;
-}
-
 static void call_error(const char *token, const char *method, const char *path, const char *body, long status,
                        const char *code)
 {
@@ -42,12 +31,6 @@ static void call_error(const char *token, const char *method, const char *path, 
                  r.status, r.body ? r.body : "");
     testenv_assert_error(&r, status, code);
     testenv_response_free(&r);
-}
-
-static const char *str(const json_t *obj, const char *key)
-{
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? s : "";
 }
 
 static long num(const json_t *obj, const char *key)
@@ -71,8 +54,8 @@ static void add_child(const char *given, const char *family, const char *dob, ch
         "{\"legal_name\":{\"given\":\"%s\",\"family\":\"%s\"},\"gender\":\"female\",\"date_of_birth\":\"%s\","
         "\"nhs_number\":\"%s\"}",
         given, family, dob, c->nhs);
-    json_t *p = call_json(admin, "POST", "/api/v1/people", body, 201);
-    snprintf(c->id, sizeof(c->id), "%s", str(p, "id"));
+    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
+    snprintf(c->id, sizeof(c->id), "%s", testenv_str(p, "id"));
     json_decref(p);
 }
 
@@ -83,7 +66,7 @@ static void trace(const char *nhs, const char *family, const char *given, const 
     snprintf(body, sizeof(body),
              "{\"nhs_number\":\"%s\",\"family_name\":\"%s\",\"given_names\":%s,\"date_of_birth\":\"%s\"}",
              nhs, family, given, dob);
-    json_decref(call_json(support, "POST", "/api/v1/cpis/demographics", body, 200));
+    json_decref(testenv_call_json(testenv, support, "POST", "/api/v1/cpis/demographics", body, 200));
 }
 
 static void record_plan(child_t *c, const char *type, const char *legal, const char *start)
@@ -91,9 +74,9 @@ static void record_plan(child_t *c, const char *type, const char *legal, const c
     char body[400];
     snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"plan_type\":\"%s\"%s%s%s,\"start_date\":\"%s\"}",
              c->id, type, legal ? ",\"legal_status\":\"" : "", legal ? legal : "", legal ? "\"" : "", start);
-    json_t *p = call_json(social_worker, "POST", "/api/v1/cpis/plans", body, 201);
-    assert_string_equal(str(p, "plan_type"), type);
-    snprintf(c->plan, sizeof(c->plan), "%s", str(p, "id"));
+    json_t *p = testenv_call_json(testenv, social_worker, "POST", "/api/v1/cpis/plans", body, 201);
+    assert_string_equal(testenv_str(p, "plan_type"), type);
+    snprintf(c->plan, sizeof(c->plan), "%s", testenv_str(p, "id"));
     json_decref(p);
 }
 
@@ -104,7 +87,7 @@ static const json_t *record_for(const json_t *file, const char *nhs)
     const json_t *r;
     json_array_foreach(json_object_get(file, "records"), i, r)
     {
-        if (strcmp(str(r, "nhs_number"), nhs) == 0)
+        if (strcmp(testenv_str(r, "nhs_number"), nhs) == 0)
             return r;
     }
     return NULL;
@@ -117,7 +100,7 @@ static const json_t *held_for(const json_t *summary, const char *plan_id)
     const json_t *h;
     json_array_foreach(json_object_get(summary, "held_back"), i, h)
     {
-        if (strcmp(str(h, "plan_id"), plan_id) == 0)
+        if (strcmp(testenv_str(h, "plan_id"), plan_id) == 0)
             return h;
     }
     return NULL;
@@ -126,12 +109,12 @@ static const json_t *held_for(const json_t *summary, const char *plan_id)
 /* The open error-queue entry about the plan with the code, or NULL; *out_json keeps it alive. */
 static const json_t *open_error(const char *plan_id, const char *code, json_t **list)
 {
-    *list = call_json(support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
+    *list = testenv_call_json(testenv, support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
     size_t i;
     const json_t *e;
     json_array_foreach(json_object_get(*list, "items"), i, e)
     {
-        if (strcmp(str(e, "plan_id"), plan_id) == 0 && strcmp(str(e, "code"), code) == 0)
+        if (strcmp(testenv_str(e, "plan_id"), plan_id) == 0 && strcmp(testenv_str(e, "code"), code) == 0)
             return e;
     }
     return NULL;
@@ -217,7 +200,7 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
              "{\"notifications\":[{\"notification_id\":\"PLAN-INACTIVE-1\",\"type\":\"inactive-nhs-number\","
              "\"created_at\":\"%sT00:00:01Z\",\"nhs_number\":\"%s\"}]}",
              today, hal.nhs);
-    json_t *ingested = call_json(service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    json_t *ingested = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
     assert_int_equal(num(ingested, "inactive_marked"), 1);
     json_decref(ingested);
     /* An unborn child's plan is shared against the mother's number, and nothing of the child. */
@@ -230,15 +213,15 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
         "{\"legal_name\":{\"given\":\"\",\"family\":\"Moorcroft\"},\"gender\":\"not-known\",\"unborn\":true,"
         "\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
         mum.id, edd);
-    json_t *p = call_json(admin, "POST", "/api/v1/people", body, 201);
-    snprintf(unborn.id, sizeof(unborn.id), "%s", str(p, "id"));
+    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
+    snprintf(unborn.id, sizeof(unborn.id), "%s", testenv_str(p, "id"));
     json_decref(p);
     record_plan(&unborn, "unborn-child-protection-plan", NULL, today);
 
-    json_t *first = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    json_t *first = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
     json_t *file = json_object_get(first, "file");
     json_t *header = json_object_get(file, "header");
-    assert_string_equal(str(first, "trigger"), "on-demand");
+    assert_string_equal(testenv_str(first, "trigger"), "on-demand");
     /* The demo's plans go too (deploy/demo/demo.json: three, of which Jamie's is held back, the NHS
      * knowing another family name): the counts are of the whole file. */
     long demo_plans = testenv_sql_long(testenv, "SELECT count(*) FROM cpis.plans") - 9;
@@ -248,26 +231,26 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
     assert_true(json_is_integer(json_object_get(header, "file_sequence_number")));
     long seq1 = num(header, "file_sequence_number");
     assert_true(seq1 >= 1);
-    assert_true(strlen(str(header, "created_at")) == 20);
+    assert_true(strlen(testenv_str(header, "created_at")) == 20);
     /* Each record: NHS number, plan type, dates and the council's name, ODS code and telephones. */
     const json_t *ra = record_for(file, amy.nhs);
     assert_non_null(ra);
-    assert_string_equal(str(ra, "plan_type"), "child-protection-plan");
-    assert_string_equal(str(ra, "start_date"), "2026-01-05");
+    assert_string_equal(testenv_str(ra, "plan_type"), "child-protection-plan");
+    assert_string_equal(testenv_str(ra, "start_date"), "2026-01-05");
     assert_true(json_is_null(json_object_get(ra, "end_date")));
     const json_t *la = json_object_get(ra, "local_authority");
-    assert_string_equal(str(la, "name"), "Demo Borough Council");
-    assert_string_equal(str(la, "ods_code"), "E0999");
-    assert_string_equal(str(la, "office_hours_telephone"), "01632 960000");
-    assert_string_equal(str(la, "emergency_duty_telephone"), "01632 960999");
+    assert_string_equal(testenv_str(la, "name"), "Demo Borough Council");
+    assert_string_equal(testenv_str(la, "ods_code"), "E0999");
+    assert_string_equal(testenv_str(la, "office_hours_telephone"), "01632 960000");
+    assert_string_equal(testenv_str(la, "emergency_duty_telephone"), "01632 960999");
     const json_t *rb = record_for(file, ben.nhs);
     assert_non_null(rb);
-    assert_string_equal(str(rb, "plan_type"), "child-in-care");
-    assert_string_equal(str(rb, "legal_status"), "s31-full-care-order");
+    assert_string_equal(testenv_str(rb, "plan_type"), "child-in-care");
+    assert_string_equal(testenv_str(rb, "legal_status"), "s31-full-care-order");
     assert_non_null(record_for(file, cara.nhs));
     const json_t *rm = record_for(file, mum.nhs);
     assert_non_null(rm);
-    assert_string_equal(str(rm, "plan_type"), "unborn-child-protection-plan");
+    assert_string_equal(testenv_str(rm, "plan_type"), "unborn-child-protection-plan");
     char *file_text = json_dumps(file, JSON_COMPACT);
     assert_null(strstr(file_text, unborn.id));
     assert_null(strstr(file_text, edd));
@@ -290,20 +273,20 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
         const json_t *h = held_for(first, held[i].c->plan);
         if (h == NULL)
             fail_msg("plan %s (%s) was not held back", held[i].c->plan, held[i].code);
-        assert_string_equal(str(h, "code"), held[i].code);
-        assert_non_null(strstr(str(h, "reason"), held[i].words));
+        assert_string_equal(testenv_str(h, "code"), held[i].code);
+        assert_non_null(strstr(testenv_str(h, "reason"), held[i].words));
         json_t *list;
         const json_t *e = open_error(held[i].c->plan, held[i].code, &list);
         if (e == NULL)
             fail_msg("plan %s: no open %s in the error queue", held[i].c->plan, held[i].code);
-        assert_string_equal(str(e, "source"), "plan-export");
-        assert_string_equal(str(e, "person_id"), held[i].c->id);
-        assert_non_null(strstr(str(e, "reason"), held[i].words));
+        assert_string_equal(testenv_str(e, "source"), "plan-export");
+        assert_string_equal(testenv_str(e, "person_id"), held[i].c->id);
+        assert_non_null(strstr(testenv_str(e, "reason"), held[i].words));
         json_decref(list);
     }
 
     /* Made again: the next number; the same mismatch counts up rather than queuing twice. */
-    json_t *second = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    json_t *second = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
     assert_int_equal(num(json_object_get(json_object_get(second, "file"), "header"), "file_sequence_number"),
                      seq1 + 1);
     json_t *list;
@@ -317,7 +300,7 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
 
     /* The record corrected (here: the NHS's trace): the plan goes, its entry is resolved. */
     trace(dan.nhs, "Deering", "[\"Dan\"]", "2013-07-08");
-    json_t *third = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    json_t *third = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
     assert_non_null(record_for(json_object_get(third, "file"), dan.nhs));
     assert_null(held_for(third, dan.plan));
     assert_null(open_error(dan.plan, "family_name_mismatch", &list));
@@ -327,8 +310,8 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
      * queue. */
     char end_path[120];
     snprintf(end_path, sizeof(end_path), "/api/v1/cpis/plans/%s/end", eve.plan);
-    json_decref(call_json(social_worker, "POST", end_path, NULL, 200));
-    json_t *fourth = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    json_decref(testenv_call_json(testenv, social_worker, "POST", end_path, NULL, 200));
+    json_t *fourth = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
     assert_null(held_for(fourth, eve.plan));
     assert_null(record_for(json_object_get(fourth, "file"), eve.nhs));
     assert_null(open_error(eve.plan, "given_name_mismatch", &list));
@@ -338,10 +321,10 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
     /* The file as it was made, from the list and by its number; and written for the Spine. */
     char path[200];
     snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%ld", seq1);
-    json_t *again = call_json(service, "GET", path, NULL, 200);
+    json_t *again = testenv_call_json(testenv, service, "GET", path, NULL, 200);
     assert_true(json_equal(again, file));
     json_decref(again);
-    json_t *uploads = call_json(support, "GET", "/api/v1/cpis/uploads", NULL, 200);
+    json_t *uploads = testenv_call_json(testenv, support, "GET", "/api/v1/cpis/uploads", NULL, 200);
     assert_true(json_array_size(json_object_get(uploads, "items")) >= 3);
     json_decref(uploads);
     char written[400];
@@ -376,23 +359,24 @@ static void test_the_national_services_responses_are_read_back_and_each_failure_
     record_plan(&lee, "child-protection-plan", NULL, "2026-03-02");
     /* Both shared; then Kim's plan ends: the files say so until the national service has loaded the
      * end. */
-    json_t *shared = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    json_t *shared = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
     assert_non_null(record_for(json_object_get(shared, "file"), kim.nhs));
     json_decref(shared);
     char path[200], body[1200];
     snprintf(path, sizeof(path), "/api/v1/cpis/plans/%s/end", kim.plan);
-    json_t *ended = call_json(social_worker, "POST", path, "{\"end_date\":\"2026-04-01\"}", 200);
-    assert_string_equal(str(ended, "end_date"), "2026-04-01");
+    json_t *ended =
+        testenv_call_json(testenv, social_worker, "POST", path, "{\"end_date\":\"2026-04-01\"}", 200);
+    assert_string_equal(testenv_str(ended, "end_date"), "2026-04-01");
     json_decref(ended);
     call_error(social_worker, "POST", path, NULL, 409, "already_ended");
 
-    json_t *up = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    json_t *up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
     json_t *file = json_object_get(up, "file");
     long seq = num(json_object_get(file, "header"), "file_sequence_number");
     const json_t *rk = record_for(file, kim.nhs), *rl = record_for(file, lee.nhs);
     assert_non_null(rk);
     assert_non_null(rl);
-    assert_string_equal(str(rk, "end_date"), "2026-04-01");
+    assert_string_equal(testenv_str(rk, "end_date"), "2026-04-01");
     long nk = num(rk, "record_number"), nl = num(rl, "record_number");
     long count = num(json_object_get(file, "header"), "record_count");
     snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%ld/response", seq);
@@ -429,25 +413,25 @@ static void test_the_national_services_responses_are_read_back_and_each_failure_
              "{\"record_number\":%ld,\"nhs_number\":\"%s\",\"status\":\"CPR06\"},"
              "{\"record_number\":%ld,\"nhs_number\":\"%s\",\"status\":\"CPR01\"}]}",
              seq, nk, kim.nhs, nl, lee.nhs);
-    json_t *read = call_json(service, "POST", path, body, 200);
+    json_t *read = testenv_call_json(testenv, service, "POST", path, body, 200);
     assert_int_equal(num(read, "records_loaded"), 1);
     assert_int_equal(num(read, "records_failed"), 1);
-    assert_non_null(strstr(str(read, "status_meaning"), "Partially loaded"));
+    assert_non_null(strstr(testenv_str(read, "status_meaning"), "Partially loaded"));
     json_decref(read);
     json_t *list;
     const json_t *e = open_error(lee.plan, "CPR01", &list);
     assert_non_null(e);
-    assert_string_equal(str(e, "source"), "response");
-    assert_non_null(strstr(str(e, "reason"), "No match"));
+    assert_string_equal(testenv_str(e, "source"), "response");
+    assert_non_null(strstr(testenv_str(e, "reason"), "No match"));
     assert_int_equal(num(e, "record_number"), nl);
     json_decref(list);
-    list = call_json(support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
+    list = testenv_call_json(testenv, support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
     int file_error = 0;
     size_t i;
     json_array_foreach(json_object_get(list, "items"), i, e)
     {
-        if (strcmp(str(e, "code"), "CPF03") == 0 && num(e, "file_sequence_number") == 0 &&
-            strstr(str(e, "reason"), "Partially loaded") != NULL)
+        if (strcmp(testenv_str(e, "code"), "CPF03") == 0 && num(e, "file_sequence_number") == 0 &&
+            strstr(testenv_str(e, "reason"), "Partially loaded") != NULL)
             file_error = 1;
     }
     json_decref(list);
@@ -456,7 +440,7 @@ static void test_the_national_services_responses_are_read_back_and_each_failure_
     call_error(service, "POST", path, body, 409, "already_read");
 
     /* Kim's end is loaded: the next file no longer carries the plan; Lee's still goes. */
-    json_t *next = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    json_t *next = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
     assert_null(record_for(json_object_get(next, "file"), kim.nhs));
     assert_non_null(record_for(json_object_get(next, "file"), lee.nhs));
     json_decref(next);
@@ -508,8 +492,9 @@ static void test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason(void 
     add_child("Ola", "Oakenshaw", "2015-12-13", &ola);
     char path_r[120];
     snprintf(path_r, sizeof(path_r), "/api/v1/people/%s/restriction", ola.id);
-    json_decref(call_json(admin, "PUT", path_r,
-                          "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-31\",\"workers\":[]}", 200));
+    json_decref(testenv_call_json(testenv, admin, "PUT", path_r,
+                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-31\",\"workers\":[]}",
+                                  200));
     snprintf(body, sizeof(body),
              "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-01-01\"}",
              ola.id);
@@ -517,13 +502,13 @@ static void test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason(void 
     snprintf(path_r, sizeof(path_r), "/api/v1/cpis/plans?person_id=%s", ola.id);
     call_error(social_worker, "GET", path_r, NULL, 403, "restricted");
     call_error(social_worker, "GET", "/api/v1/cpis/plans", NULL, 403, "forbidden");
-    json_decref(call_json(support, "GET", "/api/v1/cpis/plans", NULL, 200));
+    json_decref(testenv_call_json(testenv, support, "GET", "/api/v1/cpis/plans", NULL, 200));
     /* The plan list shows the plan to those who work with plans. */
     char path[120];
     snprintf(path, sizeof(path), "/api/v1/cpis/plans?person_id=%s", nia.id);
-    json_t *plans = call_json(social_worker, "GET", path, NULL, 200);
+    json_t *plans = testenv_call_json(testenv, social_worker, "GET", path, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(plans, "items")), 1);
-    assert_string_equal(str(json_array_get(json_object_get(plans, "items"), 0), "plan_type_title"),
+    assert_string_equal(testenv_str(json_array_get(json_object_get(plans, "items"), 0), "plan_type_title"),
                         "Child protection plan");
     json_decref(plans);
 }
@@ -557,7 +542,7 @@ static void test_files_are_made_on_a_schedule_and_by_the_batch_command(void **st
 
     /* The next file's response, left by the Spine connection in the spool, carried by the spine
      * poller; one that does not fit a file is set aside with its reason. */
-    json_t *next = call_json(support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    json_t *next = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
     long next_seq = num(json_object_get(json_object_get(next, "file"), "header"), "file_sequence_number");
     json_decref(next);
     char spool[300], text[300], conf[300], cmd[900];

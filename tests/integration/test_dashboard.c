@@ -21,24 +21,6 @@
 
 static char *admin, *mash_admin, *manager, *sw, *service, *safeguarding;
 
-static json_t *call_json(const char *token, const char *method, const char *path, const char *body,
-                         long status)
-{
-    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
-    if (r.status != status)
-        fail_msg("%s %s %s: expected %ld, got %ld %s", method, path, body ? body : "", status, r.status,
-                 r.body ? r.body : "");
-    json_t *json = json_incref(r.json);
-    testenv_response_free(&r);
-    return json;
-}
-
-static const char *str(const json_t *obj, const char *key)
-{
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? s : "";
-}
-
 static long num(const json_t *obj, const char *key)
 {
     return (long)json_integer_value(json_object_get(obj, key));
@@ -52,8 +34,8 @@ static void start_consultation(const char *variant, char id[32])
              "{\"type\":\"front-door-consultation\",\"variant\":\"%s\","
              "\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN "\"}}",
              variant);
-    json_t *step = call_json(mash_admin, "POST", "/api/v1/steps", body, 201);
-    snprintf(id, 32, "%s", str(step, "id"));
+    json_t *step = testenv_call_json(testenv, mash_admin, "POST", "/api/v1/steps", body, 201);
+    snprintf(id, 32, "%s", testenv_str(step, "id"));
     json_decref(step);
 }
 
@@ -61,7 +43,7 @@ static void save_section(const char *token, const char *id, const char *section,
 {
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/%s", id, section);
-    json_decref(call_json(token, "PUT", path, body, 200));
+    json_decref(testenv_call_json(testenv, token, "PUT", path, body, 200));
 }
 
 static void save_details(const char *id, const char *source, int completed)
@@ -80,14 +62,14 @@ static void send_request(const char *id, const char *type, char rid[32])
     char path[96], body[160];
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
     snprintf(body, sizeof(body), "{\"type\":\"%s\"}", type);
-    json_t *step = call_json(mash_admin, "POST", path, body, 201);
+    json_t *step = testenv_call_json(testenv, mash_admin, "POST", path, body, 201);
     size_t i;
     json_t *r;
     rid[0] = '\0';
     json_array_foreach(json_object_get(step, "requests"), i, r)
     {
-        if (strcmp(str(r, "type"), type) == 0)
-            snprintf(rid, 32, "%s", str(r, "id"));
+        if (strcmp(testenv_str(r, "type"), type) == 0)
+            snprintf(rid, 32, "%s", testenv_str(r, "id"));
     }
     json_decref(step);
     assert_true(rid[0] != '\0');
@@ -98,7 +80,7 @@ static void decide(const char *id, const char *outcomes)
 {
     char path[96], body[200];
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
-    json_decref(call_json(manager, "POST", path, NULL, 200));
+    json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
     snprintf(body, sizeof(body),
              "{\"data\":{\"advice\":\"Advice given.\",\"outcomes\":%s},\"completed\":true}", outcomes);
     save_section(manager, id, "2", body);
@@ -108,8 +90,8 @@ static void finish(const char *id)
 {
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
-    json_decref(
-        call_json(manager, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
+    json_decref(testenv_call_json(testenv, manager, "POST", path,
+                                  "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
 }
 
 /* The dashboard once its figures show `open` open consultations, `finished` finished today and
@@ -121,7 +103,7 @@ static json_t *dashboard_when(const char *query, long open, long finished, long 
     json_t *d = NULL;
     for (int i = 0; i < 200; i++) {
         json_decref(d);
-        d = call_json(manager, "GET", path, NULL, 200);
+        d = testenv_call_json(testenv, manager, "GET", path, NULL, 200);
         if (num(json_object_get(d, "open"), "total") == open &&
             num(json_object_get(d, "finished"), "total") == finished &&
             num(json_object_get(d, "cpis_queue"), "count") == queued)
@@ -139,7 +121,7 @@ static json_t *stage(json_t *d, const char *key)
     json_t *s;
     json_array_foreach(json_object_get(json_object_get(d, "open"), "by_stage"), i, s)
     {
-        if (strcmp(str(s, "stage"), key) == 0)
+        if (strcmp(testenv_str(s, "stage"), key) == 0)
             return s;
     }
     fail_msg("no stage %s", key);
@@ -153,15 +135,15 @@ static void test_the_dashboard_shows_exactly_where_the_front_doors_work_is(void 
     time_t began = time(NULL);
     /* Nothing yet: every stage listed, at nought. */
     json_t *d = dashboard_when("", 0, 0, 0);
-    assert_string_equal(str(d, "dashboard"), "front-door-dashboard");
+    assert_string_equal(testenv_str(d, "dashboard"), "front-door-dashboard");
     assert_int_equal(json_array_size(json_object_get(json_object_get(d, "open"), "by_stage")), 6);
     assert_true(json_is_null(json_object_get(json_object_get(d, "open"), "oldest")));
     assert_int_equal(num(json_object_get(d, "started"), "today"), 0);
     char today[11];
-    snprintf(today, sizeof(today), "%s", str(d, "today"));
+    snprintf(today, sizeof(today), "%s", testenv_str(d, "today"));
     /* The default period is this week, Monday to today. */
-    assert_string_equal(str(json_object_get(d, "parameters"), "start"), str(d, "week_start"));
-    assert_string_equal(str(json_object_get(d, "parameters"), "end"), today);
+    assert_string_equal(testenv_str(json_object_get(d, "parameters"), "start"), testenv_str(d, "week_start"));
+    assert_string_equal(testenv_str(json_object_get(d, "parameters"), "end"), today);
     json_decref(d);
 
     char a[32], b[32], c[32], dd[32], e[32], f[32], g[32], h[32], x[32], rid[32], rid_g[32];
@@ -188,18 +170,19 @@ static void test_the_dashboard_shows_exactly_where_the_front_doors_work_is(void 
     decide(f, "[\"further-information-given\",\"referral-to-mash\"]");
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", rid);
-    json_decref(call_json(manager, "POST", path, "{\"note\":\"Advice given.\"}", 200));
+    json_decref(testenv_call_json(testenv, manager, "POST", path, "{\"note\":\"Advice given.\"}", 200));
     finish(f);
     start_consultation("CSSW", h); /* finished, no outcome */
     save_details(h, "police", 1);
     send_request(h, "pass-to-mash-manager", rid);
     decide(h, "[]");
     snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", rid);
-    json_decref(call_json(manager, "POST", path, NULL, 200));
+    json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
     finish(h);
     start_consultation("CSSW", x); /* cancelled: started today, never open or finished */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/cancel", x);
-    json_decref(call_json(mash_admin, "POST", path, "{\"reason\":\"Started in error.\"}", 200));
+    json_decref(
+        testenv_call_json(testenv, mash_admin, "POST", path, "{\"reason\":\"Started in error.\"}", 200));
 
     /* A CP-IS access notification about a known child: a CPIS Follow up in the CP-IS Worker's queue. */
     char nhs[11], body[900], child[32], yesterday[16];
@@ -209,8 +192,8 @@ static void test_the_dashboard_shows_exactly_where_the_front_doors_work_is(void 
              "{\"legal_name\":{\"given\":\"Ellis\",\"family\":\"Quarrington\"},\"gender\":\"female\","
              "\"date_of_birth\":\"2019-04-02\",\"nhs_number\":\"%s\"}",
              nhs);
-    json_t *p = call_json(admin, "POST", "/api/v1/people", body, 201);
-    snprintf(child, sizeof(child), "%s", str(p, "id"));
+    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
+    snprintf(child, sizeof(child), "%s", testenv_str(p, "id"));
     json_decref(p);
     snprintf(body, sizeof(body),
              "{\"notifications\":[{\"notification_id\":\"N-DASH-1\",\"type\":\"access\","
@@ -219,7 +202,7 @@ static void test_the_dashboard_shows_exactly_where_the_front_doors_work_is(void 
              "\"name\":\"Northgate Hospital A&E\"},\"health_professional\":{\"name\":\"Sam Ortiz\","
              "\"role\":\"Staff Nurse\"}}]}",
              yesterday, nhs, yesterday);
-    json_t *accepted = call_json(service, "POST", "/api/v1/cpis/notifications", body, 200);
+    json_t *accepted = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", body, 200);
     if (num(accepted, "accepted") != 1)
         fail_msg("the notification was not accepted: %s", json_dumps(accepted, JSON_COMPACT));
     json_decref(accepted);
@@ -236,30 +219,30 @@ static void test_the_dashboard_shows_exactly_where_the_front_doors_work_is(void 
     json_t *by_stage = json_object_get(json_object_get(d, "open"), "by_stage");
     for (size_t i = 0; i < 6; i++) {
         json_t *s = json_array_get(by_stage, i);
-        assert_string_equal(str(s, "stage"), stages[i][0]);
+        assert_string_equal(testenv_str(s, "stage"), stages[i][0]);
         assert_int_equal(num(s, "count"), atoi(stages[i][1]));
         assert_true(json_is_string(json_object_get(s, "oldest_started_at")));
     }
-    assert_string_equal(str(stage(d, "awaiting-mash-manager"), "title"), "Awaiting the MASH Manager");
+    assert_string_equal(testenv_str(stage(d, "awaiting-mash-manager"), "title"), "Awaiting the MASH Manager");
     json_t *oldest = json_object_get(json_object_get(d, "open"), "oldest");
-    assert_string_equal(str(oldest, "step_id"), a);
-    assert_string_equal(str(oldest, "organisation_name"), "Hampden Children Centre");
-    assert_string_equal(str(oldest, "step_title"), "Consultation (CSSW)");
-    assert_string_equal(str(oldest, "stage"), "details-being-recorded");
+    assert_string_equal(testenv_str(oldest, "step_id"), a);
+    assert_string_equal(testenv_str(oldest, "organisation_name"), "Hampden Children Centre");
+    assert_string_equal(testenv_str(oldest, "step_title"), "Consultation (CSSW)");
+    assert_string_equal(testenv_str(oldest, "stage"), "details-being-recorded");
     long age = num(oldest, "age_seconds");
     assert_true(age >= 1 && age <= (long)(time(NULL) - began) + 1);
     /* Finished today: f with both outcomes, h with none; by source, most first, then by title. */
     json_t *fin = json_object_get(d, "finished");
     json_t *outcomes = json_object_get(fin, "by_outcome");
-    assert_string_equal(str(json_array_get(outcomes, 0), "outcome"), "further-information-given");
+    assert_string_equal(testenv_str(json_array_get(outcomes, 0), "outcome"), "further-information-given");
     assert_int_equal(num(json_array_get(outcomes, 0), "count"), 1);
-    assert_string_equal(str(json_array_get(outcomes, 1), "outcome"), "referral-to-mash");
+    assert_string_equal(testenv_str(json_array_get(outcomes, 1), "outcome"), "referral-to-mash");
     assert_int_equal(num(json_array_get(outcomes, 1), "count"), 1);
     json_t *sources = json_object_get(fin, "by_source");
     assert_int_equal(json_array_size(sources), 2);
-    assert_string_equal(str(json_array_get(sources, 0), "title"), "POLICE");
+    assert_string_equal(testenv_str(json_array_get(sources, 0), "title"), "POLICE");
     assert_int_equal(num(json_array_get(sources, 0), "count"), 1);
-    assert_string_equal(str(json_array_get(sources, 1), "title"), "SCHOOLS");
+    assert_string_equal(testenv_str(json_array_get(sources, 1), "title"), "SCHOOLS");
     assert_int_equal(num(json_array_get(sources, 1), "count"), 1);
     /* Both were decided and finished within this test. */
     json_t *times = json_object_get(d, "times");
@@ -273,28 +256,29 @@ static void test_the_dashboard_shows_exactly_where_the_front_doors_work_is(void 
     assert_true(num(to_finish, "longest_seconds") <= took);
     /* The CP-IS Worker's queue. */
     json_t *queue = json_object_get(d, "cpis_queue");
-    assert_string_equal(str(queue, "title"), "CP-IS Worker");
+    assert_string_equal(testenv_str(queue, "title"), "CP-IS Worker");
     assert_true(num(queue, "oldest_age_seconds") >= 0 && num(queue, "oldest_age_seconds") <= took);
     json_decref(d);
 
     /* The same finished consultations as 'Consultations in period' counts for today. */
     snprintf(path, sizeof(path), "/api/v1/reports/consultations-in-period?start=%s&end=%s", today, today);
-    json_t *report = call_json(manager, "GET", path, NULL, 200);
+    json_t *report = testenv_call_json(testenv, manager, "GET", path, NULL, 200);
     assert_int_equal(num(json_object_get(report, "by_outcome"), "total"), 2);
     json_decref(report);
 
     /* The work moves on: g is finished, and the safeguarding admin takes the CP-IS step from the
      * queue. */
     snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", rid_g);
-    json_decref(call_json(manager, "POST", path, NULL, 200));
+    json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
     finish(g);
-    json_t *wv = call_json(safeguarding, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 200);
+    json_t *wv =
+        testenv_call_json(testenv, safeguarding, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 200);
     json_t *item = json_array_get(
         json_object_get(json_object_get(json_object_get(wv, "folders"), "incoming_work"), "items"), 0);
     assert_non_null(item);
-    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", str(item, "step_id"));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", testenv_str(item, "step_id"));
     json_decref(wv);
-    json_decref(call_json(safeguarding, "POST", path, NULL, 200));
+    json_decref(testenv_call_json(testenv, safeguarding, "POST", path, NULL, 200));
     d = dashboard_when("", 5, 3, 0);
     assert_int_equal(num(stage(d, "decision-made"), "count"), 0);
     assert_true(json_is_null(json_object_get(stage(d, "decision-made"), "oldest_started_at")));
@@ -332,7 +316,7 @@ static void test_the_dashboard_checks_its_period_and_who_asks(void **state)
         snprintf(path, sizeof(path), DASHBOARD "%s", cases[i].query);
         testenv_response_t r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
         testenv_assert_error(&r, 400, cases[i].code);
-        assert_string_equal(str(json_object_get(r.json, "error"), "field"), cases[i].field);
+        assert_string_equal(testenv_str(json_object_get(r.json, "error"), "field"), cases[i].field);
         testenv_response_free(&r);
     }
     /* The same roles as the report: not a social worker, nor the MASH admin. */

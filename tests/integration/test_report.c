@@ -80,12 +80,6 @@ static const char *const row_members[11] = {
     "step_started_on", "step_completed_on",     "consulted_on",  "source_title",
     "referrer_name",   "referrer_relationship", "outcomes_title"};
 
-static const char *str(const json_t *obj, const char *key)
-{
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? s : "";
-}
-
 /* Runs the tessera tool with args; its exit status, and what it printed (both streams) in out. */
 static int run_tool(const char *args, char *out, size_t size)
 {
@@ -145,10 +139,10 @@ static void test_the_seeds_five_consultations_give_exactly_the_seeds_four_tables
     testenv_response_t r = testenv_http(testenv, "GET", REPORT_PATH "&format=json", manager, NULL, NULL);
     assert_int_equal(r.status, 200);
     json_t *report = r.json;
-    assert_string_equal(str(report, "heading"), "London Borough of Camden - Consultations in period");
-    assert_string_equal(str(report, "subheading"), "Consultations completed in period");
-    assert_string_equal(str(json_object_get(report, "period"), "start"), "14/11/2022");
-    assert_string_equal(str(json_object_get(report, "period"), "end"), "01/12/2022");
+    assert_string_equal(testenv_str(report, "heading"), "London Borough of Camden - Consultations in period");
+    assert_string_equal(testenv_str(report, "subheading"), "Consultations completed in period");
+    assert_string_equal(testenv_str(json_object_get(report, "period"), "start"), "14/11/2022");
+    assert_string_equal(testenv_str(json_object_get(report, "period"), "end"), "01/12/2022");
 
     /* 01 Grouped by source of referral. */
     static const char *const sources[][2] = {
@@ -160,7 +154,7 @@ static void test_the_seeds_five_consultations_give_exactly_the_seeds_four_tables
     json_t *items = json_object_get(json_object_get(report, "by_source"), "items");
     assert_int_equal(json_array_size(items), 4);
     for (size_t i = 0; i < 4; i++) {
-        assert_string_equal(str(json_array_get(items, i), "title"), sources[i][0]);
+        assert_string_equal(testenv_str(json_array_get(items, i), "title"), sources[i][0]);
         assert_int_equal(json_integer_value(json_object_get(json_array_get(items, i), "count")),
                          atoi(sources[i][1]));
     }
@@ -176,8 +170,8 @@ static void test_the_seeds_five_consultations_give_exactly_the_seeds_four_tables
     items = json_object_get(json_object_get(report, "by_organisation"), "items");
     assert_int_equal(json_array_size(items), 3);
     for (size_t i = 0; i < 3; i++) {
-        assert_string_equal(str(json_array_get(items, i), "name"), orgs[i][0]);
-        assert_string_equal(str(json_array_get(items, i), "organisation_id"), orgs[i][1]);
+        assert_string_equal(testenv_str(json_array_get(items, i), "name"), orgs[i][0]);
+        assert_string_equal(testenv_str(json_array_get(items, i), "organisation_id"), orgs[i][1]);
         assert_int_equal(json_integer_value(json_object_get(json_array_get(items, i), "count")),
                          atoi(orgs[i][2]));
     }
@@ -189,9 +183,9 @@ static void test_the_seeds_five_consultations_give_exactly_the_seeds_four_tables
     assert_true(json_is_null(json_object_get(rows, "next_cursor")));
     for (size_t i = 0; i < 5; i++)
         for (size_t c = 0; c < 11; c++)
-            if (strcmp(str(json_array_get(items, i), row_members[c]), seed_rows[i][c]) != 0)
+            if (strcmp(testenv_str(json_array_get(items, i), row_members[c]), seed_rows[i][c]) != 0)
                 fail_msg("row %zu, %s: expected '%s', got '%s'", i + 1, row_members[c], seed_rows[i][c],
-                         str(json_array_get(items, i), row_members[c]));
+                         testenv_str(json_array_get(items, i), row_members[c]));
     assert_int_equal(json_array_size(json_object_get(json_array_get(items, 0), "outcomes")), 2);
     assert_int_equal(json_array_size(json_object_get(json_array_get(items, 4), "outcomes")), 0);
     testenv_response_free(&r);
@@ -509,8 +503,8 @@ static void test_consultations_completed_outside_the_period_are_left_out(void **
                      "/api/v1/reports/consultations-in-period?start=2022-11-13&end=2022-11-13", manager, NULL,
                      NULL);
     json_t *row = json_array_get(json_object_get(json_object_get(r.json, "rows"), "items"), 0);
-    assert_string_equal(str(row, "consulted_at"), "2022-11-13T23:30:00Z");
-    assert_string_equal(str(row, "consulted_on"), "2022-11-13");
+    assert_string_equal(testenv_str(row, "consulted_at"), "2022-11-13T23:30:00Z");
+    assert_string_equal(testenv_str(row, "consulted_on"), "2022-11-13");
     testenv_response_free(&r);
     free(manager);
 }
@@ -535,7 +529,7 @@ static void test_the_json_rows_come_in_pages_that_cover_the_period_once(void **s
         json_t *item;
         json_array_foreach(json_object_get(rows, "items"), i, item)
         {
-            assert_string_equal(str(item, "step_id"), seed_rows[seen][2]);
+            assert_string_equal(testenv_str(item, "step_id"), seed_rows[seen][2]);
             seen++;
         }
         cursor = json_string_value(json_object_get(rows, "next_cursor"));
@@ -576,7 +570,7 @@ static void test_the_report_checks_its_period_format_and_who_asks(void **state)
         snprintf(path, sizeof(path), "/api/v1/reports/consultations-in-period?%s", cases[i].query);
         testenv_response_t r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
         testenv_assert_error(&r, cases[i].status, cases[i].code);
-        assert_string_equal(str(json_object_get(r.json, "error"), "field"), cases[i].field);
+        assert_string_equal(testenv_str(json_object_get(r.json, "error"), "field"), cases[i].field);
         testenv_response_free(&r);
     }
     /* Referrers' names are personal data: a social worker may not run the report. */

@@ -20,18 +20,6 @@
 static char definitions_dir[256];
 
 /* A call that must answer `status`; its JSON body (new reference). */
-static json_t *call_json(const char *token, const char *method, const char *path, const char *body,
-                         long status)
-{
-    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
-    if (r.status != status)
-        fail_msg("%s %s %s: expected %ld, got %ld %s", method, path, body ? body : "", status, r.status,
-                 r.body ? r.body : "");
-    json_t *json = json_incref(r.json);
-    testenv_response_free(&r);
-    return json;
-}
-
 /* A call that must fail with status and code; the error's field is returned in field_out. */
 static void call_error(const char *token, const char *method, const char *path, const char *body, long status,
                        const char *code, const char *field)
@@ -47,12 +35,6 @@ static void call_error(const char *token, const char *method, const char *path, 
     testenv_response_free(&r);
 }
 
-static const char *str(const json_t *obj, const char *key)
-{
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? s : "";
-}
-
 static char *start_step(const char *token, const char *type, const char *variant, const char *kind,
                         const char *id, char out[32])
 {
@@ -60,8 +42,8 @@ static char *start_step(const char *token, const char *type, const char *variant
     snprintf(body, sizeof(body),
              "{\"type\":\"%s\",\"variant\":\"%s\",\"subject\":{\"kind\":\"%s\",\"id\":\"%s\"}}", type,
              variant, kind, id);
-    json_t *step = call_json(token, "POST", "/api/v1/steps", body, 201);
-    snprintf(out, 32, "%s", str(step, "id"));
+    json_t *step = testenv_call_json(testenv, token, "POST", "/api/v1/steps", body, 201);
+    snprintf(out, 32, "%s", testenv_str(step, "id"));
     json_decref(step);
     return out;
 }
@@ -92,7 +74,7 @@ static int folder_has(json_t *workview, const char *folder, const char *key, con
     json_t *item;
     json_array_foreach(folder_of(workview, folder), i, item)
     {
-        if (strcmp(str(item, key), id) == 0)
+        if (strcmp(testenv_str(item, key), id) == 0)
             return 1;
     }
     return 0;
@@ -104,7 +86,7 @@ static json_t *find_request(json_t *step, const char *type)
     json_t *r;
     json_array_foreach(json_object_get(step, "requests"), i, r)
     {
-        if (strcmp(str(r, "type"), type) == 0)
+        if (strcmp(testenv_str(r, "type"), type) == 0)
             return r;
     }
     return NULL;
@@ -122,17 +104,18 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
     char *admin = testenv_login(testenv, "mash.admin");
     char *manager = testenv_login(testenv, "mash.manager");
     char id[32], path[128];
-    json_t *step = call_json(admin, "POST", "/api/v1/steps",
-                             "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\","
-                             "\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN "\"}}",
-                             201);
-    snprintf(id, sizeof(id), "%s", str(step, "id"));
-    assert_string_equal(str(step, "title"), "Consultation (CSSW)");
-    assert_string_equal(str(step, "heading"), "Consultation (CSSW) : Hampden Children Centre (7500065)");
-    assert_string_equal(str(step, "state"), "started");
+    json_t *step = testenv_call_json(testenv, admin, "POST", "/api/v1/steps",
+                                     "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\","
+                                     "\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN "\"}}",
+                                     201);
+    snprintf(id, sizeof(id), "%s", testenv_str(step, "id"));
+    assert_string_equal(testenv_str(step, "title"), "Consultation (CSSW)");
+    assert_string_equal(testenv_str(step, "heading"),
+                        "Consultation (CSSW) : Hampden Children Centre (7500065)");
+    assert_string_equal(testenv_str(step, "state"), "started");
     assert_int_equal(json_array_size(json_object_get(step, "sections")), 3);
     json_decref(step);
-    json_t *wv = call_json(admin, "GET", "/api/v1/workview", NULL, 200);
+    json_t *wv = testenv_call_json(testenv, admin, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(wv, "current_work", "step_id", id));
     json_decref(wv);
 
@@ -149,27 +132,27 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
                "data.source");
     call_error(admin, "PUT", path, "{\"data\":{\"favourite_colour\":\"blue\"}}", 400, "unknown_field",
                "data.favourite_colour");
-    step = call_json(admin, "PUT", path, section1_ok, 200);
+    step = testenv_call_json(testenv, admin, "PUT", path, section1_ok, 200);
     json_t *s1 = json_array_get(json_object_get(step, "sections"), 0);
     assert_true(json_is_true(json_object_get(s1, "completed")));
     char me[32];
     snprintf(me, sizeof(me), "%ld", id_of_worker("mash.admin"));
-    assert_string_equal(str(json_object_get(s1, "data"), "duty_worker"), me);
+    assert_string_equal(testenv_str(json_object_get(s1, "data"), "duty_worker"), me);
     json_decref(step);
 
     /* 'Pass to MASH Manager' goes to the MASH Manager team by default. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
-    step = call_json(admin, "POST", path, "{\"type\":\"pass-to-mash-manager\",\"note\":\"Please review.\"}",
-                     201);
+    step = testenv_call_json(testenv, admin, "POST", path,
+                             "{\"type\":\"pass-to-mash-manager\",\"note\":\"Please review.\"}", 201);
     json_t *req = find_request(step, "pass-to-mash-manager");
     assert_non_null(req);
-    assert_string_equal(str(req, "status"), "sent");
-    assert_string_equal(str(json_object_get(req, "to"), "name"), "MASH Manager");
+    assert_string_equal(testenv_str(req, "status"), "sent");
+    assert_string_equal(testenv_str(json_object_get(req, "to"), "name"), "MASH Manager");
     json_t *h0 = json_array_get(json_object_get(req, "history"), 0);
-    assert_string_equal(str(h0, "action"), "sent");
-    assert_string_equal(str(h0, "worker_or_team"), "MASH Manager");
+    assert_string_equal(testenv_str(h0, "action"), "sent");
+    assert_string_equal(testenv_str(h0, "worker_or_team"), "MASH Manager");
     char request_id[32];
-    snprintf(request_id, sizeof(request_id), "%s", str(req, "id"));
+    snprintf(request_id, sizeof(request_id), "%s", testenv_str(req, "id"));
     json_decref(step);
     /* A request type of the other variant is not offered. */
     call_error(admin, "POST", path, "{\"type\":\"please-review-information-and-confirm-next-action\"}", 422,
@@ -178,24 +161,25 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
     /* The manager finds it in the MASH Manager team's Incoming requests, titled as the seed shows. */
     char wv_path[128];
     snprintf(wv_path, sizeof(wv_path), "/api/v1/workview?team_id=%ld", id_of_team("MASH Manager"));
-    wv = call_json(manager, "GET", wv_path, NULL, 200);
+    wv = testenv_call_json(testenv, manager, "GET", wv_path, NULL, 200);
     json_t *item = NULL;
     size_t i;
     json_t *it;
     json_array_foreach(folder_of(wv, "incoming_requests"), i, it)
     {
-        if (strcmp(str(it, "request_id"), request_id) == 0)
+        if (strcmp(testenv_str(it, "request_id"), request_id) == 0)
             item = it;
     }
     assert_non_null(item);
-    assert_string_equal(str(item, "title"), "Pass to MASH Manager: Consultation (CSSW)");
-    assert_string_equal(str(json_object_get(item, "subject"), "title"), "Hampden Children Centre (7500065)");
+    assert_string_equal(testenv_str(item, "title"), "Pass to MASH Manager: Consultation (CSSW)");
+    assert_string_equal(testenv_str(json_object_get(item, "subject"), "title"),
+                        "Hampden Children Centre (7500065)");
     json_decref(wv);
-    wv = call_json(manager, "GET", "/api/v1/workview", NULL, 200);
+    wv = testenv_call_json(testenv, manager, "GET", "/api/v1/workview", NULL, 200);
     int listed = 0;
     json_array_foreach(json_object_get(wv, "queues"), i, it)
     {
-        if (strcmp(str(it, "name"), "MASH Manager") == 0)
+        if (strcmp(testenv_str(it, "name"), "MASH Manager") == 0)
             listed =
                 json_integer_value(json_object_get(json_object_get(it, "counts"), "incoming_requests")) >= 1;
     }
@@ -204,29 +188,30 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
 
     /* The manager resumes it: it moves to their Current work and leaves the admin's. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
-    step = call_json(manager, "POST", path, NULL, 200);
-    assert_string_equal(str(json_object_get(step, "assigned_to"), "name"), "Priya Mannering");
+    step = testenv_call_json(testenv, manager, "POST", path, NULL, 200);
+    assert_string_equal(testenv_str(json_object_get(step, "assigned_to"), "name"), "Priya Mannering");
     json_decref(step);
-    wv = call_json(admin, "GET", "/api/v1/workview", NULL, 200);
+    wv = testenv_call_json(testenv, admin, "GET", "/api/v1/workview", NULL, 200);
     assert_false(folder_has(wv, "current_work", "step_id", id));
     json_decref(wv);
-    wv = call_json(manager, "GET", "/api/v1/workview", NULL, 200);
+    wv = testenv_call_json(testenv, manager, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(wv, "current_work", "step_id", id));
     json_decref(wv);
 
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
     call_error(admin, "PUT", path, "{\"data\":{}}", 409, "not_your_work", NULL);
-    json_decref(call_json(manager, "PUT", path,
-                          "{\"data\":{\"advice\":\"Referred "
-                          "on.\",\"outcomes\":[\"further-information-given\",\"referral-to-mash\"]},"
-                          "\"completed\":true}",
-                          200));
+    json_decref(testenv_call_json(testenv, manager, "PUT", path,
+                                  "{\"data\":{\"advice\":\"Referred "
+                                  "on.\",\"outcomes\":[\"further-information-given\",\"referral-to-mash\"]},"
+                                  "\"completed\":true}",
+                                  200));
     snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", request_id);
-    step = call_json(manager, "POST", path, "{\"note\":\"Advice given.\"}", 200);
+    step = testenv_call_json(testenv, manager, "POST", path, "{\"note\":\"Advice given.\"}", 200);
     req = find_request(step, "pass-to-mash-manager");
-    assert_string_equal(str(req, "status"), "completed");
+    assert_string_equal(testenv_str(req, "status"), "completed");
     assert_int_equal(json_array_size(json_object_get(req, "history")), 2);
-    assert_string_equal(str(json_array_get(json_object_get(req, "history"), 1), "note"), "Advice given.");
+    assert_string_equal(testenv_str(json_array_get(json_object_get(req, "history"), 1), "note"),
+                        "Advice given.");
     json_decref(step);
     call_error(manager, "POST", path, NULL, 409, "request_closed", NULL);
 
@@ -235,31 +220,33 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
     call_error(manager, "POST", path, "{}", 422, "next_action_required", "next_actions");
     call_error(manager, "POST", path, "{\"next_actions\":[{\"action\":\"cs-no-further-action\"}]}", 422,
                "unknown_next_action", "next_actions[0].action");
-    step =
-        call_json(manager, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200);
-    assert_string_equal(str(step, "state"), "completed");
+    step = testenv_call_json(testenv, manager, "POST", path,
+                             "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200);
+    assert_string_equal(testenv_str(step, "state"), "completed");
     json_t *na = json_array_get(json_object_get(step, "next_actions"), 0);
-    assert_string_equal(str(na, "title"), "Consultation complete");
+    assert_string_equal(testenv_str(na, "title"), "Consultation complete");
     assert_null(json_object_get(na, "started_step_id"));
     json_decref(step);
-    wv = call_json(manager, "GET", "/api/v1/workview", NULL, 200);
+    wv = testenv_call_json(testenv, manager, "GET", "/api/v1/workview", NULL, 200);
     assert_false(folder_has(wv, "current_work", "step_id", id));
     json_decref(wv);
     /* The organisation's steps list it. */
-    step = call_json(admin, "GET", "/api/v1/steps?subject_kind=organisation&subject_id=" HAMPDEN, NULL, 200);
+    step = testenv_call_json(testenv, admin, "GET",
+                             "/api/v1/steps?subject_kind=organisation&subject_id=" HAMPDEN, NULL, 200);
     int found = 0;
     json_array_foreach(json_object_get(step, "items"), i, it)
     {
-        found |= strcmp(str(it, "id"), id) == 0 && strcmp(str(it, "state"), "completed") == 0;
+        found |= strcmp(testenv_str(it, "id"), id) == 0 && strcmp(testenv_str(it, "state"), "completed") == 0;
     }
     assert_true(found);
     json_decref(step);
     /* So does its summary page. */
-    json_t *org = call_json(admin, "GET", "/api/v1/organisations/" HAMPDEN, NULL, 200);
+    json_t *org = testenv_call_json(testenv, admin, "GET", "/api/v1/organisations/" HAMPDEN, NULL, 200);
     found = 0;
     json_array_foreach(json_object_get(org, "steps"), i, it)
     {
-        found |= strcmp(str(it, "id"), id) == 0 && strcmp(str(it, "title"), "Consultation (CSSW)") == 0;
+        found |= strcmp(testenv_str(it, "id"), id) == 0 &&
+                 strcmp(testenv_str(it, "title"), "Consultation (CSSW)") == 0;
     }
     assert_true(found);
     json_decref(org);
@@ -278,9 +265,9 @@ static void test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to(voi
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
     snprintf(body, sizeof(body), "{\"type\":\"pass-to-mash-social-worker\",\"to\":{\"worker_id\":\"%ld\"}}",
              id_of_worker("mash.sw"));
-    json_t *step = call_json(admin, "POST", path, body, 201);
+    json_t *step = testenv_call_json(testenv, admin, "POST", path, body, 201);
     char rid[32];
-    snprintf(rid, sizeof(rid), "%s", str(find_request(step, "pass-to-mash-social-worker"), "id"));
+    snprintf(rid, sizeof(rid), "%s", testenv_str(find_request(step, "pass-to-mash-social-worker"), "id"));
     json_decref(step);
     long history_before = testenv_sql_long(testenv, "SELECT count(*) FROM workflow.request_history");
     const char *actions[] = {"complete", "return", "acknowledge"};
@@ -292,12 +279,12 @@ static void test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to(voi
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.request_history"),
                      history_before);
     /* The one it was sent to sees it in their Incoming requests, and may complete it. */
-    json_t *wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
+    json_t *wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(wv, "incoming_requests", "request_id", rid));
     json_decref(wv);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", rid);
-    json_decref(call_json(sw, "POST", path, "{\"note\":\"Seen.\"}", 200));
-    wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
+    json_decref(testenv_call_json(testenv, sw, "POST", path, "{\"note\":\"Seen.\"}", 200));
+    wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
     assert_false(folder_has(wv, "incoming_requests", "request_id", rid));
     json_decref(wv);
     free(admin);
@@ -313,22 +300,24 @@ static void test_a_returned_request_goes_back_to_its_sender(void **state)
     char id[32], path[128], rid[32];
     start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
-    json_t *step = call_json(admin, "POST", path, "{\"type\":\"pass-to-mash-manager\"}", 201);
-    snprintf(rid, sizeof(rid), "%s", str(find_request(step, "pass-to-mash-manager"), "id"));
+    json_t *step =
+        testenv_call_json(testenv, admin, "POST", path, "{\"type\":\"pass-to-mash-manager\"}", 201);
+    snprintf(rid, sizeof(rid), "%s", testenv_str(find_request(step, "pass-to-mash-manager"), "id"));
     json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/return", rid);
-    step =
-        call_json(manager, "POST", path, "{\"note\":\"Section 1 is missing the referrer's number.\"}", 200);
+    step = testenv_call_json(testenv, manager, "POST", path,
+                             "{\"note\":\"Section 1 is missing the referrer's number.\"}", 200);
     json_t *req = find_request(step, "pass-to-mash-manager");
-    assert_string_equal(str(req, "status"), "returned");
-    assert_string_equal(str(json_array_get(json_object_get(req, "history"), 1), "action"), "returned");
+    assert_string_equal(testenv_str(req, "status"), "returned");
+    assert_string_equal(testenv_str(json_array_get(json_object_get(req, "history"), 1), "action"),
+                        "returned");
     json_decref(step);
-    json_t *wv = call_json(admin, "GET", "/api/v1/workview", NULL, 200);
+    json_t *wv = testenv_call_json(testenv, admin, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(wv, "incoming_requests", "request_id", rid));
     json_decref(wv);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
-    json_decref(call_json(admin, "POST", path, NULL, 200));
-    wv = call_json(admin, "GET", "/api/v1/workview", NULL, 200);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, NULL, 200));
+    wv = testenv_call_json(testenv, admin, "GET", "/api/v1/workview", NULL, 200);
     assert_false(folder_has(wv, "incoming_requests", "request_id", rid));
     json_decref(wv);
     free(admin);
@@ -346,7 +335,7 @@ static void test_a_step_cannot_finish_while_a_required_section_is_incomplete_and
                "section_incomplete", "sections");
     /* A section saved but not marked complete is still incomplete. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
-    json_decref(call_json(admin, "PUT", path, "{\"data\":{\"source\":\"schools\"}}", 200));
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, "{\"data\":{\"source\":\"schools\"}}", 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
     call_error(admin, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 422,
                "section_incomplete", "sections");
@@ -370,34 +359,34 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
     char child[32], id[32], path[160], body[900];
     testenv_add_person(testenv, sw, "Thomas", "Turnstone", "2016-11-28", child);
     /* Started for the virtual worker 'CP-IS Worker': it arrives in that queue's Incoming work. */
-    json_t *step = call_json(sa, "POST", "/api/v1/steps",
-                             "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\""
-                             "0"
-                             "\"}}",
-                             400);
+    json_t *step = testenv_call_json(testenv, sa, "POST", "/api/v1/steps",
+                                     "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\""
+                                     "0"
+                                     "\"}}",
+                                     400);
     json_decref(step);
     start_step(sa, "cpis-follow-up", "", "person", child, id);
-    json_t *wv = call_json(sa, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 200);
+    json_t *wv = testenv_call_json(testenv, sa, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 200);
     assert_true(folder_has(wv, "incoming_work", "step_id", id));
     json_decref(wv);
     /* The child's summary page lists the open step. */
     snprintf(path, sizeof(path), "/api/v1/people/%s", child);
-    json_t *summary = call_json(sw, "GET", path, NULL, 200);
+    json_t *summary = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
     int listed = 0;
     size_t k;
     json_t *it0;
     json_array_foreach(json_object_get(summary, "steps"), k, it0)
     {
-        listed |= strcmp(str(it0, "id"), id) == 0 && json_is_true(json_object_get(it0, "open"));
+        listed |= strcmp(testenv_str(it0, "id"), id) == 0 && json_is_true(json_object_get(it0, "open"));
     }
     assert_true(listed);
     json_decref(summary);
     call_error(sw, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 403, "forbidden", NULL);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
-    json_decref(call_json(sa, "POST", path, "{}", 200));
+    json_decref(testenv_call_json(testenv, sa, "POST", path, "{}", 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
-    json_decref(
-        call_json(sa, "PUT", path, "{\"data\":{\"comments\":\"Seen at A&E.\"},\"completed\":true}", 200));
+    json_decref(testenv_call_json(testenv, sa, "PUT", path,
+                                  "{\"data\":{\"comments\":\"Seen at A&E.\"},\"completed\":true}", 200));
     /* The notification to the key worker, with the seed's A&E note. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
     snprintf(
@@ -407,10 +396,10 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
         "today that a health professional has accessed CP-IS. Please create a CP-IS case note re action "
         "taken.\"}",
         id_of_worker("key.worker"));
-    step = call_json(sa, "POST", path, body, 201);
+    step = testenv_call_json(testenv, sa, "POST", path, body, 201);
     char rid[32];
     snprintf(rid, sizeof(rid), "%s",
-             str(find_request(step, "cs-notification-to-allocated-worker-cpis-follow-up"), "id"));
+             testenv_str(find_request(step, "cs-notification-to-allocated-worker-cpis-follow-up"), "id"));
     json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
     call_error(sa, "POST", path,
@@ -424,33 +413,33 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
         "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":\"duplicate-notification\","
         "\"priority\":\"whenever\"}]}",
         400, "invalid_value", "next_actions[0].priority");
-    step = call_json(
-        sa, "POST", path,
+    step = testenv_call_json(
+        testenv, sa, "POST", path,
         "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":"
         "\"notification-sent-to-allocated-worker\",\"note\":\"Key worker told.\",\"priority\":\"urgent\"}]}",
         200);
     json_t *na = json_array_get(json_object_get(step, "next_actions"), 0);
-    assert_string_equal(str(na, "reason_title"), "Notification sent to allocated worker");
-    assert_string_equal(str(na, "priority"), "urgent");
+    assert_string_equal(testenv_str(na, "reason_title"), "Notification sent to allocated worker");
+    assert_string_equal(testenv_str(na, "priority"), "urgent");
     json_decref(step);
     /* The key worker's Incoming requests: titled as the seed shows, with the note. */
-    wv = call_json(kw, "GET", "/api/v1/workview", NULL, 200);
+    wv = testenv_call_json(testenv, kw, "GET", "/api/v1/workview", NULL, 200);
     json_t *item = NULL, *it;
     size_t i;
     json_array_foreach(folder_of(wv, "incoming_requests"), i, it)
     {
-        if (strcmp(str(it, "request_id"), rid) == 0)
+        if (strcmp(testenv_str(it, "request_id"), rid) == 0)
             item = it;
     }
     assert_non_null(item);
-    assert_string_equal(str(item, "title"),
+    assert_string_equal(testenv_str(item, "title"),
                         "CS Notification to Allocated Worker - CPIS Follow Up: CPIS Follow Up");
-    assert_non_null(strstr(str(item, "note"), "health professional has accessed CP-IS"));
+    assert_non_null(strstr(testenv_str(item, "note"), "health professional has accessed CP-IS"));
     json_decref(wv);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
-    step = call_json(kw, "POST", path, NULL, 200);
+    step = testenv_call_json(testenv, kw, "POST", path, NULL, 200);
     assert_string_equal(
-        str(find_request(step, "cs-notification-to-allocated-worker-cpis-follow-up"), "status"),
+        testenv_str(find_request(step, "cs-notification-to-allocated-worker-cpis-follow-up"), "status"),
         "acknowledged");
     json_decref(step);
     free(sa);
@@ -468,14 +457,14 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     testenv_add_person(testenv, admin, "Rowan", "Hollis", "2016-11-28", child);
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", child);
     snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\",\"workers\":[]}");
-    json_decref(call_json(admin, "PUT", path, body, 200));
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
     start_step(admin, "cpis-follow-up", "", "person", child, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
-    json_decref(call_json(admin, "POST", path, NULL, 200));
+    json_decref(testenv_call_json(testenv, admin, "POST", path, NULL, 200));
     /* The recipients offered leave out the early-help worker; the MASH social worker keeps access. */
     snprintf(path, sizeof(path),
              "/api/v1/steps/%s/recipients?type=cs-notification-to-allocated-worker-cpis-follow-up", id);
-    json_t *list = call_json(admin, "GET", path, NULL, 200);
+    json_t *list = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
     char eh_id[32], sw_id[32];
     snprintf(eh_id, sizeof(eh_id), "%ld", id_of_worker("eh.worker"));
     snprintf(sw_id, sizeof(sw_id), "%ld", id_of_worker("mash.sw"));
@@ -484,8 +473,8 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     json_t *it;
     json_array_foreach(json_object_get(list, "items"), i, it)
     {
-        has_eh |= strcmp(str(it, "kind"), "worker") == 0 && strcmp(str(it, "id"), eh_id) == 0;
-        has_sw |= strcmp(str(it, "kind"), "worker") == 0 && strcmp(str(it, "id"), sw_id) == 0;
+        has_eh |= strcmp(testenv_str(it, "kind"), "worker") == 0 && strcmp(testenv_str(it, "id"), eh_id) == 0;
+        has_sw |= strcmp(testenv_str(it, "kind"), "worker") == 0 && strcmp(testenv_str(it, "id"), sw_id) == 0;
     }
     assert_false(has_eh);
     assert_true(has_sw);
@@ -520,7 +509,7 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     /* Nor the person's summary, steps and all; those with access see the steps on it. */
     snprintf(path, sizeof(path), "/api/v1/people/%s", child);
     call_error(eh, "GET", path, NULL, 403, "restricted_record", NULL);
-    json_t *person = call_json(admin, "GET", path, NULL, 200);
+    json_t *person = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
     assert_true(json_array_size(json_object_get(person, "steps")) >= 1);
     json_decref(person);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
@@ -528,7 +517,7 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
         body, sizeof(body),
         "{\"type\":\"cs-notification-to-allocated-worker-cpis-follow-up\",\"to\":{\"worker_id\":\"%s\"}}",
         sw_id);
-    json_decref(call_json(admin, "POST", path, body, 201));
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
     free(admin);
     free(eh);
 }
@@ -550,8 +539,8 @@ test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves
     snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\"}", sw_id);
     call_error(sw, "POST", path, body, 403, "not_your_work", "step_ids");
     snprintf(body, sizeof(body), "{\"step_ids\":[\"%s\",\"%s\"],\"worker_id\":\"%ld\"}", a, b, sw_id);
-    json_decref(call_json(manager, "POST", "/api/v1/steps/assign", body, 200));
-    json_t *wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
+    json_decref(testenv_call_json(testenv, manager, "POST", "/api/v1/steps/assign", body, 200));
+    json_t *wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(wv, "incoming_work", "step_id", a));
     assert_true(folder_has(wv, "incoming_work", "step_id", b));
     long incoming = json_integer_value(
@@ -562,8 +551,8 @@ test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", a);
     call_error(sw, "PUT", path, "{\"data\":{}}", 409, "not_resumed", NULL);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", a);
-    json_decref(call_json(sw, "POST", path, NULL, 200));
-    wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
+    json_decref(testenv_call_json(testenv, sw, "POST", path, NULL, 200));
+    wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(wv, "current_work", "step_id", a));
     assert_false(folder_has(wv, "incoming_work", "step_id", a));
     json_decref(wv);
@@ -595,7 +584,7 @@ static void test_workview_folders_page_with_a_keyset_cursor_and_count_every_item
     int seen = 0, pages = 0;
     char seen_ids[64][32];
     for (;;) {
-        json_t *wv = call_json(sw, "GET", path, NULL, 200);
+        json_t *wv = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
         json_t *f = json_object_get(json_object_get(wv, "folders"), "current_work");
         assert_int_equal(json_integer_value(json_object_get(f, "count")), total);
         assert_null(json_object_get(json_object_get(wv, "folders"), "incoming_work"));
@@ -604,8 +593,8 @@ static void test_workview_folders_page_with_a_keyset_cursor_and_count_every_item
         json_array_foreach(json_object_get(f, "items"), i, it)
         {
             for (int k = 0; k < seen; k++)
-                assert_string_not_equal(seen_ids[k], str(it, "step_id"));
-            snprintf(seen_ids[seen++], 32, "%s", str(it, "step_id"));
+                assert_string_not_equal(seen_ids[k], testenv_str(it, "step_id"));
+            snprintf(seen_ids[seen++], 32, "%s", testenv_str(it, "step_id"));
         }
         pages++;
         const char *next = json_string_value(json_object_get(f, "next_cursor"));
@@ -628,12 +617,12 @@ static void test_workview_folders_page_with_a_keyset_cursor_and_count_every_item
     snprintf(path, sizeof(path), "/api/v1/workview?worker_id=%ld", id_of_worker("mash.admin"));
     call_error(sw, "GET", path, NULL, 403, "forbidden", NULL);
     char *manager = testenv_login(testenv, "mash.manager");
-    json_decref(call_json(manager, "GET", path, NULL, 200));
+    json_decref(testenv_call_json(testenv, manager, "GET", path, NULL, 200));
     /* Recently viewed: what the worker opened, latest first. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s", ids[2]);
-    json_decref(call_json(sw, "GET", path, NULL, 200));
-    json_t *wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
-    assert_string_equal(str(json_array_get(folder_of(wv, "recently_viewed"), 0), "step_id"), ids[2]);
+    json_decref(testenv_call_json(testenv, sw, "GET", path, NULL, 200));
+    json_t *wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
+    assert_string_equal(testenv_str(json_array_get(folder_of(wv, "recently_viewed"), 0), "step_id"), ids[2]);
     json_decref(wv);
     free(sw);
     free(manager);
@@ -647,9 +636,10 @@ static void test_cancelling_needs_a_reason_and_is_final_while_a_completed_step_c
     start_step(sw, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/cancel", id);
     call_error(sw, "POST", path, "{\"reason\":\"  \"}", 422, "reason_required", "reason");
-    json_t *step = call_json(sw, "POST", path, "{\"reason\":\"Recorded twice in error.\"}", 200);
-    assert_string_equal(str(step, "state"), "cancelled");
-    assert_string_equal(str(step, "cancelled_reason"), "Recorded twice in error.");
+    json_t *step =
+        testenv_call_json(testenv, sw, "POST", path, "{\"reason\":\"Recorded twice in error.\"}", 200);
+    assert_string_equal(testenv_str(step, "state"), "cancelled");
+    assert_string_equal(testenv_str(step, "cancelled_reason"), "Recorded twice in error.");
     json_decref(step);
     call_error(sw, "POST", path, "{\"reason\":\"Again.\"}", 409, "step_closed", NULL);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/reopen", id);
@@ -657,19 +647,20 @@ static void test_cancelling_needs_a_reason_and_is_final_while_a_completed_step_c
 
     start_step(sw, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
-    json_decref(call_json(sw, "PUT", path, section1_ok, 200));
+    json_decref(testenv_call_json(testenv, sw, "PUT", path, section1_ok, 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
-    json_decref(call_json(sw, "PUT", path, "{\"data\":{\"outcomes\":[]},\"completed\":true}", 200));
-    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
     json_decref(
-        call_json(sw, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
+        testenv_call_json(testenv, sw, "PUT", path, "{\"data\":{\"outcomes\":[]},\"completed\":true}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    json_decref(testenv_call_json(testenv, sw, "POST", path,
+                                  "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
     call_error(sw, "PUT", path, "{\"data\":{}}", 409, "step_closed", NULL);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/reopen", id);
-    step = call_json(sw, "POST", path, NULL, 200);
-    assert_string_equal(str(step, "state"), "reopened");
+    step = testenv_call_json(testenv, sw, "POST", path, NULL, 200);
+    assert_string_equal(testenv_str(step, "state"), "reopened");
     json_decref(step);
-    json_t *wv = call_json(sw, "GET", "/api/v1/workview", NULL, 200);
+    json_t *wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(wv, "current_work", "step_id", id));
     json_decref(wv);
     free(sw);
@@ -709,13 +700,13 @@ static void test_starting_work_checks_the_type_variant_subject_and_role(void **s
                "unknown_field", NULL);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.steps"), before);
     /* The definitions list says what the caller may start. */
-    json_t *defs = call_json(auditor, "GET", "/api/v1/workflow/definitions", NULL, 200);
+    json_t *defs = testenv_call_json(testenv, auditor, "GET", "/api/v1/workflow/definitions", NULL, 200);
     size_t i;
     json_t *d;
     int listed = 0;
     json_array_foreach(json_object_get(defs, "items"), i, d)
     {
-        if (strcmp(str(d, "type"), "front-door-consultation") == 0) {
+        if (strcmp(testenv_str(d, "type"), "front-door-consultation") == 0) {
             listed = 1;
             assert_false(json_is_true(json_object_get(d, "you_may_start")));
         }
@@ -733,16 +724,16 @@ static void test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end(void 
     char *manager = testenv_login(testenv, "mash.manager");
     char child[32], id[32], path[160], body[300];
     testenv_add_person(testenv, eh, "Maisie", "Penrose", "2016-11-28", child);
-    json_t *step =
-        call_json(eh, "POST", "/api/v1/steps",
-                  "{\"type\":\"home-visit-record\",\"variant\":\"EH\",\"subject\":{\"kind\":\"person\","
-                  "\"id\":\"0\"}}",
-                  400);
+    json_t *step = testenv_call_json(
+        testenv, eh, "POST", "/api/v1/steps",
+        "{\"type\":\"home-visit-record\",\"variant\":\"EH\",\"subject\":{\"kind\":\"person\","
+        "\"id\":\"0\"}}",
+        400);
     json_decref(step);
     start_step(eh, "home-visit-record", "EH", "person", child, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s", id);
-    step = call_json(eh, "GET", path, NULL, 200);
-    assert_string_equal(str(step, "title"), "Home visit (EH)");
+    step = testenv_call_json(testenv, eh, "GET", path, NULL, 200);
+    assert_string_equal(testenv_str(step, "title"), "Home visit (EH)");
     json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
     call_error(eh, "PUT", path, "{\"data\":{\"visited_on\":\"2026-13-01\"}}", 400, "invalid_date",
@@ -753,8 +744,8 @@ static void test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end(void 
                "duplicate_option", "data.concerns");
     call_error(eh, "PUT", path, "{\"data\":{\"visited_on\":\"2022-11-01\"},\"completed\":true}", 422,
                "required_field", "data.summary");
-    json_decref(call_json(
-        eh, "PUT", path,
+    json_decref(testenv_call_json(
+        testenv, eh, "PUT", path,
         "{\"data\":{\"visited_on\":\"2022-11-01\",\"seen_alone\":true,\"concerns\":[\"supervision\"],"
         "\"summary\":\"Seen at home.\"},\"completed\":true}",
         200));
@@ -770,22 +761,23 @@ static void test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end(void 
     call_error(eh, "POST", path, body, 422, "recipient_not_allowed", "to.team_id");
     snprintf(body, sizeof(body), "{\"type\":\"manager-sign-off\",\"to\":{\"worker_id\":\"%ld\"}}",
              id_of_worker("mash.manager"));
-    step = call_json(eh, "POST", path, body, 201);
+    step = testenv_call_json(testenv, eh, "POST", path, body, 201);
     char rid[32];
-    snprintf(rid, sizeof(rid), "%s", str(find_request(step, "manager-sign-off"), "id"));
+    snprintf(rid, sizeof(rid), "%s", testenv_str(find_request(step, "manager-sign-off"), "id"));
     json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", rid);
-    json_decref(call_json(manager, "POST", path, NULL, 200));
+    json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
     /* The next action 'Visit again' starts the next visit, as the definition says. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
-    step = call_json(eh, "POST", path,
-                     "{\"next_actions\":[{\"action\":\"visit-again\",\"reason\":\"concerns-remain\","
-                     "\"priority\":\"low\"}]}",
-                     200);
-    assert_string_equal(str(step, "state"), "completed");
-    const char *next = str(json_array_get(json_object_get(step, "next_actions"), 0), "started_step_id");
+    step = testenv_call_json(testenv, eh, "POST", path,
+                             "{\"next_actions\":[{\"action\":\"visit-again\",\"reason\":\"concerns-remain\","
+                             "\"priority\":\"low\"}]}",
+                             200);
+    assert_string_equal(testenv_str(step, "state"), "completed");
+    const char *next =
+        testenv_str(json_array_get(json_object_get(step, "next_actions"), 0), "started_step_id");
     assert_true(next[0] != '\0');
-    json_t *wv = call_json(eh, "GET", "/api/v1/workview", NULL, 200);
+    json_t *wv = testenv_call_json(testenv, eh, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(wv, "current_work", "step_id", next));
     json_decref(wv);
     json_decref(step);
@@ -805,18 +797,19 @@ static void test_overdue_work_is_flagged_in_the_workview_and_raises_a_notice(voi
     long requests_before = testenv_sql_long(testenv, count_requests);
     start_step(admin, "quick-check", "", "organisation", HAMPDEN, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
-    json_decref(call_json(admin, "POST", path, "{\"type\":\"look-at-this\"}", 201));
+    json_decref(testenv_call_json(testenv, admin, "POST", path, "{\"type\":\"look-at-this\"}", 201));
     /* Due 1.8 seconds after it starts; the scan runs every 200 ms in this suite. */
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.steps WHERE id = %s AND overdue_notified", id);
     int flagged = 0;
     for (int i = 0; i < 100 && !(flagged && testenv_sql_long(testenv, sql) == 1); i++) {
         usleep(100 * 1000);
-        json_t *wv = call_json(admin, "GET", "/api/v1/workview?folder=current_work&limit=200", NULL, 200);
+        json_t *wv = testenv_call_json(testenv, admin, "GET",
+                                       "/api/v1/workview?folder=current_work&limit=200", NULL, 200);
         size_t k;
         json_t *it;
         json_array_foreach(folder_of(wv, "current_work"), k, it)
         {
-            if (strcmp(str(it, "step_id"), id) == 0)
+            if (strcmp(testenv_str(it, "step_id"), id) == 0)
                 flagged = json_is_true(json_object_get(it, "overdue"));
         }
         json_decref(wv);
@@ -843,7 +836,7 @@ test_a_definition_change_applies_to_new_steps_and_leaves_running_ones_on_their_v
     testenv_add_person(testenv, eh, "Ivy", "Castellan", "2016-11-28", child);
     start_step(eh, "home-visit-record", "EH", "person", child, old_id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s", old_id);
-    json_t *step = call_json(eh, "GET", path, NULL, 200);
+    json_t *step = testenv_call_json(testenv, eh, "GET", path, NULL, 200);
     json_int_t old_version =
         json_integer_value(json_object_get(json_object_get(step, "definition"), "version"));
     json_decref(step);
@@ -860,7 +853,7 @@ test_a_definition_change_applies_to_new_steps_and_leaves_running_ones_on_their_v
     testenv_restart(testenv, "workflow");
     start_step(eh, "home-visit-record", "EH", "person", child, new_id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s", new_id);
-    step = call_json(eh, "GET", path, NULL, 200);
+    step = testenv_call_json(testenv, eh, "GET", path, NULL, 200);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(step, "definition"), "version")),
                      old_version + 1);
     json_decref(step);
@@ -868,7 +861,7 @@ test_a_definition_change_applies_to_new_steps_and_leaves_running_ones_on_their_v
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", new_id);
     call_error(eh, "PUT", path, data, 422, "required_field", "data.seen_alone");
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", old_id);
-    step = call_json(eh, "PUT", path, data, 200);
+    step = testenv_call_json(testenv, eh, "PUT", path, data, 200);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(step, "definition"), "version")),
                      old_version);
     json_decref(step);

@@ -701,3 +701,21 @@ void testenv_new_nhs_number(char out[11])
         return;
     }
 }
+
+json_t *testenv_call_json(testenv_t *env, const char *token, const char *method, const char *path,
+                          const char *body, long status)
+{
+    testenv_response_t r = testenv_http(env, method, path, token, body, NULL);
+    if (r.status != status)
+        fail_msg("%s %s %s: expected %ld, got %ld %s", method, path, body ? body : "", status, r.status,
+                 r.body ? r.body : "");
+    json_t *json = json_incref(r.json);
+    testenv_response_free(&r);
+    return json;
+}
+
+const char *testenv_str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}

@@ -98,6 +98,13 @@ int testenv_run_tool(testenv_t *env, const char *args, char *out, size_t size);
 /* Writes text to a file of that name in the suite's directory; returns its malloc'd path. */
 char *testenv_write_file(testenv_t *env, const char *name, const char *text);
 
+/* One HTTP call that must answer status (else the test fails, naming the call and the body it got);
+ * its JSON (a new reference, NULL when none). */
+json_t *testenv_call_json(testenv_t *env, const char *token, const char *method, const char *path,
+                          const char *body, long status);
+/* A string member of a JSON object, "" when missing or not a string. */
+const char *testenv_str(const json_t *obj, const char *key);
+
 /* A valid NHS number (its modulus-11 check digit right), a new one on every call in the process. */
 void testenv_new_nhs_number(char out[11]);
 
