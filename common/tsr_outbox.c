@@ -57,99 +57,99 @@ static void outbox__put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+/* n items as one array parameter in PostgreSQL's binary array form: a header (one dimension, no
+ * nulls, the element type, n elements from 1), then each element's length and bytes. NULL when out
+ * of memory or too large for a parameter. */
+static uint8_t *outbox__binary_array(uint32_t element_oid, const uint8_t *const *items, const size_t *lens,
+                                     size_t n, size_t *len)
+{
+    size_t total = 20;
+    for (size_t i = 0; i < n; i++)
+        total += 4 + lens[i];
+    uint8_t *array = total <= INT32_MAX ? malloc(total) : NULL;
+    if (array == NULL)
+        return NULL;
+    outbox__put32(array, 1);
+    outbox__put32(array + 4, 0);
+    outbox__put32(array + 8, element_oid);
+    outbox__put32(array + 12, (uint32_t)n);
+    outbox__put32(array + 16, 1);
+    size_t at = 20;
+    for (size_t i = 0; i < n; i++) {
+        outbox__put32(array + at, (uint32_t)lens[i]);
+        memcpy(array + at + 4, items[i], lens[i]);
+        at += 4 + lens[i];
+    }
+    *len = total;
+    return array;
+}
+
+int tsr_outbox_append_packed(PGconn *conn, const tsr_outbox_event_t *events, size_t count, tsr_error_t *err)
+{
+    if (count == 0)
+        return 0;
+    const uint8_t **types = calloc(count, sizeof(*types)), **envelopes = calloc(count, sizeof(*envelopes));
+    size_t *type_lens = calloc(count, sizeof(*type_lens)),
+           *envelope_lens = calloc(count, sizeof(*envelope_lens));
+    uint8_t *type_array = NULL, *envelope_array = NULL;
+    size_t type_len = 0, envelope_len = 0;
+    int rc = -1;
+    if (types != NULL && envelopes != NULL && type_lens != NULL && envelope_lens != NULL) {
+        for (size_t i = 0; i < count; i++) {
+            types[i] = (const uint8_t *)events[i].type;
+            type_lens[i] = strlen(events[i].type);
+            envelopes[i] = events[i].envelope;
+            envelope_lens[i] = events[i].len;
+        }
+        type_array = outbox__binary_array(25 /* TEXTOID */, types, type_lens, count, &type_len);
+        envelope_array =
+            outbox__binary_array(17 /* BYTEAOID */, envelopes, envelope_lens, count, &envelope_len);
+    }
+    if (type_array == NULL || envelope_array == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing events.");
+    } else {
+        const char *values[2] = {(const char *)type_array, (const char *)envelope_array};
+        int lengths[2] = {(int)type_len, (int)envelope_len};
+        int formats[2] = {1, 1};
+        /* One statement however many, in the given order so that the relay numbers them so; sent
+         * with the transaction's next statement or COMMIT. */
+        rc = tsr_db_defer(conn,
+                          "INSERT INTO outbox (type, envelope) SELECT t, e"
+                          " FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS u(t, e, o) ORDER BY o",
+                          2, values, lengths, formats, err);
+    }
+    free(types);
+    free(envelopes);
+    free(type_lens);
+    free(envelope_lens);
+    free(type_array);
+    free(envelope_array);
+    return rc;
+}
+
 int tsr_outbox_append_many(PGconn *conn, const char *type, const Tsr__Actor *actor, const char *trace_id,
                            const ProtobufCMessage *const *payloads, size_t n, tsr_error_t *err)
 {
     if (n == 0)
         return 0;
-    if (n > INT32_MAX / 64)
-        return tsr_error_set(err, TSR_E_INTERNAL, "too_many_events", NULL, "Too many events in one append.");
-    /* The envelopes as one bytea[] in PostgreSQL's binary array form: a header (one dimension, no
-     * nulls, element type bytea, n elements from 1), then each element's length and bytes. */
-    size_t cap = 20 + n * 256, len = 20;
-    uint8_t *array = malloc(cap);
-    if (array == NULL)
+    tsr_outbox_event_t *events = calloc(n, sizeof(*events));
+    if (events == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing events.");
-    outbox__put32(array, 1);
-    outbox__put32(array + 4, 0);
-    outbox__put32(array + 8, 17); /* BYTEAOID */
-    outbox__put32(array + 12, (uint32_t)n);
-    outbox__put32(array + 16, 1);
-    for (size_t i = 0; i < n; i++) {
-        size_t payload_len = 0;
-        uint8_t *payload_buf = tsr_pack(payloads[i], &payload_len);
-        Tsr__Envelope env = TSR__ENVELOPE__INIT;
-        env.kind = TSR__ENVELOPE__KIND__EVENT;
-        env.type = (char *)type;
-        env.trace_id = (char *)(trace_id ? trace_id : "");
-        env.actor = (Tsr__Actor *)actor;
-        env.occurred_at_ms = tsr_now_ms();
-        env.payload.data = payload_buf;
-        env.payload.len = payload_len;
-        size_t env_len = payload_buf ? protobuf_c_message_get_packed_size(&env.base) : 0;
-        if (payload_buf != NULL && len + 4 + env_len > cap) {
-            size_t grown = (len + 4 + env_len) * 2;
-            uint8_t *bigger = grown <= INT32_MAX ? realloc(array, grown) : NULL;
-            if (bigger != NULL) {
-                array = bigger;
-                cap = grown;
-            }
-        }
-        if (payload_buf == NULL || len + 4 + env_len > cap) {
-            free(payload_buf);
-            free(array);
-            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing events.");
-        }
-        outbox__put32(array + len, (uint32_t)env_len);
-        protobuf_c_message_pack(&env.base, array + len + 4);
-        len += 4 + env_len;
-        free(payload_buf);
+    int rc = 0;
+    size_t packed = 0;
+    for (; packed < n && rc == 0; packed++) {
+        events[packed].type = type;
+        events[packed].envelope =
+            tsr_outbox_pack(type, actor, trace_id, payloads[packed], &events[packed].len, err);
+        if (events[packed].envelope == NULL)
+            rc = -1;
     }
-    const char *values[2] = {type, (const char *)array};
-    int lengths[2] = {0, (int)len};
-    int formats[2] = {0, 1};
-    /* In the given order, so the relay numbers them so; sent with the transaction's next statement. */
-    int rc = tsr_db_defer(conn,
-                          "INSERT INTO outbox (type, envelope) SELECT $1, e"
-                          " FROM unnest($2::bytea[]) WITH ORDINALITY AS u(e, o) ORDER BY o",
-                          2, values, lengths, formats, err);
-    free(array);
+    if (rc == 0)
+        rc = tsr_outbox_append_packed(conn, events, n, err);
+    for (size_t i = 0; i < packed; i++)
+        free((uint8_t *)events[i].envelope);
+    free(events);
     return rc;
-}
-
-/* The widest multi-row INSERT: a group of rows goes as statements of 64, 32, ... 1 rows (its count
- * in binary), so that a connection prepares at most seven shapes of the statement however the
- * groups come. */
-#define OUTBOX_ROWS_MAX 64
-
-int tsr_outbox_append_packed(PGconn *conn, const tsr_outbox_event_t *events, size_t count, tsr_error_t *err)
-{
-    static const char head[] = "INSERT INTO outbox (type, envelope) VALUES ";
-    char sql[sizeof(head) + OUTBOX_ROWS_MAX * 24];
-    const char *values[2 * OUTBOX_ROWS_MAX];
-    int lengths[2 * OUTBOX_ROWS_MAX], formats[2 * OUTBOX_ROWS_MAX];
-    size_t done = 0;
-    while (done < count) {
-        size_t rows = OUTBOX_ROWS_MAX;
-        while (rows > count - done)
-            rows /= 2;
-        size_t n = (size_t)snprintf(sql, sizeof(sql), "%s", head);
-        for (size_t i = 0; i < rows; i++) {
-            const tsr_outbox_event_t *ev = &events[done + i];
-            n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s($%zu, $%zu)", i ? ", " : "", 2 * i + 1,
-                                  2 * i + 2);
-            values[2 * i] = ev->type;
-            lengths[2 * i] = 0;
-            formats[2 * i] = 0;
-            values[2 * i + 1] = (const char *)ev->envelope;
-            lengths[2 * i + 1] = (int)ev->len;
-            formats[2 * i + 1] = 1;
-        }
-        if (tsr_db_defer(conn, sql, (int)(2 * rows), values, lengths, formats, err) != 0)
-            return -1;
-        done += rows;
-    }
-    return 0;
 }
 
 /* Fills producer and seq into a stored envelope and packs it again. */

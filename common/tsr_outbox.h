@@ -28,7 +28,7 @@ int tsr_outbox_append_many(PGconn *conn, const char *type, const Tsr__Actor *act
 /* The same in two steps, for events kept in memory until a later transaction writes them (a read's
  * audit events, written with other reads' in one commit: tsr_daemon's group commit). pack builds the
  * event's Envelope, timed now (malloc'd; NULL and err on failure); append_packed writes count of
- * them in multi-row INSERTs, sent with the transaction's next statement or COMMIT. */
+ * them in one INSERT, sent with the transaction's next statement or COMMIT. */
 typedef struct {
     const char *type;
     const uint8_t *envelope;
