@@ -1,6 +1,7 @@
 #include "tsr_client.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,44 +361,34 @@ const char *tsr_client_name(const tsr_client_t *self)
     return self->name;
 }
 
-int tsr_client_call_sync(void *zmq_ctx, const char *endpoint, const tsr_call_opts_t *opts,
-                         const ProtobufCMessage *payload, Tsr__Envelope **reply, tsr_error_t *err)
+/* One request and its answer on a connected DEALER: sends, then waits for the reply with this id,
+ * dropping any other (the late answer to an earlier call that gave up). 0 with *reply set, or -1
+ * with err filled; *broken says the socket must not be used again (a send failed or time ran out). */
+static int client__exchange(void *socket, const char *endpoint, const tsr_call_opts_t *opts, uint64_t id,
+                            const ProtobufCMessage *payload, Tsr__Envelope **reply, int *broken,
+                            tsr_error_t *err)
 {
     *reply = NULL;
+    *broken = 1;
     int timeout = opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
-    void *socket = zmq_socket(zmq_ctx, ZMQ_DEALER);
-    if (socket == NULL)
-        return tsr_error_set(err, TSR_E_INTERNAL, "zmq_error", NULL, "Cannot create a socket: %s",
-                             zmq_strerror(errno));
-    int zero = 0;
-    zmq_setsockopt(socket, ZMQ_LINGER, &zero, sizeof(zero));
-    int rc = -1;
+    int64_t deadline = tsr_now_ms() + timeout;
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (zmq_connect(socket, endpoint) != 0) {
-        tsr_error_set(err, TSR_E_INVALID, "bad_endpoint", NULL, "Cannot connect to %s: %s", endpoint,
-                      zmq_strerror(errno));
-        goto done;
-    }
-    int64_t deadline = tsr_now_ms() + timeout;
-    if (client__pack_request(opts, 1, deadline, payload, &buf, &len) != 0) {
-        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory packing the request.");
-        goto done;
-    }
-    /* Blocking sends are fine here: this is a command-line tool, not a loop. */
-    if (zmq_send(socket, "", 0, ZMQ_SNDMORE) < 0 || zmq_send(socket, buf, len, 0) < 0) {
-        tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL, "Cannot send to %s: %s", endpoint,
-                      zmq_strerror(errno));
-        goto done;
-    }
+    if (client__pack_request(opts, id, deadline, payload, &buf, &len) != 0)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL,
+                             "Out of memory packing the request.");
+    /* Blocking sends are fine here: the caller is a command-line tool or a thread-pool thread. */
+    int sent = zmq_send(socket, "", 0, ZMQ_SNDMORE) >= 0 && zmq_send(socket, buf, len, 0) >= 0;
+    free(buf);
+    if (!sent)
+        return tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL, "Cannot send to %s: %s",
+                             endpoint, zmq_strerror(errno));
     for (;;) {
         long left = (long)(deadline - tsr_now_ms());
         zmq_pollitem_t item = {socket, 0, ZMQ_POLLIN, 0};
-        if (left <= 0 || zmq_poll(&item, 1, left) <= 0) {
-            tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
-                          "No answer from %s within %d ms: is the daemon running?", endpoint, timeout);
-            goto done;
-        }
+        if (left <= 0 || zmq_poll(&item, 1, left) <= 0)
+            return tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
+                                 "No answer from %s within %d ms: is the daemon running?", endpoint, timeout);
         zmq_msg_t delimiter, body;
         zmq_msg_init(&delimiter);
         zmq_msg_recv(&delimiter, socket, 0);
@@ -406,20 +397,142 @@ int tsr_client_call_sync(void *zmq_ctx, const char *endpoint, const tsr_call_opt
         zmq_msg_recv(&body, socket, 0);
         Tsr__Envelope *env = tsr__envelope__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
         zmq_msg_close(&body);
-        if (env == NULL || env->correlation_id != 1) {
+        if (env == NULL || env->correlation_id != id) {
             if (env)
                 tsr__envelope__free_unpacked(env, NULL);
             continue;
         }
-        rc = tsr_envelope_take_error(env, err);
+        *broken = 0;
+        int rc = tsr_envelope_take_error(env, err);
         if (rc == 0)
             *reply = env;
         else
             tsr__envelope__free_unpacked(env, NULL);
-        break;
+        return rc;
     }
-done:
-    free(buf);
+}
+
+static void *client__connect_dealer(void *zmq_ctx, const char *endpoint, tsr_error_t *err)
+{
+    void *socket = zmq_socket(zmq_ctx, ZMQ_DEALER);
+    if (socket == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "zmq_error", NULL, "Cannot create a socket: %s",
+                      zmq_strerror(errno));
+        return NULL;
+    }
+    int zero = 0;
+    zmq_setsockopt(socket, ZMQ_LINGER, &zero, sizeof(zero));
+    if (zmq_connect(socket, endpoint) != 0) {
+        tsr_error_set(err, TSR_E_INVALID, "bad_endpoint", NULL, "Cannot connect to %s: %s", endpoint,
+                      zmq_strerror(errno));
+        zmq_close(socket);
+        return NULL;
+    }
+    return socket;
+}
+
+int tsr_client_call_sync(void *zmq_ctx, const char *endpoint, const tsr_call_opts_t *opts,
+                         const ProtobufCMessage *payload, Tsr__Envelope **reply, tsr_error_t *err)
+{
+    *reply = NULL;
+    void *socket = client__connect_dealer(zmq_ctx, endpoint, err);
+    if (socket == NULL)
+        return -1;
+    int broken = 0;
+    int rc = client__exchange(socket, endpoint, opts, 1, payload, reply, &broken, err);
     zmq_close(socket);
     return rc;
+}
+
+/* The sockets kept by tsr_client_call_kept: one per thread and endpoint, so that a thread-pool
+ * thread asking another daemon reuses its connection instead of making (and the other daemon
+ * accepting) a new one for every question. Under a lock only to find and to close them. */
+typedef struct kept_socket {
+    void *zmq_ctx;
+    pthread_t thread;
+    char *endpoint;
+    void *socket;
+    uint64_t next_id;
+    struct kept_socket *next;
+} kept_socket_t;
+
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static kept_socket_t *kept_sockets;
+
+static kept_socket_t *client__kept_find(void *zmq_ctx, const char *endpoint)
+{
+    pthread_t me = pthread_self();
+    pthread_mutex_lock(&kept_lock);
+    kept_socket_t *k = kept_sockets;
+    while (k != NULL &&
+           !(k->zmq_ctx == zmq_ctx && pthread_equal(k->thread, me) && strcmp(k->endpoint, endpoint) == 0))
+        k = k->next;
+    pthread_mutex_unlock(&kept_lock);
+    return k;
+}
+
+static void client__kept_drop(kept_socket_t *gone)
+{
+    pthread_mutex_lock(&kept_lock);
+    for (kept_socket_t **k = &kept_sockets; *k != NULL; k = &(*k)->next) {
+        if (*k == gone) {
+            *k = gone->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&kept_lock);
+    zmq_close(gone->socket);
+    free(gone->endpoint);
+    free(gone);
+}
+
+int tsr_client_call_kept(void *zmq_ctx, const char *endpoint, const tsr_call_opts_t *opts,
+                         const ProtobufCMessage *payload, Tsr__Envelope **reply, tsr_error_t *err)
+{
+    *reply = NULL;
+    kept_socket_t *k = client__kept_find(zmq_ctx, endpoint);
+    if (k == NULL) {
+        void *socket = client__connect_dealer(zmq_ctx, endpoint, err);
+        if (socket == NULL)
+            return -1;
+        k = calloc(1, sizeof(*k));
+        char *copy = strdup(endpoint);
+        if (k == NULL || copy == NULL) {
+            free(k);
+            free(copy);
+            zmq_close(socket);
+            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        }
+        *k = (kept_socket_t){
+            .zmq_ctx = zmq_ctx, .thread = pthread_self(), .endpoint = copy, .socket = socket, .next_id = 1};
+        pthread_mutex_lock(&kept_lock);
+        k->next = kept_sockets;
+        kept_sockets = k;
+        pthread_mutex_unlock(&kept_lock);
+    }
+    int broken = 0;
+    int rc = client__exchange(k->socket, endpoint, opts, k->next_id++, payload, reply, &broken, err);
+    /* A socket that timed out may still get the late answer, or hold a request the daemon never
+     * took: a fresh one next time starts clean. */
+    if (broken)
+        client__kept_drop(k);
+    return rc;
+}
+
+void tsr_client_close_kept(void *zmq_ctx)
+{
+    pthread_mutex_lock(&kept_lock);
+    kept_socket_t **k = &kept_sockets;
+    while (*k != NULL) {
+        kept_socket_t *it = *k;
+        if (it->zmq_ctx == zmq_ctx) {
+            *k = it->next;
+            zmq_close(it->socket);
+            free(it->endpoint);
+            free(it);
+        } else {
+            k = &it->next;
+        }
+    }
+    pthread_mutex_unlock(&kept_lock);
 }

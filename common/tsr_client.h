@@ -45,5 +45,11 @@ const char *tsr_client_name(const tsr_client_t *self);
  * says why and *reply is NULL. */
 int tsr_client_call_sync(void *zmq_ctx, const char *endpoint, const tsr_call_opts_t *opts,
                          const ProtobufCMessage *payload, Tsr__Envelope **reply, tsr_error_t *err);
+/* The same from a daemon's thread-pool thread: the connection is kept for the thread's next call to
+ * that endpoint (a new one only after a failure). tsr_client_close_kept closes every kept socket of
+ * a context; the daemon calls it once no call can run, before ending the context. */
+int tsr_client_call_kept(void *zmq_ctx, const char *endpoint, const tsr_call_opts_t *opts,
+                         const ProtobufCMessage *payload, Tsr__Envelope **reply, tsr_error_t *err);
+void tsr_client_close_kept(void *zmq_ctx);
 
 #endif

@@ -438,7 +438,7 @@ int tsr_daemon_ask(tsr_daemon_t *self, const Tsr__Actor *actor, const char *trac
     }
     tsr_call_opts_t opts = {.type = type, .actor = actor, .trace_id = trace_id, .timeout_ms = (int)timeout};
     Tsr__Envelope *env = NULL;
-    if (tsr_client_call_sync(self->zmq, endpoint, &opts, payload, &env, err) != 0)
+    if (tsr_client_call_kept(self->zmq, endpoint, &opts, payload, &env, err) != 0)
         return -1;
     ProtobufCMessage *msg = tsr_unpack(reply_desc, env->payload.data, env->payload.len, err);
     tsr__envelope__free_unpacked(env, NULL);
@@ -1272,6 +1272,7 @@ void tsr_daemon_destroy(tsr_daemon_t **self_p)
         pthread_mutex_destroy(&self->committer.lock);
         pthread_cond_destroy(&self->committer.wake);
     }
+    tsr_client_close_kept(self->zmq);
     zmq_ctx_term(self->zmq);
     tsr_config_destroy(&self->config);
     free(self->name);

@@ -401,20 +401,31 @@ static void sync_reply(void *router, zmq_msg_t *id, uint64_t correlation_id,
     free(buf);
 }
 
+/* A request as a ROUTER takes it: its sender's id (in id, for the caller to close) and the envelope
+ * (NULL if unreadable). */
+static Tsr__Envelope *take_request(void *router, zmq_msg_t *id)
+{
+    zmq_msg_t empty, body;
+    zmq_msg_init(id);
+    zmq_msg_init(&empty);
+    zmq_msg_init(&body);
+    zmq_msg_recv(id, router, 0);
+    zmq_msg_recv(&empty, router, 0);
+    zmq_msg_recv(&body, router, 0);
+    Tsr__Envelope *req = tsr__envelope__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+    zmq_msg_close(&empty);
+    zmq_msg_close(&body);
+    return req;
+}
+
 static void *sync_server(void *arg)
 {
     sync_server_t *s = arg;
     zmq_pollitem_t item = {s->router, 0, ZMQ_POLLIN, 0};
     if (zmq_poll(&item, 1, 5000) <= 0)
         return NULL;
-    zmq_msg_t id, empty, body;
-    zmq_msg_init(&id);
-    zmq_msg_init(&empty);
-    zmq_msg_init(&body);
-    zmq_msg_recv(&id, s->router, 0);
-    zmq_msg_recv(&empty, s->router, 0);
-    zmq_msg_recv(&body, s->router, 0);
-    Tsr__Envelope *req = tsr__envelope__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+    zmq_msg_t id;
+    Tsr__Envelope *req = take_request(s->router, &id);
     if (req != NULL && s->answer) {
         if (s->stray)
             sync_reply(s->router, &id, req->id + 100, &req->payload, 0);
@@ -423,8 +434,6 @@ static void *sync_server(void *arg)
     if (req != NULL)
         tsr__envelope__free_unpacked(req, NULL);
     zmq_msg_close(&id);
-    zmq_msg_close(&empty);
-    zmq_msg_close(&body);
     return NULL;
 }
 
@@ -521,6 +530,86 @@ static void test_a_sync_call_to_an_endpoint_nobody_binds_times_out_cleanly(void 
     zmq_ctx_term(ctx);
 }
 
+/* A daemon's questions from its thread pool: the thread keeps its connection from one call to the
+ * next, and a call that timed out is not left to answer the next one. */
+typedef struct {
+    void *router;
+    int requests;      /* to take */
+    int ignore;        /* the request (1-based) left unanswered */
+    char peers[4][16]; /* each request's routing id */
+    size_t peer_len[4];
+} kept_server_t;
+
+static void *kept_server(void *arg)
+{
+    kept_server_t *s = arg;
+    for (int n = 1; n <= s->requests; n++) {
+        zmq_pollitem_t item = {s->router, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 5000) <= 0)
+            return NULL;
+        zmq_msg_t id;
+        Tsr__Envelope *req = take_request(s->router, &id);
+        s->peer_len[n - 1] = zmq_msg_size(&id) < 16 ? zmq_msg_size(&id) : 16;
+        memcpy(s->peers[n - 1], zmq_msg_data(&id), s->peer_len[n - 1]);
+        if (req != NULL && n != s->ignore)
+            sync_reply(s->router, &id, req->id, &req->payload, 0);
+        if (req != NULL)
+            tsr__envelope__free_unpacked(req, NULL);
+        zmq_msg_close(&id);
+    }
+    return NULL;
+}
+
+static int call_kept(void *ctx, const char *endpoint, const char *text, int timeout_ms, char *echoed)
+{
+    tsr_call_opts_t opts = {.type = "records.organisation.get", .timeout_ms = timeout_ms};
+    Tsr__MetricsReply payload = TSR__METRICS_REPLY__INIT;
+    payload.text = (char *)text;
+    Tsr__Envelope *reply = NULL;
+    tsr_error_t err;
+    int rc = tsr_client_call_kept(ctx, endpoint, &opts, &payload.base, &reply, &err);
+    if (rc == 0) {
+        Tsr__MetricsReply *echo = tsr__metrics_reply__unpack(NULL, reply->payload.len, reply->payload.data);
+        snprintf(echoed, 32, "%s", echo ? echo->text : "");
+        tsr__metrics_reply__free_unpacked(echo, NULL);
+        tsr__envelope__free_unpacked(reply, NULL);
+    }
+    return rc;
+}
+
+static void test_kept_calls_reuse_the_connection_and_start_clean_after_a_timeout(void **state)
+{
+    (void)state;
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), "ipc:///tmp/tsr-client-kept-%d", getpid());
+    void *ctx = zmq_ctx_new();
+    kept_server_t server = {.requests = 4, .ignore = 3};
+    server.router = zmq_socket(ctx, ZMQ_ROUTER);
+    int zero = 0;
+    zmq_setsockopt(server.router, ZMQ_LINGER, &zero, sizeof(zero));
+    assert_int_equal(zmq_bind(server.router, endpoint), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, kept_server, &server);
+    char echoed[32];
+    assert_int_equal(call_kept(ctx, endpoint, "first", 2000, echoed), 0);
+    assert_string_equal(echoed, "first");
+    assert_int_equal(call_kept(ctx, endpoint, "second", 2000, echoed), 0);
+    assert_string_equal(echoed, "second");
+    assert_int_equal(call_kept(ctx, endpoint, "third", 200, echoed), -1); /* never answered */
+    assert_int_equal(call_kept(ctx, endpoint, "fourth", 2000, echoed), 0);
+    assert_string_equal(echoed, "fourth");
+    pthread_join(t, NULL);
+    /* One connection for the first two calls; a new one after the timeout. */
+    assert_memory_equal(server.peers[0], server.peers[1], server.peer_len[0]);
+    assert_memory_equal(server.peers[1], server.peers[2], server.peer_len[1]);
+    assert_memory_not_equal(server.peers[2], server.peers[3], server.peer_len[2]);
+    /* Closing the kept sockets lets the context end (it would wait for them forever). */
+    tsr_client_close_kept(ctx);
+    zmq_close(server.router);
+    zmq_ctx_term(ctx);
+    unlink(endpoint + strlen("ipc://"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -544,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_a_sync_call_answered_with_an_error_gives_the_error),
         cmocka_unit_test(test_a_sync_call_nobody_answers_times_out_cleanly),
         cmocka_unit_test(test_a_sync_call_to_an_endpoint_nobody_binds_times_out_cleanly),
+        cmocka_unit_test(test_kept_calls_reuse_the_connection_and_start_clean_after_a_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
