@@ -31,13 +31,12 @@ const char *reporting_readmodel_timezone(void)
 }
 
 /* The two consumers (workflow's events and consultations') change the same rows and day counts:
- * one at a time, so that they never wait on each other in opposite orders. */
+ * one at a time, so that they never wait on each other in opposite orders. The lock goes with the
+ * first change, in its round trip (nothing reads its result, and the server takes it first). */
 static int readmodel__lock(PGconn *conn, tsr_error_t *err)
 {
-    PGresult *res =
-        tsr_db_exec(conn, "SELECT pg_advisory_xact_lock(hashtext('reporting.consultations'))", 0, NULL, err);
-    PQclear(res);
-    return res ? 0 : -1;
+    return tsr_db_defer(conn, "SELECT pg_advisory_xact_lock(hashtext('reporting.consultations'))", 0, NULL,
+                        NULL, NULL, err);
 }
 
 /* The step events that change what the read model keeps of a step (its title, organisation, start and
