@@ -18,15 +18,12 @@ static int request__history(tsr_call_t *call, const char *request_id, const char
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
     const char *params[6] = {request_id,      action, by, wf_actor_name(call->actor), to_name ? to_name : "",
                              note ? note : ""};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "INSERT INTO request_history (request_id, action, by_worker_id, by_name, to_name, note)"
-                    " VALUES ($1::bigint, $2, $3::bigint, $4, $5, $6)",
-                    6, params, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
+    /* Nothing reads its result: it goes with the command's next statement, in one round trip. */
+    return tsr_db_defer(
+        call->conn,
+        "INSERT INTO request_history (request_id, action, by_worker_id, by_name, to_name, note)"
+        " VALUES ($1::bigint, $2, $3::bigint, $4, $5, $6)",
+        6, params, NULL, NULL, err);
 }
 
 void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr__Workflow__RequestEvent *ev,
@@ -281,11 +278,9 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
         PQclear(s);
     }
     const char *p3[3] = {rid, new_status, back[0] ? back : NULL};
-    res = tsr_db_exec(call->conn, "UPDATE requests SET status = $2, inbox = $3 WHERE id = $1::bigint", 3, p3,
-                      err);
-    if (res == NULL)
+    if (tsr_db_defer(call->conn, "UPDATE requests SET status = $2, inbox = $3 WHERE id = $1::bigint", 3, p3,
+                     NULL, NULL, err) != 0)
         goto done;
-    PQclear(res);
     char *by_team = NULL;
     if (recipient[0] != 'w')
         by_team = strdup(recipient_name);

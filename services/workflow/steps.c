@@ -90,14 +90,11 @@ int wf_step_history(tsr_call_t *call, uint64_t step_id, const char *action, cons
     snprintf(id, sizeof(id), "%" PRIu64, step_id);
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
     const char *params[5] = {id, action, by, wf_actor_name(call->actor), detail ? detail : ""};
-    PGresult *res = tsr_db_exec(call->conn,
-                                "INSERT INTO step_history (step_id, action, by_worker_id, by_name, detail)"
-                                " VALUES ($1::bigint, $2, $3::bigint, $4, $5)",
-                                5, params, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
+    /* Nothing reads its result: it goes with the command's next statement, in one round trip. */
+    return tsr_db_defer(call->conn,
+                        "INSERT INTO step_history (step_id, action, by_worker_id, by_name, detail)"
+                        " VALUES ($1::bigint, $2, $3::bigint, $4, $5)",
+                        5, params, NULL, NULL, err);
 }
 
 void wf_step_event_set_owner(Tsr__Workflow__StepEvent *ev, const char *owner)
@@ -877,17 +874,16 @@ int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
     const char *params[5] = {id, json_string_value(json_object_get(section, "number")), text,
                              completed ? "true" : "false", by};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "INSERT INTO sections (step_id, number, data, completed, saved_by)"
-                    " VALUES ($1::bigint, $2, $3::jsonb, $4::boolean, $5::bigint)"
-                    " ON CONFLICT (step_id, number) DO UPDATE SET data = EXCLUDED.data,"
-                    " completed = EXCLUDED.completed, saved_at = now(), saved_by = EXCLUDED.saved_by",
-                    5, params, err);
+    int saved =
+        tsr_db_defer(call->conn,
+                     "INSERT INTO sections (step_id, number, data, completed, saved_by)"
+                     " VALUES ($1::bigint, $2, $3::jsonb, $4::boolean, $5::bigint)"
+                     " ON CONFLICT (step_id, number) DO UPDATE SET data = EXCLUDED.data,"
+                     " completed = EXCLUDED.completed, saved_at = now(), saved_by = EXCLUDED.saved_by",
+                     5, params, NULL, NULL, err);
     free(text);
-    if (res == NULL)
+    if (saved != 0)
         goto done;
-    PQclear(res);
     char detail[200];
     snprintf(detail, sizeof(detail), "Section %s %s", in->section, completed ? "completed" : "saved");
     if (wf_step_changed_reply(call, step.id, "section-saved", detail, err) != 0)
@@ -906,14 +902,10 @@ static int step__move(tsr_call_t *call, uint64_t step_id, const char *owner, con
     char id[24];
     snprintf(id, sizeof(id), "%" PRIu64, step_id);
     const char *params[4] = {id, owner, state, folder};
-    PGresult *res = tsr_db_exec(call->conn,
-                                "UPDATE steps SET owner = $2, state = $3, folder = $4, sort_at = now()"
-                                " WHERE id = $1::bigint",
-                                4, params, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
+    return tsr_db_defer(call->conn,
+                        "UPDATE steps SET owner = $2, state = $3, folder = $4, sort_at = now()"
+                        " WHERE id = $1::bigint",
+                        4, params, NULL, NULL, err);
 }
 
 /* Whether the caller holds an open request about the step (so may pick it up). */
@@ -1283,23 +1275,18 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
                                  : "normal",
                              started[0] ? started : NULL,
                              by};
-        PGresult *ins =
-            tsr_db_exec(call->conn,
-                        "INSERT INTO next_actions (step_id, position, action, title, reason, reason_title,"
-                        " note, priority, started_step_id, added_by)"
-                        " VALUES ($1::bigint, $2::int, $3, $4, $5, $6, $7, $8, $9::bigint, $10::bigint)",
-                        10, p, err);
-        if (ins == NULL)
+        if (tsr_db_defer(call->conn,
+                         "INSERT INTO next_actions (step_id, position, action, title, reason, reason_title,"
+                         " note, priority, started_step_id, added_by)"
+                         " VALUES ($1::bigint, $2::int, $3, $4, $5, $6, $7, $8, $9::bigint, $10::bigint)",
+                         10, p, NULL, NULL, err) != 0)
             goto done;
-        PQclear(ins);
     }
-    res = tsr_db_exec(
-        call->conn,
-        "UPDATE steps SET state = 'completed', folder = NULL, completed_at = now() WHERE id = $1::bigint", 1,
-        params, err);
-    if (res == NULL)
+    if (tsr_db_defer(call->conn,
+                     "UPDATE steps SET state = 'completed', folder = NULL, completed_at = now() WHERE id = "
+                     "$1::bigint",
+                     1, params, NULL, NULL, err) != 0)
         goto done;
-    PQclear(res);
     if (wf_step_changed_reply(call, step.id, "finished", "", err) != 0)
         goto done;
     rc = 0;
