@@ -276,6 +276,23 @@ char *consultations_array_literal(const json_t *options, const char *member)
     " organisation_id = EXCLUDED.organisation_id, organisation_name = EXCLUDED.organisation_name,"           \
     " step_started_at = EXCLUDED.step_started_at,"
 
+#define FORM_MS(col) "coalesce((extract(epoch FROM " col ") * 1000)::bigint, 0)"
+/* What a consultation's events carry (form__emit_row reads them in this order). */
+#define FORM_EVENT_COLUMNS                                                                                   \
+    "step_id, step_type, variant, step_title, organisation_id, organisation_name, " FORM_MS(                 \
+        "step_started_at") ", " FORM_MS("consulted_at") ", coalesce(consulted_on::text, ''),"                \
+                                                        " coalesce(duty_worker_id, 0), coalesce(source, "    \
+                                                        "''), coalesce(source_title, ''),"                   \
+                                                        " coalesce(contact_name, ''), "                      \
+                                                        "coalesce(contact_relationship, ''),"                \
+                                                        " array_to_json(outcomes)::text, "                   \
+                                                        "array_to_json(outcome_titles)::text,"               \
+                                                        " coalesce(completed_by_id, 0), "                    \
+                                                        "section_1_completed, section_2_completed, "         \
+                                                        "imported,"                                          \
+                                                        " coalesce(step_started_on::text, ''), "             \
+                                                        "coalesce(step_completed_on::text, '')"
+
 static const char form_save_1[] =
     "INSERT INTO consultations (" FORM_STEP_COLUMNS ", consulted_at, duty_worker_id, source, source_title,"
     " contact_name, contact_telephone, contact_email, contact_relationship, details, section_1_completed,"
@@ -290,7 +307,8 @@ static const char form_save_1[] =
     " section_1_completed = EXCLUDED.section_1_completed, section_1_saved_at = now(),"
     " section_1_saved_by = EXCLUDED.section_1_saved_by"
     " WHERE NOT consultations.imported"
-    " RETURNING to_char(consulted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+    " RETURNING to_char(consulted_at AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), " FORM_EVENT_COLUMNS;
 
 static const char form_save_2[] =
     "INSERT INTO consultations (" FORM_STEP_COLUMNS ", advice, outcomes, outcome_titles, completed_by_id,"
@@ -301,13 +319,16 @@ static const char form_save_2[] =
     " section_2_completed = EXCLUDED.section_2_completed, section_2_saved_at = now(),"
     " section_2_saved_by = EXCLUDED.section_2_saved_by"
     " WHERE NOT consultations.imported"
-    " RETURNING ''";
+    " RETURNING '', " FORM_EVENT_COLUMNS;
 
 static void form__keep(json_t *kept, const char *name, const char *value)
 {
     if (value != NULL)
         json_object_set_new(kept, name, json_string(value));
 }
+
+static int form__emit_row(tsr_call_t *call, PGresult *res, int first, const char *action, const char *section,
+                          tsr_error_t *err);
 
 int consultations_section_save(tsr_call_t *call, tsr_error_t *err)
 {
@@ -388,7 +409,7 @@ int consultations_section_save(tsr_call_t *call, tsr_error_t *err)
                       step);
         goto done;
     }
-    if (consultations_emit(call, step, "saved", section, err) != 0)
+    if (form__emit_row(call, res, 1, "saved", section, err) != 0)
         goto done;
     /* What was kept, in the section's own field names: the workflow daemon shows this copy. */
     json_t *kept = json_object();
@@ -430,54 +451,33 @@ done:
  * Events
  * ---------------------------------------------------------------------------------------------- */
 
-#define FORM_MS(col) "coalesce((extract(epoch FROM " col ") * 1000)::bigint, 0)"
-
-int consultations_emit(tsr_call_t *call, const char *step_id, const char *action, const char *section,
-                       tsr_error_t *err)
+/* A consultation's row as its events carry it (consultations_emit), from column `first` of res's first
+ * row on. The saves return these columns too, so that their event costs no second statement. */
+static int form__emit_row(tsr_call_t *call, PGresult *res, int first, const char *action, const char *section,
+                          tsr_error_t *err)
 {
-    const char *params[1] = {step_id};
-    PGresult *res = tsr_db_exec(
-        call->conn,
-        "SELECT step_id, step_type, variant, step_title, organisation_id, organisation_name,"
-        " " FORM_MS("step_started_at") ", " FORM_MS(
-            "consulted_at") ", coalesce(consulted_on::text, ''),"
-                            " coalesce(duty_worker_id, 0), coalesce(source, ''), coalesce(source_title, ''),"
-                            " coalesce(contact_name, ''), coalesce(contact_relationship, ''),"
-                            " array_to_json(outcomes)::text, array_to_json(outcome_titles)::text, "
-                            "coalesce(completed_by_id, 0),"
-                            " section_1_completed, section_2_completed, imported, "
-                            "coalesce(step_started_on::text, ''),"
-                            " coalesce(step_completed_on::text, '') FROM consultations WHERE step_id = "
-                            "$1::bigint",
-        1, params, err);
-    if (res == NULL)
-        return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Consultation %s was not found.",
-                             step_id);
-    }
+#define COL(i) PQgetvalue(res, 0, first + (i))
     Tsr__Consultations__Consultation c = TSR__CONSULTATIONS__CONSULTATION__INIT;
     Tsr__Consultations__Choice source = TSR__CONSULTATIONS__CHOICE__INIT;
-    c.step_id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-    c.step_type = PQgetvalue(res, 0, 1);
-    c.variant = PQgetvalue(res, 0, 2);
-    c.step_title = PQgetvalue(res, 0, 3);
-    c.organisation_id = strtoull(PQgetvalue(res, 0, 4), NULL, 10);
-    c.organisation_name = PQgetvalue(res, 0, 5);
-    c.step_started_at_ms = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
-    c.consulted_at_ms = strtoll(PQgetvalue(res, 0, 7), NULL, 10);
-    c.consulted_on = PQgetvalue(res, 0, 8);
-    c.duty_worker_id = strtoull(PQgetvalue(res, 0, 9), NULL, 10);
-    if (PQgetvalue(res, 0, 10)[0]) {
-        source.value = PQgetvalue(res, 0, 10);
-        source.title = PQgetvalue(res, 0, 11);
+    c.step_id = strtoull(COL(0), NULL, 10);
+    c.step_type = COL(1);
+    c.variant = COL(2);
+    c.step_title = COL(3);
+    c.organisation_id = strtoull(COL(4), NULL, 10);
+    c.organisation_name = COL(5);
+    c.step_started_at_ms = strtoll(COL(6), NULL, 10);
+    c.consulted_at_ms = strtoll(COL(7), NULL, 10);
+    c.consulted_on = COL(8);
+    c.duty_worker_id = strtoull(COL(9), NULL, 10);
+    if (COL(10)[0]) {
+        source.value = COL(10);
+        source.title = COL(11);
         c.source = &source;
     }
-    c.referrer_name = PQgetvalue(res, 0, 12);
-    c.referrer_relationship = PQgetvalue(res, 0, 13);
-    json_t *values = json_loads(PQgetvalue(res, 0, 14), 0, NULL);
-    json_t *titles = json_loads(PQgetvalue(res, 0, 15), 0, NULL);
+    c.referrer_name = COL(12);
+    c.referrer_relationship = COL(13);
+    json_t *values = json_loads(COL(14), 0, NULL);
+    json_t *titles = json_loads(COL(15), 0, NULL);
     size_t n = json_array_size(values);
     Tsr__Consultations__Choice *choices = calloc(n + 1, sizeof(*choices));
     Tsr__Consultations__Choice **choice_ptrs = calloc(n + 1, sizeof(*choice_ptrs));
@@ -491,12 +491,12 @@ int consultations_emit(tsr_call_t *call, const char *step_id, const char *action
     }
     c.outcomes = choice_ptrs;
     c.n_outcomes = choices && choice_ptrs ? n : 0;
-    c.completed_by_id = strtoull(PQgetvalue(res, 0, 16), NULL, 10);
-    c.section_1_completed = PQgetvalue(res, 0, 17)[0] == 't';
-    c.section_2_completed = PQgetvalue(res, 0, 18)[0] == 't';
-    c.imported = PQgetvalue(res, 0, 19)[0] == 't';
-    c.step_started_on = PQgetvalue(res, 0, 20);
-    c.step_completed_on = PQgetvalue(res, 0, 21);
+    c.completed_by_id = strtoull(COL(16), NULL, 10);
+    c.section_1_completed = COL(17)[0] == 't';
+    c.section_2_completed = COL(18)[0] == 't';
+    c.imported = COL(19)[0] == 't';
+    c.step_started_on = COL(20);
+    c.step_completed_on = COL(21);
     c.section = (char *)(section ? section : "");
     char type[64];
     snprintf(type, sizeof(type), "consultations.consultation.%s", action);
@@ -505,6 +505,22 @@ int consultations_emit(tsr_call_t *call, const char *step_id, const char *action
     free(choice_ptrs);
     json_decref(values);
     json_decref(titles);
+#undef COL
+    return rc;
+}
+
+int consultations_emit(tsr_call_t *call, const char *step_id, const char *action, const char *section,
+                       tsr_error_t *err)
+{
+    const char *params[1] = {step_id};
+    PGresult *res =
+        tsr_db_exec(call->conn, "SELECT " FORM_EVENT_COLUMNS " FROM consultations WHERE step_id = $1::bigint",
+                    1, params, err);
+    if (res == NULL)
+        return -1;
+    int rc = PQntuples(res) == 1 ? form__emit_row(call, res, 0, action, section, err)
+                                 : tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL,
+                                                 "Consultation %s was not found.", step_id);
     PQclear(res);
     return rc;
 }
