@@ -110,6 +110,8 @@ extern const size_t gw_routes_count;
 void gw_routes_connect(tsr_daemon_t *daemon);
 
 /* sessions.c */
+/* Reads the sessions' settings (gateway.session_ttl_s, gateway.session_cache_ms); -1 naming the bad one. */
+int gw_sessions_configure(const tsr_config_t *config, tsr_error_t *err);
 void gw_session_begin(gw_call_t *call);
 void gw_session_end(gw_call_t *call);
 /* Applies an accounts event: a mover's sessions carry the account as it now stands; a leaver's end. */

@@ -1,12 +1,18 @@
 /* tessera-gateway: the HTTP/JSON API and the web UI's files, in front of the other daemons. */
 #include "gateway.h"
 #include "tsr_daemon.h"
+#include "tsr_log.h"
 
 extern const tsr_migration_t gateway_migrations[];
 extern const size_t gateway_migrations_count;
 
 static int gateway_start(tsr_daemon_t *d, void *arg)
 {
+    tsr_error_t err;
+    if (gw_sessions_configure(tsr_daemon_config(d), &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        return -1;
+    }
     gw_routes_connect(d);
     return gateway_http_start(arg);
 }

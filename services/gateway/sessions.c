@@ -2,6 +2,7 @@
  * only a hash of each token; accounts checks the password. */
 #include <inttypes.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,17 @@
 #include "tsr_text.h"
 
 #define SESSION_TOKEN_BYTES 32
+
+/* Read once at start (gw_sessions_configure). */
+static long session_cache_ms = 1000;
+static long session_ttl_s = 28800;
+
+int gw_sessions_configure(const tsr_config_t *config, tsr_error_t *err)
+{
+    if (tsr_config_get_long(config, "gateway.session_ttl_s", 28800, 60, 7 * 86400, &session_ttl_s, err) != 0)
+        return -1;
+    return tsr_config_get_long(config, "gateway.session_cache_ms", 1000, 0, 10000, &session_cache_ms, err);
+}
 
 static void session__hash(const char *token, char out[65])
 {
@@ -129,9 +141,7 @@ static void session__authenticated(gw_call_t *call, const char *daemon, const Ts
     session__hash(s->token, s->hash);
     s->call = call;
     s->worker = worker;
-    s->ttl_s = 28800;
-    tsr_config_get_long(tsr_daemon_config(gateway_daemon(call->gateway)), "gateway.session_ttl_s", 28800, 60,
-                        7 * 86400, &s->ttl_s, NULL);
+    s->ttl_s = session_ttl_s;
     if (tsr_daemon_txn(gateway_daemon(call->gateway), session__insert, session__inserted, s) != 0) {
         tsr__accounts__worker__free_unpacked(worker, NULL);
         free(s);
@@ -161,6 +171,8 @@ void gw_session_begin(gw_call_t *call)
 
 typedef struct {
     gw_call_t *call;
+    uint64_t generation; /* of the session cache when the lookup began */
+    int64_t began_ms;
     int found;
     uint64_t id;
     uint64_t worker_id;
@@ -169,6 +181,96 @@ typedef struct {
     char contract_name[210];
     char contract_end[16];
 } session_lookup_t;
+
+/* Sessions found lately, so that a worker's next calls within gateway.session_cache_ms (1 s by default;
+ * 0 turns it off) cost the database nothing: on a busy front door the lookup was a thread hop and a
+ * round trip for every call. Touched on the loop thread only. Any change that could end a session or
+ * alter what it may do (an account change or a leaver applied, a sign-out) moves the generation on,
+ * which empties the cache at once; and a lookup that began within the cache's time of such a change
+ * is not kept, in case it read the account before the change committed. So what a call is allowed
+ * is never older than the cache's time. */
+#define SESSION_CACHE_SLOTS 512
+typedef struct {
+    char token_hash[65];
+    uint64_t generation;
+    int64_t until_ms;
+    uint64_t id, worker_id;
+    char *username, *name, *roles, *teams, *team_names;
+} session_cached_t;
+
+static session_cached_t session_cache[SESSION_CACHE_SLOTS];
+static atomic_uint_fast64_t session_generation = 1;
+static atomic_int_fast64_t session_changed_at_ms;
+
+/* Called from any thread: an account was changed or a session ended. */
+static void session__cache_forget_all(void)
+{
+    atomic_store(&session_changed_at_ms, tsr_now_ms());
+    atomic_fetch_add(&session_generation, 1);
+}
+
+static session_cached_t *session__cache_slot(const char *token_hash)
+{
+    return &session_cache[strtoul((char[9]){token_hash[0], token_hash[1], token_hash[2], token_hash[3],
+                                            token_hash[4], token_hash[5], token_hash[6], token_hash[7], 0},
+                                  NULL, 16) %
+                          SESSION_CACHE_SLOTS];
+}
+
+static void session__cache_clear_slot(session_cached_t *c)
+{
+    free(c->username);
+    free(c->name);
+    free(c->roles);
+    free(c->teams);
+    free(c->team_names);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Keeps a session just found, unless the cache moved on (or was told of a change) since the lookup
+ * began. */
+static void session__cache_keep(const session_lookup_t *s)
+{
+    long ms = session_cache_ms;
+    if (ms == 0 || s->generation != atomic_load(&session_generation) ||
+        s->began_ms < atomic_load(&session_changed_at_ms) + ms)
+        return;
+    session_cached_t *c = session__cache_slot(s->call->token_hash);
+    session__cache_clear_slot(c);
+    snprintf(c->token_hash, sizeof(c->token_hash), "%s", s->call->token_hash);
+    c->generation = s->generation;
+    c->until_ms = s->began_ms + ms;
+    c->id = s->id;
+    c->worker_id = s->worker_id;
+    c->username = strdup(s->username);
+    c->name = strdup(s->name);
+    c->roles = strdup(s->roles);
+    c->teams = strdup(s->teams);
+    c->team_names = strdup(s->team_names);
+    if (!c->username || !c->name || !c->roles || !c->teams || !c->team_names)
+        session__cache_clear_slot(c);
+}
+
+/* Fills s from the cache: 1 when the session was there and is still good to use. */
+static int session__cache_find(session_lookup_t *s)
+{
+    session_cached_t *c = session__cache_slot(s->call->token_hash);
+    if (c->token_hash[0] == '\0' || strcmp(c->token_hash, s->call->token_hash) != 0)
+        return 0;
+    if (c->generation != atomic_load(&session_generation) || tsr_now_ms() >= c->until_ms) {
+        session__cache_clear_slot(c);
+        return 0;
+    }
+    s->found = 1;
+    s->id = c->id;
+    s->worker_id = c->worker_id;
+    s->username = strdup(c->username);
+    s->name = strdup(c->name);
+    s->roles = strdup(c->roles);
+    s->teams = strdup(c->teams);
+    s->team_names = strdup(c->team_names);
+    return s->username && s->name && s->roles && s->teams && s->team_names;
+}
 
 static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
 {
@@ -318,6 +420,8 @@ static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
                 "If the contract has been extended, ask system support to record its new end date.",
                 s->contract_name, s->contract_end);
     } else {
+        if (rc == 0 && s->began_ms > 0)
+            session__cache_keep(s);
         session__fill_actor(call, s);
         if (session__service_may(call))
             call->route->fn(call);
@@ -345,6 +449,17 @@ void gw_session_authenticate(gw_call_t *call)
         return;
     }
     s->call = call;
+    if (session__cache_find(s)) {
+        session__looked_up(s, 0, NULL);
+        return;
+    }
+    free(s->username);
+    free(s->name);
+    free(s->roles);
+    free(s->teams);
+    free(s->team_names);
+    *s = (session_lookup_t){
+        .call = call, .generation = atomic_load(&session_generation), .began_ms = tsr_now_ms()};
     if (tsr_daemon_autocommit(gateway_daemon(call->gateway), session__lookup, session__looked_up, s) != 0) {
         free(s);
         gw_fail(call, TSR_E_UNAVAILABLE, "shutting_down", NULL,
@@ -373,6 +488,7 @@ static int session__end(PGconn *conn, void *arg, tsr_error_t *err)
 static void session__ended(void *arg, int rc, const tsr_error_t *err)
 {
     gw_call_t *call = arg;
+    session__cache_forget_all();
     if (rc != 0)
         gw_reply_error(call, err);
     else
@@ -405,6 +521,7 @@ static char *sessions__json_dump(json_t *value)
  * reads it. A leaver's sessions do end, here and on accounts.worker.ended. */
 int gw_sessions_remember_account(PGconn *conn, const gw_account_t *account, tsr_error_t *err)
 {
+    session__cache_forget_all();
     json_t *roles = json_array(), *team_ids = json_array(), *team_names = json_array();
     for (size_t i = 0; roles && i < account->n_roles; i++)
         json_array_append_new(roles, json_string(account->roles[i]));
@@ -502,6 +619,7 @@ int gw_sessions_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
         return sessions__apply_changed(ev, err);
     if (strcmp(ev->event->type, "accounts.worker.ended") != 0)
         return 0;
+    session__cache_forget_all();
     Tsr__Accounts__WorkerEnded *ended = (Tsr__Accounts__WorkerEnded *)tsr_unpack(
         &tsr__accounts__worker_ended__descriptor, ev->event->payload.data, ev->event->payload.len, err);
     if (ended == NULL)
