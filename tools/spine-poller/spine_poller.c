@@ -4,10 +4,11 @@
  *   tessera-spine-poller --config FILE [--once]
  *
  * Each file is posted in parts of batch_size notifications, signed in as a service account (role
- * cpis-service). A file leaves the spool for done/ only once the gateway has acknowledged every
- * part; parts that failed (gateway down, refused) stay in the spool file, rewritten atomically
- * with only them, for the next run. Killed at any moment, nothing is lost: the spool file is
- * replaced only by rename, and a part posted twice is harmless because cpis drops a notification
+ * cpis-service), up to parallel_parts of them in flight at once (the next part travels and is
+ * checked while the one before is committed). A file leaves the spool for done/ only once the
+ * gateway has acknowledged every part; parts that failed (gateway down, refused) stay in the spool file,
+ * rewritten atomically with only them, for the next run. Killed at any moment, nothing is lost: the spool
+ * file is replaced only by rename, and a part posted twice is harmless because cpis drops a notification
  * whose id it already has. Notifications cpis judged faulty are acknowledged too (they are in its
  * error queue, for system support): posting them again would change nothing.
  *
@@ -24,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +46,10 @@ typedef struct {
     char *password;
     long interval_minutes;
     long batch_size;
+    long parallel_parts;
     long timeout_s;
     char *token;
+    int sign_in_failed; /* the sign-in made while a file was read failed (and said why) */
     CURL *curl;
 } poller_t;
 
@@ -222,6 +226,11 @@ static const char *poller__error_message(const json_t *reply)
 
 static int poller__sign_in(poller_t *p)
 {
+    /* Just tried (while the file was read) and failed: not again for the same file. */
+    if (p->sign_in_failed) {
+        p->sign_in_failed = 0;
+        return -1;
+    }
     free(p->token);
     p->token = NULL;
     json_t *body = json_pack("{s:s, s:s}", "username", p->username, "password", p->password);
@@ -241,51 +250,290 @@ static int poller__sign_in(poller_t *p)
     return p->token ? 0 : -1;
 }
 
-/* Posts one part; 0 when the gateway acknowledged it (every notification accepted, dropped as a
- * duplicate, or queued as an error), -1 to keep it for the next run. */
-static int poller__post(poller_t *p, const char *name, json_t *part)
+/* One part of a file on its way: parts are posted up to parallel_parts at a time, each on its own
+ * connection, and acknowledged in any order. */
+typedef struct {
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    char *token; /* the session it was sent with: a 401 for an older one needs no new sign-in */
+    poller_buf_t reply;
+    size_t at, count; /* its notifications in the file */
+    int attempt;
+} poller_part_t;
+
+static void poller__part_clear(poller_part_t *part)
 {
-    json_t *body = json_pack("{s:O}", "notifications", part);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    int rc = -1;
-    for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
-        if (p->token == NULL && poller__sign_in(p) != 0)
-            break;
-        long status;
-        json_t *reply;
-        poller__http(p, "POST", "/api/v1/cpis/notifications", text, &status, &reply);
-        if (status == 200) {
-            json_t *errors = json_object_get(reply, "errors");
-            poller__log(
-                "info", "%s: %zu notifications sent: %lld accepted, %lld duplicates, %zu errors", name,
-                json_array_size(part), (long long)json_integer_value(json_object_get(reply, "accepted")),
-                (long long)json_integer_value(json_object_get(reply, "duplicates")), json_array_size(errors));
-            size_t i;
-            json_t *e;
-            json_array_foreach(errors, i, e)
-            {
-                poller__log("warn", "%s: notification %s went to the CP-IS error queue: %s", name,
-                            json_string_value(json_object_get(e, "notification_id")),
-                            json_string_value(json_object_get(e, "reason")));
-            }
-            rc = 0;
-        } else if (status == 401) {
-            /* The session ended (expired, or the gateway was restarted without it): sign in again. */
+    if (part->easy)
+        curl_easy_cleanup(part->easy);
+    curl_slist_free_all(part->headers);
+    free(part->body);
+    free(part->token);
+    free(part->reply.data);
+    memset(part, 0, sizeof(*part));
+}
+
+/* Starts (or starts again, after a new sign-in) the POST of one part on multi. */
+static int poller__part_send(poller_t *p, CURLM *multi, poller_part_t *part)
+{
+    char url[2048], auth[600];
+    snprintf(url, sizeof(url), "%s/api/v1/cpis/notifications", p->gateway_url);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", p->token);
+    if (part->easy == NULL)
+        part->easy = curl_easy_init();
+    curl_slist_free_all(part->headers);
+    part->headers = curl_slist_append(curl_slist_append(NULL, "Content-Type: application/json"), auth);
+    free(part->token);
+    part->token = strdup(p->token);
+    free(part->reply.data);
+    part->reply = (poller_buf_t){0};
+    if (part->easy == NULL || part->headers == NULL || part->token == NULL)
+        return -1;
+    curl_easy_reset(part->easy);
+    curl_easy_setopt(part->easy, CURLOPT_URL, url);
+    curl_easy_setopt(part->easy, CURLOPT_HTTPHEADER, part->headers);
+    curl_easy_setopt(part->easy, CURLOPT_POSTFIELDS, part->body);
+    curl_easy_setopt(part->easy, CURLOPT_WRITEFUNCTION, poller__collect);
+    curl_easy_setopt(part->easy, CURLOPT_WRITEDATA, &part->reply);
+    curl_easy_setopt(part->easy, CURLOPT_TIMEOUT, p->timeout_s);
+    curl_easy_setopt(part->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(part->easy, CURLOPT_PRIVATE, part);
+    part->attempt++;
+    return curl_multi_add_handle(multi, part->easy) == CURLM_OK ? 0 : -1;
+}
+
+/* What became of a part whose request ended: 1 acknowledged (every notification accepted,
+ * dropped as a duplicate, or queued as an error), 0 sent again (the session had ended), -1 kept
+ * for the next run. */
+static int poller__part_done(poller_t *p, CURLM *multi, const char *name, poller_part_t *part, CURLcode rc)
+{
+    long status = 0;
+    json_t *reply = NULL;
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(part->easy, CURLINFO_RESPONSE_CODE, &status);
+        reply = part->reply.data ? json_loads(part->reply.data, 0, NULL) : NULL;
+    } else {
+        poller__log("warn", "POST %s/api/v1/cpis/notifications: %s", p->gateway_url, curl_easy_strerror(rc));
+    }
+    curl_multi_remove_handle(multi, part->easy);
+    int result = -1;
+    if (status == 200) {
+        json_t *errors = json_object_get(reply, "errors");
+        poller__log("info", "%s: %zu notifications sent: %lld accepted, %lld duplicates, %zu errors", name,
+                    part->count, (long long)json_integer_value(json_object_get(reply, "accepted")),
+                    (long long)json_integer_value(json_object_get(reply, "duplicates")),
+                    json_array_size(errors));
+        size_t i;
+        json_t *e;
+        json_array_foreach(errors, i, e)
+        {
+            poller__log("warn", "%s: notification %s went to the CP-IS error queue: %s", name,
+                        json_string_value(json_object_get(e, "notification_id")),
+                        json_string_value(json_object_get(e, "reason")));
+        }
+        result = 1;
+    } else if (status == 401 && part->attempt < 2) {
+        /* The session ended (expired, or the gateway was restarted without it): sign in again, once
+         * for the parts that were sent with the same session, and send the part again. */
+        if (p->token != NULL && strcmp(p->token, part->token) == 0) {
             free(p->token);
             p->token = NULL;
-        } else {
-            if (status != 0)
-                poller__log("error",
-                            "%s: the gateway refused %zu notifications (%ld): %s; kept for the next run",
-                            name, json_array_size(part), status, poller__error_message(reply));
-            json_decref(reply);
-            break;
         }
-        json_decref(reply);
+        if ((p->token != NULL || poller__sign_in(p) == 0) && poller__part_send(p, multi, part) == 0)
+            result = 0;
+    } else if (status != 0) {
+        poller__log("error", "%s: the gateway refused %zu notifications (%ld): %s; kept for the next run",
+                    name, part->count, status, poller__error_message(reply));
     }
-    free(text);
-    return rc;
+    json_decref(reply);
+    return result;
+}
+
+/* Posts the notifications of list in parts of batch_size, up to parallel_parts in flight; acked[k]
+ * is set for each part k the gateway acknowledged. Once a part fails (gateway down, a refusal), no
+ * further part is started: the rest waits for the next run, as does everything once the poller is
+ * asked to stop (the parts in flight are seen to their end). */
+static void poller__post_parts(poller_t *p, const char *name, const json_t *list, const char *text,
+                               const size_t *starts, const size_t *ends, char *acked)
+{
+    size_t n = json_array_size(list), batch = (size_t)p->batch_size, next = 0;
+    size_t slots = (size_t)p->parallel_parts, in_flight = 0;
+    poller_part_t *parts = calloc(slots, sizeof(*parts));
+    CURLM *multi = curl_multi_init();
+    int failed = parts == NULL || multi == NULL || (p->token == NULL && poller__sign_in(p) != 0);
+    while (!failed || in_flight > 0) {
+        /* Fill the free slots with the next parts. */
+        for (size_t s = 0; s < slots && !failed && !poller_stopping && next < n; s++) {
+            poller_part_t *part = &parts[s];
+            if (part->easy != NULL)
+                continue;
+            part->at = next;
+            part->count = n - next < batch ? n - next : batch;
+            if (text != NULL) {
+                /* The file's own text of these notifications, commas between them included. */
+                static const char head[] = "{\"notifications\":[";
+                size_t from = starts[next], to = ends[next + part->count - 1];
+                part->body = malloc(sizeof(head) + (to - from) + 3);
+                if (part->body != NULL) {
+                    memcpy(part->body, head, sizeof(head) - 1);
+                    memcpy(part->body + sizeof(head) - 1, text + from, to - from);
+                    memcpy(part->body + sizeof(head) - 1 + (to - from), "]}", 3);
+                }
+            } else {
+                json_t *items = json_array();
+                for (size_t i = next; i < next + part->count; i++)
+                    json_array_append(items, json_array_get(list, i));
+                json_t *body = json_pack("{s:o}", "notifications", items);
+                part->body = json_dumps(body, JSON_COMPACT);
+                json_decref(body);
+            }
+            if (part->body == NULL || poller__part_send(p, multi, part) != 0) {
+                poller__log("error", "%s: out of memory preparing a part; kept for the next run", name);
+                poller__part_clear(part);
+                failed = 1;
+                break;
+            }
+            next += part->count;
+            in_flight++;
+        }
+        if (in_flight == 0)
+            break;
+        int running = 0;
+        curl_multi_perform(multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            char *priv = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+            poller_part_t *part = (poller_part_t *)(void *)priv;
+            int result = poller__part_done(p, multi, name, part, msg->data.result);
+            if (result == 0)
+                continue; /* sent again */
+            if (result == 1)
+                acked[part->at / batch] = 1;
+            else
+                failed = 1; /* once the gateway fails, the rest of the file waits for the next run too */
+            poller__part_clear(part);
+            in_flight--;
+        }
+        if (in_flight > 0 && running > 0)
+            curl_multi_poll(multi, NULL, 0, 1000, NULL);
+    }
+    for (size_t s = 0; parts != NULL && s < slots; s++)
+        poller__part_clear(&parts[s]);
+    free(parts);
+    if (multi)
+        curl_multi_cleanup(multi);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Where each notification is in the file's text
+ * ---------------------------------------------------------------------------------------------- */
+
+/* The file was read whole and found valid JSON, so a scan that follows only strings and nesting
+ * finds its values' ends. Each part is then sent as the file's own text of its notifications, not
+ * printed again from the parsed file (printing cost the poller as much as parsing). */
+static size_t poller__skip_ws(const char *t, size_t len, size_t i)
+{
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* t[i] is '"': the index after the closing quote. */
+static size_t poller__skip_string(const char *t, size_t len, size_t i)
+{
+    for (i++; i < len && t[i] != '"'; i++)
+        if (t[i] == '\\')
+            i++;
+    return i + 1;
+}
+
+/* The index just after the value that starts at t[i]. */
+static size_t poller__skip_value(const char *t, size_t len, size_t i)
+{
+    if (i < len && t[i] == '"')
+        return poller__skip_string(t, len, i);
+    if (i < len && (t[i] == '{' || t[i] == '[')) {
+        int depth = 0;
+        while (i < len) {
+            if (t[i] == '"') {
+                i = poller__skip_string(t, len, i);
+                continue;
+            }
+            if (t[i] == '{' || t[i] == '[')
+                depth++;
+            else if ((t[i] == '}' || t[i] == ']') && --depth == 0)
+                return i + 1;
+            i++;
+        }
+        return len;
+    }
+    while (i < len && strchr(",}] \t\r\n", t[i]) == NULL)
+        i++;
+    return i;
+}
+
+/* Fills starts[k] and ends[k] with where the k-th of the n notifications is in text; -1 when the
+ * list is not found this way (its key written with escapes): the parts are then printed. */
+static int poller__locate(const char *t, size_t len, size_t n, size_t *starts, size_t *ends)
+{
+    size_t i = poller__skip_ws(t, len, 0);
+    if (i < len && t[i] == '{') {
+        /* The object's members, to the one named notifications (JSON_REJECT_DUPLICATES: only one). */
+        i = poller__skip_ws(t, len, i + 1);
+        for (;;) {
+            if (i >= len || t[i] != '"')
+                return -1;
+            size_t key = i + 1, after = poller__skip_string(t, len, i);
+            int found = after - key - 1 == strlen("notifications") &&
+                        memcmp(t + key, "notifications", strlen("notifications")) == 0;
+            i = poller__skip_ws(t, len, after);
+            if (i >= len || t[i] != ':')
+                return -1;
+            i = poller__skip_ws(t, len, i + 1);
+            if (found)
+                break;
+            i = poller__skip_ws(t, len, poller__skip_value(t, len, i));
+            if (i >= len || t[i] != ',')
+                return -1;
+            i = poller__skip_ws(t, len, i + 1);
+        }
+    }
+    if (i >= len || t[i] != '[')
+        return -1;
+    i = poller__skip_ws(t, len, i + 1);
+    size_t k = 0;
+    while (i < len && t[i] != ']' && k < n) {
+        starts[k] = i;
+        i = poller__skip_value(t, len, i);
+        ends[k++] = i;
+        i = poller__skip_ws(t, len, i);
+        if (i < len && t[i] == ',')
+            i = poller__skip_ws(t, len, i + 1);
+    }
+    return k == n && i < len && t[i] == ']' ? 0 : -1;
+}
+
+/* The whole file in memory (NUL-terminated), or NULL. */
+static char *poller__read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    long size = -1;
+    if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = malloc((size_t)size + 1)) != NULL && fread(text, 1, (size_t)size, f) == (size_t)size) {
+        text[size] = '\0';
+        *len = (size_t)size;
+    } else {
+        free(text);
+        text = NULL;
+    }
+    if (f)
+        fclose(f);
+    return text;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -353,14 +601,34 @@ static int poller__response(poller_t *p, const char *name, json_t *root)
     return rc;
 }
 
+static void *poller__sign_in_thread(void *arg)
+{
+    poller_t *p = arg;
+    p->sign_in_failed = poller__sign_in(p) != 0;
+    return NULL;
+}
+
 /* 0 when the whole file was acknowledged (and moved to done/), -1 when some is kept for later. */
 static int poller__file(poller_t *p, const char *name)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", p->spool_dir, name);
+    /* Without a session, sign in while the file is read: the password's check (Argon2id, slow on
+     * purpose) and the parse of a large file take about as long, and neither needs the other. The
+     * sign-in has the connection to itself until it is joined below. */
+    pthread_t signing_in;
+    p->sign_in_failed = 0;
+    int joining = p->token == NULL && pthread_create(&signing_in, NULL, poller__sign_in_thread, p) == 0;
     json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    size_t len = 0;
+    char *text = poller__read_file(path, &len);
+    /* Unreadable: json_load_file says why, as for any file that is not a batch. */
+    json_t *root = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)
+                        : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (joining)
+        pthread_join(signing_in, NULL);
     if (root == NULL) {
+        free(text);
         char why[400];
         snprintf(why, sizeof(why), "not JSON (line %d, column %d: %s)", jerr.line, jerr.column, jerr.text);
         poller__reject(p, name, why);
@@ -371,34 +639,44 @@ static int poller__file(poller_t *p, const char *name)
         json_object_get(root, "notifications") == NULL) {
         int rc = poller__response(p, name, root);
         json_decref(root);
+        free(text);
         return rc;
     }
     json_t *list = json_is_array(root) ? root : json_object_get(root, "notifications");
     if (!json_is_array(list)) {
         json_decref(root);
+        free(text);
         poller__reject(p, name,
                        "neither a list of notifications nor an object with a \"notifications\" list");
         return 0;
     }
-    json_t *kept = json_array();
     size_t n = json_array_size(list), sent = 0;
-    int reachable = 1;
-    for (size_t at = 0; at < n && !poller_stopping; at += (size_t)p->batch_size) {
-        json_t *part = json_array();
-        for (size_t i = at; i < n && i < at + (size_t)p->batch_size; i++)
-            json_array_append(part, json_array_get(list, i));
-        if (!reachable || poller__post(p, name, part) != 0) {
-            /* Once the gateway fails, the rest of the file waits for the next run too. */
-            reachable = 0;
-            json_array_extend(kept, part);
-        } else {
-            sent += json_array_size(part);
-        }
-        json_decref(part);
+    size_t n_parts = (n + (size_t)p->batch_size - 1) / (size_t)p->batch_size;
+    char *acked = calloc(n_parts + 1, 1);
+    size_t *starts = calloc(n + 1, sizeof(*starts)), *ends = calloc(n + 1, sizeof(*ends));
+    if (acked == NULL || starts == NULL || ends == NULL) {
+        free(acked);
+        free(starts);
+        free(ends);
+        free(text);
+        json_decref(root);
+        poller__log("error", "%s: out of memory", name);
+        return -1;
     }
-    /* Stopped part-way: what was not sent stays. */
-    for (size_t i = sent + json_array_size(kept); i < n; i++)
-        json_array_append(kept, json_array_get(list, i));
+    int located = text != NULL && poller__locate(text, len, n, starts, ends) == 0;
+    poller__post_parts(p, name, list, located ? text : NULL, starts, ends, acked);
+    free(starts);
+    free(ends);
+    free(text);
+    /* What was not acknowledged (refused, not sent, or stopped part-way) stays, in the file's order. */
+    json_t *kept = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (acked[i / (size_t)p->batch_size])
+            sent++;
+        else
+            json_array_append(kept, json_array_get(list, i));
+    }
+    free(acked);
     int rc = 0;
     if (json_array_size(kept) == 0) {
         if (poller__move(p, name, "done") != 0)
@@ -532,6 +810,7 @@ int main(int argc, char **argv)
         tsr_config_get_long(config, "spine_poller.interval_minutes", 360, 1, 1440, &p.interval_minutes,
                             &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.batch_size", 500, 1, 5000, &p.batch_size, &err) != 0 ||
+        tsr_config_get_long(config, "spine_poller.parallel_parts", 3, 1, 16, &p.parallel_parts, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.timeout_s", 120, 1, 3600, &p.timeout_s, &err) != 0) {
         fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
         goto done;
