@@ -46,7 +46,7 @@ typedef struct {
 
 /* One notification of the batch, as read and judged. Strings point into obj. */
 typedef struct {
-    const char *raw;
+    const char *raw; /* its own text, when the batch came as notifications_json */
     json_t *obj;
     const char *id;
     const char *kind;
@@ -121,9 +121,11 @@ static int ingest__time(ingest_note_t *n, const json_t *obj, const char *key, in
 /* Reads and checks one notification; n->valid says whether it passed, n->reason why not. */
 static void ingest__validate(ingest_note_t *n, int64_t now)
 {
-    json_error_t jerr;
+    json_error_t jerr = {0};
     n->valid = 1;
-    n->obj = json_loads(n->raw, JSON_REJECT_DUPLICATES, &jerr);
+    /* Read with its batch (batch_json), or alone from its own text. */
+    if (n->obj == NULL)
+        n->obj = json_loads(n->raw, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(n->obj)) {
         ingest__fault(n, "not_an_object", "The notification is not a JSON object: %s.",
                       n->obj ? "it is another kind of value" : jerr.text);
@@ -747,19 +749,56 @@ static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, ingest_steps_
     return rc;
 }
 
+/* The request body as it came through the gateway ({"notifications": [...]}), read once, whole; its
+ * faults answered as the gateway answers any body's. *list is the notifications, inside *batch. */
+static int ingest__read_batch(const char *text, json_t **batch, const json_t **list, tsr_error_t *err)
+{
+    json_error_t jerr;
+    *batch = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (*batch == NULL)
+        return tsr_error_set(err, TSR_E_INVALID, "malformed_json", NULL,
+                             "The body is not valid JSON: %s (line %d, column %d).", jerr.text, jerr.line,
+                             jerr.column);
+    if (!json_is_object(*batch))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_body", NULL, "The body must be a JSON object.");
+    const char *key;
+    json_t *value;
+    json_object_foreach(*batch, key, value)
+    {
+        if (strcmp(key, "notifications") != 0)
+            return tsr_error_set(err, TSR_E_INVALID, "unknown_field", key,
+                                 "'%s' is not a field of this request.", key);
+    }
+    *list = json_object_get(*batch, "notifications");
+    if (!json_is_array(*list) || json_array_size(*list) == 0)
+        return tsr_error_set(err, TSR_E_INVALID, *list ? "invalid_value" : "missing_field", "notifications",
+                             "notifications must be a non-empty list of CP-IS notifications (see "
+                             "docs/cpis-feed.md).");
+    return 0;
+}
+
 int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Cpis__NotificationsIngest *in = (const Tsr__Cpis__NotificationsIngest *)call->payload;
     if (tsr_actor_require_role(call->actor, ingest_senders, "send CP-IS notifications", err) != 0)
         return -1;
-    size_t count = in->n_notifications_json;
+    json_t *batch = NULL;
+    const json_t *list = NULL;
+    if (in->batch_json != NULL && in->batch_json[0] != '\0' &&
+        ingest__read_batch(in->batch_json, &batch, &list, err) != 0) {
+        json_decref(batch);
+        return -1;
+    }
+    size_t count = list ? json_array_size(list) : in->n_notifications_json;
     if (count == 0)
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "notifications",
                              "The batch has no notifications.");
-    if (count > INGEST_BATCH_MAX)
+    if (count > INGEST_BATCH_MAX) {
+        json_decref(batch);
         return tsr_error_set(err, TSR_E_INVALID, "batch_too_large", "notifications",
                              "A batch holds at most %d notifications; this one has %zu. Send it in parts.",
                              INGEST_BATCH_MAX, count);
+    }
     ingest_note_t *notes = calloc(count, sizeof(*notes));
     ingest_note_t **accepted = calloc(count, sizeof(*accepted));
     char **accepted_ids = calloc(count, sizeof(*accepted_ids));
@@ -781,7 +820,10 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     }
     int64_t now = tsr_now_ms();
     for (size_t i = 0; i < count; i++) {
-        notes[i].raw = in->notifications_json[i];
+        if (list != NULL)
+            notes[i].obj = json_incref(json_array_get(list, i));
+        else
+            notes[i].raw = in->notifications_json[i];
         ingest__validate(&notes[i], now);
     }
     if (ingest__known_ids(call, notes, count, &known, err) != 0)
@@ -873,6 +915,7 @@ done:
         tsr__records__nhs_match_reply__free_unpacked(holders, NULL);
     for (size_t i = 0; notes && i < count; i++)
         json_decref(notes[i].obj);
+    json_decref(batch);
     free(notes);
     free(accepted);
     free(accepted_ids);
