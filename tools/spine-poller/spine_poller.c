@@ -353,10 +353,10 @@ static int poller__part_done(poller_t *p, CURLM *multi, const char *name, poller
  * is set for each part k the gateway acknowledged. Once a part fails (gateway down, a refusal), no
  * further part is started: the rest waits for the next run, as does everything once the poller is
  * asked to stop (the parts in flight are seen to their end). */
-static void poller__post_parts(poller_t *p, const char *name, const json_t *list, const char *text,
+static void poller__post_parts(poller_t *p, const char *name, size_t n, const json_t *list, const char *text,
                                const size_t *starts, const size_t *ends, char *acked)
 {
-    size_t n = json_array_size(list), batch = (size_t)p->batch_size, next = 0;
+    size_t batch = (size_t)p->batch_size, next = 0;
     size_t slots = (size_t)p->parallel_parts, in_flight = 0;
     poller_part_t *parts = calloc(slots, sizeof(*parts));
     CURLM *multi = curl_multi_init();
@@ -451,8 +451,8 @@ static size_t poller__skip_string(const char *t, size_t len, size_t i)
     return i + 1;
 }
 
-/* The index just after the value that starts at t[i]. */
-static size_t poller__skip_value(const char *t, size_t len, size_t i)
+/* The index just after the value that starts at t[i]; *deepest is raised to its nesting. */
+static size_t poller__skip_value(const char *t, size_t len, size_t i, int *deepest)
 {
     if (i < len && t[i] == '"')
         return poller__skip_string(t, len, i);
@@ -463,10 +463,12 @@ static size_t poller__skip_value(const char *t, size_t len, size_t i)
                 i = poller__skip_string(t, len, i);
                 continue;
             }
-            if (t[i] == '{' || t[i] == '[')
-                depth++;
-            else if ((t[i] == '}' || t[i] == ']') && --depth == 0)
+            if (t[i] == '{' || t[i] == '[') {
+                if (++depth > *deepest)
+                    *deepest = depth;
+            } else if ((t[i] == '}' || t[i] == ']') && --depth == 0) {
                 return i + 1;
+            }
             i++;
         }
         return len;
@@ -476,13 +478,30 @@ static size_t poller__skip_value(const char *t, size_t len, size_t i)
     return i;
 }
 
-/* Fills starts[k] and ends[k] with where the k-th of the n notifications is in text; -1 when the
- * list is not found this way (its key written with escapes): the parts are then printed. */
-static int poller__locate(const char *t, size_t len, size_t n, size_t *starts, size_t *ends)
+/* Where a file's notifications are in its text. */
+typedef struct {
+    size_t n, cap;
+    size_t *starts, *ends; /* the k-th notification is text[starts[k], ends[k]) */
+    size_t open, close;    /* the list's '[' and ']' */
+} poller_spans_t;
+
+static void poller__spans_free(poller_spans_t *s)
 {
+    free(s->starts);
+    free(s->ends);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Finds the list of notifications in t (the whole file, or its member "notifications" at the top)
+ * and each notification in it, with exactly one comma between two; -1 when the text is not laid out
+ * so (or the list's key is spelt with escapes, or a notification nests deeper than jansson reads):
+ * the file is then read whole by jansson, which is the judge. */
+static int poller__locate(const char *t, size_t len, poller_spans_t *s)
+{
+    int deepest = 0;
     size_t i = poller__skip_ws(t, len, 0);
     if (i < len && t[i] == '{') {
-        /* The object's members, to the one named notifications (JSON_REJECT_DUPLICATES: only one). */
+        /* The object's members, to the one named notifications. */
         i = poller__skip_ws(t, len, i + 1);
         for (;;) {
             if (i >= len || t[i] != '"')
@@ -496,7 +515,7 @@ static int poller__locate(const char *t, size_t len, size_t n, size_t *starts, s
             i = poller__skip_ws(t, len, i + 1);
             if (found)
                 break;
-            i = poller__skip_ws(t, len, poller__skip_value(t, len, i));
+            i = poller__skip_ws(t, len, poller__skip_value(t, len, i, &deepest));
             if (i >= len || t[i] != ',')
                 return -1;
             i = poller__skip_ws(t, len, i + 1);
@@ -504,17 +523,91 @@ static int poller__locate(const char *t, size_t len, size_t n, size_t *starts, s
     }
     if (i >= len || t[i] != '[')
         return -1;
+    s->open = i;
     i = poller__skip_ws(t, len, i + 1);
-    size_t k = 0;
-    while (i < len && t[i] != ']' && k < n) {
-        starts[k] = i;
-        i = poller__skip_value(t, len, i);
-        ends[k++] = i;
+    while (i < len && t[i] != ']') {
+        if (s->n == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 1024;
+            size_t *starts = realloc(s->starts, cap * sizeof(*starts));
+            if (starts != NULL)
+                s->starts = starts;
+            size_t *ends = starts ? realloc(s->ends, cap * sizeof(*ends)) : NULL;
+            if (ends == NULL)
+                return -1;
+            s->ends = ends;
+            s->cap = cap;
+        }
+        s->starts[s->n] = i;
+        i = poller__skip_value(t, len, i, &deepest);
+        s->ends[s->n++] = i;
         i = poller__skip_ws(t, len, i);
-        if (i < len && t[i] == ',')
+        if (i < len && t[i] == ',') {
             i = poller__skip_ws(t, len, i + 1);
+            if (i >= len || t[i] == ']')
+                return -1;
+        } else if (i >= len || t[i] != ']') {
+            return -1;
+        }
     }
-    return k == n && i < len && t[i] == ']' ? 0 : -1;
+    if (i >= len || deepest > 1000)
+        return -1;
+    s->close = i;
+    return 0;
+}
+
+/* One half of a file's notifications, each read by jansson on its own. */
+typedef struct {
+    const char *text;
+    const poller_spans_t *spans;
+    size_t from, to;
+    int ok;
+} poller_check_t;
+
+static void *poller__check(void *arg)
+{
+    poller_check_t *c = arg;
+    c->ok = 1;
+    for (size_t k = c->from; k < c->to && c->ok; k++) {
+        json_error_t jerr;
+        json_t *v = json_loadb(c->text + c->spans->starts[k], c->spans->ends[k] - c->spans->starts[k],
+                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+        c->ok = v != NULL;
+        json_decref(v);
+    }
+    return NULL;
+}
+
+/* Whether the file is valid JSON and a list of notifications, judged without building it whole: its
+ * frame (the file with the list emptied) and each notification read by jansson, the notifications
+ * in two halves at once. Reading a large file whole took the poller about a second before the first
+ * part could go, with the server idle; then as long again to free. 0 when it is (spans filled), -1
+ * when it must be read whole (not laid out so, or not valid: jansson then says why). */
+static int poller__check_batch(const char *text, size_t len, poller_spans_t *spans)
+{
+    if (poller__locate(text, len, spans) != 0)
+        return -1;
+    size_t tail = len - spans->close;
+    char *frame = malloc(spans->open + 1 + tail + 1);
+    if (frame == NULL)
+        return -1;
+    memcpy(frame, text, spans->open + 1);
+    memcpy(frame + spans->open + 1, text + spans->close, tail);
+    json_error_t jerr;
+    json_t *root = json_loadb(frame, spans->open + 1 + tail, JSON_REJECT_DUPLICATES, &jerr);
+    free(frame);
+    int ok = root != NULL && (json_is_array(root) || json_is_array(json_object_get(root, "notifications")));
+    json_decref(root);
+    if (!ok)
+        return -1;
+    poller_check_t halves[2] = {{text, spans, 0, spans->n / 2, 0}, {text, spans, spans->n / 2, spans->n, 0}};
+    pthread_t other;
+    int started = pthread_create(&other, NULL, poller__check, &halves[1]) == 0;
+    poller__check(&halves[0]);
+    if (started)
+        pthread_join(other, NULL);
+    else
+        poller__check(&halves[1]);
+    return halves[0].ok && halves[1].ok ? 0 : -1;
 }
 
 /* The whole file in memory (NUL-terminated), or NULL. */
@@ -614,20 +707,26 @@ static int poller__file(poller_t *p, const char *name)
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", p->spool_dir, name);
     /* Without a session, sign in while the file is read: the password's check (Argon2id, slow on
-     * purpose) and the parse of a large file take about as long, and neither needs the other. The
+     * purpose) and the reading of a large file take about as long, and neither needs the other. The
      * sign-in has the connection to itself until it is joined below. */
     pthread_t signing_in;
     p->sign_in_failed = 0;
     int joining = p->token == NULL && pthread_create(&signing_in, NULL, poller__sign_in_thread, p) == 0;
-    json_error_t jerr;
     size_t len = 0;
     char *text = poller__read_file(path, &len);
-    /* Unreadable: json_load_file says why, as for any file that is not a batch. */
-    json_t *root = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)
-                        : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    poller_spans_t spans = {0};
+    json_t *root = NULL, *list = NULL;
+    json_error_t jerr;
+    int located = text != NULL && poller__check_batch(text, len, &spans) == 0;
+    if (!located) {
+        poller__spans_free(&spans);
+        /* Read whole: jansson says what is wrong with it (or, unreadable, why). */
+        root = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)
+                    : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    }
     if (joining)
         pthread_join(signing_in, NULL);
-    if (root == NULL) {
+    if (!located && root == NULL) {
         free(text);
         char why[400];
         snprintf(why, sizeof(why), "not JSON (line %d, column %d: %s)", jerr.line, jerr.column, jerr.text);
@@ -635,50 +734,73 @@ static int poller__file(poller_t *p, const char *name)
         return 0;
     }
     /* The national service's response to an upload file comes through the same spool. */
-    if (json_is_object(root) && json_object_get(root, "status") != NULL &&
+    if (!located && json_is_object(root) && json_object_get(root, "status") != NULL &&
         json_object_get(root, "notifications") == NULL) {
         int rc = poller__response(p, name, root);
         json_decref(root);
         free(text);
         return rc;
     }
-    json_t *list = json_is_array(root) ? root : json_object_get(root, "notifications");
-    if (!json_is_array(list)) {
-        json_decref(root);
-        free(text);
-        poller__reject(p, name,
-                       "neither a list of notifications nor an object with a \"notifications\" list");
-        return 0;
+    if (!located) {
+        list = json_is_array(root) ? root : json_object_get(root, "notifications");
+        if (!json_is_array(list)) {
+            json_decref(root);
+            free(text);
+            poller__reject(p, name,
+                           "neither a list of notifications nor an object with a \"notifications\" list");
+            return 0;
+        }
     }
-    size_t n = json_array_size(list), sent = 0;
+    size_t n = located ? spans.n : json_array_size(list), sent = 0, n_kept = 0;
     size_t n_parts = (n + (size_t)p->batch_size - 1) / (size_t)p->batch_size;
     char *acked = calloc(n_parts + 1, 1);
-    size_t *starts = calloc(n + 1, sizeof(*starts)), *ends = calloc(n + 1, sizeof(*ends));
-    if (acked == NULL || starts == NULL || ends == NULL) {
-        free(acked);
-        free(starts);
-        free(ends);
+    if (acked == NULL) {
+        poller__spans_free(&spans);
         free(text);
         json_decref(root);
         poller__log("error", "%s: out of memory", name);
         return -1;
     }
-    int located = text != NULL && poller__locate(text, len, n, starts, ends) == 0;
-    poller__post_parts(p, name, list, located ? text : NULL, starts, ends, acked);
-    free(starts);
-    free(ends);
-    free(text);
-    /* What was not acknowledged (refused, not sent, or stopped part-way) stays, in the file's order. */
-    json_t *kept = json_array();
+    poller__post_parts(p, name, n, list, located ? text : NULL, spans.starts, spans.ends, acked);
+    /* What was not acknowledged (refused, not sent, or stopped part-way) stays, in the file's order:
+     * as the file's own text of each, or printed from the file read whole. */
+    size_t rest_len = 32;
     for (size_t i = 0; i < n; i++) {
-        if (acked[i / (size_t)p->batch_size])
+        if (acked[i / (size_t)p->batch_size]) {
             sent++;
-        else
-            json_array_append(kept, json_array_get(list, i));
+        } else {
+            n_kept++;
+            if (located)
+                rest_len += spans.ends[i] - spans.starts[i] + 1;
+        }
+    }
+    char *rest = NULL;
+    if (n_kept > 0 && sent > 0 && located && (rest = malloc(rest_len)) != NULL) {
+        char *o = rest + sprintf(rest, "{\"notifications\":[");
+        for (size_t i = 0, k = 0; i < n; i++) {
+            if (acked[i / (size_t)p->batch_size])
+                continue;
+            if (k++ > 0)
+                *o++ = ',';
+            memcpy(o, text + spans.starts[i], spans.ends[i] - spans.starts[i]);
+            o += spans.ends[i] - spans.starts[i];
+        }
+        strcpy(o, "]}");
+    } else if (n_kept > 0 && sent > 0 && !located) {
+        json_t *kept = json_array();
+        for (size_t i = 0; i < n; i++)
+            if (!acked[i / (size_t)p->batch_size])
+                json_array_append(kept, json_array_get(list, i));
+        json_t *body = json_pack("{s:o}", "notifications", kept);
+        rest = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
     }
     free(acked);
+    poller__spans_free(&spans);
+    free(text);
+    json_decref(root);
     int rc = 0;
-    if (json_array_size(kept) == 0) {
+    if (n_kept == 0) {
         if (poller__move(p, name, "done") != 0)
             rc = -1;
         else
@@ -688,20 +810,14 @@ static int poller__file(poller_t *p, const char *name)
     } else {
         /* Partly sent: the file keeps only what is still to send (replaced by rename, so a crash
          * leaves either the old file, sent again harmlessly, or the new one). */
-        json_t *rest = json_pack("{s:O}", "notifications", kept);
-        char *text = json_dumps(rest, JSON_COMPACT);
-        json_decref(rest);
-        if (text == NULL || poller__write_atomic(p->spool_dir, name, text) != 0)
+        if (rest == NULL || poller__write_atomic(p->spool_dir, name, rest) != 0)
             poller__log("error", "%s: could not rewrite it with the %zu notifications still to send: %s",
-                        name, json_array_size(kept), strerror(errno));
+                        name, n_kept, strerror(errno));
         else
-            poller__log("warn", "%s: %zu of %zu notifications kept for the next run", name,
-                        json_array_size(kept), n);
-        free(text);
+            poller__log("warn", "%s: %zu of %zu notifications kept for the next run", name, n_kept, n);
         rc = -1;
     }
-    json_decref(kept);
-    json_decref(root);
+    free(rest);
     return rc;
 }
 
