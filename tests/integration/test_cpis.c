@@ -766,9 +766,30 @@ static void test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_chan
     write_spool("20260108-escaped.json", body);
     snprintf(body, sizeof(body), "{\"batch\": \"]}\\\"\", \"notifications\": [%s]}", n[5]);
     write_spool("20260108-around.json", body);
+    /* Not JSON, somewhere past its first parts: set aside whole, nothing of it sent. */
+    char *b0 = access_json("N-SHAPE-B0", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    char *b1 = access_json("N-SHAPE-B1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    snprintf(body, sizeof(body),
+             "{\"notifications\":[%s,%s,%s,{\"notification_id\":\"N-SHAPE-B2\",\"type\":\"access\",\"type\":"
+             "\"access\"}]}",
+             b0, b1, b0);
+    write_spool("20260108-twice-a-key.json", body);
+    snprintf(body, sizeof(body), "[%s,%s %s]", b0, b1, b1);
+    write_spool("20260108-no-comma.json", body);
+    snprintf(body, sizeof(body), "[%s,%s,]", b0, b1);
+    write_spool("20260108-trailing-comma.json", body);
+    free(b0);
+    free(b1);
     for (int i = 0; i < 6; i++)
         free(n[i]);
     assert_int_equal(run_poller(2), 0);
+    assert_true(spool_has("rejected", "20260108-twice-a-key.json"));
+    assert_true(spool_has("rejected", "20260108-no-comma.json"));
+    assert_true(spool_has("rejected", "20260108-trailing-comma.json"));
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-SHAPE-B%'"),
+        0);
     assert_true(spool_has("done", "20260108-bare.json"));
     assert_true(spool_has("done", "20260108-escaped.json"));
     assert_true(spool_has("done", "20260108-around.json"));
