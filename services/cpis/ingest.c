@@ -198,7 +198,8 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
  * but for error_id) in one statement, and fills in each r->error_id. A notification id sent again
  * (in an earlier batch, or earlier in this one) counts up its row instead of queuing twice, and the
  * row keeps what the latest copy said; one without an id cannot be told apart and gets a row each.
- * Rows are numbered in the batch's order, as one insert a notification numbered them. */
+ * Rows are numbered in the batch's order, as one insert a notification numbered them, and written in
+ * the order of their ids, so that parts in flight at once that share ids lock them in the same order. */
 static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, Tsr__Cpis__Rejection *const *r,
                                 size_t n, tsr_error_t *err)
 {
@@ -232,7 +233,7 @@ static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, T
         " q AS (INSERT INTO errors"
         "  (id, notification_id, nhs_number, code, reason, notification, times_received)"
         "  SELECT new_id, notification_id, left(nhs_number, 40), code, reason, notification::jsonb, times"
-        "  FROM g ORDER BY first_i"
+        "  FROM g ORDER BY notification_id, first_i"
         "  ON CONFLICT (notification_id) WHERE notification_id <> '' DO UPDATE SET"
         "  nhs_number = EXCLUDED.nhs_number, code = EXCLUDED.code, reason = EXCLUDED.reason,"
         "  notification = EXCLUDED.notification, last_received_at = now(),"
