@@ -5,9 +5,9 @@
 # children, in one spool file, carried by tessera-spine-poller --once in parts of BENCH_CPIS_BATCH
 # (1,000), with the poller's other settings at their defaults (four parts in flight at once), timed
 # from the start of the poller (which reads the file and signs in, as every run does) to its exit
-# once every part is acknowledged, through the gateway (signed in as a cpis-service account) to the cpis daemon: validation,
-# duplicates by id, one records.person.match_nhs per part, the notification and its
-# cpis.step.requested event committed, acknowledged; then the workflow daemon starting one CPIS
+# once every part is acknowledged, through the gateway (signed in as a cpis-service account) to
+# the cpis daemon: validation, duplicates by id, one records.person.match_nhs per part, the
+# notifications and their cpis.steps.requested event committed, acknowledged; then the workflow daemon starting one CPIS
 # Follow up per notification in the CP-IS Worker queue. Against, in the same run on the same
 # server: a raw COPY of the same rows into a copy of cpis.notifications plus the match query over
 # their NHS numbers (what a bulk load with no checks, events or work would cost). Goal: ingest at
