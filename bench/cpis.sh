@@ -7,8 +7,8 @@
 # from the start of the poller (which reads the file and signs in, as every run does) to its exit
 # once every part is acknowledged, through the gateway (signed in as a cpis-service account) to
 # the cpis daemon: validation, duplicates by id, one records.person.match_nhs per part, the
-# notifications and their cpis.steps.requested event committed, acknowledged; then the workflow daemon starting one CPIS
-# Follow up per notification in the CP-IS Worker queue. Against, in the same run on the same
+# notifications and their cpis.steps.requested event committed, acknowledged; then the workflow
+# daemon starting one CPIS Follow up per notification in the CP-IS Worker queue. Against, in the same run on the same
 # server: a raw COPY of the same rows into a copy of cpis.notifications plus the match query over
 # their NHS numbers (what a bulk load with no checks, events or work would cost). Goal: ingest at
 # 0.5 or more of the raw rate.
