@@ -5,13 +5,13 @@
 # children, in one spool file, carried by tessera-spine-poller --once in parts of BENCH_CPIS_BATCH
 # (1,000), with the poller's other settings at their defaults (four parts in flight at once), timed
 # from the start of the poller (which reads the file and signs in, as every run does) to its exit
-# once every part is acknowledged, through the gateway (signed in as a cpis-service account) to
-# the cpis daemon: validation, duplicates by id, one records.person.match_nhs per part, the
+# once every part is acknowledged, through the gateway (signed in as a cpis-service account) to the
+# cpis daemon: validation, duplicates by id, one records.person.match_nhs per part, the
 # notifications and their cpis.steps.requested event committed, acknowledged; then the workflow
-# daemon starting one CPIS Follow up per notification in the CP-IS Worker queue. Against, in the same run on the same
-# server: a raw COPY of the same rows into a copy of cpis.notifications plus the match query over
-# their NHS numbers (what a bulk load with no checks, events or work would cost). Goal: ingest at
-# 0.5 or more of the raw rate.
+# daemon starting one CPIS Follow up per notification in the CP-IS Worker queue. Against, in the
+# same run on the same server: a raw COPY of the same rows into a copy of cpis.notifications plus
+# the match query over their NHS numbers (what a bulk load with no checks, events or work would
+# cost). Goal: ingest at 0.5 or more of the raw rate.
 #
 # Writes build/bench/cpis.json. BENCH_CPIS_QUEUE_WAIT_S (1800): how long to wait for the queue.
 set -euo pipefail
