@@ -101,6 +101,9 @@ for _ in $(seq 1 $((settle_wait_s * 5))); do
     sleep 0.2
 done
 $settled || echo "bench: the daemons were still applying events after ${settle_wait_s} s; the baseline is measured anyway" >&2
+# And with the ingest's writes checkpointed: a checkpoint that the ingest's WAL set off, running
+# under the COPY, slowed the baseline by whatever it had left to write.
+psql_super -d tessera -c "CHECKPOINT"
 echo "bench: the same rows by raw COPY, plus the match query"
 psql_super -d tessera -c "CREATE TABLE bench.cpis_copy (LIKE cpis.notifications INCLUDING ALL)"
 b0=$(now_s)
