@@ -409,7 +409,9 @@ static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
     } else if (child->unborn) {
         snprintf(age, sizeof(age), "Unborn (expected %s)", child->expected_delivery_date);
     }
-    char comment[1024];
+    /* Room for its five texts at their longest (200 characters of up to four bytes each): cut short,
+     * a character could be cut in two and the section would not be UTF-8. */
+    char comment[5 * INGEST_TEXT_MAX * 4 + 512];
     snprintf(comment, sizeof(comment),
              "CP-IS notification %s: on %s, %s (%s) accessed the child's CP-IS information at %s (ODS %s), "
              "%s.%s",
