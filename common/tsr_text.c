@@ -149,7 +149,7 @@ char *tsr_text_array_literal(const char *const *items, size_t n)
 {
     size_t len = 3;
     for (size_t i = 0; i < n; i++)
-        len += strlen(items[i]) * 2 + 3;
+        len += items[i] ? strlen(items[i]) * 2 + 3 : 5;
     char *out = malloc(len);
     if (out == NULL)
         return NULL;
@@ -158,6 +158,11 @@ char *tsr_text_array_literal(const char *const *items, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             *o++ = ',';
+        if (items[i] == NULL) {
+            memcpy(o, "NULL", 4);
+            o += 4;
+            continue;
+        }
         *o++ = '"';
         for (const char *p = items[i]; *p; p++) {
             if (*p == '"' || *p == '\\')

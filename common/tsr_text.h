@@ -57,7 +57,8 @@ char *tsr_text_csv_field(const char *s);
 /* An ILIKE pattern matching s anywhere, with %, _ and \ in s escaped. The caller frees it. */
 char *tsr_text_like_pattern(const char *s);
 /* A text[] literal of the n strings, each quoted ({"a","b\"c"}), for a $n::text[] parameter: what
- * "= ANY($1::text[])" is given, which the planner reads as an index scan. The caller frees it. */
+ * "= ANY($1::text[])" is given, which the planner reads as an index scan. A NULL item is written
+ * NULL (an SQL null, e.g. a column left empty in an unnest of several arrays). The caller frees it. */
 char *tsr_text_array_literal(const char *const *items, size_t n);
 
 #endif

@@ -46,7 +46,7 @@ typedef struct {
 
 /* One notification of the batch, as read and judged. Strings point into obj. */
 typedef struct {
-    const char *raw;
+    const char *raw; /* its own text, when the batch came as notifications_json */
     json_t *obj;
     const char *id;
     const char *kind;
@@ -121,9 +121,11 @@ static int ingest__time(ingest_note_t *n, const json_t *obj, const char *key, in
 /* Reads and checks one notification; n->valid says whether it passed, n->reason why not. */
 static void ingest__validate(ingest_note_t *n, int64_t now)
 {
-    json_error_t jerr;
+    json_error_t jerr = {0};
     n->valid = 1;
-    n->obj = json_loads(n->raw, JSON_REJECT_DUPLICATES, &jerr);
+    /* Read with its batch (batch_json), or alone from its own text. */
+    if (n->obj == NULL)
+        n->obj = json_loads(n->raw, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(n->obj)) {
         ingest__fault(n, "not_an_object", "The notification is not a JSON object: %s.",
                       n->obj ? "it is another kind of value" : jerr.text);
@@ -196,7 +198,8 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
  * but for error_id) in one statement, and fills in each r->error_id. A notification id sent again
  * (in an earlier batch, or earlier in this one) counts up its row instead of queuing twice, and the
  * row keeps what the latest copy said; one without an id cannot be told apart and gets a row each.
- * Rows are numbered in the batch's order, as one insert a notification numbered them. */
+ * Rows are numbered in the batch's order, as one insert a notification numbered them, and written in
+ * the order of their ids, so that parts in flight at once that share ids lock them in the same order. */
 static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, Tsr__Cpis__Rejection *const *r,
                                 size_t n, tsr_error_t *err)
 {
@@ -230,7 +233,7 @@ static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, T
         " q AS (INSERT INTO errors"
         "  (id, notification_id, nhs_number, code, reason, notification, times_received)"
         "  SELECT new_id, notification_id, left(nhs_number, 40), code, reason, notification::jsonb, times"
-        "  FROM g ORDER BY first_i"
+        "  FROM g ORDER BY notification_id, first_i"
         "  ON CONFLICT (notification_id) WHERE notification_id <> '' DO UPDATE SET"
         "  nhs_number = EXCLUDED.nhs_number, code = EXCLUDED.code, reason = EXCLUDED.reason,"
         "  notification = EXCLUDED.notification, last_received_at = now(),"
@@ -343,6 +346,53 @@ static int ingest__steps_emit(tsr_call_t *call, ingest_steps_t *steps, tsr_error
     return rc;
 }
 
+/* Appends s as a JSON string (quoted; ", \ and control characters escaped, the rest as it is: the
+ * text is UTF-8 already) at o, which has room for 6 bytes a byte of s and 2; returns the end. */
+static char *ingest__json_string(char *o, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            *o++ = '\\';
+            *o++ = (char)*p;
+        } else if (*p < 0x20) {
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[*p >> 4];
+            o[5] = hex[*p & 15];
+            o += 6;
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o++ = '"';
+    return o;
+}
+
+/* A JSON object of n text members, written directly: a follow-up's section is made for every
+ * notification, and building it as a jansson object to print it cost more than the rest of the
+ * step. The caller frees it; NULL when out of memory. */
+static char *ingest__json_object(const char *const (*fields)[2], size_t n)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(fields[i][0]) * 6 + strlen(fields[i][1]) * 6 + 6;
+    char *out = malloc(len), *o = out;
+    if (out == NULL)
+        return NULL;
+    *o++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            *o++ = ',';
+        o = ingest__json_string(o, fields[i][0]);
+        *o++ = ':';
+        o = ingest__json_string(o, fields[i][1]);
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
 /* Asks the workflow daemon (in the batch's event) for the CPIS Follow up step about the child. */
 static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
                                 const Tsr__Records__NhsHolder *child, tsr_error_t *err)
@@ -359,19 +409,24 @@ static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
     } else if (child->unborn) {
         snprintf(age, sizeof(age), "Unborn (expected %s)", child->expected_delivery_date);
     }
-    char comment[1024];
+    /* Room for its five texts at their longest (200 characters of up to four bytes each): cut short,
+     * a character could be cut in two and the section would not be UTF-8. */
+    char comment[5 * INGEST_TEXT_MAX * 4 + 512];
     snprintf(comment, sizeof(comment),
              "CP-IS notification %s: on %s, %s (%s) accessed the child's CP-IS information at %s (ODS %s), "
              "%s.%s",
              n->id, when, n->hp_name, n->hp_role, n->organisation, n->ods_code,
              ingest__setting_title(n->setting),
              child->via_mother ? " The notification came on the mother's NHS number (unborn child)." : "");
-    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "child_name", child->display_name,
-                             "gender", ingest__gender_title(child->gender), "date_of_birth",
-                             child->date_of_birth, "age", age, "setting", n->setting, "location",
-                             n->organisation, "health_professional", n->hp_name, "comments", comment);
-    char *data_text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
+    const char *const fields[][2] = {{"child_name", child->display_name},
+                                     {"gender", ingest__gender_title(child->gender)},
+                                     {"date_of_birth", child->date_of_birth},
+                                     {"age", age},
+                                     {"setting", n->setting},
+                                     {"location", n->organisation},
+                                     {"health_professional", n->hp_name},
+                                     {"comments", comment}};
+    char *data_text = ingest__json_object(fields, sizeof(fields) / sizeof(fields[0]));
     if (steps->n == steps->cap) {
         size_t cap = steps->cap ? steps->cap * 2 : 64;
         ingest_step_t **grown = realloc(steps->items, cap * sizeof(*grown));
@@ -433,53 +488,91 @@ static int ingest__notice_record_number(tsr_call_t *call, const Tsr__Records__Nh
     return tsr_call_emit(call, "cpis.notice.requested", &ev.base, err);
 }
 
+/* The columns ingest__record writes, one array each (the rows' values at the same places). */
+enum {
+    REC_ID,
+    REC_KIND,
+    REC_NHS,
+    REC_CREATED,
+    REC_ACCESSED,
+    REC_SETTING,
+    REC_ODS,
+    REC_ORGANISATION,
+    REC_HP_NAME,
+    REC_HP_ROLE,
+    REC_PERSON_IDS,
+    REC_COLUMNS
+};
+
 /* Records the accepted notifications in one statement, each once: *fresh (sorted, for
- * ingest__is_fresh) is the ids that were not already received. */
+ * ingest__is_fresh) is the ids that were not already received. The rows go as one array a column
+ * (unnest), not a JSON object a row: neither side builds or parses a document for them. They are
+ * written in the order of their ids, so that two parts in flight at once that share ids take
+ * their locks in the same order (one waits for the other, neither deadlocks). */
 static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_accepted, PGresult **fresh,
                           tsr_error_t *err)
 {
-    json_t *rows = json_array();
-    for (size_t i = 0; i < n_accepted; i++) {
+    /* Room for each row's two times and its person ids as text. */
+    enum { NUMBERS = 2 * 24 + 16 * 22 + 4 };
+    const char **cells = calloc(n_accepted * REC_COLUMNS + 1, sizeof(*cells));
+    char *numbers = malloc(n_accepted * NUMBERS + 1);
+    char *arrays[REC_COLUMNS] = {0};
+    int ok = cells != NULL && numbers != NULL;
+    for (size_t i = 0; ok && i < n_accepted; i++) {
         const ingest_note_t *n = accepted[i];
-        char ids[16 * 22 + 3], *o = ids;
+        const char **row = cells + i;
+        char *o = numbers + i * NUMBERS;
+        int access = strcmp(n->kind, "access") == 0;
+        row[REC_ID * n_accepted] = n->id;
+        row[REC_KIND * n_accepted] = n->kind;
+        row[REC_NHS * n_accepted] = n->nhs;
+        row[REC_CREATED * n_accepted] = o;
+        o += sprintf(o, "%" PRId64, n->created_ms) + 1;
+        if (access) {
+            row[REC_ACCESSED * n_accepted] = o;
+            o += sprintf(o, "%" PRId64, n->accessed_ms) + 1;
+        }
+        row[REC_SETTING * n_accepted] = n->setting;
+        row[REC_ODS * n_accepted] = n->ods_code;
+        row[REC_ORGANISATION * n_accepted] = n->organisation;
+        row[REC_HP_NAME * n_accepted] = n->hp_name;
+        row[REC_HP_ROLE * n_accepted] = n->hp_role;
+        row[REC_PERSON_IDS * n_accepted] = o;
         *o++ = '{';
         for (size_t k = 0; k < n->subjects.n; k++)
             o += sprintf(o, "%s%" PRIu64, k ? "," : "", n->subjects.items[k]->person_id);
         *o++ = '}';
         *o = '\0';
-        int access = strcmp(n->kind, "access") == 0;
-        json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:I, s:o, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}",
-                                              "notification_id", n->id, "kind", n->kind, "nhs_number", n->nhs,
-                                              "created_ms", (json_int_t)n->created_ms, "accessed_ms",
-                                              access ? json_integer(n->accessed_ms) : json_null(), "setting",
-                                              n->setting, "ods_code", n->ods_code, "organisation_name",
-                                              n->organisation, "professional_name", n->hp_name,
-                                              "professional_role", n->hp_role, "person_ids", ids));
     }
-    char *text = json_dumps(rows, JSON_COMPACT);
-    json_decref(rows);
-    if (text == NULL)
+    for (int c = 0; ok && c < REC_COLUMNS; c++)
+        ok = (arrays[c] = tsr_text_array_literal(cells + (size_t)c * n_accepted, n_accepted)) != NULL;
+    free(cells);
+    free(numbers);
+    if (!ok) {
+        for (int c = 0; c < REC_COLUMNS; c++)
+            free(arrays[c]);
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-    const char *params[1] = {text};
+    }
     /* A notification once queued as an error and now accepted (its child's number since recorded)
      * leaves the queue, in the same statement: the rows are read once. (An accepted notification
      * has an id; saying so lets the error queue's index on ids find its row.) */
-    *fresh =
-        tsr_db_exec(call->conn,
-                    "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(notification_id text,"
-                    " kind text, nhs_number text, created_ms bigint, accessed_ms bigint, setting text,"
-                    " ods_code text, organisation_name text, professional_name text, professional_role text,"
-                    " person_ids text)),"
-                    " resolved AS (UPDATE errors SET resolved_at = now() WHERE resolved_at IS NULL"
-                    " AND notification_id <> '' AND notification_id IN (SELECT notification_id FROM x))"
-                    " INSERT INTO notifications (notification_id, kind, nhs_number, created_at, accessed_at,"
-                    " setting, ods_code, organisation_name, professional_name, professional_role, person_ids)"
-                    " SELECT notification_id, kind, nhs_number, to_timestamp(created_ms / 1000.0),"
-                    " to_timestamp(accessed_ms / 1000.0), setting, ods_code, organisation_name,"
-                    " professional_name, professional_role, person_ids::bigint[] FROM x"
-                    " ON CONFLICT (notification_id) DO NOTHING RETURNING notification_id",
-                    1, params, err);
-    free(text);
+    *fresh = tsr_db_exec(
+        call->conn,
+        "WITH x AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
+        " $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])"
+        " AS x(notification_id, kind, nhs_number, created_ms, accessed_ms, setting, ods_code,"
+        " organisation_name, professional_name, professional_role, person_ids)),"
+        " resolved AS (UPDATE errors SET resolved_at = now() WHERE resolved_at IS NULL"
+        " AND notification_id <> '' AND notification_id IN (SELECT notification_id FROM x))"
+        " INSERT INTO notifications (notification_id, kind, nhs_number, created_at, accessed_at,"
+        " setting, ods_code, organisation_name, professional_name, professional_role, person_ids)"
+        " SELECT notification_id, kind, nhs_number, to_timestamp(created_ms / 1000.0),"
+        " to_timestamp(accessed_ms / 1000.0), setting, ods_code, organisation_name,"
+        " professional_name, professional_role, person_ids::bigint[] FROM x ORDER BY notification_id"
+        " ON CONFLICT (notification_id) DO NOTHING RETURNING notification_id",
+        REC_COLUMNS, (const char *const *)arrays, err);
+    for (int c = 0; c < REC_COLUMNS; c++)
+        free(arrays[c]);
     return *fresh ? 0 : -1;
 }
 
@@ -506,21 +599,59 @@ static char *ingest__ids(const ingest_people_t *list)
     return out;
 }
 
+/* The records reply's holders in the order of their NHS numbers (and among one number's, in the
+ * reply's order), so that each notification finds its own by binary search rather than reading
+ * every holder of the batch. */
+typedef struct {
+    struct ingest_holder {
+        const Tsr__Records__NhsHolder *holder;
+        size_t at;
+    } * items;
+    size_t n;
+} ingest_holders_t;
+
+static int ingest__holder_compare(const void *a, const void *b)
+{
+    const struct ingest_holder *x = a, *y = b;
+    int c = strcmp(x->holder->nhs_number, y->holder->nhs_number);
+    return c != 0 ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+static int ingest__index_holders(const Tsr__Records__NhsMatchReply *reply, ingest_holders_t *out,
+                                 tsr_error_t *err)
+{
+    out->n = reply->n_holders;
+    out->items = calloc(out->n + 1, sizeof(*out->items));
+    if (out->items == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    for (size_t i = 0; i < out->n; i++)
+        out->items[i] = (struct ingest_holder){reply->holders[i], i};
+    qsort(out->items, out->n, sizeof(*out->items), ingest__holder_compare);
+    return 0;
+}
+
 /* Which children the notification is about, by the rules of seed 003: the holder of the number;
  * but a number held by a mother whose unborn child is recorded against her is the child's until
  * the expected date of delivery, after which the child's own number is required. Fills n's fault
  * when none applies (and *missing with the children whose own number is now required). */
-static void ingest__match(ingest_note_t *n, const Tsr__Records__NhsMatchReply *holders,
-                          ingest_people_t *subjects, ingest_people_t *missing)
+static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ingest_people_t *subjects,
+                          ingest_people_t *missing)
 {
     ingest_people_t direct = {0};
     char accessed_day[16] = "";
     if (n->accessed_ms > 0)
         ingest__local(n->accessed_ms, "%Y-%m-%d", accessed_day, sizeof(accessed_day));
-    for (size_t i = 0; i < holders->n_holders; i++) {
-        const Tsr__Records__NhsHolder *h = holders->holders[i];
-        if (strcmp(h->nhs_number, n->nhs) != 0)
-            continue;
+    /* The first holder of the number, then each after it while the number is the same. */
+    size_t lo = 0, hi = holders->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(holders->items[mid].holder->nhs_number, n->nhs) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < holders->n && strcmp(holders->items[i].holder->nhs_number, n->nhs) == 0; i++) {
+        const Tsr__Records__NhsHolder *h = holders->items[i].holder;
         if (!h->via_mother)
             ingest__add(&direct, h);
         else if (strcmp(n->kind, "access") == 0 && strcmp(accessed_day, h->expected_delivery_date) <= 0)
@@ -574,14 +705,6 @@ static int ingest__known_ids(tsr_call_t *call, ingest_note_t *notes, size_t coun
     return *res ? 0 : -1;
 }
 
-static int ingest__is_known(const PGresult *known, const char *id)
-{
-    for (int i = 0; id && i < PQntuples(known); i++)
-        if (strcmp(PQgetvalue(known, i, 0), id) == 0)
-            return 1;
-    return 0;
-}
-
 static int ingest__ask_records(tsr_call_t *call, ingest_note_t *notes, size_t count,
                                Tsr__Records__NhsMatchReply **reply, tsr_error_t *err)
 {
@@ -629,19 +752,56 @@ static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, ingest_steps_
     return rc;
 }
 
+/* The request body as it came through the gateway ({"notifications": [...]}), read once, whole; its
+ * faults answered as the gateway answers any body's. *list is the notifications, inside *batch. */
+static int ingest__read_batch(const char *text, json_t **batch, const json_t **list, tsr_error_t *err)
+{
+    json_error_t jerr;
+    *batch = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (*batch == NULL)
+        return tsr_error_set(err, TSR_E_INVALID, "malformed_json", NULL,
+                             "The body is not valid JSON: %s (line %d, column %d).", jerr.text, jerr.line,
+                             jerr.column);
+    if (!json_is_object(*batch))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_body", NULL, "The body must be a JSON object.");
+    const char *key;
+    json_t *value;
+    json_object_foreach(*batch, key, value)
+    {
+        if (strcmp(key, "notifications") != 0)
+            return tsr_error_set(err, TSR_E_INVALID, "unknown_field", key,
+                                 "'%s' is not a field of this request.", key);
+    }
+    *list = json_object_get(*batch, "notifications");
+    if (!json_is_array(*list) || json_array_size(*list) == 0)
+        return tsr_error_set(err, TSR_E_INVALID, *list ? "invalid_value" : "missing_field", "notifications",
+                             "notifications must be a non-empty list of CP-IS notifications (see "
+                             "docs/cpis-feed.md).");
+    return 0;
+}
+
 int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Cpis__NotificationsIngest *in = (const Tsr__Cpis__NotificationsIngest *)call->payload;
     if (tsr_actor_require_role(call->actor, ingest_senders, "send CP-IS notifications", err) != 0)
         return -1;
-    size_t count = in->n_notifications_json;
+    json_t *batch = NULL;
+    const json_t *list = NULL;
+    if (in->batch_json != NULL && in->batch_json[0] != '\0' &&
+        ingest__read_batch(in->batch_json, &batch, &list, err) != 0) {
+        json_decref(batch);
+        return -1;
+    }
+    size_t count = list ? json_array_size(list) : in->n_notifications_json;
     if (count == 0)
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "notifications",
                              "The batch has no notifications.");
-    if (count > INGEST_BATCH_MAX)
+    if (count > INGEST_BATCH_MAX) {
+        json_decref(batch);
         return tsr_error_set(err, TSR_E_INVALID, "batch_too_large", "notifications",
                              "A batch holds at most %d notifications; this one has %zu. Send it in parts.",
                              INGEST_BATCH_MAX, count);
+    }
     ingest_note_t *notes = calloc(count, sizeof(*notes));
     ingest_note_t **accepted = calloc(count, sizeof(*accepted));
     char **accepted_ids = calloc(count, sizeof(*accepted_ids));
@@ -651,6 +811,8 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     char **duplicate_ids = calloc(count, sizeof(*duplicate_ids));
     ingest_note_t **rejected = calloc(count, sizeof(*rejected));
     Tsr__Records__NhsMatchReply *holders = NULL;
+    ingest_holders_t index = {0};
+    char **known_ids = NULL;
     PGresult *known = NULL, *fresh = NULL;
     ingest_steps_t steps = {0};
     int rc = -1;
@@ -661,12 +823,26 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     }
     int64_t now = tsr_now_ms();
     for (size_t i = 0; i < count; i++) {
-        notes[i].raw = in->notifications_json[i];
+        if (list != NULL)
+            notes[i].obj = json_incref(json_array_get(list, i));
+        else
+            notes[i].raw = in->notifications_json[i];
         ingest__validate(&notes[i], now);
     }
     if (ingest__known_ids(call, notes, count, &known, err) != 0)
         goto done;
-    if (ingest__ask_records(call, notes, count, &holders, err) != 0)
+    /* Sorted, so that a batch sent again (every id known) is not a search of the whole list for each. */
+    size_t n_known = (size_t)PQntuples(known);
+    known_ids = calloc(n_known + 1, sizeof(*known_ids));
+    if (known_ids == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        goto done;
+    }
+    for (size_t k = 0; k < n_known; k++)
+        known_ids[k] = PQgetvalue(known, (int)k, 0);
+    qsort(known_ids, n_known, sizeof(known_ids[0]), tsr_text_compare_ptrs);
+    if (ingest__ask_records(call, notes, count, &holders, err) != 0 ||
+        ingest__index_holders(holders, &index, err) != 0)
         goto done;
     Tsr__Cpis__IngestReply out = TSR__CPIS__INGEST_REPLY__INIT;
     size_t n_accepted = 0;
@@ -674,14 +850,14 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     for (size_t i = 0; i < count; i++) {
         ingest_note_t *n = &notes[i];
         /* Sent again after it was accepted: dropped, whatever the record now says. */
-        if (ingest__is_known(known, n->id) ||
+        if ((n->id != NULL && tsr_text_sorted_has(known_ids, n_known, n->id)) ||
             (n->valid && tsr_text_sorted_has(accepted_ids, n_accepted, n->id))) {
             duplicate_ids[out.duplicates++] = (char *)n->id;
             continue;
         }
         ingest_people_t missing = {0};
         if (n->valid)
-            ingest__match(n, holders, &n->subjects, &missing);
+            ingest__match(n, &index, &n->subjects, &missing);
         for (size_t m = 0; m < missing.n; m++)
             if (ingest__notice_record_number(call, missing.items[m],
                                              "its expected date of delivery has passed",
@@ -734,12 +910,15 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     rc = 0;
 done:
     ingest__steps_free(&steps);
+    free(index.items);
+    free(known_ids);
     PQclear(known);
     PQclear(fresh);
     if (holders)
         tsr__records__nhs_match_reply__free_unpacked(holders, NULL);
     for (size_t i = 0; notes && i < count; i++)
         json_decref(notes[i].obj);
+    json_decref(batch);
     free(notes);
     free(accepted);
     free(accepted_ids);

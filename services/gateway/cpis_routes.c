@@ -30,32 +30,12 @@ static void cpis__ingested(gw_call_t *call, const char *daemon, const Tsr__Envel
 
 void gw_cpis_notifications_post(gw_call_t *call)
 {
-    static const char *const fields[] = {"notifications", NULL};
-    if (gw_json_check_object(call, fields) != 0)
-        return;
-    json_t *list = json_object_get(call->body, "notifications");
-    if (!json_is_array(list) || json_array_size(list) == 0) {
-        gw_fail(call, TSR_E_INVALID, list ? "invalid_value" : "missing_field", "notifications",
-                "notifications must be a non-empty list of CP-IS notifications (see docs/cpis-feed.md).");
-        return;
-    }
-    /* Each notification goes on as its own JSON text: cpis judges every one and keeps the faulty
-     * ones as they came in its error queue. */
-    size_t n = json_array_size(list);
-    char **texts = calloc(n, sizeof(*texts));
-    if (texts == NULL) {
-        gw_fail(call, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        texts[i] = json_dumps(json_array_get(list, i), JSON_COMPACT | JSON_ENCODE_ANY);
+    /* The batch goes on unread (the route is GW_BODY_RAW): cpis reads it once, judges every
+     * notification and keeps the faulty ones as they came in its error queue. Read here as well, a
+     * part of a feed file was parsed twice and printed once more on its way. */
     Tsr__Cpis__NotificationsIngest req = TSR__CPIS__NOTIFICATIONS_INGEST__INIT;
-    req.notifications_json = texts;
-    req.n_notifications_json = n;
+    req.batch_json = call->raw_body;
     gw_call_daemon(call, "cpis", "cpis.notifications.ingest", &req.base, cpis__ingested);
-    for (size_t i = 0; i < n; i++)
-        free(texts[i]);
-    free(texts);
 }
 
 static void cpis__errors_listed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,

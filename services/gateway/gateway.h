@@ -44,6 +44,8 @@ struct gw_call {
     char *param_values[GW_MAX_PARAMS];
     size_t n_params;
     json_t *body;
+    char *raw_body; /* GW_BODY_RAW: the body as it came, NUL-terminated, unread */
+    size_t raw_body_len;
     char *idempotency_key;
     char *access_reason; /* X-Access-Reason, checked; travels in the actor to the audit trail */
     /* A reply built from more than one daemon's answer: the part already in hand. */
@@ -61,9 +63,13 @@ struct gw_route {
     const char *pattern; /* "/api/v1/organisations/{id}" */
     gw_handler_fn fn;
     int needs_session;
-    int has_body; /* 0 none, 1 required, GW_BODY_OPTIONAL: a JSON object or nothing */
+    int has_body; /* 0 none, 1 required, GW_BODY_OPTIONAL: a JSON object or nothing, GW_BODY_RAW */
 };
 #define GW_BODY_OPTIONAL 2
+/* Required, and passed on to the daemon as it came, unread: the daemon reads it (once) and answers
+ * for its faults as the gateway would (malformed_json, invalid_body, unknown_field). For a large
+ * body only read there, e.g. a CP-IS batch. */
+#define GW_BODY_RAW 3
 
 /* http.c */
 int gateway_http_start(gateway_t *gw);

@@ -58,6 +58,7 @@ static void http__call_free(gw_call_t *call)
         free(call->param_values[i]);
     }
     json_decref(call->body);
+    free(call->raw_body);
     json_decref(call->partial);
     free(call->text);
     free(call->idempotency_key);
@@ -492,6 +493,23 @@ static void http__dispatch(gw_call_t *call, h2o_req_t *req)
         if (req->entity.base == NULL || req->entity.len == 0) {
             gw_fail(call, TSR_E_INVALID, "missing_body", NULL, "Send a JSON object as the request body.");
             return;
+        }
+        if (route->has_body == GW_BODY_RAW) {
+            /* Passed on as text: a NUL would end it early, so it is refused here, as the parser would. */
+            if (memchr(req->entity.base, '\0', req->entity.len) != NULL) {
+                gw_fail(call, TSR_E_INVALID, "malformed_json", NULL,
+                        "The body is not valid JSON: it holds a NUL byte.");
+                return;
+            }
+            call->raw_body = malloc(req->entity.len + 1);
+            if (call->raw_body == NULL) {
+                gw_fail(call, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+                return;
+            }
+            memcpy(call->raw_body, req->entity.base, req->entity.len);
+            call->raw_body[req->entity.len] = '\0';
+            call->raw_body_len = req->entity.len;
+            goto parsed;
         }
         json_error_t jerr;
         call->body = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES, &jerr);

@@ -543,7 +543,7 @@ const gw_route_t gw_routes[] = {
     {"POST", "/api/v1/notices/{id}/read", routes_notice_read, 1, GW_BODY_OPTIONAL},
     {"GET", "/api/v1/reports/consultations-in-period", gw_report_consultations_in_period, 1, 0},
     {"GET", "/api/v1/reports/front-door-dashboard", gw_report_front_door_dashboard, 1, 0},
-    {"POST", "/api/v1/cpis/notifications", gw_cpis_notifications_post, 1, 1},
+    {"POST", "/api/v1/cpis/notifications", gw_cpis_notifications_post, 1, GW_BODY_RAW},
     {"GET", "/api/v1/cpis/errors", gw_cpis_errors, 1, 0},
     {"GET", "/api/v1/cpis/plans", gw_cpis_plans_list, 1, 0},
     {"POST", "/api/v1/cpis/plans", gw_cpis_plan_record, 1, 1},

@@ -691,6 +691,118 @@ static void test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_n
     assert_int_equal(testenv_sql_long(testenv, started_events) - events_before, COUNT);
 }
 
+/* A body that is not a batch as a whole (it reaches cpis unread by the gateway, which reads it once)
+ * is refused naming its fault, as the gateway refuses any body, and changes nothing; a file in the
+ * spool written otherwise than the poller prints (a bare list, members around the list, a key
+ * spelt with an escape) is sent whole all the same. */
+static void test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_changes_nothing(void **state)
+{
+    (void)state;
+    const char *counts = "SELECT (SELECT count(*) FROM cpis.notifications) * 1000000"
+                         " + (SELECT count(*) FROM cpis.errors) * 1000 + (SELECT count(*) FROM cpis.outbox)";
+    long before = testenv_sql_long(testenv, counts);
+    char nhs[11];
+    testenv_new_nhs_number(nhs);
+    char *good = access_json("N-SHAPE-1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    char body[4000];
+    const struct {
+        const char *body;
+        const char *code;
+        const char *field;
+    } cases[] = {
+        {"{\"notifications\":[{\"notification_id\":\"N-SHAPE-2\"}", "malformed_json", NULL},
+        {"[{\"notification_id\":\"N-SHAPE-2\"}]", "invalid_body", NULL},
+        {"{\"notifications\":[{\"notification_id\":\"N-SHAPE-2\"}],\"also\":1}", "unknown_field", "also"},
+        {"{\"notifications\":[]}", "invalid_value", "notifications"},
+        {"{\"notifications\":{}}", "invalid_value", "notifications"},
+        {"{}", "missing_field", "notifications"},
+        /* One good notification beside one whose key is given twice: the whole body is refused. */
+        {body, "malformed_json", NULL},
+    };
+    snprintf(body, sizeof(body),
+             "{\"notifications\":[%s,{\"notification_id\":\"N-SHAPE-3\",\"notification_id\":\"x\"}]}", good);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        testenv_response_t r =
+            testenv_http(testenv, "POST", "/api/v1/cpis/notifications", service, cases[i].body, NULL);
+        testenv_assert_error(&r, 400, cases[i].code);
+        json_t *field = json_object_get(json_object_get(r.json, "error"), "field");
+        if (cases[i].field)
+            assert_string_equal(json_string_value(field), cases[i].field);
+        else
+            assert_null(field);
+        testenv_response_free(&r);
+    }
+    /* More than a batch may hold. */
+    size_t cap = 5001 * 3 + 64, len = 0;
+    char *big = malloc(cap);
+    assert_non_null(big);
+    len += (size_t)snprintf(big + len, cap - len, "{\"notifications\":[");
+    for (int i = 0; i < 5001; i++)
+        len += (size_t)snprintf(big + len, cap - len, "%s{}", i ? "," : "");
+    snprintf(big + len, cap - len, "]}");
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/cpis/notifications", service, big, NULL);
+    testenv_assert_error(&r, 400, "batch_too_large");
+    testenv_response_free(&r);
+    free(big);
+    /* Without a session, no body is read at all. */
+    r = testenv_http(testenv, "POST", "/api/v1/cpis/notifications", NULL, "not json", NULL);
+    testenv_assert_error(&r, 401, "unauthenticated");
+    testenv_response_free(&r);
+    assert_int_equal(testenv_sql_long(testenv, counts), before);
+
+    /* Files the poller did not print: each sent whole, in parts of 2. */
+    char child[32];
+    add_child("Sol", "Shapeley", "female", "2014-04-04", nhs, NULL, child);
+    char *n[6];
+    for (int i = 0; i < 6; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "N-SHAPE-F%d", i);
+        n[i] = access_json(id, nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    }
+    snprintf(body, sizeof(body), "[\n  %s ,\n  %s\n ,%s\n]\n", n[0], n[1], n[2]);
+    write_spool("20260108-bare.json", body);
+    snprintf(body, sizeof(body),
+             "{\"source\": {\"x\": [\"]\", \"{\"]}, \"notific\\u0061tions\": [%s,%s], \"z\": 1}", n[3], n[4]);
+    write_spool("20260108-escaped.json", body);
+    snprintf(body, sizeof(body), "{\"batch\": \"]}\\\"\", \"notifications\": [%s]}", n[5]);
+    write_spool("20260108-around.json", body);
+    /* Not JSON, somewhere past its first parts: set aside whole, nothing of it sent. */
+    char *b0 = access_json("N-SHAPE-B0", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    char *b1 = access_json("N-SHAPE-B1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    snprintf(body, sizeof(body),
+             "{\"notifications\":[%s,%s,%s,{\"notification_id\":\"N-SHAPE-B2\",\"type\":\"access\",\"type\":"
+             "\"access\"}]}",
+             b0, b1, b0);
+    write_spool("20260108-twice-a-key.json", body);
+    snprintf(body, sizeof(body), "[%s,%s %s]", b0, b1, b1);
+    write_spool("20260108-no-comma.json", body);
+    snprintf(body, sizeof(body), "[%s,%s,]", b0, b1);
+    write_spool("20260108-trailing-comma.json", body);
+    free(b0);
+    free(b1);
+    for (int i = 0; i < 6; i++)
+        free(n[i]);
+    assert_int_equal(run_poller(2), 0);
+    assert_true(spool_has("rejected", "20260108-twice-a-key.json"));
+    assert_true(spool_has("rejected", "20260108-no-comma.json"));
+    assert_true(spool_has("rejected", "20260108-trailing-comma.json"));
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-SHAPE-B%'"),
+        0);
+    assert_true(spool_has("done", "20260108-bare.json"));
+    assert_true(spool_has("done", "20260108-escaped.json"));
+    assert_true(spool_has("done", "20260108-around.json"));
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-SHAPE-F%'"),
+        6);
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors WHERE notification_id LIKE 'N-SHAPE%'"),
+        0);
+    free(good);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -699,6 +811,7 @@ int main(void)
         cmocka_unit_test(
             test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of_delivery),
         cmocka_unit_test(test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_nothing),
+        cmocka_unit_test(test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_changes_nothing),
         cmocka_unit_test(test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_notification),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -113,6 +113,11 @@ static void test_an_array_literal_quotes_every_item(void **state)
     a = tsr_text_array_literal(items, 0);
     assert_string_equal(a, "{}");
     free(a);
+    /* A missing item is an SQL null, not the text 'NULL'. */
+    const char *gaps[] = {NULL, "NULL", NULL};
+    a = tsr_text_array_literal(gaps, 3);
+    assert_string_equal(a, "{NULL,\"NULL\",NULL}");
+    free(a);
 }
 
 static void test_hex_needs_whole_bytes_of_hex_digits(void **state)

@@ -4,10 +4,11 @@
  *   tessera-spine-poller --config FILE [--once]
  *
  * Each file is posted in parts of batch_size notifications, signed in as a service account (role
- * cpis-service). A file leaves the spool for done/ only once the gateway has acknowledged every
- * part; parts that failed (gateway down, refused) stay in the spool file, rewritten atomically
- * with only them, for the next run. Killed at any moment, nothing is lost: the spool file is
- * replaced only by rename, and a part posted twice is harmless because cpis drops a notification
+ * cpis-service), up to parallel_parts of them in flight at once (the next part travels and is
+ * checked while the one before is committed). A file leaves the spool for done/ only once the
+ * gateway has acknowledged every part; parts that failed (gateway down, refused) stay in the spool file,
+ * rewritten atomically with only them, for the next run. Killed at any moment, nothing is lost: the spool
+ * file is replaced only by rename, and a part posted twice is harmless because cpis drops a notification
  * whose id it already has. Notifications cpis judged faulty are acknowledged too (they are in its
  * error queue, for system support): posting them again would change nothing.
  *
@@ -24,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +46,10 @@ typedef struct {
     char *password;
     long interval_minutes;
     long batch_size;
+    long parallel_parts;
     long timeout_s;
     char *token;
+    int sign_in_failed; /* the sign-in made while a file was read failed (and said why) */
     CURL *curl;
 } poller_t;
 
@@ -222,6 +226,11 @@ static const char *poller__error_message(const json_t *reply)
 
 static int poller__sign_in(poller_t *p)
 {
+    /* Just tried (while the file was read) and failed: not again for the same file. */
+    if (p->sign_in_failed) {
+        p->sign_in_failed = 0;
+        return -1;
+    }
     free(p->token);
     p->token = NULL;
     json_t *body = json_pack("{s:s, s:s}", "username", p->username, "password", p->password);
@@ -241,51 +250,383 @@ static int poller__sign_in(poller_t *p)
     return p->token ? 0 : -1;
 }
 
-/* Posts one part; 0 when the gateway acknowledged it (every notification accepted, dropped as a
- * duplicate, or queued as an error), -1 to keep it for the next run. */
-static int poller__post(poller_t *p, const char *name, json_t *part)
+/* One part of a file on its way: parts are posted up to parallel_parts at a time, each on its own
+ * connection, and acknowledged in any order. */
+typedef struct {
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    char *token; /* the session it was sent with: a 401 for an older one needs no new sign-in */
+    poller_buf_t reply;
+    size_t at, count; /* its notifications in the file */
+    int attempt;
+} poller_part_t;
+
+static void poller__part_clear(poller_part_t *part)
 {
-    json_t *body = json_pack("{s:O}", "notifications", part);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    int rc = -1;
-    for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
-        if (p->token == NULL && poller__sign_in(p) != 0)
-            break;
-        long status;
-        json_t *reply;
-        poller__http(p, "POST", "/api/v1/cpis/notifications", text, &status, &reply);
-        if (status == 200) {
-            json_t *errors = json_object_get(reply, "errors");
-            poller__log(
-                "info", "%s: %zu notifications sent: %lld accepted, %lld duplicates, %zu errors", name,
-                json_array_size(part), (long long)json_integer_value(json_object_get(reply, "accepted")),
-                (long long)json_integer_value(json_object_get(reply, "duplicates")), json_array_size(errors));
-            size_t i;
-            json_t *e;
-            json_array_foreach(errors, i, e)
-            {
-                poller__log("warn", "%s: notification %s went to the CP-IS error queue: %s", name,
-                            json_string_value(json_object_get(e, "notification_id")),
-                            json_string_value(json_object_get(e, "reason")));
-            }
-            rc = 0;
-        } else if (status == 401) {
-            /* The session ended (expired, or the gateway was restarted without it): sign in again. */
+    if (part->easy)
+        curl_easy_cleanup(part->easy);
+    curl_slist_free_all(part->headers);
+    free(part->body);
+    free(part->token);
+    free(part->reply.data);
+    memset(part, 0, sizeof(*part));
+}
+
+/* Starts (or starts again, after a new sign-in) the POST of one part on multi. */
+static int poller__part_send(poller_t *p, CURLM *multi, poller_part_t *part)
+{
+    char url[2048], auth[600];
+    snprintf(url, sizeof(url), "%s/api/v1/cpis/notifications", p->gateway_url);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", p->token);
+    if (part->easy == NULL)
+        part->easy = curl_easy_init();
+    curl_slist_free_all(part->headers);
+    part->headers = curl_slist_append(curl_slist_append(NULL, "Content-Type: application/json"), auth);
+    free(part->token);
+    part->token = strdup(p->token);
+    free(part->reply.data);
+    part->reply = (poller_buf_t){0};
+    if (part->easy == NULL || part->headers == NULL || part->token == NULL)
+        return -1;
+    curl_easy_reset(part->easy);
+    curl_easy_setopt(part->easy, CURLOPT_URL, url);
+    curl_easy_setopt(part->easy, CURLOPT_HTTPHEADER, part->headers);
+    curl_easy_setopt(part->easy, CURLOPT_POSTFIELDS, part->body);
+    curl_easy_setopt(part->easy, CURLOPT_WRITEFUNCTION, poller__collect);
+    curl_easy_setopt(part->easy, CURLOPT_WRITEDATA, &part->reply);
+    curl_easy_setopt(part->easy, CURLOPT_TIMEOUT, p->timeout_s);
+    curl_easy_setopt(part->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(part->easy, CURLOPT_PRIVATE, part);
+    part->attempt++;
+    return curl_multi_add_handle(multi, part->easy) == CURLM_OK ? 0 : -1;
+}
+
+/* What became of a part whose request ended: 1 acknowledged (every notification accepted,
+ * dropped as a duplicate, or queued as an error), 0 sent again (the session had ended), -1 kept
+ * for the next run. */
+static int poller__part_done(poller_t *p, CURLM *multi, const char *name, poller_part_t *part, CURLcode rc)
+{
+    long status = 0;
+    json_t *reply = NULL;
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(part->easy, CURLINFO_RESPONSE_CODE, &status);
+        reply = part->reply.data ? json_loads(part->reply.data, 0, NULL) : NULL;
+    } else {
+        poller__log("warn", "POST %s/api/v1/cpis/notifications: %s", p->gateway_url, curl_easy_strerror(rc));
+    }
+    curl_multi_remove_handle(multi, part->easy);
+    int result = -1;
+    if (status == 200) {
+        json_t *errors = json_object_get(reply, "errors");
+        poller__log("info", "%s: %zu notifications sent: %lld accepted, %lld duplicates, %zu errors", name,
+                    part->count, (long long)json_integer_value(json_object_get(reply, "accepted")),
+                    (long long)json_integer_value(json_object_get(reply, "duplicates")),
+                    json_array_size(errors));
+        size_t i;
+        json_t *e;
+        json_array_foreach(errors, i, e)
+        {
+            poller__log("warn", "%s: notification %s went to the CP-IS error queue: %s", name,
+                        json_string_value(json_object_get(e, "notification_id")),
+                        json_string_value(json_object_get(e, "reason")));
+        }
+        result = 1;
+    } else if (status == 401 && part->attempt < 2) {
+        /* The session ended (expired, or the gateway was restarted without it): sign in again, once
+         * for the parts that were sent with the same session, and send the part again. */
+        if (p->token != NULL && strcmp(p->token, part->token) == 0) {
             free(p->token);
             p->token = NULL;
-        } else {
-            if (status != 0)
-                poller__log("error",
-                            "%s: the gateway refused %zu notifications (%ld): %s; kept for the next run",
-                            name, json_array_size(part), status, poller__error_message(reply));
-            json_decref(reply);
-            break;
         }
-        json_decref(reply);
+        if ((p->token != NULL || poller__sign_in(p) == 0) && poller__part_send(p, multi, part) == 0)
+            result = 0;
+    } else if (status != 0) {
+        poller__log("error", "%s: the gateway refused %zu notifications (%ld): %s; kept for the next run",
+                    name, part->count, status, poller__error_message(reply));
     }
-    free(text);
-    return rc;
+    json_decref(reply);
+    return result;
+}
+
+/* Posts the notifications of list in parts of batch_size, up to parallel_parts in flight; acked[k]
+ * is set for each part k the gateway acknowledged. Once a part fails (gateway down, a refusal), no
+ * further part is started: the rest waits for the next run, as does everything once the poller is
+ * asked to stop (the parts in flight are seen to their end). */
+static void poller__post_parts(poller_t *p, const char *name, size_t n, const json_t *list, const char *text,
+                               const size_t *starts, const size_t *ends, char *acked)
+{
+    size_t batch = (size_t)p->batch_size, next = 0;
+    size_t slots = (size_t)p->parallel_parts, in_flight = 0;
+    poller_part_t *parts = calloc(slots, sizeof(*parts));
+    CURLM *multi = curl_multi_init();
+    int failed = parts == NULL || multi == NULL || (p->token == NULL && poller__sign_in(p) != 0);
+    while (!failed || in_flight > 0) {
+        /* Fill the free slots with the next parts. */
+        for (size_t s = 0; s < slots && !failed && !poller_stopping && next < n; s++) {
+            poller_part_t *part = &parts[s];
+            if (part->easy != NULL)
+                continue;
+            part->at = next;
+            part->count = n - next < batch ? n - next : batch;
+            if (text != NULL) {
+                /* The file's own text of these notifications, commas between them included. */
+                static const char head[] = "{\"notifications\":[";
+                size_t from = starts[next], to = ends[next + part->count - 1];
+                part->body = malloc(sizeof(head) + (to - from) + 3);
+                if (part->body != NULL) {
+                    memcpy(part->body, head, sizeof(head) - 1);
+                    memcpy(part->body + sizeof(head) - 1, text + from, to - from);
+                    memcpy(part->body + sizeof(head) - 1 + (to - from), "]}", 3);
+                }
+            } else {
+                json_t *items = json_array();
+                for (size_t i = next; i < next + part->count; i++)
+                    json_array_append(items, json_array_get(list, i));
+                json_t *body = json_pack("{s:o}", "notifications", items);
+                part->body = json_dumps(body, JSON_COMPACT);
+                json_decref(body);
+            }
+            if (part->body == NULL || poller__part_send(p, multi, part) != 0) {
+                poller__log("error", "%s: out of memory preparing a part; kept for the next run", name);
+                poller__part_clear(part);
+                failed = 1;
+                break;
+            }
+            next += part->count;
+            in_flight++;
+        }
+        if (in_flight == 0)
+            break;
+        int running = 0;
+        curl_multi_perform(multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            char *priv = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+            poller_part_t *part = (poller_part_t *)(void *)priv;
+            int result = poller__part_done(p, multi, name, part, msg->data.result);
+            if (result == 0)
+                continue; /* sent again */
+            if (result == 1)
+                acked[part->at / batch] = 1;
+            else
+                failed = 1; /* once the gateway fails, the rest of the file waits for the next run too */
+            poller__part_clear(part);
+            in_flight--;
+        }
+        if (in_flight > 0 && running > 0)
+            curl_multi_poll(multi, NULL, 0, 1000, NULL);
+    }
+    for (size_t s = 0; parts != NULL && s < slots; s++)
+        poller__part_clear(&parts[s]);
+    free(parts);
+    if (multi)
+        curl_multi_cleanup(multi);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Where each notification is in the file's text
+ * ---------------------------------------------------------------------------------------------- */
+
+/* The file was read whole and found valid JSON, so a scan that follows only strings and nesting
+ * finds its values' ends. Each part is then sent as the file's own text of its notifications, not
+ * printed again from the parsed file (printing cost the poller as much as parsing). */
+static size_t poller__skip_ws(const char *t, size_t len, size_t i)
+{
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* t[i] is '"': the index after the closing quote. */
+static size_t poller__skip_string(const char *t, size_t len, size_t i)
+{
+    for (i++; i < len && t[i] != '"'; i++)
+        if (t[i] == '\\')
+            i++;
+    return i + 1;
+}
+
+/* The index just after the value that starts at t[i]; *deepest is raised to its nesting. */
+static size_t poller__skip_value(const char *t, size_t len, size_t i, int *deepest)
+{
+    if (i < len && t[i] == '"')
+        return poller__skip_string(t, len, i);
+    if (i < len && (t[i] == '{' || t[i] == '[')) {
+        int depth = 0;
+        while (i < len) {
+            if (t[i] == '"') {
+                i = poller__skip_string(t, len, i);
+                continue;
+            }
+            if (t[i] == '{' || t[i] == '[') {
+                if (++depth > *deepest)
+                    *deepest = depth;
+            } else if ((t[i] == '}' || t[i] == ']') && --depth == 0) {
+                return i + 1;
+            }
+            i++;
+        }
+        return len;
+    }
+    while (i < len && strchr(",}] \t\r\n", t[i]) == NULL)
+        i++;
+    return i;
+}
+
+/* Where a file's notifications are in its text. */
+typedef struct {
+    size_t n, cap;
+    size_t *starts, *ends; /* the k-th notification is text[starts[k], ends[k]) */
+    size_t open, close;    /* the list's '[' and ']' */
+} poller_spans_t;
+
+static void poller__spans_free(poller_spans_t *s)
+{
+    free(s->starts);
+    free(s->ends);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Finds the list of notifications in t (the whole file, or its member "notifications" at the top)
+ * and each notification in it, with exactly one comma between two; -1 when the text is not laid out
+ * so (or the list's key is spelt with escapes, or a notification nests deeper than jansson reads):
+ * the file is then read whole by jansson, which is the judge. */
+static int poller__locate(const char *t, size_t len, poller_spans_t *s)
+{
+    int deepest = 0;
+    size_t i = poller__skip_ws(t, len, 0);
+    if (i < len && t[i] == '{') {
+        /* The object's members, to the one named notifications. */
+        i = poller__skip_ws(t, len, i + 1);
+        for (;;) {
+            if (i >= len || t[i] != '"')
+                return -1;
+            size_t key = i + 1, after = poller__skip_string(t, len, i);
+            int found = after - key - 1 == strlen("notifications") &&
+                        memcmp(t + key, "notifications", strlen("notifications")) == 0;
+            i = poller__skip_ws(t, len, after);
+            if (i >= len || t[i] != ':')
+                return -1;
+            i = poller__skip_ws(t, len, i + 1);
+            if (found)
+                break;
+            i = poller__skip_ws(t, len, poller__skip_value(t, len, i, &deepest));
+            if (i >= len || t[i] != ',')
+                return -1;
+            i = poller__skip_ws(t, len, i + 1);
+        }
+    }
+    if (i >= len || t[i] != '[')
+        return -1;
+    s->open = i;
+    i = poller__skip_ws(t, len, i + 1);
+    while (i < len && t[i] != ']') {
+        if (s->n == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 1024;
+            size_t *starts = realloc(s->starts, cap * sizeof(*starts));
+            if (starts != NULL)
+                s->starts = starts;
+            size_t *ends = starts ? realloc(s->ends, cap * sizeof(*ends)) : NULL;
+            if (ends == NULL)
+                return -1;
+            s->ends = ends;
+            s->cap = cap;
+        }
+        s->starts[s->n] = i;
+        i = poller__skip_value(t, len, i, &deepest);
+        s->ends[s->n++] = i;
+        i = poller__skip_ws(t, len, i);
+        if (i < len && t[i] == ',') {
+            i = poller__skip_ws(t, len, i + 1);
+            if (i >= len || t[i] == ']')
+                return -1;
+        } else if (i >= len || t[i] != ']') {
+            return -1;
+        }
+    }
+    if (i >= len || deepest > 1000)
+        return -1;
+    s->close = i;
+    return 0;
+}
+
+/* One half of a file's notifications, each read by jansson on its own. */
+typedef struct {
+    const char *text;
+    const poller_spans_t *spans;
+    size_t from, to;
+    int ok;
+} poller_check_t;
+
+static void *poller__check(void *arg)
+{
+    poller_check_t *c = arg;
+    c->ok = 1;
+    for (size_t k = c->from; k < c->to && c->ok; k++) {
+        json_error_t jerr;
+        json_t *v = json_loadb(c->text + c->spans->starts[k], c->spans->ends[k] - c->spans->starts[k],
+                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+        c->ok = v != NULL;
+        json_decref(v);
+    }
+    return NULL;
+}
+
+/* Whether the file is valid JSON and a list of notifications, judged without building it whole: its
+ * frame (the file with the list emptied) and each notification read by jansson, the notifications
+ * in two halves at once. Reading a large file whole took the poller about a second before the first
+ * part could go, with the server idle; then as long again to free. 0 when it is (spans filled), -1
+ * when it must be read whole (not laid out so, or not valid: jansson then says why). */
+static int poller__check_batch(const char *text, size_t len, poller_spans_t *spans)
+{
+    if (poller__locate(text, len, spans) != 0)
+        return -1;
+    size_t tail = len - spans->close;
+    char *frame = malloc(spans->open + 1 + tail + 1);
+    if (frame == NULL)
+        return -1;
+    memcpy(frame, text, spans->open + 1);
+    memcpy(frame + spans->open + 1, text + spans->close, tail);
+    json_error_t jerr;
+    json_t *root = json_loadb(frame, spans->open + 1 + tail, JSON_REJECT_DUPLICATES, &jerr);
+    free(frame);
+    int ok = root != NULL && (json_is_array(root) || json_is_array(json_object_get(root, "notifications")));
+    json_decref(root);
+    if (!ok)
+        return -1;
+    poller_check_t halves[2] = {{text, spans, 0, spans->n / 2, 0}, {text, spans, spans->n / 2, spans->n, 0}};
+    pthread_t other;
+    int started = pthread_create(&other, NULL, poller__check, &halves[1]) == 0;
+    poller__check(&halves[0]);
+    if (started)
+        pthread_join(other, NULL);
+    else
+        poller__check(&halves[1]);
+    return halves[0].ok && halves[1].ok ? 0 : -1;
+}
+
+/* The whole file in memory (NUL-terminated), or NULL. */
+static char *poller__read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    long size = -1;
+    if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = malloc((size_t)size + 1)) != NULL && fread(text, 1, (size_t)size, f) == (size_t)size) {
+        text[size] = '\0';
+        *len = (size_t)size;
+    } else {
+        free(text);
+        text = NULL;
+    }
+    if (f)
+        fclose(f);
+    return text;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -353,54 +694,113 @@ static int poller__response(poller_t *p, const char *name, json_t *root)
     return rc;
 }
 
+static void *poller__sign_in_thread(void *arg)
+{
+    poller_t *p = arg;
+    p->sign_in_failed = poller__sign_in(p) != 0;
+    return NULL;
+}
+
 /* 0 when the whole file was acknowledged (and moved to done/), -1 when some is kept for later. */
 static int poller__file(poller_t *p, const char *name)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", p->spool_dir, name);
+    /* Without a session, sign in while the file is read: the password's check (Argon2id, slow on
+     * purpose) and the reading of a large file take about as long, and neither needs the other. The
+     * sign-in has the connection to itself until it is joined below. */
+    pthread_t signing_in;
+    p->sign_in_failed = 0;
+    int joining = p->token == NULL && pthread_create(&signing_in, NULL, poller__sign_in_thread, p) == 0;
+    size_t len = 0;
+    char *text = poller__read_file(path, &len);
+    poller_spans_t spans = {0};
+    json_t *root = NULL, *list = NULL;
     json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL) {
+    int located = text != NULL && poller__check_batch(text, len, &spans) == 0;
+    if (!located) {
+        poller__spans_free(&spans);
+        /* Read whole: jansson says what is wrong with it (or, unreadable, why). */
+        root = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)
+                    : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    }
+    if (joining)
+        pthread_join(signing_in, NULL);
+    if (!located && root == NULL) {
+        free(text);
         char why[400];
         snprintf(why, sizeof(why), "not JSON (line %d, column %d: %s)", jerr.line, jerr.column, jerr.text);
         poller__reject(p, name, why);
         return 0;
     }
     /* The national service's response to an upload file comes through the same spool. */
-    if (json_is_object(root) && json_object_get(root, "status") != NULL &&
+    if (!located && json_is_object(root) && json_object_get(root, "status") != NULL &&
         json_object_get(root, "notifications") == NULL) {
         int rc = poller__response(p, name, root);
         json_decref(root);
+        free(text);
         return rc;
     }
-    json_t *list = json_is_array(root) ? root : json_object_get(root, "notifications");
-    if (!json_is_array(list)) {
-        json_decref(root);
-        poller__reject(p, name,
-                       "neither a list of notifications nor an object with a \"notifications\" list");
-        return 0;
-    }
-    json_t *kept = json_array();
-    size_t n = json_array_size(list), sent = 0;
-    int reachable = 1;
-    for (size_t at = 0; at < n && !poller_stopping; at += (size_t)p->batch_size) {
-        json_t *part = json_array();
-        for (size_t i = at; i < n && i < at + (size_t)p->batch_size; i++)
-            json_array_append(part, json_array_get(list, i));
-        if (!reachable || poller__post(p, name, part) != 0) {
-            /* Once the gateway fails, the rest of the file waits for the next run too. */
-            reachable = 0;
-            json_array_extend(kept, part);
-        } else {
-            sent += json_array_size(part);
+    if (!located) {
+        list = json_is_array(root) ? root : json_object_get(root, "notifications");
+        if (!json_is_array(list)) {
+            json_decref(root);
+            free(text);
+            poller__reject(p, name,
+                           "neither a list of notifications nor an object with a \"notifications\" list");
+            return 0;
         }
-        json_decref(part);
     }
-    /* Stopped part-way: what was not sent stays. */
-    for (size_t i = sent + json_array_size(kept); i < n; i++)
-        json_array_append(kept, json_array_get(list, i));
+    size_t n = located ? spans.n : json_array_size(list), sent = 0, n_kept = 0;
+    size_t n_parts = (n + (size_t)p->batch_size - 1) / (size_t)p->batch_size;
+    char *acked = calloc(n_parts + 1, 1);
+    if (acked == NULL) {
+        poller__spans_free(&spans);
+        free(text);
+        json_decref(root);
+        poller__log("error", "%s: out of memory", name);
+        return -1;
+    }
+    poller__post_parts(p, name, n, list, located ? text : NULL, spans.starts, spans.ends, acked);
+    /* What was not acknowledged (refused, not sent, or stopped part-way) stays, in the file's order:
+     * as the file's own text of each, or printed from the file read whole. */
+    size_t rest_len = 32;
+    for (size_t i = 0; i < n; i++) {
+        if (acked[i / (size_t)p->batch_size]) {
+            sent++;
+        } else {
+            n_kept++;
+            if (located)
+                rest_len += spans.ends[i] - spans.starts[i] + 1;
+        }
+    }
+    char *rest = NULL;
+    if (n_kept > 0 && sent > 0 && located && (rest = malloc(rest_len)) != NULL) {
+        char *o = rest + sprintf(rest, "{\"notifications\":[");
+        for (size_t i = 0, k = 0; i < n; i++) {
+            if (acked[i / (size_t)p->batch_size])
+                continue;
+            if (k++ > 0)
+                *o++ = ',';
+            memcpy(o, text + spans.starts[i], spans.ends[i] - spans.starts[i]);
+            o += spans.ends[i] - spans.starts[i];
+        }
+        strcpy(o, "]}");
+    } else if (n_kept > 0 && sent > 0 && !located) {
+        json_t *kept = json_array();
+        for (size_t i = 0; i < n; i++)
+            if (!acked[i / (size_t)p->batch_size])
+                json_array_append(kept, json_array_get(list, i));
+        json_t *body = json_pack("{s:o}", "notifications", kept);
+        rest = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+    }
+    free(acked);
+    poller__spans_free(&spans);
+    free(text);
+    json_decref(root);
     int rc = 0;
-    if (json_array_size(kept) == 0) {
+    if (n_kept == 0) {
         if (poller__move(p, name, "done") != 0)
             rc = -1;
         else
@@ -410,20 +810,14 @@ static int poller__file(poller_t *p, const char *name)
     } else {
         /* Partly sent: the file keeps only what is still to send (replaced by rename, so a crash
          * leaves either the old file, sent again harmlessly, or the new one). */
-        json_t *rest = json_pack("{s:O}", "notifications", kept);
-        char *text = json_dumps(rest, JSON_COMPACT);
-        json_decref(rest);
-        if (text == NULL || poller__write_atomic(p->spool_dir, name, text) != 0)
+        if (rest == NULL || poller__write_atomic(p->spool_dir, name, rest) != 0)
             poller__log("error", "%s: could not rewrite it with the %zu notifications still to send: %s",
-                        name, json_array_size(kept), strerror(errno));
+                        name, n_kept, strerror(errno));
         else
-            poller__log("warn", "%s: %zu of %zu notifications kept for the next run", name,
-                        json_array_size(kept), n);
-        free(text);
+            poller__log("warn", "%s: %zu of %zu notifications kept for the next run", name, n_kept, n);
         rc = -1;
     }
-    json_decref(kept);
-    json_decref(root);
+    free(rest);
     return rc;
 }
 
@@ -532,6 +926,7 @@ int main(int argc, char **argv)
         tsr_config_get_long(config, "spine_poller.interval_minutes", 360, 1, 1440, &p.interval_minutes,
                             &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.batch_size", 500, 1, 5000, &p.batch_size, &err) != 0 ||
+        tsr_config_get_long(config, "spine_poller.parallel_parts", 4, 1, 16, &p.parallel_parts, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.timeout_s", 120, 1, 3600, &p.timeout_s, &err) != 0) {
         fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
         goto done;
