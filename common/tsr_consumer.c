@@ -37,10 +37,11 @@ struct tsr_consumer {
     tsr_client_t *rpc;
     tsr_wants_fn wants;
     tsr_apply_fn apply;
-    char *producer_literal; /* the producer as an SQL literal, for the inbox's simple queries */
-    uint64_t applied;       /* last sequence known applied (the inbox is the truth) */
-    uint64_t txn;           /* the batch transaction's state, as tsr_event_t.txn tells applies */
-    int loaded;             /* applied was read from the inbox */
+    tsr_flush_fn write_gathered; /* tsr_flush_fn, or NULL */
+    char *producer_literal;      /* the producer as an SQL literal, for the inbox's simple queries */
+    uint64_t applied;            /* last sequence known applied (the inbox is the truth) */
+    uint64_t txn;                /* the batch transaction's state, as tsr_event_t.txn tells applies */
+    int loaded;                  /* applied was read from the inbox */
     queued_event_t *queue;
     size_t queued;
     size_t capacity;
@@ -159,6 +160,15 @@ static int consumer__wanted(const tsr_consumer_t *self, const queued_event_t *q)
     return wanted;
 }
 
+/* Writes what the applies of the batch's transaction gathered (tsr_flush_fn); 0 or -1. */
+static int consumer__write_gathered(tsr_consumer_t *self, PGconn *conn, tsr_error_t *err)
+{
+    if (self->write_gathered == NULL)
+        return 0;
+    tsr_event_t event = {self->daemon, conn, NULL, self->txn};
+    return self->write_gathered(&event, err);
+}
+
 /* Applies one event inside the batch's transaction, under a savepoint so that an event that cannot
  * be applied is set aside in inbox_dead without undoing the others. 1 applied or buried, -1 retry. */
 static int consumer__apply_one(tsr_consumer_t *self, PGconn *conn, const queued_event_t *q, tsr_error_t *err)
@@ -172,6 +182,10 @@ static int consumer__apply_one(tsr_consumer_t *self, PGconn *conn, const queued_
     } else {
         tsr_event_t event = {self->daemon, conn, ev, self->txn};
         rc = self->apply(&event, err);
+        /* What the apply gathered is written inside this event's savepoint, so that a failure of it
+         * is this event's. */
+        if (rc == 0)
+            rc = consumer__write_gathered(self, conn, err);
     }
     if (rc == 0) {
         tsr__envelope__free_unpacked(ev, NULL);
@@ -286,6 +300,19 @@ again:;
             goto again;
         }
         last = q->seq;
+    }
+    if (open && !careful) {
+        int rc = consumer__write_gathered(self, conn, &err);
+        if (rc != 0 && consumer__retryable(&err))
+            goto retry;
+        if (rc != 0) {
+            /* One of the events cannot be written: do the batch again one savepoint an event (each
+             * written on its own), so that it is set aside and the others kept. */
+            tsr_db_command(conn, "ROLLBACK", NULL);
+            tsr_error_clear(&err);
+            careful = 1;
+            goto again;
+        }
     }
     if (open) {
         char sql[256];
@@ -508,7 +535,7 @@ static void consumer__on_idle(uv_timer_t *timer)
 
 tsr_consumer_t *tsr_consumer_new(tsr_daemon_t *daemon, void *zmq_ctx, const char *producer,
                                  const char *events_endpoint, tsr_client_t *producer_rpc, tsr_wants_fn wants,
-                                 tsr_apply_fn apply, int idle_ms)
+                                 tsr_apply_fn apply, tsr_flush_fn flush, int idle_ms)
 {
     tsr_consumer_t *self = calloc(1, sizeof(*self));
     if (self == NULL)
@@ -535,6 +562,7 @@ tsr_consumer_t *tsr_consumer_new(tsr_daemon_t *daemon, void *zmq_ctx, const char
     self->rpc = producer_rpc;
     self->wants = wants;
     self->apply = apply;
+    self->write_gathered = flush;
     self->sub = zmq_socket(zmq_ctx, ZMQ_SUB);
     int zero = 0, hwm = 100000;
     zmq_setsockopt(self->sub, ZMQ_LINGER, &zero, sizeof(zero));

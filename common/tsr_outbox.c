@@ -49,41 +49,6 @@ int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, c
     return rc;
 }
 
-static void outbox__put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-/* n items as one array parameter in PostgreSQL's binary array form: a header (one dimension, no
- * nulls, the element type, n elements from 1), then each element's length and bytes. NULL when out
- * of memory or too large for a parameter. */
-static uint8_t *outbox__binary_array(uint32_t element_oid, const uint8_t *const *items, const size_t *lens,
-                                     size_t n, size_t *len)
-{
-    size_t total = 20;
-    for (size_t i = 0; i < n; i++)
-        total += 4 + lens[i];
-    uint8_t *array = total <= INT32_MAX ? malloc(total) : NULL;
-    if (array == NULL)
-        return NULL;
-    outbox__put32(array, 1);
-    outbox__put32(array + 4, 0);
-    outbox__put32(array + 8, element_oid);
-    outbox__put32(array + 12, (uint32_t)n);
-    outbox__put32(array + 16, 1);
-    size_t at = 20;
-    for (size_t i = 0; i < n; i++) {
-        outbox__put32(array + at, (uint32_t)lens[i]);
-        memcpy(array + at + 4, items[i], lens[i]);
-        at += 4 + lens[i];
-    }
-    *len = total;
-    return array;
-}
-
 int tsr_outbox_append_packed(PGconn *conn, const tsr_outbox_event_t *events, size_t count, tsr_error_t *err)
 {
     if (count == 0)
@@ -101,9 +66,9 @@ int tsr_outbox_append_packed(PGconn *conn, const tsr_outbox_event_t *events, siz
             envelopes[i] = events[i].envelope;
             envelope_lens[i] = events[i].len;
         }
-        type_array = outbox__binary_array(25 /* TEXTOID */, types, type_lens, count, &type_len);
+        type_array = tsr_db_binary_array(TSR_DB_TEXT_OID, types, type_lens, count, &type_len);
         envelope_array =
-            outbox__binary_array(17 /* BYTEAOID */, envelopes, envelope_lens, count, &envelope_len);
+            tsr_db_binary_array(TSR_DB_BYTEA_OID, envelopes, envelope_lens, count, &envelope_len);
     }
     if (type_array == NULL || envelope_array == NULL) {
         tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing events.");
