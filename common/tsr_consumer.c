@@ -22,6 +22,7 @@ typedef struct {
     uint64_t seq;
     uint8_t *data;
     size_t len;
+    int wanted; /* what wants said, asked once, when the event arrived already unpacked */
 } queued_event_t;
 
 struct tsr_consumer {
@@ -78,7 +79,7 @@ static void consumer__maybe_free(tsr_consumer_t *self)
 }
 
 /* Keeps the queue sorted by seq and free of duplicates, so a job applies in order. */
-static void consumer__enqueue(tsr_consumer_t *self, uint64_t seq, const uint8_t *data, size_t len)
+static void consumer__enqueue(tsr_consumer_t *self, uint64_t seq, const uint8_t *data, size_t len, int wanted)
 {
     if (seq <= self->applied)
         return;
@@ -105,7 +106,7 @@ static void consumer__enqueue(tsr_consumer_t *self, uint64_t seq, const uint8_t 
         return;
     memcpy(copy, data, len);
     memmove(&self->queue[pos + 1], &self->queue[pos], (self->queued - pos) * sizeof(queued_event_t));
-    self->queue[pos] = (queued_event_t){seq, copy, len};
+    self->queue[pos] = (queued_event_t){seq, copy, len, wanted};
     self->queued++;
 }
 
@@ -148,16 +149,11 @@ static uint64_t consumer__next_txn(void)
     return (uint64_t)atomic_fetch_add(&serial, 1) + 1;
 }
 
-static int consumer__wanted(const tsr_consumer_t *self, const queued_event_t *q)
+/* Whether the consumer applies an event (tsr_wants_fn), asked of the event as it arrives, unpacked
+ * for its sequence anyway, rather than unpacked again for the question in the job. */
+static int consumer__wants(const tsr_consumer_t *self, const Tsr__Envelope *ev)
 {
-    if (self->wants == NULL)
-        return 1;
-    Tsr__Envelope *ev = tsr__envelope__unpack(NULL, q->len, q->data);
-    if (ev == NULL)
-        return 1; /* the apply sets it aside with its reason */
-    int wanted = self->wants(ev);
-    tsr__envelope__free_unpacked(ev, NULL);
-    return wanted;
+    return self->wants == NULL || self->wants(ev);
 }
 
 /* Writes what the applies of the batch's transaction gathered (tsr_flush_fn); 0 or -1. */
@@ -274,7 +270,7 @@ again:;
             gap = 1;
             break;
         }
-        if (!consumer__wanted(self, q)) {
+        if (!q->wanted) {
             last = q->seq;
             continue;
         }
@@ -403,7 +399,8 @@ static void consumer__done(void *arg)
     /* What the job did not get to goes back in the queue; applied ones are dropped there. */
     for (size_t i = 0; i < self->working_count; i++) {
         if (!self->closing && self->working[i].seq > self->applied)
-            consumer__enqueue(self, self->working[i].seq, self->working[i].data, self->working[i].len);
+            consumer__enqueue(self, self->working[i].seq, self->working[i].data, self->working[i].len,
+                              self->working[i].wanted);
         free(self->working[i].data);
     }
     free(self->working);
@@ -469,7 +466,8 @@ static void consumer__on_replay(void *arg, const Tsr__Envelope *reply, const tsr
         Tsr__Envelope *ev = tsr__envelope__unpack(NULL, batch->events[i].len, batch->events[i].data);
         if (ev == NULL)
             continue;
-        consumer__enqueue(self, ev->seq, batch->events[i].data, batch->events[i].len);
+        consumer__enqueue(self, ev->seq, batch->events[i].data, batch->events[i].len,
+                          consumer__wants(self, ev));
         last_seq = ev->seq;
         tsr__envelope__free_unpacked(ev, NULL);
     }
@@ -515,7 +513,8 @@ static int consumer__on_readable(tsr_zwatch_t *watch, int budget)
         taken++;
         Tsr__Envelope *ev = tsr__envelope__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
         if (ev != NULL && ev->kind == TSR__ENVELOPE__KIND__EVENT && ev->seq > 0)
-            consumer__enqueue(self, ev->seq, zmq_msg_data(&msg), zmq_msg_size(&msg));
+            consumer__enqueue(self, ev->seq, zmq_msg_data(&msg), zmq_msg_size(&msg),
+                              consumer__wants(self, ev));
         else
             tsr_log_warn(NULL, "dropped a malformed event from %s", self->producer);
         if (ev)

@@ -104,7 +104,8 @@ typedef int (*tsr_apply_fn)(tsr_event_t *ev, tsr_error_t *err);
 typedef int (*tsr_flush_fn)(tsr_event_t *ev, tsr_error_t *err);
 /* Whether a consumer applies an event at all (1) or passes over it (0), judged from the event alone
  * before any transaction: most of a busy producer's events are of no interest to a given consumer,
- * and passing over one costs no round trip to the database. */
+ * and passing over one costs no round trip to the database. Asked once per event as it arrives, on
+ * the event loop's thread, so it must use nothing but the event. */
 typedef int (*tsr_wants_fn)(const Tsr__Envelope *event);
 
 /* Reads --config FILE (or TESSERA_CONFIG) and opens the log; NULL (having said why on stderr) on
