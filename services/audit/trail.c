@@ -412,8 +412,9 @@ int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err)
     return rc;
 }
 
-/* The gathered entries' column i as one binary text[] parameter. */
-static uint8_t *trail__column(size_t field, size_t *len)
+/* One column of the gathered entries as one binary array parameter: field f of trail__hash_fields
+ * (text[]), or for f = TRAIL_HASH_FIELDS their prev_hash and + 1 their hash (bytea[]). */
+static uint8_t *trail__column(size_t f, size_t *len)
 {
     size_t n = trail__batch.count;
     const uint8_t **items = calloc(n ? n : 1, sizeof(*items));
@@ -421,29 +422,14 @@ static uint8_t *trail__column(size_t field, size_t *len)
     uint8_t *array = NULL;
     if (items != NULL && lens != NULL) {
         for (size_t i = 0; i < n; i++) {
-            items[i] = (const uint8_t *)trail__batch.rows[i].text[field];
-            lens[i] = strlen(trail__batch.rows[i].text[field]);
+            const trail_pending_t *row = &trail__batch.rows[i];
+            items[i] = f < TRAIL_HASH_FIELDS    ? (const uint8_t *)row->text[f]
+                       : f == TRAIL_HASH_FIELDS ? row->prev
+                                                : row->hash;
+            lens[i] = f < TRAIL_HASH_FIELDS ? strlen(row->text[f]) : 32;
         }
-        array = tsr_db_binary_array(TSR_DB_TEXT_OID, items, lens, n, len);
-    }
-    free(items);
-    free(lens);
-    return array;
-}
-
-/* The gathered entries' prev_hash (which 0) or hash (1) as one binary bytea[] parameter. */
-static uint8_t *trail__hashes(int which, size_t *len)
-{
-    size_t n = trail__batch.count;
-    const uint8_t **items = calloc(n ? n : 1, sizeof(*items));
-    size_t *lens = calloc(n ? n : 1, sizeof(*lens));
-    uint8_t *array = NULL;
-    if (items != NULL && lens != NULL) {
-        for (size_t i = 0; i < n; i++) {
-            items[i] = which ? trail__batch.rows[i].hash : trail__batch.rows[i].prev;
-            lens[i] = 32;
-        }
-        array = tsr_db_binary_array(TSR_DB_BYTEA_OID, items, lens, n, len);
+        array = tsr_db_binary_array(f < TRAIL_HASH_FIELDS ? TSR_DB_TEXT_OID : TSR_DB_BYTEA_OID, items, lens,
+                                    n, len);
     }
     free(items);
     free(lens);
@@ -454,18 +440,17 @@ static uint8_t *trail__hashes(int which, size_t *len)
  * given in that order), with the chain's head moved to the last of them in the same statement. */
 static const char trail__insert_sql[] =
     "WITH added AS ("
-    " INSERT INTO entries (occurred_at, worker_id, username, roles, session_id, action, record_kind,"
-    "  record_id, summary, producer, producer_seq, trace_id, producer_item, teams, reason, prev_hash, hash,"
-    "  hash_version)"
-    " SELECT to_timestamp(occurred::bigint / 1000.0), worker::bigint, username, roles::text[], session_id,"
-    "  action, record_kind, record::bigint, summary, producer, seq::bigint, trace_id, item::int, "
-    "teams::text[],"
-    "  reason, prev_hash, hash, $18::smallint"
-    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
-    "  $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],"
-    "  $16::bytea[], $17::bytea[]) WITH ORDINALITY AS u(occurred, worker, username, roles, session_id, "
-    "action,"
-    "  record_kind, record, summary, producer, seq, trace_id, item, teams, reason, prev_hash, hash, o)"
+    " INSERT INTO entries (occurred_at, worker_id, username, roles, session_id, action,"
+    "  record_kind, record_id, summary, producer, producer_seq, trace_id, producer_item, teams,"
+    "  reason, prev_hash, hash, hash_version)"
+    " SELECT to_timestamp(occurred::bigint / 1000.0), worker::bigint, username, roles::text[],"
+    "  session_id, action, record_kind, record::bigint, summary, producer, seq::bigint, trace_id,"
+    "  item::int, teams::text[], reason, prev_hash, hash, $18::smallint"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+    "  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],"
+    "  $14::text[], $15::text[], $16::bytea[], $17::bytea[])"
+    "  WITH ORDINALITY AS u(occurred, worker, username, roles, session_id, action, record_kind,"
+    "  record, summary, producer, seq, trace_id, item, teams, reason, prev_hash, hash, o)"
     " ORDER BY o"
     " RETURNING id)"
     " UPDATE chain_head SET last_id = (SELECT max(id) FROM added), last_hash = $19";
@@ -477,10 +462,8 @@ int audit_trail_flush(tsr_event_t *ev, tsr_error_t *err)
         uint8_t *arrays[TRAIL_HASH_FIELDS + 2] = {0};
         size_t lens[TRAIL_HASH_FIELDS + 2] = {0};
         int ok = 1;
-        for (size_t f = 0; f < TRAIL_HASH_FIELDS; f++)
+        for (size_t f = 0; f < TRAIL_HASH_FIELDS + 2; f++)
             ok = ok && (arrays[f] = trail__column(f, &lens[f])) != NULL;
-        ok = ok && (arrays[TRAIL_HASH_FIELDS] = trail__hashes(0, &lens[TRAIL_HASH_FIELDS])) != NULL;
-        ok = ok && (arrays[TRAIL_HASH_FIELDS + 1] = trail__hashes(1, &lens[TRAIL_HASH_FIELDS + 1])) != NULL;
         if (!ok) {
             rc =
                 tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing the trail.");
