@@ -22,6 +22,7 @@ typedef struct {
     uint64_t seq;
     uint8_t *data;
     size_t len;
+    int wanted; /* what wants said, asked once, when the event arrived already unpacked */
 } queued_event_t;
 
 struct tsr_consumer {
@@ -37,10 +38,11 @@ struct tsr_consumer {
     tsr_client_t *rpc;
     tsr_wants_fn wants;
     tsr_apply_fn apply;
-    char *producer_literal; /* the producer as an SQL literal, for the inbox's simple queries */
-    uint64_t applied;       /* last sequence known applied (the inbox is the truth) */
-    uint64_t txn;           /* the batch transaction's state, as tsr_event_t.txn tells applies */
-    int loaded;             /* applied was read from the inbox */
+    tsr_flush_fn write_gathered; /* tsr_flush_fn, or NULL */
+    char *producer_literal;      /* the producer as an SQL literal, for the inbox's simple queries */
+    uint64_t applied;            /* last sequence known applied (the inbox is the truth) */
+    uint64_t txn;                /* the batch transaction's state, as tsr_event_t.txn tells applies */
+    int loaded;                  /* applied was read from the inbox */
     queued_event_t *queue;
     size_t queued;
     size_t capacity;
@@ -77,7 +79,7 @@ static void consumer__maybe_free(tsr_consumer_t *self)
 }
 
 /* Keeps the queue sorted by seq and free of duplicates, so a job applies in order. */
-static void consumer__enqueue(tsr_consumer_t *self, uint64_t seq, const uint8_t *data, size_t len)
+static void consumer__enqueue(tsr_consumer_t *self, uint64_t seq, const uint8_t *data, size_t len, int wanted)
 {
     if (seq <= self->applied)
         return;
@@ -104,7 +106,7 @@ static void consumer__enqueue(tsr_consumer_t *self, uint64_t seq, const uint8_t 
         return;
     memcpy(copy, data, len);
     memmove(&self->queue[pos + 1], &self->queue[pos], (self->queued - pos) * sizeof(queued_event_t));
-    self->queue[pos] = (queued_event_t){seq, copy, len};
+    self->queue[pos] = (queued_event_t){seq, copy, len, wanted};
     self->queued++;
 }
 
@@ -147,16 +149,20 @@ static uint64_t consumer__next_txn(void)
     return (uint64_t)atomic_fetch_add(&serial, 1) + 1;
 }
 
-static int consumer__wanted(const tsr_consumer_t *self, const queued_event_t *q)
+/* Whether the consumer applies an event (tsr_wants_fn), asked of the event as it arrives, unpacked
+ * for its sequence anyway, rather than unpacked again for the question in the job. */
+static int consumer__wants(const tsr_consumer_t *self, const Tsr__Envelope *ev)
 {
-    if (self->wants == NULL)
-        return 1;
-    Tsr__Envelope *ev = tsr__envelope__unpack(NULL, q->len, q->data);
-    if (ev == NULL)
-        return 1; /* the apply sets it aside with its reason */
-    int wanted = self->wants(ev);
-    tsr__envelope__free_unpacked(ev, NULL);
-    return wanted;
+    return self->wants == NULL || self->wants(ev);
+}
+
+/* Writes what the applies of the batch's transaction gathered (tsr_flush_fn); 0 or -1. */
+static int consumer__write_gathered(tsr_consumer_t *self, PGconn *conn, tsr_error_t *err)
+{
+    if (self->write_gathered == NULL)
+        return 0;
+    tsr_event_t event = {self->daemon, conn, NULL, self->txn};
+    return self->write_gathered(&event, err);
 }
 
 /* Applies one event inside the batch's transaction, under a savepoint so that an event that cannot
@@ -172,6 +178,10 @@ static int consumer__apply_one(tsr_consumer_t *self, PGconn *conn, const queued_
     } else {
         tsr_event_t event = {self->daemon, conn, ev, self->txn};
         rc = self->apply(&event, err);
+        /* What the apply gathered is written inside this event's savepoint, so that a failure of it
+         * is this event's. */
+        if (rc == 0)
+            rc = consumer__write_gathered(self, conn, err);
     }
     if (rc == 0) {
         tsr__envelope__free_unpacked(ev, NULL);
@@ -260,7 +270,7 @@ again:;
             gap = 1;
             break;
         }
-        if (!consumer__wanted(self, q)) {
+        if (!q->wanted) {
             last = q->seq;
             continue;
         }
@@ -286,6 +296,19 @@ again:;
             goto again;
         }
         last = q->seq;
+    }
+    if (open && !careful) {
+        int rc = consumer__write_gathered(self, conn, &err);
+        if (rc != 0 && consumer__retryable(&err))
+            goto retry;
+        if (rc != 0) {
+            /* One of the events cannot be written: do the batch again one savepoint an event (each
+             * written on its own), so that it is set aside and the others kept. */
+            tsr_db_command(conn, "ROLLBACK", NULL);
+            tsr_error_clear(&err);
+            careful = 1;
+            goto again;
+        }
     }
     if (open) {
         char sql[256];
@@ -376,7 +399,8 @@ static void consumer__done(void *arg)
     /* What the job did not get to goes back in the queue; applied ones are dropped there. */
     for (size_t i = 0; i < self->working_count; i++) {
         if (!self->closing && self->working[i].seq > self->applied)
-            consumer__enqueue(self, self->working[i].seq, self->working[i].data, self->working[i].len);
+            consumer__enqueue(self, self->working[i].seq, self->working[i].data, self->working[i].len,
+                              self->working[i].wanted);
         free(self->working[i].data);
     }
     free(self->working);
@@ -442,7 +466,8 @@ static void consumer__on_replay(void *arg, const Tsr__Envelope *reply, const tsr
         Tsr__Envelope *ev = tsr__envelope__unpack(NULL, batch->events[i].len, batch->events[i].data);
         if (ev == NULL)
             continue;
-        consumer__enqueue(self, ev->seq, batch->events[i].data, batch->events[i].len);
+        consumer__enqueue(self, ev->seq, batch->events[i].data, batch->events[i].len,
+                          consumer__wants(self, ev));
         last_seq = ev->seq;
         tsr__envelope__free_unpacked(ev, NULL);
     }
@@ -488,7 +513,8 @@ static int consumer__on_readable(tsr_zwatch_t *watch, int budget)
         taken++;
         Tsr__Envelope *ev = tsr__envelope__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
         if (ev != NULL && ev->kind == TSR__ENVELOPE__KIND__EVENT && ev->seq > 0)
-            consumer__enqueue(self, ev->seq, zmq_msg_data(&msg), zmq_msg_size(&msg));
+            consumer__enqueue(self, ev->seq, zmq_msg_data(&msg), zmq_msg_size(&msg),
+                              consumer__wants(self, ev));
         else
             tsr_log_warn(NULL, "dropped a malformed event from %s", self->producer);
         if (ev)
@@ -508,7 +534,7 @@ static void consumer__on_idle(uv_timer_t *timer)
 
 tsr_consumer_t *tsr_consumer_new(tsr_daemon_t *daemon, void *zmq_ctx, const char *producer,
                                  const char *events_endpoint, tsr_client_t *producer_rpc, tsr_wants_fn wants,
-                                 tsr_apply_fn apply, int idle_ms)
+                                 tsr_apply_fn apply, tsr_flush_fn flush, int idle_ms)
 {
     tsr_consumer_t *self = calloc(1, sizeof(*self));
     if (self == NULL)
@@ -535,6 +561,7 @@ tsr_consumer_t *tsr_consumer_new(tsr_daemon_t *daemon, void *zmq_ctx, const char
     self->rpc = producer_rpc;
     self->wants = wants;
     self->apply = apply;
+    self->write_gathered = flush;
     self->sub = zmq_socket(zmq_ctx, ZMQ_SUB);
     int zero = 0, hwm = 100000;
     zmq_setsockopt(self->sub, ZMQ_LINGER, &zero, sizeof(zero));

@@ -33,6 +33,7 @@ typedef struct {
     char *producer;
     tsr_wants_fn wants;
     tsr_apply_fn apply;
+    tsr_flush_fn flush;
     tsr_consumer_t *consumer;
 } daemon_subscription_t;
 
@@ -282,16 +283,23 @@ static int daemon__is_read(const tsr_daemon_t *self, const char *type)
     return 0;
 }
 
-int tsr_daemon_subscribe_only(tsr_daemon_t *self, const char *producer, tsr_wants_fn wants,
-                              tsr_apply_fn apply)
+int tsr_daemon_subscribe_batched(tsr_daemon_t *self, const char *producer, tsr_wants_fn wants,
+                                 tsr_apply_fn apply, tsr_flush_fn flush)
 {
     if (self->sub_count == DAEMON_MAX_CONSUMERS)
         return -1;
     self->subs[self->sub_count].producer = strdup(producer);
     self->subs[self->sub_count].wants = wants;
     self->subs[self->sub_count].apply = apply;
+    self->subs[self->sub_count].flush = flush;
     self->sub_count++;
     return 0;
+}
+
+int tsr_daemon_subscribe_only(tsr_daemon_t *self, const char *producer, tsr_wants_fn wants,
+                              tsr_apply_fn apply)
+{
+    return tsr_daemon_subscribe_batched(self, producer, wants, apply, NULL);
 }
 
 int tsr_daemon_subscribe(tsr_daemon_t *self, const char *producer, tsr_apply_fn apply)
@@ -1209,8 +1217,9 @@ int tsr_daemon_run(tsr_daemon_t *self)
                           events ? "its rpc endpoint is not configured" : err.message);
             return 1;
         }
-        self->subs[i].consumer = tsr_consumer_new(self, self->zmq, self->subs[i].producer, events, rpc,
-                                                  self->subs[i].wants, self->subs[i].apply, (int)idle_ms);
+        self->subs[i].consumer =
+            tsr_consumer_new(self, self->zmq, self->subs[i].producer, events, rpc, self->subs[i].wants,
+                             self->subs[i].apply, self->subs[i].flush, (int)idle_ms);
         if (self->subs[i].consumer == NULL)
             return 1;
     }

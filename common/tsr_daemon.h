@@ -95,9 +95,17 @@ typedef struct {
     uint64_t txn;
 } tsr_event_t;
 typedef int (*tsr_apply_fn)(tsr_event_t *ev, tsr_error_t *err);
+/* Writes what the applies of one transaction gathered (ev->event is NULL; ev->txn names the
+ * transaction, as for the applies): called after the last apply of a batch, before the inbox is
+ * advanced and the transaction committed, so that a consumer may write a batch's rows in one
+ * statement instead of one each. When it fails with the fault of an event (not a database outage),
+ * the batch is done again one savepoint an event with flush called after each apply, so that the
+ * event at fault is set aside as any other that cannot be applied. */
+typedef int (*tsr_flush_fn)(tsr_event_t *ev, tsr_error_t *err);
 /* Whether a consumer applies an event at all (1) or passes over it (0), judged from the event alone
  * before any transaction: most of a busy producer's events are of no interest to a given consumer,
- * and passing over one costs no round trip to the database. */
+ * and passing over one costs no round trip to the database. Asked once per event as it arrives, on
+ * the event loop's thread, so it must use nothing but the event. */
 typedef int (*tsr_wants_fn)(const Tsr__Envelope *event);
 
 /* Reads --config FILE (or TESSERA_CONFIG) and opens the log; NULL (having said why on stderr) on
@@ -117,6 +125,9 @@ int tsr_daemon_subscribe(tsr_daemon_t *self, const char *producer, tsr_apply_fn 
 /* The same, applying only the events wants says yes to; the others count as applied. */
 int tsr_daemon_subscribe_only(tsr_daemon_t *self, const char *producer, tsr_wants_fn wants,
                               tsr_apply_fn apply);
+/* The same, with flush called before each commit (see tsr_flush_fn). */
+int tsr_daemon_subscribe_batched(tsr_daemon_t *self, const char *producer, tsr_wants_fn wants,
+                                 tsr_apply_fn apply, tsr_flush_fn flush);
 
 /* Optional hooks: start runs on the loop once the bus is bound; stop is asked to stop accepting
  * work at SIGTERM; busy says whether work is still in flight (the drain waits for 0); release

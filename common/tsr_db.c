@@ -528,6 +528,44 @@ int tsr_db_is_connection_error(PGconn *conn)
     return conn == NULL || PQstatus(conn) != CONNECTION_OK;
 }
 
+static void db__put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+uint8_t *tsr_db_binary_array(uint32_t element_oid, const uint8_t *const *items, const size_t *lens, size_t n,
+                             size_t *len)
+{
+    /* A header (one dimension, no nulls, the element type, n elements from 1), then each element's
+     * length and bytes. */
+    size_t total = 20;
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] > INT32_MAX)
+            return NULL;
+        total += 4 + lens[i];
+    }
+    uint8_t *array = total <= INT32_MAX ? malloc(total) : NULL;
+    if (array == NULL)
+        return NULL;
+    db__put32(array, 1);
+    db__put32(array + 4, 0);
+    db__put32(array + 8, element_oid);
+    db__put32(array + 12, (uint32_t)n);
+    db__put32(array + 16, 1);
+    size_t at = 20;
+    for (size_t i = 0; i < n; i++) {
+        db__put32(array + at, (uint32_t)lens[i]);
+        if (lens[i] > 0)
+            memcpy(array + at + 4, items[i], lens[i]);
+        at += 4 + lens[i];
+    }
+    *len = total;
+    return array;
+}
+
 unsigned char *tsr_db_get_bytes(const PGresult *res, int row, int col, size_t *len)
 {
     unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), len);

@@ -7,6 +7,8 @@
 #define TSR_DB_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "tsr_error.h"
@@ -53,6 +55,15 @@ int tsr_db_defer(PGconn *conn, const char *sql, int nparams, const char *const *
 int tsr_db_command(PGconn *conn, const char *sql, tsr_error_t *err);
 /* Whether a failure means the server went away (so the caller answers 503, not 500). */
 int tsr_db_is_connection_error(PGconn *conn);
+
+/* n items as one array parameter in PostgreSQL's binary array form (pass it with format 1): one
+ * dimension, no nulls, elements of type element_oid (25 text, 17 bytea), each given as its bytes.
+ * One statement can then take any number of rows (unnest). malloc'd; NULL when out of memory or too
+ * large for a parameter. */
+#define TSR_DB_TEXT_OID 25
+#define TSR_DB_BYTEA_OID 17
+uint8_t *tsr_db_binary_array(uint32_t element_oid, const uint8_t *const *items, const size_t *lens, size_t n,
+                             size_t *len);
 
 /* A bytea column of a text-format result, unescaped into a malloc'd buffer. */
 unsigned char *tsr_db_get_bytes(const PGresult *res, int row, int col, size_t *len);

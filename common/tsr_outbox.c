@@ -49,41 +49,6 @@ int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, c
     return rc;
 }
 
-static void outbox__put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-/* n items as one array parameter in PostgreSQL's binary array form: a header (one dimension, no
- * nulls, the element type, n elements from 1), then each element's length and bytes. NULL when out
- * of memory or too large for a parameter. */
-static uint8_t *outbox__binary_array(uint32_t element_oid, const uint8_t *const *items, const size_t *lens,
-                                     size_t n, size_t *len)
-{
-    size_t total = 20;
-    for (size_t i = 0; i < n; i++)
-        total += 4 + lens[i];
-    uint8_t *array = total <= INT32_MAX ? malloc(total) : NULL;
-    if (array == NULL)
-        return NULL;
-    outbox__put32(array, 1);
-    outbox__put32(array + 4, 0);
-    outbox__put32(array + 8, element_oid);
-    outbox__put32(array + 12, (uint32_t)n);
-    outbox__put32(array + 16, 1);
-    size_t at = 20;
-    for (size_t i = 0; i < n; i++) {
-        outbox__put32(array + at, (uint32_t)lens[i]);
-        memcpy(array + at + 4, items[i], lens[i]);
-        at += 4 + lens[i];
-    }
-    *len = total;
-    return array;
-}
-
 int tsr_outbox_append_packed(PGconn *conn, const tsr_outbox_event_t *events, size_t count, tsr_error_t *err)
 {
     if (count == 0)
@@ -101,9 +66,9 @@ int tsr_outbox_append_packed(PGconn *conn, const tsr_outbox_event_t *events, siz
             envelopes[i] = events[i].envelope;
             envelope_lens[i] = events[i].len;
         }
-        type_array = outbox__binary_array(25 /* TEXTOID */, types, type_lens, count, &type_len);
+        type_array = tsr_db_binary_array(TSR_DB_TEXT_OID, types, type_lens, count, &type_len);
         envelope_array =
-            outbox__binary_array(17 /* BYTEAOID */, envelopes, envelope_lens, count, &envelope_len);
+            tsr_db_binary_array(TSR_DB_BYTEA_OID, envelopes, envelope_lens, count, &envelope_len);
     }
     if (type_array == NULL || envelope_array == NULL) {
         tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing events.");
@@ -189,62 +154,58 @@ static int outbox__collect(PGresult *res, const char *producer, tsr_outbox_batch
     return 0;
 }
 
-/* The relay's numbering, as one transaction sent in one round trip (the relay runs after every
- * commit, so its round trips count on a busy front door). Each statement of a simple query takes
- * its own snapshot, so the rows numbered are those committed once the lock on relay_state is held:
- * a transaction still open gets a later number when it commits, and a published sequence never has
- * a hole filled in behind it. */
+/* The relay's numbering, as one transaction of prepared statements in two round trips (the relay
+ * runs every few tens of milliseconds on a busy daemon, and planning the numbering cost the server
+ * more than running it): BEGIN and the lock on relay_state go with the numbering, then COMMIT. In
+ * READ COMMITTED each statement takes its own snapshot, so the rows numbered are those committed
+ * once the lock is held: a transaction still open gets a later number when it commits, and a
+ * published sequence never has a hole filled in behind it. The head comes back on every row (one
+ * row with no event when nothing was waiting). */
 static const char outbox__assign_sql[] =
-    "BEGIN;"
-    " SELECT last_seq FROM relay_state FOR UPDATE;"
-    " WITH picked AS ("
+    "WITH picked AS ("
     "  SELECT id, row_number() OVER (ORDER BY id) AS n FROM ("
-    "    SELECT id FROM outbox WHERE seq IS NULL ORDER BY id LIMIT %d) AS unnumbered)"
+    "    SELECT id FROM outbox WHERE seq IS NULL ORDER BY id LIMIT $1::int) AS unnumbered)"
     " , numbered AS ("
     "  UPDATE outbox o SET seq = (SELECT last_seq FROM relay_state) + picked.n FROM picked"
     "  WHERE o.id = picked.id RETURNING o.seq, o.envelope)"
-    " SELECT seq, envelope FROM numbered ORDER BY seq;"
-    " UPDATE relay_state SET last_seq = greatest(last_seq, coalesce((SELECT max(seq) FROM outbox), 0))"
-    "  RETURNING last_seq;"
-    " COMMIT;";
+    " , head AS ("
+    "  UPDATE relay_state SET last_seq = greatest(last_seq, coalesce((SELECT max(seq) FROM numbered), 0))"
+    "  RETURNING last_seq)"
+    " SELECT n.seq, n.envelope, h.last_seq FROM head h LEFT JOIN numbered n ON true ORDER BY n.seq";
 
 int tsr_outbox_assign(PGconn *conn, const char *producer, int limit, tsr_outbox_batch_t *batch,
                       tsr_error_t *err)
 {
     memset(batch, 0, sizeof(*batch));
-    char sql[sizeof(outbox__assign_sql) + 16];
-    snprintf(sql, sizeof(sql), outbox__assign_sql, limit);
-    if (!PQsendQuery(conn, sql))
-        return tsr_error_set(err, TSR_E_UNAVAILABLE, "database_unavailable", NULL,
-                             "The outbox could not be numbered: %s", PQerrorMessage(conn));
-    /* BEGIN, the lock, the numbered events, the new head, COMMIT: each result in turn. */
-    int step = 0, failed = 0;
-    PGresult *res;
-    while ((res = PQgetResult(conn)) != NULL) {
-        ExecStatusType status = PQresultStatus(res);
-        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-            if (!failed)
-                tsr_error_set(err, TSR_E_UNAVAILABLE, "database_unavailable", NULL,
-                              "The outbox could not be numbered: %s", PQresultErrorMessage(res));
-            failed = 1;
-        } else if (!failed && step == 2) {
-            failed = outbox__collect(res, producer, batch, err) != 0;
-        } else if (!failed && step == 3 && PQntuples(res) == 1) {
-            batch->head = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-        }
-        PQclear(res);
-        step++;
+    char lim[16];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[1] = {lim};
+    PGresult *res = NULL;
+    if (tsr_db_begin(conn, err) != 0 ||
+        tsr_db_defer(conn, "SELECT last_seq FROM relay_state FOR UPDATE", 0, NULL, NULL, NULL, err) != 0 ||
+        (res = tsr_db_exec(conn, outbox__assign_sql, 1, params, err)) == NULL)
+        goto failed;
+    int rows = PQntuples(res);
+    if (rows < 1) {
+        tsr_error_set(err, TSR_E_INTERNAL, "outbox_numbering", NULL,
+                      "The outbox numbering returned no head.");
+        goto failed;
     }
-    if (failed || step != 5) {
-        if (!failed)
-            tsr_error_set(err, TSR_E_INTERNAL, "outbox_numbering", NULL,
-                          "The outbox numbering answered %d results, not 5.", step);
-        if (PQtransactionStatus(conn) != PQTRANS_IDLE)
-            tsr_db_command(conn, "ROLLBACK", NULL);
-        tsr_outbox_batch_free(batch);
-        return -1;
-    }
+    batch->head = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+    /* The row of an empty numbering has no event. */
+    if (!PQgetisnull(res, 0, 0) && outbox__collect(res, producer, batch, err) != 0)
+        goto failed;
+    PQclear(res);
+    res = NULL;
+    if (tsr_db_command(conn, "COMMIT", err) != 0)
+        goto failed;
     return 0;
+failed:
+    PQclear(res);
+    /* Also drops a BEGIN or the lock still waiting to be sent. */
+    tsr_db_command(conn, "ROLLBACK", NULL);
+    tsr_outbox_batch_free(batch);
+    return -1;
 }
 
 int tsr_outbox_read(PGconn *conn, const char *producer, uint64_t after_seq, int limit,

@@ -30,9 +30,12 @@ int main(int argc, char **argv)
     if (tsr_daemon_migrate(daemon, audit_migrations, audit_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, audit_handlers, sizeof(audit_handlers) / sizeof(audit_handlers[0]));
-    if (tsr_daemon_subscribe_only(daemon, "records", audit_trail_wants, audit_trail_apply) != 0 ||
-        tsr_daemon_subscribe_only(daemon, "workflow", audit_trail_wants, audit_trail_apply) != 0 ||
-        tsr_daemon_subscribe_only(daemon, "cpis", audit_trail_wants, audit_trail_apply) != 0 ||
+    if (tsr_daemon_subscribe_batched(daemon, "records", audit_trail_wants, audit_trail_apply,
+                                     audit_trail_flush) != 0 ||
+        tsr_daemon_subscribe_batched(daemon, "workflow", audit_trail_wants, audit_trail_apply,
+                                     audit_trail_flush) != 0 ||
+        tsr_daemon_subscribe_batched(daemon, "cpis", audit_trail_wants, audit_trail_apply,
+                                     audit_trail_flush) != 0 ||
         tsr_daemon_subscribe_only(daemon, "accounts", audit_uses_wants_accounts_event,
                                   audit_uses_apply_accounts_event) != 0)
         goto done;

@@ -259,28 +259,63 @@ static int trail__describe_all(const Tsr__Envelope *ev, trail_access_t **out, si
     return 1;
 }
 
-/* Appends one entry after prev (its hash replaces prev), with the chain's head moved to it. Both
- * statements wait to go with the next one: nothing of them is read back. */
-static int trail__append(PGconn *conn, const Tsr__Envelope *e, const trail_access_t *access, int item,
+/* ------------------------------------------------------------------------------------------------
+ * Appending: the entries of a batch of events gathered in memory, chained in C in the order the
+ * events are applied, and written by one statement before the batch commits (audit_trail_flush)
+ * ---------------------------------------------------------------------------------------------- */
+
+/* One entry waiting for the flush: its fields as trail__hash_fields orders them (version 2). */
+typedef struct {
+    char *text[TRAIL_HASH_FIELDS];
+    unsigned char prev[32];
+    unsigned char hash[32];
+} trail_pending_t;
+
+/* The chain as this thread's applies left it in the transaction txn names: the head is read (and its
+ * row locked) once a transaction, not once an event, and the entries gathered since wait for the
+ * flush. Consumers of several producers apply on several threads, each in its own transaction,
+ * taking turns on the head's row lock; one consumer's batch runs on one thread from its first apply
+ * to its flush. txn 0: nothing held (an apply was cut short; the next one starts again). */
+static _Thread_local struct {
+    uint64_t txn;
+    unsigned char hash[32]; /* the head: the last gathered entry's hash, or the stored head */
+    trail_pending_t *rows;
+    size_t count;
+    size_t capacity;
+} trail__batch;
+
+static void trail__pending_clear(void)
+{
+    for (size_t i = 0; i < trail__batch.count; i++)
+        for (size_t f = 0; f < TRAIL_HASH_FIELDS; f++)
+            free(trail__batch.rows[i].text[f]);
+    trail__batch.count = 0;
+}
+
+/* Gathers one entry after prev (its hash replaces prev). */
+static int trail__append(const Tsr__Envelope *e, const trail_access_t *access, int item,
                          unsigned char prev[32], tsr_error_t *err)
 {
+    if (trail__batch.count == trail__batch.capacity) {
+        size_t capacity = trail__batch.capacity ? trail__batch.capacity * 2 : 64;
+        trail_pending_t *bigger = realloc(trail__batch.rows, capacity * sizeof(*bigger));
+        if (bigger == NULL)
+            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL,
+                                 "Out of memory writing the trail.");
+        trail__batch.rows = bigger;
+        trail__batch.capacity = capacity;
+    }
     const Tsr__Actor *actor = e->actor;
-    char occurred[32], worker[32], record[32], seq[32], item_text[16], version[8];
+    char occurred[32], worker[32], record[32], seq[32], item_text[16];
     snprintf(occurred, sizeof(occurred), "%" PRId64, e->occurred_at_ms);
     snprintf(worker, sizeof(worker), "%" PRIu64, actor ? actor->worker_id : 0);
     snprintf(record, sizeof(record), "%" PRIu64, access->record_id);
     snprintf(seq, sizeof(seq), "%" PRIu64, e->seq);
     snprintf(item_text, sizeof(item_text), "%d", item);
-    snprintf(version, sizeof(version), "%d", TRAIL_HASH_VERSION);
     char *roles = tsr_text_array_literal((const char *const *)(actor ? actor->roles : NULL),
                                          actor ? actor->n_roles : 0);
     char *teams = tsr_text_array_literal((const char *const *)(actor ? actor->team_names : NULL),
                                          actor ? actor->n_team_names : 0);
-    if (roles == NULL || teams == NULL) {
-        free(roles);
-        free(teams);
-        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing the trail.");
-    }
     trail_row_t row = {occurred,
                        worker,
                        actor ? actor->username : "",
@@ -296,46 +331,27 @@ static int trail__append(PGconn *conn, const Tsr__Envelope *e, const trail_acces
                        item_text,
                        teams,
                        actor && actor->access_reason ? actor->access_reason : ""};
+    trail_pending_t *pending = &trail__batch.rows[trail__batch.count];
     const char *fields[TRAIL_HASH_FIELDS];
-    size_t n = trail__hash_fields(&row, TRAIL_HASH_VERSION, fields);
-    unsigned char hash[32];
-    trail__hash(prev, fields, n, hash);
-    const char *values[18] = {
-        row.occurred,       row.worker,         row.username, row.roles,    row.session, row.action,
-        row.record_kind,    row.record,         row.summary,  row.producer, row.seq,     row.trace,
-        (const char *)prev, (const char *)hash, row.item,     row.teams,    row.reason,  version};
-    int lengths[18] = {0};
-    int formats[18] = {0};
-    lengths[12] = lengths[13] = 32;
-    formats[12] = formats[13] = 1;
-    int rc = tsr_db_defer(conn,
-                          "INSERT INTO entries (occurred_at, worker_id, username, roles, session_id, action,"
-                          " record_kind, record_id, summary, producer, producer_seq, trace_id, prev_hash,"
-                          " hash, producer_item, teams, reason, hash_version)"
-                          " VALUES (to_timestamp($1::bigint / 1000.0), $2::bigint, $3, $4::text[], $5, $6,"
-                          " $7, $8::bigint, $9, $10, $11::bigint, $12, $13, $14, $15::int, $16::text[], $17,"
-                          " $18::smallint)",
-                          18, values, lengths, formats, err);
+    size_t n = roles && teams ? trail__hash_fields(&row, TRAIL_HASH_VERSION, fields) : 0;
+    int ok = n == TRAIL_HASH_FIELDS;
+    for (size_t f = 0; f < TRAIL_HASH_FIELDS; f++) {
+        pending->text[f] = ok ? strdup(fields[f]) : NULL;
+        ok = ok && pending->text[f] != NULL;
+    }
     free(roles);
     free(teams);
-    if (rc != 0)
-        return -1;
-    const char *head[1] = {(const char *)hash};
-    int head_lengths[1] = {32}, head_formats[1] = {1};
-    if (tsr_db_defer(conn, "UPDATE chain_head SET last_id = currval('entries_id_seq'), last_hash = $1", 1,
-                     head, head_lengths, head_formats, err) != 0)
-        return -1;
-    memcpy(prev, hash, 32);
+    if (!ok) {
+        for (size_t f = 0; f < TRAIL_HASH_FIELDS; f++)
+            free(pending->text[f]);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing the trail.");
+    }
+    memcpy(pending->prev, prev, 32);
+    trail__hash(prev, (const char *const *)pending->text, TRAIL_HASH_FIELDS, pending->hash);
+    memcpy(prev, pending->hash, 32);
+    trail__batch.count++;
     return 0;
 }
-
-/* The chain's head as this thread's last apply left it, in the transaction ev->txn names: the head
- * is read (and locked) once a batch, not once an event. Consumers of several producers apply on
- * several threads, each in its own transaction, taking turns on the head's row lock. */
-static _Thread_local struct {
-    uint64_t txn;
-    unsigned char hash[32];
-} trail__head;
 
 int audit_trail_wants(const Tsr__Envelope *ev)
 {
@@ -359,9 +375,11 @@ int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err)
         return rc;
     }
     unsigned char prev[32];
-    if (ev->txn != 0 && trail__head.txn == ev->txn) {
-        memcpy(prev, trail__head.hash, 32);
+    if (ev->txn != 0 && trail__batch.txn == ev->txn) {
+        memcpy(prev, trail__batch.hash, 32);
     } else {
+        /* A new transaction: what an earlier one gathered was undone with it. */
+        trail__pending_clear();
         PGresult *head = tsr_db_exec(ev->conn, "SELECT last_hash FROM chain_head FOR UPDATE", 0, NULL, err);
         if (head == NULL) {
             free(accesses);
@@ -380,17 +398,107 @@ int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err)
         free(read);
     }
     /* Until this apply has done all it does, nothing of it may be trusted by the next. */
-    trail__head.txn = 0;
+    trail__batch.txn = 0;
     rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = trail__append(ev->conn, ev->event, &accesses[i], (int)i, prev, err);
+        rc = trail__append(ev->event, &accesses[i], (int)i, prev, err);
     if (rc == 0)
         rc = audit_uses_keep_person(ev, err);
     if (rc == 0) {
-        trail__head.txn = ev->txn;
-        memcpy(trail__head.hash, prev, 32);
+        trail__batch.txn = ev->txn;
+        memcpy(trail__batch.hash, prev, 32);
     }
     free(accesses);
+    return rc;
+}
+
+/* One column of the gathered entries as one binary array parameter: field f of trail__hash_fields
+ * (text[]), or for f = TRAIL_HASH_FIELDS their prev_hash and + 1 their hash (bytea[]). */
+static uint8_t *trail__column(size_t f, size_t *len)
+{
+    size_t n = trail__batch.count;
+    const uint8_t **items = calloc(n ? n : 1, sizeof(*items));
+    size_t *lens = calloc(n ? n : 1, sizeof(*lens));
+    uint8_t *array = NULL;
+    if (items != NULL && lens != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            const trail_pending_t *row = &trail__batch.rows[i];
+            items[i] = f < TRAIL_HASH_FIELDS    ? (const uint8_t *)row->text[f]
+                       : f == TRAIL_HASH_FIELDS ? row->prev
+                                                : row->hash;
+            lens[i] = f < TRAIL_HASH_FIELDS ? strlen(row->text[f]) : 32;
+        }
+        array = tsr_db_binary_array(f < TRAIL_HASH_FIELDS ? TSR_DB_TEXT_OID : TSR_DB_BYTEA_OID, items, lens,
+                                    n, len);
+    }
+    free(items);
+    free(lens);
+    return array;
+}
+
+/* Every entry gathered in the transaction, in the order chained, as one INSERT from arrays (ids
+ * given in that order), with the chain's head moved to the last of them in the same statement. */
+static const char trail__insert_sql[] =
+    "WITH added AS ("
+    " INSERT INTO entries (occurred_at, worker_id, username, roles, session_id, action,"
+    "  record_kind, record_id, summary, producer, producer_seq, trace_id, producer_item, teams,"
+    "  reason, prev_hash, hash, hash_version)"
+    " SELECT to_timestamp(occurred::bigint / 1000.0), worker::bigint, username, roles::text[],"
+    "  session_id, action, record_kind, record::bigint, summary, producer, seq::bigint, trace_id,"
+    "  item::int, teams::text[], reason, prev_hash, hash, $18::smallint"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+    "  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],"
+    "  $14::text[], $15::text[], $16::bytea[], $17::bytea[])"
+    "  WITH ORDINALITY AS u(occurred, worker, username, roles, session_id, action, record_kind,"
+    "  record, summary, producer, seq, trace_id, item, teams, reason, prev_hash, hash, o)"
+    " ORDER BY o"
+    " RETURNING id)"
+    " UPDATE chain_head SET last_id = (SELECT max(id) FROM added), last_hash = $19";
+
+int audit_trail_flush(tsr_event_t *ev, tsr_error_t *err)
+{
+    int rc = 0;
+    if (trail__batch.txn == ev->txn && trail__batch.count > 0) {
+        uint8_t *arrays[TRAIL_HASH_FIELDS + 2] = {0};
+        size_t lens[TRAIL_HASH_FIELDS + 2] = {0};
+        int ok = 1;
+        for (size_t f = 0; f < TRAIL_HASH_FIELDS + 2; f++)
+            ok = ok && (arrays[f] = trail__column(f, &lens[f])) != NULL;
+        if (!ok) {
+            rc =
+                tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing the trail.");
+        } else {
+            char version[8];
+            snprintf(version, sizeof(version), "%d", TRAIL_HASH_VERSION);
+            const char *values[19];
+            int lengths[19], formats[19];
+            for (size_t i = 0; i < TRAIL_HASH_FIELDS + 2; i++) {
+                values[i] = (const char *)arrays[i];
+                lengths[i] = (int)lens[i];
+                formats[i] = 1;
+            }
+            values[17] = version;
+            lengths[17] = 0;
+            formats[17] = 0;
+            values[18] = (const char *)trail__batch.hash;
+            lengths[18] = 32;
+            formats[18] = 1;
+            /* Run now, not deferred to the COMMIT: a failure must be the flush's, so that the
+             * consumer can find the event at fault (tsr_flush_fn). */
+            PGresult *res = tsr_db_exec_bin(ev->conn, trail__insert_sql, 19, values, lengths, formats, err);
+            rc = res != NULL ? 0 : -1;
+            PQclear(res);
+        }
+        for (size_t i = 0; i < TRAIL_HASH_FIELDS + 2; i++)
+            free(arrays[i]);
+    }
+    /* Written (or failed, and then undone with the transaction): either way they are gone, and the
+     * head stays good for the transaction's next applies only if they were written. */
+    trail__pending_clear();
+    if (rc != 0)
+        trail__batch.txn = 0;
+    if (rc == 0)
+        rc = audit_uses_flush_people(ev, err);
     return rc;
 }
 

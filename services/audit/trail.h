@@ -7,8 +7,12 @@
 
 /* Whether an event is an access to a person's or organisation's record (the rest pass by). */
 int audit_trail_wants(const Tsr__Envelope *ev);
-/* Applies one event from another daemon's outbox: an entry for each access it describes. */
+/* Applies one event from another daemon's outbox: an entry for each access it describes, chained
+ * and kept in memory until audit_trail_flush. */
 int audit_trail_apply(tsr_event_t *ev, tsr_error_t *err);
+/* Writes the entries the applies of the transaction gathered, in one statement, with the chain's
+ * head (and the names audit_uses_keep_person gathered); before the batch commits (tsr_flush_fn). */
+int audit_trail_flush(tsr_event_t *ev, tsr_error_t *err);
 /* audit.events.query: the trail, newest first, for auditors. */
 int audit_events_query(tsr_call_t *call, tsr_error_t *err);
 

@@ -251,6 +251,101 @@ int audit_uses_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
     return 0;
 }
 
+/* The display names seen in the transaction txn names, in the order seen, for one upsert at the
+ * flush. txn 0: none. */
+static _Thread_local struct {
+    uint64_t txn;
+    char **ids;
+    char **names;
+    size_t count;
+    size_t capacity;
+} uses__people;
+
+static void uses__people_clear(void)
+{
+    for (size_t i = 0; i < uses__people.count; i++) {
+        free(uses__people.ids[i]);
+        free(uses__people.names[i]);
+    }
+    uses__people.count = 0;
+}
+
+static int uses__people_gather(uint64_t txn, const char *person, const char *name, tsr_error_t *err)
+{
+    if (uses__people.txn != txn) {
+        /* What an earlier transaction gathered was undone with it. */
+        uses__people_clear();
+        uses__people.txn = txn;
+    }
+    if (uses__people.count == uses__people.capacity) {
+        size_t capacity = uses__people.capacity ? uses__people.capacity * 2 : 64;
+        char **ids = realloc(uses__people.ids, capacity * sizeof(*ids));
+        if (ids != NULL)
+            uses__people.ids = ids;
+        char **names = ids ? realloc(uses__people.names, capacity * sizeof(*names)) : NULL;
+        if (names == NULL)
+            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory keeping a name.");
+        uses__people.names = names;
+        uses__people.capacity = capacity;
+    }
+    char *id = strdup(person), *copy = strdup(name);
+    if (id == NULL || copy == NULL) {
+        free(id);
+        free(copy);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory keeping a name.");
+    }
+    uses__people.ids[uses__people.count] = id;
+    uses__people.names[uses__people.count] = copy;
+    uses__people.count++;
+    return 0;
+}
+
+int audit_uses_flush_people(tsr_event_t *ev, tsr_error_t *err)
+{
+    int rc = 0;
+    if (uses__people.txn == ev->txn && uses__people.count > 0) {
+        size_t n = uses__people.count;
+        size_t *id_lens = calloc(n, sizeof(size_t)), *name_lens = calloc(n, sizeof(size_t));
+        uint8_t *ids = NULL, *names = NULL;
+        size_t ids_len = 0, names_len = 0;
+        if (id_lens != NULL && name_lens != NULL) {
+            for (size_t i = 0; i < n; i++) {
+                id_lens[i] = strlen(uses__people.ids[i]);
+                name_lens[i] = strlen(uses__people.names[i]);
+            }
+            ids = tsr_db_binary_array(TSR_DB_TEXT_OID, (const uint8_t *const *)uses__people.ids, id_lens, n,
+                                      &ids_len);
+            names = tsr_db_binary_array(TSR_DB_TEXT_OID, (const uint8_t *const *)uses__people.names,
+                                        name_lens, n, &names_len);
+        }
+        if (ids == NULL || names == NULL) {
+            rc = tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory keeping names.");
+        } else {
+            const char *values[2] = {(const char *)ids, (const char *)names};
+            int lengths[2] = {(int)ids_len, (int)names_len}, formats[2] = {1, 1};
+            /* One row a person, the name seen last (an upsert may not touch a row twice). */
+            PGresult *res =
+                tsr_db_exec_bin(ev->conn,
+                                "INSERT INTO people (person_id, display_name)"
+                                " SELECT DISTINCT ON (p::bigint) p::bigint, n"
+                                " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(p, n, o) ORDER BY "
+                                "p::bigint, o DESC"
+                                " ON CONFLICT (person_id) DO UPDATE SET display_name = EXCLUDED.display_name"
+                                " WHERE people.display_name IS DISTINCT FROM EXCLUDED.display_name",
+                                2, values, lengths, formats, err);
+            rc = res != NULL ? 0 : -1;
+            PQclear(res);
+        }
+        free(id_lens);
+        free(name_lens);
+        free(ids);
+        free(names);
+    }
+    uses__people_clear();
+    uses__people.txn = 0;
+    return rc;
+}
+
 int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
 {
     if (strncmp(ev->event->type, "records.person.", 15) != 0)
@@ -263,15 +358,10 @@ int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
     snprintf(person, sizeof(person), "%" PRIu64, m->person_id);
     snprintf(at, sizeof(at), "%" PRId64, ev->event->occurred_at_ms);
     int rc = 0;
-    /* A refusal shows the display name only, which is what this keeps anyway. */
-    if (m->display_name[0] != '\0') {
-        const char *p[2] = {person, m->display_name};
-        rc = tsr_db_defer(ev->conn,
-                          "INSERT INTO people (person_id, display_name) VALUES ($1::bigint, $2)"
-                          " ON CONFLICT (person_id) DO UPDATE SET display_name = EXCLUDED.display_name"
-                          " WHERE people.display_name IS DISTINCT FROM EXCLUDED.display_name",
-                          2, p, NULL, NULL, err);
-    }
+    /* A refusal shows the display name only, which is what this keeps anyway. Gathered, and written
+     * for the whole batch by audit_uses_flush_people. */
+    if (m->display_name[0] != '\0')
+        rc = uses__people_gather(ev->txn, person, m->display_name, err);
     const Tsr__Records__Allocation *a = m->allocation;
     if (rc == 0 && a != NULL && a->id != 0) {
         char id[32], worker[32], team[32];

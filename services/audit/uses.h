@@ -16,6 +16,9 @@ int audit_uses_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
 /* records.person.*: the person's display name, and an allocation made or ended. Runs in the
  * transaction that appends the event's entries to the trail. */
 int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err);
+/* Writes the display names audit_uses_keep_person gathered in the transaction, in one statement;
+ * called by the trail's flush before the batch commits. */
+int audit_uses_flush_people(tsr_event_t *ev, tsr_error_t *err);
 
 /* audit.reports.run: one audit over a period, for auditors and batch jobs. */
 int audit_uses_report(tsr_call_t *call, tsr_error_t *err);

@@ -672,7 +672,7 @@ static void start_consumer_wanting(tsr_wants_fn wants)
 {
     /* A long idle timer: replays come from start-up and from gaps only, which is what is tested. */
     ib.consumer = tsr_consumer_new(ib.daemon, tsr_daemon_zmq_context(ib.daemon), "accounts",
-                                   "inproc://accounts.events", ib.rpc, wants, apply_event, 600000);
+                                   "inproc://accounts.events", ib.rpc, wants, apply_event, NULL, 600000);
     assert_non_null(ib.consumer);
 }
 
@@ -968,6 +968,110 @@ static void test_events_not_wanted_are_passed_over_and_never_applied_later(void 
     PQfinish(conn);
 }
 
+/* A consumer that gathers what its applies see and writes it all at the flush, in one statement, as
+ * the audit daemon does with its entries. */
+static _Thread_local struct {
+    uint64_t txn;
+    size_t n;
+    char seqs[INBOX_EVENTS][24];
+    char names[INBOX_EVENTS][32];
+} gathered;
+static size_t gathered_most; /* the most events one flush wrote (under ib.lock) */
+static int gathered_flushes;
+
+static int apply_gathering(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Records__OrganisationCreated *created =
+        tsr__records__organisation_created__unpack(NULL, ev->event->payload.len, ev->event->payload.data);
+    if (created == NULL)
+        return tsr_error_set(err, TSR_E_INVALID, "bad_event", NULL, "Not an organisation.");
+    if (gathered.txn != ev->txn) {
+        gathered.txn = ev->txn;
+        gathered.n = 0;
+    }
+    snprintf(gathered.seqs[gathered.n], sizeof(gathered.seqs[0]), "%" PRIu64, ev->event->seq);
+    snprintf(gathered.names[gathered.n], sizeof(gathered.names[0]), "%s", created->organisation->name);
+    gathered.n++;
+    tsr__records__organisation_created__free_unpacked(created, NULL);
+    return 0;
+}
+
+static int flush_gathered(tsr_event_t *ev, tsr_error_t *err)
+{
+    assert_null(ev->event);
+    size_t n = gathered.txn == ev->txn ? gathered.n : 0;
+    gathered.n = 0;
+    if (n == 0)
+        return 0;
+    const uint8_t *seqs[INBOX_EVENTS], *names[INBOX_EVENTS];
+    size_t seq_lens[INBOX_EVENTS], name_lens[INBOX_EVENTS];
+    for (size_t i = 0; i < n; i++) {
+        seqs[i] = (const uint8_t *)gathered.seqs[i];
+        seq_lens[i] = strlen(gathered.seqs[i]);
+        names[i] = (const uint8_t *)gathered.names[i];
+        name_lens[i] = strlen(gathered.names[i]);
+    }
+    size_t lens[2];
+    uint8_t *arrays[2] = {tsr_db_binary_array(TSR_DB_TEXT_OID, seqs, seq_lens, n, &lens[0]),
+                          tsr_db_binary_array(TSR_DB_TEXT_OID, names, name_lens, n, &lens[1])};
+    assert_non_null(arrays[0]);
+    assert_non_null(arrays[1]);
+    const char *values[2] = {(const char *)arrays[0], (const char *)arrays[1]};
+    int lengths[2] = {(int)lens[0], (int)lens[1]}, formats[2] = {1, 1};
+    PGresult *res =
+        tsr_db_exec_bin(ev->conn,
+                        "INSERT INTO applied (seq, producer, name) SELECT s::bigint, 'accounts', n"
+                        " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(s, n, o) ORDER BY o",
+                        2, values, lengths, formats, err);
+    free(arrays[0]);
+    free(arrays[1]);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    pthread_mutex_lock(&ib.lock);
+    ib.last_applied = strtoull(gathered.seqs[n - 1], NULL, 10);
+    if (n > gathered_most)
+        gathered_most = n;
+    gathered_flushes++;
+    pthread_mutex_unlock(&ib.lock);
+    return 0;
+}
+
+static void test_a_batch_gathered_by_its_applies_is_written_once_and_a_bad_event_still_set_aside(void **state)
+{
+    (void)state;
+    NEED_POSTGRES();
+    PGconn *conn = connect_records();
+    /* The write of event 11 fails, at the flush, not at its apply. */
+    PQclear(query(conn, "ALTER TABLE applied ADD CHECK (name <> 'poison')"));
+    gathered_most = 0;
+    gathered_flushes = 0;
+    ib.head = 10;
+    ib.consumer =
+        tsr_consumer_new(ib.daemon, tsr_daemon_zmq_context(ib.daemon), "accounts", "inproc://accounts.events",
+                         ib.rpc, NULL, apply_gathering, flush_gathered, 600000);
+    assert_non_null(ib.consumer);
+    run_until_applied(10);
+    assert_applied_once_in_order(conn, 10, 0);
+    /* The replay's ten events came as one batch: one statement wrote them all. */
+    assert_int_equal(gathered_most, 10);
+    assert_int_equal(gathered_flushes, 1);
+
+    /* A batch whose write fails for one event is done again event by event: only that one is set
+     * aside, with the reason the database gave. */
+    ib.head = 13;
+    const uint64_t next[] = {11, 12, 13};
+    publish(next, 3);
+    run_until_applied(13);
+    assert_applied_once_in_order(conn, 13, POISON_SEQ);
+    PGresult *res = query(conn, "SELECT seq, error FROM inbox_dead");
+    assert_int_equal(PQntuples(res), 1);
+    assert_int_equal(atoi(PQgetvalue(res, 0, 0)), POISON_SEQ);
+    assert_non_null(strstr(PQgetvalue(res, 0, 1), "check constraint"));
+    PQclear(res);
+    PQfinish(conn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -988,6 +1092,9 @@ int main(void)
         cmocka_unit_test(test_deferred_outbox_rows_commit_with_their_change_or_not_at_all),
         cmocka_unit_test_setup_teardown(test_events_not_wanted_are_passed_over_and_never_applied_later,
                                         inbox_setup, inbox_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_batch_gathered_by_its_applies_is_written_once_and_a_bad_event_still_set_aside, inbox_setup,
+            inbox_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
