@@ -370,7 +370,8 @@ static PGresult *db__pipeline_result(PGconn *conn)
  * one round trip (libpq's pipeline mode). Returns the first failure among them, or else the last
  * result, as PQexecParams would. */
 static PGresult *db__pipeline(PGconn *conn, db_statements_t *st, const char *prepared, const char *sql,
-                              int nparams, const char *const *values, const int *lengths, const int *formats)
+                              int nparams, const char *const *values, const int *lengths, const int *formats,
+                              int result_format)
 {
     if (!PQenterPipelineMode(conn))
         return NULL;
@@ -388,8 +389,9 @@ static PGresult *db__pipeline(PGconn *conn, db_statements_t *st, const char *pre
                                               d->lengths, d->formats, 0);
     }
     if (sent && sql != NULL) {
-        sent = prepared ? PQsendQueryPrepared(conn, prepared, nparams, values, lengths, formats, 0)
-                        : PQsendQueryParams(conn, sql, nparams, NULL, values, lengths, formats, 0);
+        sent = prepared
+                   ? PQsendQueryPrepared(conn, prepared, nparams, values, lengths, formats, result_format)
+                   : PQsendQueryParams(conn, sql, nparams, NULL, values, lengths, formats, result_format);
         queries++;
     }
     st->begin_pending = 0;
@@ -418,8 +420,8 @@ static PGresult *db__pipeline(PGconn *conn, db_statements_t *st, const char *pre
     return outcome;
 }
 
-PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char *const *values,
-                          const int *lengths, const int *formats, tsr_error_t *err)
+static PGresult *db__exec(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                          const int *lengths, const int *formats, int result_format, tsr_error_t *err)
 {
     char name[24];
     PGresult *failed = NULL;
@@ -428,10 +430,37 @@ PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char
         return db__check(conn, failed, err);
     db_statements_t *st = PQinstanceData(conn, db__events);
     if (db__pending(st))
-        return db__check(conn, db__pipeline(conn, st, prepared, sql, nparams, values, lengths, formats), err);
+        return db__check(
+            conn, db__pipeline(conn, st, prepared, sql, nparams, values, lengths, formats, result_format),
+            err);
     if (prepared != NULL)
-        return db__check(conn, PQexecPrepared(conn, prepared, nparams, values, lengths, formats, 0), err);
-    return db__check(conn, PQexecParams(conn, sql, nparams, NULL, values, lengths, formats, 0), err);
+        return db__check(
+            conn, PQexecPrepared(conn, prepared, nparams, values, lengths, formats, result_format), err);
+    return db__check(conn, PQexecParams(conn, sql, nparams, NULL, values, lengths, formats, result_format),
+                     err);
+}
+
+PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                          const int *lengths, const int *formats, tsr_error_t *err)
+{
+    return db__exec(conn, sql, nparams, values, lengths, formats, 0, err);
+}
+
+PGresult *tsr_db_exec_binary_result(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                                    tsr_error_t *err)
+{
+    return db__exec(conn, sql, nparams, values, NULL, NULL, 1, err);
+}
+
+uint64_t tsr_db_get_int8(const PGresult *res, int row, int col)
+{
+    if (PQfformat(res, col) == 0)
+        return strtoull(PQgetvalue(res, row, col), NULL, 10);
+    const unsigned char *b = (const unsigned char *)PQgetvalue(res, row, col);
+    uint64_t v = 0;
+    for (int i = 0; i < 8 && i < PQgetlength(res, row, col); i++)
+        v = v << 8 | b[i];
+    return v;
 }
 
 int tsr_db_defer(PGconn *conn, const char *sql, int nparams, const char *const *values, const int *lengths,
@@ -505,12 +534,12 @@ int tsr_db_command(PGconn *conn, const char *sql, tsr_error_t *err)
                 return 0;
         } else if (strchr(sql, ';') == NULL) {
             /* A single command (COMMIT, SAVEPOINT ...) goes in the pipeline with what waits. */
-            PGresult *res = db__check(conn, db__pipeline(conn, st, NULL, sql, 0, NULL, NULL, NULL), err);
+            PGresult *res = db__check(conn, db__pipeline(conn, st, NULL, sql, 0, NULL, NULL, NULL, 0), err);
             PQclear(res);
             return res ? 0 : -1;
         } else {
             /* Several commands in one string cannot go in a pipeline: what waits goes first. */
-            PGresult *res = db__check(conn, db__pipeline(conn, st, NULL, NULL, 0, NULL, NULL, NULL), err);
+            PGresult *res = db__check(conn, db__pipeline(conn, st, NULL, NULL, 0, NULL, NULL, NULL, 0), err);
             if (res == NULL)
                 return -1;
             PQclear(res);

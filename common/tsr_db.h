@@ -40,6 +40,13 @@ PGresult *tsr_db_exec(PGconn *conn, const char *sql, int nparams, const char *co
 /* Same with binary params (lengths and formats as in PQexecParams); results stay in text form. */
 PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char *const *values,
                           const int *lengths, const int *formats, tsr_error_t *err);
+/* Same with text params, but every column of the result in PostgreSQL's binary form: a bytea is its
+ * bytes as they are (no hex to write and read back, twice the size), a bigint 8 bytes in network
+ * order (tsr_db_get_int8). For results with large byte columns, such as the relay's events. */
+PGresult *tsr_db_exec_binary_result(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                                    tsr_error_t *err);
+/* A bigint column, from a text or a binary result. */
+uint64_t tsr_db_get_int8(const PGresult *res, int row, int col);
 /* Opens a transaction on a pool connection: BEGIN is sent with the next statement, in the same round
  * trip, and a transaction that runs nothing sends nothing. */
 int tsr_db_begin(PGconn *conn, tsr_error_t *err);

@@ -141,11 +141,9 @@ static int outbox__collect(PGresult *res, const char *producer, tsr_outbox_batch
     if (batch->events == NULL || batch->lens == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory reading events.");
     for (int i = 0; i < rows; i++) {
-        uint64_t seq = strtoull(PQgetvalue(res, i, 0), NULL, 10);
-        size_t len = 0;
-        unsigned char *stored = tsr_db_get_bytes(res, i, 1, &len);
-        uint8_t *packed = stored ? outbox__stamp(stored, len, producer, seq, &batch->lens[i]) : NULL;
-        free(stored);
+        uint64_t seq = tsr_db_get_int8(res, i, 0);
+        uint8_t *packed = outbox__stamp((const uint8_t *)PQgetvalue(res, i, 1),
+                                        (size_t)PQgetlength(res, i, 1), producer, seq, &batch->lens[i]);
         if (packed == NULL)
             return tsr_error_set(err, TSR_E_INTERNAL, "bad_outbox_event", NULL,
                                  "Outbox event %" PRIu64 " of %s cannot be read back.", seq, producer);
@@ -183,7 +181,7 @@ int tsr_outbox_assign(PGconn *conn, const char *producer, int limit, tsr_outbox_
     PGresult *res = NULL;
     if (tsr_db_begin(conn, err) != 0 ||
         tsr_db_defer(conn, "SELECT last_seq FROM relay_state FOR UPDATE", 0, NULL, NULL, NULL, err) != 0 ||
-        (res = tsr_db_exec(conn, outbox__assign_sql, 1, params, err)) == NULL)
+        (res = tsr_db_exec_binary_result(conn, outbox__assign_sql, 1, params, err)) == NULL)
         goto failed;
     int rows = PQntuples(res);
     if (rows < 1) {
@@ -191,7 +189,7 @@ int tsr_outbox_assign(PGconn *conn, const char *producer, int limit, tsr_outbox_
                       "The outbox numbering returned no head.");
         goto failed;
     }
-    batch->head = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+    batch->head = tsr_db_get_int8(res, 0, 2);
     /* The row of an empty numbering has no event. */
     if (!PQgetisnull(res, 0, 0) && outbox__collect(res, producer, batch, err) != 0)
         goto failed;
@@ -216,7 +214,7 @@ int tsr_outbox_read(PGconn *conn, const char *producer, uint64_t after_seq, int 
     snprintf(after, sizeof(after), "%" PRIu64, after_seq);
     snprintf(lim, sizeof(lim), "%d", limit);
     const char *params[2] = {after, lim};
-    PGresult *res = tsr_db_exec(
+    PGresult *res = tsr_db_exec_binary_result(
         conn, "SELECT seq, envelope FROM outbox WHERE seq > $1::bigint ORDER BY seq LIMIT $2::int", 2, params,
         err);
     if (res == NULL)
