@@ -169,14 +169,46 @@ void gw_session_begin(gw_call_t *call)
  * Finding the session of a request
  * ---------------------------------------------------------------------------------------------- */
 
+/* The session and worker a token stands for, as found: what a call's actor is made from. */
+typedef struct {
+    uint64_t id, worker_id;
+    char *username, *name, *roles, *teams, *team_names;
+} session_worker_t;
+
+static void session__worker_free(session_worker_t *w)
+{
+    free(w->username);
+    free(w->name);
+    free(w->roles);
+    free(w->teams);
+    free(w->team_names);
+    memset(w, 0, sizeof(*w));
+}
+
+/* A copy of from in to (empty before); 0, or -1 out of memory with to left empty. */
+static int session__worker_copy(session_worker_t *to, const session_worker_t *from)
+{
+    memset(to, 0, sizeof(*to));
+    if (!from->username || !from->name || !from->roles || !from->teams || !from->team_names)
+        return -1;
+    *to = (session_worker_t){from->id,
+                             from->worker_id,
+                             strdup(from->username),
+                             strdup(from->name),
+                             strdup(from->roles),
+                             strdup(from->teams),
+                             strdup(from->team_names)};
+    if (to->username && to->name && to->roles && to->teams && to->team_names)
+        return 0;
+    session__worker_free(to);
+    return -1;
+}
+
 typedef struct {
     gw_call_t *call;
-    uint64_t generation; /* of the session cache when the lookup began */
     int64_t began_ms;
     int found;
-    uint64_t id;
-    uint64_t worker_id;
-    char *username, *name, *roles, *teams, *team_names;
+    session_worker_t w;
     int contract_over;
     char contract_name[210];
     char contract_end[16];
@@ -194,8 +226,7 @@ typedef struct {
     char token_hash[65];
     uint64_t generation;
     int64_t until_ms;
-    uint64_t id, worker_id;
-    char *username, *name, *roles, *teams, *team_names;
+    session_worker_t w;
 } session_cached_t;
 
 static session_cached_t session_cache[SESSION_CACHE_SLOTS];
@@ -209,46 +240,37 @@ static void session__cache_forget_all(void)
     atomic_fetch_add(&session_generation, 1);
 }
 
+/* The token's slot, from the first 32 bits of its hash (a SHA-256, in hex: evenly spread). */
 static session_cached_t *session__cache_slot(const char *token_hash)
 {
-    return &session_cache[strtoul((char[9]){token_hash[0], token_hash[1], token_hash[2], token_hash[3],
-                                            token_hash[4], token_hash[5], token_hash[6], token_hash[7], 0},
-                                  NULL, 16) %
-                          SESSION_CACHE_SLOTS];
+    char prefix[9];
+    memcpy(prefix, token_hash, 8);
+    prefix[8] = '\0';
+    return &session_cache[strtoul(prefix, NULL, 16) % SESSION_CACHE_SLOTS];
 }
 
 static void session__cache_clear_slot(session_cached_t *c)
 {
-    free(c->username);
-    free(c->name);
-    free(c->roles);
-    free(c->teams);
-    free(c->team_names);
+    session__worker_free(&c->w);
     memset(c, 0, sizeof(*c));
 }
 
-/* Keeps a session just found, unless the cache moved on (or was told of a change) since the lookup
- * began. */
+/* Keeps a session just found, unless it was looked up within the cache's time of a change. The
+ * generation is read before the time of the last change: a change made meanwhile either shows in
+ * that time (and nothing is kept) or moved the generation on after it was read (and what is kept is
+ * already out of date). */
 static void session__cache_keep(const session_lookup_t *s)
 {
-    long ms = session_cache_ms;
-    if (ms == 0 || s->generation != atomic_load(&session_generation) ||
-        s->began_ms < atomic_load(&session_changed_at_ms) + ms)
+    uint64_t generation = atomic_load(&session_generation);
+    if (session_cache_ms == 0 || s->began_ms < atomic_load(&session_changed_at_ms) + session_cache_ms)
         return;
     session_cached_t *c = session__cache_slot(s->call->token_hash);
     session__cache_clear_slot(c);
+    if (session__worker_copy(&c->w, &s->w) != 0)
+        return;
     snprintf(c->token_hash, sizeof(c->token_hash), "%s", s->call->token_hash);
-    c->generation = s->generation;
-    c->until_ms = s->began_ms + ms;
-    c->id = s->id;
-    c->worker_id = s->worker_id;
-    c->username = strdup(s->username);
-    c->name = strdup(s->name);
-    c->roles = strdup(s->roles);
-    c->teams = strdup(s->teams);
-    c->team_names = strdup(s->team_names);
-    if (!c->username || !c->name || !c->roles || !c->teams || !c->team_names)
-        session__cache_clear_slot(c);
+    c->generation = generation;
+    c->until_ms = s->began_ms + session_cache_ms;
 }
 
 /* Fills s from the cache: 1 when the session was there and is still good to use. */
@@ -261,15 +283,8 @@ static int session__cache_find(session_lookup_t *s)
         session__cache_clear_slot(c);
         return 0;
     }
-    s->found = 1;
-    s->id = c->id;
-    s->worker_id = c->worker_id;
-    s->username = strdup(c->username);
-    s->name = strdup(c->name);
-    s->roles = strdup(c->roles);
-    s->teams = strdup(c->teams);
-    s->team_names = strdup(c->team_names);
-    return s->username && s->name && s->roles && s->teams && s->team_names;
+    s->found = session__worker_copy(&s->w, &c->w) == 0;
+    return s->found;
 }
 
 static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
@@ -303,13 +318,13 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
         return -1;
     if (PQntuples(res) == 1) {
         s->found = 1;
-        s->id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-        s->worker_id = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
-        s->username = strdup(PQgetvalue(res, 0, 2));
-        s->name = strdup(PQgetvalue(res, 0, 3));
-        s->roles = strdup(PQgetvalue(res, 0, 4));
-        s->teams = strdup(PQgetvalue(res, 0, 5));
-        s->team_names = strdup(PQgetvalue(res, 0, 7));
+        s->w.id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        s->w.worker_id = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+        s->w.username = strdup(PQgetvalue(res, 0, 2));
+        s->w.name = strdup(PQgetvalue(res, 0, 3));
+        s->w.roles = strdup(PQgetvalue(res, 0, 4));
+        s->w.teams = strdup(PQgetvalue(res, 0, 5));
+        s->w.team_names = strdup(PQgetvalue(res, 0, 7));
         s->contract_over = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
         snprintf(s->contract_name, sizeof(s->contract_name), "%s", PQgetvalue(res, 0, 9));
         snprintf(s->contract_end, sizeof(s->contract_end), "%s", PQgetvalue(res, 0, 10));
@@ -330,12 +345,12 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
 
 static void session__fill_actor(gw_call_t *call, session_lookup_t *s)
 {
-    call->session_id = s->id;
-    snprintf(call->session_id_text, sizeof(call->session_id_text), "%" PRIu64, s->id);
-    call->username = s->username;
-    call->display_name = s->name;
-    call->roles_buf = s->roles;
-    s->username = s->name = s->roles = NULL;
+    call->session_id = s->w.id;
+    snprintf(call->session_id_text, sizeof(call->session_id_text), "%" PRIu64, s->w.id);
+    call->username = s->w.username;
+    call->display_name = s->w.name;
+    call->roles_buf = s->w.roles;
+    s->w.username = s->w.name = s->w.roles = NULL;
     size_t n = 0;
     call->roles = calloc(32, sizeof(char *));
     for (char *tok = call->roles ? strtok(call->roles_buf, "\n") : NULL; tok && n < 32;
@@ -343,12 +358,12 @@ static void session__fill_actor(gw_call_t *call, session_lookup_t *s)
         call->roles[n++] = tok;
     size_t teams = 0;
     call->team_ids = calloc(64, sizeof(uint64_t));
-    for (char *p = s->teams; call->team_ids && p && *p && teams < 64;) {
+    for (char *p = s->w.teams; call->team_ids && p && *p && teams < 64;) {
         call->team_ids[teams++] = strtoull(p, &p, 10);
         if (*p == ',')
             p++;
     }
-    call->actor.worker_id = s->worker_id;
+    call->actor.worker_id = s->w.worker_id;
     call->actor.username = call->username;
     call->actor.display_name = call->display_name;
     call->actor.session_id = call->session_id_text;
@@ -358,8 +373,8 @@ static void session__fill_actor(gw_call_t *call, session_lookup_t *s)
     call->actor.roles = call->roles;
     call->actor.n_team_ids = call->team_ids ? teams : 0;
     call->actor.team_ids = call->team_ids;
-    call->team_names_buf = s->team_names;
-    s->team_names = NULL;
+    call->team_names_buf = s->w.team_names;
+    s->w.team_names = NULL;
     size_t names = 0;
     call->team_names = calloc(64, sizeof(char *));
     for (char *tok = call->team_names ? strtok(call->team_names_buf, "\n") : NULL; tok && names < 64;
@@ -420,17 +435,13 @@ static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
                 "If the contract has been extended, ask system support to record its new end date.",
                 s->contract_name, s->contract_end);
     } else {
-        if (rc == 0 && s->began_ms > 0)
+        if (s->began_ms > 0) /* found in the database, not in the cache */
             session__cache_keep(s);
         session__fill_actor(call, s);
         if (session__service_may(call))
             call->route->fn(call);
     }
-    free(s->username);
-    free(s->name);
-    free(s->roles);
-    free(s->teams);
-    free(s->team_names);
+    session__worker_free(&s->w);
     free(s);
 }
 
@@ -453,13 +464,7 @@ void gw_session_authenticate(gw_call_t *call)
         session__looked_up(s, 0, NULL);
         return;
     }
-    free(s->username);
-    free(s->name);
-    free(s->roles);
-    free(s->teams);
-    free(s->team_names);
-    *s = (session_lookup_t){
-        .call = call, .generation = atomic_load(&session_generation), .began_ms = tsr_now_ms()};
+    s->began_ms = tsr_now_ms();
     if (tsr_daemon_autocommit(gateway_daemon(call->gateway), session__lookup, session__looked_up, s) != 0) {
         free(s);
         gw_fail(call, TSR_E_UNAVAILABLE, "shutting_down", NULL,
