@@ -432,9 +432,11 @@ static void poller__post_parts(poller_t *p, const char *name, size_t n, const js
  * Where each notification is in the file's text
  * ---------------------------------------------------------------------------------------------- */
 
-/* The file was read whole and found valid JSON, so a scan that follows only strings and nesting
- * finds its values' ends. Each part is then sent as the file's own text of its notifications, not
- * printed again from the parsed file (printing cost the poller as much as parsing). */
+/* A scan that follows only strings and nesting finds where each value ends; it judges nothing
+ * (poller__check_batch has jansson read the frame and each notification it found, and a file whose
+ * text the scan cannot lay out is read whole by jansson). Each part is then sent as the file's own
+ * text of its notifications, not printed again from the parsed file (printing cost the poller as much
+ * as parsing). */
 static size_t poller__skip_ws(const char *t, size_t len, size_t i)
 {
     while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
