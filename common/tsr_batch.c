@@ -26,6 +26,10 @@ struct tsr_batch {
     size_t in_flight; /* items of the running flushes */
     int in_start;     /* batch__start is on the stack: a flushed() inside flush must not recurse */
     size_t flushes;   /* started so far */
+    uint64_t gather_ms;
+    tsr_batch_gather_t gather;
+    uint64_t last_start_ms; /* when the last flush started (gathering only) */
+    int started_any;
 };
 
 tsr_batch_t *tsr_batch_new(size_t max_items, int max_flushes, tsr_batch_flush_fn flush,
@@ -64,6 +68,16 @@ static void batch__start(tsr_batch_t *self)
         return;
     self->in_start = 1;
     while (self->running_count < self->max_flushes && self->waiting_count > 0) {
+        if (self->gather_ms > 0) {
+            uint64_t now = self->gather.now_ms(self->arg);
+            if (self->started_any && self->waiting_count < self->max_items &&
+                now < self->last_start_ms + self->gather_ms && self->gather.on_way(self->arg) > 0) {
+                self->gather.wake(self->last_start_ms + self->gather_ms - now, self->arg);
+                break;
+            }
+            self->last_start_ms = now;
+            self->started_any = 1;
+        }
         size_t n = self->waiting_count < self->max_items ? self->waiting_count : self->max_items;
         void **items = malloc(n * sizeof(void *));
         if (items == NULL && self->running_count > 0)
@@ -125,6 +139,20 @@ void tsr_batch_flushed(tsr_batch_t *self, void *const *items, int rc, const tsr_
     self->running_count--;
     free(flush.items);
     self->in_start = nested;
+    batch__start(self);
+}
+
+void tsr_batch_set_gather(tsr_batch_t *self, uint64_t gather_ms, const tsr_batch_gather_t *hooks)
+{
+    int usable = hooks != NULL && hooks->now_ms != NULL && hooks->on_way != NULL && hooks->wake != NULL;
+    self->gather_ms = usable ? gather_ms : 0;
+    if (usable)
+        self->gather = *hooks;
+    self->started_any = 0;
+}
+
+void tsr_batch_resume(tsr_batch_t *self)
+{
     batch__start(self);
 }
 

@@ -16,6 +16,7 @@
 #define TSR_BATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tsr_error.h"
 
@@ -39,6 +40,22 @@ int tsr_batch_add(tsr_batch_t *self, void *item);
 /* Ends the flush that was given items: done for each of them, then the next flush if items wait. An
  * array that names no running flush is ignored. */
 void tsr_batch_flushed(tsr_batch_t *self, void *const *items, int rc, const tsr_error_t *err);
+
+/* Under load, one flush for the items of a moment, not one each. While other items are on their way
+ * (on_way says how many: requests still being handled that will add one) a flush starts no sooner
+ * than gather_ms after the one before it started, unless max_items wait; it starts at once when the
+ * last of them has come. So at a steady flow flushes come every gather_ms with all that came
+ * meanwhile, and an item with nothing on its way behind it (an idle daemon, a lone caller) never
+ * waits. The owner gives its clock (now_ms, in ms) and a wake: asked to call tsr_batch_resume after
+ * delay_ms (on the loop, a one-shot timer; a new ask replaces the one before). gather_ms 0: off. */
+typedef struct {
+    uint64_t (*now_ms)(void *arg);
+    size_t (*on_way)(void *arg);
+    void (*wake)(uint64_t delay_ms, void *arg);
+} tsr_batch_gather_t;
+void tsr_batch_set_gather(tsr_batch_t *self, uint64_t gather_ms, const tsr_batch_gather_t *hooks);
+/* Starts the flush a wake asked for, if it is still due. */
+void tsr_batch_resume(tsr_batch_t *self);
 
 /* Items waiting or in a running flush: what a drain waits for. */
 size_t tsr_batch_pending(const tsr_batch_t *self);

@@ -105,7 +105,10 @@ struct tsr_daemon {
     tsr_metric_t *m_requests_dropped;
     const char *read_types[DAEMON_READS_MAX]; /* tsr_daemon_handle_reads */
     size_t read_count;
-    tsr_batch_t *reads; /* reads waiting for their events' commit */
+    tsr_batch_t *reads;      /* reads waiting for their events' commit */
+    uv_timer_t gather_timer; /* wakes the group commit when its gather is over */
+    size_t reads_on_way;     /* reads being handled: each will bring its events to the group commit */
+    int gather_open;
     daemon_committer_t committer;
     tsr_metric_t *m_group_commits;
     tsr_metric_t *m_group_events;
@@ -132,6 +135,7 @@ typedef struct {
     tsr_error_t err;
     int failed;
     daemon_held_t held; /* a read's events, committed by the group commit before the reply */
+    int on_way;         /* counted in reads_on_way until its handler is done */
 } daemon_job_t;
 
 static void daemon__held_clear(daemon_held_t *held)
@@ -729,6 +733,7 @@ struct daemon_group {
     size_t events;
     int rc;
     tsr_error_t err;
+    tsr_outbox_batch_t published; /* the events, numbered and committed, for the relay */
 };
 
 static void daemon__group_work(tsr_db_t *db, void *arg)
@@ -752,10 +757,12 @@ static void daemon__group_work(tsr_db_t *db, void *arg)
     }
     PGconn *conn = tsr_db_acquire(db, &group->err);
     if (conn != NULL) {
-        /* BEGIN, the INSERTs and COMMIT go in one round trip. */
+        /* BEGIN, the lock on the numbering, the INSERT and COMMIT go in one round trip. The events
+         * are numbered as they are written, not by the relay after: under load these are most of a
+         * daemon's events, and numbering them later would write each row twice. */
         if (tsr_db_begin(conn, &group->err) == 0 &&
-            tsr_outbox_append_packed(conn, events, total, &group->err) == 0 &&
-            tsr_db_command(conn, "COMMIT", &group->err) == 0) {
+            tsr_outbox_commit_numbered(conn, group->daemon->name, events, total, &group->published,
+                                       &group->err) == 0) {
             group->rc = 0;
             group->events = total;
         } else {
@@ -774,7 +781,7 @@ static void daemon__group_done(void *arg)
         tsr_metric_add(self->m_group_commits, 1);
         tsr_metric_add(self->m_group_events, (double)group->events);
         if (self->relay != NULL)
-            tsr_relay_kick_soon(self->relay);
+            tsr_relay_publish_numbered(self->relay, &group->published);
     } else {
         tsr_log_warn(NULL,
                      "the events of %zu reads could not be committed; each is answered with the error: %s",
@@ -783,6 +790,7 @@ static void daemon__group_done(void *arg)
     tsr_error_t err = group->err;
     int rc = group->rc;
     void *const *jobs = group->jobs;
+    tsr_outbox_batch_free(&group->published);
     free(group);
     tsr_batch_flushed(self->reads, jobs, rc, &err);
 }
@@ -886,6 +894,50 @@ static void daemon__group_flush(tsr_batch_t *batch, void *const *jobs, size_t co
     pthread_mutex_unlock(&c->lock);
 }
 
+static uint64_t daemon__gather_now(void *arg)
+{
+    tsr_daemon_t *self = arg;
+    return uv_now(&self->loop);
+}
+
+static void daemon__on_gather_timer(uv_timer_t *timer)
+{
+    tsr_daemon_t *self = timer->data;
+    tsr_batch_resume(self->reads);
+}
+
+static size_t daemon__gather_on_way(void *arg)
+{
+    const tsr_daemon_t *self = arg;
+    return self->reads_on_way;
+}
+
+static void daemon__gather_wake(uint64_t delay_ms, void *arg)
+{
+    tsr_daemon_t *self = arg;
+    uv_timer_start(&self->gather_timer, daemon__on_gather_timer, delay_ms, 0);
+}
+
+/* tessera.group_commit_gather_ms (default 10): how long, under load, a group commit gathers the
+ * reads of the moment (tsr_batch_set_gather). Each commit is a flush to disk, which on a busy
+ * daemon cost more than the reads it served; a read with none behind it never waits. */
+static int daemon__gather_start(tsr_daemon_t *self)
+{
+    long gather_ms = 10;
+    tsr_error_t err;
+    if (tsr_config_get_long(self->config, "tessera.group_commit_gather_ms", 10, 0, 1000, &gather_ms, &err) !=
+        0) {
+        tsr_log_error(NULL, "%s", err.message);
+        return -1;
+    }
+    uv_timer_init(&self->loop, &self->gather_timer);
+    self->gather_timer.data = self;
+    self->gather_open = 1;
+    static const tsr_batch_gather_t hooks = {daemon__gather_now, daemon__gather_on_way, daemon__gather_wake};
+    tsr_batch_set_gather(self->reads, (uint64_t)gather_ms, &hooks);
+    return 0;
+}
+
 static void daemon__group_answered(void *item, int rc, const tsr_error_t *err, void *arg)
 {
     (void)arg;
@@ -905,6 +957,10 @@ static void daemon__done(void *arg)
 {
     daemon_job_t *job = arg;
     tsr_daemon_t *self = job->daemon;
+    if (job->on_way) {
+        job->on_way = 0;
+        self->reads_on_way--;
+    }
     if (job->held.count > 0) {
         if (tsr_batch_add(self->reads, job) == 0)
             return;
@@ -979,6 +1035,12 @@ static void daemon__dispatch(tsr_daemon_t *self, zmq_msg_t *identity, Tsr__Envel
         return;
     }
     self->jobs++;
+    /* As daemon__run_handler judges it: a read with an idempotency key commits on its own. */
+    if ((req->idempotency_key == NULL || req->idempotency_key[0] == '\0') &&
+        daemon__is_read(self, req->type)) {
+        job->on_way = 1;
+        self->reads_on_way++;
+    }
 }
 
 static int daemon__on_router(tsr_zwatch_t *watch, int budget)
@@ -1078,6 +1140,10 @@ static void daemon__finish(tsr_daemon_t *self)
     uv_close((uv_handle_t *)&self->sigterm, NULL);
     uv_close((uv_handle_t *)&self->sigint, NULL);
     uv_close((uv_handle_t *)&self->drain_timer, NULL);
+    if (self->gather_open) {
+        uv_close((uv_handle_t *)&self->gather_timer, NULL);
+        self->gather_open = 0;
+    }
     for (size_t i = 0; i < self->periodic_count; i++)
         if (self->periodic[i].started && !uv_is_closing((uv_handle_t *)&self->periodic[i].timer))
             uv_close((uv_handle_t *)&self->periodic[i].timer, NULL);
@@ -1184,6 +1250,8 @@ int tsr_daemon_run(tsr_daemon_t *self)
     self->reads =
         tsr_batch_new(DAEMON_GROUP_MAX, DAEMON_COMMITTERS, daemon__group_flush, daemon__group_answered, self);
     if (self->reads == NULL)
+        return 1;
+    if (daemon__gather_start(self) != 0)
         return 1;
     if (self->read_count > 0) {
         char key[128];

@@ -371,7 +371,7 @@ static PGresult *db__pipeline_result(PGconn *conn)
  * result, as PQexecParams would. */
 static PGresult *db__pipeline(PGconn *conn, db_statements_t *st, const char *prepared, const char *sql,
                               int nparams, const char *const *values, const int *lengths, const int *formats,
-                              int result_format)
+                              int result_format, const char *trailer)
 {
     if (!PQenterPipelineMode(conn))
         return NULL;
@@ -394,16 +394,29 @@ static PGresult *db__pipeline(PGconn *conn, db_statements_t *st, const char *pre
                    : PQsendQueryParams(conn, sql, nparams, NULL, values, lengths, formats, result_format);
         queries++;
     }
+    int result_at = queries - 1; /* the statement's own result (or the last deferred one's) */
+    if (sent && trailer != NULL) {
+        sent = PQsendQueryParams(conn, trailer, 0, NULL, NULL, NULL, NULL, 0);
+        queries++;
+    }
     st->begin_pending = 0;
     db__deferred_clear(st);
     PGresult *outcome = NULL;
     if (sent && PQpipelineSync(conn)) {
+        int failed = 0;
         for (int q = 0; q < queries; q++) {
             PGresult *res = db__pipeline_result(conn);
             ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
             int ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
-            if (outcome == NULL && (!ok || q == queries - 1)) {
-                outcome = res; /* the first failure, or the statement's own result */
+            if (!ok && !failed) {
+                /* The first failure, even the trailer's after the statement's result. */
+                PQclear(outcome);
+                outcome = res;
+                failed = 1;
+                continue;
+            }
+            if (!failed && q == result_at) {
+                outcome = res;
                 continue;
             }
             PQclear(res);
@@ -420,8 +433,10 @@ static PGresult *db__pipeline(PGconn *conn, db_statements_t *st, const char *pre
     return outcome;
 }
 
+/* trailer (COMMIT, say), when given, goes in the same round trip after the statement. */
 static PGresult *db__exec(PGconn *conn, const char *sql, int nparams, const char *const *values,
-                          const int *lengths, const int *formats, int result_format, tsr_error_t *err)
+                          const int *lengths, const int *formats, int result_format, const char *trailer,
+                          tsr_error_t *err)
 {
     char name[24];
     PGresult *failed = NULL;
@@ -429,27 +444,39 @@ static PGresult *db__exec(PGconn *conn, const char *sql, int nparams, const char
     if (failed != NULL)
         return db__check(conn, failed, err);
     db_statements_t *st = PQinstanceData(conn, db__events);
-    if (db__pending(st))
+    if (db__pending(st) || (st != NULL && trailer != NULL))
         return db__check(
-            conn, db__pipeline(conn, st, prepared, sql, nparams, values, lengths, formats, result_format),
+            conn,
+            db__pipeline(conn, st, prepared, sql, nparams, values, lengths, formats, result_format, trailer),
             err);
-    if (prepared != NULL)
-        return db__check(
-            conn, PQexecPrepared(conn, prepared, nparams, values, lengths, formats, result_format), err);
-    return db__check(conn, PQexecParams(conn, sql, nparams, NULL, values, lengths, formats, result_format),
-                     err);
+    PGresult *res =
+        db__check(conn,
+                  prepared ? PQexecPrepared(conn, prepared, nparams, values, lengths, formats, result_format)
+                           : PQexecParams(conn, sql, nparams, NULL, values, lengths, formats, result_format),
+                  err);
+    if (res != NULL && trailer != NULL && tsr_db_command(conn, trailer, err) != 0) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
 }
 
 PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char *const *values,
                           const int *lengths, const int *formats, tsr_error_t *err)
 {
-    return db__exec(conn, sql, nparams, values, lengths, formats, 0, err);
+    return db__exec(conn, sql, nparams, values, lengths, formats, 0, NULL, err);
+}
+
+PGresult *tsr_db_exec_and_commit(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                                 const int *lengths, const int *formats, tsr_error_t *err)
+{
+    return db__exec(conn, sql, nparams, values, lengths, formats, 0, "COMMIT", err);
 }
 
 PGresult *tsr_db_exec_binary_result(PGconn *conn, const char *sql, int nparams, const char *const *values,
                                     tsr_error_t *err)
 {
-    return db__exec(conn, sql, nparams, values, NULL, NULL, 1, err);
+    return db__exec(conn, sql, nparams, values, NULL, NULL, 1, NULL, err);
 }
 
 uint64_t tsr_db_get_int8(const PGresult *res, int row, int col)
@@ -534,12 +561,14 @@ int tsr_db_command(PGconn *conn, const char *sql, tsr_error_t *err)
                 return 0;
         } else if (strchr(sql, ';') == NULL) {
             /* A single command (COMMIT, SAVEPOINT ...) goes in the pipeline with what waits. */
-            PGresult *res = db__check(conn, db__pipeline(conn, st, NULL, sql, 0, NULL, NULL, NULL, 0), err);
+            PGresult *res =
+                db__check(conn, db__pipeline(conn, st, NULL, sql, 0, NULL, NULL, NULL, 0, NULL), err);
             PQclear(res);
             return res ? 0 : -1;
         } else {
             /* Several commands in one string cannot go in a pipeline: what waits goes first. */
-            PGresult *res = db__check(conn, db__pipeline(conn, st, NULL, NULL, 0, NULL, NULL, NULL, 0), err);
+            PGresult *res =
+                db__check(conn, db__pipeline(conn, st, NULL, NULL, 0, NULL, NULL, NULL, 0, NULL), err);
             if (res == NULL)
                 return -1;
             PQclear(res);

@@ -45,6 +45,12 @@ PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char
  * order (tsr_db_get_int8). For results with large byte columns, such as the relay's events. */
 PGresult *tsr_db_exec_binary_result(PGconn *conn, const char *sql, int nparams, const char *const *values,
                                     tsr_error_t *err);
+/* Runs the statement and then COMMIT, with what waits, in one round trip (binary params as
+ * tsr_db_exec_bin): the statement's result once the commit has succeeded, or NULL and err when either
+ * failed (ROLLBACK then, as after any failure). For a transaction whose last statement's result is
+ * only good once committed, such as the sequence numbers it gave. */
+PGresult *tsr_db_exec_and_commit(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                                 const int *lengths, const int *formats, tsr_error_t *err);
 /* A bigint column, from a text or a binary result. */
 uint64_t tsr_db_get_int8(const PGresult *res, int row, int col);
 /* Opens a transaction on a pool connection: BEGIN is sent with the next statement, in the same round

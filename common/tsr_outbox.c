@@ -49,16 +49,23 @@ int tsr_outbox_append(PGconn *conn, const char *type, const Tsr__Actor *actor, c
     return rc;
 }
 
-int tsr_outbox_append_packed(PGconn *conn, const tsr_outbox_event_t *events, size_t count, tsr_error_t *err)
+/* The events' types and envelopes as two binary array parameters (text[] and bytea[]). */
+typedef struct {
+    uint8_t *types;
+    uint8_t *envelopes;
+    const char *values[2];
+    int lengths[2];
+    int formats[2];
+} outbox_arrays_t;
+
+static int outbox__arrays(const tsr_outbox_event_t *events, size_t count, outbox_arrays_t *a,
+                          tsr_error_t *err)
 {
-    if (count == 0)
-        return 0;
+    memset(a, 0, sizeof(*a));
     const uint8_t **types = calloc(count, sizeof(*types)), **envelopes = calloc(count, sizeof(*envelopes));
     size_t *type_lens = calloc(count, sizeof(*type_lens)),
            *envelope_lens = calloc(count, sizeof(*envelope_lens));
-    uint8_t *type_array = NULL, *envelope_array = NULL;
     size_t type_len = 0, envelope_len = 0;
-    int rc = -1;
     if (types != NULL && envelopes != NULL && type_lens != NULL && envelope_lens != NULL) {
         for (size_t i = 0; i < count; i++) {
             types[i] = (const uint8_t *)events[i].type;
@@ -66,29 +73,48 @@ int tsr_outbox_append_packed(PGconn *conn, const tsr_outbox_event_t *events, siz
             envelopes[i] = events[i].envelope;
             envelope_lens[i] = events[i].len;
         }
-        type_array = tsr_db_binary_array(TSR_DB_TEXT_OID, types, type_lens, count, &type_len);
-        envelope_array =
-            tsr_db_binary_array(TSR_DB_BYTEA_OID, envelopes, envelope_lens, count, &envelope_len);
-    }
-    if (type_array == NULL || envelope_array == NULL) {
-        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing events.");
-    } else {
-        const char *values[2] = {(const char *)type_array, (const char *)envelope_array};
-        int lengths[2] = {(int)type_len, (int)envelope_len};
-        int formats[2] = {1, 1};
-        /* One statement however many, in the given order so that the relay numbers them so; sent
-         * with the transaction's next statement or COMMIT. */
-        rc = tsr_db_defer(conn,
-                          "INSERT INTO outbox (type, envelope) SELECT t, e"
-                          " FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS u(t, e, o) ORDER BY o",
-                          2, values, lengths, formats, err);
+        a->types = tsr_db_binary_array(TSR_DB_TEXT_OID, types, type_lens, count, &type_len);
+        a->envelopes = tsr_db_binary_array(TSR_DB_BYTEA_OID, envelopes, envelope_lens, count, &envelope_len);
     }
     free(types);
     free(envelopes);
     free(type_lens);
     free(envelope_lens);
-    free(type_array);
-    free(envelope_array);
+    if (a->types == NULL || a->envelopes == NULL) {
+        free(a->types);
+        free(a->envelopes);
+        memset(a, 0, sizeof(*a));
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory writing events.");
+    }
+    a->values[0] = (const char *)a->types;
+    a->values[1] = (const char *)a->envelopes;
+    a->lengths[0] = (int)type_len;
+    a->lengths[1] = (int)envelope_len;
+    a->formats[0] = a->formats[1] = 1;
+    return 0;
+}
+
+static void outbox__arrays_free(outbox_arrays_t *a)
+{
+    free(a->types);
+    free(a->envelopes);
+    memset(a, 0, sizeof(*a));
+}
+
+int tsr_outbox_append_packed(PGconn *conn, const tsr_outbox_event_t *events, size_t count, tsr_error_t *err)
+{
+    if (count == 0)
+        return 0;
+    outbox_arrays_t a;
+    if (outbox__arrays(events, count, &a, err) != 0)
+        return -1;
+    /* One statement however many, in the given order so that the relay numbers them so; sent with
+     * the transaction's next statement or COMMIT. */
+    int rc = tsr_db_defer(conn,
+                          "INSERT INTO outbox (type, envelope) SELECT t, e"
+                          " FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS u(t, e, o) ORDER BY o",
+                          2, a.values, a.lengths, a.formats, err);
+    outbox__arrays_free(&a);
     return rc;
 }
 
@@ -204,6 +230,57 @@ failed:
     tsr_db_command(conn, "ROLLBACK", NULL);
     tsr_outbox_batch_free(batch);
     return -1;
+}
+
+/* The group commit's numbering: its events take the next numbers under the relay's lock, in the
+ * statement that writes them, and the head moves with them. The lock is held until COMMIT (sent in the
+ * same round trip), so no number is given behind a commit that has not happened yet. */
+static const char outbox__commit_numbered_sql[] =
+    "WITH numbered AS ("
+    "  INSERT INTO outbox (type, envelope, seq)"
+    "  SELECT t, e, (SELECT last_seq FROM relay_state) + o"
+    "  FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS u(t, e, o) ORDER BY o RETURNING seq)"
+    " UPDATE relay_state SET last_seq = (SELECT max(seq) FROM numbered) RETURNING last_seq";
+
+int tsr_outbox_commit_numbered(PGconn *conn, const char *producer, const tsr_outbox_event_t *events,
+                               size_t count, tsr_outbox_batch_t *batch, tsr_error_t *err)
+{
+    memset(batch, 0, sizeof(*batch));
+    if (count == 0)
+        return tsr_db_command(conn, "COMMIT", err);
+    outbox_arrays_t a;
+    if (outbox__arrays(events, count, &a, err) != 0)
+        return -1;
+    PGresult *res = NULL;
+    if (tsr_db_defer(conn, "SELECT last_seq FROM relay_state FOR UPDATE", 0, NULL, NULL, NULL, err) == 0)
+        res =
+            tsr_db_exec_and_commit(conn, outbox__commit_numbered_sql, 2, a.values, a.lengths, a.formats, err);
+    outbox__arrays_free(&a);
+    if (res == NULL)
+        return -1;
+    uint64_t head = tsr_db_get_int8(res, 0, 0);
+    PQclear(res);
+    /* Committed: from here on only what to publish is at stake, and the relay reads back from the
+     * outbox whatever this cannot give it. */
+    batch->head = head;
+    batch->events = calloc(count, sizeof(uint8_t *));
+    batch->lens = calloc(count, sizeof(size_t));
+    if (batch->events == NULL || batch->lens == NULL) {
+        tsr_outbox_batch_free(batch);
+        batch->head = head;
+        return 0;
+    }
+    for (size_t i = 0; i < count; i++) {
+        batch->events[i] =
+            outbox__stamp(events[i].envelope, events[i].len, producer, head - count + 1 + i, &batch->lens[i]);
+        if (batch->events[i] == NULL) {
+            tsr_outbox_batch_free(batch);
+            batch->head = head;
+            return 0;
+        }
+        batch->count++;
+    }
+    return 0;
 }
 
 int tsr_outbox_read(PGconn *conn, const char *producer, uint64_t after_seq, int limit,

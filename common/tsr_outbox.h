@@ -1,11 +1,13 @@
 /* tsr_outbox: the producer's half of "nothing lost".
  *
  * An event is written to the daemon's outbox table in the same transaction as the change that
- * caused it. The relay (one per outbox, elected with an advisory lock) gives committed events a
- * gap-free publication sequence in the order it finds them, then publishes them on PUB. Sequence
- * numbers are given at relay time, not insert time, because transactions commit out of insert
- * order: a consumer that saw 7 must never later find a 6 committed behind it. Consumers that miss
- * a message ask for a replay (tsr.replay) from the last sequence they hold. */
+ * caused it. The relay gives committed events a gap-free publication sequence in the order it finds
+ * them, then publishes them on PUB. Sequence numbers are given at relay time, not insert time,
+ * because transactions commit out of insert order: a consumer that saw 7 must never later find a 6
+ * committed behind it. The one exception is the group commit of reads' events, which numbers its
+ * own as it writes them, holding the same lock until its COMMIT (tsr_outbox_commit_numbered), and
+ * hands them to the relay to publish in their turn. Consumers that miss a message ask for a replay
+ * (tsr.replay) from the last sequence they hold. */
 #ifndef TSR_OUTBOX_H
 #define TSR_OUTBOX_H
 
@@ -45,6 +47,14 @@ typedef struct {
     size_t count;
     uint64_t head; /* the highest sequence given so far */
 } tsr_outbox_batch_t;
+
+/* The group commit's end (after BEGIN and nothing else written): writes count events numbered at
+ * once, under the relay's lock, and commits, in one round trip. On success batch holds them ready to
+ * publish (producer and seq filled), head their last number; if they cannot be made ready (out of
+ * memory), batch is empty but for head, and the relay reads them back. On failure nothing was
+ * numbered unless the commit's outcome is unknown (then the relay finds them there). */
+int tsr_outbox_commit_numbered(PGconn *conn, const char *producer, const tsr_outbox_event_t *events,
+                               size_t count, tsr_outbox_batch_t *batch, tsr_error_t *err);
 
 /* Relay step, in its own transaction: numbers up to limit committed, unnumbered events and returns
  * them in batch, ready to publish. batch->count is 0 when there was nothing to number. */

@@ -212,11 +212,76 @@ static void test_a_failed_audit_commit_fails_the_reads_and_shows_no_record(void 
     free(traces);
 }
 
+#define WRITES 24
+
+/* Adds WRITES people, one after another: changes, whose events the relay numbers after their commit. */
+static void *writer_run(void *arg)
+{
+    char(*ids)[32] = arg;
+    for (int i = 0; i < WRITES; i++) {
+        char family[32];
+        snprintf(family, sizeof(family), "Quarrie%c", 'a' + i);
+        testenv_add_person(testenv, reader_token, "Tamsin", family, "2012-03-04", ids[i]);
+    }
+    return NULL;
+}
+
+static void test_reads_and_changes_at_once_reach_the_trail_once_and_in_order(void **state)
+{
+    (void)state;
+    char sql[4096];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit.entries WHERE record_id = %s AND action = 'view'",
+             person);
+    long views_before = testenv_sql_long(testenv, sql);
+    /* The reads' events are numbered by their group commits as they are written, the changes' by
+     * the relay after theirs: both at once, published in one sequence. */
+    static char ids[WRITES][32];
+    pthread_t writer;
+    assert_int_equal(pthread_create(&writer, NULL, writer_run, ids), 0);
+    static reader_t readers[READERS];
+    read_concurrently(readers, 10);
+    pthread_join(writer, NULL);
+    for (int t = 0; t < READERS; t++)
+        for (int i = 0; i < 10; i++)
+            if (readers[t].status[i] != 200)
+                fail_msg("read %d of reader %d answered %ld", i, t, readers[t].status[i]);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 20000), 0);
+
+    assert_int_equal(testenv_sql_long(testenv, sql), views_before + READERS * 10);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(DISTINCT record_id) FROM audit.entries WHERE record_kind = 'person'"
+             " AND action = 'create' AND record_id IN (%s",
+             ids[0]);
+    for (int i = 1; i < WRITES; i++)
+        snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), ", %s", ids[i]);
+    snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), ")");
+    assert_int_equal(testenv_sql_long(testenv, sql), WRITES);
+    /* Applied in sequence order, each event once: the trail's order is the outbox's. */
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM (SELECT producer_seq, lag(producer_seq) OVER"
+                                  " (ORDER BY id) AS before FROM audit.entries WHERE producer = 'records')"
+                                  " AS e WHERE producer_seq < before"),
+        0);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.outbox WHERE seq IS NULL"), 0);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM audit.inbox_dead"), 0);
+}
+
+static void test_the_records_daemon_refuses_a_bad_gather_setting(void **state)
+{
+    (void)state;
+    testenv_assert_refuses_to_start(testenv, "records", "TESSERA_TESSERA_GROUP_COMMIT_GATHER_MS=-1",
+                                    "tessera.group_commit_gather_ms", NULL);
+    testenv_assert_refuses_to_start(testenv, "records", "TESSERA_TESSERA_GROUP_COMMIT_GATHER_MS=soon",
+                                    "tessera.group_commit_gather_ms", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_reads_are_each_audited_exactly_once),
         cmocka_unit_test(test_a_failed_audit_commit_fails_the_reads_and_shows_no_record),
+        cmocka_unit_test(test_reads_and_changes_at_once_reach_the_trail_once_and_in_order),
+        cmocka_unit_test(test_the_records_daemon_refuses_a_bad_gather_setting),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

@@ -1,5 +1,6 @@
 /* tsr_batch: group commit. The first item flushes at once and alone; what arrives during a flush
- * goes in the next one, all together; each item hears its own flush's outcome exactly once, never
+ * goes in the next one, all together (and, gathering, what arrives until its time while more are on
+ * their way); each item hears its own flush's outcome exactly once, never
  * before its flush has ended; a failure reaches every item of that flush and no other. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -248,6 +249,121 @@ static void test_with_two_flushes_at_once_the_second_starts_alone_and_the_rest_w
     tsr_batch_destroy(&f.batch);
 }
 
+/* Gathering: a clock the test moves, the number of items on their way, and the wakes asked for. */
+static uint64_t gather_clock;
+static size_t gather_on_way_count;
+static int wakes;
+static uint64_t last_wake_delay;
+static uint64_t gather_now(void *arg)
+{
+    (void)arg;
+    return gather_clock;
+}
+static size_t gather_on_way(void *arg)
+{
+    (void)arg;
+    return gather_on_way_count;
+}
+static void gather_wake(uint64_t delay_ms, void *arg)
+{
+    (void)arg;
+    wakes++;
+    last_wake_delay = delay_ms;
+}
+static const tsr_batch_gather_t gather_hooks = {gather_now, gather_on_way, gather_wake};
+
+/* Two flushes may run at once, so that only the gathering holds an item back. */
+static void fixture_init_gathering(fixture_t *f, size_t max_items, uint64_t gather_ms)
+{
+    memset(f, 0, sizeof(*f));
+    for (int i = 0; i < ITEMS; i++)
+        items[i] = i;
+    f->batch = tsr_batch_new(max_items, 2, on_flush, on_done, f);
+    assert_non_null(f->batch);
+    tsr_batch_set_gather(f->batch, gather_ms, &gather_hooks);
+    gather_clock = 1000;
+    gather_on_way_count = 0;
+    wakes = 0;
+    last_wake_delay = 0;
+}
+
+static void test_under_load_a_flush_gathers_what_comes_until_its_time(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_init_gathering(&f, 16, 5);
+    gather_on_way_count = 3;
+    assert_int_equal(tsr_batch_add(f.batch, &items[0]), 0); /* the first of a quiet time: at once */
+    assert_int_equal(f.flushes, 1);
+    finish(&f, 0, NULL);
+    gather_clock = 1001;
+    assert_int_equal(tsr_batch_add(f.batch, &items[1]), 0);
+    assert_int_equal(f.flushes, 1); /* others are on their way: it waits for them */
+    assert_int_equal(wakes, 1);
+    assert_int_equal((int)last_wake_delay, 4);
+    gather_clock = 1003;
+    assert_int_equal(tsr_batch_add(f.batch, &items[2]), 0);
+    assert_int_equal(f.flushes, 1);
+    assert_int_equal(f.told[1], 0);
+    gather_clock = 1005;
+    tsr_batch_resume(f.batch); /* the wake: its time has come */
+    assert_int_equal(f.flushes, 2);
+    assert_int_equal(f.flush_sizes[1], 2);
+    assert_int_equal(f.flushed_items[1][0], 1);
+    assert_int_equal(f.flushed_items[1][1], 2);
+    finish(&f, 0, NULL);
+    assert_int_equal(f.told[1], 1);
+    assert_int_equal(f.told[2], 1);
+    tsr_batch_destroy(&f.batch);
+}
+
+static void test_an_item_with_nothing_on_its_way_behind_it_never_waits(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_init_gathering(&f, 16, 5);
+    assert_int_equal(tsr_batch_add(f.batch, &items[0]), 0);
+    finish(&f, 0, NULL);
+    gather_clock = 1001; /* a lone caller's next read, a moment later */
+    assert_int_equal(tsr_batch_add(f.batch, &items[1]), 0);
+    assert_int_equal(f.flushes, 2);
+    assert_int_equal(wakes, 0);
+    finish(&f, 0, NULL);
+    assert_int_equal(f.told[1], 1);
+    tsr_batch_destroy(&f.batch);
+}
+
+static void test_the_last_on_its_way_starts_the_flush_at_once(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_init_gathering(&f, 16, 5);
+    assert_int_equal(tsr_batch_add(f.batch, &items[0]), 0);
+    gather_on_way_count = 1;
+    gather_clock = 1001;
+    assert_int_equal(tsr_batch_add(f.batch, &items[1]), 0);
+    assert_int_equal(f.flushes, 1);
+    gather_on_way_count = 0; /* the owner counts it arrived before adding it */
+    assert_int_equal(tsr_batch_add(f.batch, &items[2]), 0);
+    assert_int_equal(f.flushes, 2);
+    assert_int_equal(f.flush_sizes[1], 2);
+    tsr_batch_destroy(&f.batch);
+}
+
+static void test_a_full_flush_does_not_wait_for_its_time(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_init_gathering(&f, 3, 5);
+    gather_on_way_count = 10;
+    assert_int_equal(tsr_batch_add(f.batch, &items[0]), 0);
+    for (int i = 1; i <= 3; i++)
+        assert_int_equal(tsr_batch_add(f.batch, &items[i]), 0);
+    assert_int_equal(f.flushes, 2); /* three waited: as many as a flush takes */
+    assert_int_equal(f.flush_sizes[1], 3);
+    tsr_batch_destroy(&f.batch);
+}
+
 static void test_bad_arguments_give_no_batch(void **state)
 {
     (void)state;
@@ -268,6 +384,10 @@ int main(void)
         cmocka_unit_test(test_a_flush_that_fails_before_returning_fails_its_items_and_goes_on),
         cmocka_unit_test(test_an_item_added_by_a_done_waits_for_the_next_flush),
         cmocka_unit_test(test_with_two_flushes_at_once_the_second_starts_alone_and_the_rest_wait),
+        cmocka_unit_test(test_under_load_a_flush_gathers_what_comes_until_its_time),
+        cmocka_unit_test(test_an_item_with_nothing_on_its_way_behind_it_never_waits),
+        cmocka_unit_test(test_the_last_on_its_way_starts_the_flush_at_once),
+        cmocka_unit_test(test_a_full_flush_does_not_wait_for_its_time),
         cmocka_unit_test(test_bad_arguments_give_no_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

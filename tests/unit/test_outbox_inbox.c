@@ -29,6 +29,7 @@
 #include "tsr_envelope.h"
 #include "tsr_migrate.h"
 #include "tsr_outbox.h"
+#include "tsr_relay.h"
 #include "tsr_zwatch.h"
 
 static int have_postgres;
@@ -439,7 +440,92 @@ static void *race_writer(void *arg)
                 r->failed = 1;
         tsr_db_command(conn, "COMMIT", &err);
     }
-    atomic_store(r->writing, 0);
+    atomic_fetch_sub(r->writing, 1);
+    PQfinish(conn);
+    return NULL;
+}
+
+/* Keeps a batch's numbers; each must come after the one before (last). */
+static void race_note(race_relay_t *r, const tsr_outbox_batch_t *batch, uint64_t *last)
+{
+    for (size_t i = 0; i < batch->count && r->count < RACE_EVENTS * 2; i++) {
+        Tsr__Envelope *env = tsr__envelope__unpack(NULL, batch->lens[i], batch->events[i]);
+        uint64_t seq = env ? env->seq : 0;
+        tsr__envelope__free_unpacked(env, NULL);
+        if (seq <= *last)
+            r->in_order = 0;
+        *last = seq;
+        r->seqs[r->count++] = seq;
+    }
+}
+
+static uint64_t batch_last_seq(const tsr_outbox_batch_t *batch)
+{
+    return batch->count > 0 ? seq_of(batch, batch->count - 1) : 0;
+}
+
+/* Events of one type named names[0..n), packed as a read's events are held for the group commit. */
+static tsr_outbox_event_t *pack_named(const char *const *names, size_t n)
+{
+    tsr_outbox_event_t *events = calloc(n, sizeof(*events));
+    assert_non_null(events);
+    for (size_t i = 0; i < n; i++) {
+        Tsr__Records__OrganisationCreated ev = TSR__RECORDS__ORGANISATION_CREATED__INIT;
+        Tsr__Records__Organisation org = TSR__RECORDS__ORGANISATION__INIT;
+        org.name = (char *)names[i];
+        ev.organisation = &org;
+        tsr_error_t err;
+        events[i].type = "records.organisation.created";
+        events[i].envelope = tsr_outbox_pack(events[i].type, NULL, "trace", &ev.base, &events[i].len, &err);
+        assert_non_null(events[i].envelope);
+    }
+    return events;
+}
+
+static void free_packed(tsr_outbox_event_t *events, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((uint8_t *)events[i].envelope);
+    free(events);
+}
+
+/* What the group commit does: BEGIN, then the events numbered and committed at once. */
+static int commit_numbered(PGconn *conn, const char *const *names, size_t n, tsr_outbox_batch_t *batch,
+                           tsr_error_t *err)
+{
+    tsr_outbox_event_t *events = pack_named(names, n);
+    int rc = tsr_db_begin(conn, err);
+    if (rc == 0)
+        rc = tsr_outbox_commit_numbered(conn, "records", events, n, batch, err);
+    if (rc != 0)
+        tsr_db_command(conn, "ROLLBACK", NULL);
+    free_packed(events, n);
+    return rc;
+}
+
+/* A group commit numbering its own events, two at a time, while others are being numbered. */
+static void *race_group(void *arg)
+{
+    race_relay_t *r = arg;
+    r->in_order = 1;
+    PGconn *conn = connect_quiet();
+    pthread_barrier_wait(r->start);
+    uint64_t last = 0;
+    static const char *const names[2] = {"read one", "read two"};
+    for (int i = 0; conn && i < RACE_EVENTS / 2 && !r->failed; i++) {
+        tsr_outbox_batch_t batch;
+        tsr_error_t err;
+        if (commit_numbered(conn, names, 2, &batch, &err) != 0) {
+            r->failed = 1;
+            snprintf(r->error, sizeof(r->error), "%s", err.message);
+            break;
+        }
+        if (batch.count != 2 || batch.head != batch_last_seq(&batch))
+            r->failed = 1;
+        race_note(r, &batch, &last);
+        tsr_outbox_batch_free(&batch);
+    }
+    atomic_fetch_sub(r->writing, 1);
     PQfinish(conn);
     return NULL;
 }
@@ -460,15 +546,7 @@ static void *race_relay(void *arg)
             snprintf(r->error, sizeof(r->error), "%s", conn ? err.message : "no connection");
             break;
         }
-        for (size_t i = 0; i < batch.count && r->count < RACE_EVENTS * 2; i++) {
-            Tsr__Envelope *env = tsr__envelope__unpack(NULL, batch.lens[i], batch.events[i]);
-            uint64_t seq = env ? env->seq : 0;
-            tsr__envelope__free_unpacked(env, NULL);
-            if (seq <= last)
-                r->in_order = 0;
-            last = seq;
-            r->seqs[r->count++] = seq;
-        }
+        race_note(r, &batch, &last);
         size_t n = batch.count;
         tsr_outbox_batch_free(&batch);
         if (n == 0 && !writing)
@@ -519,6 +597,190 @@ static void test_two_relays_at_once_never_give_a_number_twice(void **state)
         assert_int_equal(all[i], start + 1 + i);
     assert_int_equal(query_long(conn, "SELECT last_seq FROM relay_state"), (long)(start + RACE_EVENTS));
     assert_int_equal(query_long(conn, "SELECT count(*) FROM outbox WHERE seq IS NULL"), 0);
+    PQfinish(conn);
+}
+
+static void test_numbers_given_at_commit_and_by_the_relays_never_collide_or_leave_a_hole(void **state)
+{
+    (void)state;
+    NEED_POSTGRES();
+    PGconn *conn = connect_records();
+    uint64_t start = assign_all(conn);
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, 4);
+    atomic_int writing = 2;
+    static race_relay_t writer, group, a, b;
+    writer = (race_relay_t){.start = &barrier, .writing = &writing};
+    group = writer;
+    a = writer;
+    b = writer;
+    pthread_t tw, tg, ta, tb;
+    pthread_create(&tw, NULL, race_writer, &writer);
+    pthread_create(&tg, NULL, race_group, &group);
+    pthread_create(&ta, NULL, race_relay, &a);
+    pthread_create(&tb, NULL, race_relay, &b);
+    pthread_join(tw, NULL);
+    pthread_join(tg, NULL);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_barrier_destroy(&barrier);
+    assert_false(writer.failed);
+    if (group.failed || a.failed || b.failed)
+        fail_msg("failed: '%s' '%s' '%s'", group.error, a.error, b.error);
+    assert_true(group.in_order && a.in_order && b.in_order);
+    /* The writer's 300 numbered by the relays, the group's 300 at commit: 600 numbers, each once. */
+    size_t total = a.count + b.count + group.count;
+    assert_int_equal(total, RACE_EVENTS * 2);
+    static uint64_t all[RACE_EVENTS * 6];
+    memcpy(all, a.seqs, a.count * sizeof(uint64_t));
+    memcpy(all + a.count, b.seqs, b.count * sizeof(uint64_t));
+    memcpy(all + a.count + b.count, group.seqs, group.count * sizeof(uint64_t));
+    qsort(all, total, sizeof(uint64_t), compare_seq);
+    for (size_t i = 0; i < total; i++)
+        assert_int_equal(all[i], start + 1 + i);
+    assert_int_equal(query_long(conn, "SELECT last_seq FROM relay_state"), (long)(start + total));
+    assert_int_equal(query_long(conn, "SELECT count(*) FROM outbox WHERE seq IS NULL"), 0);
+    PQfinish(conn);
+}
+
+/* The relay on a loop, publishing on PUB; a SUB hears what it publishes. */
+typedef struct {
+    uv_loop_t loop;
+    tsr_db_t *db;
+    void *ctx, *pub, *sub;
+    tsr_relay_t *relay;
+    uint64_t seqs[32];
+    char names[32][32];
+    int heard;
+} relay_rig_t;
+
+static void rig_run_for(relay_rig_t *rig, int ms)
+{
+    for (int i = 0; i < ms / 5; i++) {
+        uv_run(&rig->loop, UV_RUN_NOWAIT);
+        usleep(5000);
+    }
+}
+
+/* Runs the loop until want events were heard in all (or max_ms). */
+static void rig_hear(relay_rig_t *rig, int want, int max_ms)
+{
+    for (int i = 0; i < max_ms / 5 && rig->heard < want; i++) {
+        uv_run(&rig->loop, UV_RUN_NOWAIT);
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        while (zmq_msg_recv(&msg, rig->sub, ZMQ_DONTWAIT) >= 0 && rig->heard < 32) {
+            Tsr__Envelope *env = tsr__envelope__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+            assert_non_null(env);
+            Tsr__Records__OrganisationCreated *ev =
+                tsr__records__organisation_created__unpack(NULL, env->payload.len, env->payload.data);
+            assert_non_null(ev);
+            rig->seqs[rig->heard] = env->seq;
+            snprintf(rig->names[rig->heard], sizeof(rig->names[0]), "%s",
+                     ev->organisation ? ev->organisation->name : "");
+            rig->heard++;
+            tsr__records__organisation_created__free_unpacked(ev, NULL);
+            tsr__envelope__free_unpacked(env, NULL);
+        }
+        zmq_msg_close(&msg);
+        usleep(5000);
+    }
+}
+
+static void rig_start(relay_rig_t *rig)
+{
+    memset(rig, 0, sizeof(*rig));
+    assert_int_equal(uv_loop_init(&rig->loop), 0);
+    tsr_error_t err;
+    rig->db = tsr_db_new(&rig->loop, conninfo, "records", 2, &err);
+    assert_non_null(rig->db);
+    rig->ctx = zmq_ctx_new();
+    rig->pub = zmq_socket(rig->ctx, ZMQ_PUB);
+    rig->sub = zmq_socket(rig->ctx, ZMQ_SUB);
+    assert_int_equal(zmq_bind(rig->pub, "inproc://relay-test"), 0);
+    assert_int_equal(zmq_connect(rig->sub, "inproc://relay-test"), 0);
+    assert_int_equal(zmq_setsockopt(rig->sub, ZMQ_SUBSCRIBE, "", 0), 0);
+    rig->relay = tsr_relay_new(&rig->loop, rig->db, rig->pub, "records", 600000);
+    assert_non_null(rig->relay);
+    rig_run_for(rig, 200); /* its first run: the head as it stands */
+}
+
+static void rig_stop(relay_rig_t *rig)
+{
+    tsr_relay_close(rig->relay);
+    while (tsr_relay_busy(rig->relay))
+        uv_run(&rig->loop, UV_RUN_NOWAIT);
+    uv_run(&rig->loop, UV_RUN_DEFAULT); /* the relay's timers close, and it frees itself */
+    tsr_db_destroy(&rig->db);
+    uv_run(&rig->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&rig->loop), 0);
+    int zero = 0;
+    zmq_setsockopt(rig->pub, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(rig->sub, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_close(rig->pub);
+    zmq_close(rig->sub);
+    zmq_ctx_term(rig->ctx);
+}
+
+static void test_events_numbered_at_commit_are_published_in_sequence_whatever_order_they_come(void **state)
+{
+    (void)state;
+    NEED_POSTGRES();
+    PGconn *conn = connect_records();
+    uint64_t start = assign_all(conn);
+    static relay_rig_t rig;
+    rig_start(&rig);
+    tsr_error_t err;
+    tsr_outbox_batch_t first, second;
+    static const char *const one[2] = {"one", "two"}, *const two[1] = {"three"};
+    assert_int_equal(commit_numbered(conn, one, 2, &first, &err), 0);
+    assert_int_equal(commit_numbered(conn, two, 1, &second, &err), 0);
+    assert_int_equal(first.head, start + 2);
+    assert_int_equal(second.head, start + 3);
+    /* The later commit's events are handed over first: they wait for the earlier ones (for less
+     * than the moment after which the relay would read those back). */
+    tsr_relay_publish_numbered(rig.relay, &second);
+    rig_hear(&rig, 1, 50);
+    assert_int_equal(rig.heard, 0);
+    tsr_relay_publish_numbered(rig.relay, &first);
+    rig_hear(&rig, 3, 10000);
+    assert_int_equal(rig.heard, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rig.seqs[i], start + 1 + (uint64_t)i);
+    assert_string_equal(rig.names[0], "one");
+    assert_string_equal(rig.names[2], "three");
+
+    /* A commit whose events never reach the relay (its outcome was lost on the way): once a later
+     * number shows the gap, the relay reads them back from the outbox, in their place. */
+    tsr_outbox_batch_t lost, after;
+    static const char *const four[2] = {"four", "five"}, *const six[1] = {"six"};
+    assert_int_equal(commit_numbered(conn, four, 2, &lost, &err), 0);
+    tsr_outbox_batch_free(&lost);
+    assert_int_equal(commit_numbered(conn, six, 1, &after, &err), 0);
+    tsr_relay_publish_numbered(rig.relay, &after);
+    rig_hear(&rig, 6, 10000);
+    assert_int_equal(rig.heard, 6);
+    for (int i = 3; i < 6; i++)
+        assert_int_equal(rig.seqs[i], start + 1 + (uint64_t)i);
+    assert_string_equal(rig.names[3], "four");
+    assert_string_equal(rig.names[4], "five");
+    assert_string_equal(rig.names[5], "six");
+
+    /* The relay's own numbering (a write's events) and a commit's, in either order, still in turn. */
+    append(conn, "seven");
+    tsr_outbox_batch_t eight;
+    static const char *const eighth[1] = {"eight"};
+    tsr_relay_kick(rig.relay); /* numbers 'seven' before 'eight' is committed */
+    while (tsr_relay_busy(rig.relay))
+        uv_run(&rig.loop, UV_RUN_NOWAIT);
+    assert_int_equal(commit_numbered(conn, eighth, 1, &eight, &err), 0);
+    tsr_relay_publish_numbered(rig.relay, &eight);
+    rig_hear(&rig, 8, 10000);
+    assert_int_equal(rig.heard, 8);
+    assert_string_equal(rig.names[6], "seven");
+    assert_string_equal(rig.names[7], "eight");
+    assert_int_equal(rig.seqs[7], start + 8);
+    rig_stop(&rig);
     PQfinish(conn);
 }
 
@@ -1082,6 +1344,8 @@ int main(void)
         cmocka_unit_test(test_a_later_commit_gets_a_later_number_whatever_its_insert_order),
         cmocka_unit_test(test_numbers_are_gap_free_across_many_batches),
         cmocka_unit_test(test_two_relays_at_once_never_give_a_number_twice),
+        cmocka_unit_test(test_numbers_given_at_commit_and_by_the_relays_never_collide_or_leave_a_hole),
+        cmocka_unit_test(test_events_numbered_at_commit_are_published_in_sequence_whatever_order_they_come),
         cmocka_unit_test_setup_teardown(
             test_the_inbox_applies_each_event_once_in_order_through_duplicates_and_gaps, inbox_setup,
             inbox_teardown),
