@@ -240,9 +240,8 @@ void tsr_relay_kick(tsr_relay_t *self)
 }
 
 /* Publishes what was held back for its turn (tsr_relay_publish_numbered) and what waited behind it. */
-static void relay__on_hold(uv_timer_t *timer)
+static void relay__publish_held(tsr_relay_t *self)
 {
-    tsr_relay_t *self = timer->data;
     while (self->waiting_count > 0 && (self->next == 0 || self->waiting[0].first <= self->next)) {
         relay_waiting_t w = self->waiting[0];
         memmove(self->waiting, self->waiting + 1, (self->waiting_count - 1) * sizeof(*self->waiting));
@@ -250,6 +249,11 @@ static void relay__on_hold(uv_timer_t *timer)
         relay__offer(self, &w.batch, w.first);
     }
     relay__check_gap(self);
+}
+
+static void relay__on_hold(uv_timer_t *timer)
+{
+    relay__publish_held(timer->data);
 }
 
 void tsr_relay_publish_numbered(tsr_relay_t *self, tsr_outbox_batch_t *batch)
@@ -331,6 +335,9 @@ static void relay__on_timer_closed(uv_handle_t *handle)
 
 void tsr_relay_close(tsr_relay_t *self)
 {
+    /* What is held back goes now, not by replay after the restart (what waits for a lower number
+     * that never came is left to replay). */
+    relay__publish_held(self);
     self->closing = 1;
     uv_close((uv_handle_t *)&self->timer, relay__on_timer_closed);
     uv_close((uv_handle_t *)&self->gather, relay__on_timer_closed);
