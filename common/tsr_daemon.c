@@ -287,6 +287,14 @@ static int daemon__is_read(const tsr_daemon_t *self, const char *type)
     return 0;
 }
 
+/* Whether a request's events go to the group commit: a read's do; with an idempotency key, its
+ * stored reply is a write, and it commits on its own. */
+static int daemon__is_group_read(const tsr_daemon_t *self, const Tsr__Envelope *req)
+{
+    int keyed = req->idempotency_key != NULL && req->idempotency_key[0] != '\0';
+    return !keyed && daemon__is_read(self, req->type);
+}
+
 int tsr_daemon_subscribe_batched(tsr_daemon_t *self, const char *producer, tsr_wants_fn wants,
                                  tsr_apply_fn apply, tsr_flush_fn flush)
 {
@@ -515,8 +523,7 @@ static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
 {
     const Tsr__Envelope *req = job->request;
     int keyed = req->idempotency_key != NULL && req->idempotency_key[0] != '\0';
-    /* A read keeps its events for the group commit; with a key, its stored reply is a write. */
-    int read = !keyed && daemon__is_read(job->daemon, req->type);
+    int read = daemon__is_group_read(job->daemon, req);
     ProtobufCMessage *payload = NULL;
     if (job->handler->request != NULL) {
         payload = tsr_unpack(job->handler->request, req->payload.data, req->payload.len, &job->err);
@@ -1035,9 +1042,7 @@ static void daemon__dispatch(tsr_daemon_t *self, zmq_msg_t *identity, Tsr__Envel
         return;
     }
     self->jobs++;
-    /* As daemon__run_handler judges it: a read with an idempotency key commits on its own. */
-    if ((req->idempotency_key == NULL || req->idempotency_key[0] == '\0') &&
-        daemon__is_read(self, req->type)) {
+    if (daemon__is_group_read(self, req)) {
         job->on_way = 1;
         self->reads_on_way++;
     }
