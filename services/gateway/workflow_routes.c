@@ -159,7 +159,12 @@ void gw_section_save(gw_call_t *call)
     int completed = 0;
     if (gw_json_member_bool(call, NULL, "completed", &completed) != 0)
         return;
-    char *text = json_dumps(data ? data : json_object(), JSON_COMPACT);
+    /* No 'data': the section's fields stay as they are. */
+    char *text = data ? json_dumps(data, JSON_COMPACT) : strdup("{}");
+    if (text == NULL) {
+        gw_fail(call, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+        return;
+    }
     req.section = call->path_vars[1];
     req.data_json = text;
     req.completed = completed;
