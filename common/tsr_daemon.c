@@ -51,9 +51,9 @@ typedef struct {
 static void daemon__on_periodic(uv_timer_t *timer);
 
 /* The threads that run group commits, each on a connection of its own: a group's commit never queues
- * on the thread pool or the connection pool behind the reads that wait for it. Two, so that the reads
- * that arrive while one group waits for the disk start the next at once (PostgreSQL writes the WAL of
- * commits that wait together in one flush); only while both run do reads gather. */
+ * on the thread pool or the connection pool behind the reads that wait for it. Two, so that the next
+ * group is sent while one waits for the disk; it commits once that one has (both take the numbering's
+ * lock, tsr_outbox_commit_numbered). */
 #define DAEMON_COMMITTERS 2
 typedef struct daemon_group daemon_group_t;
 typedef struct {
