@@ -116,6 +116,20 @@ static void relay__wait(tsr_relay_t *self, tsr_outbox_batch_t *batch, uint64_t f
     memset(batch, 0, sizeof(*batch));
 }
 
+static void relay__offer(tsr_relay_t *self, tsr_outbox_batch_t *batch, uint64_t first);
+
+/* Offers, in order, what waits and may now go: each batch whose first number is the next to publish
+ * or lower (or the first of all, before anything is known to be published). */
+static void relay__publish_waiting(tsr_relay_t *self)
+{
+    while (self->waiting_count > 0 && (self->next == 0 || self->waiting[0].first <= self->next)) {
+        relay_waiting_t w = self->waiting[0];
+        memmove(self->waiting, self->waiting + 1, (self->waiting_count - 1) * sizeof(*self->waiting));
+        self->waiting_count--;
+        relay__offer(self, &w.batch, w.first);
+    }
+}
+
 /* Takes events numbered first.. (all of batch, or none: then only its head is news) and publishes
  * what follows what is published, then whatever waited for it; the rest waits. batch is taken. */
 static void relay__offer(tsr_relay_t *self, tsr_outbox_batch_t *batch, uint64_t first)
@@ -135,13 +149,7 @@ static void relay__offer(tsr_relay_t *self, tsr_outbox_batch_t *batch, uint64_t 
         self->next = last + 1;
         tsr_metric_set(self->head, (double)last);
         tsr_outbox_batch_free(batch);
-        /* What waited for these may go now. */
-        while (self->waiting_count > 0 && self->waiting[0].first <= self->next) {
-            relay_waiting_t w = self->waiting[0];
-            memmove(self->waiting, self->waiting + 1, (self->waiting_count - 1) * sizeof(*self->waiting));
-            self->waiting_count--;
-            relay__offer(self, &w.batch, w.first);
-        }
+        relay__publish_waiting(self); /* what waited for these may go now */
     } else {
         relay__wait(self, batch, first);
     }
@@ -242,12 +250,7 @@ void tsr_relay_kick(tsr_relay_t *self)
 /* Publishes what was held back for its turn (tsr_relay_publish_numbered) and what waited behind it. */
 static void relay__publish_held(tsr_relay_t *self)
 {
-    while (self->waiting_count > 0 && (self->next == 0 || self->waiting[0].first <= self->next)) {
-        relay_waiting_t w = self->waiting[0];
-        memmove(self->waiting, self->waiting + 1, (self->waiting_count - 1) * sizeof(*self->waiting));
-        self->waiting_count--;
-        relay__offer(self, &w.batch, w.first);
-    }
+    relay__publish_waiting(self);
     relay__check_gap(self);
 }
 
