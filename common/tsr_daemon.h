@@ -111,6 +111,10 @@ typedef int (*tsr_wants_fn)(const Tsr__Envelope *event);
 /* Reads --config FILE (or TESSERA_CONFIG) and opens the log; NULL (having said why on stderr) on
  * bad configuration. */
 tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv);
+
+/* Makes the allocator keep large freed blocks for reuse instead of returning them to the kernel
+ * (tsr_daemon_new calls it; a tool that moves large documents, such as the spine poller, may too). */
+void tsr_daemon_keep_freed_memory(void);
 void tsr_daemon_destroy(tsr_daemon_t **self_p);
 
 /* Connects the pool and applies the common migrations, then the daemon's own. */

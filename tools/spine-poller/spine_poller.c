@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "tsr_config.h"
+#include "tsr_daemon.h"
 #include "tsr_error.h"
 
 #define POLLER_FILES_MAX 4096
@@ -895,6 +896,7 @@ static char *poller__password(const tsr_config_t *config, tsr_error_t *err)
 
 int main(int argc, char **argv)
 {
+    tsr_daemon_keep_freed_memory(); /* a feed file's parts are large documents, made one after another */
     const char *config_path = getenv("TESSERA_CONFIG");
     int once = 0;
     for (int i = 1; i < argc; i++) {
