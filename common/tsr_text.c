@@ -207,16 +207,37 @@ int tsr_text_check_date(const char *text, int not_future, const char *field, tsr
     return 0;
 }
 
+/* The number of the n digits at p, or -1 when one of them is not a digit (sscanf's %d would also
+ * take a sign or leading spaces, so "+022-11-25" was read as the year 22). */
+static int text__digits(const char *p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)p[i]))
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
 int64_t tsr_text_datetime_ms(const char *text)
 {
-    int y, mo, d, h, mi, s = 0, n = 0;
-    if (strlen(text) < 16 || sscanf(text, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n != 16)
+    /* Read by position: a CP-IS part has two of these a notification, and sscanf cost more than the
+     * rest of the notification's checks. */
+    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (strnlen(text, 16) < 16 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':')
+        return -1;
+    int y = text__digits(text, 4), mo = text__digits(text + 5, 2), d = text__digits(text + 8, 2),
+        h = text__digits(text + 11, 2), mi = text__digits(text + 14, 2), s = 0;
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > month_days[mo - 1] || (mo == 2 && d == 29 && !leap))
         return -1;
     const char *p = text + 16;
     if (*p == ':') {
-        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
+        if ((s = text__digits(p + 1, 2)) < 0 || s > 60)
             return -1;
-        s = (p[1] - '0') * 10 + (p[2] - '0');
         p += 3;
         if (*p == '.') {
             p++;
@@ -227,22 +248,18 @@ int64_t tsr_text_datetime_ms(const char *text)
         }
     }
     int offset_min = 0;
-    if (*p == 'Z' || *p == 'z')
+    if (*p == 'Z' || *p == 'z') {
         p++;
-    else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-        int oh = atoi(p + 1), om = atoi(p + 4);
-        if (oh > 23 || om > 59)
+    } else if ((*p == '+' || *p == '-') && strnlen(p, 7) == 6 && p[3] == ':') {
+        int oh = text__digits(p + 1, 2), om = text__digits(p + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
             return -1;
         offset_min = (*p == '-' ? -1 : 1) * (oh * 60 + om);
         p += 6;
-    } else
+    } else {
         return -1;
-    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
-        return -1;
-    char date[11];
-    snprintf(date, sizeof(date), "%04d-%02d-%02d", y, mo, d);
-    tsr_error_t ignored;
-    if (tsr_text_check_date(date, 0, "date", &ignored) != 0)
+    }
+    if (*p != '\0')
         return -1;
     /* Days from the civil date (Howard Hinnant's algorithm), so no time zone of the process is used. */
     int yy = mo <= 2 ? y - 1 : y;

@@ -159,6 +159,19 @@ static void test_date_times_need_an_offset_and_are_read_without_the_local_time_z
     assert_int_equal(tsr_text_datetime_ms("2022-11-25T13:57:00+1:00"), -1);
     assert_int_equal(tsr_text_datetime_ms("2022-11-25"), -1);
     assert_int_equal(tsr_text_datetime_ms(""), -1);
+    /* Digits where digits go: no sign, no spaces, no short fields. */
+    assert_int_equal(tsr_text_datetime_ms("+022-11-25T13:57:00Z"), -1);
+    assert_int_equal(tsr_text_datetime_ms(" 2022-11-25T13:57:00Z"), -1);
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25T13:57:00+ 1:00"), -1);
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25T13:57:00+01:0"), -1);
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25T13:57:0Z"), -1);
+    assert_int_equal(tsr_text_datetime_ms("2022-11-25T13:57:00+01"), -1);
+    /* 29 February only in a leap year (2000 was one, 1900 was not). */
+    assert_int_equal(tsr_text_datetime_ms("2024-02-29T00:00Z"), 1709164800000LL);
+    assert_int_equal(tsr_text_datetime_ms("2000-02-29T00:00Z"), 951782400000LL);
+    assert_int_equal(tsr_text_datetime_ms("1900-02-29T00:00Z"), -1);
+    assert_int_equal(tsr_text_datetime_ms("2023-02-29T00:00Z"), -1);
+    assert_int_equal(tsr_text_datetime_ms("2023-04-31T00:00Z"), -1);
 }
 
 static void test_an_id_cursor_is_a_positive_number_or_nothing(void **state)
