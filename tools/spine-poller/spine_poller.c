@@ -930,7 +930,7 @@ int main(int argc, char **argv)
         tsr_config_get_long(config, "spine_poller.interval_minutes", 360, 1, 1440, &p.interval_minutes,
                             &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.batch_size", 500, 1, 5000, &p.batch_size, &err) != 0 ||
-        tsr_config_get_long(config, "spine_poller.parallel_parts", 4, 1, 16, &p.parallel_parts, &err) != 0 ||
+        tsr_config_get_long(config, "spine_poller.parallel_parts", 8, 1, 16, &p.parallel_parts, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.timeout_s", 120, 1, 3600, &p.timeout_s, &err) != 0) {
         fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
         goto done;
