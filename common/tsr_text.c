@@ -176,6 +176,19 @@ char *tsr_text_array_literal(const char *const *items, size_t n)
     return out;
 }
 
+int tsr_text_array_columns(const char *const *cells, size_t rows, size_t columns, char **out)
+{
+    for (size_t c = 0; c < columns; c++) {
+        out[c] = tsr_text_array_literal(cells + c * rows, rows);
+        if (out[c] == NULL) {
+            while (c > 0)
+                free(out[--c]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err)
 {
     int y = 0, m = 0, d = 0;

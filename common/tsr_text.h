@@ -60,5 +60,11 @@ char *tsr_text_like_pattern(const char *s);
  * "= ANY($1::text[])" is given, which the planner reads as an index scan. A NULL item is written
  * NULL (an SQL null, e.g. a column left empty in an unnest of several arrays). The caller frees it. */
 char *tsr_text_array_literal(const char *const *items, size_t n);
+/* The text[] literals of a table's columns, for an INSERT ... SELECT FROM unnest($1::text[], ...):
+ * the rows go as one array a column, which neither side builds or parses a document for. cells
+ * holds the columns one after the other (cells[c * rows + r]: row r of column c; NULL is an SQL
+ * null); out[c] gets column c's literal, for the caller to free. -1 (nothing left to free) when out
+ * of memory. */
+int tsr_text_array_columns(const char *const *cells, size_t rows, size_t columns, char **out);
 
 #endif

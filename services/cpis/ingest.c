@@ -544,15 +544,11 @@ static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_a
         *o++ = '}';
         *o = '\0';
     }
-    for (int c = 0; ok && c < REC_COLUMNS; c++)
-        ok = (arrays[c] = tsr_text_array_literal(cells + (size_t)c * n_accepted, n_accepted)) != NULL;
+    ok = ok && tsr_text_array_columns(cells, n_accepted, REC_COLUMNS, arrays) == 0;
     free(cells);
     free(numbers);
-    if (!ok) {
-        for (int c = 0; c < REC_COLUMNS; c++)
-            free(arrays[c]);
+    if (!ok)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-    }
     /* A notification once queued as an error and now accepted (its child's number since recorded)
      * leaves the queue, in the same statement: the rows are read once. (An accepted notification
      * has an id; saying so lets the error queue's index on ids find its row.) */

@@ -188,9 +188,9 @@ enum {
     COLUMNS
 };
 
-/* Fills arrays[] with the rows' columns as array literals (the rows go as one array a column, not
- * a JSON document: PostgreSQL lexed such a document three times over, whole, each step's sections,
- * then each section's values, which cost a fifth of its time starting a part's steps). */
+/* Fills arrays[] (all NULL, freed by the caller) with the rows' columns as array literals (the rows go as one
+ * array a column, not a JSON document: PostgreSQL lexed such a document three times over, whole, each step's
+ * sections, then each section's values, which cost a fifth of its time starting a part's steps). */
 static int requested__columns(const requested_rows_t *rows, char *arrays[COLUMNS])
 {
     size_t n = rows->n, ns = rows->n_sections;
@@ -231,11 +231,9 @@ static int requested__columns(const requested_rows_t *rows, char *arrays[COLUMNS
             section_cells[2 * ns + s] = in->sections[k]->data_json;
         }
     }
-    for (int c = 0; ok && c < COL_SECTION_I; c++)
-        ok = (arrays[c] = tsr_text_array_literal(row_cells + (size_t)c * n, n)) != NULL;
-    for (int c = COL_SECTION_I; ok && c < COLUMNS; c++)
-        ok = (arrays[c] = tsr_text_array_literal(section_cells + (size_t)(c - COL_SECTION_I) * ns, ns)) !=
-             NULL;
+    /* The steps' columns, then their sections'; the caller frees whatever was made, either way. */
+    ok = ok && tsr_text_array_columns(row_cells, n, COL_SECTION_I, arrays) == 0 &&
+         tsr_text_array_columns(section_cells, ns, COLUMNS - COL_SECTION_I, arrays + COL_SECTION_I) == 0;
     free(row_cells);
     free(section_cells);
     free(numbers);

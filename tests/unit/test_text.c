@@ -145,6 +145,26 @@ static void test_dates_must_be_real_and_not_in_the_future_when_asked(void **stat
     assert_string_equal(err.code, "date_in_future");
 }
 
+static void test_a_table_goes_as_one_array_literal_a_column(void **state)
+{
+    (void)state;
+    /* Two rows of three columns, a column's cells together; a NULL cell is an SQL null. */
+    const char *cells[] = {"1", "2", "a \"b\"", NULL, "x", "y"};
+    char *out[3] = {0};
+    assert_int_equal(tsr_text_array_columns(cells, 2, 3, out), 0);
+    assert_string_equal(out[0], "{\"1\",\"2\"}");
+    assert_string_equal(out[1], "{\"a \\\"b\\\"\",NULL}");
+    assert_string_equal(out[2], "{\"x\",\"y\"}");
+    for (int c = 0; c < 3; c++)
+        free(out[c]);
+    /* No rows: each column an empty array. */
+    assert_int_equal(tsr_text_array_columns(cells, 0, 2, out), 0);
+    assert_string_equal(out[0], "{}");
+    assert_string_equal(out[1], "{}");
+    free(out[0]);
+    free(out[1]);
+}
+
 static void test_date_times_need_an_offset_and_are_read_without_the_local_time_zone(void **state)
 {
     (void)state;
@@ -270,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_lengths_count_characters_trim_and_control_characters),
         cmocka_unit_test(test_like_pattern_escapes_wildcards),
         cmocka_unit_test(test_an_array_literal_quotes_every_item),
+        cmocka_unit_test(test_a_table_goes_as_one_array_literal_a_column),
         cmocka_unit_test(test_hex_needs_whole_bytes_of_hex_digits),
         cmocka_unit_test(test_date_times_need_an_offset_and_are_read_without_the_local_time_zone),
         cmocka_unit_test(test_an_id_cursor_is_a_positive_number_or_nothing),
