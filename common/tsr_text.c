@@ -189,23 +189,35 @@ int tsr_text_array_columns(const char *const *cells, size_t rows, size_t columns
     return 0;
 }
 
+int tsr_text_digits(const char *p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)p[i]))
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+int tsr_text_date_parts(const char *text, int *y, int *m, int *d)
+{
+    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (strnlen(text, 10) < 10 || text[4] != '-' || text[7] != '-')
+        return -1;
+    *y = tsr_text_digits(text, 4);
+    *m = tsr_text_digits(text + 5, 2);
+    *d = tsr_text_digits(text + 8, 2);
+    if (*y < 0 || *m < 1 || *m > 12 || *d < 1 || *d > month_days[*m - 1])
+        return -1;
+    int leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
+    return *m == 2 && *d == 29 && !leap ? -1 : 0;
+}
+
 int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err)
 {
-    int y = 0, m = 0, d = 0;
-    int shape = strlen(text) == 10 && text[4] == '-' && text[7] == '-';
-    for (int i = 0; shape && i < 10; i++)
-        shape = i == 4 || i == 7 || isdigit((unsigned char)text[i]);
-    if (shape) {
-        y = atoi(text);
-        m = atoi(text + 5);
-        d = atoi(text + 8);
-    }
-    /* A date that does not exist (31 February) comes back from timegm as another day. */
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12};
-    time_t t = timegm(&tm);
-    struct tm back;
-    gmtime_r(&t, &back);
-    if (!shape || m < 1 || m > 12 || back.tm_mday != d || back.tm_mon != m - 1 || back.tm_year != y - 1900)
+    int y, m, d;
+    if (strlen(text) != 10 || tsr_text_date_parts(text, &y, &m, &d) != 0)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_date", field,
                              "'%s' must be a real date like 2015-03-21.", field);
     if (not_future) {
@@ -220,36 +232,20 @@ int tsr_text_check_date(const char *text, int not_future, const char *field, tsr
     return 0;
 }
 
-/* The number of the n digits at p, or -1 when one of them is not a digit (sscanf's %d would also
- * take a sign or leading spaces, so "+022-11-25" was read as the year 22). */
-static int text__digits(const char *p, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)p[i]))
-            return -1;
-        v = v * 10 + (p[i] - '0');
-    }
-    return v;
-}
-
 int64_t tsr_text_datetime_ms(const char *text)
 {
     /* Read by position: a CP-IS part has two of these a notification, and sscanf cost more than the
      * rest of the notification's checks. */
-    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (strnlen(text, 16) < 16 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':')
+    int y, mo, d;
+    if (strnlen(text, 16) < 16 || text[10] != 'T' || text[13] != ':' ||
+        tsr_text_date_parts(text, &y, &mo, &d) != 0)
         return -1;
-    int y = text__digits(text, 4), mo = text__digits(text + 5, 2), d = text__digits(text + 8, 2),
-        h = text__digits(text + 11, 2), mi = text__digits(text + 14, 2), s = 0;
-    if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59)
-        return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > month_days[mo - 1] || (mo == 2 && d == 29 && !leap))
+    int h = tsr_text_digits(text + 11, 2), mi = tsr_text_digits(text + 14, 2), s = 0;
+    if (h < 0 || h > 23 || mi < 0 || mi > 59)
         return -1;
     const char *p = text + 16;
     if (*p == ':') {
-        if ((s = text__digits(p + 1, 2)) < 0 || s > 60)
+        if ((s = tsr_text_digits(p + 1, 2)) < 0 || s > 60)
             return -1;
         p += 3;
         if (*p == '.') {
@@ -264,7 +260,7 @@ int64_t tsr_text_datetime_ms(const char *text)
     if (*p == 'Z' || *p == 'z') {
         p++;
     } else if ((*p == '+' || *p == '-') && strnlen(p, 7) == 6 && p[3] == ':') {
-        int oh = text__digits(p + 1, 2), om = text__digits(p + 4, 2);
+        int oh = tsr_text_digits(p + 1, 2), om = tsr_text_digits(p + 4, 2);
         if (oh < 0 || oh > 23 || om < 0 || om > 59)
             return -1;
         offset_min = (*p == '-' ? -1 : 1) * (oh * 60 + om);

@@ -24,6 +24,12 @@ int tsr_text_is_telephone(const char *s);
 int tsr_text_is_email(const char *s);
 /* Only hexadecimal digits, even length, non-empty. */
 int tsr_text_is_hex(const char *s);
+/* The number the n digits at p make, or -1 when one of them is not a digit (no sign, no spaces: what
+ * sscanf's %d would also take, so that "+022" was read as the year 22). */
+int tsr_text_digits(const char *p, int n);
+/* The year, month and day of the YYYY-MM-DD at the start of text, 0 when that day exists (Gregorian
+ * leap years: 29 February 2000 and 2024, not 1900 or 2023), -1 when it does not or is not so written. */
+int tsr_text_date_parts(const char *text, int *y, int *m, int *d);
 /* 0 when text is a real date written YYYY-MM-DD (and, with not_future, not after today); else
  * fills err naming field (invalid_date or date_in_future) and returns -1. */
 int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err);

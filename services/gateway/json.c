@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "gateway.h"
+#include "tsr_text.h"
 
 json_t *gw_json_id(uint64_t id)
 {
@@ -92,30 +93,19 @@ int gw_param_limit(gw_call_t *call, uint32_t *out)
     return 0;
 }
 
-static int gw__digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 int gw_parse_time(const char *text, int64_t *ms)
 {
     struct tm tm = {0};
     int year, month, day, hour = 0, minute = 0, second = 0, millis = 0, offset = 0;
     size_t len = strlen(text);
-    if (len < 10 || gw__digits(text, 4, &year) || text[4] != '-' || gw__digits(text + 5, 2, &month) ||
-        text[7] != '-' || gw__digits(text + 8, 2, &day))
+    if (len < 10 || tsr_text_date_parts(text, &year, &month, &day) != 0)
         return -1;
     const char *p = text + 10;
     if (*p != '\0') {
-        if ((*p != 'T' && *p != 't' && *p != ' ') || strlen(p) < 9 || gw__digits(p + 1, 2, &hour) ||
-            p[3] != ':' || gw__digits(p + 4, 2, &minute) || p[6] != ':' || gw__digits(p + 7, 2, &second))
+        if ((*p != 'T' && *p != 't' && *p != ' ') || strlen(p) < 9 ||
+            (hour = tsr_text_digits(p + 1, 2)) < 0 || p[3] != ':' ||
+            (minute = tsr_text_digits(p + 4, 2)) < 0 || p[6] != ':' ||
+            (second = tsr_text_digits(p + 7, 2)) < 0)
             return -1;
         p += 9;
         if (*p == '.') {
@@ -135,9 +125,9 @@ int gw_parse_time(const char *text, int64_t *ms)
         if (*p == 'Z' || *p == 'z') {
             p++;
         } else if (*p == '+' || *p == '-') {
-            int oh, om;
-            if (strlen(p) != 6 || gw__digits(p + 1, 2, &oh) || p[3] != ':' || gw__digits(p + 4, 2, &om) ||
-                oh > 23 || om > 59)
+            int oh = strlen(p) == 6 ? tsr_text_digits(p + 1, 2) : -1,
+                om = oh >= 0 ? tsr_text_digits(p + 4, 2) : -1;
+            if (oh < 0 || om < 0 || p[3] != ':' || oh > 23 || om > 59)
                 return -1;
             offset = (*p == '+' ? 1 : -1) * (oh * 60 + om);
             p += 6;
@@ -147,7 +137,7 @@ int gw_parse_time(const char *text, int64_t *ms)
         if (*p != '\0')
             return -1;
     }
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    if (hour > 23 || minute > 59 || second > 60)
         return -1;
     tm.tm_year = year - 1900;
     tm.tm_mon = month - 1;
@@ -155,12 +145,7 @@ int gw_parse_time(const char *text, int64_t *ms)
     tm.tm_hour = hour;
     tm.tm_min = minute;
     tm.tm_sec = second;
-    time_t t = timegm(&tm);
-    /* timegm normalises 31 February into March: refuse dates that do not exist. */
-    struct tm check;
-    gmtime_r(&t, &check);
-    if (check.tm_mday != day || check.tm_mon != month - 1)
-        return -1;
+    time_t t = timegm(&tm); /* the day exists (tsr_text_date_parts): timegm moves no date */
     *ms = ((int64_t)t - (int64_t)offset * 60) * 1000 + millis;
     return 0;
 }
