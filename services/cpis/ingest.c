@@ -276,7 +276,7 @@ static const char *ingest__gender_title(const char *g)
 static int ingest__age(const char *dob, const struct tm *today)
 {
     int y, m, d;
-    if (sscanf(dob, "%4d-%2d-%2d", &y, &m, &d) != 3)
+    if (tsr_text_date_parts(dob, &y, &m, &d) != 0)
         return -1;
     int age = today->tm_year + 1900 - y;
     if (today->tm_mon + 1 < m || (today->tm_mon + 1 == m && today->tm_mday < d))
