@@ -581,6 +581,77 @@ int tsr_db_command(PGconn *conn, const char *sql, tsr_error_t *err)
     return 0;
 }
 
+int tsr_db_copy_in(PGconn *conn, const char *sql, const char *data, size_t len, tsr_error_t *err)
+{
+    db_statements_t *st = PQinstanceData(conn, db__events);
+    if (db__pending(st)) {
+        PGresult *sent =
+            db__check(conn, db__pipeline(conn, st, NULL, NULL, 0, NULL, NULL, NULL, 0, NULL), err);
+        if (sent == NULL)
+            return -1;
+        PQclear(sent);
+    }
+    PGresult *res = PQexec(conn, sql);
+    if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
+        ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+            PQclear(res);
+            return tsr_error_set(err, TSR_E_INTERNAL, "database_error", NULL, "%s is not a COPY FROM STDIN.",
+                                 sql);
+        }
+        /* A failure: db__check fills err (and its sqlstate) and frees res. */
+        db__check(conn, res, err);
+        return -1;
+    }
+    PQclear(res);
+    /* In pieces: PQputCopyData takes an int's worth at most. */
+    int sent = 1;
+    for (size_t at = 0; sent && at < len; at += 1 << 20) {
+        size_t piece = len - at < (size_t)1 << 20 ? len - at : (size_t)1 << 20;
+        sent = PQputCopyData(conn, data + at, (int)piece) == 1;
+    }
+    PQputCopyEnd(conn, sent ? NULL : "the rows could not be sent");
+    res = db__check(conn, PQgetResult(conn), err);
+    PGresult *left;
+    while ((left = PQgetResult(conn)) != NULL)
+        PQclear(left);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+char *tsr_db_copy_field(char *out, const char *value)
+{
+    if (value == NULL) {
+        memcpy(out, "\\N", 2);
+        return out + 2;
+    }
+    for (const char *p = value; *p; p++) {
+        switch (*p) {
+        case '\\':
+            *out++ = '\\';
+            *out++ = '\\';
+            break;
+        case '\t':
+            *out++ = '\\';
+            *out++ = 't';
+            break;
+        case '\n':
+            *out++ = '\\';
+            *out++ = 'n';
+            break;
+        case '\r':
+            *out++ = '\\';
+            *out++ = 'r';
+            break;
+        default:
+            *out++ = *p;
+        }
+    }
+    return out;
+}
+
 int tsr_db_is_connection_error(PGconn *conn)
 {
     return conn == NULL || PQstatus(conn) != CONNECTION_OK;

@@ -66,6 +66,15 @@ int tsr_db_defer(PGconn *conn, const char *sql, int nparams, const char *const *
 /* Runs a statement that returns no rows; 0 or -1. A pool connection's COMMIT or ROLLBACK takes what
  * waits with it. */
 int tsr_db_command(PGconn *conn, const char *sql, tsr_error_t *err);
+/* Loads rows with COPY ... FROM STDIN (sql), data being the rows in COPY's text form, after what
+ * waits (BEGIN, deferred statements): for many rows of one table, which the server then reads
+ * without planning or parsing an array a column. 0, or -1 with err (its sqlstate filled: 23505 when
+ * a row broke a unique index, for a caller that then takes another way under a savepoint). */
+int tsr_db_copy_in(PGconn *conn, const char *sql, const char *data, size_t len, tsr_error_t *err);
+/* value as one field of a row in COPY's text form, at out (room for 2 * strlen(value) + 1 bytes):
+ * backslash, tab, newline and carriage return escaped, NULL written \N. Returns the end of what
+ * was written (not NUL-terminated). */
+char *tsr_db_copy_field(char *out, const char *value);
 /* Whether a failure means the server went away (so the caller answers 503, not 500). */
 int tsr_db_is_connection_error(PGconn *conn);
 

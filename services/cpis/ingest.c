@@ -504,13 +504,13 @@ enum {
     REC_COLUMNS
 };
 
-/* Records the accepted notifications in one statement, each once: *fresh (sorted, for
- * ingest__is_fresh) is the ids that were not already received. The rows go as one array a column
- * (unnest), not a JSON object a row: neither side builds or parses a document for them. They are
- * written in the order of their ids, so that two parts in flight at once that share ids take
- * their locks in the same order (one waits for the other, neither deadlocks). */
-static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_accepted, PGresult **fresh,
-                          tsr_error_t *err)
+/* Records the accepted notifications in one statement, each once, when another request may have
+ * recorded some of them meanwhile: *fresh is the ids that were not already received. The rows go as
+ * one array a column (unnest), not a JSON object a row: neither side builds or parses a document for
+ * them. They are written in the order of their ids, so that two parts in flight at once that share
+ * ids take their locks in the same order (one waits for the other, neither deadlocks). */
+static int ingest__record_merge(tsr_call_t *call, ingest_note_t **accepted, size_t n_accepted,
+                                PGresult **fresh, tsr_error_t *err)
 {
     /* Room for each row's two times and its person ids as text. */
     enum { NUMBERS = 2 * 24 + 16 * 22 + 4 };
@@ -570,6 +570,160 @@ static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_a
     for (int c = 0; c < REC_COLUMNS; c++)
         free(arrays[c]);
     return *fresh ? 0 : -1;
+}
+
+static char *ingest__put_digits(char *o, int value, int n)
+{
+    for (int i = n - 1; i >= 0; i--, value /= 10)
+        o[i] = (char)('0' + value % 10);
+    return o + n;
+}
+
+/* A time in Unix ms as a timestamptz in COPY's text form (2022-11-25 13:57:00.000+00). */
+static char *ingest__copy_time(char *o, int64_t ms)
+{
+    int64_t seconds = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
+    time_t t = (time_t)seconds;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    o = ingest__put_digits(o, tm.tm_year + 1900, 4);
+    *o++ = '-';
+    o = ingest__put_digits(o, tm.tm_mon + 1, 2);
+    *o++ = '-';
+    o = ingest__put_digits(o, tm.tm_mday, 2);
+    *o++ = ' ';
+    o = ingest__put_digits(o, tm.tm_hour, 2);
+    *o++ = ':';
+    o = ingest__put_digits(o, tm.tm_min, 2);
+    *o++ = ':';
+    o = ingest__put_digits(o, tm.tm_sec, 2);
+    *o++ = '.';
+    o = ingest__put_digits(o, (int)(ms - seconds * 1000), 3);
+    memcpy(o, "+00", 3);
+    return o + 3;
+}
+
+static int ingest__compare_ids(const void *a, const void *b)
+{
+    return strcmp((*(ingest_note_t *const *)a)->id, (*(ingest_note_t *const *)b)->id);
+}
+
+/* The accepted notifications as COPY rows, in the order of their ids (see ingest__record_merge). */
+static char *ingest__copy_rows(ingest_note_t **sorted, size_t n, size_t *len)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < n; i++) {
+        const ingest_note_t *r = sorted[i];
+        const char *texts[] = {r->id,       r->kind,         r->nhs,     r->setting,
+                               r->ods_code, r->organisation, r->hp_name, r->hp_role};
+        for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++)
+            cap += texts[k] ? 2 * strlen(texts[k]) : 2;
+        cap += 2 * 32 + 2 + r->subjects.n * 22 + 11;
+    }
+    char *out = malloc(cap), *o = out;
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const ingest_note_t *r = sorted[i];
+        o = tsr_db_copy_field(o, r->id);
+        *o++ = '\t';
+        o = tsr_db_copy_field(o, r->kind);
+        *o++ = '\t';
+        o = tsr_db_copy_field(o, r->nhs);
+        *o++ = '\t';
+        o = ingest__copy_time(o, r->created_ms);
+        *o++ = '\t';
+        o = strcmp(r->kind, "access") == 0 ? ingest__copy_time(o, r->accessed_ms)
+                                           : tsr_db_copy_field(o, NULL);
+        const char *texts[] = {r->setting, r->ods_code, r->organisation, r->hp_name, r->hp_role};
+        for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+            *o++ = '\t';
+            o = tsr_db_copy_field(o, texts[k]);
+        }
+        *o++ = '\t';
+        *o++ = '{';
+        for (size_t k = 0; k < r->subjects.n; k++)
+            o += sprintf(o, "%s%" PRIu64, k ? "," : "", r->subjects.items[k]->person_id);
+        *o++ = '}';
+        *o++ = '\n';
+    }
+    *len = (size_t)(o - out);
+    return out;
+}
+
+/* Records the accepted notifications, each once; fresh gets the ids that were not already received
+ * (pointing into the notes, or into *merged), n_fresh their number. Their ids were looked up in this
+ * transaction, so almost always none is there: the rows go by COPY, which the server reads at a
+ * fraction of the cost of an INSERT that checks each row for a conflict. Only when another request
+ * recorded one of them since (a unique index refuses the COPY) does the part go again through
+ * ingest__record_merge, from a savepoint. */
+static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_accepted, PGresult **merged,
+                          char **fresh, size_t *n_fresh, tsr_error_t *err)
+{
+    *n_fresh = 0;
+    ingest_note_t **sorted = malloc(n_accepted * sizeof(*sorted));
+    if (sorted == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    memcpy(sorted, accepted, n_accepted * sizeof(*sorted));
+    qsort(sorted, n_accepted, sizeof(*sorted), ingest__compare_ids);
+    size_t len = 0;
+    char *rows = ingest__copy_rows(sorted, n_accepted, &len);
+    const char **ids = calloc(n_accepted + 1, sizeof(*ids));
+    char *id_list = NULL;
+    int rc = -1;
+    if (rows == NULL || ids == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        goto done;
+    }
+    for (size_t i = 0; i < n_accepted; i++)
+        ids[i] = sorted[i]->id;
+    if ((id_list = tsr_text_array_literal(ids, n_accepted)) == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        goto done;
+    }
+    if (tsr_db_command(call->conn, "SAVEPOINT ingest_copy", err) != 0)
+        goto done;
+    tsr_error_t refused = {0};
+    if (tsr_db_copy_in(
+            call->conn,
+            "COPY notifications (notification_id, kind, nhs_number, created_at, accessed_at, setting,"
+            " ods_code, organisation_name, professional_name, professional_role, person_ids)"
+            " FROM STDIN",
+            rows, len, &refused) == 0) {
+        /* A notification once queued as an error and now accepted (its child's number since
+         * recorded) leaves the queue. (An accepted notification has an id; saying so lets the error
+         * queue's index on ids find its row.) */
+        const char *params[1] = {id_list};
+        if (tsr_db_defer(call->conn, "RELEASE SAVEPOINT ingest_copy", 0, NULL, NULL, NULL, err) != 0 ||
+            tsr_db_defer(call->conn,
+                         "UPDATE errors SET resolved_at = now() WHERE resolved_at IS NULL"
+                         " AND notification_id <> '' AND notification_id = ANY($1::text[])",
+                         1, params, NULL, NULL, err) != 0)
+            goto done;
+        for (size_t i = 0; i < n_accepted; i++)
+            fresh[i] = (char *)sorted[i]->id;
+        *n_fresh = n_accepted;
+        rc = 0;
+        goto done;
+    }
+    if (strcmp(refused.sqlstate, "23505") != 0) {
+        *err = refused;
+        goto done;
+    }
+    if (tsr_db_command(call->conn, "ROLLBACK TO SAVEPOINT ingest_copy", err) != 0 ||
+        tsr_db_defer(call->conn, "RELEASE SAVEPOINT ingest_copy", 0, NULL, NULL, NULL, err) != 0 ||
+        ingest__record_merge(call, accepted, n_accepted, merged, err) != 0)
+        goto done;
+    for (int r = 0; r < PQntuples(*merged); r++)
+        fresh[(*n_fresh)++] = PQgetvalue(*merged, r, 0);
+    qsort(fresh, *n_fresh, sizeof(fresh[0]), tsr_text_compare_ptrs);
+    rc = 0;
+done:
+    free(id_list);
+    free(ids);
+    free(rows);
+    free(sorted);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -876,13 +1030,8 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     if (ingest__queue_errors(call, rejected, rejection_ptrs, out.n_errors, err) != 0)
         goto done;
     size_t n_fresh = 0;
-    if (n_accepted > 0) {
-        if (ingest__record(call, accepted, n_accepted, &fresh, err) != 0)
-            goto done;
-        for (int r = 0; r < PQntuples(fresh); r++)
-            fresh_ids[n_fresh++] = PQgetvalue(fresh, r, 0);
-        qsort(fresh_ids, n_fresh, sizeof(fresh_ids[0]), tsr_text_compare_ptrs);
-    }
+    if (n_accepted > 0 && ingest__record(call, accepted, n_accepted, &fresh, fresh_ids, &n_fresh, err) != 0)
+        goto done;
     for (size_t i = 0; i < n_accepted; i++) {
         const ingest_note_t *n = accepted[i];
         /* Received meanwhile through another request: a duplicate after all. */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,27 @@ static char *access_json(const char *id, const char *nhs, const char *setting, c
                  id, day, nhs, day, setting, place, professional) < 0)
         return NULL;
     return out;
+}
+
+/* {"notifications": [...]} of count access notifications about one NHS number, their ids id_format
+ * with their index (malloc'd). */
+static char *notifications_batch(const char *id_format, int count, const char *nhs, const char *setting,
+                                 const char *place, const char *professional)
+{
+    size_t cap = (size_t)count * 600 + 64, len = 0;
+    char *batch = malloc(cap);
+    assert_non_null(batch);
+    len += (size_t)snprintf(batch + len, cap - len, "{\"notifications\":[");
+    for (int i = 0; i < count; i++) {
+        char id[64];
+        snprintf(id, sizeof(id), id_format, i);
+        char *n = access_json(id, nhs, setting, place, professional);
+        assert_non_null(n);
+        len += (size_t)snprintf(batch + len, cap - len, "%s%s", i ? "," : "", n);
+        free(n);
+    }
+    snprintf(batch + len, cap - len, "]}");
+    return batch;
 }
 
 static char spool[300];
@@ -539,18 +561,8 @@ static void test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_
     snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
     testenv_new_nhs_number(nhs);
     add_child("Kit", "Killingworth", "male", "2015-05-05", nhs, kw, child);
-    size_t cap = COUNT * 500 + 64, len = 0;
-    char *batch = malloc(cap);
-    assert_non_null(batch);
-    len += (size_t)snprintf(batch + len, cap - len, "{\"notifications\":[");
-    for (int i = 0; i < COUNT; i++) {
-        char id[32];
-        snprintf(id, sizeof(id), "N-KILL-%04d", i);
-        char *n = access_json(id, nhs, "minor-injury-unit", "Ripley MIU", "Jo Stitchley");
-        len += (size_t)snprintf(batch + len, cap - len, "%s%s", i ? "," : "", n);
-        free(n);
-    }
-    snprintf(batch + len, cap - len, "]}");
+    char *batch =
+        notifications_batch("N-KILL-%04d", COUNT, nhs, "minor-injury-unit", "Ripley MIU", "Jo Stitchley");
     write_spool("20260106-big.json", batch);
     free(batch);
 
@@ -691,6 +703,77 @@ static void test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_n
     assert_int_equal(testenv_sql_long(testenv, started_events) - events_before, COUNT);
 }
 
+/* A row written by another transaction, held open for a while (testenv_psql in a thread). */
+typedef struct {
+    char sql[700];
+    int rc;
+} held_insert_t;
+
+static void *hold_insert(void *arg)
+{
+    held_insert_t *h = arg;
+    char out[200];
+    h->rc = testenv_psql(testenv, NULL, h->sql, out, sizeof(out));
+    return NULL;
+}
+
+/* Another request records one of a part's notifications after the part's ids were looked up and
+ * before the part is written (a second poller, a retry that overtook the first attempt): that one
+ * is a duplicate, every other is accepted and followed up once. The rows are stored as sent, a
+ * quote and a backslash included. */
+static void
+test_a_notification_recorded_meanwhile_by_another_request_is_a_duplicate_and_the_rest_are_kept(void **state)
+{
+    (void)state;
+    enum { COUNT = 10 };
+    char kw[32], child[32], nhs[11];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    testenv_new_nhs_number(nhs);
+    add_child("Remy", "Racewell", "female", "2016-06-06", nhs, kw, child);
+    held_insert_t held = {.rc = -1};
+    snprintf(held.sql, sizeof(held.sql),
+             "BEGIN;\nINSERT INTO cpis.notifications (notification_id, kind, nhs_number, created_at,"
+             " accessed_at, setting) VALUES ('N-RACE-05', 'access', '%s', now(), now(), 'nhs-111');\n"
+             "SELECT pg_sleep(1.5);\nCOMMIT;\n",
+             nhs);
+    pthread_t holder;
+    assert_int_equal(pthread_create(&holder, NULL, hold_insert, &held), 0);
+    /* Written, not yet committed. */
+    assert_int_equal(
+        wait_count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1.5)%'"
+                   " AND state = 'active'",
+                   1),
+        1);
+    char *batch = notifications_batch("N-RACE-%02d", COUNT, nhs, "emergency-department",
+                                      "St Mary's \\\\ Annexe ED", "Lee O'Neill");
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    free(batch);
+    pthread_join(holder, NULL);
+    assert_int_equal(held.rc, 0);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), COUNT - 1);
+    assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(reply, "duplicate_ids"), 0)),
+                        "N-RACE-05");
+    assert_int_equal(json_array_size(json_object_get(reply, "errors")), 0);
+    json_decref(reply);
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-RACE-%'"),
+        COUNT);
+    assert_int_equal(testenv_sql_long(testenv,
+                                      "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE"
+                                      " 'N-RACE-%' AND organisation_name = E'St Mary\\'s \\\\ Annexe ED'"
+                                      " AND professional_name = 'Lee O''Neill' AND accessed_at IS NOT NULL"),
+                     COUNT - 1);
+    const char *steps = "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-RACE-%'";
+    assert_int_equal(wait_count(steps, COUNT - 1), COUNT - 1);
+    usleep(500 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, steps), COUNT - 1);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.requested_steps"
+                                               " WHERE dedupe_key LIKE 'cpis:N-RACE-05:%'"),
+                     0);
+}
+
 /* A body that is not a batch as a whole (it reaches cpis unread by the gateway, which reads it once)
  * is refused naming its fault, as the gateway refuses any body, and changes nothing; a file in the
  * spool written otherwise than the poller prints (a bare list, members around the list, a key
@@ -813,6 +896,8 @@ int main(void)
         cmocka_unit_test(test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_nothing),
         cmocka_unit_test(test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_changes_nothing),
         cmocka_unit_test(test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_notification),
+        cmocka_unit_test(
+            test_a_notification_recorded_meanwhile_by_another_request_is_a_duplicate_and_the_rest_are_kept),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

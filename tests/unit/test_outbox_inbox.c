@@ -1123,21 +1123,46 @@ static void test_a_restarted_consumer_applies_nothing_twice(void **state)
     PQfinish(conn);
 }
 
+/* One pool connection of a tsr_db (conn) and a plain one to look with (check). */
+typedef struct {
+    uv_loop_t loop;
+    tsr_db_t *db;
+    PGconn *conn;
+    PGconn *check;
+} pool_rig_t;
+
+static void pool_rig_open(pool_rig_t *rig)
+{
+    uv_loop_init(&rig->loop);
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    rig->db = tsr_db_new(&rig->loop, conninfo, "records", 1, &err);
+    assert_non_null(rig->db);
+    rig->conn = tsr_db_acquire(rig->db, &err);
+    assert_non_null(rig->conn);
+    rig->check = connect_records();
+}
+
+static void pool_rig_close(pool_rig_t *rig)
+{
+    PQfinish(rig->check);
+    tsr_db_release(rig->db, rig->conn);
+    tsr_db_destroy(&rig->db);
+    uv_run(&rig->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&rig->loop);
+}
+
 /* A pool connection sends BEGIN with its first statement and an outbox row with its next statement
  * or COMMIT: still all or nothing, and a failure is the failure of the statement it went with. */
 static void test_deferred_outbox_rows_commit_with_their_change_or_not_at_all(void **state)
 {
     (void)state;
     NEED_POSTGRES();
-    uv_loop_t loop;
-    uv_loop_init(&loop);
+    pool_rig_t rig;
+    pool_rig_open(&rig);
+    PGconn *conn = rig.conn, *check = rig.check;
     tsr_error_t err;
     tsr_error_clear(&err);
-    tsr_db_t *db = tsr_db_new(&loop, conninfo, "records", 1, &err);
-    assert_non_null(db);
-    PGconn *conn = tsr_db_acquire(db, &err);
-    assert_non_null(conn);
-    PGconn *check = connect_records();
     PQclear(query(check, "CREATE TABLE IF NOT EXISTS deferred_changes (n int PRIMARY KEY)"));
     PQclear(query(check, "DELETE FROM deferred_changes"));
     long before = query_long(check, "SELECT count(*) FROM outbox");
@@ -1191,11 +1216,80 @@ static void test_deferred_outbox_rows_commit_with_their_change_or_not_at_all(voi
     assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
     PQclear(query(check, "DELETE FROM outbox WHERE type = 'records.test.deferred'"));
     PQclear(query(check, "DROP TABLE deferred_changes"));
-    PQfinish(check);
-    tsr_db_release(db, conn);
-    tsr_db_destroy(&db);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    pool_rig_close(&rig);
+}
+
+/* Rows loaded by COPY go with what waits (BEGIN, a deferred event) and commit with it; text comes
+ * back as written, escapes and nulls included; a row that breaks a unique index fails the COPY with
+ * its sqlstate, and a savepoint taken before it keeps the rest of the transaction. */
+static void test_rows_copied_in_commit_with_the_transaction_and_read_back_as_written(void **state)
+{
+    (void)state;
+    NEED_POSTGRES();
+    pool_rig_t rig;
+    pool_rig_open(&rig);
+    PGconn *conn = rig.conn, *check = rig.check;
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    PQclear(query(check, "CREATE TABLE IF NOT EXISTS copied_rows (k text PRIMARY KEY, v text)"));
+    PQclear(query(check, "DELETE FROM copied_rows"));
+    long before = query_long(check, "SELECT count(*) FROM outbox");
+    Tsr__Records__Organisation org = TSR__RECORDS__ORGANISATION__INIT;
+    org.name = "copied";
+    Tsr__Records__OrganisationCreated created = TSR__RECORDS__ORGANISATION_CREATED__INIT;
+    created.organisation = &org;
+
+    const char *values[] = {"a\tb", "line\nbreak\r", "back\\slash \\N", NULL, "plain"};
+    char rows[512], *o = rows;
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        o += sprintf(o, "k%zu\t", i);
+        o = tsr_db_copy_field(o, values[i]);
+        *o++ = '\n';
+    }
+    assert_int_equal(tsr_db_begin(conn, &err), 0);
+    assert_int_equal(tsr_outbox_append(conn, "records.test.copied", NULL, NULL, &created.base, &err), 0);
+    assert_int_equal(
+        tsr_db_copy_in(conn, "COPY copied_rows (k, v) FROM STDIN", rows, (size_t)(o - rows), &err), 0);
+    assert_int_equal(query_long(check, "SELECT count(*) FROM copied_rows"), 0); /* not committed yet */
+    assert_int_equal(tsr_db_command(conn, "COMMIT", &err), 0);
+    assert_int_equal(query_long(check, "SELECT count(*) FROM outbox"), before + 1);
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SELECT v FROM copied_rows WHERE k = 'k%zu'", i);
+        PGresult *res = query(check, sql);
+        assert_int_equal(PQntuples(res), 1);
+        if (values[i] == NULL)
+            assert_true(PQgetisnull(res, 0, 0));
+        else
+            assert_string_equal(PQgetvalue(res, 0, 0), values[i]);
+        PQclear(res);
+    }
+
+    /* A row already there: the COPY fails naming the unique index's sqlstate; rolled back to the
+     * savepoint, the transaction goes on and commits what came before it. */
+    assert_int_equal(tsr_db_begin(conn, &err), 0);
+    const char *fresh[1] = {"k-before"};
+    assert_int_equal(
+        tsr_db_defer(conn, "INSERT INTO copied_rows (k) VALUES ($1)", 1, fresh, NULL, NULL, &err), 0);
+    assert_int_equal(tsr_db_command(conn, "SAVEPOINT copying", &err), 0);
+    const char again[] = "k-new\tx\nk4\ty\n";
+    assert_int_equal(tsr_db_copy_in(conn, "COPY copied_rows (k, v) FROM STDIN", again, strlen(again), &err),
+                     -1);
+    assert_string_equal(err.sqlstate, "23505");
+    tsr_error_clear(&err);
+    assert_int_equal(tsr_db_command(conn, "ROLLBACK TO SAVEPOINT copying", &err), 0);
+    assert_int_equal(tsr_db_command(conn, "COMMIT", &err), 0);
+    assert_int_equal(query_long(check, "SELECT count(*) FROM copied_rows WHERE k IN ('k-before', 'k-new')"),
+                     1);
+    assert_int_equal(query_long(check, "SELECT count(*) FROM copied_rows WHERE k = 'k4' AND v = 'plain'"), 1);
+
+    /* Not a COPY: refused before anything is sent. */
+    assert_int_equal(tsr_db_copy_in(conn, "SELECT 1", "", 0, &err), -1);
+    assert_string_equal(err.code, "database_error");
+    assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
+    PQclear(query(check, "DELETE FROM outbox WHERE type = 'records.test.copied'"));
+    PQclear(query(check, "DROP TABLE copied_rows"));
+    pool_rig_close(&rig);
 }
 
 static void test_events_not_wanted_are_passed_over_and_never_applied_later(void **state)
@@ -1356,6 +1450,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_restarted_consumer_applies_nothing_twice, inbox_setup,
                                         inbox_teardown),
         cmocka_unit_test(test_deferred_outbox_rows_commit_with_their_change_or_not_at_all),
+        cmocka_unit_test(test_rows_copied_in_commit_with_the_transaction_and_read_back_as_written),
         cmocka_unit_test_setup_teardown(test_events_not_wanted_are_passed_over_and_never_applied_later,
                                         inbox_setup, inbox_teardown),
         cmocka_unit_test_setup_teardown(
