@@ -11,7 +11,7 @@
 # daemon starting one CPIS Follow up per notification in the CP-IS Worker queue. Against, in the
 # same run on the same server: a raw COPY of the same rows into a copy of cpis.notifications plus
 # the match query over their NHS numbers (what a bulk load with no checks, events or work would
-# cost). Goal: ingest at 0.5 or more of the raw rate.
+# cost; three times, the median taken). Goal: ingest at 0.5 or more of the raw rate.
 #
 # Writes build/bench/cpis.json. BENCH_CPIS_QUEUE_WAIT_S (1800): how long to wait for the queue;
 # BENCH_CPIS_SETTLE_WAIT_S (600): how long to wait, before the baseline, for every daemon to have
@@ -105,16 +105,22 @@ $settled || echo "bench: the daemons were still applying events after ${settle_w
 # under the COPY, slowed the baseline by whatever it had left to write.
 psql_super -d tessera -c "CHECKPOINT"
 echo "bench: the same rows by raw COPY, plus the match query"
-psql_super -d tessera -c "CREATE TABLE bench.cpis_copy (LIKE cpis.notifications INCLUDING ALL)"
-b0=$(now_s)
-psql_super -d tessera -c "\\copy bench.cpis_copy (notification_id, kind, nhs_number, created_at, accessed_at, setting, ods_code, organisation_name, professional_name, professional_role) FROM STDIN CSV" <"$dir/cpis_source.csv"
-psql_super -d tessera -At -o /dev/null -c "SELECT n.nhs, p.id FROM (SELECT DISTINCT nhs_number AS nhs FROM bench.cpis_copy) n
-    JOIN records.people p ON p.nhs_number = n.nhs WHERE p.merged_into IS NULL"
-b1=$(now_s)
+# Three times, each into a table of its own, and the median taken: one COPY on this noisy a machine
+# has taken anything from 0.7 to 1.4 s, and the ratio moved with it.
+raw_runs=()
+for k in 1 2 3; do
+    psql_super -d tessera -c "CREATE TABLE bench.cpis_copy$k (LIKE cpis.notifications INCLUDING ALL)" >/dev/null
+    b0=$(now_s)
+    psql_super -d tessera -c "\\copy bench.cpis_copy$k (notification_id, kind, nhs_number, created_at, accessed_at, setting, ods_code, organisation_name, professional_name, professional_role) FROM STDIN CSV" <"$dir/cpis_source.csv" >/dev/null
+    psql_super -d tessera -At -o /dev/null -c "SELECT n.nhs, p.id FROM (SELECT DISTINCT nhs_number AS nhs FROM bench.cpis_copy$k) n
+        JOIN records.people p ON p.nhs_number = n.nhs WHERE p.merged_into IS NULL"
+    b1=$(now_s)
+    raw_runs+=("$(elapsed "$b0" "$b1")")
+done
 
 ingest_s=$(elapsed "$t0" "$t1")
 queue_s=$(elapsed "$t0" "$t2")
-raw_s=$(elapsed "$b0" "$b1")
+raw_s=$(printf '%s\n' "${raw_runs[@]}" | sort -n | sed -n 2p)
 rate() { awk -v n="$count" -v s="$1" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }'; }
 ratio=$(awk -v a="$raw_s" -v b="$ingest_s" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 cat >"$out/cpis.json" <<JSON
@@ -131,6 +137,7 @@ cat >"$out/cpis.json" <<JSON
   "to_queue_seconds": $queue_s,
   "to_queue_per_s": $(rate "$queue_s"),
   "raw_copy_and_match_seconds": $raw_s,
+  "raw_copy_and_match_runs": [$(IFS=,; echo "${raw_runs[*]}")],
   "baseline_on_settled_server": $settled,
   "raw_per_s": $(rate "$raw_s"),
   "ingest_over_raw": $ratio
@@ -140,7 +147,7 @@ echo
 echo "CP-IS access notifications in ($count, parts of $batch)"
 printf '  acknowledged by cpis:       %8.2f s  %10.1f notifications/s\n' "$ingest_s" "$(rate "$ingest_s")"
 printf '  steps in the CP-IS queue:   %8.2f s  %10.1f notifications/s\n' "$queue_s" "$(rate "$queue_s")"
-printf '  raw COPY + match query:     %8.2f s  %10.1f rows/s\n' "$raw_s" "$(rate "$raw_s")"
+printf '  raw COPY + match query:     %8.2f s  %10.1f rows/s  (median of %s s)\n' "$raw_s" "$(rate "$raw_s")" "$(IFS=/; echo "${raw_runs[*]}")"
 echo "  ingest over raw: $ratio (goal: 0.5 or more); accepted $accepted, steps $queued"
 echo "Figures written to $out/cpis.json"
 [ "$accepted" = "$count" ] && [ "$queued" -ge "$count" ]
