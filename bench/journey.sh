@@ -10,8 +10,9 @@
 #    01 to 03 and the first page of rows), against the plain SQL GROUP BY of sections 01 to 03 over
 #    the same rows by pgbench. Goal: the report takes at most 1.5 times as long.
 #
-# Writes build/bench/journey.json. BENCH_SECONDS (default 20) and BENCH_JOURNEY_CONNECTIONS (default
-# 8; one wrk thread each, since a journey's commands follow each other on one connection).
+# Writes build/bench/journey.json. BENCH_SECONDS (default 20: the journey's and pgbench's time each,
+# shared between BENCH_JOURNEY_ROUNDS, default 2, turns) and BENCH_JOURNEY_CONNECTIONS (default 8;
+# one wrk thread each, since a journey's commands follow each other on one connection).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 out="$bench_root/build/bench"
@@ -32,8 +33,6 @@ psql_super -d bench -c "CREATE TABLE bench_organisations (id bigserial PRIMARY K
     envelope bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
 cp "$bench_root/bench/baseline_organisation.sql" "$dir/baseline_two_inserts.sql"
 chmod 644 "$dir/baseline_two_inserts.sql"
-echo "bench: pgbench, two inserts a transaction, $connections clients, ${seconds}s"
-pg_two_inserts=$(pgbench -n -f "$dir/baseline_two_inserts.sql" -c "$connections" -j 2 -T "$seconds" bench 2>/dev/null | tps)
 
 # One manager per connection, as a MASH Manager team at work: each its own Current work, the team's
 # Incoming requests shared.
@@ -57,14 +56,32 @@ for i in $(seq 1 "$connections"); do
 done
 
 steps_before=$(psql_super -d tessera -At -c "SELECT count(*) FROM workflow.steps WHERE state = 'completed'")
-echo "bench: HTTP, the six commands of a consultation's journey, $connections connections, ${seconds}s"
-TESSERA_TOKENS="$tokens" BENCH_WRK_JSON="$dir/journey.json" \
-    wrk -t "$connections" -c "$connections" -d "${seconds}s" -s "$bench_root/bench/journey.lua" "http://$addr" \
-    >"$dir/journey.txt"
-journey_json=$(cat "$dir/journey.json")
-commands_per_s=$(printf '%s' "$journey_json" | sed -n 's/.*"commands_per_s": \([0-9.]*\).*/\1/p')
-journeys=$(printf '%s' "$journey_json" | sed -n 's/.*"journeys": \([0-9]*\).*/\1/p')
-journey_not_ok=$(printf '%s' "$journey_json" | sed -n 's/.*"not_ok": \([0-9]*\).*/\1/p')
+# pgbench and the journey take turns, BENCH_JOURNEY_ROUNDS (default 2) rounds of a share of the time
+# each, and each side's rate is the mean of its rounds: the load of this shared machine changes over
+# a minute, and one run of each, one after the other, measured each in a different minute.
+rounds=${BENCH_JOURNEY_ROUNDS:-2}
+round_s=$((seconds / rounds))
+[ "$round_s" -ge 1 ] || round_s=1
+pg_runs=()
+journey_runs=()
+for r in $(seq 1 "$rounds"); do
+    echo "bench: round $r of $rounds: pgbench, two inserts a transaction, $connections clients, ${round_s}s"
+    pg_runs+=("$(pgbench -n -f "$dir/baseline_two_inserts.sql" -c "$connections" -j 2 -T "$round_s" bench 2>/dev/null | tps)")
+    echo "bench: round $r of $rounds: HTTP, the six commands of a consultation's journey, $connections connections, ${round_s}s"
+    TESSERA_TOKENS="$tokens" BENCH_WRK_JSON="$dir/journey$r.json" \
+        wrk -t "$connections" -c "$connections" -d "${round_s}s" -s "$bench_root/bench/journey.lua" "http://$addr" \
+        >"$dir/journey$r.txt"
+    journey_runs+=("$(cat "$dir/journey$r.json")")
+done
+# The mean and the sum of the numbers on standard input, one a line; a field of each round's figures.
+mean() { awk '{ s += $1; n++ } END { printf "%.1f", (n ? s / n : 0) }'; }
+sum() { awk '{ s += $1 } END { printf "%d", s }'; }
+field() { for j in "${journey_runs[@]}"; do printf '%s\n' "$j" | sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p"; done; }
+pg_two_inserts=$(printf '%s\n' "${pg_runs[@]}" | mean)
+commands_per_s=$(field commands_per_s | mean)
+journeys=$(field journeys | sum)
+journey_not_ok=$(field not_ok | sum)
+journey_json="[$(IFS=,; echo "${journey_runs[*]}")]"
 steps_after=$(psql_super -d tessera -At -c "SELECT count(*) FROM workflow.steps WHERE state = 'completed'")
 # Loss-free: every finished journey reaches the report.
 reported=0
@@ -108,8 +125,11 @@ cat >"$out/journey.json" <<JSON
   "seconds": $seconds,
   "journey": {
     "connections": $connections,
+    "rounds": $rounds,
     "pgbench_two_insert_tps": ${pg_two_inserts:-0},
-    "http": $journey_json,
+    "pgbench_two_insert_tps_by_round": [$(IFS=,; echo "${pg_runs[*]}")],
+    "commands_per_s": $commands_per_s,
+    "http_by_round": $journey_json,
     "finished_steps": $((steps_after - steps_before)),
     "in_the_report": $reported,
     "ratio_commands_to_pgbench_tps": $ratio_journey
