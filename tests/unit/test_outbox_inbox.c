@@ -1123,16 +1123,23 @@ static void test_a_restarted_consumer_applies_nothing_twice(void **state)
     PQfinish(conn);
 }
 
-/* One pool connection of a tsr_db (conn) and a plain one to look with (check). */
+/* One pool connection of a tsr_db (conn), a plain one to look with (check), and an event to write
+ * (created, about an organisation named as given). */
 typedef struct {
     uv_loop_t loop;
     tsr_db_t *db;
     PGconn *conn;
     PGconn *check;
+    Tsr__Records__Organisation org;
+    Tsr__Records__OrganisationCreated created;
 } pool_rig_t;
 
-static void pool_rig_open(pool_rig_t *rig)
+static void pool_rig_open(pool_rig_t *rig, const char *name)
 {
+    tsr__records__organisation__init(&rig->org);
+    rig->org.name = (char *)name;
+    tsr__records__organisation_created__init(&rig->created);
+    rig->created.organisation = &rig->org;
     uv_loop_init(&rig->loop);
     tsr_error_t err;
     tsr_error_clear(&err);
@@ -1159,17 +1166,13 @@ static void test_deferred_outbox_rows_commit_with_their_change_or_not_at_all(voi
     (void)state;
     NEED_POSTGRES();
     pool_rig_t rig;
-    pool_rig_open(&rig);
+    pool_rig_open(&rig, "deferred");
     PGconn *conn = rig.conn, *check = rig.check;
     tsr_error_t err;
     tsr_error_clear(&err);
     PQclear(query(check, "CREATE TABLE IF NOT EXISTS deferred_changes (n int PRIMARY KEY)"));
     PQclear(query(check, "DELETE FROM deferred_changes"));
     long before = query_long(check, "SELECT count(*) FROM outbox");
-    Tsr__Records__Organisation org = TSR__RECORDS__ORGANISATION__INIT;
-    org.name = "deferred";
-    Tsr__Records__OrganisationCreated created = TSR__RECORDS__ORGANISATION_CREATED__INIT;
-    created.organisation = &org;
     const char *one[1] = {"1"};
 
     /* Committed: the change and its event together. */
@@ -1177,7 +1180,8 @@ static void test_deferred_outbox_rows_commit_with_their_change_or_not_at_all(voi
     PGresult *res = tsr_db_exec(conn, "INSERT INTO deferred_changes (n) VALUES ($1::int)", 1, one, &err);
     assert_non_null(res);
     PQclear(res);
-    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &created.base, &err), 0);
+    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &rig.created.base, &err),
+                     0);
     assert_int_equal(query_long(check, "SELECT count(*) FROM outbox"), before); /* not sent yet */
     assert_int_equal(tsr_db_command(conn, "COMMIT", &err), 0);
     assert_int_equal(query_long(check, "SELECT count(*) FROM outbox"), before + 1);
@@ -1188,7 +1192,8 @@ static void test_deferred_outbox_rows_commit_with_their_change_or_not_at_all(voi
     const char *two[1] = {"2"};
     res = tsr_db_exec(conn, "INSERT INTO deferred_changes (n) VALUES ($1::int)", 1, two, &err);
     PQclear(res);
-    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &created.base, &err), 0);
+    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &rig.created.base, &err),
+                     0);
     assert_int_equal(tsr_db_command(conn, "ROLLBACK", &err), 0);
     assert_int_equal(query_long(check, "SELECT count(*) FROM outbox"), before + 1);
     assert_int_equal(query_long(check, "SELECT count(*) FROM deferred_changes"), 1);
@@ -1196,7 +1201,8 @@ static void test_deferred_outbox_rows_commit_with_their_change_or_not_at_all(voi
     /* The statement the event went with fails: the commit never happens, and the error is that
      * statement's (a duplicate key here). */
     assert_int_equal(tsr_db_begin(conn, &err), 0);
-    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &created.base, &err), 0);
+    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &rig.created.base, &err),
+                     0);
     res = tsr_db_exec(conn, "INSERT INTO deferred_changes (n) VALUES ($1::int)", 1, one, &err);
     assert_null(res);
     assert_string_equal(err.sqlstate, "23505");
@@ -1206,7 +1212,8 @@ static void test_deferred_outbox_rows_commit_with_their_change_or_not_at_all(voi
 
     /* Several commands in one string (as a consumer ends its batch) take what waits with them. */
     assert_int_equal(tsr_db_begin(conn, &err), 0);
-    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &created.base, &err), 0);
+    assert_int_equal(tsr_outbox_append(conn, "records.test.deferred", NULL, NULL, &rig.created.base, &err),
+                     0);
     assert_int_equal(tsr_db_command(conn, "UPDATE deferred_changes SET n = n; COMMIT", &err), 0);
     assert_int_equal(query_long(check, "SELECT count(*) FROM outbox"), before + 2);
 
@@ -1227,17 +1234,13 @@ static void test_rows_copied_in_commit_with_the_transaction_and_read_back_as_wri
     (void)state;
     NEED_POSTGRES();
     pool_rig_t rig;
-    pool_rig_open(&rig);
+    pool_rig_open(&rig, "copied");
     PGconn *conn = rig.conn, *check = rig.check;
     tsr_error_t err;
     tsr_error_clear(&err);
     PQclear(query(check, "CREATE TABLE IF NOT EXISTS copied_rows (k text PRIMARY KEY, v text)"));
     PQclear(query(check, "DELETE FROM copied_rows"));
     long before = query_long(check, "SELECT count(*) FROM outbox");
-    Tsr__Records__Organisation org = TSR__RECORDS__ORGANISATION__INIT;
-    org.name = "copied";
-    Tsr__Records__OrganisationCreated created = TSR__RECORDS__ORGANISATION_CREATED__INIT;
-    created.organisation = &org;
 
     const char *values[] = {"a\tb", "line\nbreak\r", "back\\slash \\N", NULL, "plain"};
     char rows[512], *o = rows;
@@ -1247,7 +1250,7 @@ static void test_rows_copied_in_commit_with_the_transaction_and_read_back_as_wri
         *o++ = '\n';
     }
     assert_int_equal(tsr_db_begin(conn, &err), 0);
-    assert_int_equal(tsr_outbox_append(conn, "records.test.copied", NULL, NULL, &created.base, &err), 0);
+    assert_int_equal(tsr_outbox_append(conn, "records.test.copied", NULL, NULL, &rig.created.base, &err), 0);
     assert_int_equal(
         tsr_db_copy_in(conn, "COPY copied_rows (k, v) FROM STDIN", rows, (size_t)(o - rows), &err), 0);
     assert_int_equal(query_long(check, "SELECT count(*) FROM copied_rows"), 0); /* not committed yet */
