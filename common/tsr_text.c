@@ -232,6 +232,38 @@ int tsr_text_check_date(const char *text, int not_future, const char *field, tsr
     return 0;
 }
 
+static char *text__put_digits(char *o, int value, int n)
+{
+    for (int i = n - 1; i >= 0; i--, value /= 10)
+        o[i] = (char)('0' + value % 10);
+    return o + n;
+}
+
+size_t tsr_text_utc_ms(int64_t ms, char *out)
+{
+    /* Floor division: a time before 1970 is the second before it plus a positive fraction. */
+    int64_t seconds = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
+    time_t t = (time_t)seconds;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char *o = text__put_digits(out, tm.tm_year + 1900, 4);
+    *o++ = '-';
+    o = text__put_digits(o, tm.tm_mon + 1, 2);
+    *o++ = '-';
+    o = text__put_digits(o, tm.tm_mday, 2);
+    *o++ = 'T';
+    o = text__put_digits(o, tm.tm_hour, 2);
+    *o++ = ':';
+    o = text__put_digits(o, tm.tm_min, 2);
+    *o++ = ':';
+    o = text__put_digits(o, tm.tm_sec, 2);
+    *o++ = '.';
+    o = text__put_digits(o, (int)(ms - seconds * 1000), 3);
+    *o++ = 'Z';
+    *o = '\0';
+    return (size_t)(o - out);
+}
+
 int64_t tsr_text_datetime_ms(const char *text)
 {
     /* Read by position: a CP-IS part has two of these a notification, and sscanf cost more than the

@@ -36,6 +36,11 @@ int tsr_text_check_date(const char *text, int not_future, const char *field, tsr
 /* An RFC 3339 date-time with an offset (2022-11-25T13:57:00Z, 2022-11-25T13:57+01:00, seconds and
  * fractions optional) as Unix ms, read without the process's time zone; -1 when it is not one. */
 int64_t tsr_text_datetime_ms(const char *text);
+/* Unix ms as RFC 3339 in UTC with milliseconds (2022-11-25T13:57:00.000Z, what the API shows and
+ * PostgreSQL reads as a timestamptz), at out (room for TSR_TEXT_UTC_MS_LEN + 1 bytes, NUL-terminated);
+ * returns the length written. Years 0 to 9999. */
+#define TSR_TEXT_UTC_MS_LEN 24
+size_t tsr_text_utc_ms(int64_t ms, char *out);
 /* A list's cursor that is the id of the last item shown: 0 in *after when there is none, else the
  * id; -1 with invalid_cursor (field cursor) when it is not one a list gave out. */
 int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err);

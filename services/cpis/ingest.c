@@ -572,37 +572,6 @@ static int ingest__record_merge(tsr_call_t *call, ingest_note_t **accepted, size
     return *fresh ? 0 : -1;
 }
 
-static char *ingest__put_digits(char *o, int value, int n)
-{
-    for (int i = n - 1; i >= 0; i--, value /= 10)
-        o[i] = (char)('0' + value % 10);
-    return o + n;
-}
-
-/* A time in Unix ms as a timestamptz in COPY's text form (2022-11-25 13:57:00.000+00). */
-static char *ingest__copy_time(char *o, int64_t ms)
-{
-    int64_t seconds = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
-    time_t t = (time_t)seconds;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    o = ingest__put_digits(o, tm.tm_year + 1900, 4);
-    *o++ = '-';
-    o = ingest__put_digits(o, tm.tm_mon + 1, 2);
-    *o++ = '-';
-    o = ingest__put_digits(o, tm.tm_mday, 2);
-    *o++ = ' ';
-    o = ingest__put_digits(o, tm.tm_hour, 2);
-    *o++ = ':';
-    o = ingest__put_digits(o, tm.tm_min, 2);
-    *o++ = ':';
-    o = ingest__put_digits(o, tm.tm_sec, 2);
-    *o++ = '.';
-    o = ingest__put_digits(o, (int)(ms - seconds * 1000), 3);
-    memcpy(o, "+00", 3);
-    return o + 3;
-}
-
 static int ingest__compare_ids(const void *a, const void *b)
 {
     return strcmp((*(ingest_note_t *const *)a)->id, (*(ingest_note_t *const *)b)->id);
@@ -631,10 +600,12 @@ static char *ingest__copy_rows(ingest_note_t **sorted, size_t n, size_t *len)
         *o++ = '\t';
         o = tsr_db_copy_field(o, r->nhs);
         *o++ = '\t';
-        o = ingest__copy_time(o, r->created_ms);
+        o += tsr_text_utc_ms(r->created_ms, o);
         *o++ = '\t';
-        o = strcmp(r->kind, "access") == 0 ? ingest__copy_time(o, r->accessed_ms)
-                                           : tsr_db_copy_field(o, NULL);
+        if (strcmp(r->kind, "access") == 0)
+            o += tsr_text_utc_ms(r->accessed_ms, o);
+        else
+            o = tsr_db_copy_field(o, NULL);
         const char *texts[] = {r->setting, r->ods_code, r->organisation, r->hp_name, r->hp_role};
         for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
             *o++ = '\t';

@@ -18,12 +18,8 @@ json_t *gw_json_id(uint64_t id)
 
 json_t *gw_json_time(int64_t ms)
 {
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char text[40];
-    size_t n = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(text + n, sizeof(text) - n, ".%03dZ", (int)(ms % 1000));
+    char text[TSR_TEXT_UTC_MS_LEN + 1];
+    tsr_text_utc_ms(ms, text);
     return json_string(text);
 }
 

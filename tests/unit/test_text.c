@@ -194,6 +194,32 @@ static void test_date_times_need_an_offset_and_are_read_without_the_local_time_z
     assert_int_equal(tsr_text_datetime_ms("2023-04-31T00:00Z"), -1);
 }
 
+static void test_a_time_is_written_in_utc_with_milliseconds_and_reads_back_to_the_second(void **state)
+{
+    (void)state;
+    char out[TSR_TEXT_UTC_MS_LEN + 1];
+    const struct {
+        int64_t ms;
+        const char *text;
+    } cases[] = {
+        {0, "1970-01-01T00:00:00.000Z"},
+        {1669384620000LL, "2022-11-25T13:57:00.000Z"},
+        {1669384620250LL, "2022-11-25T13:57:00.250Z"},
+        {1709164800007LL, "2024-02-29T00:00:00.007Z"},
+        /* Before 1970: the second before, and a fraction after it. */
+        {-1, "1969-12-31T23:59:59.999Z"},
+        {-1000, "1969-12-31T23:59:59.000Z"},
+        {253402300799999LL, "9999-12-31T23:59:59.999Z"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(tsr_text_utc_ms(cases[i].ms, out), TSR_TEXT_UTC_MS_LEN);
+        assert_string_equal(out, cases[i].text);
+        /* Read back to the second (tsr_text_datetime_ms takes whole seconds, as the forms give). */
+        if (cases[i].ms >= 0)
+            assert_int_equal(tsr_text_datetime_ms(out), cases[i].ms - cases[i].ms % 1000);
+    }
+}
+
 static void test_an_id_cursor_is_a_positive_number_or_nothing(void **state)
 {
     (void)state;
@@ -293,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_a_table_goes_as_one_array_literal_a_column),
         cmocka_unit_test(test_hex_needs_whole_bytes_of_hex_digits),
         cmocka_unit_test(test_date_times_need_an_offset_and_are_read_without_the_local_time_zone),
+        cmocka_unit_test(test_a_time_is_written_in_utc_with_milliseconds_and_reads_back_to_the_second),
         cmocka_unit_test(test_an_id_cursor_is_a_positive_number_or_nothing),
         cmocka_unit_test(test_a_page_size_defaults_when_not_asked_and_is_refused_above_its_maximum),
         cmocka_unit_test(test_a_page_gives_its_statement_the_cursor_and_one_row_more_than_it_shows),
