@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
+
+#include "tsr_text.h"
 
 static pthread_mutex_t log__lock = PTHREAD_MUTEX_INITIALIZER;
 static char log__component[64] = "tessera";
@@ -64,11 +65,8 @@ void tsr_log_write(tsr_log_level_t level, const char *trace_id, const char *fmt,
 
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
-    char ts[40];
-    size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
+    char ts[TSR_TEXT_UTC_MS_LEN + 1];
+    tsr_text_utc_ms((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, ts);
 
     json_t *line = json_object();
     json_object_set_new(line, "ts", json_string(ts));
