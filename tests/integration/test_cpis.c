@@ -551,16 +551,25 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     free(sa);
 }
 
+/* A child of the demo key worker 'key.worker' with a new NHS number (nhs), its record's id in child:
+ * whom a test's notifications are about. */
+static void add_key_workers_child(const char *given, const char *family, const char *gender, const char *dob,
+                                  char nhs[11], char child[32])
+{
+    char kw[32];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    testenv_new_nhs_number(nhs);
+    add_child(given, family, gender, dob, nhs, kw, child);
+}
+
 /* A large file in small parts, the poller killed while posting, then run again: every
  * notification once in cpis and exactly one step each in the CP-IS Worker queue. */
 static void test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_nothing(void **state)
 {
     (void)state;
     enum { COUNT = 600 };
-    char kw[32], child[32], nhs[11];
-    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
-    testenv_new_nhs_number(nhs);
-    add_child("Kit", "Killingworth", "male", "2015-05-05", nhs, kw, child);
+    char child[32], nhs[11];
+    add_key_workers_child("Kit", "Killingworth", "male", "2015-05-05", nhs, child);
     char *batch =
         notifications_batch("N-KILL-%04d", COUNT, nhs, "minor-injury-unit", "Ripley MIU", "Jo Stitchley");
     write_spool("20260106-big.json", batch);
@@ -606,10 +615,8 @@ static void test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_n
 {
     (void)state;
     enum { COUNT = 40 };
-    char kw[32], child[32], nhs[11];
-    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
-    testenv_new_nhs_number(nhs);
-    add_child("Rory", "Repeatwell", "male", "2017-07-07", nhs, kw, child);
+    char child[32], nhs[11];
+    add_key_workers_child("Rory", "Repeatwell", "male", "2017-07-07", nhs, child);
     size_t cap = (COUNT + 3) * 500 + 64, len = 0;
     char *batch = malloc(cap);
     assert_non_null(batch);
@@ -726,10 +733,8 @@ test_a_notification_recorded_meanwhile_by_another_request_is_a_duplicate_and_the
 {
     (void)state;
     enum { COUNT = 10 };
-    char kw[32], child[32], nhs[11];
-    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
-    testenv_new_nhs_number(nhs);
-    add_child("Remy", "Racewell", "female", "2016-06-06", nhs, kw, child);
+    char child[32], nhs[11];
+    add_key_workers_child("Remy", "Racewell", "female", "2016-06-06", nhs, child);
     held_insert_t held = {.rc = -1};
     snprintf(held.sql, sizeof(held.sql),
              "BEGIN;\nINSERT INTO cpis.notifications (notification_id, kind, nhs_number, created_at,"
