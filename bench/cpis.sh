@@ -56,9 +56,15 @@ batch_size = $batch
 CONF
 
 echo "bench: tessera-spine-poller --once, parts of $batch"
+bench_cpu_snapshot >"$dir/cpu_start.txt"
+TIMEFORMAT='%U %S' # the poller's own CPU, user and system
 t0=$(now_s)
-"$bench_bin/tessera-spine-poller" --config "$dir/poller.conf" --once 2>"$dir/logs/spine-poller.log"
+{ time "$bench_bin/tessera-spine-poller" --config "$dir/poller.conf" --once 2>"$dir/logs/spine-poller.log"; } \
+    2>"$dir/poller_time.txt"
 t1=$(now_s)
+bench_cpu_snapshot >"$dir/cpu_acknowledged.txt"
+awk -v hz="$(getconf CLK_TCK)" '{ printf "tessera-spine-poller %d\n", ($1 + $2) * hz }' "$dir/poller_time.txt" \
+    >>"$dir/cpu_acknowledged.txt"
 [ -f "$spool/done/bench.json" ] || { echo "bench: the batch was not acknowledged" >&2; tail "$dir/logs/spine-poller.log" >&2; exit 1; }
 steps() { psql_super -d tessera -At -c "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:BENCH-%'"; }
 queued=0
@@ -68,6 +74,7 @@ for _ in $(seq 1 $((queue_wait_s * 5))); do
     sleep 0.2
 done
 t2=$(now_s)
+bench_cpu_snapshot >"$dir/cpu_queued.txt"
 accepted=$(psql_super -d tessera -At -c "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'BENCH-%'")
 
 # The baseline on a settled server: every daemon has applied every event published so far. After
@@ -108,6 +115,7 @@ echo "bench: the same rows by raw COPY, plus the match query"
 # Three times, each into a table of its own, and the median taken: one COPY on this noisy a machine
 # has taken anything from 0.7 to 1.4 s, and the ratio moved with it.
 raw_runs=()
+bench_cpu_snapshot >"$dir/cpu_raw_start.txt"
 for k in 1 2 3; do
     psql_super -d tessera -c "CREATE TABLE bench.cpis_copy$k (LIKE cpis.notifications INCLUDING ALL)" >/dev/null
     b0=$(now_s)
@@ -117,8 +125,14 @@ for k in 1 2 3; do
     b1=$(now_s)
     raw_runs+=("$(elapsed "$b0" "$b1")")
 done
+bench_cpu_snapshot >"$dir/cpu_raw_end.txt"
 
 ingest_s=$(elapsed "$t0" "$t1")
+# Where the CPU went, in milliseconds a thousand notifications: while the parts were acknowledged (the
+# workflow daemon already starting follow-ups meanwhile), and from then until the queue was full.
+cpu_acknowledged=$(bench_cpu_spent "$dir/cpu_start.txt" "$dir/cpu_acknowledged.txt" "$count" 1000000)
+cpu_queued=$(bench_cpu_spent "$dir/cpu_acknowledged.txt" "$dir/cpu_queued.txt" "$count" 1000000)
+cpu_raw=$(bench_cpu_spent "$dir/cpu_raw_start.txt" "$dir/cpu_raw_end.txt" "$((count * 3))" 1000000)
 queue_s=$(elapsed "$t0" "$t2")
 raw_s=$(printf '%s\n' "${raw_runs[@]}" | sort -n | sed -n 2p)
 rate() { awk -v n="$count" -v s="$1" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }'; }
@@ -140,7 +154,10 @@ cat >"$out/cpis.json" <<JSON
   "raw_copy_and_match_runs": [$(IFS=,; echo "${raw_runs[*]}")],
   "baseline_on_settled_server": $settled,
   "raw_per_s": $(rate "$raw_s"),
-  "ingest_over_raw": $ratio
+  "ingest_over_raw": $ratio,
+  "cpu_ms_per_1000_until_acknowledged": {$cpu_acknowledged},
+  "cpu_ms_per_1000_acknowledged_to_queue": {$cpu_queued},
+  "cpu_ms_per_1000_raw_copy_and_match": {$cpu_raw}
 }
 JSON
 echo
@@ -149,5 +166,9 @@ printf '  acknowledged by cpis:       %8.2f s  %10.1f notifications/s\n' "$inges
 printf '  steps in the CP-IS queue:   %8.2f s  %10.1f notifications/s\n' "$queue_s" "$(rate "$queue_s")"
 printf '  raw COPY + match query:     %8.2f s  %10.1f rows/s  (median of %s s)\n' "$raw_s" "$(rate "$raw_s")" "$(IFS=/; echo "${raw_runs[*]}")"
 echo "  ingest over raw: $ratio (goal: 0.5 or more); accepted $accepted, steps $queued"
+echo "  CPU until acknowledged, ms a thousand notifications:"
+printf '%s\n' "$cpu_acknowledged" | tr ',' '\n' | tr -d '"' | head -n 10 | sed 's/^ */    /'
+echo "  CPU from then to a full queue, ms a thousand: $(printf '%s\n' "$cpu_queued" | tr -d '"' | cut -d, -f1-5)"
+echo "  CPU of the raw COPY + match, ms a thousand: $(printf '%s\n' "$cpu_raw" | tr -d '"' | cut -d, -f1-3)"
 echo "Figures written to $out/cpis.json"
 [ "$accepted" = "$count" ] && [ "$queued" -ge "$count" ]

@@ -66,11 +66,21 @@ pg_runs=()
 journey_runs=()
 for r in $(seq 1 "$rounds"); do
     echo "bench: round $r of $rounds: pgbench, two inserts a transaction, $connections clients, ${round_s}s"
-    pg_runs+=("$(pgbench -n -f "$dir/baseline_two_inserts.sql" -c "$connections" -j 2 -T "$round_s" bench 2>/dev/null | tps)")
+    bench_cpu_snapshot >"$dir/pg_cpu_before$r.txt"
+    TIMEFORMAT='%U %S' # pgbench's own CPU, user and system: the client's share, as wrk's is the journey's
+    { time pgbench -n -f "$dir/baseline_two_inserts.sql" -c "$connections" -j 2 -T "$round_s" bench \
+        >"$dir/pgbench$r.txt" 2>/dev/null; } 2>"$dir/pgbench_time$r.txt"
+    bench_cpu_snapshot >"$dir/pg_cpu_after$r.txt"
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "pgbench %d\n", ($1 + $2) * hz }' "$dir/pgbench_time$r.txt" \
+        >>"$dir/pg_cpu_after$r.txt"
+    pg_runs+=("$(tps <"$dir/pgbench$r.txt")")
     echo "bench: round $r of $rounds: HTTP, the six commands of a consultation's journey, $connections connections, ${round_s}s"
-    TESSERA_TOKENS="$tokens" BENCH_WRK_JSON="$dir/journey$r.json" \
+    bench_cpu_snapshot >"$dir/cpu_before$r.txt"
+    { time env TESSERA_TOKENS="$tokens" BENCH_WRK_JSON="$dir/journey$r.json" \
         wrk -t "$connections" -c "$connections" -d "${round_s}s" -s "$bench_root/bench/journey.lua" "http://$addr" \
-        >"$dir/journey$r.txt"
+        >"$dir/journey$r.txt"; } 2>"$dir/wrk_time$r.txt"
+    bench_cpu_snapshot >"$dir/cpu_after$r.txt"
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "wrk %d\n", ($1 + $2) * hz }' "$dir/wrk_time$r.txt" >>"$dir/cpu_after$r.txt"
     journey_runs+=("$(cat "$dir/journey$r.json")")
 done
 # The mean and the sum of the numbers on standard input, one a line; a field of each round's figures.
@@ -82,6 +92,16 @@ commands_per_s=$(field commands_per_s | mean)
 journeys=$(field journeys | sum)
 journey_not_ok=$(field not_ok | sum)
 journey_json="[$(IFS=,; echo "${journey_runs[*]}")]"
+# Where a command's CPU went, over every round: each daemon and each daemon's PostgreSQL backends.
+# Where a command's CPU went, over every round: each daemon, each daemon's PostgreSQL backends, and
+# wrk; and the same of a pgbench transaction (the server's processes and pgbench).
+cat "$dir"/cpu_before[0-9]*.txt >"$dir/cpu_before.txt"
+cat "$dir"/cpu_after[0-9]*.txt >"$dir/cpu_after.txt"
+cpu_per_command=$(bench_cpu_spent "$dir/cpu_before.txt" "$dir/cpu_after.txt" "$(field commands | sum)" 1000)
+cat "$dir"/pg_cpu_before[0-9]*.txt >"$dir/pg_cpu_before.txt"
+cat "$dir"/pg_cpu_after[0-9]*.txt >"$dir/pg_cpu_after.txt"
+pg_transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir"/pgbench[0-9]*.txt | sum)
+cpu_per_transaction=$(bench_cpu_spent "$dir/pg_cpu_before.txt" "$dir/pg_cpu_after.txt" "${pg_transactions:-1}" 1000)
 steps_after=$(psql_super -d tessera -At -c "SELECT count(*) FROM workflow.steps WHERE state = 'completed'")
 # Loss-free: every finished journey reaches the report.
 reported=0
@@ -132,7 +152,9 @@ cat >"$out/journey.json" <<JSON
     "http_by_round": $journey_json,
     "finished_steps": $((steps_after - steps_before)),
     "in_the_report": $reported,
-    "ratio_commands_to_pgbench_tps": $ratio_journey
+    "ratio_commands_to_pgbench_tps": $ratio_journey,
+    "cpu_ms_per_command": {$cpu_per_command},
+    "pgbench_cpu_ms_per_transaction": {$cpu_per_transaction}
   },
   "report": {
     "consultations": $generated,
@@ -151,6 +173,9 @@ printf '  HTTP, the journey'"'"'s six commands:     %10.1f commands/s (%s journe
     "$commands_per_s" "$journeys" "$journey_not_ok"
 echo "  ratio commands/s to pgbench tps:     $ratio_journey (goal: 0.25 or more)"
 echo "  finished steps: $((steps_after - steps_before)); in the report: $reported"
+echo "  CPU a command, ms (the daemons, their PostgreSQL backends as pg:<role>, wrk):"
+printf '%s\n' "$cpu_per_command" | tr ',' '\n' | tr -d '"' | head -n 12 | sed 's/^ */    /'
+echo "  CPU a pgbench transaction, ms: $(printf '%s\n' "$cpu_per_transaction" | tr -d '"' | cut -d, -f1-4)"
 echo
 echo "'Consultations in period' over $generated consultations ($seconds s)"
 printf '  pgbench, plain GROUP BY (01-03):     %10.2f runs/s, average %s ms\n' "$pg_report_tps" "$pg_report_ms"

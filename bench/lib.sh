@@ -77,5 +77,54 @@ bench_restart_daemon() {
     exit 1
 }
 
+# bench_cpu_snapshot: the CPU time so far (clock ticks, user and system) of this suite's daemons and
+# of its PostgreSQL server's processes, a backend under its login role (pg:tsr_workflow), one
+# "name ticks" a line (pg:ended, backends that have exited since the server started). Two snapshots around a run give where its CPU went (bench_cpu_spent): the
+# figure that says which part to make cheaper, where a rate alone says only how fast the whole was.
+bench_cpu_snapshot() {
+    local pm p stat cmd name
+    local -a f
+    pm=$(head -n 1 "$dir/pg/data/postmaster.pid")
+    for p in /proc/[0-9]*; do
+        stat=$(cat "$p/stat" 2>/dev/null) || continue
+        cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+        read -r -a f <<<"${stat##*) }" # from the third field on: the name in brackets may hold spaces
+        if [ "${p#/proc/}" = "$pm" ]; then
+            name=pg:postmaster
+            # Backends that have ended (pgbench's, psql's) count in their parent's children's time.
+            echo "pg:ended $((f[13] + f[14]))"
+        elif [ "${f[1]}" = "$pm" ]; then
+            name=${cmd#postgres: }
+            name=pg:${name%% *}
+        elif [[ "$cmd" == "$bench_bin"/tessera-*"$dir"/* ]]; then
+            name=${cmd%% *}
+            name=${name##*/}
+        else
+            continue
+        fi
+        echo "$name $((f[11] + f[12]))"
+    done | awk '{ t[$1] += $2 } END { for (k in t) print k, t[k] }'
+}
+
+# bench_cpu_spent BEFORE AFTER PER SCALE: the CPU spent between two snapshot files (or several
+# rounds' snapshots, each file their concatenation: a name's lines are summed), by name, as
+# seconds * SCALE / PER (e.g. 1000 and the commands run: milliseconds a command), largest first, as
+# the members of a JSON object ("total" first). Names whose share rounds to nothing are left out.
+bench_cpu_spent() {
+    awk -v per="$3" -v scale="$4" -v hz="$(getconf CLK_TCK)" '
+        FNR == NR { before[$1] += $2; next }
+        { after[$1] += $2 }
+        END {
+            for (k in after) { d = (after[k] - before[k]) / hz * scale / per; if (d > 0) { spent[k] = d; total += d } }
+            printf "\"total\": %.3f", total
+            n = 0
+            for (k in spent) names[++n] = k
+            for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+                if (spent[names[j]] > spent[names[i]]) { t = names[i]; names[i] = names[j]; names[j] = t }
+            for (i = 1; i <= n; i++) if (spent[names[i]] >= 0.0005) printf ", \"%s\": %.3f", names[i], spent[names[i]]
+            print ""
+        }' "$1" "$2"
+}
+
 psql_super() { "${bench_as_pg[@]}" "$pgbin/psql" -h "$bench_sock" -p "$bench_port" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
 pgbench() { "${bench_as_pg[@]}" "$pgbin/pgbench" -h "$bench_sock" -p "$bench_port" -U postgres "$@"; }
