@@ -10,9 +10,11 @@
 #    01 to 03 and the first page of rows), against the plain SQL GROUP BY of sections 01 to 03 over
 #    the same rows by pgbench. Goal: the report takes at most 1.5 times as long.
 #
-# Writes build/bench/journey.json. BENCH_SECONDS (default 20: the journey's and pgbench's time each,
-# shared between BENCH_JOURNEY_ROUNDS, default 2, turns) and BENCH_JOURNEY_CONNECTIONS (default 8;
-# one wrk thread each, since a journey's commands follow each other on one connection).
+# Writes build/bench/journey.json; with BENCH_STATEMENTS=1, the journey's statements too, each per
+# command (build/bench/journey_statements.txt). BENCH_SECONDS (default 20: the journey's and
+# pgbench's time each, shared between BENCH_JOURNEY_ROUNDS, default 2, turns) and
+# BENCH_JOURNEY_CONNECTIONS (default 8; one wrk thread each, since a journey's commands follow each
+# other on one connection).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 out="$bench_root/build/bench"
@@ -64,6 +66,7 @@ round_s=$((seconds / rounds))
 [ "$round_s" -ge 1 ] || round_s=1
 pg_runs=()
 journey_runs=()
+bench_statements_reset
 for r in $(seq 1 "$rounds"); do
     echo "bench: round $r of $rounds: pgbench, two inserts a transaction, $connections clients, ${round_s}s"
     bench_cpu_snapshot >"$dir/pg_cpu_before$r.txt"
@@ -98,6 +101,7 @@ journey_json="[$(IFS=,; echo "${journey_runs[*]}")]"
 cat "$dir"/cpu_before[0-9]*.txt >"$dir/cpu_before.txt"
 cat "$dir"/cpu_after[0-9]*.txt >"$dir/cpu_after.txt"
 cpu_per_command=$(bench_cpu_spent "$dir/cpu_before.txt" "$dir/cpu_after.txt" "$(field commands | sum)" 1000)
+bench_statements_report "$(field commands | sum)" "$out/journey_statements.txt"
 cat "$dir"/pg_cpu_before[0-9]*.txt >"$dir/pg_cpu_before.txt"
 cat "$dir"/pg_cpu_after[0-9]*.txt >"$dir/pg_cpu_after.txt"
 pg_transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir"/pgbench[0-9]*.txt | sum)

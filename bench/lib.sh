@@ -25,6 +25,16 @@ bench_start_suite() {
     trap bench_cleanup EXIT
     echo "bench: instance in $dir"
     "$bench_root/scripts/instance.sh" init "$dir" >/dev/null
+    if [ "${BENCH_STATEMENTS:-0}" = 1 ]; then
+        # Each statement's calls and time too (bench_statements_report), at a small cost to every
+        # statement: only when asked for.
+        printf '%s\n' "shared_preload_libraries = 'pg_stat_statements'" "pg_stat_statements.track = all" |
+            { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- tee -a "$dir/pg/data/postgresql.conf"; else
+                tee -a "$dir/pg/data/postgresql.conf"; fi; } >/dev/null
+        "$bench_root/scripts/instance.sh" stop "$dir" >/dev/null
+        "$bench_root/scripts/instance.sh" start "$dir" >/dev/null
+        "$bench_root/scripts/instance.sh" psql "$dir" -q -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+    fi
     local d
     for d in $bench_daemons; do
         TESSERA_HTTP_ADDR=127.0.0.1:0 TESSERA_TESSERA_LOG_LEVEL=warn \
@@ -128,3 +138,30 @@ bench_cpu_spent() {
 
 psql_super() { "${bench_as_pg[@]}" "$pgbin/psql" -h "$bench_sock" -p "$bench_port" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
 pgbench() { "${bench_as_pg[@]}" "$pgbin/pgbench" -h "$bench_sock" -p "$bench_port" -U postgres "$@"; }
+
+# With BENCH_STATEMENTS=1: bench_statements_reset forgets the statements so far;
+# bench_statements_report PER FILE writes to FILE the statements of database tessera since then, by
+# login role and one by one (the fifty that took longest), as time and calls per PER (the commands
+# run, say). Without it, both do nothing.
+bench_statements_reset() {
+    [ "${BENCH_STATEMENTS:-0}" = 1 ] || return 0
+    psql_super -d tessera -c "SELECT pg_stat_statements_reset()" >/dev/null
+}
+bench_statements_report() {
+    [ "${BENCH_STATEMENTS:-0}" = 1 ] || return 0
+    psql_super -d tessera -v per="$1" >"$2" <<'SQL'
+CREATE TEMP VIEW s AS SELECT userid::regrole::text AS role, * FROM pg_stat_statements
+    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'tessera') AND userid::regrole::text <> 'postgres';
+\echo 'Statements run at the top level, by login role: time (executing only: not parsing, planning or'
+\echo 'the round trip) and calls, each per command'
+SELECT role, round((sum(total_exec_time) * 1000 / :per)::numeric, 1) AS us_per_command,
+       round(sum(calls)::numeric / :per, 2) AS calls_per_command
+    FROM s WHERE toplevel GROUP BY role ORDER BY 2 DESC;
+\echo 'The statements that took longest (top: f is a statement run by a trigger or a function, whose'
+\echo 'time is in its caller''s too)'
+SELECT role, toplevel AS top, round((total_exec_time * 1000 / :per)::numeric, 1) AS us_per_command,
+       round(calls::numeric / :per, 2) AS calls_per_command, round((mean_exec_time * 1000)::numeric) AS us_each,
+       left(regexp_replace(query, '\s+', ' ', 'g'), 120) AS statement
+    FROM s ORDER BY total_exec_time DESC LIMIT 50;
+SQL
+}
