@@ -342,6 +342,25 @@ static void test_the_batch_command_writes_what_the_api_gives(void **state)
                  sizeof(out)),
         2);
     assert_non_null(strstr(out, "format must be json, csv, html or xlsx"));
+    /* An empty --format gave the JSON and exit 0; a repeated option was dropped without a word;
+     * "--start --end D" took "--end" for the start and D for a stray word. No file is written. */
+    snprintf(path, sizeof(path), "%s/refused.csv", testenv->dir);
+    static const struct {
+        const char *args;
+        const char *says;
+    } refused[] = {
+        {"--start 2022-11-14 --end 2022-12-01 --format ''", "--format is required"},
+        {"--start 2022-11-14 --end 2022-12-01 --format csv --start 2022-11-20", "--start is given twice"},
+        {"--start --end 2022-12-01 --format csv", "--start needs a value"},
+        {"--start 0000-01-01 --end 2022-12-01 --format csv", "must be a real date"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        snprintf(args, sizeof(args), "report consultations-in-period %s --output %s", refused[i].args, path);
+        assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+        if (strstr(out, refused[i].says) == NULL)
+            fail_msg("%s: expected \"%s\", got: %s", refused[i].args, refused[i].says, out);
+        assert_int_equal(access(path, F_OK), -1);
+    }
     free(manager);
 }
 
@@ -436,6 +455,51 @@ static void test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded(void 
     assert_non_null(strstr(out, "a quoted field that starts on line 2 is never closed"));
     free(path);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"), before);
+}
+
+/* A file as a spreadsheet saves it: a byte-order mark before a quoted header, CRLF line ends,
+ * quoted fields with commas and doubled quotes, blank lines at the end; the report's CSV gives the
+ * names back as they were. */
+static void test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads(void **state)
+{
+    (void)state;
+    const char *text =
+        "\xef\xbb\xbf\"Organisation ID\",\"Organisation name\",\"Step ID\",\"Step type\",\"Step started on\","
+        "\"Step completed on\",\"Date and time of consult\",\"Source of contact\",\"Referrer name\","
+        "\"Relationship with subject(s)\",\"Outcome(s)\"\r\n"
+        "\"7600001\",\"Ellery, Lowe & \"\"Partners\"\"\",\"12100001\",\"Consultation (CSSW)\",\"2021-06-01\","
+        "\"2021-06-02\",\"2021-06-01T10:00:00+01:00\",\"SCHOOLS\",\"<b>Ada</b> Lowe\",\"Teacher, year 6\","
+        "\"Further information given, Referral to Mash\"\r\n"
+        "7600001,\"Ellery, Lowe & \"\"Partners\"\"\",12100002,Consultation (CSEW),2021-06-02,2021-06-02,"
+        "2021-06-02,LA SERVICES - early help,,,\r\n"
+        "\r\n\r\n";
+    char *path = write_file("spreadsheet.csv", text);
+    char args[600], out[4096];
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    int rc = run_tool(args, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("import failed (%d): %s", rc, out);
+    assert_non_null(strstr(out, "Loaded 2 consultations"));
+    assert_int_equal(run_tool(args, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Loaded 0 consultations"));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"
+                                               " WHERE step_id IN (12100001, 12100002)"
+                                               " AND organisation_name = 'Ellery, Lowe & \"Partners\"'"),
+                     2);
+    char *manager = testenv_login(testenv, "mash.manager");
+    wait_for_total(manager, "start=2021-06-01&end=2021-06-02", 2);
+    assert_int_equal(
+        run_tool("report consultations-in-period --start 2021-06-01 --end 2021-06-02 --format csv", out,
+                 sizeof(out)),
+        0);
+    assert_non_null(strstr(out, "\n7600001,\"Ellery, Lowe & \"\"Partners\"\"\",12100001,Consultation (CSSW),"
+                                "2021-06-01,2021-06-02,2021-06-01,SCHOOLS,<b>Ada</b> Lowe,"
+                                "\"Teacher, year 6\",\"Further information given, Referral to Mash\"\r\n"));
+    free(manager);
+    free(path);
+    /* A file that is not there says why. */
+    assert_int_equal(run_tool("import consultations /nonexistent/old-system.csv", out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "/nonexistent/old-system.csv cannot be read: No such file or directory"));
 }
 
 static void test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded(void **state)
@@ -559,6 +623,8 @@ static void test_the_report_checks_its_period_format_and_who_asks(void **state)
         {"end=2022-12-01", 400, "missing_field", "start"},
         {"start=2022-11-14", 400, "missing_field", "end"},
         {"start=2022-11-31&end=2022-12-01", 400, "invalid_date", "start"},
+        /* No year 0: it got as far as PostgreSQL, which refused it (a 500). */
+        {"start=0000-01-01&end=2022-12-01", 400, "invalid_date", "start"},
         {"start=2022-12-01&end=2022-11-14", 400, "invalid_period", "end"},
         {PERIOD "&format=pdf", 400, "invalid_format", "format"},
         {PERIOD "&format=csv&limit=10", 400, "not_paged", "limit"},
@@ -595,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_the_batch_command_writes_what_the_api_gives),
         cmocka_unit_test(test_importing_the_same_file_twice_loads_nothing_more),
         cmocka_unit_test(test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded),
+        cmocka_unit_test(test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads),
         cmocka_unit_test(test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded),
         cmocka_unit_test(test_consultations_completed_outside_the_period_are_left_out),
         cmocka_unit_test(test_the_json_rows_come_in_pages_that_cover_the_period_once),

@@ -4,6 +4,7 @@
  * checks every row and loads the whole file or nothing. */
 #include <assert.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,10 +181,11 @@ static char *import__read_file(const char *path, size_t *len)
             cap *= 2;
         }
     }
-    int failed = ferror(f);
+    int failed = ferror(f), why = errno;
     fclose(f);
     if (failed) {
         free(data);
+        errno = why; /* for the caller's message: a directory, an unreadable disk */
         return NULL;
     }
     return data;
@@ -196,8 +198,7 @@ static int import__header(const char *file, const import_format_t *format, char 
     int seen[IMPORT_FIELDS_MAX] = {0};
     for (size_t i = 0; i < n; i++) {
         char *name = tsr_text_trim_dup(fields[i]);
-        /* A file saved by a spreadsheet may start with a byte-order mark. */
-        const char *h = name && i == 0 && strncmp(name, "\xef\xbb\xbf", 3) == 0 ? name + 3 : name;
+        const char *h = name;
         map[i] = -1;
         for (size_t c = 0; h && c < format->count; c++)
             if (strcasecmp(h, format->columns[c].heading) == 0 || strcasecmp(h, format->columns[c].key) == 0)
@@ -230,7 +231,7 @@ static int import__read_csv(const char *file, const import_format_t *format, imp
     size_t len = 0;
     char *data = import__read_file(file, &len);
     if (data == NULL) {
-        fprintf(stderr, "tessera: %s cannot be read\n", file);
+        fprintf(stderr, "tessera: %s cannot be read: %s\n", file, strerror(errno));
         return 2;
     }
     if (!tsr_text_is_utf8(data, len)) {
@@ -238,7 +239,10 @@ static int import__read_csv(const char *file, const import_format_t *format, imp
         free(data);
         return 2;
     }
-    import_reader_t reader = {data, data + len, 1};
+    /* A file saved by a spreadsheet ("CSV UTF-8") starts with a byte-order mark: it is not part of
+     * the first heading, which may be quoted after it. */
+    size_t bom = len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    import_reader_t reader = {data + bom, data + len, 1};
     char *fields[IMPORT_FIELDS_MAX], msg[200];
     size_t n = 0, bad = 0;
     unsigned line = 0;
