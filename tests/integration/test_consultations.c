@@ -441,6 +441,14 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
                               " AND contact_name IS NULL AND source_title = 'POLICE'",
                               id),
                      1);
+    /* A save without 'data' emptied the whole section ("its fields stay as they are", the gateway
+     * said): it is refused, and the section keeps what it has. */
+    call_error(admin, "PUT", path, "{\"completed\":false}", 400, "missing_field", "data");
+    call_error(admin, "PUT", path, "{\"completed\":true}", 400, "missing_field", "data");
+    assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
+                              " AND source = 'police'",
+                              id),
+                     1);
     /* The ways a UK number is written, from here and from abroad, with an extension. */
     static const char *const telephones[] = {"020 7974 4444",     "+44 (0)20 7974 4444",
                                              "+44 7700 900123",   "(020) 7974-4444",
