@@ -497,6 +497,20 @@ static void test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads(void **stat
                                 "\"Teacher, year 6\",\"Further information given, Referral to Mash\"\r\n"));
     free(manager);
     free(path);
+    /* An export without the form's optional columns loads them empty. */
+    path = write_file("short.csv", "Step ID,Organisation ID,Organisation name,Step type,Step started on,"
+                                   "Step completed on,Date and time of consult,Source of contact\n"
+                                   "12100003,7600001,Ellery Lowe,Consultation (CSSW),2021-06-03,2021-06-03,"
+                                   "2021-06-03,POLICE\n");
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    rc = run_tool(args, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("import failed (%d): %s", rc, out);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"
+                                               " WHERE step_id = 12100003 AND contact_name IS NULL"
+                                               " AND cardinality(outcomes) = 0 AND source = 'police'"),
+                     1);
+    free(path);
     /* A file that is not there says why. */
     assert_int_equal(run_tool("import consultations /nonexistent/old-system.csv", out, sizeof(out)), 2);
     assert_non_null(strstr(out, "/nonexistent/old-system.csv cannot be read: No such file or directory"));

@@ -43,9 +43,10 @@ static const import_column_t import_columns[] = {
     {"Step completed on", "step_completed_on", 0},
     {"Date and time of consult", "consulted_at", 0},
     {"Source of contact", "source", 0},
-    {"Referrer name", "referrer_name", 0},
-    {"Relationship with subject(s)", "referrer_relationship", 0},
-    {"Outcome(s)", "outcomes", 0},
+    /* What the form leaves optional may be left out of an export: empty in every row. */
+    {"Referrer name", "referrer_name", 1},
+    {"Relationship with subject(s)", "referrer_relationship", 1},
+    {"Outcome(s)", "outcomes", 1},
 };
 #define IMPORT_COLUMNS (sizeof(import_columns) / sizeof(import_columns[0]))
 
@@ -355,7 +356,9 @@ int cli_import_consultations(cli_context_t *ctx, int argc, char **argv)
     const char *file = argv[0];
     static const import_format_t format = {import_columns, IMPORT_COLUMNS, "the consultation's columns",
                                            "those of the report's section 04 (Organisation ID, "
-                                           "Organisation name, Step ID, ...)"};
+                                           "Organisation name, Step ID, ...; Referrer name, "
+                                           "Relationship with subject(s) and Outcome(s) may be left "
+                                           "out)"};
     import_rows_t read = {&tsr__consultations__import_row__descriptor, &format, NULL, 0, 0};
     int rc = import__read_csv(file, &format, import__add_row, &read);
     if (rc != 0)
