@@ -8,10 +8,12 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tsr_testenv.h"
@@ -516,6 +518,62 @@ static void test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads(void **stat
     assert_non_null(strstr(out, "/nonexistent/old-system.csv cannot be read: No such file or directory"));
 }
 
+static void restart_consultations(void)
+{
+    testenv_kill(testenv, "consultations", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "consultations", 15000), 0);
+    testenv_restart(testenv, "consultations");
+}
+
+/* The day `offset_hours` east of UTC, `plus_days` on, as YYYY-MM-DD (worked out here: setting TZ in
+ * this process would pass it to the daemons it restarts). */
+static void day_in_zone(int offset_hours, int plus_days, char out[11])
+{
+    time_t t = time(NULL) + (time_t)offset_hours * 3600 + (time_t)plus_days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* "In the future" is of the office's day (consultations.timezone), not of the server's clock: a
+ * step completed today at the office loads, tomorrow's does not. Two zones far east and west of
+ * UTC, so that at any hour one of them has a day other than UTC's. */
+static void test_an_imported_date_is_in_the_future_by_the_offices_day(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *zone;
+        int offset_hours;
+        const char *step;
+    } zones[] = {{"Etc/GMT-14", 14, "12300001"}, {"Etc/GMT+12", -12, "12300002"}};
+    for (size_t i = 0; i < 2; i++) {
+        setenv("TESSERA_CONSULTATIONS_TIMEZONE", zones[i].zone, 1);
+        restart_consultations();
+        char today[11], tomorrow[11], text[1024], args[600], out[2048];
+        day_in_zone(zones[i].offset_hours, 0, today);
+        day_in_zone(zones[i].offset_hours, 1, tomorrow);
+        const char *days[2] = {tomorrow, today};
+        for (int d = 0; d < 2; d++) {
+            snprintf(text, sizeof(text),
+                     "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,"
+                     "Date and time of consult,Source of contact\n"
+                     "7600002,Office Clock Centre,%s,Consultation (CSSW),%s,%s,%s,SCHOOLS\n",
+                     zones[i].step, days[d], days[d], days[d]);
+            char *path = write_file("today.csv", text);
+            snprintf(args, sizeof(args), "import consultations %s", path);
+            int rc = run_tool(args, out, sizeof(out));
+            free(path);
+            if (d == 0 && (rc != 2 || strstr(out, "is in the future") == NULL))
+                fail_msg("%s, %s: tomorrow (%s) was not refused (%d): %s", zones[i].zone, zones[i].step,
+                         tomorrow, rc, out);
+            if (d == 1 && rc != 0)
+                fail_msg("%s: today (%s) was refused (%d): %s", zones[i].zone, today, rc, out);
+        }
+    }
+    unsetenv("TESSERA_CONSULTATIONS_TIMEZONE");
+    restart_consultations();
+}
+
 static void test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded(void **state)
 {
     (void)state;
@@ -676,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_importing_the_same_file_twice_loads_nothing_more),
         cmocka_unit_test(test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded),
         cmocka_unit_test(test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads),
+        cmocka_unit_test(test_an_imported_date_is_in_the_future_by_the_offices_day),
         cmocka_unit_test(test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded),
         cmocka_unit_test(test_consultations_completed_outside_the_period_are_left_out),
         cmocka_unit_test(test_the_json_rows_come_in_pages_that_cover_the_period_once),
