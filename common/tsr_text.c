@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 int tsr_text_is_utf8(const char *s, size_t len)
@@ -91,31 +92,137 @@ int tsr_text_has_control(const char *s, int allow_newlines)
     return 0;
 }
 
+/* The length of an extension written after a number (" ext 123", " ext. 123", " extension 123",
+ * " x123"), from its leading space to the end; 0 when s does not end in one. */
+static size_t text__extension(const char *s)
+{
+    size_t n = strlen(s), i = n;
+    while (i > 0 && isdigit((unsigned char)s[i - 1]))
+        i--;
+    if (i == n || n - i > 6)
+        return 0;
+    while (i > 0 && s[i - 1] == ' ')
+        i--;
+    static const char *const words[] = {"extension", "ext.", "ext", "x"};
+    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+        size_t len = strlen(words[w]);
+        if (i > len && strncasecmp(s + i - len, words[w], len) == 0 && s[i - len - 1] == ' ')
+            return n - (i - len - 1);
+    }
+    return 0;
+}
+
 int tsr_text_is_telephone(const char *s)
 {
-    int digits = 0;
-    for (const char *p = s; *p; p++) {
-        if (isdigit((unsigned char)*p))
-            digits++;
-        else if (*p == '+' && p != s)
+    /* A UK number with its area code (10 or 11 digits from its 0), the same as +44 or 0044 (9 or 10
+     * digits after the 44, an optional (0) before them), or another country's with its + or 00
+     * (E.164: at most 15 digits); grouped by single spaces or hyphens, one pair of brackets, an
+     * extension at the end. Anything else is a number a person could not ring back. */
+    size_t len = strlen(s);
+    if (len == 0 || len > 60)
+        return 0;
+    len -= text__extension(s);
+    char digits[61];
+    size_t n = 0, trunk = 0; /* trunk: digits in the number where a "(0)" was written */
+    int open = 0, brackets = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i], prev = i > 0 ? s[i - 1] : '\0';
+        if (isdigit((unsigned char)c)) {
+            digits[n++] = c;
+        } else if (c == '+') {
+            if (i != 0)
+                return 0;
+        } else if (c == '(') {
+            if (open || brackets++)
+                return 0;
+            open = 1;
+            if (strncmp(s + i, "(0)", 3) == 0)
+                trunk = n + 1;
+        } else if (c == ')') {
+            if (!open || !isdigit((unsigned char)prev))
+                return 0;
+            open = 0;
+        } else if (c == ' ' || c == '-') {
+            if (i == 0 || !(isdigit((unsigned char)prev) || prev == ')' || (c == ' ' && prev == ' ')))
+                return 0;
+        } else {
             return 0;
-        else if (!strchr(" +()-", *p))
-            return 0;
+        }
     }
-    return digits >= 6 && digits <= 20;
+    if (open || n == 0 || !isdigit((unsigned char)s[len - 1]))
+        return 0;
+    digits[n] = '\0';
+    const char *d = digits;
+    int international = s[0] == '+';
+    if (!international && strncmp(d, "00", 2) == 0) {
+        international = 1;
+        d += 2;
+    }
+    if (!international)
+        return d[0] == '0' && (n == 10 || n == 11);
+    size_t rest = strlen(d);
+    if (strncmp(d, "44", 2) == 0) {
+        /* +44 (0)20 7974 4444: the trunk 0 is written in brackets, or not at all. */
+        size_t skip = 2;
+        if (trunk != 0) {
+            if (trunk != (size_t)(d - digits) + 3)
+                return 0;
+            skip = 3;
+        }
+        return d[skip] != '0' && (rest - skip == 9 || rest - skip == 10);
+    }
+    /* +33 (0)1 23 45 67 89: a trunk 0 after the country code is not dialled from abroad. */
+    if (trunk != 0 && trunk - 1 <= (size_t)(d - digits))
+        return 0;
+    if (trunk != 0)
+        rest--;
+    return d[0] != '0' && rest >= 7 && rest <= 15;
+}
+
+/* A character allowed in an address's local part unquoted (RFC 5322 atext), or any byte of a
+ * non-ASCII character (RFC 6531). */
+static int text__email_local_char(unsigned char c)
+{
+    return isalnum(c) || c >= 0x80 || strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL;
 }
 
 int tsr_text_is_email(const char *s)
 {
+    /* The addresses a person types: local@domain, the local part of atext characters in dotted
+     * words (no quoted forms), the domain of labels of letters, digits and hyphens (not at a label's
+     * ends), the last of them not all digits. */
     const char *at = strchr(s, '@');
-    if (at == NULL || at == s || strchr(at + 1, '@') != NULL || strlen(s) > 254)
+    if (at == NULL || at == s || (size_t)(at - s) > 64 || strlen(s) > 254)
         return 0;
-    for (const char *p = s; *p; p++)
-        if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+    for (const char *p = s; p < at; p++) {
+        if (*p == '.') {
+            if (p == s || p[1] == '.' || p + 1 == at)
+                return 0;
+        } else if (!text__email_local_char((unsigned char)*p)) {
             return 0;
-    const char *domain = at + 1;
-    const char *dot = strrchr(domain, '.');
-    return dot != NULL && dot != domain && dot[1] != '\0' && strstr(domain, "..") == NULL && domain[0] != '.';
+        }
+    }
+    const char *label = at + 1;
+    int labels = 0, all_digits = 1;
+    for (const char *p = label;; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '.' || c == '\0') {
+            size_t n = (size_t)(p - label);
+            if (n == 0 || n > 63 || label[0] == '-' || p[-1] == '-')
+                return 0;
+            labels++;
+            if (c == '\0')
+                break;
+            label = p + 1;
+            all_digits = 1;
+        } else if (isalnum(c) || c == '-' || c >= 0x80) {
+            all_digits &= isdigit(c) != 0;
+        } else {
+            return 0;
+        }
+    }
+    /* The top-level domain: at least two characters, not a number. */
+    return labels >= 2 && !all_digits && strlen(label) >= 2;
 }
 
 int tsr_text_is_hex(const char *s)
@@ -208,7 +315,8 @@ int tsr_text_date_parts(const char *text, int *y, int *m, int *d)
     *y = tsr_text_digits(text, 4);
     *m = tsr_text_digits(text + 5, 2);
     *d = tsr_text_digits(text + 8, 2);
-    if (*y < 0 || *m < 1 || *m > 12 || *d < 1 || *d > month_days[*m - 1])
+    /* There is no year 0 (1 BC precedes AD 1): PostgreSQL refuses 0000-01-01. */
+    if (*y < 1 || *m < 1 || *m > 12 || *d < 1 || *d > month_days[*m - 1])
         return -1;
     int leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
     return *m == 2 && *d == 29 && !leap ? -1 : 0;

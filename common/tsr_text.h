@@ -18,9 +18,14 @@ size_t tsr_text_trimmed_length(const char *s);
 char *tsr_text_trim_dup(const char *s);
 /* Whether s holds a control character; allow_newlines lets \n, \r and \t through. */
 int tsr_text_has_control(const char *s, int allow_newlines);
-/* A UK or international telephone number: digits, spaces, '+', '(', ')', '-', 6 to 20 digits. */
+/* A telephone number a person could ring back: a UK one with its area code (020 7974 4444, 07700
+ * 900123), the same from abroad (+44 20 7974 4444, +44 (0)20 7974 4444, 0044 ...), or another
+ * country's with + or 00 (7 to 15 digits); spaces or hyphens between groups, one pair of brackets,
+ * an extension at the end (ext 123, x123). */
 int tsr_text_is_telephone(const char *s);
-/* A plausible e-mail address: one '@', a non-empty local part, a dotted domain, no spaces. */
+/* An e-mail address as a person types one: local@domain, the local part of RFC 5322 atext in
+ * dotted words (no leading, trailing or double dot; non-ASCII allowed), the domain of two or more
+ * labels of letters, digits and inner hyphens, its last label not a number and at least two long. */
 int tsr_text_is_email(const char *s);
 /* Only hexadecimal digits, even length, non-empty. */
 int tsr_text_is_hex(const char *s);

@@ -151,7 +151,15 @@ void gw_section_save(gw_call_t *call)
     if (gw_path_id(call, 0, &req.step_id) != 0)
         return;
     json_t *data = json_object_get(call->body, "data");
-    if (data != NULL && !json_is_object(data)) {
+    /* A save replaces the section's fields with those sent: without 'data' it would empty them all
+     * (a '{"completed": false}' lost a whole section 1), so it is refused instead. */
+    if (data == NULL) {
+        gw_fail(call, TSR_E_INVALID, "missing_field", "data",
+                "Send the section's fields as 'data' (an object, {} for none): a save replaces them "
+                "all.");
+        return;
+    }
+    if (!json_is_object(data)) {
         gw_fail(call, TSR_E_INVALID, "invalid_type", "data",
                 "'data' must be an object of the section's fields.");
         return;
@@ -159,8 +167,7 @@ void gw_section_save(gw_call_t *call)
     int completed = 0;
     if (gw_json_member_bool(call, NULL, "completed", &completed) != 0)
         return;
-    /* No 'data': the section's fields stay as they are. */
-    char *text = data ? json_dumps(data, JSON_COMPACT) : strdup("{}");
+    char *text = json_dumps(data, JSON_COMPACT);
     if (text == NULL) {
         gw_fail(call, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
         return;

@@ -395,6 +395,22 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
     call_error(admin, "PUT", path,
                "{\"data\":{\"source\":\"schools\",\"contact_telephone\":\"ring the office\"}}", 400,
                "invalid_telephone", "data.contact_telephone");
+    /* Addresses and numbers that were let through: nobody could write or ring back to them. */
+    static const char *const bad_emails[] = {
+        "robin@example.org,", "robin,ellery@example.org", "<script>@example.org", "robin@exa_mple.org",
+        ".robin@example.org", "robin@example.c",          "robin@-example.org"};
+    static const char *const bad_telephones[] = {
+        "123456", "12345678901234567890", "()()()123456", "----------1234567", "7974 4444", "+44 20 7974"};
+    for (size_t i = 0; i < sizeof(bad_emails) / sizeof(bad_emails[0]); i++) {
+        snprintf(body, sizeof(body), "{\"data\":{\"source\":\"schools\",\"contact_email\":\"%s\"}}",
+                 bad_emails[i]);
+        call_error(admin, "PUT", path, body, 400, "invalid_email", "data.contact_email");
+    }
+    for (size_t i = 0; i < sizeof(bad_telephones) / sizeof(bad_telephones[0]); i++) {
+        snprintf(body, sizeof(body), "{\"data\":{\"source\":\"schools\",\"contact_telephone\":\"%s\"}}",
+                 bad_telephones[i]);
+        call_error(admin, "PUT", path, body, 400, "invalid_telephone", "data.contact_telephone");
+    }
     call_error(admin, "PUT", path, "{\"data\":{\"consulted_at\":\"2999-01-01T09:00:00Z\"}}", 400,
                "date_in_future", "data.consulted_at");
     call_error(admin, "PUT", path, "{\"data\":{\"consulted_at\":\"25/11/2022 13:57\"}}", 400,
@@ -425,6 +441,29 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
                               " AND contact_name IS NULL AND source_title = 'POLICE'",
                               id),
                      1);
+    /* A save without 'data' emptied the whole section ("its fields stay as they are", the gateway
+     * said): it is refused, and the section keeps what it has. */
+    call_error(admin, "PUT", path, "{\"completed\":false}", 400, "missing_field", "data");
+    call_error(admin, "PUT", path, "{\"completed\":true}", 400, "missing_field", "data");
+    assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
+                              " AND source = 'police'",
+                              id),
+                     1);
+    /* The ways a UK number is written, from here and from abroad, with an extension. */
+    static const char *const telephones[] = {"020 7974 4444",     "+44 (0)20 7974 4444",
+                                             "+44 7700 900123",   "(020) 7974-4444",
+                                             "0044 20 7974 4444", "020 7974 4444 ext 123"};
+    for (size_t i = 0; i < sizeof(telephones) / sizeof(telephones[0]); i++) {
+        snprintf(body, sizeof(body),
+                 "{\"data\":{\"source\":\"schools\",\"contact_telephone\":\"%s\","
+                 "\"contact_email\":\"o'neil+front.door@mail.example.co.uk\"}}",
+                 telephones[i]);
+        json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
+        assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
+                                  " AND contact_telephone = '%s'",
+                                  id, telephones[i]),
+                         1);
+    }
     free(admin);
 }
 

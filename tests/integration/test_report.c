@@ -8,10 +8,12 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tsr_testenv.h"
@@ -342,6 +344,25 @@ static void test_the_batch_command_writes_what_the_api_gives(void **state)
                  sizeof(out)),
         2);
     assert_non_null(strstr(out, "format must be json, csv, html or xlsx"));
+    /* An empty --format gave the JSON and exit 0; a repeated option was dropped without a word;
+     * "--start --end D" took "--end" for the start and D for a stray word. No file is written. */
+    snprintf(path, sizeof(path), "%s/refused.csv", testenv->dir);
+    static const struct {
+        const char *args;
+        const char *says;
+    } refused[] = {
+        {"--start 2022-11-14 --end 2022-12-01 --format ''", "--format is required"},
+        {"--start 2022-11-14 --end 2022-12-01 --format csv --start 2022-11-20", "--start is given twice"},
+        {"--start --end 2022-12-01 --format csv", "--start needs a value"},
+        {"--start 0000-01-01 --end 2022-12-01 --format csv", "must be a real date"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        snprintf(args, sizeof(args), "report consultations-in-period %s --output %s", refused[i].args, path);
+        assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+        if (strstr(out, refused[i].says) == NULL)
+            fail_msg("%s: expected \"%s\", got: %s", refused[i].args, refused[i].says, out);
+        assert_int_equal(access(path, F_OK), -1);
+    }
     free(manager);
 }
 
@@ -436,6 +457,121 @@ static void test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded(void 
     assert_non_null(strstr(out, "a quoted field that starts on line 2 is never closed"));
     free(path);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"), before);
+}
+
+/* A file as a spreadsheet saves it: a byte-order mark before a quoted header, CRLF line ends,
+ * quoted fields with commas and doubled quotes, blank lines at the end; the report's CSV gives the
+ * names back as they were. */
+static void test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads(void **state)
+{
+    (void)state;
+    const char *text =
+        "\xef\xbb\xbf\"Organisation ID\",\"Organisation name\",\"Step ID\",\"Step type\",\"Step started on\","
+        "\"Step completed on\",\"Date and time of consult\",\"Source of contact\",\"Referrer name\","
+        "\"Relationship with subject(s)\",\"Outcome(s)\"\r\n"
+        "\"7600001\",\"Ellery, Lowe & \"\"Partners\"\"\",\"12100001\",\"Consultation (CSSW)\",\"2021-06-01\","
+        "\"2021-06-02\",\"2021-06-01T10:00:00+01:00\",\"SCHOOLS\",\"<b>Ada</b> Lowe\",\"Teacher, year 6\","
+        "\"Further information given, Referral to Mash\"\r\n"
+        "7600001,\"Ellery, Lowe & \"\"Partners\"\"\",12100002,Consultation (CSEW),2021-06-02,2021-06-02,"
+        "2021-06-02,LA SERVICES - early help,,,\r\n"
+        "\r\n\r\n";
+    char *path = write_file("spreadsheet.csv", text);
+    char args[600], out[4096];
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    int rc = run_tool(args, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("import failed (%d): %s", rc, out);
+    assert_non_null(strstr(out, "Loaded 2 consultations"));
+    assert_int_equal(run_tool(args, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Loaded 0 consultations"));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"
+                                               " WHERE step_id IN (12100001, 12100002)"
+                                               " AND organisation_name = 'Ellery, Lowe & \"Partners\"'"),
+                     2);
+    char *manager = testenv_login(testenv, "mash.manager");
+    wait_for_total(manager, "start=2021-06-01&end=2021-06-02", 2);
+    assert_int_equal(
+        run_tool("report consultations-in-period --start 2021-06-01 --end 2021-06-02 --format csv", out,
+                 sizeof(out)),
+        0);
+    assert_non_null(strstr(out, "\n7600001,\"Ellery, Lowe & \"\"Partners\"\"\",12100001,Consultation (CSSW),"
+                                "2021-06-01,2021-06-02,2021-06-01,SCHOOLS,<b>Ada</b> Lowe,"
+                                "\"Teacher, year 6\",\"Further information given, Referral to Mash\"\r\n"));
+    free(manager);
+    free(path);
+    /* An export without the form's optional columns loads them empty. */
+    path = write_file("short.csv", "Step ID,Organisation ID,Organisation name,Step type,Step started on,"
+                                   "Step completed on,Date and time of consult,Source of contact\n"
+                                   "12100003,7600001,Ellery Lowe,Consultation (CSSW),2021-06-03,2021-06-03,"
+                                   "2021-06-03,POLICE\n");
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    rc = run_tool(args, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("import failed (%d): %s", rc, out);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"
+                                               " WHERE step_id = 12100003 AND contact_name IS NULL"
+                                               " AND cardinality(outcomes) = 0 AND source = 'police'"),
+                     1);
+    free(path);
+    /* A file that is not there says why. */
+    assert_int_equal(run_tool("import consultations /nonexistent/old-system.csv", out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "/nonexistent/old-system.csv cannot be read: No such file or directory"));
+}
+
+static void restart_consultations(void)
+{
+    testenv_kill(testenv, "consultations", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "consultations", 15000), 0);
+    testenv_restart(testenv, "consultations");
+}
+
+/* The day `offset_hours` east of UTC, `plus_days` on, as YYYY-MM-DD (worked out here: setting TZ in
+ * this process would pass it to the daemons it restarts). */
+static void day_in_zone(int offset_hours, int plus_days, char out[11])
+{
+    time_t t = time(NULL) + (time_t)offset_hours * 3600 + (time_t)plus_days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* "In the future" is of the office's day (consultations.timezone), not of the server's clock: a
+ * step completed today at the office loads, tomorrow's does not. Two zones far east and west of
+ * UTC, so that at any hour one of them has a day other than UTC's. */
+static void test_an_imported_date_is_in_the_future_by_the_offices_day(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *zone;
+        int offset_hours;
+        const char *step;
+    } zones[] = {{"Etc/GMT-14", 14, "12300001"}, {"Etc/GMT+12", -12, "12300002"}};
+    for (size_t i = 0; i < 2; i++) {
+        setenv("TESSERA_CONSULTATIONS_TIMEZONE", zones[i].zone, 1);
+        restart_consultations();
+        char today[11], tomorrow[11], text[1024], args[600], out[2048];
+        day_in_zone(zones[i].offset_hours, 0, today);
+        day_in_zone(zones[i].offset_hours, 1, tomorrow);
+        const char *days[2] = {tomorrow, today};
+        for (int d = 0; d < 2; d++) {
+            snprintf(text, sizeof(text),
+                     "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,"
+                     "Date and time of consult,Source of contact\n"
+                     "7600002,Office Clock Centre,%s,Consultation (CSSW),%s,%s,%s,SCHOOLS\n",
+                     zones[i].step, days[d], days[d], days[d]);
+            char *path = write_file("today.csv", text);
+            snprintf(args, sizeof(args), "import consultations %s", path);
+            int rc = run_tool(args, out, sizeof(out));
+            free(path);
+            if (d == 0 && (rc != 2 || strstr(out, "is in the future") == NULL))
+                fail_msg("%s, %s: tomorrow (%s) was not refused (%d): %s", zones[i].zone, zones[i].step,
+                         tomorrow, rc, out);
+            if (d == 1 && rc != 0)
+                fail_msg("%s: today (%s) was refused (%d): %s", zones[i].zone, today, rc, out);
+        }
+    }
+    unsetenv("TESSERA_CONSULTATIONS_TIMEZONE");
+    restart_consultations();
 }
 
 static void test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded(void **state)
@@ -559,6 +695,8 @@ static void test_the_report_checks_its_period_format_and_who_asks(void **state)
         {"end=2022-12-01", 400, "missing_field", "start"},
         {"start=2022-11-14", 400, "missing_field", "end"},
         {"start=2022-11-31&end=2022-12-01", 400, "invalid_date", "start"},
+        /* No year 0: it got as far as PostgreSQL, which refused it (a 500). */
+        {"start=0000-01-01&end=2022-12-01", 400, "invalid_date", "start"},
         {"start=2022-12-01&end=2022-11-14", 400, "invalid_period", "end"},
         {PERIOD "&format=pdf", 400, "invalid_format", "format"},
         {PERIOD "&format=csv&limit=10", 400, "not_paged", "limit"},
@@ -595,6 +733,8 @@ int main(void)
         cmocka_unit_test(test_the_batch_command_writes_what_the_api_gives),
         cmocka_unit_test(test_importing_the_same_file_twice_loads_nothing_more),
         cmocka_unit_test(test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded),
+        cmocka_unit_test(test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads),
+        cmocka_unit_test(test_an_imported_date_is_in_the_future_by_the_offices_day),
         cmocka_unit_test(test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded),
         cmocka_unit_test(test_consultations_completed_outside_the_period_are_left_out),
         cmocka_unit_test(test_the_json_rows_come_in_pages_that_cover_the_period_once),

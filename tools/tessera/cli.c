@@ -119,22 +119,37 @@ int cli_write_output(const char *output, const uint8_t *data, size_t len)
     return 0;
 }
 
+static cli_option_t *cli__option(const char *arg, cli_option_t *options, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(arg, options[k].name) == 0)
+            return &options[k];
+    return NULL;
+}
+
 int cli_read_options(int argc, char **argv, cli_option_t *options, size_t n)
 {
+    unsigned long long given = 0; /* which options were given, by index (a command has a few) */
     for (int i = 0; i < argc; i++) {
-        cli_option_t *option = NULL;
-        for (size_t k = 0; k < n && option == NULL; k++)
-            if (strcmp(argv[i], options[k].name) == 0)
-                option = &options[k];
-        if (option == NULL || i + 1 >= argc) {
+        cli_option_t *option = cli__option(argv[i], options, n);
+        /* "--start --end 2022-12-01": --start was left without its value, rather than being
+         * "--end" and 2022-12-01 a stray word. */
+        if (option == NULL || i + 1 >= argc || cli__option(argv[i + 1], options, n) != NULL) {
             fprintf(stderr, "tessera: %s %s\n", argv[i],
                     option ? "needs a value" : "is not an option of this command");
             return -1;
         }
+        /* Given twice, one of the two would be dropped without a word. */
+        unsigned long long bit = 1ULL << (size_t)(option - options);
+        if (given & bit) {
+            fprintf(stderr, "tessera: %s is given twice\n", argv[i]);
+            return -1;
+        }
+        given |= bit;
         *option->value = argv[++i];
     }
     for (size_t k = 0; k < n; k++)
-        if (options[k].required && *options[k].value == NULL) {
+        if (options[k].required && (*options[k].value == NULL || (*options[k].value)[0] == '\0')) {
             fprintf(stderr, "tessera: %s is required\n", options[k].name);
             return -1;
         }

@@ -46,8 +46,9 @@ typedef struct {
     int required;
 } cli_option_t;
 
-/* Reads "--name value" pairs into the options' slots; 0, or -1 having said what is wrong (an
- * unknown option, one without its value, a required one missing). */
+/* Reads "--name value" pairs into the options' slots (at most 64 options); 0, or -1 having said
+ * what is wrong (an unknown option, one without its value or given twice, a required one missing
+ * or empty). */
 int cli_read_options(int argc, char **argv, cli_option_t *options, size_t n);
 
 /* Writes a command's output to standard output, or to FILE whole or not at all (a temporary file

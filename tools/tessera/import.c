@@ -4,6 +4,7 @@
  * checks every row and loads the whole file or nothing. */
 #include <assert.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +43,10 @@ static const import_column_t import_columns[] = {
     {"Step completed on", "step_completed_on", 0},
     {"Date and time of consult", "consulted_at", 0},
     {"Source of contact", "source", 0},
-    {"Referrer name", "referrer_name", 0},
-    {"Relationship with subject(s)", "referrer_relationship", 0},
-    {"Outcome(s)", "outcomes", 0},
+    /* What the form leaves optional may be left out of an export: empty in every row. */
+    {"Referrer name", "referrer_name", 1},
+    {"Relationship with subject(s)", "referrer_relationship", 1},
+    {"Outcome(s)", "outcomes", 1},
 };
 #define IMPORT_COLUMNS (sizeof(import_columns) / sizeof(import_columns[0]))
 
@@ -180,10 +182,11 @@ static char *import__read_file(const char *path, size_t *len)
             cap *= 2;
         }
     }
-    int failed = ferror(f);
+    int failed = ferror(f), why = errno;
     fclose(f);
     if (failed) {
         free(data);
+        errno = why; /* for the caller's message: a directory, an unreadable disk */
         return NULL;
     }
     return data;
@@ -196,8 +199,7 @@ static int import__header(const char *file, const import_format_t *format, char 
     int seen[IMPORT_FIELDS_MAX] = {0};
     for (size_t i = 0; i < n; i++) {
         char *name = tsr_text_trim_dup(fields[i]);
-        /* A file saved by a spreadsheet may start with a byte-order mark. */
-        const char *h = name && i == 0 && strncmp(name, "\xef\xbb\xbf", 3) == 0 ? name + 3 : name;
+        const char *h = name;
         map[i] = -1;
         for (size_t c = 0; h && c < format->count; c++)
             if (strcasecmp(h, format->columns[c].heading) == 0 || strcasecmp(h, format->columns[c].key) == 0)
@@ -230,7 +232,7 @@ static int import__read_csv(const char *file, const import_format_t *format, imp
     size_t len = 0;
     char *data = import__read_file(file, &len);
     if (data == NULL) {
-        fprintf(stderr, "tessera: %s cannot be read\n", file);
+        fprintf(stderr, "tessera: %s cannot be read: %s\n", file, strerror(errno));
         return 2;
     }
     if (!tsr_text_is_utf8(data, len)) {
@@ -238,7 +240,10 @@ static int import__read_csv(const char *file, const import_format_t *format, imp
         free(data);
         return 2;
     }
-    import_reader_t reader = {data, data + len, 1};
+    /* A file saved by a spreadsheet ("CSV UTF-8") starts with a byte-order mark: it is not part of
+     * the first heading, which may be quoted after it. */
+    size_t bom = len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    import_reader_t reader = {data + bom, data + len, 1};
     char *fields[IMPORT_FIELDS_MAX], msg[200];
     size_t n = 0, bad = 0;
     unsigned line = 0;
@@ -351,7 +356,9 @@ int cli_import_consultations(cli_context_t *ctx, int argc, char **argv)
     const char *file = argv[0];
     static const import_format_t format = {import_columns, IMPORT_COLUMNS, "the consultation's columns",
                                            "those of the report's section 04 (Organisation ID, "
-                                           "Organisation name, Step ID, ...)"};
+                                           "Organisation name, Step ID, ...; Referrer name, "
+                                           "Relationship with subject(s) and Outcome(s) may be left "
+                                           "out)"};
     import_rows_t read = {&tsr__consultations__import_row__descriptor, &format, NULL, 0, 0};
     int rc = import__read_csv(file, &format, import__add_row, &read);
     if (rc != 0)
