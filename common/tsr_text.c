@@ -225,6 +225,15 @@ int tsr_text_is_email(const char *s)
     return labels >= 2 && !all_digits && strlen(label) >= 2;
 }
 
+int tsr_text_is_id(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || n != strlen(s) || n > 19 || strspn(s, "0") == n)
+        return 0;
+    /* 19 digits: no more than bigint's largest, compared as text of the same length. */
+    return n < 19 || strcmp(s, "9223372036854775807") <= 0;
+}
+
 int tsr_text_is_hex(const char *s)
 {
     size_t n = 0;
@@ -372,7 +381,7 @@ size_t tsr_text_utc_ms(int64_t ms, char *out)
     return (size_t)(o - out);
 }
 
-int64_t tsr_text_datetime_ms(const char *text)
+int tsr_text_datetime_parse(const char *text, int64_t *ms)
 {
     /* Read by position: a CP-IS part has two of these a notification, and sscanf cost more than the
      * rest of the notification's checks. */
@@ -417,7 +426,14 @@ int64_t tsr_text_datetime_ms(const char *text)
     int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     int64_t days = (int64_t)era * 146097 + doe - 719468;
-    return ((days * 86400) + h * 3600 + mi * 60 + s - offset_min * 60) * 1000;
+    *ms = ((days * 86400) + h * 3600 + mi * 60 + s - offset_min * 60) * 1000;
+    return 0;
+}
+
+int64_t tsr_text_datetime_ms(const char *text)
+{
+    int64_t ms;
+    return tsr_text_datetime_parse(text, &ms) == 0 && ms >= 0 ? ms : -1;
 }
 
 char *tsr_text_csv_field(const char *s)

@@ -27,6 +27,9 @@ int tsr_text_is_telephone(const char *s);
  * dotted words (no leading, trailing or double dot; non-ASCII allowed), the domain of two or more
  * labels of letters, digits and inner hyphens, its last label not a number and at least two long. */
 int tsr_text_is_email(const char *s);
+/* An id as the API writes one: digits only, not zero, at most bigint's largest (9223372036854775807),
+ * so that PostgreSQL never refuses it as out of range. */
+int tsr_text_is_id(const char *s);
 /* Only hexadecimal digits, even length, non-empty. */
 int tsr_text_is_hex(const char *s);
 /* The number the n digits at p make, or -1 when one of them is not a digit (no sign, no spaces: what
@@ -39,7 +42,11 @@ int tsr_text_date_parts(const char *text, int *y, int *m, int *d);
  * fills err naming field (invalid_date or date_in_future) and returns -1. */
 int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err);
 /* An RFC 3339 date-time with an offset (2022-11-25T13:57:00Z, 2022-11-25T13:57+01:00, seconds and
- * fractions optional) as Unix ms, read without the process's time zone; -1 when it is not one. */
+ * fractions optional) as Unix ms at *ms (negative before 1970), read without the process's time
+ * zone; 0, or -1 when it is not one. */
+int tsr_text_datetime_parse(const char *text, int64_t *ms);
+/* The same as a return value: -1 when it is not one, or is before 1970 (where a time of that age
+ * cannot be meant, as in a feed's). */
 int64_t tsr_text_datetime_ms(const char *text);
 /* Unix ms as RFC 3339 in UTC with milliseconds (2022-11-25T13:57:00.000Z, what the API shows and
  * PostgreSQL reads as a timestamptz), at out (room for TSR_TEXT_UTC_MS_LEN + 1 bytes, NUL-terminated);

@@ -2,7 +2,6 @@
  * version, kept in typed columns, and published as the consultation now stands. */
 #include "consultations.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +103,8 @@ static int form__scalar(const json_t *field, const json_t *v, char **out, tsr_er
     }
     int bad = 0;
     if (type && strcmp(type, "datetime") == 0) {
-        int64_t ms = tsr_text_datetime_ms(t);
-        if (ms < 0)
+        int64_t ms;
+        if (tsr_text_datetime_parse(t, &ms) != 0)
             bad = tsr_error_set(err, TSR_E_INVALID, "invalid_datetime", path,
                                 "%s must be a date and time such as 2022-11-25T13:57:00Z.", title);
         /* A minute's grace for clocks that differ a little, as the workflow daemon allows. */
@@ -119,11 +118,7 @@ static int form__scalar(const json_t *field, const json_t *v, char **out, tsr_er
         bad = tsr_error_set(err, TSR_E_INVALID, "invalid_email", path,
                             "%s must be an e-mail address, like name@example.org.", title);
     } else if (type && strcmp(type, "worker") == 0) {
-        for (const char *p = t; *p && !bad; p++)
-            if (!isdigit((unsigned char)*p))
-                bad = tsr_error_set(err, TSR_E_INVALID, "invalid_value", path, "%s must be a worker's id.",
-                                    title);
-        if (!bad && (strlen(t) > 19 || strtoull(t, NULL, 10) == 0))
+        if (!tsr_text_is_id(t))
             bad =
                 tsr_error_set(err, TSR_E_INVALID, "invalid_value", path, "%s must be a worker's id.", title);
     } else if (type && strcmp(type, "picklist") == 0 && consultations_option(field, t, 0) == NULL) {

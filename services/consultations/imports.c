@@ -199,8 +199,8 @@ static int import__check(const import_def_t *d, const Tsr__Consultations__Import
         if (import__date(r, r->consulted, "Date and time of consult", "consulted_at", err) != 0)
             return -1;
     } else {
-        int64_t ms = tsr_text_datetime_ms(r->consulted);
-        if (ms < 0)
+        int64_t ms;
+        if (tsr_text_datetime_parse(r->consulted, &ms) != 0)
             return tsr_error_set(err, TSR_E_INVALID, r->consulted[0] ? "invalid_datetime" : "missing_field",
                                  "consulted_at",
                                  "Line %u: Date and time of consult '%.40s' must be a date (2022-11-25) or a "

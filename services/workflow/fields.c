@@ -1,6 +1,5 @@
 #include "fields.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,8 +84,8 @@ static int field__check_one(tsr_call_t *call, const json_t *field, const json_t 
     if (strcmp(type, "date") == 0)
         return tsr_text_check_date(s, not_future, path, err);
     if (strcmp(type, "datetime") == 0) {
-        int64_t ms = tsr_text_datetime_ms(s);
-        if (ms < 0)
+        int64_t ms;
+        if (tsr_text_datetime_parse(s, &ms) != 0)
             return tsr_error_set(err, TSR_E_INVALID, "invalid_datetime", path,
                                  "%s must be a date and time such as 2022-11-25T13:57:00Z.", title);
         /* A minute's grace for clocks that differ a little. */
@@ -105,10 +104,9 @@ static int field__check_one(tsr_call_t *call, const json_t *field, const json_t 
         return tsr_error_set(err, TSR_E_INVALID, "unknown_option", path,
                              "%s: \"%s\" is not one of its choices.", title, s);
     if (strcmp(type, "worker") == 0) {
-        for (const char *p = s; *p; p++)
-            if (!isdigit((unsigned char)*p))
-                return tsr_error_set(err, TSR_E_INVALID, "invalid_value", path, "%s must be a worker's id.",
-                                     title);
+        if (!tsr_text_is_id(s))
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_value", path, "%s must be a worker's id.",
+                                 title);
         const char *params[1] = {s};
         PGresult *res =
             tsr_db_exec(call->conn, "SELECT 1 FROM workers WHERE id = $1::bigint", 1, params, err);

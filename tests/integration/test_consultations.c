@@ -419,6 +419,9 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
                "data.source");
     call_error(admin, "PUT", path, "{\"data\":{\"source\":\"schools\"},\"completed\":true}", 422,
                "required_field", "data.consulted_at");
+    /* A worker's id past bigint's range reached PostgreSQL, which refused it: a 500. */
+    call_error(admin, "PUT", path, "{\"data\":{\"duty_worker\":\"99999999999999999999\"}}", 400,
+               "invalid_value", "data.duty_worker");
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
     call_error(admin, "PUT", path, "{\"data\":{\"outcomes\":[\"referral-to-mash\",\"referral-to-mash\"]}}",
                400, "duplicate_option", "data.outcomes");
@@ -439,6 +442,14 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
     json_decref(testenv_call_json(testenv, admin, "PUT", path, "{\"data\":{\"source\":\"police\"}}", 200));
     assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
                               " AND contact_name IS NULL AND source_title = 'POLICE'",
+                              id),
+                     1);
+    /* A date and time before 1970 is one ("must be a date and time such as ..." said it was not). */
+    json_decref(testenv_call_json(
+        testenv, admin, "PUT", path,
+        "{\"data\":{\"source\":\"police\",\"consulted_at\":\"1969-07-20T20:17:00Z\"}}", 200));
+    assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
+                              " AND consulted_at = '1969-07-20T20:17:00Z'",
                               id),
                      1);
     /* A save without 'data' emptied the whole section ("its fields stay as they are", the gateway

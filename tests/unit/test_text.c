@@ -245,6 +245,38 @@ static void test_date_times_need_an_offset_and_are_read_without_the_local_time_z
     assert_int_equal(tsr_text_datetime_ms("2023-04-31T00:00Z"), -1);
 }
 
+static void test_a_date_time_before_1970_is_read_as_one_not_as_a_fault(void **state)
+{
+    (void)state;
+    int64_t ms = 0;
+    assert_int_equal(tsr_text_datetime_parse("1969-12-31T23:59:59Z", &ms), 0);
+    assert_int_equal(ms, -1000);
+    assert_int_equal(tsr_text_datetime_parse("1955-06-01T12:00+01:00", &ms), 0);
+    assert_int_equal(ms, -460299600000LL);
+    assert_int_equal(tsr_text_datetime_parse("2022-11-25T13:57:00Z", &ms), 0);
+    assert_int_equal(ms, 1669384620000LL);
+    assert_int_equal(tsr_text_datetime_parse("1955-06-31T12:00Z", &ms), -1);
+    assert_int_equal(tsr_text_datetime_parse("1955-06-01T12:00", &ms), -1);
+    /* As a return value, where -1 is the fault, an instant before 1970 is one too. */
+    assert_int_equal(tsr_text_datetime_ms("1969-12-31T23:59:59Z"), -1);
+}
+
+static void test_an_id_is_a_positive_bigint_in_digits(void **state)
+{
+    (void)state;
+    assert_true(tsr_text_is_id("1"));
+    assert_true(tsr_text_is_id("14000001"));
+    assert_true(tsr_text_is_id("9223372036854775807"));
+    assert_false(tsr_text_is_id("9223372036854775808"));
+    assert_false(tsr_text_is_id("99999999999999999999"));
+    assert_false(tsr_text_is_id("0"));
+    assert_false(tsr_text_is_id("000"));
+    assert_false(tsr_text_is_id(""));
+    assert_false(tsr_text_is_id("-1"));
+    assert_false(tsr_text_is_id("12a"));
+    assert_false(tsr_text_is_id(" 12"));
+}
+
 static void test_a_time_is_written_in_utc_with_milliseconds_and_reads_back_to_the_second(void **state)
 {
     (void)state;
@@ -370,6 +402,8 @@ int main(void)
         cmocka_unit_test(test_a_table_goes_as_one_array_literal_a_column),
         cmocka_unit_test(test_hex_needs_whole_bytes_of_hex_digits),
         cmocka_unit_test(test_date_times_need_an_offset_and_are_read_without_the_local_time_zone),
+        cmocka_unit_test(test_a_date_time_before_1970_is_read_as_one_not_as_a_fault),
+        cmocka_unit_test(test_an_id_is_a_positive_bigint_in_digits),
         cmocka_unit_test(test_a_time_is_written_in_utc_with_milliseconds_and_reads_back_to_the_second),
         cmocka_unit_test(test_an_id_cursor_is_a_positive_number_or_nothing),
         cmocka_unit_test(test_a_page_size_defaults_when_not_asked_and_is_refused_above_its_maximum),
