@@ -490,12 +490,10 @@ int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err)
     *after = 0;
     if (cursor == NULL || cursor[0] == '\0')
         return 0;
-    char *end = NULL;
-    unsigned long long id = strtoull(cursor, &end, 10);
-    if (!isdigit((unsigned char)cursor[0]) || *end != '\0' || id == 0)
+    if (!tsr_text_is_id(cursor))
         return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
                              "The cursor is not one this service gave out; start again without it.");
-    *after = id;
+    *after = strtoull(cursor, NULL, 10);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "records.pb-c.h"
+#include "tsr_text.h"
 
 /* A person as Family Context shows them: who they are, never more of a restricted record than its
  * display name. */
@@ -114,9 +115,8 @@ void gw_family_context_search(gw_call_t *call)
     const char *case_id = gw_param(call, "case_id");
     const char *limit = gw_param(call, "limit");
     if (case_id != NULL) {
-        char *end = NULL;
-        req.case_id = strtoull(case_id, &end, 10);
-        if (*case_id < '0' || *case_id > '9' || *end != '\0' || req.case_id == 0 || strlen(case_id) > 19) {
+        req.case_id = tsr_text_is_id(case_id) ? strtoull(case_id, NULL, 10) : 0;
+        if (req.case_id == 0) {
             gw_fail(call, TSR_E_INVALID, "invalid_case_id", "case_id",
                     "A case ID is the person's id in records: a string of digits.");
             return;

@@ -70,7 +70,7 @@ int gw_param_id(gw_call_t *call, const char *name, uint64_t *out)
     *out = 0;
     if (v == NULL || *v == '\0')
         return 0;
-    if (!gw__all_digits(v) || (*out = strtoull(v, NULL, 10)) == 0)
+    if (!tsr_text_is_id(v) || (*out = strtoull(v, NULL, 10)) == 0)
         return gw_fail(call, TSR_E_INVALID, "invalid_id", name, "'%s' must be an id: a string of digits.",
                        name);
     return 0;
@@ -185,7 +185,7 @@ int gw_json_member_id(gw_call_t *call, json_t *obj, const char *key, int require
         return -1;
     if (*text == '\0')
         return required ? gw_fail(call, TSR_E_INVALID, "missing_field", key, "'%s' is required.", key) : 0;
-    if (!gw__all_digits(text) || (*out = strtoull(text, NULL, 10)) == 0)
+    if (!tsr_text_is_id(text) || (*out = strtoull(text, NULL, 10)) == 0)
         return gw_fail(call, TSR_E_INVALID, "invalid_id", key, "'%s' must be an id: a string of digits.",
                        key);
     return 0;
@@ -227,7 +227,8 @@ int gw_json_member_strings(gw_call_t *call, json_t *obj, const char *key, char *
 int gw_path_id(gw_call_t *call, size_t index, uint64_t *out)
 {
     const char *text = index < call->n_path_vars ? call->path_vars[index] : "";
-    if (!gw__all_digits(text) || (*out = strtoull(text, NULL, 10)) == 0)
+    /* Past bigint's range no record can have it (PostgreSQL refused it: a 500). */
+    if (!tsr_text_is_id(text) || (*out = strtoull(text, NULL, 10)) == 0)
         return gw_fail(call, TSR_E_NOT_FOUND, "not_found", NULL,
                        "There is no record with id '%.40s': an id is a string of digits.", text);
     return 0;

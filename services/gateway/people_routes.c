@@ -10,6 +10,7 @@
 #include "workflow_routes.h"
 #include "accounts.pb-c.h"
 #include "records.pb-c.h"
+#include "tsr_text.h"
 
 static json_t *people__allocation(const Tsr__Records__Allocation *a)
 {
@@ -229,9 +230,8 @@ void gw_person_restrict(gw_call_t *call)
         return;
     uint64_t workers[64];
     for (size_t i = 0; i < n_workers; i++) {
-        char *end = NULL;
-        workers[i] = strtoull(workers_text[i], &end, 10);
-        if (*workers_text[i] == '\0' || *end != '\0' || workers[i] == 0) {
+        workers[i] = tsr_text_is_id(workers_text[i]) ? strtoull(workers_text[i], NULL, 10) : 0;
+        if (workers[i] == 0) {
             gw_fail(call, TSR_E_INVALID, "invalid_id", "workers", "Each of 'workers' must be a worker id.");
             return;
         }

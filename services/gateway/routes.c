@@ -17,6 +17,7 @@
 #include "tsr_envelope.h"
 #include "tsr_metrics.h"
 #include "worker_routes.h"
+#include "tsr_text.h"
 
 /* The daemons /readyz and /metrics ask. */
 static const char *const routes_daemons[] = {"accounts",      "records",   "audit",         "workflow",
@@ -83,9 +84,8 @@ static void routes_organisation_create(gw_call_t *call)
 static int routes__path_id(gw_call_t *call, uint64_t *id)
 {
     const char *text = call->path_vars[0];
-    char *end = NULL;
-    *id = strtoull(text, &end, 10);
-    if (*text < '0' || *text > '9' || *end != '\0' || *id == 0 || strlen(text) > 19)
+    *id = tsr_text_is_id(text) ? strtoull(text, NULL, 10) : 0;
+    if (*id == 0)
         return gw_fail(call, TSR_E_NOT_FOUND, "not_found", "id",
                        "There is no record with id '%.40s': an id is a string of digits.", text);
     return 0;

@@ -11,6 +11,7 @@
 #include "gateway.h"
 #include "tsr_log.h"
 #include "worker_routes.h"
+#include "tsr_text.h"
 
 #define WORKER_ROUTES_MAX_LIST 32
 #define WORKER_ROUTES_MAX_PEOPLE 1000
@@ -258,10 +259,8 @@ static int worker_routes__contract(gw_call_t *call, Tsr__Accounts__WorkerContrac
         return gw_fail(call, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
     for (size_t i = 0; i < n; i++) {
         const char *text = json_string_value(json_array_get(people, i));
-        char *end = NULL;
-        (*ids)[i] = text ? strtoull(text, &end, 10) : 0;
-        if (text == NULL || *text < '0' || *text > '9' || *end != '\0' || (*ids)[i] == 0 ||
-            strlen(text) > 19) {
+        (*ids)[i] = text && tsr_text_is_id(text) ? strtoull(text, NULL, 10) : 0;
+        if ((*ids)[i] == 0) {
             free(*ids);
             *ids = NULL;
             return gw_fail(call, TSR_E_INVALID, "invalid_id", "contract.person_ids",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "workflow.pb-c.h"
+#include "tsr_text.h"
 
 #define WORKFLOW_ASSIGN_MAX 500
 
@@ -273,9 +274,8 @@ void gw_steps_assign(gw_call_t *call)
     json_array_foreach(ids, i, v)
     {
         const char *text = json_string_value(v);
-        char *end = NULL;
-        step_ids[i] = text ? strtoull(text, &end, 10) : 0;
-        if (text == NULL || *text == '\0' || *end != '\0' || step_ids[i] == 0 || strchr(text, '-')) {
+        step_ids[i] = text && tsr_text_is_id(text) ? strtoull(text, NULL, 10) : 0;
+        if (step_ids[i] == 0) {
             gw_fail(call, TSR_E_INVALID, "invalid_id", "step_ids",
                     "step_ids[%zu] must be an id: a string of digits.", i);
             return;

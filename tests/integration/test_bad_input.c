@@ -144,6 +144,15 @@ static void test_unknown_and_malformed_ids_are_not_found(void **state)
     r = testenv_http(testenv, "GET", "/api/v1/organisations/99999999999999999999999", admin, NULL, NULL);
     testenv_assert_error(&r, 404, "not_found");
     testenv_response_free(&r);
+    /* 19 digits past bigint's largest: PostgreSQL refused them, and each read was a 500. */
+    static const char *const past_bigint[] = {"/api/v1/organisations/9223372036854775808",
+                                              "/api/v1/people/9999999999999999999",
+                                              "/api/v1/steps/9999999999999999999"};
+    for (size_t i = 0; i < sizeof(past_bigint) / sizeof(past_bigint[0]); i++) {
+        r = testenv_http(testenv, "GET", past_bigint[i], admin, NULL, NULL);
+        testenv_assert_error(&r, 404, "not_found");
+        testenv_response_free(&r);
+    }
     r = testenv_http(testenv, "GET", "/api/v1/nothing-here", admin, NULL, NULL);
     testenv_assert_error(&r, 404, "not_found");
     testenv_response_free(&r);
@@ -201,6 +210,10 @@ static void test_bad_query_parameters_name_the_parameter(void **state)
         {"/api/v1/audit/events?from=2022-12-01&to=2022-11-14", auditor, "invalid_period", "to"},
         {"/api/v1/audit/events?worker_id=x1", auditor, "invalid_id", "worker_id"},
         {"/api/v1/audit/events?cursor=x", auditor, "invalid_cursor", "cursor"},
+        {"/api/v1/audit/events?worker_id=9223372036854775808", auditor, "invalid_id", "worker_id"},
+        {"/api/v1/workview?worker_id=9999999999999999999", admin, "invalid_id", "worker_id"},
+        {"/api/v1/organisations?cursor=9999999999999999999", admin, "invalid_cursor", "cursor"},
+        {"/api/v1/family-context/search?case_id=9999999999999999999", admin, "invalid_case_id", "case_id"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         testenv_response_t r = testenv_http(testenv, "GET", cases[i].path, cases[i].token, NULL, NULL);
