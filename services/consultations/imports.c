@@ -247,6 +247,21 @@ static int import__check(const import_def_t *d, const Tsr__Consultations__Import
         json_array_append(r->outcomes, (json_t *)option);
         free(name);
     }
+    /* In the form's order, whatever the file's: a re-export listing the same outcomes the other way
+     * round is the same consultation, not one with other details. */
+    json_t *ordered = json_array();
+    size_t i, j;
+    const json_t *option, *chosen;
+    json_array_foreach(json_object_get(d->outcomes, "options"), i, option)
+    {
+        json_array_foreach(r->outcomes, j, chosen)
+        {
+            if (chosen == option)
+                json_array_append(ordered, (json_t *)option);
+        }
+    }
+    json_decref(r->outcomes);
+    r->outcomes = ordered;
     return 0;
 }
 

@@ -376,6 +376,22 @@ static void test_importing_the_same_file_twice_loads_nothing_more(void **state)
     assert_non_null(strstr(out, "5 were loaded before"));
     assert_int_equal(
         testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations WHERE imported"), 5);
+    /* A re-export listing the same outcomes the other way round is the same consultation (it was
+     * refused as one 'with other details'). */
+    char *path =
+        write_file("reordered.csv",
+                   "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed "
+                   "on,Date and time of consult,Source of contact,Referrer name,Relationship with "
+                   "subject(s),Outcome(s)\n"
+                   "7503850,Camden & Islington Probation Office,13011373,Consultation (CSSW),2022-11-25,"
+                   "2022-11-25,2022-11-25,\"OTHER - including children's centres, independent agency "
+                   "providers or voluntary organisations\",Nadia Okafor,?,\"Referral to Mash, Further "
+                   "information given\"\n");
+    char args[600];
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "1 were loaded before"));
+    free(path);
     char *manager = testenv_login(testenv, "mash.manager");
     usleep(500 * 1000);
     wait_for_total(manager, PERIOD, 5);
