@@ -192,8 +192,9 @@ static void people__listed(gw_call_t *call, const char *daemon, const Tsr__Envel
     json_t *items = json_array();
     for (size_t i = 0; i < list->n_items; i++)
         json_array_append_new(items, people__person(list->items[i]));
+    json_t *body = gw_list_body(items, list->next_cursor);
     tsr__records__person_list__free_unpacked(list, NULL);
-    gw_reply_json(call, 200, gw_list_body(items, NULL));
+    gw_reply_json(call, 200, body);
 }
 
 void gw_person_search(gw_call_t *call)
@@ -213,6 +214,8 @@ void gw_person_search(gw_call_t *call)
     }
     req.name = (char *)(name ? name : "");
     req.date_of_birth = (char *)(dob ? dob : "");
+    const char *cursor = gw_param(call, "cursor");
+    req.cursor = (char *)(cursor ? cursor : "");
     gw_call_daemon(call, "records", "records.person.search", &req.base, people__listed);
 }
 

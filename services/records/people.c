@@ -2,6 +2,7 @@
 #include "involvements.h"
 #include "relations.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -522,14 +523,28 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
     for (char *p = name; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
+    /* A page's cursor is where it starts among the matches, best first; the first 1,000 matches are
+     * as far as anyone reads a ranked list (a search that finds more needs more to go on). */
+    unsigned long offset = 0;
+    if (in->cursor != NULL && in->cursor[0] != '\0') {
+        char *end = NULL;
+        offset = strtoul(in->cursor, &end, 10);
+        if (!isdigit((unsigned char)in->cursor[0]) || *end != '\0' || offset == 0 || offset >= 1000) {
+            rc = tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                               "The cursor is not one this service gave out; start again without it.");
+            goto done;
+        }
+    }
     int by_id = name[0] != '\0' && strspn(name, "0123456789") == strlen(name) && strlen(name) <= 18;
-    char worker[32], teams[1024], lim[16];
+    char worker[32], teams[1024], lim[16], from[16];
     const char *override;
     records_access_params(call, worker, teams, sizeof(teams), &override);
-    snprintf(lim, sizeof(lim), "%u", limit);
-    const char *params[7] = {
+    /* One more than the page, to know whether another follows. */
+    snprintf(lim, sizeof(lim), "%u", limit + 1);
+    snprintf(from, sizeof(from), "%lu", offset);
+    const char *params[8] = {
         worker, teams, override, name, in->date_of_birth[0] ? in->date_of_birth : NULL, by_id ? name : NULL,
-        lim};
+        lim,    from};
     char sql[4096];
     /* A person id is a direct match; a name is ranked by trigram word similarity (any order, small
      * misspellings), nearest first straight from the GiST index so that only the rows shown are
@@ -537,16 +552,19 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
      * rows only. */
     const char *candidates =
         by_id ? "SELECT * FROM people WHERE merged_into IS NULL AND id = $6::bigint AND ($5::date IS NULL OR "
-                "date_of_birth = $5::date) LIMIT $7::int"
+                "date_of_birth = $5::date) LIMIT $7::int OFFSET $8::int"
         : name[0] != '\0'
             ? "SELECT * FROM people WHERE merged_into IS NULL AND $4 OPERATOR(public.<%) search_names"
               " AND ($5::date IS NULL OR date_of_birth = $5::date)"
-              " ORDER BY $4 OPERATOR(public.<<->) search_names LIMIT $7::int"
+              " ORDER BY $4 OPERATOR(public.<<->) search_names LIMIT $7::int OFFSET $8::int"
             : "SELECT * FROM people WHERE merged_into IS NULL AND date_of_birth = $5::date ORDER BY "
-              "family_name, given_name, id LIMIT $7::int";
+              "family_name, given_name, id LIMIT $7::int OFFSET $8::int";
+    /* rank: a match's place in the candidates' order, by which the one past the page is known
+     * wherever the order shown puts it. */
     snprintf(sql, sizeof(sql),
-             "SELECT " PERSON_COLUMNS ", %s AS full_access"
-             " FROM (%s) AS p LEFT JOIN restrictions r ON r.person_id = p.id"
+             "SELECT " PERSON_COLUMNS ", %s AS full_access, p.rank"
+             " FROM (SELECT c.*, row_number() OVER () AS rank FROM (%s) AS c) AS p"
+             " LEFT JOIN restrictions r ON r.person_id = p.id"
              " ORDER BY CASE WHEN $4 = '' OR $6::bigint IS NOT NULL THEN 0"
              "          ELSE $4 OPERATOR(public.<<->) p.search_names END, p.family_name, p.given_name, p.id",
              records_access_sql, candidates);
@@ -557,21 +575,28 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
     if (res == NULL)
         goto done;
     PQclear(res);
-    res = tsr_db_exec(call->conn, sql, 7, params, err);
+    res = tsr_db_exec(call->conn, sql, 8, params, err);
     if (res == NULL)
         goto done;
-    int rows = PQntuples(res);
-    person_row_t *people = calloc(rows ? (size_t)rows : 1, sizeof(*people));
-    Tsr__Records__Person **items = calloc(rows ? (size_t)rows : 1, sizeof(*items));
+    int matched = PQntuples(res), rows = 0;
+    int more = matched > (int)limit && offset + limit < 1000;
+    char next_cursor[16] = "";
+    if (more)
+        snprintf(next_cursor, sizeof(next_cursor), "%lu", offset + limit);
+    person_row_t *people = calloc(matched ? (size_t)matched : 1, sizeof(*people));
+    Tsr__Records__Person **items = calloc(matched ? (size_t)matched : 1, sizeof(*items));
     rc = 0;
     /* Each record shown in full is a read of it: one event for the search names them all. */
-    Tsr__Records__PersonAccessed *found = calloc(rows ? (size_t)rows : 1, sizeof(*found));
-    Tsr__Records__PersonAccessed **found_ptrs = calloc(rows ? (size_t)rows : 1, sizeof(*found_ptrs));
-    char(*summaries)[200] = calloc(rows ? (size_t)rows : 1, sizeof(*summaries));
+    Tsr__Records__PersonAccessed *found = calloc(matched ? (size_t)matched : 1, sizeof(*found));
+    Tsr__Records__PersonAccessed **found_ptrs = calloc(matched ? (size_t)matched : 1, sizeof(*found_ptrs));
+    char(*summaries)[200] = calloc(matched ? (size_t)matched : 1, sizeof(*summaries));
     size_t n_found = 0;
-    for (int i = 0; i < rows; i++) {
-        int full = strcmp(PQgetvalue(res, i, 16), "t") == 0;
-        person__from_row(res, i, full, &people[i]);
+    for (int k = 0; k < matched; k++) {
+        if (strtoul(PQgetvalue(res, k, 17), NULL, 10) > limit)
+            continue; /* the first of the next page */
+        int i = rows++;
+        int full = strcmp(PQgetvalue(res, k, 16), "t") == 0;
+        person__from_row(res, k, full, &people[i]);
         items[i] = &people[i].person;
         if (!full)
             continue;
@@ -602,6 +627,7 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
         Tsr__Records__PersonList list = TSR__RECORDS__PERSON_LIST__INIT;
         list.n_items = (size_t)rows;
         list.items = items;
+        list.next_cursor = next_cursor;
         tsr_call_reply(call, &list.base);
     }
     for (int i = 0; i < rows; i++)

@@ -159,6 +159,55 @@ static void test_fuzzy_name_search_finds_misspellings_and_an_id_goes_straight_to
     free(token);
 }
 
+static void test_a_search_comes_a_page_at_a_time_and_every_match_once(void **state)
+{
+    (void)state;
+    char *token = testenv_login(testenv, "mash.sw");
+    char ids[5][32];
+    for (int i = 0; i < 5; i++) {
+        char body[200];
+        snprintf(body, sizeof(body),
+                 "{\"legal_name\":{\"given\":\"Child %c\",\"family\":\"Pagewright\"},\"gender\":\"female\","
+                 "\"date_of_birth\":\"2016-04-0%d\"}",
+                 'A' + i, i + 1);
+        add_person(token, body, ids[i]);
+    }
+    /* Two a page: three pages, each match on one of them, the last with no cursor. */
+    int seen[5] = {0}, pages = 0;
+    char cursor[64] = "";
+    do {
+        char path[256];
+        snprintf(path, sizeof(path), "/api/v1/people?name=pagewright&limit=2%s%s",
+                 cursor[0] ? "&cursor=" : "", cursor);
+        testenv_response_t r = testenv_http(testenv, "GET", path, token, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        json_t *items = json_object_get(r.json, "items");
+        assert_true(json_array_size(items) >= 1 && json_array_size(items) <= 2);
+        size_t i;
+        json_t *item;
+        json_array_foreach(items, i, item)
+        {
+            for (int k = 0; k < 5; k++)
+                if (strcmp(json_string_value(json_object_get(item, "id")), ids[k]) == 0)
+                    seen[k]++;
+        }
+        json_t *next = json_object_get(r.json, "next_cursor");
+        assert_true(json_is_null(next) || json_is_string(next));
+        snprintf(cursor, sizeof(cursor), "%s", json_is_string(next) ? json_string_value(next) : "");
+        testenv_response_free(&r);
+        pages++;
+    } while (cursor[0] && pages < 10);
+    assert_int_equal(pages, 3);
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(seen[k], 1);
+    /* A cursor it never gave out is refused, naming it. */
+    testenv_response_t r =
+        testenv_http(testenv, "GET", "/api/v1/people?name=pagewright&cursor=x7", token, NULL, NULL);
+    testenv_assert_error(&r, 400, "invalid_cursor");
+    testenv_response_free(&r);
+    free(token);
+}
+
 typedef struct {
     char id[32];
     const char *family;
@@ -721,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_nhs_numbers_with_a_wrong_check_digit_or_check_digit_10_are_refused),
         cmocka_unit_test(test_entry_rules_for_dates_unborn_children_and_duplicates),
         cmocka_unit_test(test_fuzzy_name_search_finds_misspellings_and_an_id_goes_straight_to_the_person),
+        cmocka_unit_test(test_a_search_comes_a_page_at_a_time_and_every_match_once),
         cmocka_unit_test(test_authorisation_matrix_of_every_role_against_restricted_and_allocated_records),
         cmocka_unit_test(test_lifting_a_restriction_opens_the_record_again),
         cmocka_unit_test(test_a_relationship_is_kept_with_its_inverse_on_both_records),
