@@ -497,6 +497,20 @@ int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err)
     return 0;
 }
 
+int tsr_text_cursor_offset(const char *cursor, unsigned long max, unsigned long *offset, tsr_error_t *err)
+{
+    *offset = 0;
+    if (cursor == NULL || cursor[0] == '\0')
+        return 0;
+    if (strspn(cursor, "0123456789") != strlen(cursor) || strlen(cursor) > 9 ||
+        (*offset = strtoul(cursor, NULL, 10)) == 0 || *offset >= max) {
+        *offset = 0;
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                             "The cursor is not one this service gave out; start again without it.");
+    }
+    return 0;
+}
+
 int tsr_text_compare_ptrs(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

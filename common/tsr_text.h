@@ -56,6 +56,9 @@ size_t tsr_text_utc_ms(int64_t ms, char *out);
 /* A list's cursor that is the id of the last item shown: 0 in *after when there is none, else the
  * id; -1 with invalid_cursor (field cursor) when it is not one a list gave out. */
 int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err);
+/* The cursor of a ranked list (a search's matches, best first): the place its page starts at, from 1
+ * to below max, at *offset (0 when cursor is NULL or empty); else fills err (invalid_cursor). */
+int tsr_text_cursor_offset(const char *cursor, unsigned long max, unsigned long *offset, tsr_error_t *err);
 /* A page's size as asked for: 0 means fallback; more than max is refused naming the field limit. */
 int tsr_text_page_limit(uint32_t asked, uint32_t fallback, uint32_t max, uint32_t *limit, tsr_error_t *err);
 /* A page of a list read by id, newest first, as its statement's parameters: before_text is the

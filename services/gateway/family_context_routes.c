@@ -99,7 +99,7 @@ static void fc__searched(gw_call_t *call, const char *daemon, const Tsr__Envelop
         json_t *items = json_array();
         for (size_t i = 0; i < r->n_items; i++)
             json_array_append_new(items, fc__candidate(r->items[i]));
-        body = gw_list_body(items, NULL);
+        body = gw_list_body(items, r->next_cursor);
         json_object_set_new(body, "match", json_string("candidates"));
         json_object_set_new(body, "journey", json_string(r->journey));
     }
@@ -127,6 +127,8 @@ void gw_family_context_search(gw_call_t *call)
         return;
     req.name = (char *)(name ? name : "");
     req.date_of_birth = (char *)(dob ? dob : "");
+    const char *cursor = gw_param(call, "cursor");
+    req.cursor = (char *)(cursor ? cursor : "");
     gw_call_daemon(call, "records", "records.family_context.search", &req.base, fc__searched);
 }
 

@@ -34,6 +34,9 @@ int records_access_check(tsr_call_t *call, tsr_error_t *err);
 /* The SQL boolean expression (for a row of people aliased p) that is true when the actor has full
  * access; its parameters are $1 worker id, $2 team ids (bigint[]), $3 policy override (bool). */
 extern const char records_access_sql[];
+/* How far into a search's matches a page may start (its cursor): the first 1,000 matches, best first,
+ * are as far as anyone reads a ranked list; a search that finds more needs more to go on. */
+#define RECORDS_SEARCH_DEPTH 1000
 /* Fills the three parameters for records_access_sql into bufs (teams needs room for the ids). */
 void records_access_params(const tsr_call_t *call, char worker[32], char *teams, size_t teams_size,
                            const char **override);

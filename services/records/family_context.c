@@ -471,12 +471,13 @@ static int fc__allowed_mode(int by_case_id, tsr_error_t *err)
 }
 
 /* Candidates for a name (lower-case, trimmed) and maybe a date of birth: those born that day and
- * those with no date of birth recorded (found by name alone, a little below), nearest name first.
+ * those with no date of birth recorded (found by name alone, a little below), nearest name first;
+ * a page of page rows (one more than is shown, to know whether another follows) from the offset-th.
  * Each part reads its own index: the day's few people, or the undated ones' trigram index. Where
  * the planner would otherwise walk the whole population's trigram index (a thousand times slower
  * over a million people), the name is tested or ordered by the function rather than the operator. */
-static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char *dob, const char *limit,
-                                 tsr_error_t *err)
+static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char *dob, unsigned long page,
+                                 unsigned long offset, tsr_error_t *err)
 {
     const char *caseload = fc.linked ? " AND " FC_CASELOAD("q") : "";
     char from[4096];
@@ -490,7 +491,7 @@ static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char 
                  "  WHERE q.date_of_birth IS NULL AND q.merged_into IS NULL"
                  "    AND $4 OPERATOR(public.<%%) q.search_names%s"
                  "  ORDER BY 1 - public.word_similarity($4, q.search_names) LIMIT $6::int)) AS p"
-                 " ORDER BY p.rank, p.family_name, p.given_name, p.id LIMIT $6::int",
+                 " ORDER BY p.rank, p.family_name, p.given_name, p.id LIMIT $7::int OFFSET $8::int",
                  caseload, caseload);
     else
         snprintf(from, sizeof(from),
@@ -498,7 +499,7 @@ static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char 
                  "  WHERE q.merged_into IS NULL AND $5::date IS NULL"
                  "    AND $4 OPERATOR(public.<%%) q.search_names%s"
                  "  ORDER BY $4 OPERATOR(public.<<->) q.search_names LIMIT $6::int) AS p"
-                 " ORDER BY p.rank, p.family_name, p.given_name, p.id",
+                 " ORDER BY p.rank, p.family_name, p.given_name, p.id LIMIT $7::int OFFSET $8::int",
                  caseload);
     /* As records.person.search: 0.5 finds a letter or two wrong, and a missing part, without
      * flooding the list. A plan for these very name and date: a generic plan of the prepared
@@ -511,8 +512,13 @@ static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char 
     if (res == NULL)
         return NULL;
     PQclear(res);
-    const char *more[3] = {name, dob, limit};
-    return fc__people(call, "", from, 3, more, err);
+    /* Each part reads as far as the page's end: what comes before it is skipped in their order. */
+    char reach[24], rows[24], skip[24];
+    snprintf(reach, sizeof(reach), "%lu", offset + page);
+    snprintf(rows, sizeof(rows), "%lu", page);
+    snprintf(skip, sizeof(skip), "%lu", offset);
+    const char *more[5] = {name, dob, reach, rows, skip};
+    return fc__people(call, "", from, 5, more, err);
 }
 
 int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
@@ -550,6 +556,9 @@ int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
     }
     if (in->date_of_birth[0] != '\0' && tsr_text_check_date(in->date_of_birth, 1, "dob", err) != 0)
         goto done;
+    unsigned long offset = 0;
+    if (tsr_text_cursor_offset(in->cursor, RECORDS_SEARCH_DEPTH, &offset, err) != 0)
+        goto done;
     for (char *c = name; *c; c++)
         *c = (char)tolower((unsigned char)*c);
     if (by_case_id) {
@@ -559,13 +568,19 @@ int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
         res =
             fc__people(call, "", "people p WHERE p.id = $4::bigint AND p.merged_into IS NULL", 1, more, err);
     } else {
-        char lim[16];
-        snprintf(lim, sizeof(lim), "%u", limit);
-        res = fc__search_name(call, name, in->date_of_birth[0] ? in->date_of_birth : NULL, lim, err);
+        res = fc__search_name(call, name, in->date_of_birth[0] ? in->date_of_birth : NULL, limit + 1, offset,
+                              err);
     }
     if (res == NULL)
         goto done;
     int rows = PQntuples(res);
+    /* The row past the page (the last, in the order shown) says another page follows. */
+    char next_cursor[24] = "";
+    if (!by_case_id && rows > (int)limit) {
+        rows = (int)limit;
+        if (offset + limit < RECORDS_SEARCH_DEPTH)
+            snprintf(next_cursor, sizeof(next_cursor), "%lu", offset + limit);
+    }
     if (by_case_id && (rows == 0 || (fc.linked && strcmp(PQgetvalue(res, 0, 10), "t") != 0))) {
         if (rows == 0)
             tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", "case_id", "No one has case ID %" PRIu64 ".",
@@ -636,6 +651,7 @@ int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
         reply.journey = (char *)fc__journey();
         reply.items = cand_ptrs;
         reply.n_items = (size_t)rows;
+        reply.next_cursor = next_cursor;
         tsr_call_reply(call, &reply.base);
     }
     free(people);

@@ -2,7 +2,6 @@
 #include "involvements.h"
 #include "relations.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -526,15 +525,8 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
     /* A page's cursor is where it starts among the matches, best first; the first 1,000 matches are
      * as far as anyone reads a ranked list (a search that finds more needs more to go on). */
     unsigned long offset = 0;
-    if (in->cursor != NULL && in->cursor[0] != '\0') {
-        char *end = NULL;
-        offset = strtoul(in->cursor, &end, 10);
-        if (!isdigit((unsigned char)in->cursor[0]) || *end != '\0' || offset == 0 || offset >= 1000) {
-            rc = tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
-                               "The cursor is not one this service gave out; start again without it.");
-            goto done;
-        }
-    }
+    if (tsr_text_cursor_offset(in->cursor, RECORDS_SEARCH_DEPTH, &offset, err) != 0)
+        goto done;
     int by_id = name[0] != '\0' && strspn(name, "0123456789") == strlen(name) && strlen(name) <= 18;
     char worker[32], teams[1024], lim[16], from[16];
     const char *override;
@@ -579,7 +571,7 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
     if (res == NULL)
         goto done;
     int matched = PQntuples(res), rows = 0;
-    int more = matched > (int)limit && offset + limit < 1000;
+    int more = matched > (int)limit && offset + limit < RECORDS_SEARCH_DEPTH;
     char next_cursor[16] = "";
     if (more)
         snprintf(next_cursor, sizeof(next_cursor), "%lu", offset + limit);

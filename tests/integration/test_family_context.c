@@ -143,6 +143,46 @@ static void test_name_search_is_fuzzy_ranked_and_finds_people_with_no_date_of_bi
     assert_string_equal(json_string_value(json_object_get(j, "journey")), "any-individual");
     json_decref(j);
 
+    /* A page at a time, with the date: the one born that day, then the undated one; the same two
+     * as the whole list, in its order, the last page without a cursor. */
+    j = get(kw, "/api/v1/family-context/search?name=marisol%20quenevile&dob=2015-04-03&limit=1", 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")), child);
+    snprintf(path, sizeof(path),
+             "/api/v1/family-context/search?name=marisol%%20quenevile&dob=2015-04-03"
+             "&limit=1&cursor=%s",
+             json_string_value(json_object_get(j, "next_cursor")));
+    json_decref(j);
+    j = get(kw, path, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")), undated);
+    assert_true(json_is_null(json_object_get(j, "next_cursor")));
+    json_decref(j);
+    /* And by name alone, two a page: every one of the three once. */
+    int seen[3] = {0}, pages = 0;
+    const char *ids[3] = {child, undated, other};
+    char cursor[32] = "";
+    do {
+        snprintf(path, sizeof(path), "/api/v1/family-context/search?name=quenneville&limit=2%s%s",
+                 cursor[0] ? "&cursor=" : "", cursor);
+        j = get(kw, path, 200);
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(j, "items"), i, item)
+        {
+            for (int k = 0; k < 3; k++)
+                seen[k] += strcmp(json_string_value(json_object_get(item, "id")), ids[k]) == 0;
+        }
+        json_t *next = json_object_get(j, "next_cursor");
+        snprintf(cursor, sizeof(cursor), "%s", json_is_string(next) ? json_string_value(next) : "");
+        json_decref(j);
+    } while (cursor[0] && ++pages < 10);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(seen[k], 1);
+    expect_error(kw, "/api/v1/family-context/search?name=quenneville&cursor=-2", 400, "invalid_cursor");
+
     expect_error(kw, "/api/v1/family-context/search?case_id=999999999", 404, "not_found");
     expect_error(kw, "/api/v1/family-context/search?case_id=12ab", 400, "invalid_case_id");
     expect_error(kw, "/api/v1/family-context/search", 400, "missing_field");

@@ -261,6 +261,26 @@ static void test_a_date_time_before_1970_is_read_as_one_not_as_a_fault(void **st
     assert_int_equal(tsr_text_datetime_ms("1969-12-31T23:59:59Z"), -1);
 }
 
+static void test_a_ranked_list_cursor_is_a_place_below_its_depth(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    unsigned long offset = 7;
+    assert_int_equal(tsr_text_cursor_offset(NULL, 1000, &offset, &err), 0);
+    assert_int_equal(offset, 0);
+    assert_int_equal(tsr_text_cursor_offset("", 1000, &offset, &err), 0);
+    assert_int_equal(tsr_text_cursor_offset("20", 1000, &offset, &err), 0);
+    assert_int_equal(offset, 20);
+    assert_int_equal(tsr_text_cursor_offset("999", 1000, &offset, &err), 0);
+    const char *bad[] = {"0", "1000", "-2", "2x", " 2", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tsr_error_clear(&err);
+        assert_int_equal(tsr_text_cursor_offset(bad[i], 1000, &offset, &err), -1);
+        assert_string_equal(err.code, "invalid_cursor");
+        assert_int_equal(offset, 0);
+    }
+}
+
 static void test_an_id_is_a_positive_bigint_in_digits(void **state)
 {
     (void)state;
@@ -404,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_date_times_need_an_offset_and_are_read_without_the_local_time_zone),
         cmocka_unit_test(test_a_date_time_before_1970_is_read_as_one_not_as_a_fault),
         cmocka_unit_test(test_an_id_is_a_positive_bigint_in_digits),
+        cmocka_unit_test(test_a_ranked_list_cursor_is_a_place_below_its_depth),
         cmocka_unit_test(test_a_time_is_written_in_utc_with_milliseconds_and_reads_back_to_the_second),
         cmocka_unit_test(test_an_id_cursor_is_a_positive_number_or_nothing),
         cmocka_unit_test(test_a_page_size_defaults_when_not_asked_and_is_refused_above_its_maximum),
