@@ -78,6 +78,14 @@ static int ingest__fault(ingest_note_t *n, const char *code, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(n->reason, sizeof(n->reason), fmt, ap);
     va_end(ap);
+    /* A text quoted in part (%.40s) or the reason cut at its size can end inside a character; the
+     * error queue (and the reply) take only UTF-8. */
+    if (!tsr_text_is_utf8(n->reason, strlen(n->reason))) {
+        char *whole = tsr_text_utf8_repair(n->reason, strlen(n->reason), sizeof(n->reason) - 1);
+        if (whole != NULL)
+            snprintf(n->reason, sizeof(n->reason), "%s", whole);
+        free(whole);
+    }
     return -1;
 }
 

@@ -891,6 +891,28 @@ static void test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_chan
     free(good);
 }
 
+/* A reason quoting part of a value (the first 40 bytes of an unknown type) does not cut a character
+ * in two: the batch is answered, and the rejection is in the error queue. */
+static void test_a_reason_quoting_a_long_value_of_accented_letters_is_still_utf8(void **state)
+{
+    (void)state;
+    char nhs[11], body[1000], type[200] = "a";
+    testenv_new_nhs_number(nhs);
+    for (int i = 0; i < 40; i++)
+        strcat(type, "\xc3\xa9");
+    snprintf(body, sizeof(body),
+             "{\"notifications\":[{\"notification_id\":\"N-ACCENT-1\",\"type\":\"%s\","
+             "\"created_at\":\"%sT10:20:00Z\",\"nhs_number\":\"%s\"}]}",
+             type, day, nhs);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", body, 200);
+    json_t *e = json_array_get(json_object_get(reply, "errors"), 0);
+    assert_string_equal(testenv_str(e, "code"), "invalid_type");
+    json_decref(reply);
+    json_t *errors = open_errors();
+    assert_non_null(error_of(errors, "N-ACCENT-1"));
+    json_decref(errors);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -903,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_notification),
         cmocka_unit_test(
             test_a_notification_recorded_meanwhile_by_another_request_is_a_duplicate_and_the_rest_are_kept),
+        cmocka_unit_test(test_a_reason_quoting_a_long_value_of_accented_letters_is_still_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
