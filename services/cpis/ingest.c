@@ -140,6 +140,32 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
         return;
     }
     const json_t *o = n->obj;
+    /* What the spine poller could not read, sent in its place (docs/cpis-feed.md): into the error
+     * queue with the poller's account of the fault, under the notification's id when it gave one. */
+    const json_t *unreadable = json_object_get(o, "tessera_unreadable");
+    if (unreadable != NULL) {
+        const char *id = NULL;
+        if (ingest__text(n, o, "notification_id", "notification_id", 0, &id) == 0)
+            n->id = id;
+        const char *scope = json_string_value(json_object_get(unreadable, "scope"));
+        const char *file = json_string_value(json_object_get(unreadable, "file"));
+        const char *fault = json_string_value(json_object_get(unreadable, "fault"));
+        if (scope != NULL && strcmp(scope, "file") == 0)
+            ingest__fault(
+                n, "unreadable_file",
+                "The spool file '%.200s' is not a batch of CP-IS notifications: %.300s. Nothing in it "
+                "was sent; it was moved to rejected/ in the spool directory (fix it and put it back "
+                "to send it).",
+                file ? file : "?", fault ? fault : "no reason given");
+        else
+            ingest__fault(
+                n, "unreadable_notification",
+                "A notification in the spool file '%.200s' could not be read: %.300s. The file's other "
+                "notifications were sent; this one is kept here as far as it could be read (bytes "
+                "that are not UTF-8 shown as \xef\xbf\xbd).",
+                file ? file : "?", fault ? fault : "no reason given");
+        return;
+    }
     /* The id first, so that every later fault is reported against it. */
     if (ingest__text(n, o, "notification_id", "notification_id", 1, &n->id) != 0)
         return;

@@ -854,7 +854,9 @@ static void test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_chan
     write_spool("20260108-escaped.json", body);
     snprintf(body, sizeof(body), "{\"batch\": \"]}\\\"\", \"notifications\": [%s]}", n[5]);
     write_spool("20260108-around.json", body);
-    /* Not JSON, somewhere past its first parts: set aside whole, nothing of it sent. */
+    /* Not laid out as JSON, somewhere past its first parts: set aside whole, nothing of it sent. One
+     * notification that is not JSON on its own (a member given twice) is queued as an error, and
+     * the rest of its file goes on. */
     char *b0 = access_json("N-SHAPE-B0", nhs, "nhs-111", "DHU 111", "Robin Callhand");
     char *b1 = access_json("N-SHAPE-B1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
     snprintf(body, sizeof(body),
@@ -871,13 +873,13 @@ static void test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_chan
     for (int i = 0; i < 6; i++)
         free(n[i]);
     assert_int_equal(run_poller(2), 0);
-    assert_true(spool_has("rejected", "20260108-twice-a-key.json"));
+    assert_true(spool_has("done", "20260108-twice-a-key.json"));
     assert_true(spool_has("rejected", "20260108-no-comma.json"));
     assert_true(spool_has("rejected", "20260108-trailing-comma.json"));
     assert_int_equal(
         testenv_sql_long(testenv,
                          "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-SHAPE-B%'"),
-        0);
+        2);
     assert_true(spool_has("done", "20260108-bare.json"));
     assert_true(spool_has("done", "20260108-escaped.json"));
     assert_true(spool_has("done", "20260108-around.json"));
@@ -887,8 +889,108 @@ static void test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_chan
         6);
     assert_int_equal(
         testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors WHERE notification_id LIKE 'N-SHAPE%'"),
-        0);
+        1);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors WHERE notification_id ="
+                                               " 'N-SHAPE-B2' AND code = 'unreadable_notification'"),
+                     1);
     free(good);
+}
+
+/* The entry of the error queue whose reason names the text, or NULL. */
+static const json_t *error_naming(const json_t *errors, const char *code, const char *text)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(json_object_get(errors, "items"), i, e)
+    {
+        if (strcmp(testenv_str(e, "code"), code) == 0 && strstr(testenv_str(e, "reason"), text) != NULL)
+            return e;
+    }
+    return NULL;
+}
+
+/* One notification of a file that cannot be read (a name in Latin-1, not UTF-8; a member given
+ * twice) does not hold back the rest: the file is sent and goes to done/, the good notification is
+ * accepted, and each bad one is in the error queue with the fault, shown as far as it can be read,
+ * under its id (so the file sent again counts it up instead of queuing it twice). */
+static void
+test_an_unreadable_notification_is_queued_with_its_fault_and_the_rest_of_the_file_goes_on(void **state)
+{
+    (void)state;
+    char child[32], nhs[11];
+    add_key_workers_child("Zoe", "Zedwell", "female", "2015-05-05", nhs, child);
+    char *good = access_json("N-READ-1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    char *latin1 = access_json("N-LATIN1-1", nhs, "nhs-111", "DHU 111", "Zo\xeb Callhand");
+    char batch[4000];
+    snprintf(batch, sizeof(batch),
+             "{\"notifications\":[%s,\n%s,\n{\"notification_id\":\"N-TWICE-KEY-1\",\"nhs_number\":\"%s\","
+             "\"nhs_number\":\"%s\"}]}",
+             latin1, good, nhs, nhs);
+    free(good);
+    free(latin1);
+    write_spool("20260108-unreadable.json", batch);
+    assert_int_equal(run_poller(500), 0);
+    assert_true(spool_has("done", "20260108-unreadable.json"));
+    assert_false(spool_has("rejected", "20260108-unreadable.json"));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.notifications"
+                                               " WHERE notification_id = 'N-READ-1'"),
+                     1);
+    json_t *errors = open_errors();
+    const json_t *e = error_of(errors, "N-LATIN1-1");
+    if (e == NULL)
+        fail_msg("no entry for N-LATIN1-1: %s", json_dumps(errors, 0));
+    assert_string_equal(testenv_str(e, "code"), "unreadable_notification");
+    assert_non_null(strstr(testenv_str(e, "reason"), "20260108-unreadable.json"));
+    assert_non_null(strstr(testenv_str(e, "reason"), "0xeb"));
+    const char *shown =
+        testenv_str(json_object_get(json_object_get(e, "notification"), "tessera_unreadable"), "text");
+    assert_non_null(strstr(shown, "Zo\xef\xbf\xbd Callhand"));
+    e = error_of(errors, "N-TWICE-KEY-1");
+    assert_non_null(e);
+    assert_string_equal(testenv_str(e, "code"), "unreadable_notification");
+    assert_non_null(strstr(testenv_str(e, "reason"), "duplicate"));
+    json_decref(errors);
+
+    /* Sent again: the good one is a duplicate, the bad ones counted up, not queued twice. */
+    write_spool("20260108-unreadable-again.json", batch);
+    assert_int_equal(run_poller(500), 0);
+    errors = open_errors();
+    assert_int_equal(json_integer_value(json_object_get(error_of(errors, "N-LATIN1-1"), "times_received")),
+                     2);
+    json_decref(errors);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors"
+                                               " WHERE notification_id IN ('N-LATIN1-1', 'N-TWICE-KEY-1')"),
+                     2);
+}
+
+/* A file that is not a batch at all (empty, cut short, an object without a list, not JSON) goes to
+ * rejected/ with its reason beside it, and system support sees it in the error queue, each with
+ * the file's name and the fault. */
+static void test_a_file_that_is_not_a_batch_is_set_aside_and_shown_in_the_error_queue(void **state)
+{
+    (void)state;
+    const struct {
+        const char *name, *text, *fault;
+    } files[] = {
+        {"20260109-empty.json", "", "empty"},
+        {"20260109-cut.json", "{\"notifications\":[{\"notification_id\":\"N-CUT-1\",\"nhs_", "not JSON"},
+        {"20260109-object.json", "{\"notification_id\":\"N-OBJ-1\"}", "neither a list"},
+        {"20260109-text.json", "Date: Tue\r\nno notifications today\r\n", "not JSON"},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        write_spool(files[i].name, files[i].text);
+    assert_int_equal(run_poller(500), 0);
+    json_t *errors = open_errors();
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        assert_true(spool_has("rejected", files[i].name));
+        assert_false(spool_has("", files[i].name));
+        const json_t *e = error_naming(errors, "unreadable_file", files[i].name);
+        if (e == NULL)
+            fail_msg("no error queue entry for %s: %s", files[i].name, json_dumps(errors, 0));
+        assert_non_null(strstr(testenv_str(e, "reason"), files[i].fault));
+        assert_non_null(strstr(testenv_str(e, "reason"), "rejected/"));
+    }
+    json_decref(errors);
 }
 
 /* A reason quoting part of a value (the first 40 bytes of an unknown type) does not cut a character
@@ -925,6 +1027,9 @@ int main(void)
         cmocka_unit_test(test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_notification),
         cmocka_unit_test(
             test_a_notification_recorded_meanwhile_by_another_request_is_a_duplicate_and_the_rest_are_kept),
+        cmocka_unit_test(
+            test_an_unreadable_notification_is_queued_with_its_fault_and_the_rest_of_the_file_goes_on),
+        cmocka_unit_test(test_a_file_that_is_not_a_batch_is_set_aside_and_shown_in_the_error_queue),
         cmocka_unit_test(test_a_reason_quoting_a_long_value_of_accented_letters_is_still_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

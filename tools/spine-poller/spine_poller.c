@@ -12,9 +12,14 @@
  * whose id it already has. Notifications cpis judged faulty are acknowledged too (they are in its
  * error queue, for system support): posting them again would change nothing.
  *
- * A file that is not a batch (not JSON, no list of notifications) goes to rejected/ with a
- * <name>.error beside it saying why: it would fail the same way on every run, and kept in the
- * spool it would hide among the files still to send. Fixed, it can be put back in the spool.
+ * A notification that cannot be read (bytes that are not UTF-8, a member given twice, a value that
+ * is not JSON) is sent in its place as a stand-in naming the fault and showing its text
+ * ({"tessera_unreadable": ...}), which cpis puts in its error queue with the reason: the file's
+ * other notifications go on. A file that is not a batch at all (not JSON, no list of
+ * notifications) goes to rejected/ with a <name>.error beside it saying why, once the same stand-in
+ * for the file has reached the error queue (so system support sees it): it would fail the same way
+ * on every run, and kept in the spool it would hide among the files still to send. Fixed, it can be
+ * put back in the spool.
  *
  * The national service's responses to the council's plan upload files ({"file_sequence_number",
  * "status": "CPF..", "records": [...]}) come through the same spool: each is posted to
@@ -37,8 +42,11 @@
 #include "tsr_config.h"
 #include "tsr_daemon.h"
 #include "tsr_error.h"
+#include "tsr_text.h"
 
 #define POLLER_FILES_MAX 4096
+/* How much of an unreadable notification or file is shown to system support in the error queue. */
+#define POLLER_SHOWN_MAX 4000
 
 typedef struct {
     const char *spool_dir;
@@ -77,6 +85,24 @@ static void poller__log(const char *level, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+/* Where a file's notifications are in its text. */
+typedef struct {
+    size_t n, cap;
+    size_t *starts, *ends; /* the k-th notification is text[starts[k], ends[k]) */
+    size_t open, close;    /* the list's '[' and ']' */
+    char **standins;       /* for each notification jansson cannot read, what is sent instead */
+} poller_spans_t;
+
+static void poller__spans_free(poller_spans_t *s)
+{
+    for (size_t k = 0; s->standins != NULL && k < s->n; k++)
+        free(s->standins[k]);
+    free(s->standins);
+    free(s->starts);
+    free(s->ends);
+    memset(s, 0, sizeof(*s));
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -144,8 +170,95 @@ static int poller__move(const poller_t *p, const char *name, const char *to)
     return 0;
 }
 
-static void poller__reject(const poller_t *p, const char *name, const char *why)
+static char *poller__read_file(const char *path, size_t *len);
+static int poller__sign_in(poller_t *p);
+static void poller__http(poller_t *p, const char *method, const char *path, const char *body, long *status,
+                         json_t **reply);
+static const char *poller__error_message(const json_t *reply);
+
+/* The stand-in for what could not be read (scope "notification": one of the file's notifications;
+ * "file": the file as a whole), as JSON text: the fault, the file's name and the text as far as it
+ * can be shown, and the notification's id when the text, its bad bytes replaced, still gives one
+ * (so that the same notification sent again counts up its entry in the error queue). NULL when out
+ * of memory. */
+static char *poller__standin(const char *scope, const char *file, const char *fault, const char *text,
+                             size_t len)
 {
+    char *shown = tsr_text_utf8_repair(text, len, POLLER_SHOWN_MAX);
+    char *fault_shown = tsr_text_utf8_repair(fault, strlen(fault), POLLER_SHOWN_MAX);
+    char *file_shown = tsr_text_utf8_repair(file, strlen(file), 1000);
+    json_t *out = shown && fault_shown && file_shown
+                      ? json_pack("{s:{s:s, s:s, s:s, s:s}}", "tessera_unreadable", "scope", scope, "file",
+                                  file_shown, "fault", fault_shown, "text", shown)
+                      : NULL;
+    if (out != NULL && strcmp(scope, "notification") == 0) {
+        json_t *read = json_loads(shown, JSON_DECODE_ANY, NULL);
+        json_t *id = json_object_get(read, "notification_id");
+        if (json_is_string(id))
+            json_object_set(out, "notification_id", id);
+        json_decref(read);
+    }
+    char *standin = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+    free(shown);
+    free(fault_shown);
+    free(file_shown);
+    return standin;
+}
+
+/* Puts the file that is not a batch in cpis's error queue (a batch of its one stand-in), so that
+ * system support sees it without reading the spool. 0 once acknowledged (or refused as it stands,
+ * which would not change on another run), -1 when the gateway could not take it now. */
+static int poller__report_file(poller_t *p, const char *name, const char *why)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", p->spool_dir, name);
+    size_t len = 0;
+    char *text = poller__read_file(path, &len);
+    char *standin = poller__standin("file", name, why, text ? text : "", text ? len : 0);
+    free(text);
+    char *body = NULL;
+    if (standin == NULL || asprintf(&body, "{\"notifications\":[%s]}", standin) < 0)
+        body = NULL;
+    free(standin);
+    int rc = -1;
+    for (int attempt = 0; attempt < 2 && body != NULL; attempt++) {
+        if (p->token == NULL && poller__sign_in(p) != 0)
+            break;
+        long status;
+        json_t *reply;
+        poller__http(p, "POST", "/api/v1/cpis/notifications", body, &status, &reply);
+        if (status == 401) {
+            free(p->token);
+            p->token = NULL;
+            json_decref(reply);
+            continue;
+        }
+        if (status == 200 || status == 400) {
+            rc = 0;
+            if (status == 400)
+                poller__log("error", "%s: the gateway refused the report of the file to the error queue: %s",
+                            name, poller__error_message(reply));
+        } else if (status != 0) {
+            poller__log("error", "%s: the report of the file to the error queue failed (%ld): %s", name,
+                        status, poller__error_message(reply));
+        }
+        json_decref(reply);
+        break;
+    }
+    free(body);
+    return rc;
+}
+
+/* The file goes to rejected/ with its reason beside it, once the error queue has it too: 0, or -1
+ * when it stays in the spool for the next run (the error queue could not be told). */
+static int poller__reject(poller_t *p, const char *name, const char *why)
+{
+    if (poller__report_file(p, name, why) != 0) {
+        poller__log("error", "%s/%s is not a CP-IS batch (%s); kept until the error queue can be told",
+                    p->spool_dir, name, why);
+        return -1;
+    }
     poller__log("error", "%s/%s is not a CP-IS batch and was moved to rejected/: %s", p->spool_dir, name,
                 why);
     char dir[4096], target[1024], note[1100];
@@ -158,8 +271,11 @@ static void poller__reject(const poller_t *p, const char *name, const char *why)
     char from[4096], dest[8192];
     snprintf(from, sizeof(from), "%s/%s", p->spool_dir, name);
     snprintf(dest, sizeof(dest), "%s/%s", dir, target);
-    if (rename(from, dest) != 0)
+    if (rename(from, dest) != 0) {
         poller__log("error", "could not move %s to %s: %s", from, dest, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -355,7 +471,7 @@ static int poller__part_done(poller_t *p, CURLM *multi, const char *name, poller
  * further part is started: the rest waits for the next run, as does everything once the poller is
  * asked to stop (the parts in flight are seen to their end). */
 static void poller__post_parts(poller_t *p, const char *name, size_t n, const json_t *list, const char *text,
-                               const size_t *starts, const size_t *ends, char *acked)
+                               const poller_spans_t *spans, char *acked)
 {
     size_t batch = (size_t)p->batch_size, next = 0;
     size_t slots = (size_t)p->parallel_parts, in_flight = 0;
@@ -371,14 +487,27 @@ static void poller__post_parts(poller_t *p, const char *name, size_t n, const js
             part->at = next;
             part->count = n - next < batch ? n - next : batch;
             if (text != NULL) {
-                /* The file's own text of these notifications, commas between them included. */
+                /* The file's own text of each of these notifications (or its stand-in). */
                 static const char head[] = "{\"notifications\":[";
-                size_t from = starts[next], to = ends[next + part->count - 1];
-                part->body = malloc(sizeof(head) + (to - from) + 3);
-                if (part->body != NULL) {
-                    memcpy(part->body, head, sizeof(head) - 1);
-                    memcpy(part->body + sizeof(head) - 1, text + from, to - from);
-                    memcpy(part->body + sizeof(head) - 1 + (to - from), "]}", 3);
+                size_t size = sizeof(head) + 3;
+                for (size_t k = next; k < next + part->count; k++)
+                    size += (spans->standins[k] ? strlen(spans->standins[k])
+                                                : spans->ends[k] - spans->starts[k]) +
+                            1;
+                char *o = part->body = malloc(size);
+                if (o != NULL) {
+                    memcpy(o, head, sizeof(head) - 1);
+                    o += sizeof(head) - 1;
+                    for (size_t k = next; k < next + part->count; k++) {
+                        const char *from = spans->standins[k] ? spans->standins[k] : text + spans->starts[k];
+                        size_t len = spans->standins[k] ? strlen(spans->standins[k])
+                                                        : spans->ends[k] - spans->starts[k];
+                        if (k > next)
+                            *o++ = ',';
+                        memcpy(o, from, len);
+                        o += len;
+                    }
+                    memcpy(o, "]}", 3);
                 }
             } else {
                 json_t *items = json_array();
@@ -481,20 +610,6 @@ static size_t poller__skip_value(const char *t, size_t len, size_t i, int *deepe
     return i;
 }
 
-/* Where a file's notifications are in its text. */
-typedef struct {
-    size_t n, cap;
-    size_t *starts, *ends; /* the k-th notification is text[starts[k], ends[k]) */
-    size_t open, close;    /* the list's '[' and ']' */
-} poller_spans_t;
-
-static void poller__spans_free(poller_spans_t *s)
-{
-    free(s->starts);
-    free(s->ends);
-    memset(s, 0, sizeof(*s));
-}
-
 /* Finds the list of notifications in t (the whole file, or its member "notifications" at the top)
  * and each notification in it, with exactly one comma between two; -1 when the text is not laid out
  * so (or the list's key is spelt with escapes, or a notification nests deeper than jansson reads):
@@ -558,9 +673,11 @@ static int poller__locate(const char *t, size_t len, poller_spans_t *s)
     return 0;
 }
 
-/* One half of a file's notifications, each read by jansson on its own. */
+/* One half of a file's notifications, each read by jansson on its own; one it cannot read gets its
+ * stand-in (poller__standin), so that the rest of the file goes on. */
 typedef struct {
     const char *text;
+    const char *name;
     const poller_spans_t *spans;
     size_t from, to;
     int ok;
@@ -572,9 +689,17 @@ static void *poller__check(void *arg)
     c->ok = 1;
     for (size_t k = c->from; k < c->to && c->ok; k++) {
         json_error_t jerr;
-        json_t *v = json_loadb(c->text + c->spans->starts[k], c->spans->ends[k] - c->spans->starts[k],
-                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-        c->ok = v != NULL;
+        const char *at = c->text + c->spans->starts[k];
+        size_t len = c->spans->ends[k] - c->spans->starts[k];
+        json_t *v = json_loadb(at, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+        if (v == NULL) {
+            char fault[300];
+            snprintf(fault, sizeof(fault),
+                     "notification %zu of the file is not JSON (%s, at character %d of it)", k + 1, jerr.text,
+                     jerr.position);
+            c->spans->standins[k] = poller__standin("notification", c->name, fault, at, len);
+            c->ok = c->spans->standins[k] != NULL;
+        }
         json_decref(v);
     }
     return NULL;
@@ -585,9 +710,12 @@ static void *poller__check(void *arg)
  * in two halves at once. Reading a large file whole took the poller about a second before the first
  * part could go, with the server idle; then as long again to free. 0 when it is (spans filled), -1
  * when it must be read whole (not laid out so, or not valid: jansson then says why). */
-static int poller__check_batch(const char *text, size_t len, poller_spans_t *spans)
+static int poller__check_batch(const char *name, const char *text, size_t len, poller_spans_t *spans)
 {
     if (poller__locate(text, len, spans) != 0)
+        return -1;
+    spans->standins = calloc(spans->n + 1, sizeof(*spans->standins));
+    if (spans->standins == NULL)
         return -1;
     size_t tail = len - spans->close;
     char *frame = malloc(spans->open + 1 + tail + 1);
@@ -602,7 +730,8 @@ static int poller__check_batch(const char *text, size_t len, poller_spans_t *spa
     json_decref(root);
     if (!ok)
         return -1;
-    poller_check_t halves[2] = {{text, spans, 0, spans->n / 2, 0}, {text, spans, spans->n / 2, spans->n, 0}};
+    poller_check_t halves[2] = {{text, name, spans, 0, spans->n / 2, 0},
+                                {text, name, spans, spans->n / 2, spans->n, 0}};
     pthread_t other;
     int started = pthread_create(&other, NULL, poller__check, &halves[1]) == 0;
     poller__check(&halves[0]);
@@ -643,8 +772,7 @@ static int poller__response(poller_t *p, const char *name, json_t *root)
 {
     json_t *seq = json_object_get(root, "file_sequence_number");
     if (!json_is_integer(seq) || json_integer_value(seq) < 1) {
-        poller__reject(p, name, "a CP-IS response whose file_sequence_number is not a file's number");
-        return 0;
+        return poller__reject(p, name, "a CP-IS response whose file_sequence_number is not a file's number");
     }
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%" JSON_INTEGER_FORMAT "/response",
@@ -684,8 +812,7 @@ static int poller__response(poller_t *p, const char *name, json_t *root)
             char why[600];
             snprintf(why, sizeof(why), "the gateway refused the response (%ld): %s", status,
                      poller__error_message(reply));
-            poller__reject(p, name, why);
-            rc = 0;
+            rc = poller__reject(p, name, why);
         } else if (status != 0) {
             poller__log("error", "%s: the gateway refused the response (%ld): %s; kept for the next run",
                         name, status, poller__error_message(reply));
@@ -720,7 +847,7 @@ static int poller__file(poller_t *p, const char *name)
     poller_spans_t spans = {0};
     json_t *root = NULL, *list = NULL;
     json_error_t jerr;
-    int located = text != NULL && poller__check_batch(text, len, &spans) == 0;
+    int located = text != NULL && poller__check_batch(name, text, len, &spans) == 0;
     if (!located) {
         poller__spans_free(&spans);
         /* Read whole: jansson says what is wrong with it (or, unreadable, why). */
@@ -730,11 +857,14 @@ static int poller__file(poller_t *p, const char *name)
     if (joining)
         pthread_join(signing_in, NULL);
     if (!located && root == NULL) {
-        free(text);
         char why[400];
-        snprintf(why, sizeof(why), "not JSON (line %d, column %d: %s)", jerr.line, jerr.column, jerr.text);
-        poller__reject(p, name, why);
-        return 0;
+        if (text != NULL && tsr_text_trimmed_length(text) == 0)
+            snprintf(why, sizeof(why), "the file is empty: no JSON, no notifications");
+        else
+            snprintf(why, sizeof(why), "not JSON (line %d, column %d: %s)", jerr.line, jerr.column,
+                     jerr.text);
+        free(text);
+        return poller__reject(p, name, why);
     }
     /* The national service's response to an upload file comes through the same spool. */
     if (!located && json_is_object(root) && json_object_get(root, "status") != NULL &&
@@ -749,9 +879,8 @@ static int poller__file(poller_t *p, const char *name)
         if (!json_is_array(list)) {
             json_decref(root);
             free(text);
-            poller__reject(p, name,
-                           "neither a list of notifications nor an object with a \"notifications\" list");
-            return 0;
+            return poller__reject(
+                p, name, "neither a list of notifications nor an object with a \"notifications\" list");
         }
     }
     size_t n = located ? spans.n : json_array_size(list), sent = 0, n_kept = 0;
@@ -764,7 +893,7 @@ static int poller__file(poller_t *p, const char *name)
         poller__log("error", "%s: out of memory", name);
         return -1;
     }
-    poller__post_parts(p, name, n, list, located ? text : NULL, spans.starts, spans.ends, acked);
+    poller__post_parts(p, name, n, list, located ? text : NULL, &spans, acked);
     /* What was not acknowledged (refused, not sent, or stopped part-way) stays, in the file's order:
      * as the file's own text of each, or printed from the file read whole. */
     size_t rest_len = 32;
