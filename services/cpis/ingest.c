@@ -126,6 +126,40 @@ static int ingest__time(ingest_note_t *n, const json_t *obj, const char *key, in
     return 0;
 }
 
+/* A member that must be an object: missing, or there but another kind of value, each said so. */
+static int ingest__object(ingest_note_t *n, const json_t *v, const char *key, const char *members)
+{
+    if (v == NULL || json_is_null(v))
+        return ingest__fault(n, "missing_field", "The notification has no %s object (with its %s).", key,
+                             members);
+    if (!json_is_object(v))
+        return ingest__fault(n, "invalid_field", "%s must be an object with its %s, not %s.", key, members,
+                             json_is_string(v)  ? "text"
+                             : json_is_array(v) ? "a list"
+                                                : "a number or true/false");
+    return 0;
+}
+
+/* The feed's NHS number as docs/cpis-feed.md gives it: ten digits, or three groups of 3, 3 and 4
+ * digits with a space or a hyphen between them ("943 476 5919", "943-476-5919"). */
+static int ingest__nhs_layout(const char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; len == 10 && i < 10; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+    if (len == 10)
+        return 0;
+    if (len != 12)
+        return -1;
+    for (size_t i = 0; i < 12; i++) {
+        int separator = i == 3 || i == 7;
+        if (separator ? (s[i] != ' ' && s[i] != '-') : (s[i] < '0' || s[i] > '9'))
+            return -1;
+    }
+    return 0;
+}
+
 /* Reads and checks one notification; n->valid says whether it passed, n->reason why not. */
 static void ingest__validate(ingest_note_t *n, int64_t now)
 {
@@ -183,7 +217,16 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
         return;
     tsr_error_t err;
     if (tsr_nhs_number_normalise(n->nhs_text, n->nhs, "nhs_number", &err) != 0) {
+        n->nhs[0] = '\0';
         ingest__fault(n, "invalid_nhs_number", "%s", err.message);
+        return;
+    }
+    if (ingest__nhs_layout(n->nhs_text) != 0) {
+        ingest__fault(
+            n, "invalid_nhs_number",
+            "nhs_number '%.40s' is not written as an NHS number: 10 digits, alone or in groups of 3, "
+            "3 and 4 with a space or a hyphen between them (943 476 5919).",
+            n->nhs_text);
         return;
     }
     if (strcmp(n->kind, "access") != 0)
@@ -196,10 +239,8 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
         return;
     }
     const json_t *setting = json_object_get(o, "care_setting");
-    if (!json_is_object(setting)) {
-        ingest__fault(n, "missing_field", "The notification has no care_setting object.");
+    if (ingest__object(n, setting, "care_setting", "type, ods_code and name") != 0)
         return;
-    }
     if (ingest__text(n, setting, "type", "care_setting.type", 1, &n->setting) != 0 ||
         ingest__text(n, setting, "ods_code", "care_setting.ods_code", 1, &n->ods_code) != 0 ||
         ingest__text(n, setting, "name", "care_setting.name", 1, &n->organisation) != 0)
@@ -215,10 +256,8 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
         return;
     }
     const json_t *hp = json_object_get(o, "health_professional");
-    if (!json_is_object(hp)) {
-        ingest__fault(n, "missing_field", "The notification has no health_professional object.");
+    if (ingest__object(n, hp, "health_professional", "name and role") != 0)
         return;
-    }
     if (ingest__text(n, hp, "name", "health_professional.name", 1, &n->hp_name) != 0 ||
         ingest__text(n, hp, "role", "health_professional.role", 1, &n->hp_role) != 0)
         return;
@@ -838,6 +877,63 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
     *subjects = direct;
 }
 
+/* Whether note n says something other than the notification under its id received before (row
+ * of known, from ingest__known_ids) or earlier in the batch (first): 0 when it is the same
+ * notification sent again; else 1, with n's fault naming the first difference. */
+static int ingest__conflicts(ingest_note_t *n, const PGresult *known, int row, const ingest_note_t *first)
+{
+    char was_created[32] = "", now_created[32] = "", was_accessed[32] = "", now_accessed[32] = "";
+    const char *when = known ? PQgetvalue(known, row, 10) : NULL;
+    if (n->valid) {
+        int64_t created = known ? strtoll(PQgetvalue(known, row, 3), NULL, 10) : first->created_ms;
+        int64_t accessed = known ? strtoll(PQgetvalue(known, row, 4), NULL, 10)
+                                 : (strcmp(first->kind, "access") == 0 ? first->accessed_ms : 0);
+        tsr_text_utc_ms(created, was_created);
+        tsr_text_utc_ms(n->created_ms, now_created);
+        if (accessed)
+            tsr_text_utc_ms(accessed, was_accessed);
+        if (strcmp(n->kind, "access") == 0)
+            tsr_text_utc_ms(n->accessed_ms, now_accessed);
+    }
+#define INGEST_WAS(col, field) (known ? PQgetvalue(known, row, col) : (first->field ? first->field : ""))
+    const struct {
+        const char *name, *was, *now;
+    } fields[] = {
+        {"type", INGEST_WAS(1, kind), n->kind},
+        {"nhs_number", INGEST_WAS(2, nhs), n->nhs},
+        {"created_at", was_created, now_created},
+        {"accessed_at", was_accessed, now_accessed},
+        {"care_setting.type", INGEST_WAS(5, setting), n->setting},
+        {"care_setting.ods_code", INGEST_WAS(6, ods_code), n->ods_code},
+        {"care_setting.name", INGEST_WAS(7, organisation), n->organisation},
+        {"health_professional.name", INGEST_WAS(8, hp_name), n->hp_name},
+        {"health_professional.role", INGEST_WAS(9, hp_role), n->hp_role},
+    };
+#undef INGEST_WAS
+    const char *before = when ? "received before (on " : "received earlier in this batch";
+    if (!n->valid) {
+        /* The first copy was accepted; this one is not even a valid notification. */
+        char fault[INGEST_REASON_MAX];
+        snprintf(fault, sizeof(fault), "%s", n->reason);
+        ingest__fault(n, "conflicting_duplicate",
+                      "Notification %s was %s%s%s and accepted, and this copy under the same id differs from "
+                      "it: %s The copy received first stands; ask the national service which is right.",
+                      n->id, before, when ? when : "", when ? ")" : "", fault);
+        return 1;
+    }
+    for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+        const char *now = fields[f].now ? fields[f].now : "";
+        if (strcmp(fields[f].was, now) == 0)
+            continue;
+        ingest__fault(n, "conflicting_duplicate",
+                      "Notification %s was %s%s%s with other content: its %s was '%.200s', this copy's is "
+                      "'%.200s'. The copy received first stands; ask the national service which is right.",
+                      n->id, before, when ? when : "", when ? ")" : "", fields[f].name, fields[f].was, now);
+        return 1;
+    }
+    return 0;
+}
+
 static int ingest__known_ids(tsr_call_t *call, ingest_note_t *notes, size_t count, PGresult **res,
                              tsr_error_t *err)
 {
@@ -853,9 +949,17 @@ static int ingest__known_ids(tsr_call_t *call, ingest_note_t *notes, size_t coun
     const char *params[1] = {list};
     /* An array, not a set from JSON: the planner took the set for 100 rows and read the whole table
      * for each part, a part costing more with every notification ever received. */
-    *res = tsr_db_exec(call->conn,
-                       "SELECT notification_id FROM notifications WHERE notification_id = ANY($1::text[])", 1,
-                       params, err);
+    /* With what each said, to tell a copy sent again from another notification under the same id;
+     * in byte order, the order of strcmp, so that the rows themselves are the sorted list. */
+    *res = tsr_db_exec(
+        call->conn,
+        "SELECT notification_id, kind, nhs_number, (extract(epoch FROM created_at) * 1000)::bigint,"
+        " coalesce((extract(epoch FROM accessed_at) * 1000)::bigint, 0), coalesce(setting, ''),"
+        " coalesce(ods_code, ''), coalesce(organisation_name, ''),"
+        " coalesce(professional_name, ''), coalesce(professional_role, ''),"
+        " to_char(received_at, 'YYYY-MM-DD') FROM notifications"
+        " WHERE notification_id = ANY($1::text[]) ORDER BY notification_id COLLATE \"C\"",
+        1, params, err);
     free(list);
     return *res ? 0 : -1;
 }
@@ -995,7 +1099,6 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     }
     for (size_t k = 0; k < n_known; k++)
         known_ids[k] = PQgetvalue(known, (int)k, 0);
-    qsort(known_ids, n_known, sizeof(known_ids[0]), tsr_text_compare_ptrs);
     if (ingest__ask_records(call, notes, count, &holders, err) != 0 ||
         ingest__index_holders(holders, &index, err) != 0)
         goto done;
@@ -1004,9 +1107,18 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     /* Judged in the batch's order: an id seen earlier in the batch is a duplicate too. */
     for (size_t i = 0; i < count; i++) {
         ingest_note_t *n = &notes[i];
-        /* Sent again after it was accepted: dropped, whatever the record now says. */
-        if ((n->id != NULL && tsr_text_sorted_has(known_ids, n_known, n->id)) ||
-            (n->valid && tsr_text_sorted_has(accepted_ids, n_accepted, n->id))) {
+        /* Sent again after it was accepted: dropped, whatever the record now says; but another
+         * notification under an id already taken goes to the error queue, not silently away. */
+        char **seen = n->id && n_known > 0
+                          ? bsearch(&n->id, known_ids, n_known, sizeof(known_ids[0]), tsr_text_compare_ptrs)
+                          : NULL;
+        const ingest_note_t *first = NULL;
+        if (seen == NULL && n->id != NULL && tsr_text_sorted_has(accepted_ids, n_accepted, n->id))
+            for (size_t k = 0; k < n_accepted && first == NULL; k++)
+                if (strcmp(accepted[k]->id, n->id) == 0)
+                    first = accepted[k];
+        if ((seen != NULL && !ingest__conflicts(n, known, (int)(seen - known_ids), NULL)) ||
+            (first != NULL && !ingest__conflicts(n, NULL, 0, first))) {
             duplicate_ids[out.duplicates++] = (char *)n->id;
             continue;
         }

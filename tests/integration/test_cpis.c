@@ -1015,6 +1015,117 @@ static void test_a_reason_quoting_a_long_value_of_accented_letters_is_still_utf8
     json_decref(errors);
 }
 
+/* The same notification sent again is dropped as a duplicate; another notification under an id
+ * already taken (other content) is not: it goes to the error queue naming what differs, the copy
+ * received first stands, and no second step is started. In one batch, and across batches. */
+static void test_the_same_id_with_other_content_is_queued_as_a_conflict_and_the_first_stands(void **state)
+{
+    (void)state;
+    char child[32], nhs[11], batch[4000];
+    add_key_workers_child("Cato", "Clashwell", "male", "2017-07-07", nhs, child);
+    char *first =
+        access_json("N-CLASH-1", nhs, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    char *other = access_json("N-CLASH-1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s,%s]}", first, other);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 0);
+    json_t *e = json_array_get(json_object_get(reply, "errors"), 0);
+    assert_non_null(e);
+    assert_string_equal(testenv_str(e, "code"), "conflicting_duplicate");
+    assert_non_null(strstr(testenv_str(e, "reason"), "care_setting.type"));
+    json_decref(reply);
+
+    /* The first sent again: a duplicate, nothing queued. */
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", first);
+    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 1);
+    assert_int_equal(json_array_size(json_object_get(reply, "errors")), 0);
+    json_decref(reply);
+
+    /* Another copy in a later batch: queued, naming the field and both values. */
+    free(other);
+    other = access_json("N-CLASH-1", nhs, "emergency-department", "Royal Derbyshire ED", "Kim Otherley");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", other);
+    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 0);
+    e = json_array_get(json_object_get(reply, "errors"), 0);
+    assert_string_equal(testenv_str(e, "code"), "conflicting_duplicate");
+    assert_non_null(strstr(testenv_str(e, "reason"), "health_professional.name was 'Alex Wardley'"));
+    assert_non_null(strstr(testenv_str(e, "reason"), "'Kim Otherley'"));
+    json_decref(reply);
+    json_t *errors = open_errors();
+    assert_int_equal(json_integer_value(json_object_get(error_of(errors, "N-CLASH-1"), "times_received")), 2);
+    json_decref(errors);
+    free(first);
+    free(other);
+
+    /* The first stands: one notification as first sent, one step. */
+    assert_int_equal(testenv_sql_long(testenv,
+                                      "SELECT count(*) FROM cpis.notifications WHERE notification_id ="
+                                      " 'N-CLASH-1' AND professional_name = 'Alex Wardley'"
+                                      " AND setting = 'emergency-department'"),
+                     1);
+    const char *steps =
+        "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-CLASH-1:%'";
+    assert_int_equal(wait_count(steps, 1), 1);
+    usleep(300 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, steps), 1);
+}
+
+/* Fields of the wrong kind and NHS numbers not written as docs/cpis-feed.md allows are each
+ * rejected with their own reason; the number written as it allows (with spaces, with hyphens) is
+ * accepted in the same batch. */
+static void test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own_reason(void **state)
+{
+    (void)state;
+    char child[32], nhs[11];
+    add_key_workers_child("Faye", "Fieldwell", "female", "2013-03-03", nhs, child);
+    char spaced[16], hyphens[16], odd[16], run_on[16];
+    snprintf(spaced, sizeof(spaced), "%.3s %.3s %.4s", nhs, nhs + 3, nhs + 6);
+    snprintf(hyphens, sizeof(hyphens), "%.3s-%.3s-%.4s", nhs, nhs + 3, nhs + 6);
+    snprintf(odd, sizeof(odd), "%.5s %.5s", nhs, nhs + 5);
+    snprintf(run_on, sizeof(run_on), "%s--", nhs);
+    char *ok1 = access_json("N-KIND-SPACED", spaced, "other", "Walk-in Centre", "Alex Wardley");
+    char *ok2 = access_json("N-KIND-HYPHENS", hyphens, "minor-injury-unit", "Ripley MIU", "Alex Wardley");
+    char *bad1 = access_json("N-KIND-ODD", odd, "other", "Walk-in Centre", "Alex Wardley");
+    char *bad2 = access_json("N-KIND-RUNON", run_on, "other", "Walk-in Centre", "Alex Wardley");
+    char batch[6000];
+    snprintf(batch, sizeof(batch),
+             "{\"notifications\":[%s,%s,%s,%s,"
+             "{\"notification_id\":\"N-KIND-CS\",\"created_at\":\"%sT10:20:00Z\",\"nhs_number\":\"%s\","
+             "\"accessed_at\":\"%sT10:12:00Z\",\"care_setting\":\"nhs-111\","
+             "\"health_professional\":{\"name\":\"A\",\"role\":\"B\"}},"
+             "{\"notification_id\":\"N-KIND-HP\",\"created_at\":\"%sT10:20:00Z\",\"nhs_number\":\"%s\","
+             "\"accessed_at\":\"%sT10:12:00Z\",\"care_setting\":{\"type\":\"nhs-111\",\"ods_code\":\"NLO\","
+             "\"name\":\"DHU 111\"},\"health_professional\":[\"A\"]}]}",
+             ok1, ok2, bad1, bad2, day, nhs, day, day, nhs, day);
+    free(ok1);
+    free(ok2);
+    free(bad1);
+    free(bad2);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 2);
+    json_decref(reply);
+    json_t *errors = open_errors();
+    const struct {
+        const char *id, *code, *says;
+    } want[] = {
+        {"N-KIND-ODD", "invalid_nhs_number", "groups of 3, 3 and 4"},
+        {"N-KIND-RUNON", "invalid_nhs_number", "groups of 3, 3 and 4"},
+        {"N-KIND-CS", "invalid_field", "care_setting must be an object"},
+        {"N-KIND-HP", "invalid_field", "health_professional must be an object"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const json_t *e = error_of(errors, want[i].id);
+        if (e == NULL)
+            fail_msg("no entry for %s: %s", want[i].id, json_dumps(errors, 0));
+        assert_string_equal(testenv_str(e, "code"), want[i].code);
+        assert_non_null(strstr(testenv_str(e, "reason"), want[i].says));
+    }
+    json_decref(errors);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1031,6 +1142,8 @@ int main(void)
             test_an_unreadable_notification_is_queued_with_its_fault_and_the_rest_of_the_file_goes_on),
         cmocka_unit_test(test_a_file_that_is_not_a_batch_is_set_aside_and_shown_in_the_error_queue),
         cmocka_unit_test(test_a_reason_quoting_a_long_value_of_accented_letters_is_still_utf8),
+        cmocka_unit_test(test_the_same_id_with_other_content_is_queued_as_a_conflict_and_the_first_stands),
+        cmocka_unit_test(test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own_reason),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
