@@ -504,6 +504,7 @@ const gw_route_t gw_routes[] = {
     {"GET", "/api/v1/people/{id}", gw_person_get, 1, 0},
     {"PUT", "/api/v1/people/{id}/restriction", gw_person_restrict, 1, 1},
     {"DELETE", "/api/v1/people/{id}/restriction", gw_person_unrestrict, 1, 0},
+    {"PUT", "/api/v1/people/{id}/nhs-number", gw_person_nhs_number_set, 1, 1},
     {"POST", "/api/v1/people/{id}/allocations", gw_allocation_add, 1, 1},
     {"DELETE", "/api/v1/people/{id}/allocations/{aid}", gw_allocation_end, 1, 0},
     {"POST", "/api/v1/people/{id}/relationships", gw_relationship_add, 1, 1},

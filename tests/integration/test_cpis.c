@@ -525,6 +525,15 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     assert_int_equal(testenv_sql_long(testenv, sql_note), 1);
     json_decref(step);
 
+    /* Before birth the child has no number of its own to record. */
+    char nhs_baby[11], nhs_path[96], nhs_body[100];
+    testenv_new_nhs_number(nhs_baby);
+    snprintf(nhs_path, sizeof(nhs_path), "/api/v1/people/%s/nhs-number", baby);
+    snprintf(nhs_body, sizeof(nhs_body), "{\"nhs_number\":\"%s\"}", nhs_baby);
+    testenv_response_t r = testenv_http(testenv, "PUT", nhs_path, admin, nhs_body, NULL);
+    testenv_assert_error(&r, 400, "unborn_with_nhs_number");
+    testenv_response_free(&r);
+
     /* After it: the child's own number is required; the notification goes to the error queue and
      * the child's key worker is asked to record the number. */
     char sql[300];
@@ -548,6 +557,20 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
              " AND link = '/people/%s' AND worker_id = %s",
              baby, kw);
     assert_int_equal(wait_count(sql, 1), 1);
+
+    /* The key worker records it: notifications on the child's own number are about the child. */
+    char *kwt = testenv_login(testenv, "key.worker");
+    json_decref(testenv_call_json(testenv, kwt, "PUT", nhs_path, nhs_body, 200));
+    free(kwt);
+    n1 = access_json("N-UNBORN-3", nhs_baby, "nhs-111", "DHU 111", "Pat Midwell");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
+    free(n1);
+    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    json_decref(reply);
+    step = step_for(sa, "N-UNBORN-3");
+    assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), baby);
+    json_decref(step);
     free(sa);
 }
 

@@ -620,6 +620,66 @@ static void test_the_cpis_daemon_refuses_to_start_without_the_councils_details(v
                                     NULL);
 }
 
+/* Seed 003 / issue 6: an inactive-number notification stops the child's uploads until a new number
+ * is recorded. The new number is recorded on the child's record (PUT /api/v1/people/{id}/nhs-number,
+ * checked and audited), and the next file carries the plan against it; the inactive entry leaves
+ * the error queue. A number that is not one, or that another person holds, is refused. */
+static void test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded(void **state)
+{
+    (void)state;
+    child_t ivo, other;
+    add_child("Ivo", "Ironbridge", "2016-08-09", &ivo);
+    trace(ivo.nhs, "Ironbridge", "[\"Ivo\"]", "2016-08-09");
+    record_plan(&ivo, "child-protection-plan", NULL, "2026-01-20");
+    add_child("Ola", "Otherton", "2015-08-09", &other);
+    char batch[600];
+    snprintf(
+        batch, sizeof(batch),
+        "{\"notifications\":[{\"notification_id\":\"PLAN-INACTIVE-IVO\",\"type\":\"inactive-nhs-number\","
+        "\"created_at\":\"%sT00:00:01Z\",\"nhs_number\":\"%s\"}]}",
+        today, ivo.nhs);
+    json_decref(testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200));
+    json_t *held = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_null(record_for(json_object_get(held, "file"), ivo.nhs));
+    assert_non_null(held_for(held, ivo.plan));
+    json_decref(held);
+    json_t *list;
+    assert_non_null(open_error(ivo.plan, "inactive_nhs_number", &list));
+    json_decref(list);
+
+    char path[120], body[200], new_nhs[11];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/nhs-number", ivo.id);
+    call_error(social_worker, "PUT", path, "{\"nhs_number\":\"123\"}", 400, "invalid_nhs_number");
+    snprintf(body, sizeof(body), "{\"nhs_number\":\"%s\"}", other.nhs);
+    call_error(social_worker, "PUT", path, body, 409, "duplicate_nhs_number");
+    call_error(social_worker, "PUT", path, "{\"nhs\":\"x\"}", 400, "unknown_field");
+    testenv_new_nhs_number(new_nhs);
+    snprintf(body, sizeof(body), "{\"nhs_number\":\"%.3s %.3s %.4s\"}", new_nhs, new_nhs + 3, new_nhs + 6);
+    json_t *p = testenv_call_json(testenv, social_worker, "PUT", path, body, 200);
+    assert_string_equal(testenv_str(p, "nhs_number"), new_nhs);
+    json_decref(p);
+    trace(new_nhs, "Ironbridge", "[\"Ivo\"]", "2016-08-09");
+
+    json_t *resumed = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    const json_t *r = record_for(json_object_get(resumed, "file"), new_nhs);
+    if (r == NULL)
+        fail_msg("the plan did not resume: %s", json_dumps(resumed, 0));
+    assert_string_equal(testenv_str(r, "plan_type"), "child-protection-plan");
+    assert_null(record_for(json_object_get(resumed, "file"), ivo.nhs));
+    assert_null(held_for(resumed, ivo.plan));
+    json_decref(resumed);
+    assert_null(open_error(ivo.plan, "inactive_nhs_number", &list));
+    json_decref(list);
+    /* Recorded in the child's audit trail. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'record-nhs-number'",
+             ivo.id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -628,6 +688,7 @@ int main(void)
         cmocka_unit_test(test_the_national_services_responses_are_read_back_and_each_failure_queued_in_words),
         cmocka_unit_test(test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason),
         cmocka_unit_test(test_files_are_made_on_a_schedule_and_by_the_batch_command),
+        cmocka_unit_test(test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded),
         cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
