@@ -47,6 +47,7 @@
 #define POLLER_FILES_MAX 4096
 /* How much of an unreadable notification or file is shown to system support in the error queue. */
 #define POLLER_SHOWN_MAX 4000
+#define POLLER_PART_HEAD "{\"notifications\":["
 
 typedef struct {
     const char *spool_dir;
@@ -55,6 +56,7 @@ typedef struct {
     char *password;
     long interval_minutes;
     long batch_size;
+    long max_body_bytes; /* the gateway's http.max_body_bytes: no part is larger */
     long parallel_parts;
     long timeout_s;
     char *token;
@@ -192,7 +194,13 @@ static char *poller__standin(const char *scope, const char *file, const char *fa
                                   file_shown, "fault", fault_shown, "text", shown)
                       : NULL;
     if (out != NULL && strcmp(scope, "notification") == 0) {
-        json_t *read = json_loads(shown, JSON_DECODE_ANY, NULL);
+        /* Read as it is (too large, or a member given twice), else with its bad bytes replaced. */
+        json_t *read = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+        if (read == NULL) {
+            char *whole = tsr_text_utf8_repair(text, len, len * 3);
+            read = whole ? json_loads(whole, JSON_DECODE_ANY, NULL) : NULL;
+            free(whole);
+        }
         json_t *id = json_object_get(read, "notification_id");
         if (json_is_string(id))
             json_object_set(out, "notification_id", id);
@@ -466,12 +474,13 @@ static int poller__part_done(poller_t *p, CURLM *multi, const char *name, poller
     return result;
 }
 
-/* Posts the notifications of list in parts of batch_size, up to parallel_parts in flight; acked[k]
- * is set for each part k the gateway acknowledged. Once a part fails (gateway down, a refusal), no
- * further part is started: the rest waits for the next run, as does everything once the poller is
- * asked to stop (the parts in flight are seen to their end). */
+/* Posts the notifications of list in parts of at most batch_size notifications and max_body_bytes
+ * (sizes[k]: the k-th notification's text, or its stand-in's), up to parallel_parts in flight;
+ * acked[i] is set for each notification of a part the gateway acknowledged. Once a part fails (gateway down,
+ * a refusal), no further part is started: the rest waits for the next run, as does everything once the poller
+ * is asked to stop (the parts in flight are seen to their end). */
 static void poller__post_parts(poller_t *p, const char *name, size_t n, const json_t *list, const char *text,
-                               const poller_spans_t *spans, char *acked)
+                               const poller_spans_t *spans, const size_t *sizes, char *acked)
 {
     size_t batch = (size_t)p->batch_size, next = 0;
     size_t slots = (size_t)p->parallel_parts, in_flight = 0;
@@ -485,10 +494,16 @@ static void poller__post_parts(poller_t *p, const char *name, size_t n, const js
             if (part->easy != NULL)
                 continue;
             part->at = next;
-            part->count = n - next < batch ? n - next : batch;
+            /* As many as fit the gateway's limit on a body (at least one: poller__file gave each one
+             * too large for a request on its own a small stand-in). */
+            size_t bytes = sizeof(POLLER_PART_HEAD) + 3 + sizes[next];
+            part->count = 1;
+            while (part->count < batch && next + part->count < n &&
+                   bytes + sizes[next + part->count] + 1 <= (size_t)p->max_body_bytes)
+                bytes += sizes[next + part->count++] + 1;
             if (text != NULL) {
                 /* The file's own text of each of these notifications (or its stand-in). */
-                static const char head[] = "{\"notifications\":[";
+                static const char head[] = POLLER_PART_HEAD;
                 size_t size = sizeof(head) + 3;
                 for (size_t k = next; k < next + part->count; k++)
                     size += (spans->standins[k] ? strlen(spans->standins[k])
@@ -542,7 +557,7 @@ static void poller__post_parts(poller_t *p, const char *name, size_t n, const js
             if (result == 0)
                 continue; /* sent again */
             if (result == 1)
-                acked[part->at / batch] = 1;
+                memset(acked + part->at, 1, part->count);
             else
                 failed = 1; /* once the gateway fails, the rest of the file waits for the next run too */
             poller__part_clear(part);
@@ -831,6 +846,59 @@ static void *poller__sign_in_thread(void *arg)
     return NULL;
 }
 
+/* The size of each notification as it will be sent (sizes), after giving each that a request could
+ * not carry within max_body_bytes a stand-in naming its size: sent whole, it would be refused on
+ * every run and hold back the rest of its file. spans (the file's text laid out) or list (read
+ * whole) is changed in place. 0, or -1 when out of memory. */
+static int poller__fit(const poller_t *p, const char *name, const char *text, poller_spans_t *spans,
+                       json_t *list, size_t *sizes)
+{
+    size_t n = spans ? spans->n : json_array_size(list);
+    /* The part's frame and a stand-in's own size are well under this margin. */
+    size_t most = (size_t)p->max_body_bytes - 64;
+    for (size_t k = 0; k < n; k++) {
+        char *dumped = NULL;
+        const char *at;
+        size_t len;
+        if (spans) {
+            at = spans->standins[k] ? spans->standins[k] : text + spans->starts[k];
+            len = spans->standins[k] ? strlen(spans->standins[k]) : spans->ends[k] - spans->starts[k];
+        } else {
+            dumped = json_dumps(json_array_get(list, k), JSON_COMPACT | JSON_ENCODE_ANY);
+            if (dumped == NULL)
+                return -1;
+            at = dumped;
+            len = strlen(dumped);
+        }
+        if (len > most) {
+            char fault[300];
+            snprintf(
+                fault, sizeof(fault),
+                "notification %zu of the file is %zu bytes, more than a request to the gateway may carry "
+                "(spine_poller.max_body_bytes, %ld)",
+                k + 1, len, p->max_body_bytes);
+            char *standin = poller__standin("notification", name, fault, at, len);
+            json_t *parsed = standin && !spans ? json_loads(standin, 0, NULL) : NULL;
+            if (standin == NULL || (!spans && parsed == NULL)) {
+                free(standin);
+                free(dumped);
+                return -1;
+            }
+            len = strlen(standin);
+            if (spans) {
+                free(spans->standins[k]);
+                spans->standins[k] = standin;
+            } else {
+                json_array_set_new(list, k, parsed);
+                free(standin);
+            }
+        }
+        sizes[k] = len;
+        free(dumped);
+    }
+    return 0;
+}
+
 /* 0 when the whole file was acknowledged (and moved to done/), -1 when some is kept for later. */
 static int poller__file(poller_t *p, const char *name)
 {
@@ -884,21 +952,25 @@ static int poller__file(poller_t *p, const char *name)
         }
     }
     size_t n = located ? spans.n : json_array_size(list), sent = 0, n_kept = 0;
-    size_t n_parts = (n + (size_t)p->batch_size - 1) / (size_t)p->batch_size;
-    char *acked = calloc(n_parts + 1, 1);
-    if (acked == NULL) {
+    char *acked = calloc(n + 1, 1);
+    size_t *sizes = calloc(n + 1, sizeof(*sizes));
+    if (acked == NULL || sizes == NULL ||
+        poller__fit(p, name, text, located ? &spans : NULL, list, sizes) != 0) {
+        free(acked);
+        free(sizes);
         poller__spans_free(&spans);
         free(text);
         json_decref(root);
         poller__log("error", "%s: out of memory", name);
         return -1;
     }
-    poller__post_parts(p, name, n, list, located ? text : NULL, &spans, acked);
+    poller__post_parts(p, name, n, list, located ? text : NULL, &spans, sizes, acked);
+    free(sizes);
     /* What was not acknowledged (refused, not sent, or stopped part-way) stays, in the file's order:
      * as the file's own text of each, or printed from the file read whole. */
     size_t rest_len = 32;
     for (size_t i = 0; i < n; i++) {
-        if (acked[i / (size_t)p->batch_size]) {
+        if (acked[i]) {
             sent++;
         } else {
             n_kept++;
@@ -910,7 +982,7 @@ static int poller__file(poller_t *p, const char *name)
     if (n_kept > 0 && sent > 0 && located && (rest = malloc(rest_len)) != NULL) {
         char *o = rest + sprintf(rest, "{\"notifications\":[");
         for (size_t i = 0, k = 0; i < n; i++) {
-            if (acked[i / (size_t)p->batch_size])
+            if (acked[i])
                 continue;
             if (k++ > 0)
                 *o++ = ',';
@@ -921,7 +993,7 @@ static int poller__file(poller_t *p, const char *name)
     } else if (n_kept > 0 && sent > 0 && !located) {
         json_t *kept = json_array();
         for (size_t i = 0; i < n; i++)
-            if (!acked[i / (size_t)p->batch_size])
+            if (!acked[i])
                 json_array_append(kept, json_array_get(list, i));
         json_t *body = json_pack("{s:o}", "notifications", kept);
         rest = json_dumps(body, JSON_COMPACT);
@@ -1059,6 +1131,8 @@ int main(int argc, char **argv)
         tsr_config_get_long(config, "spine_poller.interval_minutes", 360, 1, 1440, &p.interval_minutes,
                             &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.batch_size", 500, 1, 5000, &p.batch_size, &err) != 0 ||
+        tsr_config_get_long(config, "spine_poller.max_body_bytes", 1048576, 65536, 64L * 1048576,
+                            &p.max_body_bytes, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.parallel_parts", 8, 1, 16, &p.parallel_parts, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.timeout_s", 120, 1, 3600, &p.timeout_s, &err) != 0) {
         fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
