@@ -680,6 +680,63 @@ static void test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded
     assert_int_equal(testenv_sql_long(testenv, sql), 1);
 }
 
+/* Each failure the national service can answer, per record (CPR01-CPR05, CPR07) and per file
+ * (CPF01, CPF03-CPF06), ends in the error queue with its meaning in words; CPR06 and CPF02 do not. */
+static void test_every_failure_code_of_a_response_is_queued_with_its_meaning(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *code, *words;
+    } records[] = {{"CPR01", "No match"},  {"CPR02", "ensitive"},   {"CPR03", "Not verified"},
+                   {"CPR04", "Old-style"}, {"CPR05", "Superseded"}, {"CPR07", "Unsuccessful"}};
+    static const struct {
+        const char *code, *words;
+    } files[] = {
+        {"CPF01", "Corrupt"}, {"CPF04", "None loaded"}, {"CPF05", "navailable"}, {"CPF06", "ersion"}};
+    child_t rae;
+    add_child("Rae", "Respondwell", "2013-10-11", &rae);
+    trace(rae.nhs, "Respondwell", "[\"Rae\"]", "2013-10-11");
+    record_plan(&rae, "child-protection-plan", NULL, "2026-03-05");
+    char path[200], body[600];
+    for (size_t i = 0; i < sizeof(records) / sizeof(records[0]) + sizeof(files) / sizeof(files[0]); i++) {
+        json_t *up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+        json_t *file = json_object_get(up, "file");
+        long seq = num(json_object_get(file, "header"), "file_sequence_number");
+        const json_t *r = record_for(file, rae.nhs);
+        assert_non_null(r);
+        snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%ld/response", seq);
+        const char *code, *words;
+        if (i < sizeof(records) / sizeof(records[0])) {
+            code = records[i].code;
+            words = records[i].words;
+            snprintf(body, sizeof(body),
+                     "{\"status\":\"CPF03\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s\","
+                     "\"status\":\"%s\"}]}",
+                     num(r, "record_number"), rae.nhs, code);
+        } else {
+            code = files[i - sizeof(records) / sizeof(records[0])].code;
+            words = files[i - sizeof(records) / sizeof(records[0])].words;
+            snprintf(body, sizeof(body), "{\"status\":\"%s\",\"records\":[]}", code);
+        }
+        json_decref(up);
+        json_decref(testenv_call_json(testenv, service, "POST", path, body, 200));
+        json_t *list = testenv_call_json(testenv, support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
+        size_t k;
+        const json_t *e;
+        int found = 0;
+        json_array_foreach(json_object_get(list, "items"), k, e)
+        {
+            if (strcmp(testenv_str(e, "code"), code) == 0 &&
+                strcmp(testenv_str(e, "source"), "response") == 0 &&
+                strstr(testenv_str(e, "reason"), words) != NULL)
+                found = 1;
+        }
+        if (!found)
+            fail_msg("%s: not in the error queue with '%s': %s", code, words, json_dumps(list, 0));
+        json_decref(list);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -689,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason),
         cmocka_unit_test(test_files_are_made_on_a_schedule_and_by_the_batch_command),
         cmocka_unit_test(test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded),
+        cmocka_unit_test(test_every_failure_code_of_a_response_is_queued_with_its_meaning),
         cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
