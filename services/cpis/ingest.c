@@ -117,10 +117,14 @@ static int ingest__time(ingest_note_t *n, const json_t *obj, const char *key, in
 {
     if (ingest__text(n, obj, key, key, 1, text) != 0)
         return -1;
-    *ms = tsr_text_datetime_ms(*text);
+    /* RFC 3339 has the seconds, which tsr_text_datetime_ms would let go. */
+    *ms = strlen(*text) >= 20 && (*text)[16] == ':' ? tsr_text_datetime_ms(*text) : -1;
     if (*ms < 0)
-        return ingest__fault(n, "invalid_date",
-                             "%s '%.40s' is not a date and time such as 2026-03-14T10:21:00Z.", key, *text);
+        return ingest__fault(
+            n, "invalid_date",
+            "%s '%.40s' is not an RFC 3339 date and time with seconds and an offset, such as "
+            "2026-03-14T10:21:00Z or 2026-03-14T11:21:00+01:00.",
+            key, *text);
     if (*ms > now + INGEST_CLOCK_SKEW_MS)
         return ingest__fault(n, "date_in_future", "%s '%.40s' is in the future.", key, *text);
     return 0;

@@ -1121,8 +1121,12 @@ static void test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own
              "\"health_professional\":{\"name\":\"A\",\"role\":\"B\"}},"
              "{\"notification_id\":\"N-KIND-HP\",\"created_at\":\"%sT10:20:00Z\",\"nhs_number\":\"%s\","
              "\"accessed_at\":\"%sT10:12:00Z\",\"care_setting\":{\"type\":\"nhs-111\",\"ods_code\":\"NLO\","
-             "\"name\":\"DHU 111\"},\"health_professional\":[\"A\"]}]}",
-             ok1, ok2, bad1, bad2, day, nhs, day, day, nhs, day);
+             "\"name\":\"DHU 111\"},\"health_professional\":[\"A\"]},"
+             "{\"notification_id\":\"N-KIND-NOSEC\",\"type\":\"inactive-nhs-number\",\"created_at\":"
+             "\"%sT10:20Z\",\"nhs_number\":\"%s\"},"
+             "{\"notification_id\":\"N-KIND-NOOFF\",\"type\":\"inactive-nhs-number\",\"created_at\":"
+             "\"%sT10:20:00\",\"nhs_number\":\"%s\"}]}",
+             ok1, ok2, bad1, bad2, day, nhs, day, day, nhs, day, day, nhs, day, nhs);
     free(ok1);
     free(ok2);
     free(bad1);
@@ -1138,6 +1142,8 @@ static void test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own
         {"N-KIND-RUNON", "invalid_nhs_number", "groups of 3, 3 and 4"},
         {"N-KIND-CS", "invalid_field", "care_setting must be an object"},
         {"N-KIND-HP", "invalid_field", "health_professional must be an object"},
+        {"N-KIND-NOSEC", "invalid_date", "with seconds and an offset"},
+        {"N-KIND-NOOFF", "invalid_date", "with seconds and an offset"},
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const json_t *e = error_of(errors, want[i].id);
