@@ -806,7 +806,63 @@ typedef struct {
         size_t at;
     } * items;
     size_t n;
+    /* The mothers of unborn children among the holders who are on a plan of their own (sorted). */
+    uint64_t *mothers_on_plans;
+    size_t n_mothers_on_plans;
 } ingest_holders_t;
+
+static int ingest__compare_ids64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fills index->mothers_on_plans: of the holders of a number that is also a mother's for an unborn
+ * child, those with a plan of their own open in cpis (a young mother on a child protection plan or
+ * in care). Her own plan and her unborn child's are both held against her number, so a notification
+ * on it may be about either. Asked only when the batch has such a number. */
+static int ingest__mothers_on_plans(tsr_call_t *call, ingest_holders_t *index, tsr_error_t *err)
+{
+    char *ids = malloc(index->n * 22 + 3), *o = ids;
+    if (ids == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    *o++ = '{';
+    size_t n = 0;
+    for (size_t i = 0; i < index->n; i++) {
+        const Tsr__Records__NhsHolder *h = index->items[i].holder;
+        if (!h->via_mother)
+            continue;
+        /* The direct holders of the same number sit just before its unborn children (sorted by number,
+         * then by the reply's order, which puts the direct holders first). */
+        for (size_t k = i; k-- > 0 && strcmp(index->items[k].holder->nhs_number, h->nhs_number) == 0;)
+            if (!index->items[k].holder->via_mother)
+                o += sprintf(o, "%s%" PRIu64, n++ ? "," : "", index->items[k].holder->person_id);
+    }
+    *o++ = '}';
+    *o = '\0';
+    if (n == 0) {
+        free(ids);
+        return 0;
+    }
+    const char *params[1] = {ids};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT DISTINCT person_id FROM plans WHERE person_id = ANY($1::bigint[])"
+                                " AND plan_type <> 'unborn-child-protection-plan'"
+                                " AND (end_date IS NULL OR end_date >= current_date) ORDER BY person_id",
+                                1, params, err);
+    free(ids);
+    if (res == NULL)
+        return -1;
+    index->n_mothers_on_plans = (size_t)PQntuples(res);
+    index->mothers_on_plans = calloc(index->n_mothers_on_plans + 1, sizeof(uint64_t));
+    for (size_t i = 0; index->mothers_on_plans != NULL && i < index->n_mothers_on_plans; i++)
+        index->mothers_on_plans[i] = strtoull(PQgetvalue(res, (int)i, 0), NULL, 10);
+    PQclear(res);
+    if (index->mothers_on_plans == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    qsort(index->mothers_on_plans, index->n_mothers_on_plans, sizeof(uint64_t), ingest__compare_ids64);
+    return 0;
+}
 
 static int ingest__holder_compare(const void *a, const void *b)
 {
@@ -857,6 +913,12 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
         else if (strcmp(n->kind, "access") == 0)
             ingest__add(missing, h);
     }
+    /* A mother on a plan of her own: the notification may be about her as well as her unborn child. */
+    if ((subjects->n > 0 || missing->n > 0) && holders->n_mothers_on_plans > 0)
+        for (size_t d = 0; d < direct.n; d++)
+            if (bsearch(&direct.items[d]->person_id, holders->mothers_on_plans, holders->n_mothers_on_plans,
+                        sizeof(uint64_t), ingest__compare_ids64) != NULL)
+                ingest__add(subjects, direct.items[d]);
     if (subjects->n > 0)
         return;
     if (missing->n > 0) {
@@ -1104,7 +1166,7 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     for (size_t k = 0; k < n_known; k++)
         known_ids[k] = PQgetvalue(known, (int)k, 0);
     if (ingest__ask_records(call, notes, count, &holders, err) != 0 ||
-        ingest__index_holders(holders, &index, err) != 0)
+        ingest__index_holders(holders, &index, err) != 0 || ingest__mothers_on_plans(call, &index, err) != 0)
         goto done;
     Tsr__Cpis__IngestReply out = TSR__CPIS__INGEST_REPLY__INIT;
     size_t n_accepted = 0;
@@ -1177,6 +1239,7 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
 done:
     ingest__steps_free(&steps);
     free(index.items);
+    free(index.mothers_on_plans);
     free(known_ids);
     PQclear(known);
     PQclear(fresh);

@@ -1202,6 +1202,78 @@ static void test_a_notification_too_large_for_a_request_is_queued_and_its_file_g
     json_decref(errors);
 }
 
+/* A young mother on a child protection plan of her own, with an unborn child on an unborn child
+ * protection plan: both plans are held against her NHS number, so a notification on it is followed
+ * up for both before the expected date of delivery; after it, for her (the unborn child's key worker
+ * is asked for the child's own number), not refused whole. */
+static void test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_for_her_too(void **state)
+{
+    (void)state;
+    char kw[32], mother[32], baby[32], nhs_mother[11], edd[16], body[600], path[96];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    testenv_new_nhs_number(nhs_mother);
+    add_child("Tess", "Teenwell", "female", "2010-02-02", nhs_mother, kw, mother);
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-01-02\"}",
+             mother);
+    json_decref(testenv_call_json(testenv, admin, "POST", "/api/v1/cpis/plans", body, 201));
+    testenv_sql_date(testenv, "current_date + 30", edd);
+    snprintf(
+        body, sizeof(body),
+        "{\"legal_name\":{\"given\":\"\",\"family\":\"Teenwell\"},\"gender\":\"not-known\",\"unborn\":true,"
+        "\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+        mother, edd);
+    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
+    snprintf(baby, sizeof(baby), "%s", testenv_str(p, "id"));
+    json_decref(p);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", baby);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", kw);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"unborn-child-protection-plan\","
+             "\"start_date\":\"2026-01-03\"}",
+             baby);
+    json_decref(testenv_call_json(testenv, admin, "POST", "/api/v1/cpis/plans", body, 201));
+
+    char batch[2000], sql[300];
+    char *n1 =
+        access_json("N-TEEN-1", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
+    free(n1);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    json_decref(reply);
+    const char *steps_1 =
+        "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-TEEN-1:%'";
+    assert_int_equal(wait_count(steps_1, 2), 2);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key IN ('cpis:N-TEEN-1:%s',"
+             " 'cpis:N-TEEN-1:%s')",
+             mother, baby);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+
+    /* After the expected date: for her; the child's own number is asked of its key worker. */
+    snprintf(sql, sizeof(sql),
+             "UPDATE records.people SET expected_delivery_date = current_date - 2 WHERE id = %s", baby);
+    char out[200];
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    n1 = access_json("N-TEEN-2", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
+    free(n1);
+    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    assert_int_equal(json_array_size(json_object_get(reply, "errors")), 0);
+    json_decref(reply);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key = 'cpis:N-TEEN-2:%s'", mother);
+    assert_int_equal(wait_count(sql, 1), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-nhs-number-needed'"
+             " AND link = '/people/%s' AND worker_id = %s",
+             baby, kw);
+    assert_int_equal(wait_count(sql, 1), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1221,6 +1293,7 @@ int main(void)
         cmocka_unit_test(test_the_same_id_with_other_content_is_queued_as_a_conflict_and_the_first_stands),
         cmocka_unit_test(test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own_reason),
         cmocka_unit_test(test_a_notification_too_large_for_a_request_is_queued_and_its_file_goes_on),
+        cmocka_unit_test(test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_for_her_too),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
