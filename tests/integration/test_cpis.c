@@ -974,6 +974,18 @@ test_an_unreadable_notification_is_queued_with_its_fault_and_the_rest_of_the_fil
     assert_non_null(strstr(testenv_str(e, "reason"), "duplicate"));
     json_decref(errors);
 
+    /* A file that begins with a byte order mark (some Windows tools write one) is read all the same. */
+    char *bom = access_json("N-BOM-1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    char bom_file[1200];
+    snprintf(bom_file, sizeof(bom_file), "\xef\xbb\xbf{\"notifications\":[%s]}", bom);
+    free(bom);
+    write_spool("20260108-bom.json", bom_file);
+    assert_int_equal(run_poller(500), 0);
+    assert_true(spool_has("done", "20260108-bom.json"));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.notifications"
+                                               " WHERE notification_id = 'N-BOM-1'"),
+                     1);
+
     /* Sent again: the good one is a duplicate, the bad ones counted up, not queued twice. */
     write_spool("20260108-unreadable-again.json", batch);
     assert_int_equal(run_poller(500), 0);

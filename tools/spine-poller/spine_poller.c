@@ -773,6 +773,12 @@ static char *poller__read_file(const char *path, size_t *len)
     }
     if (f)
         fclose(f);
+    /* A byte order mark (as some Windows tools write UTF-8) is no part of the JSON: RFC 8259 lets a
+     * reader ignore it, and refusing the file for it would set aside every notification in it. */
+    if (text != NULL && *len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(text, text + 3, *len - 3 + 1);
+        *len -= 3;
+    }
     return text;
 }
 
