@@ -1105,19 +1105,19 @@ static int ingest__read_batch(const char *text, json_t **batch, const json_t **l
     return 0;
 }
 
-int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
+/* Judges, records and answers a batch: batch_json ({"notifications": [...]}) when given, else the
+ * n_raw notifications' own texts. */
+static int ingest__batch(tsr_call_t *call, const char *batch_json, char *const *raw, size_t n_raw,
+                         tsr_error_t *err)
 {
-    const Tsr__Cpis__NotificationsIngest *in = (const Tsr__Cpis__NotificationsIngest *)call->payload;
-    if (tsr_actor_require_role(call->actor, ingest_senders, "send CP-IS notifications", err) != 0)
-        return -1;
     json_t *batch = NULL;
     const json_t *list = NULL;
-    if (in->batch_json != NULL && in->batch_json[0] != '\0' &&
-        ingest__read_batch(in->batch_json, &batch, &list, err) != 0) {
+    if (batch_json != NULL && batch_json[0] != '\0' &&
+        ingest__read_batch(batch_json, &batch, &list, err) != 0) {
         json_decref(batch);
         return -1;
     }
-    size_t count = list ? json_array_size(list) : in->n_notifications_json;
+    size_t count = list ? json_array_size(list) : n_raw;
     if (count == 0)
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "notifications",
                              "The batch has no notifications.");
@@ -1151,7 +1151,7 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
         if (list != NULL)
             notes[i].obj = json_incref(json_array_get(list, i));
         else
-            notes[i].raw = in->notifications_json[i];
+            notes[i].raw = raw[i];
         ingest__validate(&notes[i], now);
     }
     if (ingest__known_ids(call, notes, count, &known, err) != 0)
@@ -1256,6 +1256,59 @@ done:
     free(rejection_ptrs);
     free(duplicate_ids);
     free(rejected);
+    return rc;
+}
+
+int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Cpis__NotificationsIngest *in = (const Tsr__Cpis__NotificationsIngest *)call->payload;
+    if (tsr_actor_require_role(call->actor, ingest_senders, "send CP-IS notifications", err) != 0)
+        return -1;
+    return ingest__batch(call, in->batch_json, in->notifications_json, in->n_notifications_json, err);
+}
+
+/* A queued notification judged again as it came, once what was wrong is put right on our side (the
+ * child's NHS number recorded, the unborn child's own number, the child added): the national service
+ * does not send it again, and the feed file has left the spool. Accepted, it leaves the queue; refused
+ * again, its entry counts up with the new reason. Answered as a batch of one. */
+int cpis_errors_retry(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Cpis__ErrorRetry *in = (const Tsr__Cpis__ErrorRetry *)call->payload;
+    if (tsr_actor_require_role(call->actor, errors_readers, "retry CP-IS notifications", err) != 0)
+        return -1;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, in->id);
+    const char *params[1] = {id};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT source, notification_id, coalesce(notification::text, ''),"
+                                " notification ? 'tessera_unreadable' FROM errors"
+                                " WHERE id = $1::bigint AND resolved_at IS NULL FOR UPDATE",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    int rc = -1;
+    if (PQntuples(res) == 0)
+        tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
+                      "There is no open entry %s in the CP-IS error queue.", id);
+    else if (strcmp(PQgetvalue(res, 0, 0), "notification") != 0)
+        tsr_error_set(err, TSR_E_CONFLICT, "not_retriable", NULL,
+                      "Entry %s is about a plan upload, not a notification: the next upload file checks the "
+                      "plan again.",
+                      id);
+    else if (PQgetvalue(res, 0, 1)[0] == '\0' || PQgetvalue(res, 0, 3)[0] == 't')
+        tsr_error_set(err, TSR_E_CONFLICT, "not_retriable", NULL,
+                      "Entry %s cannot be judged again as it stands (it has no notification id, or could not "
+                      "be read): put a corrected copy in the spool directory.",
+                      id);
+    else {
+        char *one = NULL;
+        if (asprintf(&one, "{\"notifications\":[%s]}", PQgetvalue(res, 0, 2)) < 0)
+            tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        else
+            rc = ingest__batch(call, one, NULL, 0, err);
+        free(one);
+    }
+    PQclear(res);
     return rc;
 }
 

@@ -1286,6 +1286,66 @@ static void test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_
     assert_int_equal(wait_count(sql, 1), 1);
 }
 
+/* A notification queued because no one held its NHS number is judged again by system support once
+ * the child is on the record with that number: accepted, followed up, and out of the queue. Entries
+ * that cannot be judged again as they stand are refused, and only system support may retry. */
+static void test_a_queued_notification_is_accepted_when_retried_after_the_child_is_recorded(void **state)
+{
+    (void)state;
+    char nhs[11], batch[2000], path[96], file_path[96], child[32], kw[32];
+    testenv_new_nhs_number(nhs);
+    char *n1 = access_json("N-RETRY-1", nhs, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    snprintf(batch, sizeof(batch),
+             "{\"notifications\":[%s,{\"tessera_unreadable\":{\"scope\":\"file\",\"file\":\"x.json\","
+             "\"fault\":\"not JSON\",\"text\":\"x\"}}]}",
+             n1);
+    free(n1);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    json_t *errors = json_object_get(reply, "errors");
+    assert_int_equal(json_array_size(errors), 2);
+    assert_string_equal(testenv_str(json_array_get(errors, 0), "code"), "unknown_nhs_number");
+    snprintf(path, sizeof(path), "/api/v1/cpis/errors/%s/retry",
+             testenv_str(json_array_get(errors, 0), "error_id"));
+    snprintf(file_path, sizeof(file_path), "/api/v1/cpis/errors/%s/retry",
+             testenv_str(json_array_get(errors, 1), "error_id"));
+    json_decref(reply);
+
+    /* Only system support; an entry that could not be read is put right through the spool. */
+    testenv_response_t r = testenv_http(testenv, "POST", path, service, NULL, NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", file_path, support, NULL, NULL);
+    testenv_assert_error(&r, 409, "not_retriable");
+    testenv_response_free(&r);
+    /* Still no one with the number: refused again, the entry counted up. */
+    reply = testenv_call_json(testenv, support, "POST", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 0);
+    assert_string_equal(testenv_str(json_array_get(json_object_get(reply, "errors"), 0), "code"),
+                        "unknown_nhs_number");
+    json_decref(reply);
+    json_t *queue = open_errors();
+    assert_int_equal(json_integer_value(json_object_get(error_of(queue, "N-RETRY-1"), "times_received")), 2);
+    json_decref(queue);
+
+    /* The child recorded with the number: accepted, followed up, out of the queue. */
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    add_child("Rory", "Retrywell", "male", "2015-02-02", nhs, kw, child);
+    reply = testenv_call_json(testenv, support, "POST", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    json_decref(reply);
+    char *sa = testenv_login(testenv, "safeguarding.admin");
+    json_t *step = step_for(sa, "N-RETRY-1");
+    assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), child);
+    json_decref(step);
+    free(sa);
+    queue = open_errors();
+    assert_null(error_of(queue, "N-RETRY-1"));
+    json_decref(queue);
+    r = testenv_http(testenv, "POST", path, support, NULL, NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1306,6 +1366,7 @@ int main(void)
         cmocka_unit_test(test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own_reason),
         cmocka_unit_test(test_a_notification_too_large_for_a_request_is_queued_and_its_file_goes_on),
         cmocka_unit_test(test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_for_her_too),
+        cmocka_unit_test(test_a_queued_notification_is_accepted_when_retried_after_the_child_is_recorded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
