@@ -9,42 +9,77 @@
 #include <strings.h>
 #include <time.h>
 
+/* The length of the well-formed UTF-8 sequence at p (not a NUL, no overlong, no surrogate), or 0. */
+static size_t tsr_text__utf8_sequence(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = *p++;
+    if (c == 0)
+        return 0;
+    if (c < 0x80)
+        return 1;
+    int more;
+    unsigned cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        more = 1;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        more = 2;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        more = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (end - p < more)
+        return 0;
+    for (int i = 0; i < more; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return (size_t)more + 1;
+}
+
 int tsr_text_is_utf8(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p < end) {
-        unsigned c = *p++;
-        if (c == 0)
+        size_t n = tsr_text__utf8_sequence(p, end);
+        if (n == 0)
             return 0;
-        if (c < 0x80)
-            continue;
-        int more;
-        unsigned cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            more = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            more = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            more = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (end - p < more)
-            return 0;
-        for (int i = 0; i < more; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        p += more;
-        if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
+        p += n;
     }
     return 1;
+}
+
+char *tsr_text_utf8_repair(const char *s, size_t len, size_t max_bytes)
+{
+    /* Each replaced byte becomes three (U+FFFD is EF BF BD). */
+    size_t cap = (len < max_bytes ? len : max_bytes) * 3 + 1;
+    char *out = malloc(cap), *o = out;
+    if (out == NULL)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        size_t n = tsr_text__utf8_sequence(p, end);
+        size_t w = n ? n : 3;
+        if ((size_t)(o - out) + w > max_bytes)
+            break;
+        if (n) {
+            memcpy(o, p, n);
+            p += n;
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            p++;
+        }
+        o += w;
+    }
+    *o = '\0';
+    return out;
 }
 
 size_t tsr_text_length(const char *s)

@@ -10,6 +10,11 @@
 
 /* Whether the len bytes of s are well-formed UTF-8 (no overlongs, surrogates or NULs). */
 int tsr_text_is_utf8(const char *s, size_t len);
+/* A malloc'd copy of the len bytes of s as well-formed UTF-8, each byte that is not part of a
+ * well-formed sequence (a NUL included) shown as U+FFFD, cut on a character's boundary to at most
+ * max_bytes: text that came as bytes (a feed file in another encoding) kept for a person to read.
+ * NULL when out of memory. */
+char *tsr_text_utf8_repair(const char *s, size_t len, size_t max_bytes);
 /* Characters (code points), not bytes. */
 size_t tsr_text_length(const char *s);
 /* Length once leading and trailing white space is removed. */

@@ -123,6 +123,7 @@ static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_
                                                {"case-note-added", "add-case-note"},
                                                {"case-notes-viewed", "view-case-notes"},
                                                {"merged", "merge"},
+                                               {"nhs-number-recorded", "record-nhs-number"},
                                                {"involvement-added", "add-involvement"},
                                                {"involvement-ended", "end-involvement"},
                                                {"involvements-viewed", "view-involvements"}};

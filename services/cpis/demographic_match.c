@@ -11,7 +11,24 @@
 #define MATCH_WORDS 24
 #define MATCH_WORD_MAX 101
 
-/* Up to MATCH_WORDS words of text, each lower-cased (ASCII letters; other bytes as they are). */
+/* The lower case of a letter of the Latin-1 Supplement or Latin Extended-A (U+00C0-U+017F), the
+ * accented capitals of names in the UK (the NHS's demographics often hold names in capitals:
+ * 'ZOË', 'ŁUKASZ'); any other code point as it is. */
+static unsigned match__fold(unsigned cp)
+{
+    if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
+        return cp + 0x20;
+    if (cp == 0x178)
+        return 0xFF;
+    if (((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177)) && cp % 2 == 0)
+        return cp + 1;
+    if (((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E)) && cp % 2 == 1)
+        return cp + 1;
+    return cp;
+}
+
+/* Up to MATCH_WORDS words of text, each lower-cased (ASCII letters, and the two-byte Latin letters
+ * of match__fold; other bytes as they are). */
 typedef struct {
     char words[MATCH_WORDS][MATCH_WORD_MAX];
     size_t n;
@@ -26,8 +43,18 @@ static void match__words(const char *text, match_words_t *out)
             break;
         size_t len = 0;
         while (*p && !isspace((unsigned char)*p)) {
+            unsigned char c = (unsigned char)*p, next = (unsigned char)p[1];
+            if (c >= 0xC3 && c <= 0xC5 && (next & 0xC0) == 0x80) {
+                unsigned cp = match__fold(((unsigned)(c & 0x1F) << 6) | (next & 0x3F));
+                if (len + 2 < MATCH_WORD_MAX) {
+                    out->words[out->n][len++] = (char)(0xC0 | (cp >> 6));
+                    out->words[out->n][len++] = (char)(0x80 | (cp & 0x3F));
+                }
+                p += 2;
+                continue;
+            }
             if (len + 1 < MATCH_WORD_MAX)
-                out->words[out->n][len++] = (char)tolower((unsigned char)*p);
+                out->words[out->n][len++] = (char)tolower(c);
             p++;
         }
         out->words[out->n][len] = '\0';

@@ -78,6 +78,14 @@ static int ingest__fault(ingest_note_t *n, const char *code, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(n->reason, sizeof(n->reason), fmt, ap);
     va_end(ap);
+    /* A text quoted in part (%.40s) or the reason cut at its size can end inside a character; the
+     * error queue (and the reply) take only UTF-8. */
+    if (!tsr_text_is_utf8(n->reason, strlen(n->reason))) {
+        char *whole = tsr_text_utf8_repair(n->reason, strlen(n->reason), sizeof(n->reason) - 1);
+        if (whole != NULL)
+            snprintf(n->reason, sizeof(n->reason), "%s", whole);
+        free(whole);
+    }
     return -1;
 }
 
@@ -109,12 +117,50 @@ static int ingest__time(ingest_note_t *n, const json_t *obj, const char *key, in
 {
     if (ingest__text(n, obj, key, key, 1, text) != 0)
         return -1;
-    *ms = tsr_text_datetime_ms(*text);
+    /* RFC 3339 has the seconds, which tsr_text_datetime_ms would let go. */
+    *ms = strlen(*text) >= 20 && (*text)[16] == ':' ? tsr_text_datetime_ms(*text) : -1;
     if (*ms < 0)
-        return ingest__fault(n, "invalid_date",
-                             "%s '%.40s' is not a date and time such as 2026-03-14T10:21:00Z.", key, *text);
+        return ingest__fault(
+            n, "invalid_date",
+            "%s '%.40s' is not an RFC 3339 date and time with seconds and an offset, such as "
+            "2026-03-14T10:21:00Z or 2026-03-14T11:21:00+01:00.",
+            key, *text);
     if (*ms > now + INGEST_CLOCK_SKEW_MS)
         return ingest__fault(n, "date_in_future", "%s '%.40s' is in the future.", key, *text);
+    return 0;
+}
+
+/* A member that must be an object: missing, or there but another kind of value, each said so. */
+static int ingest__object(ingest_note_t *n, const json_t *v, const char *key, const char *members)
+{
+    if (v == NULL || json_is_null(v))
+        return ingest__fault(n, "missing_field", "The notification has no %s object (with its %s).", key,
+                             members);
+    if (!json_is_object(v))
+        return ingest__fault(n, "invalid_field", "%s must be an object with its %s, not %s.", key, members,
+                             json_is_string(v)  ? "text"
+                             : json_is_array(v) ? "a list"
+                                                : "a number or true/false");
+    return 0;
+}
+
+/* The feed's NHS number as docs/cpis-feed.md gives it: ten digits, or three groups of 3, 3 and 4
+ * digits with a space or a hyphen between them ("943 476 5919", "943-476-5919"). */
+static int ingest__nhs_layout(const char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; len == 10 && i < 10; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+    if (len == 10)
+        return 0;
+    if (len != 12)
+        return -1;
+    for (size_t i = 0; i < 12; i++) {
+        int separator = i == 3 || i == 7;
+        if (separator ? (s[i] != ' ' && s[i] != '-') : (s[i] < '0' || s[i] > '9'))
+            return -1;
+    }
     return 0;
 }
 
@@ -132,6 +178,32 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
         return;
     }
     const json_t *o = n->obj;
+    /* What the spine poller could not read, sent in its place (docs/cpis-feed.md): into the error
+     * queue with the poller's account of the fault, under the notification's id when it gave one. */
+    const json_t *unreadable = json_object_get(o, "tessera_unreadable");
+    if (unreadable != NULL) {
+        const char *id = NULL;
+        if (ingest__text(n, o, "notification_id", "notification_id", 0, &id) == 0)
+            n->id = id;
+        const char *scope = json_string_value(json_object_get(unreadable, "scope"));
+        const char *file = json_string_value(json_object_get(unreadable, "file"));
+        const char *fault = json_string_value(json_object_get(unreadable, "fault"));
+        if (scope != NULL && strcmp(scope, "file") == 0)
+            ingest__fault(
+                n, "unreadable_file",
+                "The spool file '%.200s' is not a batch of CP-IS notifications: %.300s. Nothing in it "
+                "was sent; it was moved to rejected/ in the spool directory (fix it and put it back "
+                "to send it).",
+                file ? file : "?", fault ? fault : "no reason given");
+        else
+            ingest__fault(
+                n, "unreadable_notification",
+                "A notification in the spool file '%.200s' could not be read: %.300s. The file's other "
+                "notifications were sent; this one is kept here as far as it could be read (bytes "
+                "that are not UTF-8 shown as \xef\xbf\xbd).",
+                file ? file : "?", fault ? fault : "no reason given");
+        return;
+    }
     /* The id first, so that every later fault is reported against it. */
     if (ingest__text(n, o, "notification_id", "notification_id", 1, &n->id) != 0)
         return;
@@ -149,7 +221,16 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
         return;
     tsr_error_t err;
     if (tsr_nhs_number_normalise(n->nhs_text, n->nhs, "nhs_number", &err) != 0) {
+        n->nhs[0] = '\0';
         ingest__fault(n, "invalid_nhs_number", "%s", err.message);
+        return;
+    }
+    if (ingest__nhs_layout(n->nhs_text) != 0) {
+        ingest__fault(
+            n, "invalid_nhs_number",
+            "nhs_number '%.40s' is not written as an NHS number: 10 digits, alone or in groups of 3, "
+            "3 and 4 with a space or a hyphen between them (943 476 5919).",
+            n->nhs_text);
         return;
     }
     if (strcmp(n->kind, "access") != 0)
@@ -162,10 +243,8 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
         return;
     }
     const json_t *setting = json_object_get(o, "care_setting");
-    if (!json_is_object(setting)) {
-        ingest__fault(n, "missing_field", "The notification has no care_setting object.");
+    if (ingest__object(n, setting, "care_setting", "type, ods_code and name") != 0)
         return;
-    }
     if (ingest__text(n, setting, "type", "care_setting.type", 1, &n->setting) != 0 ||
         ingest__text(n, setting, "ods_code", "care_setting.ods_code", 1, &n->ods_code) != 0 ||
         ingest__text(n, setting, "name", "care_setting.name", 1, &n->organisation) != 0)
@@ -181,10 +260,8 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
         return;
     }
     const json_t *hp = json_object_get(o, "health_professional");
-    if (!json_is_object(hp)) {
-        ingest__fault(n, "missing_field", "The notification has no health_professional object.");
+    if (ingest__object(n, hp, "health_professional", "name and role") != 0)
         return;
-    }
     if (ingest__text(n, hp, "name", "health_professional.name", 1, &n->hp_name) != 0 ||
         ingest__text(n, hp, "role", "health_professional.role", 1, &n->hp_role) != 0)
         return;
@@ -729,7 +806,63 @@ typedef struct {
         size_t at;
     } * items;
     size_t n;
+    /* The mothers of unborn children among the holders who are on a plan of their own (sorted). */
+    uint64_t *mothers_on_plans;
+    size_t n_mothers_on_plans;
 } ingest_holders_t;
+
+static int ingest__compare_ids64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fills index->mothers_on_plans: of the holders of a number that is also a mother's for an unborn
+ * child, those with a plan of their own open in cpis (a young mother on a child protection plan or
+ * in care). Her own plan and her unborn child's are both held against her number, so a notification
+ * on it may be about either. Asked only when the batch has such a number. */
+static int ingest__mothers_on_plans(tsr_call_t *call, ingest_holders_t *index, tsr_error_t *err)
+{
+    char *ids = malloc(index->n * 22 + 3), *o = ids;
+    if (ids == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    *o++ = '{';
+    size_t n = 0;
+    for (size_t i = 0; i < index->n; i++) {
+        const Tsr__Records__NhsHolder *h = index->items[i].holder;
+        if (!h->via_mother)
+            continue;
+        /* The direct holders of the same number sit just before its unborn children (sorted by number,
+         * then by the reply's order, which puts the direct holders first). */
+        for (size_t k = i; k-- > 0 && strcmp(index->items[k].holder->nhs_number, h->nhs_number) == 0;)
+            if (!index->items[k].holder->via_mother)
+                o += sprintf(o, "%s%" PRIu64, n++ ? "," : "", index->items[k].holder->person_id);
+    }
+    *o++ = '}';
+    *o = '\0';
+    if (n == 0) {
+        free(ids);
+        return 0;
+    }
+    const char *params[1] = {ids};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT DISTINCT person_id FROM plans WHERE person_id = ANY($1::bigint[])"
+                                " AND plan_type <> 'unborn-child-protection-plan'"
+                                " AND (end_date IS NULL OR end_date >= current_date) ORDER BY person_id",
+                                1, params, err);
+    free(ids);
+    if (res == NULL)
+        return -1;
+    index->n_mothers_on_plans = (size_t)PQntuples(res);
+    index->mothers_on_plans = calloc(index->n_mothers_on_plans + 1, sizeof(uint64_t));
+    for (size_t i = 0; index->mothers_on_plans != NULL && i < index->n_mothers_on_plans; i++)
+        index->mothers_on_plans[i] = strtoull(PQgetvalue(res, (int)i, 0), NULL, 10);
+    PQclear(res);
+    if (index->mothers_on_plans == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    qsort(index->mothers_on_plans, index->n_mothers_on_plans, sizeof(uint64_t), ingest__compare_ids64);
+    return 0;
+}
 
 static int ingest__holder_compare(const void *a, const void *b)
 {
@@ -780,6 +913,12 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
         else if (strcmp(n->kind, "access") == 0)
             ingest__add(missing, h);
     }
+    /* A mother on a plan of her own: the notification may be about her as well as her unborn child. */
+    if ((subjects->n > 0 || missing->n > 0) && holders->n_mothers_on_plans > 0)
+        for (size_t d = 0; d < direct.n; d++)
+            if (bsearch(&direct.items[d]->person_id, holders->mothers_on_plans, holders->n_mothers_on_plans,
+                        sizeof(uint64_t), ingest__compare_ids64) != NULL)
+                ingest__add(subjects, direct.items[d]);
     if (subjects->n > 0)
         return;
     if (missing->n > 0) {
@@ -804,6 +943,63 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
     *subjects = direct;
 }
 
+/* Whether note n says something other than the notification under its id received before (row
+ * of known, from ingest__known_ids) or earlier in the batch (first): 0 when it is the same
+ * notification sent again; else 1, with n's fault naming the first difference. */
+static int ingest__conflicts(ingest_note_t *n, const PGresult *known, int row, const ingest_note_t *first)
+{
+    char was_created[32] = "", now_created[32] = "", was_accessed[32] = "", now_accessed[32] = "";
+    const char *when = known ? PQgetvalue(known, row, 10) : NULL;
+    if (n->valid) {
+        int64_t created = known ? strtoll(PQgetvalue(known, row, 3), NULL, 10) : first->created_ms;
+        int64_t accessed = known ? strtoll(PQgetvalue(known, row, 4), NULL, 10)
+                                 : (strcmp(first->kind, "access") == 0 ? first->accessed_ms : 0);
+        tsr_text_utc_ms(created, was_created);
+        tsr_text_utc_ms(n->created_ms, now_created);
+        if (accessed)
+            tsr_text_utc_ms(accessed, was_accessed);
+        if (strcmp(n->kind, "access") == 0)
+            tsr_text_utc_ms(n->accessed_ms, now_accessed);
+    }
+#define INGEST_WAS(col, field) (known ? PQgetvalue(known, row, col) : (first->field ? first->field : ""))
+    const struct {
+        const char *name, *was, *now;
+    } fields[] = {
+        {"type", INGEST_WAS(1, kind), n->kind},
+        {"nhs_number", INGEST_WAS(2, nhs), n->nhs},
+        {"created_at", was_created, now_created},
+        {"accessed_at", was_accessed, now_accessed},
+        {"care_setting.type", INGEST_WAS(5, setting), n->setting},
+        {"care_setting.ods_code", INGEST_WAS(6, ods_code), n->ods_code},
+        {"care_setting.name", INGEST_WAS(7, organisation), n->organisation},
+        {"health_professional.name", INGEST_WAS(8, hp_name), n->hp_name},
+        {"health_professional.role", INGEST_WAS(9, hp_role), n->hp_role},
+    };
+#undef INGEST_WAS
+    const char *before = when ? "received before (on " : "received earlier in this batch";
+    if (!n->valid) {
+        /* The first copy was accepted; this one is not even a valid notification. */
+        char fault[INGEST_REASON_MAX];
+        snprintf(fault, sizeof(fault), "%s", n->reason);
+        ingest__fault(n, "conflicting_duplicate",
+                      "Notification %s was %s%s%s and accepted, and this copy under the same id differs from "
+                      "it: %s The copy received first stands; ask the national service which is right.",
+                      n->id, before, when ? when : "", when ? ")" : "", fault);
+        return 1;
+    }
+    for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+        const char *now = fields[f].now ? fields[f].now : "";
+        if (strcmp(fields[f].was, now) == 0)
+            continue;
+        ingest__fault(n, "conflicting_duplicate",
+                      "Notification %s was %s%s%s with other content: its %s was '%.200s', this copy's is "
+                      "'%.200s'. The copy received first stands; ask the national service which is right.",
+                      n->id, before, when ? when : "", when ? ")" : "", fields[f].name, fields[f].was, now);
+        return 1;
+    }
+    return 0;
+}
+
 static int ingest__known_ids(tsr_call_t *call, ingest_note_t *notes, size_t count, PGresult **res,
                              tsr_error_t *err)
 {
@@ -819,9 +1015,17 @@ static int ingest__known_ids(tsr_call_t *call, ingest_note_t *notes, size_t coun
     const char *params[1] = {list};
     /* An array, not a set from JSON: the planner took the set for 100 rows and read the whole table
      * for each part, a part costing more with every notification ever received. */
-    *res = tsr_db_exec(call->conn,
-                       "SELECT notification_id FROM notifications WHERE notification_id = ANY($1::text[])", 1,
-                       params, err);
+    /* With what each said, to tell a copy sent again from another notification under the same id;
+     * in byte order, the order of strcmp, so that the rows themselves are the sorted list. */
+    *res = tsr_db_exec(
+        call->conn,
+        "SELECT notification_id, kind, nhs_number, (extract(epoch FROM created_at) * 1000)::bigint,"
+        " coalesce((extract(epoch FROM accessed_at) * 1000)::bigint, 0), coalesce(setting, ''),"
+        " coalesce(ods_code, ''), coalesce(organisation_name, ''),"
+        " coalesce(professional_name, ''), coalesce(professional_role, ''),"
+        " to_char(received_at, 'YYYY-MM-DD') FROM notifications"
+        " WHERE notification_id = ANY($1::text[]) ORDER BY notification_id COLLATE \"C\"",
+        1, params, err);
     free(list);
     return *res ? 0 : -1;
 }
@@ -901,19 +1105,19 @@ static int ingest__read_batch(const char *text, json_t **batch, const json_t **l
     return 0;
 }
 
-int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
+/* Judges, records and answers a batch: batch_json ({"notifications": [...]}) when given, else the
+ * n_raw notifications' own texts. */
+static int ingest__batch(tsr_call_t *call, const char *batch_json, char *const *raw, size_t n_raw,
+                         tsr_error_t *err)
 {
-    const Tsr__Cpis__NotificationsIngest *in = (const Tsr__Cpis__NotificationsIngest *)call->payload;
-    if (tsr_actor_require_role(call->actor, ingest_senders, "send CP-IS notifications", err) != 0)
-        return -1;
     json_t *batch = NULL;
     const json_t *list = NULL;
-    if (in->batch_json != NULL && in->batch_json[0] != '\0' &&
-        ingest__read_batch(in->batch_json, &batch, &list, err) != 0) {
+    if (batch_json != NULL && batch_json[0] != '\0' &&
+        ingest__read_batch(batch_json, &batch, &list, err) != 0) {
         json_decref(batch);
         return -1;
     }
-    size_t count = list ? json_array_size(list) : in->n_notifications_json;
+    size_t count = list ? json_array_size(list) : n_raw;
     if (count == 0)
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "notifications",
                              "The batch has no notifications.");
@@ -947,7 +1151,7 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
         if (list != NULL)
             notes[i].obj = json_incref(json_array_get(list, i));
         else
-            notes[i].raw = in->notifications_json[i];
+            notes[i].raw = raw[i];
         ingest__validate(&notes[i], now);
     }
     if (ingest__known_ids(call, notes, count, &known, err) != 0)
@@ -961,18 +1165,26 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
     }
     for (size_t k = 0; k < n_known; k++)
         known_ids[k] = PQgetvalue(known, (int)k, 0);
-    qsort(known_ids, n_known, sizeof(known_ids[0]), tsr_text_compare_ptrs);
     if (ingest__ask_records(call, notes, count, &holders, err) != 0 ||
-        ingest__index_holders(holders, &index, err) != 0)
+        ingest__index_holders(holders, &index, err) != 0 || ingest__mothers_on_plans(call, &index, err) != 0)
         goto done;
     Tsr__Cpis__IngestReply out = TSR__CPIS__INGEST_REPLY__INIT;
     size_t n_accepted = 0;
     /* Judged in the batch's order: an id seen earlier in the batch is a duplicate too. */
     for (size_t i = 0; i < count; i++) {
         ingest_note_t *n = &notes[i];
-        /* Sent again after it was accepted: dropped, whatever the record now says. */
-        if ((n->id != NULL && tsr_text_sorted_has(known_ids, n_known, n->id)) ||
-            (n->valid && tsr_text_sorted_has(accepted_ids, n_accepted, n->id))) {
+        /* Sent again after it was accepted: dropped, whatever the record now says; but another
+         * notification under an id already taken goes to the error queue, not silently away. */
+        char **seen = n->id && n_known > 0
+                          ? bsearch(&n->id, known_ids, n_known, sizeof(known_ids[0]), tsr_text_compare_ptrs)
+                          : NULL;
+        const ingest_note_t *first = NULL;
+        if (seen == NULL && n->id != NULL && tsr_text_sorted_has(accepted_ids, n_accepted, n->id))
+            for (size_t k = 0; k < n_accepted && first == NULL; k++)
+                if (strcmp(accepted[k]->id, n->id) == 0)
+                    first = accepted[k];
+        if ((seen != NULL && !ingest__conflicts(n, known, (int)(seen - known_ids), NULL)) ||
+            (first != NULL && !ingest__conflicts(n, NULL, 0, first))) {
             duplicate_ids[out.duplicates++] = (char *)n->id;
             continue;
         }
@@ -1027,6 +1239,7 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
 done:
     ingest__steps_free(&steps);
     free(index.items);
+    free(index.mothers_on_plans);
     free(known_ids);
     PQclear(known);
     PQclear(fresh);
@@ -1043,6 +1256,59 @@ done:
     free(rejection_ptrs);
     free(duplicate_ids);
     free(rejected);
+    return rc;
+}
+
+int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Cpis__NotificationsIngest *in = (const Tsr__Cpis__NotificationsIngest *)call->payload;
+    if (tsr_actor_require_role(call->actor, ingest_senders, "send CP-IS notifications", err) != 0)
+        return -1;
+    return ingest__batch(call, in->batch_json, in->notifications_json, in->n_notifications_json, err);
+}
+
+/* A queued notification judged again as it came, once what was wrong is put right on our side (the
+ * child's NHS number recorded, the unborn child's own number, the child added): the national service
+ * does not send it again, and the feed file has left the spool. Accepted, it leaves the queue; refused
+ * again, its entry counts up with the new reason. Answered as a batch of one. */
+int cpis_errors_retry(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Cpis__ErrorRetry *in = (const Tsr__Cpis__ErrorRetry *)call->payload;
+    if (tsr_actor_require_role(call->actor, errors_readers, "retry CP-IS notifications", err) != 0)
+        return -1;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, in->id);
+    const char *params[1] = {id};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT source, notification_id, coalesce(notification::text, ''),"
+                                " notification ? 'tessera_unreadable' FROM errors"
+                                " WHERE id = $1::bigint AND resolved_at IS NULL FOR UPDATE",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    int rc = -1;
+    if (PQntuples(res) == 0)
+        tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
+                      "There is no open entry %s in the CP-IS error queue.", id);
+    else if (strcmp(PQgetvalue(res, 0, 0), "notification") != 0)
+        tsr_error_set(err, TSR_E_CONFLICT, "not_retriable", NULL,
+                      "Entry %s is about a plan upload, not a notification: the next upload file checks the "
+                      "plan again.",
+                      id);
+    else if (PQgetvalue(res, 0, 1)[0] == '\0' || PQgetvalue(res, 0, 3)[0] == 't')
+        tsr_error_set(err, TSR_E_CONFLICT, "not_retriable", NULL,
+                      "Entry %s cannot be judged again as it stands (it has no notification id, or could not "
+                      "be read): put a corrected copy in the spool directory.",
+                      id);
+    else {
+        char *one = NULL;
+        if (asprintf(&one, "{\"notifications\":[%s]}", PQgetvalue(res, 0, 2)) < 0)
+            tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        else
+            rc = ingest__batch(call, one, NULL, 0, err);
+        free(one);
+    }
+    PQclear(res);
     return rc;
 }
 

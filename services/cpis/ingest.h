@@ -12,5 +12,7 @@
 int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err);
 /* cpis.errors.list: the open error queue, newest first, for system support. */
 int cpis_errors_list(tsr_call_t *call, tsr_error_t *err);
+/* cpis.errors.retry: a queued notification judged again (system support), answered as a batch. */
+int cpis_errors_retry(tsr_call_t *call, tsr_error_t *err);
 
 #endif

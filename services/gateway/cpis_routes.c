@@ -38,6 +38,14 @@ void gw_cpis_notifications_post(gw_call_t *call)
     gw_call_daemon(call, "cpis", "cpis.notifications.ingest", &req.base, cpis__ingested);
 }
 
+void gw_cpis_error_retry(gw_call_t *call)
+{
+    Tsr__Cpis__ErrorRetry req = TSR__CPIS__ERROR_RETRY__INIT;
+    if (gw_path_id(call, 0, &req.id) != 0)
+        return;
+    gw_call_daemon(call, "cpis", "cpis.errors.retry", &req.base, cpis__ingested);
+}
+
 static void cpis__errors_listed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                                 const tsr_error_t *err)
 {

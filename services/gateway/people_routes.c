@@ -265,6 +265,18 @@ void gw_person_unrestrict(gw_call_t *call)
     gw_call_daemon(call, "records", "records.person.unrestrict", &req.base, people__done_no_content);
 }
 
+void gw_person_nhs_number_set(gw_call_t *call)
+{
+    static const char *const fields[] = {"nhs_number", NULL};
+    Tsr__Records__NhsNumberSet req = TSR__RECORDS__NHS_NUMBER_SET__INIT;
+    const char *nhs;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_string(call, NULL, "nhs_number", "nhs_number", 1, &nhs) != 0)
+        return;
+    req.nhs_number = (char *)nhs;
+    gw_call_daemon(call, "records", "records.person.set_nhs_number", &req.base, people__read);
+}
+
 static void people__allocated(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                               const tsr_error_t *err)
 {

@@ -14,7 +14,8 @@
 /* At most this many numbers in one question: a feed batch is split by the poller well below it. */
 #define NHS_MATCH_MAX 20000
 
-static const char *const nhs_match_askers[] = {"cpis-service", "system", NULL};
+/* system-support: when it asks cpis to judge a queued notification again (cpis.errors.retry). */
+static const char *const nhs_match_askers[] = {"cpis-service", "system-support", "system", NULL};
 
 /* Replies with res's rows as NhsHolder items (the columns of the queries below, in their order), and
  * clears res. */

@@ -715,6 +715,70 @@ int records_person_restrict(tsr_call_t *call, tsr_error_t *err)
     return records_person_reply_changed(call, in->person_id, err);
 }
 
+/* Seed 003: "it is vital that all children within Mosaic have the correct NHS number recorded". A
+ * number the national service reported inactive stops the child's plan uploads until a new one is
+ * recorded, and an unborn child's notifications need the child's own number once the expected date
+ * of delivery has passed: both are recorded here, by a worker who may see the record in full. */
+int records_person_set_nhs_number(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__NhsNumberSet *in = (const Tsr__Records__NhsNumberSet *)call->payload;
+    if (tsr_actor_require_role(call->actor, person_writers, "record NHS numbers", err) != 0)
+        return -1;
+    if (tsr_text_trimmed_length(in->nhs_number) == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "nhs_number", "Enter the NHS number.");
+    char nhs[11];
+    if (tsr_nhs_number_normalise(in->nhs_number, nhs, "nhs_number", err) != 0)
+        return -1;
+    char display[256];
+    if (records_person_require_access(call, in->person_id, "record", display, sizeof(display), err) != 0)
+        return -1;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, in->person_id);
+    const char *params[2] = {id, nhs};
+    /* Locked, so that two recordings of a number at once are told apart below. */
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT coalesce(nhs_number, ''), merged_into IS NOT NULL, unborn AND"
+                    " expected_delivery_date > current_date, coalesce(expected_delivery_date::text, ''),"
+                    " (SELECT min(o.id) FROM people o WHERE o.nhs_number = $2 AND o.id <> p.id)"
+                    " FROM people p WHERE id = $1::bigint FOR UPDATE",
+                    2, params, err);
+    if (res == NULL)
+        return -1;
+    char was[16], edd[16], holder[32];
+    snprintf(was, sizeof(was), "%s", PQgetvalue(res, 0, 0));
+    int merged = PQgetvalue(res, 0, 1)[0] == 't', before_birth = PQgetvalue(res, 0, 2)[0] == 't';
+    snprintf(edd, sizeof(edd), "%s", PQgetvalue(res, 0, 3));
+    snprintf(holder, sizeof(holder), "%s", PQgetvalue(res, 0, 4));
+    PQclear(res);
+    if (merged)
+        return tsr_error_set(err, TSR_E_CONFLICT, "already_merged", NULL,
+                             "This record was merged into another; record the number on the record that went "
+                             "forward.");
+    if (before_birth)
+        return tsr_error_set(err, TSR_E_INVALID, "unborn_with_nhs_number", "nhs_number",
+                             "An unborn child has no NHS number of its own until birth (expected on %s).",
+                             edd);
+    if (holder[0] != '\0')
+        return tsr_error_set(
+            err, TSR_E_CONFLICT, "duplicate_nhs_number", "nhs_number",
+            "NHS number %s is already recorded on another person (id %s): check the number, or "
+            "merge the two records.",
+            nhs, holder);
+    if (strcmp(was, nhs) == 0)
+        return records_person_reply_changed(call, in->person_id, err);
+    res = tsr_db_exec(call->conn, "UPDATE people SET nhs_number = $2 WHERE id = $1::bigint", 2, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    char summary[512];
+    snprintf(summary, sizeof(summary), "Recorded NHS number %s on the record of %s (%" PRIu64 ")%s%s", nhs,
+             display, in->person_id, was[0] ? ", replacing " : "", was);
+    if (records_person_audit(call, in->person_id, display, "nhs-number-recorded", summary, err) != 0)
+        return -1;
+    return records_person_reply_changed(call, in->person_id, err);
+}
+
 int records_person_unrestrict(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__RestrictionLift *in = (const Tsr__Records__RestrictionLift *)call->payload;

@@ -19,6 +19,7 @@ int records_person_get(tsr_call_t *call, tsr_error_t *err);
 int records_person_search(tsr_call_t *call, tsr_error_t *err);
 int records_person_restrict(tsr_call_t *call, tsr_error_t *err);
 int records_person_unrestrict(tsr_call_t *call, tsr_error_t *err);
+int records_person_set_nhs_number(tsr_call_t *call, tsr_error_t *err);
 int records_allocation_add(tsr_call_t *call, tsr_error_t *err);
 int records_allocation_end(tsr_call_t *call, tsr_error_t *err);
 

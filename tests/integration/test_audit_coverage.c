@@ -173,6 +173,14 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
     json_decref(call(admin, "DELETE", path, NULL, 204));
     op_end();
 
+    char nhs[11];
+    testenv_new_nhs_number(nhs);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/nhs-number", p);
+    snprintf(body, sizeof(body), "{\"nhs_number\":\"%s\"}", nhs);
+    op_start("PUT /api/v1/people/{id}/nhs-number", p, NULL);
+    json_decref(call(sw, "PUT", path, body, 200));
+    op_end();
+
     snprintf(path, sizeof(path), "/api/v1/people/%s/relationships", p);
     snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"type\":\"sibling\"}", q);
     op_start("POST /api/v1/people/{id}/relationships", p, q);

@@ -525,6 +525,15 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     assert_int_equal(testenv_sql_long(testenv, sql_note), 1);
     json_decref(step);
 
+    /* Before birth the child has no number of its own to record. */
+    char nhs_baby[11], nhs_path[96], nhs_body[100];
+    testenv_new_nhs_number(nhs_baby);
+    snprintf(nhs_path, sizeof(nhs_path), "/api/v1/people/%s/nhs-number", baby);
+    snprintf(nhs_body, sizeof(nhs_body), "{\"nhs_number\":\"%s\"}", nhs_baby);
+    testenv_response_t r = testenv_http(testenv, "PUT", nhs_path, admin, nhs_body, NULL);
+    testenv_assert_error(&r, 400, "unborn_with_nhs_number");
+    testenv_response_free(&r);
+
     /* After it: the child's own number is required; the notification goes to the error queue and
      * the child's key worker is asked to record the number. */
     char sql[300];
@@ -548,6 +557,20 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
              " AND link = '/people/%s' AND worker_id = %s",
              baby, kw);
     assert_int_equal(wait_count(sql, 1), 1);
+
+    /* The key worker records it: notifications on the child's own number are about the child. */
+    char *kwt = testenv_login(testenv, "key.worker");
+    json_decref(testenv_call_json(testenv, kwt, "PUT", nhs_path, nhs_body, 200));
+    free(kwt);
+    n1 = access_json("N-UNBORN-3", nhs_baby, "nhs-111", "DHU 111", "Pat Midwell");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
+    free(n1);
+    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    json_decref(reply);
+    step = step_for(sa, "N-UNBORN-3");
+    assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), baby);
+    json_decref(step);
     free(sa);
 }
 
@@ -854,7 +877,9 @@ static void test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_chan
     write_spool("20260108-escaped.json", body);
     snprintf(body, sizeof(body), "{\"batch\": \"]}\\\"\", \"notifications\": [%s]}", n[5]);
     write_spool("20260108-around.json", body);
-    /* Not JSON, somewhere past its first parts: set aside whole, nothing of it sent. */
+    /* Not laid out as JSON, somewhere past its first parts: set aside whole, nothing of it sent. One
+     * notification that is not JSON on its own (a member given twice) is queued as an error, and
+     * the rest of its file goes on. */
     char *b0 = access_json("N-SHAPE-B0", nhs, "nhs-111", "DHU 111", "Robin Callhand");
     char *b1 = access_json("N-SHAPE-B1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
     snprintf(body, sizeof(body),
@@ -871,13 +896,13 @@ static void test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_chan
     for (int i = 0; i < 6; i++)
         free(n[i]);
     assert_int_equal(run_poller(2), 0);
-    assert_true(spool_has("rejected", "20260108-twice-a-key.json"));
+    assert_true(spool_has("done", "20260108-twice-a-key.json"));
     assert_true(spool_has("rejected", "20260108-no-comma.json"));
     assert_true(spool_has("rejected", "20260108-trailing-comma.json"));
     assert_int_equal(
         testenv_sql_long(testenv,
                          "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-SHAPE-B%'"),
-        0);
+        2);
     assert_true(spool_has("done", "20260108-bare.json"));
     assert_true(spool_has("done", "20260108-escaped.json"));
     assert_true(spool_has("done", "20260108-around.json"));
@@ -887,8 +912,438 @@ static void test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_chan
         6);
     assert_int_equal(
         testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors WHERE notification_id LIKE 'N-SHAPE%'"),
-        0);
+        1);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors WHERE notification_id ="
+                                               " 'N-SHAPE-B2' AND code = 'unreadable_notification'"),
+                     1);
     free(good);
+}
+
+/* The entry of the error queue whose reason names the text, or NULL. */
+static const json_t *error_naming(const json_t *errors, const char *code, const char *text)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(json_object_get(errors, "items"), i, e)
+    {
+        if (strcmp(testenv_str(e, "code"), code) == 0 && strstr(testenv_str(e, "reason"), text) != NULL)
+            return e;
+    }
+    return NULL;
+}
+
+/* One notification of a file that cannot be read (a name in Latin-1, not UTF-8; a member given
+ * twice) does not hold back the rest: the file is sent and goes to done/, the good notification is
+ * accepted, and each bad one is in the error queue with the fault, shown as far as it can be read,
+ * under its id (so the file sent again counts it up instead of queuing it twice). */
+static void
+test_an_unreadable_notification_is_queued_with_its_fault_and_the_rest_of_the_file_goes_on(void **state)
+{
+    (void)state;
+    char child[32], nhs[11];
+    add_key_workers_child("Zoe", "Zedwell", "female", "2015-05-05", nhs, child);
+    char *good = access_json("N-READ-1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    char *latin1 = access_json("N-LATIN1-1", nhs, "nhs-111", "DHU 111", "Zo\xeb Callhand");
+    char batch[4000];
+    snprintf(batch, sizeof(batch),
+             "{\"notifications\":[%s,\n%s,\n{\"notification_id\":\"N-TWICE-KEY-1\",\"nhs_number\":\"%s\","
+             "\"nhs_number\":\"%s\"}]}",
+             latin1, good, nhs, nhs);
+    free(good);
+    free(latin1);
+    write_spool("20260108-unreadable.json", batch);
+    assert_int_equal(run_poller(500), 0);
+    assert_true(spool_has("done", "20260108-unreadable.json"));
+    assert_false(spool_has("rejected", "20260108-unreadable.json"));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.notifications"
+                                               " WHERE notification_id = 'N-READ-1'"),
+                     1);
+    json_t *errors = open_errors();
+    const json_t *e = error_of(errors, "N-LATIN1-1");
+    if (e == NULL)
+        fail_msg("no entry for N-LATIN1-1: %s", json_dumps(errors, 0));
+    assert_string_equal(testenv_str(e, "code"), "unreadable_notification");
+    assert_non_null(strstr(testenv_str(e, "reason"), "20260108-unreadable.json"));
+    assert_non_null(strstr(testenv_str(e, "reason"), "0xeb"));
+    const char *shown =
+        testenv_str(json_object_get(json_object_get(e, "notification"), "tessera_unreadable"), "text");
+    assert_non_null(strstr(shown, "Zo\xef\xbf\xbd Callhand"));
+    e = error_of(errors, "N-TWICE-KEY-1");
+    assert_non_null(e);
+    assert_string_equal(testenv_str(e, "code"), "unreadable_notification");
+    assert_non_null(strstr(testenv_str(e, "reason"), "duplicate"));
+    json_decref(errors);
+
+    /* A file that begins with a byte order mark (some Windows tools write one) is read all the same. */
+    char *bom = access_json("N-BOM-1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    char bom_file[1200];
+    snprintf(bom_file, sizeof(bom_file), "\xef\xbb\xbf{\"notifications\":[%s]}", bom);
+    free(bom);
+    write_spool("20260108-bom.json", bom_file);
+    assert_int_equal(run_poller(500), 0);
+    assert_true(spool_has("done", "20260108-bom.json"));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.notifications"
+                                               " WHERE notification_id = 'N-BOM-1'"),
+                     1);
+
+    /* Sent again: the good one is a duplicate, the bad ones counted up, not queued twice. */
+    write_spool("20260108-unreadable-again.json", batch);
+    assert_int_equal(run_poller(500), 0);
+    errors = open_errors();
+    assert_int_equal(json_integer_value(json_object_get(error_of(errors, "N-LATIN1-1"), "times_received")),
+                     2);
+    json_decref(errors);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors"
+                                               " WHERE notification_id IN ('N-LATIN1-1', 'N-TWICE-KEY-1')"),
+                     2);
+}
+
+/* A file that is not a batch at all (empty, cut short, an object without a list, not JSON) goes to
+ * rejected/ with its reason beside it, and system support sees it in the error queue, each with
+ * the file's name and the fault. */
+static void test_a_file_that_is_not_a_batch_is_set_aside_and_shown_in_the_error_queue(void **state)
+{
+    (void)state;
+    const struct {
+        const char *name, *text, *fault;
+    } files[] = {
+        {"20260109-empty.json", "", "empty"},
+        {"20260109-cut.json", "{\"notifications\":[{\"notification_id\":\"N-CUT-1\",\"nhs_", "not JSON"},
+        {"20260109-object.json", "{\"notification_id\":\"N-OBJ-1\"}", "neither a list"},
+        {"20260109-text.json", "Date: Tue\r\nno notifications today\r\n", "not JSON"},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        write_spool(files[i].name, files[i].text);
+    assert_int_equal(run_poller(500), 0);
+    json_t *errors = open_errors();
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        assert_true(spool_has("rejected", files[i].name));
+        assert_false(spool_has("", files[i].name));
+        const json_t *e = error_naming(errors, "unreadable_file", files[i].name);
+        if (e == NULL)
+            fail_msg("no error queue entry for %s: %s", files[i].name, json_dumps(errors, 0));
+        assert_non_null(strstr(testenv_str(e, "reason"), files[i].fault));
+        assert_non_null(strstr(testenv_str(e, "reason"), "rejected/"));
+    }
+    json_decref(errors);
+}
+
+/* A reason quoting part of a value (the first 40 bytes of an unknown type) does not cut a character
+ * in two: the batch is answered, and the rejection is in the error queue. */
+static void test_a_reason_quoting_a_long_value_of_accented_letters_is_still_utf8(void **state)
+{
+    (void)state;
+    char nhs[11], body[1000], type[200] = "a";
+    testenv_new_nhs_number(nhs);
+    for (int i = 0; i < 40; i++)
+        strcat(type, "\xc3\xa9");
+    snprintf(body, sizeof(body),
+             "{\"notifications\":[{\"notification_id\":\"N-ACCENT-1\",\"type\":\"%s\","
+             "\"created_at\":\"%sT10:20:00Z\",\"nhs_number\":\"%s\"}]}",
+             type, day, nhs);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", body, 200);
+    json_t *e = json_array_get(json_object_get(reply, "errors"), 0);
+    assert_string_equal(testenv_str(e, "code"), "invalid_type");
+    json_decref(reply);
+    json_t *errors = open_errors();
+    assert_non_null(error_of(errors, "N-ACCENT-1"));
+    json_decref(errors);
+}
+
+/* The same notification sent again is dropped as a duplicate; another notification under an id
+ * already taken (other content) is not: it goes to the error queue naming what differs, the copy
+ * received first stands, and no second step is started. In one batch, and across batches. */
+static void test_the_same_id_with_other_content_is_queued_as_a_conflict_and_the_first_stands(void **state)
+{
+    (void)state;
+    char child[32], nhs[11], batch[4000];
+    add_key_workers_child("Cato", "Clashwell", "male", "2017-07-07", nhs, child);
+    char *first =
+        access_json("N-CLASH-1", nhs, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    char *other = access_json("N-CLASH-1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s,%s]}", first, other);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 0);
+    json_t *e = json_array_get(json_object_get(reply, "errors"), 0);
+    assert_non_null(e);
+    assert_string_equal(testenv_str(e, "code"), "conflicting_duplicate");
+    assert_non_null(strstr(testenv_str(e, "reason"), "care_setting.type"));
+    json_decref(reply);
+
+    /* The first sent again: a duplicate, nothing queued. */
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", first);
+    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 1);
+    assert_int_equal(json_array_size(json_object_get(reply, "errors")), 0);
+    json_decref(reply);
+
+    /* Another copy in a later batch: queued, naming the field and both values. */
+    free(other);
+    other = access_json("N-CLASH-1", nhs, "emergency-department", "Royal Derbyshire ED", "Kim Otherley");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", other);
+    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 0);
+    e = json_array_get(json_object_get(reply, "errors"), 0);
+    assert_string_equal(testenv_str(e, "code"), "conflicting_duplicate");
+    assert_non_null(strstr(testenv_str(e, "reason"), "health_professional.name was 'Alex Wardley'"));
+    assert_non_null(strstr(testenv_str(e, "reason"), "'Kim Otherley'"));
+    json_decref(reply);
+    json_t *errors = open_errors();
+    assert_int_equal(json_integer_value(json_object_get(error_of(errors, "N-CLASH-1"), "times_received")), 2);
+    json_decref(errors);
+    free(first);
+    free(other);
+
+    /* The first stands: one notification as first sent, one step. */
+    assert_int_equal(testenv_sql_long(testenv,
+                                      "SELECT count(*) FROM cpis.notifications WHERE notification_id ="
+                                      " 'N-CLASH-1' AND professional_name = 'Alex Wardley'"
+                                      " AND setting = 'emergency-department'"),
+                     1);
+    const char *steps =
+        "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-CLASH-1:%'";
+    assert_int_equal(wait_count(steps, 1), 1);
+    usleep(300 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, steps), 1);
+}
+
+/* Fields of the wrong kind and NHS numbers not written as docs/cpis-feed.md allows are each
+ * rejected with their own reason; the number written as it allows (with spaces, with hyphens) is
+ * accepted in the same batch. */
+static void test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own_reason(void **state)
+{
+    (void)state;
+    char child[32], nhs[11];
+    add_key_workers_child("Faye", "Fieldwell", "female", "2013-03-03", nhs, child);
+    char spaced[16], hyphens[16], odd[16], run_on[16];
+    snprintf(spaced, sizeof(spaced), "%.3s %.3s %.4s", nhs, nhs + 3, nhs + 6);
+    snprintf(hyphens, sizeof(hyphens), "%.3s-%.3s-%.4s", nhs, nhs + 3, nhs + 6);
+    snprintf(odd, sizeof(odd), "%.5s %.5s", nhs, nhs + 5);
+    snprintf(run_on, sizeof(run_on), "%s--", nhs);
+    char *ok1 = access_json("N-KIND-SPACED", spaced, "other", "Walk-in Centre", "Alex Wardley");
+    char *ok2 = access_json("N-KIND-HYPHENS", hyphens, "minor-injury-unit", "Ripley MIU", "Alex Wardley");
+    char *bad1 = access_json("N-KIND-ODD", odd, "other", "Walk-in Centre", "Alex Wardley");
+    char *bad2 = access_json("N-KIND-RUNON", run_on, "other", "Walk-in Centre", "Alex Wardley");
+    char batch[6000];
+    snprintf(batch, sizeof(batch),
+             "{\"notifications\":[%s,%s,%s,%s,"
+             "{\"notification_id\":\"N-KIND-CS\",\"created_at\":\"%sT10:20:00Z\",\"nhs_number\":\"%s\","
+             "\"accessed_at\":\"%sT10:12:00Z\",\"care_setting\":\"nhs-111\","
+             "\"health_professional\":{\"name\":\"A\",\"role\":\"B\"}},"
+             "{\"notification_id\":\"N-KIND-HP\",\"created_at\":\"%sT10:20:00Z\",\"nhs_number\":\"%s\","
+             "\"accessed_at\":\"%sT10:12:00Z\",\"care_setting\":{\"type\":\"nhs-111\",\"ods_code\":\"NLO\","
+             "\"name\":\"DHU 111\"},\"health_professional\":[\"A\"]},"
+             "{\"notification_id\":\"N-KIND-NOSEC\",\"type\":\"inactive-nhs-number\",\"created_at\":"
+             "\"%sT10:20Z\",\"nhs_number\":\"%s\"},"
+             "{\"notification_id\":\"N-KIND-NOOFF\",\"type\":\"inactive-nhs-number\",\"created_at\":"
+             "\"%sT10:20:00\",\"nhs_number\":\"%s\"}]}",
+             ok1, ok2, bad1, bad2, day, nhs, day, day, nhs, day, day, nhs, day, nhs);
+    free(ok1);
+    free(ok2);
+    free(bad1);
+    free(bad2);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 2);
+    json_decref(reply);
+    json_t *errors = open_errors();
+    const struct {
+        const char *id, *code, *says;
+    } want[] = {
+        {"N-KIND-ODD", "invalid_nhs_number", "groups of 3, 3 and 4"},
+        {"N-KIND-RUNON", "invalid_nhs_number", "groups of 3, 3 and 4"},
+        {"N-KIND-CS", "invalid_field", "care_setting must be an object"},
+        {"N-KIND-HP", "invalid_field", "health_professional must be an object"},
+        {"N-KIND-NOSEC", "invalid_date", "with seconds and an offset"},
+        {"N-KIND-NOOFF", "invalid_date", "with seconds and an offset"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const json_t *e = error_of(errors, want[i].id);
+        if (e == NULL)
+            fail_msg("no entry for %s: %s", want[i].id, json_dumps(errors, 0));
+        assert_string_equal(testenv_str(e, "code"), want[i].code);
+        assert_non_null(strstr(testenv_str(e, "reason"), want[i].says));
+    }
+    json_decref(errors);
+}
+
+/* A notification too large for a request on its own (a 1.5 MB member the feed does not have) and a
+ * file whose notifications together are larger than a request may be: the file is sent in parts
+ * that each fit, the large one is queued with its size in words, and the rest are accepted. Sent
+ * whole, the part was refused (413) on every run and the file never left the spool. */
+static void test_a_notification_too_large_for_a_request_is_queued_and_its_file_goes_on(void **state)
+{
+    (void)state;
+    enum { COUNT = 40, PAD = 40000 };
+    char child[32], nhs[11];
+    add_key_workers_child("Lars", "Largewell", "male", "2014-09-09", nhs, child);
+    size_t cap = (size_t)COUNT * (PAD + 800) + 2000000;
+    char *body = malloc(cap), *o = body;
+    assert_non_null(body);
+    o += sprintf(o, "{\"notifications\":[");
+    for (int i = 0; i < COUNT; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "N-BIG-%02d", i);
+        char *n = access_json(id, nhs, "nhs-111", "DHU 111", "Robin Callhand");
+        /* Each with a member the feed does not have, ignored by cpis: together over 1 MB. */
+        o += sprintf(o, "%s%.*s,\"extra\":\"", i ? "," : "", (int)strlen(n) - 1, n);
+        memset(o, 'x', PAD);
+        o += PAD;
+        o += sprintf(o, "\"}");
+        free(n);
+    }
+    char *huge = access_json("N-HUGE-1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    o += sprintf(o, ",%.*s,\"extra\":\"", (int)strlen(huge) - 1, huge);
+    free(huge);
+    memset(o, 'y', 1500000);
+    o += 1500000;
+    o += sprintf(o, "\"}]}");
+    write_spool("20260110-large.json", body);
+    free(body);
+    assert_int_equal(run_poller(500), 0);
+    assert_true(spool_has("done", "20260110-large.json"));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.notifications"
+                                               " WHERE notification_id LIKE 'N-BIG-%'"),
+                     COUNT);
+    json_t *errors = open_errors();
+    const json_t *e = error_of(errors, "N-HUGE-1");
+    if (e == NULL)
+        fail_msg("no entry for N-HUGE-1: %s", json_dumps(errors, 0));
+    assert_string_equal(testenv_str(e, "code"), "unreadable_notification");
+    assert_non_null(strstr(testenv_str(e, "reason"), "more than a request to the gateway may carry"));
+    json_decref(errors);
+}
+
+/* A young mother on a child protection plan of her own, with an unborn child on an unborn child
+ * protection plan: both plans are held against her NHS number, so a notification on it is followed
+ * up for both before the expected date of delivery; after it, for her (the unborn child's key worker
+ * is asked for the child's own number), not refused whole. */
+static void test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_for_her_too(void **state)
+{
+    (void)state;
+    char kw[32], mother[32], baby[32], nhs_mother[11], edd[16], body[600], path[96];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    testenv_new_nhs_number(nhs_mother);
+    add_child("Tess", "Teenwell", "female", "2010-02-02", nhs_mother, kw, mother);
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-01-02\"}",
+             mother);
+    json_decref(testenv_call_json(testenv, admin, "POST", "/api/v1/cpis/plans", body, 201));
+    testenv_sql_date(testenv, "current_date + 30", edd);
+    snprintf(
+        body, sizeof(body),
+        "{\"legal_name\":{\"given\":\"\",\"family\":\"Teenwell\"},\"gender\":\"not-known\",\"unborn\":true,"
+        "\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+        mother, edd);
+    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
+    snprintf(baby, sizeof(baby), "%s", testenv_str(p, "id"));
+    json_decref(p);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", baby);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", kw);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"unborn-child-protection-plan\","
+             "\"start_date\":\"2026-01-03\"}",
+             baby);
+    json_decref(testenv_call_json(testenv, admin, "POST", "/api/v1/cpis/plans", body, 201));
+
+    char batch[2000], sql[300];
+    char *n1 =
+        access_json("N-TEEN-1", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
+    free(n1);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    json_decref(reply);
+    const char *steps_1 =
+        "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-TEEN-1:%'";
+    assert_int_equal(wait_count(steps_1, 2), 2);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key IN ('cpis:N-TEEN-1:%s',"
+             " 'cpis:N-TEEN-1:%s')",
+             mother, baby);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+
+    /* After the expected date: for her; the child's own number is asked of its key worker. */
+    snprintf(sql, sizeof(sql),
+             "UPDATE records.people SET expected_delivery_date = current_date - 2 WHERE id = %s", baby);
+    char out[200];
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    n1 = access_json("N-TEEN-2", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
+    free(n1);
+    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    assert_int_equal(json_array_size(json_object_get(reply, "errors")), 0);
+    json_decref(reply);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key = 'cpis:N-TEEN-2:%s'", mother);
+    assert_int_equal(wait_count(sql, 1), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-nhs-number-needed'"
+             " AND link = '/people/%s' AND worker_id = %s",
+             baby, kw);
+    assert_int_equal(wait_count(sql, 1), 1);
+}
+
+/* A notification queued because no one held its NHS number is judged again by system support once
+ * the child is on the record with that number: accepted, followed up, and out of the queue. Entries
+ * that cannot be judged again as they stand are refused, and only system support may retry. */
+static void test_a_queued_notification_is_accepted_when_retried_after_the_child_is_recorded(void **state)
+{
+    (void)state;
+    char nhs[11], batch[2000], path[96], file_path[96], child[32], kw[32];
+    testenv_new_nhs_number(nhs);
+    char *n1 = access_json("N-RETRY-1", nhs, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    snprintf(batch, sizeof(batch),
+             "{\"notifications\":[%s,{\"tessera_unreadable\":{\"scope\":\"file\",\"file\":\"x.json\","
+             "\"fault\":\"not JSON\",\"text\":\"x\"}}]}",
+             n1);
+    free(n1);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    json_t *errors = json_object_get(reply, "errors");
+    assert_int_equal(json_array_size(errors), 2);
+    assert_string_equal(testenv_str(json_array_get(errors, 0), "code"), "unknown_nhs_number");
+    snprintf(path, sizeof(path), "/api/v1/cpis/errors/%s/retry",
+             testenv_str(json_array_get(errors, 0), "error_id"));
+    snprintf(file_path, sizeof(file_path), "/api/v1/cpis/errors/%s/retry",
+             testenv_str(json_array_get(errors, 1), "error_id"));
+    json_decref(reply);
+
+    /* Only system support; an entry that could not be read is put right through the spool. */
+    testenv_response_t r = testenv_http(testenv, "POST", path, service, NULL, NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", file_path, support, NULL, NULL);
+    testenv_assert_error(&r, 409, "not_retriable");
+    testenv_response_free(&r);
+    /* Still no one with the number: refused again, the entry counted up. */
+    reply = testenv_call_json(testenv, support, "POST", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 0);
+    assert_string_equal(testenv_str(json_array_get(json_object_get(reply, "errors"), 0), "code"),
+                        "unknown_nhs_number");
+    json_decref(reply);
+    json_t *queue = open_errors();
+    assert_int_equal(json_integer_value(json_object_get(error_of(queue, "N-RETRY-1"), "times_received")), 2);
+    json_decref(queue);
+
+    /* The child recorded with the number: accepted, followed up, out of the queue. */
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    add_child("Rory", "Retrywell", "male", "2015-02-02", nhs, kw, child);
+    reply = testenv_call_json(testenv, support, "POST", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    json_decref(reply);
+    char *sa = testenv_login(testenv, "safeguarding.admin");
+    json_t *step = step_for(sa, "N-RETRY-1");
+    assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), child);
+    json_decref(step);
+    free(sa);
+    queue = open_errors();
+    assert_null(error_of(queue, "N-RETRY-1"));
+    json_decref(queue);
+    r = testenv_http(testenv, "POST", path, support, NULL, NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
 }
 
 int main(void)
@@ -903,6 +1358,15 @@ int main(void)
         cmocka_unit_test(test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_notification),
         cmocka_unit_test(
             test_a_notification_recorded_meanwhile_by_another_request_is_a_duplicate_and_the_rest_are_kept),
+        cmocka_unit_test(
+            test_an_unreadable_notification_is_queued_with_its_fault_and_the_rest_of_the_file_goes_on),
+        cmocka_unit_test(test_a_file_that_is_not_a_batch_is_set_aside_and_shown_in_the_error_queue),
+        cmocka_unit_test(test_a_reason_quoting_a_long_value_of_accented_letters_is_still_utf8),
+        cmocka_unit_test(test_the_same_id_with_other_content_is_queued_as_a_conflict_and_the_first_stands),
+        cmocka_unit_test(test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own_reason),
+        cmocka_unit_test(test_a_notification_too_large_for_a_request_is_queued_and_its_file_goes_on),
+        cmocka_unit_test(test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_for_her_too),
+        cmocka_unit_test(test_a_queued_notification_is_accepted_when_retried_after_the_child_is_recorded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

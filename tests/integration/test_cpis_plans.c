@@ -620,6 +620,123 @@ static void test_the_cpis_daemon_refuses_to_start_without_the_councils_details(v
                                     NULL);
 }
 
+/* Seed 003 / issue 6: an inactive-number notification stops the child's uploads until a new number
+ * is recorded. The new number is recorded on the child's record (PUT /api/v1/people/{id}/nhs-number,
+ * checked and audited), and the next file carries the plan against it; the inactive entry leaves
+ * the error queue. A number that is not one, or that another person holds, is refused. */
+static void test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded(void **state)
+{
+    (void)state;
+    child_t ivo, other;
+    add_child("Ivo", "Ironbridge", "2016-08-09", &ivo);
+    trace(ivo.nhs, "Ironbridge", "[\"Ivo\"]", "2016-08-09");
+    record_plan(&ivo, "child-protection-plan", NULL, "2026-01-20");
+    add_child("Ola", "Otherton", "2015-08-09", &other);
+    char batch[600];
+    snprintf(
+        batch, sizeof(batch),
+        "{\"notifications\":[{\"notification_id\":\"PLAN-INACTIVE-IVO\",\"type\":\"inactive-nhs-number\","
+        "\"created_at\":\"%sT00:00:01Z\",\"nhs_number\":\"%s\"}]}",
+        today, ivo.nhs);
+    json_decref(testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200));
+    json_t *held = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_null(record_for(json_object_get(held, "file"), ivo.nhs));
+    assert_non_null(held_for(held, ivo.plan));
+    json_decref(held);
+    json_t *list;
+    assert_non_null(open_error(ivo.plan, "inactive_nhs_number", &list));
+    json_decref(list);
+
+    char path[120], body[200], new_nhs[11];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/nhs-number", ivo.id);
+    call_error(social_worker, "PUT", path, "{\"nhs_number\":\"123\"}", 400, "invalid_nhs_number");
+    snprintf(body, sizeof(body), "{\"nhs_number\":\"%s\"}", other.nhs);
+    call_error(social_worker, "PUT", path, body, 409, "duplicate_nhs_number");
+    call_error(social_worker, "PUT", path, "{\"nhs\":\"x\"}", 400, "unknown_field");
+    testenv_new_nhs_number(new_nhs);
+    snprintf(body, sizeof(body), "{\"nhs_number\":\"%.3s %.3s %.4s\"}", new_nhs, new_nhs + 3, new_nhs + 6);
+    json_t *p = testenv_call_json(testenv, social_worker, "PUT", path, body, 200);
+    assert_string_equal(testenv_str(p, "nhs_number"), new_nhs);
+    json_decref(p);
+    trace(new_nhs, "Ironbridge", "[\"Ivo\"]", "2016-08-09");
+
+    json_t *resumed = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    const json_t *r = record_for(json_object_get(resumed, "file"), new_nhs);
+    if (r == NULL)
+        fail_msg("the plan did not resume: %s", json_dumps(resumed, 0));
+    assert_string_equal(testenv_str(r, "plan_type"), "child-protection-plan");
+    assert_null(record_for(json_object_get(resumed, "file"), ivo.nhs));
+    assert_null(held_for(resumed, ivo.plan));
+    json_decref(resumed);
+    assert_null(open_error(ivo.plan, "inactive_nhs_number", &list));
+    json_decref(list);
+    /* Recorded in the child's audit trail. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'record-nhs-number'",
+             ivo.id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+}
+
+/* Each failure the national service can answer, per record (CPR01-CPR05, CPR07) and per file
+ * (CPF01, CPF03-CPF06), ends in the error queue with its meaning in words; CPR06 and CPF02 do not. */
+static void test_every_failure_code_of_a_response_is_queued_with_its_meaning(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *code, *words;
+    } records[] = {{"CPR01", "No match"},  {"CPR02", "ensitive"},   {"CPR03", "Not verified"},
+                   {"CPR04", "Old-style"}, {"CPR05", "Superseded"}, {"CPR07", "Unsuccessful"}};
+    static const struct {
+        const char *code, *words;
+    } files[] = {
+        {"CPF01", "Corrupt"}, {"CPF04", "None loaded"}, {"CPF05", "navailable"}, {"CPF06", "ersion"}};
+    child_t rae;
+    add_child("Rae", "Respondwell", "2013-10-11", &rae);
+    trace(rae.nhs, "Respondwell", "[\"Rae\"]", "2013-10-11");
+    record_plan(&rae, "child-protection-plan", NULL, "2026-03-05");
+    char path[200], body[600];
+    for (size_t i = 0; i < sizeof(records) / sizeof(records[0]) + sizeof(files) / sizeof(files[0]); i++) {
+        json_t *up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+        json_t *file = json_object_get(up, "file");
+        long seq = num(json_object_get(file, "header"), "file_sequence_number");
+        const json_t *r = record_for(file, rae.nhs);
+        assert_non_null(r);
+        snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%ld/response", seq);
+        const char *code, *words;
+        if (i < sizeof(records) / sizeof(records[0])) {
+            code = records[i].code;
+            words = records[i].words;
+            snprintf(body, sizeof(body),
+                     "{\"status\":\"CPF03\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s\","
+                     "\"status\":\"%s\"}]}",
+                     num(r, "record_number"), rae.nhs, code);
+        } else {
+            code = files[i - sizeof(records) / sizeof(records[0])].code;
+            words = files[i - sizeof(records) / sizeof(records[0])].words;
+            snprintf(body, sizeof(body), "{\"status\":\"%s\",\"records\":[]}", code);
+        }
+        json_decref(up);
+        json_decref(testenv_call_json(testenv, service, "POST", path, body, 200));
+        json_t *list = testenv_call_json(testenv, support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
+        size_t k;
+        const json_t *e;
+        int found = 0;
+        json_array_foreach(json_object_get(list, "items"), k, e)
+        {
+            if (strcmp(testenv_str(e, "code"), code) == 0 &&
+                strcmp(testenv_str(e, "source"), "response") == 0 &&
+                strstr(testenv_str(e, "reason"), words) != NULL)
+                found = 1;
+        }
+        if (!found)
+            fail_msg("%s: not in the error queue with '%s': %s", code, words, json_dumps(list, 0));
+        json_decref(list);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -628,6 +745,8 @@ int main(void)
         cmocka_unit_test(test_the_national_services_responses_are_read_back_and_each_failure_queued_in_words),
         cmocka_unit_test(test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason),
         cmocka_unit_test(test_files_are_made_on_a_schedule_and_by_the_batch_command),
+        cmocka_unit_test(test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded),
+        cmocka_unit_test(test_every_failure_code_of_a_response_is_queued_with_its_meaning),
         cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

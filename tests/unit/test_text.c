@@ -109,6 +109,25 @@ static void test_utf8_refuses_overlongs_surrogates_truncation_and_nul(void **sta
     assert_true(tsr_text_is_utf8("", 0));
 }
 
+static void test_utf8_repair_shows_each_ill_formed_byte_as_a_replacement_and_cuts_on_a_boundary(void **state)
+{
+    (void)state;
+    char *r = tsr_text_utf8_repair("Zo\xeb \xc3\xab", 6, 100); /* Latin-1 e-diaeresis, then UTF-8's */
+    assert_string_equal(r, "Zo\xef\xbf\xbd \xc3\xab");
+    assert_true(tsr_text_is_utf8(r, strlen(r)));
+    free(r);
+    r = tsr_text_utf8_repair("a\0b\xe2\x80", 5, 100); /* a NUL, a sequence cut short */
+    assert_string_equal(r, "a\xef\xbf\xbd"
+                           "b\xef\xbf\xbd\xef\xbf\xbd");
+    free(r);
+    r = tsr_text_utf8_repair("ab\xc3\xab", 4, 3); /* the two-byte character would pass the limit */
+    assert_string_equal(r, "ab");
+    free(r);
+    r = tsr_text_utf8_repair("", 0, 10);
+    assert_string_equal(r, "");
+    free(r);
+}
+
 static void test_lengths_count_characters_trim_and_control_characters(void **state)
 {
     (void)state;
@@ -416,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_telephone_numbers_are_uk_numbers_with_area_codes_or_international),
         cmocka_unit_test(test_email_addresses_need_one_at_and_a_dotted_domain),
         cmocka_unit_test(test_utf8_refuses_overlongs_surrogates_truncation_and_nul),
+        cmocka_unit_test(test_utf8_repair_shows_each_ill_formed_byte_as_a_replacement_and_cuts_on_a_boundary),
         cmocka_unit_test(test_lengths_count_characters_trim_and_control_characters),
         cmocka_unit_test(test_like_pattern_escapes_wildcards),
         cmocka_unit_test(test_an_array_literal_quotes_every_item),

@@ -12,9 +12,14 @@
  * whose id it already has. Notifications cpis judged faulty are acknowledged too (they are in its
  * error queue, for system support): posting them again would change nothing.
  *
- * A file that is not a batch (not JSON, no list of notifications) goes to rejected/ with a
- * <name>.error beside it saying why: it would fail the same way on every run, and kept in the
- * spool it would hide among the files still to send. Fixed, it can be put back in the spool.
+ * A notification that cannot be read (bytes that are not UTF-8, a member given twice, a value that
+ * is not JSON) is sent in its place as a stand-in naming the fault and showing its text
+ * ({"tessera_unreadable": ...}), which cpis puts in its error queue with the reason: the file's
+ * other notifications go on. A file that is not a batch at all (not JSON, no list of
+ * notifications) goes to rejected/ with a <name>.error beside it saying why, once the same stand-in
+ * for the file has reached the error queue (so system support sees it): it would fail the same way
+ * on every run, and kept in the spool it would hide among the files still to send. Fixed, it can be
+ * put back in the spool.
  *
  * The national service's responses to the council's plan upload files ({"file_sequence_number",
  * "status": "CPF..", "records": [...]}) come through the same spool: each is posted to
@@ -37,8 +42,12 @@
 #include "tsr_config.h"
 #include "tsr_daemon.h"
 #include "tsr_error.h"
+#include "tsr_text.h"
 
 #define POLLER_FILES_MAX 4096
+/* How much of an unreadable notification or file is shown to system support in the error queue. */
+#define POLLER_SHOWN_MAX 4000
+#define POLLER_PART_HEAD "{\"notifications\":["
 
 typedef struct {
     const char *spool_dir;
@@ -47,6 +56,7 @@ typedef struct {
     char *password;
     long interval_minutes;
     long batch_size;
+    long max_body_bytes; /* the gateway's http.max_body_bytes: no part is larger */
     long parallel_parts;
     long timeout_s;
     char *token;
@@ -77,6 +87,24 @@ static void poller__log(const char *level, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+/* Where a file's notifications are in its text. */
+typedef struct {
+    size_t n, cap;
+    size_t *starts, *ends; /* the k-th notification is text[starts[k], ends[k]) */
+    size_t open, close;    /* the list's '[' and ']' */
+    char **standins;       /* for each notification jansson cannot read, what is sent instead */
+} poller_spans_t;
+
+static void poller__spans_free(poller_spans_t *s)
+{
+    for (size_t k = 0; s->standins != NULL && k < s->n; k++)
+        free(s->standins[k]);
+    free(s->standins);
+    free(s->starts);
+    free(s->ends);
+    memset(s, 0, sizeof(*s));
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -144,8 +172,101 @@ static int poller__move(const poller_t *p, const char *name, const char *to)
     return 0;
 }
 
-static void poller__reject(const poller_t *p, const char *name, const char *why)
+static char *poller__read_file(const char *path, size_t *len);
+static int poller__sign_in(poller_t *p);
+static void poller__http(poller_t *p, const char *method, const char *path, const char *body, long *status,
+                         json_t **reply);
+static const char *poller__error_message(const json_t *reply);
+
+/* The stand-in for what could not be read (scope "notification": one of the file's notifications;
+ * "file": the file as a whole), as JSON text: the fault, the file's name and the text as far as it
+ * can be shown, and the notification's id when the text, its bad bytes replaced, still gives one
+ * (so that the same notification sent again counts up its entry in the error queue). NULL when out
+ * of memory. */
+static char *poller__standin(const char *scope, const char *file, const char *fault, const char *text,
+                             size_t len)
 {
+    char *shown = tsr_text_utf8_repair(text, len, POLLER_SHOWN_MAX);
+    char *fault_shown = tsr_text_utf8_repair(fault, strlen(fault), POLLER_SHOWN_MAX);
+    char *file_shown = tsr_text_utf8_repair(file, strlen(file), 1000);
+    json_t *out = shown && fault_shown && file_shown
+                      ? json_pack("{s:{s:s, s:s, s:s, s:s}}", "tessera_unreadable", "scope", scope, "file",
+                                  file_shown, "fault", fault_shown, "text", shown)
+                      : NULL;
+    if (out != NULL && strcmp(scope, "notification") == 0) {
+        /* Read as it is (too large, or a member given twice), else with its bad bytes replaced. */
+        json_t *read = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+        if (read == NULL) {
+            char *whole = tsr_text_utf8_repair(text, len, len * 3);
+            read = whole ? json_loads(whole, JSON_DECODE_ANY, NULL) : NULL;
+            free(whole);
+        }
+        json_t *id = json_object_get(read, "notification_id");
+        if (json_is_string(id))
+            json_object_set(out, "notification_id", id);
+        json_decref(read);
+    }
+    char *standin = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+    free(shown);
+    free(fault_shown);
+    free(file_shown);
+    return standin;
+}
+
+/* Puts the file that is not a batch in cpis's error queue (a batch of its one stand-in), so that
+ * system support sees it without reading the spool. 0 once acknowledged (or refused as it stands,
+ * which would not change on another run), -1 when the gateway could not take it now. */
+static int poller__report_file(poller_t *p, const char *name, const char *why)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", p->spool_dir, name);
+    size_t len = 0;
+    char *text = poller__read_file(path, &len);
+    char *standin = poller__standin("file", name, why, text ? text : "", text ? len : 0);
+    free(text);
+    char *body = NULL;
+    if (standin == NULL || asprintf(&body, "{\"notifications\":[%s]}", standin) < 0)
+        body = NULL;
+    free(standin);
+    int rc = -1;
+    for (int attempt = 0; attempt < 2 && body != NULL; attempt++) {
+        if (p->token == NULL && poller__sign_in(p) != 0)
+            break;
+        long status;
+        json_t *reply;
+        poller__http(p, "POST", "/api/v1/cpis/notifications", body, &status, &reply);
+        if (status == 401) {
+            free(p->token);
+            p->token = NULL;
+            json_decref(reply);
+            continue;
+        }
+        if (status == 200 || status == 400) {
+            rc = 0;
+            if (status == 400)
+                poller__log("error", "%s: the gateway refused the report of the file to the error queue: %s",
+                            name, poller__error_message(reply));
+        } else if (status != 0) {
+            poller__log("error", "%s: the report of the file to the error queue failed (%ld): %s", name,
+                        status, poller__error_message(reply));
+        }
+        json_decref(reply);
+        break;
+    }
+    free(body);
+    return rc;
+}
+
+/* The file goes to rejected/ with its reason beside it, once the error queue has it too: 0, or -1
+ * when it stays in the spool for the next run (the error queue could not be told). */
+static int poller__reject(poller_t *p, const char *name, const char *why)
+{
+    if (poller__report_file(p, name, why) != 0) {
+        poller__log("error", "%s/%s is not a CP-IS batch (%s); kept until the error queue can be told",
+                    p->spool_dir, name, why);
+        return -1;
+    }
     poller__log("error", "%s/%s is not a CP-IS batch and was moved to rejected/: %s", p->spool_dir, name,
                 why);
     char dir[4096], target[1024], note[1100];
@@ -158,8 +279,11 @@ static void poller__reject(const poller_t *p, const char *name, const char *why)
     char from[4096], dest[8192];
     snprintf(from, sizeof(from), "%s/%s", p->spool_dir, name);
     snprintf(dest, sizeof(dest), "%s/%s", dir, target);
-    if (rename(from, dest) != 0)
+    if (rename(from, dest) != 0) {
         poller__log("error", "could not move %s to %s: %s", from, dest, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -350,12 +474,13 @@ static int poller__part_done(poller_t *p, CURLM *multi, const char *name, poller
     return result;
 }
 
-/* Posts the notifications of list in parts of batch_size, up to parallel_parts in flight; acked[k]
- * is set for each part k the gateway acknowledged. Once a part fails (gateway down, a refusal), no
- * further part is started: the rest waits for the next run, as does everything once the poller is
- * asked to stop (the parts in flight are seen to their end). */
+/* Posts the notifications of list in parts of at most batch_size notifications and max_body_bytes
+ * (sizes[k]: the k-th notification's text, or its stand-in's), up to parallel_parts in flight;
+ * acked[i] is set for each notification of a part the gateway acknowledged. Once a part fails (gateway down,
+ * a refusal), no further part is started: the rest waits for the next run, as does everything once the poller
+ * is asked to stop (the parts in flight are seen to their end). */
 static void poller__post_parts(poller_t *p, const char *name, size_t n, const json_t *list, const char *text,
-                               const size_t *starts, const size_t *ends, char *acked)
+                               const poller_spans_t *spans, const size_t *sizes, char *acked)
 {
     size_t batch = (size_t)p->batch_size, next = 0;
     size_t slots = (size_t)p->parallel_parts, in_flight = 0;
@@ -369,16 +494,35 @@ static void poller__post_parts(poller_t *p, const char *name, size_t n, const js
             if (part->easy != NULL)
                 continue;
             part->at = next;
-            part->count = n - next < batch ? n - next : batch;
+            /* As many as fit the gateway's limit on a body (at least one: poller__file gave each one
+             * too large for a request on its own a small stand-in). */
+            size_t bytes = sizeof(POLLER_PART_HEAD) + 3 + sizes[next];
+            part->count = 1;
+            while (part->count < batch && next + part->count < n &&
+                   bytes + sizes[next + part->count] + 1 <= (size_t)p->max_body_bytes)
+                bytes += sizes[next + part->count++] + 1;
             if (text != NULL) {
-                /* The file's own text of these notifications, commas between them included. */
-                static const char head[] = "{\"notifications\":[";
-                size_t from = starts[next], to = ends[next + part->count - 1];
-                part->body = malloc(sizeof(head) + (to - from) + 3);
-                if (part->body != NULL) {
-                    memcpy(part->body, head, sizeof(head) - 1);
-                    memcpy(part->body + sizeof(head) - 1, text + from, to - from);
-                    memcpy(part->body + sizeof(head) - 1 + (to - from), "]}", 3);
+                /* The file's own text of each of these notifications (or its stand-in). */
+                static const char head[] = POLLER_PART_HEAD;
+                size_t size = sizeof(head) + 3;
+                for (size_t k = next; k < next + part->count; k++)
+                    size += (spans->standins[k] ? strlen(spans->standins[k])
+                                                : spans->ends[k] - spans->starts[k]) +
+                            1;
+                char *o = part->body = malloc(size);
+                if (o != NULL) {
+                    memcpy(o, head, sizeof(head) - 1);
+                    o += sizeof(head) - 1;
+                    for (size_t k = next; k < next + part->count; k++) {
+                        const char *from = spans->standins[k] ? spans->standins[k] : text + spans->starts[k];
+                        size_t len = spans->standins[k] ? strlen(spans->standins[k])
+                                                        : spans->ends[k] - spans->starts[k];
+                        if (k > next)
+                            *o++ = ',';
+                        memcpy(o, from, len);
+                        o += len;
+                    }
+                    memcpy(o, "]}", 3);
                 }
             } else {
                 json_t *items = json_array();
@@ -413,7 +557,7 @@ static void poller__post_parts(poller_t *p, const char *name, size_t n, const js
             if (result == 0)
                 continue; /* sent again */
             if (result == 1)
-                acked[part->at / batch] = 1;
+                memset(acked + part->at, 1, part->count);
             else
                 failed = 1; /* once the gateway fails, the rest of the file waits for the next run too */
             poller__part_clear(part);
@@ -481,20 +625,6 @@ static size_t poller__skip_value(const char *t, size_t len, size_t i, int *deepe
     return i;
 }
 
-/* Where a file's notifications are in its text. */
-typedef struct {
-    size_t n, cap;
-    size_t *starts, *ends; /* the k-th notification is text[starts[k], ends[k]) */
-    size_t open, close;    /* the list's '[' and ']' */
-} poller_spans_t;
-
-static void poller__spans_free(poller_spans_t *s)
-{
-    free(s->starts);
-    free(s->ends);
-    memset(s, 0, sizeof(*s));
-}
-
 /* Finds the list of notifications in t (the whole file, or its member "notifications" at the top)
  * and each notification in it, with exactly one comma between two; -1 when the text is not laid out
  * so (or the list's key is spelt with escapes, or a notification nests deeper than jansson reads):
@@ -558,9 +688,11 @@ static int poller__locate(const char *t, size_t len, poller_spans_t *s)
     return 0;
 }
 
-/* One half of a file's notifications, each read by jansson on its own. */
+/* One half of a file's notifications, each read by jansson on its own; one it cannot read gets its
+ * stand-in (poller__standin), so that the rest of the file goes on. */
 typedef struct {
     const char *text;
+    const char *name;
     const poller_spans_t *spans;
     size_t from, to;
     int ok;
@@ -572,9 +704,17 @@ static void *poller__check(void *arg)
     c->ok = 1;
     for (size_t k = c->from; k < c->to && c->ok; k++) {
         json_error_t jerr;
-        json_t *v = json_loadb(c->text + c->spans->starts[k], c->spans->ends[k] - c->spans->starts[k],
-                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-        c->ok = v != NULL;
+        const char *at = c->text + c->spans->starts[k];
+        size_t len = c->spans->ends[k] - c->spans->starts[k];
+        json_t *v = json_loadb(at, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+        if (v == NULL) {
+            char fault[300];
+            snprintf(fault, sizeof(fault),
+                     "notification %zu of the file is not JSON (%s, at character %d of it)", k + 1, jerr.text,
+                     jerr.position);
+            c->spans->standins[k] = poller__standin("notification", c->name, fault, at, len);
+            c->ok = c->spans->standins[k] != NULL;
+        }
         json_decref(v);
     }
     return NULL;
@@ -585,9 +725,12 @@ static void *poller__check(void *arg)
  * in two halves at once. Reading a large file whole took the poller about a second before the first
  * part could go, with the server idle; then as long again to free. 0 when it is (spans filled), -1
  * when it must be read whole (not laid out so, or not valid: jansson then says why). */
-static int poller__check_batch(const char *text, size_t len, poller_spans_t *spans)
+static int poller__check_batch(const char *name, const char *text, size_t len, poller_spans_t *spans)
 {
     if (poller__locate(text, len, spans) != 0)
+        return -1;
+    spans->standins = calloc(spans->n + 1, sizeof(*spans->standins));
+    if (spans->standins == NULL)
         return -1;
     size_t tail = len - spans->close;
     char *frame = malloc(spans->open + 1 + tail + 1);
@@ -602,7 +745,8 @@ static int poller__check_batch(const char *text, size_t len, poller_spans_t *spa
     json_decref(root);
     if (!ok)
         return -1;
-    poller_check_t halves[2] = {{text, spans, 0, spans->n / 2, 0}, {text, spans, spans->n / 2, spans->n, 0}};
+    poller_check_t halves[2] = {{text, name, spans, 0, spans->n / 2, 0},
+                                {text, name, spans, spans->n / 2, spans->n, 0}};
     pthread_t other;
     int started = pthread_create(&other, NULL, poller__check, &halves[1]) == 0;
     poller__check(&halves[0]);
@@ -629,6 +773,12 @@ static char *poller__read_file(const char *path, size_t *len)
     }
     if (f)
         fclose(f);
+    /* A byte order mark (as some Windows tools write UTF-8) is no part of the JSON: RFC 8259 lets a
+     * reader ignore it, and refusing the file for it would set aside every notification in it. */
+    if (text != NULL && *len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(text, text + 3, *len - 3 + 1);
+        *len -= 3;
+    }
     return text;
 }
 
@@ -643,8 +793,7 @@ static int poller__response(poller_t *p, const char *name, json_t *root)
 {
     json_t *seq = json_object_get(root, "file_sequence_number");
     if (!json_is_integer(seq) || json_integer_value(seq) < 1) {
-        poller__reject(p, name, "a CP-IS response whose file_sequence_number is not a file's number");
-        return 0;
+        return poller__reject(p, name, "a CP-IS response whose file_sequence_number is not a file's number");
     }
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%" JSON_INTEGER_FORMAT "/response",
@@ -684,8 +833,7 @@ static int poller__response(poller_t *p, const char *name, json_t *root)
             char why[600];
             snprintf(why, sizeof(why), "the gateway refused the response (%ld): %s", status,
                      poller__error_message(reply));
-            poller__reject(p, name, why);
-            rc = 0;
+            rc = poller__reject(p, name, why);
         } else if (status != 0) {
             poller__log("error", "%s: the gateway refused the response (%ld): %s; kept for the next run",
                         name, status, poller__error_message(reply));
@@ -704,6 +852,59 @@ static void *poller__sign_in_thread(void *arg)
     return NULL;
 }
 
+/* The size of each notification as it will be sent (sizes), after giving each that a request could
+ * not carry within max_body_bytes a stand-in naming its size: sent whole, it would be refused on
+ * every run and hold back the rest of its file. spans (the file's text laid out) or list (read
+ * whole) is changed in place. 0, or -1 when out of memory. */
+static int poller__fit(const poller_t *p, const char *name, const char *text, poller_spans_t *spans,
+                       json_t *list, size_t *sizes)
+{
+    size_t n = spans ? spans->n : json_array_size(list);
+    /* The part's frame and a stand-in's own size are well under this margin. */
+    size_t most = (size_t)p->max_body_bytes - 64;
+    for (size_t k = 0; k < n; k++) {
+        char *dumped = NULL;
+        const char *at;
+        size_t len;
+        if (spans) {
+            at = spans->standins[k] ? spans->standins[k] : text + spans->starts[k];
+            len = spans->standins[k] ? strlen(spans->standins[k]) : spans->ends[k] - spans->starts[k];
+        } else {
+            dumped = json_dumps(json_array_get(list, k), JSON_COMPACT | JSON_ENCODE_ANY);
+            if (dumped == NULL)
+                return -1;
+            at = dumped;
+            len = strlen(dumped);
+        }
+        if (len > most) {
+            char fault[300];
+            snprintf(
+                fault, sizeof(fault),
+                "notification %zu of the file is %zu bytes, more than a request to the gateway may carry "
+                "(spine_poller.max_body_bytes, %ld)",
+                k + 1, len, p->max_body_bytes);
+            char *standin = poller__standin("notification", name, fault, at, len);
+            json_t *parsed = standin && !spans ? json_loads(standin, 0, NULL) : NULL;
+            if (standin == NULL || (!spans && parsed == NULL)) {
+                free(standin);
+                free(dumped);
+                return -1;
+            }
+            len = strlen(standin);
+            if (spans) {
+                free(spans->standins[k]);
+                spans->standins[k] = standin;
+            } else {
+                json_array_set_new(list, k, parsed);
+                free(standin);
+            }
+        }
+        sizes[k] = len;
+        free(dumped);
+    }
+    return 0;
+}
+
 /* 0 when the whole file was acknowledged (and moved to done/), -1 when some is kept for later. */
 static int poller__file(poller_t *p, const char *name)
 {
@@ -720,7 +921,7 @@ static int poller__file(poller_t *p, const char *name)
     poller_spans_t spans = {0};
     json_t *root = NULL, *list = NULL;
     json_error_t jerr;
-    int located = text != NULL && poller__check_batch(text, len, &spans) == 0;
+    int located = text != NULL && poller__check_batch(name, text, len, &spans) == 0;
     if (!located) {
         poller__spans_free(&spans);
         /* Read whole: jansson says what is wrong with it (or, unreadable, why). */
@@ -730,11 +931,14 @@ static int poller__file(poller_t *p, const char *name)
     if (joining)
         pthread_join(signing_in, NULL);
     if (!located && root == NULL) {
-        free(text);
         char why[400];
-        snprintf(why, sizeof(why), "not JSON (line %d, column %d: %s)", jerr.line, jerr.column, jerr.text);
-        poller__reject(p, name, why);
-        return 0;
+        if (text != NULL && tsr_text_trimmed_length(text) == 0)
+            snprintf(why, sizeof(why), "the file is empty: no JSON, no notifications");
+        else
+            snprintf(why, sizeof(why), "not JSON (line %d, column %d: %s)", jerr.line, jerr.column,
+                     jerr.text);
+        free(text);
+        return poller__reject(p, name, why);
     }
     /* The national service's response to an upload file comes through the same spool. */
     if (!located && json_is_object(root) && json_object_get(root, "status") != NULL &&
@@ -749,27 +953,30 @@ static int poller__file(poller_t *p, const char *name)
         if (!json_is_array(list)) {
             json_decref(root);
             free(text);
-            poller__reject(p, name,
-                           "neither a list of notifications nor an object with a \"notifications\" list");
-            return 0;
+            return poller__reject(
+                p, name, "neither a list of notifications nor an object with a \"notifications\" list");
         }
     }
     size_t n = located ? spans.n : json_array_size(list), sent = 0, n_kept = 0;
-    size_t n_parts = (n + (size_t)p->batch_size - 1) / (size_t)p->batch_size;
-    char *acked = calloc(n_parts + 1, 1);
-    if (acked == NULL) {
+    char *acked = calloc(n + 1, 1);
+    size_t *sizes = calloc(n + 1, sizeof(*sizes));
+    if (acked == NULL || sizes == NULL ||
+        poller__fit(p, name, text, located ? &spans : NULL, list, sizes) != 0) {
+        free(acked);
+        free(sizes);
         poller__spans_free(&spans);
         free(text);
         json_decref(root);
         poller__log("error", "%s: out of memory", name);
         return -1;
     }
-    poller__post_parts(p, name, n, list, located ? text : NULL, spans.starts, spans.ends, acked);
+    poller__post_parts(p, name, n, list, located ? text : NULL, &spans, sizes, acked);
+    free(sizes);
     /* What was not acknowledged (refused, not sent, or stopped part-way) stays, in the file's order:
      * as the file's own text of each, or printed from the file read whole. */
     size_t rest_len = 32;
     for (size_t i = 0; i < n; i++) {
-        if (acked[i / (size_t)p->batch_size]) {
+        if (acked[i]) {
             sent++;
         } else {
             n_kept++;
@@ -781,7 +988,7 @@ static int poller__file(poller_t *p, const char *name)
     if (n_kept > 0 && sent > 0 && located && (rest = malloc(rest_len)) != NULL) {
         char *o = rest + sprintf(rest, "{\"notifications\":[");
         for (size_t i = 0, k = 0; i < n; i++) {
-            if (acked[i / (size_t)p->batch_size])
+            if (acked[i])
                 continue;
             if (k++ > 0)
                 *o++ = ',';
@@ -792,7 +999,7 @@ static int poller__file(poller_t *p, const char *name)
     } else if (n_kept > 0 && sent > 0 && !located) {
         json_t *kept = json_array();
         for (size_t i = 0; i < n; i++)
-            if (!acked[i / (size_t)p->batch_size])
+            if (!acked[i])
                 json_array_append(kept, json_array_get(list, i));
         json_t *body = json_pack("{s:o}", "notifications", kept);
         rest = json_dumps(body, JSON_COMPACT);
@@ -930,6 +1137,8 @@ int main(int argc, char **argv)
         tsr_config_get_long(config, "spine_poller.interval_minutes", 360, 1, 1440, &p.interval_minutes,
                             &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.batch_size", 500, 1, 5000, &p.batch_size, &err) != 0 ||
+        tsr_config_get_long(config, "spine_poller.max_body_bytes", 1048576, 65536, 64L * 1048576,
+                            &p.max_body_bytes, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.parallel_parts", 8, 1, 16, &p.parallel_parts, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.timeout_s", 120, 1, 3600, &p.timeout_s, &err) != 0) {
         fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
