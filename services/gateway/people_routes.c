@@ -449,15 +449,18 @@ static void people__case_notes(gw_call_t *call, const char *daemon, const Tsr__E
     json_t *items = json_array();
     for (size_t i = 0; i < list->n_items; i++)
         json_array_append_new(items, people__case_note(list->items[i]));
+    json_t *body = gw_list_body(items, list->next_cursor);
     tsr__records__case_note_list__free_unpacked(list, NULL);
-    gw_reply_json(call, 200, gw_list_body(items, NULL));
+    gw_reply_json(call, 200, body);
 }
 
 void gw_case_note_list(gw_call_t *call)
 {
-    Tsr__Records__PersonGet req = TSR__RECORDS__PERSON_GET__INIT;
-    if (gw_path_id(call, 0, &req.id) != 0)
+    Tsr__Records__CaseNotesGet req = TSR__RECORDS__CASE_NOTES_GET__INIT;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_param_limit(call, &req.limit) != 0)
         return;
+    const char *cursor = gw_param(call, "cursor");
+    req.cursor = (char *)(cursor ? cursor : "");
     gw_call_daemon(call, "records", "records.case_note.list", &req.base, people__case_notes);
 }
 

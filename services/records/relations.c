@@ -268,31 +268,58 @@ void records_case_notes_release(Tsr__Records__Person *person, PGresult *holder)
 
 int records_case_note_list(tsr_call_t *call, tsr_error_t *err)
 {
-    const Tsr__Records__PersonGet *in = (const Tsr__Records__PersonGet *)call->payload;
+    const Tsr__Records__CaseNotesGet *in = (const Tsr__Records__CaseNotesGet *)call->payload;
     if (tsr_actor_require_worker(call->actor, err) != 0)
         return -1;
+    uint32_t limit = in->limit == 0 ? 50 : in->limit;
+    if (limit > 200)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to 200.");
+    /* The cursor is the last note shown: its time to the microsecond and its id ("<us>_<id>"), the
+     * order the notes are read in. */
+    long long after_us = 0;
+    unsigned long long after_id = 0;
+    const char *cursor = in->cursor ? in->cursor : "";
+    if (cursor[0] != '\0') {
+        char tail;
+        if (sscanf(cursor, "%lld_%llu%c", &after_us, &after_id, &tail) != 2 || after_id == 0 ||
+            strspn(cursor, "-0123456789_") != strlen(cursor) || strlen(cursor) > 48)
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                                 "The cursor is not one this service gave out; start again without it.");
+    }
     char display[256];
-    if (records_person_require_access(call, in->id, "case notes", display, sizeof(display), err) != 0)
+    if (records_person_require_access(call, in->person_id, "case notes", display, sizeof(display), err) != 0)
         return -1;
-    char person[32];
-    snprintf(person, sizeof(person), "%" PRIu64, in->id);
-    const char *params[1] = {person};
+    char person[32], lim[16], us[32], id[32];
+    snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
+    snprintf(lim, sizeof(lim), "%u", limit + 1); /* one more: whether another page follows */
+    snprintf(us, sizeof(us), "%lld", after_us);
+    snprintf(id, sizeof(id), "%llu", after_id);
+    const char *params[4] = {person, lim, cursor[0] ? us : NULL, cursor[0] ? id : NULL};
     PGresult *res =
         tsr_db_exec(call->conn,
                     "SELECT id, type, title, body, (extract(epoch FROM occurred_at) * 1000)::bigint,"
-                    " (extract(epoch FROM recorded_at) * 1000)::bigint, recorded_by"
-                    " FROM case_notes WHERE person_id = $1::bigint ORDER BY occurred_at DESC, id DESC"
-                    " LIMIT 500",
-                    1, params, err);
+                    " (extract(epoch FROM recorded_at) * 1000)::bigint, recorded_by,"
+                    " (extract(epoch FROM occurred_at) * 1000000)::bigint"
+                    " FROM case_notes WHERE person_id = $1::bigint"
+                    "  AND ($3::bigint IS NULL OR (occurred_at, id) <"
+                    "   ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::bigint))"
+                    " ORDER BY occurred_at DESC, id DESC LIMIT $2::int",
+                    4, params, err);
     if (res == NULL)
         return -1;
     int n = PQntuples(res);
+    char next_cursor[64] = "";
+    if (n > (int)limit) {
+        n = (int)limit;
+        snprintf(next_cursor, sizeof(next_cursor), "%s_%s", PQgetvalue(res, n - 1, 7),
+                 PQgetvalue(res, n - 1, 0));
+    }
     Tsr__Records__CaseNote *notes = calloc(n ? (size_t)n : 1, sizeof(*notes));
     Tsr__Records__CaseNote **ptrs = calloc(n ? (size_t)n : 1, sizeof(*ptrs));
     for (int i = 0; notes && ptrs && i < n; i++) {
         tsr__records__case_note__init(&notes[i]);
         notes[i].id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
-        notes[i].person_id = in->id;
+        notes[i].person_id = in->person_id;
         notes[i].type = PQgetvalue(res, i, 1);
         notes[i].title = PQgetvalue(res, i, 2);
         notes[i].body = PQgetvalue(res, i, 3);
@@ -302,13 +329,14 @@ int records_case_note_list(tsr_call_t *call, tsr_error_t *err)
         ptrs[i] = &notes[i];
     }
     char summary[512];
-    snprintf(summary, sizeof(summary), "Read the case notes of %s (%" PRIu64 ")", display, in->id);
-    int rc = records_person_audit(call, in->id, display, "case-notes-viewed", summary, err);
+    snprintf(summary, sizeof(summary), "Read the case notes of %s (%" PRIu64 ")", display, in->person_id);
+    int rc = records_person_audit(call, in->person_id, display, "case-notes-viewed", summary, err);
     if (rc == 0) {
         Tsr__Records__CaseNoteList list = TSR__RECORDS__CASE_NOTE_LIST__INIT;
-        list.person_id = in->id;
+        list.person_id = in->person_id;
         list.n_items = notes && ptrs ? (size_t)n : 0;
         list.items = ptrs;
+        list.next_cursor = next_cursor;
         tsr_call_reply(call, &list.base);
     }
     free(notes);

@@ -722,6 +722,42 @@ test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_
         "Visit 12");
     assert_non_null(json_object_get(r.json, "steps"));
     testenv_response_free(&r);
+    /* The list, five a page, newest first: every note once, in order, two at the same time by
+     * the later recorded first (they were cut at 500 before, with no next page). */
+    r = testenv_http(testenv, "POST", notes_path, sw,
+                     "{\"type\":\"visit\",\"title\":\"Visit 6b\",\"occurred_at\":\"2024-02-06T10:00:00Z\"}",
+                     NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    static const char *const order[13] = {"Visit 12", "Visit 11", "Visit 10", "Visit 9", "Visit 8",
+                                          "Visit 7",  "Visit 6b", "Visit 6",  "Visit 5", "Visit 4",
+                                          "Visit 3",  "Visit 2",  "Visit 1"};
+    char cursor[96] = "";
+    int shown = 0, pages = 0;
+    do {
+        char page[320];
+        snprintf(page, sizeof(page), "%s?limit=5%s%s", notes_path, cursor[0] ? "&cursor=" : "", cursor);
+        r = testenv_http(testenv, "GET", page, sw, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(r.json, "items"), i, item)
+        {
+            assert_true(shown < 13);
+            assert_string_equal(json_string_value(json_object_get(item, "title")), order[shown]);
+            shown++;
+        }
+        json_t *next = json_object_get(r.json, "next_cursor");
+        snprintf(cursor, sizeof(cursor), "%s", json_is_string(next) ? json_string_value(next) : "");
+        testenv_response_free(&r);
+    } while (cursor[0] && ++pages < 10);
+    assert_int_equal(shown, 13);
+    assert_int_equal(pages, 2);
+    char bad_cursor[200];
+    snprintf(bad_cursor, sizeof(bad_cursor), "%s?cursor=12_x", notes_path);
+    r = testenv_http(testenv, "GET", bad_cursor, sw, NULL, NULL);
+    testenv_assert_error(&r, 400, "invalid_cursor");
+    testenv_response_free(&r);
     char end[256];
     snprintf(end, sizeof(end), "/api/v1/people/%s/involvements/%s/end", id, iid);
     r = testenv_http(testenv, "POST", end, sw, "{\"end_date\":\"2023-01-01\"}", NULL);
