@@ -74,6 +74,9 @@ export async function workviewPage({ app, query, isCurrent }) {
   const heading = own ? 'Your workview' : `Workview: ${view.owner?.name || ''}`;
   document.title = `${heading} - Tessera`;
   const queues = view.queues || [];
+  // A team and a virtual worker may share a name (System Support): the kind tells them apart.
+  const queueName = (q) =>
+    queues.filter((o) => o.name === q.name).length > 1 ? `${q.name} (${q.kind === 'team' ? 'team' : q.kind === 'virtual_worker' ? 'virtual worker' : q.kind})` : q.name;
   render(
     app,
     html`<h1 class="govuk-heading-l">${heading}</h1>
@@ -81,7 +84,7 @@ export async function workviewPage({ app, query, isCurrent }) {
     ${queues.length
       ? html`<h2 class="govuk-heading-m">Queues you work</h2>
         <ul class="govuk-list" id="queues">${queues.map(
-          (q) => html`<li><a class="govuk-link" href="#/?${queueQuery(q)}">${q.name}</a>:
+          (q) => html`<li><a class="govuk-link" href="#/?${queueQuery(q)}">${queueName(q)}</a>:
             incoming work ${q.counts?.incoming_work ?? 0}, incoming requests ${q.counts?.incoming_requests ?? 0},
             current work ${q.counts?.current_work ?? 0}</li>`,
         )}</ul>`
