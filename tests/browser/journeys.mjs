@@ -529,6 +529,13 @@ journey("Key worker: the 'New request' notice, the request in Incoming requests 
   expect(requests.includes('CS Notification to Allocated Worker - CPIS Follow Up') && requests.includes('Tobias Fernley'), `the request is not in Incoming requests: ${requests}`);
   expect(requests.includes('Please create a CP-IS case note re action taken.'), `the request's note is not shown: ${requests}`);
   await s.check('key-worker-incoming-requests');
+  // Resume work on it: the follow-up is finished (nothing to resume), so its page, to act on the request.
+  await kb.press(page.locator('#folder-incoming-requests').getByRole('button', { name: /Resume work.*Tobias Fernley/ }));
+  await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
+  await page.locator('.govuk-summary-card', { hasText: 'CS Notification to Allocated Worker - CPIS Follow Up' }).getByLabel('Acknowledged').waitFor();
+  expect((await page.locator('.govuk-error-summary').count()) === 0, "Resume work on the finished follow-up's request shows an error");
+  await navTo(kb, page, 'Workview');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   // The notice of the request, counted in the header; the page lists it, newest first.
   for (let i = 0; !/[1-9]/.test(await text(page.locator('#notices-count'))); i++) {
     expect(i < 50, 'the header counts no unread notice');

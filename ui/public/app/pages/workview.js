@@ -1,6 +1,6 @@
 // The workview: the folders Incoming work, Incoming requests, Current work and Recently viewed with
 // their counts, for the worker or for one of the queues (teams, virtual workers) they work.
-import { get, post } from '../api.js';
+import { ApiError, get, post } from '../api.js';
 import { formatDateTime, html, render, tag } from '../html.js';
 import { attempt } from '../forms.js';
 import { go, notify } from '../main.js';
@@ -55,7 +55,7 @@ function folderItems(id, key, caption, folder, canResume) {
         <td class="govuk-table__cell">${formatDateTime(item.received_at || item.viewed_at)}</td>
         <td class="govuk-table__cell"><div class="app-table-actions">
           ${canResume && key !== 'recently_viewed' && key !== 'current_work'
-            ? html`<button type="button" class="govuk-button govuk-button--secondary" data-resume="${item.step_id}">
+            ? html`<button type="button" class="govuk-button govuk-button--secondary" data-resume="${item.step_id}" data-kind="${item.kind}">
                 Resume work<span class="govuk-visually-hidden">: ${item.title}, ${item.subject?.title || ''}</span></button>`
             : ''}
           <a class="govuk-link" href="#/steps/${item.step_id}?assign=1">Assign<span class="govuk-visually-hidden">: ${item.title}, ${item.subject?.title || ''}</span></a>
@@ -94,7 +94,17 @@ export async function workviewPage({ app, query, isCurrent }) {
   );
   app.querySelectorAll('[data-resume]').forEach((b) =>
     b.addEventListener('click', async () => {
-      const step = await attempt(() => post(`/api/v1/steps/${b.dataset.resume}/resume`));
+      // A request on a step already finished (a CP-IS notification to the key worker, once the
+      // safeguarding admin has finished the follow-up): nothing to resume, the request is acted on
+      // from the step's page, where the request's link leads too.
+      let closed = false;
+      const step = await attempt(() =>
+        post(`/api/v1/steps/${b.dataset.resume}/resume`).catch((error) => {
+          if (b.dataset.kind === 'request' && error instanceof ApiError && error.code === 'step_closed') closed = true;
+          else throw error;
+        }),
+      );
+      if (closed) return go(`/steps/${b.dataset.resume}`);
       if (!step) return;
       notify(`${step.heading || step.title} is in your Current work.`);
       go(`/steps/${step.id}`);
