@@ -488,6 +488,9 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   // call (DHU) it would be the other one.
   const note = await page.locator('#request-note').inputValue();
   expect(note.startsWith('Please acknowledge notification of service access request.') && !note.includes('DHU'), `the note is not the A&E one: ${note}`);
+  const options = (await page.locator('#request-template option').allInnerTexts()).join(' | ');
+  expect(options === '-- None -- | Option 1: DHU Notifications (111 calls) | Option 2: A&E Notifications', `the standard notes are ${options}`);
+  expect((await page.locator('#request-template').evaluate((el) => el.selectedOptions[0].textContent)) === 'Option 2: A&E Notifications', 'the A&E note is not shown as Option 2');
   await kb.choose(page.locator('#s1-setting'), 'NHS 111');
   expect((await page.locator('#request-note').inputValue()).includes('triggered by DHU who provide a 111 telephone service'), 'the note does not follow the care setting to NHS 111');
   await kb.choose(page.locator('#s1-setting'), 'Emergency department');
@@ -562,6 +565,7 @@ journey("Key worker: the 'New request' notice, the request in Incoming requests 
   await kb.press(request.getByRole('button', { name: 'OK' }));
   await banner(page, 'Request acknowledged.');
   expect((await text(page.locator('.govuk-summary-card', { hasText: 'CS Notification to Allocated Worker' }).getByRole('table', { name: 'Status history' }))).includes('Acknowledged'), 'the request is not acknowledged');
+  expect((await text(page.locator('main'))).includes('State Completed'), "the finished follow-up's state is not shown as Completed");
   // Section 1 as the key worker reads it: the date of birth as the seed's screen shows it.
   expect((await text(page.locator('#section'))).includes('Date of Birth 28/11/2016'), `section 1 lacks the date of birth as 28/11/2016: ${await text(page.locator('#section'))}`);
   await s.check('cpis-request-acknowledged');

@@ -2,7 +2,7 @@
 // fields; its requests with their status history, and acting on those sent to you; a new request,
 // sent when the worker next saves, as the seed describes; next actions and Finish; Assign.
 import { get, post, put, session } from '../api.js';
-import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
+import { formatDate, formatDateTime, html, render, stepStateTag, summaryList, table, tag } from '../html.js';
 import { attempt, button, choices, clearErrors, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
 import { go, notify } from '../main.js';
 import { subjectLink } from './workview.js';
@@ -171,8 +171,13 @@ function requestBlock(r, me, editableRequests) {
 }
 
 // A request type's standard notes (e.g. CP-IS's for 111 calls and A&E): choosing one fills the note.
+// Numbered as the seed numbers them ('Option 1' for DHU, 'Option 2' for A&E); the type's name first
+// only where more than one type has them.
 function noteTemplates(types) {
-  const templates = types.flatMap((t) => (t.note_templates || []).map((n) => ({ value: n.text, title: `${t.title}: ${n.title}` })));
+  const withNotes = types.filter((t) => t.note_templates?.length);
+  const templates = withNotes.flatMap((t) =>
+    t.note_templates.map((n, i) => ({ value: n.text, title: `${withNotes.length > 1 ? `${t.title}: ` : ''}Option ${i + 1}: ${n.title}` })),
+  );
   if (!templates.length) return '';
   return select({ id: 'request-template', name: 'request_template', label: 'Standard note', field: 'note_template', options: templates, placeholder: '-- None --', hint: 'Choosing one puts its text in the note, to change as needed.' });
 }
@@ -211,7 +216,7 @@ function newRequestFields(step, recipients) {
         small: true,
       })}
       ${noteTemplates(types)}
-      ${textarea({ id: 'request-note', name: 'request_note', label: 'Note', field: 'note', rows: 4, hint: types.some((t) => t.note_templates?.length) ? 'A request type with standard notes fills this with the one for what the step records; change it as needed.' : undefined })}
+      ${textarea({ id: 'request-note', name: 'request_note', label: 'Note', field: 'note', rows: types.some((t) => t.note_templates?.length) ? 7 : 4, hint: types.some((t) => t.note_templates?.length) ? 'A request type with standard notes fills this with the one for what the step records; change it as needed.' : undefined })}
       ${select({
         id: 'request-to',
         name: 'request_to',
@@ -339,7 +344,7 @@ export async function stepPage({ app, params, query, isCurrent }) {
     <h1 class="govuk-heading-l">${step.heading || step.title}</h1>
     ${summaryList([
       ['Subject', subjectLink(step.subject)],
-      ['State', tag(step.state, step.state === 'completed' ? 'green' : 'blue')],
+      ['State', stepStateTag(step.state)],
       ['Assigned to', step.assigned_to?.name],
       ['Started', formatDateTime(step.started_at)],
       ['Completed', formatDateTime(step.completed_at)],
