@@ -210,6 +210,14 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await banner(page, 'Section 2 saved.');
   // The request: complete it, with a note; its status history shows the action.
   const request = page.locator('.govuk-summary-card', { hasText: 'Pass to MASH Manager' });
+  // OK with no status chosen: the error summary at the top of the page, its link to the radios.
+  await kb.press(request.getByRole('button', { name: 'OK' }));
+  const requestError = page.locator('.govuk-error-summary', { hasText: 'Select Completed, Returned or Acknowledged' });
+  await requestError.waitFor();
+  expect(await requestError.evaluate((el) => !el.closest('.govuk-summary-card') && !!(el.compareDocumentPosition(document.querySelector('h1')) & Node.DOCUMENT_POSITION_FOLLOWING)), 'the error summary is not at the top of the page');
+  await request.locator('.govuk-error-message').waitFor();
+  await kb.press(requestError.getByRole('link'));
+  expect(await request.locator('input[name=status]').first().evaluate((el) => el === document.activeElement), "the error summary's link does not focus the request's status");
   await kb.press(request.getByLabel('Completed'));
   await kb.type(request.getByLabel('Note'), 'Reviewed; advice given.');
   await kb.press(request.getByRole('button', { name: 'OK' }));

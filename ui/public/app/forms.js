@@ -34,9 +34,12 @@ function inputFor(field, scope) {
   return null;
 }
 
-// errors: [{field, message}]. Shows the summary first in `scope` (the page) and focuses it.
+// errors: [{field, message}]. The fields are looked for in `scope` (the page, or one of its forms
+// where several name the same field, e.g. each request's status); the summary is always at the top
+// of the page, as the Design System places it, and takes the focus.
 export function showErrors(errors, scope = document.getElementById('app')) {
-  clearErrors(scope);
+  const page = document.getElementById('app') || scope;
+  clearErrors(page);
   const items = errors.map((e) => {
     const input = e.field ? inputFor(e.field, scope) : null;
     if (input) markInput(input, e.message);
@@ -66,8 +69,8 @@ export function showErrors(errors, scope = document.getElementById('app')) {
     (legend || input)?.scrollIntoView();
     input?.focus();
   });
-  const heading = scope.querySelector('h1');
-  const anchor = heading?.closest('.govuk-grid-column-two-thirds, .govuk-grid-column-full') || scope;
+  const heading = page.querySelector('h1');
+  const anchor = heading?.closest('.govuk-grid-column-two-thirds, .govuk-grid-column-full') || page;
   anchor.prepend(summary);
   if (!document.title.startsWith(TITLE_PREFIX)) document.title = TITLE_PREFIX + document.title;
   summary.focus();
