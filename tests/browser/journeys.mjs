@@ -232,6 +232,8 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await kb.press(page.getByRole('button', { name: 'Finish' }));
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   await banner(page, 'is finished');
+  const viewed = await text(page.locator('#folder-recently-viewed thead'));
+  expect(viewed === 'Type Subject Title Viewed Actions', `Recently viewed's columns: ${viewed}`);
   // Assign the consultation on the 'Consultation' organisation to a social worker.
   await navTo(kb, page, 'Organisations');
   await kb.type(page.locator('#q'), 'Consultation');

@@ -42,7 +42,7 @@ function folderItems(id, key, caption, folder, canResume) {
       <th scope="col" class="govuk-table__header">Type</th>
       <th scope="col" class="govuk-table__header">Subject</th>
       <th scope="col" class="govuk-table__header">Title</th>
-      <th scope="col" class="govuk-table__header">Received</th>
+      <th scope="col" class="govuk-table__header">${key === 'recently_viewed' ? 'Viewed' : 'Received'}</th>
       <th scope="col" class="govuk-table__header">Actions</th>
     </tr></thead>
     <tbody class="govuk-table__body">${folder.items.map(
