@@ -20,6 +20,7 @@ function london(date) {
 }
 const today = london(new Date()).day;
 const yesterday = london(new Date(Date.now() - 86400e3)).day;
+const tomorrow = london(new Date(Date.now() + 86400e3)).day;
 // A consultation an hour ago (or at 00:00 today, just after midnight): never in the future.
 const hourAgo = london(new Date(Date.now() - 3600e3));
 const consulted = hourAgo.day === today ? hourAgo : { day: today, time: '00:00' };
@@ -132,9 +133,41 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
   // The summary's link takes the focus to the field at fault.
   await kb.press(page.locator('.govuk-error-summary a'));
   expect(await page.locator('#s1-consulted-at').evaluate((el) => el === document.activeElement), "the error summary's link does not focus the date");
+  // The seed's wording: the contact's four fields under 'Details of person making contact', the
+  // picklist's '-- Please Select --'.
+  const contact = await text(page.locator('fieldset', { has: page.locator('#s1-contact-name') }).locator('legend'));
+  expect(contact === 'Details of person making contact', `the contact's fields are under '${contact}'`);
+  for (const id of ['#s1-contact-telephone', '#s1-contact-email', '#s1-contact-relationship']) {
+    expect(await page.locator(id).evaluate((el) => !!el.closest('fieldset')?.textContent.includes('Details of person making contact')), `${id} is not with the contact's details`);
+  }
+  expect((await page.locator('#s1-source option').first().innerText()) === '-- Please Select --', 'the source does not start with -- Please Select --');
+  // Bad input, one fault at a time as the API names it, each shown next to its field: a date in
+  // the future, a malformed telephone, a malformed e-mail.
+  await kb.choose(page.locator('#s1-source'), 'SCHOOLS');
+  await kb.date(page.locator('#s1-consulted-at'), tomorrow, '10:00');
+  await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+  await page.locator('#s1-consulted-at-error', { hasText: 'future' }).waitFor();
+  await kb.date(page.locator('#s1-consulted-at'), consulted.day, consulted.time);
+  await kb.type(page.locator('#s1-contact-telephone'), 'not a number');
+  await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+  await page.locator('#s1-contact-telephone-error').waitFor();
+  expect((await text(page.locator('.govuk-error-summary'))).includes('Telephone'), 'the error summary does not name the telephone');
+  await kb.type(page.locator('#s1-contact-telephone'), '020 7946 0000');
+  await kb.type(page.locator('#s1-contact-email'), 'referrer@');
+  await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+  await page.locator('#s1-contact-email-error').waitFor();
+  expect((await text(page.locator('.govuk-error-summary'))).includes('E-Mail'), 'the error summary does not name the e-mail');
+  expect(await page.locator('#s1-contact-email').evaluate((el) => el.getAttribute('aria-describedby').includes('s1-contact-email-error')), 'the e-mail is not described by its error');
+  await kb.press(page.locator('.govuk-error-summary a'));
+  expect(await page.locator('#s1-contact-email').evaluate((el) => el === document.activeElement), "the error summary's link does not focus the e-mail");
+  await s.check('consultation-section-1-bad-email');
   await fillSection1(kb, page, { source: 'SCHOOLS', name: 'Pat Example' });
   await kb.press(page.locator('#new-request summary'));
   await kb.press(page.getByLabel('Pass to MASH Manager'));
+  // As the seed's New request: 'Request type', and 'Pass to worker' showing where it goes.
+  expect((await text(page.locator('#new-request legend').first())) === 'Request type', 'the new request does not ask for its Request type');
+  const passTo = await page.locator('#request-to').evaluate((el) => `${el.labels[0].textContent.trim()}: ${el.selectedOptions[0].textContent}`);
+  expect(passTo === 'Pass to worker: MASH Manager (team)', `the new request's recipient reads '${passTo}'`);
   await kb.type(page.locator('#request-note'), 'Please review: advice needed today.');
   await kb.press(page.getByRole('button', { name: 'Save and close' }));
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
@@ -177,12 +210,20 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await banner(page, 'Section 2 saved.');
   // The request: complete it, with a note; its status history shows the action.
   const request = page.locator('.govuk-summary-card', { hasText: 'Pass to MASH Manager' });
+  // OK with no status chosen: the error summary at the top of the page, its link to the radios.
+  await kb.press(request.getByRole('button', { name: 'OK' }));
+  const requestError = page.locator('.govuk-error-summary', { hasText: 'Select Completed, Returned or Acknowledged' });
+  await requestError.waitFor();
+  expect(await requestError.evaluate((el) => !el.closest('.govuk-summary-card') && !!(el.compareDocumentPosition(document.querySelector('h1')) & Node.DOCUMENT_POSITION_FOLLOWING)), 'the error summary is not at the top of the page');
+  await request.locator('.govuk-error-message').waitFor();
+  await kb.press(requestError.getByRole('link'));
+  expect(await request.locator('input[name=status]').first().evaluate((el) => el === document.activeElement), "the error summary's link does not focus the request's status");
   await kb.press(request.getByLabel('Completed'));
   await kb.type(request.getByLabel('Note'), 'Reviewed; advice given.');
   await kb.press(request.getByRole('button', { name: 'OK' }));
   await banner(page, 'Request completed.');
-  const history = await text(page.locator('.govuk-summary-card', { hasText: 'Pass to MASH Manager' }));
-  expect(history.includes('completed') && history.includes('Reviewed; advice given.'), `the status history lacks the completion: ${history}`);
+  const history = await text(page.locator('.govuk-summary-card', { hasText: 'Pass to MASH Manager' }).getByRole('table', { name: 'Status history' }));
+  expect(history.includes('Sent to MASH Manager') && history.includes('Completed MASH Manager') && history.includes('Reviewed; advice given.'), `the status history lacks the seed's 'Sent to' or the completion: ${history}`);
   await s.check('request-completed');
   await kb.press(page.getByRole('link', { name: '3. Actions Taken' }));
   await page.getByRole('heading', { name: '3. Actions Taken' }).waitFor();
@@ -191,6 +232,8 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await kb.press(page.getByRole('button', { name: 'Finish' }));
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   await banner(page, 'is finished');
+  const viewed = await text(page.locator('#folder-recently-viewed thead'));
+  expect(viewed === 'Type Subject Title Viewed Actions', `Recently viewed's columns: ${viewed}`);
   // Assign the consultation on the 'Consultation' organisation to a social worker.
   await navTo(kb, page, 'Organisations');
   await kb.type(page.locator('#q'), 'Consultation');
@@ -204,7 +247,7 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await kb.type(returned.getByLabel('Note'), 'For the MASH social worker: assigning it to them.');
   await kb.press(returned.getByRole('button', { name: 'OK' }));
   await banner(page, 'Request returned to its sender.');
-  expect((await text(page.locator('.govuk-summary-card', { hasText: 'Pass to MASH Manager' }))).includes('returned'), 'the status history lacks the return');
+  expect((await text(page.locator('.govuk-summary-card', { hasText: 'Pass to MASH Manager' }).getByRole('table', { name: 'Status history' }))).includes('Returned'), 'the status history lacks the return');
   await kb.press(page.locator('#assign summary'));
   await kb.choose(page.locator('#assign-to'), 'Sam Whitfield');
   await s.check('assign');
@@ -455,10 +498,18 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   // call (DHU) it would be the other one.
   const note = await page.locator('#request-note').inputValue();
   expect(note.startsWith('Please acknowledge notification of service access request.') && !note.includes('DHU'), `the note is not the A&E one: ${note}`);
+  const options = (await page.locator('#request-template option').allInnerTexts()).join(' | ');
+  expect(options === '-- None -- | Option 1: DHU Notifications (111 calls) | Option 2: A&E Notifications', `the standard notes are ${options}`);
+  expect((await page.locator('#request-template').evaluate((el) => el.selectedOptions[0].textContent)) === 'Option 2: A&E Notifications', 'the A&E note is not shown as Option 2');
   await kb.choose(page.locator('#s1-setting'), 'NHS 111');
   expect((await page.locator('#request-note').inputValue()).includes('triggered by DHU who provide a 111 telephone service'), 'the note does not follow the care setting to NHS 111');
   await kb.choose(page.locator('#s1-setting'), 'Emergency department');
   expect((await page.locator('#request-note').inputValue()) === note, 'the note does not go back to the A&E one');
+  // 'Pass to worker': the child's key worker, named in the hint and chosen; never a team.
+  const keyWorkerTo = await page.locator('#request-to').evaluate((el) => el.selectedOptions[0].textContent);
+  expect(keyWorkerTo === 'Kai Worrall (worker)', `the request would go to '${keyWorkerTo}', not the key worker`);
+  expect((await text(page.locator('#request-to-hint'))).includes('Current key worker of Tobias Fernley: Kai Worrall'), 'the hint does not name the key worker');
+  expect((await page.locator('#request-to option[value^="team:"]:not([disabled])').count()) === 0, 'the CP-IS request offers teams');
   await kb.choose(page.locator('#request-to'), 'Kai Worrall');
   await s.check('cpis-request-to-key-worker');
   await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
@@ -467,6 +518,10 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   await kb.press(page.getByRole('link', { name: '2. Next actions' }));
   await page.getByRole('heading', { name: '2. Next actions' }).waitFor();
   await kb.press(page.getByLabel('CS No Further Action'));
+  // The seed's Priority: Urgent, Normal (chosen), Low.
+  const priority = page.locator('[data-action-details="cs-no-further-action"] input[type=radio]');
+  const priorities = await priority.evaluateAll((els) => els.map((el) => `${el.labels[0].textContent.trim()}${el.checked ? '*' : ''}`).join(' '));
+  expect(priorities === 'Urgent Normal* Low', `the priority reads ${priorities}`);
   await kb.press(page.getByRole('button', { name: 'Finish' }));
   await page.locator('#action-cs-no-further-action-reason-error').waitFor();
   log(`  refused: ${await text(page.locator('#action-cs-no-further-action-reason-error'))}`);
@@ -487,6 +542,13 @@ journey("Key worker: the 'New request' notice, the request in Incoming requests 
   expect(requests.includes('CS Notification to Allocated Worker - CPIS Follow Up') && requests.includes('Tobias Fernley'), `the request is not in Incoming requests: ${requests}`);
   expect(requests.includes('Please create a CP-IS case note re action taken.'), `the request's note is not shown: ${requests}`);
   await s.check('key-worker-incoming-requests');
+  // Resume work on it: the follow-up is finished (nothing to resume), so its page, to act on the request.
+  await kb.press(page.locator('#folder-incoming-requests').getByRole('button', { name: /Resume work.*Tobias Fernley/ }));
+  await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
+  await page.locator('.govuk-summary-card', { hasText: 'CS Notification to Allocated Worker - CPIS Follow Up' }).getByLabel('Acknowledged').waitFor();
+  expect((await page.locator('.govuk-error-summary').count()) === 0, "Resume work on the finished follow-up's request shows an error");
+  await navTo(kb, page, 'Workview');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   // The notice of the request, counted in the header; the page lists it, newest first.
   for (let i = 0; !/[1-9]/.test(await text(page.locator('#notices-count'))); i++) {
     expect(i < 50, 'the header counts no unread notice');
@@ -512,7 +574,10 @@ journey("Key worker: the 'New request' notice, the request in Incoming requests 
   await kb.press(request.getByLabel('Acknowledged'));
   await kb.press(request.getByRole('button', { name: 'OK' }));
   await banner(page, 'Request acknowledged.');
-  expect((await text(page.locator('.govuk-summary-card', { hasText: 'CS Notification to Allocated Worker' }))).includes('acknowledged'), 'the request is not acknowledged');
+  expect((await text(page.locator('.govuk-summary-card', { hasText: 'CS Notification to Allocated Worker' }).getByRole('table', { name: 'Status history' }))).includes('Acknowledged'), 'the request is not acknowledged');
+  expect((await text(page.locator('main'))).includes('State Completed'), "the finished follow-up's state is not shown as Completed");
+  // Section 1 as the key worker reads it: the date of birth as the seed's screen shows it.
+  expect((await text(page.locator('#section'))).includes('Date of Birth 28/11/2016'), `section 1 lacks the date of birth as 28/11/2016: ${await text(page.locator('#section'))}`);
   await s.check('cpis-request-acknowledged');
   // As the note asks: a CP-IS case note on the child's record.
   await kb.press(page.getByRole('link', { name: /Tobias Fernley/ }).first());

@@ -34,9 +34,12 @@ function inputFor(field, scope) {
   return null;
 }
 
-// errors: [{field, message}]. Shows the summary first in `scope` (the page) and focuses it.
+// errors: [{field, message}]. The fields are looked for in `scope` (the page, or one of its forms
+// where several name the same field, e.g. each request's status); the summary is always at the top
+// of the page, as the Design System places it, and takes the focus.
 export function showErrors(errors, scope = document.getElementById('app')) {
-  clearErrors(scope);
+  const page = document.getElementById('app') || scope;
+  clearErrors(page);
   const items = errors.map((e) => {
     const input = e.field ? inputFor(e.field, scope) : null;
     if (input) markInput(input, e.message);
@@ -66,8 +69,8 @@ export function showErrors(errors, scope = document.getElementById('app')) {
     (legend || input)?.scrollIntoView();
     input?.focus();
   });
-  const heading = scope.querySelector('h1');
-  const anchor = heading?.closest('.govuk-grid-column-two-thirds, .govuk-grid-column-full') || scope;
+  const heading = page.querySelector('h1');
+  const anchor = heading?.closest('.govuk-grid-column-two-thirds, .govuk-grid-column-full') || page;
   anchor.prepend(summary);
   if (!document.title.startsWith(TITLE_PREFIX)) document.title = TITLE_PREFIX + document.title;
   summary.focus();
@@ -146,7 +149,7 @@ export function textarea({ id, name, label, field, value = '', hint, rows = 5 })
   </div>`;
 }
 
-export function select({ id, name, label, field, options, value = '', placeholder = '-- Please select --', hint }) {
+export function select({ id, name, label, field, options, value = '', placeholder = '-- Please Select --', hint }) {
   return html`<div class="govuk-form-group">
     <label class="govuk-label" for="${id}">${label}</label>
     ${hint ? html`<div id="${id}-hint" class="govuk-hint">${hint}</div>` : ''}
@@ -160,14 +163,14 @@ export function select({ id, name, label, field, options, value = '', placeholde
 }
 
 // Radios or checkboxes in a fieldset; the first input carries the field, so the summary links to it.
-export function choices({ kind = 'radios', id, name, legend, field, options, value, hint, small = false, legendClass = 'govuk-fieldset__legend--s' }) {
+export function choices({ kind = 'radios', id, name, legend, field, options, value, hint, small = false, inline = false, legendClass = 'govuk-fieldset__legend--s' }) {
   const chosen = new Set(Array.isArray(value) ? value : value ? [value] : []);
   const input = kind === 'radios' ? 'radio' : 'checkbox';
   return html`<div class="govuk-form-group">
     <fieldset class="govuk-fieldset"${hint ? html` aria-describedby="${id}-hint"` : ''}>
       <legend class="govuk-fieldset__legend ${legendClass}">${legend}</legend>
       ${hint ? html`<div id="${id}-hint" class="govuk-hint">${hint}</div>` : ''}
-      <div class="govuk-${kind}${small ? ` govuk-${kind}--small` : ''}" data-module="govuk-${kind}">
+      <div class="govuk-${kind}${small ? ` govuk-${kind}--small` : ''}${inline ? ` govuk-${kind}--inline` : ''}" data-module="govuk-${kind}">
         ${options.map(
           (o, i) => html`<div class="govuk-${kind}__item">
             <input class="govuk-${kind}__input" id="${i === 0 ? id : `${id}-${i + 1}`}" name="${name}" type="${input}"

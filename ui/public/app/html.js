@@ -96,3 +96,10 @@ export function table(caption, headings, rows, { empty = 'None.', captionClass =
 export function tag(text, colour) {
   return html`<strong class="govuk-tag${colour ? ` govuk-tag--${colour}` : ''}">${text}</strong>`;
 }
+
+// A work step's state as a tag, in words (the API's are codes: 'started', 'completed').
+const STEP_STATES = { started: ['Started', 'blue'], reopened: ['Reopened', 'blue'], completed: ['Completed', 'green'], cancelled: ['Cancelled', 'grey'] };
+export function stepStateTag(state) {
+  const [text, colour] = STEP_STATES[state] || [state, 'blue'];
+  return tag(text, colour);
+}

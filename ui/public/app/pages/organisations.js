@@ -1,7 +1,7 @@
 // Organisations: find one by name or id; its summary page with its work steps, and Start, where
 // a MASH admin starts a Front Door Consultation (seed 000).
 import { get, post } from '../api.js';
-import { formatDate, html, render, summaryList, table, tag } from '../html.js';
+import { formatDate, html, render, stepStateTag, summaryList, table } from '../html.js';
 import { attempt, button, choices, onSubmit, showErrors, textInput } from '../forms.js';
 import { go, notify } from '../main.js';
 
@@ -39,7 +39,7 @@ export function stepsTable(caption, steps) {
     ['Step', 'State', 'Started', 'Completed', 'Assigned to'],
     steps.map((s) => [
       html`<a class="govuk-link" href="#/steps/${s.id}">${s.title}</a>`,
-      tag(s.state, s.state === 'completed' ? 'green' : s.state === 'cancelled' ? 'grey' : 'blue'),
+      stepStateTag(s.state),
       formatDate(s.started_at),
       formatDate(s.completed_at),
       s.assigned_to?.name || '',

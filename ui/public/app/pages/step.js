@@ -2,7 +2,7 @@
 // fields; its requests with their status history, and acting on those sent to you; a new request,
 // sent when the worker next saves, as the seed describes; next actions and Finish; Assign.
 import { get, post, put, session } from '../api.js';
-import { formatDateTime, html, render, summaryList, table, tag } from '../html.js';
+import { formatDate, formatDateTime, html, render, stepStateTag, summaryList, table, tag } from '../html.js';
 import { attempt, button, choices, clearErrors, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
 import { go, notify } from '../main.js';
 import { subjectLink } from './workview.js';
@@ -75,6 +75,8 @@ function fieldValue(field, value, recipients) {
   switch (field.type) {
     case 'datetime':
       return formatDateTime(value);
+    case 'date':
+      return formatDate(value);
     case 'picklist':
       return title(value);
     case 'multi-picklist':
@@ -88,6 +90,18 @@ function fieldValue(field, value, recipients) {
     default:
       return String(value);
   }
+}
+
+// The section's fields in runs: those a definition puts in a group (e.g. 'Details of person making
+// contact', seed 000) together, under the group's name, the others one by one.
+function fieldRuns(fields) {
+  const runs = [];
+  for (const field of fields || []) {
+    const last = runs[runs.length - 1];
+    if (field.group && last?.group === field.group) last.fields.push(field);
+    else runs.push({ group: field.group || '', fields: [field] });
+  }
+  return runs;
 }
 
 // The section's data from its form, as the API takes it; empty fields are left out.
@@ -108,6 +122,11 @@ function sectionData(section, form) {
   return data;
 }
 
+// A request's status and the actions in its status history, in the words of the seed's screens
+// ('Sent to' MASH Manager, Completed, Returned); the API's own word for any other.
+const STATUS_WORDS = { sent: 'Sent', completed: 'Completed', returned: 'Returned', acknowledged: 'Acknowledged' };
+const ACTION_WORDS = { sent: 'Sent to', completed: 'Completed', returned: 'Returned', acknowledged: 'Acknowledged' };
+
 function requestSummary(r) {
   return `${r.title}${r.required ? ' (Required)' : ''} - ${formatDateTime(r.sent_at)} (${r.to?.name || ''})`;
 }
@@ -122,7 +141,7 @@ function requestBlock(r, me, editableRequests) {
       ${summaryList([
         ['Request ID', r.id],
         ['Request type', `${r.title}${r.required ? ' (Required)' : ''}`],
-        ['Status', tag(r.status, statusColour)],
+        ['Status', tag(STATUS_WORDS[r.status] || r.status, statusColour)],
         ['From', r.from?.name],
         ['Sent to', r.to?.name],
         ['Note', r.note],
@@ -144,7 +163,7 @@ function requestBlock(r, me, editableRequests) {
       ${table(
         'Status history',
         ['Date and time', 'Action', 'Worker/team', 'By', 'Note'],
-        (r.history || []).map((h) => [formatDateTime(h.at), h.action, h.worker_or_team, h.by?.name, h.note]),
+        (r.history || []).map((h) => [formatDateTime(h.at), ACTION_WORDS[h.action] || h.action, h.worker_or_team, h.by?.name, h.note]),
         { captionClass: 'govuk-table__caption--s' },
       )}
     </div>
@@ -152,8 +171,13 @@ function requestBlock(r, me, editableRequests) {
 }
 
 // A request type's standard notes (e.g. CP-IS's for 111 calls and A&E): choosing one fills the note.
+// Numbered as the seed numbers them ('Option 1' for DHU, 'Option 2' for A&E); the type's name first
+// only where more than one type has them.
 function noteTemplates(types) {
-  const templates = types.flatMap((t) => (t.note_templates || []).map((n) => ({ value: n.text, title: `${t.title}: ${n.title}` })));
+  const withNotes = types.filter((t) => t.note_templates?.length);
+  const templates = withNotes.flatMap((t) =>
+    t.note_templates.map((n, i) => ({ value: n.text, title: `${withNotes.length > 1 ? `${t.title}: ` : ''}Option ${i + 1}: ${n.title}` })),
+  );
   if (!templates.length) return '';
   return select({ id: 'request-template', name: 'request_template', label: 'Standard note', field: 'note_template', options: templates, placeholder: '-- None --', hint: 'Choosing one puts its text in the note, to change as needed.' });
 }
@@ -170,6 +194,12 @@ function suggestedNote(type, step, form) {
   return (matching || templates.find((t) => t.default))?.text || '';
 }
 
+function keyWorkerHint(step, recipients) {
+  if (!step.keyWorkers) return '';
+  const names = step.keyWorkers.map((id) => recipients.find((r) => r.kind === 'worker' && r.id === id)?.name).filter(Boolean);
+  return names.length ? `Current key worker of ${step.subject.name || step.subject.title}: ${names.join(', ')}. ` : `${step.subject.name || step.subject.title} has no current key worker. `;
+}
+
 function newRequestFields(step, recipients) {
   const types = step.request_types || [];
   if (!types.length) return '';
@@ -179,22 +209,21 @@ function newRequestFields(step, recipients) {
       ${choices({
         id: 'request-type',
         name: 'request_type',
-        legend: 'Select the request',
+        legend: 'Request type',
         field: 'type',
         options: [{ value: '', title: 'No request' }, ...types.map((t) => ({ value: t.type, title: `${t.title}${t.required ? ' (Required)' : ''}` }))],
         value: '',
         small: true,
       })}
       ${noteTemplates(types)}
-      ${textarea({ id: 'request-note', name: 'request_note', label: 'Note', field: 'note', rows: 4, hint: types.some((t) => t.note_templates?.length) ? 'A request type with standard notes fills this with the one for what the step records; change it as needed.' : undefined })}
+      ${textarea({ id: 'request-note', name: 'request_note', label: 'Note', field: 'note', rows: types.some((t) => t.note_templates?.length) ? 7 : 4, hint: types.some((t) => t.note_templates?.length) ? 'A request type with standard notes fills this with the one for what the step records; change it as needed.' : undefined })}
       ${select({
         id: 'request-to',
         name: 'request_to',
-        label: 'Pass to worker or team',
+        label: 'Pass to worker',
         field: 'to',
-        placeholder: 'Where the request type sends it (for example the MASH Manager team)',
         options: recipients.map((r) => ({ value: `${r.kind}:${r.id}`, title: `${r.name} (${r.kind})` })),
-        hint: 'This request will be sent when you next save.',
+        hint: `${keyWorkerHint(step, recipients)}This request will be sent when you next save.`,
       })}
     </div>
   </details>`;
@@ -203,7 +232,14 @@ function newRequestFields(step, recipients) {
 function formSection(step, section, recipients) {
   return html`<form id="section-form" novalidate>
     <h2 class="govuk-heading-m">${section.number}. ${section.title}</h2>
-    ${(section.fields || []).map((f) => fieldInput(section, f, section.data?.[f.name], recipients))}
+    ${fieldRuns(section.fields).map((run) =>
+      run.group
+        ? html`<fieldset class="govuk-fieldset govuk-!-margin-bottom-6">
+            <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">${run.group}</legend>
+            ${run.fields.map((f) => fieldInput(section, f, section.data?.[f.name], recipients))}
+          </fieldset>`
+        : run.fields.map((f) => fieldInput(section, f, section.data?.[f.name], recipients)),
+    )}
     ${choices({ kind: 'checkboxes', id: 'section-completed', name: 'completed', legend: 'Completion', field: 'completed', options: [{ value: 'true', title: 'Section completed' }], value: section.completed ? ['true'] : [], small: true })}
     ${newRequestFields(step, recipients)}
     <div class="govuk-button-group">
@@ -239,7 +275,7 @@ function nextActionsSection(step, section) {
           ? select({ id: `action-${t.action}-reason`, name: `reason:${t.action}`, label: t.reason_required ? 'Reason (required)' : 'Reason', field: `reason:${t.action}`, options: t.reasons.map((r) => ({ value: r.value ?? r.reason ?? r, title: r.title ?? r })), value: savedFor(t.action).reason || '' })
           : textInput({ id: `action-${t.action}-reason`, name: `reason:${t.action}`, label: t.reason_required ? 'Reason (required)' : 'Reason', field: `reason:${t.action}`, value: savedFor(t.action).reason || '' })}
         ${textarea({ id: `action-${t.action}-note`, name: `note:${t.action}`, label: 'Note', field: `note:${t.action}`, rows: 2, value: savedFor(t.action).note || '' })}
-        ${select({ id: `action-${t.action}-priority`, name: `priority:${t.action}`, label: 'Priority', field: `priority:${t.action}`, placeholder: null, options: [{ value: 'normal', title: 'Normal' }, { value: 'urgent', title: 'Urgent' }, { value: 'low', title: 'Low' }], value: savedFor(t.action).priority || 'normal' })}
+        ${choices({ id: `action-${t.action}-priority`, name: `priority:${t.action}`, legend: 'Priority', field: `priority:${t.action}`, options: [{ value: 'urgent', title: 'Urgent' }, { value: 'normal', title: 'Normal' }, { value: 'low', title: 'Low' }], value: savedFor(t.action).priority || 'normal', small: true, inline: true })}
       </fieldset>`,
     )}
     <div class="govuk-button-group">
@@ -256,7 +292,10 @@ function readOnlySection(section, recipients) {
       ${actions.length ? summaryList(actions.map((a) => [a.title || a.action, [a.reason_title || a.reason, a.note].filter(Boolean).join(': ')])) : html`<p class="govuk-body">No next actions recorded.</p>`}`;
   }
   return html`<h2 class="govuk-heading-m">${section.number}. ${section.title}</h2>
-    ${summaryList((section.fields || []).map((f) => [f.title, fieldValue(f, section.data?.[f.name], recipients)]))}`;
+    ${fieldRuns(section.fields).map(
+      (run) => html`${run.group ? html`<h3 class="govuk-heading-s">${run.group}</h3>` : ''}
+        ${summaryList(run.fields.map((f) => [f.title, fieldValue(f, section.data?.[f.name], recipients)]))}`,
+    )}`;
 }
 
 function assignForm(recipients, open) {
@@ -285,6 +324,16 @@ export async function stepPage({ app, params, query, isCurrent }) {
   if (!isCurrent()) return;
   const recipients = recipientList.items || [];
   const editable = mine(step, me);
+  // A request that goes to a worker about a person (CP-IS's to the allocated worker, seed 003): the
+  // person's current key workers, whom the sender would otherwise look up on the person's summary.
+  const toWorkerOnly = (step.request_types || []).some((t) => t.may_send_to?.length === 1 && t.may_send_to[0] === 'worker');
+  step.keyWorkers =
+    editable && toWorkerOnly && step.subject?.kind === 'person'
+      ? await get(`/api/v1/people/${step.subject.id}`)
+          .then((p) => (p.allocations || []).filter((a) => a.role === 'key-worker' && !a.end_date && a.worker_id).map((a) => a.worker_id))
+          .catch(() => null)
+      : null;
+  if (!isCurrent()) return;
   const sections = step.sections || [];
   const current = sections.find((s) => s.number === query.section) || sections.find((s) => !s.completed) || sections[0];
   const open = !['completed', 'cancelled'].includes(step.state);
@@ -295,7 +344,7 @@ export async function stepPage({ app, params, query, isCurrent }) {
     <h1 class="govuk-heading-l">${step.heading || step.title}</h1>
     ${summaryList([
       ['Subject', subjectLink(step.subject)],
-      ['State', tag(step.state, step.state === 'completed' ? 'green' : 'blue')],
+      ['State', stepStateTag(step.state)],
       ['Assigned to', step.assigned_to?.name],
       ['Started', formatDateTime(step.started_at)],
       ['Completed', formatDateTime(step.completed_at)],
@@ -381,6 +430,26 @@ function wire(step, section) {
     if (template) template.value = [...template.options].some((o) => o.value === text) ? text : '';
   };
   document.querySelectorAll('input[name="request_type"]').forEach((radio) => radio.addEventListener('change', fillNote));
+  // 'Pass to worker' offers whom the chosen type may go to (a CP-IS notification: a worker only) and
+  // shows where it goes unless the sender chooses otherwise (Pass to MASH Manager: the MASH Manager team).
+  const to = document.getElementById('request-to');
+  const fillTo = () => {
+    const chosen = document.querySelector('input[name="request_type"]:checked');
+    const type = (step.request_types || []).find((t) => t.type === chosen?.value);
+    const kinds = type?.may_send_to;
+    for (const option of to?.options || []) {
+      if (!option.value) continue;
+      const allowed = !kinds || kinds.includes(option.value.split(':')[0]);
+      option.hidden = !allowed;
+      option.disabled = !allowed;
+    }
+    if (!to || (to.dataset.chosen && to.value && !to.selectedOptions[0]?.disabled)) return;
+    const team = type?.to?.team && [...to.options].find((o) => o.value.startsWith('team:') && o.textContent === `${type.to.team} (team)`);
+    const keyWorker = kinds?.length === 1 && kinds[0] === 'worker' && step.keyWorkers?.length ? `worker:${step.keyWorkers[0]}` : '';
+    to.value = team ? team.value : [...to.options].some((o) => o.value === keyWorker) ? keyWorker : '';
+  };
+  to?.addEventListener('change', () => (to.dataset.chosen = '1'));
+  document.querySelectorAll('input[name="request_type"]').forEach((radio) => radio.addEventListener('change', fillTo));
   // A change to what the note is chosen by (e.g. the care setting) changes the note with it.
   const whenFields = new Set((step.request_types || []).flatMap((t) => (t.note_templates || []).map((n) => n.when?.field).filter(Boolean)));
   for (const name of whenFields) document.getElementById('section-form')?.elements.namedItem(name)?.addEventListener?.('change', fillNote);

@@ -1,6 +1,6 @@
 // The workview: the folders Incoming work, Incoming requests, Current work and Recently viewed with
 // their counts, for the worker or for one of the queues (teams, virtual workers) they work.
-import { get, post } from '../api.js';
+import { ApiError, get, post } from '../api.js';
 import { formatDateTime, html, render, tag } from '../html.js';
 import { attempt } from '../forms.js';
 import { go, notify } from '../main.js';
@@ -42,7 +42,7 @@ function folderItems(id, key, caption, folder, canResume) {
       <th scope="col" class="govuk-table__header">Type</th>
       <th scope="col" class="govuk-table__header">Subject</th>
       <th scope="col" class="govuk-table__header">Title</th>
-      <th scope="col" class="govuk-table__header">Received</th>
+      <th scope="col" class="govuk-table__header">${key === 'recently_viewed' ? 'Viewed' : 'Received'}</th>
       <th scope="col" class="govuk-table__header">Actions</th>
     </tr></thead>
     <tbody class="govuk-table__body">${folder.items.map(
@@ -55,7 +55,7 @@ function folderItems(id, key, caption, folder, canResume) {
         <td class="govuk-table__cell">${formatDateTime(item.received_at || item.viewed_at)}</td>
         <td class="govuk-table__cell"><div class="app-table-actions">
           ${canResume && key !== 'recently_viewed' && key !== 'current_work'
-            ? html`<button type="button" class="govuk-button govuk-button--secondary" data-resume="${item.step_id}">
+            ? html`<button type="button" class="govuk-button govuk-button--secondary" data-resume="${item.step_id}" data-kind="${item.kind}">
                 Resume work<span class="govuk-visually-hidden">: ${item.title}, ${item.subject?.title || ''}</span></button>`
             : ''}
           <a class="govuk-link" href="#/steps/${item.step_id}?assign=1">Assign<span class="govuk-visually-hidden">: ${item.title}, ${item.subject?.title || ''}</span></a>
@@ -74,6 +74,9 @@ export async function workviewPage({ app, query, isCurrent }) {
   const heading = own ? 'Your workview' : `Workview: ${view.owner?.name || ''}`;
   document.title = `${heading} - Tessera`;
   const queues = view.queues || [];
+  // A team and a virtual worker may share a name (System Support): the kind tells them apart.
+  const queueName = (q) =>
+    queues.filter((o) => o.name === q.name).length > 1 ? `${q.name} (${q.kind === 'team' ? 'team' : q.kind === 'virtual_worker' ? 'virtual worker' : q.kind})` : q.name;
   render(
     app,
     html`<h1 class="govuk-heading-l">${heading}</h1>
@@ -81,7 +84,7 @@ export async function workviewPage({ app, query, isCurrent }) {
     ${queues.length
       ? html`<h2 class="govuk-heading-m">Queues you work</h2>
         <ul class="govuk-list" id="queues">${queues.map(
-          (q) => html`<li><a class="govuk-link" href="#/?${queueQuery(q)}">${q.name}</a>:
+          (q) => html`<li><a class="govuk-link" href="#/?${queueQuery(q)}">${queueName(q)}</a>:
             incoming work ${q.counts?.incoming_work ?? 0}, incoming requests ${q.counts?.incoming_requests ?? 0},
             current work ${q.counts?.current_work ?? 0}</li>`,
         )}</ul>`
@@ -91,7 +94,17 @@ export async function workviewPage({ app, query, isCurrent }) {
   );
   app.querySelectorAll('[data-resume]').forEach((b) =>
     b.addEventListener('click', async () => {
-      const step = await attempt(() => post(`/api/v1/steps/${b.dataset.resume}/resume`));
+      // A request on a step already finished (a CP-IS notification to the key worker, once the
+      // safeguarding admin has finished the follow-up): nothing to resume, the request is acted on
+      // from the step's page, where the request's link leads too.
+      let closed = false;
+      const step = await attempt(() =>
+        post(`/api/v1/steps/${b.dataset.resume}/resume`).catch((error) => {
+          if (b.dataset.kind === 'request' && error instanceof ApiError && error.code === 'step_closed') closed = true;
+          else throw error;
+        }),
+      );
+      if (closed) return go(`/steps/${b.dataset.resume}`);
       if (!step) return;
       notify(`${step.heading || step.title} is in your Current work.`);
       go(`/steps/${step.id}`);
