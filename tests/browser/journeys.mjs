@@ -578,7 +578,12 @@ journey("Key worker: a child's new NHS number recorded on their page (refused fi
     legal_name: { given: 'Ivo', family: 'Treloar' }, gender: 'male', date_of_birth: '2017-02-02', nhs_number: nhsNumber(943700300),
   });
   const kb = await signIn(s, 'key.worker');
-  await page.goto(`${ctx.base}/#/people/${child.id}`);
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await navTo(kb, page, 'People');
+  await kb.type(page.locator('#name'), 'Ivo Treloar');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await page.getByRole('table', { name: 'People found' }).waitFor();
+  await kb.press(page.getByRole('link', { name: `Ivo Treloar (${child.id})` }));
   await page.locator('h1', { hasText: `Ivo Treloar (${child.id})` }).waitFor();
   await kb.type(page.locator('#nhs-number'), nhsNumber(943700400, true));
   await kb.press(page.getByRole('button', { name: 'Record NHS number' }));
