@@ -210,14 +210,16 @@ void gw_recipients(gw_call_t *call)
 
 static void workflow__request_act(gw_call_t *call, const char *type)
 {
-    static const char *const fields[] = {"note", NULL};
+    static const char *const fields[] = {"note", "case_note", NULL};
     if (gw_json_check_object(call, fields) != 0)
         return;
     Tsr__Workflow__RequestAct req = TSR__WORKFLOW__REQUEST_ACT__INIT;
-    const char *note;
-    if (gw_path_id(call, 0, &req.request_id) != 0 || gw_json_string(call, "note", 0, &note) != 0)
+    const char *note, *case_note;
+    if (gw_path_id(call, 0, &req.request_id) != 0 || gw_json_string(call, "note", 0, &note) != 0 ||
+        gw_json_string(call, "case_note", 0, &case_note) != 0)
         return;
     req.note = (char *)note;
+    req.case_note = (char *)case_note;
     gw_call_daemon(call, "workflow", type, &req.base, workflow__ok);
 }
 

@@ -77,7 +77,9 @@ static int def__check_strings(const json_t *arr, const char *file, const char *w
 }
 
 /* A request's note templates: {key, title, text}, each with an optional `when` {field, values}
- * choosing it by what the step's sections hold, and at most one `default` for when none matches. */
+ * choosing it by what the step's sections hold, at most one `default` for when none matches, and,
+ * where the request records a case note on acknowledgement, whether it is `required` or wanted only
+ * `if-concerns` (`case_note`; required when not said). */
 static int def__check_note_templates(const json_t *templates, const char *file, const char *where,
                                      tsr_error_t *err)
 {
@@ -100,6 +102,12 @@ static int def__check_note_templates(const json_t *templates, const char *file, 
         if (fallback != NULL && !json_is_boolean(fallback))
             return DEF_FAIL("%s: %s.note_templates[%zu].default must be true or false.", file, where, i);
         defaults += json_is_true(fallback);
+        const char *case_note = def__string(t, "case_note");
+        if (json_object_get(t, "case_note") != NULL &&
+            (case_note == NULL ||
+             (strcmp(case_note, "required") != 0 && strcmp(case_note, "if-concerns") != 0)))
+            return DEF_FAIL("%s: %s.note_templates[%zu].case_note must be required or if-concerns.", file,
+                            where, i);
     }
     if (defaults > 1)
         return DEF_FAIL("%s: %s.note_templates has more than one default.", file, where);
@@ -299,6 +307,11 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
             return DEF_FAIL("%s: %s.required must be true or false.", file, at);
         if (def__check_note_templates(json_object_get(r, "note_templates"), file, at, err) != 0)
             return -1;
+        /* {type, title}: the case note an acknowledgement records on the step's person. */
+        const json_t *noted = json_object_get(r, "acknowledgement_case_note");
+        if (noted != NULL && (!json_is_object(noted) || !def__is_key(def__string(noted, "type")) ||
+                              def__string(noted, "title") == NULL))
+            return DEF_FAIL("%s: %s.acknowledgement_case_note must be {type, title}.", file, at);
     }
     const json_t *actions = json_object_get(def, "next_actions");
     if (!json_is_array(actions))

@@ -73,13 +73,12 @@ static int request__emit(tsr_call_t *call, const char *request_id, const char *a
     return rc;
 }
 
-/* The note a request goes with when its sender writes none: the definition's template chosen by what
- * the step's sections hold (seed 003: the DHU 111 text or the A&E text, by the care setting), else
- * its default; NULL for none. The sender may always write their own instead. */
-static int request__suggested_note(PGconn *conn, uint64_t step_id, const json_t *def_request, char **note,
-                                   tsr_error_t *err)
+/* The definition's note template for what the step's sections hold (seed 003: the DHU 111 text or
+ * the A&E text, by the care setting), else its default; *chosen NULL for none. */
+static int request__template(PGconn *conn, uint64_t step_id, const json_t *def_request, const json_t **chosen,
+                             tsr_error_t *err)
 {
-    *note = NULL;
+    *chosen = NULL;
     const json_t *templates = json_object_get(def_request, "note_templates"), *t, *fallback = NULL;
     size_t i;
     char sid[24];
@@ -114,8 +113,79 @@ static int request__suggested_note(PGconn *conn, uint64_t step_id, const json_t 
             break;
         }
     }
-    if (fallback != NULL && (*note = strdup(json_string_value(json_object_get(fallback, "text")))) == NULL)
+    *chosen = fallback;
+    return 0;
+}
+
+/* The note a request goes with when its sender writes none: its template's text; NULL for none. The
+ * sender may always write their own instead. */
+static int request__suggested_note(PGconn *conn, uint64_t step_id, const json_t *def_request, char **note,
+                                   tsr_error_t *err)
+{
+    *note = NULL;
+    const json_t *chosen;
+    if (request__template(conn, step_id, def_request, &chosen, err) != 0)
+        return -1;
+    if (chosen != NULL && (*note = strdup(json_string_value(json_object_get(chosen, "text")))) == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    return 0;
+}
+
+/* Acknowledging a request whose type records a case note then (seed 003: 'Please create a CP-IS case
+ * note re action taken'): the case note is required unless the note it went with says it is needed
+ * only if there are concerns (the DHU 111 text), and goes on the step's person as the worker's own,
+ * through records (which checks their access and audits it). records commits first: it is asked last,
+ * so that nothing of this command is left to fail after it but the commit. */
+static int request__case_note(tsr_call_t *call, const wf_step_t *step, const char *request_type,
+                              const char *text, tsr_error_t *err)
+{
+    const json_t *def_request = NULL, *r;
+    size_t i;
+    json_array_foreach(json_object_get(step->def, "requests"), i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "type")), request_type) == 0)
+            def_request = r;
+    }
+    const json_t *takes = json_object_get(def_request, "acknowledgement_case_note");
+    int given = text != NULL && tsr_text_trimmed_length(text) > 0;
+    if (takes == NULL) {
+        if (given)
+            return tsr_error_set(err, TSR_E_INVALID, "case_note_not_taken", "case_note",
+                                 "A %s is not acknowledged with a case note: record one on the person's "
+                                 "record instead.",
+                                 json_string_value(json_object_get(def_request, "title")));
+        return 0;
+    }
+    const char *title = json_string_value(json_object_get(takes, "title"));
+    if (!given) {
+        const json_t *chosen;
+        if (request__template(call->conn, step->id, def_request, &chosen, err) != 0)
+            return -1;
+        const char *rule = json_string_value(json_object_get(chosen, "case_note"));
+        if (rule != NULL && strcmp(rule, "if-concerns") == 0)
+            return 0;
+        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "case_note_required", "case_note",
+                             "Record what was done in a %s case note: this notification asks for one.",
+                             title);
+    }
+    if (strcmp(step->subject_kind, "person") != 0)
+        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "case_note_not_taken", "case_note",
+                             "%s is not about a person, so there is no record for a case note.", step->title);
+    Tsr__Records__CaseNote q = TSR__RECORDS__CASE_NOTE__INIT;
+    q.person_id = step->subject_id;
+    q.type = (char *)json_string_value(json_object_get(takes, "type"));
+    q.title = (char *)title;
+    q.body = (char *)text;
+    q.occurred_at_ms = tsr_now_ms();
+    ProtobufCMessage *msg = NULL;
+    if (tsr_call_ask(call, "records", "records.case_note.add", &q.base, &tsr__records__case_note__descriptor,
+                     &msg, err) != 0) {
+        /* Its faults are the case note's: the body too long, say. */
+        if (strcmp(err->field, "body") == 0)
+            snprintf(err->field, sizeof(err->field), "case_note");
+        return -1;
+    }
+    protobuf_c_message_free_unpacked(msg, NULL);
     return 0;
 }
 
@@ -230,11 +300,11 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
     char rid[24];
     snprintf(rid, sizeof(rid), "%" PRIu64, in->request_id);
     const char *params[1] = {rid};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "SELECT step_id, status, coalesce(inbox, ''), recipient, recipient_name, sender_id, title"
-                    " FROM requests WHERE id = $1::bigint FOR UPDATE",
-                    1, params, err);
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "SELECT step_id, status, coalesce(inbox, ''), recipient, recipient_name, sender_id, title,"
+        " type FROM requests WHERE id = $1::bigint FOR UPDATE",
+        1, params, err);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 0) {
@@ -242,8 +312,9 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "There is no request %s.", rid);
     }
     uint64_t step_id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-    char status[16], inbox[WF_OWNER_MAX], recipient[WF_OWNER_MAX];
+    char status[16], inbox[WF_OWNER_MAX], recipient[WF_OWNER_MAX], type[96];
     snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 1));
+    snprintf(type, sizeof(type), "%s", PQgetvalue(res, 0, 7));
     snprintf(inbox, sizeof(inbox), "%s", PQgetvalue(res, 0, 2));
     snprintf(recipient, sizeof(recipient), "%s", PQgetvalue(res, 0, 3));
     char *recipient_name = strdup(PQgetvalue(res, 0, 4));
@@ -266,6 +337,13 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
         goto done;
     }
     const char *new_status = returned_to_me ? "acknowledged" : action;
+    /* A case note goes with the acknowledgement of the one it was sent to, and with nothing else. */
+    int noting = strcmp(action, "acknowledged") == 0 && !returned_to_me;
+    if (!noting && in->case_note != NULL && in->case_note[0] != '\0') {
+        tsr_error_set(err, TSR_E_INVALID, "case_note_not_taken", "case_note",
+                      "A case note goes only with the acknowledgement of a request sent to you.");
+        goto done;
+    }
     char back[WF_OWNER_MAX] = "";
     if (strcmp(action, "returned") == 0) {
         /* A returned request goes back to its sender's Incoming requests. */
@@ -291,6 +369,8 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
     char detail[200];
     snprintf(detail, sizeof(detail), "Request %s %s", rid, new_status);
     if (wf_step_history(call, step.id, "request-updated", detail, err) != 0)
+        goto done;
+    if (noting && request__case_note(call, &step, type, in->case_note, err) != 0)
         goto done;
     rc = wf_reply_step(call, step.id, err);
 done:

@@ -418,17 +418,31 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     json_decref(kwv);
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid_ed);
-    json_decref(testenv_call_json(testenv, kwt, "POST", path, NULL, 200));
+    /* The A&E notification asks for a case note: acknowledged without one, it is refused and stays
+     * where it is; with one, the case note goes on the child's record, as the key worker's. */
+    json_t *refused = testenv_call_json(testenv, kwt, "POST", path, "{}", 422);
+    assert_string_equal(testenv_str(json_object_get(refused, "error"), "code"), "case_note_required");
+    assert_string_equal(testenv_str(json_object_get(refused, "error"), "field"), "case_note");
+    json_decref(refused);
+    char complete[128];
+    snprintf(complete, sizeof(complete), "/api/v1/requests/%s/complete", rid_ed);
+    json_decref(testenv_call_json(testenv, kwt, "POST", complete, "{\"case_note\":\"Not here.\"}", 400));
+    json_decref(testenv_call_json(
+        testenv, kwt, "POST", path,
+        "{\"case_note\":\"Spoke to mother about the visit to A&E; no new concerns.\"}", 200));
+    /* The 111 one asks for a case note only if there are concerns: acknowledged without one. */
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid_111);
+    json_decref(testenv_call_json(testenv, kwt, "POST", path, "{}", 200));
     snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", thomas);
-    json_decref(testenv_call_json(testenv, kwt, "POST", path,
-                                  "{\"type\":\"cp-is-follow-up\",\"title\":\"CP-IS Follow Up\","
-                                  "\"body\":\"Spoke to mother about the visit to A&E; no new concerns.\"}",
-                                  201));
     json_t *notes = testenv_call_json(testenv, kwt, "GET", path, NULL, 200);
     int cpis_notes = 0;
     json_array_foreach(json_object_get(notes, "items"), i, it)
     {
-        cpis_notes += strcmp(testenv_str(it, "type"), "cp-is-follow-up") == 0;
+        if (strcmp(testenv_str(it, "type"), "cp-is-follow-up") != 0)
+            continue;
+        cpis_notes++;
+        assert_string_equal(testenv_str(it, "title"), "CP-IS Follow Up");
+        assert_non_null(strstr(testenv_str(it, "body"), "no new concerns"));
     }
     assert_int_equal(cpis_notes, 1);
     json_decref(notes);

@@ -295,7 +295,8 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
     char step2[32], request2[32], path[128];
     send_cpis_request(sa, person, ellis, step2, request2);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", request2);
-    json_decref(call_json(t_ellis, "POST", path, NULL, 200));
+    json_decref(
+        call_json(t_ellis, "POST", path, "{\"case_note\":\"Called the family; no new concerns.\"}", 200));
     /* Past its due time (11 s), and the scan's: still the one escalation. */
     sleep(14);
     got = notices_of_kind(t_erin, "request-escalated", 1);

@@ -437,7 +437,9 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
     assert_non_null(strstr(testenv_str(item, "note"), "health professional has accessed CP-IS"));
     json_decref(wv);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
-    step = testenv_call_json(testenv, kw, "POST", path, NULL, 200);
+    /* With the CP-IS case note the notification asks for (tests/integration/test_cpis.c has the rule). */
+    step = testenv_call_json(testenv, kw, "POST", path,
+                             "{\"case_note\":\"Called the family; no new concerns.\"}", 200);
     assert_string_equal(
         testenv_str(find_request(step, "cs-notification-to-allocated-worker-cpis-follow-up"), "status"),
         "acknowledged");

@@ -1,8 +1,8 @@
 // People: find a person by name (misspellings allowed) and date of birth; a person's summary with
 // demographics, relationships, allocations, case notes, work steps and the CP-IS plans shared with
-// the NHS (with a form to record one). A restricted record the
+// the NHS (with a form to record one), and a form to record a new NHS number. A restricted record the
 // worker may not open shows its display name only, as the API gives it.
-import { ApiError, get, post, session } from '../api.js';
+import { ApiError, get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
 import { attempt, button, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
 import { go, notify } from '../main.js';
@@ -22,6 +22,8 @@ const NOTE_TYPES = [
 ].map(([value, title]) => ({ value, title }));
 
 // Who works with CP-IS plans (the cpis daemon's plan writers).
+// Those who may change a person's record (records' person_writers), e.g. record a new NHS number.
+const PERSON_WRITER_ROLES = ['admin', 'system-support', 'mash-admin', 'mash-manager', 'social-worker', 'team-manager', 'early-help-worker', 'safeguarding-admin', 'emergency-duty', 'business-information-admin', 'head-of-service'];
 const PLAN_ROLES = ['social-worker', 'team-manager', 'mash-manager', 'head-of-service', 'safeguarding-admin', 'admin', 'system-support'];
 const PLAN_TYPES = [
   ['child-protection-plan', 'Child protection plan'],
@@ -129,6 +131,9 @@ export async function personPage({ app, params, isCurrent }) {
     return;
   }
   const withPlans = session.hasRole(...PLAN_ROLES);
+  // A child's own number once born, or a new one for a number the NHS reported inactive (seed 003):
+  // an unborn child's care is matched through the mother's number until then.
+  const withNumber = session.hasRole(...PERSON_WRITER_ROLES) && !person.unborn;
   const [names, types, plans] = await Promise.all([
     directory(),
     startableSteps('person').catch(() => []),
@@ -191,12 +196,13 @@ export async function personPage({ app, params, isCurrent }) {
       : stepsTable('Work steps', person.steps || [])}
     ${withPlans ? plansTable(plans) : ''}
     </div>
-    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}${withPlans ? planForm(person) : ''}</div>
+    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}${withPlans ? planForm(person) : ''}${withNumber ? nhsNumberForm(person) : ''}</div>
     </div>`,
   );
   wireStartForm({ kind: 'person', id: person.id });
   wireCaseNoteForm(person);
   if (withPlans) wirePlanForm(person);
+  if (withNumber) wireNhsNumberForm(person);
 }
 
 // The plans shared with the NHS through CP-IS (seed 003), with the last file that carried each and,
@@ -242,6 +248,27 @@ function wirePlanForm(person) {
     if (!plan) return;
     notify(`${plan.plan_type_title} recorded for CP-IS.`);
     go(`/people/${person.id}?plan=${plan.id}`);
+  });
+}
+
+// CP-IS matches a child by NHS number: a number the NHS reported inactive stops the child's plan
+// uploads until a new one is recorded here, and the key worker is asked to record it.
+function nhsNumberForm(person) {
+  return html`<h2 class="govuk-heading-m">${person.nhs_number ? 'Record a new NHS number' : 'Record the NHS number'}</h2>
+    <form id="nhs-number-form" novalidate>
+      ${textInput({ id: 'nhs-number', name: 'nhs_number', label: 'NHS number', field: 'nhs_number', hint: person.nhs_number ? `Replaces ${nhs(person.nhs_number)}. 10 digits, for example 485 777 3456.` : '10 digits, for example 485 777 3456.', classes: 'govuk-input--width-10' })}
+      ${button('Record NHS number')}
+    </form>`;
+}
+
+function wireNhsNumberForm(person) {
+  onSubmit(document.getElementById('nhs-number-form'), async (data) => {
+    const number = data.get('nhs_number').trim();
+    if (!number) return showErrors([{ field: 'nhs_number', message: 'Enter the NHS number' }]);
+    const saved = await attempt(() => put(`/api/v1/people/${person.id}/nhs-number`, { nhs_number: number }));
+    if (!saved) return;
+    notify(`NHS number ${nhs(saved.nhs_number)} recorded.`);
+    go(`/people/${person.id}?nhs=${saved.nhs_number}`);
   });
 }
 

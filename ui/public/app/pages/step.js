@@ -131,8 +131,22 @@ function requestSummary(r) {
   return `${r.title}${r.required ? ' (Required)' : ''} - ${formatDateTime(r.sent_at)} (${r.to?.name || ''})`;
 }
 
-function requestBlock(r, me, editableRequests) {
+// The case note an acknowledgement records (seed 003: 'Please create a CP-IS case note re action
+// taken'): required unless the note the request went with asks for one only if there are concerns
+// (the DHU 111 text), which the step's care setting chooses, as the API does.
+function acknowledgementCaseNote(step, r) {
+  const type = (step.request_types || []).find((t) => t.type === r.type);
+  const takes = type?.acknowledgement_case_note;
+  if (!takes) return null;
+  const templates = type.note_templates || [];
+  const valueOf = (field) => (step.sections || []).map((s) => s.data?.[field]).find((v) => v !== undefined && v !== null);
+  const chosen = templates.find((t) => t.when && (t.when.values || []).includes(valueOf(t.when.field))) || templates.find((t) => t.default);
+  return { ...takes, required: (chosen?.case_note || 'required') === 'required' };
+}
+
+function requestBlock(r, me, editableRequests, step) {
   const canAct = r.status === 'sent' && addressedToMe(r, me);
+  const caseNote = canAct && step ? acknowledgementCaseNote(step, r) : null;
   const canAcknowledge = r.status === 'returned' && r.from?.id === me.id;
   const statusColour = { sent: 'blue', completed: 'green', returned: 'orange', acknowledged: 'grey' }[r.status];
   return html`<div class="govuk-summary-card" id="request-${r.id}">
@@ -150,6 +164,18 @@ function requestBlock(r, me, editableRequests) {
         ? html`<form class="request-action" data-request="${r.id}" novalidate>
             ${choices({ id: `request-${r.id}-status`, name: 'status', legend: 'You may complete or return the request, or acknowledge it.', field: 'status', options: [{ value: 'complete', title: 'Completed' }, { value: 'return', title: 'Returned' }, { value: 'acknowledge', title: 'Acknowledged' }], small: true })}
             ${textarea({ id: `request-${r.id}-note`, name: 'note', label: 'Note', field: 'note', rows: 3 })}
+            ${caseNote
+              ? textarea({
+                  id: `request-${r.id}-case-note`,
+                  name: 'case_note',
+                  label: `${caseNote.title} case note${caseNote.required ? '' : ' (if you have concerns)'}`,
+                  field: 'case_note',
+                  rows: 4,
+                  hint: caseNote.required
+                    ? 'What was done as a result. Needed to acknowledge: it is recorded on the child\'s record as you acknowledge.'
+                    : 'No further action is needed unless you have concerns. If you have, say what was done: it is recorded on the child\'s record as you acknowledge.',
+                })
+              : ''}
             ${button('OK')}
           </form>`
         : ''}
@@ -354,7 +380,7 @@ export async function stepPage({ app, params, query, isCurrent }) {
           <form id="resume-form" class="govuk-!-margin-top-3">${button('Resume work', { secondary: true })}</form></div>`
       : ''}
     ${(step.requests || []).length
-      ? html`<h2 class="govuk-heading-m">Requests</h2>${step.requests.map((r) => requestBlock(r, me, true))}`
+      ? html`<h2 class="govuk-heading-m">Requests</h2>${step.requests.map((r) => requestBlock(r, me, true, step))}`
       : ''}
     <div class="govuk-grid-row">
       <div class="govuk-grid-column-one-third">
@@ -409,9 +435,15 @@ function wire(step, section) {
         return showErrors([{ field: 'status', message: 'Select Completed, Returned or Acknowledged' }], form);
       }
       const note = data.get('note').trim();
-      const done = await attempt(() => post(`/api/v1/requests/${form.dataset.request}/${action}`, note ? { note } : {}), { scope: form });
+      const caseNote = (data.get('case_note') || '').trim();
+      if (caseNote && action !== 'acknowledge') {
+        return showErrors([{ field: 'case_note', message: 'A case note goes with Acknowledged only' }], form);
+      }
+      const body = note ? { note } : {};
+      if (caseNote) body.case_note = caseNote;
+      const done = await attempt(() => post(`/api/v1/requests/${form.dataset.request}/${action}`, body), { scope: form });
       if (!done) return;
-      notify({ complete: 'Request completed.', return: 'Request returned to its sender.', acknowledge: 'Request acknowledged.' }[action]);
+      notify({ complete: 'Request completed.', return: 'Request returned to its sender.', acknowledge: caseNote ? 'Request acknowledged, and the case note recorded.' : 'Request acknowledged.' }[action]);
       reload(done, section);
     }),
   );
