@@ -232,6 +232,10 @@ write_config() {
                 echo "emergency_duty_telephone = 01632 960999"
                 echo "upload_dir = $dir/cpis-uploads"
             fi
+            if [ "$d" = reporting ]; then
+                # The council named over each report, as the seed's report is headed.
+                echo "local_authority = Demo Borough Council"
+            fi
         done
     } >"$tmp" || die "could not write $tmp"
     chmod 600 "$tmp"

@@ -118,17 +118,23 @@ int wf_recipient_resolve(tsr_call_t *call, const Tsr__Workflow__Recipient *to, c
                                  "This can be sent to a team, not to a single worker.");
         snprintf(id, sizeof(id), "%" PRIu64, to->worker_id);
         const char *params[1] = {id};
-        PGresult *res =
-            tsr_db_exec(call->conn, "SELECT name, ended FROM workers WHERE id = $1::bigint", 1, params, err);
+        PGresult *res = tsr_db_exec(
+            call->conn, "SELECT name, ended, " WF_SQL_SERVICE_ACCOUNT " FROM workers WHERE id = $1::bigint",
+            1, params, err);
         if (res == NULL)
             return -1;
         int found = PQntuples(res) == 1, ended = found && PQgetvalue(res, 0, 1)[0] == 't';
-        if (found && !ended)
+        int machine = found && PQgetvalue(res, 0, 2)[0] == 't';
+        if (found && !ended && !machine)
             *name = strdup(PQgetvalue(res, 0, 0));
         PQclear(res);
         if (!found)
             return tsr_error_set(err, TSR_E_NOT_FOUND, "worker_not_found", "to.worker_id",
                                  "There is no worker %s.", id);
+        if (machine)
+            return tsr_error_set(err, TSR_E_UNPROCESSABLE, "not_a_person", "to.worker_id",
+                                 "Worker %s is a service account (the spine poller's): work goes to people.",
+                                 id);
         if (ended)
             return tsr_error_set(err, TSR_E_UNPROCESSABLE, "worker_ended", "to.worker_id",
                                  "Worker %s has left: their account has ended. Send it to someone else.", id);

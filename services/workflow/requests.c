@@ -429,10 +429,11 @@ int wf_handle_recipients(tsr_call_t *call, tsr_error_t *err)
     const char *q = in->q ? in->q : "";
     char *pattern = tsr_text_like_pattern(q);
     const char *params[1] = {pattern};
-    workers = tsr_db_exec(
-        call->conn,
-        "SELECT id, name, roles FROM workers WHERE NOT ended AND name ILIKE $1 ORDER BY name, id LIMIT 50", 1,
-        params, err);
+    workers =
+        tsr_db_exec(call->conn,
+                    "SELECT id, name, roles FROM workers WHERE NOT ended AND NOT " WF_SQL_SERVICE_ACCOUNT
+                    " AND name ILIKE $1 ORDER BY name, id LIMIT 50",
+                    1, params, err);
     teams = workers ? tsr_db_exec(call->conn,
                                   "SELECT id, name FROM teams WHERE name ILIKE $1 ORDER BY name LIMIT 50", 1,
                                   params, err)

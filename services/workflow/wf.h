@@ -15,6 +15,10 @@
 #define WF_OWNER_MAX 96
 
 /* A timestamp column as RFC 3339 UTC text, and as Unix ms. */
+/* A worker who is a machine account (the spine poller's, whose only role is cpis-service), to whom
+ * no work or request goes: SQL over the workers table's roles. */
+#define WF_SQL_SERVICE_ACCOUNT "(cardinality(roles) > 0 AND roles <@ ARRAY['cpis-service'])"
+
 #define WF_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define WF_MS(col) "coalesce((extract(epoch FROM " col ") * 1000)::bigint, 0)"
 

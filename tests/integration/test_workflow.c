@@ -481,6 +481,31 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     assert_false(has_eh);
     assert_true(has_sw);
     json_decref(list);
+    /* A machine account (the spine poller's) is no one to send work to: not offered, refused. */
+    char poller[32];
+    testenv_add_worker(testenv, admin, "wf.poller", "Workflow Test Poller", "\"roles\":[\"cpis-service\"]",
+                       poller);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    snprintf(
+        body, sizeof(body),
+        "{\"type\":\"cs-notification-to-allocated-worker-cpis-follow-up\",\"to\":{\"worker_id\":\"%s\"}}",
+        poller);
+    testenv_response_t r = {0};
+    for (int i = 0; i < 100; i++) { /* until the workflow daemon has heard of the account */
+        testenv_response_free(&r);
+        r = testenv_http(testenv, "POST", path, admin, body, NULL);
+        if (r.status != 404)
+            break;
+        usleep(50 * 1000);
+    }
+    testenv_assert_error(&r, 422, "not_a_person");
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path),
+             "/api/v1/steps/%s/recipients?type=cs-notification-to-allocated-worker-cpis-follow-up&q=Poller",
+             id);
+    list = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 0);
+    json_decref(list);
     long requests_before = testenv_sql_long(testenv, "SELECT count(*) FROM workflow.requests");
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
     snprintf(
