@@ -307,6 +307,18 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
             return DEF_FAIL("%s: %s.required must be true or false.", file, at);
         if (def__check_note_templates(json_object_get(r, "note_templates"), file, at, err) != 0)
             return -1;
+        /* What its recipient may do with it: some of complete, return, acknowledge (all when not said). */
+        const json_t *acts = json_object_get(r, "actions");
+        static const char *const request_actions[] = {"complete", "return", "acknowledge", NULL};
+        if (acts != NULL) {
+            char where[sizeof(at) + 16];
+            snprintf(where, sizeof(where), "%s.actions", at);
+            if (def__check_strings(acts, file, where, request_actions, err) != 0)
+                return -1;
+            if (json_array_size(acts) == 0)
+                return DEF_FAIL("%s: %s must name at least one of complete, return, acknowledge.", file,
+                                where);
+        }
         /* {type, title}: the case note an acknowledgement records on the step's person. */
         const json_t *noted = json_object_get(r, "acknowledgement_case_note");
         if (noted != NULL && (!json_is_object(noted) || !def__is_key(def__string(noted, "type")) ||

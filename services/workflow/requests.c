@@ -136,16 +136,9 @@ static int request__suggested_note(PGconn *conn, uint64_t step_id, const json_t 
  * only if there are concerns (the DHU 111 text), and goes on the step's person as the worker's own,
  * through records (which checks their access and audits it). records commits first: it is asked last,
  * so that nothing of this command is left to fail after it but the commit. */
-static int request__case_note(tsr_call_t *call, const wf_step_t *step, const char *request_type,
+static int request__case_note(tsr_call_t *call, const wf_step_t *step, const json_t *def_request,
                               const char *text, tsr_error_t *err)
 {
-    const json_t *def_request = NULL, *r;
-    size_t i;
-    json_array_foreach(json_object_get(step->def, "requests"), i, r)
-    {
-        if (strcmp(json_string_value(json_object_get(r, "type")), request_type) == 0)
-            def_request = r;
-    }
     const json_t *takes = json_object_get(def_request, "acknowledgement_case_note");
     int given = text != NULL && tsr_text_trimmed_length(text) > 0;
     if (takes == NULL) {
@@ -337,6 +330,40 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
         goto done;
     }
     const char *new_status = returned_to_me ? "acknowledged" : action;
+    const json_t *def_request = NULL, *r;
+    size_t k;
+    json_array_foreach(json_object_get(step.def, "requests"), k, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "type")), type) == 0)
+            def_request = r;
+    }
+    /* What the one it was sent to may do with it, as its type says (seed 000: 'You may complete or
+     * return the request'; a CP-IS notification is acknowledged); a return comes back to its sender
+     * to acknowledge, whatever the type. */
+    const json_t *actions = json_object_get(def_request, "actions"), *allowed;
+    const char *verb = strcmp(action, "completed") == 0  ? "complete"
+                       : strcmp(action, "returned") == 0 ? "return"
+                                                         : "acknowledge";
+    int may = actions == NULL || returned_to_me;
+    json_array_foreach(actions, k, allowed)
+    {
+        may |= strcmp(json_string_value(allowed), verb) == 0;
+    }
+    if (!may) {
+        char ways[64] = "";
+        size_t n = json_array_size(actions);
+        json_array_foreach(actions, k, allowed)
+        {
+            snprintf(ways + strlen(ways), sizeof(ways) - strlen(ways), "%s%s",
+                     k == 0       ? ""
+                     : k + 1 == n ? " or "
+                                  : ", ",
+                     json_string_value(allowed));
+        }
+        tsr_error_set(err, TSR_E_UNPROCESSABLE, "action_not_allowed", NULL, "A %s cannot be %s: %s it.",
+                      json_string_value(json_object_get(def_request, "title")), action, ways);
+        goto done;
+    }
     /* A case note goes with the acknowledgement of the one it was sent to, and with nothing else. */
     int noting = strcmp(action, "acknowledged") == 0 && !returned_to_me;
     if (!noting && in->case_note != NULL && in->case_note[0] != '\0') {
@@ -370,7 +397,7 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
     snprintf(detail, sizeof(detail), "Request %s %s", rid, new_status);
     if (wf_step_history(call, step.id, "request-updated", detail, err) != 0)
         goto done;
-    if (noting && request__case_note(call, &step, type, in->case_note, err) != 0)
+    if (noting && request__case_note(call, &step, def_request, in->case_note, err) != 0)
         goto done;
     rc = wf_reply_step(call, step.id, err);
 done:

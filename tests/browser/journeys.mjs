@@ -212,8 +212,10 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   const request = page.locator('.govuk-summary-card', { hasText: 'Pass to MASH Manager' });
   // OK with no status chosen: the error summary at the top of the page, its link to the radios.
   await kb.press(request.getByRole('button', { name: 'OK' }));
-  const requestError = page.locator('.govuk-error-summary', { hasText: 'Select Completed, Returned or Acknowledged' });
+  const requestError = page.locator('.govuk-error-summary', { hasText: 'Select Completed or Returned' });
   await requestError.waitFor();
+  // As seed 000 has it: 'You may complete or return the request' (no acknowledging a Pass to MASH Manager).
+  expect((await text(request)).includes('You may complete or return the request.') && (await request.getByLabel('Acknowledged').count()) === 0, 'a Pass to MASH Manager offers more than Completed and Returned');
   expect(await requestError.evaluate((el) => !el.closest('.govuk-summary-card') && !!(el.compareDocumentPosition(document.querySelector('h1')) & Node.DOCUMENT_POSITION_FOLLOWING)), 'the error summary is not at the top of the page');
   await request.locator('.govuk-error-message').waitFor();
   await kb.press(requestError.getByRole('link'));

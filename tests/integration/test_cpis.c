@@ -426,7 +426,11 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     json_decref(refused);
     char complete[128];
     snprintf(complete, sizeof(complete), "/api/v1/requests/%s/complete", rid_ed);
-    json_decref(testenv_call_json(testenv, kwt, "POST", complete, "{\"case_note\":\"Not here.\"}", 400));
+    /* A notification is acknowledged, not completed. */
+    json_t *not_completed =
+        testenv_call_json(testenv, kwt, "POST", complete, "{\"case_note\":\"Not here.\"}", 422);
+    assert_string_equal(testenv_str(json_object_get(not_completed, "error"), "code"), "action_not_allowed");
+    json_decref(not_completed);
     json_decref(testenv_call_json(
         testenv, kwt, "POST", path,
         "{\"case_note\":\"Spoke to mother about the visit to A&E; no new concerns.\"}", 200));

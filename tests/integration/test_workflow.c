@@ -282,6 +282,9 @@ static void test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to(voi
     json_t *wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(wv, "incoming_requests", "request_id", rid));
     json_decref(wv);
+    /* As seed 000 has it, 'You may complete or return the request': not acknowledge it. */
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
+    call_error(sw, "POST", path, NULL, 422, "action_not_allowed", NULL);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", rid);
     json_decref(testenv_call_json(testenv, sw, "POST", path, "{\"note\":\"Seen.\"}", 200));
     wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);

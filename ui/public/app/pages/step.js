@@ -144,8 +144,18 @@ function acknowledgementCaseNote(step, r) {
   return { ...takes, required: (chosen?.case_note || 'required') === 'required' };
 }
 
+// What the one a request was sent to may do with it, as its type says (seed 000: 'You may complete or
+// return the request'; a CP-IS notification is acknowledged); all three where the type does not say.
+const ACTIONS = [{ value: 'complete', title: 'Completed' }, { value: 'return', title: 'Returned' }, { value: 'acknowledge', title: 'Acknowledged' }];
+const ACTION_VERBS = { complete: 'complete', return: 'return', acknowledge: 'acknowledge' };
+function actionsLegend(allowed) {
+  const verbs = allowed.map((a) => ACTION_VERBS[a]);
+  return `You may ${verbs.length > 1 ? `${verbs.slice(0, -1).join(', ')} or ${verbs[verbs.length - 1]}` : verbs[0]} the request.`;
+}
+
 function requestBlock(r, me, editableRequests, step) {
   const canAct = r.status === 'sent' && addressedToMe(r, me);
+  const allowed = (step?.request_types || []).find((t) => t.type === r.type)?.actions || ACTIONS.map((a) => a.value);
   const caseNote = canAct && step ? acknowledgementCaseNote(step, r) : null;
   const canAcknowledge = r.status === 'returned' && r.from?.id === me.id;
   const statusColour = { sent: 'blue', completed: 'green', returned: 'orange', acknowledged: 'grey' }[r.status];
@@ -162,7 +172,7 @@ function requestBlock(r, me, editableRequests, step) {
       ])}
       ${canAct && editableRequests
         ? html`<form class="request-action" data-request="${r.id}" novalidate>
-            ${choices({ id: `request-${r.id}-status`, name: 'status', legend: 'You may complete or return the request, or acknowledge it.', field: 'status', options: [{ value: 'complete', title: 'Completed' }, { value: 'return', title: 'Returned' }, { value: 'acknowledge', title: 'Acknowledged' }], small: true })}
+            ${choices({ id: `request-${r.id}-status`, name: 'status', legend: actionsLegend(allowed), field: 'status', options: ACTIONS.filter((a) => allowed.includes(a.value)), small: true })}
             ${textarea({ id: `request-${r.id}-note`, name: 'note', label: 'Note', field: 'note', rows: 3 })}
             ${caseNote
               ? textarea({
@@ -432,7 +442,8 @@ function wire(step, section) {
       clearErrors();
       const action = data.get('status');
       if (!action) {
-        return showErrors([{ field: 'status', message: 'Select Completed, Returned or Acknowledged' }], form);
+        const offered = [...form.querySelectorAll('input[name=status]')].map((i) => i.labels?.[0]?.textContent.trim()).filter(Boolean);
+        return showErrors([{ field: 'status', message: `Select ${offered.length > 1 ? `${offered.slice(0, -1).join(', ')} or ${offered[offered.length - 1]}` : offered[0] || 'what to do with the request'}` }], form);
       }
       const note = data.get('note').trim();
       const caseNote = (data.get('case_note') || '').trim();
