@@ -274,7 +274,7 @@ static int report__by_organisation(tsr_call_t *call, report_run_t *run, const ch
     " completed_on::text, coalesce(to_char(consulted_at AT TIME ZONE 'UTC',"                                 \
     " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), coalesce(consulted_on::text, ''), source, source_title,"       \
     " referrer_name, referrer_relationship, array_to_json(outcomes)::text,"                                  \
-    " array_to_string(outcome_titles, ', ')"                                                                 \
+    " array_to_string(outcome_titles, ', '), imported"                                                       \
     " FROM consultations WHERE completed_on BETWEEN $1::date AND $2::date"
 
 static int report__rows(tsr_call_t *call, report_run_t *run, const char *const *period, tsr_error_t *err)
@@ -304,8 +304,8 @@ static int report__rows(tsr_call_t *call, report_run_t *run, const char *const *
                                                sizeof(report_row_columns) / sizeof(report_row_columns[0]) - 1)
                                : NULL;
     for (int i = 0; i < n; i++) {
-        const char *v[14];
-        for (int c = 0; c < 14; c++)
+        const char *v[15];
+        for (int c = 0; c < 15; c++)
             v[c] = PQgetvalue(res, i, c);
         if (rows) {
             json_array_append_new(rows, json_pack("[s, s, s, s, s, s, s, s, s, s, s]", v[1], v[2], v[0], v[3],
@@ -321,6 +321,8 @@ static int report__rows(tsr_call_t *call, report_run_t *run, const char *const *
                                  v[7][0] ? json_string(v[7]) : json_null(), "source", v[8], "source_title",
                                  v[9], "referrer_name", v[10], "referrer_relationship", v[11], "outcomes",
                                  outcomes ? outcomes : json_array(), "outcomes_title", v[13]);
+        /* A consultation of the old system (tessera import consultations) has no work step here. */
+        json_object_set_new(item, "imported", json_boolean(v[14][0] == 't'));
         json_array_append_new(items, item);
     }
     if (run->body) {

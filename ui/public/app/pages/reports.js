@@ -79,7 +79,8 @@ function reportBody(r) {
       rows.items.map((x) => [
         x.organisation_id,
         x.organisation_name,
-        html`<a class="govuk-link" href="#/steps/${x.step_id}">${x.step_id}</a>`,
+        // A consultation of the old system has its step ID but no work step here to open.
+        x.imported ? x.step_id : html`<a class="govuk-link" href="#/steps/${x.step_id}">${x.step_id}</a>`,
         x.step_type,
         x.step_started_on || '',
         x.step_completed_on,
