@@ -212,6 +212,10 @@ static int def__check_fields(const json_t *fields, const char *file, const char 
         const json_t *req = json_object_get(f, "required");
         if (req != NULL && !json_is_boolean(req))
             return DEF_FAIL("%s: %s (%s).required must be true or false.", file, at, name);
+        /* read_only: filled when the step starts (a CP-IS notification's child), never by a save. */
+        const json_t *fixed = json_object_get(f, "read_only");
+        if (fixed != NULL && !json_is_boolean(fixed))
+            return DEF_FAIL("%s: %s (%s).read_only must be true or false.", file, at, name);
         if ((strcmp(type, "picklist") == 0 || strcmp(type, "multi-picklist") == 0) &&
             def__check_options(json_object_get(f, "options"), file, at, err) != 0)
             return -1;

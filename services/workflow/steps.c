@@ -834,6 +834,55 @@ static int step__save_owned(tsr_call_t *call, const wf_step_t *step, const char 
     return 0;
 }
 
+/* A section's read-only fields (seed 003: a CPIS Follow up's child, from the notification) keep the
+ * values the step started with: a save may leave them out, or send them as they are, but not change
+ * them (400 read_only_field). */
+static int step__keep_read_only(tsr_call_t *call, const wf_step_t *step, const json_t *section, json_t *data,
+                                tsr_error_t *err)
+{
+    const json_t *fields = json_object_get(section, "fields"), *f;
+    size_t i;
+    int any = 0;
+    json_array_foreach(fields, i, f)
+    {
+        any |= json_is_true(json_object_get(f, "read_only"));
+    }
+    if (!any)
+        return 0;
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step->id);
+    const char *params[2] = {id, json_string_value(json_object_get(section, "number"))};
+    PGresult *res =
+        tsr_db_exec(call->conn, "SELECT data::text FROM sections WHERE step_id = $1::bigint AND number = $2",
+                    2, params, err);
+    if (res == NULL)
+        return -1;
+    json_t *stored = PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
+    PQclear(res);
+    int rc = 0;
+    json_array_foreach(fields, i, f)
+    {
+        if (!json_is_true(json_object_get(f, "read_only")))
+            continue;
+        const char *name = json_string_value(json_object_get(f, "name"));
+        json_t *was = json_object_get(stored, name), *sent = json_object_get(data, name);
+        if (sent != NULL && !json_is_null(sent) && (was == NULL || !json_equal(sent, was))) {
+            char field[96];
+            snprintf(field, sizeof(field), "data.%s", name);
+            rc = tsr_error_set(err, TSR_E_INVALID, "read_only_field", field,
+                               "%s is recorded when the step starts and cannot be changed.",
+                               json_string_value(json_object_get(f, "title")));
+            break;
+        }
+        if (was != NULL)
+            json_object_set(data, name, was);
+        else
+            json_object_del(data, name);
+    }
+    json_decref(stored);
+    return rc;
+}
+
 int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Workflow__SectionSave *in = (const Tsr__Workflow__SectionSave *)call->payload;
@@ -856,6 +905,8 @@ int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
                       "data must be a JSON object of the section's fields.");
         goto done;
     }
+    if (step__keep_read_only(call, &step, section, data, err) != 0)
+        goto done;
     const char *kind = json_string_value(json_object_get(section, "kind"));
     if (kind != NULL && strcmp(kind, "next-actions") == 0) {
         if (wf_fields_check_next_actions(call, &step, json_object_get(data, "next_actions"), in->completed,

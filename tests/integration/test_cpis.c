@@ -382,6 +382,26 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     assert_non_null(strstr(testenv_str(data, "comments"), "Alex Wardley (Staff Nurse)"));
     assert_non_null(strstr(testenv_str(data, "comments"), "Royal Derbyshire ED"));
     complete_section_1(sa, step);
+    /* The child's details come from the notification: a save may not change them, and one that
+     * leaves them out keeps them. */
+    char s1[128];
+    snprintf(s1, sizeof(s1), "/api/v1/steps/%s/sections/1", testenv_str(step, "id"));
+    json_t *refused_save = testenv_call_json(
+        testenv, sa, "PUT", s1,
+        "{\"data\":{\"child_name\":\"Someone Else\",\"comments\":\"x\"},\"completed\":false}", 400);
+    assert_string_equal(testenv_str(json_object_get(refused_save, "error"), "code"), "read_only_field");
+    assert_string_equal(testenv_str(json_object_get(refused_save, "error"), "field"), "data.child_name");
+    json_decref(refused_save);
+    json_t *kept = testenv_call_json(
+        testenv, sa, "PUT", s1,
+        "{\"data\":{\"setting\":\"emergency-department\",\"location\":\"Royal Derbyshire ED\","
+        "\"comments\":\"Seen at A&E by Alex Wardley (Staff Nurse), Royal Derbyshire "
+        "ED.\"},\"completed\":true}",
+        200);
+    const json_t *kept_data = section_data(kept, "1");
+    assert_string_equal(testenv_str(kept_data, "child_name"), "Thomas Turnwell");
+    assert_string_equal(testenv_str(kept_data, "date_of_birth"), "2016-11-28");
+    json_decref(kept);
     /* Safeguarding admin sends the key worker the notification; written without a note, it goes
      * with the seed's Option 2, chosen from the A&E setting. */
     char rid_ed[32];

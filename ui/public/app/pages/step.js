@@ -92,6 +92,10 @@ function fieldValue(field, value, recipients) {
   }
 }
 
+function readOnlyField(field, value, recipients) {
+  return html`<div class="govuk-form-group"><p class="govuk-body govuk-!-font-weight-bold govuk-!-margin-bottom-1">${field.title}</p><p class="govuk-body">${fieldValue(field, value, recipients) || 'Not recorded'}</p></div>`;
+}
+
 // The section's fields in runs: those a definition puts in a group (e.g. 'Details of person making
 // contact', seed 000) together, under the group's name, the others one by one.
 function fieldRuns(fields) {
@@ -108,6 +112,7 @@ function fieldRuns(fields) {
 function sectionData(section, form) {
   const data = {};
   for (const field of section.fields || []) {
+    if (field.read_only) continue; // kept by the API as the step started with them
     const values = new FormData(form).getAll(field.name).map((v) => (typeof v === 'string' ? v.trim() : v));
     if (field.type === 'multi-picklist') data[field.name] = values;
     else if (field.type === 'boolean') data[field.name] = values.includes('true');
@@ -269,12 +274,16 @@ function formSection(step, section, recipients) {
   return html`<form id="section-form" novalidate>
     <h2 class="govuk-heading-m">${section.number}. ${section.title}</h2>
     ${fieldRuns(section.fields).map((run) =>
-      run.group
-        ? html`<fieldset class="govuk-fieldset govuk-!-margin-bottom-6">
-            <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">${run.group}</legend>
-            ${run.fields.map((f) => fieldInput(section, f, section.data?.[f.name], recipients))}
-          </fieldset>`
-        : run.fields.map((f) => fieldInput(section, f, section.data?.[f.name], recipients)),
+      // Read-only fields (a CPIS Follow up's child, from the notification, seed 003) are shown, not
+      // offered for editing; the save leaves them as they are.
+      run.fields.every((f) => f.read_only)
+        ? html`${run.group ? html`<h3 class="govuk-heading-s">${run.group}</h3>` : ''}${summaryList(run.fields.map((f) => [f.title, fieldValue(f, section.data?.[f.name], recipients)]))}`
+        : run.group
+          ? html`<fieldset class="govuk-fieldset govuk-!-margin-bottom-6">
+              <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">${run.group}</legend>
+              ${run.fields.map((f) => (f.read_only ? readOnlyField(f, section.data?.[f.name], recipients) : fieldInput(section, f, section.data?.[f.name], recipients)))}
+            </fieldset>`
+          : run.fields.map((f) => (f.read_only ? readOnlyField(f, section.data?.[f.name], recipients) : fieldInput(section, f, section.data?.[f.name], recipients))),
     )}
     ${choices({ kind: 'checkboxes', id: 'section-completed', name: 'completed', legend: 'Completion', field: 'completed', options: [{ value: 'true', title: 'Section completed' }], value: section.completed ? ['true'] : [], small: true })}
     ${newRequestFields(step, recipients)}
