@@ -26,6 +26,15 @@ static char *admin, *support, *service;
 static char day[16];
 
 /* A child with an NHS number and, when key_worker is given, that key worker. */
+static void allocate_key_worker(const char *person, const char *key_worker)
+{
+    char path[96], body[200];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", person);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             key_worker);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+}
+
 static void add_child(const char *given, const char *family, const char *gender, const char *dob,
                       const char *nhs, const char *key_worker, char id[32])
 {
@@ -38,13 +47,23 @@ static void add_child(const char *given, const char *family, const char *gender,
     json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
     snprintf(id, 32, "%s", testenv_str(p, "id"));
     json_decref(p);
-    if (key_worker == NULL)
-        return;
-    char path[96];
-    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", id);
-    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
-             key_worker);
-    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+    if (key_worker != NULL)
+        allocate_key_worker(id, key_worker);
+}
+
+/* Adds mother's unborn child of that family name, expected on edd, with key_worker as its key worker. */
+static void add_unborn(const char *family, const char *mother, const char *edd, const char *key_worker,
+                       char id[32])
+{
+    char body[600];
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"\",\"family\":\"%s\"},\"gender\":\"not-known\",\"unborn\":true,"
+             "\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+             family, mother, edd);
+    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
+    snprintf(id, 32, "%s", testenv_str(p, "id"));
+    json_decref(p);
+    allocate_key_worker(id, key_worker);
 }
 
 /* One access notification as the feed gives it (docs/cpis-feed.md). */
@@ -522,22 +541,12 @@ static void
 test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of_delivery(void **state)
 {
     (void)state;
-    char kw[32], mother[32], baby[32], nhs_mother[11], edd[16], body[600], path[96];
+    char kw[32], mother[32], baby[32], nhs_mother[11], edd[16];
     snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
     testenv_new_nhs_number(nhs_mother);
     add_child("Una", "Underwood", "female", "2007-04-04", nhs_mother, NULL, mother);
     testenv_sql_date(testenv, "current_date + 40", edd);
-    snprintf(
-        body, sizeof(body),
-        "{\"legal_name\":{\"given\":\"\",\"family\":\"Underwood\"},\"gender\":\"not-known\",\"unborn\":true,"
-        "\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
-        mother, edd);
-    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
-    snprintf(baby, sizeof(baby), "%s", testenv_str(p, "id"));
-    json_decref(p);
-    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", baby);
-    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", kw);
-    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+    add_unborn("Underwood", mother, edd, kw, baby);
 
     /* Before the expected date: the notification on the mother's number is about the unborn child. */
     char batch[2000];
@@ -1259,7 +1268,7 @@ static void test_a_notification_too_large_for_a_request_is_queued_and_its_file_g
 static void test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_for_her_too(void **state)
 {
     (void)state;
-    char kw[32], mother[32], baby[32], nhs_mother[11], edd[16], body[600], path[96];
+    char kw[32], mother[32], baby[32], nhs_mother[11], edd[16], body[600];
     snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
     testenv_new_nhs_number(nhs_mother);
     add_child("Tess", "Teenwell", "female", "2010-02-02", nhs_mother, kw, mother);
@@ -1268,17 +1277,7 @@ static void test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_
              mother);
     json_decref(testenv_call_json(testenv, admin, "POST", "/api/v1/cpis/plans", body, 201));
     testenv_sql_date(testenv, "current_date + 30", edd);
-    snprintf(
-        body, sizeof(body),
-        "{\"legal_name\":{\"given\":\"\",\"family\":\"Teenwell\"},\"gender\":\"not-known\",\"unborn\":true,"
-        "\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
-        mother, edd);
-    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
-    snprintf(baby, sizeof(baby), "%s", testenv_str(p, "id"));
-    json_decref(p);
-    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", baby);
-    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", kw);
-    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+    add_unborn("Teenwell", mother, edd, kw, baby);
     snprintf(body, sizeof(body),
              "{\"person_id\":\"%s\",\"plan_type\":\"unborn-child-protection-plan\","
              "\"start_date\":\"2026-01-03\"}",
