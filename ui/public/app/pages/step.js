@@ -143,10 +143,7 @@ function acknowledgementCaseNote(step, r) {
   const type = (step.request_types || []).find((t) => t.type === r.type);
   const takes = type?.acknowledgement_case_note;
   if (!takes) return null;
-  const templates = type.note_templates || [];
-  const valueOf = (field) => (step.sections || []).map((s) => s.data?.[field]).find((v) => v !== undefined && v !== null);
-  const chosen = templates.find((t) => t.when && (t.when.values || []).includes(valueOf(t.when.field))) || templates.find((t) => t.default);
-  return { ...takes, required: (chosen?.case_note || 'required') === 'required' };
+  return { ...takes, required: (chosenTemplate(type, step)?.case_note || 'required') === 'required' };
 }
 
 // What the one a request was sent to may do with it, as its type says (seed 000: 'You may complete or
@@ -227,12 +224,17 @@ function noteTemplates(types) {
 // template whose `when` matches what the step's sections hold (e.g. the care setting of a CP-IS
 // notification), else the default one. Shown in the note so the sender sees it and may change it.
 // What the section's form now holds counts first: the section is saved before the request is sent.
-function suggestedNote(type, step, form) {
+// A request type's note template for what the step holds (and the form, while it is being filled
+// in): the first whose `when` matches, else the default; as the API chooses it.
+function chosenTemplate(type, step, form) {
   const templates = type?.note_templates || [];
   const held = (name) =>
     [form?.elements.namedItem(name)?.value, ...(step.sections || []).map((s) => s.data?.[name])].find((v) => v !== undefined && v !== null && v !== '');
-  const matching = templates.find((t) => t.when && (t.when.values || []).includes(held(t.when.field)));
-  return (matching || templates.find((t) => t.default))?.text || '';
+  return templates.find((t) => t.when && (t.when.values || []).includes(held(t.when.field))) || templates.find((t) => t.default);
+}
+
+function suggestedNote(type, step, form) {
+  return chosenTemplate(type, step, form)?.text || '';
 }
 
 function keyWorkerHint(step, recipients) {
