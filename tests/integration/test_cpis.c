@@ -83,6 +83,34 @@ static char *access_json(const char *id, const char *nhs, const char *setting, c
 
 /* {"notifications": [...]} of count access notifications about one NHS number, their ids id_format
  * with their index (malloc'd). */
+/* Posts one notification (its JSON) as a batch of its own, as the spine poller's service account;
+ * the reply. */
+static json_t *post_notification(const char *notification)
+{
+    char batch[4000];
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", notification);
+    return testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+}
+
+/* Posts one access notification (access_json's fields); the reply. */
+static json_t *post_access(const char *id, const char *nhs, const char *setting, const char *place,
+                           const char *professional)
+{
+    char *n = access_json(id, nhs, setting, place, professional);
+    json_t *reply = post_notification(n);
+    free(n);
+    return reply;
+}
+
+/* Moves an unborn child's expected date of delivery to two days ago. */
+static void expected_date_passed(const char *baby)
+{
+    char sql[200], out[200];
+    snprintf(sql, sizeof(sql),
+             "UPDATE records.people SET expected_delivery_date = current_date - 2 WHERE id = %s", baby);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+}
+
 static char *notifications_batch(const char *id_format, int count, const char *nhs, const char *setting,
                                  const char *place, const char *professional)
 {
@@ -522,11 +550,8 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     assert_int_equal(wait_count(sql, 1), 1);
 
     /* An accepted notification posted again: dropped as a duplicate, and no second step. */
-    char *again =
-        access_json("N-ED-1", nhs_thomas, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
-    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", again);
-    free(again);
-    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    json_t *reply =
+        post_access("N-ED-1", nhs_thomas, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 0);
     assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 1);
     json_decref(reply);
@@ -549,12 +574,8 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     add_unborn("Underwood", mother, edd, kw, baby);
 
     /* Before the expected date: the notification on the mother's number is about the unborn child. */
-    char batch[2000];
-    char *n1 =
-        access_json("N-UNBORN-1", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
-    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
-    free(n1);
-    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    json_t *reply =
+        post_access("N-UNBORN-1", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
     json_decref(reply);
     char *sa = testenv_login(testenv, "safeguarding.admin");
@@ -583,15 +604,9 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
 
     /* After it: the child's own number is required; the notification goes to the error queue and
      * the child's key worker is asked to record the number. */
-    char sql[300];
-    snprintf(sql, sizeof(sql),
-             "UPDATE records.people SET expected_delivery_date = current_date - 2 WHERE id = %s", baby);
-    char out[200];
-    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
-    n1 = access_json("N-UNBORN-2", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
-    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
-    free(n1);
-    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    expected_date_passed(baby);
+    reply =
+        post_access("N-UNBORN-2", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 0);
     json_t *err = json_array_get(json_object_get(reply, "errors"), 0);
     assert_string_equal(testenv_str(err, "code"), "child_nhs_number_required");
@@ -599,6 +614,7 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     json_t *errors = open_errors();
     assert_non_null(strstr(testenv_str(error_of(errors, "N-UNBORN-2"), "reason"), "child's own NHS number"));
     json_decref(errors);
+    char sql[300];
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-nhs-number-needed'"
              " AND link = '/people/%s' AND worker_id = %s",
@@ -609,10 +625,7 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     char *kwt = testenv_login(testenv, "key.worker");
     json_decref(testenv_call_json(testenv, kwt, "PUT", nhs_path, nhs_body, 200));
     free(kwt);
-    n1 = access_json("N-UNBORN-3", nhs_baby, "nhs-111", "DHU 111", "Pat Midwell");
-    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
-    free(n1);
-    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    reply = post_access("N-UNBORN-3", nhs_baby, "nhs-111", "DHU 111", "Pat Midwell");
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
     json_decref(reply);
     step = step_for(sa, "N-UNBORN-3");
@@ -1119,8 +1132,7 @@ static void test_the_same_id_with_other_content_is_queued_as_a_conflict_and_the_
     json_decref(reply);
 
     /* The first sent again: a duplicate, nothing queued. */
-    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", first);
-    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    reply = post_notification(first);
     assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 1);
     assert_int_equal(json_array_size(json_object_get(reply, "errors")), 0);
     json_decref(reply);
@@ -1128,8 +1140,7 @@ static void test_the_same_id_with_other_content_is_queued_as_a_conflict_and_the_
     /* Another copy in a later batch: queued, naming the field and both values. */
     free(other);
     other = access_json("N-CLASH-1", nhs, "emergency-department", "Royal Derbyshire ED", "Kim Otherley");
-    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", other);
-    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    reply = post_notification(other);
     assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 0);
     e = json_array_get(json_object_get(reply, "errors"), 0);
     assert_string_equal(testenv_str(e, "code"), "conflicting_duplicate");
@@ -1284,12 +1295,9 @@ static void test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_
              baby);
     json_decref(testenv_call_json(testenv, admin, "POST", "/api/v1/cpis/plans", body, 201));
 
-    char batch[2000], sql[300];
-    char *n1 =
-        access_json("N-TEEN-1", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
-    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
-    free(n1);
-    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    char sql[300];
+    json_t *reply =
+        post_access("N-TEEN-1", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
     json_decref(reply);
     const char *steps_1 =
@@ -1302,14 +1310,8 @@ static void test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_
     assert_int_equal(testenv_sql_long(testenv, sql), 2);
 
     /* After the expected date: for her; the child's own number is asked of its key worker. */
-    snprintf(sql, sizeof(sql),
-             "UPDATE records.people SET expected_delivery_date = current_date - 2 WHERE id = %s", baby);
-    char out[200];
-    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
-    n1 = access_json("N-TEEN-2", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
-    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n1);
-    free(n1);
-    reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    expected_date_passed(baby);
+    reply = post_access("N-TEEN-2", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
     assert_int_equal(json_array_size(json_object_get(reply, "errors")), 0);
     json_decref(reply);

@@ -106,6 +106,16 @@ static char *read_file(const char *path, size_t *len)
 }
 
 /* Loads the seed's file (safe to run again, which every test that needs it does). */
+/* Runs tessera import consultations on a file of text named name; its exit code, its output in out. */
+static int run_import(const char *name, const char *text, char *out, size_t size)
+{
+    char *path = write_file(name, text);
+    char args[600];
+    snprintf(args, sizeof(args), "import consultations %s", path);
+    free(path);
+    return run_tool(args, out, size);
+}
+
 static void import_seed(void)
 {
     char out[2048];
@@ -378,20 +388,18 @@ static void test_importing_the_same_file_twice_loads_nothing_more(void **state)
         testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations WHERE imported"), 5);
     /* A re-export listing the same outcomes the other way round is the same consultation (it was
      * refused as one 'with other details'). */
-    char *path =
-        write_file("reordered.csv",
+    assert_int_equal(
+        run_import("reordered.csv",
                    "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed "
                    "on,Date and time of consult,Source of contact,Referrer name,Relationship with "
                    "subject(s),Outcome(s)\n"
                    "7503850,Camden & Islington Probation Office,13011373,Consultation (CSSW),2022-11-25,"
                    "2022-11-25,2022-11-25,\"OTHER - including children's centres, independent agency "
                    "providers or voluntary organisations\",Nadia Okafor,?,\"Referral to Mash, Further "
-                   "information given\"\n");
-    char args[600];
-    snprintf(args, sizeof(args), "import consultations %s", path);
-    assert_int_equal(run_tool(args, out, sizeof(out)), 0);
+                   "information given\"\n",
+                   out, sizeof(out)),
+        0);
     assert_non_null(strstr(out, "1 were loaded before"));
-    free(path);
     char *manager = testenv_login(testenv, "mash.manager");
     usleep(500 * 1000);
     wait_for_total(manager, PERIOD, 5);
@@ -422,16 +430,13 @@ static void test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded(void 
              "7500065,Hampden Children Centre,12000004,Consultation (CSSW),2022-10-05,2022-10-04,2022-10-03,"
              "schools,,,further-information-given\n",
              header);
-    char *path = write_file("bad.csv", text);
-    char args[600], out[2048];
-    snprintf(args, sizeof(args), "import consultations %s", path);
-    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    char out[2048];
+    assert_int_equal(run_import("bad.csv", text, out, sizeof(out)), 2);
     assert_non_null(
         strstr(out, "Line 3: Source of contact 'NEWSPAPERS' is not one of the sources of referral."));
     assert_non_null(strstr(out, "2 other rows have faults too. Nothing was loaded."));
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"), before);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.outbox"), events);
-    free(path);
 
     /* The first fault is the one named; a record over two lines is named by its first. */
     snprintf(text, sizeof(text),
@@ -441,37 +446,27 @@ static void test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded(void 
              "7500065,Hampden Children Centre,12000004,Consultation (CSSW),2022-10-05,2022-10-04,2022-10-03,"
              "schools,,,further-information-given\n",
              header);
-    path = write_file("bad2.csv", text);
-    snprintf(args, sizeof(args), "import consultations %s", path);
-    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    assert_int_equal(run_import("bad2.csv", text, out, sizeof(out)), 2);
     assert_non_null(strstr(out, "Line 2: Referrer name must be one line of at most 500 characters."));
     assert_non_null(strstr(out, "1 other rows have faults too."));
-    free(path);
     snprintf(text, sizeof(text),
              "%s"
              "7500065,Hampden Children Centre,12000004,Consultation (CSSW),2022-10-05,2022-10-04,2022-10-03,"
              "schools,,,further-information-given\n",
              header);
-    path = write_file("bad2b.csv", text);
-    snprintf(args, sizeof(args), "import consultations %s", path);
-    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    assert_int_equal(run_import("bad2b.csv", text, out, sizeof(out)), 2);
     assert_non_null(
         strstr(out, "Line 2: the step was completed (2022-10-04) before it started (2022-10-05)."));
-    free(path);
 
     /* Other faults of the file itself, before anything is sent. */
-    path = write_file("bad3.csv", "Organisation ID,Organisation name,Step ID\n7500065,Hampden,1\n");
-    snprintf(args, sizeof(args), "import consultations %s", path);
-    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    assert_int_equal(run_import("bad3.csv", "Organisation ID,Organisation name,Step ID\n7500065,Hampden,1\n",
+                                out, sizeof(out)),
+                     2);
     assert_non_null(strstr(out, ":1: the header has no column 'Step type'"));
-    free(path);
     snprintf(text, sizeof(text), "%s7500065,Hampden Children Centre,\"12000005,Consultation (CSSW)\n",
              header);
-    path = write_file("bad4.csv", text);
-    snprintf(args, sizeof(args), "import consultations %s", path);
-    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    assert_int_equal(run_import("bad4.csv", text, out, sizeof(out)), 2);
     assert_non_null(strstr(out, "a quoted field that starts on line 2 is never closed"));
-    free(path);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"), before);
 }
 
@@ -491,14 +486,12 @@ static void test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads(void **stat
         "7600001,\"Ellery, Lowe & \"\"Partners\"\"\",12100002,Consultation (CSEW),2021-06-02,2021-06-02,"
         "2021-06-02,LA SERVICES - early help,,,\r\n"
         "\r\n\r\n";
-    char *path = write_file("spreadsheet.csv", text);
-    char args[600], out[4096];
-    snprintf(args, sizeof(args), "import consultations %s", path);
-    int rc = run_tool(args, out, sizeof(out));
+    char out[4096];
+    int rc = run_import("spreadsheet.csv", text, out, sizeof(out));
     if (rc != 0)
         fail_msg("import failed (%d): %s", rc, out);
     assert_non_null(strstr(out, "Loaded 2 consultations"));
-    assert_int_equal(run_tool(args, out, sizeof(out)), 0);
+    assert_int_equal(run_import("spreadsheet.csv", text, out, sizeof(out)), 0);
     assert_non_null(strstr(out, "Loaded 0 consultations"));
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"
                                                " WHERE step_id IN (12100001, 12100002)"
@@ -514,21 +507,19 @@ static void test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads(void **stat
                                 "2021-06-01,2021-06-02,2021-06-01,SCHOOLS,<b>Ada</b> Lowe,"
                                 "\"Teacher, year 6\",\"Further information given, Referral to Mash\"\r\n"));
     free(manager);
-    free(path);
     /* An export without the form's optional columns loads them empty. */
-    path = write_file("short.csv", "Step ID,Organisation ID,Organisation name,Step type,Step started on,"
-                                   "Step completed on,Date and time of consult,Source of contact\n"
-                                   "12100003,7600001,Ellery Lowe,Consultation (CSSW),2021-06-03,2021-06-03,"
-                                   "2021-06-03,POLICE\n");
-    snprintf(args, sizeof(args), "import consultations %s", path);
-    rc = run_tool(args, out, sizeof(out));
+    rc = run_import("short.csv",
+                    "Step ID,Organisation ID,Organisation name,Step type,Step started on,"
+                    "Step completed on,Date and time of consult,Source of contact\n"
+                    "12100003,7600001,Ellery Lowe,Consultation (CSSW),2021-06-03,2021-06-03,"
+                    "2021-06-03,POLICE\n",
+                    out, sizeof(out));
     if (rc != 0)
         fail_msg("import failed (%d): %s", rc, out);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"
                                                " WHERE step_id = 12100003 AND contact_name IS NULL"
                                                " AND cardinality(outcomes) = 0 AND source = 'police'"),
                      1);
-    free(path);
     /* A file that is not there says why. */
     assert_int_equal(run_tool("import consultations /nonexistent/old-system.csv", out, sizeof(out)), 2);
     assert_non_null(strstr(out, "/nonexistent/old-system.csv cannot be read: No such file or directory"));
@@ -565,7 +556,7 @@ static void test_an_imported_date_is_in_the_future_by_the_offices_day(void **sta
     for (size_t i = 0; i < 2; i++) {
         setenv("TESSERA_CONSULTATIONS_TIMEZONE", zones[i].zone, 1);
         restart_consultations();
-        char today[11], tomorrow[11], text[1024], args[600], out[2048];
+        char today[11], tomorrow[11], text[1024], out[2048];
         day_in_zone(zones[i].offset_hours, 0, today);
         day_in_zone(zones[i].offset_hours, 1, tomorrow);
         const char *days[2] = {tomorrow, today};
@@ -575,10 +566,7 @@ static void test_an_imported_date_is_in_the_future_by_the_offices_day(void **sta
                      "Date and time of consult,Source of contact\n"
                      "7600002,Office Clock Centre,%s,Consultation (CSSW),%s,%s,%s,SCHOOLS\n",
                      zones[i].step, days[d], days[d], days[d]);
-            char *path = write_file("today.csv", text);
-            snprintf(args, sizeof(args), "import consultations %s", path);
-            int rc = run_tool(args, out, sizeof(out));
-            free(path);
+            int rc = run_import("today.csv", text, out, sizeof(out));
             if (d == 0 && (rc != 2 || strstr(out, "is in the future") == NULL))
                 fail_msg("%s, %s: tomorrow (%s) was not refused (%d): %s", zones[i].zone, zones[i].step,
                          tomorrow, rc, out);
@@ -602,10 +590,8 @@ static void test_the_same_step_with_other_details_is_refused_and_the_file_not_lo
         "2022-10-03,SCHOOLS,,,\n"
         "7500065,Hampden Children Centre,13011369,Consultation (CSSW),2022-11-25,2022-11-25,"
         "2022-11-25,SCHOOLS,Nadia Okafor,,\n";
-    char *path = write_file("changed.csv", text);
-    char args[600], out[2048];
-    snprintf(args, sizeof(args), "import consultations %s", path);
-    assert_int_equal(run_tool(args, out, sizeof(out)), 2);
+    char out[2048];
+    assert_int_equal(run_import("changed.csv", text, out, sizeof(out)), 2);
     assert_non_null(strstr(out, "Line 3: step 13011369 is already on the system with other details"));
     assert_int_equal(
         testenv_sql_long(testenv,
@@ -615,7 +601,6 @@ static void test_the_same_step_with_other_details_is_refused_and_the_file_not_lo
         testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations WHERE step_id = 13011369"
                                   " AND source = 'education-services'"),
         1);
-    free(path);
 }
 
 static void test_consultations_completed_outside_the_period_are_left_out(void **state)
@@ -630,11 +615,8 @@ static void test_consultations_completed_outside_the_period_are_left_out(void **
         "2022-11-13T23:30:00Z,POLICE,,,Referral to Mash\n"
         "7501200,Brookfield Primary School,12000021,Consultation (CSEW),2022-12-01,2022-12-02,"
         "2022-12-01,SCHOOLS,,,\n";
-    char *path = write_file("edges.csv", text);
-    char args[600], out[2048];
-    snprintf(args, sizeof(args), "import consultations %s", path);
-    assert_int_equal(run_tool(args, out, sizeof(out)), 0);
-    free(path);
+    char out[2048];
+    assert_int_equal(run_import("edges.csv", text, out, sizeof(out)), 0);
     char *manager = testenv_login(testenv, "mash.manager");
     wait_for_total(manager, "start=2022-11-13&end=2022-11-13", 1);
     wait_for_total(manager, "start=2022-12-02&end=2022-12-31", 1);
