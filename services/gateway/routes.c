@@ -17,7 +17,6 @@
 #include "tsr_envelope.h"
 #include "tsr_metrics.h"
 #include "worker_routes.h"
-#include "tsr_text.h"
 
 /* The daemons /readyz and /metrics ask. */
 static const char *const routes_daemons[] = {"accounts",      "records",   "audit",         "workflow",
@@ -81,20 +80,10 @@ static void routes_organisation_create(gw_call_t *call)
     gw_call_daemon(call, "records", "records.organisation.create", &req.base, routes__organisation_created);
 }
 
-static int routes__path_id(gw_call_t *call, uint64_t *id)
-{
-    const char *text = call->path_vars[0];
-    *id = tsr_text_is_id(text) ? strtoull(text, NULL, 10) : 0;
-    if (*id == 0)
-        return gw_fail(call, TSR_E_NOT_FOUND, "not_found", "id",
-                       "There is no record with id '%.40s': an id is a string of digits.", text);
-    return 0;
-}
-
 static void routes_organisation_get(gw_call_t *call)
 {
     Tsr__Records__OrganisationGet req = TSR__RECORDS__ORGANISATION_GET__INIT;
-    if (routes__path_id(call, &req.id) != 0)
+    if (gw_path_id(call, 0, &req.id) != 0)
         return;
     gw_call_daemon(call, "records", "records.organisation.get", &req.base, routes__organisation_read);
 }
