@@ -1000,14 +1000,18 @@ static int ingest__conflicts(ingest_note_t *n, const PGresult *known, int row, c
     return 0;
 }
 
-static int ingest__known_ids(tsr_call_t *call, ingest_note_t *notes, size_t count, PGresult **res,
-                             tsr_error_t *err)
+/* The notifications already received under the ids of the count notes (with an id) at notes[i] or,
+ * when notes is NULL, at *some[i]. */
+static int ingest__known_ids(tsr_call_t *call, ingest_note_t *notes, ingest_note_t *const *some, size_t count,
+                             PGresult **res, tsr_error_t *err)
 {
     const char **ids = calloc(count + 1, sizeof(*ids));
     size_t n = 0;
-    for (size_t i = 0; ids != NULL && i < count; i++)
-        if (notes[i].id)
-            ids[n++] = notes[i].id;
+    for (size_t i = 0; ids != NULL && i < count; i++) {
+        const ingest_note_t *note = notes ? &notes[i] : some[i];
+        if (note->id)
+            ids[n++] = note->id;
+    }
     char *list = ids ? tsr_text_array_literal(ids, n) : NULL;
     free(ids);
     if (list == NULL)
@@ -1074,6 +1078,62 @@ static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, ingest_steps_
     for (size_t i = 0; rc == 0 && i < subjects->n; i++)
         rc = ingest__notice_record_number(call, subjects->items[i], "the NHS number is no longer active",
                                           "cpis-inactive", err);
+    return rc;
+}
+
+/* The accepted notes whose ids another request recorded after this part looked them up (not in
+ * fresh): each the same notification sent again (a duplicate) or another one under a taken id,
+ * which is refused as conflicting_duplicate and queued, like one found when the part began. */
+static int ingest__judge_late(tsr_call_t *call, const ingest_note_t *notes, ingest_note_t *const *accepted,
+                              size_t n_accepted, char *const *fresh, size_t n_fresh,
+                              Tsr__Cpis__IngestReply *out, Tsr__Cpis__Rejection *rejections,
+                              Tsr__Cpis__Rejection **rejection_ptrs, ingest_note_t **rejected,
+                              char **duplicate_ids, tsr_error_t *err)
+{
+    ingest_note_t **late = calloc(n_accepted - n_fresh + 1, sizeof(*late));
+    char **stored = NULL;
+    PGresult *known = NULL;
+    int rc = -1;
+    if (late == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        goto done;
+    }
+    size_t n_late = 0;
+    for (size_t i = 0; i < n_accepted; i++)
+        if (!tsr_text_sorted_has(fresh, n_fresh, accepted[i]->id))
+            late[n_late++] = accepted[i];
+    if (ingest__known_ids(call, NULL, late, n_late, &known, err) != 0)
+        goto done;
+    size_t n_stored = (size_t)PQntuples(known);
+    if ((stored = calloc(n_stored + 1, sizeof(*stored))) == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        goto done;
+    }
+    for (size_t k = 0; k < n_stored; k++)
+        stored[k] = PQgetvalue(known, (int)k, 0);
+    size_t first_late_error = out->n_errors;
+    for (size_t i = 0; i < n_late; i++) {
+        ingest_note_t *n = late[i];
+        char **row = bsearch(&n->id, stored, n_stored, sizeof(stored[0]), tsr_text_compare_ptrs);
+        if (row == NULL || !ingest__conflicts(n, known, (int)(row - stored), NULL)) {
+            duplicate_ids[out->duplicates++] = (char *)n->id;
+            continue;
+        }
+        Tsr__Cpis__Rejection *r = &rejections[out->n_errors];
+        tsr__cpis__rejection__init(r);
+        r->index = (uint32_t)(n - notes);
+        r->notification_id = (char *)n->id;
+        r->code = n->code;
+        r->reason = n->reason;
+        rejected[out->n_errors] = n;
+        rejection_ptrs[out->n_errors++] = r;
+    }
+    rc = ingest__queue_errors(call, rejected + first_late_error, rejection_ptrs + first_late_error,
+                              out->n_errors - first_late_error, err);
+done:
+    PQclear(known);
+    free(stored);
+    free(late);
     return rc;
 }
 
@@ -1154,7 +1214,7 @@ static int ingest__batch(tsr_call_t *call, const char *batch_json, char *const *
             notes[i].raw = raw[i];
         ingest__validate(&notes[i], now);
     }
-    if (ingest__known_ids(call, notes, count, &known, err) != 0)
+    if (ingest__known_ids(call, notes, NULL, count, &known, err) != 0)
         goto done;
     /* Sorted, so that a batch sent again (every id known) is not a search of the whole list for each. */
     size_t n_known = (size_t)PQntuples(known);
@@ -1215,13 +1275,16 @@ static int ingest__batch(tsr_call_t *call, const char *batch_json, char *const *
     size_t n_fresh = 0;
     if (n_accepted > 0 && ingest__record(call, accepted, n_accepted, &fresh, fresh_ids, &n_fresh, err) != 0)
         goto done;
+    /* Received meanwhile through another request: a duplicate after all, or, when that copy says
+     * something else, a conflict for the error queue as when it was received before. */
+    if (n_fresh < n_accepted &&
+        ingest__judge_late(call, notes, accepted, n_accepted, fresh_ids, n_fresh, &out, rejections,
+                           rejection_ptrs, rejected, duplicate_ids, err) != 0)
+        goto done;
     for (size_t i = 0; i < n_accepted; i++) {
         const ingest_note_t *n = accepted[i];
-        /* Received meanwhile through another request: a duplicate after all. */
-        if (!tsr_text_sorted_has(fresh_ids, n_fresh, n->id)) {
-            duplicate_ids[out.duplicates++] = (char *)n->id;
+        if (!tsr_text_sorted_has(fresh_ids, n_fresh, n->id))
             continue;
-        }
         if (ingest__apply(call, n, &steps, err) != 0)
             goto done;
         if (strcmp(n->kind, "access") == 0)

@@ -807,12 +807,15 @@ static void *hold_insert(void *arg)
     return NULL;
 }
 
-/* Another request records one of a part's notifications after the part's ids were looked up and
- * before the part is written (a second poller, a retry that overtook the first attempt): that one
- * is a duplicate, every other is accepted and followed up once. The rows are stored as sent, a
- * quote and a backslash included. */
+/* Another request records two of a part's notifications after the part's ids were looked up and
+ * before the part is written (a second poller, a retry that overtook the first attempt, the national
+ * service sending two notifications under one id): the one recorded as this part says it is a
+ * duplicate; the one recorded with other content is a conflict, queued naming what differs, its first
+ * copy standing; every other is accepted and followed up once. The rows are stored as sent, a quote
+ * and a backslash included. */
 static void
-test_a_notification_recorded_meanwhile_by_another_request_is_a_duplicate_and_the_rest_are_kept(void **state)
+test_notifications_recorded_meanwhile_by_another_request_are_duplicates_or_conflicts_and_the_rest_are_kept(
+    void **state)
 {
     (void)state;
     enum { COUNT = 10 };
@@ -821,9 +824,12 @@ test_a_notification_recorded_meanwhile_by_another_request_is_a_duplicate_and_the
     held_insert_t held = {.rc = -1};
     snprintf(held.sql, sizeof(held.sql),
              "BEGIN;\nINSERT INTO cpis.notifications (notification_id, kind, nhs_number, created_at,"
-             " accessed_at, setting) VALUES ('N-RACE-05', 'access', '%s', now(), now(), 'nhs-111');\n"
-             "SELECT pg_sleep(1.5);\nCOMMIT;\n",
-             nhs);
+             " accessed_at, setting, ods_code, organisation_name, professional_name, professional_role)"
+             " VALUES ('N-RACE-05', 'access', '%s', '%sT10:20:00Z', '%sT10:12:00Z', 'emergency-department',"
+             " 'RX1', E'St Mary\\'s \\\\ Annexe ED', 'Lee O''Neill', 'Staff Nurse'),"
+             " ('N-RACE-07', 'access', '%s', '%sT10:20:00Z', '%sT10:12:00Z', 'nhs-111', NULL, NULL, NULL,"
+             " NULL);\nSELECT pg_sleep(1.5);\nCOMMIT;\n",
+             nhs, day, day, nhs, day, day);
     pthread_t holder;
     assert_int_equal(pthread_create(&holder, NULL, hold_insert, &held), 0);
     /* Written, not yet committed. */
@@ -838,27 +844,42 @@ test_a_notification_recorded_meanwhile_by_another_request_is_a_duplicate_and_the
     free(batch);
     pthread_join(holder, NULL);
     assert_int_equal(held.rc, 0);
-    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), COUNT - 1);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), COUNT - 2);
     assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 1);
     assert_string_equal(json_string_value(json_array_get(json_object_get(reply, "duplicate_ids"), 0)),
                         "N-RACE-05");
-    assert_int_equal(json_array_size(json_object_get(reply, "errors")), 0);
+    json_t *errors = json_object_get(reply, "errors");
+    assert_int_equal(json_array_size(errors), 1);
+    const json_t *e = json_array_get(errors, 0);
+    assert_string_equal(testenv_str(e, "notification_id"), "N-RACE-07");
+    assert_string_equal(testenv_str(e, "code"), "conflicting_duplicate");
+    assert_non_null(strstr(testenv_str(e, "reason"), "care_setting.type was 'nhs-111'"));
     json_decref(reply);
+    json_t *queue = open_errors();
+    assert_non_null(error_of(queue, "N-RACE-07"));
+    json_decref(queue);
     assert_int_equal(
         testenv_sql_long(testenv,
                          "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-RACE-%'"),
         COUNT);
+    /* Every one as this part sent it but the conflict, whose first copy stands. */
     assert_int_equal(testenv_sql_long(testenv,
                                       "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE"
                                       " 'N-RACE-%' AND organisation_name = E'St Mary\\'s \\\\ Annexe ED'"
                                       " AND professional_name = 'Lee O''Neill' AND accessed_at IS NOT NULL"),
                      COUNT - 1);
+    assert_int_equal(testenv_sql_long(testenv,
+                                      "SELECT count(*) FROM cpis.notifications"
+                                      " WHERE notification_id = 'N-RACE-07' AND setting = 'nhs-111'"),
+                     1);
+    /* The held rows were written behind cpis's back, so only the part's own are followed up. */
     const char *steps = "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-RACE-%'";
-    assert_int_equal(wait_count(steps, COUNT - 1), COUNT - 1);
+    assert_int_equal(wait_count(steps, COUNT - 2), COUNT - 2);
     usleep(500 * 1000);
-    assert_int_equal(testenv_sql_long(testenv, steps), COUNT - 1);
+    assert_int_equal(testenv_sql_long(testenv, steps), COUNT - 2);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.requested_steps"
-                                               " WHERE dedupe_key LIKE 'cpis:N-RACE-05:%'"),
+                                               " WHERE dedupe_key LIKE 'cpis:N-RACE-05:%'"
+                                               " OR dedupe_key LIKE 'cpis:N-RACE-07:%'"),
                      0);
 }
 
@@ -1396,7 +1417,7 @@ int main(void)
         cmocka_unit_test(test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_changes_nothing),
         cmocka_unit_test(test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_notification),
         cmocka_unit_test(
-            test_a_notification_recorded_meanwhile_by_another_request_is_a_duplicate_and_the_rest_are_kept),
+            test_notifications_recorded_meanwhile_by_another_request_are_duplicates_or_conflicts_and_the_rest_are_kept),
         cmocka_unit_test(
             test_an_unreadable_notification_is_queued_with_its_fault_and_the_rest_of_the_file_goes_on),
         cmocka_unit_test(test_a_file_that_is_not_a_batch_is_set_aside_and_shown_in_the_error_queue),
