@@ -55,6 +55,11 @@ struct tsr_consumer {
     int retry_later; /* the database failed: try the same events again after a pause */
     int replay_in_flight;
     int replay_more;
+    /* An event came live since the idle timer last looked: the producer is not quiet, so the tail
+     * cannot have been lost unseen (a later event shows a hole), and a replay now would only fetch
+     * again what is still on its way on the socket. */
+    int heard;
+    uint64_t heard_seq; /* the highest sequence heard live, for the lag between replays */
     int closing;
     int handles_open;
     tsr_metric_t *m_applied;
@@ -512,10 +517,13 @@ static int consumer__on_readable(tsr_zwatch_t *watch, int budget)
         }
         taken++;
         Tsr__Envelope *ev = tsr__envelope__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
-        if (ev != NULL && ev->kind == TSR__ENVELOPE__KIND__EVENT && ev->seq > 0)
+        if (ev != NULL && ev->kind == TSR__ENVELOPE__KIND__EVENT && ev->seq > 0) {
+            self->heard = 1;
+            if (ev->seq > self->heard_seq)
+                self->heard_seq = ev->seq;
             consumer__enqueue(self, ev->seq, zmq_msg_data(&msg), zmq_msg_size(&msg),
                               consumer__wants(self, ev));
-        else
+        } else
             tsr_log_warn(NULL, "dropped a malformed event from %s", self->producer);
         if (ev)
             tsr__envelope__free_unpacked(ev, NULL);
@@ -528,7 +536,13 @@ static int consumer__on_readable(tsr_zwatch_t *watch, int budget)
 static void consumer__on_idle(uv_timer_t *timer)
 {
     tsr_consumer_t *self = timer->data;
-    consumer__request_replay(self);
+    if (self->heard && self->started && !self->gap) {
+        self->heard = 0;
+        tsr_metric_set(self->m_lag,
+                       self->heard_seq > self->applied ? (double)(self->heard_seq - self->applied) : 0);
+    } else {
+        consumer__request_replay(self);
+    }
     consumer__schedule(self);
 }
 

@@ -945,6 +945,18 @@ static void start_consumer(void)
     start_consumer_wanting(NULL);
 }
 
+/* Runs the loop until the producer has answered count replays (or fails after 15 s). */
+static void run_until_replays(int count)
+{
+    uint64_t start = uv_hrtime();
+    while (ib.replays < count) {
+        if ((uv_hrtime() - start) / 1000000 > 15000)
+            fail_msg("%d replays asked, waiting for %d", ib.replays, count);
+        uv_run(ib.loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
 static int wants_odd_events(const Tsr__Envelope *event)
 {
     return event->seq % 2 == 1;
@@ -1073,6 +1085,37 @@ static void test_the_inbox_applies_each_event_once_in_order_through_duplicates_a
     publish(again, 4);
     run_for_ms(100);
     assert_applied_once_in_order(conn, 10, 0);
+    PQfinish(conn);
+}
+
+/* While the producer's events keep arriving, the idle timer asks for no replay: one would only fetch
+ * again what is on its way (under load, a CP-IS part's event of some 470 KB, from each follower). A
+ * tail lost with nothing after it is still fetched once the producer has gone quiet. */
+static void test_a_consumer_hearing_events_asks_no_replay_and_a_lost_tail_is_still_fetched(void **state)
+{
+    (void)state;
+    NEED_POSTGRES();
+    ib.consumer = tsr_consumer_new(ib.daemon, tsr_daemon_zmq_context(ib.daemon), "accounts",
+                                   "inproc://accounts.events", ib.rpc, NULL, apply_event, NULL, 100);
+    assert_non_null(ib.consumer);
+    run_until_replays(1); /* the one at start-up */
+    run_for_ms(50);
+    int replays_before = ib.replays;
+    /* Seven events, one every 40 ms, over nearly three of the idle timer's periods. */
+    for (uint64_t seq = 1; seq <= 7; seq++) {
+        ib.head = seq;
+        publish(&seq, 1);
+        run_for_ms(40);
+    }
+    run_until_applied(7);
+    assert_int_equal(ib.replays, replays_before);
+    /* The eighth is published but lost, and nothing follows it: the quiet is noticed. */
+    ib.head = 8;
+    run_until_applied(8);
+    assert_true(ib.replays > replays_before);
+    assert_int_equal(ib.replay_after[replays_before], 7);
+    PGconn *conn = connect_records();
+    assert_applied_once_in_order(conn, 8, 0);
     PQfinish(conn);
 }
 
@@ -1447,6 +1490,9 @@ int main(void)
         cmocka_unit_test(test_events_numbered_at_commit_are_published_in_sequence_whatever_order_they_come),
         cmocka_unit_test_setup_teardown(
             test_the_inbox_applies_each_event_once_in_order_through_duplicates_and_gaps, inbox_setup,
+            inbox_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_consumer_hearing_events_asks_no_replay_and_a_lost_tail_is_still_fetched, inbox_setup,
             inbox_teardown),
         cmocka_unit_test_setup_teardown(test_an_event_that_cannot_be_applied_is_set_aside_and_the_rest_go_on,
                                         inbox_setup, inbox_teardown),
