@@ -13,9 +13,14 @@
 # the match query over their NHS numbers (what a bulk load with no checks, events or work would
 # cost; three times, the median taken). Goal: ingest at 0.5 or more of the raw rate.
 #
-# Writes build/bench/cpis.json. BENCH_CPIS_QUEUE_WAIT_S (1800): how long to wait for the queue;
-# BENCH_CPIS_SETTLE_WAIT_S (600): how long to wait, before the baseline, for every daemon to have
-# applied every event (the baseline is measured on a settled server).
+# Writes build/bench/cpis.json; with BENCH_STATEMENTS=1, the statements from the start of the ingest
+# until the queue is full too, per 1,000 notifications (build/bench/cpis_statements.txt).
+# BENCH_CPIS_QUEUE_WAIT_S (1800): how long to wait for the queue; BENCH_CPIS_SETTLE_WAIT_S (600): how
+# long to wait, before the baseline, for every daemon to have applied every event (the baseline is
+# measured on a settled server). BENCH_CPIS_PAUSE_FOLLOWERS=1, a diagnosis, not the benchmark:
+# the daemons that follow cpis's events (workflow, audit, reporting, notifications) are stopped
+# (SIGSTOP) until every part is acknowledged, so that the acknowledgement measures the ingest's own
+# path with no follow-ups started meanwhile on the same cores; the JSON says so.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 out="$bench_root/build/bench"
@@ -56,6 +61,16 @@ batch_size = $batch
 CONF
 
 echo "bench: tessera-spine-poller --once, parts of $batch"
+# A settled, checkpointed server, as the baseline has below: the generator's writes are not
+# flushed under the ingest.
+psql_super -d tessera -c "CHECKPOINT" >/dev/null
+pause_followers=${BENCH_CPIS_PAUSE_FOLLOWERS:-0}
+followers="bin/tessera-(workflow|audit|reporting|notifications) --config $dir/tessera.conf"
+if [ "$pause_followers" = 1 ]; then
+    trap 'pkill -CONT -f "$followers"; bench_cleanup' EXIT # stopped, they would not hear SIGTERM
+    pkill -STOP -f "$followers"
+fi
+bench_statements_reset
 bench_cpu_snapshot >"$dir/cpu_start.txt"
 TIMEFORMAT='%U %S' # the poller's own CPU, user and system
 t0=$(now_s)
@@ -63,6 +78,7 @@ t0=$(now_s)
     2>"$dir/poller_time.txt"
 t1=$(now_s)
 bench_cpu_snapshot >"$dir/cpu_acknowledged.txt"
+[ "$pause_followers" = 1 ] && pkill -CONT -f "$followers"
 awk -v hz="$(getconf CLK_TCK)" '{ printf "tessera-spine-poller %d\n", ($1 + $2) * hz }' "$dir/poller_time.txt" \
     >>"$dir/cpu_acknowledged.txt"
 [ -f "$spool/done/bench.json" ] || { echo "bench: the batch was not acknowledged" >&2; tail "$dir/logs/spine-poller.log" >&2; exit 1; }
@@ -75,6 +91,7 @@ for _ in $(seq 1 $((queue_wait_s * 5))); do
 done
 t2=$(now_s)
 bench_cpu_snapshot >"$dir/cpu_queued.txt"
+bench_statements_report "$((count / 1000))" "$out/cpis_statements.txt"
 accepted=$(psql_super -d tessera -At -c "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'BENCH-%'")
 
 # The baseline on a settled server: every daemon has applied every event published so far. After
@@ -155,6 +172,7 @@ cat >"$out/cpis.json" <<JSON
   "baseline_on_settled_server": $settled,
   "raw_per_s": $(rate "$raw_s"),
   "ingest_over_raw": $ratio,
+  "followers_paused_until_acknowledged": $([ "$pause_followers" = 1 ] && echo true || echo false),
   "cpu_ms_per_1000_until_acknowledged": {$cpu_acknowledged},
   "cpu_ms_per_1000_acknowledged_to_queue": {$cpu_queued},
   "cpu_ms_per_1000_raw_copy_and_match": {$cpu_raw}
