@@ -1053,6 +1053,55 @@ static int ingest__ask_records(tsr_call_t *call, ingest_note_t *notes, size_t co
     return rc;
 }
 
+/* An inactive number held by a child with no key worker: no one would be asked for a new number
+ * while the child's plan uploads stop, so the notification is queued for system support as
+ * no_key_worker (accepted all the same: the poller must not send it again). Closed by a person once
+ * a key worker is allocated or the number recorded. */
+static int ingest__queue_unowned(tsr_call_t *call, const ingest_note_t *n, tsr_error_t *err)
+{
+    char children[INGEST_REASON_MAX / 2] = "", person[24] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n->subjects.n; i++) {
+        const Tsr__Records__NhsHolder *child = n->subjects.items[i];
+        if (child->key_worker_id != 0)
+            continue;
+        if (person[0] == '\0')
+            snprintf(person, sizeof(person), "%" PRIu64, child->person_id);
+        if (used < sizeof(children))
+            used += (size_t)snprintf(children + used, sizeof(children) - used, "%s%s (person %" PRIu64 ")",
+                                     used ? ", " : "", child->display_name, child->person_id);
+    }
+    if (person[0] == '\0')
+        return 0;
+    char reason[INGEST_REASON_MAX];
+    snprintf(reason, sizeof(reason),
+             "The national service reported NHS number %s inactive: plan uploads for %s stop until a new "
+             "number is recorded, and no key worker is allocated to be asked for it. Allocate a key worker "
+             "or record the child's new NHS number, then close this entry.",
+             n->nhs, children);
+    /* A name cut at the buffer's end can end inside a character; the queue takes only UTF-8. */
+    char *text = tsr_text_utf8_repair(reason, strlen(reason), sizeof(reason) - 1);
+    char *kept = n->obj ? json_dumps(n->obj, JSON_COMPACT) : strdup(n->raw);
+    int rc = -1;
+    if (text == NULL || kept == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    } else {
+        const char *params[5] = {n->id, n->nhs, text, kept, person};
+        /* Its id may hold a row already (refused before, accepted now): the row says what is to do now. */
+        rc = tsr_db_defer(
+            call->conn,
+            "INSERT INTO errors (notification_id, nhs_number, code, reason, notification, person_id)"
+            " VALUES ($1, $2, 'no_key_worker', $3, $4::jsonb, $5::bigint)"
+            " ON CONFLICT (notification_id) WHERE notification_id <> '' DO UPDATE SET"
+            " code = EXCLUDED.code, reason = EXCLUDED.reason, person_id = EXCLUDED.person_id,"
+            " last_received_at = now(), resolved_at = NULL, closed_by = NULL, close_reason = NULL",
+            5, params, NULL, NULL, err);
+    }
+    free(text);
+    free(kept);
+    return rc;
+}
+
 /* What an accepted notification, newly recorded, asks for: the follow-up steps (access), or the
  * number marked inactive and the key workers asked for a new one. */
 static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, ingest_steps_t *steps, tsr_error_t *err)
@@ -1078,7 +1127,7 @@ static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, ingest_steps_
     for (size_t i = 0; rc == 0 && i < subjects->n; i++)
         rc = ingest__notice_record_number(call, subjects->items[i], "the NHS number is no longer active",
                                           "cpis-inactive", err);
-    return rc;
+    return rc == 0 ? ingest__queue_unowned(call, n, err) : rc;
 }
 
 /* The accepted notes whose ids another request recorded after this part looked them up (not in
@@ -1344,7 +1393,7 @@ int cpis_errors_retry(tsr_call_t *call, tsr_error_t *err)
     const char *params[1] = {id};
     PGresult *res = tsr_db_exec(call->conn,
                                 "SELECT source, notification_id, coalesce(notification::text, ''),"
-                                " notification ? 'tessera_unreadable' FROM errors"
+                                " notification ? 'tessera_unreadable', code FROM errors"
                                 " WHERE id = $1::bigint AND resolved_at IS NULL FOR UPDATE",
                                 1, params, err);
     if (res == NULL)
@@ -1357,6 +1406,11 @@ int cpis_errors_retry(tsr_call_t *call, tsr_error_t *err)
         tsr_error_set(err, TSR_E_CONFLICT, "not_retriable", NULL,
                       "Entry %s is about a plan upload, not a notification: the next upload file checks the "
                       "plan again.",
+                      id);
+    else if (strcmp(PQgetvalue(res, 0, 4), "no_key_worker") == 0)
+        tsr_error_set(err, TSR_E_CONFLICT, "not_retriable", NULL,
+                      "Entry %s's notification was accepted; it waits for a person: allocate the child a key "
+                      "worker or record their new NHS number, then close the entry.",
                       id);
     else if (PQgetvalue(res, 0, 1)[0] == '\0' || PQgetvalue(res, 0, 3)[0] == 't')
         tsr_error_set(err, TSR_E_CONFLICT, "not_retriable", NULL,
@@ -1381,6 +1435,38 @@ int cpis_errors_retry(tsr_call_t *call, tsr_error_t *err)
 
 #define ERRORS_PAGE_DEFAULT 50
 #define ERRORS_PAGE_MAX 200
+/* A close's reason is a sentence or a short paragraph, kept with the entry. */
+#define ERRORS_CLOSE_REASON_MAX 1000
+
+/* An entry's columns, in the order errors__fill reads them. */
+#define ERRORS_COLUMNS                                                                                       \
+    "id, notification_id, nhs_number, code, reason, (extract(epoch FROM last_received_at) * 1000)::bigint,"  \
+    " coalesce(notification::text, ''), times_received, source, coalesce(plan_id, 0),"                       \
+    " coalesce(person_id, 0), coalesce(file_sequence_number, 0), coalesce(record_number, 0),"                \
+    " CASE WHEN closed_by IS NULL THEN 0 ELSE (extract(epoch FROM resolved_at) * 1000)::bigint END,"         \
+    " coalesce(closed_by, 0), coalesce(close_reason, '')"
+
+/* e as row i of res (selected as ERRORS_COLUMNS); its strings point into res. */
+static void errors__fill(Tsr__Cpis__QueuedError *e, const PGresult *res, int i)
+{
+    tsr__cpis__queued_error__init(e);
+    e->id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+    e->notification_id = PQgetvalue(res, i, 1);
+    e->nhs_number = PQgetvalue(res, i, 2);
+    e->code = PQgetvalue(res, i, 3);
+    e->reason = PQgetvalue(res, i, 4);
+    e->received_at_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+    e->notification_json = PQgetvalue(res, i, 6);
+    e->times_received = (uint32_t)strtoul(PQgetvalue(res, i, 7), NULL, 10);
+    e->source = PQgetvalue(res, i, 8);
+    e->plan_id = strtoull(PQgetvalue(res, i, 9), NULL, 10);
+    e->person_id = strtoull(PQgetvalue(res, i, 10), NULL, 10);
+    e->file_sequence_number = strtoull(PQgetvalue(res, i, 11), NULL, 10);
+    e->record_number = (uint32_t)strtoul(PQgetvalue(res, i, 12), NULL, 10);
+    e->closed_at_ms = strtoll(PQgetvalue(res, i, 13), NULL, 10);
+    e->closed_by = strtoull(PQgetvalue(res, i, 14), NULL, 10);
+    e->close_reason = PQgetvalue(res, i, 15);
+}
 
 int cpis_errors_list(tsr_call_t *call, tsr_error_t *err)
 {
@@ -1392,16 +1478,11 @@ int cpis_errors_list(tsr_call_t *call, tsr_error_t *err)
         return -1;
     uint32_t limit = page.limit;
     const char *params[2] = {page.before_text, page.fetch_text};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "SELECT id, notification_id, nhs_number, code, reason,"
-                    " (extract(epoch FROM last_received_at) * 1000)::bigint,"
-                    " coalesce(notification::text, ''), times_received, source, coalesce(plan_id, 0),"
-                    " coalesce(person_id, 0), coalesce(file_sequence_number, 0),"
-                    " coalesce(record_number, 0) FROM errors"
-                    " WHERE resolved_at IS NULL AND ($1::bigint IS NULL OR id < $1::bigint)"
-                    " ORDER BY id DESC LIMIT $2::int",
-                    2, params, err);
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT " ERRORS_COLUMNS " FROM errors"
+                                " WHERE resolved_at IS NULL AND ($1::bigint IS NULL OR id < $1::bigint)"
+                                " ORDER BY id DESC LIMIT $2::int",
+                                2, params, err);
     if (res == NULL)
         return -1;
     int rows = PQntuples(res);
@@ -1415,22 +1496,8 @@ int cpis_errors_list(tsr_call_t *call, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     }
     for (int i = 0; i < shown; i++) {
-        Tsr__Cpis__QueuedError *e = &items[i];
-        tsr__cpis__queued_error__init(e);
-        e->id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
-        e->notification_id = PQgetvalue(res, i, 1);
-        e->nhs_number = PQgetvalue(res, i, 2);
-        e->code = PQgetvalue(res, i, 3);
-        e->reason = PQgetvalue(res, i, 4);
-        e->received_at_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
-        e->notification_json = PQgetvalue(res, i, 6);
-        e->times_received = (uint32_t)strtoul(PQgetvalue(res, i, 7), NULL, 10);
-        e->source = PQgetvalue(res, i, 8);
-        e->plan_id = strtoull(PQgetvalue(res, i, 9), NULL, 10);
-        e->person_id = strtoull(PQgetvalue(res, i, 10), NULL, 10);
-        e->file_sequence_number = strtoull(PQgetvalue(res, i, 11), NULL, 10);
-        e->record_number = (uint32_t)strtoul(PQgetvalue(res, i, 12), NULL, 10);
-        ptrs[i] = e;
+        errors__fill(&items[i], res, i);
+        ptrs[i] = &items[i];
     }
     char next[24] = "";
     if (rows > (int)limit)
@@ -1444,4 +1511,69 @@ int cpis_errors_list(tsr_call_t *call, tsr_error_t *err)
     free(ptrs);
     PQclear(res);
     return 0;
+}
+
+/* Some entries no change on our side settles: a child the national service knows and this council
+ * does not, one the team has dealt with by telephone, an inactive number with no key worker to
+ * record a new one. System support close them, saying why; who and why stay with the entry. A plan
+ * held back and closed is checked again by the next upload file, and queued again if it still fails. */
+int cpis_errors_close(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Cpis__ErrorClose *in = (const Tsr__Cpis__ErrorClose *)call->payload;
+    if (tsr_actor_require_role(call->actor, errors_readers, "close entries of the CP-IS error queue", err) !=
+        0)
+        return -1;
+    const char *reason = in->reason ? in->reason : "";
+    if (tsr_text_trimmed_length(reason) == 0)
+        return tsr_error_set(
+            err, TSR_E_INVALID, "missing_field", "reason",
+            "Say why the entry is closed: the reason is kept with it for whoever reads it next.");
+    if (tsr_text_length(reason) > ERRORS_CLOSE_REASON_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "too_long", "reason",
+                             "The reason is %zu characters; at most %d are kept.", tsr_text_length(reason),
+                             ERRORS_CLOSE_REASON_MAX);
+    if (tsr_text_has_control(reason, 1))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "reason",
+                             "The reason holds a control character; write it as plain text.");
+    char *trimmed = tsr_text_trim_dup(reason);
+    if (trimmed == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    char id[24], by[24];
+    snprintf(id, sizeof(id), "%" PRIu64, in->id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    const char *params[3] = {id, by, trimmed};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "UPDATE errors SET resolved_at = now(), closed_by = $2::bigint,"
+                                " close_reason = $3 WHERE id = $1::bigint AND resolved_at IS NULL"
+                                " RETURNING " ERRORS_COLUMNS,
+                                3, params, err);
+    free(trimmed);
+    if (res == NULL)
+        return -1;
+    int rc = -1;
+    if (PQntuples(res) == 1) {
+        Tsr__Cpis__QueuedError out;
+        errors__fill(&out, res, 0);
+        tsr_call_reply(call, &out.base);
+        rc = 0;
+    } else {
+        /* Not open: say whether it is gone from the queue already or was never in it. */
+        PQclear(res);
+        res = tsr_db_exec(call->conn, "SELECT closed_by IS NOT NULL FROM errors WHERE id = $1::bigint", 1,
+                          params, err);
+        if (res == NULL)
+            return -1;
+        if (PQntuples(res) == 0)
+            tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
+                          "There is no entry %s in the CP-IS error queue.", id);
+        else
+            tsr_error_set(
+                err, TSR_E_CONFLICT, "already_closed", NULL,
+                PQgetvalue(res, 0, 0)[0] == 't'
+                    ? "Entry %s was closed already."
+                    : "Entry %s left the queue already: its notification was accepted when received again.",
+                id);
+    }
+    PQclear(res);
+    return rc;
 }

@@ -14,5 +14,7 @@ int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err);
 int cpis_errors_list(tsr_call_t *call, tsr_error_t *err);
 /* cpis.errors.retry: a queued notification judged again (system support), answered as a batch. */
 int cpis_errors_retry(tsr_call_t *call, tsr_error_t *err);
+/* cpis.errors.close: an open entry taken out of the queue by system support, with their reason. */
+int cpis_errors_close(tsr_call_t *call, tsr_error_t *err);
 
 #endif

@@ -16,6 +16,7 @@ static const tsr_handler_def_t cpis_handlers[] = {
     {"cpis.notifications.ingest", cpis_notifications_ingest, &tsr__cpis__notifications_ingest__descriptor},
     {"cpis.errors.list", cpis_errors_list, &tsr__cpis__error_query__descriptor},
     {"cpis.errors.retry", cpis_errors_retry, &tsr__cpis__error_retry__descriptor},
+    {"cpis.errors.close", cpis_errors_close, &tsr__cpis__error_close__descriptor},
     {"cpis.plans.record", cpis_plans_record, &tsr__cpis__plan_record__descriptor},
     {"cpis.plans.end", cpis_plans_end, &tsr__cpis__plan_end__descriptor},
     {"cpis.plans.list", cpis_plans_list, &tsr__cpis__plan_query__descriptor},

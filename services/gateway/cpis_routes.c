@@ -46,6 +46,29 @@ void gw_cpis_error_retry(gw_call_t *call)
     gw_call_daemon(call, "cpis", "cpis.errors.retry", &req.base, cpis__ingested);
 }
 
+/* An entry of the error queue as the API gives it. */
+static json_t *cpis__error_json(const Tsr__Cpis__QueuedError *e)
+{
+    json_t *notification = json_loads(e->notification_json, JSON_DECODE_ANY, NULL);
+    json_t *item = json_pack("{s:o, s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:o}", "id", gw_json_id(e->id),
+                             "source", e->source, "notification_id", e->notification_id, "nhs_number",
+                             e->nhs_number, "code", e->code, "reason", e->reason, "received_at",
+                             gw_json_time(e->received_at_ms), "times_received", (json_int_t)e->times_received,
+                             "notification", notification ? notification : json_null());
+    /* Plan export and response errors name the plan, the child and the file. */
+    json_object_set_new(item, "plan_id", e->plan_id ? gw_json_id(e->plan_id) : json_null());
+    json_object_set_new(item, "person_id", e->person_id ? gw_json_id(e->person_id) : json_null());
+    json_object_set_new(item, "file_sequence_number",
+                        e->file_sequence_number ? gw_json_id(e->file_sequence_number) : json_null());
+    json_object_set_new(item, "record_number",
+                        e->record_number ? json_integer(e->record_number) : json_null());
+    /* A closed entry: when, by whom and why. */
+    json_object_set_new(item, "closed_at", e->closed_by ? gw_json_time(e->closed_at_ms) : json_null());
+    json_object_set_new(item, "closed_by", e->closed_by ? gw_json_id(e->closed_by) : json_null());
+    json_object_set_new(item, "close_reason", e->closed_by ? json_string(e->close_reason) : json_null());
+    return item;
+}
+
 static void cpis__errors_listed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                                 const tsr_error_t *err)
 {
@@ -54,26 +77,35 @@ static void cpis__errors_listed(gw_call_t *call, const char *daemon, const Tsr__
     if (list == NULL)
         return;
     json_t *items = json_array();
-    for (size_t i = 0; i < list->n_items; i++) {
-        const Tsr__Cpis__QueuedError *e = list->items[i];
-        json_t *notification = json_loads(e->notification_json, JSON_DECODE_ANY, NULL);
-        json_t *item = json_pack(
-            "{s:o, s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:o}", "id", gw_json_id(e->id), "source", e->source,
-            "notification_id", e->notification_id, "nhs_number", e->nhs_number, "code", e->code, "reason",
-            e->reason, "received_at", gw_json_time(e->received_at_ms), "times_received",
-            (json_int_t)e->times_received, "notification", notification ? notification : json_null());
-        /* Plan export and response errors name the plan, the child and the file. */
-        json_object_set_new(item, "plan_id", e->plan_id ? gw_json_id(e->plan_id) : json_null());
-        json_object_set_new(item, "person_id", e->person_id ? gw_json_id(e->person_id) : json_null());
-        json_object_set_new(item, "file_sequence_number",
-                            e->file_sequence_number ? gw_json_id(e->file_sequence_number) : json_null());
-        json_object_set_new(item, "record_number",
-                            e->record_number ? json_integer(e->record_number) : json_null());
-        json_array_append_new(items, item);
-    }
+    for (size_t i = 0; i < list->n_items; i++)
+        json_array_append_new(items, cpis__error_json(list->items[i]));
     json_t *body = gw_list_body(items, list->next_cursor);
     tsr__cpis__error_list__free_unpacked(list, NULL);
     gw_reply_json(call, 200, body);
+}
+
+static void cpis__error_closed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                               const tsr_error_t *err)
+{
+    Tsr__Cpis__QueuedError *e = (Tsr__Cpis__QueuedError *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__cpis__queued_error__descriptor);
+    if (e == NULL)
+        return;
+    json_t *body = cpis__error_json(e);
+    tsr__cpis__queued_error__free_unpacked(e, NULL);
+    gw_reply_json(call, 200, body);
+}
+
+void gw_cpis_error_close(gw_call_t *call)
+{
+    static const char *const fields[] = {"reason", NULL};
+    Tsr__Cpis__ErrorClose req = TSR__CPIS__ERROR_CLOSE__INIT;
+    const char *reason = NULL;
+    if (gw_path_id(call, 0, &req.id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_string(call, "reason", 1, &reason) != 0)
+        return;
+    req.reason = (char *)reason;
+    gw_call_daemon(call, "cpis", "cpis.errors.close", &req.base, cpis__error_closed);
 }
 
 void gw_cpis_errors(gw_call_t *call)

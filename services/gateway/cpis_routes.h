@@ -11,6 +11,8 @@ void gw_cpis_notifications_post(gw_call_t *call);
 /* GET /api/v1/cpis/errors?limit=&cursor= */
 void gw_cpis_errors(gw_call_t *call);
 void gw_cpis_error_retry(gw_call_t *call);
+/* POST /api/v1/cpis/errors/{id}/close {reason}: system support take an entry out of the queue */
+void gw_cpis_error_close(gw_call_t *call);
 /* GET /api/v1/cpis/plans?person_id=&limit=&cursor= · POST /api/v1/cpis/plans ·
  * POST /api/v1/cpis/plans/{id}/end */
 void gw_cpis_plans_list(gw_call_t *call);

@@ -536,6 +536,7 @@ const gw_route_t gw_routes[] = {
     {"POST", "/api/v1/cpis/notifications", gw_cpis_notifications_post, 1, GW_BODY_RAW},
     {"GET", "/api/v1/cpis/errors", gw_cpis_errors, 1, 0},
     {"POST", "/api/v1/cpis/errors/{id}/retry", gw_cpis_error_retry, 1, GW_BODY_OPTIONAL},
+    {"POST", "/api/v1/cpis/errors/{id}/close", gw_cpis_error_close, 1, 1},
     {"GET", "/api/v1/cpis/plans", gw_cpis_plans_list, 1, 0},
     {"POST", "/api/v1/cpis/plans", gw_cpis_plan_record, 1, 1},
     {"POST", "/api/v1/cpis/plans/{id}/end", gw_cpis_plan_end, 1, GW_BODY_OPTIONAL},

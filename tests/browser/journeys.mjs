@@ -680,6 +680,19 @@ journey('System support: the CP-IS error queue lists each rejected notification 
   expect(held.includes('Plan upload check') && held.includes('family name'), `the held-back plan's row: ${held}`);
   log(`  ${bad}\n  ${unknown}\n  ${held}`);
   await s.check('cpis-error-queue');
+  // An entry nothing on our side will settle is closed with a reason; without one it stays.
+  const row = page.locator('tr', { hasText: 'N-UI-UNK-1' });
+  await kb.press(row.locator('summary'));
+  const form = row.locator('form.app-close-error');
+  const id = await form.getAttribute('data-error-id');
+  await kb.press(form.getByRole('button', { name: 'Close entry' }));
+  await page.locator(`#close-reason-${id}-error`).waitFor();
+  await s.check('cpis-error-close-needs-reason');
+  await kb.type(page.locator(`#close-reason-${id}`), 'Not a child of this council: the NHS was told by telephone.');
+  await kb.press(form.getByRole('button', { name: 'Close entry' }));
+  await banner(page, `Entry ${id} closed.`);
+  expect((await page.locator('tr', { hasText: 'N-UI-UNK-1' }).count()) === 0, 'the closed entry is still listed');
+  expect((await page.locator('tr', { hasText: 'N-UI-BAD-1' }).count()) === 1, 'another entry left the list');
   await signOut(s);
 });
 

@@ -81,8 +81,6 @@ static char *access_json(const char *id, const char *nhs, const char *setting, c
     return out;
 }
 
-/* {"notifications": [...]} of count access notifications about one NHS number, their ids id_format
- * with their index (malloc'd). */
 /* Posts one notification (its JSON) as a batch of its own, as the spine poller's service account;
  * the reply. */
 static json_t *post_notification(const char *notification)
@@ -111,6 +109,8 @@ static void expected_date_passed(const char *baby)
     assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
 }
 
+/* {"notifications": [...]} of count access notifications about one NHS number, their ids id_format
+ * with their index (malloc'd). */
 static char *notifications_batch(const char *id_format, int count, const char *nhs, const char *setting,
                                  const char *place, const char *professional)
 {
@@ -1406,6 +1406,107 @@ static void test_a_queued_notification_is_accepted_when_retried_after_the_child_
     testenv_response_free(&r);
 }
 
+/* Posts an inactive-NHS-number notification for nhs; the reply. */
+static json_t *post_inactive(const char *id, const char *nhs)
+{
+    char n[300];
+    snprintf(n, sizeof(n),
+             "{\"notification_id\":\"%s\",\"type\":\"inactive-nhs-number\",\"created_at\":\"%sT11:00:00Z\","
+             "\"nhs_number\":\"%s\"}",
+             id, day, nhs);
+    return post_notification(n);
+}
+
+static void
+test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with_a_reason(void **state)
+{
+    (void)state;
+    char kw[32], alone[32], held[32], nhs_alone[11], nhs_held[11], path[96], sql[300];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    testenv_new_nhs_number(nhs_alone);
+    testenv_new_nhs_number(nhs_held);
+    add_child("Orla", "Ownerless", "female", "2017-03-03", nhs_alone, NULL, alone);
+    add_child("Kit", "Keptwell", "male", "2017-04-04", nhs_held, kw, held);
+
+    /* Both accepted and marked (uploads stop); only the child no one would be asked about is queued. */
+    json_t *reply = post_inactive("N-INACT-NOKW", nhs_alone);
+    assert_int_equal(json_integer_value(json_object_get(reply, "inactive_marked")), 1);
+    assert_int_equal(json_array_size(json_object_get(reply, "errors")), 0);
+    json_decref(reply);
+    reply = post_inactive("N-INACT-KW", nhs_held);
+    assert_int_equal(json_integer_value(json_object_get(reply, "inactive_marked")), 1);
+    json_decref(reply);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM cpis.inactive_numbers WHERE nhs_number IN ('%s', '%s')",
+             nhs_alone, nhs_held);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+    json_t *queue = open_errors();
+    assert_null(error_of(queue, "N-INACT-KW"));
+    const json_t *e = error_of(queue, "N-INACT-NOKW");
+    assert_non_null(e);
+    assert_string_equal(testenv_str(e, "code"), "no_key_worker");
+    assert_string_equal(testenv_str(e, "person_id"), alone);
+    assert_string_equal(testenv_str(e, "nhs_number"), nhs_alone);
+    assert_non_null(strstr(testenv_str(e, "reason"), "Orla"));
+    assert_non_null(strstr(testenv_str(e, "reason"), "no key worker"));
+    assert_true(json_is_null(json_object_get(e, "closed_at")));
+    char entry[32];
+    snprintf(entry, sizeof(entry), "%s", testenv_str(e, "id"));
+    json_decref(queue);
+
+    /* Sent again, it is a duplicate and the entry stays one entry. */
+    reply = post_inactive("N-INACT-NOKW", nhs_alone);
+    assert_int_equal(json_integer_value(json_object_get(reply, "duplicates")), 1);
+    json_decref(reply);
+
+    /* Judging it again would change nothing: it waits for a person. */
+    snprintf(path, sizeof(path), "/api/v1/cpis/errors/%s/retry", entry);
+    testenv_response_t r = testenv_http(testenv, "POST", path, support, NULL, NULL);
+    testenv_assert_error(&r, 409, "not_retriable");
+    testenv_response_free(&r);
+
+    /* Closing: system support only, with a reason that says something; nothing changes otherwise. */
+    snprintf(path, sizeof(path), "/api/v1/cpis/errors/%s/close", entry);
+    r = testenv_http(testenv, "POST", path, service, "{\"reason\":\"Done.\"}", NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, support, "{}", NULL);
+    testenv_assert_error(&r, 400, "missing_field");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, support, "{\"reason\":\"  \\n \"}", NULL);
+    testenv_assert_error(&r, 400, "missing_field");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, support, "{\"reason\":\"Done.\",\"resolved\":true}", NULL);
+    testenv_assert_error(&r, 400, "unknown_field");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", "/api/v1/cpis/errors/999999999/close", support,
+                     "{\"reason\":\"Done.\"}", NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
+    queue = open_errors();
+    assert_non_null(error_of(queue, "N-INACT-NOKW"));
+    json_decref(queue);
+
+    json_t *closed = testenv_call_json(
+        testenv, support, "POST", path,
+        "{\"reason\":\" Key worker allocated; new NHS number asked of the GP by telephone. \"}", 200);
+    assert_string_equal(testenv_str(closed, "id"), entry);
+    assert_string_equal(testenv_str(closed, "close_reason"),
+                        "Key worker allocated; new NHS number asked of the GP by telephone.");
+    char support_id[32];
+    snprintf(support_id, sizeof(support_id), "%ld", worker_id("sys.sam"));
+    assert_string_equal(testenv_str(closed, "closed_by"), support_id);
+    assert_true(json_is_string(json_object_get(closed, "closed_at")));
+    json_decref(closed);
+    queue = open_errors();
+    assert_null(error_of(queue, "N-INACT-NOKW"));
+    json_decref(queue);
+    r = testenv_http(testenv, "POST", path, support, "{\"reason\":\"Again.\"}", NULL);
+    testenv_assert_error(&r, 409, "already_closed");
+    testenv_response_free(&r);
+    /* The number stays inactive: closing the entry is not recording a new number. */
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1427,6 +1528,8 @@ int main(void)
         cmocka_unit_test(test_a_notification_too_large_for_a_request_is_queued_and_its_file_goes_on),
         cmocka_unit_test(test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_for_her_too),
         cmocka_unit_test(test_a_queued_notification_is_accepted_when_retried_after_the_child_is_recorded),
+        cmocka_unit_test(
+            test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with_a_reason),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
