@@ -12,6 +12,7 @@
 
 #include "consultations.pb-c.h"
 #include "tsr_envelope.h"
+#include "tsr_ids.h"
 #include "tsr_text.h"
 #include "workflow.pb-c.h"
 
@@ -182,6 +183,13 @@ static int import__check(const import_def_t *d, const Tsr__Consultations__Import
         return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "step_id",
                              "Line %u: Step ID '%.40s' must be a number, like 13011373.", r->line,
                              r->step_id);
+    /* One of ours, now or later: the report and the form would take the two for one step. */
+    if (strtoull(r->step_id, NULL, 10) >= TSR_STEP_ID_FIRST)
+        return tsr_error_set(
+            err, TSR_E_INVALID, "invalid_value", "step_id",
+            "Line %u: Step ID %s is in the range Tessera numbers its own steps in (from %llu); "
+            "an old-system step ID is below it. Check the column holds the old system's step ID.",
+            r->line, r->step_id, (unsigned long long)TSR_STEP_ID_FIRST);
     r->variant = import__variant(d->def, r->step_type);
     if (r->variant == NULL)
         return tsr_error_set(err, TSR_E_INVALID, "unknown_step_type", "step_type",

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tsr_ids.h"
 #include "tsr_testenv.h"
 
 #define SEED_FILE TSR_SOURCE_DIR "/tests/integration/data/seed_000_consultations.csv"
@@ -457,6 +458,17 @@ static void test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded(void 
     assert_int_equal(run_import("bad2b.csv", text, out, sizeof(out)), 2);
     assert_non_null(
         strstr(out, "Line 2: the step was completed (2022-10-04) before it started (2022-10-05)."));
+    /* An old-system step ID in the range of Tessera's own would be taken for one of its steps. */
+    snprintf(text, sizeof(text),
+             "%s"
+             "7500065,Hampden Children Centre,%llu,Consultation (CSSW),2022-10-03,2022-10-03,2022-10-03,"
+             "SCHOOLS,,,further-information-given\n",
+             header, (unsigned long long)TSR_STEP_ID_FIRST);
+    assert_int_equal(run_import("bad2c.csv", text, out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "Line 2: Step ID 14000000 is in the range Tessera numbers its own steps in"));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT start_value FROM pg_sequences WHERE schemaname ="
+                                               " 'workflow' AND sequencename = 'step_ids'"),
+                     (long)TSR_STEP_ID_FIRST);
 
     /* Other faults of the file itself, before anything is sent. */
     assert_int_equal(run_import("bad3.csv", "Organisation ID,Organisation name,Step ID\n7500065,Hampden,1\n",
