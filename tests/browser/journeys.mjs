@@ -383,6 +383,26 @@ journey("A person's summary (demographics, relationships, allocations, case note
   expect(restricted.includes('You can see the name only'), 'no word that the record is restricted');
   for (const hidden of ['02/11/2012', '450 557 7104', 'Male', 'Demographics']) expect(!restricted.includes(hidden), `the restricted record shows '${hidden}'`);
   await s.check('person-restricted');
+  // More people match than a page holds: the next page, and back.
+  for (let i = 1; i <= 51; i++) {
+    const dob = `2010-01-${String((i % 28) + 1).padStart(2, '0')}`;
+    await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: `Pat${i}`, family: 'Pagewell' }, gender: 'female', date_of_birth: dob });
+  }
+  await navTo(kb, page, 'People');
+  await kb.type(page.locator('#name'), 'Pagewell');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  const people = page.getByRole('table', { name: 'People found' });
+  await people.waitFor();
+  expect((await people.locator('tbody tr').count()) === 50, 'the first page does not hold 50 people');
+  const firstPage = await text(people);
+  await kb.press(page.getByRole('link', { name: 'Next 50 people' }));
+  await page.getByRole('link', { name: 'Back to the first 50' }).waitFor();
+  expect((await people.locator('tbody tr').count()) === 1, 'the second page does not hold the 51st person');
+  const last = await text(people.locator('tbody tr'));
+  expect(last.includes('Pagewell') && !firstPage.includes(last.split(' ')[0] + ' '), `the 51st person was on the first page too: ${last}`);
+  await s.check('find-person-next-page');
+  await kb.press(page.getByRole('link', { name: 'Back to the first 50' }));
+  await page.getByRole('link', { name: 'Next 50 people' }).waitFor();
   await signOut(s);
 });
 

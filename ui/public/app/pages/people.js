@@ -46,6 +46,9 @@ const REASONS = {
   'adoption-fostering': 'Adoption or fostering',
 };
 
+// People listed a page of a search.
+const PEOPLE_PAGE = 50;
+
 export function nhs(number) {
   return number ? number.replace(/^(\d{3})(\d{3})(\d{4})$/, '$1 $2 $3') : '';
 }
@@ -53,7 +56,9 @@ export function nhs(number) {
 export async function peoplePage({ app, query, isCurrent }) {
   const name = query.name || '';
   const dob = query.dob || '';
-  const found = name || dob ? await get('/api/v1/people', { name, dob, limit: 50 }) : null;
+  const found = name || dob ? await get('/api/v1/people', { name, dob, limit: PEOPLE_PAGE, cursor: query.cursor }) : null;
+  // More than a page found (a common family name): the next page, and the way back to the first.
+  const search = `name=${encodeURIComponent(name)}&dob=${encodeURIComponent(dob)}`;
   if (!isCurrent()) return;
   document.title = 'Find a person - Tessera';
   render(
@@ -76,6 +81,12 @@ export async function peoplePage({ app, query, isCurrent }) {
           ]),
           { empty: 'No one matches. Check the name and date of birth.' },
         )
+      : ''}
+    ${found?.next_cursor || query.cursor
+      ? html`<nav class="govuk-body" aria-label="More people found">${found.next_cursor
+          ? html`<a class="govuk-link govuk-!-margin-right-4" href="#/people?${search}&cursor=${encodeURIComponent(found.next_cursor)}">Next ${PEOPLE_PAGE} people</a>`
+          : ''}${query.cursor ? html`<a class="govuk-link" href="#/people?${search}">Back to the first ${PEOPLE_PAGE}</a>` : ''}
+          ${found.next_cursor ? html`<p class="govuk-hint">More than ${PEOPLE_PAGE} people match: a date of birth narrows the search.</p>` : ''}</nav>`
       : ''}`,
   );
   onSubmit(document.getElementById('person-search'), (data) => {
