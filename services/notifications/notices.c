@@ -69,7 +69,7 @@ typedef struct {
     const uint64_t *worker_ids;
     size_t n_worker_ids;
     uint64_t team_id;     /* and every current member of this team */
-    uint64_t managers_of; /* and the line manager of this worker */
+    uint64_t managers_of; /* and the line manager of this worker (else their teams' managers) */
     const char *kind, *title, *link, *dedupe_key;
     int email;
 } notices_new_t;
@@ -111,7 +111,12 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
                     " FROM (SELECT unnest($1::bigint[]) AS w"
                     "   UNION SELECT worker_id FROM members"
                     "     WHERE $2::bigint IS NOT NULL AND $2::bigint = ANY (team_ids) AND NOT ended"
-                    "   UNION SELECT manager_id FROM members WHERE worker_id = $9::bigint) r"
+                    "   UNION SELECT manager_id FROM members WHERE worker_id = $9::bigint"
+                    /* No current line manager: the managers of the worker's teams instead. */
+                    "   UNION SELECT t.worker_id FROM members w JOIN members t"
+                    "     ON t.managed_team_ids && w.team_ids AND NOT t.ended AND t.worker_id <> w.worker_id"
+                    "     WHERE w.worker_id = $9::bigint AND NOT EXISTS (SELECT 1 FROM members l"
+                    "       WHERE l.worker_id = w.manager_id AND NOT l.ended)) r"
                     " LEFT JOIN members m ON m.worker_id = r.w"
                     " WHERE r.w <> 0 AND NOT coalesce(m.ended, false)"
                     " ON CONFLICT (dedupe_key, worker_id) DO NOTHING",
@@ -214,24 +219,29 @@ int notifications_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
     char id[32], version[32];
     snprintf(id, sizeof(id), "%" PRIu64, w->worker_id);
     snprintf(version, sizeof(version), "%" PRIu64, w->version);
+    char *managed = notices__ids(w->managed_team_ids, w->n_managed_team_ids);
     char manager[32];
     snprintf(manager, sizeof(manager), "%" PRIu64, w->manager_id);
-    const char *p[6] = {id, teams, w->ended ? "true" : "false", version, w->email, manager};
+    const char *p[7] = {id, teams, w->ended ? "true" : "false", version, w->email, manager, managed};
     PGresult *res =
-        teams ? tsr_db_exec(ev->conn,
-                            "INSERT INTO members (worker_id, team_ids, ended, version, email, manager_id)"
-                            " VALUES ($1::bigint, $2::bigint[], $3::boolean, $4::bigint, $5, $6::bigint)"
-                            " ON CONFLICT (worker_id) DO UPDATE SET team_ids = EXCLUDED.team_ids,"
-                            " ended = EXCLUDED.ended, version = EXCLUDED.version, email = EXCLUDED.email,"
-                            " manager_id = EXCLUDED.manager_id"
-                            " WHERE members.version <= EXCLUDED.version",
-                            6, p, err)
-              : NULL;
-    int rc = res     ? 0
-             : teams ? -1
-                     : tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        teams && managed
+            ? tsr_db_exec(ev->conn,
+                          "INSERT INTO members (worker_id, team_ids, ended, version, email, manager_id,"
+                          " managed_team_ids)"
+                          " VALUES ($1::bigint, $2::bigint[], $3::boolean, $4::bigint, $5, $6::bigint,"
+                          " $7::bigint[])"
+                          " ON CONFLICT (worker_id) DO UPDATE SET team_ids = EXCLUDED.team_ids,"
+                          " ended = EXCLUDED.ended, version = EXCLUDED.version, email = EXCLUDED.email,"
+                          " manager_id = EXCLUDED.manager_id, managed_team_ids = EXCLUDED.managed_team_ids"
+                          " WHERE members.version <= EXCLUDED.version",
+                          7, p, err)
+            : NULL;
+    int rc = res                ? 0
+             : teams && managed ? -1
+                                : tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     PQclear(res);
     free(teams);
+    free(managed);
     tsr__accounts__worker_changed__free_unpacked(w, NULL);
     return rc;
 }

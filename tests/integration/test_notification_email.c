@@ -2,7 +2,8 @@
  * reaches them by e-mail as well as in the web UI, once the council's SMTP server (aiosmtpd from
  * Debian, started here) is up: while it is down the notice waits and is retried, with its delivery
  * status. A 'CS Notification to Allocated Worker' not acknowledged in time is escalated to the key
- * worker's line manager; one acknowledged in time is not. The e-mail names no one: the title and a
+ * worker's line manager (to their team's manager when they have none); one acknowledged in time is
+ * not. The e-mail names no one: the title and a
  * link. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -218,10 +219,11 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
     (void)state;
     char *admin = testenv_login(testenv, "admin");
     char erin[32], ellis[32], nomail[32], body[512], person[32];
-    testenv_add_worker(testenv, admin, "mgr.erin", "Erin Eastleigh",
-                       "\"roles\":[\"team-manager\"],\"teams\":[\"Children in Need 1\"],"
-                       "\"email\":\"erin.eastleigh@council.example\"",
-                       erin);
+    testenv_add_worker(
+        testenv, admin, "mgr.erin", "Erin Eastleigh",
+        "\"roles\":[\"team-manager\"],\"teams\":[\"Children in Need 1\"],"
+        "\"managed_teams\":[\"Children in Need 1\"],\"email\":\"erin.eastleigh@council.example\"",
+        erin);
     snprintf(body, sizeof(body),
              "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"],\"manager_id\":\"%s\","
              "\"email\":\"ellis.eyre@council.example\"",
@@ -313,6 +315,14 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
     snprintf(sql, sizeof(sql), "SELECT email_error FROM notifications.notices WHERE worker_id = %s", nomail);
     assert_int_equal(testenv_psql(testenv, NULL, sql, why, sizeof(why)), 0);
     assert_non_null(strstr(why, "no e-mail address"));
+    /* Noor has no line manager: not acknowledged in time, it goes to the manager of her team. */
+    got = notices_of_kind(t_erin, "request-escalated", 2);
+    int for_noor = 0;
+    snprintf(link, sizeof(link), "/steps/%s", step3);
+    for (size_t i = 0; i < json_array_size(got); i++)
+        for_noor += strcmp(str(json_array_get(got, i), "link"), link) == 0;
+    assert_int_equal(for_noor, 1);
+    json_decref(got);
 
     /* For ops: the e-mails sent, and the CP-IS Worker queue's size and age (work waiting there,
      * not yet taken by a worker). */
