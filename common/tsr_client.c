@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "tsr_curve.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
 #include "tsr_metrics.h"
@@ -196,6 +197,11 @@ tsr_client_t *tsr_client_new(uv_loop_t *loop, void *zmq_ctx, const char *name, c
     zmq_setsockopt(self->socket, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(self->socket, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
     zmq_setsockopt(self->socket, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max));
+    tsr_error_t curve_err;
+    if (tsr_curve_connect(self->socket, name, &curve_err) != 0) {
+        tsr_log_error(NULL, "cannot connect to %s: %s", name, curve_err.message);
+        goto fail;
+    }
     if (zmq_connect(self->socket, endpoint) != 0) {
         tsr_log_error(NULL, "cannot connect to %s at %s: %s", name, endpoint, zmq_strerror(errno));
         goto fail;
@@ -412,7 +418,16 @@ static int client__exchange(void *socket, const char *endpoint, const tsr_call_o
     }
 }
 
-static void *client__connect_dealer(void *zmq_ctx, const char *endpoint, tsr_error_t *err)
+/* The daemon a call goes to: its type's first word ("records.person.get"), as every handler is named. */
+static void client__server_of(const tsr_call_opts_t *opts, char server[64])
+{
+    const char *type = opts && opts->type ? opts->type : "";
+    size_t n = strcspn(type, ".");
+    snprintf(server, 64, "%.*s", (int)(n < 63 ? n : 63), type);
+}
+
+static void *client__connect_dealer(void *zmq_ctx, const char *endpoint, const tsr_call_opts_t *opts,
+                                    tsr_error_t *err)
 {
     void *socket = zmq_socket(zmq_ctx, ZMQ_DEALER);
     if (socket == NULL) {
@@ -422,6 +437,12 @@ static void *client__connect_dealer(void *zmq_ctx, const char *endpoint, tsr_err
     }
     int zero = 0;
     zmq_setsockopt(socket, ZMQ_LINGER, &zero, sizeof(zero));
+    char server[64];
+    client__server_of(opts, server);
+    if (tsr_curve_connect(socket, server, err) != 0) {
+        zmq_close(socket);
+        return NULL;
+    }
     if (zmq_connect(socket, endpoint) != 0) {
         tsr_error_set(err, TSR_E_INVALID, "bad_endpoint", NULL, "Cannot connect to %s: %s", endpoint,
                       zmq_strerror(errno));
@@ -435,7 +456,7 @@ int tsr_client_call_sync(void *zmq_ctx, const char *endpoint, const tsr_call_opt
                          const ProtobufCMessage *payload, Tsr__Envelope **reply, tsr_error_t *err)
 {
     *reply = NULL;
-    void *socket = client__connect_dealer(zmq_ctx, endpoint, err);
+    void *socket = client__connect_dealer(zmq_ctx, endpoint, opts, err);
     if (socket == NULL)
         return -1;
     int broken = 0;
@@ -492,7 +513,7 @@ int tsr_client_call_kept(void *zmq_ctx, const char *endpoint, const tsr_call_opt
     *reply = NULL;
     kept_socket_t *k = client__kept_find(zmq_ctx, endpoint);
     if (k == NULL) {
-        void *socket = client__connect_dealer(zmq_ctx, endpoint, err);
+        void *socket = client__connect_dealer(zmq_ctx, endpoint, opts, err);
         if (socket == NULL)
             return -1;
         k = calloc(1, sizeof(*k));

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "tsr_curve.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
 #include "tsr_metrics.h"
@@ -581,9 +582,11 @@ tsr_consumer_t *tsr_consumer_new(tsr_daemon_t *daemon, void *zmq_ctx, const char
     zmq_setsockopt(self->sub, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(self->sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, "", 0);
-    if (zmq_connect(self->sub, events_endpoint) != 0) {
+    tsr_error_t curve_err;
+    int curve_ok = tsr_curve_connect(self->sub, producer, &curve_err) == 0;
+    if (!curve_ok || zmq_connect(self->sub, events_endpoint) != 0) {
         tsr_log_error(NULL, "cannot subscribe to %s at %s: %s", producer, events_endpoint,
-                      zmq_strerror(errno));
+                      curve_ok ? zmq_strerror(errno) : curve_err.message);
         zmq_close(self->sub);
         free(self->producer_literal);
         free(self->producer);

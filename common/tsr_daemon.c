@@ -13,6 +13,7 @@
 
 #include "tsr_batch.h"
 #include "tsr_consumer.h"
+#include "tsr_curve.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
 #include "tsr_metrics.h"
@@ -75,6 +76,7 @@ struct tsr_daemon {
     tsr_config_t *config;
     uv_loop_t loop;
     void *zmq;
+    tsr_curve_t *curve; /* the bus's keys: NULL when CURVE is off */
     tsr_db_t *db;
     const tsr_handler_def_t *handlers;
     size_t handler_count;
@@ -218,6 +220,19 @@ tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
     self->config = config;
     uv_loop_init(&self->loop);
     self->zmq = zmq_ctx_new();
+    /* Before any socket: every one the bus opens from here is encrypted when CURVE is on. */
+    if (tsr_curve_load(config, name, &self->curve, &err) != 0 ||
+        tsr_curve_authenticate(self->curve, self->zmq, &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        tsr_curve_destroy(&self->curve);
+        zmq_ctx_term(self->zmq);
+        uv_loop_close(&self->loop);
+        tsr_config_destroy(&self->config);
+        free(self->name);
+        free(self);
+        return NULL;
+    }
+    tsr_curve_use(self->curve);
     char labels[96];
     snprintf(labels, sizeof(labels), "daemon=\"%s\"", name);
     tsr_metrics_set_constant_labels(labels);
@@ -1241,6 +1256,10 @@ static int daemon__bind(tsr_daemon_t *self, void *socket, const char *suffix)
         tsr_log_error(NULL, "%s", err.message);
         return -1;
     }
+    if (tsr_curve_serve(socket, &err) != 0) {
+        tsr_log_error(NULL, "cannot bind %s: %s", key, err.message);
+        return -1;
+    }
     if (zmq_bind(socket, endpoint) != 0) {
         tsr_log_error(NULL, "cannot bind %s to %s: %s", key, endpoint, zmq_strerror(errno));
         return -1;
@@ -1369,7 +1388,10 @@ void tsr_daemon_destroy(tsr_daemon_t **self_p)
         pthread_cond_destroy(&self->committer.wake);
     }
     tsr_client_close_kept(self->zmq);
+    tsr_curve_stop(self->curve, self->zmq);
     zmq_ctx_term(self->zmq);
+    tsr_curve_use(NULL);
+    tsr_curve_destroy(&self->curve);
     tsr_config_destroy(&self->config);
     free(self->name);
     free(self);

@@ -18,6 +18,12 @@ int cli_context_open(cli_context_t *ctx, const char *config_path)
         fprintf(stderr, "tessera: %s\n", err.message);
         return -1;
     }
+    if (tsr_curve_load(ctx->config, "tessera", &ctx->curve, &err) != 0) {
+        fprintf(stderr, "tessera: %s\n", err.message);
+        tsr_config_destroy(&ctx->config);
+        return -1;
+    }
+    tsr_curve_use(ctx->curve);
     ctx->zmq = zmq_ctx_new();
     return 0;
 }
@@ -25,6 +31,8 @@ int cli_context_open(cli_context_t *ctx, const char *config_path)
 void cli_context_close(cli_context_t *ctx)
 {
     zmq_ctx_term(ctx->zmq);
+    tsr_curve_use(NULL);
+    tsr_curve_destroy(&ctx->curve);
     tsr_config_destroy(&ctx->config);
 }
 

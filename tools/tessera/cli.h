@@ -7,11 +7,13 @@
 
 #include "envelope.pb-c.h"
 #include "tsr_config.h"
+#include "tsr_curve.h"
 #include "tsr_error.h"
 
 typedef struct {
     tsr_config_t *config;
     void *zmq;
+    tsr_curve_t *curve; /* the tool's keys on the bus ([tessera]); NULL when CURVE is off */
 } cli_context_t;
 
 typedef struct {
@@ -69,5 +71,7 @@ int cli_import_family_context(cli_context_t *ctx, int argc, char **argv);
 int cli_audit_verify(cli_context_t *ctx, int argc, char **argv);
 /* tessera audit report KIND --from --to --format [--output FILE] */
 int cli_audit_report(cli_context_t *ctx, int argc, char **argv);
+/* tessera curve keypair SECRET_FILE (curve.c) */
+int cli_curve_keypair(cli_context_t *ctx, int argc, char **argv);
 
 #endif

@@ -45,6 +45,11 @@ static const cli_command_t cli_commands[] = {
      "cpis read-response FILE_SEQUENCE_NUMBER RESPONSE.json\n"
      "                            the national service's response to an upload file (docs/cpis-feed.md)",
      cli_cpis_read_response},
+    {"curve", "keypair",
+     "curve keypair SECRET_FILE\n"
+     "                            a key pair for a process of the suite on a CURVE bus: the secret key to\n"
+     "                            the new file SECRET_FILE (its owner's alone), the public key printed",
+     cli_curve_keypair},
 };
 
 static void cli__usage(FILE *out)
