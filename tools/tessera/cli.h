@@ -21,6 +21,7 @@ typedef struct {
     const char *verb;
     const char *usage;
     int (*run)(cli_context_t *ctx, int argc, char **argv);
+    int standalone; /* reads no configuration and calls no daemon: run with ctx NULL */
 } cli_command_t;
 
 int cli_context_open(cli_context_t *ctx, const char *config_path);

@@ -7,18 +7,18 @@
 
 static const cli_command_t cli_commands[] = {
     {"demo", "load", "demo load FILE            load demo workers and organisations (demo mode only)",
-     cli_demo_load},
+     cli_demo_load, 0},
     {"report", "consultations-in-period",
      "report consultations-in-period --start YYYY-MM-DD --end YYYY-MM-DD --format csv|json|html|xlsx "
      "[--output FILE]\n"
      "                            'Consultations in period' (seed 000), to standard output or FILE",
-     cli_report_consultations_in_period},
+     cli_report_consultations_in_period, 0},
     {"import", "consultations",
      "import consultations FILE.csv\n"
      "                            completed consultations from the old system; every row is checked "
      "first,\n"
      "                            the file loads whole or not at all, and loading it again changes nothing",
-     cli_import_consultations},
+     cli_import_consultations, 0},
     {"import", "family-context",
      "import family-context SOURCE FILE.csv --coverage-from YYYY-MM-DD --coverage-to YYYY-MM-DD\n"
      "                            [--contact-name N --contact-role R --contact-telephone T --contact-email "
@@ -26,30 +26,30 @@ static const cli_command_t cli_commands[] = {
      "                            another service's records for Family Context (school, housing, police,\n"
      "                            adult-social-care); every line is checked first, and the file replaces\n"
      "                            the source's records whole or changes nothing",
-     cli_import_family_context},
+     cli_import_family_context, 0},
     {"audit", "verify",
      "audit verify              check every entry of the audit trail against its hash chain; exit 1 and\n"
      "                            name the first entry changed or removed when it does not hold",
-     cli_audit_verify},
+     cli_audit_verify, 0},
     {"audit", "report",
      "audit report KIND --from YYYY-MM-DD --to YYYY-MM-DD --format csv|json [--output FILE]\n"
      "                            an audit of use (seed 002): unallocated-access, own-or-connected-records,\n"
      "                            third-party-access, leavers or dormant-accounts",
-     cli_audit_report},
+     cli_audit_report, 0},
     {"cpis", "export-plans",
      "cpis export-plans [--output FILE]\n"
      "                            a CP-IS upload file now (as the schedule makes them): every plan due,\n"
      "                            each checked as the national service matches it; held-back ones listed",
-     cli_cpis_export_plans},
+     cli_cpis_export_plans, 0},
     {"cpis", "read-response",
      "cpis read-response FILE_SEQUENCE_NUMBER RESPONSE.json\n"
      "                            the national service's response to an upload file (docs/cpis-feed.md)",
-     cli_cpis_read_response},
+     cli_cpis_read_response, 0},
     {"curve", "keypair",
      "curve keypair SECRET_FILE\n"
      "                            a key pair for a process of the suite on a CURVE bus: the secret key to\n"
      "                            the new file SECRET_FILE (its owner's alone), the public key printed",
-     cli_curve_keypair},
+     cli_curve_keypair, 1},
 };
 
 static void cli__usage(FILE *out)
@@ -82,6 +82,9 @@ int main(int argc, char **argv)
     }
     for (size_t c = 0; c < sizeof(cli_commands) / sizeof(cli_commands[0]); c++) {
         if (strcmp(cli_commands[c].group, argv[i]) == 0 && strcmp(cli_commands[c].verb, argv[i + 1]) == 0) {
+            /* A key pair is made before there is a configuration to hold it. */
+            if (cli_commands[c].standalone)
+                return cli_commands[c].run(NULL, argc - i - 2, argv + i + 2);
             cli_context_t ctx;
             if (cli_context_open(&ctx, config_path) != 0)
                 return 2;
