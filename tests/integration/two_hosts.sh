@@ -117,7 +117,8 @@ for _ in $(seq 1 600); do
 done
 grep -q "Tessera is running" "$dir/run.log" || { cat "$dir/run.log"; fail "the suite was not ready in 120 s"; }
 addr=$(cat "$dir/run/gateway.addr")
-records_pid=$(pgrep -f "^$real_bin/tessera-records" | head -n 1)
+# This run's records daemon (other tests may run the same program meanwhile).
+records_pid=$(pgrep -f "^$real_bin/tessera-records --config $dir/tessera.conf" | head -n 1)
 [ "$(ip netns identify "$records_pid")" = "$ns" ] || fail "the records daemon is not in namespace $ns"
 say "the suite is up at http://$addr, the records daemon (pid $records_pid) on host B"
 
