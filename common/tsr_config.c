@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct {
     char *key; /* "section.name" */
@@ -194,6 +195,54 @@ const char *tsr_config_require(const tsr_config_t *self, const char *key, tsr_er
         return NULL;
     }
     return value;
+}
+
+int tsr_config_read_secret_file(const char *key, const char *path, char *out, size_t size, tsr_error_t *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", key, "%s: cannot read %s: %s.", key, path,
+                             strerror(errno));
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        return tsr_error_set(
+            err, TSR_E_INVALID, "bad_config", key,
+            "%s: %s can be read by other users; a secret must be its owner's alone (chmod 600).", key, path);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", key, "%s: cannot read %s: %s.", key, path,
+                             strerror(errno));
+    int got = fgets(out, (int)size, f) != NULL;
+    fclose(f);
+    if (got)
+        out[strcspn(out, "\r\n")] = '\0';
+    if (!got || out[0] == '\0')
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", key, "%s: %s is empty.", key, path);
+    return 0;
+}
+
+const char *tsr_config_get_timezone(const tsr_config_t *self, const char *key, const char *fallback,
+                                    tsr_error_t *err)
+{
+    const char *name = tsr_config_get(self, key, fallback);
+    int ok = name[0] != '\0' && name[0] != '/' && strstr(name, "..") == NULL && strlen(name) < 64;
+    for (const char *c = name; ok && *c; c++)
+        ok = isalnum((unsigned char)*c) || strchr("/_+-", *c) != NULL;
+    if (ok) {
+        /* The C library and PostgreSQL both read Debian's tz database. */
+        const char *dir = getenv("TZDIR") ? getenv("TZDIR") : "/usr/share/zoneinfo";
+        char path[512];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    if (!ok) {
+        tsr_error_set(err, TSR_E_INVALID, "bad_config", key,
+                      "The setting '%s' is '%s': it must name a time zone of the tz database, like "
+                      "Europe/London.",
+                      key, name);
+        return NULL;
+    }
+    return name;
 }
 
 int tsr_config_get_long(const tsr_config_t *self, const char *key, long fallback, long min, long max,

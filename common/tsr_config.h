@@ -19,6 +19,17 @@ const char *tsr_config_get(const tsr_config_t *self, const char *key, const char
 int tsr_config_get_long(const tsr_config_t *self, const char *key, long fallback, long min, long max,
                         long *out, tsr_error_t *err);
 
+/* A time zone of the tz database (Europe/London), as installed on this machine: a name that is not
+ * one fails naming the key (a misspelt zone would otherwise quietly be taken for UTC, and every
+ * office-day boundary would move by an hour in summer). */
+const char *tsr_config_get_timezone(const tsr_config_t *self, const char *key, const char *fallback,
+                                    tsr_error_t *err);
+
+/* The first line of the secret file `path` (the setting `key` names it) into out (size bytes, the
+ * line end cut): a file that others than its owner can read, or that cannot be read or is empty,
+ * fails naming the key, so that a password or key is never taken from a file left open. */
+int tsr_config_read_secret_file(const char *key, const char *path, char *out, size_t size, tsr_error_t *err);
+
 /* A value that must be set; fails naming the key and its environment variable. */
 const char *tsr_config_require(const tsr_config_t *self, const char *key, tsr_error_t *err);
 

@@ -50,30 +50,19 @@ static int curve__decode(const char *text, uint8_t raw[CURVE_KEY_LEN])
 static int curve__read_secret(const char *key, const char *path, char out[CURVE_Z85_LEN + 1],
                               tsr_error_t *err)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return tsr_error_set(err, TSR_E_INVALID, "bad_config", key, "%s: cannot read %s: %s.", key, path,
-                             strerror(errno));
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-        return tsr_error_set(err, TSR_E_INVALID, "bad_config", key,
-                             "%s: %s can be read by other users; a secret key must be its owner's alone "
-                             "(chmod 600).",
-                             key, path);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return tsr_error_set(err, TSR_E_INVALID, "bad_config", key, "%s: cannot read %s: %s.", key, path,
-                             strerror(errno));
     char line[128] = "";
-    int got = fgets(line, sizeof(line), f) != NULL;
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
+    if (tsr_config_read_secret_file(key, path, line, sizeof(line), err) != 0)
+        return -1;
     uint8_t raw[CURVE_KEY_LEN];
-    if (!got || curve__decode(line, raw) != 0)
+    if (curve__decode(line, raw) != 0) {
+        sodium_memzero(line, sizeof(line));
         return tsr_error_set(err, TSR_E_INVALID, "bad_config", key,
                              "%s: %s does not hold a secret key (one line of 40 Z85 characters, as `tessera "
                              "curve keypair` writes).",
                              key, path);
+    }
     memcpy(out, line, CURVE_Z85_LEN + 1);
+    sodium_memzero(line, sizeof(line));
     return 0;
 }
 

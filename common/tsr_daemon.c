@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -98,6 +99,7 @@ struct tsr_daemon {
     int draining;
     int calls_failed; /* the drain has answered calls left waiting on other daemons */
     int64_t drain_deadline_ms;
+    long drain_timeout_ms; /* tessera.drain_timeout_ms, checked at start-up */
     int exit_code;
     tsr_daemon_hooks_t hooks;
     int hooks_released;
@@ -218,6 +220,7 @@ tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
     }
     self->name = strdup(name);
     self->config = config;
+    self->drain_timeout_ms = 10000;
     uv_loop_init(&self->loop);
     self->zmq = zmq_ctx_new();
     /* Before any socket: every one the bus opens from here is encrypted when CURVE is on. */
@@ -245,6 +248,19 @@ tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
     self->m_group_events =
         tsr_metrics_counter("tsr_read_group_events_total", "Events of reads written by group commits.", NULL);
     return self;
+}
+
+int tsr_daemon_use_timezone(tsr_daemon_t *self, const char *key)
+{
+    tsr_error_t err;
+    const char *zone = tsr_config_get_timezone(self->config, key, "Europe/London", &err);
+    if (zone == NULL) {
+        tsr_log_error(NULL, "%s", err.message);
+        return -1;
+    }
+    setenv("TZ", zone, 1);
+    tzset();
+    return 0;
 }
 
 static int daemon__key(const tsr_daemon_t *self, const char *suffix, char *buf, size_t size)
@@ -1240,9 +1256,7 @@ static void daemon__on_signal(uv_signal_t *handle, int signum)
             uv_timer_stop(&self->periodic[i].timer);
     if (self->hooks.stop)
         self->hooks.stop(self, self->hooks.arg);
-    long timeout = 10000;
-    tsr_config_get_long(self->config, "tessera.drain_timeout_ms", 10000, 0, 600000, &timeout, NULL);
-    self->drain_deadline_ms = tsr_now_ms() + timeout;
+    self->drain_deadline_ms = tsr_now_ms() + self->drain_timeout_ms;
     uv_timer_start(&self->drain_timer, daemon__on_drain_timer, 0, 20);
 }
 
@@ -1306,7 +1320,10 @@ int tsr_daemon_run(tsr_daemon_t *self)
 
     long relay_ms = 1000, idle_ms = 2000;
     tsr_error_t err;
-    if (tsr_config_get_long(self->config, "tessera.relay_interval_ms", 1000, 10, 600000, &relay_ms, &err) !=
+    /* Checked now, not when SIGTERM comes: a bad value must stop the start, not the drain. */
+    if (tsr_config_get_long(self->config, "tessera.drain_timeout_ms", 10000, 0, 600000,
+                            &self->drain_timeout_ms, &err) != 0 ||
+        tsr_config_get_long(self->config, "tessera.relay_interval_ms", 1000, 10, 600000, &relay_ms, &err) !=
             0 ||
         tsr_config_get_long(self->config, "tessera.replay_idle_ms", 2000, 10, 600000, &idle_ms, &err) != 0) {
         tsr_log_error(NULL, "%s", err.message);

@@ -69,8 +69,10 @@ static int uses__minutes(const tsr_config_t *config, const char *key, const char
 
 int audit_uses_configure(const tsr_config_t *config, tsr_error_t *err)
 {
-    const char *tz = tsr_config_get(config, "audit.timezone", "Europe/London");
-    if (tz[0] == '\0' || strlen(tz) >= sizeof(uses_config.timezone))
+    const char *tz = tsr_config_get_timezone(config, "audit.timezone", "Europe/London", err);
+    if (tz == NULL)
+        return -1;
+    if (strlen(tz) >= sizeof(uses_config.timezone))
         return tsr_error_set(err, TSR_E_INVALID, "bad_config", "audit.timezone",
                              "audit.timezone must name a time zone, like Europe/London.");
     snprintf(uses_config.timezone, sizeof(uses_config.timezone), "%s", tz);

@@ -24,10 +24,9 @@ int main(int argc, char **argv)
         return 2;
     /* "In the future" is of the office's day: an old system's step completed today in London is not
      * refused between midnight and one in the morning of summer time by a server that keeps UTC. */
-    setenv("TZ", tsr_config_get(tsr_daemon_config(daemon), "consultations.timezone", "Europe/London"), 1);
-    tzset();
     int rc = 1;
-    if (tsr_daemon_migrate(daemon, consultations_migrations, consultations_migrations_count) != 0)
+    if (tsr_daemon_use_timezone(daemon, "consultations.timezone") != 0 ||
+        tsr_daemon_migrate(daemon, consultations_migrations, consultations_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, consultations_handlers,
                       sizeof(consultations_handlers) / sizeof(consultations_handlers[0]));

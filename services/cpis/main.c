@@ -34,8 +34,8 @@ int main(int argc, char **argv)
         return 2;
     int rc = 1;
     /* The follow-up step's comment gives the time of access on the office's clock. */
-    setenv("TZ", tsr_config_get(tsr_daemon_config(daemon), "cpis.timezone", "Europe/London"), 1);
-    tzset();
+    if (tsr_daemon_use_timezone(daemon, "cpis.timezone") != 0)
+        goto done;
     tsr_error_t err;
     if (cpis_plans_configure(daemon, &err) != 0) {
         tsr_log_error(NULL, "%s", err.message);

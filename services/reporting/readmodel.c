@@ -17,8 +17,10 @@ static char readmodel_timezone[64] = "Europe/London";
 
 int reporting_readmodel_configure(const tsr_config_t *config, tsr_error_t *err)
 {
-    const char *tz = tsr_config_get(config, "reporting.timezone", "Europe/London");
-    if (strlen(tz) >= sizeof(readmodel_timezone) || tz[0] == '\0')
+    const char *tz = tsr_config_get_timezone(config, "reporting.timezone", "Europe/London", err);
+    if (tz == NULL)
+        return -1;
+    if (strlen(tz) >= sizeof(readmodel_timezone))
         return tsr_error_set(err, TSR_E_INVALID, "bad_config", "reporting.timezone",
                              "reporting.timezone must name a time zone, like Europe/London.");
     snprintf(readmodel_timezone, sizeof(readmodel_timezone), "%s", tz);

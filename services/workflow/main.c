@@ -57,8 +57,8 @@ int main(int argc, char **argv)
     tsr_error_t err;
     const tsr_config_t *config = tsr_daemon_config(daemon);
     /* Working hours are read on the office's clock. */
-    setenv("TZ", tsr_config_get(config, "workflow.timezone", "Europe/London"), 1);
-    tzset();
+    if (tsr_daemon_use_timezone(daemon, "workflow.timezone") != 0)
+        goto done;
     wf_configure(config);
     if (tsr_config_get_long(config, "workflow.overdue_check_ms", 30000, 50, 86400000, &overdue_check_ms,
                             &err) != 0 ||

@@ -918,6 +918,14 @@ static void test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_
     testenv_assert_refuses_to_start(testenv, "workflow", setting, "broken-step.json", "colour", NULL);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
+    /* A misspelt office time zone would be taken for UTC and move every due time by an hour; a drain
+     * timeout that is not a number would only be found at SIGTERM. Both stop the start, named. */
+    testenv_assert_refuses_to_start(testenv, "workflow", "TESSERA_WORKFLOW_TIMEZONE=Europe/Lodnon",
+                                    "workflow.timezone", "Europe/Lodnon", NULL);
+    testenv_assert_refuses_to_start(testenv, "workflow", "TESSERA_WORKFLOW_TIMEZONE=../../etc/passwd",
+                                    "workflow.timezone", NULL);
+    testenv_assert_refuses_to_start(testenv, "workflow", "TESSERA_TESSERA_DRAIN_TIMEOUT_MS=soon",
+                                    "tessera.drain_timeout_ms", NULL);
 }
 
 int main(void)

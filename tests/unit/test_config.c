@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tsr_config.h"
@@ -180,9 +181,59 @@ static void test_required_setting_names_its_variable(void **state)
     tsr_config_destroy(&c);
 }
 
+static void test_a_time_zone_must_be_one_of_the_tz_database(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    tsr_config_t *c =
+        tsr_config_load(write_file("[workflow]\ntimezone = Europe/London\n"
+                                   "[audit]\ntimezone = Europe/Lodnon\n"
+                                   "[cpis]\ntimezone = ../../etc/passwd\n[reporting]\ntimezone =\n"),
+                        &err);
+    assert_non_null(c);
+    assert_string_equal(tsr_config_get_timezone(c, "workflow.timezone", "UTC", &err), "Europe/London");
+    assert_string_equal(tsr_config_get_timezone(c, "consultations.timezone", "UTC", &err), "UTC");
+    assert_null(tsr_config_get_timezone(c, "audit.timezone", "Europe/London", &err));
+    assert_non_null(strstr(err.message, "'audit.timezone' is 'Europe/Lodnon'"));
+    assert_string_equal(err.field, "audit.timezone");
+    assert_null(tsr_config_get_timezone(c, "cpis.timezone", "Europe/London", &err));
+    assert_null(tsr_config_get_timezone(c, "reporting.timezone", "Europe/London", &err));
+    tsr_config_destroy(&c);
+    unlink(path);
+}
+
+static void test_a_secret_file_is_read_only_when_its_owner_alone_can_read_it(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    char out[64];
+    write_file("s3cret-of-the-poller\nsecond line\n");
+    chmod(path, 0600);
+    assert_int_equal(tsr_config_read_secret_file("spine_poller.password_file", path, out, sizeof(out), &err),
+                     0);
+    assert_string_equal(out, "s3cret-of-the-poller");
+    chmod(path, 0640);
+    assert_int_equal(tsr_config_read_secret_file("spine_poller.password_file", path, out, sizeof(out), &err),
+                     -1);
+    assert_non_null(strstr(err.message, "can be read by other users"));
+    assert_string_equal(err.field, "spine_poller.password_file");
+    unlink(path);
+    write_file("\n");
+    chmod(path, 0600);
+    assert_int_equal(tsr_config_read_secret_file("spine_poller.password_file", path, out, sizeof(out), &err),
+                     -1);
+    assert_non_null(strstr(err.message, "is empty"));
+    unlink(path);
+    assert_int_equal(tsr_config_read_secret_file("spine_poller.password_file", path, out, sizeof(out), &err),
+                     -1);
+    assert_non_null(strstr(err.message, "cannot read"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_time_zone_must_be_one_of_the_tz_database),
+        cmocka_unit_test(test_a_secret_file_is_read_only_when_its_owner_alone_can_read_it),
         cmocka_unit_test(test_sections_keys_and_comments_are_read),
         cmocka_unit_test(test_env_overrides_file_value),
         cmocka_unit_test(test_env_sets_a_key_the_file_does_not_have),

@@ -1086,18 +1086,9 @@ static char *poller__password(const tsr_config_t *config, tsr_error_t *err)
         const char *pw = tsr_config_require(config, "spine_poller.password", err);
         return pw ? strdup(pw) : NULL;
     }
-    FILE *f = fopen(file, "r");
     char buf[512] = "";
-    if (f == NULL || fgets(buf, sizeof(buf), f) == NULL) {
-        tsr_error_set(err, TSR_E_INVALID, "bad_config", "spine_poller.password_file",
-                      "spine_poller.password_file %s cannot be read: %s", file,
-                      f ? "it is empty" : strerror(errno));
-        if (f)
-            fclose(f);
+    if (tsr_config_read_secret_file("spine_poller.password_file", file, buf, sizeof(buf), err) != 0)
         return NULL;
-    }
-    fclose(f);
-    buf[strcspn(buf, "\r\n")] = '\0';
     return strdup(buf);
 }
 
