@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tsr_testenv.h"
@@ -124,11 +125,60 @@ static void test_a_leavers_existing_token_stops_working(void **state)
     free(leaver);
 }
 
+static void test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file(void **state)
+{
+    (void)state;
+    char args[600], out[2048], date[16];
+    testenv_sql_date(testenv, "current_date - 30", date);
+    /* The password from a file anyone could read is refused, and nothing is made. */
+    char *loose = testenv_write_file(testenv, "admin-password-loose", "Correct-Horse-Battery-9\n");
+    chmod(loose, 0644);
+    snprintf(args, sizeof(args),
+             "accounts add-administrator --username first.admin --name 'Fern Firstwell' --password-file %s"
+             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s",
+             loose, date, date, date);
+    assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "can be read by other users"));
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM accounts.workers WHERE username = 'first.admin'"), 0);
+    /* From a private file: made, and it signs in as an administrator who may add workers. */
+    char *private_file = testenv_write_file(testenv, "admin-password", "Correct-Horse-Battery-9\n");
+    chmod(private_file, 0600);
+    snprintf(
+        args, sizeof(args),
+        "accounts add-administrator --username first.admin --name 'Fern Firstwell' --password-file %s"
+        " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --email fern@council.example",
+        private_file, date, date, date);
+    if (testenv_run_tool(testenv, args, out, sizeof(out)) != 0)
+        fail_msg("add-administrator: %s", out);
+    assert_non_null(strstr(out, "Administrator first.admin"));
+    testenv_response_t r =
+        testenv_http(testenv, "POST", "/api/v1/session", NULL,
+                     "{\"username\":\"first.admin\",\"password\":\"Correct-Horse-Battery-9\"}", NULL);
+    assert_int_equal(r.status, 201);
+    const json_t *roles = json_object_get(json_object_get(r.json, "worker"), "roles");
+    int admin = 0;
+    for (size_t k = 0; k < json_array_size(roles); k++)
+        admin += strcmp(json_string_value(json_array_get(roles, k)), "admin") == 0;
+    assert_int_equal(admin, 1);
+    testenv_response_free(&r);
+    /* Without its required dates the command says what is missing. */
+    snprintf(args, sizeof(args),
+             "accounts add-administrator --username second.admin --name 'Sol Secondly' --password-file %s",
+             private_file);
+    assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "--dbs-checked-on"));
+    free(loose);
+    free(private_file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_account_with_a_dbs_check_over_3_years_old_cannot_sign_in_and_is_told_why),
         cmocka_unit_test(test_a_leavers_existing_token_stops_working),
+        cmocka_unit_test(
+            test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

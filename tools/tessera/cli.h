@@ -72,6 +72,8 @@ int cli_import_family_context(cli_context_t *ctx, int argc, char **argv);
 int cli_audit_verify(cli_context_t *ctx, int argc, char **argv);
 /* tessera audit report KIND --from --to --format [--output FILE] */
 int cli_audit_report(cli_context_t *ctx, int argc, char **argv);
+/* tessera accounts add-administrator --username --name --password-file --dbs-checked-on ... (accounts.c) */
+int cli_accounts_add_administrator(cli_context_t *ctx, int argc, char **argv);
 /* tessera curve keypair SECRET_FILE (curve.c) */
 int cli_curve_keypair(cli_context_t *ctx, int argc, char **argv);
 

@@ -45,6 +45,12 @@ static const cli_command_t cli_commands[] = {
      "cpis read-response FILE_SEQUENCE_NUMBER RESPONSE.json\n"
      "                            the national service's response to an upload file (docs/cpis-feed.md)",
      cli_cpis_read_response, 0},
+    {"accounts", "add-administrator",
+     "accounts add-administrator --username U --name N --password-file F --dbs-checked-on YYYY-MM-DD\n"
+     "                            --training-completed-on YYYY-MM-DD --aup-signed-on YYYY-MM-DD [--email E]\n"
+     "                            the first system administrator (admin and system-support), outside demo\n"
+     "                            mode too; the same username again resets its name and password",
+     cli_accounts_add_administrator, 0},
     {"curve", "keypair",
      "curve keypair SECRET_FILE\n"
      "                            a key pair for a process of the suite on a CURVE bus: the secret key to\n"
