@@ -41,7 +41,7 @@ typedef struct {
 } daemon_subscription_t;
 
 /* A job run on a timer (tsr_daemon_every). */
-#define DAEMON_PERIODIC_MAX 4
+#define DAEMON_PERIODIC_MAX 6
 typedef struct {
     tsr_daemon_t *daemon;
     const char *what;
@@ -99,7 +99,9 @@ struct tsr_daemon {
     int draining;
     int calls_failed; /* the drain has answered calls left waiting on other daemons */
     int64_t drain_deadline_ms;
-    long drain_timeout_ms; /* tessera.drain_timeout_ms, checked at start-up */
+    long drain_timeout_ms;      /* tessera.drain_timeout_ms, checked at start-up */
+    long idempotency_keep_days; /* tessera.idempotency_keep_days */
+    long housekeeping_ms;       /* tessera.housekeeping_ms: how often old idempotency keys go */
     int exit_code;
     tsr_daemon_hooks_t hooks;
     int hooks_released;
@@ -1281,6 +1283,28 @@ static int daemon__bind(tsr_daemon_t *self, void *socket, const char *suffix)
     return 0;
 }
 
+/* Every tessera.housekeeping_ms (an hour): the replies kept for idempotency keys older than
+ * tessera.idempotency_keep_days. A client retries a command within minutes; kept for ever, every
+ * command's answer would stay in the table. */
+static int daemon__forget_replies(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    const tsr_daemon_t *self = arg;
+    char days[24];
+    snprintf(days, sizeof(days), "%ld", self->idempotency_keep_days);
+    const char *params[1] = {days};
+    PGresult *res =
+        tsr_db_exec(conn, "DELETE FROM idempotency WHERE created_at < now() - make_interval(days => $1::int)",
+                    1, params, err);
+    if (res == NULL)
+        return -1;
+    const char *gone = PQcmdTuples(res);
+    if (gone[0] != '\0' && strcmp(gone, "0") != 0)
+        tsr_log_info(NULL, "forgot %s idempotency keys older than %ld days", gone,
+                     self->idempotency_keep_days);
+    PQclear(res);
+    return 0;
+}
+
 int tsr_daemon_run(tsr_daemon_t *self)
 {
     if (self->db == NULL) {
@@ -1323,10 +1347,19 @@ int tsr_daemon_run(tsr_daemon_t *self)
     /* Checked now, not when SIGTERM comes: a bad value must stop the start, not the drain. */
     if (tsr_config_get_long(self->config, "tessera.drain_timeout_ms", 10000, 0, 600000,
                             &self->drain_timeout_ms, &err) != 0 ||
+        tsr_config_get_long(self->config, "tessera.idempotency_keep_days", 30, 1, 3650,
+                            &self->idempotency_keep_days, &err) != 0 ||
+        tsr_config_get_long(self->config, "tessera.housekeeping_ms", 3600000, 100, 86400000,
+                            &self->housekeeping_ms, &err) != 0 ||
         tsr_config_get_long(self->config, "tessera.relay_interval_ms", 1000, 10, 600000, &relay_ms, &err) !=
             0 ||
         tsr_config_get_long(self->config, "tessera.replay_idle_ms", 2000, 10, 600000, &idle_ms, &err) != 0) {
         tsr_log_error(NULL, "%s", err.message);
+        return 1;
+    }
+    if (tsr_daemon_every(self, "idempotency keys past keeping", self->housekeeping_ms, daemon__forget_replies,
+                         self) != 0) {
+        tsr_log_error(NULL, "the housekeeping of idempotency keys could not be scheduled");
         return 1;
     }
     self->relay = tsr_relay_new(&self->loop, self->db, self->pub, self->name, (int)relay_ms);

@@ -928,6 +928,42 @@ static void test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_
                                     "tessera.drain_timeout_ms", NULL);
 }
 
+static void test_the_replies_kept_for_idempotency_keys_are_forgotten_after_the_days_kept(void **state)
+{
+    (void)state;
+    char out[256];
+    assert_int_equal(
+        testenv_psql(testenv, NULL,
+                     "INSERT INTO workflow.idempotency (worker_id, key, type, reply, created_at) VALUES"
+                     " (1, 'kept-long-ago', 'workflow.step.start', '\\x00', now() - interval '31 days'),"
+                     " (1, 'kept-yesterday', 'workflow.step.start', '\\x00', now() - interval '1 day')",
+                     out, sizeof(out)),
+        0);
+    /* The hourly housekeeping, every 200 ms here. */
+    setenv("TESSERA_TESSERA_HOUSEKEEPING_MS", "200", 1);
+    testenv_kill(testenv, "workflow", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "workflow", 15000), 0);
+    testenv_restart(testenv, "workflow");
+    unsetenv("TESSERA_TESSERA_HOUSEKEEPING_MS");
+    long left = -1;
+    for (int i = 0; i < 100; i++) {
+        left = testenv_sql_long(testenv,
+                                "SELECT count(*) FROM workflow.idempotency WHERE key = 'kept-long-ago'");
+        if (left == 0)
+            break;
+        usleep(100 * 1000);
+    }
+    assert_int_equal(left, 0);
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM workflow.idempotency WHERE key = 'kept-yesterday'"),
+        1);
+    assert_true(testenv_log_has(testenv, "workflow", "forgot 1 idempotency keys older than 30 days"));
+    /* Back to the hourly round for the tests after this one. */
+    testenv_kill(testenv, "workflow", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "workflow", 15000), 0);
+    testenv_restart(testenv, "workflow");
+}
+
 int main(void)
 {
     /* The shipped definitions plus this test's own data-only step types, in a directory of its own. */
@@ -944,6 +980,7 @@ int main(void)
     setenv("TESSERA_WORKFLOW_DEFINITIONS_DIRS", definitions_dir, 1);
     setenv("TESSERA_WORKFLOW_OVERDUE_CHECK_MS", "200", 1);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_the_replies_kept_for_idempotency_keys_are_forgotten_after_the_days_kept),
         cmocka_unit_test(
             test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_manager_and_finishes),
         cmocka_unit_test(test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to),

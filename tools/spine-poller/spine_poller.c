@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "tsr_config.h"
+#include "tsr_log.h"
 #include "tsr_daemon.h"
 #include "tsr_error.h"
 #include "tsr_text.h"
@@ -76,17 +77,16 @@ static void poller__log(const char *level, const char *fmt, ...) __attribute__((
 
 static void poller__log(const char *level, const char *fmt, ...)
 {
-    char when[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    fprintf(stderr, "%s tessera-spine-poller %s: ", when, level);
+    /* JSON lines, as every daemon of the suite logs (tsr_log), so that one collector reads them all. */
+    char message[2048];
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    tsr_log_level_t l = strcmp(level, "error") == 0  ? TSR_LOG_ERROR
+                        : strcmp(level, "warn") == 0 ? TSR_LOG_WARN
+                                                     : TSR_LOG_INFO;
+    tsr_log_write(l, NULL, "%s", message);
 }
 
 /* Where a file's notifications are in its text. */
@@ -1116,6 +1116,13 @@ int main(int argc, char **argv)
     tsr_config_t *config = tsr_config_load(config_path, &err);
     if (config == NULL) {
         fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
+        return 2;
+    }
+    const char *level = tsr_config_get(config, "tessera.log_level", "info");
+    if (tsr_log_open("spine-poller", level) != 0) {
+        fprintf(stderr, "tessera-spine-poller: tessera.log_level is '%s'; use debug, info, warn or error.\n",
+                level);
+        tsr_config_destroy(&config);
         return 2;
     }
     poller_t p = {0};
