@@ -510,10 +510,14 @@ int wf_queue_metrics(PGconn *conn, tsr_error_t *err)
         char owner[WF_OWNER_MAX];
         snprintf(owner, sizeof(owner), "v:%s", wf_virtual_worker_at(i)->key);
         const char *p[1] = {owner};
-        PGresult *res = tsr_db_exec(conn,
-                                    "SELECT count(*), coalesce(extract(epoch FROM now() - min(sort_at)), 0)"
-                                    " FROM steps WHERE owner = $1 AND folder IS NOT NULL",
-                                    1, p, err);
+        /* Its work is steps held in its folders and requests waiting in its Incoming requests (the
+         * System Support queue's work arrives as requests). */
+        PGresult *res =
+            tsr_db_exec(conn,
+                        "SELECT count(*), coalesce(extract(epoch FROM now() - min(at)), 0) FROM"
+                        " (SELECT sort_at AS at FROM steps WHERE owner = $1 AND folder IS NOT NULL"
+                        "  UNION ALL SELECT sent_at FROM requests WHERE inbox = $1) work",
+                        1, p, err);
         if (res == NULL)
             return -1;
         tsr_metric_set(items[i], atof(PQgetvalue(res, 0, 0)));

@@ -928,6 +928,53 @@ static void test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_
                                     "tessera.drain_timeout_ms", NULL);
 }
 
+/* tessera_workflow_queue_items{queue="QUEUE"} from /metrics; -1 when absent. */
+static double queue_items(const char *queue)
+{
+    testenv_response_t r = testenv_http(testenv, "GET", "/metrics", NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    char label[64];
+    snprintf(label, sizeof(label), "queue=\"%s\"", queue);
+    double value = -1;
+    for (const char *line = r.body; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (strncmp(line, "tessera_workflow_queue_items{", 29) != 0)
+            continue;
+        const char *at = strstr(line, label);
+        const char *space = memrchr(line, ' ', len);
+        if (at != NULL && space != NULL && at < space)
+            value = atof(space + 1);
+    }
+    testenv_response_free(&r);
+    return value;
+}
+
+static void test_the_system_support_queue_counts_the_requests_waiting_in_it(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *manager = testenv_login(testenv, "mash.manager");
+    char person[32], step[32], path[96];
+    testenv_add_person(testenv, admin, "Quinn", "Queuewell", "2014-04-04", person);
+    double before = -1;
+    for (int i = 0; i < 50 && before < 0; i++, usleep(100 * 1000))
+        before = queue_items("system-support");
+    assert_true(before >= 0);
+    /* Its work arrives as requests: one sent there is counted until it is acted on. */
+    start_step(manager, "restrict-a-record", "", "person", person, step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", step);
+    json_t *sent =
+        testenv_call_json(testenv, manager, "POST", path, "{\"type\":\"action-by-system-support\"}", 201);
+    json_decref(sent);
+    double now = before;
+    for (int i = 0; i < 100 && now < before + 1; i++, usleep(100 * 1000))
+        now = queue_items("system-support");
+    assert_true(now >= before + 1);
+    free(admin);
+    free(manager);
+}
+
 static void test_the_replies_kept_for_idempotency_keys_are_forgotten_after_the_days_kept(void **state)
 {
     (void)state;
@@ -980,6 +1027,7 @@ int main(void)
     setenv("TESSERA_WORKFLOW_DEFINITIONS_DIRS", definitions_dir, 1);
     setenv("TESSERA_WORKFLOW_OVERDUE_CHECK_MS", "200", 1);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_the_system_support_queue_counts_the_requests_waiting_in_it),
         cmocka_unit_test(test_the_replies_kept_for_idempotency_keys_are_forgotten_after_the_days_kept),
         cmocka_unit_test(
             test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_manager_and_finishes),
