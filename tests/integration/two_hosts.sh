@@ -60,7 +60,10 @@ cleanup() {
 trap cleanup EXIT
 
 say "host B is namespace $ns at $net.2; host A is this one at $net.1"
-ip netns add "$ns"
+if ! ip netns add "$ns" 2>"$dir/netns.err"; then
+    say "this machine does not let us make a network namespace ($(cat "$dir/netns.err")); skipped"
+    exit 77
+fi
 ip link add "$veth_a" type veth peer name "$veth_b"
 ip link set "$veth_b" netns "$ns"
 ip addr add "$net.1/24" dev "$veth_a"
