@@ -226,7 +226,9 @@ static int trail__describe_all(const Tsr__Envelope *ev, trail_access_t **out, si
         static const char *const verbs[][2] = {{"recorded", "record-plan"},
                                                {"ended", "end-plan"},
                                                {"listed", "view-plans"},
-                                               {"shared", "share-plan"}};
+                                               {"shared", "share-plan"},
+                                               {"errors-listed", "view-cpis-errors"},
+                                               {"error-closed", "close-cpis-error"}};
         Tsr__Cpis__PlansAccessed *m = (Tsr__Cpis__PlansAccessed *)tsr_unpack(
             &tsr__cpis__plans_accessed__descriptor, ev->payload.data, ev->payload.len, err);
         if (m == NULL)

@@ -1,4 +1,5 @@
 #include "ingest.h"
+#include "plans.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -1495,10 +1496,25 @@ int cpis_errors_list(tsr_call_t *call, tsr_error_t *err)
         PQclear(res);
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     }
+    /* An entry about one of our people shows something of their record (a name, a number): each
+     * such entry shown is a read of that record for the audit trail. */
+    json_t *audit = json_array();
     for (int i = 0; i < shown; i++) {
         errors__fill(&items[i], res, i);
         ptrs[i] = &items[i];
+        if (items[i].person_id != 0)
+            cpis_audit_add(audit, items[i].person_id, "CP-IS error queue entry %" PRIu64 " viewed (%s)",
+                           items[i].id, items[i].code);
     }
+    if (audit == NULL || cpis_audit_people(call, "errors-listed", audit, err) != 0) {
+        json_decref(audit);
+        free(items);
+        free(ptrs);
+        PQclear(res);
+        return audit == NULL ? tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.")
+                             : -1;
+    }
+    json_decref(audit);
     char next[24] = "";
     if (rows > (int)limit)
         snprintf(next, sizeof(next), "%" PRIu64, items[shown - 1].id);
@@ -1554,8 +1570,15 @@ int cpis_errors_close(tsr_call_t *call, tsr_error_t *err)
     if (PQntuples(res) == 1) {
         Tsr__Cpis__QueuedError out;
         errors__fill(&out, res, 0);
-        tsr_call_reply(call, &out.base);
-        rc = 0;
+        json_t *audit = json_array();
+        if (out.person_id != 0)
+            cpis_audit_add(audit, out.person_id, "CP-IS error queue entry %" PRIu64 " closed (%s): %s",
+                           out.id, out.code, out.close_reason);
+        if (audit != NULL && cpis_audit_people(call, "error-closed", audit, err) == 0) {
+            tsr_call_reply(call, &out.base);
+            rc = 0;
+        }
+        json_decref(audit);
     } else {
         /* Not open: say whether it is gone from the queue already or was never in it. */
         PQclear(res);

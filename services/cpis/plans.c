@@ -348,10 +348,13 @@ static int plans__tell_audit(plans_ctx_t *c, const char *action, json_t *people,
     return rc;
 }
 
-static void plans__audit_add(json_t *people, uint64_t person_id, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int cpis_audit_people(tsr_call_t *call, const char *action, json_t *people, tsr_error_t *err)
+{
+    plans_ctx_t c = plans__ctx(call);
+    return plans__tell_audit(&c, action, people, err);
+}
 
-static void plans__audit_add(json_t *people, uint64_t person_id, const char *fmt, ...)
+void cpis_audit_add(json_t *people, uint64_t person_id, const char *fmt, ...)
 {
     char summary[400];
     va_list ap;
@@ -491,8 +494,8 @@ int cpis_plans_record(tsr_call_t *call, tsr_error_t *err)
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     json_t *audit = json_array();
-    plans__audit_add(audit, in->person_id, "%s from %s recorded for CP-IS (plan %s)", type_title,
-                     in->start_date, id);
+    cpis_audit_add(audit, in->person_id, "%s from %s recorded for CP-IS (plan %s)", type_title,
+                   in->start_date, id);
     rc = plans__tell_audit(&c, "recorded", audit, err);
     json_decref(audit);
     if (rc == 0)
@@ -550,8 +553,8 @@ int cpis_plans_end(tsr_call_t *call, tsr_error_t *err)
         if (upd != NULL) {
             PQclear(upd);
             json_t *audit = json_array();
-            plans__audit_add(audit, person, "%s ended on %s for CP-IS (plan %s)", title ? title : "Plan", end,
-                             id);
+            cpis_audit_add(audit, person, "%s ended on %s for CP-IS (plan %s)", title ? title : "Plan", end,
+                           id);
             rc = plans__tell_audit(&c, "ended", audit, err);
             json_decref(audit);
             if (rc == 0)
@@ -593,8 +596,8 @@ int cpis_plans_list(tsr_call_t *call, tsr_error_t *err)
     json_t *items = json_array(), *audit = json_array();
     for (int i = 0; i < shown; i++) {
         json_array_append_new(items, json_loads(PQgetvalue(res, i, 3), 0, NULL));
-        plans__audit_add(audit, strtoull(PQgetvalue(res, i, 1), NULL, 10), "CP-IS plan %s (%s) viewed",
-                         PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
+        cpis_audit_add(audit, strtoull(PQgetvalue(res, i, 1), NULL, 10), "CP-IS plan %s (%s) viewed",
+                       PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
     }
     char next[24] = "";
     if (rows > (int)limit)
@@ -882,9 +885,9 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
                               json_pack("{s:I, s:I, s:I, s:s, s:s?}", "record_number", (json_int_t)number,
                                         "plan_id", (json_int_t)d->id, "person_id", (json_int_t)d->person_id,
                                         "nhs_number", nhs, "end_date", d->end_date[0] ? d->end_date : NULL));
-        plans__audit_add(audit, d->person_id,
-                         "%s (plan %" PRIu64 ") shared with the NHS in CP-IS file %" PRIu64,
-                         plans__type_title(d->plan_type), d->id, seq);
+        cpis_audit_add(audit, d->person_id,
+                       "%s (plan %" PRIu64 ") shared with the NHS in CP-IS file %" PRIu64,
+                       plans__type_title(d->plan_type), d->id, seq);
     }
     file = json_pack("{s:{s:I, s:s, s:I, s:s, s:o}, s:O}", "header", "file_sequence_number", (json_int_t)seq,
                      "created_at", created, "record_count", (json_int_t)json_array_size(records),
@@ -1050,8 +1053,8 @@ int cpis_uploads_get(tsr_call_t *call, tsr_error_t *err)
     }
     json_t *audit = json_array();
     for (int i = 0; i < PQntuples(who); i++)
-        plans__audit_add(audit, strtoull(PQgetvalue(who, i, 0), NULL, 10),
-                         "CP-IS plan %s read in upload file %s", PQgetvalue(who, i, 1), seq);
+        cpis_audit_add(audit, strtoull(PQgetvalue(who, i, 0), NULL, 10),
+                       "CP-IS plan %s read in upload file %s", PQgetvalue(who, i, 1), seq);
     PQclear(who);
     plans_ctx_t c = plans__ctx(call);
     int rc = plans__tell_audit(&c, "listed", audit, err);

@@ -5,9 +5,13 @@
  * matches it (demographic_match), a record that would not match held back in the error queue; and
  * the national service's responses read back, per file (CPF01..CPF06) and per record
  * (CPR01..CPR07), each failure in the error queue with its meaning in words. Every plan recorded,
- * ended, listed or shared is told to the audit trail (event cpis.plans.accessed). */
+ * ended, listed or shared is told to the audit trail (event cpis.plans.accessed), as is what the
+ * error queue shows or closes of a person. */
 #ifndef CPIS_PLANS_H
 #define CPIS_PLANS_H
+
+#include <jansson.h>
+#include <stdint.h>
 
 #include "tsr_daemon.h"
 
@@ -25,5 +29,12 @@ int cpis_uploads_create(tsr_call_t *call, tsr_error_t *err);
 int cpis_uploads_list(tsr_call_t *call, tsr_error_t *err);
 int cpis_uploads_get(tsr_call_t *call, tsr_error_t *err);
 int cpis_uploads_response(tsr_call_t *call, tsr_error_t *err);
+
+/* For the error queue (ingest.c): tells the audit trail, in the call's transaction, that the calling
+ * worker saw or changed what the queue holds of these people (people: [[person_id, summary], ...],
+ * as cpis_audit_add makes them); action is one the audit daemon knows (errors-listed, error-closed). */
+int cpis_audit_people(tsr_call_t *call, const char *action, json_t *people, tsr_error_t *err);
+void cpis_audit_add(json_t *people, uint64_t person_id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1505,6 +1505,14 @@ test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with
     testenv_response_free(&r);
     /* The number stays inactive: closing the entry is not recording a new number. */
     assert_int_equal(testenv_sql_long(testenv, sql), 2);
+    /* The entry names the child: seeing it and closing it are accesses to her record in the trail. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(DISTINCT action) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+        " AND worker_id = %s AND action IN ('view-cpis-errors', 'close-cpis-error')",
+        alone, support_id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
 }
 
 int main(void)
