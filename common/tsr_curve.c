@@ -179,15 +179,32 @@ int tsr_curve_connect(void *socket, const char *server, tsr_error_t *err)
 /* A request's frames: version, request id, domain, address, routing id, mechanism, credentials. */
 #define ZAP_FRAMES 7
 
-static void curve__zap_reply(void *zap, zmq_msg_t *request, const char *status, const char *text,
+/* The answer to a request (request id: frame 1 of it, empty when it had none). */
+static void curve__zap_reply(void *zap, const zmq_msg_t *request_id, const char *status, const char *text,
                              const char *user)
 {
     zmq_send(zap, "1.0", 3, ZMQ_SNDMORE);
-    zmq_send(zap, zmq_msg_data(&request[1]), zmq_msg_size(&request[1]), ZMQ_SNDMORE);
+    if (request_id != NULL)
+        zmq_send(zap, zmq_msg_data((zmq_msg_t *)request_id), zmq_msg_size((zmq_msg_t *)request_id),
+                 ZMQ_SNDMORE);
+    else
+        zmq_send(zap, "", 0, ZMQ_SNDMORE);
     zmq_send(zap, status, strlen(status), ZMQ_SNDMORE);
     zmq_send(zap, text, strlen(text), ZMQ_SNDMORE);
     zmq_send(zap, user, strlen(user), ZMQ_SNDMORE);
     zmq_send(zap, "", 0, 0);
+}
+
+/* The peer a request is about, when its mechanism is CURVE and its key one of the suite's; else -1. */
+static int curve__zap_peer(const tsr_curve_t *c, zmq_msg_t *frames, size_t n)
+{
+    if (n != ZAP_FRAMES || zmq_msg_size(&frames[5]) != 5 ||
+        memcmp(zmq_msg_data(&frames[5]), "CURVE", 5) != 0 || zmq_msg_size(&frames[6]) != CURVE_KEY_LEN)
+        return -1;
+    for (size_t i = 0; i < CURVE_PEERS; i++)
+        if (memcmp(zmq_msg_data(&frames[6]), c->public_raw[i], CURVE_KEY_LEN) == 0)
+            return (int)i;
+    return -1;
 }
 
 static void *curve__zap_main(void *arg)
@@ -196,18 +213,24 @@ static void *curve__zap_main(void *arg)
     for (;;) {
         zmq_msg_t frames[ZAP_FRAMES + 1];
         size_t n = 0;
-        int more = 1, broken = 0;
+        int more = 1;
         while (more) {
             zmq_msg_t part;
             zmq_msg_init(&part);
             if (zmq_msg_recv(&part, c->zap, 0) < 0) {
+                int why = errno;
                 zmq_msg_close(&part);
+                if (why == EINTR) /* a signal for another thread: read on */
+                    continue;
+                /* Broken off inside a request: it is answered all the same, or REP stays stuck. */
+                if (why != ETERM && n > 0)
+                    curve__zap_reply(c->zap, n >= 2 ? &frames[1] : NULL, "500", "Broken request", "");
                 for (size_t i = 0; i < n; i++)
                     zmq_msg_close(&frames[i]);
-                if (errno == ETERM)
+                if (why == ETERM)
                     return NULL;
-                broken = 1;
                 n = 0;
+                more = -1;
                 break;
             }
             more = zmq_msg_more(&part);
@@ -216,27 +239,21 @@ static void *curve__zap_main(void *arg)
             else
                 zmq_msg_close(&part);
         }
-        if (broken)
+        if (more < 0)
             continue;
-        int curve = n == ZAP_FRAMES && zmq_msg_size(&frames[5]) == 5 &&
-                    memcmp(zmq_msg_data(&frames[5]), "CURVE", 5) == 0 &&
-                    zmq_msg_size(&frames[6]) == CURVE_KEY_LEN;
-        int peer = -1;
-        for (size_t i = 0; curve && i < CURVE_PEERS && peer < 0; i++)
-            if (memcmp(zmq_msg_data(&frames[6]), c->public_raw[i], CURVE_KEY_LEN) == 0)
-                peer = (int)i;
-        if (n >= 2) {
-            if (peer >= 0) {
-                curve__zap_reply(c->zap, frames, "200", "OK", curve_peers[peer]);
-            } else {
-                char address[64] = "";
-                if (n >= 4)
-                    snprintf(address, sizeof(address), "%.*s", (int)zmq_msg_size(&frames[3]),
-                             (const char *)zmq_msg_data(&frames[3]));
-                tsr_log_warn(NULL, "refused a peer on the bus from %s: its key is not one of the suite's",
-                             address[0] ? address : "an unknown address");
-                curve__zap_reply(c->zap, frames, "400", "Not one of the suite's keys", "");
-            }
+        /* Every request is answered (REP takes no second request before): one that is not a suite's
+         * CURVE key is refused. */
+        int peer = curve__zap_peer(c, frames, n);
+        if (peer >= 0) {
+            curve__zap_reply(c->zap, n >= 2 ? &frames[1] : NULL, "200", "OK", curve_peers[peer]);
+        } else {
+            char address[64] = "";
+            if (n >= 4)
+                snprintf(address, sizeof(address), "%.*s", (int)zmq_msg_size(&frames[3]),
+                         (const char *)zmq_msg_data(&frames[3]));
+            tsr_log_warn(NULL, "refused a peer on the bus from %s: its key is not one of the suite's",
+                         address[0] ? address : "an unknown address");
+            curve__zap_reply(c->zap, n >= 2 ? &frames[1] : NULL, "400", "Not one of the suite's keys", "");
         }
         for (size_t i = 0; i < n; i++)
             zmq_msg_close(&frames[i]);
