@@ -89,8 +89,11 @@ int records_person_match_nhs(tsr_call_t *call, tsr_error_t *err)
         "       AND c.merged_into IS NULL AND mo.merged_into IS NULL)"
         " SELECT p.nhs, p.id, p.given_name, p.family_name, p.gender, coalesce(p.date_of_birth::text, ''),"
         " p.unborn, coalesce(p.mother_id, 0), coalesce(p.expected_delivery_date::text, ''), p.via_mother,"
+        /* A key worker who has left the council is no one to tell: the child counts as having none. */
         " coalesce((SELECT a.worker_id FROM allocations a WHERE a.person_id = p.id AND a.role = 'key-worker'"
-        "   AND a.end_date IS NULL AND a.worker_id IS NOT NULL ORDER BY a.start_date DESC, a.id DESC"
+        "   AND a.end_date IS NULL AND a.worker_id IS NOT NULL"
+        "   AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = a.worker_id AND w.ended)"
+        "   ORDER BY a.start_date DESC, a.id DESC"
         "   LIMIT 1), 0), coalesce(p.nhs_number, ''), " RECORDS_PERSON_DISPLAY
         " FROM m p ORDER BY p.nhs, p.via_mother, p.id",
         1, params, err);
