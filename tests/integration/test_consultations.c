@@ -28,17 +28,6 @@
 #define CONSULTATION_ORG "7504989"
 
 /* A call that must answer `status`; its JSON body (new reference). */
-static void call_error(const char *token, const char *method, const char *path, const char *body, long status,
-                       const char *code, const char *field)
-{
-    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
-    testenv_assert_error(&r, status, code);
-    const char *got = json_string_value(json_object_get(json_object_get(r.json, "error"), "field"));
-    if (field != NULL && (got == NULL || strcmp(got, field) != 0))
-        fail_msg("%s %s: expected field %s, got %s (%s)", method, path, field, got ? got : "none", r.body);
-    testenv_response_free(&r);
-}
-
 static long sql_long(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static long sql_long(const char *fmt, ...)
 {
@@ -389,12 +378,12 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
     json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
     long events = sql_long("SELECT count(*) FROM consultations.outbox");
-    call_error(admin, "PUT", path,
-               "{\"data\":{\"source\":\"schools\",\"contact_email\":\"robin at example\"}}", 400,
-               "invalid_email", "data.contact_email");
-    call_error(admin, "PUT", path,
-               "{\"data\":{\"source\":\"schools\",\"contact_telephone\":\"ring the office\"}}", 400,
-               "invalid_telephone", "data.contact_telephone");
+    testenv_call_error(testenv, admin, "PUT", path,
+                       "{\"data\":{\"source\":\"schools\",\"contact_email\":\"robin at example\"}}", 400,
+                       "invalid_email", "data.contact_email");
+    testenv_call_error(testenv, admin, "PUT", path,
+                       "{\"data\":{\"source\":\"schools\",\"contact_telephone\":\"ring the office\"}}", 400,
+                       "invalid_telephone", "data.contact_telephone");
     /* Addresses and numbers that were let through: nobody could write or ring back to them. */
     static const char *const bad_emails[] = {
         "robin@example.org,", "robin,ellery@example.org", "<script>@example.org", "robin@exa_mple.org",
@@ -404,29 +393,31 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
     for (size_t i = 0; i < sizeof(bad_emails) / sizeof(bad_emails[0]); i++) {
         snprintf(body, sizeof(body), "{\"data\":{\"source\":\"schools\",\"contact_email\":\"%s\"}}",
                  bad_emails[i]);
-        call_error(admin, "PUT", path, body, 400, "invalid_email", "data.contact_email");
+        testenv_call_error(testenv, admin, "PUT", path, body, 400, "invalid_email", "data.contact_email");
     }
     for (size_t i = 0; i < sizeof(bad_telephones) / sizeof(bad_telephones[0]); i++) {
         snprintf(body, sizeof(body), "{\"data\":{\"source\":\"schools\",\"contact_telephone\":\"%s\"}}",
                  bad_telephones[i]);
-        call_error(admin, "PUT", path, body, 400, "invalid_telephone", "data.contact_telephone");
+        testenv_call_error(testenv, admin, "PUT", path, body, 400, "invalid_telephone",
+                           "data.contact_telephone");
     }
-    call_error(admin, "PUT", path, "{\"data\":{\"consulted_at\":\"2999-01-01T09:00:00Z\"}}", 400,
-               "date_in_future", "data.consulted_at");
-    call_error(admin, "PUT", path, "{\"data\":{\"consulted_at\":\"25/11/2022 13:57\"}}", 400,
-               "invalid_datetime", "data.consulted_at");
-    call_error(admin, "PUT", path, "{\"data\":{\"source\":\"SCHOOLS\"}}", 400, "unknown_option",
-               "data.source");
-    call_error(admin, "PUT", path, "{\"data\":{\"source\":\"schools\"},\"completed\":true}", 422,
-               "required_field", "data.consulted_at");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"consulted_at\":\"2999-01-01T09:00:00Z\"}}",
+                       400, "date_in_future", "data.consulted_at");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"consulted_at\":\"25/11/2022 13:57\"}}", 400,
+                       "invalid_datetime", "data.consulted_at");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"source\":\"SCHOOLS\"}}", 400,
+                       "unknown_option", "data.source");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"source\":\"schools\"},\"completed\":true}",
+                       422, "required_field", "data.consulted_at");
     /* A worker's id past bigint's range reached PostgreSQL, which refused it: a 500. */
-    call_error(admin, "PUT", path, "{\"data\":{\"duty_worker\":\"99999999999999999999\"}}", 400,
-               "invalid_value", "data.duty_worker");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"duty_worker\":\"99999999999999999999\"}}",
+                       400, "invalid_value", "data.duty_worker");
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
-    call_error(admin, "PUT", path, "{\"data\":{\"outcomes\":[\"referral-to-mash\",\"referral-to-mash\"]}}",
-               400, "duplicate_option", "data.outcomes");
-    call_error(admin, "PUT", path, "{\"data\":{\"outcomes\":[\"strategy-meeting\"]}}", 400, "unknown_option",
-               "data.outcomes");
+    testenv_call_error(testenv, admin, "PUT", path,
+                       "{\"data\":{\"outcomes\":[\"referral-to-mash\",\"referral-to-mash\"]}}", 400,
+                       "duplicate_option", "data.outcomes");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"outcomes\":[\"strategy-meeting\"]}}", 400,
+                       "unknown_option", "data.outcomes");
     /* Nothing kept, nothing published. */
     assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s", id), 0);
     assert_int_equal(sql_long("SELECT count(*) FROM consultations.outbox"), events);
@@ -454,8 +445,8 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
                      1);
     /* A save without 'data' emptied the whole section ("its fields stay as they are", the gateway
      * said): it is refused, and the section keeps what it has. */
-    call_error(admin, "PUT", path, "{\"completed\":false}", 400, "missing_field", "data");
-    call_error(admin, "PUT", path, "{\"completed\":true}", 400, "missing_field", "data");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"completed\":false}", 400, "missing_field", "data");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"completed\":true}", 400, "missing_field", "data");
     assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
                               " AND source = 'police'",
                               id),

@@ -372,19 +372,12 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     write_spool("20260105-2.json", "this is not { json");
 
     /* The service account may post notifications and nothing else; workers may not post them. */
-    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/people?q=Turnwell", service, NULL, NULL);
-    testenv_assert_error(&r, 403, "forbidden");
-    testenv_response_free(&r);
-    r = testenv_http(testenv, "GET", "/api/v1/cpis/errors", service, NULL, NULL);
-    testenv_assert_error(&r, 403, "forbidden");
-    testenv_response_free(&r);
+    testenv_call_error(testenv, service, "GET", "/api/v1/people?q=Turnwell", NULL, 403, "forbidden", NULL);
+    testenv_call_error(testenv, service, "GET", "/api/v1/cpis/errors", NULL, 403, "forbidden", NULL);
     char *sw = testenv_login(testenv, "mash.sw");
-    r = testenv_http(testenv, "POST", "/api/v1/cpis/notifications", sw, "{\"notifications\":[{}]}", NULL);
-    testenv_assert_error(&r, 403, "forbidden");
-    testenv_response_free(&r);
-    r = testenv_http(testenv, "GET", "/api/v1/cpis/errors", sw, NULL, NULL);
-    testenv_assert_error(&r, 403, "forbidden");
-    testenv_response_free(&r);
+    testenv_call_error(testenv, sw, "POST", "/api/v1/cpis/notifications", "{\"notifications\":[{}]}", 403,
+                       "forbidden", NULL);
+    testenv_call_error(testenv, sw, "GET", "/api/v1/cpis/errors", NULL, 403, "forbidden", NULL);
     free(sw);
 
     assert_int_equal(run_poller(500), 0);
@@ -937,9 +930,8 @@ static void test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_chan
     testenv_response_free(&r);
     free(big);
     /* Without a session, no body is read at all. */
-    r = testenv_http(testenv, "POST", "/api/v1/cpis/notifications", NULL, "not json", NULL);
-    testenv_assert_error(&r, 401, "unauthenticated");
-    testenv_response_free(&r);
+    testenv_call_error(testenv, NULL, "POST", "/api/v1/cpis/notifications", "not json", 401,
+                       "unauthenticated", NULL);
     assert_int_equal(testenv_sql_long(testenv, counts), before);
 
     /* Files the poller did not print: each sent whole, in parts of 2. */
@@ -1371,12 +1363,8 @@ static void test_a_queued_notification_is_accepted_when_retried_after_the_child_
     json_decref(reply);
 
     /* Only system support; an entry that could not be read is put right through the spool. */
-    testenv_response_t r = testenv_http(testenv, "POST", path, service, NULL, NULL);
-    testenv_assert_error(&r, 403, "forbidden");
-    testenv_response_free(&r);
-    r = testenv_http(testenv, "POST", file_path, support, NULL, NULL);
-    testenv_assert_error(&r, 409, "not_retriable");
-    testenv_response_free(&r);
+    testenv_call_error(testenv, service, "POST", path, NULL, 403, "forbidden", NULL);
+    testenv_call_error(testenv, support, "POST", file_path, NULL, 409, "not_retriable", NULL);
     /* Still no one with the number: refused again, the entry counted up. */
     reply = testenv_call_json(testenv, support, "POST", path, NULL, 200);
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 0);
@@ -1401,9 +1389,7 @@ static void test_a_queued_notification_is_accepted_when_retried_after_the_child_
     queue = open_errors();
     assert_null(error_of(queue, "N-RETRY-1"));
     json_decref(queue);
-    r = testenv_http(testenv, "POST", path, support, NULL, NULL);
-    testenv_assert_error(&r, 404, "not_found");
-    testenv_response_free(&r);
+    testenv_call_error(testenv, support, "POST", path, NULL, 404, "not_found", NULL);
 }
 
 /* Posts an inactive-NHS-number notification for nhs; the reply. */
@@ -1460,28 +1446,18 @@ test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with
 
     /* Judging it again would change nothing: it waits for a person. */
     snprintf(path, sizeof(path), "/api/v1/cpis/errors/%s/retry", entry);
-    testenv_response_t r = testenv_http(testenv, "POST", path, support, NULL, NULL);
-    testenv_assert_error(&r, 409, "not_retriable");
-    testenv_response_free(&r);
+    testenv_call_error(testenv, support, "POST", path, NULL, 409, "not_retriable", NULL);
 
     /* Closing: system support only, with a reason that says something; nothing changes otherwise. */
     snprintf(path, sizeof(path), "/api/v1/cpis/errors/%s/close", entry);
-    r = testenv_http(testenv, "POST", path, service, "{\"reason\":\"Done.\"}", NULL);
-    testenv_assert_error(&r, 403, "forbidden");
-    testenv_response_free(&r);
-    r = testenv_http(testenv, "POST", path, support, "{}", NULL);
-    testenv_assert_error(&r, 400, "missing_field");
-    testenv_response_free(&r);
-    r = testenv_http(testenv, "POST", path, support, "{\"reason\":\"  \\n \"}", NULL);
-    testenv_assert_error(&r, 400, "missing_field");
-    testenv_response_free(&r);
-    r = testenv_http(testenv, "POST", path, support, "{\"reason\":\"Done.\",\"resolved\":true}", NULL);
-    testenv_assert_error(&r, 400, "unknown_field");
-    testenv_response_free(&r);
-    r = testenv_http(testenv, "POST", "/api/v1/cpis/errors/999999999/close", support,
-                     "{\"reason\":\"Done.\"}", NULL);
-    testenv_assert_error(&r, 404, "not_found");
-    testenv_response_free(&r);
+    testenv_call_error(testenv, service, "POST", path, "{\"reason\":\"Done.\"}", 403, "forbidden", NULL);
+    testenv_call_error(testenv, support, "POST", path, "{}", 400, "missing_field", "reason");
+    testenv_call_error(testenv, support, "POST", path, "{\"reason\":\"  \\n \"}", 400, "missing_field",
+                       "reason");
+    testenv_call_error(testenv, support, "POST", path, "{\"reason\":\"Done.\",\"resolved\":true}", 400,
+                       "unknown_field", NULL);
+    testenv_call_error(testenv, support, "POST", "/api/v1/cpis/errors/999999999/close",
+                       "{\"reason\":\"Done.\"}", 404, "not_found", NULL);
     queue = open_errors();
     assert_non_null(error_of(queue, "N-INACT-NOKW"));
     json_decref(queue);
@@ -1500,9 +1476,8 @@ test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with
     queue = open_errors();
     assert_null(error_of(queue, "N-INACT-NOKW"));
     json_decref(queue);
-    r = testenv_http(testenv, "POST", path, support, "{\"reason\":\"Again.\"}", NULL);
-    testenv_assert_error(&r, 409, "already_closed");
-    testenv_response_free(&r);
+    testenv_call_error(testenv, support, "POST", path, "{\"reason\":\"Again.\"}", 409, "already_closed",
+                       NULL);
     /* The number stays inactive: closing the entry is not recording a new number. */
     assert_int_equal(testenv_sql_long(testenv, sql), 2);
     /* A key worker who has left the council is no one to tell either: the same entry for that child. */

@@ -22,17 +22,6 @@
 static char *admin, *support, *service, *social_worker;
 static char today[16];
 
-static void call_error(const char *token, const char *method, const char *path, const char *body, long status,
-                       const char *code)
-{
-    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
-    if (r.status != status)
-        fail_msg("%s %s %s: expected %ld %s, got %ld %s", method, path, body ? body : "", status, code,
-                 r.status, r.body ? r.body : "");
-    testenv_assert_error(&r, status, code);
-    testenv_response_free(&r);
-}
-
 static long num(const json_t *obj, const char *key)
 {
     return (long)json_integer_value(json_object_get(obj, key));
@@ -368,7 +357,7 @@ static void test_the_national_services_responses_are_read_back_and_each_failure_
         testenv_call_json(testenv, social_worker, "POST", path, "{\"end_date\":\"2026-04-01\"}", 200);
     assert_string_equal(testenv_str(ended, "end_date"), "2026-04-01");
     json_decref(ended);
-    call_error(social_worker, "POST", path, NULL, 409, "already_ended");
+    testenv_call_error(testenv, social_worker, "POST", path, NULL, 409, "already_ended", NULL);
 
     json_t *up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
     json_t *file = json_object_get(up, "file");
@@ -383,23 +372,24 @@ static void test_the_national_services_responses_are_read_back_and_each_failure_
 
     /* Bad responses are refused whole, naming the fault, and change nothing. */
     snprintf(body, sizeof(body), "{\"status\":\"CPF09\",\"records\":[]}");
-    call_error(service, "POST", path, body, 400, "invalid_value");
+    testenv_call_error(testenv, service, "POST", path, body, 400, "invalid_value", NULL);
     snprintf(body, sizeof(body),
              "{\"status\":\"CPF03\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s\","
              "\"status\":\"CPR06\"}]}",
              count + 1, kim.nhs);
-    call_error(service, "POST", path, body, 400, "invalid_value");
+    testenv_call_error(testenv, service, "POST", path, body, 400, "invalid_value", NULL);
     snprintf(body, sizeof(body),
              "{\"status\":\"CPF03\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s\","
              "\"status\":\"CPR06\"}]}",
              nk, lee.nhs);
-    call_error(service, "POST", path, body, 400, "invalid_value");
+    testenv_call_error(testenv, service, "POST", path, body, 400, "invalid_value", NULL);
     snprintf(body, sizeof(body),
              "{\"status\":\"CPF03\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s\","
              "\"status\":\"CPR99\"}]}",
              nk, kim.nhs);
-    call_error(service, "POST", path, body, 400, "invalid_value");
-    call_error(service, "POST", path, "{\"status\":\"CPF02\",\"colour\":\"blue\"}", 400, "unknown_field");
+    testenv_call_error(testenv, service, "POST", path, body, 400, "invalid_value", NULL);
+    testenv_call_error(testenv, service, "POST", path, "{\"status\":\"CPF02\",\"colour\":\"blue\"}", 400,
+                       "unknown_field", NULL);
     char sql[300];
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM cpis.uploads WHERE file_sequence_number = %ld"
@@ -437,7 +427,7 @@ static void test_the_national_services_responses_are_read_back_and_each_failure_
     json_decref(list);
     assert_true(file_error);
     /* Read once only. */
-    call_error(service, "POST", path, body, 409, "already_read");
+    testenv_call_error(testenv, service, "POST", path, body, 409, "already_read", NULL);
 
     /* Kim's end is loaded: the next file no longer carries the plan; Lee's still goes. */
     json_t *next = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
@@ -453,37 +443,40 @@ static void test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason(void 
     child_t nia;
     add_child("Nia", "Northcott", "2016-10-11", &nia);
     char body[400];
-    call_error(
-        social_worker, "POST", "/api/v1/cpis/plans",
+    testenv_call_error(
+        testenv, social_worker, "POST", "/api/v1/cpis/plans",
         "{\"person_id\":\"99999999\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-01-01\"}",
-        404, "not_found");
+        404, "not_found", NULL);
     snprintf(body, sizeof(body),
              "{\"person_id\":\"%s\",\"plan_type\":\"supervision-order\",\"start_date\":\"2026-01-01\"}",
              nia.id);
-    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 400, "invalid_value");
+    testenv_call_error(testenv, social_worker, "POST", "/api/v1/cpis/plans", body, 400, "invalid_value",
+                       NULL);
     snprintf(body, sizeof(body),
              "{\"person_id\":\"%s\",\"plan_type\":\"child-in-care\",\"start_date\":\"2026-01-01\"}", nia.id);
-    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 400, "missing_field");
+    testenv_call_error(testenv, social_worker, "POST", "/api/v1/cpis/plans", body, 400, "missing_field",
+                       NULL);
     snprintf(
         body, sizeof(body),
         "{\"person_id\":\"%s\",\"plan_type\":\"unborn-child-protection-plan\",\"start_date\":\"2026-01-01\"}",
         nia.id);
-    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 422, "not_unborn");
+    testenv_call_error(testenv, social_worker, "POST", "/api/v1/cpis/plans", body, 422, "not_unborn", NULL);
     snprintf(body, sizeof(body),
              "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-02-30\"}",
              nia.id);
-    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 400, "invalid_date");
+    testenv_call_error(testenv, social_worker, "POST", "/api/v1/cpis/plans", body, 400, "invalid_date", NULL);
     record_plan(&nia, "child-protection-plan", NULL, "2026-01-01");
     snprintf(body, sizeof(body),
              "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-02-01\"}",
              nia.id);
-    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 409, "overlapping_plan");
+    testenv_call_error(testenv, social_worker, "POST", "/api/v1/cpis/plans", body, 409, "overlapping_plan",
+                       NULL);
     /* The spine connection carries files; it does not record plans. */
-    call_error(service, "POST", "/api/v1/cpis/plans", body, 403, "forbidden");
-    call_error(support, "POST", "/api/v1/cpis/demographics",
-               "{\"nhs_number\":\"1234567890\",\"family_name\":\"X\",\"given_names\":[\"Y\"],"
-               "\"date_of_birth\":\"2010-01-01\"}",
-               400, "invalid_nhs_number");
+    testenv_call_error(testenv, service, "POST", "/api/v1/cpis/plans", body, 403, "forbidden", NULL);
+    testenv_call_error(testenv, support, "POST", "/api/v1/cpis/demographics",
+                       "{\"nhs_number\":\"1234567890\",\"family_name\":\"X\",\"given_names\":[\"Y\"],"
+                       "\"date_of_birth\":\"2010-01-01\"}",
+                       400, "invalid_nhs_number", NULL);
     snprintf(body, sizeof(body), "SELECT count(*) FROM cpis.plans WHERE person_id = %s", nia.id);
     assert_int_equal(testenv_sql_long(testenv, body), 1);
     /* A restricted record's plans are for its access list only; the whole list for those who run
@@ -498,10 +491,10 @@ static void test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason(void 
     snprintf(body, sizeof(body),
              "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-01-01\"}",
              ola.id);
-    call_error(social_worker, "POST", "/api/v1/cpis/plans", body, 403, "restricted");
+    testenv_call_error(testenv, social_worker, "POST", "/api/v1/cpis/plans", body, 403, "restricted", NULL);
     snprintf(path_r, sizeof(path_r), "/api/v1/cpis/plans?person_id=%s", ola.id);
-    call_error(social_worker, "GET", path_r, NULL, 403, "restricted");
-    call_error(social_worker, "GET", "/api/v1/cpis/plans", NULL, 403, "forbidden");
+    testenv_call_error(testenv, social_worker, "GET", path_r, NULL, 403, "restricted", NULL);
+    testenv_call_error(testenv, social_worker, "GET", "/api/v1/cpis/plans", NULL, 403, "forbidden", NULL);
     json_decref(testenv_call_json(testenv, support, "GET", "/api/v1/cpis/plans", NULL, 200));
     /* The plan list shows the plan to those who work with plans. */
     char path[120];
@@ -649,10 +642,11 @@ static void test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded
 
     char path[120], body[200], new_nhs[11];
     snprintf(path, sizeof(path), "/api/v1/people/%s/nhs-number", ivo.id);
-    call_error(social_worker, "PUT", path, "{\"nhs_number\":\"123\"}", 400, "invalid_nhs_number");
+    testenv_call_error(testenv, social_worker, "PUT", path, "{\"nhs_number\":\"123\"}", 400,
+                       "invalid_nhs_number", NULL);
     snprintf(body, sizeof(body), "{\"nhs_number\":\"%s\"}", other.nhs);
-    call_error(social_worker, "PUT", path, body, 409, "duplicate_nhs_number");
-    call_error(social_worker, "PUT", path, "{\"nhs\":\"x\"}", 400, "unknown_field");
+    testenv_call_error(testenv, social_worker, "PUT", path, body, 409, "duplicate_nhs_number", NULL);
+    testenv_call_error(testenv, social_worker, "PUT", path, "{\"nhs\":\"x\"}", 400, "unknown_field", NULL);
     testenv_new_nhs_number(new_nhs);
     snprintf(body, sizeof(body), "{\"nhs_number\":\"%.3s %.3s %.4s\"}", new_nhs, new_nhs + 3, new_nhs + 6);
     json_t *p = testenv_call_json(testenv, social_worker, "PUT", path, body, 200);

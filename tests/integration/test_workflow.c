@@ -21,20 +21,6 @@ static char definitions_dir[256];
 
 /* A call that must answer `status`; its JSON body (new reference). */
 /* A call that must fail with status and code; the error's field is returned in field_out. */
-static void call_error(const char *token, const char *method, const char *path, const char *body, long status,
-                       const char *code, const char *field)
-{
-    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
-    testenv_assert_error(&r, status, code);
-    if (field != NULL) {
-        const char *got = json_string_value(json_object_get(json_object_get(r.json, "error"), "field"));
-        if (got == NULL || strcmp(got, field) != 0)
-            fail_msg("%s %s: expected field %s, got %s (%s)", method, path, field, got ? got : "none",
-                     r.body);
-    }
-    testenv_response_free(&r);
-}
-
 static char *start_step(const char *token, const char *type, const char *variant, const char *kind,
                         const char *id, char out[32])
 {
@@ -121,17 +107,18 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
 
     /* Section 1: the duty worker defaults to the current worker; the rules of each field hold. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
-    call_error(admin, "PUT", path,
-               "{\"data\":{\"consulted_at\":\"2022-11-25T13:57:00Z\"},\"completed\":true}", 422,
-               "required_field", "data.source");
-    call_error(admin, "PUT", path, "{\"data\":{\"source\":\"schools\",\"contact_email\":\"not-an-address\"}}",
-               400, "invalid_email", "data.contact_email");
-    call_error(admin, "PUT", path, "{\"data\":{\"consulted_at\":\"2999-01-01T09:00:00Z\"}}", 400,
-               "date_in_future", "data.consulted_at");
-    call_error(admin, "PUT", path, "{\"data\":{\"source\":\"the-moon\"}}", 400, "unknown_option",
-               "data.source");
-    call_error(admin, "PUT", path, "{\"data\":{\"favourite_colour\":\"blue\"}}", 400, "unknown_field",
-               "data.favourite_colour");
+    testenv_call_error(testenv, admin, "PUT", path,
+                       "{\"data\":{\"consulted_at\":\"2022-11-25T13:57:00Z\"},\"completed\":true}", 422,
+                       "required_field", "data.source");
+    testenv_call_error(testenv, admin, "PUT", path,
+                       "{\"data\":{\"source\":\"schools\",\"contact_email\":\"not-an-address\"}}", 400,
+                       "invalid_email", "data.contact_email");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"consulted_at\":\"2999-01-01T09:00:00Z\"}}",
+                       400, "date_in_future", "data.consulted_at");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"source\":\"the-moon\"}}", 400,
+                       "unknown_option", "data.source");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"favourite_colour\":\"blue\"}}", 400,
+                       "unknown_field", "data.favourite_colour");
     step = testenv_call_json(testenv, admin, "PUT", path, section1_ok, 200);
     json_t *s1 = json_array_get(json_object_get(step, "sections"), 0);
     assert_true(json_is_true(json_object_get(s1, "completed")));
@@ -155,8 +142,9 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
     snprintf(request_id, sizeof(request_id), "%s", testenv_str(req, "id"));
     json_decref(step);
     /* A request type of the other variant is not offered. */
-    call_error(admin, "POST", path, "{\"type\":\"please-review-information-and-confirm-next-action\"}", 422,
-               "request_not_allowed", "type");
+    testenv_call_error(testenv, admin, "POST", path,
+                       "{\"type\":\"please-review-information-and-confirm-next-action\"}", 422,
+                       "request_not_allowed", "type");
 
     /* The manager finds it in the MASH Manager team's Incoming requests, titled as the seed shows. */
     char wv_path[128];
@@ -199,7 +187,7 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
     json_decref(wv);
 
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
-    call_error(admin, "PUT", path, "{\"data\":{}}", 409, "not_your_work", NULL);
+    testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{}}", 409, "not_your_work", NULL);
     json_decref(testenv_call_json(testenv, manager, "PUT", path,
                                   "{\"data\":{\"advice\":\"Referred "
                                   "on.\",\"outcomes\":[\"further-information-given\",\"referral-to-mash\"]},"
@@ -213,13 +201,14 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
     assert_string_equal(testenv_str(json_array_get(json_object_get(req, "history"), 1), "note"),
                         "Advice given.");
     json_decref(step);
-    call_error(manager, "POST", path, NULL, 409, "request_closed", NULL);
+    testenv_call_error(testenv, manager, "POST", path, NULL, 409, "request_closed", NULL);
 
     /* Section 3: 'Consultation complete' finishes the step and starts nothing. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
-    call_error(manager, "POST", path, "{}", 422, "next_action_required", "next_actions");
-    call_error(manager, "POST", path, "{\"next_actions\":[{\"action\":\"cs-no-further-action\"}]}", 422,
-               "unknown_next_action", "next_actions[0].action");
+    testenv_call_error(testenv, manager, "POST", path, "{}", 422, "next_action_required", "next_actions");
+    testenv_call_error(testenv, manager, "POST", path,
+                       "{\"next_actions\":[{\"action\":\"cs-no-further-action\"}]}", 422,
+                       "unknown_next_action", "next_actions[0].action");
     step = testenv_call_json(testenv, manager, "POST", path,
                              "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200);
     assert_string_equal(testenv_str(step, "state"), "completed");
@@ -273,8 +262,8 @@ static void test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to(voi
     const char *actions[] = {"complete", "return", "acknowledge"};
     for (int a = 0; a < 3; a++) {
         snprintf(path, sizeof(path), "/api/v1/requests/%s/%s", rid, actions[a]);
-        call_error(eh, "POST", path, NULL, 403, "not_addressed_to_you", NULL);
-        call_error(admin, "POST", path, NULL, 403, "not_addressed_to_you", NULL);
+        testenv_call_error(testenv, eh, "POST", path, NULL, 403, "not_addressed_to_you", NULL);
+        testenv_call_error(testenv, admin, "POST", path, NULL, 403, "not_addressed_to_you", NULL);
     }
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.request_history"),
                      history_before);
@@ -284,7 +273,7 @@ static void test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to(voi
     json_decref(wv);
     /* As seed 000 has it, 'You may complete or return the request': not acknowledge it. */
     snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
-    call_error(sw, "POST", path, NULL, 422, "action_not_allowed", NULL);
+    testenv_call_error(testenv, sw, "POST", path, NULL, 422, "action_not_allowed", NULL);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", rid);
     json_decref(testenv_call_json(testenv, sw, "POST", path, "{\"note\":\"Seen.\"}", 200));
     wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
@@ -334,14 +323,16 @@ static void test_a_step_cannot_finish_while_a_required_section_is_incomplete_and
     char id[32], path[128];
     start_step(admin, "front-door-consultation", "CSEW", "organisation", HAMPDEN, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
-    call_error(admin, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 422,
-               "section_incomplete", "sections");
+    testenv_call_error(testenv, admin, "POST", path,
+                       "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 422,
+                       "section_incomplete", "sections");
     /* A section saved but not marked complete is still incomplete. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
     json_decref(testenv_call_json(testenv, admin, "PUT", path, "{\"data\":{\"source\":\"schools\"}}", 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
-    call_error(admin, "POST", path, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 422,
-               "section_incomplete", "sections");
+    testenv_call_error(testenv, admin, "POST", path,
+                       "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 422,
+                       "section_incomplete", "sections");
     char sql[200];
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM workflow.steps WHERE id = %s AND state = 'started' AND folder = 'current'",
@@ -384,7 +375,8 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
     }
     assert_true(listed);
     json_decref(summary);
-    call_error(sw, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 403, "forbidden", NULL);
+    testenv_call_error(testenv, sw, "GET", "/api/v1/workview?queue=cp-is-worker", NULL, 403, "forbidden",
+                       NULL);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
     json_decref(testenv_call_json(testenv, sa, "POST", path, "{}", 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
@@ -405,14 +397,14 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
              testenv_str(find_request(step, "cs-notification-to-allocated-worker-cpis-follow-up"), "id"));
     json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
-    call_error(sa, "POST", path,
-               "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"priority\":\"normal\"}]}", 422,
-               "reason_required", "next_actions[0].reason");
-    call_error(sa, "POST", path,
-               "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":\"bored\"}]}", 422,
-               "unknown_reason", "next_actions[0].reason");
-    call_error(
-        sa, "POST", path,
+    testenv_call_error(testenv, sa, "POST", path,
+                       "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"priority\":\"normal\"}]}",
+                       422, "reason_required", "next_actions[0].reason");
+    testenv_call_error(testenv, sa, "POST", path,
+                       "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":\"bored\"}]}", 422,
+                       "unknown_reason", "next_actions[0].reason");
+    testenv_call_error(
+        testenv, sa, "POST", path,
         "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":\"duplicate-notification\","
         "\"priority\":\"whenever\"}]}",
         400, "invalid_value", "next_actions[0].priority");
@@ -515,14 +507,14 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
         body, sizeof(body),
         "{\"type\":\"cs-notification-to-allocated-worker-cpis-follow-up\",\"to\":{\"worker_id\":\"%s\"}}",
         eh_id);
-    call_error(admin, "POST", path, body, 422, "recipient_has_no_access", "to.worker_id");
+    testenv_call_error(testenv, admin, "POST", path, body, 422, "recipient_has_no_access", "to.worker_id");
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.requests"), requests_before);
     /* Nor can the step be assigned to them, nor can they read it. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", id);
     snprintf(body, sizeof(body), "{\"worker_id\":\"%s\"}", eh_id);
-    call_error(admin, "POST", path, body, 422, "recipient_has_no_access", "to.worker_id");
+    testenv_call_error(testenv, admin, "POST", path, body, 422, "recipient_has_no_access", "to.worker_id");
     snprintf(path, sizeof(path), "/api/v1/steps/%s", id);
-    call_error(eh, "GET", path, NULL, 403, "restricted_record", NULL);
+    testenv_call_error(testenv, eh, "GET", path, NULL, 403, "restricted_record", NULL);
     /* The refused attempt is in the audit trail, under the person, from the workflow daemon. */
     char sql[300];
     snprintf(sql, sizeof(sql),
@@ -538,7 +530,7 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     assert_int_equal(refused, 1);
     /* Nor the person's summary, steps and all; those with access see the steps on it. */
     snprintf(path, sizeof(path), "/api/v1/people/%s", child);
-    call_error(eh, "GET", path, NULL, 403, "restricted_record", NULL);
+    testenv_call_error(testenv, eh, "GET", path, NULL, 403, "restricted_record", NULL);
     json_t *person = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
     assert_true(json_array_size(json_object_get(person, "steps")) >= 1);
     json_decref(person);
@@ -567,7 +559,7 @@ test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves
     /* A worker who is not a manager cannot take others' work by assigning it. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", c);
     snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\"}", sw_id);
-    call_error(sw, "POST", path, body, 403, "not_your_work", "step_ids");
+    testenv_call_error(testenv, sw, "POST", path, body, 403, "not_your_work", "step_ids");
     snprintf(body, sizeof(body), "{\"step_ids\":[\"%s\",\"%s\"],\"worker_id\":\"%ld\"}", a, b, sw_id);
     json_decref(testenv_call_json(testenv, manager, "POST", "/api/v1/steps/assign", body, 200));
     json_t *wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
@@ -579,7 +571,7 @@ test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves
     json_decref(wv);
     /* In the Incoming work it cannot be changed until resumed. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", a);
-    call_error(sw, "PUT", path, "{\"data\":{}}", 409, "not_resumed", NULL);
+    testenv_call_error(testenv, sw, "PUT", path, "{\"data\":{}}", 409, "not_resumed", NULL);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", a);
     json_decref(testenv_call_json(testenv, sw, "POST", path, NULL, 200));
     wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
@@ -588,7 +580,7 @@ test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves
     json_decref(wv);
     /* A bulk assignment with one bad step changes none of them. */
     snprintf(body, sizeof(body), "{\"step_ids\":[\"%s\",\"999999999\"],\"worker_id\":\"%ld\"}", c, sw_id);
-    call_error(manager, "POST", "/api/v1/steps/assign", body, 404, "not_found", NULL);
+    testenv_call_error(testenv, manager, "POST", "/api/v1/steps/assign", body, 404, "not_found", NULL);
     char sql[200];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.steps WHERE id = %s AND owner = 'w:%ld'", c,
              id_of_worker("mash.admin"));
@@ -640,12 +632,13 @@ static void test_workview_folders_page_with_a_keyset_cursor_and_count_every_item
     assert_int_equal(pages, (total + 2) / 3);
     /* Newest first: the last one started leads. */
     assert_string_equal(seen_ids[0], ids[6]);
-    call_error(sw, "GET", "/api/v1/workview?folder=current_work&cursor=garbage", NULL, 400, "invalid_cursor",
-               "cursor");
-    call_error(sw, "GET", "/api/v1/workview?folder=attic", NULL, 400, "invalid_value", "folder");
+    testenv_call_error(testenv, sw, "GET", "/api/v1/workview?folder=current_work&cursor=garbage", NULL, 400,
+                       "invalid_cursor", "cursor");
+    testenv_call_error(testenv, sw, "GET", "/api/v1/workview?folder=attic", NULL, 400, "invalid_value",
+                       "folder");
     /* Another worker's workview is for managers only. */
     snprintf(path, sizeof(path), "/api/v1/workview?worker_id=%ld", id_of_worker("mash.admin"));
-    call_error(sw, "GET", path, NULL, 403, "forbidden", NULL);
+    testenv_call_error(testenv, sw, "GET", path, NULL, 403, "forbidden", NULL);
     char *manager = testenv_login(testenv, "mash.manager");
     json_decref(testenv_call_json(testenv, manager, "GET", path, NULL, 200));
     /* Recently viewed: what the worker opened, latest first. */
@@ -665,15 +658,15 @@ static void test_cancelling_needs_a_reason_and_is_final_while_a_completed_step_c
     char id[32], path[128];
     start_step(sw, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/cancel", id);
-    call_error(sw, "POST", path, "{\"reason\":\"  \"}", 422, "reason_required", "reason");
+    testenv_call_error(testenv, sw, "POST", path, "{\"reason\":\"  \"}", 422, "reason_required", "reason");
     json_t *step =
         testenv_call_json(testenv, sw, "POST", path, "{\"reason\":\"Recorded twice in error.\"}", 200);
     assert_string_equal(testenv_str(step, "state"), "cancelled");
     assert_string_equal(testenv_str(step, "cancelled_reason"), "Recorded twice in error.");
     json_decref(step);
-    call_error(sw, "POST", path, "{\"reason\":\"Again.\"}", 409, "step_closed", NULL);
+    testenv_call_error(testenv, sw, "POST", path, "{\"reason\":\"Again.\"}", 409, "step_closed", NULL);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/reopen", id);
-    call_error(sw, "POST", path, NULL, 409, "not_completed", NULL);
+    testenv_call_error(testenv, sw, "POST", path, NULL, 409, "not_completed", NULL);
 
     start_step(sw, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
@@ -685,7 +678,7 @@ static void test_cancelling_needs_a_reason_and_is_final_while_a_completed_step_c
     json_decref(testenv_call_json(testenv, sw, "POST", path,
                                   "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
-    call_error(sw, "PUT", path, "{\"data\":{}}", 409, "step_closed", NULL);
+    testenv_call_error(testenv, sw, "PUT", path, "{\"data\":{}}", 409, "step_closed", NULL);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/reopen", id);
     step = testenv_call_json(testenv, sw, "POST", path, NULL, 200);
     assert_string_equal(testenv_str(step, "state"), "reopened");
@@ -702,32 +695,35 @@ static void test_starting_work_checks_the_type_variant_subject_and_role(void **s
     char *sw = testenv_login(testenv, "mash.sw");
     char *auditor = testenv_login(testenv, "auditor");
     long before = testenv_sql_long(testenv, "SELECT count(*) FROM workflow.steps");
-    call_error(sw, "POST", "/api/v1/steps",
-               "{\"type\":\"tea-making\",\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN "\"}}",
-               400, "unknown_step_type", "type");
-    call_error(sw, "POST", "/api/v1/steps",
-               "{\"type\":\"front-door-consultation\",\"variant\":\"XYZ\",\"subject\":{\"kind\":"
-               "\"organisation\",\"id\":\"" HAMPDEN "\"}}",
-               400, "unknown_variant", "variant");
-    call_error(
-        sw, "POST", "/api/v1/steps",
+    testenv_call_error(testenv, sw, "POST", "/api/v1/steps",
+                       "{\"type\":\"tea-making\",\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN
+                       "\"}}",
+                       400, "unknown_step_type", "type");
+    testenv_call_error(testenv, sw, "POST", "/api/v1/steps",
+                       "{\"type\":\"front-door-consultation\",\"variant\":\"XYZ\",\"subject\":{\"kind\":"
+                       "\"organisation\",\"id\":\"" HAMPDEN "\"}}",
+                       400, "unknown_variant", "variant");
+    testenv_call_error(
+        testenv, sw, "POST", "/api/v1/steps",
         "{\"type\":\"front-door-consultation\",\"subject\":{\"kind\":\"organisation\",\"id\":\"" HAMPDEN
         "\"}}",
         400, "missing_field", "variant");
-    call_error(sw, "POST", "/api/v1/steps",
-               "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":\"person\","
-               "\"id\":\"1\"}}",
-               400, "wrong_subject", "subject.kind");
-    call_error(sw, "POST", "/api/v1/steps",
-               "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":"
-               "\"organisation\",\"id\":\"9999999\"}}",
-               404, "not_found", "subject.id");
-    call_error(auditor, "POST", "/api/v1/steps",
-               "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":"
-               "\"organisation\",\"id\":\"" HAMPDEN "\"}}",
-               403, "forbidden", NULL);
-    call_error(sw, "POST", "/api/v1/steps", "{\"type\":\"front-door-consultation\",\"colour\":\"red\"}", 400,
-               "unknown_field", NULL);
+    testenv_call_error(
+        testenv, sw, "POST", "/api/v1/steps",
+        "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":\"person\","
+        "\"id\":\"1\"}}",
+        400, "wrong_subject", "subject.kind");
+    testenv_call_error(testenv, sw, "POST", "/api/v1/steps",
+                       "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":"
+                       "\"organisation\",\"id\":\"9999999\"}}",
+                       404, "not_found", "subject.id");
+    testenv_call_error(testenv, auditor, "POST", "/api/v1/steps",
+                       "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":"
+                       "\"organisation\",\"id\":\"" HAMPDEN "\"}}",
+                       403, "forbidden", NULL);
+    testenv_call_error(testenv, sw, "POST", "/api/v1/steps",
+                       "{\"type\":\"front-door-consultation\",\"colour\":\"red\"}", 400, "unknown_field",
+                       NULL);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.steps"), before);
     /* The definitions list says what the caller may start. */
     json_t *defs = testenv_call_json(testenv, auditor, "GET", "/api/v1/workflow/definitions", NULL, 200);
@@ -766,14 +762,16 @@ static void test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end(void 
     assert_string_equal(testenv_str(step, "title"), "Home visit (EH)");
     json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
-    call_error(eh, "PUT", path, "{\"data\":{\"visited_on\":\"2026-13-01\"}}", 400, "invalid_date",
-               "data.visited_on");
-    call_error(eh, "PUT", path, "{\"data\":{\"seen_alone\":\"yes\"}}", 400, "invalid_value",
-               "data.seen_alone");
-    call_error(eh, "PUT", path, "{\"data\":{\"concerns\":[\"supervision\",\"supervision\"]}}", 400,
-               "duplicate_option", "data.concerns");
-    call_error(eh, "PUT", path, "{\"data\":{\"visited_on\":\"2022-11-01\"},\"completed\":true}", 422,
-               "required_field", "data.summary");
+    testenv_call_error(testenv, eh, "PUT", path, "{\"data\":{\"visited_on\":\"2026-13-01\"}}", 400,
+                       "invalid_date", "data.visited_on");
+    testenv_call_error(testenv, eh, "PUT", path, "{\"data\":{\"seen_alone\":\"yes\"}}", 400, "invalid_value",
+                       "data.seen_alone");
+    testenv_call_error(testenv, eh, "PUT", path,
+                       "{\"data\":{\"concerns\":[\"supervision\",\"supervision\"]}}", 400, "duplicate_option",
+                       "data.concerns");
+    testenv_call_error(testenv, eh, "PUT", path,
+                       "{\"data\":{\"visited_on\":\"2022-11-01\"},\"completed\":true}", 422, "required_field",
+                       "data.summary");
     json_decref(testenv_call_json(
         testenv, eh, "PUT", path,
         "{\"data\":{\"visited_on\":\"2022-11-01\",\"seen_alone\":true,\"concerns\":[\"supervision\"],"
@@ -781,14 +779,15 @@ static void test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end(void 
         200));
     /* The required sign-off must be completed before the step can finish. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
-    call_error(eh, "POST", path,
-               "{\"next_actions\":[{\"action\":\"visit-again\",\"reason\":\"concerns-remain\"}]}", 422,
-               "required_request_incomplete", "requests");
+    testenv_call_error(testenv, eh, "POST", path,
+                       "{\"next_actions\":[{\"action\":\"visit-again\",\"reason\":\"concerns-remain\"}]}",
+                       422, "required_request_incomplete", "requests");
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
-    call_error(eh, "POST", path, "{\"type\":\"manager-sign-off\"}", 400, "missing_field", "to");
+    testenv_call_error(testenv, eh, "POST", path, "{\"type\":\"manager-sign-off\"}", 400, "missing_field",
+                       "to");
     snprintf(body, sizeof(body), "{\"type\":\"manager-sign-off\",\"to\":{\"team_id\":\"%ld\"}}",
              id_of_team("MASH Manager"));
-    call_error(eh, "POST", path, body, 422, "recipient_not_allowed", "to.team_id");
+    testenv_call_error(testenv, eh, "POST", path, body, 422, "recipient_not_allowed", "to.team_id");
     snprintf(body, sizeof(body), "{\"type\":\"manager-sign-off\",\"to\":{\"worker_id\":\"%ld\"}}",
              id_of_worker("mash.manager"));
     step = testenv_call_json(testenv, eh, "POST", path, body, 201);
@@ -889,7 +888,7 @@ test_a_definition_change_applies_to_new_steps_and_leaves_running_ones_on_their_v
     json_decref(step);
     const char *data = "{\"data\":{\"visited_on\":\"2022-11-01\",\"summary\":\"Seen.\"},\"completed\":true}";
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", new_id);
-    call_error(eh, "PUT", path, data, 422, "required_field", "data.seen_alone");
+    testenv_call_error(testenv, eh, "PUT", path, data, 422, "required_field", "data.seen_alone");
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", old_id);
     step = testenv_call_json(testenv, eh, "PUT", path, data, 200);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(step, "definition"), "version")),

@@ -646,6 +646,19 @@ int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms)
     return -1;
 }
 
+void testenv_call_error(testenv_t *env, const char *token, const char *method, const char *path,
+                        const char *body, long status, const char *code, const char *field)
+{
+    testenv_response_t r = testenv_http(env, method, path, token, body, NULL);
+    if (r.status != status)
+        fprintf(stderr, "%s %s %s\n", method, path, body ? body : "");
+    testenv_assert_error(&r, status, code);
+    const char *got = json_string_value(json_object_get(json_object_get(r.json, "error"), "field"));
+    if (field != NULL && (got == NULL || strcmp(got, field) != 0))
+        fail_msg("%s %s: expected field %s, got %s (%s)", method, path, field, got ? got : "none", r.body);
+    testenv_response_free(&r);
+}
+
 void testenv_assert_error(const testenv_response_t *r, long status, const char *code)
 {
     if (r->status != status)

@@ -110,5 +110,9 @@ void testenv_new_nhs_number(char out[11]);
 
 /* Asserts an error body: the status, {"error": {"code": code, "message": non-empty}}. */
 void testenv_assert_error(const testenv_response_t *r, long status, const char *code);
+/* One HTTP call that must be refused: asserts its status and error code and, when field is not NULL,
+ * the field it names; says the call and the body when it is not so. */
+void testenv_call_error(testenv_t *env, const char *token, const char *method, const char *path,
+                        const char *body, long status, const char *code, const char *field);
 
 #endif
