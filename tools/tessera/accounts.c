@@ -44,20 +44,12 @@ int cli_accounts_add_administrator(cli_context_t *ctx, int argc, char **argv)
     in.roles = roles;
     in.n_roles = 2;
     in.prerequisites = &pre;
-    Tsr__Envelope *reply = NULL;
-    int rc = cli_call(ctx, "accounts", "accounts.worker.import", NULL, &in.base, &reply);
+    uint64_t id = 0;
+    int rc = cli_worker_import(ctx, &in, &id);
     sodium_memzero(password, sizeof(password));
     if (rc != 0)
         return 1;
-    Tsr__Accounts__WorkerAccount *account =
-        tsr__accounts__worker_account__unpack(NULL, reply->payload.len, reply->payload.data);
-    tsr__envelope__free_unpacked(reply, NULL);
-    if (account == NULL) {
-        fprintf(stderr, "tessera: the accounts service's reply cannot be read\n");
-        return 1;
-    }
     printf("Administrator %s (worker %llu) can sign in, with the roles admin and system-support.\n", username,
-           (unsigned long long)account->id);
-    tsr__accounts__worker_account__free_unpacked(account, NULL);
+           (unsigned long long)id);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "accounts.pb-c.h"
 #include "tsr_client.h"
 
 int cli_context_open(cli_context_t *ctx, const char *config_path)
@@ -161,5 +162,22 @@ int cli_read_options(int argc, char **argv, cli_option_t *options, size_t n)
             fprintf(stderr, "tessera: %s is required\n", options[k].name);
             return -1;
         }
+    return 0;
+}
+
+int cli_worker_import(cli_context_t *ctx, const Tsr__Accounts__WorkerImport *in, uint64_t *id)
+{
+    Tsr__Envelope *reply = NULL;
+    if (cli_call(ctx, "accounts", "accounts.worker.import", NULL, &in->base, &reply) != 0)
+        return -1;
+    Tsr__Accounts__WorkerAccount *account =
+        tsr__accounts__worker_account__unpack(NULL, reply->payload.len, reply->payload.data);
+    tsr__envelope__free_unpacked(reply, NULL);
+    if (account == NULL) {
+        fprintf(stderr, "tessera: the accounts service's reply for %s cannot be read\n", in->username);
+        return -1;
+    }
+    *id = account->id;
+    tsr__accounts__worker_account__free_unpacked(account, NULL);
     return 0;
 }

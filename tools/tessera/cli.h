@@ -5,6 +5,9 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include <stdint.h>
+
+#include "accounts.pb-c.h"
 #include "envelope.pb-c.h"
 #include "tsr_config.h"
 #include "tsr_curve.h"
@@ -72,6 +75,9 @@ int cli_import_family_context(cli_context_t *ctx, int argc, char **argv);
 int cli_audit_verify(cli_context_t *ctx, int argc, char **argv);
 /* tessera audit report KIND --from --to --format [--output FILE] */
 int cli_audit_report(cli_context_t *ctx, int argc, char **argv);
+/* Adds (or, as the system, updates) a worker's account through accounts.worker.import; their id in
+ * *id. -1 having said why. */
+int cli_worker_import(cli_context_t *ctx, const Tsr__Accounts__WorkerImport *in, uint64_t *id);
 /* tessera accounts add-administrator --username --name --password-file --dbs-checked-on ... (accounts.c) */
 int cli_accounts_add_administrator(cli_context_t *ctx, int argc, char **argv);
 /* tessera curve keypair SECRET_FILE (curve.c) */

@@ -111,19 +111,11 @@ static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password
         }
         in.contract = &contract;
     }
-    Tsr__Envelope *reply = NULL;
-    if (cli_call(ctx, "accounts", "accounts.worker.import", NULL, &in.base, &reply) != 0)
+    uint64_t id = 0;
+    if (cli_worker_import(ctx, &in, &id) != 0)
         return -1;
-    Tsr__Accounts__WorkerAccount *account =
-        tsr__accounts__worker_account__unpack(NULL, reply->payload.len, reply->payload.data);
-    tsr__envelope__free_unpacked(reply, NULL);
-    if (account == NULL) {
-        fprintf(stderr, "tessera: the accounts service's reply for workers[%zu] cannot be read\n", index);
-        return -1;
-    }
     snprintf(loaded[*n_loaded].username, sizeof(loaded[*n_loaded].username), "%s", in.username);
-    loaded[(*n_loaded)++].id = account->id;
-    tsr__accounts__worker_account__free_unpacked(account, NULL);
+    loaded[(*n_loaded)++].id = id;
     return 0;
 }
 
