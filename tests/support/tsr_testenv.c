@@ -632,12 +632,16 @@ void testenv_add_person(testenv_t *env, const char *token, const char *given, co
 
 int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms)
 {
+    /* Every producer the audit daemon follows for the trail: records, workflow and cpis. */
     const char *sql = "SELECT ((SELECT last_seq FROM records.relay_state)"
                       "  = coalesce((SELECT last_seq FROM audit.inbox WHERE producer = 'records'), 0)"
                       " AND NOT EXISTS (SELECT 1 FROM records.outbox WHERE seq IS NULL)"
                       " AND (SELECT last_seq FROM workflow.relay_state)"
                       "  = coalesce((SELECT last_seq FROM audit.inbox WHERE producer = 'workflow'), 0)"
-                      " AND NOT EXISTS (SELECT 1 FROM workflow.outbox WHERE seq IS NULL))::int";
+                      " AND NOT EXISTS (SELECT 1 FROM workflow.outbox WHERE seq IS NULL)"
+                      " AND (SELECT last_seq FROM cpis.relay_state)"
+                      "  = coalesce((SELECT last_seq FROM audit.inbox WHERE producer = 'cpis'), 0)"
+                      " AND NOT EXISTS (SELECT 1 FROM cpis.outbox WHERE seq IS NULL))::int";
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
         if (testenv_sql_long(env, sql) == 1)
             return 0;

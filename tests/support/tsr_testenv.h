@@ -80,7 +80,7 @@ void testenv_add_person(testenv_t *env, const char *token, const char *given, co
 void testenv_sql_date(testenv_t *env, const char *expr, char out[16]);
 /* A single number from a superuser query, or -1. */
 long testenv_sql_long(testenv_t *env, const char *sql);
-/* Waits until the audit daemon has applied every event the records and workflow daemons have
+/* Waits until the audit daemon has applied every event the records, workflow and cpis daemons have
  * committed (its inbox has reached each relay's last sequence, and nothing is left unnumbered); 0,
  * or -1 after timeout_ms. */
 int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms);
