@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tsr_testenv.h"
@@ -1516,6 +1518,82 @@ test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with
     assert_int_equal(testenv_sql_long(testenv, sql), 2);
 }
 
+/* A file's age in spool/done/ in days (utimensat): as if it had lain there that long. */
+static void age_spool_file(const char *sub, const char *name, int days)
+{
+    char path[500];
+    snprintf(path, sizeof(path), "%s/%s%s%s", spool, sub, sub[0] ? "/" : "", name);
+    struct timespec times[2];
+    clock_gettime(CLOCK_REALTIME, &times[0]);
+    times[0].tv_sec -= (time_t)days * 86400;
+    times[1] = times[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+/* done/ keeps an acknowledged file spine_poller.keep_days (30 by default) after its
+ * acknowledgement, then removes it: cpis holds its notifications, and the file would only be a
+ * second copy of children's NHS numbers and where they were seen. The days count from the
+ * acknowledgement, not from when the file was written; rejected/ waits for a person whatever its age;
+ * a keep_days that is not a number of days stops the poller naming the setting. */
+static void test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_rejected_waits(void **state)
+{
+    (void)state;
+    char nhs[11];
+    testenv_new_nhs_number(nhs);
+    char *n = access_json("N-KEEP-1", nhs, "minor-injury-unit", "Ripley MIU", "Jo Stitchley");
+    char batch[1200];
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s]}", n);
+    free(n);
+    /* Written by the Spine connection 40 days ago and only now sent (the gateway was down, say). */
+    write_spool("20260111-late.json", batch);
+    age_spool_file("", "20260111-late.json", 40);
+    char dir[400];
+    snprintf(dir, sizeof(dir), "%s/done", spool);
+    mkdir(dir, 0700);
+    snprintf(dir, sizeof(dir), "%s/rejected", spool);
+    mkdir(dir, 0700);
+    write_spool("done/20251101-past-keeping.json", "{\"notifications\":[]}");
+    age_spool_file("done", "20251101-past-keeping.json", 31);
+    write_spool("done/20251105-within-keeping.json", "{\"notifications\":[]}");
+    age_spool_file("done", "20251105-within-keeping.json", 29);
+    write_spool("rejected/20250901-set-aside.json", "not a batch");
+    age_spool_file("rejected", "20250901-set-aside.json", 100);
+
+    assert_int_equal(run_poller(500), 0);
+    assert_false(spool_has("done", "20251101-past-keeping.json"));
+    assert_true(spool_has("done", "20251105-within-keeping.json"));
+    assert_true(spool_has("rejected", "20250901-set-aside.json"));
+    assert_true(spool_has("done", "20260111-late.json"));
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors WHERE notification_id = 'N-KEEP-1'"), 1);
+    /* Acknowledged just now, 40 days after it was written: the next run keeps it. */
+    assert_int_equal(run_poller(500), 0);
+    assert_true(spool_has("done", "20260111-late.json"));
+
+    char config[400], log[400], cmd[1200], out[2000] = "";
+    snprintf(config, sizeof(config), "%s/poller-bad-keep.conf", testenv->dir);
+    snprintf(log, sizeof(log), "%s/poller-bad-keep.log", testenv->dir);
+    FILE *f = fopen(config, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "[spine_poller]\nspool_dir = %s\ngateway_url = http://127.0.0.1:9\nusername = cpis.poller\n"
+            "password = tessera-demo\nkeep_days = a month\n",
+            spool);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "%s/tessera-spine-poller --config %s --once 2>%s", TSR_BIN_DIR, config, log);
+    int status = system(cmd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+    f = fopen(log, "r");
+    assert_non_null(f);
+    size_t got = fread(out, 1, sizeof(out) - 1, f);
+    out[got] = '\0';
+    fclose(f);
+    if (strstr(out, "spine_poller.keep_days") == NULL)
+        fail_msg("the poller's refusal does not name keep_days: %s", out);
+    assert_true(spool_has("done", "20251105-within-keeping.json"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1539,6 +1617,7 @@ int main(void)
         cmocka_unit_test(test_a_queued_notification_is_accepted_when_retried_after_the_child_is_recorded),
         cmocka_unit_test(
             test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with_a_reason),
+        cmocka_unit_test(test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_rejected_waits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

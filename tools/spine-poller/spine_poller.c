@@ -10,7 +10,8 @@
  * rewritten atomically with only them, for the next run. Killed at any moment, nothing is lost: the spool
  * file is replaced only by rename, and a part posted twice is harmless because cpis drops a notification
  * whose id it already has. Notifications cpis judged faulty are acknowledged too (they are in its
- * error queue, for system support): posting them again would change nothing.
+ * error queue, for system support): posting them again would change nothing. done/ keeps a file
+ * keep_days (30) after its acknowledgement, then the poller removes it: cpis holds its notifications.
  *
  * A notification that cannot be read (bytes that are not UTF-8, a member given twice, a value that
  * is not JSON) is sent in its place as a stand-in naming the fault and showing its text
@@ -60,6 +61,7 @@ typedef struct {
     long max_body_bytes; /* the gateway's http.max_body_bytes: no part is larger */
     long parallel_parts;
     long timeout_s;
+    long keep_days; /* how long done/ keeps a file once it is acknowledged */
     char *token;
     int sign_in_failed; /* the sign-in made while a file was read failed (and said why) */
     CURL *curl;
@@ -169,7 +171,45 @@ static int poller__move(const poller_t *p, const char *name, const char *to)
         poller__log("error", "could not move %s to %s: %s", from, dest, strerror(errno));
         return -1;
     }
+    /* The file's age in done/ counts from now, when it was acknowledged, not from when the Spine
+     * connection wrote it: done/'s keep_days is a time after the acknowledgement. */
+    if (utimensat(AT_FDCWD, dest, NULL, 0) != 0)
+        poller__log("warn", "could not set the time of %s: %s; it may leave done/ early", dest,
+                    strerror(errno));
     return 0;
+}
+
+/* Removes the files done/ has kept keep_days since their acknowledgement. By then cpis holds every
+ * notification in its own tables (and the error queue each it could not accept), so a file kept any
+ * longer is only a second copy of children's NHS numbers and where they were seen, held for no
+ * purpose: what the council's retention rule forbids. rejected/ is left alone: its files wait for
+ * a person to put them right. */
+static void poller__prune_done(const poller_t *p)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/done", p->spool_dir);
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        poller__log("error", "cannot read %s: %s", dir, strerror(errno));
+        return;
+    }
+    time_t before = time(NULL) - (time_t)p->keep_days * 86400;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char path[8192];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime > before)
+            continue;
+        if (unlink(path) != 0)
+            poller__log("error", "could not remove %s: %s", path, strerror(errno));
+        else
+            poller__log("info", "removed %s: acknowledged more than %ld days ago (spine_poller.keep_days)",
+                        path, p->keep_days);
+    }
+    closedir(d);
 }
 
 static char *poller__read_file(const char *path, size_t *len);
@@ -1039,6 +1079,7 @@ static int poller__compare(const void *a, const void *b)
 /* One pass over the spool, oldest name first; 0 when every file was sent whole. */
 static int poller__run_once(poller_t *p)
 {
+    poller__prune_done(p);
     DIR *d = opendir(p->spool_dir);
     if (d == NULL) {
         poller__log("error", "cannot read the spool directory %s: %s", p->spool_dir, strerror(errno));
@@ -1138,7 +1179,8 @@ int main(int argc, char **argv)
         tsr_config_get_long(config, "spine_poller.max_body_bytes", 1048576, 65536, 64L * 1048576,
                             &p.max_body_bytes, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.parallel_parts", 8, 1, 16, &p.parallel_parts, &err) != 0 ||
-        tsr_config_get_long(config, "spine_poller.timeout_s", 120, 1, 3600, &p.timeout_s, &err) != 0) {
+        tsr_config_get_long(config, "spine_poller.timeout_s", 120, 1, 3600, &p.timeout_s, &err) != 0 ||
+        tsr_config_get_long(config, "spine_poller.keep_days", 30, 0, 3650, &p.keep_days, &err) != 0) {
         fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
         goto done;
     }
