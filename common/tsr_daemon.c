@@ -101,7 +101,7 @@ struct tsr_daemon {
     int64_t drain_deadline_ms;
     long drain_timeout_ms;      /* tessera.drain_timeout_ms, checked at start-up */
     long idempotency_keep_days; /* tessera.idempotency_keep_days */
-    long housekeeping_ms;       /* tessera.housekeeping_ms: how often old idempotency keys go */
+    long housekeeping_ms;       /* tessera.housekeeping_ms: how often what is past keeping goes */
     int exit_code;
     tsr_daemon_hooks_t hooks;
     int hooks_released;
@@ -1357,11 +1357,13 @@ int tsr_daemon_run(tsr_daemon_t *self)
         tsr_log_error(NULL, "%s", err.message);
         return 1;
     }
-    if (tsr_daemon_every(self, "idempotency keys past keeping", self->housekeeping_ms, daemon__forget_replies,
-                         self) != 0) {
+    if (tsr_daemon_housekeeping(self, "idempotency keys past keeping", daemon__forget_replies, self) != 0) {
         tsr_log_error(NULL, "the housekeeping of idempotency keys could not be scheduled");
         return 1;
     }
+    for (size_t i = 0; i < self->periodic_count; i++)
+        if (self->periodic[i].interval_ms == 0)
+            self->periodic[i].interval_ms = self->housekeeping_ms;
     self->relay = tsr_relay_new(&self->loop, self->db, self->pub, self->name, (int)relay_ms);
     for (size_t i = 0; i < self->sub_count; i++) {
         char key[128];
@@ -1541,6 +1543,16 @@ static void daemon__on_periodic(uv_timer_t *timer)
     job->running = 1;
     if (daemon__submit_txn(job->daemon, daemon__periodic_run, daemon__periodic_done, job, 1) != 0)
         job->running = 0;
+}
+
+int tsr_daemon_housekeeping(tsr_daemon_t *self, const char *what, tsr_txn_fn fn, void *arg)
+{
+    if (self->periodic_count == DAEMON_PERIODIC_MAX)
+        return -1;
+    /* Its interval, tessera.housekeeping_ms, is set by tsr_daemon_run once it has read it. */
+    self->periodic[self->periodic_count++] =
+        (daemon_periodic_t){.daemon = self, .what = what, .interval_ms = 0, .fn = fn, .arg = arg};
+    return 0;
 }
 
 int tsr_daemon_every(tsr_daemon_t *self, const char *what, long interval_ms, tsr_txn_fn fn, void *arg)

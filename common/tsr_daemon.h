@@ -171,7 +171,12 @@ int tsr_daemon_txn(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void
 int tsr_daemon_autocommit(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg);
 /* Runs fn inside a transaction on the thread pool every interval_ms, from when the daemon is ready
  * until SIGTERM; one run at a time, and the drain waits for a run in progress. what names the job
- * in the log when a run fails. Up to 4 a daemon, added before tsr_daemon_run; 0 or -1. */
+ * in the log when a run fails. Up to 5 a daemon, with those of tsr_daemon_housekeeping, added before
+ * tsr_daemon_run; 0 or -1. */
 int tsr_daemon_every(tsr_daemon_t *self, const char *what, long interval_ms, tsr_txn_fn fn, void *arg);
+/* The same at the daemon's housekeeping interval (tessera.housekeeping_ms, an hour), with the
+ * forgetting of old idempotency keys: for a job that deletes what is kept no longer than a number of
+ * days. Added before tsr_daemon_run; 0 or -1. */
+int tsr_daemon_housekeeping(tsr_daemon_t *self, const char *what, tsr_txn_fn fn, void *arg);
 
 #endif

@@ -116,8 +116,13 @@ extern const size_t gw_routes_count;
 void gw_routes_connect(tsr_daemon_t *daemon);
 
 /* sessions.c */
-/* Reads the sessions' settings (gateway.session_ttl_s, gateway.session_cache_ms); -1 naming the bad one. */
+/* Reads the sessions' settings (gateway.session_ttl_s, gateway.session_cache_ms,
+ * gateway.session_keep_days); -1 naming the bad one. */
 int gw_sessions_configure(const tsr_config_t *config, tsr_error_t *err);
+/* Housekeeping (tsr_daemon_housekeeping): deletes the sessions that stopped (signed out or expired)
+ * more than gateway.session_keep_days ago. Such a row signs nobody in and the audit trail keeps the
+ * sign-ins; kept for ever, it is every worker's name and roles at every sign-in, for no purpose. */
+int gw_sessions_forget(PGconn *conn, void *arg, tsr_error_t *err);
 void gw_session_begin(gw_call_t *call);
 void gw_session_end(gw_call_t *call);
 /* Applies an accounts event: a mover's sessions carry the account as it now stands; a leaver's end. */

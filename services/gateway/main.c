@@ -44,7 +44,8 @@ int main(int argc, char **argv)
     gateway_t *gateway = gateway_new(daemon);
     if (gateway == NULL || tsr_daemon_migrate(daemon, gateway_migrations, gateway_migrations_count) != 0)
         goto done;
-    if (tsr_daemon_subscribe(daemon, "accounts", gw_sessions_apply_accounts_event) != 0)
+    if (tsr_daemon_subscribe(daemon, "accounts", gw_sessions_apply_accounts_event) != 0 ||
+        tsr_daemon_housekeeping(daemon, "sessions past keeping", gw_sessions_forget, NULL) != 0)
         goto done;
     tsr_daemon_hooks_t hooks = {gateway_start, gateway_stop, gateway_busy, gateway_release, gateway};
     tsr_daemon_set_hooks(daemon, &hooks);

@@ -18,12 +18,35 @@
 /* Read once at start (gw_sessions_configure). */
 static long session_cache_ms = 1000;
 static long session_ttl_s = 28800;
+static long session_keep_days = 30;
 
 int gw_sessions_configure(const tsr_config_t *config, tsr_error_t *err)
 {
-    if (tsr_config_get_long(config, "gateway.session_ttl_s", 28800, 60, 7 * 86400, &session_ttl_s, err) != 0)
+    if (tsr_config_get_long(config, "gateway.session_ttl_s", 28800, 60, 7 * 86400, &session_ttl_s, err) !=
+            0 ||
+        tsr_config_get_long(config, "gateway.session_keep_days", 30, 1, 3650, &session_keep_days, err) != 0)
         return -1;
     return tsr_config_get_long(config, "gateway.session_cache_ms", 1000, 0, 10000, &session_cache_ms, err);
+}
+
+int gw_sessions_forget(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    (void)arg;
+    char days[24];
+    snprintf(days, sizeof(days), "%ld", session_keep_days);
+    const char *params[1] = {days};
+    /* A session stops at its sign-out or its expiry, whichever came first (least passes over a NULL). */
+    PGresult *res = tsr_db_exec(
+        conn,
+        "DELETE FROM sessions WHERE least(ended_at, expires_at) < now() - make_interval(days => $1::int)", 1,
+        params, err);
+    if (res == NULL)
+        return -1;
+    const char *gone = PQcmdTuples(res);
+    if (gone[0] != '\0' && strcmp(gone, "0") != 0)
+        tsr_log_info(NULL, "forgot %s sessions that stopped more than %ld days ago", gone, session_keep_days);
+    PQclear(res);
+    return 0;
 }
 
 static void session__hash(const char *token, char out[65])

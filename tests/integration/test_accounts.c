@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,68 @@ static void test_the_first_administrator_is_made_by_the_tool_with_a_password_fro
     free(private_file);
 }
 
+/* The gateway forgets a session that stopped (signed out or expired) more than
+ * gateway.session_keep_days (30) ago, at its hourly housekeeping; one that stopped more recently,
+ * and one still in use, are kept, and the one in use still works. */
+static void test_sessions_that_stopped_more_than_the_days_kept_ago_are_forgotten(void **state)
+{
+    (void)state;
+    long before = testenv_sql_long(testenv, "SELECT coalesce(max(id), 0) FROM gateway.sessions");
+    char *signed_out = testenv_login(testenv, "mash.sw");
+    char *expired_long_ago = testenv_login(testenv, "mash.sw");
+    char *expired_lately = testenv_login(testenv, "mash.sw");
+    char *in_use = testenv_login(testenv, "mash.sw");
+    testenv_response_t r = testenv_http(testenv, "DELETE", "/api/v1/session", signed_out, NULL, NULL);
+    assert_int_equal(r.status, 204);
+    testenv_response_free(&r);
+    char sql[600], out[256];
+    snprintf(
+        sql, sizeof(sql),
+        "UPDATE gateway.sessions s SET ended_at = CASE WHEN n = 1 THEN now() - interval '31 days' END,"
+        " expires_at = CASE n WHEN 2 THEN now() - interval '31 days' WHEN 3 THEN now() - interval '29 days'"
+        " ELSE s.expires_at END"
+        " FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM gateway.sessions"
+        "       WHERE id > %ld AND username = 'mash.sw') o WHERE o.id = s.id AND o.n <= 3",
+        before);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    /* The hourly housekeeping, every 200 ms here. */
+    setenv("TESSERA_TESSERA_HOUSEKEEPING_MS", "200", 1);
+    testenv_kill(testenv, "gateway", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "gateway", 15000), 0);
+    testenv_restart(testenv, "gateway");
+    unsetenv("TESSERA_TESSERA_HOUSEKEEPING_MS");
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM gateway.sessions WHERE id > %ld AND username = 'mash.sw'", before);
+    long left = -1;
+    for (int i = 0; i < 100; i++) {
+        left = testenv_sql_long(testenv, sql);
+        if (left == 2)
+            break;
+        usleep(100 * 1000);
+    }
+    assert_int_equal(left, 2);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM gateway.sessions WHERE id > %ld AND username = 'mash.sw'"
+             " AND expires_at > now() - interval '30 days'",
+             before);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+    assert_true(testenv_log_has(testenv, "gateway", "forgot 2 sessions that stopped more than 30 days ago"));
+    r = testenv_http(testenv, "GET", "/api/v1/workview", in_use, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", "/api/v1/workview", expired_lately, NULL, NULL);
+    assert_int_equal(r.status, 401);
+    testenv_response_free(&r);
+    /* Back to the hourly round. */
+    testenv_kill(testenv, "gateway", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "gateway", 15000), 0);
+    testenv_restart(testenv, "gateway");
+    free(signed_out);
+    free(expired_long_ago);
+    free(expired_lately);
+    free(in_use);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_a_leavers_existing_token_stops_working),
         cmocka_unit_test(
             test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file),
+        cmocka_unit_test(test_sessions_that_stopped_more_than_the_days_kept_ago_are_forgotten),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
