@@ -9,6 +9,8 @@
 #include "notifications.pb-c.h"
 #include "workflow.pb-c.h"
 #include "tsr_envelope.h"
+#include "tsr_log.h"
+#include "tsr_metrics.h"
 #include "tsr_text.h"
 
 #define NOTICE_SUFFIX ".notice.requested"
@@ -40,7 +42,8 @@ static struct {
     int email_on;               /* smtp.url is set */
     const char *email_kinds;    /* the kinds of the workflow's notices that also go by e-mail */
     const char *escalate_types; /* request types escalated to the line manager when overdue */
-} notices__config = {0, "", ""};
+    tsr_metric_t *no_address;   /* notices whose worker has no e-mail address */
+} notices__config = {0, "", "", NULL};
 
 void notifications_configure(const tsr_config_t *config)
 {
@@ -49,6 +52,9 @@ void notifications_configure(const tsr_config_t *config)
                                                  "request-received,request-overdue,request-escalated");
     notices__config.escalate_types = tsr_config_get(config, "notifications.escalate_request_types",
                                                     "cs-notification-to-allocated-worker-cpis-follow-up");
+    notices__config.no_address = tsr_metrics_counter(
+        "tessera_notifications_emails_no_address_total",
+        "E-mail notices not sent because the worker has no e-mail address on their account.", NULL);
 }
 
 /* Whether item is one of the comma-separated list's entries. */
@@ -119,12 +125,24 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
                     "       WHERE l.worker_id = w.manager_id AND NOT l.ended)) r"
                     " LEFT JOIN members m ON m.worker_id = r.w"
                     " WHERE r.w <> 0 AND NOT coalesce(m.ended, false)"
-                    " ON CONFLICT (dedupe_key, worker_id) DO NOTHING",
+                    " ON CONFLICT (dedupe_key, worker_id) DO NOTHING"
+                    " RETURNING worker_id, email_status = 'failed'",
                     9, p, err);
     free(ids);
-    int rc = res ? 0 : -1;
+    if (res == NULL)
+        return -1;
+    /* Ops are told of a worker whose notices cannot be e-mailed, as of e-mails given up: a key worker
+     * not e-mailed about a child's CP-IS notification is the same harm either way. */
+    int no_address = 0;
+    for (int i = 0; i < PQntuples(res); i++)
+        if (strcmp(PQgetvalue(res, i, 1), "t") == 0) {
+            no_address++;
+            tsr_log_warn(NULL, "notice '%s' for worker %s not e-mailed: the worker has no e-mail address",
+                         n->kind, PQgetvalue(res, i, 0));
+        }
+    tsr_metric_add(notices__config.no_address, no_address);
     PQclear(res);
-    return rc;
+    return 0;
 }
 
 static int notices__apply_requested(tsr_event_t *ev, tsr_error_t *err)

@@ -315,6 +315,14 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
     snprintf(sql, sizeof(sql), "SELECT email_error FROM notifications.notices WHERE worker_id = %s", nomail);
     assert_int_equal(testenv_psql(testenv, NULL, sql, why, sizeof(why)), 0);
     assert_non_null(strstr(why, "no e-mail address"));
+    /* And ops are told, as of an e-mail given up: counted, and logged naming the worker. */
+    r = testenv_http(testenv, "GET", "/metrics", NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(metric_value(r.body, "tessera_notifications_emails_no_address_total", "") >= 1);
+    testenv_response_free(&r);
+    char logged[160];
+    snprintf(logged, sizeof(logged), "notice 'request-received' for worker %s not e-mailed", nomail);
+    assert_true(testenv_log_has(testenv, "notifications", logged));
     /* Noor has no line manager: not acknowledged in time, it goes to the manager of her team. */
     got = notices_of_kind(t_erin, "request-escalated", 2);
     int for_noor = 0;
