@@ -14,6 +14,7 @@
 #include "notifications.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
+#include "tsr_log.h"
 #include "tsr_nhs.h"
 #include "tsr_text.h"
 #include "workflow.pb-c.h"
@@ -1056,11 +1057,12 @@ static int ingest__ask_records(tsr_call_t *call, ingest_note_t *notes, size_t co
 
 /* An inactive number held by a child with no key worker: no one would be asked for a new number
  * while the child's plan uploads stop, so the notification is queued for system support as
- * no_key_worker (accepted all the same: the poller must not send it again). Closed by a person once
- * a key worker is allocated or the number recorded. */
+ * no_key_worker (accepted all the same: the poller must not send it again). It leaves the queue by
+ * itself once a key worker is allocated (who is then asked) or a new number recorded
+ * (cpis_records_apply); or system support close it with a reason. */
 static int ingest__queue_unowned(tsr_call_t *call, const ingest_note_t *n, tsr_error_t *err)
 {
-    char children[INGEST_REASON_MAX / 2] = "", person[24] = "";
+    char children[INGEST_REASON_MAX / 4] = "", person[24] = "";
     size_t used = 0;
     for (size_t i = 0; i < n->subjects.n; i++) {
         const Tsr__Records__NhsHolder *child = n->subjects.items[i];
@@ -1078,7 +1080,8 @@ static int ingest__queue_unowned(tsr_call_t *call, const ingest_note_t *n, tsr_e
     snprintf(reason, sizeof(reason),
              "The national service reported NHS number %s inactive: plan uploads for %s stop until a new "
              "number is recorded, and no key worker is allocated to be asked for it. Allocate a key worker "
-             "or record the child's new NHS number, then close this entry.",
+             "(who is then asked for the new number) or record the child's new NHS number: this entry then "
+             "leaves the queue by itself.",
              n->nhs, children);
     /* A name cut at the buffer's end can end inside a character; the queue takes only UTF-8. */
     char *text = tsr_text_utf8_repair(reason, strlen(reason), sizeof(reason) - 1);
@@ -1411,7 +1414,8 @@ int cpis_errors_retry(tsr_call_t *call, tsr_error_t *err)
     else if (strcmp(PQgetvalue(res, 0, 4), "no_key_worker") == 0)
         tsr_error_set(err, TSR_E_CONFLICT, "not_retriable", NULL,
                       "Entry %s's notification was accepted; it waits for a person: allocate the child a key "
-                      "worker or record their new NHS number, then close the entry.",
+                      "worker (who is then asked for the new number) or record their new NHS number, and the "
+                      "entry leaves the queue by itself.",
                       id);
     else if (PQgetvalue(res, 0, 1)[0] == '\0' || PQgetvalue(res, 0, 3)[0] == 't')
         tsr_error_set(err, TSR_E_CONFLICT, "not_retriable", NULL,
@@ -1598,5 +1602,74 @@ int cpis_errors_close(tsr_call_t *call, tsr_error_t *err)
                 id);
     }
     PQclear(res);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * A no_key_worker entry settled by what records tells (records.person.* events)
+ * ---------------------------------------------------------------------------------------------- */
+
+int cpis_records_wants(const Tsr__Envelope *event)
+{
+    return event->type != NULL && (strcmp(event->type, "records.person.allocated") == 0 ||
+                                   strcmp(event->type, "records.person.nhs-number-recorded") == 0);
+}
+
+/* The child's open no_key_worker entries, queued before the event happened, leave the queue with
+ * why; a key worker allocated is asked for the new number as the notification would have asked
+ * them. Only entries queued before the event: an allocation made earlier had ended, or its worker
+ * had left, by the time the entry was queued (else there would be no entry), and a replay of
+ * records' history must not hand the child back to them. (The two times come from two clocks,
+ * records' daemon and this database; on one host they agree, as the suite is run.) */
+int cpis_records_apply(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Records__PersonAccessed *p = (Tsr__Records__PersonAccessed *)tsr_unpack(
+        &tsr__records__person_accessed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (p == NULL)
+        return -1;
+    const Tsr__Records__Allocation *a = p->allocation;
+    int allocated = strcmp(ev->event->type, "records.person.allocated") == 0;
+    if (allocated &&
+        (a == NULL || strcmp(a->role, "key-worker") != 0 || a->worker_id == 0 || a->end_date[0])) {
+        tsr__records__person_accessed__free_unpacked(p, NULL);
+        return 0; /* a team allocation, or one already ended: no one to ask */
+    }
+    char person[24], when[24], reason[300];
+    snprintf(person, sizeof(person), "%" PRIu64, p->person_id);
+    snprintf(when, sizeof(when), "%" PRId64, ev->event->occurred_at_ms);
+    if (allocated)
+        snprintf(reason, sizeof(reason),
+                 "A key worker (worker %" PRIu64 ") was allocated, and was asked to record the child's new "
+                 "NHS number.",
+                 a->worker_id);
+    else
+        snprintf(reason, sizeof(reason), "A new NHS number was recorded on the child's record.");
+    const char *params[3] = {person, when, reason};
+    PGresult *res =
+        tsr_db_exec(ev->conn,
+                    "UPDATE errors SET resolved_at = now(), close_reason = $3"
+                    " WHERE code = 'no_key_worker' AND resolved_at IS NULL AND person_id = $1::bigint"
+                    "   AND last_received_at <= to_timestamp($2::bigint / 1000.0) RETURNING id",
+                    3, params, err);
+    int rc = res ? 0 : -1;
+    if (rc == 0 && allocated && PQntuples(res) > 0) {
+        Tsr__Records__NhsHolder child = TSR__RECORDS__NHS_HOLDER__INIT;
+        child.person_id = p->person_id;
+        child.key_worker_id = a->worker_id;
+        /* The notice is the allocation's doing: told as the worker who allocated. */
+        Tsr__Actor nobody = TSR__ACTOR__INIT;
+        tsr_call_t call = {.daemon = ev->daemon,
+                           .conn = ev->conn,
+                           .request = ev->event,
+                           .actor = ev->event->actor ? ev->event->actor : &nobody,
+                           .trace_id = ev->event->trace_id};
+        rc = ingest__notice_record_number(&call, &child, "the NHS number is no longer active",
+                                          "cpis-inactive", err);
+    }
+    if (rc == 0 && res != NULL && PQntuples(res) > 0)
+        tsr_log_info(NULL, "CP-IS error queue entry %s (no_key_worker) left the queue: %s",
+                     PQgetvalue(res, 0, 0), reason);
+    PQclear(res);
+    tsr__records__person_accessed__free_unpacked(p, NULL);
     return rc;
 }

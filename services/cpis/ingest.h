@@ -16,5 +16,9 @@ int cpis_errors_list(tsr_call_t *call, tsr_error_t *err);
 int cpis_errors_retry(tsr_call_t *call, tsr_error_t *err);
 /* cpis.errors.close: an open entry taken out of the queue by system support, with their reason. */
 int cpis_errors_close(tsr_call_t *call, tsr_error_t *err);
+/* Follows records' events: a key worker allocated to a child with an open no_key_worker entry is asked
+ * for the new NHS number and the entry leaves the queue; so does it when a new number is recorded. */
+int cpis_records_wants(const Tsr__Envelope *event);
+int cpis_records_apply(tsr_event_t *ev, tsr_error_t *err);
 
 #endif

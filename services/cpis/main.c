@@ -44,6 +44,8 @@ int main(int argc, char **argv)
     if (tsr_daemon_migrate(daemon, cpis_migrations, cpis_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, cpis_handlers, sizeof(cpis_handlers) / sizeof(cpis_handlers[0]));
+    if (tsr_daemon_subscribe_only(daemon, "records", cpis_records_wants, cpis_records_apply) != 0)
+        goto done;
     if (cpis_plans_schedule(daemon) != 0)
         goto done;
     rc = tsr_daemon_run(daemon);

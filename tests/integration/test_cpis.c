@@ -1518,6 +1518,108 @@ test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with
     assert_int_equal(testenv_sql_long(testenv, sql), 2);
 }
 
+/* Whether notification_id's entry is still open in the error queue, waiting for it to become want. */
+static long entry_open(const char *notification_id, long want)
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM cpis.errors WHERE notification_id = '%s' AND resolved_at IS NULL",
+             notification_id);
+    long n = -1;
+    for (int i = 0; i < 300; i++) {
+        n = testenv_sql_long(testenv, sql);
+        if (n == want)
+            break;
+        usleep(100 * 1000);
+    }
+    return n;
+}
+
+/* A no_key_worker entry settles itself from what records tells: a key worker allocated to the child
+ * is asked for the new NHS number (the notice the notification would have sent them) and the entry
+ * leaves the queue; a new number recorded on the child takes it out too. An allocation that had
+ * ended before the entry was queued is no one to ask, even when records' events are replayed. */
+static void
+test_a_no_key_worker_entry_leaves_the_queue_once_a_key_worker_is_allocated_or_a_number_recorded(void **state)
+{
+    (void)state;
+    char kw[32], later_kw[32], later_nhs[32], ended[32], nhs_kw[11], nhs_nhs[11], nhs_ended[11], nhs_new[11];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    testenv_new_nhs_number(nhs_kw);
+    testenv_new_nhs_number(nhs_nhs);
+    testenv_new_nhs_number(nhs_ended);
+    testenv_new_nhs_number(nhs_new);
+    add_child("Kara", "Laterallocated", "female", "2018-01-02", nhs_kw, NULL, later_kw);
+    add_child("Nico", "Newnumbered", "male", "2018-02-03", nhs_nhs, NULL, later_nhs);
+    add_child("Enid", "Endedallocation", "female", "2018-03-04", nhs_ended, NULL, ended);
+    /* Enid had a key worker, whose allocation ended before the notification came. */
+    char path[128], body[200];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", ended);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", kw);
+    json_t *allocation = testenv_call_json(testenv, admin, "POST", path, body, 201);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations/%s", ended, testenv_str(allocation, "id"));
+    json_decref(allocation);
+    testenv_response_t r = testenv_http(testenv, "DELETE", path, admin, NULL, NULL);
+    assert_true(r.status == 200 || r.status == 204);
+    testenv_response_free(&r);
+
+    json_decref(post_inactive("N-INACT-THEN-KW", nhs_kw));
+    json_decref(post_inactive("N-INACT-THEN-NHS", nhs_nhs));
+    json_decref(post_inactive("N-INACT-ENDED", nhs_ended));
+    assert_int_equal(entry_open("N-INACT-THEN-KW", 1), 1);
+    assert_int_equal(entry_open("N-INACT-THEN-NHS", 1), 1);
+    assert_int_equal(entry_open("N-INACT-ENDED", 1), 1);
+
+    /* A key worker allocated: asked for the new number, and the entry leaves the queue. */
+    allocate_key_worker(later_kw, kw);
+    assert_int_equal(entry_open("N-INACT-THEN-KW", 0), 0);
+    char sql[300];
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM notifications.notices WHERE worker_id = %s AND kind = 'cpis-nhs-number-needed'"
+        " AND link = '/people/%s'",
+        kw, later_kw);
+    assert_int_equal(wait_count(sql, 1), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM cpis.errors WHERE notification_id = 'N-INACT-THEN-KW'"
+             " AND close_reason LIKE 'A key worker (worker %s) was allocated%%' AND closed_by IS NULL",
+             kw);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+
+    /* A new number recorded: nothing left to ask. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/nhs-number", later_nhs);
+    snprintf(body, sizeof(body), "{\"nhs_number\":\"%s\"}", nhs_new);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
+    assert_int_equal(entry_open("N-INACT-THEN-NHS", 0), 0);
+
+    /* Records' events replayed from the start (a cpis database restored, say): Enid's ended
+     * allocation hands her back to no one, and no one is asked twice. */
+    char out[64];
+    assert_int_equal(testenv_psql(testenv, NULL,
+                                  "UPDATE cpis.inbox SET last_seq = 0 WHERE producer = 'records'", out,
+                                  sizeof(out)),
+                     0);
+    testenv_kill(testenv, "cpis", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "cpis", 15000), 0);
+    testenv_restart(testenv, "cpis");
+    assert_int_equal(wait_count("SELECT count(*) FROM cpis.inbox i, records.relay_state r"
+                                " WHERE i.producer = 'records' AND i.last_seq >= r.last_seq",
+                                1),
+                     1);
+    assert_int_equal(entry_open("N-INACT-ENDED", 1), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-nhs-number-needed'"
+             " AND link IN ('/people/%s', '/people/%s')",
+             later_kw, ended);
+    /* Once the notifications daemon has applied whatever the replay made cpis say. */
+    assert_int_equal(wait_count("SELECT count(*) FROM notifications.inbox i, cpis.relay_state r"
+                                " WHERE i.producer = 'cpis' AND i.last_seq >= r.last_seq"
+                                " AND NOT EXISTS (SELECT 1 FROM cpis.outbox WHERE seq IS NULL)",
+                                1),
+                     1);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+}
+
 /* A file's age in spool/done/ in days (utimensat): as if it had lain there that long. */
 static void age_spool_file(const char *sub, const char *name, int days)
 {
@@ -1617,6 +1719,8 @@ int main(void)
         cmocka_unit_test(test_a_queued_notification_is_accepted_when_retried_after_the_child_is_recorded),
         cmocka_unit_test(
             test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with_a_reason),
+        cmocka_unit_test(
+            test_a_no_key_worker_entry_leaves_the_queue_once_a_key_worker_is_allocated_or_a_number_recorded),
         cmocka_unit_test(test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_rejected_waits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
