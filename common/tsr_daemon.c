@@ -711,7 +711,7 @@ static void daemon__send_reply(tsr_daemon_t *self, zmq_msg_t *identity, const Ts
                                const uint8_t *payload, size_t len, const tsr_error_t *err)
 {
     Tsr__Envelope reply = TSR__ENVELOPE__INIT;
-    Tsr__Error error_slot;
+    tsr_envelope_error_t error_slot;
     reply.kind = TSR__ENVELOPE__KIND__REPLY;
     reply.type = req ? req->type : "";
     reply.correlation_id = req ? req->id : 0;
@@ -727,6 +727,7 @@ static void daemon__send_reply(tsr_daemon_t *self, zmq_msg_t *identity, const Ts
             tsr_log_error(reply.trace_id, "%s failed: %s", reply.type, err->message);
             snprintf(public_err.message, sizeof(public_err.message),
                      "Something went wrong on our side; quote trace %s to support.", reply.trace_id);
+            public_err.n_faults = 0;
         }
         tsr_envelope_set_error(&reply, &error_slot, &public_err);
         tsr_metric_add(self->m_requests_failed, 1);

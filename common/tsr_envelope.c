@@ -124,17 +124,35 @@ int tsr_envelope_take_error(const Tsr__Envelope *reply, tsr_error_t *err)
         return 0;
     tsr_error_set(err, (tsr_status_t)reply->error->status, reply->error->code, reply->error->field, "%s",
                   reply->error->message);
+    for (size_t i = 0; i < reply->error->n_faults && err != NULL; i++) {
+        const Tsr__Error *f = reply->error->faults[i];
+        tsr_error_t one;
+        tsr_error_set(&one, (tsr_status_t)f->status, f->code, f->field, "%s", f->message);
+        tsr_error_gather(err, &one);
+    }
     return -1;
 }
 
-void tsr_envelope_set_error(Tsr__Envelope *env, Tsr__Error *slot, const tsr_error_t *err)
+void tsr_envelope_set_error(Tsr__Envelope *env, tsr_envelope_error_t *slot, const tsr_error_t *err)
 {
-    tsr__error__init(slot);
-    slot->status = (Tsr__Status)err->status;
-    slot->code = (char *)err->code;
-    slot->message = (char *)err->message;
-    slot->field = (char *)err->field;
-    env->error = slot;
+    tsr__error__init(&slot->error);
+    slot->error.status = (Tsr__Status)err->status;
+    slot->error.code = (char *)err->code;
+    slot->error.message = (char *)err->message;
+    slot->error.field = (char *)err->field;
+    size_t n = err->n_faults <= TSR_ERROR_FAULTS_MAX ? err->n_faults : TSR_ERROR_FAULTS_MAX;
+    for (size_t i = 0; i < n; i++) {
+        Tsr__Error *f = &slot->faults[i];
+        tsr__error__init(f);
+        f->status = (Tsr__Status)err->faults[i].status;
+        f->code = (char *)err->faults[i].code;
+        f->message = (char *)err->faults[i].message;
+        f->field = (char *)err->faults[i].field;
+        slot->fault_ptrs[i] = f;
+    }
+    slot->error.n_faults = n;
+    slot->error.faults = n ? slot->fault_ptrs : NULL;
+    env->error = &slot->error;
 }
 
 int tsr_zmq_send_parts(void *socket, const void *const *parts, const size_t *lens, int n)

@@ -34,7 +34,14 @@ int tsr_actor_require_role(const Tsr__Actor *actor, const char *const *roles, co
 
 /* Copies a reply's error into err; returns -1 if the reply carries one, else 0. */
 int tsr_envelope_take_error(const Tsr__Envelope *reply, tsr_error_t *err);
-void tsr_envelope_set_error(Tsr__Envelope *env, Tsr__Error *slot, const tsr_error_t *err);
+/* Room for an error in its protobuf form, its faults included, until the envelope is packed. */
+typedef struct {
+    Tsr__Error error;
+    Tsr__Error faults[TSR_ERROR_FAULTS_MAX];
+    Tsr__Error *fault_ptrs[TSR_ERROR_FAULTS_MAX];
+} tsr_envelope_error_t;
+/* env's error as err says (pointing into err and slot, which must outlive the packing). */
+void tsr_envelope_set_error(Tsr__Envelope *env, tsr_envelope_error_t *slot, const tsr_error_t *err);
 
 /* Sends parts as one multipart ZeroMQ message, without blocking; -1 with errno on failure. */
 int tsr_zmq_send_parts(void *socket, const void *const *parts, const size_t *lens, int n);

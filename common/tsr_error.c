@@ -1,6 +1,7 @@
 #include "tsr_error.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@ int tsr_error_set(tsr_error_t *err, tsr_status_t status, const char *code, const
     if (err == NULL)
         return -1;
     err->status = status;
+    err->n_faults = 0; /* a new error replaces whatever was gathered */
     snprintf(err->code, sizeof(err->code), "%s", code ? code : "");
     snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
     err->sqlstate[0] = '\0';
@@ -22,8 +24,37 @@ int tsr_error_set(tsr_error_t *err, tsr_status_t status, const char *code, const
 
 void tsr_error_clear(tsr_error_t *err)
 {
+    /* The faults' room is left as it is: n_faults says how much of it holds anything. */
     if (err != NULL)
-        memset(err, 0, sizeof(*err));
+        memset(err, 0, offsetof(tsr_error_t, faults));
+}
+
+void tsr_error_gather(tsr_error_t *all, const tsr_error_t *one)
+{
+    if (all == NULL || one == NULL || one->status == TSR_OK || all->n_faults == TSR_ERROR_FAULTS_MAX)
+        return;
+    tsr_fault_t *f = &all->faults[all->n_faults++];
+    f->status = one->status;
+    snprintf(f->code, sizeof(f->code), "%s", one->code);
+    snprintf(f->message, sizeof(f->message), "%s", one->message);
+    snprintf(f->field, sizeof(f->field), "%s", one->field);
+}
+
+int tsr_error_gathered(tsr_error_t *all)
+{
+    if (all == NULL || all->n_faults == 0)
+        return 0;
+    size_t lead = 0;
+    for (size_t i = 0; i < all->n_faults; i++)
+        if (all->faults[i].status == TSR_E_INVALID) {
+            lead = i;
+            break;
+        }
+    const tsr_fault_t *f = &all->faults[lead];
+    size_t n = all->n_faults;
+    tsr_error_set(all, f->status, f->code, f->field, "%s", f->message);
+    all->n_faults = n > 1 ? n : 0;
+    return -1;
 }
 
 int tsr_status_http(tsr_status_t status)

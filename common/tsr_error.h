@@ -19,18 +19,38 @@ typedef enum {
     TSR_E_TOO_LARGE = 9,
 } tsr_status_t;
 
+/* One fault of an input checked whole: a form's field, say. */
+#define TSR_ERROR_FAULTS_MAX 8
+typedef struct {
+    tsr_status_t status;
+    char code[64];
+    char message[512];
+    char field[128];
+} tsr_fault_t;
+
 typedef struct {
     tsr_status_t status;
     char code[64];     /* snake_case, stable */
     char message[512]; /* a sentence a person can act on */
     char field[128];   /* the field at fault, or "" */
     char sqlstate[6];  /* the database's SQLSTATE when it caused the failure, or "" */
+    /* Where an input checked whole had several faults (tsr_error_gather): every one of them, in the
+     * order found, the error above being one of them. 0 when that error is the only fault. A person
+     * correcting a form is told of each field at once, not one a try. */
+    size_t n_faults;
+    tsr_fault_t faults[TSR_ERROR_FAULTS_MAX];
 } tsr_error_t;
 
 /* Fills err (if not NULL) and returns -1, so callers can `return tsr_error_set(...)`. */
 int tsr_error_set(tsr_error_t *err, tsr_status_t status, const char *code, const char *field, const char *fmt,
                   ...) __attribute__((format(printf, 5, 6)));
 void tsr_error_clear(tsr_error_t *err);
+/* Adds the fault one holds (its error, as tsr_error_set left it) to those gathered in all, after
+ * the TSR_ERROR_FAULTS_MAX first only. all starts cleared (tsr_error_clear). */
+void tsr_error_gather(tsr_error_t *all, const tsr_error_t *one);
+/* Ends a gathering: all's error becomes the first fault of bad input (400), else the first fault,
+ * with every fault kept in faults when there were several. -1 when any was gathered, else 0. */
+int tsr_error_gathered(tsr_error_t *all);
 int tsr_status_http(tsr_status_t status);
 const char *tsr_status_reason(tsr_status_t status);
 

@@ -199,17 +199,26 @@ static int form__read(const char *section, const json_t *fields, const json_t *d
                 "has a field this version of Tessera does not know.",
                 key);
     }
+    /* Every field is checked, and each at fault said, in the form's order: a worker puts the whole
+     * form right in one go. */
+    tsr_error_t one;
+    tsr_error_clear(err);
     for (int i = 0; names[i]; i++) {
         const json_t *field = form__field(fields, names[i]);
         const json_t *given = json_object_get(data, names[i]);
         if (field == NULL)
             continue;
         const char *type = json_string_value(json_object_get(field, "type"));
-        if (type && strcmp(type, "multi-picklist") == 0) {
-            if (form__choices(field, given, &v->outcomes, err) != 0)
-                return -1;
-        } else if (form__scalar(field, given, &v->text[i], err) != 0) {
+        int bad = type && strcmp(type, "multi-picklist") == 0
+                      ? form__choices(field, given, &v->outcomes, &one)
+                      : form__scalar(field, given, &v->text[i], &one);
+        if (bad != 0 && one.status == TSR_E_INTERNAL) {
+            *err = one;
             return -1;
+        }
+        if (bad != 0) {
+            tsr_error_gather(err, &one);
+            continue;
         }
         if (type && strcmp(type, "picklist") == 0 && v->text[i])
             v->source = consultations_option(field, v->text[i], 0);
@@ -218,11 +227,14 @@ static int form__read(const char *section, const json_t *fields, const json_t *d
         if (completing && empty && json_is_true(json_object_get(field, "required"))) {
             char path[96];
             snprintf(path, sizeof(path), "data.%s", names[i]);
-            return tsr_error_set(err, TSR_E_UNPROCESSABLE, "required_field", path,
-                                 "Enter %s: it is required before the section can be completed.",
-                                 form__title(field));
+            tsr_error_set(&one, TSR_E_UNPROCESSABLE, "required_field", path,
+                          "Enter %s: it is required before the section can be completed.",
+                          form__title(field));
+            tsr_error_gather(err, &one);
         }
     }
+    if (tsr_error_gathered(err) != 0)
+        return -1;
     if (v->outcomes == NULL)
         v->outcomes = json_array();
     return 0;

@@ -160,16 +160,30 @@ void gw_reply_no_content(gw_call_t *call)
     http__respond(call, 204, NULL, "", 0);
 }
 
-void gw_reply_error(gw_call_t *call, const tsr_error_t *err)
+/* One fault as the API gives it: {code, message, field (where there is one)}. */
+static json_t *http__fault(const char *code, const char *text, const char *field)
 {
     json_t *error = json_object();
-    json_object_set_new(error, "code", json_string(err->code[0] ? err->code : "error"));
-    json_t *message = json_string(err->message);
+    json_object_set_new(error, "code", json_string(code[0] ? code : "error"));
+    json_t *message = json_string(text);
     json_object_set_new(error, "message", message ? message : json_string("The request failed."));
-    if (err->field[0] != '\0')
-        json_object_set_new(error, "field", json_string(err->field));
+    if (field[0] != '\0')
+        json_object_set_new(error, "field", json_string(field));
+    return error;
+}
+
+void gw_reply_error(gw_call_t *call, const tsr_error_t *err)
+{
     json_t *body = json_object();
-    json_object_set_new(body, "error", error);
+    json_object_set_new(body, "error", http__fault(err->code, err->message, err->field));
+    /* Every fault, so that a form's errors are all shown at once; the one above alone when it is. */
+    json_t *faults = json_array();
+    if (err->n_faults == 0)
+        json_array_append_new(faults, http__fault(err->code, err->message, err->field));
+    for (size_t i = 0; i < err->n_faults && i < TSR_ERROR_FAULTS_MAX; i++)
+        json_array_append_new(faults,
+                              http__fault(err->faults[i].code, err->faults[i].message, err->faults[i].field));
+    json_object_set_new(body, "errors", faults);
     gw_reply_json(call, tsr_status_http(err->status), body);
 }
 
@@ -435,12 +449,11 @@ static void http__method_not_allowed(gw_call_t *call, h2o_req_t *req, const char
     snprintf(message, sizeof(message), "%.*s is not allowed on %.*s; use %s.",
              (int)(req->method.len > 16 ? 16 : req->method.len), req->method.base,
              (int)(path_len > 200 ? 200 : path_len), path, allow);
-    json_t *text = json_string(message);
-    json_t *error = json_object();
-    json_object_set_new(error, "code", json_string("method_not_allowed"));
-    json_object_set_new(error, "message", text ? text : json_string("That method is not allowed here."));
     json_t *body = json_object();
-    json_object_set_new(body, "error", error);
+    json_object_set_new(body, "error", http__fault("method_not_allowed", message, ""));
+    json_t *faults = json_array();
+    json_array_append_new(faults, http__fault("method_not_allowed", message, ""));
+    json_object_set_new(body, "errors", faults);
     gw_reply_json(call, 405, body);
 }
 

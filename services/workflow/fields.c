@@ -142,6 +142,10 @@ int wf_fields_check(tsr_call_t *call, const json_t *fields, json_t *data, int co
                                  "This section has no field \"%.100s\".", key);
         }
     }
+    /* Every field is checked and each at fault said, in the section's order, so that a worker puts
+     * the whole form right in one go; a fault that is not the input's (the database) ends it. */
+    tsr_error_t one;
+    tsr_error_clear(err);
     size_t i;
     const json_t *f;
     json_array_foreach(fields, i, f)
@@ -151,23 +155,23 @@ int wf_fields_check(tsr_call_t *call, const json_t *fields, json_t *data, int co
         if (def && strcmp(def, "current-worker") == 0 && field__is_empty(json_object_get(data, name)) &&
             call->actor->worker_id != 0)
             json_object_set_new(data, name, wf_json_id(call->actor->worker_id));
-        if (field__check_one(call, f, json_object_get(data, name), err) != 0)
-            return -1;
-    }
-    if (!completing)
-        return 0;
-    json_array_foreach(fields, i, f)
-    {
-        const char *name = json_string_value(json_object_get(f, "name"));
-        if (json_is_true(json_object_get(f, "required")) && field__is_empty(json_object_get(data, name))) {
+        if (field__check_one(call, f, json_object_get(data, name), &one) != 0) {
+            if (one.status != TSR_E_INVALID && one.status != TSR_E_UNPROCESSABLE) {
+                *err = one;
+                return -1;
+            }
+            tsr_error_gather(err, &one);
+        } else if (completing && json_is_true(json_object_get(f, "required")) &&
+                   field__is_empty(json_object_get(data, name))) {
             char path[128];
             snprintf(path, sizeof(path), "data.%s", name);
-            return tsr_error_set(err, TSR_E_UNPROCESSABLE, "required_field", path,
-                                 "Enter %s: it is required before the section can be completed.",
-                                 json_string_value(json_object_get(f, "title")));
+            tsr_error_set(&one, TSR_E_UNPROCESSABLE, "required_field", path,
+                          "Enter %s: it is required before the section can be completed.",
+                          json_string_value(json_object_get(f, "title")));
+            tsr_error_gather(err, &one);
         }
     }
-    return 0;
+    return tsr_error_gathered(err);
 }
 
 int wf_fields_check_next_actions(tsr_call_t *call, const wf_step_t *step, const json_t *actions,

@@ -123,15 +123,18 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
   await startConsultation(s, kb, 'Hampden', 'Hampden Children Centre (7500065)', true);
   ctx.stepId = /#\/steps\/(\d+)/.exec(page.url())[1];
   await s.check('consultation-section-1');
-  // Completing the section without its required date: the API's error, next to the field.
+  // Completing the section without its required date and source: the API's errors, both at once,
+  // each next to its field.
   await kb.press(page.getByLabel('Section completed'));
   await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
   await page.locator('#s1-consulted-at-error').waitFor();
-  expect((await text(page.locator('.govuk-error-summary'))).includes('Date and time of consultation'), 'the error summary does not name the date');
+  await page.locator('#s1-source-error').waitFor();
+  const required = await page.locator('.govuk-error-summary a').allInnerTexts();
+  expect(required.length === 2 && required[0].includes('Date and time of consultation') && required[1].includes('Source of consultation'), `the error summary lists ${JSON.stringify(required)}`);
   expect(await page.locator('#s1-consulted-at').evaluate((el) => el.closest('.govuk-form-group').classList.contains('govuk-form-group--error')), 'the date is not marked in error');
   await s.check('consultation-section-1-error');
   // The summary's link takes the focus to the field at fault.
-  await kb.press(page.locator('.govuk-error-summary a'));
+  await kb.press(page.locator('.govuk-error-summary a').first());
   expect(await page.locator('#s1-consulted-at').evaluate((el) => el === document.activeElement), "the error summary's link does not focus the date");
   // The seed's wording: the contact's four fields under 'Details of person making contact', the
   // picklist's '-- Please Select --'.
@@ -141,26 +144,25 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
     expect(await page.locator(id).evaluate((el) => !!el.closest('fieldset')?.textContent.includes('Details of person making contact')), `${id} is not with the contact's details`);
   }
   expect((await page.locator('#s1-source option').first().innerText()) === '-- Please Select --', 'the source does not start with -- Please Select --');
-  // Bad input, one fault at a time as the API names it, each shown next to its field: a date in
-  // the future, a malformed telephone, a malformed e-mail.
+  // Bad input, every fault at once as the API names them, each shown next to its field and listed
+  // in the summary in the form's order: a date in the future, a malformed telephone, a malformed
+  // e-mail.
   await kb.choose(page.locator('#s1-source'), 'SCHOOLS');
   await kb.date(page.locator('#s1-consulted-at'), tomorrow, '10:00');
-  await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
-  await page.locator('#s1-consulted-at-error', { hasText: 'future' }).waitFor();
-  await kb.date(page.locator('#s1-consulted-at'), consulted.day, consulted.time);
   await kb.type(page.locator('#s1-contact-telephone'), 'not a number');
-  await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
-  await page.locator('#s1-contact-telephone-error').waitFor();
-  expect((await text(page.locator('.govuk-error-summary'))).includes('Telephone'), 'the error summary does not name the telephone');
-  await kb.type(page.locator('#s1-contact-telephone'), '020 7946 0000');
   await kb.type(page.locator('#s1-contact-email'), 'referrer@');
   await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
   await page.locator('#s1-contact-email-error').waitFor();
-  expect((await text(page.locator('.govuk-error-summary'))).includes('E-Mail'), 'the error summary does not name the e-mail');
+  await page.locator('#s1-consulted-at-error', { hasText: 'future' }).waitFor();
+  await page.locator('#s1-contact-telephone-error').waitFor();
+  const summaryLinks = await page.locator('.govuk-error-summary a').allInnerTexts();
+  expect(summaryLinks.length === 3 && /future/.test(summaryLinks[0]) && /Telephone/.test(summaryLinks[1]) && /E-Mail/.test(summaryLinks[2]), `the error summary lists ${JSON.stringify(summaryLinks)}`);
   expect(await page.locator('#s1-contact-email').evaluate((el) => el.getAttribute('aria-describedby').includes('s1-contact-email-error')), 'the e-mail is not described by its error');
-  await kb.press(page.locator('.govuk-error-summary a'));
+  await kb.press(page.locator('.govuk-error-summary a').nth(2));
   expect(await page.locator('#s1-contact-email').evaluate((el) => el === document.activeElement), "the error summary's link does not focus the e-mail");
   await s.check('consultation-section-1-bad-email');
+  await kb.date(page.locator('#s1-consulted-at'), consulted.day, consulted.time);
+  await kb.type(page.locator('#s1-contact-telephone'), '020 7946 0000');
   await fillSection1(kb, page, { source: 'SCHOOLS', name: 'Pat Example' });
   await kb.press(page.locator('#new-request summary'));
   await kb.press(page.getByLabel('Pass to MASH Manager'));

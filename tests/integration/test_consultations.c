@@ -412,6 +412,32 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
     /* A worker's id past bigint's range reached PostgreSQL, which refused it: a 500. */
     testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"duty_worker\":\"99999999999999999999\"}}",
                        400, "invalid_value", "data.duty_worker");
+    /* Every fault of the form in one answer, in the form's order, each naming its field: the worker
+     * puts them all right at once. The status is bad input's. */
+    testenv_response_t r =
+        testenv_http(testenv, "PUT", path, admin,
+                     "{\"data\":{\"contact_email\":\"robin at example\",\"source\":\"schools\","
+                     "\"contact_telephone\":\"ring the office\","
+                     "\"consulted_at\":\"2999-01-01T09:00:00Z\"}}",
+                     NULL);
+    testenv_assert_error(&r, 400, "date_in_future");
+    const json_t *faults = json_object_get(r.json, "errors");
+    if (json_array_size(faults) != 3)
+        fail_msg("the faults: %s", r.body);
+    const char *want[3][2] = {{"date_in_future", "data.consulted_at"},
+                              {"invalid_telephone", "data.contact_telephone"},
+                              {"invalid_email", "data.contact_email"}};
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(testenv_str(json_array_get(faults, i), "code"), want[i][0]);
+        assert_string_equal(testenv_str(json_array_get(faults, i), "field"), want[i][1]);
+        assert_true(strlen(testenv_str(json_array_get(faults, i), "message")) > 10);
+    }
+    testenv_response_free(&r);
+    /* One fault alone is the one item of the list. */
+    r = testenv_http(testenv, "PUT", path, admin, "{\"data\":{\"source\":\"SCHOOLS\"}}", NULL);
+    testenv_assert_error(&r, 400, "unknown_option");
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 1);
+    testenv_response_free(&r);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
     testenv_call_error(testenv, admin, "PUT", path,
                        "{\"data\":{\"outcomes\":[\"referral-to-mash\",\"referral-to-mash\"]}}", 400,

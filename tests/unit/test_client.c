@@ -44,7 +44,7 @@ static fixture_t f;
 static void server_answer(int index)
 {
     Tsr__Envelope reply = TSR__ENVELOPE__INIT;
-    Tsr__Error error;
+    tsr_envelope_error_t error;
     tsr_error_t err; /* the reply's error points into it until packed */
     reply.kind = TSR__ENVELOPE__KIND__REPLY;
     reply.correlation_id = f.held[index]->id;
@@ -384,7 +384,7 @@ static void sync_reply(void *router, zmq_msg_t *id, uint64_t correlation_id,
                        const ProtobufCBinaryData *payload, int with_error)
 {
     Tsr__Envelope reply = TSR__ENVELOPE__INIT;
-    Tsr__Error error;
+    tsr_envelope_error_t error;
     tsr_error_t err;
     reply.kind = TSR__ENVELOPE__KIND__REPLY;
     reply.correlation_id = correlation_id;

@@ -215,7 +215,7 @@ static void test_an_error_reply_carries_code_message_and_field(void **state)
     tsr_error_t in;
     tsr_error_set(&in, TSR_E_INVALID, "invalid_telephone", "telephone", "Enter a telephone number.");
     Tsr__Envelope env = TSR__ENVELOPE__INIT;
-    Tsr__Error slot;
+    tsr_envelope_error_t slot;
     tsr_envelope_set_error(&env, &slot, &in);
     size_t len = 0;
     uint8_t *buf = tsr_pack(&env.base, &len);
@@ -226,12 +226,78 @@ static void test_an_error_reply_carries_code_message_and_field(void **state)
     assert_string_equal(out.code, "invalid_telephone");
     assert_string_equal(out.field, "telephone");
     assert_string_equal(out.message, "Enter a telephone number.");
+    assert_int_equal(out.n_faults, 0);
     tsr__envelope__free_unpacked(back, NULL);
     free(buf);
     /* A reply without an error, or with status OK, carries none. */
     Tsr__Envelope ok = TSR__ENVELOPE__INIT;
     assert_int_equal(tsr_envelope_take_error(&ok, &out), 0);
     assert_int_equal(tsr_envelope_take_error(NULL, &out), 0);
+}
+
+/* A form checked whole: every fault is said, in the order found, and the answer's status is that of
+ * bad input when any fault is one (a missing required field alone is 422); the faults go through an
+ * envelope and back unchanged, and no more than TSR_ERROR_FAULTS_MAX are kept. */
+static void test_the_faults_of_a_form_checked_whole_are_gathered_and_carried_together(void **state)
+{
+    (void)state;
+    tsr_error_t all, one;
+    tsr_error_clear(&all);
+    assert_int_equal(tsr_error_gathered(&all), 0);
+    tsr_error_set(&one, TSR_E_UNPROCESSABLE, "required_field", "data.source", "Enter the source.");
+    tsr_error_gather(&all, &one);
+    tsr_error_set(&one, TSR_E_INVALID, "invalid_email", "data.contact_email", "Enter a real e-mail address.");
+    tsr_error_gather(&all, &one);
+    tsr_error_set(&one, TSR_E_INVALID, "invalid_telephone", "data.contact_telephone", "Enter a telephone.");
+    tsr_error_gather(&all, &one);
+    assert_int_equal(tsr_error_gathered(&all), -1);
+    assert_int_equal(all.status, TSR_E_INVALID);
+    assert_string_equal(all.code, "invalid_email");
+    assert_string_equal(all.field, "data.contact_email");
+    assert_int_equal(all.n_faults, 3);
+    assert_string_equal(all.faults[0].field, "data.source");
+    assert_string_equal(all.faults[2].code, "invalid_telephone");
+
+    Tsr__Envelope env = TSR__ENVELOPE__INIT;
+    tsr_envelope_error_t slot;
+    tsr_envelope_set_error(&env, &slot, &all);
+    size_t len = 0;
+    uint8_t *buf = tsr_pack(&env.base, &len);
+    Tsr__Envelope *back = tsr__envelope__unpack(NULL, len, buf);
+    tsr_error_t out;
+    assert_int_equal(tsr_envelope_take_error(back, &out), -1);
+    assert_string_equal(out.code, "invalid_email");
+    assert_int_equal(out.n_faults, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(out.faults[i].status, all.faults[i].status);
+        assert_string_equal(out.faults[i].code, all.faults[i].code);
+        assert_string_equal(out.faults[i].field, all.faults[i].field);
+        assert_string_equal(out.faults[i].message, all.faults[i].message);
+    }
+    tsr__envelope__free_unpacked(back, NULL);
+    free(buf);
+
+    /* One fault alone is the error, with no list; only missing fields: 422. */
+    tsr_error_clear(&all);
+    tsr_error_set(&one, TSR_E_UNPROCESSABLE, "required_field", "data.source", "Enter the source.");
+    tsr_error_gather(&all, &one);
+    assert_int_equal(tsr_error_gathered(&all), -1);
+    assert_int_equal(all.status, TSR_E_UNPROCESSABLE);
+    assert_int_equal(all.n_faults, 0);
+    /* More than there is room for: the first ones are kept. */
+    tsr_error_clear(&all);
+    for (int i = 0; i < TSR_ERROR_FAULTS_MAX + 3; i++) {
+        char field[32];
+        snprintf(field, sizeof(field), "data.f%d", i);
+        tsr_error_set(&one, TSR_E_INVALID, "invalid_value", field, "Field %d is wrong.", i);
+        tsr_error_gather(&all, &one);
+    }
+    assert_int_equal(tsr_error_gathered(&all), -1);
+    assert_int_equal(all.n_faults, TSR_ERROR_FAULTS_MAX);
+    assert_string_equal(all.field, "data.f0");
+    /* A new error replaces what was gathered. */
+    tsr_error_set(&all, TSR_E_NOT_FOUND, "not_found", NULL, "Gone.");
+    assert_int_equal(all.n_faults, 0);
 }
 
 static void test_parts_go_as_one_message_and_a_send_never_blocks(void **state)
@@ -277,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_actor_roles_and_the_system_actor),
         cmocka_unit_test(test_statuses_map_to_the_api_codes),
         cmocka_unit_test(test_an_error_reply_carries_code_message_and_field),
+        cmocka_unit_test(test_the_faults_of_a_form_checked_whole_are_gathered_and_carried_together),
         cmocka_unit_test(test_parts_go_as_one_message_and_a_send_never_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

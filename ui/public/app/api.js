@@ -6,11 +6,13 @@ const TOKEN_KEY = 'tessera.token';
 const WORKER_KEY = 'tessera.worker';
 
 export class ApiError extends Error {
-  constructor(status, error) {
+  // errors: every fault the API named (a form checked whole names each field at fault), else the one.
+  constructor(status, error, errors) {
     super(error?.message || `The service answered ${status}.`);
     this.status = status;
     this.code = error?.code || 'unknown';
     this.field = error?.field || '';
+    this.errors = Array.isArray(errors) && errors.length ? errors.map((e) => ({ code: e.code || 'unknown', field: e.field || '', message: e.message || this.message })) : [{ code: this.code, field: this.field, message: this.message }];
   }
 }
 
@@ -68,8 +70,9 @@ async function send(method, path, { body, query, idempotent, reason } = {}) {
   }
   if (response.ok) return response;
   let error = null;
+  let errors = null;
   try {
-    error = (await response.json()).error;
+    ({ error, errors } = await response.json());
   } catch {
     /* not JSON: the status alone is reported */
   }
@@ -77,7 +80,7 @@ async function send(method, path, { body, query, idempotent, reason } = {}) {
     session.end();
     onSignedOut(error?.message);
   }
-  throw new ApiError(response.status, error);
+  throw new ApiError(response.status, error, errors);
 }
 
 export async function api(method, path, options = {}) {

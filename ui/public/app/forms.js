@@ -102,7 +102,11 @@ export async function attempt(action, { field, scope } = {}) {
     return await action();
   } catch (error) {
     if (error instanceof ApiError) {
-      showErrors([{ field: error.field || field || '', message: error.message }], scope);
+      // Each fault the API named, next to its field and in the summary, in the order of the form.
+      showErrors(
+        error.errors.map((e) => ({ field: e.field || field || '', message: e.message })),
+        scope,
+      );
       return undefined;
     }
     throw error;
