@@ -40,6 +40,18 @@ void tsr_error_gather(tsr_error_t *all, const tsr_error_t *one)
     snprintf(f->field, sizeof(f->field), "%s", one->field);
 }
 
+void tsr_error_add(tsr_error_t *all, tsr_status_t status, const char *code, const char *field,
+                   const char *fmt, ...)
+{
+    tsr_error_t one;
+    tsr_error_set(&one, status, code, field, "%s", "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(one.message, sizeof(one.message), fmt, ap);
+    va_end(ap);
+    tsr_error_gather(all, &one);
+}
+
 int tsr_error_gathered(tsr_error_t *all)
 {
     if (all == NULL || all->n_faults == 0)

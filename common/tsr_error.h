@@ -48,6 +48,9 @@ void tsr_error_clear(tsr_error_t *err);
 /* Adds the fault one holds (its error, as tsr_error_set left it) to those gathered in all, after
  * the TSR_ERROR_FAULTS_MAX first only. all starts cleared (tsr_error_clear). */
 void tsr_error_gather(tsr_error_t *all, const tsr_error_t *one);
+/* The same for a fault stated here (tsr_error_set's arguments). */
+void tsr_error_add(tsr_error_t *all, tsr_status_t status, const char *code, const char *field,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Ends a gathering: all's error becomes the first fault of bad input (400), else the first fault,
  * with every fault kept in faults when there were several. -1 when any was gathered, else 0. */
 int tsr_error_gathered(tsr_error_t *all);

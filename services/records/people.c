@@ -245,62 +245,73 @@ static int person__load_allocations(tsr_call_t *call, uint64_t id, Tsr__Records_
  * Adding a person
  * ---------------------------------------------------------------------------------------------- */
 
+/* Every fault of the new person's details, gathered in the form's order (tsr_error_gathered). */
 static int person__validate(const Tsr__Records__PersonCreate *in, char nhs[11], tsr_error_t *err)
 {
     const char *given = in->legal_name ? in->legal_name->given : "";
     const char *family = in->legal_name ? in->legal_name->family : "";
-    if (tsr_text_trimmed_length(family) == 0)
-        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "legal_name.family",
-                             "Enter the family name.");
+    tsr_error_clear(err);
     if (!in->unborn && tsr_text_trimmed_length(given) == 0)
-        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "legal_name.given",
-                             "Enter the given name.");
-    if (tsr_text_length(given) > PERSON_NAME_MAX || tsr_text_length(family) > PERSON_NAME_MAX)
-        return tsr_error_set(err, TSR_E_INVALID, "too_long",
-                             tsr_text_length(given) > PERSON_NAME_MAX ? "legal_name.given"
-                                                                      : "legal_name.family",
-                             "A name must be %d characters or fewer.", PERSON_NAME_MAX);
-    if (tsr_text_has_control(given, 0) || tsr_text_has_control(family, 0))
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_characters", "legal_name",
-                             "A name must not contain control characters.");
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "legal_name.given", "Enter the given name.");
+    else if (tsr_text_length(given) > PERSON_NAME_MAX)
+        tsr_error_add(err, TSR_E_INVALID, "too_long", "legal_name.given",
+                      "A name must be %d characters or fewer.", PERSON_NAME_MAX);
+    else if (tsr_text_has_control(given, 0))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_characters", "legal_name.given",
+                      "A name must not contain control characters.");
+    if (tsr_text_trimmed_length(family) == 0)
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "legal_name.family", "Enter the family name.");
+    else if (tsr_text_length(family) > PERSON_NAME_MAX)
+        tsr_error_add(err, TSR_E_INVALID, "too_long", "legal_name.family",
+                      "A name must be %d characters or fewer.", PERSON_NAME_MAX);
+    else if (tsr_text_has_control(family, 0))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_characters", "legal_name.family",
+                      "A name must not contain control characters.");
     if (in->n_other_names > 32)
-        return tsr_error_set(err, TSR_E_INVALID, "too_many", "other_names", "Record at most 32 other names.");
-    for (size_t i = 0; i < in->n_other_names; i++)
-        if (tsr_text_trimmed_length(in->other_names[i]) == 0 || tsr_text_length(in->other_names[i]) > 200)
-            return tsr_error_set(err, TSR_E_INVALID, "invalid_name", "other_names",
-                                 "Each other name must be 1 to 200 characters.");
+        tsr_error_add(err, TSR_E_INVALID, "too_many", "other_names", "Record at most 32 other names.");
+    for (size_t i = 0; in->n_other_names <= 32 && i < in->n_other_names; i++)
+        if (tsr_text_trimmed_length(in->other_names[i]) == 0 || tsr_text_length(in->other_names[i]) > 200) {
+            tsr_error_add(err, TSR_E_INVALID, "invalid_name", "other_names",
+                          "Each other name must be 1 to 200 characters.");
+            break;
+        }
     static const char *const genders[] = {"female", "male", "indeterminate", "not-known", NULL};
     int gender_ok = 0;
     for (const char *const *g = genders; *g && !gender_ok; g++)
         gender_ok = strcmp(*g, in->gender) == 0;
     if (!gender_ok)
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_gender", "gender",
-                             "Gender must be one of female, male, indeterminate or not-known.");
+        tsr_error_add(err, TSR_E_INVALID, "invalid_gender", "gender",
+                      "Gender must be one of female, male, indeterminate or not-known.");
+    tsr_error_t one;
     nhs[0] = '\0';
-    if (in->nhs_number[0] != '\0' && tsr_nhs_number_normalise(in->nhs_number, nhs, "nhs_number", err) != 0)
-        return -1;
+    if (in->nhs_number[0] != '\0' && tsr_nhs_number_normalise(in->nhs_number, nhs, "nhs_number", &one) != 0) {
+        tsr_error_gather(err, &one);
+        nhs[0] = '\0';
+    }
     if (in->unborn) {
         if (in->date_of_birth[0] != '\0')
-            return tsr_error_set(err, TSR_E_INVALID, "unborn_with_birth_date", "date_of_birth",
-                                 "An unborn child has no date of birth; give the expected date of delivery.");
+            tsr_error_add(err, TSR_E_INVALID, "unborn_with_birth_date", "date_of_birth",
+                          "An unborn child has no date of birth; give the expected date of delivery.");
         if (in->expected_delivery_date[0] == '\0')
-            return tsr_error_set(err, TSR_E_INVALID, "missing_field", "expected_delivery_date",
-                                 "Enter the expected date of delivery of the unborn child.");
+            tsr_error_add(err, TSR_E_INVALID, "missing_field", "expected_delivery_date",
+                          "Enter the expected date of delivery of the unborn child.");
+        else if (tsr_text_check_date(in->expected_delivery_date, 0, "expected_delivery_date", &one) != 0)
+            tsr_error_gather(err, &one);
         if (in->mother_id == 0)
-            return tsr_error_set(
-                err, TSR_E_INVALID, "missing_field", "mother_id",
-                "An unborn child is recorded against the mother: give the mother's person id.");
+            tsr_error_add(err, TSR_E_INVALID, "missing_field", "mother_id",
+                          "An unborn child is recorded against the mother: give the mother's person id.");
         if (nhs[0] != '\0')
-            return tsr_error_set(err, TSR_E_INVALID, "unborn_with_nhs_number", "nhs_number",
-                                 "An unborn child has no NHS number of its own until birth.");
-        return tsr_text_check_date(in->expected_delivery_date, 0, "expected_delivery_date", err);
+            tsr_error_add(err, TSR_E_INVALID, "unborn_with_nhs_number", "nhs_number",
+                          "An unborn child has no NHS number of its own until birth.");
+    } else {
+        if (in->expected_delivery_date[0] != '\0')
+            tsr_error_add(err, TSR_E_INVALID, "not_unborn", "expected_delivery_date",
+                          "Only an unborn child has an expected date of delivery.");
+        if (in->date_of_birth[0] != '\0' &&
+            tsr_text_check_date(in->date_of_birth, 1, "date_of_birth", &one) != 0)
+            tsr_error_gather(err, &one);
     }
-    if (in->expected_delivery_date[0] != '\0')
-        return tsr_error_set(err, TSR_E_INVALID, "not_unborn", "expected_delivery_date",
-                             "Only an unborn child has an expected date of delivery.");
-    if (in->date_of_birth[0] != '\0' && tsr_text_check_date(in->date_of_birth, 1, "date_of_birth", err) != 0)
-        return -1;
-    return 0;
+    return tsr_error_gathered(err);
 }
 
 int records_person_create(tsr_call_t *call, tsr_error_t *err)

@@ -101,6 +101,27 @@ static void test_entry_rules_for_dates_unborn_children_and_duplicates(void **sta
         testenv_assert_error(&r, cases[i].status, cases[i].code);
         testenv_response_free(&r);
     }
+    /* Every fault of the details in one answer, in the form's order, each naming its field. */
+    testenv_response_t bad =
+        testenv_http(testenv, "POST", "/api/v1/people", token,
+                     "{\"legal_name\":{\"given\":\" \",\"family\":\"Y\"},\"gender\":\"robot\","
+                     "\"nhs_number\":\"401 023 2138\",\"date_of_birth\":\"2999-01-01\"}",
+                     NULL);
+    testenv_assert_error(&bad, 400, "missing_field");
+    const char *want[4][2] = {{"missing_field", "legal_name.given"},
+                              {"invalid_gender", "gender"},
+                              {"invalid_nhs_number", "nhs_number"},
+                              {"date_in_future", "date_of_birth"}};
+    const json_t *faults = json_object_get(bad.json, "errors");
+    if (json_array_size(faults) != 4)
+        fail_msg("the faults: %s", bad.body);
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(json_string_value(json_object_get(json_array_get(faults, i), "code")),
+                            want[i][0]);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(faults, i), "field")),
+                            want[i][1]);
+    }
+    testenv_response_free(&bad);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.people"), before);
     /* An unborn child is recorded against its mother, with the expected date of delivery. */
     char body[256], unborn[32];
