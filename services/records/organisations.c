@@ -28,27 +28,28 @@ static void organisation__from_row(const PGresult *res, int row, Tsr__Records__O
     org->created_by = strtoull(PQgetvalue(res, row, 5), NULL, 10);
 }
 
+/* Every fault of the new organisation's details, gathered in the form's order. */
 static int organisation__validate(const Tsr__Records__OrganisationCreate *in, tsr_error_t *err)
 {
-    size_t name_len = tsr_text_trimmed_length(in->name);
-    if (name_len == 0)
-        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "name", "Enter the organisation's name.");
-    if (tsr_text_length(in->name) > ORG_NAME_MAX)
-        return tsr_error_set(err, TSR_E_INVALID, "too_long", "name",
-                             "The organisation's name must be %d characters or fewer.", ORG_NAME_MAX);
-    if (tsr_text_has_control(in->name, 0))
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_characters", "name",
-                             "The organisation's name must not contain control characters.");
+    tsr_error_clear(err);
+    if (tsr_text_trimmed_length(in->name) == 0)
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "name", "Enter the organisation's name.");
+    else if (tsr_text_length(in->name) > ORG_NAME_MAX)
+        tsr_error_add(err, TSR_E_INVALID, "too_long", "name",
+                      "The organisation's name must be %d characters or fewer.", ORG_NAME_MAX);
+    else if (tsr_text_has_control(in->name, 0))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_characters", "name",
+                      "The organisation's name must not contain control characters.");
     if (tsr_text_length(in->address) > ORG_ADDRESS_MAX)
-        return tsr_error_set(err, TSR_E_INVALID, "too_long", "address",
-                             "The address must be %d characters or fewer.", ORG_ADDRESS_MAX);
-    if (tsr_text_has_control(in->address, 1))
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_characters", "address",
-                             "The address must not contain control characters other than line breaks.");
+        tsr_error_add(err, TSR_E_INVALID, "too_long", "address",
+                      "The address must be %d characters or fewer.", ORG_ADDRESS_MAX);
+    else if (tsr_text_has_control(in->address, 1))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_characters", "address",
+                      "The address must not contain control characters other than line breaks.");
     if (in->telephone[0] != '\0' && !tsr_text_is_telephone(in->telephone))
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_telephone", "telephone",
-                             "Enter a telephone number like 020 7974 4444 or +44 20 7974 4444.");
-    return 0;
+        tsr_error_add(err, TSR_E_INVALID, "invalid_telephone", "telephone",
+                      "Enter a telephone number like 020 7974 4444 or +44 20 7974 4444.");
+    return tsr_error_gathered(err);
 }
 
 int records_organisation_create(tsr_call_t *call, tsr_error_t *err)

@@ -99,6 +99,16 @@ static void test_missing_and_mistyped_fields_name_the_field(void **state)
     post_is_refused("{\"name\":\"   \"}", 400, "missing_field", "name");
     post_is_refused("{\"name\":\"Ok\",\"telephone\":\"call me\"}", 400, "invalid_telephone", "telephone");
     post_is_refused("{\"name\":\"Ok\",\"name\":\"Twice\"}", 400, "malformed_json", NULL);
+    /* A blank name and a bad telephone: both named in one answer, in the form's order. */
+    post_is_refused("{\"name\":\" \",\"telephone\":\"call me\"}", 400, "missing_field", "name");
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/organisations", admin,
+                                        "{\"name\":\" \",\"telephone\":\"call me\"}", NULL);
+    const json_t *faults = json_object_get(r.json, "errors");
+    assert_int_equal(json_array_size(faults), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(faults, 1), "code")),
+                        "invalid_telephone");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(faults, 1), "field")), "telephone");
+    testenv_response_free(&r);
     assert_unchanged_but_views(before, 0);
 }
 
