@@ -178,6 +178,9 @@ int wf_fields_check_next_actions(tsr_call_t *call, const wf_step_t *step, const 
                                  int completing, tsr_error_t *err)
 {
     (void)call;
+    /* What is not the list's shape is said as it is met; each action's own faults are gathered, so
+     * that every action's missing reason is named at once. */
+    tsr_error_clear(err);
     if (actions == NULL || json_is_null(actions)) {
         if (completing)
             return tsr_error_set(err, TSR_E_UNPROCESSABLE, "next_action_required", "next_actions",
@@ -216,33 +219,33 @@ int wf_fields_check_next_actions(tsr_call_t *call, const wf_step_t *step, const 
         const char *action = json_string_value(json_object_get(a, "action"));
         snprintf(path, sizeof(path), "next_actions[%zu].action", i);
         const json_t *def_action = action && action[0] ? wf_def_next_action(step->def, action) : NULL;
-        if (def_action == NULL || !wf_def_applies_to_variant(def_action, step->variant))
-            return tsr_error_set(err, action && action[0] ? TSR_E_UNPROCESSABLE : TSR_E_INVALID,
-                                 action && action[0] ? "unknown_next_action" : "missing_field", path,
-                                 action && action[0] ? "%s cannot end with \"%s\"."
-                                                     : "%sChoose the next action%s.",
-                                 action && action[0] ? step->title : "", action ? action : "");
+        if (def_action == NULL || !wf_def_applies_to_variant(def_action, step->variant)) {
+            tsr_error_add(err, action && action[0] ? TSR_E_UNPROCESSABLE : TSR_E_INVALID,
+                          action && action[0] ? "unknown_next_action" : "missing_field", path,
+                          action && action[0] ? "%s cannot end with \"%s\"." : "%sChoose the next action%s.",
+                          action && action[0] ? step->title : "", action ? action : "");
+            continue;
+        }
         const char *reason = json_string_value(json_object_get(a, "reason"));
         const char *title = json_string_value(json_object_get(def_action, "title"));
         snprintf(path, sizeof(path), "next_actions[%zu].reason", i);
         if (reason == NULL || reason[0] == '\0') {
             if (json_is_true(json_object_get(def_action, "reason_required")))
-                return tsr_error_set(err, TSR_E_UNPROCESSABLE, "reason_required", path,
-                                     "Choose the reason for '%s': it is required.", title);
+                tsr_error_add(err, TSR_E_UNPROCESSABLE, "reason_required", path,
+                              "Choose the reason for '%s': it is required.", title);
         } else if (!field__has_option(json_object_get(def_action, "reasons"), reason))
-            return tsr_error_set(err, TSR_E_UNPROCESSABLE, "unknown_reason", path,
-                                 "\"%s\" is not one of the reasons for '%s'.", reason, title);
+            tsr_error_add(err, TSR_E_UNPROCESSABLE, "unknown_reason", path,
+                          "\"%s\" is not one of the reasons for '%s'.", reason, title);
         const char *priority = json_string_value(json_object_get(a, "priority"));
         snprintf(path, sizeof(path), "next_actions[%zu].priority", i);
         if (priority && priority[0] && strcmp(priority, "urgent") && strcmp(priority, "normal") &&
             strcmp(priority, "low"))
-            return tsr_error_set(err, TSR_E_INVALID, "invalid_value", path,
-                                 "Priority is urgent, normal or low.");
+            tsr_error_add(err, TSR_E_INVALID, "invalid_value", path, "Priority is urgent, normal or low.");
         const char *note = json_string_value(json_object_get(a, "note"));
         snprintf(path, sizeof(path), "next_actions[%zu].note", i);
         if (note && tsr_text_length(note) > FIELD_LONG_TEXT_MAX)
-            return tsr_error_set(err, TSR_E_INVALID, "too_long", path,
-                                 "The note must be %d characters or fewer.", FIELD_LONG_TEXT_MAX);
+            tsr_error_add(err, TSR_E_INVALID, "too_long", path, "The note must be %d characters or fewer.",
+                          FIELD_LONG_TEXT_MAX);
     }
-    return 0;
+    return tsr_error_gathered(err);
 }

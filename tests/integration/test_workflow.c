@@ -408,6 +408,16 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
         "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":\"duplicate-notification\","
         "\"priority\":\"whenever\"}]}",
         400, "invalid_value", "next_actions[0].priority");
+    /* Each fault of the actions named at once: the missing reason and the bad priority. */
+    testenv_response_t both = testenv_http(
+        testenv, "POST", path, sa,
+        "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"priority\":\"whenever\"}]}", NULL);
+    testenv_assert_error(&both, 400, "invalid_value");
+    const json_t *faults = json_object_get(both.json, "errors");
+    assert_int_equal(json_array_size(faults), 2);
+    assert_string_equal(testenv_str(json_array_get(faults, 0), "field"), "next_actions[0].reason");
+    assert_string_equal(testenv_str(json_array_get(faults, 1), "field"), "next_actions[0].priority");
+    testenv_response_free(&both);
     step = testenv_call_json(
         testenv, sa, "POST", path,
         "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":"
