@@ -190,6 +190,23 @@ void tsr_daemon_keep_freed_memory(void)
     mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
 }
 
+const char *tsr_daemon_installed_path(const char *name, char *out, size_t size)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0 || (size_t)n >= sizeof(exe) - 1)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return NULL;
+    *slash = '\0'; /* the program's directory, <prefix>/bin when installed */
+    int len = snprintf(out, size, "%s/../share/tessera/%s", exe, name);
+    if (len < 0 || (size_t)len >= size || access(out, R_OK) != 0)
+        return NULL;
+    return out;
+}
+
 tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
 {
     tsr_daemon_keep_freed_memory();

@@ -115,6 +115,11 @@ tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv);
 /* Makes the allocator keep large freed blocks for reuse instead of returning them to the kernel
  * (tsr_daemon_new calls it; a tool that moves large documents, such as the spine poller, may too). */
 void tsr_daemon_keep_freed_memory(void);
+/* Where an installed suite keeps what it ships beside its programs: <prefix>/share/tessera/<name>
+ * when the running program is <prefix>/bin/... and that path exists (cmake --install), copied into
+ * out (size bytes); NULL otherwise (a program run from the build tree), so that the caller keeps its
+ * build-tree default. */
+const char *tsr_daemon_installed_path(const char *name, char *out, size_t size);
 void tsr_daemon_destroy(tsr_daemon_t **self_p);
 
 /* Connects the pool and applies the common migrations, then the daemon's own. */

@@ -13,7 +13,8 @@
 #                                     as daemon ROLE's login role tsr_ROLE (TCP, with its password)
 #
 # DIR holds pg/ (data, sock, port, postgres.log), secrets/ (one password per daemon role),
-# run/ (ZeroMQ sockets, gateway.addr), logs/ and tessera.conf.
+# run/ (ZeroMQ sockets, gateway.addr), logs/ and tessera.conf. TESSERA_UI_DIR (default this tree's
+# ui/public) is the web UI the gateway serves; set to empty, the one installed beside the gateway.
 set -euo pipefail
 
 # One schema and one login role per daemon; a new daemon is added here.
@@ -213,7 +214,8 @@ write_config() {
         echo "[http]"
         echo "addr = 127.0.0.1:8080"
         echo "addr_file = $dir/run/gateway.addr"
-        echo "ui_dir = $root/ui/public"
+        # TESSERA_UI_DIR set to empty leaves it out: the gateway serves the UI installed beside it.
+        [ -z "${TESSERA_UI_DIR-$root/ui/public}" ] || echo "ui_dir = ${TESSERA_UI_DIR-$root/ui/public}"
         for d in $DAEMONS; do
             echo
             echo "[$d]"

@@ -767,7 +767,10 @@ int gateway_http_start(gateway_t *gw)
     h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof(*handler) + sizeof(gateway_t *));
     handler->on_req = http__on_req;
     *(gateway_t **)(handler + 1) = gw;
-    const char *ui_dir = tsr_config_get(config, "http.ui_dir", NULL);
+    /* The web UI: where http.ui_dir says, else the one installed beside the program. */
+    char installed_ui[4200];
+    const char *ui_dir = tsr_config_get(config, "http.ui_dir",
+                                        tsr_daemon_installed_path("ui", installed_ui, sizeof(installed_ui)));
     if (ui_dir != NULL && access(ui_dir, R_OK) == 0) {
         static const char *index_files[] = {"index.html", NULL};
         h2o_file_register(pathconf, ui_dir, index_files, NULL, 0);

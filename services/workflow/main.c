@@ -47,6 +47,14 @@ static int workflow__scan(PGconn *conn, void *arg, tsr_error_t *err)
     return wf_queue_metrics(conn, err);
 }
 
+/* The definitions shipped with the suite: installed beside the program, else in the source tree. */
+static const char *workflow__shipped_definitions(void)
+{
+    static char installed[4200];
+    const char *dir = tsr_daemon_installed_path("definitions", installed, sizeof(installed));
+    return dir ? dir : TSR_WORKFLOW_DEFINITIONS_DIR;
+}
+
 int main(int argc, char **argv)
 {
     long overdue_check_ms = 30000;
@@ -62,8 +70,9 @@ int main(int argc, char **argv)
     wf_configure(config);
     if (tsr_config_get_long(config, "workflow.overdue_check_ms", 30000, 50, 86400000, &overdue_check_ms,
                             &err) != 0 ||
-        wf_definitions_load(tsr_config_get(config, "workflow.definitions_dirs", TSR_WORKFLOW_DEFINITIONS_DIR),
-                            &err) != 0) {
+        wf_definitions_load(
+            tsr_config_get(config, "workflow.definitions_dirs", workflow__shipped_definitions()), &err) !=
+            0) {
         tsr_log_error(NULL, "%s", err.message);
         goto done;
     }
