@@ -402,35 +402,46 @@ int cpis_plans_record(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Cpis__PlanRecord *in = (const Tsr__Cpis__PlanRecord *)call->payload;
     if (tsr_actor_require_role(call->actor, plan_writers, "record a CP-IS plan", err) != 0)
         return -1;
+    /* Every fault of the plan named at once, in the form's order. */
+    tsr_error_clear(err);
     const char *type_title = plans__type_title(in->plan_type);
     if (type_title == NULL)
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "plan_type",
-                             "plan_type must be one of child-protection-plan, child-in-care, "
-                             "unborn-child-protection-plan.");
-    int in_care = strcmp(in->plan_type, "child-in-care") == 0;
+        tsr_error_add(err, TSR_E_INVALID, "invalid_value", "plan_type",
+                      "plan_type must be one of child-protection-plan, child-in-care, "
+                      "unborn-child-protection-plan.");
+    int in_care = type_title != NULL && strcmp(in->plan_type, "child-in-care") == 0;
     int legal_known = 0;
     for (size_t i = 0; legal_statuses[i]; i++)
         legal_known |= strcmp(legal_statuses[i], in->legal_status) == 0;
     if (in_care && !legal_known)
-        return tsr_error_set(err, TSR_E_INVALID, in->legal_status[0] ? "invalid_value" : "missing_field",
-                             "legal_status",
-                             "A child in care's legal_status must be one of s31-full-care-order, "
-                             "s38-interim-care-order, s20-voluntary (the legal statuses CP-IS shares).");
-    if (!in_care && in->legal_status[0])
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "legal_status",
-                             "Only a child-in-care plan has a legal_status.");
-    if (in->start_date[0] == '\0')
-        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "start_date",
-                             "A plan needs its start_date.");
-    if (tsr_text_check_date(in->start_date, 1, "start_date", err) != 0 ||
-        (in->end_date[0] && tsr_text_check_date(in->end_date, 1, "end_date", err) != 0))
-        return -1;
-    if (in->end_date[0] && strcmp(in->end_date, in->start_date) < 0)
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_date", "end_date",
-                             "end_date (%s) is before start_date (%s).", in->end_date, in->start_date);
+        tsr_error_add(err, TSR_E_INVALID, in->legal_status[0] ? "invalid_value" : "missing_field",
+                      "legal_status",
+                      "A child in care's legal_status must be one of s31-full-care-order, "
+                      "s38-interim-care-order, s20-voluntary (the legal statuses CP-IS shares).");
+    if (type_title != NULL && !in_care && in->legal_status[0])
+        tsr_error_add(err, TSR_E_INVALID, "invalid_value", "legal_status",
+                      "Only a child-in-care plan has a legal_status.");
+    tsr_error_t one;
+    int dates_ok = 1;
+    if (in->start_date[0] == '\0') {
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "start_date", "A plan needs its start_date.");
+        dates_ok = 0;
+    } else if (tsr_text_check_date(in->start_date, 1, "start_date", &one) != 0) {
+        tsr_error_gather(err, &one);
+        dates_ok = 0;
+    }
+    if (in->end_date[0] && tsr_text_check_date(in->end_date, 1, "end_date", &one) != 0) {
+        tsr_error_gather(err, &one);
+        dates_ok = 0;
+    }
+    if (dates_ok && in->end_date[0] && strcmp(in->end_date, in->start_date) < 0)
+        tsr_error_add(err, TSR_E_INVALID, "invalid_date", "end_date",
+                      "end_date (%s) is before start_date (%s).", in->end_date, in->start_date);
     if (in->person_id == 0)
-        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "person_id",
-                             "A plan needs the child's person_id.");
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "person_id",
+                      "A plan needs the child's person_id.");
+    if (tsr_error_gathered(err) != 0)
+        return -1;
     plans_ctx_t c = plans__ctx(call);
     plans_people_t people;
     if (plans__may_open(&c, in->person_id, "record a plan on", err) != 0 ||

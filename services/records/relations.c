@@ -166,26 +166,28 @@ int records_case_note_add(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Records__CaseNote *in = (const Tsr__Records__CaseNote *)call->payload;
     if (tsr_actor_require_worker(call->actor, err) != 0)
         return -1;
+    /* Every fault of the note named at once, in the form's order. */
+    tsr_error_clear(err);
     int known = 0;
     for (const char *const *t = case_note_types; *t && !known; t++)
         known = strcmp(*t, in->type) == 0;
     if (!known)
-        return tsr_error_set(
-            err, TSR_E_INVALID, "invalid_case_note_type", "type",
-            "'%s' is not a case note type: use contact, visit, telephone-call, meeting, email, "
-            "letter, supervision, management-oversight, cp-is-follow-up or other.",
-            in->type);
+        tsr_error_add(err, TSR_E_INVALID, "invalid_case_note_type", "type",
+                      "'%s' is not a case note type: use contact, visit, telephone-call, meeting, email, "
+                      "letter, supervision, management-oversight, cp-is-follow-up or other.",
+                      in->type);
     if (tsr_text_trimmed_length(in->title) == 0)
-        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "title", "Give the case note a title.");
-    if (tsr_text_length(in->title) > 200)
-        return tsr_error_set(err, TSR_E_INVALID, "too_long", "title",
-                             "A title must be 200 characters or fewer.");
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "title", "Give the case note a title.");
+    else if (tsr_text_length(in->title) > 200)
+        tsr_error_add(err, TSR_E_INVALID, "too_long", "title", "A title must be 200 characters or fewer.");
     if (tsr_text_length(in->body) > 20000)
-        return tsr_error_set(err, TSR_E_INVALID, "too_long", "body",
-                             "A case note must be 20,000 characters or fewer.");
+        tsr_error_add(err, TSR_E_INVALID, "too_long", "body",
+                      "A case note must be 20,000 characters or fewer.");
     if (in->occurred_at_ms > tsr_now_ms() + 60000)
-        return tsr_error_set(err, TSR_E_INVALID, "date_in_future", "occurred_at",
-                             "A case note records what has happened: 'occurred_at' cannot be in the future.");
+        tsr_error_add(err, TSR_E_INVALID, "date_in_future", "occurred_at",
+                      "A case note records what has happened: 'occurred_at' cannot be in the future.");
+    if (tsr_error_gathered(err) != 0)
+        return -1;
     char display[256];
     if (records_person_require_access(call, in->person_id, "case note", display, sizeof(display), err) != 0)
         return -1;

@@ -465,6 +465,19 @@ static void test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason(void 
              "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-02-30\"}",
              nia.id);
     testenv_call_error(testenv, social_worker, "POST", "/api/v1/cpis/plans", body, 400, "invalid_date", NULL);
+    /* Every fault of the plan at once: the legal status a child in care needs and the end before the
+     * start. */
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-in-care\",\"start_date\":\"2026-02-01\","
+             "\"end_date\":\"2026-01-01\"}",
+             nia.id);
+    testenv_response_t both = testenv_http(testenv, "POST", "/api/v1/cpis/plans", social_worker, body, NULL);
+    testenv_assert_error(&both, 400, "missing_field");
+    assert_int_equal(json_array_size(json_object_get(both.json, "errors")), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(both.json, "errors"), 1), "field")),
+        "end_date");
+    testenv_response_free(&both);
     record_plan(&nia, "child-protection-plan", NULL, "2026-01-01");
     snprintf(body, sizeof(body),
              "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-02-01\"}",

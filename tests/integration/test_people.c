@@ -457,6 +457,16 @@ static void test_case_notes_are_recorded_read_and_kept_from_those_without_access
     r = testenv_http(testenv, "POST", path, admin, "{\"type\":\"gossip\",\"title\":\"x\"}", NULL);
     testenv_assert_error(&r, 400, "invalid_case_note_type");
     testenv_response_free(&r);
+    /* Every fault of the note at once: the type, the missing title, the date to come. */
+    r = testenv_http(testenv, "POST", path, admin,
+                     "{\"type\":\"gossip\",\"title\":\" \",\"occurred_at\":\"2999-01-01T00:00:00Z\"}", NULL);
+    testenv_assert_error(&r, 400, "invalid_case_note_type");
+    const json_t *faults = json_object_get(r.json, "errors");
+    assert_int_equal(json_array_size(faults), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(faults, 1), "field")), "title");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(faults, 2), "code")),
+                        "date_in_future");
+    testenv_response_free(&r);
     r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
     assert_int_equal(r.status, 200);
     json_t *first = json_array_get(json_object_get(r.json, "items"), 0);
