@@ -1,6 +1,7 @@
 /* tessera-accounts: workers, teams, roles and credentials. */
 #include "account.h"
 #include "accounts.pb-c.h"
+#include "tsr_log.h"
 #include "changes.h"
 #include "tsr_daemon.h"
 #include "workers.h"
@@ -26,6 +27,11 @@ int main(int argc, char **argv)
     if (daemon == NULL)
         return 2;
     int rc = 1;
+    tsr_error_t err;
+    if (accounts_configure(tsr_daemon_config(daemon), &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        goto done;
+    }
     if (tsr_daemon_migrate(daemon, accounts_migrations, accounts_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, accounts_handlers, sizeof(accounts_handlers) / sizeof(accounts_handlers[0]));

@@ -11,6 +11,8 @@
 #include "accounts.pb-c.h"
 #include "changes.h"
 #include "tsr_envelope.h"
+#include "tsr_log.h"
+#include "tsr_metrics.h"
 #include "tsr_text.h"
 
 #define PASSWORD_MIN 12
@@ -124,6 +126,66 @@ static void workers__make_decoy(void)
         workers__decoy[0] = '\0';
 }
 
+/* Read once at start (accounts_configure). */
+static long workers__sign_in_attempts = 5;
+static long workers__pause_minutes = 15;
+static tsr_metric_t *workers__failures_metric, *workers__pauses_metric;
+
+int accounts_configure(const tsr_config_t *config, tsr_error_t *err)
+{
+    if (tsr_config_get_long(config, "accounts.sign_in_attempts", 5, 1, 100, &workers__sign_in_attempts,
+                            err) != 0)
+        return -1;
+    workers__failures_metric =
+        tsr_metrics_counter("tessera_accounts_sign_in_failures_total",
+                            "Sign-ins refused for a wrong username or password.", NULL);
+    workers__pauses_metric = tsr_metrics_counter(
+        "tessera_accounts_sign_in_pauses_total",
+        "Usernames whose sign-in was paused after too many wrong passwords in a row.", NULL);
+    return tsr_config_get_long(config, "accounts.sign_in_pause_minutes", 15, 1, 1440, &workers__pause_minutes,
+                               err);
+}
+
+/* A wrong password under username, counted (kept although the call is refused: commit_refusal);
+ * the one that makes sign_in_attempts in a row pauses sign-in under it. */
+static int workers__sign_in_failed(tsr_call_t *call, const char *username, tsr_error_t *err)
+{
+    char attempts[24], minutes[24];
+    snprintf(attempts, sizeof(attempts), "%ld", workers__sign_in_attempts);
+    snprintf(minutes, sizeof(minutes), "%ld", workers__pause_minutes);
+    const char *params[3] = {username, attempts, minutes};
+    /* Failures further apart than a pause are not in a row: the count starts again. */
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "WITH counted AS (SELECT CASE WHEN last_failed_at IS NULL OR last_failed_at <"
+                    "   now() - make_interval(mins => $3::int) THEN 1 ELSE failures + 1 END AS n"
+                    "   FROM sign_in_failures WHERE username = $1)"
+                    " UPDATE sign_in_failures f SET last_failed_at = now(),"
+                    "  failures = CASE WHEN c.n >= $2::int THEN 0 ELSE c.n END,"
+                    "  locked_until = CASE WHEN c.n >= $2::int THEN now() + make_interval(mins => $3::int)"
+                    "   ELSE f.locked_until END"
+                    " FROM counted c WHERE f.username = $1 RETURNING c.n >= $2::int",
+                    3, params, err);
+    if (res == NULL)
+        return -1;
+    int paused = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    call->commit_refusal = 1;
+    tsr_metric_add(workers__failures_metric, 1);
+    if (!paused)
+        return tsr_error_set(err, TSR_E_UNAUTHENTICATED, "invalid_credentials", NULL,
+                             "The username or password is not right. Check them and try again.");
+    tsr_metric_add(workers__pauses_metric, 1);
+    tsr_log_warn(call->trace_id,
+                 "sign-in under username '%.100s' paused for %ld minutes after %ld wrong passwords in a row",
+                 username, workers__pause_minutes, workers__sign_in_attempts);
+    return tsr_error_set(err, TSR_E_UNAUTHENTICATED, "invalid_credentials", NULL,
+                         "The username or password is not right. After %ld wrong passwords in a row, signing "
+                         "in under this username is paused for %ld minutes. If it was not you trying, tell "
+                         "system support.",
+                         workers__sign_in_attempts, workers__pause_minutes);
+}
+
 int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Accounts__AuthenticateRequest *in = (const Tsr__Accounts__AuthenticateRequest *)call->payload;
@@ -132,29 +194,63 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", in->username[0] ? "password" : "username",
                              "Enter your username and password.");
     char *username = tsr_text_trim_dup(in->username);
-    for (char *p = username; p && *p; p++)
+    if (username == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    for (char *p = username; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
     const char *params[1] = {username};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "SELECT w.id, w.password_hash, " ACCOUNTS_STATE_SQL ","
-                    " coalesce(to_char(w.dbs_checked_on, 'DD/MM/YYYY'), ''), coalesce(c.name, ''),"
-                    " coalesce(to_char(c.end_date, 'DD/MM/YYYY'), '')"
-                    " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
-                    " WHERE w.username = $1",
-                    1, params, err);
-    free(username);
-    if (res == NULL)
+    /* The username's row, locked to the end of this attempt: attempts under one username are
+     * judged one after another, so that many at once cannot all slip in before the count. While
+     * paused, no password is even checked. */
+    PGresult *res = tsr_db_exec(call->conn,
+                                "INSERT INTO sign_in_failures (username) VALUES ($1) ON CONFLICT (username)"
+                                " DO UPDATE SET username = EXCLUDED.username"
+                                " RETURNING ceil(extract(epoch FROM locked_until - now()) / 60)::int",
+                                1, params, err);
+    if (res == NULL) {
+        free(username);
         return -1;
+    }
+    int paused_minutes = PQgetisnull(res, 0, 0) ? 0 : atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (paused_minutes > 0) {
+        free(username);
+        return tsr_error_set(
+            err, TSR_E_FORBIDDEN, "sign_in_paused", NULL,
+            "Signing in under this username is paused for %d more minute%s after too many wrong "
+            "passwords in a row. Try again then; if it was not you trying, tell system support.",
+            paused_minutes, paused_minutes == 1 ? "" : "s");
+    }
+    res = tsr_db_exec(call->conn,
+                      "SELECT w.id, w.password_hash, " ACCOUNTS_STATE_SQL ","
+                      " coalesce(to_char(w.dbs_checked_on, 'DD/MM/YYYY'), ''), coalesce(c.name, ''),"
+                      " coalesce(to_char(c.end_date, 'DD/MM/YYYY'), '')"
+                      " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
+                      " WHERE w.username = $1",
+                      1, params, err);
+    if (res == NULL) {
+        free(username);
+        return -1;
+    }
     int found = PQntuples(res) > 0;
     const char *hash = found ? PQgetvalue(res, 0, 1) : workers__decoy;
     int verified = crypto_pwhash_str_verify(hash, in->password, strlen(in->password)) == 0;
     if (!found || !verified) {
         PQclear(res);
-        return tsr_error_set(err, TSR_E_UNAUTHENTICATED, "invalid_credentials", NULL,
-                             "The username or password is not right. Check them and try again.");
+        int rc = workers__sign_in_failed(call, username, err);
+        free(username);
+        return rc;
     }
+    /* The right password: whatever went before was not a guess that came near. */
+    PGresult *cleared =
+        tsr_db_exec(call->conn, "DELETE FROM sign_in_failures WHERE username = $1", 1, params, err);
+    free(username);
+    if (cleared == NULL) {
+        PQclear(res);
+        return -1;
+    }
+    PQclear(cleared);
     /* The password was right: now, and only now, say why the account may not be used. */
     const char *state = PQgetvalue(res, 0, 2), *dbs = PQgetvalue(res, 0, 3);
     int refused = 0;

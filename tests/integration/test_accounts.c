@@ -235,6 +235,77 @@ static void test_sessions_that_stopped_more_than_the_days_kept_ago_are_forgotten
     free(in_use);
 }
 
+static long sign_in_with(const char *username, const char *password, testenv_response_t *out)
+{
+    char body[200];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", username, password);
+    *out = testenv_http(testenv, "POST", "/api/v1/session", NULL, body, NULL);
+    return out->status;
+}
+
+/* Wrong passwords under one username: after five in a row, signing in under it is paused for
+ * fifteen minutes, whatever the password, and the worker is told so; a right password before then
+ * starts the count again. A username no account has is paused the same way, so that a pause tells
+ * nothing of which usernames exist. Other workers sign in as ever. */
+static void test_five_wrong_passwords_in_a_row_pause_sign_in_under_that_username(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char id[32];
+    testenv_add_worker(testenv, admin, "pat.pausable", "Pat Pausable", "\"roles\":[\"social-worker\"]", id);
+    testenv_response_t r;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(sign_in_with("pat.pausable", "not-the-password", &r), 401);
+        testenv_assert_error(&r, 401, "invalid_credentials");
+        testenv_response_free(&r);
+    }
+    /* Four, then the right one: signed in, and the count starts again. */
+    assert_int_equal(sign_in("pat.pausable", &r), 201);
+    testenv_response_free(&r);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(sign_in_with("Pat.Pausable", "not-the-password", &r), 401);
+        testenv_response_free(&r);
+    }
+    assert_int_equal(sign_in_with("pat.pausable", "still-not-it", &r), 401);
+    const char *message = json_string_value(json_object_get(json_object_get(r.json, "error"), "message"));
+    assert_non_null(strstr(message, "paused for 15 minutes"));
+    testenv_response_free(&r);
+    /* Paused: the right password too is refused, and says for how long. */
+    assert_int_equal(sign_in("pat.pausable", &r), 403);
+    testenv_assert_error(&r, 403, "sign_in_paused");
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
+                           "15 more minutes"));
+    testenv_response_free(&r);
+    assert_true(
+        testenv_log_has(testenv, "accounts", "sign-in under username 'pat.pausable' paused for 15 minutes"));
+    /* Another worker is not held up. */
+    assert_int_equal(sign_in("mash.admin", &r), 201);
+    testenv_response_free(&r);
+    /* A username no account has: the same answers. */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(sign_in_with("nobody.here", "guess", &r), 401);
+        testenv_response_free(&r);
+    }
+    assert_int_equal(sign_in_with("nobody.here", "guess", &r), 403);
+    testenv_assert_error(&r, 403, "sign_in_paused");
+    testenv_response_free(&r);
+    /* Once the pause is over, the right password signs in and the count is gone. */
+    char out[64];
+    assert_int_equal(
+        testenv_psql(testenv, NULL,
+                     "UPDATE accounts.sign_in_failures SET locked_until = now() - interval '1 second'"
+                     " WHERE username = 'pat.pausable'",
+                     out, sizeof(out)),
+        0);
+    assert_int_equal(sign_in("pat.pausable", &r), 201);
+    testenv_response_free(&r);
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM accounts.sign_in_failures WHERE username = 'pat.pausable'"),
+        0);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +314,7 @@ int main(void)
         cmocka_unit_test(
             test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file),
         cmocka_unit_test(test_sessions_that_stopped_more_than_the_days_kept_ago_are_forgotten),
+        cmocka_unit_test(test_five_wrong_passwords_in_a_row_pause_sign_in_under_that_username),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
