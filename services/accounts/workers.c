@@ -127,13 +127,13 @@ static void workers__make_decoy(void)
 }
 
 /* Read once at start (accounts_configure). */
-static long workers__sign_in_attempts = 5;
+static long workers__sign_in_attempts = 10;
 static long workers__pause_minutes = 15;
 static tsr_metric_t *workers__failures_metric, *workers__pauses_metric;
 
 int accounts_configure(const tsr_config_t *config, tsr_error_t *err)
 {
-    if (tsr_config_get_long(config, "accounts.sign_in_attempts", 5, 1, 100, &workers__sign_in_attempts,
+    if (tsr_config_get_long(config, "accounts.sign_in_attempts", 10, 1, 100, &workers__sign_in_attempts,
                             err) != 0)
         return -1;
     workers__failures_metric =

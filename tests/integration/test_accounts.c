@@ -243,26 +243,26 @@ static long sign_in_with(const char *username, const char *password, testenv_res
     return out->status;
 }
 
-/* Wrong passwords under one username: after five in a row, signing in under it is paused for
+/* Wrong passwords under one username: after ten in a row, signing in under it is paused for
  * fifteen minutes, whatever the password, and the worker is told so; a right password before then
  * starts the count again. A username no account has is paused the same way, so that a pause tells
  * nothing of which usernames exist. Other workers sign in as ever. */
-static void test_five_wrong_passwords_in_a_row_pause_sign_in_under_that_username(void **state)
+static void test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username(void **state)
 {
     (void)state;
     char *admin = testenv_login(testenv, "admin");
     char id[32];
     testenv_add_worker(testenv, admin, "pat.pausable", "Pat Pausable", "\"roles\":[\"social-worker\"]", id);
     testenv_response_t r;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 9; i++) {
         assert_int_equal(sign_in_with("pat.pausable", "not-the-password", &r), 401);
         testenv_assert_error(&r, 401, "invalid_credentials");
         testenv_response_free(&r);
     }
-    /* Four, then the right one: signed in, and the count starts again. */
+    /* Nine, then the right one: signed in, and the count starts again. */
     assert_int_equal(sign_in("pat.pausable", &r), 201);
     testenv_response_free(&r);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 9; i++) {
         assert_int_equal(sign_in_with("Pat.Pausable", "not-the-password", &r), 401);
         testenv_response_free(&r);
     }
@@ -282,7 +282,7 @@ static void test_five_wrong_passwords_in_a_row_pause_sign_in_under_that_username
     assert_int_equal(sign_in("mash.admin", &r), 201);
     testenv_response_free(&r);
     /* A username no account has: the same answers. */
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 10; i++) {
         assert_int_equal(sign_in_with("nobody.here", "guess", &r), 401);
         testenv_response_free(&r);
     }
@@ -314,7 +314,7 @@ int main(void)
         cmocka_unit_test(
             test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file),
         cmocka_unit_test(test_sessions_that_stopped_more_than_the_days_kept_ago_are_forgotten),
-        cmocka_unit_test(test_five_wrong_passwords_in_a_row_pause_sign_in_under_that_username),
+        cmocka_unit_test(test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
