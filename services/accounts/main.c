@@ -11,6 +11,8 @@ extern const size_t accounts_migrations_count;
 
 static const tsr_handler_def_t accounts_handlers[] = {
     {"accounts.authenticate", accounts_authenticate, &tsr__accounts__authenticate_request__descriptor},
+    {"accounts.password.change", accounts_password_change, &tsr__accounts__password_change__descriptor},
+    {"accounts.password.reset", accounts_password_reset, &tsr__accounts__password_reset__descriptor},
     {"accounts.worker.import", accounts_worker_import, &tsr__accounts__worker_import__descriptor},
     {"accounts.worker.prerequisites", accounts_worker_prerequisites,
      &tsr__accounts__worker_prerequisites__descriptor},

@@ -147,8 +147,9 @@ int accounts_configure(const tsr_config_t *config, tsr_error_t *err)
 }
 
 /* A wrong password under username, counted (kept although the call is refused: commit_refusal);
- * the one that makes sign_in_attempts in a row pauses sign-in under it. */
-static int workers__sign_in_failed(tsr_call_t *call, const char *username, tsr_error_t *err)
+ * the one that makes sign_in_attempts in a row pauses sign-in under it. 1 when it did, 0 when not,
+ * -1 with err when the count could not be kept. */
+static int workers__password_failed(tsr_call_t *call, const char *username, tsr_error_t *err)
 {
     char attempts[24], minutes[24];
     snprintf(attempts, sizeof(attempts), "%ld", workers__sign_in_attempts);
@@ -172,18 +173,48 @@ static int workers__sign_in_failed(tsr_call_t *call, const char *username, tsr_e
     PQclear(res);
     call->commit_refusal = 1;
     tsr_metric_add(workers__failures_metric, 1);
-    if (!paused)
-        return tsr_error_set(err, TSR_E_UNAUTHENTICATED, "invalid_credentials", NULL,
-                             "The username or password is not right. Check them and try again.");
-    tsr_metric_add(workers__pauses_metric, 1);
-    tsr_log_warn(call->trace_id,
-                 "sign-in under username '%.100s' paused for %ld minutes after %ld wrong passwords in a row",
-                 username, workers__pause_minutes, workers__sign_in_attempts);
-    return tsr_error_set(err, TSR_E_UNAUTHENTICATED, "invalid_credentials", NULL,
-                         "The username or password is not right. After %ld wrong passwords in a row, signing "
-                         "in under this username is paused for %ld minutes. If it was not you trying, tell "
-                         "system support.",
-                         workers__sign_in_attempts, workers__pause_minutes);
+    if (paused) {
+        tsr_metric_add(workers__pauses_metric, 1);
+        tsr_log_warn(
+            call->trace_id,
+            "sign-in under username '%.100s' paused for %ld minutes after %ld wrong passwords in a row",
+            username, workers__pause_minutes, workers__sign_in_attempts);
+    }
+    return paused;
+}
+
+/* Takes username's row of wrong passwords for this transaction (attempts under one username are
+ * judged one after another, so that many at once cannot all slip in before the count). 0; or -1
+ * with err sign_in_paused while sign-in under it is paused (no password is then even checked). */
+static int workers__password_turn(tsr_call_t *call, const char *username, tsr_error_t *err)
+{
+    const char *params[1] = {username};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "INSERT INTO sign_in_failures (username) VALUES ($1) ON CONFLICT (username)"
+                                " DO UPDATE SET username = EXCLUDED.username"
+                                " RETURNING ceil(extract(epoch FROM locked_until - now()) / 60)::int",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    int minutes = PQgetisnull(res, 0, 0) ? 0 : atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (minutes > 0)
+        return tsr_error_set(
+            err, TSR_E_FORBIDDEN, "sign_in_paused", NULL,
+            "Signing in under this username is paused for %d more minute%s after too many wrong "
+            "passwords in a row. Try again then; if it was not you trying, tell system support.",
+            minutes, minutes == 1 ? "" : "s");
+    return 0;
+}
+
+/* A right password: whatever went before under the username was not a guess that came near. */
+static int workers__password_right(tsr_call_t *call, const char *username, tsr_error_t *err)
+{
+    const char *params[1] = {username};
+    PGresult *res =
+        tsr_db_exec(call->conn, "DELETE FROM sign_in_failures WHERE username = $1", 1, params, err);
+    PQclear(res);
+    return res ? 0 : -1;
 }
 
 int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
@@ -200,35 +231,18 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
     const char *params[1] = {username};
-    /* The username's row, locked to the end of this attempt: attempts under one username are
-     * judged one after another, so that many at once cannot all slip in before the count. While
-     * paused, no password is even checked. */
-    PGresult *res = tsr_db_exec(call->conn,
-                                "INSERT INTO sign_in_failures (username) VALUES ($1) ON CONFLICT (username)"
-                                " DO UPDATE SET username = EXCLUDED.username"
-                                " RETURNING ceil(extract(epoch FROM locked_until - now()) / 60)::int",
-                                1, params, err);
-    if (res == NULL) {
+    if (workers__password_turn(call, username, err) != 0) {
         free(username);
         return -1;
     }
-    int paused_minutes = PQgetisnull(res, 0, 0) ? 0 : atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    if (paused_minutes > 0) {
-        free(username);
-        return tsr_error_set(
-            err, TSR_E_FORBIDDEN, "sign_in_paused", NULL,
-            "Signing in under this username is paused for %d more minute%s after too many wrong "
-            "passwords in a row. Try again then; if it was not you trying, tell system support.",
-            paused_minutes, paused_minutes == 1 ? "" : "s");
-    }
-    res = tsr_db_exec(call->conn,
-                      "SELECT w.id, w.password_hash, " ACCOUNTS_STATE_SQL ","
-                      " coalesce(to_char(w.dbs_checked_on, 'DD/MM/YYYY'), ''), coalesce(c.name, ''),"
-                      " coalesce(to_char(c.end_date, 'DD/MM/YYYY'), '')"
-                      " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
-                      " WHERE w.username = $1",
-                      1, params, err);
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT w.id, w.password_hash, " ACCOUNTS_STATE_SQL ","
+                    " coalesce(to_char(w.dbs_checked_on, 'DD/MM/YYYY'), ''), coalesce(c.name, ''),"
+                    " coalesce(to_char(c.end_date, 'DD/MM/YYYY'), '')"
+                    " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
+                    " WHERE w.username = $1",
+                    1, params, err);
     if (res == NULL) {
         free(username);
         return -1;
@@ -238,19 +252,26 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
     int verified = crypto_pwhash_str_verify(hash, in->password, strlen(in->password)) == 0;
     if (!found || !verified) {
         PQclear(res);
-        int rc = workers__sign_in_failed(call, username, err);
+        int paused = workers__password_failed(call, username, err);
         free(username);
-        return rc;
+        if (paused < 0)
+            return -1;
+        if (!paused)
+            return tsr_error_set(err, TSR_E_UNAUTHENTICATED, "invalid_credentials", NULL,
+                                 "The username or password is not right. Check them and try again.");
+        return tsr_error_set(
+            err, TSR_E_UNAUTHENTICATED, "invalid_credentials", NULL,
+            "The username or password is not right. After %ld wrong passwords in a row, signing "
+            "in under this username is paused for %ld minutes. If it was not you trying, tell "
+            "system support.",
+            workers__sign_in_attempts, workers__pause_minutes);
     }
-    /* The right password: whatever went before was not a guess that came near. */
-    PGresult *cleared =
-        tsr_db_exec(call->conn, "DELETE FROM sign_in_failures WHERE username = $1", 1, params, err);
+    int cleared = workers__password_right(call, username, err);
     free(username);
-    if (cleared == NULL) {
+    if (cleared != 0) {
         PQclear(res);
         return -1;
     }
-    PQclear(cleared);
     /* The password was right: now, and only now, say why the account may not be used. */
     const char *state = PQgetvalue(res, 0, 2), *dbs = PQgetvalue(res, 0, 3);
     int refused = 0;
@@ -567,4 +588,134 @@ int accounts_conflict_declare(tsr_call_t *call, tsr_error_t *err)
     if (tsr_call_emit(call, "accounts.conflict.declared", &ev.base, err) != 0)
         return -1;
     return workers__reply(call, w, err);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Passwords: a worker's own change, and support's reset of a forgotten one
+ * ---------------------------------------------------------------------------------------------- */
+
+/* A new password's rules, named as field. */
+static int workers__check_new_password(const char *password, const char *username, const char *field,
+                                       tsr_error_t *err)
+{
+    size_t n = strlen(password);
+    if (n < PASSWORD_MIN || n > PASSWORD_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "weak_password", field,
+                             "A password must be from %d to %d characters long.", PASSWORD_MIN, PASSWORD_MAX);
+    if (username[0] != '\0' && strcasestr(password, username) != NULL)
+        return tsr_error_set(err, TSR_E_INVALID, "weak_password", field,
+                             "A password must not contain the username.");
+    return 0;
+}
+
+/* Stores password's hash for worker_id and tells the gateway to end the worker's sessions but
+ * keep_session (0: all). */
+static int workers__store_password(tsr_call_t *call, uint64_t worker_id, const char *password,
+                                   uint64_t keep_session, tsr_error_t *err)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str_alg(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return tsr_error_set(err, TSR_E_INTERNAL, "hash_failed", NULL, "The password could not be hashed.");
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, worker_id);
+    const char *params[2] = {id, hash};
+    PGresult *res = tsr_db_exec(call->conn, "UPDATE workers SET password_hash = $2 WHERE id = $1::bigint", 2,
+                                params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    Tsr__Accounts__PasswordChanged ev = TSR__ACCOUNTS__PASSWORD_CHANGED__INIT;
+    ev.worker_id = worker_id;
+    ev.keep_session_id = keep_session;
+    return tsr_call_emit(call, "accounts.password.changed", &ev.base, err);
+}
+
+int accounts_password_change(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Accounts__PasswordChange *in = (const Tsr__Accounts__PasswordChange *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, call->actor->worker_id);
+    const char *params[1] = {id};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT username, password_hash FROM workers WHERE id = $1::bigint"
+                                " AND ended_at IS NULL",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_FORBIDDEN, "account_ended", NULL, "This account has ended.");
+    }
+    char username[256], hash[crypto_pwhash_STRBYTES];
+    snprintf(username, sizeof(username), "%s", PQgetvalue(res, 0, 0));
+    snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    /* The current password is a sign-in's: a wrong one counts towards the pause, so that a session
+     * left open cannot be used to guess it. */
+    if (workers__password_turn(call, username, err) != 0)
+        return -1;
+    if (crypto_pwhash_str_verify(hash, in->current_password, strlen(in->current_password)) != 0) {
+        int paused = workers__password_failed(call, username, err);
+        if (paused < 0)
+            return -1;
+        if (!paused)
+            return tsr_error_set(err, TSR_E_INVALID, "wrong_password", "current_password",
+                                 "Your current password is not right.");
+        return tsr_error_set(
+            err, TSR_E_INVALID, "wrong_password", "current_password",
+            "Your current password is not right, and after %ld wrong passwords in a row signing in "
+            "under your username is paused for %ld minutes.",
+            workers__sign_in_attempts, workers__pause_minutes);
+    }
+    if (workers__check_new_password(in->new_password, username, "new_password", err) != 0)
+        return -1;
+    if (strcmp(in->new_password, in->current_password) == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "same_password", "new_password",
+                             "The new password is the current one: choose another.");
+    if (workers__password_right(call, username, err) != 0 ||
+        workers__store_password(call, call->actor->worker_id, in->new_password, in->keep_session_id, err) !=
+            0)
+        return -1;
+    return workers__reply(call, id, err);
+}
+
+int accounts_password_reset(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Accounts__PasswordReset *in = (const Tsr__Accounts__PasswordReset *)call->payload;
+    if (tsr_actor_require_role(call->actor, accounts_administrators, "reset workers' passwords", err) != 0)
+        return -1;
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
+    const char *params[1] = {id};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT username, 'admin' = ANY (roles) FROM workers WHERE id = $1::bigint"
+                                " AND ended_at IS NULL FOR UPDATE",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
+                             "There is no open account with worker id %s.", id);
+    }
+    char username[256];
+    snprintf(username, sizeof(username), "%s", PQgetvalue(res, 0, 0));
+    int target_admin = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    PQclear(res);
+    /* As with the admin role itself: only an admin answers for an admin's password. */
+    if (target_admin && !tsr_actor_has_role(call->actor, "admin") && !tsr_actor_is_system(call->actor))
+        return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", NULL,
+                             "Only an admin may reset an admin's password.");
+    if (workers__check_new_password(in->new_password, username, "new_password", err) != 0)
+        return -1;
+    /* A reset lifts a pause too: support have just spoken to the worker. */
+    if (workers__password_right(call, username, err) != 0 ||
+        workers__store_password(call, in->worker_id, in->new_password, 0, err) != 0)
+        return -1;
+    tsr_log_info(call->trace_id, "password of worker %s reset by worker %" PRIu64, id,
+                 call->actor->worker_id);
+    return workers__reply(call, id, err);
 }

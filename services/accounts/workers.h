@@ -18,6 +18,13 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err);
  * system support add new accounts (see WorkerImport in proto/accounts.proto). */
 int accounts_worker_import(tsr_call_t *call, tsr_error_t *err);
 
+/* The signed-in worker's own password, given the current one (a wrong one counts towards the
+ * sign-in pause); the worker's other sessions end. */
+int accounts_password_change(tsr_call_t *call, tsr_error_t *err);
+/* Admin and system support set a worker's forgotten password (only an admin an admin's); a sign-in
+ * pause under the username is lifted and every session of the worker ends. */
+int accounts_password_reset(tsr_call_t *call, tsr_error_t *err);
+
 /* Records a worker's access prerequisites (system support). */
 int accounts_worker_prerequisites(tsr_call_t *call, tsr_error_t *err);
 /* Ends a leaver's account; an event tells the gateway to end the worker's sessions at once, and

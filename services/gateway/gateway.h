@@ -125,6 +125,10 @@ int gw_sessions_configure(const tsr_config_t *config, tsr_error_t *err);
 int gw_sessions_forget(PGconn *conn, void *arg, tsr_error_t *err);
 void gw_session_begin(gw_call_t *call);
 void gw_session_end(gw_call_t *call);
+/* people_routes.c: PUT /api/v1/session/password (the worker's own, the current one given; the
+ * worker's other sessions end) and PUT /api/v1/workers/{id}/password (support's reset). */
+void gw_session_password(gw_call_t *call);
+void gw_worker_password_reset(gw_call_t *call);
 /* Applies an accounts event: a mover's sessions carry the account as it now stands; a leaver's end. */
 int gw_sessions_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
 /* A worker's account as accounts last described it: what the worker's sessions act with. */

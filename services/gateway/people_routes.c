@@ -354,6 +354,35 @@ void gw_worker_prerequisites(gw_call_t *call)
     gw_call_daemon(call, "accounts", "accounts.worker.prerequisites", &req.base, workers__done);
 }
 
+void gw_worker_password_reset(gw_call_t *call)
+{
+    static const char *const fields[] = {"new_password", NULL};
+    Tsr__Accounts__PasswordReset req = TSR__ACCOUNTS__PASSWORD_RESET__INIT;
+    const char *password;
+    if (gw_path_id(call, 0, &req.worker_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_string(call, NULL, "new_password", "new_password", 1, &password) != 0)
+        return;
+    req.new_password = (char *)password;
+    /* Argon2id takes a while by design, as when signing in. */
+    gw_call_daemon_timeout(call, "accounts", "accounts.password.reset", &req.base, 15000, workers__done);
+}
+
+void gw_session_password(gw_call_t *call)
+{
+    static const char *const fields[] = {"current_password", "new_password", NULL};
+    Tsr__Accounts__PasswordChange req = TSR__ACCOUNTS__PASSWORD_CHANGE__INIT;
+    const char *current, *password;
+    if (gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_string(call, NULL, "current_password", "current_password", 1, &current) != 0 ||
+        gw_json_member_string(call, NULL, "new_password", "new_password", 1, &password) != 0)
+        return;
+    req.current_password = (char *)current;
+    req.new_password = (char *)password;
+    /* This session goes on; the worker's others end once accounts' event is applied. */
+    req.keep_session_id = call->session_id;
+    gw_call_daemon_timeout(call, "accounts", "accounts.password.change", &req.base, 15000, workers__done);
+}
+
 void gw_worker_end(gw_call_t *call)
 {
     static const char *const fields[] = {"reason", NULL};

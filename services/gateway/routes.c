@@ -485,6 +485,7 @@ const gw_route_t gw_routes[] = {
     /* method  pattern                           handler                       session  body */
     {"POST", "/api/v1/session", gw_session_begin, 0, 1},
     {"DELETE", "/api/v1/session", gw_session_end, 1, 0},
+    {"PUT", "/api/v1/session/password", gw_session_password, 1, 1},
     {"GET", "/api/v1/organisations", routes_organisation_search, 1, 0},
     {"POST", "/api/v1/organisations", routes_organisation_create, 1, 1},
     {"GET", "/api/v1/organisations/{id}", routes_organisation_get, 1, 0},
@@ -505,6 +506,7 @@ const gw_route_t gw_routes[] = {
     {"POST", "/api/v1/people/{id}/involvements/{iid}/end", gw_involvement_end, 1, GW_BODY_OPTIONAL},
     {"PUT", "/api/v1/workers/{id}/prerequisites", gw_worker_prerequisites, 1, 1},
     {"POST", "/api/v1/workers/{id}/end", gw_worker_end, 1, 1},
+    {"PUT", "/api/v1/workers/{id}/password", gw_worker_password_reset, 1, 1},
     {"POST", "/api/v1/workers/{id}/conflicts", gw_conflict_declare, 1, 1},
     {"GET", "/api/v1/workers", gw_worker_search, 1, 0},
     {"POST", "/api/v1/workers", gw_worker_create, 1, 1},

@@ -641,10 +641,35 @@ static int sessions__apply_changed(tsr_event_t *ev, tsr_error_t *err)
     return rc;
 }
 
+/* A password changed or reset: every session of the worker ends but the one it was changed from. */
+static int sessions__apply_password_changed(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Accounts__PasswordChanged *c = (Tsr__Accounts__PasswordChanged *)tsr_unpack(
+        &tsr__accounts__password_changed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (c == NULL)
+        return -1;
+    char id[32], keep[32];
+    snprintf(id, sizeof(id), "%" PRIu64, c->worker_id);
+    snprintf(keep, sizeof(keep), "%" PRIu64, c->keep_session_id);
+    tsr__accounts__password_changed__free_unpacked(c, NULL);
+    session__cache_forget_all();
+    const char *params[2] = {id, keep};
+    PGresult *res = tsr_db_exec(ev->conn,
+                                "UPDATE sessions SET ended_at = now() WHERE worker_id = $1::bigint"
+                                " AND id <> $2::bigint AND ended_at IS NULL",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
 int gw_sessions_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
 {
     if (strcmp(ev->event->type, "accounts.worker.changed") == 0)
         return sessions__apply_changed(ev, err);
+    if (strcmp(ev->event->type, "accounts.password.changed") == 0)
+        return sessions__apply_password_changed(ev, err);
     if (strcmp(ev->event->type, "accounts.worker.ended") != 0)
         return 0;
     session__cache_forget_all();

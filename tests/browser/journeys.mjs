@@ -802,6 +802,52 @@ journey('Family Context: search by name and date of birth with a reason (an unda
   await signOut(s);
 });
 
+journey('Any worker: change your password (refused first with the wrong current password and a new one too short, each next to its field), then sign in with the new one only', async (s, ctx) => {
+  const { page } = s;
+  const admin = await signInApi(ctx.base, 'admin');
+  await apiCall(ctx.base, admin, 'POST', '/api/v1/workers', {
+    username: 'robin.renew',
+    name: 'Robin Renew',
+    password: 'tessera-demo',
+    roles: ['social-worker'],
+    prerequisites: { dbs_checked_on: new Date().toISOString().slice(0, 10), training_completed_on: new Date().toISOString().slice(0, 10), aup_signed_on: new Date().toISOString().slice(0, 10) },
+  });
+  const kb = await signIn(s, 'robin.renew');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await kb.press(page.getByRole('link', { name: 'Change password' }));
+  await page.locator('h1', { hasText: 'Change your password' }).waitFor();
+  await s.check('change-password');
+  // The new password typed twice differently: the page's own check.
+  await kb.type(page.locator('#current-password'), 'tessera-demo');
+  await kb.type(page.locator('#new-password'), 'three unrelated words');
+  await kb.type(page.locator('#confirm-password'), 'three unrelated word');
+  await kb.press(page.getByRole('button', { name: 'Change password' }));
+  await page.locator('#confirm-password-error').waitFor();
+  // The API's: a wrong current password.
+  await kb.type(page.locator('#current-password'), 'not-my-password');
+  await kb.type(page.locator('#confirm-password'), 'three unrelated words');
+  await kb.press(page.getByRole('button', { name: 'Change password' }));
+  await page.locator('#current-password-error', { hasText: 'not right' }).waitFor();
+  // And a new one too short.
+  await kb.type(page.locator('#current-password'), 'tessera-demo');
+  await kb.type(page.locator('#new-password'), 'too short');
+  await kb.type(page.locator('#confirm-password'), 'too short');
+  await kb.press(page.getByRole('button', { name: 'Change password' }));
+  await page.locator('#new-password-error', { hasText: '12' }).waitFor();
+  await s.check('change-password-error');
+  await kb.type(page.locator('#new-password'), 'three unrelated words');
+  await kb.type(page.locator('#confirm-password'), 'three unrelated words');
+  await kb.press(page.getByRole('button', { name: 'Change password' }));
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await banner(page, 'Your password is changed');
+  await signOut(s);
+  await signIn(s, 'robin.renew');
+  await page.locator('#password-error').waitFor();
+  await signIn(s, 'robin.renew', 'three unrelated words');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await signOut(s);
+});
+
 const started = Date.now();
 log('starting the suite with demo data (scripts/run.sh)');
 const suite = await startSuite(binDir);

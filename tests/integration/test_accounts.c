@@ -306,6 +306,106 @@ static void test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username(
     free(admin);
 }
 
+/* Waits until token's calls are refused (the gateway has applied accounts' event); the status. */
+static long wait_signed_out(const char *token)
+{
+    long status = 200;
+    for (int i = 0; i < 60 && status == 200; i++) {
+        testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", token, NULL, NULL);
+        status = r.status;
+        testenv_response_free(&r);
+        if (status == 200)
+            usleep(50 * 1000);
+    }
+    return status;
+}
+
+static void put_password(const char *token, const char *path, const char *body, long status, const char *code,
+                         const char *field)
+{
+    testenv_response_t r = testenv_http(testenv, "PUT", path, token, body, NULL);
+    if (r.status != status)
+        fail_msg("PUT %s %s: %ld %s", path, body, r.status, r.body);
+    if (code != NULL) {
+        testenv_assert_error(&r, status, code);
+        if (field != NULL)
+            assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                                field);
+    }
+    testenv_response_free(&r);
+}
+
+/* A worker changes their own password, giving the current one: their other sessions end, this one
+ * goes on, and only the new password signs in. System support reset a forgotten one: every session
+ * of the worker ends, and a sign-in pause under the username is lifted. Only an admin resets an
+ * admin's; a worker resets no one's. */
+static void test_a_worker_changes_their_password_and_support_reset_a_forgotten_one(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char casey[32], support_id[32], admin_id[32];
+    testenv_add_worker(testenv, admin, "casey.changer", "Casey Changer", "\"roles\":[\"social-worker\"]",
+                       casey);
+    testenv_add_worker(testenv, admin, "sandy.support", "Sandy Support", "\"roles\":[\"system-support\"]",
+                       support_id);
+    worker_id_of("admin", admin_id);
+    char *here = testenv_login(testenv, "casey.changer");
+    char *elsewhere = testenv_login(testenv, "casey.changer");
+    const char *own = "/api/v1/session/password";
+    put_password(here, own, "{\"current_password\":\"not-it\",\"new_password\":\"a-longer-pass-phrase\"}",
+                 400, "wrong_password", "current_password");
+    put_password(here, own, "{\"current_password\":\"tessera-demo\",\"new_password\":\"short\"}", 400,
+                 "weak_password", "new_password");
+    put_password(here, own,
+                 "{\"current_password\":\"tessera-demo\",\"new_password\":\"I-am-Casey.Changer-1\"}", 400,
+                 "weak_password", "new_password");
+    put_password(here, own, "{\"current_password\":\"tessera-demo\",\"new_password\":\"tessera-demo\"}", 400,
+                 "same_password", "new_password");
+    put_password(here, own, "{\"current_password\":\"tessera-demo\"}", 400, "missing_field", "new_password");
+    put_password(here, own,
+                 "{\"current_password\":\"tessera-demo\",\"new_password\":\"a-longer-pass-phrase\"}", 200,
+                 NULL, NULL);
+    /* The other session ends; this one goes on. */
+    assert_int_equal(wait_signed_out(elsewhere), 401);
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", here, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    assert_int_equal(sign_in("casey.changer", &r), 401);
+    testenv_response_free(&r);
+    assert_int_equal(sign_in_with("casey.changer", "a-longer-pass-phrase", &r), 201);
+    testenv_response_free(&r);
+
+    /* Forgotten, and paused after ten wrong guesses: support set a new one, which lifts the pause
+     * and ends every session of the worker. */
+    for (int i = 0; i < 10; i++) {
+        sign_in_with("casey.changer", "what-was-it-again", &r);
+        testenv_response_free(&r);
+    }
+    assert_int_equal(sign_in_with("casey.changer", "a-longer-pass-phrase", &r), 403);
+    testenv_response_free(&r);
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/password", casey);
+    char *sw = testenv_login(testenv, "mash.sw");
+    put_password(sw, path, "{\"new_password\":\"given-by-support-1\"}", 403, "forbidden", NULL);
+    char *support = testenv_login(testenv, "sandy.support");
+    put_password(support, path, "{\"new_password\":\"given-by-support-1\",\"current_password\":\"x\"}", 400,
+                 "unknown_field", NULL);
+    put_password(support, path, "{\"new_password\":\"given-by-support-1\"}", 200, NULL, NULL);
+    assert_int_equal(wait_signed_out(here), 401);
+    assert_int_equal(sign_in_with("casey.changer", "given-by-support-1", &r), 201);
+    testenv_response_free(&r);
+    /* Only an admin resets an admin's password. */
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/password", admin_id);
+    put_password(support, path, "{\"new_password\":\"taking-over-admin\"}", 403, "forbidden", NULL);
+    snprintf(path, sizeof(path), "/api/v1/workers/999999/password");
+    put_password(support, path, "{\"new_password\":\"nobody-has-this-1\"}", 404, "not_found", NULL);
+    free(admin);
+    free(here);
+    free(elsewhere);
+    free(sw);
+    free(support);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +415,7 @@ int main(void)
             test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file),
         cmocka_unit_test(test_sessions_that_stopped_more_than_the_days_kept_ago_are_forgotten),
         cmocka_unit_test(test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username),
+        cmocka_unit_test(test_a_worker_changes_their_password_and_support_reset_a_forgotten_one),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

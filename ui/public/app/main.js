@@ -14,6 +14,7 @@ import { auditPage } from './pages/audit.js';
 import { noticesPage } from './pages/notices.js';
 import { cpisErrorsPage } from './pages/cpis.js';
 import { familyContextPage, familyContextPersonPage } from './pages/family_context.js';
+import { passwordPage } from './pages/password.js';
 
 const REPORT_ROLES = ['mash-manager', 'team-manager', 'head-of-service', 'director', 'performance-analyst', 'admin', 'system-support'];
 const AUDIT_ROLES = ['auditor', 'admin'];
@@ -34,6 +35,7 @@ const routes = [
   { path: /^\/cpis\/errors$/, page: cpisErrorsPage, nav: 'cpis-errors' },
   { path: /^\/family-context$/, page: familyContextPage, nav: 'family-context' },
   { path: /^\/family-context\/people\/(\d+)$/, page: familyContextPersonPage, nav: 'family-context' },
+  { path: /^\/password$/, page: passwordPage, nav: 'password' },
 ];
 
 const app = document.getElementById('app');
@@ -87,7 +89,7 @@ function drawChrome(current) {
   render(
     signedIn,
     html`<p class="govuk-body-s govuk-!-margin-0"><a class="govuk-link" href="#/notices" id="notices-link"${current === 'notices' ? ' aria-current="page"' : ''}>Notices<span id="notices-count"></span></a></p>
-      <p class="govuk-body-s govuk-!-margin-0">Signed in as <strong>${worker.name}</strong></p>
+      <p class="govuk-body-s govuk-!-margin-0">Signed in as <strong>${worker.name}</strong> · <a class="govuk-link" href="#/password" id="password-link"${current === 'password' ? ' aria-current="page"' : ''}>Change password</a></p>
       <button type="button" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0" id="sign-out">Sign out</button>`,
   );
 }
