@@ -521,6 +521,10 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
     uint64_t worker_id = strtoull(id, NULL, 10);
     PQclear(res);
+    /* A password set for the username ends a sign-in pause under it: the tool's recovery of an
+     * administrator locked out (add-administrator again) signs in at once. */
+    if (workers__password_right(call, in->username, err) != 0)
+        return -1;
     if (accounts_teams_set(call->conn, id, ACCOUNTS_TEAMS_MEMBER, in->teams, in->n_teams, system, "teams",
                            err) != 0 ||
         accounts_teams_set(call->conn, id, ACCOUNTS_TEAMS_MANAGED, in->managed_teams, in->n_managed_teams,

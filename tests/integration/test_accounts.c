@@ -163,6 +163,23 @@ static void test_the_first_administrator_is_made_by_the_tool_with_a_password_fro
         admin += strcmp(json_string_value(json_array_get(roles, k)), "admin") == 0;
     assert_int_equal(admin, 1);
     testenv_response_free(&r);
+    /* Locked out (ten wrong passwords, a pause): the tool run again on the server recovers the
+     * account at once, with the password from the file. */
+    for (int i = 0; i < 10; i++) {
+        r = testenv_http(testenv, "POST", "/api/v1/session", NULL,
+                         "{\"username\":\"first.admin\",\"password\":\"what-was-it\"}", NULL);
+        testenv_response_free(&r);
+    }
+    r = testenv_http(testenv, "POST", "/api/v1/session", NULL,
+                     "{\"username\":\"first.admin\",\"password\":\"Correct-Horse-Battery-9\"}", NULL);
+    testenv_assert_error(&r, 403, "sign_in_paused");
+    testenv_response_free(&r);
+    if (testenv_run_tool(testenv, args, out, sizeof(out)) != 0)
+        fail_msg("add-administrator again: %s", out);
+    r = testenv_http(testenv, "POST", "/api/v1/session", NULL,
+                     "{\"username\":\"first.admin\",\"password\":\"Correct-Horse-Battery-9\"}", NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
     /* Without its required dates the command says what is missing. */
     snprintf(args, sizeof(args),
              "accounts add-administrator --username second.admin --name 'Sol Secondly' --password-file %s",
