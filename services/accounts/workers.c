@@ -411,22 +411,25 @@ int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
     return workers__reply(call, id, err);
 }
 
+/* Every fault of a new account's details, gathered in the form's order. */
 static int workers__validate_import(const Tsr__Accounts__WorkerImport *in, tsr_error_t *err)
 {
-    if (in->username[0] == '\0')
-        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "username", "Enter the worker's username.");
+    tsr_error_clear(err);
     if (tsr_text_trimmed_length(in->name) == 0)
-        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "name", "Enter the worker's name.");
-    if (tsr_text_length(in->name) > 200 || tsr_text_has_control(in->name, 0))
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_text", "name",
-                             "A worker's name is one line of at most 200 characters.");
-    if (accounts_email_check(in->email, "email", err) != 0)
-        return -1;
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "name", "Enter the worker's name.");
+    else if (tsr_text_length(in->name) > 200 || tsr_text_has_control(in->name, 0))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_text", "name",
+                      "A worker's name is one line of at most 200 characters.");
+    if (in->username[0] == '\0')
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "username", "Enter the worker's username.");
+    tsr_error_t one;
+    if (accounts_email_check(in->email, "email", &one) != 0)
+        tsr_error_gather(err, &one);
     size_t pw = strlen(in->password);
     if (pw < PASSWORD_MIN || pw > PASSWORD_MAX)
-        return tsr_error_set(err, TSR_E_INVALID, "weak_password", "password",
-                             "A password must be from %d to %d characters long.", PASSWORD_MIN, PASSWORD_MAX);
-    return 0;
+        tsr_error_add(err, TSR_E_INVALID, "weak_password", "password",
+                      "A password must be from %d to %d characters long.", PASSWORD_MIN, PASSWORD_MAX);
+    return tsr_error_gathered(err);
 }
 
 /* Seed 002: staff joining or returning need an enhanced DBS check "still valid for 12 months". A

@@ -15,6 +15,7 @@ import { noticesPage } from './pages/notices.js';
 import { cpisErrorsPage } from './pages/cpis.js';
 import { familyContextPage, familyContextPersonPage } from './pages/family_context.js';
 import { passwordPage } from './pages/password.js';
+import { WORKER_ADMIN_ROLES, newWorkerPage, workerPage, workersPage } from './pages/workers.js';
 
 const REPORT_ROLES = ['mash-manager', 'team-manager', 'head-of-service', 'director', 'performance-analyst', 'admin', 'system-support'];
 const AUDIT_ROLES = ['auditor', 'admin'];
@@ -36,6 +37,9 @@ const routes = [
   { path: /^\/family-context$/, page: familyContextPage, nav: 'family-context' },
   { path: /^\/family-context\/people\/(\d+)$/, page: familyContextPersonPage, nav: 'family-context' },
   { path: /^\/password$/, page: passwordPage, nav: 'password' },
+  { path: /^\/workers$/, page: workersPage, nav: 'workers' },
+  { path: /^\/workers\/new$/, page: newWorkerPage, nav: 'workers' },
+  { path: /^\/workers\/(\d+)$/, page: workerPage, nav: 'workers' },
 ];
 
 const app = document.getElementById('app');
@@ -67,6 +71,7 @@ function navItems() {
   if (session.hasRole(...REPORT_ROLES)) items.push({ key: 'reports', href: '#/reports/front-door-dashboard', text: 'Reports' });
   if (session.hasRole(...AUDIT_ROLES)) items.push({ key: 'audit', href: '#/audit', text: 'Audit' });
   if (session.hasRole(...CPIS_ERROR_ROLES)) items.push({ key: 'cpis-errors', href: '#/cpis/errors', text: 'CP-IS errors' });
+  if (session.hasRole(...WORKER_ADMIN_ROLES)) items.push({ key: 'workers', href: '#/workers', text: 'Workers' });
   return items;
 }
 
