@@ -882,6 +882,16 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   await banner(page, 'account is added');
   expect((await text(page.locator('.govuk-summary-list'))).includes('Acceptable-use policy not signed'), 'the new account does not say what it lacks');
   await s.check('worker');
+  // A mover: a team manager now, in the MASH Manager team; a team that does not exist is named.
+  await kb.press(page.locator('#roles-form').getByLabel('Team manager'));
+  await kb.type(page.locator('#move-teams'), 'No Such Team');
+  await kb.press(page.getByRole('button', { name: 'Change roles and teams' }));
+  await page.locator('#move-teams-error').waitFor();
+  await kb.type(page.locator('#move-teams'), 'MASH Manager');
+  await kb.press(page.getByRole('button', { name: 'Change roles and teams' }));
+  await banner(page, 'roles and teams are changed');
+  const moved = await text(page.locator('.govuk-summary-list'));
+  expect(moved.includes('Social worker, Team manager') && moved.includes('MASH Manager'), `the mover's roles and teams: ${moved}`);
   await kb.date(page.locator('#aup'), today);
   await kb.press(page.getByRole('button', { name: 'Record prerequisites' }));
   await banner(page, 'prerequisites are recorded');

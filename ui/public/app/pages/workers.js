@@ -1,6 +1,7 @@
 // Workers, for admin and system support (seed 002's account management): find an account, add a
 // starter's (with the DBS check, training and acceptable-use dates the governance document asks
-// for), record those dates, set a forgotten password, and end a leaver's account. Every rule is the
+// for), change a mover's roles and teams, record those dates, set a forgotten password, and end a
+// leaver's account. Every rule is the
 // accounts daemon's; the page shows its answers.
 import { get, post, put } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
@@ -165,7 +166,14 @@ export async function workerPage({ app, params, isCurrent }) {
         ...(w.ended_at ? [['Ended', `${formatDateTime(w.ended_at)}: ${w.ended_reason || ''}`]] : []),
       ])}
       ${open
-        ? html`<h2 class="govuk-heading-m">Access prerequisites</h2>
+        ? html`<h2 class="govuk-heading-m">Roles and teams</h2>
+      <form id="roles-form" novalidate>
+        <p class="govuk-body">For a mover: from their next action the worker has the new roles and teams, and loses what the old ones allowed.</p>
+        ${choices({ kind: 'checkboxes', id: 'move-roles', name: 'roles', legend: 'Roles', field: 'roles', options: ROLES, value: w.roles || [], small: true })}
+        ${textInput({ id: 'move-teams', name: 'teams', label: 'Teams', field: 'teams', value: (w.teams || []).map((t) => t.name).join(', '), hint: 'Names of existing teams, separated by commas.' })}
+        ${button('Change roles and teams', { secondary: true })}
+      </form>
+      <h2 class="govuk-heading-m">Access prerequisites</h2>
       <form id="prerequisites-form" novalidate>
         ${prerequisiteInputs('', pre)}
         ${button('Record prerequisites', { secondary: true })}
@@ -188,6 +196,13 @@ export async function workerPage({ app, params, isCurrent }) {
     </div></div>`,
   );
   if (!open) return;
+  onSubmit(document.getElementById('roles-form'), async (data) => {
+    const body = { roles: data.getAll('roles'), teams: data.get('teams').split(',').map((t) => t.trim()).filter(Boolean) };
+    const done = await attempt(() => put(`/api/v1/workers/${w.id}`, body), { scope: document.getElementById('roles-form') });
+    if (!done) return;
+    notify(`${w.name}’s roles and teams are changed.`);
+    go(`/workers/${w.id}`);
+  });
   onSubmit(document.getElementById('prerequisites-form'), async (data) => {
     const done = await attempt(() => put(`/api/v1/workers/${w.id}/prerequisites`, prerequisitesFrom(data)), { scope: document.getElementById('prerequisites-form') });
     if (!done) return;
