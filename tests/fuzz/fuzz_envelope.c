@@ -18,7 +18,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     Tsr__Actor *copy = tsr_actor_dup(env->actor);
     (void)tsr_actor_has_role(copy, "admin");
     tsr_actor_free(copy);
-    (void)tsr_envelope_take_error(env, &err);
+    if (tsr_envelope_take_error(env, &err) != 0) {
+        /* What a daemon does with another's error: puts it, its faults too, in a reply of its own. */
+        Tsr__Envelope reply = TSR__ENVELOPE__INIT;
+        tsr_envelope_error_t slot;
+        tsr_envelope_set_error(&reply, &slot, &err);
+        size_t len = 0;
+        free(tsr_pack(&reply.base, &len));
+    }
     const ProtobufCMessageDescriptor *payloads[] = {&tsr__records__organisation_create__descriptor,
                                                     &tsr__accounts__authenticate_request__descriptor,
                                                     &tsr__replay_reply__descriptor};
