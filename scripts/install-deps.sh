@@ -12,11 +12,14 @@ DEBIAN_PACKAGES="
   build-essential cmake pkg-config clang clang-format cppcheck libclang-rt-14-dev
   libh2o-dev libssl-dev libzmq3-dev protobuf-c-compiler libprotobuf-c-dev libuv1-dev libpq-dev
   libjansson-dev libsodium-dev libxlsxwriter-dev xlsx2csv libcmocka-dev libcurl4-openssl-dev libyaml-dev
+  libpwquality-dev cracklib-runtime
   postgresql-15 postgresql-client-15 curl wrk tzdata python3-aiosmtpd iproute2 tcpdump
 "
 # libssl-dev: h2o's headers include OpenSSL's, which libh2o-dev does not pull in.
 # xlsx2csv: the report tests read an XLSX back with a reader that is not the writer.
 # python3-aiosmtpd: a real SMTP server the e-mail tests deliver to.
+# libpwquality-dev, cracklib-runtime: the accounts daemon refuses common and dictionary passwords;
+# cracklib-runtime (only recommended by libcrack2) builds the dictionary it reads.
 # tzdata: the workflow daemon counts working hours on the office clock (Europe/London by default).
 # iproute2, tcpdump: the two-host test puts a daemon in a network namespace of its own and looks at
 # what crosses the wire between them (tests/integration/two_hosts.sh).

@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <pwquality.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,11 @@ static void workers__make_decoy(void)
 static long workers__sign_in_attempts = 10;
 static long workers__pause_minutes = 15;
 static tsr_metric_t *workers__failures_metric, *workers__pauses_metric;
+/* libpwquality's checks (a dictionary word, a simple pattern, the username, too like the old one),
+ * with the suite's minimum length. cracklib behind it keeps state between calls, so one check at a
+ * time. */
+static pwquality_settings_t *workers__pwquality;
+static pthread_mutex_t workers__pwquality_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int accounts_configure(const tsr_config_t *config, tsr_error_t *err)
 {
@@ -142,8 +148,46 @@ int accounts_configure(const tsr_config_t *config, tsr_error_t *err)
     workers__pauses_metric = tsr_metrics_counter(
         "tessera_accounts_sign_in_pauses_total",
         "Usernames whose sign-in was paused after too many wrong passwords in a row.", NULL);
-    return tsr_config_get_long(config, "accounts.sign_in_pause_minutes", 15, 1, 1440, &workers__pause_minutes,
-                               err);
+    if (tsr_config_get_long(config, "accounts.sign_in_pause_minutes", 15, 1, 1440, &workers__pause_minutes,
+                            err) != 0)
+        return -1;
+    workers__pwquality = pwquality_default_settings();
+    if (workers__pwquality == NULL ||
+        pwquality_set_int_value(workers__pwquality, PWQ_SETTING_MIN_LENGTH, PASSWORD_MIN) != 0)
+        return tsr_error_set(err, TSR_E_INTERNAL, "pwquality", NULL, "libpwquality could not be set up.");
+    /* A word every dictionary has must fail its check; if the dictionary cannot be read, every
+     * password would pass it, so the daemon does not start. */
+    void *aux = NULL;
+    char why[256] = "";
+    int rc = pwquality_check(workers__pwquality, "international", NULL, NULL, &aux);
+    if (rc == PWQ_ERROR_CRACKLIB_CHECK)
+        pwquality_strerror(why, sizeof(why), rc, aux);
+    if (rc >= 0 || strstr(why, "error loading dictionary") != NULL)
+        return tsr_error_set(
+            err, TSR_E_INTERNAL, "password_dictionary", NULL,
+            "The password dictionary cannot be read (%s): install cracklib-runtime, which builds "
+            "it in /var/cache/cracklib ('make deps' does).",
+            rc >= 0 ? "'international' passed its check" : why);
+    return 0;
+}
+
+/* A password's faults that libpwquality finds, as err (field named); 0 when none. old (or NULL)
+ * is the password it replaces. */
+static int workers__password_quality(const char *password, const char *old, const char *username,
+                                     const char *field, tsr_error_t *err)
+{
+    void *aux = NULL;
+    char why[256] = "";
+    pthread_mutex_lock(&workers__pwquality_lock);
+    int rc = pwquality_check(workers__pwquality, password, old, username[0] ? username : NULL, &aux);
+    if (rc < 0)
+        pwquality_strerror(why, sizeof(why), rc, aux);
+    pthread_mutex_unlock(&workers__pwquality_lock);
+    if (rc >= 0)
+        return 0;
+    return tsr_error_set(err, TSR_E_INVALID, "weak_password", field,
+                         "Choose another password: %s. A few unrelated words together make a strong one.",
+                         why);
 }
 
 /* A wrong password under username, counted (kept although the call is refused: commit_refusal);
@@ -429,6 +473,8 @@ static int workers__validate_import(const Tsr__Accounts__WorkerImport *in, tsr_e
     if (pw < PASSWORD_MIN || pw > PASSWORD_MAX)
         tsr_error_add(err, TSR_E_INVALID, "weak_password", "password",
                       "A password must be from %d to %d characters long.", PASSWORD_MIN, PASSWORD_MAX);
+    else if (workers__password_quality(in->password, NULL, in->username, "password", &one) != 0)
+        tsr_error_gather(err, &one);
     return tsr_error_gathered(err);
 }
 
@@ -602,8 +648,8 @@ int accounts_conflict_declare(tsr_call_t *call, tsr_error_t *err)
  * ---------------------------------------------------------------------------------------------- */
 
 /* A new password's rules, named as field. */
-static int workers__check_new_password(const char *password, const char *username, const char *field,
-                                       tsr_error_t *err)
+static int workers__check_new_password(const char *password, const char *old, const char *username,
+                                       const char *field, tsr_error_t *err)
 {
     size_t n = strlen(password);
     if (n < PASSWORD_MIN || n > PASSWORD_MAX)
@@ -612,7 +658,7 @@ static int workers__check_new_password(const char *password, const char *usernam
     if (username[0] != '\0' && strcasestr(password, username) != NULL)
         return tsr_error_set(err, TSR_E_INVALID, "weak_password", field,
                              "A password must not contain the username.");
-    return 0;
+    return workers__password_quality(password, old, username, field, err);
 }
 
 /* Stores password's hash for worker_id and tells the gateway to end the worker's sessions but
@@ -677,11 +723,12 @@ int accounts_password_change(tsr_call_t *call, tsr_error_t *err)
             "under your username is paused for %ld minutes.",
             workers__sign_in_attempts, workers__pause_minutes);
     }
-    if (workers__check_new_password(in->new_password, username, "new_password", err) != 0)
-        return -1;
     if (strcmp(in->new_password, in->current_password) == 0)
         return tsr_error_set(err, TSR_E_INVALID, "same_password", "new_password",
                              "The new password is the current one: choose another.");
+    if (workers__check_new_password(in->new_password, in->current_password, username, "new_password", err) !=
+        0)
+        return -1;
     if (workers__password_right(call, username, err) != 0 ||
         workers__store_password(call, call->actor->worker_id, in->new_password, in->keep_session_id, err) !=
             0)
@@ -716,7 +763,7 @@ int accounts_password_reset(tsr_call_t *call, tsr_error_t *err)
     if (target_admin && !tsr_actor_has_role(call->actor, "admin") && !tsr_actor_is_system(call->actor))
         return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", NULL,
                              "Only an admin may reset an admin's password.");
-    if (workers__check_new_password(in->new_password, username, "new_password", err) != 0)
+    if (workers__check_new_password(in->new_password, NULL, username, "new_password", err) != 0)
         return -1;
     /* A reset lifts a pause too: support have just spoken to the worker. */
     if (workers__password_right(call, username, err) != 0 ||

@@ -379,6 +379,11 @@ static void test_a_worker_changes_their_password_and_support_reset_a_forgotten_o
     put_password(here, own, "{\"current_password\":\"tessera-demo\",\"new_password\":\"tessera-demo\"}", 400,
                  "same_password", "new_password");
     put_password(here, own, "{\"current_password\":\"tessera-demo\"}", 400, "missing_field", "new_password");
+    /* Long enough, but a dictionary word and digits, or a pattern: libpwquality's checks. */
+    put_password(here, own, "{\"current_password\":\"tessera-demo\",\"new_password\":\"password123456\"}",
+                 400, "weak_password", "new_password");
+    put_password(here, own, "{\"current_password\":\"tessera-demo\",\"new_password\":\"abcdefghijklmnop\"}",
+                 400, "weak_password", "new_password");
     put_password(here, own,
                  "{\"current_password\":\"tessera-demo\",\"new_password\":\"a-longer-pass-phrase\"}", 200,
                  NULL, NULL);
