@@ -15,6 +15,20 @@ static const tsr_handler_def_t audit_handlers[] = {
     {"audit.reports.run", audit_uses_report, &tsr__audit__use_report_query__descriptor},
 };
 
+/* Accounts' events feed the audits of use (their copies of accounts) and the trail (who changed,
+ * ended or set the password of an account). */
+static int audit__wants_accounts_event(const Tsr__Envelope *ev)
+{
+    return audit_uses_wants_accounts_event(ev) || audit_trail_wants(ev);
+}
+
+static int audit__apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
+{
+    if (audit_uses_apply_accounts_event(ev, err) != 0)
+        return -1;
+    return audit_trail_apply(ev, err);
+}
+
 int main(int argc, char **argv)
 {
     tsr_daemon_t *daemon = tsr_daemon_new("audit", argc, argv);
@@ -36,8 +50,8 @@ int main(int argc, char **argv)
                                      audit_trail_flush) != 0 ||
         tsr_daemon_subscribe_batched(daemon, "cpis", audit_trail_wants, audit_trail_apply,
                                      audit_trail_flush) != 0 ||
-        tsr_daemon_subscribe_only(daemon, "accounts", audit_uses_wants_accounts_event,
-                                  audit_uses_apply_accounts_event) != 0)
+        tsr_daemon_subscribe_batched(daemon, "accounts", audit__wants_accounts_event,
+                                     audit__apply_accounts_event, audit_trail_flush) != 0)
         goto done;
     rc = tsr_daemon_run(daemon);
 done:

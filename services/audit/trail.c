@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.pb-c.h"
 #include "audit.pb-c.h"
 #include "cpis.pb-c.h"
 #include "records.pb-c.h"
@@ -76,9 +77,65 @@ static int trail__describe_work(const Tsr__Envelope *ev, trail_access_t *access,
     return 0;
 }
 
+/* Account administration (seed 002: starters, movers, leavers): who changed an account, set its
+ * password or ended it, as an entry about the worker's account (record_kind "worker"). */
+static int trail__describe_account(const Tsr__Envelope *ev, trail_access_t *access, tsr_error_t *err)
+{
+    if (strcmp(ev->type, "accounts.worker.changed") == 0) {
+        Tsr__Accounts__WorkerChanged *m = (Tsr__Accounts__WorkerChanged *)tsr_unpack(
+            &tsr__accounts__worker_changed__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL)
+            return -1;
+        *access = (trail_access_t){"change-account", "worker", m->worker_id, ""};
+        size_t used = (size_t)snprintf(access->summary, sizeof(access->summary),
+                                       "Account of %s (%s, worker %" PRIu64 ") now: roles ", m->name,
+                                       m->username, m->worker_id);
+        for (size_t i = 0; i < m->n_roles && used < sizeof(access->summary); i++)
+            used += (size_t)snprintf(access->summary + used, sizeof(access->summary) - used, "%s%s",
+                                     i ? ", " : "", m->roles[i]);
+        if (used < sizeof(access->summary))
+            used += (size_t)snprintf(access->summary + used, sizeof(access->summary) - used, "; teams ");
+        for (size_t i = 0; i < m->n_teams && used < sizeof(access->summary); i++)
+            used += (size_t)snprintf(access->summary + used, sizeof(access->summary) - used, "%s%s",
+                                     i ? ", " : "", m->teams[i]->name);
+        if (m->ended && used < sizeof(access->summary))
+            snprintf(access->summary + used, sizeof(access->summary) - used, "; ended");
+        tsr__accounts__worker_changed__free_unpacked(m, NULL);
+        return 1;
+    }
+    if (strcmp(ev->type, "accounts.worker.ended") == 0) {
+        Tsr__Accounts__WorkerEnded *m = (Tsr__Accounts__WorkerEnded *)tsr_unpack(
+            &tsr__accounts__worker_ended__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL)
+            return -1;
+        *access = (trail_access_t){"end-account", "worker", m->worker_id, ""};
+        snprintf(access->summary, sizeof(access->summary), "Ended the account of %s (worker %" PRIu64 ")",
+                 m->username, m->worker_id);
+        tsr__accounts__worker_ended__free_unpacked(m, NULL);
+        return 1;
+    }
+    if (strcmp(ev->type, "accounts.password.changed") == 0) {
+        Tsr__Accounts__PasswordChanged *m = (Tsr__Accounts__PasswordChanged *)tsr_unpack(
+            &tsr__accounts__password_changed__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL)
+            return -1;
+        int own = m->keep_session_id != 0;
+        *access = (trail_access_t){own ? "change-own-password" : "set-password", "worker", m->worker_id, ""};
+        snprintf(access->summary, sizeof(access->summary),
+                 own ? "Changed the password of worker %" PRIu64 " (their own); their other sessions ended"
+                     : "Set a new password for worker %" PRIu64 "; every session of theirs ended",
+                 m->worker_id);
+        tsr__accounts__password_changed__free_unpacked(m, NULL);
+        return 1;
+    }
+    return 0;
+}
+
 /* 1 and fills access when the event is an access to audit, 0 when it is not one, -1 malformed. */
 static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_error_t *err)
 {
+    if (strncmp(ev->type, "accounts.", 9) == 0)
+        return trail__describe_account(ev, access, err);
     if (strcmp(ev->type, "records.organisation.created") == 0) {
         Tsr__Records__OrganisationCreated *m = (Tsr__Records__OrganisationCreated *)tsr_unpack(
             &tsr__records__organisation_created__descriptor, ev->payload.data, ev->payload.len, err);

@@ -14,6 +14,19 @@
 
 #include "tsr_testenv.h"
 
+/* The count sql gives, once it reaches want or after 10 s. */
+static long wait_count(const char *sql, long want)
+{
+    long n = 0;
+    for (int i = 0; i < 100; i++) {
+        n = testenv_sql_long(testenv, sql);
+        if (n >= want)
+            break;
+        usleep(100 * 1000);
+    }
+    return n;
+}
+
 static void worker_id_of(const char *username, char out[32])
 {
     char body[128];
@@ -118,6 +131,15 @@ static void test_a_leavers_existing_token_stops_working(void **state)
     sign_in("key.worker", &r);
     testenv_assert_error(&r, 403, "account_ended");
     testenv_response_free(&r);
+    /* The trail keeps who ended the account, and the change it made to it. */
+    char sql[300], admin_id[32];
+    worker_id_of("admin", admin_id);
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(DISTINCT action) FROM audit.entries WHERE record_kind = 'worker' AND record_id = %s"
+        " AND worker_id = %s AND action IN ('end-account', 'change-account')",
+        worker, admin_id);
+    assert_int_equal(wait_count(sql, 2), 2);
     /* Ending it again finds no open account. */
     r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"again\"}", NULL);
     testenv_assert_error(&r, 404, "not_found");
@@ -416,6 +438,15 @@ static void test_a_worker_changes_their_password_and_support_reset_a_forgotten_o
     assert_int_equal(wait_signed_out(here), 401);
     assert_int_equal(sign_in_with("casey.changer", "given-by-support-1", &r), 201);
     testenv_response_free(&r);
+    /* The trail keeps who did what to the account: the worker's own change, and support's reset by
+     * support's account. */
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'worker' AND record_id = %s"
+             " AND ((action = 'change-own-password' AND worker_id = %s)"
+             "   OR (action = 'set-password' AND worker_id = %s))",
+             casey, casey, support_id);
+    assert_int_equal(wait_count(sql, 2), 2);
     /* Only an admin resets an admin's password. */
     snprintf(path, sizeof(path), "/api/v1/workers/%s/password", admin_id);
     put_password(support, path, "{\"new_password\":\"taking-over-admin\"}", 403, "forbidden", NULL);
