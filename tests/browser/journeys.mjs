@@ -916,6 +916,22 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   await kb.press(page.getByRole('button', { name: 'End account' }));
   await banner(page, 'account has ended');
   expect((await text(page.locator('.govuk-summary-list'))).includes('Left the council'), 'the ended account does not say why');
+  // The audit trail keeps who ended the account and set its password (within a moment), naming the
+  // worker's account rather than linking it as a person or an organisation.
+  const morganId = /#\/workers\/(\d+)/.exec(page.url())[1];
+  const adminToken = await signInApi(ctx.base, 'admin');
+  const adminId = (await apiCall(ctx.base, adminToken, 'GET', '/api/v1/workers?q=admin')).items.find((w) => w.username === 'admin').id;
+  await navTo(kb, page, 'Audit');
+  await kb.type(page.locator('#worker-id'), adminId);
+  let kept = '';
+  for (let i = 0; i < 20 && !(kept.includes('end-account') && kept.includes('set-password')); i++) {
+    await kb.press(page.getByRole('button', { name: 'Show the trail' }));
+    await page.getByRole('table', { name: 'Audit trail' }).waitFor();
+    kept = await text(page.getByRole('table', { name: 'Audit trail' }));
+    if (!kept.includes('end-account')) await page.waitForTimeout(250);
+  }
+  expect(kept.includes('end-account') && kept.includes('set-password') && kept.includes(`worker ${morganId}`), `the trail lacks the account's administration: ${kept.slice(0, 600)}`);
+  expect((await page.getByRole('link', { name: `worker ${morganId}` }).count()) === 0, "the worker's account is linked as if it were another record");
   await signOut(s);
   await signIn(s, 'morgan.starter', 'given in person 22');
   await page.locator('#password-error', { hasText: 'ended' }).waitFor();

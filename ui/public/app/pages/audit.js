@@ -13,10 +13,13 @@ const KINDS = [
   { value: 'dormant-accounts', title: 'Dormant accounts' },
 ];
 
+// A record with a page of its own links to it; a worker's account (its administration) is named.
+const RECORD_PAGES = { person: 'people', organisation: 'organisations' };
+
 function recordLink(record) {
   if (!record?.id) return '';
-  const href = record.kind === 'person' ? `#/people/${record.id}` : `#/organisations/${record.id}`;
-  return html`<a class="govuk-link" href="${href}">${record.kind} ${record.id}</a>`;
+  const page = RECORD_PAGES[record.kind];
+  return page ? html`<a class="govuk-link" href="#/${page}/${record.id}">${record.kind} ${record.id}</a>` : `${record.kind} ${record.id}`;
 }
 
 export async function auditPage({ app, query, isCurrent }) {
