@@ -38,7 +38,8 @@ int accounts_actor_administers(const Tsr__Actor *actor)
     " coalesce((extract(epoch FROM w.last_login_at) * 1000)::bigint, 0),"                                    \
     " coalesce((extract(epoch FROM w.ended_at) * 1000)::bigint, 0), coalesce(w.ended_reason, ''), "          \
     "w.version,"                                                                                             \
-    " w.email"
+    " w.email, coalesce((SELECT (extract(epoch FROM f.locked_until) * 1000)::bigint FROM sign_in_failures f" \
+    "  WHERE f.username = w.username AND f.locked_until > now()), 0)"
 #define ACCOUNT_FROM                                                                                         \
     " FROM workers w LEFT JOIN workers m ON m.id = w.manager_id"                                             \
     " LEFT JOIN worker_contracts c ON c.worker_id = w.id"
@@ -66,6 +67,7 @@ enum {
     COL_ENDED_REASON,
     COL_VERSION,
     COL_EMAIL,
+    COL_PAUSED_UNTIL,
     COL_COUNT
 };
 
@@ -154,6 +156,7 @@ static void account__fill_detail(account_set_t *set, int row, Tsr__Accounts__Wor
     a->manager_name = PQgetvalue(r, row, COL_MANAGER_NAME);
     a->state = PQgetvalue(r, row, COL_STATE);
     a->email = PQgetvalue(r, row, COL_EMAIL);
+    a->sign_in_paused_until_ms = strtoll(PQgetvalue(r, row, COL_PAUSED_UNTIL), NULL, 10);
     Tsr__Accounts__WorkerPrerequisites *pre = account__alloc(pool, 1, sizeof(*pre));
     if (pre != NULL) {
         tsr__accounts__worker_prerequisites__init(pre);

@@ -13,6 +13,7 @@ static const tsr_handler_def_t accounts_handlers[] = {
     {"accounts.authenticate", accounts_authenticate, &tsr__accounts__authenticate_request__descriptor},
     {"accounts.password.change", accounts_password_change, &tsr__accounts__password_change__descriptor},
     {"accounts.password.reset", accounts_password_reset, &tsr__accounts__password_reset__descriptor},
+    {"accounts.sign_in.unpause", accounts_sign_in_unpause, &tsr__accounts__sign_in_unpause__descriptor},
     {"accounts.worker.import", accounts_worker_import, &tsr__accounts__worker_import__descriptor},
     {"accounts.worker.prerequisites", accounts_worker_prerequisites,
      &tsr__accounts__worker_prerequisites__descriptor},

@@ -773,3 +773,37 @@ int accounts_password_reset(tsr_call_t *call, tsr_error_t *err)
                  call->actor->worker_id);
     return workers__reply(call, id, err);
 }
+
+int accounts_sign_in_unpause(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Accounts__SignInUnpause *in = (const Tsr__Accounts__SignInUnpause *)call->payload;
+    if (tsr_actor_require_role(call->actor, accounts_administrators, "lift sign-in pauses", err) != 0)
+        return -1;
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
+    const char *params[1] = {id};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "WITH w AS (SELECT username FROM workers WHERE id = $1::bigint),"
+                    " lifted AS (DELETE FROM sign_in_failures f USING w WHERE f.username = w.username"
+                    "   AND f.locked_until > now() RETURNING 1)"
+                    " SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM lifted)",
+                    1, params, err);
+    if (res == NULL)
+        return -1;
+    int found = strcmp(PQgetvalue(res, 0, 0), "0") != 0, lifted = strcmp(PQgetvalue(res, 0, 1), "0") != 0;
+    PQclear(res);
+    if (!found)
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "There is no worker %s.", id);
+    if (!lifted)
+        return tsr_error_set(err, TSR_E_CONFLICT, "not_paused", NULL,
+                             "Signing in is not paused for worker %s: there is nothing to lift.", id);
+    tsr_log_info(call->trace_id, "sign-in pause of worker %s lifted by worker %" PRIu64, id,
+                 call->actor->worker_id);
+    /* For the audit trail: who let the worker back in. */
+    Tsr__Accounts__SignInUnpause ev = TSR__ACCOUNTS__SIGN_IN_UNPAUSE__INIT;
+    ev.worker_id = in->worker_id;
+    if (tsr_call_emit(call, "accounts.sign_in.unpaused", &ev.base, err) != 0)
+        return -1;
+    return accounts_account_reply(call, in->worker_id, err);
+}

@@ -24,6 +24,9 @@ int accounts_password_change(tsr_call_t *call, tsr_error_t *err);
 /* Admin and system support set a worker's forgotten password (only an admin an admin's); a sign-in
  * pause under the username is lifted and every session of the worker ends. */
 int accounts_password_reset(tsr_call_t *call, tsr_error_t *err);
+/* Admin and system support lift a sign-in pause under a worker's username (409 not_paused when
+ * there is none); replies the account. */
+int accounts_sign_in_unpause(tsr_call_t *call, tsr_error_t *err);
 
 /* Records a worker's access prerequisites (system support). */
 int accounts_worker_prerequisites(tsr_call_t *call, tsr_error_t *err);

@@ -114,6 +114,17 @@ static int trail__describe_account(const Tsr__Envelope *ev, trail_access_t *acce
         tsr__accounts__worker_ended__free_unpacked(m, NULL);
         return 1;
     }
+    if (strcmp(ev->type, "accounts.sign_in.unpaused") == 0) {
+        Tsr__Accounts__SignInUnpause *m = (Tsr__Accounts__SignInUnpause *)tsr_unpack(
+            &tsr__accounts__sign_in_unpause__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL)
+            return -1;
+        *access = (trail_access_t){"lift-sign-in-pause", "worker", m->worker_id, ""};
+        snprintf(access->summary, sizeof(access->summary),
+                 "Lifted the pause on signing in of worker %" PRIu64 " after wrong passwords", m->worker_id);
+        tsr__accounts__sign_in_unpause__free_unpacked(m, NULL);
+        return 1;
+    }
     if (strcmp(ev->type, "accounts.password.changed") == 0) {
         Tsr__Accounts__PasswordChanged *m = (Tsr__Accounts__PasswordChanged *)tsr_unpack(
             &tsr__accounts__password_changed__descriptor, ev->payload.data, ev->payload.len, err);

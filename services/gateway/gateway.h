@@ -129,6 +129,8 @@ void gw_session_end(gw_call_t *call);
  * worker's other sessions end) and PUT /api/v1/workers/{id}/password (support's reset). */
 void gw_session_password(gw_call_t *call);
 void gw_worker_password_reset(gw_call_t *call);
+/* worker_routes.c: DELETE /api/v1/workers/{id}/sign-in-pause (support lift a pause). */
+void gw_worker_sign_in_unpause(gw_call_t *call);
 /* Applies an accounts event: a mover's sessions carry the account as it now stands; a leaver's end. */
 int gw_sessions_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
 /* A worker's account as accounts last described it: what the worker's sessions act with. */

@@ -507,6 +507,7 @@ const gw_route_t gw_routes[] = {
     {"PUT", "/api/v1/workers/{id}/prerequisites", gw_worker_prerequisites, 1, 1},
     {"POST", "/api/v1/workers/{id}/end", gw_worker_end, 1, 1},
     {"PUT", "/api/v1/workers/{id}/password", gw_worker_password_reset, 1, 1},
+    {"DELETE", "/api/v1/workers/{id}/sign-in-pause", gw_worker_sign_in_unpause, 1, 0},
     {"POST", "/api/v1/workers/{id}/conflicts", gw_conflict_declare, 1, 1},
     {"GET", "/api/v1/workers", gw_worker_search, 1, 0},
     {"POST", "/api/v1/workers", gw_worker_create, 1, 1},

@@ -80,6 +80,8 @@ static json_t *worker_routes__account(const Tsr__Accounts__WorkerAccount *a)
                         a->last_login_at_ms ? gw_json_time(a->last_login_at_ms) : json_null());
     json_object_set_new(o, "ended_at", a->ended_at_ms ? gw_json_time(a->ended_at_ms) : json_null());
     json_object_set_new(o, "ended_reason", a->ended_at_ms ? json_string(a->ended_reason) : json_null());
+    json_object_set_new(o, "sign_in_paused_until",
+                        a->sign_in_paused_until_ms ? gw_json_time(a->sign_in_paused_until_ms) : json_null());
     return o;
 }
 
@@ -93,6 +95,20 @@ static void worker_routes__one(gw_call_t *call, const char *daemon, const Tsr__E
     json_t *body = worker_routes__account(a);
     tsr__accounts__worker_account__free_unpacked(a, NULL);
     gw_reply_json(call, status, body);
+}
+
+static void worker_routes__unpaused(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                    const tsr_error_t *err)
+{
+    worker_routes__one(call, daemon, reply, err, 200);
+}
+
+void gw_worker_sign_in_unpause(gw_call_t *call)
+{
+    Tsr__Accounts__SignInUnpause req = TSR__ACCOUNTS__SIGN_IN_UNPAUSE__INIT;
+    if (gw_path_id(call, 0, &req.worker_id) != 0)
+        return;
+    gw_call_daemon(call, "accounts", "accounts.sign_in.unpause", &req.base, worker_routes__unpaused);
 }
 
 static void worker_routes__created(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,

@@ -899,6 +899,22 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   await kb.type(page.locator('#reset-password'), 'given in person 22');
   await kb.press(page.getByRole('button', { name: 'Set password' }));
   await banner(page, 'password is set');
+  const workerUrl = page.url();
+  await signOut(s);
+  // Someone else's ten wrong guesses pause Morgan; support see it on the account and lift it.
+  for (let i = 0; i < 10; i++) {
+    const refused = await fetch(`${ctx.base}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'morgan.starter', password: 'a wrong guess' }) });
+    expect(refused.status === 401, `a wrong guess answered ${refused.status}`);
+  }
+  kb = await signIn(s, 'morgan.starter', 'given in person 22');
+  await page.locator('#password-error', { hasText: 'paused' }).waitFor();
+  kb = await signIn(s, 'admin');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await page.goto(`${ctx.base}/#/workers/${/#\/workers\/(\d+)/.exec(workerUrl)[1]}`);
+  await page.locator('h1', { hasText: 'Morgan Starter' }).waitFor();
+  expect((await text(page.locator('.govuk-summary-list'))).includes('Paused until'), 'the account does not show the pause');
+  await kb.press(page.getByRole('button', { name: 'Lift the pause' }));
+  await banner(page, 'can sign in again');
   await signOut(s);
   kb = await signIn(s, 'morgan.starter', 'given in person 22');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();

@@ -317,6 +317,36 @@ static void test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username(
     testenv_response_free(&r);
     assert_true(
         testenv_log_has(testenv, "accounts", "sign-in under username 'pat.pausable' paused for 15 minutes"));
+    /* Support see the pause on the account, and may lift it without changing the password. */
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", id);
+    json_t *account = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    assert_true(json_is_string(json_object_get(account, "sign_in_paused_until")));
+    json_decref(account);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/sign-in-pause", id);
+    char *sw = testenv_login(testenv, "mash.sw");
+    testenv_call_error(testenv, sw, "DELETE", path, NULL, 403, "forbidden", NULL);
+    free(sw);
+    account = testenv_call_json(testenv, admin, "DELETE", path, NULL, 200);
+    assert_true(json_is_null(json_object_get(account, "sign_in_paused_until")));
+    json_decref(account);
+    testenv_call_error(testenv, admin, "DELETE", path, NULL, 409, "not_paused", NULL);
+    char sql[300], admin_id[32];
+    worker_id_of("admin", admin_id);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'worker' AND record_id = %s"
+             " AND worker_id = %s AND action = 'lift-sign-in-pause'",
+             id, admin_id);
+    assert_int_equal(wait_count(sql, 1), 1);
+    assert_int_equal(sign_in("pat.pausable", &r), 201);
+    testenv_response_free(&r);
+    /* Paused again, for the pause's own end below. */
+    for (int i = 0; i < 10; i++) {
+        sign_in_with("pat.pausable", "not-the-password", &r);
+        testenv_response_free(&r);
+    }
+    assert_int_equal(sign_in("pat.pausable", &r), 403);
+    testenv_response_free(&r);
     /* Another worker is not held up. */
     assert_int_equal(sign_in("mash.admin", &r), 201);
     testenv_response_free(&r);

@@ -3,7 +3,7 @@
 // for), change a mover's roles and teams, record those dates, set a forgotten password, and end a
 // leaver's account. Every rule is the
 // accounts daemon's; the page shows its answers.
-import { get, post, put } from '../api.js';
+import { api, get, post, put } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
 import { attempt, button, choices, onSubmit, showErrors, textInput, textarea } from '../forms.js';
 import { go, notify } from '../main.js';
@@ -163,8 +163,15 @@ export async function workerPage({ app, params, isCurrent }) {
         ['Acceptable-use policy signed', pre.aup_signed_on ? formatDate(pre.aup_signed_on) : 'Not recorded'],
         ['Account added', formatDateTime(w.created_at)],
         ['Last signed in', w.last_login_at ? formatDateTime(w.last_login_at) : 'Never'],
+        ...(w.sign_in_paused_until ? [['Signing in', html`Paused until ${formatDateTime(w.sign_in_paused_until)} after wrong passwords`]] : []),
         ...(w.ended_at ? [['Ended', `${formatDateTime(w.ended_at)}: ${w.ended_reason || ''}`]] : []),
       ])}
+      ${w.sign_in_paused_until
+        ? html`<form id="unpause-form" novalidate>
+        <p class="govuk-body">If the wrong passwords were not the worker's, or you have spoken to them, let them sign in again now. Their password does not change.</p>
+        ${button('Lift the pause', { secondary: true })}
+      </form>`
+        : ''}
       ${open
         ? html`<h2 class="govuk-heading-m">Roles and teams</h2>
       <form id="roles-form" novalidate>
@@ -195,6 +202,15 @@ export async function workerPage({ app, params, isCurrent }) {
       <p class="govuk-body"><a class="govuk-link" href="#/workers">Back to workers</a></p>
     </div></div>`,
   );
+  const unpause = document.getElementById('unpause-form');
+  if (unpause) {
+    onSubmit(unpause, async () => {
+      const done = await attempt(() => api('DELETE', `/api/v1/workers/${w.id}/sign-in-pause`), { scope: unpause });
+      if (!done) return;
+      notify(`${w.name} can sign in again.`);
+      go(`/workers/${w.id}`);
+    });
+  }
   if (!open) return;
   onSubmit(document.getElementById('roles-form'), async (data) => {
     const body = { roles: data.getAll('roles'), teams: data.get('teams').split(',').map((t) => t.trim()).filter(Boolean) };
