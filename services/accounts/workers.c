@@ -533,6 +533,22 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
         free(roles);
         return -1;
     }
+    /* The system replacing an account with another password (the administrator's recovery, a
+     * legacy import run again) ends the sessions opened with the old one, as a reset does. */
+    int password_replaced = 0;
+    if (system) {
+        const char *by_name[1] = {in->username};
+        PGresult *old = tsr_db_exec(
+            call->conn, "SELECT password_hash FROM workers WHERE username = $1 FOR UPDATE", 1, by_name, err);
+        if (old == NULL) {
+            free(roles);
+            return -1;
+        }
+        password_replaced =
+            PQntuples(old) == 1 &&
+            crypto_pwhash_str_verify(PQgetvalue(old, 0, 0), in->password, strlen(in->password)) != 0;
+        PQclear(old);
+    }
     char hash[crypto_pwhash_STRBYTES];
     if (crypto_pwhash_str_alg(hash, in->password, strlen(in->password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                               crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
@@ -574,6 +590,12 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
      * administrator locked out (add-administrator again) signs in at once. */
     if (workers__password_right(call, in->username, err) != 0)
         return -1;
+    if (password_replaced) {
+        Tsr__Accounts__PasswordChanged changed = TSR__ACCOUNTS__PASSWORD_CHANGED__INIT;
+        changed.worker_id = worker_id;
+        if (tsr_call_emit(call, "accounts.password.changed", &changed.base, err) != 0)
+            return -1;
+    }
     if (accounts_teams_set(call->conn, id, ACCOUNTS_TEAMS_MEMBER, in->teams, in->n_teams, system, "teams",
                            err) != 0 ||
         accounts_teams_set(call->conn, id, ACCOUNTS_TEAMS_MANAGED, in->managed_teams, in->n_managed_teams,

@@ -27,6 +27,20 @@ static long wait_count(const char *sql, long want)
     return n;
 }
 
+/* Waits until token's calls are refused (the gateway has applied accounts' event); the status. */
+static long wait_signed_out(const char *token)
+{
+    long status = 200;
+    for (int i = 0; i < 60 && status == 200; i++) {
+        testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", token, NULL, NULL);
+        status = r.status;
+        testenv_response_free(&r);
+        if (status == 200)
+            usleep(50 * 1000);
+    }
+    return status;
+}
+
 static void worker_id_of(const char *username, char out[32])
 {
     char body[128];
@@ -201,7 +215,25 @@ static void test_the_first_administrator_is_made_by_the_tool_with_a_password_fro
     r = testenv_http(testenv, "POST", "/api/v1/session", NULL,
                      "{\"username\":\"first.admin\",\"password\":\"Correct-Horse-Battery-9\"}", NULL);
     assert_int_equal(r.status, 201);
+    char *opened = strdup(json_string_value(json_object_get(r.json, "token")));
     testenv_response_free(&r);
+    /* Run again with another password (the account thought compromised): the sessions opened with
+     * the old one end, and only the new one signs in. */
+    char *other_file = testenv_write_file(testenv, "admin-password-2", "Stapled-Lantern-Orchard-4\n");
+    chmod(other_file, 0600);
+    snprintf(args, sizeof(args),
+             "accounts add-administrator --username first.admin --name 'Fern Firstwell' --password-file %s"
+             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s",
+             other_file, date, date, date);
+    if (testenv_run_tool(testenv, args, out, sizeof(out)) != 0)
+        fail_msg("add-administrator with a new password: %s", out);
+    assert_int_equal(wait_signed_out(opened), 401);
+    r = testenv_http(testenv, "POST", "/api/v1/session", NULL,
+                     "{\"username\":\"first.admin\",\"password\":\"Stapled-Lantern-Orchard-4\"}", NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    free(opened);
+    free(other_file);
     /* Without its required dates the command says what is missing. */
     snprintf(args, sizeof(args),
              "accounts add-administrator --username second.admin --name 'Sol Secondly' --password-file %s",
@@ -373,20 +405,6 @@ static void test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username(
                          "SELECT count(*) FROM accounts.sign_in_failures WHERE username = 'pat.pausable'"),
         0);
     free(admin);
-}
-
-/* Waits until token's calls are refused (the gateway has applied accounts' event); the status. */
-static long wait_signed_out(const char *token)
-{
-    long status = 200;
-    for (int i = 0; i < 60 && status == 200; i++) {
-        testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", token, NULL, NULL);
-        status = r.status;
-        testenv_response_free(&r);
-        if (status == 200)
-            usleep(50 * 1000);
-    }
-    return status;
 }
 
 static void put_password(const char *token, const char *path, const char *body, long status, const char *code,
