@@ -623,9 +623,9 @@ int audit_events_query(tsr_call_t *call, tsr_error_t *err)
     uint64_t before = 0;
     if (tsr_text_cursor_id(q->cursor, &before, err) != 0)
         return -1;
-    if (q->person_id != 0 && q->organisation_id != 0)
+    if ((q->person_id != 0) + (q->organisation_id != 0) + (q->account_id != 0) > 1)
         return tsr_error_set(err, TSR_E_INVALID, "conflicting_filters", "person_id",
-                             "Ask for a person or an organisation, not both.");
+                             "Ask for one record: a person, an organisation or a worker's account.");
     char kind[16] = "", record[32] = "", worker[32] = "", from[32] = "", to[32] = "", cursor[32] = "",
          lim[16];
     if (q->person_id) {
@@ -634,6 +634,9 @@ int audit_events_query(tsr_call_t *call, tsr_error_t *err)
     } else if (q->organisation_id) {
         snprintf(kind, sizeof(kind), "organisation");
         snprintf(record, sizeof(record), "%" PRIu64, q->organisation_id);
+    } else if (q->account_id) {
+        snprintf(kind, sizeof(kind), "worker");
+        snprintf(record, sizeof(record), "%" PRIu64, q->account_id);
     }
     if (q->worker_id)
         snprintf(worker, sizeof(worker), "%" PRIu64, q->worker_id);

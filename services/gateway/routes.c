@@ -249,6 +249,7 @@ static void routes_audit_events(gw_call_t *call)
     int to_is_date = 0;
     if (gw_param_id(call, "person_id", &req.person_id) != 0 ||
         gw_param_id(call, "organisation_id", &req.organisation_id) != 0 ||
+        gw_param_id(call, "account_id", &req.account_id) != 0 ||
         gw_param_id(call, "worker_id", &req.worker_id) != 0 ||
         gw_param_time(call, "from", &req.from_ms, NULL) != 0 ||
         gw_param_time(call, "to", &req.to_ms, &to_is_date) != 0 || gw_param_limit(call, &req.limit) != 0)

@@ -495,6 +495,26 @@ static void test_a_worker_changes_their_password_and_support_reset_a_forgotten_o
              "   OR (action = 'set-password' AND worker_id = %s))",
              casey, casey, support_id);
     assert_int_equal(wait_count(sql, 2), 2);
+    /* An auditor asks the trail for what was done to the account, not by it. */
+    snprintf(path, sizeof(path), "/api/v1/audit/events?account_id=%s&limit=50", casey);
+    json_t *about = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    int own_changes = 0, resets = 0;
+    size_t k;
+    const json_t *entry;
+    json_array_foreach(json_object_get(about, "items"), k, entry)
+    {
+        const json_t *record = json_object_get(entry, "record");
+        assert_string_equal(json_string_value(json_object_get(record, "kind")), "worker");
+        assert_string_equal(json_string_value(json_object_get(record, "id")), casey);
+        own_changes +=
+            strcmp(json_string_value(json_object_get(entry, "action")), "change-own-password") == 0;
+        resets += strcmp(json_string_value(json_object_get(entry, "action")), "set-password") == 0;
+    }
+    assert_int_equal(own_changes, 1);
+    assert_int_equal(resets, 1);
+    json_decref(about);
+    snprintf(path, sizeof(path), "/api/v1/audit/events?account_id=%s&person_id=1", casey);
+    testenv_call_error(testenv, admin, "GET", path, NULL, 400, "conflicting_filters", NULL);
     /* Only an admin resets an admin's password. */
     snprintf(path, sizeof(path), "/api/v1/workers/%s/password", admin_id);
     put_password(support, path, "{\"new_password\":\"taking-over-admin\"}", 403, "forbidden", NULL);

@@ -23,7 +23,7 @@ function recordLink(record) {
 }
 
 export async function auditPage({ app, query, isCurrent }) {
-  const q = { person_id: query.person_id, worker_id: query.worker_id, from: query.from, to: query.to };
+  const q = { person_id: query.person_id, account_id: query.account_id, worker_id: query.worker_id, from: query.from, to: query.to };
   const [events, report] = await Promise.all([
     query.view === 'events' ? get('/api/v1/audit/events', { ...q, limit: 100 }) : null,
     query.kind ? get(`/api/v1/audit/reports/${encodeURIComponent(query.kind)}`, { from: query.from, to: query.to }) : null,
@@ -47,7 +47,8 @@ export async function auditPage({ app, query, isCurrent }) {
         <h2 class="govuk-heading-m">Audit trail</h2>
         <form id="events-form" novalidate>
           ${textInput({ id: 'person-id', name: 'person_id', label: 'Person ID', value: query.person_id || '', classes: 'govuk-input--width-10' })}
-          ${textInput({ id: 'worker-id', name: 'worker_id', label: 'Worker ID', value: query.worker_id || '', classes: 'govuk-input--width-10' })}
+          ${textInput({ id: 'account-id', name: 'account_id', label: 'Worker account ID', field: 'account_id', value: query.account_id || '', hint: 'What was done to a worker’s account: its roles, password, sign-in pause, end.', classes: 'govuk-input--width-10' })}
+          ${textInput({ id: 'worker-id', name: 'worker_id', label: 'Worker ID', value: query.worker_id || '', hint: 'What a worker did.', classes: 'govuk-input--width-10' })}
           ${textInput({ id: 'events-from', name: 'from', label: 'From', field: 'from', type: 'date', value: query.view === 'events' ? query.from || '' : '', classes: 'govuk-!-width-one-half' })}
           ${textInput({ id: 'events-to', name: 'to', label: 'To', field: 'to', type: 'date', value: query.view === 'events' ? query.to || '' : '', classes: 'govuk-!-width-one-half' })}
           ${button('Show the trail')}
