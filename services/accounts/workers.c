@@ -455,6 +455,21 @@ int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
     return workers__reply(call, id, err);
 }
 
+/* A new password's rules (a new account's, a change, a reset), named as field; old (or NULL) is the
+ * password it replaces. */
+static int workers__check_new_password(const char *password, const char *old, const char *username,
+                                       const char *field, tsr_error_t *err)
+{
+    size_t n = strlen(password);
+    if (n < PASSWORD_MIN || n > PASSWORD_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "weak_password", field,
+                             "A password must be from %d to %d characters long.", PASSWORD_MIN, PASSWORD_MAX);
+    if (username[0] != '\0' && strcasestr(password, username) != NULL)
+        return tsr_error_set(err, TSR_E_INVALID, "weak_password", field,
+                             "A password must not contain the username.");
+    return workers__password_quality(password, old, username, field, err);
+}
+
 /* Every fault of a new account's details, gathered in the form's order. */
 static int workers__validate_import(const Tsr__Accounts__WorkerImport *in, tsr_error_t *err)
 {
@@ -469,11 +484,7 @@ static int workers__validate_import(const Tsr__Accounts__WorkerImport *in, tsr_e
     tsr_error_t one;
     if (accounts_email_check(in->email, "email", &one) != 0)
         tsr_error_gather(err, &one);
-    size_t pw = strlen(in->password);
-    if (pw < PASSWORD_MIN || pw > PASSWORD_MAX)
-        tsr_error_add(err, TSR_E_INVALID, "weak_password", "password",
-                      "A password must be from %d to %d characters long.", PASSWORD_MIN, PASSWORD_MAX);
-    else if (workers__password_quality(in->password, NULL, in->username, "password", &one) != 0)
+    if (workers__check_new_password(in->password, NULL, in->username, "password", &one) != 0)
         tsr_error_gather(err, &one);
     return tsr_error_gathered(err);
 }
@@ -668,20 +679,6 @@ int accounts_conflict_declare(tsr_call_t *call, tsr_error_t *err)
 /* ------------------------------------------------------------------------------------------------
  * Passwords: a worker's own change, and support's reset of a forgotten one
  * ---------------------------------------------------------------------------------------------- */
-
-/* A new password's rules, named as field. */
-static int workers__check_new_password(const char *password, const char *old, const char *username,
-                                       const char *field, tsr_error_t *err)
-{
-    size_t n = strlen(password);
-    if (n < PASSWORD_MIN || n > PASSWORD_MAX)
-        return tsr_error_set(err, TSR_E_INVALID, "weak_password", field,
-                             "A password must be from %d to %d characters long.", PASSWORD_MIN, PASSWORD_MAX);
-    if (username[0] != '\0' && strcasestr(password, username) != NULL)
-        return tsr_error_set(err, TSR_E_INVALID, "weak_password", field,
-                             "A password must not contain the username.");
-    return workers__password_quality(password, old, username, field, err);
-}
 
 /* Stores password's hash for worker_id and tells the gateway to end the worker's sessions but
  * keep_session (0: all). */
