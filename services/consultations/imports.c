@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "consultations.pb-c.h"
 #include "tsr_envelope.h"
@@ -142,15 +143,137 @@ static int import__text(const import_row_t *r, const char *text, const char *col
     return 0;
 }
 
-static int import__date(const import_row_t *r, const char *text, const char *column, const char *field,
+/* The date at the start of text as an old system's export or a spreadsheet saving it writes one:
+ * 2022-11-25, or the United Kingdom's 25/11/2022 (day first, never month first: a spreadsheet here
+ * saves a date so). Its ISO form at iso and how much of text it took, or 0 when it is neither. Whether
+ * the day exists is checked on the ISO form. */
+static size_t import__read_date(const char *text, char iso[11])
+{
+    if (tsr_text_digits(text, 4) >= 0 && text[4] == '-' && tsr_text_digits(text + 5, 2) >= 0 &&
+        text[7] == '-' && tsr_text_digits(text + 8, 2) >= 0) {
+        memcpy(iso, text, 10);
+        iso[10] = '\0';
+        return 10;
+    }
+    int part[3];
+    const char *p = text;
+    for (int i = 0; i < 3; i++) {
+        int width = i == 2 ? 4 : isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) ? 2 : 1;
+        part[i] = tsr_text_digits(p, width);
+        if (part[i] < 0 || isdigit((unsigned char)p[width]) || (i < 2 && p[width] != '/'))
+            return 0;
+        p += width + (i < 2);
+    }
+    snprintf(iso, 11, "%04d-%02d-%02d", part[2], part[1], part[0]);
+    return (size_t)(p - text);
+}
+
+/* A date column, kept in its ISO form in *text. */
+static int import__date(const import_row_t *r, char **text, const char *column, const char *field,
                         tsr_error_t *err)
 {
+    char iso[11];
+    size_t used = import__read_date(*text, iso);
     tsr_error_t why;
-    if (tsr_text_check_date(text, 1, field, &why) != 0)
-        return tsr_error_set(
-            err, TSR_E_INVALID, why.code, field, "Line %u: %s '%.40s' %s", r->line, column, text,
-            strcmp(why.code, "date_in_future") == 0 ? "is in the future."
-                                                    : "must be a real date like 2022-11-25.");
+    if (used == 0 || (*text)[used] != '\0' || tsr_text_check_date(iso, 1, field, &why) != 0)
+        return tsr_error_set(err, TSR_E_INVALID, used && (*text)[used] == '\0' ? why.code : "invalid_date",
+                             field, "Line %u: %s '%.40s' %s", r->line, column, *text,
+                             used && (*text)[used] == '\0' && strcmp(why.code, "date_in_future") == 0
+                                 ? "is in the future."
+                                 : "must be a real date like 2022-11-25 or 25/11/2022.");
+    char *kept = strdup(iso);
+    if (kept == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+    free(*text);
+    *text = kept;
+    return 0;
+}
+
+/* A time of day after a date (10:15 or 10:15:30), as the office's clock (consultations.timezone, the
+ * process's zone) showed it: Unix ms at *ms. -1 when it is not one; -2 when the office's clock never
+ * showed it (the hour skipped when the clocks go forward). The hour the clocks go back over is shown
+ * twice; it is read as the second (GMT), as the C library's mktime reads it here. */
+static int import__local_time(const char *iso_date, const char *text, int64_t *ms)
+{
+    int hour_width = isdigit((unsigned char)text[0]) && isdigit((unsigned char)text[1]) ? 2 : 1;
+    int hour = tsr_text_digits(text, hour_width), second = 0;
+    const char *p = text + hour_width;
+    if (hour < 0 || p[0] != ':' || tsr_text_digits(p + 1, 2) < 0)
+        return -1;
+    int minute = tsr_text_digits(p + 1, 2);
+    p += 3;
+    if (p[0] == ':') {
+        second = tsr_text_digits(p + 1, 2);
+        if (second < 0)
+            return -1;
+        p += 3;
+    }
+    if (p[0] != '\0' || hour > 23 || minute > 59 || second > 59)
+        return -1;
+    int y, m, d;
+    if (tsr_text_date_parts(iso_date, &y, &m, &d) != 0)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = m - 1,
+                    .tm_mday = d,
+                    .tm_hour = hour,
+                    .tm_min = minute,
+                    .tm_sec = second,
+                    .tm_isdst = -1};
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1 || tm.tm_hour != hour || tm.tm_min != minute || tm.tm_mday != d)
+        return -2;
+    *ms = (int64_t)t * 1000;
+    return 0;
+}
+
+/* 'Date and time of consult': a date, or a date and time, with its offset (2022-11-25T13:57:00Z) or as
+ * the office's clock showed it (2022-11-25 13:57, 25/11/2022 13:57). Kept in *text as the ISO date, or
+ * as the time in UTC with has_time set. */
+static int import__consulted(const import_row_t *r, char **text, int *has_time, tsr_error_t *err)
+{
+    const char *column = "Date and time of consult";
+    char iso[11];
+    size_t used = import__read_date(*text, iso);
+    *has_time = 0;
+    if (used != 0 && (*text)[used] == '\0')
+        return import__date(r, text, column, "consulted_at", err);
+    int64_t ms = 0;
+    int rc = -1;
+    tsr_error_t why;
+    if (used != 0 && ((*text)[used] == ' ' || (*text)[used] == 'T') &&
+        tsr_text_check_date(iso, 0, "consulted_at", &why) == 0) {
+        const char *clock = *text + used + 1;
+        char with_offset[64];
+        if (strlen(clock) < sizeof(with_offset) - sizeof(iso) - 1) {
+            snprintf(with_offset, sizeof(with_offset), "%sT%s", iso, clock);
+            rc = strpbrk(clock, "Zz+-") ? tsr_text_datetime_parse(with_offset, &ms)
+                                        : import__local_time(iso, clock, &ms);
+        }
+    }
+    if (rc == -2)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_datetime", "consulted_at",
+                             "Line %u: %s '%.40s' is not a time the office's clock showed: the clocks "
+                             "went forward over it.",
+                             r->line, column, *text);
+    if (rc != 0)
+        return tsr_error_set(err, TSR_E_INVALID, (*text)[0] ? "invalid_datetime" : "missing_field",
+                             "consulted_at",
+                             "Line %u: %s '%.40s' must be a date (2022-11-25 or 25/11/2022) or a date and "
+                             "time (2022-11-25 13:57, 25/11/2022 13:57, or with its offset, "
+                             "2022-11-25T13:57:00Z).",
+                             r->line, column, *text);
+    if (ms > tsr_now_ms() + 60000)
+        return tsr_error_set(err, TSR_E_INVALID, "date_in_future", "consulted_at",
+                             "Line %u: %s '%.40s' is in the future.", r->line, column, *text);
+    char utc[TSR_TEXT_UTC_MS_LEN + 1];
+    tsr_text_utc_ms(ms, utc);
+    char *kept = strdup(utc);
+    if (kept == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+    free(*text);
+    *text = kept;
+    *has_time = 1;
     return 0;
 }
 
@@ -196,30 +319,15 @@ static int import__check(const import_def_t *d, const Tsr__Consultations__Import
                              "Line %u: Step type '%.60s' is not a Front Door Consultation, such as "
                              "'Consultation (CSSW)' or 'Consultation (CSEW)'.",
                              r->line, r->step_type);
-    if (import__date(r, r->started_on, "Step started on", "step_started_on", err) != 0 ||
-        import__date(r, r->completed_on, "Step completed on", "step_completed_on", err) != 0)
+    if (import__date(r, &r->started_on, "Step started on", "step_started_on", err) != 0 ||
+        import__date(r, &r->completed_on, "Step completed on", "step_completed_on", err) != 0)
         return -1;
     if (strcmp(r->completed_on, r->started_on) < 0)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_period", "step_completed_on",
                              "Line %u: the step was completed (%s) before it started (%s).", r->line,
                              r->completed_on, r->started_on);
-    if (strlen(r->consulted) == 10) {
-        if (import__date(r, r->consulted, "Date and time of consult", "consulted_at", err) != 0)
-            return -1;
-    } else {
-        int64_t ms;
-        if (tsr_text_datetime_parse(r->consulted, &ms) != 0)
-            return tsr_error_set(err, TSR_E_INVALID, r->consulted[0] ? "invalid_datetime" : "missing_field",
-                                 "consulted_at",
-                                 "Line %u: Date and time of consult '%.40s' must be a date (2022-11-25) or a "
-                                 "date and time with its offset (2022-11-25T13:57:00Z).",
-                                 r->line, r->consulted);
-        if (ms > tsr_now_ms() + 60000)
-            return tsr_error_set(err, TSR_E_INVALID, "date_in_future", "consulted_at",
-                                 "Line %u: Date and time of consult '%.40s' is in the future.", r->line,
-                                 r->consulted);
-        r->consulted_has_time = 1;
-    }
+    if (import__consulted(r, &r->consulted, &r->consulted_has_time, err) != 0)
+        return -1;
     if (r->source_text[0] == '\0')
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "source",
                              "Line %u: Source of contact is missing.", r->line);

@@ -537,6 +537,84 @@ static void test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads(void **stat
     assert_non_null(strstr(out, "/nonexistent/old-system.csv cannot be read: No such file or directory"));
 }
 
+/* A spreadsheet that saved the old system's export writes the United Kingdom's dates (day first) and
+ * times as the office's clock showed them (consultations.timezone, Europe/London here): they load as
+ * those days and those moments, GMT in winter and BST in summer. */
+static void test_uk_dates_and_the_offices_clock_load_as_those_days_and_moments(void **state)
+{
+    (void)state;
+    const char *header =
+        "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,"
+        "Date and time of consult,Source of contact\n";
+    char text[2048], out[4096];
+    snprintf(
+        text, sizeof(text),
+        "%s7600003,Day First Centre,12200001,Consultation (CSSW),24/11/2021,25/11/2021,25/11/2021 "
+        "10:15,SCHOOLS\n"
+        "7600003,Day First Centre,12200002,Consultation (CSEW),1/6/2021,01/06/2021,1/6/2021 9:05:30,POLICE\n"
+        "7600003,Day First Centre,12200003,Consultation (CSSW),2021-06-02,2021-06-02,2021-06-02 "
+        "10:00,SCHOOLS\n"
+        "7600003,Day First Centre,12200004,Consultation (CSSW),2021-06-03,2021-06-03,03/06/2021,SCHOOLS\n"
+        "7600003,Day First Centre,12200005,Consultation (CSSW),2021-06-04,2021-06-04,"
+        "04/06/2021 10:00+02:00,SCHOOLS\n",
+        header);
+    int rc = run_import("day-first.csv", text, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("import failed (%d): %s", rc, out);
+    assert_non_null(strstr(out, "Loaded 5 consultations"));
+    assert_int_equal(run_import("day-first.csv", text, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Loaded 0 consultations"));
+    const struct {
+        const char *step, *started, *completed, *consulted_at, *consulted_on;
+    } want[] = {
+        {"12200001", "2021-11-24", "2021-11-25", "2021-11-25 10:15:00+00", NULL},
+        {"12200002", "2021-06-01", "2021-06-01", "2021-06-01 08:05:30+00", NULL},
+        {"12200003", "2021-06-02", "2021-06-02", "2021-06-02 09:00:00+00", NULL},
+        {"12200004", "2021-06-03", "2021-06-03", NULL, "2021-06-03"},
+        {"12200005", "2021-06-04", "2021-06-04", "2021-06-04 08:00:00+00", NULL},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char sql[512];
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
+                 " AND step_started_on = '%s' AND step_completed_on = '%s'"
+                 " AND consulted_at IS NOT DISTINCT FROM %s%s%s AND consulted_on IS NOT DISTINCT FROM %s%s%s",
+                 want[i].step, want[i].started, want[i].completed, want[i].consulted_at ? "'" : "",
+                 want[i].consulted_at ? want[i].consulted_at : "NULL",
+                 want[i].consulted_at ? "'::timestamptz" : "", want[i].consulted_on ? "'" : "",
+                 want[i].consulted_on ? want[i].consulted_on : "NULL", want[i].consulted_on ? "'::date" : "");
+        if (testenv_sql_long(testenv, sql) != 1)
+            fail_msg("step %s was not loaded as %s to %s, consulted %s", want[i].step, want[i].started,
+                     want[i].completed, want[i].consulted_at ? want[i].consulted_at : want[i].consulted_on);
+    }
+    /* Month first, a day that does not exist, an hour the clocks skipped: refused, naming the line. */
+    const struct {
+        const char *row, *says;
+    } bad[] = {
+        {"12200011,Consultation (CSSW),11/25/2021,11/25/2021,2021-11-25",
+         "Line 2: Step started on '11/25/2021'"},
+        {"12200012,Consultation (CSSW),2021-02-01,31/02/2021,2021-02-01",
+         "Line 2: Step completed on '31/02/2021'"},
+        {"12200013,Consultation (CSSW),2021-03-28,2021-03-28,28/03/2021 01:30",
+         "the clocks went forward over it"},
+        {"12200014,Consultation (CSSW),2021-03-28,2021-03-28,28/03/2021 24:00",
+         "Line 2: Date and time of consult '28/03/2021 24:00' must be a date"},
+        {"12200015,Consultation (CSSW),2021-03-28,2021-03-28,2021-03-28 10:-5", "must be a date"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "Step ID,Step type,Step started on,Step completed on,Date and time of consult,"
+                 "Organisation ID,Organisation name,Source of contact\n%s,7600003,Day First Centre,SCHOOLS\n",
+                 bad[i].row);
+        rc = run_import("bad-day.csv", text, out, sizeof(out));
+        if (rc != 2 || strstr(out, bad[i].says) == NULL)
+            fail_msg("%s: not refused as '%s' (%d): %s", bad[i].row, bad[i].says, rc, out);
+    }
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"
+                                               " WHERE step_id BETWEEN 12200011 AND 12200015"),
+                     0);
+}
+
 static void restart_consultations(void)
 {
     testenv_kill(testenv, "consultations", SIGTERM);
@@ -746,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_importing_the_same_file_twice_loads_nothing_more),
         cmocka_unit_test(test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded),
         cmocka_unit_test(test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads),
+        cmocka_unit_test(test_uk_dates_and_the_offices_clock_load_as_those_days_and_moments),
         cmocka_unit_test(test_an_imported_date_is_in_the_future_by_the_offices_day),
         cmocka_unit_test(test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded),
         cmocka_unit_test(test_consultations_completed_outside_the_period_are_left_out),
