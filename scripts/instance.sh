@@ -234,6 +234,11 @@ write_config() {
                 echo "emergency_duty_telephone = 01632 960999"
                 echo "upload_dir = $dir/cpis-uploads"
             fi
+            if [ "$d" = records ]; then
+                # The council's retention schedule (seed 002); an example's here. A council's own
+                # replaces it: docs/OPERATIONS.md, "Retention".
+                echo "retention_schedule_file = $root/deploy/retention-schedule.example.json"
+            fi
             if [ "$d" = reporting ]; then
                 # The council named over each report, as the seed's report is headed.
                 echo "local_authority = Demo Borough Council"

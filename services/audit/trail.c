@@ -194,7 +194,11 @@ static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_
                                                {"nhs-number-recorded", "record-nhs-number"},
                                                {"involvement-added", "add-involvement"},
                                                {"involvement-ended", "end-involvement"},
-                                               {"involvements-viewed", "view-involvements"}};
+                                               {"involvements-viewed", "view-involvements"},
+                                               {"retention-flagged", "flag-retention"},
+                                               {"retention-unflagged", "unflag-retention"},
+                                               {"retention-held", "hold-retention"},
+                                               {"retention-released", "release-retention-hold"}};
         const char *action = NULL;
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && action == NULL; i++)
             if (strcmp(verbs[i][0], m->action) == 0)
@@ -275,14 +279,16 @@ static int trail__describe_all(const Tsr__Envelope *ev, trail_access_t **out, si
 {
     *out = NULL;
     *n = 0;
-    if (strcmp(ev->type, "records.people.found") == 0) {
+    int listed = strcmp(ev->type, "records.retention.listed") == 0;
+    if (listed || strcmp(ev->type, "records.people.found") == 0) {
         Tsr__Records__PeopleFound *m = (Tsr__Records__PeopleFound *)tsr_unpack(
             &tsr__records__people_found__descriptor, ev->payload.data, ev->payload.len, err);
         if (m == NULL)
             return -1;
         *out = calloc(m->n_people + 1, sizeof(trail_access_t));
         for (size_t i = 0; i < m->n_people; i++) {
-            (*out)[i] = (trail_access_t){"search", "person", m->people[i]->person_id, ""};
+            (*out)[i] = (trail_access_t){listed ? "list-retention-due" : "search", "person",
+                                         m->people[i]->person_id, ""};
             snprintf((*out)[i].summary, sizeof((*out)[i].summary), "%s", m->people[i]->summary);
         }
         *n = m->n_people;
@@ -387,6 +393,9 @@ static int trail__append(const Tsr__Envelope *e, const trail_access_t *access, i
                                          actor ? actor->n_roles : 0);
     char *teams = tsr_text_array_literal((const char *const *)(actor ? actor->team_names : NULL),
                                          actor ? actor->n_team_names : 0);
+    char summary[sizeof(access->summary)]; /* cut to its size as it was made, perhaps mid-character */
+    snprintf(summary, sizeof(summary), "%s", access->summary);
+    tsr_text_utf8_cut(summary);
     trail_row_t row = {occurred,
                        worker,
                        actor ? actor->username : "",
@@ -395,7 +404,7 @@ static int trail__append(const Tsr__Envelope *e, const trail_access_t *access, i
                        access->action,
                        access->record_kind,
                        record,
-                       access->summary,
+                       summary,
                        e->producer,
                        seq,
                        e->trace_id,

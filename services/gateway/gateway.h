@@ -99,6 +99,9 @@ typedef void (*gw_reply_cb)(gw_call_t *call, const char *daemon, const Tsr__Enve
                             const tsr_error_t *err);
 void gw_call_daemon(gw_call_t *call, const char *daemon, const char *type, const ProtobufCMessage *payload,
                     gw_reply_cb cb);
+/* A gw_reply_cb for a change the API answers with 204: the daemon's error, or no content. */
+void gw_replied_no_content(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                           const tsr_error_t *err);
 void gw_call_daemon_timeout(gw_call_t *call, const char *daemon, const char *type,
                             const ProtobufCMessage *payload, int timeout_ms, gw_reply_cb cb);
 

@@ -160,6 +160,17 @@ void gw_reply_no_content(gw_call_t *call)
     http__respond(call, 204, NULL, "", 0);
 }
 
+void gw_replied_no_content(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                           const tsr_error_t *err)
+{
+    (void)daemon;
+    (void)reply;
+    if (err != NULL)
+        gw_reply_error(call, err);
+    else
+        gw_reply_no_content(call);
+}
+
 /* One fault as the API gives it: {code, message, field (where there is one)}. */
 static json_t *http__fault(const char *code, const char *text, const char *field)
 {

@@ -7,6 +7,7 @@
 
 #include "gateway.h"
 #include "people_routes.h"
+#include "retention_routes.h"
 #include "workflow_routes.h"
 #include "accounts.pb-c.h"
 #include "records.pb-c.h"
@@ -90,6 +91,8 @@ static json_t *people__person(const Tsr__Records__Person *p)
         json_array_append_new(notes, people__case_note(p->case_notes[i]));
     json_object_set_new(o, "case_notes", notes);
     json_object_set_new(o, "case_notes_total", json_integer(p->case_notes_total));
+    if (p->retention != NULL)
+        json_object_set_new(o, "retention", gw_retention_json(p->retention));
     return o;
 }
 
@@ -246,23 +249,12 @@ void gw_person_restrict(gw_call_t *call)
     gw_call_daemon(call, "records", "records.person.restrict", &req.base, people__read);
 }
 
-static void people__done_no_content(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
-                                    const tsr_error_t *err)
-{
-    (void)daemon;
-    (void)reply;
-    if (err != NULL)
-        gw_reply_error(call, err);
-    else
-        gw_reply_no_content(call);
-}
-
 void gw_person_unrestrict(gw_call_t *call)
 {
     Tsr__Records__RestrictionLift req = TSR__RECORDS__RESTRICTION_LIFT__INIT;
     if (gw_path_id(call, 0, &req.person_id) != 0)
         return;
-    gw_call_daemon(call, "records", "records.person.unrestrict", &req.base, people__done_no_content);
+    gw_call_daemon(call, "records", "records.person.unrestrict", &req.base, gw_replied_no_content);
 }
 
 void gw_person_nhs_number_set(gw_call_t *call)
@@ -310,7 +302,7 @@ void gw_allocation_end(gw_call_t *call)
     Tsr__Records__AllocationEnd req = TSR__RECORDS__ALLOCATION_END__INIT;
     if (gw_path_id(call, 0, &req.person_id) != 0 || gw_path_id(call, 1, &req.allocation_id) != 0)
         return;
-    gw_call_daemon(call, "records", "records.allocation.end", &req.base, people__done_no_content);
+    gw_call_daemon(call, "records", "records.allocation.end", &req.base, gw_replied_no_content);
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include "family_context_routes.h"
 #include "gateway.h"
 #include "people_routes.h"
+#include "retention_routes.h"
 #include "report_routes.h"
 #include "workflow_routes.h"
 #include "promtext.h"
@@ -496,6 +497,12 @@ const gw_route_t gw_routes[] = {
     {"PUT", "/api/v1/people/{id}/restriction", gw_person_restrict, 1, 1},
     {"DELETE", "/api/v1/people/{id}/restriction", gw_person_unrestrict, 1, 0},
     {"PUT", "/api/v1/people/{id}/nhs-number", gw_person_nhs_number_set, 1, 1},
+    {"PUT", "/api/v1/people/{id}/retention/{service}", gw_retention_flag, 1, 1},
+    {"DELETE", "/api/v1/people/{id}/retention/{service}", gw_retention_unflag, 1, 0},
+    {"PUT", "/api/v1/people/{id}/retention-hold", gw_retention_hold, 1, 1},
+    {"DELETE", "/api/v1/people/{id}/retention-hold", gw_retention_release, 1, 0},
+    {"GET", "/api/v1/retention/schedule", gw_retention_schedule, 1, 0},
+    {"GET", "/api/v1/retention/due", gw_retention_due, 1, 0},
     {"POST", "/api/v1/people/{id}/allocations", gw_allocation_add, 1, 1},
     {"DELETE", "/api/v1/people/{id}/allocations/{aid}", gw_allocation_end, 1, 0},
     {"POST", "/api/v1/people/{id}/relationships", gw_relationship_add, 1, 1},

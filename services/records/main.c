@@ -7,6 +7,7 @@
 #include "nhs_match.h"
 #include "people.h"
 #include "relations.h"
+#include "retention.h"
 #include "records.pb-c.h"
 #include "tsr_daemon.h"
 #include "tsr_log.h"
@@ -45,6 +46,14 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.family_context.get", records_family_context_get, &tsr__records__family_context_get__descriptor},
     {"records.family_context.import", records_family_context_import,
      &tsr__records__family_context_import__descriptor},
+    {"records.retention.schedule", records_retention_schedule,
+     &tsr__records__retention_schedule_get__descriptor},
+    {"records.retention.flag", records_retention_flag, &tsr__records__retention_flag_set__descriptor},
+    {"records.retention.unflag", records_retention_unflag, &tsr__records__retention_flag_remove__descriptor},
+    {"records.retention.hold", records_retention_hold, &tsr__records__retention_hold_set__descriptor},
+    {"records.retention.release", records_retention_release_hold,
+     &tsr__records__retention_hold_release__descriptor},
+    {"records.retention.due", records_retention_due, &tsr__records__retention_due_query__descriptor},
 };
 
 /* Reads that write nothing but their audit events: those events are committed for many reads at
@@ -52,7 +61,7 @@ static const tsr_handler_def_t records_handlers[] = {
 static const char *const records_reads[] = {
     "records.organisation.get",   "records.person.get",       "records.person.search",
     "records.case_note.list",     "records.involvement.list", "records.family_context.search",
-    "records.family_context.get",
+    "records.family_context.get", "records.retention.due",
 };
 
 int main(int argc, char **argv)
@@ -64,7 +73,8 @@ int main(int argc, char **argv)
     tsr_error_t err;
     if (records_access_configure(tsr_daemon_config(daemon), &err) != 0 ||
         records_people_configure(tsr_daemon_config(daemon), &err) != 0 ||
-        records_family_context_configure(tsr_daemon_config(daemon), &err) != 0) {
+        records_family_context_configure(tsr_daemon_config(daemon), &err) != 0 ||
+        records_retention_configure(tsr_daemon_config(daemon), &err) != 0) {
         tsr_log_error(NULL, "%s", err.message);
         goto done;
     }

@@ -38,6 +38,20 @@ static const char *const merge_statements[] = {
     " WHERE person_id = $2::bigint AND NOT EXISTS (SELECT 1 FROM restriction_access WHERE person_id = "
     "$1::bigint)"
     " ON CONFLICT DO NOTHING",
+    /* Retention: for each service the flag kept longer; a hold on either holds the survivor. */
+    "INSERT INTO retention_flags (person_id, service, criterion, criterion_title, closed_on, keep_until,"
+    " flagged_by, flagged_at) SELECT $1::bigint, service, criterion, criterion_title, closed_on, keep_until,"
+    " flagged_by, flagged_at FROM retention_flags WHERE person_id = $2::bigint"
+    " ON CONFLICT (person_id, service) DO UPDATE SET criterion = EXCLUDED.criterion,"
+    " criterion_title = EXCLUDED.criterion_title, closed_on = EXCLUDED.closed_on,"
+    " keep_until = EXCLUDED.keep_until, flagged_by = EXCLUDED.flagged_by, flagged_at = EXCLUDED.flagged_at"
+    " WHERE retention_flags.keep_until < EXCLUDED.keep_until",
+    "DELETE FROM retention_flags WHERE person_id = $2::bigint AND $1::bigint IS NOT NULL",
+    "INSERT INTO retention_holds (person_id, reason, review_date, held_by, held_at)"
+    " SELECT $1::bigint, reason, review_date, held_by, held_at FROM retention_holds WHERE person_id = "
+    "$2::bigint"
+    " ON CONFLICT (person_id) DO NOTHING",
+    "DELETE FROM retention_holds WHERE person_id = $2::bigint AND $1::bigint IS NOT NULL",
     /* What the survivor lacks, the duplicate supplies; its legal name becomes another name. */
     "UPDATE people s SET date_of_birth = coalesce(s.date_of_birth, d.date_of_birth),"
     " other_names = s.other_names || CASE WHEN btrim(d.given_name || ' ' || d.family_name)"

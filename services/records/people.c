@@ -12,25 +12,26 @@
 #include "notifications.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
+#include "retention.h"
 #include "tsr_log.h"
 #include "tsr_nhs.h"
 #include "tsr_text.h"
 
 #define PERSON_NAME_MAX 100
 
-static const char *const person_writers[] = {"admin",
-                                             "system-support",
-                                             "mash-admin",
-                                             "mash-manager",
-                                             "social-worker",
-                                             "team-manager",
-                                             "early-help-worker",
-                                             "safeguarding-admin",
-                                             "emergency-duty",
-                                             "business-information-admin",
-                                             "head-of-service",
-                                             "system",
-                                             NULL};
+const char *const records_person_writers[] = {"admin",
+                                              "system-support",
+                                              "mash-admin",
+                                              "mash-manager",
+                                              "social-worker",
+                                              "team-manager",
+                                              "early-help-worker",
+                                              "safeguarding-admin",
+                                              "emergency-duty",
+                                              "business-information-admin",
+                                              "head-of-service",
+                                              "system",
+                                              NULL};
 static const char *const restriction_managers[] = {"admin", "system-support", "system", NULL};
 static const char *const allocators[] = {
     "admin", "system-support", "team-manager", "mash-manager", "head-of-service", "system", NULL};
@@ -317,7 +318,7 @@ static int person__validate(const Tsr__Records__PersonCreate *in, char nhs[11], 
 int records_person_create(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__PersonCreate *in = (const Tsr__Records__PersonCreate *)call->payload;
-    if (tsr_actor_require_role(call->actor, person_writers, "add people", err) != 0)
+    if (tsr_actor_require_role(call->actor, records_person_writers, "add people", err) != 0)
         return -1;
     char nhs[11];
     if (person__validate(in, nhs, err) != 0)
@@ -482,6 +483,9 @@ static int person__reply(tsr_call_t *call, const Tsr__Records__PersonGet *in, in
         PGresult *notes_res = NULL;
         if (rc == 0)
             rc = records_case_notes_latest(call, &row.person, &notes_res, err);
+        records_retention_t retention = {0};
+        if (rc == 0 && (rc = records_retention_load(call, in->id, &retention, err)) == 0)
+            row.person.retention = &retention.retention;
         if (rc == 0 && as_view && people_audit_views)
             rc = records_person_audit(call, in->id, row.person.display_name, "viewed", summary, err);
         if (rc == 0)
@@ -492,6 +496,7 @@ static int person__reply(tsr_call_t *call, const Tsr__Records__PersonGet *in, in
         records_relationships_release(&row.person, rel_res);
         records_involvements_release(&row.person, inv_res);
         records_case_notes_release(&row.person, notes_res);
+        records_retention_release(&retention);
     }
     person__release(&row);
     PQclear(res);
@@ -733,7 +738,7 @@ int records_person_restrict(tsr_call_t *call, tsr_error_t *err)
 int records_person_set_nhs_number(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__NhsNumberSet *in = (const Tsr__Records__NhsNumberSet *)call->payload;
-    if (tsr_actor_require_role(call->actor, person_writers, "record NHS numbers", err) != 0)
+    if (tsr_actor_require_role(call->actor, records_person_writers, "record NHS numbers", err) != 0)
         return -1;
     if (tsr_text_trimmed_length(in->nhs_number) == 0)
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "nhs_number", "Enter the NHS number.");

@@ -24,6 +24,8 @@ int records_allocation_add(tsr_call_t *call, tsr_error_t *err);
 int records_allocation_end(tsr_call_t *call, tsr_error_t *err);
 
 /* Shared with the other files about people. */
+/* The roles that may change a person's record (add people, record NHS numbers, flag for retention). */
+extern const char *const records_person_writers[];
 /* Appends the audit event of an access to a person (action: created, viewed, refused, ...). */
 /* records.audit_person_views (true; false only on a demo instance, to measure auditing's cost). */
 int records_people_configure(const tsr_config_t *config, tsr_error_t *err);

@@ -24,6 +24,7 @@ static int n_covered;
 static const char *const not_a_person[][2] = {
     {"GET /api/v1/steps/{id}/recipients",
      "lists the workers and teams a request may go to, nothing of the person"},
+    {"GET /api/v1/retention/schedule", "the council's retention schedule, nothing of any person"},
 };
 
 static const char *op_name;
@@ -217,6 +218,26 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
     json_decref(call(admin, "POST", path, "{\"end_date\":\"2025-06-30\"}", 200));
     op_end();
 
+    /* Retention (seed 002): the closed case flagged, held and released, listed as due, unflagged. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", p);
+    op_start("PUT /api/v1/people/{id}/retention/{service}", p, NULL);
+    json_decref(call(sw, "PUT", path, "{\"criterion\":\"eh-contact-only\"}", 200));
+    op_end();
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention-hold", p);
+    op_start("PUT /api/v1/people/{id}/retention-hold", p, NULL);
+    json_decref(call(admin, "PUT", path, "{\"reason\":\"An inquiry\"}", 200));
+    op_end();
+    op_start("DELETE /api/v1/people/{id}/retention-hold", p, NULL);
+    json_decref(call(admin, "DELETE", path, NULL, 204));
+    op_end();
+    op_start("GET /api/v1/retention/due", p, NULL);
+    json_decref(call(admin, "GET", "/api/v1/retention/due?on=2031-06-30", NULL, 200));
+    op_end();
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", p);
+    op_start("DELETE /api/v1/people/{id}/retention/{service}", p, NULL);
+    call(sw, "DELETE", path, NULL, 204);
+    op_end();
+
     /* Family Context: a case-ID search finds one, and a view is one. */
     snprintf(path, sizeof(path), "/api/v1/family-context/search?case_id=%s", p);
     op_start("GET /api/v1/family-context/search", p, NULL);
@@ -353,7 +374,8 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
         const char *template = (char *)yaml_document_get_node(&doc, kv->key)->data.scalar.value;
         if (strncmp(template, "/api/v1/people", 14) != 0 && strncmp(template, "/api/v1/steps", 13) != 0 &&
             strncmp(template, "/api/v1/requests", 16) != 0 &&
-            strncmp(template, "/api/v1/family-context", 22) != 0)
+            strncmp(template, "/api/v1/family-context", 22) != 0 &&
+            strncmp(template, "/api/v1/retention", 17) != 0)
             continue;
         yaml_node_t *item = yaml_document_get_node(&doc, kv->value);
         for (yaml_node_pair_t *m = item->data.mapping.pairs.start; m < item->data.mapping.pairs.top; m++) {

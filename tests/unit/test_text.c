@@ -109,6 +109,31 @@ static void test_utf8_refuses_overlongs_surrogates_truncation_and_nul(void **sta
     assert_true(tsr_text_is_utf8("", 0));
 }
 
+/* An audit entry's summary cut short by snprintf in the middle of a name in another script is
+ * stored, not refused by PostgreSQL (which would hold up the trail). */
+static void test_utf8_cut_drops_a_character_cut_short_at_the_end(void **state)
+{
+    (void)state;
+    char whole[] = "Zo\xc5\xbc";
+    tsr_text_utf8_cut(whole);
+    assert_string_equal(whole, "Zo\xc5\xbc");
+    char cut[] = "Zo\xc5"; /* what snprintf leaves of "Zo\xc5\xbc" in 4 bytes */
+    tsr_text_utf8_cut(cut);
+    assert_string_equal(cut, "Zo");
+    char euro[] = "abcd\xe2\x82"; /* the euro sign cut after two of its three bytes */
+    tsr_text_utf8_cut(euro);
+    assert_string_equal(euro, "abcd");
+    char four[] = "a\xf0\x9f\x98\x80";
+    tsr_text_utf8_cut(four);
+    assert_string_equal(four, "a\xf0\x9f\x98\x80");
+    char four_cut[] = "a\xf0\x9f\x98";
+    tsr_text_utf8_cut(four_cut);
+    assert_string_equal(four_cut, "a");
+    char empty[] = "";
+    tsr_text_utf8_cut(empty);
+    assert_string_equal(empty, "");
+}
+
 static void test_utf8_repair_shows_each_ill_formed_byte_as_a_replacement_and_cuts_on_a_boundary(void **state)
 {
     (void)state;
@@ -435,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_telephone_numbers_are_uk_numbers_with_area_codes_or_international),
         cmocka_unit_test(test_email_addresses_need_one_at_and_a_dotted_domain),
         cmocka_unit_test(test_utf8_refuses_overlongs_surrogates_truncation_and_nul),
+        cmocka_unit_test(test_utf8_cut_drops_a_character_cut_short_at_the_end),
         cmocka_unit_test(test_utf8_repair_shows_each_ill_formed_byte_as_a_replacement_and_cuts_on_a_boundary),
         cmocka_unit_test(test_lengths_count_characters_trim_and_control_characters),
         cmocka_unit_test(test_like_pattern_escapes_wildcards),

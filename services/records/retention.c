@@ -1,0 +1,658 @@
+#include "retention.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "access.h"
+#include "people.h"
+#include "relations.h"
+#include "tsr_envelope.h"
+#include "tsr_log.h"
+#include "tsr_text.h"
+
+#define RETENTION_CRITERIA_MAX 100
+#define RETENTION_CODE_MAX 60
+#define RETENTION_TITLE_MAX 200
+#define RETENTION_REASON_MAX 1000
+/* How far into the due list a page may start: a council disposes of records in thousands a year. */
+#define RETENTION_DUE_DEPTH 1000000
+
+typedef struct {
+    char code[RETENTION_CODE_MAX + 1];
+    char title[RETENTION_TITLE_MAX * 4 + 1]; /* UTF-8: up to 4 bytes a character */
+    char service[5];
+    unsigned keep_years;
+    int from_birth;
+} retention_criterion_t;
+
+static retention_criterion_t retention_schedule[RETENTION_CRITERIA_MAX];
+static size_t retention_schedule_count;
+static char retention_schedule_file[512];
+
+/* Information governance and system support keep records past their time, and see what is due. */
+static const char *const retention_keepers[] = {"admin", "system-support", "auditor", "system", NULL};
+static const char *const retention_services[] = {"CSSW", "EH", "ASC", NULL};
+
+static int retention__service(const char *s)
+{
+    for (size_t i = 0; retention_services[i]; i++)
+        if (strcmp(s, retention_services[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int retention__code_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > RETENTION_CODE_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* One criterion of the file, checked; the fault names the file and where in it. */
+static int retention__criterion(const char *file, size_t index, json_t *c, retention_criterion_t *out,
+                                tsr_error_t *err)
+{
+    static const char *const keys[] = {"code", "title", "service", "keep_years", "from", NULL};
+    const char *key;
+    json_t *value;
+    if (!json_is_object(c))
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+                             "%s: criteria[%zu] must be an object.", file, index);
+    json_object_foreach(c, key, value)
+    {
+        int known = 0;
+        for (size_t i = 0; keys[i]; i++)
+            known |= strcmp(key, keys[i]) == 0;
+        if (!known)
+            return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+                                 "%s: criteria[%zu] has '%.40s', which is not one of code, title, service, "
+                                 "keep_years, from.",
+                                 file, index, key);
+    }
+    const char *code = json_string_value(json_object_get(c, "code"));
+    const char *title = json_string_value(json_object_get(c, "title"));
+    const char *service = json_string_value(json_object_get(c, "service"));
+    const char *from = json_string_value(json_object_get(c, "from"));
+    json_t *years = json_object_get(c, "keep_years");
+    if (code == NULL || !retention__code_ok(code))
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+                             "%s: criteria[%zu].code must be 1 to %d of a-z, 0-9 and '-'.", file, index,
+                             RETENTION_CODE_MAX);
+    if (title == NULL || title[0] == '\0' || tsr_text_length(title) > RETENTION_TITLE_MAX ||
+        tsr_text_has_control(title, 0))
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+                             "%s: criteria[%zu].title (%s) must be one line of 1 to %d characters.", file,
+                             index, code, RETENTION_TITLE_MAX);
+    if (service == NULL || !retention__service(service))
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+                             "%s: criteria[%zu].service (%s) must be CSSW, EH or ASC.", file, index, code);
+    if (!json_is_integer(years) || json_integer_value(years) < 1 || json_integer_value(years) > 150)
+        return tsr_error_set(
+            err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+            "%s: criteria[%zu].keep_years (%s) must be a whole number of years from 1 to 150.", file, index,
+            code);
+    if (from == NULL || (strcmp(from, "closure") != 0 && strcmp(from, "date_of_birth") != 0))
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+                             "%s: criteria[%zu].from (%s) must be closure or date_of_birth.", file, index,
+                             code);
+    for (size_t i = 0; i < index; i++)
+        if (strcmp(retention_schedule[i].code, code) == 0)
+            return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+                                 "%s: criteria[%zu].code %s is also criteria[%zu]'s.", file, index, code, i);
+    snprintf(out->code, sizeof(out->code), "%s", code);
+    snprintf(out->title, sizeof(out->title), "%s", title);
+    snprintf(out->service, sizeof(out->service), "%s", service);
+    out->keep_years = (unsigned)json_integer_value(years);
+    out->from_birth = strcmp(from, "date_of_birth") == 0;
+    return 0;
+}
+
+int records_retention_configure(const tsr_config_t *config, tsr_error_t *err)
+{
+    retention_schedule_count = 0;
+    const char *file = tsr_config_get(config, "records.retention_schedule_file", "");
+    snprintf(retention_schedule_file, sizeof(retention_schedule_file), "%s", file);
+    if (file[0] == '\0') {
+        tsr_log_warn(NULL, "no retention schedule (records.retention_schedule_file): records cannot be "
+                           "flagged for retention until the council's schedule is configured");
+        return 0;
+    }
+    json_error_t jerr;
+    json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL)
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+                             "%s (records.retention_schedule_file): line %d, column %d: %s.", file, jerr.line,
+                             jerr.column, jerr.text);
+    json_t *criteria = json_object_get(doc, "criteria");
+    int rc = 0;
+    if (!json_is_object(doc) || !json_is_array(criteria) || json_array_size(criteria) == 0 ||
+        json_array_size(criteria) > RETENTION_CRITERIA_MAX || json_object_size(doc) != 1)
+        rc = tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+                           "%s must be an object holding only \"criteria\": a list of 1 to %d criteria.",
+                           file, RETENTION_CRITERIA_MAX);
+    for (size_t i = 0; rc == 0 && i < json_array_size(criteria); i++) {
+        rc = retention__criterion(file, i, json_array_get(criteria, i), &retention_schedule[i], err);
+        if (rc == 0)
+            retention_schedule_count = i + 1;
+    }
+    json_decref(doc);
+    if (rc != 0)
+        retention_schedule_count = 0;
+    return rc;
+}
+
+static const retention_criterion_t *retention__find(const char *code)
+{
+    for (size_t i = 0; i < retention_schedule_count; i++)
+        if (strcmp(retention_schedule[i].code, code) == 0)
+            return &retention_schedule[i];
+    return NULL;
+}
+
+int records_retention_schedule(tsr_call_t *call, tsr_error_t *err)
+{
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    Tsr__Records__RetentionCriterion items[RETENTION_CRITERIA_MAX];
+    Tsr__Records__RetentionCriterion *ptrs[RETENTION_CRITERIA_MAX];
+    for (size_t i = 0; i < retention_schedule_count; i++) {
+        tsr__records__retention_criterion__init(&items[i]);
+        items[i].code = retention_schedule[i].code;
+        items[i].title = retention_schedule[i].title;
+        items[i].service = retention_schedule[i].service;
+        items[i].keep_years = retention_schedule[i].keep_years;
+        items[i].from = retention_schedule[i].from_birth ? "date_of_birth" : "closure";
+        ptrs[i] = &items[i];
+    }
+    Tsr__Records__RetentionSchedule out = TSR__RECORDS__RETENTION_SCHEDULE__INIT;
+    out.criteria = ptrs;
+    out.n_criteria = retention_schedule_count;
+    tsr_call_reply(call, &out.base);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * A record's retention as it stands
+ * ---------------------------------------------------------------------------------------------- */
+
+#define RETENTION_FLAG_COLUMNS                                                                               \
+    "service, criterion, criterion_title, closed_on::text, keep_until::text, flagged_by::text,"              \
+    " (extract(epoch FROM flagged_at) * 1000)::bigint::text"
+
+static void retention__flag_from_row(const PGresult *res, int row, int col, Tsr__Records__RetentionFlag *f)
+{
+    tsr__records__retention_flag__init(f);
+    f->service = PQgetvalue(res, row, col);
+    f->criterion = PQgetvalue(res, row, col + 1);
+    f->criterion_title = PQgetvalue(res, row, col + 2);
+    f->closed_on = PQgetvalue(res, row, col + 3);
+    f->keep_until = PQgetvalue(res, row, col + 4);
+    f->flagged_by = strtoull(PQgetvalue(res, row, col + 5), NULL, 10);
+    f->flagged_at_ms = strtoll(PQgetvalue(res, row, col + 6), NULL, 10);
+}
+
+int records_retention_load(tsr_call_t *call, uint64_t person_id, records_retention_t *out, tsr_error_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    tsr__records__retention__init(&out->retention);
+    tsr__records__retention_hold__init(&out->hold);
+    out->retention.person_id = person_id;
+    out->retention.keep_until = "";
+    char person[24];
+    snprintf(person, sizeof(person), "%" PRIu64, person_id);
+    const char *params[1] = {person};
+    /* Flags, the hold, and each service's state (open: an involvement or an allocation not ended). */
+    out->res = tsr_db_exec(
+        call->conn,
+        "SELECT 1, " RETENTION_FLAG_COLUMNS " FROM retention_flags WHERE person_id = $1::bigint"
+        " UNION ALL SELECT 2, reason, coalesce(review_date::text, ''), held_by::text,"
+        "  (extract(epoch FROM held_at) * 1000)::bigint::text, '', '', ''"
+        "  FROM retention_holds WHERE person_id = $1::bigint"
+        " UNION ALL SELECT 3, service, bool_or(open)::text, '', '', '', '', '' FROM ("
+        "  SELECT service, end_date IS NULL AS open FROM involvements WHERE person_id = $1::bigint"
+        "  UNION ALL SELECT service, true FROM allocations WHERE person_id = $1::bigint AND end_date IS NULL"
+        " ) AS s GROUP BY service"
+        " ORDER BY 1, 2",
+        1, params, err);
+    if (out->res == NULL)
+        return -1;
+    int rows = PQntuples(out->res);
+    for (int r = 0; r < rows; r++) {
+        int kind = atoi(PQgetvalue(out->res, r, 0));
+        if (kind == 1 && out->n_flags < RECORDS_RETENTION_SERVICES) {
+            Tsr__Records__RetentionFlag *f = &out->flags[out->n_flags];
+            retention__flag_from_row(out->res, r, 1, f);
+            out->flag_ptrs[out->n_flags++] = f;
+            if (strcmp(f->keep_until, out->retention.keep_until) > 0)
+                out->retention.keep_until = f->keep_until;
+        } else if (kind == 2) {
+            out->hold.reason = PQgetvalue(out->res, r, 1);
+            out->hold.review_date = PQgetvalue(out->res, r, 2);
+            out->hold.held_by = strtoull(PQgetvalue(out->res, r, 3), NULL, 10);
+            out->hold.held_at_ms = strtoll(PQgetvalue(out->res, r, 4), NULL, 10);
+            out->retention.hold = &out->hold;
+        } else if (kind == 3) {
+            char *service = PQgetvalue(out->res, r, 1);
+            if (strcmp(PQgetvalue(out->res, r, 2), "true") == 0) {
+                out->open[out->n_open++] = service;
+                continue;
+            }
+            int flagged = 0;
+            for (size_t i = 0; i < out->n_flags; i++)
+                flagged |= strcmp(out->flags[i].service, service) == 0;
+            if (!flagged)
+                out->unflagged[out->n_unflagged++] = service;
+        }
+    }
+    out->retention.flags = out->flag_ptrs;
+    out->retention.n_flags = out->n_flags;
+    out->retention.open_services = out->open;
+    out->retention.n_open_services = out->n_open;
+    out->retention.unflagged_services = out->unflagged;
+    out->retention.n_unflagged_services = out->n_unflagged;
+    return 0;
+}
+
+void records_retention_release(records_retention_t *r)
+{
+    PQclear(r->res);
+    r->res = NULL;
+}
+
+/* Replies with the record's retention as it now stands; flags only to a reader who may see them. */
+static int retention__reply(tsr_call_t *call, uint64_t person_id, int full, tsr_error_t *err)
+{
+    records_retention_t r;
+    if (records_retention_load(call, person_id, &r, err) != 0)
+        return -1;
+    if (!full) {
+        r.retention.n_flags = r.retention.n_open_services = r.retention.n_unflagged_services = 0;
+        r.retention.keep_until = "";
+    }
+    tsr_call_reply(call, &r.retention.base);
+    records_retention_release(&r);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Flags: set by those who may change the record, at the case's closure
+ * ---------------------------------------------------------------------------------------------- */
+
+int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__RetentionFlagSet *in = (const Tsr__Records__RetentionFlagSet *)call->payload;
+    if (tsr_actor_require_role(call->actor, records_person_writers, "flag records for retention", err) != 0)
+        return -1;
+    if (!retention__service(in->service))
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", "service",
+                             "There is no service '%.20s': the services are CSSW, EH and ASC.", in->service);
+    tsr_error_clear(err);
+    const retention_criterion_t *criterion = NULL;
+    if (retention_schedule_count == 0)
+        return tsr_error_set(err, TSR_E_CONFLICT, "no_retention_schedule", NULL,
+                             "Tessera has no retention schedule yet: system support set "
+                             "records.retention_schedule_file to the council's schedule.");
+    if (in->criterion[0] == '\0')
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "criterion",
+                      "Choose the retention criterion of the schedule that applies.");
+    else if ((criterion = retention__find(in->criterion)) == NULL ||
+             strcmp(criterion->service, in->service) != 0)
+        tsr_error_add(err, TSR_E_UNPROCESSABLE, "unknown_criterion", "criterion",
+                      "'%.60s' is not a retention criterion of the schedule for %s.", in->criterion,
+                      in->service);
+    tsr_error_t why;
+    if (in->closed_on[0] != '\0' && tsr_text_check_date(in->closed_on, 1, "closed_on", &why) != 0)
+        tsr_error_add(err, TSR_E_INVALID, why.code, "closed_on",
+                      strcmp(why.code, "date_in_future") == 0
+                          ? "The case cannot have closed after today."
+                          : "Enter the day the case closed as a real date, like 2026-11-25.");
+    if (tsr_error_gathered(err) != 0)
+        return -1;
+    char display[256];
+    if (records_person_require_access(call, in->person_id, "retention flag", display, sizeof(display), err) !=
+        0)
+        return -1;
+    char person[24], years[16], by[24];
+    snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
+    snprintf(years, sizeof(years), "%u", criterion->keep_years);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    const char *params[8] = {
+        person,           in->service, in->closed_on[0] ? in->closed_on : NULL, criterion->code,
+        criterion->title, years,       criterion->from_birth ? "t" : "f",       by};
+    /* The state the flag is judged on and the flag itself in one statement, the person's row locked
+     * first, so that an involvement opened meanwhile is either seen or waits. */
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "WITH p AS (SELECT id, date_of_birth FROM people WHERE id = $1::bigint FOR UPDATE),"
+        " s AS (SELECT"
+        "  EXISTS (SELECT 1 FROM involvements WHERE person_id = $1::bigint AND service = $2 AND end_date IS "
+        "NULL)"
+        "  OR EXISTS (SELECT 1 FROM allocations WHERE person_id = $1::bigint AND service = $2 AND end_date "
+        "IS NULL)"
+        "   AS open,"
+        "  coalesce($3::date, (SELECT max(end_date) FROM involvements WHERE person_id = $1::bigint"
+        "   AND service = $2)) AS closed_on, (SELECT date_of_birth FROM p) AS born),"
+        " k AS (SELECT s.*, (CASE WHEN $7::bool THEN born ELSE closed_on END"
+        "  + make_interval(years => $6::int))::date AS keep_until FROM s),"
+        " ins AS (INSERT INTO retention_flags (person_id, service, criterion, criterion_title, closed_on,"
+        "  keep_until, flagged_by) SELECT $1::bigint, $2, $4, $5, closed_on, keep_until, $8::bigint FROM k"
+        "  WHERE NOT open AND closed_on IS NOT NULL AND keep_until IS NOT NULL"
+        "  ON CONFLICT (person_id, service) DO UPDATE SET criterion = EXCLUDED.criterion,"
+        "  criterion_title = EXCLUDED.criterion_title, closed_on = EXCLUDED.closed_on,"
+        "  keep_until = EXCLUDED.keep_until, flagged_by = EXCLUDED.flagged_by, flagged_at = now()"
+        "  RETURNING keep_until::text)"
+        " SELECT open, closed_on IS NOT NULL, born IS NOT NULL, coalesce((SELECT keep_until FROM ins), ''),"
+        "  coalesce(closed_on::text, '') FROM k",
+        8, params, err);
+    if (res == NULL)
+        return -1;
+    int open = PQgetvalue(res, 0, 0)[0] == 't', has_closure = PQgetvalue(res, 0, 1)[0] == 't';
+    int has_birth = PQgetvalue(res, 0, 2)[0] == 't';
+    char keep_until[16], closed_on[16];
+    snprintf(keep_until, sizeof(keep_until), "%s", PQgetvalue(res, 0, 3));
+    snprintf(closed_on, sizeof(closed_on), "%s", PQgetvalue(res, 0, 4));
+    PQclear(res);
+    if (open)
+        return tsr_error_set(err, TSR_E_CONFLICT, "case_open", "service",
+                             "%s's %s case is still open (an involvement or an allocation has not ended): a "
+                             "record is flagged for retention when the case closes.",
+                             display, in->service);
+    if (!has_closure)
+        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "closed_on",
+                             "Enter the day the case closed: %s has no ended %s involvement to take it from.",
+                             display, in->service);
+    if (criterion->from_birth && !has_birth)
+        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "no_date_of_birth", "criterion",
+                             "'%s' counts from the date of birth, which %s's record does not have: record it "
+                             "first, or choose a criterion that counts from the closure.",
+                             criterion->title, display);
+    char summary[512];
+    snprintf(summary, sizeof(summary),
+             "Flagged %.200s (%" PRIu64 ") for retention: %s case closed %s, '%.120s', kept until %s",
+             display, in->person_id, in->service, closed_on, criterion->title, keep_until);
+    if (records_person_audit(call, in->person_id, display, "retention-flagged", summary, err) != 0)
+        return -1;
+    return retention__reply(call, in->person_id, 1, err);
+}
+
+int records_retention_unflag(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__RetentionFlagRemove *in = (const Tsr__Records__RetentionFlagRemove *)call->payload;
+    if (tsr_actor_require_role(call->actor, records_person_writers, "change retention flags", err) != 0)
+        return -1;
+    char display[256];
+    if (records_person_require_access(call, in->person_id, "retention flag", display, sizeof(display), err) !=
+        0)
+        return -1;
+    char person[24];
+    snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
+    const char *params[2] = {person, in->service};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "DELETE FROM retention_flags WHERE person_id = $1::bigint AND service = $2"
+                                " RETURNING criterion_title, keep_until::text",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", "service",
+                             "%s's record has no retention flag for %.20s.", display, in->service);
+    }
+    char summary[512];
+    snprintf(summary, sizeof(summary),
+             "Removed the %s retention flag of %s (%" PRIu64 ") ('%s', kept until %s)", in->service, display,
+             in->person_id, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (records_person_audit(call, in->person_id, display, "retention-unflagged", summary, err) != 0)
+        return -1;
+    return retention__reply(call, in->person_id, 1, err);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Holds: information governance keeps a record past its time for an ongoing inquiry
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Whether the actor may see the record in full: a keeper need not be on a restricted record's
+ * access list to hold it, and then sees no more of it than its name. */
+static int retention__full(tsr_call_t *call, uint64_t person_id, int *full, tsr_error_t *err)
+{
+    records_access_t access;
+    if (records_access_person(call, person_id, &access, err) != 0)
+        return -1;
+    *full = access == RECORDS_ACCESS_FULL;
+    return 0;
+}
+
+int records_retention_hold(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__RetentionHoldSet *in = (const Tsr__Records__RetentionHoldSet *)call->payload;
+    if (tsr_actor_require_role(call->actor, retention_keepers, "hold records past their retention", err) != 0)
+        return -1;
+    tsr_error_clear(err);
+    char *reason = tsr_text_trim_dup(in->reason);
+    if (reason == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+    if (reason[0] == '\0')
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "reason",
+                      "Enter why the record is kept: the inquiry it is kept for.");
+    else if (tsr_text_length(reason) > RETENTION_REASON_MAX || tsr_text_has_control(reason, 1))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_value", "reason",
+                      "A reason is up to %d characters of text.", RETENTION_REASON_MAX);
+    tsr_error_t why;
+    if (in->review_date[0] != '\0' && tsr_text_check_date(in->review_date, 0, "review_date", &why) != 0)
+        tsr_error_add(err, TSR_E_INVALID, why.code, "review_date",
+                      "Enter the review date as a real date, like 2027-06-30.");
+    int rc = -1, full = 0;
+    char display[256];
+    if (tsr_error_gathered(err) != 0 ||
+        records_person_display(call, in->person_id, display, sizeof(display), err) != 0 ||
+        retention__full(call, in->person_id, &full, err) != 0)
+        goto done;
+    char person[24], by[24];
+    snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    const char *params[4] = {person, reason, in->review_date[0] ? in->review_date : NULL, by};
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "INSERT INTO retention_holds (person_id, reason, review_date, held_by) VALUES ($1::bigint, $2,"
+        " $3::date, $4::bigint) ON CONFLICT (person_id) DO UPDATE SET reason = EXCLUDED.reason,"
+        " review_date = EXCLUDED.review_date, held_by = EXCLUDED.held_by, held_at = now()",
+        4, params, err);
+    if (res == NULL)
+        goto done;
+    PQclear(res);
+    char summary[1400];
+    snprintf(summary, sizeof(summary), "Held the record of %s (%" PRIu64 ") past its retention: %s%s%s",
+             display, in->person_id, reason, in->review_date[0] ? "; review on " : "", in->review_date);
+    if (records_person_audit(call, in->person_id, display, "retention-held", summary, err) == 0)
+        rc = retention__reply(call, in->person_id, full, err);
+done:
+    free(reason);
+    return rc;
+}
+
+int records_retention_release_hold(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__RetentionHoldRelease *in = (const Tsr__Records__RetentionHoldRelease *)call->payload;
+    if (tsr_actor_require_role(call->actor, retention_keepers, "release retention holds", err) != 0)
+        return -1;
+    char display[256];
+    int full = 0;
+    if (records_person_display(call, in->person_id, display, sizeof(display), err) != 0 ||
+        retention__full(call, in->person_id, &full, err) != 0)
+        return -1;
+    char person[24];
+    snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
+    const char *params[1] = {person};
+    PGresult *res =
+        tsr_db_exec(call->conn, "DELETE FROM retention_holds WHERE person_id = $1::bigint RETURNING reason",
+                    1, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "%s's record is not held.", display);
+    }
+    char summary[1400];
+    snprintf(summary, sizeof(summary), "Released the retention hold on %s (%" PRIu64 ") (%s)", display,
+             in->person_id, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (records_person_audit(call, in->person_id, display, "retention-released", summary, err) != 0)
+        return -1;
+    return retention__reply(call, in->person_id, full, err);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Records due for disposal
+ * ---------------------------------------------------------------------------------------------- */
+
+int records_retention_due(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__RetentionDueQuery *in = (const Tsr__Records__RetentionDueQuery *)call->payload;
+    if (tsr_actor_require_role(call->actor, retention_keepers, "see the records due for disposal", err) != 0)
+        return -1;
+    uint32_t limit = in->limit == 0 ? 50 : in->limit;
+    if (limit > 200)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to 200.");
+    if (in->on[0] != '\0' && tsr_text_check_date(in->on, 0, "on", err) != 0)
+        return -1;
+    unsigned long offset = 0;
+    if (tsr_text_cursor_offset(in->cursor, RETENTION_DUE_DEPTH, &offset, err) != 0)
+        return -1;
+    char worker[32], teams[1024], lim[16], from[16];
+    const char *override;
+    records_access_params(call, worker, teams, sizeof(teams), &override);
+    snprintf(lim, sizeof(lim), "%u", limit + 1);
+    snprintf(from, sizeof(from), "%lu", offset);
+    const char *params[6] = {worker, teams, override, in->on[0] ? in->on : NULL, lim, from};
+    char sql[4096];
+    /* Due: the latest flag's date reached, no hold, nothing open, and every service the person was
+     * involved with flagged (the longest period applies to the whole record). */
+    snprintf(sql, sizeof(sql),
+             "WITH day AS (SELECT coalesce($4::date, current_date) AS on_day),"
+             " due AS (SELECT f.person_id, max(f.keep_until) AS keep_until FROM retention_flags f"
+             "  GROUP BY f.person_id HAVING max(f.keep_until) <= (SELECT on_day FROM day))"
+             " SELECT p.id, " RECORDS_PERSON_DISPLAY ", r.reason IS NOT NULL, d.keep_until::text, %s,"
+             "  (SELECT on_day::text FROM day)"
+             " FROM due d JOIN people p ON p.id = d.person_id AND p.merged_into IS NULL"
+             " LEFT JOIN restrictions r ON r.person_id = p.id"
+             " WHERE NOT EXISTS (SELECT 1 FROM retention_holds h WHERE h.person_id = p.id)"
+             "  AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = p.id AND a.end_date IS NULL)"
+             "  AND NOT EXISTS (SELECT 1 FROM involvements i WHERE i.person_id = p.id AND (i.end_date IS NULL"
+             "   OR NOT EXISTS (SELECT 1 FROM retention_flags f WHERE f.person_id = p.id"
+             "    AND f.service = i.service)))"
+             " ORDER BY d.keep_until, p.id LIMIT $5::int OFFSET $6::bigint",
+             records_access_sql);
+    PGresult *res = tsr_db_exec(call->conn, sql, 6, params, err);
+    if (res == NULL)
+        return -1;
+    int rows = PQntuples(res) > (int)limit ? (int)limit : PQntuples(res);
+    char next_cursor[24] = "";
+    if (PQntuples(res) > (int)limit && offset + limit < RETENTION_DUE_DEPTH)
+        snprintf(next_cursor, sizeof(next_cursor), "%lu", offset + limit);
+    /* The flags of the records the reader may see, one statement for the page. */
+    char *ids = calloc((size_t)rows + 1, 24);
+    size_t used = 0;
+    ids[used++] = '{';
+    for (int k = 0; k < rows; k++)
+        if (PQgetvalue(res, k, 4)[0] == 't')
+            used += (size_t)snprintf(ids + used, 24, "%s%s", used > 1 ? "," : "", PQgetvalue(res, k, 0));
+    snprintf(ids + used, 2, "}");
+    const char *flag_params[1] = {ids};
+    PGresult *flags = tsr_db_exec(call->conn,
+                                  "SELECT person_id::text, " RETENTION_FLAG_COLUMNS " FROM retention_flags"
+                                  " WHERE person_id = ANY($1::bigint[]) ORDER BY person_id, service",
+                                  1, flag_params, err);
+    free(ids);
+    if (flags == NULL) {
+        PQclear(res);
+        return -1;
+    }
+    int n_flags = PQntuples(flags);
+    Tsr__Records__RetentionDue *items = calloc((size_t)rows + 1, sizeof(*items));
+    Tsr__Records__RetentionDue **item_ptrs = calloc((size_t)rows + 1, sizeof(*item_ptrs));
+    Tsr__Records__RetentionFlag *flag_items = calloc((size_t)n_flags + 1, sizeof(*flag_items));
+    Tsr__Records__RetentionFlag **flag_ptrs = calloc((size_t)n_flags + 1, sizeof(*flag_ptrs));
+    /* Each record shown in full is a read of it: one event names them all, as a search's does. */
+    Tsr__Records__PersonAccessed *listed = calloc((size_t)rows + 1, sizeof(*listed));
+    Tsr__Records__PersonAccessed **listed_ptrs = calloc((size_t)rows + 1, sizeof(*listed_ptrs));
+    char(*summaries)[200] = calloc((size_t)rows + 1, sizeof(*summaries));
+    size_t n_listed = 0;
+    int f = 0;
+    for (int k = 0; k < rows; k++) {
+        Tsr__Records__RetentionDue *it = &items[k];
+        tsr__records__retention_due__init(it);
+        it->person_id = strtoull(PQgetvalue(res, k, 0), NULL, 10);
+        it->display_name = PQgetvalue(res, k, 1);
+        it->restricted = PQgetvalue(res, k, 2)[0] == 't';
+        it->keep_until = PQgetvalue(res, k, 3);
+        it->name_only = PQgetvalue(res, k, 4)[0] != 't';
+        item_ptrs[k] = it;
+        if (it->name_only)
+            continue;
+        it->flags = &flag_ptrs[f];
+        for (int j = 0; j < n_flags; j++) {
+            if (strtoull(PQgetvalue(flags, j, 0), NULL, 10) != it->person_id)
+                continue;
+            retention__flag_from_row(flags, j, 1, &flag_items[f]);
+            flag_ptrs[f] = &flag_items[f];
+            it->n_flags++;
+            f++;
+        }
+        tsr__records__person_accessed__init(&listed[n_listed]);
+        listed[n_listed].person_id = it->person_id;
+        listed[n_listed].display_name = it->display_name;
+        listed[n_listed].action = "retention-listed";
+        snprintf(summaries[n_listed], sizeof(summaries[n_listed]),
+                 "Listed %s (%" PRIu64 ") among the records due for disposal (kept until %s)",
+                 it->display_name, it->person_id, it->keep_until);
+        listed[n_listed].summary = summaries[n_listed];
+        listed_ptrs[n_listed] = &listed[n_listed];
+        n_listed++;
+    }
+    int rc = 0;
+    if (n_listed > 0) {
+        Tsr__Records__PeopleFound ev = TSR__RECORDS__PEOPLE_FOUND__INIT;
+        ev.people = listed_ptrs;
+        ev.n_people = n_listed;
+        char terms[64];
+        snprintf(terms, sizeof(terms), "records due for disposal on %s", PQgetvalue(res, 0, 5));
+        ev.terms = terms;
+        rc = tsr_call_emit(call, "records.retention.listed", &ev.base, err);
+    }
+    if (rc == 0) {
+        Tsr__Records__RetentionDueList out = TSR__RECORDS__RETENTION_DUE_LIST__INIT;
+        PGresult *today = NULL;
+        out.on = rows > 0 ? PQgetvalue(res, 0, 5) : in->on;
+        if (out.on[0] == '\0' &&
+            (today = tsr_db_exec(call->conn, "SELECT current_date::text", 0, NULL, err)) != NULL)
+            out.on = PQgetvalue(today, 0, 0);
+        out.items = item_ptrs;
+        out.n_items = (size_t)rows;
+        out.next_cursor = next_cursor;
+        if (out.on[0] == '\0')
+            rc = -1;
+        else
+            tsr_call_reply(call, &out.base);
+        PQclear(today);
+    }
+    free(items);
+    free(item_ptrs);
+    free(flag_items);
+    free(flag_ptrs);
+    free(listed);
+    free(listed_ptrs);
+    free(summaries);
+    PQclear(flags);
+    PQclear(res);
+    return rc;
+}

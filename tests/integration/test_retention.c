@@ -1,0 +1,325 @@
+/* Retention of a record (seed 002): flagged at a case's closure with the criterion of the council's
+ * schedule, the longest period applying to the whole record, held longer for an ongoing inquiry,
+ * and listed as due for disposal only once nothing keeps it; each change in the audit trail. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsr_testenv.h"
+
+/* A person with an early help involvement from 2019-04-01, ended on `ended` (NULL: still open). */
+static void add_person_with_involvement(const char *token, const char *family, const char *dob,
+                                        const char *service, const char *ended, char id[32],
+                                        char involvement[32])
+{
+    testenv_add_person(testenv, token, "Robin", family, dob, id);
+    char path[96], body[256];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", id);
+    snprintf(body, sizeof(body), "{\"service\":\"%s\",\"kind\":\"%s\",\"start_date\":\"2019-04-01\"%s%s%s}",
+             service, strcmp(service, "EH") == 0 ? "early-help" : "child-in-need",
+             ended ? ",\"end_date\":\"" : "", ended ? ended : "", ended ? "\"" : "");
+    json_t *inv = testenv_call_json(testenv, token, "POST", path, body, 201);
+    snprintf(involvement, 32, "%s", testenv_str(inv, "id"));
+    json_decref(inv);
+}
+
+static json_t *flag(const char *token, const char *person, const char *service, const char *body, long status)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/%s", person, service);
+    return testenv_call_json(testenv, token, "PUT", path, body, status);
+}
+
+/* The ids of the due list on a day, as the auditor sees it, comma-separated into out. */
+static void due_ids(const char *token, const char *on, char *out, size_t size)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/retention/due?on=%s&limit=200", on);
+    json_t *list = testenv_call_json(testenv, token, "GET", path, NULL, 200);
+    assert_string_equal(testenv_str(list, "on"), on);
+    size_t used = 0, i;
+    json_t *item;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(list, "items"), i, item)
+    {
+        used += (size_t)snprintf(out + used, size - used, ",%s", testenv_str(item, "person_id"));
+    }
+    if (used < size)
+        snprintf(out + used, size - used, ",");
+    json_decref(list);
+}
+
+static int listed(const char *ids, const char *person)
+{
+    char needle[40];
+    snprintf(needle, sizeof(needle), ",%s,", person);
+    return strstr(ids, needle) != NULL;
+}
+
+static void test_a_closed_case_is_flagged_by_the_schedule_and_the_longest_period_is_the_records(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    json_t *schedule = testenv_call_json(testenv, sw, "GET", "/api/v1/retention/schedule", NULL, 200);
+    assert_true(json_array_size(json_object_get(schedule, "criteria")) > 0);
+    json_decref(schedule);
+    char person[32], eh[32], path[128];
+    add_person_with_involvement(sw, "Flagg", "2012-02-29", "EH", NULL, person, eh);
+    long before = testenv_sql_long(testenv, "SELECT count(*) FROM records.retention_flags");
+    /* Still open: not yet. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", person);
+    testenv_call_error(testenv, sw, "PUT", path, "{\"criterion\":\"eh-contact-only\"}", 409, "case_open",
+                       "service");
+    /* Every fault of the form at once, and nothing kept. */
+    testenv_response_t r =
+        testenv_http(testenv, "PUT", path, sw,
+                     "{\"criterion\":\"asc-adult-social-care\",\"closed_on\":\"2999-01-01\"}", NULL);
+    testenv_assert_error(&r, 400, "date_in_future");
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 2);
+    assert_string_equal(testenv_str(json_array_get(json_object_get(r.json, "errors"), 0), "code"),
+                        "unknown_criterion");
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/XYZ", person);
+    testenv_call_error(testenv, sw, "PUT", path, "{\"criterion\":\"eh-contact-only\"}", 404, "not_found",
+                       "service");
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/ASC", person);
+    testenv_call_error(testenv, sw, "PUT", path, "{\"criterion\":\"asc-adult-social-care\"}", 400,
+                       "missing_field", "closed_on");
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.retention_flags"), before);
+
+    /* Closed: the closure date is the involvement's end, the period counted from it. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements/%s/end", person, eh);
+    json_decref(testenv_call_json(testenv, sw, "POST", path, "{\"end_date\":\"2021-06-30\"}", 200));
+    json_t *ret = flag(sw, person, "EH", "{\"criterion\":\"eh-contact-only\"}", 200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2027-06-30");
+    json_t *f = json_array_get(json_object_get(ret, "flags"), 0);
+    assert_string_equal(testenv_str(f, "closed_on"), "2021-06-30");
+    assert_string_equal(testenv_str(f, "criterion_title"), "Early help contact only");
+    json_decref(ret);
+    /* A second service's flag counted from the date of birth (29 February: 28 February in a common
+     * year) and longer: the whole record's date is the later. */
+    ret =
+        flag(sw, person, "CSSW", "{\"criterion\":\"cssw-child-in-need\",\"closed_on\":\"2022-01-10\"}", 200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2037-02-28");
+    assert_int_equal(json_array_size(json_object_get(ret, "flags")), 2);
+    json_decref(ret);
+    /* Flagged again with a shorter criterion, the record's date follows the flags it has. */
+    ret = flag(sw, person, "CSSW", "{\"criterion\":\"cssw-contact-only\",\"closed_on\":\"2022-01-10\"}", 200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2028-01-10");
+    json_decref(ret);
+    /* The summary page shows it. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s", person);
+    json_t *p = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+    json_t *retention = json_object_get(p, "retention");
+    assert_string_equal(testenv_str(retention, "keep_until"), "2028-01-10");
+    assert_true(json_is_null(json_object_get(retention, "hold")));
+    json_decref(p);
+    /* A criterion counted from a date of birth the record does not have is refused. */
+    json_t *no_dob = testenv_call_json(testenv, sw, "POST", "/api/v1/people",
+                                       "{\"legal_name\":{\"given\":\"Sam\",\"family\":\"Nobirth\"},"
+                                       "\"gender\":\"not-known\"}",
+                                       201);
+    char unknown_dob[32];
+    snprintf(unknown_dob, sizeof(unknown_dob), "%s", testenv_str(no_dob, "id"));
+    json_decref(no_dob);
+    testenv_call_error(testenv, sw, "PUT",
+                       (snprintf(path, sizeof(path), "/api/v1/people/%s/retention/CSSW", unknown_dob), path),
+                       "{\"criterion\":\"cssw-looked-after\",\"closed_on\":\"2020-01-01\"}", 422,
+                       "no_date_of_birth", "criterion");
+    /* Removing a flag. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/CSSW", person);
+    json_decref(testenv_call_json(testenv, sw, "DELETE", path, NULL, 204));
+    testenv_call_error(testenv, sw, "DELETE", path, NULL, 404, "not_found", "service");
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action IN ('flag-retention', 'unflag-retention')",
+             person);
+    assert_int_equal(testenv_sql_long(testenv, sql), 4);
+    free(sw);
+}
+
+static void test_a_record_is_due_only_when_its_time_has_come_and_nothing_keeps_it(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *auditor = testenv_login(testenv, "auditor");
+    char due[32], held[32], open[32], unflagged[32], allocated[32], inv[32], path[128], ids[8192];
+    add_person_with_involvement(sw, "Due", "2010-01-01", "EH", "2019-05-01", due, inv);
+    json_decref(flag(sw, due, "EH", "{\"criterion\":\"eh-contact-only\"}", 200)); /* 2025-05-01 */
+    add_person_with_involvement(sw, "Held", "2010-01-01", "EH", "2019-05-01", held, inv);
+    json_decref(flag(sw, held, "EH", "{\"criterion\":\"eh-contact-only\"}", 200));
+    /* Reopened after flagging: a new involvement is open. */
+    add_person_with_involvement(sw, "Reopened", "2010-01-01", "EH", "2019-05-01", open, inv);
+    json_decref(flag(sw, open, "EH", "{\"criterion\":\"eh-contact-only\"}", 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", open);
+    json_decref(
+        testenv_call_json(testenv, sw, "POST", path,
+                          "{\"service\":\"EH\",\"kind\":\"early-help\",\"start_date\":\"2024-01-01\"}", 201));
+    /* Involved with a second service, closed but never flagged. */
+    add_person_with_involvement(sw, "Unflagged", "2010-01-01", "EH", "2019-05-01", unflagged, inv);
+    json_decref(flag(sw, unflagged, "EH", "{\"criterion\":\"eh-contact-only\"}", 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", unflagged);
+    json_decref(testenv_call_json(testenv, sw, "POST", path,
+                                  "{\"service\":\"CSSW\",\"kind\":\"child-in-need\",\"start_date\":\"2019-01-"
+                                  "01\",\"end_date\":\"2019-02-01\"}",
+                                  201));
+    /* Allocated to a key worker still. */
+    add_person_with_involvement(sw, "Allocated", "2010-01-01", "EH", "2019-05-01", allocated, inv);
+    json_decref(flag(sw, allocated, "EH", "{\"criterion\":\"eh-contact-only\"}", 200));
+    char *manager = testenv_login(testenv, "mash.manager");
+    char key_worker[32];
+    {
+        testenv_response_t s =
+            testenv_http(testenv, "POST", "/api/v1/session", NULL,
+                         "{\"username\":\"key.worker\",\"password\":\"tessera-demo\"}", NULL);
+        snprintf(key_worker, sizeof(key_worker), "%s",
+                 json_string_value(json_object_get(json_object_get(s.json, "worker"), "id")));
+        testenv_response_free(&s);
+    }
+    char body[160];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", allocated);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"EH\"}",
+             key_worker);
+    json_decref(testenv_call_json(testenv, manager, "POST", path, body, 201));
+    /* The person view says why each is not closed. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s", unflagged);
+    json_t *p = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_object_get(p, "retention"), "unflagged_services"), 0)),
+                        "CSSW");
+    json_decref(p);
+    snprintf(path, sizeof(path), "/api/v1/people/%s", allocated);
+    p = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_object_get(p, "retention"), "open_services"), 0)),
+                        "EH");
+    json_decref(p);
+
+    /* The hold: information governance only, with a reason. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention-hold", held);
+    testenv_call_error(testenv, sw, "PUT", path, "{\"reason\":\"Inquiry\"}", 403, "forbidden", NULL);
+    testenv_call_error(testenv, auditor, "PUT", path, "{\"reason\":\"  \"}", 400, "missing_field", "reason");
+    json_t *ret =
+        testenv_call_json(testenv, auditor, "PUT", path,
+                          "{\"reason\":\"Independent inquiry into the Held family\",\"review_date\":"
+                          "\"2027-06-30\"}",
+                          200);
+    assert_string_equal(testenv_str(json_object_get(ret, "hold"), "reason"),
+                        "Independent inquiry into the Held family");
+    json_decref(ret);
+
+    /* The day before the date nothing; on it only the record nothing keeps. */
+    testenv_call_error(testenv, sw, "GET", "/api/v1/retention/due", NULL, 403, "forbidden", NULL);
+    due_ids(auditor, "2025-04-30", ids, sizeof(ids));
+    assert_false(listed(ids, due));
+    due_ids(auditor, "2025-05-01", ids, sizeof(ids));
+    assert_true(listed(ids, due));
+    assert_false(listed(ids, held));
+    assert_false(listed(ids, open));
+    assert_false(listed(ids, unflagged));
+    assert_false(listed(ids, allocated));
+    /* The hold released, the record is due again. */
+    json_decref(testenv_call_json(testenv, auditor, "DELETE", path, NULL, 204));
+    due_ids(auditor, "2025-05-01", ids, sizeof(ids));
+    assert_true(listed(ids, held));
+    testenv_call_error(testenv, auditor, "GET", "/api/v1/retention/due?on=2025-13-01", NULL, 400,
+                       "invalid_date", NULL);
+    /* Listing the records is a read of each, in the trail. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action IN ('hold-retention', 'release-retention-hold', 'list-retention-due')",
+             held);
+    assert_int_equal(testenv_sql_long(testenv, sql), 3);
+    free(manager);
+    free(auditor);
+    free(sw);
+}
+
+/* A worker who may not open a restricted record may not flag it either; the refusal is kept. */
+static void test_a_restricted_record_is_flagged_only_by_those_who_may_open_it(void **state)
+{
+    (void)state;
+    char *eh = testenv_login(testenv, "eh.worker"); /* not on the list, nor by policy */
+    char *admin = testenv_login(testenv, "admin");
+    char person[32], inv[32], path[128];
+    add_person_with_involvement(admin, "Private", "2011-03-03", "EH", "2020-03-03", person, inv);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
+    json_decref(testenv_call_json(
+        testenv, admin, "PUT", path,
+        "{\"reason\":\"conflict-of-interest\",\"review_date\":\"2027-01-01\",\"workers\":[]}", 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", person);
+    testenv_call_error(testenv, eh, "PUT", path, "{\"criterion\":\"eh-contact-only\"}", 403,
+                       "restricted_record", NULL);
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.retention_flags WHERE person_id = %s", person);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    free(admin);
+    free(eh);
+}
+
+/* Two records of one person merged: for each service the flag keeping the record longer, and the
+ * duplicate's hold, go with the survivor. */
+static void test_a_merge_keeps_the_longer_flag_and_the_hold(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *admin = testenv_login(testenv, "admin");
+    char survivor[32], duplicate[32], inv[32], path[128], body[64];
+    add_person_with_involvement(sw, "Merge", "2012-05-05", "EH", "2020-01-31", survivor, inv);
+    add_person_with_involvement(sw, "Merge", "2012-05-05", "EH", "2020-01-31", duplicate, inv);
+    json_decref(flag(sw, survivor, "EH", "{\"criterion\":\"eh-contact-only\"}", 200)); /* 2026-01-31 */
+    json_decref(flag(sw, duplicate, "EH", "{\"criterion\":\"eh-early-help\"}", 200));  /* 2037-05-05 */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention-hold", duplicate);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, "{\"reason\":\"Serious case review\"}", 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/merge", survivor);
+    snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", duplicate);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s", survivor);
+    json_t *p = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+    json_t *retention = json_object_get(p, "retention");
+    assert_string_equal(testenv_str(retention, "keep_until"), "2037-05-05");
+    assert_int_equal(json_array_size(json_object_get(retention, "flags")), 1);
+    assert_string_equal(testenv_str(json_object_get(retention, "hold"), "reason"), "Serious case review");
+    json_decref(p);
+    free(admin);
+    free(sw);
+}
+
+static void test_the_records_daemon_refuses_a_schedule_with_a_fault_naming_it(void **state)
+{
+    (void)state;
+    char *bad = testenv_write_file(
+        testenv, "bad-schedule.json",
+        "{\"criteria\": [{\"code\": \"cssw-cin\", \"title\": \"Child in need\", \"service\": \"CSSW\","
+        " \"keep_years\": 25, \"from\": \"date_of_birth\"}, {\"code\": \"asc\", \"title\": \"Adults\","
+        " \"service\": \"ASC\", \"keep_years\": 0, \"from\": \"closure\"}]}");
+    char setting[512];
+    snprintf(setting, sizeof(setting), "TESSERA_RECORDS_RETENTION_SCHEDULE_FILE=%s", bad);
+    testenv_assert_refuses_to_start(testenv, "records", setting, "criteria[1].keep_years (asc)", NULL);
+    char *not_json = testenv_write_file(testenv, "not-json.json", "{\"criteria\": [\n  {\"code\": }\n]}");
+    snprintf(setting, sizeof(setting), "TESSERA_RECORDS_RETENTION_SCHEDULE_FILE=%s", not_json);
+    testenv_assert_refuses_to_start(testenv, "records", setting, "line 2", NULL);
+    free(bad);
+    free(not_json);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_closed_case_is_flagged_by_the_schedule_and_the_longest_period_is_the_records),
+        cmocka_unit_test(test_a_record_is_due_only_when_its_time_has_come_and_nothing_keeps_it),
+        cmocka_unit_test(test_a_restricted_record_is_flagged_only_by_those_who_may_open_it),
+        cmocka_unit_test(test_a_merge_keeps_the_longer_flag_and_the_hold),
+        cmocka_unit_test(test_the_records_daemon_refuses_a_schedule_with_a_fault_naming_it),
+    };
+    return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
+}
