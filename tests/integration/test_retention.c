@@ -294,6 +294,37 @@ static void test_a_merge_keeps_the_longer_flag_and_the_hold(void **state)
     free(sw);
 }
 
+/* A reason as long as a hold's may be, in letters of two bytes: its audit entry, cut to the
+ * trail's size, is cut between letters, and the trail goes on (a cut inside one was refused by
+ * PostgreSQL, and every later entry waited behind it). */
+static void test_a_long_reason_in_another_script_reaches_the_trail(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *auditor = testenv_login(testenv, "auditor");
+    char person[32], inv[32], path[128];
+    add_person_with_involvement(sw, "Zolkiewska", "2013-07-07", "EH", "2020-07-07", person, inv);
+    /* Held twice, "Z" and "Zz" before the letters: the cut falls inside a letter one of the times. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention-hold", person);
+    for (int parity = 0; parity < 2; parity++) {
+        char body[2400];
+        size_t n = (size_t)snprintf(body, sizeof(body), "{\"reason\":\"%s", parity ? "Zz" : "Z");
+        for (int i = 0; i < 998; i++)
+            n += (size_t)snprintf(body + n, sizeof(body) - n, "\xc5\xbc"); /* z with a dot above */
+        snprintf(body + n, sizeof(body) - n, "\"}");
+        json_decref(testenv_call_json(testenv, auditor, "PUT", path, body, 200));
+    }
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'hold-retention'",
+             person);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+    free(auditor);
+    free(sw);
+}
+
 static void test_the_records_daemon_refuses_a_schedule_with_a_fault_naming_it(void **state)
 {
     (void)state;
@@ -319,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_a_record_is_due_only_when_its_time_has_come_and_nothing_keeps_it),
         cmocka_unit_test(test_a_restricted_record_is_flagged_only_by_those_who_may_open_it),
         cmocka_unit_test(test_a_merge_keeps_the_longer_flag_and_the_hold),
+        cmocka_unit_test(test_a_long_reason_in_another_script_reaches_the_trail),
         cmocka_unit_test(test_the_records_daemon_refuses_a_schedule_with_a_fault_naming_it),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
