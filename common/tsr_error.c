@@ -1,5 +1,7 @@
 #include "tsr_error.h"
 
+#include "tsr_text.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@ int tsr_error_set(tsr_error_t *err, tsr_status_t status, const char *code, const
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
+    tsr_text_utf8_clean(err->message); /* a person's text cut short inside a character */
     return -1;
 }
 
@@ -37,6 +40,7 @@ void tsr_error_gather(tsr_error_t *all, const tsr_error_t *one)
     f->status = one->status;
     snprintf(f->code, sizeof(f->code), "%s", one->code);
     snprintf(f->message, sizeof(f->message), "%s", one->message);
+    tsr_text_utf8_clean(f->message);
     snprintf(f->field, sizeof(f->field), "%s", one->field);
 }
 
@@ -49,6 +53,7 @@ void tsr_error_add(tsr_error_t *all, tsr_status_t status, const char *code, cons
     va_start(ap, fmt);
     vsnprintf(one.message, sizeof(one.message), fmt, ap);
     va_end(ap);
+    tsr_text_utf8_clean(one.message);
     tsr_error_gather(all, &one);
 }
 

@@ -36,21 +36,6 @@ void tsr_log_new_trace_id(char *buf)
     sodium_bin2hex(buf, 33, raw, sizeof(raw));
 }
 
-/* A long message is cut to fit, and the cut can fall inside a UTF-8 sequence: drop that partial
- * character, so the rest of the message is logged rather than the not-valid-UTF-8 placeholder. */
-static void log__cut_at_character(char *message, size_t len)
-{
-    size_t start = len;
-    while (start > 0 && ((unsigned char)message[start - 1] & 0xC0) == 0x80)
-        start--;
-    if (start == 0)
-        return;
-    unsigned char lead = (unsigned char)message[start - 1];
-    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    if (len - (start - 1) < need)
-        message[start - 1] = '\0';
-}
-
 void tsr_log_write(tsr_log_level_t level, const char *trace_id, const char *fmt, ...)
 {
     if (level < log__threshold)
@@ -60,8 +45,10 @@ void tsr_log_write(tsr_log_level_t level, const char *trace_id, const char *fmt,
     va_start(ap, fmt);
     int full = vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
+    /* Cut to fit, perhaps inside a character: dropped, so the rest of the message is logged rather
+     * than the not-valid-UTF-8 placeholder. */
     if (full >= (int)sizeof(message))
-        log__cut_at_character(message, sizeof(message) - 1);
+        tsr_text_utf8_clean(message);
 
     struct timeval tv;
     gettimeofday(&tv, NULL);

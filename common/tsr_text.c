@@ -82,23 +82,20 @@ char *tsr_text_utf8_repair(const char *s, size_t len, size_t max_bytes)
     return out;
 }
 
-void tsr_text_utf8_cut(char *s)
+void tsr_text_utf8_clean(char *s)
 {
-    size_t len = strlen(s);
-    /* The last lead byte within a character's reach of the end, and whether its sequence ends in s. */
-    for (size_t back = 1; back <= 4 && back <= len; back++) {
-        unsigned char c = (unsigned char)s[len - back];
-        if ((c & 0xC0) == 0x80)
+    unsigned char *p = (unsigned char *)s, *end = p + strlen(s), *o = p;
+    while (p < end) {
+        size_t n = tsr_text__utf8_sequence(p, end);
+        if (n == 0) {
+            p++;
             continue;
-        size_t need = c < 0x80             ? 1
-                      : (c & 0xE0) == 0xC0 ? 2
-                      : (c & 0xF0) == 0xE0 ? 3
-                      : (c & 0xF8) == 0xF0 ? 4
-                                           : 1;
-        if (need > back)
-            s[len - back] = '\0';
-        return;
+        }
+        memmove(o, p, n);
+        o += n;
+        p += n;
     }
+    *o = '\0';
 }
 
 size_t tsr_text_length(const char *s)

@@ -15,9 +15,11 @@ int tsr_text_is_utf8(const char *s, size_t len);
  * max_bytes: text that came as bytes (a feed file in another encoding) kept for a person to read.
  * NULL when out of memory. */
 char *tsr_text_utf8_repair(const char *s, size_t len, size_t max_bytes);
-/* Drops the incomplete UTF-8 sequence, if any, at the end of s: what snprintf leaves when it cuts
- * text short in the middle of a character, which PostgreSQL would refuse to store. */
-void tsr_text_utf8_cut(char *s);
+/* Drops, in place, every byte of s that is not part of a well-formed UTF-8 sequence: what snprintf
+ * leaves where "%.40s" or the end of its buffer cuts a character short. Text so cut would be refused
+ * by PostgreSQL and by jansson; a message or an audit entry made from a person's text goes through
+ * this before it leaves. */
+void tsr_text_utf8_clean(char *s);
 /* Characters (code points), not bytes. */
 size_t tsr_text_length(const char *s);
 /* Length once leading and trailing white space is removed. */

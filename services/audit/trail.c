@@ -393,9 +393,9 @@ static int trail__append(const Tsr__Envelope *e, const trail_access_t *access, i
                                          actor ? actor->n_roles : 0);
     char *teams = tsr_text_array_literal((const char *const *)(actor ? actor->team_names : NULL),
                                          actor ? actor->n_team_names : 0);
-    char summary[sizeof(access->summary)]; /* cut to its size as it was made, perhaps mid-character */
+    char summary[sizeof(access->summary)]; /* cut where it was made, perhaps inside a character */
     snprintf(summary, sizeof(summary), "%s", access->summary);
-    tsr_text_utf8_cut(summary);
+    tsr_text_utf8_clean(summary);
     trail_row_t row = {occurred,
                        worker,
                        actor ? actor->username : "",

@@ -209,6 +209,7 @@ int gw_fail(gw_call_t *call, tsr_status_t status, const char *code, const char *
     va_start(ap, fmt);
     vsnprintf(err.message, sizeof(err.message), fmt, ap);
     va_end(ap);
+    tsr_text_utf8_clean(err.message); /* the caller's text quoted, perhaps cut inside a character */
     gw_reply_error(call, &err);
     return -1;
 }

@@ -87,6 +87,12 @@ static void test_a_closed_case_is_flagged_by_the_schedule_and_the_longest_period
     snprintf(path, sizeof(path), "/api/v1/people/%s/retention/XYZ", person);
     testenv_call_error(testenv, sw, "PUT", path, "{\"criterion\":\"eh-contact-only\"}", 404, "not_found",
                        "service");
+    /* A message quoting the caller's text cut inside a letter still says what was wrong. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/ABCDEFGHIJKLMNOPQRS%%C5%%BC", person);
+    r = testenv_http(testenv, "PUT", path, sw, "{}", NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    assert_non_null(strstr(r.body, "There is no service 'ABCDEFGHIJKLMNOPQRS'"));
+    testenv_response_free(&r);
     snprintf(path, sizeof(path), "/api/v1/people/%s/retention/ASC", person);
     testenv_call_error(testenv, sw, "PUT", path, "{\"criterion\":\"asc-adult-social-care\"}", 400,
                        "missing_field", "closed_on");

@@ -109,28 +109,30 @@ static void test_utf8_refuses_overlongs_surrogates_truncation_and_nul(void **sta
     assert_true(tsr_text_is_utf8("", 0));
 }
 
-/* An audit entry's summary cut short by snprintf in the middle of a name in another script is
- * stored, not refused by PostgreSQL (which would hold up the trail). */
-static void test_utf8_cut_drops_a_character_cut_short_at_the_end(void **state)
+/* An audit entry's summary or an error's message cut short by snprintf inside a name in another
+ * script ("%.20s", or the buffer's end) is stored and sent, not refused by PostgreSQL or jansson. */
+static void test_utf8_clean_drops_characters_cut_short_anywhere(void **state)
 {
     (void)state;
     char whole[] = "Zo\xc5\xbc";
-    tsr_text_utf8_cut(whole);
+    tsr_text_utf8_clean(whole);
     assert_string_equal(whole, "Zo\xc5\xbc");
     char cut[] = "Zo\xc5"; /* what snprintf leaves of "Zo\xc5\xbc" in 4 bytes */
-    tsr_text_utf8_cut(cut);
+    tsr_text_utf8_clean(cut);
     assert_string_equal(cut, "Zo");
-    char euro[] = "abcd\xe2\x82"; /* the euro sign cut after two of its three bytes */
-    tsr_text_utf8_cut(euro);
-    assert_string_equal(euro, "abcd");
+    char middle[] = "Service 'ABC\xc5' is unknown, \xe2\x82 costs \xe2\x82\xac"
+                    "1"; /* "%.4s" and a cut euro sign */
+    tsr_text_utf8_clean(middle);
+    assert_string_equal(middle, "Service 'ABC' is unknown,  costs \xe2\x82\xac"
+                                "1");
     char four[] = "a\xf0\x9f\x98\x80";
-    tsr_text_utf8_cut(four);
+    tsr_text_utf8_clean(four);
     assert_string_equal(four, "a\xf0\x9f\x98\x80");
     char four_cut[] = "a\xf0\x9f\x98";
-    tsr_text_utf8_cut(four_cut);
+    tsr_text_utf8_clean(four_cut);
     assert_string_equal(four_cut, "a");
     char empty[] = "";
-    tsr_text_utf8_cut(empty);
+    tsr_text_utf8_clean(empty);
     assert_string_equal(empty, "");
 }
 
@@ -460,7 +462,7 @@ int main(void)
         cmocka_unit_test(test_telephone_numbers_are_uk_numbers_with_area_codes_or_international),
         cmocka_unit_test(test_email_addresses_need_one_at_and_a_dotted_domain),
         cmocka_unit_test(test_utf8_refuses_overlongs_surrogates_truncation_and_nul),
-        cmocka_unit_test(test_utf8_cut_drops_a_character_cut_short_at_the_end),
+        cmocka_unit_test(test_utf8_clean_drops_characters_cut_short_anywhere),
         cmocka_unit_test(test_utf8_repair_shows_each_ill_formed_byte_as_a_replacement_and_cuts_on_a_boundary),
         cmocka_unit_test(test_lengths_count_characters_trim_and_control_characters),
         cmocka_unit_test(test_like_pattern_escapes_wildcards),
