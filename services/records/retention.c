@@ -328,11 +328,18 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
     const char *params[8] = {
         person,           in->service, in->closed_on[0] ? in->closed_on : NULL, criterion->code,
         criterion->title, years,       criterion->from_birth ? "t" : "f",       by};
-    /* The state the flag is judged on and the flag itself in one statement, the person's row locked
-     * first, so that an involvement opened meanwhile is either seen or waits. */
-    PGresult *res = tsr_db_exec(
+    /* The person's row locked first, then the state judged and the flag written in one statement
+     * whose snapshot follows the lock: an involvement or allocation added at the same moment (its
+     * foreign key's lock waits on this one) is either seen here or begins after the flag. */
+    const char *lock_params[1] = {person};
+    PGresult *res = tsr_db_exec(call->conn, "SELECT 1 FROM people WHERE id = $1::bigint FOR UPDATE", 1,
+                                lock_params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    res = tsr_db_exec(
         call->conn,
-        "WITH p AS (SELECT id, date_of_birth FROM people WHERE id = $1::bigint FOR UPDATE),"
+        "WITH p AS (SELECT id, date_of_birth FROM people WHERE id = $1::bigint),"
         " s AS (SELECT"
         "  EXISTS (SELECT 1 FROM involvements WHERE person_id = $1::bigint AND service = $2 AND end_date IS "
         "NULL)"
