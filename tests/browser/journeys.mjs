@@ -953,6 +953,85 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   await page.locator('#password-error', { hasText: 'ended' }).waitFor();
 });
 
+journey("Retention (seed 002): a key worker flags a demo person's closed service (refused first without a criterion and with a closure in the future, each next to its field) and sees the date the record is kept until; the auditor finds a long-closed record due for disposal, and holds the demo person's record for an inquiry", async (s, ctx) => {
+  const { page } = s;
+  // Set-up through the API: Efua's adult social care ends (her early help stays open), and a record
+  // closed long ago, flagged with the example schedule's 6 years, is due for disposal.
+  const admin = await signInApi(ctx.base, 'admin');
+  const efua = (await apiCall(ctx.base, admin, 'GET', '/api/v1/people?name=Efua')).items[0];
+  const asc = await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${efua.id}/involvements`, { service: 'ASC', kind: 'adult-social-care', start_date: '2023-02-01' });
+  await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${efua.id}/involvements/${asc.id}/end`, { end_date: '2025-03-31' });
+  await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${efua.id}/involvements`, { service: 'EH', kind: 'early-help', start_date: '2025-01-06' });
+  const old = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Wilf', family: 'Oldacre' }, gender: 'male', date_of_birth: '1990-05-05' });
+  await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${old.id}/involvements`, { service: 'CSSW', kind: 'child-in-need', start_date: '2004-09-01', end_date: '2005-06-30' });
+  const flagged = await apiCall(ctx.base, admin, 'PUT', `/api/v1/people/${old.id}/retention/CSSW`, { criterion: 'cssw-contact-only' });
+  expect(flagged.keep_until === '2011-06-30', `the long-closed record is kept until ${flagged.keep_until}`);
+  let kb = await signIn(s, 'key.worker');
+  await navTo(kb, page, 'People');
+  await kb.type(page.locator('#name'), 'Efua');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await kb.press(page.getByRole('link', { name: `Efua Osei (${efua.id})` }));
+  await page.locator('h1', { hasText: `Efua Osei (${efua.id})` }).waitFor();
+  const before = await text(page.locator('.govuk-summary-list', { hasText: 'Record kept until' }));
+  expect(before.includes('Not flagged yet') && before.includes('Cases still open Early help') && before.includes('Closed, not flagged yet Adult social care'), `the retention before the flag: ${before}`);
+  // Only the closed service is offered; its criteria are the schedule's for adult social care.
+  const offered = await page.locator('#retention-service option').allTextContents();
+  expect(offered.length === 2 && offered[1] === 'Adult social care', `the services offered: ${JSON.stringify(offered)}`);
+  await kb.choose(page.locator('#retention-service'), 'Adult social care');
+  const criteria = await page.locator('#retention-criterion option').allTextContents();
+  expect(criteria.length === 3 && criteria.every((c, i) => i === 0 || /^(Adult social care|Safeguarding adults enquiry) \(\d+ years from the closure\)$/.test(c)), `the criteria offered: ${JSON.stringify(criteria)}`);
+  await kb.press(page.getByRole('button', { name: 'Flag for retention' }));
+  await page.locator('#retention-criterion-error', { hasText: 'Select the retention criterion' }).waitFor();
+  expect(await page.locator('#retention-criterion').evaluate((el) => el.closest('.govuk-form-group').classList.contains('govuk-form-group--error') && el.getAttribute('aria-describedby').includes('retention-criterion-error')), 'the criterion is not marked in error');
+  await kb.press(page.locator('.govuk-error-summary a', { hasText: 'retention criterion' }));
+  expect(await page.locator('#retention-criterion').evaluate((el) => el === document.activeElement), "the error summary's link does not focus the criterion");
+  await s.check('retention-flag-needs-criterion');
+  // The API's rule: a case cannot have closed after today, next to the date.
+  await kb.choose(page.locator('#retention-criterion'), 'Safeguarding adults enquiry');
+  await kb.date(page.locator('#retention-closed-on'), tomorrow);
+  await kb.press(page.getByRole('button', { name: 'Flag for retention' }));
+  await page.locator('#retention-closed-on-error', { hasText: 'after today' }).waitFor();
+  await kb.date(page.locator('#retention-closed-on'), '2025-03-31');
+  await kb.press(page.getByRole('button', { name: 'Flag for retention' }));
+  await banner(page, 'The record is kept until 31/03/2040.');
+  const kept = await text(page.locator('.govuk-summary-list', { hasText: 'Record kept until' }));
+  expect(kept.includes('Record kept until 31/03/2040') && kept.includes('Closed, not flagged yet None'), `the retention after the flag: ${kept}`);
+  const flags = await text(page.getByRole('table', { name: 'Retention flags' }));
+  expect(flags.includes('Adult social care Safeguarding adults enquiry Flagged by Kai Worrall') && flags.includes('31/03/2025 31/03/2040 Remove flag'), `the flags: ${flags}`);
+  await s.check('retention-flagged');
+  await signOut(s);
+  // Information governance: what is due for disposal today, and on a day before it was.
+  kb = await signIn(s, 'auditor');
+  await navTo(kb, page, 'Retention');
+  await page.locator('h1', { hasText: 'Records due for disposal' }).waitFor();
+  const due = page.getByRole('table', { name: /^Due on/ });
+  const listed = await text(due);
+  expect(listed.includes(`Wilf Oldacre (${old.id})`) && listed.includes("Children's social work: Contact or consultation only, no further action (case closed 30/06/2005, kept until 30/06/2011)"), `the records due: ${listed}`);
+  expect(!listed.includes('Efua'), 'a record kept until 2040 is listed as due');
+  await s.check('retention-due');
+  await kb.date(page.locator('#due-on'), '2011-06-29');
+  await kb.press(page.getByRole('button', { name: 'Show records' }));
+  await page.locator('main', { hasText: 'No record is due for disposal on 29/06/2011.' }).waitFor();
+  // The auditor holds Efua's record for an inquiry; without a reason the page says so.
+  await navTo(kb, page, 'People');
+  await kb.type(page.locator('#name'), 'Efua');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await kb.press(page.getByRole('link', { name: `Efua Osei (${efua.id})` }));
+  await page.locator('h1', { hasText: `Efua Osei (${efua.id})` }).waitFor();
+  expect((await page.locator('#retention-form').count()) === 0, 'the auditor is offered the flag, which is for those who may change the record');
+  await kb.press(page.getByRole('button', { name: 'Hold the record' }));
+  await page.locator('#hold-reason-error').waitFor();
+  await kb.type(page.locator('#hold-reason'), 'Osei family case review: keep until it reports');
+  await kb.date(page.locator('#hold-review-date'), '2027-06-30');
+  await kb.press(page.getByRole('button', { name: 'Hold the record' }));
+  await banner(page, 'The record is held (review by 30/06/2027)');
+  const held = await text(page.locator('.govuk-summary-list', { hasText: 'Record kept until' }));
+  expect(held.includes('Held Osei family case review: keep until it reports') && held.includes('Review by 30/06/2027') && held.includes('Held by Avery Auden'), `the hold on the record: ${held}`);
+  await page.getByRole('button', { name: 'Release the hold' }).waitFor();
+  await s.check('retention-held');
+  await signOut(s);
+});
+
 const started = Date.now();
 log('starting the suite with demo data (scripts/run.sh)');
 const suite = await startSuite(binDir);

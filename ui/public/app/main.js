@@ -16,6 +16,7 @@ import { cpisErrorsPage } from './pages/cpis.js';
 import { familyContextPage, familyContextPersonPage } from './pages/family_context.js';
 import { passwordPage } from './pages/password.js';
 import { WORKER_ADMIN_ROLES, newWorkerPage, workerPage, workersPage } from './pages/workers.js';
+import { RETENTION_ROLES, retentionDuePage } from './pages/retention.js';
 
 const REPORT_ROLES = ['mash-manager', 'team-manager', 'head-of-service', 'director', 'performance-analyst', 'admin', 'system-support'];
 const AUDIT_ROLES = ['auditor', 'admin'];
@@ -32,6 +33,7 @@ const routes = [
   { path: /^\/reports\/consultations-in-period$/, page: reportPage, nav: 'reports' },
   { path: /^\/reports\/front-door-dashboard$/, page: dashboardPage, nav: 'reports' },
   { path: /^\/audit$/, page: auditPage, nav: 'audit' },
+  { path: /^\/retention$/, page: retentionDuePage, nav: 'retention' },
   { path: /^\/notices$/, page: noticesPage, nav: 'notices' },
   { path: /^\/cpis\/errors$/, page: cpisErrorsPage, nav: 'cpis-errors' },
   { path: /^\/family-context$/, page: familyContextPage, nav: 'family-context' },
@@ -70,6 +72,8 @@ function navItems() {
   ];
   if (session.hasRole(...REPORT_ROLES)) items.push({ key: 'reports', href: '#/reports/front-door-dashboard', text: 'Reports' });
   if (session.hasRole(...AUDIT_ROLES)) items.push({ key: 'audit', href: '#/audit', text: 'Audit' });
+  // Information governance's records due for disposal (seed 002), by the audit where they look.
+  if (session.hasRole(...RETENTION_ROLES)) items.push({ key: 'retention', href: '#/retention', text: 'Retention' });
   if (session.hasRole(...CPIS_ERROR_ROLES)) items.push({ key: 'cpis-errors', href: '#/cpis/errors', text: 'CP-IS errors' });
   if (session.hasRole(...WORKER_ADMIN_ROLES)) items.push({ key: 'workers', href: '#/workers', text: 'Workers' });
   return items;

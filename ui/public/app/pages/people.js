@@ -1,12 +1,15 @@
 // People: find a person by name (misspellings allowed) and date of birth; a person's summary with
 // demographics, relationships, allocations, case notes, work steps and the CP-IS plans shared with
-// the NHS (with a form to record one), and a form to record a new NHS number. A restricted record the
-// worker may not open shows its display name only, as the API gives it.
-import { ApiError, get, post, put, session } from '../api.js';
+// the NHS (with a form to record one), a form to record a new NHS number, and the record's retention
+// (seed 002: each closed service's flag, the date the whole record is kept until, a hold for an
+// ongoing inquiry) with the forms to flag it and to hold it. A restricted record the worker may not
+// open shows its display name only, as the API gives it (information governance may still hold it).
+import { ApiError, api, get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
 import { attempt, button, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
 import { go, notify } from '../main.js';
 import { startableSteps, startForm, stepsTable, wireStartForm } from './organisations.js';
+import { RETENTION_ROLES, SERVICES, criterionTitle, serviceList, serviceTitle } from './retention.js';
 
 const NOTE_TYPES = [
   ['contact', 'Contact'],
@@ -137,18 +140,28 @@ export async function personPage({ app, params, isCurrent }) {
         <strong class="govuk-warning-text__text"><span class="govuk-visually-hidden">Warning</span>
           This record is restricted. You can see the name only. Your attempt to open it has been recorded.</strong>
       </div>
-      ${person.refusal ? html`<p class="govuk-body">${person.refusal}</p>` : ''}`,
+      ${person.refusal ? html`<p class="govuk-body">${person.refusal}</p>` : ''}
+      ${session.hasRole(...RETENTION_ROLES)
+        ? html`<div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">${holdForms(null, { nameOnly: true })}</div></div>`
+        : ''}`,
     );
+    if (session.hasRole(...RETENTION_ROLES)) wireHoldForms(person);
     return;
   }
   const withPlans = session.hasRole(...PLAN_ROLES);
   // A child's own number once born, or a new one for a number the NHS reported inactive (seed 003):
   // an unborn child's care is matched through the mother's number until then.
   const withNumber = session.hasRole(...PERSON_WRITER_ROLES) && !person.unborn;
-  const [names, types, plans] = await Promise.all([
+  // Retention (seed 002): shown to a reader who may open the record; flagged, at a case's closure,
+  // by those who may change it; held past its time by information governance.
+  const retention = person.retention || null;
+  const withFlag = !!retention && session.hasRole(...PERSON_WRITER_ROLES);
+  const withHold = !!retention && session.hasRole(...RETENTION_ROLES);
+  const [names, types, plans, schedule] = await Promise.all([
     directory(),
     startableSteps('person').catch(() => []),
     withPlans ? get('/api/v1/cpis/plans', { person_id: person.id }).catch(() => null) : null,
+    withFlag ? get('/api/v1/retention/schedule').catch(() => null) : null,
   ]);
   if (!isCurrent()) return;
   const legal = person.legal_name || {};
@@ -206,14 +219,170 @@ export async function personPage({ app, params, isCurrent }) {
       ? html`<h2 class="govuk-heading-m">Work steps</h2><p class="govuk-body">${person.steps_unavailable || 'Work steps cannot be shown just now.'}</p>`
       : stepsTable('Work steps', person.steps || [])}
     ${withPlans ? plansTable(plans) : ''}
+    ${retention ? retentionSection(retention, names, withFlag) : ''}
     </div>
-    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}${withPlans ? planForm(person) : ''}${withNumber ? nhsNumberForm(person) : ''}</div>
+    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}${withPlans ? planForm(person) : ''}${withNumber ? nhsNumberForm(person) : ''}${
+      withFlag ? flagForm(retention, schedule) : ''}${withHold ? holdForms(retention.hold) : ''}</div>
     </div>`,
   );
   wireStartForm({ kind: 'person', id: person.id });
   wireCaseNoteForm(person);
   if (withPlans) wirePlanForm(person);
   if (withNumber) wireNhsNumberForm(person);
+  if (withFlag) wireFlagForms(person, schedule);
+  if (withHold) wireHoldForms(person);
+}
+
+// The record's retention: each service's flag, set when its case closed; the date the whole record
+// is kept until (the latest of the flags': where a record relates to more than one service the
+// longest period applies); a hold for an ongoing inquiry; and which services are still open, or
+// closed and not yet flagged (a record is due for disposal only once every service is flagged).
+function retentionSection(r, names, canFlag) {
+  const who = (id) => names.worker[id] || `Worker ${id}`;
+  const hold = r.hold;
+  return html`<h2 class="govuk-heading-m" id="retention">Retention</h2>
+    ${summaryList([
+      ['Record kept until', r.keep_until
+        ? html`${formatDate(r.keep_until)}<div class="govuk-hint govuk-!-margin-bottom-0">The latest of its flags: the longest period applies to the whole record.</div>`
+        : 'Not flagged yet'],
+      ['Hold', hold
+        ? html`${tag('Held', 'yellow')} <span class="app-pre">${hold.reason}</span><br>${hold.review_date ? `Review by ${formatDate(hold.review_date)}. ` : ''}Held by ${who(hold.held_by)} on ${formatDateTime(hold.held_at)}.`
+        : 'None'],
+      ['Cases still open', serviceList(r.open_services) || 'None'],
+      ['Closed, not flagged yet', serviceList(r.unflagged_services) || 'None'],
+    ])}
+    ${table(
+      'Retention flags',
+      ['Service', 'Criterion', 'Case closed on', 'Keep until', ...(canFlag ? ['Action'] : [])],
+      (r.flags || []).map((f) => [
+        serviceTitle(f.service),
+        html`${f.criterion_title}<div class="govuk-hint govuk-!-font-size-16 govuk-!-margin-bottom-0">Flagged by ${who(f.flagged_by)} on ${formatDateTime(f.flagged_at)}</div>`,
+        formatDate(f.closed_on),
+        formatDate(f.keep_until),
+        ...(canFlag
+          ? [html`<form class="app-remove-flag" data-service="${f.service}" novalidate>${button(html`Remove flag<span class="govuk-visually-hidden"> for ${serviceTitle(f.service)}</span>`, { secondary: true, classes: 'govuk-!-margin-bottom-0' })}</form>`]
+          : []),
+      ]),
+      { empty: 'No service has flagged the record for retention yet.', captionClass: 'govuk-table__caption--s' },
+    )}`;
+}
+
+// The criteria of the schedule for a service, as a select's options (none until a service is chosen).
+function criterionOptions(schedule, service, value = '') {
+  const criteria = service ? schedule.criteria.filter((c) => c.service === service) : [];
+  return html`<option value="">${service ? '-- Please Select --' : 'Select the service first'}</option>
+    ${criteria.map((c) => html`<option value="${c.code}"${c.code === value ? ' selected' : ''}>${criterionTitle(c)}</option>`)}`;
+}
+
+// At a case's closure: the service (one whose case is closed, or flagged already: flagging it again
+// replaces its flag), the criterion of the council's schedule for it, and the day it closed.
+function flagForm(r, schedule) {
+  const heading = html`<h2 class="govuk-heading-m">Flag the record for retention</h2>`;
+  if (!schedule) return html`${heading}<p class="govuk-body">The council's retention schedule cannot be shown just now.</p>`;
+  if (!schedule.criteria?.length) return html`${heading}<p class="govuk-body">Tessera has no retention schedule yet: system support set it up.</p>`;
+  const flagged = new Set((r.flags || []).map((f) => f.service));
+  const services = SERVICES.filter((s) => flagged.has(s.value) || (r.unflagged_services || []).includes(s.value)).map((s) => ({
+    value: s.value,
+    title: flagged.has(s.value) ? `${s.title} (flagged)` : s.title,
+  }));
+  if (!services.length) {
+    return html`${heading}<p class="govuk-body">No case is closed yet. A record is flagged when a service's case closes: all its involvements and allocations have ended.</p>`;
+  }
+  const chosen = services.length === 1 ? services[0].value : '';
+  return html`${heading}
+    <form id="retention-form" novalidate>
+      ${select({ id: 'retention-service', name: 'service', label: 'Service', field: 'service', options: services, value: chosen, hint: 'A service whose case has closed. Flagging one again replaces its flag.' })}
+      <div class="govuk-form-group">
+        <label class="govuk-label" for="retention-criterion">Retention criterion</label>
+        <div id="retention-criterion-hint" class="govuk-hint">From the council's retention schedule for the service.</div>
+        <select class="govuk-select" id="retention-criterion" name="criterion" data-field="criterion" aria-describedby="retention-criterion-hint">${criterionOptions(schedule, chosen)}</select>
+      </div>
+      ${textInput({ id: 'retention-closed-on', name: 'closed_on', label: 'Case closed on (optional)', field: 'closed_on', type: 'date', hint: "Leave empty for the day the service's last involvement ended." })}
+      ${button('Flag for retention')}
+    </form>`;
+}
+
+function wireFlagForms(person, schedule) {
+  const form = document.getElementById('retention-form');
+  if (form) {
+    const service = document.getElementById('retention-service');
+    const criterion = document.getElementById('retention-criterion');
+    // The criteria follow the service chosen (by the arrow keys too, which change it at once).
+    let shown = service.value;
+    const follow = () => {
+      if (service.value === shown) return;
+      shown = service.value;
+      render(criterion, criterionOptions(schedule, service.value, criterion.value));
+    };
+    service.addEventListener('change', follow);
+    service.addEventListener('input', follow);
+    onSubmit(form, async (data) => {
+      const chosen = data.get('service');
+      const body = { criterion: data.get('criterion') };
+      const missing = [];
+      if (!chosen) missing.push({ field: 'service', message: 'Select the service whose case has closed' });
+      if (!body.criterion) missing.push({ field: 'criterion', message: 'Select the retention criterion that applies' });
+      if (missing.length) return showErrors(missing, form);
+      if (data.get('closed_on')) body.closed_on = data.get('closed_on');
+      const r = await attempt(() => put(`/api/v1/people/${person.id}/retention/${chosen}`, body), { scope: form });
+      if (!r) return;
+      const flag = (r.flags || []).find((f) => f.service === chosen);
+      notify(`${serviceTitle(chosen)} flagged for retention${flag ? `: '${flag.criterion_title}', kept until ${formatDate(flag.keep_until)}` : ''}. The record is kept until ${formatDate(r.keep_until)}.`);
+      go(`/people/${person.id}?flagged=${chosen}`);
+    });
+  }
+  for (const remove of document.querySelectorAll('form.app-remove-flag')) {
+    onSubmit(remove, async () => {
+      const chosen = remove.dataset.service;
+      const done = await attempt(() => api('DELETE', `/api/v1/people/${person.id}/retention/${chosen}`), { scope: remove });
+      if (done === undefined) return;
+      notify(`The ${serviceTitle(chosen)} retention flag is removed.`);
+      go(`/people/${person.id}?unflagged=${chosen}`);
+    });
+  }
+}
+
+// Information governance keeps a record past its retention for an ongoing inquiry: a held record
+// is never due for disposal. On a restricted record the worker may not open, whether it is held
+// cannot be shown: releasing one that is not says so.
+function holdForms(hold, { nameOnly = false } = {}) {
+  return html`<h2 class="govuk-heading-m">${hold ? 'Change the hold' : 'Hold the record'}</h2>
+    <form id="hold-form" novalidate>
+      <p class="govuk-body">${nameOnly
+        ? 'Keep this record past its retention for an ongoing inquiry. You can hold it without seeing it.'
+        : 'Keep the record past its retention for an ongoing inquiry. A held record is never due for disposal.'}</p>
+      ${textarea({ id: 'hold-reason', name: 'reason', label: 'Why the record is kept', field: 'reason', value: hold?.reason || '', rows: 3, hint: 'The inquiry it is kept for.' })}
+      ${textInput({ id: 'hold-review-date', name: 'review_date', label: 'Review date (optional)', field: 'review_date', type: 'date', value: hold?.review_date || '' })}
+      ${button(hold ? 'Change the hold' : 'Hold the record', { secondary: !!hold })}
+    </form>
+    ${hold || nameOnly
+      ? html`<h2 class="govuk-heading-m">Release the hold</h2>
+    <form id="release-form" novalidate>
+      <p class="govuk-body">Once the inquiry has ended: the record is then disposed of when its retention is reached.</p>
+      ${button('Release the hold', { secondary: true })}
+    </form>`
+      : ''}`;
+}
+
+function wireHoldForms(person) {
+  const form = document.getElementById('hold-form');
+  onSubmit(form, async (data) => {
+    const body = { reason: data.get('reason').trim() };
+    if (!body.reason) return showErrors([{ field: 'reason', message: 'Enter why the record is kept: the inquiry it is kept for' }], form);
+    if (data.get('review_date')) body.review_date = data.get('review_date');
+    const r = await attempt(() => put(`/api/v1/people/${person.id}/retention-hold`, body), { scope: form });
+    if (!r) return;
+    notify(`The record is held${r.hold?.review_date ? ` (review by ${formatDate(r.hold.review_date)})` : ''}: it is not due for disposal while it is held.`);
+    go(`/people/${person.id}?held=1`);
+  });
+  const release = document.getElementById('release-form');
+  if (!release) return;
+  onSubmit(release, async () => {
+    const done = await attempt(() => api('DELETE', `/api/v1/people/${person.id}/retention-hold`), { scope: release });
+    if (done === undefined) return;
+    notify('The hold is released: the record is due for disposal once its retention is reached.');
+    go(`/people/${person.id}?released=1`);
+  });
 }
 
 // The plans shared with the NHS through CP-IS (seed 003), with the last file that carried each and,
