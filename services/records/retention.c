@@ -332,8 +332,8 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
      * whose snapshot follows the lock: an involvement or allocation added at the same moment (its
      * foreign key's lock waits on this one) is either seen here or begins after the flag. */
     const char *lock_params[1] = {person};
-    PGresult *res = tsr_db_exec(call->conn, "SELECT 1 FROM people WHERE id = $1::bigint FOR UPDATE", 1,
-                                lock_params, err);
+    PGresult *res =
+        tsr_db_exec(call->conn, "SELECT 1 FROM people WHERE id = $1::bigint FOR UPDATE", 1, lock_params, err);
     if (res == NULL)
         return -1;
     PQclear(res);

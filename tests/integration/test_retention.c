@@ -245,6 +245,34 @@ static void test_a_record_is_due_only_when_its_time_has_come_and_nothing_keeps_i
              " AND action IN ('hold-retention', 'release-retention-hold', 'list-retention-due')",
              held);
     assert_int_equal(testenv_sql_long(testenv, sql), 3);
+    /* The nightly job's list: a line per flag, the service's own records with --service. */
+    char out[16384], line[256];
+    assert_int_equal(testenv_run_tool(testenv, "retention due --on 2025-05-01 --service EH --format csv", out,
+                                      sizeof(out)),
+                     0);
+    assert_non_null(strstr(out,
+                           "Person ID,Name,Restricted,Record kept until,Service,Criterion,Case closed on,"
+                           "Flag kept until\r\n"));
+    snprintf(line, sizeof(line),
+             "\n%s,Robin Due,no,2025-05-01,EH,Early help contact only,2019-05-01,2025-05-01\r\n", due);
+    if (strstr(out, line) == NULL)
+        fail_msg("%s is not in the list: %s", line + 1, out);
+    assert_int_equal(testenv_run_tool(testenv, "retention due --on 2025-05-01 --service CSSW --format csv",
+                                      out, sizeof(out)),
+                     0);
+    assert_null(strstr(out, "Robin Due"));
+    assert_int_equal(
+        testenv_run_tool(testenv, "retention due --on 2025-05-01 --format json", out, sizeof(out)), 0);
+    json_t *doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(testenv_str(doc, "on"), "2025-05-01");
+    json_decref(doc);
+    assert_int_equal(testenv_run_tool(testenv, "retention due --service XX --format csv", out, sizeof(out)),
+                     2);
+    assert_non_null(strstr(out, "--service must be CSSW, EH or ASC"));
+    assert_int_equal(
+        testenv_run_tool(testenv, "retention due --on 2025-02-30 --format csv", out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "(--on)"));
     free(manager);
     free(auditor);
     free(sw);

@@ -82,5 +82,7 @@ int cli_worker_import(cli_context_t *ctx, const Tsr__Accounts__WorkerImport *in,
 int cli_accounts_add_administrator(cli_context_t *ctx, int argc, char **argv);
 /* tessera curve keypair SECRET_FILE (curve.c) */
 int cli_curve_keypair(cli_context_t *ctx, int argc, char **argv);
+/* retention.c */
+int cli_retention_due(cli_context_t *ctx, int argc, char **argv);
 
 #endif

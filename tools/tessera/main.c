@@ -36,6 +36,12 @@ static const cli_command_t cli_commands[] = {
      "                            an audit of use (seed 002): unallocated-access, own-or-connected-records,\n"
      "                            third-party-access, leavers or dormant-accounts",
      cli_audit_report, 0},
+    {"retention", "due",
+     "retention due [--on YYYY-MM-DD] [--service CSSW|EH|ASC] --format csv|json [--output FILE]\n"
+     "                            the records due for disposal on a day (seed 002; today by default), a "
+     "line\n"
+     "                            per flag; with --service, the records that service flagged",
+     cli_retention_due, 0},
     {"cpis", "export-plans",
      "cpis export-plans [--output FILE]\n"
      "                            a CP-IS upload file now (as the schedule makes them): every plan due,\n"
