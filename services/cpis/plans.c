@@ -88,6 +88,7 @@ static struct {
     char *upload_dir;
     long upload_every_ms;
     long write_every_ms;
+    long upload_keep_days;
 } plans_config;
 
 /* Where plan work runs: a request's handler, or the daemon's own schedule. */
@@ -181,6 +182,8 @@ int cpis_plans_configure(tsr_daemon_t *daemon, tsr_error_t *err)
     if (tsr_config_get_long(config, "cpis.upload_every_ms", 6L * 3600 * 1000, 0, 7L * 24 * 3600 * 1000,
                             &plans_config.upload_every_ms, err) != 0 ||
         tsr_config_get_long(config, "cpis.upload_write_ms", 10000, 100, 3600000, &plans_config.write_every_ms,
+                            err) != 0 ||
+        tsr_config_get_long(config, "cpis.upload_keep_days", 30, 1, 3650, &plans_config.upload_keep_days,
                             err) != 0)
         return -1;
     if (plans_config.upload_every_ms > 0 && plans_config.upload_every_ms < 1000)
@@ -1346,6 +1349,49 @@ static int plans__write_files(PGconn *conn, void *arg, tsr_error_t *err)
     return rc;
 }
 
+/* Removes from cpis.upload_dir the files the national service answered more than
+ * cpis.upload_keep_days ago: by then the Spine connection has long sent them, and a file there is only
+ * a second copy of children's NHS numbers (this schema keeps each byte for byte). A file never
+ * answered stays for a person to look into; one already gone (taken by the Spine connection) is
+ * simply marked. */
+static int plans__remove_answered_files(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    (void)arg;
+    char days[24];
+    snprintf(days, sizeof(days), "%ld", plans_config.upload_keep_days);
+    const char *params[1] = {days};
+    PGresult *res = tsr_db_exec(conn,
+                                "SELECT file_sequence_number FROM uploads WHERE written_at IS NOT NULL"
+                                " AND file_removed_at IS NULL AND response_at < now() - make_interval(days =>"
+                                " $1::int) ORDER BY file_sequence_number LIMIT 100 FOR UPDATE SKIP LOCKED",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/CPIS-%s-%06llu.json", plans_config.upload_dir, plans_config.ods_code,
+                 strtoull(PQgetvalue(res, i, 0), NULL, 10));
+        if (unlink(path) != 0 && errno != ENOENT) {
+            rc = tsr_error_set(err, TSR_E_INTERNAL, "remove_failed", "cpis.upload_dir",
+                               "Could not remove %s: %s.", path, strerror(errno));
+            break;
+        }
+        const char *done_params[1] = {PQgetvalue(res, i, 0)};
+        PGresult *done = tsr_db_exec(
+            conn, "UPDATE uploads SET file_removed_at = now() WHERE file_sequence_number = $1::bigint", 1,
+            done_params, err);
+        if (done == NULL)
+            rc = -1;
+        PQclear(done);
+        if (rc == 0)
+            tsr_log_info(NULL, "removed %s, answered more than %ld days ago (cpis.upload_keep_days)", path,
+                         plans_config.upload_keep_days);
+    }
+    PQclear(res);
+    return rc;
+}
+
 int cpis_plans_schedule(tsr_daemon_t *daemon)
 {
     if (plans_config.upload_every_ms > 0 &&
@@ -1353,8 +1399,10 @@ int cpis_plans_schedule(tsr_daemon_t *daemon)
                          daemon) != 0)
         return -1;
     if (plans_config.upload_dir[0] != '\0' &&
-        tsr_daemon_every(daemon, "CP-IS upload files", plans_config.write_every_ms, plans__write_files,
-                         NULL) != 0)
+        (tsr_daemon_every(daemon, "CP-IS upload files", plans_config.write_every_ms, plans__write_files,
+                          NULL) != 0 ||
+         tsr_daemon_housekeeping(daemon, "CP-IS upload files answered", plans__remove_answered_files, NULL) !=
+             0))
         return -1;
     return 0;
 }

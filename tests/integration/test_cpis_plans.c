@@ -615,6 +615,62 @@ static void test_files_are_made_on_a_schedule_and_by_the_batch_command(void **st
     wait_for_file(written);
 }
 
+/* The copy of an upload file in cpis.upload_dir goes cpis.upload_keep_days (30) after the national
+ * service answered it; one answered lately and one never answered stay. The file itself is still
+ * served from cpis's own table. */
+static void test_an_answered_upload_file_leaves_the_upload_directory_after_the_days_kept(void **state)
+{
+    (void)state;
+    long seq[3];
+    char path[3][400], api[96];
+    for (int i = 0; i < 3; i++) {
+        json_t *up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+        seq[i] = num(json_object_get(json_object_get(up, "file"), "header"), "file_sequence_number");
+        json_decref(up);
+        snprintf(path[i], sizeof(path[i]), "%s/cpis-uploads/CPIS-E0999-%06ld.json", testenv->dir, seq[i]);
+        wait_for_file(path[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        snprintf(api, sizeof(api), "/api/v1/cpis/uploads/%ld/response", seq[i]);
+        json_decref(
+            testenv_call_json(testenv, support, "POST", api, "{\"status\":\"CPF02\",\"records\":[]}", 200));
+    }
+    char sql[300], out[128];
+    snprintf(
+        sql, sizeof(sql),
+        "UPDATE cpis.uploads SET response_at = now() - interval '31 days' WHERE file_sequence_number = %ld;"
+        " UPDATE cpis.uploads SET created_at = now() - interval '60 days', written_at = now() - interval"
+        " '60 days' WHERE file_sequence_number = %ld",
+        seq[0], seq[2]);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    /* The hourly housekeeping, every 200 ms here. */
+    setenv("TESSERA_TESSERA_HOUSEKEEPING_MS", "200", 1);
+    testenv_kill(testenv, "cpis", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "cpis", 15000), 0);
+    testenv_restart(testenv, "cpis");
+    unsetenv("TESSERA_TESSERA_HOUSEKEEPING_MS");
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM cpis.uploads WHERE file_sequence_number = %ld"
+             " AND file_removed_at IS NOT NULL",
+             seq[0]);
+    long removed = 0;
+    for (int i = 0; i < 100 && removed == 0; i++) {
+        removed = testenv_sql_long(testenv, sql);
+        usleep(100 * 1000);
+    }
+    assert_int_equal(removed, 1);
+    struct stat st;
+    assert_int_not_equal(stat(path[0], &st), 0);
+    assert_int_equal(stat(path[1], &st), 0);
+    assert_int_equal(stat(path[2], &st), 0);
+    assert_true(testenv_log_has(testenv, "cpis", "answered more than 30 days ago"));
+    snprintf(api, sizeof(api), "/api/v1/cpis/uploads/%ld", seq[0]);
+    json_decref(testenv_call_json(testenv, support, "GET", api, NULL, 200));
+    testenv_kill(testenv, "cpis", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "cpis", 15000), 0);
+    testenv_restart(testenv, "cpis");
+}
+
 static void test_the_cpis_daemon_refuses_to_start_without_the_councils_details(void **state)
 {
     (void)state;
@@ -754,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_files_are_made_on_a_schedule_and_by_the_batch_command),
         cmocka_unit_test(test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded),
         cmocka_unit_test(test_every_failure_code_of_a_response_is_queued_with_its_meaning),
+        cmocka_unit_test(test_an_answered_upload_file_leaves_the_upload_directory_after_the_days_kept),
         cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
