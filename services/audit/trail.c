@@ -198,7 +198,10 @@ static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_
                                                {"retention-flagged", "flag-retention"},
                                                {"retention-unflagged", "unflag-retention"},
                                                {"retention-held", "hold-retention"},
-                                               {"retention-released", "release-retention-hold"}};
+                                               {"retention-released", "release-retention-hold"},
+                                               {"address-added", "add-address"},
+                                               {"address-ended", "end-address"},
+                                               {"addresses-viewed", "view-addresses"}};
         const char *action = NULL;
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && action == NULL; i++)
             if (strcmp(verbs[i][0], m->action) == 0)

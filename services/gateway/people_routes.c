@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "addresses_routes.h"
 #include "people_routes.h"
 #include "retention_routes.h"
 #include "workflow_routes.h"
@@ -91,6 +92,10 @@ static json_t *people__person(const Tsr__Records__Person *p)
         json_array_append_new(notes, people__case_note(p->case_notes[i]));
     json_object_set_new(o, "case_notes", notes);
     json_object_set_new(o, "case_notes_total", json_integer(p->case_notes_total));
+    json_t *addresses = json_array();
+    for (size_t i = 0; i < p->n_addresses; i++)
+        json_array_append_new(addresses, gw_address_json(p->addresses[i]));
+    json_object_set_new(o, "addresses", addresses);
     if (p->retention != NULL)
         json_object_set_new(o, "retention", gw_retention_json(p->retention));
     return o;

@@ -9,6 +9,7 @@
 #include "notifications.pb-c.h"
 #include "family_context_routes.h"
 #include "gateway.h"
+#include "addresses_routes.h"
 #include "people_routes.h"
 #include "retention_routes.h"
 #include "report_routes.h"
@@ -512,6 +513,9 @@ const gw_route_t gw_routes[] = {
     {"POST", "/api/v1/people/{id}/involvements", gw_involvement_add, 1, 1},
     {"GET", "/api/v1/people/{id}/involvements", gw_involvement_list, 1, 0},
     {"POST", "/api/v1/people/{id}/involvements/{iid}/end", gw_involvement_end, 1, GW_BODY_OPTIONAL},
+    {"POST", "/api/v1/people/{id}/addresses", gw_address_add, 1, 1},
+    {"GET", "/api/v1/people/{id}/addresses", gw_address_list, 1, 0},
+    {"POST", "/api/v1/people/{id}/addresses/{aid}/end", gw_address_end, 1, GW_BODY_OPTIONAL},
     {"PUT", "/api/v1/workers/{id}/prerequisites", gw_worker_prerequisites, 1, 1},
     {"POST", "/api/v1/workers/{id}/end", gw_worker_end, 1, 1},
     {"PUT", "/api/v1/workers/{id}/password", gw_worker_password_reset, 1, 1},

@@ -1,5 +1,6 @@
 /* tessera-records: people, organisations and everything recorded about them. */
 #include "access.h"
+#include "addresses.h"
 #include "family_context.h"
 #include "involvements.h"
 #include "organisations.h"
@@ -46,6 +47,9 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.family_context.get", records_family_context_get, &tsr__records__family_context_get__descriptor},
     {"records.family_context.import", records_family_context_import,
      &tsr__records__family_context_import__descriptor},
+    {"records.address.add", records_address_add, &tsr__records__address__descriptor},
+    {"records.address.end", records_address_end, &tsr__records__address_end__descriptor},
+    {"records.address.list", records_address_list, &tsr__records__person_get__descriptor},
     {"records.retention.schedule", records_retention_schedule,
      &tsr__records__retention_schedule_get__descriptor},
     {"records.retention.flag", records_retention_flag, &tsr__records__retention_flag_set__descriptor},
@@ -61,7 +65,7 @@ static const tsr_handler_def_t records_handlers[] = {
 static const char *const records_reads[] = {
     "records.organisation.get",   "records.person.get",       "records.person.search",
     "records.case_note.list",     "records.involvement.list", "records.family_context.search",
-    "records.family_context.get", "records.retention.due",
+    "records.family_context.get", "records.retention.due",    "records.address.list",
 };
 
 int main(int argc, char **argv)

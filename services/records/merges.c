@@ -17,6 +17,7 @@ static const char *const merge_statements[] = {
     "UPDATE allocations SET person_id = $1::bigint WHERE person_id = $2::bigint",
     "UPDATE case_notes SET person_id = $1::bigint WHERE person_id = $2::bigint",
     "UPDATE involvements SET person_id = $1::bigint WHERE person_id = $2::bigint",
+    "UPDATE addresses SET person_id = $1::bigint WHERE person_id = $2::bigint",
     "UPDATE people SET mother_id = $1::bigint WHERE mother_id = $2::bigint",
     /* Relationships both ways, except one between the two records being merged. */
     "INSERT INTO relationships (person_id, related_id, type, created_by)"

@@ -12,6 +12,7 @@
 #include "notifications.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
+#include "addresses.h"
 #include "retention.h"
 #include "tsr_log.h"
 #include "tsr_nhs.h"
@@ -486,6 +487,9 @@ static int person__reply(tsr_call_t *call, const Tsr__Records__PersonGet *in, in
         records_retention_t retention = {0};
         if (rc == 0 && (rc = records_retention_load(call, in->id, &retention, err)) == 0)
             row.person.retention = &retention.retention;
+        records_addresses_t addresses = {0};
+        if (rc == 0)
+            rc = records_addresses_load(call, &row.person, &addresses, err);
         if (rc == 0 && as_view && people_audit_views)
             rc = records_person_audit(call, in->id, row.person.display_name, "viewed", summary, err);
         if (rc == 0)
@@ -497,6 +501,7 @@ static int person__reply(tsr_call_t *call, const Tsr__Records__PersonGet *in, in
         records_involvements_release(&row.person, inv_res);
         records_case_notes_release(&row.person, notes_res);
         records_retention_release(&retention);
+        records_addresses_release(&addresses);
     }
     person__release(&row);
     PQclear(res);

@@ -218,6 +218,25 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
     json_decref(call(admin, "POST", path, "{\"end_date\":\"2025-06-30\"}", 200));
     op_end();
 
+    /* Addresses: one recorded, its history read, ended. */
+    char address_id[32];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/addresses", p);
+    op_start("POST /api/v1/people/{id}/addresses", p, NULL);
+    j = call(
+        sw, "POST", path,
+        "{\"type\":\"main\",\"lines\":[\"1 Audit Row\"],\"town\":\"London\",\"start_date\":\"2025-01-06\"}",
+        201);
+    id_of(j, "id", address_id);
+    json_decref(j);
+    op_end();
+    op_start("GET /api/v1/people/{id}/addresses", p, NULL);
+    json_decref(call(sw, "GET", path, NULL, 200));
+    op_end();
+    snprintf(path, sizeof(path), "/api/v1/people/%s/addresses/%s/end", p, address_id);
+    op_start("POST /api/v1/people/{id}/addresses/{aid}/end", p, NULL);
+    json_decref(call(sw, "POST", path, NULL, 200));
+    op_end();
+
     /* Retention (seed 002): the closed case flagged, held and released, listed as due, unflagged. */
     snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", p);
     op_start("PUT /api/v1/people/{id}/retention/{service}", p, NULL);

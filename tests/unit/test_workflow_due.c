@@ -95,7 +95,7 @@ static void test_the_shipped_definitions_load(void **state)
     for (const char *const *t =
              (const char *const[]){"case-note-deletion", "workflow-step-deletion", "worker-role-change",
                                    "add-organisation", "merge-duplicate-records", "restrict-a-record",
-                                   "access-a-restricted-record", NULL};
+                                   "access-a-restricted-record", "add-address", NULL};
          *t; t++)
         assert_non_null(wf_definition_current(*t, NULL));
     wf_definitions_free();
