@@ -1032,6 +1032,47 @@ journey("Retention (seed 002): a key worker flags a demo person's closed service
   await signOut(s);
 });
 
+journey("Addresses: a key worker records a demo person's main address (refused first with a bad postcode and no first line, both next to their fields at once), then the move to a new main address, and sees the first one ended the day before in the history", async (s, ctx) => {
+  const { page } = s;
+  const admin = await signInApi(ctx.base, 'admin');
+  const efua = (await apiCall(ctx.base, admin, 'GET', '/api/v1/people?name=Efua')).items[0];
+  const kb = await signIn(s, 'key.worker');
+  await navTo(kb, page, 'People');
+  await kb.type(page.locator('#name'), 'Efua');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await kb.press(page.getByRole('link', { name: `Efua Osei (${efua.id})` }));
+  await page.locator('h1', { hasText: `Efua Osei (${efua.id})` }).waitFor();
+  await page.locator('main', { hasText: 'No current address recorded.' }).waitFor();
+  // Both faults at once, each next to its field.
+  await kb.type(page.locator('#address-town'), 'London');
+  await kb.type(page.locator('#address-postcode'), 'NW1 2A');
+  await kb.date(page.locator('#address-start-date'), '2021-09-01');
+  await kb.press(page.getByRole('button', { name: 'Add address' }));
+  await page.locator('#address-postcode-error', { hasText: 'real postcode' }).waitFor();
+  await page.locator('#address-line-1-error', { hasText: 'first line of the address' }).waitFor();
+  await s.check('address-two-faults');
+  await kb.type(page.locator('#address-line-1'), '12 Example Road');
+  await kb.type(page.locator('#address-line-2'), 'Flat 3');
+  await page.locator('#address-postcode').fill('');
+  await kb.type(page.locator('#address-postcode'), 'nw12ab');
+  await kb.press(page.getByRole('button', { name: 'Add address' }));
+  await banner(page, 'Main address 12 Example Road, Flat 3, London, NW1 2AB recorded from 01/09/2021.');
+  // The move: a new main address from a later day ends the first the day before.
+  await kb.type(page.locator('#address-line-1'), '4 New Street');
+  await kb.type(page.locator('#address-town'), 'London');
+  await kb.type(page.locator('#address-postcode'), 'E1 6AN');
+  await kb.date(page.locator('#address-start-date'), '2024-03-15');
+  await kb.press(page.getByRole('button', { name: 'Add address' }));
+  await banner(page, 'Main address 4 New Street, London, E1 6AN recorded from 15/03/2024.');
+  const current = await text(page.getByRole('table', { name: 'Addresses' }));
+  expect(current.includes('4 New Street') && !current.includes('12 Example Road'), `the current addresses: ${current}`);
+  await kb.press(page.getByRole('button', { name: 'Show the address history' }));
+  const history = await text(page.getByRole('table', { name: 'Address history' }));
+  expect(history.includes('12 Example Road, Flat 3, London, NW1 2AB 01/09/2021 14/03/2024') && history.includes('4 New Street, London, E1 6AN 15/03/2024 Current'), `the address history: ${history}`);
+  await s.check('address-history');
+  await signOut(s);
+});
+
 const started = Date.now();
 log('starting the suite with demo data (scripts/run.sh)');
 const suite = await startSuite(binDir);

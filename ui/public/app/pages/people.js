@@ -1,6 +1,7 @@
 // People: find a person by name (misspellings allowed) and date of birth; a person's summary with
 // demographics, relationships, allocations, case notes, work steps and the CP-IS plans shared with
-// the NHS (with a form to record one), a form to record a new NHS number, and the record's retention
+// the NHS (with a form to record one), a form to record a new NHS number, the person's addresses and
+// their history (with forms to add and end one), and the record's retention
 // (seed 002: each closed service's flag, the date the whole record is kept until, a hold for an
 // ongoing inquiry) with the forms to flag it and to hold it. A restricted record the worker may not
 // open shows its display name only, as the API gives it (information governance may still hold it).
@@ -157,6 +158,9 @@ export async function personPage({ app, params, isCurrent }) {
   const retention = person.retention || null;
   const withFlag = !!retention && session.hasRole(...PERSON_WRITER_ROLES);
   const withHold = !!retention && session.hasRole(...RETENTION_ROLES);
+  // Addresses: shown to a reader who may open the record (the API leaves them out otherwise).
+  const addresses = person.addresses || null;
+  const withAddress = !!addresses && session.hasRole(...PERSON_WRITER_ROLES);
   const [names, types, plans, schedule] = await Promise.all([
     directory(),
     startableSteps('person').catch(() => []),
@@ -185,6 +189,7 @@ export async function personPage({ app, params, isCurrent }) {
       ['NHS number', nhs(person.nhs_number)],
       ...(person.unborn ? [['Expected delivery date', formatDate(person.expected_delivery_date)]] : []),
     ])}
+    ${addresses ? addressesSection(addresses, withAddress) : ''}
     ${table(
       'Relationships',
       ['Person', 'Relationship'],
@@ -221,7 +226,7 @@ export async function personPage({ app, params, isCurrent }) {
     ${withPlans ? plansTable(plans) : ''}
     ${retention ? retentionSection(retention, names, withFlag) : ''}
     </div>
-    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}${withPlans ? planForm(person) : ''}${withNumber ? nhsNumberForm(person) : ''}${
+    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}${withPlans ? planForm(person) : ''}${withNumber ? nhsNumberForm(person) : ''}${withAddress ? addressForm() : ''}${
       withFlag ? flagForm(retention, schedule) : ''}${withHold ? holdForms(retention.hold) : ''}</div>
     </div>`,
   );
@@ -229,6 +234,7 @@ export async function personPage({ app, params, isCurrent }) {
   wireCaseNoteForm(person);
   if (withPlans) wirePlanForm(person);
   if (withNumber) wireNhsNumberForm(person);
+  if (addresses) wireAddresses(person, withAddress);
   if (withFlag) wireFlagForms(person, schedule);
   if (withHold) wireHoldForms(person);
 }
@@ -429,6 +435,89 @@ function wirePlanForm(person) {
     notify(`${plan.plan_type_title} recorded for CP-IS.`);
     go(`/people/${person.id}?plan=${plan.id}`);
   });
+}
+
+const ADDRESS_TYPES = [
+  { value: 'main', title: 'Main address' },
+  { value: 'temporary', title: 'Temporary address' },
+  { value: 'correspondence', title: 'Correspondence address' },
+];
+const addressType = (type) => ADDRESS_TYPES.find((t) => t.value === type)?.title || type;
+const addressText = (a) => [...(a.lines || []), a.town, a.postcode].filter(Boolean).join(', ');
+
+function addressRows(list, { withEnd = false } = {}) {
+  return list.map((a) => [
+    addressType(a.type),
+    addressText(a),
+    formatDate(a.start_date),
+    a.end_date ? formatDate(a.end_date) : 'Current',
+    ...(withEnd
+      ? [html`<form class="app-end-address" data-id="${a.id}" novalidate>${button(html`End<span class="govuk-visually-hidden"> ${addressType(a.type).toLowerCase()} ${addressText(a)}</span>`, { secondary: true, classes: 'govuk-!-margin-bottom-0' })}</form>`]
+      : []),
+  ]);
+}
+
+// Where the person lives now (a move keeps the address before as history, shown on request: reading
+// it is an audited read of the record).
+function addressesSection(addresses, canChange) {
+  return html`${table(
+    'Addresses',
+    ['Type', 'Address', 'From', 'To', ...(canChange ? ['Action'] : [])],
+    addressRows(addresses, { withEnd: canChange }),
+    { empty: 'No current address recorded.' },
+  )}
+    <form id="address-history-form" novalidate>${button('Show the address history', { secondary: true })}</form>
+    <div id="address-history"></div>`;
+}
+
+function addressForm() {
+  return html`<h2 class="govuk-heading-m">Add an address</h2>
+    <form id="address-form" novalidate>
+      ${select({ id: 'address-type', name: 'type', label: 'Type of address', field: 'type', options: ADDRESS_TYPES, value: 'main', hint: 'A new main address ends the current one the day before.' })}
+      ${textInput({ id: 'address-line-1', name: 'line1', label: 'Address line 1', field: 'lines', autocomplete: 'address-line1' })}
+      ${textInput({ id: 'address-line-2', name: 'line2', label: 'Address line 2 (optional)', autocomplete: 'address-line2' })}
+      ${textInput({ id: 'address-line-3', name: 'line3', label: 'Address line 3 (optional)', autocomplete: 'address-line3' })}
+      ${textInput({ id: 'address-town', name: 'town', label: 'Town or city', field: 'town', classes: 'govuk-!-width-two-thirds' })}
+      ${textInput({ id: 'address-postcode', name: 'postcode', label: 'Postcode (optional)', field: 'postcode', classes: 'govuk-input--width-10', hint: 'Leave empty for an address abroad.' })}
+      ${textInput({ id: 'address-start-date', name: 'start_date', label: 'Living here from', field: 'start_date', type: 'date' })}
+      ${button('Add address')}
+    </form>`;
+}
+
+function wireAddresses(person, canChange) {
+  const history = document.getElementById('address-history-form');
+  onSubmit(history, async () => {
+    const list = await attempt(() => get(`/api/v1/people/${person.id}/addresses`), { scope: history });
+    if (!list) return;
+    const box = document.getElementById('address-history');
+    render(box, table('Address history', ['Type', 'Address', 'From', 'To'], addressRows(list.items || []), { empty: 'No address has been recorded.', captionClass: 'govuk-table__caption--s' }));
+    box.querySelector('caption')?.setAttribute('tabindex', '-1');
+    box.querySelector('caption')?.focus();
+  });
+  if (!canChange) return;
+  const form = document.getElementById('address-form');
+  onSubmit(form, async (data) => {
+    const body = {
+      type: data.get('type'),
+      lines: ['line1', 'line2', 'line3'].map((k) => data.get(k).trim()).filter(Boolean),
+      town: data.get('town').trim(),
+      start_date: data.get('start_date'),
+    };
+    if (data.get('postcode').trim()) body.postcode = data.get('postcode').trim();
+    // Every fault at once comes from the API, each next to its field.
+    const saved = await attempt(() => post(`/api/v1/people/${person.id}/addresses`, body), { scope: form });
+    if (!saved) return;
+    notify(`${addressType(saved.type)} ${addressText(saved)} recorded from ${formatDate(saved.start_date)}.`);
+    go(`/people/${person.id}?address=${saved.id}`);
+  });
+  for (const end of document.querySelectorAll('form.app-end-address')) {
+    onSubmit(end, async () => {
+      const ended = await attempt(() => post(`/api/v1/people/${person.id}/addresses/${end.dataset.id}/end`, {}), { scope: end });
+      if (!ended) return;
+      notify(`${addressType(ended.type)} ${addressText(ended)} ended on ${formatDate(ended.end_date)}.`);
+      go(`/people/${person.id}?ended=${ended.id}`);
+    });
+  }
 }
 
 // CP-IS matches a child by NHS number: a number the NHS reported inactive stops the child's plan
