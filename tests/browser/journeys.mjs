@@ -1044,6 +1044,7 @@ journey("Addresses: a key worker records a demo person's main address (refused f
   await page.locator('h1', { hasText: `Efua Osei (${efua.id})` }).waitFor();
   await page.locator('main', { hasText: 'No current address recorded.' }).waitFor();
   // Both faults at once, each next to its field.
+  await kb.choose(page.locator('#address-type'), 'Main address');
   await kb.type(page.locator('#address-town'), 'London');
   await kb.type(page.locator('#address-postcode'), 'NW1 2A');
   await kb.date(page.locator('#address-start-date'), '2021-09-01');
@@ -1053,11 +1054,11 @@ journey("Addresses: a key worker records a demo person's main address (refused f
   await s.check('address-two-faults');
   await kb.type(page.locator('#address-line-1'), '12 Example Road');
   await kb.type(page.locator('#address-line-2'), 'Flat 3');
-  await page.locator('#address-postcode').fill('');
   await kb.type(page.locator('#address-postcode'), 'nw12ab');
   await kb.press(page.getByRole('button', { name: 'Add address' }));
   await banner(page, 'Main address 12 Example Road, Flat 3, London, NW1 2AB recorded from 01/09/2021.');
   // The move: a new main address from a later day ends the first the day before.
+  await kb.choose(page.locator('#address-type'), 'Main address');
   await kb.type(page.locator('#address-line-1'), '4 New Street');
   await kb.type(page.locator('#address-town'), 'London');
   await kb.type(page.locator('#address-postcode'), 'E1 6AN');
