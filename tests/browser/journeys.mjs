@@ -1081,6 +1081,7 @@ log(`suite ready at ${suite.url} in ${((Date.now() - started) / 1000).toFixed(1)
 const browser = await launchBrowser();
 const ctx = { base: suite.url };
 let failed = 0;
+let failure = '';
 const session = new Session(browser, suite.url, shotsDir);
 try {
   for (const j of journeys) {
@@ -1095,7 +1096,8 @@ try {
       failed++;
       const file = path.join(shotsDir, `failed-${journeys.indexOf(j) + 1}.png`);
       await session.page?.screenshot({ path: file, fullPage: true }).catch(() => {});
-      log(`  FAILED: ${error.stack || error}\n  page: ${session.page?.url()}; screenshot ${file}`);
+      failure = `journey ${journeys.indexOf(j) + 1} FAILED: ${j.name}\n  ${error.stack || error}\n  page: ${session.page?.url()}; screenshot ${file}`;
+      log(`  ${failure}`);
       // Later journeys build on earlier ones.
       break;
     }
@@ -1105,7 +1107,9 @@ try {
   await browser.close();
   await suite.stop();
 }
-log(`${journeys.length - failed === journeys.length ? 'all' : failed ? 'NOT all' : ''} ${journeys.length} journeys ${failed ? 'passed' : 'passed'}; screenshots in ${shotsDir}:`);
+log(`${failed ? 'NOT all' : 'all'} ${journeys.length} journeys passed; screenshots in ${shotsDir}:`);
 for (const f of session.shots) log(`  ${f}`);
 log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+// Again last, where a log cut short in the middle (a CI summary's head and tail) still shows it.
+if (failure) log(failure);
 process.exit(failed ? 1 : 0);
