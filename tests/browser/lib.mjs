@@ -175,7 +175,17 @@ export class Keyboard {
     this.page = page;
   }
 
+  // A page that is still rendering (a search's results replacing the list it started from) can
+  // replace the element after it was found: it is then found again, up to three times, rather than
+  // tabbing 400 times past an element no longer on the page.
   async focus(locator) {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await this.focusOnce(locator)) return;
+    }
+    fail(`${locator} could not be reached with the Tab key`);
+  }
+
+  async focusOnce(locator) {
     const handle = await locator.elementHandle();
     expect(handle, `nothing on the page matches ${locator}`);
     // How many Tab presses from the focus to the element, counted over the page's tab order (one
@@ -195,7 +205,9 @@ export class Keyboard {
     });
     for (let i = 0; i < presses; i++) await this.page.keyboard.press('Tab');
     for (let i = 0; i < 400; i++) {
-      if (await handle.evaluate((el) => el === document.activeElement)) return;
+      const state = await handle.evaluate((el) => (el === document.activeElement ? 'focused' : el.isConnected ? 'elsewhere' : 'gone'));
+      if (state === 'focused') return true;
+      if (state === 'gone') return false;
       await this.page.keyboard.press('Tab');
     }
     fail(`${locator} could not be reached with the Tab key`);
