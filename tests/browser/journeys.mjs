@@ -940,17 +940,17 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   await navTo(kb, page, 'Audit');
   await kb.type(page.locator('#worker-id'), adminId);
   let kept = '';
+  const keptBoth = () => kept.includes('end-account') && kept.includes('set-password');
   // The trail is written from the accounts daemon's events after each commit: under load (CI runs
   // two tests at once) that can take a few seconds, so it is asked again until the page's usual
   // 20 s, rather than a fixed number of times.
-  const trailDeadline = Date.now() + 20000;
-  while (!(kept.includes('end-account') && kept.includes('set-password')) && Date.now() < trailDeadline) {
+  for (const deadline = Date.now() + 20000; !keptBoth() && Date.now() < deadline; ) {
     await kb.press(page.getByRole('button', { name: 'Show the trail' }));
     await page.getByRole('table', { name: 'Audit trail' }).waitFor();
     kept = await text(page.getByRole('table', { name: 'Audit trail' }));
-    if (!(kept.includes('end-account') && kept.includes('set-password'))) await page.waitForTimeout(250);
+    if (!keptBoth()) await page.waitForTimeout(250);
   }
-  expect(kept.includes('end-account') && kept.includes('set-password') && kept.includes(`worker ${morganId}`), `the trail lacks the account's administration: ${kept.slice(0, 600)}`);
+  expect(keptBoth() && kept.includes(`worker ${morganId}`), `the trail lacks the account's administration: ${kept.slice(0, 600)}`);
   expect((await page.getByRole('link', { name: `worker ${morganId}` }).count()) === 0, "the worker's account is linked as if it were another record");
   await signOut(s);
   await signIn(s, 'morgan.starter', 'given in person 22');
