@@ -190,6 +190,7 @@ static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_
                                                {"related", "relate"},
                                                {"case-note-added", "add-case-note"},
                                                {"case-notes-viewed", "view-case-notes"},
+                                               {"case-note-removed", "remove-case-note"},
                                                {"merged", "merge"},
                                                {"nhs-number-recorded", "record-nhs-number"},
                                                {"involvement-added", "add-involvement"},

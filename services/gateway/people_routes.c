@@ -490,6 +490,38 @@ void gw_case_note_list(gw_call_t *call)
     gw_call_daemon(call, "records", "records.case_note.list", &req.base, people__case_notes);
 }
 
+static void people__case_note_removed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                      const tsr_error_t *err)
+{
+    Tsr__Records__CaseNoteRemoval *m = (Tsr__Records__CaseNoteRemoval *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__case_note_removal__descriptor);
+    if (m == NULL)
+        return;
+    json_t *body =
+        json_pack("{s:o, s:o, s:s, s:o, s:o, s:s, s:s, s:o, s:o}", "case_note_id",
+                  gw_json_id(m->case_note_id), "person_id", gw_json_id(m->person_id), "type", m->type,
+                  "occurred_at", gw_json_time(m->occurred_at_ms), "recorded_by", gw_json_id(m->recorded_by),
+                  "reason", m->reason, "explanation", m->explanation, "removed_at",
+                  gw_json_time(m->removed_at_ms), "removed_by", gw_json_id(m->removed_by));
+    tsr__records__case_note_removal__free_unpacked(m, NULL);
+    gw_reply_json(call, 200, body);
+}
+
+void gw_case_note_remove(gw_call_t *call)
+{
+    static const char *const fields[] = {"reason", "explanation", NULL};
+    Tsr__Records__CaseNoteRemove req = TSR__RECORDS__CASE_NOTE_REMOVE__INIT;
+    const char *reason, *explanation;
+    /* Both optional here: the records daemon names every fault of the request at once. */
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_path_id(call, 1, &req.case_note_id) != 0 ||
+        gw_json_check_object(call, fields) != 0 || gw_json_string(call, "reason", 0, &reason) != 0 ||
+        gw_json_string(call, "explanation", 0, &explanation) != 0)
+        return;
+    req.reason = (char *)reason;
+    req.explanation = (char *)explanation;
+    gw_call_daemon(call, "records", "records.case_note.remove", &req.base, people__case_note_removed);
+}
+
 void gw_conflict_declare(gw_call_t *call)
 {
     static const char *const fields[] = {"person_id", "relationship", NULL};

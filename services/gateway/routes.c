@@ -510,6 +510,7 @@ const gw_route_t gw_routes[] = {
     {"POST", "/api/v1/people/{id}/merge", gw_person_merge, 1, 1},
     {"POST", "/api/v1/people/{id}/case-notes", gw_case_note_add, 1, 1},
     {"GET", "/api/v1/people/{id}/case-notes", gw_case_note_list, 1, 0},
+    {"POST", "/api/v1/people/{id}/case-notes/{nid}/remove", gw_case_note_remove, 1, 1},
     {"POST", "/api/v1/people/{id}/involvements", gw_involvement_add, 1, 1},
     {"GET", "/api/v1/people/{id}/involvements", gw_involvement_list, 1, 0},
     {"POST", "/api/v1/people/{id}/involvements/{iid}/end", gw_involvement_end, 1, GW_BODY_OPTIONAL},

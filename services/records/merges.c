@@ -16,6 +16,7 @@ static const char *const mergers[] = {"admin", "system-support", "system", NULL}
 static const char *const merge_statements[] = {
     "UPDATE allocations SET person_id = $1::bigint WHERE person_id = $2::bigint",
     "UPDATE case_notes SET person_id = $1::bigint WHERE person_id = $2::bigint",
+    "UPDATE case_note_removals SET person_id = $1::bigint WHERE person_id = $2::bigint",
     "UPDATE involvements SET person_id = $1::bigint WHERE person_id = $2::bigint",
     "UPDATE addresses SET person_id = $1::bigint WHERE person_id = $2::bigint",
     "UPDATE people SET mother_id = $1::bigint WHERE mother_id = $2::bigint",

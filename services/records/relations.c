@@ -221,6 +221,146 @@ int records_case_note_add(tsr_call_t *call, tsr_error_t *err)
     return 0;
 }
 
+/* Who may take out a case note recorded in error besides the worker who wrote it: their managers,
+ * and IT's system support, to whom seed 002's deletion process sends such requests. */
+static const char *const case_note_removers[] = {"team-manager", "mash-manager", "head-of-service",
+                                                 "system-support", NULL};
+
+static const char *const case_note_removal_reasons[][2] = {
+    {"wrong-person", "recorded on the wrong person's record"},
+    {"inaccurate", "found to be inaccurate"},
+    {"other", "recorded in error"},
+};
+
+static const char *case_note__reason_words(const char *reason)
+{
+    for (size_t i = 0; i < sizeof(case_note_removal_reasons) / sizeof(case_note_removal_reasons[0]); i++)
+        if (strcmp(case_note_removal_reasons[i][0], reason) == 0)
+            return case_note_removal_reasons[i][1];
+    return NULL;
+}
+
+/* Always -1: a note already taken out is answered 409 with when and why it went; one the record
+ * never held, 404. */
+static int case_note__already_removed(tsr_call_t *call, const char *person, const char *id,
+                                      const char *display, tsr_error_t *err)
+{
+    const char *params[2] = {person, id};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT to_char(removed_at AT TIME ZONE 'Europe/London', 'DD/MM/YYYY HH24:MI'),"
+                    " reason FROM case_note_removals WHERE person_id = $1::bigint"
+                    " AND case_note_id = $2::bigint",
+                    2, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "%s has no case note %s.", display, id);
+    }
+    const char *words = case_note__reason_words(PQgetvalue(res, 0, 1));
+    tsr_error_set(err, TSR_E_CONFLICT, "case_note_already_removed", NULL,
+                  "Case note %s was removed on %s, as %s.", id, PQgetvalue(res, 0, 0),
+                  words ? words : "recorded in error");
+    PQclear(res);
+    return -1;
+}
+
+int records_case_note_remove(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__CaseNoteRemove *in = (const Tsr__Records__CaseNoteRemove *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    /* Every fault of the request named at once. */
+    tsr_error_clear(err);
+    const char *reason = in->reason ? in->reason : "";
+    const char *explanation = in->explanation ? in->explanation : "";
+    if (reason[0] == '\0')
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "reason",
+                      "Say why the case note is being removed: wrong-person, inaccurate or other.");
+    else if (case_note__reason_words(reason) == NULL)
+        tsr_error_add(err, TSR_E_INVALID, "invalid_reason", "reason",
+                      "'%.60s' is not a reason to remove a case note: use wrong-person, inaccurate or other.",
+                      reason);
+    if (tsr_text_length(explanation) > 1000)
+        tsr_error_add(err, TSR_E_INVALID, "too_long", "explanation",
+                      "The explanation must be 1,000 characters or fewer.");
+    else if (tsr_text_has_control(explanation, 1))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_text", "explanation",
+                      "The explanation holds a control character; type it again.");
+    else if (strcmp(reason, "other") == 0 && tsr_text_trimmed_length(explanation) == 0)
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "explanation",
+                      "Explain how the case note was recorded in error.");
+    if (tsr_error_gathered(err) != 0)
+        return -1;
+    char display[256];
+    if (records_person_require_access(call, in->person_id, "case note", display, sizeof(display), err) != 0)
+        return -1;
+    char person[24], id[24];
+    snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
+    snprintf(id, sizeof(id), "%" PRIu64, in->case_note_id);
+    const char *params[2] = {person, id};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT recorded_by FROM case_notes WHERE person_id = $1::bigint"
+                                " AND id = $2::bigint FOR UPDATE",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) > 0;
+    uint64_t recorded_by = found ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    if (!found)
+        return case_note__already_removed(call, person, id, display, err);
+    if (recorded_by != call->actor->worker_id) {
+        int manager = 0;
+        for (const char *const *r = case_note_removers; *r && !manager; r++)
+            manager = tsr_actor_has_role(call->actor, *r);
+        if (!manager)
+            return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", NULL,
+                                 "Only the worker who recorded a case note, or a manager, can remove it.");
+    }
+    char by[24];
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    char *trimmed = tsr_text_trim_dup(explanation);
+    const char *removal[5] = {person, id, reason, trimmed ? trimmed : "", by};
+    /* The note and its text go; the removal keeps only that it was there, and why it went. */
+    res = tsr_db_exec(
+        call->conn,
+        "WITH gone AS (DELETE FROM case_notes WHERE person_id = $1::bigint AND id = $2::bigint"
+        " RETURNING id, person_id, type, occurred_at, recorded_at, recorded_by)"
+        " INSERT INTO case_note_removals (case_note_id, person_id, type, occurred_at, recorded_at,"
+        "  recorded_by, reason, explanation, removed_by)"
+        " SELECT id, person_id, type, occurred_at, recorded_at, recorded_by, $3, $4, $5::bigint"
+        " FROM gone RETURNING type, (extract(epoch FROM occurred_at) * 1000)::bigint,"
+        " (extract(epoch FROM removed_at) * 1000)::bigint,"
+        " to_char(occurred_at AT TIME ZONE 'Europe/London', 'DD/MM/YYYY')",
+        5, removal, err);
+    if (res == NULL) {
+        free(trimmed);
+        return -1;
+    }
+    Tsr__Records__CaseNoteRemoval out = TSR__RECORDS__CASE_NOTE_REMOVAL__INIT;
+    out.case_note_id = in->case_note_id;
+    out.person_id = in->person_id;
+    out.type = PQgetvalue(res, 0, 0);
+    out.occurred_at_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    out.recorded_by = recorded_by;
+    out.reason = (char *)reason;
+    out.explanation = trimmed ? trimmed : "";
+    out.removed_at_ms = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    out.removed_by = call->actor->worker_id;
+    /* The trail says which note went and why, never what it said: the point is that it is gone. */
+    char summary[512];
+    snprintf(summary, sizeof(summary), "Removed %s case note %s of %s from %.200s (%" PRIu64 "), %s",
+             out.type, id, PQgetvalue(res, 0, 3), display, in->person_id, case_note__reason_words(reason));
+    int rc = records_person_audit(call, in->person_id, display, "case-note-removed", summary, err);
+    if (rc == 0)
+        tsr_call_reply(call, &out.base);
+    PQclear(res);
+    free(trimmed);
+    return rc;
+}
+
 int records_case_notes_latest(tsr_call_t *call, Tsr__Records__Person *person, PGresult **holder,
                               tsr_error_t *err)
 {

@@ -15,7 +15,7 @@
 
 #include "tsr_testenv.h"
 
-#define MAX_OPS 64
+#define MAX_OPS 96
 
 static char covered[MAX_OPS][96];
 static int n_covered;
@@ -196,11 +196,18 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
 
     snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", p);
     op_start("POST /api/v1/people/{id}/case-notes", p, NULL);
-    json_decref(call(sw, "POST", path,
-                     "{\"type\":\"contact\",\"title\":\"Phoned school\",\"body\":\"All well.\"}", 201));
+    j = call(sw, "POST", path, "{\"type\":\"contact\",\"title\":\"Phoned school\",\"body\":\"All well.\"}",
+             201);
+    char nid[32];
+    id_of(j, "id", nid);
+    json_decref(j);
     op_end();
     op_start("GET /api/v1/people/{id}/case-notes", p, NULL);
     json_decref(call(sw, "GET", path, NULL, 200));
+    op_end();
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes/%s/remove", p, nid);
+    op_start("POST /api/v1/people/{id}/case-notes/{nid}/remove", p, NULL);
+    json_decref(call(sw, "POST", path, "{\"reason\":\"inaccurate\"}", 200));
     op_end();
 
     snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", p);

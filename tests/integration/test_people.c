@@ -504,6 +504,142 @@ static void test_case_notes_are_recorded_read_and_kept_from_those_without_access
     free(eh);
 }
 
+/* Adds a case note as token and writes its id. */
+static char *add_case_note(const char *token, const char *person, const char *title, const char *body,
+                           char id[32])
+{
+    char path[128], json[512];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", person);
+    snprintf(json, sizeof(json), "{\"type\":\"visit\",\"title\":\"%s\",\"body\":\"%s\"}", title, body);
+    testenv_response_t r = testenv_http(testenv, "POST", path, token, json, NULL);
+    if (r.status != 201)
+        fail_msg("adding case note %s: %ld %s", title, r.status, r.body);
+    snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
+    return id;
+}
+
+/* Seed 002: a case note recorded in error (on the wrong person, or inaccurate) is removed by the
+ * worker who wrote it or a manager, with the reason; its words leave the record, the removal stays in
+ * the audit trail, and nobody without the right to open the record can remove anything from it. */
+static void test_a_case_note_recorded_in_error_is_removed_by_its_writer_or_a_manager(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *manager = testenv_login(testenv, "mash.manager");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char person[32], wrong[32], inaccurate[32], kept[32], path[256], sw_id[32];
+    add_person(admin, "{\"legal_name\":{\"given\":\"Ines\",\"family\":\"Errata\"},\"gender\":\"female\"}",
+               person);
+    add_case_note(sw, person, "Home visit to the wrong child", "Mother said Tobias was unwell.", wrong);
+    add_case_note(sw, person, "School called", "Attendance 62 per cent.", inaccurate);
+    add_case_note(sw, person, "Visit", "All well at home.", kept);
+    worker_id_of("mash.sw", sw_id);
+
+    /* Neither its writer nor a manager: refused, and the note stays. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes/%s/remove", person, wrong);
+    testenv_response_t r = testenv_http(testenv, "POST", path, eh, "{\"reason\":\"wrong-person\"}", NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+
+    /* Every fault of the request at once; nothing removed. */
+    r = testenv_http(testenv, "POST", path, sw, "{}", NULL);
+    testenv_assert_error(&r, 400, "missing_field");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                        "reason");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, sw, "{\"reason\":\"other\",\"explanation\":\"  \"}", NULL);
+    testenv_assert_error(&r, 400, "missing_field");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                        "explanation");
+    testenv_response_free(&r);
+    char long_body[1200];
+    snprintf(long_body, sizeof(long_body), "{\"reason\":\"gossip\",\"explanation\":\"%01001d\"}", 0);
+    r = testenv_http(testenv, "POST", path, sw, long_body, NULL);
+    testenv_assert_error(&r, 400, "invalid_reason");
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 2);
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, sw, "{\"reason\":\"wrong-person\",\"why\":\"x\"}", NULL);
+    assert_int_equal(r.status, 400);
+    testenv_response_free(&r);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.case_notes WHERE person_id = %s", person);
+    assert_int_equal(testenv_sql_long(testenv, sql), 3);
+
+    /* The writer removes it: what is kept says what it was and why it went, not what it said. */
+    r = testenv_http(testenv, "POST", path, sw,
+                     "{\"reason\":\"wrong-person\",\"explanation\":\"Meant for her brother's record.\"}",
+                     NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "case_note_id")), wrong);
+    assert_string_equal(json_string_value(json_object_get(r.json, "type")), "visit");
+    assert_string_equal(json_string_value(json_object_get(r.json, "reason")), "wrong-person");
+    assert_string_equal(json_string_value(json_object_get(r.json, "removed_by")), sw_id);
+    assert_null(strstr(r.body, "Tobias"));
+    assert_null(strstr(r.body, "wrong child"));
+    testenv_response_free(&r);
+    /* Asked again: a clear answer that it went, and when. */
+    r = testenv_http(testenv, "POST", path, sw, "{\"reason\":\"wrong-person\"}", NULL);
+    testenv_assert_error(&r, 409, "case_note_already_removed");
+    assert_non_null(strstr(r.body, "wrong person"));
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes/999999999/remove", person);
+    r = testenv_http(testenv, "POST", path, sw, "{\"reason\":\"inaccurate\"}", NULL);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
+
+    /* A manager removes another's note. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes/%s/remove", person, inaccurate);
+    r = testenv_http(testenv, "POST", path, manager, "{\"reason\":\"inaccurate\"}", NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+
+    /* Gone from the list and the summary, the words from the database; the rest untouched. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", person);
+    r = testenv_http(testenv, "GET", path, sw, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id")), kept);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s", person);
+    r = testenv_http(testenv, "GET", path, sw, NULL, NULL);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "case_notes_total")), 1);
+    testenv_response_free(&r);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    assert_int_equal(testenv_sql_long(testenv,
+                                      "SELECT count(*) FROM records.case_notes WHERE body LIKE '%Tobias%'"
+                                      " OR title LIKE '%wrong child%'"),
+                     0);
+
+    /* The trail has each removal, by whom and why, and never the note's words. */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_id = %s AND action = 'remove-case-note'"
+             " AND summary NOT LIKE '%%Tobias%%' AND summary NOT LIKE '%%wrong child%%'",
+             person);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+
+    /* A restricted record: one who may not open it cannot remove from it either. */
+    char restriction[128];
+    snprintf(restriction, sizeof(restriction), "/api/v1/people/%s/restriction", person);
+    r = testenv_http(testenv, "PUT", restriction, admin,
+                     "{\"reason\":\"high-profile\",\"review_date\":\"2027-02-01\"}", NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes/%s/remove", person, kept);
+    r = testenv_http(testenv, "POST", path, eh, "{\"reason\":\"inaccurate\"}", NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.case_notes WHERE id = %s", kept);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    free(admin);
+    free(sw);
+    free(manager);
+    free(eh);
+}
+
 static void test_a_declared_conflict_of_interest_keeps_the_record_from_that_worker(void **state)
 {
     (void)state;
@@ -842,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_lifting_a_restriction_opens_the_record_again),
         cmocka_unit_test(test_a_relationship_is_kept_with_its_inverse_on_both_records),
         cmocka_unit_test(test_case_notes_are_recorded_read_and_kept_from_those_without_access),
+        cmocka_unit_test(test_a_case_note_recorded_in_error_is_removed_by_its_writer_or_a_manager),
         cmocka_unit_test(test_a_declared_conflict_of_interest_keeps_the_record_from_that_worker),
         cmocka_unit_test(
             test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor),
