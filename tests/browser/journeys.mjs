@@ -346,6 +346,9 @@ journey("A person's summary (demographics, relationships, allocations, case note
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${amara.id}/case-notes`, { type: 'visit', title: 'Home visit', body: 'Seen at home with her mother.' });
   await apiCall(ctx.base, admin, 'PUT', `/api/v1/people/${kofi.id}/restriction`, { reason: 'high-risk', review_date: '2030-01-31', workers: [adminId] });
   ctx.kofi = kofi;
+  // A note the key worker wrote on the wrong child's record, to be removed (seed 002).
+  const kwApi = await signInApi(ctx.base, 'key.worker');
+  await apiCall(ctx.base, kwApi, 'POST', `/api/v1/people/${amara.id}/case-notes`, { type: 'visit', title: 'Visit to Tobi', body: 'Tobi was asleep; recorded on this record in error.' });
   const kb = await signIn(s, 'key.worker');
   await navTo(kb, page, 'People');
   await kb.type(page.locator('#name'), 'Amara');
@@ -370,6 +373,23 @@ journey("A person's summary (demographics, relationships, allocations, case note
   const notes = await text(page.getByRole('table', { name: /Case notes/ }));
   expect(notes.includes('CP-IS Follow Up') && notes.includes('spoke to mother') && notes.includes('Kai Worrall'), `the case notes lack the new one: ${notes}`);
   await s.check('person-case-note-added');
+  // Seed 002: the note written on the wrong child's record is removed by its writer, with the reason;
+  // the administrator's note offers this worker no Remove.
+  const noteTable = page.getByRole('table', { name: /Case notes/ });
+  expect((await noteTable.getByRole('link', { name: 'Remove case note Home visit' }).count()) === 0, "the key worker is offered to remove another worker's note");
+  await kb.press(noteTable.getByRole('link', { name: 'Remove case note Visit to Tobi' }));
+  await page.getByRole('heading', { name: 'Remove a case note recorded in error' }).waitFor();
+  expect((await text(page.locator('main'))).includes('Tobi was asleep'), 'the removal page does not show the note');
+  await kb.press(page.getByRole('button', { name: 'Remove case note' }));
+  await page.locator('#removal-reason-error').waitFor();
+  await s.check('case-note-remove-errors');
+  await kb.radio(page.getByLabel("It was recorded on the wrong person's record"));
+  await kb.type(page.locator('#removal-explanation'), "Meant for her cousin's record.");
+  await kb.press(page.getByRole('button', { name: 'Remove case note' }));
+  await banner(page, "Case note 'Visit to Tobi' removed.");
+  const left = await text(page.getByRole('table', { name: /Case notes/ }));
+  expect(!left.includes('Tobi') && left.includes('Home visit') && left.includes('spoke to mother'), `the case notes after the removal: ${left}`);
+  await s.check('case-note-removed');
   // Efua is not allocated to this worker: her record opens, and the audit finds the read.
   await kb.press(page.getByRole('link', { name: 'Efua Osei' }));
   await page.locator('h1', { hasText: `Efua Osei (${efua.id})` }).waitFor();

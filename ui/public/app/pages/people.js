@@ -1,5 +1,6 @@
 // People: find a person by name (misspellings allowed) and date of birth; a person's summary with
-// demographics, relationships, allocations, case notes, work steps and the CP-IS plans shared with
+// demographics, relationships, allocations, case notes (one recorded in error removed by its writer or
+// a manager, on a page of its own), work steps and the CP-IS plans shared with
 // the NHS (with a form to record one), a form to record a new NHS number, the person's addresses and
 // their history (with forms to add and end one), and the record's retention
 // (seed 002: each closed service's flag, the date the whole record is kept until, a hold for an
@@ -7,7 +8,7 @@
 // open shows its display name only, as the API gives it (information governance may still hold it).
 import { ApiError, api, get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
-import { attempt, button, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
+import { attempt, button, choices, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
 import { go, notify } from '../main.js';
 import { startableSteps, startForm, stepsTable, wireStartForm } from './organisations.js';
 import { RETENTION_ROLES, SERVICES, criterionTitle, serviceList, serviceTitle } from './retention.js';
@@ -24,11 +25,20 @@ const NOTE_TYPES = [
   ['cp-is-follow-up', 'CP-IS Follow Up'],
   ['other', 'Other'],
 ].map(([value, title]) => ({ value, title }));
+const noteType = (type) => NOTE_TYPES.find((t) => t.value === type)?.title || type;
 
 // Who works with CP-IS plans (the cpis daemon's plan writers).
 // Those who may change a person's record (records' person_writers), e.g. record a new NHS number.
 const PERSON_WRITER_ROLES = ['admin', 'system-support', 'mash-admin', 'mash-manager', 'social-worker', 'team-manager', 'early-help-worker', 'safeguarding-admin', 'emergency-duty', 'business-information-admin', 'head-of-service'];
 const PLAN_ROLES = ['social-worker', 'team-manager', 'mash-manager', 'head-of-service', 'safeguarding-admin', 'admin', 'system-support'];
+// Who may remove a case note recorded in error besides its writer (records' case_note_removers).
+const CASE_NOTE_REMOVER_ROLES = ['team-manager', 'mash-manager', 'head-of-service', 'system-support'];
+const canRemoveNote = (n) => n.recorded_by === session.worker?.id || session.hasRole(...CASE_NOTE_REMOVER_ROLES);
+const REMOVAL_REASONS = [
+  { value: 'wrong-person', title: "It was recorded on the wrong person's record" },
+  { value: 'inaccurate', title: 'It has been found to be inaccurate' },
+  { value: 'other', title: 'It was recorded in error for another reason', hint: 'Explain below.' },
+];
 const PLAN_TYPES = [
   ['child-protection-plan', 'Child protection plan'],
   ['child-in-care', 'Child in care'],
@@ -161,6 +171,8 @@ export async function personPage({ app, params, isCurrent }) {
   // Addresses: shown to a reader who may open the record (the API leaves them out otherwise).
   const addresses = person.addresses || null;
   const withAddress = !!addresses && session.hasRole(...PERSON_WRITER_ROLES);
+  // A case note recorded in error (seed 002) is removed by its writer or a manager.
+  const withNoteRemoval = (person.case_notes || []).some(canRemoveNote);
   const [names, types, plans, schedule] = await Promise.all([
     directory(),
     startableSteps('person').catch(() => []),
@@ -210,13 +222,16 @@ export async function personPage({ app, params, isCurrent }) {
     )}
     ${table(
       `Case notes (latest ${(person.case_notes || []).length} of ${person.case_notes_total ?? (person.case_notes || []).length})`,
-      ['When', 'Type', 'Title', 'Note', 'Recorded by'],
+      ['When', 'Type', 'Title', 'Note', 'Recorded by', ...(withNoteRemoval ? ['Action'] : [])],
       (person.case_notes || []).map((n) => [
         formatDateTime(n.occurred_at),
-        NOTE_TYPES.find((t) => t.value === n.type)?.title || n.type,
+        noteType(n.type),
         n.title,
         html`<span class="app-pre">${n.body || ''}</span>`,
         names.worker[n.recorded_by] || n.recorded_by,
+        ...(withNoteRemoval
+          ? [canRemoveNote(n) ? html`<a class="govuk-link" href="#/people/${person.id}/case-notes/${n.id}/remove">Remove<span class="govuk-visually-hidden"> case note ${n.title}</span></a>` : '']
+          : []),
       ]),
       { empty: 'No case notes.' },
     )}
@@ -567,5 +582,77 @@ function wireCaseNoteForm(person) {
     if (!note) return;
     notify(`Case note '${note.title}' added.`);
     go(`/people/${person.id}?added=${note.id}`);
+  });
+}
+
+// Seed 002: a case note recorded on the wrong person's record, or found to be inaccurate, is removed
+// by the worker who wrote it or a manager. The page shows whose record and which note, so that the
+// right one goes; the API deletes its words and keeps the removal, with its reason, in the audit trail.
+async function findCaseNote(person, noteId) {
+  const latest = (person.case_notes || []).find((n) => n.id === noteId);
+  if (latest) return latest;
+  let cursor;
+  for (let page = 0; page < 20; page++) {
+    const list = await get(`/api/v1/people/${person.id}/case-notes`, { limit: 200, cursor });
+    const found = (list.items || []).find((n) => n.id === noteId);
+    if (found || !list.next_cursor) return found || null;
+    cursor = list.next_cursor;
+  }
+  return null;
+}
+
+export async function caseNoteRemovePage({ app, params, isCurrent }) {
+  const [personId, noteId] = params;
+  const person = await get(`/api/v1/people/${personId}`);
+  const [note, names] = await Promise.all([findCaseNote(person, noteId), directory()]);
+  if (!isCurrent()) return;
+  document.title = `Remove a case note - ${person.title || person.display_name} - Tessera`;
+  const back = html`<a class="govuk-back-link" href="#/people/${person.id}">Back to ${person.title || person.display_name}</a>`;
+  if (!note) {
+    render(
+      app,
+      html`${back}<h1 class="govuk-heading-l">Case note not found</h1>
+      <p class="govuk-body">This record has no case note ${noteId}. It may have been removed already.</p>`,
+    );
+    return;
+  }
+  render(
+    app,
+    html`${back}<span class="govuk-caption-l">${person.title || person.display_name}</span>
+    <h1 class="govuk-heading-l">Remove a case note recorded in error</h1>
+    <div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
+    ${summaryList([
+      ['When', formatDateTime(note.occurred_at)],
+      ['Type', noteType(note.type)],
+      ['Title', note.title],
+      ['Note', html`<span class="app-pre">${note.body || ''}</span>`],
+      ['Recorded by', names.worker[note.recorded_by] || note.recorded_by],
+    ])}
+    <div class="govuk-warning-text"><span class="govuk-warning-text__icon" aria-hidden="true">!</span>
+      <strong class="govuk-warning-text__text"><span class="govuk-visually-hidden">Warning</span>
+      The note's title and text will be deleted from this record and cannot be brought back. The audit trail keeps that it was removed, by whom and why.</strong></div>
+    <form id="case-note-remove-form" novalidate>
+      ${choices({ id: 'removal-reason', name: 'reason', legend: 'Why is it being removed?', field: 'reason', options: REMOVAL_REASONS, legendClass: 'govuk-fieldset__legend--m' })}
+      ${textarea({ id: 'removal-explanation', name: 'explanation', label: 'Explanation (optional unless another reason)', field: 'explanation', rows: 3, hint: "For example, whose record it should have been on. Do not repeat the note's content." })}
+      <div class="govuk-button-group">
+        ${button('Remove case note', { classes: 'govuk-button--warning' })}
+        <a class="govuk-link" href="#/people/${person.id}">Cancel</a>
+      </div>
+    </form>
+    </div></div>`,
+  );
+  const form = document.getElementById('case-note-remove-form');
+  onSubmit(form, async (data) => {
+    const body = { reason: data.get('reason') || '' };
+    const explanation = (data.get('explanation') || '').trim();
+    if (explanation) body.explanation = explanation;
+    const missing = [];
+    if (!body.reason) missing.push({ field: 'reason', message: 'Select why the case note is being removed' });
+    if (body.reason === 'other' && !explanation) missing.push({ field: 'explanation', message: 'Explain how the case note was recorded in error' });
+    if (missing.length) return showErrors(missing);
+    const removed = await attempt(() => post(`/api/v1/people/${person.id}/case-notes/${note.id}/remove`, body), { scope: form });
+    if (!removed) return;
+    notify(`Case note '${note.title}' removed.`);
+    go(`/people/${person.id}?removed=${note.id}`);
   });
 }
