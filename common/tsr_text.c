@@ -143,6 +143,41 @@ int tsr_text_has_control(const char *s, int allow_newlines)
     return 0;
 }
 
+void tsr_text_check_reason(const char *reason, const char *const *codes, const char *explanation,
+                           const char *what, tsr_error_t *err)
+{
+    /* The codes as a sentence ends them: "a, b or c". */
+    char choices[256] = "";
+    size_t n = 0, known = 0, count = 0;
+    while (codes[count] != NULL)
+        count++;
+    for (size_t i = 0; i < count; i++) {
+        known = known || strcmp(codes[i], reason) == 0;
+        n += (size_t)snprintf(choices + n, n < sizeof(choices) ? sizeof(choices) - n : 0, "%s%s",
+                              i == 0           ? ""
+                              : i + 1 == count ? " or "
+                                               : ", ",
+                              codes[i]);
+        if (n >= sizeof(choices))
+            n = sizeof(choices) - 1;
+    }
+    if (reason[0] == '\0')
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "reason", "Say why the %s is being taken out: %s.",
+                      what, choices);
+    else if (!known)
+        tsr_error_add(err, TSR_E_INVALID, "invalid_reason", "reason",
+                      "'%.60s' is not a reason to take out a %s: use %s.", reason, what, choices);
+    if (tsr_text_length(explanation) > 1000)
+        tsr_error_add(err, TSR_E_INVALID, "too_long", "explanation",
+                      "The explanation must be 1,000 characters or fewer.");
+    else if (tsr_text_has_control(explanation, 1))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_text", "explanation",
+                      "The explanation holds a control character; type it again.");
+    else if (strcmp(reason, "other") == 0 && tsr_text_trimmed_length(explanation) == 0)
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "explanation",
+                      "Explain how the %s was recorded in error.", what);
+}
+
 /* The length of an extension written after a number (" ext 123", " ext. 123", " extension 123",
  * " x123"), from its leading space to the end; 0 when s does not end in one. */
 static size_t text__extension(const char *s)

@@ -28,6 +28,12 @@ size_t tsr_text_trimmed_length(const char *s);
 char *tsr_text_trim_dup(const char *s);
 /* Whether s holds a control character; allow_newlines lets \n, \r and \t through. */
 int tsr_text_has_control(const char *s, int allow_newlines);
+/* The reason and explanation of a request to take out something recorded in error (what: "case
+ * note"): reason one of codes (NULL-terminated; "other" among them needs an explanation), the
+ * explanation up to 1,000 characters of text. Each fault is added to err (tsr_error_add), naming its
+ * field; the caller then asks tsr_error_gathered. */
+void tsr_text_check_reason(const char *reason, const char *const *codes, const char *explanation,
+                           const char *what, tsr_error_t *err);
 /* A telephone number a person could ring back: a UK one with its area code (020 7974 4444, 07700
  * 900123), the same from abroad (+44 20 7974 4444, +44 (0)20 7974 4444, 0044 ...), or another
  * country's with + or 00 (7 to 15 digits); spaces or hyphens between groups, one pair of brackets,

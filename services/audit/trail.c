@@ -29,11 +29,11 @@ static const char *const trail_readers[] = {"auditor", "admin", NULL};
  * or its requests, is an access. Work about an organisation, and overdue notices, are not. */
 static int trail__describe_work(const Tsr__Envelope *ev, trail_access_t *access, tsr_error_t *err)
 {
-    static const char *const step_verbs[][2] = {{"viewed", "view-step"},     {"refused", "refused"},
-                                                {"started", "start-step"},   {"section-saved", "save-step"},
-                                                {"assigned", "assign-step"}, {"resumed", "resume-step"},
-                                                {"finished", "finish-step"}, {"cancelled", "cancel-step"},
-                                                {"reopened", "reopen-step"}, {"listed", "view-steps"}};
+    static const char *const step_verbs[][2] = {
+        {"viewed", "view-step"},        {"refused", "refused"},       {"started", "start-step"},
+        {"section-saved", "save-step"}, {"assigned", "assign-step"},  {"resumed", "resume-step"},
+        {"finished", "finish-step"},    {"cancelled", "cancel-step"}, {"reopened", "reopen-step"},
+        {"listed", "view-steps"},       {"deleted", "delete-step"}};
     static const char *const request_verbs[][2] = {{"sent", "send-request"},
                                                    {"completed", "complete-request"},
                                                    {"returned", "return-request"},
@@ -48,13 +48,22 @@ static int trail__describe_work(const Tsr__Envelope *ev, trail_access_t *access,
             if (strcmp(step_verbs[i][0], m->action) == 0)
                 verb = step_verbs[i][1];
         int about_person = m->subject != NULL && strcmp(m->subject->kind, "person") == 0;
-        if (verb != NULL && about_person) {
-            *access = (trail_access_t){verb, "person", m->subject->id, ""};
-            snprintf(access->summary, sizeof(access->summary), "%s: %s %s (step %" PRIu64 ")",
-                     m->subject_name, m->title, m->action, m->step_id);
+        /* A step deleted as recorded in error is kept in the trail whoever it was about: an
+         * organisation's consultation too. */
+        int deleted = strcmp(m->action, "deleted") == 0;
+        int about_organisation =
+            deleted && m->subject != NULL && strcmp(m->subject->kind, "organisation") == 0;
+        if (verb != NULL && (about_person || about_organisation)) {
+            *access = (trail_access_t){verb, about_person ? "person" : "organisation", m->subject->id, ""};
+            if (deleted)
+                snprintf(access->summary, sizeof(access->summary), "%s: %s deleted (step %" PRIu64 "), %s",
+                         m->subject_name, m->title, m->step_id, m->reason);
+            else
+                snprintf(access->summary, sizeof(access->summary), "%s: %s %s (step %" PRIu64 ")",
+                         m->subject_name, m->title, m->action, m->step_id);
         }
         tsr__workflow__step_event__free_unpacked(m, NULL);
-        return verb != NULL && about_person;
+        return verb != NULL && (about_person || about_organisation);
     }
     if (strncmp(ev->type, "workflow.request.", 17) == 0) {
         Tsr__Workflow__RequestEvent *m = (Tsr__Workflow__RequestEvent *)tsr_unpack(

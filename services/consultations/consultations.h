@@ -15,6 +15,10 @@ int consultations_section_save(tsr_call_t *call, tsr_error_t *err);
 /* consultations.import: a tsr.consultations.Import (system actor only), answered with ImportResult. */
 int consultations_import(tsr_call_t *call, tsr_error_t *err);
 
+/* workflow.step.deleted (a step deleted as recorded in error, seed 002): its form is deleted too. */
+int consultations_wants_workflow_event(const Tsr__Envelope *ev);
+int consultations_apply_workflow_event(tsr_event_t *ev, tsr_error_t *err);
+
 /* Emits consultations.consultation.<action> for the step's consultation as it now stands (section
  * is the one just saved, or NULL). */
 int consultations_emit(tsr_call_t *call, const char *step_id, const char *action, const char *section,

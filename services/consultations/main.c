@@ -1,5 +1,5 @@
 /* tessera-consultations: the Front Door Consultation's form data, its checks, and the consultations
- * of the old system. */
+ * of the old system; a form leaves with its step when the step is deleted as recorded in error. */
 #include <stdlib.h>
 #include <time.h>
 
@@ -30,6 +30,9 @@ int main(int argc, char **argv)
         goto done;
     tsr_daemon_handle(daemon, consultations_handlers,
                       sizeof(consultations_handlers) / sizeof(consultations_handlers[0]));
+    if (tsr_daemon_subscribe_only(daemon, "workflow", consultations_wants_workflow_event,
+                                  consultations_apply_workflow_event) != 0)
+        goto done;
     rc = tsr_daemon_run(daemon);
 done:
     tsr_daemon_destroy(&daemon);

@@ -538,6 +538,7 @@ const gw_route_t gw_routes[] = {
     {"POST", "/api/v1/steps/{id}/reopen", gw_step_reopen, 1, GW_BODY_OPTIONAL},
     {"POST", "/api/v1/steps/{id}/finish", gw_step_finish, 1, GW_BODY_OPTIONAL},
     {"POST", "/api/v1/steps/{id}/cancel", gw_step_cancel, 1, 1},
+    {"POST", "/api/v1/steps/{id}/delete", gw_step_delete, 1, 1},
     {"POST", "/api/v1/requests/{id}/complete", gw_request_complete, 1, GW_BODY_OPTIONAL},
     {"POST", "/api/v1/requests/{id}/return", gw_request_return, 1, GW_BODY_OPTIONAL},
     {"POST", "/api/v1/requests/{id}/acknowledge", gw_request_acknowledge, 1, GW_BODY_OPTIONAL},

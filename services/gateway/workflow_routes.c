@@ -385,6 +385,39 @@ void gw_step_cancel(gw_call_t *call)
     gw_call_daemon(call, "workflow", "workflow.step.cancel", &req.base, workflow__ok);
 }
 
+static void workflow__deleted(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                              const tsr_error_t *err)
+{
+    Tsr__Workflow__StepDeletion *m = (Tsr__Workflow__StepDeletion *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__workflow__step_deletion__descriptor);
+    if (m == NULL)
+        return;
+    json_t *subject = json_pack("{s:s, s:o}", "kind", m->subject ? m->subject->kind : "none", "id",
+                                gw_json_id(m->subject ? m->subject->id : 0));
+    json_t *body =
+        json_pack("{s:o, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o}", "step_id", gw_json_id(m->step_id), "type",
+                  m->type, "variant", m->variant, "subject", subject, "state", m->state, "reason", m->reason,
+                  "explanation", m->explanation, "deleted_at", gw_json_time(m->deleted_at_ms), "deleted_by",
+                  gw_json_id(m->deleted_by));
+    tsr__workflow__step_deletion__free_unpacked(m, NULL);
+    gw_reply_json(call, 200, body);
+}
+
+void gw_step_delete(gw_call_t *call)
+{
+    static const char *const fields[] = {"reason", "explanation", NULL};
+    Tsr__Workflow__StepDelete req = TSR__WORKFLOW__STEP_DELETE__INIT;
+    const char *reason, *explanation;
+    /* Both optional here: the workflow daemon names every fault of the request at once. */
+    if (gw_path_id(call, 0, &req.step_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_string(call, "reason", 0, &reason) != 0 ||
+        gw_json_string(call, "explanation", 0, &explanation) != 0)
+        return;
+    req.reason = (char *)reason;
+    req.explanation = (char *)explanation;
+    gw_call_daemon(call, "workflow", "workflow.step.delete", &req.base, workflow__deleted);
+}
+
 void gw_workview(gw_call_t *call)
 {
     Tsr__Workflow__WorkviewQuery req = TSR__WORKFLOW__WORKVIEW_QUERY__INIT;

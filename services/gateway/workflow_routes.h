@@ -21,6 +21,7 @@ void gw_step_resume(gw_call_t *call);
 void gw_step_reopen(gw_call_t *call);
 void gw_step_finish(gw_call_t *call);
 void gw_step_cancel(gw_call_t *call);
+void gw_step_delete(gw_call_t *call);
 void gw_workview(gw_call_t *call);
 void gw_definitions(gw_call_t *call);
 /* Replies with body (a summary page) and, under "steps", the work steps about the subject from the

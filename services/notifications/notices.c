@@ -208,13 +208,35 @@ static int notices__apply_request(tsr_event_t *ev, tsr_error_t *err)
 int notifications_wants_event(const Tsr__Envelope *ev)
 {
     return notifications_wants_notice(ev) || strcmp(ev->type, "workflow.request.sent") == 0 ||
-           strcmp(ev->type, "workflow.request.overdue") == 0;
+           strcmp(ev->type, "workflow.request.overdue") == 0 ||
+           strcmp(ev->type, "workflow.step.deleted") == 0;
+}
+
+/* A step deleted as recorded in error (seed 002): the notices that point at it go too, read or not;
+ * their titles name what was recorded in error, and their link would lead nowhere. */
+static int notices__apply_step_deleted(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Workflow__StepEvent *m = (Tsr__Workflow__StepEvent *)tsr_unpack(
+        &tsr__workflow__step_event__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (m == NULL)
+        return -1;
+    char link[48];
+    snprintf(link, sizeof(link), "/steps/%" PRIu64, m->step_id);
+    tsr__workflow__step_event__free_unpacked(m, NULL);
+    const char *params[1] = {link};
+    PGresult *res = tsr_db_exec(ev->conn, "DELETE FROM notices WHERE link = $1", 1, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
 }
 
 int notifications_apply_event(tsr_event_t *ev, tsr_error_t *err)
 {
     if (notifications_wants_notice(ev->event))
         return notices__apply_requested(ev, err);
+    if (strcmp(ev->event->type, "workflow.step.deleted") == 0)
+        return notices__apply_step_deleted(ev, err);
     return notices__apply_request(ev, err);
 }
 

@@ -221,16 +221,17 @@ int records_case_note_add(tsr_call_t *call, tsr_error_t *err)
     return 0;
 }
 
-/* Who may take out a case note recorded in error besides the worker who wrote it: their managers,
- * and IT's system support, to whom seed 002's deletion process sends such requests. */
-static const char *const case_note_removers[] = {"team-manager", "mash-manager", "head-of-service",
-                                                 "system-support", NULL};
+/* Who takes out a case note recorded in error: IT's system support, at the request of a senior or
+ * team manager (seed 001's 'Case note deletion' support request; seed 002's deletion process). */
+static const char *const case_note_removers[] = {"system-support", NULL};
 
 static const char *const case_note_removal_reasons[][2] = {
     {"wrong-person", "recorded on the wrong person's record"},
     {"inaccurate", "found to be inaccurate"},
     {"other", "recorded in error"},
 };
+
+static const char *const case_note_removal_codes[] = {"wrong-person", "inaccurate", "other", NULL};
 
 static const char *case_note__reason_words(const char *reason)
 {
@@ -269,28 +270,14 @@ static int case_note__already_removed(tsr_call_t *call, const char *person, cons
 int records_case_note_remove(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__CaseNoteRemove *in = (const Tsr__Records__CaseNoteRemove *)call->payload;
-    if (tsr_actor_require_worker(call->actor, err) != 0)
+    if (tsr_actor_require_role(call->actor, case_note_removers,
+                               "remove case notes: a senior or team manager asks system support", err) != 0)
         return -1;
     /* Every fault of the request named at once. */
     tsr_error_clear(err);
     const char *reason = in->reason ? in->reason : "";
     const char *explanation = in->explanation ? in->explanation : "";
-    if (reason[0] == '\0')
-        tsr_error_add(err, TSR_E_INVALID, "missing_field", "reason",
-                      "Say why the case note is being removed: wrong-person, inaccurate or other.");
-    else if (case_note__reason_words(reason) == NULL)
-        tsr_error_add(err, TSR_E_INVALID, "invalid_reason", "reason",
-                      "'%.60s' is not a reason to remove a case note: use wrong-person, inaccurate or other.",
-                      reason);
-    if (tsr_text_length(explanation) > 1000)
-        tsr_error_add(err, TSR_E_INVALID, "too_long", "explanation",
-                      "The explanation must be 1,000 characters or fewer.");
-    else if (tsr_text_has_control(explanation, 1))
-        tsr_error_add(err, TSR_E_INVALID, "invalid_text", "explanation",
-                      "The explanation holds a control character; type it again.");
-    else if (strcmp(reason, "other") == 0 && tsr_text_trimmed_length(explanation) == 0)
-        tsr_error_add(err, TSR_E_INVALID, "missing_field", "explanation",
-                      "Explain how the case note was recorded in error.");
+    tsr_text_check_reason(reason, case_note_removal_codes, explanation, "case note", err);
     if (tsr_error_gathered(err) != 0)
         return -1;
     char display[256];
@@ -311,14 +298,6 @@ int records_case_note_remove(tsr_call_t *call, tsr_error_t *err)
     PQclear(res);
     if (!found)
         return case_note__already_removed(call, person, id, display, err);
-    if (recorded_by != call->actor->worker_id) {
-        int manager = 0;
-        for (const char *const *r = case_note_removers; *r && !manager; r++)
-            manager = tsr_actor_has_role(call->actor, *r);
-        if (!manager)
-            return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", NULL,
-                                 "Only the worker who recorded a case note, or a manager, can remove it.");
-    }
     char by[24];
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
     char *trimmed = tsr_text_trim_dup(explanation);

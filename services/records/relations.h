@@ -13,7 +13,7 @@ int records_person_require_access(tsr_call_t *call, uint64_t id, const char *wha
 int records_relationship_add(tsr_call_t *call, tsr_error_t *err);
 int records_case_note_add(tsr_call_t *call, tsr_error_t *err);
 int records_case_note_list(tsr_call_t *call, tsr_error_t *err);
-/* Takes out a case note recorded in error: the worker who wrote it or a manager, with the reason;
+/* Takes out a case note recorded in error: system support, at a manager's request, with the reason;
  * its text is deleted, the removal (what, when, who, why) kept and audited. */
 int records_case_note_remove(tsr_call_t *call, tsr_error_t *err);
 

@@ -45,7 +45,7 @@ static int readmodel__lock(PGconn *conn, tsr_error_t *err)
  * completion); a save, an assignment, a view or a refusal changes none of it. */
 static int readmodel__step_action(const char *type)
 {
-    static const char *const actions[] = {"started", "finished", "cancelled", "reopened"};
+    static const char *const actions[] = {"started", "finished", "cancelled", "reopened", "deleted"};
     const char *prefix = "workflow.step.";
     if (strncmp(type, prefix, strlen(prefix)) != 0)
         return 0;
@@ -170,6 +170,30 @@ static int readmodel__apply_follow_up(tsr_event_t *ev, const Tsr__Workflow__Step
     return res ? 0 : -1;
 }
 
+/* A step deleted as recorded in error: its consultation (never an imported one, which has no step),
+ * its requests and its follow-up leave every figure, and the step is remembered as deleted. */
+static int readmodel__apply_deleted(tsr_event_t *ev, const Tsr__Workflow__StepEvent *m, tsr_error_t *err)
+{
+    static const char *const statements[] = {
+        "INSERT INTO deleted_steps (step_id) VALUES ($1::bigint) ON CONFLICT DO NOTHING",
+        "DELETE FROM consultations WHERE step_id = $1::bigint AND NOT imported",
+        "DELETE FROM consultation_requests WHERE step_id = $1::bigint",
+        "DELETE FROM cpis_follow_ups WHERE step_id = $1::bigint",
+    };
+    char step[24];
+    snprintf(step, sizeof(step), "%" PRIu64, m->step_id);
+    const char *p[1] = {step};
+    if (readmodel__lock(ev->conn, err) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
+        PGresult *res = tsr_db_exec(ev->conn, statements[i], 1, p, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    return 0;
+}
+
 int reporting_apply_workflow_event(tsr_event_t *ev, tsr_error_t *err)
 {
     if (readmodel__request_action(ev->event->type))
@@ -181,6 +205,10 @@ int reporting_apply_workflow_event(tsr_event_t *ev, tsr_error_t *err)
     if (m == NULL)
         return -1;
     int rc = 0;
+    if (strcmp(ev->event->type, "workflow.step.deleted") == 0) {
+        rc = readmodel__apply_deleted(ev, m, err);
+        goto done;
+    }
     if (strcmp(m->type, READMODEL_FOLLOW_UP_TYPE) == 0) {
         rc = readmodel__apply_follow_up(ev, m, err);
         goto done;
@@ -289,7 +317,7 @@ int reporting_apply_consultations_event(tsr_event_t *ev, tsr_error_t *err)
                   " consulted_at, consulted_on, source, source_title, referrer_name, referrer_relationship,"
                   " outcomes, outcome_titles, imported, started_on, completed_on, state,"
                   " section_1_completed, section_2_completed, started_at, decided_at)"
-                  " VALUES ($1::bigint, $2, $3::bigint, $4,"
+                  " SELECT $1::bigint, $2, $3::bigint, $4,"
                   " CASE WHEN $5::bigint > 0 THEN to_timestamp($5::bigint / 1000.0) END,"
                   " coalesce(nullif($6, '')::date,"
                   "  CASE WHEN $5::bigint > 0 THEN (to_timestamp($5::bigint / 1000.0) AT TIME ZONE "
@@ -300,7 +328,9 @@ int reporting_apply_consultations_event(tsr_event_t *ev, tsr_error_t *err)
                   " $13::boolean, nullif($14, '')::date, nullif($15, '')::date,"
                   " CASE WHEN $13::boolean THEN 'completed' ELSE '' END, $17::boolean, $18::boolean,"
                   " CASE WHEN $19::bigint > 0 THEN to_timestamp($19::bigint / 1000.0) END,"
-                  " CASE WHEN $18::boolean AND NOT $13::boolean THEN to_timestamp($20::bigint / 1000.0) END)"
+                  " CASE WHEN $18::boolean AND NOT $13::boolean THEN to_timestamp($20::bigint / 1000.0) END"
+                  /* A save still on its way when its step was deleted brings nothing back. */
+                  " WHERE NOT EXISTS (SELECT 1 FROM deleted_steps WHERE step_id = $1::bigint)"
                   " ON CONFLICT (step_id) DO UPDATE SET consulted_at = EXCLUDED.consulted_at,"
                   " consulted_on = EXCLUDED.consulted_on, source = EXCLUDED.source,"
                   " source_title = EXCLUDED.source_title, referrer_name = EXCLUDED.referrer_name,"

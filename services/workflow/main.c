@@ -22,6 +22,7 @@ static const tsr_handler_def_t workflow_handlers[] = {
     {"workflow.step.resume", wf_handle_step_resume, &tsr__workflow__step_ref__descriptor},
     {"workflow.step.finish", wf_handle_step_finish, &tsr__workflow__step_finish__descriptor},
     {"workflow.step.cancel", wf_handle_step_cancel, &tsr__workflow__step_cancel__descriptor},
+    {"workflow.step.delete", wf_handle_step_delete, &tsr__workflow__step_delete__descriptor},
     {"workflow.step.reopen", wf_handle_step_reopen, &tsr__workflow__step_ref__descriptor},
     {"workflow.request.raise", wf_handle_request_raise, &tsr__workflow__request_raise__descriptor},
     {"workflow.request.complete", wf_handle_request_complete, &tsr__workflow__request_act__descriptor},

@@ -15,6 +15,28 @@
     " coalesce(folder, ''), started_by, " WF_MS("started_at") ", " WF_MS("completed_at") ", " WF_MS(         \
         "due_at")
 
+/* A step that is not there: one deleted as recorded in error is answered so (when, why), not as one
+ * that never was. Always -1. */
+static int step__not_found(tsr_call_t *call, const char *id, tsr_error_t *err)
+{
+    const char *params[1] = {id};
+    tsr_error_t ignored = {0};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT to_char(deleted_at AT TIME ZONE 'Europe/London', 'DD/MM/YYYY HH24:MI'),"
+                    " reason FROM step_deletions WHERE step_id = $1::bigint",
+                    1, params, &ignored);
+    if (res == NULL || PQntuples(res) == 0) {
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "There is no work step %s.", id);
+    }
+    tsr_error_set(err, TSR_E_NOT_FOUND, "step_deleted", NULL,
+                  "Work step %s was deleted on %s by system support, as %s.", id, PQgetvalue(res, 0, 0),
+                  wf_step_deletion_reason_words(PQgetvalue(res, 0, 1)));
+    PQclear(res);
+    return -1;
+}
+
 /* Loads a step with sql, whose first columns are STEP_COLUMNS and whose one parameter is its id. */
 static int step__load(tsr_call_t *call, const char *sql, uint64_t step_id, wf_step_t *step, tsr_error_t *err)
 {
@@ -27,7 +49,7 @@ static int step__load(tsr_call_t *call, const char *sql, uint64_t step_id, wf_st
         return -1;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "There is no work step %s.", id);
+        return step__not_found(call, id, err);
     }
     step->res = res;
     step->id = step_id;
@@ -116,7 +138,8 @@ int wf_step_changed(tsr_call_t *call, uint64_t step_id, const char *action, cons
 }
 
 /* Publishes what happened to a step, as it now stands. */
-static int step__emit(tsr_call_t *call, const wf_step_t *loaded, const char *action, tsr_error_t *err)
+static int step__emit(tsr_call_t *call, const wf_step_t *loaded, const char *action, const char *reason,
+                      tsr_error_t *err)
 {
     const wf_step_t step = *loaded;
     Tsr__Workflow__StepEvent ev = TSR__WORKFLOW__STEP_EVENT__INIT;
@@ -134,6 +157,7 @@ static int step__emit(tsr_call_t *call, const wf_step_t *loaded, const char *act
     ev.action = (char *)action;
     ev.started_at_ms = step.started_at_ms;
     ev.completed_at_ms = step.completed_at_ms;
+    ev.reason = (char *)(reason ? reason : "");
     wf_step_event_set_owner(&ev, step.owner);
     /* A finished step tells what it ended with (the reports count on it). */
     PGresult *na = NULL;
@@ -177,7 +201,7 @@ int wf_step_emit(tsr_call_t *call, uint64_t step_id, const char *action, tsr_err
     wf_step_t step;
     if (wf_step_load(call, step_id, 0, &step, err) != 0)
         return -1;
-    int rc = step__emit(call, &step, action, err);
+    int rc = step__emit(call, &step, action, NULL, err);
     wf_step_free(&step);
     return rc;
 }
@@ -406,7 +430,7 @@ int wf_step_changed_reply(tsr_call_t *call, uint64_t step_id, const char *action
     wf_step_t step;
     if (step__load(call, STEP_VIEW_SQL, step_id, &step, err) != 0)
         return -1;
-    int rc = step__emit(call, &step, action, err);
+    int rc = step__emit(call, &step, action, NULL, err);
     json_t *view = rc == 0 ? step__view(&step, step.res) : NULL;
     wf_step_free(&step);
     if (rc != 0)
@@ -645,7 +669,7 @@ int wf_handle_step_get(tsr_call_t *call, tsr_error_t *err)
         goto done;
     if (step__remember_view(call, step.id, err) != 0)
         goto done;
-    if (strcmp(step.subject_kind, "person") == 0 && step__emit(call, &step, "viewed", err) != 0)
+    if (strcmp(step.subject_kind, "person") == 0 && step__emit(call, &step, "viewed", NULL, err) != 0)
         goto done;
     json_t *view = step__view(&step, step.res);
     if (view == NULL) {
@@ -1115,6 +1139,106 @@ int wf_handle_step_cancel(tsr_call_t *call, tsr_error_t *err)
         goto done;
     rc = 0;
 done:
+    wf_step_free(&step);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Deleting a step recorded in error (seed 002: the worker asks IT, who delete it)
+ * ---------------------------------------------------------------------------------------------- */
+
+static const char *const step_deleters[] = {"system-support", NULL};
+
+static const char *const step_deletion_reasons[][2] = {
+    {"wrong-record", "recorded against the wrong person or organisation"},
+    {"inaccurate", "found to be inaccurate"},
+    {"duplicate", "a duplicate of another step"},
+    {"other", "recorded in error"},
+};
+
+const char *wf_step_deletion_reason_words(const char *reason)
+{
+    for (size_t i = 0; i < sizeof(step_deletion_reasons) / sizeof(step_deletion_reasons[0]); i++)
+        if (strcmp(step_deletion_reasons[i][0], reason) == 0)
+            return step_deletion_reasons[i][1];
+    return "recorded in error";
+}
+
+static const char *const step_deletion_codes[] = {"wrong-record", "inaccurate", "duplicate", "other", NULL};
+
+/* Children first, then the step: each statement leaves nothing that refers to what the next one
+ * deletes. The queue counts follow by their triggers. */
+static const char *const step_delete_statements[] = {
+    "DELETE FROM recent_views WHERE step_id = $1::bigint",
+    "DELETE FROM next_actions WHERE step_id = $1::bigint",
+    "DELETE FROM step_history WHERE step_id = $1::bigint",
+    "DELETE FROM sections WHERE step_id = $1::bigint",
+    "DELETE FROM request_history WHERE request_id IN (SELECT id FROM requests WHERE step_id = $1::bigint)",
+    "DELETE FROM requests WHERE step_id = $1::bigint",
+    "DELETE FROM steps WHERE id = $1::bigint",
+};
+
+int wf_handle_step_delete(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Workflow__StepDelete *in = (const Tsr__Workflow__StepDelete *)call->payload;
+    if (tsr_actor_require_role(call->actor, step_deleters, "delete work steps: ask system support", err) != 0)
+        return -1;
+    /* Every fault of the request named at once. */
+    tsr_error_clear(err);
+    const char *reason = in->reason ? in->reason : "";
+    const char *explanation = in->explanation ? in->explanation : "";
+    tsr_text_check_reason(reason, step_deletion_codes, explanation, "step", err);
+    if (tsr_error_gathered(err) != 0)
+        return -1;
+    wf_step_t step;
+    if (wf_step_load(call, in->step_id, 1, &step, err) != 0)
+        return -1;
+    int rc = -1;
+    char *trimmed = tsr_text_trim_dup(explanation);
+    char id[24], by[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step.id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    /* The event first, while the step is there to describe: the daemons that keep copies (the
+     * consultation's form, the reports, the notices) drop theirs when it arrives. */
+    if (step__emit(call, &step, "deleted", reason, err) != 0)
+        goto done;
+    const char *kept[4] = {id, reason, trimmed ? trimmed : "", by};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "INSERT INTO step_deletions (step_id, type, variant, subject_kind, subject_id,"
+                    " state, started_at, started_by, reason, explanation, deleted_by)"
+                    " SELECT id, type, variant, subject_kind, subject_id, state, started_at,"
+                    " started_by, $2, $3, $4::bigint FROM steps WHERE id = $1::bigint"
+                    " RETURNING " WF_MS("deleted_at"),
+                    4, kept, err);
+    if (res == NULL)
+        goto done;
+    int64_t deleted_at = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    const char *params[1] = {id};
+    for (size_t i = 0; i < sizeof(step_delete_statements) / sizeof(step_delete_statements[0]); i++) {
+        res = tsr_db_exec(call->conn, step_delete_statements[i], 1, params, err);
+        if (res == NULL)
+            goto done;
+        PQclear(res);
+    }
+    Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
+    subject.kind = (char *)step.subject_kind;
+    subject.id = step.subject_id;
+    Tsr__Workflow__StepDeletion out = TSR__WORKFLOW__STEP_DELETION__INIT;
+    out.step_id = step.id;
+    out.type = (char *)step.type;
+    out.variant = (char *)step.variant;
+    out.subject = &subject;
+    out.state = (char *)step.state;
+    out.reason = (char *)reason;
+    out.explanation = trimmed ? trimmed : "";
+    out.deleted_at_ms = deleted_at;
+    out.deleted_by = call->actor->worker_id;
+    tsr_call_reply(call, &out.base);
+    rc = 0;
+done:
+    free(trimmed);
     wf_step_free(&step);
     return rc;
 }

@@ -346,7 +346,8 @@ journey("A person's summary (demographics, relationships, allocations, case note
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${amara.id}/case-notes`, { type: 'visit', title: 'Home visit', body: 'Seen at home with her mother.' });
   await apiCall(ctx.base, admin, 'PUT', `/api/v1/people/${kofi.id}/restriction`, { reason: 'high-risk', review_date: '2030-01-31', workers: [adminId] });
   ctx.kofi = kofi;
-  // A note the key worker wrote on the wrong child's record, to be removed (seed 002).
+  ctx.amara = amara;
+  // A note the key worker wrote on the wrong child's record, for system support to remove (seed 002).
   const kwApi = await signInApi(ctx.base, 'key.worker');
   await apiCall(ctx.base, kwApi, 'POST', `/api/v1/people/${amara.id}/case-notes`, { type: 'visit', title: 'Visit to Tobi', body: 'Tobi was asleep; recorded on this record in error.' });
   const kb = await signIn(s, 'key.worker');
@@ -373,23 +374,9 @@ journey("A person's summary (demographics, relationships, allocations, case note
   const notes = await text(page.getByRole('table', { name: /Case notes/ }));
   expect(notes.includes('CP-IS Follow Up') && notes.includes('spoke to mother') && notes.includes('Kai Worrall'), `the case notes lack the new one: ${notes}`);
   await s.check('person-case-note-added');
-  // Seed 002: the note written on the wrong child's record is removed by its writer, with the reason;
-  // the administrator's note offers this worker no Remove.
-  const noteTable = page.getByRole('table', { name: /Case notes/ });
-  expect((await noteTable.getByRole('link', { name: 'Remove case note Home visit' }).count()) === 0, "the key worker is offered to remove another worker's note");
-  await kb.press(noteTable.getByRole('link', { name: 'Remove case note Visit to Tobi' }));
-  await page.getByRole('heading', { name: 'Remove a case note recorded in error' }).waitFor();
-  expect((await text(page.locator('main'))).includes('Tobi was asleep'), 'the removal page does not show the note');
-  await kb.press(page.getByRole('button', { name: 'Remove case note' }));
-  await page.locator('#removal-reason-error').waitFor();
-  await s.check('case-note-remove-errors');
-  await kb.radio(page.getByLabel("It was recorded on the wrong person's record"));
-  await kb.type(page.locator('#removal-explanation'), "Meant for her cousin's record.");
-  await kb.press(page.getByRole('button', { name: 'Remove case note' }));
-  await banner(page, "Case note 'Visit to Tobi' removed.");
-  const left = await text(page.getByRole('table', { name: /Case notes/ }));
-  expect(!left.includes('Tobi') && left.includes('Home visit') && left.includes('spoke to mother'), `the case notes after the removal: ${left}`);
-  await s.check('case-note-removed');
+  // A note recorded in error is removed by system support, at a manager's request (seeds 001, 002):
+  // the worker who wrote it is offered no Remove.
+  expect((await page.getByRole('table', { name: /Case notes/ }).getByRole('link', { name: /^Remove/ }).count()) === 0, 'the key worker is offered to remove a case note');
   // Efua is not allocated to this worker: her record opens, and the audit finds the read.
   await kb.press(page.getByRole('link', { name: 'Efua Osei' }));
   await page.locator('h1', { hasText: `Efua Osei (${efua.id})` }).waitFor();
@@ -708,7 +695,7 @@ journey("Key worker: a child's new NHS number recorded on their page (refused fi
   await signOut(s);
 });
 
-journey('System support: the CP-IS error queue lists each rejected notification and each plan held back by the upload check, with its reason', async (s, ctx) => {
+journey('System support: the CP-IS error queue lists each rejected notification and each plan held back by the upload check, with its reason; a case note and a work step recorded in error removed', async (s, ctx) => {
   const { page } = s;
   const kb = await signIn(s, 'support.desk');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
@@ -735,6 +722,53 @@ journey('System support: the CP-IS error queue lists each rejected notification 
   await banner(page, `Entry ${id} closed.`);
   expect((await page.locator('tr', { hasText: 'N-UI-UNK-1' }).count()) === 0, 'the closed entry is still listed');
   expect((await page.locator('tr', { hasText: 'N-UI-BAD-1' }).count()) === 1, 'another entry left the list');
+  // A manager's 'Case note deletion' request carried out (seeds 001, 002): the note the key worker
+  // wrote on the wrong child's record is removed, with the reason.
+  await navTo(kb, page, 'People');
+  await kb.type(page.locator('#name'), 'Amara');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await page.getByRole('table', { name: 'People found' }).waitFor();
+  await kb.press(page.getByRole('link', { name: `Amara Osei (${ctx.amara.id})` }));
+  await page.locator('h1', { hasText: `Amara Osei (${ctx.amara.id})` }).waitFor();
+  const noteTable = page.getByRole('table', { name: /Case notes/ });
+  await kb.press(noteTable.getByRole('link', { name: 'Remove case note Visit to Tobi' }));
+  await page.getByRole('heading', { name: 'Remove a case note recorded in error' }).waitFor();
+  expect((await text(page.locator('main'))).includes('Tobi was asleep'), 'the removal page does not show the note');
+  await kb.press(page.getByRole('button', { name: 'Remove case note' }));
+  await page.locator('#removal-reason-error').waitFor();
+  await s.check('case-note-remove-errors');
+  await kb.radio(page.getByLabel("It was recorded on the wrong person's record"));
+  await kb.type(page.locator('#removal-explanation'), "Meant for her cousin's record; asked by her team manager.");
+  await kb.press(page.getByRole('button', { name: 'Remove case note' }));
+  await banner(page, "Case note 'Visit to Tobi' removed.");
+  const left = await text(page.getByRole('table', { name: /Case notes/ }));
+  expect(!left.includes('Tobi') && left.includes('Home visit') && left.includes('spoke to mother'), `the case notes after the removal: ${left}`);
+  await s.check('case-note-removed');
+  // A manager's 'Workflow step deletion' request carried out: a consultation started twice in error.
+  const mashAdmin = await signInApi(ctx.base, 'mash.admin');
+  const twice = await apiCall(ctx.base, mashAdmin, 'POST', '/api/v1/steps', { type: 'front-door-consultation', variant: 'CSSW', subject: { kind: 'organisation', id: '7504989' } });
+  await navTo(kb, page, 'Organisations');
+  await kb.type(page.locator('#q'), 'Consultation');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await kb.press(page.getByRole('link', { name: 'Consultation (7504989)', exact: true }));
+  await kb.press(page.locator(`a[href="#/steps/${twice.id}"]`));
+  await page.locator('h1', { hasText: 'Consultation (CSSW) : Consultation (7504989)' }).waitFor();
+  await kb.press(page.getByRole('link', { name: 'Delete this step (recorded in error)' }));
+  await page.getByRole('heading', { name: 'Delete a work step recorded in error' }).waitFor();
+  await kb.press(page.getByRole('button', { name: 'Delete step' }));
+  await page.locator('#deletion-reason-error').waitFor();
+  await s.check('step-delete-errors');
+  await kb.radio(page.getByLabel('It is a duplicate of another step'));
+  await kb.press(page.getByRole('button', { name: 'Delete step' }));
+  await banner(page, `Work step ${twice.id} (Consultation (CSSW) : Consultation (7504989)) deleted.`);
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await s.check('step-deleted');
+  await navTo(kb, page, 'Organisations');
+  await kb.type(page.locator('#q'), 'Consultation');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await kb.press(page.getByRole('link', { name: 'Consultation (7504989)', exact: true }));
+  await page.getByRole('table', { name: /Work steps/ }).waitFor();
+  expect((await page.locator(`a[href="#/steps/${twice.id}"]`).count()) === 0, 'the deleted step is still listed on its organisation');
   await signOut(s);
 });
 

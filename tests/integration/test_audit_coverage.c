@@ -207,7 +207,7 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
     op_end();
     snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes/%s/remove", p, nid);
     op_start("POST /api/v1/people/{id}/case-notes/{nid}/remove", p, NULL);
-    json_decref(call(sw, "POST", path, "{\"reason\":\"inaccurate\"}", 200));
+    json_decref(call(admin, "POST", path, "{\"reason\":\"inaccurate\"}", 200));
     op_end();
 
     snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", p);
@@ -377,6 +377,12 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
         json_decref(call(admin, "POST", path, "{\"note\":\"Done.\"}", 200));
         op_end();
     }
+
+    /* The last of them was recorded in error: system support deletes it. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/delete", second);
+    op_start("POST /api/v1/steps/{id}/delete", p, NULL);
+    json_decref(call(admin, "POST", path, "{\"reason\":\"duplicate\"}", 200));
+    op_end();
 
     /* Every operation of the API on people, steps and requests was exercised above, or touches no
      * person's record. */

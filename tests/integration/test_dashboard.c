@@ -2,7 +2,8 @@
  * point of the work (details being recorded, details recorded, with the MASH Manager, with a MASH
  * social worker, with Early Help, decision made, finished, cancelled), and a CP-IS access notification
  * that puts a CPIS Follow up in the CP-IS Worker's queue, give exactly the figures they should;
- * the figures move as the work does; the dashboard checks its period and who asks. */
+ * the figures move as the work does; the dashboard checks its period and who asks; a step deleted as
+ * recorded in error leaves every figure and every copy kept of it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -331,6 +332,140 @@ static void test_the_dashboard_checks_its_period_and_who_asks(void **state)
     testenv_response_free(&r);
 }
 
+/* Polls sql until it counts want, for up to ten seconds (each daemon applies the deletion's event in
+ * its own time); the last count. */
+static long count_when(const char *sql, long want)
+{
+    long n = -1;
+    for (int i = 0; i < 200 && n != want; i++) {
+        n = testenv_sql_long(testenv, sql);
+        if (n != want)
+            usleep(50 * 1000);
+    }
+    return n;
+}
+
+/* Seed 002: a step recorded in error is deleted by system support at the worker's request, with the
+ * reason. It goes from the work, the figures and the report; its form, its requests and the notices
+ * that pointed at it go from every daemon that kept them; the deletion is in the audit trail; and its
+ * id is answered "deleted", with when and why. */
+static void test_a_step_deleted_as_recorded_in_error_leaves_the_work_the_figures_and_every_copy(void **state)
+{
+    (void)state;
+    json_t *d = testenv_call_json(testenv, manager, "GET", DASHBOARD, NULL, 200);
+    long open = num(json_object_get(d, "open"), "total"),
+         finished = num(json_object_get(d, "finished"), "total");
+    long queued = num(json_object_get(d, "cpis_queue"), "count");
+    char today[11];
+    snprintf(today, sizeof(today), "%s", testenv_str(d, "today"));
+    json_decref(d);
+
+    char done[32], open_one[32], rid[32], sql[512], path[128];
+    start_consultation("CSSW", done);
+    save_details(done, "schools", 1);
+    send_request(done, "pass-to-mash-manager", rid);
+    decide(done, "[\"referral-to-mash\"]");
+    finish(done);
+    start_consultation("CSSW", open_one);
+    save_details(open_one, "police", 0);
+    json_decref(dashboard_when("", open + 1, finished + 1, queued));
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM notifications.notices WHERE link = '/steps/%s'", done);
+    long notices = 0;
+    for (int i = 0; i < 200 && notices == 0; i++) {
+        notices = testenv_sql_long(testenv, sql);
+        if (notices == 0)
+            usleep(50 * 1000);
+    }
+    assert_true(notices >= 1);
+    char report[160];
+    snprintf(report, sizeof(report), "/api/v1/reports/consultations-in-period?start=%s&end=%s", today, today);
+    testenv_response_t r = testenv_http(testenv, "GET", report, manager, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, done));
+    testenv_response_free(&r);
+
+    /* Only system support deletes; every fault of the request at once. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/delete", done);
+    r = testenv_http(testenv, "POST", path, manager, "{\"reason\":\"duplicate\"}", NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, admin, "{}", NULL);
+    testenv_assert_error(&r, 400, "missing_field");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"other\"}", NULL);
+    testenv_assert_error(&r, 400, "missing_field");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                        "explanation");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"typo\",\"explanation\":\"x\"}", NULL);
+    testenv_assert_error(&r, 400, "invalid_reason");
+    testenv_response_free(&r);
+
+    r = testenv_http(testenv, "POST", path, admin,
+                     "{\"reason\":\"duplicate\",\"explanation\":\"The school's call was recorded twice.\"}",
+                     NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(testenv_str(r.json, "step_id"), done);
+    assert_string_equal(testenv_str(r.json, "state"), "completed");
+    assert_string_equal(testenv_str(r.json, "reason"), "duplicate");
+    assert_string_equal(testenv_str(json_object_get(r.json, "subject"), "id"), HAMPDEN);
+    testenv_response_free(&r);
+    /* Its id is answered "deleted", with when and why, to a reader and to a second deletion. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", done);
+    r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
+    testenv_assert_error(&r, 404, "step_deleted");
+    assert_non_null(strstr(r.body, "duplicate"));
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/delete", done);
+    r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"duplicate\"}", NULL);
+    testenv_assert_error(&r, 404, "step_deleted");
+    testenv_response_free(&r);
+
+    /* An open one, recorded against the wrong organisation, leaves its worker's work. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/delete", open_one);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, "{\"reason\":\"wrong-record\"}", 200));
+    json_t *work = testenv_call_json(testenv, mash_admin, "GET", "/api/v1/workview", NULL, 200);
+    char *text = json_dumps(work, JSON_COMPACT);
+    char quoted[40];
+    snprintf(quoted, sizeof(quoted), "\"%s\"", open_one);
+    assert_null(strstr(text, quoted));
+    free(text);
+    json_decref(work);
+
+    /* The figures and the report, as before the two were recorded. */
+    json_decref(dashboard_when("", open, finished, queued));
+    r = testenv_http(testenv, "GET", report, manager, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body, done));
+    testenv_response_free(&r);
+
+    /* Every copy gone: the step's rows, the consultation's form, the notices; the deletion kept. */
+    snprintf(sql, sizeof(sql),
+             "SELECT (SELECT count(*) FROM workflow.steps WHERE id = %s) + (SELECT count(*) FROM"
+             " workflow.sections WHERE step_id = %s) + (SELECT count(*) FROM workflow.requests WHERE step_id "
+             "= %s)",
+             done, done, done);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.step_deletions WHERE step_id IN (%s, %s)", done,
+             open_one);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM consultations.consultations WHERE step_id IN (%s, %s)",
+             done, open_one);
+    assert_int_equal(count_when(sql, 0), 0);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM notifications.notices WHERE link = '/steps/%s'", done);
+    assert_int_equal(count_when(sql, 0), 0);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM reporting.consultations WHERE step_id IN (%s, %s)", done,
+             open_one);
+    assert_int_equal(count_when(sql, 0), 0);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM audit.entries WHERE action = 'delete-step' AND record_kind = 'organisation'"
+        " AND record_id = " HAMPDEN " AND summary LIKE '%%(step %s)%%'",
+        done);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+}
+
 static int setup(void **state)
 {
     if (testenv_group_setup(state) != 0)
@@ -363,6 +498,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_dashboard_shows_exactly_where_the_front_doors_work_is),
         cmocka_unit_test(test_the_dashboard_checks_its_period_and_who_asks),
+        cmocka_unit_test(test_a_step_deleted_as_recorded_in_error_leaves_the_work_the_figures_and_every_copy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -455,6 +455,47 @@ static void test_a_sorted_list_finds_its_keys_and_takes_new_ones_in_order(void *
     assert_true(tsr_text_sorted_has(unsorted, 3, "c"));
 }
 
+/* Taking out something recorded in error: the reason from the list, and an explanation when it is
+ * "other"; each fault named with its field, all at once. */
+static void test_a_reason_to_take_out_is_one_of_the_list_and_other_is_explained(void **state)
+{
+    (void)state;
+    static const char *const codes[] = {"wrong-person", "inaccurate", "other", NULL};
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    tsr_text_check_reason("inaccurate", codes, "", "case note", &err);
+    assert_int_equal(tsr_error_gathered(&err), 0);
+    tsr_text_check_reason("other", codes, "On her brother's record by mistake.", "case note", &err);
+    assert_int_equal(tsr_error_gathered(&err), 0);
+
+    tsr_text_check_reason("", codes, "", "case note", &err);
+    assert_int_equal(tsr_error_gathered(&err), -1);
+    assert_string_equal(err.field, "reason");
+    assert_non_null(strstr(err.message, "wrong-person, inaccurate or other"));
+
+    tsr_error_clear(&err);
+    tsr_text_check_reason("other", codes, "  \n ", "case note", &err);
+    assert_int_equal(tsr_error_gathered(&err), -1);
+    assert_string_equal(err.code, "missing_field");
+    assert_string_equal(err.field, "explanation");
+
+    /* Two faults at once: an unknown reason and an explanation too long. */
+    char longer[1102];
+    memset(longer, 'x', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    tsr_error_clear(&err);
+    tsr_text_check_reason("gossip", codes, longer, "step", &err);
+    assert_int_equal(tsr_error_gathered(&err), -1);
+    assert_string_equal(err.code, "invalid_reason");
+    assert_int_equal(err.n_faults, 2);
+    assert_string_equal(err.faults[1].field, "explanation");
+
+    tsr_error_clear(&err);
+    tsr_text_check_reason("inaccurate", codes, "line\x01", "step", &err);
+    assert_int_equal(tsr_error_gathered(&err), -1);
+    assert_string_equal(err.code, "invalid_text");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_a_page_gives_its_statement_the_cursor_and_one_row_more_than_it_shows),
         cmocka_unit_test(test_a_sorted_list_finds_its_keys_and_takes_new_ones_in_order),
         cmocka_unit_test(test_csv_fields_are_quoted_when_they_must_be_and_never_read_as_formulas),
+        cmocka_unit_test(test_a_reason_to_take_out_is_one_of_the_list_and_other_is_explained),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -195,3 +195,34 @@ export function button(text, { secondary = false, name, value, type = 'submit', 
     name ? html` name="${name}" value="${value}"` : ''
   }>${text}</button>`;
 }
+
+// Taking out something recorded in error (seeds 001, 002): why, from the API's reasons, with an
+// explanation that "other" needs, and a warning button. The form's id is `${prefix}-form`; its
+// reason's radios `${prefix}-reason`, its explanation `${prefix}-explanation`.
+export function reasonForm({ prefix, legend, reasons, hint, action, cancelHref }) {
+  return html`<form id="${prefix}-form" novalidate>
+      ${choices({ id: `${prefix}-reason`, name: 'reason', legend, field: 'reason', options: reasons, legendClass: 'govuk-fieldset__legend--m' })}
+      ${textarea({ id: `${prefix}-explanation`, name: 'explanation', label: 'Explanation (optional unless another reason)', field: 'explanation', rows: 3, hint })}
+      <div class="govuk-button-group">
+        ${button(action, { classes: 'govuk-button--warning' })}
+        <a class="govuk-link" href="${cancelHref}">Cancel</a>
+      </div>
+    </form>`;
+}
+
+// Its submit: the body the API takes ({ reason, explanation }), checked first as the API would
+// (what names the thing: "case note"), then sent by send(body); done(answer) once it succeeded.
+export function wireReasonForm(prefix, what, send, done) {
+  const form = document.getElementById(`${prefix}-form`);
+  onSubmit(form, async (data) => {
+    const body = { reason: data.get('reason') || '' };
+    const explanation = (data.get('explanation') || '').trim();
+    if (explanation) body.explanation = explanation;
+    const missing = [];
+    if (!body.reason) missing.push({ field: 'reason', message: `Select why the ${what} is being taken out` });
+    if (body.reason === 'other' && !explanation) missing.push({ field: 'explanation', message: `Explain how the ${what} was recorded in error` });
+    if (missing.length) return showErrors(missing);
+    const answer = await attempt(() => send(body), { scope: form });
+    if (answer) done(answer);
+  });
+}

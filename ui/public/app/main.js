@@ -6,7 +6,7 @@ import { html, render } from './html.js';
 import { loginPage } from './pages/login.js';
 import { workviewPage } from './pages/workview.js';
 import { organisationsPage, organisationPage } from './pages/organisations.js';
-import { stepPage } from './pages/step.js';
+import { stepDeletePage, stepPage } from './pages/step.js';
 import { caseNoteRemovePage, peoplePage, personPage } from './pages/people.js';
 import { reportPage } from './pages/reports.js';
 import { dashboardPage } from './pages/dashboard.js';
@@ -28,6 +28,7 @@ const routes = [
   { path: /^\/organisations$/, page: organisationsPage, nav: 'organisations' },
   { path: /^\/organisations\/(\d+)$/, page: organisationPage, nav: 'organisations' },
   { path: /^\/steps\/(\d+)$/, page: stepPage, nav: 'workview' },
+  { path: /^\/steps\/(\d+)\/delete$/, page: stepDeletePage, nav: 'workview' },
   { path: /^\/people$/, page: peoplePage, nav: 'people' },
   { path: /^\/people\/(\d+)$/, page: personPage, nav: 'people' },
   { path: /^\/people\/(\d+)\/case-notes\/(\d+)\/remove$/, page: caseNoteRemovePage, nav: 'people' },

@@ -1,6 +1,6 @@
 // People: find a person by name (misspellings allowed) and date of birth; a person's summary with
-// demographics, relationships, allocations, case notes (one recorded in error removed by its writer or
-// a manager, on a page of its own), work steps and the CP-IS plans shared with
+// demographics, relationships, allocations, case notes (one recorded in error removed by system
+// support, on a page of its own), work steps and the CP-IS plans shared with
 // the NHS (with a form to record one), a form to record a new NHS number, the person's addresses and
 // their history (with forms to add and end one), and the record's retention
 // (seed 002: each closed service's flag, the date the whole record is kept until, a hold for an
@@ -8,7 +8,7 @@
 // open shows its display name only, as the API gives it (information governance may still hold it).
 import { ApiError, api, get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
-import { attempt, button, choices, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
+import { attempt, button, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { go, notify } from '../main.js';
 import { startableSteps, startForm, stepsTable, wireStartForm } from './organisations.js';
 import { RETENTION_ROLES, SERVICES, criterionTitle, serviceList, serviceTitle } from './retention.js';
@@ -31,9 +31,9 @@ const noteType = (type) => NOTE_TYPES.find((t) => t.value === type)?.title || ty
 // Those who may change a person's record (records' person_writers), e.g. record a new NHS number.
 const PERSON_WRITER_ROLES = ['admin', 'system-support', 'mash-admin', 'mash-manager', 'social-worker', 'team-manager', 'early-help-worker', 'safeguarding-admin', 'emergency-duty', 'business-information-admin', 'head-of-service'];
 const PLAN_ROLES = ['social-worker', 'team-manager', 'mash-manager', 'head-of-service', 'safeguarding-admin', 'admin', 'system-support'];
-// Who may remove a case note recorded in error besides its writer (records' case_note_removers).
-const CASE_NOTE_REMOVER_ROLES = ['team-manager', 'mash-manager', 'head-of-service', 'system-support'];
-const canRemoveNote = (n) => n.recorded_by === session.worker?.id || session.hasRole(...CASE_NOTE_REMOVER_ROLES);
+// Who removes a case note recorded in error: system support, at a manager's request (seed 001's
+// 'Case note deletion'; records' case_note_removers).
+const canRemoveNote = () => session.hasRole('system-support');
 const REMOVAL_REASONS = [
   { value: 'wrong-person', title: "It was recorded on the wrong person's record" },
   { value: 'inaccurate', title: 'It has been found to be inaccurate' },
@@ -171,8 +171,8 @@ export async function personPage({ app, params, isCurrent }) {
   // Addresses: shown to a reader who may open the record (the API leaves them out otherwise).
   const addresses = person.addresses || null;
   const withAddress = !!addresses && session.hasRole(...PERSON_WRITER_ROLES);
-  // A case note recorded in error (seed 002) is removed by its writer or a manager.
-  const withNoteRemoval = (person.case_notes || []).some(canRemoveNote);
+  // A case note recorded in error (seed 002) is removed by system support.
+  const withNoteRemoval = (person.case_notes || []).length > 0 && canRemoveNote();
   const [names, types, plans, schedule] = await Promise.all([
     directory(),
     startableSteps('person').catch(() => []),
@@ -230,7 +230,7 @@ export async function personPage({ app, params, isCurrent }) {
         html`<span class="app-pre">${n.body || ''}</span>`,
         names.worker[n.recorded_by] || n.recorded_by,
         ...(withNoteRemoval
-          ? [canRemoveNote(n) ? html`<a class="govuk-link" href="#/people/${person.id}/case-notes/${n.id}/remove">Remove<span class="govuk-visually-hidden"> case note ${n.title}</span></a>` : '']
+          ? [html`<a class="govuk-link" href="#/people/${person.id}/case-notes/${n.id}/remove">Remove<span class="govuk-visually-hidden"> case note ${n.title}</span></a>`]
           : []),
       ]),
       { empty: 'No case notes.' },
@@ -586,7 +586,7 @@ function wireCaseNoteForm(person) {
 }
 
 // Seed 002: a case note recorded on the wrong person's record, or found to be inaccurate, is removed
-// by the worker who wrote it or a manager. The page shows whose record and which note, so that the
+// by system support at a manager's request (seed 001). The page shows whose record and which note, so that the
 // right one goes; the API deletes its words and keeps the removal, with its reason, in the audit trail.
 async function findCaseNote(person, noteId) {
   const latest = (person.case_notes || []).find((n) => n.id === noteId);
@@ -631,28 +631,16 @@ export async function caseNoteRemovePage({ app, params, isCurrent }) {
     <div class="govuk-warning-text"><span class="govuk-warning-text__icon" aria-hidden="true">!</span>
       <strong class="govuk-warning-text__text"><span class="govuk-visually-hidden">Warning</span>
       The note's title and text will be deleted from this record and cannot be brought back. The audit trail keeps that it was removed, by whom and why.</strong></div>
-    <form id="case-note-remove-form" novalidate>
-      ${choices({ id: 'removal-reason', name: 'reason', legend: 'Why is it being removed?', field: 'reason', options: REMOVAL_REASONS, legendClass: 'govuk-fieldset__legend--m' })}
-      ${textarea({ id: 'removal-explanation', name: 'explanation', label: 'Explanation (optional unless another reason)', field: 'explanation', rows: 3, hint: "For example, whose record it should have been on. Do not repeat the note's content." })}
-      <div class="govuk-button-group">
-        ${button('Remove case note', { classes: 'govuk-button--warning' })}
-        <a class="govuk-link" href="#/people/${person.id}">Cancel</a>
-      </div>
-    </form>
+    ${reasonForm({ prefix: 'removal', legend: 'Why is it being removed?', reasons: REMOVAL_REASONS, hint: "For example, whose record it should have been on. Do not repeat the note's content.", action: 'Remove case note', cancelHref: `#/people/${person.id}` })}
     </div></div>`,
   );
-  const form = document.getElementById('case-note-remove-form');
-  onSubmit(form, async (data) => {
-    const body = { reason: data.get('reason') || '' };
-    const explanation = (data.get('explanation') || '').trim();
-    if (explanation) body.explanation = explanation;
-    const missing = [];
-    if (!body.reason) missing.push({ field: 'reason', message: 'Select why the case note is being removed' });
-    if (body.reason === 'other' && !explanation) missing.push({ field: 'explanation', message: 'Explain how the case note was recorded in error' });
-    if (missing.length) return showErrors(missing);
-    const removed = await attempt(() => post(`/api/v1/people/${person.id}/case-notes/${note.id}/remove`, body), { scope: form });
-    if (!removed) return;
-    notify(`Case note '${note.title}' removed.`);
-    go(`/people/${person.id}?removed=${note.id}`);
-  });
+  wireReasonForm(
+    'removal',
+    'case note',
+    (body) => post(`/api/v1/people/${person.id}/case-notes/${note.id}/remove`, body),
+    () => {
+      notify(`Case note '${note.title}' removed.`);
+      go(`/people/${person.id}?removed=${note.id}`);
+    },
+  );
 }

@@ -1,9 +1,10 @@
 // A work step (e.g. a Front Door Consultation, seed 000): its sections, drawn from the definition's
 // fields; its requests with their status history, and acting on those sent to you; a new request,
-// sent when the worker next saves, as the seed describes; next actions and Finish; Assign.
+// sent when the worker next saves, as the seed describes; next actions and Finish; Assign; and, for
+// system support, deleting a step recorded in error.
 import { get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, stepStateTag, summaryList, table, tag } from '../html.js';
-import { attempt, button, choices, clearErrors, onSubmit, select, showErrors, textInput, textarea } from '../forms.js';
+import { attempt, button, choices, clearErrors, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { go, notify } from '../main.js';
 import { subjectLink } from './workview.js';
 
@@ -429,9 +430,56 @@ export async function stepPage({ app, params, query, isCurrent }) {
     <details class="govuk-details">
       <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Step history</span></summary>
       <div class="govuk-details__text">${table('Step history', ['Date and time', 'What happened'], (step.history || []).map((h) => [formatDateTime(h.at), h.detail || h.action]), { captionClass: 'govuk-table__caption--s' })}</div>
-    </details>`,
+    </details>
+    ${session.hasRole('system-support')
+      ? html`<p class="govuk-body"><a class="govuk-link" href="#/steps/${step.id}/delete">Delete this step (recorded in error)</a></p>`
+      : ''}`,
   );
   wire(step, current, { app, query });
+}
+
+// Seeds 001 and 002: a step recorded in error (against the wrong person or organisation, inaccurate,
+// or a duplicate) is deleted by system support at a manager's 'Workflow step deletion' request. The
+// page shows which step, asks why, and warns that everything recorded in it goes.
+const DELETION_REASONS = [
+  { value: 'wrong-record', title: 'It was recorded against the wrong person or organisation' },
+  { value: 'inaccurate', title: 'It has been found to be inaccurate' },
+  { value: 'duplicate', title: 'It is a duplicate of another step' },
+  { value: 'other', title: 'It was recorded in error for another reason', hint: 'Explain below.' },
+];
+
+export async function stepDeletePage({ app, params, isCurrent }) {
+  const step = await get(`/api/v1/steps/${params[0]}`);
+  if (!isCurrent()) return;
+  document.title = `Delete a work step - ${step.heading || step.title} - Tessera`;
+  render(
+    app,
+    html`<a class="govuk-back-link" href="#/steps/${step.id}">Back to the step</a>
+    <span class="govuk-caption-l">${step.heading || step.title}</span>
+    <h1 class="govuk-heading-l">Delete a work step recorded in error</h1>
+    <div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
+    ${summaryList([
+      ['Step', `${step.type_title || step.type} (${step.id})`],
+      ['Subject', subjectLink(step.subject)],
+      ['State', stepStateTag(step.state)],
+      ['Started', formatDateTime(step.started_at)],
+      ['Requests', String((step.requests || []).length)],
+    ])}
+    <div class="govuk-warning-text"><span class="govuk-warning-text__icon" aria-hidden="true">!</span>
+      <strong class="govuk-warning-text__text"><span class="govuk-visually-hidden">Warning</span>
+      Everything recorded in this step goes: its sections, its requests and their history, its next actions, and its place in reports and notices. It cannot be brought back. The audit trail keeps that it was deleted, by whom and why.</strong></div>
+    ${reasonForm({ prefix: 'deletion', legend: 'Why is it being deleted?', reasons: DELETION_REASONS, hint: "For example, the manager's request and which record it should have been on.", action: 'Delete step', cancelHref: `#/steps/${step.id}` })}
+    </div></div>`,
+  );
+  wireReasonForm(
+    'deletion',
+    'step',
+    (body) => post(`/api/v1/steps/${step.id}/delete`, body),
+    () => {
+      notify(`Work step ${step.id} (${step.heading || step.title}) deleted.`);
+      go('/');
+    },
+  );
 }
 
 function reload(step, section) {
