@@ -143,21 +143,22 @@ int tsr_text_has_control(const char *s, int allow_newlines)
     return 0;
 }
 
-void tsr_text_check_reason(const char *reason, const char *const *codes, const char *explanation,
+void tsr_text_check_reason(const char *reason, const tsr_reason_t *reasons, const char *explanation,
                            const char *what, tsr_error_t *err)
 {
     /* The codes as a sentence ends them: "a, b or c". */
     char choices[256] = "";
-    size_t n = 0, known = 0, count = 0;
-    while (codes[count] != NULL)
+    size_t n = 0, count = 0;
+    int known = 0;
+    while (reasons[count].code != NULL)
         count++;
     for (size_t i = 0; i < count; i++) {
-        known = known || strcmp(codes[i], reason) == 0;
+        known = known || strcmp(reasons[i].code, reason) == 0;
         n += (size_t)snprintf(choices + n, n < sizeof(choices) ? sizeof(choices) - n : 0, "%s%s",
                               i == 0           ? ""
                               : i + 1 == count ? " or "
                                                : ", ",
-                              codes[i]);
+                              reasons[i].code);
         if (n >= sizeof(choices))
             n = sizeof(choices) - 1;
     }
@@ -176,6 +177,23 @@ void tsr_text_check_reason(const char *reason, const char *const *codes, const c
     else if (strcmp(reason, "other") == 0 && tsr_text_trimmed_length(explanation) == 0)
         tsr_error_add(err, TSR_E_INVALID, "missing_field", "explanation",
                       "Explain how the %s was recorded in error.", what);
+}
+
+const char *tsr_text_reason_words(const tsr_reason_t *reasons, const char *code)
+{
+    for (const tsr_reason_t *r = reasons; r->code != NULL; r++)
+        if (strcmp(r->code, code) == 0)
+            return r->words;
+    return "recorded in error";
+}
+
+void tsr_text_local_time(int64_t ms, const char *fmt, char *out, size_t size)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    if (strftime(out, size, fmt, &tm) == 0 && size > 0)
+        out[0] = '\0';
 }
 
 /* The length of an extension written after a number (" ext 123", " ext. 123", " extension 123",

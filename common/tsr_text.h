@@ -28,12 +28,23 @@ size_t tsr_text_trimmed_length(const char *s);
 char *tsr_text_trim_dup(const char *s);
 /* Whether s holds a control character; allow_newlines lets \n, \r and \t through. */
 int tsr_text_has_control(const char *s, int allow_newlines);
+/* A reason for taking out something recorded in error: its code as the API takes it and its words
+ * for a message ("found to be inaccurate"). A list of them ends with {NULL, NULL}. */
+typedef struct {
+    const char *code;
+    const char *words;
+} tsr_reason_t;
 /* The reason and explanation of a request to take out something recorded in error (what: "case
- * note"): reason one of codes (NULL-terminated; "other" among them needs an explanation), the
- * explanation up to 1,000 characters of text. Each fault is added to err (tsr_error_add), naming its
- * field; the caller then asks tsr_error_gathered. */
-void tsr_text_check_reason(const char *reason, const char *const *codes, const char *explanation,
+ * note"): reason one of reasons' codes ("other" among them needs an explanation), the explanation up
+ * to 1,000 characters of text. Each fault is added to err (tsr_error_add), naming its field; the
+ * caller then asks tsr_error_gathered. */
+void tsr_text_check_reason(const char *reason, const tsr_reason_t *reasons, const char *explanation,
                            const char *what, tsr_error_t *err);
+/* The words of the reason whose code is code, or "recorded in error" for one not in the list. */
+const char *tsr_text_reason_words(const tsr_reason_t *reasons, const char *code);
+/* The instant ms (Unix milliseconds) in the process's time zone (the office's: tsr_daemon_use_timezone)
+ * by strftime's fmt, at out. */
+void tsr_text_local_time(int64_t ms, const char *fmt, char *out, size_t size);
 /* A telephone number a person could ring back: a UK one with its area code (020 7974 4444, 07700
  * 900123), the same from abroad (+44 20 7974 4444, +44 (0)20 7974 4444, 0044 ...), or another
  * country's with + or 00 (7 to 15 digits); spaces or hyphens between groups, one pair of brackets,

@@ -363,14 +363,6 @@ static int ingest__age(const char *dob, const struct tm *today)
     return age < 0 ? 0 : age;
 }
 
-static void ingest__local(int64_t ms, const char *fmt, char *out, size_t size)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(out, size, fmt, &tm);
-}
-
 static const char *ingest__setting_title(const char *key)
 {
     for (size_t i = 0; i < INGEST_SETTINGS; i++)
@@ -480,7 +472,7 @@ static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
     struct tm today;
     localtime_r(&now, &today);
     char when[64], age[64] = "";
-    ingest__local(n->accessed_ms, "%-d %B %Y at %H:%M", when, sizeof(when));
+    tsr_text_local_time(n->accessed_ms, "%-d %B %Y at %H:%M", when, sizeof(when));
     if (child->date_of_birth[0]) {
         int years = ingest__age(child->date_of_birth, &today);
         if (years >= 0)
@@ -896,7 +888,7 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
     ingest_people_t direct = {0};
     char accessed_day[16] = "";
     if (n->accessed_ms > 0)
-        ingest__local(n->accessed_ms, "%Y-%m-%d", accessed_day, sizeof(accessed_day));
+        tsr_text_local_time(n->accessed_ms, "%Y-%m-%d", accessed_day, sizeof(accessed_day));
     /* The first holder of the number, then each after it while the number is the same. */
     size_t lo = 0, hi = holders->n;
     while (lo < hi) {

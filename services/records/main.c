@@ -83,7 +83,9 @@ int main(int argc, char **argv)
         tsr_log_error(NULL, "%s", err.message);
         goto done;
     }
-    if (tsr_daemon_migrate(daemon, records_migrations, records_migrations_count) != 0)
+    /* The dates in its answers (a case note removed "on 05/12/2026 09:14") are the office's. */
+    if (tsr_daemon_use_timezone(daemon, "records.timezone") != 0 ||
+        tsr_daemon_migrate(daemon, records_migrations, records_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, records_handlers, sizeof(records_handlers) / sizeof(records_handlers[0]));
     if (tsr_daemon_handle_reads(daemon, records_reads, sizeof(records_reads) / sizeof(records_reads[0])) != 0)

@@ -225,21 +225,12 @@ int records_case_note_add(tsr_call_t *call, tsr_error_t *err)
  * team manager (seed 001's 'Case note deletion' support request; seed 002's deletion process). */
 static const char *const case_note_removers[] = {"system-support", NULL};
 
-static const char *const case_note_removal_reasons[][2] = {
+static const tsr_reason_t case_note_removal_reasons[] = {
     {"wrong-person", "recorded on the wrong person's record"},
     {"inaccurate", "found to be inaccurate"},
     {"other", "recorded in error"},
+    {NULL, NULL},
 };
-
-static const char *const case_note_removal_codes[] = {"wrong-person", "inaccurate", "other", NULL};
-
-static const char *case_note__reason_words(const char *reason)
-{
-    for (size_t i = 0; i < sizeof(case_note_removal_reasons) / sizeof(case_note_removal_reasons[0]); i++)
-        if (strcmp(case_note_removal_reasons[i][0], reason) == 0)
-            return case_note_removal_reasons[i][1];
-    return NULL;
-}
 
 /* Always -1: a note already taken out is answered 409 with when and why it went; one the record
  * never held, 404. */
@@ -249,9 +240,8 @@ static int case_note__already_removed(tsr_call_t *call, const char *person, cons
     const char *params[2] = {person, id};
     PGresult *res =
         tsr_db_exec(call->conn,
-                    "SELECT to_char(removed_at AT TIME ZONE 'Europe/London', 'DD/MM/YYYY HH24:MI'),"
-                    " reason FROM case_note_removals WHERE person_id = $1::bigint"
-                    " AND case_note_id = $2::bigint",
+                    "SELECT (extract(epoch FROM removed_at) * 1000)::bigint, reason"
+                    " FROM case_note_removals WHERE person_id = $1::bigint AND case_note_id = $2::bigint",
                     2, params, err);
     if (res == NULL)
         return -1;
@@ -259,10 +249,11 @@ static int case_note__already_removed(tsr_call_t *call, const char *person, cons
         PQclear(res);
         return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "%s has no case note %s.", display, id);
     }
-    const char *words = case_note__reason_words(PQgetvalue(res, 0, 1));
+    char when[32];
+    tsr_text_local_time(strtoll(PQgetvalue(res, 0, 0), NULL, 10), "%d/%m/%Y %H:%M", when, sizeof(when));
     tsr_error_set(err, TSR_E_CONFLICT, "case_note_already_removed", NULL,
-                  "Case note %s was removed on %s, as %s.", id, PQgetvalue(res, 0, 0),
-                  words ? words : "recorded in error");
+                  "Case note %s was removed on %s, as %s.", id, when,
+                  tsr_text_reason_words(case_note_removal_reasons, PQgetvalue(res, 0, 1)));
     PQclear(res);
     return -1;
 }
@@ -277,33 +268,21 @@ int records_case_note_remove(tsr_call_t *call, tsr_error_t *err)
     tsr_error_clear(err);
     const char *reason = in->reason ? in->reason : "";
     const char *explanation = in->explanation ? in->explanation : "";
-    tsr_text_check_reason(reason, case_note_removal_codes, explanation, "case note", err);
+    tsr_text_check_reason(reason, case_note_removal_reasons, explanation, "case note", err);
     if (tsr_error_gathered(err) != 0)
         return -1;
     char display[256];
     if (records_person_require_access(call, in->person_id, "case note", display, sizeof(display), err) != 0)
         return -1;
-    char person[24], id[24];
+    char person[24], id[24], by[24];
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
     snprintf(id, sizeof(id), "%" PRIu64, in->case_note_id);
-    const char *params[2] = {person, id};
-    PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT recorded_by FROM case_notes WHERE person_id = $1::bigint"
-                                " AND id = $2::bigint FOR UPDATE",
-                                2, params, err);
-    if (res == NULL)
-        return -1;
-    int found = PQntuples(res) > 0;
-    uint64_t recorded_by = found ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    PQclear(res);
-    if (!found)
-        return case_note__already_removed(call, person, id, display, err);
-    char by[24];
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
     char *trimmed = tsr_text_trim_dup(explanation);
     const char *removal[5] = {person, id, reason, trimmed ? trimmed : "", by};
-    /* The note and its text go; the removal keeps only that it was there, and why it went. */
-    res = tsr_db_exec(
+    /* The note and its text go; the removal keeps only that it was there, and why it went. No note
+     * deleted: it was removed before, or never here. */
+    PGresult *res = tsr_db_exec(
         call->conn,
         "WITH gone AS (DELETE FROM case_notes WHERE person_id = $1::bigint AND id = $2::bigint"
         " RETURNING id, person_id, type, occurred_at, recorded_at, recorded_by)"
@@ -311,27 +290,30 @@ int records_case_note_remove(tsr_call_t *call, tsr_error_t *err)
         "  recorded_by, reason, explanation, removed_by)"
         " SELECT id, person_id, type, occurred_at, recorded_at, recorded_by, $3, $4, $5::bigint"
         " FROM gone RETURNING type, (extract(epoch FROM occurred_at) * 1000)::bigint,"
-        " (extract(epoch FROM removed_at) * 1000)::bigint,"
-        " to_char(occurred_at AT TIME ZONE 'Europe/London', 'DD/MM/YYYY')",
+        " (extract(epoch FROM removed_at) * 1000)::bigint, recorded_by",
         5, removal, err);
-    if (res == NULL) {
+    if (res == NULL || PQntuples(res) == 0) {
         free(trimmed);
-        return -1;
+        int failed = res == NULL;
+        PQclear(res);
+        return failed ? -1 : case_note__already_removed(call, person, id, display, err);
     }
     Tsr__Records__CaseNoteRemoval out = TSR__RECORDS__CASE_NOTE_REMOVAL__INIT;
     out.case_note_id = in->case_note_id;
     out.person_id = in->person_id;
     out.type = PQgetvalue(res, 0, 0);
     out.occurred_at_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    out.recorded_by = recorded_by;
+    out.recorded_by = strtoull(PQgetvalue(res, 0, 3), NULL, 10);
     out.reason = (char *)reason;
     out.explanation = trimmed ? trimmed : "";
     out.removed_at_ms = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
     out.removed_by = call->actor->worker_id;
     /* The trail says which note went and why, never what it said: the point is that it is gone. */
-    char summary[512];
+    char day[16], summary[512];
+    tsr_text_local_time(out.occurred_at_ms, "%d/%m/%Y", day, sizeof(day));
     snprintf(summary, sizeof(summary), "Removed %s case note %s of %s from %.200s (%" PRIu64 "), %s",
-             out.type, id, PQgetvalue(res, 0, 3), display, in->person_id, case_note__reason_words(reason));
+             out.type, id, day, display, in->person_id,
+             tsr_text_reason_words(case_note_removal_reasons, reason));
     int rc = records_person_audit(call, in->person_id, display, "case-note-removed", summary, err);
     if (rc == 0)
         tsr_call_reply(call, &out.base);

@@ -15,24 +15,33 @@
     " coalesce(folder, ''), started_by, " WF_MS("started_at") ", " WF_MS("completed_at") ", " WF_MS(         \
         "due_at")
 
+/* Why a step recorded in error was deleted (seeds 001, 002): the API's codes and their words. */
+static const tsr_reason_t step_deletion_reasons[] = {
+    {"wrong-record", "recorded against the wrong person or organisation"},
+    {"inaccurate", "found to be inaccurate"},
+    {"duplicate", "a duplicate of another step"},
+    {"other", "recorded in error"},
+    {NULL, NULL},
+};
+
 /* A step that is not there: one deleted as recorded in error is answered so (when, why), not as one
  * that never was. Always -1. */
 static int step__not_found(tsr_call_t *call, const char *id, tsr_error_t *err)
 {
     const char *params[1] = {id};
     tsr_error_t ignored = {0};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "SELECT to_char(deleted_at AT TIME ZONE 'Europe/London', 'DD/MM/YYYY HH24:MI'),"
-                    " reason FROM step_deletions WHERE step_id = $1::bigint",
-                    1, params, &ignored);
+    PGresult *res = tsr_db_exec(
+        call->conn, "SELECT " WF_MS("deleted_at") ", reason FROM step_deletions WHERE step_id = $1::bigint",
+        1, params, &ignored);
     if (res == NULL || PQntuples(res) == 0) {
         PQclear(res);
         return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "There is no work step %s.", id);
     }
+    char when[32];
+    tsr_text_local_time(strtoll(PQgetvalue(res, 0, 0), NULL, 10), "%d/%m/%Y %H:%M", when, sizeof(when));
     tsr_error_set(err, TSR_E_NOT_FOUND, "step_deleted", NULL,
-                  "Work step %s was deleted on %s by system support, as %s.", id, PQgetvalue(res, 0, 0),
-                  wf_step_deletion_reason_words(PQgetvalue(res, 0, 1)));
+                  "Work step %s was deleted on %s by system support, as %s.", id, when,
+                  tsr_text_reason_words(step_deletion_reasons, PQgetvalue(res, 0, 1)));
     PQclear(res);
     return -1;
 }
@@ -1149,23 +1158,6 @@ done:
 
 static const char *const step_deleters[] = {"system-support", NULL};
 
-static const char *const step_deletion_reasons[][2] = {
-    {"wrong-record", "recorded against the wrong person or organisation"},
-    {"inaccurate", "found to be inaccurate"},
-    {"duplicate", "a duplicate of another step"},
-    {"other", "recorded in error"},
-};
-
-const char *wf_step_deletion_reason_words(const char *reason)
-{
-    for (size_t i = 0; i < sizeof(step_deletion_reasons) / sizeof(step_deletion_reasons[0]); i++)
-        if (strcmp(step_deletion_reasons[i][0], reason) == 0)
-            return step_deletion_reasons[i][1];
-    return "recorded in error";
-}
-
-static const char *const step_deletion_codes[] = {"wrong-record", "inaccurate", "duplicate", "other", NULL};
-
 /* Children first, then the step: each statement leaves nothing that refers to what the next one
  * deletes. The queue counts follow by their triggers. */
 static const char *const step_delete_statements[] = {
@@ -1187,7 +1179,7 @@ int wf_handle_step_delete(tsr_call_t *call, tsr_error_t *err)
     tsr_error_clear(err);
     const char *reason = in->reason ? in->reason : "";
     const char *explanation = in->explanation ? in->explanation : "";
-    tsr_text_check_reason(reason, step_deletion_codes, explanation, "step", err);
+    tsr_text_check_reason(reason, step_deletion_reasons, explanation, "step", err);
     if (tsr_error_gathered(err) != 0)
         return -1;
     wf_step_t step;

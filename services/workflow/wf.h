@@ -107,8 +107,6 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_step_cancel(tsr_call_t *call, tsr_error_t *err);
 /* Deletes a step recorded in error (system support; seed 002), keeping the deletion in step_deletions. */
 int wf_handle_step_delete(tsr_call_t *call, tsr_error_t *err);
-/* A deletion's reason in words ("found to be inaccurate"). */
-const char *wf_step_deletion_reason_words(const char *reason);
 int wf_handle_step_reopen(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_steps_by_subject(tsr_call_t *call, tsr_error_t *err);
 /* The same list for a summary page whose read the owning daemon audits already. */

@@ -460,7 +460,10 @@ static void test_a_sorted_list_finds_its_keys_and_takes_new_ones_in_order(void *
 static void test_a_reason_to_take_out_is_one_of_the_list_and_other_is_explained(void **state)
 {
     (void)state;
-    static const char *const codes[] = {"wrong-person", "inaccurate", "other", NULL};
+    static const tsr_reason_t codes[] = {{"wrong-person", "on the wrong person's record"},
+                                         {"inaccurate", "inaccurate"},
+                                         {"other", "in error"},
+                                         {NULL, NULL}};
     tsr_error_t err;
     tsr_error_clear(&err);
     tsr_text_check_reason("inaccurate", codes, "", "case note", &err);
@@ -494,6 +497,9 @@ static void test_a_reason_to_take_out_is_one_of_the_list_and_other_is_explained(
     tsr_text_check_reason("inaccurate", codes, "line\x01", "step", &err);
     assert_int_equal(tsr_error_gathered(&err), -1);
     assert_string_equal(err.code, "invalid_text");
+
+    assert_string_equal(tsr_text_reason_words(codes, "wrong-person"), "on the wrong person's record");
+    assert_string_equal(tsr_text_reason_words(codes, "unheard-of"), "recorded in error");
 }
 
 int main(void)
