@@ -499,14 +499,15 @@ int tsr_call_emit_many(tsr_call_t *call, const char *type, const ProtobufCMessag
     return 0;
 }
 
-int tsr_daemon_ask(tsr_daemon_t *self, const Tsr__Actor *actor, const char *trace_id, int64_t deadline_ms,
-                   const char *daemon, const char *type, const ProtobufCMessage *payload,
-                   const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err)
+static int daemon__ask(tsr_daemon_t *self, const Tsr__Actor *actor, const char *trace_id, int64_t deadline_ms,
+                       const char *key, const char *daemon, const char *type, const ProtobufCMessage *payload,
+                       const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply,
+                       tsr_error_t *err)
 {
     *reply = NULL;
-    char key[128];
-    snprintf(key, sizeof(key), "%s.rpc", daemon);
-    const char *endpoint = tsr_config_require(self->config, key, err);
+    char setting[128];
+    snprintf(setting, sizeof(setting), "%s.rpc", daemon);
+    const char *endpoint = tsr_config_require(self->config, setting, err);
     if (endpoint == NULL)
         return -1;
     long timeout = 5000;
@@ -520,7 +521,11 @@ int tsr_daemon_ask(tsr_daemon_t *self, const Tsr__Actor *actor, const char *trac
         if (left < timeout)
             timeout = (long)left;
     }
-    tsr_call_opts_t opts = {.type = type, .actor = actor, .trace_id = trace_id, .timeout_ms = (int)timeout};
+    tsr_call_opts_t opts = {.type = type,
+                            .actor = actor,
+                            .trace_id = trace_id,
+                            .idempotency_key = key,
+                            .timeout_ms = (int)timeout};
     Tsr__Envelope *env = NULL;
     if (tsr_client_call_kept(self->zmq, endpoint, &opts, payload, &env, err) != 0)
         return -1;
@@ -532,11 +537,27 @@ int tsr_daemon_ask(tsr_daemon_t *self, const Tsr__Actor *actor, const char *trac
     return 0;
 }
 
+int tsr_daemon_ask(tsr_daemon_t *self, const Tsr__Actor *actor, const char *trace_id, int64_t deadline_ms,
+                   const char *daemon, const char *type, const ProtobufCMessage *payload,
+                   const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err)
+{
+    return daemon__ask(self, actor, trace_id, deadline_ms, NULL, daemon, type, payload, reply_desc, reply,
+                       err);
+}
+
 int tsr_call_ask(tsr_call_t *call, const char *daemon, const char *type, const ProtobufCMessage *payload,
                  const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err)
 {
-    return tsr_daemon_ask(call->daemon, call->actor, call->trace_id, call->request->deadline_ms, daemon, type,
-                          payload, reply_desc, reply, err);
+    return daemon__ask(call->daemon, call->actor, call->trace_id, call->request->deadline_ms, NULL, daemon,
+                       type, payload, reply_desc, reply, err);
+}
+
+int tsr_call_command(tsr_call_t *call, const char *key, const char *daemon, const char *type,
+                     const ProtobufCMessage *payload, const ProtobufCMessageDescriptor *reply_desc,
+                     ProtobufCMessage **reply, tsr_error_t *err)
+{
+    return daemon__ask(call->daemon, call->actor, call->trace_id, call->request->deadline_ms, key, daemon,
+                       type, payload, reply_desc, reply, err);
 }
 
 /* The stored reply of an earlier command with the same key: 1 found, 0 none, -1 error. */

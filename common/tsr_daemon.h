@@ -67,10 +67,18 @@ void tsr_call_reply(tsr_call_t *call, const ProtobufCMessage *msg);
  * on the thread pool, so waiting blocks no loop). The call's actor and trace go with it; it gives up
  * at the caller's own deadline (at most tessera.call_timeout_ms). On success *reply is the answer
  * unpacked as reply_desc (free with protobuf_c_message_free_unpacked); on failure err is the other
- * daemon's error as it gave it (a 404 stays a 404) or unavailable. Only for reads and checks: the
- * other daemon commits on its own, outside this call's transaction. */
+ * daemon's error as it gave it (a 404 stays a 404) or unavailable. For reads and checks: the other
+ * daemon commits on its own, outside this call's transaction. */
 int tsr_call_ask(tsr_call_t *call, const char *daemon, const char *type, const ProtobufCMessage *payload,
                  const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, tsr_error_t *err);
+/* The same for a command the other daemon applies and commits on its own, with key as its
+ * idempotency key: the other daemon may have committed while this call's own transaction then
+ * failed (its commit, or the answer came too late), and the user's retry of this call must get
+ * the first answer back rather than apply it a second time. key names the one effect (the
+ * acknowledgement of request 12 with this text), so that a retry asks with the same key. */
+int tsr_call_command(tsr_call_t *call, const char *key, const char *daemon, const char *type,
+                     const ProtobufCMessage *payload, const ProtobufCMessageDescriptor *reply_desc,
+                     ProtobufCMessage **reply, tsr_error_t *err);
 /* The same for a daemon's own work outside a request (a scheduled job, on the thread pool): asks as
  * actor (the system's, for a job), with trace_id (NULL: a new one) and deadline_ms (0: none but
  * tessera.call_timeout_ms). */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "definitions.h"
 #include "tsr_envelope.h"
 #include "tsr_text.h"
@@ -136,8 +138,8 @@ static int request__suggested_note(PGconn *conn, uint64_t step_id, const json_t 
  * only if there are concerns (the DHU 111 text), and goes on the step's person as the worker's own,
  * through records (which checks their access and audits it). records commits first: it is asked last,
  * so that nothing of this command is left to fail after it but the commit. */
-static int request__case_note(tsr_call_t *call, const wf_step_t *step, const json_t *def_request,
-                              const char *text, tsr_error_t *err)
+static int request__case_note(tsr_call_t *call, const char *rid, const wf_step_t *step,
+                              const json_t *def_request, const char *text, tsr_error_t *err)
 {
     const json_t *takes = json_object_get(def_request, "acknowledgement_case_note");
     int given = text != NULL && tsr_text_trimmed_length(text) > 0;
@@ -170,9 +172,18 @@ static int request__case_note(tsr_call_t *call, const wf_step_t *step, const jso
     q.title = (char *)title;
     q.body = (char *)text;
     q.occurred_at_ms = tsr_now_ms();
+    /* records commits the note before this command does: if this command's commit then fails, or
+     * records answered after we gave up, the worker tries again, and the same acknowledgement with
+     * the same words must find the note already there rather than add it twice. Words changed
+     * before the retry are a note of their own. */
+    unsigned char hash[16];
+    crypto_generichash(hash, sizeof(hash), (const unsigned char *)text, strlen(text), NULL, 0);
+    char key[96], hex[2 * sizeof(hash) + 1];
+    sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+    snprintf(key, sizeof(key), "workflow.request.acknowledged:%s:%s", rid, hex);
     ProtobufCMessage *msg = NULL;
-    if (tsr_call_ask(call, "records", "records.case_note.add", &q.base, &tsr__records__case_note__descriptor,
-                     &msg, err) != 0) {
+    if (tsr_call_command(call, key, "records", "records.case_note.add", &q.base,
+                         &tsr__records__case_note__descriptor, &msg, err) != 0) {
         /* Its faults are the case note's: the body too long, say. */
         if (strcmp(err->field, "body") == 0)
             snprintf(err->field, sizeof(err->field), "case_note");
@@ -397,7 +408,7 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
     snprintf(detail, sizeof(detail), "Request %s %s", rid, new_status);
     if (wf_step_history(call, step.id, "request-updated", detail, err) != 0)
         goto done;
-    if (noting && request__case_note(call, &step, def_request, in->case_note, err) != 0)
+    if (noting && request__case_note(call, rid, &step, def_request, in->case_note, err) != 0)
         goto done;
     rc = wf_reply_step(call, step.id, err);
 done:

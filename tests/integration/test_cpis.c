@@ -493,9 +493,38 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
         testenv_call_json(testenv, kwt, "POST", complete, "{\"case_note\":\"Not here.\"}", 422);
     assert_string_equal(testenv_str(json_object_get(not_completed, "error"), "code"), "action_not_allowed");
     json_decref(not_completed);
-    json_decref(testenv_call_json(
-        testenv, kwt, "POST", path,
-        "{\"case_note\":\"Spoke to mother about the visit to A&E; no new concerns.\"}", 200));
+    /* The first try's commit fails after records has added the case note (a fault put in at the
+     * commit of the request's change): the note is on the record and the request is not yet
+     * acknowledged. The worker's retry, with the same words, finds the note there: the record
+     * has it once (counted below), and the request is acknowledged. */
+    char psql_out[512];
+    assert_int_equal(testenv_psql(testenv, NULL,
+                                  "CREATE SEQUENCE public.commit_fault;"
+                                  "CREATE FUNCTION public.commit_fault() RETURNS trigger LANGUAGE plpgsql"
+                                  " SECURITY DEFINER AS $$ BEGIN IF nextval('public.commit_fault') = 1 THEN"
+                                  " RAISE EXCEPTION 'a commit that fails'; END IF; RETURN NULL; END $$;"
+                                  "CREATE CONSTRAINT TRIGGER commit_fault AFTER UPDATE ON workflow.requests"
+                                  " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+                                  " EXECUTE FUNCTION public.commit_fault();",
+                                  psql_out, sizeof(psql_out)),
+                     0);
+    const char *acknowledged = "{\"case_note\":\"Spoke to mother about the visit to A&E; no new concerns.\"}";
+    json_decref(testenv_call_json(testenv, kwt, "POST", path, acknowledged, 500));
+    char count_notes[256];
+    snprintf(count_notes, sizeof(count_notes),
+             "SELECT count(*) FROM records.case_notes WHERE person_id = %s AND type = 'cp-is-follow-up'",
+             thomas);
+    assert_int_equal(testenv_sql_long(testenv, count_notes), 1);
+    char status_sql[128];
+    snprintf(status_sql, sizeof(status_sql),
+             "SELECT count(*) FROM workflow.requests WHERE id = %s AND status = 'sent'", rid_ed);
+    assert_int_equal(testenv_sql_long(testenv, status_sql), 1);
+    json_decref(testenv_call_json(testenv, kwt, "POST", path, acknowledged, 200));
+    assert_int_equal(testenv_psql(testenv, NULL,
+                                  "DROP TRIGGER commit_fault ON workflow.requests;"
+                                  "DROP FUNCTION public.commit_fault(); DROP SEQUENCE public.commit_fault;",
+                                  psql_out, sizeof(psql_out)),
+                     0);
     /* The 111 one asks for a case note only if there are concerns: acknowledged without one. */
     snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid_111);
     json_decref(testenv_call_json(testenv, kwt, "POST", path, "{}", 200));
