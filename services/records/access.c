@@ -23,7 +23,10 @@ const char records_access_sql[] =
     " OR $3::boolean"
     " OR EXISTS (SELECT 1 FROM restriction_access ra WHERE ra.person_id = p.id AND ra.worker_id = $1::bigint)"
     " OR EXISTS (SELECT 1 FROM allocations al WHERE al.person_id = p.id AND al.end_date IS NULL"
-    "            AND (al.worker_id = $1::bigint OR al.team_id = ANY ($2::bigint[])"
+    /* The allocated worker, or the team when the person is allocated to the team itself: a key
+     * worker's allocation naming their team does not open the record to everyone in it (seed
+     * 002: "the allocated worker(s) & their manager(s)"). */
+    "            AND (al.worker_id = $1::bigint OR (al.role = 'team' AND al.team_id = ANY ($2::bigint[]))"
     /* The allocated workers' managers, and the managers of allocated teams (seed 002). */
     "                 OR al.worker_id IN (SELECT m.id FROM workers m WHERE m.manager_id = $1::bigint)"
     "                 OR al.team_id = ANY (SELECT unnest(k.managed_team_ids) FROM workers k"
@@ -235,7 +238,8 @@ int records_access_check(tsr_call_t *call, tsr_error_t *err)
         "  OR EXISTS (SELECT 1 FROM restriction_access ra WHERE ra.person_id = $1::bigint AND ra.worker_id = "
         "q.id)"
         "  OR EXISTS (SELECT 1 FROM allocations al WHERE al.person_id = $1::bigint AND al.end_date IS NULL"
-        "   AND (al.worker_id = q.id OR al.team_id = ANY (k.team_ids) OR al.team_id = ANY "
+        "   AND (al.worker_id = q.id OR (al.role = 'team' AND al.team_id = ANY (k.team_ids))"
+        "        OR al.team_id = ANY "
         "(k.managed_team_ids)"
         "        OR al.worker_id IN (SELECT m.id FROM workers m WHERE m.manager_id = q.id))))",
         4, params, err);
@@ -246,7 +250,7 @@ int records_access_check(tsr_call_t *call, tsr_error_t *err)
                         " WHERE NOT EXISTS (SELECT 1 FROM restrictions r WHERE r.person_id = $1::bigint)"
                         "  OR tm.name = ANY ($2::text[])"
                         "  OR EXISTS (SELECT 1 FROM allocations al WHERE al.person_id = $1::bigint"
-                        "   AND al.end_date IS NULL AND al.team_id = q.id)",
+                        "   AND al.end_date IS NULL AND al.role = 'team' AND al.team_id = q.id)",
                         3, team_params, err)
           : NULL;
     free(workers);

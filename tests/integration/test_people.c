@@ -809,6 +809,74 @@ static void test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted
     free(manager);
 }
 
+/* Seed 002 keeps a restricted record open to "the allocated worker(s) & their manager(s)", not to
+ * everyone who works beside them: a key worker's allocation that names their team opens it to the
+ * key worker only. An allocation to the team itself, with no worker yet, opens it to the team, who
+ * are then the ones allocated. */
+static void
+test_a_key_workers_team_does_not_keep_access_to_a_restricted_record_a_team_allocation_does(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char key_worker[32], colleague[32], team[32], kept[32], team_only[32], path[256], body[256];
+    worker_id_of("key.worker", key_worker);
+    testenv_add_worker(testenv, admin, "cin.colleague", "Ravi Colleague",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"]", colleague);
+    snprintf(team, sizeof(team), "%ld",
+             testenv_sql_long(testenv, "SELECT id FROM accounts.teams WHERE name = 'Children in Need 1'"));
+    char *other = testenv_login(testenv, "cin.colleague");
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Ines\",\"family\":\"Tallowfield\"},\"gender\":\"female\","
+               "\"date_of_birth\":\"2013-04-05\"}",
+               kept);
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Otto\",\"family\":\"Tallowfield\"},\"gender\":\"male\","
+               "\"date_of_birth\":\"2015-08-09\"}",
+               team_only);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", kept);
+    snprintf(body, sizeof(body),
+             "{\"worker_id\":\"%s\",\"team_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             key_worker, team);
+    testenv_response_t r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", team_only);
+    snprintf(body, sizeof(body), "{\"team_id\":\"%s\",\"role\":\"team\",\"service\":\"CSSW\"}", team);
+    r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    if (r.status != 201)
+        fail_msg("a team allocation: %ld %s", r.status, r.body);
+    testenv_response_free(&r);
+    const char *people[2] = {kept, team_only};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", people[k]);
+        r = testenv_http(testenv, "PUT", path, admin,
+                         "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\"}", NULL);
+        assert_int_equal(r.status, 200);
+        testenv_response_free(&r);
+    }
+    char *kw = testenv_login(testenv, "key.worker");
+    snprintf(path, sizeof(path), "/api/v1/people/%s", kept);
+    r = testenv_http(testenv, "GET", path, kw, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", path, other, NULL, NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    assert_null(strstr(r.body, "2013-04-05"));
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", kept);
+    r = testenv_http(testenv, "GET", path, other, NULL, NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s", team_only);
+    r = testenv_http(testenv, "GET", path, other, NULL, NULL);
+    if (r.status != 200)
+        fail_msg("the allocated team's worker reading: %ld %s", r.status, r.body);
+    testenv_response_free(&r);
+    free(kw);
+    free(other);
+    free(admin);
+}
+
 static void
 test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_those_without_access(
     void **state)
@@ -974,6 +1042,8 @@ int main(void)
         cmocka_unit_test(
             test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor),
         cmocka_unit_test(test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted_record),
+        cmocka_unit_test(
+            test_a_key_workers_team_does_not_keep_access_to_a_restricted_record_a_team_allocation_does),
         cmocka_unit_test(
             test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_those_without_access),
     };
