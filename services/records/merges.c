@@ -138,7 +138,7 @@ int records_person_merge(tsr_call_t *call, tsr_error_t *err)
     char summary[640];
     snprintf(summary, sizeof(summary), "Merged duplicate record %s (%s) into %s (%s)", duplicate, d, survivor,
              s);
-    if (records_person_audit(call, in->survivor_id, survivor, "merged", summary, err) != 0 ||
+    if (records_person_audit_merge(call, in->survivor_id, survivor, in->duplicate_id, summary, err) != 0 ||
         records_person_audit(call, in->duplicate_id, duplicate, "merged", summary, err) != 0)
         return -1;
     return records_person_reply_changed(call, in->survivor_id, err);

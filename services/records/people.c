@@ -109,8 +109,10 @@ static void person__release(person_row_t *row)
     free(row->other_names_buf);
 }
 
-static int person__audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
-                         const char *summary, const Tsr__Records__Allocation *allocation, tsr_error_t *err)
+static int person__audit_merged(tsr_call_t *call, uint64_t person_id, const char *display_name,
+                                const char *action, const char *summary,
+                                const Tsr__Records__Allocation *allocation, uint64_t merged_from,
+                                tsr_error_t *err)
 {
     Tsr__Records__PersonAccessed ev = TSR__RECORDS__PERSON_ACCESSED__INIT;
     ev.person_id = person_id;
@@ -118,9 +120,22 @@ static int person__audit(tsr_call_t *call, uint64_t person_id, const char *displ
     ev.action = (char *)action;
     ev.summary = (char *)summary;
     ev.allocation = (Tsr__Records__Allocation *)allocation;
+    ev.merged_from = merged_from;
     char type[64];
     snprintf(type, sizeof(type), "records.person.%s", action);
     return tsr_call_emit(call, type, &ev.base, err);
+}
+
+static int person__audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
+                         const char *summary, const Tsr__Records__Allocation *allocation, tsr_error_t *err)
+{
+    return person__audit_merged(call, person_id, display_name, action, summary, allocation, 0, err);
+}
+
+int records_person_audit_merge(tsr_call_t *call, uint64_t survivor_id, const char *display_name,
+                               uint64_t duplicate_id, const char *summary, tsr_error_t *err)
+{
+    return person__audit_merged(call, survivor_id, display_name, "merged", summary, NULL, duplicate_id, err);
 }
 
 /* Appends the audit event of an access to a person. */

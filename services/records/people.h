@@ -34,6 +34,9 @@ int records_people_configure(const tsr_config_t *config, tsr_error_t *err);
 int records_person_reply_changed(tsr_call_t *call, uint64_t person_id, tsr_error_t *err);
 int records_person_audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
                          const char *summary, tsr_error_t *err);
+/* The survivor's records.person.merged, naming the duplicate merged into it (merged_from). */
+int records_person_audit_merge(tsr_call_t *call, uint64_t survivor_id, const char *display_name,
+                               uint64_t duplicate_id, const char *summary, tsr_error_t *err);
 /* Refuses an action on a restricted record and keeps the refusal in the audit trail. */
 int records_person_refuse(tsr_call_t *call, uint64_t id, const char *display, const char *what,
                           tsr_error_t *err);

@@ -710,6 +710,16 @@ test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the
     r = testenv_http(testenv, "POST", path, admin, "{\"type\":\"visit\",\"title\":\"Home visit\"}", NULL);
     assert_int_equal(r.status, 201);
     testenv_response_free(&r);
+    /* The key worker has work open about the duplicate. */
+    char *kw = testenv_login(testenv, "key.worker");
+    snprintf(body, sizeof(body), "{\"type\":\"add-address\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}",
+             duplicate);
+    r = testenv_http(testenv, "POST", "/api/v1/steps", kw, body, NULL);
+    if (r.status != 201)
+        fail_msg("starting a step about the duplicate: %ld %s", r.status, r.body);
+    char step[32];
+    snprintf(step, sizeof(step), "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
 
     snprintf(path, sizeof(path), "/api/v1/people/%s/merge", survivor);
     snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", duplicate);
@@ -752,6 +762,30 @@ test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the
         json_string_value(json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id")),
         survivor);
     testenv_response_free(&r);
+    /* The work about the duplicate follows it: within moments the key worker's step names the
+     * survivor, still opens, says why in its history, and shows among the survivor's work. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", step);
+    const char *subject = "";
+    for (int i = 0; i < 100; i++) {
+        r = testenv_http(testenv, "GET", path, kw, NULL, NULL);
+        subject = r.status == 200
+                      ? json_string_value(json_object_get(json_object_get(r.json, "subject"), "id"))
+                      : "";
+        if ((subject && strcmp(subject, survivor) == 0) || i == 99)
+            break;
+        testenv_response_free(&r);
+        usleep(50 * 1000);
+    }
+    if (r.status != 200 || subject == NULL || strcmp(subject, survivor) != 0)
+        fail_msg("the step about the duplicate after the merge: %ld %s", r.status, r.body);
+    assert_non_null(strstr(r.body, "Moved from person"));
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/steps?subject_kind=person&subject_id=%s", survivor);
+    r = testenv_http(testenv, "GET", path, kw, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, step));
+    testenv_response_free(&r);
+    free(kw);
     /* Merging again is refused. */
     snprintf(path, sizeof(path), "/api/v1/people/%s/merge", survivor);
     r = testenv_http(testenv, "POST", path, admin, body, NULL);

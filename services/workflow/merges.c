@@ -1,0 +1,50 @@
+/* Work about a person follows their record when system support merge it into another (seed 002:
+ * "only a single record going forward"). records, which owns people, says so with the survivor's
+ * records.person.merged (merged_from: the duplicate); the duplicate's steps then name the survivor,
+ * so their requests can still be opened and acknowledged (records refuses every read of a record
+ * merged away) and they show on the survivor's page. Each step's history says why its subject
+ * changed. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "records.pb-c.h"
+#include "tsr_envelope.h"
+#include "wf.h"
+
+int wf_wants_person_merged(const Tsr__Envelope *ev)
+{
+    return ev->type != NULL && strcmp(ev->type, "records.person.merged") == 0;
+}
+
+int wf_apply_person_merged(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Records__PersonAccessed *p = (Tsr__Records__PersonAccessed *)tsr_unpack(
+        &tsr__records__person_accessed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (p == NULL)
+        return -1;
+    if (p->merged_from == 0) { /* the duplicate's own event: nothing moves from it */
+        tsr__records__person_accessed__free_unpacked(p, NULL);
+        return 0;
+    }
+    char survivor[24], duplicate[24], by[24], detail[300];
+    snprintf(survivor, sizeof(survivor), "%" PRIu64, p->person_id);
+    snprintf(duplicate, sizeof(duplicate), "%" PRIu64, p->merged_from);
+    const Tsr__Actor *actor = ev->event->actor;
+    snprintf(by, sizeof(by), "%" PRIu64, actor ? actor->worker_id : 0);
+    snprintf(detail, sizeof(detail), "Moved from person %s, merged into %s (%s)", duplicate,
+             p->display_name ? p->display_name : "", survivor);
+    const char *params[6] = {survivor, p->display_name ? p->display_name : "", duplicate,
+                             by,       actor ? wf_actor_name(actor) : "",      detail};
+    PGresult *res = tsr_db_exec(ev->conn,
+                                "WITH moved AS (UPDATE steps SET subject_id = $1::bigint, subject_name = $2"
+                                "  WHERE subject_kind = 'person' AND subject_id = $3::bigint RETURNING id)"
+                                " INSERT INTO step_history (step_id, action, by_worker_id, by_name, detail)"
+                                " SELECT id, 'subject-merged', $4::bigint, $5, $6 FROM moved",
+                                6, params, err);
+    tsr__records__person_accessed__free_unpacked(p, NULL);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
