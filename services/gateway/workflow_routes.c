@@ -8,6 +8,8 @@
 #include "tsr_text.h"
 
 #define WORKFLOW_ASSIGN_MAX 500
+/* Workers a recipients query may name to be offered first. */
+#define WORKFLOW_ROUTES_MAX_NAMED 20
 
 /* Every workflow reply carries its view as JSON text in a View; it is passed on as it is. */
 static void workflow__pass(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
@@ -205,6 +207,26 @@ void gw_recipients(gw_call_t *call)
         return;
     req.type = (char *)(gw_param(call, "type") ? gw_param(call, "type") : "");
     req.q = (char *)(gw_param(call, "q") ? gw_param(call, "q") : "");
+    uint64_t ids[WORKFLOW_ROUTES_MAX_NAMED];
+    const char *named = gw_param(call, "worker_ids");
+    for (const char *p = named; p != NULL && *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        char text[24] = "";
+        if (len < sizeof(text))
+            memcpy(text, p, len);
+        if (!tsr_text_is_id(text) || (ids[req.n_worker_ids] = strtoull(text, NULL, 10)) == 0) {
+            gw_fail(call, TSR_E_INVALID, "invalid_id", "worker_ids",
+                    "'worker_ids' must be worker ids separated by commas, e.g. 1001,1002.");
+            return;
+        }
+        if (++req.n_worker_ids == WORKFLOW_ROUTES_MAX_NAMED && p[len] != '\0') {
+            gw_fail(call, TSR_E_INVALID, "too_many", "worker_ids", "'worker_ids' names more than %d workers.",
+                    WORKFLOW_ROUTES_MAX_NAMED);
+            return;
+        }
+        p += len + (p[len] == ',');
+    }
+    req.worker_ids = ids;
     gw_call_daemon(call, "workflow", "workflow.recipients", &req.base, workflow__ok);
 }
 

@@ -466,12 +466,24 @@ int wf_handle_recipients(tsr_call_t *call, tsr_error_t *err)
         goto done;
     const char *q = in->q ? in->q : "";
     char *pattern = tsr_text_like_pattern(q);
-    const char *params[1] = {pattern};
-    workers =
-        tsr_db_exec(call->conn,
-                    "SELECT id, name, roles FROM workers WHERE NOT ended AND NOT " WF_SQL_SERVICE_ACCOUNT
-                    " AND name ILIKE $1 ORDER BY name, id LIMIT 50",
-                    1, params, err);
+    /* The workers named (the subject's key workers, say) first, whatever q matches; then the
+     * first 50 that q matches by name. */
+    char named[24 * 21] = "{";
+    for (size_t i = 0; i < in->n_worker_ids && i < 20; i++)
+        snprintf(named + strlen(named), sizeof(named) - strlen(named), "%s%" PRIu64, i ? "," : "",
+                 in->worker_ids[i]);
+    snprintf(named + strlen(named), sizeof(named) - strlen(named), "}");
+    const char *params[2] = {pattern, named};
+    workers = tsr_db_exec(
+        call->conn,
+        "SELECT id, name, roles FROM ("
+        " SELECT 0 AS k, id, name, roles FROM workers WHERE NOT ended AND NOT " WF_SQL_SERVICE_ACCOUNT
+        "  AND id = ANY ($2::bigint[])"
+        " UNION ALL"
+        " (SELECT 1, id, name, roles FROM workers WHERE NOT ended AND NOT " WF_SQL_SERVICE_ACCOUNT
+        "  AND name ILIKE $1 AND id <> ALL ($2::bigint[]) ORDER BY name, id LIMIT 50)"
+        ") w ORDER BY k, name, id",
+        2, params, err);
     teams = workers ? tsr_db_exec(call->conn,
                                   "SELECT id, name FROM teams WHERE name ILIKE $1 ORDER BY name LIMIT 50", 1,
                                   params, err)

@@ -484,6 +484,9 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${child.id}/allocations`, { worker_id: keyWorker.id, role: 'key-worker', service: 'CSSW' });
   await addWorker(ctx, admin, 'spine.poller', 'CP-IS Spine Poller', ['cpis-service']);
   await addWorker(ctx, admin, 'support.desk', 'Casey Deskwell', ['system-support']);
+  // Fifty colleagues whose names come before the key worker's: the list offered stops at 50 by
+  // name, and a council has more workers than that; the key worker must still be offered.
+  for (let i = 1; i <= 50; i++) await addWorker(ctx, admin, `filler.${i}`, `Kaa Filler ${String(i).padStart(2, '0')}`, ['social-worker']);
   const poller = await signInApi(ctx.base, 'spine.poller');
   ctx.badNhs = nhsNumber(623456781, true);
   ctx.unknownNhs = nhsNumber(634567892);
@@ -542,6 +545,11 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   expect(keyWorkerTo === 'Kai Worrall (worker)', `the request would go to '${keyWorkerTo}', not the key worker`);
   expect((await text(page.locator('#request-to-hint'))).includes('Current key worker of Tobias Fernley: Kai Worrall'), 'the hint does not name the key worker');
   expect((await page.locator('#request-to option[value^="team:"]:not([disabled])').count()) === 0, 'the CP-IS request offers teams');
+  // 'Find' reaches any worker by name, past the first 50.
+  await kb.type(page.locator('#request-find'), 'Filler 50');
+  await kb.press(page.getByRole('button', { name: 'Find', exact: true }));
+  await page.locator('#request-find-status', { hasText: 'Found: Kaa Filler 50 (worker).' }).waitFor();
+  expect((await page.locator('#request-to').evaluate((el) => el.selectedOptions[0].textContent)) === 'Kaa Filler 50 (worker)', 'Find does not choose the worker found');
   await kb.choose(page.locator('#request-to'), 'Kai Worrall');
   await s.check('cpis-request-to-key-worker');
   await kb.press(page.getByRole('button', { name: 'Save', exact: true }));

@@ -454,13 +454,69 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
     free(sw);
 }
 
+/* A council has more workers than a list can show: the recipients offered are the first 50 whose
+ * names match what was typed, with the workers asked for by id first whatever their names (the
+ * person's key worker, seed 003's 'find the name of the Key Worker currently involved'). */
+static void test_recipients_offer_the_workers_named_first_and_find_any_worker_by_name(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char child[32], id[32], path[200], username[32], name[64], worker[32], zed[32];
+    for (int k = 0; k < 52; k++) {
+        snprintf(username, sizeof(username), "aa.recipient%02d", k);
+        snprintf(name, sizeof(name), "Aaron Recipient %02d", k);
+        testenv_add_worker(testenv, admin, username, name, "\"roles\":[\"social-worker\"]", worker);
+    }
+    testenv_add_worker(testenv, admin, "zed.keyworker", "Zed Zebedee-Keyworker",
+                       "\"roles\":[\"social-worker\"]", zed);
+    testenv_add_person(testenv, admin, "Mabel", "Quennell", "2017-02-03", child);
+    start_step(admin, "cpis-follow-up", "", "person", child, id);
+    int found = -1;
+    for (int attempt = 0; attempt < 100 && found < 0; attempt++) { /* until workflow has heard of them */
+        snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?q=zebedee", id);
+        json_t *list = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+        if (json_array_size(json_object_get(list, "items")) == 1)
+            found = strcmp(testenv_str(json_array_get(json_object_get(list, "items"), 0), "id"), zed) == 0;
+        json_decref(list);
+        if (found < 0)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(found, 1);
+    /* Unnamed and not typed, Zed is past the first 50 workers by name. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients", id);
+    json_t *list = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    size_t i, workers = 0;
+    json_t *it;
+    json_array_foreach(json_object_get(list, "items"), i, it)
+    {
+        if (strcmp(testenv_str(it, "kind"), "worker") != 0)
+            continue;
+        workers++;
+        assert_string_not_equal(testenv_str(it, "id"), zed);
+    }
+    assert_int_equal(workers, 50);
+    json_decref(list);
+    /* Named, Zed comes first, before the 50 matches. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?worker_ids=%s", id, zed);
+    list = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    const json_t *first = json_array_get(json_object_get(list, "items"), 0);
+    assert_string_equal(testenv_str(first, "kind"), "worker");
+    assert_string_equal(testenv_str(first, "id"), zed);
+    assert_string_equal(testenv_str(first, "name"), "Zed Zebedee-Keyworker");
+    json_decref(list);
+    /* Ids that are not ids are refused, naming the parameter. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?worker_ids=%s,,x", id, zed);
+    testenv_call_error(testenv, admin, "GET", path, NULL, 400, "invalid_id", "worker_ids");
+    free(admin);
+}
+
 static void
 test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_be_sent_work(void **state)
 {
     (void)state;
     char *admin = testenv_login(testenv, "admin");
     char *eh = testenv_login(testenv, "eh.worker");
-    char child[32], id[32], path[160], body[300];
+    char child[32], id[32], path[240], body[300];
     testenv_add_person(testenv, admin, "Rowan", "Hollis", "2016-11-28", child);
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", child);
     snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\",\"workers\":[]}");
@@ -468,13 +524,17 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     start_step(admin, "cpis-follow-up", "", "person", child, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
     json_decref(testenv_call_json(testenv, admin, "POST", path, NULL, 200));
-    /* The recipients offered leave out the early-help worker; the MASH social worker keeps access. */
-    snprintf(path, sizeof(path),
-             "/api/v1/steps/%s/recipients?type=cs-notification-to-allocated-worker-cpis-follow-up", id);
-    json_t *list = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    /* The recipients offered leave out the early-help worker even when named (naming a worker opens
+     * nothing); the MASH social worker keeps access. */
     char eh_id[32], sw_id[32];
     snprintf(eh_id, sizeof(eh_id), "%ld", id_of_worker("eh.worker"));
     snprintf(sw_id, sizeof(sw_id), "%ld", id_of_worker("mash.sw"));
+    /* Both named, so that the answer does not depend on who else sorts first by name. */
+    snprintf(path, sizeof(path),
+             "/api/v1/steps/%s/"
+             "recipients?type=cs-notification-to-allocated-worker-cpis-follow-up&worker_ids=%s,%s",
+             id, sw_id, eh_id);
+    json_t *list = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
     int has_eh = 0, has_sw = 0;
     size_t i;
     json_t *it;
@@ -1046,6 +1106,7 @@ int main(void)
             test_a_step_cannot_finish_while_a_required_section_is_incomplete_and_nothing_changes),
         cmocka_unit_test(
             test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_worker_queue),
+        cmocka_unit_test(test_recipients_offer_the_workers_named_first_and_find_any_worker_by_name),
         cmocka_unit_test(
             test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_be_sent_work),
         cmocka_unit_test(

@@ -269,6 +269,13 @@ function newRequestFields(step, recipients) {
         options: recipients.map((r) => ({ value: `${r.kind}:${r.id}`, title: `${r.name} (${r.kind})` })),
         hint: `${keyWorkerHint(step, recipients)}This request will be sent when you next save.`,
       })}
+      <div class="govuk-form-group">
+        <label class="govuk-label" for="request-find">Find a worker or team</label>
+        <div id="request-find-hint" class="govuk-hint">The list shows the first 50 workers and teams by name; type part of a name to find others.</div>
+        <input class="govuk-input govuk-input--width-20" id="request-find" type="search" autocomplete="off" aria-describedby="request-find-hint request-find-status">
+        <button type="button" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0" id="request-find-button" data-module="govuk-button">Find</button>
+        <p id="request-find-status" class="govuk-body-s" aria-live="polite"></p>
+      </div>
     </div>
   </details>`;
 }
@@ -358,6 +365,24 @@ function assignForm(recipients, open) {
   </details>`;
 }
 
+// The workers a page must be able to name whoever else the list holds: the subject's key workers,
+// the worker signed in (a duty worker's default) and those saved in the step's worker fields. The
+// list of the others is cut at 50 by name, and a council has more workers than that.
+function namedWorkers(step, me) {
+  const ids = new Set(step.keyWorkers || []);
+  if (me?.id) ids.add(me.id);
+  for (const section of step.sections || [])
+    for (const field of section.fields || []) if (field.type === 'worker' && section.data?.[field.name]) ids.add(String(section.data[field.name]));
+  return [...ids].slice(0, 20);
+}
+
+function recipientsOf(stepId, named, q) {
+  const query = new URLSearchParams();
+  if (q) query.set('q', q);
+  if (named.length) query.set('worker_ids', named.join(','));
+  return get(`/api/v1/steps/${stepId}/recipients${query.size ? `?${query}` : ''}`).catch(() => ({ items: [] }));
+}
+
 function recipientBody(value) {
   const [kind, id] = value.split(':');
   return kind === 'team' ? { team_id: id } : { worker_id: id };
@@ -365,12 +390,8 @@ function recipientBody(value) {
 
 export async function stepPage({ app, params, query, isCurrent }) {
   const me = session.worker;
-  const [step, recipientList] = await Promise.all([
-    get(`/api/v1/steps/${params[0]}`),
-    get(`/api/v1/steps/${params[0]}/recipients`).catch(() => ({ items: [] })),
-  ]);
+  const step = await get(`/api/v1/steps/${params[0]}`);
   if (!isCurrent()) return;
-  const recipients = recipientList.items || [];
   const editable = mine(step, me);
   // A request that goes to a worker about a person (CP-IS's to the allocated worker, seed 003): the
   // person's current key workers, whom the sender would otherwise look up on the person's summary.
@@ -381,6 +402,9 @@ export async function stepPage({ app, params, query, isCurrent }) {
           .then((p) => (p.allocations || []).filter((a) => a.role === 'key-worker' && !a.end_date && a.worker_id).map((a) => a.worker_id))
           .catch(() => null)
       : null;
+  if (!isCurrent()) return;
+  step.namedWorkers = namedWorkers(step, me);
+  const recipients = (await recipientsOf(step.id, step.namedWorkers, '')).items || [];
   if (!isCurrent()) return;
   const sections = step.sections || [];
   const current = sections.find((s) => s.number === query.section) || sections.find((s) => !s.completed) || sections[0];
@@ -551,6 +575,29 @@ function wire(step, section) {
     to.value = team ? team.value : [...to.options].some((o) => o.value === keyWorker) ? keyWorker : '';
   };
   to?.addEventListener('change', () => (to.dataset.chosen = '1'));
+  // 'Find' asks again by name and offers what it finds, choosing the first the type may go to.
+  const find = document.getElementById('request-find');
+  const findRecipients = async () => {
+    const q = find.value.trim();
+    const found = (await recipientsOf(step.id, step.namedWorkers || [], q)).items || [];
+    if (!to.isConnected) return; // the page has moved on
+    const kept = to.value;
+    to.replaceChildren(to.options[0], ...found.map((r) => new Option(`${r.name} (${r.kind})`, `${r.kind}:${r.id}`)));
+    to.value = [...to.options].some((o) => o.value === kept) ? kept : '';
+    fillTo();
+    const match = q && [...to.options].find((o) => o.value && !o.disabled && o.textContent.toLowerCase().includes(q.toLowerCase()));
+    if (match) {
+      to.value = match.value;
+      to.dataset.chosen = '1';
+    }
+    document.getElementById('request-find-status').textContent = !q ? `${found.length} offered.` : match ? `Found: ${match.textContent}.` : `No worker or team found for '${q}'.`;
+  };
+  document.getElementById('request-find-button')?.addEventListener('click', findRecipients);
+  find?.addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter') return;
+    event.preventDefault(); // Enter here finds; it does not save the section
+    findRecipients();
+  });
   document.querySelectorAll('input[name="request_type"]').forEach((radio) => radio.addEventListener('change', fillTo));
   // A change to what the note is chosen by (e.g. the care setting) changes the note with it.
   const whenFields = new Set((step.request_types || []).flatMap((t) => (t.note_templates || []).map((n) => n.when?.field).filter(Boolean)));
