@@ -102,12 +102,14 @@ static json_t *post_access(const char *id, const char *nhs, const char *setting,
     return reply;
 }
 
-/* Moves an unborn child's expected date of delivery to two days ago. */
+/* Moves an unborn child's expected date of delivery to the day before the notifications' day. Not
+ * current_date - 2: a run that crosses midnight would put it on the notifications' own day, which is
+ * still before the date has passed. */
 static void expected_date_passed(const char *baby)
 {
     char sql[200], out[200];
     snprintf(sql, sizeof(sql),
-             "UPDATE records.people SET expected_delivery_date = current_date - 2 WHERE id = %s", baby);
+             "UPDATE records.people SET expected_delivery_date = date '%s' - 1 WHERE id = %s", day, baby);
     assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
 }
 
