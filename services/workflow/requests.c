@@ -12,6 +12,9 @@
 #include "wf.h"
 
 #define REQUEST_NOTE_MAX 4000
+/* Workers a recipients query may name to be offered first (the gateway refuses more; a caller that
+ * sends more has the rest left out). */
+#define REQUEST_RECIPIENTS_MAX_NAMED 20
 
 static int request__history(tsr_call_t *call, const char *request_id, const char *action, const char *to_name,
                             const char *note, tsr_error_t *err)
@@ -468,8 +471,8 @@ int wf_handle_recipients(tsr_call_t *call, tsr_error_t *err)
     char *pattern = tsr_text_like_pattern(q);
     /* The workers named (the subject's key workers, say) first, whatever q matches; then the
      * first 50 that q matches by name. */
-    char named[24 * 21] = "{";
-    for (size_t i = 0; i < in->n_worker_ids && i < 20; i++)
+    char named[(REQUEST_RECIPIENTS_MAX_NAMED + 1) * 24] = "{";
+    for (size_t i = 0; i < in->n_worker_ids && i < REQUEST_RECIPIENTS_MAX_NAMED; i++)
         snprintf(named + strlen(named), sizeof(named) - strlen(named), "%s%" PRIu64, i ? "," : "",
                  in->worker_ids[i]);
     snprintf(named + strlen(named), sizeof(named) - strlen(named), "}");
