@@ -202,6 +202,7 @@ static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_
                                                {"case-note-removed", "remove-case-note"},
                                                {"merged", "merge"},
                                                {"nhs-number-recorded", "record-nhs-number"},
+                                               {"details-changed", "change-details"},
                                                {"involvement-added", "add-involvement"},
                                                {"involvement-ended", "end-involvement"},
                                                {"involvements-viewed", "view-involvements"},

@@ -140,6 +140,36 @@ static void people__read(gw_call_t *call, const char *daemon, const Tsr__Envelop
         gw_reply_with_steps(call, body, "person", id, 200);
 }
 
+/* A person's details as a request gives them, when adding a person or correcting their details; the
+ * strings point into the request's body. */
+typedef struct {
+    Tsr__Records__PersonName name;
+    char *others[40];
+    size_t n_others;
+    const char *date_of_birth, *gender, *expected_delivery_date;
+} people_details_t;
+
+static int people__details_parse(gw_call_t *call, people_details_t *d)
+{
+    json_t *legal = json_object_get(call->body, "legal_name");
+    if (legal == NULL || !json_is_object(legal))
+        return gw_fail(call, TSR_E_INVALID, legal ? "invalid_type" : "missing_field", "legal_name",
+                       "'legal_name' must be an object with 'given' and 'family'.");
+    tsr__records__person_name__init(&d->name);
+    const char *given, *family;
+    if (gw_json_member_string(call, legal, "given", "legal_name.given", 0, &given) != 0 ||
+        gw_json_member_string(call, legal, "family", "legal_name.family", 1, &family) != 0 ||
+        gw_json_member_strings(call, NULL, "other_names", d->others, 40, &d->n_others) != 0 ||
+        gw_json_member_string(call, NULL, "date_of_birth", "date_of_birth", 0, &d->date_of_birth) != 0 ||
+        gw_json_member_string(call, NULL, "gender", "gender", 1, &d->gender) != 0 ||
+        gw_json_member_string(call, NULL, "expected_delivery_date", "expected_delivery_date", 0,
+                              &d->expected_delivery_date) != 0)
+        return -1;
+    d->name.given = (char *)given;
+    d->name.family = (char *)family;
+    return 0;
+}
+
 void gw_person_create(gw_call_t *call)
 {
     static const char *const fields[] = {
@@ -147,38 +177,23 @@ void gw_person_create(gw_call_t *call)
         "unborn",     "mother_id",   "expected_delivery_date", NULL};
     if (gw_json_check_object(call, fields) != 0)
         return;
-    json_t *legal = json_object_get(call->body, "legal_name");
-    if (legal == NULL || !json_is_object(legal)) {
-        gw_fail(call, TSR_E_INVALID, legal ? "invalid_type" : "missing_field", "legal_name",
-                "'legal_name' must be an object with 'given' and 'family'.");
-        return;
-    }
     Tsr__Records__PersonCreate req = TSR__RECORDS__PERSON_CREATE__INIT;
-    Tsr__Records__PersonName name = TSR__RECORDS__PERSON_NAME__INIT;
-    const char *given, *family, *dob, *gender, *nhs, *edd;
-    char *others[40];
-    size_t n_others = 0;
+    people_details_t d;
+    const char *nhs;
     int unborn = 0;
-    if (gw_json_member_string(call, legal, "given", "legal_name.given", 0, &given) != 0 ||
-        gw_json_member_string(call, legal, "family", "legal_name.family", 1, &family) != 0 ||
-        gw_json_member_strings(call, NULL, "other_names", others, 40, &n_others) != 0 ||
-        gw_json_member_string(call, NULL, "date_of_birth", "date_of_birth", 0, &dob) != 0 ||
-        gw_json_member_string(call, NULL, "gender", "gender", 1, &gender) != 0 ||
+    if (people__details_parse(call, &d) != 0 ||
         gw_json_member_string(call, NULL, "nhs_number", "nhs_number", 0, &nhs) != 0 ||
         gw_json_member_bool(call, NULL, "unborn", &unborn) != 0 ||
-        gw_json_member_id(call, NULL, "mother_id", 0, &req.mother_id) != 0 ||
-        gw_json_member_string(call, NULL, "expected_delivery_date", "expected_delivery_date", 0, &edd) != 0)
+        gw_json_member_id(call, NULL, "mother_id", 0, &req.mother_id) != 0)
         return;
-    name.given = (char *)given;
-    name.family = (char *)family;
-    req.legal_name = &name;
-    req.n_other_names = n_others;
-    req.other_names = others;
-    req.date_of_birth = (char *)dob;
-    req.gender = (char *)gender;
+    req.legal_name = &d.name;
+    req.n_other_names = d.n_others;
+    req.other_names = d.others;
+    req.date_of_birth = (char *)d.date_of_birth;
+    req.gender = (char *)d.gender;
     req.nhs_number = (char *)nhs;
     req.unborn = unborn;
-    req.expected_delivery_date = (char *)edd;
+    req.expected_delivery_date = (char *)d.expected_delivery_date;
     gw_call_daemon(call, "records", "records.person.create", &req.base, people__created);
 }
 
@@ -272,6 +287,36 @@ void gw_person_nhs_number_set(gw_call_t *call)
         return;
     req.nhs_number = (char *)nhs;
     gw_call_daemon(call, "records", "records.person.set_nhs_number", &req.base, people__read);
+}
+
+/* The whole of a person's details, replaced: every key must be there (null for a date of birth not
+ * known, [] for no other names), so that a client that left one out by mistake clears nothing. */
+void gw_person_details_set(gw_call_t *call)
+{
+    static const char *const fields[] = {
+        "legal_name", "other_names", "date_of_birth", "gender", "expected_delivery_date", NULL};
+    static const char *const required[] = {"legal_name", "other_names", "date_of_birth", "gender", NULL};
+    Tsr__Records__PersonDetailsSet req = TSR__RECORDS__PERSON_DETAILS_SET__INIT;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_json_check_object(call, fields) != 0)
+        return;
+    for (const char *const *key = required; *key; key++)
+        if (json_object_get(call->body, *key) == NULL) {
+            gw_fail(call, TSR_E_INVALID, "missing_field", *key,
+                    "'%s' is required: the details are replaced as a whole (null for a date of birth not "
+                    "known, [] for no other names).",
+                    *key);
+            return;
+        }
+    people_details_t d;
+    if (people__details_parse(call, &d) != 0)
+        return;
+    req.legal_name = &d.name;
+    req.n_other_names = d.n_others;
+    req.other_names = d.others;
+    req.date_of_birth = (char *)d.date_of_birth;
+    req.gender = (char *)d.gender;
+    req.expected_delivery_date = (char *)d.expected_delivery_date;
+    gw_call_daemon(call, "records", "records.person.update_details", &req.base, people__read);
 }
 
 static void people__allocated(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,

@@ -29,6 +29,8 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.person.unrestrict", records_person_unrestrict, &tsr__records__restriction_lift__descriptor},
     {"records.person.set_nhs_number", records_person_set_nhs_number,
      &tsr__records__nhs_number_set__descriptor},
+    {"records.person.update_details", records_person_update_details,
+     &tsr__records__person_details_set__descriptor},
     {"records.allocation.add", records_allocation_add, &tsr__records__allocation__descriptor},
     {"records.allocation.end", records_allocation_end, &tsr__records__allocation_end__descriptor},
     {"records.relationship.add", records_relationship_add, &tsr__records__relationship__descriptor},

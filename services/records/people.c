@@ -815,6 +815,135 @@ int records_person_set_nhs_number(tsr_call_t *call, tsr_error_t *err)
     return records_person_reply_changed(call, in->person_id, err);
 }
 
+/* "Given Family", or the family name alone (an unborn child's given name is not yet known). */
+static void person__name_text(char *out, size_t size, const char *given, const char *family)
+{
+    snprintf(out, size, "%s%s%s", given, given[0] ? " " : "", family);
+}
+
+/* Appends "; <what> <was> to <now>" to the summary of a change of details when the two differ. */
+static void person__summary_change(char *summary, size_t size, const char *what, const char *was,
+                                   const char *now)
+{
+    if (strcmp(was, now) == 0)
+        return;
+    size_t used = strlen(summary);
+    if (used < size)
+        snprintf(summary + used, size - used, "; %s %s to %s", what, was[0] ? was : "(none)",
+                 now[0] ? now : "(none)");
+}
+
+/* Seed 003: "The child's legal name should be recorded exactly as it appears on their birth
+ * certificate ... Any other or alternative names should be added under Other Names within Person
+ * Details". CP-IS matches a child on the legal name and date of birth, so a plan held back for a
+ * name the NHS would not match is put right here (and passes at the next upload). The details are
+ * replaced as a whole, checked as when the person was added; the audit entry says what each was. */
+int records_person_update_details(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__PersonDetailsSet *in = (const Tsr__Records__PersonDetailsSet *)call->payload;
+    if (tsr_actor_require_role(call->actor, records_person_writers, "change people's details", err) != 0)
+        return -1;
+    char display[256];
+    if (records_person_require_access(call, in->person_id, "change", display, sizeof(display), err) != 0)
+        return -1;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, in->person_id);
+    const char *lock_params[1] = {id};
+    /* Locked, so that two corrections at once follow each other and each entry says what was there. */
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT merged_into IS NOT NULL, unborn, coalesce(mother_id, 0), given_name,"
+                    " family_name, array_to_string(other_names, ', '), coalesce(date_of_birth::text, ''),"
+                    " gender, coalesce(expected_delivery_date::text, '')"
+                    " FROM people WHERE id = $1::bigint FOR UPDATE",
+                    1, lock_params, err);
+    if (res == NULL)
+        return -1;
+    int merged = PQgetvalue(res, 0, 0)[0] == 't';
+    Tsr__Records__PersonCreate check = TSR__RECORDS__PERSON_CREATE__INIT;
+    check.legal_name = in->legal_name;
+    check.n_other_names = in->n_other_names;
+    check.other_names = in->other_names;
+    check.date_of_birth = in->date_of_birth;
+    check.gender = in->gender;
+    check.unborn = PQgetvalue(res, 0, 1)[0] == 't';
+    check.mother_id = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+    check.expected_delivery_date = in->expected_delivery_date;
+    char was_name[220], was_others[1024], was_dob[16], was_gender[32], was_edd[16];
+    person__name_text(was_name, sizeof(was_name), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+    snprintf(was_others, sizeof(was_others), "%s", PQgetvalue(res, 0, 5));
+    snprintf(was_dob, sizeof(was_dob), "%s", PQgetvalue(res, 0, 6));
+    snprintf(was_gender, sizeof(was_gender), "%s", PQgetvalue(res, 0, 7));
+    snprintf(was_edd, sizeof(was_edd), "%s", PQgetvalue(res, 0, 8));
+    PQclear(res);
+    if (merged)
+        return tsr_error_set(err, TSR_E_CONFLICT, "already_merged", NULL,
+                             "This record was merged into another; correct the details on the record that "
+                             "went forward.");
+    char nhs[11];
+    if (person__validate(&check, nhs, err) != 0)
+        return -1;
+    char *given = tsr_text_trim_dup(in->legal_name ? in->legal_name->given : "");
+    char *family = tsr_text_trim_dup(in->legal_name ? in->legal_name->family : "");
+    json_t *others = json_array();
+    char now_others[1024] = "";
+    for (size_t i = 0; i < in->n_other_names; i++) {
+        char *one = tsr_text_trim_dup(in->other_names[i]);
+        json_array_append_new(others, json_string(one ? one : ""));
+        size_t used = strlen(now_others);
+        if (used < sizeof(now_others))
+            snprintf(now_others + used, sizeof(now_others) - used, "%s%s", i ? ", " : "", one ? one : "");
+        free(one);
+    }
+    char *others_json = json_dumps(others, JSON_COMPACT);
+    json_decref(others);
+    char now_name[220];
+    person__name_text(now_name, sizeof(now_name), given ? given : "", family ? family : "");
+    const char *params[7] = {id,
+                             given ? given : "",
+                             family ? family : "",
+                             others_json ? others_json : "[]",
+                             in->date_of_birth[0] ? in->date_of_birth : NULL,
+                             in->gender,
+                             in->expected_delivery_date[0] ? in->expected_delivery_date : NULL};
+    /* Nothing is written, and nothing audited, when the same details are sent again. */
+    res = tsr_db_exec(
+        call->conn,
+        "UPDATE people SET given_name = $2, family_name = $3,"
+        " other_names = ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), date_of_birth = $5::date,"
+        " gender = $6, expected_delivery_date = $7::date,"
+        " search_names = lower($2 || ' ' || $3 || ' ' || coalesce((SELECT string_agg(n, ' ') FROM "
+        "jsonb_array_elements_text($4::jsonb) n), ''))"
+        " WHERE id = $1::bigint"
+        " AND (given_name, family_name, other_names, date_of_birth, gender, expected_delivery_date)"
+        " IS DISTINCT FROM ($2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5::date, $6,"
+        " $7::date)",
+        7, params, err);
+    free(given);
+    free(family);
+    free(others_json);
+    if (res == NULL)
+        return -1;
+    int changed = atoi(PQcmdTuples(res)) > 0;
+    PQclear(res);
+    if (!changed)
+        return records_person_reply_changed(call, in->person_id, err);
+    char now_display[256];
+    if (records_person_display(call, in->person_id, now_display, sizeof(now_display), err) != 0)
+        return -1;
+    char summary[2048];
+    snprintf(summary, sizeof(summary), "Changed the details of %s (%" PRIu64 ")", display, in->person_id);
+    person__summary_change(summary, sizeof(summary), "legal name", was_name, now_name);
+    person__summary_change(summary, sizeof(summary), "other names", was_others, now_others);
+    person__summary_change(summary, sizeof(summary), "date of birth", was_dob, in->date_of_birth);
+    person__summary_change(summary, sizeof(summary), "gender", was_gender, in->gender);
+    person__summary_change(summary, sizeof(summary), "expected date of delivery", was_edd,
+                           in->expected_delivery_date);
+    if (records_person_audit(call, in->person_id, now_display, "details-changed", summary, err) != 0)
+        return -1;
+    return records_person_reply_changed(call, in->person_id, err);
+}
+
 int records_person_unrestrict(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__RestrictionLift *in = (const Tsr__Records__RestrictionLift *)call->payload;

@@ -94,7 +94,7 @@ int main(int argc, char **argv)
         if (tsr_daemon_subscribe_only(daemon, workflow_step_requesters[i], wf_wants_step_requested,
                                       wf_apply_step_requested) != 0)
             goto done;
-    if (tsr_daemon_subscribe_only(daemon, "records", wf_wants_person_merged, wf_apply_person_merged) != 0)
+    if (tsr_daemon_subscribe_only(daemon, "records", wf_wants_person_event, wf_apply_person_event) != 0)
         goto done;
     if (tsr_daemon_every(daemon, "overdue scan", overdue_check_ms, workflow__scan, NULL) != 0)
         goto done;

@@ -3,7 +3,7 @@
  * records.person.merged (merged_from: the duplicate); the duplicate's steps then name the survivor,
  * so their requests can still be opened and acknowledged (records refuses every read of a record
  * merged away) and they show on the survivor's page. Each step's history says why its subject
- * changed. */
+ * changed. A name corrected on the record is followed the same way. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,17 +12,42 @@
 #include "tsr_envelope.h"
 #include "wf.h"
 
-int wf_wants_person_merged(const Tsr__Envelope *ev)
+int wf_wants_person_event(const Tsr__Envelope *ev)
 {
-    return ev->type != NULL && strcmp(ev->type, "records.person.merged") == 0;
+    return ev->type != NULL && (strcmp(ev->type, "records.person.merged") == 0 ||
+                                strcmp(ev->type, "records.person.details-changed") == 0);
 }
 
-int wf_apply_person_merged(tsr_event_t *ev, tsr_error_t *err)
+/* A name corrected (records.person.details-changed): the steps about the person show it, in every
+ * workview and on every request, from now on. What a step's sections recorded at the time (a CPIS
+ * Follow up's child's details) stays as it was. */
+static int merges__rename(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p, tsr_error_t *err)
+{
+    char person[24];
+    snprintf(person, sizeof(person), "%" PRIu64, p->person_id);
+    const char *params[2] = {person, p->display_name ? p->display_name : ""};
+    PGresult *res = tsr_db_exec(ev->conn,
+                                "UPDATE steps SET subject_name = $2"
+                                " WHERE subject_kind = 'person' AND subject_id = $1::bigint"
+                                " AND subject_name IS DISTINCT FROM $2",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err)
 {
     Tsr__Records__PersonAccessed *p = (Tsr__Records__PersonAccessed *)tsr_unpack(
         &tsr__records__person_accessed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
     if (p == NULL)
         return -1;
+    if (strcmp(ev->event->type, "records.person.details-changed") == 0) {
+        int rc = merges__rename(ev, p, err);
+        tsr__records__person_accessed__free_unpacked(p, NULL);
+        return rc;
+    }
     if (p->merged_from == 0) { /* the duplicate's own event: nothing moves from it */
         tsr__records__person_accessed__free_unpacked(p, NULL);
         return 0;

@@ -122,9 +122,10 @@ int wf_handle_definitions(tsr_call_t *call, tsr_error_t *err);
 /* <producer>.step.requested: a step another daemon asks for, started once per dedupe key. */
 int wf_wants_step_requested(const Tsr__Envelope *ev);
 int wf_apply_step_requested(tsr_event_t *ev, tsr_error_t *err);
-/* records.person.merged: the duplicate's steps move to the record that went forward (merges.c). */
-int wf_wants_person_merged(const Tsr__Envelope *ev);
-int wf_apply_person_merged(tsr_event_t *ev, tsr_error_t *err);
+/* records.person.merged: the duplicate's steps move to the record that went forward; and
+ * records.person.details-changed: the steps show the corrected name (merges.c). */
+int wf_wants_person_event(const Tsr__Envelope *ev);
+int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err);
 
 /* The accounts daemon's events: the workers and teams work can be sent to. */
 int wf_directory_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);

@@ -188,6 +188,15 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
     json_decref(call(sw, "PUT", path, body, 200));
     op_end();
 
+    snprintf(path, sizeof(path), "/api/v1/people/%s/details", p);
+    op_start("PUT /api/v1/people/{id}/details", p, NULL);
+    json_decref(
+        call(sw, "PUT", path,
+             "{\"legal_name\":{\"given\":\"Percival\",\"family\":\"Auditmore\"},"
+             "\"other_names\":[\"Percy Auditmore\"],\"date_of_birth\":\"2012-02-02\",\"gender\":\"female\"}",
+             200));
+    op_end();
+
     snprintf(path, sizeof(path), "/api/v1/people/%s/relationships", p);
     snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"type\":\"sibling\"}", q);
     op_start("POST /api/v1/people/{id}/relationships", p, q);

@@ -307,6 +307,22 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
     json_decref(list);
     json_decref(fourth);
 
+    /* Fay's date of birth was recorded wrongly here (seed 003: as on the birth certificate): put
+     * right on her record, her plan goes in the next file and her entry leaves the queue. */
+    char details_path[120];
+    snprintf(details_path, sizeof(details_path), "/api/v1/people/%s/details", fay.id);
+    json_decref(
+        testenv_call_json(testenv, social_worker, "PUT", details_path,
+                          "{\"legal_name\":{\"given\":\"Fay\",\"family\":\"Fairweather\"},"
+                          "\"other_names\":[],\"date_of_birth\":\"2011-12-11\",\"gender\":\"female\"}",
+                          200));
+    json_t *fifth = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_non_null(record_for(json_object_get(fifth, "file"), fay.nhs));
+    assert_null(held_for(fifth, fay.plan));
+    assert_null(open_error(fay.plan, "date_of_birth_mismatch", &list));
+    json_decref(list);
+    json_decref(fifth);
+
     /* The file as it was made, from the list and by its number; and written for the Spine. */
     char path[200];
     snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%ld", seq1);
@@ -330,7 +346,7 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
              "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
              " AND action = 'share-plan'",
              amy.id);
-    assert_int_equal(testenv_sql_long(testenv, sql), 4);
+    assert_int_equal(testenv_sql_long(testenv, sql), 5); /* in each of the five files made */
     json_decref(first);
     json_decref(second);
     json_decref(third);

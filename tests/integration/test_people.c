@@ -786,6 +786,14 @@ test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the
     assert_non_null(strstr(r.body, step));
     testenv_response_free(&r);
     free(kw);
+    /* The duplicate's details are corrected on the record that went forward, not on it. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/details", duplicate);
+    r = testenv_http(testenv, "PUT", path, admin,
+                     "{\"legal_name\":{\"given\":\"Maia\",\"family\":\"Dupond\"},\"other_names\":[],"
+                     "\"date_of_birth\":\"2014-05-06\",\"gender\":\"female\"}",
+                     NULL);
+    testenv_assert_error(&r, 409, "already_merged");
+    testenv_response_free(&r);
     /* Merging again is refused. */
     snprintf(path, sizeof(path), "/api/v1/people/%s/merge", survivor);
     r = testenv_http(testenv, "POST", path, admin, body, NULL);
@@ -1060,6 +1068,201 @@ test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_
     free(eh);
 }
 
+/* The details of a person as one JSON body for PUT /api/v1/people/{id}/details. */
+static const char *details_row_sql(const char *id, char *sql, size_t size)
+{
+    snprintf(sql, size,
+             "SELECT given_name || '|' || family_name || '|' || array_to_string(other_names, ',') || '|' ||"
+             " coalesce(date_of_birth::text, '') || '|' || gender || '|' ||"
+             " coalesce(expected_delivery_date::text, '') FROM records.people WHERE id = %s",
+             id);
+    return sql;
+}
+
+/* Seed 003: the legal name exactly as on the birth certificate, other names under Other names; CP-IS
+ * matches on them, so a wrong one must be put right. */
+static void test_a_persons_details_are_corrected_audited_followed_by_their_work_and_checked(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *admin = testenv_login(testenv, "admin");
+    char id[32], path[128], sql[512], before[512], after[512];
+    add_person(sw,
+               "{\"legal_name\":{\"given\":\"Jon\",\"family\":\"Pettifore\"},\"gender\":\"male\","
+               "\"date_of_birth\":\"2015-03-02\"}",
+               id);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"type\":\"add-address\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}",
+             id);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/steps", sw, body, NULL);
+    if (r.status != 201)
+        fail_msg("starting a step about the person: %ld %s", r.status, r.body);
+    char step[32];
+    snprintf(step, sizeof(step), "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/details", id);
+    testenv_psql(testenv, NULL, details_row_sql(id, sql, sizeof(sql)), before, sizeof(before));
+    assert_string_equal(before, "Jon|Pettifore||2015-03-02|male|");
+
+    /* Every fault is refused, naming the field, and changes nothing. */
+    struct {
+        const char *body;
+        const char *code;
+        const char *field;
+    } bad[] = {
+        {"{\"legal_name\":{\"given\":\"John\",\"family\":\"Pettifer\"},\"date_of_birth\":\"2015-03-02\","
+         "\"gender\":\"male\"}",
+         "missing_field", "other_names"},
+        {"{\"legal_name\":{\"given\":\"John\",\"family\":\"Pettifer\"},\"other_names\":[],\"gender\":"
+         "\"male\"}",
+         "missing_field", "date_of_birth"},
+        {"{\"legal_name\":{\"given\":\" \",\"family\":\"Pettifer\"},\"other_names\":[],"
+         "\"date_of_birth\":\"2015-03-02\",\"gender\":\"male\"}",
+         "missing_field", "legal_name.given"},
+        {"{\"legal_name\":{\"given\":\"John\",\"family\":\"Pettifer\"},\"other_names\":[],"
+         "\"date_of_birth\":\"2999-03-02\",\"gender\":\"male\"}",
+         "date_in_future", "date_of_birth"},
+        {"{\"legal_name\":{\"given\":\"John\",\"family\":\"Pettifer\"},\"other_names\":[],"
+         "\"date_of_birth\":\"2015-02-30\",\"gender\":\"male\"}",
+         "invalid_date", "date_of_birth"},
+        {"{\"legal_name\":{\"given\":\"John\",\"family\":\"Pettifer\"},\"other_names\":[],"
+         "\"date_of_birth\":\"2015-03-02\",\"gender\":\"boy\"}",
+         "invalid_gender", "gender"},
+        {"{\"legal_name\":{\"given\":\"John\",\"family\":\"Pettifer\"},\"other_names\":[\"\"],"
+         "\"date_of_birth\":\"2015-03-02\",\"gender\":\"male\"}",
+         "invalid_name", "other_names"},
+        {"{\"legal_name\":{\"given\":\"John\",\"family\":\"Pettifer\"},\"other_names\":[],"
+         "\"date_of_birth\":\"2015-03-02\",\"gender\":\"male\",\"expected_delivery_date\":\"2015-03-01\"}",
+         "not_unborn", "expected_delivery_date"},
+        {"{\"legal_name\":\"John Pettifer\",\"other_names\":[],\"date_of_birth\":null,\"gender\":\"male\"}",
+         "invalid_type", "legal_name"},
+        {"{\"legal_name\":{\"given\":\"John\",\"family\":\"Pettifer\"},\"other_names\":[],"
+         "\"date_of_birth\":null,\"gender\":\"male\",\"nhs_number\":\"9434765919\"}",
+         "unknown_field", "nhs_number"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = testenv_http(testenv, "PUT", path, sw, bad[i].body, NULL);
+        testenv_assert_error(&r, 400, bad[i].code);
+        if (strstr(r.body, bad[i].field) == NULL)
+            fail_msg("%s: the error does not name %s: %s", bad[i].body, bad[i].field, r.body);
+        testenv_response_free(&r);
+    }
+    testenv_psql(testenv, NULL, sql, after, sizeof(after));
+    assert_string_equal(after, before);
+    /* The auditor reads; it does not change records. */
+    char *auditor = testenv_login(testenv, "auditor");
+    static const char good[] =
+        "{\"legal_name\":{\"given\":\" John \",\"family\":\"Pettifer\"},\"other_names\":[\"Jon Pettifore\"],"
+        "\"date_of_birth\":\"2015-03-20\",\"gender\":\"male\"}";
+    r = testenv_http(testenv, "PUT", path, auditor, good, NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    free(auditor);
+
+    r = testenv_http(testenv, "PUT", path, sw, good, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "display_name")), "John Pettifer");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "legal_name"), "given")),
+                        "John");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "other_names"), 0)),
+                        "Jon Pettifore");
+    assert_string_equal(json_string_value(json_object_get(r.json, "date_of_birth")), "2015-03-20");
+    testenv_response_free(&r);
+    /* Sent again, it changes and records nothing. */
+    r = testenv_http(testenv, "PUT", path, sw, good, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    /* Found by the new name and by the old, now another name. */
+    r = testenv_http(testenv, "GET", "/api/v1/people?name=john%20pettifer", sw, NULL, NULL);
+    assert_non_null(strstr(r.body, id));
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", "/api/v1/people?name=jon%20pettifore", sw, NULL, NULL);
+    assert_non_null(strstr(r.body, id));
+    testenv_response_free(&r);
+    /* One entry in the record's audit trail, saying what each detail was. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'change-details'",
+             id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT summary FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'change-details'",
+             id);
+    char summary[1024];
+    testenv_psql(testenv, NULL, sql, summary, sizeof(summary));
+    assert_non_null(strstr(summary, "legal name Jon Pettifore to John Pettifer"));
+    assert_non_null(strstr(summary, "other names (none) to Jon Pettifore"));
+    assert_non_null(strstr(summary, "date of birth 2015-03-02 to 2015-03-20"));
+    assert_null(strstr(summary, "gender"));
+    /* The work about the person shows the name as corrected, within moments. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", step);
+    const char *name = "";
+    for (int i = 0; i < 100; i++) {
+        r = testenv_http(testenv, "GET", path, sw, NULL, NULL);
+        name = r.status == 200
+                   ? json_string_value(json_object_get(json_object_get(r.json, "subject"), "name"))
+                   : "";
+        if ((name && strcmp(name, "John Pettifer") == 0) || i == 99)
+            break;
+        testenv_response_free(&r);
+        usleep(50 * 1000);
+    }
+    if (r.status != 200 || name == NULL || strcmp(name, "John Pettifer") != 0)
+        fail_msg("the step about the person after the correction: %ld %s", r.status, r.body);
+    testenv_response_free(&r);
+
+    /* A restricted record is corrected only by those who may open it; a try by anyone else is
+     * refused and audited. */
+    char restrict_path[128];
+    snprintf(restrict_path, sizeof(restrict_path), "/api/v1/people/%s/restriction", id);
+    r = testenv_http(testenv, "PUT", restrict_path, admin,
+                     "{\"reason\":\"high-risk\",\"review_date\":\"2099-01-01\"}", NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    char *eh = testenv_login(testenv, "eh.worker");
+    snprintf(path, sizeof(path), "/api/v1/people/%s/details", id);
+    r = testenv_http(testenv, "PUT", path, eh,
+                     "{\"legal_name\":{\"given\":\"Johnny\",\"family\":\"Pettifer\"},\"other_names\":[],"
+                     "\"date_of_birth\":null,\"gender\":\"male\"}",
+                     NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+    free(eh);
+    testenv_psql(testenv, NULL, details_row_sql(id, sql, sizeof(sql)), after, sizeof(after));
+    assert_string_equal(after, "John|Pettifer|Jon Pettifore|2015-03-20|male|");
+
+    /* An unborn child: its expected date of delivery is corrected; a date of birth is not given. */
+    char unborn[32], mother[32];
+    add_person(sw, "{\"legal_name\":{\"given\":\"Ada\",\"family\":\"Pettifer\"},\"gender\":\"female\"}",
+               mother);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"\",\"family\":\"Pettifer\"},\"gender\":\"not-known\","
+             "\"unborn\":true,\"mother_id\":\"%s\",\"expected_delivery_date\":\"2099-01-10\"}",
+             mother);
+    add_person(sw, body, unborn);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/details", unborn);
+    r = testenv_http(testenv, "PUT", path, sw,
+                     "{\"legal_name\":{\"given\":\"\",\"family\":\"Pettifer\"},\"other_names\":[],"
+                     "\"date_of_birth\":\"2020-01-01\",\"gender\":\"not-known\"}",
+                     NULL);
+    testenv_assert_error(&r, 400, "unborn_with_birth_date");
+    assert_non_null(strstr(r.body, "expected_delivery_date")); /* and it is missing, both at once */
+    testenv_response_free(&r);
+    r = testenv_http(
+        testenv, "PUT", path, sw,
+        "{\"legal_name\":{\"given\":\"\",\"family\":\"Pettifer\"},\"other_names\":[],"
+        "\"date_of_birth\":null,\"gender\":\"female\",\"expected_delivery_date\":\"2099-02-14\"}",
+        NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "expected_delivery_date")), "2099-02-14");
+    assert_string_equal(json_string_value(json_object_get(r.json, "display_name")), "Unborn baby Pettifer");
+    testenv_response_free(&r);
+    free(sw);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1080,6 +1283,7 @@ int main(void)
             test_a_key_workers_team_does_not_keep_access_to_a_restricted_record_a_team_allocation_does),
         cmocka_unit_test(
             test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_those_without_access),
+        cmocka_unit_test(test_a_persons_details_are_corrected_audited_followed_by_their_work_and_checked),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
