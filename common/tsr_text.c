@@ -435,20 +435,42 @@ int tsr_text_date_parts(const char *text, int *y, int *m, int *d)
     return *m == 2 && *d == 29 && !leap ? -1 : 0;
 }
 
+/* A field's name as a person reads it in a message: "legal_name.date_of_birth" as "Date of birth". */
+static void text__field_words(const char *field, char *out, size_t size)
+{
+    static const char *const said_otherwise[][2] = {
+        {"dob", "Date of birth"}, {"on", "The date"}, {"dbs_checked_on", "The date of the DBS check"}};
+    const char *last = strrchr(field, '.');
+    last = last ? last + 1 : field;
+    for (size_t i = 0; i < sizeof(said_otherwise) / sizeof(said_otherwise[0]); i++)
+        if (strcmp(last, said_otherwise[i][0]) == 0) {
+            snprintf(out, size, "%s", said_otherwise[i][1]);
+            return;
+        }
+    snprintf(out, size, "%s", last);
+    for (char *c = out; *c; c++)
+        if (*c == '_')
+            *c = ' ';
+    if (out[0] >= 'a' && out[0] <= 'z')
+        out[0] = (char)(out[0] - 'a' + 'A');
+}
+
 int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err)
 {
     int y, m, d;
+    char words[64];
+    text__field_words(field, words, sizeof(words));
     if (strlen(text) != 10 || tsr_text_date_parts(text, &y, &m, &d) != 0)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_date", field,
-                             "'%s' must be a real date like 2015-03-21.", field);
+                             "%s must be a real date like 2015-03-21.", words);
     if (not_future) {
         time_t now = time(NULL);
         struct tm today;
         localtime_r(&now, &today);
         if (y * 10000 + m * 100 + d >
             (today.tm_year + 1900) * 10000 + (today.tm_mon + 1) * 100 + today.tm_mday)
-            return tsr_error_set(err, TSR_E_INVALID, "date_in_future", field, "'%s' cannot be in the future.",
-                                 field);
+            return tsr_error_set(err, TSR_E_INVALID, "date_in_future", field, "%s cannot be in the future.",
+                                 words);
     }
     return 0;
 }

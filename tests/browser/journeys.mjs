@@ -1140,6 +1140,57 @@ journey("Addresses: a key worker records a demo person's main address (refused f
   await signOut(s);
 });
 
+journey("Key worker: a demo child's legal name corrected to the birth certificate's (refused first with the family name emptied and a date of birth in the future, both next to their fields at once), the old name kept under Other names; the next CP-IS upload carries the plan held back for it; an unborn child past its expected date of delivery given its own NHS number", async (s, ctx) => {
+  const { page } = s;
+  const admin = await signInApi(ctx.base, 'admin');
+  const jamie = (await apiCall(ctx.base, admin, 'GET', '/api/v1/people?name=Jamie%20Thornbury')).items[0];
+  const before = await apiCall(ctx.base, admin, 'POST', '/api/v1/cpis/uploads');
+  expect(before.held_back.some((h) => h.code === 'family_name_mismatch' && h.reason.includes('Thornbury-Hale')), 'the demo plan was not held back to begin with');
+  const kb = await signIn(s, 'key.worker');
+  await navTo(kb, page, 'People');
+  await kb.type(page.locator('#name'), 'Jamie Thornbury');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await kb.press(page.getByRole('link', { name: `Jamie Thornbury (${jamie.id})` }));
+  await page.locator('h1', { hasText: `Jamie Thornbury (${jamie.id})` }).waitFor();
+  await kb.press(page.locator('#change-details'));
+  await page.locator('h1', { hasText: 'Change person details' }).waitFor();
+  expect((await page.locator('#details-family').inputValue()) === 'Thornbury', 'the family name is not filled in');
+  expect((await page.locator('#details-other-names').inputValue()) === 'Jay Thornbury', 'the other names are not filled in');
+  await kb.type(page.locator('#details-family'), '');
+  await kb.date(page.locator('#details-dob'), tomorrow);
+  await kb.press(page.getByRole('button', { name: 'Save details' }));
+  await page.locator('#details-family-error', { hasText: 'family name' }).waitFor();
+  await page.locator('#details-dob-error', { hasText: 'future' }).waitFor();
+  await s.check('person-details-two-faults');
+  await kb.type(page.locator('#details-family'), 'Thornbury-Hale');
+  await kb.type(page.locator('#details-other-names'), 'Jay Thornbury\nJamie Thornbury');
+  await kb.date(page.locator('#details-dob'), '2009-01-30');
+  await kb.press(page.getByRole('button', { name: 'Save details' }));
+  await banner(page, "Jamie Thornbury-Hale's details saved.");
+  await page.locator('h1', { hasText: `Jamie Thornbury-Hale (${jamie.id})` }).waitFor();
+  const shown = await text(page.locator('.govuk-summary-list').first());
+  expect(shown.includes('Jay Thornbury, Jamie Thornbury') && shown.includes('30/01/2009'), `the details shown: ${shown}`);
+  await s.check('person-details-saved');
+  // The NHS now matches the child as recorded: the plan goes in the next file.
+  const after = await apiCall(ctx.base, admin, 'POST', '/api/v1/cpis/uploads');
+  expect(after.file.records.some((r) => r.nhs_number === jamie.nhs_number), 'the corrected plan is not in the next upload file');
+  expect(!after.held_back.some((h) => h.code === 'family_name_mismatch'), 'the corrected plan is still held back');
+  // Seed 003: once the expected date of delivery is reached, the child's own NHS number is needed.
+  const mother = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', {
+    legal_name: { given: 'Wenna', family: 'Polglase' }, gender: 'female', date_of_birth: '1995-05-05',
+  });
+  const baby = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', {
+    legal_name: { given: '', family: 'Polglase' }, gender: 'not-known', unborn: true, mother_id: mother.id, expected_delivery_date: yesterday,
+  });
+  await page.goto(`${ctx.base}/#/people/${baby.id}`);
+  await page.locator('h1', { hasText: `Unborn baby Polglase (${baby.id})` }).waitFor();
+  const number = nhsNumber(943700500);
+  await kb.type(page.locator('#nhs-number'), number);
+  await kb.press(page.getByRole('button', { name: 'Record NHS number' }));
+  await banner(page, /NHS number .* recorded\./);
+  await signOut(s);
+});
+
 const started = Date.now();
 log('starting the suite with demo data (scripts/run.sh)');
 const suite = await startSuite(binDir);

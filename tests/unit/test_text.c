@@ -231,6 +231,8 @@ static void test_dates_must_be_real_and_not_in_the_future_when_asked(void **stat
     assert_int_equal(tsr_text_check_date("2015-02-29", 0, "date_of_birth", &err), -1);
     assert_string_equal(err.code, "invalid_date");
     assert_string_equal(err.field, "date_of_birth");
+    /* The message names the field in words a person reads (it is shown next to the field). */
+    assert_string_equal(err.message, "Date of birth must be a real date like 2015-03-21.");
     assert_int_equal(tsr_text_check_date("2015-3-21", 0, "d", &err), -1);
     assert_int_equal(tsr_text_check_date("2015-13-01", 0, "d", &err), -1);
     assert_int_equal(tsr_text_check_date("21/03/2015", 0, "d", &err), -1);
@@ -238,8 +240,12 @@ static void test_dates_must_be_real_and_not_in_the_future_when_asked(void **stat
     assert_int_equal(tsr_text_check_date("0000-01-01", 0, "d", &err), -1);
     assert_int_equal(tsr_text_check_date("0001-01-01", 0, "d", &err), 0);
     assert_int_equal(tsr_text_check_date("2999-01-01", 0, "review_date", &err), 0);
-    assert_int_equal(tsr_text_check_date("2999-01-01", 1, "dbs_checked_on", &err), -1);
+    assert_int_equal(tsr_text_check_date("2999-01-01", 1, "prerequisites.dbs_checked_on", &err), -1);
     assert_string_equal(err.code, "date_in_future");
+    assert_string_equal(err.field, "prerequisites.dbs_checked_on");
+    assert_string_equal(err.message, "The date of the DBS check cannot be in the future.");
+    assert_int_equal(tsr_text_check_date("2999-01-01", 1, "start_date", &err), -1);
+    assert_string_equal(err.message, "Start date cannot be in the future.");
 }
 
 static void test_a_table_goes_as_one_array_literal_a_column(void **state)

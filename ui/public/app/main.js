@@ -7,7 +7,7 @@ import { loginPage } from './pages/login.js';
 import { workviewPage } from './pages/workview.js';
 import { organisationsPage, organisationPage } from './pages/organisations.js';
 import { stepDeletePage, stepPage } from './pages/step.js';
-import { caseNoteRemovePage, peoplePage, personPage } from './pages/people.js';
+import { caseNoteRemovePage, peoplePage, personDetailsPage, personPage } from './pages/people.js';
 import { reportPage } from './pages/reports.js';
 import { dashboardPage } from './pages/dashboard.js';
 import { auditPage } from './pages/audit.js';
@@ -31,6 +31,7 @@ const routes = [
   { path: /^\/steps\/(\d+)\/delete$/, page: stepDeletePage, nav: 'workview' },
   { path: /^\/people$/, page: peoplePage, nav: 'people' },
   { path: /^\/people\/(\d+)$/, page: personPage, nav: 'people' },
+  { path: /^\/people\/(\d+)\/details$/, page: personDetailsPage, nav: 'people' },
   { path: /^\/people\/(\d+)\/case-notes\/(\d+)\/remove$/, page: caseNoteRemovePage, nav: 'people' },
   { path: /^\/reports\/consultations-in-period$/, page: reportPage, nav: 'reports' },
   { path: /^\/reports\/front-door-dashboard$/, page: dashboardPage, nav: 'reports' },

@@ -8,7 +8,7 @@
 // open shows its display name only, as the API gives it (information governance may still hold it).
 import { ApiError, api, get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
-import { attempt, button, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
+import { attempt, button, choices, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { go, notify } from '../main.js';
 import { startableSteps, startForm, stepsTable, wireStartForm } from './organisations.js';
 import { RETENTION_ROLES, SERVICES, criterionTitle, serviceList, serviceTitle } from './retention.js';
@@ -161,8 +161,10 @@ export async function personPage({ app, params, isCurrent }) {
   }
   const withPlans = session.hasRole(...PLAN_ROLES);
   // A child's own number once born, or a new one for a number the NHS reported inactive (seed 003):
-  // an unborn child's care is matched through the mother's number until then.
-  const withNumber = session.hasRole(...PERSON_WRITER_ROLES) && !person.unborn;
+  // an unborn child's care is matched through the mother's number until the expected date of
+  // delivery, and from that day the child's own number is needed (the API refuses it before).
+  const withNumber = session.hasRole(...PERSON_WRITER_ROLES) && (!person.unborn || (person.expected_delivery_date || '') <= localToday());
+  const withDetails = session.hasRole(...PERSON_WRITER_ROLES);
   // Retention (seed 002): shown to a reader who may open the record; flagged, at a case's closure,
   // by those who may change it; held past its time by information governance.
   const retention = person.retention || null;
@@ -201,6 +203,9 @@ export async function personPage({ app, params, isCurrent }) {
       ['NHS number', nhs(person.nhs_number)],
       ...(person.unborn ? [['Expected delivery date', formatDate(person.expected_delivery_date)]] : []),
     ])}
+    ${withDetails
+      ? html`<p class="govuk-body"><a class="govuk-link" id="change-details" href="#/people/${person.id}/details">Change details<span class="govuk-visually-hidden"> of ${person.display_name}</span></a></p>`
+      : ''}
     ${addresses ? addressesSection(addresses, withAddress) : ''}
     ${table(
       'Relationships',
@@ -533,6 +538,60 @@ function wireAddresses(person, canChange) {
       go(`/people/${person.id}?ended=${ended.id}`);
     });
   }
+}
+
+// Today on this computer's calendar, as the API writes dates (YYYY-MM-DD).
+function localToday() {
+  const now = new Date();
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+}
+
+// Person details (seed 003): "The child's legal name should be recorded exactly as it appears on
+// their birth certificate ... Any other or alternative names should be added under Other Names".
+// CP-IS matches a child on the legal name and date of birth, so a plan held back for a mismatch is
+// put right here. The API replaces the details as a whole, so every one is sent.
+export async function personDetailsPage({ app, params, isCurrent }) {
+  const person = await get(`/api/v1/people/${params[0]}`);
+  if (!isCurrent()) return;
+  const title = person.title || person.display_name;
+  document.title = `Change person details - ${title} - Tessera`;
+  const legal = person.legal_name || {};
+  render(
+    app,
+    html`<a class="govuk-back-link" href="#/people/${person.id}">Back to ${title}</a>
+    <span class="govuk-caption-l">${title}</span>
+    <h1 class="govuk-heading-l">Change person details</h1>
+    <div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
+    <form id="details-form" novalidate>
+      ${textInput({ id: 'details-given', name: 'given', label: person.unborn ? 'Given names (if chosen)' : 'Given names', field: 'legal_name.given', value: legal.given || '', hint: 'Exactly as on the birth certificate.', autocomplete: 'off' })}
+      ${textInput({ id: 'details-family', name: 'family', label: 'Family name', field: 'legal_name.family', value: legal.family || '', hint: 'Exactly as on the birth certificate.' })}
+      ${textarea({ id: 'details-other-names', name: 'other_names', label: 'Other names', field: 'other_names', value: (person.other_names || []).join('\n'), hint: 'Any other or alternative name they are known by, one to a line.', rows: 3 })}
+      ${person.unborn
+        ? textInput({ id: 'details-edd', name: 'expected_delivery_date', label: 'Expected date of delivery', field: 'expected_delivery_date', type: 'date', value: person.expected_delivery_date || '', classes: 'govuk-!-width-one-third' })
+        : textInput({ id: 'details-dob', name: 'date_of_birth', label: 'Date of birth', field: 'date_of_birth', type: 'date', value: person.date_of_birth || '', hint: 'Leave empty if not known.', classes: 'govuk-!-width-one-third' })}
+      ${choices({ id: 'details-gender', name: 'gender', legend: 'Gender', field: 'gender', options: Object.entries(GENDERS).map(([value, title]) => ({ value, title })), value: person.gender })}
+      <div class="govuk-button-group">
+        ${button('Save details')}
+        <a class="govuk-link" href="#/people/${person.id}">Cancel</a>
+      </div>
+    </form>
+    </div></div>`,
+  );
+  const form = document.getElementById('details-form');
+  onSubmit(form, async (data) => {
+    const body = {
+      legal_name: { given: data.get('given').trim(), family: data.get('family').trim() },
+      other_names: data.get('other_names').split('\n').map((n) => n.trim()).filter(Boolean),
+      date_of_birth: person.unborn ? null : data.get('date_of_birth') || null,
+      gender: data.get('gender') || '',
+    };
+    if (person.unborn) body.expected_delivery_date = data.get('expected_delivery_date') || '';
+    // Every fault comes back from the API at once, each next to its field.
+    const saved = await attempt(() => put(`/api/v1/people/${person.id}/details`, body), { scope: form });
+    if (!saved) return;
+    notify(`${saved.display_name}'s details saved.`);
+    go(`/people/${person.id}`);
+  });
 }
 
 // CP-IS matches a child by NHS number: a number the NHS reported inactive stops the child's plan
