@@ -7,7 +7,8 @@ import { loginPage } from './pages/login.js';
 import { workviewPage } from './pages/workview.js';
 import { organisationsPage, organisationPage } from './pages/organisations.js';
 import { stepDeletePage, stepPage } from './pages/step.js';
-import { caseNoteRemovePage, peoplePage, personDetailsPage, personPage } from './pages/people.js';
+import { caseNoteRemovePage, peoplePage, personPage } from './pages/people.js';
+import { personAddPage, personDetailsPage } from './pages/person_forms.js';
 import { reportPage } from './pages/reports.js';
 import { dashboardPage } from './pages/dashboard.js';
 import { auditPage } from './pages/audit.js';
@@ -30,6 +31,7 @@ const routes = [
   { path: /^\/steps\/(\d+)$/, page: stepPage, nav: 'workview' },
   { path: /^\/steps\/(\d+)\/delete$/, page: stepDeletePage, nav: 'workview' },
   { path: /^\/people$/, page: peoplePage, nav: 'people' },
+  { path: /^\/people\/new$/, page: personAddPage, nav: 'people' },
   { path: /^\/people\/(\d+)$/, page: personPage, nav: 'people' },
   { path: /^\/people\/(\d+)\/details$/, page: personDetailsPage, nav: 'people' },
   { path: /^\/people\/(\d+)\/case-notes\/(\d+)\/remove$/, page: caseNoteRemovePage, nav: 'people' },

@@ -11,6 +11,7 @@ import { formatDate, formatDateTime, html, render, summaryList, table, tag } fro
 import { attempt, button, choices, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { go, notify } from '../main.js';
 import { startableSteps, startForm, stepsTable, wireStartForm } from './organisations.js';
+import { GENDERS, PERSON_WRITER_ROLES, canAddPeople, localToday } from './person_forms.js';
 import { RETENTION_ROLES, SERVICES, criterionTitle, serviceList, serviceTitle } from './retention.js';
 
 const NOTE_TYPES = [
@@ -28,8 +29,8 @@ const NOTE_TYPES = [
 const noteType = (type) => NOTE_TYPES.find((t) => t.value === type)?.title || type;
 
 // Who works with CP-IS plans (the cpis daemon's plan writers).
-// Those who may change a person's record (records' person_writers), e.g. record a new NHS number.
-const PERSON_WRITER_ROLES = ['admin', 'system-support', 'mash-admin', 'mash-manager', 'social-worker', 'team-manager', 'early-help-worker', 'safeguarding-admin', 'emergency-duty', 'business-information-admin', 'head-of-service'];
+// Who allocates a key worker or a team (records' allocators).
+const ALLOCATOR_ROLES = ['admin', 'system-support', 'team-manager', 'mash-manager', 'head-of-service'];
 const PLAN_ROLES = ['social-worker', 'team-manager', 'mash-manager', 'head-of-service', 'safeguarding-admin', 'admin', 'system-support'];
 // Who removes a case note recorded in error: system support, at a manager's request (seed 001's
 // 'Case note deletion'; records' case_note_removers).
@@ -50,7 +51,6 @@ const LEGAL_STATUSES = [
   ['s20-voluntary', 'Voluntary accommodation (s20)'],
 ].map(([value, title]) => ({ value, title }));
 
-const GENDERS = { female: 'Female', male: 'Male', indeterminate: 'Indeterminate', 'not-known': 'Not known' };
 const REASONS = {
   'conflict-of-interest': 'Conflict of interest',
   'high-risk': 'High risk',
@@ -95,6 +95,9 @@ export async function peoplePage({ app, query, isCurrent }) {
           ]),
           { empty: 'No one matches. Check the name and date of birth.' },
         )
+      : ''}
+    ${found && canAddPeople()
+      ? html`<p class="govuk-body">Not the person you are looking for? <a class="govuk-link" id="add-person" href="#/people/new">Add a person</a></p>`
       : ''}
     ${found?.next_cursor || query.cursor
       ? html`<nav class="govuk-body" aria-label="More people found">${found.next_cursor
@@ -165,6 +168,9 @@ export async function personPage({ app, params, isCurrent }) {
   // delivery, and from that day the child's own number is needed (the API refuses it before).
   const withNumber = session.hasRole(...PERSON_WRITER_ROLES) && (!person.unborn || (person.expected_delivery_date || '') <= localToday());
   const withDetails = session.hasRole(...PERSON_WRITER_ROLES);
+  // Allocating a key worker or a team (records' allocators): the key worker is who CP-IS
+  // notifications about a child go to (seed 003), and who opens a restricted record (seed 002).
+  const withAllocate = session.hasRole(...ALLOCATOR_ROLES);
   // Retention (seed 002): shown to a reader who may open the record; flagged, at a case's closure,
   // by those who may change it; held past its time by information governance.
   const retention = person.retention || null;
@@ -204,7 +210,10 @@ export async function personPage({ app, params, isCurrent }) {
       ...(person.unborn ? [['Expected delivery date', formatDate(person.expected_delivery_date)]] : []),
     ])}
     ${withDetails
-      ? html`<p class="govuk-body"><a class="govuk-link" id="change-details" href="#/people/${person.id}/details">Change details<span class="govuk-visually-hidden"> of ${person.display_name}</span></a></p>`
+      ? html`<p class="govuk-body"><a class="govuk-link govuk-!-margin-right-4" id="change-details" href="#/people/${person.id}/details">Change details<span class="govuk-visually-hidden"> of ${person.display_name}</span></a>${
+          person.gender === 'female' && !person.unborn
+            ? html`<a class="govuk-link" id="add-unborn-child" href="#/people/new?mother=${person.id}">Add an unborn child<span class="govuk-visually-hidden"> of ${person.display_name}</span></a>`
+            : ''}</p>`
       : ''}
     ${addresses ? addressesSection(addresses, withAddress) : ''}
     ${table(
@@ -215,13 +224,16 @@ export async function personPage({ app, params, isCurrent }) {
     )}
     ${table(
       'Allocations',
-      ['Worker or team', 'Role', 'Service', 'From', 'To'],
+      ['Worker or team', 'Role', 'Service', 'From', 'To', ...(withAllocate ? ['Action'] : [])],
       (person.allocations || []).map((a) => [
-        a.worker_id ? names.worker[a.worker_id] || `Worker ${a.worker_id}` : names.team[a.team_id] || `Team ${a.team_id}`,
+        allocatedName(a, names),
         a.role === 'key-worker' ? 'Key worker' : 'Team',
         a.service,
         formatDate(a.start_date),
         formatDate(a.end_date),
+        ...(withAllocate
+          ? [html`<form class="app-end-allocation" data-id="${a.id}" data-name="${allocatedName(a, names)}" novalidate>${button(html`End<span class="govuk-visually-hidden"> the allocation of ${allocatedName(a, names)}</span>`, { secondary: true, classes: 'govuk-!-margin-bottom-0' })}</form>`]
+          : []),
       ]),
       { empty: 'Not allocated.' },
     )}
@@ -246,7 +258,7 @@ export async function personPage({ app, params, isCurrent }) {
     ${withPlans ? plansTable(plans) : ''}
     ${retention ? retentionSection(retention, names, withFlag) : ''}
     </div>
-    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}${withPlans ? planForm(person) : ''}${withNumber ? nhsNumberForm(person) : ''}${withAddress ? addressForm() : ''}${
+    <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}${withAllocate ? allocationForm(names) : ''}${withPlans ? planForm(person) : ''}${withNumber ? nhsNumberForm(person) : ''}${withAddress ? addressForm() : ''}${
       withFlag ? flagForm(retention, schedule) : ''}${withHold ? holdForms(retention.hold) : ''}</div>
     </div>`,
   );
@@ -254,6 +266,7 @@ export async function personPage({ app, params, isCurrent }) {
   wireCaseNoteForm(person);
   if (withPlans) wirePlanForm(person);
   if (withNumber) wireNhsNumberForm(person);
+  if (withAllocate) wireAllocations(person);
   if (addresses) wireAddresses(person, withAddress);
   if (withFlag) wireFlagForms(person, schedule);
   if (withHold) wireHoldForms(person);
@@ -540,58 +553,67 @@ function wireAddresses(person, canChange) {
   }
 }
 
-// Today on this computer's calendar, as the API writes dates (YYYY-MM-DD).
-function localToday() {
-  const now = new Date();
-  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+const allocatedName = (a, names) => (a.worker_id ? names.worker[a.worker_id] || `Worker ${a.worker_id}` : names.team[a.team_id] || `Team ${a.team_id}`);
+const byName = (map) => Object.entries(map).map(([value, title]) => ({ value, title })).sort((x, y) => x.title.localeCompare(y.title));
+const ALLOCATION_SERVICES = [
+  { value: 'CSSW', title: "Children's social work (CSSW)" },
+  { value: 'EH', title: 'Early Help' },
+  { value: 'ASC', title: "Adult social care (ASC)" },
+];
+
+// A key worker or a team for a service. The workers listed are the directory's first ones by name;
+// 'Find' looks further, as a council has more workers than a list can show.
+function allocationForm(names) {
+  return html`<h2 class="govuk-heading-m">Allocate</h2>
+    <form id="allocation-find-form" novalidate>
+      ${textInput({ id: 'allocation-find', name: 'q', label: 'Find a worker', field: 'q', hint: 'Part of their name; the list below shows who is found.' })}
+      ${button('Find worker', { secondary: true })}
+      <p class="govuk-body" id="allocation-find-status" role="status"></p>
+    </form>
+    <form id="allocation-form" novalidate>
+      ${choices({ id: 'allocation-role', name: 'role', legend: 'Who to allocate', field: 'role', value: 'key-worker', small: true, options: [{ value: 'key-worker', title: 'A key worker' }, { value: 'team', title: 'A team' }] })}
+      ${select({ id: 'allocation-worker', name: 'worker_id', label: 'Key worker', field: 'worker_id', options: byName(names.worker) })}
+      ${select({ id: 'allocation-team', name: 'team_id', label: 'Team', field: 'team_id', options: byName(names.team) })}
+      ${select({ id: 'allocation-service', name: 'service', label: 'Service', field: 'service', options: ALLOCATION_SERVICES, value: 'CSSW', placeholder: null })}
+      ${button('Allocate')}
+    </form>`;
 }
 
-// Person details (seed 003): "The child's legal name should be recorded exactly as it appears on
-// their birth certificate ... Any other or alternative names should be added under Other Names".
-// CP-IS matches a child on the legal name and date of birth, so a plan held back for a mismatch is
-// put right here. The API replaces the details as a whole, so every one is sent.
-export async function personDetailsPage({ app, params, isCurrent }) {
-  const person = await get(`/api/v1/people/${params[0]}`);
-  if (!isCurrent()) return;
-  const title = person.title || person.display_name;
-  document.title = `Change person details - ${title} - Tessera`;
-  const legal = person.legal_name || {};
-  render(
-    app,
-    html`<a class="govuk-back-link" href="#/people/${person.id}">Back to ${title}</a>
-    <span class="govuk-caption-l">${title}</span>
-    <h1 class="govuk-heading-l">Change person details</h1>
-    <div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
-    <form id="details-form" novalidate>
-      ${textInput({ id: 'details-given', name: 'given', label: person.unborn ? 'Given names (if chosen)' : 'Given names', field: 'legal_name.given', value: legal.given || '', hint: 'Exactly as on the birth certificate.', autocomplete: 'off' })}
-      ${textInput({ id: 'details-family', name: 'family', label: 'Family name', field: 'legal_name.family', value: legal.family || '', hint: 'Exactly as on the birth certificate.' })}
-      ${textarea({ id: 'details-other-names', name: 'other_names', label: 'Other names', field: 'other_names', value: (person.other_names || []).join('\n'), hint: 'Any other or alternative name they are known by, one to a line.', rows: 3 })}
-      ${person.unborn
-        ? textInput({ id: 'details-edd', name: 'expected_delivery_date', label: 'Expected date of delivery', field: 'expected_delivery_date', type: 'date', value: person.expected_delivery_date || '', classes: 'govuk-!-width-one-third' })
-        : textInput({ id: 'details-dob', name: 'date_of_birth', label: 'Date of birth', field: 'date_of_birth', type: 'date', value: person.date_of_birth || '', hint: 'Leave empty if not known.', classes: 'govuk-!-width-one-third' })}
-      ${choices({ id: 'details-gender', name: 'gender', legend: 'Gender', field: 'gender', options: Object.entries(GENDERS).map(([value, title]) => ({ value, title })), value: person.gender })}
-      <div class="govuk-button-group">
-        ${button('Save details')}
-        <a class="govuk-link" href="#/people/${person.id}">Cancel</a>
-      </div>
-    </form>
-    </div></div>`,
-  );
-  const form = document.getElementById('details-form');
-  onSubmit(form, async (data) => {
-    const body = {
-      legal_name: { given: data.get('given').trim(), family: data.get('family').trim() },
-      other_names: data.get('other_names').split('\n').map((n) => n.trim()).filter(Boolean),
-      date_of_birth: person.unborn ? null : data.get('date_of_birth') || null,
-      gender: data.get('gender') || '',
-    };
-    if (person.unborn) body.expected_delivery_date = data.get('expected_delivery_date') || '';
-    // Every fault comes back from the API at once, each next to its field.
-    const saved = await attempt(() => put(`/api/v1/people/${person.id}/details`, body), { scope: form });
-    if (!saved) return;
-    notify(`${saved.display_name}'s details saved.`);
-    go(`/people/${person.id}`);
+function wireAllocations(person) {
+  const find = document.getElementById('allocation-find-form');
+  onSubmit(find, async (data) => {
+    const q = data.get('q').trim();
+    const status = document.getElementById('allocation-find-status');
+    if (!q) return showErrors([{ field: 'q', message: 'Enter part of the worker\'s name' }], find);
+    const found = await attempt(() => get('/api/v1/workers', { q, limit: 50 }), { scope: find });
+    if (!found) return;
+    const list = document.getElementById('allocation-worker');
+    render(list, html`<option value="">-- Please Select --</option>${found.items.map((w) => html`<option value="${w.id}">${w.name}</option>`)}`);
+    if (found.items.length === 1) list.value = found.items[0].id;
+    status.textContent = found.items.length ? `${found.items.length} found: choose from the Key worker list.` : `No worker found for '${q}'.`;
   });
+  const form = document.getElementById('allocation-form');
+  onSubmit(form, async (data) => {
+    const role = data.get('role');
+    const body = { role, service: data.get('service') };
+    if (role === 'team') body.team_id = data.get('team_id');
+    else body.worker_id = data.get('worker_id');
+    if (role === 'team' && !body.team_id) return showErrors([{ field: 'team_id', message: 'Select the team' }], form);
+    if (role !== 'team' && !body.worker_id) return showErrors([{ field: 'worker_id', message: 'Select the key worker' }], form);
+    const made = await attempt(() => post(`/api/v1/people/${person.id}/allocations`, body), { scope: form });
+    if (!made) return;
+    const chosen = role === 'team' ? document.getElementById('allocation-team') : document.getElementById('allocation-worker');
+    notify(`${chosen.options[chosen.selectedIndex]?.text || 'The allocation'} allocated for ${made.service}.`);
+    go(`/people/${person.id}?allocated=${made.id}`);
+  });
+  for (const end of document.querySelectorAll('form.app-end-allocation')) {
+    onSubmit(end, async () => {
+      const ended = await attempt(() => api('DELETE', `/api/v1/people/${person.id}/allocations/${end.dataset.id}`), { scope: end });
+      if (ended === undefined) return;
+      notify(`The allocation of ${end.dataset.name} has ended.`);
+      go(`/people/${person.id}?deallocated=${end.dataset.id}`);
+    });
+  }
 }
 
 // CP-IS matches a child by NHS number: a number the NHS reported inactive stops the child's plan
