@@ -1244,6 +1244,49 @@ journey("Key worker: a demo child's legal name corrected to the birth certificat
   await signOut(s);
 });
 
+journey("System support: a record restricted (refused first without a reason and a review date, both named at once), a worker outside the groups that keep access found and named; the early-help worker is refused and the named worker opens it; the restriction lifted", async (s, ctx) => {
+  const { page } = s;
+  const admin = await signInApi(ctx.base, 'admin');
+  const tamsin = (await apiCall(ctx.base, admin, 'GET', '/api/v1/people?name=Tamsin%20Nancarrow')).items[0];
+  const kb = await signIn(s, 'admin');
+  await navTo(kb, page, 'People');
+  await kb.type(page.locator('#name'), 'Tamsin Nancarrow');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await kb.press(page.getByRole('link', { name: `Tamsin Nancarrow (${tamsin.id})` }));
+  await kb.press(page.locator('#restriction-link'));
+  await page.locator('h1', { hasText: 'Restrict the record' }).waitFor();
+  await kb.press(page.getByRole('button', { name: 'Restrict the record' }));
+  await page.locator('#restriction-reason-error').waitFor();
+  await page.locator('#restriction-review-date-error').waitFor();
+  await kb.press(page.locator('#restriction-reason-2'));
+  const review = london(new Date(Date.now() + 180 * 86400e3)).day;
+  await kb.date(page.locator('#restriction-review-date'), review);
+  await kb.type(page.locator('#restriction-find'), 'Worrall');
+  await kb.press(page.getByRole('button', { name: 'Find worker' }));
+  await kb.press(page.getByRole('button', { name: 'Name Kai Worrall on the access list' }));
+  await page.getByRole('table', { name: 'Workers named on the access list' }).waitFor();
+  await s.check('restriction-form');
+  await kb.press(page.getByRole('button', { name: 'Restrict the record' }));
+  await banner(page, /is restricted \(High risk; review by /);
+  await page.locator('.govuk-warning-text', { hasText: 'Restricted record (High risk' }).waitFor();
+  const eh = await signInApi(ctx.base, 'eh.worker');
+  const refused = await fetch(`${ctx.base}/api/v1/people/${tamsin.id}`, { headers: { Authorization: `Bearer ${eh}` } });
+  expect(refused.status === 403, `the early-help worker opened the restricted record: ${refused.status}`);
+  const named = await signInApi(ctx.base, 'key.worker');
+  const opened = await fetch(`${ctx.base}/api/v1/people/${tamsin.id}`, { headers: { Authorization: `Bearer ${named}` } });
+  expect(opened.status === 200, `the named worker could not open the record: ${opened.status}`);
+  // Lifted: open to everyone who may open a record again.
+  await kb.press(page.locator('#restriction-link'));
+  await page.locator('h1', { hasText: 'Change or lift the restriction' }).waitFor();
+  const list = await text(page.getByRole('table', { name: 'Workers named on the access list' }));
+  expect(list.includes('Kai Worrall'), `the access list: ${list}`);
+  await kb.press(page.getByRole('button', { name: 'Lift the restriction' }));
+  await banner(page, /The restriction on .* is lifted\./);
+  const again = await fetch(`${ctx.base}/api/v1/people/${tamsin.id}`, { headers: { Authorization: `Bearer ${eh}` } });
+  expect(again.status === 200, `the early-help worker still cannot open the record: ${again.status}`);
+  await signOut(s);
+});
+
 const started = Date.now();
 log('starting the suite with demo data (scripts/run.sh)');
 const suite = await startSuite(binDir);

@@ -9,6 +9,7 @@ import { organisationsPage, organisationPage } from './pages/organisations.js';
 import { stepDeletePage, stepPage } from './pages/step.js';
 import { caseNoteRemovePage, peoplePage, personPage } from './pages/people.js';
 import { personAddPage, personDetailsPage } from './pages/person_forms.js';
+import { restrictionPage } from './pages/restriction.js';
 import { reportPage } from './pages/reports.js';
 import { dashboardPage } from './pages/dashboard.js';
 import { auditPage } from './pages/audit.js';
@@ -34,6 +35,7 @@ const routes = [
   { path: /^\/people\/new$/, page: personAddPage, nav: 'people' },
   { path: /^\/people\/(\d+)$/, page: personPage, nav: 'people' },
   { path: /^\/people\/(\d+)\/details$/, page: personDetailsPage, nav: 'people' },
+  { path: /^\/people\/(\d+)\/restriction$/, page: restrictionPage, nav: 'people' },
   { path: /^\/people\/(\d+)\/case-notes\/(\d+)\/remove$/, page: caseNoteRemovePage, nav: 'people' },
   { path: /^\/reports\/consultations-in-period$/, page: reportPage, nav: 'reports' },
   { path: /^\/reports\/front-door-dashboard$/, page: dashboardPage, nav: 'reports' },

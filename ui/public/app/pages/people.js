@@ -12,6 +12,7 @@ import { attempt, button, choices, onSubmit, reasonForm, select, showErrors, tex
 import { go, notify } from '../main.js';
 import { startableSteps, startForm, stepsTable, wireStartForm } from './organisations.js';
 import { GENDERS, PERSON_WRITER_ROLES, canAddPeople, localToday } from './person_forms.js';
+import { canRestrict, restrictionReason } from './restriction.js';
 import { RETENTION_ROLES, SERVICES, criterionTitle, serviceList, serviceTitle } from './retention.js';
 
 const NOTE_TYPES = [
@@ -50,15 +51,6 @@ const LEGAL_STATUSES = [
   ['s38-interim-care-order', 'Interim care order (s38)'],
   ['s20-voluntary', 'Voluntary accommodation (s20)'],
 ].map(([value, title]) => ({ value, title }));
-
-const REASONS = {
-  'conflict-of-interest': 'Conflict of interest',
-  'high-risk': 'High risk',
-  'case-review': 'Case review',
-  'high-profile': 'High profile',
-  'mappa-marac-lado': 'MAPPA, MARAC or LADO',
-  'adoption-fostering': 'Adoption or fostering',
-};
 
 // People listed a page of a search.
 const PEOPLE_PAGE = 50;
@@ -196,7 +188,7 @@ export async function personPage({ app, params, isCurrent }) {
     ${person.restricted
       ? html`<div class="govuk-warning-text"><span class="govuk-warning-text__icon" aria-hidden="true">!</span>
           <strong class="govuk-warning-text__text"><span class="govuk-visually-hidden">Warning</span>
-          Restricted record (${REASONS[person.restriction?.reason] || person.restriction?.reason || 'restricted'}; review by ${formatDate(person.restriction?.review_date)}).</strong></div>`
+          Restricted record (${restrictionReason(person.restriction?.reason) || 'restricted'}; review by ${formatDate(person.restriction?.review_date)}).</strong></div>`
       : ''}
     <div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
     <h2 class="govuk-heading-m">Demographics</h2>
@@ -209,11 +201,14 @@ export async function personPage({ app, params, isCurrent }) {
       ['NHS number', nhs(person.nhs_number)],
       ...(person.unborn ? [['Expected delivery date', formatDate(person.expected_delivery_date)]] : []),
     ])}
-    ${withDetails
-      ? html`<p class="govuk-body"><a class="govuk-link govuk-!-margin-right-4" id="change-details" href="#/people/${person.id}/details">Change details<span class="govuk-visually-hidden"> of ${person.display_name}</span></a>${
-          person.gender === 'female' && !person.unborn
-            ? html`<a class="govuk-link" id="add-unborn-child" href="#/people/new?mother=${person.id}">Add an unborn child<span class="govuk-visually-hidden"> of ${person.display_name}</span></a>`
-            : ''}</p>`
+    ${withDetails || canRestrict()
+      ? html`<p class="govuk-body">${withDetails
+          ? html`<a class="govuk-link govuk-!-margin-right-4" id="change-details" href="#/people/${person.id}/details">Change details<span class="govuk-visually-hidden"> of ${person.display_name}</span></a>`
+          : ''}${withDetails && person.gender === 'female' && !person.unborn
+          ? html`<a class="govuk-link govuk-!-margin-right-4" id="add-unborn-child" href="#/people/new?mother=${person.id}">Add an unborn child<span class="govuk-visually-hidden"> of ${person.display_name}</span></a>`
+          : ''}${canRestrict()
+          ? html`<a class="govuk-link" id="restriction-link" href="#/people/${person.id}/restriction">${person.restricted ? 'Change or lift the restriction' : 'Restrict the record'}</a>`
+          : ''}</p>`
       : ''}
     ${addresses ? addressesSection(addresses, withAddress) : ''}
     ${table(
