@@ -277,6 +277,41 @@ void gw_person_unrestrict(gw_call_t *call)
     gw_call_daemon(call, "records", "records.person.unrestrict", &req.base, gw_replied_no_content);
 }
 
+static void people__restrictions_due(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                     const tsr_error_t *err)
+{
+    Tsr__Records__RestrictionDueList *list = (Tsr__Records__RestrictionDueList *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__restriction_due_list__descriptor);
+    if (list == NULL)
+        return;
+    json_t *items = json_array();
+    for (size_t i = 0; i < list->n_items; i++) {
+        const Tsr__Records__RestrictionDue *d = list->items[i];
+        char title[300];
+        snprintf(title, sizeof(title), "%s (%" PRIu64 ")", d->display_name, d->person_id);
+        json_array_append_new(items, json_pack("{s:o, s:s, s:s, s:s, s:s, s:i, s:o}", "person_id",
+                                               gw_json_id(d->person_id), "display_name", d->display_name,
+                                               "title", title, "reason", d->reason, "review_date",
+                                               d->review_date, "named_workers", (int)d->named_workers,
+                                               "restricted_at", gw_json_time(d->restricted_at_ms)));
+    }
+    json_t *body = gw_list_body(items, list->next_cursor);
+    json_object_set_new(body, "on", json_string(list->on));
+    tsr__records__restriction_due_list__free_unpacked(list, NULL);
+    gw_reply_json(call, 200, body);
+}
+
+void gw_restrictions_due(gw_call_t *call)
+{
+    Tsr__Records__RestrictionDueQuery req = TSR__RECORDS__RESTRICTION_DUE_QUERY__INIT;
+    const char *on = gw_param(call, "on"), *cursor = gw_param(call, "cursor");
+    if (gw_param_limit(call, &req.limit) != 0)
+        return;
+    req.on = (char *)(on ? on : "");
+    req.cursor = (char *)(cursor ? cursor : "");
+    gw_call_daemon(call, "records", "records.restriction.due", &req.base, people__restrictions_due);
+}
+
 void gw_person_nhs_number_set(gw_call_t *call)
 {
     static const char *const fields[] = {"nhs_number", NULL};

@@ -8,6 +8,7 @@
 #include "nhs_match.h"
 #include "people.h"
 #include "relations.h"
+#include "restrictions.h"
 #include "retention.h"
 #include "records.pb-c.h"
 #include "tsr_daemon.h"
@@ -25,8 +26,8 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.person.create", records_person_create, &tsr__records__person_create__descriptor},
     {"records.person.get", records_person_get, &tsr__records__person_get__descriptor},
     {"records.person.search", records_person_search, &tsr__records__person_search__descriptor},
-    {"records.person.restrict", records_person_restrict, &tsr__records__restriction_set__descriptor},
-    {"records.person.unrestrict", records_person_unrestrict, &tsr__records__restriction_lift__descriptor},
+    {"records.person.restrict", records_restriction_set, &tsr__records__restriction_set__descriptor},
+    {"records.person.unrestrict", records_restriction_lift, &tsr__records__restriction_lift__descriptor},
     {"records.person.set_nhs_number", records_person_set_nhs_number,
      &tsr__records__nhs_number_set__descriptor},
     {"records.person.update_details", records_person_update_details,
@@ -61,6 +62,7 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.retention.release", records_retention_release_hold,
      &tsr__records__retention_hold_release__descriptor},
     {"records.retention.due", records_retention_due, &tsr__records__retention_due_query__descriptor},
+    {"records.restriction.due", records_restriction_due, &tsr__records__restriction_due_query__descriptor},
 };
 
 /* Reads that write nothing but their audit events: those events are committed for many reads at
@@ -69,6 +71,7 @@ static const char *const records_reads[] = {
     "records.organisation.get",   "records.person.get",       "records.person.search",
     "records.case_note.list",     "records.involvement.list", "records.family_context.search",
     "records.family_context.get", "records.retention.due",    "records.address.list",
+    "records.restriction.due",
 };
 
 int main(int argc, char **argv)

@@ -33,7 +33,6 @@ const char *const records_person_writers[] = {"admin",
                                               "head-of-service",
                                               "system",
                                               NULL};
-static const char *const restriction_managers[] = {"admin", "system-support", "system", NULL};
 static const char *const allocators[] = {
     "admin", "system-support", "team-manager", "mash-manager", "head-of-service", "system", NULL};
 
@@ -136,6 +135,32 @@ int records_person_audit_merge(tsr_call_t *call, uint64_t survivor_id, const cha
                                uint64_t duplicate_id, const char *summary, tsr_error_t *err)
 {
     return person__audit_merged(call, survivor_id, display_name, "merged", summary, NULL, duplicate_id, err);
+}
+
+int records_day_list_page(uint32_t asked_limit, const char *on, const char *cursor, unsigned long depth,
+                          uint32_t *limit, unsigned long *offset, tsr_error_t *err)
+{
+    *limit = asked_limit == 0 ? 50 : asked_limit;
+    *offset = 0;
+    if (*limit > 200)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to 200.");
+    if (on[0] != '\0' && tsr_text_check_date(on, 0, "on", err) != 0)
+        return -1;
+    return tsr_text_cursor_offset(cursor, depth, offset, err);
+}
+
+/* One event naming every record a list showed in full (a search, the records due for disposal, the
+ * restrictions to review): the audit daemon makes it one entry a record. Nothing when none. */
+int records_people_listed(tsr_call_t *call, const char *type, Tsr__Records__PersonAccessed **people, size_t n,
+                          const char *terms, tsr_error_t *err)
+{
+    if (n == 0)
+        return 0;
+    Tsr__Records__PeopleFound ev = TSR__RECORDS__PEOPLE_FOUND__INIT;
+    ev.people = people;
+    ev.n_people = n;
+    ev.terms = (char *)terms;
+    return tsr_call_emit(call, type, &ev.base, err);
 }
 
 /* Appends the audit event of an access to a person. */
@@ -639,14 +664,10 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
         n_found++;
     }
     if (n_found > 0) {
-        Tsr__Records__PeopleFound ev = TSR__RECORDS__PEOPLE_FOUND__INIT;
-        ev.people = found_ptrs;
-        ev.n_people = n_found;
         char terms[300];
         snprintf(terms, sizeof(terms), "name '%.100s' date of birth '%.10s'", in->name ? in->name : "",
                  in->date_of_birth ? in->date_of_birth : "");
-        ev.terms = terms;
-        rc = tsr_call_emit(call, "records.people.found", &ev.base, err);
+        rc = records_people_listed(call, "records.people.found", found_ptrs, n_found, terms, err);
     }
     free(found);
     free(found_ptrs);
@@ -685,70 +706,6 @@ int records_person_display(tsr_call_t *call, uint64_t id, char *out, size_t size
     snprintf(out, size, "%s", PQgetvalue(res, 0, 11));
     PQclear(res);
     return 0;
-}
-
-int records_person_restrict(tsr_call_t *call, tsr_error_t *err)
-{
-    const Tsr__Records__RestrictionSet *in = (const Tsr__Records__RestrictionSet *)call->payload;
-    if (tsr_actor_require_role(call->actor, restriction_managers, "restrict records", err) != 0)
-        return -1;
-    static const char *const reasons[] = {
-        "conflict-of-interest", "high-risk",          "case-review", "high-profile",
-        "mappa-marac-lado",     "adoption-fostering", NULL};
-    int known = 0;
-    for (const char *const *r = reasons; *r && !known; r++)
-        known = strcmp(*r, in->reason) == 0;
-    if (!known)
-        return tsr_error_set(
-            err, TSR_E_INVALID, "invalid_reason", "reason",
-            "The reason must be one of conflict-of-interest, high-risk, case-review, high-profile, "
-            "mappa-marac-lado or adoption-fostering.");
-    if (in->review_date[0] == '\0')
-        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "review_date",
-                             "Enter the date the restriction is next reviewed.");
-    if (tsr_text_check_date(in->review_date, 0, "review_date", err) != 0)
-        return -1;
-    char display[256];
-    if (records_person_display(call, in->person_id, display, sizeof(display), err) != 0)
-        return -1;
-    char id[32], by[32];
-    snprintf(id, sizeof(id), "%" PRIu64, in->person_id);
-    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
-    const char *params[4] = {id, in->reason, in->review_date, by};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "INSERT INTO restrictions (person_id, reason, review_date, created_by)"
-                    " VALUES ($1::bigint, $2, $3::date, $4::bigint) ON CONFLICT (person_id) DO UPDATE"
-                    " SET reason = EXCLUDED.reason, review_date = EXCLUDED.review_date",
-                    4, params, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    res = tsr_db_exec(call->conn, "DELETE FROM restriction_access WHERE person_id = $1::bigint", 1, params,
-                      err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    for (size_t i = 0; i < in->n_worker_ids; i++) {
-        char worker[32];
-        snprintf(worker, sizeof(worker), "%" PRIu64, in->worker_ids[i]);
-        const char *pw[2] = {id, worker};
-        res = tsr_db_exec(
-            call->conn,
-            "INSERT INTO restriction_access (person_id, worker_id) VALUES ($1::bigint, $2::bigint)"
-            " ON CONFLICT DO NOTHING",
-            2, pw, err);
-        if (res == NULL)
-            return -1;
-        PQclear(res);
-    }
-    char summary[512];
-    snprintf(summary, sizeof(summary),
-             "Restricted the record of %s (%" PRIu64 "): %s, review by %s, %zu named workers", display,
-             in->person_id, in->reason, in->review_date, in->n_worker_ids);
-    if (records_person_audit(call, in->person_id, display, "restricted", summary, err) != 0)
-        return -1;
-    return records_person_reply_changed(call, in->person_id, err);
 }
 
 /* Seed 003: "it is vital that all children within Mosaic have the correct NHS number recorded". A
@@ -942,31 +899,6 @@ int records_person_update_details(tsr_call_t *call, tsr_error_t *err)
     if (records_person_audit(call, in->person_id, now_display, "details-changed", summary, err) != 0)
         return -1;
     return records_person_reply_changed(call, in->person_id, err);
-}
-
-int records_person_unrestrict(tsr_call_t *call, tsr_error_t *err)
-{
-    const Tsr__Records__RestrictionLift *in = (const Tsr__Records__RestrictionLift *)call->payload;
-    if (tsr_actor_require_role(call->actor, restriction_managers, "lift restrictions", err) != 0)
-        return -1;
-    char display[256];
-    if (records_person_display(call, in->person_id, display, sizeof(display), err) != 0)
-        return -1;
-    char id[32];
-    snprintf(id, sizeof(id), "%" PRIu64, in->person_id);
-    const char *params[1] = {id};
-    PGresult *res =
-        tsr_db_exec(call->conn, "DELETE FROM restrictions WHERE person_id = $1::bigint", 1, params, err);
-    if (res == NULL)
-        return -1;
-    int lifted = atoi(PQcmdTuples(res));
-    PQclear(res);
-    if (!lifted)
-        return tsr_error_set(err, TSR_E_CONFLICT, "not_restricted", NULL, "%s's record is not restricted.",
-                             display);
-    char summary[512];
-    snprintf(summary, sizeof(summary), "Lifted the restriction on %s (%" PRIu64 ")", display, in->person_id);
-    return records_person_audit(call, in->person_id, display, "unrestricted", summary, err);
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-/* people: the records daemon's people (children, adults, unborn children), their restrictions and
- * their allocations. Every read and every refused attempt is an event for the audit trail, written
- * in the same transaction as the read. */
+/* people: the records daemon's people (children, adults, unborn children), their details and their
+ * allocations (restrictions are restrictions.c's). Every read and every refused attempt is an event for the
+ * audit trail, written in the same transaction as the read. */
 #ifndef RECORDS_PEOPLE_H
 #define RECORDS_PEOPLE_H
 
@@ -17,8 +17,6 @@
 int records_person_create(tsr_call_t *call, tsr_error_t *err);
 int records_person_get(tsr_call_t *call, tsr_error_t *err);
 int records_person_search(tsr_call_t *call, tsr_error_t *err);
-int records_person_restrict(tsr_call_t *call, tsr_error_t *err);
-int records_person_unrestrict(tsr_call_t *call, tsr_error_t *err);
 int records_person_set_nhs_number(tsr_call_t *call, tsr_error_t *err);
 /* records.person.update_details: the legal name, other names, date of birth, gender (and an unborn
  * child's expected date of delivery) corrected, audited as records.person.details-changed. */
@@ -37,6 +35,15 @@ int records_people_configure(const tsr_config_t *config, tsr_error_t *err);
 int records_person_reply_changed(tsr_call_t *call, uint64_t person_id, tsr_error_t *err);
 int records_person_audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
                          const char *summary, tsr_error_t *err);
+/* A list of records on a day (due for disposal, restrictions to review): the page asked for checked,
+ * 50 by default and at most 200, the day a real date ("" for today), the cursor an offset below depth. */
+int records_day_list_page(uint32_t asked_limit, const char *on, const char *cursor, unsigned long depth,
+                          uint32_t *limit, unsigned long *offset, tsr_error_t *err);
+/* One event of the given type (PeopleFound) naming every record a list showed in full, for the audit
+ * trail's one entry a record; nothing when the list is empty. */
+struct Tsr__Records__PersonAccessed;
+int records_people_listed(tsr_call_t *call, const char *type, struct Tsr__Records__PersonAccessed **people,
+                          size_t n, const char *terms, tsr_error_t *err);
 /* The survivor's records.person.merged, naming the duplicate merged into it (merged_from). */
 int records_person_audit_merge(tsr_call_t *call, uint64_t survivor_id, const char *display_name,
                                uint64_t duplicate_id, const char *summary, tsr_error_t *err);

@@ -527,13 +527,9 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Records__RetentionDueQuery *in = (const Tsr__Records__RetentionDueQuery *)call->payload;
     if (tsr_actor_require_role(call->actor, retention_keepers, "see the records due for disposal", err) != 0)
         return -1;
-    uint32_t limit = in->limit == 0 ? 50 : in->limit;
-    if (limit > 200)
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to 200.");
-    if (in->on[0] != '\0' && tsr_text_check_date(in->on, 0, "on", err) != 0)
-        return -1;
-    unsigned long offset = 0;
-    if (tsr_text_cursor_offset(in->cursor, RETENTION_DUE_DEPTH, &offset, err) != 0)
+    uint32_t limit;
+    unsigned long offset;
+    if (records_day_list_page(in->limit, in->on, in->cursor, RETENTION_DUE_DEPTH, &limit, &offset, err) != 0)
         return -1;
     char worker[32], teams[1024], lim[16], from[16];
     const char *override;
@@ -628,13 +624,9 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
     }
     int rc = 0;
     if (n_listed > 0) {
-        Tsr__Records__PeopleFound ev = TSR__RECORDS__PEOPLE_FOUND__INIT;
-        ev.people = listed_ptrs;
-        ev.n_people = n_listed;
         char terms[64];
         snprintf(terms, sizeof(terms), "records due for disposal on %s", PQgetvalue(res, 0, 5));
-        ev.terms = terms;
-        rc = tsr_call_emit(call, "records.retention.listed", &ev.base, err);
+        rc = records_people_listed(call, "records.retention.listed", listed_ptrs, n_listed, terms, err);
     }
     if (rc == 0) {
         Tsr__Records__RetentionDueList out = TSR__RECORDS__RETENTION_DUE_LIST__INIT;

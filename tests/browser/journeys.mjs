@@ -1244,7 +1244,7 @@ journey("Key worker: a demo child's legal name corrected to the birth certificat
   await signOut(s);
 });
 
-journey("System support: a record restricted (refused first without a reason and a review date, both named at once), a worker outside the groups that keep access found and named; the early-help worker is refused and the named worker opens it; the restriction lifted", async (s, ctx) => {
+journey("System support: a record restricted (refused first without a reason and a review date, both named at once), a worker outside the groups that keep access found and named; the early-help worker is refused and the named worker opens it; on its review date among the restrictions to review, and lifted", async (s, ctx) => {
   const { page } = s;
   const admin = await signInApi(ctx.base, 'admin');
   const tamsin = (await apiCall(ctx.base, admin, 'GET', '/api/v1/people?name=Tamsin%20Nancarrow')).items[0];
@@ -1275,8 +1275,16 @@ journey("System support: a record restricted (refused first without a reason and
   const named = await signInApi(ctx.base, 'key.worker');
   const opened = await fetch(`${ctx.base}/api/v1/people/${tamsin.id}`, { headers: { Authorization: `Bearer ${named}` } });
   expect(opened.status === 200, `the named worker could not open the record: ${opened.status}`);
+  // Seed 002: reviewed for validity; on its review date it is among the restrictions to review.
+  await navTo(kb, page, 'Restrictions');
+  await page.locator('h1', { hasText: 'Restrictions to review' }).waitFor();
+  await kb.date(page.locator('#reviews-on'), review);
+  await kb.press(page.getByRole('button', { name: 'Show restrictions' }));
+  const row = await text(page.locator('tr', { hasText: `Tamsin Nancarrow (${tamsin.id})` }));
+  expect(row.includes('High risk') && row.includes(review.split('-').reverse().join('/')), `the restriction to review: ${row}`);
+  await s.check('restriction-reviews');
   // Lifted: open to everyone who may open a record again.
-  await kb.press(page.locator('#restriction-link'));
+  await kb.press(page.getByRole('link', { name: `Review the restriction on Tamsin Nancarrow (${tamsin.id})` }));
   await page.locator('h1', { hasText: 'Change or lift the restriction' }).waitFor();
   const list = await text(page.getByRole('table', { name: 'Workers named on the access list' }));
   expect(list.includes('Kai Worrall'), `the access list: ${list}`);

@@ -171,10 +171,14 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
 
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", p);
     snprintf(body, sizeof(body),
-             "{\"reason\":\"case-review\",\"review_date\":\"2099-01-01\",\"workers\":[\"%ld\"]}",
+             "{\"reason\":\"case-review\",\"review_date\":\"2000-01-01\",\"workers\":[\"%ld\"]}",
              worker_id("mash.sw"));
     op_start("PUT /api/v1/people/{id}/restriction", p, NULL);
     json_decref(call(admin, "PUT", path, body, 200));
+    op_end();
+    /* Reviewed by 2000-01-01 (long overdue): the only restriction to review that day. */
+    op_start("GET /api/v1/restrictions/due", p, NULL);
+    json_decref(call(admin, "GET", "/api/v1/restrictions/due?on=2000-01-01", NULL, 200));
     op_end();
     op_start("DELETE /api/v1/people/{id}/restriction", p, NULL);
     json_decref(call(admin, "DELETE", path, NULL, 204));
@@ -416,7 +420,8 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
         if (strncmp(template, "/api/v1/people", 14) != 0 && strncmp(template, "/api/v1/steps", 13) != 0 &&
             strncmp(template, "/api/v1/requests", 16) != 0 &&
             strncmp(template, "/api/v1/family-context", 22) != 0 &&
-            strncmp(template, "/api/v1/retention", 17) != 0)
+            strncmp(template, "/api/v1/retention", 17) != 0 &&
+            strncmp(template, "/api/v1/restrictions", 20) != 0)
             continue;
         yaml_node_t *item = yaml_document_get_node(&doc, kv->value);
         for (yaml_node_pair_t *m = item->data.mapping.pairs.start; m < item->data.mapping.pairs.top; m++) {

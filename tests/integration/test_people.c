@@ -1263,6 +1263,101 @@ static void test_a_persons_details_are_corrected_audited_followed_by_their_work_
     free(admin);
 }
 
+/* Seed 002: "Restriction will be reviewed for validity on a regular basis": system support see the
+ * restrictions whose review date has come, the longest overdue first, each listing audited. */
+static void test_restrictions_whose_review_date_has_come_are_listed_for_system_support(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char overdue[32], due[32], later[32], path[128], body[256];
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Rhoswen\",\"family\":\"Trevaskis\"},\"gender\":\"female\"}",
+               overdue);
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Morwenna\",\"family\":\"Trevaskis\"},\"gender\":\"female\"}",
+               due);
+    add_person(admin, "{\"legal_name\":{\"given\":\"Jowan\",\"family\":\"Trevaskis\"},\"gender\":\"male\"}",
+               later);
+    const struct {
+        const char *id;
+        const char *body;
+    } restrict_them[] = {
+        {overdue, "{\"reason\":\"high-risk\",\"review_date\":\"2001-03-01\"}"},
+        {due, "{\"reason\":\"case-review\",\"review_date\":\"2001-03-02\",\"workers\":[\"%s\"]}"},
+        {later, "{\"reason\":\"high-profile\",\"review_date\":\"2001-03-03\"}"},
+    };
+    char sw[32];
+    worker_id_of("mash.sw", sw);
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", restrict_them[i].id);
+        snprintf(body, sizeof(body), restrict_them[i].body, sw);
+        testenv_response_t r = testenv_http(testenv, "PUT", path, admin, body, NULL);
+        assert_int_equal(r.status, 200);
+        testenv_response_free(&r);
+    }
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    long entries_before = testenv_sql_long(
+        testenv, "SELECT count(*) FROM audit.entries WHERE action = 'list-restriction-reviews'");
+    /* On 2 March 2001: the two whose date has come, the longest overdue first; not the third. */
+    testenv_response_t r =
+        testenv_http(testenv, "GET", "/api/v1/restrictions/due?on=2001-03-02&limit=200", admin, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "on")), "2001-03-02");
+    json_t *items = json_object_get(r.json, "items");
+    int at_overdue = -1, at_due = -1;
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item)
+    {
+        const char *id = json_string_value(json_object_get(item, "person_id"));
+        assert_string_not_equal(id, later);
+        assert_true(strcmp(json_string_value(json_object_get(item, "review_date")), "2001-03-02") <= 0);
+        if (strcmp(id, overdue) == 0)
+            at_overdue = (int)i;
+        if (strcmp(id, due) == 0) {
+            at_due = (int)i;
+            assert_string_equal(json_string_value(json_object_get(item, "reason")), "case-review");
+            assert_int_equal(json_integer_value(json_object_get(item, "named_workers")), 1);
+            assert_string_equal(json_string_value(json_object_get(item, "display_name")),
+                                "Morwenna Trevaskis");
+        }
+    }
+    assert_true(at_overdue >= 0 && at_due > at_overdue);
+    testenv_response_free(&r);
+    /* Each record listed is a read of it. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE action = 'list-restriction-reviews' AND record_id IN "
+             "(%s, %s)",
+             overdue, due);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+    assert_true(testenv_sql_long(testenv,
+                                 "SELECT count(*) FROM audit.entries"
+                                 " WHERE action = 'list-restriction-reviews'") >= entries_before + 2);
+    /* Kept with a new date, it leaves the list. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", overdue);
+    r = testenv_http(testenv, "PUT", path, admin, "{\"reason\":\"high-risk\",\"review_date\":\"2001-09-01\"}",
+                     NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", "/api/v1/restrictions/due?on=2001-03-02&limit=200", admin, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body, overdue));
+    assert_non_null(strstr(r.body, due));
+    testenv_response_free(&r);
+    /* Only system support review restrictions; a date must be a date. */
+    char *mash_sw = testenv_login(testenv, "mash.sw");
+    r = testenv_http(testenv, "GET", "/api/v1/restrictions/due", mash_sw, NULL, NULL);
+    testenv_assert_error(&r, 403, "forbidden");
+    testenv_response_free(&r);
+    free(mash_sw);
+    r = testenv_http(testenv, "GET", "/api/v1/restrictions/due?on=2001-02-30", admin, NULL, NULL);
+    testenv_assert_error(&r, 400, "invalid_date");
+    testenv_response_free(&r);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1284,6 +1379,7 @@ int main(void)
         cmocka_unit_test(
             test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_those_without_access),
         cmocka_unit_test(test_a_persons_details_are_corrected_audited_followed_by_their_work_and_checked),
+        cmocka_unit_test(test_restrictions_whose_review_date_has_come_are_listed_for_system_support),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

@@ -9,7 +9,7 @@ import { organisationsPage, organisationPage } from './pages/organisations.js';
 import { stepDeletePage, stepPage } from './pages/step.js';
 import { caseNoteRemovePage, peoplePage, personPage } from './pages/people.js';
 import { personAddPage, personDetailsPage } from './pages/person_forms.js';
-import { restrictionPage } from './pages/restriction.js';
+import { REVIEW_ROLES, restrictionPage, restrictionReviewsPage } from './pages/restriction.js';
 import { reportPage } from './pages/reports.js';
 import { dashboardPage } from './pages/dashboard.js';
 import { auditPage } from './pages/audit.js';
@@ -36,6 +36,7 @@ const routes = [
   { path: /^\/people\/(\d+)$/, page: personPage, nav: 'people' },
   { path: /^\/people\/(\d+)\/details$/, page: personDetailsPage, nav: 'people' },
   { path: /^\/people\/(\d+)\/restriction$/, page: restrictionPage, nav: 'people' },
+  { path: /^\/restrictions$/, page: restrictionReviewsPage, nav: 'restrictions' },
   { path: /^\/people\/(\d+)\/case-notes\/(\d+)\/remove$/, page: caseNoteRemovePage, nav: 'people' },
   { path: /^\/reports\/consultations-in-period$/, page: reportPage, nav: 'reports' },
   { path: /^\/reports\/front-door-dashboard$/, page: dashboardPage, nav: 'reports' },
@@ -83,6 +84,8 @@ function navItems() {
   if (session.hasRole(...RETENTION_ROLES)) items.push({ key: 'retention', href: '#/retention', text: 'Retention' });
   if (session.hasRole(...CPIS_ERROR_ROLES)) items.push({ key: 'cpis-errors', href: '#/cpis/errors', text: 'CP-IS errors' });
   if (session.hasRole(...WORKER_ADMIN_ROLES)) items.push({ key: 'workers', href: '#/workers', text: 'Workers' });
+  // Seed 002: restrictions "reviewed for validity on a regular basis", by system support.
+  if (session.hasRole(...REVIEW_ROLES)) items.push({ key: 'restrictions', href: '#/restrictions', text: 'Restrictions' });
   return items;
 }
 

@@ -5,12 +5,15 @@
 // it ("Staff requiring access not in those groups, will need to contact MOSAIC support"); the same
 // page changes the restriction or lifts it. The access rule itself is the records daemon's.
 import { api, get, put, session } from '../api.js';
-import { formatDate, html, render, summaryList, table } from '../html.js';
+import { formatDate, formatDateTime, html, render, summaryList, table } from '../html.js';
 import { attempt, button, choices, onSubmit, showErrors, textInput } from '../forms.js';
 import { go, notify } from '../main.js';
 
 export const RESTRICTION_ROLES = ['admin', 'system-support'];
 export const canRestrict = () => session.hasRole(...RESTRICTION_ROLES);
+// Who reviews restrictions (records' restriction_reviewers): system support, who keep access to them all.
+export const REVIEW_ROLES = ['system-support'];
+const REVIEW_PAGE = 50;
 
 export const RESTRICTION_REASONS = [
   { value: 'conflict-of-interest', title: 'Conflict of interest', hint: 'A worker has declared that family or friends are known on the system.' },
@@ -120,5 +123,51 @@ export async function restrictionPage({ app, params, isCurrent }) {
     if (lifted === undefined) return;
     notify(`The restriction on ${person.display_name}'s record is lifted.`);
     go(`/people/${person.id}`);
+  });
+}
+
+// #/restrictions: the restrictions whose review date has come, the longest overdue first; each is
+// kept with a new review date, or lifted, on its own page.
+export async function restrictionReviewsPage({ app, query, isCurrent }) {
+  const due = await get('/api/v1/restrictions/due', { on: query.on, limit: REVIEW_PAGE, cursor: query.cursor });
+  if (!isCurrent()) return;
+  document.title = 'Restrictions to review - Tessera';
+  const on = query.on || due.on;
+  const items = due.items || [];
+  const here = `#/restrictions?on=${encodeURIComponent(on)}`;
+  render(
+    app,
+    html`<div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
+      <h1 class="govuk-heading-l">Restrictions to review</h1>
+      <p class="govuk-body">Restricted records whose review date has come. Check that each restriction is still needed: keep it with a new review date, or lift it.</p>
+      <form id="reviews-form" novalidate>
+        ${textInput({ id: 'reviews-on', name: 'on', label: 'To review by', field: 'on', type: 'date', value: on, hint: 'Today unless you choose another day.', classes: 'govuk-!-width-one-half' })}
+        ${button('Show restrictions')}
+      </form>
+    </div></div>
+    ${table(
+      `To review by ${formatDate(due.on)} (${items.length}${due.next_cursor ? '+' : ''})`,
+      ['Person', 'Reason', 'Review by', 'Named on its access list', 'Restricted on', 'Action'],
+      items.map((i) => [
+        html`<a class="govuk-link" href="#/people/${i.person_id}">${i.title}</a>`,
+        restrictionReason(i.reason),
+        formatDate(i.review_date),
+        String(i.named_workers),
+        formatDateTime(i.restricted_at),
+        html`<a class="govuk-link" href="#/people/${i.person_id}/restriction">Review<span class="govuk-visually-hidden"> the restriction on ${i.title}</span></a>`,
+      ]),
+      { empty: `No restriction is due for review by ${formatDate(due.on)}.` },
+    )}
+    ${due.next_cursor || query.cursor
+      ? html`<nav class="govuk-body" aria-label="More restrictions to review">${due.next_cursor
+          ? html`<a class="govuk-link govuk-!-margin-right-4" href="${here}&cursor=${encodeURIComponent(due.next_cursor)}">Next ${REVIEW_PAGE}</a>`
+          : ''}${query.cursor ? html`<a class="govuk-link" href="${here}">Back to the first ${REVIEW_PAGE}</a>` : ''}</nav>`
+      : ''}`,
+  );
+  onSubmit(document.getElementById('reviews-form'), async (data) => {
+    const day = data.get('on');
+    // The API's answer on the day first, so that a date it refuses is shown next to the field.
+    const ok = await attempt(() => get('/api/v1/restrictions/due', { on: day, limit: 1 }));
+    if (ok) go(`/restrictions?on=${encodeURIComponent(day || ok.on)}`);
   });
 }
