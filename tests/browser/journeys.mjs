@@ -1295,6 +1295,41 @@ journey("System support: a record restricted (refused first without a reason and
   await signOut(s);
 });
 
+journey("An organisation not recorded: the MASH manager's search finds none and starts the request to system support (seed 001: 'Adding new organisations'); system support add it (refused first without a name and with a malformed telephone number, both at once)", async (s, ctx) => {
+  const { page } = s;
+  let kb = await signIn(s, 'mash.manager');
+  await navTo(kb, page, 'Organisations');
+  await kb.type(page.locator('#q'), 'Penwith Youth Trust');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await page.locator('main', { hasText: "No organisation matches 'Penwith Youth Trust'" }).waitFor();
+  await kb.press(page.getByRole('radio', { name: 'Adding a new organisation' }));
+  await kb.press(page.getByRole('button', { name: 'Start' }));
+  await banner(page, 'Adding a new organisation started. It is in your Current work.');
+  await page.locator('h1', { hasText: 'Adding a new organisation' }).waitFor();
+  const about = await text(page.locator('.govuk-summary-list').first());
+  expect(about.includes('None: a support request'), `the request's subject: ${about}`);
+  await s.check('organisation-request-started');
+  await signOut(s);
+  kb = await signIn(s, 'admin');
+  await navTo(kb, page, 'Organisations');
+  await kb.type(page.locator('#q'), 'Penwith');
+  await kb.press(page.getByRole('button', { name: 'Search' }));
+  await kb.press(page.locator('#add-organisation'));
+  await page.locator('h1', { hasText: 'Add an organisation' }).waitFor();
+  await kb.type(page.locator('#organisation-telephone'), '12');
+  await kb.press(page.getByRole('button', { name: 'Add organisation' }));
+  await page.locator('#organisation-name-error').waitFor();
+  await page.locator('#organisation-telephone-error').waitFor();
+  await s.check('organisation-add-errors');
+  await kb.type(page.locator('#organisation-name'), 'Penwith Youth Trust');
+  await kb.type(page.locator('#organisation-address'), '1 Chapel Street, Penzance TR18 4AQ');
+  await kb.type(page.locator('#organisation-telephone'), '01736 360000');
+  await kb.press(page.getByRole('button', { name: 'Add organisation' }));
+  await banner(page, /Penwith Youth Trust \(\d+\) added\./);
+  await page.locator('h1', { hasText: 'Penwith Youth Trust' }).waitFor();
+  await signOut(s);
+});
+
 const started = Date.now();
 log('starting the suite with demo data (scripts/run.sh)');
 const suite = await startSuite(binDir);

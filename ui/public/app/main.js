@@ -5,7 +5,7 @@ import { ApiError, api, session, whenSignedOut } from './api.js';
 import { html, render } from './html.js';
 import { loginPage } from './pages/login.js';
 import { workviewPage } from './pages/workview.js';
-import { organisationsPage, organisationPage } from './pages/organisations.js';
+import { organisationAddPage, organisationsPage, organisationPage } from './pages/organisations.js';
 import { stepDeletePage, stepPage } from './pages/step.js';
 import { caseNoteRemovePage, peoplePage, personPage } from './pages/people.js';
 import { personAddPage, personDetailsPage } from './pages/person_forms.js';
@@ -28,6 +28,7 @@ const routes = [
   { path: /^\/login$/, page: loginPage, open: true },
   { path: /^\/$/, page: workviewPage, nav: 'workview' },
   { path: /^\/organisations$/, page: organisationsPage, nav: 'organisations' },
+  { path: /^\/organisations\/new$/, page: organisationAddPage, nav: 'organisations' },
   { path: /^\/organisations\/(\d+)$/, page: organisationPage, nav: 'organisations' },
   { path: /^\/steps\/(\d+)$/, page: stepPage, nav: 'workview' },
   { path: /^\/steps\/(\d+)\/delete$/, page: stepDeletePage, nav: 'workview' },

@@ -1,14 +1,23 @@
 // Organisations: find one by name or id; its summary page with its work steps, and Start, where
-// a MASH admin starts a Front Door Consultation (seed 000).
-import { get, post } from '../api.js';
+// a MASH admin starts a Front Door Consultation (seed 000). An organisation not yet recorded is
+// asked for (seed 001's 'Adding new organisations': a manager starts the request, system support
+// act on it) and added by system support ('Add an organisation').
+import { get, post, session } from '../api.js';
 import { formatDate, html, render, stepStateTag, summaryList, table } from '../html.js';
 import { attempt, button, choices, onSubmit, showErrors, textInput } from '../forms.js';
 import { go, notify } from '../main.js';
 
+// Who adds an organisation (records' organisation writers).
+const ORGANISATION_WRITER_ROLES = ['admin', 'system-support'];
+
 export async function organisationsPage({ app, query, isCurrent }) {
   const q = query.q || '';
-  const found = q ? await get('/api/v1/organisations', { q, limit: 50 }) : null;
+  const [found, requests] = await Promise.all([
+    q ? get('/api/v1/organisations', { q, limit: 50 }) : null,
+    q ? startableSteps('none').then((types) => types.filter((t) => t.type === 'add-organisation')).catch(() => []) : [],
+  ]);
   if (!isCurrent()) return;
+  const canAdd = session.hasRole(...ORGANISATION_WRITER_ROLES);
   document.title = 'Find organisation - Tessera';
   render(
     app,
@@ -24,8 +33,13 @@ export async function organisationsPage({ app, query, isCurrent }) {
           found.items.map((o) => [html`<a class="govuk-link" href="#/organisations/${o.id}">${o.title}</a>`, o.address, o.telephone]),
           { empty: `No organisation matches '${q}'. Check the spelling, or use the 'Consultation' organisation.` },
         )
+      : ''}
+    ${found && canAdd ? html`<p class="govuk-body">Not recorded yet? <a class="govuk-link" id="add-organisation" href="#/organisations/new">Add an organisation</a></p>` : ''}
+    ${found && requests.length
+      ? html`<div class="govuk-!-margin-top-6"><p class="govuk-body">Not recorded yet? Ask system support to add it: start the request, give its full name, address and telephone number, and pass it to system support.</p>${startForm(requests)}</div>`
       : ''}`,
   );
+  if (requests.length) wireStartForm(null);
   onSubmit(document.getElementById('org-search'), (data) => {
     const text = data.get('q').trim();
     if (!text) return showErrors([{ field: 'q', message: 'Enter an organisation name or ID' }]);
@@ -76,7 +90,8 @@ export function wireStartForm(subject) {
     const chosen = data.get('step');
     if (!chosen) return showErrors([{ field: 'type', message: 'Select the work step to start' }]);
     const [type, variant] = chosen.split(':');
-    const body = { type, subject };
+    // A step about nothing in particular (a support request) has no subject.
+    const body = subject ? { type, subject } : { type };
     if (variant) body.variant = variant;
     const step = await attempt(() => post('/api/v1/steps', body, { idempotent: true }), { field: 'type' });
     if (!step) return;
@@ -109,3 +124,36 @@ export async function organisationPage({ app, params, isCurrent }) {
   wireStartForm({ kind: 'organisation', id: org.id });
 }
 
+
+// #/organisations/new: system support add an organisation (seed 001: full name, address, telephone).
+export async function organisationAddPage({ app, isCurrent }) {
+  if (!isCurrent()) return;
+  document.title = 'Add an organisation - Tessera';
+  render(
+    app,
+    html`<a class="govuk-back-link" href="#/organisations">Back to Find organisation</a>
+    <h1 class="govuk-heading-l">Add an organisation</h1>
+    <div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
+    <p class="govuk-body">Search for it first: an organisation recorded twice splits its consultations between the two in the reports.</p>
+    <form id="organisation-form" novalidate>
+      ${textInput({ id: 'organisation-name', name: 'name', label: 'Full organisation name', field: 'name' })}
+      ${textInput({ id: 'organisation-address', name: 'address', label: 'Address', field: 'address', autocomplete: 'street-address' })}
+      ${textInput({ id: 'organisation-telephone', name: 'telephone', label: 'Telephone number', field: 'telephone', type: 'tel', classes: 'govuk-!-width-one-half', hint: 'With the area code, for example 020 7974 4444.' })}
+      <div class="govuk-button-group">
+        ${button('Add organisation')}
+        <a class="govuk-link" href="#/organisations">Cancel</a>
+      </div>
+    </form>
+    </div></div>`,
+  );
+  const form = document.getElementById('organisation-form');
+  onSubmit(form, async (data) => {
+    const body = { name: data.get('name').trim() };
+    for (const key of ['address', 'telephone']) if (data.get(key).trim()) body[key] = data.get(key).trim();
+    // Every fault comes back from the API, each next to its field.
+    const added = await attempt(() => post('/api/v1/organisations', body), { scope: form });
+    if (!added) return;
+    notify(`${added.title} added.`);
+    go(`/organisations/${added.id}`);
+  });
+}

@@ -415,7 +415,7 @@ export async function stepPage({ app, params, query, isCurrent }) {
     html`<span class="govuk-caption-l">${step.type_title || step.type}</span>
     <h1 class="govuk-heading-l">${step.heading || step.title}</h1>
     ${summaryList([
-      ['Subject', subjectLink(step.subject)],
+      ['Subject', step.subject?.kind === 'none' ? 'None: a support request' : subjectLink(step.subject)],
       ['State', stepStateTag(step.state)],
       ['Assigned to', step.assigned_to?.name],
       ['Started', formatDateTime(step.started_at)],
@@ -484,7 +484,7 @@ export async function stepDeletePage({ app, params, isCurrent }) {
     <div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
     ${summaryList([
       ['Step', `${step.type_title || step.type} (${step.id})`],
-      ['Subject', subjectLink(step.subject)],
+      ['Subject', step.subject?.kind === 'none' ? 'None: a support request' : subjectLink(step.subject)],
       ['State', stepStateTag(step.state)],
       ['Started', formatDateTime(step.started_at)],
       ['Requests', String((step.requests || []).length)],
