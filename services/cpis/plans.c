@@ -14,6 +14,7 @@
 
 #include "cpis.pb-c.h"
 #include "demographic_match.h"
+#include "notifications.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
@@ -708,14 +709,73 @@ typedef struct {
     const char *start_date;
     const char *end_date;
     const Tsr__Records__NhsHolder *subject; /* whose details are sent: the child, or the mother */
+    uint64_t key_worker_id;                 /* the child's, told of a fault on the record; 0 if none */
 } plans_due_t;
 
 static void plans__hold_back(json_t *held, const plans_due_t *d, const char *nhs, const char *code,
                              const char *reason)
 {
-    json_array_append_new(held, json_pack("{s:I, s:I, s:s, s:s, s:s}", "plan_id", (json_int_t)d->id,
+    json_array_append_new(held, json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "plan_id", (json_int_t)d->id,
                                           "person_id", (json_int_t)d->person_id, "nhs_number", nhs ? nhs : "",
-                                          "code", code, "reason", reason));
+                                          "code", code, "reason", reason, "key_worker_id",
+                                          (json_int_t)d->key_worker_id));
+}
+
+/* Seed 001: system support report "any CP-IS errors in matching with NHS records to Social Workers
+ * (e.g. mismatch of names and date of birth)". A plan held back for what the child's key worker
+ * puts right on the record (the legal name or date of birth as the NHS holds them, the child's own
+ * NHS number) is told to them once, when first held back: a notice with no personal data in its
+ * title, linking to the record. What only system support can mend (an untraced number, an inactive
+ * one, which has its own task) stays with the error queue. */
+static int plans__tell_key_workers(plans_ctx_t *c, json_t *held_out, tsr_error_t *err)
+{
+    static const char *const for_the_key_worker[] = {"family_name_mismatch",
+                                                     "given_name_mismatch",
+                                                     "date_of_birth_mismatch",
+                                                     "date_of_birth_missing",
+                                                     "no_nhs_number",
+                                                     "invalid_nhs_number",
+                                                     "expected_delivery_date_passed",
+                                                     NULL};
+    size_t i;
+    json_t *e;
+    json_array_foreach(held_out, i, e)
+    {
+        const char *code = json_string_value(json_object_get(e, "code"));
+        uint64_t worker = strtoull(json_string_value(json_object_get(e, "key_worker_id")), NULL, 10);
+        if (!json_is_true(json_object_get(e, "first")) || worker == 0 || code == NULL)
+            continue;
+        int theirs = 0;
+        for (const char *const *k = for_the_key_worker; *k && !theirs; k++)
+            theirs = strcmp(*k, code) == 0;
+        if (!theirs)
+            continue;
+        char link[64], key[96];
+        snprintf(link, sizeof(link), "/people/%s", json_string_value(json_object_get(e, "person_id")));
+        snprintf(key, sizeof(key), "cpis-plan-held-back:%s",
+                 json_string_value(json_object_get(e, "error_id")));
+        uint64_t workers[1] = {worker};
+        Tsr__Notifications__NoticeRequested ev = TSR__NOTIFICATIONS__NOTICE_REQUESTED__INIT;
+        ev.worker_ids = workers;
+        ev.n_worker_ids = 1;
+        ev.kind = "cpis-plan-held-back";
+        ev.title =
+            strstr(code, "nhs_number") || strcmp(code, "expected_delivery_date_passed") == 0
+                ? "CP-IS: a child's plan is not shared with the NHS until their NHS number is recorded"
+                : "CP-IS: a child's plan is not shared with the NHS: their name or date of birth differs "
+                  "from the NHS's";
+        ev.link = link;
+        ev.dedupe_key = key;
+        if (tsr_outbox_append(c->conn, "cpis.notice.requested", c->actor, c->trace_id, &ev.base, err) != 0)
+            return -1;
+    }
+    /* Who was told, and whether it was the first time, are not the file's business. */
+    json_array_foreach(held_out, i, e)
+    {
+        json_object_del(e, "first");
+        json_object_del(e, "key_worker_id");
+    }
+    return 0;
 }
 
 /* Judges one due plan: 0 and the NHS number to send it against, or -1 having held it back. */
@@ -724,6 +784,7 @@ static int plans__judge(plans_due_t *d, const plans_people_t *people, json_t *in
 {
     char reason[1200], code[48];
     const Tsr__Records__NhsHolder *child = plans__person(people, d->person_id);
+    d->key_worker_id = child ? child->key_worker_id : 0;
     if (child == NULL) {
         snprintf(reason, sizeof(reason), "Person %" PRIu64 " has no record any more.", d->person_id);
         plans__hold_back(held, d, "", "no_record", reason);
@@ -850,7 +911,8 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
                                  PQgetvalue(due, i, 3),
                                  PQgetvalue(due, i, 4),
                                  PQgetvalue(due, i, 5),
-                                 NULL};
+                                 NULL,
+                                 0};
         ids[i] = plans[i].person_id;
     }
     if (rows > 0 && plans__ask_people(c, ids, (size_t)rows, &people, err) != 0)
@@ -945,7 +1007,7 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
     res = tsr_db_exec(
         c->conn,
         "WITH f AS (SELECT * FROM json_to_recordset($1::json) AS f(plan_id bigint, person_id bigint,"
-        "   nhs_number text, code text, reason text)),"
+        "   nhs_number text, code text, reason text, key_worker_id bigint)),"
         " settled AS (UPDATE errors e SET resolved_at = now() WHERE e.source = 'plan-export'"
         "   AND e.resolved_at IS NULL"
         "   AND NOT EXISTS (SELECT 1 FROM f WHERE f.plan_id = e.plan_id AND f.code = e.code)),"
@@ -953,17 +1015,19 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
         "   SELECT '', f.nhs_number, f.code, f.reason, 'plan-export', f.plan_id, f.person_id FROM f"
         "   ON CONFLICT (plan_id, code) WHERE source = 'plan-export' AND resolved_at IS NULL DO UPDATE SET"
         "   reason = EXCLUDED.reason, nhs_number = EXCLUDED.nhs_number, last_received_at = now(),"
-        "   times_received = errors.times_received + 1 RETURNING plan_id, code, id)"
+        /* xmax = 0: the entry was made now (first held back), not counted up. */
+        "   times_received = errors.times_received + 1 RETURNING plan_id, code, id, xmax = 0 AS first)"
         " SELECT coalesce(json_agg(json_build_object('plan_id', f.plan_id::text, 'person_id', "
         "f.person_id::text,"
-        "   'nhs_number', f.nhs_number, 'code', f.code, 'reason', f.reason, 'error_id', ins.id::text)"
+        "   'nhs_number', f.nhs_number, 'code', f.code, 'reason', f.reason, 'error_id', ins.id::text,"
+        "   'first', ins.first, 'key_worker_id', f.key_worker_id::text)"
         "   ORDER BY f.plan_id), '[]') FROM f JOIN ins USING (plan_id, code)",
         1, errs, err);
     if (res == NULL)
         goto done;
     json_t *held_out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);
-    if (plans__tell_audit(c, "shared", audit, err) != 0) {
+    if (plans__tell_key_workers(c, held_out, err) != 0 || plans__tell_audit(c, "shared", audit, err) != 0) {
         json_decref(held_out);
         goto done;
     }

@@ -58,6 +58,14 @@ static int nhs_match__reply(tsr_call_t *call, PGresult *res, tsr_error_t *err)
     return 0;
 }
 
+/* The person's current key worker, 0 when none (the worker told of CP-IS work about the child). A key
+ * worker who has left the council is no one to tell: the child counts as having none. */
+#define NHS_MATCH_KEY_WORKER(person)                                                                         \
+    "coalesce((SELECT a.worker_id FROM allocations a WHERE a.person_id = " #person                           \
+    "   AND a.role = 'key-worker' AND a.end_date IS NULL AND a.worker_id IS NOT NULL"                        \
+    "   AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = a.worker_id AND w.ended)"                       \
+    "   ORDER BY a.start_date DESC, a.id DESC LIMIT 1), 0)"
+
 int records_person_match_nhs(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__NhsMatch *in = (const Tsr__Records__NhsMatch *)call->payload;
@@ -89,13 +97,8 @@ int records_person_match_nhs(tsr_call_t *call, tsr_error_t *err)
         "       AND c.merged_into IS NULL AND mo.merged_into IS NULL)"
         " SELECT p.nhs, p.id, p.given_name, p.family_name, p.gender, coalesce(p.date_of_birth::text, ''),"
         " p.unborn, coalesce(p.mother_id, 0), coalesce(p.expected_delivery_date::text, ''), p.via_mother,"
-        /* A key worker who has left the council is no one to tell: the child counts as having none. */
-        " coalesce((SELECT a.worker_id FROM allocations a WHERE a.person_id = p.id AND a.role = 'key-worker'"
-        "   AND a.end_date IS NULL AND a.worker_id IS NOT NULL"
-        "   AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = a.worker_id AND w.ended)"
-        "   ORDER BY a.start_date DESC, a.id DESC"
-        "   LIMIT 1), 0), coalesce(p.nhs_number, ''), " RECORDS_PERSON_DISPLAY
-        " FROM m p ORDER BY p.nhs, p.via_mother, p.id",
+        " " NHS_MATCH_KEY_WORKER(p.id) ", coalesce(p.nhs_number, ''), " RECORDS_PERSON_DISPLAY
+                                       " FROM m p ORDER BY p.nhs, p.via_mother, p.id",
         1, params, err);
     free(text);
     if (res == NULL)
@@ -123,19 +126,19 @@ int records_person_demographics(tsr_call_t *call, tsr_error_t *err)
     /* The record each asked-for person now is (one merged away answers as the one it went into),
      * and the mother of each unborn child among them (an unborn child's plan is shared against her
      * number and checked against her details). */
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "WITH ask AS (SELECT DISTINCT unnest($1::bigint[]) AS asked),"
-                    " now_is AS (SELECT ask.asked, coalesce(x.merged_into, x.id) AS id FROM ask JOIN people "
-                    "x ON x.id = ask.asked),"
-                    " m AS (SELECT now_is.asked, p.* FROM now_is JOIN people p ON p.id = now_is.id"
-                    "   UNION SELECT mo.id, mo.* FROM now_is JOIN people c ON c.id = now_is.id"
-                    "   JOIN people mo ON mo.id = c.mother_id WHERE c.unborn)"
-                    " SELECT coalesce(p.nhs_number, ''), p.asked, p.given_name, p.family_name, p.gender,"
-                    " coalesce(p.date_of_birth::text, ''), p.unborn, coalesce(p.mother_id, 0),"
-                    " coalesce(p.expected_delivery_date::text, ''), false, 0, coalesce(p.nhs_number, "
-                    "''), " RECORDS_PERSON_DISPLAY " FROM m p ORDER BY p.asked",
-                    1, params, err);
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "WITH ask AS (SELECT DISTINCT unnest($1::bigint[]) AS asked),"
+        " now_is AS (SELECT ask.asked, coalesce(x.merged_into, x.id) AS id FROM ask JOIN people "
+        "x ON x.id = ask.asked),"
+        " m AS (SELECT now_is.asked, p.* FROM now_is JOIN people p ON p.id = now_is.id"
+        "   UNION SELECT mo.id, mo.* FROM now_is JOIN people c ON c.id = now_is.id"
+        "   JOIN people mo ON mo.id = c.mother_id WHERE c.unborn)"
+        " SELECT coalesce(p.nhs_number, ''), p.asked, p.given_name, p.family_name, p.gender,"
+        " coalesce(p.date_of_birth::text, ''), p.unborn, coalesce(p.mother_id, 0),"
+        " coalesce(p.expected_delivery_date::text, ''), false, " NHS_MATCH_KEY_WORKER(
+            p.id) ", coalesce(p.nhs_number, ''), " RECORDS_PERSON_DISPLAY " FROM m p ORDER BY p.asked",
+        1, params, err);
     free(ids);
     if (res == NULL)
         return -1;

@@ -173,10 +173,17 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
     add_child("Eve", "Eastwood", "2012-09-10", &eve);
     trace(eve.nhs, "Eastwood", "[\"Eva\", \"Marie\"]", "2012-09-10");
     record_plan(&eve, "child-protection-plan", NULL, "2026-01-11");
-    /* Another date of birth. */
+    /* Another date of birth; Fay has a key worker, told of it (seed 001). */
     add_child("Fay", "Fairweather", "2011-11-12", &fay);
     trace(fay.nhs, "Fairweather", "[\"Fay\"]", "2011-12-11");
     record_plan(&fay, "child-in-care", "s20-voluntary", "2026-01-12");
+    long key_worker =
+        testenv_sql_long(testenv, "SELECT id FROM accounts.workers WHERE username = 'key.worker'");
+    char allocation[160], allocate_path[96];
+    snprintf(allocation, sizeof(allocation),
+             "{\"worker_id\":\"%ld\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", key_worker);
+    snprintf(allocate_path, sizeof(allocate_path), "/api/v1/people/%s/allocations", fay.id);
+    json_decref(testenv_call_json(testenv, admin, "POST", allocate_path, allocation, 201));
     /* Never traced. */
     add_child("Gil", "Greenhalgh", "2017-01-13", &gil);
     record_plan(&gil, "child-protection-plan", NULL, "2026-01-13");
@@ -286,7 +293,26 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
     char sql[300];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM cpis.errors WHERE plan_id = %s", dan.plan);
     assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    /* Fay's key worker was told once, when her plan was first held back, with a link to her record
+     * and no name in the title; Dan has no key worker: his stays with the error queue. */
+    char notice_sql[300];
+    snprintf(notice_sql, sizeof(notice_sql),
+             "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-plan-held-back'"
+             " AND worker_id = %ld AND link = '/people/%s' AND title NOT LIKE '%%Fay%%'",
+             key_worker, fay.id);
+    long told = 0;
+    for (int i = 0; i < 100 && told == 0; i++) {
+        told = testenv_sql_long(testenv, notice_sql);
+        if (told == 0)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(told, 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM notifications.notices WHERE link = '/people/%s'",
+             dan.id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
 
+    usleep(300 * 1000); /* the second file's events, were there any, have had time to arrive */
+    assert_int_equal(testenv_sql_long(testenv, notice_sql), 1);
     /* The record corrected (here: the NHS's trace): the plan goes, its entry is resolved. */
     trace(dan.nhs, "Deering", "[\"Dan\"]", "2013-07-08");
     json_t *third = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
