@@ -128,11 +128,12 @@ int records_family_context_configure(const tsr_config_t *config, tsr_error_t *er
 {
     const char *journey = tsr_config_get(config, "family_context.journey", "any-individual");
     if (strcmp(journey, "any-individual") != 0 && strcmp(journey, "linked-individuals") != 0)
-        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "family_context.journey",
-                             "family_context.journey must be any-individual (search for any relevant "
-                             "individual) or linked-individuals (a child on the caseload and the individuals "
-                             "linked to the child in records), not \"%s\".",
-                             journey);
+        return tsr_error_set(
+            err, TSR_E_INVALID, "bad_config", "family_context.journey",
+            "family_context.journey must be any-individual (search for any relevant "
+            "individual) or linked-individuals (a child on the worker's caseload and the individuals "
+            "linked to the child in records), not \"%s\".",
+            journey);
     fc.linked = strcmp(journey, "linked-individuals") == 0;
     const char *modes = tsr_config_get(config, "family_context.search_modes", "either");
     if (strcmp(modes, "name-and-dob") != 0 && strcmp(modes, "case-id") != 0 && strcmp(modes, "either") != 0)
@@ -158,13 +159,20 @@ static const char *fc__journey(void)
  * People as Family Context shows them
  * ---------------------------------------------------------------------------------------------- */
 
-/* A child on the caseload: allocated, or with an open involvement, in children's social care or
- * early help. */
+/* A child on the searching worker's caseload (seed 004: "search for any child on their case load"):
+ * allocated in children's social care or early help to them, to one of their teams, or to a worker
+ * or team they manage; or with an open involvement there held by them or one of their teams. The
+ * worker is $1 and their teams $2, as for the access rule. */
 #define FC_CASELOAD(a)                                                                                       \
     "(EXISTS (SELECT 1 FROM allocations ca WHERE ca.person_id = " a ".id AND ca.end_date IS NULL"            \
-    "         AND ca.service IN ('CSSW', 'EH'))"                                                             \
+    "         AND ca.service IN ('CSSW', 'EH')"                                                              \
+    "         AND (ca.worker_id = $1::bigint OR ca.team_id = ANY ($2::bigint[])"                             \
+    "              OR ca.worker_id IN (SELECT m.id FROM workers m WHERE m.manager_id = $1::bigint)"          \
+    "              OR ca.team_id = ANY (SELECT unnest(k.managed_team_ids) FROM workers k"                    \
+    "                                   WHERE k.id = $1::bigint)))"                                          \
     " OR EXISTS (SELECT 1 FROM involvements ci WHERE ci.person_id = " a ".id"                                \
-    "         AND (ci.end_date IS NULL OR ci.end_date >= current_date) AND ci.service IN ('CSSW', 'EH')))"
+    "         AND (ci.end_date IS NULL OR ci.end_date >= current_date) AND ci.service IN ('CSSW', 'EH')"     \
+    "         AND (ci.worker_id = $1::bigint OR ci.team_id = ANY ($2::bigint[]))))"
 
 /* Columns 0-11 of a person row (aliased p); the access expression takes $1-$3. */
 #define FC_PERSON_COLUMNS                                                                                    \
@@ -588,8 +596,8 @@ int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
         else
             tsr_error_set(err, TSR_E_NOT_FOUND, "not_on_caseload", "case_id",
                           "Case ID %" PRIu64
-                          " is not a child on the caseload: Family Context here starts from "
-                          "a child allocated in children's social care or early help.",
+                          " is not a child on your caseload: Family Context here starts from "
+                          "a child allocated to you or your team in children's social care or early help.",
                           in->case_id);
         goto done;
     }
@@ -704,7 +712,7 @@ int records_family_context_get(tsr_call_t *call, tsr_error_t *err)
     if (fc.linked && !person.on_caseload && !linked_to_child) {
         tsr_error_set(
             err, TSR_E_FORBIDDEN, "not_linked", NULL,
-            "%s is neither a child on the caseload nor linked to one in records. To see their service "
+            "%s is neither a child on your caseload nor linked to one in records. To see their service "
             "involvement, link them to the child in records first.",
             person.person.display_name);
         goto done;

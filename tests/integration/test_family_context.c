@@ -493,15 +493,30 @@ static void test_linked_individuals_journey_starts_from_a_child_on_the_caseload(
     testenv_response_t r = testenv_http(testenv, "POST", path, sw, body, NULL);
     assert_int_equal(r.status, 201);
     testenv_response_free(&r);
-    /* The child is allocated in children's social care: on the caseload. */
+    /* The child is allocated to the key worker in children's social care: on their caseload (seed
+     * 004: "any child on their case load"), not on everyone's. */
+    char *kw = testenv_login(testenv, "key.worker");
+    char kw_id[32];
+    snprintf(kw_id, sizeof(kw_id), "%ld",
+             testenv_sql_long(testenv, "SELECT id FROM accounts.workers WHERE username = 'key.worker'"));
     snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", child);
-    r = testenv_http(testenv, "POST", path, admin,
-                     "{\"team_id\":\"1\",\"role\":\"team\",\"service\":\"CSSW\"}", NULL);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             kw_id);
+    r = testenv_http(testenv, "POST", path, admin, body, NULL);
     assert_int_equal(r.status, 201);
     testenv_response_free(&r);
 
     restart_records("linked-individuals", "either");
-    char *kw = testenv_login(testenv, "key.worker");
+    free(kw);
+    kw = testenv_login(testenv, "key.worker");
+    /* Another worker, whose caseload the child is not on, finds no one and may not start from it. */
+    char *eh = testenv_login(testenv, "eh.worker");
+    json_t *none = get(eh, "/api/v1/family-context/search?name=penhallow&dob=2017-08-08", 200);
+    assert_int_equal(json_array_size(json_object_get(none, "items")), 0);
+    json_decref(none);
+    snprintf(path, sizeof(path), "/api/v1/family-context/search?case_id=%s", child);
+    expect_error(eh, path, 404, "not_on_caseload");
+    free(eh);
     /* The search finds the child on the caseload, not the other Penhallows. */
     json_t *j = get(kw, "/api/v1/family-context/search?name=penhallow&dob=2017-08-08", 200);
     assert_string_equal(json_string_value(json_object_get(j, "journey")), "linked-individuals");
