@@ -253,6 +253,13 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
             "%s: subjects must name what a step is started against (organisation, person, worker, "
             "none).",
             file);
+    /* subject_access "name-only": a step about a person that those who may see only the person's
+     * name (a restricted record) may still start and work, because it asks for nothing of the
+     * record (seed 001: a request for access to a restricted record). */
+    const json_t *subject_access = json_object_get(def, "subject_access");
+    if (subject_access != NULL &&
+        (!json_is_string(subject_access) || strcmp(json_string_value(subject_access), "name-only") != 0))
+        return DEF_FAIL("%s: subject_access must be \"name-only\" or left out.", file);
     const json_t *start = json_object_get(def, "start");
     if (start != NULL) {
         if (!json_is_object(start))
@@ -648,6 +655,12 @@ int wf_def_has_variant(const json_t *def, const char *variant)
     if (vs == NULL || json_array_size(vs) == 0)
         return variant == NULL || variant[0] == '\0';
     return def__find(def, "variants", "key", variant) != NULL;
+}
+
+int wf_def_name_only_subject(const json_t *def)
+{
+    const json_t *access = json_object_get(def, "subject_access");
+    return json_is_string(access) && strcmp(json_string_value(access), "name-only") == 0;
 }
 
 int wf_def_allows_subject(const json_t *def, const char *kind)

@@ -45,6 +45,8 @@ json_t *wf_def_request(const json_t *def, const char *type, const char *variant)
 json_t *wf_def_next_action(const json_t *def, const char *action);
 int wf_def_has_variant(const json_t *def, const char *variant);
 int wf_def_allows_subject(const json_t *def, const char *kind);
+/* Whether those who see only a restricted person's name may start and work the step (subject_access). */
+int wf_def_name_only_subject(const json_t *def);
 /* The step's title: title_pattern with {variant} filled in. Caller frees. */
 char *wf_def_title(const json_t *def, const char *variant);
 /* A due member ({hours, working_hours}) as a deadline after from_ms; 0 when there is none. */

@@ -510,7 +510,10 @@ int wf_step_start_internal(tsr_call_t *call, const char *type, const char *varia
 }
 
 /* The subject's name, checking that it exists (and, for a person, that the caller may see them). */
-static int step__subject_name(tsr_call_t *call, const char *kind, uint64_t id, char **name, tsr_error_t *err)
+/* The subject's name for the step. A person's record must be one the starter may open, unless the
+ * step asks for nothing of it (name_only: a request for access to a restricted record). */
+static int step__subject_name(tsr_call_t *call, const char *kind, uint64_t id, int name_only, char **name,
+                              tsr_error_t *err)
 {
     *name = NULL;
     if (strcmp(kind, "none") == 0) {
@@ -555,7 +558,7 @@ static int step__subject_name(tsr_call_t *call, const char *kind, uint64_t id, c
     if (wf_person_access(call, id, &me, me ? 1 : 0, NULL, 0, &reply, err) != 0)
         return -1;
     int exists = reply->exists;
-    int allowed = tsr_actor_is_system(call->actor) || (reply->n_allowed_worker_ids == 1);
+    int allowed = tsr_actor_is_system(call->actor) || name_only || (reply->n_allowed_worker_ids == 1);
     *name = strdup(reply->display_name ? reply->display_name : "");
     tsr__records__access_check_reply__free_unpacked(reply, NULL);
     if (!exists) {
@@ -607,7 +610,7 @@ int wf_handle_step_start(tsr_call_t *call, tsr_error_t *err)
                              "Your role does not allow you to start %s.",
                              json_string_value(json_object_get(def, "title")));
     char *subject_name = NULL;
-    if (step__subject_name(call, kind, subject_id, &subject_name, err) != 0)
+    if (step__subject_name(call, kind, subject_id, wf_def_name_only_subject(def), &subject_name, err) != 0)
         return -1;
     /* Where it goes: the caller's choice, else where the definition starts it, else the caller. */
     char owner[WF_OWNER_MAX];

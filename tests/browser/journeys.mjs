@@ -331,7 +331,7 @@ journey("Reports: the front-door dashboard; 'Consultations in period' with bar c
   await signOut(s);
 });
 
-journey("A person's summary (demographics, relationships, allocations, case notes, steps), a CP-IS case note added; a restricted record shows only the display name", async (s, ctx) => {
+journey("A person's summary (demographics, relationships, allocations, case notes, steps), a CP-IS case note added; a restricted record shows only the display name, and access to it is asked of system support", async (s, ctx) => {
   const { page } = s;
   // Set-up through the API as an administrator: what the journey then finds through the pages.
   const admin = await signInApi(ctx.base, 'admin');
@@ -392,6 +392,13 @@ journey("A person's summary (demographics, relationships, allocations, case note
   expect(restricted.includes('You can see the name only'), 'no word that the record is restricted');
   for (const hidden of ['02/11/2012', '450 557 7104', 'Male', 'Demographics']) expect(!restricted.includes(hidden), `the restricted record shows '${hidden}'`);
   await s.check('person-restricted');
+  // Seed 002: access is asked of system support, by a request that shows the name only.
+  await kb.press(page.getByRole('radio', { name: 'Access to a restricted record' }));
+  await kb.press(page.getByRole('button', { name: 'Start' }));
+  await banner(page, 'Access to a restricted record started. It is in your Current work.');
+  await page.locator('h1', { hasText: 'Access to a restricted record' }).waitFor();
+  const asked = await text(page.locator('main'));
+  expect(asked.includes('Kofi Osei') && !asked.includes('450 557 7104') && asked.includes('Reason access is required'), `the request for access: ${asked}`);
   // More people match than a page holds: the next page, and back.
   for (let i = 1; i <= 51; i++) {
     const dob = `2010-01-${String((i % 28) + 1).padStart(2, '0')}`;

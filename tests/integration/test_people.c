@@ -1358,6 +1358,64 @@ static void test_restrictions_whose_review_date_has_come_are_listed_for_system_s
     free(admin);
 }
 
+/* Seed 002: "Staff requiring access not in those groups, will need to contact MOSAIC support". A
+ * worker refused a restricted record asks for access by a request that shows the name only: they
+ * may start it, read it and send it to system support; the record stays closed to them, and so does
+ * every other kind of work about it. */
+static void test_a_worker_refused_a_restricted_record_asks_system_support_for_access(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char id[32], path[128], body[256];
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Lowena\",\"family\":\"Chenoweth\"},\"gender\":\"female\"}", id);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", id);
+    testenv_response_t r = testenv_http(testenv, "PUT", path, admin,
+                                        "{\"reason\":\"high-risk\",\"review_date\":\"2099-01-01\"}", NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    /* Other work about the record is refused, as before. */
+    snprintf(body, sizeof(body), "{\"type\":\"add-address\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}",
+             id);
+    r = testenv_http(testenv, "POST", "/api/v1/steps", eh, body, NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"type\":\"access-a-restricted-record\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}", id);
+    r = testenv_http(testenv, "POST", "/api/v1/steps", eh, body, NULL);
+    if (r.status != 201)
+        fail_msg("starting the request for access: %ld %s", r.status, r.body);
+    char step[32];
+    snprintf(step, sizeof(step), "%s", json_string_value(json_object_get(r.json, "id")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "subject"), "name")),
+                        "Lowena Chenoweth");
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", step);
+    r = testenv_http(testenv, "PUT", path, eh,
+                     "{\"data\":{\"reason\":\"Early help for her younger brother.\"},\"completed\":true}",
+                     NULL);
+    if (r.status != 200)
+        fail_msg("saving the reason: %ld %s", r.status, r.body);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", step);
+    r = testenv_http(testenv, "POST", path, eh, "{\"type\":\"action-by-system-support\"}", NULL);
+    if (r.status != 201)
+        fail_msg("sending it to system support: %ld %s", r.status, r.body);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", step);
+    r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    /* The record itself stays closed to them. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s", id);
+    r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+    free(eh);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1380,6 +1438,7 @@ int main(void)
             test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_those_without_access),
         cmocka_unit_test(test_a_persons_details_are_corrected_audited_followed_by_their_work_and_checked),
         cmocka_unit_test(test_restrictions_whose_review_date_has_come_are_listed_for_system_support),
+        cmocka_unit_test(test_a_worker_refused_a_restricted_record_asks_system_support_for_access),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

@@ -137,6 +137,10 @@ static void test_a_bad_definition_is_refused_naming_the_file_and_the_fault(void 
         {"{\"type\":\"t\",\"title\":\"T\",\"title_pattern\":\"T\",\"subjects\":[\"planet\"],\"sections\":[],"
          "\"next_actions\":[]}",
          "planet"},
+        {"{\"type\":\"t\",\"title\":\"T\",\"title_pattern\":\"T\",\"subjects\":[\"person\"],"
+         "\"subject_access\":\"everything\",\"sections\":[{\"number\":\"1\",\"title\":\"S\",\"fields\":[]}],"
+         "\"next_actions\":[]}",
+         "subject_access"},
         {"{\"type\":\"t\",\"title\":\"T\",\"title_pattern\":\"T\",\"subjects\":[\"person\"],\"sections\":[{"
          "\"number\":"
          "\"1\",\"title\":\"S\",\"fields\":[{\"name\":\"x\",\"title\":\"X\",\"type\":\"picklist\"}]}],"

@@ -137,6 +137,10 @@ export async function personPage({ app, params, isCurrent }) {
   if (!isCurrent()) return;
   document.title = `${person.title || person.display_name} - Tessera`;
   if (person.name_only) {
+    // Seed 002: "Staff requiring access not in those groups, will need to contact MOSAIC support":
+    // the request for access, a step that asks for nothing of the record.
+    const requests = (await startableSteps('person').catch(() => [])).filter((t) => t.subject_access === 'name-only');
+    if (!isCurrent()) return;
     render(
       app,
       html`<span class="govuk-caption-l">Person</span>
@@ -147,10 +151,16 @@ export async function personPage({ app, params, isCurrent }) {
           This record is restricted. You can see the name only. Your attempt to open it has been recorded.</strong>
       </div>
       ${person.refusal ? html`<p class="govuk-body">${person.refusal}</p>` : ''}
+      ${requests.length
+        ? html`<div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
+            <p class="govuk-body">If you need access to this record, ask system support: start the request, say why you need it, and pass it to them.</p>
+            ${startForm(requests)}</div></div>`
+        : ''}
       ${session.hasRole(...RETENTION_ROLES)
         ? html`<div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">${holdForms(null, { nameOnly: true })}</div></div>`
         : ''}`,
     );
+    if (requests.length) wireStartForm({ kind: 'person', id: person.id });
     if (session.hasRole(...RETENTION_ROLES)) wireHoldForms(person);
     return;
   }
