@@ -1302,7 +1302,7 @@ journey("System support: a record restricted (refused first without a reason and
   await signOut(s);
 });
 
-journey("An organisation not recorded: the MASH manager's search finds none and starts the request to system support (seed 001: 'Adding new organisations'); system support add it (refused first without a name and with a malformed telephone number, both at once)", async (s, ctx) => {
+journey("An organisation not recorded: the MASH manager's search finds none and starts the request to system support (seed 001: 'Adding new organisations'), then cancels it (refused first without a reason); system support add it (refused first without a name and with a malformed telephone number, both at once)", async (s, ctx) => {
   const { page } = s;
   let kb = await signIn(s, 'mash.manager');
   await navTo(kb, page, 'Organisations');
@@ -1316,6 +1316,15 @@ journey("An organisation not recorded: the MASH manager's search finds none and 
   const about = await text(page.locator('.govuk-summary-list').first());
   expect(about.includes('None: a support request'), `the request's subject: ${about}`);
   await s.check('organisation-request-started');
+  // Started by mistake (a colleague has already asked): cancelled, with the reason required first.
+  await kb.press(page.locator('#cancel-step summary'));
+  await kb.press(page.getByRole('button', { name: 'Cancel step' }));
+  await page.locator('#cancel-reason-error').waitFor();
+  await kb.type(page.locator('#cancel-reason'), 'A colleague has already asked for it.');
+  await kb.press(page.getByRole('button', { name: 'Cancel step' }));
+  await banner(page, 'Adding a new organisation is cancelled.');
+  const cancelled = await text(page.locator('.govuk-summary-list').first());
+  expect(cancelled.includes('Cancelled') && cancelled.includes('A colleague has already asked for it.'), `the cancelled step: ${cancelled}`);
   await signOut(s);
   kb = await signIn(s, 'admin');
   await navTo(kb, page, 'Organisations');

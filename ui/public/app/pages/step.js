@@ -420,6 +420,7 @@ export async function stepPage({ app, params, query, isCurrent }) {
       ['Assigned to', step.assigned_to?.name],
       ['Started', formatDateTime(step.started_at)],
       ['Completed', formatDateTime(step.completed_at)],
+      ...(step.state === 'cancelled' ? [['Why it was cancelled', step.cancelled_reason || '']] : []),
     ])}
     ${open && !editable
       ? html`<div class="govuk-inset-text">This step is not in your Current work. Resume it to record in it.
@@ -455,11 +456,60 @@ export async function stepPage({ app, params, query, isCurrent }) {
       <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Step history</span></summary>
       <div class="govuk-details__text">${table('Step history', ['Date and time', 'What happened'], (step.history || []).map((h) => [formatDateTime(h.at), h.detail || h.action]), { captionClass: 'govuk-table__caption--s' })}</div>
     </details>
+    ${closeForms(step, me)}
     ${session.hasRole('system-support')
       ? html`<p class="govuk-body"><a class="govuk-link" href="#/steps/${step.id}/delete">Delete this step (recorded in error)</a></p>`
       : ''}`,
   );
   wire(step, current, { app, query });
+  wireCloseForms(step);
+}
+
+// Cancelling a step that is no longer needed (a reason kept in its history; final) and reopening a
+// completed one to record more: for whoever works it and for managers (the workflow daemon's
+// workflow.manager_roles), as the API allows.
+const STEP_MANAGER_ROLES = ['team-manager', 'mash-manager', 'head-of-service', 'director', 'system-support'];
+
+function closeForms(step, me) {
+  const manager = session.hasRole(...STEP_MANAGER_ROLES);
+  if (OPEN_STATES.includes(step.state) && (mine(step, me) || manager)) {
+    return html`<details class="govuk-details" id="cancel-step">
+      <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Cancel this step</span></summary>
+      <div class="govuk-details__text">
+        <form id="cancel-form" novalidate>
+          ${textarea({ id: 'cancel-reason', name: 'reason', label: 'Why is it cancelled?', field: 'reason', rows: 3, hint: 'For example, started by mistake or no longer needed. A cancelled step cannot be reopened.' })}
+          ${button('Cancel step', { classes: 'govuk-button--warning' })}
+        </form>
+      </div>
+    </details>`;
+  }
+  if (step.state === 'completed' && (step.assigned_to?.kind !== 'worker' || step.assigned_to.id === me.id || manager)) {
+    return html`<form id="reopen-form" novalidate>${button('Reopen step', { secondary: true })}</form>`;
+  }
+  return '';
+}
+
+function wireCloseForms(step) {
+  const cancel = document.getElementById('cancel-form');
+  if (cancel) {
+    onSubmit(cancel, async (data) => {
+      const reason = data.get('reason').trim();
+      if (!reason) return showErrors([{ field: 'reason', message: 'Say why the step is cancelled' }], cancel);
+      const done = await attempt(() => post(`/api/v1/steps/${step.id}/cancel`, { reason }), { scope: cancel });
+      if (!done) return;
+      notify(`${done.heading || done.title} is cancelled.`);
+      go(`/steps/${step.id}?cancelled=1`);
+    });
+  }
+  const reopen = document.getElementById('reopen-form');
+  if (reopen) {
+    onSubmit(reopen, async () => {
+      const done = await attempt(() => post(`/api/v1/steps/${step.id}/reopen`, {}), { scope: reopen });
+      if (!done) return;
+      notify(`${done.heading || done.title} is reopened. It is in your Current work.`);
+      go(`/steps/${step.id}?reopened=1`);
+    });
+  }
 }
 
 // Seeds 001 and 002: a step recorded in error (against the wrong person or organisation, inaccurate,
