@@ -38,6 +38,12 @@ static const char *const allocators[] = {
 
 #define PERSON_DISPLAY RECORDS_PERSON_DISPLAY
 
+/* Every name a person is found by (search_names): the legal name and the other names (a JSON list),
+ * lower-cased, as added and as corrected. */
+#define PERSON_SEARCH_NAMES(given, family, others)                                                           \
+    "lower(" given " || ' ' || " family " || ' ' || coalesce((SELECT string_agg(n, ' ') FROM "               \
+    "jsonb_array_elements_text(" others "::jsonb) n), ''))"
+
 #define PERSON_COLUMNS                                                                                       \
     "p.id, p.given_name, p.family_name, array_to_string(p.other_names, E'\\n'),"                             \
     " coalesce(p.date_of_birth::text, ''), p.gender, coalesce(p.nhs_number, ''), p.unborn,"                  \
@@ -416,10 +422,8 @@ int records_person_create(tsr_call_t *call, tsr_error_t *err)
         "INSERT INTO people (given_name, family_name, other_names, date_of_birth, gender, nhs_number, unborn,"
         " mother_id, expected_delivery_date, created_by, search_names)"
         " VALUES ($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4::date, $5, $6, $7::boolean,"
-        " $8::bigint, $9::date, $10::bigint,"
-        " lower($1 || ' ' || $2 || ' ' || coalesce((SELECT string_agg(n, ' ') FROM "
-        "jsonb_array_elements_text($3::jsonb) n), '')))"
-        " RETURNING id",
+        " $8::bigint, $9::date, $10::bigint, " PERSON_SEARCH_NAMES("$1", "$2", "$3") ")"
+                                                                                     " RETURNING id",
         10, params, err);
     free(given);
     free(family);
@@ -869,12 +873,13 @@ int records_person_update_details(tsr_call_t *call, tsr_error_t *err)
         "UPDATE people SET given_name = $2, family_name = $3,"
         " other_names = ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), date_of_birth = $5::date,"
         " gender = $6, expected_delivery_date = $7::date,"
-        " search_names = lower($2 || ' ' || $3 || ' ' || coalesce((SELECT string_agg(n, ' ') FROM "
-        "jsonb_array_elements_text($4::jsonb) n), ''))"
-        " WHERE id = $1::bigint"
-        " AND (given_name, family_name, other_names, date_of_birth, gender, expected_delivery_date)"
-        " IS DISTINCT FROM ($2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5::date, $6,"
-        " $7::date)",
+        " search_names = " PERSON_SEARCH_NAMES(
+            "$2", "$3",
+            "$4") " WHERE id = $1::bigint"
+                  " AND (given_name, family_name, other_names, date_of_birth, gender, expected_delivery_date)"
+                  " IS DISTINCT FROM ($2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5::date, "
+                  "$6,"
+                  " $7::date)",
         7, params, err);
     free(given);
     free(family);
