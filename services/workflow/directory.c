@@ -222,11 +222,17 @@ static int directory__allowed(const uint64_t *ids, size_t n, uint64_t id)
     return 0;
 }
 
-int wf_subject_check_recipient(tsr_call_t *call, const char *subject_kind, uint64_t subject_id,
-                               const char *owner, const char *owner_name, tsr_error_t *err)
+int wf_subject_guarded(const json_t *def, const char *subject_kind)
+{
+    return strcmp(subject_kind, "person") == 0 && !wf_def_name_only_subject(def);
+}
+
+int wf_subject_check_recipient(tsr_call_t *call, const json_t *def, const char *subject_kind,
+                               uint64_t subject_id, const char *owner, const char *owner_name,
+                               tsr_error_t *err)
 {
     /* A virtual worker is a queue worked by a role; its worker is checked when they open the step. */
-    if (strcmp(subject_kind, "person") != 0 || owner[0] == 'v')
+    if (!wf_subject_guarded(def, subject_kind) || owner[0] == 'v')
         return 0;
     uint64_t id = strtoull(owner + 2, NULL, 10);
     Tsr__Records__AccessCheckReply *reply = NULL;
@@ -248,11 +254,9 @@ int wf_subject_check_recipient(tsr_call_t *call, const char *subject_kind, uint6
 
 int wf_step_check_reader(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err)
 {
-    if (strcmp(step->subject_kind, "person") != 0 || tsr_actor_is_system(call->actor))
-        return 0;
     /* A step that asks for nothing of the record (a request for access to it) shows only the
      * person's name, which everyone may see. */
-    if (wf_def_name_only_subject(step->def))
+    if (!wf_subject_guarded(step->def, step->subject_kind) || tsr_actor_is_system(call->actor))
         return 0;
     uint64_t me = call->actor->worker_id;
     Tsr__Records__AccessCheckReply *reply = NULL;

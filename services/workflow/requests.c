@@ -238,7 +238,8 @@ int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
     if (wf_recipient_resolve(call, in->to, json_object_get(def_request, "to"),
                              json_object_get(def_request, "may_send_to"), owner, &owner_name, err) != 0)
         goto done;
-    if (wf_subject_check_recipient(call, step.subject_kind, step.subject_id, owner, owner_name, err) != 0)
+    if (wf_subject_check_recipient(call, step.def, step.subject_kind, step.subject_id, owner, owner_name,
+                                   err) != 0)
         goto done;
     const char *note = in->note ? in->note : "";
     if (note[0] == '\0') {
@@ -436,13 +437,13 @@ int wf_handle_request_acknowledge(tsr_call_t *call, tsr_error_t *err)
     return request__act(call, "acknowledged", err);
 }
 
-/* Appends the candidates (rows of id, name) that may be sent work: all of them, or for a person
- * only those records allowed. */
+/* Appends the candidates (rows of id, name) that may be sent work: all of them, or when the work
+ * needs the subject's record (guarded) only those records allows. */
 static void request__offer(json_t *items, const char *kind, const PGresult *rows, const uint64_t *ids,
-                           size_t n, int person, const uint64_t *allowed, size_t n_allowed)
+                           size_t n, int guarded, const uint64_t *allowed, size_t n_allowed)
 {
     for (size_t i = 0; i < n; i++) {
-        int ok = !person;
+        int ok = !guarded;
         for (size_t k = 0; k < n_allowed; k++)
             ok |= allowed[k] == ids[i];
         if (ok)
@@ -500,16 +501,16 @@ int wf_handle_recipients(tsr_call_t *call, tsr_error_t *err)
         wids[i] = strtoull(PQgetvalue(workers, (int)i, 0), NULL, 10);
     for (size_t i = 0; i < nt; i++)
         tids[i] = strtoull(PQgetvalue(teams, (int)i, 0), NULL, 10);
-    int person = strcmp(step.subject_kind, "person") == 0;
-    if (person && wf_person_access(call, step.subject_id, wids, nw, tids, nt, &access, err) != 0) {
+    int guarded = wf_subject_guarded(step.def, step.subject_kind);
+    if (guarded && wf_person_access(call, step.subject_id, wids, nw, tids, nt, &access, err) != 0) {
         free(wids);
         free(tids);
         goto done;
     }
     json_t *items = json_array();
-    request__offer(items, "worker", workers, wids, nw, person, access ? access->allowed_worker_ids : NULL,
+    request__offer(items, "worker", workers, wids, nw, guarded, access ? access->allowed_worker_ids : NULL,
                    access ? access->n_allowed_worker_ids : 0);
-    request__offer(items, "team", teams, tids, nt, person, access ? access->allowed_team_ids : NULL,
+    request__offer(items, "team", teams, tids, nt, guarded, access ? access->allowed_team_ids : NULL,
                    access ? access->n_allowed_team_ids : 0);
     free(wids);
     free(tids);

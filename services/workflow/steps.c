@@ -624,7 +624,7 @@ int wf_handle_step_start(tsr_call_t *call, tsr_error_t *err)
         if (wf_recipient_resolve(call, chosen ? in->assign_to : NULL, default_to, NULL, owner, &owner_name,
                                  err) != 0)
             goto done;
-        if (wf_subject_check_recipient(call, kind, subject_id, owner, owner_name, err) != 0)
+        if (wf_subject_check_recipient(call, def, kind, subject_id, owner, owner_name, err) != 0)
             goto done;
         assign = owner;
     } else if (call->actor->worker_id == 0) {
@@ -1087,7 +1087,8 @@ int wf_handle_step_assign(tsr_call_t *call, tsr_error_t *err)
                           step.id);
             goto next;
         }
-        if (wf_subject_check_recipient(call, step.subject_kind, step.subject_id, owner, owner_name, err) != 0)
+        if (wf_subject_check_recipient(call, step.def, step.subject_kind, step.subject_id, owner, owner_name,
+                                       err) != 0)
             goto next;
         char detail[256];
         snprintf(detail, sizeof(detail), "Assigned to %s", owner_name);
@@ -1414,8 +1415,9 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
             if (to != NULL) {
                 if (wf_recipient_resolve(call, NULL, to, NULL, owner, &owner_name, err) != 0)
                     goto done;
-                int bad = wf_subject_check_recipient(call, step.subject_kind, step.subject_id, owner,
-                                                     owner_name, err);
+                int bad =
+                    wf_subject_check_recipient(call, wf_definition_current(start_type, NULL),
+                                               step.subject_kind, step.subject_id, owner, owner_name, err);
                 free(owner_name);
                 if (bad)
                     goto done;

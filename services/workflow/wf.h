@@ -62,9 +62,15 @@ char *wf_subject_title(const char *kind, uint64_t id, const char *name);
 /* Whether the caller may read the step: a restricted person's steps only for those with access to
  * the person (the refusal is kept as an event and answered 403 restricted_record). */
 int wf_step_check_reader(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err);
-/* Whether the recipient (owner key) may be sent work about the step's subject: 0 or 422. */
-int wf_subject_check_recipient(tsr_call_t *call, const char *subject_kind, uint64_t subject_id,
-                               const char *owner, const char *owner_name, tsr_error_t *err);
+/* Whether working a step of this definition about this kind of subject needs access to the
+ * subject's record: a person's, unless the step asks only for their name (subject_access
+ * name-only, as a request for access to it does). The one rule for readers, recipients and
+ * whoever is offered as a recipient. */
+int wf_subject_guarded(const json_t *def, const char *subject_kind);
+/* Whether the recipient (owner key) may be sent work of def about the subject: 0 or 422. */
+int wf_subject_check_recipient(tsr_call_t *call, const json_t *def, const char *subject_kind,
+                               uint64_t subject_id, const char *owner, const char *owner_name,
+                               tsr_error_t *err);
 /* Records' access answer for a person: which of workers / teams may open the record. */
 int wf_person_access(tsr_call_t *call, uint64_t person_id, const uint64_t *workers, size_t n_workers,
                      const uint64_t *teams, size_t n_teams, Tsr__Records__AccessCheckReply **reply,

@@ -1407,6 +1407,37 @@ static void test_a_worker_refused_a_restricted_record_asks_system_support_for_ac
     r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);
+    /* Seed 001: "CC your senior/TM". The request asks nothing of the record, so whoever it is passed
+     * to needs no access to the record either: a colleague without it is offered, and may be sent it. */
+    char colleague[32];
+    testenv_add_worker(testenv, admin, "cc.senior", "Tamsin Ccsenior", "\"roles\":[\"team-manager\"]",
+                       colleague);
+    int offered = 0;
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?q=ccsenior", step);
+    for (int attempt = 0; attempt < 100 && !offered; attempt++) { /* until workflow has heard of them */
+        json_t *list = testenv_call_json(testenv, eh, "GET", path, NULL, 200);
+        offered =
+            json_array_size(json_object_get(list, "items")) == 1 &&
+            strcmp(testenv_str(json_array_get(json_object_get(list, "items"), 0), "id"), colleague) == 0;
+        json_decref(list);
+        if (!offered)
+            usleep(50 * 1000);
+    }
+    assert_true(offered);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", step);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\"}", colleague);
+    r = testenv_http(testenv, "POST", path, eh, body, NULL);
+    if (r.status != 200)
+        fail_msg("passing the request to a colleague without access: %ld %s", r.status, r.body);
+    testenv_response_free(&r);
+    /* Work that needs the record is still refused to them. */
+    snprintf(body, sizeof(body),
+             "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"},"
+             "\"assign_to\":{\"worker_id\":\"%s\"}}",
+             id, colleague);
+    r = testenv_http(testenv, "POST", "/api/v1/steps", admin, body, NULL);
+    testenv_assert_error(&r, 422, "recipient_has_no_access");
+    testenv_response_free(&r);
     /* The record itself stays closed to them. */
     snprintf(path, sizeof(path), "/api/v1/people/%s", id);
     r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
