@@ -481,6 +481,15 @@ static int daemon__hold(tsr_call_t *call, const char *type, const ProtobufCMessa
     return 0;
 }
 
+tsr_call_t tsr_call_for_event(tsr_event_t *ev, const Tsr__Actor *fallback)
+{
+    return (tsr_call_t){.daemon = ev->daemon,
+                        .conn = ev->conn,
+                        .request = ev->event,
+                        .actor = ev->event->actor ? ev->event->actor : fallback,
+                        .trace_id = ev->event->trace_id};
+}
+
 int tsr_call_emit(tsr_call_t *call, const char *type, const ProtobufCMessage *msg, tsr_error_t *err)
 {
     if (call->held != NULL ? daemon__hold(call, type, msg, err) != 0

@@ -103,6 +103,9 @@ typedef struct {
     uint64_t txn;
 } tsr_event_t;
 typedef int (*tsr_apply_fn)(tsr_event_t *ev, tsr_error_t *err);
+/* A call for what a consumer does at an event's doing (events it emits, questions it asks): in the
+ * event's transaction and trace, as the event's actor, or as fallback when the event names none. */
+tsr_call_t tsr_call_for_event(tsr_event_t *ev, const Tsr__Actor *fallback);
 /* Writes what the applies of one transaction gathered (ev->event is NULL; ev->txn names the
  * transaction, as for the applies): called after the last apply of a batch, before the inbox is
  * advanced and the transaction committed, so that a consumer may write a batch's rows in one

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -663,6 +664,14 @@ static void db__put32(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 16);
     p[2] = (uint8_t)(v >> 8);
     p[3] = (uint8_t)v;
+}
+
+void tsr_db_id_array(const uint64_t *ids, size_t n, char *out, size_t size)
+{
+    size_t used = (size_t)snprintf(out, size, "{");
+    for (size_t i = 0; i < n && used + 23 < size; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%" PRIu64, i ? "," : "", ids[i]);
+    snprintf(out + used, size - used, "}");
 }
 
 uint8_t *tsr_db_binary_array(uint32_t element_oid, const uint8_t *const *items, const size_t *lens, size_t n,

@@ -87,6 +87,10 @@ int tsr_db_is_connection_error(PGconn *conn);
 uint8_t *tsr_db_binary_array(uint32_t element_oid, const uint8_t *const *items, const size_t *lens, size_t n,
                              size_t *len);
 
+/* ids as a bigint[] parameter's text ("{1,2,3}") into out; those that do not fit are left out (size
+ * 24 a id holds them all). */
+void tsr_db_id_array(const uint64_t *ids, size_t n, char *out, size_t size);
+
 /* A bytea column of a text-format result, unescaped into a malloc'd buffer. */
 unsigned char *tsr_db_get_bytes(const PGresult *res, int row, int col, size_t *len);
 

@@ -1604,7 +1604,54 @@ int cpis_errors_close(tsr_call_t *call, tsr_error_t *err)
 int cpis_records_wants(const Tsr__Envelope *event)
 {
     return event->type != NULL && (strcmp(event->type, "records.person.allocated") == 0 ||
-                                   strcmp(event->type, "records.person.nhs-number-recorded") == 0);
+                                   strcmp(event->type, "records.person.nhs-number-recorded") == 0 ||
+                                   strcmp(event->type, "records.person.disposed") == 0);
+}
+
+/* What is held here about records disposed of at the end of their retention (seed 002), and under
+ * their NHS numbers: plans and what each upload said of them, notifications, error queue entries,
+ * traced demographics, inactive numbers. ($1 the records, $2 their numbers.) The upload files, as
+ * sent byte for byte, stay: they are the record of what the council told the NHS. */
+static const struct {
+    const char *sql;
+    int numbers; /* $2 the numbers too (only the records otherwise) */
+} ingest_forget_statements[] = {
+    {"DELETE FROM upload_records WHERE person_id = ANY ($1::bigint[])"
+     " OR plan_id IN (SELECT id FROM plans WHERE person_id = ANY ($1::bigint[]))",
+     0},
+    {"DELETE FROM errors WHERE person_id = ANY ($1::bigint[])"
+     " OR plan_id IN (SELECT id FROM plans WHERE person_id = ANY ($1::bigint[]))"
+     " OR (nhs_number <> '' AND nhs_number = ANY ($2::text[]))",
+     1},
+    {"DELETE FROM plans WHERE person_id = ANY ($1::bigint[])", 0},
+    {"DELETE FROM notifications WHERE person_ids && $1::bigint[] OR nhs_number::text = ANY ($2::text[])", 1},
+    {"DELETE FROM nhs_demographics WHERE $1::bigint[] IS NOT NULL AND nhs_number::text = ANY ($2::text[])",
+     1},
+    {"DELETE FROM inactive_numbers WHERE person_ids && $1::bigint[] OR nhs_number::text = ANY ($2::text[])",
+     1},
+};
+
+static int ingest__forget(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p, tsr_error_t *err)
+{
+    char ids[64 * 24], numbers[64 * 12] = "{";
+    tsr_db_id_array(p->disposed_ids, p->n_disposed_ids, ids, sizeof(ids));
+    size_t used = 1;
+    for (size_t i = 0; i < p->n_disposed_nhs_numbers && used + 12 < sizeof(numbers); i++)
+        if (tsr_nhs_number_is_valid(p->disposed_nhs_numbers[i]))
+            used += (size_t)snprintf(numbers + used, sizeof(numbers) - used, "%s%s", used > 1 ? "," : "",
+                                     p->disposed_nhs_numbers[i]);
+    snprintf(numbers + used, sizeof(numbers) - used, "}");
+    const char *params[2] = {ids, numbers};
+    for (size_t i = 0; i < sizeof(ingest_forget_statements) / sizeof(ingest_forget_statements[0]); i++) {
+        PGresult *res = tsr_db_exec(ev->conn, ingest_forget_statements[i].sql,
+                                    ingest_forget_statements[i].numbers ? 2 : 1, params, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    tsr_log_info(NULL, "forgot what CP-IS held about person %" PRIu64 ", whose record was disposed of",
+                 p->person_id);
+    return 0;
 }
 
 /* The child's open no_key_worker entries, queued before the event happened, leave the queue with
@@ -1619,6 +1666,11 @@ int cpis_records_apply(tsr_event_t *ev, tsr_error_t *err)
         &tsr__records__person_accessed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
     if (p == NULL)
         return -1;
+    if (strcmp(ev->event->type, "records.person.disposed") == 0) {
+        int forgot = ingest__forget(ev, p, err);
+        tsr__records__person_accessed__free_unpacked(p, NULL);
+        return forgot;
+    }
     const Tsr__Records__Allocation *a = p->allocation;
     int allocated = strcmp(ev->event->type, "records.person.allocated") == 0;
     if (allocated &&
@@ -1650,11 +1702,7 @@ int cpis_records_apply(tsr_event_t *ev, tsr_error_t *err)
         child.key_worker_id = a->worker_id;
         /* The notice is the allocation's doing: told as the worker who allocated. */
         Tsr__Actor nobody = TSR__ACTOR__INIT;
-        tsr_call_t call = {.daemon = ev->daemon,
-                           .conn = ev->conn,
-                           .request = ev->event,
-                           .actor = ev->event->actor ? ev->event->actor : &nobody,
-                           .trace_id = ev->event->trace_id};
+        tsr_call_t call = tsr_call_for_event(ev, &nobody);
         rc = ingest__notice_record_number(&call, &child, "the NHS number is no longer active",
                                           "cpis-inactive", err);
     }

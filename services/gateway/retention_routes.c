@@ -171,3 +171,33 @@ void gw_retention_due(gw_call_t *call)
     req.cursor = (char *)(cursor ? cursor : "");
     gw_call_daemon(call, "records", "records.retention.due", &req.base, retention__due_replied);
 }
+
+static void retention__disposed(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                const tsr_error_t *err)
+{
+    Tsr__Records__PersonDisposal *d = (Tsr__Records__PersonDisposal *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__person_disposal__descriptor);
+    if (d == NULL)
+        return;
+    json_t *ids = json_array();
+    for (size_t i = 0; i < d->n_disposed_ids; i++)
+        json_array_append_new(ids, gw_json_id(d->disposed_ids[i]));
+    json_t *body = json_pack("{s:o, s:o, s:s, s:o, s:s, s:o, s:o}", "person_id", gw_json_id(d->person_id),
+                             "disposed_ids", ids, "keep_until", d->keep_until, "criteria",
+                             retention__strings(d->criteria, d->n_criteria), "note", d->note, "disposed_at",
+                             gw_json_time(d->disposed_at_ms), "disposed_by", gw_json_id(d->disposed_by));
+    tsr__records__person_disposal__free_unpacked(d, NULL);
+    gw_reply_json(call, 200, body);
+}
+
+void gw_retention_dispose(gw_call_t *call)
+{
+    static const char *const fields[] = {"note", NULL};
+    Tsr__Records__PersonDispose req = TSR__RECORDS__PERSON_DISPOSE__INIT;
+    const char *note = NULL;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_string(call, NULL, "note", "note", 0, &note) != 0)
+        return;
+    req.note = (char *)(note ? note : "");
+    gw_call_daemon(call, "records", "records.person.dispose", &req.base, retention__disposed);
+}

@@ -17,5 +17,7 @@ void gw_retention_unflag(gw_call_t *call);
 void gw_retention_hold(gw_call_t *call);
 void gw_retention_release(gw_call_t *call);
 void gw_retention_due(gw_call_t *call);
+/* POST /api/v1/people/{id}/disposal: a record due for disposal deleted (seed 002). */
+void gw_retention_dispose(gw_call_t *call);
 
 #endif

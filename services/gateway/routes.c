@@ -505,6 +505,7 @@ const gw_route_t gw_routes[] = {
     {"DELETE", "/api/v1/people/{id}/retention-hold", gw_retention_release, 1, 0},
     {"GET", "/api/v1/retention/schedule", gw_retention_schedule, 1, 0},
     {"GET", "/api/v1/retention/due", gw_retention_due, 1, 0},
+    {"POST", "/api/v1/people/{id}/disposal", gw_retention_dispose, 1, GW_BODY_OPTIONAL},
     {"GET", "/api/v1/restrictions/due", gw_restrictions_due, 1, 0},
     {"POST", "/api/v1/people/{id}/allocations", gw_allocation_add, 1, 1},
     {"DELETE", "/api/v1/people/{id}/allocations/{aid}", gw_allocation_end, 1, 0},

@@ -9,6 +9,7 @@
 #include "people.h"
 #include "relations.h"
 #include "restrictions.h"
+#include "disposals.h"
 #include "retention.h"
 #include "records.pb-c.h"
 #include "tsr_daemon.h"
@@ -62,6 +63,7 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.retention.release", records_retention_release_hold,
      &tsr__records__retention_hold_release__descriptor},
     {"records.retention.due", records_retention_due, &tsr__records__retention_due_query__descriptor},
+    {"records.person.dispose", records_person_dispose, &tsr__records__person_dispose__descriptor},
     {"records.restriction.due", records_restriction_due, &tsr__records__restriction_due_query__descriptor},
 };
 

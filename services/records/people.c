@@ -1,4 +1,5 @@
 #include "people.h"
+
 #include "involvements.h"
 #include "relations.h"
 
@@ -13,6 +14,7 @@
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "addresses.h"
+#include "disposals.h"
 #include "retention.h"
 #include "tsr_log.h"
 #include "tsr_nhs.h"
@@ -485,8 +487,7 @@ static int person__reply(tsr_call_t *call, const Tsr__Records__PersonGet *in, in
     if (records_access_person(call, in->id, &access, err) != 0)
         return -1;
     if (access == RECORDS_ACCESS_NONE)
-        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
-                             "There is no person with id %" PRIu64 ".", in->id);
+        return records_person_not_found(call, in->id, err);
     char id_text[32];
     snprintf(id_text, sizeof(id_text), "%" PRIu64, in->id);
     const char *merged_params[1] = {id_text};
@@ -704,8 +705,7 @@ int records_person_display(tsr_call_t *call, uint64_t id, char *out, size_t size
         return -1;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
-                             "There is no person with id %" PRIu64 ".", id);
+        return records_person_not_found(call, id, err);
     }
     snprintf(out, size, "%s", PQgetvalue(res, 0, 11));
     PQclear(res);

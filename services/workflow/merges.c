@@ -3,9 +3,11 @@
  * records.person.merged (merged_from: the duplicate); the duplicate's steps then name the survivor,
  * so their requests can still be opened and acknowledged (records refuses every read of a record
  * merged away) and they show on the survivor's page. Each step's history says why its subject
- * changed. A name corrected on the record is followed the same way. */
+ * changed. A name corrected on the record is followed the same way, and a record disposed of takes
+ * its steps with it. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "records.pb-c.h"
@@ -15,7 +17,8 @@
 int wf_wants_person_event(const Tsr__Envelope *ev)
 {
     return ev->type != NULL && (strcmp(ev->type, "records.person.merged") == 0 ||
-                                strcmp(ev->type, "records.person.details-changed") == 0);
+                                strcmp(ev->type, "records.person.details-changed") == 0 ||
+                                strcmp(ev->type, "records.person.disposed") == 0);
 }
 
 /* A name corrected (records.person.details-changed): the steps about the person show it, in every
@@ -37,14 +40,45 @@ static int merges__rename(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p
     return 0;
 }
 
+/* A record disposed of at the end of its retention (records.person.disposed, seed 002): every step
+ * about it, or about a duplicate merged into it, goes with it, each as a deletion ('disposed') that
+ * the daemons keeping copies (forms, reports, notices) follow. Told as the worker who disposed. */
+static int merges__dispose(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p, tsr_error_t *err)
+{
+    char ids[64 * 24];
+    tsr_db_id_array(p->disposed_ids, p->n_disposed_ids, ids, sizeof(ids));
+    const char *params[1] = {ids};
+    PGresult *res = tsr_db_exec(ev->conn,
+                                "SELECT id FROM steps WHERE subject_kind = 'person'"
+                                " AND subject_id = ANY ($1::bigint[]) ORDER BY id",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    Tsr__Actor nobody = TSR__ACTOR__INIT;
+    tsr_call_t call = tsr_call_for_event(ev, &nobody);
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        wf_step_t step;
+        int64_t deleted_at = 0;
+        rc = wf_step_load(&call, strtoull(PQgetvalue(res, i, 0), NULL, 10), 1, &step, err);
+        if (rc != 0)
+            break;
+        rc = wf_step_delete(&call, &step, WF_STEP_DISPOSED, "", &deleted_at, err);
+        wf_step_free(&step);
+    }
+    PQclear(res);
+    return rc;
+}
+
 int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err)
 {
     Tsr__Records__PersonAccessed *p = (Tsr__Records__PersonAccessed *)tsr_unpack(
         &tsr__records__person_accessed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
     if (p == NULL)
         return -1;
-    if (strcmp(ev->event->type, "records.person.details-changed") == 0) {
-        int rc = merges__rename(ev, p, err);
+    int renamed = strcmp(ev->event->type, "records.person.details-changed") == 0;
+    if (renamed || strcmp(ev->event->type, "records.person.disposed") == 0) {
+        int rc = renamed ? merges__rename(ev, p, err) : merges__dispose(ev, p, err);
         tsr__records__person_accessed__free_unpacked(p, NULL);
         return rc;
     }

@@ -367,11 +367,7 @@ static int requested__apply(tsr_event_t *ev, Tsr__Workflow__StepRequested *const
     Tsr__Actor system = TSR__ACTOR__INIT;
     system.roles = system_roles;
     system.n_roles = 1;
-    tsr_call_t call = {.daemon = ev->daemon,
-                       .conn = ev->conn,
-                       .request = ev->event,
-                       .actor = ev->event->actor ? ev->event->actor : &system,
-                       .trace_id = ev->event->trace_id};
+    tsr_call_t call = tsr_call_for_event(ev, &system);
     const char *producer = ev->event->producer ? ev->event->producer : "";
     requested_recipients_t recipients = {0};
     requested_rows_t rows = {.items = calloc(n + 1, sizeof(requested_row_t))};

@@ -39,9 +39,16 @@ static int step__not_found(tsr_call_t *call, const char *id, tsr_error_t *err)
     }
     char when[32];
     tsr_text_local_time(strtoll(PQgetvalue(res, 0, 0), NULL, 10), "%d/%m/%Y %H:%M", when, sizeof(when));
-    tsr_error_set(err, TSR_E_NOT_FOUND, "step_deleted", NULL,
-                  "Work step %s was deleted on %s by system support, as %s.", id, when,
-                  tsr_text_reason_words(step_deletion_reasons, PQgetvalue(res, 0, 1)));
+    if (strcmp(PQgetvalue(res, 0, 1), WF_STEP_DISPOSED) == 0)
+        tsr_error_set(
+            err, TSR_E_NOT_FOUND, "step_deleted", NULL,
+            "Work step %s was deleted on %s with the record it was about, disposed of at the end of "
+            "its retention.",
+            id, when);
+    else
+        tsr_error_set(err, TSR_E_NOT_FOUND, "step_deleted", NULL,
+                      "Work step %s was deleted on %s by system support, as %s.", id, when,
+                      tsr_text_reason_words(step_deletion_reasons, PQgetvalue(res, 0, 1)));
     PQclear(res);
     return -1;
 }
@@ -1174,6 +1181,39 @@ static const char *const step_delete_statements[] = {
     "DELETE FROM steps WHERE id = $1::bigint",
 };
 
+int wf_step_delete(tsr_call_t *call, const wf_step_t *step, const char *reason, const char *explanation,
+                   int64_t *deleted_at, tsr_error_t *err)
+{
+    char id[24], by[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step->id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    /* The event first, while the step is there to describe: the daemons that keep copies (the
+     * consultation's form, the reports, the notices) drop theirs when it arrives. */
+    if (step__emit(call, step, "deleted", reason, err) != 0)
+        return -1;
+    const char *kept[4] = {id, reason, explanation, by};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "INSERT INTO step_deletions (step_id, type, variant, subject_kind, subject_id,"
+                    " state, started_at, started_by, reason, explanation, deleted_by)"
+                    " SELECT id, type, variant, subject_kind, subject_id, state, started_at,"
+                    " started_by, $2, $3, $4::bigint FROM steps WHERE id = $1::bigint"
+                    " RETURNING " WF_MS("deleted_at"),
+                    4, kept, err);
+    if (res == NULL)
+        return -1;
+    *deleted_at = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    const char *params[1] = {id};
+    for (size_t i = 0; i < sizeof(step_delete_statements) / sizeof(step_delete_statements[0]); i++) {
+        res = tsr_db_exec(call->conn, step_delete_statements[i], 1, params, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    return 0;
+}
+
 int wf_handle_step_delete(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Workflow__StepDelete *in = (const Tsr__Workflow__StepDelete *)call->payload;
@@ -1191,33 +1231,9 @@ int wf_handle_step_delete(tsr_call_t *call, tsr_error_t *err)
         return -1;
     int rc = -1;
     char *trimmed = tsr_text_trim_dup(explanation);
-    char id[24], by[24];
-    snprintf(id, sizeof(id), "%" PRIu64, step.id);
-    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
-    /* The event first, while the step is there to describe: the daemons that keep copies (the
-     * consultation's form, the reports, the notices) drop theirs when it arrives. */
-    if (step__emit(call, &step, "deleted", reason, err) != 0)
+    int64_t deleted_at = 0;
+    if (wf_step_delete(call, &step, reason, trimmed ? trimmed : "", &deleted_at, err) != 0)
         goto done;
-    const char *kept[4] = {id, reason, trimmed ? trimmed : "", by};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "INSERT INTO step_deletions (step_id, type, variant, subject_kind, subject_id,"
-                    " state, started_at, started_by, reason, explanation, deleted_by)"
-                    " SELECT id, type, variant, subject_kind, subject_id, state, started_at,"
-                    " started_by, $2, $3, $4::bigint FROM steps WHERE id = $1::bigint"
-                    " RETURNING " WF_MS("deleted_at"),
-                    4, kept, err);
-    if (res == NULL)
-        goto done;
-    int64_t deleted_at = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    const char *params[1] = {id};
-    for (size_t i = 0; i < sizeof(step_delete_statements) / sizeof(step_delete_statements[0]); i++) {
-        res = tsr_db_exec(call->conn, step_delete_statements[i], 1, params, err);
-        if (res == NULL)
-            goto done;
-        PQclear(res);
-    }
     Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
     subject.kind = (char *)step.subject_kind;
     subject.id = step.subject_id;

@@ -59,6 +59,13 @@ int wf_reply_step(tsr_call_t *call, uint64_t step_id, tsr_error_t *err);
 /* The subject's title as the seed shows it: "Hampden Children Centre (7500065)". Caller frees. */
 char *wf_subject_title(const char *kind, uint64_t id, const char *name);
 
+/* The reason a step has gone when the record it was about was disposed of (records.person.disposed). */
+#define WF_STEP_DISPOSED "disposed"
+/* Deletes a loaded (locked) step, its sections, requests, history and next actions, keeping why in
+ * step_deletions, after emitting workflow.step.deleted for the daemons that keep copies of it. */
+int wf_step_delete(tsr_call_t *call, const wf_step_t *step, const char *reason, const char *explanation,
+                   int64_t *deleted_at, tsr_error_t *err);
+
 /* Whether the caller may read the step: a restricted person's steps only for those with access to
  * the person (the refusal is kept as an event and answered 403 restricted_record). */
 int wf_step_check_reader(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err);

@@ -397,6 +397,21 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
     json_decref(call(admin, "POST", path, "{\"reason\":\"duplicate\"}", 200));
     op_end();
 
+    /* A record past its retention, nothing keeping it, disposed of: one entry, the disposal. */
+    char gone[32];
+    testenv_add_person(testenv, sw, "Gwendolen", "Auditgone", "2010-01-01", gone);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", gone);
+    json_decref(call(sw, "POST", path,
+                     "{\"service\":\"EH\",\"kind\":\"early-help\",\"start_date\":\"2019-01-07\","
+                     "\"end_date\":\"2019-05-01\"}",
+                     201));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", gone);
+    json_decref(call(sw, "PUT", path, "{\"criterion\":\"eh-contact-only\"}", 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/disposal", gone);
+    op_start("POST /api/v1/people/{id}/disposal", gone, NULL);
+    json_decref(call(admin, "POST", path, NULL, 200));
+    op_end();
+
     /* Every operation of the API on people, steps and requests was exercised above, or touches no
      * person's record. */
     char file[512];

@@ -1,6 +1,7 @@
 /* Retention of a record (seed 002): flagged at a case's closure with the criterion of the council's
  * schedule, the longest period applying to the whole record, held longer for an ongoing inquiry,
- * and listed as due for disposal only once nothing keeps it; each change in the audit trail. */
+ * listed as due for disposal only once nothing keeps it, and then disposed of; each change in the
+ * audit trail. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tsr_testenv.h"
 
@@ -377,6 +379,162 @@ static void test_the_records_daemon_refuses_a_schedule_with_a_fault_naming_it(vo
     free(not_json);
 }
 
+/* Polls sql (a count) until it is want, for up to five seconds: the daemons following records'
+ * events delete what they keep. */
+static void wait_count(const char *sql, long want)
+{
+    long got = -1;
+    for (int attempt = 0; attempt < 100 && got != want; attempt++) {
+        got = testenv_sql_long(testenv, sql);
+        if (got != want)
+            usleep(50 * 1000);
+    }
+    if (got != want)
+        fail_msg("%s: %ld, not %ld", sql, got, want);
+}
+
+/* Seed 002: "Once the retention period has been reached ... records are deleted appropriately", the
+ * longest period applying to the whole record, and kept longer for an inquiry. A record due goes,
+ * with the duplicate merged into it, its work and what CP-IS held under it; its id is answered
+ * "disposed of"; the trail says so without the name. A record not due stays, with every reason. */
+static void test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_data(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *auditor = testenv_login(testenv, "auditor");
+    char *admin = testenv_login(testenv, "admin");
+    char person[32], duplicate[32], sibling[32], inv[32], path[160], body[300], sql[1024], nhs[11], step[32];
+    add_person_with_involvement(sw, "Disposable", "2010-01-01", "EH", "2019-05-01", person, inv);
+    testenv_add_person(testenv, sw, "Robyn", "Disposable", "2010-01-01", duplicate);
+    testenv_add_person(testenv, sw, "Sidney", "Keptsibling", "2012-03-04", sibling);
+    testenv_new_nhs_number(nhs);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/nhs-number", person);
+    snprintf(body, sizeof(body), "{\"nhs_number\":\"%s\"}", nhs);
+    json_decref(testenv_call_json(testenv, sw, "PUT", path, body, 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/relationships", person);
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"type\":\"sibling\"}", sibling);
+    json_decref(testenv_call_json(testenv, sw, "POST", path, body, 201));
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\","
+             "\"start_date\":\"2018-01-01\"}",
+             person);
+    json_decref(testenv_call_json(testenv, sw, "POST", "/api/v1/cpis/plans", body, 201));
+    snprintf(body, sizeof(body),
+             "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}", duplicate);
+    json_t *started = testenv_call_json(testenv, admin, "POST", "/api/v1/steps", body, 201);
+    snprintf(step, sizeof(step), "%s", testenv_str(started, "id"));
+    json_decref(started);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/merge", person);
+    snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", duplicate);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+    json_decref(flag(sw, person, "EH", "{\"criterion\":\"eh-contact-only\"}", 200)); /* 2025-05-01 */
+
+    /* Not before its time, nor while held, nor by those who only see what is due. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/disposal", person);
+    testenv_call_error(testenv, auditor, "POST", path, "{}", 403, "forbidden", NULL);
+    testenv_call_error(testenv, sw, "POST", path, "{}", 403, "forbidden", NULL);
+    char hold[96];
+    snprintf(hold, sizeof(hold), "/api/v1/people/%s/retention-hold", person);
+    json_decref(
+        testenv_call_json(testenv, auditor, "PUT", hold, "{\"reason\":\"Inquiry into the family\"}", 200));
+    testenv_response_t r = testenv_http(testenv, "POST", path, admin, "{}", NULL);
+    testenv_assert_error(&r, 409, "not_due");
+    assert_non_null(strstr(r.body, "Inquiry into the family"));
+    testenv_response_free(&r);
+    json_decref(testenv_call_json(testenv, auditor, "DELETE", hold, NULL, 204));
+    snprintf(body, sizeof(body), "/api/v1/people/%s/disposal", duplicate);
+    testenv_call_error(testenv, admin, "POST", body, "{}", 409, "merged", NULL);
+    testenv_call_error(testenv, admin, "POST", path, "{\"note\":\"a\\u0007b\"}", 400, "invalid_value",
+                       "note");
+    testenv_call_error(testenv, admin, "POST", path, "{\"notes\":\"x\"}", 400, "unknown_field", "notes");
+
+    /* Due: it goes, with its duplicate. */
+    json_t *d =
+        testenv_call_json(testenv, admin, "POST", path, "{\"note\":\"Disposal list EH-2026-11\"}", 200);
+    assert_string_equal(testenv_str(d, "person_id"), person);
+    assert_string_equal(testenv_str(d, "keep_until"), "2025-05-01");
+    assert_string_equal(testenv_str(d, "note"), "Disposal list EH-2026-11");
+    assert_int_equal(json_array_size(json_object_get(d, "disposed_ids")), 2);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(d, "disposed_ids"), 1)), duplicate);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(d, "criteria"), 0)),
+                        "EH: Early help contact only");
+    json_decref(d);
+    snprintf(body, sizeof(body), "/api/v1/people/%s", person);
+    r = testenv_http(testenv, "GET", body, admin, NULL, NULL);
+    testenv_assert_error(&r, 404, "record_disposed");
+    assert_non_null(strstr(r.body, "disposed of on"));
+    testenv_response_free(&r);
+    snprintf(body, sizeof(body), "/api/v1/people/%s", duplicate);
+    testenv_call_error(testenv, sw, "GET", body, NULL, 404, "record_disposed", NULL);
+    testenv_call_error(testenv, admin, "POST", path, "{}", 404, "record_disposed", NULL);
+    char ids[8192];
+    due_ids(auditor, "2026-01-01", ids, sizeof(ids));
+    assert_false(listed(ids, person));
+    /* Nothing of them is left in records, the sibling's record stays without them. */
+    snprintf(sql, sizeof(sql),
+             "SELECT (SELECT count(*) FROM records.people WHERE id IN (%s, %s))"
+             " + (SELECT count(*) FROM records.relationships WHERE person_id IN (%s, %s) OR related_id IN "
+             "(%s, %s))"
+             " + (SELECT count(*) FROM records.retention_flags WHERE person_id = %s)"
+             " + (SELECT count(*) FROM records.involvements WHERE person_id = %s)",
+             person, duplicate, person, duplicate, person, duplicate, person, person);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    snprintf(body, sizeof(body), "/api/v1/people/%s", sibling);
+    json_decref(testenv_call_json(testenv, sw, "GET", body, NULL, 200));
+    /* The work about the duplicate went with it, answered so; CP-IS forgot the plan and the number. */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.steps WHERE id = %s", step);
+    wait_count(sql, 0);
+    snprintf(body, sizeof(body), "/api/v1/steps/%s", step);
+    r = testenv_http(testenv, "GET", body, admin, NULL, NULL);
+    testenv_assert_error(&r, 404, "step_deleted");
+    assert_non_null(strstr(r.body, "disposed of at the end of its retention"));
+    testenv_response_free(&r);
+    snprintf(sql, sizeof(sql),
+             "SELECT (SELECT count(*) FROM cpis.plans WHERE person_id = %s)"
+             " + (SELECT count(*) FROM cpis.upload_records WHERE nhs_number = '%s')",
+             person, nhs);
+    wait_count(sql, 0);
+    /* The trail: disposed of, by whom, under what; the name not in it. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'dispose' AND summary LIKE '%%Early help contact only%%'"
+             " AND summary LIKE '%%EH-2026-11%%' AND summary NOT LIKE '%%Disposable%%'",
+             person);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    free(admin);
+    free(auditor);
+    free(sw);
+}
+
+/* An unborn child's record names its mother, whose NHS number CP-IS uses until the birth: the
+ * mother's record is not disposed of from under it. */
+static void test_a_mother_named_by_an_unborn_childs_record_is_not_disposed_of(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *admin = testenv_login(testenv, "admin");
+    char mother[32], inv[32], path[96], body[300], edd[16];
+    add_person_with_involvement(sw, "Mothering", "1990-01-01", "EH", "2019-05-01", mother, inv);
+    json_decref(flag(sw, mother, "EH", "{\"criterion\":\"eh-contact-only\"}", 200));
+    testenv_sql_date(testenv, "current_date + 60", edd);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"\",\"family\":\"Mothering\"},\"gender\":\"not-known\","
+             "\"unborn\":true,\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+             mother, edd);
+    json_t *unborn = testenv_call_json(testenv, sw, "POST", "/api/v1/people", body, 201);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/disposal", mother);
+    testenv_response_t r = testenv_http(testenv, "POST", path, admin, "{}", NULL);
+    testenv_assert_error(&r, 409, "unborn_child");
+    assert_non_null(strstr(r.body, testenv_str(unborn, "id")));
+    testenv_response_free(&r);
+    json_decref(unborn);
+    snprintf(path, sizeof(path), "/api/v1/people/%s", mother);
+    json_decref(testenv_call_json(testenv, sw, "GET", path, NULL, 200));
+    free(admin);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +544,8 @@ int main(void)
         cmocka_unit_test(test_a_merge_keeps_the_longer_flag_and_the_hold),
         cmocka_unit_test(test_a_long_reason_in_another_script_reaches_the_trail),
         cmocka_unit_test(test_the_records_daemon_refuses_a_schedule_with_a_fault_naming_it),
+        cmocka_unit_test(test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_data),
+        cmocka_unit_test(test_a_mother_named_by_an_unborn_childs_record_is_not_disposed_of),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
