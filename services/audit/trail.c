@@ -213,7 +213,8 @@ static int trail__describe(const Tsr__Envelope *ev, trail_access_t *access, tsr_
                                                {"address-added", "add-address"},
                                                {"address-ended", "end-address"},
                                                {"addresses-viewed", "view-addresses"},
-                                               {"disposed", "dispose"}};
+                                               {"disposed", "dispose"},
+                                               {"birth-recorded", "record-birth"}};
         const char *action = NULL;
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && action == NULL; i++)
             if (strcmp(verbs[i][0], m->action) == 0)

@@ -729,14 +729,10 @@ static void plans__hold_back(json_t *held, const plans_due_t *d, const char *nhs
  * one, which has its own task) stays with the error queue. */
 static int plans__tell_key_workers(plans_ctx_t *c, json_t *held_out, tsr_error_t *err)
 {
-    static const char *const for_the_key_worker[] = {"family_name_mismatch",
-                                                     "given_name_mismatch",
-                                                     "date_of_birth_mismatch",
-                                                     "date_of_birth_missing",
-                                                     "no_nhs_number",
-                                                     "invalid_nhs_number",
-                                                     "expected_delivery_date_passed",
-                                                     NULL};
+    static const char *const for_the_key_worker[] = {
+        "family_name_mismatch",          "given_name_mismatch", "date_of_birth_mismatch",
+        "date_of_birth_missing",         "no_nhs_number",       "invalid_nhs_number",
+        "expected_delivery_date_passed", "child_born",          NULL};
     size_t i;
     json_t *e;
     json_array_foreach(held_out, i, e)
@@ -760,7 +756,10 @@ static int plans__tell_key_workers(plans_ctx_t *c, json_t *held_out, tsr_error_t
         ev.n_worker_ids = 1;
         ev.kind = "cpis-plan-held-back";
         ev.title =
-            strstr(code, "nhs_number") || strcmp(code, "expected_delivery_date_passed") == 0
+            strcmp(code, "child_born") == 0 ? "CP-IS: a child's unborn child protection plan is not shared "
+                                              "with the NHS since their birth: "
+                                              "record their child protection plan"
+            : strstr(code, "nhs_number") || strcmp(code, "expected_delivery_date_passed") == 0
                 ? "CP-IS: a child's plan is not shared with the NHS until their NHS number is recorded"
                 : "CP-IS: a child's plan is not shared with the NHS: their name or date of birth differs "
                   "from the NHS's";
@@ -792,7 +791,18 @@ static int plans__judge(plans_due_t *d, const plans_people_t *people, json_t *in
     }
     d->subject = child;
     if (strcmp(d->plan_type, "unborn-child-protection-plan") == 0) {
-        /* No information about the unborn child is sent: the plan is held against the mother. */
+        /* No information about the unborn child is sent: the plan is held against the mother. Once
+         * the birth is recorded there is no unborn child to hold it for; its end is still told
+         * against her number, so that the NHS learns it has ended. */
+        if (!child->unborn && d->end_date[0] == '\0') {
+            snprintf(reason, sizeof(reason),
+                     "%s's birth has been recorded: an unborn child protection plan is no longer shared "
+                     "against the mother's NHS number. Record a child protection plan for the child, and "
+                     "end the unborn child protection plan.",
+                     child->display_name);
+            plans__hold_back(held, d, "", "child_born", reason);
+            return -1;
+        }
         if (child->expected_delivery_date[0] && strcmp(today, child->expected_delivery_date) > 0) {
             snprintf(reason, sizeof(reason),
                      "%s's expected date of delivery (%s) has passed: the plan can no longer be shared "

@@ -354,6 +354,27 @@ void gw_person_details_set(gw_call_t *call)
     gw_call_daemon(call, "records", "records.person.update_details", &req.base, people__read);
 }
 
+/* PUT /api/v1/people/{id}/birth: an unborn child born (seed 003). */
+void gw_person_birth_record(gw_call_t *call)
+{
+    static const char *const fields[] = {"legal_name", "other_names", "date_of_birth",
+                                         "gender",     "nhs_number",  NULL};
+    Tsr__Records__PersonBirth req = TSR__RECORDS__PERSON_BIRTH__INIT;
+    people_details_t d;
+    const char *nhs;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || gw_json_check_object(call, fields) != 0 ||
+        people__details_parse(call, &d) != 0 ||
+        gw_json_member_string(call, NULL, "nhs_number", "nhs_number", 0, &nhs) != 0)
+        return;
+    req.legal_name = &d.name;
+    req.n_other_names = d.n_others;
+    req.other_names = d.others;
+    req.date_of_birth = (char *)d.date_of_birth;
+    req.gender = (char *)d.gender;
+    req.nhs_number = (char *)nhs;
+    gw_call_daemon(call, "records", "records.person.record_birth", &req.base, people__read);
+}
+
 static void people__allocated(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
                               const tsr_error_t *err)
 {

@@ -11,6 +11,7 @@ void gw_person_restrict(gw_call_t *call);
 void gw_person_unrestrict(gw_call_t *call);
 void gw_person_nhs_number_set(gw_call_t *call);
 void gw_person_details_set(gw_call_t *call);
+void gw_person_birth_record(gw_call_t *call);
 void gw_restrictions_due(gw_call_t *call);
 void gw_allocation_add(gw_call_t *call);
 void gw_allocation_end(gw_call_t *call);

@@ -165,7 +165,7 @@ void gw_retention_due(gw_call_t *call)
 {
     Tsr__Records__RetentionDueQuery req = TSR__RECORDS__RETENTION_DUE_QUERY__INIT;
     const char *on = gw_param(call, "on"), *cursor = gw_param(call, "cursor");
-    if (gw_param_limit(call, &req.limit) != 0)
+    if (gw_param_limit(call, &req.limit) != 0 || gw_param_id(call, "person_id", &req.person_id) != 0)
         return;
     req.on = (char *)(on ? on : "");
     req.cursor = (char *)(cursor ? cursor : "");

@@ -499,6 +499,7 @@ const gw_route_t gw_routes[] = {
     {"DELETE", "/api/v1/people/{id}/restriction", gw_person_unrestrict, 1, 0},
     {"PUT", "/api/v1/people/{id}/nhs-number", gw_person_nhs_number_set, 1, 1},
     {"PUT", "/api/v1/people/{id}/details", gw_person_details_set, 1, 1},
+    {"PUT", "/api/v1/people/{id}/birth", gw_person_birth_record, 1, 1},
     {"PUT", "/api/v1/people/{id}/retention/{service}", gw_retention_flag, 1, 1},
     {"DELETE", "/api/v1/people/{id}/retention/{service}", gw_retention_unflag, 1, 0},
     {"PUT", "/api/v1/people/{id}/retention-hold", gw_retention_hold, 1, 1},

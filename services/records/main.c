@@ -31,6 +31,7 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.person.unrestrict", records_restriction_lift, &tsr__records__restriction_lift__descriptor},
     {"records.person.set_nhs_number", records_person_set_nhs_number,
      &tsr__records__nhs_number_set__descriptor},
+    {"records.person.record_birth", records_person_record_birth, &tsr__records__person_birth__descriptor},
     {"records.person.update_details", records_person_update_details,
      &tsr__records__person_details_set__descriptor},
     {"records.allocation.add", records_allocation_add, &tsr__records__allocation__descriptor},

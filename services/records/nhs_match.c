@@ -124,8 +124,8 @@ int records_person_demographics(tsr_call_t *call, tsr_error_t *err)
     snprintf(ids + used, cap - used, "}");
     const char *params[1] = {ids};
     /* The record each asked-for person now is (one merged away answers as the one it went into),
-     * and the mother of each unborn child among them (an unborn child's plan is shared against her
-     * number and checked against her details). */
+     * and the mother of each child among them recorded with one (an unborn child's plan is shared
+     * against her number and checked against her details, and so is its end once the child is born). */
     PGresult *res = tsr_db_exec(
         call->conn,
         "WITH ask AS (SELECT DISTINCT unnest($1::bigint[]) AS asked),"
@@ -133,7 +133,7 @@ int records_person_demographics(tsr_call_t *call, tsr_error_t *err)
         "x ON x.id = ask.asked),"
         " m AS (SELECT now_is.asked, p.* FROM now_is JOIN people p ON p.id = now_is.id"
         "   UNION SELECT mo.id, mo.* FROM now_is JOIN people c ON c.id = now_is.id"
-        "   JOIN people mo ON mo.id = c.mother_id WHERE c.unborn)"
+        "   JOIN people mo ON mo.id = c.mother_id)"
         " SELECT coalesce(p.nhs_number, ''), p.asked, p.given_name, p.family_name, p.gender,"
         " coalesce(p.date_of_birth::text, ''), p.unborn, coalesce(p.mother_id, 0),"
         " coalesce(p.expected_delivery_date::text, ''), false, " NHS_MATCH_KEY_WORKER(

@@ -21,6 +21,8 @@
 #include "tsr_text.h"
 
 #define PERSON_NAME_MAX 100
+/* The earliest a child can be born before the expected date of delivery, as SQL (24 weeks). */
+#define PERSON_BIRTH_EARLIEST_DAYS "168"
 
 const char *const records_person_writers[] = {"admin",
                                               "system-support",
@@ -364,6 +366,27 @@ static int person__validate(const Tsr__Records__PersonCreate *in, char nhs[11], 
     return tsr_error_gathered(err);
 }
 
+/* 0 when no one but except_id holds the NHS number; else 409 duplicate_nhs_number naming the holder,
+ * with what to do. */
+static int person__check_nhs_free(tsr_call_t *call, const char *nhs, uint64_t except_id,
+                                  const char *what_to_do, tsr_error_t *err)
+{
+    char except[24];
+    snprintf(except, sizeof(except), "%" PRIu64, except_id);
+    const char *params[2] = {nhs, except};
+    PGresult *res = tsr_db_exec(
+        call->conn, "SELECT id FROM people WHERE nhs_number = $1 AND id <> $2::bigint", 2, params, err);
+    if (res == NULL)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) > 0)
+        rc = tsr_error_set(err, TSR_E_CONFLICT, "duplicate_nhs_number", "nhs_number",
+                           "A person with NHS number %s is already recorded (id %s): %s.", nhs,
+                           PQgetvalue(res, 0, 0), what_to_do);
+    PQclear(res);
+    return rc;
+}
+
 int records_person_create(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__PersonCreate *in = (const Tsr__Records__PersonCreate *)call->payload;
@@ -381,23 +404,9 @@ int records_person_create(tsr_call_t *call, tsr_error_t *err)
                                  "There is no person with id %" PRIu64 " to record as the mother.",
                                  in->mother_id);
     }
-    if (nhs[0] != '\0') {
-        const char *params[1] = {nhs};
-        PGresult *res =
-            tsr_db_exec(call->conn, "SELECT id FROM people WHERE nhs_number = $1", 1, params, err);
-        if (res == NULL)
-            return -1;
-        if (PQntuples(res) > 0) {
-            tsr_error_set(
-                err, TSR_E_CONFLICT, "duplicate_nhs_number", "nhs_number",
-                "A person with NHS number %s is already recorded (id %s): open that record instead of "
-                "adding another.",
-                nhs, PQgetvalue(res, 0, 0));
-            PQclear(res);
-            return -1;
-        }
-        PQclear(res);
-    }
+    if (nhs[0] != '\0' &&
+        person__check_nhs_free(call, nhs, 0, "open that record instead of adding another", err) != 0)
+        return -1;
     char *given = tsr_text_trim_dup(in->legal_name ? in->legal_name->given : "");
     char *family = tsr_text_trim_dup(in->legal_name ? in->legal_name->family : "");
     /* Other names as a text[] literal built by PostgreSQL from a JSON list: no quoting by hand. */
@@ -794,6 +803,25 @@ static void person__summary_change(char *summary, size_t size, const char *what,
                  now[0] ? now : "(none)");
 }
 
+/* Other names, trimmed, as a JSON array for the statement (malloc'd; NULL when out of memory) and
+ * as words for the audit entry ("A, B"). */
+static char *person__other_names_json(char **names, size_t n, char *words, size_t size)
+{
+    json_t *others = json_array();
+    words[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        char *one = tsr_text_trim_dup(names[i]);
+        json_array_append_new(others, json_string(one ? one : ""));
+        size_t used = strlen(words);
+        if (used < size)
+            snprintf(words + used, size - used, "%s%s", i ? ", " : "", one ? one : "");
+        free(one);
+    }
+    char *text = json_dumps(others, JSON_COMPACT);
+    json_decref(others);
+    return text;
+}
+
 /* Seed 003: "The child's legal name should be recorded exactly as it appears on their birth
  * certificate ... Any other or alternative names should be added under Other Names within Person
  * Details". CP-IS matches a child on the legal name and date of birth, so a plan held back for a
@@ -846,18 +874,9 @@ int records_person_update_details(tsr_call_t *call, tsr_error_t *err)
         return -1;
     char *given = tsr_text_trim_dup(in->legal_name ? in->legal_name->given : "");
     char *family = tsr_text_trim_dup(in->legal_name ? in->legal_name->family : "");
-    json_t *others = json_array();
-    char now_others[1024] = "";
-    for (size_t i = 0; i < in->n_other_names; i++) {
-        char *one = tsr_text_trim_dup(in->other_names[i]);
-        json_array_append_new(others, json_string(one ? one : ""));
-        size_t used = strlen(now_others);
-        if (used < sizeof(now_others))
-            snprintf(now_others + used, sizeof(now_others) - used, "%s%s", i ? ", " : "", one ? one : "");
-        free(one);
-    }
-    char *others_json = json_dumps(others, JSON_COMPACT);
-    json_decref(others);
+    char now_others[1024];
+    char *others_json =
+        person__other_names_json(in->other_names, in->n_other_names, now_others, sizeof(now_others));
     char now_name[220];
     person__name_text(now_name, sizeof(now_name), given ? given : "", family ? family : "");
     const char *params[7] = {id,
@@ -902,6 +921,103 @@ int records_person_update_details(tsr_call_t *call, tsr_error_t *err)
     person__summary_change(summary, sizeof(summary), "expected date of delivery", was_edd,
                            in->expected_delivery_date);
     if (records_person_audit(call, in->person_id, now_display, "details-changed", summary, err) != 0)
+        return -1;
+    return records_person_reply_changed(call, in->person_id, err);
+}
+
+/* An unborn child born (seed 003): the record stops being unborn, with the child's legal name as on
+ * the birth certificate, date of birth, gender and, when known, their own NHS number; from then on
+ * CP-IS matches the child on their own number, name and date of birth, not on the mother's number.
+ * The expected date of delivery goes (the audit entry keeps it); the link to the mother stays. */
+int records_person_record_birth(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__PersonBirth *in = (const Tsr__Records__PersonBirth *)call->payload;
+    if (tsr_actor_require_role(call->actor, records_person_writers, "record births", err) != 0)
+        return -1;
+    char display[256];
+    if (records_person_require_access(call, in->person_id, "change", display, sizeof(display), err) != 0)
+        return -1;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, in->person_id);
+    const char *lock_params[1] = {id};
+    /* Locked, so that a birth recorded twice at once is recorded once and the second is told so. */
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT merged_into IS NOT NULL, unborn, coalesce(expected_delivery_date::text, ''),"
+                    " coalesce((expected_delivery_date - " PERSON_BIRTH_EARLIEST_DAYS ")::text, '')"
+                    " FROM people WHERE id = $1::bigint FOR UPDATE",
+                    1, lock_params, err);
+    if (res == NULL)
+        return -1;
+    int merged = PQgetvalue(res, 0, 0)[0] == 't', unborn = PQgetvalue(res, 0, 1)[0] == 't';
+    char edd[16], earliest[16];
+    snprintf(edd, sizeof(edd), "%s", PQgetvalue(res, 0, 2));
+    snprintf(earliest, sizeof(earliest), "%s", PQgetvalue(res, 0, 3));
+    PQclear(res);
+    if (merged)
+        return tsr_error_set(err, TSR_E_CONFLICT, "already_merged", NULL,
+                             "This record was merged into another; record the birth on the record that went "
+                             "forward.");
+    if (!unborn)
+        return tsr_error_set(err, TSR_E_CONFLICT, "not_unborn", NULL,
+                             "%s is not recorded as an unborn child: correct their details instead.",
+                             display);
+    Tsr__Records__PersonCreate check = TSR__RECORDS__PERSON_CREATE__INIT;
+    check.legal_name = in->legal_name;
+    check.n_other_names = in->n_other_names;
+    check.other_names = in->other_names;
+    check.date_of_birth = in->date_of_birth;
+    check.gender = in->gender;
+    check.nhs_number = in->nhs_number;
+    char nhs[11];
+    tsr_error_t ignored; /* a malformed date is among validate's faults already */
+    person__validate(&check, nhs, err);
+    if (in->date_of_birth[0] == '\0')
+        tsr_error_add(err, TSR_E_INVALID, "missing_field", "date_of_birth", "Enter the date of birth.");
+    else if (tsr_text_check_date(in->date_of_birth, 1, "date_of_birth", &ignored) == 0 && earliest[0] &&
+             strcmp(in->date_of_birth, earliest) < 0)
+        tsr_error_add(err, TSR_E_INVALID, "invalid_date", "date_of_birth",
+                      "The date of birth must be no more than 24 weeks before the expected date of delivery "
+                      "(%s).",
+                      edd);
+    if (tsr_error_gathered(err) != 0)
+        return -1;
+    if (nhs[0] != '\0' && person__check_nhs_free(call, nhs, in->person_id,
+                                                 "check the number, or merge the two records", err) != 0)
+        return -1;
+    char *given = tsr_text_trim_dup(in->legal_name ? in->legal_name->given : "");
+    char *family = tsr_text_trim_dup(in->legal_name ? in->legal_name->family : "");
+    char now_others[1024];
+    char *others_json =
+        person__other_names_json(in->other_names, in->n_other_names, now_others, sizeof(now_others));
+    const char *params[7] = {id,
+                             given ? given : "",
+                             family ? family : "",
+                             others_json ? others_json : "[]",
+                             in->date_of_birth,
+                             in->gender,
+                             nhs[0] ? nhs : NULL};
+    res = tsr_db_exec(call->conn,
+                      "UPDATE people SET unborn = false, expected_delivery_date = NULL, given_name = $2,"
+                      " family_name = $3, other_names = ARRAY(SELECT jsonb_array_elements_text($4::jsonb)),"
+                      " date_of_birth = $5::date, gender = $6, nhs_number = $7,"
+                      " search_names = " PERSON_SEARCH_NAMES("$2", "$3", "$4") " WHERE id = $1::bigint",
+                      7, params, err);
+    free(given);
+    free(family);
+    free(others_json);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    char now_display[256];
+    if (records_person_display(call, in->person_id, now_display, sizeof(now_display), err) != 0)
+        return -1;
+    char summary[1024];
+    snprintf(summary, sizeof(summary),
+             "Recorded the birth of %s (%" PRIu64 "), recorded as %s: born on %s (expected on %s)%s%s",
+             now_display, in->person_id, display, in->date_of_birth, edd,
+             nhs[0] ? ", NHS number " : ", no NHS number yet", nhs);
+    if (records_person_audit(call, in->person_id, now_display, "birth-recorded", summary, err) != 0)
         return -1;
     return records_person_reply_changed(call, in->person_id, err);
 }

@@ -21,6 +21,7 @@ int records_person_set_nhs_number(tsr_call_t *call, tsr_error_t *err);
 /* records.person.update_details: the legal name, other names, date of birth, gender (and an unborn
  * child's expected date of delivery) corrected, audited as records.person.details-changed. */
 int records_person_update_details(tsr_call_t *call, tsr_error_t *err);
+int records_person_record_birth(tsr_call_t *call, tsr_error_t *err);
 int records_allocation_add(tsr_call_t *call, tsr_error_t *err);
 int records_allocation_end(tsr_call_t *call, tsr_error_t *err);
 

@@ -536,13 +536,17 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
     records_access_params(call, worker, teams, sizeof(teams), &override);
     snprintf(lim, sizeof(lim), "%u", limit + 1);
     snprintf(from, sizeof(from), "%lu", offset);
-    const char *params[6] = {worker, teams, override, in->on[0] ? in->on : NULL, lim, from};
+    char only[24];
+    snprintf(only, sizeof(only), "%" PRIu64, in->person_id);
+    const char *params[7] = {
+        worker, teams, override, in->on[0] ? in->on : NULL, lim, from, in->person_id ? only : NULL};
     char sql[4096];
     /* Due: the latest flag's date reached, no hold, nothing open, and every service the person was
      * involved with flagged (the longest period applies to the whole record). */
     snprintf(sql, sizeof(sql),
              "WITH day AS (SELECT coalesce($4::date, current_date) AS on_day),"
              " due AS (SELECT f.person_id, max(f.keep_until) AS keep_until FROM retention_flags f"
+             "  WHERE $7::bigint IS NULL OR f.person_id = $7::bigint"
              "  GROUP BY f.person_id HAVING max(f.keep_until) <= (SELECT on_day FROM day))"
              " SELECT p.id, " RECORDS_PERSON_DISPLAY ", r.reason IS NOT NULL, d.keep_until::text, %s,"
              "  (SELECT on_day::text FROM day)"
@@ -555,7 +559,7 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
              "    AND f.service = i.service)))"
              " ORDER BY d.keep_until, p.id LIMIT $5::int OFFSET $6::bigint",
              records_access_sql);
-    PGresult *res = tsr_db_exec(call->conn, sql, 6, params, err);
+    PGresult *res = tsr_db_exec(call->conn, sql, 7, params, err);
     if (res == NULL)
         return -1;
     int rows = PQntuples(res) > (int)limit ? (int)limit : PQntuples(res);

@@ -18,10 +18,12 @@ int wf_wants_person_event(const Tsr__Envelope *ev)
 {
     return ev->type != NULL && (strcmp(ev->type, "records.person.merged") == 0 ||
                                 strcmp(ev->type, "records.person.details-changed") == 0 ||
+                                strcmp(ev->type, "records.person.birth-recorded") == 0 ||
                                 strcmp(ev->type, "records.person.disposed") == 0);
 }
 
-/* A name corrected (records.person.details-changed): the steps about the person show it, in every
+/* A name corrected (records.person.details-changed), or an unborn child's given at birth
+ * (.birth-recorded): the steps about the person show it, in every
  * workview and on every request, from now on. What a step's sections recorded at the time (a CPIS
  * Follow up's child's details) stays as it was. */
 static int merges__rename(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p, tsr_error_t *err)
@@ -76,7 +78,8 @@ int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err)
         &tsr__records__person_accessed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
     if (p == NULL)
         return -1;
-    int renamed = strcmp(ev->event->type, "records.person.details-changed") == 0;
+    int renamed = strcmp(ev->event->type, "records.person.details-changed") == 0 ||
+                  strcmp(ev->event->type, "records.person.birth-recorded") == 0;
     if (renamed || strcmp(ev->event->type, "records.person.disposed") == 0) {
         int rc = renamed ? merges__rename(ev, p, err) : merges__dispose(ev, p, err);
         tsr__records__person_accessed__free_unpacked(p, NULL);

@@ -397,6 +397,24 @@ static void test_every_call_about_a_person_leaves_exactly_one_entry_each(void **
     json_decref(call(admin, "POST", path, "{\"reason\":\"duplicate\"}", 200));
     op_end();
 
+    /* An unborn child's birth recorded: one entry, on the child's record. */
+    char unborn[32], edd[16], born_body[400];
+    testenv_sql_date(testenv, "current_date + 7", edd);
+    snprintf(born_body, sizeof(born_body),
+             "{\"legal_name\":{\"given\":\"\",\"family\":\"Auditmore\"},\"gender\":\"not-known\","
+             "\"unborn\":true,\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+             q, edd);
+    j = call(sw, "POST", "/api/v1/people", born_body, 201);
+    id_of(j, "id", unborn);
+    json_decref(j);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/birth", unborn);
+    op_start("PUT /api/v1/people/{id}/birth", unborn, NULL);
+    json_decref(call(sw, "PUT", path,
+                     "{\"legal_name\":{\"given\":\"Bertie\",\"family\":\"Auditmore\"},\"gender\":\"male\","
+                     "\"date_of_birth\":\"2026-12-01\"}",
+                     200));
+    op_end();
+
     /* A record past its retention, nothing keeping it, disposed of: one entry, the disposal. */
     char gone[32];
     testenv_add_person(testenv, sw, "Gwendolen", "Auditgone", "2010-01-01", gone);

@@ -842,6 +842,74 @@ static void test_every_failure_code_of_a_response_is_queued_with_its_meaning(voi
     }
 }
 
+/* Seed 003: an unborn child's plan is shared against the mother's NHS number until the birth. Once
+ * the birth is recorded (the child's legal name, date of birth and own number), the unborn child
+ * protection plan still open is held back, saying what to do; ended, its end is told against the
+ * mother's number, and the child's own plan is shared on the child's own number, name and date of
+ * birth. */
+static void test_once_the_birth_is_recorded_the_childs_own_plan_is_shared_on_their_own_number(void **state)
+{
+    (void)state;
+    child_t mum, baby;
+    add_child("Nia", "Nightingale", "1998-02-03", &mum);
+    trace(mum.nhs, "Nightingale", "[\"Nia\"]", "1998-02-03");
+    char edd[16], today[16], body[600], path[96];
+    testenv_sql_date(testenv, "current_date + 5", edd);
+    testenv_sql_date(testenv, "current_date", today);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"\",\"family\":\"Nightingale\"},\"gender\":\"not-known\","
+             "\"unborn\":true,\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+             mum.id, edd);
+    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
+    snprintf(baby.id, sizeof(baby.id), "%s", testenv_str(p, "id"));
+    json_decref(p);
+    record_plan(&baby, "unborn-child-protection-plan", NULL, today);
+    json_t *up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_non_null(record_for(json_object_get(up, "file"), mum.nhs));
+    json_decref(up);
+
+    /* Born early, today: the birth recorded with the child's own number. */
+    testenv_new_nhs_number(baby.nhs);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/birth", baby.id);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Wren\",\"family\":\"Nightingale\"},\"date_of_birth\":\"%s\","
+             "\"gender\":\"female\",\"nhs_number\":\"%s\"}",
+             today, baby.nhs);
+    p = testenv_call_json(testenv, social_worker, "PUT", path, body, 200);
+    assert_false(json_is_true(json_object_get(p, "unborn")));
+    json_decref(p);
+    up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_null(record_for(json_object_get(up, "file"), mum.nhs));
+    const json_t *h = held_for(up, baby.plan);
+    if (h == NULL)
+        fail_msg("the unborn child protection plan was not held back: %s", json_dumps(up, 0));
+    assert_string_equal(testenv_str(h, "code"), "child_born");
+    assert_non_null(strstr(testenv_str(h, "reason"), "Wren Nightingale's birth has been recorded"));
+    json_decref(up);
+
+    /* The unborn plan ended and the child's own recorded: shared on the child's own number. */
+    char unborn_plan[32];
+    snprintf(unborn_plan, sizeof(unborn_plan), "%s", baby.plan);
+    snprintf(path, sizeof(path), "/api/v1/cpis/plans/%s/end", unborn_plan);
+    snprintf(body, sizeof(body), "{\"end_date\":\"%s\"}", today);
+    json_decref(testenv_call_json(testenv, social_worker, "POST", path, body, 200));
+    trace(baby.nhs, "Nightingale", "[\"Wren\"]", today);
+    record_plan(&baby, "child-protection-plan", NULL, today);
+    up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    const json_t *rb = record_for(json_object_get(up, "file"), baby.nhs);
+    if (rb == NULL)
+        fail_msg("the child's own plan was not shared: %s", json_dumps(up, 0));
+    assert_string_equal(testenv_str(rb, "plan_type"), "child-protection-plan");
+    assert_null(held_for(up, baby.plan));
+    /* The unborn plan's end is told against the mother's number, so that the NHS learns it. */
+    const json_t *rm = record_for(json_object_get(up, "file"), mum.nhs);
+    if (rm == NULL)
+        fail_msg("the unborn plan's end was not told: %s", json_dumps(up, 0));
+    assert_string_equal(testenv_str(rm, "plan_type"), "unborn-child-protection-plan");
+    assert_string_equal(testenv_str(rm, "end_date"), today);
+    json_decref(up);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -853,6 +921,7 @@ int main(void)
         cmocka_unit_test(test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded),
         cmocka_unit_test(test_every_failure_code_of_a_response_is_queued_with_its_meaning),
         cmocka_unit_test(test_an_answered_upload_file_leaves_the_upload_directory_after_the_days_kept),
+        cmocka_unit_test(test_once_the_birth_is_recorded_the_childs_own_plan_is_shared_on_their_own_number),
         cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

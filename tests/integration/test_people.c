@@ -1447,6 +1447,133 @@ static void test_a_worker_refused_a_restricted_record_asks_system_support_for_ac
     free(admin);
 }
 
+/* Seed 003: "In the case of unborn babies, the mother's NHS number is used. Once the child reaches
+ * the expected date of delivery the system will require an NHS number to be added to the child's
+ * record." The birth is recorded on the unborn child's record: their legal name, date of birth,
+ * gender and own NHS number, every fault at once; the record is then the child's, found by name,
+ * with the mother still linked, the steps about it named anew, and one entry in the trail. */
+static void test_the_birth_of_an_unborn_child_is_recorded_on_their_record(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char mother[32], baby[32], other[32], body[600], path[96], edd[16], today[16], early[16], nhs[11];
+    add_person(sw, "{\"legal_name\":{\"given\":\"Orla\",\"family\":\"Birthwhistle\"},\"gender\":\"female\"}",
+               mother);
+    testenv_sql_date(testenv, "current_date + 14", edd);
+    testenv_sql_date(testenv, "current_date", today);
+    testenv_sql_date(testenv, "current_date + 14 - 169", early);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"\",\"family\":\"Birthwhistle\"},\"gender\":\"not-known\","
+             "\"unborn\":true,\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+             mother, edd);
+    add_person(sw, body, baby);
+    snprintf(body, sizeof(body), "{\"type\":\"add-address\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}",
+             baby);
+    json_t *step = testenv_call_json(testenv, sw, "POST", "/api/v1/steps", body, 201);
+    char step_path[64];
+    snprintf(step_path, sizeof(step_path), "/api/v1/steps/%s", testenv_str(step, "id"));
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/birth", baby);
+
+    /* Every fault at once, and nothing changed. */
+    testenv_response_t r =
+        testenv_http(testenv, "PUT", path, sw,
+                     "{\"legal_name\":{\"given\":\"\",\"family\":\"Birthwhistle\"},\"gender\":\"boy\","
+                     "\"date_of_birth\":\"2999-01-01\",\"nhs_number\":\"123\"}",
+                     NULL);
+    assert_int_equal(r.status, 400);
+    const char *fields[] = {"legal_name.given", "gender", "date_of_birth", "nhs_number"};
+    for (size_t i = 0; i < 4; i++) {
+        int found = 0;
+        size_t k;
+        json_t *e;
+        json_array_foreach(json_object_get(r.json, "errors"), k, e)
+        {
+            found |= json_is_string(json_object_get(e, "field")) &&
+                     strcmp(testenv_str(e, "field"), fields[i]) == 0;
+        }
+        if (!found)
+            fail_msg("no fault for %s: %s", fields[i], r.body);
+    }
+    testenv_response_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Ivy\",\"family\":\"Birthwhistle\"},\"gender\":\"female\","
+             "\"date_of_birth\":\"%s\"}",
+             early);
+    testenv_call_error(testenv, sw, "PUT", path, body, 400, "invalid_date", "date_of_birth");
+    testenv_call_error(
+        testenv, sw, "PUT", path,
+        "{\"legal_name\":{\"given\":\"Ivy\",\"family\":\"Birthwhistle\"},\"gender\":\"female\"}", 400,
+        "missing_field", "date_of_birth");
+    /* Another's NHS number is refused. */
+    char taken[11];
+    testenv_new_nhs_number(taken);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Olwen\",\"family\":\"Taken\"},\"gender\":\"female\","
+             "\"nhs_number\":\"%s\"}",
+             taken);
+    add_person(sw, body, other);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Ivy\",\"family\":\"Birthwhistle\"},\"gender\":\"female\","
+             "\"date_of_birth\":\"%s\",\"nhs_number\":\"%s\"}",
+             today, taken);
+    testenv_call_error(testenv, sw, "PUT", path, body, 409, "duplicate_nhs_number", "nhs_number");
+    /* A worker who may not change people cannot record it. */
+    testenv_new_nhs_number(nhs);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Ivy\",\"family\":\"Birthwhistle\"},\"other_names\":[\"Ivy Orla\"],"
+             "\"gender\":\"female\",\"date_of_birth\":\"%s\",\"nhs_number\":\"%.3s %.3s %.4s\"}",
+             today, nhs, nhs + 3, nhs + 6);
+    char *auditor = testenv_login(testenv, "auditor");
+    testenv_call_error(testenv, auditor, "PUT", path, body, 403, "forbidden", NULL);
+    free(auditor);
+
+    /* Born today, ahead of the date expected. */
+    json_t *p = testenv_call_json(testenv, sw, "PUT", path, body, 200);
+    assert_false(json_is_true(json_object_get(p, "unborn")));
+    assert_string_equal(testenv_str(p, "date_of_birth"), today);
+    assert_string_equal(testenv_str(p, "nhs_number"), nhs);
+    assert_string_equal(testenv_str(p, "gender"), "female");
+    assert_string_equal(testenv_str(json_object_get(p, "legal_name"), "given"), "Ivy");
+    assert_string_equal(testenv_str(p, "mother_id"), mother);
+    assert_true(json_object_get(p, "expected_delivery_date") == NULL ||
+                json_is_null(json_object_get(p, "expected_delivery_date")) ||
+                strcmp(json_string_value(json_object_get(p, "expected_delivery_date")), "") == 0);
+    json_decref(p);
+    /* Once only. */
+    testenv_call_error(testenv, sw, "PUT", path, body, 409, "not_unborn", NULL);
+    /* Found by the name given at birth, and by the other name. */
+    json_t *found = testenv_call_json(testenv, sw, "GET", "/api/v1/people?name=Ivy%20Orla", NULL, 200);
+    int listed = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(found, "items"), i, it)
+    {
+        listed |= strcmp(testenv_str(it, "id"), baby) == 0;
+    }
+    assert_true(listed);
+    json_decref(found);
+    /* The step about the child shows their name. */
+    int renamed = 0;
+    for (int attempt = 0; attempt < 100 && !renamed; attempt++) {
+        json_t *s = testenv_call_json(testenv, sw, "GET", step_path, NULL, 200);
+        renamed = strcmp(testenv_str(json_object_get(s, "subject"), "name"), "Ivy Birthwhistle") == 0;
+        json_decref(s);
+        if (!renamed)
+            usleep(50 * 1000);
+    }
+    assert_true(renamed);
+    /* One entry in the trail, saying what was expected and what happened. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'record-birth' AND summary LIKE '%%expected on %s%%'",
+             baby, edd);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1469,6 +1596,7 @@ int main(void)
             test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_those_without_access),
         cmocka_unit_test(test_a_persons_details_are_corrected_audited_followed_by_their_work_and_checked),
         cmocka_unit_test(test_restrictions_whose_review_date_has_come_are_listed_for_system_support),
+        cmocka_unit_test(test_the_birth_of_an_unborn_child_is_recorded_on_their_record),
         cmocka_unit_test(test_a_worker_refused_a_restricted_record_asks_system_support_for_access),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);

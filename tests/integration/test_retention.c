@@ -448,6 +448,15 @@ static void test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_d
                        "note");
     testenv_call_error(testenv, admin, "POST", path, "{\"notes\":\"x\"}", 400, "unknown_field", "notes");
 
+    /* Asked about alone, it is due, and no other record is listed. */
+    snprintf(body, sizeof(body), "/api/v1/retention/due?person_id=%s", person);
+    json_t *alone = testenv_call_json(testenv, admin, "GET", body, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(alone, "items")), 1);
+    assert_string_equal(testenv_str(json_array_get(json_object_get(alone, "items"), 0), "person_id"), person);
+    json_decref(alone);
+    testenv_call_error(testenv, admin, "GET", "/api/v1/retention/due?person_id=x1", NULL, 400, "invalid_id",
+                       "person_id");
+
     /* Due: it goes, with its duplicate. */
     json_t *d =
         testenv_call_json(testenv, admin, "POST", path, "{\"note\":\"Disposal list EH-2026-11\"}", 200);
