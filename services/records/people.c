@@ -297,12 +297,12 @@ static int person__load_allocations(tsr_call_t *call, uint64_t id, Tsr__Records_
  * Adding a person
  * ---------------------------------------------------------------------------------------------- */
 
-/* Every fault of the new person's details, gathered in the form's order (tsr_error_gathered). */
-static int person__validate(const Tsr__Records__PersonCreate *in, char nhs[11], tsr_error_t *err)
+/* Adds every fault of a person's details to err, in the form's order, for the caller to end the
+ * gathering (tsr_error_gathered) once it has added its own. */
+static void person__gather_faults(const Tsr__Records__PersonCreate *in, char nhs[11], tsr_error_t *err)
 {
     const char *given = in->legal_name ? in->legal_name->given : "";
     const char *family = in->legal_name ? in->legal_name->family : "";
-    tsr_error_clear(err);
     if (!in->unborn && tsr_text_trimmed_length(given) == 0)
         tsr_error_add(err, TSR_E_INVALID, "missing_field", "legal_name.given", "Enter the given name.");
     else if (tsr_text_length(given) > PERSON_NAME_MAX)
@@ -363,6 +363,13 @@ static int person__validate(const Tsr__Records__PersonCreate *in, char nhs[11], 
             tsr_text_check_date(in->date_of_birth, 1, "date_of_birth", &one) != 0)
             tsr_error_gather(err, &one);
     }
+}
+
+/* Every fault of the new person's details, gathered in the form's order (tsr_error_gathered). */
+static int person__validate(const Tsr__Records__PersonCreate *in, char nhs[11], tsr_error_t *err)
+{
+    tsr_error_clear(err);
+    person__gather_faults(in, nhs, err);
     return tsr_error_gathered(err);
 }
 
@@ -970,8 +977,9 @@ int records_person_record_birth(tsr_call_t *call, tsr_error_t *err)
     check.gender = in->gender;
     check.nhs_number = in->nhs_number;
     char nhs[11];
-    tsr_error_t ignored; /* a malformed date is among validate's faults already */
-    person__validate(&check, nhs, err);
+    tsr_error_t ignored; /* a malformed date is among the details' faults already */
+    tsr_error_clear(err);
+    person__gather_faults(&check, nhs, err);
     if (in->date_of_birth[0] == '\0')
         tsr_error_add(err, TSR_E_INVALID, "missing_field", "date_of_birth", "Enter the date of birth.");
     else if (tsr_text_check_date(in->date_of_birth, 1, "date_of_birth", &ignored) == 0 && earliest[0] &&
@@ -1000,7 +1008,7 @@ int records_person_record_birth(tsr_call_t *call, tsr_error_t *err)
     res = tsr_db_exec(call->conn,
                       "UPDATE people SET unborn = false, expected_delivery_date = NULL, given_name = $2,"
                       " family_name = $3, other_names = ARRAY(SELECT jsonb_array_elements_text($4::jsonb)),"
-                      " date_of_birth = $5::date, gender = $6, nhs_number = $7,"
+                      " date_of_birth = $5::date, gender = $6, nhs_number = coalesce($7, nhs_number),"
                       " search_names = " PERSON_SEARCH_NAMES("$2", "$3", "$4") " WHERE id = $1::bigint",
                       7, params, err);
     free(given);

@@ -1501,10 +1501,15 @@ static void test_the_birth_of_an_unborn_child_is_recorded_on_their_record(void *
              "\"date_of_birth\":\"%s\"}",
              early);
     testenv_call_error(testenv, sw, "PUT", path, body, 400, "invalid_date", "date_of_birth");
-    testenv_call_error(
-        testenv, sw, "PUT", path,
-        "{\"legal_name\":{\"given\":\"Ivy\",\"family\":\"Birthwhistle\"},\"gender\":\"female\"}", 400,
-        "missing_field", "date_of_birth");
+    /* No date of birth and no given name: both named (the date's fault is the birth's own check). */
+    r = testenv_http(testenv, "PUT", path, sw,
+                     "{\"legal_name\":{\"given\":\" \",\"family\":\"Birthwhistle\"},\"gender\":\"female\"}",
+                     NULL);
+    assert_int_equal(r.status, 400);
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 2);
+    assert_non_null(strstr(r.body, "\"field\":\"legal_name.given\""));
+    assert_non_null(strstr(r.body, "\"field\":\"date_of_birth\""));
+    testenv_response_free(&r);
     /* Another's NHS number is refused. */
     char taken[11];
     testenv_new_nhs_number(taken);
