@@ -1081,6 +1081,7 @@ journey("Retention (seed 002): a key worker flags a demo person's closed service
   const listed = await text(due);
   expect(listed.includes(`Wilf Oldacre (${old.id})`) && listed.includes("Children's social work: Contact or consultation only, no further action (case closed 30/06/2005, kept until 30/06/2011)"), `the records due: ${listed}`);
   expect(!listed.includes('Efua'), 'a record kept until 2040 is listed as due');
+  expect((await due.getByRole('link', { name: /^Dispose of record/ }).count()) === 0, 'the auditor is offered to dispose of a record, which is for admin and system support');
   await s.check('retention-due');
   await kb.date(page.locator('#due-on'), '2011-06-29');
   await kb.press(page.getByRole('button', { name: 'Show records' }));
@@ -1102,6 +1103,76 @@ journey("Retention (seed 002): a key worker flags a demo person's closed service
   expect(held.includes('Held Osei family case review: keep until it reports') && held.includes('Review by 30/06/2027') && held.includes('Held by Avery Auden'), `the hold on the record: ${held}`);
   await page.getByRole('button', { name: 'Release the hold' }).waitFor();
   await s.check('retention-held');
+  await signOut(s);
+});
+
+journey("Admin: a record due for disposal disposed of from today's records due for disposal (not from a day gone by's list; refused first without the check ticked, then by the API while held for an inquiry), the panel with what the register keeps, and its id then answered 'disposed of'", async (s, ctx) => {
+  const { page } = s;
+  // Set-up through the API, as the integration tests do: a MASH social worker records a person whose
+  // early help closed on 01/05/2019 and flags it 'contact only' (6 years): kept until 01/05/2025, due.
+  const sw = await signInApi(ctx.base, 'mash.sw');
+  const ffion = await apiCall(ctx.base, sw, 'POST', '/api/v1/people', { legal_name: { given: 'Ffion', family: 'Dyfrig' }, gender: 'female', date_of_birth: '2008-02-14' });
+  await apiCall(ctx.base, sw, 'POST', `/api/v1/people/${ffion.id}/involvements`, { service: 'EH', kind: 'early-help', start_date: '2019-01-07', end_date: '2019-05-01' });
+  const flagged = await apiCall(ctx.base, sw, 'PUT', `/api/v1/people/${ffion.id}/retention/EH`, { criterion: 'eh-contact-only' });
+  expect(flagged.keep_until === '2025-05-01', `the record is kept until ${flagged.keep_until}`);
+  const name = `Ffion Dyfrig (${ffion.id})`;
+  const kb = await signIn(s, 'admin');
+  const me = await text(page.locator('#signed-in p', { hasText: 'Signed in as' }).locator('strong'));
+  await navTo(kb, page, 'Retention');
+  await page.locator('h1', { hasText: 'Records due for disposal' }).waitFor();
+  const dispose = page.getByRole('link', { name: `Dispose of record of ${name}` });
+  await dispose.waitFor();
+  await s.check('disposal-due-today');
+  // A day gone by lists the record too, but a record is disposed of from today's list only.
+  await kb.date(page.locator('#due-on'), yesterday);
+  await kb.press(page.getByRole('button', { name: 'Show records' }));
+  await page.getByRole('table', { name: `Due on ${yesterday.split('-').reverse().join('/')}` }).waitFor();
+  await page.locator('tr', { hasText: name }).waitFor();
+  expect((await page.getByRole('link', { name: /^Dispose of record/ }).count()) === 0, "a day gone by's list offers to dispose of records");
+  await kb.date(page.locator('#due-on'), today);
+  await kb.press(page.getByRole('button', { name: 'Show records' }));
+  await kb.press(dispose);
+  await page.locator('h1', { hasText: 'Dispose of a record' }).waitFor();
+  const about = await text(page.locator('.govuk-summary-list'));
+  expect(about.includes(`Person ${name}`) && about.includes('Kept until 01/05/2025') && about.includes('Early help: Early help contact only (case closed 01/05/2019, kept until 01/05/2025)'), `the record to dispose of: ${about}`);
+  await page.locator('.govuk-warning-text', { hasText: 'Disposing of a record deletes it, its work steps and its CP-IS data. This cannot be undone.' }).waitFor();
+  // Not without the check.
+  await kb.press(page.getByRole('button', { name: 'Dispose of record' }));
+  await page.locator('#disposal-checked-error', { hasText: 'Confirm you have checked this record is due for disposal' }).waitFor();
+  await kb.press(page.locator('.govuk-error-summary a', { hasText: 'Confirm you have checked' }));
+  expect(await page.locator('#disposal-checked').evaluate((el) => el === document.activeElement), "the error summary's link does not focus the check");
+  await s.check('disposal-needs-check');
+  await kb.type(page.locator('#disposal-note'), 'Early help disposal list EH-2026-12');
+  await kb.press(page.getByLabel('I have checked this record is due for disposal and nothing keeps it'));
+  // Meanwhile information governance holds the record for an inquiry: the API's reason, in the summary.
+  const auditor = await signInApi(ctx.base, 'auditor');
+  await apiCall(ctx.base, auditor, 'PUT', `/api/v1/people/${ffion.id}/retention-hold`, { reason: 'Dyfrig family inquiry' });
+  await kb.press(page.getByRole('button', { name: 'Dispose of record' }));
+  await page.locator('.govuk-error-summary', { hasText: 'The record is held past its retention for an inquiry (Dyfrig family inquiry)' }).waitFor();
+  await s.check('disposal-refused-held');
+  await apiCall(ctx.base, auditor, 'DELETE', `/api/v1/people/${ffion.id}/retention-hold`);
+  await kb.press(page.getByRole('button', { name: 'Dispose of record' }));
+  await page.locator('.govuk-panel', { hasText: 'Record disposed of' }).waitFor();
+  expect(await page.locator('h1.govuk-panel__title').evaluate((el) => el === document.activeElement), "the panel's heading does not have the focus");
+  const kept = await text(page.locator('.govuk-summary-list'));
+  expect(
+    kept.includes(`Person ${ffion.id}`) && kept.includes('Kept until 01/05/2025') && kept.includes('Criteria Early help: Early help contact only') &&
+      kept.includes('Note Early help disposal list EH-2026-12') && kept.includes(`Disposed of ${today.split('-').reverse().join('/')}`) && kept.includes(`by ${me}`) && !kept.includes('Ffion'),
+    `what the register keeps: ${kept}`,
+  );
+  await s.check('disposal-done');
+  await kb.press(page.getByRole('link', { name: 'Back to Records due for disposal' }));
+  await page.locator('h1', { hasText: 'Records due for disposal' }).waitFor();
+  expect((await page.locator('main', { hasText: name }).count()) === 0, 'the record disposed of is still listed as due');
+  // Its id is answered 'disposed of'; a record not due is not offered for disposal.
+  await page.goto(`${ctx.base}/#/people/${ffion.id}`);
+  await page.locator('#page-error', { hasText: `The record of person ${ffion.id} was disposed of on ${today.split('-').reverse().join('/')}, at the end of its retention.` }).waitFor();
+  await s.check('disposal-record-gone');
+  const admin = await signInApi(ctx.base, 'admin');
+  const efua = (await apiCall(ctx.base, admin, 'GET', '/api/v1/people?name=Efua')).items[0];
+  await page.goto(`${ctx.base}/#/people/${efua.id}/disposal`);
+  await page.locator('#disposal-not-due', { hasText: 'This record is not due for disposal today' }).waitFor();
+  expect((await page.getByRole('button', { name: 'Dispose of record' }).count()) === 0, 'a record not due is offered for disposal');
   await signOut(s);
 });
 
@@ -1248,6 +1319,23 @@ journey("Key worker: a demo child's legal name corrected to the birth certificat
   await kb.type(page.locator('#nhs-number'), number);
   await kb.press(page.getByRole('button', { name: 'Record NHS number' }));
   await banner(page, /NHS number .* recorded\./);
+  // Born yesterday: the birth recorded on the record, refused first without a given name and a date
+  // of birth; the number already recorded stays.
+  await kb.press(page.locator('#record-birth'));
+  await page.locator('h1', { hasText: 'Record the birth' }).waitFor();
+  await kb.press(page.getByRole('button', { name: 'Record the birth' }));
+  await page.locator('#details-given-error').waitFor();
+  await page.locator('#details-dob-error').waitFor();
+  await s.check('birth-two-faults');
+  await kb.type(page.locator('#details-given'), 'Morwenna');
+  await kb.date(page.locator('#details-dob'), yesterday);
+  await kb.press(page.locator('#details-gender'));
+  await kb.press(page.getByRole('button', { name: 'Record the birth' }));
+  await banner(page, 'The birth of Morwenna Polglase is recorded.');
+  await page.locator('h1', { hasText: `Morwenna Polglase (${baby.id})` }).waitFor();
+  const born = await text(page.locator('.govuk-summary-list').first());
+  expect(!born.includes('Expected delivery date') && born.includes(number.slice(0, 3)), `the child's details: ${born}`);
+  await s.check('birth-recorded');
   await signOut(s);
 });
 

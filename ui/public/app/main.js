@@ -8,7 +8,7 @@ import { workviewPage } from './pages/workview.js';
 import { organisationAddPage, organisationsPage, organisationPage } from './pages/organisations.js';
 import { stepDeletePage, stepPage } from './pages/step.js';
 import { caseNoteRemovePage, peoplePage, personPage } from './pages/people.js';
-import { personAddPage, personDetailsPage } from './pages/person_forms.js';
+import { personAddPage, personBirthPage, personDetailsPage } from './pages/person_forms.js';
 import { REVIEW_ROLES, restrictionPage, restrictionReviewsPage } from './pages/restriction.js';
 import { reportPage } from './pages/reports.js';
 import { dashboardPage } from './pages/dashboard.js';
@@ -19,6 +19,7 @@ import { familyContextPage, familyContextPersonPage } from './pages/family_conte
 import { passwordPage } from './pages/password.js';
 import { WORKER_ADMIN_ROLES, newWorkerPage, workerPage, workersPage } from './pages/workers.js';
 import { RETENTION_ROLES, retentionDuePage } from './pages/retention.js';
+import { disposalPage } from './pages/disposal.js';
 
 const REPORT_ROLES = ['mash-manager', 'team-manager', 'head-of-service', 'director', 'performance-analyst', 'admin', 'system-support'];
 const AUDIT_ROLES = ['auditor', 'admin'];
@@ -36,6 +37,7 @@ const routes = [
   { path: /^\/people\/new$/, page: personAddPage, nav: 'people' },
   { path: /^\/people\/(\d+)$/, page: personPage, nav: 'people' },
   { path: /^\/people\/(\d+)\/details$/, page: personDetailsPage, nav: 'people' },
+  { path: /^\/people\/(\d+)\/birth$/, page: personBirthPage, nav: 'people' },
   { path: /^\/people\/(\d+)\/restriction$/, page: restrictionPage, nav: 'people' },
   { path: /^\/restrictions$/, page: restrictionReviewsPage, nav: 'restrictions' },
   { path: /^\/people\/(\d+)\/case-notes\/(\d+)\/remove$/, page: caseNoteRemovePage, nav: 'people' },
@@ -43,6 +45,7 @@ const routes = [
   { path: /^\/reports\/front-door-dashboard$/, page: dashboardPage, nav: 'reports' },
   { path: /^\/audit$/, page: auditPage, nav: 'audit' },
   { path: /^\/retention$/, page: retentionDuePage, nav: 'retention' },
+  { path: /^\/people\/(\d+)\/disposal$/, page: disposalPage, nav: 'retention' },
   { path: /^\/notices$/, page: noticesPage, nav: 'notices' },
   { path: /^\/cpis\/errors$/, page: cpisErrorsPage, nav: 'cpis-errors' },
   { path: /^\/family-context$/, page: familyContextPage, nav: 'family-context' },

@@ -214,6 +214,8 @@ export async function personPage({ app, params, isCurrent }) {
     ${withDetails || canRestrict()
       ? html`<p class="govuk-body">${withDetails
           ? html`<a class="govuk-link govuk-!-margin-right-4" id="change-details" href="#/people/${person.id}/details">Change details<span class="govuk-visually-hidden"> of ${person.display_name}</span></a>`
+          : ''}${withDetails && person.unborn
+          ? html`<a class="govuk-link govuk-!-margin-right-4" id="record-birth" href="#/people/${person.id}/birth">Record the birth<span class="govuk-visually-hidden"> of ${person.display_name}</span></a>`
           : ''}${withDetails && person.gender === 'female' && !person.unborn
           ? html`<a class="govuk-link govuk-!-margin-right-4" id="add-unborn-child" href="#/people/new?mother=${person.id}">Add an unborn child<span class="govuk-visually-hidden"> of ${person.display_name}</span></a>`
           : ''}${canRestrict()

@@ -75,6 +75,51 @@ export async function personDetailsPage({ app, params, isCurrent }) {
   });
 }
 
+// #/people/{id}/birth: an unborn child born (seed 003: "Once the child reaches the expected date of
+// delivery the system will require an NHS number to be added to the child's record"). The legal
+// name as on the birth certificate, the date of birth, gender and the child's own NHS number if
+// known; the record is the child's from then on, still linked to the mother.
+export async function personBirthPage({ app, params, isCurrent }) {
+  const person = await get(`/api/v1/people/${params[0]}`);
+  if (!isCurrent()) return;
+  const title = person.title || person.display_name;
+  document.title = `Record the birth - ${title} - Tessera`;
+  const back = html`<a class="govuk-back-link" href="#/people/${person.id}">Back to ${title}</a>`;
+  if (!person.unborn) {
+    render(app, html`${back}<h1 class="govuk-heading-l">Record the birth</h1>
+      <p class="govuk-body" id="birth-recorded-already">${title} is not recorded as an unborn child: correct their details with <a class="govuk-link" href="#/people/${person.id}/details">Change details</a>.</p>`);
+    return;
+  }
+  render(
+    app,
+    html`${back}
+    <span class="govuk-caption-l">${title}</span>
+    <h1 class="govuk-heading-l">Record the birth</h1>
+    <div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
+    <p class="govuk-body">Expected on ${formatDate(person.expected_delivery_date)}. Until the birth is recorded, CP-IS uses the mother's NHS number; after it, the child's own.</p>
+    <form id="birth-form" novalidate>
+      ${personFields({ ...person, date_of_birth: '' }, { unborn: false, withNumber: true })}
+      <div class="govuk-button-group">
+        ${button('Record the birth')}
+        <a class="govuk-link" href="#/people/${person.id}">Cancel</a>
+      </div>
+    </form>
+    </div></div>`,
+  );
+  const form = document.getElementById('birth-form');
+  onSubmit(form, async (data) => {
+    const body = personBody(data, false);
+    body.date_of_birth = data.get('date_of_birth') || '';
+    const number = (data.get('nhs_number') || '').trim();
+    if (number) body.nhs_number = number;
+    // Every fault comes back from the API at once, each next to its field.
+    const saved = await attempt(() => put(`/api/v1/people/${person.id}/birth`, body), { scope: form });
+    if (!saved) return;
+    notify(`The birth of ${saved.display_name} is recorded.`);
+    go(`/people/${person.id}`);
+  });
+}
+
 // #/people/new, or #/people/new?mother=ID for an unborn child recorded against the mother.
 export async function personAddPage({ app, query, isCurrent }) {
   const mother = query.mother ? await get(`/api/v1/people/${query.mother}`) : null;

@@ -3,14 +3,19 @@
 // paging; and what the person summary's retention section (people.js) shares with it: the services
 // in words and a flag in words. A record is due once the latest of its flags' dates has been
 // reached (the longest period applies to the whole record), with no hold for an ongoing inquiry, no
-// case open, and every service it was involved with flagged; each service then disposes of it.
-import { get } from '../api.js';
+// case open, and every service it was involved with flagged; each service then disposes of it
+// (disposal.js), from today's list only: a record due on a day still to come is not due yet.
+import { get, session } from '../api.js';
 import { formatDate, html, render, table, tag } from '../html.js';
 import { attempt, button, onSubmit, textInput } from '../forms.js';
 import { go } from '../main.js';
+import { localToday } from './person_forms.js';
 
 // Who holds records past their retention and sees what is due (the records daemon's keepers).
 export const RETENTION_ROLES = ['admin', 'system-support', 'auditor'];
+// Who disposes of a record that is due (records' disposers): an auditor sees what is due only.
+export const DISPOSAL_ROLES = ['admin', 'system-support'];
+export const canDispose = () => session.hasRole(...DISPOSAL_ROLES);
 
 // The services of a person's involvements, in the order the page lists them, in words.
 export const SERVICES = [
@@ -38,7 +43,8 @@ export function criterionTitle(c) {
 // Records listed a page.
 const DUE_PAGE = 50;
 
-function flagsOf(item) {
+// A record's flags as the due list gives them (shared with the page that disposes of it).
+export function flagsOf(item) {
   if (!item.flags) return html`<span class="govuk-hint">Restricted: you can see the name only.</span>`;
   return html`<ul class="govuk-list govuk-!-margin-bottom-0">${item.flags.map(
     (f) => html`<li>${serviceTitle(f.service)}: ${f.criterion_title} (case closed ${formatDate(f.closed_on)}, kept until ${formatDate(f.keep_until)})</li>`,
@@ -52,6 +58,9 @@ export async function retentionDuePage({ app, query, isCurrent }) {
   const on = query.on || due.on;
   const items = due.items || [];
   const here = `#/retention?on=${encodeURIComponent(on)}`;
+  // Disposed of from today's list only, the day the API checks a record is due on: on a day still
+  // to come a record is not due yet.
+  const disposable = canDispose() && due.on === localToday();
   render(
     app,
     html`<div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
@@ -66,11 +75,14 @@ export async function retentionDuePage({ app, query, isCurrent }) {
     </div></div>
     ${table(
       `Due on ${formatDate(due.on)} (${items.length}${due.next_cursor ? '+' : ''})`,
-      ['Person', 'Kept until', 'Flags'],
+      ['Person', 'Kept until', 'Flags', ...(disposable ? ['Action'] : [])],
       items.map((i) => [
         html`<a class="govuk-link" href="#/people/${i.person_id}">${i.display_name} (${i.person_id})</a>${i.restricted ? html` ${tag('Restricted', 'red')}` : ''}`,
         formatDate(i.keep_until),
         flagsOf(i),
+        ...(disposable
+          ? [html`<a class="govuk-link" href="#/people/${i.person_id}/disposal">Dispose of record<span class="govuk-visually-hidden"> of ${i.display_name} (${i.person_id})</span></a>`]
+          : []),
       ]),
       { empty: `No record is due for disposal on ${formatDate(due.on)}.` },
     )}
