@@ -113,7 +113,7 @@ int records_person_dispose(tsr_call_t *call, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     int rc = -1;
     PGresult *lock = NULL, *gone = NULL, *criteria = NULL, *res = NULL;
-    char *ids = NULL;
+    char ids[DISPOSAL_IDS_MAX * 24];
     if (tsr_text_length(note) > DISPOSAL_NOTE_MAX || tsr_text_has_control(note, 0)) {
         tsr_error_set(err, TSR_E_INVALID, "invalid_value", "note", "A note is up to %d characters of text.",
                       DISPOSAL_NOTE_MAX);
@@ -167,22 +167,15 @@ int records_person_dispose(tsr_call_t *call, tsr_error_t *err)
                       PQgetvalue(gone, 0, 2));
         goto done;
     }
-    ids = calloc((size_t)n + 1, 24);
-    if (ids == NULL) {
-        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-        goto done;
-    }
     uint64_t disposed_ids[DISPOSAL_IDS_MAX];
     char *numbers[DISPOSAL_IDS_MAX];
-    size_t n_numbers = 0, used = 0;
-    used += (size_t)snprintf(ids, 24, "{");
+    size_t n_numbers = 0;
     for (int i = 0; i < n; i++) {
         disposed_ids[i] = strtoull(PQgetvalue(gone, i, 0), NULL, 10);
-        used += (size_t)snprintf(ids + used, 24, "%s%s", i ? "," : "", PQgetvalue(gone, i, 0));
         if (PQgetvalue(gone, i, 1)[0] != '\0')
             numbers[n_numbers++] = PQgetvalue(gone, i, 1);
     }
-    snprintf(ids + used, 2, "}");
+    tsr_db_id_array(disposed_ids, (size_t)n, ids, sizeof(ids));
     if (disposal__criteria(call, person, &criteria, err) != 0)
         goto done;
     int n_criteria = PQntuples(criteria);
@@ -255,7 +248,6 @@ done:
     PQclear(gone);
     PQclear(criteria);
     PQclear(res);
-    free(ids);
     free(note);
     return rc;
 }
