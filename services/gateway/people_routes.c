@@ -149,6 +149,17 @@ typedef struct {
     const char *date_of_birth, *gender, *expected_delivery_date;
 } people_details_t;
 
+/* The details into a request of any of the messages that carry them (PersonCreate, PersonDetailsSet,
+ * PersonBirth: the same field names). */
+#define PEOPLE_DETAILS_FILL(req, d)                                                                          \
+    do {                                                                                                     \
+        (req).legal_name = &(d).name;                                                                        \
+        (req).n_other_names = (d).n_others;                                                                  \
+        (req).other_names = (d).others;                                                                      \
+        (req).date_of_birth = (char *)(d).date_of_birth;                                                     \
+        (req).gender = (char *)(d).gender;                                                                   \
+    } while (0)
+
 static int people__details_parse(gw_call_t *call, people_details_t *d)
 {
     json_t *legal = json_object_get(call->body, "legal_name");
@@ -186,11 +197,7 @@ void gw_person_create(gw_call_t *call)
         gw_json_member_bool(call, NULL, "unborn", &unborn) != 0 ||
         gw_json_member_id(call, NULL, "mother_id", 0, &req.mother_id) != 0)
         return;
-    req.legal_name = &d.name;
-    req.n_other_names = d.n_others;
-    req.other_names = d.others;
-    req.date_of_birth = (char *)d.date_of_birth;
-    req.gender = (char *)d.gender;
+    PEOPLE_DETAILS_FILL(req, d);
     req.nhs_number = (char *)nhs;
     req.unborn = unborn;
     req.expected_delivery_date = (char *)d.expected_delivery_date;
@@ -345,11 +352,7 @@ void gw_person_details_set(gw_call_t *call)
     people_details_t d;
     if (people__details_parse(call, &d) != 0)
         return;
-    req.legal_name = &d.name;
-    req.n_other_names = d.n_others;
-    req.other_names = d.others;
-    req.date_of_birth = (char *)d.date_of_birth;
-    req.gender = (char *)d.gender;
+    PEOPLE_DETAILS_FILL(req, d);
     req.expected_delivery_date = (char *)d.expected_delivery_date;
     gw_call_daemon(call, "records", "records.person.update_details", &req.base, people__read);
 }
@@ -366,11 +369,7 @@ void gw_person_birth_record(gw_call_t *call)
         people__details_parse(call, &d) != 0 ||
         gw_json_member_string(call, NULL, "nhs_number", "nhs_number", 0, &nhs) != 0)
         return;
-    req.legal_name = &d.name;
-    req.n_other_names = d.n_others;
-    req.other_names = d.others;
-    req.date_of_birth = (char *)d.date_of_birth;
-    req.gender = (char *)d.gender;
+    PEOPLE_DETAILS_FILL(req, d);
     req.nhs_number = (char *)nhs;
     gw_call_daemon(call, "records", "records.person.record_birth", &req.base, people__read);
 }

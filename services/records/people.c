@@ -297,6 +297,16 @@ static int person__load_allocations(tsr_call_t *call, uint64_t id, Tsr__Records_
  * Adding a person
  * ---------------------------------------------------------------------------------------------- */
 
+/* A change's details (PersonDetailsSet, PersonBirth) as the PersonCreate they are checked as. */
+#define PERSON_DETAILS_CHECKED(check, in)                                                                    \
+    do {                                                                                                     \
+        (check).legal_name = (in)->legal_name;                                                               \
+        (check).n_other_names = (in)->n_other_names;                                                         \
+        (check).other_names = (in)->other_names;                                                             \
+        (check).date_of_birth = (in)->date_of_birth;                                                         \
+        (check).gender = (in)->gender;                                                                       \
+    } while (0)
+
 /* Adds every fault of a person's details to err, in the form's order, for the caller to end the
  * gathering (tsr_error_gathered) once it has added its own. */
 static void person__gather_faults(const Tsr__Records__PersonCreate *in, char nhs[11], tsr_error_t *err)
@@ -857,11 +867,7 @@ int records_person_update_details(tsr_call_t *call, tsr_error_t *err)
         return -1;
     int merged = PQgetvalue(res, 0, 0)[0] == 't';
     Tsr__Records__PersonCreate check = TSR__RECORDS__PERSON_CREATE__INIT;
-    check.legal_name = in->legal_name;
-    check.n_other_names = in->n_other_names;
-    check.other_names = in->other_names;
-    check.date_of_birth = in->date_of_birth;
-    check.gender = in->gender;
+    PERSON_DETAILS_CHECKED(check, in);
     check.unborn = PQgetvalue(res, 0, 1)[0] == 't';
     check.mother_id = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
     check.expected_delivery_date = in->expected_delivery_date;
@@ -970,11 +976,7 @@ int records_person_record_birth(tsr_call_t *call, tsr_error_t *err)
                              "%s is not recorded as an unborn child: correct their details instead.",
                              display);
     Tsr__Records__PersonCreate check = TSR__RECORDS__PERSON_CREATE__INIT;
-    check.legal_name = in->legal_name;
-    check.n_other_names = in->n_other_names;
-    check.other_names = in->other_names;
-    check.date_of_birth = in->date_of_birth;
-    check.gender = in->gender;
+    PERSON_DETAILS_CHECKED(check, in);
     check.nhs_number = in->nhs_number;
     char nhs[11];
     tsr_error_t ignored; /* a malformed date is among the details' faults already */
