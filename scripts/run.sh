@@ -164,6 +164,7 @@ Demo logins, password 'tessera-demo' (demo mode only):
   eh.worker           early help worker
   safeguarding.admin  safeguarding admin (CP-IS)
   key.worker          key worker
+  senior.practitioner senior practitioner
   auditor             information governance auditor
 
 Press Ctrl-C to stop.

@@ -30,15 +30,11 @@
 /* The version of this file format, which the national service may refuse (CPF06). */
 #define PLANS_FILE_VERSION "tessera-cpis-1"
 
-static const char *const plan_writers[] = {"social-worker",
-                                           "team-manager",
-                                           "mash-manager",
-                                           "head-of-service",
-                                           "safeguarding-admin",
-                                           "admin",
-                                           "system-support",
-                                           "system",
-                                           NULL};
+static const char *const plan_writers[] = {"social-worker",   "senior-practitioner",
+                                           "team-manager",    "mash-manager",
+                                           "head-of-service", "safeguarding-admin",
+                                           "admin",           "system-support",
+                                           "system",          NULL};
 static const char *const upload_makers[] = {"safeguarding-admin", "system-support", "admin",
                                             "cpis-service",       "system",         NULL};
 static const char *const response_readers[] = {"system-support", "admin", "cpis-service", "system", NULL};

@@ -191,6 +191,63 @@ static int def__check_variants(const json_t *def, const json_t *item, const char
     return 0;
 }
 
+/* required_when: a field required only as another field of its section stands (seed 001's "where
+ * the family is known to staff, their names", "a new role and team, or the access required"):
+ * {"field": name, "is": [values of that picklist]} or {"field": name, "filled": true|false}. */
+static int def__check_required_when(const json_t *fields, const json_t *f, const char *file, const char *at,
+                                    tsr_error_t *err)
+{
+    const json_t *when = json_object_get(f, "required_when");
+    const char *name = def__string(f, "name");
+    if (when == NULL)
+        return 0;
+    if (json_is_true(json_object_get(f, "required")))
+        return DEF_FAIL("%s: %s (%s) is required and required_when at once; it is one or the other.", file,
+                        at, name);
+    const char *other = def__string(when, "field");
+    const json_t *is = json_object_get(when, "is"), *filled = json_object_get(when, "filled");
+    if (!json_is_object(when) || other == NULL || (is == NULL) == (filled == NULL) ||
+        json_object_size(when) != 2)
+        return DEF_FAIL("%s: %s (%s).required_when must be {\"field\": name, \"is\": [values]} or "
+                        "{\"field\": name, \"filled\": true|false}.",
+                        file, at, name);
+    const json_t *target = NULL;
+    size_t i;
+    const json_t *g;
+    json_array_foreach(fields, i, g)
+    {
+        if (strcmp(def__string(g, "name"), other) == 0)
+            target = g;
+    }
+    if (target == NULL || target == f)
+        return DEF_FAIL("%s: %s (%s).required_when names \"%s\", which is not another field of the section.",
+                        file, at, name, other);
+    if (filled != NULL)
+        return json_is_boolean(filled)
+                   ? 0
+                   : DEF_FAIL("%s: %s (%s).required_when.filled must be true or false.", file, at, name);
+    const char *type = def__string(target, "type");
+    if (strcmp(type, "picklist") != 0 && strcmp(type, "multi-picklist") != 0)
+        return DEF_FAIL("%s: %s (%s).required_when.is needs \"%s\" to be a picklist.", file, at, name, other);
+    if (!json_is_array(is) || json_array_size(is) == 0)
+        return DEF_FAIL("%s: %s (%s).required_when.is must be a list of %s's values.", file, at, name, other);
+    const json_t *v;
+    json_array_foreach(is, i, v)
+    {
+        const json_t *o, *match = NULL;
+        size_t k;
+        json_array_foreach(json_object_get(target, "options"), k, o)
+        {
+            if (json_is_string(v) && strcmp(def__string(o, "value"), json_string_value(v)) == 0)
+                match = o;
+        }
+        if (match == NULL)
+            return DEF_FAIL("%s: %s (%s).required_when.is[%zu] is not one of %s's values.", file, at, name, i,
+                            other);
+    }
+    return 0;
+}
+
 static int def__check_fields(const json_t *fields, const char *file, const char *where, tsr_error_t *err)
 {
     if (!json_is_array(fields))
@@ -222,6 +279,12 @@ static int def__check_fields(const json_t *fields, const char *file, const char 
         for (size_t j = 0; j < i; j++)
             if (strcmp(def__string(json_array_get(fields, j), "name"), name) == 0)
                 return DEF_FAIL("%s: %s has two fields named \"%s\".", file, where, name);
+    }
+    json_array_foreach(fields, i, f)
+    {
+        snprintf(at, sizeof(at), "%s.fields[%zu]", where, i);
+        if (def__check_required_when(fields, f, file, at, err) != 0)
+            return -1;
     }
     return 0;
 }

@@ -121,6 +121,72 @@ static int field__check_one(tsr_call_t *call, const json_t *field, const json_t 
     return 0;
 }
 
+static const json_t *field__named(const json_t *fields, const char *name)
+{
+    size_t i;
+    const json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        if (strcmp(json_string_value(json_object_get(f, "name")), name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static const char *field__option_title(const json_t *field, const char *value)
+{
+    size_t i;
+    const json_t *o;
+    json_array_foreach(json_object_get(field, "options"), i, o)
+    {
+        if (strcmp(json_string_value(json_object_get(o, "value")), value) == 0)
+            return json_string_value(json_object_get(o, "title"));
+    }
+    return value;
+}
+
+/* Whether a field with required_when (checked when the definition was loaded) is required by the
+ * data as it stands; if so, why is said in words ("it is required when ..."). */
+static int field__required_now(const json_t *fields, const json_t *f, const json_t *data, char *why,
+                               size_t why_size)
+{
+    const json_t *when = json_object_get(f, "required_when");
+    if (when == NULL)
+        return 0;
+    const char *other = json_string_value(json_object_get(when, "field"));
+    const json_t *target = field__named(fields, other);
+    const char *other_title = json_string_value(json_object_get(target, "title"));
+    const json_t *v = json_object_get(data, other);
+    const json_t *filled = json_object_get(when, "filled");
+    if (filled != NULL) {
+        if (field__is_empty(v) == json_is_true(filled))
+            return 0;
+        snprintf(why, why_size, "it is required when %s is %s", other_title,
+                 json_is_true(filled) ? "given" : "not given");
+        return 1;
+    }
+    size_t i;
+    const json_t *want;
+    json_array_foreach(json_object_get(when, "is"), i, want)
+    {
+        const char *w = json_string_value(want);
+        int chosen = json_is_string(v) && strcmp(json_string_value(v), w) == 0;
+        size_t k;
+        const json_t *item;
+        json_array_foreach(json_is_array(v) ? v : NULL, k, item)
+        {
+            if (json_is_string(item) && strcmp(json_string_value(item), w) == 0)
+                chosen = 1;
+        }
+        if (chosen) {
+            snprintf(why, why_size, "it is required when %s is '%s'", other_title,
+                     field__option_title(target, w));
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int wf_fields_check(tsr_call_t *call, const json_t *fields, json_t *data, int completing, tsr_error_t *err)
 {
     const char *key;
@@ -161,13 +227,15 @@ int wf_fields_check(tsr_call_t *call, const json_t *fields, json_t *data, int co
                 return -1;
             }
             tsr_error_gather(err, &one);
-        } else if (completing && json_is_true(json_object_get(f, "required")) &&
-                   field__is_empty(json_object_get(data, name))) {
-            char path[128];
+        } else if (completing && field__is_empty(json_object_get(data, name))) {
+            char path[128], why[300];
             snprintf(path, sizeof(path), "data.%s", name);
-            tsr_error_set(&one, TSR_E_UNPROCESSABLE, "required_field", path,
-                          "Enter %s: it is required before the section can be completed.",
-                          json_string_value(json_object_get(f, "title")));
+            if (json_is_true(json_object_get(f, "required")))
+                snprintf(why, sizeof(why), "it is required before the section can be completed");
+            else if (!field__required_now(fields, f, data, why, sizeof(why)))
+                continue;
+            tsr_error_set(&one, TSR_E_UNPROCESSABLE, "required_field", path, "Enter %s: %s.",
+                          json_string_value(json_object_get(f, "title")), why);
             tsr_error_gather(err, &one);
         }
     }

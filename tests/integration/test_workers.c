@@ -978,6 +978,44 @@ static void test_the_demo_has_a_third_party_worker_whose_contract_runs_on(void *
     free(admin);
 }
 
+/* The roles the Workers page offers (ui/public/app/pages/workers.js) are the suite's: an account can
+ * be given each of them, so that no tick on the page is answered with unknown_role. The page offered
+ * 'Performance analyst' (the report's role) while accounts refused it. */
+static void test_every_role_the_workers_page_offers_can_be_given_to_an_account(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    FILE *page = fopen(TSR_SOURCE_DIR "/ui/public/app/pages/workers.js", "r");
+    assert_non_null(page);
+    char line[512], roles[2048] = "", id[32];
+    size_t offered = 0;
+    int in_list = 0;
+    while (fgets(line, sizeof(line), page) != NULL) {
+        if (strstr(line, "const ROLES = [") != NULL)
+            in_list = 1;
+        else if (in_list && strstr(line, "].map(") != NULL)
+            break;
+        else if (in_list) {
+            char role[64];
+            if (sscanf(line, " ['%63[a-z-]'", role) == 1) {
+                size_t used = strlen(roles);
+                snprintf(roles + used, sizeof(roles) - used, "%s\"%s\"", offered ? "," : "", role);
+                offered++;
+            }
+        }
+    }
+    fclose(page);
+    assert_true(offered >= 10); /* the list was read, not missed */
+    char rest[2200];
+    snprintf(rest, sizeof(rest), "\"roles\":[%s]", roles);
+    add_worker(admin, "every.role", "Every Role", rest, id);
+    testenv_response_t r = get_worker(admin, id);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "roles")), offered);
+    testenv_response_free(&r);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -995,6 +1033,7 @@ int main(void)
         cmocka_unit_test(
             test_a_third_party_session_stops_the_day_after_the_contract_ends_with_nothing_else_happening),
         cmocka_unit_test(test_the_demo_has_a_third_party_worker_whose_contract_runs_on),
+        cmocka_unit_test(test_every_role_the_workers_page_offers_can_be_given_to_an_account),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

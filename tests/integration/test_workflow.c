@@ -1080,6 +1080,87 @@ static void test_the_replies_kept_for_idempotency_keys_are_forgotten_after_the_d
     testenv_restart(testenv, "workflow");
 }
 
+/* Seed 001's requests to system support: a senior practitioner asks as a team manager does; a form's
+ * fields that only some answers require are required then, and named with the answer that requires
+ * them; a request about no one's record reaches the System Support queue. */
+static void test_requests_to_system_support_need_what_their_answers_call_for(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *social = testenv_login(testenv, "mash.sw");
+    char sp_id[32], person[32], step[32], path[96];
+    testenv_add_worker(testenv, admin, "sp.requests", "Sam Practon",
+                       "\"roles\":[\"social-worker\",\"senior-practitioner\"],\"teams\":[\"MASH\"]", sp_id);
+    char *senior = testenv_login(testenv, "sp.requests");
+    testenv_add_person(testenv, admin, "Rowan", "Requestly", "2013-03-03", person);
+
+    /* Deletions are asked for by a senior or a team manager: a social worker alone may not. */
+    char body[200];
+    snprintf(body, sizeof(body),
+             "{\"type\":\"case-note-deletion\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}", person);
+    testenv_call_error(testenv, social, "POST", "/api/v1/steps", body, 403, "forbidden", NULL);
+    json_decref(testenv_call_json(testenv, senior, "POST", "/api/v1/steps", body, 201));
+    start_step(senior, "restrict-a-record", "", "person", person, step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", step);
+    /* "Where restriction is needed because family is known to staff, request must include their
+     * name(s) and team details." */
+    testenv_response_t r = testenv_http(
+        testenv, "PUT", path, senior,
+        "{\"data\":{\"reason\":\"conflict-of-interest\",\"workers_requiring_access\":\"Kai Worrall\"},"
+        "\"completed\":true}",
+        NULL);
+    testenv_assert_error(&r, 422, "required_field");
+    assert_non_null(strstr(r.body, "data.family_known_to_staff"));
+    assert_non_null(strstr(r.body, "Worker has declared a conflict of interest"));
+    testenv_response_free(&r);
+    json_decref(testenv_call_json(testenv, senior, "PUT", path,
+                                  "{\"data\":{\"reason\":\"high-risk\",\"workers_requiring_access\":\"Kai "
+                                  "Worrall\"},\"completed\":true}",
+                                  200));
+
+    /* A change of role: a new role with its team, or else the access required. */
+    char sp_subject[32];
+    start_step(senior, "worker-role-change", "", "worker", sp_id, sp_subject);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", sp_subject);
+    testenv_call_error(testenv, senior, "PUT", path, "{\"data\":{},\"completed\":true}", 422,
+                       "required_field", "data.additional_access");
+    testenv_call_error(testenv, senior, "PUT", path,
+                       "{\"data\":{\"new_role\":\"Team manager\"},\"completed\":true}", 422, "required_field",
+                       "data.new_team");
+    json_decref(testenv_call_json(testenv, senior, "PUT", path,
+                                  "{\"data\":{\"additional_access\":\"The CP-IS error queue\"},"
+                                  "\"completed\":true}",
+                                  200));
+
+    /* A development consultation, about no one's record, from a social worker: an update names the
+     * form, and the request waits in the System Support queue. */
+    json_t *made = testenv_call_json(testenv, social, "POST", "/api/v1/steps",
+                                     "{\"type\":\"development-consultation\"}", 201);
+    snprintf(step, sizeof(step), "%s", testenv_str(made, "id"));
+    json_decref(made);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", step);
+    testenv_call_error(testenv, social, "PUT", path,
+                       "{\"data\":{\"kind\":\"update\",\"reason\":\"Two fields ask the same thing.\","
+                       "\"team_or_service\":\"MASH\",\"manager_copied\":\"The MASH manager\"},"
+                       "\"completed\":true}",
+                       422, "required_field", "data.form_to_update");
+    json_decref(testenv_call_json(testenv, social, "PUT", path,
+                                  "{\"data\":{\"kind\":\"update\",\"form_to_update\":\"Front Door "
+                                  "Consultation\",\"reason\":\"Two fields ask the same thing.\","
+                                  "\"team_or_service\":\"MASH\",\"manager_copied\":\"The MASH manager\"},"
+                                  "\"completed\":true}",
+                                  200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", step);
+    json_decref(
+        testenv_call_json(testenv, social, "POST", path, "{\"type\":\"action-by-system-support\"}", 201));
+    json_t *wv = testenv_call_json(testenv, admin, "GET", "/api/v1/workview?queue=system-support", NULL, 200);
+    assert_true(folder_has(wv, "incoming_requests", "step_id", step));
+    json_decref(wv);
+    free(senior);
+    free(social);
+    free(admin);
+}
+
 int main(void)
 {
     /* The shipped definitions plus this test's own data-only step types, in a directory of its own. */
@@ -1097,6 +1178,7 @@ int main(void)
     setenv("TESSERA_WORKFLOW_OVERDUE_CHECK_MS", "200", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_system_support_queue_counts_the_requests_waiting_in_it),
+        cmocka_unit_test(test_requests_to_system_support_need_what_their_answers_call_for),
         cmocka_unit_test(test_the_replies_kept_for_idempotency_keys_are_forgotten_after_the_days_kept),
         cmocka_unit_test(
             test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_manager_and_finishes),

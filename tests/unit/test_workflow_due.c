@@ -95,7 +95,9 @@ static void test_the_shipped_definitions_load(void **state)
     for (const char *const *t =
              (const char *const[]){"case-note-deletion", "workflow-step-deletion", "worker-role-change",
                                    "add-organisation", "merge-duplicate-records", "restrict-a-record",
-                                   "access-a-restricted-record", "add-address", NULL};
+                                   "access-a-restricted-record", "add-address", "competence-test",
+                                   "one-to-one-session", "team-session", "folder-clean-up",
+                                   "development-consultation", NULL};
          *t; t++)
         assert_non_null(wf_definition_current(*t, NULL));
     wf_definitions_free();
@@ -170,6 +172,21 @@ static void test_a_bad_definition_is_refused_naming_the_file_and_the_fault(void 
          "\"virtual\":"
          "\"ghost\"}}],\"next_actions\":[]}",
          "ghost"},
+        /* required_when names a field of the section, and values that field has. */
+        {"{\"type\":\"t\",\"title\":\"T\",\"title_pattern\":\"T\",\"subjects\":[\"person\"],\"sections\":[{"
+         "\"number\":\"1\",\"title\":\"S\",\"fields\":[{\"name\":\"x\",\"title\":\"X\",\"type\":\"text\","
+         "\"required_when\":{\"field\":\"nothing\",\"filled\":true}}]}],\"next_actions\":[]}",
+         "names \"nothing\""},
+        {"{\"type\":\"t\",\"title\":\"T\",\"title_pattern\":\"T\",\"subjects\":[\"person\"],\"sections\":[{"
+         "\"number\":\"1\",\"title\":\"S\",\"fields\":[{\"name\":\"why\",\"title\":\"W\",\"type\":"
+         "\"picklist\",\"options\":[{\"value\":\"a\",\"title\":\"A\"}]},{\"name\":\"x\",\"title\":\"X\","
+         "\"type\":\"text\",\"required_when\":{\"field\":\"why\",\"is\":[\"b\"]}}]}],\"next_actions\":[]}",
+         "required_when.is[0]"},
+        {"{\"type\":\"t\",\"title\":\"T\",\"title_pattern\":\"T\",\"subjects\":[\"person\"],\"sections\":[{"
+         "\"number\":\"1\",\"title\":\"S\",\"fields\":[{\"name\":\"y\",\"title\":\"Y\",\"type\":\"text\"},"
+         "{\"name\":\"x\",\"title\":\"X\",\"type\":\"text\",\"required\":true,\"required_when\":{"
+         "\"field\":\"y\",\"filled\":true}}]}],\"next_actions\":[]}",
+         "one or the other"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         load_one(cases[i].json, msg, sizeof(msg));

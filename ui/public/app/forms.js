@@ -1,7 +1,7 @@
 // The GOV.UK error-summary pattern for the API's errors: a summary at the top of the page linking
 // to each field at fault, and the message again next to that field. An API error names its field
 // (e.g. "data.consulted_at", "next_actions[0].reason"); inputs carry that name in data-field.
-import { ApiError } from './api.js';
+import { ApiError, get } from './api.js';
 import { html, render } from './html.js';
 
 const TITLE_PREFIX = 'Error: ';
@@ -225,4 +225,15 @@ export function wireReasonForm(prefix, what, send, done) {
     const answer = await attempt(() => send(body), { scope: form });
     if (answer) done(answer);
   });
+}
+
+// Find, then choose, a colleague: the workers whose names hold q fill the select list (one found is
+// chosen), and status says how many, naming the list to choose from. False when the API refused.
+export async function findWorkersInto({ q, scope, list, status, listName }) {
+  const found = await attempt(() => get('/api/v1/workers', { q, limit: 50 }), { scope });
+  if (!found) return false;
+  render(list, html`<option value="">-- Please Select --</option>${found.items.map((w) => html`<option value="${w.id}">${w.name}</option>`)}`);
+  if (found.items.length === 1) list.value = found.items[0].id;
+  status.textContent = found.items.length ? `${found.items.length} found: choose from the ${listName} list.` : `No worker found for '${q}'.`;
+  return true;
 }

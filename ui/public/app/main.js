@@ -20,6 +20,7 @@ import { passwordPage } from './pages/password.js';
 import { WORKER_ADMIN_ROLES, newWorkerPage, workerPage, workersPage } from './pages/workers.js';
 import { RETENTION_ROLES, retentionDuePage } from './pages/retention.js';
 import { disposalPage } from './pages/disposal.js';
+import { supportPage } from './pages/support.js';
 
 const REPORT_ROLES = ['mash-manager', 'team-manager', 'head-of-service', 'director', 'performance-analyst', 'admin', 'system-support'];
 const AUDIT_ROLES = ['auditor', 'admin'];
@@ -51,6 +52,7 @@ const routes = [
   { path: /^\/family-context$/, page: familyContextPage, nav: 'family-context' },
   { path: /^\/family-context\/people\/(\d+)$/, page: familyContextPersonPage, nav: 'family-context' },
   { path: /^\/password$/, page: passwordPage, nav: 'password' },
+  { path: /^\/support$/, page: supportPage, nav: 'support' },
   { path: /^\/workers$/, page: workersPage, nav: 'workers' },
   { path: /^\/workers\/new$/, page: newWorkerPage, nav: 'workers' },
   { path: /^\/workers\/(\d+)$/, page: workerPage, nav: 'workers' },
@@ -81,6 +83,7 @@ function navItems() {
     { key: 'organisations', href: '#/organisations', text: 'Organisations' },
     { key: 'people', href: '#/people', text: 'People' },
     { key: 'family-context', href: '#/family-context', text: 'Family Context' },
+    { key: 'support', href: '#/support', text: 'Ask system support' },
   ];
   if (session.hasRole(...REPORT_ROLES)) items.push({ key: 'reports', href: '#/reports/front-door-dashboard', text: 'Reports' });
   if (session.hasRole(...AUDIT_ROLES)) items.push({ key: 'audit', href: '#/audit', text: 'Audit' });

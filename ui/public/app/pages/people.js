@@ -8,7 +8,7 @@
 // open shows its display name only, as the API gives it (information governance may still hold it).
 import { ApiError, api, get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
-import { attempt, button, choices, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
+import { attempt, button, choices, findWorkersInto, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { go, notify } from '../main.js';
 import { startableSteps, startForm, stepsTable, wireStartForm } from './organisations.js';
 import { GENDERS, PERSON_WRITER_ROLES, canAddPeople, localToday } from './person_forms.js';
@@ -32,7 +32,7 @@ const noteType = (type) => NOTE_TYPES.find((t) => t.value === type)?.title || ty
 // Who works with CP-IS plans (the cpis daemon's plan writers).
 // Who allocates a key worker or a team (records' allocators).
 const ALLOCATOR_ROLES = ['admin', 'system-support', 'team-manager', 'mash-manager', 'head-of-service'];
-const PLAN_ROLES = ['social-worker', 'team-manager', 'mash-manager', 'head-of-service', 'safeguarding-admin', 'admin', 'system-support'];
+const PLAN_ROLES = ['social-worker', 'senior-practitioner', 'team-manager', 'mash-manager', 'head-of-service', 'safeguarding-admin', 'admin', 'system-support'];
 // Who removes a case note recorded in error: system support, at a manager's request (seed 001's
 // 'Case note deletion'; records' case_note_removers).
 const canRemoveNote = () => session.hasRole('system-support');
@@ -592,12 +592,7 @@ function wireAllocations(person) {
     const q = data.get('q').trim();
     const status = document.getElementById('allocation-find-status');
     if (!q) return showErrors([{ field: 'q', message: 'Enter part of the worker\'s name' }], find);
-    const found = await attempt(() => get('/api/v1/workers', { q, limit: 50 }), { scope: find });
-    if (!found) return;
-    const list = document.getElementById('allocation-worker');
-    render(list, html`<option value="">-- Please Select --</option>${found.items.map((w) => html`<option value="${w.id}">${w.name}</option>`)}`);
-    if (found.items.length === 1) list.value = found.items[0].id;
-    status.textContent = found.items.length ? `${found.items.length} found: choose from the Key worker list.` : `No worker found for '${q}'.`;
+    await findWorkersInto({ q, scope: find, list: document.getElementById('allocation-worker'), status, listName: 'Key worker' });
   });
   const form = document.getElementById('allocation-form');
   onSubmit(form, async (data) => {

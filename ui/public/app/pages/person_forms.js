@@ -12,7 +12,7 @@ import { go, notify } from '../main.js';
 export const GENDERS = { female: 'Female', male: 'Male', indeterminate: 'Indeterminate', 'not-known': 'Not known' };
 // Those who may change a person's record (records' person_writers): add people, correct their
 // details, record a new NHS number.
-export const PERSON_WRITER_ROLES = ['admin', 'system-support', 'mash-admin', 'mash-manager', 'social-worker', 'team-manager', 'early-help-worker', 'safeguarding-admin', 'emergency-duty', 'business-information-admin', 'head-of-service'];
+export const PERSON_WRITER_ROLES = ['admin', 'system-support', 'mash-admin', 'mash-manager', 'social-worker', 'senior-practitioner', 'team-manager', 'early-help-worker', 'safeguarding-admin', 'emergency-duty', 'business-information-admin', 'head-of-service'];
 
 // Today on this computer's calendar, as the API writes dates (YYYY-MM-DD).
 export function localToday() {

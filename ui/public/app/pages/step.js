@@ -38,17 +38,28 @@ function workerOptions(recipients) {
   return recipients.filter((r) => r.kind === 'worker').map((r) => ({ value: r.id, title: r.name }));
 }
 
+// When a field is required only as another of its section stands (required_when), in words.
+function requiredWhen(section, field) {
+  const when = field.required_when;
+  if (!when) return undefined;
+  const other = (section.fields || []).find((f) => f.name === when.field);
+  if (!other) return undefined;
+  if (when.filled !== undefined) return `Required if ${other.title} is ${when.filled ? 'given' : 'not given'}.`;
+  const titles = when.is.map((v) => `'${(other.options || []).find((o) => o.value === v)?.title || v}'`);
+  return `Required if ${other.title} is ${titles.join(' or ')}.`;
+}
+
 function fieldInput(section, field, saved, recipients) {
   // A worker field the definition defaults to the current worker shows them until saved otherwise.
   const value = saved ?? (field.type === 'worker' && field.default === 'current-worker' ? session.worker.id : undefined);
   const id = fieldId(section, field);
   const label = field.required ? `${field.title} (required)` : field.title;
-  const common = { id, name: field.name, label, field: `data.${field.name}` };
+  const common = { id, name: field.name, label, field: `data.${field.name}`, hint: requiredWhen(section, field) };
   switch (field.type) {
     case 'long-text':
       return textarea({ ...common, value: value ?? '' });
     case 'datetime':
-      return textInput({ ...common, type: 'datetime-local', value: toLocalInput(value), classes: 'govuk-!-width-one-half', hint: field.not_future ? 'It cannot be in the future.' : undefined });
+      return textInput({ ...common, type: 'datetime-local', value: toLocalInput(value), classes: 'govuk-!-width-one-half', hint: [common.hint, field.not_future ? 'It cannot be in the future.' : ''].filter(Boolean).join(' ') || undefined });
     case 'date':
       return textInput({ ...common, type: 'date', value: value ?? '', classes: 'govuk-!-width-one-half' });
     case 'telephone':

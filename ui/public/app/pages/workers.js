@@ -13,6 +13,7 @@ export const WORKER_ADMIN_ROLES = ['admin', 'system-support'];
 // The suite's roles (accounts_roles), in words.
 const ROLES = [
   ['social-worker', 'Social worker'],
+  ['senior-practitioner', 'Senior practitioner'],
   ['team-manager', 'Team manager'],
   ['mash-admin', 'MASH admin'],
   ['mash-manager', 'MASH manager'],
