@@ -66,6 +66,9 @@ struct tsr_consumer {
     tsr_metric_t *m_applied;
     tsr_metric_t *m_dead;
     tsr_metric_t *m_lag;
+    tsr_metric_t *m_unavailable;
+    uint64_t replay_from;      /* the replay in flight asked for the events after this one */
+    uint64_t unavailable_told; /* the oldest the producer still held when last said in the log */
 };
 
 static void consumer__schedule(tsr_consumer_t *self);
@@ -467,6 +470,23 @@ static void consumer__on_replay(void *arg, const Tsr__Envelope *reply, const tsr
         tsr_log_warn(NULL, "malformed replay reply from %s", self->producer);
         return;
     }
+    /* The producer removed events this daemon has not applied (stopped for longer than the outbox
+     * keeps them): going on past them would lose them unseen, so it stops here, and says so, until
+     * an operator decides (docs/OPERATIONS.md: "A consumer behind the outbox"). */
+    if (batch->oldest_seq > self->replay_from + 1) {
+        uint64_t missing = batch->oldest_seq - self->replay_from - 1;
+        tsr_metric_set(self->m_unavailable, (double)missing);
+        if (self->unavailable_told != batch->oldest_seq)
+            tsr_log_error(NULL,
+                          "events %" PRIu64 " to %" PRIu64 " of %s were removed from its outbox "
+                          "(tessera.outbox_keep_days) before they were applied here; this daemon applies "
+                          "nothing more from %s until an operator decides",
+                          self->replay_from + 1, batch->oldest_seq - 1, self->producer, self->producer);
+        self->unavailable_told = batch->oldest_seq;
+        tsr__replay_reply__free_unpacked(batch, NULL);
+        return;
+    }
+    tsr_metric_set(self->m_unavailable, 0);
     uint64_t last_seq = 0;
     for (size_t i = 0; i < batch->n_events; i++) {
         Tsr__Envelope *ev = tsr__envelope__unpack(NULL, batch->events[i].len, batch->events[i].data);
@@ -501,8 +521,10 @@ static void consumer__request_replay(tsr_consumer_t *self)
     req.after_seq = from;
     req.limit = CONSUMER_REPLAY_LIMIT;
     tsr_call_opts_t opts = {.type = "tsr.replay"};
-    if (tsr_client_call(self->rpc, &opts, &req.base, consumer__on_replay, self) == 0)
+    if (tsr_client_call(self->rpc, &opts, &req.base, consumer__on_replay, self) == 0) {
         self->replay_in_flight = 1;
+        self->replay_from = from;
+    }
 }
 
 static int consumer__on_readable(tsr_zwatch_t *watch, int budget)
@@ -608,6 +630,11 @@ tsr_consumer_t *tsr_consumer_new(tsr_daemon_t *daemon, void *zmq_ctx, const char
     self->m_dead = tsr_metrics_counter("tsr_inbox_dead_total", "Events that could not be applied.", labels);
     self->m_lag =
         tsr_metrics_gauge("tsr_inbox_lag", "Events published by a producer and not yet applied.", labels);
+    self->m_unavailable = tsr_metrics_gauge(
+        "tsr_inbox_unavailable",
+        "Events of a producer this daemon had not applied when they were removed from its outbox: "
+        "nothing more is applied from it until an operator decides.",
+        labels);
     return self;
 }
 

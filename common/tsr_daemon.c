@@ -41,7 +41,7 @@ typedef struct {
 } daemon_subscription_t;
 
 /* A job run on a timer (tsr_daemon_every). */
-#define DAEMON_PERIODIC_MAX 6
+#define DAEMON_PERIODIC_MAX 8
 typedef struct {
     tsr_daemon_t *daemon;
     const char *what;
@@ -101,6 +101,7 @@ struct tsr_daemon {
     int64_t drain_deadline_ms;
     long drain_timeout_ms;      /* tessera.drain_timeout_ms, checked at start-up */
     long idempotency_keep_days; /* tessera.idempotency_keep_days */
+    long outbox_keep_days;      /* tessera.outbox_keep_days */
     long housekeeping_ms;       /* tessera.housekeeping_ms: how often what is past keeping goes */
     int exit_code;
     tsr_daemon_hooks_t hooks;
@@ -707,6 +708,7 @@ static void daemon__builtin_replay(daemon_job_t *job, PGconn *conn)
         reply.n_events = events ? batch.count : 0;
         reply.events = events;
         reply.head_seq = batch.head;
+        reply.oldest_seq = batch.oldest;
         job->reply_payload = tsr_pack(&reply.base, &job->reply_len);
         free(events);
         tsr_outbox_batch_free(&batch);
@@ -1353,6 +1355,21 @@ static int daemon__forget_replies(PGconn *conn, void *arg, tsr_error_t *err)
     return 0;
 }
 
+/* Every tessera.housekeeping_ms: the published events older than tessera.outbox_keep_days. Kept for
+ * ever, the outbox would grow by every change for as long as the suite runs, and keep the personal
+ * data of records long since disposed of. */
+static int daemon__forget_events(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    const tsr_daemon_t *self = arg;
+    long gone = tsr_outbox_forget(conn, self->outbox_keep_days, err);
+    if (gone < 0)
+        return -1;
+    if (gone > 0)
+        tsr_log_info(NULL, "removed %ld published events older than %ld days from the outbox", gone,
+                     self->outbox_keep_days);
+    return 0;
+}
+
 int tsr_daemon_run(tsr_daemon_t *self)
 {
     if (self->db == NULL) {
@@ -1397,6 +1414,8 @@ int tsr_daemon_run(tsr_daemon_t *self)
                             &self->drain_timeout_ms, &err) != 0 ||
         tsr_config_get_long(self->config, "tessera.idempotency_keep_days", 30, 1, 3650,
                             &self->idempotency_keep_days, &err) != 0 ||
+        tsr_config_get_long(self->config, "tessera.outbox_keep_days", 90, 1, 3650, &self->outbox_keep_days,
+                            &err) != 0 ||
         tsr_config_get_long(self->config, "tessera.housekeeping_ms", 3600000, 100, 86400000,
                             &self->housekeeping_ms, &err) != 0 ||
         tsr_config_get_long(self->config, "tessera.relay_interval_ms", 1000, 10, 600000, &relay_ms, &err) !=
@@ -1405,8 +1424,9 @@ int tsr_daemon_run(tsr_daemon_t *self)
         tsr_log_error(NULL, "%s", err.message);
         return 1;
     }
-    if (tsr_daemon_housekeeping(self, "idempotency keys past keeping", daemon__forget_replies, self) != 0) {
-        tsr_log_error(NULL, "the housekeeping of idempotency keys could not be scheduled");
+    if (tsr_daemon_housekeeping(self, "idempotency keys past keeping", daemon__forget_replies, self) != 0 ||
+        tsr_daemon_housekeeping(self, "published events past keeping", daemon__forget_events, self) != 0) {
+        tsr_log_error(NULL, "the housekeeping of idempotency keys and events could not be scheduled");
         return 1;
     }
     for (size_t i = 0; i < self->periodic_count; i++)

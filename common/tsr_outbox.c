@@ -8,6 +8,10 @@
 #include "tsr_db.h"
 #include "tsr_envelope.h"
 
+/* Events removed by one round of housekeeping at most: an hour's round keeps up with far more than a
+ * council writes in an hour, and no round holds a long lock on the outbox. */
+#define OUTBOX_FORGET_PAGE "100000"
+
 uint8_t *tsr_outbox_pack(const char *type, const Tsr__Actor *actor, const char *trace_id,
                          const ProtobufCMessage *payload, size_t *len, tsr_error_t *err)
 {
@@ -302,14 +306,41 @@ int tsr_outbox_read(PGconn *conn, const char *producer, uint64_t after_seq, int 
         tsr_outbox_batch_free(batch);
         return -1;
     }
-    res = tsr_db_exec(conn, "SELECT last_seq FROM relay_state", 0, NULL, err);
+    /* The events kept are the numbered ones from the oldest to the head, with no hole: those before
+     * the oldest were removed whole (tsr_outbox_forget). */
+    res = tsr_db_exec(conn,
+                      "SELECT r.last_seq, coalesce((SELECT min(seq) FROM outbox WHERE seq IS NOT NULL),"
+                      " r.last_seq + 1) FROM relay_state r",
+                      0, NULL, err);
     if (res == NULL) {
         tsr_outbox_batch_free(batch);
         return -1;
     }
     batch->head = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    batch->oldest = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
     return 0;
+}
+
+long tsr_outbox_forget(PGconn *conn, long keep_days, tsr_error_t *err)
+{
+    char days[24];
+    snprintf(days, sizeof(days), "%ld", keep_days);
+    const char *params[1] = {days};
+    /* The oldest page by number, up to its last event past keeping: what is left is the newest run,
+     * whole, so that a replay can tell what it can no longer give. Numbers follow commits, so an
+     * event a little younger that commits between two older ones goes with them. */
+    PGresult *res = tsr_db_exec(
+        conn,
+        "DELETE FROM outbox WHERE seq IS NOT NULL AND seq <= (SELECT max(seq) FROM"
+        " (SELECT seq, created_at FROM outbox WHERE seq IS NOT NULL ORDER BY seq LIMIT " OUTBOX_FORGET_PAGE
+        ") page WHERE created_at < now() - make_interval(days => $1::int))",
+        1, params, err);
+    if (res == NULL)
+        return -1;
+    long gone = atol(PQcmdTuples(res));
+    PQclear(res);
+    return gone;
 }
 
 void tsr_outbox_batch_free(tsr_outbox_batch_t *batch)

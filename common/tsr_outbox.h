@@ -45,7 +45,8 @@ typedef struct {
     uint8_t **events;
     size_t *lens;
     size_t count;
-    uint64_t head; /* the highest sequence given so far */
+    uint64_t head;   /* the highest sequence given so far */
+    uint64_t oldest; /* tsr_outbox_read: the lowest still held (head + 1 when none) */
 } tsr_outbox_batch_t;
 
 /* The group commit's end (after BEGIN and nothing else written): writes count events numbered at
@@ -65,5 +66,12 @@ int tsr_outbox_assign(PGconn *conn, const char *producer, int limit, tsr_outbox_
 int tsr_outbox_read(PGconn *conn, const char *producer, uint64_t after_seq, int limit,
                     tsr_outbox_batch_t *batch, tsr_error_t *err);
 void tsr_outbox_batch_free(tsr_outbox_batch_t *batch);
+
+/* Removes published events older than keep_days, oldest first and at most a page at a time (the
+ * daemon's housekeeping calls it each round). Kept that long, a consumer stopped for less still
+ * catches up by replay; one stopped for longer is told what it can no longer have (oldest in the
+ * replay's answer), and stops there for an operator, rather than going on without it. The number of
+ * events removed, or -1. */
+long tsr_outbox_forget(PGconn *conn, long keep_days, tsr_error_t *err);
 
 #endif
