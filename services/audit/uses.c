@@ -172,9 +172,9 @@ static int uses__worker_changed(tsr_event_t *ev, tsr_error_t *err)
     int rc = roles && ids && names && cases
                  ? uses__exec(
                        ev->conn,
-                       "INSERT INTO workers (worker_id, username, name, roles, team_ids, team_names, ended,"
-                       " ended_at, third_party, contract_name, contract_end_date, contract_person_ids,"
-                       " first_seen_at, version)"
+                       "WITH up AS (INSERT INTO workers (worker_id, username, name, roles, team_ids,"
+                       " team_names, ended, ended_at, third_party, contract_name, contract_end_date,"
+                       " contract_person_ids, first_seen_at, version)"
                        " VALUES ($1::bigint, $2, $3, $4::text[], $5::bigint[], $6::text[], $7::boolean,"
                        " CASE WHEN $7::boolean THEN to_timestamp($12::bigint / 1000.0) END, $8::boolean, $9,"
                        " $10::date, $11::bigint[], to_timestamp($12::bigint / 1000.0), $13::bigint)"
@@ -186,7 +186,25 @@ static int uses__worker_changed(tsr_event_t *ev, tsr_error_t *err)
                        " third_party = EXCLUDED.third_party, contract_name = EXCLUDED.contract_name,"
                        " contract_end_date = EXCLUDED.contract_end_date,"
                        " contract_person_ids = EXCLUDED.contract_person_ids, version = EXCLUDED.version"
-                       " WHERE workers.version <= EXCLUDED.version",
+                       " WHERE workers.version <= EXCLUDED.version RETURNING 1),"
+                       /* A newer description whose teams or roles differ closes the period they were
+                        * held and opens the next (a replayed or older one changes nothing). */
+                       " held AS (SELECT team_ids, roles, from_at FROM worker_teams"
+                       "   WHERE worker_id = $1::bigint AND to_at IS NULL),"
+                       " moved AS (UPDATE worker_teams SET to_at = to_timestamp($12::bigint / 1000.0)"
+                       "   WHERE worker_id = $1::bigint AND to_at IS NULL AND EXISTS (SELECT 1 FROM up)"
+                       "   AND (team_ids <> $5::bigint[] OR roles <> $4::text[])"
+                       "   AND from_at < to_timestamp($12::bigint / 1000.0) RETURNING 1),"
+                       /* Two changes in the same millisecond: the later one stands for the period. */
+                       " same_moment AS (UPDATE worker_teams SET team_ids = $5::bigint[],"
+                       "   team_names = $6::text[], roles = $4::text[]"
+                       "   WHERE worker_id = $1::bigint AND to_at IS NULL AND EXISTS (SELECT 1 FROM up)"
+                       "   AND from_at >= to_timestamp($12::bigint / 1000.0) RETURNING 1)"
+                       " INSERT INTO worker_teams (worker_id, team_ids, team_names, roles, from_at)"
+                       " SELECT $1::bigint, $5::bigint[], $6::text[], $4::text[],"
+                       "   to_timestamp($12::bigint / 1000.0)"
+                       " WHERE EXISTS (SELECT 1 FROM up)"
+                       "   AND (NOT EXISTS (SELECT 1 FROM held) OR EXISTS (SELECT 1 FROM moved))",
                        13, p, err)
                  : tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     free(roles);
@@ -397,6 +415,10 @@ int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
     " e.worker_id, e.username, coalesce(w.name, ''), e.id,"                                                  \
     " (extract(epoch FROM e.occurred_at) * 1000)::bigint, e.action, e.record_kind, e.record_id, e.summary,"  \
     " e.reason"
+/* The teams of the reader of entry e when they read (a mover is judged by the team they were in). */
+#define USES_TEAMS_AT_READ                                                                                   \
+    "coalesce((SELECT h.team_ids FROM worker_teams h WHERE h.worker_id = e.worker_id"                        \
+    " AND h.from_at <= e.occurred_at ORDER BY h.from_at DESC LIMIT 1), w.team_ids, '{}')"
 #define USES_PERIOD                                                                                          \
     " ($1::bigint = 0 OR e.occurred_at >= to_timestamp($1::bigint / 1000.0))"                                \
     " AND ($2::bigint = 0 OR e.occurred_at < to_timestamp($2::bigint / 1000.0))"
@@ -408,7 +430,7 @@ static const char uses_unallocated_sql[] =
     " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
     " AND e.worker_id <> 0 AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = e.record_id"
     "   AND a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
-    "   AND (a.worker_id = e.worker_id OR a.team_id = ANY (coalesce(w.team_ids, '{}'))))"
+    "   AND (a.worker_id = e.worker_id OR a.team_id = ANY (" USES_TEAMS_AT_READ ")))"
     " UNION ALL"
     /* Any read outside working hours (local time, Monday to Friday). */
     " SELECT 'out-of-hours', 'Read a record out of hours, at ' ||"
@@ -465,9 +487,44 @@ static const char uses_third_party_sql[] =
     "   AND (e.occurred_at AT TIME ZONE $3)::date > w.contract_end_date))"
     " ORDER BY 7, 6";
 
-/* Accounts rather than accesses: the entry columns are those of the last use, if any. */
+/* Accounts rather than accesses: the entry columns are those of the last use, if any. Movers: each
+ * change of an account's teams or roles in the period, for the auditor to see that what the old ones
+ * gave has ended; and each read, after a move, of a record then allocated to a team the worker had
+ * left and to none of their teams now, nor to them. */
 static const char uses_leavers_sql[] =
-    "SELECT 'used-after-leaving', 'Account ended on ' || to_char(w.ended_at AT TIME ZONE $3, 'DD/MM/YYYY')"
+    "SELECT 'moved', CASE WHEN o.team_ids <> h.team_ids THEN 'Moved on '"
+    "   || to_char(h.from_at AT TIME ZONE $3, 'DD/MM/YYYY') || ' from '"
+    "   || coalesce(nullif(array_to_string(o.team_names, ', '), ''), 'no team') || ' to '"
+    "   || coalesce(nullif(array_to_string(h.team_names, ', '), ''), 'no team')"
+    "   || CASE WHEN o.roles <> h.roles THEN '; roles ' || array_to_string(o.roles, ', ') || ' to '"
+    "     || array_to_string(h.roles, ', ') ELSE '' END"
+    "   ELSE 'Roles changed on ' || to_char(h.from_at AT TIME ZONE $3, 'DD/MM/YYYY') || ' from '"
+    "     || array_to_string(o.roles, ', ') || ' to ' || array_to_string(h.roles, ', ') END,"
+    " w.worker_id, w.username, w.name, 0::bigint, (extract(epoch FROM h.from_at) * 1000)::bigint,"
+    " '', '', 0::bigint, '', ''"
+    " FROM worker_teams h JOIN worker_teams o ON o.worker_id = h.worker_id AND o.to_at = h.from_at"
+    " JOIN workers w ON w.worker_id = h.worker_id"
+    " WHERE ($1::bigint = 0 OR h.from_at >= to_timestamp($1::bigint / 1000.0))"
+    " AND ($2::bigint = 0 OR h.from_at < to_timestamp($2::bigint / 1000.0))"
+    " UNION ALL"
+    " SELECT 'old-team-after-moving', 'Read a record of ' || (SELECT string_agg(n, ', ') FROM"
+    "   unnest(o.team_ids, o.team_names) AS t(id, n) WHERE t.id IN (SELECT a.team_id FROM allocations a"
+    "   WHERE a.person_id = e.record_id AND a.started_at <= e.occurred_at"
+    "   AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)))"
+    "   || ', a team they left on ' || to_char(h.from_at AT TIME ZONE $3, 'DD/MM/YYYY')," USES_ENTRY_COLUMNS
+    " FROM entries e JOIN workers w ON w.worker_id = e.worker_id"
+    " JOIN worker_teams h ON h.worker_id = e.worker_id AND h.from_at <= e.occurred_at"
+    "   AND (h.to_at IS NULL OR h.to_at > e.occurred_at)"
+    " JOIN worker_teams o ON o.worker_id = h.worker_id AND o.to_at = h.from_at"
+    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
+    " AND EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = e.record_id"
+    "   AND a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
+    "   AND a.team_id = ANY (o.team_ids) AND NOT a.team_id = ANY (h.team_ids))"
+    " AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = e.record_id"
+    "   AND a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
+    "   AND (a.worker_id = e.worker_id OR a.team_id = ANY (h.team_ids)))"
+    " UNION ALL"
+    " SELECT 'used-after-leaving', 'Account ended on ' || to_char(w.ended_at AT TIME ZONE $3, 'DD/MM/YYYY')"
     "   || ' and used after it'," USES_ENTRY_COLUMNS
     " FROM workers w JOIN entries e ON e.worker_id = w.worker_id"
     " WHERE" USES_PERIOD " AND w.ended AND e.occurred_at > w.ended_at"
@@ -506,7 +563,7 @@ static const struct {
      uses_own_sql},
     {"third-party-access", "Third-party accounts reading records outside their contract",
      uses_third_party_sql},
-    {"leavers", "Leavers' accounts still open or used after leaving", uses_leavers_sql},
+    {"leavers", "Movers and leavers: accounts changed, ended, or used after leaving", uses_leavers_sql},
     {"dormant-accounts", "Accounts not used for six months", uses_dormant_sql},
 };
 

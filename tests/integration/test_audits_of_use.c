@@ -126,15 +126,16 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     testenv_sql_date(testenv, "current_date + 1", tomorrow);
     snprintf(period, sizeof(period), "from=%s&to=%s", today, tomorrow);
 
-    char p1[32], p2[32], p3[32], p4[32], p5[32];
+    char p1[32], p2[32], p3[32], p4[32], p5[32], p6[32];
     testenv_add_person(testenv, admin, "Alfie", "Hartnell", "2015-06-01", p1);
     testenv_add_person(testenv, admin, "Bella", "Osei", "2015-06-01", p2);
     testenv_add_person(testenv, admin, "Cara", "Lind", "2015-06-01", p3);
     testenv_add_person(testenv, admin, "Dev", "Ashworth", "2015-06-01", p4);
     testenv_add_person(testenv, admin, "Tamsin", "Verrall", "2015-06-01", p5);
+    testenv_add_person(testenv, admin, "Mina", "Teamwell", "2015-06-01", p6);
 
     char key_worker[32], body[512], path[128];
-    char carl[32], sam[32], bea[32], ann[32], lee[32], eve[32], dora[32], ended_on[16];
+    char carl[32], sam[32], bea[32], ann[32], lee[32], eve[32], dora[32], mo[32], ended_on[16];
     testenv_add_worker(testenv, admin, "conn.carl", "Carl Connolly",
                        "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", carl);
     testenv_add_worker(testenv, admin, "sam.verrall", "Sam Verrall",
@@ -143,6 +144,8 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
                        "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", bea);
     testenv_add_worker(testenv, admin, "leaver.lee", "Lee Leaver",
                        "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", lee);
+    testenv_add_worker(testenv, admin, "mover.mo", "Mo Mover",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", mo);
     testenv_add_worker(testenv, admin, "dormant.dora", "Dora Dormer",
                        "\"roles\":[\"social-worker\"],\"teams\":[\"Early Help\"]", dora);
     testenv_sql_date(testenv, "current_date + 30", ended_on);
@@ -167,6 +170,10 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
              key_worker);
     post(path, body, 201);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", p6);
+    snprintf(body, sizeof(body), "{\"team_id\":\"%ld\",\"role\":\"team\",\"service\":\"CSSW\"}",
+             testenv_sql_long(testenv, "SELECT id FROM accounts.teams WHERE name = 'MASH'"));
+    post(path, body, 201);
     snprintf(path, sizeof(path), "/api/v1/workers/%s/conflicts", carl);
     snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"relationship\":\"neighbour\"}", p4);
     post(path, body, 200);
@@ -179,6 +186,7 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     char *t_bea = testenv_login(testenv, "busy.bea");
     char *t_ann = testenv_login(testenv, "agency.ann");
     char *t_lee = testenv_login(testenv, "leaver.lee");
+    char *t_mo = testenv_login(testenv, "mover.mo");
     read_person(kw, p3); /* allocated: nothing to see */
     read_person(sw, p3); /* not allocated */
     /* Declaring the conflict kept Dev's record from Carl: his try is refused, and still audited. */
@@ -194,12 +202,23 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     read_person(t_bea, p3);
     read_person(t_bea, p5); /* the fourth in an hour */
     read_person(t_lee, p1);
+    /* Mo reads Mina's record, allocated to Mo's team, then moves to Early Help and reads it again:
+     * the first read is no finding (judged by the team at the time), the second two. */
+    read_person(t_mo, p6);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", mo);
+    r = testenv_http(testenv, "PUT", path, admin, "{\"teams\":[\"Early Help\"]}", NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    read_person(t_mo, p6);
     snprintf(path, sizeof(path), "/api/v1/workers/%s/end", lee);
     post(path, "{\"reason\":\"Left the council\"}", 200);
     assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
     wait_audit_sql("SELECT count(*) FROM audit.workers WHERE username = 'leaver.lee' AND ended", 1);
     wait_audit_sql("SELECT count(*) FROM audit.conflicts", 1);
-    wait_audit_sql("SELECT count(*) FROM audit.allocations WHERE ended_at IS NULL", 1);
+    wait_audit_sql("SELECT count(*) FROM audit.allocations WHERE ended_at IS NULL", 2);
+    wait_audit_sql("SELECT count(*) FROM audit.worker_teams h JOIN audit.workers w USING (worker_id)"
+                   " WHERE w.username = 'mover.mo'",
+                   2);
 
     /* Time passing: Lee's leaving date was the day before yesterday (the account was ended late);
      * Eve's contract ended yesterday; Dora's account has not been used since it was opened. */
@@ -220,9 +239,9 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
              "not-allocated agency.ann %s\nnot-allocated agency.ann %s\n"
              "not-allocated busy.bea %s\nnot-allocated busy.bea %s\nnot-allocated busy.bea %s\n"
              "not-allocated busy.bea %s\n"
-             "not-allocated leaver.lee %s\nnot-allocated mash.sw %s\n"
+             "not-allocated leaver.lee %s\nnot-allocated mash.sw %s\nnot-allocated mover.mo %s\n"
              "not-allocated sam.verrall %s\n",
-             p5, p1, p2, p1, p2, p3, p5, p1, p3, p5);
+             p5, p1, p2, p1, p2, p3, p5, p1, p3, p6, p5);
     expect_findings("unallocated-access", period, expected);
     snprintf(expected, sizeof(expected), "declared-conflict conn.carl %s\nsame-family-name sam.verrall %s\n",
              p4, p5);
@@ -241,9 +260,25 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     testenv_response_free(&r);
     free(auditor_t);
     snprintf(expected, sizeof(expected),
-             "contract-over-account-open expired.eve -\nused-after-leaving leaver.lee %s\n", p1);
+             "contract-over-account-open expired.eve -\nmoved mover.mo -\nold-team-after-moving mover.mo %s\n"
+             "used-after-leaving leaver.lee %s\n",
+             p6, p1);
     expect_findings("leavers", period, expected);
     expect_findings("dormant-accounts", period, "dormant dormant.dora -\n");
+    /* The mover's findings say from which team to which, and which old team's record was read. */
+    char uk_today[16], moved[128], old_team[128];
+    snprintf(uk_today, sizeof(uk_today), "%.2s/%.2s/%.4s", today + 8, today + 5, today);
+    snprintf(moved, sizeof(moved), "\"Moved on %s from MASH to Early Help\"", uk_today);
+    snprintf(old_team, sizeof(old_team), "\"Read a record of MASH, a team they left on %s\"", uk_today);
+    char *auditor_l = testenv_login(testenv, "auditor");
+    char leavers[256];
+    snprintf(leavers, sizeof(leavers), "/api/v1/audit/reports/leavers?%s", period);
+    r = testenv_http(testenv, "GET", leavers, auditor_l, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    if (strstr(r.body, moved) == NULL || strstr(r.body, old_team) == NULL)
+        fail_msg("the mover's findings do not say %s and %s: %s", moved, old_team, r.body);
+    testenv_response_free(&r);
+    free(auditor_l);
 
     /* A period before any of it finds none of the accesses. */
     char *none = findings("unallocated-access", "from=2020-01-01&to=2020-01-31");
@@ -312,6 +347,7 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     free(t_bea);
     free(t_ann);
     free(t_lee);
+    free(t_mo);
     free(admin);
 }
 

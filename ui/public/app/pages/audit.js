@@ -9,7 +9,7 @@ const KINDS = [
   { value: 'unallocated-access', title: 'Access to records not allocated to the worker' },
   { value: 'own-or-connected-records', title: 'Access to own or connected records' },
   { value: 'third-party-access', title: 'Third-party access' },
-  { value: 'leavers', title: 'Leavers' },
+  { value: 'leavers', title: 'Movers and leavers' },
   { value: 'dormant-accounts', title: 'Dormant accounts' },
 ];
 
