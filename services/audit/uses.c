@@ -399,6 +399,20 @@ int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
                           " ON CONFLICT (id) DO UPDATE SET ended_at = EXCLUDED.ended_at",
                           6, p, NULL, NULL, err);
     }
+    int restricted = strcmp(m->action, "restricted") == 0;
+    if (rc == 0 && (restricted || strcmp(m->action, "unrestricted") == 0)) {
+        /* A restriction set again (a new reason) ends the period of the one before. */
+        const char *p[3] = {person, at, restricted ? m->restriction_reason : ""};
+        rc = tsr_db_defer(
+            ev->conn,
+            "WITH closed AS (UPDATE restriction_periods SET to_at = to_timestamp($2::bigint / 1000.0)"
+            "   WHERE person_id = $1::bigint AND to_at IS NULL"
+            "   AND from_at < to_timestamp($2::bigint / 1000.0) RETURNING 1)"
+            " INSERT INTO restriction_periods (person_id, reason, from_at)"
+            " SELECT $1::bigint, $3, to_timestamp($2::bigint / 1000.0) WHERE $3 <> ''"
+            " ON CONFLICT (person_id, from_at) DO UPDATE SET reason = EXCLUDED.reason",
+            3, p, NULL, NULL, err);
+    }
     tsr__records__person_accessed__free_unpacked(m, NULL);
     return rc;
 }
@@ -470,6 +484,20 @@ static const char uses_own_sql[] =
     " AND lower(substring(w.name FROM '([^ ]+)$')) = lower(substring(p.display_name FROM '([^ ]+)$'))"
     " AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.worker_id = e.worker_id AND c.person_id = "
     "e.record_id)"
+    " UNION ALL"
+    /* Celebrities: the record of someone restricted as high-profile at the time, opened (or tried) by
+     * a worker it was allocated neither to nor to a team of theirs. */
+    " SELECT 'high-profile', CASE WHEN e.action = 'refused'"
+    "   THEN 'Tried to open the record of a high-profile person'"
+    "   ELSE 'Read the record of a high-profile person, not allocated to them' END," USES_ENTRY_COLUMNS
+    " FROM entries e JOIN restriction_periods r ON r.person_id = e.record_id AND r.reason = 'high-profile'"
+    "   AND r.from_at <= e.occurred_at AND (r.to_at IS NULL OR r.to_at > e.occurred_at)"
+    " LEFT JOIN workers w ON w.worker_id = e.worker_id"
+    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND (e.action IN " USES_READS
+    " OR e.action = 'refused') AND e.worker_id <> 0"
+    " AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = e.record_id"
+    "   AND a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
+    "   AND (a.worker_id = e.worker_id OR a.team_id = ANY (" USES_TEAMS_AT_READ ")))"
     " ORDER BY 7, 6";
 
 static const char uses_third_party_sql[] =

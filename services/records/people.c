@@ -136,6 +136,18 @@ static int person__audit_merged(tsr_call_t *call, uint64_t person_id, const char
     return tsr_call_emit(call, type, &ev.base, err);
 }
 
+int records_person_audit_restricted(tsr_call_t *call, uint64_t person_id, const char *display_name,
+                                    const char *reason, const char *summary, tsr_error_t *err)
+{
+    Tsr__Records__PersonAccessed ev = TSR__RECORDS__PERSON_ACCESSED__INIT;
+    ev.person_id = person_id;
+    ev.display_name = (char *)display_name;
+    ev.action = "restricted";
+    ev.summary = (char *)summary;
+    ev.restriction_reason = (char *)reason;
+    return tsr_call_emit(call, "records.person.restricted", &ev.base, err);
+}
+
 static int person__audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
                          const char *summary, const Tsr__Records__Allocation *allocation, tsr_error_t *err)
 {

@@ -36,6 +36,9 @@ int records_people_configure(const tsr_config_t *config, tsr_error_t *err);
 int records_person_reply_changed(tsr_call_t *call, uint64_t person_id, tsr_error_t *err);
 int records_person_audit(tsr_call_t *call, uint64_t person_id, const char *display_name, const char *action,
                          const char *summary, tsr_error_t *err);
+/* The audit event of a record restricted, with the reason (records.person.restricted). */
+int records_person_audit_restricted(tsr_call_t *call, uint64_t person_id, const char *display_name,
+                                    const char *reason, const char *summary, tsr_error_t *err);
 /* A list of records on a day (due for disposal, restrictions to review): the page asked for checked,
  * 50 by default and at most 200, the day a real date ("" for today), the cursor an offset below depth. */
 int records_day_list_page(uint32_t asked_limit, const char *on, const char *cursor, unsigned long depth,

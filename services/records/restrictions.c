@@ -80,7 +80,7 @@ int records_restriction_set(tsr_call_t *call, tsr_error_t *err)
     snprintf(summary, sizeof(summary),
              "Restricted the record of %s (%" PRIu64 "): %s, review by %s, %zu named workers", display,
              in->person_id, in->reason, in->review_date, in->n_worker_ids);
-    if (records_person_audit(call, in->person_id, display, "restricted", summary, err) != 0)
+    if (records_person_audit_restricted(call, in->person_id, display, in->reason, summary, err) != 0)
         return -1;
     return records_person_reply_changed(call, in->person_id, err);
 }

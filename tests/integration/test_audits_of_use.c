@@ -126,13 +126,14 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     testenv_sql_date(testenv, "current_date + 1", tomorrow);
     snprintf(period, sizeof(period), "from=%s&to=%s", today, tomorrow);
 
-    char p1[32], p2[32], p3[32], p4[32], p5[32], p6[32];
+    char p1[32], p2[32], p3[32], p4[32], p5[32], p6[32], p7[32];
     testenv_add_person(testenv, admin, "Alfie", "Hartnell", "2015-06-01", p1);
     testenv_add_person(testenv, admin, "Bella", "Osei", "2015-06-01", p2);
     testenv_add_person(testenv, admin, "Cara", "Lind", "2015-06-01", p3);
     testenv_add_person(testenv, admin, "Dev", "Ashworth", "2015-06-01", p4);
     testenv_add_person(testenv, admin, "Tamsin", "Verrall", "2015-06-01", p5);
     testenv_add_person(testenv, admin, "Mina", "Teamwell", "2015-06-01", p6);
+    testenv_add_person(testenv, admin, "Marlowe", "Starling", "1990-01-01", p7);
 
     char key_worker[32], body[512], path[128];
     char carl[32], sam[32], bea[32], ann[32], lee[32], eve[32], dora[32], mo[32], ended_on[16];
@@ -174,6 +175,15 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     snprintf(body, sizeof(body), "{\"team_id\":\"%ld\",\"role\":\"team\",\"service\":\"CSSW\"}",
              testenv_sql_long(testenv, "SELECT id FROM accounts.teams WHERE name = 'MASH'"));
     post(path, body, 201);
+    /* Marlowe is well known: the record is restricted as high-profile, with no one named. */
+    char review[16];
+    testenv_sql_date(testenv, "current_date + 90", review);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", p7);
+    snprintf(body, sizeof(body), "{\"reason\":\"high-profile\",\"review_date\":\"%s\",\"workers\":[]}",
+             review);
+    r = testenv_http(testenv, "PUT", path, admin, body, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
     snprintf(path, sizeof(path), "/api/v1/workers/%s/conflicts", carl);
     snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"relationship\":\"neighbour\"}", p4);
     post(path, body, 200);
@@ -195,6 +205,13 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     testenv_assert_error(&r, 403, "restricted_record");
     testenv_response_free(&r);
     read_person(t_sam, p5); /* the same family name */
+    /* Curiosity about someone famous: refused, and still audited. */
+    char *eh = testenv_login(testenv, "eh.worker");
+    snprintf(path, sizeof(path), "/api/v1/people/%s", p7);
+    r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
+    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_response_free(&r);
+    free(eh);
     read_person(t_ann, p1); /* in the contract */
     read_person(t_ann, p2); /* outside it */
     read_person(t_bea, p1);
@@ -243,8 +260,9 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
              "not-allocated sam.verrall %s\n",
              p5, p1, p2, p1, p2, p3, p5, p1, p3, p6, p5);
     expect_findings("unallocated-access", period, expected);
-    snprintf(expected, sizeof(expected), "declared-conflict conn.carl %s\nsame-family-name sam.verrall %s\n",
-             p4, p5);
+    snprintf(expected, sizeof(expected),
+             "declared-conflict conn.carl %s\nhigh-profile eh.worker %s\nsame-family-name sam.verrall %s\n",
+             p4, p7, p5);
     expect_findings("own-or-connected-records", period, expected);
     snprintf(expected, sizeof(expected), "outside-contract agency.ann %s\n", p2);
     expect_findings("third-party-access", period, expected);
