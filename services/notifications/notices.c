@@ -7,6 +7,7 @@
 
 #include "accounts.pb-c.h"
 #include "notifications.pb-c.h"
+#include "records.pb-c.h"
 #include "workflow.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
@@ -209,7 +210,7 @@ int notifications_wants_event(const Tsr__Envelope *ev)
 {
     return notifications_wants_notice(ev) || strcmp(ev->type, "workflow.request.sent") == 0 ||
            strcmp(ev->type, "workflow.request.overdue") == 0 ||
-           strcmp(ev->type, "workflow.step.deleted") == 0;
+           strcmp(ev->type, "workflow.step.deleted") == 0 || strcmp(ev->type, "records.person.disposed") == 0;
 }
 
 /* A step deleted as recorded in error (seed 002): the notices that point at it go too, read or not;
@@ -231,12 +232,45 @@ static int notices__apply_step_deleted(tsr_event_t *ev, tsr_error_t *err)
     return 0;
 }
 
+/* A record disposed of at the end of its retention (seed 002): the notices that point at it, or at a
+ * duplicate merged into it, go; what they asked (an NHS number to record, a plan held back, an
+ * attempt on a restricted record) is about a record that is no more. */
+static int notices__apply_person_disposed(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Records__PersonAccessed *m = (Tsr__Records__PersonAccessed *)tsr_unpack(
+        &tsr__records__person_accessed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (m == NULL)
+        return -1;
+    size_t size = 3 + m->n_disposed_ids * 32;
+    char *links = malloc(size);
+    if (links == NULL) {
+        tsr__records__person_accessed__free_unpacked(m, NULL);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    }
+    size_t used = (size_t)snprintf(links, size, "{");
+    for (size_t i = 0; i < m->n_disposed_ids; i++)
+        used += (size_t)snprintf(links + used, size - used, "%s/people/%" PRIu64, i ? "," : "",
+                                 m->disposed_ids[i]);
+    snprintf(links + used, size - used, "}");
+    tsr__records__person_accessed__free_unpacked(m, NULL);
+    const char *params[1] = {links};
+    PGresult *res =
+        tsr_db_exec(ev->conn, "DELETE FROM notices WHERE link = ANY ($1::text[])", 1, params, err);
+    free(links);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
 int notifications_apply_event(tsr_event_t *ev, tsr_error_t *err)
 {
     if (notifications_wants_notice(ev->event))
         return notices__apply_requested(ev, err);
     if (strcmp(ev->event->type, "workflow.step.deleted") == 0)
         return notices__apply_step_deleted(ev, err);
+    if (strcmp(ev->event->type, "records.person.disposed") == 0)
+        return notices__apply_person_disposed(ev, err);
     return notices__apply_request(ev, err);
 }
 

@@ -457,6 +457,17 @@ static void test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_d
     testenv_call_error(testenv, admin, "GET", "/api/v1/retention/due?person_id=x1", NULL, 400, "invalid_id",
                        "person_id");
 
+    /* Notices that point at the duplicate and at the sibling, as the notifications daemon holds them
+     * (a key worker asked to record an NHS number). */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO notifications.notices (worker_id, kind, title, link, dedupe_key, producer)"
+             " VALUES (1, 'cpis-nhs-number-needed', 'CP-IS: record the child''s NHS number', '/people/%s',"
+             " 'disposal-test:%s', 'cpis'), (1, 'cpis-nhs-number-needed', 'CP-IS: record the child''s NHS"
+             " number', '/people/%s', 'disposal-test:%s', 'cpis')",
+             duplicate, duplicate, sibling, sibling);
+    char out[128];
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+
     /* Due: it goes, with its duplicate. */
     json_t *d =
         testenv_call_json(testenv, admin, "POST", path, "{\"note\":\"Disposal list EH-2026-11\"}", 200);
@@ -503,6 +514,13 @@ static void test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_d
              " + (SELECT count(*) FROM cpis.upload_records WHERE nhs_number = '%s')",
              person, nhs);
     wait_count(sql, 0);
+    /* The notices about it went; the sibling's stays. */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.notices WHERE dedupe_key = 'disposal-test:%s'", duplicate);
+    wait_count(sql, 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.notices WHERE dedupe_key = 'disposal-test:%s'", sibling);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
     /* The trail: disposed of, by whom, under what; the name not in it. */
     assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
     snprintf(sql, sizeof(sql),
