@@ -1339,19 +1339,14 @@ static int daemon__bind(tsr_daemon_t *self, void *socket, const char *suffix)
 static int daemon__forget_replies(PGconn *conn, void *arg, tsr_error_t *err)
 {
     const tsr_daemon_t *self = arg;
-    char days[24];
-    snprintf(days, sizeof(days), "%ld", self->idempotency_keep_days);
-    const char *params[1] = {days};
-    PGresult *res =
-        tsr_db_exec(conn, "DELETE FROM idempotency WHERE created_at < now() - make_interval(days => $1::int)",
-                    1, params, err);
-    if (res == NULL)
+    long gone = tsr_db_delete_past(
+        conn, "DELETE FROM idempotency WHERE created_at < now() - make_interval(days => $1::int)",
+        self->idempotency_keep_days, err);
+    if (gone < 0)
         return -1;
-    const char *gone = PQcmdTuples(res);
-    if (gone[0] != '\0' && strcmp(gone, "0") != 0)
-        tsr_log_info(NULL, "forgot %s idempotency keys older than %ld days", gone,
+    if (gone > 0)
+        tsr_log_info(NULL, "forgot %ld idempotency keys older than %ld days", gone,
                      self->idempotency_keep_days);
-    PQclear(res);
     return 0;
 }
 

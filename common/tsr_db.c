@@ -716,3 +716,16 @@ unsigned char *tsr_db_get_bytes(const PGresult *res, int row, int col, size_t *l
     PQfreemem(raw);
     return buf;
 }
+
+long tsr_db_delete_past(PGconn *conn, const char *sql, long days, tsr_error_t *err)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%ld", days);
+    const char *params[1] = {text};
+    PGresult *res = tsr_db_exec(conn, sql, 1, params, err);
+    if (res == NULL)
+        return -1;
+    long gone = atol(PQcmdTuples(res));
+    PQclear(res);
+    return gone;
+}

@@ -37,6 +37,9 @@ int tsr_db_in_flight(const tsr_db_t *self);
  * fills err (database_error, naming the server's message) and returns NULL. */
 PGresult *tsr_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
                       tsr_error_t *err);
+/* Housekeeping's deletion of what is past keeping: runs sql, whose $1 is a number of days (days), and
+ * returns how many rows it deleted, or -1 with err filled. */
+long tsr_db_delete_past(PGconn *conn, const char *sql, long days, tsr_error_t *err);
 /* Same with binary params (lengths and formats as in PQexecParams); results stay in text form. */
 PGresult *tsr_db_exec_bin(PGconn *conn, const char *sql, int nparams, const char *const *values,
                           const int *lengths, const int *formats, tsr_error_t *err);

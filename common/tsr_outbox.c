@@ -324,23 +324,15 @@ int tsr_outbox_read(PGconn *conn, const char *producer, uint64_t after_seq, int 
 
 long tsr_outbox_forget(PGconn *conn, long keep_days, tsr_error_t *err)
 {
-    char days[24];
-    snprintf(days, sizeof(days), "%ld", keep_days);
-    const char *params[1] = {days};
     /* The oldest page by number, up to its last event past keeping: what is left is the newest run,
      * whole, so that a replay can tell what it can no longer give. Numbers follow commits, so an
      * event a little younger that commits between two older ones goes with them. */
-    PGresult *res = tsr_db_exec(
+    return tsr_db_delete_past(
         conn,
         "DELETE FROM outbox WHERE seq IS NOT NULL AND seq <= (SELECT max(seq) FROM"
         " (SELECT seq, created_at FROM outbox WHERE seq IS NOT NULL ORDER BY seq LIMIT " OUTBOX_FORGET_PAGE
         ") page WHERE created_at < now() - make_interval(days => $1::int))",
-        1, params, err);
-    if (res == NULL)
-        return -1;
-    long gone = atol(PQcmdTuples(res));
-    PQclear(res);
-    return gone;
+        keep_days, err);
 }
 
 void tsr_outbox_batch_free(tsr_outbox_batch_t *batch)

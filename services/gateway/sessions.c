@@ -32,20 +32,16 @@ int gw_sessions_configure(const tsr_config_t *config, tsr_error_t *err)
 int gw_sessions_forget(PGconn *conn, void *arg, tsr_error_t *err)
 {
     (void)arg;
-    char days[24];
-    snprintf(days, sizeof(days), "%ld", session_keep_days);
-    const char *params[1] = {days};
     /* A session stops at its sign-out or its expiry, whichever came first (least passes over a NULL). */
-    PGresult *res = tsr_db_exec(
+    long gone = tsr_db_delete_past(
         conn,
-        "DELETE FROM sessions WHERE least(ended_at, expires_at) < now() - make_interval(days => $1::int)", 1,
-        params, err);
-    if (res == NULL)
+        "DELETE FROM sessions WHERE least(ended_at, expires_at) < now() - make_interval(days => $1::int)",
+        session_keep_days, err);
+    if (gone < 0)
         return -1;
-    const char *gone = PQcmdTuples(res);
-    if (gone[0] != '\0' && strcmp(gone, "0") != 0)
-        tsr_log_info(NULL, "forgot %s sessions that stopped more than %ld days ago", gone, session_keep_days);
-    PQclear(res);
+    if (gone > 0)
+        tsr_log_info(NULL, "forgot %ld sessions that stopped more than %ld days ago", gone,
+                     session_keep_days);
     return 0;
 }
 

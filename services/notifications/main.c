@@ -24,8 +24,12 @@ int main(int argc, char **argv)
         return 2;
     int rc = 1;
     tsr_error_t err;
-    notifications_configure(tsr_daemon_config(daemon));
-    notifications_mailer_t *mailer = notifications_mailer_new(daemon, &err);
+    notifications_mailer_t *mailer = NULL;
+    if (notifications_configure(tsr_daemon_config(daemon), &err) != 0) {
+        tsr_log_error(NULL, "%s", err.message);
+        goto done;
+    }
+    mailer = notifications_mailer_new(daemon, &err);
     if (mailer == NULL) {
         tsr_log_error(NULL, "%s", err.message);
         goto done;
@@ -40,6 +44,8 @@ int main(int argc, char **argv)
             goto done;
     if (tsr_daemon_subscribe_only(daemon, "accounts", notifications_wants_accounts_event,
                                   notifications_apply_accounts_event) != 0)
+        goto done;
+    if (tsr_daemon_housekeeping(daemon, "notices read long ago", notifications_forget_read, NULL) != 0)
         goto done;
     rc = tsr_daemon_run(daemon);
 done:

@@ -44,9 +44,10 @@ static struct {
     const char *email_kinds;    /* the kinds of the workflow's notices that also go by e-mail */
     const char *escalate_types; /* request types escalated to the line manager when overdue */
     tsr_metric_t *no_address;   /* notices whose worker has no e-mail address */
-} notices__config = {0, "", "", NULL};
+    long read_keep_days;        /* notifications.read_notice_keep_days */
+} notices__config = {0, "", "", NULL, 180};
 
-void notifications_configure(const tsr_config_t *config)
+int notifications_configure(const tsr_config_t *config, tsr_error_t *err)
 {
     notices__config.email_on = tsr_config_get(config, "smtp.url", "")[0] != '\0';
     notices__config.email_kinds = tsr_config_get(config, "notifications.email_kinds",
@@ -56,6 +57,24 @@ void notifications_configure(const tsr_config_t *config)
     notices__config.no_address = tsr_metrics_counter(
         "tessera_notifications_emails_no_address_total",
         "E-mail notices not sent because the worker has no e-mail address on their account.", NULL);
+    return tsr_config_get_long(config, "notifications.read_notice_keep_days", 180, 1, 3650,
+                               &notices__config.read_keep_days, err);
+}
+
+int notifications_forget_read(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    (void)arg;
+    long gone =
+        tsr_db_delete_past(conn,
+                           "DELETE FROM notices WHERE read_at < now() - make_interval(days => $1::int)"
+                           " AND email_status <> 'pending'",
+                           notices__config.read_keep_days, err);
+    if (gone < 0)
+        return -1;
+    if (gone > 0)
+        tsr_log_info(NULL, "removed %ld notices read more than %ld days ago", gone,
+                     notices__config.read_keep_days);
+    return 0;
 }
 
 /* Whether item is one of the comma-separated list's entries. */

@@ -8,8 +8,13 @@
 #include "tsr_config.h"
 #include "tsr_daemon.h"
 
-/* Reads [notifications] email_kinds and escalate_request_types, and whether [smtp] url is set. */
-void notifications_configure(const tsr_config_t *config);
+/* Reads [notifications] email_kinds, escalate_request_types and read_notice_keep_days, and whether
+ * [smtp] url is set; -1 naming a bad value. */
+int notifications_configure(const tsr_config_t *config, tsr_error_t *err);
+/* Housekeeping: the notices read more than read_notice_keep_days ago go (a notice is a pointer to
+ * work, not a record of it: the work, its history and the audit trail keep what happened). Unread
+ * ones stay, and so does one whose e-mail is still being tried. */
+int notifications_forget_read(PGconn *conn, void *arg, tsr_error_t *err);
 
 /* <producer>.notice.requested: a notice to each recipient, once per dedupe key. */
 int notifications_wants_notice(const Tsr__Envelope *ev);

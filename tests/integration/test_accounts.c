@@ -269,11 +269,7 @@ static void test_sessions_that_stopped_more_than_the_days_kept_ago_are_forgotten
         before);
     assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
     /* The hourly housekeeping, every 200 ms here. */
-    setenv("TESSERA_TESSERA_HOUSEKEEPING_MS", "200", 1);
-    testenv_kill(testenv, "gateway", SIGTERM);
-    assert_int_equal(testenv_wait_exit(testenv, "gateway", 15000), 0);
-    testenv_restart(testenv, "gateway");
-    unsetenv("TESSERA_TESSERA_HOUSEKEEPING_MS");
+    testenv_restart_with(testenv, "gateway", "TESSERA_TESSERA_HOUSEKEEPING_MS", "200");
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM gateway.sessions WHERE id > %ld AND username = 'mash.sw'", before);
     long left = -1;

@@ -686,11 +686,7 @@ static void test_an_answered_upload_file_leaves_the_upload_directory_after_the_d
         seq[0], seq[2]);
     assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
     /* The hourly housekeeping, every 200 ms here. */
-    setenv("TESSERA_TESSERA_HOUSEKEEPING_MS", "200", 1);
-    testenv_kill(testenv, "cpis", SIGTERM);
-    assert_int_equal(testenv_wait_exit(testenv, "cpis", 15000), 0);
-    testenv_restart(testenv, "cpis");
-    unsetenv("TESSERA_TESSERA_HOUSEKEEPING_MS");
+    testenv_restart_with(testenv, "cpis", "TESSERA_TESSERA_HOUSEKEEPING_MS", "200");
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM cpis.uploads WHERE file_sequence_number = %ld"
              " AND file_removed_at IS NOT NULL",

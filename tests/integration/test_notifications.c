@@ -127,10 +127,46 @@ static void test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_
     free(admin);
 }
 
+/* A notice read more than notifications.read_notice_keep_days (180) ago goes at the housekeeping's
+ * next round; one unread, however old, stays (it is work not yet seen), as does one read lately. A
+ * bad keeping stops the start, named. */
+static void test_notices_read_long_ago_go_and_unread_ones_stay(void **state)
+{
+    (void)state;
+    char out[256];
+    assert_int_equal(
+        testenv_psql(
+            testenv, NULL,
+            "INSERT INTO notifications.notices (worker_id, kind, title, link, dedupe_key, producer,"
+            " created_at, read_at) VALUES"
+            " (1, 'request-received', 'New request: old and read', '/steps/1', 'keep-test:read-old',"
+            "  'workflow', now() - interval '300 days', now() - interval '200 days'),"
+            " (1, 'request-received', 'New request: old, unread', '/steps/2', 'keep-test:unread-old',"
+            "  'workflow', now() - interval '300 days', NULL),"
+            " (1, 'request-received', 'New request: read lately', '/steps/3', 'keep-test:read-new',"
+            "  'workflow', now() - interval '300 days', now() - interval '10 days')",
+            out, sizeof(out)),
+        0);
+    testenv_assert_refuses_to_start(testenv, "notifications", "TESSERA_NOTIFICATIONS_READ_NOTICE_KEEP_DAYS=0",
+                                    "notifications.read_notice_keep_days", NULL);
+    testenv_restart_with(testenv, "notifications", "TESSERA_TESSERA_HOUSEKEEPING_MS", "200");
+    long left = -1;
+    for (int i = 0; i < 100 && left != 2; i++, usleep(100 * 1000))
+        left = testenv_sql_long(testenv, "SELECT count(*) FROM notifications.notices WHERE dedupe_key LIKE "
+                                         "'keep-test:%'");
+    assert_int_equal(left, 2);
+    assert_int_equal(testenv_sql_long(testenv,
+                                      "SELECT count(*) FROM notifications.notices WHERE dedupe_key IN"
+                                      " ('keep-test:unread-old', 'keep-test:read-new')"),
+                     2);
+    assert_true(testenv_log_has(testenv, "notifications", "notices read more than 180 days ago"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_it),
+        cmocka_unit_test(test_notices_read_long_ago_go_and_unread_ones_stay),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

@@ -41,11 +41,7 @@ static int audit_reaches(long seq)
  * waits until the suite is ready). */
 static void records_housekeeping_every_200_ms(void)
 {
-    setenv("TESSERA_TESSERA_HOUSEKEEPING_MS", "200", 1);
-    testenv_kill(testenv, "records", SIGTERM);
-    assert_int_equal(testenv_wait_exit(testenv, "records", 15000), 0);
-    testenv_restart(testenv, "records");
-    unsetenv("TESSERA_TESSERA_HOUSEKEEPING_MS");
+    testenv_restart_with(testenv, "records", "TESSERA_TESSERA_HOUSEKEEPING_MS", "200");
 }
 
 /* Dates records' published events up to seq 100 days back (and those after it 89 days back, younger

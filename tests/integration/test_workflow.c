@@ -1056,11 +1056,7 @@ static void test_the_replies_kept_for_idempotency_keys_are_forgotten_after_the_d
                      out, sizeof(out)),
         0);
     /* The hourly housekeeping, every 200 ms here. */
-    setenv("TESSERA_TESSERA_HOUSEKEEPING_MS", "200", 1);
-    testenv_kill(testenv, "workflow", SIGTERM);
-    assert_int_equal(testenv_wait_exit(testenv, "workflow", 15000), 0);
-    testenv_restart(testenv, "workflow");
-    unsetenv("TESSERA_TESSERA_HOUSEKEEPING_MS");
+    testenv_restart_with(testenv, "workflow", "TESSERA_TESSERA_HOUSEKEEPING_MS", "200");
     long left = -1;
     for (int i = 0; i < 100; i++) {
         left = testenv_sql_long(testenv,

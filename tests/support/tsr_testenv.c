@@ -302,6 +302,15 @@ void testenv_restart(testenv_t *env, const char *daemon)
     testenv__wait_ready(env);
 }
 
+void testenv_restart_with(testenv_t *env, const char *daemon, const char *name, const char *value)
+{
+    setenv(name, value, 1);
+    testenv_kill(env, daemon, SIGTERM);
+    assert_int_equal(testenv_wait_exit(env, daemon, 15000), 0);
+    testenv_restart(env, daemon);
+    unsetenv(name);
+}
+
 int testenv_log_has(testenv_t *env, const char *daemon, const char *text)
 {
     char path[400], line[4096];

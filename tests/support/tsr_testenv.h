@@ -51,6 +51,9 @@ const char *testenv_daemon_name(int index);
 void testenv_kill(testenv_t *env, const char *daemon, int signal);
 /* Starts the daemon again, with the same command line, and waits until the suite is ready. */
 void testenv_restart(testenv_t *env, const char *daemon);
+/* Stops the daemon (SIGTERM, waiting for its exit 0) and starts it again with one more setting in its
+ * environment (name=value, e.g. TESSERA_TESSERA_HOUSEKEEPING_MS=200), which later starts do not get. */
+void testenv_restart_with(testenv_t *env, const char *daemon, const char *name, const char *value);
 /* Waits for the daemon's process to end; its exit status (128 + signal when killed), or -1 after
  * timeout_ms. */
 int testenv_wait_exit(testenv_t *env, const char *daemon, int timeout_ms);
