@@ -39,7 +39,8 @@ int accounts_actor_administers(const Tsr__Actor *actor)
     " coalesce((extract(epoch FROM w.ended_at) * 1000)::bigint, 0), coalesce(w.ended_reason, ''), "          \
     "w.version,"                                                                                             \
     " w.email, coalesce((SELECT (extract(epoch FROM f.locked_until) * 1000)::bigint FROM sign_in_failures f" \
-    "  WHERE f.username = w.username AND f.locked_until > now()), 0)"
+    "  WHERE f.username = w.username AND f.locked_until > now()), 0),"                                       \
+    " w.dbs_barred_lists, coalesce(to_char(w.returned_from_leave_on, 'YYYY-MM-DD'), '')"
 #define ACCOUNT_FROM                                                                                         \
     " FROM workers w LEFT JOIN workers m ON m.id = w.manager_id"                                             \
     " LEFT JOIN worker_contracts c ON c.worker_id = w.id"
@@ -68,6 +69,8 @@ enum {
     COL_VERSION,
     COL_EMAIL,
     COL_PAUSED_UNTIL,
+    COL_BARRED_LISTS,
+    COL_RETURNED_FROM_LEAVE,
     COL_COUNT
 };
 
@@ -165,6 +168,8 @@ static void account__fill_detail(account_set_t *set, int row, Tsr__Accounts__Wor
         pre->risk_assessment_approved = strcmp(PQgetvalue(r, row, COL_RISK_ASSESSMENT), "t") == 0;
         pre->training_completed_on = PQgetvalue(r, row, COL_TRAINING);
         pre->aup_signed_on = PQgetvalue(r, row, COL_AUP);
+        pre->dbs_barred_lists = PQgetvalue(r, row, COL_BARRED_LISTS);
+        pre->returned_from_leave_on = PQgetvalue(r, row, COL_RETURNED_FROM_LEAVE);
         a->prerequisites = pre;
     }
     a->dbs_renewal_due = PQgetvalue(r, row, COL_DBS_RENEWAL);

@@ -15,7 +15,10 @@
     "CASE WHEN w.ended_at IS NOT NULL OR NOT w.active THEN 'ended'"                                          \
     " WHEN c.end_date < current_date THEN 'contract_ended'"                                                  \
     " WHEN NOT w.risk_assessment_approved AND (w.dbs_checked_on IS NULL"                                     \
-    "      OR w.dbs_checked_on <= current_date - interval '3 years') THEN 'dbs_out_of_date'"                 \
+    "      OR w.dbs_checked_on <= current_date - interval '3 years'"                                         \
+    "      OR w.dbs_checked_on < w.returned_from_leave_on) THEN 'dbs_out_of_date'"                           \
+    " WHEN NOT w.risk_assessment_approved AND w.dbs_barred_lists IN ('children', 'adults')"                  \
+    "   THEN 'dbs_barred_list_missing'"                                                                      \
     " WHEN w.training_completed_on IS NULL THEN 'training_not_done'"                                         \
     " WHEN w.aup_signed_on IS NULL THEN 'aup_not_signed'"                                                    \
     " ELSE 'active' END"

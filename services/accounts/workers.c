@@ -285,7 +285,9 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
         tsr_db_exec(call->conn,
                     "SELECT w.id, w.password_hash, " ACCOUNTS_STATE_SQL ","
                     " coalesce(to_char(w.dbs_checked_on, 'DD/MM/YYYY'), ''), coalesce(c.name, ''),"
-                    " coalesce(to_char(c.end_date, 'DD/MM/YYYY'), '')"
+                    " coalesce(to_char(c.end_date, 'DD/MM/YYYY'), ''),"
+                    " coalesce(to_char(w.returned_from_leave_on, 'DD/MM/YYYY'), ''),"
+                    " w.dbs_checked_on < w.returned_from_leave_on, w.dbs_barred_lists"
                     " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
                     " WHERE w.username = $1",
                     1, params, err);
@@ -334,7 +336,14 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
                           "new end date.",
                           PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
     } else if (strcmp(state, "dbs_out_of_date") == 0) {
-        if (dbs[0] != '\0')
+        if (strcmp(PQgetvalue(res, 0, 7), "t") == 0)
+            refused = tsr_error_set(
+                err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
+                "You came back from parental leave or a career break on %s, and your enhanced DBS check "
+                "(dated %s) was done before it, so this account cannot be used until it is renewed. Ask "
+                "your manager to renew it, or to have HR approve a risk assessment while it is pending.",
+                PQgetvalue(res, 0, 6), dbs);
+        else if (dbs[0] != '\0')
             refused =
                 tsr_error_set(err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
                               "Your enhanced DBS check (dated %s) is more than 3 years old, so this account "
@@ -346,6 +355,13 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
                 err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
                 "No enhanced DBS check is recorded for you (they are renewed every 3 years), so "
                 "this account cannot be used. Ask your manager to send it to system support.");
+    } else if (strcmp(state, "dbs_barred_list_missing") == 0) {
+        refused = tsr_error_set(
+            err, TSR_E_FORBIDDEN, "dbs_barred_list_missing", NULL,
+            "Your enhanced DBS check (dated %s) is recorded as checking the %s barred list only; it must "
+            "check both the adults' and the children's, so this account cannot be used. Ask your manager "
+            "to have it done, or to have HR approve a risk assessment while it is pending.",
+            dbs, strcmp(PQgetvalue(res, 0, 8), "children") == 0 ? "children's" : "adults'");
     } else if (strcmp(state, "training_not_done") == 0) {
         refused = tsr_error_set(
             err, TSR_E_FORBIDDEN, "training_not_done", NULL,
@@ -397,15 +413,33 @@ static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
         if (tsr_text_check_date(dates[i][0], 1, field, err) != 0)
             return -1;
     }
-    const char *params[5] = {id, p->dbs_checked_on[0] ? p->dbs_checked_on : NULL,
+    const char *lists = p->dbs_barred_lists;
+    if (strcmp(lists, "") != 0 && strcmp(lists, "both") != 0 && strcmp(lists, "children") != 0 &&
+        strcmp(lists, "adults") != 0) {
+        char field[64];
+        snprintf(field, sizeof(field), "%sdbs_barred_lists", prefix);
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_value", field,
+                             "The barred lists the DBS check included are both, children or adults.");
+    }
+    if (p->returned_from_leave_on[0] != '\0') {
+        char field[64];
+        snprintf(field, sizeof(field), "%sreturned_from_leave_on", prefix);
+        if (tsr_text_check_date(p->returned_from_leave_on, 1, field, err) != 0)
+            return -1;
+    }
+    const char *params[7] = {id,
+                             p->dbs_checked_on[0] ? p->dbs_checked_on : NULL,
                              p->risk_assessment_approved ? "t" : "f",
                              p->training_completed_on[0] ? p->training_completed_on : NULL,
-                             p->aup_signed_on[0] ? p->aup_signed_on : NULL};
+                             p->aup_signed_on[0] ? p->aup_signed_on : NULL,
+                             lists,
+                             p->returned_from_leave_on[0] ? p->returned_from_leave_on : NULL};
     PGresult *res =
         tsr_db_exec(call->conn,
                     "UPDATE workers SET dbs_checked_on = $2::date, risk_assessment_approved = $3::boolean,"
-                    " training_completed_on = $4::date, aup_signed_on = $5::date WHERE id = $1::bigint",
-                    5, params, err);
+                    " training_completed_on = $4::date, aup_signed_on = $5::date, dbs_barred_lists = $6,"
+                    " returned_from_leave_on = $7::date WHERE id = $1::bigint",
+                    7, params, err);
     if (res == NULL)
         return -1;
     int updated = atoi(PQcmdTuples(res));

@@ -8,6 +8,7 @@
 #include "gateway.h"
 #include "addresses_routes.h"
 #include "people_routes.h"
+#include "worker_routes.h"
 #include "retention_routes.h"
 #include "workflow_routes.h"
 #include "accounts.pb-c.h"
@@ -432,22 +433,9 @@ static void workers__done(gw_call_t *call, const char *daemon, const Tsr__Envelo
 
 void gw_worker_prerequisites(gw_call_t *call)
 {
-    static const char *const fields[] = {"dbs_checked_on", "risk_assessment_approved",
-                                         "training_completed_on", "aup_signed_on", NULL};
     Tsr__Accounts__WorkerPrerequisites req = TSR__ACCOUNTS__WORKER_PREREQUISITES__INIT;
-    const char *dbs, *training, *aup;
-    int approved = 0;
-    if (gw_path_id(call, 0, &req.worker_id) != 0 || gw_json_check_object(call, fields) != 0 ||
-        gw_json_member_string(call, NULL, "dbs_checked_on", "dbs_checked_on", 0, &dbs) != 0 ||
-        gw_json_member_bool(call, NULL, "risk_assessment_approved", &approved) != 0 ||
-        gw_json_member_string(call, NULL, "training_completed_on", "training_completed_on", 0, &training) !=
-            0 ||
-        gw_json_member_string(call, NULL, "aup_signed_on", "aup_signed_on", 0, &aup) != 0)
+    if (gw_path_id(call, 0, &req.worker_id) != 0 || gw_prerequisites_read(call, call->body, "", &req) != 0)
         return;
-    req.dbs_checked_on = (char *)dbs;
-    req.risk_assessment_approved = approved;
-    req.training_completed_on = (char *)training;
-    req.aup_signed_on = (char *)aup;
     gw_call_daemon(call, "accounts", "accounts.worker.prerequisites", &req.base, workers__done);
 }
 

@@ -29,9 +29,10 @@ static json_t *worker_routes__teams(Tsr__Accounts__Team *const *teams, size_t n)
     return list;
 }
 
-static json_t *worker_routes__date(const char *date)
+/* A text member, null when "" (a date or a choice not recorded). */
+static json_t *worker_routes__or_null(const char *text)
 {
-    return date[0] ? json_string(date) : json_null();
+    return text[0] ? json_string(text) : json_null();
 }
 
 /* An account as JSON. What a colleague may see (id, name, roles, teams) unless accounts sent the
@@ -69,12 +70,14 @@ static json_t *worker_routes__account(const Tsr__Accounts__WorkerAccount *a)
     const Tsr__Accounts__WorkerPrerequisites *p = a->prerequisites;
     if (p != NULL)
         json_object_set_new(o, "prerequisites",
-                            json_pack("{s:o, s:b, s:o, s:o, s:o}", "dbs_checked_on",
-                                      worker_routes__date(p->dbs_checked_on), "risk_assessment_approved",
+                            json_pack("{s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "dbs_checked_on",
+                                      worker_routes__or_null(p->dbs_checked_on), "dbs_barred_lists",
+                                      worker_routes__or_null(p->dbs_barred_lists), "risk_assessment_approved",
                                       p->risk_assessment_approved, "dbs_renewal_due",
-                                      worker_routes__date(a->dbs_renewal_due), "training_completed_on",
-                                      worker_routes__date(p->training_completed_on), "aup_signed_on",
-                                      worker_routes__date(p->aup_signed_on)));
+                                      worker_routes__or_null(a->dbs_renewal_due), "training_completed_on",
+                                      worker_routes__or_null(p->training_completed_on), "aup_signed_on",
+                                      worker_routes__or_null(p->aup_signed_on), "returned_from_leave_on",
+                                      worker_routes__or_null(p->returned_from_leave_on)));
     json_object_set_new(o, "created_at", gw_json_time(a->created_at_ms));
     json_object_set_new(o, "last_login_at",
                         a->last_login_at_ms ? gw_json_time(a->last_login_at_ms) : json_null());
@@ -205,8 +208,9 @@ static void worker_routes__listed(gw_call_t *call, const char *daemon, const Tsr
  * Reading request bodies
  * ---------------------------------------------------------------------------------------------- */
 
-/* Checks that obj (a nested object named path) has only allowed keys; 0 or answers 400. */
-static int worker_routes__check_keys(gw_call_t *call, json_t *obj, const char *path,
+/* Checks that obj has only allowed keys, each named in an error after prefix ("contract." for a
+ * nested object, "" for the body itself); 0 or answers 400. */
+static int worker_routes__check_keys(gw_call_t *call, json_t *obj, const char *prefix,
                                      const char *const *allowed)
 {
     const char *key;
@@ -218,7 +222,7 @@ static int worker_routes__check_keys(gw_call_t *call, json_t *obj, const char *p
             known = strcmp(*a, key) == 0;
         if (!known) {
             char field[160];
-            snprintf(field, sizeof(field), "%s.%.100s", path, key);
+            snprintf(field, sizeof(field), "%s%.100s", prefix, key);
             return gw_fail(call, TSR_E_INVALID, "unknown_field", field,
                            "'%s' is not a field of this request.", field);
         }
@@ -258,7 +262,7 @@ static int worker_routes__contract(gw_call_t *call, Tsr__Accounts__WorkerContrac
     if (rc <= 0)
         return rc;
     const char *name, *end_date;
-    if (worker_routes__check_keys(call, obj, "contract", fields) != 0 ||
+    if (worker_routes__check_keys(call, obj, "contract.", fields) != 0 ||
         gw_json_member_string(call, obj, "name", "contract.name", 1, &name) != 0 ||
         gw_json_member_string(call, obj, "end_date", "contract.end_date", 1, &end_date) != 0)
         return -1;
@@ -290,35 +294,49 @@ static int worker_routes__contract(gw_call_t *call, Tsr__Accounts__WorkerContrac
     return 1;
 }
 
-/* prerequisites: {dbs_checked_on, risk_assessment_approved, training_completed_on, aup_signed_on};
- * 0 absent, 1 filled, -1 answered 400. */
+int gw_prerequisites_read(gw_call_t *call, json_t *obj, const char *prefix,
+                          Tsr__Accounts__WorkerPrerequisites *p)
+{
+    static const char *const fields[] = {"dbs_checked_on",
+                                         "dbs_barred_lists",
+                                         "risk_assessment_approved",
+                                         "training_completed_on",
+                                         "aup_signed_on",
+                                         "returned_from_leave_on",
+                                         NULL};
+    char **targets[] = {&p->dbs_checked_on, &p->dbs_barred_lists, &p->training_completed_on,
+                        &p->aup_signed_on, &p->returned_from_leave_on};
+    static const char *const text_names[] = {"dbs_checked_on", "dbs_barred_lists", "training_completed_on",
+                                             "aup_signed_on", "returned_from_leave_on"};
+    if (worker_routes__check_keys(call, obj, prefix, fields) != 0)
+        return -1;
+    char path[96];
+    for (size_t i = 0; i < sizeof(text_names) / sizeof(text_names[0]); i++) {
+        snprintf(path, sizeof(path), "%s%s", prefix, text_names[i]);
+        const char *value;
+        if (gw_json_member_string(call, obj, text_names[i], path, 0, &value) != 0)
+            return -1;
+        *targets[i] = (char *)value; /* protobuf-c's strings are char *; the request only reads them */
+    }
+    snprintf(path, sizeof(path), "%srisk_assessment_approved", prefix);
+    json_t *approved = json_object_get(obj, "risk_assessment_approved");
+    if (approved != NULL && !json_is_null(approved) && !json_is_boolean(approved))
+        return gw_fail(call, TSR_E_INVALID, "invalid_type", path, "'%s' must be true or false.", path);
+    p->risk_assessment_approved = json_is_true(approved);
+    return 0;
+}
+
+/* prerequisites, as gw_prerequisites_read reads them; 0 absent, 1 filled, -1 answered 400. */
 static int worker_routes__prerequisites(gw_call_t *call, Tsr__Accounts__WorkerPrerequisites *p)
 {
-    static const char *const fields[] = {"dbs_checked_on", "risk_assessment_approved",
-                                         "training_completed_on", "aup_signed_on", NULL};
     json_t *obj;
     int rc = worker_routes__object(call, "prerequisites",
-                                   "dbs_checked_on, risk_assessment_approved, "
-                                   "training_completed_on and aup_signed_on",
+                                   "dbs_checked_on, dbs_barred_lists, risk_assessment_approved, "
+                                   "training_completed_on, aup_signed_on and returned_from_leave_on",
                                    &obj);
     if (rc <= 0)
         return rc;
-    const char *dbs, *training, *aup;
-    if (worker_routes__check_keys(call, obj, "prerequisites", fields) != 0 ||
-        gw_json_member_string(call, obj, "dbs_checked_on", "prerequisites.dbs_checked_on", 0, &dbs) != 0 ||
-        gw_json_member_string(call, obj, "training_completed_on", "prerequisites.training_completed_on", 0,
-                              &training) != 0 ||
-        gw_json_member_string(call, obj, "aup_signed_on", "prerequisites.aup_signed_on", 0, &aup) != 0)
-        return -1;
-    json_t *approved = json_object_get(obj, "risk_assessment_approved");
-    if (approved != NULL && !json_is_null(approved) && !json_is_boolean(approved))
-        return gw_fail(call, TSR_E_INVALID, "invalid_type", "prerequisites.risk_assessment_approved",
-                       "'prerequisites.risk_assessment_approved' must be true or false.");
-    p->dbs_checked_on = (char *)dbs;
-    p->risk_assessment_approved = json_is_true(approved);
-    p->training_completed_on = (char *)training;
-    p->aup_signed_on = (char *)aup;
-    return 1;
+    return gw_prerequisites_read(call, obj, "prerequisites.", p) == 0 ? 1 : -1;
 }
 
 /* manager_id: an id sets the line manager, null clears it. 0 absent, 1 given, -1 answered 400. */

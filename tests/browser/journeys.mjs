@@ -937,6 +937,7 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   await kb.type(page.locator('#worker-password'), 'too short');
   await kb.press(page.getByLabel('Social worker'));
   await kb.date(page.locator('#new-dbs'), today);
+  await kb.press(page.getByRole('radio', { name: "Both the adults' and the children's" }));
   await kb.date(page.locator('#new-training'), today);
   await kb.press(page.getByRole('button', { name: 'Add worker' }));
   await page.locator('#worker-email-error').waitFor();

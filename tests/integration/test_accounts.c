@@ -117,6 +117,74 @@ static void test_an_account_with_a_dbs_check_over_3_years_old_cannot_sign_in_and
     free(admin);
 }
 
+/* Seed 002: the DBS check "needs to include both the adult and child barred list check", and is
+ * renewed "after parental leave or a career break". */
+static void
+test_a_dbs_check_of_one_barred_list_or_from_before_leave_does_not_let_an_account_be_used(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char worker[32], today[16], yesterday[16], body[512];
+    testenv_add_worker(testenv, admin, "barred.bo", "Bo Barrington", "\"roles\":[\"social-worker\"]", worker);
+    testenv_sql_date(testenv, "current_date", today);
+    testenv_sql_date(testenv, "current_date - 1", yesterday);
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"children\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\"}",
+             yesterday, yesterday, yesterday);
+    set_prerequisites(admin, worker, body, 200);
+    testenv_response_t r;
+    sign_in("barred.bo", &r);
+    testenv_assert_error(&r, 403, "dbs_barred_list_missing");
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
+                           "children's barred list only"));
+    testenv_response_free(&r);
+    /* Both lists checked: the account works, and shows what was recorded. */
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\"}",
+             yesterday, yesterday, yesterday);
+    set_prerequisites(admin, worker, body, 200);
+    assert_int_equal(sign_in("barred.bo", &r), 201);
+    testenv_response_free(&r);
+    /* Back from parental leave today: yesterday's check no longer counts, until a new one is recorded. */
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\",\"returned_from_leave_on\":\"%s\"}",
+             yesterday, yesterday, yesterday, today);
+    set_prerequisites(admin, worker, body, 200);
+    sign_in("barred.bo", &r);
+    testenv_assert_error(&r, 403, "dbs_out_of_date");
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
+                           "parental leave or a career break"));
+    testenv_response_free(&r);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", worker);
+    json_t *account = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    assert_string_equal(testenv_str(account, "state"), "dbs_out_of_date");
+    json_t *pre = json_object_get(account, "prerequisites");
+    assert_string_equal(testenv_str(pre, "dbs_barred_lists"), "both");
+    assert_string_equal(testenv_str(pre, "returned_from_leave_on"), today);
+    json_decref(account);
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\",\"returned_from_leave_on\":\"%s\"}",
+             today, yesterday, yesterday, today);
+    set_prerequisites(admin, worker, body, 200);
+    assert_int_equal(sign_in("barred.bo", &r), 201);
+    testenv_response_free(&r);
+    /* What is not one of the lists, or a return in the future, is refused and changes nothing. */
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/prerequisites", worker);
+    testenv_call_error(testenv, admin, "PUT", path,
+                       "{\"dbs_checked_on\":\"2026-01-05\",\"dbs_barred_lists\":\"some\"}", 400,
+                       "invalid_value", "dbs_barred_lists");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"returned_from_leave_on\":\"2999-01-01\"}", 400,
+                       "date_in_future", "returned_from_leave_on");
+    assert_int_equal(sign_in("barred.bo", &r), 201);
+    testenv_response_free(&r);
+    free(admin);
+}
+
 static void test_a_leavers_existing_token_stops_working(void **state)
 {
     (void)state;
@@ -527,6 +595,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_account_with_a_dbs_check_over_3_years_old_cannot_sign_in_and_is_told_why),
+        cmocka_unit_test(
+            test_a_dbs_check_of_one_barred_list_or_from_before_leave_does_not_let_an_account_be_used),
         cmocka_unit_test(test_a_leavers_existing_token_stops_working),
         cmocka_unit_test(
             test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file),

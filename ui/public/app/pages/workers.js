@@ -30,12 +30,21 @@ const ROLES = [
 ].map(([value, title]) => ({ value, title }));
 const ROLE_TITLES = Object.fromEntries(ROLES.map((r) => [r.value, r.title]));
 
+// Seed 002: an enhanced DBS check "needs to include both the adult and child barred list check".
+const BARRED_LISTS = [
+  { value: 'both', title: "Both the adults' and the children's" },
+  { value: 'children', title: "The children's only" },
+  { value: 'adults', title: "The adults' only" },
+];
+const BARRED_TITLES = Object.fromEntries(BARRED_LISTS.map((b) => [b.value, b.title]));
+
 // What signing in would meet now, in words, and its tag's colour.
 const STATES = {
   active: ['Active', 'green'],
   ended: ['Ended', 'grey'],
   contract_ended: ['Contract ended', 'grey'],
   dbs_out_of_date: ['DBS check out of date', 'red'],
+  dbs_barred_list_missing: ['DBS check of one barred list only', 'red'],
   training_not_done: ['Training not recorded', 'yellow'],
   aup_not_signed: ['Acceptable-use policy not signed', 'yellow'],
 };
@@ -87,14 +96,16 @@ export async function workersPage({ app, query, isCurrent }) {
 
 function prerequisiteInputs(prefix, pre = {}) {
   return html`${textInput({ id: `${prefix}dbs`, name: 'dbs_checked_on', label: 'Enhanced DBS check done on', field: `${prefix ? 'prerequisites.' : ''}dbs_checked_on`, type: 'date', value: pre.dbs_checked_on || '', hint: 'Renewed every 3 years. A starter’s must be at most 2 years old.', classes: 'govuk-!-width-one-third' })}
+    ${choices({ kind: 'radios', id: `${prefix}barred`, name: 'dbs_barred_lists', legend: 'Barred lists the DBS check included', field: `${prefix ? 'prerequisites.' : ''}dbs_barred_lists`, options: BARRED_LISTS, value: pre.dbs_barred_lists || '', hint: 'Both are needed for the account to be used.', small: true })}
     ${choices({ kind: 'checkboxes', id: `${prefix}risk`, name: 'risk_assessment_approved', legend: 'Risk assessment', field: `${prefix ? 'prerequisites.' : ''}risk_assessment_approved`, options: [{ value: 'true', title: 'HR has approved a risk assessment while the new DBS check is pending' }], value: pre.risk_assessment_approved ? ['true'] : [], small: true })}
     ${textInput({ id: `${prefix}training`, name: 'training_completed_on', label: 'Training completed on', field: `${prefix ? 'prerequisites.' : ''}training_completed_on`, type: 'date', value: pre.training_completed_on || '', classes: 'govuk-!-width-one-third' })}
-    ${textInput({ id: `${prefix}aup`, name: 'aup_signed_on', label: 'Acceptable-use policy signed on', field: `${prefix ? 'prerequisites.' : ''}aup_signed_on`, type: 'date', value: pre.aup_signed_on || '', classes: 'govuk-!-width-one-third' })}`;
+    ${textInput({ id: `${prefix}aup`, name: 'aup_signed_on', label: 'Acceptable-use policy signed on', field: `${prefix ? 'prerequisites.' : ''}aup_signed_on`, type: 'date', value: pre.aup_signed_on || '', classes: 'govuk-!-width-one-third' })}
+    ${prefix ? '' : textInput({ id: 'returned', name: 'returned_from_leave_on', label: 'Back from parental leave or a career break on', field: 'returned_from_leave_on', type: 'date', value: pre.returned_from_leave_on || '', hint: 'A DBS check done before this date no longer counts: record the new one.', classes: 'govuk-!-width-one-third' })}`;
 }
 
 function prerequisitesFrom(data) {
   const pre = { risk_assessment_approved: data.get('risk_assessment_approved') === 'true' };
-  for (const key of ['dbs_checked_on', 'training_completed_on', 'aup_signed_on']) if (data.get(key)) pre[key] = data.get(key);
+  for (const key of ['dbs_checked_on', 'dbs_barred_lists', 'training_completed_on', 'aup_signed_on', 'returned_from_leave_on']) if (data.get(key)) pre[key] = data.get(key);
   return pre;
 }
 
@@ -159,6 +170,8 @@ export async function workerPage({ app, params, isCurrent }) {
         ['Line manager', w.manager ? w.manager.name : 'None'],
         ['Work e-mail', w.email || 'None'],
         ['Enhanced DBS check', pre.dbs_checked_on ? `${formatDate(pre.dbs_checked_on)} (renewal due ${formatDate(pre.dbs_renewal_due)})` : 'Not recorded'],
+        ['Barred lists checked', BARRED_TITLES[pre.dbs_barred_lists] || 'Not recorded'],
+        ...(pre.returned_from_leave_on ? [['Back from leave', formatDate(pre.returned_from_leave_on)]] : []),
         ['Risk assessment', pre.risk_assessment_approved ? 'Approved by HR' : 'None'],
         ['Training completed', pre.training_completed_on ? formatDate(pre.training_completed_on) : 'Not recorded'],
         ['Acceptable-use policy signed', pre.aup_signed_on ? formatDate(pre.aup_signed_on) : 'Not recorded'],
