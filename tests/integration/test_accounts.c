@@ -249,14 +249,17 @@ static void test_the_first_administrator_is_made_by_the_tool_with_a_password_fro
     /* From a private file: made, and it signs in as an administrator who may add workers. */
     char *private_file = testenv_write_file(testenv, "admin-password", "Correct-Horse-Battery-9\n");
     chmod(private_file, 0600);
-    snprintf(
-        args, sizeof(args),
-        "accounts add-administrator --username first.admin --name 'Fern Firstwell' --password-file %s"
-        " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --email fern@council.example",
-        private_file, date, date, date);
+    snprintf(args, sizeof(args),
+             "accounts add-administrator --username first.admin --name 'Fern Firstwell' --password-file %s"
+             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --dbs-barred-lists both"
+             " --email fern@council.example",
+             private_file, date, date, date);
     if (testenv_run_tool(testenv, args, out, sizeof(out)) != 0)
         fail_msg("add-administrator: %s", out);
     assert_non_null(strstr(out, "Administrator first.admin"));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM accounts.workers WHERE username ="
+                                               " 'first.admin' AND dbs_barred_lists = 'both'"),
+                     1);
     testenv_response_t r =
         testenv_http(testenv, "POST", "/api/v1/session", NULL,
                      "{\"username\":\"first.admin\",\"password\":\"Correct-Horse-Battery-9\"}", NULL);
