@@ -1605,7 +1605,38 @@ int cpis_records_wants(const Tsr__Envelope *event)
 {
     return event->type != NULL && (strcmp(event->type, "records.person.allocated") == 0 ||
                                    strcmp(event->type, "records.person.nhs-number-recorded") == 0 ||
-                                   strcmp(event->type, "records.person.disposed") == 0);
+                                   strcmp(event->type, "records.person.disposed") == 0 ||
+                                   strcmp(event->type, "records.person.merged") == 0);
+}
+
+/* A duplicate merged into the record that goes forward (seed 002): its plans, and the error queue's
+ * open entries about it, move with it, so that the plan is seen, ended and shared from that record;
+ * a plan left on the duplicate could not be ended from any page. The notifications received and the
+ * inactive numbers name it among their people. What each upload said stays as it was sent. */
+static const char *const ingest_merge_statements[] = {
+    "UPDATE plans SET person_id = $1::bigint WHERE person_id = $2::bigint",
+    "UPDATE errors SET person_id = $1::bigint WHERE person_id = $2::bigint AND resolved_at IS NULL",
+    "UPDATE notifications SET person_ids = array_replace(person_ids, $2::bigint, $1::bigint)"
+    " WHERE person_ids @> ARRAY[$2::bigint]",
+    "UPDATE inactive_numbers SET person_ids = array_replace(person_ids, $2::bigint, $1::bigint)"
+    " WHERE person_ids @> ARRAY[$2::bigint]",
+};
+
+static int ingest__merge(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p, tsr_error_t *err)
+{
+    if (p->merged_from == 0)
+        return 0;
+    char survivor[24], duplicate[24];
+    snprintf(survivor, sizeof(survivor), "%" PRIu64, p->person_id);
+    snprintf(duplicate, sizeof(duplicate), "%" PRIu64, p->merged_from);
+    const char *params[2] = {survivor, duplicate};
+    for (size_t i = 0; i < sizeof(ingest_merge_statements) / sizeof(ingest_merge_statements[0]); i++) {
+        PGresult *res = tsr_db_exec(ev->conn, ingest_merge_statements[i], 2, params, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    return 0;
 }
 
 /* What is held here about records disposed of at the end of their retention (seed 002), and under
@@ -1670,6 +1701,11 @@ int cpis_records_apply(tsr_event_t *ev, tsr_error_t *err)
         int forgot = ingest__forget(ev, p, err);
         tsr__records__person_accessed__free_unpacked(p, NULL);
         return forgot;
+    }
+    if (strcmp(ev->event->type, "records.person.merged") == 0) {
+        int moved = ingest__merge(ev, p, err);
+        tsr__records__person_accessed__free_unpacked(p, NULL);
+        return moved;
     }
     const Tsr__Records__Allocation *a = p->allocation;
     int allocated = strcmp(ev->event->type, "records.person.allocated") == 0;

@@ -906,6 +906,35 @@ static void test_once_the_birth_is_recorded_the_childs_own_plan_is_shared_on_the
     json_decref(up);
 }
 
+/* Two records of one child merged (seed 002): the plan recorded on the duplicate goes with it to the
+ * record that goes forward, is listed there, and is ended from there. */
+static void test_a_plan_on_a_duplicate_goes_with_it_to_the_record_that_goes_forward(void **state)
+{
+    (void)state;
+    child_t kept, dup;
+    add_child("Ottilie", "Mergewell", "2014-07-07", &kept);
+    testenv_add_person(testenv, admin, "Ottilie", "Mergewell", "2014-07-07", dup.id);
+    record_plan(&dup, "child-protection-plan", NULL, today);
+    char path[128], body[128];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/merge", kept.id);
+    snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", dup.id);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+    snprintf(path, sizeof(path), "/api/v1/cpis/plans?person_id=%s", kept.id);
+    int listed = 0;
+    for (int i = 0; i < 100 && !listed; i++, usleep(100 * 1000)) {
+        json_t *plans = testenv_call_json(testenv, social_worker, "GET", path, NULL, 200);
+        const json_t *first = json_array_get(json_object_get(plans, "items"), 0);
+        listed = first != NULL && strcmp(testenv_str(first, "id"), dup.plan) == 0;
+        json_decref(plans);
+    }
+    assert_true(listed);
+    snprintf(path, sizeof(path), "/api/v1/cpis/plans/%s/end", dup.plan);
+    snprintf(body, sizeof(body), "{\"end_date\":\"%s\"}", today);
+    json_t *ended = testenv_call_json(testenv, social_worker, "POST", path, body, 200);
+    assert_string_equal(testenv_str(ended, "person_id"), kept.id);
+    json_decref(ended);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -918,6 +947,7 @@ int main(void)
         cmocka_unit_test(test_every_failure_code_of_a_response_is_queued_with_its_meaning),
         cmocka_unit_test(test_an_answered_upload_file_leaves_the_upload_directory_after_the_days_kept),
         cmocka_unit_test(test_once_the_birth_is_recorded_the_childs_own_plan_is_shared_on_their_own_number),
+        cmocka_unit_test(test_a_plan_on_a_duplicate_goes_with_it_to_the_record_that_goes_forward),
         cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
