@@ -38,6 +38,28 @@ static char *notices__ids(const uint64_t *ids, size_t n)
     return out;
 }
 
+/* Role names as a text[] literal, "{a,b}" (malloc'd); a name that is not one of the suite's plain
+ * role keys (letters, digits, '-') is left out rather than quoted. */
+static char *notices__names(char *const *names, size_t n)
+{
+    size_t size = 3;
+    for (size_t i = 0; i < n; i++)
+        size += strlen(names[i]) + 1;
+    char *out = malloc(size), *o = out;
+    if (out == NULL)
+        return NULL;
+    *o++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (names[i][0] == '\0' ||
+            strspn(names[i], "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(names[i]))
+            continue;
+        o += sprintf(o, "%s%s", o - out > 1 ? "," : "", names[i]);
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
 /* What the deployment asks of notices (notifications_configure). */
 static struct {
     int email_on;               /* smtp.url is set */
@@ -45,7 +67,8 @@ static struct {
     const char *escalate_types; /* request types escalated to the line manager when overdue */
     tsr_metric_t *no_address;   /* notices whose worker has no e-mail address */
     long read_keep_days;        /* notifications.read_notice_keep_days */
-} notices__config = {0, "", "", NULL, 180};
+    const char *notify_queues;  /* virtual workers whose requests tell those who work them */
+} notices__config = {0, "", "", NULL, 180, ""};
 
 int notifications_configure(const tsr_config_t *config, tsr_error_t *err)
 {
@@ -54,6 +77,9 @@ int notifications_configure(const tsr_config_t *config, tsr_error_t *err)
                                                  "request-received,request-overdue,request-escalated");
     notices__config.escalate_types = tsr_config_get(config, "notifications.escalate_request_types",
                                                     "cs-notification-to-allocated-worker-cpis-follow-up");
+    /* The CP-IS Worker's queue is worked in service hours from its workview and its metric: a notice
+     * for each of a batch's follow-ups would bury the rest. */
+    notices__config.notify_queues = tsr_config_get(config, "notifications.notify_queues", "system-support");
     notices__config.no_address = tsr_metrics_counter(
         "tessera_notifications_emails_no_address_total",
         "E-mail notices not sent because the worker has no e-mail address on their account.", NULL);
@@ -96,6 +122,8 @@ typedef struct {
     size_t n_worker_ids;
     uint64_t team_id;     /* and every current member of this team */
     uint64_t managers_of; /* and the line manager of this worker (else their teams' managers) */
+    const char *roles;    /* and every current holder of one of these roles (a text[] literal) */
+    uint64_t but;         /* except this worker (who sent the request to the queue they work) */
     const char *kind, *title, *link, *dedupe_key;
     int email;
 } notices_new_t;
@@ -114,15 +142,19 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
     char team[32], manager_of[32];
     snprintf(team, sizeof(team), "%" PRIu64, n->team_id);
     snprintf(manager_of, sizeof(manager_of), "%" PRIu64, n->managers_of);
-    const char *p[9] = {ids,
-                        n->team_id ? team : NULL,
-                        n->kind,
-                        n->title,
-                        n->link,
-                        n->dedupe_key,
-                        producer,
-                        n->email && notices__config.email_on ? "true" : "false",
-                        n->managers_of ? manager_of : NULL};
+    char but[32];
+    snprintf(but, sizeof(but), "%" PRIu64, n->but);
+    const char *p[11] = {ids,
+                         n->team_id ? team : NULL,
+                         n->kind,
+                         n->title,
+                         n->link,
+                         n->dedupe_key,
+                         producer,
+                         n->email && notices__config.email_on ? "true" : "false",
+                         n->managers_of ? manager_of : NULL,
+                         n->roles,
+                         but};
     PGresult *res =
         tsr_db_exec(conn,
                     "INSERT INTO notices (worker_id, kind, title, link, dedupe_key, producer, email_status,"
@@ -138,16 +170,17 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
                     "   UNION SELECT worker_id FROM members"
                     "     WHERE $2::bigint IS NOT NULL AND $2::bigint = ANY (team_ids) AND NOT ended"
                     "   UNION SELECT manager_id FROM members WHERE worker_id = $9::bigint"
+                    "   UNION SELECT worker_id FROM members WHERE roles && $10::text[] AND NOT ended"
                     /* No current line manager: the managers of the worker's teams instead. */
                     "   UNION SELECT t.worker_id FROM members w JOIN members t"
                     "     ON t.managed_team_ids && w.team_ids AND NOT t.ended AND t.worker_id <> w.worker_id"
                     "     WHERE w.worker_id = $9::bigint AND NOT EXISTS (SELECT 1 FROM members l"
                     "       WHERE l.worker_id = w.manager_id AND NOT l.ended)) r"
                     " LEFT JOIN members m ON m.worker_id = r.w"
-                    " WHERE r.w <> 0 AND NOT coalesce(m.ended, false)"
+                    " WHERE r.w <> 0 AND r.w <> $11::bigint AND NOT coalesce(m.ended, false)"
                     " ON CONFLICT (dedupe_key, worker_id) DO NOTHING"
                     " RETURNING worker_id, email_status = 'failed'",
-                    9, p, err);
+                    11, p, err);
     free(ids);
     if (res == NULL)
         return -1;
@@ -201,15 +234,28 @@ static int notices__apply_request(tsr_event_t *ev, tsr_error_t *err)
     snprintf(title, sizeof(title), "%s: %s", overdue ? "Overdue request" : "New request", r->title);
     snprintf(link, sizeof(link), "/steps/%" PRIu64, r->step_id);
     snprintf(key, sizeof(key), "request-%" PRIu64 "-%s", r->request_id, overdue ? "overdue" : "sent");
+    /* A queue the deployment names: those who hold a role that works it hear of it. */
+    char *roles = NULL;
+    if (r->to && r->to->virtual_worker[0] && r->n_worked_by_roles > 0 &&
+        notices__listed(notices__config.notify_queues, r->to->virtual_worker)) {
+        roles = notices__names(r->worked_by_roles, r->n_worked_by_roles);
+        if (roles == NULL) {
+            tsr__workflow__request_event__free_unpacked(r, NULL);
+            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        }
+    }
     notices_new_t add = {.worker_ids = &worker,
                          .n_worker_ids = worker ? 1 : 0,
                          .team_id = r->to ? r->to->team_id : 0,
+                         .roles = roles,
+                         .but = roles ? r->sender_id : 0,
                          .kind = overdue ? "request-overdue" : "request-received",
                          .title = title,
                          .link = link,
                          .dedupe_key = key};
     add.email = notices__listed(notices__config.email_kinds, add.kind);
     int rc = notices__insert(ev->conn, ev->event->producer, &add, err);
+    free(roles);
     if (rc == 0 && overdue && worker != 0 && notices__listed(notices__config.escalate_types, r->type)) {
         snprintf(title, sizeof(title), "Not acknowledged in time: %s", r->title);
         snprintf(key, sizeof(key), "request-%" PRIu64 "-escalated", r->request_id);
@@ -315,26 +361,28 @@ int notifications_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
     char *managed = notices__ids(w->managed_team_ids, w->n_managed_team_ids);
     char manager[32];
     snprintf(manager, sizeof(manager), "%" PRIu64, w->manager_id);
-    const char *p[7] = {id, teams, w->ended ? "true" : "false", version, w->email, manager, managed};
+    char *roles = notices__names(w->roles, w->n_roles);
+    const char *p[8] = {id, teams, w->ended ? "true" : "false", version, w->email, manager, managed, roles};
+    int built = teams && managed && roles;
     PGresult *res =
-        teams && managed
-            ? tsr_db_exec(ev->conn,
-                          "INSERT INTO members (worker_id, team_ids, ended, version, email, manager_id,"
-                          " managed_team_ids)"
-                          " VALUES ($1::bigint, $2::bigint[], $3::boolean, $4::bigint, $5, $6::bigint,"
-                          " $7::bigint[])"
-                          " ON CONFLICT (worker_id) DO UPDATE SET team_ids = EXCLUDED.team_ids,"
-                          " ended = EXCLUDED.ended, version = EXCLUDED.version, email = EXCLUDED.email,"
-                          " manager_id = EXCLUDED.manager_id, managed_team_ids = EXCLUDED.managed_team_ids"
-                          " WHERE members.version <= EXCLUDED.version",
-                          7, p, err)
-            : NULL;
-    int rc = res                ? 0
-             : teams && managed ? -1
-                                : tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        built ? tsr_db_exec(ev->conn,
+                            "INSERT INTO members (worker_id, team_ids, ended, version, email, manager_id,"
+                            " managed_team_ids, roles)"
+                            " VALUES ($1::bigint, $2::bigint[], $3::boolean, $4::bigint, $5, $6::bigint,"
+                            " $7::bigint[], $8::text[])"
+                            " ON CONFLICT (worker_id) DO UPDATE SET team_ids = EXCLUDED.team_ids,"
+                            " ended = EXCLUDED.ended, version = EXCLUDED.version, email = EXCLUDED.email,"
+                            " manager_id = EXCLUDED.manager_id, managed_team_ids = EXCLUDED.managed_team_ids,"
+                            " roles = EXCLUDED.roles WHERE members.version <= EXCLUDED.version",
+                            8, p, err)
+              : NULL;
+    int rc = res     ? 0
+             : built ? -1
+                     : tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     PQclear(res);
     free(teams);
     free(managed);
+    free(roles);
     tsr__accounts__worker_changed__free_unpacked(w, NULL);
     return rc;
 }

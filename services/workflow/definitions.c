@@ -442,6 +442,14 @@ static int def__load_virtuals(const json_t *root, const char *file, tsr_error_t 
         virtuals[virtuals_count].key = strdup(def__string(v, "key"));
         virtuals[virtuals_count].name = strdup(def__string(v, "name"));
         virtuals[virtuals_count].roles = json_incref((json_t *)roles);
+        size_t n = json_array_size(roles);
+        virtuals[virtuals_count].role_names = calloc(n ? n : 1, sizeof(char *));
+        if (virtuals[virtuals_count].role_names == NULL)
+            return DEF_FAIL("%s: out of memory.", file);
+        for (size_t k = 0; k < n; k++)
+            if (json_is_string(json_array_get(roles, k)))
+                virtuals[virtuals_count].role_names[virtuals[virtuals_count].n_role_names++] =
+                    (char *)json_string_value(json_array_get(roles, k));
         virtuals_count++;
     }
     return 0;
@@ -567,6 +575,7 @@ void wf_definitions_free(void)
         free(virtuals[i].key);
         free(virtuals[i].name);
         json_decref(virtuals[i].roles);
+        free(virtuals[i].role_names);
     }
     virtuals_count = 0;
 }

@@ -16,7 +16,9 @@
 typedef struct {
     char *key;
     char *name;
-    json_t *roles; /* array of role names that work this queue */
+    json_t *roles;     /* array of role names that work this queue */
+    char **role_names; /* the same, as C strings (into roles), for the request events */
+    size_t n_role_names;
 } wf_virtual_worker_t;
 
 /* Loads every *.json file of dirs (comma-separated). 0, or -1 with err naming the file and fault. */

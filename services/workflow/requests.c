@@ -39,8 +39,14 @@ void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr
         to->worker_id = strtoull(recipient + 2, NULL, 10);
     else if (recipient[0] == 't')
         to->team_id = strtoull(recipient + 2, NULL, 10);
-    else
+    else {
         to->virtual_worker = (char *)recipient + 2;
+        const wf_virtual_worker_t *v = wf_virtual_worker(to->virtual_worker);
+        if (v != NULL) {
+            ev->worked_by_roles = v->role_names;
+            ev->n_worked_by_roles = v->n_role_names;
+        }
+    }
     subject->kind = PQgetvalue(res, row, 6);
     subject->id = strtoull(PQgetvalue(res, row, 7), NULL, 10);
     ev->request_id = strtoull(PQgetvalue(res, row, 0), NULL, 10);

@@ -162,11 +162,56 @@ static void test_notices_read_long_ago_go_and_unread_ones_stay(void **state)
     assert_true(testenv_log_has(testenv, "notifications", "notices read more than 180 days ago"));
 }
 
+/* Whether the worker of token has a notice with this link (waiting up to want_it ? 10 s : 1 s). */
+static int has_notice_for(const char *token, const char *link, int want_it)
+{
+    for (int i = 0; i < (want_it ? 100 : 10); i++, usleep(100 * 1000)) {
+        json_t *list = notices(token, 0);
+        size_t k;
+        json_t *n;
+        int found = 0;
+        json_array_foreach(json_object_get(list, "items"), k, n)
+        {
+            if (strcmp(testenv_str(n, "link"), link) == 0)
+                found = 1;
+        }
+        json_decref(list);
+        if (found)
+            return 1;
+    }
+    return 0;
+}
+
+/* A request sent to the System Support queue tells those who work it (notifications.notify_queues),
+ * not the sender, and names no one. */
+static void test_a_request_to_the_system_support_queue_tells_system_support(void **state)
+{
+    (void)state;
+    char *admin_t = testenv_login(testenv, "admin");
+    char *manager = testenv_login(testenv, "mash.manager");
+    char *eh = testenv_login(testenv, "eh.worker");
+    json_t *step =
+        testenv_call_json(testenv, manager, "POST", "/api/v1/steps", "{\"type\":\"add-organisation\"}", 201);
+    char path[96], link[64];
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", testenv_str(step, "id"));
+    snprintf(link, sizeof(link), "/steps/%s", testenv_str(step, "id"));
+    json_decref(step);
+    json_decref(
+        testenv_call_json(testenv, manager, "POST", path, "{\"type\":\"action-by-system-support\"}", 201));
+    assert_true(has_notice_for(admin_t, link, 1));
+    assert_false(has_notice_for(manager, link, 0));
+    assert_false(has_notice_for(eh, link, 0));
+    free(admin_t);
+    free(manager);
+    free(eh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_it),
         cmocka_unit_test(test_notices_read_long_ago_go_and_unread_ones_stay),
+        cmocka_unit_test(test_a_request_to_the_system_support_queue_tells_system_support),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
