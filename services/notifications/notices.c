@@ -218,6 +218,20 @@ static int notices__apply_requested(tsr_event_t *ev, tsr_error_t *err)
     return rc;
 }
 
+/* About request r, a notice (kind) to the line manager of worker `of`, else the managers of their
+ * teams: "PREFIX: the request's title", once (the request's id and suffix its key). */
+static int notices__tell_managers(tsr_event_t *ev, const Tsr__Workflow__RequestEvent *r, uint64_t of,
+                                  const char *kind, const char *prefix, const char *suffix, const char *link,
+                                  tsr_error_t *err)
+{
+    char title[400], key[80];
+    snprintf(title, sizeof(title), "%s: %s", prefix, r->title);
+    snprintf(key, sizeof(key), "request-%" PRIu64 "-%s", r->request_id, suffix);
+    notices_new_t up = {.managers_of = of, .kind = kind, .title = title, .link = link, .dedupe_key = key};
+    up.email = notices__listed(notices__config.email_kinds, up.kind);
+    return notices__insert(ev->conn, ev->event->producer, &up, err);
+}
+
 /* A request sent to a worker or a team tells them (seed 003: the key worker hears of a CP-IS
  * notification); one not acknowledged in time tells them again and, for the request types the
  * deployment names, their line manager. The title is the request's, which names no one: the notice
@@ -256,17 +270,13 @@ static int notices__apply_request(tsr_event_t *ev, tsr_error_t *err)
     add.email = notices__listed(notices__config.email_kinds, add.kind);
     int rc = notices__insert(ev->conn, ev->event->producer, &add, err);
     free(roles);
-    if (rc == 0 && overdue && worker != 0 && notices__listed(notices__config.escalate_types, r->type)) {
-        snprintf(title, sizeof(title), "Not acknowledged in time: %s", r->title);
-        snprintf(key, sizeof(key), "request-%" PRIu64 "-escalated", r->request_id);
-        notices_new_t up = {.managers_of = worker,
-                            .kind = "request-escalated",
-                            .title = title,
-                            .link = link,
-                            .dedupe_key = key};
-        up.email = notices__listed(notices__config.email_kinds, up.kind);
-        rc = notices__insert(ev->conn, ev->event->producer, &up, err);
-    }
+    /* Seed 001: "CC your senior/TM": the sender's manager is told what was asked. */
+    if (rc == 0 && !overdue && r->copy_to_sender_manager && r->sender_id != 0)
+        rc = notices__tell_managers(ev, r, r->sender_id, "request-copied", "Copied to you", "copied", link,
+                                    err);
+    if (rc == 0 && overdue && worker != 0 && notices__listed(notices__config.escalate_types, r->type))
+        rc = notices__tell_managers(ev, r, worker, "request-escalated", "Not acknowledged in time",
+                                    "escalated", link, err);
     tsr__workflow__request_event__free_unpacked(r, NULL);
     return rc;
 }

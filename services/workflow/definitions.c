@@ -381,6 +381,11 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
             return DEF_FAIL("%s: %s.required must be true or false.", file, at);
         if (def__check_note_templates(json_object_get(r, "note_templates"), file, at, err) != 0)
             return -1;
+        /* "sender-manager": the sender's senior or team manager is copied in (seed 001's "CC your
+         * senior/TM"), the only copy there is. */
+        const json_t *copy = json_object_get(r, "copy_to");
+        if (copy != NULL && !(json_is_string(copy) && strcmp(json_string_value(copy), "sender-manager") == 0))
+            return DEF_FAIL("%s: %s.copy_to must be \"sender-manager\".", file, at);
         /* What its recipient may do with it: some of complete, return, acknowledge (all when not said). */
         const json_t *acts = json_object_get(r, "actions");
         static const char *const request_actions[] = {"complete", "return", "acknowledge", NULL};

@@ -62,7 +62,9 @@ void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr
     ev->due_at_ms = strtoll(PQgetvalue(res, row, 10), NULL, 10);
 }
 
-static int request__emit(tsr_call_t *call, const char *request_id, const char *action, tsr_error_t *err)
+/* copy: the sender's manager is copied in (only when sent). */
+static int request__emit(tsr_call_t *call, const char *request_id, const char *action, int copy,
+                         tsr_error_t *err)
 {
     const char *params[1] = {request_id};
     PGresult *res = tsr_db_exec(
@@ -77,6 +79,7 @@ static int request__emit(tsr_call_t *call, const char *request_id, const char *a
     Tsr__Workflow__Recipient to = TSR__WORKFLOW__RECIPIENT__INIT;
     Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
     wf_request_event_fill(res, 0, action, &ev, &to, &subject);
+    ev.copy_to_sender_manager = copy;
     char type[64];
     snprintf(type, sizeof(type), "workflow.request.%s", action);
     int rc = tsr_call_emit(call, type, &ev.base, err);
@@ -288,7 +291,7 @@ int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
              json_string_value(json_object_get(def_request, "title")), owner_name);
     if (request__history(call, rid, "sent", owner_name, note, err) != 0 ||
         wf_step_history(call, step.id, "request-sent", detail, err) != 0 ||
-        request__emit(call, rid, "sent", err) != 0)
+        request__emit(call, rid, "sent", json_is_string(json_object_get(def_request, "copy_to")), err) != 0)
         goto done;
     rc = wf_reply_step(call, step.id, err);
 done:
@@ -412,7 +415,7 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
         by_team = strdup(recipient_name);
     int bad = request__history(call, rid, new_status, by_team ? by_team : "", in->note, err);
     free(by_team);
-    if (bad || request__emit(call, rid, new_status, err) != 0)
+    if (bad || request__emit(call, rid, new_status, 0, err) != 0)
         goto done;
     char detail[200];
     snprintf(detail, sizeof(detail), "Request %s %s", rid, new_status);

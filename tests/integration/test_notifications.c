@@ -43,16 +43,26 @@ static void try_to_open(const char *token, const char *person)
     testenv_response_free(&r);
 }
 
+/* A team manager of team, and a social worker in it whose line manager they are. */
+static void add_manager_and_worker(const char *admin_token, const char *team, const char *manager_user,
+                                   const char *manager_name, char manager[32], const char *worker_user,
+                                   const char *worker_name, char worker[32])
+{
+    char rest[256];
+    snprintf(rest, sizeof(rest), "\"roles\":[\"team-manager\"],\"teams\":[\"%s\"]", team);
+    testenv_add_worker(testenv, admin_token, manager_user, manager_name, rest, manager);
+    snprintf(rest, sizeof(rest), "\"roles\":[\"social-worker\"],\"teams\":[\"%s\"],\"manager_id\":\"%s\"",
+             team, manager);
+    testenv_add_worker(testenv, admin_token, worker_user, worker_name, rest, worker);
+}
+
 static void test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_it(void **state)
 {
     (void)state;
     admin = testenv_login(testenv, "admin");
     char mona[32], kai[32], body[512], person[32], path[128];
-    testenv_add_worker(testenv, admin, "mgr.mona", "Mona Manning",
-                       "\"roles\":[\"team-manager\"],\"teams\":[\"Children in Need 1\"]", mona);
-    snprintf(body, sizeof(body),
-             "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"],\"manager_id\":\"%s\"", mona);
-    testenv_add_worker(testenv, admin, "kw.kai", "Kai Keeling", body, kai);
+    add_manager_and_worker(admin, "Children in Need 1", "mgr.mona", "Mona Manning", mona, "kw.kai",
+                           "Kai Keeling", kai);
     testenv_add_person(testenv, admin, "Nessa", "Noticeworth", "2016-01-01", person);
     testenv_response_t r;
     snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", person);
@@ -182,6 +192,19 @@ static int has_notice_for(const char *token, const char *link, int want_it)
     return 0;
 }
 
+/* Starts a step of the body's type as the worker of token and sends it to system support; the
+ * step's link, as notices give it, in link. */
+static void send_to_system_support(const char *token, const char *body, char link[64])
+{
+    json_t *step = testenv_call_json(testenv, token, "POST", "/api/v1/steps", body, 201);
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", testenv_str(step, "id"));
+    snprintf(link, 64, "/steps/%s", testenv_str(step, "id"));
+    json_decref(step);
+    json_decref(
+        testenv_call_json(testenv, token, "POST", path, "{\"type\":\"action-by-system-support\"}", 201));
+}
+
 /* A request sent to the System Support queue tells those who work it (notifications.notify_queues),
  * not the sender, and names no one. */
 static void test_a_request_to_the_system_support_queue_tells_system_support(void **state)
@@ -190,14 +213,8 @@ static void test_a_request_to_the_system_support_queue_tells_system_support(void
     char *admin_t = testenv_login(testenv, "admin");
     char *manager = testenv_login(testenv, "mash.manager");
     char *eh = testenv_login(testenv, "eh.worker");
-    json_t *step =
-        testenv_call_json(testenv, manager, "POST", "/api/v1/steps", "{\"type\":\"add-organisation\"}", 201);
-    char path[96], link[64];
-    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", testenv_str(step, "id"));
-    snprintf(link, sizeof(link), "/steps/%s", testenv_str(step, "id"));
-    json_decref(step);
-    json_decref(
-        testenv_call_json(testenv, manager, "POST", path, "{\"type\":\"action-by-system-support\"}", 201));
+    char link[64];
+    send_to_system_support(manager, "{\"type\":\"add-organisation\"}", link);
     assert_true(has_notice_for(admin_t, link, 1));
     assert_false(has_notice_for(manager, link, 0));
     assert_false(has_notice_for(eh, link, 0));
@@ -206,12 +223,44 @@ static void test_a_request_to_the_system_support_queue_tells_system_support(void
     free(eh);
 }
 
+/* Seed 001: "CC your senior/TM": a request type that copies the sender's manager in (copy_to) tells
+ * them, and the link opens the request for them. */
+static void test_the_senders_manager_is_copied_into_a_request_that_says_so(void **state)
+{
+    (void)state;
+    char *admin_t = testenv_login(testenv, "admin");
+    char cora[32], cal[32], person[32], body[256], link[64];
+    add_manager_and_worker(admin_t, "Early Help", "mgr.cora", "Cora Copeland", cora, "sw.cal", "Cal Copeland",
+                           cal);
+    testenv_add_person(testenv, admin_t, "Ivy", "Copiedin", "2013-05-05", person);
+    char *t_cal = testenv_login(testenv, "sw.cal");
+    char *t_cora = testenv_login(testenv, "mgr.cora");
+    snprintf(body, sizeof(body),
+             "{\"type\":\"access-a-restricted-record\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}",
+             person);
+    send_to_system_support(t_cal, body, link);
+    assert_true(has_notice_for(t_cora, link, 1));
+    json_t *list = notices(t_cora, 1);
+    assert_string_equal(testenv_str(json_array_get(json_object_get(list, "items"), 0), "title"),
+                        "Copied to you: Action by system support");
+    json_decref(list);
+    char api[96];
+    snprintf(api, sizeof(api), "/api/v1%s", link);
+    json_decref(testenv_call_json(testenv, t_cora, "GET", api, NULL, 200));
+    /* The sender is not copied into their own request. */
+    assert_false(has_notice_for(t_cal, link, 0));
+    free(t_cal);
+    free(t_cora);
+    free(admin_t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_it),
         cmocka_unit_test(test_notices_read_long_ago_go_and_unread_ones_stay),
         cmocka_unit_test(test_a_request_to_the_system_support_queue_tells_system_support),
+        cmocka_unit_test(test_the_senders_manager_is_copied_into_a_request_that_says_so),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

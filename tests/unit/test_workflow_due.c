@@ -172,6 +172,11 @@ static void test_a_bad_definition_is_refused_naming_the_file_and_the_fault(void 
          "\"virtual\":"
          "\"ghost\"}}],\"next_actions\":[]}",
          "ghost"},
+        /* A request copies in only the sender's manager. */
+        {"{\"type\":\"t\",\"title\":\"T\",\"title_pattern\":\"T\",\"subjects\":[\"person\"],\"sections\":[{"
+         "\"number\":\"1\",\"title\":\"S\",\"fields\":[]}],\"requests\":[{\"type\":\"r\",\"title\":\"R\","
+         "\"copy_to\":\"everyone\"}],\"next_actions\":[]}",
+         "copy_to"},
         /* required_when names a field of the section, and values that field has. */
         {"{\"type\":\"t\",\"title\":\"T\",\"title_pattern\":\"T\",\"subjects\":[\"person\"],\"sections\":[{"
          "\"number\":\"1\",\"title\":\"S\",\"fields\":[{\"name\":\"x\",\"title\":\"X\",\"type\":\"text\","
