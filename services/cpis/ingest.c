@@ -1609,17 +1609,38 @@ int cpis_records_wants(const Tsr__Envelope *event)
                                    strcmp(event->type, "records.person.merged") == 0);
 }
 
+typedef struct {
+    const char *sql;
+    int nparams; /* how many of the parameters it takes, from the first */
+} ingest_statement_t;
+
+/* Runs each statement in turn, in the event's transaction; 0, or -1 at the first that fails. */
+static int ingest__run(PGconn *conn, const ingest_statement_t *statements, size_t n,
+                       const char *const *params, tsr_error_t *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        PGresult *res = tsr_db_exec(conn, statements[i].sql, statements[i].nparams, params, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    return 0;
+}
+
 /* A duplicate merged into the record that goes forward (seed 002): its plans, and the error queue's
  * open entries about it, move with it, so that the plan is seen, ended and shared from that record;
  * a plan left on the duplicate could not be ended from any page. The notifications received and the
- * inactive numbers name it among their people. What each upload said stays as it was sent. */
-static const char *const ingest_merge_statements[] = {
-    "UPDATE plans SET person_id = $1::bigint WHERE person_id = $2::bigint",
-    "UPDATE errors SET person_id = $1::bigint WHERE person_id = $2::bigint AND resolved_at IS NULL",
-    "UPDATE notifications SET person_ids = array_replace(person_ids, $2::bigint, $1::bigint)"
-    " WHERE person_ids @> ARRAY[$2::bigint]",
-    "UPDATE inactive_numbers SET person_ids = array_replace(person_ids, $2::bigint, $1::bigint)"
-    " WHERE person_ids @> ARRAY[$2::bigint]",
+ * inactive numbers name it among their people. What each upload said stays as it was sent. ($1 the
+ * record that goes forward, $2 the duplicate.) */
+static const ingest_statement_t ingest_merge_statements[] = {
+    {"UPDATE plans SET person_id = $1::bigint WHERE person_id = $2::bigint", 2},
+    {"UPDATE errors SET person_id = $1::bigint WHERE person_id = $2::bigint AND resolved_at IS NULL", 2},
+    {"UPDATE notifications SET person_ids = array_replace(person_ids, $2::bigint, $1::bigint)"
+     " WHERE person_ids @> ARRAY[$2::bigint]",
+     2},
+    {"UPDATE inactive_numbers SET person_ids = array_replace(person_ids, $2::bigint, $1::bigint)"
+     " WHERE person_ids @> ARRAY[$2::bigint]",
+     2},
 };
 
 static int ingest__merge(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p, tsr_error_t *err)
@@ -1630,36 +1651,28 @@ static int ingest__merge(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p,
     snprintf(survivor, sizeof(survivor), "%" PRIu64, p->person_id);
     snprintf(duplicate, sizeof(duplicate), "%" PRIu64, p->merged_from);
     const char *params[2] = {survivor, duplicate};
-    for (size_t i = 0; i < sizeof(ingest_merge_statements) / sizeof(ingest_merge_statements[0]); i++) {
-        PGresult *res = tsr_db_exec(ev->conn, ingest_merge_statements[i], 2, params, err);
-        if (res == NULL)
-            return -1;
-        PQclear(res);
-    }
-    return 0;
+    return ingest__run(ev->conn, ingest_merge_statements,
+                       sizeof(ingest_merge_statements) / sizeof(ingest_merge_statements[0]), params, err);
 }
 
 /* What is held here about records disposed of at the end of their retention (seed 002), and under
  * their NHS numbers: plans and what each upload said of them, notifications, error queue entries,
  * traced demographics, inactive numbers. ($1 the records, $2 their numbers.) The upload files, as
  * sent byte for byte, stay: they are the record of what the council told the NHS. */
-static const struct {
-    const char *sql;
-    int numbers; /* $2 the numbers too (only the records otherwise) */
-} ingest_forget_statements[] = {
+static const ingest_statement_t ingest_forget_statements[] = {
     {"DELETE FROM upload_records WHERE person_id = ANY ($1::bigint[])"
      " OR plan_id IN (SELECT id FROM plans WHERE person_id = ANY ($1::bigint[]))",
-     0},
+     1},
     {"DELETE FROM errors WHERE person_id = ANY ($1::bigint[])"
      " OR plan_id IN (SELECT id FROM plans WHERE person_id = ANY ($1::bigint[]))"
      " OR (nhs_number <> '' AND nhs_number = ANY ($2::text[]))",
-     1},
-    {"DELETE FROM plans WHERE person_id = ANY ($1::bigint[])", 0},
-    {"DELETE FROM notifications WHERE person_ids && $1::bigint[] OR nhs_number::text = ANY ($2::text[])", 1},
+     2},
+    {"DELETE FROM plans WHERE person_id = ANY ($1::bigint[])", 1},
+    {"DELETE FROM notifications WHERE person_ids && $1::bigint[] OR nhs_number::text = ANY ($2::text[])", 2},
     {"DELETE FROM nhs_demographics WHERE $1::bigint[] IS NOT NULL AND nhs_number::text = ANY ($2::text[])",
-     1},
+     2},
     {"DELETE FROM inactive_numbers WHERE person_ids && $1::bigint[] OR nhs_number::text = ANY ($2::text[])",
-     1},
+     2},
 };
 
 static int ingest__forget(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p, tsr_error_t *err)
@@ -1673,13 +1686,9 @@ static int ingest__forget(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p
                                      p->disposed_nhs_numbers[i]);
     snprintf(numbers + used, sizeof(numbers) - used, "}");
     const char *params[2] = {ids, numbers};
-    for (size_t i = 0; i < sizeof(ingest_forget_statements) / sizeof(ingest_forget_statements[0]); i++) {
-        PGresult *res = tsr_db_exec(ev->conn, ingest_forget_statements[i].sql,
-                                    ingest_forget_statements[i].numbers ? 2 : 1, params, err);
-        if (res == NULL)
-            return -1;
-        PQclear(res);
-    }
+    if (ingest__run(ev->conn, ingest_forget_statements,
+                    sizeof(ingest_forget_statements) / sizeof(ingest_forget_statements[0]), params, err) != 0)
+        return -1;
     tsr_log_info(NULL, "forgot what CP-IS held about person %" PRIu64 ", whose record was disposed of",
                  p->person_id);
     return 0;

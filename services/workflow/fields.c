@@ -12,16 +12,23 @@
 #define FIELD_TEXT_MAX 500
 #define FIELD_LONG_TEXT_MAX 20000
 
-static int field__has_option(const json_t *options, const char *value)
+/* The item of list (fields, options) whose member key is value, or NULL. The definitions were
+ * checked when loaded: every item has its key. */
+static const json_t *field__find(const json_t *list, const char *key, const char *value)
 {
     size_t i;
     const json_t *o;
-    json_array_foreach(options, i, o)
+    json_array_foreach(list, i, o)
     {
-        if (strcmp(json_string_value(json_object_get(o, "value")), value) == 0)
-            return 1;
+        if (strcmp(json_string_value(json_object_get(o, key)), value) == 0)
+            return o;
     }
-    return 0;
+    return NULL;
+}
+
+static int field__has_option(const json_t *options, const char *value)
+{
+    return field__find(options, "value", value) != NULL;
 }
 
 static int field__is_empty(const json_t *v)
@@ -121,30 +128,6 @@ static int field__check_one(tsr_call_t *call, const json_t *field, const json_t 
     return 0;
 }
 
-static const json_t *field__named(const json_t *fields, const char *name)
-{
-    size_t i;
-    const json_t *f;
-    json_array_foreach(fields, i, f)
-    {
-        if (strcmp(json_string_value(json_object_get(f, "name")), name) == 0)
-            return f;
-    }
-    return NULL;
-}
-
-static const char *field__option_title(const json_t *field, const char *value)
-{
-    size_t i;
-    const json_t *o;
-    json_array_foreach(json_object_get(field, "options"), i, o)
-    {
-        if (strcmp(json_string_value(json_object_get(o, "value")), value) == 0)
-            return json_string_value(json_object_get(o, "title"));
-    }
-    return value;
-}
-
 /* Whether a field with required_when (checked when the definition was loaded) is required by the
  * data as it stands; if so, why is said in words ("it is required when ..."). */
 static int field__required_now(const json_t *fields, const json_t *f, const json_t *data, char *why,
@@ -154,7 +137,7 @@ static int field__required_now(const json_t *fields, const json_t *f, const json
     if (when == NULL)
         return 0;
     const char *other = json_string_value(json_object_get(when, "field"));
-    const json_t *target = field__named(fields, other);
+    const json_t *target = field__find(fields, "name", other);
     const char *other_title = json_string_value(json_object_get(target, "title"));
     const json_t *v = json_object_get(data, other);
     const json_t *filled = json_object_get(when, "filled");
@@ -180,7 +163,8 @@ static int field__required_now(const json_t *fields, const json_t *f, const json
         }
         if (chosen) {
             snprintf(why, why_size, "it is required when %s is '%s'", other_title,
-                     field__option_title(target, w));
+                     json_string_value(json_object_get(
+                         field__find(json_object_get(target, "options"), "value", w), "title")));
             return 1;
         }
     }
@@ -193,15 +177,7 @@ int wf_fields_check(tsr_call_t *call, const json_t *fields, json_t *data, int co
     json_t *v;
     json_object_foreach(data, key, v)
     {
-        int known = 0;
-        size_t i;
-        const json_t *f;
-        json_array_foreach(fields, i, f)
-        {
-            if (strcmp(json_string_value(json_object_get(f, "name")), key) == 0)
-                known = 1;
-        }
-        if (!known) {
+        if (field__find(fields, "name", key) == NULL) {
             char path[160];
             snprintf(path, sizeof(path), "data.%.100s", key);
             return tsr_error_set(err, TSR_E_INVALID, "unknown_field", path,

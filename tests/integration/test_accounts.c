@@ -117,6 +117,22 @@ static void test_an_account_with_a_dbs_check_over_3_years_old_cannot_sign_in_and
     free(admin);
 }
 
+/* Records a DBS check done on dbs that included lists (both, children, adults), training and the
+ * acceptable-use policy yesterday, and a return from leave on returned (NULL: none). */
+static void dbs_recorded(const char *admin, const char *worker, const char *dbs, const char *lists,
+                         const char *returned)
+{
+    char yesterday[16], body[512], back[64] = "";
+    testenv_sql_date(testenv, "current_date - 1", yesterday);
+    if (returned != NULL)
+        snprintf(back, sizeof(back), ",\"returned_from_leave_on\":\"%s\"", returned);
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"%s\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\"%s}",
+             dbs, lists, yesterday, yesterday, back);
+    set_prerequisites(admin, worker, body, 200);
+}
+
 /* Seed 002: the DBS check "needs to include both the adult and child barred list check", and is
  * renewed "after parental leave or a career break". */
 static void
@@ -124,15 +140,11 @@ test_a_dbs_check_of_one_barred_list_or_from_before_leave_does_not_let_an_account
 {
     (void)state;
     char *admin = testenv_login(testenv, "admin");
-    char worker[32], today[16], yesterday[16], body[512];
+    char worker[32], today[16], yesterday[16];
     testenv_add_worker(testenv, admin, "barred.bo", "Bo Barrington", "\"roles\":[\"social-worker\"]", worker);
     testenv_sql_date(testenv, "current_date", today);
     testenv_sql_date(testenv, "current_date - 1", yesterday);
-    snprintf(body, sizeof(body),
-             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"children\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\"}",
-             yesterday, yesterday, yesterday);
-    set_prerequisites(admin, worker, body, 200);
+    dbs_recorded(admin, worker, yesterday, "children", NULL);
     testenv_response_t r;
     sign_in("barred.bo", &r);
     testenv_assert_error(&r, 403, "dbs_barred_list_missing");
@@ -140,19 +152,11 @@ test_a_dbs_check_of_one_barred_list_or_from_before_leave_does_not_let_an_account
                            "children's barred list only"));
     testenv_response_free(&r);
     /* Both lists checked: the account works, and shows what was recorded. */
-    snprintf(body, sizeof(body),
-             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\"}",
-             yesterday, yesterday, yesterday);
-    set_prerequisites(admin, worker, body, 200);
+    dbs_recorded(admin, worker, yesterday, "both", NULL);
     assert_int_equal(sign_in("barred.bo", &r), 201);
     testenv_response_free(&r);
     /* Back from parental leave today: yesterday's check no longer counts, until a new one is recorded. */
-    snprintf(body, sizeof(body),
-             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\",\"returned_from_leave_on\":\"%s\"}",
-             yesterday, yesterday, yesterday, today);
-    set_prerequisites(admin, worker, body, 200);
+    dbs_recorded(admin, worker, yesterday, "both", today);
     sign_in("barred.bo", &r);
     testenv_assert_error(&r, 403, "dbs_out_of_date");
     assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
@@ -166,11 +170,7 @@ test_a_dbs_check_of_one_barred_list_or_from_before_leave_does_not_let_an_account
     assert_string_equal(testenv_str(pre, "dbs_barred_lists"), "both");
     assert_string_equal(testenv_str(pre, "returned_from_leave_on"), today);
     json_decref(account);
-    snprintf(body, sizeof(body),
-             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\",\"returned_from_leave_on\":\"%s\"}",
-             today, yesterday, yesterday, today);
-    set_prerequisites(admin, worker, body, 200);
+    dbs_recorded(admin, worker, today, "both", today);
     assert_int_equal(sign_in("barred.bo", &r), 201);
     testenv_response_free(&r);
     /* What is not one of the lists, or a return in the future, is refused and changes nothing. */

@@ -37,13 +37,6 @@ static int audit_reaches(long seq)
     return 0;
 }
 
-/* Restarts records with a round of housekeeping every 200 ms (while every daemon is up: a restart
- * waits until the suite is ready). */
-static void records_housekeeping_every_200_ms(void)
-{
-    testenv_restart_with(testenv, "records", "TESSERA_TESSERA_HOUSEKEEPING_MS", "200");
-}
-
 /* Dates records' published events up to seq 100 days back (and those after it 89 days back, younger
  * than the 90 days kept), and waits until records' housekeeping has removed the old ones. */
 static void age_and_forget_records_events(long up_to_seq)
@@ -88,7 +81,9 @@ static void test_published_events_past_keeping_go_and_the_numbering_carries_on(v
     long head = records_head();
     assert_true(head > old_head);
     assert_true(audit_reaches(head));
-    records_housekeeping_every_200_ms();
+    /* A round of housekeeping every 200 ms, while every daemon is up: a restart waits until the
+     * suite is ready. */
+    testenv_restart_with(testenv, "records", "TESSERA_TESSERA_HOUSEKEEPING_MS", "200");
     age_and_forget_records_events(old_head);
     /* Those younger than the keeping stay, and a replay still gives them. */
     assert_int_equal(testenv_sql_long(testenv, "SELECT min(seq) FROM records.outbox WHERE seq IS NOT NULL"),
@@ -113,7 +108,9 @@ test_a_consumer_away_for_longer_than_the_keeping_stops_there_until_an_operator_d
     (void)state;
     char *admin = testenv_login(testenv, "admin");
     char missed[32], later[32];
-    records_housekeeping_every_200_ms();
+    /* A round of housekeeping every 200 ms, while every daemon is up: a restart waits until the
+     * suite is ready. */
+    testenv_restart_with(testenv, "records", "TESSERA_TESSERA_HOUSEKEEPING_MS", "200");
     assert_true(audit_reaches(records_head()));
     long applied = audit_applied();
     testenv_kill(testenv, "audit", SIGTERM);
