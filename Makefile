@@ -58,8 +58,8 @@ bench: build
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DTSR_FUZZ=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_config fuzz_envelope
-	@for t in config envelope; do \
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_config fuzz_envelope fuzz_feed fuzz_csv
+	@for t in config envelope feed csv; do \
 	  mkdir -p build-fuzz/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* build-fuzz/corpus/$$t/ ; \
 	  build-fuzz/bin/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$t || exit 1; \
 	done

@@ -479,6 +479,10 @@ static void test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded(void 
              header);
     assert_int_equal(run_import("bad4.csv", text, out, sizeof(out)), 2);
     assert_non_null(strstr(out, "a quoted field that starts on line 2 is never closed"));
+    snprintf(text, sizeof(text), "%s7500065,\"Hampden\" Children Centre,12000005,Consultation (CSSW)\n",
+             header);
+    assert_int_equal(run_import("bad5.csv", text, out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "line 2 has text after a quoted field's closing quote"));
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"), before);
 }
 

@@ -46,9 +46,9 @@
 #include "tsr_error.h"
 #include "tsr_text.h"
 
+#include "poller_batch.h"
+
 #define POLLER_FILES_MAX 4096
-/* How much of an unreadable notification or file is shown to system support in the error queue. */
-#define POLLER_SHOWN_MAX 4000
 #define POLLER_PART_HEAD "{\"notifications\":["
 
 typedef struct {
@@ -89,24 +89,6 @@ static void poller__log(const char *level, const char *fmt, ...)
                         : strcmp(level, "warn") == 0 ? TSR_LOG_WARN
                                                      : TSR_LOG_INFO;
     tsr_log_write(l, NULL, "%s", message);
-}
-
-/* Where a file's notifications are in its text. */
-typedef struct {
-    size_t n, cap;
-    size_t *starts, *ends; /* the k-th notification is text[starts[k], ends[k]) */
-    size_t open, close;    /* the list's '[' and ']' */
-    char **standins;       /* for each notification jansson cannot read, what is sent instead */
-} poller_spans_t;
-
-static void poller__spans_free(poller_spans_t *s)
-{
-    for (size_t k = 0; s->standins != NULL && k < s->n; k++)
-        free(s->standins[k]);
-    free(s->standins);
-    free(s->starts);
-    free(s->ends);
-    memset(s, 0, sizeof(*s));
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -218,42 +200,6 @@ static void poller__http(poller_t *p, const char *method, const char *path, cons
                          json_t **reply);
 static const char *poller__error_message(const json_t *reply);
 
-/* The stand-in for what could not be read (scope "notification": one of the file's notifications;
- * "file": the file as a whole), as JSON text: the fault, the file's name and the text as far as it
- * can be shown, and the notification's id when the text, its bad bytes replaced, still gives one
- * (so that the same notification sent again counts up its entry in the error queue). NULL when out
- * of memory. */
-static char *poller__standin(const char *scope, const char *file, const char *fault, const char *text,
-                             size_t len)
-{
-    char *shown = tsr_text_utf8_repair(text, len, POLLER_SHOWN_MAX);
-    char *fault_shown = tsr_text_utf8_repair(fault, strlen(fault), POLLER_SHOWN_MAX);
-    char *file_shown = tsr_text_utf8_repair(file, strlen(file), 1000);
-    json_t *out = shown && fault_shown && file_shown
-                      ? json_pack("{s:{s:s, s:s, s:s, s:s}}", "tessera_unreadable", "scope", scope, "file",
-                                  file_shown, "fault", fault_shown, "text", shown)
-                      : NULL;
-    if (out != NULL && strcmp(scope, "notification") == 0) {
-        /* Read as it is (too large, or a member given twice), else with its bad bytes replaced. */
-        json_t *read = json_loadb(text, len, JSON_DECODE_ANY, NULL);
-        if (read == NULL) {
-            char *whole = tsr_text_utf8_repair(text, len, len * 3);
-            read = whole ? json_loads(whole, JSON_DECODE_ANY, NULL) : NULL;
-            free(whole);
-        }
-        json_t *id = json_object_get(read, "notification_id");
-        if (json_is_string(id))
-            json_object_set(out, "notification_id", id);
-        json_decref(read);
-    }
-    char *standin = out ? json_dumps(out, JSON_COMPACT) : NULL;
-    json_decref(out);
-    free(shown);
-    free(fault_shown);
-    free(file_shown);
-    return standin;
-}
-
 /* Puts the file that is not a batch in cpis's error queue (a batch of its one stand-in), so that
  * system support sees it without reading the spool. 0 once acknowledged (or refused as it stands,
  * which would not change on another run), -1 when the gateway could not take it now. */
@@ -263,7 +209,7 @@ static int poller__report_file(poller_t *p, const char *name, const char *why)
     snprintf(path, sizeof(path), "%s/%s", p->spool_dir, name);
     size_t len = 0;
     char *text = poller__read_file(path, &len);
-    char *standin = poller__standin("file", name, why, text ? text : "", text ? len : 0);
+    char *standin = poller_batch_standin("file", name, why, text ? text : "", text ? len : 0);
     free(text);
     char *body = NULL;
     if (standin == NULL || asprintf(&body, "{\"notifications\":[%s]}", standin) < 0)
@@ -613,190 +559,6 @@ static void poller__post_parts(poller_t *p, const char *name, size_t n, const js
         curl_multi_cleanup(multi);
 }
 
-/* ------------------------------------------------------------------------------------------------
- * Where each notification is in the file's text
- * ---------------------------------------------------------------------------------------------- */
-
-/* A scan that follows only strings and nesting finds where each value ends; it judges nothing
- * (poller__check_batch has jansson read the frame and each notification it found, and a file whose
- * text the scan cannot lay out is read whole by jansson). Each part is then sent as the file's own
- * text of its notifications, not printed again from the parsed file (printing cost the poller as much
- * as parsing). */
-static size_t poller__skip_ws(const char *t, size_t len, size_t i)
-{
-    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* t[i] is '"': the index after the closing quote. */
-static size_t poller__skip_string(const char *t, size_t len, size_t i)
-{
-    for (i++; i < len && t[i] != '"'; i++)
-        if (t[i] == '\\')
-            i++;
-    return i + 1;
-}
-
-/* The index just after the value that starts at t[i]; *deepest is raised to its nesting. */
-static size_t poller__skip_value(const char *t, size_t len, size_t i, int *deepest)
-{
-    if (i < len && t[i] == '"')
-        return poller__skip_string(t, len, i);
-    if (i < len && (t[i] == '{' || t[i] == '[')) {
-        int depth = 0;
-        while (i < len) {
-            if (t[i] == '"') {
-                i = poller__skip_string(t, len, i);
-                continue;
-            }
-            if (t[i] == '{' || t[i] == '[') {
-                if (++depth > *deepest)
-                    *deepest = depth;
-            } else if ((t[i] == '}' || t[i] == ']') && --depth == 0) {
-                return i + 1;
-            }
-            i++;
-        }
-        return len;
-    }
-    while (i < len && strchr(",}] \t\r\n", t[i]) == NULL)
-        i++;
-    return i;
-}
-
-/* Finds the list of notifications in t (the whole file, or its member "notifications" at the top)
- * and each notification in it, with exactly one comma between two; -1 when the text is not laid out
- * so (or the list's key is spelt with escapes, or a notification nests deeper than jansson reads):
- * the file is then read whole by jansson, which is the judge. */
-static int poller__locate(const char *t, size_t len, poller_spans_t *s)
-{
-    int deepest = 0;
-    size_t i = poller__skip_ws(t, len, 0);
-    if (i < len && t[i] == '{') {
-        /* The object's members, to the one named notifications. */
-        i = poller__skip_ws(t, len, i + 1);
-        for (;;) {
-            if (i >= len || t[i] != '"')
-                return -1;
-            size_t key = i + 1, after = poller__skip_string(t, len, i);
-            int found = after - key - 1 == strlen("notifications") &&
-                        memcmp(t + key, "notifications", strlen("notifications")) == 0;
-            i = poller__skip_ws(t, len, after);
-            if (i >= len || t[i] != ':')
-                return -1;
-            i = poller__skip_ws(t, len, i + 1);
-            if (found)
-                break;
-            i = poller__skip_ws(t, len, poller__skip_value(t, len, i, &deepest));
-            if (i >= len || t[i] != ',')
-                return -1;
-            i = poller__skip_ws(t, len, i + 1);
-        }
-    }
-    if (i >= len || t[i] != '[')
-        return -1;
-    s->open = i;
-    i = poller__skip_ws(t, len, i + 1);
-    while (i < len && t[i] != ']') {
-        if (s->n == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 1024;
-            size_t *starts = realloc(s->starts, cap * sizeof(*starts));
-            if (starts != NULL)
-                s->starts = starts;
-            size_t *ends = starts ? realloc(s->ends, cap * sizeof(*ends)) : NULL;
-            if (ends == NULL)
-                return -1;
-            s->ends = ends;
-            s->cap = cap;
-        }
-        s->starts[s->n] = i;
-        i = poller__skip_value(t, len, i, &deepest);
-        s->ends[s->n++] = i;
-        i = poller__skip_ws(t, len, i);
-        if (i < len && t[i] == ',') {
-            i = poller__skip_ws(t, len, i + 1);
-            if (i >= len || t[i] == ']')
-                return -1;
-        } else if (i >= len || t[i] != ']') {
-            return -1;
-        }
-    }
-    if (i >= len || deepest > 1000)
-        return -1;
-    s->close = i;
-    return 0;
-}
-
-/* One half of a file's notifications, each read by jansson on its own; one it cannot read gets its
- * stand-in (poller__standin), so that the rest of the file goes on. */
-typedef struct {
-    const char *text;
-    const char *name;
-    const poller_spans_t *spans;
-    size_t from, to;
-    int ok;
-} poller_check_t;
-
-static void *poller__check(void *arg)
-{
-    poller_check_t *c = arg;
-    c->ok = 1;
-    for (size_t k = c->from; k < c->to && c->ok; k++) {
-        json_error_t jerr;
-        const char *at = c->text + c->spans->starts[k];
-        size_t len = c->spans->ends[k] - c->spans->starts[k];
-        json_t *v = json_loadb(at, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-        if (v == NULL) {
-            char fault[300];
-            snprintf(fault, sizeof(fault),
-                     "notification %zu of the file is not JSON (%s, at character %d of it)", k + 1, jerr.text,
-                     jerr.position);
-            c->spans->standins[k] = poller__standin("notification", c->name, fault, at, len);
-            c->ok = c->spans->standins[k] != NULL;
-        }
-        json_decref(v);
-    }
-    return NULL;
-}
-
-/* Whether the file is valid JSON and a list of notifications, judged without building it whole: its
- * frame (the file with the list emptied) and each notification read by jansson, the notifications
- * in two halves at once. Reading a large file whole took the poller about a second before the first
- * part could go, with the server idle; then as long again to free. 0 when it is (spans filled), -1
- * when it must be read whole (not laid out so, or not valid: jansson then says why). */
-static int poller__check_batch(const char *name, const char *text, size_t len, poller_spans_t *spans)
-{
-    if (poller__locate(text, len, spans) != 0)
-        return -1;
-    spans->standins = calloc(spans->n + 1, sizeof(*spans->standins));
-    if (spans->standins == NULL)
-        return -1;
-    size_t tail = len - spans->close;
-    char *frame = malloc(spans->open + 1 + tail + 1);
-    if (frame == NULL)
-        return -1;
-    memcpy(frame, text, spans->open + 1);
-    memcpy(frame + spans->open + 1, text + spans->close, tail);
-    json_error_t jerr;
-    json_t *root = json_loadb(frame, spans->open + 1 + tail, JSON_REJECT_DUPLICATES, &jerr);
-    free(frame);
-    int ok = root != NULL && (json_is_array(root) || json_is_array(json_object_get(root, "notifications")));
-    json_decref(root);
-    if (!ok)
-        return -1;
-    poller_check_t halves[2] = {{text, name, spans, 0, spans->n / 2, 0},
-                                {text, name, spans, spans->n / 2, spans->n, 0}};
-    pthread_t other;
-    int started = pthread_create(&other, NULL, poller__check, &halves[1]) == 0;
-    poller__check(&halves[0]);
-    if (started)
-        pthread_join(other, NULL);
-    else
-        poller__check(&halves[1]);
-    return halves[0].ok && halves[1].ok ? 0 : -1;
-}
-
 /* The whole file in memory (NUL-terminated), or NULL. */
 static char *poller__read_file(const char *path, size_t *len)
 {
@@ -923,7 +685,7 @@ static int poller__fit(const poller_t *p, const char *name, const char *text, po
                 "notification %zu of the file is %zu bytes, more than a request to the gateway may carry "
                 "(spine_poller.max_body_bytes, %ld)",
                 k + 1, len, p->max_body_bytes);
-            char *standin = poller__standin("notification", name, fault, at, len);
+            char *standin = poller_batch_standin("notification", name, fault, at, len);
             json_t *parsed = standin && !spans ? json_loads(standin, 0, NULL) : NULL;
             if (standin == NULL || (!spans && parsed == NULL)) {
                 free(standin);
@@ -961,9 +723,9 @@ static int poller__file(poller_t *p, const char *name)
     poller_spans_t spans = {0};
     json_t *root = NULL, *list = NULL;
     json_error_t jerr;
-    int located = text != NULL && poller__check_batch(name, text, len, &spans) == 0;
+    int located = text != NULL && poller_batch_check(name, text, len, &spans) == 0;
     if (!located) {
-        poller__spans_free(&spans);
+        poller_batch_spans_free(&spans);
         /* Read whole: jansson says what is wrong with it (or, unreadable, why). */
         root = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)
                     : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -1004,7 +766,7 @@ static int poller__file(poller_t *p, const char *name)
         poller__fit(p, name, text, located ? &spans : NULL, list, sizes) != 0) {
         free(acked);
         free(sizes);
-        poller__spans_free(&spans);
+        poller_batch_spans_free(&spans);
         free(text);
         json_decref(root);
         poller__log("error", "%s: out of memory", name);
@@ -1046,7 +808,7 @@ static int poller__file(poller_t *p, const char *name)
         json_decref(body);
     }
     free(acked);
-    poller__spans_free(&spans);
+    poller_batch_spans_free(&spans);
     free(text);
     json_decref(root);
     int rc = 0;

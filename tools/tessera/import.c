@@ -15,8 +15,9 @@
 #include "records.pb-c.h"
 #include "tsr_text.h"
 
+#include "csv_read.h"
+
 #define IMPORT_TIMEOUT_MS 600000
-#define IMPORT_FIELDS_MAX 32
 
 /* A column of an import file: its heading as the source system exports it, or its key. */
 typedef struct {
@@ -49,108 +50,6 @@ static const import_column_t import_columns[] = {
     {"Outcome(s)", "outcomes", 1},
 };
 #define IMPORT_COLUMNS (sizeof(import_columns) / sizeof(import_columns[0]))
-
-typedef struct {
-    const char *p, *end;
-    unsigned line; /* of the next character */
-} import_reader_t;
-
-static void import__free_fields(char **fields, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(fields[i]);
-}
-
-/* Reads one record into fields (malloc'd strings); 1 a record, 0 the end, -1 a malformed one (msg
- * says why). *line is the line the record starts on. */
-static int import__record(import_reader_t *r, char **fields, size_t *n, unsigned *line, char *msg,
-                          size_t size)
-{
-    *n = 0;
-    *line = r->line;
-    if (r->p >= r->end)
-        return 0;
-    size_t cap = 64, len = 0;
-    char *cell = malloc(cap);
-    int quoted = 0, at_start = 1;
-    if (cell == NULL) {
-        snprintf(msg, size, "out of memory");
-        return -1;
-    }
-    for (;;) {
-        int eof = r->p >= r->end;
-        char c = eof ? '\0' : *r->p;
-        if (quoted) {
-            if (eof) {
-                snprintf(msg, size, "a quoted field that starts on line %u is never closed", *line);
-                goto fail;
-            }
-            r->p++;
-            if (c == '"') {
-                if (r->p < r->end && *r->p == '"') {
-                    r->p++;
-                } else {
-                    quoted = 0;
-                    continue;
-                }
-            } else if (c == '\n') {
-                r->line++;
-            }
-        } else if (c == '"' && at_start) {
-            r->p++;
-            quoted = 1;
-            at_start = 0;
-            continue;
-        } else if (eof || c == ',' || c == '\n' || c == '\r') {
-            cell[len] = '\0';
-            if (*n == IMPORT_FIELDS_MAX) {
-                snprintf(msg, size, "line %u has more than %d fields", *line, IMPORT_FIELDS_MAX);
-                goto fail;
-            }
-            fields[(*n)++] = cell;
-            if (eof)
-                return 1;
-            r->p++;
-            if (c == '\r' && r->p < r->end && *r->p == '\n')
-                r->p++;
-            if (c != ',') {
-                r->line++;
-                return 1;
-            }
-            cap = 64;
-            len = 0;
-            cell = malloc(cap);
-            if (cell == NULL) {
-                snprintf(msg, size, "out of memory");
-                goto fail;
-            }
-            at_start = 1;
-            continue;
-        } else {
-            if (c == '"') {
-                snprintf(msg, size, "line %u has a quote inside a field that is not quoted", r->line);
-                goto fail;
-            }
-            r->p++;
-        }
-        at_start = 0;
-        if (len + 2 > cap) {
-            cap *= 2;
-            char *bigger = realloc(cell, cap);
-            if (bigger == NULL) {
-                snprintf(msg, size, "out of memory");
-                goto fail;
-            }
-            cell = bigger;
-        }
-        cell[len++] = c;
-    }
-fail:
-    free(cell);
-    import__free_fields(fields, *n);
-    *n = 0;
-    return -1;
-}
 
 static int import__blank(char **fields, size_t n)
 {
@@ -194,9 +93,9 @@ static char *import__read_file(const char *path, size_t *len)
 
 /* Which column of the format each field of the header is; -1 (having said why) on a fault. */
 static int import__header(const char *file, const import_format_t *format, char **fields, size_t n,
-                          int map[IMPORT_FIELDS_MAX])
+                          int map[CSV_FIELDS_MAX])
 {
-    int seen[IMPORT_FIELDS_MAX] = {0};
+    int seen[CSV_FIELDS_MAX] = {0};
     for (size_t i = 0; i < n; i++) {
         char *name = tsr_text_trim_dup(fields[i]);
         const char *h = name;
@@ -243,34 +142,34 @@ static int import__read_csv(const char *file, const import_format_t *format, imp
     /* A file saved by a spreadsheet ("CSV UTF-8") starts with a byte-order mark: it is not part of
      * the first heading, which may be quoted after it. */
     size_t bom = len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
-    import_reader_t reader = {data + bom, data + len, 1};
-    char *fields[IMPORT_FIELDS_MAX], msg[200];
+    csv_reader_t reader = {data + bom, data + len, 1};
+    char *fields[CSV_FIELDS_MAX], msg[200];
     size_t n = 0, bad = 0;
     unsigned line = 0;
-    int map[IMPORT_FIELDS_MAX];
-    int rc = 2, got = import__record(&reader, fields, &n, &line, msg, sizeof(msg));
+    int map[CSV_FIELDS_MAX];
+    int rc = 2, got = csv_read_record(&reader, fields, &n, &line, msg, sizeof(msg));
     if (got <= 0 || import__header(file, format, fields, n, map) != 0) {
         if (got < 0)
             fprintf(stderr, "tessera: %s: %s\n", file, msg);
         else if (got == 0)
             fprintf(stderr, "tessera: %s is empty\n", file);
         if (got > 0)
-            import__free_fields(fields, n);
+            csv_free_fields(fields, n);
         goto done;
     }
     size_t columns = n;
-    import__free_fields(fields, n);
-    while ((got = import__record(&reader, fields, &n, &line, msg, sizeof(msg))) > 0) {
+    csv_free_fields(fields, n);
+    while ((got = csv_read_record(&reader, fields, &n, &line, msg, sizeof(msg))) > 0) {
         if (import__blank(fields, n) || n != columns) {
             if (n != columns && !import__blank(fields, n)) {
                 fprintf(stderr, "tessera: %s:%u: the row has %zu fields where the header has %zu\n", file,
                         line, n, columns);
                 bad++;
             }
-            import__free_fields(fields, n);
+            csv_free_fields(fields, n);
             continue;
         }
-        char *cells[IMPORT_FIELDS_MAX] = {NULL};
+        char *cells[CSV_FIELDS_MAX] = {NULL};
         for (size_t i = 0; i < n; i++)
             cells[map[i]] = fields[i];
         if (add(arg, line, cells) != 0)
@@ -319,7 +218,7 @@ static int import__add_row(void *arg, unsigned line, char **cells)
     if (in->count < in->cap)
         row = calloc(1, in->desc->sizeof_message);
     if (row == NULL) {
-        import__free_fields(cells, in->format->count);
+        csv_free_fields(cells, in->format->count);
         fprintf(stderr, "tessera: out of memory\n");
         return -1;
     }
