@@ -22,7 +22,7 @@ fail() {
     exit 1
 }
 
-for exe in "${daemons[@]/#/$bin/tessera-}" "$bin/tessera"; do
+for exe in "${daemons[@]/#/$bin/tessera-}" "$bin/tessera" "$bin/tessera-spine-poller"; do
     [ -x "$exe" ] || fail "$exe is missing; build first with 'make build' (or use 'make run')."
 done
 [ -f "$demo" ] || fail "the demo data $demo is missing."
@@ -148,6 +148,36 @@ for source in school housing police; do
     fi
 done
 
+# The spine poller (CP-IS files from the spool to the gateway), as the demo's service account, every
+# minute rather than the four times a day of a council's Spine connection, so that a file dropped in
+# the spool is seen soon. Its configuration is written now that the gateway's address is known.
+spool="$dir/cpis-spool"
+mkdir -p "$spool"
+poller_password=$(sed -n 's/^ *"password": *"\([^"]*\)".*/\1/p' "$demo" | head -n 1)
+[ -n "$poller_password" ] || fail "the demo data $demo has no password for the spine poller's account."
+(
+    umask 077
+    printf '%s\n' "$poller_password" >"$dir/secrets/spine-poller.password"
+    cat >"$dir/spine-poller.conf" <<CONF
+# The spine poller of 'make run' (written by scripts/run.sh on every run).
+[tessera]
+log_level = info
+
+[spine_poller]
+spool_dir = $spool
+gateway_url = http://$addr
+username = spine.poller
+password_file = $dir/secrets/spine-poller.password
+interval_minutes = 1
+CONF
+)
+log_start[spine-poller]=$(stat -c %s "$dir/logs/spine-poller.log" 2>/dev/null || echo 0)
+setsid "$bin/tessera-spine-poller" --config "$dir/spine-poller.conf" >>"$dir/logs/spine-poller.log" 2>&1 &
+pids[spine-poller]=$!
+started+=(spine-poller)
+# kill -USR1 "$(cat run/spine-poller.pid)" has it read the spool now (the browser tests do).
+echo "${pids[spine-poller]}" >"$dir/run/spine-poller.pid"
+
 cat <<MSG
 
 Tessera is running (instance $dir).
@@ -155,6 +185,9 @@ Tessera is running (instance $dir).
   API base:  http://$addr/api/v1   (also /healthz, /readyz, /metrics)
   Logs:      $dir/logs/  (PostgreSQL: $dir/pg/postgres.log)
   Database:  scripts/instance.sh psql $dir [DAEMON]
+  CP-IS:     files dropped in $spool reach the CP-IS Worker queue within a minute
+             (try: cp deploy/demo/cpis/notifications.json $spool/; docs/cpis-feed.md;
+             kill -USR1 \$(cat $dir/run/spine-poller.pid) has the poller read it at once)
 
 Demo logins, password 'tessera-demo' (demo mode only):
   admin               system administrator and system support

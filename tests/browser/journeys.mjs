@@ -481,30 +481,40 @@ async function addWorker(ctx, admin, username, name, roles) {
 
 journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-IS notification, resume, section 1, 'CS Notification to Allocated Worker - CPIS Follow Up' to the key worker with the note for the care setting, 'CS No Further Action' with a reason, finish", async (s, ctx) => {
   const { page } = s;
-  // Set-up through the API: a child with an NHS number and a key worker, the spine poller's account
-  // and one for system support; the poller posts a batch as the Spine's feed would.
+  // Set-up through the API: a child with an NHS number and a key worker, and an account for system
+  // support. The batch is a file in the spool of the spine poller that `make run` started, as the
+  // Spine connection would leave it.
   const admin = await signInApi(ctx.base, 'admin');
   const keyWorker = (await apiCall(ctx.base, admin, 'GET', '/api/v1/workers?q=Kai')).items[0];
   ctx.nhs = nhsNumber(612345670);
   const child = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Tobias', family: 'Fernley' }, gender: 'male', date_of_birth: '2016-11-28', nhs_number: ctx.nhs });
   ctx.child = child;
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${child.id}/allocations`, { worker_id: keyWorker.id, role: 'key-worker', service: 'CSSW' });
-  await addWorker(ctx, admin, 'spine.poller', 'CP-IS Spine Poller', ['cpis-service']);
   await addWorker(ctx, admin, 'support.desk', 'Casey Deskwell', ['system-support']);
   // Fifty colleagues whose names come before the key worker's: the list offered stops at 50 by
   // name, and a council has more workers than that; the key worker must still be offered.
   for (let i = 1; i <= 50; i++) await addWorker(ctx, admin, `filler.${i}`, `Kaa Filler ${String(i).padStart(2, '0')}`, ['social-worker']);
-  const poller = await signInApi(ctx.base, 'spine.poller');
   ctx.badNhs = nhsNumber(623456781, true);
   ctx.unknownNhs = nhsNumber(634567892);
-  const reply = await apiCall(ctx.base, poller, 'POST', '/api/v1/cpis/notifications', {
+  const batch = {
     notifications: [
       accessNotification('N-UI-ED-1', ctx.nhs, 'emergency-department', 'Royal Example Hospital ED', 'Robin Nurseby'),
       accessNotification('N-UI-BAD-1', ctx.badNhs, 'minor-injury-unit', 'Example Minor Injury Unit', 'Lee Medicson'),
       accessNotification('N-UI-UNK-1', ctx.unknownNhs, 'emergency-department', 'Royal Example Hospital ED', 'Robin Nurseby'),
     ],
-  });
-  expect(reply.accepted === 1 && reply.errors.length === 2, `the batch: ${JSON.stringify(reply)}`);
+  };
+  // Written whole under another name, then renamed: the poller reads only *.json. SIGUSR1 has it
+  // read the spool now rather than at its next minute.
+  const spool = path.join(ctx.dir, 'cpis-spool');
+  fs.writeFileSync(path.join(spool, 'ui-batch.json.part'), JSON.stringify(batch));
+  fs.renameSync(path.join(spool, 'ui-batch.json.part'), path.join(spool, 'ui-batch.json'));
+  process.kill(Number(fs.readFileSync(path.join(ctx.dir, 'run/spine-poller.pid'), 'utf8')), 'SIGUSR1');
+  for (let i = 0; !fs.existsSync(path.join(spool, 'done', 'ui-batch.json')); i++) {
+    expect(i < 300, `the spine poller did not carry the batch to the gateway within 30 s: the spool holds ${fs.readdirSync(spool)}; see ${ctx.dir}/logs/spine-poller.log`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pollerLog = fs.readFileSync(path.join(ctx.dir, 'logs', 'spine-poller.log'), 'utf8');
+  expect(pollerLog.includes('ui-batch.json: 3 notifications sent: 1 accepted, 0 duplicates, 2 errors'), `the poller's log: ${pollerLog}`);
   // The workflow daemon starts the step from the cpis daemon's event: wait for it in the queue.
   const sa = await signInApi(ctx.base, 'safeguarding.admin');
   for (let i = 0; ; i++) {
@@ -1486,7 +1496,7 @@ log('starting the suite with demo data (scripts/run.sh)');
 const suite = await startSuite(binDir);
 log(`suite ready at ${suite.url} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 const browser = await launchBrowser();
-const ctx = { base: suite.url };
+const ctx = { base: suite.url, dir: suite.dir };
 let failed = 0;
 let ran = 0;
 let failure = '';

@@ -3,6 +3,9 @@
  *
  *   tessera-spine-poller --config FILE [--once]
  *
+ * In loop mode, SIGUSR1 has it read the spool at once. SIGTERM stops it once the parts in flight are
+ * answered; the rest of the file stays in the spool for the next run.
+ *
  * Each file is posted in parts of batch_size notifications, signed in as a service account (role
  * cpis-service), up to parallel_parts of them in flight at once (the next part travels and is
  * checked while the one before is committed). A file leaves the spool for done/ only once the
@@ -68,11 +71,16 @@ typedef struct {
 } poller_t;
 
 static volatile sig_atomic_t poller_stopping;
+/* SIGUSR1: read the spool now rather than at the next interval (a file put back from rejected/, or
+ * one the Spine connection has just left that should not wait hours). */
+static volatile sig_atomic_t poller_woken;
 
 static void poller__on_signal(int sig)
 {
-    (void)sig;
-    poller_stopping = 1;
+    if (sig == SIGUSR1)
+        poller_woken = 1;
+    else
+        poller_stopping = 1;
 }
 
 static void poller__log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -954,14 +962,18 @@ int main(int argc, char **argv)
     sa.sa_handler = poller__on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     if (once) {
         rc = poller__run_once(&p) == 0 ? 0 : 1;
     } else {
         poller__log("info", "polling %s every %ld minutes", p.spool_dir, p.interval_minutes);
         while (!poller_stopping) {
             poller__run_once(&p);
-            for (long s = 0; s < p.interval_minutes * 60 && !poller_stopping; s++)
+            for (long s = 0; s < p.interval_minutes * 60 && !poller_stopping && !poller_woken; s++)
                 sleep(1);
+            if (poller_woken && !poller_stopping)
+                poller__log("info", "reading %s now (SIGUSR1)", p.spool_dir);
+            poller_woken = 0;
         }
         rc = 0;
     }
