@@ -193,14 +193,11 @@ int records_address_add(tsr_call_t *call, tsr_error_t *err)
     /* A new main address ends the current one the day before; one that began on or after this one's
      * start is another matter, for a person to sort out. The person's row locked first, so two
      * moves recorded at once follow each other. */
-    const char *lock_params[1] = {person};
-    PGresult *res =
-        tsr_db_exec(call->conn, "SELECT 1 FROM people WHERE id = $1::bigint FOR UPDATE", 1, lock_params, err);
-    if (res == NULL) {
+    if (records_person_lock(call, person, err) != 0) {
         free(lines_literal);
         goto done;
     }
-    PQclear(res);
+    PGresult *res = NULL;
     if (strcmp(in->type, "main") == 0) {
         const char *params[2] = {person, in->start_date};
         res = tsr_db_exec(

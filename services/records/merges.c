@@ -14,6 +14,12 @@ static const char *const mergers[] = {"admin", "system-support", "system", NULL}
 
 /* Each statement moves one kind of reference from the duplicate ($2) to the survivor ($1). */
 static const char *const merge_statements[] = {
+    /* An allocation both records have open (the same key worker or team for the same service) is
+     * ended on the duplicate's side today: the survivor would otherwise list it twice. */
+    "UPDATE allocations d SET end_date = current_date WHERE d.person_id = $2::bigint AND d.end_date IS NULL"
+    " AND EXISTS (SELECT 1 FROM allocations s WHERE s.person_id = $1::bigint AND s.end_date IS NULL"
+    "   AND s.role = d.role AND s.service = d.service AND s.worker_id IS NOT DISTINCT FROM d.worker_id"
+    "   AND s.team_id IS NOT DISTINCT FROM d.team_id)",
     "UPDATE allocations SET person_id = $1::bigint WHERE person_id = $2::bigint",
     "UPDATE case_notes SET person_id = $1::bigint WHERE person_id = $2::bigint",
     "UPDATE case_note_removals SET person_id = $1::bigint WHERE person_id = $2::bigint",

@@ -1049,6 +1049,49 @@ int records_person_record_birth(tsr_call_t *call, tsr_error_t *err)
  * Allocations
  * ---------------------------------------------------------------------------------------------- */
 
+int records_person_lock(tsr_call_t *call, const char *id, tsr_error_t *err)
+{
+    const char *params[1] = {id};
+    PGresult *res =
+        tsr_db_exec(call->conn, "SELECT 1 FROM people WHERE id = $1::bigint FOR UPDATE", 1, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+/* Refuses an allocation the person already has open (the same worker or team, role and service: an
+ * Allocate pressed twice, or two workers allocating at once, which the lock on the person's row
+ * puts one after the other), and a key worker who has left the council, who would be told of
+ * nothing: CP-IS work goes to the current key worker. params: person, worker, team, role, service. */
+static int allocation__check_new(tsr_call_t *call, const char *const params[5], const char *display,
+                                 tsr_error_t *err)
+{
+    if (records_person_lock(call, params[0], err) != 0)
+        return -1;
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "SELECT (SELECT start_date::text FROM allocations WHERE person_id = $1::bigint"
+        "   AND end_date IS NULL AND role = $4 AND service = $5"
+        "   AND worker_id IS NOT DISTINCT FROM $2::bigint AND team_id IS NOT DISTINCT FROM $3::bigint"
+        "   ORDER BY start_date LIMIT 1),"
+        " EXISTS (SELECT 1 FROM workers WHERE id = $2::bigint AND ended)",
+        5, params, err);
+    if (res == NULL)
+        return -1;
+    int rc = 0;
+    if (!PQgetisnull(res, 0, 0))
+        rc = tsr_error_set(err, TSR_E_CONFLICT, "already_allocated", NULL,
+                           "%s already has this %s %s for %s, since %s.", display,
+                           params[1] ? "worker" : "team", params[1] ? "as key worker" : "allocated",
+                           params[4], PQgetvalue(res, 0, 0));
+    else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+        rc = tsr_error_set(err, TSR_E_UNPROCESSABLE, "worker_left", "worker_id",
+                           "Worker %s has left the council: allocate a current worker.", params[1]);
+    PQclear(res);
+    return rc;
+}
+
 int records_allocation_add(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__Allocation *in = (const Tsr__Records__Allocation *)call->payload;
@@ -1084,6 +1127,8 @@ int records_allocation_add(tsr_call_t *call, tsr_error_t *err)
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
     const char *params[6] = {
         person, in->worker_id ? worker : NULL, in->team_id ? team : NULL, in->role, service, by};
+    if (allocation__check_new(call, params, display, err) != 0)
+        return -1;
     PGresult *res =
         tsr_db_exec(call->conn,
                     "INSERT INTO allocations (person_id, worker_id, team_id, role, service, created_by)"

@@ -56,5 +56,9 @@ int records_person_refuse(tsr_call_t *call, uint64_t id, const char *display, co
                           tsr_error_t *err);
 /* The person's display name; not_found when there is no such person. */
 int records_person_display(tsr_call_t *call, uint64_t id, char *out, size_t size, tsr_error_t *err);
+/* Locks the person's row (id as decimal text) for the rest of the transaction, so that two changes
+ * judged against what the record holds (an address, an allocation, a retention flag) follow each
+ * other. 0, or -1 with err set. */
+int records_person_lock(tsr_call_t *call, const char *id, tsr_error_t *err);
 
 #endif

@@ -331,13 +331,9 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
     /* The person's row locked first, then the state judged and the flag written in one statement
      * whose snapshot follows the lock: an involvement or allocation added at the same moment (its
      * foreign key's lock waits on this one) is either seen here or begins after the flag. */
-    const char *lock_params[1] = {person};
-    PGresult *res =
-        tsr_db_exec(call->conn, "SELECT 1 FROM people WHERE id = $1::bigint FOR UPDATE", 1, lock_params, err);
-    if (res == NULL)
+    if (records_person_lock(call, person, err) != 0)
         return -1;
-    PQclear(res);
-    res = tsr_db_exec(
+    PGresult *res = tsr_db_exec(
         call->conn,
         "WITH p AS (SELECT id, date_of_birth FROM people WHERE id = $1::bigint),"
         " s AS (SELECT"

@@ -680,6 +680,106 @@ static void test_a_declared_conflict_of_interest_keeps_the_record_from_that_work
     free(admin);
 }
 
+/* POSTs an allocation of worker as key worker for CSSW to person; the response, to free. */
+static testenv_response_t allocate_key_worker(const char *token, const char *person, const char *worker)
+{
+    char path[128], body[160];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", person);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             worker);
+    return testenv_http(testenv, "POST", path, token, body, NULL);
+}
+
+static size_t open_allocations(const char *token, const char *person)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/people/%s", person);
+    testenv_response_t r = testenv_http(testenv, "GET", path, token, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    size_t n = json_array_size(json_object_get(r.json, "allocations"));
+    testenv_response_free(&r);
+    return n;
+}
+
+/* Allocate pressed twice gave a child the same key worker twice; a leaver could be made a child's key
+ * worker, and the child's CP-IS work would go to no one; two records merged that had the same key
+ * worker listed them twice. */
+static void test_an_allocation_already_open_or_to_a_leaver_is_refused_and_a_merge_keeps_one(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char child[32], twin[32], worker[32], leaver[32], path[128];
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Ottilie\",\"family\":\"Brannock\"},\"gender\":\"female\"}",
+               child);
+    add_person(admin, "{\"legal_name\":{\"given\":\"Ottily\",\"family\":\"Brannock\"},\"gender\":\"female\"}",
+               twin);
+    worker_id_of("key.worker", worker);
+    testenv_response_t r = allocate_key_worker(admin, child, worker);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    r = allocate_key_worker(admin, child, worker);
+    testenv_assert_error(&r, 409, "already_allocated");
+    assert_non_null(strstr(r.body, "already has this worker as key worker for CSSW, since "));
+    testenv_response_free(&r);
+    assert_int_equal(open_allocations(admin, child), 1);
+    /* The same worker for another service is another allocation. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", child);
+    char body[160];
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"EH\"}", worker);
+    r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+
+    /* A leaver, once records has heard the account was ended. */
+    testenv_add_worker(testenv, admin, "left.lately", "Lettice Lately", "\"roles\":[\"social-worker\"]",
+                       leaver);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", leaver);
+    r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"Left the council\"}", NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    long status = 0;
+    for (int i = 0; i < 100 && status != 422; i++) {
+        r = allocate_key_worker(admin, twin, leaver);
+        status = r.status;
+        if (status == 422) {
+            testenv_assert_error(&r, 422, "worker_left");
+            assert_non_null(strstr(r.body, "has left the council"));
+        } else if (status == 201) {
+            /* Allocated before records heard: end it and try again. */
+            char end[160];
+            snprintf(end, sizeof(end), "/api/v1/people/%s/allocations/%s", twin, testenv_str(r.json, "id"));
+            testenv_response_t e = testenv_http(testenv, "DELETE", end, admin, NULL, NULL);
+            assert_int_equal(e.status, 204);
+            testenv_response_free(&e);
+            usleep(50 * 1000);
+        } else {
+            fail_msg("allocating a leaver: %ld %s", r.status, r.body);
+        }
+        testenv_response_free(&r);
+    }
+    assert_int_equal(status, 422);
+
+    /* Both records with the same key worker for CSSW: merged, the survivor lists it once, and the
+     * duplicate's allocation is kept in its history, ended today. */
+    r = allocate_key_worker(admin, twin, worker);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/merge", child);
+    snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", twin);
+    r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    assert_int_equal(open_allocations(admin, child), 2); /* CSSW once, and EH */
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM records.allocations WHERE person_id = %s AND service = 'CSSW'"
+             " AND worker_id = %s AND end_date = current_date",
+             child, worker);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    free(admin);
+}
+
 static void
 test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor(void **state)
 {
@@ -1595,6 +1695,7 @@ int main(void)
         cmocka_unit_test(
             test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor),
         cmocka_unit_test(test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted_record),
+        cmocka_unit_test(test_an_allocation_already_open_or_to_a_leaver_is_refused_and_a_merge_keeps_one),
         cmocka_unit_test(
             test_a_key_workers_team_does_not_keep_access_to_a_restricted_record_a_team_allocation_does),
         cmocka_unit_test(
