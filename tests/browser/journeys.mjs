@@ -342,7 +342,13 @@ journey("A person's summary (demographics, relationships, allocations, case note
   const keyWorker = (await apiCall(ctx.base, admin, 'GET', '/api/v1/workers?q=Kai')).items[0];
   const adminId = (await apiCall(ctx.base, admin, 'GET', '/api/v1/workers?q=Alex')).items[0].id;
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${amara.id}/relationships`, { person_id: efua.id, type: 'parent' });
-  await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${amara.id}/allocations`, { worker_id: keyWorker.id, role: 'key-worker', service: 'CSSW' });
+  // Amara's key worker is the demo's (deploy/demo/demo.json): a second allocation of the same is refused.
+  const again = await fetch(`${ctx.base}/api/v1/people/${amara.id}/allocations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${admin}` },
+    body: JSON.stringify({ worker_id: keyWorker.id, role: 'key-worker', service: 'CSSW' }),
+  });
+  expect(again.status === 409, `allocating Amara's key worker again answered ${again.status}`);
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${amara.id}/case-notes`, { type: 'visit', title: 'Home visit', body: 'Seen at home with her mother.' });
   await apiCall(ctx.base, admin, 'PUT', `/api/v1/people/${kofi.id}/restriction`, { reason: 'high-risk', review_date: '2030-01-31', workers: [adminId] });
   ctx.kofi = kofi;

@@ -178,7 +178,32 @@ static int demo__load_cpis(cli_context_t *ctx, json_t *p, uint64_t person_id, co
     return 0;
 }
 
-static int demo__load_person(cli_context_t *ctx, json_t *p, size_t index)
+/* A demo person's key worker ("key_worker": a username loaded before, for children's social care), so
+ * that CP-IS work about them has someone to go to. */
+static int demo__load_key_worker(cli_context_t *ctx, json_t *p, uint64_t person_id, const demo_loaded_t *loaded,
+                                 size_t n_loaded, size_t index)
+{
+    const char *username = demo__string(p, "key_worker");
+    if (username[0] == '\0')
+        return 0;
+    Tsr__Records__Allocation in = TSR__RECORDS__ALLOCATION__INIT;
+    in.person_id = person_id;
+    in.worker_id = demo__loaded_id(loaded, n_loaded, username);
+    in.role = "key-worker";
+    in.service = "CSSW";
+    if (in.worker_id == 0) {
+        fprintf(stderr, "tessera: people[%zu].key_worker '%s' must be one of the workers\n", index, username);
+        return -1;
+    }
+    Tsr__Envelope *reply = NULL;
+    if (cli_call(ctx, "records", "records.allocation.add", NULL, &in.base, &reply) != 0)
+        return -1;
+    tsr__envelope__free_unpacked(reply, NULL);
+    return 0;
+}
+
+static int demo__load_person(cli_context_t *ctx, json_t *p, size_t index, const demo_loaded_t *loaded,
+                             size_t n_loaded)
 {
     Tsr__Records__PersonCreate in = TSR__RECORDS__PERSON_CREATE__INIT;
     Tsr__Records__PersonName name = TSR__RECORDS__PERSON_NAME__INIT;
@@ -210,7 +235,9 @@ static int demo__load_person(cli_context_t *ctx, json_t *p, size_t index)
     if (reply)
         tsr__envelope__free_unpacked(reply, NULL);
     if (person != NULL) {
-        rc = demo__load_cpis(ctx, p, person->id, in.nhs_number);
+        rc = demo__load_key_worker(ctx, p, person->id, loaded, n_loaded, index);
+        if (rc == 0)
+            rc = demo__load_cpis(ctx, p, person->id, in.nhs_number);
         tsr__records__person__free_unpacked(person, NULL);
     }
     return rc;
@@ -265,7 +292,7 @@ int cli_demo_load(cli_context_t *ctx, int argc, char **argv)
     json_t *people = json_object_get(root, "people");
     json_array_foreach(people, i, item)
     {
-        if (demo__load_person(ctx, item, i) != 0)
+        if (demo__load_person(ctx, item, i, loaded, n_loaded) != 0)
             goto done;
     }
     printf("Loaded %zu demo workers, %zu organisations and %zu people.\n", json_array_size(workers),
