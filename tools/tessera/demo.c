@@ -180,8 +180,8 @@ static int demo__load_cpis(cli_context_t *ctx, json_t *p, uint64_t person_id, co
 
 /* A demo person's key worker ("key_worker": a username loaded before, for children's social care), so
  * that CP-IS work about them has someone to go to. */
-static int demo__load_key_worker(cli_context_t *ctx, json_t *p, uint64_t person_id, const demo_loaded_t *loaded,
-                                 size_t n_loaded, size_t index)
+static int demo__load_key_worker(cli_context_t *ctx, json_t *p, uint64_t person_id,
+                                 const demo_loaded_t *loaded, size_t n_loaded, size_t index)
 {
     const char *username = demo__string(p, "key_worker");
     if (username[0] == '\0')
