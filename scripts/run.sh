@@ -196,6 +196,7 @@ Demo logins, password 'tessera-demo' (demo mode only):
   mash.sw             MASH social worker
   eh.worker           early help worker
   safeguarding.admin  safeguarding admin (CP-IS)
+  cin.manager         team manager (Children in Need 1), the key worker's line manager
   key.worker          key worker
   senior.practitioner senior practitioner
   auditor             information governance auditor
