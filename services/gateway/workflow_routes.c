@@ -452,6 +452,12 @@ void gw_workview(gw_call_t *call)
     gw_call_daemon(call, "workflow", "workflow.workview", &req.base, workflow__ok);
 }
 
+void gw_leavers(gw_call_t *call)
+{
+    Tsr__Workflow__LeaversQuery req = TSR__WORKFLOW__LEAVERS_QUERY__INIT;
+    gw_call_daemon(call, "workflow", "workflow.leavers.list", &req.base, workflow__ok);
+}
+
 void gw_definitions(gw_call_t *call)
 {
     Tsr__Workflow__DefinitionsQuery req = TSR__WORKFLOW__DEFINITIONS_QUERY__INIT;

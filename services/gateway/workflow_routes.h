@@ -24,6 +24,8 @@ void gw_step_cancel(gw_call_t *call);
 void gw_step_delete(gw_call_t *call);
 void gw_workview(gw_call_t *call);
 void gw_definitions(gw_call_t *call);
+/* GET /api/v1/leavers: leavers whose folders still hold work (managers, system support). */
+void gw_leavers(gw_call_t *call);
 /* Replies with body (a summary page) and, under "steps", the work steps about the subject from the
  * workflow daemon. If the workflow daemon cannot answer, the page is still given, with "steps" null
  * and "steps_unavailable" saying why: the details are worth having on their own. Steals body. */

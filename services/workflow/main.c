@@ -31,6 +31,7 @@ static const tsr_handler_def_t workflow_handlers[] = {
     {"workflow.recipients", wf_handle_recipients, &tsr__workflow__recipients_query__descriptor},
     {"workflow.workview", wf_handle_workview, &tsr__workflow__workview_query__descriptor},
     {"workflow.definitions.list", wf_handle_definitions, &tsr__workflow__definitions_query__descriptor},
+    {"workflow.leavers.list", wf_handle_leavers, &tsr__workflow__leavers_query__descriptor},
 };
 
 /* The daemons that ask for steps to be started (<producer>.step.requested). */

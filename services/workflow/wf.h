@@ -131,6 +131,8 @@ int wf_handle_request_acknowledge(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_recipients(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_workview(tsr_call_t *call, tsr_error_t *err);
 int wf_handle_definitions(tsr_call_t *call, tsr_error_t *err);
+/* workflow.leavers.list: leavers whose folders still hold work, with each folder's count. */
+int wf_handle_leavers(tsr_call_t *call, tsr_error_t *err);
 
 /* <producer>.step.requested: a step another daemon asks for, started once per dedupe key. */
 int wf_wants_step_requested(const Tsr__Envelope *ev);

@@ -376,6 +376,39 @@ done:
     return rc;
 }
 
+/* Work left in a leaver's folders is seen by no one until a manager moves it (seed 001: system
+ * support help senior practitioners and team managers clean up leavers' folders): the list says
+ * whose, and how much, so that it can be moved. */
+int wf_handle_leavers(tsr_call_t *call, tsr_error_t *err)
+{
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    if (!wf_actor_is_manager(call->actor) && !tsr_actor_is_system(call->actor))
+        return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", NULL,
+                             "Managers and system support see the leavers whose folders hold work.");
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT w.id, w.name,"
+                    " coalesce(sum(q.n) FILTER (WHERE q.folder = 'incoming'), 0),"
+                    " coalesce(sum(q.n) FILTER (WHERE q.folder = 'requests'), 0),"
+                    " coalesce(sum(q.n) FILTER (WHERE q.folder = 'current'), 0)"
+                    " FROM workers w JOIN queue_counts q ON q.owner = 'w:' || w.id"
+                    " WHERE w.ended GROUP BY w.id, w.name HAVING sum(q.n) > 0 ORDER BY w.name, w.id",
+                    0, NULL, err);
+    if (res == NULL)
+        return -1;
+    json_t *items = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(items, json_pack("{s:s, s:s, s:{s:I, s:I, s:I}}", "worker_id",
+                                               PQgetvalue(res, i, 0), "name", PQgetvalue(res, i, 1), "counts",
+                                               folder_keys[0], (json_int_t)atoll(PQgetvalue(res, i, 2)),
+                                               folder_keys[1], (json_int_t)atoll(PQgetvalue(res, i, 3)),
+                                               folder_keys[2], (json_int_t)atoll(PQgetvalue(res, i, 4))));
+    PQclear(res);
+    wf_reply_json(call, json_pack("{s:o}", "items", items));
+    return 0;
+}
+
 int wf_handle_definitions(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Workflow__DefinitionsQuery *in = (const Tsr__Workflow__DefinitionsQuery *)call->payload;

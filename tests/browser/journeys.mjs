@@ -1004,6 +1004,9 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   await signOut(s);
   kb = await signIn(s, 'morgan.starter', 'given in person 22');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  // Morgan starts a consultation, and leaves before finishing it (seed 001: leavers' folders).
+  const morganToken = (await apiCall(ctx.base, null, 'POST', '/api/v1/session', { username: 'morgan.starter', password: 'given in person 22' })).token;
+  const leftStep = await apiCall(ctx.base, morganToken, 'POST', '/api/v1/steps', { type: 'front-door-consultation', variant: 'CSSW', subject: { kind: 'organisation', id: '7500065' } });
   await signOut(s);
   kb = await signIn(s, 'admin');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
@@ -1041,6 +1044,27 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   await signOut(s);
   await signIn(s, 'morgan.starter', 'given in person 22');
   await page.locator('#password-error', { hasText: 'ended' }).waitFor();
+  // The MASH manager's workview lists Morgan among the leavers whose folders hold work; from
+  // Morgan's workview the consultation is assigned to a colleague, and Morgan is no longer listed.
+  kb = await signIn(s, 'mash.manager');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  for (let i = 0; (await page.locator('#leavers', { hasText: 'Morgan Starter' }).count()) === 0; i++) {
+    expect(i < 40, "the leavers' folders do not list Morgan");
+    await page.waitForTimeout(250);
+    await page.reload();
+    await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  }
+  expect((await text(page.locator('#leavers'))).includes('current work 1'), `the leavers' folders: ${await text(page.locator('#leavers'))}`);
+  await s.check('leavers-folders');
+  await kb.press(page.locator('#leavers').getByRole('link', { name: 'Morgan Starter' }));
+  await page.locator('h1', { hasText: 'Workview: Morgan Starter' }).waitFor();
+  await kb.press(page.locator('#folder-current-work').getByRole('link', { name: /Assign/ }));
+  await page.locator('h1', { hasText: leftStep.heading || leftStep.title }).waitFor();
+  await kb.choose(page.locator('#assign-to'), 'MASH (team)');
+  await kb.press(page.getByRole('button', { name: 'Assign', exact: true }));
+  await banner(page, 'is assigned to MASH');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  expect((await page.locator('#leavers').count()) === 0 || !(await text(page.locator('#leavers'))).includes('Morgan Starter'), 'Morgan is still listed once the work is moved');
 });
 
 journey("Retention (seed 002): a key worker flags a demo person's closed service (refused first without a criterion and with a closure in the future, each next to its field) and sees the date the record is kept until; the auditor finds a long-closed record due for disposal, and holds the demo person's record for an inquiry", async (s, ctx) => {

@@ -1157,6 +1157,69 @@ static void test_requests_to_system_support_need_what_their_answers_call_for(voi
     free(admin);
 }
 
+/* Seed 001: system support help managers clean up leavers' folders. Work left in a leaver's Current
+ * work is listed for managers (with how much), opened from the leaver's workview and assigned on;
+ * then the leaver is no longer listed. */
+static void test_a_leavers_folders_are_listed_for_managers_until_their_work_is_moved(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char lou[32], step[32], path[128], body[160];
+    testenv_add_worker(testenv, admin, "lou.leaving", "Lou Leaving",
+                       "\"roles\":[\"mash-admin\"],\"teams\":[\"MASH\"]", lou);
+    char *t_lou = testenv_login(testenv, "lou.leaving");
+    start_step(t_lou, "front-door-consultation", "CSSW", "organisation", HAMPDEN, step);
+    free(t_lou);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", lou);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, "{\"reason\":\"Left the council\"}", 200));
+
+    /* The workflow daemon hears of the leaver from the accounts daemon's event: within moments. */
+    char *manager = testenv_login(testenv, "mash.manager");
+    json_t *mine = NULL;
+    for (int i = 0; i < 100 && mine == NULL; i++) {
+        json_t *list = testenv_call_json(testenv, manager, "GET", "/api/v1/leavers", NULL, 200);
+        size_t k;
+        json_t *item;
+        json_array_foreach(json_object_get(list, "items"), k, item)
+        {
+            if (strcmp(testenv_str(item, "worker_id"), lou) == 0)
+                mine = json_incref(item);
+        }
+        json_decref(list);
+        if (mine == NULL)
+            usleep(50 * 1000);
+    }
+    assert_non_null(mine);
+    assert_string_equal(testenv_str(mine, "name"), "Lou Leaving");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(mine, "counts"), "current_work")), 1);
+    json_decref(mine);
+    char *sw = testenv_login(testenv, "mash.sw");
+    testenv_call_error(testenv, sw, "GET", "/api/v1/leavers", NULL, 403, "forbidden", NULL);
+
+    /* The manager opens the leaver's workview and assigns the step to a colleague. */
+    snprintf(path, sizeof(path), "/api/v1/workview?worker_id=%s", lou);
+    json_t *view = testenv_call_json(testenv, manager, "GET", path, NULL, 200);
+    assert_true(folder_has(view, "current_work", "step_id", step));
+    json_decref(view);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", step);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\"}", id_of_worker("mash.sw"));
+    json_decref(testenv_call_json(testenv, manager, "POST", path, body, 200));
+    json_t *list = testenv_call_json(testenv, manager, "GET", "/api/v1/leavers", NULL, 200);
+    size_t k;
+    json_t *item;
+    json_array_foreach(json_object_get(list, "items"), k, item)
+    {
+        assert_string_not_equal(testenv_str(item, "worker_id"), lou);
+    }
+    json_decref(list);
+    view = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
+    assert_true(folder_has(view, "incoming_work", "step_id", step));
+    json_decref(view);
+    free(sw);
+    free(manager);
+    free(admin);
+}
+
 int main(void)
 {
     /* The shipped definitions plus this test's own data-only step types, in a directory of its own. */
@@ -1175,6 +1238,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_system_support_queue_counts_the_requests_waiting_in_it),
         cmocka_unit_test(test_requests_to_system_support_need_what_their_answers_call_for),
+        cmocka_unit_test(test_a_leavers_folders_are_listed_for_managers_until_their_work_is_moved),
         cmocka_unit_test(test_the_replies_kept_for_idempotency_keys_are_forgotten_after_the_days_kept),
         cmocka_unit_test(
             test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_manager_and_finishes),

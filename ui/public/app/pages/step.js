@@ -6,7 +6,7 @@ import { get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, stepStateTag, summaryList, table, tag } from '../html.js';
 import { attempt, button, choices, clearErrors, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { go, notify } from '../main.js';
-import { subjectLink } from './workview.js';
+import { MANAGER_ROLES, subjectLink } from './workview.js';
 
 const OPEN_STATES = ['started', 'reopened'];
 
@@ -477,12 +477,11 @@ export async function stepPage({ app, params, query, isCurrent }) {
 }
 
 // Cancelling a step that is no longer needed (a reason kept in its history; final) and reopening a
-// completed one to record more: for whoever works it and for managers (the workflow daemon's
-// workflow.manager_roles), as the API allows.
-const STEP_MANAGER_ROLES = ['team-manager', 'mash-manager', 'head-of-service', 'director', 'system-support'];
+// completed one to record more: for whoever works it and for managers (MANAGER_ROLES), as the API
+// allows.
 
 function closeForms(step, me) {
-  const manager = session.hasRole(...STEP_MANAGER_ROLES);
+  const manager = session.hasRole(...MANAGER_ROLES);
   if (OPEN_STATES.includes(step.state) && (mine(step, me) || manager)) {
     return html`<details class="govuk-details" id="cancel-step">
       <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Cancel this step</span></summary>

@@ -1,11 +1,15 @@
 // The workview: the folders Incoming work, Incoming requests, Current work and Recently viewed with
 // their counts, for the worker or for one of the queues (teams, virtual workers) they work.
-import { ApiError, get, post } from '../api.js';
+import { ApiError, get, post, session } from '../api.js';
 import { formatDateTime, html, render, tag } from '../html.js';
 import { attempt } from '../forms.js';
 import { go, notify } from '../main.js';
 
 const FOLDERS = ['incoming_work', 'incoming_requests', 'current_work', 'recently_viewed'];
+
+// The workflow daemon's workflow.manager_roles: who may see others' workviews, assign and cancel any
+// step, and see the leavers whose folders still hold work.
+export const MANAGER_ROLES = ['team-manager', 'mash-manager', 'head-of-service', 'director', 'system-support'];
 
 export function subjectLink(subject) {
   if (!subject || !subject.id) return subject?.title || '';
@@ -68,7 +72,13 @@ function folderItems(id, key, caption, folder, canResume) {
 export async function workviewPage({ app, query, isCurrent }) {
   const owner = Object.fromEntries(['team_id', 'worker_id', 'queue'].filter((k) => query[k]).map((k) => [k, query[k]]));
   const folderKey = FOLDERS.includes(query.folder) ? query.folder : '';
-  const view = await get('/api/v1/workview', { ...owner, folder: folderKey, cursor: folderKey ? query.cursor : undefined });
+  const ownAsked = !Object.keys(owner).length && !folderKey;
+  // A manager's own workview also lists the leavers whose folders still hold work (seed 001: their
+  // folders cleaned up), asked at the same time.
+  const [view, leavers] = await Promise.all([
+    get('/api/v1/workview', { ...owner, folder: folderKey, cursor: folderKey ? query.cursor : undefined }),
+    ownAsked && session.hasRole(...MANAGER_ROLES) ? get('/api/v1/leavers').catch(() => null) : null,
+  ]);
   if (!isCurrent()) return;
   const own = view.owner?.kind === 'worker' && !query.worker_id && !folderKey;
   const heading = own ? 'Your workview' : `Workview: ${view.owner?.name || ''}`;
@@ -87,6 +97,15 @@ export async function workviewPage({ app, query, isCurrent }) {
           (q) => html`<li><a class="govuk-link" href="#/?${queueQuery(q)}">${queueName(q)}</a>:
             incoming work ${q.counts?.incoming_work ?? 0}, incoming requests ${q.counts?.incoming_requests ?? 0},
             current work ${q.counts?.current_work ?? 0}</li>`,
+        )}</ul>`
+      : ''}
+    ${own && leavers?.items?.length
+      ? html`<h2 class="govuk-heading-m">Leavers' folders</h2>
+        <p class="govuk-body">These workers have left, and work in their folders is seen by no one until it is moved: open a leaver's workview and assign each item to a colleague.</p>
+        <ul class="govuk-list" id="leavers">${leavers.items.map(
+          (l) => html`<li><a class="govuk-link" href="#/?worker_id=${encodeURIComponent(l.worker_id)}">${l.name}</a>:
+            incoming work ${l.counts?.incoming_work ?? 0}, incoming requests ${l.counts?.incoming_requests ?? 0},
+            current work ${l.counts?.current_work ?? 0}</li>`,
         )}</ul>`
       : ''}
     ${folderKey ? html`<p class="govuk-body"><a class="govuk-link" href="#/?${new URLSearchParams(owner)}">All folders</a></p>` : ''}
