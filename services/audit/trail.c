@@ -291,14 +291,16 @@ static size_t trail__hash_fields(const trail_row_t *r, int version, const char *
 }
 
 /* The accesses one event stands for: one, or for records.people.found (and the lists of records due
- * for disposal or for a restriction's review), one per person shown. */
+ * for disposal, for a restriction's review, or allocated to a key worker who has left), one per
+ * person shown. */
 static int trail__describe_all(const Tsr__Envelope *ev, trail_access_t **out, size_t *n, tsr_error_t *err)
 {
     *out = NULL;
     *n = 0;
     int listed = strcmp(ev->type, "records.retention.listed") == 0;
     int reviews = strcmp(ev->type, "records.restrictions.listed") == 0;
-    if (listed || reviews || strcmp(ev->type, "records.people.found") == 0) {
+    int leavers = strcmp(ev->type, "records.allocations.listed") == 0;
+    if (listed || reviews || leavers || strcmp(ev->type, "records.people.found") == 0) {
         Tsr__Records__PeopleFound *m = (Tsr__Records__PeopleFound *)tsr_unpack(
             &tsr__records__people_found__descriptor, ev->payload.data, ev->payload.len, err);
         if (m == NULL)
@@ -307,6 +309,7 @@ static int trail__describe_all(const Tsr__Envelope *ev, trail_access_t **out, si
         for (size_t i = 0; i < m->n_people; i++) {
             (*out)[i] = (trail_access_t){listed    ? "list-retention-due"
                                          : reviews ? "list-restriction-reviews"
+                                         : leavers ? "list-leavers-allocations"
                                                    : "search",
                                          "person", m->people[i]->person_id, ""};
             snprintf((*out)[i].summary, sizeof((*out)[i].summary), "%s", m->people[i]->summary);

@@ -403,6 +403,36 @@ void gw_allocation_add(gw_call_t *call)
     gw_call_daemon(call, "records", "records.allocation.add", &req.base, people__allocated);
 }
 
+static void people__leavers_allocations(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                        const tsr_error_t *err)
+{
+    Tsr__Records__LeaverAllocations *list = (Tsr__Records__LeaverAllocations *)gw_reply_unpack(
+        call, daemon, reply, err, &tsr__records__leaver_allocations__descriptor);
+    if (list == NULL)
+        return;
+    json_t *items = json_array();
+    for (size_t i = 0; i < list->n_items; i++) {
+        const Tsr__Records__LeaverAllocation *a = list->items[i];
+        char title[300];
+        snprintf(title, sizeof(title), "%s (%" PRIu64 ")", a->display_name, a->person_id);
+        json_array_append_new(items,
+                              json_pack("{s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:s}", "allocation_id",
+                                        gw_json_id(a->allocation_id), "person_id", gw_json_id(a->person_id),
+                                        "display_name", a->display_name, "title", title, "worker_id",
+                                        gw_json_id(a->worker_id), "worker_name", a->worker_name, "service",
+                                        a->service, "start_date", a->start_date));
+    }
+    json_t *body = json_pack("{s:o, s:b}", "items", items, "more", list->more);
+    tsr__records__leaver_allocations__free_unpacked(list, NULL);
+    gw_reply_json(call, 200, body);
+}
+
+void gw_leavers_allocations(gw_call_t *call)
+{
+    Tsr__Records__LeaverAllocationsQuery req = TSR__RECORDS__LEAVER_ALLOCATIONS_QUERY__INIT;
+    gw_call_daemon(call, "records", "records.allocations.to_leavers", &req.base, people__leavers_allocations);
+}
+
 void gw_allocation_end(gw_call_t *call)
 {
     Tsr__Records__AllocationEnd req = TSR__RECORDS__ALLOCATION_END__INIT;

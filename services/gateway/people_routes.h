@@ -13,6 +13,8 @@ void gw_person_nhs_number_set(gw_call_t *call);
 void gw_person_details_set(gw_call_t *call);
 void gw_person_birth_record(gw_call_t *call);
 void gw_restrictions_due(gw_call_t *call);
+/* GET /api/v1/leavers/allocations: people still allocated to a key worker who has left. */
+void gw_leavers_allocations(gw_call_t *call);
 void gw_allocation_add(gw_call_t *call);
 void gw_allocation_end(gw_call_t *call);
 void gw_relationship_add(gw_call_t *call);

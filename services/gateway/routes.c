@@ -548,6 +548,7 @@ const gw_route_t gw_routes[] = {
     {"POST", "/api/v1/requests/{id}/acknowledge", gw_request_acknowledge, 1, GW_BODY_OPTIONAL},
     {"GET", "/api/v1/workview", gw_workview, 1, 0},
     {"GET", "/api/v1/leavers", gw_leavers, 1, 0},
+    {"GET", "/api/v1/leavers/allocations", gw_leavers_allocations, 1, 0},
     {"GET", "/api/v1/workflow/definitions", gw_definitions, 1, 0},
     {"GET", "/api/v1/audit/events", routes_audit_events, 1, 0},
     {"GET", "/api/v1/audit/reports/{kind}", routes_audit_report, 1, 0},

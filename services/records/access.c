@@ -163,17 +163,18 @@ static int access__worker_changed(tsr_event_t *ev, tsr_error_t *err)
     char *teams = access__id_array(team_ids, w->n_teams);
     char *names = access__text_array(team_names, w->n_teams);
     char *managed = access__id_array(w->managed_team_ids, w->n_managed_team_ids);
-    const char *params[7] = {
-        id, roles, teams, names, w->manager_id ? manager : NULL, managed, w->ended ? "true" : "false"};
-    PGresult *res =
-        tsr_db_exec(ev->conn,
-                    "INSERT INTO workers (id, roles, team_ids, team_names, manager_id, managed_team_ids,"
-                    " ended) VALUES ($1::bigint, $2::text[], $3::bigint[], $4::text[], $5::bigint,"
-                    " $6::bigint[], $7::boolean)"
-                    " ON CONFLICT (id) DO UPDATE SET roles = EXCLUDED.roles, team_ids = EXCLUDED.team_ids,"
-                    " team_names = EXCLUDED.team_names, manager_id = EXCLUDED.manager_id,"
-                    " managed_team_ids = EXCLUDED.managed_team_ids, ended = EXCLUDED.ended",
-                    7, params, err);
+    const char *params[8] = {
+        id,     roles, teams, names, w->manager_id ? manager : NULL, managed, w->ended ? "true" : "false",
+        w->name};
+    PGresult *res = tsr_db_exec(
+        ev->conn,
+        "INSERT INTO workers (id, roles, team_ids, team_names, manager_id, managed_team_ids,"
+        " ended, name) VALUES ($1::bigint, $2::text[], $3::bigint[], $4::text[], $5::bigint,"
+        " $6::bigint[], $7::boolean, $8)"
+        " ON CONFLICT (id) DO UPDATE SET roles = EXCLUDED.roles, team_ids = EXCLUDED.team_ids,"
+        " team_names = EXCLUDED.team_names, manager_id = EXCLUDED.manager_id,"
+        " managed_team_ids = EXCLUDED.managed_team_ids, ended = EXCLUDED.ended, name = EXCLUDED.name",
+        8, params, err);
     int rc = res == NULL ? -1 : 0;
     PQclear(res);
     for (size_t i = 0; rc == 0 && i < w->n_teams; i++) {

@@ -36,6 +36,8 @@ static const tsr_handler_def_t records_handlers[] = {
      &tsr__records__person_details_set__descriptor},
     {"records.allocation.add", records_allocation_add, &tsr__records__allocation__descriptor},
     {"records.allocation.end", records_allocation_end, &tsr__records__allocation_end__descriptor},
+    {"records.allocations.to_leavers", records_allocations_to_leavers,
+     &tsr__records__leaver_allocations_query__descriptor},
     {"records.relationship.add", records_relationship_add, &tsr__records__relationship__descriptor},
     {"records.person.merge", records_person_merge, &tsr__records__person_merge__descriptor},
     {"records.case_note.add", records_case_note_add, &tsr__records__case_note__descriptor},

@@ -4,6 +4,7 @@
 #include "relations.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,50 @@ int records_people_listed(tsr_call_t *call, const char *type, Tsr__Records__Pers
     ev.n_people = n;
     ev.terms = (char *)terms;
     return tsr_call_emit(call, type, &ev.base, err);
+}
+
+int records_listed_init(records_listed_t *l, size_t cap, tsr_error_t *err)
+{
+    memset(l, 0, sizeof(*l));
+    l->items = calloc(cap + 1, sizeof(*l->items));
+    l->ptrs = calloc(cap + 1, sizeof(*l->ptrs));
+    l->summaries = calloc(cap + 1, sizeof(*l->summaries));
+    if (l->items == NULL || l->ptrs == NULL || l->summaries == NULL) {
+        records_listed_free(l);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    }
+    return 0;
+}
+
+void records_listed_add(records_listed_t *l, uint64_t person_id, const char *display_name, const char *action,
+                        const char *fmt, ...)
+{
+    Tsr__Records__PersonAccessed *p = &l->items[l->n];
+    tsr__records__person_accessed__init(p);
+    p->person_id = person_id;
+    p->display_name = (char *)display_name;
+    p->action = (char *)action;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->summaries[l->n], sizeof(l->summaries[l->n]), fmt, ap);
+    va_end(ap);
+    p->summary = l->summaries[l->n];
+    l->ptrs[l->n] = p;
+    l->n++;
+}
+
+int records_listed_emit(tsr_call_t *call, const records_listed_t *l, const char *type, const char *terms,
+                        tsr_error_t *err)
+{
+    return records_people_listed(call, type, l->ptrs, l->n, terms, err);
+}
+
+void records_listed_free(records_listed_t *l)
+{
+    free(l->items);
+    free(l->ptrs);
+    free(l->summaries);
+    memset(l, 0, sizeof(*l));
 }
 
 /* Appends the audit event of an access to a person. */
@@ -1149,6 +1194,68 @@ int records_allocation_add(tsr_call_t *call, tsr_error_t *err)
     int rc = person__audit(call, in->person_id, display, "allocated", summary, &out, err);
     if (rc == 0)
         tsr_call_reply(call, &out.base);
+    PQclear(res);
+    return rc;
+}
+
+/* At most this many are listed at once: a manager reallocates them, then asks again. */
+#define LEAVERS_ALLOCATIONS_MAX 500
+
+int records_allocations_to_leavers(tsr_call_t *call, tsr_error_t *err)
+{
+    if (tsr_actor_require_role(call->actor, allocators, "see the allocations of workers who have left",
+                               err) != 0)
+        return -1;
+    char lim[16];
+    snprintf(lim, sizeof(lim), "%d", LEAVERS_ALLOCATIONS_MAX + 1);
+    const char *params[1] = {lim};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT a.id, p.id, " RECORDS_PERSON_DISPLAY
+                                ", w.id, w.name, a.service, a.start_date::text"
+                                " FROM allocations a JOIN workers w ON w.id = a.worker_id AND w.ended"
+                                " JOIN people p ON p.id = a.person_id AND p.merged_into IS NULL"
+                                " WHERE a.end_date IS NULL AND a.role = 'key-worker'"
+                                " ORDER BY w.name, w.id, " RECORDS_PERSON_DISPLAY ", p.id LIMIT $1::int",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    size_t rows =
+        (size_t)PQntuples(res) > LEAVERS_ALLOCATIONS_MAX ? LEAVERS_ALLOCATIONS_MAX : (size_t)PQntuples(res);
+    Tsr__Records__LeaverAllocation *items = calloc(rows + 1, sizeof(*items));
+    Tsr__Records__LeaverAllocation **item_ptrs = calloc(rows + 1, sizeof(*item_ptrs));
+    /* Each person listed is a read of their record's allocation: one event names them all. */
+    records_listed_t listed;
+    int rc = records_listed_init(&listed, rows, err);
+    if (rc == 0 && (items == NULL || item_ptrs == NULL))
+        rc = tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    for (size_t k = 0; rc == 0 && k < rows; k++) {
+        Tsr__Records__LeaverAllocation *it = &items[k];
+        tsr__records__leaver_allocation__init(it);
+        it->allocation_id = strtoull(PQgetvalue(res, (int)k, 0), NULL, 10);
+        it->person_id = strtoull(PQgetvalue(res, (int)k, 1), NULL, 10);
+        it->display_name = PQgetvalue(res, (int)k, 2);
+        it->worker_id = strtoull(PQgetvalue(res, (int)k, 3), NULL, 10);
+        it->worker_name = PQgetvalue(res, (int)k, 4);
+        it->service = PQgetvalue(res, (int)k, 5);
+        it->start_date = PQgetvalue(res, (int)k, 6);
+        item_ptrs[k] = it;
+        records_listed_add(&listed, it->person_id, it->display_name, "allocations-listed",
+                           "Listed %s (%" PRIu64 ") among the allocations to key workers who have left (%s)",
+                           it->display_name, it->person_id, it->service);
+    }
+    if (rc == 0)
+        rc = records_listed_emit(call, &listed, "records.allocations.listed",
+                                 "allocations to key workers who have left", err);
+    if (rc == 0) {
+        Tsr__Records__LeaverAllocations out = TSR__RECORDS__LEAVER_ALLOCATIONS__INIT;
+        out.items = item_ptrs;
+        out.n_items = rows;
+        out.more = PQntuples(res) > LEAVERS_ALLOCATIONS_MAX;
+        tsr_call_reply(call, &out.base);
+    }
+    free(items);
+    free(item_ptrs);
+    records_listed_free(&listed);
     PQclear(res);
     return rc;
 }

@@ -24,6 +24,9 @@ int records_person_update_details(tsr_call_t *call, tsr_error_t *err);
 int records_person_record_birth(tsr_call_t *call, tsr_error_t *err);
 int records_allocation_add(tsr_call_t *call, tsr_error_t *err);
 int records_allocation_end(tsr_call_t *call, tsr_error_t *err);
+/* records.allocations.to_leavers: open key-worker allocations of workers who have left, each
+ * person listed audited (records.allocations.listed). */
+int records_allocations_to_leavers(tsr_call_t *call, tsr_error_t *err);
 
 /* Shared with the other files about people. */
 /* The roles that may change a person's record (add people, record NHS numbers, flag for retention). */
@@ -46,6 +49,22 @@ int records_day_list_page(uint32_t asked_limit, const char *on, const char *curs
 /* One event of the given type (PeopleFound) naming every record a list showed in full, for the audit
  * trail's one entry a record; nothing when the list is empty. */
 struct Tsr__Records__PersonAccessed;
+/* The people a list shows in full, each a read of their record: added as the list is built
+ * (records_listed_add), then named all in one event (records_listed_emit, by records_people_listed). */
+typedef struct {
+    struct Tsr__Records__PersonAccessed *items;
+    struct Tsr__Records__PersonAccessed **ptrs;
+    char (*summaries)[200];
+    size_t n;
+} records_listed_t;
+/* Room for cap people; -1 (err set) when out of memory. */
+int records_listed_init(records_listed_t *l, size_t cap, tsr_error_t *err);
+/* Adds one (the strings are kept by reference, the summary copied): action the trail's word for it. */
+void records_listed_add(records_listed_t *l, uint64_t person_id, const char *display_name, const char *action,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int records_listed_emit(tsr_call_t *call, const records_listed_t *l, const char *type, const char *terms,
+                        tsr_error_t *err);
+void records_listed_free(records_listed_t *l);
 int records_people_listed(tsr_call_t *call, const char *type, struct Tsr__Records__PersonAccessed **people,
                           size_t n, const char *terms, tsr_error_t *err);
 /* The survivor's records.person.merged, naming the duplicate merged into it (merged_from). */

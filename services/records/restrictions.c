@@ -151,11 +151,9 @@ int records_restriction_due(tsr_call_t *call, tsr_error_t *err)
     Tsr__Records__RestrictionDue *items = calloc((size_t)rows + 1, sizeof(*items));
     Tsr__Records__RestrictionDue **item_ptrs = calloc((size_t)rows + 1, sizeof(*item_ptrs));
     /* Each record listed is a read of it (its reason is not for everyone): one event names them all. */
-    Tsr__Records__PersonAccessed *listed = calloc((size_t)rows + 1, sizeof(*listed));
-    Tsr__Records__PersonAccessed **listed_ptrs = calloc((size_t)rows + 1, sizeof(*listed_ptrs));
-    char(*summaries)[200] = calloc((size_t)rows + 1, sizeof(*summaries));
-    int rc = 0;
-    if (items == NULL || item_ptrs == NULL || listed == NULL || listed_ptrs == NULL || summaries == NULL)
+    records_listed_t listed;
+    int rc = records_listed_init(&listed, (size_t)rows, err);
+    if (rc == 0 && (items == NULL || item_ptrs == NULL))
         rc = tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     for (int k = 0; rc == 0 && k < rows; k++) {
         Tsr__Records__RestrictionDue *it = &items[k];
@@ -167,21 +165,14 @@ int records_restriction_due(tsr_call_t *call, tsr_error_t *err)
         it->named_workers = (uint32_t)strtoul(PQgetvalue(res, k, 4), NULL, 10);
         it->restricted_at_ms = strtoll(PQgetvalue(res, k, 5), NULL, 10);
         item_ptrs[k] = it;
-        tsr__records__person_accessed__init(&listed[k]);
-        listed[k].person_id = it->person_id;
-        listed[k].display_name = it->display_name;
-        listed[k].action = "restrictions-listed";
-        snprintf(summaries[k], sizeof(summaries[k]),
-                 "Listed %s (%" PRIu64 ") among the restrictions to review (review by %s)", it->display_name,
-                 it->person_id, it->review_date);
-        listed[k].summary = summaries[k];
-        listed_ptrs[k] = &listed[k];
+        records_listed_add(&listed, it->person_id, it->display_name, "restrictions-listed",
+                           "Listed %s (%" PRIu64 ") among the restrictions to review (review by %s)",
+                           it->display_name, it->person_id, it->review_date);
     }
     char terms[64];
     snprintf(terms, sizeof(terms), "restrictions to review on %s", PQgetvalue(day, 0, 0));
     if (rc == 0)
-        rc =
-            records_people_listed(call, "records.restrictions.listed", listed_ptrs, (size_t)rows, terms, err);
+        rc = records_listed_emit(call, &listed, "records.restrictions.listed", terms, err);
     if (rc == 0) {
         Tsr__Records__RestrictionDueList out = TSR__RECORDS__RESTRICTION_DUE_LIST__INIT;
         out.on = PQgetvalue(day, 0, 0);
@@ -192,9 +183,7 @@ int records_restriction_due(tsr_call_t *call, tsr_error_t *err)
     }
     free(items);
     free(item_ptrs);
-    free(listed);
-    free(listed_ptrs);
-    free(summaries);
+    records_listed_free(&listed);
     PQclear(res);
     PQclear(day);
     return rc;

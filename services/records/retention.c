@@ -586,10 +586,16 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
     Tsr__Records__RetentionFlag *flag_items = calloc((size_t)n_flags + 1, sizeof(*flag_items));
     Tsr__Records__RetentionFlag **flag_ptrs = calloc((size_t)n_flags + 1, sizeof(*flag_ptrs));
     /* Each record shown in full is a read of it: one event names them all, as a search's does. */
-    Tsr__Records__PersonAccessed *listed = calloc((size_t)rows + 1, sizeof(*listed));
-    Tsr__Records__PersonAccessed **listed_ptrs = calloc((size_t)rows + 1, sizeof(*listed_ptrs));
-    char(*summaries)[200] = calloc((size_t)rows + 1, sizeof(*summaries));
-    size_t n_listed = 0;
+    records_listed_t listed;
+    if (records_listed_init(&listed, (size_t)rows, err) != 0) {
+        free(items);
+        free(item_ptrs);
+        free(flag_items);
+        free(flag_ptrs);
+        PQclear(flags);
+        PQclear(res);
+        return -1;
+    }
     int f = 0;
     for (int k = 0; k < rows; k++) {
         Tsr__Records__RetentionDue *it = &items[k];
@@ -611,22 +617,15 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
             it->n_flags++;
             f++;
         }
-        tsr__records__person_accessed__init(&listed[n_listed]);
-        listed[n_listed].person_id = it->person_id;
-        listed[n_listed].display_name = it->display_name;
-        listed[n_listed].action = "retention-listed";
-        snprintf(summaries[n_listed], sizeof(summaries[n_listed]),
-                 "Listed %s (%" PRIu64 ") among the records due for disposal (kept until %s)",
-                 it->display_name, it->person_id, it->keep_until);
-        listed[n_listed].summary = summaries[n_listed];
-        listed_ptrs[n_listed] = &listed[n_listed];
-        n_listed++;
+        records_listed_add(&listed, it->person_id, it->display_name, "retention-listed",
+                           "Listed %s (%" PRIu64 ") among the records due for disposal (kept until %s)",
+                           it->display_name, it->person_id, it->keep_until);
     }
     int rc = 0;
-    if (n_listed > 0) {
+    if (listed.n > 0) {
         char terms[64];
         snprintf(terms, sizeof(terms), "records due for disposal on %s", PQgetvalue(res, 0, 5));
-        rc = records_people_listed(call, "records.retention.listed", listed_ptrs, n_listed, terms, err);
+        rc = records_listed_emit(call, &listed, "records.retention.listed", terms, err);
     }
     if (rc == 0) {
         Tsr__Records__RetentionDueList out = TSR__RECORDS__RETENTION_DUE_LIST__INIT;
@@ -648,9 +647,7 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
     free(item_ptrs);
     free(flag_items);
     free(flag_ptrs);
-    free(listed);
-    free(listed_ptrs);
-    free(summaries);
+    records_listed_free(&listed);
     PQclear(flags);
     PQclear(res);
     return rc;

@@ -1007,6 +1007,11 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   // Morgan starts a consultation, and leaves before finishing it (seed 001: leavers' folders).
   const morganToken = (await apiCall(ctx.base, null, 'POST', '/api/v1/session', { username: 'morgan.starter', password: 'given in person 22' })).token;
   const leftStep = await apiCall(ctx.base, morganToken, 'POST', '/api/v1/steps', { type: 'front-door-consultation', variant: 'CSSW', subject: { kind: 'organisation', id: '7500065' } });
+  // And is the key worker of a child, who will have a key worker in name only.
+  const adminApi = await signInApi(ctx.base, 'admin');
+  const morganWorkerId = (await apiCall(ctx.base, morganToken, 'GET', '/api/v1/workview')).owner.id;
+  const wren = await apiCall(ctx.base, adminApi, 'POST', '/api/v1/people', { legal_name: { given: 'Wren', family: 'Lowther' }, gender: 'female', date_of_birth: '2017-04-09' });
+  await apiCall(ctx.base, adminApi, 'POST', `/api/v1/people/${wren.id}/allocations`, { worker_id: morganWorkerId, role: 'key-worker', service: 'CSSW' });
   await signOut(s);
   kb = await signIn(s, 'admin');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
@@ -1048,13 +1053,17 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   // Morgan's workview the consultation is assigned to a colleague, and Morgan is no longer listed.
   kb = await signIn(s, 'mash.manager');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
-  for (let i = 0; (await page.locator('#leavers', { hasText: 'Morgan Starter' }).count()) === 0; i++) {
+  // Both lists follow the accounts daemon's event (workflow's and records' copies of the accounts).
+  const bothListed = async () => (await page.locator('#leavers', { hasText: 'Morgan Starter' }).count()) > 0 && (await page.locator('#leavers-caseloads', { hasText: 'Morgan Starter' }).count()) > 0;
+  for (let i = 0; !(await bothListed()); i++) {
     expect(i < 40, "the leavers' folders do not list Morgan");
     await page.waitForTimeout(250);
     await page.reload();
     await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   }
   expect((await text(page.locator('#leavers'))).includes('current work 1'), `the leavers' folders: ${await text(page.locator('#leavers'))}`);
+  const caseloads = await text(page.locator('#leavers-caseloads'));
+  expect(caseloads.includes(`Wren Lowther (${wren.id})`) && caseloads.includes('key worker Morgan Starter'), `the leavers' caseloads: ${caseloads}`);
   await s.check('leavers-folders');
   await kb.press(page.locator('#leavers').getByRole('link', { name: 'Morgan Starter' }));
   await page.locator('h1', { hasText: 'Workview: Morgan Starter' }).waitFor();

@@ -780,6 +780,81 @@ static void test_an_allocation_already_open_or_to_a_leaver_is_refused_and_a_merg
     free(admin);
 }
 
+/* The items of the leavers' caseloads list naming person (new reference), or NULL. */
+static json_t *leaver_allocation_of(const char *token, const char *person)
+{
+    json_t *list = testenv_call_json(testenv, token, "GET", "/api/v1/leavers/allocations", NULL, 200);
+    json_t *found = NULL;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(list, "items"), i, item)
+    {
+        if (strcmp(testenv_str(item, "person_id"), person) == 0)
+            found = json_incref(item);
+    }
+    json_decref(list);
+    return found;
+}
+
+/* A child whose key worker has left has a key worker in name only, and their CP-IS work goes to no
+ * one: those who allocate see them listed, each listing audited, until the child is reallocated. */
+static void test_people_allocated_to_a_key_worker_who_has_left_are_listed_until_reallocated(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char child[32], kit[32], worker[32], path[160];
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Perpetua\",\"family\":\"Quennell\"},\"gender\":\"female\"}",
+               child);
+    testenv_add_worker(testenv, admin, "kit.leaving", "Kit Leaving",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"]", kit);
+    testenv_response_t r = allocate_key_worker(admin, child, kit);
+    assert_int_equal(r.status, 201);
+    char old_allocation[32];
+    snprintf(old_allocation, sizeof(old_allocation), "%s", testenv_str(r.json, "id"));
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", kit);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, "{\"reason\":\"Left the council\"}", 200));
+
+    /* Records hears of the leaver from the accounts daemon's event: within moments. */
+    char *manager = testenv_login(testenv, "mash.manager");
+    json_t *item = NULL;
+    for (int i = 0; i < 100 && item == NULL; i++) {
+        item = leaver_allocation_of(manager, child);
+        if (item == NULL)
+            usleep(50 * 1000);
+    }
+    assert_non_null(item);
+    assert_string_equal(testenv_str(item, "worker_name"), "Kit Leaving");
+    assert_string_equal(testenv_str(item, "worker_id"), kit);
+    assert_string_equal(testenv_str(item, "service"), "CSSW");
+    assert_string_equal(testenv_str(item, "allocation_id"), old_allocation);
+    assert_string_equal(testenv_str(item, "display_name"), "Perpetua Quennell");
+    json_decref(item);
+    char *sw = testenv_login(testenv, "mash.sw");
+    testenv_call_error(testenv, sw, "GET", "/api/v1/leavers/allocations", NULL, 403, "forbidden", NULL);
+    free(sw);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT least(count(*), 1) FROM audit.entries WHERE action = 'list-leavers-allocations'"
+             " AND record_kind = 'person' AND record_id = %s",
+             child);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+
+    /* Reallocated to a current key worker and the old allocation ended: no longer listed. */
+    r = allocate_key_worker(manager, child, worker_id_of("key.worker", worker));
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations/%s", child, old_allocation);
+    r = testenv_http(testenv, "DELETE", path, manager, NULL, NULL);
+    assert_int_equal(r.status, 204);
+    testenv_response_free(&r);
+    assert_null(leaver_allocation_of(manager, child));
+    free(manager);
+    free(admin);
+}
+
 static void
 test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor(void **state)
 {
@@ -1696,6 +1771,7 @@ int main(void)
             test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor),
         cmocka_unit_test(test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted_record),
         cmocka_unit_test(test_an_allocation_already_open_or_to_a_leaver_is_refused_and_a_merge_keeps_one),
+        cmocka_unit_test(test_people_allocated_to_a_key_worker_who_has_left_are_listed_until_reallocated),
         cmocka_unit_test(
             test_a_key_workers_team_does_not_keep_access_to_a_restricted_record_a_team_allocation_does),
         cmocka_unit_test(

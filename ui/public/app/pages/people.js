@@ -11,7 +11,7 @@ import { formatDate, formatDateTime, html, render, summaryList, table, tag } fro
 import { attempt, button, choices, findWorkersInto, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { go, notify } from '../main.js';
 import { startableSteps, startForm, stepsTable, wireStartForm } from './organisations.js';
-import { GENDERS, PERSON_WRITER_ROLES, canAddPeople, localToday } from './person_forms.js';
+import { ALLOCATOR_ROLES, GENDERS, PERSON_WRITER_ROLES, canAddPeople, localToday } from './person_forms.js';
 import { canRestrict, restrictionReason } from './restriction.js';
 import { RETENTION_ROLES, SERVICES, criterionTitle, serviceList, serviceTitle } from './retention.js';
 
@@ -31,7 +31,6 @@ const noteType = (type) => NOTE_TYPES.find((t) => t.value === type)?.title || ty
 
 // Who works with CP-IS plans (the cpis daemon's plan writers).
 // Who allocates a key worker or a team (records' allocators).
-const ALLOCATOR_ROLES = ['admin', 'system-support', 'team-manager', 'mash-manager', 'head-of-service'];
 const PLAN_ROLES = ['social-worker', 'senior-practitioner', 'team-manager', 'mash-manager', 'head-of-service', 'safeguarding-admin', 'admin', 'system-support'];
 // Who removes a case note recorded in error: system support, at a manager's request (seed 001's
 // 'Case note deletion'; records' case_note_removers).

@@ -12,6 +12,9 @@ import { go, notify } from '../main.js';
 export const GENDERS = { female: 'Female', male: 'Male', indeterminate: 'Indeterminate', 'not-known': 'Not known' };
 // Those who may change a person's record (records' person_writers): add people, correct their
 // details, record a new NHS number.
+// The records daemon's allocators: who allocate key workers and teams, and see the people still
+// allocated to a key worker who has left.
+export const ALLOCATOR_ROLES = ['admin', 'system-support', 'team-manager', 'mash-manager', 'head-of-service'];
 export const PERSON_WRITER_ROLES = ['admin', 'system-support', 'mash-admin', 'mash-manager', 'social-worker', 'senior-practitioner', 'team-manager', 'early-help-worker', 'safeguarding-admin', 'emergency-duty', 'business-information-admin', 'head-of-service'];
 
 // Today on this computer's calendar, as the API writes dates (YYYY-MM-DD).

@@ -1,9 +1,10 @@
 // The workview: the folders Incoming work, Incoming requests, Current work and Recently viewed with
 // their counts, for the worker or for one of the queues (teams, virtual workers) they work.
 import { ApiError, get, post, session } from '../api.js';
-import { formatDateTime, html, render, tag } from '../html.js';
+import { formatDate, formatDateTime, html, render, tag } from '../html.js';
 import { attempt } from '../forms.js';
 import { go, notify } from '../main.js';
+import { ALLOCATOR_ROLES } from './person_forms.js';
 
 const FOLDERS = ['incoming_work', 'incoming_requests', 'current_work', 'recently_viewed'];
 
@@ -75,9 +76,11 @@ export async function workviewPage({ app, query, isCurrent }) {
   const ownAsked = !Object.keys(owner).length && !folderKey;
   // A manager's own workview also lists the leavers whose folders still hold work (seed 001: their
   // folders cleaned up), asked at the same time.
-  const [view, leavers] = await Promise.all([
+  const [view, leavers, caseloads] = await Promise.all([
     get('/api/v1/workview', { ...owner, folder: folderKey, cursor: folderKey ? query.cursor : undefined }),
     ownAsked && session.hasRole(...MANAGER_ROLES) ? get('/api/v1/leavers').catch(() => null) : null,
+    // And the people still allocated to a key worker who has left, for those who allocate.
+    ownAsked && session.hasRole(...ALLOCATOR_ROLES) ? get('/api/v1/leavers/allocations').catch(() => null) : null,
   ]);
   if (!isCurrent()) return;
   const own = view.owner?.kind === 'worker' && !query.worker_id && !folderKey;
@@ -106,6 +109,14 @@ export async function workviewPage({ app, query, isCurrent }) {
           (l) => html`<li><a class="govuk-link" href="#/?worker_id=${encodeURIComponent(l.worker_id)}">${l.name}</a>:
             incoming work ${l.counts?.incoming_work ?? 0}, incoming requests ${l.counts?.incoming_requests ?? 0},
             current work ${l.counts?.current_work ?? 0}</li>`,
+        )}</ul>`
+      : ''}
+    ${own && caseloads?.items?.length
+      ? html`<h2 class="govuk-heading-m">Leavers' caseloads</h2>
+        <p class="govuk-body">These people's key worker has left: CP-IS work about them goes to no one until they are allocated a current key worker${caseloads.more ? ' (the first 500 are listed)' : ''}.</p>
+        <ul class="govuk-list" id="leavers-caseloads">${caseloads.items.map(
+          (a) => html`<li><a class="govuk-link" href="#/people/${encodeURIComponent(a.person_id)}">${a.title}</a>
+            (${a.service}): key worker ${a.worker_name || `worker ${a.worker_id}`} since ${formatDate(a.start_date)}</li>`,
         )}</ul>`
       : ''}
     ${folderKey ? html`<p class="govuk-body"><a class="govuk-link" href="#/?${new URLSearchParams(owner)}">All folders</a></p>` : ''}
