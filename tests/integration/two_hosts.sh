@@ -92,10 +92,14 @@ for p in "${daemons[@]}" tessera; do
     public=$("$real_bin/tessera" curve keypair "$dir/keys/$p.key")
     export "TESSERA_${p^^}_CURVE_PUBLIC_KEY=$public" "TESSERA_${p^^}_CURVE_SECRET_KEY_FILE=$dir/keys/$p.key"
 done
+# Two ports a daemon, none of them the port this instance's PostgreSQL listens on at $net.1 too
+# (instance.sh picks it at random from the same range: once in a few hundred runs it was one of these).
+pg_port=$(cat "$dir/pg/port")
 port=$((21000 + ($$ % 400) * 20))
 for d in "${daemons[@]}"; do
     host="$net.1"
     [ "$d" = records ] && host="$net.2"
+    while [ "$port" = "$pg_port" ] || [ "$((port + 1))" = "$pg_port" ]; do port=$((port + 2)); done
     export "TESSERA_${d^^}_RPC=tcp://$host:$port" "TESSERA_${d^^}_EVENTS=tcp://$host:$((port + 1))"
     port=$((port + 2))
 done
