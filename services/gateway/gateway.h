@@ -176,6 +176,8 @@ int gw_path_id(gw_call_t *call, size_t index, uint64_t *out);
 /* An optional unsigned id parameter (digits); 0 when absent. 0 or answers 400. */
 int gw_param_id(gw_call_t *call, const char *name, uint64_t *out);
 int gw_param_limit(gw_call_t *call, uint32_t *out);
+/* An optional true/false parameter; false when absent. 0 or answers 400 naming it. */
+int gw_param_bool(gw_call_t *call, const char *name, protobuf_c_boolean *out);
 /* An optional date or RFC 3339 date-time parameter, in Unix ms (0 when absent). A date alone is the
  * start of that day (UTC); *date_only says which it was (date_only may be NULL). */
 int gw_param_time(gw_call_t *call, const char *name, int64_t *out, int *date_only);

@@ -89,6 +89,15 @@ int gw_param_limit(gw_call_t *call, uint32_t *out)
     return 0;
 }
 
+int gw_param_bool(gw_call_t *call, const char *name, protobuf_c_boolean *out)
+{
+    const char *v = gw_param(call, name);
+    *out = v != NULL && strcmp(v, "true") == 0;
+    if (v != NULL && strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+        return gw_fail(call, TSR_E_INVALID, "invalid_value", name, "%s must be true or false.", name);
+    return 0;
+}
+
 int gw_parse_time(const char *text, int64_t *ms)
 {
     struct tm tm = {0};

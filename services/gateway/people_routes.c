@@ -422,7 +422,8 @@ static void people__leavers_allocations(gw_call_t *call, const char *daemon, con
                                         gw_json_id(a->worker_id), "worker_name", a->worker_name, "service",
                                         a->service, "start_date", a->start_date));
     }
-    json_t *body = json_pack("{s:o, s:b}", "items", items, "more", list->more);
+    json_t *body =
+        json_pack("{s:o, s:b, s:i}", "items", items, "more", list->more, "count", (int)list->count);
     tsr__records__leaver_allocations__free_unpacked(list, NULL);
     gw_reply_json(call, 200, body);
 }
@@ -430,6 +431,8 @@ static void people__leavers_allocations(gw_call_t *call, const char *daemon, con
 void gw_leavers_allocations(gw_call_t *call)
 {
     Tsr__Records__LeaverAllocationsQuery req = TSR__RECORDS__LEAVER_ALLOCATIONS_QUERY__INIT;
+    if (gw_param_bool(call, "count_only", &req.count_only) != 0)
+        return;
     gw_call_daemon(call, "records", "records.allocations.to_leavers", &req.base, people__leavers_allocations);
 }
 

@@ -194,14 +194,9 @@ static void routes__notices_listed(gw_call_t *call, const char *daemon, const Ts
 static void routes_notices(gw_call_t *call)
 {
     Tsr__Notifications__NoticeQuery req = TSR__NOTIFICATIONS__NOTICE_QUERY__INIT;
-    const char *unread = gw_param(call, "unread_only"), *cursor = gw_param(call, "cursor");
-    if (unread != NULL && strcmp(unread, "true") != 0 && strcmp(unread, "false") != 0) {
-        gw_fail(call, TSR_E_INVALID, "invalid_value", "unread_only", "unread_only must be true or false.");
+    const char *cursor = gw_param(call, "cursor");
+    if (gw_param_bool(call, "unread_only", &req.unread_only) != 0 || gw_param_limit(call, &req.limit) != 0)
         return;
-    }
-    if (gw_param_limit(call, &req.limit) != 0)
-        return;
-    req.unread_only = unread != NULL && strcmp(unread, "true") == 0;
     req.cursor = (char *)(cursor ? cursor : "");
     gw_call_daemon(call, "notifications", "notifications.notices.list", &req.base, routes__notices_listed);
 }

@@ -1201,22 +1201,38 @@ int records_allocation_add(tsr_call_t *call, tsr_error_t *err)
 /* At most this many are listed at once: a manager reallocates them, then asks again. */
 #define LEAVERS_ALLOCATIONS_MAX 500
 
+#define LEAVERS_ALLOCATIONS_WHERE                                                                            \
+    " FROM allocations a JOIN workers w ON w.id = a.worker_id AND w.ended"                                   \
+    " JOIN people p ON p.id = a.person_id AND p.merged_into IS NULL"                                         \
+    " WHERE a.end_date IS NULL AND a.role = 'key-worker'"
+
 int records_allocations_to_leavers(tsr_call_t *call, tsr_error_t *err)
 {
+    const Tsr__Records__LeaverAllocationsQuery *in =
+        (const Tsr__Records__LeaverAllocationsQuery *)call->payload;
     if (tsr_actor_require_role(call->actor, allocators, "see the allocations of workers who have left",
                                err) != 0)
         return -1;
+    if (in->count_only) {
+        PGresult *res = tsr_db_exec(call->conn, "SELECT count(*)" LEAVERS_ALLOCATIONS_WHERE, 0, NULL, err);
+        if (res == NULL)
+            return -1;
+        Tsr__Records__LeaverAllocations out = TSR__RECORDS__LEAVER_ALLOCATIONS__INIT;
+        out.count = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+        out.more = out.count > 0;
+        tsr_call_reply(call, &out.base);
+        PQclear(res);
+        return 0;
+    }
     char lim[16];
     snprintf(lim, sizeof(lim), "%d", LEAVERS_ALLOCATIONS_MAX + 1);
     const char *params[1] = {lim};
-    PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT a.id, p.id, " RECORDS_PERSON_DISPLAY
-                                ", w.id, w.name, a.service, a.start_date::text"
-                                " FROM allocations a JOIN workers w ON w.id = a.worker_id AND w.ended"
-                                " JOIN people p ON p.id = a.person_id AND p.merged_into IS NULL"
-                                " WHERE a.end_date IS NULL AND a.role = 'key-worker'"
-                                " ORDER BY w.name, w.id, " RECORDS_PERSON_DISPLAY ", p.id LIMIT $1::int",
-                                1, params, err);
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "SELECT a.id, p.id, " RECORDS_PERSON_DISPLAY
+        ", w.id, w.name, a.service, a.start_date::text, count(*) OVER ()" LEAVERS_ALLOCATIONS_WHERE
+        " ORDER BY w.name, w.id, " RECORDS_PERSON_DISPLAY ", p.id LIMIT $1::int",
+        1, params, err);
     if (res == NULL)
         return -1;
     size_t rows =
@@ -1251,6 +1267,7 @@ int records_allocations_to_leavers(tsr_call_t *call, tsr_error_t *err)
         out.items = item_ptrs;
         out.n_items = rows;
         out.more = PQntuples(res) > LEAVERS_ALLOCATIONS_MAX;
+        out.count = PQntuples(res) > 0 ? (uint32_t)strtoul(PQgetvalue(res, 0, 7), NULL, 10) : 0;
         tsr_call_reply(call, &out.base);
     }
     free(items);

@@ -831,6 +831,14 @@ static void test_people_allocated_to_a_key_worker_who_has_left_are_listed_until_
     assert_string_equal(testenv_str(item, "allocation_id"), old_allocation);
     assert_string_equal(testenv_str(item, "display_name"), "Perpetua Quennell");
     json_decref(item);
+    /* The count names no one: it is no read of anyone's record. */
+    json_t *counted =
+        testenv_call_json(testenv, manager, "GET", "/api/v1/leavers/allocations?count_only=true", NULL, 200);
+    assert_true(json_integer_value(json_object_get(counted, "count")) >= 1);
+    assert_int_equal(json_array_size(json_object_get(counted, "items")), 0);
+    json_decref(counted);
+    testenv_call_error(testenv, manager, "GET", "/api/v1/leavers/allocations?count_only=yes", NULL, 400,
+                       "invalid_value", "count_only");
     char *sw = testenv_login(testenv, "mash.sw");
     testenv_call_error(testenv, sw, "GET", "/api/v1/leavers/allocations", NULL, 403, "forbidden", NULL);
     free(sw);

@@ -4,7 +4,7 @@
 import { ApiError, api, session, whenSignedOut } from './api.js';
 import { html, render } from './html.js';
 import { loginPage } from './pages/login.js';
-import { workviewPage } from './pages/workview.js';
+import { leaversCaseloadsPage, workviewPage } from './pages/workview.js';
 import { organisationAddPage, organisationsPage, organisationPage } from './pages/organisations.js';
 import { stepDeletePage, stepPage } from './pages/step.js';
 import { caseNoteRemovePage, peoplePage, personPage } from './pages/people.js';
@@ -29,6 +29,7 @@ const CPIS_ERROR_ROLES = ['system-support'];
 const routes = [
   { path: /^\/login$/, page: loginPage, open: true },
   { path: /^\/$/, page: workviewPage, nav: 'workview' },
+  { path: /^\/leavers\/caseloads$/, page: leaversCaseloadsPage, nav: 'workview' },
   { path: /^\/organisations$/, page: organisationsPage, nav: 'organisations' },
   { path: /^\/organisations\/new$/, page: organisationAddPage, nav: 'organisations' },
   { path: /^\/organisations\/(\d+)$/, page: organisationPage, nav: 'organisations' },

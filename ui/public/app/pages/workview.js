@@ -79,8 +79,9 @@ export async function workviewPage({ app, query, isCurrent }) {
   const [view, leavers, caseloads] = await Promise.all([
     get('/api/v1/workview', { ...owner, folder: folderKey, cursor: folderKey ? query.cursor : undefined }),
     ownAsked && session.hasRole(...MANAGER_ROLES) ? get('/api/v1/leavers').catch(() => null) : null,
-    // And the people still allocated to a key worker who has left, for those who allocate.
-    ownAsked && session.hasRole(...ALLOCATOR_ROLES) ? get('/api/v1/leavers/allocations').catch(() => null) : null,
+    // And how many people are still allocated to a key worker who has left, for those who allocate:
+    // a count names no one, so opening the workview reads no one's record.
+    ownAsked && session.hasRole(...ALLOCATOR_ROLES) ? get('/api/v1/leavers/allocations', { count_only: 'true' }).catch(() => null) : null,
   ]);
   if (!isCurrent()) return;
   const own = view.owner?.kind === 'worker' && !query.worker_id && !folderKey;
@@ -111,13 +112,10 @@ export async function workviewPage({ app, query, isCurrent }) {
             current work ${l.counts?.current_work ?? 0}</li>`,
         )}</ul>`
       : ''}
-    ${own && caseloads?.items?.length
+    ${own && caseloads?.count
       ? html`<h2 class="govuk-heading-m">Leavers' caseloads</h2>
-        <p class="govuk-body">These people's key worker has left: CP-IS work about them goes to no one until they are allocated a current key worker${caseloads.more ? ' (the first 500 are listed)' : ''}.</p>
-        <ul class="govuk-list" id="leavers-caseloads">${caseloads.items.map(
-          (a) => html`<li><a class="govuk-link" href="#/people/${encodeURIComponent(a.person_id)}">${a.title}</a>
-            (${a.service}): key worker ${a.worker_name || `worker ${a.worker_id}`} since ${formatDate(a.start_date)}</li>`,
-        )}</ul>`
+        <p class="govuk-body" id="leavers-caseloads-count">${caseloads.count === 1 ? '1 person is' : `${caseloads.count} people are`} still allocated to a key worker who has left.
+          <a class="govuk-link" href="#/leavers/caseloads">See whom, to allocate them a current key worker</a></p>`
       : ''}
     ${folderKey ? html`<p class="govuk-body"><a class="govuk-link" href="#/?${new URLSearchParams(owner)}">All folders</a></p>` : ''}
     ${FOLDERS.filter((key) => !folderKey || key === folderKey).map((key) => (view.folders[key] ? folderTable(key, view.folders[key], true, owner) : ''))}`,
@@ -139,5 +137,35 @@ export async function workviewPage({ app, query, isCurrent }) {
       notify(`${step.heading || step.title} is in your Current work.`);
       go(`/steps/${step.id}`);
     }),
+  );
+}
+
+// The people still allocated to a key worker who has left (seed 002's movers and leavers): their CP-IS
+// work goes to no one until they are allocated a current key worker. Each listing is audited.
+export async function leaversCaseloadsPage({ app, isCurrent }) {
+  const list = await get('/api/v1/leavers/allocations');
+  if (!isCurrent()) return;
+  document.title = "Leavers' caseloads - Tessera";
+  render(
+    app,
+    html`<a class="govuk-back-link" href="#/">Back to your workview</a>
+    <h1 class="govuk-heading-l">Leavers' caseloads</h1>
+    <p class="govuk-body">These people's key worker has left the council: CP-IS work about them goes to no one until they are allocated a current key worker. Open each record to allocate one and end the old allocation.${list.more ? ` The first ${list.items.length} of ${list.count} are listed.` : ''}</p>
+    ${list.items.length
+      ? html`<table class="govuk-table" id="leavers-caseloads">
+          <caption class="govuk-table__caption govuk-table__caption--m">Allocated to a key worker who has left (${list.count})</caption>
+          <thead class="govuk-table__head"><tr class="govuk-table__row">
+            <th scope="col" class="govuk-table__header">Person</th><th scope="col" class="govuk-table__header">Service</th>
+            <th scope="col" class="govuk-table__header">Key worker who has left</th><th scope="col" class="govuk-table__header">Allocated since</th>
+          </tr></thead>
+          <tbody class="govuk-table__body">${list.items.map(
+            (a) => html`<tr class="govuk-table__row">
+              <td class="govuk-table__cell"><a class="govuk-link" href="#/people/${encodeURIComponent(a.person_id)}">${a.title}</a></td>
+              <td class="govuk-table__cell">${a.service}</td>
+              <td class="govuk-table__cell">${a.worker_name || `Worker ${a.worker_id}`}</td>
+              <td class="govuk-table__cell">${formatDate(a.start_date)}</td>
+            </tr>`,
+          )}</tbody></table>`
+      : html`<p class="govuk-body">No one: every allocated key worker is a current worker.</p>`}`,
   );
 }
