@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "accounts.pb-c.h"
+#include "notifications.pb-c.h"
 #include "people.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
@@ -144,6 +145,48 @@ static char *access__id_array(const uint64_t *ids, size_t n)
     return out;
 }
 
+/* When a key worker leaves with people still allocated to them, their line manager (else the managers
+ * of their teams) is told: those children's CP-IS work goes to no one until they are reallocated
+ * (the leavers' caseloads). Once per leaver; nothing about the people in the notice. */
+static int access__tell_of_leaver_caseload(tsr_event_t *ev, const char *id, const char *manager,
+                                           const char *teams, tsr_error_t *err)
+{
+    const char *params[3] = {id, manager, teams};
+    PGresult *res =
+        tsr_db_exec(ev->conn,
+                    "SELECT w.id FROM workers w"
+                    " WHERE NOT w.ended AND w.id <> $1::bigint"
+                    " AND (w.id = $2::bigint OR ($2::bigint IS NULL AND w.managed_team_ids && $3::bigint[]))"
+                    " AND EXISTS (SELECT 1 FROM allocations a WHERE a.worker_id = $1::bigint"
+                    "   AND a.role = 'key-worker' AND a.end_date IS NULL)",
+                    3, params, err);
+    if (res == NULL)
+        return -1;
+    int n = PQntuples(res), rc = 0;
+    uint64_t *ids = calloc((size_t)n + 1, sizeof(uint64_t));
+    if (ids == NULL)
+        rc = tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    for (int i = 0; rc == 0 && i < n; i++)
+        ids[i] = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+    PQclear(res);
+    if (rc == 0 && n > 0) {
+        char key[64];
+        snprintf(key, sizeof(key), "leaver-caseload:%s", id);
+        Tsr__Notifications__NoticeRequested notice = TSR__NOTIFICATIONS__NOTICE_REQUESTED__INIT;
+        notice.worker_ids = ids;
+        notice.n_worker_ids = (size_t)n;
+        notice.kind = "leaver-caseload";
+        notice.title = "A key worker who has left still has people allocated to them";
+        notice.link = "/leavers/caseloads";
+        notice.dedupe_key = key;
+        Tsr__Actor system = TSR__ACTOR__INIT;
+        tsr_call_t call = tsr_call_for_event(ev, &system);
+        rc = tsr_call_emit(&call, "records.notice.requested", &notice.base, err);
+    }
+    free(ids);
+    return rc;
+}
+
 static int access__worker_changed(tsr_event_t *ev, tsr_error_t *err)
 {
     Tsr__Accounts__WorkerChanged *w = (Tsr__Accounts__WorkerChanged *)tsr_unpack(
@@ -166,16 +209,30 @@ static int access__worker_changed(tsr_event_t *ev, tsr_error_t *err)
     const char *params[8] = {
         id,     roles, teams, names, w->manager_id ? manager : NULL, managed, w->ended ? "true" : "false",
         w->name};
-    PGresult *res = tsr_db_exec(
-        ev->conn,
-        "INSERT INTO workers (id, roles, team_ids, team_names, manager_id, managed_team_ids,"
-        " ended, name) VALUES ($1::bigint, $2::text[], $3::bigint[], $4::text[], $5::bigint,"
-        " $6::bigint[], $7::boolean, $8)"
-        " ON CONFLICT (id) DO UPDATE SET roles = EXCLUDED.roles, team_ids = EXCLUDED.team_ids,"
-        " team_names = EXCLUDED.team_names, manager_id = EXCLUDED.manager_id,"
-        " managed_team_ids = EXCLUDED.managed_team_ids, ended = EXCLUDED.ended, name = EXCLUDED.name",
-        8, params, err);
-    int rc = res == NULL ? -1 : 0;
+    /* Whether this change is the worker's leaving (not a later change to a leaver's account). */
+    int rc = 0;
+    if (w->ended) {
+        PGresult *before = tsr_db_exec(
+            ev->conn, "SELECT NOT coalesce((SELECT ended FROM workers WHERE id = $1::bigint), false)", 1,
+            params, err);
+        rc = before == NULL ? -1 : 0;
+        if (rc == 0 && strcmp(PQgetvalue(before, 0, 0), "t") == 0)
+            rc = access__tell_of_leaver_caseload(ev, id, params[4], teams, err);
+        PQclear(before);
+    }
+    PGresult *res =
+        rc != 0 ? NULL
+                : tsr_db_exec(
+                      ev->conn,
+                      "INSERT INTO workers (id, roles, team_ids, team_names, manager_id, managed_team_ids,"
+                      " ended, name) VALUES ($1::bigint, $2::text[], $3::bigint[], $4::text[], $5::bigint,"
+                      " $6::bigint[], $7::boolean, $8)"
+                      " ON CONFLICT (id) DO UPDATE SET roles = EXCLUDED.roles, team_ids = EXCLUDED.team_ids,"
+                      " team_names = EXCLUDED.team_names, manager_id = EXCLUDED.manager_id,"
+                      " managed_team_ids = EXCLUDED.managed_team_ids, ended = EXCLUDED.ended, name = "
+                      "EXCLUDED.name",
+                      8, params, err);
+    rc = res == NULL ? -1 : 0;
     PQclear(res);
     for (size_t i = 0; rc == 0 && i < w->n_teams; i++) {
         char tid[24];

@@ -797,7 +797,8 @@ static json_t *leaver_allocation_of(const char *token, const char *person)
 }
 
 /* A child whose key worker has left has a key worker in name only, and their CP-IS work goes to no
- * one: those who allocate see them listed, each listing audited, until the child is reallocated. */
+ * one: the leaver's managers are told, and those who allocate see them listed, each listing audited,
+ * until the child is reallocated. */
 static void test_people_allocated_to_a_key_worker_who_has_left_are_listed_until_reallocated(void **state)
 {
     (void)state;
@@ -849,6 +850,28 @@ static void test_people_allocated_to_a_key_worker_who_has_left_are_listed_until_
              " AND record_kind = 'person' AND record_id = %s",
              child);
     assert_int_equal(testenv_sql_long(testenv, sql), 1);
+
+    /* Kit had no line manager: the manager of Kit's team is told once, with no one named. */
+    char *cin = testenv_login(testenv, "cin.manager");
+    json_t *told = NULL;
+    for (int i = 0; i < 100 && told == NULL; i++) {
+        json_t *notices = testenv_call_json(testenv, cin, "GET", "/api/v1/notices", NULL, 200);
+        size_t k;
+        json_t *n;
+        json_array_foreach(json_object_get(notices, "items"), k, n)
+        {
+            if (strcmp(testenv_str(n, "kind"), "leaver-caseload") == 0)
+                told = json_incref(n);
+        }
+        json_decref(notices);
+        if (told == NULL)
+            usleep(50 * 1000);
+    }
+    assert_non_null(told);
+    assert_string_equal(testenv_str(told, "link"), "/leavers/caseloads");
+    assert_null(strstr(testenv_str(told, "title"), "Quennell"));
+    json_decref(told);
+    free(cin);
 
     /* Reallocated to a current key worker and the old allocation ended: no longer listed. */
     r = allocate_key_worker(manager, child, worker_id_of("key.worker", worker));
