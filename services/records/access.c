@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "accounts.pb-c.h"
-#include "notifications.pb-c.h"
 #include "people.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
@@ -162,28 +161,14 @@ static int access__tell_of_leaver_caseload(tsr_event_t *ev, const char *id, cons
                     3, params, err);
     if (res == NULL)
         return -1;
-    int n = PQntuples(res), rc = 0;
-    uint64_t *ids = calloc((size_t)n + 1, sizeof(uint64_t));
-    if (ids == NULL)
-        rc = tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-    for (int i = 0; rc == 0 && i < n; i++)
-        ids[i] = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+    char key[64];
+    snprintf(key, sizeof(key), "leaver-caseload:%s", id);
+    Tsr__Actor system = TSR__ACTOR__INIT;
+    tsr_call_t call = tsr_call_for_event(ev, &system);
+    int rc = records_notice_tell(&call, res, "leaver-caseload",
+                                 "A key worker who has left still has people allocated to them",
+                                 "/leavers/caseloads", key, err);
     PQclear(res);
-    if (rc == 0 && n > 0) {
-        char key[64];
-        snprintf(key, sizeof(key), "leaver-caseload:%s", id);
-        Tsr__Notifications__NoticeRequested notice = TSR__NOTIFICATIONS__NOTICE_REQUESTED__INIT;
-        notice.worker_ids = ids;
-        notice.n_worker_ids = (size_t)n;
-        notice.kind = "leaver-caseload";
-        notice.title = "A key worker who has left still has people allocated to them";
-        notice.link = "/leavers/caseloads";
-        notice.dedupe_key = key;
-        Tsr__Actor system = TSR__ACTOR__INIT;
-        tsr_call_t call = tsr_call_for_event(ev, &system);
-        rc = tsr_call_emit(&call, "records.notice.requested", &notice.base, err);
-    }
-    free(ids);
     return rc;
 }
 

@@ -272,30 +272,36 @@ static int person__alert_managers(tsr_call_t *call, uint64_t id, tsr_error_t *er
         1, params, err);
     if (res == NULL)
         return -1;
-    int n = PQntuples(res);
-    uint64_t *ids = calloc(n ? (size_t)n : 1, sizeof(uint64_t));
-    if (ids == NULL) {
-        PQclear(res);
-        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-    }
-    for (int i = 0; i < n; i++)
-        ids[i] = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+    char link[64], key[128];
+    snprintf(link, sizeof(link), "/people/%" PRIu64, id);
+    snprintf(key, sizeof(key), "restricted-record-access-attempt:%" PRIu64 ":%" PRId64 ":%.64s", id,
+             tsr_now_ms(), call->trace_id ? call->trace_id : "");
+    int rc = records_notice_tell(call, res, "restricted-record-access-attempt",
+                                 "Someone outside its access list tried to open a restricted record", link,
+                                 key, err);
     PQclear(res);
-    int rc = 0;
-    if (n > 0) {
-        char link[64], key[128];
-        snprintf(link, sizeof(link), "/people/%" PRIu64, id);
-        snprintf(key, sizeof(key), "restricted-record-access-attempt:%" PRIu64 ":%" PRId64 ":%.64s", id,
-                 tsr_now_ms(), call->trace_id ? call->trace_id : "");
-        Tsr__Notifications__NoticeRequested notice = TSR__NOTIFICATIONS__NOTICE_REQUESTED__INIT;
-        notice.worker_ids = ids;
-        notice.n_worker_ids = (size_t)n;
-        notice.kind = "restricted-record-access-attempt";
-        notice.title = "Someone outside its access list tried to open a restricted record";
-        notice.link = link;
-        notice.dedupe_key = key;
-        rc = tsr_call_emit(call, "records.notice.requested", &notice.base, err);
-    }
+    return rc;
+}
+
+int records_notice_tell(tsr_call_t *call, const PGresult *workers, const char *kind, const char *title,
+                        const char *link, const char *dedupe_key, tsr_error_t *err)
+{
+    int n = PQntuples(workers);
+    if (n == 0)
+        return 0;
+    uint64_t *ids = calloc((size_t)n, sizeof(uint64_t));
+    if (ids == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    for (int i = 0; i < n; i++)
+        ids[i] = strtoull(PQgetvalue(workers, i, 0), NULL, 10);
+    Tsr__Notifications__NoticeRequested notice = TSR__NOTIFICATIONS__NOTICE_REQUESTED__INIT;
+    notice.worker_ids = ids;
+    notice.n_worker_ids = (size_t)n;
+    notice.kind = (char *)kind;
+    notice.title = (char *)title;
+    notice.link = (char *)link;
+    notice.dedupe_key = (char *)dedupe_key;
+    int rc = tsr_call_emit(call, "records.notice.requested", &notice.base, err);
     free(ids);
     return rc;
 }

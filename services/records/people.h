@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "tsr_daemon.h"
 
 /* A person's display name, for a row of people aliased p: "Unborn baby <family>" before birth. */
@@ -79,5 +81,9 @@ int records_person_display(tsr_call_t *call, uint64_t id, char *out, size_t size
  * judged against what the record holds (an address, an allocation, a retention flag) follow each
  * other. 0, or -1 with err set. */
 int records_person_lock(tsr_call_t *call, const char *id, tsr_error_t *err);
+/* Asks the notifications daemon (records.notice.requested) to tell the workers whose ids are the
+ * first column of workers; nothing when there are none. The title and link name no one. */
+int records_notice_tell(tsr_call_t *call, const PGresult *workers, const char *kind, const char *title,
+                        const char *link, const char *dedupe_key, tsr_error_t *err);
 
 #endif

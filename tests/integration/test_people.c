@@ -780,22 +780,6 @@ static void test_an_allocation_already_open_or_to_a_leaver_is_refused_and_a_merg
     free(admin);
 }
 
-/* The items of the leavers' caseloads list naming person (new reference), or NULL. */
-static json_t *leaver_allocation_of(const char *token, const char *person)
-{
-    json_t *list = testenv_call_json(testenv, token, "GET", "/api/v1/leavers/allocations", NULL, 200);
-    json_t *found = NULL;
-    size_t i;
-    json_t *item;
-    json_array_foreach(json_object_get(list, "items"), i, item)
-    {
-        if (strcmp(testenv_str(item, "person_id"), person) == 0)
-            found = json_incref(item);
-    }
-    json_decref(list);
-    return found;
-}
-
 /* A child whose key worker has left has a key worker in name only, and their CP-IS work goes to no
  * one: the leaver's managers are told, and those who allocate see them listed, each listing audited,
  * until the child is reallocated. */
@@ -819,12 +803,7 @@ static void test_people_allocated_to_a_key_worker_who_has_left_are_listed_until_
 
     /* Records hears of the leaver from the accounts daemon's event: within moments. */
     char *manager = testenv_login(testenv, "mash.manager");
-    json_t *item = NULL;
-    for (int i = 0; i < 100 && item == NULL; i++) {
-        item = leaver_allocation_of(manager, child);
-        if (item == NULL)
-            usleep(50 * 1000);
-    }
+    json_t *item = testenv_item_of(testenv, manager, "/api/v1/leavers/allocations", "person_id", child, 5000);
     assert_non_null(item);
     assert_string_equal(testenv_str(item, "worker_name"), "Kit Leaving");
     assert_string_equal(testenv_str(item, "worker_id"), kit);
@@ -853,20 +832,7 @@ static void test_people_allocated_to_a_key_worker_who_has_left_are_listed_until_
 
     /* Kit had no line manager: the manager of Kit's team is told once, with no one named. */
     char *cin = testenv_login(testenv, "cin.manager");
-    json_t *told = NULL;
-    for (int i = 0; i < 100 && told == NULL; i++) {
-        json_t *notices = testenv_call_json(testenv, cin, "GET", "/api/v1/notices", NULL, 200);
-        size_t k;
-        json_t *n;
-        json_array_foreach(json_object_get(notices, "items"), k, n)
-        {
-            if (strcmp(testenv_str(n, "kind"), "leaver-caseload") == 0)
-                told = json_incref(n);
-        }
-        json_decref(notices);
-        if (told == NULL)
-            usleep(50 * 1000);
-    }
+    json_t *told = testenv_item_of(testenv, cin, "/api/v1/notices", "kind", "leaver-caseload", 5000);
     assert_non_null(told);
     assert_string_equal(testenv_str(told, "link"), "/leavers/caseloads");
     assert_null(strstr(testenv_str(told, "title"), "Quennell"));
@@ -881,7 +847,7 @@ static void test_people_allocated_to_a_key_worker_who_has_left_are_listed_until_
     r = testenv_http(testenv, "DELETE", path, manager, NULL, NULL);
     assert_int_equal(r.status, 204);
     testenv_response_free(&r);
-    assert_null(leaver_allocation_of(manager, child));
+    assert_null(testenv_item_of(testenv, manager, "/api/v1/leavers/allocations", "person_id", child, 0));
     free(manager);
     free(admin);
 }

@@ -1175,20 +1175,7 @@ static void test_a_leavers_folders_are_listed_for_managers_until_their_work_is_m
 
     /* The workflow daemon hears of the leaver from the accounts daemon's event: within moments. */
     char *manager = testenv_login(testenv, "mash.manager");
-    json_t *mine = NULL;
-    for (int i = 0; i < 100 && mine == NULL; i++) {
-        json_t *list = testenv_call_json(testenv, manager, "GET", "/api/v1/leavers", NULL, 200);
-        size_t k;
-        json_t *item;
-        json_array_foreach(json_object_get(list, "items"), k, item)
-        {
-            if (strcmp(testenv_str(item, "worker_id"), lou) == 0)
-                mine = json_incref(item);
-        }
-        json_decref(list);
-        if (mine == NULL)
-            usleep(50 * 1000);
-    }
+    json_t *mine = testenv_item_of(testenv, manager, "/api/v1/leavers", "worker_id", lou, 5000);
     assert_non_null(mine);
     assert_string_equal(testenv_str(mine, "name"), "Lou Leaving");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(mine, "counts"), "current_work")), 1);
@@ -1204,14 +1191,7 @@ static void test_a_leavers_folders_are_listed_for_managers_until_their_work_is_m
     snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", step);
     snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\"}", id_of_worker("mash.sw"));
     json_decref(testenv_call_json(testenv, manager, "POST", path, body, 200));
-    json_t *list = testenv_call_json(testenv, manager, "GET", "/api/v1/leavers", NULL, 200);
-    size_t k;
-    json_t *item;
-    json_array_foreach(json_object_get(list, "items"), k, item)
-    {
-        assert_string_not_equal(testenv_str(item, "worker_id"), lou);
-    }
-    json_decref(list);
+    assert_null(testenv_item_of(testenv, manager, "/api/v1/leavers", "worker_id", lou, 0));
     view = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(view, "incoming_work", "step_id", step));
     json_decref(view);

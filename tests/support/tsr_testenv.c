@@ -777,3 +777,22 @@ const char *testenv_str(const json_t *obj, const char *key)
     const char *s = json_string_value(json_object_get(obj, key));
     return s ? s : "";
 }
+
+json_t *testenv_item_of(testenv_t *env, const char *token, const char *path, const char *key,
+                        const char *value, int wait_ms)
+{
+    for (int waited = 0;; waited += 50) {
+        json_t *list = testenv_call_json(env, token, "GET", path, NULL, 200);
+        json_t *found = NULL, *item;
+        size_t i;
+        json_array_foreach(json_object_get(list, "items"), i, item)
+        {
+            if (found == NULL && strcmp(testenv_str(item, key), value) == 0)
+                found = json_incref(item);
+        }
+        json_decref(list);
+        if (found != NULL || waited >= wait_ms)
+            return found;
+        usleep(50 * 1000);
+    }
+}

@@ -107,6 +107,11 @@ json_t *testenv_call_json(testenv_t *env, const char *token, const char *method,
                           const char *body, long status);
 /* A string member of a JSON object, "" when missing or not a string. */
 const char *testenv_str(const json_t *obj, const char *key);
+/* The item of GET path's "items" whose string member key is value (a new reference), asked again
+ * every 50 ms for up to wait_ms (what another daemon learns from an event takes a moment); NULL
+ * when none came. */
+json_t *testenv_item_of(testenv_t *env, const char *token, const char *path, const char *key,
+                        const char *value, int wait_ms);
 
 /* A valid NHS number (its modulus-11 check digit right), a new one on every call in the process. */
 void testenv_new_nhs_number(char out[11]);
