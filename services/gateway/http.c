@@ -210,6 +210,7 @@ int gw_fail(gw_call_t *call, tsr_status_t status, const char *code, const char *
     vsnprintf(err.message, sizeof(err.message), fmt, ap);
     va_end(ap);
     tsr_text_utf8_clean(err.message); /* the caller's text quoted, perhaps cut inside a character */
+    tsr_text_utf8_clean(err.field);   /* a query parameter's name, as the caller wrote it */
     gw_reply_error(call, &err);
     return -1;
 }
@@ -392,6 +393,15 @@ static int http__parse_query(gw_call_t *call, const char *q, size_t len)
                 free(value);
                 return gw_fail(call, TSR_E_INVALID, "malformed_query", NULL,
                                "The query string is not valid percent-encoded UTF-8.");
+            }
+            /* Which of two values a route would read is a guess the caller should not have to make: a
+             * report for the wrong period, or a list filtered by the wrong worker. */
+            if (gw_param(call, name) != NULL) {
+                gw_fail(call, TSR_E_INVALID, "repeated_parameter", name,
+                        "The query gives '%.40s' more than once: give it once.", name);
+                free(name);
+                free(value);
+                return -1;
             }
             call->param_names[call->n_params] = name;
             call->param_values[call->n_params] = value;

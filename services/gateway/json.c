@@ -237,8 +237,11 @@ int gw_path_id(gw_call_t *call, size_t index, uint64_t *out)
 {
     const char *text = index < call->n_path_vars ? call->path_vars[index] : "";
     /* Past bigint's range no record can have it (PostgreSQL refused it: a 500). */
-    if (!tsr_text_is_id(text) || (*out = strtoull(text, NULL, 10)) == 0)
+    if (!tsr_text_is_id(text))
         return gw_fail(call, TSR_E_NOT_FOUND, "not_found", NULL,
-                       "There is no record with id '%.40s': an id is a string of digits.", text);
+                       "There is no record with id '%.40s': an id is a whole number from 1 to "
+                       "9223372036854775807, in digits.",
+                       text);
+    *out = strtoull(text, NULL, 10);
     return 0;
 }

@@ -214,6 +214,7 @@ static void test_bad_query_parameters_name_the_parameter(void **state)
         {"/api/v1/organisations?cursor=not-hex", admin, "invalid_cursor", "cursor"},
         {"/api/v1/organisations?cursor=abcd", admin, "invalid_cursor", "cursor"},
         {"/api/v1/organisations?q=%ZZ", admin, "malformed_query", NULL},
+        {"/api/v1/organisations?q=a&limit=5&q=b", admin, "repeated_parameter", "q"},
         {"/api/v1/audit/events?from=yesterday", auditor, "invalid_date", "from"},
         {"/api/v1/audit/events?from=2022-02-30", auditor, "invalid_date", "from"},
         {"/api/v1/audit/events?to=2022-11-14T10:00:00", auditor, "invalid_date", "to"},
