@@ -1113,8 +1113,10 @@ int records_person_lock(tsr_call_t *call, const char *id, tsr_error_t *err)
 
 /* Refuses an allocation the person already has open (the same worker or team, role and service: an
  * Allocate pressed twice, or two workers allocating at once, which the lock on the person's row
- * puts one after the other), and a key worker who has left the council, who would be told of
- * nothing: CP-IS work goes to the current key worker. params: person, worker, team, role, service. */
+ * puts one after the other), a key worker who has left the council, who would be told of nothing
+ * (CP-IS work goes to the current key worker), and a worker id no account has: a child whose key
+ * worker is no one. Records knows the accounts from their events, moments after each change, as
+ * the workflow daemon does when a step is assigned. params: person, worker, team, role, service. */
 static int allocation__check_new(tsr_call_t *call, const char *const params[5], const char *display,
                                  tsr_error_t *err)
 {
@@ -1126,7 +1128,8 @@ static int allocation__check_new(tsr_call_t *call, const char *const params[5], 
         "   AND end_date IS NULL AND role = $4 AND service = $5"
         "   AND worker_id IS NOT DISTINCT FROM $2::bigint AND team_id IS NOT DISTINCT FROM $3::bigint"
         "   ORDER BY start_date LIMIT 1),"
-        " EXISTS (SELECT 1 FROM workers WHERE id = $2::bigint AND ended)",
+        " EXISTS (SELECT 1 FROM workers WHERE id = $2::bigint AND ended),"
+        " $2::bigint IS NULL OR EXISTS (SELECT 1 FROM workers WHERE id = $2::bigint)",
         5, params, err);
     if (res == NULL)
         return -1;
@@ -1139,6 +1142,11 @@ static int allocation__check_new(tsr_call_t *call, const char *const params[5], 
     else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
         rc = tsr_error_set(err, TSR_E_UNPROCESSABLE, "worker_left", "worker_id",
                            "Worker %s has left the council: allocate a current worker.", params[1]);
+    else if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+        rc = tsr_error_set(err, TSR_E_UNPROCESSABLE, "unknown_worker", "worker_id",
+                           "There is no worker %s: allocate a worker who has an account. (An account made "
+                           "in the last few seconds may not be known here yet: try again.)",
+                           params[1]);
     PQclear(res);
     return rc;
 }

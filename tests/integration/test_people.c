@@ -701,9 +701,9 @@ static size_t open_allocations(const char *token, const char *person)
     return n;
 }
 
-/* Allocate pressed twice gave a child the same key worker twice; a leaver could be made a child's key
- * worker, and the child's CP-IS work would go to no one; two records merged that had the same key
- * worker listed them twice. */
+/* Allocate pressed twice gave a child the same key worker twice; a leaver, or a worker id no account
+ * has, could be made a child's key worker, and the child's CP-IS work would go to no one; two records
+ * merged that had the same key worker listed them twice. */
 static void test_an_allocation_already_open_or_to_a_leaver_is_refused_and_a_merge_keeps_one(void **state)
 {
     (void)state;
@@ -730,6 +730,13 @@ static void test_an_allocation_already_open_or_to_a_leaver_is_refused_and_a_merg
     r = testenv_http(testenv, "POST", path, admin, body, NULL);
     assert_int_equal(r.status, 201);
     testenv_response_free(&r);
+
+    /* A worker id no account has. */
+    r = allocate_key_worker(admin, twin, "987654321");
+    testenv_assert_error(&r, 422, "unknown_worker");
+    assert_non_null(strstr(r.body, "There is no worker 987654321"));
+    testenv_response_free(&r);
+    assert_int_equal(open_allocations(admin, twin), 0);
 
     /* A leaver, once records has heard the account was ended. */
     testenv_add_worker(testenv, admin, "left.lately", "Lettice Lately", "\"roles\":[\"social-worker\"]",

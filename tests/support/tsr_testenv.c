@@ -239,6 +239,16 @@ testenv_t *testenv_start(void)
         testenv__run(cmd);
         testenv__die(env, "tessera demo load failed; see %s/logs/demo.log", env->dir);
     }
+    /* Records and the workflow daemon know the demo's accounts from their events: a test that
+     * allocates a demo worker or assigns them work first thing would otherwise race the last ones. */
+    const char *known =
+        "SELECT (NOT EXISTS (SELECT id FROM accounts.workers EXCEPT SELECT id FROM records.workers)"
+        " AND NOT EXISTS (SELECT id FROM accounts.workers EXCEPT SELECT id FROM workflow.workers))::int";
+    for (int waited = 0; testenv_sql_long(env, known) != 1; waited += 50) {
+        if (waited > 10000)
+            testenv__die(env, "the demo's workers not known to records and workflow after 10 s");
+        usleep(50 * 1000);
+    }
     return env;
 }
 
@@ -622,6 +632,18 @@ void testenv_add_worker(testenv_t *env, const char *admin_token, const char *use
         fail_msg("adding worker %s: %ld %s", username, r.status, r.body ? r.body : "");
     snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
     testenv_response_free(&r);
+    /* Records and the workflow daemon know accounts from their events, moments after: a test that
+     * allocates the worker or assigns them work next would otherwise race the event. */
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT (EXISTS (SELECT 1 FROM records.workers WHERE id = %s)"
+             " AND EXISTS (SELECT 1 FROM workflow.workers WHERE id = %s))::int",
+             id, id);
+    for (int waited = 0; testenv_sql_long(env, sql) != 1; waited += 50) {
+        if (waited > 10000)
+            fail_msg("worker %s (%s) not known to records and workflow after 10 s", username, id);
+        usleep(50 * 1000);
+    }
 }
 
 void testenv_add_person(testenv_t *env, const char *token, const char *given, const char *family,

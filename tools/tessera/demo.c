@@ -195,9 +195,18 @@ static int demo__load_key_worker(cli_context_t *ctx, json_t *p, uint64_t person_
         fprintf(stderr, "tessera: people[%zu].key_worker '%s' must be one of the workers\n", index, username);
         return -1;
     }
+    /* Records learns of the worker just loaded from the accounts daemon's event, moments after. */
     Tsr__Envelope *reply = NULL;
-    if (cli_call(ctx, "records", "records.allocation.add", NULL, &in.base, &reply) != 0)
-        return -1;
+    tsr_error_t err;
+    for (int tries = 0;; tries++) {
+        if (cli_call_timeout(ctx, "records", "records.allocation.add", &in.base, 30000, &reply, &err) == 0)
+            break;
+        if (strcmp(err.code, "unknown_worker") != 0 || tries == 150) {
+            fprintf(stderr, "tessera: people[%zu].key_worker '%s': %s\n", index, username, err.message);
+            return -1;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+    }
     tsr__envelope__free_unpacked(reply, NULL);
     return 0;
 }
