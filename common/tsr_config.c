@@ -10,6 +10,7 @@
 typedef struct {
     char *key; /* "section.name" */
     char *value;
+    int line; /* where the file sets it */
 } tsr_config_entry_t;
 
 struct tsr_config {
@@ -38,16 +39,13 @@ static int config__valid_name(const char *s)
     return 1;
 }
 
-static int config__put(tsr_config_t *self, const char *key, const char *value)
+/* 0; 1 when the file set key already (its line in *line_set); -1 out of memory. */
+static int config__put(tsr_config_t *self, const char *key, const char *value, int line, int *line_set)
 {
     for (size_t i = 0; i < self->count; i++) {
         if (strcmp(self->entries[i].key, key) == 0) {
-            char *copy = strdup(value);
-            if (copy == NULL)
-                return -1;
-            free(self->entries[i].value);
-            self->entries[i].value = copy;
-            return 0;
+            *line_set = self->entries[i].line;
+            return 1;
         }
     }
     if (self->count == self->capacity) {
@@ -60,6 +58,7 @@ static int config__put(tsr_config_t *self, const char *key, const char *value)
     }
     self->entries[self->count].key = strdup(key);
     self->entries[self->count].value = strdup(value);
+    self->entries[self->count].line = line;
     if (self->entries[self->count].key == NULL || self->entries[self->count].value == NULL) {
         free(self->entries[self->count].key);
         free(self->entries[self->count].value);
@@ -113,7 +112,15 @@ static int config__parse(tsr_config_t *self, const char *path, FILE *f, tsr_erro
                                  "%s:%d: key '%s' comes before any [section].", path, lineno, name);
         char key[300];
         snprintf(key, sizeof(key), "%s.%s", section, name);
-        if (config__put(self, key, value) != 0)
+        /* Which of two values would win is a guess an operator should not have to make: the second
+         * of two database URLs, say, left below the first when the file was edited. */
+        int line_set = 0;
+        int put = config__put(self, key, value, lineno, &line_set);
+        if (put == 1)
+            return tsr_error_set(err, TSR_E_INVALID, "config_duplicate_key", key,
+                                 "%s:%d: '%s' is set already, on line %d: set it once.", path, lineno, key,
+                                 line_set);
+        if (put != 0)
             return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory reading %s.",
                                  path);
     }
@@ -261,5 +268,19 @@ int tsr_config_get_long(const tsr_config_t *self, const char *key, long fallback
                              "The setting '%s' is '%s': it must be a whole number from %ld to %ld.", key,
                              value, min, max);
     *out = n;
+    return 0;
+}
+
+int tsr_config_get_bool(const tsr_config_t *self, const char *key, int fallback, int *out, tsr_error_t *err)
+{
+    const char *value = tsr_config_get(self, key, NULL);
+    if (value == NULL) {
+        *out = fallback;
+        return 0;
+    }
+    if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", key,
+                             "The setting '%s' is '%s': it must be true or false.", key, value);
+    *out = strcmp(value, "true") == 0;
     return 0;
 }

@@ -7,8 +7,8 @@
 
 typedef struct tsr_config tsr_config_t;
 
-/* path may be NULL: then only the environment is read. A malformed file fails with the file and
- * line at fault. */
+/* path may be NULL: then only the environment is read. A malformed file, or one that sets a key twice,
+ * fails with the file and line at fault. */
 tsr_config_t *tsr_config_load(const char *path, tsr_error_t *err);
 void tsr_config_destroy(tsr_config_t **self_p);
 
@@ -18,6 +18,10 @@ const char *tsr_config_get(const tsr_config_t *self, const char *key, const char
 /* An integer in [min, max]; a value that is not one fails naming the key. */
 int tsr_config_get_long(const tsr_config_t *self, const char *key, long fallback, long min, long max,
                         long *out, tsr_error_t *err);
+
+/* true or false; any other value fails naming the key (a "yes" or a "maybe" would otherwise be
+ * taken, silently, for the default). */
+int tsr_config_get_bool(const tsr_config_t *self, const char *key, int fallback, int *out, tsr_error_t *err);
 
 /* A time zone of the tz database (Europe/London), as installed on this machine: a name that is not
  * one fails naming the key (a misspelt zone would otherwise quietly be taken for UTC, and every

@@ -233,6 +233,13 @@ tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
         tsr_config_destroy(&config);
         return NULL;
     }
+    /* Read by some daemons only, but a setting of the whole instance: every daemon refuses a bad one. */
+    int demo = 0;
+    if (tsr_config_get_bool(config, "tessera.demo", 0, &demo, &err) != 0) {
+        fprintf(stderr, "tessera-%s: %s\n", name, err.message);
+        tsr_config_destroy(&config);
+        return NULL;
+    }
     tsr_daemon_t *self = calloc(1, sizeof(*self));
     if (self == NULL) {
         tsr_config_destroy(&config);

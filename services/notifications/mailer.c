@@ -224,14 +224,11 @@ notifications_mailer_t *notifications_mailer_new(tsr_daemon_t *daemon, tsr_error
     m->username = tsr_config_get(config, "smtp.username", "");
     m->password = tsr_config_get(config, "smtp.password", "");
     m->link_base = tsr_config_get(config, "notifications.link_base", "http://127.0.0.1:8080");
-    const char *starttls = tsr_config_get(config, "smtp.starttls", "false");
     m->on = m->url[0] != '\0';
-    if (strcmp(starttls, "true") != 0 && strcmp(starttls, "false") != 0) {
-        tsr_error_set(err, TSR_E_INVALID, "bad_config", "smtp.starttls",
-                      "smtp.starttls must be true or false, not \"%s\".", starttls);
+    int starttls = 0;
+    if (tsr_config_get_bool(config, "smtp.starttls", 0, &starttls, err) != 0)
         goto fail;
-    }
-    m->starttls = strcmp(starttls, "true") == 0;
+    m->starttls = starttls;
     if (m->on && strncmp(m->url, "smtp://", 7) != 0 && strncmp(m->url, "smtps://", 8) != 0) {
         tsr_error_set(err, TSR_E_INVALID, "bad_config", "smtp.url",
                       "smtp.url must be smtp://host:port or smtps://host:port, not \"%s\".", m->url);

@@ -553,21 +553,18 @@ static int people_audit_views = 1;
 
 int records_people_configure(const tsr_config_t *config, tsr_error_t *err)
 {
-    const char *views = tsr_config_get(config, "records.audit_person_views", "true");
-    if (strcmp(views, "true") == 0) {
-        people_audit_views = 1;
+    int demo = 0;
+    if (tsr_config_get_bool(config, "records.audit_person_views", 1, &people_audit_views, err) != 0 ||
+        tsr_config_get_bool(config, "tessera.demo", 0, &demo, err) != 0)
+        return -1;
+    if (people_audit_views)
         return 0;
-    }
-    if (strcmp(views, "false") != 0)
-        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.audit_person_views",
-                             "records.audit_person_views must be true or false, not \"%s\".", views);
-    if (strcmp(tsr_config_get(config, "tessera.demo", "false"), "true") != 0)
+    if (!demo)
         return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.audit_person_views",
                              "records.audit_person_views = false is allowed on a demo instance only "
                              "(tessera.demo = true): every read of a person's record is audited.");
     tsr_log_warn(NULL, "reads of a person's record are NOT audited (records.audit_person_views = false, "
                        "for measuring; demo instance)");
-    people_audit_views = 0;
     return 0;
 }
 

@@ -266,9 +266,14 @@ static void test_reads_and_changes_at_once_reach_the_trail_once_and_in_order(voi
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM audit.inbox_dead"), 0);
 }
 
-static void test_the_records_daemon_refuses_a_bad_gather_setting(void **state)
+/* A "yes" was taken for the default, silently: for audit_person_views, true; for demo, false. */
+static void test_the_records_daemon_refuses_a_bad_gather_or_true_false_setting(void **state)
 {
     (void)state;
+    testenv_assert_refuses_to_start(testenv, "records", "TESSERA_RECORDS_AUDIT_PERSON_VIEWS=no",
+                                    "'records.audit_person_views' is 'no': it must be true or false", NULL);
+    testenv_assert_refuses_to_start(testenv, "records", "TESSERA_TESSERA_DEMO=maybe",
+                                    "'tessera.demo' is 'maybe': it must be true or false", NULL);
     testenv_assert_refuses_to_start(testenv, "records", "TESSERA_TESSERA_GROUP_COMMIT_GATHER_MS=-1",
                                     "tessera.group_commit_gather_ms", NULL);
     testenv_assert_refuses_to_start(testenv, "records", "TESSERA_TESSERA_GROUP_COMMIT_GATHER_MS=soon",
@@ -281,7 +286,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_reads_are_each_audited_exactly_once),
         cmocka_unit_test(test_a_failed_audit_commit_fails_the_reads_and_shows_no_record),
         cmocka_unit_test(test_reads_and_changes_at_once_reach_the_trail_once_and_in_order),
-        cmocka_unit_test(test_the_records_daemon_refuses_a_bad_gather_setting),
+        cmocka_unit_test(test_the_records_daemon_refuses_a_bad_gather_or_true_false_setting),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

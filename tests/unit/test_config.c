@@ -78,15 +78,59 @@ static void test_env_sets_a_key_the_file_does_not_have(void **state)
     tsr_config_destroy(&c);
 }
 
-static void test_windows_line_endings_and_later_duplicates(void **state)
+static void test_windows_line_endings_are_not_part_of_a_value(void **state)
 {
     (void)state;
     tsr_error_t err;
-    tsr_config_t *c =
-        tsr_config_load(write_file("[http]\r\naddr = 127.0.0.1:1\r\n\r\naddr = 127.0.0.1:2\r\n"), &err);
+    tsr_config_t *c = tsr_config_load(write_file("[http]\r\naddr = 127.0.0.1:1\r\n\r\n"), &err);
     assert_non_null(c);
-    /* The carriage return is not part of the value, and the last setting of a key wins. */
-    assert_string_equal(tsr_config_get(c, "http.addr", NULL), "127.0.0.1:2");
+    assert_string_equal(tsr_config_get(c, "http.addr", NULL), "127.0.0.1:1");
+    tsr_config_destroy(&c);
+    unlink(path);
+}
+
+/* The last of two settings of a key won: an operator who added a second db_url below the first had the
+ * daemon connect where they did not look. */
+static void test_a_key_set_twice_is_refused_naming_both_lines(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    tsr_config_t *c = tsr_config_load(
+        write_file(
+            "[http]\naddr = 127.0.0.1:1\n[records]\ndb_url = a\n[http]\n# again\naddr = 127.0.0.1:2\n"),
+        &err);
+    assert_null(c);
+    assert_string_equal(err.code, "config_duplicate_key");
+    assert_string_equal(err.field, "http.addr");
+    assert_non_null(strstr(err.message, ":7: 'http.addr' is set already, on line 2"));
+    /* The same name in two sections is two keys. */
+    c = tsr_config_load(write_file("[http]\naddr = a\n[smtp]\naddr = b\n"), &err);
+    assert_non_null(c);
+    assert_string_equal(tsr_config_get(c, "smtp.addr", NULL), "b");
+    tsr_config_destroy(&c);
+    unlink(path);
+}
+
+static void test_a_true_or_false_setting_refuses_anything_else(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    tsr_config_t *c = tsr_config_load(write_file("[tessera]\ndemo = true\n[smtp]\nstarttls = yes\n"), &err);
+    assert_non_null(c);
+    int on = 0;
+    assert_int_equal(tsr_config_get_bool(c, "tessera.demo", 0, &on, &err), 0);
+    assert_int_equal(on, 1);
+    assert_int_equal(tsr_config_get_bool(c, "records.absent", 1, &on, &err), 0);
+    assert_int_equal(on, 1);
+    assert_int_equal(tsr_config_get_bool(c, "smtp.starttls", 0, &on, &err), -1);
+    assert_string_equal(err.field, "smtp.starttls");
+    assert_non_null(strstr(err.message, "'smtp.starttls' is 'yes': it must be true or false"));
+    setenv("TESSERA_TESSERA_DEMO", "false", 1);
+    assert_int_equal(tsr_config_get_bool(c, "tessera.demo", 1, &on, &err), 0);
+    assert_int_equal(on, 0);
+    unsetenv("TESSERA_TESSERA_DEMO");
     tsr_config_destroy(&c);
     unlink(path);
 }
@@ -237,7 +281,9 @@ int main(void)
         cmocka_unit_test(test_sections_keys_and_comments_are_read),
         cmocka_unit_test(test_env_overrides_file_value),
         cmocka_unit_test(test_env_sets_a_key_the_file_does_not_have),
-        cmocka_unit_test(test_windows_line_endings_and_later_duplicates),
+        cmocka_unit_test(test_windows_line_endings_are_not_part_of_a_value),
+        cmocka_unit_test(test_a_key_set_twice_is_refused_naming_both_lines),
+        cmocka_unit_test(test_a_true_or_false_setting_refuses_anything_else),
         cmocka_unit_test(test_bad_line_is_rejected_with_file_and_line),
         cmocka_unit_test(test_missing_file_is_named),
         cmocka_unit_test(test_an_overlong_line_is_rejected_with_file_and_line),

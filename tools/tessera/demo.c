@@ -258,12 +258,16 @@ int cli_demo_load(cli_context_t *ctx, int argc, char **argv)
         fprintf(stderr, "usage: tessera demo load FILE\n");
         return 2;
     }
-    const char *demo = tsr_config_get(ctx->config, "tessera.demo", "false");
-    if (strcmp(demo, "true") != 0) {
-        fprintf(stderr,
-                "tessera: demo data is loaded only in demo mode (tessera.demo = true); this instance "
-                "has tessera.demo = %s.\n",
-                demo);
+    int demo = 0;
+    tsr_error_t err;
+    tsr_error_clear(&err);
+    if (tsr_config_get_bool(ctx->config, "tessera.demo", 0, &demo, &err) != 0) {
+        fprintf(stderr, "tessera: %s\n", err.message);
+        return 2;
+    }
+    if (!demo) {
+        fprintf(stderr, "tessera: demo data is loaded only in demo mode (tessera.demo = true); this instance "
+                        "has tessera.demo = false.\n");
         return 2;
     }
     json_error_t jerr;
