@@ -374,6 +374,12 @@ static void test_the_batch_command_writes_what_the_api_gives(void **state)
             fail_msg("%s: expected \"%s\", got: %s", refused[i].args, refused[i].says, out);
         assert_int_equal(access(path, F_OK), -1);
     }
+    /* A command mistyped answered with the usage alone, naming nothing. */
+    assert_int_equal(run_tool("reprot consultations-in-period", out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "unknown command 'reprot'"));
+    assert_int_equal(run_tool("report", out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "'report' needs a second word"));
+    assert_non_null(strstr(out, "report consultations-in-period --start YYYY-MM-DD"));
     free(manager);
 }
 

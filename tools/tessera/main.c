@@ -88,7 +88,16 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (i + 1 >= argc) {
+    int group = 0;
+    for (size_t c = 0; i < argc && c < sizeof(cli_commands) / sizeof(cli_commands[0]); c++)
+        group |= strcmp(cli_commands[c].group, argv[i]) == 0;
+    if (i == argc || !group || i + 1 == argc) {
+        if (i == argc)
+            fprintf(stderr, "tessera: give a command (below)\n");
+        else if (!group)
+            fprintf(stderr, "tessera: unknown command '%s'\n", argv[i]);
+        else
+            fprintf(stderr, "tessera: '%s' needs a second word: one of the commands below\n", argv[i]);
         cli__usage(stderr);
         return 2;
     }
