@@ -25,6 +25,7 @@ static const tsr_handler_def_t cpis_handlers[] = {
     {"cpis.uploads.list", cpis_uploads_list, &tsr__cpis__upload_query__descriptor},
     {"cpis.uploads.get", cpis_uploads_get, &tsr__cpis__upload_get__descriptor},
     {"cpis.uploads.response", cpis_uploads_response, &tsr__cpis__response_read__descriptor},
+    {"cpis.uploads.renumber", cpis_uploads_renumber, &tsr__cpis__upload_renumber__descriptor},
 };
 
 int main(int argc, char **argv)

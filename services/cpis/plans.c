@@ -1072,6 +1072,58 @@ int cpis_uploads_create(tsr_call_t *call, tsr_error_t *err)
     return plans__reply_value(call, summary, err);
 }
 
+static const char *const upload_renumberers[] = {"admin", "system", NULL};
+
+int cpis_uploads_renumber(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Cpis__UploadRenumber *in = (const Tsr__Cpis__UploadRenumber *)call->payload;
+    if (tsr_actor_require_role(call->actor, upload_renumberers, "renumber the CP-IS upload files", err) != 0)
+        return -1;
+    if (in->next_file_sequence_number == 0 || in->next_file_sequence_number > INT64_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "next_file_sequence_number",
+                             "The next file sequence number must be a whole number from 1 to %" PRId64 ".",
+                             INT64_MAX);
+    /* As a file being made takes it: no file gets a number between the check and the change. */
+    PGresult *res = tsr_db_exec(call->conn, "LOCK TABLE uploads IN SHARE ROW EXCLUSIVE MODE", 0, NULL, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    res = tsr_db_exec(call->conn,
+                      "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END,"
+                      " coalesce((SELECT max(file_sequence_number) FROM uploads), 0) FROM upload_sequence",
+                      0, NULL, err);
+    if (res == NULL)
+        return -1;
+    uint64_t next = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    uint64_t last = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    uint64_t wanted = in->next_file_sequence_number;
+    if (wanted <= last)
+        return tsr_error_set(err, TSR_E_CONFLICT, "file_number_used", "next_file_sequence_number",
+                             "File %" PRIu64 " has been made already (the last was %" PRIu64
+                             "): the next file's number must be above it.",
+                             wanted, last);
+    if (wanted < next)
+        return tsr_error_set(err, TSR_E_CONFLICT, "file_number_given", "next_file_sequence_number",
+                             "The next file is number %" PRIu64 " already: its number is only ever moved on, "
+                             "never back.",
+                             next);
+    char text[24];
+    snprintf(text, sizeof(text), "%" PRIu64, wanted);
+    res = tsr_db_exec(call->conn, "SELECT setval('upload_sequence', $1::bigint, false)", 1,
+                      (const char *const[]){text}, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    tsr_log_info(call->trace_id,
+                 "the next CP-IS upload file is number %" PRIu64 " (it was %" PRIu64 "), set by %s", wanted,
+                 next, call->actor->username);
+    return plans__reply_value(call,
+                              json_pack("{s:s, s:I, s:I}", "next_file_sequence_number", text, "was",
+                                        (json_int_t)next, "last_made", (json_int_t)last),
+                              err);
+}
+
 int cpis_uploads_list(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Cpis__UploadQuery *q = (const Tsr__Cpis__UploadQuery *)call->payload;

@@ -29,6 +29,10 @@ int cpis_uploads_create(tsr_call_t *call, tsr_error_t *err);
 int cpis_uploads_list(tsr_call_t *call, tsr_error_t *err);
 int cpis_uploads_get(tsr_call_t *call, tsr_error_t *err);
 int cpis_uploads_response(tsr_call_t *call, tsr_error_t *err);
+/* cpis.uploads.renumber: the next file's sequence number moved on (system administrators and batch
+ * jobs), for a restore to an earlier point, after which the numbers the national service has
+ * received would be given again; never back to a number given. */
+int cpis_uploads_renumber(tsr_call_t *call, tsr_error_t *err);
 
 /* For the error queue (ingest.c): tells the audit trail, in the call's transaction, that the calling
  * worker saw or changed what the queue holds of these people (people: [[person_id, summary], ...],

@@ -660,6 +660,49 @@ static void test_files_are_made_on_a_schedule_and_by_the_batch_command(void **st
 /* The copy of an upload file in cpis.upload_dir goes cpis.upload_keep_days (30) after the national
  * service answered it; one answered lately and one never answered stay. The file itself is still
  * served from cpis's own table. */
+/* After a restore to an earlier point the files' numbers would be given again, and the national service
+ * would take a new file for one it has had: the operator moves the next number past them, never back. */
+static void test_the_next_files_number_is_moved_on_and_never_back(void **state)
+{
+    (void)state;
+    char out[4096], args[200];
+    json_t *made = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    long made_seq = num(json_object_get(json_object_get(made, "file"), "header"), "file_sequence_number");
+    json_decref(made);
+    snprintf(args, sizeof(args), "cpis renumber-files %ld", made_seq);
+    assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "has been made already"));
+    assert_int_equal(testenv_run_tool(testenv, "cpis renumber-files 12x", out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "'12x' is not a file sequence number"));
+    assert_int_equal(testenv_run_tool(testenv, "cpis renumber-files 99999999999999999999", out, sizeof(out)),
+                     2);
+
+    long next = made_seq + 100;
+    snprintf(args, sizeof(args), "cpis renumber-files %ld", next);
+    assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 0);
+    char says[100];
+    snprintf(says, sizeof(says), "The next CP-IS upload file is number %ld", next);
+    assert_non_null(strstr(out, says));
+    made = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    long after = num(json_object_get(json_object_get(made, "file"), "header"), "file_sequence_number");
+    json_decref(made);
+    assert_true(after >= next); /* the schedule may have made one in between: it took the new number */
+    char sql[200];
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM cpis.uploads WHERE file_sequence_number > %ld AND file_sequence_number < %ld",
+        made_seq, next);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    /* Back below a file made is refused, and changes nothing. */
+    snprintf(args, sizeof(args), "cpis renumber-files %ld", next - 50);
+    assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "the next file's number must be above it"));
+    made = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_true(num(json_object_get(json_object_get(made, "file"), "header"), "file_sequence_number") >
+                after);
+    json_decref(made);
+}
+
 static void test_an_answered_upload_file_leaves_the_upload_directory_after_the_days_kept(void **state)
 {
     (void)state;
@@ -943,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_the_national_services_responses_are_read_back_and_each_failure_queued_in_words),
         cmocka_unit_test(test_a_plan_that_cannot_be_recorded_is_refused_with_its_reason),
         cmocka_unit_test(test_files_are_made_on_a_schedule_and_by_the_batch_command),
+        cmocka_unit_test(test_the_next_files_number_is_moved_on_and_never_back),
         cmocka_unit_test(test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded),
         cmocka_unit_test(test_every_failure_code_of_a_response_is_queued_with_its_meaning),
         cmocka_unit_test(test_an_answered_upload_file_leaves_the_upload_directory_after_the_days_kept),

@@ -65,6 +65,7 @@ int cli_demo_load(cli_context_t *ctx, int argc, char **argv);
 /* tessera cpis export-plans [--output FILE] · tessera cpis read-response SEQ FILE */
 int cli_cpis_export_plans(cli_context_t *ctx, int argc, char **argv);
 int cli_cpis_read_response(cli_context_t *ctx, int argc, char **argv);
+int cli_cpis_renumber_files(cli_context_t *ctx, int argc, char **argv);
 /* tessera report consultations-in-period --start --end --format [--output FILE] */
 int cli_report_consultations_in_period(cli_context_t *ctx, int argc, char **argv);
 /* tessera import consultations FILE.csv */

@@ -1,8 +1,8 @@
 /* tessera cpis: the CP-IS plan data out for batch jobs (seed 003). `export-plans` makes an upload
  * file now, as the schedule does (each plan checked first; the ones that would not match held back
  * in the error queue), and writes it to standard output or FILE; `read-response` reads back the
- * national service's response to a file. Exit status 0 done, 1 refused (the reason printed), 2 not
- * reached. */
+ * national service's response to a file; `renumber-files` moves the next file's number on, after a
+ * restore to an earlier point. Exit status 0 done, 1 refused (the reason printed), 2 not reached. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cpis.pb-c.h"
+#include "tsr_text.h"
 
 /* A file of many plans takes a while to check. */
 #define CPIS_TIMEOUT_MS 300000
@@ -37,6 +38,18 @@ static json_t *cpis__call(cli_context_t *ctx, const char *type, const ProtobufCM
         *rc = 2;
     }
     return out;
+}
+
+/* A file sequence number as typed: digits, from 1, within what the database holds. */
+static int cpis__file_number(const char *text, uint64_t *out)
+{
+    if (!tsr_text_is_id(text)) {
+        fprintf(stderr, "tessera: '%s' is not a file sequence number: a whole number from 1 to %" PRId64 "\n",
+                text, INT64_MAX);
+        return -1;
+    }
+    *out = strtoull(text, NULL, 10);
+    return 0;
 }
 
 int cli_cpis_export_plans(cli_context_t *ctx, int argc, char **argv)
@@ -80,12 +93,9 @@ int cli_cpis_read_response(cli_context_t *ctx, int argc, char **argv)
         fprintf(stderr, "usage: tessera cpis read-response FILE_SEQUENCE_NUMBER RESPONSE.json\n");
         return 2;
     }
-    char *end = NULL;
-    unsigned long long seq = strtoull(argv[0], &end, 10);
-    if (argv[0][0] < '1' || argv[0][0] > '9' || *end != '\0') {
-        fprintf(stderr, "tessera: '%s' is not a file sequence number\n", argv[0]);
+    uint64_t seq = 0;
+    if (cpis__file_number(argv[0], &seq) != 0)
         return 2;
-    }
     json_error_t jerr;
     json_t *response = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &jerr);
     if (response == NULL) {
@@ -102,7 +112,8 @@ int cli_cpis_read_response(cli_context_t *ctx, int argc, char **argv)
     free(text);
     if (read == NULL)
         return rc;
-    printf("File %llu: %s %s %" JSON_INTEGER_FORMAT " records loaded, %" JSON_INTEGER_FORMAT " failed.\n",
+    printf("File %" PRIu64 ": %s %s %" JSON_INTEGER_FORMAT " records loaded, %" JSON_INTEGER_FORMAT
+           " failed.\n",
            seq, json_string_value(json_object_get(read, "status")),
            json_string_value(json_object_get(read, "status_meaning")),
            json_integer_value(json_object_get(read, "records_loaded")),
@@ -114,5 +125,30 @@ int cli_cpis_read_response(cli_context_t *ctx, int argc, char **argv)
         printf("  to the error queue: %s\n", json_string_value(json_object_get(e, "reason")));
     }
     json_decref(read);
+    return 0;
+}
+
+int cli_cpis_renumber_files(cli_context_t *ctx, int argc, char **argv)
+{
+    uint64_t next = 0;
+    if (argc != 1) {
+        fprintf(stderr, "usage: tessera cpis renumber-files NEXT_FILE_SEQUENCE_NUMBER\n");
+        return 2;
+    }
+    if (cpis__file_number(argv[0], &next) != 0)
+        return 2;
+    Tsr__Cpis__UploadRenumber req = TSR__CPIS__UPLOAD_RENUMBER__INIT;
+    req.next_file_sequence_number = next;
+    int rc = 0;
+    json_t *done =
+        cpis__call(ctx, "cpis.uploads.renumber", &req.base, "the upload files were not renumbered", &rc);
+    if (done == NULL)
+        return rc;
+    printf("The next CP-IS upload file is number %s (it would have been %" JSON_INTEGER_FORMAT
+           "; the last made was %" JSON_INTEGER_FORMAT ").\n",
+           json_string_value(json_object_get(done, "next_file_sequence_number")),
+           json_integer_value(json_object_get(done, "was")),
+           json_integer_value(json_object_get(done, "last_made")));
+    json_decref(done);
     return 0;
 }

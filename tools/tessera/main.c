@@ -51,6 +51,11 @@ static const cli_command_t cli_commands[] = {
      "cpis read-response FILE_SEQUENCE_NUMBER RESPONSE.json\n"
      "                            the national service's response to an upload file (docs/cpis-feed.md)",
      cli_cpis_read_response, 0},
+    {"cpis", "renumber-files",
+     "cpis renumber-files NEXT_FILE_SEQUENCE_NUMBER\n"
+     "                            after a restore to an earlier point: the next upload file gets this\n"
+     "                            number, above every one the national service has received; never back",
+     cli_cpis_renumber_files, 0},
     {"accounts", "add-administrator",
      "accounts add-administrator --username U --name N --password-file F --dbs-checked-on YYYY-MM-DD\n"
      "                            --training-completed-on YYYY-MM-DD --aup-signed-on YYYY-MM-DD [--email E]\n"
