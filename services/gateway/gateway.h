@@ -43,6 +43,12 @@ struct gw_call {
     char *param_names[GW_MAX_PARAMS];
     char *param_values[GW_MAX_PARAMS];
     size_t n_params;
+    /* The parameters the route's handler asked for (names it reads, given or not) and which of the
+     * given ones it read: one given that no one read is refused before any daemon is called. */
+    const char *params_asked[GW_MAX_PARAMS];
+    size_t n_params_asked;
+    uint32_t params_read;
+    int params_checked;
     json_t *body;
     char *raw_body; /* GW_BODY_RAW: the body as it came, NUL-terminated, unread */
     size_t raw_body_len;
@@ -88,7 +94,12 @@ int gw_fail(gw_call_t *call, tsr_status_t status, const char *code, const char *
     __attribute__((format(printf, 5, 6)));
 void gw_reply_no_content(gw_call_t *call);
 /* A query parameter, or NULL when absent. */
-const char *gw_param(const gw_call_t *call, const char *name);
+/* A query parameter's value, or NULL; asking counts it as one this call takes (gw_params_check). */
+const char *gw_param(gw_call_t *call, const char *name);
+/* Refuses (400 unknown_parameter, naming it and the ones the call takes) a query parameter the
+ * handler never asked for: a mistyped ?queu= would otherwise be dropped, and the caller given
+ * their own workview, say, without a word. Once a call; 0, or -1 having answered. */
+int gw_params_check(gw_call_t *call);
 const char *gw_header(const gw_call_t *call, const h2o_token_t *token);
 /* A header that h2o has no token for (e.g. Idempotency-Key), by its lower-case name. */
 const char *gw_header_by_name(const gw_call_t *call, const char *name);

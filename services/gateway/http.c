@@ -215,12 +215,55 @@ int gw_fail(gw_call_t *call, tsr_status_t status, const char *code, const char *
     return -1;
 }
 
-const char *gw_param(const gw_call_t *call, const char *name)
+static int http__param_index(const gw_call_t *call, const char *name)
 {
     for (size_t i = 0; i < call->n_params; i++)
         if (strcmp(call->param_names[i], name) == 0)
-            return call->param_values[i];
-    return NULL;
+            return (int)i;
+    return -1;
+}
+
+const char *gw_param(gw_call_t *call, const char *name)
+{
+    size_t a = 0;
+    while (a < call->n_params_asked && strcmp(call->params_asked[a], name) != 0)
+        a++;
+    if (a == call->n_params_asked && a < GW_MAX_PARAMS)
+        call->params_asked[call->n_params_asked++] = name;
+    int i = http__param_index(call, name);
+    if (i < 0)
+        return NULL;
+    call->params_read |= 1u << i;
+    return call->param_values[i];
+}
+
+int gw_params_check(gw_call_t *call)
+{
+    if (call->params_checked != 0)
+        return call->params_checked < 0 ? -1 : 0;
+    call->params_checked = 1;
+    /* The API's calls only: the monitoring endpoints are for scrapers, outside the API's contract. */
+    if (call->route == NULL || strncmp(call->route->pattern, "/api/", 5) != 0)
+        return 0;
+    for (size_t i = 0; i < call->n_params; i++) {
+        if (call->params_read & (1u << i))
+            continue;
+        char takes[400] = "";
+        size_t used = 0;
+        for (size_t a = 0; a < call->n_params_asked && used < sizeof(takes); a++)
+            used += (size_t)snprintf(takes + used, sizeof(takes) - used, "%s%s", a ? ", " : "",
+                                     call->params_asked[a]);
+        /* Answered here: a handler that calls several daemons calls none of the others. */
+        call->params_checked = -1;
+        if (call->n_params_asked == 0)
+            return gw_fail(call, TSR_E_INVALID, "unknown_parameter", call->param_names[i],
+                           "'%.40s' is not a parameter of this call, which takes none.",
+                           call->param_names[i]);
+        return gw_fail(call, TSR_E_INVALID, "unknown_parameter", call->param_names[i],
+                       "'%.40s' is not a parameter of this call, which takes: %s.", call->param_names[i],
+                       takes);
+    }
+    return 0;
 }
 
 const char *gw_header(const gw_call_t *call, const h2o_token_t *token)
@@ -269,6 +312,8 @@ static void http__on_daemon_reply(void *arg, const Tsr__Envelope *reply, const t
 void gw_call_daemon_timeout(gw_call_t *call, const char *daemon, const char *type,
                             const ProtobufCMessage *payload, int timeout_ms, gw_reply_cb cb)
 {
+    if (gw_params_check(call) != 0)
+        return;
     tsr_client_t *client = tsr_daemon_client(call->gateway->daemon, daemon);
     http_pending_t *p = calloc(1, sizeof(*p));
     tsr_call_opts_t opts = {
@@ -396,7 +441,7 @@ static int http__parse_query(gw_call_t *call, const char *q, size_t len)
             }
             /* Which of two values a route would read is a guess the caller should not have to make: a
              * report for the wrong period, or a list filtered by the wrong worker. */
-            if (gw_param(call, name) != NULL) {
+            if (http__param_index(call, name) >= 0) {
                 gw_fail(call, TSR_E_INVALID, "repeated_parameter", name,
                         "The query gives '%.40s' more than once: give it once.", name);
                 free(name);

@@ -215,6 +215,10 @@ static void test_bad_query_parameters_name_the_parameter(void **state)
         {"/api/v1/organisations?cursor=abcd", admin, "invalid_cursor", "cursor"},
         {"/api/v1/organisations?q=%ZZ", admin, "malformed_query", NULL},
         {"/api/v1/organisations?q=a&limit=5&q=b", admin, "repeated_parameter", "q"},
+        {"/api/v1/workview?queu=cpis-worker", admin, "unknown_parameter", "queu"},
+        {"/api/v1/leavers?worker_id=1", admin, "unknown_parameter", "worker_id"},
+        {"/api/v1/reports/consultations-in-period?start=2022-11-14&end=2022-12-01&fromat=csv", admin,
+         "unknown_parameter", "fromat"},
         {"/api/v1/audit/events?from=yesterday", auditor, "invalid_date", "from"},
         {"/api/v1/audit/events?from=2022-02-30", auditor, "invalid_date", "from"},
         {"/api/v1/audit/events?to=2022-11-14T10:00:00", auditor, "invalid_date", "to"},
@@ -236,6 +240,17 @@ static void test_bad_query_parameters_name_the_parameter(void **state)
                                 cases[i].field);
         testenv_response_free(&r);
     }
+    /* A mistyped parameter was dropped without a word, and the caller shown their own workview for the
+     * queue they asked for: the refusal names what the call takes. */
+    testenv_response_t r =
+        testenv_http(testenv, "GET", "/api/v1/workview?queu=cpis-worker", admin, NULL, NULL);
+    testenv_assert_error(&r, 400, "unknown_parameter");
+    assert_non_null(strstr(r.body, "'queu' is not a parameter of this call, which takes: worker_id, team_id, "
+                                   "limit, queue, folder, cursor."));
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "GET", "/api/v1/leavers?x=1", admin, NULL, NULL);
+    assert_non_null(strstr(r.body, "which takes none"));
+    testenv_response_free(&r);
     free(auditor);
     assert_unchanged_but_views(before, 0);
 }
