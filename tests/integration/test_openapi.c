@@ -33,6 +33,43 @@ static int documented(yaml_node_t *responses, long status)
     return map_get(responses, code) != NULL;
 }
 
+/* A parameter, its $ref followed to components/parameters. */
+static yaml_node_t *parameter_of(yaml_node_t *root, yaml_node_t *param)
+{
+    yaml_node_t *ref = map_get(param, "$ref");
+    if (ref == NULL)
+        return param;
+    const char *name = strrchr((char *)ref->data.scalar.value, '/');
+    assert_non_null(name);
+    return map_get(map_get(map_get(root, "components"), "parameters"), name + 1);
+}
+
+/* Each query parameter documented for op is one the call takes: given alone, it is never refused as
+ * unknown (its value may be refused: that it was read is what counts). */
+static void assert_query_parameters_taken(yaml_node_t *root, yaml_node_t *op, const char *template,
+                                          const char *concrete, const char *token)
+{
+    yaml_node_t *params = map_get(op, "parameters");
+    if (params == NULL || params->type != YAML_SEQUENCE_NODE)
+        return;
+    for (yaml_node_item_t *i = params->data.sequence.items.start; i < params->data.sequence.items.top; i++) {
+        yaml_node_t *param = parameter_of(root, yaml_document_get_node(&doc, *i));
+        yaml_node_t *in = map_get(param, "in"), *name = map_get(param, "name");
+        assert_non_null(in);
+        assert_non_null(name);
+        if (strcmp((char *)in->data.scalar.value, "query") != 0)
+            continue;
+        char url[512];
+        snprintf(url, sizeof(url), "%s?%s=1", concrete, (char *)name->data.scalar.value);
+        testenv_response_t r = testenv_http(testenv, "GET", url, token, NULL, NULL);
+        const char *code = json_string_value(json_object_get(json_object_get(r.json, "error"), "code"));
+        if (code != NULL && strcmp(code, "unknown_parameter") == 0)
+            fail_msg("GET %s documents the query parameter '%s', which the gateway does not take: %s",
+                     template, (char *)name->data.scalar.value, r.body);
+        testenv_response_free(&r);
+    }
+}
+
 static void test_every_documented_operation_is_served_as_documented(void **state)
 {
     (void)state;
@@ -108,6 +145,8 @@ static void test_every_documented_operation_is_served_as_documented(void **state
                 testenv_response_free(&anon);
             }
             testenv_response_free(&r);
+            if (strcmp(method, "GET") == 0)
+                assert_query_parameters_taken(root, op, template, concrete, token);
             free(own);
         }
     }
