@@ -91,6 +91,8 @@ int tsr_status_http(tsr_status_t status)
         return 409;
     case TSR_E_TOO_LARGE:
         return 413;
+    case TSR_E_UNSUPPORTED_MEDIA:
+        return 415;
     case TSR_E_UNPROCESSABLE:
         return 422;
     case TSR_E_UNAVAILABLE:
@@ -118,6 +120,8 @@ const char *tsr_status_reason(tsr_status_t status)
         return "Conflict";
     case 413:
         return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
     case 422:
         return "Unprocessable Entity";
     case 503:

@@ -17,6 +17,7 @@ typedef enum {
     TSR_E_UNAVAILABLE = 7,
     TSR_E_INTERNAL = 8,
     TSR_E_TOO_LARGE = 9,
+    TSR_E_UNSUPPORTED_MEDIA = 10, /* a body not sent as JSON */
 } tsr_status_t;
 
 /* One fault of an input checked whole: a form's field, say. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "gateway.h"
@@ -417,6 +418,38 @@ static char *http__decode(const char *s, size_t len, int plus_is_space)
     return out;
 }
 
+/* A body is JSON in UTF-8: a Content-Type that says otherwise (a form, text, another charset) is
+ * refused rather than read as JSON all the same. None at all is taken as JSON. */
+static int http__check_media_type(gw_call_t *call)
+{
+    const char *type = gw_header(call, H2O_TOKEN_CONTENT_TYPE);
+    if (type == NULL)
+        return 0;
+    size_t len = strcspn(type, ";");
+    while (len > 0 && (type[len - 1] == ' ' || type[len - 1] == '\t'))
+        len--;
+    int json = len == strlen("application/json") && strncasecmp(type, "application/json", len) == 0;
+    /* Parameters: only a UTF-8 charset (JSON has no other). */
+    for (const char *p = strchr(type, ';'); json && p != NULL; p = strchr(p + 1, ';')) {
+        const char *param = p + 1 + strspn(p + 1, " \t");
+        if (strncasecmp(param, "charset=", 8) == 0) {
+            const char *cs = param + 8;
+            size_t n = strcspn(cs, "; \t");
+            if (n >= 2 && cs[0] == '"' && cs[n - 1] == '"') {
+                cs++;
+                n -= 2;
+            }
+            json =
+                (n == 5 && strncasecmp(cs, "utf-8", 5) == 0) || (n == 4 && strncasecmp(cs, "utf8", 4) == 0);
+        }
+    }
+    if (json)
+        return 0;
+    return gw_fail(call, TSR_E_UNSUPPORTED_MEDIA, "unsupported_media_type", "Content-Type",
+                   "The body must be JSON in UTF-8, sent as Content-Type: application/json, not '%.80s'.",
+                   type);
+}
+
 static int http__parse_query(gw_call_t *call, const char *q, size_t len)
 {
     size_t start = 0;
@@ -574,6 +607,8 @@ static void http__dispatch(gw_call_t *call, h2o_req_t *req)
             gw_fail(call, TSR_E_INVALID, "missing_body", NULL, "Send a JSON object as the request body.");
             return;
         }
+        if (http__check_media_type(call) != 0)
+            return;
         if (route->has_body == GW_BODY_RAW) {
             /* Passed on as text: a NUL would end it early, so it is refused here, as the parser would. */
             if (memchr(req->entity.base, '\0', req->entity.len) != NULL) {

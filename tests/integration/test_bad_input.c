@@ -255,6 +255,38 @@ static void test_bad_query_parameters_name_the_parameter(void **state)
     assert_unchanged_but_views(before, 0);
 }
 
+/* A body sent as a form or as text was read as JSON all the same; one in another charset too. */
+static void test_a_body_not_sent_as_json_is_refused(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    const char *body =
+        "{\"name\":\"Larkspur Family Hub\",\"address\":\"1 Vale Road\",\"telephone\":\"020 7974 4444\"}";
+    static const char *const refused[] = {"Content-Type: application/x-www-form-urlencoded",
+                                          "Content-Type: text/plain",
+                                          "Content-Type: application/json; charset=latin1"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        testenv_response_t r =
+            testenv_http(testenv, "POST", "/api/v1/organisations", admin, body, refused[i]);
+        testenv_assert_error(&r, 415, "unsupported_media_type");
+        assert_non_null(strstr(r.body, "sent as Content-Type: application/json"));
+        testenv_response_free(&r);
+    }
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM records.organisations WHERE name = 'Larkspur Family Hub'"),
+        0);
+    /* JSON's own type with its charset, in any case, or none at all, is read. */
+    static const char *const taken[] = {"Content-Type: Application/JSON; charset=\"UTF-8\"", "Content-Type:"};
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+        testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/organisations", admin, body, taken[i]);
+        if (r.status != 201)
+            fail_msg("%s: %ld %s", taken[i], r.status, r.body);
+        testenv_response_free(&r);
+    }
+    free(admin);
+}
+
 static void test_sign_in_with_missing_fields_is_bad_input(void **state)
 {
     (void)state;
@@ -283,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_no_token_or_a_bad_token_is_unauthenticated),
         cmocka_unit_test(test_bad_query_parameters_name_the_parameter),
         cmocka_unit_test(test_sign_in_with_missing_fields_is_bad_input),
+        cmocka_unit_test(test_a_body_not_sent_as_json_is_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -467,7 +467,10 @@ testenv_response_t testenv_http(testenv_t *env, const char *method, const char *
     pthread_mutex_lock(&env->lock);
     snprintf(url, sizeof(url), "%s%s", env->base_url, path);
     pthread_mutex_unlock(&env->lock);
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    /* A Content-Type of the caller's own (or "Content-Type:", none at all) in place of JSON's. */
+    struct curl_slist *headers = header != NULL && strncasecmp(header, "Content-Type:", 13) == 0
+                                     ? NULL
+                                     : curl_slist_append(NULL, "Content-Type: application/json");
     if (token != NULL) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
         headers = curl_slist_append(headers, auth);

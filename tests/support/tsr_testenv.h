@@ -60,7 +60,8 @@ int testenv_wait_exit(testenv_t *env, const char *daemon, int timeout_ms);
 /* 1 when the daemon's log has a line containing text. */
 int testenv_log_has(testenv_t *env, const char *daemon, const char *text);
 
-/* One HTTP call. body may be NULL; header is one extra "Name: value" line or NULL. */
+/* One HTTP call. body may be NULL; header is one extra "Name: value" line or NULL (a Content-Type there
+ * replaces application/json; "Content-Type:" sends none). */
 testenv_response_t testenv_http(testenv_t *env, const char *method, const char *path, const char *token,
                                 const char *body, const char *header);
 void testenv_response_free(testenv_response_t *r);

@@ -199,6 +199,8 @@ static void test_statuses_map_to_the_api_codes(void **state)
     assert_int_equal(tsr_status_http(TSR_E_NOT_FOUND), 404);
     assert_int_equal(tsr_status_http(TSR_E_CONFLICT), 409);
     assert_int_equal(tsr_status_http(TSR_E_TOO_LARGE), 413);
+    assert_int_equal(tsr_status_http(TSR_E_UNSUPPORTED_MEDIA), 415);
+    assert_string_equal(tsr_status_reason(TSR_E_UNSUPPORTED_MEDIA), "Unsupported Media Type");
     assert_int_equal(tsr_status_http(TSR_E_UNPROCESSABLE), 422);
     assert_int_equal(tsr_status_http(TSR_E_UNAVAILABLE), 503);
     assert_int_equal(tsr_status_http(TSR_E_INTERNAL), 500);
