@@ -592,6 +592,13 @@ static void http__dispatch(gw_call_t *call, h2o_req_t *req)
     if (api && req->query_at != SIZE_MAX &&
         http__parse_query(call, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1) != 0)
         return;
+    /* What a call that takes no body was sent (a reason for lifting a restriction, say) would be dropped
+     * without a word. */
+    if (api && !route->has_body && req->entity.base != NULL && req->entity.len > 0) {
+        gw_fail(call, TSR_E_INVALID, "unexpected_body", NULL, "%s %s takes no request body: send none.",
+                route->method, route->pattern);
+        return;
+    }
     if (route->has_body) {
         if (req->entity.base != NULL && req->entity.len > gw->max_body) {
             gw_fail(call, TSR_E_TOO_LARGE, "body_too_large", NULL,

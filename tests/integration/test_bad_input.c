@@ -276,6 +276,12 @@ static void test_a_body_not_sent_as_json_is_refused(void **state)
         testenv_sql_long(testenv,
                          "SELECT count(*) FROM records.organisations WHERE name = 'Larkspur Family Hub'"),
         0);
+    /* A call that takes no body dropped one without a word. */
+    testenv_response_t r =
+        testenv_http(testenv, "GET", "/api/v1/organisations?q=Larkspur", admin, body, NULL);
+    testenv_assert_error(&r, 400, "unexpected_body");
+    assert_non_null(strstr(r.body, "GET /api/v1/organisations takes no request body"));
+    testenv_response_free(&r);
     /* JSON's own type with its charset, in any case, or none at all, is read. */
     static const char *const taken[] = {"Content-Type: Application/JSON; charset=\"UTF-8\"", "Content-Type:"};
     for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
