@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -577,16 +578,28 @@ int tsr_call_command(tsr_call_t *call, const char *key, const char *daemon, cons
                        type, payload, reply_desc, reply, err);
 }
 
+/* A request's hash, as the idempotency table keeps it: its payload (the call's subject and what it
+ * asks), which the gateway builds the same way from the same HTTP request. */
+static void daemon__request_hash(const Tsr__Envelope *req, unsigned char out[crypto_generichash_BYTES])
+{
+    crypto_generichash(out, crypto_generichash_BYTES, req->payload.data, req->payload.len, NULL, 0);
+}
+
 /* The stored reply of an earlier command with the same key: 1 found, 0 none, -1 error. */
 static int daemon__idempotent_reply(PGconn *conn, const Tsr__Envelope *req, uint8_t **reply, size_t *len,
                                     tsr_error_t *err)
 {
     char worker[32];
     snprintf(worker, sizeof(worker), "%" PRIu64, req->actor ? req->actor->worker_id : 0);
-    const char *params[2] = {worker, req->idempotency_key};
-    PGresult *res =
-        tsr_db_exec(conn, "SELECT type, reply FROM idempotency WHERE worker_id = $1::bigint AND key = $2", 2,
-                    params, err);
+    unsigned char hash[crypto_generichash_BYTES];
+    daemon__request_hash(req, hash);
+    const char *values[3] = {worker, req->idempotency_key, (const char *)hash};
+    int lengths[3] = {0, 0, (int)sizeof(hash)};
+    int formats[3] = {0, 0, 1};
+    PGresult *res = tsr_db_exec_bin(conn,
+                                    "SELECT type, reply, coalesce(request_hash = $3, true) FROM idempotency"
+                                    " WHERE worker_id = $1::bigint AND key = $2",
+                                    3, values, lengths, formats, err);
     if (res == NULL)
         return -1;
     int found = PQntuples(res) > 0;
@@ -594,6 +607,13 @@ static int daemon__idempotent_reply(PGconn *conn, const Tsr__Envelope *req, uint
         tsr_error_set(
             err, TSR_E_CONFLICT, "idempotency_key_reused", NULL,
             "This Idempotency-Key was already used for a different kind of request; use a new key.");
+        PQclear(res);
+        return -1;
+    }
+    if (found && strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+        tsr_error_set(err, TSR_E_CONFLICT, "idempotency_key_reused", NULL,
+                      "This Idempotency-Key was already used for a different request (another record, or "
+                      "other details); use a new key for each request, and the same one only to retry it.");
         PQclear(res);
         return -1;
     }
@@ -608,13 +628,16 @@ static int daemon__remember_reply(PGconn *conn, const Tsr__Envelope *req, const 
 {
     char worker[32];
     snprintf(worker, sizeof(worker), "%" PRIu64, req->actor ? req->actor->worker_id : 0);
-    const char *values[4] = {worker, req->idempotency_key, req->type,
-                             (const char *)(reply ? reply : (uint8_t *)"")};
-    int lengths[4] = {0, 0, 0, (int)len};
-    int formats[4] = {0, 0, 0, 1};
-    PGresult *res = tsr_db_exec_bin(
-        conn, "INSERT INTO idempotency (worker_id, key, type, reply) VALUES ($1::bigint, $2, $3, $4)", 4,
-        values, lengths, formats, err);
+    unsigned char hash[crypto_generichash_BYTES];
+    daemon__request_hash(req, hash);
+    const char *values[5] = {worker, req->idempotency_key, req->type,
+                             (const char *)(reply ? reply : (uint8_t *)""), (const char *)hash};
+    int lengths[5] = {0, 0, 0, (int)len, (int)sizeof(hash)};
+    int formats[5] = {0, 0, 0, 1, 1};
+    PGresult *res = tsr_db_exec_bin(conn,
+                                    "INSERT INTO idempotency (worker_id, key, type, reply, request_hash)"
+                                    " VALUES ($1::bigint, $2, $3, $4, $5)",
+                                    5, values, lengths, formats, err);
     if (res == NULL)
         return -1;
     PQclear(res);

@@ -121,17 +121,24 @@ static void test_the_same_idempotency_key_adds_one_organisation(void **state)
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.organisations "
                                                "WHERE name = 'Maple Leaf Youth Club'"),
                      1);
-    /* The key decides, not the body: a repeat that changed its mind still gets the first answer. */
+    /* The same key with another body is another request, refused: the first answer given back for it
+     * told the caller that Oak Tree Youth Club was added, and no one added it. */
     testenv_response_t c =
         testenv_http(testenv, "POST", "/api/v1/organisations", admin, "{\"name\":\"Oak Tree Youth Club\"}",
                      "Idempotency-Key: 0b0e1c9e-key-1");
-    assert_int_equal(c.status, 201);
-    assert_string_equal(json_string_value(json_object_get(c.json, "id")),
-                        json_string_value(json_object_get(a.json, "id")));
-    assert_string_equal(json_string_value(json_object_get(c.json, "name")), "Maple Leaf Youth Club");
+    testenv_assert_error(&c, 409, "idempotency_key_reused");
+    assert_non_null(strstr(c.body, "already used for a different request"));
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.organisations "
                                                "WHERE name = 'Oak Tree Youth Club'"),
                      0);
+    /* The first request again still gets its answer. */
+    testenv_response_t d =
+        testenv_http(testenv, "POST", "/api/v1/organisations", admin, "{\"name\":\"Maple Leaf Youth Club\"}",
+                     "Idempotency-Key: 0b0e1c9e-key-1");
+    assert_int_equal(d.status, 201);
+    assert_string_equal(json_string_value(json_object_get(d.json, "id")),
+                        json_string_value(json_object_get(a.json, "id")));
+    testenv_response_free(&d);
     /* One creation event, so one creation in the trail. */
     assert_int_equal(testenv_wait_audit_caught_up(testenv, 15000), 0);
     assert_int_equal(testenv_sql_long(testenv,
