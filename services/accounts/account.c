@@ -8,6 +8,7 @@
 
 #include "accounts.pb-c.h"
 #include "tsr_envelope.h"
+#include "tsr_log.h"
 #include "tsr_text.h"
 
 const char *const accounts_administrators[] = {"admin", "system-support", "system", NULL};
@@ -313,7 +314,38 @@ int accounts_account_reply(tsr_call_t *call, uint64_t worker_id, tsr_error_t *er
     return rc;
 }
 
+static int account__publish(tsr_call_t *call, uint64_t worker_id, int republished, tsr_error_t *err);
+
 int accounts_account_publish(tsr_call_t *call, uint64_t worker_id, tsr_error_t *err)
+{
+    return account__publish(call, worker_id, 0, err);
+}
+
+static const char *const account_republishers[] = {"admin", "system", NULL};
+
+int accounts_workers_republish(tsr_call_t *call, tsr_error_t *err)
+{
+    if (tsr_actor_require_role(call->actor, account_republishers, "announce the accounts again", err) != 0)
+        return -1;
+    /* Every row locked, in id order, as a change would lock it: the versions follow the changes. */
+    PGresult *res = tsr_db_exec(call->conn, "SELECT id FROM workers ORDER BY id FOR UPDATE", 0, NULL, err);
+    if (res == NULL)
+        return -1;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+        rc = account__publish(call, strtoull(PQgetvalue(res, i, 0), NULL, 10), 1, err);
+    Tsr__Accounts__WorkersRepublished out = TSR__ACCOUNTS__WORKERS_REPUBLISHED__INIT;
+    out.count = (uint32_t)PQntuples(res);
+    PQclear(res);
+    if (rc != 0)
+        return -1;
+    tsr_log_info(call->trace_id, "announced %u accounts again as they stand, asked by %s", out.count,
+                 call->actor->username);
+    tsr_call_reply(call, &out.base);
+    return 0;
+}
+
+static int account__publish(tsr_call_t *call, uint64_t worker_id, int republished, tsr_error_t *err)
 {
     /* The caller holds the worker's row (locked by its change), so versions follow the changes. */
     char id[32];
@@ -347,6 +379,7 @@ int accounts_account_publish(tsr_call_t *call, uint64_t worker_id, tsr_error_t *
     changed.ended = strcmp(a->state, "ended") == 0;
     changed.version = a->version;
     changed.email = PQgetvalue(set.rows, 0, COL_EMAIL);
+    changed.republished = republished;
     if (a->contract != NULL) {
         changed.third_party = 1;
         changed.contract_name = a->contract->name;

@@ -33,6 +33,10 @@ int accounts_account_reply(tsr_call_t *call, uint64_t worker_id, tsr_error_t *er
 /* Emits accounts.worker.changed with the whole account as it now stands, in the call's transaction.
  * Every change to a worker ends with this, after the change and before the commit. */
 int accounts_account_publish(tsr_call_t *call, uint64_t worker_id, tsr_error_t *err);
+/* accounts.workers.republish: every account announced again as it stands (system administrators and
+ * batch jobs), for the copies of the accounts the other daemons keep: after an upgrade that added to
+ * them (a worker's name in records', say), each learns it now rather than at the worker's next change. */
+int accounts_workers_republish(tsr_call_t *call, tsr_error_t *err);
 
 /* accounts.worker.get: one account (admin and system support). */
 int accounts_worker_get(tsr_call_t *call, tsr_error_t *err);

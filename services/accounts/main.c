@@ -20,6 +20,7 @@ static const tsr_handler_def_t accounts_handlers[] = {
     {"accounts.worker.end", accounts_worker_end, &tsr__accounts__worker_end__descriptor},
     {"accounts.worker.update", accounts_worker_update, &tsr__accounts__worker_update__descriptor},
     {"accounts.worker.get", accounts_worker_get, &tsr__accounts__worker_get__descriptor},
+    {"accounts.workers.republish", accounts_workers_republish, &tsr__accounts__workers_republish__descriptor},
     {"accounts.worker.search", accounts_worker_search, &tsr__accounts__worker_search__descriptor},
     {"accounts.conflict.declare", accounts_conflict_declare, &tsr__accounts__conflict_declare__descriptor},
 };

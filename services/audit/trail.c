@@ -97,8 +97,10 @@ static int trail__describe_account(const Tsr__Envelope *ev, trail_access_t *acce
             return -1;
         *access = (trail_access_t){"change-account", "worker", m->worker_id, ""};
         size_t used = (size_t)snprintf(access->summary, sizeof(access->summary),
-                                       "Account of %s (%s, worker %" PRIu64 ") now: roles ", m->name,
-                                       m->username, m->worker_id);
+                                       m->republished ? "Account of %s (%s, worker %" PRIu64
+                                                        ") announced again, unchanged: roles "
+                                                      : "Account of %s (%s, worker %" PRIu64 ") now: roles ",
+                                       m->name, m->username, m->worker_id);
         for (size_t i = 0; i < m->n_roles && used < sizeof(access->summary); i++)
             used += (size_t)snprintf(access->summary + used, sizeof(access->summary) - used, "%s%s",
                                      i ? ", " : "", m->roles[i]);

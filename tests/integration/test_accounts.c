@@ -318,6 +318,50 @@ static void test_the_first_administrator_is_made_by_the_tool_with_a_password_fro
 /* The gateway forgets a session that stopped (signed out or expired) more than
  * gateway.session_keep_days (30) ago, at its hourly housekeeping; one that stopped more recently,
  * and one still in use, are kept, and the one in use still works. */
+/* An upgrade that adds to a daemon's copy of the accounts (a worker's name in records', say) left it
+ * empty until the worker's next change: the operator has every account announced again. */
+static void test_every_account_announced_again_brings_the_copies_up_to_date(void **state)
+{
+    (void)state;
+    long id = testenv_sql_long(testenv, "SELECT id FROM accounts.workers WHERE username = 'key.worker'");
+    long version =
+        testenv_sql_long(testenv, "SELECT version FROM accounts.workers WHERE username = 'key.worker'");
+    char sql[300], out[1024];
+    snprintf(sql, sizeof(sql), "UPDATE records.workers SET name = '' WHERE id = %ld", id);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    snprintf(sql, sizeof(sql), "UPDATE workflow.workers SET name = '' WHERE id = %ld", id);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+
+    assert_int_equal(testenv_run_tool(testenv, "accounts republish", out, sizeof(out)), 0);
+    char says[120];
+    snprintf(says, sizeof(says), "Announced %ld accounts again",
+             testenv_sql_long(testenv, "SELECT count(*) FROM accounts.workers"));
+    assert_non_null(strstr(out, says));
+    snprintf(sql, sizeof(sql),
+             "SELECT ((SELECT name FROM records.workers WHERE id = %ld) = a.name"
+             " AND (SELECT name FROM workflow.workers WHERE id = %ld) = a.name)::int"
+             " FROM accounts.workers a WHERE a.id = %ld",
+             id, id, id);
+    for (int waited = 0; testenv_sql_long(testenv, sql) != 1; waited += 50) {
+        if (waited > 10000)
+            fail_msg("records' and workflow's copies did not learn the name again");
+        usleep(50 * 1000);
+    }
+    snprintf(sql, sizeof(sql), "SELECT version FROM accounts.workers WHERE id = %ld", id);
+    assert_true(testenv_sql_long(testenv, sql) > version);
+    /* The trail says what it was: nothing changed. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 15000), 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE action = 'change-account' AND record_id = %ld"
+             " AND summary LIKE '%% announced again, unchanged: %%'",
+             id);
+    for (int waited = 0; testenv_sql_long(testenv, sql) < 1; waited += 50) {
+        if (waited > 10000)
+            fail_msg("no trail entry of the account announced again");
+        usleep(50 * 1000);
+    }
+}
+
 static void test_sessions_that_stopped_more_than_the_days_kept_ago_are_forgotten(void **state)
 {
     (void)state;
@@ -604,6 +648,7 @@ int main(void)
         cmocka_unit_test(
             test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file),
         cmocka_unit_test(test_sessions_that_stopped_more_than_the_days_kept_ago_are_forgotten),
+        cmocka_unit_test(test_every_account_announced_again_brings_the_copies_up_to_date),
         cmocka_unit_test(test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username),
         cmocka_unit_test(test_a_worker_changes_their_password_and_support_reset_a_forgotten_one),
     };

@@ -1,7 +1,9 @@
 /* tessera accounts add-administrator: the first system administrator of an instance outside demo
  * mode (the API adds workers only for an administrator who is already there), or the recovery of
  * one locked out. Run as the system on the bus, so it needs the machine's configuration; the
- * password comes from a file only its owner can read, never from the command line. */
+ * password comes from a file only its owner can read, never from the command line.
+ * tessera accounts republish: every account announced again as it stands, after an upgrade that
+ * added to the other daemons' copies of the accounts. */
 #include <stdio.h>
 #include <string.h>
 
@@ -52,5 +54,34 @@ int cli_accounts_add_administrator(cli_context_t *ctx, int argc, char **argv)
         return 1;
     printf("Administrator %s (worker %llu) can sign in, with the roles admin and system-support.\n", username,
            (unsigned long long)id);
+    return 0;
+}
+
+int cli_accounts_republish(cli_context_t *ctx, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0) {
+        fprintf(stderr, "usage: tessera accounts republish\n");
+        return 2;
+    }
+    Tsr__Accounts__WorkersRepublish in = TSR__ACCOUNTS__WORKERS_REPUBLISH__INIT;
+    Tsr__Envelope *reply = NULL;
+    tsr_error_t err;
+    if (cli_call_timeout(ctx, "accounts", "accounts.workers.republish", &in.base, 300000, &reply, &err) !=
+        0) {
+        fprintf(stderr, "tessera: the accounts were not announced again: %s\n", err.message);
+        return err.status == TSR_E_UNAVAILABLE ? 2 : 1;
+    }
+    Tsr__Accounts__WorkersRepublished *out =
+        tsr__accounts__workers_republished__unpack(NULL, reply->payload.len, reply->payload.data);
+    tsr__envelope__free_unpacked(reply, NULL);
+    if (out == NULL) {
+        fprintf(stderr, "tessera: the accounts daemon's answer could not be read\n");
+        return 2;
+    }
+    printf("Announced %u accounts again as they stand; each daemon brings its copy up to date as it "
+           "applies them.\n",
+           out->count);
+    tsr__accounts__workers_republished__free_unpacked(out, NULL);
     return 0;
 }

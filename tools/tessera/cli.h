@@ -80,6 +80,7 @@ int cli_audit_report(cli_context_t *ctx, int argc, char **argv);
  * *id. -1 having said why. */
 int cli_worker_import(cli_context_t *ctx, const Tsr__Accounts__WorkerImport *in, uint64_t *id);
 /* tessera accounts add-administrator --username --name --password-file --dbs-checked-on ... (accounts.c) */
+int cli_accounts_republish(cli_context_t *ctx, int argc, char **argv);
 int cli_accounts_add_administrator(cli_context_t *ctx, int argc, char **argv);
 /* tessera curve keypair SECRET_FILE (curve.c) */
 int cli_curve_keypair(cli_context_t *ctx, int argc, char **argv);

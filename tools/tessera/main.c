@@ -62,6 +62,10 @@ static const cli_command_t cli_commands[] = {
      "                            the first system administrator (admin and system-support), outside demo\n"
      "                            mode too; the same username again resets its name and password",
      cli_accounts_add_administrator, 0},
+    {"accounts", "republish",
+     "accounts republish        every account announced again as it stands, for the other daemons'\n"
+     "                            copies of the accounts (after an upgrade that added to them)",
+     cli_accounts_republish, 0},
     {"curve", "keypair",
      "curve keypair SECRET_FILE\n"
      "                            a key pair for a process of the suite on a CURVE bus: the secret key to\n"
