@@ -139,6 +139,27 @@ int tsr_text_has_control(const char *s, int allow_newlines)
             continue;
         if (c < 0x20 || c == 0x7F)
             return 1;
+        /* C1 controls, U+0080 to U+009F (C2 80 to C2 9F): never text, and some terminals obey them. */
+        if (c == 0xC2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9F)
+            return 1;
+    }
+    return 0;
+}
+
+int tsr_text_has_invisible(const char *s)
+{
+    /* As UTF-8: U+061C, U+200B, U+200E and U+200F, U+202A to U+202E, U+2060, U+2066 to U+2069, U+FEFF.
+     * The zero-width joiners (U+200C, U+200D) some scripts spell names with are let through. */
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if (p[0] == 0xD8 && p[1] == 0x9C)
+            return 1;
+        if (p[0] == 0xE2 && p[1] == 0x80 &&
+            (p[2] == 0x8B || p[2] == 0x8E || p[2] == 0x8F || (p[2] >= 0xAA && p[2] <= 0xAE)))
+            return 1;
+        if (p[0] == 0xE2 && p[1] == 0x81 && (p[2] == 0xA0 || (p[2] >= 0xA6 && p[2] <= 0xA9)))
+            return 1;
+        if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+            return 1;
     }
     return 0;
 }

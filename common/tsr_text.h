@@ -26,8 +26,13 @@ size_t tsr_text_length(const char *s);
 size_t tsr_text_trimmed_length(const char *s);
 /* A malloc'd copy without leading and trailing white space. */
 char *tsr_text_trim_dup(const char *s);
-/* Whether s holds a control character; allow_newlines lets \n, \r and \t through. */
+/* Whether s holds a control character (C0, DEL or C1); allow_newlines lets \n, \r and \t through. */
 int tsr_text_has_control(const char *s, int allow_newlines);
+/* Whether s (UTF-8) holds a character that shows as nothing but changes what is stored or how it is
+ * shown: a zero-width space, a word joiner, a byte order mark, or a mark or override of the text's
+ * direction. In a name it hides a duplicate from search and the NHS's match, or shows the name
+ * reversed. */
+int tsr_text_has_invisible(const char *s);
 /* A reason for taking out something recorded in error: its code as the API takes it and its words
  * for a message ("found to be inaccurate"). A list of them ends with {NULL, NULL}. */
 typedef struct {

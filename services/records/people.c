@@ -371,6 +371,12 @@ static int person__load_allocations(tsr_call_t *call, uint64_t id, Tsr__Records_
         (check).gender = (in)->gender;                                                                       \
     } while (0)
 
+/* A name that looks right but holds what no one can see would hide the person from search, from the
+ * duplicate check and from the NHS's match of their name. */
+#define PERSON_INVISIBLE                                                                                     \
+    "A name must not contain a zero-width space or a mark of the text's direction, which cannot be seen: "   \
+    "type the name again."
+
 /* Adds every fault of a person's details to err, in the form's order, for the caller to end the
  * gathering (tsr_error_gathered) once it has added its own. */
 static void person__gather_faults(const Tsr__Records__PersonCreate *in, char nhs[11], tsr_error_t *err)
@@ -385,6 +391,8 @@ static void person__gather_faults(const Tsr__Records__PersonCreate *in, char nhs
     else if (tsr_text_has_control(given, 0))
         tsr_error_add(err, TSR_E_INVALID, "invalid_characters", "legal_name.given",
                       "A name must not contain control characters.");
+    else if (tsr_text_has_invisible(given))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_characters", "legal_name.given", PERSON_INVISIBLE);
     if (tsr_text_trimmed_length(family) == 0)
         tsr_error_add(err, TSR_E_INVALID, "missing_field", "legal_name.family", "Enter the family name.");
     else if (tsr_text_length(family) > PERSON_NAME_MAX)
@@ -393,12 +401,20 @@ static void person__gather_faults(const Tsr__Records__PersonCreate *in, char nhs
     else if (tsr_text_has_control(family, 0))
         tsr_error_add(err, TSR_E_INVALID, "invalid_characters", "legal_name.family",
                       "A name must not contain control characters.");
+    else if (tsr_text_has_invisible(family))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_characters", "legal_name.family", PERSON_INVISIBLE);
     if (in->n_other_names > 32)
         tsr_error_add(err, TSR_E_INVALID, "too_many", "other_names", "Record at most 32 other names.");
     for (size_t i = 0; in->n_other_names <= 32 && i < in->n_other_names; i++)
         if (tsr_text_trimmed_length(in->other_names[i]) == 0 || tsr_text_length(in->other_names[i]) > 200) {
             tsr_error_add(err, TSR_E_INVALID, "invalid_name", "other_names",
                           "Each other name must be 1 to 200 characters.");
+            break;
+        } else if (tsr_text_has_control(in->other_names[i], 0) ||
+                   tsr_text_has_invisible(in->other_names[i])) {
+            tsr_error_add(err, TSR_E_INVALID, "invalid_characters", "other_names",
+                          "An other name must not contain control characters, zero-width spaces or marks of "
+                          "the text's direction.");
             break;
         }
     static const char *const genders[] = {"female", "male", "indeterminate", "not-known", NULL};

@@ -125,6 +125,42 @@ static void test_a_name_over_200_characters_is_refused(void **state)
     assert_unchanged_but_views(before, 0);
 }
 
+/* A name that looks right but holds what no one sees: a zero-width space hid a duplicate from search
+ * and the NHS's match; a right-to-left override showed the name reversed. A C1 control is no text. */
+static void test_a_name_with_invisible_or_control_characters_is_refused(void **state)
+{
+    (void)state;
+    snapshot_t before = snapshot();
+    post_is_refused("{\"name\":\"Hampden\\u200b Children Centre\"}", 400, "invalid_characters", "name");
+    post_is_refused("{\"name\":\"\\u202eertneC nerdlihC\"}", 400, "invalid_characters", "name");
+    post_is_refused("{\"name\":\"Hampden\\u0085\"}", 400, "invalid_characters", "name");
+    static const char *const people[] = {
+        "{\"legal_name\":{\"given\":\"Ann\\u200b\",\"family\":\"Quill\"},\"gender\":\"female\"}",
+        "{\"legal_name\":{\"given\":\"Ann\",\"family\":\"\\ufeffQuill\"},\"gender\":\"female\"}",
+        "{\"legal_name\":{\"given\":\"Ann\",\"family\":\"Quill\"},\"other_names\":[\"A\\u2066nn\"],"
+        "\"gender\":\"female\"}",
+    };
+    static const char *const fields[] = {"legal_name.given", "legal_name.family", "other_names"};
+    for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++) {
+        testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/people", admin, people[i], NULL);
+        testenv_assert_error(&r, 400, "invalid_characters");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                            fields[i]);
+        testenv_response_free(&r);
+    }
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM records.people WHERE family_name LIKE '%Quill'"), 0);
+    assert_unchanged_but_views(before, 0);
+    /* A name spelt with a zero-width non-joiner, as Persian names are, is a name. */
+    testenv_response_t ok = testenv_http(testenv, "POST", "/api/v1/people", admin,
+                                         "{\"legal_name\":{\"given\":\"\\u0645\\u0647\\u200c\\u0633\\u0627\","
+                                         "\"family\":\"Quillan\"},\"gender\":"
+                                         "\"female\"}",
+                                         NULL);
+    assert_int_equal(ok.status, 201);
+    testenv_response_free(&ok);
+}
+
 static void test_a_body_over_1_mib_is_refused_with_413(void **state)
 {
     (void)state;
@@ -316,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_malformed_json_is_refused_naming_where),
         cmocka_unit_test(test_missing_and_mistyped_fields_name_the_field),
         cmocka_unit_test(test_a_name_over_200_characters_is_refused),
+        cmocka_unit_test(test_a_name_with_invisible_or_control_characters_is_refused),
         cmocka_unit_test(test_a_body_over_1_mib_is_refused_with_413),
         cmocka_unit_test(test_unknown_and_malformed_ids_are_not_found),
         cmocka_unit_test(test_no_token_or_a_bad_token_is_unauthenticated),

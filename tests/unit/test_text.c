@@ -174,6 +174,18 @@ static void test_lengths_count_characters_trim_and_control_characters(void **sta
     assert_true(tsr_text_has_control("delete\x7f", 1));
     assert_true(tsr_text_has_control("\x1b[31mred", 1)); /* a terminal escape */
     assert_false(tsr_text_has_control("Zo\xc3\xab \xe2\x80\x94", 0));
+    assert_true(tsr_text_has_control("next line\xc2\x85", 1));              /* U+0085, a C1 control */
+    assert_false(tsr_text_has_control("\xc2\xa0non-breaking \xc2\xa3", 0)); /* U+00A0, U+00A3 */
+    assert_true(tsr_text_has_invisible("Ann\xe2\x80\x8b"));                 /* zero-width space */
+    assert_true(tsr_text_has_invisible("Ann\xe2\x80\xae"
+                                       "evil")); /* right-to-left override */
+    assert_true(tsr_text_has_invisible("\xef\xbb\xbf"
+                                       "Ann")); /* byte order mark */
+    assert_true(tsr_text_has_invisible("a\xe2\x81\xa6"
+                                       "b\xe2\x81\xa9")); /* an isolate */
+    assert_true(tsr_text_has_invisible("a\xe2\x80\x8f")); /* right-to-left mark */
+    assert_false(tsr_text_has_invisible("\xd9\x85\xd9\x8a\xe2\x80\x8c\xd8\xb1\xd8\xa7")); /* a ZWNJ */
+    assert_false(tsr_text_has_invisible("Zo\xc3\xab \xe2\x80\x94 O'Brien-Sm\xc3\xadth"));
     char *empty = tsr_text_trim_dup("   ");
     assert_string_equal(empty, "");
     free(empty);
