@@ -183,11 +183,13 @@ static int request__case_note(tsr_call_t *call, const char *rid, const wf_step_t
     q.type = (char *)json_string_value(json_object_get(takes, "type"));
     q.title = (char *)title;
     q.body = (char *)text;
-    q.occurred_at_ms = tsr_now_ms();
     /* records commits the note before this command does: if this command's commit then fails, or
      * records answered after we gave up, the worker tries again, and the same acknowledgement with
      * the same words must find the note already there rather than add it twice. Words changed
-     * before the retry are a note of their own. */
+     * before the retry are a note of their own. The same request again must be the same bytes (the
+     * key is refused for another request), so records stamps the note's time (occurred_at 0: now)
+     * rather than this call. */
+    q.occurred_at_ms = 0;
     unsigned char hash[16];
     crypto_generichash(hash, sizeof(hash), (const unsigned char *)text, strlen(text), NULL, 0);
     char key[96], hex[2 * sizeof(hash) + 1];

@@ -1565,7 +1565,11 @@ try {
       failed++;
       const file = path.join(shotsDir, `failed-${journeys.indexOf(j) + 1}.png`);
       await session.page?.screenshot({ path: file, fullPage: true }).catch(() => {});
-      failure = `journey ${journeys.indexOf(j) + 1} FAILED: ${j.name}\n  ${error.stack || error}\n  page: ${session.page?.url()}; screenshot ${file}`;
+      const seen = [
+        session.consoleErrors.length ? `\n  the browser's console: ${session.consoleErrors.join('; ')}` : '',
+        session.failedRequests.length ? `\n  requests that failed: ${session.failedRequests.slice(-10).join('; ')}` : '',
+      ].join('');
+      failure = `journey ${journeys.indexOf(j) + 1} FAILED: ${j.name}\n  ${error.stack || error}\n  page: ${session.page?.url()}; screenshot ${file}${seen}`;
       log(`  ${failure}`);
       // Later journeys build on earlier ones.
       break;

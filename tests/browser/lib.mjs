@@ -126,6 +126,7 @@ export class Session {
     this.shotsDir = shotsDir;
     this.shots = [];
     this.consoleErrors = [];
+    this.failedRequests = [];
   }
 
   async open() {
@@ -137,6 +138,9 @@ export class Session {
       if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) this.consoleErrors.push(`${this.page.url()}: ${m.text()}`);
     });
     this.page.on('pageerror', (e) => this.consoleErrors.push(`${this.page.url()}: ${e.message}`));
+    // Not a fault in itself (a download the page drops, a request given up as the page moves on),
+    // but what a failed journey's report shows: a page that never drew may have lost a module.
+    this.page.on('requestfailed', (r) => this.failedRequests.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
     await this.page.goto(this.base + '/');
     return this.page;
   }
