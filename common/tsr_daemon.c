@@ -585,16 +585,16 @@ static void daemon__request_hash(const Tsr__Envelope *req, unsigned char out[cry
     crypto_generichash(out, crypto_generichash_BYTES, req->payload.data, req->payload.len, NULL, 0);
 }
 
-/* The stored reply of an earlier command with the same key: 1 found, 0 none, -1 error. */
-static int daemon__idempotent_reply(PGconn *conn, const Tsr__Envelope *req, uint8_t **reply, size_t *len,
-                                    tsr_error_t *err)
+/* The stored reply of an earlier command with the same key (and hash, daemon__request_hash): 1 found,
+ * 0 none, -1 error. */
+static int daemon__idempotent_reply(PGconn *conn, const Tsr__Envelope *req,
+                                    const unsigned char hash[crypto_generichash_BYTES], uint8_t **reply,
+                                    size_t *len, tsr_error_t *err)
 {
     char worker[32];
     snprintf(worker, sizeof(worker), "%" PRIu64, req->actor ? req->actor->worker_id : 0);
-    unsigned char hash[crypto_generichash_BYTES];
-    daemon__request_hash(req, hash);
     const char *values[3] = {worker, req->idempotency_key, (const char *)hash};
-    int lengths[3] = {0, 0, (int)sizeof(hash)};
+    int lengths[3] = {0, 0, crypto_generichash_BYTES};
     int formats[3] = {0, 0, 1};
     PGresult *res = tsr_db_exec_bin(conn,
                                     "SELECT type, reply, coalesce(request_hash = $3, true) FROM idempotency"
@@ -623,16 +623,15 @@ static int daemon__idempotent_reply(PGconn *conn, const Tsr__Envelope *req, uint
     return found;
 }
 
-static int daemon__remember_reply(PGconn *conn, const Tsr__Envelope *req, const uint8_t *reply, size_t len,
-                                  tsr_error_t *err)
+static int daemon__remember_reply(PGconn *conn, const Tsr__Envelope *req,
+                                  const unsigned char hash[crypto_generichash_BYTES], const uint8_t *reply,
+                                  size_t len, tsr_error_t *err)
 {
     char worker[32];
     snprintf(worker, sizeof(worker), "%" PRIu64, req->actor ? req->actor->worker_id : 0);
-    unsigned char hash[crypto_generichash_BYTES];
-    daemon__request_hash(req, hash);
     const char *values[5] = {worker, req->idempotency_key, req->type,
                              (const char *)(reply ? reply : (uint8_t *)""), (const char *)hash};
-    int lengths[5] = {0, 0, 0, (int)len, (int)sizeof(hash)};
+    int lengths[5] = {0, 0, 0, (int)len, crypto_generichash_BYTES};
     int formats[5] = {0, 0, 0, 1, 1};
     PGresult *res = tsr_db_exec_bin(conn,
                                     "INSERT INTO idempotency (worker_id, key, type, reply, request_hash)"
@@ -649,6 +648,9 @@ static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
     const Tsr__Envelope *req = job->request;
     int keyed = req->idempotency_key != NULL && req->idempotency_key[0] != '\0';
     int read = daemon__is_group_read(job->daemon, req);
+    unsigned char hash[crypto_generichash_BYTES];
+    if (keyed)
+        daemon__request_hash(req, hash);
     ProtobufCMessage *payload = NULL;
     if (job->handler->request != NULL) {
         payload = tsr_unpack(job->handler->request, req->payload.data, req->payload.len, &job->err);
@@ -673,7 +675,8 @@ static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
         if ((read ? tsr_db_begin_read_only(conn, &job->err) : tsr_db_begin(conn, &job->err)) != 0)
             break;
         if (keyed) {
-            int found = daemon__idempotent_reply(conn, req, &job->reply_payload, &job->reply_len, &job->err);
+            int found =
+                daemon__idempotent_reply(conn, req, hash, &job->reply_payload, &job->reply_len, &job->err);
             if (found != 0) {
                 tsr_db_command(conn, "ROLLBACK", NULL);
                 job->failed = found < 0;
@@ -694,7 +697,8 @@ static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
             }
             goto rollback;
         }
-        if (keyed && daemon__remember_reply(conn, req, call.reply_payload, call.reply_len, &job->err) != 0)
+        if (keyed &&
+            daemon__remember_reply(conn, req, hash, call.reply_payload, call.reply_len, &job->err) != 0)
             goto rollback;
         if (tsr_db_command(conn, "COMMIT", &job->err) != 0)
             goto rollback;

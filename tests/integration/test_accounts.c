@@ -195,11 +195,7 @@ static void test_a_leavers_existing_token_stops_working(void **state)
     testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/organisations/7500065", leaver, NULL, NULL);
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);
-    char path[128];
-    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", worker);
-    r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"Left the council\"}", NULL);
-    assert_int_equal(r.status, 200);
-    testenv_response_free(&r);
+    testenv_end_worker(testenv, admin, worker, "Left the council");
     /* The gateway hears of it through the accounts daemon's events: within moments. */
     long status = 200;
     for (int i = 0; i < 40 && status == 200; i++) {
@@ -223,6 +219,8 @@ static void test_a_leavers_existing_token_stops_working(void **state)
         worker, admin_id);
     assert_int_equal(wait_count(sql, 2), 2);
     /* Ending it again finds no open account. */
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", worker);
     r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"again\"}", NULL);
     testenv_assert_error(&r, 404, "not_found");
     testenv_response_free(&r);

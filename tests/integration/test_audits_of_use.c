@@ -227,8 +227,7 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);
     read_person(t_mo, p6);
-    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", lee);
-    post(path, "{\"reason\":\"Left the council\"}", 200);
+    testenv_end_worker(testenv, admin, lee, "Left the council");
     assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
     wait_audit_sql("SELECT count(*) FROM audit.workers WHERE username = 'leaver.lee' AND ended", 1);
     wait_audit_sql("SELECT count(*) FROM audit.conflicts", 1);

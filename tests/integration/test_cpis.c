@@ -1516,14 +1516,12 @@ test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with
     /* The number stays inactive: closing the entry is not recording a new number. */
     assert_int_equal(testenv_sql_long(testenv, sql), 2);
     /* A key worker who has left the council is no one to tell either: the same entry for that child. */
-    char leaver[32], left_child[32], nhs_left[11], path_end[96];
+    char leaver[32], left_child[32], nhs_left[11];
     testenv_add_worker(testenv, admin, "kw.leaving", "Lee Leavingwell", "\"roles\":[\"social-worker\"]",
                        leaver);
     testenv_new_nhs_number(nhs_left);
     add_child("Lana", "Leftbehind", "female", "2017-05-05", nhs_left, leaver, left_child);
-    snprintf(path_end, sizeof(path_end), "/api/v1/workers/%s/end", leaver);
-    json_decref(
-        testenv_call_json(testenv, admin, "POST", path_end, "{\"reason\":\"Left the council\"}", 200));
+    testenv_end_worker(testenv, admin, leaver, "Left the council");
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.workers WHERE id = %s AND ended", leaver);
     assert_int_equal(wait_count(sql, 1), 1);
     reply = post_inactive("N-INACT-LEFT", nhs_left);

@@ -741,10 +741,7 @@ static void test_an_allocation_already_open_or_to_a_leaver_is_refused_and_a_merg
     /* A leaver, once records has heard the account was ended. */
     testenv_add_worker(testenv, admin, "left.lately", "Lettice Lately", "\"roles\":[\"social-worker\"]",
                        leaver);
-    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", leaver);
-    r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"Left the council\"}", NULL);
-    assert_int_equal(r.status, 200);
-    testenv_response_free(&r);
+    testenv_end_worker(testenv, admin, leaver, "Left the council");
     long status = 0;
     for (int i = 0; i < 100 && status != 422; i++) {
         r = allocate_key_worker(admin, twin, leaver);
@@ -805,8 +802,7 @@ static void test_people_allocated_to_a_key_worker_who_has_left_are_listed_until_
     char old_allocation[32];
     snprintf(old_allocation, sizeof(old_allocation), "%s", testenv_str(r.json, "id"));
     testenv_response_free(&r);
-    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", kit);
-    json_decref(testenv_call_json(testenv, admin, "POST", path, "{\"reason\":\"Left the council\"}", 200));
+    testenv_end_worker(testenv, admin, kit, "Left the council");
 
     /* Records hears of the leaver from the accounts daemon's event: within moments. */
     char *manager = testenv_login(testenv, "mash.manager");

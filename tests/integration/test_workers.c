@@ -664,12 +664,9 @@ static void test_workers_find_colleagues_by_name_and_team_and_see_only_names_rol
     testenv_response_free(&r);
 
     /* A leaver is not offered to colleagues; system support still finds the account. */
-    char gone[32], path[128];
+    char gone[32];
     add_worker(admin, "gone.soon", "Gwen Gonering", "\"roles\":[\"social-worker\"]", gone);
-    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", gone);
-    r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"Left the council\"}", NULL);
-    assert_int_equal(r.status, 200);
-    testenv_response_free(&r);
+    testenv_end_worker(testenv, admin, gone, "Left the council");
     r = testenv_http(testenv, "GET", "/api/v1/workers?q=gonering", sw, NULL, NULL);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
     testenv_response_free(&r);
@@ -804,11 +801,8 @@ static void test_every_change_to_an_account_is_published_with_the_account_as_it_
     assert_int_equal(changed_events(), before);
 
     /* A leaver: ended, in the same transaction as accounts.worker.ended. */
-    char path[128], changed_at[64], ended_at[64];
-    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", id);
-    r = testenv_http(testenv, "POST", path, admin, "{\"reason\":\"Contract work finished\"}", NULL);
-    assert_int_equal(r.status, 200);
-    testenv_response_free(&r);
+    char changed_at[64], ended_at[64];
+    testenv_end_worker(testenv, admin, id, "Contract work finished");
     c = (Tsr__Accounts__WorkerChanged *)last_event(
         "accounts.worker.changed", &tsr__accounts__worker_changed__descriptor, id, changed_at);
     assert_non_null(c);

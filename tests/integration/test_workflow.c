@@ -1170,8 +1170,7 @@ static void test_a_leavers_folders_are_listed_for_managers_until_their_work_is_m
     char *t_lou = testenv_login(testenv, "lou.leaving");
     start_step(t_lou, "front-door-consultation", "CSSW", "organisation", HAMPDEN, step);
     free(t_lou);
-    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", lou);
-    json_decref(testenv_call_json(testenv, admin, "POST", path, "{\"reason\":\"Left the council\"}", 200));
+    testenv_end_worker(testenv, admin, lou, "Left the council");
 
     /* The workflow daemon hears of the leaver from the accounts daemon's event: within moments. */
     char *manager = testenv_login(testenv, "mash.manager");

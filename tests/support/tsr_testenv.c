@@ -649,6 +649,21 @@ void testenv_add_worker(testenv_t *env, const char *admin_token, const char *use
     }
 }
 
+void testenv_end_worker(testenv_t *env, const char *admin_token, const char *worker_id, const char *reason)
+{
+    char path[96], body[256];
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", worker_id);
+    json_t *b = json_pack("{s:s}", "reason", reason);
+    char *text = json_dumps(b, JSON_COMPACT);
+    snprintf(body, sizeof(body), "%s", text ? text : "{}");
+    free(text);
+    json_decref(b);
+    testenv_response_t r = testenv_http(env, "POST", path, admin_token, body, NULL);
+    if (r.status != 200)
+        fail_msg("ending worker %s: %ld %s", worker_id, r.status, r.body ? r.body : "");
+    testenv_response_free(&r);
+}
+
 void testenv_add_person(testenv_t *env, const char *token, const char *given, const char *family,
                         const char *dob, char id[32])
 {

@@ -78,6 +78,8 @@ int testenv_psql(testenv_t *env, const char *role, const char *sql, char *out, s
 void testenv_add_worker(testenv_t *env, const char *admin_token, const char *username, const char *name,
                         const char *rest, char id[32]);
 /* Adds a person (female, born dob YYYY-MM-DD) as the worker of token; fails the test on refusal. */
+/* Ends a worker's account (POST /api/v1/workers/{id}/end) with reason, asserting the 200: a leaver. */
+void testenv_end_worker(testenv_t *env, const char *admin_token, const char *worker_id, const char *reason);
 void testenv_add_person(testenv_t *env, const char *token, const char *given, const char *family,
                         const char *dob, char id[32]);
 /* A date from the server's clock, as YYYY-MM-DD: expr is SQL, e.g. "current_date + 30". */
