@@ -704,6 +704,7 @@ typedef struct {
     const char *legal_status;
     const char *start_date;
     const char *end_date;
+    const char *earlier_plan;               /* an open plan of the same kind begun before it: "id date" */
     const Tsr__Records__NhsHolder *subject; /* whose details are sent: the child, or the mother */
     uint64_t key_worker_id;                 /* the child's, told of a fault on the record; 0 if none */
 } plans_due_t;
@@ -725,10 +726,16 @@ static void plans__hold_back(json_t *held, const plans_due_t *d, const char *nhs
  * one, which has its own task) stays with the error queue. */
 static int plans__tell_key_workers(plans_ctx_t *c, json_t *held_out, tsr_error_t *err)
 {
-    static const char *const for_the_key_worker[] = {
-        "family_name_mismatch",          "given_name_mismatch", "date_of_birth_mismatch",
-        "date_of_birth_missing",         "no_nhs_number",       "invalid_nhs_number",
-        "expected_delivery_date_passed", "child_born",          NULL};
+    static const char *const for_the_key_worker[] = {"family_name_mismatch",
+                                                     "given_name_mismatch",
+                                                     "date_of_birth_mismatch",
+                                                     "date_of_birth_missing",
+                                                     "no_nhs_number",
+                                                     "invalid_nhs_number",
+                                                     "expected_delivery_date_passed",
+                                                     "child_born",
+                                                     "duplicate_plan",
+                                                     NULL};
     size_t i;
     json_t *e;
     json_array_foreach(held_out, i, e)
@@ -752,9 +759,11 @@ static int plans__tell_key_workers(plans_ctx_t *c, json_t *held_out, tsr_error_t
         ev.n_worker_ids = 1;
         ev.kind = "cpis-plan-held-back";
         ev.title =
-            strcmp(code, "child_born") == 0 ? "CP-IS: a child's unborn child protection plan is not shared "
-                                              "with the NHS since their birth: "
-                                              "record their child protection plan"
+            strcmp(code, "duplicate_plan") == 0
+                ? "CP-IS: a child has two open plans of one kind: end the one recorded in error"
+            : strcmp(code, "child_born") == 0 ? "CP-IS: a child's unborn child protection plan is not shared "
+                                                "with the NHS since their birth: "
+                                                "record their child protection plan"
             : strstr(code, "nhs_number") || strcmp(code, "expected_delivery_date_passed") == 0
                 ? "CP-IS: a child's plan is not shared with the NHS until their NHS number is recorded"
                 : "CP-IS: a child's plan is not shared with the NHS: their name or date of birth differs "
@@ -786,6 +795,21 @@ static int plans__judge(plans_due_t *d, const plans_people_t *people, json_t *in
         return -1;
     }
     d->subject = child;
+    if (d->earlier_plan[0]) {
+        /* Recording a plan refuses one over another of its kind, so two open at once come of two
+         * records of the child merged (seed 002). The NHS is told of one: the one begun first. */
+        char earlier_id[24] = "", earlier_start[16] = "";
+        sscanf(d->earlier_plan, "%23s %15s", earlier_id, earlier_start);
+        snprintf(reason, sizeof(reason),
+                 "%s has two open plans of one kind (%s): plan %s, from %s, and plan %" PRIu64
+                 ", from %s, as when two "
+                 "records of one child are merged. Only plan %s is shared with the NHS: end the one "
+                 "recorded in error.",
+                 child->display_name, plans__type_title(d->plan_type), earlier_id, earlier_start, d->id,
+                 d->start_date, earlier_id);
+        plans__hold_back(held, d, "", "duplicate_plan", reason);
+        return -1;
+    }
     if (strcmp(d->plan_type, "unborn-child-protection-plan") == 0) {
         /* No information about the unborn child is sent: the plan is held against the mother. Once
          * the birth is recorded there is no unborn child to hold it for; its end is still told
@@ -890,7 +914,12 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
     PGresult *due =
         tsr_db_exec(c->conn,
                     "SELECT id, person_id, plan_type, coalesce(legal_status, ''), start_date::text,"
-                    " coalesce(end_date::text, ''), current_date::text FROM plans"
+                    " coalesce(end_date::text, ''), current_date::text,"
+                    " coalesce((SELECT o.id || ' ' || o.start_date FROM plans o"
+                    "   WHERE plans.end_date IS NULL AND o.end_date IS NULL AND o.person_id = plans.person_id"
+                    "   AND o.plan_type = plans.plan_type AND o.start_date <= current_date"
+                    "   AND (o.start_date, o.id) < (plans.start_date, plans.id)"
+                    "   ORDER BY o.start_date, o.id LIMIT 1), '') FROM plans"
                     " WHERE start_date <= current_date AND (end_date IS NULL OR (NOT end_loaded"
                     /* An ended plan never sent needs no end told. */
                     "   AND EXISTS (SELECT 1 FROM upload_records r WHERE r.plan_id = plans.id)))"
@@ -917,6 +946,7 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
                                  PQgetvalue(due, i, 3),
                                  PQgetvalue(due, i, 4),
                                  PQgetvalue(due, i, 5),
+                                 PQgetvalue(due, i, 7),
                                  NULL,
                                  0};
         ids[i] = plans[i].person_id;

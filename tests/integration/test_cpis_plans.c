@@ -978,6 +978,84 @@ static void test_a_plan_on_a_duplicate_goes_with_it_to_the_record_that_goes_forw
     json_decref(ended);
 }
 
+/* Two records of one child, each with an open child protection plan, merged: recording a plan
+ * refuses a second over the first, but a merge brings two together. The NHS is told of one, the one
+ * begun first; the other is held back in the error queue naming both, the key worker is told to end
+ * the one recorded in error, and once it is ended the entry is resolved. */
+static void test_two_open_plans_of_a_kind_after_a_merge_are_not_both_shared(void **state)
+{
+    (void)state;
+    child_t kept, dup;
+    add_child("Perpetua", "Twiceplan", "2015-03-03", &kept);
+    trace(kept.nhs, "Twiceplan", "[\"Perpetua\"]", "2015-03-03");
+    record_plan(&kept, "child-protection-plan", NULL, "2026-02-01");
+    testenv_add_person(testenv, admin, "Perpetua", "Twiceplan", "2015-03-03", dup.id);
+    record_plan(&dup, "child-protection-plan", NULL, "2026-03-01");
+    long key_worker =
+        testenv_sql_long(testenv, "SELECT id FROM accounts.workers WHERE username = 'key.worker'");
+    char path[128], body[160];
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             key_worker);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", kept.id);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/merge", kept.id);
+    snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", dup.id);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+    char sql[300];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM cpis.plans WHERE person_id = %s AND end_date IS NULL",
+             kept.id);
+    long open_plans = 0;
+    for (int i = 0; i < 100 && open_plans < 2; i++, usleep(100 * 1000))
+        open_plans = testenv_sql_long(testenv, sql);
+    assert_int_equal(open_plans, 2);
+
+    json_t *up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    const json_t *shared = record_for(json_object_get(up, "file"), kept.nhs);
+    if (shared == NULL)
+        fail_msg("the child's first plan was not shared: %s", json_dumps(up, 0));
+    assert_string_equal(testenv_str(shared, "start_date"), "2026-02-01");
+    size_t i, for_the_child = 0;
+    const json_t *r;
+    json_array_foreach(json_object_get(json_object_get(up, "file"), "records"), i, r)
+    {
+        for_the_child += strcmp(testenv_str(r, "nhs_number"), kept.nhs) == 0;
+    }
+    assert_int_equal(for_the_child, 1);
+    assert_null(held_for(up, kept.plan));
+    const json_t *held = held_for(up, dup.plan);
+    if (held == NULL)
+        fail_msg("the second open plan was not held back: %s", json_dumps(up, 0));
+    assert_string_equal(testenv_str(held, "code"), "duplicate_plan");
+    const char *reason = testenv_str(held, "reason");
+    assert_non_null(strstr(reason, "two open plans of one kind (Child protection plan)"));
+    assert_non_null(strstr(reason, kept.plan));
+    assert_non_null(strstr(reason, dup.plan));
+    json_decref(up);
+    json_t *list;
+    assert_non_null(open_error(dup.plan, "duplicate_plan", &list));
+    json_decref(list);
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-plan-held-back' AND worker_id = %ld"
+        " AND link = '/people/%s' AND title LIKE '%%two open plans%%'",
+        key_worker, kept.id);
+    long told = 0;
+    for (int k = 0; k < 100 && told == 0; k++, usleep(50 * 1000))
+        told = testenv_sql_long(testenv, sql);
+    assert_int_equal(told, 1);
+
+    /* The duplicate ended: it was never shared, so there is no end to tell; the entry is resolved. */
+    snprintf(path, sizeof(path), "/api/v1/cpis/plans/%s/end", dup.plan);
+    snprintf(body, sizeof(body), "{\"end_date\":\"%s\"}", today);
+    json_decref(testenv_call_json(testenv, social_worker, "POST", path, body, 200));
+    up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_non_null(record_for(json_object_get(up, "file"), kept.nhs));
+    assert_null(held_for(up, dup.plan));
+    json_decref(up);
+    assert_null(open_error(dup.plan, "duplicate_plan", &list));
+    json_decref(list);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -992,6 +1070,7 @@ int main(void)
         cmocka_unit_test(test_an_answered_upload_file_leaves_the_upload_directory_after_the_days_kept),
         cmocka_unit_test(test_once_the_birth_is_recorded_the_childs_own_plan_is_shared_on_their_own_number),
         cmocka_unit_test(test_a_plan_on_a_duplicate_goes_with_it_to_the_record_that_goes_forward),
+        cmocka_unit_test(test_two_open_plans_of_a_kind_after_a_merge_are_not_both_shared),
         cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
