@@ -482,13 +482,21 @@ static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
     }
     /* Room for its five texts at their longest (200 characters of up to four bytes each): cut short,
      * a character could be cut in two and the section would not be UTF-8. */
-    char comment[5 * INGEST_TEXT_MAX * 4 + 512];
-    snprintf(comment, sizeof(comment),
-             "CP-IS notification %s: on %s, %s (%s) accessed the child's CP-IS information at %s (ODS %s), "
-             "%s.%s",
-             n->id, when, n->hp_name, n->hp_role, n->organisation, n->ods_code,
-             ingest__setting_title(n->setting),
-             child->via_mother ? " The notification came on the mother's NHS number (unborn child)." : "");
+    char comment[5 * INGEST_TEXT_MAX * 4 + 768];
+    snprintf(
+        comment, sizeof(comment),
+        "CP-IS notification %s: on %s, %s (%s) accessed the child's CP-IS information at %s (ODS %s), "
+        "%s.%s%s",
+        n->id, when, n->hp_name, n->hp_role, n->organisation, n->ods_code, ingest__setting_title(n->setting),
+        child->via_mother ? " The notification came on the mother's NHS number (unborn child)." : "",
+        !child->restricted ? ""
+        : child->key_worker_id
+            ? " The child's record is restricted, which the CP-IS desk cannot open: this follow-up is "
+              "sent to the child's key worker. Record a CP-IS Follow Up case note on the child's record "
+              "for the action taken."
+            : " The child's record is restricted, which the CP-IS desk cannot open, and the child has no "
+              "key worker: this follow-up is with system support, who keep access, to pass to someone "
+              "who can open the record.");
     const char *const fields[][2] = {{"child_name", child->display_name},
                                      {"gender", ingest__gender_title(child->gender)},
                                      {"date_of_birth", child->date_of_birth},
@@ -520,7 +528,15 @@ static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
     s->sections[0] = &s->section;
     s->subject.kind = "person";
     s->subject.id = child->person_id;
-    s->to.virtual_worker = "cp-is-worker";
+    /* Seed 003: the desk opens the step and tells the allocated worker. A restricted record is closed
+     * to the desk (seed 002 keeps it open to the allocated workers, their managers and system
+     * support, among others), and a follow-up left where no one who works it can open it would be a
+     * notification lost: it goes to the key worker, told by ingest__notice_restricted, or with none
+     * to system support. */
+    if (child->restricted && child->key_worker_id)
+        s->to.worker_id = child->key_worker_id;
+    else
+        s->to.virtual_worker = child->restricted ? "system-support" : "cp-is-worker";
     s->section.number = "1";
     s->section.data_json = data_text;
     snprintf(s->key, sizeof(s->key), "cpis:%s:%" PRIu64, n->id, child->person_id);
@@ -1098,6 +1114,32 @@ static int ingest__queue_unowned(tsr_call_t *call, const ingest_note_t *n, tsr_e
     return rc;
 }
 
+/* The key worker of a restricted child, whose follow-up is sent to them rather than to the CP-IS desk
+ * (ingest__request_step): a step started for a worker tells no one, and this one is a child seen by
+ * a health service. No personal data in the title; the link opens the record, whose work
+ * lists the follow-up. */
+static int ingest__notice_restricted(tsr_call_t *call, const ingest_note_t *n,
+                                     const Tsr__Records__NhsHolder *child, tsr_error_t *err)
+{
+    if (!child->restricted || child->key_worker_id == 0)
+        return 0;
+    Tsr__Notifications__NoticeRequested ev = TSR__NOTIFICATIONS__NOTICE_REQUESTED__INIT;
+    uint64_t workers[1] = {child->key_worker_id};
+    char link[64], key[300];
+    snprintf(link, sizeof(link), "/people/%" PRIu64, child->person_id);
+    snprintf(key, sizeof(key), "cpis-restricted:%s:%" PRIu64, n->id, child->person_id);
+    ev.worker_ids = workers;
+    ev.n_worker_ids = 1;
+    ev.kind = "cpis-follow-up-to-key-worker";
+    /* E-mailed too, as the request the desk would otherwise have sent them is. */
+    ev.email = 1;
+    ev.title = "CP-IS: a health service has seen a child you are key worker for, whose record is restricted: "
+               "the CPIS Follow Up is in your Incoming work";
+    ev.link = link;
+    ev.dedupe_key = key;
+    return tsr_call_emit(call, "cpis.notice.requested", &ev.base, err);
+}
+
 /* What an accepted notification, newly recorded, asks for: the follow-up steps (access), or the
  * number marked inactive and the key workers asked for a new one. */
 static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, ingest_steps_t *steps, tsr_error_t *err)
@@ -1105,7 +1147,8 @@ static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, ingest_steps_
     const ingest_people_t *subjects = &n->subjects;
     if (strcmp(n->kind, "access") == 0) {
         for (size_t i = 0; i < subjects->n; i++)
-            if (ingest__request_step(steps, n, subjects->items[i], err) != 0)
+            if (ingest__request_step(steps, n, subjects->items[i], err) != 0 ||
+                ingest__notice_restricted(call, n, subjects->items[i], err) != 0)
                 return -1;
         return 0;
     }

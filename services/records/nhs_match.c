@@ -46,6 +46,7 @@ static int nhs_match__reply(tsr_call_t *call, PGresult *res, tsr_error_t *err)
         h->key_worker_id = strtoull(PQgetvalue(res, i, 10), NULL, 10);
         h->own_nhs_number = PQgetvalue(res, i, 11);
         h->display_name = PQgetvalue(res, i, 12);
+        h->restricted = PQgetvalue(res, i, 13)[0] == 't';
         ptrs[i] = h;
     }
     Tsr__Records__NhsMatchReply out = TSR__RECORDS__NHS_MATCH_REPLY__INIT;
@@ -65,6 +66,9 @@ static int nhs_match__reply(tsr_call_t *call, PGresult *res, tsr_error_t *err)
     "   AND a.role = 'key-worker' AND a.end_date IS NULL AND a.worker_id IS NOT NULL"                        \
     "   AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = a.worker_id AND w.ended)"                       \
     "   ORDER BY a.start_date DESC, a.id DESC LIMIT 1), 0)"
+
+/* Whether the person's record is restricted: CP-IS work about them goes to someone who can open it. */
+#define NHS_MATCH_RESTRICTED(person) "EXISTS (SELECT 1 FROM restrictions r WHERE r.person_id = " #person ")"
 
 int records_person_match_nhs(tsr_call_t *call, tsr_error_t *err)
 {
@@ -98,7 +102,8 @@ int records_person_match_nhs(tsr_call_t *call, tsr_error_t *err)
         " SELECT p.nhs, p.id, p.given_name, p.family_name, p.gender, coalesce(p.date_of_birth::text, ''),"
         " p.unborn, coalesce(p.mother_id, 0), coalesce(p.expected_delivery_date::text, ''), p.via_mother,"
         " " NHS_MATCH_KEY_WORKER(p.id) ", coalesce(p.nhs_number, ''), " RECORDS_PERSON_DISPLAY
-                                       " FROM m p ORDER BY p.nhs, p.via_mother, p.id",
+                                       ", " NHS_MATCH_RESTRICTED(
+                                           p.id) " FROM m p ORDER BY p.nhs, p.via_mother, p.id",
         1, params, err);
     free(text);
     if (res == NULL)
@@ -126,19 +131,20 @@ int records_person_demographics(tsr_call_t *call, tsr_error_t *err)
     /* The record each asked-for person now is (one merged away answers as the one it went into),
      * and the mother of each child among them recorded with one (an unborn child's plan is shared
      * against her number and checked against her details, and so is its end once the child is born). */
-    PGresult *res = tsr_db_exec(
-        call->conn,
-        "WITH ask AS (SELECT DISTINCT unnest($1::bigint[]) AS asked),"
-        " now_is AS (SELECT ask.asked, coalesce(x.merged_into, x.id) AS id FROM ask JOIN people "
-        "x ON x.id = ask.asked),"
-        " m AS (SELECT now_is.asked, p.* FROM now_is JOIN people p ON p.id = now_is.id"
-        "   UNION SELECT mo.id, mo.* FROM now_is JOIN people c ON c.id = now_is.id"
-        "   JOIN people mo ON mo.id = c.mother_id)"
-        " SELECT coalesce(p.nhs_number, ''), p.asked, p.given_name, p.family_name, p.gender,"
-        " coalesce(p.date_of_birth::text, ''), p.unborn, coalesce(p.mother_id, 0),"
-        " coalesce(p.expected_delivery_date::text, ''), false, " NHS_MATCH_KEY_WORKER(
-            p.id) ", coalesce(p.nhs_number, ''), " RECORDS_PERSON_DISPLAY " FROM m p ORDER BY p.asked",
-        1, params, err);
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "WITH ask AS (SELECT DISTINCT unnest($1::bigint[]) AS asked),"
+                    " now_is AS (SELECT ask.asked, coalesce(x.merged_into, x.id) AS id FROM ask JOIN people "
+                    "x ON x.id = ask.asked),"
+                    " m AS (SELECT now_is.asked, p.* FROM now_is JOIN people p ON p.id = now_is.id"
+                    "   UNION SELECT mo.id, mo.* FROM now_is JOIN people c ON c.id = now_is.id"
+                    "   JOIN people mo ON mo.id = c.mother_id)"
+                    " SELECT coalesce(p.nhs_number, ''), p.asked, p.given_name, p.family_name, p.gender,"
+                    " coalesce(p.date_of_birth::text, ''), p.unborn, coalesce(p.mother_id, 0),"
+                    " coalesce(p.expected_delivery_date::text, ''), false, " NHS_MATCH_KEY_WORKER(
+                        p.id) ", coalesce(p.nhs_number, ''), " RECORDS_PERSON_DISPLAY
+                              ", " NHS_MATCH_RESTRICTED(p.id) " FROM m p ORDER BY p.asked",
+                    1, params, err);
     free(ids);
     if (res == NULL)
         return -1;

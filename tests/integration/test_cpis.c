@@ -1727,6 +1727,89 @@ static void test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_re
     assert_true(spool_has("done", "20251105-within-keeping.json"));
 }
 
+/* Whether the workview (the caller's own, or the queue's) lists the step in Incoming work. */
+static int in_incoming_work(const char *token, const char *query, const char *step_id)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/workview%s", query);
+    json_t *wv = testenv_call_json(testenv, token, "GET", path, NULL, 200);
+    int found = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(
+        json_object_get(json_object_get(json_object_get(wv, "folders"), "incoming_work"), "items"), i, it)
+    {
+        found += strcmp(testenv_str(it, "step_id"), step_id) == 0;
+    }
+    json_decref(wv);
+    return found;
+}
+
+/* Seed 002 closes a restricted record to most staff, the CP-IS desk among them; seed 003 has the
+ * allocated worker told of the child's attendance. A restricted child's follow-up goes to their key
+ * worker, who is told, opens it, and finishes it; with no key worker it goes to system support, who
+ * keep access. Neither sits in the desk's queue, where no one who works it could open it. */
+static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_record(void **state)
+{
+    (void)state;
+    char nhs[11], child[32], path[128];
+    add_key_workers_child("Rowena", "Shutterworth", "female", "2014-06-06", nhs, child);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", child);
+    json_decref(testenv_call_json(testenv, support, "PUT", path,
+                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    json_decref(
+        post_access("N-RESTRICTED-1", nhs, "emergency-department", "Royal Derbyshire ED", "Alex Wardley"));
+    char *kwt = testenv_login(testenv, "key.worker");
+    json_t *step = step_for(kwt, "N-RESTRICTED-1");
+    char step_id[32];
+    snprintf(step_id, sizeof(step_id), "%s", testenv_str(step, "id"));
+    assert_string_equal(testenv_str(section_data(step, "1"), "child_name"), "Rowena Shutterworth");
+    assert_non_null(
+        strstr(testenv_str(section_data(step, "1"), "comments"), "sent to the child's key worker"));
+    json_decref(step);
+    assert_int_equal(in_incoming_work(kwt, "", step_id), 1);
+    char *sa = testenv_login(testenv, "safeguarding.admin");
+    assert_int_equal(in_incoming_work(sa, "?queue=cp-is-worker", step_id), 0);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", step_id);
+    testenv_call_error(testenv, sa, "GET", path, NULL, 403, "restricted_record", NULL);
+    /* Told, with no name in the title and a link to the record. */
+    char sql[400];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-follow-up-to-key-worker'"
+             " AND worker_id = %ld AND link = '/people/%s' AND title NOT LIKE '%%Rowena%%'",
+             worker_id("key.worker"), child);
+    assert_int_equal(wait_count(sql, 1), 1);
+    /* The key worker takes it and finishes it, having recorded what was done on the record. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", step_id);
+    json_decref(testenv_call_json(testenv, kwt, "POST", path, "{}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", step_id);
+    json_decref(testenv_call_json(testenv, kwt, "PUT", path, "{\"data\":{},\"completed\":true}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", step_id);
+    json_t *done = testenv_call_json(testenv, kwt, "POST", path,
+                                     "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":"
+                                     "\"restricted-record-followed-up-by-key-worker\"}]}",
+                                     200);
+    assert_string_equal(testenv_str(done, "state"), "completed");
+    json_decref(done);
+
+    /* No key worker: system support's queue, which system support can open. */
+    char nhs2[11], alone[32];
+    testenv_new_nhs_number(nhs2);
+    add_child("Ansel", "Shutterworth", "male", "2012-02-02", nhs2, NULL, alone);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", alone);
+    json_decref(testenv_call_json(testenv, support, "PUT", path,
+                                  "{\"reason\":\"case-review\",\"review_date\":\"2030-01-01\"}", 200));
+    json_decref(post_access("N-RESTRICTED-2", nhs2, "nhs-111", "DHU 111", "Pat Caller"));
+    step = step_for(support, "N-RESTRICTED-2");
+    snprintf(step_id, sizeof(step_id), "%s", testenv_str(step, "id"));
+    assert_non_null(strstr(testenv_str(section_data(step, "1"), "comments"), "with system support"));
+    json_decref(step);
+    assert_int_equal(in_incoming_work(support, "?queue=system-support", step_id), 1);
+    assert_int_equal(in_incoming_work(sa, "?queue=cp-is-worker", step_id), 0);
+    free(sa);
+    free(kwt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1753,6 +1836,7 @@ int main(void)
         cmocka_unit_test(
             test_a_no_key_worker_entry_leaves_the_queue_once_a_key_worker_is_allocated_or_a_number_recorded),
         cmocka_unit_test(test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_rejected_waits),
+        cmocka_unit_test(test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_record),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
