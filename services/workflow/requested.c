@@ -4,7 +4,8 @@
  * the producer's actor.
  *
  * An event's steps are checked here one by one (a step that cannot be started is logged and passed
- * over, the others still start), then started together: one statement writes every step, its
+ * over, the others still start; one asked for a worker it cannot go to starts where its type starts
+ * by default instead), then started together: one statement writes every step, its
  * sections, its history and its dedupe key. One step at a time cost six round trips a step, and a
  * part of 1,000 notifications is 1,000 steps. */
 #include <inttypes.h>
@@ -119,8 +120,19 @@ static int requested__prepare(tsr_call_t *call, requested_recipients_t *cache,
     requested_row_t *row = &rows->items[rows->n];
     memset(row, 0, sizeof(*row));
     const char *owner_name = NULL;
-    if (requested__resolve(call, cache, in->type, in->assign_to, def, row->owner, &owner_name, err) != 0)
-        return -1;
+    if (requested__resolve(call, cache, in->type, in->assign_to, def, row->owner, &owner_name, err) != 0) {
+        /* A worker it cannot go to (left since the producer looked, or not yet known here) must not
+         * cost the step: it starts where its type starts by default, for someone there to pass on. */
+        if (in->assign_to == NULL || in->assign_to->worker_id == 0 ||
+            (err->status != TSR_E_NOT_FOUND && err->status != TSR_E_UNPROCESSABLE))
+            return -1;
+        tsr_log_warn(call->trace_id,
+                     "step %s (%s) cannot go to worker %" PRIu64 " (%s): it starts in its usual place",
+                     in->dedupe_key, in->type, in->assign_to->worker_id, err->message);
+        tsr_error_clear(err);
+        if (requested__resolve(call, cache, in->type, NULL, def, row->owner, &owner_name, err) != 0)
+            return -1;
+    }
     wf_definition_current(in->type, &row->version);
     if (row->version == 0) {
         if (wf_definitions_register(call->conn, err) != 0)
