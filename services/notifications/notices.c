@@ -65,18 +65,28 @@ static struct {
     int email_on;               /* smtp.url is set */
     const char *email_kinds;    /* the kinds of the workflow's notices that also go by e-mail */
     const char *escalate_types; /* request types escalated to the line manager when overdue */
+    const char *escalate_steps; /* step types escalated likewise when a worker holds one overdue */
     tsr_metric_t *no_address;   /* notices whose worker has no e-mail address */
     long read_keep_days;        /* notifications.read_notice_keep_days */
     const char *notify_queues;  /* virtual workers whose requests tell those who work them */
-} notices__config = {0, "", "", NULL, 180, ""};
+} notices__config = {.email_kinds = "",
+                     .escalate_types = "",
+                     .escalate_steps = "",
+                     .read_keep_days = 180,
+                     .notify_queues = ""};
 
 int notifications_configure(const tsr_config_t *config, tsr_error_t *err)
 {
     notices__config.email_on = tsr_config_get(config, "smtp.url", "")[0] != '\0';
-    notices__config.email_kinds = tsr_config_get(config, "notifications.email_kinds",
-                                                 "request-received,request-overdue,request-escalated");
+    notices__config.email_kinds =
+        tsr_config_get(config, "notifications.email_kinds",
+                       "request-received,request-overdue,request-escalated,step-overdue,step-escalated");
     notices__config.escalate_types = tsr_config_get(config, "notifications.escalate_request_types",
                                                     "cs-notification-to-allocated-worker-cpis-follow-up");
+    /* A restricted child's CPIS Follow up goes to their key worker as a step, not as that request
+     * (the CP-IS desk cannot open the record): left undone, it is escalated as the request is. */
+    notices__config.escalate_steps =
+        tsr_config_get(config, "notifications.escalate_step_types", "cpis-follow-up");
     /* The CP-IS Worker's queue is worked in service hours from its workview and its metric: a notice
      * for each of a batch's follow-ups would bury the rest. */
     notices__config.notify_queues = tsr_config_get(config, "notifications.notify_queues", "system-support");
@@ -218,15 +228,16 @@ static int notices__apply_requested(tsr_event_t *ev, tsr_error_t *err)
     return rc;
 }
 
-/* About request r, a notice (kind) to the line manager of worker `of`, else the managers of their
- * teams: "PREFIX: the request's title", once (the request's id and suffix its key). */
-static int notices__tell_managers(tsr_event_t *ev, const Tsr__Workflow__RequestEvent *r, uint64_t of,
-                                  const char *kind, const char *prefix, const char *suffix, const char *link,
-                                  tsr_error_t *err)
+/* About a request or a step ("request" or "step", its id and title), a notice (kind) to the line
+ * manager of worker `of`, else the managers of their teams: "PREFIX: the title", once (what, the
+ * id and suffix its key). */
+static int notices__tell_managers(tsr_event_t *ev, const char *what, uint64_t id, const char *what_title,
+                                  uint64_t of, const char *kind, const char *prefix, const char *suffix,
+                                  const char *link, tsr_error_t *err)
 {
     char title[400], key[80];
-    snprintf(title, sizeof(title), "%s: %s", prefix, r->title);
-    snprintf(key, sizeof(key), "request-%" PRIu64 "-%s", r->request_id, suffix);
+    snprintf(title, sizeof(title), "%s: %s", prefix, what_title);
+    snprintf(key, sizeof(key), "%s-%" PRIu64 "-%s", what, id, suffix);
     notices_new_t up = {.managers_of = of, .kind = kind, .title = title, .link = link, .dedupe_key = key};
     up.email = notices__listed(notices__config.email_kinds, up.kind);
     return notices__insert(ev->conn, ev->event->producer, &up, err);
@@ -272,12 +283,44 @@ static int notices__apply_request(tsr_event_t *ev, tsr_error_t *err)
     free(roles);
     /* Seed 001: "CC your senior/TM": the sender's manager is told what was asked. */
     if (rc == 0 && !overdue && r->copy_to_sender_manager && r->sender_id != 0)
-        rc = notices__tell_managers(ev, r, r->sender_id, "request-copied", "Copied to you", "copied", link,
-                                    err);
+        rc = notices__tell_managers(ev, "request", r->request_id, r->title, r->sender_id, "request-copied",
+                                    "Copied to you", "copied", link, err);
     if (rc == 0 && overdue && worker != 0 && notices__listed(notices__config.escalate_types, r->type))
-        rc = notices__tell_managers(ev, r, worker, "request-escalated", "Not acknowledged in time",
-                                    "escalated", link, err);
+        rc = notices__tell_managers(ev, "request", r->request_id, r->title, worker, "request-escalated",
+                                    "Not acknowledged in time", "escalated", link, err);
     tsr__workflow__request_event__free_unpacked(r, NULL);
+    return rc;
+}
+
+/* A step of a type the deployment names, held by a worker past its due time: they are reminded and
+ * their line manager hears of it (else their teams' managers). Steps in a queue or with a team are
+ * watched by the queues' metrics and the workviews' overdue marks instead. */
+static int notices__apply_step_overdue(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Workflow__StepEvent *m = (Tsr__Workflow__StepEvent *)tsr_unpack(
+        &tsr__workflow__step_event__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (m == NULL)
+        return -1;
+    int rc = 0;
+    uint64_t worker = m->assigned_worker_id;
+    if (worker != 0 && m->type != NULL && notices__listed(notices__config.escalate_steps, m->type)) {
+        char title[400], link[64], key[80];
+        snprintf(title, sizeof(title), "Overdue work: %s", m->title);
+        snprintf(link, sizeof(link), "/steps/%" PRIu64, m->step_id);
+        snprintf(key, sizeof(key), "step-%" PRIu64 "-overdue", m->step_id);
+        notices_new_t add = {.worker_ids = &worker,
+                             .n_worker_ids = 1,
+                             .kind = "step-overdue",
+                             .title = title,
+                             .link = link,
+                             .dedupe_key = key};
+        add.email = notices__listed(notices__config.email_kinds, add.kind);
+        rc = notices__insert(ev->conn, ev->event->producer, &add, err);
+        if (rc == 0)
+            rc = notices__tell_managers(ev, "step", m->step_id, m->title, worker, "step-escalated",
+                                        "Not done in time", "escalated", link, err);
+    }
+    tsr__workflow__step_event__free_unpacked(m, NULL);
     return rc;
 }
 
@@ -285,7 +328,8 @@ int notifications_wants_event(const Tsr__Envelope *ev)
 {
     return notifications_wants_notice(ev) || strcmp(ev->type, "workflow.request.sent") == 0 ||
            strcmp(ev->type, "workflow.request.overdue") == 0 ||
-           strcmp(ev->type, "workflow.step.deleted") == 0 || strcmp(ev->type, "records.person.disposed") == 0;
+           strcmp(ev->type, "workflow.step.overdue") == 0 || strcmp(ev->type, "workflow.step.deleted") == 0 ||
+           strcmp(ev->type, "records.person.disposed") == 0;
 }
 
 /* A step deleted as recorded in error (seed 002): the notices that point at it go too, read or not;
@@ -346,6 +390,8 @@ int notifications_apply_event(tsr_event_t *ev, tsr_error_t *err)
         return notices__apply_step_deleted(ev, err);
     if (strcmp(ev->event->type, "records.person.disposed") == 0)
         return notices__apply_person_disposed(ev, err);
+    if (strcmp(ev->event->type, "workflow.step.overdue") == 0)
+        return notices__apply_step_overdue(ev, err);
     return notices__apply_request(ev, err);
 }
 

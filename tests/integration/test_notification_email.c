@@ -332,6 +332,32 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
     assert_int_equal(for_noor, 1);
     json_decref(got);
 
+    /* A CPIS Follow up held by a worker past its due time (a restricted child's goes to their key
+     * worker as a step, not as a request): the worker is reminded, and their line manager hears of
+     * it, by e-mail too, as of a request not acknowledged. */
+    snprintf(body, sizeof(body),
+             "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}", person);
+    json_t *follow_up = call_json(sa, "POST", "/api/v1/steps", body, 201);
+    char follow_up_id[32];
+    snprintf(follow_up_id, sizeof(follow_up_id), "%s", str(follow_up, "id"));
+    json_decref(follow_up);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", follow_up_id);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\"}", ellis);
+    json_decref(call_json(sa, "POST", path, body, 200));
+    snprintf(sql, sizeof(sql), "UPDATE workflow.steps SET due_at = now() WHERE id = %s", follow_up_id);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, why, sizeof(why)), 0);
+    snprintf(link, sizeof(link), "/steps/%s", follow_up_id);
+    got = notices_of_kind(t_ellis, "step-overdue", 1);
+    assert_string_equal(str(json_array_get(got, 0), "link"), link);
+    json_decref(got);
+    got = notices_of_kind(t_erin, "step-escalated", 1);
+    assert_string_equal(str(json_array_get(got, 0), "link"), link);
+    assert_string_equal(str(json_array_get(got, 0), "title"), "Not done in time: CPIS Follow Up");
+    json_decref(got);
+    wait_for_mail("erin.eastleigh@council.example", "Subject: Not done in time: CPIS Follow Up", mail,
+                  sizeof(mail));
+    assert_null(strstr(mail, "Postbridge"));
+
     /* For ops: the e-mails sent, and the CP-IS Worker queue's size and age (work waiting there,
      * not yet taken by a worker). */
     snprintf(body, sizeof(body),
