@@ -455,8 +455,20 @@ static int def__load_virtuals(const json_t *root, const char *file, tsr_error_t 
             if (json_is_string(json_array_get(roles, k)))
                 virtuals[virtuals_count].role_names[virtuals[virtuals_count].n_role_names++] =
                     (char *)json_string_value(json_array_get(roles, k));
+        const json_t *to = json_object_get(v, "restricted_records_to");
+        if (to != NULL && !def__is_key(json_string_value(to)))
+            return DEF_FAIL("%s: virtual_workers[%zu].restricted_records_to must be a virtual worker's key.",
+                            file, i);
+        virtuals[virtuals_count].restricted_to = to ? strdup(json_string_value(to)) : NULL;
         virtuals_count++;
     }
+    for (size_t k = 0; k < virtuals_count; k++)
+        if (virtuals[k].restricted_to && (wf_virtual_worker(virtuals[k].restricted_to) == NULL ||
+                                          strcmp(virtuals[k].restricted_to, virtuals[k].key) == 0))
+            return DEF_FAIL(
+                "%s: virtual worker \"%s\" sends work about restricted records to \"%s\", which is "
+                "not another virtual worker.",
+                file, virtuals[k].key, virtuals[k].restricted_to);
     return 0;
 }
 
@@ -581,6 +593,7 @@ void wf_definitions_free(void)
         free(virtuals[i].name);
         json_decref(virtuals[i].roles);
         free(virtuals[i].role_names);
+        free(virtuals[i].restricted_to);
     }
     virtuals_count = 0;
 }

@@ -19,6 +19,8 @@ typedef struct {
     json_t *roles;     /* array of role names that work this queue */
     char **role_names; /* the same, as C strings (into roles), for the request events */
     size_t n_role_names;
+    char *restricted_to; /* a virtual worker's key, or NULL: work about a person waiting here when
+                            their record is restricted moves there, its workers not keeping access */
 } wf_virtual_worker_t;
 
 /* Loads every *.json file of dirs (comma-separated). 0, or -1 with err naming the file and fault. */

@@ -4,12 +4,14 @@
  * so their requests can still be opened and acknowledged (records refuses every read of a record
  * merged away) and they show on the survivor's page. Each step's history says why its subject
  * changed. A name corrected on the record is followed the same way, and a record disposed of takes
- * its steps with it. */
+ * its steps with it. A record restricted moves the work about it out of the queues whose workers do
+ * not keep access (virtual_workers' restricted_records_to). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "definitions.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "wf.h"
@@ -19,7 +21,56 @@ int wf_wants_person_event(const Tsr__Envelope *ev)
     return ev->type != NULL && (strcmp(ev->type, "records.person.merged") == 0 ||
                                 strcmp(ev->type, "records.person.details-changed") == 0 ||
                                 strcmp(ev->type, "records.person.birth-recorded") == 0 ||
-                                strcmp(ev->type, "records.person.disposed") == 0);
+                                strcmp(ev->type, "records.person.disposed") == 0 ||
+                                strcmp(ev->type, "records.person.restricted") == 0);
+}
+
+/* A record restricted (records.person.restricted, seed 002) while work about it waits in a queue
+ * whose workers do not keep access (a CPIS Follow up for the CP-IS desk): the work moves to the
+ * queue the definitions name, whose workers do (system support), to pass on to someone who can
+ * open the record. Left where it was, no one who works the queue could open it. Told as the
+ * worker who restricted the record. */
+static int merges__restricted(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p, tsr_error_t *err)
+{
+    Tsr__Actor nobody = TSR__ACTOR__INIT;
+    tsr_call_t call = tsr_call_for_event(ev, ev->event->actor ? ev->event->actor : &nobody);
+    char person[24];
+    snprintf(person, sizeof(person), "%" PRIu64, p->person_id);
+    for (size_t v = 0; v < wf_virtual_workers_count(); v++) {
+        const wf_virtual_worker_t *from = wf_virtual_worker_at(v);
+        const wf_virtual_worker_t *to = from->restricted_to ? wf_virtual_worker(from->restricted_to) : NULL;
+        if (to == NULL)
+            continue;
+        char from_owner[WF_OWNER_MAX], to_owner[WF_OWNER_MAX], detail[300];
+        snprintf(from_owner, sizeof(from_owner), "v:%s", from->key);
+        snprintf(to_owner, sizeof(to_owner), "v:%s", to->key);
+        snprintf(detail, sizeof(detail),
+                 "Moved to %s: the record was restricted, and the %s queue's workers cannot open it",
+                 to->name, from->name);
+        const char *params[2] = {person, from_owner};
+        PGresult *res =
+            tsr_db_exec(ev->conn,
+                        "SELECT id FROM steps WHERE subject_kind = 'person' AND subject_id = $1::bigint"
+                        " AND owner = $2 AND folder IS NOT NULL ORDER BY id",
+                        2, params, err);
+        if (res == NULL)
+            return -1;
+        int rc = 0;
+        for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+            wf_step_t step;
+            rc = wf_step_load(&call, strtoull(PQgetvalue(res, i, 0), NULL, 10), 1, &step, err);
+            if (rc != 0)
+                break;
+            /* Read again under its lock: a worker who took it meanwhile keeps it. */
+            if (strcmp(step.owner, from_owner) == 0 && step.folder[0] != '\0')
+                rc = wf_step_assign(&call, &step, to_owner, detail, err);
+            wf_step_free(&step);
+        }
+        PQclear(res);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* A name corrected (records.person.details-changed), or an unborn child's given at birth
@@ -80,6 +131,11 @@ int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err)
         return -1;
     int renamed = strcmp(ev->event->type, "records.person.details-changed") == 0 ||
                   strcmp(ev->event->type, "records.person.birth-recorded") == 0;
+    if (strcmp(ev->event->type, "records.person.restricted") == 0) {
+        int rc = merges__restricted(ev, p, err);
+        tsr__records__person_accessed__free_unpacked(p, NULL);
+        return rc;
+    }
     if (renamed || strcmp(ev->event->type, "records.person.disposed") == 0) {
         int rc = renamed ? merges__rename(ev, p, err) : merges__dispose(ev, p, err);
         tsr__records__person_accessed__free_unpacked(p, NULL);

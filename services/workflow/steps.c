@@ -1060,6 +1060,17 @@ done:
     return rc;
 }
 
+int wf_step_assign(tsr_call_t *call, const wf_step_t *step, const char *owner, const char *detail,
+                   tsr_error_t *err)
+{
+    /* Assigned work arrives in the worker's Incoming work; a started step stays started. */
+    const char *state = strcmp(step->state, "reopened") == 0 ? "reopened" : "incoming";
+    if (step__move(call, step->id, owner, strcmp(step->state, "started") == 0 ? "incoming" : state,
+                   "incoming", err) != 0)
+        return -1;
+    return wf_step_changed(call, step->id, "assigned", detail, err);
+}
+
 int wf_handle_step_assign(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Workflow__StepAssign *in = (const Tsr__Workflow__StepAssign *)call->payload;
@@ -1099,11 +1110,7 @@ int wf_handle_step_assign(tsr_call_t *call, tsr_error_t *err)
             goto next;
         char detail[256];
         snprintf(detail, sizeof(detail), "Assigned to %s", owner_name);
-        /* Assigned work arrives in the worker's Incoming work; a started step stays started. */
-        const char *state = strcmp(step.state, "reopened") == 0 ? "reopened" : "incoming";
-        if (step__move(call, step.id, owner, strcmp(step.state, "started") == 0 ? "incoming" : state,
-                       "incoming", err) != 0 ||
-            wf_step_changed(call, step.id, "assigned", detail, err) != 0)
+        if (wf_step_assign(call, &step, owner, detail, err) != 0)
             goto next;
         ok = 0;
     next:

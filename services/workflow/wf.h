@@ -48,6 +48,9 @@ void wf_step_free(wf_step_t *step);
 /* The step as the API shows it (a new reference). */
 /* Replies with a view (JSON text in a View message); steals body. */
 void wf_reply_json(tsr_call_t *call, json_t *body);
+/* Moves an open step into owner's Incoming work (an "assigned" change, with detail in its history). */
+int wf_step_assign(tsr_call_t *call, const wf_step_t *step, const char *owner, const char *detail,
+                   tsr_error_t *err);
 /* Appends to the step's history and emits workflow.step.<action>: what every change of a step does. */
 int wf_step_changed(tsr_call_t *call, uint64_t step_id, const char *action, const char *detail,
                     tsr_error_t *err);

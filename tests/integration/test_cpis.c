@@ -1807,6 +1807,29 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     assert_int_equal(in_incoming_work(support, "?queue=system-support", step_id), 1);
     assert_int_equal(in_incoming_work(sa, "?queue=cp-is-worker", step_id), 0);
 
+    /* Restricted while its follow-up waits in the CP-IS Worker queue: the follow-up moves to system
+     * support's queue, saying why. */
+    char nhs4[11], fourth[32];
+    add_key_workers_child("Delphine", "Shutterworth", "female", "2013-05-05", nhs4, fourth);
+    json_decref(
+        post_access("N-RESTRICTED-4", nhs4, "emergency-department", "Royal Derbyshire ED", "Alex Wardley"));
+    step = step_for(sa, "N-RESTRICTED-4");
+    snprintf(step_id, sizeof(step_id), "%s", testenv_str(step, "id"));
+    json_decref(step);
+    assert_int_equal(in_incoming_work(sa, "?queue=cp-is-worker", step_id), 1);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", fourth);
+    json_decref(testenv_call_json(testenv, support, "PUT", path,
+                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM workflow.steps s JOIN workflow.step_history h ON h.step_id = s.id"
+        " WHERE s.id = %s AND s.owner = 'v:system-support' AND s.folder = 'incoming'"
+        " AND h.action = 'assigned' AND h.detail LIKE 'Moved to System Support: the record was restricted%%'",
+        step_id);
+    assert_int_equal(wait_count(sql, 1), 1);
+    assert_int_equal(in_incoming_work(support, "?queue=system-support", step_id), 1);
+    assert_int_equal(in_incoming_work(sa, "?queue=cp-is-worker", step_id), 0);
+
     /* A key worker the workflow daemon cannot send it to (here: their leaving reached it before
      * records): the follow-up is not lost, it starts in the CP-IS Worker queue. */
     char nhs3[11], third[32], out[200], sql2[200];

@@ -985,6 +985,14 @@ static void test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_
     char setting[100];
     snprintf(setting, sizeof(setting), "TESSERA_WORKFLOW_DEFINITIONS_DIRS=%s", dir);
     testenv_assert_refuses_to_start(testenv, "workflow", setting, "broken-step.json", "colour", NULL);
+    /* A queue that sends work about restricted records to a queue there is not. */
+    snprintf(cmd, sizeof(cmd),
+             "rm %s/broken-step.json && sed -i 's/\"restricted_records_to\": \"system-support\"/"
+             "\"restricted_records_to\": \"system-suport\"/' %s/virtual-workers.json",
+             dir, dir);
+    assert_int_equal(system(cmd), 0);
+    testenv_assert_refuses_to_start(testenv, "workflow", setting, "virtual-workers.json", "system-suport",
+                                    NULL);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
     /* A misspelt office time zone would be taken for UTC and move every due time by an hour; a drain
