@@ -532,11 +532,12 @@ static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
      * to the desk (seed 002 keeps it open to the allocated workers, their managers and system
      * support, among others), and a follow-up left where no one who works it can open it would be a
      * notification lost: it goes to the key worker, told by ingest__notice_restricted, or with none
-     * to system support. */
+     * to the queue the workflow's virtual workers name for restricted records (system support). */
     if (child->restricted && child->key_worker_id)
         s->to.worker_id = child->key_worker_id;
     else
-        s->to.virtual_worker = child->restricted ? "system-support" : "cp-is-worker";
+        s->to.virtual_worker = "cp-is-worker";
+    s->ev.subject_restricted = child->restricted;
     s->section.number = "1";
     s->section.data_json = data_text;
     snprintf(s->key, sizeof(s->key), "cpis:%s:%" PRIu64, n->id, child->person_id);

@@ -133,6 +133,15 @@ static int requested__prepare(tsr_call_t *call, requested_recipients_t *cache,
         if (requested__resolve(call, cache, in->type, NULL, def, row->owner, &owner_name, err) != 0)
             return -1;
     }
+    /* A restricted record's work is not left in a queue whose workers cannot open it. */
+    const wf_virtual_worker_t *queue = row->owner[0] == 'v' ? wf_virtual_worker(row->owner + 2) : NULL;
+    const wf_virtual_worker_t *instead = in->subject_restricted && queue && queue->restricted_to
+                                             ? wf_virtual_worker(queue->restricted_to)
+                                             : NULL;
+    if (instead != NULL) {
+        snprintf(row->owner, WF_OWNER_MAX, "v:%s", instead->key);
+        owner_name = instead->name;
+    }
     wf_definition_current(in->type, &row->version);
     if (row->version == 0) {
         if (wf_definitions_register(call->conn, err) != 0)

@@ -1831,7 +1831,8 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     assert_int_equal(in_incoming_work(sa, "?queue=cp-is-worker", step_id), 0);
 
     /* A key worker the workflow daemon cannot send it to (here: their leaving reached it before
-     * records): the follow-up is not lost, it starts in the CP-IS Worker queue. */
+     * records): the follow-up is not lost, it starts where a restricted child's follow-up with no
+     * key worker does, in system support's queue. */
     char nhs3[11], third[32], out[200], sql2[200];
     add_key_workers_child("Cosima", "Shutterworth", "female", "2016-03-03", nhs3, third);
     snprintf(sql2, sizeof(sql2), "UPDATE workflow.workers SET ended = true WHERE id = %ld",
@@ -1844,7 +1845,7 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
         post_access("N-RESTRICTED-3", nhs3, "emergency-department", "Royal Derbyshire ED", "Alex Wardley"));
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM workflow.requested_steps r JOIN workflow.steps s ON s.id = r.step_id"
-             " WHERE r.dedupe_key LIKE 'cpis:N-RESTRICTED-3:%%' AND s.owner = 'v:cp-is-worker'");
+             " WHERE r.dedupe_key LIKE 'cpis:N-RESTRICTED-3:%%' AND s.owner = 'v:system-support'");
     long queued = wait_count(sql, 1);
     snprintf(sql2, sizeof(sql2), "UPDATE workflow.workers SET ended = false WHERE id = %ld",
              worker_id("key.worker"));
