@@ -70,19 +70,7 @@ static json_t *find_request(json_t *step, const char *type)
 static int in_folder(const char *token, const char *query, const char *folder, const char *key,
                      const char *id)
 {
-    char path[160];
-    snprintf(path, sizeof(path), "/api/v1/workview%s", query ? query : "");
-    json_t *wv = testenv_call_json(testenv, token, "GET", path, NULL, 200);
-    int found = 0;
-    size_t i;
-    json_t *item;
-    json_array_foreach(json_object_get(json_object_get(json_object_get(wv, "folders"), folder), "items"), i,
-                       item)
-    {
-        found |= strcmp(testenv_str(item, key), id) == 0;
-    }
-    json_decref(wv);
-    return found;
+    return testenv_in_folder(testenv, token, query, folder, key, id);
 }
 
 /* The request's status history as "action>worker or team>by whom" joined by commas. */

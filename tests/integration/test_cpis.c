@@ -1730,19 +1730,7 @@ static void test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_re
 /* Whether the workview (the caller's own, or the queue's) lists the step in Incoming work. */
 static int in_incoming_work(const char *token, const char *query, const char *step_id)
 {
-    char path[96];
-    snprintf(path, sizeof(path), "/api/v1/workview%s", query);
-    json_t *wv = testenv_call_json(testenv, token, "GET", path, NULL, 200);
-    int found = 0;
-    size_t i;
-    json_t *it;
-    json_array_foreach(
-        json_object_get(json_object_get(json_object_get(wv, "folders"), "incoming_work"), "items"), i, it)
-    {
-        found += strcmp(testenv_str(it, "step_id"), step_id) == 0;
-    }
-    json_decref(wv);
-    return found;
+    return testenv_in_folder(testenv, token, query, "incoming_work", "step_id", step_id);
 }
 
 /* Seed 002 closes a restricted record to most staff, the CP-IS desk among them; seed 003 has the

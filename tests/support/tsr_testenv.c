@@ -818,6 +818,24 @@ const char *testenv_str(const json_t *obj, const char *key)
     return s ? s : "";
 }
 
+int testenv_in_folder(testenv_t *env, const char *token, const char *query, const char *folder,
+                      const char *key, const char *id)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/workview%s", query ? query : "");
+    json_t *wv = testenv_call_json(env, token, "GET", path, NULL, 200);
+    int found = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(json_object_get(json_object_get(wv, "folders"), folder), "items"), i,
+                       item)
+    {
+        found |= strcmp(testenv_str(item, key), id) == 0;
+    }
+    json_decref(wv);
+    return found;
+}
+
 json_t *testenv_item_of(testenv_t *env, const char *token, const char *path, const char *key,
                         const char *value, int wait_ms)
 {

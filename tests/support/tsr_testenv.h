@@ -115,6 +115,10 @@ const char *testenv_str(const json_t *obj, const char *key);
  * when none came. */
 json_t *testenv_item_of(testenv_t *env, const char *token, const char *path, const char *key,
                         const char *value, int wait_ms);
+/* Whether a folder of the workview ("/api/v1/workview" and query, "" or e.g. "?queue=cp-is-worker")
+ * lists the item whose key (step_id or request_id) is id. */
+int testenv_in_folder(testenv_t *env, const char *token, const char *query, const char *folder,
+                      const char *key, const char *id);
 
 /* A valid NHS number (its modulus-11 check digit right), a new one on every call in the process. */
 void testenv_new_nhs_number(char out[11]);
