@@ -495,8 +495,8 @@ static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
               "sent to the child's key worker. Record a CP-IS Follow Up case note on the child's record "
               "for the action taken."
             : " The child's record is restricted, which the CP-IS desk cannot open, and the child has no "
-              "key worker: this follow-up is with system support, who keep access, to pass to someone "
-              "who can open the record.");
+              "key worker: this follow-up goes to those who keep access to restricted records, to pass "
+              "to someone who can open the record.");
     const char *const fields[][2] = {{"child_name", child->display_name},
                                      {"gender", ingest__gender_title(child->gender)},
                                      {"date_of_birth", child->date_of_birth},
@@ -554,26 +554,37 @@ static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
     return 0;
 }
 
-/* A task for the child's key worker (an in-app notice from the notifications daemon): the child's
- * NHS number must be recorded. No personal data in the title; the link opens the record. */
-static int ingest__notice_record_number(tsr_call_t *call, const Tsr__Records__NhsHolder *child,
-                                        const char *why, const char *dedupe, tsr_error_t *err)
+/* A notice to the child's key worker (from the notifications daemon; e-mailed too when email),
+ * once for the dedupe prefix and the child. No personal data in the title; the link opens the
+ * record. Nothing when the child has no key worker. */
+static int ingest__notice_key_worker(tsr_call_t *call, const Tsr__Records__NhsHolder *child, const char *kind,
+                                     const char *title, const char *dedupe, int email, tsr_error_t *err)
 {
     if (child->key_worker_id == 0)
         return 0;
     Tsr__Notifications__NoticeRequested ev = TSR__NOTIFICATIONS__NOTICE_REQUESTED__INIT;
     uint64_t workers[1] = {child->key_worker_id};
-    char title[200], link[64], key[300];
-    snprintf(title, sizeof(title), "CP-IS: record the child's NHS number (%s)", why);
+    /* Room for a prefix and a notification id at its longest (200 characters of up to four bytes). */
+    char link[64], key[INGEST_TEXT_MAX * 4 + 96];
     snprintf(link, sizeof(link), "/people/%" PRIu64, child->person_id);
     snprintf(key, sizeof(key), "%s:%" PRIu64, dedupe, child->person_id);
     ev.worker_ids = workers;
     ev.n_worker_ids = 1;
-    ev.kind = "cpis-nhs-number-needed";
-    ev.title = title;
+    ev.kind = (char *)kind;
+    ev.title = (char *)title;
     ev.link = link;
     ev.dedupe_key = key;
+    ev.email = email;
     return tsr_call_emit(call, "cpis.notice.requested", &ev.base, err);
+}
+
+/* A task for the child's key worker: the child's NHS number must be recorded. */
+static int ingest__notice_record_number(tsr_call_t *call, const Tsr__Records__NhsHolder *child,
+                                        const char *why, const char *dedupe, tsr_error_t *err)
+{
+    char title[200];
+    snprintf(title, sizeof(title), "CP-IS: record the child's NHS number (%s)", why);
+    return ingest__notice_key_worker(call, child, "cpis-nhs-number-needed", title, dedupe, 0, err);
 }
 
 /* The columns ingest__record writes, one array each (the rows' values at the same places). */
@@ -1117,28 +1128,18 @@ static int ingest__queue_unowned(tsr_call_t *call, const ingest_note_t *n, tsr_e
 
 /* The key worker of a restricted child, whose follow-up is sent to them rather than to the CP-IS desk
  * (ingest__request_step): a step started for a worker tells no one, and this one is a child seen by
- * a health service. No personal data in the title; the link opens the record, whose work
- * lists the follow-up. */
+ * a health service. E-mailed too, as the request the desk would otherwise have sent them is. */
 static int ingest__notice_restricted(tsr_call_t *call, const ingest_note_t *n,
                                      const Tsr__Records__NhsHolder *child, tsr_error_t *err)
 {
-    if (!child->restricted || child->key_worker_id == 0)
+    if (!child->restricted)
         return 0;
-    Tsr__Notifications__NoticeRequested ev = TSR__NOTIFICATIONS__NOTICE_REQUESTED__INIT;
-    uint64_t workers[1] = {child->key_worker_id};
-    char link[64], key[300];
-    snprintf(link, sizeof(link), "/people/%" PRIu64, child->person_id);
-    snprintf(key, sizeof(key), "cpis-restricted:%s:%" PRIu64, n->id, child->person_id);
-    ev.worker_ids = workers;
-    ev.n_worker_ids = 1;
-    ev.kind = "cpis-follow-up-to-key-worker";
-    /* E-mailed too, as the request the desk would otherwise have sent them is. */
-    ev.email = 1;
-    ev.title = "CP-IS: a health service has seen a child you are key worker for, whose record is restricted: "
-               "the CPIS Follow Up is in your Incoming work";
-    ev.link = link;
-    ev.dedupe_key = key;
-    return tsr_call_emit(call, "cpis.notice.requested", &ev.base, err);
+    char dedupe[INGEST_TEXT_MAX * 4 + 32];
+    snprintf(dedupe, sizeof(dedupe), "cpis-restricted:%s", n->id);
+    return ingest__notice_key_worker(call, child, "cpis-follow-up-to-key-worker",
+                                     "CP-IS: a health service has seen a child you are key worker for, whose "
+                                     "record is restricted: the CPIS Follow Up is in your Incoming work",
+                                     dedupe, 1, err);
 }
 
 /* What an accepted notification, newly recorded, asks for: the follow-up steps (access), or the

@@ -1790,7 +1790,8 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     json_decref(post_access("N-RESTRICTED-2", nhs2, "nhs-111", "DHU 111", "Pat Caller"));
     step = step_for(support, "N-RESTRICTED-2");
     snprintf(step_id, sizeof(step_id), "%s", testenv_str(step, "id"));
-    assert_non_null(strstr(testenv_str(section_data(step, "1"), "comments"), "with system support"));
+    assert_non_null(strstr(testenv_str(section_data(step, "1"), "comments"),
+                           "those who keep access to restricted records"));
     json_decref(step);
     assert_int_equal(in_incoming_work(support, "?queue=system-support", step_id), 1);
     assert_int_equal(in_incoming_work(sa, "?queue=cp-is-worker", step_id), 0);
