@@ -231,9 +231,28 @@ int wf_subject_check_recipient(tsr_call_t *call, const json_t *def, const char *
                                uint64_t subject_id, const char *owner, const char *owner_name,
                                tsr_error_t *err)
 {
-    /* A virtual worker is a queue worked by a role; its worker is checked when they open the step. */
-    if (!wf_subject_guarded(def, subject_kind) || owner[0] == 'v')
+    if (!wf_subject_guarded(def, subject_kind))
         return 0;
+    /* A virtual worker is a queue worked by a role; its worker is checked when they open the step.
+     * But a queue whose workers do not keep access to restricted records is no place for one. */
+    if (owner[0] == 'v') {
+        const wf_virtual_worker_t *queue = wf_virtual_worker(owner + 2);
+        if (queue == NULL || queue->restricted_to == NULL)
+            return 0;
+        Tsr__Records__AccessCheckReply *reply = NULL;
+        if (wf_person_access(call, subject_id, NULL, 0, NULL, 0, &reply, err) != 0)
+            return -1;
+        int restricted = reply->restricted;
+        tsr__records__access_check_reply__free_unpacked(reply, NULL);
+        const wf_virtual_worker_t *to = wf_virtual_worker(queue->restricted_to);
+        if (restricted)
+            return tsr_error_set(err, TSR_E_UNPROCESSABLE, "recipient_has_no_access", "to.virtual_worker",
+                                 "The %s queue's workers cannot open this person's record (it is "
+                                 "restricted), so it cannot be sent work about them. Send it to %s, or to "
+                                 "someone with access.",
+                                 owner_name, to ? to->name : "someone with access");
+        return 0;
+    }
     uint64_t id = strtoull(owner + 2, NULL, 10);
     Tsr__Records__AccessCheckReply *reply = NULL;
     if (wf_person_access(call, subject_id, owner[0] == 'w' ? &id : NULL, owner[0] == 'w',

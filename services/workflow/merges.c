@@ -5,7 +5,8 @@
  * merged away) and they show on the survivor's page. Each step's history says why its subject
  * changed. A name corrected on the record is followed the same way, and a record disposed of takes
  * its steps with it. A record restricted moves the work about it out of the queues whose workers do
- * not keep access (virtual_workers' restricted_records_to). */
+ * not keep access (virtual_workers' restricted_records_to), and is kept in restricted_people until
+ * the restriction is lifted, for work asked for about the person later. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,20 +23,43 @@ int wf_wants_person_event(const Tsr__Envelope *ev)
                                 strcmp(ev->type, "records.person.details-changed") == 0 ||
                                 strcmp(ev->type, "records.person.birth-recorded") == 0 ||
                                 strcmp(ev->type, "records.person.disposed") == 0 ||
-                                strcmp(ev->type, "records.person.restricted") == 0);
+                                strcmp(ev->type, "records.person.restricted") == 0 ||
+                                strcmp(ev->type, "records.person.unrestricted") == 0);
 }
 
-/* A record restricted (records.person.restricted, seed 002) while work about it waits in a queue
- * whose workers do not keep access (a CPIS Follow up for the CP-IS desk): the work moves to the
- * queue the definitions name, whose workers do (system support), to pass on to someone who can
- * open the record. Left where it was, no one who works the queue could open it. Told as the
- * worker who restricted the record. */
-static int merges__restricted(tsr_event_t *ev, const Tsr__Records__PersonAccessed *p, tsr_error_t *err)
+/* Runs one statement of one parameter (a person's id, or an array of them): the rows it touched, or
+ * -1. */
+static long merges__run(PGconn *conn, const char *sql, const char *param, tsr_error_t *err)
+{
+    const char *params[1] = {param};
+    PGresult *res = tsr_db_exec(conn, sql, 1, params, err);
+    if (res == NULL)
+        return -1;
+    long n = atol(PQcmdTuples(res));
+    PQclear(res);
+    return n;
+}
+
+/* A record restricted (records.person.restricted, seed 002; or by a merge with a restricted
+ * duplicate) is kept in restricted_people, for work asked for about the person later
+ * (requested.c). Work already waiting in a queue whose workers do not keep access (a CPIS Follow up
+ * for the CP-IS desk) moves to the queue the definitions name, whose workers do (system support),
+ * to pass on to someone who can open the record. Left where it was, no one who works the queue
+ * could open it. Told as the worker who restricted the record.
+ *
+ * The row is written first: its lock (ROW EXCLUSIVE) and requested.c's (SHARE) make a step asked
+ * for meanwhile either wait for this commit, and see the row, or commit first, and be moved here. */
+static int merges__restricted(tsr_event_t *ev, uint64_t person_id, tsr_error_t *err)
 {
     Tsr__Actor nobody = TSR__ACTOR__INIT;
     tsr_call_t call = tsr_call_for_event(ev, ev->event->actor ? ev->event->actor : &nobody);
     char person[24];
-    snprintf(person, sizeof(person), "%" PRIu64, p->person_id);
+    snprintf(person, sizeof(person), "%" PRIu64, person_id);
+    if (merges__run(ev->conn,
+                    "INSERT INTO restricted_people (person_id) VALUES ($1::bigint)"
+                    " ON CONFLICT (person_id) DO NOTHING",
+                    person, err) < 0)
+        return -1;
     for (size_t v = 0; v < wf_virtual_workers_count(); v++) {
         const wf_virtual_worker_t *from = wf_virtual_worker_at(v);
         const wf_virtual_worker_t *to = from->restricted_to ? wf_virtual_worker(from->restricted_to) : NULL;
@@ -120,7 +144,11 @@ static int merges__dispose(tsr_event_t *ev, const Tsr__Records__PersonAccessed *
         wf_step_free(&step);
     }
     PQclear(res);
-    return rc;
+    if (rc != 0)
+        return -1;
+    long gone =
+        merges__run(ev->conn, "DELETE FROM restricted_people WHERE person_id = ANY ($1::bigint[])", ids, err);
+    return gone < 0 ? -1 : 0;
 }
 
 int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err)
@@ -132,9 +160,17 @@ int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err)
     int renamed = strcmp(ev->event->type, "records.person.details-changed") == 0 ||
                   strcmp(ev->event->type, "records.person.birth-recorded") == 0;
     if (strcmp(ev->event->type, "records.person.restricted") == 0) {
-        int rc = merges__restricted(ev, p, err);
+        int rc = merges__restricted(ev, p->person_id, err);
         tsr__records__person_accessed__free_unpacked(p, NULL);
         return rc;
+    }
+    if (strcmp(ev->event->type, "records.person.unrestricted") == 0) {
+        char person[24];
+        snprintf(person, sizeof(person), "%" PRIu64, p->person_id);
+        tsr__records__person_accessed__free_unpacked(p, NULL);
+        long lifted =
+            merges__run(ev->conn, "DELETE FROM restricted_people WHERE person_id = $1::bigint", person, err);
+        return lifted < 0 ? -1 : 0;
     }
     if (renamed || strcmp(ev->event->type, "records.person.disposed") == 0) {
         int rc = renamed ? merges__rename(ev, p, err) : merges__dispose(ev, p, err);
@@ -160,9 +196,16 @@ int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err)
                                 " INSERT INTO step_history (step_id, action, by_worker_id, by_name, detail)"
                                 " SELECT id, 'subject-merged', $4::bigint, $5, $6 FROM moved",
                                 6, params, err);
+    uint64_t survivor_id = p->person_id;
     tsr__records__person_accessed__free_unpacked(p, NULL);
     if (res == NULL)
         return -1;
     PQclear(res);
-    return 0;
+    /* records makes the survivor of a restricted duplicate restricted (the more protective wins),
+     * telling only of the merge: this daemon does the same. */
+    long was_restricted =
+        merges__run(ev->conn, "DELETE FROM restricted_people WHERE person_id = $1::bigint", duplicate, err);
+    if (was_restricted < 0)
+        return -1;
+    return was_restricted > 0 ? merges__restricted(ev, survivor_id, err) : 0;
 }

@@ -5,7 +5,8 @@
  *
  * An event's steps are checked here one by one (a step that cannot be started is logged and passed
  * over, the others still start; one asked for a worker it cannot go to starts where its type starts
- * by default instead), then started together: one statement writes every step, its
+ * by default instead; one about a restricted record, bound for a queue whose workers cannot open it,
+ * goes where the definitions send such work), then started together: one statement writes every step, its
  * sections, its history and its dedupe key. One step at a time cost six round trips a step, and a
  * part of 1,000 notifications is 1,000 steps. */
 #include <inttypes.h>
@@ -102,6 +103,9 @@ typedef struct {
     int64_t due_ms;
     char owner[WF_OWNER_MAX];
     char detail[256];
+    /* The queue it goes to, while work about a restricted record may not wait there
+     * (restricted_records_to) and it is not yet known whether the person's record is restricted. */
+    const wf_virtual_worker_t *guarded;
 } requested_row_t;
 
 typedef struct {
@@ -109,6 +113,63 @@ typedef struct {
     size_t n;
     size_t n_sections;
 } requested_rows_t;
+
+/* A restricted record's work is not left in a queue whose workers cannot open it: it goes to the
+ * queue the definitions name for it, whose workers keep access (seed 002). */
+static void requested__route_restricted(requested_row_t *row)
+{
+    const wf_virtual_worker_t *to = wf_virtual_worker(row->guarded->restricted_to);
+    snprintf(row->owner, WF_OWNER_MAX, "v:%s", to->key);
+    snprintf(row->detail, sizeof(row->detail),
+             "Sent to %s: the record is restricted, and the %s queue's workers cannot open it", to->name,
+             row->guarded->name);
+    row->guarded = NULL;
+}
+
+/* The asker may have looked before the record was restricted, and the restriction reached this
+ * daemon first: the rows still bound for a guarded queue are checked against restricted_people, in
+ * one query for the event. The SHARE lock waits for a restriction being applied to commit (see
+ * merges__restricted), so that the step is either routed here or moved there. */
+static int requested__route_restricted_known(tsr_call_t *call, requested_rows_t *rows, tsr_error_t *err)
+{
+    uint64_t *ids = calloc(rows->n + 1, sizeof(*ids));
+    size_t n = 0;
+    if (ids == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    for (size_t r = 0; r < rows->n; r++)
+        if (rows->items[r].guarded != NULL)
+            ids[n++] = rows->items[r].in->subject->id;
+    if (n == 0) {
+        free(ids);
+        return 0;
+    }
+    size_t size = n * 23 + 3; /* tsr_db_id_array keeps room for 20 digits, a comma and the brace */
+    char *list = malloc(size);
+    if (list != NULL)
+        tsr_db_id_array(ids, n, list, size);
+    free(ids);
+    if (list == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    PGresult *res = tsr_db_exec(call->conn, "LOCK TABLE restricted_people IN SHARE MODE", 0, NULL, err);
+    if (res != NULL) {
+        PQclear(res);
+        const char *params[1] = {list};
+        res = tsr_db_exec(call->conn,
+                          "SELECT person_id FROM restricted_people WHERE person_id = ANY ($1::bigint[])", 1,
+                          params, err);
+    }
+    free(list);
+    if (res == NULL)
+        return -1;
+    for (int k = 0; k < PQntuples(res); k++) {
+        uint64_t person = strtoull(PQgetvalue(res, k, 0), NULL, 10);
+        for (size_t r = 0; r < rows->n; r++)
+            if (rows->items[r].guarded != NULL && rows->items[r].in->subject->id == person)
+                requested__route_restricted(&rows->items[r]);
+    }
+    PQclear(res);
+    return 0;
+}
 
 /* Checks one requested step and, when it can be started, adds its row (i: its place in the event)
  * to rows, which has room for it. The step's sections are checked before anything is written, so
@@ -133,15 +194,9 @@ static int requested__prepare(tsr_call_t *call, requested_recipients_t *cache,
         if (requested__resolve(call, cache, in->type, NULL, def, row->owner, &owner_name, err) != 0)
             return -1;
     }
-    /* A restricted record's work is not left in a queue whose workers cannot open it. */
     const wf_virtual_worker_t *queue = row->owner[0] == 'v' ? wf_virtual_worker(row->owner + 2) : NULL;
-    const wf_virtual_worker_t *instead = in->subject_restricted && queue && queue->restricted_to
-                                             ? wf_virtual_worker(queue->restricted_to)
-                                             : NULL;
-    if (instead != NULL) {
-        snprintf(row->owner, WF_OWNER_MAX, "v:%s", instead->key);
-        owner_name = instead->name;
-    }
+    if (queue != NULL && queue->restricted_to != NULL && strcmp(kind, "person") == 0 && in->subject->id != 0)
+        row->guarded = queue;
     wf_definition_current(in->type, &row->version);
     if (row->version == 0) {
         if (wf_definitions_register(call->conn, err) != 0)
@@ -175,6 +230,8 @@ static int requested__prepare(tsr_call_t *call, requested_recipients_t *cache,
     row->title = wf_def_title(def, in->variant ? in->variant : "");
     row->due_ms = wf_def_due(json_object_get(def, "due"), tsr_now_ms());
     snprintf(row->detail, sizeof(row->detail), "%s %s", row->incoming ? "Sent to" : "Started by", owner_name);
+    if (in->subject_restricted && row->guarded != NULL)
+        requested__route_restricted(row);
     rows->n++;
     rows->n_sections += in->n_sections;
     return 0;
@@ -470,6 +527,8 @@ static int requested__apply(tsr_event_t *ev, Tsr__Workflow__StepRequested *const
         rc = 0;
         goto done;
     }
+    if (requested__route_restricted_known(&call, &rows, err) != 0)
+        goto done;
     started = requested__start(&call, producer, &rows, err);
     if (started == NULL || requested__emit(&call, started, &rows, err) != 0)
         goto done;

@@ -1844,6 +1844,138 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     free(kwt);
 }
 
+/* The wait for a step asked for by a notification, and where it went (its owner), or "" if none. */
+static void follow_up_owner(const char *notification_id, char owner[64])
+{
+    char sql[300], out[64];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:%s:%%'",
+             notification_id);
+    assert_int_equal(wait_count(sql, 1), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT s.owner FROM workflow.requested_steps r JOIN workflow.steps s ON s.id = r.step_id"
+             " WHERE r.dedupe_key LIKE 'cpis:%s:%%'",
+             notification_id);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    snprintf(owner, 64, "%s", out);
+}
+
+/* cpis matched the child before the record was restricted, and the restriction reached the workflow
+ * daemon before the follow-up did (records and cpis are two producers, each in its own order): the
+ * follow-up still does not wait where the CP-IS desk cannot open it. Here the order is forced: the
+ * workflow daemon is stopped while the notification is accepted, and cpis is held (SIGSTOP) while the
+ * workflow daemon starts and applies the restriction. A record whose restriction is lifted is followed
+ * up by the desk again; a person cannot start or pass a restricted child's follow-up to the desk by
+ * hand; and a restricted duplicate merged into a child makes the child's waiting follow-up move. */
+static void test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from_the_desk(void **state)
+{
+    (void)state;
+    char nhs[11], child[32], path[128], sql[400], owner[64];
+    testenv_new_nhs_number(nhs);
+    add_child("Ivo", "Latecomer", "male", "2015-04-04", nhs, NULL, child);
+    testenv_kill(testenv, "workflow", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "workflow", 15000), 0);
+    json_decref(
+        post_access("N-RESTRICTED-5", nhs, "emergency-department", "Royal Derbyshire ED", "Alex Wardley"));
+    testenv_kill(testenv, "cpis", SIGSTOP);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", child);
+    json_decref(testenv_call_json(testenv, support, "PUT", path,
+                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    testenv_start_alone(testenv, "workflow");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.restricted_people WHERE person_id = %s", child);
+    long known = wait_count(sql, 1);
+    long early = testenv_sql_long(
+        testenv,
+        "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-RESTRICTED-5:%'");
+    testenv_kill(testenv, "cpis", SIGCONT);
+    assert_int_equal(known, 1);
+    assert_int_equal(early, 0);
+    follow_up_owner("N-RESTRICTED-5", owner);
+    assert_string_equal(owner, "v:system-support");
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM workflow.requested_steps r JOIN workflow.step_history h ON h.step_id = "
+        "r.step_id"
+        " WHERE r.dedupe_key LIKE 'cpis:N-RESTRICTED-5:%%' AND h.action = 'started'"
+        " AND h.detail = 'Sent to System Support: the record is restricted, and the CP-IS Worker queue''s"
+        " workers cannot open it'");
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    /* The suite answers again, cpis included. */
+    for (int i = 0; i < 100; i++) {
+        testenv_response_t r = testenv_http(testenv, "GET", "/readyz", NULL, NULL, NULL);
+        long status = r.status;
+        testenv_response_free(&r);
+        if (status == 200)
+            break;
+        usleep(100 * 1000);
+    }
+
+    /* Lifted: the desk follows the child up again. */
+    testenv_response_t lifted = testenv_http(testenv, "DELETE", path, support, NULL, NULL);
+    assert_int_equal(lifted.status, 204);
+    testenv_response_free(&lifted);
+    snprintf(sql, sizeof(sql), "SELECT 1 - count(*) FROM workflow.restricted_people WHERE person_id = %s",
+             child);
+    assert_int_equal(wait_count(sql, 1), 1);
+    json_decref(post_access("N-RESTRICTED-6", nhs, "nhs-111", "DHU 111", "Pat Caller"));
+    follow_up_owner("N-RESTRICTED-6", owner);
+    assert_string_equal(owner, "v:cp-is-worker");
+
+    /* Restricted again (its waiting follow-up moves), a person cannot send it back, nor start one for
+     * the desk by hand; they are told where it can go. */
+    json_decref(testenv_call_json(testenv, support, "PUT", path,
+                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.requested_steps r JOIN workflow.steps s ON s.id = r.step_id"
+             " WHERE r.dedupe_key LIKE 'cpis:N-RESTRICTED-6:%%' AND s.owner = 'v:system-support'");
+    assert_int_equal(wait_count(sql, 1), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT step_id FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-RESTRICTED-6:%%'");
+    long step_id = testenv_sql_long(testenv, sql);
+    snprintf(path, sizeof(path), "/api/v1/steps/%ld/assign", step_id);
+    testenv_response_t r =
+        testenv_http(testenv, "POST", path, support, "{\"virtual_worker\":\"cp-is-worker\"}", NULL);
+    testenv_assert_error(&r, 422, "recipient_has_no_access");
+    assert_non_null(strstr(r.body, "Send it to System Support"));
+    testenv_response_free(&r);
+    follow_up_owner("N-RESTRICTED-6", owner);
+    assert_string_equal(owner, "v:system-support");
+    char body[200];
+    snprintf(body, sizeof(body),
+             "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}", child);
+    long steps_before = testenv_sql_long(testenv, "SELECT count(*) FROM workflow.steps");
+    testenv_call_error(testenv, support, "POST", "/api/v1/steps", body, 422, "recipient_has_no_access", NULL);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.steps"), steps_before);
+    snprintf(body, sizeof(body),
+             "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"},"
+             "\"assign_to\":{\"virtual_worker\":\"system-support\"}}",
+             child);
+    json_decref(testenv_call_json(testenv, support, "POST", "/api/v1/steps", body, 201));
+
+    /* A restricted duplicate merged into a child whose follow-up waits for the desk: records makes
+     * the child restricted, and the follow-up moves. */
+    char nhs2[11], kept[32], dup[32];
+    testenv_new_nhs_number(nhs2);
+    add_child("Juno", "Latecomer", "female", "2016-05-05", nhs2, NULL, kept);
+    json_decref(post_access("N-RESTRICTED-7", nhs2, "nhs-111", "DHU 111", "Pat Caller"));
+    follow_up_owner("N-RESTRICTED-7", owner);
+    assert_string_equal(owner, "v:cp-is-worker");
+    testenv_add_person(testenv, admin, "Juno", "Latecomer", "2016-05-05", dup);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", dup);
+    json_decref(testenv_call_json(testenv, support, "PUT", path,
+                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/merge", kept);
+    snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", dup);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.requested_steps r JOIN workflow.steps s ON s.id = r.step_id"
+             " JOIN workflow.step_history h ON h.step_id = s.id"
+             " WHERE r.dedupe_key LIKE 'cpis:N-RESTRICTED-7:%%' AND s.owner = 'v:system-support'"
+             " AND h.action = 'assigned' AND h.detail LIKE 'Moved to System Support: the record was "
+             "restricted%%'");
+    assert_int_equal(wait_count(sql, 1), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1871,6 +2003,7 @@ int main(void)
             test_a_no_key_worker_entry_leaves_the_queue_once_a_key_worker_is_allocated_or_a_number_recorded),
         cmocka_unit_test(test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_rejected_waits),
         cmocka_unit_test(test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_record),
+        cmocka_unit_test(test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from_the_desk),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -312,6 +312,13 @@ void testenv_restart(testenv_t *env, const char *daemon)
     testenv__wait_ready(env);
 }
 
+void testenv_start_alone(testenv_t *env, const char *daemon)
+{
+    int i = testenv__index(daemon);
+    assert_int_equal(env->pids[i], 0);
+    env->pids[i] = testenv__spawn(env, i);
+}
+
 void testenv_restart_with(testenv_t *env, const char *daemon, const char *name, const char *value)
 {
     setenv(name, value, 1);

@@ -51,6 +51,9 @@ const char *testenv_daemon_name(int index);
 void testenv_kill(testenv_t *env, const char *daemon, int signal);
 /* Starts the daemon again, with the same command line, and waits until the suite is ready. */
 void testenv_restart(testenv_t *env, const char *daemon);
+/* Starts a daemon that was stopped, without waiting for the suite to be ready: for a test that holds
+ * another daemon stopped meanwhile (SIGSTOP), which the gateway's /readyz would wait for. */
+void testenv_start_alone(testenv_t *env, const char *daemon);
 /* Stops the daemon (SIGTERM, waiting for its exit 0) and starts it again with one more setting in its
  * environment (name=value, e.g. TESSERA_TESSERA_HOUSEKEEPING_MS=200), which later starts do not get. */
 void testenv_restart_with(testenv_t *env, const char *daemon, const char *name, const char *value);
