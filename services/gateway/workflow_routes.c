@@ -337,7 +337,7 @@ void gw_step_finish(gw_call_t *call)
     json_t *list = json_object_get(call->body, "next_actions");
     if (list != NULL && !json_is_array(list)) {
         gw_fail(call, TSR_E_INVALID, "invalid_type", "next_actions",
-                "'next_actions' must be a list of {action, reason, note, priority}.");
+                "'next_actions' must be a list of {action, reason, note, priority, case_note}.");
         return;
     }
     size_t n = json_array_size(list);
@@ -346,7 +346,7 @@ void gw_step_finish(gw_call_t *call)
         return;
     }
     Tsr__Workflow__NextAction actions[20], *ptrs[20];
-    static const char *const action_fields[] = {"action", "reason", "note", "priority", NULL};
+    static const char *const action_fields[] = {"action", "reason", "note", "priority", "case_note", NULL};
     for (size_t i = 0; i < n; i++) {
         json_t *a = json_array_get(list, i);
         char path[64];
@@ -354,7 +354,7 @@ void gw_step_finish(gw_call_t *call)
         ptrs[i] = &actions[i];
         if (!json_is_object(a)) {
             gw_fail(call, TSR_E_INVALID, "invalid_type", "next_actions",
-                    "next_actions[%zu] must be an object {action, reason, note, priority}.", i);
+                    "next_actions[%zu] must be an object {action, reason, note, priority, case_note}.", i);
             return;
         }
         const char *key;
@@ -384,6 +384,11 @@ void gw_step_finish(gw_call_t *call)
         snprintf(path, sizeof(path), "next_actions[%zu].priority", i);
         if (gw_json_member_string(call, a, "priority", path, 0, &priority) != 0)
             return;
+        const char *case_note;
+        snprintf(path, sizeof(path), "next_actions[%zu].case_note", i);
+        if (gw_json_member_string(call, a, "case_note", path, 0, &case_note) != 0)
+            return;
+        actions[i].case_note = (char *)case_note;
         actions[i].action = (char *)action;
         actions[i].reason = (char *)reason;
         actions[i].note = (char *)note;

@@ -416,6 +416,23 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
         if (json_is_true(json_object_get(a, "reason_required")) &&
             def__check_options(json_object_get(a, "reasons"), file, at, err) != 0)
             return -1;
+        /* A reason may record a case note on the person ({type, title, optional_when: {field, values}}). */
+        const json_t *reason;
+        size_t k;
+        json_array_foreach(json_object_get(a, "reasons"), k, reason)
+        {
+            const json_t *noted = json_object_get(reason, "case_note");
+            if (noted == NULL)
+                continue;
+            const json_t *when = json_object_get(noted, "optional_when");
+            if (!json_is_object(noted) || !def__is_key(def__string(noted, "type")) ||
+                def__string(noted, "title") == NULL ||
+                (when != NULL &&
+                 (def__string(when, "field") == NULL || !json_is_array(json_object_get(when, "values")))))
+                return DEF_FAIL("%s: %s.reasons[%zu].case_note must be {type, title} with, optionally, "
+                                "optional_when: {field, values}.",
+                                file, at, k);
+        }
         const json_t *starts = json_object_get(a, "starts");
         if (starts != NULL && !json_is_null(starts) &&
             (!json_is_object(starts) || !def__is_key(def__string(starts, "type"))))

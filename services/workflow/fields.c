@@ -31,6 +31,35 @@ static int field__has_option(const json_t *options, const char *value)
     return field__find(options, "value", value) != NULL;
 }
 
+const json_t *wf_fields_reason(const json_t *def_action, const char *reason)
+{
+    return reason ? field__find(json_object_get(def_action, "reasons"), "value", reason) : NULL;
+}
+
+int wf_fields_step_matches(PGconn *conn, uint64_t step_id, const json_t *when, tsr_error_t *err)
+{
+    char sid[24];
+    snprintf(sid, sizeof(sid), "%" PRIu64, step_id);
+    const char *p[2] = {sid, json_string_value(json_object_get(when, "field"))};
+    PGresult *res = tsr_db_exec(conn,
+                                "SELECT data ->> $2 FROM sections WHERE step_id = $1::bigint AND data ? $2"
+                                " ORDER BY number LIMIT 1",
+                                2, p, err);
+    if (res == NULL)
+        return -1;
+    int matched = 0;
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        const json_t *v;
+        size_t k;
+        json_array_foreach(json_object_get(when, "values"), k, v)
+        {
+            matched |= json_is_string(v) && strcmp(json_string_value(v), PQgetvalue(res, 0, 0)) == 0;
+        }
+    }
+    PQclear(res);
+    return matched;
+}
+
 static int field__is_empty(const json_t *v)
 {
     return v == NULL || json_is_null(v) ||
@@ -250,7 +279,7 @@ int wf_fields_check_next_actions(tsr_call_t *call, const wf_step_t *step, const 
         json_object_foreach(a, key, v)
         {
             if (strcmp(key, "action") && strcmp(key, "reason") && strcmp(key, "note") &&
-                strcmp(key, "priority")) {
+                strcmp(key, "priority") && strcmp(key, "case_note")) {
                 snprintf(path, sizeof(path), "next_actions[%zu].%.20s", i, key);
                 return tsr_error_set(err, TSR_E_INVALID, "unknown_field", path,
                                      "A next action has no \"%.40s\".", key);
@@ -290,6 +319,15 @@ int wf_fields_check_next_actions(tsr_call_t *call, const wf_step_t *step, const 
         if (note && tsr_text_length(note) > FIELD_LONG_TEXT_MAX)
             tsr_error_add(err, TSR_E_INVALID, "too_long", path, "The note must be %d characters or fewer.",
                           FIELD_LONG_TEXT_MAX);
+        /* A case note goes on the person's record only with a reason that records one. */
+        const char *case_note = json_string_value(json_object_get(a, "case_note"));
+        snprintf(path, sizeof(path), "next_actions[%zu].case_note", i);
+        if (case_note && tsr_text_trimmed_length(case_note) > 0 &&
+            json_object_get(wf_fields_reason(def_action, reason), "case_note") == NULL)
+            tsr_error_add(err, TSR_E_UNPROCESSABLE, "case_note_not_taken", path,
+                          "'%s' with this reason does not record a case note: record one on the person's "
+                          "record instead.",
+                          title);
     }
     return tsr_error_gathered(err);
 }

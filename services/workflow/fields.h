@@ -10,10 +10,17 @@
 /* Checks data (an object) against fields; fills defaults ("current-worker"). When completing, every
  * required field must have a value. 0, or -1 with err naming data.<field>. */
 int wf_fields_check(tsr_call_t *call, const json_t *fields, json_t *data, int completing, tsr_error_t *err);
-/* Checks a list of next actions {action, reason, note, priority}: each one the step type allows for
- * its variant, a reason from the list where one is required, a known priority; finishing needs at
- * least one when the step has a required next-actions section (the caller checks that). */
+/* Checks a list of next actions {action, reason, note, priority, case_note}: each one the step type
+ * allows for its variant, a reason from the list where one is required, a known priority, a case
+ * note only with a reason that takes one; finishing needs at least one when the step has a required
+ * next-actions section (the caller checks that). */
 int wf_fields_check_next_actions(tsr_call_t *call, const wf_step_t *step, const json_t *actions,
                                  int completing, tsr_error_t *err);
+
+/* The option of a next action's reasons whose value is reason, or NULL. */
+const json_t *wf_fields_reason(const json_t *def_action, const char *reason);
+/* Whether the step's sections hold, in when's field, one of when's values ({field, values}: the
+ * first section that has the field). 1 or 0, or -1 with err. */
+int wf_fields_step_matches(PGconn *conn, uint64_t step_id, const json_t *when, tsr_error_t *err);
 
 #endif

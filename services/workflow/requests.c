@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "definitions.h"
+#include "fields.h"
 #include "tsr_envelope.h"
 #include "tsr_text.h"
 #include "wf.h"
@@ -95,8 +96,6 @@ static int request__template(PGconn *conn, uint64_t step_id, const json_t *def_r
     *chosen = NULL;
     const json_t *templates = json_object_get(def_request, "note_templates"), *t, *fallback = NULL;
     size_t i;
-    char sid[24];
-    snprintf(sid, sizeof(sid), "%" PRIu64, step_id);
     json_array_foreach(templates, i, t)
     {
         if (json_is_true(json_object_get(t, "default")))
@@ -104,24 +103,9 @@ static int request__template(PGconn *conn, uint64_t step_id, const json_t *def_r
         const json_t *when = json_object_get(t, "when");
         if (when == NULL)
             continue;
-        const char *p[2] = {sid, json_string_value(json_object_get(when, "field"))};
-        PGresult *res =
-            tsr_db_exec(conn,
-                        "SELECT data ->> $2 FROM sections WHERE step_id = $1::bigint AND data ? $2"
-                        " ORDER BY number LIMIT 1",
-                        2, p, err);
-        if (res == NULL)
+        int matched = wf_fields_step_matches(conn, step_id, when, err);
+        if (matched < 0)
             return -1;
-        int matched = 0;
-        if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-            const json_t *v;
-            size_t k;
-            json_array_foreach(json_object_get(when, "values"), k, v)
-            {
-                matched |= json_is_string(v) && strcmp(json_string_value(v), PQgetvalue(res, 0, 0)) == 0;
-            }
-        }
-        PQclear(res);
         if (matched) {
             fallback = t;
             break;
@@ -175,8 +159,17 @@ static int request__case_note(tsr_call_t *call, const char *rid, const wf_step_t
                              "Record what was done in a %s case note: this notification asks for one.",
                              title);
     }
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "workflow.request.acknowledged:%s", rid);
+    return wf_case_note_record(call, step, takes, text, prefix, "case_note", err);
+}
+
+int wf_case_note_record(tsr_call_t *call, const wf_step_t *step, const json_t *takes, const char *text,
+                        const char *key_prefix, const char *field, tsr_error_t *err)
+{
+    const char *title = json_string_value(json_object_get(takes, "title"));
     if (strcmp(step->subject_kind, "person") != 0)
-        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "case_note_not_taken", "case_note",
+        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "case_note_not_taken", field,
                              "%s is not about a person, so there is no record for a case note.", step->title);
     Tsr__Records__CaseNote q = TSR__RECORDS__CASE_NOTE__INIT;
     q.person_id = step->subject_id;
@@ -184,23 +177,23 @@ static int request__case_note(tsr_call_t *call, const char *rid, const wf_step_t
     q.title = (char *)title;
     q.body = (char *)text;
     /* records commits the note before this command does: if this command's commit then fails, or
-     * records answered after we gave up, the worker tries again, and the same acknowledgement with
-     * the same words must find the note already there rather than add it twice. Words changed
-     * before the retry are a note of their own. The same request again must be the same bytes (the
-     * key is refused for another request), so records stamps the note's time (occurred_at 0: now)
-     * rather than this call. */
+     * records answered after we gave up, the worker tries again, and the same command with the same
+     * words must find the note already there rather than add it twice. Words changed before the
+     * retry are a note of their own. The same command again must be the same bytes (the key is
+     * refused for another), so records stamps the note's time (occurred_at 0: now) rather than this
+     * call. */
     q.occurred_at_ms = 0;
     unsigned char hash[16];
     crypto_generichash(hash, sizeof(hash), (const unsigned char *)text, strlen(text), NULL, 0);
-    char key[96], hex[2 * sizeof(hash) + 1];
+    char key[160], hex[2 * sizeof(hash) + 1];
     sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-    snprintf(key, sizeof(key), "workflow.request.acknowledged:%s:%s", rid, hex);
+    snprintf(key, sizeof(key), "%s:%s", key_prefix, hex);
     ProtobufCMessage *msg = NULL;
     if (tsr_call_command(call, key, "records", "records.case_note.add", &q.base,
                          &tsr__records__case_note__descriptor, &msg, err) != 0) {
         /* Its faults are the case note's: the body too long, say. */
         if (strcmp(err->field, "body") == 0)
-            snprintf(err->field, sizeof(err->field), "case_note");
+            snprintf(err->field, sizeof(err->field), "%s", field);
         return -1;
     }
     protobuf_c_message_free_unpacked(msg, NULL);

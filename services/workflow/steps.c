@@ -1310,6 +1310,45 @@ done:
  * Finishing
  * ---------------------------------------------------------------------------------------------- */
 
+/* The case note ({type, title, optional_when}) a next action's reason records on the person, or NULL. */
+static const json_t *step__case_note_taken(const wf_step_t *step, const json_t *action)
+{
+    const json_t *def_action =
+        wf_def_next_action(step->def, json_string_value(json_object_get(action, "action")));
+    return json_object_get(wf_fields_reason(def_action, json_string_value(json_object_get(action, "reason"))),
+                           "case_note");
+}
+
+/* A next action whose reason records a case note on the person (a restricted child's CPIS Follow up
+ * finished by the key worker, who does there what an acknowledgement does: seed 003's 'Please
+ * create a CP-IS case note re action taken') must have one, unless the step's sections say it is
+ * needed only if there are concerns (optional_when: the DHU 111 notifications). */
+static int step__check_case_notes(tsr_call_t *call, const wf_step_t *step, const json_t *actions,
+                                  tsr_error_t *err)
+{
+    size_t i;
+    const json_t *a;
+    json_array_foreach(actions, i, a)
+    {
+        const json_t *takes = step__case_note_taken(step, a);
+        const char *text = json_string_value(json_object_get(a, "case_note"));
+        if (takes == NULL || (text != NULL && tsr_text_trimmed_length(text) > 0))
+            continue;
+        const json_t *optional = json_object_get(takes, "optional_when");
+        int matched = optional ? wf_fields_step_matches(call->conn, step->id, optional, err) : 0;
+        if (matched < 0)
+            return -1;
+        if (matched)
+            continue;
+        char field[64];
+        snprintf(field, sizeof(field), "next_actions[%zu].case_note", i);
+        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "case_note_required", field,
+                             "Record what was done in a %s case note: this notification asks for one.",
+                             json_string_value(json_object_get(takes, "title")));
+    }
+    return 0;
+}
+
 int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Workflow__StepFinish *in = (const Tsr__Workflow__StepFinish *)call->payload;
@@ -1334,6 +1373,8 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
             json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "action", a->action ? a->action : "", "reason",
                                   a->reason ? a->reason : "", "note", a->note ? a->note : "", "priority",
                                   a->priority && a->priority[0] ? a->priority : "normal");
+            if (a->case_note && a->case_note[0])
+                json_object_set_new(o, "case_note", json_string(a->case_note));
             json_array_append_new(actions, o);
         }
     }
@@ -1379,7 +1420,8 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
             goto done;
         }
     }
-    if (wf_fields_check_next_actions(call, &step, actions, 1, err) != 0)
+    if (wf_fields_check_next_actions(call, &step, actions, 1, err) != 0 ||
+        step__check_case_notes(call, &step, actions, err) != 0)
         goto done;
     /* A required request must have been sent and completed. */
     json_t *r;
@@ -1482,6 +1524,19 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
                      "$1::bigint",
                      1, params, NULL, NULL, err) != 0)
         goto done;
+    /* Last, as an acknowledgement's: records commits the case note before this command does. */
+    json_array_foreach(actions, i, a)
+    {
+        const char *text = json_string_value(json_object_get(a, "case_note"));
+        if (text == NULL || tsr_text_trimmed_length(text) == 0)
+            continue;
+        const json_t *takes = step__case_note_taken(&step, a);
+        char prefix[80], field[64];
+        snprintf(prefix, sizeof(prefix), "workflow.step.finished:%s:%zu", id, first_position + i);
+        snprintf(field, sizeof(field), "next_actions[%zu].case_note", i);
+        if (wf_case_note_record(call, &step, takes, text, prefix, field, err) != 0)
+            goto done;
+    }
     if (wf_step_changed_reply(call, step.id, "finished", "", err) != 0)
         goto done;
     rc = 0;

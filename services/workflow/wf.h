@@ -69,6 +69,13 @@ char *wf_subject_title(const char *kind, uint64_t id, const char *name);
 int wf_step_delete(tsr_call_t *call, const wf_step_t *step, const char *reason, const char *explanation,
                    int64_t *deleted_at, tsr_error_t *err);
 
+/* Records text on the step's person as the caller's case note of takes ({type, title}), through
+ * records, which checks the caller's access and audits it, and commits it before this command does:
+ * key_prefix (with a hash of the text) makes the same command retried find it there. A fault of the
+ * text is named as field. */
+int wf_case_note_record(tsr_call_t *call, const wf_step_t *step, const json_t *takes, const char *text,
+                        const char *key_prefix, const char *field, tsr_error_t *err);
+
 /* Whether the caller may read the step: a restricted person's steps only for those with access to
  * the person (the refusal is kept as an event and answered 403 restricted_record). */
 int wf_step_check_reader(tsr_call_t *call, const wf_step_t *step, tsr_error_t *err);

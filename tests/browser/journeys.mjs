@@ -590,7 +590,14 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   log(`  refused: ${await text(page.locator('#action-cs-no-further-action-reason-error'))}`);
   expect(await page.locator('#action-cs-no-further-action-reason').evaluate((el) => el.closest('.govuk-form-group').classList.contains('govuk-form-group--error')), 'the reason is not marked in error');
   await s.check('cpis-no-further-action-error');
+  // The case note a key worker records when a restricted child's follow-up comes to them is asked for
+  // only with that reason.
+  const caseNote = page.locator('#action-cs-no-further-action-case_note');
+  expect(!(await caseNote.isVisible()), 'the case note is asked for without its reason');
+  await kb.choose(page.locator('#action-cs-no-further-action-reason'), 'Restricted record: followed up by the key worker');
+  expect(await caseNote.isVisible(), 'the case note is not asked for with its reason');
   await kb.choose(page.locator('#action-cs-no-further-action-reason'), 'Notification sent to allocated worker');
+  expect(!(await caseNote.isVisible()), 'the case note is still asked for after another reason was chosen');
   await kb.press(page.getByRole('button', { name: 'Finish' }));
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   await banner(page, 'is finished');

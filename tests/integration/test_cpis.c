@@ -1772,11 +1772,53 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     json_decref(testenv_call_json(testenv, kwt, "POST", path, "{}", 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", step_id);
     json_decref(testenv_call_json(testenv, kwt, "PUT", path, "{\"data\":{},\"completed\":true}", 200));
+    /* Finishing it is what acknowledging the desk's request would have been: an A&E notification
+     * asks for a CP-IS Follow Up case note, recorded on the child's record. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", step_id);
-    json_t *done = testenv_call_json(testenv, kwt, "POST", path,
-                                     "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":"
-                                     "\"restricted-record-followed-up-by-key-worker\"}]}",
-                                     200);
+    testenv_call_error(testenv, kwt, "POST", path,
+                       "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":"
+                       "\"restricted-record-followed-up-by-key-worker\"}]}",
+                       422, "case_note_required", "next_actions[0].case_note");
+    testenv_call_error(testenv, kwt, "POST", path,
+                       "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":"
+                       "\"duplicate-notification\",\"case_note\":\"Not with this reason.\"}]}",
+                       422, "case_note_not_taken", "next_actions[0].case_note");
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM records.case_notes WHERE person_id = %s AND type = 'cp-is-follow-up'"
+             " AND body = 'Saw Rowena at school; the A&E visit was a sprain, no new concerns.'",
+             child);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    json_t *done =
+        testenv_call_json(testenv, kwt, "POST", path,
+                          "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":"
+                          "\"restricted-record-followed-up-by-key-worker\",\"case_note\":"
+                          "\"Saw Rowena at school; the A&E visit was a sprain, no new concerns.\"}]}",
+                          200);
+    assert_string_equal(testenv_str(done, "state"), "completed");
+    json_decref(done);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    /* From NHS 111, the case note is needed only if there are concerns. */
+    char nhs5[11], fifth[32];
+    add_key_workers_child("Hester", "Shutterworth", "female", "2015-08-08", nhs5, fifth);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", fifth);
+    json_decref(testenv_call_json(testenv, support, "PUT", path,
+                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    json_decref(post_access("N-RESTRICTED-111", nhs5, "nhs-111", "DHU 111", "Pat Caller"));
+    step = step_for(kwt, "N-RESTRICTED-111");
+    snprintf(step_id, sizeof(step_id), "%s", testenv_str(step, "id"));
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", step_id);
+    json_decref(testenv_call_json(testenv, kwt, "POST", path, "{}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", step_id);
+    json_decref(testenv_call_json(testenv, kwt, "PUT", path,
+                                  "{\"data\":{\"setting\":\"nhs-111\",\"location\":\"DHU 111\"},"
+                                  "\"completed\":true}",
+                                  200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", step_id);
+    done = testenv_call_json(testenv, kwt, "POST", path,
+                             "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":"
+                             "\"restricted-record-followed-up-by-key-worker\"}]}",
+                             200);
     assert_string_equal(testenv_str(done, "state"), "completed");
     json_decref(done);
 

@@ -315,6 +315,37 @@ function formSection(step, section, recipients) {
   </form>`;
 }
 
+// A reason that records a case note on the person (a restricted child's CPIS Follow up finished by
+// the key worker): the note is written here and recorded when the step finishes.
+function caseNoteField(t, saved) {
+  const noting = (t.reasons || []).filter((r) => r.case_note);
+  if (!noting.length) return '';
+  const title = noting[0].case_note.title;
+  const values = noting.map((r) => r.value);
+  // Shown only while such a reason is chosen (wireCaseNotes).
+  return html`<div data-case-note-for="${t.action}" data-reasons="${values.join(' ')}"${values.includes(saved.reason) ? '' : ' hidden'}>
+    ${textarea({
+      id: `action-${t.action}-case_note`,
+      name: `case_note:${t.action}`,
+      label: `${title} case note`,
+      field: `case_note:${t.action}`,
+      rows: 4,
+      hint: `What was done. Recorded on the person's record when the step finishes.`,
+      value: saved.case_note || '',
+    })}
+  </div>`;
+}
+
+function wireCaseNotes(form) {
+  for (const box of form.querySelectorAll('[data-case-note-for]')) {
+    const reason = document.getElementById(`action-${box.dataset.caseNoteFor}-reason`);
+    const reasons = box.dataset.reasons.split(' ');
+    reason?.addEventListener('change', () => {
+      box.hidden = !reasons.includes(reason.value);
+    });
+  }
+}
+
 function nextActionsSection(step, section) {
   const saved = section.data?.next_actions || [];
   const savedFor = (action) => saved.find((a) => a.action === action) || {};
@@ -341,6 +372,7 @@ function nextActionsSection(step, section) {
           ? select({ id: `action-${t.action}-reason`, name: `reason:${t.action}`, label: t.reason_required ? 'Reason (required)' : 'Reason', field: `reason:${t.action}`, options: t.reasons.map((r) => ({ value: r.value ?? r.reason ?? r, title: r.title ?? r })), value: savedFor(t.action).reason || '' })
           : textInput({ id: `action-${t.action}-reason`, name: `reason:${t.action}`, label: t.reason_required ? 'Reason (required)' : 'Reason', field: `reason:${t.action}`, value: savedFor(t.action).reason || '' })}
         ${textarea({ id: `action-${t.action}-note`, name: `note:${t.action}`, label: 'Note', field: `note:${t.action}`, rows: 2, value: savedFor(t.action).note || '' })}
+        ${caseNoteField(t, savedFor(t.action))}
         ${choices({ id: `action-${t.action}-priority`, name: `priority:${t.action}`, legend: 'Priority', field: `priority:${t.action}`, options: [{ value: 'urgent', title: 'Urgent' }, { value: 'normal', title: 'Normal' }, { value: 'low', title: 'Low' }], value: savedFor(t.action).priority || 'normal', small: true, inline: true })}
       </fieldset>`,
     )}
@@ -688,18 +720,23 @@ function wire(step, section) {
   }
   const actionsForm = document.getElementById('next-actions-form');
   if (actionsForm) {
+    wireCaseNotes(actionsForm);
     onSubmit(actionsForm, async (data, submitter) => {
       const chosen = data.getAll('action');
       const nextActions = chosen.map((action, i) => {
         // The API names a fault by the action's place in the list: the inputs take that name now.
-        for (const key of ['reason', 'note', 'priority']) {
-          document.getElementById(`action-${action}-${key}`).dataset.field = `next_actions[${i}].${key}`;
+        for (const key of ['reason', 'note', 'priority', 'case_note']) {
+          const input = document.getElementById(`action-${action}-${key}`);
+          if (input) input.dataset.field = `next_actions[${i}].${key}`;
         }
         const a = { action, priority: data.get(`priority:${action}`) || 'normal' };
         const reason = (data.get(`reason:${action}`) || '').trim();
         const note = (data.get(`note:${action}`) || '').trim();
+        const noting = document.querySelector(`[data-case-note-for="${action}"]`);
+        const caseNote = noting && !noting.hidden ? (data.get(`case_note:${action}`) || '').trim() : '';
         if (reason) a.reason = reason;
         if (note) a.note = note;
+        if (caseNote) a.case_note = caseNote;
         return a;
       });
       const finishing = submitter?.value === 'finish';
