@@ -1004,6 +1004,15 @@ static void test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_
     assert_int_equal(system(cmd), 0);
     testenv_assert_refuses_to_start(testenv, "workflow", setting, "virtual-workers.json", "system-suport",
                                     NULL);
+    /* A reason's case note whose condition names no field would ask for the note every time. */
+    snprintf(cmd, sizeof(cmd),
+             "sed -i 's/\"restricted_records_to\": \"system-suport\"/\"restricted_records_to\": "
+             "\"system-support\"/'"
+             " %s/virtual-workers.json && sed -i '/\"optional_when\"/,/\"field\"/ s/\"field\"/\"feld\"/'"
+             " %s/cpis-follow-up.json",
+             dir, dir);
+    assert_int_equal(system(cmd), 0);
+    testenv_assert_refuses_to_start(testenv, "workflow", setting, "cpis-follow-up.json", "case_note", NULL);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
     /* A misspelt office time zone would be taken for UTC and move every due time by an hour; a drain
