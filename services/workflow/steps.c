@@ -520,9 +520,10 @@ int wf_step_start_internal(tsr_call_t *call, const char *type, const char *varia
 /* The subject's name for the step. A person's record must be one the starter may open, unless the
  * step asks for nothing of it (name_only: a request for access to a restricted record). */
 static int step__subject_name(tsr_call_t *call, const char *kind, uint64_t id, int name_only, char **name,
-                              tsr_error_t *err)
+                              int *restricted, tsr_error_t *err)
 {
     *name = NULL;
+    *restricted = 0;
     if (strcmp(kind, "none") == 0) {
         *name = strdup("");
         return 0;
@@ -565,6 +566,7 @@ static int step__subject_name(tsr_call_t *call, const char *kind, uint64_t id, i
     if (wf_person_access(call, id, &me, me ? 1 : 0, NULL, 0, &reply, err) != 0)
         return -1;
     int exists = reply->exists;
+    *restricted = reply->restricted;
     int allowed = tsr_actor_is_system(call->actor) || name_only || (reply->n_allowed_worker_ids == 1);
     *name = strdup(reply->display_name ? reply->display_name : "");
     tsr__records__access_check_reply__free_unpacked(reply, NULL);
@@ -617,7 +619,9 @@ int wf_handle_step_start(tsr_call_t *call, tsr_error_t *err)
                              "Your role does not allow you to start %s.",
                              json_string_value(json_object_get(def, "title")));
     char *subject_name = NULL;
-    if (step__subject_name(call, kind, subject_id, wf_def_name_only_subject(def), &subject_name, err) != 0)
+    int restricted = 0;
+    if (step__subject_name(call, kind, subject_id, wf_def_name_only_subject(def), &subject_name, &restricted,
+                           err) != 0)
         return -1;
     /* Where it goes: the caller's choice, else where the definition starts it, else the caller. */
     char owner[WF_OWNER_MAX];
@@ -631,6 +635,19 @@ int wf_handle_step_start(tsr_call_t *call, tsr_error_t *err)
         if (wf_recipient_resolve(call, chosen ? in->assign_to : NULL, default_to, NULL, owner, &owner_name,
                                  err) != 0)
             goto done;
+        /* Where the definition starts it, unless its workers cannot open this restricted record: then
+         * where such work goes (restricted_records_to), as for a step another daemon asks for. Chosen
+         * by the caller, such a queue is refused, saying where to send it. */
+        const wf_virtual_worker_t *queue = !chosen && owner[0] == 'v' ? wf_virtual_worker(owner + 2) : NULL;
+        const wf_virtual_worker_t *instead =
+            restricted && queue && queue->restricted_to && wf_subject_guarded(def, kind)
+                ? wf_virtual_worker(queue->restricted_to)
+                : NULL;
+        if (instead != NULL) {
+            snprintf(owner, sizeof(owner), "v:%s", instead->key);
+            free(owner_name);
+            owner_name = strdup(instead->name);
+        }
         if (wf_subject_check_recipient(call, def, kind, subject_id, owner, owner_name, err) != 0)
             goto done;
         assign = owner;

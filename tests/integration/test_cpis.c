@@ -1907,8 +1907,9 @@ static void follow_up_owner(const char *notification_id, char owner[64])
  * follow-up still does not wait where the CP-IS desk cannot open it. Here the order is forced: the
  * workflow daemon is stopped while the notification is accepted, and cpis is held (SIGSTOP) while the
  * workflow daemon starts and applies the restriction. A record whose restriction is lifted is followed
- * up by the desk again; a person cannot start or pass a restricted child's follow-up to the desk by
- * hand; and a restricted duplicate merged into a child makes the child's waiting follow-up move. */
+ * up by the desk again; one started by hand goes to System Support, and a person cannot send a
+ * restricted child's follow-up to the desk; and a restricted duplicate merged into a child makes the child's
+ * waiting follow-up move. */
 static void test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from_the_desk(void **state)
 {
     (void)state;
@@ -1982,17 +1983,22 @@ static void test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from
     testenv_response_free(&r);
     follow_up_owner("N-RESTRICTED-6", owner);
     assert_string_equal(owner, "v:system-support");
-    char body[200];
-    snprintf(body, sizeof(body),
-             "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}", child);
-    long steps_before = testenv_sql_long(testenv, "SELECT count(*) FROM workflow.steps");
-    testenv_call_error(testenv, support, "POST", "/api/v1/steps", body, 422, "recipient_has_no_access", NULL);
-    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.steps"), steps_before);
+    /* Started by hand, it goes where the definition starts it unless the record is restricted: then
+     * to System Support's queue. The desk's queue chosen by name is refused, saying where to send it. */
+    char body[300];
     snprintf(body, sizeof(body),
              "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"},"
-             "\"assign_to\":{\"virtual_worker\":\"system-support\"}}",
+             "\"assign_to\":{\"virtual_worker\":\"cp-is-worker\"}}",
              child);
-    json_decref(testenv_call_json(testenv, support, "POST", "/api/v1/steps", body, 201));
+    long steps_before = testenv_sql_long(testenv, "SELECT count(*) FROM workflow.steps");
+    testenv_call_error(testenv, support, "POST", "/api/v1/steps", body, 422, "recipient_has_no_access",
+                       "to.virtual_worker");
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.steps"), steps_before);
+    snprintf(body, sizeof(body),
+             "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}", child);
+    json_t *by_hand = testenv_call_json(testenv, support, "POST", "/api/v1/steps", body, 201);
+    assert_string_equal(testenv_str(json_object_get(by_hand, "assigned_to"), "key"), "system-support");
+    json_decref(by_hand);
 
     /* A restricted duplicate merged into a child whose follow-up waits for the desk: records makes
      * the child restricted, and the follow-up moves. */

@@ -95,7 +95,10 @@ export function wireStartForm(subject) {
     if (variant) body.variant = variant;
     const step = await attempt(() => post('/api/v1/steps', body, { idempotent: true }), { field: 'type' });
     if (!step) return;
-    notify(`${step.title} started. It is in your Current work.`);
+    // Started where its definition sends it (a CPIS Follow up: the CP-IS Worker's queue, or System
+    // Support's for a restricted record), it is not in the starter's own work.
+    const sent = step.assigned_to && step.assigned_to.kind !== 'worker';
+    notify(sent ? `${step.title} started and sent to ${step.assigned_to.name}.` : `${step.title} started. It is in your Current work.`);
     go(`/steps/${step.id}`);
   });
 }
