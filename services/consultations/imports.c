@@ -469,10 +469,12 @@ int consultations_import(tsr_call_t *call, tsr_error_t *err)
         json_decref(d.def);
         return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
     }
-    /* Every row is checked, so that one run tells of the first fault and how many rows have one. */
+    /* Every row is checked, so that one run tells of the faults of the first rows that have one
+     * (TSR_ERROR_FAULTS_MAX of them, each naming its line) and how many rows have one. */
     size_t bad = 0;
-    tsr_error_t first;
+    tsr_error_t first, all;
     tsr_error_clear(&first);
+    tsr_error_clear(&all);
     for (size_t i = 0; i < in->n_rows; i++) {
         tsr_error_t e;
         tsr_error_clear(&e);
@@ -487,10 +489,14 @@ int consultations_import(tsr_call_t *call, tsr_error_t *err)
         }
         if (fault && bad++ == 0)
             first = e;
+        if (fault)
+            tsr_error_gather(&all, &e);
     }
     int rc = -1;
     if (bad > 0) {
         *err = first;
+        err->n_faults = bad > 1 ? all.n_faults : 0;
+        memcpy(err->faults, all.faults, sizeof(err->faults));
         size_t len = strlen(err->message);
         if (bad > 1)
             snprintf(err->message + len, sizeof(err->message) - len,

@@ -442,6 +442,10 @@ static void test_a_bad_row_is_reported_with_its_line_and_nothing_is_loaded(void 
     assert_non_null(
         strstr(out, "Line 3: Source of contact 'NEWSPAPERS' is not one of the sources of referral."));
     assert_non_null(strstr(out, "2 other rows have faults too. Nothing was loaded."));
+    /* The other rows' faults follow, each naming its line: one run shows all there is to mend. */
+    assert_non_null(
+        strstr(out, "bad.csv: Line 4: Referrer name must be one line of at most 500 characters."));
+    assert_non_null(strstr(out, "bad.csv: Line 6: "));
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"), before);
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.outbox"), events);
 

@@ -271,8 +271,11 @@ int cli_import_consultations(cli_context_t *ctx, int argc, char **argv)
     tsr_error_t err;
     if (cli_call_timeout(ctx, "consultations", "consultations.import", &in.base, IMPORT_TIMEOUT_MS, &reply,
                          &err) != 0) {
-        /* The daemon's message names the line: the file's name before it makes it a place to go to. */
+        /* The daemon's message names the line: the file's name before it makes it a place to go to.
+         * The other rows' faults it found follow, one a line, so that one run shows what to mend. */
         fprintf(stderr, "tessera: %s: %s\n", file, err.message);
+        for (size_t i = 1; i < err.n_faults; i++)
+            fprintf(stderr, "tessera: %s: %s\n", file, err.faults[i].message);
         rc = err.status == TSR_E_INVALID || err.status == TSR_E_CONFLICT ? 2 : 1;
         goto done;
     }
