@@ -670,6 +670,56 @@ journey("Key worker: the 'New request' notice, the request in Incoming requests 
   await signOut(s);
 });
 
+journey("Key worker: a restricted child's CPIS Follow up comes straight to them, the CP-IS desk being unable to open the record; finished with 'Restricted record: followed up by the key worker', refused first without the case note an A&E notification asks for, which is then on the child's record", async (s, ctx) => {
+  const { page } = s;
+  const admin = await signInApi(ctx.base, 'admin');
+  const keyWorker = (await apiCall(ctx.base, admin, 'GET', '/api/v1/workers?q=Kai')).items[0];
+  const nhs = nhsNumber(645678903);
+  const child = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Isolde', family: 'Penhallow' }, gender: 'female', date_of_birth: '2015-03-14', nhs_number: nhs });
+  await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${child.id}/allocations`, { worker_id: keyWorker.id, role: 'key-worker', service: 'CSSW' });
+  const review = london(new Date(Date.now() + 180 * 86400e3)).day;
+  await apiCall(ctx.base, admin, 'PUT', `/api/v1/people/${child.id}/restriction`, { reason: 'high-risk', review_date: review });
+  const spool = path.join(ctx.dir, 'cpis-spool');
+  const batch = { notifications: [accessNotification('N-UI-RESTRICTED-1', nhs, 'emergency-department', 'Royal Example Hospital ED', 'Robin Nurseby')] };
+  fs.writeFileSync(path.join(spool, 'ui-restricted.json.part'), JSON.stringify(batch));
+  fs.renameSync(path.join(spool, 'ui-restricted.json.part'), path.join(spool, 'ui-restricted.json'));
+  process.kill(Number(fs.readFileSync(path.join(ctx.dir, 'run/spine-poller.pid'), 'utf8')), 'SIGUSR1');
+  const kw = await signInApi(ctx.base, 'key.worker');
+  for (let i = 0; ; i++) {
+    const view = await apiCall(ctx.base, kw, 'GET', '/api/v1/workview');
+    if (view.folders.incoming_work.items.some((it) => (it.subject?.title || '').includes('Isolde Penhallow'))) break;
+    expect(i < 300, `no CPIS Follow up for the restricted child in the key worker's Incoming work; the spool holds ${fs.readdirSync(spool)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const sa = await signInApi(ctx.base, 'safeguarding.admin');
+  const queue = await apiCall(ctx.base, sa, 'GET', '/api/v1/workview?queue=cp-is-worker');
+  expect(!queue.folders.incoming_work.items.some((it) => (it.subject?.title || '').includes('Isolde Penhallow')), 'the restricted child\'s follow-up is in the CP-IS Worker queue too');
+  const kb = await signIn(s, 'key.worker');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await kb.press(page.locator('#folder-incoming-work').getByRole('button', { name: /Resume work.*Isolde Penhallow/ }));
+  await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
+  const comments = await page.locator('#s1-comments').inputValue();
+  expect(comments.includes("sent to the child's key worker") && comments.includes('Robin Nurseby'), `the comment does not say why it came to the key worker: ${comments}`);
+  await kb.press(page.getByLabel('Section completed'));
+  await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+  await banner(page, 'Section 1 saved.');
+  await kb.press(page.getByRole('link', { name: '2. Next actions' }));
+  await page.getByRole('heading', { name: '2. Next actions' }).waitFor();
+  await kb.press(page.getByLabel('CS No Further Action'));
+  await kb.choose(page.locator('#action-cs-no-further-action-reason'), 'Restricted record: followed up by the key worker');
+  await kb.press(page.getByRole('button', { name: 'Finish' }));
+  await page.locator('#action-cs-no-further-action-case_note-error').waitFor();
+  await page.locator('.govuk-error-summary', { hasText: 'CP-IS Follow Up case note' }).waitFor();
+  await s.check('cpis-restricted-finish-needs-case-note');
+  await kb.type(page.locator('#action-cs-no-further-action-case_note'), 'Saw Isolde at home with her foster carer; the A&E visit was a sprained wrist. No new concerns.');
+  await kb.press(page.getByRole('button', { name: 'Finish' }));
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await banner(page, 'is finished');
+  const notes = await apiCall(ctx.base, kw, 'GET', `/api/v1/people/${child.id}/case-notes`);
+  expect(notes.items.some((n) => n.type === 'cp-is-follow-up' && n.body.includes('sprained wrist')), `the case note is not on the record: ${JSON.stringify(notes.items)}`);
+  await signOut(s);
+});
+
 journey("Social worker: a CP-IS plan recorded on a child's summary (refused first without its start date, shown next to the field), then listed; an upload file made, a demo child's plan held back by the check", async (s, ctx) => {
   const { page } = s;
   const admin = await signInApi(ctx.base, 'admin');
