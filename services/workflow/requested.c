@@ -6,9 +6,9 @@
  * An event's steps are checked here one by one (a step that cannot be started is logged and passed
  * over, the others still start; one asked for a worker it cannot go to starts where its type starts
  * by default instead; one about a restricted record, bound for a queue whose workers cannot open it,
- * goes where the definitions send such work), then started together: one statement writes every step, its
- * sections, its history and its dedupe key. One step at a time cost six round trips a step, and a
- * part of 1,000 notifications is 1,000 steps. */
+ * goes where the definitions send such work), then started together: one statement writes every
+ * step, its sections, its history and its dedupe key. One step at a time cost six round trips a
+ * step, and a part of 1,000 notifications is 1,000 steps. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,7 +195,8 @@ static int requested__prepare(tsr_call_t *call, requested_recipients_t *cache,
             return -1;
     }
     const wf_virtual_worker_t *queue = row->owner[0] == 'v' ? wf_virtual_worker(row->owner + 2) : NULL;
-    if (queue != NULL && queue->restricted_to != NULL && strcmp(kind, "person") == 0 && in->subject->id != 0)
+    if (queue != NULL && queue->restricted_to != NULL && wf_subject_guarded(def, kind) &&
+        in->subject->id != 0)
         row->guarded = queue;
     wf_definition_current(in->type, &row->version);
     if (row->version == 0) {
