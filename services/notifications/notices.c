@@ -68,7 +68,7 @@ static struct {
     const char *escalate_steps; /* step types escalated likewise when a worker holds one overdue */
     tsr_metric_t *no_address;   /* notices whose worker has no e-mail address */
     long read_keep_days;        /* notifications.read_notice_keep_days */
-    const char *notify_queues;  /* virtual workers whose requests tell those who work them */
+    const char *notify_queues;  /* queues whose requests and arriving steps tell those who work them */
 } notices__config = {.email_kinds = "",
                      .escalate_types = "",
                      .escalate_steps = "",
@@ -80,7 +80,8 @@ int notifications_configure(const tsr_config_t *config, tsr_error_t *err)
     notices__config.email_on = tsr_config_get(config, "smtp.url", "")[0] != '\0';
     notices__config.email_kinds =
         tsr_config_get(config, "notifications.email_kinds",
-                       "request-received,request-overdue,request-escalated,step-overdue,step-escalated");
+                       "request-received,request-overdue,request-escalated,step-overdue,step-escalated,"
+                       "step-received");
     notices__config.escalate_types = tsr_config_get(config, "notifications.escalate_request_types",
                                                     "cs-notification-to-allocated-worker-cpis-follow-up");
     /* A restricted child's CPIS Follow up goes to their key worker as a step, not as that request
@@ -324,9 +325,49 @@ static int notices__apply_step_overdue(tsr_event_t *ev, tsr_error_t *err)
     return rc;
 }
 
+/* A step started in, or assigned to, a queue the deployment names (notify_queues, as for requests):
+ * those who hold a role that works it hear of it, but the worker who sent it there (seed 002: work
+ * about a restricted child with no key worker waits in the System Support queue). The title is the
+ * step's, which names no one. */
+static int notices__apply_step_arrived(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Workflow__StepEvent *m = (Tsr__Workflow__StepEvent *)tsr_unpack(
+        &tsr__workflow__step_event__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (m == NULL)
+        return -1;
+    int rc = 0;
+    if (m->assigned_virtual[0] && m->n_worked_by_roles > 0 &&
+        notices__listed(notices__config.notify_queues, m->assigned_virtual)) {
+        char *roles = notices__names(m->worked_by_roles, m->n_worked_by_roles);
+        if (roles == NULL) {
+            tsr__workflow__step_event__free_unpacked(m, NULL);
+            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        }
+        char title[400], link[64], key[120];
+        snprintf(title, sizeof(title), "New work: %s", m->title);
+        snprintf(link, sizeof(link), "/steps/%" PRIu64, m->step_id);
+        /* Each arrival once: the event's place in the producer's sequence tells a replay from a
+         * second arrival. */
+        snprintf(key, sizeof(key), "step-%" PRIu64 "-arrived-%" PRIu64, m->step_id, ev->event->seq);
+        notices_new_t add = {.roles = roles,
+                             .but = ev->event->actor ? ev->event->actor->worker_id : 0,
+                             .kind = "step-received",
+                             .title = title,
+                             .link = link,
+                             .dedupe_key = key};
+        add.email = notices__listed(notices__config.email_kinds, add.kind);
+        rc = notices__insert(ev->conn, ev->event->producer, &add, err);
+        free(roles);
+    }
+    tsr__workflow__step_event__free_unpacked(m, NULL);
+    return rc;
+}
+
 int notifications_wants_event(const Tsr__Envelope *ev)
 {
     return notifications_wants_notice(ev) || strcmp(ev->type, "workflow.request.sent") == 0 ||
+           strcmp(ev->type, "workflow.step.started") == 0 ||
+           strcmp(ev->type, "workflow.step.assigned") == 0 ||
            strcmp(ev->type, "workflow.request.overdue") == 0 ||
            strcmp(ev->type, "workflow.step.overdue") == 0 || strcmp(ev->type, "workflow.step.deleted") == 0 ||
            strcmp(ev->type, "records.person.disposed") == 0;
@@ -392,6 +433,9 @@ int notifications_apply_event(tsr_event_t *ev, tsr_error_t *err)
         return notices__apply_person_disposed(ev, err);
     if (strcmp(ev->event->type, "workflow.step.overdue") == 0)
         return notices__apply_step_overdue(ev, err);
+    if (strcmp(ev->event->type, "workflow.step.started") == 0 ||
+        strcmp(ev->event->type, "workflow.step.assigned") == 0)
+        return notices__apply_step_arrived(ev, err);
     return notices__apply_request(ev, err);
 }
 

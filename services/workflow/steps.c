@@ -141,8 +141,14 @@ void wf_step_event_set_owner(Tsr__Workflow__StepEvent *ev, const char *owner)
         ev->assigned_worker_id = strtoull(owner + 2, NULL, 10);
     else if (owner[0] == 't')
         ev->assigned_team_id = strtoull(owner + 2, NULL, 10);
-    else
+    else {
         ev->assigned_virtual = (char *)owner + 2;
+        const wf_virtual_worker_t *v = wf_virtual_worker(ev->assigned_virtual);
+        if (v != NULL) {
+            ev->worked_by_roles = v->role_names;
+            ev->n_worked_by_roles = v->n_role_names;
+        }
+    }
 }
 
 int wf_step_changed(tsr_call_t *call, uint64_t step_id, const char *action, const char *detail,

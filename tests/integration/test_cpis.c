@@ -1837,6 +1837,12 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     json_decref(step);
     assert_int_equal(in_incoming_work(support, "?queue=system-support", step_id), 1);
     assert_int_equal(in_incoming_work(sa, "?queue=cp-is-worker", step_id), 0);
+    /* System support are told it is there, with no name in the title. */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.notices WHERE kind = 'step-received' AND worker_id = %ld"
+             " AND link = '/steps/%s' AND title = 'New work: CPIS Follow Up'",
+             worker_id("sys.sam"), step_id);
+    assert_int_equal(wait_count(sql, 1), 1);
 
     /* Restricted while its follow-up waits in the CP-IS Worker queue: the follow-up moves to system
      * support's queue, saying why. */
