@@ -294,8 +294,10 @@ static int notices__apply_request(tsr_event_t *ev, tsr_error_t *err)
 }
 
 /* A step of a type the deployment names, held by a worker past its due time: they are reminded and
- * their line manager hears of it (else their teams' managers). Steps in a queue or with a team are
- * watched by the queues' metrics and the workviews' overdue marks instead. */
+ * their line manager hears of it (else their teams' managers). Held past it in a queue the
+ * deployment announces (notify_queues: System Support's), those who work the queue are reminded.
+ * Other queues' steps, and teams', are watched by the queues' metrics and the workviews' overdue
+ * marks instead. */
 static int notices__apply_step_overdue(tsr_event_t *ev, tsr_error_t *err)
 {
     Tsr__Workflow__StepEvent *m = (Tsr__Workflow__StepEvent *)tsr_unpack(
@@ -304,20 +306,31 @@ static int notices__apply_step_overdue(tsr_event_t *ev, tsr_error_t *err)
         return -1;
     int rc = 0;
     uint64_t worker = m->assigned_worker_id;
-    if (worker != 0 && m->type != NULL && notices__listed(notices__config.escalate_steps, m->type)) {
+    int announced = m->assigned_virtual[0] && m->n_worked_by_roles > 0 &&
+                    notices__listed(notices__config.notify_queues, m->assigned_virtual);
+    if ((worker != 0 || announced) && m->type != NULL &&
+        notices__listed(notices__config.escalate_steps, m->type)) {
         char title[400], link[64], key[80];
         snprintf(title, sizeof(title), "Overdue work: %s", m->title);
         snprintf(link, sizeof(link), "/steps/%" PRIu64, m->step_id);
         snprintf(key, sizeof(key), "step-%" PRIu64 "-overdue", m->step_id);
+        char *roles =
+            announced && worker == 0 ? notices__names(m->worked_by_roles, m->n_worked_by_roles) : NULL;
+        if (announced && worker == 0 && roles == NULL) {
+            tsr__workflow__step_event__free_unpacked(m, NULL);
+            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        }
         notices_new_t add = {.worker_ids = &worker,
-                             .n_worker_ids = 1,
+                             .n_worker_ids = worker ? 1 : 0,
+                             .roles = roles,
                              .kind = "step-overdue",
                              .title = title,
                              .link = link,
                              .dedupe_key = key};
         add.email = notices__listed(notices__config.email_kinds, add.kind);
         rc = notices__insert(ev->conn, ev->event->producer, &add, err);
-        if (rc == 0)
+        free(roles);
+        if (rc == 0 && worker != 0)
             rc = notices__tell_managers(ev, "step", m->step_id, m->title, worker, "step-escalated",
                                         "Not done in time", "escalated", link, err);
     }

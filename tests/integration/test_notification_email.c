@@ -357,6 +357,27 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
     wait_for_mail("erin.eastleigh@council.example", "Subject: Not done in time: CPIS Follow Up", mail,
                   sizeof(mail));
     assert_null(strstr(mail, "Postbridge"));
+    /* One left past its due time in the System Support queue (where a restricted child's goes with
+     * no key worker): those who work the queue are told it arrived, and reminded. */
+    snprintf(body, sizeof(body),
+             "{\"type\":\"cpis-follow-up\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"},"
+             "\"assign_to\":{\"virtual_worker\":\"system-support\"}}",
+             person);
+    follow_up = call_json(sa, "POST", "/api/v1/steps", body, 201);
+    snprintf(follow_up_id, sizeof(follow_up_id), "%s", str(follow_up, "id"));
+    json_decref(follow_up);
+    snprintf(link, sizeof(link), "/steps/%s", follow_up_id);
+    char *t_support = testenv_login(testenv, "admin"); /* system support, among other roles */
+    got = notices_of_kind(t_support, "step-received", 1);
+    assert_string_equal(str(json_array_get(got, json_array_size(got) - 1), "link"), link);
+    json_decref(got);
+    snprintf(sql, sizeof(sql), "UPDATE workflow.steps SET due_at = now() WHERE id = %s", follow_up_id);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, why, sizeof(why)), 0);
+    got = notices_of_kind(t_support, "step-overdue", 1);
+    assert_string_equal(str(json_array_get(got, 0), "link"), link);
+    assert_string_equal(str(json_array_get(got, 0), "title"), "Overdue work: CPIS Follow Up");
+    json_decref(got);
+    free(t_support);
 
     /* For ops: the e-mails sent, and the CP-IS Worker queue's size and age (work waiting there,
      * not yet taken by a worker). */
