@@ -244,6 +244,20 @@ static int notices__tell_managers(tsr_event_t *ev, const char *what, uint64_t id
     return notices__insert(ev->conn, ev->event->producer, &up, err);
 }
 
+/* The roles that work a queue (a comma list for notices_new_t.roles, malloc'd) when the deployment
+ * announces the queue (notify_queues): those who hold one hear of work there. *roles NULL otherwise;
+ * -1 only when out of memory. */
+static int notices__queue_roles(const char *queue, char *const *worked_by, size_t n, char **roles,
+                                tsr_error_t *err)
+{
+    *roles = NULL;
+    if (queue == NULL || queue[0] == '\0' || n == 0 || !notices__listed(notices__config.notify_queues, queue))
+        return 0;
+    if ((*roles = notices__names(worked_by, n)) == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    return 0;
+}
+
 /* A request sent to a worker or a team tells them (seed 003: the key worker hears of a CP-IS
  * notification); one not acknowledged in time tells them again and, for the request types the
  * deployment names, their line manager. The title is the request's, which names no one: the notice
@@ -260,15 +274,11 @@ static int notices__apply_request(tsr_event_t *ev, tsr_error_t *err)
     snprintf(title, sizeof(title), "%s: %s", overdue ? "Overdue request" : "New request", r->title);
     snprintf(link, sizeof(link), "/steps/%" PRIu64, r->step_id);
     snprintf(key, sizeof(key), "request-%" PRIu64 "-%s", r->request_id, overdue ? "overdue" : "sent");
-    /* A queue the deployment names: those who hold a role that works it hear of it. */
     char *roles = NULL;
-    if (r->to && r->to->virtual_worker[0] && r->n_worked_by_roles > 0 &&
-        notices__listed(notices__config.notify_queues, r->to->virtual_worker)) {
-        roles = notices__names(r->worked_by_roles, r->n_worked_by_roles);
-        if (roles == NULL) {
-            tsr__workflow__request_event__free_unpacked(r, NULL);
-            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-        }
+    if (notices__queue_roles(r->to ? r->to->virtual_worker : NULL, r->worked_by_roles, r->n_worked_by_roles,
+                             &roles, err) != 0) {
+        tsr__workflow__request_event__free_unpacked(r, NULL);
+        return -1;
     }
     notices_new_t add = {.worker_ids = &worker,
                          .n_worker_ids = worker ? 1 : 0,
@@ -304,22 +314,15 @@ static int notices__apply_step_overdue(tsr_event_t *ev, tsr_error_t *err)
         &tsr__workflow__step_event__descriptor, ev->event->payload.data, ev->event->payload.len, err);
     if (m == NULL)
         return -1;
-    int rc = 0;
     uint64_t worker = m->assigned_worker_id;
-    int announced = m->assigned_virtual[0] && m->n_worked_by_roles > 0 &&
-                    notices__listed(notices__config.notify_queues, m->assigned_virtual);
-    if ((worker != 0 || announced) && m->type != NULL &&
+    char *roles = NULL;
+    int rc = notices__queue_roles(m->assigned_virtual, m->worked_by_roles, m->n_worked_by_roles, &roles, err);
+    if (rc == 0 && (worker != 0 || roles != NULL) && m->type != NULL &&
         notices__listed(notices__config.escalate_steps, m->type)) {
         char title[400], link[64], key[80];
         snprintf(title, sizeof(title), "Overdue work: %s", m->title);
         snprintf(link, sizeof(link), "/steps/%" PRIu64, m->step_id);
         snprintf(key, sizeof(key), "step-%" PRIu64 "-overdue", m->step_id);
-        char *roles =
-            announced && worker == 0 ? notices__names(m->worked_by_roles, m->n_worked_by_roles) : NULL;
-        if (announced && worker == 0 && roles == NULL) {
-            tsr__workflow__step_event__free_unpacked(m, NULL);
-            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-        }
         notices_new_t add = {.worker_ids = &worker,
                              .n_worker_ids = worker ? 1 : 0,
                              .roles = roles,
@@ -329,11 +332,11 @@ static int notices__apply_step_overdue(tsr_event_t *ev, tsr_error_t *err)
                              .dedupe_key = key};
         add.email = notices__listed(notices__config.email_kinds, add.kind);
         rc = notices__insert(ev->conn, ev->event->producer, &add, err);
-        free(roles);
         if (rc == 0 && worker != 0)
             rc = notices__tell_managers(ev, "step", m->step_id, m->title, worker, "step-escalated",
                                         "Not done in time", "escalated", link, err);
     }
+    free(roles);
     tsr__workflow__step_event__free_unpacked(m, NULL);
     return rc;
 }
@@ -348,14 +351,9 @@ static int notices__apply_step_arrived(tsr_event_t *ev, tsr_error_t *err)
         &tsr__workflow__step_event__descriptor, ev->event->payload.data, ev->event->payload.len, err);
     if (m == NULL)
         return -1;
-    int rc = 0;
-    if (m->assigned_virtual[0] && m->n_worked_by_roles > 0 &&
-        notices__listed(notices__config.notify_queues, m->assigned_virtual)) {
-        char *roles = notices__names(m->worked_by_roles, m->n_worked_by_roles);
-        if (roles == NULL) {
-            tsr__workflow__step_event__free_unpacked(m, NULL);
-            return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-        }
+    char *roles = NULL;
+    int rc = notices__queue_roles(m->assigned_virtual, m->worked_by_roles, m->n_worked_by_roles, &roles, err);
+    if (rc == 0 && roles != NULL) {
         char title[400], link[64], key[120];
         snprintf(title, sizeof(title), "New work: %s", m->title);
         snprintf(link, sizeof(link), "/steps/%" PRIu64, m->step_id);
@@ -370,8 +368,8 @@ static int notices__apply_step_arrived(tsr_event_t *ev, tsr_error_t *err)
                              .dedupe_key = key};
         add.email = notices__listed(notices__config.email_kinds, add.kind);
         rc = notices__insert(ev->conn, ev->event->producer, &add, err);
-        free(roles);
     }
+    free(roles);
     tsr__workflow__step_event__free_unpacked(m, NULL);
     return rc;
 }
