@@ -319,10 +319,13 @@ static int notices__apply_step_overdue(tsr_event_t *ev, tsr_error_t *err)
     int rc = notices__queue_roles(m->assigned_virtual, m->worked_by_roles, m->n_worked_by_roles, &roles, err);
     if (rc == 0 && (worker != 0 || roles != NULL) && m->type != NULL &&
         notices__listed(notices__config.escalate_steps, m->type)) {
-        char title[400], link[64], key[80];
+        /* Raised again for a new holder (one taken already overdue): each raising once, told apart
+         * by the event's place in the producer's sequence. */
+        char title[400], link[64], key[80], suffix[40];
         snprintf(title, sizeof(title), "Overdue work: %s", m->title);
         snprintf(link, sizeof(link), "/steps/%" PRIu64, m->step_id);
-        snprintf(key, sizeof(key), "step-%" PRIu64 "-overdue", m->step_id);
+        snprintf(key, sizeof(key), "step-%" PRIu64 "-overdue-%" PRIu64, m->step_id, ev->event->seq);
+        snprintf(suffix, sizeof(suffix), "escalated-%" PRIu64, ev->event->seq);
         notices_new_t add = {.worker_ids = &worker,
                              .n_worker_ids = worker ? 1 : 0,
                              .roles = roles,
@@ -334,7 +337,7 @@ static int notices__apply_step_overdue(tsr_event_t *ev, tsr_error_t *err)
         rc = notices__insert(ev->conn, ev->event->producer, &add, err);
         if (rc == 0 && worker != 0)
             rc = notices__tell_managers(ev, "step", m->step_id, m->title, worker, "step-escalated",
-                                        "Not done in time", "escalated", link, err);
+                                        "Not done in time", suffix, link, err);
     }
     free(roles);
     tsr__workflow__step_event__free_unpacked(m, NULL);

@@ -1013,16 +1013,24 @@ done:
 }
 
 /* Moves a step into owner's folder ("incoming" or "current"). */
-static int step__move(tsr_call_t *call, uint64_t step_id, const char *owner, const char *state,
+/* Moves a step to owner's folder. One already past its due time, and so raised as overdue, that
+ * changes hands gives its new holder the time its type allows from now (remind_at) before the
+ * overdue scan raises it again: taken from a queue where it waited too long, then left, it would
+ * otherwise never be raised again, nor the new holder's manager told. */
+static int step__move(tsr_call_t *call, const wf_step_t *step, const char *owner, const char *state,
                       const char *folder, tsr_error_t *err)
 {
-    char id[24];
-    snprintf(id, sizeof(id), "%" PRIu64, step_id);
-    const char *params[4] = {id, owner, state, folder};
+    char id[24], remind[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step->id);
+    snprintf(remind, sizeof(remind), "%" PRId64, wf_def_due(json_object_get(step->def, "due"), tsr_now_ms()));
+    const char *params[5] = {id, owner, state, folder, remind};
     return tsr_db_defer(call->conn,
-                        "UPDATE steps SET owner = $2, state = $3, folder = $4, sort_at = now()"
+                        "UPDATE steps SET owner = $2, state = $3, folder = $4, sort_at = now(),"
+                        " overdue_notified = overdue_notified AND NOT (owner <> $2 AND $5::bigint > 0),"
+                        " remind_at = CASE WHEN overdue_notified AND owner <> $2 AND $5::bigint > 0"
+                        "  THEN to_timestamp($5::bigint / 1000.0) ELSE remind_at END"
                         " WHERE id = $1::bigint",
-                        4, params, NULL, NULL, err);
+                        5, params, NULL, NULL, err);
 }
 
 /* Whether the caller holds an open request about the step (so may pick it up). */
@@ -1074,7 +1082,7 @@ int wf_handle_step_resume(tsr_call_t *call, tsr_error_t *err)
     char me[WF_OWNER_MAX];
     wf_actor_owner(call->actor, me);
     const char *state = strcmp(step.state, "incoming") == 0 ? "started" : step.state;
-    if (step__move(call, step.id, me, state, "current", err) != 0 ||
+    if (step__move(call, &step, me, state, "current", err) != 0 ||
         wf_step_changed_reply(call, step.id, "resumed", "Moved to Current work", err) != 0)
         goto done;
     rc = 0;
@@ -1088,8 +1096,8 @@ int wf_step_assign(tsr_call_t *call, const wf_step_t *step, const char *owner, c
 {
     /* Assigned work arrives in the worker's Incoming work; a started step stays started. */
     const char *state = strcmp(step->state, "reopened") == 0 ? "reopened" : "incoming";
-    if (step__move(call, step->id, owner, strcmp(step->state, "started") == 0 ? "incoming" : state,
-                   "incoming", err) != 0)
+    if (step__move(call, step, owner, strcmp(step->state, "started") == 0 ? "incoming" : state, "incoming",
+                   err) != 0)
         return -1;
     return wf_step_changed(call, step->id, "assigned", detail, err);
 }

@@ -462,6 +462,7 @@ int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err)
         tsr_db_exec(conn,
                     "UPDATE steps SET overdue_notified = true WHERE id IN (SELECT id FROM steps"
                     " WHERE folder IS NOT NULL AND NOT overdue_notified AND due_at < now()"
+                    " AND (remind_at IS NULL OR remind_at < now())"
                     " ORDER BY due_at LIMIT 200 FOR UPDATE SKIP LOCKED)"
                     " RETURNING id, type, version, variant, title, subject_kind, subject_id, subject_name,"
                     " state, owner, " WF_MS("due_at"),

@@ -357,6 +357,36 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
     wait_for_mail("erin.eastleigh@council.example", "Subject: Not done in time: CPIS Follow Up", mail,
                   sizeof(mail));
     assert_null(strstr(mail, "Postbridge"));
+    /* Taken by another worker already past its due time: not reminded at once, but once the time its
+     * type allows has passed from then (remind_at, brought to now here), and their manager told. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", follow_up_id);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\"}", nomail);
+    json_decref(call_json(t_ellis, "POST", path, body, 200));
+    sleep(1); /* five of the overdue scan's rounds */
+    json_t *early = call_json(t_noor, "GET", "/api/v1/notices", NULL, 200);
+    size_t k;
+    json_t *item;
+    json_array_foreach(json_object_get(early, "items"), k, item)
+    {
+        assert_false(strcmp(str(item, "kind"), "step-overdue") == 0 && strcmp(str(item, "link"), link) == 0);
+    }
+    json_decref(early);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps WHERE id = %s AND NOT overdue_notified"
+             " AND remind_at > now() + interval '1 hour'",
+             follow_up_id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    snprintf(sql, sizeof(sql), "UPDATE workflow.steps SET remind_at = now() WHERE id = %s", follow_up_id);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, why, sizeof(why)), 0);
+    got = notices_of_kind(t_noor, "step-overdue", 1);
+    assert_string_equal(str(json_array_get(got, 0), "link"), link);
+    json_decref(got);
+    got = notices_of_kind(t_erin, "step-escalated", 2);
+    int escalations = 0;
+    for (size_t i = 0; i < json_array_size(got); i++)
+        escalations += strcmp(str(json_array_get(got, i), "link"), link) == 0;
+    assert_int_equal(escalations, 2);
+    json_decref(got);
     /* One left past its due time in the System Support queue (where a restricted child's goes with
      * no key worker): those who work the queue are told it arrived, and reminded. */
     snprintf(body, sizeof(body),
