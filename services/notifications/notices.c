@@ -303,33 +303,41 @@ static int notices__apply_request(tsr_event_t *ev, tsr_error_t *err)
     return rc;
 }
 
-/* A step of a type the deployment names, held by a worker past its due time: they are reminded and
- * their line manager hears of it (else their teams' managers). Held past it in a queue the
- * deployment announces (notify_queues: System Support's), those who work the queue are reminded.
- * Other queues' steps, and teams', are watched by the queues' metrics and the workviews' overdue
- * marks instead. */
-static int notices__apply_step_overdue(tsr_event_t *ev, tsr_error_t *err)
+/* What the workflow says of a step, told to those who should act on it. The title is the step's,
+ * which names no one; each notice is delivered once, told apart from a second raising or arrival by
+ * the event's place in the producer's sequence.
+ * - Overdue (workflow.step.overdue), for the step types the deployment names: held by a worker, they
+ *   are reminded and their line manager hears of it (else their teams' managers); held in a queue the
+ *   deployment announces (notify_queues: System Support's), those who work it are reminded. Other
+ *   queues' steps, and teams', are watched by the queues' metrics and the workviews' overdue marks.
+ * - Started in, or assigned to, an announced queue (as a request sent there): those who work it hear
+ *   of it, but the worker who sent it there (seed 002: work about a restricted child with no key
+ *   worker waits in the System Support queue). */
+static int notices__apply_step(tsr_event_t *ev, tsr_error_t *err)
 {
     Tsr__Workflow__StepEvent *m = (Tsr__Workflow__StepEvent *)tsr_unpack(
         &tsr__workflow__step_event__descriptor, ev->event->payload.data, ev->event->payload.len, err);
     if (m == NULL)
         return -1;
-    uint64_t worker = m->assigned_worker_id;
+    int overdue = strcmp(ev->event->type, "workflow.step.overdue") == 0;
+    uint64_t worker = overdue ? m->assigned_worker_id : 0;
     char *roles = NULL;
     int rc = notices__queue_roles(m->assigned_virtual, m->worked_by_roles, m->n_worked_by_roles, &roles, err);
-    if (rc == 0 && (worker != 0 || roles != NULL) && m->type != NULL &&
-        notices__listed(notices__config.escalate_steps, m->type)) {
-        /* Raised again for a new holder (one taken already overdue): each raising once, told apart
-         * by the event's place in the producer's sequence. */
+    int told = overdue ? (worker != 0 || roles != NULL) && m->type != NULL &&
+                             notices__listed(notices__config.escalate_steps, m->type)
+                       : roles != NULL;
+    if (rc == 0 && told) {
         char title[400], link[64], key[80], suffix[40];
-        snprintf(title, sizeof(title), "Overdue work: %s", m->title);
+        snprintf(title, sizeof(title), "%s: %s", overdue ? "Overdue work" : "New work", m->title);
         snprintf(link, sizeof(link), "/steps/%" PRIu64, m->step_id);
-        snprintf(key, sizeof(key), "step-%" PRIu64 "-overdue-%" PRIu64, m->step_id, ev->event->seq);
+        snprintf(key, sizeof(key), "step-%" PRIu64 "-%s-%" PRIu64, m->step_id,
+                 overdue ? "overdue" : "arrived", ev->event->seq);
         snprintf(suffix, sizeof(suffix), "escalated-%" PRIu64, ev->event->seq);
         notices_new_t add = {.worker_ids = &worker,
                              .n_worker_ids = worker ? 1 : 0,
                              .roles = roles,
-                             .kind = "step-overdue",
+                             .but = !overdue && ev->event->actor ? ev->event->actor->worker_id : 0,
+                             .kind = overdue ? "step-overdue" : "step-received",
                              .title = title,
                              .link = link,
                              .dedupe_key = key};
@@ -338,39 +346,6 @@ static int notices__apply_step_overdue(tsr_event_t *ev, tsr_error_t *err)
         if (rc == 0 && worker != 0)
             rc = notices__tell_managers(ev, "step", m->step_id, m->title, worker, "step-escalated",
                                         "Not done in time", suffix, link, err);
-    }
-    free(roles);
-    tsr__workflow__step_event__free_unpacked(m, NULL);
-    return rc;
-}
-
-/* A step started in, or assigned to, a queue the deployment names (notify_queues, as for requests):
- * those who hold a role that works it hear of it, but the worker who sent it there (seed 002: work
- * about a restricted child with no key worker waits in the System Support queue). The title is the
- * step's, which names no one. */
-static int notices__apply_step_arrived(tsr_event_t *ev, tsr_error_t *err)
-{
-    Tsr__Workflow__StepEvent *m = (Tsr__Workflow__StepEvent *)tsr_unpack(
-        &tsr__workflow__step_event__descriptor, ev->event->payload.data, ev->event->payload.len, err);
-    if (m == NULL)
-        return -1;
-    char *roles = NULL;
-    int rc = notices__queue_roles(m->assigned_virtual, m->worked_by_roles, m->n_worked_by_roles, &roles, err);
-    if (rc == 0 && roles != NULL) {
-        char title[400], link[64], key[120];
-        snprintf(title, sizeof(title), "New work: %s", m->title);
-        snprintf(link, sizeof(link), "/steps/%" PRIu64, m->step_id);
-        /* Each arrival once: the event's place in the producer's sequence tells a replay from a
-         * second arrival. */
-        snprintf(key, sizeof(key), "step-%" PRIu64 "-arrived-%" PRIu64, m->step_id, ev->event->seq);
-        notices_new_t add = {.roles = roles,
-                             .but = ev->event->actor ? ev->event->actor->worker_id : 0,
-                             .kind = "step-received",
-                             .title = title,
-                             .link = link,
-                             .dedupe_key = key};
-        add.email = notices__listed(notices__config.email_kinds, add.kind);
-        rc = notices__insert(ev->conn, ev->event->producer, &add, err);
     }
     free(roles);
     tsr__workflow__step_event__free_unpacked(m, NULL);
@@ -445,11 +420,10 @@ int notifications_apply_event(tsr_event_t *ev, tsr_error_t *err)
         return notices__apply_step_deleted(ev, err);
     if (strcmp(ev->event->type, "records.person.disposed") == 0)
         return notices__apply_person_disposed(ev, err);
-    if (strcmp(ev->event->type, "workflow.step.overdue") == 0)
-        return notices__apply_step_overdue(ev, err);
-    if (strcmp(ev->event->type, "workflow.step.started") == 0 ||
+    if (strcmp(ev->event->type, "workflow.step.overdue") == 0 ||
+        strcmp(ev->event->type, "workflow.step.started") == 0 ||
         strcmp(ev->event->type, "workflow.step.assigned") == 0)
-        return notices__apply_step_arrived(ev, err);
+        return notices__apply_step(ev, err);
     return notices__apply_request(ev, err);
 }
 

@@ -1728,6 +1728,15 @@ static void test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_re
 }
 
 /* Whether the workview (the caller's own, or the queue's) lists the step in Incoming work. */
+/* Restricts the person's record as system support, for one of seed 002's reasons, to review in 2030. */
+static void restrict_record(const char *person, const char *reason)
+{
+    char path[96], body[96];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
+    snprintf(body, sizeof(body), "{\"reason\":\"%s\",\"review_date\":\"2030-01-01\"}", reason);
+    json_decref(testenv_call_json(testenv, support, "PUT", path, body, 200));
+}
+
 static int in_incoming_work(const char *token, const char *query, const char *step_id)
 {
     return testenv_in_folder(testenv, token, query, "incoming_work", "step_id", step_id);
@@ -1742,9 +1751,7 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     (void)state;
     char nhs[11], child[32], path[128];
     add_key_workers_child("Rowena", "Shutterworth", "female", "2014-06-06", nhs, child);
-    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", child);
-    json_decref(testenv_call_json(testenv, support, "PUT", path,
-                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    restrict_record(child, "high-risk");
     json_decref(
         post_access("N-RESTRICTED-1", nhs, "emergency-department", "Royal Derbyshire ED", "Alex Wardley"));
     char *kwt = testenv_login(testenv, "key.worker");
@@ -1800,9 +1807,7 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     /* From NHS 111, the case note is needed only if there are concerns. */
     char nhs5[11], fifth[32];
     add_key_workers_child("Hester", "Shutterworth", "female", "2015-08-08", nhs5, fifth);
-    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", fifth);
-    json_decref(testenv_call_json(testenv, support, "PUT", path,
-                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    restrict_record(fifth, "high-risk");
     json_decref(post_access("N-RESTRICTED-111", nhs5, "nhs-111", "DHU 111", "Pat Caller"));
     step = step_for(kwt, "N-RESTRICTED-111");
     snprintf(step_id, sizeof(step_id), "%s", testenv_str(step, "id"));
@@ -1826,9 +1831,7 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     char nhs2[11], alone[32];
     testenv_new_nhs_number(nhs2);
     add_child("Ansel", "Shutterworth", "male", "2012-02-02", nhs2, NULL, alone);
-    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", alone);
-    json_decref(testenv_call_json(testenv, support, "PUT", path,
-                                  "{\"reason\":\"case-review\",\"review_date\":\"2030-01-01\"}", 200));
+    restrict_record(alone, "case-review");
     json_decref(post_access("N-RESTRICTED-2", nhs2, "nhs-111", "DHU 111", "Pat Caller"));
     step = step_for(support, "N-RESTRICTED-2");
     snprintf(step_id, sizeof(step_id), "%s", testenv_str(step, "id"));
@@ -1854,9 +1857,7 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     snprintf(step_id, sizeof(step_id), "%s", testenv_str(step, "id"));
     json_decref(step);
     assert_int_equal(in_incoming_work(sa, "?queue=cp-is-worker", step_id), 1);
-    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", fourth);
-    json_decref(testenv_call_json(testenv, support, "PUT", path,
-                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    restrict_record(fourth, "high-risk");
     snprintf(
         sql, sizeof(sql),
         "SELECT count(*) FROM workflow.steps s JOIN workflow.step_history h ON h.step_id = s.id"
@@ -1875,9 +1876,7 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     snprintf(sql2, sizeof(sql2), "UPDATE workflow.workers SET ended = true WHERE id = %ld",
              worker_id("key.worker"));
     assert_int_equal(testenv_psql(testenv, NULL, sql2, out, sizeof(out)), 0);
-    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", third);
-    json_decref(testenv_call_json(testenv, support, "PUT", path,
-                                  "{\"reason\":\"high-profile\",\"review_date\":\"2030-01-01\"}", 200));
+    restrict_record(third, "high-profile");
     json_decref(
         post_access("N-RESTRICTED-3", nhs3, "emergency-department", "Royal Derbyshire ED", "Alex Wardley"));
     snprintf(sql, sizeof(sql),
@@ -1927,9 +1926,7 @@ static void test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from
     json_decref(
         post_access("N-RESTRICTED-5", nhs, "emergency-department", "Royal Derbyshire ED", "Alex Wardley"));
     testenv_kill(testenv, "cpis", SIGSTOP);
-    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", child);
-    json_decref(testenv_call_json(testenv, support, "PUT", path,
-                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    restrict_record(child, "high-risk");
     testenv_start_alone(testenv, "workflow");
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.restricted_people WHERE person_id = %s", child);
     long known = wait_count(sql, 1);
@@ -1949,17 +1946,10 @@ static void test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from
         " AND h.detail = 'Sent to System Support: the record is restricted, and the CP-IS Worker queue''s"
         " workers cannot open it'");
     assert_int_equal(testenv_sql_long(testenv, sql), 1);
-    /* The suite answers again, cpis included. */
-    for (int i = 0; i < 100; i++) {
-        testenv_response_t r = testenv_http(testenv, "GET", "/readyz", NULL, NULL, NULL);
-        long status = r.status;
-        testenv_response_free(&r);
-        if (status == 200)
-            break;
-        usleep(100 * 1000);
-    }
+    testenv_wait_ready(testenv); /* the suite answers again, cpis included */
 
     /* Lifted: the desk follows the child up again. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", child);
     testenv_response_t lifted = testenv_http(testenv, "DELETE", path, support, NULL, NULL);
     assert_int_equal(lifted.status, 204);
     testenv_response_free(&lifted);
@@ -1972,8 +1962,7 @@ static void test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from
 
     /* Restricted again (its waiting follow-up moves), a person cannot send it back, nor start one for
      * the desk by hand; they are told where it can go. */
-    json_decref(testenv_call_json(testenv, support, "PUT", path,
-                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    restrict_record(child, "high-risk");
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM workflow.requested_steps r JOIN workflow.steps s ON s.id = r.step_id"
              " WHERE r.dedupe_key LIKE 'cpis:N-RESTRICTED-6:%%' AND s.owner = 'v:system-support'");
@@ -2015,9 +2004,7 @@ static void test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from
     follow_up_owner("N-RESTRICTED-7", owner);
     assert_string_equal(owner, "v:cp-is-worker");
     testenv_add_person(testenv, admin, "Juno", "Latecomer", "2016-05-05", dup);
-    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", dup);
-    json_decref(testenv_call_json(testenv, support, "PUT", path,
-                                  "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-01\"}", 200));
+    restrict_record(dup, "high-risk");
     snprintf(path, sizeof(path), "/api/v1/people/%s/merge", kept);
     snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", dup);
     json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));

@@ -312,6 +312,11 @@ void testenv_restart(testenv_t *env, const char *daemon)
     testenv__wait_ready(env);
 }
 
+void testenv_wait_ready(testenv_t *env)
+{
+    testenv__wait_ready(env);
+}
+
 void testenv_start_alone(testenv_t *env, const char *daemon)
 {
     int i = testenv__index(daemon);

@@ -51,6 +51,8 @@ const char *testenv_daemon_name(int index);
 void testenv_kill(testenv_t *env, const char *daemon, int signal);
 /* Starts the daemon again, with the same command line, and waits until the suite is ready. */
 void testenv_restart(testenv_t *env, const char *daemon);
+/* Waits for the gateway's /readyz to answer 200 (every daemon answering), failing the suite after 60 s. */
+void testenv_wait_ready(testenv_t *env);
 /* Starts a daemon that was stopped, without waiting for the suite to be ready: for a test that holds
  * another daemon stopped meanwhile (SIGSTOP), which the gateway's /readyz would wait for. */
 void testenv_start_alone(testenv_t *env, const char *daemon);
