@@ -239,6 +239,14 @@ write_config() {
                 # replaces it: docs/OPERATIONS.md, "Retention".
                 echo "retention_schedule_file = $root/deploy/retention-schedule.example.json"
             fi
+            if [ "$d" = workflow ]; then
+                # The days the office is shut count as no working time in due times: here the bank
+                # holidays of England and Wales (gov.uk/bank-holidays). A council lists its own, and
+                # its closures, year by year: docs/OPERATIONS.md, "[workflow]".
+                echo "closed_days = 2026-01-01, 2026-04-03, 2026-04-06, 2026-05-04, 2026-05-25, 2026-08-31," \
+                    "2026-12-25, 2026-12-28, 2027-01-01, 2027-03-26, 2027-03-29, 2027-05-03, 2027-05-31," \
+                    "2027-08-30, 2027-12-27, 2027-12-28"
+            fi
             if [ "$d" = reporting ]; then
                 # The council named over each report, as the seed's report is headed.
                 echo "local_authority = Demo Borough Council"

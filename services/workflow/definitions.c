@@ -804,6 +804,7 @@ int64_t wf_def_due(const json_t *due, int64_t from_ms)
         return wf_due_add(from_ms, hours, NULL);
     wf_calendar_t cal = {.start_minute = wf_due_parse_clock(def__string(wh, "start")),
                          .end_minute = wf_due_parse_clock(def__string(wh, "end"))};
+    cal.closed = wf_due_closed_days(&cal.n_closed);
     size_t i;
     const json_t *d;
     json_array_foreach(json_object_get(wh, "days"), i, d)

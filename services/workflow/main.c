@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "definitions.h"
+#include "due.h"
 #include "tsr_daemon.h"
 #include "tsr_log.h"
 #include "wf.h"
@@ -70,7 +71,8 @@ int main(int argc, char **argv)
     if (tsr_daemon_use_timezone(daemon, "workflow.timezone") != 0)
         goto done;
     wf_configure(config);
-    if (tsr_config_get_long(config, "workflow.overdue_check_ms", 30000, 50, 86400000, &overdue_check_ms,
+    if (wf_due_configure(config, &err) != 0 ||
+        tsr_config_get_long(config, "workflow.overdue_check_ms", 30000, 50, 86400000, &overdue_check_ms,
                             &err) != 0 ||
         wf_definitions_load(
             tsr_config_get(config, "workflow.definitions_dirs", workflow__shipped_definitions()), &err) !=
@@ -103,5 +105,6 @@ int main(int argc, char **argv)
 done:
     tsr_daemon_destroy(&daemon);
     wf_definitions_free();
+    wf_due_free();
     return rc;
 }

@@ -1025,6 +1025,40 @@ static void test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_
                                     "workflow.timezone", NULL);
     testenv_assert_refuses_to_start(testenv, "workflow", "TESSERA_TESSERA_DRAIN_TIMEOUT_MS=soon",
                                     "tessera.drain_timeout_ms", NULL);
+    /* A closed day that is not a date would leave a bank holiday counted as working time. */
+    testenv_assert_refuses_to_start(testenv, "workflow", "TESSERA_WORKFLOW_CLOSED_DAYS=2026-12-25,26/12/2026",
+                                    "workflow.closed_days", "26/12/2026", NULL);
+    testenv_assert_refuses_to_start(testenv, "workflow",
+                                    "TESSERA_WORKFLOW_CLOSED_DAYS=2027-01-01..2026-12-24",
+                                    "workflow.closed_days", "ends before it starts", NULL);
+}
+
+/* The days the office is shut (workflow.closed_days: bank holidays, a Christmas closure) are no
+ * working time: a CPIS Follow up (7 working hours, 09:30-16:30 Monday to Friday) that arrives while
+ * the office is closed falls due at the end of its first working day back, not on the holiday. */
+static void test_work_arriving_while_the_office_is_closed_falls_due_after_it_opens_again(void **state)
+{
+    (void)state;
+    char first[16], last[16], closure[40], person[32], step[32], sql[700];
+    testenv_sql_date(testenv, "(now() AT TIME ZONE 'Europe/London')::date", first);
+    testenv_sql_date(testenv, "(now() AT TIME ZONE 'Europe/London')::date + 20", last);
+    snprintf(closure, sizeof(closure), "%s..%s", first, last);
+    testenv_restart_with(testenv, "workflow", "TESSERA_WORKFLOW_CLOSED_DAYS", closure);
+    char *admin = testenv_login(testenv, "admin");
+    testenv_add_person(testenv, admin, "Hollis", "Holliday", "2015-05-05", person);
+    start_step(admin, "cpis-follow-up", "", "person", person, step);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps s,"
+             " (SELECT d::date AS d FROM generate_series('%s'::date + 1, '%s'::date + 7, interval '1 day') d"
+             "  WHERE extract(isodow FROM d) < 6 ORDER BY d LIMIT 1) back"
+             " WHERE s.id = %s AND s.due_at = (back.d + time '16:30') AT TIME ZONE 'Europe/London'",
+             last, last, step);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    /* The rest of the suite runs with the office open. */
+    testenv_kill(testenv, "workflow", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "workflow", 15000), 0);
+    testenv_restart(testenv, "workflow");
+    free(admin);
 }
 
 /* tessera_workflow_queue_items{queue="QUEUE"} from /metrics; -1 when absent. */
@@ -1268,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end),
         cmocka_unit_test(test_overdue_work_is_flagged_in_the_workview_and_raises_a_notice),
         cmocka_unit_test(test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_fault),
+        cmocka_unit_test(test_work_arriving_while_the_office_is_closed_falls_due_after_it_opens_again),
         cmocka_unit_test(
             test_a_definition_change_applies_to_new_steps_and_leaves_running_ones_on_their_version),
     };

@@ -59,6 +59,82 @@ static void test_the_clock_change_does_not_move_the_office_hours(void **state)
     assert_int_equal(wf_due_add(london(2026, 10, 23, 16, 0), 1, &office), london(2026, 10, 26, 10, 0));
 }
 
+/* The office's calendar with these closed days (a list as workflow.closed_days would give it). */
+static wf_calendar_t office_closed(const char *list, int32_t **days)
+{
+    size_t n = 0;
+    tsr_error_t err;
+    assert_int_equal(wf_due_parse_closed_days("workflow.closed_days", list, days, &n, &err), 0);
+    wf_calendar_t cal = office;
+    cal.closed = *days;
+    cal.n_closed = n;
+    return cal;
+}
+
+static void test_a_bank_holiday_is_no_working_time(void **state)
+{
+    (void)state;
+    int32_t *days = NULL;
+    /* England and Wales, Christmas 2026: Friday 25 and Monday 28 December (Boxing Day's substitute). */
+    wf_calendar_t christmas = office_closed("2026-12-25, 2026-12-28", &days);
+    /* Thursday 24 December 16:00 + 7 h: half an hour on Thursday, the rest on Tuesday 29th. */
+    assert_int_equal(wf_due_add(london(2026, 12, 24, 16, 0), 7, &christmas), london(2026, 12, 29, 16, 0));
+    /* Without the closed days, Friday 25th would have been a working day. */
+    assert_int_equal(wf_due_add(london(2026, 12, 24, 16, 0), 7, &office), london(2026, 12, 25, 16, 0));
+    /* Work arriving on the holiday itself starts counting at the next opening. */
+    assert_int_equal(wf_due_add(london(2026, 12, 25, 11, 0), 1, &christmas), london(2026, 12, 29, 10, 30));
+    free(days);
+}
+
+static void test_a_closure_over_the_year_end_counts_from_the_first_day_back(void **state)
+{
+    (void)state;
+    int32_t *days = NULL;
+    wf_calendar_t closure = office_closed("2026-12-24..2027-01-01", &days);
+    /* Wednesday 23 December 16:00 + 7 h: half an hour then, the rest from Monday 4 January. */
+    assert_int_equal(wf_due_add(london(2026, 12, 23, 16, 0), 7, &closure), london(2027, 1, 4, 16, 0));
+    free(days);
+}
+
+static void test_closed_days_are_read_strictly_and_named_when_wrong(void **state)
+{
+    (void)state;
+    int32_t *days = NULL;
+    size_t n = 99;
+    tsr_error_t err;
+    /* Spaces, a trailing comma, a day listed twice and a closure holding it: each day once, in order. */
+    assert_int_equal(
+        wf_due_parse_closed_days("k", " 2026-12-28 ,2026-12-25,2026-12-24 .. 2026-12-26,", &days, &n, &err),
+        0);
+    assert_int_equal(n, 4);
+    for (size_t i = 1; i < n; i++)
+        assert_true(days[i - 1] < days[i]);
+    assert_int_equal(days[3] - days[0], 4); /* 24th to 28th */
+    free(days);
+    assert_int_equal(wf_due_parse_closed_days("k", "", &days, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_null(days);
+    struct {
+        const char *list, *says;
+    } cases[] = {
+        {"2026-13-01", "'2026-13-01'"},
+        {"2026-12-25,25/12/2026", "'25/12/2026'"},
+        {"2027-02-29", "'2027-02-29'"},
+        {"2026-12-25..", "'2026-12-25..'"},
+        {"2026-12-31..2026-12-29", "ends before it starts"},
+        {"2026-01-01..2027-06-01", "longer than a year"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tsr_error_clear(&err);
+        assert_int_equal(wf_due_parse_closed_days("workflow.closed_days", cases[i].list, &days, &n, &err),
+                         -1);
+        assert_null(days);
+        if (strstr(err.message, cases[i].says) == NULL || strstr(err.message, "workflow.closed_days") == NULL)
+            fail_msg("case %zu: expected a message naming the setting and \"%s\", got \"%s\"", i,
+                     cases[i].says, err.message);
+    }
+}
+
 static void test_without_working_hours_time_is_elapsed_time(void **state)
 {
     (void)state;
@@ -209,6 +285,9 @@ int main(void)
         cmocka_unit_test(test_work_left_at_the_end_of_the_day_carries_to_the_next_working_morning),
         cmocka_unit_test(test_work_arriving_out_of_hours_starts_counting_at_the_next_opening),
         cmocka_unit_test(test_the_clock_change_does_not_move_the_office_hours),
+        cmocka_unit_test(test_a_bank_holiday_is_no_working_time),
+        cmocka_unit_test(test_a_closure_over_the_year_end_counts_from_the_first_day_back),
+        cmocka_unit_test(test_closed_days_are_read_strictly_and_named_when_wrong),
         cmocka_unit_test(test_without_working_hours_time_is_elapsed_time),
         cmocka_unit_test(test_clock_and_day_names_are_read_strictly),
         cmocka_unit_test(test_the_shipped_definitions_load),
