@@ -169,6 +169,7 @@ gateway_url = http://$addr
 username = spine.poller
 password_file = $dir/secrets/spine-poller.password
 interval_minutes = 1
+metrics_file = $dir/run/spine-poller.prom
 CONF
 )
 log_start[spine-poller]=$(stat -c %s "$dir/logs/spine-poller.log" 2>/dev/null || echo 0)

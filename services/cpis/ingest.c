@@ -15,6 +15,7 @@
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
+#include "tsr_metrics.h"
 #include "tsr_nhs.h"
 #include "tsr_text.h"
 #include "workflow.pb-c.h"
@@ -1412,12 +1413,67 @@ done:
     return rc;
 }
 
+/* When the spine poller last delivered a batch: the feed's pulse, for ops (a poller stopped, or its
+ * account locked, leaves notifications unread at the NHS's end with nothing else to show for it). */
+static tsr_metric_t *ingest__last_batch_metric(void)
+{
+    return tsr_metrics_gauge("tessera_cpis_last_batch_received_timestamp_seconds",
+                             "When the spine poller last delivered a batch of notifications (Unix time; 0 "
+                             "when none has come).",
+                             NULL);
+}
+
 int cpis_notifications_ingest(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Cpis__NotificationsIngest *in = (const Tsr__Cpis__NotificationsIngest *)call->payload;
     if (tsr_actor_require_role(call->actor, ingest_senders, "send CP-IS notifications", err) != 0)
         return -1;
+    tsr_metric_set(ingest__last_batch_metric(), (double)time(NULL));
     return ingest__batch(call, in->batch_json, in->notifications_json, in->n_notifications_json, err);
+}
+
+int cpis_errors_metrics(PGconn *conn, void *arg, tsr_error_t *err)
+{
+    (void)arg;
+    /* Every source has its pair, at 0 when its queue is empty, so that an alert never meets a gap. */
+    PGresult *res = tsr_db_exec(
+        conn,
+        "SELECT s.source, count(e.id), coalesce(extract(epoch FROM now() - min(e.received_at)), 0)"
+        " FROM unnest(ARRAY['notification', 'plan-export', 'response']) s (source)"
+        " LEFT JOIN errors e ON e.source = s.source AND e.resolved_at IS NULL GROUP BY s.source",
+        0, NULL, err);
+    if (res == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "source=\"%s\"", PQgetvalue(res, i, 0));
+        tsr_metric_set(tsr_metrics_gauge("tessera_cpis_error_queue_items",
+                                         "Open entries in the CP-IS error queue, by where they came from.",
+                                         labels),
+                       atof(PQgetvalue(res, i, 1)));
+        tsr_metric_set(
+            tsr_metrics_gauge("tessera_cpis_error_queue_oldest_age_seconds",
+                              "How long the oldest open entry in the CP-IS error queue has waited.", labels),
+            atof(PQgetvalue(res, i, 2)));
+    }
+    PQclear(res);
+    tsr_metric_t *last = ingest__last_batch_metric();
+    if (tsr_metric_value(last) > 0)
+        return 0;
+    /* Since the daemon started, nothing came: the newest notification or queued one says when the
+     * last did (by id, which the primary keys answer without reading the tables). */
+    res = tsr_db_exec(conn,
+                      "SELECT coalesce(extract(epoch FROM max(at)), 0) FROM"
+                      " ((SELECT received_at AS at FROM notifications ORDER BY id DESC LIMIT 1)"
+                      "  UNION ALL (SELECT last_received_at FROM errors WHERE source = 'notification'"
+                      "  ORDER BY id DESC LIMIT 1)) newest",
+                      0, NULL, err);
+    if (res == NULL)
+        return -1;
+    if (tsr_metric_value(last) == 0)
+        tsr_metric_set(last, atof(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+    return 0;
 }
 
 /* A queued notification judged again as it came, once what was wrong is put right on our side (the

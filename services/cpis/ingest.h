@@ -16,6 +16,9 @@ int cpis_errors_list(tsr_call_t *call, tsr_error_t *err);
 int cpis_errors_retry(tsr_call_t *call, tsr_error_t *err);
 /* cpis.errors.close: an open entry taken out of the queue by system support, with their reason. */
 int cpis_errors_close(tsr_call_t *call, tsr_error_t *err);
+/* Sets the error queue's gauges (open entries and the oldest's age, by source) and, until a batch
+ * comes, when the last one came; a tsr_daemon_every job (cpis.metrics_ms). */
+int cpis_errors_metrics(PGconn *conn, void *arg, tsr_error_t *err);
 /* Follows records' events: a key worker allocated to a child with an open no_key_worker entry is asked
  * for the new NHS number and the entry leaves the queue; so does it when a new number is recorded. */
 int cpis_records_wants(const Tsr__Envelope *event);

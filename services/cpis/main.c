@@ -38,7 +38,10 @@ int main(int argc, char **argv)
     if (tsr_daemon_use_timezone(daemon, "cpis.timezone") != 0)
         goto done;
     tsr_error_t err;
-    if (cpis_plans_configure(daemon, &err) != 0) {
+    long metrics_ms = 30000;
+    if (cpis_plans_configure(daemon, &err) != 0 ||
+        tsr_config_get_long(tsr_daemon_config(daemon), "cpis.metrics_ms", 30000, 50, 3600000, &metrics_ms,
+                            &err) != 0) {
         tsr_log_error(NULL, "%s", err.message);
         goto done;
     }
@@ -47,7 +50,8 @@ int main(int argc, char **argv)
     tsr_daemon_handle(daemon, cpis_handlers, sizeof(cpis_handlers) / sizeof(cpis_handlers[0]));
     if (tsr_daemon_subscribe_only(daemon, "records", cpis_records_wants, cpis_records_apply) != 0)
         goto done;
-    if (cpis_plans_schedule(daemon) != 0)
+    if (cpis_plans_schedule(daemon) != 0 ||
+        tsr_daemon_every(daemon, "CP-IS error queue gauges", metrics_ms, cpis_errors_metrics, NULL) != 0)
         goto done;
     rc = tsr_daemon_run(daemon);
 done:

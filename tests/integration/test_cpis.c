@@ -165,8 +165,8 @@ static void write_poller_config(const char *path, int batch_size)
     fprintf(
         f,
         "[spine_poller]\nspool_dir = %s\ngateway_url = %s\nusername = cpis.poller\npassword = tessera-demo\n"
-        "interval_minutes = 1\nbatch_size = %d\n",
-        spool, testenv->base_url, batch_size);
+        "interval_minutes = 1\nbatch_size = %d\nmetrics_file = %s/spine-poller.prom\n",
+        spool, testenv->base_url, batch_size, testenv->dir);
     pthread_mutex_unlock(&testenv->lock);
     fclose(f);
 }
@@ -2017,6 +2017,91 @@ static void test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from
     assert_int_equal(wait_count(sql, 1), 1);
 }
 
+/* A sample of the poller's metrics file, as a node exporter's textfile collector reads it; -1 when
+ * the file or the sample is not there. */
+static double poller_metric(const char *name)
+{
+    char path[400], text[8192] = "";
+    snprintf(path, sizeof(path), "%s/spine-poller.prom", testenv->dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return testenv_metric_in(text, name, NULL);
+}
+
+/* What ops watch (docs/OPERATIONS.md, section 3): a poller that stops, files set aside, and
+ * notifications waiting in the error queue each show in a gauge, so that none waits unseen. */
+static void test_the_feeds_pulse_and_its_error_queue_show_in_gauges_for_ops(void **state)
+{
+    (void)state;
+    double started = (double)time(NULL);
+    /* The error queue's gauges are set every cpis.metrics_ms (30 s by default). */
+    testenv_restart_with(testenv, "cpis", "TESSERA_CPIS_METRICS_MS", "100");
+    double before = -1;
+    for (int i = 0; i < 100 && before < 0; i++, usleep(100 * 1000))
+        before = testenv_metric(testenv, "tessera_cpis_error_queue_items", "source=\"notification\"");
+    assert_true(before >= 0);
+    assert_true(testenv_metric(testenv, "tessera_cpis_error_queue_items", "source=\"plan-export\"") >= 0);
+    /* Earlier tests sent batches: the daemon, restarted, reads when the last one came. */
+    double last = -1;
+    for (int i = 0; i < 100 && last <= 0; i++, usleep(100 * 1000))
+        last = testenv_metric(testenv, "tessera_cpis_last_batch_received_timestamp_seconds", NULL);
+    assert_true(last > 0);
+
+    char unknown[11], *a = NULL;
+    testenv_new_nhs_number(unknown);
+    char *n1 = access_json("N-GAUGE-UNK", unknown, "nhs-111", "DHU 111", "Pat Gauger");
+    char *n2 = access_json("N-GAUGE-BAD", "1234567890", "nhs-111", "DHU 111", "Pat Gauger");
+    assert_true(asprintf(&a, "{\"notifications\":[%s,%s]}", n1, n2) > 0);
+    write_spool("20260111-gauges.json", a);
+    write_spool("20260111-gauges-text.json", "no notifications today\n");
+    assert_int_equal(run_poller(500), 0);
+    /* The poller's pass: ended now, whole, nothing left to send, the text file set aside. */
+    assert_true(poller_metric("tessera_spine_poller_last_run_timestamp_seconds") >= started);
+    assert_true(poller_metric("tessera_spine_poller_last_success_timestamp_seconds") >= started);
+    assert_int_equal((int)poller_metric("tessera_spine_poller_last_run_ok"), 1);
+    assert_int_equal((int)poller_metric("tessera_spine_poller_files_waiting"), 0);
+    assert_true(poller_metric("tessera_spine_poller_files_rejected") >= 1);
+    /* cpis: the batch's arrival, and its two faults and the file set aside in the error queue. */
+    assert_true(testenv_metric(testenv, "tessera_cpis_last_batch_received_timestamp_seconds", NULL) >=
+                started);
+    double now = before;
+    for (int i = 0; i < 100 && now < before + 3; i++, usleep(100 * 1000))
+        now = testenv_metric(testenv, "tessera_cpis_error_queue_items", "source=\"notification\"");
+    assert_true(now >= before + 3);
+    assert_true(testenv_metric(testenv, "tessera_cpis_error_queue_oldest_age_seconds",
+                               "source=\"notification\"") >= 0);
+
+    /* A pass that cannot reach the gateway: the last success stays where it was, and says so. */
+    double success = poller_metric("tessera_spine_poller_last_success_timestamp_seconds");
+    write_spool("20260111-gauges-late.json", a);
+    testenv_kill(testenv, "gateway", SIGSTOP);
+    char config[400], log[400];
+    snprintf(config, sizeof(config), "%s/poller.conf", testenv->dir);
+    snprintf(log, sizeof(log), "%s/logs/spine-poller.log", testenv->dir);
+    /* The gateway's port, held and unanswered, until the poller's request times out: 1 s here. */
+    FILE *f = fopen(config, "a");
+    assert_non_null(f);
+    fputs("timeout_s = 1\n", f);
+    fclose(f);
+    char cmd[1000];
+    snprintf(cmd, sizeof(cmd), "%s/tessera-spine-poller --config %s --once 2>>%s", TSR_BIN_DIR, config, log);
+    int rc = system(cmd);
+    testenv_kill(testenv, "gateway", SIGCONT);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal((int)poller_metric("tessera_spine_poller_last_run_ok"), 0);
+    assert_true(poller_metric("tessera_spine_poller_last_success_timestamp_seconds") == success);
+    assert_int_equal((int)poller_metric("tessera_spine_poller_files_waiting"), 1);
+    assert_int_equal(run_poller(500), 0);
+    assert_int_equal((int)poller_metric("tessera_spine_poller_files_waiting"), 0);
+    free(a);
+    free(n1);
+    free(n2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2045,6 +2130,7 @@ int main(void)
         cmocka_unit_test(test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_rejected_waits),
         cmocka_unit_test(test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_record),
         cmocka_unit_test(test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from_the_desk),
+        cmocka_unit_test(test_the_feeds_pulse_and_its_error_queue_show_in_gauges_for_ops),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1064,23 +1064,9 @@ static void test_work_arriving_while_the_office_is_closed_falls_due_after_it_ope
 /* tessera_workflow_queue_items{queue="QUEUE"} from /metrics; -1 when absent. */
 static double queue_items(const char *queue)
 {
-    testenv_response_t r = testenv_http(testenv, "GET", "/metrics", NULL, NULL, NULL);
-    assert_int_equal(r.status, 200);
     char label[64];
     snprintf(label, sizeof(label), "queue=\"%s\"", queue);
-    double value = -1;
-    for (const char *line = r.body; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        if (strncmp(line, "tessera_workflow_queue_items{", 29) != 0)
-            continue;
-        const char *at = strstr(line, label);
-        const char *space = memrchr(line, ' ', len);
-        if (at != NULL && space != NULL && at < space)
-            value = atof(space + 1);
-    }
-    testenv_response_free(&r);
-    return value;
+    return testenv_metric(testenv, "tessera_workflow_queue_items", label);
 }
 
 static void test_the_system_support_queue_counts_the_requests_waiting_in_it(void **state)

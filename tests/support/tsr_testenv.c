@@ -468,6 +468,32 @@ const char *testenv_response_header(const testenv_response_t *r, const char *nam
     return NULL;
 }
 
+double testenv_metric_in(const char *text, const char *name, const char *label)
+{
+    size_t name_len = strlen(name);
+    for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len <= name_len || strncmp(line, name, name_len) != 0 ||
+            (line[name_len] != '{' && line[name_len] != ' '))
+            continue;
+        const char *space = memrchr(line, ' ', len);
+        const char *at = label ? strstr(line, label) : line;
+        if (space != NULL && at != NULL && at < space)
+            return atof(space + 1);
+    }
+    return -1;
+}
+
+double testenv_metric(testenv_t *env, const char *name, const char *label)
+{
+    testenv_response_t r = testenv_http(env, "GET", "/metrics", NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    double value = testenv_metric_in(r.body, name, label);
+    testenv_response_free(&r);
+    return value;
+}
+
 testenv_response_t testenv_http(testenv_t *env, const char *method, const char *path, const char *token,
                                 const char *body, const char *header)
 {

@@ -101,6 +101,13 @@ int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms);
  * 20 s, saying each of the NULL-terminated texts. */
 void testenv_assert_refuses_to_start(testenv_t *env, const char *daemon, const char *setting, ...);
 
+/* A sample's value in a Prometheus text (the gateway's /metrics, a poller's metrics file): the first
+ * sample of name whose labels hold label (e.g. "queue=\"cp-is-worker\""; NULL for any); -1 when there
+ * is none. */
+double testenv_metric_in(const char *text, const char *name, const char *label);
+/* The same from the gateway's /metrics, which gathers every daemon's. */
+double testenv_metric(testenv_t *env, const char *name, const char *label);
+
 /* A TCP port on 127.0.0.1 that nothing listens on now (for a server a test starts itself). */
 int testenv_free_port(void);
 /* Runs `tessera --config <the suite's config> args` (a shell command line), its output and errors

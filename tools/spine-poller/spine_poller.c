@@ -47,6 +47,7 @@
 #include "tsr_log.h"
 #include "tsr_daemon.h"
 #include "tsr_error.h"
+#include "tsr_metrics.h"
 #include "tsr_text.h"
 
 #include "poller_batch.h"
@@ -64,7 +65,8 @@ typedef struct {
     long max_body_bytes; /* the gateway's http.max_body_bytes: no part is larger */
     long parallel_parts;
     long timeout_s;
-    long keep_days; /* how long done/ keeps a file once it is acknowledged */
+    long keep_days;           /* how long done/ keeps a file once it is acknowledged */
+    const char *metrics_file; /* where each pass's gauges are written, for a node exporter; NULL for none */
     char *token;
     int sign_in_failed; /* the sign-in made while a file was read failed (and said why) */
     CURL *curl;
@@ -846,6 +848,79 @@ static int poller__compare(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* How many *.json files sub (a directory of the spool, "" for the spool itself) holds; -1 when it cannot
+ * be read. */
+static long poller__count_files(const poller_t *p, const char *sub)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s%s%s", p->spool_dir, sub[0] ? "/" : "", sub);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        n += e->d_name[0] != '.' && len > 5 && strcmp(e->d_name + len - 5, ".json") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The pass's gauges, in the Prometheus text format, to metrics_file (written whole, then renamed over
+ * the last, so a node exporter's textfile collector never reads half of one). The poller is not a
+ * daemon with a /metrics of its own, and a stopped poller must show as one: its last success no longer
+ * moves. The last success before a restart is read back from the file. */
+static void poller__write_metrics(const poller_t *p, int ok)
+{
+    if (p->metrics_file == NULL)
+        return;
+    tsr_metric_t *success = tsr_metrics_gauge(
+        "tessera_spine_poller_last_success_timestamp_seconds",
+        "When a pass over the spool last sent every file whole (Unix time; 0 when none has).", NULL);
+    if (tsr_metric_value(success) == 0) {
+        FILE *old = fopen(p->metrics_file, "r");
+        char line[256];
+        double before = 0;
+        while (old && fgets(line, sizeof(line), old) != NULL)
+            if (sscanf(line, "tessera_spine_poller_last_success_timestamp_seconds %lf", &before) == 1)
+                break;
+        if (old)
+            fclose(old);
+        tsr_metric_set(success, before);
+    }
+    double now = (double)time(NULL);
+    if (ok)
+        tsr_metric_set(success, now);
+    tsr_metric_set(tsr_metrics_gauge("tessera_spine_poller_last_run_timestamp_seconds",
+                                     "When the last pass over the spool ended (Unix time).", NULL),
+                   now);
+    tsr_metric_set(tsr_metrics_gauge("tessera_spine_poller_last_run_ok",
+                                     "1 when the last pass sent every file whole, else 0.", NULL),
+                   ok ? 1 : 0);
+    tsr_metric_set(tsr_metrics_gauge("tessera_spine_poller_files_waiting",
+                                     "Feed files left in the spool after the last pass (to send again).",
+                                     NULL),
+                   (double)poller__count_files(p, ""));
+    tsr_metric_set(tsr_metrics_gauge("tessera_spine_poller_files_rejected",
+                                     "Files in rejected/: not CP-IS batches, waiting for someone to look.",
+                                     NULL),
+                   (double)poller__count_files(p, "rejected"));
+    char *text = tsr_metrics_render();
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", p->metrics_file);
+    FILE *f = text ? fopen(tmp, "w") : NULL;
+    /* Counts and times only, no one's data: readable by the exporter's user, whatever the umask. */
+    int written = f != NULL && fchmod(fileno(f), 0644) == 0 && fputs(text, f) >= 0;
+    if (f != NULL && fclose(f) != 0)
+        written = 0;
+    if (!written || rename(tmp, p->metrics_file) != 0) {
+        poller__log("warn", "cannot write the poller's gauges to %s: %s", p->metrics_file, strerror(errno));
+        unlink(tmp);
+    }
+    free(text);
+}
+
 /* One pass over the spool, oldest name first; 0 when every file was sent whole. */
 static int poller__run_once(poller_t *p)
 {
@@ -853,6 +928,7 @@ static int poller__run_once(poller_t *p)
     DIR *d = opendir(p->spool_dir);
     if (d == NULL) {
         poller__log("error", "cannot read the spool directory %s: %s", p->spool_dir, strerror(errno));
+        poller__write_metrics(p, 0);
         return -1;
     }
     char *names[POLLER_FILES_MAX] = {0};
@@ -871,7 +947,10 @@ static int poller__run_once(poller_t *p)
             rc = -1;
         free(names[i]);
     }
-    return poller_stopping ? -1 : rc;
+    if (poller_stopping)
+        rc = -1;
+    poller__write_metrics(p, rc == 0);
+    return rc;
 }
 
 static int poller__mkdirs(const poller_t *p)
@@ -951,6 +1030,15 @@ int main(int argc, char **argv)
         tsr_config_get_long(config, "spine_poller.parallel_parts", 8, 1, 16, &p.parallel_parts, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.timeout_s", 120, 1, 3600, &p.timeout_s, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.keep_days", 30, 0, 3650, &p.keep_days, &err) != 0) {
+        fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
+        goto done;
+    }
+    p.metrics_file = tsr_config_get(config, "spine_poller.metrics_file", "");
+    if (p.metrics_file[0] == '\0')
+        p.metrics_file = NULL;
+    else if (strlen(p.metrics_file) > 4000) {
+        tsr_error_set(&err, TSR_E_INVALID, "config_bad_path", "spine_poller.metrics_file",
+                      "The setting 'spine_poller.metrics_file' is longer than a path may be.");
         fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
         goto done;
     }
