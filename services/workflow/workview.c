@@ -525,7 +525,7 @@ int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err)
 int wf_queue_metrics(PGconn *conn, tsr_error_t *err)
 {
     /* Made on the first run, one pair a queue; runs take turns (one periodic job). */
-    static tsr_metric_t *items[QUEUE_METRICS_MAX], *oldest[QUEUE_METRICS_MAX];
+    static tsr_metric_t *items[QUEUE_METRICS_MAX], *oldest[QUEUE_METRICS_MAX], *overdue[QUEUE_METRICS_MAX];
     size_t n = wf_virtual_workers_count();
     if (n > QUEUE_METRICS_MAX)
         n = QUEUE_METRICS_MAX;
@@ -539,6 +539,10 @@ int wf_queue_metrics(PGconn *conn, tsr_error_t *err)
         oldest[i] = tsr_metrics_gauge("tessera_workflow_queue_oldest_age_seconds",
                                       "How long the oldest open work in a virtual worker's queue has waited.",
                                       labels);
+        /* Age counts nights, weekends and bank holidays; the due time is in the queue's working hours,
+         * so this is the one to alert on out of hours. */
+        overdue[i] = tsr_metrics_gauge("tessera_workflow_queue_overdue_items",
+                                       "Open work in a virtual worker's queue past its due time.", labels);
     }
     for (size_t i = 0; i < n; i++) {
         char owner[WF_OWNER_MAX];
@@ -548,14 +552,16 @@ int wf_queue_metrics(PGconn *conn, tsr_error_t *err)
          * System Support queue's work arrives as requests). */
         PGresult *res =
             tsr_db_exec(conn,
-                        "SELECT count(*), coalesce(extract(epoch FROM now() - min(at)), 0) FROM"
-                        " (SELECT sort_at AS at FROM steps WHERE owner = $1 AND folder IS NOT NULL"
-                        "  UNION ALL SELECT sent_at FROM requests WHERE inbox = $1) work",
+                        "SELECT count(*), coalesce(extract(epoch FROM now() - min(at)), 0),"
+                        " count(*) FILTER (WHERE due_at < now()) FROM"
+                        " (SELECT sort_at AS at, due_at FROM steps WHERE owner = $1 AND folder IS NOT NULL"
+                        "  UNION ALL SELECT sent_at, due_at FROM requests WHERE inbox = $1) work",
                         1, p, err);
         if (res == NULL)
             return -1;
         tsr_metric_set(items[i], atof(PQgetvalue(res, 0, 0)));
         tsr_metric_set(oldest[i], atof(PQgetvalue(res, 0, 1)));
+        tsr_metric_set(overdue[i], atof(PQgetvalue(res, 0, 2)));
         PQclear(res);
     }
     return 0;

@@ -1083,13 +1083,25 @@ static void test_the_system_support_queue_counts_the_requests_waiting_in_it(void
     /* Its work arrives as requests: one sent there is counted until it is acted on. */
     start_step(manager, "restrict-a-record", "", "person", person, step);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", step);
+    double overdue_before =
+        testenv_metric(testenv, "tessera_workflow_queue_overdue_items", "queue=\"system-support\"");
+    assert_true(overdue_before >= 0);
     json_t *sent =
         testenv_call_json(testenv, manager, "POST", path, "{\"type\":\"action-by-system-support\"}", 201);
-    json_decref(sent);
     double now = before;
     for (int i = 0; i < 100 && now < before + 1; i++, usleep(100 * 1000))
         now = queue_items("system-support");
     assert_true(now >= before + 1);
+    /* Left past its due time, it is counted as overdue too: the gauge to alert on out of hours. */
+    char sql[200], out[64];
+    snprintf(sql, sizeof(sql),
+             "UPDATE workflow.requests SET due_at = now() - interval '1 minute' WHERE step_id = %s", step);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    double overdue = overdue_before;
+    for (int i = 0; i < 100 && overdue < overdue_before + 1; i++, usleep(100 * 1000))
+        overdue = testenv_metric(testenv, "tessera_workflow_queue_overdue_items", "queue=\"system-support\"");
+    assert_true(overdue >= overdue_before + 1);
+    json_decref(sent);
     free(admin);
     free(manager);
 }
