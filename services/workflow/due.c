@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "tsr_log.h"
+#include "tsr_metrics.h"
 #include "tsr_text.h"
 
 /* Ten years of closures: more would be a list gone wrong, not an office's calendar. */
@@ -170,22 +171,38 @@ int wf_due_parse_closed_days(const char *key, const char *list, int32_t **out, s
     return 0;
 }
 
+/* How many of the closed days fall in the coming year, from today on the office's clock. */
+static long due__closed_ahead(void)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    int32_t today = due__day_number(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    long ahead = 0;
+    for (size_t i = 0; i < due__n_closed; i++)
+        ahead += due__closed[i] >= today && due__closed[i] <= today + 365;
+    return ahead;
+}
+
+void wf_due_metrics(void)
+{
+    tsr_metric_set(
+        tsr_metrics_gauge("tessera_workflow_closed_days_ahead",
+                          "Days of workflow.closed_days in the coming year (0: the list has run out, "
+                          "and bank holidays count as working time).",
+                          NULL),
+        (double)due__closed_ahead());
+}
+
 int wf_due_configure(const tsr_config_t *config, tsr_error_t *err)
 {
     wf_due_free();
     if (wf_due_parse_closed_days("workflow.closed_days", tsr_config_get(config, "workflow.closed_days", ""),
                                  &due__closed, &due__n_closed, err) != 0)
         return -1;
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    int32_t today = due__day_number(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    int ahead = 0;
-    for (size_t i = 0; i < due__n_closed && !ahead; i++)
-        ahead = due__closed[i] >= today && due__closed[i] <= today + 365;
     /* Not a fault (an office may truly never close), but a list that ran out is the likelier cause:
      * bank holidays would count as working time, and work would fall due on them. */
-    if (!ahead)
+    if (due__closed_ahead() == 0)
         tsr_log_warn(NULL,
                      "workflow.closed_days lists no day in the coming year: due times in working hours count "
                      "bank holidays and other closures as working time. List them (docs/OPERATIONS.md).");

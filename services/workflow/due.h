@@ -29,6 +29,8 @@ int wf_due_parse_closed_days(const char *key, const char *list, int32_t **out, s
 /* Reads workflow.closed_days for every due time this process works out (wf_due_closed_days), after
  * the office's time zone is set; warns when it lists no day in the coming year. 0, or -1 with err. */
 int wf_due_configure(const tsr_config_t *config, tsr_error_t *err);
+/* Sets tessera_workflow_closed_days_ahead: a list that runs out while the daemon runs is seen too. */
+void wf_due_metrics(void);
 /* The closed days read by wf_due_configure; NULL and 0 before it, or when there are none. */
 const int32_t *wf_due_closed_days(size_t *n);
 void wf_due_free(void);

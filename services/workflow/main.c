@@ -38,7 +38,7 @@ static const tsr_handler_def_t workflow_handlers[] = {
 /* The daemons that ask for steps to be started (<producer>.step.requested). */
 static const char *const workflow_step_requesters[] = {"cpis"};
 
-/* The overdue scan and the queues' gauges, on a timer (workflow.overdue_check_ms). */
+/* The overdue scan and the gauges (queues, closed days), on a timer (workflow.overdue_check_ms). */
 static int workflow__scan(PGconn *conn, void *arg, tsr_error_t *err)
 {
     (void)arg;
@@ -47,6 +47,7 @@ static int workflow__scan(PGconn *conn, void *arg, tsr_error_t *err)
         return -1;
     if (raised > 0)
         tsr_log_info(NULL, "raised %d overdue notices", raised);
+    wf_due_metrics();
     return wf_queue_metrics(conn, err);
 }
 

@@ -1054,6 +1054,11 @@ static void test_work_arriving_while_the_office_is_closed_falls_due_after_it_ope
              " WHERE s.id = %s AND s.due_at = (back.d + time '16:30') AT TIME ZONE 'Europe/London'",
              last, last, step);
     assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    /* Ops see how far ahead the list reaches (0 would mean it has run out). */
+    double ahead = -1;
+    for (int i = 0; i < 100 && ahead != 21; i++, usleep(100 * 1000))
+        ahead = testenv_metric(testenv, "tessera_workflow_closed_days_ahead", NULL);
+    assert_true(ahead == 21);
     /* The rest of the suite runs with the office open. */
     testenv_kill(testenv, "workflow", SIGTERM);
     assert_int_equal(testenv_wait_exit(testenv, "workflow", 15000), 0);
