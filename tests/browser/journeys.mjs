@@ -535,11 +535,17 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   await page.locator('h1', { hasText: 'Workview: CP-IS Worker' }).waitFor();
   const incoming = await text(page.locator('#folder-incoming-work'));
   expect(incoming.includes('Tobias Fernley') && incoming.includes('CPIS Follow Up'), `the CP-IS Worker queue lacks the step: ${incoming}`);
+  // Each item says when it falls due (in the desk's service hours): received at 05:22 is not late at 09:00.
+  const followUpRow = await text(page.locator('#folder-incoming-work tr', { hasText: 'Tobias Fernley' }));
+  expect(/Due/.test(incoming) && /\d\d:\d\d .*\d\d\/\d\d\/\d{4} \d\d:\d\d/.test(followUpRow), `the queue does not say when the follow-up is due: ${followUpRow}`);
   await s.check('cpis-worker-queue');
   await kb.press(page.locator('#folder-incoming-work').getByRole('button', { name: /Resume work.*Tobias Fernley/ }));
   await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
   await banner(page, 'is in your Current work');
   ctx.cpisStepId = /#\/steps\/(\d+)/.exec(page.url())[1];
+  // When it falls due, in the desk's service hours, so the admin can put first what is due first.
+  const summary = await text(page.locator('.govuk-summary-list').first());
+  expect(/Due \d\d\/\d\d\/\d{4} \d\d:\d\d/.test(summary), `the follow-up does not say when it is due: ${summary}`);
   // Section 1 as the notification filled it: the child, and who looked at the record where.
   // The child's details are shown under 'Child's Details', as the seed's screen has them, and are not
   // offered for editing: they come from the notification.

@@ -462,6 +462,8 @@ export async function stepPage({ app, params, query, isCurrent }) {
       ['State', stepStateTag(step.state)],
       ['Assigned to', step.assigned_to?.name],
       ['Started', formatDateTime(step.started_at)],
+      // Counted in its type's working hours, so the desk sees the deadline its service hours set.
+      ...(open && step.due_at ? [['Due', html`${formatDateTime(step.due_at)} ${step.overdue ? tag('Overdue', 'red') : ''}`]] : []),
       ['Completed', formatDateTime(step.completed_at)],
       ...(step.state === 'cancelled' ? [['Why it was cancelled', step.cancelled_reason || '']] : []),
     ])}

@@ -48,6 +48,7 @@ function folderItems(id, key, caption, folder, canResume) {
       <th scope="col" class="govuk-table__header">Subject</th>
       <th scope="col" class="govuk-table__header">Title</th>
       <th scope="col" class="govuk-table__header">${key === 'recently_viewed' ? 'Viewed' : 'Received'}</th>
+      ${key === 'recently_viewed' ? '' : html`<th scope="col" class="govuk-table__header">Due</th>`}
       <th scope="col" class="govuk-table__header">Actions</th>
     </tr></thead>
     <tbody class="govuk-table__body">${folder.items.map(
@@ -58,6 +59,7 @@ function folderItems(id, key, caption, folder, canResume) {
           ${item.overdue ? tag('Overdue', 'red') : ''}
           ${item.kind === 'request' && item.note ? html`<p class="govuk-body-s govuk-!-margin-top-2 govuk-!-margin-bottom-0 app-request-note"><strong>Note:</strong> ${item.note}</p>` : ''}</td>
         <td class="govuk-table__cell">${formatDateTime(item.received_at || item.viewed_at)}</td>
+        ${key === 'recently_viewed' ? '' : html`<td class="govuk-table__cell">${formatDateTime(item.due_at)}</td>`}
         <td class="govuk-table__cell"><div class="app-table-actions">
           ${canResume && key !== 'recently_viewed' && key !== 'current_work'
             ? html`<button type="button" class="govuk-button govuk-button--secondary" data-resume="${item.step_id}" data-kind="${item.kind}">
