@@ -454,6 +454,7 @@ void gw_workview(gw_call_t *call)
     req.virtual_worker = (char *)(gw_param(call, "queue") ? gw_param(call, "queue") : "");
     req.folder = (char *)(gw_param(call, "folder") ? gw_param(call, "folder") : "");
     req.cursor = (char *)(gw_param(call, "cursor") ? gw_param(call, "cursor") : "");
+    req.order = (char *)(gw_param(call, "order") ? gw_param(call, "order") : "");
     gw_call_daemon(call, "workflow", "workflow.workview", &req.base, workflow__ok);
 }
 

@@ -60,8 +60,21 @@ static json_t *workview__time(const char *text)
     return text[0] ? json_string(text) : json_null();
 }
 
+/* A folder's page, newest first (the workview's order, as Mosaic shows it) or oldest first (a queue
+ * worked in turn: what came first falls due first). cmp and dir follow the order, so that the cursor,
+ * the last item's (time, id), carries on in it. */
+/* clang-format would break the statement mid-clause around the macros inside it. */
+/* clang-format off */
+#define WORKVIEW_STEPS_SQL(cmp, dir)                                                                         \
+    "SELECT id, type, title, subject_kind, subject_id, subject_name, state, " WF_TS("sort_at") ","           \
+    " coalesce(" WF_TS("due_at") ", ''), coalesce(due_at < now(), false), " WORKVIEW_SORT_KEY("sort_at")      \
+    " FROM steps WHERE owner = $1 AND folder = $2"                                                           \
+    " AND ($3::timestamptz IS NULL OR (sort_at, id) " cmp " ($3::timestamptz, $4::bigint))"                  \
+    " ORDER BY sort_at " dir ", id " dir " LIMIT $5::int"
+/* clang-format on */
+
 /* One page of a folder of steps ("incoming" or "current"). */
-static int workview__steps(PGconn *conn, const char *owner, const char *folder, uint32_t limit,
+static int workview__steps(PGconn *conn, const char *owner, const char *folder, int oldest, uint32_t limit,
                            const char *cursor, json_t **items, char **next, tsr_error_t *err)
 {
     char ts[WORKVIEW_CURSOR_TS_LEN + 1] = "", id[24] = "", lim[16];
@@ -71,27 +84,7 @@ static int workview__steps(PGconn *conn, const char *owner, const char *folder, 
     snprintf(lim, sizeof(lim), "%u", limit + 1);
     const char *params[5] = {owner, folder, ts[0] ? ts : NULL, id[0] ? id : NULL, lim};
     PGresult *res = tsr_db_exec(
-        conn,
-        "SELECT id, type, title, subject_kind, subject_id, subject_name, state, " WF_TS(
-            "sort_at") ", coalesce(" WF_TS("due_at") ", ''), coalesce(due_at < now(), "
-                                                     "false), " WORKVIEW_SORT_KEY("sort_at") " FROM steps"
-                                                                                             " WHERE owner = "
-                                                                                             "$1 AND folder "
-                                                                                             "= $2"
-                                                                                             " AND "
-                                                                                             "($3::"
-                                                                                             "timestamptz IS "
-                                                                                             "NULL OR "
-                                                                                             "(sort_at, id) "
-                                                                                             "< "
-                                                                                             "($3::"
-                                                                                             "timestamptz, "
-                                                                                             "$4::bigint))"
-                                                                                             " ORDER BY "
-                                                                                             "sort_at DESC, "
-                                                                                             "id DESC LIMIT "
-                                                                                             "$5::int",
-        5, params, err);
+        conn, oldest ? WORKVIEW_STEPS_SQL(">", "ASC") : WORKVIEW_STEPS_SQL("<", "DESC"), 5, params, err);
     if (res == NULL)
         return -1;
     *items = json_array();
@@ -113,7 +106,18 @@ static int workview__steps(PGconn *conn, const char *owner, const char *folder, 
     return 0;
 }
 
-static int workview__requests(PGconn *conn, const char *owner, uint32_t limit, const char *cursor,
+/* clang-format off */
+#define WORKVIEW_REQUESTS_SQL(cmp, dir)                                                                      \
+    "SELECT r.id, r.step_id, r.type, r.title || ': ' || s.title, s.subject_kind, s.subject_id,"            \
+    " s.subject_name, r.status, r.note, r.sender_id, r.sender_name, " WF_TS("r.sent_at") ","                \
+    " coalesce(" WF_TS("r.due_at") ", ''), coalesce(r.due_at < now(), false), "                            \
+    WORKVIEW_SORT_KEY("r.sent_at") ", s.type"                                                               \
+    " FROM requests r JOIN steps s ON s.id = r.step_id WHERE r.inbox = $1"                                  \
+    " AND ($2::timestamptz IS NULL OR (r.sent_at, r.id) " cmp " ($2::timestamptz, $3::bigint))"            \
+    " ORDER BY r.sent_at " dir ", r.id " dir " LIMIT $4::int"
+/* clang-format on */
+
+static int workview__requests(PGconn *conn, const char *owner, int oldest, uint32_t limit, const char *cursor,
                               json_t **items, char **next, tsr_error_t *err)
 {
     char ts[WORKVIEW_CURSOR_TS_LEN + 1] = "", id[24] = "", lim[16];
@@ -123,18 +127,8 @@ static int workview__requests(PGconn *conn, const char *owner, uint32_t limit, c
     snprintf(lim, sizeof(lim), "%u", limit + 1);
     const char *params[4] = {owner, ts[0] ? ts : NULL, id[0] ? id : NULL, lim};
     PGresult *res =
-        tsr_db_exec(conn,
-                    "SELECT r.id, r.step_id, r.type, r.title || ': ' || s.title, s.subject_kind, "
-                    "s.subject_id, s.subject_name,"
-                    " r.status, r.note, r.sender_id, r.sender_name, " WF_TS("r.sent_at") ", coalesce(" WF_TS(
-                        "r.due_at") ", ''),"
-                                    " coalesce(r.due_at < now(), false), " WORKVIEW_SORT_KEY(
-                                        "r.sent_at") ", s.type"
-                                                     " FROM requests r JOIN steps s ON s.id = r.step_id"
-                                                     " WHERE r.inbox = $1 AND ($2::timestamptz IS NULL OR "
-                                                     "(r.sent_at, r.id) < ($2::timestamptz, $3::bigint))"
-                                                     " ORDER BY r.sent_at DESC, r.id DESC LIMIT $4::int",
-                    4, params, err);
+        tsr_db_exec(conn, oldest ? WORKVIEW_REQUESTS_SQL(">", "ASC") : WORKVIEW_REQUESTS_SQL("<", "DESC"), 4,
+                    params, err);
     if (res == NULL)
         return -1;
     *items = json_array();
@@ -311,6 +305,11 @@ int wf_handle_workview(tsr_call_t *call, tsr_error_t *err)
     if (folder[0] && want < 0)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "folder",
                              "folder is incoming_work, incoming_requests, current_work or recently_viewed.");
+    const char *order = in->order && in->order[0] ? in->order : "newest";
+    if (strcmp(order, "newest") != 0 && strcmp(order, "oldest") != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "order",
+                             "order is newest (the default: newest first) or oldest (oldest first).");
+    int oldest = strcmp(order, "oldest") == 0;
     if ((in->cursor && in->cursor[0]) && want < 0)
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "folder",
                              "A cursor pages one folder: name it.");
@@ -341,13 +340,13 @@ int wf_handle_workview(tsr_call_t *call, tsr_error_t *err)
         const char *cursor = want == i ? in->cursor : NULL;
         int bad = 0;
         if (i == 0) {
-            bad = workview__steps(call->conn, owner, "incoming", limit, cursor, &items, &next, err);
+            bad = workview__steps(call->conn, owner, "incoming", oldest, limit, cursor, &items, &next, err);
             count = counts[0];
         } else if (i == 1) {
-            bad = workview__requests(call->conn, owner, limit, cursor, &items, &next, err);
+            bad = workview__requests(call->conn, owner, oldest, limit, cursor, &items, &next, err);
             count = counts[1];
         } else if (i == 2) {
-            bad = workview__steps(call->conn, owner, "current", limit, cursor, &items, &next, err);
+            bad = workview__steps(call->conn, owner, "current", oldest, limit, cursor, &items, &next, err);
             count = counts[2];
         } else if (owner[0] == 'w') {
             bad = workview__recent(call->conn, owner + 2, &items, err);

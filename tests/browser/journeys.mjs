@@ -539,6 +539,10 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   const followUpRow = await text(page.locator('#folder-incoming-work tr', { hasText: 'Tobias Fernley' }));
   expect(/Due/.test(incoming) && /\d\d:\d\d .*\d\d\/\d\d\/\d{4} \d\d:\d\d/.test(followUpRow), `the queue does not say when the follow-up is due: ${followUpRow}`);
   await s.check('cpis-worker-queue');
+  // The desk works the queue in turn: oldest first, its follow-up still there.
+  await kb.press(page.locator('#workview-order').getByRole('link', { name: 'Show oldest first' }));
+  await page.locator('#workview-order', { hasText: 'Oldest first.' }).waitFor();
+  await page.locator('#folder-incoming-work', { hasText: 'Tobias Fernley' }).waitFor();
   await kb.press(page.locator('#folder-incoming-work').getByRole('button', { name: /Resume work.*Tobias Fernley/ }));
   await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
   await banner(page, 'is in your Current work');

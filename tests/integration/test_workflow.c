@@ -673,23 +673,19 @@ test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves
     free(sw);
 }
 
-static void test_workview_folders_page_with_a_keyset_cursor_and_count_every_item(void **state)
+/* Pages the worker's Current work three at a time in the order given ("" for the default), asserting
+ * each page's count and that no item comes twice; the items' ids at seen_ids, how many, the pages at
+ * *pages. */
+static int page_current_work(const char *token, const char *order, long total, char seen_ids[64][32],
+                             int *pages)
 {
-    (void)state;
-    char *sw = testenv_login(testenv, "mash.sw");
-    char ids[7][32];
-    for (int i = 0; i < 7; i++)
-        start_step(sw, "front-door-consultation", "CSSW", "organisation", HAMPDEN, ids[i]);
-    char sql[200];
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM workflow.steps WHERE owner = 'w:%ld' AND folder = 'current'",
-             id_of_worker("mash.sw"));
-    long total = testenv_sql_long(testenv, sql);
-    char path[400] = "/api/v1/workview?folder=current_work&limit=3";
-    int seen = 0, pages = 0;
-    char seen_ids[64][32];
+    char path[400];
+    snprintf(path, sizeof(path), "/api/v1/workview?folder=current_work&limit=3%s%s",
+             order[0] ? "&order=" : "", order);
+    int seen = 0;
+    *pages = 0;
     for (;;) {
-        json_t *wv = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+        json_t *wv = testenv_call_json(testenv, token, "GET", path, NULL, 200);
         json_t *f = json_object_get(json_object_get(wv, "folders"), "current_work");
         assert_int_equal(json_integer_value(json_object_get(f, "count")), total);
         assert_null(json_object_get(json_object_get(wv, "folders"), "incoming_work"));
@@ -699,22 +695,51 @@ static void test_workview_folders_page_with_a_keyset_cursor_and_count_every_item
         {
             for (int k = 0; k < seen; k++)
                 assert_string_not_equal(seen_ids[k], testenv_str(it, "step_id"));
+            assert_true(seen < 64);
             snprintf(seen_ids[seen++], 32, "%s", testenv_str(it, "step_id"));
         }
-        pages++;
+        (*pages)++;
         const char *next = json_string_value(json_object_get(f, "next_cursor"));
         if (next == NULL) {
             json_decref(wv);
             break;
         }
         assert_int_equal(json_array_size(json_object_get(f, "items")), 3);
-        snprintf(path, sizeof(path), "/api/v1/workview?folder=current_work&limit=3&cursor=%s", next);
+        snprintf(path, sizeof(path), "/api/v1/workview?folder=current_work&limit=3&cursor=%s%s%s", next,
+                 order[0] ? "&order=" : "", order);
         json_decref(wv);
     }
+    return seen;
+}
+
+static void test_workview_folders_page_with_a_keyset_cursor_and_count_every_item(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char ids[7][32];
+    for (int i = 0; i < 7; i++)
+        start_step(sw, "front-door-consultation", "CSSW", "organisation", HAMPDEN, ids[i]);
+    char sql[200], path[400];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps WHERE owner = 'w:%ld' AND folder = 'current'",
+             id_of_worker("mash.sw"));
+    long total = testenv_sql_long(testenv, sql);
+    int pages = 0;
+    char seen_ids[64][32];
+    int seen = page_current_work(sw, "", total, seen_ids, &pages);
     assert_int_equal(seen, total);
     assert_int_equal(pages, (total + 2) / 3);
     /* Newest first: the last one started leads. */
     assert_string_equal(seen_ids[0], ids[6]);
+    /* Oldest first, as a queue is worked in turn: the same items, each page carrying on in that order,
+     * the other way round. */
+    char oldest_ids[64][32];
+    int oldest_pages = 0;
+    assert_int_equal(page_current_work(sw, "oldest", total, oldest_ids, &oldest_pages), seen);
+    assert_int_equal(oldest_pages, pages);
+    for (int k = 0; k < seen; k++)
+        assert_string_equal(oldest_ids[k], seen_ids[seen - 1 - k]);
+    testenv_call_error(testenv, sw, "GET", "/api/v1/workview?order=due", NULL, 400, "invalid_value", "order");
     testenv_call_error(testenv, sw, "GET", "/api/v1/workview?folder=current_work&cursor=garbage", NULL, 400,
                        "invalid_cursor", "cursor");
     testenv_call_error(testenv, sw, "GET", "/api/v1/workview?folder=attic", NULL, 400, "invalid_value",

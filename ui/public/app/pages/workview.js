@@ -75,11 +75,15 @@ function folderItems(id, key, caption, folder, canResume) {
 export async function workviewPage({ app, query, isCurrent }) {
   const owner = Object.fromEntries(['team_id', 'worker_id', 'queue'].filter((k) => query[k]).map((k) => [k, query[k]]));
   const folderKey = FOLDERS.includes(query.folder) ? query.folder : '';
+  // Newest first, as Mosaic shows a workview; oldest first for a queue worked in turn, where what came
+  // first falls due first. Kept in the folders' paging links.
+  const order = query.order === 'oldest' ? 'oldest' : '';
+  const kept = { ...owner, ...(order ? { order } : {}) };
   const ownAsked = !Object.keys(owner).length && !folderKey;
   // A manager's own workview also lists the leavers whose folders still hold work (seed 001: their
   // folders cleaned up), asked at the same time.
   const [view, leavers, caseloads] = await Promise.all([
-    get('/api/v1/workview', { ...owner, folder: folderKey, cursor: folderKey ? query.cursor : undefined }),
+    get('/api/v1/workview', { ...kept, folder: folderKey, cursor: folderKey ? query.cursor : undefined }),
     ownAsked && session.hasRole(...MANAGER_ROLES) ? get('/api/v1/leavers').catch(() => null) : null,
     // And how many people are still allocated to a key worker who has left, for those who allocate:
     // a count names no one, so opening the workview reads no one's record.
@@ -119,8 +123,10 @@ export async function workviewPage({ app, query, isCurrent }) {
         <p class="govuk-body" id="leavers-caseloads-count">${caseloads.count === 1 ? '1 person is' : `${caseloads.count} people are`} still allocated to a key worker who has left.
           <a class="govuk-link" href="#/leavers/caseloads">See whom, to allocate them a current key worker</a></p>`
       : ''}
-    ${folderKey ? html`<p class="govuk-body"><a class="govuk-link" href="#/?${new URLSearchParams(owner)}">All folders</a></p>` : ''}
-    ${FOLDERS.filter((key) => !folderKey || key === folderKey).map((key) => (view.folders[key] ? folderTable(key, view.folders[key], true, owner) : ''))}`,
+    ${folderKey ? html`<p class="govuk-body"><a class="govuk-link" href="#/?${new URLSearchParams(kept)}">All folders</a></p>` : ''}
+    <p class="govuk-body" id="workview-order">${order ? 'Oldest first.' : 'Newest first.'}
+      <a class="govuk-link" href="#/?${new URLSearchParams({ ...owner, ...(folderKey ? { folder: folderKey } : {}), ...(order ? {} : { order: 'oldest' }) })}">${order ? 'Show newest first' : 'Show oldest first'}</a></p>
+    ${FOLDERS.filter((key) => !folderKey || key === folderKey).map((key) => (view.folders[key] ? folderTable(key, view.folders[key], true, kept) : ''))}`,
   );
   app.querySelectorAll('[data-resume]').forEach((b) =>
     b.addEventListener('click', async () => {
