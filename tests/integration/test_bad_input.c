@@ -282,7 +282,7 @@ static void test_bad_query_parameters_name_the_parameter(void **state)
         testenv_http(testenv, "GET", "/api/v1/workview?queu=cpis-worker", admin, NULL, NULL);
     testenv_assert_error(&r, 400, "unknown_parameter");
     assert_non_null(strstr(r.body, "'queu' is not a parameter of this call, which takes: worker_id, team_id, "
-                                   "limit, queue, folder, cursor."));
+                                   "limit, queue, folder, cursor, order."));
     testenv_response_free(&r);
     r = testenv_http(testenv, "GET", "/api/v1/leavers?x=1", admin, NULL, NULL);
     assert_non_null(strstr(r.body, "which takes none"));
