@@ -1033,7 +1033,9 @@ static int step__move(tsr_call_t *call, const wf_step_t *step, const char *owner
                         5, params, NULL, NULL, err);
 }
 
-/* Whether the caller holds an open request about the step (so may pick it up). */
+/* Whether the caller holds an open request about the step, or sent one that was returned to them
+ * (acknowledged or not), so may pick it up: a manager who returns a 'Pass to MASH Manager' is
+ * handing the consultation back to the admin who sent it. */
 static int step__holds_request(tsr_call_t *call, uint64_t step_id, int *holds, tsr_error_t *err)
 {
     *holds = 0;
@@ -1042,7 +1044,11 @@ static int step__holds_request(tsr_call_t *call, uint64_t step_id, int *holds, t
     const char *params[1] = {id};
     PGresult *res = tsr_db_exec(call->conn,
                                 "SELECT inbox FROM requests WHERE step_id = $1::bigint AND status = 'sent'"
-                                " AND inbox IS NOT NULL",
+                                " AND inbox IS NOT NULL"
+                                " UNION ALL SELECT 'w:' || r.sender_id FROM requests r"
+                                " WHERE r.step_id = $1::bigint AND r.status IN ('returned', 'acknowledged')"
+                                " AND EXISTS (SELECT 1 FROM request_history h WHERE h.request_id = r.id"
+                                " AND h.action = 'returned')",
                                 1, params, err);
     if (res == NULL)
         return -1;
@@ -1076,7 +1082,7 @@ int wf_handle_step_resume(tsr_call_t *call, tsr_error_t *err)
         tsr_error_set(
             err, TSR_E_FORBIDDEN, "not_your_work", NULL,
             "This step is not in your work, your team's, or a queue you work, and no request about it "
-            "was sent to you.");
+            "was sent to you or returned to you.");
         goto done;
     }
     char me[WF_OWNER_MAX];

@@ -728,6 +728,66 @@ static void test_the_consultations_daemon_checks_a_save_whoever_sends_it_and_kee
     free(s2);
 }
 
+/* A manager who returns 'Pass to MASH Manager' hands the consultation back: before, the admin saw the
+ * returned request but could neither resume the step nor act on it, and only the manager could
+ * assign it back. */
+static void test_a_returned_request_lets_its_sender_take_the_consultation_back(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    char *manager = testenv_login(testenv, "mash.manager");
+    char *sw = testenv_login(testenv, "mash.sw");
+    json_t *step =
+        testenv_call_json(testenv, admin, "POST", "/api/v1/steps",
+                          "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":"
+                          "\"organisation\",\"id\":\"" HAMPDEN "\"}}",
+                          201);
+    char id[32], path[160], rid[32];
+    snprintf(id, sizeof(id), "%s", testenv_str(step, "id"));
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    json_decref(testenv_call_json(
+        testenv, admin, "PUT", path,
+        "{\"data\":{\"consulted_at\":\"2022-11-25T13:57:00Z\",\"source\":\"schools\"},\"completed\":true}",
+        200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    step = testenv_call_json(testenv, admin, "POST", path, "{\"type\":\"pass-to-mash-manager\"}", 201);
+    snprintf(rid, sizeof(rid), "%s", testenv_str(find_request(step, "pass-to-mash-manager"), "id"));
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
+    json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/return", rid);
+    json_decref(testenv_call_json(testenv, manager, "POST", path,
+                                  "{\"note\":\"The referrer's telephone, please.\"}", 200));
+
+    /* Another worker of the front door has no reason to take it. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
+    testenv_response_t r = testenv_http(testenv, "POST", path, sw, NULL, NULL);
+    testenv_assert_error(&r, 403, "not_your_work");
+    testenv_response_free(&r);
+
+    /* The admin it was returned to resumes it, before acknowledging the return or after. */
+    assert_true(in_folder(admin, NULL, "incoming_requests", "request_id", rid));
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, NULL, 200));
+    assert_true(in_folder(admin, NULL, "current_work", "step_id", id));
+    assert_false(in_folder(manager, NULL, "current_work", "step_id", id));
+
+    /* And puts it right and passes it on again. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path,
+                                  "{\"data\":{\"consulted_at\":\"2022-11-25T13:57:00Z\",\"source\":"
+                                  "\"schools\",\"contact_telephone\":\"020 7974 4444\"},\"completed\":true}",
+                                  200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, "{\"type\":\"pass-to-mash-manager\"}", 201));
+    free(admin);
+    free(manager);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -735,6 +795,7 @@ int main(void)
         cmocka_unit_test(
             test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_keeps_nothing),
         cmocka_unit_test(test_the_consultations_daemon_checks_a_save_whoever_sends_it_and_keeps_nothing_bad),
+        cmocka_unit_test(test_a_returned_request_lets_its_sender_take_the_consultation_back),
         cmocka_unit_test(test_a_finished_step_is_in_the_report_within_a_second),
         cmocka_unit_test(test_a_reopened_step_leaves_the_report_until_it_is_finished_again),
         cmocka_unit_test(test_the_report_survives_a_crash_of_the_reporting_daemon_and_counts_each_event_once),
