@@ -900,9 +900,9 @@ static int step__save_owned(tsr_call_t *call, const wf_step_t *step, const char 
     return 0;
 }
 
-/* A section's read-only fields (seed 003: a CPIS Follow up's child, from the notification) keep the
- * values the step started with: a save may leave them out, or send them as they are, but not change
- * them (400 read_only_field). */
+/* A section's read-only fields (seed 003: a CPIS Follow up's child and the notification's facts) keep
+ * the values they were recorded with: a save may leave them out, or send them as they are, but not
+ * change them (400 read_only_field). */
 static int step__keep_read_only(tsr_call_t *call, const wf_step_t *step, const json_t *section, json_t *data,
                                 tsr_error_t *err)
 {
@@ -932,7 +932,13 @@ static int step__keep_read_only(tsr_call_t *call, const wf_step_t *step, const j
             continue;
         const char *name = json_string_value(json_object_get(f, "name"));
         json_t *was = json_object_get(stored, name), *sent = json_object_get(data, name);
-        if (sent != NULL && !json_is_null(sent) && (was == NULL || !json_equal(sent, was))) {
+        /* A step started by hand (a notification that came by telephone) has nothing recorded: its
+         * first save records it, and from then it is fixed as a notification's would be. */
+        int recorded =
+            was != NULL && !json_is_null(was) && !(json_is_string(was) && json_string_length(was) == 0);
+        if (!recorded)
+            continue;
+        if (sent != NULL && !json_is_null(sent) && !json_equal(sent, was)) {
             char field[96];
             snprintf(field, sizeof(field), "data.%s", name);
             rc = tsr_error_set(err, TSR_E_INVALID, "read_only_field", field,
@@ -940,10 +946,7 @@ static int step__keep_read_only(tsr_call_t *call, const wf_step_t *step, const j
                                json_string_value(json_object_get(f, "title")));
             break;
         }
-        if (was != NULL)
-            json_object_set(data, name, was);
-        else
-            json_object_del(data, name);
+        json_object_set(data, name, was);
     }
     json_decref(stored);
     return rc;

@@ -436,15 +436,27 @@ test_a_batch_in_the_spool_reaches_the_cp_is_worker_queue_and_each_fault_ends_whe
     assert_string_equal(testenv_str(json_object_get(refused_save, "error"), "code"), "read_only_field");
     assert_string_equal(testenv_str(json_object_get(refused_save, "error"), "field"), "data.child_name");
     json_decref(refused_save);
+    /* Nor the notification's setting or comments: made a 111 call, an A&E attendance went with the
+     * 111 note and was acknowledged without the case note A&E needs. */
+    refused_save = testenv_call_json(testenv, sa, "PUT", s1,
+                                     "{\"data\":{\"setting\":\"nhs-111\"},\"completed\":true}", 400);
+    assert_string_equal(testenv_str(json_object_get(refused_save, "error"), "code"), "read_only_field");
+    assert_string_equal(testenv_str(json_object_get(refused_save, "error"), "field"), "data.setting");
+    json_decref(refused_save);
+    refused_save =
+        testenv_call_json(testenv, sa, "PUT", s1, "{\"data\":{\"comments\":\"\"},\"completed\":true}", 400);
+    assert_string_equal(testenv_str(json_object_get(refused_save, "error"), "field"), "data.comments");
+    json_decref(refused_save);
     json_t *kept = testenv_call_json(
         testenv, sa, "PUT", s1,
-        "{\"data\":{\"setting\":\"emergency-department\",\"location\":\"Royal Derbyshire ED\","
-        "\"comments\":\"Seen at A&E by Alex Wardley (Staff Nurse), Royal Derbyshire "
-        "ED.\"},\"completed\":true}",
+        "{\"data\":{\"setting\":\"emergency-department\",\"location\":\"Royal Derbyshire ED\"},"
+        "\"completed\":true}",
         200);
     const json_t *kept_data = section_data(kept, "1");
     assert_string_equal(testenv_str(kept_data, "child_name"), "Thomas Turnwell");
     assert_string_equal(testenv_str(kept_data, "date_of_birth"), "2016-11-28");
+    assert_string_equal(testenv_str(kept_data, "setting"), "emergency-department");
+    assert_non_null(strstr(testenv_str(kept_data, "comments"), "Alex Wardley (Staff Nurse)"));
     json_decref(kept);
     /* Safeguarding admin sends the key worker the notification; written without a note, it goes
      * with the seed's Option 2, chosen from the A&E setting. */

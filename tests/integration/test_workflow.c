@@ -382,6 +382,10 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
     json_decref(testenv_call_json(testenv, sa, "PUT", path,
                                   "{\"data\":{\"comments\":\"Seen at A&E.\"},\"completed\":true}", 200));
+    /* Started by hand, the follow-up's facts are recorded by its first save and then fixed, as a
+     * notification's are. */
+    testenv_call_error(testenv, sa, "PUT", path, "{\"data\":{\"comments\":\"Rang 111.\"},\"completed\":true}",
+                       400, "read_only_field", "data.comments");
     /* The notification to the key worker, with the seed's A&E note. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
     snprintf(

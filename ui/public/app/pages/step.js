@@ -120,11 +120,18 @@ function fieldRuns(fields) {
   return runs;
 }
 
+// A read-only field once it holds a value (a CPIS Follow up's notification facts); one a step
+// started by hand left empty is recorded by the first save, as the API allows.
+function isFixed(section, field) {
+  const v = section.data?.[field.name];
+  return Boolean(field.read_only) && v !== undefined && v !== null && v !== '';
+}
+
 // The section's data from its form, as the API takes it; empty fields are left out.
 function sectionData(section, form) {
   const data = {};
   for (const field of section.fields || []) {
-    if (field.read_only) continue; // kept by the API as the step started with them
+    if (isFixed(section, field)) continue; // kept by the API as they were recorded
     const values = new FormData(form).getAll(field.name).map((v) => (typeof v === 'string' ? v.trim() : v));
     if (field.type === 'multi-picklist') data[field.name] = values;
     else if (field.type === 'boolean') data[field.name] = values.includes('true');
@@ -297,14 +304,14 @@ function formSection(step, section, recipients) {
     ${fieldRuns(section.fields).map((run) =>
       // Read-only fields (a CPIS Follow up's child, from the notification, seed 003) are shown, not
       // offered for editing; the save leaves them as they are.
-      run.fields.every((f) => f.read_only)
+      run.fields.every((f) => isFixed(section, f))
         ? html`${run.group ? html`<h3 class="govuk-heading-s">${run.group}</h3>` : ''}${summaryList(run.fields.map((f) => [f.title, fieldValue(f, section.data?.[f.name], recipients)]))}`
         : run.group
           ? html`<fieldset class="govuk-fieldset govuk-!-margin-bottom-6">
               <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">${run.group}</legend>
-              ${run.fields.map((f) => (f.read_only ? readOnlyField(f, section.data?.[f.name], recipients) : fieldInput(section, f, section.data?.[f.name], recipients)))}
+              ${run.fields.map((f) => (isFixed(section, f) ? readOnlyField(f, section.data?.[f.name], recipients) : fieldInput(section, f, section.data?.[f.name], recipients)))}
             </fieldset>`
-          : run.fields.map((f) => (f.read_only ? readOnlyField(f, section.data?.[f.name], recipients) : fieldInput(section, f, section.data?.[f.name], recipients))),
+          : run.fields.map((f) => (isFixed(section, f) ? readOnlyField(f, section.data?.[f.name], recipients) : fieldInput(section, f, section.data?.[f.name], recipients))),
     )}
     ${choices({ kind: 'checkboxes', id: 'section-completed', name: 'completed', legend: 'Completion', field: 'completed', options: [{ value: 'true', title: 'Section completed' }], value: section.completed ? ['true'] : [], small: true })}
     ${newRequestFields(step, recipients)}
