@@ -496,6 +496,21 @@ int tsr_text_check_date(const char *text, int not_future, const char *field, tsr
     return 0;
 }
 
+int tsr_text_check_not_before(const char *iso, const char *not_before, const char *field, const char *title,
+                              tsr_error_t *err)
+{
+    if (not_before == NULL || strncmp(iso, not_before, 10) >= 0)
+        return 0;
+    int y, m, d;
+    static const char *const months[] = {"January",   "February", "March",    "April",
+                                         "May",       "June",     "July",     "August",
+                                         "September", "October",  "November", "December"};
+    if (tsr_text_date_parts(not_before, &y, &m, &d) != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "date_too_early", field, "%s is too long ago.", title);
+    return tsr_error_set(err, TSR_E_INVALID, "date_too_early", field, "%s cannot be before %d %s %d.", title,
+                         d, months[m - 1], y);
+}
+
 static char *text__put_digits(char *o, int value, int n)
 {
     for (int i = n - 1; i >= 0; i--, value /= 10)

@@ -73,6 +73,12 @@ int tsr_text_date_parts(const char *text, int *y, int *m, int *d);
 /* 0 when text is a real date written YYYY-MM-DD (and, with not_future, not after today); else
  * fills err naming field (invalid_date or date_in_future) and returns -1. */
 int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err);
+/* 0 when iso, a date (YYYY-MM-DD) or a UTC date-time as tsr_text_utc_ms writes one, falls on or
+ * after the day not_before (YYYY-MM-DD; NULL is no bound); else fills err (date_too_early, naming
+ * field and, in words, title) and returns -1. A definition's field says how far back is believable:
+ * a consultation in 1026 is a slip of the keyboard. */
+int tsr_text_check_not_before(const char *iso, const char *not_before, const char *field, const char *title,
+                              tsr_error_t *err);
 /* An RFC 3339 date-time with an offset (2022-11-25T13:57:00Z, 2022-11-25T13:57+01:00, seconds and
  * fractions optional) as Unix ms at *ms (negative before 1970), read without the process's time
  * zone; 0, or -1 when it is not one. */

@@ -28,6 +28,10 @@ int consultations_emit(tsr_call_t *call, const char *step_id, const char *action
  * by title too (case-insensitive): the option, or NULL. */
 const json_t *consultations_option(const json_t *field, const char *text, int by_title);
 
+/* The chosen options of a multi-picklist field in the order the field lists them, whatever order
+ * they were given in, as a new array: the report and a re-import see one consultation one way. */
+json_t *consultations_options_in_order(const json_t *field, const json_t *chosen);
+
 /* The member ("value" or "title") of each option as a PostgreSQL text[] literal: {"a","b"}. The
  * caller frees it. */
 char *consultations_array_literal(const json_t *options, const char *member);

@@ -27,7 +27,7 @@ static const char *const form_section_2[] = {"advice", "outcomes", "completed_by
 typedef struct {
     char *text[8];
     const json_t *source; /* the chosen option */
-    json_t *outcomes;     /* the chosen options, in the order given */
+    json_t *outcomes;     /* the chosen options, in the order the field lists them */
 } form_values_t;
 
 static int form__index(const char *const *names, const char *name)
@@ -111,6 +111,12 @@ static int form__scalar(const json_t *field, const json_t *v, char **out, tsr_er
         else if (json_is_true(json_object_get(field, "not_future")) && ms > tsr_now_ms() + 60000)
             bad = tsr_error_set(err, TSR_E_INVALID, "date_in_future", path, "%s cannot be in the future.",
                                 title);
+        else {
+            char utc[TSR_TEXT_UTC_MS_LEN + 1];
+            tsr_text_utc_ms(ms, utc);
+            bad = tsr_text_check_not_before(utc, json_string_value(json_object_get(field, "not_before")),
+                                            path, title, err);
+        }
     } else if (type && strcmp(type, "telephone") == 0 && !tsr_text_is_telephone(t)) {
         bad = tsr_error_set(err, TSR_E_INVALID, "invalid_telephone", path,
                             "%s must be a telephone number, like 020 7974 4444.", title);
@@ -166,7 +172,26 @@ static int form__choices(const json_t *field, const json_t *v, json_t **out, tsr
         }
         json_array_append(*out, (json_t *)option);
     }
+    json_t *ordered = consultations_options_in_order(field, *out);
+    json_decref(*out);
+    *out = ordered;
     return 0;
+}
+
+json_t *consultations_options_in_order(const json_t *field, const json_t *chosen)
+{
+    json_t *ordered = json_array();
+    size_t i, j;
+    const json_t *option, *one;
+    json_array_foreach(json_object_get(field, "options"), i, option)
+    {
+        json_array_foreach(chosen, j, one)
+        {
+            if (one == option)
+                json_array_append(ordered, (json_t *)option);
+        }
+    }
+    return ordered;
 }
 
 static void form__values_free(form_values_t *v)
@@ -183,26 +208,26 @@ static int form__read(const char *section, const json_t *fields, const json_t *d
                       form_values_t *v, tsr_error_t *err)
 {
     const char *const *names = strcmp(section, "1") == 0 ? form_section_1 : form_section_2;
+    /* Every field is checked, and each at fault said, in the form's order: a worker puts the whole
+     * form right in one go. A key that is no field is one fault among them, not the only one told. */
+    tsr_error_t one;
+    tsr_error_clear(err);
     const char *key;
     json_t *value;
     json_object_foreach((json_t *)data, key, value)
     {
         char path[160];
         snprintf(path, sizeof(path), "data.%.100s", key);
-        if (form__field(fields, key) == NULL)
-            return tsr_error_set(err, TSR_E_INVALID, "unknown_field", path,
-                                 "This section has no field \"%.100s\".", key);
-        if (form__index(names, key) < 0)
-            return tsr_error_set(
-                err, TSR_E_UNPROCESSABLE, "field_not_kept", path,
-                "The consultations service has nowhere to keep \"%.100s\": the step's definition "
-                "has a field this version of Tessera does not know.",
-                key);
+        if (form__field(fields, key) == NULL) {
+            tsr_error_add(err, TSR_E_INVALID, "unknown_field", path, "This section has no field \"%.100s\".",
+                          key);
+        } else if (form__index(names, key) < 0) {
+            tsr_error_add(err, TSR_E_UNPROCESSABLE, "field_not_kept", path,
+                          "The consultations service has nowhere to keep \"%.100s\": the step's definition "
+                          "has a field this version of Tessera does not know.",
+                          key);
+        }
     }
-    /* Every field is checked, and each at fault said, in the form's order: a worker puts the whole
-     * form right in one go. */
-    tsr_error_t one;
-    tsr_error_clear(err);
     for (int i = 0; names[i]; i++) {
         const json_t *field = form__field(fields, names[i]);
         const json_t *given = json_object_get(data, names[i]);

@@ -27,6 +27,7 @@ typedef struct {
     int version;
     const json_t *source; /* the field 'source' of section 1 */
     const json_t *outcomes;
+    const char *not_before; /* consulted_at's earliest believable date, for every date of a row */
 } import_def_t;
 
 /* A row, checked: the trimmed text of each column and what it stands for. */
@@ -89,6 +90,7 @@ static int import__definition(tsr_call_t *call, import_def_t *d, tsr_error_t *er
     d->version = (int)json_integer_value(json_object_get(d->def, "version"));
     d->source = import__field(d->def, "source");
     d->outcomes = import__field(d->def, "outcomes");
+    d->not_before = json_string_value(json_object_get(import__field(d->def, "consulted_at"), "not_before"));
     if (d->def == NULL || d->source == NULL || d->outcomes == NULL) {
         json_decref(d->def);
         d->def = NULL;
@@ -220,9 +222,18 @@ static int import__local_time(const char *iso_date, const char *text, int64_t *m
                     .tm_min = minute,
                     .tm_sec = second,
                     .tm_isdst = -1};
+    struct tm asked = tm;
     time_t t = mktime(&tm);
     if (t == (time_t)-1 || tm.tm_hour != hour || tm.tm_min != minute || tm.tm_mday != d)
         return -2;
+    /* glibc reads an hour shown twice as its first showing (summer time); the standard-time reading,
+     * when the clock showed it too, is the second. */
+    struct tm standard = asked;
+    standard.tm_isdst = 0;
+    time_t later = mktime(&standard);
+    if (later != (time_t)-1 && later > t && standard.tm_isdst == 0 && standard.tm_hour == hour &&
+        standard.tm_min == minute && standard.tm_mday == d)
+        t = later;
     *ms = (int64_t)t * 1000;
     return 0;
 }
@@ -277,6 +288,16 @@ static int import__consulted(const import_row_t *r, char **text, int *has_time, 
     return 0;
 }
 
+/* A date of the row (ISO, or a UTC date and time) no earlier than the form allows. */
+static int import__not_before(const import_row_t *r, const char *iso, const char *column, const char *field,
+                              const char *not_before, tsr_error_t *err)
+{
+    tsr_error_t why;
+    if (tsr_text_check_not_before(iso, not_before, field, column, &why) == 0)
+        return 0;
+    return tsr_error_set(err, why.status, why.code, field, "Line %u: %s", r->line, why.message);
+}
+
 /* Checks one row and fills what it stands for. */
 static int import__check(const import_def_t *d, const Tsr__Consultations__ImportRow *in, import_row_t *r,
                          tsr_error_t *err)
@@ -326,8 +347,24 @@ static int import__check(const import_def_t *d, const Tsr__Consultations__Import
         return tsr_error_set(err, TSR_E_INVALID, "invalid_period", "step_completed_on",
                              "Line %u: the step was completed (%s) before it started (%s).", r->line,
                              r->completed_on, r->started_on);
-    if (import__consulted(r, &r->consulted, &r->consulted_has_time, err) != 0)
+    if (import__consulted(r, &r->consulted, &r->consulted_has_time, err) != 0 ||
+        import__not_before(r, r->started_on, "Step started on", "step_started_on", d->not_before, err) != 0 ||
+        import__not_before(r, r->consulted, "Date and time of consult", "consulted_at", d->not_before, err) !=
+            0)
         return -1;
+    /* The consultation was recorded in the step, so it happened by the day the step was completed
+     * (as the office's clock showed it): a later one is a column put in the wrong place. */
+    char consulted_on[11];
+    if (r->consulted_has_time)
+        tsr_text_local_time(tsr_text_datetime_ms(r->consulted), "%Y-%m-%d", consulted_on,
+                            sizeof(consulted_on));
+    else
+        snprintf(consulted_on, sizeof(consulted_on), "%s", r->consulted);
+    if (strcmp(consulted_on, r->completed_on) > 0)
+        return tsr_error_set(
+            err, TSR_E_INVALID, "invalid_period", "consulted_at",
+            "Line %u: the consultation (%s) is after the step recording it was completed (%s).", r->line,
+            consulted_on, r->completed_on);
     if (r->source_text[0] == '\0')
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "source",
                              "Line %u: Source of contact is missing.", r->line);
@@ -365,17 +402,7 @@ static int import__check(const import_def_t *d, const Tsr__Consultations__Import
     }
     /* In the form's order, whatever the file's: a re-export listing the same outcomes the other way
      * round is the same consultation, not one with other details. */
-    json_t *ordered = json_array();
-    size_t i, j;
-    const json_t *option, *chosen;
-    json_array_foreach(json_object_get(d->outcomes, "options"), i, option)
-    {
-        json_array_foreach(r->outcomes, j, chosen)
-        {
-            if (chosen == option)
-                json_array_append(ordered, (json_t *)option);
-        }
-    }
+    json_t *ordered = consultations_options_in_order(d->outcomes, r->outcomes);
     json_decref(r->outcomes);
     r->outcomes = ordered;
     return 0;
@@ -498,13 +525,21 @@ int consultations_import(tsr_call_t *call, tsr_error_t *err)
         err->n_faults = bad > 1 ? all.n_faults : 0;
         memcpy(err->faults, all.faults, sizeof(err->faults));
         size_t len = strlen(err->message);
-        if (bad > 1)
+        if (bad > 2)
             snprintf(err->message + len, sizeof(err->message) - len,
                      " %zu other rows have faults too. Nothing was loaded.", bad - 1);
+        else if (bad == 2)
+            snprintf(err->message + len, sizeof(err->message) - len,
+                     " 1 other row has a fault too. Nothing was loaded.");
         else
             snprintf(err->message + len, sizeof(err->message) - len, " Nothing was loaded.");
         goto done;
     }
+    /* Two runs of one file at once would each find the other's rows half-written and call them
+     * other details; one after the other, the second finds them loaded. */
+    if (tsr_db_command(call->conn, "SELECT pg_advisory_xact_lock(hashtext('consultations.import'))", err) !=
+        0)
+        goto done;
     Tsr__Consultations__ImportResult result = TSR__CONSULTATIONS__IMPORT_RESULT__INIT;
     for (size_t i = 0; i < in->n_rows; i++) {
         int loaded = import__load(call, &d, &rows[i], err);

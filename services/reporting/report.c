@@ -93,25 +93,28 @@ static void report__day(const char *iso, char out[11])
     snprintf(out, 11, "%.2s/%.2s/%.4s", iso + 8, iso + 5, iso);
 }
 
-/* A page's key: the last row's organisation name and step id, as hex so that any name survives a
- * URL. */
-static char *report__cursor(const char *name, const char *step_id)
+/* A page's key: the period it pages through (so that a cursor used with another period is refused,
+ * not read as a place in it, skipping rows), and the last row's organisation name and step id, as
+ * hex so that any name survives a URL. */
+#define REPORT_CURSOR_PERIOD 20 /* YYYY-MM-DDYYYY-MM-DD */
+static char *report__cursor(const char *start, const char *end, const char *name, const char *step_id)
 {
-    size_t n = strlen(name) + 1 + strlen(step_id);
+    size_t n = REPORT_CURSOR_PERIOD + strlen(name) + 1 + strlen(step_id);
     char *plain = malloc(n + 1), *hex = malloc(n * 2 + 1);
     if (plain == NULL || hex == NULL) {
         free(plain);
         free(hex);
         return NULL;
     }
-    snprintf(plain, n + 1, "%s\x1f%s", name, step_id);
+    snprintf(plain, n + 1, "%.10s%.10s%s\x1f%s", start, end, name, step_id);
     for (size_t i = 0; i < n; i++)
         snprintf(hex + i * 2, 3, "%02x", (unsigned char)plain[i]);
     free(plain);
     return hex;
 }
 
-static int report__read_cursor(const char *cursor, char **name, char step_id[24], tsr_error_t *err)
+static int report__read_cursor(const char *cursor, const char *start, const char *end, char **name,
+                               char step_id[24], tsr_error_t *err)
 {
     *name = NULL;
     size_t n = strlen(cursor) / 2;
@@ -122,17 +125,28 @@ static int report__read_cursor(const char *cursor, char **name, char step_id[24]
         plain[i] = (char)v;
     }
     char *sep = plain ? (plain[n] = '\0', strrchr(plain, '\x1f')) : NULL;
+    char period[REPORT_CURSOR_PERIOD + 1];
+    snprintf(period, sizeof(period), "%.10s%.10s", start, end);
     int ok = sep != NULL && strlen(plain) == n && sep[1] != '\0' && strlen(sep + 1) < 20 &&
-             strspn(sep + 1, "0123456789") == strlen(sep + 1) &&
+             strspn(sep + 1, "0123456789") == strlen(sep + 1) && sep - plain >= REPORT_CURSOR_PERIOD &&
              tsr_text_is_utf8(plain, (size_t)(sep - plain));
     if (!ok) {
         free(plain);
         return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
                              "cursor must be the next_cursor of the page before.");
     }
+    if (strncmp(plain, period, REPORT_CURSOR_PERIOD) != 0) {
+        free(plain);
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                             "This cursor pages through another period: start again without it, or ask for "
+                             "its period.");
+    }
     *sep = '\0';
     snprintf(step_id, 24, "%s", sep + 1);
-    *name = plain;
+    *name = strdup(plain + REPORT_CURSOR_PERIOD);
+    free(plain);
+    if (*name == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
     return 0;
 }
 
@@ -237,12 +251,15 @@ static int report__by_outcome(tsr_call_t *call, report_run_t *run, const char *c
 static int report__by_organisation(tsr_call_t *call, report_run_t *run, const char *const *p,
                                    tsr_error_t *err)
 {
-    PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT organisation_name, organisation_id, sum(n) FROM "
-                                "counts_by_organisation" REPORTING_COUNTS_IN_PERIOD
-                                " GROUP BY organisation_name, organisation_id HAVING sum(n) > 0"
-                                " ORDER BY organisation_name, organisation_id",
-                                2, p, err);
+    /* By organisation, under the name it was last counted with (of two in one day or month, the first
+     * in the alphabet): an old system's name for it, or a renaming, is not another organisation. */
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT (array_agg(organisation_name ORDER BY start DESC, organisation_name) FILTER "
+                    "(WHERE n > 0))[1],"
+                    " organisation_id, sum(n) FROM counts_by_organisation" REPORTING_COUNTS_IN_PERIOD
+                    " GROUP BY organisation_id HAVING sum(n) > 0 ORDER BY 1, 2",
+                    2, p, err);
     if (res == NULL)
         return -1;
     /* The seed heads the section 'Grouped by team'; its rows are the organisations. */
@@ -326,7 +343,9 @@ static int report__rows(tsr_call_t *call, report_run_t *run, const char *const *
         json_array_append_new(items, item);
     }
     if (run->body) {
-        char *next = more ? report__cursor(PQgetvalue(res, n - 1, 2), PQgetvalue(res, n - 1, 0)) : NULL;
+        char *next =
+            more ? report__cursor(run->start, run->end, PQgetvalue(res, n - 1, 2), PQgetvalue(res, n - 1, 0))
+                 : NULL;
         json_t *cols = json_array();
         for (size_t c = 0; report_row_columns[c]; c++)
             json_array_append_new(cols, json_string(report_row_columns[c]));
@@ -368,7 +387,7 @@ static int report__read_query(const Tsr__Reporting__ReportQuery *in, report_run_
                              run->format);
     run->limit = run->json ? in->limit : 0;
     if (in->cursor && in->cursor[0] &&
-        report__read_cursor(in->cursor, &run->after_name, run->after_step, err) != 0)
+        report__read_cursor(in->cursor, run->start, run->end, &run->after_name, run->after_step, err) != 0)
         return -1;
     return 0;
 }

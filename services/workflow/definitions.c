@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tsr_db.h"
+#include "tsr_text.h"
 
 #define DEF_MAX 128
 #define DEF_PATH_MAX 1024
@@ -273,6 +274,15 @@ static int def__check_fields(const json_t *fields, const char *file, const char 
         const json_t *fixed = json_object_get(f, "read_only");
         if (fixed != NULL && !json_is_boolean(fixed))
             return DEF_FAIL("%s: %s (%s).read_only must be true or false.", file, at, name);
+        /* not_before: the earliest believable date of a date or datetime field (YYYY-MM-DD). */
+        const json_t *earliest = json_object_get(f, "not_before");
+        int y, m, d;
+        if (earliest != NULL && (strcmp(type, "date") != 0 && strcmp(type, "datetime") != 0))
+            return DEF_FAIL("%s: %s (%s) has not_before, which only a date or datetime field takes.", file,
+                            at, name);
+        if (earliest != NULL && (!json_is_string(earliest) || strlen(json_string_value(earliest)) != 10 ||
+                                 tsr_text_date_parts(json_string_value(earliest), &y, &m, &d) != 0))
+            return DEF_FAIL("%s: %s (%s).not_before must be a date written YYYY-MM-DD.", file, at, name);
         if ((strcmp(type, "picklist") == 0 || strcmp(type, "multi-picklist") == 0) &&
             def__check_options(json_object_get(f, "options"), file, at, err) != 0)
             return -1;

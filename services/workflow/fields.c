@@ -117,8 +117,11 @@ static int field__check_one(tsr_call_t *call, const json_t *field, const json_t 
     if (s[0] == '\0')
         return 0;
     int not_future = json_is_true(json_object_get(field, "not_future"));
+    const char *not_before = json_string_value(json_object_get(field, "not_before"));
     if (strcmp(type, "date") == 0)
-        return tsr_text_check_date(s, not_future, path, err);
+        return tsr_text_check_date(s, not_future, path, err) != 0
+                   ? -1
+                   : tsr_text_check_not_before(s, not_before, path, title, err);
     if (strcmp(type, "datetime") == 0) {
         int64_t ms;
         if (tsr_text_datetime_parse(s, &ms) != 0)
@@ -128,7 +131,9 @@ static int field__check_one(tsr_call_t *call, const json_t *field, const json_t 
         if (not_future && ms > tsr_now_ms() + 60000)
             return tsr_error_set(err, TSR_E_INVALID, "date_in_future", path, "%s cannot be in the future.",
                                  title);
-        return 0;
+        char utc[TSR_TEXT_UTC_MS_LEN + 1];
+        tsr_text_utc_ms(ms, utc);
+        return tsr_text_check_not_before(utc, not_before, path, title, err);
     }
     if (strcmp(type, "telephone") == 0 && !tsr_text_is_telephone(s))
         return tsr_error_set(err, TSR_E_INVALID, "invalid_telephone", path,
@@ -202,6 +207,11 @@ static int field__required_now(const json_t *fields, const json_t *f, const json
 
 int wf_fields_check(tsr_call_t *call, const json_t *fields, json_t *data, int completing, tsr_error_t *err)
 {
+    /* Every field is checked and each at fault said, in the section's order, so that a worker puts
+     * the whole form right in one go (a key that is no field among them); a fault that is not the
+     * input's (the database) ends it. */
+    tsr_error_t one;
+    tsr_error_clear(err);
     const char *key;
     json_t *v;
     json_object_foreach(data, key, v)
@@ -209,14 +219,10 @@ int wf_fields_check(tsr_call_t *call, const json_t *fields, json_t *data, int co
         if (field__find(fields, "name", key) == NULL) {
             char path[160];
             snprintf(path, sizeof(path), "data.%.100s", key);
-            return tsr_error_set(err, TSR_E_INVALID, "unknown_field", path,
-                                 "This section has no field \"%.100s\".", key);
+            tsr_error_add(err, TSR_E_INVALID, "unknown_field", path, "This section has no field \"%.100s\".",
+                          key);
         }
     }
-    /* Every field is checked and each at fault said, in the section's order, so that a worker puts
-     * the whole form right in one go; a fault that is not the input's (the database) ends it. */
-    tsr_error_t one;
-    tsr_error_clear(err);
     size_t i;
     const json_t *f;
     json_array_foreach(fields, i, f)
@@ -299,8 +305,20 @@ int wf_fields_check_next_actions(tsr_call_t *call, const wf_step_t *step, const 
                           action && action[0] ? step->title : "", action ? action : "");
             continue;
         }
-        const char *reason = json_string_value(json_object_get(a, "reason"));
         const char *title = json_string_value(json_object_get(def_action, "title"));
+        /* Every next action a definition offers ends the step and starts nothing, so one listed twice
+         * would be recorded twice ('Consultation complete, Consultation complete'). */
+        int twice = 0;
+        for (size_t j = 0; j < i && !twice; j++) {
+            const char *earlier = json_string_value(json_object_get(json_array_get(actions, j), "action"));
+            twice = earlier != NULL && strcmp(earlier, action) == 0;
+        }
+        if (twice) {
+            tsr_error_add(err, TSR_E_UNPROCESSABLE, "duplicate_next_action", path, "'%s' is listed twice.",
+                          title);
+            continue;
+        }
+        const char *reason = json_string_value(json_object_get(a, "reason"));
         snprintf(path, sizeof(path), "next_actions[%zu].reason", i);
         if (reason == NULL || reason[0] == '\0') {
             if (json_is_true(json_object_get(def_action, "reason_required")))

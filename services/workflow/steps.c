@@ -978,6 +978,19 @@ int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
         goto done;
     const char *kind = json_string_value(json_object_get(section, "kind"));
     if (kind != NULL && strcmp(kind, "next-actions") == 0) {
+        /* What is not next_actions would be kept with them and shown to no one. */
+        const char *key;
+        json_t *value;
+        json_object_foreach(data, key, value)
+        {
+            if (strcmp(key, "next_actions") != 0) {
+                char field[128];
+                snprintf(field, sizeof(field), "data.%.100s", key);
+                tsr_error_set(err, TSR_E_INVALID, "unknown_field", field,
+                              "This section takes only next_actions, not \"%.100s\".", key);
+                goto done;
+            }
+        }
         if (wf_fields_check_next_actions(call, &step, json_object_get(data, "next_actions"), in->completed,
                                          err) != 0)
             goto done;

@@ -421,6 +421,17 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
         assert_true(strlen(testenv_str(json_array_get(faults, i), "message")) > 10);
     }
     testenv_response_free(&r);
+    /* A key that is no field is one fault among the others, not the only one told. */
+    r = testenv_http(
+        testenv, "PUT", path, admin,
+        "{\"data\":{\"colour\":\"blue\",\"source\":\"schools\",\"contact_email\":\"robin at example\"}}",
+        NULL);
+    testenv_assert_error(&r, 400, "unknown_field");
+    faults = json_object_get(r.json, "errors");
+    if (json_array_size(faults) != 2 ||
+        strcmp(testenv_str(json_array_get(faults, 1), "field"), "data.contact_email"))
+        fail_msg("the faults: %s", r.body);
+    testenv_response_free(&r);
     /* One fault alone is the one item of the list. */
     r = testenv_http(testenv, "PUT", path, admin, "{\"data\":{\"source\":\"SCHOOLS\"}}", NULL);
     testenv_assert_error(&r, 400, "unknown_option");
@@ -449,12 +460,19 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
                               " AND contact_name IS NULL AND source_title = 'POLICE'",
                               id),
                      1);
-    /* A date and time before 1970 is one ("must be a date and time such as ..." said it was not). */
+    /* A consultation long ago is a slip of the keyboard (1026 for 2026), refused naming the earliest
+     * date the form takes; the report showed one before 1970 with no date at all. */
+    static const char *const too_early[] = {"1026-11-25T13:57:00Z", "1989-12-31T23:59:59Z"};
+    for (size_t i = 0; i < sizeof(too_early) / sizeof(too_early[0]); i++) {
+        snprintf(body, sizeof(body), "{\"data\":{\"source\":\"police\",\"consulted_at\":\"%s\"}}",
+                 too_early[i]);
+        testenv_call_error(testenv, admin, "PUT", path, body, 400, "date_too_early", "data.consulted_at");
+    }
     json_decref(testenv_call_json(
         testenv, admin, "PUT", path,
-        "{\"data\":{\"source\":\"police\",\"consulted_at\":\"1969-07-20T20:17:00Z\"}}", 200));
+        "{\"data\":{\"source\":\"police\",\"consulted_at\":\"1990-01-01T00:00:00Z\"}}", 200));
     assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
-                              " AND consulted_at = '1969-07-20T20:17:00Z'",
+                              " AND consulted_at = '1990-01-01T00:00:00Z'",
                               id),
                      1);
     /* A save without 'data' emptied the whole section ("its fields stay as they are", the gateway
@@ -480,6 +498,26 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
                                   id, telephones[i]),
                          1);
     }
+    /* Outcomes chosen the other way round are kept in the form's order, as an import keeps them: the
+     * report's row read 'Referral to Mash, Further information given' for one and the other way for
+     * the other. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
+    json_decref(testenv_call_json(
+        testenv, admin, "PUT", path,
+        "{\"data\":{\"outcomes\":[\"referral-to-mash\",\"further-information-given\"]}}", 200));
+    assert_int_equal(sql_long("SELECT count(*) FROM consultations.consultations WHERE step_id = %s"
+                              " AND outcome_titles = ARRAY['Further information given', 'Referral to Mash']",
+                              id),
+                     1);
+    /* The next actions take only next actions, each once: section 3 kept whatever it was given, and
+     * 'Consultation complete' listed twice was recorded twice. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/3", id);
+    testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"source\":\"schools\"}}", 400,
+                       "unknown_field", "data.source");
+    testenv_call_error(testenv, admin, "PUT", path,
+                       "{\"data\":{\"next_actions\":[{\"action\":\"consultation-complete\"},"
+                       "{\"action\":\"consultation-complete\"}]}}",
+                       422, "duplicate_next_action", "next_actions[1].action");
     free(admin);
 }
 

@@ -520,6 +520,22 @@ static void test_a_reason_to_take_out_is_one_of_the_list_and_other_is_explained(
     assert_string_equal(tsr_text_reason_words(codes, "unheard-of"), "recorded in error");
 }
 
+/* A date before a field's earliest is refused naming the day in words; no bound takes any date. */
+static void test_a_date_before_the_earliest_believable_is_refused_in_words(void **state)
+{
+    (void)state;
+    tsr_error_t err;
+    assert_int_equal(tsr_text_check_not_before("1990-01-01", "1990-01-01", "f", "Date", &err), 0);
+    assert_int_equal(tsr_text_check_not_before("1990-01-01T00:00:00.000Z", "1990-01-01", "f", "Date", &err),
+                     0);
+    assert_int_equal(tsr_text_check_not_before("1026-11-25", NULL, "f", "Date", &err), 0);
+    assert_int_equal(
+        tsr_text_check_not_before("1989-12-31T23:59:59.000Z", "1990-01-01", "data.when", "When", &err), -1);
+    assert_string_equal(err.code, "date_too_early");
+    assert_string_equal(err.field, "data.when");
+    assert_string_equal(err.message, "When cannot be before 1 January 1990.");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_a_sorted_list_finds_its_keys_and_takes_new_ones_in_order),
         cmocka_unit_test(test_csv_fields_are_quoted_when_they_must_be_and_never_read_as_formulas),
         cmocka_unit_test(test_a_reason_to_take_out_is_one_of_the_list_and_other_is_explained),
+        cmocka_unit_test(test_a_date_before_the_earliest_believable_is_refused_in_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,6 +134,13 @@ static int import__read_csv(const char *file, const import_format_t *format, imp
         fprintf(stderr, "tessera: %s cannot be read: %s\n", file, strerror(errno));
         return 2;
     }
+    const char *nul = memchr(data, '\0', len);
+    if (nul != NULL) {
+        fprintf(stderr, "tessera: %s has a NUL byte at byte %zu: it is not a text (CSV) file\n", file,
+                (size_t)(nul - data) + 1);
+        free(data);
+        return 2;
+    }
     if (!tsr_text_is_utf8(data, len)) {
         fprintf(stderr, "tessera: %s is not UTF-8 text; save it from the spreadsheet as CSV UTF-8\n", file);
         free(data);
