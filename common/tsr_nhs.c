@@ -1,6 +1,7 @@
 #include "tsr_nhs.h"
 
 #include <ctype.h>
+#include <string.h>
 
 int tsr_nhs_number_normalise(const char *text, char out[11], const char *field, tsr_error_t *err)
 {
@@ -20,6 +21,13 @@ int tsr_nhs_number_normalise(const char *text, char out[11], const char *field, 
     if (n != 10)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_nhs_number", field,
                              "An NHS number has 10 digits; '%.40s' has %zu.", text, n);
+    /* Ten zeros pass the check digit (a weighted sum of 0), but no NHS number is all zeros: it is what
+     * a system writes for a person whose number it does not have, and it would match every such
+     * record as one person. */
+    if (strcmp(out, "0000000000") == 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_nhs_number", field,
+                             "0000000000 is not an NHS number: it stands for a number not known. Record "
+                             "the person's NHS number from their NHS letter or GP record, or leave it out.");
     int sum = 0;
     for (int i = 0; i < 9; i++)
         sum += (out[i] - '0') * (10 - i);

@@ -8,8 +8,8 @@
 #include "tsr_error.h"
 
 /* Writes the ten digits of text (spaces and hyphens between groups allowed) to out (11 bytes)
- * and returns 0; or fills err naming field with what is wrong (not ten digits, a check digit of
- * 10, a check digit that does not match) and returns -1. */
+ * and returns 0; or fills err naming field with what is wrong (not ten digits, all zeros, a check
+ * digit of 10, a check digit that does not match) and returns -1. */
 int tsr_nhs_number_normalise(const char *text, char out[11], const char *field, tsr_error_t *err);
 int tsr_nhs_number_is_valid(const char *text);
 

@@ -43,6 +43,21 @@ static void test_check_digit_10_is_refused(void **state)
     assert_false(tsr_nhs_number_is_valid("1000000011"));
 }
 
+static void test_ten_zeros_are_refused_though_their_check_digit_fits(void **state)
+{
+    (void)state;
+    /* The weighted sum of nine zeros is 0, whose check digit is 0: the modulus-11 check passes. */
+    static const char *const zeros[] = {"0000000000", "000 000 0000", "000-000-0000"};
+    for (size_t i = 0; i < sizeof(zeros) / sizeof(zeros[0]); i++) {
+        char out[11];
+        tsr_error_t err;
+        assert_int_equal(tsr_nhs_number_normalise(zeros[i], out, "nhs_number", &err), -1);
+        assert_string_equal(err.code, "invalid_nhs_number");
+        assert_non_null(strstr(err.message, "0000000000 is not an NHS number"));
+        assert_false(tsr_nhs_number_is_valid(zeros[i]));
+    }
+}
+
 static void test_wrong_lengths_and_letters_are_refused(void **state)
 {
     (void)state;
@@ -58,6 +73,7 @@ int main(void)
         cmocka_unit_test(test_valid_numbers_are_accepted_and_normalised),
         cmocka_unit_test(test_a_wrong_check_digit_is_refused_saying_which_it_should_be),
         cmocka_unit_test(test_check_digit_10_is_refused),
+        cmocka_unit_test(test_ten_zeros_are_refused_though_their_check_digit_fits),
         cmocka_unit_test(test_wrong_lengths_and_letters_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
