@@ -481,23 +481,31 @@ static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
     } else if (child->unborn) {
         snprintf(age, sizeof(age), "Unborn (expected %s)", child->expected_delivery_date);
     }
+    /* The key worker reads here what the desk's note would have told them (seed 003): a CP-IS Follow
+     * Up case note for A&E and the like, but from NHS 111 only if they have concerns. */
+    const char *restricted =
+        !child->restricted ? ""
+        : !child->key_worker_id
+            ? " The child's record is restricted, which the CP-IS desk cannot open, and the child has no "
+              "key worker: this follow-up goes to those who keep access to restricted records, to pass "
+              "to someone who can open the record."
+        : strcmp(n->setting, "nhs-111") == 0
+            ? " The child's record is restricted, which the CP-IS desk cannot open: this follow-up is "
+              "sent to the child's key worker. No further action is needed unless you have concerns; if "
+              "so, record a CP-IS Follow Up case note on the child's record for the action taken."
+            : " The child's record is restricted, which the CP-IS desk cannot open: this follow-up is "
+              "sent to the child's key worker. Record a CP-IS Follow Up case note on the child's record "
+              "for the action taken.";
     /* Room for its five texts at their longest (200 characters of up to four bytes each): cut short,
      * a character could be cut in two and the section would not be UTF-8. */
     char comment[5 * INGEST_TEXT_MAX * 4 + 768];
-    snprintf(
-        comment, sizeof(comment),
-        "CP-IS notification %s: on %s, %s (%s) accessed the child's CP-IS information at %s (ODS %s), "
-        "%s.%s%s",
-        n->id, when, n->hp_name, n->hp_role, n->organisation, n->ods_code, ingest__setting_title(n->setting),
-        child->via_mother ? " The notification came on the mother's NHS number (unborn child)." : "",
-        !child->restricted ? ""
-        : child->key_worker_id
-            ? " The child's record is restricted, which the CP-IS desk cannot open: this follow-up is "
-              "sent to the child's key worker. Record a CP-IS Follow Up case note on the child's record "
-              "for the action taken."
-            : " The child's record is restricted, which the CP-IS desk cannot open, and the child has no "
-              "key worker: this follow-up goes to those who keep access to restricted records, to pass "
-              "to someone who can open the record.");
+    snprintf(comment, sizeof(comment),
+             "CP-IS notification %s: on %s, %s (%s) accessed the child's CP-IS information at %s (ODS %s), "
+             "%s.%s%s",
+             n->id, when, n->hp_name, n->hp_role, n->organisation, n->ods_code,
+             ingest__setting_title(n->setting),
+             child->via_mother ? " The notification came on the mother's NHS number (unborn child)." : "",
+             restricted);
     const char *const fields[][2] = {{"child_name", child->display_name},
                                      {"gender", ingest__gender_title(child->gender)},
                                      {"date_of_birth", child->date_of_birth},

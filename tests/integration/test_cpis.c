@@ -1773,6 +1773,8 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     assert_string_equal(testenv_str(section_data(step, "1"), "child_name"), "Rowena Shutterworth");
     assert_non_null(
         strstr(testenv_str(section_data(step, "1"), "comments"), "sent to the child's key worker"));
+    assert_non_null(strstr(testenv_str(section_data(step, "1"), "comments"),
+                           "Record a CP-IS Follow Up case note on the child's record"));
     json_decref(step);
     assert_int_equal(in_incoming_work(kwt, "", step_id), 1);
     char *sa = testenv_login(testenv, "safeguarding.admin");
@@ -1823,6 +1825,10 @@ static void test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_
     json_decref(post_access("N-RESTRICTED-111", nhs5, "nhs-111", "DHU 111", "Pat Caller"));
     step = step_for(kwt, "N-RESTRICTED-111");
     snprintf(step_id, sizeof(step_id), "%s", testenv_str(step, "id"));
+    /* Its comment says so too, as the desk's DHU note would have, not that a case note is needed. */
+    const char *comments = testenv_str(section_data(step, "1"), "comments");
+    assert_non_null(strstr(comments, "No further action is needed unless you have concerns"));
+    assert_null(strstr(comments, "Record a CP-IS Follow Up case note"));
     json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", step_id);
     json_decref(testenv_call_json(testenv, kwt, "POST", path, "{}", 200));
