@@ -380,7 +380,10 @@ typedef struct {
     Tsr__Workflow__SectionValues section;
     Tsr__Workflow__SectionValues *sections[1];
     char *data_text;
-    char key[300];
+    /* The dedupe key, "cpis:<notification id>:<person id>": room for an id at its longest (200
+     * characters of up to four bytes), so that no two notifications share one (a key cut short
+     * made two long ids that differ near their end one step). */
+    char key[INGEST_TEXT_MAX * 4 + 32];
 } ingest_step_t;
 
 /* The steps a batch asks for, sent as one cpis.steps.requested event (one outbox row a batch, not

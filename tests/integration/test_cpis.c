@@ -1170,6 +1170,36 @@ static void test_a_reason_quoting_a_long_value_of_accented_letters_is_still_utf8
     json_decref(errors);
 }
 
+/* Ids may be 200 characters of any letters: two long ids that differ only in their last letter are
+ * two notifications, and each starts its own follow-up (the step's dedupe key, cut at 299 bytes, once
+ * made them one). */
+static void test_two_long_ids_that_differ_only_at_their_end_each_start_a_follow_up(void **state)
+{
+    (void)state;
+    char child[32], nhs[11], stem[400] = "", id_a[410], id_b[410], batch[4000];
+    add_key_workers_child("Lorcan", "Longwell", "male", "2016-06-16", nhs, child);
+    for (int i = 0; i < 151; i++)
+        strcat(stem, "\xc3\xa9");
+    snprintf(id_a, sizeof(id_a), "%sa", stem);
+    snprintf(id_b, sizeof(id_b), "%sb", stem);
+    char *a = access_json(id_a, nhs, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    char *b = access_json(id_b, nhs, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    snprintf(batch, sizeof(batch), "{\"notifications\":[%s,%s]}", a, b);
+    free(a);
+    free(b);
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 2);
+    json_decref(reply);
+    /* Two steps, each found by its own whole id. */
+    char *sql = NULL;
+    assert_true(asprintf(&sql,
+                         "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key IN ('cpis:%s:%s',"
+                         " 'cpis:%s:%s')",
+                         id_a, child, id_b, child) > 0);
+    assert_int_equal(wait_count(sql, 2), 2);
+    free(sql);
+}
+
 /* The same notification sent again is dropped as a duplicate; another notification under an id
  * already taken (other content) is not: it goes to the error queue naming what differs, the copy
  * received first stands, and no second step is started. In one batch, and across batches. */
@@ -2136,6 +2166,7 @@ int main(void)
             test_an_unreadable_notification_is_queued_with_its_fault_and_the_rest_of_the_file_goes_on),
         cmocka_unit_test(test_a_file_that_is_not_a_batch_is_set_aside_and_shown_in_the_error_queue),
         cmocka_unit_test(test_a_reason_quoting_a_long_value_of_accented_letters_is_still_utf8),
+        cmocka_unit_test(test_two_long_ids_that_differ_only_at_their_end_each_start_a_follow_up),
         cmocka_unit_test(test_the_same_id_with_other_content_is_queued_as_a_conflict_and_the_first_stands),
         cmocka_unit_test(test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own_reason),
         cmocka_unit_test(test_a_notification_too_large_for_a_request_is_queued_and_its_file_goes_on),
