@@ -278,8 +278,11 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
  * but for error_id) in one statement, and fills in each r->error_id. A notification id sent again
  * (in an earlier batch, or earlier in this one) counts up its row instead of queuing twice, and the
  * row keeps what the latest copy said; one without an id cannot be told apart and gets a row each.
- * Rows are numbered in the batch's order, as one insert a notification numbered them, and written in
- * the order of their ids, so that parts in flight at once that share ids lock them in the same order. */
+ * A conflicting duplicate has a row of its own beside the notification's (errors_conflict): the
+ * notification's entry (refused before, or accepted and waiting for a key worker) is not the
+ * conflict's to overwrite. Rows are numbered in the batch's order, as one insert a notification
+ * numbered them, and written in the order of their ids, so that parts in flight at once that share
+ * ids lock them in the same order. */
 static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, Tsr__Cpis__Rejection *const *r,
                                 size_t n, tsr_error_t *err)
 {
@@ -303,24 +306,39 @@ static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, T
     const char *params[1] = {text};
     PGresult *res = tsr_db_exec(
         call->conn,
-        "WITH x AS (SELECT *, CASE WHEN notification_id = '' THEN '#' || i"
-        "  ELSE 'id:' || notification_id END AS k FROM json_to_recordset($1::json)"
+        "WITH x AS (SELECT *, code = 'conflicting_duplicate' AS conflict,"
+        "  CASE WHEN notification_id = '' THEN '#' || i WHEN code = 'conflicting_duplicate'"
+        "  THEN 'conflict:' || notification_id ELSE 'id:' || notification_id END AS k"
+        "  FROM json_to_recordset($1::json)"
         "  AS x(i int, notification_id text, nhs_number text, code text, reason text, notification json)),"
         " g AS MATERIALIZED (SELECT nextval('errors_id_seq') AS new_id, * FROM"
-        "  (SELECT DISTINCT ON (k) k, notification_id, nhs_number, code, reason, notification,"
+        "  (SELECT DISTINCT ON (k) k, conflict, notification_id, nhs_number, code, reason, notification,"
         "   count(*) OVER (PARTITION BY k) AS times, min(i) OVER (PARTITION BY k) AS first_i"
         "   FROM x ORDER BY k, i DESC) last ORDER BY first_i),"
         " q AS (INSERT INTO errors"
         "  (id, notification_id, nhs_number, code, reason, notification, times_received)"
         "  SELECT new_id, notification_id, left(nhs_number, 40), code, reason, notification::jsonb, times"
-        "  FROM g ORDER BY notification_id, first_i"
-        "  ON CONFLICT (notification_id) WHERE notification_id <> '' DO UPDATE SET"
+        "  FROM g WHERE NOT conflict ORDER BY notification_id, first_i"
+        "  ON CONFLICT (notification_id) WHERE notification_id <> '' AND code <> 'conflicting_duplicate'"
+        "  DO UPDATE SET"
         "  nhs_number = EXCLUDED.nhs_number, code = EXCLUDED.code, reason = EXCLUDED.reason,"
         "  notification = EXCLUDED.notification, last_received_at = now(),"
         "  times_received = errors.times_received + EXCLUDED.times_received, resolved_at = NULL"
-        "  RETURNING id, notification_id)"
-        " SELECT x.i, q.id FROM x JOIN g ON g.k = x.k"
-        "  JOIN q ON (x.notification_id <> '' AND q.notification_id = x.notification_id) OR q.id = g.new_id"
+        "  RETURNING id, notification_id, false AS conflict),"
+        " c AS (INSERT INTO errors"
+        "  (id, notification_id, nhs_number, code, reason, notification, times_received)"
+        "  SELECT new_id, notification_id, left(nhs_number, 40), code, reason, notification::jsonb, times"
+        "  FROM g WHERE conflict ORDER BY notification_id, first_i"
+        "  ON CONFLICT (notification_id) WHERE notification_id <> '' AND code = 'conflicting_duplicate'"
+        "  DO UPDATE SET"
+        "  nhs_number = EXCLUDED.nhs_number, reason = EXCLUDED.reason,"
+        "  notification = EXCLUDED.notification, last_received_at = now(),"
+        "  times_received = errors.times_received + EXCLUDED.times_received, resolved_at = NULL"
+        "  RETURNING id, notification_id, true AS conflict),"
+        " w AS (SELECT * FROM q UNION ALL SELECT * FROM c)"
+        " SELECT x.i, w.id FROM x JOIN g ON g.k = x.k"
+        "  JOIN w ON (x.notification_id <> '' AND w.notification_id = x.notification_id"
+        "  AND w.conflict = x.conflict) OR w.id = g.new_id"
         " ORDER BY x.i",
         1, params, err);
     free(text);
@@ -1128,8 +1146,8 @@ static int ingest__queue_unowned(tsr_call_t *call, const ingest_note_t *n, tsr_e
             call->conn,
             "INSERT INTO errors (notification_id, nhs_number, code, reason, notification, person_id)"
             " VALUES ($1, $2, 'no_key_worker', $3, $4::jsonb, $5::bigint)"
-            " ON CONFLICT (notification_id) WHERE notification_id <> '' DO UPDATE SET"
-            " code = EXCLUDED.code, reason = EXCLUDED.reason, person_id = EXCLUDED.person_id,"
+            " ON CONFLICT (notification_id) WHERE notification_id <> '' AND code <> 'conflicting_duplicate'"
+            " DO UPDATE SET code = EXCLUDED.code, reason = EXCLUDED.reason, person_id = EXCLUDED.person_id,"
             " last_received_at = now(), resolved_at = NULL, closed_by = NULL, close_reason = NULL",
             5, params, NULL, NULL, err);
     }

@@ -215,16 +215,22 @@ static json_t *open_errors(void)
     return testenv_call_json(testenv, support, "GET", "/api/v1/cpis/errors?limit=200", NULL, 200);
 }
 
-static const json_t *error_of(const json_t *errors, const char *notification_id)
+/* The first open entry whose field (a text) is value, or NULL. */
+static const json_t *error_with(const json_t *errors, const char *field, const char *value)
 {
     size_t i;
     const json_t *e;
     json_array_foreach(json_object_get(errors, "items"), i, e)
     {
-        if (strcmp(testenv_str(e, "notification_id"), notification_id) == 0)
+        if (strcmp(testenv_str(e, field), value) == 0)
             return e;
     }
     return NULL;
+}
+
+static const json_t *error_of(const json_t *errors, const char *notification_id)
+{
+    return error_with(errors, "notification_id", notification_id);
 }
 
 /* The CPIS Follow up step started for the notification, as the CP-IS Worker queue's worker sees it. */
@@ -1608,6 +1614,56 @@ static long entry_open(const char *notification_id, long want)
     return n;
 }
 
+/* A conflicting copy of an inactive-number notification whose child has no key worker is an entry
+ * of its own: the no_key_worker entry stays as it was, and still leaves the queue, asking the key
+ * worker for the new number, once one is allocated; the conflict stays for system support. */
+static void test_a_conflicting_copy_leaves_the_no_key_worker_entry_as_it_was(void **state)
+{
+    (void)state;
+    char kw[32], child[32], nhs[11], copy[300];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    testenv_new_nhs_number(nhs);
+    add_child("Nell", "Copyclash", "female", "2017-06-06", nhs, NULL, child);
+    json_decref(post_inactive("N-INACT-COPY", nhs));
+    json_t *errors = open_errors();
+    const json_t *e = error_of(errors, "N-INACT-COPY");
+    assert_non_null(e);
+    char waiting[32];
+    snprintf(waiting, sizeof(waiting), "%s", testenv_str(e, "id"));
+    json_decref(errors);
+
+    snprintf(copy, sizeof(copy),
+             "{\"notification_id\":\"N-INACT-COPY\",\"type\":\"inactive-nhs-number\",\"created_at\":"
+             "\"%sT12:00:00Z\",\"nhs_number\":\"%s\"}",
+             day, nhs);
+    json_t *reply = post_notification(copy);
+    e = json_array_get(json_object_get(reply, "errors"), 0);
+    assert_string_equal(testenv_str(e, "code"), "conflicting_duplicate");
+    assert_string_not_equal(testenv_str(e, "error_id"), waiting);
+    char conflict[32];
+    snprintf(conflict, sizeof(conflict), "%s", testenv_str(e, "error_id"));
+    json_decref(reply);
+    errors = open_errors();
+    assert_string_equal(testenv_str(error_with(errors, "id", waiting), "code"), "no_key_worker");
+    assert_string_equal(testenv_str(error_with(errors, "id", conflict), "code"), "conflicting_duplicate");
+    json_decref(errors);
+
+    /* A key worker allocated is asked for the new number; only the conflict is left. */
+    allocate_key_worker(child, kw);
+    char sql[300];
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM notifications.notices WHERE worker_id = %s AND kind = 'cpis-nhs-number-needed'"
+        " AND link = '/people/%s'",
+        kw, child);
+    assert_int_equal(wait_count(sql, 1), 1);
+    assert_int_equal(entry_open("N-INACT-COPY", 1), 1);
+    errors = open_errors();
+    assert_null(error_with(errors, "id", waiting));
+    assert_non_null(error_with(errors, "id", conflict));
+    json_decref(errors);
+}
+
 /* A no_key_worker entry settles itself from what records tells: a key worker allocated to the child
  * is asked for the new NHS number (the notice the notification would have sent them) and the entry
  * leaves the queue; a new number recorded on the child takes it out too. An allocation that had
@@ -2176,6 +2232,7 @@ int main(void)
             test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with_a_reason),
         cmocka_unit_test(
             test_a_no_key_worker_entry_leaves_the_queue_once_a_key_worker_is_allocated_or_a_number_recorded),
+        cmocka_unit_test(test_a_conflicting_copy_leaves_the_no_key_worker_entry_as_it_was),
         cmocka_unit_test(test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_rejected_waits),
         cmocka_unit_test(test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_record),
         cmocka_unit_test(test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from_the_desk),
