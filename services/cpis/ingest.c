@@ -679,8 +679,10 @@ static int ingest__record_merge(tsr_call_t *call, ingest_note_t **accepted, size
     if (!ok)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     /* A notification once queued as an error and now accepted (its child's number since recorded)
-     * leaves the queue, in the same statement: the rows are read once. (An accepted notification
-     * has an id; saying so lets the error queue's index on ids find its row.) */
+     * leaves the queue, in the same statement: the rows are read once. Only its own entry, which an
+     * earlier batch queued (a copy refused in this batch is a conflict, ingest__batch): a conflicting
+     * copy stays for system support. (An accepted notification has an id; saying so lets the error
+     * queue's index on ids find its row.) */
     *fresh = tsr_db_exec(
         call->conn,
         "WITH x AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
@@ -688,7 +690,8 @@ static int ingest__record_merge(tsr_call_t *call, ingest_note_t **accepted, size
         " AS x(notification_id, kind, nhs_number, created_ms, accessed_ms, setting, ods_code,"
         " organisation_name, professional_name, professional_role, person_ids)),"
         " resolved AS (UPDATE errors SET resolved_at = now() WHERE resolved_at IS NULL"
-        " AND notification_id <> '' AND notification_id IN (SELECT notification_id FROM x))"
+        " AND notification_id <> '' AND code <> 'conflicting_duplicate'"
+        " AND notification_id IN (SELECT notification_id FROM x))"
         " INSERT INTO notifications (notification_id, kind, nhs_number, created_at, accessed_at,"
         " setting, ods_code, organisation_name, professional_name, professional_role, person_ids)"
         " SELECT notification_id, kind, nhs_number, to_timestamp(created_ms / 1000.0),"
@@ -791,13 +794,15 @@ static int ingest__record(tsr_call_t *call, ingest_note_t **accepted, size_t n_a
             " FROM STDIN",
             rows, len, &refused) == 0) {
         /* A notification once queued as an error and now accepted (its child's number since
-         * recorded) leaves the queue. (An accepted notification has an id; saying so lets the error
+         * recorded) leaves the queue: its own entry, not a conflicting copy's (as in
+         * ingest__record_merge). (An accepted notification has an id; saying so lets the error
          * queue's index on ids find its row.) */
         const char *params[1] = {id_list};
         if (tsr_db_defer(call->conn, "RELEASE SAVEPOINT ingest_copy", 0, NULL, NULL, NULL, err) != 0 ||
             tsr_db_defer(call->conn,
                          "UPDATE errors SET resolved_at = now() WHERE resolved_at IS NULL"
-                         " AND notification_id <> '' AND notification_id = ANY($1::text[])",
+                         " AND notification_id <> '' AND code <> 'conflicting_duplicate'"
+                         " AND notification_id = ANY($1::text[])",
                          1, params, NULL, NULL, err) != 0)
             goto done;
         for (size_t i = 0; i < n_accepted; i++)
@@ -1050,6 +1055,20 @@ static int ingest__conflicts(ingest_note_t *n, const PGresult *known, int row, c
         return 1;
     }
     return 0;
+}
+
+/* Note n, refused, and a copy under its id later in the batch accepted: a conflicting duplicate,
+ * with what was wrong with it. */
+static void ingest__conflicts_later(ingest_note_t *n)
+{
+    char fault[INGEST_REASON_MAX];
+    snprintf(fault, sizeof(fault), "%s", n->reason);
+    ingest__fault(
+        n, "conflicting_duplicate",
+        "Notification %s came more than once in this batch, and this copy could not be accepted: "
+        "%s A later copy under the same id, which differs from it, was accepted and stands; ask the "
+        "national service which is right.",
+        n->id, fault);
 }
 
 /* The notifications already received under the ids of the count notes (with an id) at notes[i] or,
@@ -1390,6 +1409,13 @@ static int ingest__batch(tsr_call_t *call, const char *batch_json, char *const *
         accepted[n_accepted] = n;
         tsr_text_sorted_insert(accepted_ids, n_accepted++, n->id);
     }
+    /* A copy refused earlier in the batch whose id a later copy took is a conflict between the two,
+     * as one refused after it would be: its entry stays for system support, where the acceptance
+     * would otherwise resolve it as a notification refused before and accepted now. */
+    for (size_t e = 0; e < out.n_errors; e++)
+        if (rejected[e]->id != NULL && strcmp(rejected[e]->code, "conflicting_duplicate") != 0 &&
+            tsr_text_sorted_has(accepted_ids, n_accepted, rejected[e]->id))
+            ingest__conflicts_later(rejected[e]);
     if (ingest__queue_errors(call, rejected, rejection_ptrs, out.n_errors, err) != 0)
         goto done;
     size_t n_fresh = 0;
