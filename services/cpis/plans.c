@@ -1338,6 +1338,17 @@ int cpis_uploads_response(tsr_call_t *call, tsr_error_t *err)
                           "%s must be an object with record_number, nhs_number and status.", where);
             goto done;
         }
+        json_object_foreach(r, key, value)
+        {
+            if (strcmp(key, "record_number") != 0 && strcmp(key, "nhs_number") != 0 &&
+                strcmp(key, "status") != 0) {
+                tsr_error_set(err, TSR_E_INVALID, "unknown_field", where,
+                              "%s (record %" JSON_INTEGER_FORMAT
+                              ") has a field '%.40s' that is not record_number, nhs_number or status.",
+                              where, json_integer_value(num), key);
+                goto done;
+            }
+        }
         json_int_t n = json_integer_value(num);
         if (n < 1 || n > n_recs) {
             tsr_error_set(err, TSR_E_INVALID, "invalid_value", where,
@@ -1348,8 +1359,14 @@ int cpis_uploads_response(tsr_call_t *call, tsr_error_t *err)
         char digits[11];
         tsr_error_t nerr;
         const char *ours = PQgetvalue(recs, (int)n - 1, 3);
-        if (tsr_nhs_number_normalise(nhs, digits, "nhs_number", &nerr) != 0 && strlen(nhs) != 10)
-            snprintf(digits, sizeof(digits), "%.10s", nhs);
+        /* Compared whole: a number with more digits than ours, or another check digit, is not ours. */
+        if (tsr_nhs_number_normalise(nhs, digits, "nhs_number", &nerr) != 0) {
+            tsr_error_set(err, TSR_E_INVALID, "invalid_nhs_number", where,
+                          "%s: the nhs_number of record %" JSON_INTEGER_FORMAT
+                          " is not a valid NHS number: %s",
+                          where, n, nerr.message);
+            goto done;
+        }
         if (strcmp(digits, ours) != 0) {
             tsr_error_set(err, TSR_E_INVALID, "invalid_value", where,
                           "%s: record %" JSON_INTEGER_FORMAT " of file %s is about NHS number %s, not %.20s.",
@@ -1369,6 +1386,14 @@ int cpis_uploads_response(tsr_call_t *call, tsr_error_t *err)
                           "%s: record %" JSON_INTEGER_FORMAT " is answered twice.", where, n);
             goto done;
         }
+        if (response_codes[rcode].failed && !response_codes[file_code].failed) {
+            tsr_error_set(
+                err, TSR_E_INVALID, "invalid_value", where,
+                "%s: status %s says every record of file %s was loaded, but record %" JSON_INTEGER_FORMAT
+                " is answered %s.",
+                where, status, seq, n, code);
+            goto done;
+        }
         json_object_set_new(seen, nkey, json_true());
         json_array_append_new(updates, json_pack("{s:I, s:s}", "record_number", n, "code", code));
         if (!response_codes[rcode].failed) {
@@ -1383,6 +1408,32 @@ int cpis_uploads_response(tsr_call_t *call, tsr_error_t *err)
                               json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "code", code, "reason", reason,
                                         "record_number", n, "plan_id", PQgetvalue(recs, (int)n - 1, 1),
                                         "person_id", PQgetvalue(recs, (int)n - 1, 2), "nhs_number", ours));
+    }
+    /* The records the response does not list. CPF02 says every record of the file was loaded, so each
+     * is (an ended plan's end among them, which otherwise went out in every file). Under CPF03 each
+     * record has its own answer: one without is not known to be loaded, and system support is told. */
+    int all_loaded = !response_codes[file_code].failed, partly = strcmp(status, "CPF03") == 0;
+    for (int k = 1; (all_loaded || partly) && k <= n_recs; k++) {
+        char nkey[16];
+        snprintf(nkey, sizeof(nkey), "%d", k);
+        if (json_object_get(seen, nkey) != NULL)
+            continue;
+        if (all_loaded) {
+            json_array_append_new(updates, json_pack("{s:i, s:s}", "record_number", k, "code", "CPR06"));
+            loaded++;
+            continue;
+        }
+        char reason[600];
+        snprintf(reason, sizeof(reason),
+                 "Not answered: the national service's response to file %s (%s, partially loaded) has no "
+                 "response for record %d (plan %s, NHS number %s), so whether it was loaded is not known. "
+                 "The plan goes again in the next file while it is open or its end is not loaded; ask the "
+                 "national service if it does not show on the Spine.",
+                 seq, status, k, PQgetvalue(recs, k - 1, 1), PQgetvalue(recs, k - 1, 3));
+        json_array_append_new(
+            failures, json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "code", "not_answered", "reason", reason,
+                                "record_number", k, "plan_id", PQgetvalue(recs, k - 1, 1), "person_id",
+                                PQgetvalue(recs, k - 1, 2), "nhs_number", PQgetvalue(recs, k - 1, 3)));
     }
     if (response_codes[file_code].failed) {
         char reason[600];

@@ -378,6 +378,16 @@ test_plans_are_checked_and_shared_in_numbered_files_and_mismatches_end_in_the_er
     json_decref(third);
 }
 
+/* A response posted to path that must be refused whole (400, code), its message saying says. */
+static void response_refused_saying(const char *path, const char *body, const char *code, const char *says)
+{
+    testenv_response_t r = testenv_http(testenv, "POST", path, service, body, NULL);
+    testenv_assert_error(&r, 400, code);
+    if (strstr(r.body, says) == NULL)
+        fail_msg("the refusal of %s does not say %s: %s", body, says, r.body);
+    testenv_response_free(&r);
+}
+
 static void test_the_national_services_responses_are_read_back_and_each_failure_queued_in_words(void **state)
 {
     (void)state;
@@ -432,6 +442,27 @@ static void test_the_national_services_responses_are_read_back_and_each_failure_
     testenv_call_error(testenv, service, "POST", path, body, 400, "invalid_value", NULL);
     testenv_call_error(testenv, service, "POST", path, "{\"status\":\"CPF02\",\"colour\":\"blue\"}", 400,
                        "unknown_field", NULL);
+    /* Inside a record too, named with its record; and a number that is not one, even one whose first
+     * ten digits are the record's. */
+    snprintf(body, sizeof(body),
+             "{\"status\":\"CPF03\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s\","
+             "\"status\":\"CPR06\",\"colour\":\"blue\"}]}",
+             nk, kim.nhs);
+    char named[64];
+    snprintf(named, sizeof(named), "(record %ld) has a field 'colour'", nk);
+    response_refused_saying(path, body, "unknown_field", named);
+    snprintf(body, sizeof(body),
+             "{\"status\":\"CPF03\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s9999\","
+             "\"status\":\"CPR06\"}]}",
+             nk, kim.nhs);
+    snprintf(named, sizeof(named), "'%s9999'", kim.nhs);
+    response_refused_saying(path, body, "invalid_nhs_number", named);
+    /* All loaded, yet a record not: it does not fit. */
+    snprintf(body, sizeof(body),
+             "{\"status\":\"CPF02\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s\","
+             "\"status\":\"CPR01\"}]}",
+             nk, kim.nhs);
+    testenv_call_error(testenv, service, "POST", path, body, 400, "invalid_value", NULL);
     char sql[300];
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM cpis.uploads WHERE file_sequence_number = %ld"
@@ -824,6 +855,69 @@ static void test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded
     assert_int_equal(testenv_sql_long(testenv, sql), 1);
 }
 
+/* A child on the record, traced as recorded, on a child protection plan from start. */
+static void add_child_on_plan(const char *given, const char *family, const char *dob, const char *start,
+                              child_t *c)
+{
+    char given_names[120];
+    add_child(given, family, dob, c);
+    snprintf(given_names, sizeof(given_names), "[\"%s\"]", given);
+    trace(c->nhs, family, given_names, dob);
+    record_plan(c, "child-protection-plan", NULL, start);
+}
+
+/* A partial load (CPF03) answers each record: one it leaves out is not known to be loaded, and goes
+ * to the error queue saying so. All loaded (CPF02), with no list of records, is every record of the
+ * file loaded: an ended plan's end among them, which the next file no longer carries. */
+static void test_a_response_leaving_records_out_queues_them_or_loads_them_all_as_its_status_says(void **state)
+{
+    (void)state;
+    child_t una, vic;
+    add_child_on_plan("Una", "Unanswered", "2014-01-21", "2026-03-06", &una);
+    add_child_on_plan("Vic", "Allloaded", "2015-02-22", "2026-03-07", &vic);
+    json_t *up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    json_t *file = json_object_get(up, "file");
+    long seq = num(json_object_get(file, "header"), "file_sequence_number");
+    const json_t *rv = record_for(file, vic.nhs);
+    assert_non_null(record_for(file, una.nhs));
+    assert_non_null(rv);
+    char path[200], body[600];
+    snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%ld/response", seq);
+    snprintf(body, sizeof(body),
+             "{\"status\":\"CPF03\",\"records\":[{\"record_number\":%ld,\"nhs_number\":\"%s\","
+             "\"status\":\"CPR06\"}]}",
+             num(rv, "record_number"), vic.nhs);
+    json_decref(testenv_call_json(testenv, service, "POST", path, body, 200));
+    json_decref(up);
+    json_t *list;
+    const json_t *e = open_error(una.plan, "not_answered", &list);
+    if (e == NULL)
+        fail_msg("Una's record is not queued as not answered: %s", json_dumps(list, 0));
+    assert_non_null(strstr(testenv_str(e, "reason"), "whether it was loaded is not known"));
+    json_decref(list);
+    assert_null(open_error(vic.plan, "not_answered", &list));
+    json_decref(list);
+
+    /* Vic's plan ends; the next file tells of it; all loaded, and it goes no more. */
+    snprintf(path, sizeof(path), "/api/v1/cpis/plans/%s/end", vic.plan);
+    json_decref(
+        testenv_call_json(testenv, social_worker, "POST", path, "{\"end_date\":\"2026-04-02\"}", 200));
+    up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    file = json_object_get(up, "file");
+    seq = num(json_object_get(file, "header"), "file_sequence_number");
+    assert_string_equal(testenv_str(record_for(file, vic.nhs), "end_date"), "2026-04-02");
+    json_decref(up);
+    snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%ld/response", seq);
+    json_t *read = testenv_call_json(testenv, service, "POST", path, "{\"status\":\"CPF02\"}", 200);
+    assert_true(num(read, "records_loaded") >= 2);
+    assert_int_equal(num(read, "records_failed"), 0);
+    json_decref(read);
+    json_t *next = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_null(record_for(json_object_get(next, "file"), vic.nhs));
+    assert_non_null(record_for(json_object_get(next, "file"), una.nhs));
+    json_decref(next);
+}
+
 /* Each failure the national service can answer, per record (CPR01-CPR05, CPR07) and per file
  * (CPF01, CPF03-CPF06), ends in the error queue with its meaning in words; CPR06 and CPF02 do not. */
 static void test_every_failure_code_of_a_response_is_queued_with_its_meaning(void **state)
@@ -1067,6 +1161,8 @@ int main(void)
         cmocka_unit_test(test_the_next_files_number_is_moved_on_and_never_back),
         cmocka_unit_test(test_an_inactive_number_stops_uploads_until_a_new_number_is_recorded),
         cmocka_unit_test(test_every_failure_code_of_a_response_is_queued_with_its_meaning),
+        cmocka_unit_test(
+            test_a_response_leaving_records_out_queues_them_or_loads_them_all_as_its_status_says),
         cmocka_unit_test(test_an_answered_upload_file_leaves_the_upload_directory_after_the_days_kept),
         cmocka_unit_test(test_once_the_birth_is_recorded_the_childs_own_plan_is_shared_on_their_own_number),
         cmocka_unit_test(test_a_plan_on_a_duplicate_goes_with_it_to_the_record_that_goes_forward),
