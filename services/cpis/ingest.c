@@ -948,7 +948,7 @@ static int ingest__index_holders(const Tsr__Records__NhsMatchReply *reply, inges
 static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ingest_people_t *subjects,
                           ingest_people_t *missing)
 {
-    ingest_people_t direct = {0};
+    ingest_people_t direct = {0}, unborn = {0};
     char accessed_day[16] = "";
     if (n->accessed_ms > 0)
         tsr_text_local_time(n->accessed_ms, "%Y-%m-%d", accessed_day, sizeof(accessed_day));
@@ -969,6 +969,8 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
             ingest__add(subjects, h);
         else if (strcmp(n->kind, "access") == 0)
             ingest__add(missing, h);
+        else
+            ingest__add(&unborn, h);
     }
     /* A mother on a plan of her own: the notification may be about her as well as her unborn child. */
     if ((subjects->n > 0 || missing->n > 0) && holders->n_mothers_on_plans > 0)
@@ -998,6 +1000,10 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
         return;
     }
     *subjects = direct;
+    /* A number no longer active stops the plans held against it: an unborn child's too, held against
+     * its mother's number, whose key worker is asked for the new number as any child's is. */
+    for (size_t u = 0; u < unborn.n; u++)
+        ingest__add(subjects, unborn.items[u]);
 }
 
 /* Whether note n says something other than the notification under its id received before (row
@@ -1215,8 +1221,14 @@ static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, ingest_steps_
                           3, params, NULL, NULL, err);
     free(ids);
     for (size_t i = 0; rc == 0 && i < subjects->n; i++)
-        rc = ingest__notice_record_number(call, subjects->items[i], "the NHS number is no longer active",
-                                          "cpis-inactive", err);
+        rc = subjects->items[i]->via_mother
+                 ? ingest__notice_key_worker(
+                       call, subjects->items[i], "cpis-nhs-number-needed",
+                       "CP-IS: record the mother's new NHS number (an unborn child's plan "
+                       "is held against it, and it is no longer active)",
+                       "cpis-inactive", 0, err)
+                 : ingest__notice_record_number(call, subjects->items[i],
+                                                "the NHS number is no longer active", "cpis-inactive", err);
     return rc == 0 ? ingest__queue_unowned(call, n, err) : rc;
 }
 

@@ -1655,6 +1655,29 @@ test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with
     assert_int_equal(testenv_sql_long(testenv, sql), 2);
 }
 
+/* An unborn child's plan is held against the mother's NHS number: that number reported inactive
+ * stops the plan, and the unborn child's key worker is asked for her new number, as a born child's
+ * key worker is asked for theirs. */
+static void test_an_inactive_mothers_number_asks_her_unborn_childs_key_worker_for_the_new_one(void **state)
+{
+    (void)state;
+    char kw[32], mother[32], baby[32], nhs_mother[11], edd[16], sql[300];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    /* A mother with no plan of her own, expecting in two months. */
+    testenv_new_nhs_number(nhs_mother);
+    testenv_sql_date(testenv, "current_date + 60", edd);
+    add_child("Ivy", "Inactivewell", "female", "2001-04-04", nhs_mother, NULL, mother);
+    add_unborn("Inactivewell", mother, edd, kw, baby);
+    json_t *reply = post_inactive("N-INACT-UNBORN", nhs_mother);
+    assert_int_equal(json_integer_value(json_object_get(reply, "inactive_marked")), 1);
+    json_decref(reply);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-nhs-number-needed'"
+             " AND worker_id = %s AND link = '/people/%s' AND title LIKE '%%mother''s new NHS number%%'",
+             kw, baby);
+    assert_int_equal(wait_count(sql, 1), 1);
+}
+
 /* Whether notification_id's entry is still open in the error queue, waiting for it to become want. */
 static long entry_open(const char *notification_id, long want)
 {
@@ -2292,6 +2315,7 @@ int main(void)
         cmocka_unit_test(
             test_a_no_key_worker_entry_leaves_the_queue_once_a_key_worker_is_allocated_or_a_number_recorded),
         cmocka_unit_test(test_a_conflicting_copy_leaves_the_no_key_worker_entry_as_it_was),
+        cmocka_unit_test(test_an_inactive_mothers_number_asks_her_unborn_childs_key_worker_for_the_new_one),
         cmocka_unit_test(test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_rejected_waits),
         cmocka_unit_test(test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_record),
         cmocka_unit_test(test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from_the_desk),
