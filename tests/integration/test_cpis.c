@@ -1154,6 +1154,43 @@ static void test_a_file_that_is_not_a_batch_is_set_aside_and_shown_in_the_error_
     json_decref(errors);
 }
 
+/* A bare list whose nesting is at the most JSON is read to: one notification in it would be a level
+ * too deep inside a request ({"notifications": [...]}), and was refused with the rest of its part on
+ * every run. It goes as its stand-in to the error queue; the others are accepted and the file is
+ * done. */
+static void test_a_notification_too_deep_for_a_request_is_queued_and_its_file_goes_on(void **state)
+{
+    (void)state;
+    enum { LEVELS = 2046 }; /* the list, the notification and its member's lists: 2048 in all */
+    char child[32], nhs[11];
+    add_key_workers_child("Dana", "Deepwell", "female", "2013-11-11", nhs, child);
+    char *n1 = access_json("N-DEEP-1", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    char *n3 = access_json("N-DEEP-3", nhs, "nhs-111", "DHU 111", "Robin Callhand");
+    size_t cap = strlen(n1) + strlen(n3) + 2 * LEVELS + 200;
+    char *text = malloc(cap), *o = text;
+    assert_non_null(text);
+    o += sprintf(o, "[%s,{\"notification_id\":\"N-DEEP-2\",\"deep\":", n1);
+    memset(o, '[', LEVELS);
+    o += LEVELS;
+    memset(o, ']', LEVELS);
+    o += LEVELS;
+    sprintf(o, "},%s]", n3);
+    write_spool("20260111-deep.json", text);
+    free(text);
+    free(n1);
+    free(n3);
+    assert_int_equal(run_poller(500), 0);
+    assert_true(spool_has("done", "20260111-deep.json"));
+    json_t *errors = open_errors();
+    const json_t *e = error_naming(errors, "unreadable_notification", "nests 2047 levels deep");
+    assert_non_null(e);
+    assert_string_equal(testenv_str(e, "notification_id"), "N-DEEP-2");
+    json_decref(errors);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM cpis.notifications"
+                                               " WHERE notification_id IN ('N-DEEP-1', 'N-DEEP-3')"),
+                     2);
+}
+
 /* A reason quoting part of a value (the first 40 bytes of an unknown type) does not cut a character
  * in two: the batch is answered, and the rejection is in the error queue. */
 static void test_a_reason_quoting_a_long_value_of_accented_letters_is_still_utf8(void **state)
@@ -2302,6 +2339,7 @@ int main(void)
         cmocka_unit_test(
             test_an_unreadable_notification_is_queued_with_its_fault_and_the_rest_of_the_file_goes_on),
         cmocka_unit_test(test_a_file_that_is_not_a_batch_is_set_aside_and_shown_in_the_error_queue),
+        cmocka_unit_test(test_a_notification_too_deep_for_a_request_is_queued_and_its_file_goes_on),
         cmocka_unit_test(test_a_reason_quoting_a_long_value_of_accented_letters_is_still_utf8),
         cmocka_unit_test(test_two_long_ids_that_differ_only_at_their_end_each_start_a_follow_up),
         cmocka_unit_test(test_the_same_id_with_other_content_is_queued_as_a_conflict_and_the_first_stands),

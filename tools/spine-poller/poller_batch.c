@@ -102,6 +102,13 @@ static size_t batch__skip_value(const char *t, size_t len, size_t i, int *deepes
     return i;
 }
 
+int poller_batch_depth(const char *text, size_t len)
+{
+    int deepest = 0;
+    batch__skip_value(text, len, batch__skip_ws(text, len, 0), &deepest);
+    return deepest;
+}
+
 /* Finds the list of notifications in t (the whole file, or its member "notifications" at the top)
  * and each notification in it, with exactly one comma between two; -1 when the text is not laid out
  * so (or the list's key is spelt with escapes, or a notification nests deeper than jansson reads):

@@ -26,6 +26,11 @@ void poller_batch_spans_free(poller_spans_t *s);
  * jansson then says why). */
 int poller_batch_check(const char *name, const char *text, size_t len, poller_spans_t *spans);
 
+/* How deep the JSON value at the start of text nests (1 for an object of plain members): a part of a
+ * file puts each notification two levels down ({"notifications": [...]}), which jansson, and so the
+ * cpis daemon, reads to JSON_PARSER_MAX_DEPTH levels only. */
+int poller_batch_depth(const char *text, size_t len);
+
 /* The stand-in for what could not be read (scope "notification": one of the file's notifications;
  * "file": the file as a whole), as JSON text: the fault, the file's name and the text as far as it
  * can be shown, and the notification's id when the text, its bad bytes replaced, still gives one

@@ -665,9 +665,11 @@ static void *poller__sign_in_thread(void *arg)
 }
 
 /* The size of each notification as it will be sent (sizes), after giving each that a request could
- * not carry within max_body_bytes a stand-in naming its size: sent whole, it would be refused on
- * every run and hold back the rest of its file. spans (the file's text laid out) or list (read
- * whole) is changed in place. 0, or -1 when out of memory. */
+ * not carry a stand-in naming why: larger than max_body_bytes, or nested so deep that inside a part
+ * ({"notifications": [...]}, two levels more) it is deeper than JSON is read (a bare list's
+ * notification can be one level short of that and the file still read). Sent as it is, it would be
+ * refused on every run with the rest of its part, and the file never leave the spool. spans (the
+ * file's text laid out) or list (read whole) is changed in place. 0, or -1 when out of memory. */
 static int poller__fit(const poller_t *p, const char *name, const char *text, poller_spans_t *spans,
                        json_t *list, size_t *sizes)
 {
@@ -688,13 +690,21 @@ static int poller__fit(const poller_t *p, const char *name, const char *text, po
             at = dumped;
             len = strlen(dumped);
         }
-        if (len > most) {
+        /* A file the scan laid out nests its notifications at most 1000 deep (batch__locate); one read
+         * whole may be deeper. */
+        int depth = spans ? 0 : poller_batch_depth(at, len);
+        if (len > most || depth + 2 > JSON_PARSER_MAX_DEPTH) {
             char fault[300];
-            snprintf(
-                fault, sizeof(fault),
-                "notification %zu of the file is %zu bytes, more than a request to the gateway may carry "
-                "(spine_poller.max_body_bytes, %ld)",
-                k + 1, len, p->max_body_bytes);
+            if (len > most)
+                snprintf(fault, sizeof(fault),
+                         "notification %zu of the file is %zu bytes, more than a request to the gateway may "
+                         "carry (spine_poller.max_body_bytes, %ld)",
+                         k + 1, len, p->max_body_bytes);
+            else
+                snprintf(fault, sizeof(fault),
+                         "notification %zu of the file nests %d levels deep: inside a request to the gateway "
+                         "it would be %d, more than the %d levels JSON is read to",
+                         k + 1, depth, depth + 2, JSON_PARSER_MAX_DEPTH);
             char *standin = poller_batch_standin("notification", name, fault, at, len);
             json_t *parsed = standin && !spans ? json_loads(standin, 0, NULL) : NULL;
             if (standin == NULL || (!spans && parsed == NULL)) {
