@@ -556,8 +556,10 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   const childDetails = await text(page.locator('#section-form'));
   expect(/Child's Details Child's Name Tobias Fernley Gender Male Date of Birth 28\/11\/2016 Age (9|1\d)/.test(childDetails), `section 1 lacks the child's details: ${childDetails}`);
   expect((await page.locator('#s1-child-name, #s1-gender, #s1-date-of-birth, #s1-age').count()) === 0, "the child's details are offered for editing");
-  const comments = await page.locator('#s1-comments').inputValue();
-  expect(comments.includes('Robin Nurseby') && comments.includes('Royal Example Hospital ED'), `the comment does not name the health professional and the location: ${comments}`);
+  // So is what the notification says (the setting, the comment naming the health professional and
+  // the location): the note and the key worker's case note follow it, so it is shown, not edited.
+  expect(childDetails.includes('Robin Nurseby') && childDetails.includes('Royal Example Hospital ED'), `the comment does not name the health professional and the location: ${childDetails}`);
+  expect((await page.locator('#s1-setting, #s1-location, #s1-health-professional, #s1-comments').count()) === 0, "the notification's facts are offered for editing");
   await s.check('cpis-follow-up-section-1');
   await kb.press(page.getByLabel('Section completed'));
   await kb.press(page.locator('#new-request summary'));
@@ -569,9 +571,10 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   const options = (await page.locator('#request-template option').allInnerTexts()).join(' | ');
   expect(options === '-- None -- | Option 1: DHU Notifications (111 calls) | Option 2: A&E Notifications', `the standard notes are ${options}`);
   expect((await page.locator('#request-template').evaluate((el) => el.selectedOptions[0].textContent)) === 'Option 2: A&E Notifications', 'the A&E note is not shown as Option 2');
-  await kb.choose(page.locator('#s1-setting'), 'NHS 111');
-  expect((await page.locator('#request-note').inputValue()).includes('triggered by DHU who provide a 111 telephone service'), 'the note does not follow the care setting to NHS 111');
-  await kb.choose(page.locator('#s1-setting'), 'Emergency department');
+  // The other standard note is there to choose, and the A&E one to go back to.
+  await kb.choose(page.locator('#request-template'), 'Option 1: DHU Notifications (111 calls)');
+  expect((await page.locator('#request-note').inputValue()).includes('triggered by DHU who provide a 111 telephone service'), 'Option 1 does not give the 111 note');
+  await kb.choose(page.locator('#request-template'), 'Option 2: A&E Notifications');
   expect((await page.locator('#request-note').inputValue()) === note, 'the note does not go back to the A&E one');
   // 'Pass to worker': the child's key worker, named in the hint and chosen; never a team.
   const keyWorkerTo = await page.locator('#request-to').evaluate((el) => el.selectedOptions[0].textContent);
@@ -708,7 +711,7 @@ journey("Key worker: a restricted child's CPIS Follow up comes straight to them,
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   await kb.press(page.locator('#folder-incoming-work').getByRole('button', { name: /Resume work.*Isolde Penhallow/ }));
   await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
-  const comments = await page.locator('#s1-comments').inputValue();
+  const comments = await text(page.locator('#section-form'));
   expect(comments.includes("sent to the child's key worker") && comments.includes('Robin Nurseby'), `the comment does not say why it came to the key worker: ${comments}`);
   await kb.press(page.getByLabel('Section completed'));
   await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
