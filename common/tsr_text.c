@@ -548,7 +548,7 @@ int tsr_text_datetime_parse(const char *text, int64_t *ms)
     /* Read by position: a CP-IS part has two of these a notification, and sscanf cost more than the
      * rest of the notification's checks. */
     int y, mo, d;
-    if (strnlen(text, 16) < 16 || text[10] != 'T' || text[13] != ':' ||
+    if (strnlen(text, 16) < 16 || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
         tsr_text_date_parts(text, &y, &mo, &d) != 0)
         return -1;
     int h = tsr_text_digits(text + 11, 2), mi = tsr_text_digits(text + 14, 2), s = 0;

@@ -179,6 +179,9 @@ int gw_json_string(gw_call_t *call, const char *key, int required, const char **
 int gw_json_member_string(gw_call_t *call, json_t *obj, const char *key, const char *path, int required,
                           const char **out);
 int gw_json_member_id(gw_call_t *call, json_t *obj, const char *key, int required, uint64_t *out);
+/* The same for a member of a nested object, its faults naming path (e.g. "subject.id"). */
+int gw_json_member_id_at(gw_call_t *call, json_t *obj, const char *key, const char *path, int required,
+                         uint64_t *out);
 int gw_json_member_bool(gw_call_t *call, json_t *obj, const char *key, int *out);
 /* Fills out (up to max) with the strings of a list member; *n is how many. */
 int gw_json_member_strings(gw_call_t *call, json_t *obj, const char *key, char **out, size_t max, size_t *n);

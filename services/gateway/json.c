@@ -186,18 +186,24 @@ int gw_json_member_string(gw_call_t *call, json_t *obj, const char *key, const c
     return 0;
 }
 
-int gw_json_member_id(gw_call_t *call, json_t *obj, const char *key, int required, uint64_t *out)
+int gw_json_member_id_at(gw_call_t *call, json_t *obj, const char *key, const char *path, int required,
+                         uint64_t *out)
 {
     const char *text;
     *out = 0;
-    if (gw_json_member_string(call, obj, key, key, required, &text) != 0)
+    if (gw_json_member_string(call, obj, key, path, required, &text) != 0)
         return -1;
     if (*text == '\0')
-        return required ? gw_fail(call, TSR_E_INVALID, "missing_field", key, "'%s' is required.", key) : 0;
+        return required ? gw_fail(call, TSR_E_INVALID, "missing_field", path, "'%s' is required.", path) : 0;
     if (!tsr_text_is_id(text) || (*out = strtoull(text, NULL, 10)) == 0)
-        return gw_fail(call, TSR_E_INVALID, "invalid_id", key, "'%s' must be an id: a string of digits.",
-                       key);
+        return gw_fail(call, TSR_E_INVALID, "invalid_id", path, "'%s' must be an id: a string of digits.",
+                       path);
     return 0;
+}
+
+int gw_json_member_id(gw_call_t *call, json_t *obj, const char *key, int required, uint64_t *out)
+{
+    return gw_json_member_id_at(call, obj, key, key, required, out);
 }
 
 int gw_json_member_bool(gw_call_t *call, json_t *obj, const char *key, int *out)

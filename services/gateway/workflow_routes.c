@@ -36,17 +36,36 @@ static void workflow__created(gw_call_t *call, const char *daemon, const Tsr__En
     workflow__pass(call, daemon, reply, err, 201);
 }
 
-/* A recipient object {worker_id | team_id | virtual_worker} (obj may be the body itself). */
-static int workflow__recipient(gw_call_t *call, json_t *obj, Tsr__Workflow__Recipient *to)
+/* One step's assignment (POST /steps/{id}/assign) is the daemon's assignment of a list of one: a
+ * fault of that list is the step's, in the path, not a field of a body that has none. */
+static void workflow__assigned_one(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
+                                   const tsr_error_t *err)
+{
+    tsr_error_t own;
+    if (err != NULL && err->status != TSR_OK && strcmp(err->field, "step_ids") == 0) {
+        own = *err;
+        own.field[0] = '\0';
+        for (size_t i = 0; i < own.n_faults; i++)
+            if (strcmp(own.faults[i].field, "step_ids") == 0)
+                own.faults[i].field[0] = '\0';
+        err = &own;
+    }
+    workflow__pass(call, daemon, reply, err, 200);
+}
+
+/* The worker, team or virtual worker a step or request goes to: obj is its member (faults named
+ * "to.worker_id" and so on, as the workflow daemon names them, for a step's assign_to too), or the
+ * body itself, name NULL (an assignment: "worker_id"). */
+static int workflow__recipient(gw_call_t *call, json_t *obj, const char *name, Tsr__Workflow__Recipient *to)
 {
     static const char *const fields[] = {"worker_id", "team_id", "virtual_worker", NULL};
     const char *virtual_worker = NULL;
     if (obj == NULL)
         return 0;
     if (!json_is_object(obj))
-        return gw_fail(call, TSR_E_INVALID, "invalid_type", "to",
-                       "'to' must be an object: {worker_id}, {team_id} or "
-                       "{virtual_worker}.");
+        return gw_fail(call, TSR_E_INVALID, "invalid_type", name ? name : "",
+                       "'%s' must be an object: {worker_id}, {team_id} or {virtual_worker}.",
+                       name ? name : "");
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v)
@@ -54,12 +73,20 @@ static int workflow__recipient(gw_call_t *call, json_t *obj, Tsr__Workflow__Reci
         int known = 0;
         for (size_t i = 0; fields[i]; i++)
             known |= strcmp(key, fields[i]) == 0;
-        if (!known)
-            return gw_fail(call, TSR_E_INVALID, "unknown_field", "to", "'to' has no member '%.60s'.", key);
+        if (!known) {
+            char field[96];
+            snprintf(field, sizeof(field), "%s%s%.60s", name ? name : "", name ? "." : "", key);
+            return gw_fail(call, TSR_E_INVALID, "unknown_field", field, "'%s' has no member '%.60s'.",
+                           name ? name : "The body", key);
+        }
     }
-    if (gw_json_member_id(call, obj, "worker_id", 0, &to->worker_id) != 0 ||
-        gw_json_member_id(call, obj, "team_id", 0, &to->team_id) != 0 ||
-        gw_json_member_string(call, obj, "virtual_worker", "to.virtual_worker", 0, &virtual_worker) != 0)
+    char worker_path[32], team_path[32], virtual_path[40];
+    snprintf(worker_path, sizeof(worker_path), "%s%sworker_id", name ? name : "", name ? "." : "");
+    snprintf(team_path, sizeof(team_path), "%s%steam_id", name ? name : "", name ? "." : "");
+    snprintf(virtual_path, sizeof(virtual_path), "%s%svirtual_worker", name ? name : "", name ? "." : "");
+    if (gw_json_member_id_at(call, obj, "worker_id", worker_path, 0, &to->worker_id) != 0 ||
+        gw_json_member_id_at(call, obj, "team_id", team_path, 0, &to->team_id) != 0 ||
+        gw_json_member_string(call, obj, "virtual_worker", virtual_path, 0, &virtual_worker) != 0)
         return -1;
     to->virtual_worker = (char *)virtual_worker;
     return 0;
@@ -84,12 +111,12 @@ void gw_step_start(gw_call_t *call)
             return;
         }
         if (gw_json_member_string(call, s, "kind", "subject.kind", 1, &kind) != 0 ||
-            gw_json_member_id(call, s, "id", 0, &subject.id) != 0)
+            gw_json_member_id_at(call, s, "id", "subject.id", 0, &subject.id) != 0)
             return;
         subject.kind = (char *)kind;
         req.subject = &subject;
     }
-    if (workflow__recipient(call, json_object_get(call->body, "assign_to"), &to) != 0)
+    if (workflow__recipient(call, json_object_get(call->body, "assign_to"), "to", &to) != 0)
         return;
     req.type = (char *)type;
     req.variant = (char *)variant;
@@ -192,7 +219,7 @@ void gw_request_raise(gw_call_t *call)
     const char *type, *note;
     if (gw_path_id(call, 0, &req.step_id) != 0 || gw_json_string(call, "type", 1, &type) != 0 ||
         gw_json_string(call, "note", 0, &note) != 0 ||
-        workflow__recipient(call, json_object_get(call->body, "to"), &to) != 0)
+        workflow__recipient(call, json_object_get(call->body, "to"), "to", &to) != 0)
         return;
     req.type = (char *)type;
     req.note = (char *)note;
@@ -268,12 +295,12 @@ void gw_step_assign(gw_call_t *call)
     Tsr__Workflow__StepAssign req = TSR__WORKFLOW__STEP_ASSIGN__INIT;
     Tsr__Workflow__Recipient to = TSR__WORKFLOW__RECIPIENT__INIT;
     uint64_t id;
-    if (gw_path_id(call, 0, &id) != 0 || workflow__recipient(call, call->body, &to) != 0)
+    if (gw_path_id(call, 0, &id) != 0 || workflow__recipient(call, call->body, NULL, &to) != 0)
         return;
     req.step_ids = &id;
     req.n_step_ids = 1;
     req.to = &to;
-    gw_call_daemon(call, "workflow", "workflow.step.assign", &req.base, workflow__ok);
+    gw_call_daemon(call, "workflow", "workflow.step.assign", &req.base, workflow__assigned_one);
 }
 
 void gw_steps_assign(gw_call_t *call)
@@ -316,7 +343,7 @@ void gw_steps_assign(gw_call_t *call)
         if (strcmp(key, "step_ids") != 0)
             json_object_set(recipient, key, member);
     }
-    int bad = workflow__recipient(call, recipient, &to);
+    int bad = workflow__recipient(call, recipient, NULL, &to);
     json_decref(recipient);
     if (bad != 0)
         return;

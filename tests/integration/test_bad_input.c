@@ -346,11 +346,43 @@ static void test_sign_in_with_missing_fields_is_bad_input(void **state)
     assert_unchanged_but_views(before, 0);
 }
 
+/* A fault inside a nested member is named by its path, and one of the step in the path by none:
+ * subject.id was named "id", and one step's assignment named the bulk call's step_ids. */
+static void test_a_nested_member_or_the_step_in_the_path_is_named_as_the_caller_sent_it(void **state)
+{
+    (void)state;
+    char *mash_admin = testenv_login(testenv, "mash.admin");
+    char *key_worker = testenv_login(testenv, "key.worker");
+    testenv_call_error(testenv, mash_admin, "POST", "/api/v1/steps",
+                       "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\","
+                       "\"subject\":{\"kind\":\"organisation\",\"id\":7500065}}",
+                       400, "invalid_type", "subject.id");
+    testenv_call_error(
+        testenv, mash_admin, "POST", "/api/v1/steps",
+        "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\","
+        "\"subject\":{\"kind\":\"organisation\",\"id\":\"7500065\"},\"assign_to\":{\"worker_id\":\"x\"}}",
+        400, "invalid_id", "to.worker_id");
+    json_t *step = testenv_call_json(testenv, mash_admin, "POST", "/api/v1/steps",
+                                     "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\","
+                                     "\"subject\":{\"kind\":\"organisation\",\"id\":\"7500065\"}}",
+                                     201);
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", testenv_str(step, "id"));
+    json_decref(step);
+    testenv_response_t r = testenv_http(testenv, "POST", path, key_worker, "{\"team_id\":\"1\"}", NULL);
+    testenv_assert_error(&r, 403, "not_your_work");
+    assert_null(json_object_get(json_object_get(r.json, "error"), "field"));
+    testenv_response_free(&r);
+    free(mash_admin);
+    free(key_worker);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_malformed_json_is_refused_naming_where),
         cmocka_unit_test(test_missing_and_mistyped_fields_name_the_field),
+        cmocka_unit_test(test_a_nested_member_or_the_step_in_the_path_is_named_as_the_caller_sent_it),
         cmocka_unit_test(test_a_name_over_200_characters_is_refused),
         cmocka_unit_test(test_a_name_with_invisible_or_control_characters_is_refused),
         cmocka_unit_test(test_a_body_over_1_mib_is_refused_with_413),

@@ -646,7 +646,7 @@ test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves
     /* A worker who is not a manager cannot take others' work by assigning it. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", c);
     snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\"}", sw_id);
-    testenv_call_error(testenv, sw, "POST", path, body, 403, "not_your_work", "step_ids");
+    testenv_call_error(testenv, sw, "POST", path, body, 403, "not_your_work", NULL);
     snprintf(body, sizeof(body), "{\"step_ids\":[\"%s\",\"%s\"],\"worker_id\":\"%ld\"}", a, b, sw_id);
     json_decref(testenv_call_json(testenv, manager, "POST", "/api/v1/steps/assign", body, 200));
     json_t *wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);

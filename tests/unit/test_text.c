@@ -319,6 +319,9 @@ static void test_a_date_time_before_1970_is_read_as_one_not_as_a_fault(void **st
     assert_int_equal(ms, -460299600000LL);
     assert_int_equal(tsr_text_datetime_parse("2022-11-25T13:57:00Z", &ms), 0);
     assert_int_equal(ms, 1669384620000LL);
+    /* RFC 3339 allows the T and the Z in lower case. */
+    assert_int_equal(tsr_text_datetime_parse("2022-11-25t13:57:00z", &ms), 0);
+    assert_int_equal(ms, 1669384620000LL);
     assert_int_equal(tsr_text_datetime_parse("1955-06-31T12:00Z", &ms), -1);
     assert_int_equal(tsr_text_datetime_parse("1955-06-01T12:00", &ms), -1);
     /* As a return value, where -1 is the fault, an instant before 1970 is one too. */
