@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mail_text.h"
 #include "tsr_log.h"
 #include "tsr_metrics.h"
 
@@ -45,35 +46,12 @@ static size_t mailer__read(char *buf, size_t size, size_t nitems, void *arg)
     return n;
 }
 
-/* The subject as one header line: CR and LF dropped, and in an RFC 2047 encoded word when it is
- * not plain ASCII. */
-static void mailer__subject(const char *title, char *out, size_t size)
-{
-    char clean[400];
-    size_t n = 0;
-    int ascii = 1;
-    for (const unsigned char *p = (const unsigned char *)title; *p && n < sizeof(clean) - 1; p++) {
-        if (*p == '\r' || *p == '\n')
-            continue;
-        ascii &= *p < 0x80;
-        clean[n++] = (char)*p;
-    }
-    clean[n] = '\0';
-    if (ascii) {
-        snprintf(out, size, "%s", clean);
-        return;
-    }
-    char b64[sizeof(clean) * 4 / 3 + 8];
-    sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)clean, n, sodium_base64_VARIANT_ORIGINAL);
-    snprintf(out, size, "=?UTF-8?B?%s?=", b64);
-}
-
 /* Sends one notice's e-mail; 0, or -1 with the server's or the network's reason in why. */
 static int mailer__send(const notifications_mailer_t *m, const char *notice_id, const char *to,
                         const char *title, const char *link, char *why, size_t why_size)
 {
-    char subject[700], date[64], message[2048];
-    mailer__subject(title, subject, sizeof(subject));
+    char plain[400], subject[900], date[64], message[2048];
+    notifications_mail_title(title, plain, sizeof(plain), subject, sizeof(subject));
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -93,7 +71,7 @@ static int mailer__send(const notifications_mailer_t *m, const char *notice_id, 
                        "Open it in Tessera: %s/#%s\r\n"
                        "\r\n"
                        "This e-mail holds no personal details: sign in to Tessera to see the work.\r\n",
-                       date, m->from, to, notice_id, (long long)now, subject, subject, m->link_base, link);
+                       date, m->from, to, notice_id, (long long)now, subject, plain, m->link_base, link);
     if (len < 0 || (size_t)len >= sizeof(message)) {
         snprintf(why, why_size, "The notice is too long for an e-mail.");
         return -1;

@@ -15,8 +15,8 @@
 #include "tsr_text.h"
 
 #define NOTICE_SUFFIX ".notice.requested"
-#define NOTICES_PAGE_DEFAULT 20
-#define NOTICES_PAGE_MAX 100
+#define NOTICES_PAGE_DEFAULT 50
+#define NOTICES_PAGE_MAX 200
 
 int notifications_wants_notice(const Tsr__Envelope *ev)
 {
@@ -62,14 +62,16 @@ static char *notices__names(char *const *names, size_t n)
 
 /* What the deployment asks of notices (notifications_configure). */
 static struct {
-    int email_on;               /* smtp.url is set */
-    const char *email_kinds;    /* the kinds of the workflow's notices that also go by e-mail */
-    const char *escalate_types; /* request types escalated to the line manager when overdue */
-    const char *escalate_steps; /* step types escalated likewise when a worker holds one overdue */
-    tsr_metric_t *no_address;   /* notices whose worker has no e-mail address */
-    long read_keep_days;        /* notifications.read_notice_keep_days */
-    const char *notify_queues;  /* queues whose requests and arriving steps tell those who work them */
+    int email_on;                  /* smtp.url is set */
+    const char *email_kinds;       /* the kinds of the workflow's notices that also go by e-mail */
+    const char *escalate_types;    /* request types escalated to the line manager when overdue */
+    const char *escalate_steps;    /* step types escalated likewise when a worker holds one overdue */
+    tsr_metric_t *no_address;      /* notices whose worker has no e-mail address */
+    long read_keep_days;           /* notifications.read_notice_keep_days */
+    const char *notify_queues;     /* queues whose requests and arriving steps tell those who work them */
+    const char *escalate_fallback; /* roles told of an escalation when the worker has no manager */
 } notices__config = {.email_kinds = "",
+                     .escalate_fallback = "",
                      .escalate_types = "",
                      .escalate_steps = "",
                      .read_keep_days = 180,
@@ -91,6 +93,10 @@ int notifications_configure(const tsr_config_t *config, tsr_error_t *err)
     /* The CP-IS Worker's queue is worked in service hours from its workview and its metric: a notice
      * for each of a batch's follow-ups would bury the rest. */
     notices__config.notify_queues = tsr_config_get(config, "notifications.notify_queues", "system-support");
+    /* A key worker who is their team's only manager, or whose team has none, has no one above them
+     * here: an overdue CP-IS notification told no one. System support can see who should hear. */
+    notices__config.escalate_fallback =
+        tsr_config_get(config, "notifications.escalate_fallback_roles", "system-support");
     notices__config.no_address = tsr_metrics_counter(
         "tessera_notifications_emails_no_address_total",
         "E-mail notices not sent because the worker has no e-mail address on their account.", NULL);
@@ -132,7 +138,8 @@ typedef struct {
     const uint64_t *worker_ids;
     size_t n_worker_ids;
     uint64_t team_id;     /* and every current member of this team */
-    uint64_t managers_of; /* and the line manager of this worker (else their teams' managers) */
+    uint64_t managers_of; /* and the line manager of this worker (else their teams' managers, else the
+                           * holders of notifications.escalate_fallback_roles) */
     const char *roles;    /* and every current holder of one of these roles (a text[] literal) */
     uint64_t but;         /* except this worker (who sent the request to the queue they work) */
     const char *kind, *title, *link, *dedupe_key;
@@ -155,7 +162,7 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
     snprintf(manager_of, sizeof(manager_of), "%" PRIu64, n->managers_of);
     char but[32];
     snprintf(but, sizeof(but), "%" PRIu64, n->but);
-    const char *p[11] = {ids,
+    const char *p[12] = {ids,
                          n->team_id ? team : NULL,
                          n->kind,
                          n->title,
@@ -165,7 +172,8 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
                          n->email && notices__config.email_on ? "true" : "false",
                          n->managers_of ? manager_of : NULL,
                          n->roles,
-                         but};
+                         but,
+                         notices__config.escalate_fallback};
     PGresult *res =
         tsr_db_exec(conn,
                     "INSERT INTO notices (worker_id, kind, title, link, dedupe_key, producer, email_status,"
@@ -177,21 +185,27 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
                     "  CASE WHEN $8::boolean AND coalesce(m.email, '') = ''"
                     "   THEN 'The worker has no e-mail address on their account.' ELSE '' END,"
                     "  CASE WHEN $8::boolean AND coalesce(m.email, '') <> '' THEN now() END"
-                    " FROM (SELECT unnest($1::bigint[]) AS w"
-                    "   UNION SELECT worker_id FROM members"
-                    "     WHERE $2::bigint IS NOT NULL AND $2::bigint = ANY (team_ids) AND NOT ended"
-                    "   UNION SELECT manager_id FROM members WHERE worker_id = $9::bigint"
-                    "   UNION SELECT worker_id FROM members WHERE roles && $10::text[] AND NOT ended"
+                    " FROM (WITH managers AS (SELECT l.worker_id AS w FROM members x JOIN members l"
+                    "     ON l.worker_id = x.manager_id AND NOT l.ended WHERE x.worker_id = $9::bigint"
                     /* No current line manager: the managers of the worker's teams instead. */
                     "   UNION SELECT t.worker_id FROM members w JOIN members t"
                     "     ON t.managed_team_ids && w.team_ids AND NOT t.ended AND t.worker_id <> w.worker_id"
                     "     WHERE w.worker_id = $9::bigint AND NOT EXISTS (SELECT 1 FROM members l"
-                    "       WHERE l.worker_id = w.manager_id AND NOT l.ended)) r"
+                    "       WHERE l.worker_id = w.manager_id AND NOT l.ended))"
+                    "   SELECT unnest($1::bigint[]) AS w"
+                    "   UNION SELECT worker_id FROM members"
+                    "     WHERE $2::bigint IS NOT NULL AND $2::bigint = ANY (team_ids) AND NOT ended"
+                    "   UNION SELECT w FROM managers"
+                    "   UNION SELECT worker_id FROM members WHERE roles && $10::text[] AND NOT ended"
+                    /* Neither: those the deployment names, rather than no one. */
+                    "   UNION SELECT worker_id FROM members WHERE $9::bigint IS NOT NULL"
+                    "     AND roles && string_to_array($12, ',') AND NOT ended AND worker_id <> $9::bigint"
+                    "     AND NOT EXISTS (SELECT 1 FROM managers)) r"
                     " LEFT JOIN members m ON m.worker_id = r.w"
                     " WHERE r.w <> 0 AND r.w <> $11::bigint AND NOT coalesce(m.ended, false)"
                     " ON CONFLICT (dedupe_key, worker_id) DO NOTHING"
                     " RETURNING worker_id, email_status = 'failed'",
-                    11, p, err);
+                    12, p, err);
     free(ids);
     if (res == NULL)
         return -1;

@@ -331,6 +331,25 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
         for_noor += strcmp(str(json_array_get(got, i), "link"), link) == 0;
     assert_int_equal(for_noor, 1);
     json_decref(got);
+    /* A key worker with no line manager in a team no one else manages (its only manager, or a team
+     * with none): the escalation told no one. System support hears of it instead. */
+    char solo[32], step4[32], request4[32];
+    testenv_add_worker(testenv, admin, "kw.solo", "Sol Soleby",
+                       "\"roles\":[\"social-worker\",\"team-manager\"],\"teams\":[\"Early Help\"],"
+                       "\"managed_teams\":[\"Early Help\"]",
+                       solo);
+    send_cpis_request(sa, person, solo, step4, request4);
+    snprintf(link, sizeof(link), "/steps/%s", step4);
+    int for_solo = 0;
+    for (int i = 0; i < 300 && !for_solo; i++) {
+        got = notices_of_kind(admin, "request-escalated", 0);
+        for (size_t k = 0; k < json_array_size(got); k++)
+            for_solo += strcmp(str(json_array_get(got, k), "link"), link) == 0;
+        json_decref(got);
+        if (!for_solo)
+            usleep(100 * 1000);
+    }
+    assert_int_equal(for_solo, 1);
 
     /* A CPIS Follow up held by a worker past its due time (a restricted child's goes to their key
      * worker as a step, not as a request): the worker is reminded, and their line manager hears of

@@ -131,6 +131,10 @@ static void test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_
     r = testenv_http(testenv, "GET", "/api/v1/notices?unread_only=maybe", t_mona, NULL, NULL);
     testenv_assert_error(&r, 400, "invalid_value");
     testenv_response_free(&r);
+    /* Pages as the API's other lists page (openapi: up to 200), where 101 was refused. */
+    json_decref(testenv_call_json(testenv, t_mona, "GET", "/api/v1/notices?limit=200", NULL, 200));
+    testenv_call_error(testenv, t_mona, "GET", "/api/v1/notices?limit=201", NULL, 400, "invalid_limit",
+                       "limit");
     free(eh);
     free(t_mona);
     free(t_kai);
