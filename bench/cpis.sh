@@ -3,7 +3,8 @@
 #
 # BENCH_CPIS_NOTIFICATIONS (default 100,000) notifications about BENCH_CPIS_CHILDREN (5,000)
 # children, in one spool file, carried by tessera-spine-poller --once in parts of BENCH_CPIS_BATCH
-# (1,000), with the poller's other settings at their defaults (eight parts in flight at once), timed
+# (1,000), with the poller's other settings at their defaults (eight parts in flight at once) but
+# settle_ms (0: the file is written aside and renamed, and the poller reads it at once), timed
 # from the start of the poller (which reads the file and signs in, as every run does) to its exit
 # once every part is acknowledged, through the gateway (signed in as a cpis-service account) to the
 # cpis daemon: validation, duplicates by id, one records.person.match_nhs per part, the
@@ -58,6 +59,7 @@ gateway_url = http://$addr
 username = bench.poller
 password = tessera-demo
 batch_size = $batch
+settle_ms = 0
 CONF
 
 echo "bench: tessera-spine-poller --once, parts of $batch"

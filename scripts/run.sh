@@ -151,6 +151,8 @@ done
 # The spine poller (CP-IS files from the spool to the gateway), as the demo's service account, every
 # minute rather than the four times a day of a council's Spine connection, so that a file dropped in
 # the spool is seen soon. Its configuration is written now that the gateway's address is known.
+# settle_ms = 0: the browser journeys write each file aside and rename it into the spool, then have
+# the poller read it at once (SIGUSR1); waiting for it to settle would only slow them.
 spool="$dir/cpis-spool"
 mkdir -p "$spool"
 poller_password=$(sed -n 's/^ *"password": *"\([^"]*\)".*/\1/p' "$demo" | head -n 1)
@@ -169,6 +171,7 @@ gateway_url = http://$addr
 username = spine.poller
 password_file = $dir/secrets/spine-poller.password
 interval_minutes = 1
+settle_ms = 0
 metrics_file = $dir/run/spine-poller.prom
 CONF
 )

@@ -136,14 +136,19 @@ static char *notifications_batch(const char *id_format, int count, const char *n
 
 static char spool[300];
 
-static void write_spool(const char *name, const char *text)
+static void write_file(const char *path, const char *text)
 {
-    char path[400];
-    snprintf(path, sizeof(path), "%s/%s", spool, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+}
+
+static void write_spool(const char *name, const char *text)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/%s", spool, name);
+    write_file(path, text);
 }
 
 static int spool_has(const char *sub, const char *name)
@@ -154,8 +159,9 @@ static int spool_has(const char *sub, const char *name)
     return stat(path, &st) == 0;
 }
 
-/* The poller's configuration for this suite (the gateway's current address). */
-static void write_poller_config(const char *path, int batch_size)
+/* The poller's configuration for this suite (the gateway's current address). settle_ms 0: the tests
+ * write each file whole before the poller runs, and the poller need not wait for it to settle. */
+static void write_poller_config(const char *path, int batch_size, long settle_ms)
 {
     testenv_response_t r = testenv_http(testenv, "GET", "/healthz", NULL, NULL, NULL);
     testenv_response_free(&r);
@@ -165,18 +171,18 @@ static void write_poller_config(const char *path, int batch_size)
     fprintf(
         f,
         "[spine_poller]\nspool_dir = %s\ngateway_url = %s\nusername = cpis.poller\npassword = tessera-demo\n"
-        "interval_minutes = 1\nbatch_size = %d\nmetrics_file = %s/spine-poller.prom\n",
-        spool, testenv->base_url, batch_size, testenv->dir);
+        "interval_minutes = 1\nbatch_size = %d\nsettle_ms = %ld\nmetrics_file = %s/spine-poller.prom\n",
+        spool, testenv->base_url, batch_size, settle_ms, testenv->dir);
     pthread_mutex_unlock(&testenv->lock);
     fclose(f);
 }
 
-static pid_t start_poller(int batch_size)
+static pid_t start_poller(int batch_size, long settle_ms)
 {
     char config[400], log[400];
     snprintf(config, sizeof(config), "%s/poller.conf", testenv->dir);
     snprintf(log, sizeof(log), "%s/logs/spine-poller.log", testenv->dir);
-    write_poller_config(config, batch_size);
+    write_poller_config(config, batch_size, settle_ms);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -189,12 +195,18 @@ static pid_t start_poller(int batch_size)
     return pid;
 }
 
-static int run_poller(int batch_size)
+/* One pass (--once) that reads a file only once it has lain settle_ms unmodified; its exit status. */
+static int run_poller_settling(int batch_size, long settle_ms)
 {
-    pid_t pid = start_poller(batch_size);
+    pid_t pid = start_poller(batch_size, settle_ms);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run_poller(int batch_size)
+{
+    return run_poller_settling(batch_size, 0);
 }
 
 /* Waits until the SQL count reaches want; the count reached. */
@@ -705,7 +717,7 @@ static void test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_
     free(batch);
 
     const char *accepted = "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-KILL-%'";
-    pid_t pid = start_poller(5);
+    pid_t pid = start_poller(5, 0);
     /* Killed once some parts are in, before the file could be done. */
     for (int i = 0; i < 600 && testenv_sql_long(testenv, accepted) < 10; i++)
         usleep(10 * 1000);
@@ -1867,16 +1879,44 @@ test_a_no_key_worker_entry_leaves_the_queue_once_a_key_worker_is_allocated_or_a_
     assert_int_equal(testenv_sql_long(testenv, sql), 1);
 }
 
-/* A file's age in spool/done/ in days (utimensat): as if it had lain there that long. */
-static void age_spool_file(const char *sub, const char *name, int days)
+/* A file's age in spool/done/ in seconds (utimensat): as if it had lain there unmodified that long. */
+static void age_spool_file_seconds(const char *sub, const char *name, long seconds)
 {
     char path[500];
     snprintf(path, sizeof(path), "%s/%s%s%s", spool, sub, sub[0] ? "/" : "", name);
     struct timespec times[2];
     clock_gettime(CLOCK_REALTIME, &times[0]);
-    times[0].tv_sec -= (time_t)days * 86400;
+    times[0].tv_sec -= (time_t)seconds;
     times[1] = times[0];
     assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+static void age_spool_file(const char *sub, const char *name, int days)
+{
+    age_spool_file_seconds(sub, name, (long)days * 86400);
+}
+
+/* Runs the poller once with the suite's settings and one more line (a setting it must refuse); its
+ * exit status, and in out what it said. */
+static int run_poller_refusing(const char *name, const char *setting, char *out, size_t size)
+{
+    char config[400], log[400], text[1000], cmd[1200];
+    snprintf(config, sizeof(config), "%s/poller-%s.conf", testenv->dir, name);
+    snprintf(log, sizeof(log), "%s/poller-%s.log", testenv->dir, name);
+    snprintf(text, sizeof(text),
+             "[spine_poller]\nspool_dir = %s\ngateway_url = http://127.0.0.1:9\nusername = cpis.poller\n"
+             "password = tessera-demo\n%s\n",
+             spool, setting);
+    write_file(config, text);
+    snprintf(cmd, sizeof(cmd), "%s/tessera-spine-poller --config %s --once 2>%s", TSR_BIN_DIR, config, log);
+    int status = system(cmd);
+    assert_true(WIFEXITED(status));
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    size_t got = fread(out, 1, size - 1, f);
+    out[got] = '\0';
+    fclose(f);
+    return WEXITSTATUS(status);
 }
 
 /* done/ keeps an acknowledged file spine_poller.keep_days (30 by default) after its
@@ -1919,25 +1959,8 @@ static void test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_re
     assert_int_equal(run_poller(500), 0);
     assert_true(spool_has("done", "20260111-late.json"));
 
-    char config[400], log[400], cmd[1200], out[2000] = "";
-    snprintf(config, sizeof(config), "%s/poller-bad-keep.conf", testenv->dir);
-    snprintf(log, sizeof(log), "%s/poller-bad-keep.log", testenv->dir);
-    FILE *f = fopen(config, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "[spine_poller]\nspool_dir = %s\ngateway_url = http://127.0.0.1:9\nusername = cpis.poller\n"
-            "password = tessera-demo\nkeep_days = a month\n",
-            spool);
-    fclose(f);
-    snprintf(cmd, sizeof(cmd), "%s/tessera-spine-poller --config %s --once 2>%s", TSR_BIN_DIR, config, log);
-    int status = system(cmd);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 2);
-    f = fopen(log, "r");
-    assert_non_null(f);
-    size_t got = fread(out, 1, sizeof(out) - 1, f);
-    out[got] = '\0';
-    fclose(f);
+    char out[2000] = "";
+    assert_int_equal(run_poller_refusing("bad-keep", "keep_days = a month", out, sizeof(out)), 2);
     if (strstr(out, "spine_poller.keep_days") == NULL)
         fail_msg("the poller's refusal does not name keep_days: %s", out);
     assert_true(spool_has("done", "20251105-within-keeping.json"));
@@ -2324,6 +2347,71 @@ static void test_the_feeds_pulse_and_its_error_queue_show_in_gauges_for_ops(void
     free(n2);
 }
 
+/* The Spine connection should write a file aside and rename it into the spool; one that writes it in
+ * place (half a batch so far, or nothing yet) had it read half-written, set aside as not a batch and
+ * its notifications never sent, while the writer went on writing into the file set aside. Modified
+ * less than spine_poller.settle_ms ago, a file now waits in the spool, neither set aside nor in the
+ * error queue, and the pass is no failure; settled, the next pass sends it whole. A settle_ms that is
+ * not a number of milliseconds stops the poller naming the setting. */
+static void test_a_file_still_being_written_waits_in_the_spool_until_it_settles_then_is_sent(void **state)
+{
+    (void)state;
+    char nhs[11], child[32];
+    add_key_workers_child("Wren", "Writewell", "female", "2017-04-09", nhs, child);
+    char *batch = notifications_batch("N-SETTLE-%d", 3, nhs, "emergency-department", "Royal Derbyshire ED",
+                                      "Sam Settler");
+    size_t half = strlen(batch) / 2;
+    char path[400];
+    snprintf(path, sizeof(path), "%s/20260112-writing.json", spool);
+    FILE *writer = fopen(path, "w");
+    assert_non_null(writer);
+    assert_int_equal(fwrite(batch, 1, half, writer), half);
+    assert_int_equal(fflush(writer), 0);
+    write_spool("20260112-created.json", "");
+
+    /* Both modified just now, with a minute to settle: both wait, nothing is set aside or queued. */
+    assert_int_equal(run_poller_settling(500, 60000), 0);
+    assert_true(spool_has("", "20260112-writing.json"));
+    assert_true(spool_has("", "20260112-created.json"));
+    assert_false(spool_has("rejected", "20260112-writing.json"));
+    assert_false(spool_has("rejected", "20260112-created.json"));
+    json_t *errors = open_errors();
+    assert_null(error_naming(errors, "unreadable_file", "20260112-writing.json"));
+    assert_null(error_naming(errors, "unreadable_file", "20260112-created.json"));
+    json_decref(errors);
+    assert_int_equal((int)poller_metric("tessera_spine_poller_files_waiting"), 2);
+    assert_int_equal((int)poller_metric("tessera_spine_poller_last_run_ok"), 1);
+
+    /* The writer finishes, and the file lies unmodified past its minute: the next pass sends it
+     * whole, and each notification reaches the CP-IS Worker. The file just made still waits. */
+    assert_true(fputs(batch + half, writer) >= 0);
+    assert_int_equal(fclose(writer), 0);
+    age_spool_file_seconds("", "20260112-writing.json", 61);
+    assert_int_equal(run_poller_settling(500, 60000), 0);
+    assert_true(spool_has("done", "20260112-writing.json"));
+    assert_false(spool_has("", "20260112-writing.json"));
+    assert_int_equal(
+        wait_count("SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-SETTLE-%'",
+                   3),
+        3);
+    assert_true(spool_has("", "20260112-created.json"));
+    assert_int_equal((int)poller_metric("tessera_spine_poller_files_waiting"), 1);
+
+    /* Still empty once settled, it is what it seems: not a batch, set aside. */
+    age_spool_file_seconds("", "20260112-created.json", 61);
+    assert_int_equal(run_poller_settling(500, 60000), 0);
+    assert_true(spool_has("rejected", "20260112-created.json"));
+    free(batch);
+
+    char out[2000] = "";
+    assert_int_equal(run_poller_refusing("bad-settle", "settle_ms = ten seconds", out, sizeof(out)), 2);
+    if (strstr(out, "spine_poller.settle_ms") == NULL)
+        fail_msg("the poller's refusal does not name settle_ms: %s", out);
+    assert_int_equal(run_poller_refusing("long-settle", "settle_ms = 3600001", out, sizeof(out)), 2);
+    if (strstr(out, "spine_poller.settle_ms") == NULL)
+        fail_msg("the poller's refusal does not name settle_ms: %s", out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2358,6 +2446,7 @@ int main(void)
         cmocka_unit_test(test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_record),
         cmocka_unit_test(test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from_the_desk),
         cmocka_unit_test(test_the_feeds_pulse_and_its_error_queue_show_in_gauges_for_ops),
+        cmocka_unit_test(test_a_file_still_being_written_waits_in_the_spool_until_it_settles_then_is_sent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

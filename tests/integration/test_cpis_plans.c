@@ -647,7 +647,8 @@ static void test_files_are_made_on_a_schedule_and_by_the_batch_command(void **st
     pthread_mutex_lock(&testenv->lock);
     fprintf(
         f,
-        "[spine_poller]\nspool_dir = %s\ngateway_url = %s\nusername = cpis.spine\npassword = tessera-demo\n",
+        "[spine_poller]\nspool_dir = %s\ngateway_url = %s\nusername = cpis.spine\npassword = tessera-demo\n"
+        "settle_ms = 0\n",
         spool, testenv->base_url);
     pthread_mutex_unlock(&testenv->lock);
     fclose(f);

@@ -25,6 +25,11 @@
  * on every run, and kept in the spool it would hide among the files still to send. Fixed, it can be
  * put back in the spool.
  *
+ * A file is read only once it has lain unmodified for settle_ms (10 s): the Spine connection should
+ * write it aside and rename it into the spool, and one that writes it in place must not have half a
+ * batch read and set aside. A file not yet settled waits for the next pass (in loop mode, a pass as
+ * soon as it has settled).
+ *
  * The national service's responses to the council's plan upload files ({"file_sequence_number",
  * "status": "CPF..", "records": [...]}) come through the same spool: each is posted to
  * /api/v1/cpis/uploads/{n}/response, to done/ once read (or read before), to rejected/ when the
@@ -66,6 +71,8 @@ typedef struct {
     long parallel_parts;
     long timeout_s;
     long keep_days;           /* how long done/ keeps a file once it is acknowledged */
+    long settle_ms;           /* how long a file must lie unmodified before it is read */
+    time_t settles_at;        /* when the first file this pass left unsettled will have settled; 0: none */
     const char *metrics_file; /* where each pass's gauges are written, for a node exporter; NULL for none */
     char *token;
     int sign_in_failed; /* the sign-in made while a file was read failed (and said why) */
@@ -931,9 +938,47 @@ static void poller__write_metrics(const poller_t *p, int ok)
     free(text);
 }
 
-/* One pass over the spool, oldest name first; 0 when every file was sent whole. */
+/* Whether the file was modified less than settle_ms ago: then it is left for the next pass (and
+ * settles_at says when it will have settled). The Spine connection should write a file aside and
+ * rename it into the spool, but one that writes it in place would have half a batch read, taken for
+ * a file that is not a batch and set aside while the writer went on writing into it, every
+ * notification in it lost. A file that cannot be looked at is not held back: reading it says why. */
+static int poller__is_settling(poller_t *p, const char *name)
+{
+    if (p->settle_ms == 0)
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", p->spool_dir, name);
+    struct stat st;
+    struct timespec now;
+    if (stat(path, &st) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0)
+        return 0;
+    long long age_ms = ((long long)now.tv_sec - (long long)st.st_mtim.tv_sec) * 1000 +
+                       (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+    if (age_ms >= p->settle_ms)
+        return 0;
+    time_t settled = st.st_mtim.tv_sec + (time_t)(p->settle_ms / 1000) + 1;
+    if (p->settles_at == 0 || settled < p->settles_at)
+        p->settles_at = settled;
+    if (age_ms < 0)
+        poller__log(
+            "warn",
+            "%s/%s was modified %lld ms ahead of this machine's clock: it is taken for a file still "
+            "being written and left in the spool until %lld ms after that time (spine_poller.settle_ms)",
+            p->spool_dir, name, -age_ms, (long long)p->settle_ms);
+    else
+        poller__log("info",
+                    "%s/%s was modified %lld ms ago, less than spine_poller.settle_ms (%ld): it may still be "
+                    "being written, and is left in the spool for the next pass",
+                    p->spool_dir, name, age_ms, p->settle_ms);
+    return 1;
+}
+
+/* One pass over the spool, oldest name first; 0 when every file was sent whole (a file still being
+ * written is no failure: it waits for the next pass). */
 static int poller__run_once(poller_t *p)
 {
+    p->settles_at = 0;
     poller__prune_done(p);
     DIR *d = opendir(p->spool_dir);
     if (d == NULL) {
@@ -953,7 +998,7 @@ static int poller__run_once(poller_t *p)
     qsort(names, n, sizeof(names[0]), poller__compare);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!poller_stopping && poller__file(p, names[i]) != 0)
+        if (!poller_stopping && !poller__is_settling(p, names[i]) && poller__file(p, names[i]) != 0)
             rc = -1;
         free(names[i]);
     }
@@ -1039,7 +1084,8 @@ int main(int argc, char **argv)
                             &p.max_body_bytes, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.parallel_parts", 8, 1, 16, &p.parallel_parts, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.timeout_s", 120, 1, 3600, &p.timeout_s, &err) != 0 ||
-        tsr_config_get_long(config, "spine_poller.keep_days", 30, 0, 3650, &p.keep_days, &err) != 0) {
+        tsr_config_get_long(config, "spine_poller.keep_days", 30, 0, 3650, &p.keep_days, &err) != 0 ||
+        tsr_config_get_long(config, "spine_poller.settle_ms", 10000, 0, 3600000, &p.settle_ms, &err) != 0) {
         fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
         goto done;
     }
@@ -1067,10 +1113,20 @@ int main(int argc, char **argv)
         poller__log("info", "polling %s every %ld minutes", p.spool_dir, p.interval_minutes);
         while (!poller_stopping) {
             poller__run_once(&p);
-            for (long s = 0; s < p.interval_minutes * 60 && !poller_stopping && !poller_woken; s++)
+            /* A file left because it was still being written is read once it has settled, not an
+             * interval later (hours, at the default). */
+            int settled = 0;
+            for (long s = 0; s < p.interval_minutes * 60 && !poller_stopping && !poller_woken && !settled;
+                 s++) {
                 sleep(1);
+                settled = p.settles_at != 0 && time(NULL) >= p.settles_at;
+            }
             if (poller_woken && !poller_stopping)
                 poller__log("info", "reading %s now (SIGUSR1)", p.spool_dir);
+            else if (settled && !poller_stopping)
+                poller__log("info",
+                            "reading %s now: a file left while it was still being written has settled",
+                            p.spool_dir);
             poller_woken = 0;
         }
         rc = 0;
