@@ -161,28 +161,27 @@ static int spool_has(const char *sub, const char *name)
 
 /* The poller's configuration for this suite (the gateway's current address). settle_ms 0: the tests
  * write each file whole before the poller runs, and the poller need not wait for it to settle. */
-static void write_poller_config(const char *path, int batch_size, long settle_ms)
+static void write_poller_config(const char *path, int batch_size, long settle_ms, const char *password)
 {
     testenv_response_t r = testenv_http(testenv, "GET", "/healthz", NULL, NULL, NULL);
     testenv_response_free(&r);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     pthread_mutex_lock(&testenv->lock);
-    fprintf(
-        f,
-        "[spine_poller]\nspool_dir = %s\ngateway_url = %s\nusername = cpis.poller\npassword = tessera-demo\n"
-        "interval_minutes = 1\nbatch_size = %d\nsettle_ms = %ld\nmetrics_file = %s/spine-poller.prom\n",
-        spool, testenv->base_url, batch_size, settle_ms, testenv->dir);
+    fprintf(f,
+            "[spine_poller]\nspool_dir = %s\ngateway_url = %s\nusername = cpis.poller\npassword = %s\n"
+            "interval_minutes = 1\nbatch_size = %d\nsettle_ms = %ld\nmetrics_file = %s/spine-poller.prom\n",
+            spool, testenv->base_url, password, batch_size, settle_ms, testenv->dir);
     pthread_mutex_unlock(&testenv->lock);
     fclose(f);
 }
 
-static pid_t start_poller(int batch_size, long settle_ms)
+static pid_t start_poller(int batch_size, long settle_ms, const char *password)
 {
     char config[400], log[400];
     snprintf(config, sizeof(config), "%s/poller.conf", testenv->dir);
     snprintf(log, sizeof(log), "%s/logs/spine-poller.log", testenv->dir);
-    write_poller_config(config, batch_size, settle_ms);
+    write_poller_config(config, batch_size, settle_ms, password);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -195,13 +194,19 @@ static pid_t start_poller(int batch_size, long settle_ms)
     return pid;
 }
 
-/* One pass (--once) that reads a file only once it has lain settle_ms unmodified; its exit status. */
-static int run_poller_settling(int batch_size, long settle_ms)
+/* One pass (--once) signed in with password, that reads a file only once it has lain settle_ms
+ * unmodified; its exit status. */
+static int run_poller_with(int batch_size, long settle_ms, const char *password)
 {
-    pid_t pid = start_poller(batch_size, settle_ms);
+    pid_t pid = start_poller(batch_size, settle_ms, password);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run_poller_settling(int batch_size, long settle_ms)
+{
+    return run_poller_with(batch_size, settle_ms, "tessera-demo");
 }
 
 static int run_poller(int batch_size)
@@ -717,7 +722,7 @@ static void test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_
     free(batch);
 
     const char *accepted = "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-KILL-%'";
-    pid_t pid = start_poller(5, 0);
+    pid_t pid = start_poller(5, 0, "tessera-demo");
     /* Killed once some parts are in, before the file could be done. */
     for (int i = 0; i < 600 && testenv_sql_long(testenv, accepted) < 10; i++)
         usleep(10 * 1000);
@@ -2412,6 +2417,80 @@ static void test_a_file_still_being_written_waits_in_the_spool_until_it_settles_
         fail_msg("the poller's refusal does not name settle_ms: %s", out);
 }
 
+/* How many times text occurs in the poller's log after its first offset bytes. */
+static int poller_log_count(long offset, const char *text)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/logs/spine-poller.log", testenv->dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[8192];
+    int n = 0;
+    fseek(f, offset, SEEK_SET);
+    while (fgets(line, sizeof(line), f) != NULL)
+        n += strstr(line, text) != NULL;
+    fclose(f);
+    return n;
+}
+
+static long poller_log_size(void)
+{
+    char path[400];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/logs/spine-poller.log", testenv->dir);
+    return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* A poller given a wrong password signed in again for every file, six wrong passwords a pass with
+ * six files: in the second pass sign-in under the account was paused (accounts.sign_in_attempts),
+ * and even the right password was refused for a quarter of an hour. Now the refusal ends the pass:
+ * one wrong password a pass, said once, naming the account; every file waits in the spool
+ * untouched, and the pass fails as when the gateway is down. */
+static void test_a_wrong_password_is_tried_once_a_pass_and_the_account_is_not_paused(void **state)
+{
+    (void)state;
+    char nhs[11], child[32];
+    add_key_workers_child("Percy", "Passwell", "male", "2018-02-14", nhs, child);
+    char name[64], id[32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof(id), "N-PASSWORD-%d-%%d", i);
+        char *batch = notifications_batch(id, 1, nhs, "nhs-111", "DHU 111", "Pat Passmore");
+        snprintf(name, sizeof(name), "20260113-password-%d.json", i);
+        write_spool(name, batch);
+        free(batch);
+    }
+    const char *failures = "SELECT coalesce(sum(failures), 0) FROM accounts.sign_in_failures"
+                           " WHERE username = 'cpis.poller'";
+    long from = poller_log_size();
+    for (int pass = 1; pass <= 2; pass++) {
+        assert_int_equal(run_poller_with(500, 0, "not-the-poller-password"), 1);
+        assert_int_equal(testenv_sql_long(testenv, failures), pass);
+        assert_int_equal((int)poller_metric("tessera_spine_poller_last_run_ok"), 0);
+        assert_int_equal((int)poller_metric("tessera_spine_poller_files_waiting"), 6);
+    }
+    for (int i = 0; i < 6; i++) {
+        snprintf(name, sizeof(name), "20260113-password-%d.json", i);
+        assert_true(spool_has("", name));
+        assert_false(spool_has("done", name));
+        assert_false(spool_has("rejected", name));
+    }
+    assert_int_equal(poller_log_count(from, "as cpis.poller was refused (401)"), 2);
+    if (poller_log_count(from, "spine_poller.password") != 2)
+        fail_msg("the poller's refusal does not say the password is at fault");
+
+    /* Not paused: the right password signs in, and the files go. */
+    free(testenv_login(testenv, "cpis.poller"));
+    assert_int_equal(run_poller(500), 0);
+    for (int i = 0; i < 6; i++) {
+        snprintf(name, sizeof(name), "20260113-password-%d.json", i);
+        assert_true(spool_has("done", name));
+    }
+    assert_int_equal(
+        wait_count("SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-PASSWORD-%'",
+                   6),
+        6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2447,6 +2526,7 @@ int main(void)
         cmocka_unit_test(test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from_the_desk),
         cmocka_unit_test(test_the_feeds_pulse_and_its_error_queue_show_in_gauges_for_ops),
         cmocka_unit_test(test_a_file_still_being_written_waits_in_the_spool_until_it_settles_then_is_sent),
+        cmocka_unit_test(test_a_wrong_password_is_tried_once_a_pass_and_the_account_is_not_paused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,6 +15,8 @@
  * whose id it already has. Notifications cpis judged faulty are acknowledged too (they are in its
  * error queue, for system support): posting them again would change nothing. done/ keeps a file
  * keep_days (30) after its acknowledgement, then the poller removes it: cpis holds its notifications.
+ * A sign-in the gateway refuses (a wrong password, sign-in under the account paused) is made once a
+ * pass, not once a file: every wrong password brings the account's pause nearer.
  *
  * A notification that cannot be read (bytes that are not UTF-8, a member given twice, a value that
  * is not JSON) is sent in its place as a stand-in naming the fault and showing its text
@@ -75,7 +77,8 @@ typedef struct {
     time_t settles_at;        /* when the first file this pass left unsettled will have settled; 0: none */
     const char *metrics_file; /* where each pass's gauges are written, for a node exporter; NULL for none */
     char *token;
-    int sign_in_failed; /* the sign-in made while a file was read failed (and said why) */
+    int sign_in_failed;  /* the sign-in made while a file was read failed (and said why) */
+    int sign_in_refused; /* the gateway refused the account's sign-in this pass: none again until the next */
     CURL *curl;
 } poller_t;
 
@@ -354,6 +357,8 @@ static const char *poller__error_message(const json_t *reply)
 
 static int poller__sign_in(poller_t *p)
 {
+    if (p->sign_in_refused)
+        return -1;
     /* Just tried (while the file was read) and failed: not again for the same file. */
     if (p->sign_in_failed) {
         p->sign_in_failed = 0;
@@ -369,11 +374,29 @@ static int poller__sign_in(poller_t *p)
     poller__http(p, "POST", "/api/v1/session", text, &status, &reply);
     free(text);
     const char *token = json_string_value(json_object_get(reply, "token"));
-    if (status == 201 && token)
+    if (status == 201 && token) {
         p->token = strdup(token);
-    else if (status != 0)
+    } else if (status == 401 || status == 403) {
+        /* Every wrong password counts towards pausing sign-in under the account
+         * (accounts.sign_in_attempts): signing in again for each file paused it within two passes,
+         * and then the right password was refused too. One attempt a pass; the files wait. */
+        p->sign_in_refused = 1;
+        if (status == 401)
+            poller__log(
+                "error",
+                "signing in to %s as %s was refused (401): its password (spine_poller.password or "
+                "password_file) is not the account's: %s. No file is sent, and no sign-in tried again, "
+                "until the next pass",
+                p->gateway_url, p->username, poller__error_message(reply));
+        else
+            poller__log("error",
+                        "signing in to %s as %s was refused (403): %s. No file is sent, and no sign-in tried "
+                        "again, until the next pass",
+                        p->gateway_url, p->username, poller__error_message(reply));
+    } else if (status != 0) {
         poller__log("error", "signing in to %s as %s failed (%ld): %s", p->gateway_url, p->username, status,
                     poller__error_message(reply));
+    }
     json_decref(reply);
     return p->token ? 0 : -1;
 }
@@ -759,6 +782,13 @@ static int poller__file(poller_t *p, const char *name)
     }
     if (joining)
         pthread_join(signing_in, NULL);
+    if (p->sign_in_refused) {
+        /* Said once (poller__sign_in); the file waits untouched for the next pass. */
+        poller_batch_spans_free(&spans);
+        json_decref(root);
+        free(text);
+        return -1;
+    }
     if (!located && root == NULL) {
         char why[400];
         if (text != NULL && tsr_text_trimmed_length(text) == 0)
@@ -975,10 +1005,12 @@ static int poller__is_settling(poller_t *p, const char *name)
 }
 
 /* One pass over the spool, oldest name first; 0 when every file was sent whole (a file still being
- * written is no failure: it waits for the next pass). */
+ * written is no failure: it waits for the next pass). Once the account's sign-in is refused, the
+ * files after it wait for the next pass untouched. */
 static int poller__run_once(poller_t *p)
 {
     p->settles_at = 0;
+    p->sign_in_refused = 0;
     poller__prune_done(p);
     DIR *d = opendir(p->spool_dir);
     if (d == NULL) {
@@ -998,11 +1030,12 @@ static int poller__run_once(poller_t *p)
     qsort(names, n, sizeof(names[0]), poller__compare);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!poller_stopping && !poller__is_settling(p, names[i]) && poller__file(p, names[i]) != 0)
+        if (!poller_stopping && !p->sign_in_refused && !poller__is_settling(p, names[i]) &&
+            poller__file(p, names[i]) != 0)
             rc = -1;
         free(names[i]);
     }
-    if (poller_stopping)
+    if (poller_stopping || p->sign_in_refused)
         rc = -1;
     poller__write_metrics(p, rc == 0);
     return rc;
