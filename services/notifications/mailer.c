@@ -46,7 +46,12 @@ static size_t mailer__read(char *buf, size_t size, size_t nitems, void *arg)
     return n;
 }
 
-/* Sends one notice's e-mail; 0, or -1 with the server's or the network's reason in why. */
+/* How one attempt ended (mailer__send). */
+enum { MAILER_SENT = 0, MAILER_RETRY = -1, MAILER_REFUSED = -2, MAILER_UNREACHABLE = -3 };
+
+/* Sends one notice's e-mail: MAILER_SENT, or the failure with the server's or the network's reason
+ * in why: refused for good (a 5xx reply: retrying gives the same), the server not reached at all, or
+ * anything else, worth trying again. */
 static int mailer__send(const notifications_mailer_t *m, const char *notice_id, const char *to,
                         const char *title, const char *link, char *why, size_t why_size)
 {
@@ -104,11 +109,22 @@ static int mailer__send(const notifications_mailer_t *m, const char *notice_id, 
         curl_easy_setopt(curl, CURLOPT_PASSWORD, m->password);
     }
     CURLcode rc = curl_easy_perform(curl);
-    if (rc != CURLE_OK)
+    long code = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    int outcome = rc == CURLE_OK              ? MAILER_SENT
+                  : code >= 500 && code < 600 ? MAILER_REFUSED
+                  : code == 0 && (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+                                  rc == CURLE_OPERATION_TIMEDOUT)
+                      ? MAILER_UNREACHABLE
+                      : MAILER_RETRY;
+    if (outcome == MAILER_REFUSED)
+        snprintf(why, why_size, "The mail server refused it for good (%ld): %s", code,
+                 error[0] ? error : curl_easy_strerror(rc));
+    else if (rc != CURLE_OK)
         snprintf(why, why_size, "%s", error[0] ? error : curl_easy_strerror(rc));
     curl_slist_free_all(rcpts);
     curl_easy_cleanup(curl);
-    return rc == CURLE_OK ? 0 : -1;
+    return outcome;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -142,10 +158,16 @@ static int mailer__round(PGconn *conn, void *arg, tsr_error_t *err)
         if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 > MAILER_ROUND_MS)
             break;
         char why[CURL_ERROR_SIZE + 64] = "";
-        int ok = mailer__send(m, PQgetvalue(due, i, 0), PQgetvalue(due, i, 1), PQgetvalue(due, i, 2),
-                              PQgetvalue(due, i, 3), why, sizeof(why)) == 0;
+        int outcome = mailer__send(m, PQgetvalue(due, i, 0), PQgetvalue(due, i, 1), PQgetvalue(due, i, 2),
+                                   PQgetvalue(due, i, 3), why, sizeof(why));
+        int ok = outcome == MAILER_SENT;
         long attempts = atol(PQgetvalue(due, i, 4)) + 1;
-        const char *status = ok ? "sent" : attempts >= m->max_attempts ? "failed" : "pending";
+        /* A refusal for good fails at once; a server not reached at all (an outage longer than the
+         * attempts last) is tried again, hourly at most, and the e-mail never given up on for it. */
+        const char *status = ok                                                             ? "sent"
+                             : outcome == MAILER_REFUSED                                    ? "failed"
+                             : outcome != MAILER_UNREACHABLE && attempts >= m->max_attempts ? "failed"
+                                                                                            : "pending";
         /* Each failure waits twice as long as the last, up to an hour. */
         long wait_ms = m->retry_ms;
         for (long k = 1; k < attempts && wait_ms < MAILER_RETRY_CAP_MS; k++)

@@ -50,8 +50,10 @@ static void smtp_start(void)
     smtpd = fork();
     assert_true(smtpd >= 0);
     if (smtpd == 0) {
+        /* aiosmtpd's Maildir handler, refusing for good (550) any recipient named refused@. */
+        setenv("PYTHONPATH", mail_root, 1);
         execl("/usr/bin/python3", "python3", "-m", "aiosmtpd", "-n", "-l", listen, "-c",
-              "aiosmtpd.handlers.Mailbox", maildir, (char *)NULL);
+              "tessera_refusing.Refusing", maildir, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200 && !smtp_accepts(); i++)
@@ -350,6 +352,26 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
             usleep(100 * 1000);
     }
     assert_int_equal(for_solo, 1);
+    /* An address the server refuses for good (550) fails at once, saying so, and is not tried again
+     * for two hours. */
+    char refused[32], step5[32], request5[32];
+    testenv_add_worker(testenv, admin, "kw.refused", "Rae Refused",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"],"
+                       "\"email\":\"refused@council.example\"",
+                       refused);
+    send_cpis_request(sa, person, refused, step5, request5);
+    snprintf(sql, sizeof(sql),
+             "SELECT email_status || ' ' || email_attempts || ' ' || email_error FROM notifications.notices"
+             " WHERE worker_id = %s AND kind = 'request-received'",
+             refused);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(testenv_psql(testenv, NULL, sql, why, sizeof(why)), 0);
+        if (strncmp(why, "failed", 6) == 0)
+            break;
+        usleep(100 * 1000);
+    }
+    if (strncmp(why, "failed 1 The mail server refused it for good (550)", 50) != 0)
+        fail_msg("the refused e-mail: %s", why);
 
     /* A CPIS Follow up held by a worker past its due time (a restricted child's goes to their key
      * worker as a step, not as a request): the worker is reminded, and their line manager hears of
@@ -474,6 +496,20 @@ int main(void)
         return 1;
     /* A path that does not exist yet: aiosmtpd makes the Maildir (new/, cur/, tmp/) there. */
     snprintf(maildir, sizeof(maildir), "%s/mail", mail_root);
+    char handler[128];
+    snprintf(handler, sizeof(handler), "%s/tessera_refusing.py", mail_root);
+    FILE *f = fopen(handler, "w");
+    if (f == NULL)
+        return 1;
+    fputs("from aiosmtpd.handlers import Mailbox\n\n\n"
+          "class Refusing(Mailbox):\n"
+          "    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):\n"
+          "        if address.startswith('refused@'):\n"
+          "            return '550 5.1.1 No such mailbox here'\n"
+          "        envelope.rcpt_tos.append(address)\n"
+          "        return '250 OK'\n",
+          f);
+    fclose(f);
     char cmd[1200];
     snprintf(cmd, sizeof(cmd),
              "cp %s/services/workflow/definitions/*.json %s/ && /usr/bin/python3 -c 'import json, sys\n"
