@@ -511,6 +511,23 @@ int tsr_text_check_not_before(const char *iso, const char *not_before, const cha
                          d, months[m - 1], y);
 }
 
+int tsr_text_check_datetime(const char *text, int not_future, const char *not_before, const char *field,
+                            const char *title, tsr_error_t *err)
+{
+    int64_t ms;
+    if (tsr_text_datetime_parse(text, &ms) != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_datetime", field,
+                             "%s must be a date and time such as 2022-11-25T13:57:00Z.", title);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (not_future && ms > (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 60000)
+        return tsr_error_set(err, TSR_E_INVALID, "date_in_future", field, "%s cannot be in the future.",
+                             title);
+    char utc[TSR_TEXT_UTC_MS_LEN + 1];
+    tsr_text_utc_ms(ms, utc);
+    return tsr_text_check_not_before(utc, not_before, field, title, err);
+}
+
 static char *text__put_digits(char *o, int value, int n)
 {
     for (int i = n - 1; i >= 0; i--, value /= 10)

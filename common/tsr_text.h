@@ -79,6 +79,13 @@ int tsr_text_check_date(const char *text, int not_future, const char *field, tsr
  * a consultation in 1026 is a slip of the keyboard. */
 int tsr_text_check_not_before(const char *iso, const char *not_before, const char *field, const char *title,
                               tsr_error_t *err);
+/* A form's datetime field (text not empty): 0 when it is an RFC 3339 date-time with its offset, not
+ * ahead of now by more than a minute when not_future (clocks differ a little), and on or after
+ * not_before (YYYY-MM-DD, or NULL); else fills err (invalid_datetime, date_in_future or
+ * date_too_early, naming field and, in words, title) and returns -1. The one check of the workflow
+ * daemon's fields and the consultations daemon's, which both see a save. */
+int tsr_text_check_datetime(const char *text, int not_future, const char *not_before, const char *field,
+                            const char *title, tsr_error_t *err);
 /* An RFC 3339 date-time with an offset (2022-11-25T13:57:00Z, 2022-11-25T13:57+01:00, seconds and
  * fractions optional) as Unix ms at *ms (negative before 1970), read without the process's time
  * zone; 0, or -1 when it is not one. */

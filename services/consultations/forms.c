@@ -103,20 +103,9 @@ static int form__scalar(const json_t *field, const json_t *v, char **out, tsr_er
     }
     int bad = 0;
     if (type && strcmp(type, "datetime") == 0) {
-        int64_t ms;
-        if (tsr_text_datetime_parse(t, &ms) != 0)
-            bad = tsr_error_set(err, TSR_E_INVALID, "invalid_datetime", path,
-                                "%s must be a date and time such as 2022-11-25T13:57:00Z.", title);
-        /* A minute's grace for clocks that differ a little, as the workflow daemon allows. */
-        else if (json_is_true(json_object_get(field, "not_future")) && ms > tsr_now_ms() + 60000)
-            bad = tsr_error_set(err, TSR_E_INVALID, "date_in_future", path, "%s cannot be in the future.",
-                                title);
-        else {
-            char utc[TSR_TEXT_UTC_MS_LEN + 1];
-            tsr_text_utc_ms(ms, utc);
-            bad = tsr_text_check_not_before(utc, json_string_value(json_object_get(field, "not_before")),
-                                            path, title, err);
-        }
+        bad = tsr_text_check_datetime(t, json_is_true(json_object_get(field, "not_future")),
+                                      json_string_value(json_object_get(field, "not_before")), path, title,
+                                      err);
     } else if (type && strcmp(type, "telephone") == 0 && !tsr_text_is_telephone(t)) {
         bad = tsr_error_set(err, TSR_E_INVALID, "invalid_telephone", path,
                             "%s must be a telephone number, like 020 7974 4444.", title);

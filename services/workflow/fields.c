@@ -122,19 +122,8 @@ static int field__check_one(tsr_call_t *call, const json_t *field, const json_t 
         return tsr_text_check_date(s, not_future, path, err) != 0
                    ? -1
                    : tsr_text_check_not_before(s, not_before, path, title, err);
-    if (strcmp(type, "datetime") == 0) {
-        int64_t ms;
-        if (tsr_text_datetime_parse(s, &ms) != 0)
-            return tsr_error_set(err, TSR_E_INVALID, "invalid_datetime", path,
-                                 "%s must be a date and time such as 2022-11-25T13:57:00Z.", title);
-        /* A minute's grace for clocks that differ a little. */
-        if (not_future && ms > tsr_now_ms() + 60000)
-            return tsr_error_set(err, TSR_E_INVALID, "date_in_future", path, "%s cannot be in the future.",
-                                 title);
-        char utc[TSR_TEXT_UTC_MS_LEN + 1];
-        tsr_text_utc_ms(ms, utc);
-        return tsr_text_check_not_before(utc, not_before, path, title, err);
-    }
+    if (strcmp(type, "datetime") == 0)
+        return tsr_text_check_datetime(s, not_future, not_before, path, title, err);
     if (strcmp(type, "telephone") == 0 && !tsr_text_is_telephone(s))
         return tsr_error_set(err, TSR_E_INVALID, "invalid_telephone", path,
                              "%s must be a telephone number, like 020 7974 4444.", title);
