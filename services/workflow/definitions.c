@@ -59,6 +59,19 @@ static const char *def__string(const json_t *obj, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+static json_t *def__find(const json_t *def, const char *list, const char *key, const char *value)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(def, list), i, item)
+    {
+        const char *v = def__string(item, key);
+        if (v && value && strcmp(v, value) == 0)
+            return item;
+    }
+    return NULL;
+}
+
 static int def__check_strings(const json_t *arr, const char *file, const char *where,
                               const char *const *allowed, tsr_error_t *err)
 {
@@ -426,11 +439,17 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
         if (json_is_true(json_object_get(a, "reason_required")) &&
             def__check_options(json_object_get(a, "reasons"), file, at, err) != 0)
             return -1;
-        /* A reason may record a case note on the person ({type, title, optional_when: {field, values}}). */
+        /* A reason may record a case note on the person ({type, title, optional_when: {field, values}}),
+         * and may say that a request of the step's was sent (requires_request: its type). */
         const json_t *reason;
         size_t k;
         json_array_foreach(json_object_get(a, "reasons"), k, reason)
         {
+            const json_t *sent = json_object_get(reason, "requires_request");
+            if (sent != NULL && def__find(def, "requests", "type", json_string_value(sent)) == NULL)
+                return DEF_FAIL("%s: %s.reasons[%zu].requires_request must be the type of one of the "
+                                "step's requests.",
+                                file, at, k);
             const json_t *noted = json_object_get(reason, "case_note");
             if (noted == NULL)
                 continue;
@@ -720,19 +739,6 @@ size_t wf_virtual_workers_count(void)
 const wf_virtual_worker_t *wf_virtual_worker_at(size_t i)
 {
     return &virtuals[i];
-}
-
-static json_t *def__find(const json_t *def, const char *list, const char *key, const char *value)
-{
-    size_t i;
-    json_t *item;
-    json_array_foreach(json_object_get(def, list), i, item)
-    {
-        const char *v = def__string(item, key);
-        if (v && strcmp(v, value) == 0)
-            return item;
-    }
-    return NULL;
 }
 
 json_t *wf_def_section(const json_t *def, const char *number)

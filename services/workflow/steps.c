@@ -1402,6 +1402,49 @@ static int step__check_case_notes(tsr_call_t *call, const wf_step_t *step, const
     return 0;
 }
 
+/* A reason that says a request was sent (requires_request: seed 003's 'Select CS No Further Action
+ * if you are sending a notification to a Key Worker', reason 'Notification sent to allocated
+ * worker') is taken only when the step has such a request that was not returned: otherwise the step
+ * would end saying the key worker was told when no one was. */
+static int step__check_requests_sent(tsr_call_t *call, const wf_step_t *step, const json_t *actions,
+                                     tsr_error_t *err)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step->id);
+    size_t i;
+    const json_t *a;
+    json_array_foreach(actions, i, a)
+    {
+        const json_t *def_action =
+            wf_def_next_action(step->def, json_string_value(json_object_get(a, "action")));
+        const json_t *reason = wf_fields_reason(def_action, json_string_value(json_object_get(a, "reason")));
+        const char *type = json_string_value(json_object_get(reason, "requires_request"));
+        if (type == NULL)
+            continue;
+        const char *params[2] = {id, type};
+        PGresult *res = tsr_db_exec(call->conn,
+                                    "SELECT 1 FROM requests r WHERE r.step_id = $1::bigint AND r.type = $2"
+                                    " AND NOT EXISTS (SELECT 1 FROM request_history h"
+                                    "  WHERE h.request_id = r.id AND h.action = 'returned')",
+                                    2, params, err);
+        if (res == NULL)
+            return -1;
+        int sent = PQntuples(res) > 0;
+        PQclear(res);
+        if (sent)
+            continue;
+        const json_t *def_request = wf_def_request(step->def, type, step->variant);
+        char field[64];
+        snprintf(field, sizeof(field), "next_actions[%zu].reason", i);
+        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "request_not_sent", field,
+                             "The reason '%s' says a '%s' was sent, and none has been sent on this step (or "
+                             "it came back returned): send it first, or choose another reason.",
+                             json_string_value(json_object_get(reason, "title")),
+                             def_request ? json_string_value(json_object_get(def_request, "title")) : type);
+    }
+    return 0;
+}
+
 int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Workflow__StepFinish *in = (const Tsr__Workflow__StepFinish *)call->payload;
@@ -1474,7 +1517,8 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
         }
     }
     if (wf_fields_check_next_actions(call, &step, actions, 1, err) != 0 ||
-        step__check_case_notes(call, &step, actions, err) != 0)
+        step__check_case_notes(call, &step, actions, err) != 0 ||
+        step__check_requests_sent(call, &step, actions, err) != 0)
         goto done;
     /* A required request must have been sent and completed. */
     json_t *r;

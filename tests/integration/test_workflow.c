@@ -386,6 +386,22 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
      * notification's are. */
     testenv_call_error(testenv, sa, "PUT", path, "{\"data\":{\"comments\":\"Rang 111.\"},\"completed\":true}",
                        400, "read_only_field", "data.comments");
+    /* A reason saying the key worker was told is not taken before anyone is: the step would end
+     * with the notification lost. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    const char *reasons_of_a_request[] = {"notification-sent-to-allocated-worker",
+                                          "no-allocated-worker-passed-to-team-manager"};
+    for (size_t r = 0; r < 2; r++) {
+        snprintf(body, sizeof(body),
+                 "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":\"%s\"}]}",
+                 reasons_of_a_request[r]);
+        testenv_call_error(testenv, sa, "POST", path, body, 422, "request_not_sent",
+                           "next_actions[0].reason");
+    }
+    char still_open[128];
+    snprintf(still_open, sizeof(still_open),
+             "SELECT count(*) FROM workflow.steps WHERE id = %s AND state = 'started'", id);
+    assert_int_equal(testenv_sql_long(testenv, still_open), 1);
     /* The notification to the key worker, with the seed's A&E note. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
     snprintf(
@@ -1044,6 +1060,15 @@ static void test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_
              dir, dir);
     assert_int_equal(system(cmd), 0);
     testenv_assert_refuses_to_start(testenv, "workflow", setting, "cpis-follow-up.json", "case_note", NULL);
+    /* A reason saying a request was sent that the step cannot send could never be chosen. */
+    snprintf(cmd, sizeof(cmd),
+             "sed -i 's/\"feld\"/\"field\"/' %s/cpis-follow-up.json && sed -i '0,/\"requires_request\": "
+             "\"cs-notification/ s/\"requires_request\": \"cs-notification/\"requires_request\": "
+             "\"cs-notifcation/' %s/cpis-follow-up.json",
+             dir, dir);
+    assert_int_equal(system(cmd), 0);
+    testenv_assert_refuses_to_start(testenv, "workflow", setting, "cpis-follow-up.json", "requires_request",
+                                    NULL);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
     /* A misspelt office time zone would be taken for UTC and move every due time by an hour; a drain
