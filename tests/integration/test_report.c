@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tsr_ids.h"
@@ -316,7 +317,7 @@ static void test_the_batch_command_writes_what_the_api_gives(void **state)
                  sizeof(out)),
         0);
     assert_string_equal(out, seed_csv);
-    char args[600], path[512];
+    char args[1200], path[512];
     static const char *const formats[] = {"json", "html", "xlsx"};
     for (size_t i = 0; i < 3; i++) {
         snprintf(path, sizeof(path), "%s/batch.%s", testenv->dir, formats[i]);
@@ -374,6 +375,47 @@ static void test_the_batch_command_writes_what_the_api_gives(void **state)
             fail_msg("%s: expected \"%s\", got: %s", refused[i].args, refused[i].says, out);
         assert_int_equal(access(path, F_OK), -1);
     }
+    /* The report holds people's details: a new file is its owner's alone, a file written over keeps
+     * its permissions, and a planted link is refused, not written through, nor is its target touched
+     * (a batch job running as root into a shared directory would otherwise write wherever it points). */
+    const char *csv_args = "report consultations-in-period --start 2022-11-14 --end 2022-12-01 --format csv";
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/owner-only.csv", testenv->dir);
+    snprintf(args, sizeof(args), "%s --output %s", csv_args, path);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    char victim[512], link[512], partial[600];
+    snprintf(victim, sizeof(victim), "%s/victim.txt", testenv->dir);
+    snprintf(link, sizeof(link), "%s/latest.csv", testenv->dir);
+    FILE *v = fopen(victim, "w");
+    assert_non_null(v);
+    fputs("not a report\n", v);
+    fclose(v);
+    assert_int_equal(symlink(victim, link), 0);
+    snprintf(args, sizeof(args), "%s --output %s", csv_args, link);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "is a symbolic link"));
+    /* The old temporary name, planted as a link beside a file to write, is not followed either. */
+    snprintf(path, sizeof(path), "%s/nightly.csv", testenv->dir);
+    snprintf(partial, sizeof(partial), "%s.partial", path);
+    assert_int_equal(symlink(victim, partial), 0);
+    snprintf(args, sizeof(args), "%s --output %s", csv_args, path);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 0);
+    size_t victim_len = 0;
+    char *left = read_file(victim, &victim_len);
+    assert_string_equal(left, "not a report\n");
+    free(left);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    /* "-" is standard output, not a file of that name. */
+    snprintf(args, sizeof(args), "%s --output -", csv_args);
+    assert_int_equal(run_tool(args, out, sizeof(out)), 0);
+    assert_string_equal(out, seed_csv);
     /* A command mistyped answered with the usage alone, naming nothing. */
     assert_int_equal(run_tool("reprot consultations-in-period", out, sizeof(out)), 2);
     assert_non_null(strstr(out, "unknown command 'reprot'"));

@@ -102,7 +102,7 @@ int cli_audit_report(cli_context_t *ctx, int argc, char **argv)
         return 2;
     }
     int rc = cli_write_output(output, out->body.data, out->body.len);
-    if (rc == 0 && output != NULL)
+    if (rc == 0 && cli_output_is_file(output))
         fprintf(stderr, "tessera: %u finding%s written to %s\n", out->findings, out->findings == 1 ? "" : "s",
                 output);
     tsr__audit__use_report_output__free_unpacked(out, NULL);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -100,32 +101,87 @@ int cli_call_quiet(cli_context_t *ctx, const char *daemon, const char *type, con
     return cli__call(ctx, daemon, type, NULL, payload, reply, tolerated);
 }
 
+int cli_output_is_file(const char *output)
+{
+    return output != NULL && strcmp(output, "-") != 0;
+}
+
+/* Writes all of data to fd: 0, or -1 with errno. */
+static int cli__write_all(int fd, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* A report holds people's personal data, and a batch job often runs as a privileged account into a
+ * shared directory. So the file is written whole or not at all (a temporary file of a name no one
+ * can guess, created only if it is not there, renamed into place); a new file is readable by its
+ * owner alone; a file written over keeps its permissions and, where we may, its owner and group;
+ * and a path that is not a plain file (a symbolic link someone planted, a FIFO, a device) is
+ * refused rather than replaced or written through. "-" is standard output. */
 int cli_write_output(const char *output, const uint8_t *data, size_t len)
 {
-    if (output == NULL) {
+    if (output == NULL || strcmp(output, "-") == 0) {
         if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
             fprintf(stderr, "tessera: could not write the report to standard output: %s\n", strerror(errno));
             return 1;
         }
         return 0;
     }
+    struct stat was;
+    int existed = lstat(output, &was) == 0;
+    if (!existed && errno != ENOENT) {
+        fprintf(stderr, "tessera: could not write %s: %s\n", output, strerror(errno));
+        return 1;
+    }
+    if (existed && !S_ISREG(was.st_mode)) {
+        fprintf(stderr,
+                "tessera: could not write %s: it is %s, not a plain file; give the path of a file to "
+                "write (a report holds personal data, so it is not sent through links or to devices)\n",
+                output,
+                S_ISLNK(was.st_mode)    ? "a symbolic link"
+                : S_ISDIR(was.st_mode)  ? "a directory"
+                : S_ISFIFO(was.st_mode) ? "a FIFO"
+                                        : "a device or socket");
+        return 1;
+    }
     size_t n = strlen(output) + 16;
     char *tmp = malloc(n);
     if (tmp == NULL)
         return 1;
-    snprintf(tmp, n, "%s.partial", output);
-    FILE *f = fopen(tmp, "wb");
-    int ok = f != NULL && fwrite(data, 1, len, f) == len;
-    if (f != NULL && fclose(f) != 0)
+    snprintf(tmp, n, "%s.XXXXXX", output);
+    int fd = mkstemp(tmp); /* O_EXCL, mode 0600 */
+    int ok = fd >= 0 && cli__write_all(fd, data, len) == 0 && fsync(fd) == 0;
+    if (ok && existed) {
+        ok = fchmod(fd, was.st_mode & 07777) == 0;
+        /* Only a privileged account may give a file away; anyone else keeps their own. */
+        if (ok && fchown(fd, was.st_uid, was.st_gid) != 0 && errno != EPERM)
+            ok = 0;
+    }
+    int saved = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
         ok = 0;
-    if (!ok || rename(tmp, output) != 0) {
-        fprintf(stderr, "tessera: could not write %s: %s\n", output, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return 1;
+        saved = errno;
+    }
+    if (ok && rename(tmp, output) != 0) {
+        ok = 0;
+        saved = errno;
+    }
+    if (!ok) {
+        fprintf(stderr, "tessera: could not write %s: %s\n", output, strerror(saved));
+        if (fd >= 0)
+            unlink(tmp);
     }
     free(tmp);
-    return 0;
+    return ok ? 0 : 1;
 }
 
 static cli_option_t *cli__option(const char *arg, cli_option_t *options, size_t n)

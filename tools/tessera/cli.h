@@ -57,9 +57,13 @@ typedef struct {
  * or empty). */
 int cli_read_options(int argc, char **argv, cli_option_t *options, size_t n);
 
-/* Writes a command's output to standard output, or to FILE whole or not at all (a temporary file
- * renamed into place); 0, or 1 having said why. */
+/* Writes a command's output to standard output ("-" too), or to FILE whole or not at all (a
+ * temporary file renamed into place): a new FILE readable by its owner alone, one written over
+ * keeping its permissions, and a path that is not a plain file refused. 0, or 1 having said why. */
 int cli_write_output(const char *output, const uint8_t *data, size_t len);
+
+/* Whether --output names a file (given, and not "-"), for the line saying what was written. */
+int cli_output_is_file(const char *output);
 
 int cli_demo_load(cli_context_t *ctx, int argc, char **argv);
 /* tessera cpis export-plans [--output FILE] · tessera cpis read-response SEQ FILE */

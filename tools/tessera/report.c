@@ -47,7 +47,7 @@ int cli_report_consultations_in_period(cli_context_t *ctx, int argc, char **argv
         return 1;
     }
     int rc = cli_write_output(output, out->body.data, out->body.len);
-    if (rc == 0 && output != NULL)
+    if (rc == 0 && cli_output_is_file(output))
         fprintf(stderr, "Wrote %s (%zu bytes).\n", output, out->body.len);
     tsr__reporting__report_output__free_unpacked(out, NULL);
     return rc;

@@ -151,7 +151,7 @@ int cli_retention_due(cli_context_t *ctx, int argc, char **argv)
                 free(text);
             }
         }
-        if (rc == 0 && output != NULL)
+        if (rc == 0 && cli_output_is_file(output))
             fprintf(stderr, "tessera: %d record%s due for disposal on %s written to %s\n", records,
                     records == 1 ? "" : "s", day, output);
     }
