@@ -1461,6 +1461,7 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
         params, err);
     if (res == NULL)
         goto done;
+    tsr_error_clear(err);
     /* The next actions given now, or else those saved in a next-actions section. */
     if (in->n_next_actions > 0) {
         actions = json_array();
@@ -1493,15 +1494,15 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
             }
         if (is_actions)
             continue;
-        if (json_is_true(json_object_get(s, "required")) && !completed) {
-            tsr_error_set(err, TSR_E_UNPROCESSABLE, "section_incomplete", "sections",
+        /* Every section still to complete named at once, not one a try. */
+        if (json_is_true(json_object_get(s, "required")) && !completed)
+            tsr_error_add(err, TSR_E_UNPROCESSABLE, "section_incomplete", "sections",
                           "Complete section %s '%s' before finishing.", number,
                           json_string_value(json_object_get(s, "title")));
-            PQclear(res);
-            goto done;
-        }
     }
     PQclear(res);
+    if (tsr_error_gathered(err) != 0)
+        goto done;
     if (actions == NULL)
         actions = json_array();
     json_array_foreach(json_object_get(step.def, "sections"), i, s)

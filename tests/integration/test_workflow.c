@@ -323,9 +323,16 @@ static void test_a_step_cannot_finish_while_a_required_section_is_incomplete_and
     char id[32], path[128];
     start_step(admin, "front-door-consultation", "CSEW", "organisation", HAMPDEN, id);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
-    testenv_call_error(testenv, admin, "POST", path,
-                       "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", 422,
-                       "section_incomplete", "sections");
+    /* Every section still to complete is named at once, not one a try. */
+    testenv_response_t both = testenv_http(
+        testenv, "POST", path, admin, "{\"next_actions\":[{\"action\":\"consultation-complete\"}]}", NULL);
+    testenv_assert_error(&both, 422, "section_incomplete");
+    const json_t *faults = json_object_get(both.json, "errors");
+    assert_int_equal(json_array_size(faults), 2);
+    assert_non_null(
+        strstr(testenv_str(json_array_get(faults, 0), "message"), "section 1 'Details of consultation'"));
+    assert_non_null(strstr(testenv_str(json_array_get(faults, 1), "message"), "section 2 "));
+    testenv_response_free(&both);
     /* A section saved but not marked complete is still incomplete. */
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
     json_decref(testenv_call_json(testenv, admin, "PUT", path, "{\"data\":{\"source\":\"schools\"}}", 200));
