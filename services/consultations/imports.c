@@ -470,8 +470,26 @@ static int import__load(tsr_call_t *call, const import_def_t *d, const import_ro
         return 0;
     return tsr_error_set(err, TSR_E_CONFLICT, "step_exists", "step_id",
                          "Line %u: step %s is already on the system with other details; correct the row or "
-                         "leave it out. Nothing was loaded.",
+                         "leave it out.",
                          r->line, r->step_id);
+}
+
+/* The import's answer when rows have faults: the first row's, every fault gathered (the first
+ * TSR_ERROR_FAULTS_MAX), and how many rows have one. */
+static void import__faults(tsr_error_t *err, const tsr_error_t *first, const tsr_error_t *all, size_t bad)
+{
+    *err = *first;
+    err->n_faults = bad > 1 ? all->n_faults : 0;
+    memcpy(err->faults, all->faults, sizeof(err->faults));
+    size_t len = strlen(err->message);
+    if (bad > 2)
+        snprintf(err->message + len, sizeof(err->message) - len,
+                 " %zu other rows have faults too. Nothing was loaded.", bad - 1);
+    else if (bad == 2)
+        snprintf(err->message + len, sizeof(err->message) - len,
+                 " 1 other row has a fault too. Nothing was loaded.");
+    else
+        snprintf(err->message + len, sizeof(err->message) - len, " Nothing was loaded.");
 }
 
 int consultations_import(tsr_call_t *call, tsr_error_t *err)
@@ -521,18 +539,7 @@ int consultations_import(tsr_call_t *call, tsr_error_t *err)
     }
     int rc = -1;
     if (bad > 0) {
-        *err = first;
-        err->n_faults = bad > 1 ? all.n_faults : 0;
-        memcpy(err->faults, all.faults, sizeof(err->faults));
-        size_t len = strlen(err->message);
-        if (bad > 2)
-            snprintf(err->message + len, sizeof(err->message) - len,
-                     " %zu other rows have faults too. Nothing was loaded.", bad - 1);
-        else if (bad == 2)
-            snprintf(err->message + len, sizeof(err->message) - len,
-                     " 1 other row has a fault too. Nothing was loaded.");
-        else
-            snprintf(err->message + len, sizeof(err->message) - len, " Nothing was loaded.");
+        import__faults(err, &first, &all, bad);
         goto done;
     }
     /* Two runs of one file at once would each find the other's rows half-written and call them
@@ -540,15 +547,32 @@ int consultations_import(tsr_call_t *call, tsr_error_t *err)
     if (tsr_db_command(call->conn, "SELECT pg_advisory_xact_lock(hashtext('consultations.import'))", err) !=
         0)
         goto done;
+    /* A row clashing with a step loaded before is told of with the others that clash, as the
+     * check's faults are; anything else stops the load there. */
     Tsr__Consultations__ImportResult result = TSR__CONSULTATIONS__IMPORT_RESULT__INIT;
+    tsr_error_clear(&first);
+    tsr_error_clear(&all);
     for (size_t i = 0; i < in->n_rows; i++) {
-        int loaded = import__load(call, &d, &rows[i], err);
-        if (loaded < 0)
+        tsr_error_t e;
+        tsr_error_clear(&e);
+        int loaded = import__load(call, &d, &rows[i], &e);
+        if (loaded < 0 && strcmp(e.code, "step_exists") != 0) {
+            *err = e;
             goto done;
-        if (loaded)
+        }
+        if (loaded < 0) {
+            if (bad++ == 0)
+                first = e;
+            tsr_error_gather(&all, &e);
+        } else if (loaded) {
             result.loaded++;
-        else
+        } else {
             result.already_loaded++;
+        }
+    }
+    if (bad > 0) {
+        import__faults(err, &first, &all, bad);
+        goto done;
     }
     tsr_call_reply(call, &result.base);
     rc = 0;

@@ -749,10 +749,15 @@ static void test_the_same_step_with_other_details_is_refused_and_the_file_not_lo
         "7500065,Hampden Children Centre,12000010,Consultation (CSSW),2022-10-03,2022-10-03,"
         "2022-10-03,SCHOOLS,,,\n"
         "7500065,Hampden Children Centre,13011369,Consultation (CSSW),2022-11-25,2022-11-25,"
-        "2022-11-25,SCHOOLS,Nadia Okafor,,\n";
+        "2022-11-25,SCHOOLS,Nadia Okafor,,\n"
+        "7500065,Hampden Children Centre,13011293,Consultation (CSSW),2022-11-19,2022-11-19,"
+        "2022-11-19,SCHOOLS,Tomasz Green,Manager,Further information given\n";
     char out[2048];
     assert_int_equal(run_import("changed.csv", text, out, sizeof(out)), 2);
+    /* Every row that clashes is named in one run, as the check's faults are. */
     assert_non_null(strstr(out, "Line 3: step 13011369 is already on the system with other details"));
+    assert_non_null(strstr(out, "1 other row has a fault too. Nothing was loaded."));
+    assert_non_null(strstr(out, "Line 4: step 13011293 is already on the system with other details"));
     assert_int_equal(
         testenv_sql_long(testenv,
                          "SELECT count(*) FROM consultations.consultations WHERE step_id = 12000010"),
