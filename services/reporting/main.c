@@ -14,6 +14,7 @@ static const tsr_handler_def_t reporting_handlers[] = {
      &tsr__reporting__report_query__descriptor},
     {"reporting.front_door_dashboard", reporting_front_door_dashboard,
      &tsr__reporting__dashboard_query__descriptor},
+    {"reporting.imported_counted", reporting_imported_counted, &tsr__reporting__imported_query__descriptor},
 };
 
 int main(int argc, char **argv)

@@ -392,6 +392,38 @@ static int report__read_query(const Tsr__Reporting__ReportQuery *in, report_run_
     return 0;
 }
 
+int reporting_imported_counted(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Reporting__ImportedQuery *in = (const Tsr__Reporting__ImportedQuery *)call->payload;
+    if (tsr_actor_require_role(call->actor, (const char *const *)report_config.roles, "run this report",
+                               err) != 0)
+        return -1;
+    if (in->n_step_ids > 100000)
+        return tsr_error_set(err, TSR_E_TOO_LARGE, "too_many_steps", "step_ids",
+                             "Ask about at most 100000 steps at a time.");
+    /* {1,2,3}: the ids as an array literal, one parameter whatever their number. */
+    size_t size = in->n_step_ids * 21 + 3, used = 0;
+    char *ids = malloc(size);
+    if (ids == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+    used += (size_t)snprintf(ids, size, "{");
+    for (size_t i = 0; i < in->n_step_ids; i++)
+        used += (size_t)snprintf(ids + used, size - used, "%s%" PRIu64, i ? "," : "", in->step_ids[i]);
+    snprintf(ids + used, size - used, "}");
+    const char *params[1] = {ids};
+    PGresult *res = tsr_db_exec(
+        call->conn, "SELECT count(*) FROM consultations WHERE step_id = ANY($1::bigint[]) AND imported", 1,
+        params, err);
+    free(ids);
+    if (res == NULL)
+        return -1;
+    Tsr__Reporting__ImportedCounted out = TSR__REPORTING__IMPORTED_COUNTED__INIT;
+    out.counted = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    tsr_call_reply(call, &out.base);
+    return 0;
+}
+
 int reporting_consultations_in_period(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Reporting__ReportQuery *in = (const Tsr__Reporting__ReportQuery *)call->payload;

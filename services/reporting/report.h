@@ -25,5 +25,7 @@ const char *reporting_report_authority(void);
     " OR (grain = 'd' AND start BETWEEN $1::date AND $2::date AND (start < p.m1 OR start >= p.m2))"
 /* reporting.consultations_in_period: a tsr.reporting.ReportQuery, answered with ReportOutput. */
 int reporting_consultations_in_period(tsr_call_t *call, tsr_error_t *err);
+/* reporting.imported_counted: a tsr.reporting.ImportedQuery, answered with ImportedCounted. */
+int reporting_imported_counted(tsr_call_t *call, tsr_error_t *err);
 
 #endif

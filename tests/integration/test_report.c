@@ -738,6 +738,35 @@ static void test_an_imported_date_is_in_the_future_by_the_offices_day(void **sta
     restart_consultations();
 }
 
+/* A batch job that imports and then reports at once: the report counts what the import loaded
+ * (it was kept a moment later, from the import's events, and the report ran before). */
+static void test_a_report_run_straight_after_an_import_counts_what_it_loaded(void **state)
+{
+    (void)state;
+    const char *text =
+        "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,"
+        "Date and time of consult,Source of contact,Referrer name,Relationship with subject(s),"
+        "Outcome(s)\n"
+        "7500065,Hampden Children Centre,11900001,Consultation (CSSW),2019-02-04,2019-02-05,"
+        "2019-02-04,SCHOOLS,,,Referral to Mash\n"
+        "7500065,Hampden Children Centre,11900002,Consultation (CSEW),2019-02-11,2019-02-12,"
+        "2019-02-11,SCHOOLS,,,Further information given\n"
+        "7504989,Consult,11900003,Consultation (CSSW),2019-02-18,2019-02-19,2019-02-18,SCHOOLS,,,\n";
+    char out[8192];
+    assert_int_equal(run_import("batch-then-report.csv", text, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Loaded 3 consultations"));
+    assert_int_equal(
+        run_tool("report consultations-in-period --start 2019-02-01 --end 2019-02-28 --format json", out,
+                 sizeof(out)),
+        0);
+    json_t *report = json_loads(out, 0, NULL);
+    assert_non_null(report);
+    if (json_integer_value(json_object_get(json_object_get(report, "by_outcome"), "total")) != 3)
+        fail_msg("the report straight after the import: %s", out);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(report, "rows"), "items")), 3);
+    json_decref(report);
+}
+
 static void test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded(void **state)
 {
     (void)state;
@@ -934,6 +963,7 @@ int main(void)
         cmocka_unit_test(test_uk_dates_and_the_offices_clock_load_as_those_days_and_moments),
         cmocka_unit_test(test_an_imported_date_is_in_the_future_by_the_offices_day),
         cmocka_unit_test(test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded),
+        cmocka_unit_test(test_a_report_run_straight_after_an_import_counts_what_it_loaded),
         cmocka_unit_test(test_consultations_completed_outside_the_period_are_left_out),
         cmocka_unit_test(test_the_json_rows_come_in_pages_that_cover_the_period_once),
         cmocka_unit_test(test_the_report_checks_its_period_format_and_who_asks),

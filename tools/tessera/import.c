@@ -9,15 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "consultations.pb-c.h"
 #include "records.pb-c.h"
+#include "reporting.pb-c.h"
 #include "tsr_text.h"
 
 #include "csv_read.h"
 
 #define IMPORT_TIMEOUT_MS 600000
+/* How long an import waits for the report to hold what it loaded. */
+#define IMPORT_REPORT_WAIT_MS 30000
 
 /* A column of an import file: its heading as the source system exports it, or its key. */
 typedef struct {
@@ -253,6 +257,49 @@ static void import__rows_free(import_rows_t *in)
     free(in->rows);
 }
 
+/* The report is kept from the consultations daemon's events, a moment after the import commits; a
+ * batch job that imports and then reports would count without what it loaded. So the import ends
+ * once the reporting daemon holds every row of the file (IMPORT_REPORT_WAIT_MS at most, then says it
+ * has not yet: the rows are loaded either way, and the report counts them when it catches up). */
+static void import__wait_for_the_report(cli_context_t *ctx, const import_rows_t *read)
+{
+    uint64_t *ids = calloc(read->count + 1, sizeof(*ids));
+    if (ids == NULL)
+        return;
+    for (size_t i = 0; i < read->count; i++)
+        ids[i] = strtoull(((Tsr__Consultations__ImportRow *)read->rows[i])->step_id, NULL, 10);
+    Tsr__Reporting__ImportedQuery q = TSR__REPORTING__IMPORTED_QUERY__INIT;
+    q.step_ids = ids;
+    q.n_step_ids = read->count;
+    uint32_t counted = 0;
+    const char *why = NULL;
+    for (int waited = 0; waited <= IMPORT_REPORT_WAIT_MS; waited += 100) {
+        Tsr__Envelope *reply = NULL;
+        tsr_error_t err;
+        if (cli_call_timeout(ctx, "reporting", "reporting.imported_counted", &q.base, 10000, &reply, &err) !=
+            0) {
+            why = "the reporting service did not answer";
+            break;
+        }
+        Tsr__Reporting__ImportedCounted *out =
+            tsr__reporting__imported_counted__unpack(NULL, reply->payload.len, reply->payload.data);
+        tsr__envelope__free_unpacked(reply, NULL);
+        counted = out ? out->counted : 0;
+        tsr__reporting__imported_counted__free_unpacked(out, NULL);
+        if (counted >= read->count)
+            break;
+        usleep(100 * 1000);
+    }
+    if (why == NULL && counted < read->count)
+        why = "the reporting service has not caught up yet";
+    if (why != NULL)
+        fprintf(stderr,
+                "tessera: the report: %s (it holds %u of the file's %zu consultations); it counts them "
+                "once it has.\n",
+                why, counted, read->count);
+    free(ids);
+}
+
 int cli_import_consultations(cli_context_t *ctx, int argc, char **argv)
 {
     if (argc != 1) {
@@ -297,6 +344,7 @@ int cli_import_consultations(cli_context_t *ctx, int argc, char **argv)
     printf("Loaded %u consultations from %s (%u were loaded before and are left as they are).\n",
            result->loaded, file, result->already_loaded);
     tsr__consultations__import_result__free_unpacked(result, NULL);
+    import__wait_for_the_report(ctx, &read);
     rc = 0;
 done:
     import__rows_free(&read);
