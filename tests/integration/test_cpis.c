@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -176,12 +177,19 @@ static void write_poller_config(const char *path, int batch_size, long settle_ms
     fclose(f);
 }
 
-static pid_t start_poller(int batch_size, long settle_ms, const char *password)
+/* A pass (--once) started, its configuration the suite's with the extra setting lines (NULL: none). */
+static pid_t start_poller_set(int batch_size, long settle_ms, const char *password, const char *extra)
 {
     char config[400], log[400];
     snprintf(config, sizeof(config), "%s/poller.conf", testenv->dir);
     snprintf(log, sizeof(log), "%s/logs/spine-poller.log", testenv->dir);
     write_poller_config(config, batch_size, settle_ms, password);
+    if (extra != NULL) {
+        FILE *f = fopen(config, "a");
+        assert_non_null(f);
+        fputs(extra, f);
+        fclose(f);
+    }
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -192,6 +200,11 @@ static pid_t start_poller(int batch_size, long settle_ms, const char *password)
         _exit(127);
     }
     return pid;
+}
+
+static pid_t start_poller(int batch_size, long settle_ms, const char *password)
+{
+    return start_poller_set(batch_size, settle_ms, password, NULL);
 }
 
 /* One pass (--once) signed in with password, that reads a file only once it has lain settle_ms
@@ -704,6 +717,204 @@ static void add_key_workers_child(const char *given, const char *family, const c
     snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
     testenv_new_nhs_number(nhs);
     add_child(given, family, gender, dob, nhs, kw, child);
+}
+
+static double poller_metric(const char *name);
+
+/* The text of the spool's file (sub/name), malloc'd, or NULL when there is none. */
+static char *spool_text(const char *sub, const char *name)
+{
+    char path[500];
+    snprintf(path, sizeof(path), "%s/%s%s%s", spool, sub, sub[0] ? "/" : "", name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = calloc((size_t)size + 1, 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    return text;
+}
+
+/* How many sockets the process holds open. */
+static int sockets_of(pid_t pid)
+{
+    char dir[64], path[400], target[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        ssize_t len = readlink(path, target, sizeof(target) - 1);
+        n += len > 0 && strncmp(target, "socket:", 7) == 0;
+    }
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+/* The spool's file sub/name holds text, as written. */
+static void assert_spool_text(const char *sub, const char *name, const char *want)
+{
+    char *text = spool_text(sub, name);
+    if (text == NULL)
+        fail_msg("no %s/%s in the spool", sub, name);
+    assert_string_equal(text, want);
+    free(text);
+}
+
+/* first in the spool as name, a pass started (the suite's settings and the extra lines) with cpis
+ * stopped, and once the pass has read it and its parts are on their way, second delivered under the
+ * same name as the Spine connection delivers a file: written aside, then renamed into the spool. The
+ * pass's pid; cpis is still stopped. */
+static pid_t deliver_again_while_sent(const char *name, const char *first, const char *second,
+                                      const char *extra)
+{
+    char aside[400], path[400];
+    write_spool(name, first);
+    testenv_kill(testenv, "cpis", SIGSTOP);
+    pid_t pid = start_poller_set(100, 0, "tessera-demo", extra);
+    /* Read and being sent: the sign-in's connection and a part's. */
+    int waited = 0;
+    while (sockets_of(pid) < 2 && waited++ < 2000)
+        usleep(10 * 1000);
+    snprintf(aside, sizeof(aside), "%s/.%s.tmp", spool, name);
+    snprintf(path, sizeof(path), "%s/%s", spool, name);
+    write_file(aside, second);
+    assert_int_equal(rename(aside, path), 0);
+    if (waited >= 2000) {
+        testenv_kill(testenv, "cpis", SIGCONT);
+        fail_msg("the poller sent no part of %s in 20 s", name);
+    }
+    return pid;
+}
+
+/* The tester's case: a file delivered again under its name (written aside, then renamed into the
+ * spool, as docs/cpis-feed.md asks of the Spine connection) while the poller's parts of the first
+ * were held back (cpis stopped). The second went to done/ unsent, under the first's name. Now the
+ * poller moves only the file it read: the second waits in the spool and is sent in full on the next
+ * pass, the first is kept in done/ as sent, and every notification of both is one follow-up or one
+ * entry in the error queue. */
+static void test_a_file_delivered_again_under_its_name_while_sent_is_left_to_be_sent_in_full(void **state)
+{
+    (void)state;
+    enum { FIRST = 1000 };
+    char child[32], nhs[11], unknown[11];
+    add_key_workers_child("Aggie", "Againwell", "female", "2016-06-16", nhs, child);
+    testenv_new_nhs_number(unknown);
+    char *first =
+        notifications_batch("N-AGAIN-A-%04d", FIRST, nhs, "minor-injury-unit", "Ripley MIU", "Jo Stitchley");
+    /* Four for the child and one for a number no one holds (to the error queue). */
+    char *second = notifications_batch("N-AGAIN-B-%d", 4, nhs, "nhs-111", "DHU 111", "Pat Caller");
+    char *stranger = access_json("N-AGAIN-B-UNKNOWN", unknown, "nhs-111", "DHU 111", "Pat Caller");
+    size_t cap = strlen(second) + strlen(stranger) + 8;
+    char *both = malloc(cap);
+    assert_non_null(both);
+    snprintf(both, cap, "%.*s,%s]}", (int)strlen(second) - 2, second, stranger);
+    free(second);
+    free(stranger);
+    second = both;
+    pid_t pid = deliver_again_while_sent("20260114-again.json", first, second, NULL);
+    testenv_kill(testenv, "cpis", SIGCONT);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    /* The file read was sent whole: its pass is no failure. */
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    /* The second waits in the spool as delivered; done/ has the first, as sent. */
+    assert_spool_text("", "20260114-again.json", second);
+    assert_spool_text("done", "20260114-again.json", first);
+    const char *a = "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-AGAIN-A-%'";
+    const char *b = "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-AGAIN-B-%'";
+    assert_int_equal(testenv_sql_long(testenv, a), FIRST);
+    assert_int_equal(testenv_sql_long(testenv, b), 0);
+    assert_int_equal((int)poller_metric("tessera_spine_poller_files_waiting"), 1);
+
+    /* The next pass sends the second in full, and keeps it in done/ beside the first. */
+    assert_int_equal(run_poller(100), 0);
+    assert_false(spool_has("", "20260114-again.json"));
+    assert_spool_text("done", "20260114-again.json.1", second);
+    assert_int_equal(testenv_sql_long(testenv, a), FIRST);
+    assert_int_equal(testenv_sql_long(testenv, b), 4);
+    const char *steps_a =
+        "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-AGAIN-A-%'";
+    const char *steps_b =
+        "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-AGAIN-B-%'";
+    assert_int_equal(wait_count(steps_a, FIRST), FIRST);
+    assert_int_equal(wait_count(steps_b, 4), 4);
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM cpis.errors WHERE notification_id LIKE 'N-AGAIN-A-%'"),
+        0);
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM cpis.errors WHERE notification_id = 'N-AGAIN-B-UNKNOWN'"
+                         " AND times_received = 1"),
+        1);
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM cpis.errors WHERE notification_id LIKE 'N-AGAIN-B-%'"),
+        1);
+    usleep(500 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, steps_a), FIRST);
+    assert_int_equal(testenv_sql_long(testenv, steps_b), 4);
+    free(first);
+    free(second);
+}
+
+/* The same while the gateway fails the poller (its parts time out, cpis stopped): nothing of the
+ * file read was acknowledged, and it was no longer at its name to be kept for the next run. It is
+ * kept whole beside the second, under a name that sorts before it, and the next pass sends both:
+ * every notification one follow-up, those cpis took before it stopped answering dropped as
+ * duplicates. */
+static void
+test_a_file_delivered_again_while_its_parts_failed_is_kept_beside_it_and_both_are_sent(void **state)
+{
+    (void)state;
+    char child[32], nhs[11];
+    add_key_workers_child("Fenna", "Failwell", "female", "2017-07-17", nhs, child);
+    char *first =
+        notifications_batch("N-AGAIN-F-%03d", 300, nhs, "minor-injury-unit", "Ripley MIU", "Jo Stitchley");
+    char *second = notifications_batch("N-AGAIN-G-%d", 3, nhs, "nhs-111", "DHU 111", "Pat Caller");
+    /* Its parts time out while cpis is stopped. */
+    pid_t pid = deliver_again_while_sent("20260115-again.json", first, second, "timeout_s = 2\n");
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    testenv_kill(testenv, "cpis", SIGCONT);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_spool_text("", "20260115-again.json", second);
+    assert_spool_text("", "20260115-again.1.json", first);
+    assert_false(spool_has("done", "20260115-again.json"));
+
+    testenv_wait_ready(testenv);
+    assert_int_equal(run_poller(100), 0);
+    assert_false(spool_has("", "20260115-again.json"));
+    assert_false(spool_has("", "20260115-again.1.json"));
+    const char *steps_f =
+        "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-AGAIN-F-%'";
+    const char *steps_g =
+        "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-AGAIN-G-%'";
+    assert_int_equal(wait_count(steps_f, 300), 300);
+    assert_int_equal(wait_count(steps_g, 3), 3);
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-AGAIN-F-%'"),
+        300);
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM cpis.errors WHERE notification_id LIKE 'N-AGAIN-F-%'"
+                                  " OR notification_id LIKE 'N-AGAIN-G-%'"),
+        0);
+    usleep(500 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, steps_f), 300);
+    assert_int_equal(testenv_sql_long(testenv, steps_g), 3);
+    free(first);
+    free(second);
 }
 
 /* A large file in small parts, the poller killed while posting, then run again: every
@@ -2499,6 +2710,9 @@ int main(void)
         cmocka_unit_test(
             test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of_delivery),
         cmocka_unit_test(test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_nothing),
+        cmocka_unit_test(test_a_file_delivered_again_under_its_name_while_sent_is_left_to_be_sent_in_full),
+        cmocka_unit_test(
+            test_a_file_delivered_again_while_its_parts_failed_is_kept_beside_it_and_both_are_sent),
         cmocka_unit_test(test_a_body_that_is_not_a_batch_is_refused_naming_the_fault_and_changes_nothing),
         cmocka_unit_test(test_a_repeat_in_a_part_and_an_event_sent_twice_start_one_step_per_notification),
         cmocka_unit_test(

@@ -13,7 +13,9 @@
  * rewritten atomically with only them, for the next run. Killed at any moment, nothing is lost: the spool
  * file is replaced only by rename, and a part posted twice is harmless because cpis drops a notification
  * whose id it already has. Notifications cpis judged faulty are acknowledged too (they are in its
- * error queue, for system support): posting them again would change nothing. done/ keeps a file
+ * error queue, for system support): posting them again would change nothing. Only the file read is
+ * moved or rewritten: one delivered again under its name meanwhile is left for the next pass, sent in
+ * full (poller__move_read, poller__rewrite_read). done/ keeps a file
  * keep_days (30) after its acknowledgement, then the poller removes it: cpis holds its notifications.
  * A sign-in the gateway refuses (a wrong password, sign-in under the account paused) is made once a
  * pass, not once a file: every wrong password brings the account's pause nearer.
@@ -115,11 +117,10 @@ static void poller__log(const char *level, const char *fmt, ...)
  * Files: written whole to a temporary name, synced, then renamed over (all or nothing)
  * ---------------------------------------------------------------------------------------------- */
 
-static int poller__write_atomic(const char *dir, const char *name, const char *text)
+/* dir/.name.tmp holding text, synced: 0, or -1 (nothing left behind). */
+static int poller__write_tmp(const char *dir, const char *name, const char *text, char *tmp, size_t size)
 {
-    char tmp[4096], path[4096];
-    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, size, "%s/.%s.tmp", dir, name);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0)
         return -1;
@@ -135,50 +136,249 @@ static int poller__write_atomic(const char *dir, const char *name, const char *t
         }
         off += (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+    if (fsync(fd) != 0 || close(fd) != 0) {
         unlink(tmp);
         return -1;
     }
-    /* The rename itself survives a crash once the directory is synced. */
+    return 0;
+}
+
+/* A rename or link in dir survives a crash once the directory is synced. */
+static void poller__sync_dir(const char *dir)
+{
     int dfd = open(dir, O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {
         fsync(dfd);
         close(dfd);
     }
+}
+
+static int poller__write_atomic(const char *dir, const char *name, const char *text)
+{
+    char tmp[8192], path[8192];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (poller__write_tmp(dir, name, text, tmp, sizeof(tmp)) != 0)
+        return -1;
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    poller__sync_dir(dir);
     return 0;
+}
+
+/* The k-th name tried for name: name itself, then name.1, name.2, ... (in done/ and rejected/), or in
+ * the spool, where only *.json is read, stem.1.json, stem.2.json, ... (each sorting before
+ * stem.json, as the digit sorts before the j). */
+static void poller__nth_name(const char *name, int k, int in_spool, char *out, size_t size)
+{
+    size_t len = strlen(name);
+    if (k == 0)
+        snprintf(out, size, "%s", name);
+    else if (in_spool && len > 5 && strcmp(name + len - 5, ".json") == 0)
+        snprintf(out, size, "%.*s.%d.json", (int)(len - 5), name, k);
+    else
+        snprintf(out, size, "%s.%d", name, k);
 }
 
 /* A name in dir not yet taken: name, else name.1, name.2, ... */
 static void poller__free_name(const char *dir, const char *name, char *out, size_t size)
 {
-    snprintf(out, size, "%s", name);
     struct stat st;
-    char path[4096];
-    for (int i = 1; i < 10000; i++) {
+    char path[8192];
+    for (int k = 0; k < 10000; k++) {
+        poller__nth_name(name, k, 0, out, size);
         snprintf(path, sizeof(path), "%s/%s", dir, out);
         if (stat(path, &st) != 0)
             return;
-        snprintf(out, size, "%s.%d", name, i);
     }
 }
 
-static int poller__move(const poller_t *p, const char *name, const char *to)
+/* Puts the file at tmp (in dir) under the first of name's names (poller__nth_name) not taken, never
+ * over a file there: a link fails where the name is taken, where a rename would replace it. The name
+ * at out; 0, or -1 (tmp left as it is). */
+static int poller__place_new(const char *dir, const char *tmp, const char *name, int in_spool, char *out,
+                             size_t size)
 {
-    char dir[4096], target[1024], from[4096], dest[8192];
+    char path[8192];
+    for (int k = 0; k < 10000; k++) {
+        poller__nth_name(name, k, in_spool, out, size);
+        snprintf(path, sizeof(path), "%s/%s", dir, out);
+        if (link(tmp, path) == 0) {
+            unlink(tmp);
+            poller__sync_dir(dir);
+            return 0;
+        }
+        if (errno != EEXIST)
+            return -1;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The file read, and only it, moved or rewritten
+ *
+ * The Spine connection delivers a file by renaming it into the spool, and may deliver another under
+ * the same name while the poller is still sending the first (or write one in place). Moved or
+ * rewritten by its name, the new delivery would go to done/ unsent, or be overwritten by what was
+ * left of the first: so the poller keeps which file it read (device, inode, size and time of its
+ * last change, at open), and moves or rewrites the file at the name only while it is still that one.
+ * Another is a new delivery: left in the spool, to be read and sent in full on the next pass.
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Which file was read, as fstat saw it when it was opened; known 0 when it could not be opened. */
+typedef struct {
+    int known;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+} poller_ident_t;
+
+/* A spool file as read: its text (NUL-terminated; NULL when it could not be read) and which it was. */
+typedef struct {
+    char *text;
+    size_t len;
+    poller_ident_t id;
+} poller_read_t;
+
+static void poller__ident(const struct stat *st, poller_ident_t *id)
+{
+    *id = (poller_ident_t){1, st->st_dev, st->st_ino, st->st_size, st->st_mtim};
+}
+
+/* Whether path is the file read: 1 it is, 0 it is another or none. */
+static int poller__is_read(const char *path, const poller_ident_t *id)
+{
+    struct stat st;
+    return id->known && stat(path, &st) == 0 && st.st_dev == id->dev && st.st_ino == id->ino &&
+           st.st_size == id->size && st.st_mtim.tv_sec == id->mtime.tv_sec &&
+           st.st_mtim.tv_nsec == id->mtime.tv_nsec;
+}
+
+/* A file was left in the spool for the next pass as a new delivery: in loop mode, that pass comes as
+ * soon as it has settled, not an interval later. */
+static void poller__pass_again(poller_t *p, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s", p->spool_dir, name);
+    time_t at = stat(path, &st) == 0 ? st.st_mtim.tv_sec + (time_t)(p->settle_ms / 1000) + 1 : time(NULL);
+    if (p->settles_at == 0 || at < p->settles_at)
+        p->settles_at = at;
+}
+
+/* What was read of name, kept in to/ (done/, rejected/) under a name not taken (at target) where the
+ * file itself could not be moved there: 0, or -1. */
+static int poller__keep_copy(const poller_t *p, const char *name, const char *to, const poller_read_t *r,
+                             char *target, size_t size)
+{
+    char dir[4096], tmp[8192];
     snprintf(dir, sizeof(dir), "%s/%s", p->spool_dir, to);
-    poller__free_name(dir, name, target, sizeof(target));
-    snprintf(from, sizeof(from), "%s/%s", p->spool_dir, name);
-    snprintf(dest, sizeof(dest), "%s/%s", dir, target);
-    if (rename(from, dest) != 0) {
-        poller__log("error", "could not move %s to %s: %s", from, dest, strerror(errno));
+    snprintf(target, size, "(none)");
+    if (r->text == NULL || poller__write_tmp(dir, name, r->text, tmp, sizeof(tmp)) != 0)
+        return -1;
+    if (poller__place_new(dir, tmp, name, 0, target, size) != 0) {
+        unlink(tmp);
         return -1;
     }
-    /* The file's age in done/ counts from now, when it was acknowledged, not from when the Spine
-     * connection wrote it: done/'s keep_days is a time after the acknowledgement. */
-    if (utimensat(AT_FDCWD, dest, NULL, 0) != 0)
-        poller__log("warn", "could not set the time of %s: %s; it may leave done/ early", dest,
-                    strerror(errno));
     return 0;
+}
+
+/* Moves the file read (r) from the spool to to/ (done/, rejected/) under a name not taken there (at
+ * target). 0 moved; 1 the file at name is no longer the one read: it is left in the spool, a new
+ * delivery, and what was read is kept in to/ instead (at target, "(none)" when it could not be); -1
+ * failed, nothing moved. */
+static int poller__move_read(poller_t *p, const char *name, const char *to, const poller_read_t *r,
+                             char *target, size_t size)
+{
+    char dir[4096], from[8192], dest[8192];
+    snprintf(dir, sizeof(dir), "%s/%s", p->spool_dir, to);
+    snprintf(from, sizeof(from), "%s/%s", p->spool_dir, name);
+    poller__free_name(dir, name, target, size);
+    snprintf(dest, sizeof(dest), "%s/%s", dir, target);
+    if (poller__is_read(from, &r->id)) {
+        if (rename(from, dest) != 0) {
+            poller__log("error", "could not move %s to %s: %s", from, dest, strerror(errno));
+            return -1;
+        }
+        if (poller__is_read(dest, &r->id)) {
+            poller__sync_dir(p->spool_dir);
+            poller__sync_dir(dir);
+            /* The file's age in done/ counts from now, when it was acknowledged, not from when the
+             * Spine connection wrote it: done/'s keep_days is a time after the acknowledgement. */
+            if (strcmp(to, "done") == 0 && utimensat(AT_FDCWD, dest, NULL, 0) != 0)
+                poller__log("warn", "could not set the time of %s: %s; it may leave done/ early", dest,
+                            strerror(errno));
+            return 0;
+        }
+        /* Another file came under the name between the look and the rename: it goes back (never over
+         * a file come since, which keeps its name: this one then takes the next free one). */
+        char back[1024];
+        if (poller__place_new(p->spool_dir, dest, name, 1, back, sizeof(back)) != 0) {
+            poller__log("error",
+                        "%s came into the spool while %s was moved to %s/, and was moved with it; it could "
+                        "not be put back (%s): move %s back into the spool to have it sent",
+                        name, name, to, strerror(errno), dest);
+            return -1;
+        }
+    }
+    poller__pass_again(p, name);
+    if (poller__keep_copy(p, name, to, r, target, size) != 0)
+        poller__log("error", "could not keep in %s/ a copy of %s as it was read: %s", to, name,
+                    strerror(errno));
+    return 1;
+}
+
+/* Replaces the file read (r) in the spool by rest (what of it is still to send), while it is still the
+ * one read. 0 rewritten; 1 the file at name is another now (a new delivery, left as it is): rest is
+ * written beside it under a name of its own (at written) that sorts before it; -1 failed, the spool
+ * as it was. */
+static int poller__rewrite_read(poller_t *p, const char *name, const poller_read_t *r, const char *rest,
+                                char *written, size_t size)
+{
+    char tmp[8192], path[8192];
+    snprintf(path, sizeof(path), "%s/%s", p->spool_dir, name);
+    snprintf(written, size, "%s", name);
+    if (poller__write_tmp(p->spool_dir, name, rest, tmp, sizeof(tmp)) != 0)
+        return -1;
+    if (poller__is_read(path, &r->id)) {
+        /* Exchanged, not renamed over: what was at the name is then at tmp, to be looked at, so that a
+         * file delivered between the look and the exchange is not overwritten unseen. Where the file
+         * system cannot exchange, a rename over (after the look just made) does. */
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+            if (poller__is_read(tmp, &r->id)) {
+                unlink(tmp);
+                poller__sync_dir(p->spool_dir);
+                return 0;
+            }
+            if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) != 0) {
+                poller__log("error",
+                            "%s came into the spool while %s was rewritten; it is at %s, and the %s there "
+                            "holds what is still to send of the file read: rename %s to a name ending in "
+                            ".json to have it sent",
+                            name, name, tmp, name, tmp);
+                return -1;
+            }
+        } else if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
+            if (rename(tmp, path) != 0) {
+                unlink(tmp);
+                return -1;
+            }
+            poller__sync_dir(p->spool_dir);
+            return 0;
+        } else if (errno != ENOENT) {
+            unlink(tmp);
+            return -1;
+        }
+    }
+    poller__pass_again(p, name);
+    if (poller__place_new(p->spool_dir, tmp, name, 1, written, size) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 1;
 }
 
 /* Removes the files done/ has kept keep_days since their acknowledgement. By then cpis holds every
@@ -214,7 +414,6 @@ static void poller__prune_done(const poller_t *p)
     closedir(d);
 }
 
-static char *poller__read_file(const char *path, size_t *len);
 static int poller__sign_in(poller_t *p);
 static void poller__http(poller_t *p, const char *method, const char *path, const char *body, long *status,
                          json_t **reply);
@@ -223,14 +422,9 @@ static const char *poller__error_message(const json_t *reply);
 /* Puts the file that is not a batch in cpis's error queue (a batch of its one stand-in), so that
  * system support sees it without reading the spool. 0 once acknowledged (or refused as it stands,
  * which would not change on another run), -1 when the gateway could not take it now. */
-static int poller__report_file(poller_t *p, const char *name, const char *why)
+static int poller__report_file(poller_t *p, const char *name, const char *why, const poller_read_t *r)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", p->spool_dir, name);
-    size_t len = 0;
-    char *text = poller__read_file(path, &len);
-    char *standin = poller_batch_standin("file", name, why, text ? text : "", text ? len : 0);
-    free(text);
+    char *standin = poller_batch_standin("file", name, why, r->text ? r->text : "", r->text ? r->len : 0);
     char *body = NULL;
     if (standin == NULL || asprintf(&body, "{\"notifications\":[%s]}", standin) < 0)
         body = NULL;
@@ -264,31 +458,33 @@ static int poller__report_file(poller_t *p, const char *name, const char *why)
     return rc;
 }
 
-/* The file goes to rejected/ with its reason beside it, once the error queue has it too: 0, or -1
- * when it stays in the spool for the next run (the error queue could not be told). */
-static int poller__reject(poller_t *p, const char *name, const char *why)
+/* The file read (r) goes to rejected/ with its reason beside it, once the error queue has it too: 0,
+ * or -1 when it stays in the spool for the next run (the error queue could not be told). */
+static int poller__reject(poller_t *p, const char *name, const char *why, const poller_read_t *r)
 {
-    if (poller__report_file(p, name, why) != 0) {
+    if (poller__report_file(p, name, why, r) != 0) {
         poller__log("error", "%s/%s is not a CP-IS batch (%s); kept until the error queue can be told",
                     p->spool_dir, name, why);
         return -1;
     }
-    poller__log("error", "%s/%s is not a CP-IS batch and was moved to rejected/: %s", p->spool_dir, name,
-                why);
-    char dir[4096], target[1024], note[1100];
-    snprintf(dir, sizeof(dir), "%s/rejected", p->spool_dir);
-    poller__free_name(dir, name, target, sizeof(target));
-    snprintf(note, sizeof(note), "%s.error", target);
-    char text[1200];
-    snprintf(text, sizeof(text), "%s: %s\n", name, why);
-    poller__write_atomic(dir, note, text);
-    char from[4096], dest[8192];
-    snprintf(from, sizeof(from), "%s/%s", p->spool_dir, name);
-    snprintf(dest, sizeof(dest), "%s/%s", dir, target);
-    if (rename(from, dest) != 0) {
-        poller__log("error", "could not move %s to %s: %s", from, dest, strerror(errno));
+    char target[1024], note[1100], text[1200];
+    int moved = poller__move_read(p, name, "rejected", r, target, sizeof(target));
+    if (moved < 0)
         return -1;
-    }
+    if (moved == 0)
+        poller__log("error", "%s/%s is not a CP-IS batch and was moved to rejected/: %s", p->spool_dir, name,
+                    why);
+    else
+        poller__log("error",
+                    "%s/%s is not a CP-IS batch (%s), and was replaced in the spool while it was reported: "
+                    "what was read is kept as rejected/%s, and the file now there is left for the next pass",
+                    p->spool_dir, name, why, target);
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/rejected", p->spool_dir);
+    snprintf(note, sizeof(note), "%s.error", target);
+    snprintf(text, sizeof(text), "%s: %s\n", name, why);
+    if (strcmp(target, "(none)") != 0)
+        poller__write_atomic(dir, note, text);
     return 0;
 }
 
@@ -599,12 +795,17 @@ static void poller__post_parts(poller_t *p, const char *name, size_t n, const js
         curl_multi_cleanup(multi);
 }
 
-/* The whole file in memory (NUL-terminated), or NULL. */
-static char *poller__read_file(const char *path, size_t *len)
+/* The whole file in memory (NUL-terminated), or NULL; which file it was at *id (known 0 when there
+ * was none to open). */
+static char *poller__read_file(const char *path, size_t *len, poller_ident_t *id)
 {
     FILE *f = fopen(path, "rb");
     char *text = NULL;
     long size = -1;
+    struct stat st;
+    id->known = 0;
+    if (f != NULL ? fstat(fileno(f), &st) == 0 : stat(path, &st) == 0)
+        poller__ident(&st, id);
     if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
         (text = malloc((size_t)size + 1)) != NULL && fread(text, 1, (size_t)size, f) == (size_t)size) {
         text[size] = '\0';
@@ -631,11 +832,12 @@ static char *poller__read_file(const char *path, size_t *len)
 /* A response of the national service to one of the council's plan upload files: read back by the
  * cpis daemon once. 0 when it was (now or before: moved to done/) or cannot be (moved to rejected/
  * with the reason), -1 when it waits for the next run. */
-static int poller__response(poller_t *p, const char *name, json_t *root)
+static int poller__response(poller_t *p, const char *name, json_t *root, const poller_read_t *r)
 {
     json_t *seq = json_object_get(root, "file_sequence_number");
     if (!json_is_integer(seq) || json_integer_value(seq) < 1) {
-        return poller__reject(p, name, "a CP-IS response whose file_sequence_number is not a file's number");
+        return poller__reject(p, name, "a CP-IS response whose file_sequence_number is not a file's number",
+                              r);
     }
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%" JSON_INTEGER_FORMAT "/response",
@@ -669,13 +871,21 @@ static int poller__response(poller_t *p, const char *name, json_t *root)
                 poller__log("info",
                             "%s: the response to upload file %" JSON_INTEGER_FORMAT " was read before", name,
                             json_integer_value(seq));
-            rc = poller__move(p, name, "done") == 0 ? 0 : -1;
+            char target[1024];
+            int moved = poller__move_read(p, name, "done", r, target, sizeof(target));
+            if (moved == 1)
+                poller__log(
+                    "warn",
+                    "%s was replaced in the spool while the response in it was sent: what was read is "
+                    "kept as done/%s, and the file now there is left for the next pass",
+                    name, target);
+            rc = moved < 0 ? -1 : 0;
         } else if (status == 400 || status == 404) {
             /* It would be refused the same way on every run. */
             char why[600];
             snprintf(why, sizeof(why), "the gateway refused the response (%ld): %s", status,
                      poller__error_message(reply));
-            rc = poller__reject(p, name, why);
+            rc = poller__reject(p, name, why, r);
         } else if (status != 0) {
             poller__log("error", "%s: the gateway refused the response (%ld): %s; kept for the next run",
                         name, status, poller__error_message(reply));
@@ -768,8 +978,9 @@ static int poller__file(poller_t *p, const char *name)
     pthread_t signing_in;
     p->sign_in_failed = 0;
     int joining = p->token == NULL && pthread_create(&signing_in, NULL, poller__sign_in_thread, p) == 0;
-    size_t len = 0;
-    char *text = poller__read_file(path, &len);
+    poller_read_t r = {0};
+    char *text = r.text = poller__read_file(path, &r.len, &r.id);
+    size_t len = r.len;
     poller_spans_t spans = {0};
     json_t *root = NULL, *list = NULL;
     json_error_t jerr;
@@ -789,6 +1000,12 @@ static int poller__file(poller_t *p, const char *name)
         free(text);
         return -1;
     }
+    if (text == NULL && !r.id.known) {
+        /* Gone since the spool was listed (taken away by hand, say): nothing of it to send. */
+        poller__log("info", "%s: no longer in the spool", name);
+        json_decref(root);
+        return 0;
+    }
     if (!located && root == NULL) {
         char why[400];
         if (text != NULL && tsr_text_trimmed_length(text) == 0)
@@ -796,13 +1013,20 @@ static int poller__file(poller_t *p, const char *name)
         else
             snprintf(why, sizeof(why), "not JSON (line %d, column %d: %s)", jerr.line, jerr.column,
                      jerr.text);
+        int rc = poller__reject(p, name, why, &r);
         free(text);
-        return poller__reject(p, name, why);
+        return rc;
+    }
+    if (text == NULL) {
+        /* Read by jansson now though it could not be read a moment ago: changing while read. */
+        poller__log("warn", "%s: could not be read whole; kept for the next pass", name);
+        json_decref(root);
+        return -1;
     }
     /* The national service's response to an upload file comes through the same spool. */
     if (!located && json_is_object(root) && json_object_get(root, "status") != NULL &&
         json_object_get(root, "notifications") == NULL) {
-        int rc = poller__response(p, name, root);
+        int rc = poller__response(p, name, root, &r);
         json_decref(root);
         free(text);
         return rc;
@@ -811,9 +1035,10 @@ static int poller__file(poller_t *p, const char *name)
         list = json_is_array(root) ? root : json_object_get(root, "notifications");
         if (!json_is_array(list)) {
             json_decref(root);
+            int rc = poller__reject(
+                p, name, "neither a list of notifications nor an object with a \"notifications\" list", &r);
             free(text);
-            return poller__reject(
-                p, name, "neither a list of notifications nor an object with a \"notifications\" list");
+            return rc;
         }
     }
     size_t n = located ? spans.n : json_array_size(list), sent = 0, n_kept = 0;
@@ -866,27 +1091,50 @@ static int poller__file(poller_t *p, const char *name)
     }
     free(acked);
     poller_batch_spans_free(&spans);
-    free(text);
     json_decref(root);
+    /* Only the file read is moved or rewritten: one delivered again under its name while it was sent
+     * is a new delivery, left in the spool for the next pass (poller__move_read). */
     int rc = 0;
+    char other[1024];
     if (n_kept == 0) {
-        if (poller__move(p, name, "done") != 0)
+        int moved = poller__move_read(p, name, "done", &r, other, sizeof(other));
+        if (moved < 0)
             rc = -1;
-        else
+        else if (moved == 0)
             poller__log("info", "%s: all %zu notifications acknowledged; moved to done/", name, n);
-    } else if (sent == 0) {
-        rc = -1; /* nothing changed: the file stays as it is */
+        else
+            poller__log(
+                "warn",
+                "%s: all %zu notifications acknowledged, but the file was replaced in the spool while "
+                "they were sent (delivered again under its name): the file now there is left for the "
+                "next pass, to be sent in full, and the one sent is kept as done/%s",
+                name, n, other);
     } else {
-        /* Partly sent: the file keeps only what is still to send (replaced by rename, so a crash
-         * leaves either the old file, sent again harmlessly, or the new one). */
-        if (rest == NULL || poller__write_atomic(p->spool_dir, name, rest) != 0)
+        /* Partly sent (or not at all): the file keeps only what is still to send, replaced by an
+         * exchange and a look at what it replaced, so that a crash leaves either the old file, sent
+         * again harmlessly, or the new one. A file read but replaced since is kept whole beside the new
+         * one: nothing of it was acknowledged. */
+        const char *keep = sent > 0 ? rest : text;
+        int rewritten = -1;
+        if (sent == 0 && poller__is_read(path, &r.id))
+            rewritten = 0; /* nothing changed: the file stays as it is */
+        else if (keep != NULL)
+            rewritten = poller__rewrite_read(p, name, &r, keep, other, sizeof(other));
+        if (rewritten < 0)
             poller__log("error", "%s: could not rewrite it with the %zu notifications still to send: %s",
                         name, n_kept, strerror(errno));
-        else
+        else if (rewritten == 1)
+            poller__log("warn",
+                        "%s: %zu of %zu notifications kept for the next run, as %s: the file was replaced in "
+                        "the spool while they were sent (delivered again under its name), and the file now "
+                        "there is left for the next pass, to be sent in full",
+                        name, n_kept, n, other);
+        else if (sent > 0)
             poller__log("warn", "%s: %zu of %zu notifications kept for the next run", name, n_kept, n);
         rc = -1;
     }
     free(rest);
+    free(text);
     return rc;
 }
 
