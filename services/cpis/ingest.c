@@ -26,6 +26,9 @@
 /* A notification's clock may run a little ahead of ours. */
 #define INGEST_CLOCK_SKEW_MS (5 * 60 * 1000)
 #define INGEST_REASON_MAX 600
+/* The earliest date a notification's times may fall on, as a consultation's (the form's
+ * not_before): CP-IS began decades after it, and an earlier date is a fault of the sender's. */
+#define INGEST_NOT_BEFORE "1990-01-01"
 
 static const char *const ingest_senders[] = {"cpis-service", "system", NULL};
 static const char *const errors_readers[] = {"system-support", NULL};
@@ -120,9 +123,21 @@ static int ingest__time(ingest_note_t *n, const json_t *obj, const char *key, in
 {
     if (ingest__text(n, obj, key, key, 1, text) != 0)
         return -1;
-    /* RFC 3339 has the seconds, which tsr_text_datetime_ms would let go. */
-    *ms = strlen(*text) >= 20 && (*text)[16] == ':' ? tsr_text_datetime_ms(*text) : -1;
-    if (*ms < 0)
+    /* RFC 3339 has the seconds, which tsr_text_check_datetime would let go. A time before
+     * INGEST_NOT_BEFORE is read as one (said so, not called unreadable): no notification of the
+     * national service can be that old, and the follow-up would show a date no one could act on. */
+    tsr_error_t err;
+    err.code[0] = '\0';
+    char title[80];
+    snprintf(title, sizeof(title), "%s '%.40s'", key, *text);
+    int rc = strlen(*text) >= 20 && (*text)[16] == ':'
+                 ? tsr_text_check_datetime(*text, 0, INGEST_NOT_BEFORE, key, title, &err)
+                 : -1;
+    if (rc != 0 && strcmp(err.code, "date_too_early") == 0)
+        return ingest__fault(n, "date_too_early",
+                             "%s No CP-IS notification is that old: the national service sent it wrong.",
+                             err.message);
+    if (rc != 0 || tsr_text_datetime_parse(*text, ms) != 0)
         return ingest__fault(
             n, "invalid_date",
             "%s '%.40s' is not an RFC 3339 date and time with seconds and an offset, such as "

@@ -69,19 +69,30 @@ static void add_unborn(const char *family, const char *mother, const char *edd, 
     allocate_key_worker(id, key_worker);
 }
 
-/* One access notification as the feed gives it (docs/cpis-feed.md). */
-static char *access_json(const char *id, const char *nhs, const char *setting, const char *place,
-                         const char *professional)
+/* One access notification as the feed gives it (docs/cpis-feed.md), at the times given; the texts as
+ * JSON string content (escapes and all). */
+static char *access_at(const char *id, const char *nhs, const char *created_at, const char *accessed_at,
+                       const char *setting, const char *place, const char *professional)
 {
     char *out = NULL;
     if (asprintf(&out,
-                 "{\"notification_id\":\"%s\",\"type\":\"access\",\"created_at\":\"%sT10:20:00Z\","
-                 "\"nhs_number\":\"%s\",\"accessed_at\":\"%sT10:12:00Z\",\"care_setting\":{\"type\":"
+                 "{\"notification_id\":\"%s\",\"type\":\"access\",\"created_at\":\"%s\","
+                 "\"nhs_number\":\"%s\",\"accessed_at\":\"%s\",\"care_setting\":{\"type\":"
                  "\"%s\",\"ods_code\":\"RX1\",\"name\":\"%s\"},\"health_professional\":{\"name\":\"%s\","
                  "\"role\":\"Staff Nurse\"}}",
-                 id, day, nhs, day, setting, place, professional) < 0)
+                 id, created_at, nhs, accessed_at, setting, place, professional) < 0)
         return NULL;
     return out;
+}
+
+/* One access notification of the day of the notifications. */
+static char *access_json(const char *id, const char *nhs, const char *setting, const char *place,
+                         const char *professional)
+{
+    char created[32], accessed[32];
+    snprintf(created, sizeof(created), "%sT10:20:00Z", day);
+    snprintf(accessed, sizeof(accessed), "%sT10:12:00Z", day);
+    return access_at(id, nhs, created, accessed, setting, place, professional);
 }
 
 /* Posts one notification (its JSON) as a batch of its own, as the spine poller's service account;
@@ -1644,6 +1655,90 @@ static void test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own
     json_decref(errors);
 }
 
+/* Posts the notifications (each one's JSON, NULL after the last) as one batch; the number accepted,
+ * and the open error queue at *errors. */
+static long post_batch_of(char **notes, json_t **errors)
+{
+    size_t cap = 64, len = 0;
+    for (char **n = notes; *n != NULL; n++)
+        cap += strlen(*n) + 1;
+    char *batch = malloc(cap);
+    assert_non_null(batch);
+    len += (size_t)snprintf(batch, cap, "{\"notifications\":[");
+    for (char **n = notes; *n != NULL; n++) {
+        len += (size_t)snprintf(batch + len, cap - len, "%s%s", n == notes ? "" : ",", *n);
+        free(*n);
+    }
+    snprintf(batch + len, cap - len, "]}");
+    json_t *reply = testenv_call_json(testenv, service, "POST", "/api/v1/cpis/notifications", batch, 200);
+    free(batch);
+    long accepted = (long)json_integer_value(json_object_get(reply, "accepted"));
+    json_decref(reply);
+    *errors = open_errors();
+    return accepted;
+}
+
+/* The error queue's entry for the notification has the code, and its reason says says and not
+ * not_said (NULL: nothing to miss). */
+static void assert_entry(const json_t *errors, const char *id, const char *code, const char *says,
+                         const char *not_said)
+{
+    const json_t *e = error_of(errors, id);
+    if (e == NULL)
+        fail_msg("no entry for %s", id);
+    const char *reason = testenv_str(e, "reason");
+    if (strcmp(testenv_str(e, "code"), code) != 0 || strstr(reason, says) == NULL ||
+        (not_said != NULL && strstr(reason, not_said) != NULL))
+        fail_msg("%s: %s '%s', where %s saying '%s' was wanted", id, testenv_str(e, "code"), reason, code,
+                 says);
+}
+
+/* A time before 1 January 1990 (1969, 1900, the year 1, even the first instant of 1970 that was
+ * taken) was called not an RFC 3339 date and time; it is refused as too early, in words, and a
+ * time on that day or after is accepted as before. A date that is no date is still called so. */
+static void test_a_time_before_1990_is_queued_as_too_early_not_as_unreadable(void **state)
+{
+    (void)state;
+    char child[32], nhs[11], created[32];
+    add_key_workers_child("Edda", "Earlywell", "female", "2014-04-04", nhs, child);
+    snprintf(created, sizeof(created), "%sT10:20:00Z", day);
+    char *notes[] = {
+        access_at("N-EARLY-1969", nhs, created, "1969-12-31T23:59:59Z", "nhs-111", "DHU 111", "Alex Example"),
+        access_at("N-EARLY-1900", nhs, created, "1900-01-01T10:12:00Z", "nhs-111", "DHU 111", "Alex Example"),
+        access_at("N-EARLY-0001", nhs, created, "0001-01-01T00:00:00Z", "nhs-111", "DHU 111", "Alex Example"),
+        access_at("N-EARLY-1970", nhs, created, "1970-01-01T00:00:00Z", "nhs-111", "DHU 111", "Alex Example"),
+        /* The last half hour of 1989 in UTC, though the first of 1990 where it was written. */
+        access_at("N-EARLY-OFFSET", nhs, created, "1990-01-01T00:30:00+01:00", "nhs-111", "DHU 111",
+                  "Alex Example"),
+        access_at("N-EARLY-CREATED", nhs, "1989-12-31T23:59:59Z", "1989-12-31T23:00:00Z", "nhs-111",
+                  "DHU 111", "Alex Example"),
+        access_at("N-EARLY-NODATE", nhs, created, "1969-13-01T00:00:00Z", "nhs-111", "DHU 111",
+                  "Alex Example"),
+        access_at("N-EARLY-1990", nhs, created, "1990-01-01T00:00:00Z", "nhs-111", "DHU 111", "Alex Example"),
+        NULL,
+    };
+    json_t *errors;
+    assert_int_equal(post_batch_of(notes, &errors), 1);
+    const char *early[] = {"N-EARLY-1969", "N-EARLY-1900", "N-EARLY-0001", "N-EARLY-1970", "N-EARLY-OFFSET"};
+    for (size_t i = 0; i < sizeof(early) / sizeof(early[0]); i++)
+        assert_entry(errors, early[i], "date_too_early", "accessed_at '", "RFC 3339");
+    assert_entry(errors, "N-EARLY-1969", "date_too_early",
+                 "accessed_at '1969-12-31T23:59:59Z' cannot be before 1 January 1990.", NULL);
+    assert_entry(errors, "N-EARLY-CREATED", "date_too_early",
+                 "created_at '1989-12-31T23:59:59Z' cannot be before 1 January 1990.", NULL);
+    assert_entry(errors, "N-EARLY-NODATE", "invalid_date", "with seconds and an offset", NULL);
+    assert_null(error_of(errors, "N-EARLY-1990"));
+    json_decref(errors);
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-EARLY-%'"),
+        1);
+    assert_int_equal(
+        wait_count(
+            "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-EARLY-1990:%'", 1),
+        1);
+}
+
 /* A notification too large for a request on its own (a 1.5 MB member the feed does not have) and a
  * file whose notifications together are larger than a request may be: the file is sent in parts
  * that each fit, the large one is queued with its size in words, and the rest are accepted. Sent
@@ -2726,6 +2821,7 @@ int main(void)
         cmocka_unit_test(test_the_same_id_with_other_content_is_queued_as_a_conflict_and_the_first_stands),
         cmocka_unit_test(test_a_conflict_within_one_batch_stays_in_the_error_queue),
         cmocka_unit_test(test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own_reason),
+        cmocka_unit_test(test_a_time_before_1990_is_queued_as_too_early_not_as_unreadable),
         cmocka_unit_test(test_a_notification_too_large_for_a_request_is_queued_and_its_file_goes_on),
         cmocka_unit_test(test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_for_her_too),
         cmocka_unit_test(test_a_queued_notification_is_accepted_when_retried_after_the_child_is_recorded),
