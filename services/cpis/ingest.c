@@ -95,7 +95,28 @@ static int ingest__fault(ingest_note_t *n, const char *code, const char *fmt, ..
     return -1;
 }
 
-/* A required (or optional) text member of obj, one line of at most INGEST_TEXT_MAX characters. */
+/* The first control character of s (one tsr_text_has_control finds) in words, at named: "a tab",
+ * "U+001B". */
+static const char *ingest__control_named(const char *s, char named[16])
+{
+    snprintf(named, 16, "one");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned code = *p;
+        if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+            code = p[1];
+        else if (*p >= 0x20 && *p != 0x7F)
+            continue;
+        if (code == '\t')
+            return "a tab";
+        snprintf(named, 16, "U+%04X", code);
+        break;
+    }
+    return named;
+}
+
+/* A required (or optional) text member of obj, one line of at most INGEST_TEXT_MAX characters and
+ * no other control character (a tab, an escape, a bell): each fault said as it is, so that system
+ * support reading the entry knows what the national service sent. */
 static int ingest__text(ingest_note_t *n, const json_t *obj, const char *key, const char *path, int required,
                         const char **out)
 {
@@ -111,9 +132,17 @@ static int ingest__text(ingest_note_t *n, const json_t *obj, const char *key, co
     const char *s = json_string_value(v);
     if (required && tsr_text_trimmed_length(s) == 0)
         return ingest__fault(n, "missing_field", "The notification's %s is empty.", path);
-    if (tsr_text_length(s) > INGEST_TEXT_MAX || tsr_text_has_control(s, 0))
-        return ingest__fault(n, "invalid_field", "%s must be one line of at most %d characters.", path,
-                             INGEST_TEXT_MAX);
+    if (tsr_text_length(s) > INGEST_TEXT_MAX)
+        return ingest__fault(n, "invalid_field", "%s must be at most %d characters; it has %zu.", path,
+                             INGEST_TEXT_MAX, tsr_text_length(s));
+    if (strpbrk(s, "\r\n") != NULL)
+        return ingest__fault(n, "invalid_field", "%s must be one line; it holds a line break.", path);
+    char named[16];
+    if (tsr_text_has_control(s, 0))
+        return ingest__fault(n, "invalid_characters",
+                             "%s must not hold control characters (a tab, an escape, a bell and the like); "
+                             "it holds %s.",
+                             path, ingest__control_named(s, named));
     *out = s;
     return 0;
 }

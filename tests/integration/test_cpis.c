@@ -1739,6 +1739,48 @@ static void test_a_time_before_1990_is_queued_as_too_early_not_as_unreadable(voi
         1);
 }
 
+/* A health professional's name with a tab, an escape or a bell in it was refused as not "one line
+ * of at most 200 characters", which it was; it is refused for its control character, named. A line
+ * break is what "one line" means, and a name too long is told its length. */
+static void test_a_control_character_in_a_text_is_queued_as_such_naming_it(void **state)
+{
+    (void)state;
+    char child[32], nhs[11], at[32];
+    add_key_workers_child("Carla", "Controlwell", "female", "2015-05-15", nhs, child);
+    snprintf(at, sizeof(at), "%sT10:12:00Z", day);
+    char long_name[260];
+    memset(long_name, 'x', 201);
+    long_name[201] = '\0';
+    char *notes[] = {
+        access_at("N-CTRL-TAB", nhs, at, at, "nhs-111", "DHU 111", "Alex\\tExample"),
+        access_at("N-CTRL-ESC", nhs, at, at, "nhs-111", "DHU 111", "Alex\\u001bExample"),
+        access_at("N-CTRL-BEL", nhs, at, at, "nhs-111", "DHU 111", "Alex\\u0007"),
+        access_at("N-CTRL-C1", nhs, at, at, "nhs-111", "DHU 111", "Alex\\u0085Example"),
+        access_at("N-CTRL-LF", nhs, at, at, "nhs-111", "DHU 111", "Alex\\nExample"),
+        access_at("N-CTRL-LONG", nhs, at, at, "nhs-111", "DHU 111", long_name),
+        access_at("N-CTRL-OK", nhs, at, at, "nhs-111", "DHU 111", "Alex Example"),
+        NULL,
+    };
+    json_t *errors;
+    assert_int_equal(post_batch_of(notes, &errors), 1);
+    const char *controls[][2] = {
+        {"N-CTRL-TAB", "it holds a tab"},
+        {"N-CTRL-ESC", "it holds U+001B"},
+        {"N-CTRL-BEL", "it holds U+0007"},
+        {"N-CTRL-C1", "it holds U+0085"},
+    };
+    for (size_t i = 0; i < sizeof(controls) / sizeof(controls[0]); i++) {
+        assert_entry(errors, controls[i][0], "invalid_characters",
+                     "health_professional.name must not hold control characters", "one line");
+        assert_entry(errors, controls[i][0], "invalid_characters", controls[i][1], NULL);
+    }
+    assert_entry(errors, "N-CTRL-LF", "invalid_field", "health_professional.name must be one line", "200");
+    assert_entry(errors, "N-CTRL-LONG", "invalid_field",
+                 "health_professional.name must be at most 200 characters; it has 201", "one line");
+    assert_null(error_of(errors, "N-CTRL-OK"));
+    json_decref(errors);
+}
+
 /* A notification too large for a request on its own (a 1.5 MB member the feed does not have) and a
  * file whose notifications together are larger than a request may be: the file is sent in parts
  * that each fit, the large one is queued with its size in words, and the rest are accepted. Sent
@@ -2822,6 +2864,7 @@ int main(void)
         cmocka_unit_test(test_a_conflict_within_one_batch_stays_in_the_error_queue),
         cmocka_unit_test(test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own_reason),
         cmocka_unit_test(test_a_time_before_1990_is_queued_as_too_early_not_as_unreadable),
+        cmocka_unit_test(test_a_control_character_in_a_text_is_queued_as_such_naming_it),
         cmocka_unit_test(test_a_notification_too_large_for_a_request_is_queued_and_its_file_goes_on),
         cmocka_unit_test(test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_for_her_too),
         cmocka_unit_test(test_a_queued_notification_is_accepted_when_retried_after_the_child_is_recorded),
