@@ -464,22 +464,35 @@ static int person__validate(const Tsr__Records__PersonCreate *in, char nhs[11], 
 }
 
 /* 0 when no one but except_id holds the NHS number; else 409 duplicate_nhs_number naming the holder,
- * with what to do. */
+ * with what to do. A holder whose record the caller may not open (restricted, or a declared conflict)
+ * is not named: neither its id nor, through a search by that id, its name (seed 002). */
 static int person__check_nhs_free(tsr_call_t *call, const char *nhs, uint64_t except_id,
                                   const char *what_to_do, tsr_error_t *err)
 {
-    char except[24];
+    char worker[32], teams[1024], except[24];
+    const char *override;
+    records_access_params(call, worker, teams, sizeof(teams), &override);
     snprintf(except, sizeof(except), "%" PRIu64, except_id);
-    const char *params[2] = {nhs, except};
-    PGresult *res = tsr_db_exec(
-        call->conn, "SELECT id FROM people WHERE nhs_number = $1 AND id <> $2::bigint", 2, params, err);
+    const char *params[5] = {worker, teams, override, nhs, except};
+    char sql[2048];
+    /* A holder the caller may open first: naming it tells nothing of one they may not. */
+    snprintf(sql, sizeof(sql),
+             "SELECT p.id, %s AS full_access FROM people p WHERE p.nhs_number = $4 AND p.id <> $5::bigint"
+             " ORDER BY full_access DESC, p.id LIMIT 1",
+             records_access_sql);
+    PGresult *res = tsr_db_exec(call->conn, sql, 5, params, err);
     if (res == NULL)
         return -1;
     int rc = 0;
-    if (PQntuples(res) > 0)
+    if (PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 1), "t") == 0)
         rc = tsr_error_set(err, TSR_E_CONFLICT, "duplicate_nhs_number", "nhs_number",
                            "A person with NHS number %s is already recorded (id %s): %s.", nhs,
                            PQgetvalue(res, 0, 0), what_to_do);
+    else if (PQntuples(res) > 0)
+        rc = tsr_error_set(err, TSR_E_CONFLICT, "duplicate_nhs_number", "nhs_number",
+                           "NHS number %s is already recorded on a record you cannot open. Check the "
+                           "number; if it is right, ask system support about the record that holds it.",
+                           nhs);
     PQclear(res);
     return rc;
 }
@@ -839,17 +852,15 @@ int records_person_set_nhs_number(tsr_call_t *call, tsr_error_t *err)
     PGresult *res =
         tsr_db_exec(call->conn,
                     "SELECT coalesce(nhs_number, ''), merged_into IS NOT NULL, unborn AND"
-                    " expected_delivery_date > current_date, coalesce(expected_delivery_date::text, ''),"
-                    " (SELECT min(o.id) FROM people o WHERE o.nhs_number = $2 AND o.id <> p.id)"
+                    " expected_delivery_date > current_date, coalesce(expected_delivery_date::text, '')"
                     " FROM people p WHERE id = $1::bigint FOR UPDATE",
-                    2, params, err);
+                    1, params, err);
     if (res == NULL)
         return -1;
-    char was[16], edd[16], holder[32];
+    char was[16], edd[16];
     snprintf(was, sizeof(was), "%s", PQgetvalue(res, 0, 0));
     int merged = PQgetvalue(res, 0, 1)[0] == 't', before_birth = PQgetvalue(res, 0, 2)[0] == 't';
     snprintf(edd, sizeof(edd), "%s", PQgetvalue(res, 0, 3));
-    snprintf(holder, sizeof(holder), "%s", PQgetvalue(res, 0, 4));
     PQclear(res);
     if (merged)
         return tsr_error_set(err, TSR_E_CONFLICT, "already_merged", NULL,
@@ -859,12 +870,9 @@ int records_person_set_nhs_number(tsr_call_t *call, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_INVALID, "unborn_with_nhs_number", "nhs_number",
                              "An unborn child has no NHS number of its own until birth (expected on %s).",
                              edd);
-    if (holder[0] != '\0')
-        return tsr_error_set(
-            err, TSR_E_CONFLICT, "duplicate_nhs_number", "nhs_number",
-            "NHS number %s is already recorded on another person (id %s): check the number, or "
-            "merge the two records.",
-            nhs, holder);
+    if (person__check_nhs_free(call, nhs, in->person_id, "check the number, or merge the two records", err) !=
+        0)
+        return -1;
     if (strcmp(was, nhs) == 0)
         return records_person_reply_changed(call, in->person_id, err);
     res = tsr_db_exec(call->conn, "UPDATE people SET nhs_number = $2 WHERE id = $1::bigint", 2, params, err);

@@ -1754,6 +1754,87 @@ static void test_the_birth_of_an_unborn_child_is_recorded_on_their_record(void *
     free(sw);
 }
 
+/* The error's message, with every copy of the NHS number blanked out (its digits could hold an id). */
+static void message_without(const testenv_response_t *r, const char *nhs, char *out, size_t size)
+{
+    const char *message = json_string_value(json_object_get(json_object_get(r->json, "error"), "message"));
+    snprintf(out, size, "%s", message ? message : "");
+    for (char *at = strstr(out, nhs); at; at = strstr(at, nhs))
+        memset(at, '#', strlen(nhs));
+}
+
+/* Asserts a 409 duplicate_nhs_number on the number that names no holder (no id, no name) and sends
+ * the worker to system support. */
+static void assert_duplicate_names_no_one(const testenv_response_t *r, const char *nhs, const char *holder,
+                                          const char *family, const char *what)
+{
+    char message[512];
+    testenv_assert_error(r, 409, "duplicate_nhs_number");
+    assert_string_equal(testenv_str(json_object_get(r->json, "error"), "field"), "nhs_number");
+    message_without(r, nhs, message, sizeof(message));
+    if (strstr(message, holder) || strstr(message, "(id") || strstr(r->body, family) ||
+        strstr(message, "system support") == NULL)
+        fail_msg("%s, the worker was told: %s", what, r->body);
+}
+
+/* Seed 002: nothing about a restricted person but their display name reaches a worker without access.
+ * A number already held on such a record is refused without naming the holder (not even by id,
+ * which a search by id turns into the name), on adding a person and on recording a number; someone
+ * with access is still told whose record it is. */
+static void test_a_duplicate_nhs_number_on_a_record_the_caller_cannot_open_names_no_one(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char holder[32], nhs[11], body[512], path[128], message[512];
+    testenv_new_nhs_number(nhs);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Tamsin\",\"family\":\"Holdfast\"},\"gender\":\"female\","
+             "\"date_of_birth\":\"2014-05-06\",\"nhs_number\":\"%s\"}",
+             nhs);
+    add_person(admin, body, holder);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", holder);
+    testenv_response_t r = testenv_http(testenv, "PUT", path, admin,
+                                        "{\"reason\":\"high-risk\",\"review_date\":\"2099-01-01\"}", NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Test\",\"family\":\"Dup\"},\"gender\":\"female\","
+             "\"date_of_birth\":\"2014-05-06\",\"nhs_number\":\"%s\"}",
+             nhs);
+    /* Early help and a third party's worker: neither may open the record. */
+    const char *outsiders[2] = {"eh.worker", "carers.worker"};
+    for (int u = 0; u < 2; u++) {
+        char *token = testenv_login(testenv, outsiders[u]);
+        r = testenv_http(testenv, "POST", "/api/v1/people", token, body, NULL);
+        assert_duplicate_names_no_one(&r, nhs, holder, "Holdfast", "adding a person with the number");
+        testenv_response_free(&r);
+        /* Recording the number on a record they may change: the same. */
+        char open[32], change[128], number[64];
+        snprintf(change, sizeof(change),
+                 "{\"legal_name\":{\"given\":\"Open%c\",\"family\":\"Numberless\"},\"gender\":\"male\"}",
+                 'A' + u);
+        add_person(token, change, open);
+        snprintf(path, sizeof(path), "/api/v1/people/%s/nhs-number", open);
+        snprintf(number, sizeof(number), "{\"nhs_number\":\"%s\"}", nhs);
+        r = testenv_http(testenv, "PUT", path, token, number, NULL);
+        assert_duplicate_names_no_one(&r, nhs, holder, "Holdfast", "recording the number");
+        testenv_response_free(&r);
+        free(token);
+    }
+    /* The MASH team keeps access: told whose record it is, to open it instead. */
+    char *sw = testenv_login(testenv, "mash.sw");
+    r = testenv_http(testenv, "POST", "/api/v1/people", sw, body, NULL);
+    testenv_assert_error(&r, 409, "duplicate_nhs_number");
+    message_without(&r, nhs, message, sizeof(message));
+    char id_text[48];
+    snprintf(id_text, sizeof(id_text), "(id %s)", holder);
+    if (strstr(message, id_text) == NULL)
+        fail_msg("a worker with access was not told the holder: %s", r.body);
+    testenv_response_free(&r);
+    free(sw);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1780,6 +1861,7 @@ int main(void)
         cmocka_unit_test(test_restrictions_whose_review_date_has_come_are_listed_for_system_support),
         cmocka_unit_test(test_the_birth_of_an_unborn_child_is_recorded_on_their_record),
         cmocka_unit_test(test_a_worker_refused_a_restricted_record_asks_system_support_for_access),
+        cmocka_unit_test(test_a_duplicate_nhs_number_on_a_record_the_caller_cannot_open_names_no_one),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
