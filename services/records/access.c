@@ -32,6 +32,10 @@ const char records_access_sql[] =
     "                 OR al.team_id = ANY (SELECT unnest(k.managed_team_ids) FROM workers k"
     "                                      WHERE k.id = $1::bigint)))))";
 
+const char records_access_maybe_name_only_sql[] =
+    "p.id IN (SELECT r.person_id FROM restrictions r"
+    "         UNION ALL SELECT c.person_id FROM conflicts c WHERE c.worker_id = $1::bigint)";
+
 static size_t access__split(const char *list, char **out)
 {
     size_t n = 0;

@@ -34,6 +34,12 @@ int records_access_check(tsr_call_t *call, tsr_error_t *err);
 /* The SQL boolean expression (for a row of people aliased p) that is true when the actor has full
  * access; its parameters are $1 worker id, $2 team ids (bigint[]), $3 policy override (bool). */
 extern const char records_access_sql[];
+/* The SQL condition (for a row of people aliased p, $1 the worker id) that holds for every person the
+ * actor might see by name only: the restricted ones and those they declared a conflict with. With NOT
+ * records_access_sql it finds exactly those the actor sees by name only, reading only those few rows,
+ * so that a search finds them by their display name alone (seed 002: nothing else about them shows,
+ * so nothing else may find them either). */
+extern const char records_access_maybe_name_only_sql[];
 /* How far into a search's matches a page may start (its cursor): the first 1,000 matches, best first,
  * are as far as anyone reads a ranked list; a search that finds more needs more to go on. */
 #define RECORDS_SEARCH_DEPTH 1000

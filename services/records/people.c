@@ -719,28 +719,48 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
     const char *params[8] = {
         worker, teams, override, name, in->date_of_birth[0] ? in->date_of_birth : NULL, by_id ? name : NULL,
         lim,    from};
-    char sql[4096];
     /* A person id is a direct match; a name is ranked by trigram word similarity (any order, small
      * misspellings), nearest first straight from the GiST index so that only the rows shown are
      * read; a date of birth narrows exactly. Access and the restriction are looked at for those
-     * rows only. */
-    const char *candidates =
-        by_id ? "SELECT * FROM people WHERE merged_into IS NULL AND id = $6::bigint AND ($5::date IS NULL OR "
-                "date_of_birth = $5::date) LIMIT $7::int OFFSET $8::int"
-        : name[0] != '\0'
-            ? "SELECT * FROM people WHERE merged_into IS NULL AND $4 OPERATOR(public.<%) search_names"
-              " AND ($5::date IS NULL OR date_of_birth = $5::date)"
-              " ORDER BY $4 OPERATOR(public.<<->) search_names LIMIT $7::int OFFSET $8::int"
-            : "SELECT * FROM people WHERE merged_into IS NULL AND date_of_birth = $5::date ORDER BY "
-              "family_name, given_name, id LIMIT $7::int OFFSET $8::int";
+     * rows only. A person the caller sees by name only is found by that name alone (seed 002: a
+     * restricted person appears in search by display name only): not by their other names, and not
+     * at all when a date of birth is given, so that the answer is the same whether the date they
+     * cannot see is right or wrong. Those few are read apart, off the restrictions and the caller's
+     * conflicts. dist orders the matches. */
+    char candidates[8192], sql[12288];
+    if (by_id)
+        snprintf(
+            candidates, sizeof(candidates),
+            "SELECT p.*, 0 AS dist FROM people p WHERE p.merged_into IS NULL AND p.id = $6::bigint"
+            " AND ($5::date IS NULL OR (p.date_of_birth = $5::date AND %s)) LIMIT $7::int OFFSET $8::int",
+            records_access_sql);
+    else if (name[0] != '\0')
+        snprintf(candidates, sizeof(candidates),
+                 "SELECT * FROM ("
+                 "(SELECT p.*, $4 OPERATOR(public.<<->) p.search_names AS dist FROM people p"
+                 "  WHERE p.merged_into IS NULL AND $4 OPERATOR(public.<%%) p.search_names"
+                 "  AND ($5::date IS NULL OR p.date_of_birth = $5::date) AND %s"
+                 "  ORDER BY $4 OPERATOR(public.<<->) p.search_names LIMIT $7::int + $8::int)"
+                 " UNION ALL"
+                 " SELECT p.*, $4 OPERATOR(public.<<->) lower(" PERSON_DISPLAY ") FROM people p"
+                 "  WHERE %s AND p.merged_into IS NULL AND $5::date IS NULL"
+                 "  AND $4 OPERATOR(public.<%%) lower(" PERSON_DISPLAY ") AND NOT %s) AS m"
+                 " ORDER BY dist, family_name, given_name, id LIMIT $7::int OFFSET $8::int",
+                 records_access_sql, records_access_maybe_name_only_sql, records_access_sql);
+    else
+        snprintf(candidates, sizeof(candidates),
+                 "SELECT p.*, 0 AS dist FROM people p WHERE p.merged_into IS NULL AND p.date_of_birth = "
+                 "$5::date AND %s ORDER BY p.family_name, p.given_name, p.id LIMIT $7::int OFFSET $8::int",
+                 records_access_sql);
     /* rank: a match's place in the candidates' order, by which the one past the page is known
-     * wherever the order shown puts it. */
+     * wherever the order shown puts it. (The CASE names $4 and $6 in every mode, as PostgreSQL must
+     * know each parameter's type; dist is 0 when either says so.) */
     snprintf(sql, sizeof(sql),
              "SELECT " PERSON_COLUMNS ", %s AS full_access, p.rank"
              " FROM (SELECT c.*, row_number() OVER () AS rank FROM (%s) AS c) AS p"
              " LEFT JOIN restrictions r ON r.person_id = p.id"
-             " ORDER BY CASE WHEN $4 = '' OR $6::bigint IS NOT NULL THEN 0"
-             "          ELSE $4 OPERATOR(public.<<->) p.search_names END, p.family_name, p.given_name, p.id",
+             " ORDER BY CASE WHEN $4 = '' OR $6::bigint IS NOT NULL THEN 0 ELSE p.dist END, p.family_name,"
+             " p.given_name, p.id",
              records_access_sql, candidates);
     /* 0.5 finds one or two letters wrong in a name ('babtunde' for Babatunde) without flooding the
      * list; local to this transaction. */

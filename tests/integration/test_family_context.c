@@ -354,7 +354,13 @@ static void test_restricted_people_show_only_their_display_name_and_every_read_i
     char *kw = testenv_login(testenv, "key.worker");
     char *admin = testenv_login(testenv, "admin");
     char secret[32], open[32], path[256];
-    testenv_add_person(testenv, sw, "Peregrine", "Ashdown-Vale", "2012-06-06", secret);
+    json_t *added = testenv_call_json(testenv, sw, "POST", "/api/v1/people",
+                                      "{\"legal_name\":{\"given\":\"Peregrine\",\"family\":\"Ashdown-Vale\"},"
+                                      "\"other_names\":[\"Wilhelmina Drakesby\"],\"gender\":\"male\","
+                                      "\"date_of_birth\":\"2012-06-06\"}",
+                                      201);
+    snprintf(secret, sizeof(secret), "%s", testenv_str(added, "id"));
+    json_decref(added);
     testenv_add_person(testenv, sw, "Rosalind", "Ashdown-Vale", "2012-06-06", open);
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", secret);
     testenv_response_t r =
@@ -367,7 +373,8 @@ static void test_restricted_people_show_only_their_display_name_and_every_read_i
     long entries_secret =
         testenv_sql_long(testenv, "SELECT count(*) FROM audit.entries WHERE record_kind = 'person'"
                                   " AND action = 'search'");
-    json_t *j = get(kw, "/api/v1/family-context/search?name=ashdown-vale&dob=2012-06-06", 200);
+    /* By the name alone, the restricted one is there by display name only. */
+    json_t *j = get(kw, "/api/v1/family-context/search?name=ashdown-vale", 200);
     json_t *items = json_object_get(j, "items");
     assert_int_equal(json_array_size(items), 2);
     int seen_secret = 0;
@@ -387,26 +394,48 @@ static void test_restricted_people_show_only_their_display_name_and_every_read_i
     }
     assert_true(seen_secret);
     json_decref(j);
+    /* Nothing hidden finds them: with a date of birth they are not there, whether it is theirs or not
+     * (the answer cannot confirm it), and their other name finds no one. */
+    const char *hidden[3] = {"name=ashdown-vale&dob=2012-06-06", "name=ashdown-vale&dob=2012-06-07",
+                             "name=wilhelmina%20drakesby"};
+    for (int q = 0; q < 3; q++) {
+        snprintf(path, sizeof(path), "/api/v1/family-context/search?%s", hidden[q]);
+        j = get(kw, path, 200);
+        json_array_foreach(json_object_get(j, "items"), i, item)
+        {
+            if (strcmp(json_string_value(json_object_get(item, "id")), secret) == 0)
+                fail_msg("searching %s found the restricted person", hidden[q]);
+        }
+        assert_int_equal(json_array_size(json_object_get(j, "items")), q == 0 ? 1 : 0);
+        json_decref(j);
+    }
+    /* Someone with access finds them by the other name and the date of birth, in full. */
+    j = get(sw, "/api/v1/family-context/search?name=wilhelmina%20drakesby&dob=2012-06-06", 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    item = json_array_get(json_object_get(j, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(item, "id")), secret);
+    assert_string_equal(json_string_value(json_object_get(item, "date_of_birth")), "2012-06-06");
+    json_decref(j);
     snprintf(path, sizeof(path), "/api/v1/family-context/people/%s", secret);
     expect_error(kw, path, 403, "restricted_record");
     /* Someone on the access rule sees it all. */
     json_decref(view_of(sw, secret));
 
-    /* The search left one entry, for the person shown in full, with the reason; the view one, and
-     * the refusal one. */
+    /* Each search left one entry for each person shown in full, with the reason (the open one
+     * twice, the restricted one to the worker with access once); the view one, and the refusal one. */
     assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
     char sql[512];
     assert_int_equal(testenv_sql_long(testenv,
                                       "SELECT count(*) FROM audit.entries WHERE record_kind = 'person'"
                                       " AND action = 'search'"),
-                     entries_secret + 1);
+                     entries_secret + 3);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s AND action "
              "= 'search'"
              " AND username = 'key.worker' AND reason = 'Family Context check for strategy meeting'"
              " AND summary LIKE '%%Family Context search%%'",
              open);
-    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
              " AND username = 'key.worker'",

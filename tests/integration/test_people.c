@@ -977,6 +977,23 @@ test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the
     free(admin);
 }
 
+/* Allocates the person to the key worker in children's social care, then restricts their record. */
+static void allocate_and_restrict(const char *admin, const char *id, const char *key_worker)
+{
+    char path[128], body[256];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", id);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             key_worker);
+    testenv_response_t r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", id);
+    r = testenv_http(testenv, "PUT", path, admin, "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\"}",
+                     NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+}
+
 static void test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted_record(void **state)
 {
     (void)state;
@@ -991,19 +1008,9 @@ static void test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted
                "{\"legal_name\":{\"given\":\"Sol\",\"family\":\"Marchetti\"},\"gender\":\"male\","
                "\"date_of_birth\":\"2014-03-02\"}",
                id);
-    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", id);
-    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
-             key_worker);
-    testenv_response_t r = testenv_http(testenv, "POST", path, admin, body, NULL);
-    assert_int_equal(r.status, 201);
-    testenv_response_free(&r);
-    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", id);
-    r = testenv_http(testenv, "PUT", path, admin, "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\"}",
-                     NULL);
-    assert_int_equal(r.status, 200);
-    testenv_response_free(&r);
+    allocate_and_restrict(admin, id, key_worker);
     snprintf(path, sizeof(path), "/api/v1/people/%s", id);
-    r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
+    testenv_response_t r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
     testenv_assert_error(&r, 403, "restricted_record");
     testenv_response_free(&r);
     char worker_path[64];
@@ -1835,6 +1842,96 @@ static void test_a_duplicate_nhs_number_on_a_record_the_caller_cannot_open_names
     free(admin);
 }
 
+/* The ids of a people search's items, comma-separated, as the caller sees them ("" for none). */
+static void search_ids(const char *token, const char *query, char *out, size_t size)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/people?%s", query);
+    json_t *list = testenv_call_json(testenv, token, "GET", path, NULL, 200);
+    size_t i, n = 0;
+    json_t *item;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(list, "items"), i, item)
+    {
+        if (n + 24 < size)
+            n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "," : "", testenv_str(item, "id"));
+    }
+    json_decref(list);
+}
+
+static int lists(const char *ids, const char *id)
+{
+    size_t len = strlen(id);
+    for (const char *at = strstr(ids, id); at; at = strstr(at + 1, id))
+        if ((at == ids || at[-1] == ',') && (at[len] == '\0' || at[len] == ','))
+            return 1;
+    return 0;
+}
+
+/* Seed 002: a restricted person still appears in search by display name only. To a worker without
+ * access they are found by that name alone: their other names find no one, and a search by date of
+ * birth (alone, with a name, or with their id) answers the same whether the date is theirs or not. A
+ * worker with access, by policy or as the allocated worker, finds them by all of it as before. */
+static void test_a_restricted_person_is_found_by_display_name_only_by_those_without_access(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char id[32], path[128], key_worker[32];
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Ottoline\",\"family\":\"Fennimore\"},\"gender\":\"female\","
+               "\"date_of_birth\":\"2013-08-19\",\"other_names\":[\"Zanna Quillfeather\"]}",
+               id);
+    /* A key worker of their own (the demo key worker's line manager is the early-help worker by now). */
+    testenv_add_worker(testenv, admin, "alloc.search", "Ines Allocwright", "\"roles\":[\"social-worker\"]",
+                       key_worker);
+    allocate_and_restrict(admin, id, key_worker);
+    char right[1024], wrong[1024], ids[1024], by_id[48];
+    snprintf(by_id, sizeof(by_id), "name=%s&", id);
+    const char *outsiders[2] = {"eh.worker", "carers.worker"};
+    for (int u = 0; u < 2; u++) {
+        char *token = testenv_login(testenv, outsiders[u]);
+        /* The display name finds them, name only. */
+        json_t *list =
+            testenv_call_json(testenv, token, "GET", "/api/v1/people?name=ottoline%20fennimore", NULL, 200);
+        json_t *first = json_array_get(json_object_get(list, "items"), 0);
+        assert_string_equal(testenv_str(first, "id"), id);
+        assert_true(json_is_true(json_object_get(first, "name_only")));
+        assert_null(json_object_get(first, "date_of_birth"));
+        json_decref(list);
+        /* Their other name does not. */
+        search_ids(token, "name=zanna%20quillfeather", ids, sizeof(ids));
+        if (lists(ids, id))
+            fail_msg("%s found the restricted person by their other name", outsiders[u]);
+        /* A date of birth answers the same whether it is theirs or the day after. */
+        const char *names[3] = {"", "name=fennimore&", by_id};
+        for (int q = 0; q < 3; q++) {
+            snprintf(path, sizeof(path), "%sdob=2013-08-19", names[q]);
+            search_ids(token, path, right, sizeof(right));
+            snprintf(path, sizeof(path), "%sdob=2013-08-20", names[q]);
+            search_ids(token, path, wrong, sizeof(wrong));
+            if (lists(right, id) || strcmp(right, wrong) != 0)
+                fail_msg("%s searching %s: [%s], the wrong date: [%s]", outsiders[u], path, right, wrong);
+        }
+        free(token);
+    }
+    /* With access (the MASH team by policy; the allocated key worker): found by all of it, in full. */
+    const char *insiders[2] = {"mash.sw", "alloc.search"};
+    for (int u = 0; u < 2; u++) {
+        char *token = testenv_login(testenv, insiders[u]);
+        const char *finding[4] = {"name=zanna%20quillfeather&", "", "name=fennimore&", by_id};
+        for (int q = 0; q < 4; q++) {
+            snprintf(path, sizeof(path), q == 0 ? "%s" : "%sdob=2013-08-19", finding[q]);
+            search_ids(token, path, ids, sizeof(ids));
+            if (!lists(ids, id))
+                fail_msg("%s searching %s did not find the person: [%s]", insiders[u], path, ids);
+        }
+        search_ids(token, "name=fennimore&dob=2013-08-20", ids, sizeof(ids));
+        assert_false(lists(ids, id));
+        free(token);
+    }
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1862,6 +1959,7 @@ int main(void)
         cmocka_unit_test(test_the_birth_of_an_unborn_child_is_recorded_on_their_record),
         cmocka_unit_test(test_a_worker_refused_a_restricted_record_asks_system_support_for_access),
         cmocka_unit_test(test_a_duplicate_nhs_number_on_a_record_the_caller_cannot_open_names_no_one),
+        cmocka_unit_test(test_a_restricted_person_is_found_by_display_name_only_by_those_without_access),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
