@@ -952,6 +952,28 @@ static int step__keep_read_only(tsr_call_t *call, const wf_step_t *step, const j
     return rc;
 }
 
+/* Keeps a section's data and whether it is completed, saved by the caller (deferred: with the call's
+ * other statements, or none of them). */
+static int step__section_keep(tsr_call_t *call, uint64_t step_id, const char *number, const json_t *data,
+                              int completed, tsr_error_t *err)
+{
+    char *text = json_dumps(data, JSON_COMPACT);
+    if (text == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+    char id[24], by[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step_id);
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    const char *params[5] = {id, number, text, completed ? "true" : "false", by};
+    int rc = tsr_db_defer(call->conn,
+                          "INSERT INTO sections (step_id, number, data, completed, saved_by)"
+                          " VALUES ($1::bigint, $2, $3::jsonb, $4::boolean, $5::bigint)"
+                          " ON CONFLICT (step_id, number) DO UPDATE SET data = EXCLUDED.data,"
+                          " completed = EXCLUDED.completed, saved_at = now(), saved_by = EXCLUDED.saved_by",
+                          5, params, NULL, NULL, err);
+    free(text);
+    return rc;
+}
+
 int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Workflow__SectionSave *in = (const Tsr__Workflow__SectionSave *)call->payload;
@@ -1001,21 +1023,8 @@ int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
     if (owner != NULL &&
         step__save_owned(call, &step, owner, in->section, section, &data, &completed, err) != 0)
         goto done;
-    char *text = json_dumps(data, JSON_COMPACT);
-    char id[24], by[24];
-    snprintf(id, sizeof(id), "%" PRIu64, step.id);
-    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
-    const char *params[5] = {id, json_string_value(json_object_get(section, "number")), text,
-                             completed ? "true" : "false", by};
-    int saved =
-        tsr_db_defer(call->conn,
-                     "INSERT INTO sections (step_id, number, data, completed, saved_by)"
-                     " VALUES ($1::bigint, $2, $3::jsonb, $4::boolean, $5::bigint)"
-                     " ON CONFLICT (step_id, number) DO UPDATE SET data = EXCLUDED.data,"
-                     " completed = EXCLUDED.completed, saved_at = now(), saved_by = EXCLUDED.saved_by",
-                     5, params, NULL, NULL, err);
-    free(text);
-    if (saved != 0)
+    if (step__section_keep(call, step.id, json_string_value(json_object_get(section, "number")), data,
+                           completed, err) != 0)
         goto done;
     char detail[200];
     snprintf(detail, sizeof(detail), "Section %s %s", in->section, completed ? "completed" : "saved");
@@ -1477,12 +1486,15 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
     }
     size_t i;
     json_t *s;
+    const char *actions_section = NULL;
     json_array_foreach(json_object_get(step.def, "sections"), i, s)
     {
         const char *number = json_string_value(json_object_get(s, "number"));
         const char *kind = json_string_value(json_object_get(s, "kind"));
         int is_actions = kind && strcmp(kind, "next-actions") == 0;
         int completed = 0;
+        if (is_actions)
+            actions_section = number;
         for (int r = 0; r < PQntuples(res); r++)
             if (strcmp(PQgetvalue(res, r, 0), number) == 0) {
                 completed = PQgetvalue(res, r, 1)[0] == 't';
@@ -1615,6 +1627,15 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
                          " note, priority, started_step_id, added_by)"
                          " VALUES ($1::bigint, $2::int, $3, $4, $5, $6, $7, $8, $9::bigint, $10::bigint)",
                          10, p, NULL, NULL, err) != 0)
+            goto done;
+    }
+    /* Next actions given with the finish are its next-actions section's, completed, as a save of the
+     * section before it would have made them: here they are kept only when the step finishes. */
+    if (in->n_next_actions > 0 && actions_section != NULL) {
+        json_t *data = json_pack("{s:O}", "next_actions", actions);
+        int kept = step__section_keep(call, step.id, actions_section, data, 1, err);
+        json_decref(data);
+        if (kept != 0)
             goto done;
     }
     if (tsr_db_defer(call->conn,

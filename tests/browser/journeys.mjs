@@ -122,6 +122,22 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   await startConsultation(s, kb, 'Hampden', 'Hampden Children Centre (7500065)', true);
   ctx.stepId = /#\/steps\/(\d+)/.exec(page.url())[1];
+  const adminToken = await page.evaluate(() => sessionStorage.getItem('tessera.token'));
+  // Finish straight from section 3 is refused while section 1 is incomplete, and changes nothing:
+  // section 3 is not then marked completed, and the error summary leads to section 1.
+  await kb.press(page.getByRole('link', { name: '3. Actions Taken' }));
+  await page.getByRole('heading', { name: '3. Actions Taken' }).waitFor();
+  await kb.press(page.getByLabel('Consultation complete'));
+  await kb.press(page.getByRole('button', { name: 'Finish' }));
+  const refusedFinish = page.locator('.govuk-error-summary', { hasText: "Complete section 1 'Details of consultation' before finishing." });
+  await refusedFinish.waitFor();
+  const unfinished = await apiCall(ctx.base, adminToken, 'GET', `/api/v1/steps/${ctx.stepId}`);
+  expect(unfinished.state === 'started' && !unfinished.sections[2].completed && !unfinished.sections[2].data.next_actions, `a refused Finish changed the step: ${unfinished.state}, section 3 ${JSON.stringify(unfinished.sections[2].data)} completed ${unfinished.sections[2].completed}`);
+  await s.check('consultation-finish-refused');
+  await kb.press(refusedFinish.getByRole('link', { name: /Complete section 1/ }));
+  await page.getByRole('heading', { name: '1. Details of consultation' }).waitFor();
+  const sidebar = await text(page.getByRole('navigation', { name: 'Sections' }));
+  expect(!sidebar.includes('Completed'), `after a refused Finish the sections read: ${sidebar}`);
   await s.check('consultation-section-1');
   // Completing the section without its required date and source: the API's errors, both at once,
   // each next to its field.
@@ -236,6 +252,10 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await kb.press(page.getByRole('button', { name: 'Finish' }));
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   await banner(page, 'is finished');
+  // The actions it finished with are section 3's, completed.
+  const managerToken = await page.evaluate(() => sessionStorage.getItem('tessera.token'));
+  const finished = await apiCall(ctx.base, managerToken, 'GET', `/api/v1/steps/${ctx.stepId}`);
+  expect(finished.state === 'completed' && finished.sections[2].completed && finished.sections[2].data.next_actions?.[0]?.action === 'consultation-complete', `the finished step's section 3: ${JSON.stringify(finished.sections[2])}`);
   const viewed = await text(page.locator('#folder-recently-viewed thead'));
   expect(viewed === 'Type Subject Title Viewed Actions', `Recently viewed's columns: ${viewed}`);
   // Assign the consultation on the 'Consultation' organisation to a social worker.

@@ -215,6 +215,13 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
     json_t *na = json_array_get(json_object_get(step, "next_actions"), 0);
     assert_string_equal(testenv_str(na, "title"), "Consultation complete");
     assert_null(json_object_get(na, "started_step_id"));
+    /* The actions given with the finish are section 3's, completed, as a save before it made them. */
+    json_t *s3 = json_array_get(json_object_get(step, "sections"), 2);
+    assert_true(json_is_true(json_object_get(s3, "completed")));
+    assert_string_equal(
+        testenv_str(json_array_get(json_object_get(json_object_get(s3, "data"), "next_actions"), 0),
+                    "action"),
+        "consultation-complete");
     json_decref(step);
     wv = testenv_call_json(testenv, manager, "GET", "/api/v1/workview", NULL, 200);
     assert_false(folder_has(wv, "current_work", "step_id", id));
@@ -346,6 +353,10 @@ static void test_a_step_cannot_finish_while_a_required_section_is_incomplete_and
              id);
     assert_int_equal(testenv_sql_long(testenv, sql), 1);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.next_actions WHERE step_id = %s", id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    /* Nor are the actions it was refused with kept as section 3's. */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.sections WHERE step_id = %s AND number = '3'",
+             id);
     assert_int_equal(testenv_sql_long(testenv, sql), 0);
     free(admin);
 }

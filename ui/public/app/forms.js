@@ -42,6 +42,9 @@ export function showErrors(errors, scope = document.getElementById('app')) {
   clearErrors(page);
   const items = errors.map((e) => {
     const input = e.field ? inputFor(e.field, scope) : null;
+    // A fault of a page of its own rather than of a field here (a step's section to complete before
+    // finishing): the summary links to that page.
+    if (input?.tagName === 'A') return { message: e.message, href: input.getAttribute('href') };
     if (input) markInput(input, e.message);
     return { message: e.message, target: input ? input.id : '' };
   });
@@ -54,7 +57,11 @@ export function showErrors(errors, scope = document.getElementById('app')) {
       <h2 class="govuk-error-summary__title">There is a problem</h2>
       <div class="govuk-error-summary__body">
         <ul class="govuk-list govuk-error-summary__list">${items.map((i) =>
-          i.target ? html`<li><a href="#${i.target}" data-focus="${i.target}">${i.message}</a></li>` : html`<li>${i.message}</li>`,
+          i.href
+            ? html`<li><a href="${i.href}">${i.message}</a></li>`
+            : i.target
+              ? html`<li><a href="#${i.target}" data-focus="${i.target}">${i.message}</a></li>`
+              : html`<li>${i.message}</li>`,
         )}</ul>
       </div>
     </div>`,

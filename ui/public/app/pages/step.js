@@ -459,6 +459,9 @@ export async function stepPage({ app, params, query, isCurrent }) {
   const sections = step.sections || [];
   const current = sections.find((s) => s.number === query.section) || sections.find((s) => !s.completed) || sections[0];
   const open = !['completed', 'cancelled'].includes(step.state);
+  // The section a refused Finish names (its fault's field is "sections"): the first required one not
+  // completed, as the API looks for it. The error summary links to it.
+  const toComplete = sections.find((s) => s.required && !s.completed && s.kind !== 'next-actions');
   document.title = `${step.heading || step.title} - Tessera`;
   render(
     app,
@@ -487,7 +490,7 @@ export async function stepPage({ app, params, query, isCurrent }) {
           <h2 class="govuk-heading-m" id="sections-heading">Sections</h2>
           <ul class="govuk-list">${sections.map(
             (s) => html`<li class="${s === current ? 'app-section-list__item--current' : ''}">
-              <a class="govuk-link" href="#/steps/${step.id}?section=${s.number}"${s === current ? ' aria-current="page"' : ''}>${s.number}. ${s.title}</a>
+              <a class="govuk-link" href="#/steps/${step.id}?section=${s.number}"${s === current ? html` aria-current="page"` : ''}${s === toComplete ? html` data-field="sections"` : ''}>${s.number}. ${s.title}</a>
               ${s.completed ? tag('Completed', 'green') : s.required ? html`<span class="govuk-body-s"> (required)</span>` : ''}
             </li>`,
           )}</ul>
@@ -748,14 +751,19 @@ function wire(step, section) {
         if (caseNote) a.case_note = caseNote;
         return a;
       });
-      const finishing = submitter?.value === 'finish';
-      const saved = await attempt(() => put(`/api/v1/steps/${step.id}/sections/${section.number}`, { data: { next_actions: nextActions }, completed: finishing }));
-      if (!saved) return;
-      if (!finishing) {
+      if (submitter?.value !== 'finish') {
+        const saved = await attempt(() => put(`/api/v1/steps/${step.id}/sections/${section.number}`, { data: { next_actions: nextActions }, completed: false }));
+        if (!saved) return;
         notify(`Section ${section.number} saved.`);
         return reload(step, section);
       }
-      const done = await attempt(() => post(`/api/v1/steps/${step.id}/finish`, {}));
+      // The actions go with the finish itself, which keeps them as the section's, completed, only
+      // when the step finishes: a refused Finish leaves the step as it was. With none ticked, the
+      // API would take those saved before, which the worker has just unticked.
+      if (!nextActions.length && section.required) {
+        return showErrors([{ field: 'next_actions', message: `Add a next action in section ${section.number} '${section.title}' before finishing.` }]);
+      }
+      const done = await attempt(() => post(`/api/v1/steps/${step.id}/finish`, nextActions.length ? { next_actions: nextActions } : {}));
       if (!done) return;
       notify(`${done.heading || done.title} is finished.`);
       go('/');
