@@ -138,6 +138,11 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
   await page.getByRole('heading', { name: '1. Details of consultation' }).waitFor();
   const sidebar = await text(page.getByRole('navigation', { name: 'Sections' }));
   expect(!sidebar.includes('Completed'), `after a refused Finish the sections read: ${sidebar}`);
+  // The duty worker is the worker signed in unless another is chosen: no 'Not recorded' is offered,
+  // which the API would not keep (it records the current worker for an empty one).
+  const duty = await page.locator('#s1-duty-worker').evaluate((el) => ({ empty: [...el.options].filter((o) => !o.value).map((o) => o.textContent), chosen: el.selectedOptions[0]?.textContent }));
+  const me = await page.evaluate(() => JSON.parse(sessionStorage.getItem('tessera.worker')).name);
+  expect(!duty.empty.length && duty.chosen === me, `the duty worker offers ${JSON.stringify(duty.empty)} and shows '${duty.chosen}', not '${me}'`);
   await s.check('consultation-section-1');
   // Completing the section without its required date and source: the API's errors, both at once,
   // each next to its field.
@@ -219,6 +224,7 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await page.locator('h1', { hasText: 'Consultation (CSSW) : Hampden Children Centre (7500065)' }).waitFor();
   await banner(page, 'is in your Current work');
   await page.getByRole('heading', { name: '2. Advice given / decision made' }).waitFor();
+  expect((await page.locator('#s2-completed-by option[value=""]').count()) === 0, "'Consultation completed by' offers an empty choice the API does not keep");
   await s.check('consultation-section-2');
   await kb.type(page.locator('#s2-advice'), 'School to share the concerns with the family; re-refer if they grow.');
   await kb.press(page.getByLabel('Further information given'));

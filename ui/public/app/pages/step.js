@@ -73,7 +73,9 @@ function fieldInput(section, field, saved, recipients) {
     case 'multi-picklist':
       return choices({ kind: 'checkboxes', id, name: field.name, legend: label, field: `data.${field.name}`, options: field.options || [], value: value || [], small: true });
     case 'worker':
-      return select({ ...common, options: workerOptions(recipients), value: value ?? '', placeholder: '-- Not recorded --' });
+      // One the definition defaults to the current worker is saved as them when left empty (the API
+      // fills it in), so 'Not recorded' is not offered there: it could not be kept.
+      return select({ ...common, options: workerOptions(recipients), value: value ?? '', placeholder: field.default === 'current-worker' ? null : '-- Not recorded --' });
     case 'boolean':
       return choices({ kind: 'checkboxes', id, name: field.name, legend: field.title, field: `data.${field.name}`, options: [{ value: 'true', title: 'Yes' }], value: value ? ['true'] : [], small: true });
     default:
