@@ -111,8 +111,13 @@ static int workview__steps(PGconn *conn, const char *owner, const char *folder, 
     "SELECT r.id, r.step_id, r.type, r.title || ': ' || s.title, s.subject_kind, s.subject_id,"            \
     " s.subject_name, r.status, r.note, r.sender_id, r.sender_name, " WF_TS("r.sent_at") ","                \
     " coalesce(" WF_TS("r.due_at") ", ''), coalesce(r.due_at < now(), false), "                            \
-    WORKVIEW_SORT_KEY("r.sent_at") ", s.type"                                                               \
-    " FROM requests r JOIN steps s ON s.id = r.step_id WHERE r.inbox = $1"                                  \
+    WORKVIEW_SORT_KEY("r.sent_at") ", s.type,"                                                               \
+    " coalesce(" WF_TS("h.at") ", ''), h.by_worker_id::text, h.by_name, h.note"                              \
+    " FROM requests r JOIN steps s ON s.id = r.step_id"                                                      \
+    " LEFT JOIN LATERAL (SELECT at, by_worker_id, by_name, note FROM request_history"                        \
+    "  WHERE request_id = r.id AND action = 'returned' AND r.status = 'returned'"                            \
+    "  ORDER BY at DESC LIMIT 1) h ON true"                                                                  \
+    " WHERE r.inbox = $1"                                                                                    \
     " AND ($2::timestamptz IS NULL OR (r.sent_at, r.id) " cmp " ($2::timestamptz, $3::bigint))"            \
     " ORDER BY r.sent_at " dir ", r.id " dir " LIMIT $4::int"
 /* clang-format on */
@@ -133,18 +138,23 @@ static int workview__requests(PGconn *conn, const char *owner, int oldest, uint3
         return -1;
     *items = json_array();
     int n = PQntuples(res);
-    for (int i = 0; i < n && i < (int)limit; i++)
-        json_array_append_new(
-            *items,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:{s:s, s:s}, s:s, s:o, s:b}", "kind",
-                      "request", "request_id", PQgetvalue(res, i, 0), "step_id", PQgetvalue(res, i, 1),
-                      "type", PQgetvalue(res, i, 2), "step_type", PQgetvalue(res, i, 15), "title",
-                      PQgetvalue(res, i, 3), "subject",
-                      workview__subject(PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6)),
-                      "status", PQgetvalue(res, i, 7), "note", PQgetvalue(res, i, 8), "from", "id",
-                      PQgetvalue(res, i, 9), "name", PQgetvalue(res, i, 10), "received_at",
-                      PQgetvalue(res, i, 11), "due_at", workview__time(PQgetvalue(res, i, 12)), "overdue",
-                      PQgetvalue(res, i, 13)[0] == 't'));
+    for (int i = 0; i < n && i < (int)limit; i++) {
+        json_t *item = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:{s:s, s:s}, s:s, s:o, s:b}", "kind", "request",
+            "request_id", PQgetvalue(res, i, 0), "step_id", PQgetvalue(res, i, 1), "type",
+            PQgetvalue(res, i, 2), "step_type", PQgetvalue(res, i, 15), "title", PQgetvalue(res, i, 3),
+            "subject", workview__subject(PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6)),
+            "status", PQgetvalue(res, i, 7), "note", PQgetvalue(res, i, 8), "from", "id",
+            PQgetvalue(res, i, 9), "name", PQgetvalue(res, i, 10), "received_at", PQgetvalue(res, i, 11),
+            "due_at", workview__time(PQgetvalue(res, i, 12)), "overdue", PQgetvalue(res, i, 13)[0] == 't');
+        /* A request returned to its sender: when, by whom and why, which its sender looks for. */
+        if (PQgetvalue(res, i, 16)[0])
+            json_object_set_new(item, "returned",
+                                json_pack("{s:s, s:{s:s, s:s}, s:s}", "at", PQgetvalue(res, i, 16), "by",
+                                          "id", PQgetvalue(res, i, 17), "name", PQgetvalue(res, i, 18),
+                                          "note", PQgetvalue(res, i, 19)));
+        json_array_append_new(*items, item);
+    }
     *next = NULL;
     if (n > (int)limit &&
         asprintf(next, "%s~%s", PQgetvalue(res, (int)limit - 1, 14), PQgetvalue(res, (int)limit - 1, 0)) < 0)

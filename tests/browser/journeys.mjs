@@ -260,6 +260,7 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await banner(page, 'is finished');
   // The actions it finished with are section 3's, completed.
   const managerToken = await page.evaluate(() => sessionStorage.getItem('tessera.token'));
+  ctx.managerName = await page.evaluate(() => JSON.parse(sessionStorage.getItem('tessera.worker')).name);
   const finished = await apiCall(ctx.base, managerToken, 'GET', `/api/v1/steps/${ctx.stepId}`);
   expect(finished.state === 'completed' && finished.sections[2].completed && finished.sections[2].data.next_actions?.[0]?.action === 'consultation-complete', `the finished step's section 3: ${JSON.stringify(finished.sections[2])}`);
   const viewed = await text(page.locator('#folder-recently-viewed thead'));
@@ -288,6 +289,14 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   expect((await text(page.locator('#folder-incoming-work'))).includes('Consultation (7504989)'), "the assigned consultation is not in the social worker's Incoming work");
   await s.check('social-worker-incoming-work');
+  await signOut(s);
+  // Its sender sees it back in their Incoming requests as returned: by whom, when and why.
+  await signIn(s, 'mash.admin');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  const back = page.locator('#folder-incoming-requests tbody tr', { hasText: 'Consultation (7504989)' });
+  const backText = await text(back);
+  expect(/Returned Returned by .+ on \d\d\/\d\d\/\d{4}/.test(backText) && backText.includes(`by ${ctx.managerName} on`) && backText.includes('For the MASH social worker: assigning it to them.'), `the returned request reads: ${backText}`);
+  await s.check('admin-returned-request');
   await signOut(s);
 });
 

@@ -303,6 +303,22 @@ static void test_a_returned_request_goes_back_to_its_sender(void **state)
         testenv_call_json(testenv, admin, "POST", path, "{\"type\":\"pass-to-mash-manager\"}", 201);
     snprintf(rid, sizeof(rid), "%s", testenv_str(find_request(step, "pass-to-mash-manager"), "id"));
     json_decref(step);
+    /* Sent, it is not returned. */
+    snprintf(path, sizeof(path), "/api/v1/workview?team_id=%ld", id_of_team("MASH Manager"));
+    json_t *wv = testenv_call_json(testenv, manager, "GET", path, NULL, 200);
+    size_t i;
+    json_t *item, *returned = NULL;
+    int seen = 0;
+    json_array_foreach(folder_of(wv, "incoming_requests"), i, item)
+    {
+        if (strcmp(testenv_str(item, "request_id"), rid) == 0) {
+            assert_string_equal(testenv_str(item, "status"), "sent");
+            assert_null(json_object_get(item, "returned"));
+            seen = 1;
+        }
+    }
+    assert_true(seen);
+    json_decref(wv);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/return", rid);
     step = testenv_call_json(testenv, manager, "POST", path,
                              "{\"note\":\"Section 1 is missing the referrer's number.\"}", 200);
@@ -311,8 +327,23 @@ static void test_a_returned_request_goes_back_to_its_sender(void **state)
     assert_string_equal(testenv_str(json_array_get(json_object_get(req, "history"), 1), "action"),
                         "returned");
     json_decref(step);
-    json_t *wv = testenv_call_json(testenv, admin, "GET", "/api/v1/workview", NULL, 200);
+    /* In the sender's Incoming requests it reads as returned, by whom, when and why, not as new. */
+    wv = testenv_call_json(testenv, admin, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(wv, "incoming_requests", "request_id", rid));
+    json_array_foreach(folder_of(wv, "incoming_requests"), i, item)
+    {
+        if (strcmp(testenv_str(item, "request_id"), rid) == 0) {
+            assert_string_equal(testenv_str(item, "status"), "returned");
+            returned = json_object_get(item, "returned");
+        }
+    }
+    assert_non_null(returned);
+    assert_string_equal(testenv_str(returned, "note"), "Section 1 is missing the referrer's number.");
+    char by[24];
+    snprintf(by, sizeof(by), "%ld", id_of_worker("mash.manager"));
+    assert_string_equal(testenv_str(json_object_get(returned, "by"), "id"), by);
+    assert_true(strlen(testenv_str(json_object_get(returned, "by"), "name")) > 0);
+    assert_true(strlen(testenv_str(returned, "at")) > 0);
     json_decref(wv);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
     json_decref(testenv_call_json(testenv, admin, "POST", path, NULL, 200));

@@ -40,6 +40,16 @@ function folderTable(key, folder, canResume, owner) {
   return html`${folderItems(id, key, caption, folder, canResume)}${moreLink(key, folder, owner)}`;
 }
 
+// A request's note; one returned to its sender (back in their Incoming requests) says so, by whom,
+// when and why, where it would otherwise read as a new request with the sender's own note.
+function requestLines(item) {
+  const line = (cls, content) => html`<p class="govuk-body-s govuk-!-margin-top-2 govuk-!-margin-bottom-0 ${cls}">${content}</p>`;
+  const r = item.returned;
+  return html`${item.status === 'returned' ? tag('Returned', 'orange') : ''}
+    ${r ? line('app-request-returned', html`<strong>Returned</strong>${r.by?.name ? ` by ${r.by.name}` : ''} on ${formatDateTime(r.at)}${r.note ? html`: ${r.note}` : '.'}`) : ''}
+    ${item.note ? line('app-request-note', html`<strong>${r ? 'Sent with the note' : 'Note'}:</strong> ${item.note}`) : ''}`;
+}
+
 function folderItems(id, key, caption, folder, canResume) {
   return html`<table class="govuk-table" id="${id}">
     <caption class="govuk-table__caption govuk-table__caption--m">${caption}</caption>
@@ -57,8 +67,8 @@ function folderItems(id, key, caption, folder, canResume) {
         <td class="govuk-table__cell">${subjectLink(item.subject)}</td>
         <td class="govuk-table__cell"><a class="govuk-link" href="#/steps/${item.step_id}">${item.title}</a>
           ${item.overdue ? tag('Overdue', 'red') : ''}
-          ${item.kind === 'request' && item.note ? html`<p class="govuk-body-s govuk-!-margin-top-2 govuk-!-margin-bottom-0 app-request-note"><strong>Note:</strong> ${item.note}</p>` : ''}</td>
-        <td class="govuk-table__cell">${formatDateTime(item.received_at || item.viewed_at)}</td>
+          ${item.kind === 'request' ? requestLines(item) : ''}</td>
+        <td class="govuk-table__cell">${formatDateTime(item.returned?.at || item.received_at || item.viewed_at)}</td>
         ${key === 'recently_viewed' ? '' : html`<td class="govuk-table__cell">${formatDateTime(item.due_at)}</td>`}
         <td class="govuk-table__cell"><div class="app-table-actions">
           ${canResume && key !== 'recently_viewed' && key !== 'current_work'
