@@ -363,6 +363,18 @@ journey("Reports: the front-door dashboard; 'Consultations in period' with bar c
     expect(check(fs.readFileSync(file)), `${name} does not hold the report`);
     log(`  ${button}: ${name}, ${fs.statSync(file).size} bytes`);
   }
+  // A bad period in the address (a link kept, an address typed): the form, with the API's fault in
+  // the error summary linked to its field, as when the same period is typed into the form.
+  for (const [query, field] of [['start=2026-12-07&end=2026-12-01', 'end'], ['start=garbage&end=2026-12-01', 'start']]) {
+    await page.evaluate((q) => (location.hash = `#/reports/consultations-in-period?${q}`), query);
+    await page.locator(`#${field}-error`).waitFor();
+    await page.locator('#period-form').waitFor();
+    const link = page.locator(`.govuk-error-summary a[href="#${field}"]`);
+    expect((await link.count()) === 1, `the error summary of ?${query} does not link to ${field}: ${await text(page.locator('main'))}`);
+    await kb.press(link);
+    expect(await page.locator(`#${field}`).evaluate((el) => el === document.activeElement), `the error summary's link does not focus ${field}`);
+  }
+  await s.check('report-bad-period');
   await signOut(s);
 });
 

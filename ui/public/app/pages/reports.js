@@ -1,6 +1,6 @@
 // 'Consultations in period' (seed 000): the period's consultations by source and by outcome, each
 // with a bar chart and its table, by organisation, and the rows; CSV and XLSX downloads.
-import { download, get } from '../api.js';
+import { ApiError, download, get } from '../api.js';
 import { html, render, table } from '../html.js';
 import { attempt, button, onSubmit, showErrors, textInput } from '../forms.js';
 import { go } from '../main.js';
@@ -97,7 +97,19 @@ function reportBody(r) {
 
 export async function reportPage({ app, query, isCurrent }) {
   const { start = '', end = '' } = query;
-  const report = start && end ? await get(PATH, { start, end, format: 'json', limit: ROWS_SHOWN }) : null;
+  // A period in the address that the API refuses (one that ends before it starts, or no date) is
+  // shown as one typed into the form is: the form, with each fault in the error summary and next to
+  // its field.
+  let report = null;
+  let refused = null;
+  if (start && end) {
+    try {
+      report = await get(PATH, { start, end, format: 'json', limit: ROWS_SHOWN });
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 400) throw error;
+      refused = error;
+    }
+  }
   if (!isCurrent()) return;
   document.title = 'Consultations in period - Tessera';
   render(
@@ -109,6 +121,7 @@ export async function reportPage({ app, query, isCurrent }) {
     ${periodForm(start, end)}
     ${report ? reportBody(report) : ''}`,
   );
+  if (refused) showErrors(refused.errors);
   onSubmit(document.getElementById('period-form'), async (data, submitter) => {
     const s = data.get('start');
     const e = data.get('end');
