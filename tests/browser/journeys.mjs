@@ -375,6 +375,11 @@ journey("Reports: the front-door dashboard; 'Consultations in period' with bar c
     expect(await page.locator(`#${field}`).evaluate((el) => el === document.activeElement), `the error summary's link does not focus ${field}`);
   }
   await s.check('report-bad-period');
+  // The page shown is marked as such for screen readers, in the service navigation and the reports'
+  // own: aria-current="page", not the text of it escaped into the link.
+  const current = await page.locator('[aria-current="page"]').evaluateAll((els) => els.map((el) => el.textContent.trim()));
+  expect(current.length === 2 && current.includes('Consultations in period'), `aria-current marks ${JSON.stringify(current)}`);
+  expect(!(await page.locator('#service-nav').innerHTML()).includes('&quot;'), 'the service navigation holds an escaped attribute');
   await signOut(s);
 });
 

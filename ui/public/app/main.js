@@ -108,15 +108,15 @@ function drawChrome(current) {
     document.getElementById('nav-list'),
     navItems().map(
       (i) => html`<li class="govuk-service-navigation__item${i.key === current ? ' govuk-service-navigation__item--active' : ''}">
-        <a class="govuk-service-navigation__link" href="${i.href}"${i.key === current ? ' aria-current="page"' : ''}>${
+        <a class="govuk-service-navigation__link" href="${i.href}"${i.key === current ? html` aria-current="page"` : ''}>${
           i.key === current ? html`<strong class="govuk-service-navigation__active-fallback">${i.text}</strong>` : i.text
         }</a></li>`,
     ),
   );
   render(
     signedIn,
-    html`<p class="govuk-body-s govuk-!-margin-0"><a class="govuk-link" href="#/notices" id="notices-link"${current === 'notices' ? ' aria-current="page"' : ''}>Notices<span id="notices-count"></span></a></p>
-      <p class="govuk-body-s govuk-!-margin-0">Signed in as <strong>${worker.name}</strong> · <a class="govuk-link" href="#/password" id="password-link"${current === 'password' ? ' aria-current="page"' : ''}>Change password</a></p>
+    html`<p class="govuk-body-s govuk-!-margin-0"><a class="govuk-link" href="#/notices" id="notices-link"${current === 'notices' ? html` aria-current="page"` : ''}>Notices<span id="notices-count"></span></a></p>
+      <p class="govuk-body-s govuk-!-margin-0">Signed in as <strong>${worker.name}</strong> · <a class="govuk-link" href="#/password" id="password-link"${current === 'password' ? html` aria-current="page"` : ''}>Change password</a></p>
       <button type="button" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0" id="sign-out">Sign out</button>`,
   );
 }

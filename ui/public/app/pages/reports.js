@@ -30,7 +30,7 @@ export function reportsNav(current) {
   ];
   return html`<nav class="app-subnav" aria-label="Reports">
     <ul class="app-subnav__list">${items.map(
-      (i) => html`<li class="app-subnav__item${i.key === current ? ' app-subnav__item--current' : ''}"><a class="govuk-link govuk-link--no-visited-state" href="${i.href}"${i.key === current ? ' aria-current="page"' : ''}>${i.text}</a></li>`,
+      (i) => html`<li class="app-subnav__item${i.key === current ? ' app-subnav__item--current' : ''}"><a class="govuk-link govuk-link--no-visited-state" href="${i.href}"${i.key === current ? html` aria-current="page"` : ''}>${i.text}</a></li>`,
     )}</ul>
   </nav>`;
 }
