@@ -374,6 +374,13 @@ journey("Reports: the front-door dashboard; 'Consultations in period' with bar c
     await kb.press(link);
     expect(await page.locator(`#${field}`).evaluate((el) => el === document.activeElement), `the error summary's link does not focus ${field}`);
   }
+  // The same for the front-door dashboard: its figures of now, and the form with the fault.
+  await page.evaluate(() => (location.hash = '#/reports/front-door-dashboard?start=2026-12-07&end=2026-12-01'));
+  await page.locator('#end-error').waitFor();
+  expect((await page.locator('.govuk-error-summary a[href="#end"]').count()) === 1, `the dashboard's error summary does not link to end: ${await text(page.locator('main'))}`);
+  expect((await page.locator('#dashboard').count()) === 1, 'the dashboard of a bad period shows no figures of now');
+  await page.evaluate((q) => (location.hash = `#/reports/consultations-in-period?${q}`), 'start=2026-12-07&end=2026-12-01');
+  await page.locator('#end-error').waitFor();
   await s.check('report-bad-period');
   // The page shown is marked as such for screen readers, in the service navigation and the reports'
   // own: aria-current="page", not the text of it escaped into the link.

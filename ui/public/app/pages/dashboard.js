@@ -2,7 +2,7 @@
 // today and this week, the open ones by where they wait, the oldest, the CP-IS Worker's queue) and
 // over a period (finished by outcome and by source, the time from start to decision and to finish).
 // Every figure is the reporting daemon's (GET /api/v1/reports/front-door-dashboard).
-import { get } from '../api.js';
+import { ApiError, get } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table } from '../html.js';
 import { attempt, button, onSubmit, showErrors } from '../forms.js';
 import { go } from '../main.js';
@@ -102,7 +102,17 @@ function periodPart(d) {
 
 export async function dashboardPage({ app, query, isCurrent }) {
   const { start = '', end = '' } = query;
-  const d = await get(PATH, { start, end });
+  // A period in the address that the API refuses (a link kept, an address typed) is shown as one
+  // typed into the form is: the figures of now, and the form with each fault next to its field.
+  let d;
+  let refused = null;
+  try {
+    d = await get(PATH, { start, end });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 400) throw error;
+    refused = error;
+    d = await get(PATH, {});
+  }
   if (!isCurrent()) return;
   document.title = 'Front door dashboard - Tessera';
   render(
@@ -112,9 +122,10 @@ export async function dashboardPage({ app, query, isCurrent }) {
     <h1 class="govuk-heading-l">Front door dashboard</h1>
     <p class="govuk-body">The Front Door Consultation work now, and over a period (this week unless you choose another).</p>
     <div id="dashboard">${nowPart(d)}</div>
-    ${periodForm(d.parameters.start, d.parameters.end)}
-    <div id="dashboard-period">${periodPart(d)}</div>`,
+    ${refused ? periodForm(start, end) : periodForm(d.parameters.start, d.parameters.end)}
+    <div id="dashboard-period">${refused ? '' : periodPart(d)}</div>`,
   );
+  if (refused) showErrors(refused.errors);
   onSubmit(document.getElementById('period-form'), async (data) => {
     const s = data.get('start');
     const e = data.get('end');
