@@ -11,6 +11,8 @@
 #include "tsr_envelope.h"
 
 #define ACCESS_MAX 32
+/* The people one records.people.access_check may ask about: more than a workview's pages hold. */
+#define ACCESS_PEOPLE_MAX 1000
 
 static char *access_roles[ACCESS_MAX];
 static size_t access_roles_count;
@@ -244,6 +246,24 @@ static int access__worker_changed(tsr_event_t *ev, tsr_error_t *err)
     return rc;
 }
 
+/* The rule of records_access_sql for a worker known from accounts' events (a row of workers
+ * aliased k, or none: a worker unknown here is allowed an unrestricted record only) rather than for
+ * the caller, as SQL over the person and worker expressions given; $3 is the policy's roles
+ * (text[]), $4 its teams' names (text[]). */
+/* clang-format off */
+#define ACCESS__WORKER_MAY_OPEN(person, worker)                                                          \
+    "NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.person_id = " person " AND c.worker_id = " worker ")" \
+    " AND coalesce(NOT k.ended, true)"                                                                   \
+    " AND (NOT EXISTS (SELECT 1 FROM restrictions r WHERE r.person_id = " person ")"                     \
+    "  OR k.roles && $3::text[] OR k.team_names && $4::text[]"                                           \
+    "  OR EXISTS (SELECT 1 FROM restriction_access ra WHERE ra.person_id = " person                      \
+    "   AND ra.worker_id = " worker ")"                                                                  \
+    "  OR EXISTS (SELECT 1 FROM allocations al WHERE al.person_id = " person " AND al.end_date IS NULL"  \
+    "   AND (al.worker_id = " worker " OR (al.role = 'team' AND al.team_id = ANY (k.team_ids))"          \
+    "        OR al.team_id = ANY (k.managed_team_ids)"                                                   \
+    "        OR al.worker_id IN (SELECT m.id FROM workers m WHERE m.manager_id = " worker "))))"
+/* clang-format on */
+
 int records_access_check(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__AccessCheck *in = (const Tsr__Records__AccessCheck *)call->payload;
@@ -275,21 +295,11 @@ int records_access_check(tsr_call_t *call, tsr_error_t *err)
     const char *params[4] = {person, workers, roles, policy_teams};
     /* The same rule as records_access_sql, for workers known from accounts' events rather than for
      * the caller: a worker unknown here is allowed an unrestricted record only. */
-    PGresult *w = tsr_db_exec(
-        call->conn,
-        "SELECT q.id FROM unnest($2::bigint[]) AS q(id) LEFT JOIN workers k ON k.id = q.id"
-        " WHERE NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.person_id = $1::bigint AND c.worker_id = q.id)"
-        " AND coalesce(NOT k.ended, true)"
-        " AND (NOT EXISTS (SELECT 1 FROM restrictions r WHERE r.person_id = $1::bigint)"
-        "  OR k.roles && $3::text[] OR k.team_names && $4::text[]"
-        "  OR EXISTS (SELECT 1 FROM restriction_access ra WHERE ra.person_id = $1::bigint AND ra.worker_id = "
-        "q.id)"
-        "  OR EXISTS (SELECT 1 FROM allocations al WHERE al.person_id = $1::bigint AND al.end_date IS NULL"
-        "   AND (al.worker_id = q.id OR (al.role = 'team' AND al.team_id = ANY (k.team_ids))"
-        "        OR al.team_id = ANY "
-        "(k.managed_team_ids)"
-        "        OR al.worker_id IN (SELECT m.id FROM workers m WHERE m.manager_id = q.id))))",
-        4, params, err);
+    PGresult *w =
+        tsr_db_exec(call->conn,
+                    "SELECT q.id FROM unnest($2::bigint[]) AS q(id) LEFT JOIN workers k ON k.id = q.id"
+                    " WHERE " ACCESS__WORKER_MAY_OPEN("$1::bigint", "q.id"),
+                    4, params, err);
     const char *team_params[3] = {person, policy_teams, teams};
     PGresult *t =
         w ? tsr_db_exec(call->conn,
@@ -324,6 +334,43 @@ int records_access_check(tsr_call_t *call, tsr_error_t *err)
     PQclear(t);
     PQclear(res);
     return rc;
+}
+
+int records_access_check_people(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Records__PeopleAccessCheck *in = (const Tsr__Records__PeopleAccessCheck *)call->payload;
+    if (!tsr_actor_is_system(call->actor) && tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    if (in->n_person_ids > ACCESS_PEOPLE_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "too_many", "person_ids",
+                             "Ask about at most %d people at a time.", ACCESS_PEOPLE_MAX);
+    char worker[24];
+    snprintf(worker, sizeof(worker), "%" PRIu64, in->worker_id);
+    char *people = access__id_array(in->person_ids, in->n_person_ids);
+    char *roles = access__text_array(access_roles, access_roles_count);
+    char *policy_teams = access__text_array(access_teams, access_teams_count);
+    const char *params[4] = {people, worker, roles, policy_teams};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT DISTINCT q.id FROM unnest($1::bigint[]) AS q(id)"
+                                " JOIN people p ON p.id = q.id AND p.merged_into IS NULL"
+                                " LEFT JOIN workers k ON k.id = $2::bigint"
+                                " WHERE " ACCESS__WORKER_MAY_OPEN("q.id", "$2::bigint"),
+                                4, params, err);
+    free(people);
+    free(roles);
+    free(policy_teams);
+    if (res == NULL)
+        return -1;
+    Tsr__Records__PeopleAccessCheckReply reply = TSR__RECORDS__PEOPLE_ACCESS_CHECK_REPLY__INIT;
+    size_t n = (size_t)PQntuples(res);
+    reply.allowed_person_ids = calloc(n + 1, sizeof(uint64_t));
+    for (size_t i = 0; i < n; i++)
+        reply.allowed_person_ids[i] = strtoull(PQgetvalue(res, (int)i, 0), NULL, 10);
+    reply.n_allowed_person_ids = n;
+    tsr_call_reply(call, &reply.base);
+    free(reply.allowed_person_ids);
+    PQclear(res);
+    return 0;
 }
 
 int records_access_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)

@@ -31,6 +31,11 @@ int records_access_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
  * beyond its display name, so it is not an audited access. */
 int records_access_check(tsr_call_t *call, tsr_error_t *err);
 
+/* records.people.access_check: which of the given people one worker may open, by the same rule
+ * (asked by the workflow daemon once for the items of a workview about restricted people). Not an
+ * audited access either. */
+int records_access_check_people(tsr_call_t *call, tsr_error_t *err);
+
 /* The SQL boolean expression (for a row of people aliased p) that is true when the actor has full
  * access; its parameters are $1 worker id, $2 team ids (bigint[]), $3 policy override (bool). */
 extern const char records_access_sql[];

@@ -45,6 +45,8 @@ static const tsr_handler_def_t records_handlers[] = {
     {"records.involvement.end", records_involvement_end, &tsr__records__involvement_end__descriptor},
     {"records.involvement.list", records_involvement_list, &tsr__records__person_get__descriptor},
     {"records.person.access_check", records_access_check, &tsr__records__access_check__descriptor},
+    {"records.people.access_check", records_access_check_people,
+     &tsr__records__people_access_check__descriptor},
     {"records.case_note.list", records_case_note_list, &tsr__records__case_notes_get__descriptor},
     {"records.case_note.remove", records_case_note_remove, &tsr__records__case_note_remove__descriptor},
     {"records.person.match_nhs", records_person_match_nhs, &tsr__records__nhs_match__descriptor},

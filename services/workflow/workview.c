@@ -7,6 +7,7 @@
 
 #include "definitions.h"
 #include "tsr_envelope.h"
+#include "tsr_log.h"
 #include "tsr_metrics.h"
 #include "tsr_outbox.h"
 #include "wf.h"
@@ -15,6 +16,9 @@
 #define WORKVIEW_LIMIT_DEFAULT 25
 #define WORKVIEW_LIMIT_MAX 200
 #define WORKVIEW_RECENT 20
+/* How long before the caller gives up a workview stops waiting for records to say who may open the
+ * restricted records in it. */
+#define WORKVIEW_ANSWER_MARGIN_MS 1000
 /* A cursor: the last item's sort time (UTC, microseconds) and id, "2026-11-22T16:41:00.123456Z~14000001". */
 #define WORKVIEW_CURSOR_TS_LEN 27
 #define WORKVIEW_SORT_KEY(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
@@ -60,6 +64,115 @@ static json_t *workview__time(const char *text)
     return text[0] ? json_string(text) : json_null();
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * Items about restricted people: what the viewer may see of them
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Whether a row's subject is a person in restricted_people: SQL over the steps row s. Only those rows
+ * are asked about; every other record is open to every worker. */
+#define WORKVIEW_RESTRICTED_SQL                                                                              \
+    "(s.subject_kind = 'person' AND EXISTS (SELECT 1 FROM restricted_people rp"                              \
+    " WHERE rp.person_id = s.subject_id))"
+
+/* The items of a workview about restricted people, each with its person, to be checked against the
+ * viewer's access once for all of them (workview__guard_apply). The items are the folders'. */
+typedef struct {
+    json_t **items;
+    uint64_t *people;
+    size_t n, cap;
+} workview__guard_t;
+
+/* What an item about a record the viewer may not open loses: a request's notes (as sent, and as
+ * returned), leaving the person's name; marked restricted. */
+static void workview__hide(json_t *item)
+{
+    json_object_del(item, "note");
+    json_object_del(json_object_get(item, "returned"), "note");
+    json_object_set_new(item, "restricted", json_true());
+}
+
+/* Keeps item for the check when its row is about a restricted person and its step's type needs
+ * access to the record (wf_subject_guarded: not a request for access to it, which shows only the
+ * name). A definition that cannot be read counts as needing it. */
+static void workview__guard_add(PGconn *conn, workview__guard_t *guard, json_t *item, const PGresult *res,
+                                int row, int type_col, int version_col, int restricted_col, int person_col)
+{
+    if (PQgetvalue(res, row, restricted_col)[0] != 't')
+        return;
+    tsr_error_t ignored = {0};
+    json_t *def = wf_definition_get(conn, PQgetvalue(res, row, type_col),
+                                    atoi(PQgetvalue(res, row, version_col)), &ignored);
+    int guarded = def == NULL || wf_subject_guarded(def, "person");
+    json_decref(def);
+    if (!guarded)
+        return;
+    if (guard->n == guard->cap) {
+        size_t cap = guard->cap ? guard->cap * 2 : 16;
+        json_t **items = realloc(guard->items, cap * sizeof(*items));
+        uint64_t *people = items ? realloc(guard->people, cap * sizeof(*people)) : NULL;
+        if (items)
+            guard->items = items;
+        if (people == NULL) {
+            /* Out of memory: the item shows no more than the name, whatever the viewer's access. */
+            workview__hide(item);
+            return;
+        }
+        guard->people = people;
+        guard->cap = cap;
+    }
+    guard->items[guard->n] = item;
+    guard->people[guard->n++] = strtoull(PQgetvalue(res, row, person_col), NULL, 10);
+}
+
+/* Asks records once which of the guarded items' people the caller may open, and leaves those the
+ * caller may not with no more than the name (no request's note), marked restricted. What the
+ * workview's owner may open does not matter: it is the caller who reads it (a manager looking at a
+ * worker's workview). When records cannot say, every guarded item is left so. */
+static void workview__guard_apply(tsr_call_t *call, workview__guard_t *guard)
+{
+    if (guard->n == 0 || tsr_actor_is_system(call->actor))
+        return;
+    uint64_t *people = calloc(guard->n, sizeof(uint64_t));
+    size_t n = 0;
+    for (size_t i = 0; people && i < guard->n; i++) {
+        size_t k = 0;
+        while (k < n && people[k] != guard->people[i])
+            k++;
+        if (k == n)
+            people[n++] = guard->people[i];
+    }
+    Tsr__Records__PeopleAccessCheck q = TSR__RECORDS__PEOPLE_ACCESS_CHECK__INIT;
+    q.worker_id = call->actor->worker_id;
+    q.person_ids = people;
+    q.n_person_ids = n;
+    ProtobufCMessage *msg = NULL;
+    tsr_error_t err = {0};
+    /* Asked to answer a second before the caller gives up, so that a records daemon that does not
+     * answer leaves time to answer with the names only rather than not at all. */
+    int64_t deadline =
+        call->request->deadline_ms > 0 ? call->request->deadline_ms - WORKVIEW_ANSWER_MARGIN_MS : 0;
+    if (people == NULL ||
+        tsr_daemon_ask(call->daemon, call->actor, call->trace_id, deadline, "records",
+                       "records.people.access_check", &q.base,
+                       &tsr__records__people_access_check_reply__descriptor, &msg, &err) != 0) {
+        tsr_log_warn(call->trace_id,
+                     "workview: who may open %zu restricted records not known (%s): shown by name only", n,
+                     err.message);
+        msg = NULL;
+    }
+    const Tsr__Records__PeopleAccessCheckReply *reply = (const Tsr__Records__PeopleAccessCheckReply *)msg;
+    for (size_t i = 0; i < guard->n; i++) {
+        int open = 0;
+        for (size_t k = 0; reply && k < reply->n_allowed_person_ids && !open; k++)
+            open = reply->allowed_person_ids[k] == guard->people[i];
+        if (!open)
+            workview__hide(guard->items[i]);
+    }
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, NULL);
+    free(people);
+}
+
 /* A folder's page, newest first (the workview's order, as Mosaic shows it) or oldest first (a queue
  * worked in turn: what came first falls due first). cmp and dir follow the order, so that the cursor,
  * the last item's (time, id), carries on in it. */
@@ -68,14 +181,16 @@ static json_t *workview__time(const char *text)
 #define WORKVIEW_STEPS_SQL(cmp, dir)                                                                         \
     "SELECT id, type, title, subject_kind, subject_id, subject_name, state, " WF_TS("sort_at") ","           \
     " coalesce(" WF_TS("due_at") ", ''), coalesce(due_at < now(), false), " WORKVIEW_SORT_KEY("sort_at")      \
-    " FROM steps WHERE owner = $1 AND folder = $2"                                                           \
+    ", version, " WORKVIEW_RESTRICTED_SQL                                                                    \
+    " FROM steps s WHERE owner = $1 AND folder = $2"                                                         \
     " AND ($3::timestamptz IS NULL OR (sort_at, id) " cmp " ($3::timestamptz, $4::bigint))"                  \
     " ORDER BY sort_at " dir ", id " dir " LIMIT $5::int"
 /* clang-format on */
 
 /* One page of a folder of steps ("incoming" or "current"). */
 static int workview__steps(PGconn *conn, const char *owner, const char *folder, int oldest, uint32_t limit,
-                           const char *cursor, json_t **items, char **next, tsr_error_t *err)
+                           const char *cursor, workview__guard_t *guard, json_t **items, char **next,
+                           tsr_error_t *err)
 {
     char ts[WORKVIEW_CURSOR_TS_LEN + 1] = "", id[24] = "", lim[16];
     if (cursor && cursor[0] && workview__parse_cursor(cursor, ts, id) != 0)
@@ -89,15 +204,16 @@ static int workview__steps(PGconn *conn, const char *owner, const char *folder, 
         return -1;
     *items = json_array();
     int n = PQntuples(res);
-    for (int i = 0; i < n && i < (int)limit; i++)
-        json_array_append_new(
-            *items,
-            json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:b}", "kind", "step", "step_id",
-                      PQgetvalue(res, i, 0), "type", PQgetvalue(res, i, 1), "title", PQgetvalue(res, i, 2),
-                      "subject",
-                      workview__subject(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5)),
-                      "state", PQgetvalue(res, i, 6), "received_at", PQgetvalue(res, i, 7), "due_at",
-                      workview__time(PQgetvalue(res, i, 8)), "overdue", PQgetvalue(res, i, 9)[0] == 't'));
+    for (int i = 0; i < n && i < (int)limit; i++) {
+        json_t *item = json_pack(
+            "{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:b}", "kind", "step", "step_id", PQgetvalue(res, i, 0),
+            "type", PQgetvalue(res, i, 1), "title", PQgetvalue(res, i, 2), "subject",
+            workview__subject(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5)), "state",
+            PQgetvalue(res, i, 6), "received_at", PQgetvalue(res, i, 7), "due_at",
+            workview__time(PQgetvalue(res, i, 8)), "overdue", PQgetvalue(res, i, 9)[0] == 't');
+        json_array_append_new(*items, item);
+        workview__guard_add(conn, guard, item, res, i, 1, 11, 12, 4);
+    }
     *next = NULL;
     if (n > (int)limit &&
         asprintf(next, "%s~%s", PQgetvalue(res, (int)limit - 1, 10), PQgetvalue(res, (int)limit - 1, 0)) < 0)
@@ -111,7 +227,7 @@ static int workview__steps(PGconn *conn, const char *owner, const char *folder, 
     "SELECT r.id, r.step_id, r.type, r.title || ': ' || s.title, s.subject_kind, s.subject_id,"            \
     " s.subject_name, r.status, r.note, r.sender_id, r.sender_name, " WF_TS("r.sent_at") ","                \
     " coalesce(" WF_TS("r.due_at") ", ''), coalesce(r.due_at < now(), false), "                            \
-    WORKVIEW_SORT_KEY("r.sent_at") ", s.type,"                                                               \
+    WORKVIEW_SORT_KEY("r.sent_at") ", s.type, s.version, " WORKVIEW_RESTRICTED_SQL ","                     \
     " coalesce(" WF_TS("h.at") ", ''), h.by_worker_id::text, h.by_name, h.note"                              \
     " FROM requests r JOIN steps s ON s.id = r.step_id"                                                      \
     " LEFT JOIN LATERAL (SELECT at, by_worker_id, by_name, note FROM request_history"                        \
@@ -123,7 +239,7 @@ static int workview__steps(PGconn *conn, const char *owner, const char *folder, 
 /* clang-format on */
 
 static int workview__requests(PGconn *conn, const char *owner, int oldest, uint32_t limit, const char *cursor,
-                              json_t **items, char **next, tsr_error_t *err)
+                              workview__guard_t *guard, json_t **items, char **next, tsr_error_t *err)
 {
     char ts[WORKVIEW_CURSOR_TS_LEN + 1] = "", id[24] = "", lim[16];
     if (cursor && cursor[0] && workview__parse_cursor(cursor, ts, id) != 0)
@@ -148,12 +264,13 @@ static int workview__requests(PGconn *conn, const char *owner, int oldest, uint3
             PQgetvalue(res, i, 9), "name", PQgetvalue(res, i, 10), "received_at", PQgetvalue(res, i, 11),
             "due_at", workview__time(PQgetvalue(res, i, 12)), "overdue", PQgetvalue(res, i, 13)[0] == 't');
         /* A request returned to its sender: when, by whom and why, which its sender looks for. */
-        if (PQgetvalue(res, i, 16)[0])
+        if (PQgetvalue(res, i, 18)[0])
             json_object_set_new(item, "returned",
-                                json_pack("{s:s, s:{s:s, s:s}, s:s}", "at", PQgetvalue(res, i, 16), "by",
-                                          "id", PQgetvalue(res, i, 17), "name", PQgetvalue(res, i, 18),
-                                          "note", PQgetvalue(res, i, 19)));
+                                json_pack("{s:s, s:{s:s, s:s}, s:s}", "at", PQgetvalue(res, i, 18), "by",
+                                          "id", PQgetvalue(res, i, 19), "name", PQgetvalue(res, i, 20),
+                                          "note", PQgetvalue(res, i, 21)));
         json_array_append_new(*items, item);
+        workview__guard_add(conn, guard, item, res, i, 15, 16, 17, 5);
     }
     *next = NULL;
     if (n > (int)limit &&
@@ -163,25 +280,29 @@ static int workview__requests(PGconn *conn, const char *owner, int oldest, uint3
     return 0;
 }
 
-static int workview__recent(PGconn *conn, const char *worker, json_t **items, tsr_error_t *err)
+static int workview__recent(PGconn *conn, const char *worker, workview__guard_t *guard, json_t **items,
+                            tsr_error_t *err)
 {
     const char *params[1] = {worker};
     PGresult *res = tsr_db_exec(
         conn,
         "SELECT s.id, s.type, s.title, s.subject_kind, s.subject_id, s.subject_name, s.state,"
-        " " WF_TS("v.viewed_at") " FROM recent_views v JOIN steps s ON s.id = v.step_id"
+        " " WF_TS("v.viewed_at") ", s.version, " WORKVIEW_RESTRICTED_SQL
+                                 " FROM recent_views v JOIN steps s ON s.id = v.step_id"
                                  " WHERE v.worker_id = $1::bigint ORDER BY v.viewed_at DESC LIMIT 20",
         1, params, err);
     if (res == NULL)
         return -1;
     *items = json_array();
-    for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(
-            *items,
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *item =
             json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s}", "kind", "step", "step_id", PQgetvalue(res, i, 0),
                       "type", PQgetvalue(res, i, 1), "title", PQgetvalue(res, i, 2), "subject",
                       workview__subject(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5)),
-                      "state", PQgetvalue(res, i, 6), "viewed_at", PQgetvalue(res, i, 7)));
+                      "state", PQgetvalue(res, i, 6), "viewed_at", PQgetvalue(res, i, 7));
+        json_array_append_new(*items, item);
+        workview__guard_add(conn, guard, item, res, i, 1, 8, 9, 4);
+    }
     PQclear(res);
     return 0;
 }
@@ -340,6 +461,7 @@ int wf_handle_workview(tsr_call_t *call, tsr_error_t *err)
     free(owner_name);
     json_t *folders = json_object();
     json_t *body = json_pack("{s:o, s:o}", "owner", owner_json, "folders", folders);
+    workview__guard_t guard = {0};
     int rc = -1;
     for (int i = 0; i < 4; i++) {
         if (want >= 0 && want != i)
@@ -350,16 +472,18 @@ int wf_handle_workview(tsr_call_t *call, tsr_error_t *err)
         const char *cursor = want == i ? in->cursor : NULL;
         int bad = 0;
         if (i == 0) {
-            bad = workview__steps(call->conn, owner, "incoming", oldest, limit, cursor, &items, &next, err);
+            bad = workview__steps(call->conn, owner, "incoming", oldest, limit, cursor, &guard, &items, &next,
+                                  err);
             count = counts[0];
         } else if (i == 1) {
-            bad = workview__requests(call->conn, owner, oldest, limit, cursor, &items, &next, err);
+            bad = workview__requests(call->conn, owner, oldest, limit, cursor, &guard, &items, &next, err);
             count = counts[1];
         } else if (i == 2) {
-            bad = workview__steps(call->conn, owner, "current", oldest, limit, cursor, &items, &next, err);
+            bad = workview__steps(call->conn, owner, "current", oldest, limit, cursor, &guard, &items, &next,
+                                  err);
             count = counts[2];
         } else if (owner[0] == 'w') {
-            bad = workview__recent(call->conn, owner + 2, &items, err);
+            bad = workview__recent(call->conn, owner + 2, &guard, &items, err);
             count = bad ? 0 : (long)json_array_size(items);
         } else
             items = json_array();
@@ -378,9 +502,12 @@ int wf_handle_workview(tsr_call_t *call, tsr_error_t *err)
             goto done;
         json_object_set_new(body, "queues", queues);
     }
+    workview__guard_apply(call, &guard);
     wf_reply_json(call, json_incref(body));
     rc = 0;
 done:
+    free(guard.items);
+    free(guard.people);
     json_decref(body);
     return rc;
 }

@@ -696,6 +696,164 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     free(eh);
 }
 
+/* The item of a folder of a workview whose key is id, or NULL (borrowed). */
+static json_t *folder_item(json_t *workview, const char *folder, const char *key, const char *id)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(folder_of(workview, folder), i, item)
+    {
+        if (strcmp(testenv_str(item, key), id) == 0)
+            return item;
+    }
+    return NULL;
+}
+
+/* Waits up to five seconds for a count to reach want; the count last read. */
+static long wait_for_count(const char *sql, long want)
+{
+    long n = -1;
+    for (int i = 0; i < 100; i++) {
+        n = testenv_sql_long(testenv, sql);
+        if (n == want)
+            break;
+        usleep(50 * 1000);
+    }
+    return n;
+}
+
+/* Starts a CPIS Follow up about the person (it waits in the CP-IS Worker queue) and has the CP-IS
+ * desk's worker take it into their Current work; its id at step. */
+static void cpis_follow_up_taken_by_the_desk(const char *admin, const char *desk, const char *person,
+                                             char step[32])
+{
+    char path[128];
+    start_step(admin, "cpis-follow-up", "", "person", person, step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", step);
+    json_decref(testenv_call_json(testenv, desk, "POST", path, NULL, 200));
+}
+
+/* Sends the step's CS notification to the worker with the note; the request's id at rid. */
+static void notify_worker(const char *token, const char *step, const char *username, const char *note,
+                          char rid[32])
+{
+    char path[128], body[400], sql[160];
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", step);
+    snprintf(
+        body, sizeof(body),
+        "{\"type\":\"cs-notification-to-allocated-worker-cpis-follow-up\",\"to\":{\"worker_id\":\"%ld\"},"
+        "\"note\":\"%s\"}",
+        id_of_worker(username), note);
+    json_decref(testenv_call_json(testenv, token, "POST", path, body, 201));
+    snprintf(sql, sizeof(sql), "SELECT max(id) FROM workflow.requests WHERE step_id = %s", step);
+    snprintf(rid, 32, "%ld", testenv_sql_long(testenv, sql));
+}
+
+/* The note of the request in the worker's Incoming requests as the caller sees it ("" for the
+ * worker's own), or NULL when the item shows none; the item must be there. *restricted: whether it
+ * is marked as about a record the caller cannot open. */
+static const char *request_note_seen(json_t **view, const char *token, const char *username, const char *rid,
+                                     int *restricted)
+{
+    char path[128];
+    if (username[0])
+        snprintf(path, sizeof(path), "/api/v1/workview?worker_id=%ld", id_of_worker(username));
+    else
+        snprintf(path, sizeof(path), "/api/v1/workview");
+    *view = testenv_call_json(testenv, token, "GET", path, NULL, 200);
+    json_t *item = folder_item(*view, "incoming_requests", "request_id", rid);
+    assert_non_null(item);
+    assert_non_null(testenv_str(json_object_get(item, "subject"), "name"));
+    *restricted = json_is_true(json_object_get(item, "restricted"));
+    return json_string_value(json_object_get(item, "note"));
+}
+
+/* A request's note is work about its person: once the record is restricted, a workview shows it
+ * only to a caller who can open the record, whoever's workview it is (a manager looking at a
+ * worker's), and shows the rest (Recently viewed too) with no more than the person's name. When
+ * records cannot say who may open it, nobody is shown the note. */
+static void
+test_a_workview_shows_work_about_a_restricted_record_by_name_only_to_those_without_access(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *desk = testenv_login(testenv, "safeguarding.admin");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char *cin = testenv_login(testenv, "cin.manager");
+    char *mash_manager = testenv_login(testenv, "mash.manager");
+    char person[32], step[32], rid[32], path[160], body[200], sql[200];
+    testenv_add_person(testenv, admin, "Linnea", "Brackwater", "2015-04-09", person);
+    cpis_follow_up_taken_by_the_desk(admin, desk, person, step);
+    notify_worker(desk, step, "mash.sw", "Seen at A&E: WVNOTE-7731 follow up", rid);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", step);
+    json_decref(testenv_call_json(testenv, eh, "GET", path, NULL, 200));
+    /* Before the restriction anyone may read it, a manager in another team too. */
+    json_t *view = NULL;
+    int restricted = 1;
+    const char *note = request_note_seen(&view, cin, "mash.sw", rid, &restricted);
+    assert_non_null(note);
+    assert_non_null(strstr(note, "WVNOTE-7731"));
+    assert_false(restricted);
+    json_decref(view);
+
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
+    snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\",\"workers\":[]}");
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.restricted_people WHERE person_id = %s",
+             person);
+    assert_int_equal(wait_for_count(sql, 1), 1);
+
+    /* A team manager who cannot open the record sees the request in the worker's workview, by the
+     * person's name, without its note. */
+    note = request_note_seen(&view, cin, "mash.sw", rid, &restricted);
+    assert_null(note);
+    assert_true(restricted);
+    char *text = json_dumps(view, 0);
+    assert_null(strstr(text, "WVNOTE-7731"));
+    free(text);
+    json_decref(view);
+    /* The worker it was sent to, and the MASH manager, keep access and read it. */
+    note = request_note_seen(&view, sw, "", rid, &restricted);
+    assert_non_null(note);
+    assert_non_null(strstr(note, "WVNOTE-7731"));
+    assert_false(restricted);
+    json_decref(view);
+    note = request_note_seen(&view, mash_manager, "mash.sw", rid, &restricted);
+    assert_non_null(note);
+    assert_false(restricted);
+    json_decref(view);
+    /* What the early-help worker viewed before is still in their Recently viewed, marked as a record
+     * they cannot open. */
+    view = testenv_call_json(testenv, eh, "GET", "/api/v1/workview?folder=recently_viewed", NULL, 200);
+    json_t *item = folder_item(view, "recently_viewed", "step_id", step);
+    assert_non_null(item);
+    assert_true(json_is_true(json_object_get(item, "restricted")));
+    json_decref(view);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", step);
+    testenv_call_error(testenv, eh, "GET", path, NULL, 403, "restricted_record", NULL);
+
+    /* Records not answering: no one can be shown to have access, so no one is shown the note. */
+    testenv_kill(testenv, "records", SIGSTOP);
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", sw, NULL, NULL);
+    testenv_kill(testenv, "records", SIGCONT);
+    assert_int_equal(r.status, 200);
+    item = folder_item(r.json, "incoming_requests", "request_id", rid);
+    assert_non_null(item);
+    assert_null(json_object_get(item, "note"));
+    assert_true(json_is_true(json_object_get(item, "restricted")));
+    testenv_response_free(&r);
+    note = request_note_seen(&view, sw, "", rid, &restricted);
+    assert_non_null(note);
+    json_decref(view);
+    free(admin);
+    free(desk);
+    free(sw);
+    free(eh);
+    free(cin);
+    free(mash_manager);
+}
+
 static void
 test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current(void **state)
 {
@@ -1400,6 +1558,8 @@ int main(void)
         cmocka_unit_test(test_recipients_offer_the_workers_named_first_and_find_any_worker_by_name),
         cmocka_unit_test(
             test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_be_sent_work),
+        cmocka_unit_test(
+            test_a_workview_shows_work_about_a_restricted_record_by_name_only_to_those_without_access),
         cmocka_unit_test(
             test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current),
         cmocka_unit_test(test_workview_folders_page_with_a_keyset_cursor_and_count_every_item),
