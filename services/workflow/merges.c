@@ -40,12 +40,153 @@ static long merges__run(PGconn *conn, const char *sql, const char *param, tsr_er
     return n;
 }
 
+/* The queue that work about a restricted person goes to when no one it is with can open the record:
+ * the one virtual_workers' restricted_records_to names (System Support), the first named if several
+ * are. NULL when none is. */
+static const wf_virtual_worker_t *merges__restricted_queue(void)
+{
+    for (size_t v = 0; v < wf_virtual_workers_count(); v++) {
+        const wf_virtual_worker_t *from = wf_virtual_worker_at(v);
+        const wf_virtual_worker_t *to = from->restricted_to ? wf_virtual_worker(from->restricted_to) : NULL;
+        if (to != NULL)
+            return to;
+    }
+    return NULL;
+}
+
+/* Whether id is among the ids records allowed. */
+static int merges__allowed(const Tsr__Records__AccessCheckReply *reply, uint64_t id)
+{
+    for (size_t i = 0; i < reply->n_allowed_worker_ids; i++)
+        if (reply->allowed_worker_ids[i] == id)
+            return 1;
+    return 0;
+}
+
+/* A request about the person in the Incoming requests of a named worker who cannot open the record
+ * (sent to them, or returned to them as its sender) moves to the queue: its history and its step's
+ * say why, and its workflow.request.sent tells those who work the queue. Read again under its lock:
+ * one acted on meanwhile stays where it is. */
+static int merges__move_request(tsr_call_t *call, const char *request_id, const char *inbox,
+                                const wf_virtual_worker_t *to, const char *why, tsr_error_t *err)
+{
+    char to_owner[WF_OWNER_MAX];
+    snprintf(to_owner, sizeof(to_owner), "v:%s", to->key);
+    const char *params[4] = {request_id, inbox, to_owner, to->name};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "UPDATE requests SET inbox = $3,"
+                                " recipient = CASE WHEN status = 'sent' THEN $3 ELSE recipient END,"
+                                " recipient_name = CASE WHEN status = 'sent' THEN $4 ELSE recipient_name END"
+                                " WHERE id = $1::bigint AND inbox = $2 RETURNING step_id",
+                                4, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    uint64_t step_id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    char by[24], detail[400];
+    snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    snprintf(detail, sizeof(detail), "Request %s moved to %s: %s", request_id, to->name, why);
+    const char *history[5] = {request_id, by, wf_actor_name(call->actor), to->name, why};
+    res = tsr_db_exec(call->conn,
+                      "INSERT INTO request_history (request_id, action, by_worker_id, by_name, to_name, note)"
+                      " VALUES ($1::bigint, 'moved', $2::bigint, $3, $4, $5)",
+                      5, history, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    if (wf_step_history(call, step_id, "request-moved", detail, err) != 0)
+        return -1;
+    /* Sent on or returned, it waits in the queue now: those who work it are told. */
+    return wf_request_emit(call, request_id, "sent", 0, 1, err);
+}
+
+/* Work about the person with a named worker who cannot open the record now it is restricted: their
+ * open steps (in Incoming or Current work) and the requests in their Incoming requests. Left there,
+ * the worker could neither open nor pass it on, and it would fall overdue unseen; it moves to the
+ * queue whose workers keep access, as queued work does, each step's history and each request's
+ * saying why. Records is asked once for all the workers it is with. Steps that ask for nothing of
+ * the record (a request for access to it) stay. Replayed, nothing is left to move. */
+static int merges__restricted_named(tsr_event_t *ev, tsr_call_t *call, uint64_t person_id, tsr_error_t *err)
+{
+    const wf_virtual_worker_t *to = merges__restricted_queue();
+    if (to == NULL)
+        return 0;
+    char person[24], to_owner[WF_OWNER_MAX];
+    snprintf(person, sizeof(person), "%" PRIu64, person_id);
+    snprintf(to_owner, sizeof(to_owner), "v:%s", to->key);
+    const char *params[1] = {person};
+    /* kind 's': a step with its owner; 'r': a request, its step, and the inbox it waits in. */
+    PGresult *work = tsr_db_exec(ev->conn,
+                                 "SELECT 's', id, id, owner FROM steps WHERE subject_kind = 'person'"
+                                 " AND subject_id = $1::bigint AND folder IS NOT NULL AND owner LIKE 'w:%'"
+                                 " UNION ALL SELECT 'r', r.id, r.step_id, r.inbox FROM requests r"
+                                 " JOIN steps s ON s.id = r.step_id WHERE s.subject_kind = 'person'"
+                                 " AND s.subject_id = $1::bigint AND r.inbox LIKE 'w:%' ORDER BY 1, 2",
+                                 1, params, err);
+    if (work == NULL)
+        return -1;
+    int n = PQntuples(work), rc = 0;
+    if (n == 0) {
+        PQclear(work);
+        return 0;
+    }
+    uint64_t *workers = calloc((size_t)n, sizeof(uint64_t));
+    size_t n_workers = 0;
+    for (int i = 0; workers && i < n; i++) {
+        uint64_t id = strtoull(PQgetvalue(work, i, 3) + 2, NULL, 10);
+        size_t k = 0;
+        while (k < n_workers && workers[k] != id)
+            k++;
+        if (k == n_workers)
+            workers[n_workers++] = id;
+    }
+    Tsr__Records__AccessCheckReply *reply = NULL;
+    if (workers == NULL)
+        rc = tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    else
+        rc = wf_person_access(call, person_id, workers, n_workers, NULL, 0, &reply, err);
+    free(workers);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        const char *owner = PQgetvalue(work, i, 3);
+        if (merges__allowed(reply, strtoull(owner + 2, NULL, 10)))
+            continue;
+        wf_step_t step;
+        int is_step = PQgetvalue(work, i, 0)[0] == 's';
+        rc = wf_step_load(call, strtoull(PQgetvalue(work, i, 2), NULL, 10), is_step, &step, err);
+        if (rc != 0)
+            break;
+        if (wf_subject_guarded(step.def, step.subject_kind)) {
+            char *name = wf_owner_name(ev->conn, owner), why[300];
+            snprintf(why, sizeof(why), "the record was restricted, and %s cannot open it", name);
+            free(name);
+            if (!is_step)
+                rc = merges__move_request(call, PQgetvalue(work, i, 1), owner, to, why, err);
+            else if (strcmp(step.owner, owner) == 0 && step.folder[0] != '\0') {
+                /* Read again under its lock: moved meanwhile, it stays where it went. */
+                char detail[400];
+                snprintf(detail, sizeof(detail), "Moved to %s: %s", to->name, why);
+                rc = wf_step_assign(call, &step, to_owner, detail, err);
+            }
+        }
+        wf_step_free(&step);
+    }
+    if (reply)
+        tsr__records__access_check_reply__free_unpacked(reply, NULL);
+    PQclear(work);
+    return rc;
+}
+
 /* A record restricted (records.person.restricted, seed 002; or by a merge with a restricted
  * duplicate) is kept in restricted_people, for work asked for about the person later
  * (requested.c). Work already waiting in a queue whose workers do not keep access (a CPIS Follow up
  * for the CP-IS desk) moves to the queue the definitions name, whose workers do (system support),
  * to pass on to someone who can open the record. Left where it was, no one who works the queue
- * could open it. Told as the worker who restricted the record.
+ * could open it. So does work with a named worker who cannot open the record
+ * (merges__restricted_named). Told as the worker who restricted the record.
  *
  * The row is written first: its lock (ROW EXCLUSIVE) and requested.c's (SHARE) make a step asked
  * for meanwhile either wait for this commit, and see the row, or commit first, and be moved here. */
@@ -94,7 +235,7 @@ static int merges__restricted(tsr_event_t *ev, uint64_t person_id, tsr_error_t *
         if (rc != 0)
             return -1;
     }
-    return 0;
+    return merges__restricted_named(ev, &call, person_id, err);
 }
 
 /* A name corrected (records.person.details-changed), or an unborn child's given at birth

@@ -63,17 +63,16 @@ void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr
     ev->due_at_ms = strtoll(PQgetvalue(res, row, 10), NULL, 10);
 }
 
-/* copy: the sender's manager is copied in (only when sent). */
-static int request__emit(tsr_call_t *call, const char *request_id, const char *action, int copy,
-                         tsr_error_t *err)
+int wf_request_emit(tsr_call_t *call, const char *request_id, const char *action, int copy, int to_inbox,
+                    tsr_error_t *err)
 {
-    const char *params[1] = {request_id};
+    const char *params[2] = {request_id, to_inbox ? "true" : "false"};
     PGresult *res = tsr_db_exec(
         call->conn,
-        "SELECT r.id, r.step_id, r.type, r.title, r.recipient, r.note, s.subject_kind,"
-        " s.subject_id, s.subject_name, r.sender_id, " WF_MS(
+        "SELECT r.id, r.step_id, r.type, r.title, CASE WHEN $2::boolean THEN r.inbox ELSE r.recipient END,"
+        " r.note, s.subject_kind, s.subject_id, s.subject_name, r.sender_id, " WF_MS(
             "r.due_at") " FROM requests r JOIN steps s ON s.id = r.step_id WHERE r.id = $1::bigint",
-        1, params, err);
+        2, params, err);
     if (res == NULL)
         return -1;
     Tsr__Workflow__RequestEvent ev = TSR__WORKFLOW__REQUEST_EVENT__INIT;
@@ -286,7 +285,8 @@ int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
              json_string_value(json_object_get(def_request, "title")), owner_name);
     if (request__history(call, rid, "sent", owner_name, note, err) != 0 ||
         wf_step_history(call, step.id, "request-sent", detail, err) != 0 ||
-        request__emit(call, rid, "sent", json_is_string(json_object_get(def_request, "copy_to")), err) != 0)
+        wf_request_emit(call, rid, "sent", json_is_string(json_object_get(def_request, "copy_to")), 0, err) !=
+            0)
         goto done;
     rc = wf_reply_step(call, step.id, err);
 done:
@@ -410,7 +410,7 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
         by_team = strdup(recipient_name);
     int bad = request__history(call, rid, new_status, by_team ? by_team : "", in->note, err);
     free(by_team);
-    if (bad || request__emit(call, rid, new_status, 0, err) != 0)
+    if (bad || wf_request_emit(call, rid, new_status, 0, 0, err) != 0)
         goto done;
     char detail[200];
     snprintf(detail, sizeof(detail), "Request %s %s", rid, new_status);

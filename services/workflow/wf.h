@@ -158,6 +158,11 @@ int wf_directory_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
  * subject_name, sender_id, due ms); the strings stay in res. */
 void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr__Workflow__RequestEvent *ev,
                            Tsr__Workflow__Recipient *to, Tsr__Workflow__Subject *subject);
+/* Emits workflow.request.<action> for the request as it now stands, addressed to its recipient, or
+ * with to_inbox to the Incoming requests it waits in (one moved to a queue); copy: the sender's
+ * manager is copied in (only when sent). */
+int wf_request_emit(tsr_call_t *call, const char *request_id, const char *action, int copy, int to_inbox,
+                    tsr_error_t *err);
 /* Sets the step event's assignee from an owner key. */
 void wf_step_event_set_owner(Tsr__Workflow__StepEvent *ev, const char *owner);
 /* Raises the overdue notices of steps and requests past their due time. */

@@ -854,6 +854,108 @@ test_a_workview_shows_work_about_a_restricted_record_by_name_only_to_those_witho
     free(mash_manager);
 }
 
+/* Work about a person already with a named worker when their record is restricted: a step in the
+ * Current work of the CP-IS desk's worker, who cannot open it, and a step and a request with the
+ * early-help worker, who cannot either, move to the System Support queue, each saying why, as work
+ * waiting in the desk's queue does; a request with a worker who keeps access stays with them. A
+ * restriction told again (an event replayed) moves nothing twice. */
+static void test_work_with_a_worker_who_cannot_open_a_record_restricted_moves_to_system_support(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *desk = testenv_login(testenv, "safeguarding.admin");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char person[32], step[32], second[32], to_eh[32], to_sw[32], path[160], body[300], sql[400];
+    testenv_add_person(testenv, admin, "Orla", "Fenwright", "2014-02-17", person);
+    cpis_follow_up_taken_by_the_desk(admin, desk, person, step);
+    notify_worker(desk, step, "eh.worker", "Seen at A&E: STRANDED-4412 follow up", to_eh);
+    notify_worker(desk, step, "mash.sw", "Seen at A&E: for the MASH", to_sw);
+    start_step(admin, "cpis-follow-up", "", "person", person, second);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", second);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\"}", id_of_worker("eh.worker"));
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+    json_t *view = testenv_call_json(testenv, eh, "GET", "/api/v1/workview", NULL, 200);
+    assert_true(folder_has(view, "incoming_requests", "request_id", to_eh));
+    assert_true(folder_has(view, "incoming_work", "step_id", second));
+    json_decref(view);
+
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
+    snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\",\"workers\":[]}");
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps s JOIN workflow.step_history h ON h.step_id = s.id"
+             " WHERE s.id IN (%s, %s) AND s.owner = 'v:system-support' AND s.folder = 'incoming'"
+             " AND h.action = 'assigned' AND h.detail LIKE 'Moved to System Support: the record was"
+             " restricted, and %% cannot open it'",
+             step, second);
+    assert_int_equal(wait_for_count(sql, 2), 2);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.requests r JOIN workflow.request_history h ON h.request_id = r.id"
+             " WHERE r.id = %s AND r.inbox = 'v:system-support' AND r.recipient = 'v:system-support'"
+             " AND h.action = 'moved' AND h.note LIKE 'the record was restricted, and %% cannot open it'",
+             to_eh);
+    assert_int_equal(wait_for_count(sql, 1), 1);
+    /* The worker with access keeps theirs. */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.requests WHERE id = %s AND inbox = 'w:%ld'",
+             to_sw, id_of_worker("mash.sw"));
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+
+    /* The early-help worker has nothing left that they cannot open; system support see it all, the
+     * note too. */
+    view = testenv_call_json(testenv, eh, "GET", "/api/v1/workview", NULL, 200);
+    assert_false(folder_has(view, "incoming_requests", "request_id", to_eh));
+    assert_false(folder_has(view, "incoming_work", "step_id", second));
+    json_decref(view);
+    view = testenv_call_json(testenv, admin, "GET", "/api/v1/workview?queue=system-support", NULL, 200);
+    assert_true(folder_has(view, "incoming_work", "step_id", step));
+    assert_true(folder_has(view, "incoming_work", "step_id", second));
+    json_t *item = folder_item(view, "incoming_requests", "request_id", to_eh);
+    assert_non_null(item);
+    assert_non_null(strstr(testenv_str(item, "note"), "STRANDED-4412"));
+    json_decref(view);
+    /* The step's page says where the request went and why. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", step);
+    json_t *page = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    char *text = json_dumps(json_object_get(page, "history"), 0);
+    assert_non_null(strstr(text, "moved to System Support: the record was restricted"));
+    free(text);
+    json_decref(page);
+
+    /* System support can act on it: it is no longer stranded. */
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", to_eh);
+    json_decref(testenv_call_json(testenv, admin, "POST", path,
+                                  "{\"case_note\":\"Passed to the key worker by system support.\"}", 200));
+
+    /* Told again (a replayed event, here a second restriction), nothing moves twice: the name
+     * corrected after it shows once the workflow daemon has applied both. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
+    snprintf(body, sizeof(body),
+             "{\"reason\":\"case-review\",\"review_date\":\"2027-07-01\",\"workers\":[]}");
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/details", person);
+    json_decref(
+        testenv_call_json(testenv, admin, "PUT", path,
+                          "{\"legal_name\":{\"given\":\"Orla\",\"family\":\"Fenwright-Hale\"},"
+                          "\"other_names\":[],\"date_of_birth\":\"2014-02-17\",\"gender\":\"female\"}",
+                          200));
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps WHERE id = %s AND subject_name LIKE '%%Fenwright-Hale%%'",
+             step);
+    assert_int_equal(wait_for_count(sql, 1), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.step_history WHERE step_id IN (%s, %s) AND action = 'assigned'"
+             " AND detail LIKE 'Moved to System Support%%'",
+             step, second);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.request_history WHERE request_id = %s AND action = 'moved'",
+             to_eh);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    free(admin);
+    free(desk);
+    free(eh);
+}
+
 static void
 test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current(void **state)
 {
@@ -1560,6 +1662,7 @@ int main(void)
             test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_be_sent_work),
         cmocka_unit_test(
             test_a_workview_shows_work_about_a_restricted_record_by_name_only_to_those_without_access),
+        cmocka_unit_test(test_work_with_a_worker_who_cannot_open_a_record_restricted_moves_to_system_support),
         cmocka_unit_test(
             test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current),
         cmocka_unit_test(test_workview_folders_page_with_a_keyset_cursor_and_count_every_item),
