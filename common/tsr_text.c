@@ -131,19 +131,24 @@ char *tsr_text_trim_dup(const char *s)
     return strndup(start, (size_t)(end - start));
 }
 
-int tsr_text_has_control(const char *s, int allow_newlines)
+int tsr_text_first_control(const char *s, int allow_newlines)
 {
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (allow_newlines && (c == '\n' || c == '\r' || c == '\t'))
             continue;
         if (c < 0x20 || c == 0x7F)
-            return 1;
+            return c;
         /* C1 controls, U+0080 to U+009F (C2 80 to C2 9F): never text, and some terminals obey them. */
         if (c == 0xC2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9F)
-            return 1;
+            return (unsigned char)s[1];
     }
-    return 0;
+    return -1;
+}
+
+int tsr_text_has_control(const char *s, int allow_newlines)
+{
+    return tsr_text_first_control(s, allow_newlines) >= 0;
 }
 
 int tsr_text_has_invisible(const char *s)

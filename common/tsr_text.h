@@ -28,6 +28,9 @@ size_t tsr_text_trimmed_length(const char *s);
 char *tsr_text_trim_dup(const char *s);
 /* Whether s holds a control character (C0, DEL or C1); allow_newlines lets \n, \r and \t through. */
 int tsr_text_has_control(const char *s, int allow_newlines);
+/* The first such control character's code point (a C1 one read from its UTF-8), or -1 when none:
+ * for a message that names it. */
+int tsr_text_first_control(const char *s, int allow_newlines);
 /* Whether s (UTF-8) holds a character that shows as nothing but changes what is stored or how it is
  * shown: a zero-width space, a word joiner, a byte order mark, or a mark or override of the text's
  * direction. In a name it hides a duplicate from search and the NHS's match, or shows the name

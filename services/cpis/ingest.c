@@ -95,22 +95,13 @@ static int ingest__fault(ingest_note_t *n, const char *code, const char *fmt, ..
     return -1;
 }
 
-/* The first control character of s (one tsr_text_has_control finds) in words, at named: "a tab",
- * "U+001B". */
+/* The first control character of s in words, at named: "a tab", "U+001B". */
 static const char *ingest__control_named(const char *s, char named[16])
 {
-    snprintf(named, 16, "one");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned code = *p;
-        if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
-            code = p[1];
-        else if (*p >= 0x20 && *p != 0x7F)
-            continue;
-        if (code == '\t')
-            return "a tab";
-        snprintf(named, 16, "U+%04X", code);
-        break;
-    }
+    int code = tsr_text_first_control(s, 0);
+    if (code == '\t')
+        return "a tab";
+    snprintf(named, 16, "U+%04X", (unsigned)code);
     return named;
 }
 

@@ -214,7 +214,7 @@ int wf_person_access(tsr_call_t *call, uint64_t person_id, const uint64_t *worke
     return 0;
 }
 
-static int directory__allowed(const uint64_t *ids, size_t n, uint64_t id)
+int wf_ids_include(const uint64_t *ids, size_t n, uint64_t id)
 {
     for (size_t i = 0; i < n; i++)
         if (ids[i] == id)
@@ -258,8 +258,8 @@ int wf_subject_check_recipient(tsr_call_t *call, const json_t *def, const char *
     if (wf_person_access(call, subject_id, owner[0] == 'w' ? &id : NULL, owner[0] == 'w',
                          owner[0] == 't' ? &id : NULL, owner[0] == 't', &reply, err) != 0)
         return -1;
-    int ok = owner[0] == 'w' ? directory__allowed(reply->allowed_worker_ids, reply->n_allowed_worker_ids, id)
-                             : directory__allowed(reply->allowed_team_ids, reply->n_allowed_team_ids, id);
+    int ok = owner[0] == 'w' ? wf_ids_include(reply->allowed_worker_ids, reply->n_allowed_worker_ids, id)
+                             : wf_ids_include(reply->allowed_team_ids, reply->n_allowed_team_ids, id);
     tsr__records__access_check_reply__free_unpacked(reply, NULL);
     if (!ok)
         return tsr_error_set(
@@ -281,7 +281,7 @@ int wf_step_check_reader(tsr_call_t *call, const wf_step_t *step, tsr_error_t *e
     Tsr__Records__AccessCheckReply *reply = NULL;
     if (wf_person_access(call, step->subject_id, &me, 1, NULL, 0, &reply, err) != 0)
         return -1;
-    int ok = directory__allowed(reply->allowed_worker_ids, reply->n_allowed_worker_ids, me);
+    int ok = wf_ids_include(reply->allowed_worker_ids, reply->n_allowed_worker_ids, me);
     tsr__records__access_check_reply__free_unpacked(reply, NULL);
     if (ok)
         return 0;

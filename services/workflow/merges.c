@@ -54,15 +54,6 @@ static const wf_virtual_worker_t *merges__restricted_queue(void)
     return NULL;
 }
 
-/* Whether id is among the ids records allowed. */
-static int merges__allowed(const Tsr__Records__AccessCheckReply *reply, uint64_t id)
-{
-    for (size_t i = 0; i < reply->n_allowed_worker_ids; i++)
-        if (reply->allowed_worker_ids[i] == id)
-            return 1;
-    return 0;
-}
-
 /* A request about the person in the Incoming requests of a named worker who cannot open the record
  * (sent to them, or returned to them as its sender) moves to the queue: its history and its step's
  * say why, and its workflow.request.sent tells those who work the queue. Read again under its lock:
@@ -152,7 +143,8 @@ static int merges__restricted_named(tsr_event_t *ev, tsr_call_t *call, uint64_t 
     free(workers);
     for (int i = 0; rc == 0 && i < n; i++) {
         const char *owner = PQgetvalue(work, i, 3);
-        if (merges__allowed(reply, strtoull(owner + 2, NULL, 10)))
+        if (wf_ids_include(reply->allowed_worker_ids, reply->n_allowed_worker_ids,
+                           strtoull(owner + 2, NULL, 10)))
             continue;
         wf_step_t step;
         int is_step = PQgetvalue(work, i, 0)[0] == 's';

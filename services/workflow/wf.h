@@ -84,6 +84,8 @@ int wf_step_check_reader(tsr_call_t *call, const wf_step_t *step, tsr_error_t *e
  * name-only, as a request for access to it does). The one rule for readers, recipients and
  * whoever is offered as a recipient. */
 int wf_subject_guarded(const json_t *def, const char *subject_kind);
+/* Whether id is among the n ids records answered with (who, or which people, may open a record). */
+int wf_ids_include(const uint64_t *ids, size_t n, uint64_t id);
 /* Whether the recipient (owner key) may be sent work of def about the subject: 0 or 422. */
 int wf_subject_check_recipient(tsr_call_t *call, const json_t *def, const char *subject_kind,
                                uint64_t subject_id, const char *owner, const char *owner_name,

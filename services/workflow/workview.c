@@ -162,9 +162,8 @@ static void workview__guard_apply(tsr_call_t *call, workview__guard_t *guard)
     }
     const Tsr__Records__PeopleAccessCheckReply *reply = (const Tsr__Records__PeopleAccessCheckReply *)msg;
     for (size_t i = 0; i < guard->n; i++) {
-        int open = 0;
-        for (size_t k = 0; reply && k < reply->n_allowed_person_ids && !open; k++)
-            open = reply->allowed_person_ids[k] == guard->people[i];
+        int open =
+            reply && wf_ids_include(reply->allowed_person_ids, reply->n_allowed_person_ids, guard->people[i]);
         if (!open)
             workview__hide(guard->items[i]);
     }

@@ -176,7 +176,12 @@ static void test_lengths_count_characters_trim_and_control_characters(void **sta
     assert_false(tsr_text_has_control("Zo\xc3\xab \xe2\x80\x94", 0));
     assert_true(tsr_text_has_control("next line\xc2\x85", 1));              /* U+0085, a C1 control */
     assert_false(tsr_text_has_control("\xc2\xa0non-breaking \xc2\xa3", 0)); /* U+00A0, U+00A3 */
-    assert_true(tsr_text_has_invisible("Ann\xe2\x80\x8b"));                 /* zero-width space */
+    /* The one found, to name it: a C1 control by its code point, not its UTF-8 lead byte. */
+    assert_int_equal(tsr_text_first_control("ok \x1b[0m", 0), 0x1b);
+    assert_int_equal(tsr_text_first_control("tab\there\x07", 1), 0x07);
+    assert_int_equal(tsr_text_first_control("next line\xc2\x85", 0), 0x85);
+    assert_int_equal(tsr_text_first_control("Zo\xc3\xab", 0), -1);
+    assert_true(tsr_text_has_invisible("Ann\xe2\x80\x8b")); /* zero-width space */
     assert_true(tsr_text_has_invisible("Ann\xe2\x80\xae"
                                        "evil")); /* right-to-left override */
     assert_true(tsr_text_has_invisible("\xef\xbb\xbf"
