@@ -1054,6 +1054,7 @@ static int poller__file(poller_t *p, const char *name)
         poller__log("error", "%s: out of memory", name);
         return -1;
     }
+    poller__log("info", "%s: %zu notifications read; sending them", name, n);
     poller__post_parts(p, name, n, list, located ? text : NULL, &spans, sizes, acked);
     free(sizes);
     /* What was not acknowledged (refused, not sent, or stopped part-way) stays, in the file's order:
