@@ -104,6 +104,7 @@ static void test_a_key_set_twice_is_refused_naming_both_lines(void **state)
     assert_string_equal(err.code, "config_duplicate_key");
     assert_string_equal(err.field, "http.addr");
     assert_non_null(strstr(err.message, ":7: 'http.addr' is set already, on line 2"));
+    unlink(path);
     /* The same name in two sections is two keys. */
     c = tsr_config_load(write_file("[http]\naddr = a\n[smtp]\naddr = b\n"), &err);
     assert_non_null(c);
