@@ -296,6 +296,8 @@ int wf_step_check_reader(tsr_call_t *call, const wf_step_t *step, tsr_error_t *e
 
 int wf_directory_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
 {
+    if (strcmp(ev->event->type, "accounts.conflict.declared") == 0)
+        return wf_apply_conflict_declared(ev, err);
     if (strcmp(ev->event->type, "accounts.worker.changed") != 0)
         return 0;
     Tsr__Accounts__WorkerChanged *w = (Tsr__Accounts__WorkerChanged *)tsr_unpack(

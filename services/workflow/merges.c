@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "definitions.h"
+#include "accounts.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
 #include "wf.h"
@@ -95,29 +96,62 @@ static int merges__move_request(tsr_call_t *call, const char *request_id, const 
     return wf_request_emit(call, request_id, "sent", 0, 1, err);
 }
 
+/* The open work about a person with named workers whose owner matches the LIKE pattern owners ('w:%'
+ * every named worker, 'w:ID' one): rows of (kind, id, step id, owner), kind 's' a step in its owner's
+ * Incoming or Current work, 'r' a request in the Incoming requests of owner. */
+static PGresult *merges__named_work(PGconn *conn, const char *person, const char *owners, tsr_error_t *err)
+{
+    const char *params[2] = {person, owners};
+    return tsr_db_exec(conn,
+                       "SELECT 's', id, id, owner FROM steps WHERE subject_kind = 'person'"
+                       " AND subject_id = $1::bigint AND folder IS NOT NULL AND owner LIKE $2"
+                       " UNION ALL SELECT 'r', r.id, r.step_id, r.inbox FROM requests r"
+                       " JOIN steps s ON s.id = r.step_id WHERE s.subject_kind = 'person'"
+                       " AND s.subject_id = $1::bigint AND r.inbox LIKE $2 ORDER BY 1, 2",
+                       2, params, err);
+}
+
+/* Moves row i of merges__named_work to the queue to, why saying so in each history. A step that asks
+ * for nothing of the record (a request for access to it) stays; so does one taken meanwhile (read
+ * again under its lock). */
+static int merges__move_named(tsr_call_t *call, const PGresult *work, int i, const wf_virtual_worker_t *to,
+                              const char *why, tsr_error_t *err)
+{
+    const char *owner = PQgetvalue(work, i, 3);
+    char to_owner[WF_OWNER_MAX];
+    snprintf(to_owner, sizeof(to_owner), "v:%s", to->key);
+    wf_step_t step;
+    int is_step = PQgetvalue(work, i, 0)[0] == 's';
+    int rc = wf_step_load(call, strtoull(PQgetvalue(work, i, 2), NULL, 10), is_step, &step, err);
+    if (rc != 0)
+        return rc;
+    if (wf_subject_guarded(step.def, step.subject_kind)) {
+        if (!is_step)
+            rc = merges__move_request(call, PQgetvalue(work, i, 1), owner, to, why, err);
+        else if (strcmp(step.owner, owner) == 0 && step.folder[0] != '\0') {
+            char detail[400];
+            snprintf(detail, sizeof(detail), "Moved to %s: %s", to->name, why);
+            rc = wf_step_assign(call, &step, to_owner, detail, err);
+        }
+    }
+    wf_step_free(&step);
+    return rc;
+}
+
 /* Work about the person with a named worker who cannot open the record now it is restricted: their
  * open steps (in Incoming or Current work) and the requests in their Incoming requests. Left there,
  * the worker could neither open nor pass it on, and it would fall overdue unseen; it moves to the
  * queue whose workers keep access, as queued work does, each step's history and each request's
- * saying why. Records is asked once for all the workers it is with. Steps that ask for nothing of
- * the record (a request for access to it) stay. Replayed, nothing is left to move. */
+ * saying why. Records is asked once for all the workers it is with. Replayed, nothing is left to
+ * move. */
 static int merges__restricted_named(tsr_event_t *ev, tsr_call_t *call, uint64_t person_id, tsr_error_t *err)
 {
     const wf_virtual_worker_t *to = merges__restricted_queue();
     if (to == NULL)
         return 0;
-    char person[24], to_owner[WF_OWNER_MAX];
+    char person[24];
     snprintf(person, sizeof(person), "%" PRIu64, person_id);
-    snprintf(to_owner, sizeof(to_owner), "v:%s", to->key);
-    const char *params[1] = {person};
-    /* kind 's': a step with its owner; 'r': a request, its step, and the inbox it waits in. */
-    PGresult *work = tsr_db_exec(ev->conn,
-                                 "SELECT 's', id, id, owner FROM steps WHERE subject_kind = 'person'"
-                                 " AND subject_id = $1::bigint AND folder IS NOT NULL AND owner LIKE 'w:%'"
-                                 " UNION ALL SELECT 'r', r.id, r.step_id, r.inbox FROM requests r"
-                                 " JOIN steps s ON s.id = r.step_id WHERE s.subject_kind = 'person'"
-                                 " AND s.subject_id = $1::bigint AND r.inbox LIKE 'w:%' ORDER BY 1, 2",
-                                 1, params, err);
+    PGresult *work = merges__named_work(ev->conn, person, "w:%", err);
     if (work == NULL)
         return -1;
     int n = PQntuples(work), rc = 0;
@@ -146,30 +180,67 @@ static int merges__restricted_named(tsr_event_t *ev, tsr_call_t *call, uint64_t 
         if (wf_ids_include(reply->allowed_worker_ids, reply->n_allowed_worker_ids,
                            strtoull(owner + 2, NULL, 10)))
             continue;
-        wf_step_t step;
-        int is_step = PQgetvalue(work, i, 0)[0] == 's';
-        rc = wf_step_load(call, strtoull(PQgetvalue(work, i, 2), NULL, 10), is_step, &step, err);
-        if (rc != 0)
-            break;
-        if (wf_subject_guarded(step.def, step.subject_kind)) {
-            char *name = wf_owner_name(ev->conn, owner), why[300];
-            snprintf(why, sizeof(why), "the record was restricted, and %s cannot open it", name);
-            free(name);
-            if (!is_step)
-                rc = merges__move_request(call, PQgetvalue(work, i, 1), owner, to, why, err);
-            else if (strcmp(step.owner, owner) == 0 && step.folder[0] != '\0') {
-                /* Read again under its lock: moved meanwhile, it stays where it went. */
-                char detail[400];
-                snprintf(detail, sizeof(detail), "Moved to %s: %s", to->name, why);
-                rc = wf_step_assign(call, &step, to_owner, detail, err);
-            }
-        }
-        wf_step_free(&step);
+        char *name = wf_owner_name(ev->conn, owner), why[300];
+        snprintf(why, sizeof(why), "the record was restricted, and %s cannot open it", name);
+        free(name);
+        rc = merges__move_named(call, work, i, to, why, err);
     }
     if (reply)
         tsr__records__access_check_reply__free_unpacked(reply, NULL);
     PQclear(work);
     return rc;
+}
+
+/* A conflict of interest a worker declared with a person (seed 002): records keeps the record from
+ * them from then on, whatever their allocation, so the work about the person with them moves to the
+ * queue whose workers keep access to restricted records, each history saying why. Asking records
+ * would race its own applying of the same event, and the answer is known: no. */
+static int merges__conflicted_named(tsr_call_t *call, uint64_t person_id, uint64_t worker_id,
+                                    tsr_error_t *err)
+{
+    const wf_virtual_worker_t *to = merges__restricted_queue();
+    if (to == NULL)
+        return 0;
+    char person[24], owner[WF_OWNER_MAX];
+    snprintf(person, sizeof(person), "%" PRIu64, person_id);
+    snprintf(owner, sizeof(owner), "w:%" PRIu64, worker_id);
+    PGresult *work = merges__named_work(call->conn, person, owner, err);
+    if (work == NULL)
+        return -1;
+    int rc = 0;
+    if (PQntuples(work) > 0) {
+        char *name = wf_owner_name(call->conn, owner), why[300];
+        snprintf(why, sizeof(why), "%s declared a conflict of interest with this person", name);
+        free(name);
+        for (int i = 0; rc == 0 && i < PQntuples(work); i++)
+            rc = merges__move_named(call, work, i, to, why, err);
+    }
+    PQclear(work);
+    return rc;
+}
+
+int wf_apply_conflict_declared(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Accounts__ConflictDeclared *c = (Tsr__Accounts__ConflictDeclared *)tsr_unpack(
+        &tsr__accounts__conflict_declared__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (c == NULL)
+        return -1;
+    uint64_t person_id = c->person_id, worker_id = c->worker_id;
+    tsr__accounts__conflict_declared__free_unpacked(c, NULL);
+    char person[24], worker[24];
+    snprintf(person, sizeof(person), "%" PRIu64, person_id);
+    snprintf(worker, sizeof(worker), "%" PRIu64, worker_id);
+    const char *params[2] = {person, worker};
+    PGresult *res = tsr_db_exec(ev->conn,
+                                "INSERT INTO conflicts (person_id, worker_id) VALUES ($1::bigint, $2::bigint)"
+                                " ON CONFLICT DO NOTHING",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    Tsr__Actor nobody = TSR__ACTOR__INIT;
+    tsr_call_t call = tsr_call_for_event(ev, ev->event->actor ? ev->event->actor : &nobody);
+    return merges__conflicted_named(&call, person_id, worker_id, err);
 }
 
 /* A record restricted (records.person.restricted, seed 002; or by a merge with a restricted
@@ -281,7 +352,39 @@ static int merges__dispose(tsr_event_t *ev, const Tsr__Records__PersonAccessed *
         return -1;
     long gone =
         merges__run(ev->conn, "DELETE FROM restricted_people WHERE person_id = ANY ($1::bigint[])", ids, err);
+    if (gone >= 0)
+        gone = merges__run(ev->conn, "DELETE FROM conflicts WHERE person_id = ANY ($1::bigint[])", ids, err);
     return gone < 0 ? -1 : 0;
+}
+
+/* The conflicts declared with a duplicate follow it into the survivor, as records' do: the work
+ * about the survivor (its own, and the duplicate's moved to it) with a worker who declared one moves
+ * off them. Replayed, nothing is left to move. */
+static int merges__conflicts_merged(tsr_event_t *ev, const char *survivor, const char *duplicate,
+                                    tsr_error_t *err)
+{
+    const char *params[2] = {survivor, duplicate};
+    PGresult *res = tsr_db_exec(ev->conn,
+                                "WITH gone AS (DELETE FROM conflicts WHERE person_id = $2::bigint"
+                                "  RETURNING worker_id, since)"
+                                " INSERT INTO conflicts (person_id, worker_id, since)"
+                                " SELECT $1::bigint, worker_id, since FROM gone ON CONFLICT DO NOTHING",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    res = tsr_db_exec(ev->conn, "SELECT worker_id FROM conflicts WHERE person_id = $1::bigint ORDER BY 1", 1,
+                      params, err);
+    if (res == NULL)
+        return -1;
+    Tsr__Actor nobody = TSR__ACTOR__INIT;
+    tsr_call_t call = tsr_call_for_event(ev, ev->event->actor ? ev->event->actor : &nobody);
+    uint64_t survivor_id = strtoull(survivor, NULL, 10);
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+        rc = merges__conflicted_named(&call, survivor_id, strtoull(PQgetvalue(res, i, 0), NULL, 10), err);
+    PQclear(res);
+    return rc;
 }
 
 int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err)
@@ -340,5 +443,7 @@ int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err)
         merges__run(ev->conn, "DELETE FROM restricted_people WHERE person_id = $1::bigint", duplicate, err);
     if (was_restricted < 0)
         return -1;
-    return was_restricted > 0 ? merges__restricted(ev, survivor_id, err) : 0;
+    if (was_restricted > 0 && merges__restricted(ev, survivor_id, err) != 0)
+        return -1;
+    return merges__conflicts_merged(ev, survivor, duplicate, err);
 }

@@ -154,8 +154,12 @@ int wf_apply_step_requested(tsr_event_t *ev, tsr_error_t *err);
 int wf_wants_person_event(const Tsr__Envelope *ev);
 int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err);
 
-/* The accounts daemon's events: the workers and teams work can be sent to. */
+/* The accounts daemon's events: the workers and teams work can be sent to; and the conflicts of
+ * interest workers declare (wf_apply_conflict_declared, merges.c). */
 int wf_directory_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
+/* accounts.conflict.declared: kept (conflicts), and the work about the person with the worker moved
+ * off them to the queue whose workers keep access to restricted records. */
+int wf_apply_conflict_declared(tsr_event_t *ev, tsr_error_t *err);
 /* A request event from a row of (id, step_id, type, title, recipient, note, subject_kind, subject_id,
  * subject_name, sender_id, due ms); the strings stay in res. */
 void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr__Workflow__RequestEvent *ev,

@@ -68,11 +68,13 @@ static json_t *workview__time(const char *text)
  * Items about restricted people: what the viewer may see of them
  * ---------------------------------------------------------------------------------------------- */
 
-/* Whether a row's subject is a person in restricted_people: SQL over the steps row s. Only those rows
- * are asked about; every other record is open to every worker. */
+/* Whether a row's subject is a person in restricted_people, or one a worker declared a conflict of
+ * interest with: SQL over the steps row s. Only those rows are asked about; every other record is
+ * open to every worker. */
 #define WORKVIEW_RESTRICTED_SQL                                                                              \
-    "(s.subject_kind = 'person' AND EXISTS (SELECT 1 FROM restricted_people rp"                              \
-    " WHERE rp.person_id = s.subject_id))"
+    "(s.subject_kind = 'person' AND (EXISTS (SELECT 1 FROM restricted_people rp"                             \
+    " WHERE rp.person_id = s.subject_id) OR EXISTS (SELECT 1 FROM conflicts c"                               \
+    " WHERE c.person_id = s.subject_id)))"
 
 /* The items of a workview about restricted people, each with its person, to be checked against the
  * viewer's access once for all of them (workview__guard_apply). The items are the folders'. */

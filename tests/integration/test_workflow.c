@@ -854,6 +854,23 @@ test_a_workview_shows_work_about_a_restricted_record_by_name_only_to_those_witho
     free(mash_manager);
 }
 
+/* Work about person with the early-help worker and the MASH worker: the desk's CPIS Follow up (step)
+ * with a request to each (to_eh, to_sw, noting note_eh and note_sw), and a second step (second) in
+ * the early-help worker's Incoming work. */
+static void work_with_two_workers(const char *admin, const char *desk, const char *person,
+                                  const char *note_eh, const char *note_sw, char *step, char *second,
+                                  char *to_eh, char *to_sw)
+{
+    char path[160], body[100];
+    cpis_follow_up_taken_by_the_desk(admin, desk, person, step);
+    notify_worker(desk, step, "eh.worker", note_eh, to_eh);
+    notify_worker(desk, step, "mash.sw", note_sw, to_sw);
+    start_step(admin, "cpis-follow-up", "", "person", person, second);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", second);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\"}", id_of_worker("eh.worker"));
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+}
+
 /* Work about a person already with a named worker when their record is restricted: a step in the
  * Current work of the CP-IS desk's worker, who cannot open it, and a step and a request with the
  * early-help worker, who cannot either, move to the System Support queue, each saying why, as work
@@ -867,13 +884,8 @@ static void test_work_with_a_worker_who_cannot_open_a_record_restricted_moves_to
     char *eh = testenv_login(testenv, "eh.worker");
     char person[32], step[32], second[32], to_eh[32], to_sw[32], path[160], body[300], sql[400];
     testenv_add_person(testenv, admin, "Orla", "Fenwright", "2014-02-17", person);
-    cpis_follow_up_taken_by_the_desk(admin, desk, person, step);
-    notify_worker(desk, step, "eh.worker", "Seen at A&E: STRANDED-4412 follow up", to_eh);
-    notify_worker(desk, step, "mash.sw", "Seen at A&E: for the MASH", to_sw);
-    start_step(admin, "cpis-follow-up", "", "person", person, second);
-    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", second);
-    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\"}", id_of_worker("eh.worker"));
-    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+    work_with_two_workers(admin, desk, person, "Seen at A&E: STRANDED-4412 follow up",
+                          "Seen at A&E: for the MASH", step, second, to_eh, to_sw);
     json_t *view = testenv_call_json(testenv, eh, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(view, "incoming_requests", "request_id", to_eh));
     assert_true(folder_has(view, "incoming_work", "step_id", second));
@@ -954,6 +966,84 @@ static void test_work_with_a_worker_who_cannot_open_a_record_restricted_moves_to
     free(admin);
     free(desk);
     free(eh);
+}
+
+/* Declares, as system support, that username has a conflict of interest with person (seed 002). */
+static void declare_conflict(const char *admin, const char *username, const char *person)
+{
+    char path[160], body[160];
+    snprintf(path, sizeof(path), "/api/v1/workers/%ld/conflicts", id_of_worker(username));
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"relationship\":\"neighbour\"}", person);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+}
+
+/* A conflict of interest declared keeps the person's record from the worker whatever their
+ * allocation (seed 002): the work about the person with them (a step in their Incoming work, a
+ * request in their Incoming requests) moves to the System Support queue, saying why, and a workview
+ * shows the worker no more of the person than the name, whoever's workview it is: a team manager
+ * with a conflict no longer reads the note of a request in a worker's Incoming requests. */
+static void test_work_with_a_worker_who_declares_a_conflict_moves_and_their_workviews_hide_it(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *desk = testenv_login(testenv, "safeguarding.admin");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char *cin = testenv_login(testenv, "cin.manager");
+    char person[32], step[32], second[32], to_eh[32], to_sw[32], path[160], sql[600];
+    testenv_add_person(testenv, admin, "Tamsin", "Orrelwick", "2013-08-22", person);
+    work_with_two_workers(admin, desk, person, "Seen at A&E: CONFLICTED-2207 follow up",
+                          "Seen at A&E: NEIGHBOUR-6613 for the MASH", step, second, to_eh, to_sw);
+    json_t *view = NULL;
+    int restricted = 1;
+    const char *note = request_note_seen(&view, cin, "mash.sw", to_sw, &restricted);
+    assert_non_null(note);
+    assert_false(restricted);
+    json_decref(view);
+
+    declare_conflict(admin, "eh.worker", person);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps s JOIN workflow.step_history h ON h.step_id = s.id"
+             " WHERE s.id = %s AND s.owner = 'v:system-support' AND s.folder = 'incoming'"
+             " AND h.action = 'assigned' AND h.detail LIKE 'Moved to System Support: %% declared a conflict"
+             " of interest with this person'",
+             second);
+    assert_int_equal(wait_for_count(sql, 1), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.requests r JOIN workflow.request_history h ON h.request_id = r.id"
+             " WHERE r.id = %s AND r.inbox = 'v:system-support' AND h.action = 'moved'"
+             " AND h.note LIKE '%% declared a conflict of interest with this person'",
+             to_eh);
+    assert_int_equal(wait_for_count(sql, 1), 1);
+    view = testenv_call_json(testenv, eh, "GET", "/api/v1/workview", NULL, 200);
+    assert_false(folder_has(view, "incoming_requests", "request_id", to_eh));
+    assert_false(folder_has(view, "incoming_work", "step_id", second));
+    json_decref(view);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", second);
+    testenv_response_t r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
+    assert_int_equal(r.status, 403);
+    testenv_response_free(&r);
+    /* The desk, with no conflict, keeps its step; the MASH worker their request. */
+    snprintf(sql, sizeof(sql),
+             "SELECT (SELECT count(*) FROM workflow.steps WHERE id = %s AND owner = 'w:%ld')"
+             " + (SELECT count(*) FROM workflow.requests WHERE id = %s AND inbox = 'w:%ld')",
+             step, id_of_worker("safeguarding.admin"), to_sw, id_of_worker("mash.sw"));
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+
+    /* The team manager who declares one reads the MASH worker's request by the name only. */
+    declare_conflict(admin, "cin.manager", person);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.conflicts WHERE person_id = %s", person);
+    assert_int_equal(wait_for_count(sql, 2), 2);
+    note = request_note_seen(&view, cin, "mash.sw", to_sw, &restricted);
+    assert_null(note);
+    assert_true(restricted);
+    char *text = json_dumps(view, 0);
+    assert_null(strstr(text, "NEIGHBOUR-6613"));
+    free(text);
+    json_decref(view);
+    free(admin);
+    free(desk);
+    free(eh);
+    free(cin);
 }
 
 static void
@@ -1663,6 +1753,7 @@ int main(void)
         cmocka_unit_test(
             test_a_workview_shows_work_about_a_restricted_record_by_name_only_to_those_without_access),
         cmocka_unit_test(test_work_with_a_worker_who_cannot_open_a_record_restricted_moves_to_system_support),
+        cmocka_unit_test(test_work_with_a_worker_who_declares_a_conflict_moves_and_their_workviews_hide_it),
         cmocka_unit_test(
             test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current),
         cmocka_unit_test(test_workview_folders_page_with_a_keyset_cursor_and_count_every_item),
