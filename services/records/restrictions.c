@@ -18,8 +18,74 @@ static const char *const restriction_managers[] = {"admin", "system-support", "s
 /* Those who review restrictions: system support, who keep access to every restricted record. */
 static const char *const restriction_reviewers[] = {"system-support", "system", NULL};
 
+/* The most workers one access list names: a restriction keeps a record to a few people. */
+#define RESTRICTION_NAMED_MAX 64
+
 /* How far the review list pages (a council has hundreds of restrictions, not millions). */
 #define RESTRICTION_DUE_DEPTH 100000
+
+/* A review date already past would put the restriction on the review list the day it is made:
+ * today (the council's) is the earliest. */
+static int restriction__check_review_date(tsr_call_t *call, const char *review_date, tsr_error_t *err)
+{
+    const char *params[1] = {review_date};
+    PGresult *res = tsr_db_exec(call->conn, "SELECT $1::date < current_date", 1, params, err);
+    if (res == NULL)
+        return -1;
+    int past = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (past)
+        return tsr_error_set(err, TSR_E_INVALID, "review_date_past", "review_date",
+                             "The review date %s has passed: enter today or a later date.", review_date);
+    return 0;
+}
+
+/* Each worker named on the access list is a worker who has not left, named once. An id no worker
+ * has would let in whoever is given it next, and a typo would leave the worker meant without access
+ * (seed 002: access is kept only by those the request names). */
+static int restriction__check_workers(tsr_call_t *call, const uint64_t *ids, size_t n, tsr_error_t *err)
+{
+    char field[32];
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < i; k++)
+            if (ids[k] == ids[i]) {
+                snprintf(field, sizeof(field), "workers[%zu]", i);
+                return tsr_error_set(err, TSR_E_INVALID, "duplicate_worker", field,
+                                     "Worker %" PRIu64 " is named twice on the access list.", ids[i]);
+            }
+    if (n == 0)
+        return 0;
+    char array[RESTRICTION_NAMED_MAX * 24];
+    if (n > RESTRICTION_NAMED_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "too_many_workers", "workers",
+                             "Name at most %d workers on the access list; give the rest access by team.",
+                             RESTRICTION_NAMED_MAX);
+    tsr_db_id_array(ids, n, array, sizeof(array));
+    const char *params[1] = {array};
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT u.i - 1, u.w, w.id IS NOT NULL FROM unnest($1::bigint[]) WITH ORDINALITY"
+                    " AS u(w, i) LEFT JOIN workers w ON w.id = u.w"
+                    " WHERE w.id IS NULL OR w.ended ORDER BY u.i LIMIT 1",
+                    1, params, err);
+    if (res == NULL)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) == 1) {
+        snprintf(field, sizeof(field), "workers[%s]", PQgetvalue(res, 0, 0));
+        if (PQgetvalue(res, 0, 2)[0] == 't')
+            rc = tsr_error_set(err, TSR_E_UNPROCESSABLE, "worker_ended", field,
+                               "Worker %s has left, so cannot be given access to the record.",
+                               PQgetvalue(res, 0, 1));
+        else
+            rc = tsr_error_set(err, TSR_E_UNPROCESSABLE, "unknown_worker", field,
+                               "No worker has the id %s: check it. (A worker added a moment ago may not "
+                               "be known here yet; try again shortly.)",
+                               PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return rc;
+}
 
 int records_restriction_set(tsr_call_t *call, tsr_error_t *err)
 {
@@ -44,6 +110,9 @@ int records_restriction_set(tsr_call_t *call, tsr_error_t *err)
         return -1;
     char display[256];
     if (records_person_display(call, in->person_id, display, sizeof(display), err) != 0)
+        return -1;
+    if (restriction__check_review_date(call, in->review_date, err) != 0 ||
+        restriction__check_workers(call, in->worker_ids, in->n_worker_ids, err) != 0)
         return -1;
     char id[32], by[32];
     snprintf(id, sizeof(id), "%" PRIu64, in->person_id);

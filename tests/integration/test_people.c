@@ -1447,6 +1447,66 @@ static void test_a_persons_details_are_corrected_audited_followed_by_their_work_
 
 /* Seed 002: "Restriction will be reviewed for validity on a regular basis": system support see the
  * restrictions whose review date has come, the longest overdue first, each listing audited. */
+/* An access list names workers who have not left, each once, and a review date to come: an id no
+ * worker has would let in whoever is given it next (and leave the worker meant without access), and
+ * a date past puts the restriction up for review the day it is made. A refused one changes nothing. */
+static void test_a_restriction_names_only_current_workers_once_and_a_review_date_to_come(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char person[32], path[128], body[256], sw[32];
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Elowen\",\"family\":\"Penhallow\"},\"gender\":\"female\"}",
+               person);
+    worker_id_of("mash.sw", sw);
+    long unused = testenv_sql_long(testenv, "SELECT coalesce(max(id), 0) + 1000 FROM accounts.workers");
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
+    snprintf(
+        body, sizeof(body),
+        "{\"reason\":\"adoption-fostering\",\"review_date\":\"2099-06-01\",\"workers\":[\"%s\",\"%ld\"]}", sw,
+        unused);
+    testenv_response_t r = testenv_http(testenv, "PUT", path, admin, body, NULL);
+    testenv_assert_error(&r, 422, "unknown_worker");
+    assert_string_equal(testenv_str(json_object_get(r.json, "error"), "field"), "workers[1]");
+    testenv_response_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"reason\":\"adoption-fostering\",\"review_date\":\"2099-06-01\",\"workers\":[\"%s\",\"%s\"]}",
+             sw, sw);
+    r = testenv_http(testenv, "PUT", path, admin, body, NULL);
+    testenv_assert_error(&r, 400, "duplicate_worker");
+    testenv_response_free(&r);
+    r = testenv_http(testenv, "PUT", path, admin, "{\"reason\":\"high-risk\",\"review_date\":\"2020-06-01\"}",
+                     NULL);
+    testenv_assert_error(&r, 400, "review_date_past");
+    testenv_response_free(&r);
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.restrictions WHERE person_id = %s", person);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+
+    /* A worker who has left cannot be given access either, once records has heard. */
+    char leaver[32];
+    testenv_add_worker(testenv, admin, "gone.gwen", "Gwen Gonewell", "\"roles\":[\"social-worker\"]", leaver);
+    testenv_end_worker(testenv, admin, leaver, "Left the council");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.workers WHERE id = %s AND ended", leaver);
+    for (int i = 0; i < 200 && testenv_sql_long(testenv, sql) == 0; i++)
+        usleep(25 * 1000);
+    snprintf(body, sizeof(body),
+             "{\"reason\":\"high-risk\",\"review_date\":\"2099-06-01\",\"workers\":[\"%s\"]}", leaver);
+    r = testenv_http(testenv, "PUT", path, admin, body, NULL);
+    testenv_assert_error(&r, 422, "worker_ended");
+    assert_string_equal(testenv_str(json_object_get(r.json, "error"), "field"), "workers[0]");
+    testenv_response_free(&r);
+    /* Today is the earliest review date; the workers named as they are. */
+    char today[16];
+    testenv_sql_date(testenv, "current_date", today);
+    snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"%s\",\"workers\":[\"%s\"]}",
+             today, sw);
+    r = testenv_http(testenv, "PUT", path, admin, body, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    free(admin);
+}
+
 static void test_restrictions_whose_review_date_has_come_are_listed_for_system_support(void **state)
 {
     (void)state;
@@ -1464,9 +1524,9 @@ static void test_restrictions_whose_review_date_has_come_are_listed_for_system_s
         const char *id;
         const char *body;
     } restrict_them[] = {
-        {overdue, "{\"reason\":\"high-risk\",\"review_date\":\"2001-03-01\"}"},
-        {due, "{\"reason\":\"case-review\",\"review_date\":\"2001-03-02\",\"workers\":[\"%s\"]}"},
-        {later, "{\"reason\":\"high-profile\",\"review_date\":\"2001-03-03\"}"},
+        {overdue, "{\"reason\":\"high-risk\",\"review_date\":\"2098-03-01\"}"},
+        {due, "{\"reason\":\"case-review\",\"review_date\":\"2098-03-02\",\"workers\":[\"%s\"]}"},
+        {later, "{\"reason\":\"high-profile\",\"review_date\":\"2098-03-03\"}"},
     };
     char sw[32];
     worker_id_of("mash.sw", sw);
@@ -1480,11 +1540,11 @@ static void test_restrictions_whose_review_date_has_come_are_listed_for_system_s
     assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
     long entries_before = testenv_sql_long(
         testenv, "SELECT count(*) FROM audit.entries WHERE action = 'list-restriction-reviews'");
-    /* On 2 March 2001: the two whose date has come, the longest overdue first; not the third. */
+    /* On 2 March 2098: the two whose date has come, the longest overdue first; not the third. */
     testenv_response_t r =
-        testenv_http(testenv, "GET", "/api/v1/restrictions/due?on=2001-03-02&limit=200", admin, NULL, NULL);
+        testenv_http(testenv, "GET", "/api/v1/restrictions/due?on=2098-03-02&limit=200", admin, NULL, NULL);
     assert_int_equal(r.status, 200);
-    assert_string_equal(json_string_value(json_object_get(r.json, "on")), "2001-03-02");
+    assert_string_equal(json_string_value(json_object_get(r.json, "on")), "2098-03-02");
     json_t *items = json_object_get(r.json, "items");
     int at_overdue = -1, at_due = -1;
     size_t i;
@@ -1493,7 +1553,7 @@ static void test_restrictions_whose_review_date_has_come_are_listed_for_system_s
     {
         const char *id = json_string_value(json_object_get(item, "person_id"));
         assert_string_not_equal(id, later);
-        assert_true(strcmp(json_string_value(json_object_get(item, "review_date")), "2001-03-02") <= 0);
+        assert_true(strcmp(json_string_value(json_object_get(item, "review_date")), "2098-03-02") <= 0);
         if (strcmp(id, overdue) == 0)
             at_overdue = (int)i;
         if (strcmp(id, due) == 0) {
@@ -1519,11 +1579,11 @@ static void test_restrictions_whose_review_date_has_come_are_listed_for_system_s
                                  " WHERE action = 'list-restriction-reviews'") >= entries_before + 2);
     /* Kept with a new date, it leaves the list. */
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", overdue);
-    r = testenv_http(testenv, "PUT", path, admin, "{\"reason\":\"high-risk\",\"review_date\":\"2001-09-01\"}",
+    r = testenv_http(testenv, "PUT", path, admin, "{\"reason\":\"high-risk\",\"review_date\":\"2098-09-01\"}",
                      NULL);
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);
-    r = testenv_http(testenv, "GET", "/api/v1/restrictions/due?on=2001-03-02&limit=200", admin, NULL, NULL);
+    r = testenv_http(testenv, "GET", "/api/v1/restrictions/due?on=2098-03-02&limit=200", admin, NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_null(strstr(r.body, overdue));
     assert_non_null(strstr(r.body, due));
@@ -1956,6 +2016,7 @@ int main(void)
             test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_those_without_access),
         cmocka_unit_test(test_a_persons_details_are_corrected_audited_followed_by_their_work_and_checked),
         cmocka_unit_test(test_restrictions_whose_review_date_has_come_are_listed_for_system_support),
+        cmocka_unit_test(test_a_restriction_names_only_current_workers_once_and_a_review_date_to_come),
         cmocka_unit_test(test_the_birth_of_an_unborn_child_is_recorded_on_their_record),
         cmocka_unit_test(test_a_worker_refused_a_restricted_record_asks_system_support_for_access),
         cmocka_unit_test(test_a_duplicate_nhs_number_on_a_record_the_caller_cannot_open_names_no_one),
