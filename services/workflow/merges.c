@@ -25,6 +25,7 @@ int wf_wants_person_event(const Tsr__Envelope *ev)
                                 strcmp(ev->type, "records.person.birth-recorded") == 0 ||
                                 strcmp(ev->type, "records.person.disposed") == 0 ||
                                 strcmp(ev->type, "records.person.restricted") == 0 ||
+                                strcmp(ev->type, "records.person.deallocated") == 0 ||
                                 strcmp(ev->type, "records.person.unrestricted") == 0);
 }
 
@@ -144,7 +145,8 @@ static int merges__move_named(tsr_call_t *call, const PGresult *work, int i, con
  * queue whose workers keep access, as queued work does, each step's history and each request's
  * saying why. Records is asked once for all the workers it is with. Replayed, nothing is left to
  * move. */
-static int merges__restricted_named(tsr_event_t *ev, tsr_call_t *call, uint64_t person_id, tsr_error_t *err)
+static int merges__restricted_named(tsr_event_t *ev, tsr_call_t *call, uint64_t person_id, const char *cause,
+                                    tsr_error_t *err)
 {
     const wf_virtual_worker_t *to = merges__restricted_queue();
     if (to == NULL)
@@ -181,7 +183,7 @@ static int merges__restricted_named(tsr_event_t *ev, tsr_call_t *call, uint64_t 
                            strtoull(owner + 2, NULL, 10)))
             continue;
         char *name = wf_owner_name(ev->conn, owner), why[300];
-        snprintf(why, sizeof(why), "the record was restricted, and %s cannot open it", name);
+        snprintf(why, sizeof(why), "%s, and %s cannot open it", cause, name);
         free(name);
         rc = merges__move_named(call, work, i, to, why, err);
     }
@@ -298,7 +300,25 @@ static int merges__restricted(tsr_event_t *ev, uint64_t person_id, tsr_error_t *
         if (rc != 0)
             return -1;
     }
-    return merges__restricted_named(ev, &call, person_id, err);
+    return merges__restricted_named(ev, &call, person_id, "the record was restricted", err);
+}
+
+/* An allocation of a restricted person's record ended (records.person.deallocated): the key worker
+ * (and their managers, let in by it) may no longer open the record, and the work about the person
+ * with them would wait there unopened; it moves as on the restriction. Records has committed the
+ * end before telling of it, so its answer counts it. */
+static int merges__deallocated(tsr_event_t *ev, uint64_t person_id, tsr_error_t *err)
+{
+    char person[24];
+    snprintf(person, sizeof(person), "%" PRIu64, person_id);
+    long restricted =
+        merges__run(ev->conn, "SELECT 1 FROM restricted_people WHERE person_id = $1::bigint", person, err);
+    if (restricted <= 0)
+        return (int)restricted;
+    Tsr__Actor nobody = TSR__ACTOR__INIT;
+    tsr_call_t call = tsr_call_for_event(ev, ev->event->actor ? ev->event->actor : &nobody);
+    return merges__restricted_named(ev, &call, person_id, "an allocation of the restricted record ended",
+                                    err);
 }
 
 /* A name corrected (records.person.details-changed), or an unborn child's given at birth
@@ -397,6 +417,11 @@ int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err)
                   strcmp(ev->event->type, "records.person.birth-recorded") == 0;
     if (strcmp(ev->event->type, "records.person.restricted") == 0) {
         int rc = merges__restricted(ev, p->person_id, err);
+        tsr__records__person_accessed__free_unpacked(p, NULL);
+        return rc;
+    }
+    if (strcmp(ev->event->type, "records.person.deallocated") == 0) {
+        int rc = merges__deallocated(ev, p->person_id, err);
         tsr__records__person_accessed__free_unpacked(p, NULL);
         return rc;
     }

@@ -1046,6 +1046,55 @@ static void test_work_with_a_worker_who_declares_a_conflict_moves_and_their_work
     free(cin);
 }
 
+/* A restricted record's key worker keeps access through their allocation; when it ends, the work
+ * about the person with them, which they can no longer open, moves to the System Support queue as
+ * on a restriction, saying why. */
+static void test_work_with_a_key_worker_whose_allocation_of_a_restricted_record_ends_moves(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *kw = testenv_login(testenv, "key.worker");
+    char person[32], step[32], aid[32], path[160], body[300], sql[600];
+    testenv_add_person(testenv, admin, "Bryher", "Tresillian", "2012-11-30", person);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", person);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             id_of_worker("key.worker"));
+    json_t *j = testenv_call_json(testenv, admin, "POST", path, body, 201);
+    snprintf(aid, sizeof(aid), "%s", testenv_str(j, "id"));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
+    json_decref(testenv_call_json(
+        testenv, admin, "PUT", path,
+        "{\"reason\":\"mappa-marac-lado\",\"review_date\":\"2099-06-01\",\"workers\":[]}", 200));
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.restricted_people WHERE person_id = %s",
+             person);
+    assert_int_equal(wait_for_count(sql, 1), 1);
+    start_step(admin, "cpis-follow-up", "", "person", person, step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", step);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\"}", id_of_worker("key.worker"));
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", step);
+    json_decref(testenv_call_json(testenv, kw, "GET", path, NULL, 200));
+
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations/%s", person, aid);
+    testenv_response_t r = testenv_http(testenv, "DELETE", path, admin, NULL, NULL);
+    assert_int_equal(r.status, 204);
+    testenv_response_free(&r);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps s JOIN workflow.step_history h ON h.step_id = s.id"
+             " WHERE s.id = %s AND s.owner = 'v:system-support' AND h.action = 'assigned'"
+             " AND h.detail LIKE 'Moved to System Support: an allocation of the restricted record ended, and"
+             " %% cannot open it'",
+             step);
+    assert_int_equal(wait_for_count(sql, 1), 1);
+    json_t *view = testenv_call_json(testenv, kw, "GET", "/api/v1/workview", NULL, 200);
+    assert_false(folder_has(view, "incoming_work", "step_id", step));
+    assert_false(folder_has(view, "current_work", "step_id", step));
+    json_decref(view);
+    free(admin);
+    free(kw);
+}
+
 static void
 test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current(void **state)
 {
@@ -1754,6 +1803,7 @@ int main(void)
             test_a_workview_shows_work_about_a_restricted_record_by_name_only_to_those_without_access),
         cmocka_unit_test(test_work_with_a_worker_who_cannot_open_a_record_restricted_moves_to_system_support),
         cmocka_unit_test(test_work_with_a_worker_who_declares_a_conflict_moves_and_their_workviews_hide_it),
+        cmocka_unit_test(test_work_with_a_key_worker_whose_allocation_of_a_restricted_record_ends_moves),
         cmocka_unit_test(
             test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current),
         cmocka_unit_test(test_workview_folders_page_with_a_keyset_cursor_and_count_every_item),
