@@ -110,6 +110,14 @@ static int import__is_id(const char *s)
     return n > 0 && n <= 18 && strtoull(s, NULL, 10) > 0;
 }
 
+/* An id as its number is written (leading zeros dropped), in place: 012000106 and 12000106 are one
+ * step, to the check for a step twice in a file as to the database. s is import__is_id's. */
+static void import__canonical_id(char *s)
+{
+    size_t zeros = strspn(s, "0");
+    memmove(s, s + zeros, strlen(s + zeros) + 1);
+}
+
 /* The variant whose title the step type is ("Consultation (CSSW)" is CSSW), or NULL. */
 static const char *import__variant(const json_t *def, const char *step_type)
 {
@@ -321,12 +329,14 @@ static int import__check(const import_def_t *d, const Tsr__Consultations__Import
         return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "organisation_id",
                              "Line %u: Organisation ID '%.40s' must be a number, like 7500065.", r->line,
                              r->organisation_id);
+    import__canonical_id(r->organisation_id);
     if (import__text(r, r->organisation_name, "Organisation name", "organisation_name", 1, err) != 0)
         return -1;
     if (!import__is_id(r->step_id))
         return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "step_id",
                              "Line %u: Step ID '%.40s' must be a number, like 13011373.", r->line,
                              r->step_id);
+    import__canonical_id(r->step_id);
     /* One of ours, now or later: the report and the form would take the two for one step. */
     if (strtoull(r->step_id, NULL, 10) >= TSR_STEP_ID_FIRST)
         return tsr_error_set(

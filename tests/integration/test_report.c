@@ -575,12 +575,28 @@ static void test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads(void **stat
                                 "2021-06-01,2021-06-02,2021-06-01,SCHOOLS,<b>Ada</b> Lowe,"
                                 "\"Teacher, year 6\",\"Further information given, Referral to Mash\"\r\n"));
     free(manager);
-    /* An export without the form's optional columns loads them empty. */
+    /* An export that lost a column is refused, naming it, before anything loads: loaded without its
+     * outcomes, a step could not be loaded again with them. One whose columns are there, empty,
+     * loads them empty. */
     rc = run_import("short.csv",
                     "Step ID,Organisation ID,Organisation name,Step type,Step started on,"
-                    "Step completed on,Date and time of consult,Source of contact\n"
+                    "Step completed on,Date and time of consult,Source of contact,Referrer name,"
+                    "Relationship with subject(s)\n"
                     "12100003,7600001,Ellery Lowe,Consultation (CSSW),2021-06-03,2021-06-03,"
-                    "2021-06-03,POLICE\n",
+                    "2021-06-03,POLICE,,\n",
+                    out, sizeof(out));
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "short.csv:1: the header has no column 'Outcome(s)'"));
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT count(*) FROM consultations.consultations WHERE step_id = 12100003"),
+        0);
+    rc = run_import("empty.csv",
+                    "Step ID,Organisation ID,Organisation name,Step type,Step started on,"
+                    "Step completed on,Date and time of consult,Source of contact,Referrer name,"
+                    "Relationship with subject(s),Outcome(s)\n"
+                    "012100003,7600001,Ellery Lowe,Consultation (CSSW),2021-06-03,2021-06-03,"
+                    "2021-06-03,POLICE,,,\n",
                     out, sizeof(out));
     if (rc != 0)
         fail_msg("import failed (%d): %s", rc, out);
@@ -588,6 +604,20 @@ static void test_a_spreadsheets_csv_with_a_bom_quotes_and_crlf_loads(void **stat
                                                " WHERE step_id = 12100003 AND contact_name IS NULL"
                                                " AND cardinality(outcomes) = 0 AND source = 'police'"),
                      1);
+    /* A step written with leading zeros is the same step: twice in one file is named as such. */
+    rc = run_import(
+        "zeros.csv",
+        "Step ID,Organisation ID,Organisation name,Step type,Step started on,"
+        "Step completed on,Date and time of consult,Source of contact,Referrer name,"
+        "Relationship with subject(s),Outcome(s)\n"
+        "012100009,7600001,Ellery Lowe,Consultation (CSSW),2021-06-03,2021-06-03,2021-06-03,POLICE,,,\n"
+        "12100009,7600001,Ellery Lowe,Consultation (CSSW),2021-06-03,2021-06-03,2021-06-03,SCHOOLS,,,\n",
+        out, sizeof(out));
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "Line 3: step 12100009 is on line 2 too."));
+    /* What is not a file of rows is refused before it is read: a device never ends. */
+    assert_int_equal(run_tool("import consultations /dev/zero", out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "/dev/zero cannot be read: it is not a regular file"));
     /* A file that is not there says why. */
     assert_int_equal(run_tool("import consultations /nonexistent/old-system.csv", out, sizeof(out)), 2);
     assert_non_null(strstr(out, "/nonexistent/old-system.csv cannot be read: No such file or directory"));
@@ -601,20 +631,21 @@ static void test_uk_dates_and_the_offices_clock_load_as_those_days_and_moments(v
     (void)state;
     const char *header =
         "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,"
-        "Date and time of consult,Source of contact\n";
+        "Date and time of consult,Source of contact,Referrer name,Relationship with subject(s),Outcome(s)\n";
     char text[2048], out[4096];
     snprintf(
         text, sizeof(text),
         "%s7600003,Day First Centre,12200001,Consultation (CSSW),24/11/2021,25/11/2021,25/11/2021 "
-        "10:15,SCHOOLS\n"
-        "7600003,Day First Centre,12200002,Consultation (CSEW),1/6/2021,01/06/2021,1/6/2021 9:05:30,POLICE\n"
+        "10:15,SCHOOLS,,,\n"
+        "7600003,Day First Centre,12200002,Consultation (CSEW),1/6/2021,01/06/2021,1/6/2021 "
+        "9:05:30,POLICE,,,\n"
         "7600003,Day First Centre,12200003,Consultation (CSSW),2021-06-02,2021-06-02,2021-06-02 "
-        "10:00,SCHOOLS\n"
-        "7600003,Day First Centre,12200004,Consultation (CSSW),2021-06-03,2021-06-03,03/06/2021,SCHOOLS\n"
+        "10:00,SCHOOLS,,,\n"
+        "7600003,Day First Centre,12200004,Consultation (CSSW),2021-06-03,2021-06-03,03/06/2021,SCHOOLS,,,\n"
         "7600003,Day First Centre,12200005,Consultation (CSSW),2021-06-04,2021-06-04,"
-        "04/06/2021 10:00+02:00,SCHOOLS\n"
+        "04/06/2021 10:00+02:00,SCHOOLS,,,\n"
         "7600003,Day First Centre,12200006,Consultation (CSSW),2023-10-29,2023-10-29,29/10/2023 "
-        "01:30,SCHOOLS\n",
+        "01:30,SCHOOLS,,,\n",
         header);
     int rc = run_import("day-first.csv", text, out, sizeof(out));
     if (rc != 0)
@@ -672,10 +703,12 @@ static void test_uk_dates_and_the_offices_clock_load_as_those_days_and_moments(v
          "Date and time of consult cannot be before"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        snprintf(text, sizeof(text),
-                 "Step ID,Step type,Step started on,Step completed on,Date and time of consult,"
-                 "Organisation ID,Organisation name,Source of contact\n%s,7600003,Day First Centre,SCHOOLS\n",
-                 bad[i].row);
+        snprintf(
+            text, sizeof(text),
+            "Step ID,Step type,Step started on,Step completed on,Date and time of consult,"
+            "Organisation ID,Organisation name,Source of contact,Referrer name,Relationship with subject(s),"
+            "Outcome(s)\n%s,7600003,Day First Centre,SCHOOLS,,,\n",
+            bad[i].row);
         rc = run_import("bad-day.csv", text, out, sizeof(out));
         if (rc != 2 || strstr(out, bad[i].says) == NULL)
             fail_msg("%s: not refused as '%s' (%d): %s", bad[i].row, bad[i].says, rc, out);
@@ -723,8 +756,9 @@ static void test_an_imported_date_is_in_the_future_by_the_offices_day(void **sta
         for (int d = 0; d < 2; d++) {
             snprintf(text, sizeof(text),
                      "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,"
-                     "Date and time of consult,Source of contact\n"
-                     "7600002,Office Clock Centre,%s,Consultation (CSSW),%s,%s,%s,SCHOOLS\n",
+                     "Date and time of consult,Source of contact,Referrer name,Relationship with "
+                     "subject(s),Outcome(s)\n"
+                     "7600002,Office Clock Centre,%s,Consultation (CSSW),%s,%s,%s,SCHOOLS,,,\n",
                      zones[i].step, days[d], days[d], days[d]);
             int rc = run_import("today.csv", text, out, sizeof(out));
             if (d == 0 && (rc != 2 || strstr(out, "is in the future") == NULL))
@@ -826,11 +860,12 @@ static void test_consultations_completed_outside_the_period_are_left_out(void **
     assert_int_equal(
         run_import("renamed.csv",
                    "Organisation ID,Organisation name,Step ID,Step type,Step started on,"
-                   "Step completed on,Date and time of consult,Source of contact\n"
+                   "Step completed on,Date and time of consult,Source of contact,Referrer name,Relationship "
+                   "with subject(s),Outcome(s)\n"
                    "7501200,Brookfield Infants,12000022,Consultation (CSSW),2020-02-10,2020-02-10,"
-                   "2020-02-10,SCHOOLS\n"
+                   "2020-02-10,SCHOOLS,,,\n"
                    "7501200,Brookfield Primary School,12000023,Consultation (CSSW),2020-03-04,"
-                   "2020-03-04,2020-03-04,SCHOOLS\n",
+                   "2020-03-04,2020-03-04,SCHOOLS,,,\n",
                    out, sizeof(out)),
         0);
     wait_for_total(manager, "start=2020-02-01&end=2020-03-31", 2);

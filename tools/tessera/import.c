@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -48,10 +49,11 @@ static const import_column_t import_columns[] = {
     {"Step completed on", "step_completed_on", 0},
     {"Date and time of consult", "consulted_at", 0},
     {"Source of contact", "source", 0},
-    /* What the form leaves optional may be left out of an export: empty in every row. */
-    {"Referrer name", "referrer_name", 1},
-    {"Relationship with subject(s)", "referrer_relationship", 1},
-    {"Outcome(s)", "outcomes", 1},
+    /* Present even where every row leaves them empty: an export that lost a column would load every
+     * consultation without it, and a step once loaded is not loaded again with other details. */
+    {"Referrer name", "referrer_name", 0},
+    {"Relationship with subject(s)", "referrer_relationship", 0},
+    {"Outcome(s)", "outcomes", 0},
 };
 #define IMPORT_COLUMNS (sizeof(import_columns) / sizeof(import_columns[0]))
 
@@ -63,17 +65,40 @@ static int import__blank(char **fields, size_t n)
     return 1;
 }
 
+/* The largest file an import reads: far more than its most rows (the consultations daemon's 100,000
+ * of a few hundred bytes each) take, and well short of what would crowd the server's memory. */
+#define IMPORT_FILE_MAX ((off_t)256 * 1024 * 1024)
+
+/* The file's bytes, or NULL with errno set: EINVAL for one that is not a regular file (a device, a
+ * FIFO: /dev/zero never ends), EFBIG for one past IMPORT_FILE_MAX. */
 static char *import__read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return NULL;
+    struct stat st;
+    int why = fstat(fileno(f), &st) != 0     ? errno
+              : S_ISDIR(st.st_mode)          ? EISDIR
+              : !S_ISREG(st.st_mode)         ? EINVAL
+              : st.st_size > IMPORT_FILE_MAX ? EFBIG
+                                             : 0;
+    if (why != 0) {
+        fclose(f);
+        errno = why;
+        return NULL;
+    }
     size_t cap = 65536;
     char *data = malloc(cap);
     *len = 0;
     size_t got;
     while (data && (got = fread(data + *len, 1, cap - *len, f)) > 0) {
         *len += got;
+        if ((off_t)*len > IMPORT_FILE_MAX) { /* grown since it was looked at */
+            free(data);
+            fclose(f);
+            errno = EFBIG;
+            return NULL;
+        }
         if (*len == cap) {
             char *bigger = realloc(data, cap * 2);
             if (bigger == NULL) {
@@ -85,7 +110,8 @@ static char *import__read_file(const char *path, size_t *len)
             cap *= 2;
         }
     }
-    int failed = ferror(f), why = errno;
+    int failed = ferror(f);
+    why = errno;
     fclose(f);
     if (failed) {
         free(data);
@@ -108,8 +134,10 @@ static int import__header(const char *file, const import_format_t *format, char 
             if (strcasecmp(h, format->columns[c].heading) == 0 || strcasecmp(h, format->columns[c].key) == 0)
                 map[i] = (int)c;
         if (map[i] < 0 || seen[map[i]]++) {
-            fprintf(stderr, "tessera: %s:1: the column '%s' is %s%s\n", file, h ? h : "",
-                    map[i] < 0 ? "not one of " : "there twice", map[i] < 0 ? format->what : "");
+            /* A heading is quoted no longer than any: a file that is not CSV at all has one line. */
+            fprintf(stderr, "tessera: %s:1: the column '%.60s%s' is %s%s\n", file, h ? h : "",
+                    h && strlen(h) > 60 ? "..." : "", map[i] < 0 ? "not one of " : "there twice",
+                    map[i] < 0 ? format->what : "");
             free(name);
             return -1;
         }
@@ -135,7 +163,13 @@ static int import__read_csv(const char *file, const import_format_t *format, imp
     size_t len = 0;
     char *data = import__read_file(file, &len);
     if (data == NULL) {
-        fprintf(stderr, "tessera: %s cannot be read: %s\n", file, strerror(errno));
+        if (errno == EINVAL)
+            fprintf(stderr, "tessera: %s cannot be read: it is not a regular file\n", file);
+        else if (errno == EFBIG)
+            fprintf(stderr, "tessera: %s cannot be read: it is larger than %lld MiB; split it\n", file,
+                    (long long)(IMPORT_FILE_MAX / (1024 * 1024)));
+        else
+            fprintf(stderr, "tessera: %s cannot be read: %s\n", file, strerror(errno));
         return 2;
     }
     const char *nul = memchr(data, '\0', len);
@@ -309,9 +343,8 @@ int cli_import_consultations(cli_context_t *ctx, int argc, char **argv)
     const char *file = argv[0];
     static const import_format_t format = {import_columns, IMPORT_COLUMNS, "the consultation's columns",
                                            "those of the report's section 04 (Organisation ID, "
-                                           "Organisation name, Step ID, ...; Referrer name, "
-                                           "Relationship with subject(s) and Outcome(s) may be left "
-                                           "out)"};
+                                           "Organisation name, Step ID, ..., Outcome(s); a column "
+                                           "the old system left empty is there with empty cells)"};
     import_rows_t read = {&tsr__consultations__import_row__descriptor, &format, NULL, 0, 0};
     int rc = import__read_csv(file, &format, import__add_row, &read);
     if (rc != 0)
