@@ -976,6 +976,14 @@ static int ingest__index_holders(const Tsr__Records__NhsMatchReply *reply, inges
     return 0;
 }
 
+/* Whether the holder person_id is a mother with a plan of her own (ingest__mothers_on_plans). */
+static int ingest__mother_on_plan(const ingest_holders_t *holders, uint64_t person_id)
+{
+    return holders->n_mothers_on_plans > 0 &&
+           bsearch(&person_id, holders->mothers_on_plans, holders->n_mothers_on_plans, sizeof(uint64_t),
+                   ingest__compare_ids64) != NULL;
+}
+
 /* Which children the notification is about, by the rules of seed 003: the holder of the number;
  * but a number held by a mother whose unborn child is recorded against her is the child's until
  * the expected date of delivery, after which the child's own number is required. Fills n's fault
@@ -984,6 +992,7 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
                           ingest_people_t *missing)
 {
     ingest_people_t direct = {0}, unborn = {0};
+    size_t children_numbered = 0; /* of the mother's, those with their own number */
     char accessed_day[16] = "";
     if (n->accessed_ms > 0)
         tsr_text_local_time(n->accessed_ms, "%Y-%m-%d", accessed_day, sizeof(accessed_day));
@@ -998,20 +1007,26 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
     }
     for (size_t i = lo; i < holders->n && strcmp(holders->items[i].holder->nhs_number, n->nhs) == 0; i++) {
         const Tsr__Records__NhsHolder *h = holders->items[i].holder;
+        int access = strcmp(n->kind, "access") == 0;
         if (!h->via_mother)
             ingest__add(&direct, h);
-        else if (strcmp(n->kind, "access") == 0 && strcmp(accessed_day, h->expected_delivery_date) <= 0)
+        /* An access while the child was unborn is about them, whatever was recorded since; after the
+         * date, one on the mother's number is theirs too once their own number is recorded (the plan
+         * the NHS holds against her number is the child's), and asks for it while it is not. */
+        else if (access && (strcmp(accessed_day, h->expected_delivery_date) <= 0 || h->own_nhs_number[0]))
             ingest__add(subjects, h);
-        else if (strcmp(n->kind, "access") == 0)
+        else if (access)
             ingest__add(missing, h);
-        else
+        /* An inactive number stops only the plans still held against it: not a child's with their own. */
+        else if (h->own_nhs_number[0] == '\0')
             ingest__add(&unborn, h);
+        else
+            children_numbered++;
     }
     /* A mother on a plan of her own: the notification may be about her as well as her unborn child. */
-    if ((subjects->n > 0 || missing->n > 0) && holders->n_mothers_on_plans > 0)
+    if (subjects->n > 0 || missing->n > 0)
         for (size_t d = 0; d < direct.n; d++)
-            if (bsearch(&direct.items[d]->person_id, holders->mothers_on_plans, holders->n_mothers_on_plans,
-                        sizeof(uint64_t), ingest__compare_ids64) != NULL)
+            if (ingest__mother_on_plan(holders, direct.items[d]->person_id))
                 ingest__add(subjects, direct.items[d]);
     if (subjects->n > 0)
         return;
@@ -1034,11 +1049,21 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
                       n->nhs);
         return;
     }
-    *subjects = direct;
     /* A number no longer active stops the plans held against it: an unborn child's too, held against
-     * its mother's number, whose key worker is asked for the new number as any child's is. */
+     * its mother's number, whose key worker is asked for the new number as any child's is. The mother
+     * herself only when she is on a plan of her own: otherwise no plan of hers stops, and no key
+     * worker of hers is there to be asked. */
+    if (unborn.n == 0 && children_numbered == 0) {
+        *subjects = direct;
+        return;
+    }
+    for (size_t d = 0; d < direct.n; d++)
+        if (ingest__mother_on_plan(holders, direct.items[d]->person_id))
+            ingest__add(subjects, direct.items[d]);
     for (size_t u = 0; u < unborn.n; u++)
         ingest__add(subjects, unborn.items[u]);
+    if (subjects->n == 0) /* nothing held against the number but what is the mother's own */
+        *subjects = direct;
 }
 
 /* Whether note n says something other than the notification under its id received before (row

@@ -86,8 +86,10 @@ int records_person_match_nhs(tsr_call_t *call, tsr_error_t *err)
     if (text == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     const char *params[1] = {text};
-    /* The holder of each number, and the children recorded against a holder as mother that have no
-     * number of their own (people_mother index); merged-away records never match. */
+    /* The holder of each number, and the children recorded against a holder as mother with an
+     * expected date of delivery (people_mother index), their own number too once recorded (cpis
+     * decides by the date of the access whose the notification is); merged-away records never
+     * match. */
     PGresult *res = tsr_db_exec(
         call->conn,
         "WITH n AS (SELECT DISTINCT jsonb_array_elements_text($1::jsonb) AS nhs),"
@@ -97,7 +99,7 @@ int records_person_match_nhs(tsr_call_t *call, tsr_error_t *err)
         "   UNION ALL"
         "   SELECT n.nhs, c.*, true FROM n JOIN people mo ON mo.nhs_number = n.nhs"
         "     JOIN people c ON c.mother_id = mo.id"
-        "     WHERE c.nhs_number IS NULL AND c.expected_delivery_date IS NOT NULL"
+        "     WHERE c.expected_delivery_date IS NOT NULL"
         "       AND c.merged_into IS NULL AND mo.merged_into IS NULL)"
         " SELECT p.nhs, p.id, p.given_name, p.family_name, p.gender, coalesce(p.date_of_birth::text, ''),"
         " p.unborn, coalesce(p.mother_id, 0), coalesce(p.expected_delivery_date::text, ''), p.via_mother,"

@@ -715,6 +715,28 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     step = step_for(sa, "N-UNBORN-3");
     assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), baby);
     json_decref(step);
+
+    /* One on the mother's number, after the date with the child's own number recorded, is the
+     * child's too: the plan the NHS holds against her number is theirs, and she has none. So is the
+     * one queued for want of that number, judged again. */
+    reply =
+        post_access("N-UNBORN-4", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    json_decref(reply);
+    step = step_for(sa, "N-UNBORN-4");
+    assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), baby);
+    json_decref(step);
+    errors = open_errors();
+    char retry[96];
+    snprintf(retry, sizeof(retry), "/api/v1/cpis/errors/%s/retry",
+             testenv_str(error_of(errors, "N-UNBORN-2"), "id"));
+    json_decref(errors);
+    char *support = testenv_login(testenv, "admin");
+    json_decref(testenv_call_json(testenv, support, "POST", retry, NULL, 200));
+    free(support);
+    step = step_for(sa, "N-UNBORN-2");
+    assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), baby);
+    json_decref(step);
     free(sa);
 }
 
@@ -2085,6 +2107,12 @@ static void test_an_inactive_mothers_number_asks_her_unborn_childs_key_worker_fo
              " AND worker_id = %s AND link = '/people/%s' AND title LIKE '%%mother''s new NHS number%%'",
              kw, baby);
     assert_int_equal(wait_count(sql, 1), 1);
+    /* The mother, with no plan of her own, has none to stop and no key worker to ask: no entry asks
+     * system support to allocate her one. */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM cpis.errors WHERE notification_id = 'N-INACT-UNBORN' AND code = "
+             "'no_key_worker'");
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
 }
 
 /* Whether notification_id's entry is still open in the error queue, waiting for it to become want. */
