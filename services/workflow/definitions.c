@@ -440,7 +440,8 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
             def__check_options(json_object_get(a, "reasons"), file, at, err) != 0)
             return -1;
         /* A reason may record a case note on the person ({type, title, optional_when: {field, values}}),
-         * and may say that a request of the step's was sent (requires_request: its type). */
+         * may say that a request of the step's was sent (requires_request: its type), and may be for
+         * a restricted person's step only (requires_restricted_subject: true). */
         const json_t *reason;
         size_t k;
         json_array_foreach(json_object_get(a, "reasons"), k, reason)
@@ -449,6 +450,10 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
             if (sent != NULL && def__find(def, "requests", "type", json_string_value(sent)) == NULL)
                 return DEF_FAIL("%s: %s.reasons[%zu].requires_request must be the type of one of the "
                                 "step's requests.",
+                                file, at, k);
+            const json_t *restricted = json_object_get(reason, "requires_restricted_subject");
+            if (restricted != NULL && !json_is_boolean(restricted))
+                return DEF_FAIL("%s: %s.reasons[%zu].requires_restricted_subject must be true or false.",
                                 file, at, k);
             const json_t *noted = json_object_get(reason, "case_note");
             if (noted == NULL)

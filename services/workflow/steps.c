@@ -1411,10 +1411,42 @@ static int step__check_case_notes(tsr_call_t *call, const wf_step_t *step, const
     return 0;
 }
 
+/* A reason for a restricted person's work only (requires_restricted_subject: 'Restricted record:
+ * followed up by the key worker', which the key worker, not the CP-IS desk, gives) is taken only
+ * when the step's person is restricted: otherwise the desk could end an unrestricted child's
+ * follow-up with it, no request sent, and the key worker never told. */
+static int step__check_restricted_subject(tsr_call_t *call, const wf_step_t *step, const json_t *reason,
+                                          size_t i, tsr_error_t *err)
+{
+    if (!json_is_true(json_object_get(reason, "requires_restricted_subject")))
+        return 0;
+    int restricted = 0;
+    if (strcmp(step->subject_kind, "person") == 0) {
+        char person[24];
+        snprintf(person, sizeof(person), "%" PRIu64, step->subject_id);
+        const char *params[1] = {person};
+        PGresult *res = tsr_db_exec(
+            call->conn, "SELECT 1 FROM restricted_people WHERE person_id = $1::bigint", 1, params, err);
+        if (res == NULL)
+            return -1;
+        restricted = PQntuples(res) > 0;
+        PQclear(res);
+    }
+    if (restricted)
+        return 0;
+    char field[64];
+    snprintf(field, sizeof(field), "next_actions[%zu].reason", i);
+    return tsr_error_set(err, TSR_E_UNPROCESSABLE, "subject_not_restricted", field,
+                         "The reason '%s' is for a restricted record's follow-up, and this record is not "
+                         "restricted: send the notification to the key worker, or choose another reason.",
+                         json_string_value(json_object_get(reason, "title")));
+}
+
 /* A reason that says a request was sent (requires_request: seed 003's 'Select CS No Further Action
  * if you are sending a notification to a Key Worker', reason 'Notification sent to allocated
  * worker') is taken only when the step has such a request that was not returned: otherwise the step
- * would end saying the key worker was told when no one was. */
+ * would end saying the key worker was told when no one was. So is one for restricted records only
+ * (step__check_restricted_subject). */
 static int step__check_requests_sent(tsr_call_t *call, const wf_step_t *step, const json_t *actions,
                                      tsr_error_t *err)
 {
@@ -1427,6 +1459,8 @@ static int step__check_requests_sent(tsr_call_t *call, const wf_step_t *step, co
         const json_t *def_action =
             wf_def_next_action(step->def, json_string_value(json_object_get(a, "action")));
         const json_t *reason = wf_fields_reason(def_action, json_string_value(json_object_get(a, "reason")));
+        if (step__check_restricted_subject(call, step, reason, i, err) != 0)
+            return -1;
         const char *type = json_string_value(json_object_get(reason, "requires_request"));
         if (type == NULL)
             continue;

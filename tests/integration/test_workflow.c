@@ -447,6 +447,11 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
         testenv_call_error(testenv, sa, "POST", path, body, 422, "request_not_sent",
                            "next_actions[0].reason");
     }
+    /* Nor one for a restricted record's follow-up, which the key worker gives: this child's is not. */
+    testenv_call_error(testenv, sa, "POST", path,
+                       "{\"next_actions\":[{\"action\":\"cs-no-further-action\",\"reason\":"
+                       "\"restricted-record-followed-up-by-key-worker\",\"case_note\":\"x\"}]}",
+                       422, "subject_not_restricted", "next_actions[0].reason");
     char still_open[128];
     snprintf(still_open, sizeof(still_open),
              "SELECT count(*) FROM workflow.steps WHERE id = %s AND state = 'started'", id);
