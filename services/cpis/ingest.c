@@ -901,6 +901,9 @@ typedef struct {
     /* The mothers of unborn children among the holders who are on a plan of their own (sorted). */
     uint64_t *mothers_on_plans;
     size_t n_mothers_on_plans;
+    /* Those unborn children among them with their own number whose unborn plan is open (sorted). */
+    uint64_t *unborn_plans_open;
+    size_t n_unborn_plans_open;
 } ingest_holders_t;
 
 static int ingest__compare_ids64(const void *a, const void *b)
@@ -909,10 +912,25 @@ static int ingest__compare_ids64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorted ids from the first column of res, whose rows with column col true are taken. */
+static uint64_t *ingest__ids_where(const PGresult *res, int col, size_t *n)
+{
+    uint64_t *ids = calloc((size_t)PQntuples(res) + 1, sizeof(uint64_t));
+    *n = 0;
+    for (int i = 0; ids != NULL && i < PQntuples(res); i++)
+        if (PQgetvalue(res, i, col)[0] == 't')
+            ids[(*n)++] = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+    if (ids != NULL)
+        qsort(ids, *n, sizeof(uint64_t), ingest__compare_ids64);
+    return ids;
+}
+
 /* Fills index->mothers_on_plans: of the holders of a number that is also a mother's for an unborn
  * child, those with a plan of their own open in cpis (a young mother on a child protection plan or
  * in care). Her own plan and her unborn child's are both held against her number, so a notification
- * on it may be about either. Asked only when the batch has such a number. */
+ * on it may be about either. And index->unborn_plans_open: of her children with their own number
+ * recorded, those whose unborn child protection plan is still open, which the NHS still holds
+ * against her number. Asked only when the batch has such a number. */
 static int ingest__mothers_on_plans(tsr_call_t *call, ingest_holders_t *index, tsr_error_t *err)
 {
     char *ids = malloc(index->n * 22 + 3), *o = ids;
@@ -924,11 +942,15 @@ static int ingest__mothers_on_plans(tsr_call_t *call, ingest_holders_t *index, t
         const Tsr__Records__NhsHolder *h = index->items[i].holder;
         if (!h->via_mother)
             continue;
-        /* The direct holders of the same number sit just before its unborn children (sorted by number,
-         * then by the reply's order, which puts the direct holders first). */
+        if (h->own_nhs_number[0])
+            o += sprintf(o, "%s%" PRIu64, n++ ? "," : "", h->person_id);
+        /* The direct holders of the same number sit just before its first unborn child (sorted by
+         * number, then by the reply's order, which puts the direct holders first): asked once. */
+        if (i > 0 && index->items[i - 1].holder->via_mother &&
+            strcmp(index->items[i - 1].holder->nhs_number, h->nhs_number) == 0)
+            continue;
         for (size_t k = i; k-- > 0 && strcmp(index->items[k].holder->nhs_number, h->nhs_number) == 0;)
-            if (!index->items[k].holder->via_mother)
-                o += sprintf(o, "%s%" PRIu64, n++ ? "," : "", index->items[k].holder->person_id);
+            o += sprintf(o, "%s%" PRIu64, n++ ? "," : "", index->items[k].holder->person_id);
     }
     *o++ = '}';
     *o = '\0';
@@ -938,21 +960,19 @@ static int ingest__mothers_on_plans(tsr_call_t *call, ingest_holders_t *index, t
     }
     const char *params[1] = {ids};
     PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT DISTINCT person_id FROM plans WHERE person_id = ANY($1::bigint[])"
-                                " AND plan_type <> 'unborn-child-protection-plan'"
-                                " AND (end_date IS NULL OR end_date >= current_date) ORDER BY person_id",
+                                "SELECT person_id, bool_or(plan_type <> 'unborn-child-protection-plan'),"
+                                " bool_or(plan_type = 'unborn-child-protection-plan') FROM plans"
+                                " WHERE person_id = ANY($1::bigint[])"
+                                " AND (end_date IS NULL OR end_date >= current_date) GROUP BY person_id",
                                 1, params, err);
     free(ids);
     if (res == NULL)
         return -1;
-    index->n_mothers_on_plans = (size_t)PQntuples(res);
-    index->mothers_on_plans = calloc(index->n_mothers_on_plans + 1, sizeof(uint64_t));
-    for (size_t i = 0; index->mothers_on_plans != NULL && i < index->n_mothers_on_plans; i++)
-        index->mothers_on_plans[i] = strtoull(PQgetvalue(res, (int)i, 0), NULL, 10);
+    index->mothers_on_plans = ingest__ids_where(res, 1, &index->n_mothers_on_plans);
+    index->unborn_plans_open = ingest__ids_where(res, 2, &index->n_unborn_plans_open);
     PQclear(res);
-    if (index->mothers_on_plans == NULL)
+    if (index->mothers_on_plans == NULL || index->unborn_plans_open == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
-    qsort(index->mothers_on_plans, index->n_mothers_on_plans, sizeof(uint64_t), ingest__compare_ids64);
     return 0;
 }
 
@@ -976,12 +996,16 @@ static int ingest__index_holders(const Tsr__Records__NhsMatchReply *reply, inges
     return 0;
 }
 
+/* Whether person_id is among the sorted ids. */
+static int ingest__ids_include(const uint64_t *ids, size_t n, uint64_t person_id)
+{
+    return n > 0 && bsearch(&person_id, ids, n, sizeof(uint64_t), ingest__compare_ids64) != NULL;
+}
+
 /* Whether the holder person_id is a mother with a plan of her own (ingest__mothers_on_plans). */
 static int ingest__mother_on_plan(const ingest_holders_t *holders, uint64_t person_id)
 {
-    return holders->n_mothers_on_plans > 0 &&
-           bsearch(&person_id, holders->mothers_on_plans, holders->n_mothers_on_plans, sizeof(uint64_t),
-                   ingest__compare_ids64) != NULL;
+    return ingest__ids_include(holders->mothers_on_plans, holders->n_mothers_on_plans, person_id);
 }
 
 /* Which children the notification is about, by the rules of seed 003: the holder of the number;
@@ -1011,12 +1035,17 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
         if (!h->via_mother)
             ingest__add(&direct, h);
         /* An access while the child was unborn is about them, whatever was recorded since; after the
-         * date, one on the mother's number is theirs too once their own number is recorded (the plan
-         * the NHS holds against her number is the child's), and asks for it while it is not. */
-        else if (access && (strcmp(accessed_day, h->expected_delivery_date) <= 0 || h->own_nhs_number[0]))
+         * date, one on the mother's number asks for the child's own number while it is not recorded,
+         * and once it is, is theirs while their unborn plan, which the NHS holds against her number,
+         * is open; after that it is hers alone. */
+        else if (access && strcmp(accessed_day, h->expected_delivery_date) <= 0)
             ingest__add(subjects, h);
-        else if (access)
+        else if (access && h->own_nhs_number[0] == '\0')
             ingest__add(missing, h);
+        else if (access) {
+            if (ingest__ids_include(holders->unborn_plans_open, holders->n_unborn_plans_open, h->person_id))
+                ingest__add(subjects, h);
+        }
         /* An inactive number stops only the plans still held against it: not a child's with their own. */
         else if (h->own_nhs_number[0] == '\0')
             ingest__add(&unborn, h);
@@ -1521,6 +1550,7 @@ done:
     ingest__steps_free(&steps);
     free(index.items);
     free(index.mothers_on_plans);
+    free(index.unborn_plans_open);
     free(known_ids);
     PQclear(known);
     PQclear(fresh);

@@ -656,6 +656,12 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     add_child("Una", "Underwood", "female", "2007-04-04", nhs_mother, NULL, mother);
     testenv_sql_date(testenv, "current_date + 40", edd);
     add_unborn("Underwood", mother, edd, kw, baby);
+    char plan[200];
+    snprintf(
+        plan, sizeof(plan),
+        "{\"person_id\":\"%s\",\"plan_type\":\"unborn-child-protection-plan\",\"start_date\":\"2026-01-05\"}",
+        baby);
+    json_decref(testenv_call_json(testenv, admin, "POST", "/api/v1/cpis/plans", plan, 201));
 
     /* Before the expected date: the notification on the mother's number is about the unborn child. */
     json_t *reply =
@@ -717,8 +723,8 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     json_decref(step);
 
     /* One on the mother's number, after the date with the child's own number recorded, is the
-     * child's too: the plan the NHS holds against her number is theirs, and she has none. So is the
-     * one queued for want of that number, judged again. */
+     * child's too while their unborn plan is open: the plan the NHS holds against her number is
+     * theirs, and she has none. So is the one queued for want of that number, judged again. */
     reply =
         post_access("N-UNBORN-4", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
