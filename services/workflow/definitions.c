@@ -421,6 +421,25 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
                 return DEF_FAIL("%s: %s must name at least one of complete, return, acknowledge.", file,
                                 where);
         }
+        /* The sections completed before it is sent (sent_after_sections: seed 000's 'complete
+         * section 1', then 'Pass to MASH Manager') and before it is completed
+         * (completed_after_sections: the manager completes section 2, then the request). */
+        static const char *const gates[] = {"sent_after_sections", "completed_after_sections"};
+        for (size_t g = 0; g < 2; g++) {
+            const json_t *numbers = json_object_get(r, gates[g]), *number;
+            size_t k;
+            if (numbers != NULL && !json_is_array(numbers))
+                return DEF_FAIL("%s: %s.%s must be a list of the step's section numbers.", file, at,
+                                gates[g]);
+            json_array_foreach(numbers, k, number)
+            {
+                json_t *section =
+                    json_is_string(number) ? wf_def_section(def, json_string_value(number)) : NULL;
+                if (section == NULL)
+                    return DEF_FAIL("%s: %s.%s[%zu] must be the number of one of the step's sections.", file,
+                                    at, gates[g], k);
+            }
+        }
         /* {type, title}: the case note an acknowledgement records on the step's person. */
         const json_t *noted = json_object_get(r, "acknowledgement_case_note");
         if (noted != NULL && (!json_is_object(noted) || !def__is_key(def__string(noted, "type")) ||

@@ -199,6 +199,75 @@ int wf_case_note_record(tsr_call_t *call, const wf_step_t *step, const json_t *t
     return 0;
 }
 
+/* The sections a request's type needs completed first (gate: its definition's sent_after_sections,
+ * or completed_after_sections): 422 section_not_completed naming the first that is not, doing being
+ * "sending" or "completing". Seed 000: section 1 is completed, then 'Pass to MASH Manager' sent; the
+ * manager completes section 2, then the request, which otherwise says a decision was made that was
+ * not recorded. */
+static int request__check_sections(tsr_call_t *call, const wf_step_t *step, const json_t *def_request,
+                                   const char *gate, const char *doing, tsr_error_t *err)
+{
+    const json_t *numbers = json_object_get(def_request, gate), *number;
+    if (json_array_size(numbers) == 0)
+        return 0;
+    char sid[24];
+    snprintf(sid, sizeof(sid), "%" PRIu64, step->id);
+    const char *params[1] = {sid};
+    PGresult *res = tsr_db_exec(
+        call->conn, "SELECT number FROM sections WHERE step_id = $1::bigint AND completed", 1, params, err);
+    if (res == NULL)
+        return -1;
+    size_t k;
+    int rc = 0;
+    json_array_foreach(numbers, k, number)
+    {
+        int done = 0;
+        for (int i = 0; i < PQntuples(res) && !done; i++)
+            done = strcmp(PQgetvalue(res, i, 0), json_string_value(number)) == 0;
+        if (done)
+            continue;
+        const json_t *section = wf_def_section(step->def, json_string_value(number));
+        char field[32];
+        snprintf(field, sizeof(field), "sections.%s", json_string_value(number));
+        rc = tsr_error_set(err, TSR_E_UNPROCESSABLE, "section_not_completed", field,
+                           "Complete section %s '%s' before %s the '%s' request.", json_string_value(number),
+                           json_string_value(json_object_get(section, "title")), doing,
+                           json_string_value(json_object_get(def_request, "title")));
+        break;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* A request of the type still open with the same recipient: sent again (a double click, a retry
+ * without an Idempotency-Key) it would wait twice in their Incoming requests. 409
+ * request_already_sent. */
+static int request__check_not_open(tsr_call_t *call, const wf_step_t *step, const char *type,
+                                   const json_t *def_request, const char *owner, const char *owner_name,
+                                   tsr_error_t *err)
+{
+    char sid[24];
+    snprintf(sid, sizeof(sid), "%" PRIu64, step->id);
+    const char *params[3] = {sid, type, owner};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT id FROM requests WHERE step_id = $1::bigint AND type = $2"
+                                " AND recipient = $3 AND status = 'sent' LIMIT 1",
+                                3, params, err);
+    if (res == NULL)
+        return -1;
+    int open = PQntuples(res) > 0;
+    char rid[24] = "";
+    if (open)
+        snprintf(rid, sizeof(rid), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!open)
+        return 0;
+    return tsr_error_set(err, TSR_E_CONFLICT, "request_already_sent", "type",
+                         "A '%s' sent to %s is still open (request %s): wait for it to be completed or "
+                         "returned before sending another.",
+                         json_string_value(json_object_get(def_request, "title")), owner_name, rid);
+}
+
 int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Workflow__RequestRaise *in = (const Tsr__Workflow__RequestRaise *)call->payload;
@@ -242,7 +311,9 @@ int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
                              json_object_get(def_request, "may_send_to"), owner, &owner_name, err) != 0)
         goto done;
     if (wf_subject_check_recipient(call, step.def, step.subject_kind, step.subject_id, owner, owner_name,
-                                   err) != 0)
+                                   err) != 0 ||
+        request__check_sections(call, &step, def_request, "sent_after_sections", "sending", err) != 0 ||
+        request__check_not_open(call, &step, in->type, def_request, owner, owner_name, err) != 0)
         goto done;
     const char *note = in->note ? in->note : "";
     if (note[0] == '\0') {
@@ -330,6 +401,7 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
     snprintf(inbox, sizeof(inbox), "%s", PQgetvalue(res, 0, 2));
     snprintf(recipient, sizeof(recipient), "%s", PQgetvalue(res, 0, 3));
     char *recipient_name = strdup(PQgetvalue(res, 0, 4));
+    uint64_t sender_id = strtoull(PQgetvalue(res, 0, 5), NULL, 10);
     PQclear(res);
     int rc = -1;
     wf_step_t step;
@@ -340,8 +412,14 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
     int returned_to_me = strcmp(status, "returned") == 0 && strcmp(action, "acknowledged") == 0 && inbox[0] &&
                          wf_actor_works(call->actor, inbox);
     if (!returned_to_me && !wf_actor_works(call->actor, recipient)) {
-        tsr_error_set(err, TSR_E_FORBIDDEN, "not_addressed_to_you", NULL,
-                      "This request was sent to %s, not to you: only they can act on it.", recipient_name);
+        /* Its sender, acting again on one they acknowledged back: it is closed, not someone else's. */
+        if (strcmp(status, "sent") != 0 && strcmp(status, "returned") != 0 &&
+            sender_id == call->actor->worker_id)
+            tsr_error_set(err, TSR_E_CONFLICT, "request_closed", NULL, "This request is already %s.", status);
+        else
+            tsr_error_set(err, TSR_E_FORBIDDEN, "not_addressed_to_you", NULL,
+                          "This request was sent to %s, not to you: only they can act on it.",
+                          recipient_name);
         goto done;
     }
     if (strcmp(status, "sent") != 0 && !returned_to_me) {
@@ -383,6 +461,9 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
                       json_string_value(json_object_get(def_request, "title")), action, ways);
         goto done;
     }
+    if (strcmp(action, "completed") == 0 &&
+        request__check_sections(call, &step, def_request, "completed_after_sections", "completing", err) != 0)
+        goto done;
     /* A case note goes with the acknowledgement of the one it was sent to, and with nothing else. */
     int noting = strcmp(action, "acknowledged") == 0 && !returned_to_me;
     if (!noting && in->case_note != NULL && in->case_note[0] != '\0') {

@@ -258,6 +258,8 @@ static void test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to(voi
     char *eh = testenv_login(testenv, "eh.worker");
     char id[32], path[128], body[200];
     start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, section1_ok, 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
     snprintf(body, sizeof(body), "{\"type\":\"pass-to-mash-social-worker\",\"to\":{\"worker_id\":\"%ld\"}}",
              id_of_worker("mash.sw"));
@@ -298,9 +300,18 @@ static void test_a_returned_request_goes_back_to_its_sender(void **state)
     char *manager = testenv_login(testenv, "mash.manager");
     char id[32], path[128], rid[32];
     start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
+    /* Section 1 first: the manager is passed the details (seed 000, steps 3 and 4). */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    testenv_call_error(testenv, admin, "POST", path, "{\"type\":\"pass-to-mash-manager\"}", 422,
+                       "section_not_completed", "sections.1");
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, section1_ok, 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
     json_t *step =
         testenv_call_json(testenv, admin, "POST", path, "{\"type\":\"pass-to-mash-manager\"}", 201);
+    /* Sent again while it is open (a double click), it is refused: one waits with the manager. */
+    testenv_call_error(testenv, admin, "POST", path, "{\"type\":\"pass-to-mash-manager\"}", 409,
+                       "request_already_sent", "type");
     snprintf(rid, sizeof(rid), "%s", testenv_str(find_request(step, "pass-to-mash-manager"), "id"));
     json_decref(step);
     /* Sent, it is not returned. */
@@ -347,9 +358,33 @@ static void test_a_returned_request_goes_back_to_its_sender(void **state)
     json_decref(wv);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
     json_decref(testenv_call_json(testenv, admin, "POST", path, NULL, 200));
+    /* Acknowledged again, it is closed: not someone else's. */
+    testenv_call_error(testenv, admin, "POST", path, NULL, 409, "request_closed", NULL);
     wv = testenv_call_json(testenv, admin, "GET", "/api/v1/workview", NULL, 200);
     assert_false(folder_has(wv, "incoming_requests", "request_id", rid));
     json_decref(wv);
+
+    /* Sent again once mended; the manager completes it only with the decision recorded (seed 000,
+     * steps 7 and 8: section 2, then the request). */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    step = testenv_call_json(testenv, admin, "POST", path, "{\"type\":\"pass-to-mash-manager\"}", 201);
+    char again[32] = "";
+    json_array_foreach(json_object_get(step, "requests"), i, item)
+    {
+        if (strcmp(testenv_str(item, "status"), "sent") == 0)
+            snprintf(again, sizeof(again), "%s", testenv_str(item, "id"));
+    }
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", again);
+    testenv_call_error(testenv, manager, "POST", path, NULL, 422, "section_not_completed", "sections.2");
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
+    json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
+    json_decref(testenv_call_json(
+        testenv, manager, "PUT", path,
+        "{\"data\":{\"advice\":\"Advice given.\",\"outcomes\":[]},\"completed\":true}", 200));
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", again);
+    json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
     free(admin);
     free(manager);
 }
