@@ -84,12 +84,30 @@ typedef struct {
     size_t n, cap;
 } workview__guard_t;
 
-/* What an item about a record the viewer may not open loses: a request's notes (as sent, and as
- * returned), leaving the person's name; marked restricted. */
+/* What an item about a record the viewer may not open keeps: what a list of people shows of the
+ * person (the name), where the item sits and when, and the ids to act on it or link to it. Its type
+ * and title ("CPIS Follow Up", "CS Notification to allocated worker ...") said what happened to the
+ * person as plainly as a note, and the sender (the CP-IS desk) and who returned it said it too, so
+ * everything else goes and a neutral title stands in for the row. Marked restricted. */
+#define WORKVIEW_HIDDEN_TITLE "Work about a restricted record"
+
 static void workview__hide(json_t *item)
 {
-    json_object_del(item, "note");
-    json_object_del(json_object_get(item, "returned"), "note");
+    static const char *const kept[] = {"kind",   "step_id",     "request_id", "subject", "state",
+                                       "status", "received_at", "due_at",     "overdue", "viewed_at"};
+    const char *key;
+    json_t *value;
+    void *tmp;
+    json_object_foreach_safe(item, tmp, key, value)
+    {
+        size_t k = 0;
+        while (k < sizeof(kept) / sizeof(kept[0]) && strcmp(kept[k], key) != 0)
+            k++;
+        if (k == sizeof(kept) / sizeof(kept[0]))
+            json_object_del(item, key);
+    }
+    (void)value;
+    json_object_set_new(item, "title", json_string(WORKVIEW_HIDDEN_TITLE));
     json_object_set_new(item, "restricted", json_true());
 }
 

@@ -894,6 +894,80 @@ test_a_workview_shows_work_about_a_restricted_record_by_name_only_to_those_witho
     free(mash_manager);
 }
 
+/* What a hidden item may keep: what a list of people shows of the person (the name), where the item
+ * sits and when, and its ids; the rest said what happened to the person. */
+static void assert_shows_only_what_a_list_shows(json_t *item)
+{
+    static const char *const allowed[] = {"kind",    "step_id",   "request_id",  "subject",
+                                          "state",   "status",    "received_at", "due_at",
+                                          "overdue", "viewed_at", "title",       "restricted"};
+    const char *key;
+    json_t *value;
+    json_object_foreach(item, key, value)
+    {
+        size_t k = 0;
+        while (k < sizeof(allowed) / sizeof(allowed[0]) && strcmp(allowed[k], key) != 0)
+            k++;
+        if (k == sizeof(allowed) / sizeof(allowed[0]))
+            fail_msg("a hidden item still carries '%s'", key);
+    }
+    assert_string_equal(testenv_str(item, "title"), "Work about a restricted record");
+    assert_true(json_is_true(json_object_get(item, "restricted")));
+    assert_non_null(testenv_str(json_object_get(item, "subject"), "name"));
+    char *text = json_dumps(item, 0);
+    assert_null(strcasestr(text, "cpis"));
+    assert_null(strcasestr(text, "cp-is"));
+    assert_null(strcasestr(text, "notification"));
+    free(text);
+}
+
+/* An item about a record the caller cannot open said by its type and title what happened to the
+ * child ("CPIS Follow Up", "CS Notification to allocated worker (CPIS Follow Up)": seen at A&E or
+ * by NHS 111): a manager without access now reads the child's name, the item's ids and times, and a
+ * neutral title, in another worker's Incoming requests as in their own Recently viewed. */
+static void test_a_workview_item_about_a_record_the_caller_cannot_open_names_no_type_or_title(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *desk = testenv_login(testenv, "safeguarding.admin");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char *cin = testenv_login(testenv, "cin.manager");
+    char person[32], step[32], rid[32], path[160], sql[200];
+    testenv_add_person(testenv, admin, "Orla", "Fennimore", "2016-02-11", person);
+    cpis_follow_up_taken_by_the_desk(admin, desk, person, step);
+    notify_worker(desk, step, "mash.sw", "Attended A&E", rid);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", step);
+    json_decref(testenv_call_json(testenv, eh, "GET", path, NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path,
+                                  "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\",\"workers\":[]}",
+                                  200));
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.restricted_people WHERE person_id = %s",
+             person);
+    assert_int_equal(wait_for_count(sql, 1), 1);
+
+    /* A team manager in another team, in the MASH worker's Incoming requests. */
+    snprintf(path, sizeof(path), "/api/v1/workview?worker_id=%ld", id_of_worker("mash.sw"));
+    json_t *view = testenv_call_json(testenv, cin, "GET", path, NULL, 200);
+    json_t *item = folder_item(view, "incoming_requests", "request_id", rid);
+    assert_non_null(item);
+    assert_string_equal(testenv_str(item, "step_id"), step);
+    assert_non_null(testenv_str(item, "received_at"));
+    assert_shows_only_what_a_list_shows(item);
+    json_decref(view);
+    /* The early-help worker's Recently viewed. */
+    view = testenv_call_json(testenv, eh, "GET", "/api/v1/workview?folder=recently_viewed", NULL, 200);
+    item = folder_item(view, "recently_viewed", "step_id", step);
+    assert_non_null(item);
+    assert_non_null(testenv_str(item, "viewed_at"));
+    assert_shows_only_what_a_list_shows(item);
+    json_decref(view);
+    free(admin);
+    free(desk);
+    free(eh);
+    free(cin);
+}
+
 /* Work about person with the early-help worker and the MASH worker: the desk's CPIS Follow up (step)
  * with a request to each (to_eh, to_sw, noting note_eh and note_sw), and a second step (second) in
  * the early-help worker's Incoming work. */
@@ -1841,6 +1915,7 @@ int main(void)
             test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_be_sent_work),
         cmocka_unit_test(
             test_a_workview_shows_work_about_a_restricted_record_by_name_only_to_those_without_access),
+        cmocka_unit_test(test_a_workview_item_about_a_record_the_caller_cannot_open_names_no_type_or_title),
         cmocka_unit_test(test_work_with_a_worker_who_cannot_open_a_record_restricted_moves_to_system_support),
         cmocka_unit_test(test_work_with_a_worker_who_declares_a_conflict_moves_and_their_workviews_hide_it),
         cmocka_unit_test(test_work_with_a_key_worker_whose_allocation_of_a_restricted_record_ends_moves),

@@ -50,6 +50,13 @@ function requestLines(item) {
     ${item.note ? line('app-request-note', html`<strong>${r ? 'Sent with the note' : 'Note'}:</strong> ${item.note}`) : ''}`;
 }
 
+// An item about a record the caller cannot open: the API gives the person's name, the item's times
+// and a neutral title, and nothing of what the work is; the step cannot be opened, so no link.
+function restrictedTitle(item) {
+  return html`${item.title} ${tag('Restricted', 'grey')}
+    <p class="govuk-body-s govuk-!-margin-top-2 govuk-!-margin-bottom-0">You cannot open this record. Ask system support if you need to.</p>`;
+}
+
 function folderItems(id, key, caption, folder, canResume) {
   return html`<table class="govuk-table" id="${id}">
     <caption class="govuk-table__caption govuk-table__caption--m">${caption}</caption>
@@ -65,18 +72,18 @@ function folderItems(id, key, caption, folder, canResume) {
       (item) => html`<tr class="govuk-table__row">
         <td class="govuk-table__cell">${item.kind === 'request' ? 'Request' : 'Work step'}</td>
         <td class="govuk-table__cell">${subjectLink(item.subject)}</td>
-        <td class="govuk-table__cell"><a class="govuk-link" href="#/steps/${item.step_id}">${item.title}</a>
+        <td class="govuk-table__cell">${item.restricted ? restrictedTitle(item) : html`<a class="govuk-link" href="#/steps/${item.step_id}">${item.title}</a>`}
           ${item.overdue ? tag('Overdue', 'red') : ''}
-          ${item.kind === 'request' ? requestLines(item) : ''}</td>
+          ${item.kind === 'request' && !item.restricted ? requestLines(item) : ''}</td>
         <td class="govuk-table__cell">${formatDateTime(item.returned?.at || item.received_at || item.viewed_at)}</td>
         ${key === 'recently_viewed' ? '' : html`<td class="govuk-table__cell">${formatDateTime(item.due_at)}</td>`}
-        <td class="govuk-table__cell"><div class="app-table-actions">
+        <td class="govuk-table__cell">${item.restricted ? '' : html`<div class="app-table-actions">
           ${canResume && key !== 'recently_viewed' && key !== 'current_work'
             ? html`<button type="button" class="govuk-button govuk-button--secondary" data-resume="${item.step_id}" data-kind="${item.kind}">
                 Resume work<span class="govuk-visually-hidden">: ${item.title}, ${item.subject?.title || ''}</span></button>`
             : ''}
           <a class="govuk-link" href="#/steps/${item.step_id}?assign=1">Assign<span class="govuk-visually-hidden">: ${item.title}, ${item.subject?.title || ''}</span></a>
-        </div></td>
+        </div>`}</td>
       </tr>`,
     )}</tbody>
   </table>`;
