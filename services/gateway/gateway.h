@@ -185,7 +185,7 @@ int gw_json_member_id_at(gw_call_t *call, json_t *obj, const char *key, const ch
 int gw_json_member_bool(gw_call_t *call, json_t *obj, const char *key, int *out);
 /* Fills out (up to max) with the strings of a list member; *n is how many. */
 int gw_json_member_strings(gw_call_t *call, json_t *obj, const char *key, char **out, size_t max, size_t *n);
-/* A path variable that must be an id; answers 404 when it is not one. */
+/* A path variable that is an id (the dispatcher has checked its shape: http__check_path_ids). */
 int gw_path_id(gw_call_t *call, size_t index, uint64_t *out);
 /* An optional unsigned id parameter (digits); 0 when absent. 0 or answers 400. */
 int gw_param_id(gw_call_t *call, const char *name, uint64_t *out);

@@ -529,6 +529,33 @@ no:
     return 0;
 }
 
+/* Every path variable named id or ending in "id" ({id}, {aid}, {nid}, {iid}) is a record's id, a
+ * whole number from 1 to bigint's largest in digits: one of another shape (-1, 1e5, Arabic-Indic
+ * digits, more digits than any id has) is refused here for every route, 400 invalid_id naming it,
+ * before any handler or daemon sees it; each handler's gw_path_id answered 404 as if no record had
+ * that id. The other variables ({service}, {section}, {kind}) are words the handler checks. */
+static int http__check_path_ids(gw_call_t *call)
+{
+    const char *p = call->route->pattern;
+    for (size_t v = 0; v < call->n_path_vars; v++) {
+        const char *open = strchr(p, '{');
+        const char *close = open ? strchr(open, '}') : NULL;
+        if (close == NULL)
+            break;
+        char name[32];
+        snprintf(name, sizeof(name), "%.*s", (int)(close - open - 1), open + 1);
+        p = close + 1;
+        size_t len = strlen(name);
+        if (len < 2 || strcmp(name + len - 2, "id") != 0 || tsr_text_is_id(call->path_vars[v]))
+            continue;
+        return gw_fail(call, TSR_E_INVALID, "invalid_id", name,
+                       "'%.40s' is not an id: {%s} in the path must be a whole number from 1 to "
+                       "9223372036854775807, in digits.",
+                       call->path_vars[v], name);
+    }
+    return 0;
+}
+
 /* 405 with the methods the path does take, in an Allow header as RFC 9110 asks. */
 static void http__method_not_allowed(gw_call_t *call, h2o_req_t *req, const char *path, size_t path_len)
 {
@@ -587,6 +614,8 @@ static void http__dispatch(gw_call_t *call, h2o_req_t *req)
         return;
     }
     call->route = route;
+    if (http__check_path_ids(call) != 0)
+        return;
     /* The operational endpoints take no parameters, and /healthz must answer whatever is appended. */
     int api = strncmp(route->pattern, "/api/", 5) == 0;
     if (api && req->query_at != SIZE_MAX &&

@@ -242,11 +242,12 @@ int gw_json_member_strings(gw_call_t *call, json_t *obj, const char *key, char *
 int gw_path_id(gw_call_t *call, size_t index, uint64_t *out)
 {
     const char *text = index < call->n_path_vars ? call->path_vars[index] : "";
-    /* Past bigint's range no record can have it (PostgreSQL refused it: a 500). */
+    /* The dispatcher refused any other shape (http__check_path_ids); kept for a variable not named
+     * as an id. Past bigint's range no record can have it (PostgreSQL refused it: a 500). */
     if (!tsr_text_is_id(text))
-        return gw_fail(call, TSR_E_NOT_FOUND, "not_found", NULL,
-                       "There is no record with id '%.40s': an id is a whole number from 1 to "
-                       "9223372036854775807, in digits.",
+        return gw_fail(call, TSR_E_INVALID, "invalid_id", NULL,
+                       "'%.40s' is not an id: an id is a whole number from 1 to 9223372036854775807, in "
+                       "digits.",
                        text);
     *out = strtoull(text, NULL, 10);
     return 0;

@@ -177,26 +177,40 @@ static void test_a_body_over_1_mib_is_refused_with_413(void **state)
     assert_unchanged_but_views(before, 0);
 }
 
-static void test_unknown_and_malformed_ids_are_not_found(void **state)
+/* An id of the wrong shape in the path is bad input, not a record that is not there: it answered 404
+ * not_found, as if some record might have had it. */
+static void test_unknown_ids_are_not_found_and_malformed_ones_are_invalid(void **state)
 {
     (void)state;
     snapshot_t before = snapshot();
     testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/organisations/99999999", admin, NULL, NULL);
     testenv_assert_error(&r, 404, "not_found");
     testenv_response_free(&r);
-    r = testenv_http(testenv, "GET", "/api/v1/organisations/abc", admin, NULL, NULL);
-    testenv_assert_error(&r, 404, "not_found");
-    testenv_response_free(&r);
-    r = testenv_http(testenv, "GET", "/api/v1/organisations/99999999999999999999999", admin, NULL, NULL);
-    testenv_assert_error(&r, 404, "not_found");
-    testenv_response_free(&r);
-    /* 19 digits past bigint's largest: PostgreSQL refused them, and each read was a 500. */
-    static const char *const past_bigint[] = {"/api/v1/organisations/9223372036854775808",
-                                              "/api/v1/people/9999999999999999999",
-                                              "/api/v1/steps/9999999999999999999"};
-    for (size_t i = 0; i < sizeof(past_bigint) / sizeof(past_bigint[0]); i++) {
-        r = testenv_http(testenv, "GET", past_bigint[i], admin, NULL, NULL);
-        testenv_assert_error(&r, 404, "not_found");
+    /* Negative, a float, an Arabic-Indic one, zero, more digits than any id has, and 19 digits past
+     * bigint's largest (PostgreSQL refused those: each read was a 500). */
+    static const struct {
+        const char *method, *path, *field;
+    } malformed[] = {
+        {"GET", "/api/v1/organisations/abc", "id"},
+        {"GET", "/api/v1/people/-1", "id"},
+        {"GET", "/api/v1/people/1e5", "id"},
+        {"GET", "/api/v1/people/%D9%A1", "id"},
+        {"GET", "/api/v1/people/0", "id"},
+        {"GET", "/api/v1/people/+1", "id"},
+        {"GET", "/api/v1/organisations/99999999999999999999999", "id"},
+        {"GET", "/api/v1/organisations/9223372036854775808", "id"},
+        {"GET", "/api/v1/people/9999999999999999999", "id"},
+        {"GET", "/api/v1/steps/9999999999999999999", "id"},
+        {"DELETE", "/api/v1/people/7500065/allocations/x", "aid"},
+        {"POST", "/api/v1/requests/1.0/acknowledge", "id"},
+    };
+    for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+        r = testenv_http(testenv, malformed[i].method, malformed[i].path, admin, NULL, NULL);
+        if (r.status != 400)
+            fail_msg("%s %s: %ld %s", malformed[i].method, malformed[i].path, r.status, r.body);
+        testenv_assert_error(&r, 400, "invalid_id");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                            malformed[i].field);
         testenv_response_free(&r);
     }
     r = testenv_http(testenv, "GET", "/api/v1/nothing-here", admin, NULL, NULL);
@@ -386,7 +400,7 @@ int main(void)
         cmocka_unit_test(test_a_name_over_200_characters_is_refused),
         cmocka_unit_test(test_a_name_with_invisible_or_control_characters_is_refused),
         cmocka_unit_test(test_a_body_over_1_mib_is_refused_with_413),
-        cmocka_unit_test(test_unknown_and_malformed_ids_are_not_found),
+        cmocka_unit_test(test_unknown_ids_are_not_found_and_malformed_ones_are_invalid),
         cmocka_unit_test(test_no_token_or_a_bad_token_is_unauthenticated),
         cmocka_unit_test(test_bad_query_parameters_name_the_parameter),
         cmocka_unit_test(test_sign_in_with_missing_fields_is_bad_input),

@@ -70,6 +70,62 @@ static void assert_query_parameters_taken(yaml_node_t *root, yaml_node_t *op, co
     }
 }
 
+/* template with its path parameters filled in: 7500065 (Hampden Children Centre) for each, but
+ * value for the one named name (when name is not NULL). */
+static void concrete_path(const char *template, const char *name, const char *value, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *t = template; *t && n + 1 < size;) {
+        if (*t == '{') {
+            const char *close = strchr(t, '}');
+            int bad = name != NULL && strlen(name) == (size_t)(close - t - 1) &&
+                      strncmp(t + 1, name, strlen(name)) == 0;
+            int w = snprintf(out + n, size - n, "%s", bad ? value : "7500065");
+            n = w < 0 || (size_t)w >= size - n ? size - 1 : n + (size_t)w;
+            t = close + 1;
+        } else {
+            out[n++] = *t++;
+        }
+    }
+    out[n] = '\0';
+}
+
+/* Each path parameter documented as an id (pattern ^[0-9]+$) is checked as one before anything else:
+ * a value of another shape (negative, a float, Arabic-Indic digits, past bigint) answers 400
+ * invalid_id naming it, which the operation documents, where it answered 404 as if no record had
+ * that id. */
+static void assert_path_ids_checked(yaml_node_t *root, yaml_node_t *op, const char *method,
+                                    const char *template, const char *token)
+{
+    yaml_node_t *params = map_get(op, "parameters");
+    if (params == NULL || params->type != YAML_SEQUENCE_NODE)
+        return;
+    static const char *const bad[] = {"-1", "1e5", "%D9%A1", "99999999999999999999999", "0x10"};
+    for (yaml_node_item_t *i = params->data.sequence.items.start; i < params->data.sequence.items.top; i++) {
+        yaml_node_t *param = parameter_of(root, yaml_document_get_node(&doc, *i));
+        yaml_node_t *in = map_get(param, "in"), *name = map_get(param, "name");
+        yaml_node_t *pattern = map_get(map_get(param, "schema"), "pattern");
+        if (strcmp((char *)in->data.scalar.value, "path") != 0 || pattern == NULL ||
+            strcmp((char *)pattern->data.scalar.value, "^[0-9]+$") != 0)
+            continue;
+        const char *pname = (char *)name->data.scalar.value;
+        for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+            char url[300];
+            concrete_path(template, pname, bad[b], url, sizeof(url));
+            testenv_response_t r =
+                testenv_http(testenv, method, url, token, map_get(op, "requestBody") ? "{}" : NULL, NULL);
+            const json_t *error = json_object_get(r.json, "error");
+            const char *code = json_string_value(json_object_get(error, "code"));
+            const char *field = json_string_value(json_object_get(error, "field"));
+            if (r.status != 400 || code == NULL || strcmp(code, "invalid_id") != 0 || field == NULL ||
+                strcmp(field, pname) != 0 || !documented(map_get(op, "responses"), 400))
+                fail_msg("%s %s with %s '%s' answered %ld: %s", method, template, pname, bad[b], r.status,
+                         r.body ? r.body : "");
+            testenv_response_free(&r);
+        }
+    }
+}
+
 static void test_every_documented_operation_is_served_as_documented(void **state)
 {
     (void)state;
@@ -95,16 +151,7 @@ static void test_every_documented_operation_is_served_as_documented(void **state
         yaml_node_t *item = yaml_document_get_node(&doc, p->value);
         /* Path parameters become a known record: Hampden Children Centre. */
         char concrete[256];
-        size_t n = 0;
-        for (const char *t = template; *t && n + 8 < sizeof(concrete);) {
-            if (*t == '{') {
-                n += (size_t)snprintf(concrete + n, sizeof(concrete) - n, "7500065");
-                t = strchr(t, '}') + 1;
-            } else {
-                concrete[n++] = *t++;
-            }
-        }
-        concrete[n] = '\0';
+        concrete_path(template, NULL, NULL, concrete, sizeof(concrete));
         static const char *const methods[] = {"get", "post", "put", "delete", "patch"};
         for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
             yaml_node_t *op = map_get(item, methods[m]);
@@ -147,6 +194,8 @@ static void test_every_documented_operation_is_served_as_documented(void **state
             testenv_response_free(&r);
             if (strcmp(method, "GET") == 0)
                 assert_query_parameters_taken(root, op, template, concrete, token);
+            if (token != NULL)
+                assert_path_ids_checked(root, op, method, template, token);
             free(own);
         }
     }
