@@ -760,6 +760,107 @@ static void http__on_ui_fallback_dispose(h2o_handler_t *self)
 }
 
 /* ------------------------------------------------------------------------------------------------
+ * h2o's own errors in the API's shape
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    h2o_filter_t super;
+    gateway_t *gw;
+    int fallback; /* the host's fallback path: h2o's own errors, answered before any handler ran */
+} http_edges_t;
+
+typedef struct {
+    h2o_ostream_t super;
+    gateway_t *gw;
+} http_error_ostream_t;
+
+/* h2o's own error (its status and plain text) as the API's {"error": {code, message, field}}. */
+static void http__h2o_error(const gateway_t *gw, int status, const char *text, size_t len, char *code,
+                            size_t code_size, char *message, size_t message_size, const char **field)
+{
+    *field = "";
+    if (status == 413) {
+        snprintf(code, code_size, "body_too_large");
+        snprintf(message, message_size, "The request body is larger than the most this API takes, %zu bytes.",
+                 gw->max_body);
+    } else if (h2o_memis(text, len, H2O_STRLIT("broken chunked-encoding"))) {
+        snprintf(code, code_size, "malformed_body");
+        snprintf(message, message_size,
+                 "The body's chunked encoding is broken: each chunk must begin with its size in hexadecimal "
+                 "and a CRLF, and the body end with a chunk of size 0.");
+        *field = "Transfer-Encoding";
+    } else if (h2o_memis(text, len, H2O_STRLIT("broken content-length header"))) {
+        snprintf(code, code_size, "invalid_content_length");
+        snprintf(message, message_size, "Content-Length must be the size of the body in bytes, in digits.");
+        *field = "Content-Length";
+    } else if (h2o_memis(text, len, H2O_STRLIT("unknown transfer-encoding"))) {
+        snprintf(code, code_size, "unsupported_transfer_encoding");
+        snprintf(message, message_size, "The only Transfer-Encoding this API takes is chunked.");
+        *field = "Transfer-Encoding";
+    } else if (status == 417) {
+        snprintf(code, code_size, "unsupported_expectation");
+        snprintf(message, message_size, "The only Expect this API takes is 100-continue.");
+        *field = "Expect";
+    } else {
+        snprintf(code, code_size, status == 400 ? "malformed_request" : "error");
+        snprintf(message, message_size, "The request could not be read: %.*s.", (int)(len > 200 ? 200 : len),
+                 text);
+    }
+}
+
+static void http__on_error_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                                h2o_send_state_t state)
+{
+    const http_error_ostream_t *os = (const http_error_ostream_t *)self;
+    /* h2o_send_error_generic sends its text in one piece, the final one: the headers go with it. */
+    h2o_iovec_t text = bufcnt > 0 ? bufs[0] : h2o_iovec_init(req->res.reason, strlen(req->res.reason));
+    char code[64], message[300];
+    const char *field;
+    http__h2o_error(os->gw, req->res.status, text.base, text.len, code, sizeof(code), message,
+                    sizeof(message), &field);
+    json_t *body = json_object();
+    json_object_set_new(body, "error", http__fault(code, message, field));
+    json_t *faults = json_array();
+    json_array_append_new(faults, http__fault(code, message, field));
+    json_object_set_new(body, "errors", faults);
+    char *dumped = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    h2o_iovec_t json = h2o_strdup(&req->pool, dumped ? dumped : "{}", SIZE_MAX);
+    free(dumped);
+    req->res.content_length = json.len;
+    ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (i >= 0)
+        req->res.headers.entries[i].value = h2o_iovec_init(H2O_STRLIT("application/json; charset=utf-8"));
+    h2o_ostream_send_next(self, req, bufcnt > 0 ? &json : NULL, bufcnt > 0 ? 1 : 0, state);
+}
+
+static void http__on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    const http_edges_t *edges = (const http_edges_t *)self;
+    /* h2o answers a body over http.max_body_bytes (by its Content-Length, or as it comes in chunks),
+     * a Content-Length that is not a number, broken chunked framing and an unknown Expect itself,
+     * before the request is routed: h2o_send_error_generic binds it to the host's fallback path, whose
+     * filter this is, and its plain text is rewritten here. A request line or header block that
+     * cannot be parsed at all gets h2o's fixed "400 Bad Request" written straight to the socket
+     * (lib/http1.c send_bad_request), which passes no filter: that one stays plain text. */
+    if (edges->fallback && req->res.status >= 400) {
+        http_error_ostream_t *os = (http_error_ostream_t *)h2o_add_ostream(req, sizeof(*os), slot);
+        os->super.do_send = http__on_error_send;
+        os->gw = edges->gw;
+        slot = &os->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+static void http__register_edges(gateway_t *gw, h2o_pathconf_t *pathconf, int fallback)
+{
+    http_edges_t *edges = (http_edges_t *)h2o_create_filter(pathconf, sizeof(*edges));
+    edges->super.on_setup_ostream = http__on_setup_ostream;
+    edges->gw = gw;
+    edges->fallback = fallback;
+}
+
+/* ------------------------------------------------------------------------------------------------
  * Server life
  * ---------------------------------------------------------------------------------------------- */
 
@@ -889,7 +990,8 @@ int gateway_http_start(gateway_t *gw)
 
     h2o_config_init(&gw->config);
     gw->config_ready = 1;
-    /* h2o refuses bodies over this with its own plain answer; ours (max_body) answers first in JSON. */
+    /* Ours (max_body) answers first, naming the body's size; h2o refuses bodies over this itself,
+     * before reading them, and http__on_error_send puts its answer in JSON too. */
     gw->config.max_request_entity_size = gw->max_body + 16 * 1048576;
     /* An idle keep-alive connection holds a drain at SIGTERM until this runs out. */
     long idle_ms = 5000;
@@ -902,6 +1004,7 @@ int gateway_http_start(gateway_t *gw)
     h2o_hostconf_t *hostconf =
         h2o_config_register_host(&gw->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
+    http__register_edges(gw, &hostconf->fallback_path, 1);
     h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof(*handler) + sizeof(gateway_t *));
     handler->on_req = http__on_req;
     *(gateway_t **)(handler + 1) = gw;

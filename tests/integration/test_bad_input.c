@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "tsr_testenv.h"
 
@@ -175,6 +179,82 @@ static void test_a_body_over_1_mib_is_refused_with_413(void **state)
     testenv_response_free(&r);
     free(body);
     assert_unchanged_but_views(before, 0);
+}
+
+/* Sends request as it is, bytes and all, to the gateway and reads the answer until the gateway
+ * closes the connection (h2o closes it after a framing error); a malloc'd string. */
+static char *raw_http(const char *request)
+{
+    char host[64] = "";
+    int port = 0;
+    assert_int_equal(sscanf(testenv->base_url, "http://%63[^:]:%d", host, &port), 2);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    assert_int_equal(inet_pton(AF_INET, host, &a.sin_addr), 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(send(fd, request, strlen(request), MSG_NOSIGNAL), (ssize_t)strlen(request));
+    size_t cap = 65536, len = 0;
+    char *out = malloc(cap);
+    ssize_t n;
+    while (len + 1 < cap && (n = recv(fd, out + len, cap - len - 1, 0)) > 0)
+        len += (size_t)n;
+    out[len] = '\0';
+    close(fd);
+    return out;
+}
+
+/* h2o answered a body over its limit, a Content-Length that is no number, broken chunked framing and
+ * an unknown Transfer-Encoding itself, before the gateway's handler ran, in plain text ("request entity
+ * is too large", "broken chunked-encoding"): they are the API's JSON errors now, naming the header. */
+static void test_framing_h2o_refuses_is_answered_in_json(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *request;
+        const char *status, *code, *field;
+    } cases[] = {
+        {"POST /api/v1/organisations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         "Content-Length: 999999999999\r\n\r\n{}",
+         "HTTP/1.1 413 ", "body_too_large", NULL},
+        {"POST /api/v1/organisations HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}", "HTTP/1.1 400 ",
+         "invalid_content_length", "Content-Length"},
+        {"POST /api/v1/organisations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+         "chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+         "HTTP/1.1 400 ", "malformed_body", "Transfer-Encoding"},
+        {"POST /api/v1/organisations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n{}",
+         "HTTP/1.1 400 ", "unsupported_transfer_encoding", "Transfer-Encoding"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *answer = raw_http(cases[i].request);
+        if (strncmp(answer, cases[i].status, strlen(cases[i].status)) != 0 ||
+            strcasestr(answer, "\r\ncontent-type: application/json") == NULL)
+            fail_msg("case %zu: %s", i, answer);
+        const char *body = strstr(answer, "\r\n\r\n");
+        assert_non_null(body);
+        json_error_t jerr;
+        json_t *json = json_loads(body + 4, 0, &jerr);
+        if (json == NULL)
+            fail_msg("case %zu: the body is not JSON: %s", i, body + 4);
+        json_t *error = json_object_get(json, "error");
+        assert_string_equal(json_string_value(json_object_get(error, "code")), cases[i].code);
+        assert_non_null(json_string_value(json_object_get(error, "message")));
+        if (cases[i].field != NULL)
+            assert_string_equal(json_string_value(json_object_get(error, "field")), cases[i].field);
+        json_decref(json);
+        free(answer);
+    }
+    /* A request line that cannot be parsed is answered by h2o before anything else can be: its plain
+     * 400, which no filter sees (lib/http1.c send_bad_request). */
+    char *answer = raw_http("NOT A REQUEST\r\n\r\n");
+    assert_non_null(strstr(answer, "HTTP/1.1 400 "));
+    free(answer);
+    /* And the gateway carries on. */
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/organisations/7500065", admin, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
 }
 
 /* An id of the wrong shape in the path is bad input, not a record that is not there: it answered 404
@@ -400,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_a_name_over_200_characters_is_refused),
         cmocka_unit_test(test_a_name_with_invisible_or_control_characters_is_refused),
         cmocka_unit_test(test_a_body_over_1_mib_is_refused_with_413),
+        cmocka_unit_test(test_framing_h2o_refuses_is_answered_in_json),
         cmocka_unit_test(test_unknown_ids_are_not_found_and_malformed_ones_are_invalid),
         cmocka_unit_test(test_no_token_or_a_bad_token_is_unauthenticated),
         cmocka_unit_test(test_bad_query_parameters_name_the_parameter),
