@@ -760,8 +760,19 @@ static void http__on_ui_fallback_dispose(h2o_handler_t *self)
 }
 
 /* ------------------------------------------------------------------------------------------------
- * h2o's own errors in the API's shape
+ * Every response: security headers, and h2o's own errors in the API's shape
  * ---------------------------------------------------------------------------------------------- */
+
+/* The web UI loads its scripts, styles, fonts and images from the gateway alone and has no inline
+ * script or style (its bar charts are sized from a data attribute by script). The API's answers load
+ * nothing; the HTML report's one stylesheet is inline, and it runs no script. No page of either may
+ * be framed (clickjacking), a body is read as the type it is sent as, and no address, which may
+ * hold a person's id or name in a query, leaves in a Referer. */
+#define HTTP_CSP_UI                                                                                          \
+    "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+#define HTTP_CSP_API                                                                                         \
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "                   \
+    "frame-ancestors 'none'"
 
 typedef struct {
     h2o_filter_t super;
@@ -773,6 +784,11 @@ typedef struct {
     h2o_ostream_t super;
     gateway_t *gw;
 } http_error_ostream_t;
+
+static int http__is_api_path(h2o_iovec_t path)
+{
+    return path.len >= 4 && memcmp(path.base, "/api", 4) == 0 && (path.len == 4 || path.base[4] == '/');
+}
 
 /* h2o's own error (its status and plain text) as the API's {"error": {code, message, field}}. */
 static void http__h2o_error(const gateway_t *gw, int status, const char *text, size_t len, char *code,
@@ -837,6 +853,21 @@ static void http__on_error_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t
 static void http__on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
     const http_edges_t *edges = (const http_edges_t *)self;
+    h2o_mem_pool_t *pool = &req->pool;
+    /* The path: h2o's own errors may come before it was read (a bad request line has none). */
+    int api = edges->fallback || http__is_api_path(req->path_normalized);
+    if (api)
+        h2o_add_header_by_str(pool, &req->res.headers, H2O_STRLIT("content-security-policy"), 0, NULL,
+                              H2O_STRLIT(HTTP_CSP_API));
+    else
+        h2o_add_header_by_str(pool, &req->res.headers, H2O_STRLIT("content-security-policy"), 0, NULL,
+                              H2O_STRLIT(HTTP_CSP_UI));
+    h2o_add_header_by_str(pool, &req->res.headers, H2O_STRLIT("x-frame-options"), 0, NULL,
+                          H2O_STRLIT("DENY"));
+    h2o_add_header_by_str(pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
+                          H2O_STRLIT("nosniff"));
+    h2o_add_header_by_str(pool, &req->res.headers, H2O_STRLIT("referrer-policy"), 0, NULL,
+                          H2O_STRLIT("no-referrer"));
     /* h2o answers a body over http.max_body_bytes (by its Content-Length, or as it comes in chunks),
      * a Content-Length that is not a number, broken chunked framing and an unknown Expect itself,
      * before the request is routed: h2o_send_error_generic binds it to the host's fallback path, whose
@@ -1005,6 +1036,7 @@ int gateway_http_start(gateway_t *gw)
         h2o_config_register_host(&gw->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
     http__register_edges(gw, &hostconf->fallback_path, 1);
+    http__register_edges(gw, pathconf, 0);
     h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof(*handler) + sizeof(gateway_t *));
     handler->on_req = http__on_req;
     *(gateway_t **)(handler + 1) = gw;

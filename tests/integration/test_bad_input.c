@@ -230,7 +230,9 @@ static void test_framing_h2o_refuses_is_answered_in_json(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *answer = raw_http(cases[i].request);
         if (strncmp(answer, cases[i].status, strlen(cases[i].status)) != 0 ||
-            strcasestr(answer, "\r\ncontent-type: application/json") == NULL)
+            strcasestr(answer, "\r\ncontent-type: application/json") == NULL ||
+            strcasestr(answer, "\r\ncontent-security-policy: default-src 'none'") == NULL ||
+            strcasestr(answer, "\r\nx-frame-options: DENY") == NULL)
             fail_msg("case %zu: %s", i, answer);
         const char *body = strstr(answer, "\r\n\r\n");
         assert_non_null(body);

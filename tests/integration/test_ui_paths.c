@@ -82,11 +82,57 @@ static void test_files_missing_files_and_the_api_are_not_the_page(void **state)
     }
 }
 
+/* The UI's page, its files and the API's answers all carry the security headers:
+ * (h2o's own errors too: integration_bad_input) they carried none, so any site could frame the UI
+ * (clickjacking), a file could be sniffed as another type, and an address with a person's id left in the
+ * Referer. The UI's policy lets in only the gateway's own scripts, styles, fonts and images; the API's lets
+ * in nothing to load. */
+static void test_every_answer_carries_the_security_headers(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"/",
+                                        "/people/1000001",
+                                        "/app/main.js",
+                                        "/vendor/govuk-frontend.min.css",
+                                        "/app/missing.js",
+                                        "/healthz",
+                                        "/api/v1/nothing-here",
+                                        "/api/v1/people/1000001"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        testenv_response_t r = testenv_http(testenv, "GET", paths[i], NULL, NULL, NULL);
+        const char *what = paths[i];
+        char csp[400], frame[32], nosniff[32], referrer[32];
+        if (testenv_response_header(&r, "content-security-policy", csp, sizeof(csp)) == NULL ||
+            testenv_response_header(&r, "x-frame-options", frame, sizeof(frame)) == NULL ||
+            testenv_response_header(&r, "x-content-type-options", nosniff, sizeof(nosniff)) == NULL ||
+            testenv_response_header(&r, "referrer-policy", referrer, sizeof(referrer)) == NULL)
+            fail_msg("%s (%ld) lacks a security header: %.*s", what, r.status, (int)r.headers_len, r.headers);
+        assert_string_equal(frame, "DENY");
+        assert_string_equal(nosniff, "nosniff");
+        assert_string_equal(referrer, "no-referrer");
+        assert_non_null(strstr(csp, "frame-ancestors 'none'"));
+        assert_null(strstr(csp, "unsafe-eval"));
+        if (strncmp(what, "/api", 4) == 0)
+            assert_non_null(strstr(csp, "default-src 'none'"));
+        else {
+            assert_non_null(strstr(csp, "default-src 'self'"));
+            assert_null(strstr(csp, "unsafe-inline"));
+        }
+        testenv_response_free(&r);
+    }
+    /* The page has no inline script for the policy to refuse. */
+    char *page = index_page();
+    assert_null(strstr(page, "<script>"));
+    assert_null(strstr(page, "style="));
+    free(page);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_path_of_the_ui_is_answered_with_its_page),
         cmocka_unit_test(test_files_missing_files_and_the_api_are_not_the_page),
+        cmocka_unit_test(test_every_answer_carries_the_security_headers),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
