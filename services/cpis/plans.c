@@ -27,6 +27,10 @@
 #define PLANS_PAGE_DEFAULT 50
 #define PLANS_PAGE_MAX 500
 #define PLANS_NAME_MAX 100
+/* records.people.access_check answers for at most this many people at once. */
+#define PLANS_ACCESS_ASK_MAX 1000
+/* How long before the caller's deadline records must have said who may open what. */
+#define PLANS_ANSWER_MARGIN_MS 1000
 /* The version of this file format, which the national service may refuse (CPF06). */
 #define PLANS_FILE_VERSION "tessera-cpis-1"
 
@@ -365,6 +369,111 @@ void cpis_audit_add(json_t *people, uint64_t person_id, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------------------------------------
+ * What a list shows of a child whose record the caller cannot open
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Which of the people a list shows the calling worker may open (records.people.access_check). */
+typedef struct {
+    uint64_t *open; /* sorted: those records said the caller may open */
+    size_t n;
+    int all;      /* the caller may open every one (the system, or a list already checked) */
+    int answered; /* records said; when it did not, only a record known not to be restricted is open */
+} plans_access_t;
+
+static int plans__id_order(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Asks records once (in parts of PLANS_ACCESS_ASK_MAX) which of people the caller may open; people
+ * is sorted in place and may hold a person twice (NULL: out of memory, none known). Records not
+ * answering is no error: the list is then shown as plans__opens says, restricted and unknown
+ * records by the ids only. */
+static void plans__ask_access(plans_ctx_t *c, uint64_t *people, size_t n, plans_access_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (tsr_actor_is_system(c->actor)) {
+        out->all = 1;
+        return;
+    }
+    if (people == NULL)
+        return;
+    qsort(people, n, sizeof(*people), plans__id_order);
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        if (distinct == 0 || people[distinct - 1] != people[i])
+            people[distinct++] = people[i];
+    out->open = calloc(distinct + 1, sizeof(*out->open));
+    out->answered = out->open != NULL;
+    /* Asked to answer a second before the caller gives up, so that a records daemon that does not
+     * answer leaves time to answer with the ids only. */
+    int64_t deadline = c->deadline_ms > 0 ? c->deadline_ms - PLANS_ANSWER_MARGIN_MS : 0;
+    tsr_error_t err = {0};
+    for (size_t at = 0; out->answered && at < distinct; at += PLANS_ACCESS_ASK_MAX) {
+        Tsr__Records__PeopleAccessCheck q = TSR__RECORDS__PEOPLE_ACCESS_CHECK__INIT;
+        q.worker_id = c->actor->worker_id;
+        q.person_ids = people + at;
+        q.n_person_ids = distinct - at < PLANS_ACCESS_ASK_MAX ? distinct - at : PLANS_ACCESS_ASK_MAX;
+        ProtobufCMessage *msg = NULL;
+        if (tsr_daemon_ask(c->daemon, c->actor, c->trace_id, deadline, "records",
+                           "records.people.access_check", &q.base,
+                           &tsr__records__people_access_check_reply__descriptor, &msg, &err) != 0) {
+            out->answered = 0;
+            break;
+        }
+        const Tsr__Records__PeopleAccessCheckReply *r = (const Tsr__Records__PeopleAccessCheckReply *)msg;
+        for (size_t i = 0; i < r->n_allowed_person_ids && out->n < distinct; i++)
+            out->open[out->n++] = r->allowed_person_ids[i];
+        protobuf_c_message_free_unpacked(msg, NULL);
+    }
+    if (!out->answered) {
+        tsr_log_warn(c->trace_id,
+                     "cpis: who may open %zu records not known (%s): restricted ones shown by id only",
+                     distinct, err.message[0] ? err.message : "out of memory");
+        out->n = 0;
+    }
+    if (out->n > 1)
+        qsort(out->open, out->n, sizeof(*out->open), plans__id_order);
+}
+
+/* Whether the caller may see person's record in a list; known_unrestricted: cpis knows the record
+ * is not restricted (records.person.demographics said so), which is enough when records did not
+ * answer. */
+static int plans__opens(const plans_access_t *a, uint64_t person, int known_unrestricted)
+{
+    if (a->all)
+        return 1;
+    if (!a->answered)
+        return known_unrestricted;
+    return bsearch(&person, a->open, a->n, sizeof(*a->open), plans__id_order) != NULL;
+}
+
+static void plans__access_free(plans_access_t *a)
+{
+    free(a->open);
+    memset(a, 0, sizeof(*a));
+}
+
+/* What an item about a child whose record the caller cannot open keeps: no more than any list
+ * shows of them (the ids named in keep), marked restricted. */
+static void plans__restrict_item(json_t *item, const char *const *keep)
+{
+    const char *key;
+    json_t *value;
+    void *tmp;
+    json_object_foreach_safe(item, tmp, key, value)
+    {
+        int kept = 0;
+        for (const char *const *k = keep; *k && !kept; k++)
+            kept = strcmp(*k, key) == 0;
+        if (!kept)
+            json_object_del(item, key);
+    }
+    json_object_set_new(item, "restricted", json_true());
+}
+
+/* ------------------------------------------------------------------------------------------------
  * Plans
  * ---------------------------------------------------------------------------------------------- */
 
@@ -604,12 +713,28 @@ int cpis_plans_list(tsr_call_t *call, tsr_error_t *err)
         return -1;
     int rows = PQntuples(res);
     int shown = rows > (int)limit ? (int)limit : rows;
+    /* Everyone's plans pass over restrictions as the files do, but a plan of a child whose record
+     * the caller cannot open is shown by its ids only: records is asked once for the page. */
+    uint64_t *people = calloc((size_t)shown + 1, sizeof(*people));
+    for (int i = 0; people && i < shown; i++)
+        people[i] = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+    plans_access_t access = {.all = q->person_id != 0};
+    if (q->person_id == 0)
+        plans__ask_access(&c, people, (size_t)shown, &access);
+    free(people);
+    static const char *const plan_ids[] = {"id", "person_id", NULL};
     json_t *items = json_array(), *audit = json_array();
     for (int i = 0; i < shown; i++) {
-        json_array_append_new(items, json_loads(PQgetvalue(res, i, 3), 0, NULL));
-        cpis_audit_add(audit, strtoull(PQgetvalue(res, i, 1), NULL, 10), "CP-IS plan %s (%s) viewed",
-                       PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
+        json_t *item = json_loads(PQgetvalue(res, i, 3), 0, NULL);
+        uint64_t person = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+        if (plans__opens(&access, person, 0))
+            cpis_audit_add(audit, person, "CP-IS plan %s (%s) viewed", PQgetvalue(res, i, 0),
+                           PQgetvalue(res, i, 2));
+        else
+            plans__restrict_item(item, plan_ids);
+        json_array_append_new(items, item);
     }
+    plans__access_free(&access);
     char next[24] = "";
     if (rows > (int)limit)
         snprintf(next, sizeof(next), "%s", PQgetvalue(res, shown - 1, 0));
@@ -707,15 +832,21 @@ typedef struct {
     const char *earlier_plan;               /* an open plan of the same kind begun before it: "id date" */
     const Tsr__Records__NhsHolder *subject; /* whose details are sent: the child, or the mother */
     uint64_t key_worker_id;                 /* the child's, told of a fault on the record; 0 if none */
+    int child_restricted;                   /* the child's record is restricted, or not known */
 } plans_due_t;
 
+/* A held-back entry names the child's plan, and also (for plans__show_held_back) the mother whose
+ * record its reason quotes for an unborn child's plan, and whether either record is restricted. */
 static void plans__hold_back(json_t *held, const plans_due_t *d, const char *nhs, const char *code,
                              const char *reason)
 {
-    json_array_append_new(held, json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "plan_id", (json_int_t)d->id,
-                                          "person_id", (json_int_t)d->person_id, "nhs_number", nhs ? nhs : "",
-                                          "code", code, "reason", reason, "key_worker_id",
-                                          (json_int_t)d->key_worker_id));
+    const Tsr__Records__NhsHolder *s = d->subject;
+    uint64_t subject = s && s->person_id != d->person_id ? s->person_id : 0;
+    json_array_append_new(
+        held, json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:b, s:I}", "plan_id", (json_int_t)d->id, "person_id",
+                        (json_int_t)d->person_id, "nhs_number", nhs ? nhs : "", "code", code, "reason",
+                        reason, "key_worker_id", (json_int_t)d->key_worker_id, "restricted",
+                        d->child_restricted || (s && s->restricted), "subject_id", (json_int_t)subject));
 }
 
 /* Seed 001: system support report "any CP-IS errors in matching with NHS records to Social Workers
@@ -789,6 +920,7 @@ static int plans__judge(plans_due_t *d, const plans_people_t *people, json_t *in
     char reason[1200], code[48];
     const Tsr__Records__NhsHolder *child = plans__person(people, d->person_id);
     d->key_worker_id = child ? child->key_worker_id : 0;
+    d->child_restricted = child == NULL || child->restricted;
     if (child == NULL) {
         snprintf(reason, sizeof(reason), "Person %" PRIu64 " has no record any more.", d->person_id);
         plans__hold_back(held, d, "", "no_record", reason);
@@ -902,7 +1034,8 @@ static json_t *plans__local_authority(void)
 
 /* Makes the next upload file: every plan due (open, or ended with the end not yet loaded
  * nationally), each checked; the file and its records stored, the held-back ones in the error
- * queue (a plan that now passes has its earlier entries resolved). *summary says what was done. */
+ * queue (a plan that now passes has its earlier entries resolved). *summary says what was done;
+ * its held_back entries are for plans__show_held_back to judge before anyone sees them. */
 static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, tsr_error_t *err)
 {
     *summary = NULL;
@@ -948,7 +1081,8 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
                                  PQgetvalue(due, i, 5),
                                  PQgetvalue(due, i, 7),
                                  NULL,
-                                 0};
+                                 0,
+                                 1};
         ids[i] = plans[i].person_id;
     }
     if (rows > 0 && plans__ask_people(c, ids, (size_t)rows, &people, err) != 0)
@@ -1043,7 +1177,8 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
     res = tsr_db_exec(
         c->conn,
         "WITH f AS (SELECT * FROM json_to_recordset($1::json) AS f(plan_id bigint, person_id bigint,"
-        "   nhs_number text, code text, reason text, key_worker_id bigint)),"
+        "   nhs_number text, code text, reason text, key_worker_id bigint, restricted boolean,"
+        "   subject_id bigint)),"
         " settled AS (UPDATE errors e SET resolved_at = now() WHERE e.source = 'plan-export'"
         "   AND e.resolved_at IS NULL"
         "   AND NOT EXISTS (SELECT 1 FROM f WHERE f.plan_id = e.plan_id AND f.code = e.code)),"
@@ -1056,7 +1191,8 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
         " SELECT coalesce(json_agg(json_build_object('plan_id', f.plan_id::text, 'person_id', "
         "f.person_id::text,"
         "   'nhs_number', f.nhs_number, 'code', f.code, 'reason', f.reason, 'error_id', ins.id::text,"
-        "   'first', ins.first, 'key_worker_id', f.key_worker_id::text)"
+        "   'first', ins.first, 'key_worker_id', f.key_worker_id::text, 'restricted', f.restricted,"
+        "   'subject_id', f.subject_id::text)"
         "   ORDER BY f.plan_id), '[]') FROM f JOIN ins USING (plan_id, code)",
         1, errs, err);
     if (res == NULL)
@@ -1091,6 +1227,56 @@ done:
     return rc;
 }
 
+static uint64_t plans__json_id(const json_t *obj, const char *key)
+{
+    const char *text = json_string_value(json_object_get(obj, key));
+    return text ? strtoull(text, NULL, 10) : 0;
+}
+
+/* The plans an upload held back, as the caller who made it sees them: one about a child whose
+ * record the caller cannot open (or, for an unborn child's plan, the mother's, whose record its
+ * reason quotes) by its ids only, marked restricted, as the plan list shows it; records is asked
+ * once for them all. Each shown in full is an access to the child's record, told to the audit trail
+ * as the plan list's are. The file itself carries every plan that passed, restricted or not: the
+ * NHS must know of every child. */
+static int plans__show_held_back(plans_ctx_t *c, json_t *held, const char *seq, tsr_error_t *err)
+{
+    size_t n = json_array_size(held), i, asked = 0;
+    uint64_t *people = calloc(2 * n + 1, sizeof(*people));
+    json_t *e;
+    json_array_foreach(held, i, e)
+    {
+        if (people == NULL)
+            break;
+        people[asked++] = plans__json_id(e, "person_id");
+        if (plans__json_id(e, "subject_id") != 0)
+            people[asked++] = plans__json_id(e, "subject_id");
+    }
+    plans_access_t access;
+    plans__ask_access(c, people, asked, &access);
+    free(people);
+    static const char *const held_ids[] = {"plan_id", "person_id", "error_id", NULL};
+    json_t *audit = json_array();
+    json_array_foreach(held, i, e)
+    {
+        uint64_t person = plans__json_id(e, "person_id"), subject = plans__json_id(e, "subject_id");
+        int known_unrestricted = json_is_false(json_object_get(e, "restricted"));
+        json_object_del(e, "restricted");
+        json_object_del(e, "subject_id");
+        if (plans__opens(&access, person, known_unrestricted) &&
+            (subject == 0 || plans__opens(&access, subject, known_unrestricted)))
+            cpis_audit_add(audit, person, "CP-IS plan %s held back from upload file %s (%s) viewed",
+                           json_string_value(json_object_get(e, "plan_id")), seq,
+                           json_string_value(json_object_get(e, "code")));
+        else
+            plans__restrict_item(e, held_ids);
+    }
+    plans__access_free(&access);
+    int rc = plans__tell_audit(c, "listed", audit, err);
+    json_decref(audit);
+    return rc;
+}
+
 int cpis_uploads_create(tsr_call_t *call, tsr_error_t *err)
 {
     if (tsr_actor_require_role(call->actor, upload_makers, "make a CP-IS upload file", err) != 0)
@@ -1099,6 +1285,12 @@ int cpis_uploads_create(tsr_call_t *call, tsr_error_t *err)
     json_t *summary;
     if (plans__export(&c, "on-demand", &summary, err) != 0)
         return -1;
+    if (plans__show_held_back(&c, json_object_get(summary, "held_back"),
+                              json_string_value(json_object_get(summary, "file_sequence_number")),
+                              err) != 0) {
+        json_decref(summary);
+        return -1;
+    }
     return plans__reply_value(call, summary, err);
 }
 

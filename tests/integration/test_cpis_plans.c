@@ -1151,6 +1151,130 @@ static void test_two_open_plans_of_a_kind_after_a_merge_are_not_both_shared(void
     json_decref(list);
 }
 
+/* The plan (or held-back entry) of a list about the person, or NULL. */
+static const json_t *item_about(const json_t *items, const char *person_id)
+{
+    size_t i;
+    const json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        if (strcmp(testenv_str(it, "person_id"), person_id) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+/* An item about a child whose record the caller cannot open: the ids, marked restricted, no more. */
+static void assert_shown_by_ids_only(const json_t *item, const char *what)
+{
+    if (item == NULL || !json_is_true(json_object_get(item, "restricted")) ||
+        json_object_get(item, "nhs_number") || json_object_get(item, "reason") ||
+        json_object_get(item, "code") || json_object_get(item, "plan_type") ||
+        json_object_get(item, "start_date") || json_object_get(item, "last_file") ||
+        json_object_get(item, "held_back"))
+        fail_msg("%s shows more than the ids: %s", what, item ? json_dumps(item, 0) : "(none)");
+}
+
+/* How many view-plans entries the trail has by the worker on the child's record whose summary is
+ * like the pattern. */
+static long viewed(long worker, const char *person_id, const char *like)
+{
+    char sql[400];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'view-plans' AND worker_id = %ld AND summary LIKE '%s'",
+             person_id, worker, like);
+    return testenv_sql_long(testenv, sql);
+}
+
+static void test_a_restricted_childs_plans_are_shown_to_the_desk_by_their_ids_only(void **state)
+{
+    (void)state;
+    /* Seed 002: a restricted record stays open to system support, not to the CP-IS desk
+     * (safeguarding admin). Quill's plan is held back (the NHS holds another family name); Rhea's
+     * passes and goes in the file; Sid is not restricted and is held back too. */
+    child_t quill, rhea, sid;
+    add_child("Quill", "Quarrendon", "2014-04-14", &quill);
+    trace(quill.nhs, "Quarrendon-Hale", "[\"Quill\"]", "2014-04-14");
+    record_plan(&quill, "child-protection-plan", NULL, "2026-01-20");
+    add_child("Rhea", "Rushworth", "2016-06-16", &rhea);
+    trace(rhea.nhs, "Rushworth", "[\"Rhea\"]", "2016-06-16");
+    record_plan(&rhea, "child-in-care", "s31-full-care-order", "2026-01-21");
+    add_child("Sid", "Stanegate", "2013-03-13", &sid);
+    trace(sid.nhs, "Stanegate-Moor", "[\"Sid\"]", "2013-03-13");
+    record_plan(&sid, "child-protection-plan", NULL, "2026-01-22");
+    const child_t *restricted[] = {&quill, &rhea};
+    for (size_t i = 0; i < 2; i++) {
+        char path[120];
+        snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", restricted[i]->id);
+        json_decref(testenv_call_json(
+            testenv, admin, "PUT", path,
+            "{\"reason\":\"high-risk\",\"review_date\":\"2030-01-31\",\"workers\":[]}", 200));
+    }
+    char *desk = testenv_login(testenv, "safeguarding.admin");
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT id FROM accounts.workers WHERE username = 'safeguarding.admin'");
+    long desk_id = testenv_sql_long(testenv, sql);
+    snprintf(sql, sizeof(sql), "SELECT id FROM accounts.workers WHERE username = 'sys.sally'");
+    long support_id = testenv_sql_long(testenv, sql);
+
+    /* The desk's plan list: the restricted children's plans by their ids only; Sid's in full. */
+    json_t *plans = testenv_call_json(testenv, desk, "GET", "/api/v1/cpis/plans?limit=200", NULL, 200);
+    json_t *items = json_object_get(plans, "items");
+    assert_shown_by_ids_only(item_about(items, quill.id), "the desk's list, Quill's plan");
+    assert_shown_by_ids_only(item_about(items, rhea.id), "the desk's list, Rhea's plan");
+    assert_string_equal(testenv_str(item_about(items, quill.id), "id"), quill.plan);
+    assert_non_null(item_about(items, sid.id));
+    assert_string_equal(testenv_str(item_about(items, sid.id), "plan_type"), "child-protection-plan");
+    json_decref(plans);
+
+    /* The desk's upload: the file carries every plan that passed, Rhea's too (the NHS must know of
+     * her); Quill's hold-back names no NHS number, reason or code; Sid's is shown in full. */
+    json_t *up = testenv_call_json(testenv, desk, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_non_null(record_for(json_object_get(up, "file"), rhea.nhs));
+    const json_t *held = held_for(up, quill.plan);
+    assert_shown_by_ids_only(held, "the desk's upload, Quill's hold-back");
+    assert_string_equal(testenv_str(held, "person_id"), quill.id);
+    char *text = json_dumps(up, JSON_COMPACT);
+    if (strstr(text, quill.nhs) || strstr(text, "Quarrendon"))
+        fail_msg("the desk's upload tells of Quill's record: %s", text);
+    free(text);
+    held = held_for(up, sid.plan);
+    assert_non_null(held);
+    assert_string_equal(testenv_str(held, "nhs_number"), sid.nhs);
+    assert_non_null(strstr(testenv_str(held, "reason"), "Stanegate-Moor"));
+    assert_null(json_object_get(held, "restricted"));
+    json_decref(up);
+
+    /* System support keep access to restricted records: they see it all. */
+    plans = testenv_call_json(testenv, support, "GET", "/api/v1/cpis/plans?limit=200", NULL, 200);
+    items = json_object_get(plans, "items");
+    assert_string_equal(testenv_str(item_about(items, quill.id), "plan_type"), "child-protection-plan");
+    assert_string_equal(testenv_str(item_about(items, rhea.id), "legal_status"), "s31-full-care-order");
+    assert_null(json_object_get(item_about(items, rhea.id), "restricted"));
+    json_decref(plans);
+    up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    held = held_for(up, quill.plan);
+    assert_non_null(held);
+    assert_string_equal(testenv_str(held, "nhs_number"), quill.nhs);
+    assert_string_equal(testenv_str(held, "code"), "family_name_mismatch");
+    assert_non_null(strstr(testenv_str(held, "reason"), "Quarrendon-Hale"));
+    assert_null(json_object_get(held, "restricted"));
+    json_decref(up);
+
+    /* Each child shown in full is an access to their record in the trail; one shown by id only is
+     * not. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    assert_int_equal(viewed(desk_id, quill.id, "%"), 0);
+    assert_int_equal(viewed(desk_id, rhea.id, "%"), 0);
+    assert_int_equal(viewed(desk_id, sid.id, "%viewed"), 2);
+    assert_int_equal(viewed(desk_id, sid.id, "%held back from upload file%"), 1);
+    assert_int_equal(viewed(support_id, quill.id, "%held back from upload file%"), 1);
+    assert_int_equal(viewed(support_id, quill.id, "CP-IS plan%"), 2);
+    assert_int_equal(viewed(support_id, rhea.id, "CP-IS plan%"), 1);
+    free(desk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1168,6 +1292,7 @@ int main(void)
         cmocka_unit_test(test_once_the_birth_is_recorded_the_childs_own_plan_is_shared_on_their_own_number),
         cmocka_unit_test(test_a_plan_on_a_duplicate_goes_with_it_to_the_record_that_goes_forward),
         cmocka_unit_test(test_two_open_plans_of_a_kind_after_a_merge_are_not_both_shared),
+        cmocka_unit_test(test_a_restricted_childs_plans_are_shown_to_the_desk_by_their_ids_only),
         cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
