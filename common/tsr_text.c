@@ -316,6 +316,27 @@ static int text__email_local_char(unsigned char c)
     return isalnum(c) || c >= 0x80 || strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL;
 }
 
+/* Whether s holds a character that shows as nothing or as a space: a no-break space (U+00A0), a
+ * soft hyphen (U+00AD), the zero-widths and directional marks (U+200B..U+200F), the line and paragraph
+ * separators and embeddings (U+2028..U+202F), the word joiner and invisible operators
+ * (U+2060..U+206F), and the byte-order mark (U+FEFF). An address pasted with one looks right and
+ * cannot be used. */
+static int text__has_invisible(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (p[0] == 0xC2 && (p[1] == 0xA0 || p[1] == 0xAD))
+            return 1;
+        if (p[0] == 0xE2 && p[1] == 0x80 && p[2] != 0 &&
+            ((p[2] >= 0x8B && p[2] <= 0x8F) || (p[2] >= 0xA8 && p[2] <= 0xAF)))
+            return 1;
+        if (p[0] == 0xE2 && p[1] == 0x81 && p[2] >= 0xA0 && p[2] <= 0xAF)
+            return 1;
+        if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+            return 1;
+    }
+    return 0;
+}
+
 int tsr_text_is_email(const char *s)
 {
     /* The addresses a person types: local@domain, the local part of atext characters in dotted
@@ -351,8 +372,18 @@ int tsr_text_is_email(const char *s)
             return 0;
         }
     }
-    /* The top-level domain: at least two characters, not a number. */
-    return labels >= 2 && !all_digits && strlen(label) >= 2;
+    /* The top-level domain: at least two characters, not a number; written in ASCII, letters only
+     * (x@y.c0m is a slip) unless it is an internationalised one's xn-- form. */
+    if (labels < 2 || all_digits || strlen(label) < 2)
+        return 0;
+    int ascii = 1;
+    for (const char *p = label; *p; p++)
+        ascii &= (*p & 0x80) == 0;
+    if (ascii && strncasecmp(label, "xn--", 4) != 0)
+        for (const char *p = label; *p; p++)
+            if (!isalpha((unsigned char)*p))
+                return 0;
+    return !text__has_invisible(at + 1);
 }
 
 int tsr_text_is_id(const char *s)

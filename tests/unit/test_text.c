@@ -62,7 +62,17 @@ static void test_email_addresses_need_one_at_and_a_dotted_domain(void **state)
     assert_true(tsr_text_is_email("duty.worker@example.gov.uk"));
     assert_true(tsr_text_is_email("o'neil+tag@sub-domain.example.co.uk"));
     assert_true(tsr_text_is_email("Jos\xc3\xa9@example.org"));
+    assert_true(tsr_text_is_email("duty@example.xn--p1ai")); /* an internationalised TLD */
+    assert_true(tsr_text_is_email("duty@b\xc3\xbc"
+                                  "cher.example.de")); /* a domain in Unicode */
     const char *const bad[] = {"no-at-sign.example.org",
+                               "x@y.c0m",             /* a slip: no TLD has a digit */
+                               "x@y.com\xe2\x80\x8b", /* a zero-width space, pasted */
+                               "x@exam\xc2\xad"
+                               "ple.org",                   /* a soft hyphen */
+                               "x@example.org\xef\xbb\xbf", /* a byte-order mark */
+                               "x@example\xe2\x81\xa0.org", /* a word joiner */
+                               "x@y.com ",
                                "two@@example.org",
                                "a b@example.org",
                                "x@localhost",
