@@ -643,13 +643,15 @@ static int ingest__notice_key_worker(tsr_call_t *call, const Tsr__Records__NhsHo
     return tsr_call_emit(call, "cpis.notice.requested", &ev.base, err);
 }
 
-/* A task for the child's key worker: the child's NHS number must be recorded. */
+/* A task for the child's key worker: the child's NHS number must be recorded. E-mailed as well (the
+ * title names no one): until it is, the child's plan is not shared with the NHS, and a worker who does
+ * not open Tessera's notices would not know. */
 static int ingest__notice_record_number(tsr_call_t *call, const Tsr__Records__NhsHolder *child,
                                         const char *why, const char *dedupe, tsr_error_t *err)
 {
     char title[200];
     snprintf(title, sizeof(title), "CP-IS: record the child's NHS number (%s)", why);
-    return ingest__notice_key_worker(call, child, "cpis-nhs-number-needed", title, dedupe, 0, err);
+    return ingest__notice_key_worker(call, child, "cpis-nhs-number-needed", title, dedupe, 1, err);
 }
 
 /* The columns ingest__record writes, one array each (the rows' values at the same places). */
@@ -1315,7 +1317,7 @@ static int ingest__apply(tsr_call_t *call, const ingest_note_t *n, ingest_steps_
                        call, subjects->items[i], "cpis-nhs-number-needed",
                        "CP-IS: record the mother's new NHS number (an unborn child's plan "
                        "is held against it, and it is no longer active)",
-                       "cpis-inactive", 0, err)
+                       "cpis-inactive", 1, err)
                  : ingest__notice_record_number(call, subjects->items[i],
                                                 "the NHS number is no longer active", "cpis-inactive", err);
     return rc == 0 ? ingest__queue_unowned(call, n, err) : rc;

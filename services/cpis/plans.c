@@ -901,6 +901,8 @@ static int plans__tell_key_workers(plans_ctx_t *c, json_t *held_out, tsr_error_t
                   "from the NHS's";
         ev.link = link;
         ev.dedupe_key = key;
+        /* By e-mail too (the title names no one): the plan stays unshared until they act. */
+        ev.email = 1;
         if (tsr_outbox_append(c->conn, "cpis.notice.requested", c->actor, c->trace_id, &ev.base, err) != 0)
             return -1;
     }

@@ -450,6 +450,37 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
     json_decref(got);
     free(t_support);
 
+    /* A key worker's CP-IS task, their child's NHS number reported inactive, comes by e-mail too:
+     * until they record the new one the child's plan is not shared with the NHS. No name in it. */
+    char nhs[11], child[32], today[16];
+    testenv_new_nhs_number(nhs);
+    testenv_sql_date(testenv, "current_date", today);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Tegan\",\"family\":\"Tasklow\"},\"gender\":\"female\","
+             "\"date_of_birth\":\"2016-02-02\",\"nhs_number\":\"%s\"}",
+             nhs);
+    json_t *p = call_json(sw, "POST", "/api/v1/people", body, 201);
+    snprintf(child, sizeof(child), "%s", str(p, "id"));
+    json_decref(p);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", child);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             ellis);
+    json_decref(call_json(admin, "POST", path, body, 201));
+    char poller_id[32];
+    testenv_add_worker(testenv, admin, "cpis.poller", "CP-IS Spine Poller", "\"roles\":[\"cpis-service\"]",
+                       poller_id);
+    char *poller = testenv_login(testenv, "cpis.poller");
+    snprintf(body, sizeof(body),
+             "{\"notifications\":[{\"notification_id\":\"N-MAIL-INACTIVE\",\"type\":\"inactive-nhs-number\","
+             "\"created_at\":\"%sT09:00:00Z\",\"nhs_number\":\"%s\"}]}",
+             today, nhs);
+    json_decref(call_json(poller, "POST", "/api/v1/cpis/notifications", body, 200));
+    free(poller);
+    wait_for_mail("ellis.eyre@council.example", "Subject: CP-IS: record the child's NHS number", mail,
+                  sizeof(mail));
+    assert_null(strstr(mail, "Tasklow"));
+    assert_null(strstr(mail, nhs));
+
     /* For ops: the e-mails sent, and the CP-IS Worker queue's size and age (work waiting there,
      * not yet taken by a worker). */
     snprintf(body, sizeof(body),
