@@ -68,6 +68,7 @@ typedef struct {
     const char *hp_name;
     const char *hp_role;
     int valid;
+    const char *source;       /* the error queue's source of its entry: NULL for 'notification' */
     ingest_people_t subjects; /* the children it is about, once matched */
     char code[48];
     char reason[INGEST_REASON_MAX];
@@ -226,20 +227,34 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
         const char *scope = json_string_value(json_object_get(unreadable, "scope"));
         const char *file = json_string_value(json_object_get(unreadable, "file"));
         const char *fault = json_string_value(json_object_get(unreadable, "fault"));
-        if (scope != NULL && strcmp(scope, "file") == 0)
+        /* The poller's fault is a sentence of its own, perhaps ending in a full stop. */
+        char said[320];
+        snprintf(said, sizeof(said), "%.300s", fault ? fault : "no reason given");
+        size_t said_len = strlen(said);
+        while (said_len > 0 && said[said_len - 1] == '.')
+            said[--said_len] = '\0';
+        if (scope != NULL && strcmp(scope, "response") == 0) {
+            n->source = "response";
+            ingest__fault(
+                n, "unreadable_response",
+                "The spool file '%.200s' is the national service's response to an upload file, and "
+                "was not read: %s. It was moved to rejected/ in the spool directory (fix it and put "
+                "it back to read it).",
+                file ? file : "?", said);
+        } else if (scope != NULL && strcmp(scope, "file") == 0)
             ingest__fault(
                 n, "unreadable_file",
-                "The spool file '%.200s' is not a batch of CP-IS notifications: %.300s. Nothing in it "
+                "The spool file '%.200s' is not a batch of CP-IS notifications: %s. Nothing in it "
                 "was sent; it was moved to rejected/ in the spool directory (fix it and put it back "
                 "to send it).",
-                file ? file : "?", fault ? fault : "no reason given");
+                file ? file : "?", said);
         else
             ingest__fault(
                 n, "unreadable_notification",
                 "A notification in the spool file '%.200s' could not be read: %.300s. The file's other "
                 "notifications were sent; this one is kept here as far as it could be read (bytes "
                 "that are not UTF-8 shown as \xef\xbf\xbd).",
-                file ? file : "?", fault ? fault : "no reason given");
+                file ? file : "?", said);
         return;
     }
     /* The id first, so that every later fault is reported against it. */
@@ -328,11 +343,16 @@ static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, T
         const ingest_note_t *note = notes[i];
         /* The notification as it came, as JSON even when it was not (then as a JSON string). */
         json_t *kept = note->obj ? json_incref(note->obj) : json_string(note->raw);
-        const char *nhs = note->nhs[0] ? note->nhs : (note->nhs_text ? note->nhs_text : "");
+        /* The number as it came even when a fault before it stopped the reading: system support see
+         * at a glance whose it is. */
+        const char *nhs = note->nhs[0] ? note->nhs : note->nhs_text;
+        if (nhs == NULL && json_is_object(note->obj))
+            nhs = json_string_value(json_object_get(note->obj, "nhs_number"));
         json_array_append_new(rows,
-                              json_pack("{s:I, s:s, s:s, s:s, s:s, s:o*}", "i", (json_int_t)i,
-                                        "notification_id", note->id ? note->id : "", "nhs_number", nhs,
-                                        "code", note->code, "reason", note->reason, "notification", kept));
+                              json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o*}", "i", (json_int_t)i,
+                                        "notification_id", note->id ? note->id : "", "nhs_number",
+                                        nhs ? nhs : "", "code", note->code, "reason", note->reason, "source",
+                                        note->source ? note->source : "notification", "notification", kept));
     }
     char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
     json_decref(rows);
@@ -345,15 +365,17 @@ static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, T
         "  CASE WHEN notification_id = '' THEN '#' || i WHEN code = 'conflicting_duplicate'"
         "  THEN 'conflict:' || notification_id ELSE 'id:' || notification_id END AS k"
         "  FROM json_to_recordset($1::json)"
-        "  AS x(i int, notification_id text, nhs_number text, code text, reason text, notification json)),"
+        "  AS x(i int, notification_id text, nhs_number text, code text, reason text, source text,"
+        "  notification json)),"
         " g AS MATERIALIZED (SELECT nextval('errors_id_seq') AS new_id, * FROM"
-        "  (SELECT DISTINCT ON (k) k, conflict, notification_id, nhs_number, code, reason, notification,"
+        "  (SELECT DISTINCT ON (k) k, conflict, notification_id, nhs_number, code, reason, source, "
+        "notification,"
         "   count(*) OVER (PARTITION BY k) AS times, min(i) OVER (PARTITION BY k) AS first_i"
         "   FROM x ORDER BY k, i DESC) last ORDER BY first_i),"
         " q AS (INSERT INTO errors"
-        "  (id, notification_id, nhs_number, code, reason, notification, times_received)"
-        "  SELECT new_id, notification_id, left(nhs_number, 40), code, reason, notification::jsonb, times"
-        "  FROM g WHERE NOT conflict ORDER BY notification_id, first_i"
+        "  (id, notification_id, nhs_number, code, reason, source, notification, times_received)"
+        "  SELECT new_id, notification_id, left(nhs_number, 40), code, reason, source, notification::jsonb,"
+        "  times FROM g WHERE NOT conflict ORDER BY notification_id, first_i"
         "  ON CONFLICT (notification_id) WHERE notification_id <> '' AND code <> 'conflicting_duplicate'"
         "  DO UPDATE SET"
         "  nhs_number = EXCLUDED.nhs_number, code = EXCLUDED.code, reason = EXCLUDED.reason,"
@@ -361,9 +383,9 @@ static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, T
         "  times_received = errors.times_received + EXCLUDED.times_received, resolved_at = NULL"
         "  RETURNING id, notification_id, false AS conflict),"
         " c AS (INSERT INTO errors"
-        "  (id, notification_id, nhs_number, code, reason, notification, times_received)"
-        "  SELECT new_id, notification_id, left(nhs_number, 40), code, reason, notification::jsonb, times"
-        "  FROM g WHERE conflict ORDER BY notification_id, first_i"
+        "  (id, notification_id, nhs_number, code, reason, source, notification, times_received)"
+        "  SELECT new_id, notification_id, left(nhs_number, 40), code, reason, source, notification::jsonb,"
+        "  times FROM g WHERE conflict ORDER BY notification_id, first_i"
         "  ON CONFLICT (notification_id) WHERE notification_id <> '' AND code = 'conflicting_duplicate'"
         "  DO UPDATE SET"
         "  nhs_number = EXCLUDED.nhs_number, reason = EXCLUDED.reason,"

@@ -1761,6 +1761,8 @@ static void test_a_time_before_1990_is_queued_as_too_early_not_as_unreadable(voi
                  "accessed_at '1969-12-31T23:59:59Z' cannot be before 1 January 1990.", NULL);
     assert_entry(errors, "N-EARLY-CREATED", "date_too_early",
                  "created_at '1989-12-31T23:59:59Z' cannot be before 1 January 1990.", NULL);
+    /* Refused before its NHS number was read, the entry still names it: whose it is shows at once. */
+    assert_string_equal(testenv_str(error_of(errors, "N-EARLY-CREATED"), "nhs_number"), nhs);
     assert_entry(errors, "N-EARLY-NODATE", "invalid_date", "with seconds and an offset", NULL);
     assert_null(error_of(errors, "N-EARLY-1990"));
     json_decref(errors);

@@ -665,6 +665,13 @@ static void test_files_are_made_on_a_schedule_and_by_the_batch_command(void **st
     assert_int_equal(stat(args, &done), 0);
     snprintf(args, sizeof(args), "%s/rejected/zz-response.json.error", spool);
     assert_int_equal(stat(args, &done), 0);
+    /* The refused one is in the error queue as a response, not as a batch of notifications, its
+     * reason read as one sentence. */
+    assert_int_equal(testenv_sql_long(testenv,
+                                      "SELECT count(*) FROM cpis.errors WHERE source = 'response'"
+                                      " AND code = 'unreadable_response' AND reason LIKE '%zz-response.json%'"
+                                      " AND reason NOT LIKE '%..%'"),
+                     1);
 
     /* On a schedule: the daemon makes files by itself and writes each for the Spine connection. */
     long before = testenv_sql_long(testenv, "SELECT count(*) FROM cpis.uploads WHERE trigger = 'schedule'");

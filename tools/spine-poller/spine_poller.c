@@ -420,11 +420,13 @@ static void poller__http(poller_t *p, const char *method, const char *path, cons
 static const char *poller__error_message(const json_t *reply);
 
 /* Puts the file that is not a batch in cpis's error queue (a batch of its one stand-in), so that
- * system support sees it without reading the spool. 0 once acknowledged (or refused as it stands,
- * which would not change on another run), -1 when the gateway could not take it now. */
-static int poller__report_file(poller_t *p, const char *name, const char *why, const poller_read_t *r)
+ * system support sees it without reading the spool; scope "file", or "response" for the national
+ * service's response to an upload file that was refused. 0 once acknowledged (or refused as it
+ * stands, which would not change on another run), -1 when the gateway could not take it now. */
+static int poller__report_file(poller_t *p, const char *name, const char *why, const poller_read_t *r,
+                               const char *scope)
 {
-    char *standin = poller_batch_standin("file", name, why, r->text ? r->text : "", r->text ? r->len : 0);
+    char *standin = poller_batch_standin(scope, name, why, r->text ? r->text : "", r->text ? r->len : 0);
     char *body = NULL;
     if (standin == NULL || asprintf(&body, "{\"notifications\":[%s]}", standin) < 0)
         body = NULL;
@@ -460,9 +462,10 @@ static int poller__report_file(poller_t *p, const char *name, const char *why, c
 
 /* The file read (r) goes to rejected/ with its reason beside it, once the error queue has it too: 0,
  * or -1 when it stays in the spool for the next run (the error queue could not be told). */
-static int poller__reject(poller_t *p, const char *name, const char *why, const poller_read_t *r)
+static int poller__reject(poller_t *p, const char *name, const char *why, const poller_read_t *r,
+                          const char *scope)
 {
-    if (poller__report_file(p, name, why, r) != 0) {
+    if (poller__report_file(p, name, why, r, scope) != 0) {
         poller__log("error", "%s/%s is not a CP-IS batch (%s); kept until the error queue can be told",
                     p->spool_dir, name, why);
         return -1;
@@ -837,7 +840,7 @@ static int poller__response(poller_t *p, const char *name, json_t *root, const p
     json_t *seq = json_object_get(root, "file_sequence_number");
     if (!json_is_integer(seq) || json_integer_value(seq) < 1) {
         return poller__reject(p, name, "a CP-IS response whose file_sequence_number is not a file's number",
-                              r);
+                              r, "response");
     }
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%" JSON_INTEGER_FORMAT "/response",
@@ -861,12 +864,11 @@ static int poller__response(poller_t *p, const char *name, json_t *root, const p
             if (status == 200)
                 poller__log("info",
                             "%s: the response to upload file %" JSON_INTEGER_FORMAT
-                            " was read: %s; %lld records "
-                            "loaded, %lld failed",
+                            " was read: %lld records loaded, %lld failed (%s)",
                             name, json_integer_value(seq),
-                            json_string_value(json_object_get(reply, "status_meaning")),
                             (long long)json_integer_value(json_object_get(reply, "records_loaded")),
-                            (long long)json_integer_value(json_object_get(reply, "records_failed")));
+                            (long long)json_integer_value(json_object_get(reply, "records_failed")),
+                            json_string_value(json_object_get(reply, "status_meaning")));
             else
                 poller__log("info",
                             "%s: the response to upload file %" JSON_INTEGER_FORMAT " was read before", name,
@@ -885,7 +887,7 @@ static int poller__response(poller_t *p, const char *name, json_t *root, const p
             char why[600];
             snprintf(why, sizeof(why), "the gateway refused the response (%ld): %s", status,
                      poller__error_message(reply));
-            rc = poller__reject(p, name, why, r);
+            rc = poller__reject(p, name, why, r, "response");
         } else if (status != 0) {
             poller__log("error", "%s: the gateway refused the response (%ld): %s; kept for the next run",
                         name, status, poller__error_message(reply));
@@ -1013,7 +1015,7 @@ static int poller__file(poller_t *p, const char *name)
         else
             snprintf(why, sizeof(why), "not JSON (line %d, column %d: %s)", jerr.line, jerr.column,
                      jerr.text);
-        int rc = poller__reject(p, name, why, &r);
+        int rc = poller__reject(p, name, why, &r, "file");
         free(text);
         return rc;
     }
@@ -1036,7 +1038,8 @@ static int poller__file(poller_t *p, const char *name)
         if (!json_is_array(list)) {
             json_decref(root);
             int rc = poller__reject(
-                p, name, "neither a list of notifications nor an object with a \"notifications\" list", &r);
+                p, name, "neither a list of notifications nor an object with a \"notifications\" list", &r,
+                "file");
             free(text);
             return rc;
         }
