@@ -1755,13 +1755,20 @@ int cpis_errors_list(tsr_call_t *call, tsr_error_t *err)
     tsr_text_page_t page;
     if (tsr_text_page(q->limit, q->cursor, ERRORS_PAGE_DEFAULT, ERRORS_PAGE_MAX, &page, err) != 0)
         return -1;
+    /* Closed entries stay, with who closed them, when and why, or why they left by themselves: system
+     * support read them back too. */
+    const char *state = q->state && q->state[0] ? q->state : "open";
+    if (strcmp(state, "open") != 0 && strcmp(state, "closed") != 0 && strcmp(state, "all") != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "state",
+                             "state must be open, closed or all.");
     uint32_t limit = page.limit;
-    const char *params[2] = {page.before_text, page.fetch_text};
+    const char *params[3] = {page.before_text, page.fetch_text, state};
     PGresult *res = tsr_db_exec(call->conn,
                                 "SELECT " ERRORS_COLUMNS " FROM errors"
-                                " WHERE resolved_at IS NULL AND ($1::bigint IS NULL OR id < $1::bigint)"
+                                " WHERE ($3 = 'all' OR (resolved_at IS NULL) = ($3 = 'open'))"
+                                " AND ($1::bigint IS NULL OR id < $1::bigint)"
                                 " ORDER BY id DESC LIMIT $2::int",
-                                2, params, err);
+                                3, params, err);
     if (res == NULL)
         return -1;
     int rows = PQntuples(res);

@@ -111,10 +111,11 @@ void gw_cpis_error_close(gw_call_t *call)
 void gw_cpis_errors(gw_call_t *call)
 {
     Tsr__Cpis__ErrorQuery req = TSR__CPIS__ERROR_QUERY__INIT;
-    const char *cursor = gw_param(call, "cursor");
+    const char *cursor = gw_param(call, "cursor"), *state = gw_param(call, "state");
     if (gw_param_limit(call, &req.limit) != 0)
         return;
     req.cursor = (char *)(cursor ? cursor : "");
+    req.state = (char *)(state ? state : "");
     gw_call_daemon(call, "cpis", "cpis.errors.list", &req.base, cpis__errors_listed);
 }
 

@@ -2056,6 +2056,16 @@ test_an_inactive_number_with_no_key_worker_is_queued_until_support_close_it_with
     queue = open_errors();
     assert_null(error_of(queue, "N-INACT-NOKW"));
     json_decref(queue);
+    /* Read back among the closed ones, with who closed it and why. */
+    json_t *was =
+        testenv_call_json(testenv, support, "GET", "/api/v1/cpis/errors?state=closed&limit=200", NULL, 200);
+    const json_t *gone = error_of(was, "N-INACT-NOKW");
+    assert_non_null(gone);
+    assert_string_equal(testenv_str(gone, "close_reason"),
+                        "Key worker allocated; new NHS number asked of the GP by telephone.");
+    json_decref(was);
+    testenv_call_error(testenv, support, "GET", "/api/v1/cpis/errors?state=shut", NULL, 400, "invalid_value",
+                       "state");
     testenv_call_error(testenv, support, "POST", path, "{\"reason\":\"Again.\"}", 409, "already_closed",
                        NULL);
     /* The number stays inactive: closing the entry is not recording a new number. */
