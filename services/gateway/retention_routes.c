@@ -143,8 +143,9 @@ static void retention__due_replied(gw_call_t *call, const char *daemon, const Ts
     json_t *items = json_array();
     for (size_t i = 0; i < list->n_items; i++) {
         const Tsr__Records__RetentionDue *d = list->items[i];
-        json_t *o = json_pack("{s:o, s:s, s:b, s:s}", "person_id", gw_json_id(d->person_id), "display_name",
-                              d->display_name, "restricted", d->restricted, "keep_until", d->keep_until);
+        json_t *o = json_pack("{s:o, s:s, s:b, s:o}", "person_id", gw_json_id(d->person_id), "display_name",
+                              d->display_name, "restricted", d->restricted, "keep_until",
+                              d->keep_until[0] ? json_string(d->keep_until) : json_null());
         if (d->name_only) {
             json_object_set_new(o, "name_only", json_true());
         } else {

@@ -606,8 +606,12 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
         it->keep_until = PQgetvalue(res, k, 3);
         it->name_only = PQgetvalue(res, k, 4)[0] != 't';
         item_ptrs[k] = it;
-        if (it->name_only)
+        /* A record the reader may not open shows its display name only: not when it was closed (the
+         * date kept until is that and the criterion's years), nor its flags. */
+        if (it->name_only) {
+            it->keep_until = "";
             continue;
+        }
         it->flags = &flag_ptrs[f];
         for (int j = 0; j < n_flags; j++) {
             if (strtoull(PQgetvalue(flags, j, 0), NULL, 10) != it->person_id)

@@ -298,6 +298,27 @@ static void test_a_restricted_record_is_flagged_only_by_those_who_may_open_it(vo
     char sql[160];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.retention_flags WHERE person_id = %s", person);
     assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    /* Flagged by one who may open it and due, it is listed to the auditor, who may not, by its display
+     * name only: not when it is kept until, which tells when it was closed. */
+    json_decref(flag(admin, person, "EH", "{\"criterion\":\"eh-contact-only\"}", 200));
+    char *auditor = testenv_login(testenv, "auditor");
+    json_t *list = testenv_call_json(testenv, auditor, "GET", "/api/v1/retention/due?on=2099-01-01&limit=200",
+                                     NULL, 200);
+    size_t i;
+    json_t *item;
+    int seen = 0;
+    json_array_foreach(json_object_get(list, "items"), i, item)
+    {
+        if (strcmp(testenv_str(item, "person_id"), person) != 0)
+            continue;
+        seen = 1;
+        assert_true(json_is_true(json_object_get(item, "name_only")));
+        assert_true(json_is_null(json_object_get(item, "keep_until")));
+        assert_null(json_object_get(item, "flags"));
+    }
+    assert_true(seen);
+    json_decref(list);
+    free(auditor);
     free(admin);
     free(eh);
 }
