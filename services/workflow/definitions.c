@@ -440,6 +440,18 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
                                     at, gates[g], k);
             }
         }
+        /* The roles of those who act on it (acted_on_by_roles: a 'Pass to MASH Social Worker' sent
+         * to the MASH team is a social worker's to complete, not its admin's). */
+        const json_t *by = json_object_get(r, "acted_on_by_roles");
+        if (by != NULL && (!json_is_array(by) || json_array_size(by) == 0))
+            return DEF_FAIL("%s: %s.acted_on_by_roles must be a list of roles.", file, at);
+        size_t b;
+        const json_t *role;
+        json_array_foreach(by, b, role)
+        {
+            if (!def__is_key(json_string_value(role)))
+                return DEF_FAIL("%s: %s.acted_on_by_roles[%zu] must be a role's key.", file, at, b);
+        }
         /* {type, title}: the case note an acknowledgement records on the step's person. */
         const json_t *noted = json_object_get(r, "acknowledgement_case_note");
         if (noted != NULL && (!json_is_object(noted) || !def__is_key(def__string(noted, "type")) ||

@@ -239,6 +239,69 @@ static int request__check_sections(tsr_call_t *call, const wf_step_t *step, cons
     return rc;
 }
 
+/* Whether roles (a text[] of PostgreSQL, or the actor's) hold one of the request type's
+ * acted_on_by_roles; 1 when it names none. */
+static int request__role_acts(const json_t *def_request, const Tsr__Actor *actor, const char *roles_text)
+{
+    const json_t *by = json_object_get(def_request, "acted_on_by_roles"), *role;
+    if (by == NULL)
+        return 1;
+    size_t k;
+    json_array_foreach(by, k, role)
+    {
+        const char *r = json_string_value(role);
+        if (actor != NULL && tsr_actor_has_role(actor, r))
+            return 1;
+        if (roles_text != NULL) {
+            /* {a,b,c}: a role's key has no comma, quote or brace. */
+            size_t n = strlen(r);
+            for (const char *p = strstr(roles_text, r); p != NULL; p = strstr(p + 1, r))
+                if ((p[-1] == '{' || p[-1] == ',') && (p[n] == ',' || p[n] == '}'))
+                    return 1;
+        }
+    }
+    return 0;
+}
+
+/* The roles of acted_on_by_roles, for a message: "mash-manager or team-manager". */
+static void request__roles_text(const json_t *def_request, char *out, size_t size)
+{
+    const json_t *by = json_object_get(def_request, "acted_on_by_roles"), *role;
+    size_t k, n = json_array_size(by);
+    out[0] = '\0';
+    json_array_foreach(by, k, role)
+    {
+        snprintf(out + strlen(out), size - strlen(out), "%s%s",
+                 k == 0       ? ""
+                 : k + 1 == n ? " or "
+                              : ", ",
+                 json_string_value(role));
+    }
+}
+
+/* A request sent to a named worker goes only to one whose roles act on its type: a 'Pass to MASH
+ * Manager' is not sent to a social worker. 422 recipient_role. */
+static int request__check_recipient_role(tsr_call_t *call, const json_t *def_request, const char *owner,
+                                         const char *owner_name, tsr_error_t *err)
+{
+    if (json_object_get(def_request, "acted_on_by_roles") == NULL || strncmp(owner, "w:", 2) != 0)
+        return 0;
+    const char *params[1] = {owner + 2};
+    PGresult *res =
+        tsr_db_exec(call->conn, "SELECT roles::text FROM workers WHERE id = $1::bigint", 1, params, err);
+    if (res == NULL)
+        return -1;
+    int acts = PQntuples(res) == 1 && request__role_acts(def_request, NULL, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (acts)
+        return 0;
+    char roles[200];
+    request__roles_text(def_request, roles, sizeof(roles));
+    return tsr_error_set(err, TSR_E_UNPROCESSABLE, "recipient_role", "to",
+                         "A '%s' goes to a worker whose role is %s; %s's is not.",
+                         json_string_value(json_object_get(def_request, "title")), roles, owner_name);
+}
+
 /* A request of the type still open with the same recipient: sent again (a double click, a retry
  * without an Idempotency-Key) it would wait twice in their Incoming requests. 409
  * request_already_sent. */
@@ -312,6 +375,7 @@ int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
         goto done;
     if (wf_subject_check_recipient(call, step.def, step.subject_kind, step.subject_id, owner, owner_name,
                                    err) != 0 ||
+        request__check_recipient_role(call, def_request, owner, owner_name, err) != 0 ||
         request__check_sections(call, &step, def_request, "sent_after_sections", "sending", err) != 0 ||
         request__check_not_open(call, &step, in->type, def_request, owner, owner_name, err) != 0)
         goto done;
@@ -459,6 +523,16 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
         }
         tsr_error_set(err, TSR_E_UNPROCESSABLE, "action_not_allowed", NULL, "A %s cannot be %s: %s it.",
                       json_string_value(json_object_get(def_request, "title")), action, ways);
+        goto done;
+    }
+    /* Sent to a team, it is acted on by those of its members whose roles the type names (the MASH
+     * team's social workers, not its admin); returned, by its sender whatever their role. */
+    if (!returned_to_me && !request__role_acts(def_request, call->actor, NULL)) {
+        char roles[200];
+        request__roles_text(def_request, roles, sizeof(roles));
+        tsr_error_set(err, TSR_E_FORBIDDEN, "role_not_allowed", NULL,
+                      "A '%s' is %s by a worker whose role is %s; yours is not.",
+                      json_string_value(json_object_get(def_request, "title")), action, roles);
         goto done;
     }
     if (strcmp(action, "completed") == 0 &&

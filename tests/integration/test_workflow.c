@@ -288,6 +288,27 @@ static void test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to(voi
     wv = testenv_call_json(testenv, sw, "GET", "/api/v1/workview", NULL, 200);
     assert_false(folder_has(wv, "incoming_requests", "request_id", rid));
     json_decref(wv);
+
+    /* Sent to the MASH team, it is its social workers' to act on: not its admin's, though a member. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    step = testenv_call_json(testenv, admin, "POST", path, "{\"type\":\"pass-to-mash-social-worker\"}", 201);
+    char to_team[32] = "";
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(step, "requests"), i, r)
+    {
+        if (strcmp(testenv_str(r, "status"), "sent") == 0)
+            snprintf(to_team, sizeof(to_team), "%s", testenv_str(r, "id"));
+    }
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", to_team);
+    testenv_call_error(testenv, admin, "POST", path, NULL, 403, "role_not_allowed", NULL);
+    json_decref(testenv_call_json(testenv, sw, "POST", path, NULL, 200));
+    /* Nor is a 'Pass to MASH Manager' sent to a social worker. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    snprintf(body, sizeof(body), "{\"type\":\"pass-to-mash-manager\",\"to\":{\"worker_id\":\"%ld\"}}",
+             id_of_worker("mash.sw"));
+    testenv_call_error(testenv, admin, "POST", path, body, 422, "recipient_role", "to");
     free(admin);
     free(sw);
     free(eh);
