@@ -218,8 +218,10 @@ int wf_fields_check(tsr_call_t *call, const json_t *fields, json_t *data, int co
     {
         const char *name = json_string_value(json_object_get(f, "name"));
         const char *def = json_string_value(json_object_get(f, "default"));
-        if (def && strcmp(def, "current-worker") == 0 && field__is_empty(json_object_get(data, name)) &&
-            call->actor->worker_id != 0)
+        /* The worker completing the section, not whoever saved it on the way: an admin who saves
+         * section 2 as they send a request is not who completed the decision (seed 000, steps 7-8). */
+        if (def && strcmp(def, "current-worker") == 0 && completing &&
+            field__is_empty(json_object_get(data, name)) && call->actor->worker_id != 0)
             json_object_set_new(data, name, wf_json_id(call->actor->worker_id));
         if (field__check_one(call, f, json_object_get(data, name), &one) != 0) {
             if (one.status != TSR_E_INVALID && one.status != TSR_E_UNPROCESSABLE) {

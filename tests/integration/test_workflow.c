@@ -398,12 +398,26 @@ static void test_a_returned_request_goes_back_to_its_sender(void **state)
     json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", again);
     testenv_call_error(testenv, manager, "POST", path, NULL, 422, "section_not_completed", "sections.2");
+    /* Saved on the way by the admin, section 2 names no one as its completer: the manager completes it. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
+    step = testenv_call_json(testenv, admin, "PUT", path, "{\"data\":{\"advice\":\"\"},\"completed\":false}",
+                             200);
+    assert_null(json_object_get(json_object_get(json_array_get(json_object_get(step, "sections"), 1), "data"),
+                                "completed_by"));
+    json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
     json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
     snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/2", id);
-    json_decref(testenv_call_json(
-        testenv, manager, "PUT", path,
-        "{\"data\":{\"advice\":\"Advice given.\",\"outcomes\":[]},\"completed\":true}", 200));
+    step = testenv_call_json(testenv, manager, "PUT", path,
+                             "{\"data\":{\"advice\":\"Advice given.\",\"outcomes\":[]},\"completed\":true}",
+                             200);
+    char manager_id[24];
+    snprintf(manager_id, sizeof(manager_id), "%ld", id_of_worker("mash.manager"));
+    assert_string_equal(
+        testenv_str(json_object_get(json_array_get(json_object_get(step, "sections"), 1), "data"),
+                    "completed_by"),
+        manager_id);
+    json_decref(step);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", again);
     json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
     free(admin);
