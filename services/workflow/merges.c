@@ -97,19 +97,31 @@ static int merges__move_request(tsr_call_t *call, const char *request_id, const 
     return wf_request_emit(call, request_id, "sent", 0, 1, err);
 }
 
-/* The open work about a person with named workers whose owner matches the LIKE pattern owners ('w:%'
- * every named worker, 'w:ID' one): rows of (kind, id, step id, owner), kind 's' a step in its owner's
- * Incoming or Current work, 'r' a request in the Incoming requests of owner. */
+/* The open work about a person with named workers or teams whose owner matches the regular
+ * expression owners ('^[wt]:' every worker and team, '^w:ID$' one worker): rows of (kind, id, step
+ * id, owner), kind 's' a step in its owner's Incoming or Current work, 'r' a request in the Incoming
+ * requests of owner. */
 static PGresult *merges__named_work(PGconn *conn, const char *person, const char *owners, tsr_error_t *err)
 {
     const char *params[2] = {person, owners};
     return tsr_db_exec(conn,
                        "SELECT 's', id, id, owner FROM steps WHERE subject_kind = 'person'"
-                       " AND subject_id = $1::bigint AND folder IS NOT NULL AND owner LIKE $2"
+                       " AND subject_id = $1::bigint AND folder IS NOT NULL AND owner ~ $2"
                        " UNION ALL SELECT 'r', r.id, r.step_id, r.inbox FROM requests r"
                        " JOIN steps s ON s.id = r.step_id WHERE s.subject_kind = 'person'"
-                       " AND s.subject_id = $1::bigint AND r.inbox LIKE $2 ORDER BY 1, 2",
+                       " AND s.subject_id = $1::bigint AND r.inbox ~ $2 ORDER BY 1, 2",
                        2, params, err);
+}
+
+/* Adds the id of owner ("w:ID" or "t:ID") to the workers or the teams, each once. */
+static void merges__add_owner(const char *owner, uint64_t *workers, size_t *n_workers, uint64_t *teams,
+                              size_t *n_teams)
+{
+    uint64_t id = strtoull(owner + 2, NULL, 10);
+    uint64_t *ids = owner[0] == 'w' ? workers : teams;
+    size_t *n = owner[0] == 'w' ? n_workers : n_teams;
+    if (!wf_ids_include(ids, *n, id))
+        ids[(*n)++] = id;
 }
 
 /* Moves row i of merges__named_work to the queue to, why saying so in each history. A step that asks
@@ -139,12 +151,12 @@ static int merges__move_named(tsr_call_t *call, const PGresult *work, int i, con
     return rc;
 }
 
-/* Work about the person with a named worker who cannot open the record now it is restricted: their
- * open steps (in Incoming or Current work) and the requests in their Incoming requests. Left there,
- * the worker could neither open nor pass it on, and it would fall overdue unseen; it moves to the
- * queue whose workers keep access, as queued work does, each step's history and each request's
- * saying why. Records is asked once for all the workers it is with. Replayed, nothing is left to
- * move. */
+/* Work about the person with a named worker or a team who cannot open the record now it is
+ * restricted: their open steps (in Incoming or Current work) and the requests in their Incoming
+ * requests. Left there, no one there could open nor pass it on, and it would fall overdue unseen; it
+ * moves to the queue whose workers keep access, as queued work does, each step's history and each
+ * request's saying why. Records is asked once for all the workers and teams it is with. Replayed,
+ * nothing is left to move. */
 static int merges__restricted_named(tsr_event_t *ev, tsr_call_t *call, uint64_t person_id, const char *cause,
                                     tsr_error_t *err)
 {
@@ -153,7 +165,7 @@ static int merges__restricted_named(tsr_event_t *ev, tsr_call_t *call, uint64_t 
         return 0;
     char person[24];
     snprintf(person, sizeof(person), "%" PRIu64, person_id);
-    PGresult *work = merges__named_work(ev->conn, person, "w:%", err);
+    PGresult *work = merges__named_work(ev->conn, person, "^[wt]:", err);
     if (work == NULL)
         return -1;
     int n = PQntuples(work), rc = 0;
@@ -161,26 +173,22 @@ static int merges__restricted_named(tsr_event_t *ev, tsr_call_t *call, uint64_t 
         PQclear(work);
         return 0;
     }
-    uint64_t *workers = calloc((size_t)n, sizeof(uint64_t));
-    size_t n_workers = 0;
-    for (int i = 0; workers && i < n; i++) {
-        uint64_t id = strtoull(PQgetvalue(work, i, 3) + 2, NULL, 10);
-        size_t k = 0;
-        while (k < n_workers && workers[k] != id)
-            k++;
-        if (k == n_workers)
-            workers[n_workers++] = id;
-    }
+    uint64_t *workers = calloc((size_t)n, sizeof(uint64_t)), *teams = calloc((size_t)n, sizeof(uint64_t));
+    size_t n_workers = 0, n_teams = 0;
+    for (int i = 0; workers && teams && i < n; i++)
+        merges__add_owner(PQgetvalue(work, i, 3), workers, &n_workers, teams, &n_teams);
     Tsr__Records__AccessCheckReply *reply = NULL;
-    if (workers == NULL)
+    if (workers == NULL || teams == NULL)
         rc = tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     else
-        rc = wf_person_access(call, person_id, workers, n_workers, NULL, 0, &reply, err);
+        rc = wf_person_access(call, person_id, workers, n_workers, teams, n_teams, &reply, err);
     free(workers);
+    free(teams);
     for (int i = 0; rc == 0 && i < n; i++) {
         const char *owner = PQgetvalue(work, i, 3);
-        if (wf_ids_include(reply->allowed_worker_ids, reply->n_allowed_worker_ids,
-                           strtoull(owner + 2, NULL, 10)))
+        uint64_t id = strtoull(owner + 2, NULL, 10);
+        if (owner[0] == 'w' ? wf_ids_include(reply->allowed_worker_ids, reply->n_allowed_worker_ids, id)
+                            : wf_ids_include(reply->allowed_team_ids, reply->n_allowed_team_ids, id))
             continue;
         char *name = wf_owner_name(ev->conn, owner), why[300];
         snprintf(why, sizeof(why), "%s, and %s cannot open it", cause, name);
@@ -205,8 +213,10 @@ static int merges__conflicted_named(tsr_call_t *call, uint64_t person_id, uint64
         return 0;
     char person[24], owner[WF_OWNER_MAX];
     snprintf(person, sizeof(person), "%" PRIu64, person_id);
+    char pattern[WF_OWNER_MAX + 4];
     snprintf(owner, sizeof(owner), "w:%" PRIu64, worker_id);
-    PGresult *work = merges__named_work(call->conn, person, owner, err);
+    snprintf(pattern, sizeof(pattern), "^%s$", owner);
+    PGresult *work = merges__named_work(call->conn, person, pattern, err);
     if (work == NULL)
         return -1;
     int rc = 0;

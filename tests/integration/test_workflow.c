@@ -1035,6 +1035,17 @@ static void test_work_with_a_worker_who_cannot_open_a_record_restricted_moves_to
     testenv_add_person(testenv, admin, "Orla", "Fenwright", "2014-02-17", person);
     work_with_two_workers(admin, desk, person, "Seen at A&E: STRANDED-4412 follow up",
                           "Seen at A&E: for the MASH", step, second, to_eh, to_sw);
+    /* And a step each in the Early Help team's Incoming work, whose workers cannot open the record
+     * once restricted, and in the MASH team's, who keep access. */
+    char with_eh_team[32], with_mash[32];
+    start_step(admin, "cpis-follow-up", "", "person", person, with_eh_team);
+    start_step(admin, "cpis-follow-up", "", "person", person, with_mash);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", with_eh_team);
+    snprintf(body, sizeof(body), "{\"team_id\":\"%ld\"}", id_of_team("Early Help"));
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", with_mash);
+    snprintf(body, sizeof(body), "{\"team_id\":\"%ld\"}", id_of_team("MASH"));
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
     json_t *view = testenv_call_json(testenv, eh, "GET", "/api/v1/workview", NULL, 200);
     assert_true(folder_has(view, "incoming_requests", "request_id", to_eh));
     assert_true(folder_has(view, "incoming_work", "step_id", second));
@@ -1059,6 +1070,18 @@ static void test_work_with_a_worker_who_cannot_open_a_record_restricted_moves_to
     /* The worker with access keeps theirs. */
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.requests WHERE id = %s AND inbox = 'w:%ld'",
              to_sw, id_of_worker("mash.sw"));
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    /* The Early Help team's goes too, saying so; the MASH team's stays. */
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM workflow.steps s JOIN workflow.step_history h ON h.step_id = s.id"
+        " WHERE s.id = %s AND s.owner = 'v:system-support' AND h.action = 'assigned'"
+        " AND h.detail LIKE 'Moved to System Support: the record was restricted, and %%Early Help%% cannot"
+        " open it'",
+        with_eh_team);
+    assert_int_equal(wait_for_count(sql, 1), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.steps WHERE id = %s AND owner = 't:%ld'",
+             with_mash, id_of_team("MASH"));
     assert_int_equal(testenv_sql_long(testenv, sql), 1);
 
     /* The early-help worker has nothing left that they cannot open; system support see it all, the
