@@ -855,7 +855,7 @@ journey("Key worker: a child's new NHS number recorded on their page (refused fi
   await signOut(s);
 });
 
-journey('System support: the CP-IS error queue lists each rejected notification and each plan held back by the upload check, with its reason; a case note and a work step recorded in error removed', async (s, ctx) => {
+journey('System support: the CP-IS error queue lists each rejected notification and each plan held back by the upload check, with its reason; a notification sent again, refused again until its child is added, then accepted; an entry closed, and the closed entries read back; a case note and a work step recorded in error removed', async (s, ctx) => {
   const { page } = s;
   const kb = await signIn(s, 'support.desk');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
@@ -869,19 +869,47 @@ journey('System support: the CP-IS error queue lists each rejected notification 
   expect(held.includes('Plan upload check') && held.includes('family name'), `the held-back plan's row: ${held}`);
   log(`  ${bad}\n  ${unknown}\n  ${held}`);
   await s.check('cpis-error-queue');
+  // 'Send again' only where the API judges the entry again: a notification, not a plan held back.
+  const unknownRow = page.locator('tr', { hasText: 'N-UI-UNK-1' });
+  expect((await unknownRow.getByRole('button', { name: /Send again/ }).count()) === 1, 'the unknown number\'s notification cannot be sent again');
+  expect((await page.locator('tr', { hasText: 'Thornbury-Hale' }).getByRole('button', { name: /Send again/ }).count()) === 0, 'a plan held back offers Send again');
+  // Sent again before its child is recorded: refused again, with the reason, and still queued.
+  await kb.press(unknownRow.getByRole('button', { name: /Send again/ }));
+  const refusedAgain = page.locator('.govuk-notification-banner', { hasText: 'sent again and refused again' });
+  await refusedAgain.waitFor();
+  expect((await text(refusedAgain)).includes(ctx.unknownNhs) && (await text(refusedAgain.locator('.govuk-notification-banner__title'))) === 'Important', `the refusal reads: ${await text(refusedAgain)}`);
+  const timesReceived = await text(page.locator('tr', { hasText: 'N-UI-UNK-1' }).locator('td').nth(5));
+  expect(timesReceived === '2', `the refused entry counts ${timesReceived} times received, not 2`);
+  await s.check('cpis-error-sent-again-refused');
+  // The child added (the council knows them after all): sent again, accepted, and gone from the queue.
+  const admin = await signInApi(ctx.base, 'admin');
+  await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Ula', family: 'Ungerford' }, gender: 'female', date_of_birth: '2014-05-05', nhs_number: ctx.unknownNhs });
+  await kb.press(page.locator('tr', { hasText: 'N-UI-UNK-1' }).getByRole('button', { name: /Send again/ }));
+  await banner(page, /sent again and accepted/);
+  expect((await page.locator('tr', { hasText: 'N-UI-UNK-1' }).count()) === 0, 'the accepted entry is still listed');
+  await s.check('cpis-error-sent-again-accepted');
   // An entry nothing on our side will settle is closed with a reason; without one it stays.
-  const row = page.locator('tr', { hasText: 'N-UI-UNK-1' });
+  const row = page.locator('tr', { hasText: 'N-UI-BAD-1' });
   await kb.press(row.locator('summary'));
   const form = row.locator('form.app-close-error');
   const id = await form.getAttribute('data-error-id');
   await kb.press(form.getByRole('button', { name: 'Close entry' }));
   await page.locator(`#close-reason-${id}-error`).waitFor();
   await s.check('cpis-error-close-needs-reason');
-  await kb.type(page.locator(`#close-reason-${id}`), 'Not a child of this council: the NHS was told by telephone.');
+  await kb.type(page.locator(`#close-reason-${id}`), 'A wrong number from the hospital: the NHS was told by telephone.');
   await kb.press(form.getByRole('button', { name: 'Close entry' }));
   await banner(page, `Entry ${id} closed.`);
-  expect((await page.locator('tr', { hasText: 'N-UI-UNK-1' }).count()) === 0, 'the closed entry is still listed');
-  expect((await page.locator('tr', { hasText: 'N-UI-BAD-1' }).count()) === 1, 'another entry left the list');
+  expect((await page.locator('tr', { hasText: 'N-UI-BAD-1' }).count()) === 0, 'the closed entry is still listed');
+  expect((await page.locator('tr', { hasText: 'Thornbury-Hale' }).count()) === 1, 'another entry left the list');
+  // The closed entries read back: who closed one, when and why; the accepted one left by itself.
+  await kb.press(page.getByRole('link', { name: 'Show closed entries' }));
+  await page.locator('h1', { hasText: 'CP-IS error queue: closed entries' }).waitFor();
+  const closedRow = await text(page.locator('tr', { hasText: 'N-UI-BAD-1' }));
+  expect(closedRow.includes('Casey Deskwell') && closedRow.includes('A wrong number from the hospital') && /\d\d\/\d\d\/\d{4} \d\d:\d\d/.test(closedRow), `the closed entry reads: ${closedRow}`);
+  expect((await text(page.locator('tr', { hasText: 'N-UI-UNK-1' }))).includes('Left the queue by itself'), 'the accepted entry is not among the closed ones');
+  await s.check('cpis-error-closed-entries');
+  await kb.press(page.getByRole('link', { name: 'Show open entries' }));
+  await page.locator('h1', { hasText: /^CP-IS error queue$/ }).waitFor();
   // A manager's 'Case note deletion' request carried out (seeds 001, 002): the note the key worker
   // wrote on the wrong child's record is removed, with the reason.
   await navTo(kb, page, 'People');

@@ -62,9 +62,11 @@ const routes = [
 const app = document.getElementById('app');
 let flash = null;
 
-// A message for the next page drawn (e.g. "Request sent"), shown in a success banner.
-export function notify(message) {
-  flash = message;
+// A message for the next page drawn (e.g. "Request sent"), shown in a success banner; one that tells
+// of something done that did not go as hoped (a CP-IS notification sent again and refused again) in
+// the Design System's neutral 'Important' banner ({ important: true }).
+export function notify(message, { important = false } = {}) {
+  flash = { message, important };
 }
 
 export function go(path) {
@@ -180,14 +182,15 @@ async function route() {
   if (ticket !== drawing) return;
   if (message) {
     const banner = document.createElement('div');
-    banner.className = 'govuk-notification-banner govuk-notification-banner--success';
+    banner.className = `govuk-notification-banner${message.important ? '' : ' govuk-notification-banner--success'}`;
+    // Either reports the outcome of what the worker just did: announced as it is drawn.
     banner.setAttribute('role', 'alert');
     banner.setAttribute('aria-labelledby', 'banner-title');
     banner.tabIndex = -1;
     render(banner, html`<div class="govuk-notification-banner__header">
-        <h2 class="govuk-notification-banner__title" id="banner-title">Success</h2>
+        <h2 class="govuk-notification-banner__title" id="banner-title">${message.important ? 'Important' : 'Success'}</h2>
       </div>
-      <div class="govuk-notification-banner__content"><p class="govuk-notification-banner__heading">${message}</p></div>`);
+      <div class="govuk-notification-banner__content"><p class="govuk-notification-banner__heading">${message.message}</p></div>`);
     app.prepend(banner);
   }
   // A new page: focus moves to its heading, so a screen reader and the keyboard start there.
