@@ -135,6 +135,9 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
   expect(unfinished.state === 'started' && !unfinished.sections[2].completed && !unfinished.sections[2].data.next_actions, `a refused Finish changed the step: ${unfinished.state}, section 3 ${JSON.stringify(unfinished.sections[2].data)} completed ${unfinished.sections[2].completed}`);
   await s.check('consultation-finish-refused');
   await kb.press(refusedFinish.getByRole('link', { name: /Complete section 1/ }));
+  expect(await page.locator('#section-link-1').evaluate((el) => el === document.activeElement), "the error summary's link does not lead to section 1's link");
+  await page.locator('#section-link-1-error', { hasText: 'Complete section 1' }).waitFor();
+  await kb.press(page.locator('#section-link-1'));
   await page.getByRole('heading', { name: '1. Details of consultation' }).waitFor();
   const sidebar = await text(page.getByRole('navigation', { name: 'Sections' }));
   expect(!sidebar.includes('Completed'), `after a refused Finish the sections read: ${sidebar}`);
@@ -192,6 +195,21 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
   const passTo = await page.locator('#request-to').evaluate((el) => `${el.labels[0].textContent.trim()}: ${el.selectedOptions[0].textContent}`);
   expect(passTo === 'Pass to worker: MASH Manager (team)', `the new request's recipient reads '${passTo}'`);
   await kb.type(page.locator('#request-note'), 'Please review: advice needed today.');
+  // Sent before section 1 is marked completed: refused, saying the section is saved all the same; the
+  // fault by 'Section completed', where the summary leads, and the request kept as typed.
+  expect(await page.getByLabel('Section completed').isChecked(), "section 1's 'Section completed' is not ticked");
+  await kb.press(page.getByLabel('Section completed'));
+  await kb.press(page.getByRole('button', { name: 'Save and close' }));
+  const tooSoon = page.locator('.govuk-error-summary', { hasText: "Complete section 1 'Details of consultation' before sending the 'Pass to MASH Manager' request." });
+  await tooSoon.waitFor();
+  expect((await text(tooSoon.locator('#error-summary-note'))).startsWith("Section 1 'Details of consultation' is saved"), `the refusal does not say the section is saved: ${await text(tooSoon)}`);
+  await page.locator('#section-completed-error', { hasText: 'Complete section 1' }).waitFor();
+  await kb.press(tooSoon.getByRole('link'));
+  expect(await page.locator('#section-completed').evaluate((el) => el === document.activeElement), "the error summary's link does not focus 'Section completed'");
+  const kept = { type: await page.getByLabel('Pass to MASH Manager').isChecked(), note: await page.locator('#request-note').inputValue(), to: await page.locator('#request-to').evaluate((el) => el.selectedOptions[0].textContent) };
+  expect(kept.type && kept.note === 'Please review: advice needed today.' && kept.to === 'MASH Manager (team)', `the request was not kept as typed: ${JSON.stringify(kept)}`);
+  await s.check('consultation-request-before-section-1');
+  await kb.press(page.getByLabel('Section completed'));
   await kb.press(page.getByRole('button', { name: 'Save and close' }));
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   await banner(page, 'Pass to MASH Manager sent to MASH Manager');
@@ -225,6 +243,23 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   await banner(page, 'is in your Current work');
   await page.getByRole('heading', { name: '2. Advice given / decision made' }).waitFor();
   expect((await page.locator('#s2-completed-by option[value=""]').count()) === 0, "'Consultation completed by' offers an empty choice the API does not keep");
+  // Completing the request before the decision is recorded, from section 1's page: refused, the fault
+  // by section 2's link in the section list, where the summary leads; the note typed is kept.
+  await kb.press(page.getByRole('link', { name: '1. Details of consultation' }));
+  await page.getByRole('heading', { name: '1. Details of consultation' }).waitFor();
+  const early = page.locator('.govuk-summary-card', { hasText: 'Pass to MASH Manager' });
+  await kb.press(early.getByLabel('Completed'));
+  await kb.type(early.getByLabel('Note'), 'Reviewed; advice given.');
+  await kb.press(early.getByRole('button', { name: 'OK' }));
+  const noDecision = page.locator('.govuk-error-summary', { hasText: "Complete section 2 'Advice given / decision made' before completing the 'Pass to MASH Manager' request." });
+  await noDecision.waitFor();
+  await page.locator('#section-link-2-error').waitFor();
+  await kb.press(noDecision.getByRole('link'));
+  expect(await page.locator('#section-link-2').evaluate((el) => el === document.activeElement), "the error summary's link does not lead to section 2's link");
+  expect((await early.getByLabel('Note').inputValue()) === 'Reviewed; advice given.', 'the note typed was lost');
+  await s.check('request-complete-before-section-2');
+  await kb.press(page.locator('#section-link-2'));
+  await page.getByRole('heading', { name: '2. Advice given / decision made' }).waitFor();
   await s.check('consultation-section-2');
   await kb.type(page.locator('#s2-advice'), 'School to share the concerns with the family; re-refer if they grow.');
   await kb.press(page.getByLabel('Further information given'));

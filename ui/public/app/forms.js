@@ -1,6 +1,7 @@
 // The GOV.UK error-summary pattern for the API's errors: a summary at the top of the page linking
 // to each field at fault, and the message again next to that field. An API error names its field
-// (e.g. "data.consulted_at", "next_actions[0].reason"); inputs carry that name in data-field.
+// (e.g. "data.consulted_at", "next_actions[0].reason"); inputs carry that name in data-field, or
+// several names there, space-separated, where one control answers for more than one.
 import { ApiError, get } from './api.js';
 import { html, render } from './html.js';
 
@@ -26,7 +27,7 @@ export function clearErrors(scope = document) {
 function inputFor(field, scope) {
   let name = field;
   while (name) {
-    const el = scope.querySelector(`[data-field="${CSS.escape(name)}"]`);
+    const el = scope.querySelector(`[data-field~="${CSS.escape(name)}"]`);
     if (el) return el;
     const cut = Math.max(name.lastIndexOf('.'), name.lastIndexOf('['));
     name = cut > 0 ? name.slice(0, cut) : '';
@@ -36,15 +37,15 @@ function inputFor(field, scope) {
 
 // errors: [{field, message}]. The fields are looked for in `scope` (the page, or one of its forms
 // where several name the same field, e.g. each request's status); the summary is always at the top
-// of the page, as the Design System places it, and takes the focus.
-export function showErrors(errors, scope = document.getElementById('app')) {
+// of the page, as the Design System places it, and takes the focus. A fault of one of a step's
+// sections ("sections.2": complete section 2 before completing the request) is the page's, whichever
+// of its forms was sent. `note` says, above the faults, what was done all the same (a section saved
+// before the request that was refused).
+export function showErrors(errors, scope = document.getElementById('app'), { note } = {}) {
   const page = document.getElementById('app') || scope;
   clearErrors(page);
   const items = errors.map((e) => {
-    const input = e.field ? inputFor(e.field, scope) : null;
-    // A fault of a page of its own rather than of a field here (a step's section to complete before
-    // finishing): the summary links to that page.
-    if (input?.tagName === 'A') return { message: e.message, href: input.getAttribute('href') };
+    const input = e.field ? inputFor(e.field, scope) || (/^sections\./.test(e.field) ? inputFor(e.field, page) : null) : null;
     if (input) markInput(input, e.message);
     return { message: e.message, target: input ? input.id : '' };
   });
@@ -56,12 +57,9 @@ export function showErrors(errors, scope = document.getElementById('app')) {
     html`<div role="alert">
       <h2 class="govuk-error-summary__title">There is a problem</h2>
       <div class="govuk-error-summary__body">
+        ${note ? html`<p class="govuk-body" id="error-summary-note">${note}</p>` : ''}
         <ul class="govuk-list govuk-error-summary__list">${items.map((i) =>
-          i.href
-            ? html`<li><a href="${i.href}">${i.message}</a></li>`
-            : i.target
-              ? html`<li><a href="#${i.target}" data-focus="${i.target}">${i.message}</a></li>`
-              : html`<li>${i.message}</li>`,
+          i.target ? html`<li><a href="#${i.target}" data-focus="${i.target}">${i.message}</a></li>` : html`<li>${i.message}</li>`,
         )}</ul>
       </div>
     </div>`,
@@ -104,7 +102,7 @@ function markInput(input, message) {
 
 // Runs an action of a form; an API error (or a check of the page's own) is shown in the summary.
 // Returns the action's result, or undefined when it failed.
-export async function attempt(action, { field, scope } = {}) {
+export async function attempt(action, { field, scope, note } = {}) {
   try {
     return await action();
   } catch (error) {
@@ -113,6 +111,7 @@ export async function attempt(action, { field, scope } = {}) {
       showErrors(
         error.errors.map((e) => ({ field: e.field || field || '', message: e.message })),
         scope,
+        { note },
       );
       return undefined;
     }

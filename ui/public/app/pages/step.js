@@ -10,6 +10,11 @@ import { MANAGER_ROLES, subjectLink } from './workview.js';
 
 const OPEN_STATES = ['started', 'reopened'];
 
+// A new request refused as it was sent (a section to complete first), by step: offered again as it was
+// typed when a section of the step's with the New request form is next drawn, so that following the
+// error's link to the section to complete loses nothing. Saving a section forgets it.
+const pendingRequests = new Map();
+
 function mine(step, me) {
   return OPEN_STATES.includes(step.state) && step.assigned_to?.kind === 'worker' && step.assigned_to.id === me.id;
 }
@@ -315,7 +320,7 @@ function formSection(step, section, recipients) {
             </fieldset>`
           : run.fields.map((f) => (isFixed(section, f) ? readOnlyField(f, section.data?.[f.name], recipients) : fieldInput(section, f, section.data?.[f.name], recipients))),
     )}
-    ${choices({ kind: 'checkboxes', id: 'section-completed', name: 'completed', legend: 'Completion', field: 'completed', options: [{ value: 'true', title: 'Section completed' }], value: section.completed ? ['true'] : [], small: true })}
+    ${choices({ kind: 'checkboxes', id: 'section-completed', name: 'completed', legend: 'Completion', field: `completed sections.${section.number}`, options: [{ value: 'true', title: 'Section completed' }], value: section.completed ? ['true'] : [], small: true })}
     ${newRequestFields(step, recipients)}
     <div class="govuk-button-group">
       ${button('Save', { name: 'then', value: 'stay' })}
@@ -458,12 +463,18 @@ export async function stepPage({ app, params, query, isCurrent }) {
   step.namedWorkers = namedWorkers(step, me);
   const recipients = (await recipientsOf(step.id, step.namedWorkers, '')).items || [];
   if (!isCurrent()) return;
+  // A request refused as it was sent (a section to complete first) is offered again as it was typed.
+  step.pendingRequest = editable ? pendingRequests.get(step.id) : undefined;
   const sections = step.sections || [];
   const current = sections.find((s) => s.number === query.section) || sections.find((s) => !s.completed) || sections[0];
   const open = !['completed', 'cancelled'].includes(step.state);
   // The section a refused Finish names (its fault's field is "sections"): the first required one not
   // completed, as the API looks for it. The error summary links to it.
   const toComplete = sections.find((s) => s.required && !s.completed && s.kind !== 'next-actions');
+  // A refusal naming a section ("sections.1": complete it before sending the request) is shown by its
+  // 'Section completed' while its form is on screen, and otherwise by its link here.
+  const onScreen = (s) => s === current && editable && s.kind !== 'next-actions';
+  const linkFields = (s) => [s === toComplete ? 'sections' : '', onScreen(s) ? '' : `sections.${s.number}`].filter(Boolean).join(' ');
   document.title = `${step.heading || step.title} - Tessera`;
   render(
     app,
@@ -492,7 +503,7 @@ export async function stepPage({ app, params, query, isCurrent }) {
           <h2 class="govuk-heading-m" id="sections-heading">Sections</h2>
           <ul class="govuk-list">${sections.map(
             (s) => html`<li class="${s === current ? 'app-section-list__item--current' : ''}">
-              <a class="govuk-link" href="#/steps/${step.id}?section=${s.number}"${s === current ? html` aria-current="page"` : ''}${s === toComplete ? html` data-field="sections"` : ''}>${s.number}. ${s.title}</a>
+              <a class="govuk-link" id="section-link-${s.number}" href="#/steps/${step.id}?section=${s.number}"${s === current ? html` aria-current="page"` : ''}${linkFields(s) ? html` data-field="${linkFields(s)}"` : ''}>${s.number}. ${s.title}</a>
               ${s.completed ? tag('Completed', 'green') : s.required ? html`<span class="govuk-body-s"> (required)</span>` : ''}
             </li>`,
           )}</ul>
@@ -705,12 +716,27 @@ function wire(step, section) {
     findRecipients();
   });
   document.querySelectorAll('input[name="request_type"]').forEach((radio) => radio.addEventListener('change', fillTo));
+  const pending = step.pendingRequest;
+  if (pending && to) {
+    pendingRequests.delete(step.id);
+    const radio = [...document.querySelectorAll('input[name="request_type"]')].find((r) => r.value === pending.type);
+    if (radio) radio.checked = true;
+    // One found by name is not among those first offered.
+    if (pending.to && ![...to.options].some((o) => o.value === pending.to)) to.append(new Option(pending.toText, pending.to));
+    to.value = pending.to;
+    to.dataset.chosen = '1';
+    fillTo();
+    note.value = pending.note;
+    const template = document.getElementById('request-template');
+    if (template) template.value = pending.template;
+  }
   // A change to what the note is chosen by (e.g. the care setting) changes the note with it.
   const whenFields = new Set((step.request_types || []).flatMap((t) => (t.note_templates || []).map((n) => n.when?.field).filter(Boolean)));
   for (const name of whenFields) document.getElementById('section-form')?.elements.namedItem(name)?.addEventListener?.('change', fillNote);
   const sectionForm = document.getElementById('section-form');
   if (sectionForm) {
     onSubmit(sectionForm, async (data, submitter) => {
+      pendingRequests.delete(step.id);
       const completed = data.getAll('completed').includes('true');
       const saved = await attempt(() => put(`/api/v1/steps/${step.id}/sections/${section.number}`, { data: sectionData(section, sectionForm), completed }));
       if (!saved) return;
@@ -722,8 +748,15 @@ function wire(step, section) {
         const note = (data.get('request_note') || '').trim();
         if (note) body.note = note;
         if (data.get('request_to')) body.to = recipientBody(data.get('request_to'));
-        const sent = await attempt(() => post(`/api/v1/steps/${step.id}/requests`, body, { idempotent: true }));
-        if (!sent) return;
+        const sent = await attempt(() => post(`/api/v1/steps/${step.id}/requests`, body, { idempotent: true }), {
+          note: `Section ${section.number} '${section.title}' is saved, with what you entered. The request has not been sent: it is kept below, to send when you next save.`,
+        });
+        if (!sent) {
+          // Kept for this step's next page too (following a link to the section to complete).
+          const to = document.getElementById('request-to');
+          pendingRequests.set(step.id, { type, note: data.get('request_note') || '', template: data.get('request_template') || '', to: data.get('request_to') || '', toText: to?.selectedOptions[0]?.textContent || '' });
+          return;
+        }
         const r = sent.requests[sent.requests.length - 1];
         message = `Section ${section.number} saved. ${r.title} sent to ${r.to?.name}.`;
       }
