@@ -801,7 +801,20 @@ journey("Key worker: a restricted child's CPIS Follow up comes straight to them,
   const sa = await signInApi(ctx.base, 'safeguarding.admin');
   const queue = await apiCall(ctx.base, sa, 'GET', '/api/v1/workview?queue=cp-is-worker');
   expect(!queue.folders.incoming_work.items.some((it) => (it.subject?.title || '').includes('Isolde Penhallow')), 'the restricted child\'s follow-up is in the CP-IS Worker queue too');
-  const kb = await signIn(s, 'key.worker');
+  // A manager outside those who keep access sees it in the key worker's workview by the child's name
+  // only, with no link: not to the step, nor to the child (a refused access their managers are told of).
+  await addWorker(ctx, admin, 'eh.lead', 'Elin Hartley', ['team-manager']);
+  let kb = await signIn(s, 'eh.lead');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await page.goto(`${ctx.base}/#/?worker_id=${keyWorker.id}`);
+  const hidden = page.locator('#folder-incoming-work tr', { hasText: 'Isolde Penhallow' });
+  await hidden.waitFor();
+  const hiddenRow = await text(hidden);
+  const links = await hidden.locator('a, button').evaluateAll((els) => els.map((el) => el.getAttribute('href') || el.textContent.trim()));
+  expect(hiddenRow.includes('Work about a restricted record') && hiddenRow.includes('Restricted') && !links.length, `the restricted item reads '${hiddenRow}' with links ${JSON.stringify(links)}`);
+  await s.check('workview-restricted-item');
+  await signOut(s);
+  kb = await signIn(s, 'key.worker');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   await kb.press(page.locator('#folder-incoming-work').getByRole('button', { name: /Resume work.*Isolde Penhallow/ }));
   await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();

@@ -51,7 +51,9 @@ function requestLines(item) {
 }
 
 // An item about a record the caller cannot open: the API gives the person's name, the item's times
-// and a neutral title, and nothing of what the work is; the step cannot be opened, so no link.
+// and a neutral title, and nothing of what the work is; neither the step nor the person can be opened,
+// so no link to either (following one to the person would be a refused access attempt, which tells
+// the record's managers).
 function restrictedTitle(item) {
   return html`${item.title} ${tag('Restricted', 'grey')}
     <p class="govuk-body-s govuk-!-margin-top-2 govuk-!-margin-bottom-0">You cannot open this record. Ask system support if you need to.</p>`;
@@ -71,7 +73,7 @@ function folderItems(id, key, caption, folder, canResume) {
     <tbody class="govuk-table__body">${folder.items.map(
       (item) => html`<tr class="govuk-table__row">
         <td class="govuk-table__cell">${item.kind === 'request' ? 'Request' : 'Work step'}</td>
-        <td class="govuk-table__cell">${subjectLink(item.subject)}</td>
+        <td class="govuk-table__cell">${item.restricted ? item.subject?.title || item.subject?.name || '' : subjectLink(item.subject)}</td>
         <td class="govuk-table__cell">${item.restricted ? restrictedTitle(item) : html`<a class="govuk-link" href="#/steps/${item.step_id}">${item.title}</a>`}
           ${item.overdue ? tag('Overdue', 'red') : ''}
           ${item.kind === 'request' && !item.restricted ? requestLines(item) : ''}</td>
