@@ -1695,7 +1695,7 @@ journey("An organisation not recorded: the MASH manager's search finds none and 
   await signOut(s);
 });
 
-journey("Senior practitioner: Ask system support (seed 001) for a team session at a team meeting (refused first without the meeting's date, which that answer requires, named next to the field), sent to the System Support queue; a change of role about a colleague found by name (refused first without one); a social worker is offered a one-to-one session but not a team session", async (s) => {
+journey("Senior practitioner: Ask system support (seed 001) for a team session at a team meeting (refused first without the meeting's date, which that answer requires, named next to the field), sent to the System Support queue, where system support, not its sender, may act on it; a change of role about a colleague found by name (refused first without one); a social worker is offered a one-to-one session but not a team session", async (s, ctx) => {
   const { page } = s;
   let kb = await signIn(s, 'senior.practitioner');
   await navTo(kb, page, 'Ask system support');
@@ -1719,8 +1719,23 @@ journey("Senior practitioner: Ask system support (seed 001) for a team session a
   await kb.date(page.locator('#s1-team-meeting-on'), tomorrow);
   await kb.press(page.locator('#new-request summary'));
   await kb.press(page.getByLabel('Action by system support'));
+  const supportStep = /#\/steps\/(\d+)/.exec(page.url())[1];
   await kb.press(page.getByRole('button', { name: 'Save and close' }));
   await banner(page, 'Action by system support sent to System Support');
+  // Sent to the System Support queue: acted on by system support only, so its sender is offered no
+  // way to complete, return or acknowledge it, and system support are.
+  await page.goto(`${ctx.base}/#/steps/${supportStep}`);
+  const sentCard = page.locator('.govuk-summary-card', { hasText: 'Action by system support' });
+  await sentCard.waitFor();
+  expect(!(await text(sentCard)).includes('You may') && (await sentCard.locator('form').count()) === 0, `the sender is offered to act on the request: ${await text(sentCard)}`);
+  await signOut(s);
+  kb = await signIn(s, 'support.desk');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await page.goto(`${ctx.base}/#/steps/${supportStep}`);
+  await page.locator('.govuk-summary-card', { hasText: 'Action by system support' }).getByRole('button', { name: 'OK' }).waitFor();
+  await signOut(s);
+  kb = await signIn(s, 'senior.practitioner');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   // About a colleague: found by name, then the change of role started about them.
   await navTo(kb, page, 'Ask system support');
   await kb.press(page.getByRole('radio', { name: 'Changing worker role' }));

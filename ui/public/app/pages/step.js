@@ -2,7 +2,7 @@
 // fields; its requests with their status history, and acting on those sent to you; a new request,
 // sent when the worker next saves, as the seed describes; next actions and Finish; Assign; and, for
 // system support, deleting a step recorded in error.
-import { get, post, put, session } from '../api.js';
+import { ApiError, get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, stepStateTag, summaryList, table, tag } from '../html.js';
 import { attempt, button, choices, clearErrors, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { go, notify } from '../main.js';
@@ -19,11 +19,36 @@ function mine(step, me) {
   return OPEN_STATES.includes(step.state) && step.assigned_to?.kind === 'worker' && step.assigned_to.id === me.id;
 }
 
-function addressedToMe(request, me) {
+// Whether the worker may act on a request sent, as the API decides it: its recipient worker, a member
+// of its recipient team, or a worker whose role works its recipient virtual worker (the System
+// Support queue: system support); and, where its type names the roles that act on it
+// (acted_on_by_roles: a 'Pass to MASH Social Worker' to the MASH team, its social workers, not its
+// admin), one with such a role. A virtual worker whose roles are not known here (the definitions could
+// not be read) is left to the API to refuse.
+function mayAct(request, me, step) {
   const to = request.to || {};
-  if (to.kind === 'worker') return to.id === me.id;
-  if (to.kind === 'team') return (me.teams || []).some((t) => t.id === to.id);
-  return to.kind === 'virtual_worker';
+  const hasRole = (roles) => roles.some((r) => (me.roles || []).includes(r));
+  const works =
+    to.kind === 'worker'
+      ? to.id === me.id
+      : to.kind === 'team'
+        ? (me.teams || []).some((t) => t.id === to.id)
+        : to.kind === 'virtual_worker' && (!step.virtualWorkers?.has(to.key) || hasRole(step.virtualWorkers.get(to.key)));
+  const by = (step.request_types || []).find((t) => t.type === request.type)?.acted_on_by_roles;
+  return works && (!by || hasRole(by));
+}
+
+// The roles that work each virtual worker (GET /api/v1/workflow/definitions), asked for only when a
+// request waits with one; null when they cannot be read.
+async function virtualWorkerRoles(step) {
+  if (!(step.requests || []).some((r) => r.status === 'sent' && r.to?.kind === 'virtual_worker')) return null;
+  try {
+    const defs = await get('/api/v1/workflow/definitions', { type: step.type });
+    return new Map((defs.virtual_workers || []).map((v) => [v.key, v.worked_by_roles || []]));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    return null;
+  }
 }
 
 // datetime-local shows the worker's local time; the API takes RFC 3339.
@@ -182,7 +207,7 @@ function actionsLegend(allowed) {
 }
 
 function requestBlock(r, me, editableRequests, step) {
-  const canAct = r.status === 'sent' && addressedToMe(r, me);
+  const canAct = r.status === 'sent' && mayAct(r, me, step);
   const allowed = (step?.request_types || []).find((t) => t.type === r.type)?.actions || ACTIONS.map((a) => a.value);
   const caseNote = canAct && step ? acknowledgementCaseNote(step, r) : null;
   const canAcknowledge = r.status === 'returned' && r.from?.id === me.id;
@@ -461,8 +486,10 @@ export async function stepPage({ app, params, query, isCurrent }) {
       : null;
   if (!isCurrent()) return;
   step.namedWorkers = namedWorkers(step, me);
-  const recipients = (await recipientsOf(step.id, step.namedWorkers, '')).items || [];
+  const [found, virtualWorkers] = await Promise.all([recipientsOf(step.id, step.namedWorkers, ''), virtualWorkerRoles(step)]);
   if (!isCurrent()) return;
+  const recipients = found.items || [];
+  step.virtualWorkers = virtualWorkers;
   // A request refused as it was sent (a section to complete first) is offered again as it was typed.
   step.pendingRequest = editable ? pendingRequests.get(step.id) : undefined;
   const sections = step.sections || [];
@@ -652,7 +679,8 @@ function wire(step, section) {
       }
       const body = note ? { note } : {};
       if (caseNote) body.case_note = caseNote;
-      const done = await attempt(() => post(`/api/v1/requests/${form.dataset.request}/${action}`, body), { scope: form });
+      // A refusal that names no field (sent to someone else, already closed) is shown by the choice.
+      const done = await attempt(() => post(`/api/v1/requests/${form.dataset.request}/${action}`, body), { scope: form, field: 'status' });
       if (!done) return;
       notify({ complete: 'Request completed.', return: 'Request returned to its sender.', acknowledge: caseNote ? 'Request acknowledged, and the case note recorded.' : 'Request acknowledged.' }[action]);
       reload(done, section);
