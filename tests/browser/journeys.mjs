@@ -633,6 +633,13 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   const followUpRow = await text(page.locator('#folder-incoming-work tr', { hasText: 'Tobias Fernley' }));
   expect(/Due/.test(incoming) && /\d\d:\d\d .*\d\d\/\d\d\/\d{4} \d\d:\d\d/.test(followUpRow), `the queue does not say when the follow-up is due: ${followUpRow}`);
   await s.check('cpis-worker-queue');
+  // Opened before anyone takes it, the step reads as waiting, in words, not as the API's code.
+  await kb.press(page.locator('#folder-incoming-work tr', { hasText: 'Tobias Fernley' }).getByRole('link', { name: 'CPIS Follow Up', exact: true }).first());
+  await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
+  const waiting = await text(page.locator('.govuk-summary-list').first());
+  expect(/State\s*Waiting/.test(waiting) && !/incoming/.test(waiting), `a follow-up in the queue does not read as waiting: ${waiting}`);
+  await page.goBack();
+  await page.locator('h1', { hasText: 'Workview: CP-IS Worker' }).waitFor();
   // The desk works the queue in turn: oldest first, its follow-up still there.
   await kb.press(page.locator('#workview-order').getByRole('link', { name: 'Show oldest first' }));
   await page.locator('#workview-order', { hasText: 'Oldest first.' }).waitFor();

@@ -101,7 +101,7 @@ export function tag(text, colour) {
 }
 
 // A work step's state as a tag, in words (the API's are codes: 'started', 'completed').
-const STEP_STATES = { started: ['Started', 'blue'], reopened: ['Reopened', 'blue'], completed: ['Completed', 'green'], cancelled: ['Cancelled', 'grey'] };
+const STEP_STATES = { incoming: ['Waiting', 'grey'], started: ['Started', 'blue'], reopened: ['Reopened', 'blue'], completed: ['Completed', 'green'], cancelled: ['Cancelled', 'grey'] };
 export function stepStateTag(state) {
   const [text, colour] = STEP_STATES[state] || [state, 'blue'];
   return tag(text, colour);
