@@ -398,6 +398,13 @@ journey("Reports: the front-door dashboard; 'Consultations in period' with bar c
     expect(check(fs.readFileSync(file)), `${name} does not hold the report`);
     log(`  ${button}: ${name}, ${fs.statSync(file).size} bytes`);
   }
+  // A period typed that the API refuses, with the report of the last one on the page: the fault, and
+  // no figures left under it to be read as the new period's.
+  await kb.date(page.locator('#start'), '2026-12-07');
+  await kb.date(page.locator('#end'), '2026-12-01');
+  await kb.press(page.getByRole('button', { name: 'Run report' }));
+  await page.locator('#end-error').waitFor();
+  expect((await page.locator('#chart-by-source').count()) === 0, 'the last period\'s report stays under the refused period');
   // A bad period in the address (a link kept, an address typed): the form, with the API's fault in
   // the error summary linked to its field, as when the same period is typed into the form.
   for (const [query, field] of [['start=2026-12-07&end=2026-12-01', 'end'], ['start=garbage&end=2026-12-01', 'start']]) {

@@ -132,9 +132,15 @@ export async function dashboardPage({ app, query, isCurrent }) {
     const missing = [];
     if (!s) missing.push({ field: 'start', message: 'Enter the period start' });
     if (!e) missing.push({ field: 'end', message: 'Enter the period end' });
-    if (missing.length) return showErrors(missing);
+    // A period refused leaves no period figures on the page: the last period's would read as its.
+    const dropPeriod = () => document.getElementById('dashboard-period')?.replaceChildren();
+    if (missing.length) {
+      dropPeriod();
+      return showErrors(missing);
+    }
     // Checked here first so that a bad period is shown next to its field, not on an error page.
     const ok = await attempt(() => get(PATH, { start: s, end: e }));
     if (ok) go(`/reports/front-door-dashboard?start=${s}&end=${e}`);
+    else dropPeriod();
   });
 }

@@ -121,23 +121,34 @@ export async function reportPage({ app, query, isCurrent }) {
     <h1 class="govuk-heading-l">Consultations in period</h1>
     <p class="govuk-body">Front Door Consultations completed in the period, from its first day to its last, both included.</p>
     ${periodForm(start, end)}
-    ${report ? reportBody(report) : ''}`,
+    ${report ? html`<div id="report-results">${reportBody(report)}</div>` : ''}`,
   );
   if (refused) showErrors(refused.errors);
+  // A period refused leaves no figures on the page: the last period's, under the error, would read
+  // as the new one's.
+  const dropResults = () => document.getElementById('report-results')?.remove();
   onSubmit(document.getElementById('period-form'), async (data, submitter) => {
     const s = data.get('start');
     const e = data.get('end');
     const missing = [];
     if (!s) missing.push({ field: 'start', message: 'Enter the period start' });
     if (!e) missing.push({ field: 'end', message: 'Enter the period end' });
-    if (missing.length) return showErrors(missing);
+    if (missing.length) {
+      dropResults();
+      return showErrors(missing);
+    }
     const format = submitter?.value;
     if (format === 'csv' || format === 'xlsx') {
-      await attempt(() => download(PATH, { start: s, end: e, format }, `consultations-in-period_${s}_${e}.${format}`));
+      const got = await attempt(async () => {
+        await download(PATH, { start: s, end: e, format }, `consultations-in-period_${s}_${e}.${format}`);
+        return true;
+      });
+      if (!got) dropResults();
       return;
     }
     // Checked here first so that a bad period is shown next to its field, not on an error page.
     const ok = await attempt(() => get(PATH, { start: s, end: e, format: 'json', limit: 1 }));
     if (ok) go(`/reports/consultations-in-period?start=${s}&end=${e}`);
+    else dropResults();
   });
 }
