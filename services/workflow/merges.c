@@ -29,6 +29,13 @@ int wf_wants_person_event(const Tsr__Envelope *ev)
                                 strcmp(ev->type, "records.person.unrestricted") == 0);
 }
 
+/* What is done at a person event's doing, as the worker who caused it (no one, when it names none). */
+static tsr_call_t merges__call(tsr_event_t *ev)
+{
+    static const Tsr__Actor nobody = TSR__ACTOR__INIT;
+    return tsr_call_for_event(ev, &nobody);
+}
+
 /* Runs one statement of one parameter (a person's id, or an array of them): the rows it touched, or
  * -1. */
 static long merges__run(PGconn *conn, const char *sql, const char *param, tsr_error_t *err)
@@ -250,8 +257,7 @@ int wf_apply_conflict_declared(tsr_event_t *ev, tsr_error_t *err)
     if (res == NULL)
         return -1;
     PQclear(res);
-    Tsr__Actor nobody = TSR__ACTOR__INIT;
-    tsr_call_t call = tsr_call_for_event(ev, ev->event->actor ? ev->event->actor : &nobody);
+    tsr_call_t call = merges__call(ev);
     return merges__conflicted_named(&call, person_id, worker_id, err);
 }
 
@@ -267,8 +273,7 @@ int wf_apply_conflict_declared(tsr_event_t *ev, tsr_error_t *err)
  * for meanwhile either wait for this commit, and see the row, or commit first, and be moved here. */
 static int merges__restricted(tsr_event_t *ev, uint64_t person_id, tsr_error_t *err)
 {
-    Tsr__Actor nobody = TSR__ACTOR__INIT;
-    tsr_call_t call = tsr_call_for_event(ev, ev->event->actor ? ev->event->actor : &nobody);
+    tsr_call_t call = merges__call(ev);
     char person[24];
     snprintf(person, sizeof(person), "%" PRIu64, person_id);
     if (merges__run(ev->conn,
@@ -325,8 +330,7 @@ static int merges__deallocated(tsr_event_t *ev, uint64_t person_id, tsr_error_t 
         merges__run(ev->conn, "SELECT 1 FROM restricted_people WHERE person_id = $1::bigint", person, err);
     if (restricted <= 0)
         return (int)restricted;
-    Tsr__Actor nobody = TSR__ACTOR__INIT;
-    tsr_call_t call = tsr_call_for_event(ev, ev->event->actor ? ev->event->actor : &nobody);
+    tsr_call_t call = merges__call(ev);
     return merges__restricted_named(ev, &call, person_id, "an allocation of the restricted record ended",
                                     err);
 }
@@ -365,8 +369,7 @@ static int merges__dispose(tsr_event_t *ev, const Tsr__Records__PersonAccessed *
                                 1, params, err);
     if (res == NULL)
         return -1;
-    Tsr__Actor nobody = TSR__ACTOR__INIT;
-    tsr_call_t call = tsr_call_for_event(ev, &nobody);
+    tsr_call_t call = merges__call(ev);
     int rc = 0;
     for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
         wf_step_t step;
@@ -407,8 +410,7 @@ static int merges__conflicts_merged(tsr_event_t *ev, const char *survivor, const
                       params, err);
     if (res == NULL)
         return -1;
-    Tsr__Actor nobody = TSR__ACTOR__INIT;
-    tsr_call_t call = tsr_call_for_event(ev, ev->event->actor ? ev->event->actor : &nobody);
+    tsr_call_t call = merges__call(ev);
     uint64_t survivor_id = strtoull(survivor, NULL, 10);
     int rc = 0;
     for (int i = 0; rc == 0 && i < PQntuples(res); i++)

@@ -239,9 +239,8 @@ static int request__check_sections(tsr_call_t *call, const wf_step_t *step, cons
     return rc;
 }
 
-/* Whether roles (a text[] of PostgreSQL, or the actor's) hold one of the request type's
- * acted_on_by_roles; 1 when it names none. */
-static int request__role_acts(const json_t *def_request, const Tsr__Actor *actor, const char *roles_text)
+/* Whether the actor holds one of the request type's acted_on_by_roles; 1 when it names none. */
+static int request__actor_acts(const json_t *def_request, const Tsr__Actor *actor)
 {
     const json_t *by = json_object_get(def_request, "acted_on_by_roles"), *role;
     if (by == NULL)
@@ -249,16 +248,8 @@ static int request__role_acts(const json_t *def_request, const Tsr__Actor *actor
     size_t k;
     json_array_foreach(by, k, role)
     {
-        const char *r = json_string_value(role);
-        if (actor != NULL && tsr_actor_has_role(actor, r))
+        if (tsr_actor_has_role(actor, json_string_value(role)))
             return 1;
-        if (roles_text != NULL) {
-            /* {a,b,c}: a role's key has no comma, quote or brace. */
-            size_t n = strlen(r);
-            for (const char *p = strstr(roles_text, r); p != NULL; p = strstr(p + 1, r))
-                if ((p[-1] == '{' || p[-1] == ',') && (p[n] == ',' || p[n] == '}'))
-                    return 1;
-        }
     }
     return 0;
 }
@@ -286,12 +277,18 @@ static int request__check_recipient_role(tsr_call_t *call, const json_t *def_req
 {
     if (json_object_get(def_request, "acted_on_by_roles") == NULL || strncmp(owner, "w:", 2) != 0)
         return 0;
-    const char *params[1] = {owner + 2};
-    PGresult *res =
-        tsr_db_exec(call->conn, "SELECT roles::text FROM workers WHERE id = $1::bigint", 1, params, err);
+    char *roles_json = json_dumps(json_object_get(def_request, "acted_on_by_roles"), JSON_COMPACT);
+    if (roles_json == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    const char *params[2] = {owner + 2, roles_json};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT 1 FROM workers WHERE id = $1::bigint"
+                                " AND roles && ARRAY(SELECT jsonb_array_elements_text($2::jsonb))",
+                                2, params, err);
+    free(roles_json);
     if (res == NULL)
         return -1;
-    int acts = PQntuples(res) == 1 && request__role_acts(def_request, NULL, PQgetvalue(res, 0, 0));
+    int acts = PQntuples(res) == 1;
     PQclear(res);
     if (acts)
         return 0;
@@ -527,7 +524,7 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
     }
     /* Sent to a team, it is acted on by those of its members whose roles the type names (the MASH
      * team's social workers, not its admin); returned, by its sender whatever their role. */
-    if (!returned_to_me && !request__role_acts(def_request, call->actor, NULL)) {
+    if (!returned_to_me && !request__actor_acts(def_request, call->actor)) {
         char roles[200];
         request__roles_text(def_request, roles, sizeof(roles));
         tsr_error_set(err, TSR_E_FORBIDDEN, "role_not_allowed", NULL,
