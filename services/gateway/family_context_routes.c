@@ -12,10 +12,8 @@
  * display name. */
 static json_t *fc__person(const Tsr__Records__Person *p, int date_of_birth_missing)
 {
-    char title[300];
-    snprintf(title, sizeof(title), "%s (%" PRIu64 ")", p->display_name, p->id);
-    json_t *o = json_pack("{s:o, s:s, s:s, s:b}", "id", gw_json_id(p->id), "display_name", p->display_name,
-                          "title", title, "restricted", p->restricted);
+    json_t *o = json_pack("{s:o, s:s, s:o, s:b}", "id", gw_json_id(p->id), "display_name", p->display_name,
+                          "title", gw_json_title(p->display_name, p->id), "restricted", p->restricted);
     if (p->name_only) {
         json_object_set_new(o, "name_only", json_true());
         return o;

@@ -170,6 +170,8 @@ void gw_session_authenticate(gw_call_t *call);
 /* json.c: building replies and reading request bodies and parameters. */
 json_t *gw_json_id(uint64_t id);
 json_t *gw_json_time(int64_t ms);
+/* A record's title for display, "name (id)"; NULL when out of memory. */
+json_t *gw_json_title(const char *name, uint64_t id);
 /* Checks that body is an object whose keys are all in allowed (NULL-terminated); 0 or answers 400. */
 int gw_json_check_object(gw_call_t *call, const char *const *allowed);
 /* A string member: required ones answer 400 when missing; any non-string answers 400. 0 or -1. */

@@ -679,7 +679,7 @@ parsed:;
     const char *key = api ? gw_header_by_name(call, "idempotency-key") : NULL;
     if (key != NULL) {
         size_t len = strlen(key);
-        if (len == 0 || len > 200 || !tsr_text_is_utf8(key, len)) {
+        if (len == 0 || !tsr_text_is_utf8(key, len) || tsr_text_length(key) > 200) {
             gw_fail(call, TSR_E_INVALID, "invalid_idempotency_key", "Idempotency-Key",
                     "An Idempotency-Key must be 1 to 200 characters, e.g. a UUID.");
             return;
@@ -689,7 +689,8 @@ parsed:;
     const char *reason = api ? gw_header_by_name(call, "x-access-reason") : NULL;
     if (reason != NULL) {
         size_t len = strlen(reason);
-        if (len == 0 || len > 500 || !tsr_text_is_utf8(reason, len)) {
+        /* Characters, as the contract says: a reason in Welsh or Polish takes more bytes. */
+        if (len == 0 || !tsr_text_is_utf8(reason, len) || tsr_text_length(reason) > 500) {
             gw_fail(call, TSR_E_INVALID, "invalid_access_reason", "X-Access-Reason",
                     "The reason for this access (X-Access-Reason) must be 1 to 500 characters.");
             return;

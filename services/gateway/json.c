@@ -16,6 +16,18 @@ json_t *gw_json_id(uint64_t id)
     return json_string(text);
 }
 
+json_t *gw_json_title(const char *name, uint64_t id)
+{
+    /* Sized to the name: a name's limits are in characters, so its bytes (up to four a character)
+     * have no bound a fixed buffer could keep without cutting the id off or a character in two. */
+    char *title = NULL;
+    if (asprintf(&title, "%s (%" PRIu64 ")", name ? name : "", id) < 0)
+        return NULL;
+    json_t *out = json_string(title);
+    free(title);
+    return out;
+}
+
 json_t *gw_json_time(int64_t ms)
 {
     char text[TSR_TEXT_UTC_MS_LEN + 1];

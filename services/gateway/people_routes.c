@@ -40,10 +40,8 @@ static json_t *people__case_note(const Tsr__Records__CaseNote *n);
 
 static json_t *people__person(const Tsr__Records__Person *p)
 {
-    char title[300];
-    snprintf(title, sizeof(title), "%s (%" PRIu64 ")", p->display_name, p->id);
-    json_t *o = json_pack("{s:o, s:s, s:s, s:b}", "id", gw_json_id(p->id), "display_name", p->display_name,
-                          "title", title, "restricted", p->restricted);
+    json_t *o = json_pack("{s:o, s:s, s:o, s:b}", "id", gw_json_id(p->id), "display_name", p->display_name,
+                          "title", gw_json_title(p->display_name, p->id), "restricted", p->restricted);
     if (p->name_only) {
         /* Restricted and not on its access list: the display name is all there is. */
         json_object_set_new(o, "name_only", json_true());
@@ -295,13 +293,12 @@ static void people__restrictions_due(gw_call_t *call, const char *daemon, const 
     json_t *items = json_array();
     for (size_t i = 0; i < list->n_items; i++) {
         const Tsr__Records__RestrictionDue *d = list->items[i];
-        char title[300];
-        snprintf(title, sizeof(title), "%s (%" PRIu64 ")", d->display_name, d->person_id);
-        json_array_append_new(items, json_pack("{s:o, s:s, s:s, s:s, s:s, s:i, s:o}", "person_id",
-                                               gw_json_id(d->person_id), "display_name", d->display_name,
-                                               "title", title, "reason", d->reason, "review_date",
-                                               d->review_date, "named_workers", (int)d->named_workers,
-                                               "restricted_at", gw_json_time(d->restricted_at_ms)));
+        json_array_append_new(items,
+                              json_pack("{s:o, s:s, s:o, s:s, s:s, s:i, s:o}", "person_id",
+                                        gw_json_id(d->person_id), "display_name", d->display_name, "title",
+                                        gw_json_title(d->display_name, d->person_id), "reason", d->reason,
+                                        "review_date", d->review_date, "named_workers", (int)d->named_workers,
+                                        "restricted_at", gw_json_time(d->restricted_at_ms)));
     }
     json_t *body = gw_list_body(items, list->next_cursor);
     json_object_set_new(body, "on", json_string(list->on));
@@ -413,12 +410,11 @@ static void people__leavers_allocations(gw_call_t *call, const char *daemon, con
     json_t *items = json_array();
     for (size_t i = 0; i < list->n_items; i++) {
         const Tsr__Records__LeaverAllocation *a = list->items[i];
-        char title[300];
-        snprintf(title, sizeof(title), "%s (%" PRIu64 ")", a->display_name, a->person_id);
         json_array_append_new(items,
-                              json_pack("{s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:s}", "allocation_id",
+                              json_pack("{s:o, s:o, s:s, s:o, s:o, s:s, s:s, s:s}", "allocation_id",
                                         gw_json_id(a->allocation_id), "person_id", gw_json_id(a->person_id),
-                                        "display_name", a->display_name, "title", title, "worker_id",
+                                        "display_name", a->display_name, "title",
+                                        gw_json_title(a->display_name, a->person_id), "worker_id",
                                         gw_json_id(a->worker_id), "worker_name", a->worker_name, "service",
                                         a->service, "start_date", a->start_date));
     }

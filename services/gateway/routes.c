@@ -31,11 +31,9 @@ static const char *const routes_daemons[] = {"accounts",      "records",   "audi
 
 static json_t *routes__organisation(const Tsr__Records__Organisation *o)
 {
-    char title[300];
-    snprintf(title, sizeof(title), "%s (%" PRIu64 ")", o->name, o->id);
-    return json_pack("{s:o, s:s, s:s, s:s, s:s, s:o}", "id", gw_json_id(o->id), "name", o->name, "address",
-                     o->address, "telephone", o->telephone, "title", title, "created_at",
-                     gw_json_time(o->created_at_ms));
+    return json_pack("{s:o, s:s, s:s, s:s, s:o, s:o}", "id", gw_json_id(o->id), "name", o->name, "address",
+                     o->address, "telephone", o->telephone, "title", gw_json_title(o->name, o->id),
+                     "created_at", gw_json_time(o->created_at_ms));
 }
 
 static void routes__organisation_reply(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,

@@ -39,13 +39,12 @@ static json_t *worker_routes__or_null(const char *text)
  * detailed account, which only administrators get. */
 static json_t *worker_routes__account(const Tsr__Accounts__WorkerAccount *a)
 {
-    char title[300];
-    snprintf(title, sizeof(title), "%s (%" PRIu64 ")", a->name, a->id);
     json_t *roles = json_array();
     for (size_t i = 0; i < a->n_roles; i++)
         json_array_append_new(roles, json_string(a->roles[i]));
-    json_t *o = json_pack("{s:o, s:s, s:s, s:o, s:o}", "id", gw_json_id(a->id), "name", a->name, "title",
-                          title, "roles", roles, "teams", worker_routes__teams(a->teams, a->n_teams));
+    json_t *o = json_pack("{s:o, s:s, s:o, s:o, s:o}", "id", gw_json_id(a->id), "name", a->name, "title",
+                          gw_json_title(a->name, a->id), "roles", roles, "teams",
+                          worker_routes__teams(a->teams, a->n_teams));
     if (o == NULL || !a->detailed)
         return o;
     json_object_set_new(o, "username", json_string(a->username));

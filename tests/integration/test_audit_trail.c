@@ -134,10 +134,54 @@ static void test_verify_names_the_first_entry_changed_or_removed_behind_its_back
         fail_msg("verify after entry %ld was removed said: %s", removed, out);
 }
 
+/* The reason's limit is 500 characters, as the contract says, in any script: 500 two-byte
+ * characters are taken and kept whole, 501 are refused (bytes were counted, refusing 251). */
+static void test_a_reason_of_500_characters_in_any_script_is_kept_and_501_refused(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *auditor = testenv_login(testenv, "auditor");
+    char someone[32];
+    testenv_add_person(testenv, sw, "Ieuan", "Prydderch", "2013-05-09", someone);
+    static char header[1200], reason[1100];
+    reason[0] = '\0';
+    for (int i = 0; i < 500; i++)
+        strcat(reason, "\xc5\xb5"); /* w with circumflex, as Welsh writes it */
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/people/%s", someone);
+    snprintf(header, sizeof(header), "X-Access-Reason: %s\xc5\xb5", reason);
+    testenv_response_t r = testenv_http(testenv, "GET", path, sw, NULL, header);
+    testenv_assert_error(&r, 400, "invalid_access_reason");
+    testenv_response_free(&r);
+    snprintf(header, sizeof(header), "X-Access-Reason: %s", reason);
+    r = testenv_http(testenv, "GET", path, sw, NULL, header);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    snprintf(path, sizeof(path), "/api/v1/audit/events?person_id=%s", someone);
+    r = testenv_http(testenv, "GET", path, auditor, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    int views = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(r.json, "items"), i, item)
+    {
+        if (strcmp(json_string_value(json_object_get(item, "action")), "view") == 0) {
+            views++;
+            assert_string_equal(json_string_value(json_object_get(item, "reason")), reason);
+        }
+    }
+    assert_int_equal(views, 1); /* the refused call read nothing */
+    testenv_response_free(&r);
+    free(sw);
+    free(auditor);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_entry_says_who_in_which_team_read_what_and_why),
+        cmocka_unit_test(test_a_reason_of_500_characters_in_any_script_is_kept_and_501_refused),
         cmocka_unit_test(test_the_audit_role_can_neither_change_nor_remove_an_entry),
         cmocka_unit_test(test_verify_names_the_first_entry_changed_or_removed_behind_its_back),
     };
