@@ -2,6 +2,8 @@
 
 #include <libpq-events.h>
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <inttypes.h>
@@ -239,6 +241,27 @@ static PGconn *db__connect(tsr_db_t *self, tsr_error_t *err)
     return conn;
 }
 
+/* Whether a pooled connection, idle since its last job, can still be used. PQstatus alone says OK
+ * until a statement fails: a server restarted (or failed over) since leaves every idle connection
+ * closed at its end, and the next call on each would fail with 503 though the database is back.
+ * An idle connection is told nothing unprompted but that it is ending (we never LISTEN), so
+ * anything to read, or a hang-up, means open a fresh one: one poll(2), no round trip. */
+static int db__idle_connection_alive(PGconn *conn)
+{
+    if (PQstatus(conn) != CONNECTION_OK)
+        return 0;
+    struct pollfd fd = {.fd = PQsocket(conn), .events = POLLIN};
+    if (fd.fd < 0)
+        return 0;
+    int ready = poll(&fd, 1, 0);
+    if (ready == 0)
+        return 1;
+    if (ready < 0)
+        return errno == EINTR;
+    PQconsumeInput(conn); /* the server's parting message, for libpq to note, then let go */
+    return 0;
+}
+
 PGconn *tsr_db_acquire(tsr_db_t *self, tsr_error_t *err)
 {
     pthread_mutex_lock(&self->lock);
@@ -247,7 +270,7 @@ PGconn *tsr_db_acquire(tsr_db_t *self, tsr_error_t *err)
     PGconn *conn = self->idle[--self->idle_count];
     pthread_mutex_unlock(&self->lock);
 
-    if (conn != NULL && PQstatus(conn) != CONNECTION_OK) {
+    if (conn != NULL && !db__idle_connection_alive(conn)) {
         PQfinish(conn);
         conn = NULL;
     }

@@ -2818,6 +2818,69 @@ static void test_a_file_still_being_written_waits_in_the_spool_until_it_settles_
         fail_msg("the poller's refusal does not name settle_ms: %s", out);
 }
 
+/* The poller in loop mode, reading the spool every hour: a part the gateway could not take (the
+ * cpis daemon not answering: 503) is sent again within seconds (retry_seconds), not at the next
+ * pass. It waited the whole interval, six hours at the default, for a child's A&E attendance to
+ * reach the CP-IS Worker after a moment's outage. */
+static void test_notifications_kept_back_by_an_outage_are_sent_again_in_seconds_not_hours(void **state)
+{
+    (void)state;
+    char nhs[11], child[32];
+    add_key_workers_child("Rory", "Retryfield", "male", "2016-05-05", nhs, child);
+    char *batch =
+        notifications_batch("N-RETRY-%d", 2, nhs, "emergency-department", "Royal Derbyshire ED", "Rae Retry");
+    write_spool("20260114-retry.json", batch);
+    free(batch);
+
+    char config[400], log[400];
+    snprintf(config, sizeof(config), "%s/poller-loop.conf", testenv->dir);
+    snprintf(log, sizeof(log), "%s/logs/spine-poller.log", testenv->dir);
+    write_poller_config(config, 500, 0, "tessera-demo");
+    FILE *f = fopen(config, "r");
+    assert_non_null(f);
+    char text[4096];
+    size_t len = fread(text, 1, sizeof(text) - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    char *interval = strstr(text, "interval_minutes = 1\n");
+    assert_non_null(interval);
+    f = fopen(config, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*sinterval_minutes = 60\nretry_seconds = 1\n%s", (int)(interval - text), text,
+            interval + strlen("interval_minutes = 1\n"));
+    fclose(f);
+
+    long offset = poller_log_size();
+    testenv_kill(testenv, "cpis", SIGSTOP);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *out = freopen(log, "a", stderr);
+        (void)out;
+        execl(TSR_BIN_DIR "/tessera-spine-poller", "tessera-spine-poller", "--config", config, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 300 && poller_log_count(offset, "were kept back") == 0; i++)
+        usleep(100 * 1000);
+    testenv_kill(testenv, "cpis", SIGCONT);
+    assert_true(poller_log_count(offset, "were kept back") > 0);
+    assert_true(spool_has("", "20260114-retry.json"));
+
+    for (int i = 0; i < 300 && !spool_has("done", "20260114-retry.json"); i++)
+        usleep(100 * 1000);
+    int sent = spool_has("done", "20260114-retry.json");
+    kill(pid, SIGTERM);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(sent);
+    assert_int_equal(
+        wait_count("SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-RETRY-%'", 2),
+        2);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.requested_steps WHERE "
+                                               "dedupe_key LIKE 'cpis:N-RETRY-%'"),
+                     2);
+}
+
 /* A poller given a wrong password signed in again for every file, six wrong passwords a pass with
  * six files: in the second pass sign-in under the account was paused (accounts.sign_in_attempts),
  * and even the right password was refused for a quarter of an hour. Now the refusal ends the pass:
@@ -2908,6 +2971,7 @@ int main(void)
         cmocka_unit_test(test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from_the_desk),
         cmocka_unit_test(test_the_feeds_pulse_and_its_error_queue_show_in_gauges_for_ops),
         cmocka_unit_test(test_a_file_still_being_written_waits_in_the_spool_until_it_settles_then_is_sent),
+        cmocka_unit_test(test_notifications_kept_back_by_an_outage_are_sent_again_in_seconds_not_hours),
         cmocka_unit_test(test_a_wrong_password_is_tried_once_a_pass_and_the_account_is_not_paused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

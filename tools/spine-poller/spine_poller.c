@@ -70,6 +70,7 @@ typedef struct {
     const char *username;
     char *password;
     long interval_minutes;
+    long retry_seconds; /* after a pass that kept notifications back, the next comes this soon (doubling) */
     long batch_size;
     long max_body_bytes; /* the gateway's http.max_body_bytes: no part is larger */
     long parallel_parts;
@@ -1364,6 +1365,8 @@ int main(int argc, char **argv)
     if (p.password == NULL ||
         tsr_config_get_long(config, "spine_poller.interval_minutes", 360, 1, 1440, &p.interval_minutes,
                             &err) != 0 ||
+        tsr_config_get_long(config, "spine_poller.retry_seconds", 60, 1, 86400, &p.retry_seconds, &err) !=
+            0 ||
         tsr_config_get_long(config, "spine_poller.batch_size", 500, 1, 5000, &p.batch_size, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.max_body_bytes", 1048576, 65536, 64L * 1048576,
                             &p.max_body_bytes, &err) != 0 ||
@@ -1396,13 +1399,26 @@ int main(int argc, char **argv)
         rc = poller__run_once(&p) == 0 ? 0 : 1;
     } else {
         poller__log("info", "polling %s every %ld minutes", p.spool_dir, p.interval_minutes);
+        long retry_s = p.retry_seconds;
         while (!poller_stopping) {
-            poller__run_once(&p);
+            /* Notifications kept back by a failure on the way (the gateway down or answering 503, a
+             * database restarting) are tried again in retry_seconds, doubling while they fail, not
+             * an interval later: at the default that was six hours for a child's A&E attendance to
+             * reach the CP-IS Worker. A refused sign-in waits the interval: trying a wrong password
+             * sooner would only pause the account. */
+            long wait_s = p.interval_minutes * 60;
+            if (poller__run_once(&p) != 0 && !poller_stopping && !p.sign_in_refused) {
+                wait_s = retry_s < wait_s ? retry_s : wait_s;
+                poller__log("info", "notifications were kept back: the spool is read again in %ld seconds",
+                            wait_s);
+                retry_s = retry_s * 2 < p.interval_minutes * 60 ? retry_s * 2 : p.interval_minutes * 60;
+            } else {
+                retry_s = p.retry_seconds;
+            }
             /* A file left because it was still being written is read once it has settled, not an
              * interval later (hours, at the default). */
             int settled = 0;
-            for (long s = 0; s < p.interval_minutes * 60 && !poller_stopping && !poller_woken && !settled;
-                 s++) {
+            for (long s = 0; s < wait_s && !poller_stopping && !poller_woken && !settled; s++) {
                 sleep(1);
                 settled = p.settles_at != 0 && time(NULL) >= p.settles_at;
             }
