@@ -370,6 +370,14 @@ const char *tsr_client_name(const tsr_client_t *self)
 /* One request and its answer on a connected DEALER: sends, then waits for the reply with this id,
  * dropping any other (the late answer to an earlier call that gave up). 0 with *reply set, or -1
  * with err filled; *broken says the socket must not be used again (a send failed or time ran out). */
+/* The daemon a call goes to: its type's first word ("records.person.get"), as every handler is named. */
+static void client__server_of(const tsr_call_opts_t *opts, char server[64])
+{
+    const char *type = opts && opts->type ? opts->type : "";
+    size_t n = strcspn(type, ".");
+    snprintf(server, 64, "%.*s", (int)(n < 63 ? n : 63), type);
+}
+
 static int client__exchange(void *socket, const char *endpoint, const tsr_call_opts_t *opts, uint64_t id,
                             const ProtobufCMessage *payload, Tsr__Envelope **reply, int *broken,
                             tsr_error_t *err)
@@ -383,8 +391,21 @@ static int client__exchange(void *socket, const char *endpoint, const tsr_call_o
     if (client__pack_request(opts, id, deadline, payload, &buf, &len) != 0)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL,
                              "Out of memory packing the request.");
-    /* Blocking sends are fine here: the caller is a command-line tool or a thread-pool thread. */
-    int sent = zmq_send(socket, "", 0, ZMQ_SNDMORE) >= 0 && zmq_send(socket, buf, len, 0) >= 0;
+    /* ZMQ_IMMEDIATE: the socket takes a message only once a connection is up. A daemon that is
+     * starting (or a socket just made) is given a moment to connect; one that is down fails within
+     * it, naming itself, rather than holding the caller (a thread-pool thread, with its transaction
+     * open, and the calls queued behind it) until the deadline, the gateway then blaming its caller. */
+    long grace = timeout < CLIENT_CONNECT_GRACE_MS ? timeout : CLIENT_CONNECT_GRACE_MS;
+    zmq_pollitem_t out = {socket, 0, ZMQ_POLLOUT, 0};
+    if (zmq_poll(&out, 1, grace) <= 0 || !(out.revents & ZMQ_POLLOUT)) {
+        free(buf);
+        char server[64];
+        client__server_of(opts, server);
+        return tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
+                             "The %s service is not reachable (%s): is it running?", server, endpoint);
+    }
+    int sent = zmq_send(socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+               zmq_send(socket, buf, len, ZMQ_DONTWAIT) >= 0;
     free(buf);
     if (!sent)
         return tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL, "Cannot send to %s: %s",
@@ -418,14 +439,6 @@ static int client__exchange(void *socket, const char *endpoint, const tsr_call_o
     }
 }
 
-/* The daemon a call goes to: its type's first word ("records.person.get"), as every handler is named. */
-static void client__server_of(const tsr_call_opts_t *opts, char server[64])
-{
-    const char *type = opts && opts->type ? opts->type : "";
-    size_t n = strcspn(type, ".");
-    snprintf(server, 64, "%.*s", (int)(n < 63 ? n : 63), type);
-}
-
 static void *client__connect_dealer(void *zmq_ctx, const char *endpoint, const tsr_call_opts_t *opts,
                                     tsr_error_t *err)
 {
@@ -435,8 +448,9 @@ static void *client__connect_dealer(void *zmq_ctx, const char *endpoint, const t
                       zmq_strerror(errno));
         return NULL;
     }
-    int zero = 0;
+    int zero = 0, one = 1;
     zmq_setsockopt(socket, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(socket, ZMQ_IMMEDIATE, &one, sizeof(one));
     char server[64];
     client__server_of(opts, server);
     if (tsr_curve_connect(socket, server, err) != 0) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tsr_testenv.h"
@@ -238,11 +239,88 @@ static void test_calls_are_served_at_once_after_postgresql_restarts(void **state
     testenv_stop(env);
 }
 
+static long elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* A daemon that is down: a call that needs it fails within the connect grace (a second), naming it,
+ * and a batch job fails as soon. A call from one daemon to another waited for the whole deadline,
+ * holding its thread (so an unrelated workview waited behind it), and the 503 blamed the daemon
+ * called first ('The workflow service did not answer in time') though records was the one down;
+ * `tessera report` waited five minutes for a stopped reporting daemon. */
+static void test_a_call_needing_a_daemon_that_is_down_fails_at_once_naming_it(void **state)
+{
+    (void)state;
+    env = testenv_start();
+    char *admin = testenv_login(env, "mash.admin");
+    testenv_response_t r =
+        testenv_http(env, "GET", "/api/v1/organisations?q=Consultation", admin, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(json_array_size(json_object_get(r.json, "items")) > 0);
+    char org[32], body[256];
+    snprintf(org, sizeof(org), "%s",
+             json_string_value(json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id")));
+    testenv_response_free(&r);
+    snprintf(
+        body, sizeof(body),
+        "{\"type\":\"front-door-consultation\",\"variant\":\"CSSW\",\"subject\":{\"kind\":\"organisation\","
+        "\"id\":\"%s\"}}",
+        org);
+    r = testenv_http(env, "POST", "/api/v1/steps", admin, body, NULL);
+    assert_int_equal(r.status, 201); /* the workflow daemon's connection to records is up */
+    testenv_response_free(&r);
+
+    testenv_kill(env, "records", SIGKILL);
+    for (int i = 0; i < 3; i++) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = testenv_http(env, "POST", "/api/v1/steps", admin, body, NULL);
+        long ms = elapsed_ms(&t0);
+        testenv_assert_error(&r, 503, "service_unavailable");
+        if (strstr(r.body, "records") == NULL)
+            fail_msg("the 503 does not name the records service: %s", r.body);
+        testenv_response_free(&r);
+        if (ms > 3000)
+            fail_msg("the call waited %ld ms for a daemon that is down", ms);
+    }
+    testenv_restart(env, "records"); /* it waits for every daemon: reporting is stopped after */
+    char cmd[700], out[2048] = "";
+    snprintf(cmd, sizeof(cmd),
+             "%s/tessera --config %s report consultations-in-period --start 2026-01-01 --end 2026-01-31 "
+             "--format csv 2>&1",
+             TSR_BIN_DIR, env->config);
+    testenv_kill(env, "reporting", SIGKILL);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    long ms = elapsed_ms(&t0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    if (strstr(out, "reporting service is not reachable") == NULL)
+        fail_msg("tessera report against a stopped reporting daemon said: %s", out);
+    if (ms > 5000)
+        fail_msg("tessera report waited %ld ms for a daemon that is down", ms);
+
+    testenv_restart(env, "reporting");
+    r = testenv_http(env, "POST", "/api/v1/steps", admin, body, NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    free(admin);
+    testenv_stop(env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_acknowledged_organisation_exists_once_across_records_restarts),
         cmocka_unit_test(test_calls_are_served_at_once_after_postgresql_restarts),
+        cmocka_unit_test(test_a_call_needing_a_daemon_that_is_down_fails_at_once_naming_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
