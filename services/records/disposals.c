@@ -85,8 +85,8 @@ static int disposal__check_due(tsr_call_t *call, uint64_t person_id, const char 
                       ret->open_services[i]);
     for (size_t i = 0; i < ret->n_unflagged_services; i++)
         tsr_error_add(err, TSR_E_CONFLICT, "not_due", NULL,
-                      "%s was involved with the person and has not flagged the record for retention: the "
-                      "longest period applies to the whole record.",
+                      "%s was involved with the person and has not flagged the record for retention since "
+                      "its case last closed: the longest period applies to the whole record.",
                       ret->unflagged_services[i]);
     records_retention_release(&r);
     return tsr_error_gathered(err);

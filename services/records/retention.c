@@ -200,6 +200,17 @@ static void retention__flag_from_row(const PGresult *res, int row, int col, Tsr_
     f->flagged_at_ms = strtoll(PQgetvalue(res, row, col + 6), NULL, 10);
 }
 
+/* Whether the service flagged the record at its case's last closure (ended: the day its last
+ * involvement or allocation ended, "" none): a flag from before a case reopened and closed again
+ * counts from a closure that was not the last, and the service must flag the record again. */
+static int retention__flagged_since(const records_retention_t *r, const char *service, const char *ended)
+{
+    for (size_t i = 0; i < r->n_flags; i++)
+        if (strcmp(r->flags[i].service, service) == 0 && strcmp(r->flags[i].closed_on, ended) >= 0)
+            return 1;
+    return 0;
+}
+
 int records_retention_load(tsr_call_t *call, uint64_t person_id, records_retention_t *out, tsr_error_t *err)
 {
     memset(out, 0, sizeof(*out));
@@ -210,16 +221,18 @@ int records_retention_load(tsr_call_t *call, uint64_t person_id, records_retenti
     char person[24];
     snprintf(person, sizeof(person), "%" PRIu64, person_id);
     const char *params[1] = {person};
-    /* Flags, the hold, and each service's state (open: an involvement or an allocation not ended). */
+    /* Flags, the hold, and each service's state (open: an involvement or an allocation not ended; an
+     * allocation ended still makes its service one that was involved with the person). */
     out->res = tsr_db_exec(
         call->conn,
         "SELECT 1, " RETENTION_FLAG_COLUMNS " FROM retention_flags WHERE person_id = $1::bigint"
         " UNION ALL SELECT 2, reason, coalesce(review_date::text, ''), held_by::text,"
         "  (extract(epoch FROM held_at) * 1000)::bigint::text, '', '', ''"
         "  FROM retention_holds WHERE person_id = $1::bigint"
-        " UNION ALL SELECT 3, service, bool_or(open)::text, '', '', '', '', '' FROM ("
-        "  SELECT service, end_date IS NULL AS open FROM involvements WHERE person_id = $1::bigint"
-        "  UNION ALL SELECT service, true FROM allocations WHERE person_id = $1::bigint AND end_date IS NULL"
+        " UNION ALL SELECT 3, service, bool_or(end_date IS NULL)::text, coalesce(max(end_date)::text, ''),"
+        "  '', '', '', '' FROM ("
+        "  SELECT service, end_date FROM involvements WHERE person_id = $1::bigint"
+        "  UNION ALL SELECT service, end_date FROM allocations WHERE person_id = $1::bigint"
         " ) AS s GROUP BY service"
         " ORDER BY 1, 2",
         1, params, err);
@@ -246,10 +259,7 @@ int records_retention_load(tsr_call_t *call, uint64_t person_id, records_retenti
                 out->open[out->n_open++] = service;
                 continue;
             }
-            int flagged = 0;
-            for (size_t i = 0; i < out->n_flags; i++)
-                flagged |= strcmp(out->flags[i].service, service) == 0;
-            if (!flagged)
+            if (!retention__flagged_since(out, service, PQgetvalue(out->res, r, 3)))
                 out->unflagged[out->n_unflagged++] = service;
         }
     }
@@ -342,8 +352,10 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
         "  OR EXISTS (SELECT 1 FROM allocations WHERE person_id = $1::bigint AND service = $2 AND end_date "
         "IS NULL)"
         "   AS open,"
-        "  coalesce($3::date, (SELECT max(end_date) FROM involvements WHERE person_id = $1::bigint"
-        "   AND service = $2)) AS closed_on, (SELECT date_of_birth FROM p) AS born),"
+        "  coalesce($3::date, (SELECT max(d) FROM (SELECT end_date AS d FROM involvements"
+        "   WHERE person_id = $1::bigint AND service = $2 UNION ALL SELECT end_date FROM allocations"
+        "   WHERE person_id = $1::bigint AND service = $2) AS ended)) AS closed_on,"
+        "  (SELECT date_of_birth FROM p) AS born),"
         " k AS (SELECT s.*, (CASE WHEN $7::bool THEN born ELSE closed_on END"
         "  + make_interval(years => $6::int))::date AS keep_until FROM s),"
         " ins AS (INSERT INTO retention_flags (person_id, service, criterion, criterion_title, closed_on,"
@@ -371,7 +383,8 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
                              display, in->service);
     if (!has_closure)
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", "closed_on",
-                             "Enter the day the case closed: %s has no ended %s involvement to take it from.",
+                             "Enter the day the case closed: %s has no ended %s involvement or allocation to "
+                             "take it from.",
                              display, in->service);
     if (criterion->from_birth && !has_birth)
         return tsr_error_set(err, TSR_E_UNPROCESSABLE, "no_date_of_birth", "criterion",
@@ -538,7 +551,9 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
         worker, teams, override, in->on[0] ? in->on : NULL, lim, from, in->person_id ? only : NULL};
     char sql[4096];
     /* Due: the latest flag's date reached, no hold, nothing open, and every service the person was
-     * involved with flagged (the longest period applies to the whole record). */
+     * involved with (an involvement or allocation, ended or not) flagged at or after its last end
+     * (the longest period applies to the whole record; a flag from before a case reopened and closed
+     * again is not the closure's). */
     snprintf(sql, sizeof(sql),
              "WITH day AS (SELECT coalesce($4::date, current_date) AS on_day),"
              " due AS (SELECT f.person_id, max(f.keep_until) AS keep_until FROM retention_flags f"
@@ -549,10 +564,12 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
              " FROM due d JOIN people p ON p.id = d.person_id AND p.merged_into IS NULL"
              " LEFT JOIN restrictions r ON r.person_id = p.id"
              " WHERE NOT EXISTS (SELECT 1 FROM retention_holds h WHERE h.person_id = p.id)"
-             "  AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = p.id AND a.end_date IS NULL)"
+             "  AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = p.id AND (a.end_date IS NULL"
+             "   OR NOT EXISTS (SELECT 1 FROM retention_flags f WHERE f.person_id = p.id"
+             "    AND f.service = a.service AND f.closed_on >= a.end_date)))"
              "  AND NOT EXISTS (SELECT 1 FROM involvements i WHERE i.person_id = p.id AND (i.end_date IS NULL"
              "   OR NOT EXISTS (SELECT 1 FROM retention_flags f WHERE f.person_id = p.id"
-             "    AND f.service = i.service)))"
+             "    AND f.service = i.service AND f.closed_on >= i.end_date)))"
              " ORDER BY d.keep_until, p.id LIMIT $5::int OFFSET $6::bigint",
              records_access_sql);
     PGresult *res = tsr_db_exec(call->conn, sql, 7, params, err);

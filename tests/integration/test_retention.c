@@ -583,6 +583,69 @@ static void test_a_mother_named_by_an_unborn_childs_record_is_not_disposed_of(vo
     free(sw);
 }
 
+static size_t due_count_of(const char *token, const char *person, const char *on)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/retention/due?person_id=%s&on=%s", person, on);
+    json_t *list = testenv_call_json(testenv, token, "GET", path, NULL, 200);
+    size_t n = json_array_size(json_object_get(list, "items"));
+    json_decref(list);
+    return n;
+}
+
+/* A service the person had a key worker with is one of the record's services even once the
+ * allocation has ended: it must flag the record too, from the allocation's end, before the record
+ * is due (seed 002: the longest period applies to the whole record). */
+static void test_a_service_with_an_ended_allocation_must_flag_the_record_before_it_is_due(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *manager = testenv_login(testenv, "mash.manager");
+    char *auditor = testenv_login(testenv, "auditor");
+    char child[32], allocation[32], key_worker[32], path[160], body[160], today[16];
+    testenv_add_person(testenv, sw, "Wren", "Halloway", "2018-03-03", child);
+    {
+        testenv_response_t s =
+            testenv_http(testenv, "POST", "/api/v1/session", NULL,
+                         "{\"username\":\"key.worker\",\"password\":\"tessera-demo\"}", NULL);
+        snprintf(key_worker, sizeof(key_worker), "%s",
+                 json_string_value(json_object_get(json_object_get(s.json, "worker"), "id")));
+        testenv_response_free(&s);
+    }
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", child);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"EH\"}",
+             key_worker);
+    json_t *a = testenv_call_json(testenv, manager, "POST", path, body, 201);
+    snprintf(allocation, sizeof(allocation), "%s", testenv_str(a, "id"));
+    json_decref(a);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", child);
+    json_decref(testenv_call_json(testenv, sw, "POST", path,
+                                  "{\"service\":\"CSSW\",\"kind\":\"child-in-need\",\"start_date\":"
+                                  "\"2025-01-01\",\"end_date\":\"2025-11-30\"}",
+                                  201));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations/%s", child, allocation);
+    json_decref(testenv_call_json(testenv, manager, "DELETE", path, NULL, 204));
+    /* CSSW flags: Early Help has not, so the record is not due even long after CSSW's date. */
+    json_t *ret = flag(sw, child, "CSSW", "{\"criterion\":\"cssw-child-in-need\"}", 200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2043-03-03");
+    assert_int_equal(json_array_size(json_object_get(ret, "unflagged_services")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(ret, "unflagged_services"), 0)),
+                        "EH");
+    json_decref(ret);
+    assert_int_equal(due_count_of(auditor, child, "2099-01-01"), 0);
+    /* Early Help's case closed when its allocation ended (today). */
+    testenv_sql_date(testenv, "current_date", today);
+    ret = flag(sw, child, "EH", "{\"criterion\":\"eh-early-help\"}", 200);
+    assert_string_equal(testenv_str(json_array_get(json_object_get(ret, "flags"), 1), "closed_on"), today);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2043-03-03");
+    assert_int_equal(json_array_size(json_object_get(ret, "unflagged_services")), 0);
+    json_decref(ret);
+    assert_int_equal(due_count_of(auditor, child, "2099-01-01"), 1);
+    free(auditor);
+    free(manager);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -594,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_the_records_daemon_refuses_a_schedule_with_a_fault_naming_it),
         cmocka_unit_test(test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_data),
         cmocka_unit_test(test_a_mother_named_by_an_unborn_childs_record_is_not_disposed_of),
+        cmocka_unit_test(test_a_service_with_an_ended_allocation_must_flag_the_record_before_it_is_due),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
