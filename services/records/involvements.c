@@ -15,15 +15,15 @@
     " coalesce(worker_id, 0), note"
 
 static const char *const involvement_services[] = {"CSSW", "EH", "ASC", NULL};
-static const char *const involvement_kinds[] = {"child-in-need",
-                                                "child-protection",
-                                                "child-looked-after",
-                                                "care-leaver",
-                                                "early-help",
-                                                "adult-social-care",
-                                                "safeguarding-adults",
-                                                "other",
-                                                NULL};
+const char *const records_involvement_kinds[] = {"child-in-need",
+                                                 "child-protection",
+                                                 "child-looked-after",
+                                                 "care-leaver",
+                                                 "early-help",
+                                                 "adult-social-care",
+                                                 "safeguarding-adults",
+                                                 "other",
+                                                 NULL};
 
 static int involvement__in(const char *s, const char *const *list)
 {
@@ -57,7 +57,7 @@ int records_involvement_add(tsr_call_t *call, tsr_error_t *err)
             err, TSR_E_INVALID, in->service[0] ? "invalid_service" : "missing_field", "service",
             "The service is CSSW (children's social work), EH (early help) or ASC (adult social "
             "care).");
-    if (!involvement__in(in->kind, involvement_kinds))
+    if (!involvement__in(in->kind, records_involvement_kinds))
         return tsr_error_set(
             err, TSR_E_INVALID, in->kind[0] ? "invalid_kind" : "missing_field", "kind",
             "The kind of involvement is child-in-need, child-protection, child-looked-after, "

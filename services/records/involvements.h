@@ -7,6 +7,9 @@
 #include "records.pb-c.h"
 #include "tsr_daemon.h"
 
+/* The kinds of involvement, NULL-terminated (the retention schedule's criteria name those they suit). */
+extern const char *const records_involvement_kinds[];
+
 int records_involvement_add(tsr_call_t *call, tsr_error_t *err);
 int records_involvement_end(tsr_call_t *call, tsr_error_t *err);
 int records_involvement_list(tsr_call_t *call, tsr_error_t *err);

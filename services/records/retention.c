@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "access.h"
+#include "involvements.h"
 #include "people.h"
 #include "relations.h"
 #include "tsr_envelope.h"
@@ -19,6 +20,8 @@
 #define RETENTION_CODE_MAX 60
 #define RETENTION_TITLE_MAX 200
 #define RETENTION_REASON_MAX 1000
+/* The kinds of involvement a criterion is for, at most. */
+#define RETENTION_KINDS_MAX 8
 /* How far into the due list a page may start: a council disposes of records in thousands a year. */
 #define RETENTION_DUE_DEPTH 1000000
 
@@ -28,6 +31,10 @@ typedef struct {
     char service[5];
     unsigned keep_years;
     int from_birth;
+    /* The kinds of case it is for (involvement kinds): a case of one of these is not flagged with a
+     * criterion that keeps the record less long than one of them. */
+    const char *kinds[RETENTION_KINDS_MAX + 1];
+    size_t n_kinds;
 } retention_criterion_t;
 
 static retention_criterion_t retention_schedule[RETENTION_CRITERIA_MAX];
@@ -61,7 +68,7 @@ static int retention__code_ok(const char *s)
 static int retention__criterion(const char *file, size_t index, json_t *c, retention_criterion_t *out,
                                 tsr_error_t *err)
 {
-    static const char *const keys[] = {"code", "title", "service", "keep_years", "from", NULL};
+    static const char *const keys[] = {"code", "title", "service", "keep_years", "from", "kinds", NULL};
     const char *key;
     json_t *value;
     if (!json_is_object(c))
@@ -75,7 +82,7 @@ static int retention__criterion(const char *file, size_t index, json_t *c, reten
         if (!known)
             return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
                                  "%s: criteria[%zu] has '%.40s', which is not one of code, title, service, "
-                                 "keep_years, from.",
+                                 "keep_years, from, kinds.",
                                  file, index, key);
     }
     const char *code = json_string_value(json_object_get(c, "code"));
@@ -104,6 +111,27 @@ static int retention__criterion(const char *file, size_t index, json_t *c, reten
         return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
                              "%s: criteria[%zu].from (%s) must be closure or date_of_birth.", file, index,
                              code);
+    json_t *kinds = json_object_get(c, "kinds");
+    if (kinds != NULL && (!json_is_array(kinds) || json_array_size(kinds) > RETENTION_KINDS_MAX))
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+                             "%s: criteria[%zu].kinds (%s) must be a list of up to %d kinds of involvement.",
+                             file, index, code, RETENTION_KINDS_MAX);
+    out->n_kinds = 0;
+    for (size_t k = 0; k < json_array_size(kinds); k++) {
+        const char *kind = json_string_value(json_array_get(kinds, k));
+        const char *known = NULL;
+        for (size_t i = 0; kind != NULL && known == NULL && records_involvement_kinds[i]; i++)
+            if (strcmp(kind, records_involvement_kinds[i]) == 0)
+                known = records_involvement_kinds[i];
+        if (known == NULL)
+            return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
+                                 "%s: criteria[%zu].kinds[%zu] (%s) must be a kind of involvement: "
+                                 "child-in-need, child-protection, child-looked-after, care-leaver, "
+                                 "early-help, adult-social-care, safeguarding-adults or other.",
+                                 file, index, k, code);
+        out->kinds[out->n_kinds++] = known;
+    }
+    out->kinds[out->n_kinds] = NULL;
     for (size_t i = 0; i < index; i++)
         if (strcmp(retention_schedule[i].code, code) == 0)
             return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
@@ -177,6 +205,30 @@ int records_retention_schedule(tsr_call_t *call, tsr_error_t *err)
     out.criteria = ptrs;
     out.n_criteria = retention_schedule_count;
     tsr_call_reply(call, &out.base);
+    return 0;
+}
+
+/* The day a criterion keeps a record until, from the closure or the date of birth (YYYY-MM-DD): 29
+ * February becomes 28 February in a common year, as PostgreSQL counts years. */
+static void retention__until(const retention_criterion_t *c, const char *closed_on, const char *born,
+                             char out[16])
+{
+    int y = 0, m = 0, d = 0;
+    if (sscanf(c->from_birth ? born : closed_on, "%4d-%2d-%2d", &y, &m, &d) != 3) {
+        out[0] = '\0';
+        return;
+    }
+    y += (int)c->keep_years;
+    if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+        d = 28;
+    snprintf(out, 16, "%04d-%02d-%02d", y % 10000, m % 100, d % 100);
+}
+
+static int retention__for_kind(const retention_criterion_t *c, const char *kind)
+{
+    for (size_t i = 0; i < c->n_kinds; i++)
+        if (strcmp(c->kinds[i], kind) == 0)
+            return 1;
     return 0;
 }
 
@@ -331,73 +383,127 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
     if (records_person_require_access(call, in->person_id, "retention flag", display, sizeof(display), err) !=
         0)
         return -1;
-    char person[24], years[16], by[24];
+    char person[24], by[24];
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
-    snprintf(years, sizeof(years), "%u", criterion->keep_years);
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
-    const char *params[8] = {
-        person,           in->service, in->closed_on[0] ? in->closed_on : NULL, criterion->code,
-        criterion->title, years,       criterion->from_birth ? "t" : "f",       by};
-    /* The person's row locked first, then the state judged and the flag written in one statement
-     * whose snapshot follows the lock: an involvement or allocation added at the same moment (its
-     * foreign key's lock waits on this one) is either seen here or begins after the flag. */
+    /* The person's row locked first, then the state judged and the flag written: an involvement or
+     * allocation added at the same moment (its foreign key's lock waits on this one) is either seen
+     * here or begins after the flag. */
     if (records_person_lock(call, person, err) != 0)
         return -1;
+    int rc = -1;
+    const char *params[2] = {person, in->service};
     PGresult *res = tsr_db_exec(
         call->conn,
-        "WITH p AS (SELECT id, date_of_birth FROM people WHERE id = $1::bigint),"
-        " s AS (SELECT"
-        "  EXISTS (SELECT 1 FROM involvements WHERE person_id = $1::bigint AND service = $2 AND end_date IS "
-        "NULL)"
-        "  OR EXISTS (SELECT 1 FROM allocations WHERE person_id = $1::bigint AND service = $2 AND end_date "
-        "IS NULL)"
-        "   AS open,"
-        "  coalesce($3::date, (SELECT max(d) FROM (SELECT end_date AS d FROM involvements"
+        "SELECT EXISTS (SELECT 1 FROM involvements WHERE person_id = $1::bigint AND service = $2"
+        "   AND end_date IS NULL)"
+        "  OR EXISTS (SELECT 1 FROM allocations WHERE person_id = $1::bigint AND service = $2"
+        "   AND end_date IS NULL),"
+        " coalesce((SELECT max(d)::text FROM (SELECT end_date AS d FROM involvements"
         "   WHERE person_id = $1::bigint AND service = $2 UNION ALL SELECT end_date FROM allocations"
-        "   WHERE person_id = $1::bigint AND service = $2) AS ended)) AS closed_on,"
-        "  (SELECT date_of_birth FROM p) AS born),"
-        " k AS (SELECT s.*, (CASE WHEN $7::bool THEN born ELSE closed_on END"
-        "  + make_interval(years => $6::int))::date AS keep_until FROM s),"
-        " ins AS (INSERT INTO retention_flags (person_id, service, criterion, criterion_title, closed_on,"
-        "  keep_until, flagged_by) SELECT $1::bigint, $2, $4, $5, closed_on, keep_until, $8::bigint FROM k"
-        "  WHERE NOT open AND closed_on IS NOT NULL AND keep_until IS NOT NULL"
-        "  ON CONFLICT (person_id, service) DO UPDATE SET criterion = EXCLUDED.criterion,"
-        "  criterion_title = EXCLUDED.criterion_title, closed_on = EXCLUDED.closed_on,"
-        "  keep_until = EXCLUDED.keep_until, flagged_by = EXCLUDED.flagged_by, flagged_at = now()"
-        "  RETURNING keep_until::text)"
-        " SELECT open, closed_on IS NOT NULL, born IS NOT NULL, coalesce((SELECT keep_until FROM ins), ''),"
-        "  coalesce(closed_on::text, '') FROM k",
-        8, params, err);
+        "   WHERE person_id = $1::bigint AND service = $2) AS ended), ''),"
+        " coalesce((SELECT date_of_birth::text FROM people WHERE id = $1::bigint), ''),"
+        " coalesce((SELECT string_agg(DISTINCT kind, ',') FROM involvements WHERE person_id = $1::bigint"
+        "   AND service = $2), '')",
+        2, params, err);
     if (res == NULL)
-        return -1;
-    int open = PQgetvalue(res, 0, 0)[0] == 't', has_closure = PQgetvalue(res, 0, 1)[0] == 't';
-    int has_birth = PQgetvalue(res, 0, 2)[0] == 't';
-    char keep_until[16], closed_on[16];
-    snprintf(keep_until, sizeof(keep_until), "%s", PQgetvalue(res, 0, 3));
-    snprintf(closed_on, sizeof(closed_on), "%s", PQgetvalue(res, 0, 4));
+        goto done;
+    int open = PQgetvalue(res, 0, 0)[0] == 't';
+    char last_end[16], born[16], kinds[256];
+    snprintf(last_end, sizeof(last_end), "%s", PQgetvalue(res, 0, 1));
+    snprintf(born, sizeof(born), "%s", PQgetvalue(res, 0, 2));
+    snprintf(kinds, sizeof(kinds), "%s", PQgetvalue(res, 0, 3));
     PQclear(res);
-    if (open)
-        return tsr_error_set(err, TSR_E_CONFLICT, "case_open", "service",
-                             "%s's %s case is still open (an involvement or an allocation has not ended): a "
-                             "record is flagged for retention when the case closes.",
-                             display, in->service);
-    if (!has_closure)
-        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "closed_on",
-                             "Enter the day the case closed: %s has no ended %s involvement or allocation to "
-                             "take it from.",
-                             display, in->service);
-    if (criterion->from_birth && !has_birth)
-        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "no_date_of_birth", "criterion",
-                             "'%s' counts from the date of birth, which %s's record does not have: record it "
-                             "first, or choose a criterion that counts from the closure.",
-                             criterion->title, display);
+    if (open) {
+        tsr_error_set(err, TSR_E_CONFLICT, "case_open", "service",
+                      "%s's %s case is still open (an involvement or an allocation has not ended): a record "
+                      "is flagged for retention when the case closes.",
+                      display, in->service);
+        goto done;
+    }
+    /* The case ended when the last of its involvements and allocations did. */
+    const char *closed_on = in->closed_on[0] ? in->closed_on : last_end;
+    if (closed_on[0] == '\0') {
+        tsr_error_set(
+            err, TSR_E_INVALID, "missing_field", "closed_on",
+            "Enter the day the case closed: %s has no ended %s involvement or allocation to take it "
+            "from.",
+            display, in->service);
+        goto done;
+    }
+    if (strcmp(closed_on, last_end) < 0) {
+        tsr_error_set(err, TSR_E_UNPROCESSABLE, "closed_before_case_ended", "closed_on",
+                      "%s's %s case cannot have closed on %s: its last involvement or allocation ended on "
+                      "%s. Enter that day or "
+                      "the later day the case closed.",
+                      display, in->service, closed_on, last_end);
+        goto done;
+    }
+    if (criterion->from_birth && born[0] == '\0') {
+        tsr_error_set(err, TSR_E_UNPROCESSABLE, "no_date_of_birth", "criterion",
+                      "'%s' counts from the date of birth, which %s's record does not have: record it first, "
+                      "or choose a criterion that counts from the closure.",
+                      criterion->title, display);
+        goto done;
+    }
+    char keep_until[16];
+    retention__until(criterion, closed_on, born, keep_until);
+    /* The criterion suits the case: not one that keeps the record less long than any criterion for
+     * a kind of case the service had (a child protection case is not 'contact only'). */
+    const retention_criterion_t *longest = NULL;
+    char floor_until[16] = "", floor_kind[40] = "";
+    for (char *kind = kinds, *next; kind && *kind; kind = next) {
+        next = strchr(kind, ',');
+        if (next != NULL)
+            *next++ = '\0';
+        const retention_criterion_t *least = NULL;
+        char least_until[16] = "";
+        for (size_t c = 0; c < retention_schedule_count; c++) {
+            const retention_criterion_t *candidate = &retention_schedule[c];
+            char until[16];
+            if (strcmp(candidate->service, in->service) != 0 || !retention__for_kind(candidate, kind) ||
+                (candidate->from_birth && born[0] == '\0'))
+                continue;
+            retention__until(candidate, closed_on, born, until);
+            if (least == NULL || strcmp(until, least_until) < 0) {
+                least = candidate;
+                snprintf(least_until, sizeof(least_until), "%s", until);
+            }
+        }
+        if (least != NULL && strcmp(least_until, floor_until) > 0) {
+            longest = least;
+            snprintf(floor_until, sizeof(floor_until), "%s", least_until);
+            snprintf(floor_kind, sizeof(floor_kind), "%.39s", kind);
+        }
+    }
+    if (longest != NULL && strcmp(keep_until, floor_until) < 0) {
+        tsr_error_set(err, TSR_E_UNPROCESSABLE, "unsuitable_criterion", "criterion",
+                      "'%s' would keep %s's record until %s, but the %s case was %s: '%s' keeps it until %s. "
+                      "Choose the criterion for the case as it was; the longest period applies.",
+                      criterion->title, display, keep_until, in->service, floor_kind, longest->title,
+                      floor_until);
+        goto done;
+    }
+    const char *ins[7] = {person, in->service, criterion->code, criterion->title, closed_on, keep_until, by};
+    res =
+        tsr_db_exec(call->conn,
+                    "INSERT INTO retention_flags (person_id, service, criterion, criterion_title, closed_on,"
+                    " keep_until, flagged_by) VALUES ($1::bigint, $2, $3, $4, $5::date, $6::date, $7::bigint)"
+                    " ON CONFLICT (person_id, service) DO UPDATE SET criterion = EXCLUDED.criterion,"
+                    " criterion_title = EXCLUDED.criterion_title, closed_on = EXCLUDED.closed_on,"
+                    " keep_until = EXCLUDED.keep_until, flagged_by = EXCLUDED.flagged_by, flagged_at = now()",
+                    7, ins, err);
+    if (res == NULL)
+        goto done;
+    PQclear(res);
     char summary[512];
     snprintf(summary, sizeof(summary),
              "Flagged %.200s (%" PRIu64 ") for retention: %s case closed %s, '%.120s', kept until %s",
              display, in->person_id, in->service, closed_on, criterion->title, keep_until);
-    if (records_person_audit(call, in->person_id, display, "retention-flagged", summary, err) != 0)
-        return -1;
-    return retention__reply(call, in->person_id, 1, err);
+    if (records_person_audit(call, in->person_id, display, "retention-flagged", summary, err) == 0)
+        rc = retention__reply(call, in->person_id, 1, err);
+done:
+    return rc;
 }
 
 int records_retention_unflag(tsr_call_t *call, tsr_error_t *err)

@@ -1311,7 +1311,7 @@ journey("Retention (seed 002): a key worker flags a demo person's closed service
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${efua.id}/involvements/${asc.id}/end`, { end_date: '2025-03-31' });
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${efua.id}/involvements`, { service: 'EH', kind: 'early-help', start_date: '2025-01-06' });
   const old = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Wilf', family: 'Oldacre' }, gender: 'male', date_of_birth: '1990-05-05' });
-  await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${old.id}/involvements`, { service: 'CSSW', kind: 'child-in-need', start_date: '2004-09-01', end_date: '2005-06-30' });
+  await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${old.id}/involvements`, { service: 'CSSW', kind: 'other', start_date: '2004-09-01', end_date: '2005-06-30' });
   const flagged = await apiCall(ctx.base, admin, 'PUT', `/api/v1/people/${old.id}/retention/CSSW`, { criterion: 'cssw-contact-only' });
   expect(flagged.keep_until === '2011-06-30', `the long-closed record is kept until ${flagged.keep_until}`);
   let kb = await signIn(s, 'key.worker');

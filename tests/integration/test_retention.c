@@ -396,8 +396,16 @@ static void test_the_records_daemon_refuses_a_schedule_with_a_fault_naming_it(vo
     char *not_json = testenv_write_file(testenv, "not-json.json", "{\"criteria\": [\n  {\"code\": }\n]}");
     snprintf(setting, sizeof(setting), "TESSERA_RECORDS_RETENTION_SCHEDULE_FILE=%s", not_json);
     testenv_assert_refuses_to_start(testenv, "records", setting, "line 2", NULL);
+    /* A criterion for a kind of case there is not (a typo would leave the case unguarded). */
+    char *bad_kind = testenv_write_file(
+        testenv, "bad-kind.json",
+        "{\"criteria\": [{\"code\": \"cssw-cp\", \"title\": \"Child protection\", \"service\": \"CSSW\","
+        " \"keep_years\": 35, \"from\": \"closure\", \"kinds\": [\"child-protectoin\"]}]}");
+    snprintf(setting, sizeof(setting), "TESSERA_RECORDS_RETENTION_SCHEDULE_FILE=%s", bad_kind);
+    testenv_assert_refuses_to_start(testenv, "records", setting, "criteria[0].kinds[0] (cssw-cp)", NULL);
     free(bad);
     free(not_json);
+    free(bad_kind);
 }
 
 /* Polls sql (a count) until it is want, for up to five seconds: the daemons following records'
@@ -583,6 +591,19 @@ static void test_a_mother_named_by_an_unborn_childs_record_is_not_disposed_of(vo
     free(sw);
 }
 
+/* The error a call answers, whose body must hold `words`. */
+static void refused_saying(const char *token, const char *method, const char *path, const char *body,
+                           long status, const char *code, const char *field, const char *words)
+{
+    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
+    testenv_assert_error(&r, status, code);
+    if (field != NULL)
+        assert_string_equal(testenv_str(json_object_get(r.json, "error"), "field"), field);
+    if (strstr(r.body, words) == NULL)
+        fail_msg("%s %s: '%s' is not in %s", method, path, words, r.body);
+    testenv_response_free(&r);
+}
+
 static size_t due_count_of(const char *token, const char *person, const char *on)
 {
     char path[128];
@@ -591,6 +612,47 @@ static size_t due_count_of(const char *token, const char *person, const char *on
     size_t n = json_array_size(json_object_get(list, "items"));
     json_decref(list);
     return n;
+}
+
+/* A closure cannot be before the case ended (a typo of a year would make a child protection record
+ * closed last week due at once), and a case is not flagged with a criterion that keeps its record
+ * less long than its kind of case needs: each refused, naming the field, and nothing kept. */
+static void
+test_a_flag_closing_before_the_case_ended_or_unsuited_to_it_is_refused_naming_the_field(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *auditor = testenv_login(testenv, "auditor");
+    char child[32], path[160], sql[160];
+    testenv_add_person(testenv, sw, "Ivo", "Marchetti", "2012-08-08", child);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", child);
+    json_decref(testenv_call_json(testenv, sw, "POST", path,
+                                  "{\"service\":\"CSSW\",\"kind\":\"child-protection\",\"start_date\":"
+                                  "\"2024-03-01\",\"end_date\":\"2025-11-30\"}",
+                                  201));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/CSSW", child);
+    refused_saying(sw, "PUT", path, "{\"criterion\":\"cssw-child-protection\",\"closed_on\":\"2016-11-30\"}",
+                   422, "closed_before_case_ended", "closed_on", "ended on 2025-11-30");
+    refused_saying(sw, "PUT", path, "{\"criterion\":\"cssw-contact-only\"}", 422, "unsuitable_criterion",
+                   "criterion", "'Child protection' keeps it until 2060-11-30");
+    refused_saying(sw, "PUT", path, "{\"criterion\":\"cssw-child-in-need\"}", 422, "unsuitable_criterion",
+                   "criterion", "child-protection");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.retention_flags WHERE person_id = %s", child);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    assert_int_equal(due_count_of(auditor, child, "2099-01-01"), 0);
+    /* The right criterion, from the end or a later closure; a longer one is the service's choice. */
+    json_t *ret = flag(sw, child, "CSSW", "{\"criterion\":\"cssw-child-protection\"}", 200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2060-11-30");
+    json_decref(ret);
+    ret = flag(sw, child, "CSSW", "{\"criterion\":\"cssw-child-protection\",\"closed_on\":\"2025-12-15\"}",
+               200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2060-12-15");
+    json_decref(ret);
+    ret = flag(sw, child, "CSSW", "{\"criterion\":\"cssw-looked-after\"}", 200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2087-08-08");
+    json_decref(ret);
+    free(auditor);
+    free(sw);
 }
 
 /* A service the person had a key worker with is one of the record's services even once the
@@ -633,7 +695,10 @@ static void test_a_service_with_an_ended_allocation_must_flag_the_record_before_
                         "EH");
     json_decref(ret);
     assert_int_equal(due_count_of(auditor, child, "2099-01-01"), 0);
-    /* Early Help's case closed when its allocation ended (today). */
+    /* Early Help's case closed when its allocation ended (today), not before. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", child);
+    refused_saying(sw, "PUT", path, "{\"criterion\":\"eh-contact-only\",\"closed_on\":\"2025-01-01\"}", 422,
+                   "closed_before_case_ended", "closed_on", "allocation");
     testenv_sql_date(testenv, "current_date", today);
     ret = flag(sw, child, "EH", "{\"criterion\":\"eh-early-help\"}", 200);
     assert_string_equal(testenv_str(json_array_get(json_object_get(ret, "flags"), 1), "closed_on"), today);
@@ -657,6 +722,8 @@ int main(void)
         cmocka_unit_test(test_the_records_daemon_refuses_a_schedule_with_a_fault_naming_it),
         cmocka_unit_test(test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_data),
         cmocka_unit_test(test_a_mother_named_by_an_unborn_childs_record_is_not_disposed_of),
+        cmocka_unit_test(
+            test_a_flag_closing_before_the_case_ended_or_unsuited_to_it_is_refused_naming_the_field),
         cmocka_unit_test(test_a_service_with_an_ended_allocation_must_flag_the_record_before_it_is_due),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
