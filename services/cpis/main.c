@@ -20,6 +20,7 @@ static const tsr_handler_def_t cpis_handlers[] = {
     {"cpis.plans.record", cpis_plans_record, &tsr__cpis__plan_record__descriptor},
     {"cpis.plans.end", cpis_plans_end, &tsr__cpis__plan_end__descriptor},
     {"cpis.plans.list", cpis_plans_list, &tsr__cpis__plan_query__descriptor},
+    {"cpis.plans.states", cpis_plans_states, &tsr__cpis__plan_states_query__descriptor},
     {"cpis.demographics.record", cpis_demographics_record, &tsr__cpis__demographics__descriptor},
     {"cpis.uploads.create", cpis_uploads_create, &tsr__cpis__upload_create__descriptor},
     {"cpis.uploads.list", cpis_uploads_list, &tsr__cpis__upload_query__descriptor},

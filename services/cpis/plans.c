@@ -749,6 +749,62 @@ int cpis_plans_list(tsr_call_t *call, tsr_error_t *err)
         call, json_pack("{s:o, s:s?}", "items", items, "next_cursor", next[0] ? next : NULL), err);
 }
 
+/* For records' retention: the plans of the children named (the record and the duplicates merged
+ * into it), or, naming none, each child with a plan and whether one of theirs is open. Ids, types
+ * and dates only: the caller shows a worker at most that a plan keeps the record open. */
+int cpis_plans_states(tsr_call_t *call, tsr_error_t *err)
+{
+    const Tsr__Cpis__PlanStatesQuery *q = (const Tsr__Cpis__PlanStatesQuery *)call->payload;
+    if (tsr_actor_require_worker(call->actor, err) != 0)
+        return -1;
+    if (q->n_person_ids > PLANS_ACCESS_ASK_MAX)
+        return tsr_error_set(err, TSR_E_INVALID, "too_many", "person_ids",
+                             "Ask about at most %d children at once.", PLANS_ACCESS_ASK_MAX);
+    char ids[PLANS_ACCESS_ASK_MAX * 24];
+    tsr_db_id_array(q->person_ids, q->n_person_ids, ids, sizeof(ids));
+    const char *params[1] = {ids};
+    PGresult *res =
+        q->n_person_ids > 0
+            ? tsr_db_exec(
+                  call->conn,
+                  "SELECT person_id, id, plan_type, start_date::text, coalesce(end_date::text, '')"
+                  " FROM plans WHERE person_id = ANY ($1::bigint[]) ORDER BY person_id, start_date, id",
+                  1, params, err)
+            : tsr_db_exec(call->conn,
+                          "SELECT person_id, 0, '', min(start_date)::text,"
+                          " CASE WHEN bool_or(end_date IS NULL) THEN '' ELSE max(end_date)::text END"
+                          " FROM plans GROUP BY person_id ORDER BY person_id",
+                          0, NULL, err);
+    if (res == NULL)
+        return -1;
+    int rows = PQntuples(res);
+    Tsr__Cpis__PlanState *items = calloc((size_t)rows + 1, sizeof(*items));
+    Tsr__Cpis__PlanState **ptrs = calloc((size_t)rows + 1, sizeof(*ptrs));
+    if (items == NULL || ptrs == NULL) {
+        free(items);
+        free(ptrs);
+        PQclear(res);
+        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+    }
+    for (int i = 0; i < rows; i++) {
+        tsr__cpis__plan_state__init(&items[i]);
+        items[i].person_id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        items[i].plan_id = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+        items[i].plan_type = PQgetvalue(res, i, 2);
+        items[i].start_date = PQgetvalue(res, i, 3);
+        items[i].end_date = PQgetvalue(res, i, 4);
+        ptrs[i] = &items[i];
+    }
+    Tsr__Cpis__PlanStates out = TSR__CPIS__PLAN_STATES__INIT;
+    out.plans = ptrs;
+    out.n_plans = (size_t)rows;
+    tsr_call_reply(call, &out.base);
+    free(items);
+    free(ptrs);
+    PQclear(res);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------------------------------
  * The NHS's demographics (a PDS trace)
  * ---------------------------------------------------------------------------------------------- */

@@ -24,6 +24,10 @@ int cpis_plans_schedule(tsr_daemon_t *daemon);
 int cpis_plans_record(tsr_call_t *call, tsr_error_t *err);
 int cpis_plans_end(tsr_call_t *call, tsr_error_t *err);
 int cpis_plans_list(tsr_call_t *call, tsr_error_t *err);
+/* cpis.plans.states: for records' retention, the plans of some children (ids, types, dates), or
+ * each child with a plan and whether one is open; any worker or the system, not audited (nothing
+ * is shown to a worker but that a plan keeps a record open). */
+int cpis_plans_states(tsr_call_t *call, tsr_error_t *err);
 int cpis_demographics_record(tsr_call_t *call, tsr_error_t *err);
 int cpis_uploads_create(tsr_call_t *call, tsr_error_t *err);
 int cpis_uploads_list(tsr_call_t *call, tsr_error_t *err);

@@ -63,9 +63,15 @@ int records_person_not_found(tsr_call_t *call, uint64_t id, tsr_error_t *err)
 /* Whether the record is due, as records.retention.due lists it; every reason it is not, at once. */
 static int disposal__check_due(tsr_call_t *call, uint64_t person_id, const char *today, tsr_error_t *err)
 {
-    records_retention_t r;
-    if (records_retention_load(call, person_id, &r, err) != 0)
+    /* An open CP-IS plan keeps the record (cpis is asked; no answer, nothing is disposed of). */
+    Tsr__Cpis__PlanStates *plans = NULL;
+    if (records_retention_plans(call, person_id, &plans, err) != 0)
         return -1;
+    records_retention_t r;
+    if (records_retention_load_plans(call, person_id, plans, &r, err) != 0) {
+        records_retention_plans_free(&plans);
+        return -1;
+    }
     tsr_error_clear(err);
     const Tsr__Records__Retention *ret = &r.retention;
     if (ret->n_flags == 0)
@@ -80,15 +86,24 @@ static int disposal__check_due(tsr_call_t *call, uint64_t person_id, const char 
                       "first.",
                       ret->hold->reason);
     for (size_t i = 0; i < ret->n_open_services; i++)
+        if (!r.open_by_plan_only || strcmp(ret->open_services[i], "CSSW") != 0)
+            tsr_error_add(err, TSR_E_CONFLICT, "not_due", NULL,
+                          "The record is still open with %s (an involvement or allocation not ended).",
+                          ret->open_services[i]);
+    if (r.open_plan != NULL)
         tsr_error_add(err, TSR_E_CONFLICT, "not_due", NULL,
-                      "The record is still open with %s (an involvement or allocation not ended).",
-                      ret->open_services[i]);
+                      "A CP-IS plan is open: the child's %s from %s (plan %" PRIu64
+                      ") has not ended, so the CSSW case is open.",
+                      strcmp(r.open_plan->plan_type, "child-in-care") == 0 ? "time in care"
+                                                                           : "protection plan",
+                      r.open_plan->start_date, r.open_plan->plan_id);
     for (size_t i = 0; i < ret->n_unflagged_services; i++)
         tsr_error_add(err, TSR_E_CONFLICT, "not_due", NULL,
                       "%s was involved with the person and has not flagged the record for retention since "
                       "its case last closed: the longest period applies to the whole record.",
                       ret->unflagged_services[i]);
     records_retention_release(&r);
+    records_retention_plans_free(&plans);
     return tsr_error_gathered(err);
 }
 

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "access.h"
+#include "cpis.pb-c.h"
 #include "involvements.h"
 #include "people.h"
 #include "relations.h"
@@ -22,6 +23,8 @@
 #define RETENTION_REASON_MAX 1000
 /* The kinds of involvement a criterion is for, at most. */
 #define RETENTION_KINDS_MAX 8
+/* A record and the duplicates merged into it, asked about together: a council merges a handful. */
+#define RETENTION_IDS_MAX 64
 /* How far into the due list a page may start: a council disposes of records in thousands a year. */
 #define RETENTION_DUE_DEPTH 1000000
 
@@ -31,8 +34,8 @@ typedef struct {
     char service[5];
     unsigned keep_years;
     int from_birth;
-    /* The kinds of case it is for (involvement kinds): a case of one of these is not flagged with a
-     * criterion that keeps the record less long than one of them. */
+    /* The kinds of case it is for (involvement kinds; a CP-IS plan counts as its kind): a case of
+     * one of these is not flagged with a criterion that keeps the record less long than one of them. */
     const char *kinds[RETENTION_KINDS_MAX + 1];
     size_t n_kinds;
 } retention_criterion_t;
@@ -44,6 +47,8 @@ static char retention_schedule_file[512];
 /* Information governance and system support keep records past their time, and see what is due. */
 static const char *const retention_keepers[] = {"admin", "system-support", "auditor", "system", NULL};
 static const char *const retention_services[] = {"CSSW", "EH", "ASC", NULL};
+/* The service a CP-IS plan is a case of, as a Retention message's list item. */
+static char retention_cssw[] = "CSSW";
 
 static int retention__service(const char *s)
 {
@@ -208,6 +213,81 @@ int records_retention_schedule(tsr_call_t *call, tsr_error_t *err)
     return 0;
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * CP-IS plans: a child protection plan or a child in care is a children's social work (CSSW) case,
+ * whatever the involvements say. The cpis daemon keeps the plans; records asks it
+ * (cpis.plans.states) at the moment it judges, rather than keeping a copy that could lag behind a
+ * plan just recorded or miss one recorded before the copy began.
+ * ---------------------------------------------------------------------------------------------- */
+
+int records_retention_plans(tsr_call_t *call, uint64_t person_id, Tsr__Cpis__PlanStates **out,
+                            tsr_error_t *err)
+{
+    *out = NULL;
+    char person[24];
+    snprintf(person, sizeof(person), "%" PRIu64, person_id);
+    const char *params[1] = {person};
+    /* The record and every duplicate merged into it: cpis moves a duplicate's plans when it hears of
+     * the merge, which may not have happened yet. */
+    PGresult *res = tsr_db_exec(call->conn,
+                                "WITH RECURSIVE gone AS (SELECT id FROM people WHERE id = $1::bigint"
+                                "  UNION ALL SELECT p.id FROM people p JOIN gone g ON p.merged_into = g.id)"
+                                " SELECT id FROM gone ORDER BY id LIMIT 64", /* RETENTION_IDS_MAX */
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    uint64_t ids[RETENTION_IDS_MAX];
+    Tsr__Cpis__PlanStatesQuery q = TSR__CPIS__PLAN_STATES_QUERY__INIT;
+    q.person_ids = ids;
+    for (int i = 0; i < PQntuples(res) && i < RETENTION_IDS_MAX; i++)
+        ids[q.n_person_ids++] = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+    PQclear(res);
+    if (q.n_person_ids == 0)
+        ids[q.n_person_ids++] = person_id;
+    ProtobufCMessage *reply = NULL;
+    if (tsr_call_ask(call, "cpis", "cpis.plans.states", &q.base, &tsr__cpis__plan_states__descriptor, &reply,
+                     err) != 0) {
+        if (err->status == TSR_E_UNAVAILABLE)
+            snprintf(err->message, sizeof(err->message),
+                     "Tessera cannot tell now whether a CP-IS plan keeps the record open (the CP-IS service "
+                     "did not answer): try again in a moment.");
+        return -1;
+    }
+    *out = (Tsr__Cpis__PlanStates *)reply;
+    return 0;
+}
+
+void records_retention_plans_free(Tsr__Cpis__PlanStates **plans)
+{
+    if (*plans != NULL)
+        protobuf_c_message_free_unpacked(&(*plans)->base, NULL);
+    *plans = NULL;
+}
+
+/* The first open plan, or NULL. */
+static const Tsr__Cpis__PlanState *retention__open_plan(const Tsr__Cpis__PlanStates *plans)
+{
+    for (size_t i = 0; plans != NULL && i < plans->n_plans; i++)
+        if (plans->plans[i]->end_date[0] == '\0')
+            return plans->plans[i];
+    return NULL;
+}
+
+/* The kind of case a plan is (as an involvement's kind), and its words. */
+static const char *retention__plan_kind(const char *plan_type)
+{
+    return strcmp(plan_type, "child-in-care") == 0 ? "child-looked-after" : "child-protection";
+}
+
+static const char *retention__plan_title(const char *plan_type)
+{
+    if (strcmp(plan_type, "child-in-care") == 0)
+        return "child in care";
+    if (strcmp(plan_type, "unborn-child-protection-plan") == 0)
+        return "unborn child protection plan";
+    return "child protection plan";
+}
+
 /* The day a criterion keeps a record until, from the closure or the date of birth (YYYY-MM-DD): 29
  * February becomes 28 February in a common year, as PostgreSQL counts years. */
 static void retention__until(const retention_criterion_t *c, const char *closed_on, const char *born,
@@ -253,8 +333,8 @@ static void retention__flag_from_row(const PGresult *res, int row, int col, Tsr_
 }
 
 /* Whether the service flagged the record at its case's last closure (ended: the day its last
- * involvement or allocation ended, "" none): a flag from before a case reopened and closed again
- * counts from a closure that was not the last, and the service must flag the record again. */
+ * involvement, allocation or plan ended, "" none): a flag from before a case reopened and closed
+ * again counts from a closure that was not the last, and the service must flag the record again. */
 static int retention__flagged_since(const records_retention_t *r, const char *service, const char *ended)
 {
     for (size_t i = 0; i < r->n_flags; i++)
@@ -264,6 +344,12 @@ static int retention__flagged_since(const records_retention_t *r, const char *se
 }
 
 int records_retention_load(tsr_call_t *call, uint64_t person_id, records_retention_t *out, tsr_error_t *err)
+{
+    return records_retention_load_plans(call, person_id, NULL, out, err);
+}
+
+int records_retention_load_plans(tsr_call_t *call, uint64_t person_id, const Tsr__Cpis__PlanStates *plans,
+                                 records_retention_t *out, tsr_error_t *err)
 {
     memset(out, 0, sizeof(*out));
     tsr__records__retention__init(&out->retention);
@@ -315,6 +401,32 @@ int records_retention_load(tsr_call_t *call, uint64_t person_id, records_retenti
                 out->unflagged[out->n_unflagged++] = service;
         }
     }
+    /* A CP-IS plan is a CSSW case: open, it keeps CSSW open; ended, CSSW must flag the record. */
+    if (plans != NULL && plans->n_plans > 0) {
+        int cssw_open = 0, cssw_unflagged = 0;
+        const char *last_end = "";
+        for (size_t i = 0; i < out->n_open; i++)
+            cssw_open |= strcmp(out->open[i], "CSSW") == 0;
+        for (size_t i = 0; i < plans->n_plans; i++)
+            if (strcmp(plans->plans[i]->end_date, last_end) > 0)
+                last_end = plans->plans[i]->end_date;
+        int cssw_flagged = retention__flagged_since(out, "CSSW", last_end);
+        out->open_plan = retention__open_plan(plans);
+        if (out->open_plan != NULL && !cssw_open) {
+            size_t kept = 0;
+            for (size_t i = 0; i < out->n_unflagged; i++)
+                if (strcmp(out->unflagged[i], "CSSW") != 0)
+                    out->unflagged[kept++] = out->unflagged[i];
+            out->n_unflagged = kept;
+            out->open[out->n_open++] = retention_cssw;
+            out->open_by_plan_only = 1;
+        }
+        for (size_t i = 0; i < out->n_unflagged; i++)
+            cssw_unflagged |= strcmp(out->unflagged[i], "CSSW") == 0;
+        if (out->open_plan == NULL && !cssw_open && !cssw_flagged && !cssw_unflagged &&
+            out->n_unflagged < RECORDS_RETENTION_SERVICES)
+            out->unflagged[out->n_unflagged++] = retention_cssw;
+    }
     out->retention.flags = out->flag_ptrs;
     out->retention.n_flags = out->n_flags;
     out->retention.open_services = out->open;
@@ -330,18 +442,28 @@ void records_retention_release(records_retention_t *r)
     r->res = NULL;
 }
 
-/* Replies with the record's retention as it now stands; flags only to a reader who may see them. */
-static int retention__reply(tsr_call_t *call, uint64_t person_id, int full, tsr_error_t *err)
+/* Replies with the record's retention as it now stands; flags only to a reader who may see them.
+ * plans: the record's CP-IS plans, or NULL to ask cpis for them here (to one who sees the flags),
+ * the reply leaving them out when it does not answer. */
+static int retention__reply(tsr_call_t *call, uint64_t person_id, int full,
+                            const Tsr__Cpis__PlanStates *plans, tsr_error_t *err)
 {
+    Tsr__Cpis__PlanStates *asked = NULL;
+    tsr_error_t unasked;
+    if (plans == NULL && full && records_retention_plans(call, person_id, &asked, &unasked) == 0)
+        plans = asked;
     records_retention_t r;
-    if (records_retention_load(call, person_id, &r, err) != 0)
+    if (records_retention_load_plans(call, person_id, plans, &r, err) != 0) {
+        records_retention_plans_free(&asked);
         return -1;
+    }
     if (!full) {
         r.retention.n_flags = r.retention.n_open_services = r.retention.n_unflagged_services = 0;
         r.retention.keep_until = "";
     }
     tsr_call_reply(call, &r.retention.base);
     records_retention_release(&r);
+    records_retention_plans_free(&asked);
     return 0;
 }
 
@@ -391,6 +513,13 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
      * here or begins after the flag. */
     if (records_person_lock(call, person, err) != 0)
         return -1;
+    /* CP-IS plans are children's social work's: a CSSW flag waits for cpis's answer (none: 503);
+     * another service's reply shows them only when cpis answers. */
+    Tsr__Cpis__PlanStates *plans = NULL;
+    int cssw = strcmp(in->service, "CSSW") == 0;
+    tsr_error_t unasked;
+    if (records_retention_plans(call, in->person_id, &plans, cssw ? err : &unasked) != 0 && cssw)
+        return -1;
     int rc = -1;
     const char *params[2] = {person, in->service};
     PGresult *res = tsr_db_exec(
@@ -414,6 +543,7 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
     snprintf(born, sizeof(born), "%s", PQgetvalue(res, 0, 2));
     snprintf(kinds, sizeof(kinds), "%s", PQgetvalue(res, 0, 3));
     PQclear(res);
+    const Tsr__Cpis__PlanState *open_plan = cssw ? retention__open_plan(plans) : NULL;
     if (open) {
         tsr_error_set(err, TSR_E_CONFLICT, "case_open", "service",
                       "%s's %s case is still open (an involvement or an allocation has not ended): a record "
@@ -421,7 +551,26 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
                       display, in->service);
         goto done;
     }
-    /* The case ended when the last of its involvements and allocations did. */
+    if (open_plan != NULL) {
+        tsr_error_set(err, TSR_E_CONFLICT, "case_open", "service",
+                      "%s's %s case is still open: the %s from %s (CP-IS plan %" PRIu64
+                      ") has not ended. A record is flagged for retention when the case closes.",
+                      display, in->service, retention__plan_title(open_plan->plan_type),
+                      open_plan->start_date, open_plan->plan_id);
+        goto done;
+    }
+    /* The case ended when the last of its involvements, allocations and (CSSW) plans did. */
+    const char *last_what = "involvement or allocation";
+    for (size_t i = 0; cssw && plans != NULL && i < plans->n_plans; i++) {
+        const Tsr__Cpis__PlanState *plan = plans->plans[i];
+        if (strcmp(plan->end_date, last_end) > 0) {
+            snprintf(last_end, sizeof(last_end), "%s", plan->end_date);
+            last_what = retention__plan_title(plan->plan_type);
+        }
+        size_t used = strlen(kinds);
+        snprintf(kinds + used, sizeof(kinds) - used, "%s%s", used ? "," : "",
+                 retention__plan_kind(plan->plan_type));
+    }
     const char *closed_on = in->closed_on[0] ? in->closed_on : last_end;
     if (closed_on[0] == '\0') {
         tsr_error_set(
@@ -433,10 +582,9 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
     }
     if (strcmp(closed_on, last_end) < 0) {
         tsr_error_set(err, TSR_E_UNPROCESSABLE, "closed_before_case_ended", "closed_on",
-                      "%s's %s case cannot have closed on %s: its last involvement or allocation ended on "
-                      "%s. Enter that day or "
+                      "%s's %s case cannot have closed on %s: its last %s ended on %s. Enter that day or "
                       "the later day the case closed.",
-                      display, in->service, closed_on, last_end);
+                      display, in->service, closed_on, last_what, last_end);
         goto done;
     }
     if (criterion->from_birth && born[0] == '\0') {
@@ -501,8 +649,9 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
              "Flagged %.200s (%" PRIu64 ") for retention: %s case closed %s, '%.120s', kept until %s",
              display, in->person_id, in->service, closed_on, criterion->title, keep_until);
     if (records_person_audit(call, in->person_id, display, "retention-flagged", summary, err) == 0)
-        rc = retention__reply(call, in->person_id, 1, err);
+        rc = retention__reply(call, in->person_id, 1, plans, err);
 done:
+    records_retention_plans_free(&plans);
     return rc;
 }
 
@@ -536,7 +685,7 @@ int records_retention_unflag(tsr_call_t *call, tsr_error_t *err)
     PQclear(res);
     if (records_person_audit(call, in->person_id, display, "retention-unflagged", summary, err) != 0)
         return -1;
-    return retention__reply(call, in->person_id, 1, err);
+    return retention__reply(call, in->person_id, 1, NULL, err);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -596,7 +745,7 @@ int records_retention_hold(tsr_call_t *call, tsr_error_t *err)
     snprintf(summary, sizeof(summary), "Held the record of %s (%" PRIu64 ") past its retention: %s%s%s",
              display, in->person_id, reason, in->review_date[0] ? "; review on " : "", in->review_date);
     if (records_person_audit(call, in->person_id, display, "retention-held", summary, err) == 0)
-        rc = retention__reply(call, in->person_id, full, err);
+        rc = retention__reply(call, in->person_id, full, NULL, err);
 done:
     free(reason);
     return rc;
@@ -630,7 +779,7 @@ int records_retention_release_hold(tsr_call_t *call, tsr_error_t *err)
     PQclear(res);
     if (records_person_audit(call, in->person_id, display, "retention-released", summary, err) != 0)
         return -1;
-    return retention__reply(call, in->person_id, full, err);
+    return retention__reply(call, in->person_id, full, NULL, err);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -653,15 +802,58 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
     snprintf(from, sizeof(from), "%lu", offset);
     char only[24];
     snprintf(only, sizeof(only), "%" PRIu64, in->person_id);
-    const char *params[7] = {
-        worker, teams, override, in->on[0] ? in->on : NULL, lim, from, in->person_id ? only : NULL};
-    char sql[4096];
+    /* The children with CP-IS plans, and whether one of each's is open: asked of cpis (none: 503). */
+    Tsr__Cpis__PlanStatesQuery q = TSR__CPIS__PLAN_STATES_QUERY__INIT;
+    ProtobufCMessage *answer = NULL;
+    if (tsr_call_ask(call, "cpis", "cpis.plans.states", &q.base, &tsr__cpis__plan_states__descriptor, &answer,
+                     err) != 0) {
+        if (err->status == TSR_E_UNAVAILABLE)
+            snprintf(err->message, sizeof(err->message),
+                     "Tessera cannot tell now which records a CP-IS plan keeps open (the CP-IS service did "
+                     "not answer), so it cannot list the records due: try again in a moment.");
+        return -1;
+    }
+    Tsr__Cpis__PlanStates *plans = (Tsr__Cpis__PlanStates *)answer;
+    size_t n_plans = plans->n_plans;
+    char *planned = malloc(n_plans * 24 + 3), *planned_open = malloc(n_plans * 2 + 3);
+    char *planned_end = malloc(n_plans * 12 + 3);
+    if (planned == NULL || planned_open == NULL || planned_end == NULL) {
+        free(planned);
+        free(planned_open);
+        free(planned_end);
+        records_retention_plans_free(&plans);
+        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+    }
+    {
+        size_t a = 0, b = 0, c = 0;
+        planned[a++] = planned_open[b++] = planned_end[c++] = '{';
+        for (size_t i = 0; i < n_plans; i++) {
+            const Tsr__Cpis__PlanState *plan = plans->plans[i];
+            a += (size_t)snprintf(planned + a, 24, "%s%" PRIu64, i ? "," : "", plan->person_id);
+            b += (size_t)snprintf(planned_open + b, 3, "%s%c", i ? "," : "", plan->end_date[0] ? 'f' : 't');
+            c += (size_t)snprintf(planned_end + c, 12, "%s%.10s", i ? "," : "",
+                                  plan->end_date[0] ? plan->end_date : "NULL");
+        }
+        snprintf(planned + a, 2, "}");
+        snprintf(planned_open + b, 2, "}");
+        snprintf(planned_end + c, 2, "}");
+    }
+    records_retention_plans_free(&plans);
+    const char *params[10] = {
+        worker,  teams,        override,   in->on[0] ? in->on : NULL, lim, from, in->person_id ? only : NULL,
+        planned, planned_open, planned_end};
+    char sql[8192];
     /* Due: the latest flag's date reached, no hold, nothing open, and every service the person was
-     * involved with (an involvement or allocation, ended or not) flagged at or after its last end
-     * (the longest period applies to the whole record; a flag from before a case reopened and closed
-     * again is not the closure's). */
+     * involved with (an involvement or allocation, ended or not; CSSW for a CP-IS plan) flagged at
+     * or after its last end (the longest period applies to the whole record; a flag from before a
+     * case reopened and closed again is not the closure's). A plan on a duplicate merged into the
+     * record, which cpis moves when it hears of the merge, counts as the record's. */
     snprintf(sql, sizeof(sql),
-             "WITH day AS (SELECT coalesce($4::date, current_date) AS on_day),"
+             "WITH RECURSIVE day AS (SELECT coalesce($4::date, current_date) AS on_day),"
+             " planned(id, open, ended) AS (SELECT u.id, u.open, u.ended"
+             "  FROM unnest($8::bigint[], $9::bool[], $10::date[]) AS u(id, open, ended)"
+             "  UNION SELECT m.merged_into, planned.open, planned.ended FROM people m"
+             "   JOIN planned ON m.id = planned.id WHERE m.merged_into IS NOT NULL),"
              " due AS (SELECT f.person_id, max(f.keep_until) AS keep_until FROM retention_flags f"
              "  WHERE $7::bigint IS NULL OR f.person_id = $7::bigint"
              "  GROUP BY f.person_id HAVING max(f.keep_until) <= (SELECT on_day FROM day))"
@@ -669,6 +861,8 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
              "  (SELECT on_day::text FROM day)"
              " FROM due d JOIN people p ON p.id = d.person_id AND p.merged_into IS NULL"
              " LEFT JOIN restrictions r ON r.person_id = p.id"
+             " LEFT JOIN (SELECT id, bool_or(open) AS open, max(ended) AS ended FROM planned GROUP BY id) pl"
+             "  ON pl.id = p.id"
              " WHERE NOT EXISTS (SELECT 1 FROM retention_holds h WHERE h.person_id = p.id)"
              "  AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = p.id AND (a.end_date IS NULL"
              "   OR NOT EXISTS (SELECT 1 FROM retention_flags f WHERE f.person_id = p.id"
@@ -676,9 +870,14 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
              "  AND NOT EXISTS (SELECT 1 FROM involvements i WHERE i.person_id = p.id AND (i.end_date IS NULL"
              "   OR NOT EXISTS (SELECT 1 FROM retention_flags f WHERE f.person_id = p.id"
              "    AND f.service = i.service AND f.closed_on >= i.end_date)))"
+             "  AND (pl.id IS NULL OR (NOT pl.open AND EXISTS (SELECT 1 FROM retention_flags f"
+             "   WHERE f.person_id = p.id AND f.service = 'CSSW' AND f.closed_on >= pl.ended)))"
              " ORDER BY d.keep_until, p.id LIMIT $5::int OFFSET $6::bigint",
              records_access_sql);
-    PGresult *res = tsr_db_exec(call->conn, sql, 7, params, err);
+    PGresult *res = tsr_db_exec(call->conn, sql, 10, params, err);
+    free(planned);
+    free(planned_open);
+    free(planned_end);
     if (res == NULL)
         return -1;
     int rows = PQntuples(res) > (int)limit ? (int)limit : PQntuples(res);

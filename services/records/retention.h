@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "cpis.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_daemon.h"
 
@@ -24,6 +25,9 @@ typedef struct {
     size_t n_open;
     char *unflagged[RECORDS_RETENTION_SERVICES];
     size_t n_unflagged;
+    /* A CP-IS plan still open (it keeps CSSW open), and whether it alone does. */
+    const Tsr__Cpis__PlanState *open_plan;
+    int open_by_plan_only;
     PGresult *res;
 } records_retention_t;
 
@@ -31,6 +35,16 @@ typedef struct {
  * fault in it stops the daemon, naming the file and the criterion. */
 int records_retention_configure(const tsr_config_t *config, tsr_error_t *err);
 int records_retention_load(tsr_call_t *call, uint64_t person_id, records_retention_t *out, tsr_error_t *err);
+/* The same, counting the record's CP-IS plans (plans: as records_retention_plans answered; NULL when
+ * not known): an open one keeps CSSW open, an ended one makes CSSW a service to flag. out points
+ * into plans, which must outlive it. */
+int records_retention_load_plans(tsr_call_t *call, uint64_t person_id, const Tsr__Cpis__PlanStates *plans,
+                                 records_retention_t *out, tsr_error_t *err);
+/* Asks the cpis daemon for the CP-IS plans of the record and of the duplicates merged into it
+ * (cpis.plans.states); -1 with 503 when it does not answer. Free with records_retention_plans_free. */
+int records_retention_plans(tsr_call_t *call, uint64_t person_id, Tsr__Cpis__PlanStates **out,
+                            tsr_error_t *err);
+void records_retention_plans_free(Tsr__Cpis__PlanStates **plans);
 void records_retention_release(records_retention_t *r);
 
 int records_retention_schedule(tsr_call_t *call, tsr_error_t *err);

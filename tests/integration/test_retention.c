@@ -433,8 +433,8 @@ static void test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_d
     char *auditor = testenv_login(testenv, "auditor");
     char *admin = testenv_login(testenv, "admin");
     char person[32], duplicate[32], sibling[32], inv[32], path[160], body[300], sql[1024], nhs[11], step[32];
-    add_person_with_involvement(sw, "Disposable", "2010-01-01", "EH", "2019-05-01", person, inv);
-    testenv_add_person(testenv, sw, "Robyn", "Disposable", "2010-01-01", duplicate);
+    add_person_with_involvement(sw, "Disposable", "1980-01-01", "EH", "2019-05-01", person, inv);
+    testenv_add_person(testenv, sw, "Robyn", "Disposable", "1980-01-01", duplicate);
     testenv_add_person(testenv, sw, "Sidney", "Keptsibling", "2012-03-04", sibling);
     testenv_new_nhs_number(nhs);
     snprintf(path, sizeof(path), "/api/v1/people/%s/nhs-number", person);
@@ -443,9 +443,10 @@ static void test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_d
     snprintf(path, sizeof(path), "/api/v1/people/%s/relationships", person);
     snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"type\":\"sibling\"}", sibling);
     json_decref(testenv_call_json(testenv, sw, "POST", path, body, 201));
+    /* A child protection plan, long ended (an open one keeps the record). */
     snprintf(body, sizeof(body),
              "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\","
-             "\"start_date\":\"2018-01-01\"}",
+             "\"start_date\":\"1990-01-01\",\"end_date\":\"1990-12-31\"}",
              person);
     json_decref(testenv_call_json(testenv, sw, "POST", "/api/v1/cpis/plans", body, 201));
     snprintf(body, sizeof(body),
@@ -457,6 +458,8 @@ static void test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_d
     snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", duplicate);
     json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
     json_decref(flag(sw, person, "EH", "{\"criterion\":\"eh-contact-only\"}", 200)); /* 2025-05-01 */
+    /* The plan was a child protection case of CSSW's, flagged too. */
+    json_decref(flag(sw, person, "CSSW", "{\"criterion\":\"cssw-child-protection\"}", 200)); /* 2025-12-31 */
 
     /* Not before its time, nor while held, nor by those who only see what is due. */
     snprintf(path, sizeof(path), "/api/v1/people/%s/disposal", person);
@@ -501,11 +504,13 @@ static void test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_d
     json_t *d =
         testenv_call_json(testenv, admin, "POST", path, "{\"note\":\"Disposal list EH-2026-11\"}", 200);
     assert_string_equal(testenv_str(d, "person_id"), person);
-    assert_string_equal(testenv_str(d, "keep_until"), "2025-05-01");
+    assert_string_equal(testenv_str(d, "keep_until"), "2025-12-31");
     assert_string_equal(testenv_str(d, "note"), "Disposal list EH-2026-11");
     assert_int_equal(json_array_size(json_object_get(d, "disposed_ids")), 2);
     assert_string_equal(json_string_value(json_array_get(json_object_get(d, "disposed_ids"), 1)), duplicate);
     assert_string_equal(json_string_value(json_array_get(json_object_get(d, "criteria"), 0)),
+                        "CSSW: Child protection");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(d, "criteria"), 1)),
                         "EH: Early help contact only");
     json_decref(d);
     snprintf(body, sizeof(body), "/api/v1/people/%s", person);
@@ -612,6 +617,84 @@ static size_t due_count_of(const char *token, const char *person, const char *on
     size_t n = json_array_size(json_object_get(list, "items"));
     json_decref(list);
     return n;
+}
+
+/* Seed 002 keeps a record until its case is closed: a child on a child protection plan or in care
+ * (the plan recorded for CP-IS, in the cpis daemon) has an open children's social work case whatever
+ * the involvements say. The record is not due, is not disposed of (the plan with it), and CSSW is not
+ * flagged while the plan is open; once it ends, the old flag is not the case's closure, and the case
+ * is a child protection one. */
+static void test_a_child_on_an_open_cp_is_plan_is_neither_due_nor_flagged_nor_disposed_of(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *admin = testenv_login(testenv, "admin");
+    char *auditor = testenv_login(testenv, "auditor");
+    char child[32], plan[32], path[160], body[300], sql[256], nhs[11], started[16], today[16], kept[16];
+    testenv_add_person(testenv, sw, "Cora", "Linden", "2009-01-15", child);
+    testenv_new_nhs_number(nhs);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/nhs-number", child);
+    snprintf(body, sizeof(body), "{\"nhs_number\":\"%s\"}", nhs);
+    json_decref(testenv_call_json(testenv, sw, "PUT", path, body, 200));
+    /* An old contact, closed and flagged long ago: kept until 2017. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", child);
+    json_decref(testenv_call_json(testenv, sw, "POST", path,
+                                  "{\"service\":\"CSSW\",\"kind\":\"other\",\"start_date\":\"2010-01-01\","
+                                  "\"end_date\":\"2011-01-01\"}",
+                                  201));
+    json_t *ret = flag(sw, child, "CSSW", "{\"criterion\":\"cssw-contact-only\"}", 200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2017-01-01");
+    json_decref(ret);
+    /* Now on a child protection plan. */
+    testenv_sql_date(testenv, "current_date - 30", started);
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"%s\"}", child,
+             started);
+    json_t *p = testenv_call_json(testenv, sw, "POST", "/api/v1/cpis/plans", body, 201);
+    snprintf(plan, sizeof(plan), "%s", testenv_str(p, "id"));
+    json_decref(p);
+
+    /* Not due, not disposed of, not flagged: each saying it is the plan. */
+    assert_int_equal(due_count_of(auditor, child, "2099-01-01"), 0);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/disposal", child);
+    refused_saying(admin, "POST", path, "{}", 409, "not_due", NULL, "A CP-IS plan is open");
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/CSSW", child);
+    refused_saying(sw, "PUT", path, "{\"criterion\":\"cssw-child-protection\"}", 409, "case_open", "service",
+                   "child protection plan");
+    snprintf(sql, sizeof(sql),
+             "SELECT (SELECT count(*) FROM cpis.plans WHERE person_id = %s)"
+             " + (SELECT count(*) FROM records.people WHERE id = %s)",
+             child, child);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+    /* An early help flag is no CSSW closure: the record stays open with CSSW. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", child);
+    ret = testenv_call_json(testenv, sw, "PUT", path,
+                            "{\"criterion\":\"eh-contact-only\",\"closed_on\":\"2012-01-01\"}", 200);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(ret, "open_services"), 0)), "CSSW");
+    json_decref(ret);
+    assert_int_equal(due_count_of(auditor, child, "2099-01-01"), 0);
+
+    /* The plan ends today: the flag of 2011 is not this closure's, so the record is still not due. */
+    snprintf(path, sizeof(path), "/api/v1/cpis/plans/%s/end", plan);
+    json_decref(testenv_call_json(testenv, sw, "POST", path, "{}", 200));
+    assert_int_equal(due_count_of(auditor, child, "2099-01-01"), 0);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/disposal", child);
+    refused_saying(admin, "POST", path, "{}", 409, "not_due", NULL, "CSSW was involved with the person");
+    /* Flagged at this closure, as the child protection case it was: not 'contact only'. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/CSSW", child);
+    refused_saying(sw, "PUT", path, "{\"criterion\":\"cssw-contact-only\"}", 422, "unsuitable_criterion",
+                   "criterion", "'Child protection' keeps it until");
+    testenv_sql_date(testenv, "current_date", today);
+    testenv_sql_date(testenv, "(current_date + interval '35 years')::date", kept);
+    ret = flag(sw, child, "CSSW", "{\"criterion\":\"cssw-child-protection\"}", 200);
+    assert_string_equal(testenv_str(ret, "keep_until"), kept);
+    assert_string_equal(testenv_str(json_array_get(json_object_get(ret, "flags"), 0), "closed_on"), today);
+    assert_int_equal(json_array_size(json_object_get(ret, "unflagged_services")), 0);
+    json_decref(ret);
+    assert_int_equal(due_count_of(auditor, child, kept), 1);
+    free(auditor);
+    free(admin);
+    free(sw);
 }
 
 /* A closure cannot be before the case ended (a typo of a year would make a child protection record
@@ -722,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_the_records_daemon_refuses_a_schedule_with_a_fault_naming_it),
         cmocka_unit_test(test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_data),
         cmocka_unit_test(test_a_mother_named_by_an_unborn_childs_record_is_not_disposed_of),
+        cmocka_unit_test(test_a_child_on_an_open_cp_is_plan_is_neither_due_nor_flagged_nor_disposed_of),
         cmocka_unit_test(
             test_a_flag_closing_before_the_case_ended_or_unsuited_to_it_is_refused_naming_the_field),
         cmocka_unit_test(test_a_service_with_an_ended_allocation_must_flag_the_record_before_it_is_due),
