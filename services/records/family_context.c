@@ -484,6 +484,10 @@ static int fc__allowed_mode(int by_case_id, tsr_error_t *err)
  * Each part reads its own index: the day's few people, or the undated ones' trigram index. Where
  * the planner would otherwise walk the whole population's trigram index (a thousand times slower
  * over a million people), the name is tested or ordered by the function rather than the operator. */
+/* Whether a row of a search's matches (u, with the part read nearest first as k, as far as $6) is
+ * as far as the farthest read: names tied with it may not all have been read. */
+#define FC_UNSURE "u.rank >= (SELECT max(rank) FROM k) AND (SELECT count(*) FROM k) >= $6::int AS unsure"
+
 static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char *dob, unsigned long page,
                                  unsigned long offset, tsr_error_t *err)
 {
@@ -493,28 +497,35 @@ static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char 
      * no date recorded), so that the answer is the same whether the date they cannot see is right
      * or wrong. Those few are read apart, off the restrictions and the worker's conflicts. */
     char from[12288];
+    /* The part read nearest first (k) is read only as far as reach, and names tied with the
+     * farthest read may be cut in two there, and elsewhere for another page: each row says whether
+     * it is as far as that (unsure), and fc__search_name then reads further. */
     if (dob != NULL)
         snprintf(from, sizeof(from),
-                 "(SELECT p.*, $4 OPERATOR(public.<<->) p.search_names AS rank FROM people p"
-                 "  WHERE p.date_of_birth = $5::date AND p.merged_into IS NULL"
-                 "    AND public.word_similarity($4, p.search_names) >= 0.5 AND %s%s"
-                 "  UNION ALL"
-                 " (SELECT p.*, ($4 OPERATOR(public.<<->) p.search_names) + 0.2 FROM people p"
+                 "(WITH k AS MATERIALIZED ("
+                 "SELECT p.*, ($4 OPERATOR(public.<<->) p.search_names) + 0.2 AS rank FROM people p"
                  "  WHERE p.date_of_birth IS NULL AND p.merged_into IS NULL"
                  "    AND $4 OPERATOR(public.<%%) p.search_names AND %s%s"
-                 "  ORDER BY 1 - public.word_similarity($4, p.search_names) LIMIT $6::int)) AS p"
+                 "  ORDER BY 1 - public.word_similarity($4, p.search_names) LIMIT $6::int)"
+                 " SELECT u.*, " FC_UNSURE " FROM ("
+                 " SELECT p.*, $4 OPERATOR(public.<<->) p.search_names AS rank FROM people p"
+                 "  WHERE p.date_of_birth = $5::date AND p.merged_into IS NULL"
+                 "    AND public.word_similarity($4, p.search_names) >= 0.5 AND %s%s"
+                 "  UNION ALL SELECT * FROM k) AS u) AS p"
                  " ORDER BY p.rank, p.family_name, p.given_name, p.id LIMIT $7::int OFFSET $8::int",
                  records_access_sql, caseload, records_access_sql, caseload);
     else
         snprintf(from, sizeof(from),
-                 "((SELECT p.*, $4 OPERATOR(public.<<->) p.search_names AS rank FROM people p"
+                 "(WITH k AS MATERIALIZED ("
+                 "SELECT p.*, $4 OPERATOR(public.<<->) p.search_names AS rank FROM people p"
                  "  WHERE p.merged_into IS NULL AND $5::date IS NULL"
                  "    AND $4 OPERATOR(public.<%%) p.search_names AND %s%s"
                  "  ORDER BY $4 OPERATOR(public.<<->) p.search_names LIMIT $6::int)"
+                 " SELECT u.*, " FC_UNSURE " FROM (SELECT * FROM k"
                  "  UNION ALL"
                  "  SELECT p.*, $4 OPERATOR(public.<<->) lower(" RECORDS_PERSON_DISPLAY ") FROM people p"
                  "  WHERE %s AND p.merged_into IS NULL"
-                 "    AND $4 OPERATOR(public.<%%) lower(" RECORDS_PERSON_DISPLAY ") AND NOT %s%s) AS p"
+                 "    AND $4 OPERATOR(public.<%%) lower(" RECORDS_PERSON_DISPLAY ") AND NOT %s%s) AS u) AS p"
                  " ORDER BY p.rank, p.family_name, p.given_name, p.id LIMIT $7::int OFFSET $8::int",
                  records_access_sql, caseload, records_access_maybe_name_only_sql, records_access_sql,
                  caseload);
@@ -529,13 +540,26 @@ static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char 
     if (res == NULL)
         return NULL;
     PQclear(res);
-    /* Each part reads as far as the page's end: what comes before it is skipped in their order. */
+    /* Each part reads as far as the page's end: what comes before it is skipped in their order.
+     * When the page reaches names tied with the farthest read, further, and at last all. */
     char reach[24], rows[24], skip[24];
-    snprintf(reach, sizeof(reach), "%lu", offset + page);
+    unsigned long far = offset + page;
     snprintf(rows, sizeof(rows), "%lu", page);
     snprintf(skip, sizeof(skip), "%lu", offset);
-    const char *more[5] = {name, dob, reach, rows, skip};
-    return fc__people(call, "", from, 5, more, err);
+    for (int attempt = 0;; attempt++) {
+        snprintf(reach, sizeof(reach), "%lu", far);
+        const char *more[5] = {name, dob, attempt < 3 ? reach : NULL, rows, skip};
+        res = fc__people(call, ", coalesce(p.unsure, false)", from, 5, more, err);
+        if (res == NULL || attempt == 3)
+            return res;
+        int unsure = 0;
+        for (int i = 0; i < PQntuples(res) && !unsure; i++)
+            unsure = strcmp(PQgetvalue(res, i, 12), "t") == 0;
+        if (!unsure)
+            return res;
+        PQclear(res);
+        far *= 16;
+    }
 }
 
 int records_family_context_search(tsr_call_t *call, tsr_error_t *err)

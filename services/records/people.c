@@ -716,9 +716,9 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
     /* One more than the page, to know whether another follows. */
     snprintf(lim, sizeof(lim), "%u", limit + 1);
     snprintf(from, sizeof(from), "%lu", offset);
-    const char *params[8] = {
+    const char *params[9] = {
         worker, teams, override, name, in->date_of_birth[0] ? in->date_of_birth : NULL, by_id ? name : NULL,
-        lim,    from};
+        lim,    from,  NULL};
     /* A person id is a direct match; a name is ranked by trigram word similarity (any order, small
      * misspellings), nearest first straight from the GiST index so that only the rows shown are
      * read; a date of birth narrows exactly. Access and the restriction are looked at for those
@@ -729,18 +729,20 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
      * conflicts. dist orders the matches. */
     char candidates[8192], sql[12288];
     if (by_id)
-        snprintf(
-            candidates, sizeof(candidates),
-            "SELECT p.*, 0 AS dist FROM people p WHERE p.merged_into IS NULL AND p.id = $6::bigint"
-            " AND ($5::date IS NULL OR (p.date_of_birth = $5::date AND %s)) LIMIT $7::int OFFSET $8::int",
-            records_access_sql);
+        snprintf(candidates, sizeof(candidates),
+                 "SELECT p.*, 0 AS dist, false AS unsure FROM people p WHERE p.merged_into IS NULL"
+                 " AND p.id = $6::bigint AND ($5::date IS NULL OR (p.date_of_birth = $5::date AND %s))"
+                 " LIMIT $7::int OFFSET $8::int",
+                 records_access_sql);
     else if (name[0] != '\0')
         snprintf(candidates, sizeof(candidates),
-                 "SELECT * FROM ("
-                 "(SELECT p.*, $4 OPERATOR(public.<<->) p.search_names AS dist FROM people p"
+                 "WITH k AS MATERIALIZED ("
+                 "SELECT p.*, $4 OPERATOR(public.<<->) p.search_names AS dist FROM people p"
                  "  WHERE p.merged_into IS NULL AND $4 OPERATOR(public.<%%) p.search_names"
                  "  AND ($5::date IS NULL OR p.date_of_birth = $5::date) AND %s"
-                 "  ORDER BY $4 OPERATOR(public.<<->) p.search_names LIMIT $7::int + $8::int)"
+                 "  ORDER BY $4 OPERATOR(public.<<->) p.search_names LIMIT $9::int)"
+                 " SELECT m.*, m.dist >= (SELECT max(dist) FROM k) AND (SELECT count(*) FROM k) >= $9::int"
+                 " AS unsure FROM (SELECT * FROM k"
                  " UNION ALL"
                  " SELECT p.*, $4 OPERATOR(public.<<->) lower(" PERSON_DISPLAY ") FROM people p"
                  "  WHERE %s AND p.merged_into IS NULL AND $5::date IS NULL"
@@ -749,14 +751,16 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
                  records_access_sql, records_access_maybe_name_only_sql, records_access_sql);
     else
         snprintf(candidates, sizeof(candidates),
-                 "SELECT p.*, 0 AS dist FROM people p WHERE p.merged_into IS NULL AND p.date_of_birth = "
-                 "$5::date AND %s ORDER BY p.family_name, p.given_name, p.id LIMIT $7::int OFFSET $8::int",
+                 "SELECT p.*, 0 AS dist, false AS unsure FROM people p WHERE p.merged_into IS NULL"
+                 " AND p.date_of_birth = $5::date AND %s ORDER BY p.family_name, p.given_name, p.id"
+                 " LIMIT $7::int OFFSET $8::int",
                  records_access_sql);
     /* rank: a match's place in the candidates' order, by which the one past the page is known
      * wherever the order shown puts it. (The CASE names $4 and $6 in every mode, as PostgreSQL must
      * know each parameter's type; dist is 0 when either says so.) */
     snprintf(sql, sizeof(sql),
-             "SELECT " PERSON_COLUMNS ", %s AS full_access, p.rank"
+             "SELECT " PERSON_COLUMNS ", %s AS full_access, p.rank,"
+             " coalesce(p.unsure AND $9::int IS NOT NULL, false)"
              " FROM (SELECT c.*, row_number() OVER () AS rank FROM (%s) AS c) AS p"
              " LEFT JOIN restrictions r ON r.person_id = p.id"
              " ORDER BY CASE WHEN $4 = '' OR $6::bigint IS NOT NULL THEN 0 ELSE p.dist END, p.family_name,"
@@ -769,9 +773,27 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
     if (res == NULL)
         goto done;
     PQclear(res);
-    res = tsr_db_exec(call->conn, sql, 8, params, err);
-    if (res == NULL)
-        goto done;
+    /* The index gives the nearest names first but ties (every Quill is as near to 'quill') in no
+     * set order, so the nearest reach read may cut a tie in two, and another page another way: a
+     * person shown twice, another never. A page is kept only when no row of it is as far as the
+     * farthest read (unsure); else more are read, and at last all, so that each match is on one
+     * page of one order (dist, family name, given name, id). */
+    unsigned long reach = offset + limit + 1;
+    char reach_text[24];
+    for (int attempt = 0;; attempt++) {
+        snprintf(reach_text, sizeof(reach_text), "%lu", reach);
+        params[8] = attempt < 3 ? reach_text : NULL;
+        res = tsr_db_exec(call->conn, sql, 9, params, err);
+        if (res == NULL)
+            goto done;
+        int unsure = 0;
+        for (int k = 0; k < PQntuples(res) && !unsure; k++)
+            unsure = strcmp(PQgetvalue(res, k, 18), "t") == 0;
+        if (!unsure || params[8] == NULL)
+            break;
+        PQclear(res);
+        reach *= 16;
+    }
     int matched = PQntuples(res), rows = 0;
     int more = matched > (int)limit && offset + limit < RECORDS_SEARCH_DEPTH;
     char next_cursor[16] = "";

@@ -193,6 +193,51 @@ static void test_name_search_is_fuzzy_ranked_and_finds_people_with_no_date_of_bi
     free(kw);
 }
 
+/* Every Quillby is as near to 'quillby' as every other, with a date of birth or without: a page at
+ * a time shows each of them once, and no one is left off. */
+static void test_paging_through_a_name_search_shows_each_person_of_that_name_once(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    enum { N = 25 };
+    char ids[N][32];
+    for (int i = 0; i < N; i++) {
+        char given[32], dob[16];
+        snprintf(given, sizeof(given), "Pager%d", i + 1);
+        snprintf(dob, sizeof(dob), "2010-01-0%d", i % 9 + 1);
+        testenv_add_person(testenv, sw, given, "Quillby", i % 5 == 0 ? "" : dob, ids[i]);
+    }
+    const char *searches[2] = {"name=quillby", "name=quillby&dob=2010-01-01"};
+    for (int q = 0; q < 2; q++) {
+        int seen[N] = {0}, shown = 0, pages = 0;
+        char cursor[64] = "", path[256];
+        do {
+            snprintf(path, sizeof(path), "/api/v1/family-context/search?%s&limit=%d%s%s", searches[q],
+                     q == 0 ? 10 : 2, cursor[0] ? "&cursor=" : "", cursor);
+            json_t *j = get(sw, path, 200);
+            size_t i;
+            json_t *item;
+            json_array_foreach(json_object_get(j, "items"), i, item)
+            {
+                shown++;
+                for (int k = 0; k < N; k++)
+                    seen[k] += strcmp(json_string_value(json_object_get(item, "id")), ids[k]) == 0;
+            }
+            json_t *next = json_object_get(j, "next_cursor");
+            snprintf(cursor, sizeof(cursor), "%s", json_is_string(next) ? json_string_value(next) : "");
+            json_decref(j);
+        } while (cursor[0] && ++pages < 20);
+        /* By name: all 25. With a date: the 2 born that day and the 5 with none recorded. */
+        assert_int_equal(shown, q == 0 ? N : 7);
+        for (int k = 0; k < N; k++) {
+            int expected = q == 0 || k % 5 == 0 || k % 9 == 0;
+            if (seen[k] != expected)
+                fail_msg("%s: Pager%d was shown %d times", searches[q], k + 1, seen[k]);
+        }
+    }
+    free(sw);
+}
+
 static void test_sources_show_their_contact_and_the_age_rules_hide_what_they_should(void **state)
 {
     (void)state;
@@ -644,6 +689,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_name_search_is_fuzzy_ranked_and_finds_people_with_no_date_of_birth),
+        cmocka_unit_test(test_paging_through_a_name_search_shows_each_person_of_that_name_once),
         cmocka_unit_test(test_sources_show_their_contact_and_the_age_rules_hide_what_they_should),
         cmocka_unit_test(test_a_malformed_source_file_is_rejected_by_line_and_the_old_data_stays),
         cmocka_unit_test(test_the_demo_files_load_and_tie_to_the_demo_people),
