@@ -1359,8 +1359,11 @@ int records_allocation_end(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Records__AllocationEnd *in = (const Tsr__Records__AllocationEnd *)call->payload;
     if (tsr_actor_require_role(call->actor, allocators, "end allocations", err) != 0)
         return -1;
+    /* As adding one: a record the caller may not open is refused (audited) before anything says
+     * whether the allocation is there, so that its allocations are neither ended nor learnt. */
     char display[256];
-    if (records_person_display(call, in->person_id, display, sizeof(display), err) != 0)
+    if (records_person_require_access(call, in->person_id, "ending an allocation", display, sizeof(display),
+                                      err) != 0)
         return -1;
     char person[32], allocation[32];
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);

@@ -1085,6 +1085,64 @@ static void test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted
     free(manager);
 }
 
+/* Ending an allocation is a change to the record, as adding one is: a team manager kept out of a
+ * restricted record may not take its key worker off it, nor learn which allocations it has by
+ * trying ids (a refusal, audited, whether the allocation is there or not). */
+static void test_a_manager_kept_out_of_a_restricted_record_cannot_end_its_allocations(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *cin = testenv_login(testenv, "cin.manager");
+    char eh[32], id[32], path[256], allocation[32];
+    worker_id_of("eh.worker", eh);
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Wenna\",\"family\":\"Trevaskis\"},\"gender\":\"female\","
+               "\"date_of_birth\":\"2015-05-05\"}",
+               id);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", id);
+    char body[160];
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"EH\"}", eh);
+    json_t *added = testenv_call_json(testenv, admin, "POST", path, body, 201);
+    snprintf(allocation, sizeof(allocation), "%s", testenv_str(added, "id"));
+    json_decref(added);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", id);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path,
+                                  "{\"reason\":\"high-risk\",\"review_date\":\"2099-01-01\",\"workers\":[]}",
+                                  200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s", id);
+    testenv_call_error(testenv, cin, "GET", path, NULL, 403, "restricted_record", NULL);
+
+    /* The key worker's allocation, and one that is not there: the same refusal. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations/%s", id, allocation);
+    testenv_call_error(testenv, cin, "DELETE", path, NULL, 403, "restricted_record", NULL);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations/999999999", id);
+    testenv_call_error(testenv, cin, "DELETE", path, NULL, 403, "restricted_record", NULL);
+    assert_int_equal(open_allocations(admin, id), 1);
+
+    /* Both tries are in the trail as refusals; nothing was ended. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[400];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND username = 'cin.manager' AND action = 'refused' AND summary LIKE '%%allocation%%'",
+             id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'deallocate'",
+             id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+
+    /* A manager who may open it still can. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations/%s", id, allocation);
+    testenv_response_t r = testenv_http(testenv, "DELETE", path, admin, NULL, NULL);
+    assert_int_equal(r.status, 204);
+    testenv_response_free(&r);
+    assert_int_equal(open_allocations(admin, id), 0);
+    free(cin);
+    free(admin);
+}
+
 /* Seed 002 keeps a restricted record open to "the allocated worker(s) & their manager(s)", not to
  * everyone who works beside them: a key worker's allocation that names their team opens it to the
  * key worker only. An allocation to the team itself, with no worker yet, opens it to the team, who
@@ -2062,6 +2120,7 @@ int main(void)
             test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor),
         cmocka_unit_test(test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted_record),
         cmocka_unit_test(test_an_allocation_already_open_or_to_a_leaver_is_refused_and_a_merge_keeps_one),
+        cmocka_unit_test(test_a_manager_kept_out_of_a_restricted_record_cannot_end_its_allocations),
         cmocka_unit_test(test_people_allocated_to_a_key_worker_who_has_left_are_listed_until_reallocated),
         cmocka_unit_test(
             test_a_key_workers_team_does_not_keep_access_to_a_restricted_record_a_team_allocation_does),
