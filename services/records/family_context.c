@@ -286,6 +286,16 @@ static const char fc_own_sql[] =
     " FROM involvements v WHERE v.person_id = $1::bigint"
     " ORDER BY 1, 4 DESC";
 
+/* A name-and-date-of-birth row (r) is tied to the person only when no one else in records has that
+ * name and date of birth: with two (two people, or a duplicate not yet merged) which one it is would
+ * be a guess, and it is tied to neither. Nothing says so to the worker, as that would tell them that
+ * someone, perhaps a restricted record they may not see, shares this person's name and date of birth. */
+#define FC_NAME_AND_BIRTH_ONLY_THEIRS(id, dob)                                                               \
+    "NOT EXISTS (SELECT 1 FROM people o WHERE o.date_of_birth = " dob " AND o.id <> " id                     \
+    " AND o.merged_into IS NULL AND fc_name_key(o.given_name, o.family_name) = r.name_key)"
+#define FC_ONLY_THEIRS_VIEWED FC_NAME_AND_BIRTH_ONLY_THEIRS("$1::bigint", "$5::date")
+#define FC_ONLY_THEIRS_FOUND FC_NAME_AND_BIRTH_ONLY_THEIRS("c.id", "c.dob")
+
 /* The other services' rows tied to the person. A row is tied by the strongest identifier it gives,
  * and by that one only: the case ID, else the NHS number, else the exact name and date of birth.
  * The person's identifiers come as parameters ($2 NHS number, $3 given, $4 family, $5 date of
@@ -298,7 +308,7 @@ static const char fc_ext_sql[] =
     "   WHERE r.nhs_number = $2 AND r.person_id IS NULL"
     "  UNION ALL SELECT r.*, 'name-and-date-of-birth' FROM fc_records r"
     "   WHERE r.name_key = fc_name_key($3, $4) AND r.date_of_birth = $5::date AND r.person_id IS NULL"
-    "     AND r.nhs_number IS NULL) AS hits"
+    "     AND r.nhs_number IS NULL AND " FC_ONLY_THEIRS_VIEWED ") AS hits"
     " ORDER BY source, start_date DESC NULLS LAST, id";
 
 /* Whether a source's age rule lets its rows be shown for a person of that age (-1 unknown). */
@@ -409,7 +419,7 @@ static const char fc_known_sql[] =
     "   FROM fc_records r WHERE r.nhs_number = c.nhs AND r.person_id IS NULL"
     "  UNION ALL SELECT r.source, coalesce(date_part('year', age(current_date, r.date_of_birth))::int, -1)"
     "   FROM fc_records r WHERE r.name_key = fc_name_key(c.given, c.family) AND r.date_of_birth = c.dob"
-    "     AND r.person_id IS NULL AND r.nhs_number IS NULL) AS x"
+    "     AND r.person_id IS NULL AND r.nhs_number IS NULL AND " FC_ONLY_THEIRS_FOUND ") AS x"
     " UNION ALL SELECT c.i, CASE a.service WHEN 'CSSW' THEN 'childrens-social-care' WHEN 'EH' THEN "
     "'early-help'"
     "  ELSE 'adult-social-care' END, -1 FROM c JOIN allocations a ON a.person_id = c.id"

@@ -392,6 +392,66 @@ static void test_a_malformed_source_file_is_rejected_by_line_and_the_old_data_st
     free(kw);
 }
 
+/* A row that gives only a name and date of birth that two people in records share (here a
+ * restricted woman and another of the same name and date) is a guess whichever it is tied to: it is
+ * shown on neither, and no search says the source knows them by it. One that only one person has
+ * is theirs. */
+static void test_a_name_and_date_of_birth_two_people_share_ties_a_source_row_to_neither(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *kw = testenv_login(testenv, "key.worker");
+    char *admin = testenv_login(testenv, "admin");
+    char secret[32], namesake[32], only[32], thirty[16], csv[1024], out[4096], path[256];
+    date_years_ago(30, thirty);
+    testenv_add_person(testenv, sw, "Rhianwen", "Morgannwg", thirty, secret);
+    testenv_add_person(testenv, sw, "Rhianwen", "Morgannwg", thirty, namesake);
+    testenv_add_person(testenv, sw, "Gwenllian", "Morgannwg", thirty, only);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", secret);
+    json_decref(testenv_call_json(
+        testenv, admin, "PUT", path,
+        "{\"reason\":\"mappa-marac-lado\",\"review_date\":\"2099-01-01\",\"workers\":[]}", 200));
+    snprintf(csv, sizeof(csv),
+             "Given name,Family name,Date of birth,Title,Detail,Start date,End date\n"
+             "Rhianwen,Morgannwg,%s,Domestic incident,Victim of DA; MARAC referral; address withheld,"
+             "2026-01-20,2026-01-20\n"
+             "Gwenllian,Morgannwg,%s,Domestic incident,Attended by officers,2025-10-11,2025-10-11\n",
+             thirty, thirty);
+    assert_int_equal(import("police", "police-namesakes.csv", csv, out, sizeof(out)), 0);
+
+    json_t *v = view_of(kw, namesake);
+    assert_int_equal(records_of(v, "police", 1), 0);
+    char *text = json_dumps(v, 0);
+    assert_null(strstr(text, "MARAC"));
+    free(text);
+    json_decref(v);
+    /* Nor on the restricted record, to one who may open it. */
+    v = view_of(sw, secret);
+    assert_int_equal(records_of(v, "police", 1), 0);
+    json_decref(v);
+    /* Only one Gwenllian: hers. */
+    v = view_of(kw, only);
+    json_t *police = json_object_get(source(v, "police", 1), "records");
+    assert_int_equal(json_array_size(police), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(police, 0), "matched_by")),
+                        "name-and-date-of-birth");
+    json_decref(v);
+    /* The search does not say the police know the namesake. */
+    snprintf(path, sizeof(path), "/api/v1/family-context/search?case_id=%s", namesake);
+    v = get(kw, path, 200);
+    size_t i;
+    json_t *key;
+    json_array_foreach(json_object_get(json_object_get(v, "person"), "known_to"), i, key)
+    {
+        if (strcmp(json_string_value(key), "police") == 0)
+            fail_msg("the search says the police know %s", namesake);
+    }
+    json_decref(v);
+    free(sw);
+    free(kw);
+    free(admin);
+}
+
 static void test_restricted_people_show_only_their_display_name_and_every_read_is_audited(void **state)
 {
     (void)state;
@@ -694,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_a_malformed_source_file_is_rejected_by_line_and_the_old_data_stays),
         cmocka_unit_test(test_the_demo_files_load_and_tie_to_the_demo_people),
         cmocka_unit_test(test_restricted_people_show_only_their_display_name_and_every_read_is_audited),
+        cmocka_unit_test(test_a_name_and_date_of_birth_two_people_share_ties_a_source_row_to_neither),
         cmocka_unit_test(test_each_search_mode_allows_only_its_searches),
         cmocka_unit_test(test_linked_individuals_journey_starts_from_a_child_on_the_caseload),
     };
