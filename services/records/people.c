@@ -309,13 +309,39 @@ int records_notice_tell(tsr_call_t *call, const PGresult *workers, const char *k
 int records_person_refuse(tsr_call_t *call, uint64_t id, const char *display, const char *what,
                           tsr_error_t *err)
 {
+    /* A worker kept out by their own declared conflict of interest is told so: the record may not be
+     * restricted at all, and no one will give them access while the declaration stands. */
+    char person[32], worker[32];
+    snprintf(person, sizeof(person), "%" PRIu64, id);
+    snprintf(worker, sizeof(worker), "%" PRIu64, call->actor->worker_id);
+    const char *params[2] = {person, worker};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT EXISTS (SELECT 1 FROM conflicts WHERE person_id = $1::bigint"
+                                "   AND worker_id = $2::bigint),"
+                                " EXISTS (SELECT 1 FROM restrictions WHERE person_id = $1::bigint)",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
+    int conflict = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    int restricted = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    PQclear(res);
     char summary[512];
-    snprintf(summary, sizeof(summary), "Refused: %s of restricted record %s (%" PRIu64 ")", what, display,
-             id);
+    if (conflict)
+        snprintf(summary, sizeof(summary),
+                 "Refused: %s of %s (%" PRIu64 "), with whom the worker declared a conflict of interest",
+                 what, display, id);
+    else
+        snprintf(summary, sizeof(summary), "Refused: %s of restricted record %s (%" PRIu64 ")", what, display,
+                 id);
     if (records_person_audit(call, id, display, "refused", summary, err) != 0 ||
-        person__alert_managers(call, id, err) != 0)
+        (restricted && person__alert_managers(call, id, err) != 0))
         return -1;
     call->commit_refusal = 1;
+    if (conflict)
+        return tsr_error_set(err, TSR_E_FORBIDDEN, "conflict_of_interest", NULL,
+                             "You have declared a conflict of interest with %s, so their record is kept from "
+                             "you. Work about them is for a colleague: ask your manager to pass it on.",
+                             display);
     return tsr_error_set(err, TSR_E_FORBIDDEN, "restricted_record", NULL,
                          "%s's record is restricted and you are not on its access list. If you need access, "
                          "contact system support.",

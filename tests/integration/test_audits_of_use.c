@@ -202,7 +202,7 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     /* Declaring the conflict kept Dev's record from Carl: his try is refused, and still audited. */
     snprintf(path, sizeof(path), "/api/v1/people/%s", p4);
     r = testenv_http(testenv, "GET", path, t_carl, NULL, NULL);
-    testenv_assert_error(&r, 403, "restricted_record");
+    testenv_assert_error(&r, 403, "conflict_of_interest");
     testenv_response_free(&r);
     read_person(t_sam, p5); /* the same family name */
     /* Curiosity about someone famous: refused, and still audited. */

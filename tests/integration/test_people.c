@@ -732,6 +732,53 @@ static void test_a_declared_conflict_of_interest_keeps_the_record_from_that_work
     free(admin);
 }
 
+/* A worker kept out of a record by the conflict of interest they declared is told that, not that the
+ * record is restricted (it is not) and to ask system support for access (no one will give it while the
+ * declaration stands); in Family Context too. The refusal is audited as the conflict's. */
+static void test_a_worker_kept_out_by_their_own_declared_conflict_is_told_it_is_their_conflict(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char id[32], worker[32], path[256], body[256];
+    add_person(admin,
+               "{\"legal_name\":{\"given\":\"Maeve\",\"family\":\"Oakhanger\"},\"gender\":\"female\","
+               "\"date_of_birth\":\"2013-07-07\"}",
+               id);
+    worker_id_of("eh.worker", worker);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/conflicts", worker);
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"relationship\":\"neighbour\"}", id);
+    json_decref(testenv_call_json(testenv, eh, "POST", path, body, 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s", id);
+    testenv_response_t r = {0};
+    for (int i = 0; i < 100; i++) { /* until records has heard of the declaration */
+        r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
+        if (r.status != 200)
+            break;
+        testenv_response_free(&r);
+        usleep(50 * 1000);
+    }
+    testenv_assert_error(&r, 403, "conflict_of_interest");
+    assert_non_null(strstr(r.body, "declared a conflict of interest with Maeve Oakhanger"));
+    assert_null(strstr(r.body, "restricted"));
+    assert_null(strstr(r.body, "system support"));
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/family-context/people/%s", id);
+    r = testenv_http(testenv, "GET", path, eh, NULL, "X-Access-Reason: Checking a neighbour's family");
+    testenv_assert_error(&r, 403, "conflict_of_interest");
+    testenv_response_free(&r);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND username = 'eh.worker' AND action = 'refused'"
+             " AND summary LIKE '%%declared a conflict of interest%%'",
+             id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 2);
+    free(eh);
+    free(admin);
+}
+
 /* POSTs an allocation of worker as key worker for CSSW to person; the response, to free. */
 static testenv_response_t allocate_key_worker(const char *token, const char *person, const char *worker)
 {
@@ -2116,6 +2163,7 @@ int main(void)
         cmocka_unit_test(test_case_notes_are_recorded_read_and_kept_from_those_without_access),
         cmocka_unit_test(test_a_case_note_recorded_in_error_is_removed_by_system_support),
         cmocka_unit_test(test_a_declared_conflict_of_interest_keeps_the_record_from_that_worker),
+        cmocka_unit_test(test_a_worker_kept_out_by_their_own_declared_conflict_is_told_it_is_their_conflict),
         cmocka_unit_test(
             test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the_survivor),
         cmocka_unit_test(test_the_manager_of_an_allocated_worker_keeps_access_to_a_restricted_record),
