@@ -722,6 +722,16 @@ done:
  * A person's service involvement
  * ---------------------------------------------------------------------------------------------- */
 
+/* Whether the person (p) is linked to a child on the worker's caseload: by a relationship, or as the
+ * mother an unborn child is recorded against (mother_id, kept after the birth). */
+/* clang-format off */
+#define FC_LINKED_TO_CHILD                                                                                   \
+    "(EXISTS (SELECT 1 FROM relationships lr JOIN people c ON c.id = lr.related_id"                          \
+    "         WHERE lr.person_id = p.id AND c.merged_into IS NULL AND " FC_CASELOAD("c") ")"                 \
+    " OR EXISTS (SELECT 1 FROM people c WHERE c.mother_id = p.id AND c.merged_into IS NULL"                  \
+    "            AND " FC_CASELOAD("c") "))"
+/* clang-format on */
+
 int records_family_context_get(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__FamilyContextGet *in = (const Tsr__Records__FamilyContextGet *)call->payload;
@@ -730,12 +740,8 @@ int records_family_context_get(tsr_call_t *call, tsr_error_t *err)
     char id[32];
     snprintf(id, sizeof(id), "%" PRIu64, in->person_id);
     const char *more[1] = {id};
-    PGresult *res =
-        fc__people(call,
-                   ", EXISTS (SELECT 1 FROM relationships lr JOIN people c ON c.id = lr.related_id"
-                   "          WHERE lr.person_id = p.id AND c.merged_into IS NULL"
-                   "            AND " FC_CASELOAD("c") ")",
-                   "people p WHERE p.id = $4::bigint AND p.merged_into IS NULL", 1, more, err);
+    PGresult *res = fc__people(call, ", " FC_LINKED_TO_CHILD,
+                               "people p WHERE p.id = $4::bigint AND p.merged_into IS NULL", 1, more, err);
     if (res == NULL)
         return -1;
     PGresult *meta = NULL, *linked = NULL;
@@ -776,12 +782,20 @@ int records_family_context_get(tsr_call_t *call, tsr_error_t *err)
     out.sources = view.source_ptrs;
     out.n_sources = FC_SOURCES;
     if (fc.linked && person.on_caseload) {
-        /* The child's links as records holds them now: a link made a moment ago is here. */
-        linked = fc__people(call, ", lr.type",
-                            "relationships lr JOIN people p ON p.id = lr.related_id"
-                            " WHERE lr.person_id = $4::bigint AND p.merged_into IS NULL"
-                            " ORDER BY lr.type, p.family_name, p.given_name, p.id",
-                            1, more, err);
+        /* The child's links as records holds them now: a link made a moment ago is here. An
+         * unborn child is recorded against the mother (mother_id), a link too, and stays so after
+         * the birth: she is among them as the mother of the unborn child, or a parent, unless a
+         * relationship already links the two. */
+        linked = fc__people(
+            call, ", lr.type",
+            "(SELECT l.related_id AS id, l.type FROM relationships l WHERE l.person_id = $4::bigint"
+            "  UNION ALL SELECT c.mother_id, CASE WHEN c.unborn THEN 'mother-of-unborn'"
+            "   ELSE 'parent' END FROM people c WHERE c.id = $4::bigint AND c.mother_id IS NOT NULL"
+            "   AND NOT EXISTS (SELECT 1 FROM relationships x WHERE x.person_id = c.id"
+            "                   AND x.related_id = c.mother_id)) AS lr"
+            " JOIN people p ON p.id = lr.id WHERE p.merged_into IS NULL"
+            " ORDER BY lr.type, p.family_name, p.given_name, p.id",
+            1, more, err);
         if (linked == NULL)
             goto done;
         int n = PQntuples(linked);

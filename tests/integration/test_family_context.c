@@ -718,6 +718,60 @@ static void test_linked_individuals_journey_starts_from_a_child_on_the_caseload(
     free(admin);
 }
 
+/* Allocates the key worker (key.worker) to person in children's social care, as admin. */
+static void allocate_key_worker(const char *admin, const char *person)
+{
+    char path[128], body[160];
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             testenv_sql_long(testenv, "SELECT id FROM accounts.workers WHERE username = 'key.worker'"));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", person);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+}
+
+/* An unborn child is recorded against the mother (seed 003): on a pre-birth case she is the first
+ * of the individuals linked to the child, with no relationship added by hand, and may be viewed. */
+static void test_an_unborn_childs_mother_is_among_the_individuals_linked_to_the_child(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *admin = testenv_login(testenv, "admin");
+    char mother[32], unborn[32], edd[16], body[512], path[128];
+    testenv_add_person(testenv, sw, "Chloe", "Evanson", "1999-09-09", mother);
+    testenv_sql_date(testenv, "current_date + 60", edd);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"\",\"family\":\"Evanson\"},\"unborn\":true,\"mother_id\":\"%s\","
+             "\"expected_delivery_date\":\"%s\",\"gender\":\"not-known\"}",
+             mother, edd);
+    json_t *added = testenv_call_json(testenv, sw, "POST", "/api/v1/people", body, 201);
+    snprintf(unborn, sizeof(unborn), "%s", testenv_str(added, "id"));
+    json_decref(added);
+    allocate_key_worker(admin, unborn);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", mother);
+    json_decref(testenv_call_json(testenv, sw, "POST", path,
+                                  "{\"service\":\"ASC\",\"kind\":\"safeguarding-adults\","
+                                  "\"start_date\":\"2026-06-01\",\"note\":\"Section 42 enquiry\"}",
+                                  201));
+
+    restart_records("linked-individuals", "either");
+    char *kw = testenv_login(testenv, "key.worker");
+    json_t *j = view_of(kw, unborn);
+    assert_true(json_is_true(json_object_get(j, "on_caseload")));
+    json_t *linked = json_object_get(j, "linked_individuals");
+    assert_int_equal(json_array_size(linked), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(linked, 0), "id")), mother);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(linked, 0), "relationship")),
+                        "mother-of-unborn");
+    json_decref(j);
+    /* Her own involvement is there for the key worker. */
+    j = view_of(kw, mother);
+    assert_int_equal(records_of(j, "adult-social-care", 0), 1);
+    json_decref(j);
+    restart_records(NULL, NULL);
+    free(kw);
+    free(sw);
+    free(admin);
+}
+
 /* make run loads deploy/demo/family-context: the files are good and tie to the demo's people. */
 static void test_the_demo_files_load_and_tie_to_the_demo_people(void **state)
 {
@@ -757,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_a_name_and_date_of_birth_two_people_share_ties_a_source_row_to_neither),
         cmocka_unit_test(test_each_search_mode_allows_only_its_searches),
         cmocka_unit_test(test_linked_individuals_journey_starts_from_a_child_on_the_caseload),
+        cmocka_unit_test(test_an_unborn_childs_mother_is_among_the_individuals_linked_to_the_child),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
