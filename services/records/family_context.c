@@ -806,13 +806,31 @@ int records_family_context_get(tsr_call_t *call, tsr_error_t *err)
             tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
             goto done;
         }
+        /* Each linked individual shown in full (name, date of birth, NHS number) is a read of their
+         * record, as a search's candidates are: one event names them all. */
+        records_listed_t listed;
+        if (records_listed_init(&listed, (size_t)n, err) != 0)
+            goto done;
         for (int i = 0; i < n; i++) {
             fc__person_from_row(linked, i, &linked_people[i]);
             tsr__records__family_context_linked__init(&links[i]);
             links[i].person = &linked_people[i].person;
             links[i].relationship = PQgetvalue(linked, i, 12);
             link_ptrs[i] = &links[i];
+            if (linked_people[i].full)
+                records_listed_add(&listed, linked_people[i].person.id, linked_people[i].person.display_name,
+                                   "found",
+                                   "Shown %s (%" PRIu64 ") in Family Context as linked to %s (%" PRIu64 ")",
+                                   linked_people[i].person.display_name, linked_people[i].person.id,
+                                   person.person.display_name, in->person_id);
         }
+        char terms[300];
+        snprintf(terms, sizeof(terms), "Family Context individuals linked to %s (%" PRIu64 ")",
+                 person.person.display_name, in->person_id);
+        int listed_rc = records_listed_emit(call, &listed, "records.people.found", terms, err);
+        records_listed_free(&listed);
+        if (listed_rc != 0)
+            goto done;
         out.linked = link_ptrs;
         out.n_linked = (size_t)n;
     }

@@ -772,6 +772,54 @@ static void test_an_unborn_childs_mother_is_among_the_individuals_linked_to_the_
     free(admin);
 }
 
+/* The individuals linked to a child are shown with their date of birth, NHS number and gender: each
+ * one shown in full is a read of their record, one audit entry each, as a search's candidates are;
+ * one the worker sees by name only is not. */
+static void test_each_individual_linked_to_a_child_shown_in_full_is_an_audit_entry(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *admin = testenv_login(testenv, "admin");
+    char child[32], parent[32], sibling[32], hidden[32], path[128], body[160];
+    testenv_add_person(testenv, sw, "Amara", "Oseiwa", "2015-03-03", child);
+    testenv_add_person(testenv, sw, "Efua", "Oseiwa", "1985-03-03", parent);
+    testenv_add_person(testenv, sw, "Kofi", "Oseiwa", "2012-03-03", sibling);
+    testenv_add_person(testenv, sw, "Yaw", "Oseiwa", "1983-03-03", hidden);
+    const char *links[3][2] = {{parent, "parent"}, {sibling, "sibling"}, {hidden, "parent"}};
+    snprintf(path, sizeof(path), "/api/v1/people/%s/relationships", child);
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"type\":\"%s\"}", links[i][0], links[i][1]);
+        json_decref(testenv_call_json(testenv, sw, "POST", path, body, 201));
+    }
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", hidden);
+    json_decref(testenv_call_json(
+        testenv, admin, "PUT", path,
+        "{\"reason\":\"mappa-marac-lado\",\"review_date\":\"2099-01-01\",\"workers\":[]}", 200));
+    allocate_key_worker(admin, child);
+
+    restart_records("linked-individuals", "either");
+    char *kw = testenv_login(testenv, "key.worker");
+    json_t *j = view_of(kw, child);
+    assert_int_equal(json_array_size(json_object_get(j, "linked_individuals")), 3);
+    json_decref(j);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    const char *people[3] = {parent, sibling, hidden};
+    for (int i = 0; i < 3; i++) {
+        char sql[512];
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+                 " AND username = 'key.worker' AND action = 'search'"
+                 " AND reason = 'Family Context check for strategy meeting'"
+                 " AND summary LIKE '%%as linked to Amara Oseiwa (%s)%%'",
+                 people[i], child);
+        assert_int_equal(testenv_sql_long(testenv, sql), i < 2 ? 1 : 0);
+    }
+    restart_records(NULL, NULL);
+    free(kw);
+    free(sw);
+    free(admin);
+}
+
 /* make run loads deploy/demo/family-context: the files are good and tie to the demo's people. */
 static void test_the_demo_files_load_and_tie_to_the_demo_people(void **state)
 {
@@ -812,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_each_search_mode_allows_only_its_searches),
         cmocka_unit_test(test_linked_individuals_journey_starts_from_a_child_on_the_caseload),
         cmocka_unit_test(test_an_unborn_childs_mother_is_among_the_individuals_linked_to_the_child),
+        cmocka_unit_test(test_each_individual_linked_to_a_child_shown_in_full_is_an_audit_entry),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
