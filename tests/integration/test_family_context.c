@@ -820,6 +820,27 @@ static void test_each_individual_linked_to_a_child_shown_in_full_is_an_audit_ent
     free(admin);
 }
 
+/* Whom to call: the key worker allocated is named, not numbered. */
+static void test_family_context_names_the_allocated_key_worker(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *admin = testenv_login(testenv, "admin");
+    char child[32];
+    testenv_add_person(testenv, sw, "Tomos", "Penrhyn", "2016-05-05", child);
+    allocate_key_worker(admin, child);
+    json_t *v = view_of(sw, child);
+    json_t *records = json_object_get(source(v, "childrens-social-care", 0), "records");
+    assert_int_equal(json_array_size(records), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(records, 0), "title")),
+                        "Allocated key worker");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(records, 0), "detail")),
+                        "Kai Worrall");
+    json_decref(v);
+    free(sw);
+    free(admin);
+}
+
 /* make run loads deploy/demo/family-context: the files are good and tie to the demo's people. */
 static void test_the_demo_files_load_and_tie_to_the_demo_people(void **state)
 {
@@ -861,6 +882,7 @@ int main(void)
         cmocka_unit_test(test_linked_individuals_journey_starts_from_a_child_on_the_caseload),
         cmocka_unit_test(test_an_unborn_childs_mother_is_among_the_individuals_linked_to_the_child),
         cmocka_unit_test(test_each_individual_linked_to_a_child_shown_in_full_is_an_audit_entry),
+        cmocka_unit_test(test_family_context_names_the_allocated_key_worker),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
