@@ -490,16 +490,16 @@ static int fc__allowed_mode(int by_case_id, tsr_error_t *err)
     return 0;
 }
 
+/* Whether a row of a search's matches (u, with the part read nearest first as k, as far as $6) is
+ * as far as the farthest read: names tied with it may not all have been read. */
+#define FC_UNSURE "u.rank >= (SELECT max(rank) FROM k) AND (SELECT count(*) FROM k) >= $6::int AS unsure"
+
 /* Candidates for a name (lower-case, trimmed) and maybe a date of birth: those born that day and
  * those with no date of birth recorded (found by name alone, a little below), nearest name first;
  * a page of page rows (one more than is shown, to know whether another follows) from the offset-th.
  * Each part reads its own index: the day's few people, or the undated ones' trigram index. Where
  * the planner would otherwise walk the whole population's trigram index (a thousand times slower
  * over a million people), the name is tested or ordered by the function rather than the operator. */
-/* Whether a row of a search's matches (u, with the part read nearest first as k, as far as $6) is
- * as far as the farthest read: names tied with it may not all have been read. */
-#define FC_UNSURE "u.rank >= (SELECT max(rank) FROM k) AND (SELECT count(*) FROM k) >= $6::int AS unsure"
-
 static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char *dob, unsigned long page,
                                  unsigned long offset, tsr_error_t *err)
 {
@@ -511,7 +511,7 @@ static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char 
     char from[12288];
     /* The part read nearest first (k) is read only as far as reach, and names tied with the
      * farthest read may be cut in two there, and elsewhere for another page: each row says whether
-     * it is as far as that (unsure), and fc__search_name then reads further. */
+     * it is as far as that (unsure), and then more are read (below). */
     if (dob != NULL)
         snprintf(from, sizeof(from),
                  "(WITH k AS MATERIALIZED ("
