@@ -560,9 +560,9 @@ static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char 
     snprintf(skip, sizeof(skip), "%lu", offset);
     for (int attempt = 0;; attempt++) {
         snprintf(reach, sizeof(reach), "%lu", far);
-        const char *more[5] = {name, dob, attempt < 3 ? reach : NULL, rows, skip};
+        const char *more[5] = {name, dob, attempt < 2 ? reach : NULL, rows, skip};
         res = fc__people(call, ", coalesce(p.unsure, false)", from, 5, more, err);
-        if (res == NULL || attempt == 3)
+        if (res == NULL || attempt == 2)
             return res;
         int unsure = 0;
         for (int i = 0; i < PQntuples(res) && !unsure; i++)

@@ -808,7 +808,7 @@ int records_person_search(tsr_call_t *call, tsr_error_t *err)
     char reach_text[24];
     for (int attempt = 0;; attempt++) {
         snprintf(reach_text, sizeof(reach_text), "%lu", reach);
-        params[8] = attempt < 3 ? reach_text : NULL;
+        params[8] = attempt < 2 ? reach_text : NULL;
         res = tsr_db_exec(call->conn, sql, 9, params, err);
         if (res == NULL)
             goto done;
