@@ -86,6 +86,14 @@ int wf_step_check_reader(tsr_call_t *call, const wf_step_t *step, tsr_error_t *e
 int wf_subject_guarded(const json_t *def, const char *subject_kind);
 /* Whether id is among the n ids records answered with (who, or which people, may open a record). */
 int wf_ids_include(const uint64_t *ids, size_t n, uint64_t id);
+
+/* A page's keyset cursor: the last item's sort time (UTC, microseconds) and id, then, for a workview,
+ * the order it pages in: "2026-11-22T16:41:00.123456Z~14000001~oldest". WF_SORT_KEY(col) is a
+ * column's time so written. wf_cursor_parse fills ts, id and order ("" when the cursor has none);
+ * -1 when the cursor is not of that shape. */
+#define WF_CURSOR_TS_LEN 27
+#define WF_SORT_KEY(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+int wf_cursor_parse(const char *cursor, char ts[WF_CURSOR_TS_LEN + 1], char id[24], char order[8]);
 /* Whether the recipient (owner key) may be sent work of def about the subject: 0 or 422. */
 int wf_subject_check_recipient(tsr_call_t *call, const json_t *def, const char *subject_kind,
                                uint64_t subject_id, const char *owner, const char *owner_name,

@@ -19,30 +19,32 @@
 /* How long before the caller gives up a workview stops waiting for records to say who may open the
  * restricted records in it. */
 #define WORKVIEW_ANSWER_MARGIN_MS 1000
-/* A cursor: the last item's sort time (UTC, microseconds) and id, "2026-11-22T16:41:00.123456Z~14000001". */
-#define WORKVIEW_CURSOR_TS_LEN 27
-#define WORKVIEW_SORT_KEY(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
 static const char *const folder_keys[] = {"incoming_work", "incoming_requests", "current_work",
                                           "recently_viewed"};
 static const char *const folder_titles[] = {"Incoming work", "Incoming requests", "Current work",
                                             "Recently viewed"};
 
-static int workview__parse_cursor(const char *cursor, char ts[WORKVIEW_CURSOR_TS_LEN + 1], char id[24])
+int wf_cursor_parse(const char *cursor, char ts[WF_CURSOR_TS_LEN + 1], char id[24], char order[8])
 {
     const char *sep = strchr(cursor, '~');
-    if (sep == NULL || sep - cursor != WORKVIEW_CURSOR_TS_LEN || strlen(sep + 1) == 0 || strlen(sep + 1) > 19)
+    if (sep == NULL || sep - cursor != WF_CURSOR_TS_LEN)
         return -1;
     static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
-    for (int i = 0; i < WORKVIEW_CURSOR_TS_LEN; i++)
+    for (int i = 0; i < WF_CURSOR_TS_LEN; i++)
         if (shape[i] == 'd' ? !isdigit((unsigned char)cursor[i]) : cursor[i] != shape[i])
             return -1;
-    for (const char *p = sep + 1; *p; p++)
-        if (!isdigit((unsigned char)*p))
-            return -1;
-    memcpy(ts, cursor, WORKVIEW_CURSOR_TS_LEN);
-    ts[WORKVIEW_CURSOR_TS_LEN] = '\0';
-    snprintf(id, 24, "%s", sep + 1);
+    const char *p = sep + 1;
+    size_t digits = strspn(p, "0123456789");
+    if (digits == 0 || digits > 19 || (p[digits] != '\0' && p[digits] != '~'))
+        return -1;
+    const char *rest = p[digits] == '~' ? p + digits + 1 : "";
+    if (p[digits] == '~' && strcmp(rest, "newest") != 0 && strcmp(rest, "oldest") != 0)
+        return -1;
+    memcpy(ts, cursor, WF_CURSOR_TS_LEN);
+    ts[WF_CURSOR_TS_LEN] = '\0';
+    memcpy(id, p, digits);
+    id[digits] = '\0';
+    snprintf(order, 8, "%s", rest);
     return 0;
 }
 
@@ -199,24 +201,22 @@ static void workview__guard_apply(tsr_call_t *call, workview__guard_t *guard)
 /* clang-format off */
 #define WORKVIEW_STEPS_SQL(cmp, dir)                                                                         \
     "SELECT id, type, title, subject_kind, subject_id, subject_name, state, " WF_TS("sort_at") ","           \
-    " coalesce(" WF_TS("due_at") ", ''), coalesce(due_at < now(), false), " WORKVIEW_SORT_KEY("sort_at")      \
+    " coalesce(" WF_TS("due_at") ", ''), coalesce(due_at < now(), false), " WF_SORT_KEY("sort_at")           \
     ", version, " WORKVIEW_RESTRICTED_SQL                                                                    \
     " FROM steps s WHERE owner = $1 AND folder = $2"                                                         \
     " AND ($3::timestamptz IS NULL OR (sort_at, id) " cmp " ($3::timestamptz, $4::bigint))"                  \
     " ORDER BY sort_at " dir ", id " dir " LIMIT $5::int"
 /* clang-format on */
 
-/* One page of a folder of steps ("incoming" or "current"). */
+/* One page of a folder of steps ("incoming" or "current"), after the item (ts, id) when they are not
+ * NULL. */
 static int workview__steps(PGconn *conn, const char *owner, const char *folder, int oldest, uint32_t limit,
-                           const char *cursor, workview__guard_t *guard, json_t **items, char **next,
-                           tsr_error_t *err)
+                           const char *ts, const char *id, workview__guard_t *guard, json_t **items,
+                           char **next, tsr_error_t *err)
 {
-    char ts[WORKVIEW_CURSOR_TS_LEN + 1] = "", id[24] = "", lim[16];
-    if (cursor && cursor[0] && workview__parse_cursor(cursor, ts, id) != 0)
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
-                             "The cursor is not one this workview gave out.");
+    char lim[16];
     snprintf(lim, sizeof(lim), "%u", limit + 1);
-    const char *params[5] = {owner, folder, ts[0] ? ts : NULL, id[0] ? id : NULL, lim};
+    const char *params[5] = {owner, folder, ts, id, lim};
     PGresult *res = tsr_db_exec(
         conn, oldest ? WORKVIEW_STEPS_SQL(">", "ASC") : WORKVIEW_STEPS_SQL("<", "DESC"), 5, params, err);
     if (res == NULL)
@@ -234,8 +234,8 @@ static int workview__steps(PGconn *conn, const char *owner, const char *folder, 
         workview__guard_add(conn, guard, item, res, i, 1, 11, 12, 4);
     }
     *next = NULL;
-    if (n > (int)limit &&
-        asprintf(next, "%s~%s", PQgetvalue(res, (int)limit - 1, 10), PQgetvalue(res, (int)limit - 1, 0)) < 0)
+    if (n > (int)limit && asprintf(next, "%s~%s~%s", PQgetvalue(res, (int)limit - 1, 10),
+                                   PQgetvalue(res, (int)limit - 1, 0), oldest ? "oldest" : "newest") < 0)
         *next = NULL;
     PQclear(res);
     return 0;
@@ -246,7 +246,7 @@ static int workview__steps(PGconn *conn, const char *owner, const char *folder, 
     "SELECT r.id, r.step_id, r.type, r.title || ': ' || s.title, s.subject_kind, s.subject_id,"            \
     " s.subject_name, r.status, r.note, r.sender_id, r.sender_name, " WF_TS("r.sent_at") ","                \
     " coalesce(" WF_TS("r.due_at") ", ''), coalesce(r.due_at < now(), false), "                            \
-    WORKVIEW_SORT_KEY("r.sent_at") ", s.type, s.version, " WORKVIEW_RESTRICTED_SQL ","                     \
+    WF_SORT_KEY("r.sent_at") ", s.type, s.version, " WORKVIEW_RESTRICTED_SQL ","                           \
     " coalesce(" WF_TS("h.at") ", ''), h.by_worker_id::text, h.by_name, h.note"                              \
     " FROM requests r JOIN steps s ON s.id = r.step_id"                                                      \
     " LEFT JOIN LATERAL (SELECT at, by_worker_id, by_name, note FROM request_history"                        \
@@ -257,15 +257,13 @@ static int workview__steps(PGconn *conn, const char *owner, const char *folder, 
     " ORDER BY r.sent_at " dir ", r.id " dir " LIMIT $4::int"
 /* clang-format on */
 
-static int workview__requests(PGconn *conn, const char *owner, int oldest, uint32_t limit, const char *cursor,
-                              workview__guard_t *guard, json_t **items, char **next, tsr_error_t *err)
+static int workview__requests(PGconn *conn, const char *owner, int oldest, uint32_t limit, const char *ts,
+                              const char *id, workview__guard_t *guard, json_t **items, char **next,
+                              tsr_error_t *err)
 {
-    char ts[WORKVIEW_CURSOR_TS_LEN + 1] = "", id[24] = "", lim[16];
-    if (cursor && cursor[0] && workview__parse_cursor(cursor, ts, id) != 0)
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
-                             "The cursor is not one this workview gave out.");
+    char lim[16];
     snprintf(lim, sizeof(lim), "%u", limit + 1);
-    const char *params[4] = {owner, ts[0] ? ts : NULL, id[0] ? id : NULL, lim};
+    const char *params[4] = {owner, ts, id, lim};
     PGresult *res =
         tsr_db_exec(conn, oldest ? WORKVIEW_REQUESTS_SQL(">", "ASC") : WORKVIEW_REQUESTS_SQL("<", "DESC"), 4,
                     params, err);
@@ -292,8 +290,8 @@ static int workview__requests(PGconn *conn, const char *owner, int oldest, uint3
         workview__guard_add(conn, guard, item, res, i, 15, 16, 17, 5);
     }
     *next = NULL;
-    if (n > (int)limit &&
-        asprintf(next, "%s~%s", PQgetvalue(res, (int)limit - 1, 14), PQgetvalue(res, (int)limit - 1, 0)) < 0)
+    if (n > (int)limit && asprintf(next, "%s~%s~%s", PQgetvalue(res, (int)limit - 1, 14),
+                                   PQgetvalue(res, (int)limit - 1, 0), oldest ? "oldest" : "newest") < 0)
         *next = NULL;
     PQclear(res);
     return 0;
@@ -455,14 +453,28 @@ int wf_handle_workview(tsr_call_t *call, tsr_error_t *err)
     if (folder[0] && want < 0)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "folder",
                              "folder is incoming_work, incoming_requests, current_work or recently_viewed.");
-    const char *order = in->order && in->order[0] ? in->order : "newest";
-    if (strcmp(order, "newest") != 0 && strcmp(order, "oldest") != 0)
+    const char *order = in->order && in->order[0] ? in->order : "";
+    if (order[0] && strcmp(order, "newest") != 0 && strcmp(order, "oldest") != 0)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "order",
                              "order is newest (the default: newest first) or oldest (oldest first).");
+    /* A cursor carries on in the order it was given with, which it carries: continued in the other
+     * order, from its place, it would show again what was seen and never what was not. */
+    char ts[WF_CURSOR_TS_LEN + 1] = "", after[24] = "", cursor_order[8] = "";
+    if (in->cursor && in->cursor[0]) {
+        if (want < 0)
+            return tsr_error_set(err, TSR_E_INVALID, "missing_field", "folder",
+                                 "A cursor pages one folder: name it.");
+        if (wf_cursor_parse(in->cursor, ts, after, cursor_order) != 0 || cursor_order[0] == '\0')
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                                 "The cursor is not one this workview gave out.");
+        if (order[0] && strcmp(order, cursor_order) != 0)
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                                 "This cursor pages the folder %s first, not %s first: leave out order to "
+                                 "carry on, or start again without the cursor.",
+                                 cursor_order, order);
+        order = cursor_order;
+    }
     int oldest = strcmp(order, "oldest") == 0;
-    if ((in->cursor && in->cursor[0]) && want < 0)
-        return tsr_error_set(err, TSR_E_INVALID, "missing_field", "folder",
-                             "A cursor pages one folder: name it.");
     uint32_t limit = in->limit ? in->limit : WORKVIEW_LIMIT_DEFAULT;
     if (limit > WORKVIEW_LIMIT_MAX)
         limit = WORKVIEW_LIMIT_MAX;
@@ -488,17 +500,17 @@ int wf_handle_workview(tsr_call_t *call, tsr_error_t *err)
         json_t *items = NULL;
         char *next = NULL;
         long count = 0;
-        const char *cursor = want == i ? in->cursor : NULL;
+        const char *at = want == i && ts[0] ? ts : NULL, *id = want == i && ts[0] ? after : NULL;
         int bad = 0;
         if (i == 0) {
-            bad = workview__steps(call->conn, owner, "incoming", oldest, limit, cursor, &guard, &items, &next,
+            bad = workview__steps(call->conn, owner, "incoming", oldest, limit, at, id, &guard, &items, &next,
                                   err);
             count = counts[0];
         } else if (i == 1) {
-            bad = workview__requests(call->conn, owner, oldest, limit, cursor, &guard, &items, &next, err);
+            bad = workview__requests(call->conn, owner, oldest, limit, at, id, &guard, &items, &next, err);
             count = counts[1];
         } else if (i == 2) {
-            bad = workview__steps(call->conn, owner, "current", oldest, limit, cursor, &guard, &items, &next,
+            bad = workview__steps(call->conn, owner, "current", oldest, limit, at, id, &guard, &items, &next,
                                   err);
             count = counts[2];
         } else if (owner[0] == 'w') {

@@ -1940,6 +1940,73 @@ static void test_a_leavers_folders_are_listed_for_managers_until_their_work_is_m
     free(admin);
 }
 
+/* The oldest-first listing of mash.sw's Current work, then a cursor of it continued without order,
+ * and against it. */
+static void test_a_workview_cursor_carries_on_in_the_order_it_was_given_with(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char made[5][32];
+    for (int i = 0; i < 5; i++)
+        start_step(sw, "front-door-consultation", "CSSW", "organisation", HAMPDEN, made[i]);
+    json_t *all = testenv_call_json(testenv, sw, "GET",
+                                    "/api/v1/workview?folder=current_work&limit=200&order=oldest", NULL, 200);
+    json_t *every = folder_of(all, "current_work");
+    assert_true(json_array_size(every) >= 5);
+    json_t *first = testenv_call_json(testenv, sw, "GET",
+                                      "/api/v1/workview?folder=current_work&limit=2&order=oldest", NULL, 200);
+    const char *cursor = json_string_value(
+        json_object_get(json_object_get(json_object_get(first, "folders"), "current_work"), "next_cursor"));
+    assert_non_null(cursor);
+    char path[400];
+    /* Without order, it carries on oldest first: the third and fourth oldest. */
+    snprintf(path, sizeof(path), "/api/v1/workview?folder=current_work&limit=2&cursor=%s", cursor);
+    json_t *second = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+    json_t *items = folder_of(second, "current_work");
+    assert_int_equal(json_array_size(items), 2);
+    for (size_t k = 0; k < 2; k++)
+        assert_string_equal(testenv_str(json_array_get(items, k), "step_id"),
+                            testenv_str(json_array_get(every, k + 2), "step_id"));
+    json_decref(second);
+    /* With the same order, the same; with the other, refused rather than walked backwards. */
+    snprintf(path, sizeof(path), "/api/v1/workview?folder=current_work&limit=2&order=oldest&cursor=%s",
+             cursor);
+    second = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+    assert_string_equal(testenv_str(json_array_get(folder_of(second, "current_work"), 0), "step_id"),
+                        testenv_str(json_array_get(every, 2), "step_id"));
+    json_decref(second);
+    snprintf(path, sizeof(path), "/api/v1/workview?folder=current_work&limit=2&order=newest&cursor=%s",
+             cursor);
+    testenv_call_error(testenv, sw, "GET", path, NULL, 400, "invalid_cursor", "cursor");
+    json_decref(first);
+    /* A newest-first cursor is not continued oldest first. */
+    first = testenv_call_json(testenv, sw, "GET", "/api/v1/workview?folder=current_work&limit=2", NULL, 200);
+    cursor = json_string_value(
+        json_object_get(json_object_get(json_object_get(first, "folders"), "current_work"), "next_cursor"));
+    assert_non_null(cursor);
+    snprintf(path, sizeof(path), "/api/v1/workview?folder=current_work&limit=2&order=oldest&cursor=%s",
+             cursor);
+    testenv_call_error(testenv, sw, "GET", path, NULL, 400, "invalid_cursor", "cursor");
+    json_decref(first);
+    json_decref(all);
+    /* The requests folder's cursors carry their order too. */
+    char *manager = testenv_login(testenv, "mash.manager");
+    snprintf(path, sizeof(path), "/api/v1/workview?team_id=%ld&folder=incoming_requests&limit=1&order=oldest",
+             id_of_team("MASH Manager"));
+    json_t *requests = testenv_call_json(testenv, manager, "GET", path, NULL, 200);
+    const char *next = json_string_value(json_object_get(
+        json_object_get(json_object_get(requests, "folders"), "incoming_requests"), "next_cursor"));
+    if (next != NULL) {
+        snprintf(path, sizeof(path),
+                 "/api/v1/workview?team_id=%ld&folder=incoming_requests&order=newest&cursor=%s",
+                 id_of_team("MASH Manager"), next);
+        testenv_call_error(testenv, manager, "GET", path, NULL, 400, "invalid_cursor", "cursor");
+    }
+    json_decref(requests);
+    free(manager);
+    free(sw);
+}
+
 int main(void)
 {
     /* The shipped definitions plus this test's own data-only step types, in a directory of its own. */
@@ -1980,6 +2047,7 @@ int main(void)
         cmocka_unit_test(
             test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current),
         cmocka_unit_test(test_workview_folders_page_with_a_keyset_cursor_and_count_every_item),
+        cmocka_unit_test(test_a_workview_cursor_carries_on_in_the_order_it_was_given_with),
         cmocka_unit_test(test_cancelling_needs_a_reason_and_is_final_while_a_completed_step_can_be_reopened),
         cmocka_unit_test(test_starting_work_checks_the_type_variant_subject_and_role),
         cmocka_unit_test(test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end),
