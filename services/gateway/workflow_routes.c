@@ -155,7 +155,7 @@ void gw_step_reopen(gw_call_t *call)
 
 void gw_steps_by_subject(gw_call_t *call)
 {
-    Tsr__Workflow__Subject req = TSR__WORKFLOW__SUBJECT__INIT;
+    Tsr__Workflow__StepsQuery req = TSR__WORKFLOW__STEPS_QUERY__INIT;
     const char *kind = gw_param(call, "subject_kind");
     if (kind == NULL || kind[0] == '\0') {
         gw_fail(call, TSR_E_INVALID, "missing_field", "subject_kind",
@@ -168,7 +168,10 @@ void gw_steps_by_subject(gw_call_t *call)
         gw_fail(call, TSR_E_INVALID, "missing_field", "subject_id", "subject_id is required.");
         return;
     }
+    if (gw_param_limit(call, &req.limit) != 0)
+        return;
     req.kind = (char *)kind;
+    req.cursor = (char *)(gw_param(call, "cursor") ? gw_param(call, "cursor") : "");
     gw_call_daemon(call, "workflow", "workflow.steps.by_subject", &req.base, workflow__ok);
 }
 
@@ -506,17 +509,23 @@ static void workflow__steps_for_page(gw_call_t *call, const char *daemon, const 
     call->partial = NULL;
     int status = (int)json_integer_value(json_object_get(body, "_status"));
     json_object_del(body, "_status");
-    json_t *steps = NULL;
+    json_t *steps = NULL, *next = NULL;
     if (err == NULL && reply != NULL) {
         Tsr__Workflow__View *view =
             tsr__workflow__view__unpack(NULL, reply->payload.len, reply->payload.data);
         json_t *list = view ? json_loads(view->json, 0, NULL) : NULL;
-        if (list != NULL)
+        if (list != NULL) {
             steps = json_incref(json_object_get(list, "items"));
+            next = json_incref(json_object_get(list, "next_cursor"));
+        }
         json_decref(list);
         if (view)
             tsr__workflow__view__free_unpacked(view, NULL);
     }
+    /* The newest steps; when there are more, the cursor that GET /api/v1/steps carries on from. */
+    json_object_set_new(body, "steps_next_cursor",
+                        next && json_is_string(next) ? json_incref(next) : json_null());
+    json_decref(next);
     if (steps != NULL) {
         json_object_set_new(body, "steps", steps);
     } else {
@@ -530,7 +539,7 @@ static void workflow__steps_for_page(gw_call_t *call, const char *daemon, const 
 
 void gw_reply_with_steps(gw_call_t *call, json_t *body, const char *kind, uint64_t id, int status)
 {
-    Tsr__Workflow__Subject req = TSR__WORKFLOW__SUBJECT__INIT;
+    Tsr__Workflow__StepsQuery req = TSR__WORKFLOW__STEPS_QUERY__INIT;
     req.kind = (char *)kind;
     req.id = id;
     json_object_set_new(body, "_status", json_integer(status));

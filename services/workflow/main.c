@@ -16,8 +16,8 @@ extern const size_t workflow_migrations_count;
 static const tsr_handler_def_t workflow_handlers[] = {
     {"workflow.step.start", wf_handle_step_start, &tsr__workflow__step_start__descriptor},
     {"workflow.step.get", wf_handle_step_get, &tsr__workflow__step_ref__descriptor},
-    {"workflow.steps.by_subject", wf_handle_steps_by_subject, &tsr__workflow__subject__descriptor},
-    {"workflow.steps.for_summary", wf_handle_steps_for_summary, &tsr__workflow__subject__descriptor},
+    {"workflow.steps.by_subject", wf_handle_steps_by_subject, &tsr__workflow__steps_query__descriptor},
+    {"workflow.steps.for_summary", wf_handle_steps_for_summary, &tsr__workflow__steps_query__descriptor},
     {"workflow.section.save", wf_handle_section_save, &tsr__workflow__section_save__descriptor},
     {"workflow.step.assign", wf_handle_step_assign, &tsr__workflow__step_assign__descriptor},
     {"workflow.step.resume", wf_handle_step_resume, &tsr__workflow__step_ref__descriptor},

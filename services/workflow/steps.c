@@ -742,15 +742,27 @@ static int step__emit_list(tsr_call_t *call, uint64_t person_id, const char *nam
     return tsr_call_emit(call, type, &ev.base, err);
 }
 
+/* A page of the steps about a subject, newest first (a record's, or the 'Consultation' organisation's,
+ * passes any fixed number), with the cursor to the next while more remain. */
+#define STEP_LIST_LIMIT_DEFAULT 50
+#define STEP_LIST_LIMIT_MAX 200
+
 static int step__list_by_subject(tsr_call_t *call, int within_summary, tsr_error_t *err)
 {
-    const Tsr__Workflow__Subject *in = (const Tsr__Workflow__Subject *)call->payload;
+    const Tsr__Workflow__StepsQuery *in = (const Tsr__Workflow__StepsQuery *)call->payload;
     if (tsr_actor_require_worker(call->actor, err) != 0)
         return -1;
     if (in->kind == NULL || (strcmp(in->kind, "organisation") != 0 && strcmp(in->kind, "person") != 0 &&
                              strcmp(in->kind, "worker") != 0))
         return tsr_error_set(err, TSR_E_INVALID, "invalid_value", "subject_kind",
                              "subject_kind is organisation, person or worker.");
+    char ts[WF_CURSOR_TS_LEN + 1] = "", after[24] = "", order[8] = "";
+    if (in->cursor && in->cursor[0] && (wf_cursor_parse(in->cursor, ts, after, order) != 0 || order[0]))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                             "The cursor is not one this list of steps gave out.");
+    uint32_t limit = in->limit ? in->limit : STEP_LIST_LIMIT_DEFAULT;
+    if (limit > STEP_LIST_LIMIT_MAX)
+        limit = STEP_LIST_LIMIT_MAX;
     int person = strcmp(in->kind, "person") == 0;
     if (person && !tsr_actor_is_system(call->actor)) {
         uint64_t me = call->actor->worker_id;
@@ -774,22 +786,25 @@ static int step__list_by_subject(tsr_call_t *call, int within_summary, tsr_error
         if (!within_summary && step__emit_list(call, in->id, name, "listed", err) != 0)
             return -1;
     }
-    char id[24];
+    char id[24], lim[16];
     snprintf(id, sizeof(id), "%" PRIu64, in->id);
-    const char *params[2] = {in->kind, id};
+    snprintf(lim, sizeof(lim), "%u", limit + 1);
+    const char *params[5] = {in->kind, id, ts[0] ? ts : NULL, ts[0] ? after : NULL, lim};
     PGresult *res = tsr_db_exec(
         call->conn,
-        "SELECT id, type, variant, title, state, owner, " WF_TS(
-            "started_at") ","
-                          " coalesce(" WF_TS("completed_at") ", ''), folder IS NOT NULL, " STEP_OWNER_NAME
-                                                             " FROM steps WHERE subject_kind = $1 AND "
-                                                             "subject_id = $2::bigint"
-                                                             " ORDER BY started_at DESC, id DESC LIMIT 200",
-        2, params, err);
+        "SELECT id, type, variant, title, state, owner, " WF_TS("started_at") ", coalesce(" WF_TS(
+            "completed_at") ", ''), folder IS NOT NULL, " STEP_OWNER_NAME
+                            ", " WF_SORT_KEY("started_at") " FROM steps WHERE subject_kind = $1 AND "
+                                                           "subject_id = $2::bigint"
+                                                           " AND ($3::timestamptz IS NULL OR (started_at, "
+                                                           "id) < ($3::timestamptz, $4::bigint))"
+                                                           " ORDER BY started_at DESC, id DESC LIMIT $5::int",
+        5, params, err);
     if (res == NULL)
         return -1;
     json_t *items = json_array();
-    for (int i = 0; i < PQntuples(res); i++) {
+    int n = PQntuples(res);
+    for (int i = 0; i < n && i < (int)limit; i++) {
         json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:b}", "id", PQgetvalue(res, i, 0),
                                  "type", PQgetvalue(res, i, 1), "variant", PQgetvalue(res, i, 2), "title",
                                  PQgetvalue(res, i, 3), "state", PQgetvalue(res, i, 4), "assigned_to",
@@ -798,8 +813,14 @@ static int step__list_by_subject(tsr_call_t *call, int within_summary, tsr_error
                                  "open", PQgetvalue(res, i, 8)[0] == 't');
         json_array_append_new(items, item);
     }
+    char *next = NULL;
+    if (n > (int)limit &&
+        asprintf(&next, "%s~%s", PQgetvalue(res, (int)limit - 1, 10), PQgetvalue(res, (int)limit - 1, 0)) < 0)
+        next = NULL;
     PQclear(res);
-    json_t *body = json_pack("{s:o, s:n}", "items", items, "next_cursor");
+    json_t *body =
+        json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null());
+    free(next);
     wf_reply_json(call, body);
     return 0;
 }

@@ -1709,6 +1709,27 @@ journey("An organisation not recorded: the MASH manager's search finds none and 
   await signOut(s);
 });
 
+journey("A social worker: an organisation's summary page lists its newest 50 work steps and says there are older ones, which 'Show older work steps' adds below until every one is listed (seed 000's 'Consultation' organisation gathers hundreds)", async (s, ctx) => {
+  const { page } = s;
+  const admin = await signInApi(ctx.base, 'admin');
+  const org = await apiCall(ctx.base, admin, 'POST', '/api/v1/organisations', { name: 'Many Steps Nursery' });
+  await addWorker(ctx, admin, 'sw.many', 'Morgan Manysteps', ['social-worker']);
+  const worker = await signInApi(ctx.base, 'sw.many');
+  // Support requests about the organisation, which the consultation figures leave out.
+  for (let i = 0; i < 53; i++) await apiCall(ctx.base, worker, 'POST', '/api/v1/steps', { type: 'workflow-step-deletion', subject: { kind: 'organisation', id: org.id } });
+  const kb = await signIn(s, 'sw.many');
+  // From the worker's Current work, where the steps wait, to the organisation.
+  await kb.press(page.getByRole('link', { name: org.title }).first());
+  await page.locator('h1', { hasText: org.title }).waitFor();
+  const rows = page.locator('#work-steps tbody tr');
+  expect((await rows.count()) === 50, `the summary page lists ${await rows.count()} work steps`);
+  await s.check('organisation-older-steps-offered');
+  await kb.press(page.getByRole('button', { name: 'Show older work steps' }));
+  await page.locator('#more-steps-row', { hasText: 'Every work step is listed.' }).waitFor();
+  expect((await rows.count()) === 53, `after 'Show older work steps', ${await rows.count()} work steps are listed`);
+  await signOut(s);
+});
+
 journey("Senior practitioner: Ask system support (seed 001) for a team session at a team meeting (refused first without the meeting's date, which that answer requires, named next to the field), sent to the System Support queue, where system support, not its sender, may act on it; a change of role about a colleague found by name (refused first without one); a social worker is offered a one-to-one session but not a team session", async (s, ctx) => {
   const { page } = s;
   let kb = await signIn(s, 'senior.practitioner');

@@ -1940,6 +1940,89 @@ static void test_a_leavers_folders_are_listed_for_managers_until_their_work_is_m
     free(admin);
 }
 
+/* The steps of a subject in pages of limit (newest first), each id once; the number listed. The
+ * ids, in order, go to ids. */
+static int page_subject_steps(const char *token, const char *org, int limit, char ids[64][32])
+{
+    char path[400];
+    snprintf(path, sizeof(path), "/api/v1/steps?subject_kind=organisation&subject_id=%s&limit=%d", org,
+             limit);
+    int seen = 0;
+    for (;;) {
+        json_t *page = testenv_call_json(testenv, token, "GET", path, NULL, 200);
+        size_t i;
+        json_t *it;
+        json_array_foreach(json_object_get(page, "items"), i, it)
+        {
+            for (int k = 0; k < seen; k++)
+                assert_string_not_equal(ids[k], testenv_str(it, "id"));
+            assert_true(seen < 64);
+            snprintf(ids[seen++], 32, "%s", testenv_str(it, "id"));
+        }
+        const char *next = json_string_value(json_object_get(page, "next_cursor"));
+        if (next == NULL) {
+            json_decref(page);
+            break;
+        }
+        assert_int_equal(json_array_size(json_object_get(page, "items")), limit);
+        snprintf(path, sizeof(path),
+                 "/api/v1/steps?subject_kind=organisation&subject_id=%s&limit=%d&cursor=%s", org, limit,
+                 next);
+        json_decref(page);
+    }
+    return seen;
+}
+
+/* Seed 000: every consultation whose referrer is not recorded is against the one 'Consultation'
+ * organisation, whose summary page is where workers find them. Its steps pass any fixed number: the
+ * list pages on, and the summary page says that there are older ones, and where they carry on. */
+static void
+test_a_records_work_steps_page_past_the_first_and_its_summary_page_says_there_are_more(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *mash = testenv_login(testenv, "mash.admin");
+    json_t *org = testenv_call_json(testenv, admin, "POST", "/api/v1/organisations",
+                                    "{\"name\":\"Many Steps Nursery\"}", 201);
+    char id[32], started[52][32], path[400];
+    snprintf(id, sizeof(id), "%s", testenv_str(org, "id"));
+    json_decref(org);
+    for (int i = 0; i < 52; i++)
+        start_step(mash, "front-door-consultation", "CSSW", "organisation", id, started[i]);
+    char ids[64][32];
+    assert_int_equal(page_subject_steps(mash, id, 20, ids), 52);
+    for (int i = 0; i < 52; i++)
+        assert_string_equal(ids[i], started[51 - i]);
+    /* The summary page: the newest 50, and the cursor to the rest. */
+    snprintf(path, sizeof(path), "/api/v1/organisations/%s", id);
+    json_t *page = testenv_call_json(testenv, mash, "GET", path, NULL, 200);
+    json_t *steps = json_object_get(page, "steps");
+    assert_int_equal(json_array_size(steps), 50);
+    assert_string_equal(testenv_str(json_array_get(steps, 0), "id"), started[51]);
+    const char *next = json_string_value(json_object_get(page, "steps_next_cursor"));
+    assert_non_null(next);
+    snprintf(path, sizeof(path), "/api/v1/steps?subject_kind=organisation&subject_id=%s&cursor=%s", id, next);
+    json_decref(page);
+    page = testenv_call_json(testenv, mash, "GET", path, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(page, "items")), 2);
+    assert_string_equal(testenv_str(json_array_get(json_object_get(page, "items"), 0), "id"), started[1]);
+    assert_string_equal(testenv_str(json_array_get(json_object_get(page, "items"), 1), "id"), started[0]);
+    assert_true(json_is_null(json_object_get(page, "next_cursor")));
+    json_decref(page);
+    /* A summary page with every step on it says so. */
+    snprintf(path, sizeof(path), "/api/v1/organisations/%s", HAMPDEN);
+    page = testenv_call_json(testenv, mash, "GET", path, NULL, 200);
+    assert_true(json_is_null(json_object_get(page, "steps_next_cursor")) ||
+                json_array_size(json_object_get(page, "steps")) == 50);
+    json_decref(page);
+    snprintf(path, sizeof(path), "/api/v1/steps?subject_kind=organisation&subject_id=%s&cursor=garbage", id);
+    testenv_call_error(testenv, mash, "GET", path, NULL, 400, "invalid_cursor", "cursor");
+    snprintf(path, sizeof(path), "/api/v1/steps?subject_kind=organisation&subject_id=%s&limit=201", id);
+    testenv_call_error(testenv, mash, "GET", path, NULL, 400, "invalid_limit", "limit");
+    free(mash);
+    free(admin);
+}
+
 /* The oldest-first listing of mash.sw's Current work, then a cursor of it continued without order,
  * and against it. */
 static void test_a_workview_cursor_carries_on_in_the_order_it_was_given_with(void **state)
@@ -2048,6 +2131,8 @@ int main(void)
             test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current),
         cmocka_unit_test(test_workview_folders_page_with_a_keyset_cursor_and_count_every_item),
         cmocka_unit_test(test_a_workview_cursor_carries_on_in_the_order_it_was_given_with),
+        cmocka_unit_test(
+            test_a_records_work_steps_page_past_the_first_and_its_summary_page_says_there_are_more),
         cmocka_unit_test(test_cancelling_needs_a_reason_and_is_final_while_a_completed_step_can_be_reopened),
         cmocka_unit_test(test_starting_work_checks_the_type_variant_subject_and_role),
         cmocka_unit_test(test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end),

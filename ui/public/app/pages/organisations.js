@@ -47,19 +47,43 @@ export async function organisationsPage({ app, query, isCurrent }) {
   });
 }
 
-export function stepsTable(caption, steps) {
-  return table(
-    caption,
-    ['Step', 'State', 'Started', 'Completed', 'Assigned to'],
-    steps.map((s) => [
-      html`<a class="govuk-link" href="#/steps/${s.id}">${s.title}</a>`,
-      stepStateTag(s.state),
-      formatDate(s.started_at),
-      formatDate(s.completed_at),
-      s.assigned_to?.name || '',
-    ]),
-    { empty: 'No work steps.' },
-  );
+function stepCells(s) {
+  return [
+    html`<a class="govuk-link" href="#/steps/${s.id}">${s.title}</a>`,
+    stepStateTag(s.state),
+    formatDate(s.started_at),
+    formatDate(s.completed_at),
+    s.assigned_to?.name || '',
+  ];
+}
+
+// A record's work steps, newest first. A summary page brings the newest 50; where there are older ones
+// (next: its steps_next_cursor; the 'Consultation' organisation gathers hundreds), 'Show older work
+// steps' adds them below, a page at a time (wireMoreSteps).
+export function stepsTable(caption, steps, next) {
+  return html`<div id="work-steps">${table(caption, ['Step', 'State', 'Started', 'Completed', 'Assigned to'], steps.map(stepCells), { empty: 'No work steps.' })}
+    ${next ? html`<p class="govuk-body" id="more-steps-row"><button type="button" class="govuk-button govuk-button--secondary" id="more-steps" data-cursor="${next}">Show older work steps</button></p>` : ''}</div>`;
+}
+
+export function wireMoreSteps(subject) {
+  const more = document.getElementById('more-steps');
+  if (!more) return;
+  more.addEventListener('click', async () => {
+    if (more.dataset.busy) return;
+    more.dataset.busy = '1';
+    more.setAttribute('aria-disabled', 'true');
+    try {
+      const page = await attempt(() => get('/api/v1/steps', { subject_kind: subject.kind, subject_id: subject.id, limit: 50, cursor: more.dataset.cursor }));
+      if (!page) return;
+      const rows = document.querySelector('#work-steps tbody');
+      rows.insertAdjacentHTML('beforeend', String(html`${page.items.map((s) => html`<tr class="govuk-table__row">${stepCells(s).map((c) => html`<td class="govuk-table__cell">${c}</td>`)}</tr>`)}`));
+      if (page.next_cursor) more.dataset.cursor = page.next_cursor;
+      else document.getElementById('more-steps-row').replaceChildren(Object.assign(document.createElement('span'), { textContent: 'Every work step is listed.' }));
+    } finally {
+      delete more.dataset.busy;
+      more.removeAttribute('aria-disabled');
+    }
+  });
 }
 
 // The step types this worker may start against a subject of this kind, with their variants.
@@ -119,12 +143,13 @@ export async function organisationPage({ app, params, isCurrent }) {
           ['Address', org.address],
           ['Telephone', org.telephone],
         ])}
-        ${stepsTable('Work steps', org.steps || [])}
+        ${stepsTable('Work steps', org.steps || [], org.steps_next_cursor)}
       </div>
       <div class="govuk-grid-column-one-third">${startForm(types)}</div>
     </div>`,
   );
   wireStartForm({ kind: 'organisation', id: org.id });
+  wireMoreSteps({ kind: 'organisation', id: org.id });
 }
 
 

@@ -10,7 +10,7 @@ import { ApiError, api, get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
 import { attempt, button, choices, findWorkersInto, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { go, notify } from '../main.js';
-import { startableSteps, startForm, stepsTable, wireStartForm } from './organisations.js';
+import { startableSteps, startForm, stepsTable, wireMoreSteps, wireStartForm } from './organisations.js';
 import { ALLOCATOR_ROLES, GENDERS, PERSON_WRITER_ROLES, canAddPeople, localToday } from './person_forms.js';
 import { canRestrict, restrictionReason } from './restriction.js';
 import { RETENTION_ROLES, SERVICES, criterionTitle, serviceList, serviceTitle } from './retention.js';
@@ -260,7 +260,7 @@ export async function personPage({ app, params, isCurrent }) {
     )}
     ${person.steps === null
       ? html`<h2 class="govuk-heading-m">Work steps</h2><p class="govuk-body">${person.steps_unavailable || 'Work steps cannot be shown just now.'}</p>`
-      : stepsTable('Work steps', person.steps || [])}
+      : stepsTable('Work steps', person.steps || [], person.steps_next_cursor)}
     ${withPlans ? plansTable(plans) : ''}
     ${retention ? retentionSection(retention, names, withFlag) : ''}
     </div>
@@ -269,6 +269,7 @@ export async function personPage({ app, params, isCurrent }) {
     </div>`,
   );
   wireStartForm({ kind: 'person', id: person.id });
+  wireMoreSteps({ kind: 'person', id: person.id });
   wireCaseNoteForm(person);
   if (withPlans) wirePlanForm(person);
   if (withNumber) wireNhsNumberForm(person);
