@@ -770,20 +770,27 @@ static int step__list_by_subject(tsr_call_t *call, int within_summary, tsr_error
         if (wf_person_access(call, in->id, &me, 1, NULL, 0, &reply, err) != 0)
             return -1;
         int ok = reply->n_allowed_worker_ids == 1;
-        char name[256];
-        snprintf(name, sizeof(name), "%s", reply->display_name ? reply->display_name : "");
+        /* The whole name, as records keeps it: it goes into an event that other daemons store. */
+        char *name = strdup(reply->display_name ? reply->display_name : "");
         tsr__records__access_check_reply__free_unpacked(reply, NULL);
+        if (name == NULL)
+            return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+        int rc = 0;
         if (!ok) {
             /* The refused attempt is kept for the trail while the caller gets the refusal. */
-            if (step__emit_list(call, in->id, name, "refused", err) != 0)
-                return -1;
-            call->commit_refusal = 1;
-            return tsr_error_set(err, TSR_E_FORBIDDEN, "restricted_record", NULL,
-                                 "This person's record is restricted and you do not have access to it.");
+            if (step__emit_list(call, in->id, name, "refused", err) == 0) {
+                call->commit_refusal = 1;
+                tsr_error_set(err, TSR_E_FORBIDDEN, "restricted_record", NULL,
+                              "This person's record is restricted and you do not have access to it.");
+            }
+            rc = -1;
+        } else if (!within_summary) {
+            /* Reading the list of work about a person is a read of their record; on their summary
+             * page it is part of the one read the records daemon audits as the view. */
+            rc = step__emit_list(call, in->id, name, "listed", err);
         }
-        /* Reading the list of work about a person is a read of their record; on their summary page
-         * it is part of the one read the records daemon audits as the view. */
-        if (!within_summary && step__emit_list(call, in->id, name, "listed", err) != 0)
+        free(name);
+        if (rc != 0)
             return -1;
     }
     char id[24], lim[16];

@@ -2090,6 +2090,40 @@ static void test_a_workview_cursor_carries_on_in_the_order_it_was_given_with(voi
     free(sw);
 }
 
+/* A legal name may be 100 + 100 characters in any script, up to 4 bytes each. Listing a restricted
+ * person's work steps is an access to their record, and the trail keeps it with the whole name: one
+ * cut inside a character is invalid UTF-8, which the audit daemon's database refuses. */
+static void
+test_listing_a_restricted_persons_steps_keeps_their_whole_long_name_in_the_audit_trail(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *eh = testenv_login(testenv, "eh.worker");
+    const char *given = "வெங்கடசுப்பிரமணியன் கார்த்திகேயன் ராமகிருஷ்ணன்";
+    const char *family = "பாலசுப்பிரமணியம் சந்திரசேகரன் ஸ்ரீநிவாசன்ரவி";
+    char person[32], path[160], name[600], sql[1400];
+    testenv_add_person(testenv, admin, given, family, "2014-06-03", person);
+    snprintf(name, sizeof(name), "%s %s", given, family);
+    assert_true(strlen(name) > 256);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
+    json_decref(testenv_call_json(
+        testenv, admin, "PUT", path,
+        "{\"reason\":\"high-profile\",\"review_date\":\"2027-06-01\",\"workers\":[]}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps?subject_kind=person&subject_id=%s", person);
+    json_decref(testenv_call_json(testenv, sw, "GET", path, NULL, 200));
+    testenv_call_error(testenv, eh, "GET", path, NULL, 403, "restricted_record", NULL);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND ((action = 'view-steps' AND username = 'mash.sw') OR (action = 'refused' AND username ="
+             " 'eh.worker')) AND starts_with(summary, '%s: work steps')",
+             person, name);
+    assert_int_equal(wait_for_count(sql, 2), 2);
+    free(eh);
+    free(sw);
+    free(admin);
+}
+
 int main(void)
 {
     /* The shipped definitions plus this test's own data-only step types, in a directory of its own. */
@@ -2133,6 +2167,8 @@ int main(void)
         cmocka_unit_test(test_a_workview_cursor_carries_on_in_the_order_it_was_given_with),
         cmocka_unit_test(
             test_a_records_work_steps_page_past_the_first_and_its_summary_page_says_there_are_more),
+        cmocka_unit_test(
+            test_listing_a_restricted_persons_steps_keeps_their_whole_long_name_in_the_audit_trail),
         cmocka_unit_test(test_cancelling_needs_a_reason_and_is_final_while_a_completed_step_can_be_reopened),
         cmocka_unit_test(test_starting_work_checks_the_type_variant_subject_and_role),
         cmocka_unit_test(test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end),
