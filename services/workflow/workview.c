@@ -348,6 +348,24 @@ static int workview__may_view(const Tsr__Actor *actor, const char *owner)
     return wf_actor_works(actor, owner) || wf_actor_is_manager(actor) || tsr_actor_is_system(actor);
 }
 
+/* Whether the worker or team of owner ('w:<id>' or 't:<id>') is one the daemon has heard of. */
+static int workview__owner_known(PGconn *conn, const char *owner, int *known, tsr_error_t *err)
+{
+    *known = 0;
+    if (strtoull(owner + 2, NULL, 10) > INT64_MAX)
+        return 0;
+    const char *params[1] = {owner + 2};
+    PGresult *res = tsr_db_exec(conn,
+                                owner[0] == 'w' ? "SELECT 1 FROM workers WHERE id = $1::bigint"
+                                                : "SELECT 1 FROM teams WHERE id = $1::bigint",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    *known = PQntuples(res) > 0;
+    PQclear(res);
+    return 0;
+}
+
 /* The teams and virtual workers whose queues the caller works, with their counts, in one query. */
 static json_t *workview__queues(tsr_call_t *call, tsr_error_t *err)
 {
@@ -445,6 +463,18 @@ int wf_handle_workview(tsr_call_t *call, tsr_error_t *err)
             err, TSR_E_FORBIDDEN, "forbidden", NULL,
             "You may see your own workview, your teams', and the queues your role works; a manager "
             "may see others'.");
+    /* A worker or team asked for by id must be one this daemon knows (a leaver's account too): a
+     * mistyped id would show an empty workview of no one. The caller's own are theirs, known or not. */
+    if (owner[0] != 'v' && !wf_actor_works(call->actor, owner)) {
+        int known = 0;
+        if (workview__owner_known(call->conn, owner, &known, err) != 0)
+            return -1;
+        if (!known)
+            return owner[0] == 'w' ? tsr_error_set(err, TSR_E_NOT_FOUND, "worker_not_found", "worker_id",
+                                                   "There is no worker %s.", owner + 2)
+                                   : tsr_error_set(err, TSR_E_NOT_FOUND, "team_not_found", "team_id",
+                                                   "There is no team %s.", owner + 2);
+    }
     const char *folder = in->folder ? in->folder : "";
     int want = -1;
     for (int i = 0; i < 4; i++)

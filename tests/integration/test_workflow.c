@@ -2090,6 +2090,31 @@ static void test_a_workview_cursor_carries_on_in_the_order_it_was_given_with(voi
     free(sw);
 }
 
+/* A mistyped id shows no one's empty workview: it is not found, naming the parameter. Only those who
+ * may see others' workviews are told. */
+static void test_a_workview_of_a_worker_or_team_that_does_not_exist_is_not_found(void **state)
+{
+    (void)state;
+    char *cin = testenv_login(testenv, "cin.manager");
+    char *sw = testenv_login(testenv, "mash.sw");
+    testenv_call_error(testenv, cin, "GET", "/api/v1/workview?worker_id=424242", NULL, 404,
+                       "worker_not_found", "worker_id");
+    testenv_call_error(testenv, cin, "GET", "/api/v1/workview?worker_id=9223372036854775807", NULL, 404,
+                       "worker_not_found", "worker_id");
+    testenv_call_error(testenv, cin, "GET", "/api/v1/workview?team_id=5555", NULL, 404, "team_not_found",
+                       "team_id");
+    testenv_call_error(testenv, sw, "GET", "/api/v1/workview?worker_id=424242", NULL, 403, "forbidden", NULL);
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/workview?worker_id=%ld", id_of_worker("mash.sw"));
+    json_t *view = testenv_call_json(testenv, cin, "GET", path, NULL, 200);
+    assert_string_equal(testenv_str(json_object_get(view, "owner"), "name"), "Sam Whitfield");
+    json_decref(view);
+    snprintf(path, sizeof(path), "/api/v1/workview?team_id=%ld", id_of_team("MASH"));
+    json_decref(testenv_call_json(testenv, cin, "GET", path, NULL, 200));
+    free(sw);
+    free(cin);
+}
+
 /* A legal name may be 100 + 100 characters in any script, up to 4 bytes each. Listing a restricted
  * person's work steps is an access to their record, and the trail keeps it with the whole name: one
  * cut inside a character is invalid UTF-8, which the audit daemon's database refuses. */
@@ -2165,6 +2190,7 @@ int main(void)
             test_assign_and_bulk_assign_put_work_in_a_workers_incoming_work_and_resume_moves_it_to_current),
         cmocka_unit_test(test_workview_folders_page_with_a_keyset_cursor_and_count_every_item),
         cmocka_unit_test(test_a_workview_cursor_carries_on_in_the_order_it_was_given_with),
+        cmocka_unit_test(test_a_workview_of_a_worker_or_team_that_does_not_exist_is_not_found),
         cmocka_unit_test(
             test_a_records_work_steps_page_past_the_first_and_its_summary_page_says_there_are_more),
         cmocka_unit_test(
