@@ -643,6 +643,28 @@ static int daemon__remember_reply(PGconn *conn, const Tsr__Envelope *req,
     return 0;
 }
 
+/* Whether a concurrent twin with the same key has committed its reply since this call began: then
+ * job has that reply, and its own error is dropped. */
+static int daemon__twin_reply(PGconn *conn, const Tsr__Envelope *req,
+                              const unsigned char hash[crypto_generichash_BYTES], daemon_job_t *job)
+{
+    tsr_error_t ignored = {0};
+    uint8_t *reply = NULL;
+    size_t len = 0;
+    if (tsr_db_begin_read_only(conn, &ignored) != 0)
+        return 0;
+    int found = daemon__idempotent_reply(conn, req, hash, &reply, &len, &ignored);
+    tsr_db_command(conn, "ROLLBACK", NULL);
+    if (found != 1) {
+        free(reply);
+        return 0;
+    }
+    tsr_error_clear(&job->err);
+    job->reply_payload = reply;
+    job->reply_len = len;
+    return 1;
+}
+
 static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
 {
     const Tsr__Envelope *req = job->request;
@@ -712,6 +734,12 @@ static void daemon__run_handler(daemon_job_t *job, PGconn *conn)
         daemon__held_clear(&job->held);
         free(call.reply_payload);
         call.reply_payload = NULL;
+        /* A twin that waited on a lock its first committed (a step's, for a second request to it) is
+         * refused by the state the first left (409 request_already_sent): asked again, it finds the
+         * first's reply under the key, and answers with it. */
+        if (keyed && job->err.status == TSR_E_CONFLICT && attempt == 0 &&
+            daemon__twin_reply(conn, req, hash, job))
+            goto done;
         if (!(keyed && strcmp(job->err.sqlstate, "23505") == 0))
             break;
     }

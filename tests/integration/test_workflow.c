@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2115,6 +2116,59 @@ static void test_a_workview_of_a_worker_or_team_that_does_not_exist_is_not_found
     free(cin);
 }
 
+typedef struct {
+    const char *token, *path, *key;
+    long status;
+    char id[32];
+} twin_t;
+
+static void *twin_send(void *arg)
+{
+    twin_t *t = arg;
+    char header[96];
+    snprintf(header, sizeof(header), "Idempotency-Key: %s", t->key);
+    testenv_response_t r =
+        testenv_http(testenv, "POST", t->path, t->token, "{\"type\":\"pass-to-mash-manager\"}", header);
+    t->status = r.status;
+    snprintf(t->id, sizeof(t->id), "%s", r.json ? json_string_value(json_object_get(r.json, "id")) : "");
+    testenv_response_free(&r);
+    return NULL;
+}
+
+/* A client retrying a 'Pass to MASH Manager' that timed out sends the same Idempotency-Key again,
+ * perhaps while the first is still being answered: every one gets the first's result, and one
+ * request is sent. */
+static void test_the_same_idempotency_key_sent_at_once_to_send_a_request_gets_the_first_result(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    enum { TWINS = 6, ROUNDS = 3 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char step[32], path[96], key[64], sql[200];
+        start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, step);
+        snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", step);
+        json_decref(testenv_call_json(testenv, admin, "PUT", path, section1_ok, 200));
+        snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", step);
+        snprintf(key, sizeof(key), "6f1d3c1e-twins-%d-%s", round, step);
+        twin_t twins[TWINS];
+        pthread_t threads[TWINS];
+        for (int i = 0; i < TWINS; i++) {
+            twins[i] = (twin_t){.token = admin, .path = path, .key = key};
+            assert_int_equal(pthread_create(&threads[i], NULL, twin_send, &twins[i]), 0);
+        }
+        for (int i = 0; i < TWINS; i++)
+            pthread_join(threads[i], NULL);
+        for (int i = 0; i < TWINS; i++) {
+            if (twins[i].status != 201)
+                fail_msg("twin %d of round %d answered %ld", i, round, twins[i].status);
+            assert_string_equal(twins[i].id, step);
+        }
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.requests WHERE step_id = %s", step);
+        assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    }
+    free(admin);
+}
+
 /* A legal name may be 100 + 100 characters in any script, up to 4 bytes each. Listing a restricted
  * person's work steps is an access to their record, and the trail keeps it with the whole name: one
  * cut inside a character is invalid UTF-8, which the audit daemon's database refuses. */
@@ -2193,6 +2247,7 @@ int main(void)
         cmocka_unit_test(test_a_workview_of_a_worker_or_team_that_does_not_exist_is_not_found),
         cmocka_unit_test(
             test_a_records_work_steps_page_past_the_first_and_its_summary_page_says_there_are_more),
+        cmocka_unit_test(test_the_same_idempotency_key_sent_at_once_to_send_a_request_gets_the_first_result),
         cmocka_unit_test(
             test_listing_a_restricted_persons_steps_keeps_their_whole_long_name_in_the_audit_trail),
         cmocka_unit_test(test_cancelling_needs_a_reason_and_is_final_while_a_completed_step_can_be_reopened),
