@@ -2203,6 +2203,43 @@ test_listing_a_restricted_persons_steps_keeps_their_whole_long_name_in_the_audit
     free(admin);
 }
 
+/* Seed 001 (6b): a workflow step deletion names the person, the step and the reason, and its sender
+ * copies their senior or team manager in; seed 002: 'Worker raises a JIRA to IT'. A social worker
+ * who recorded a step in error asks for it, and system support delete it. */
+static void test_a_worker_asks_system_support_to_delete_a_step_they_recorded_in_error(void **state)
+{
+    (void)state;
+    char *key = testenv_login(testenv, "key.worker");
+    char *admin = testenv_login(testenv, "admin");
+    char wrong[32], ask[32], path[96], body[300];
+    start_step(key, "front-door-consultation", "CSSW", "organisation", HAMPDEN, wrong);
+    start_step(key, "workflow-step-deletion", "", "organisation", HAMPDEN, ask);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", ask);
+    snprintf(body, sizeof(body),
+             "{\"data\":{\"step_id\":\"%s\",\"reason\":\"Started against the wrong organisation.\"},"
+             "\"completed\":true}",
+             wrong);
+    json_decref(testenv_call_json(testenv, key, "PUT", path, body, 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", ask);
+    json_decref(
+        testenv_call_json(testenv, key, "POST", path, "{\"type\":\"action-by-system-support\"}", 201));
+    json_t *wv = testenv_call_json(testenv, admin, "GET", "/api/v1/workview?queue=system-support", NULL, 200);
+    assert_true(folder_has(wv, "incoming_requests", "step_id", ask));
+    json_decref(wv);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/delete", wrong);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, "{\"reason\":\"wrong-record\"}", 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", wrong);
+    testenv_call_error(testenv, key, "GET", path, NULL, 404, "step_deleted", NULL);
+    /* Its definition says so to the worker. */
+    json_t *defs = testenv_call_json(testenv, key, "GET",
+                                     "/api/v1/workflow/definitions?type=workflow-step-deletion", NULL, 200);
+    assert_true(
+        json_is_true(json_object_get(json_array_get(json_object_get(defs, "items"), 0), "you_may_start")));
+    json_decref(defs);
+    free(admin);
+    free(key);
+}
+
 int main(void)
 {
     /* The shipped definitions plus this test's own data-only step types, in a directory of its own. */
@@ -2250,6 +2287,7 @@ int main(void)
         cmocka_unit_test(test_the_same_idempotency_key_sent_at_once_to_send_a_request_gets_the_first_result),
         cmocka_unit_test(
             test_listing_a_restricted_persons_steps_keeps_their_whole_long_name_in_the_audit_trail),
+        cmocka_unit_test(test_a_worker_asks_system_support_to_delete_a_step_they_recorded_in_error),
         cmocka_unit_test(test_cancelling_needs_a_reason_and_is_final_while_a_completed_step_can_be_reopened),
         cmocka_unit_test(test_starting_work_checks_the_type_variant_subject_and_role),
         cmocka_unit_test(test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end),
