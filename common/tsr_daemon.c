@@ -1336,8 +1336,17 @@ static void daemon__on_drain_timer(uv_timer_t *timer)
     int busy = daemon__busy(self);
     if (busy == 0 || tsr_now_ms() >= self->drain_deadline_ms) {
         if (busy > 0) {
-            tsr_log_warn(NULL, "drain timed out with %d jobs in flight", busy);
-            self->exit_code = 1;
+            /* The jobs still running hold the process (the loop waits for them): a job blocked on a
+             * lock, or moving a hundred thousand steps, kept a daemon asked to stop running for
+             * minutes, until someone killed it. Their work is abandoned, not lost: each transaction
+             * is rolled back when its connection closes (client_connection_check_interval, set by
+             * tsr_db, has PostgreSQL notice a wait's client gone), its caller was answered
+             * shutting_down or times out, and an event being applied is applied again at the next
+             * start. */
+            tsr_log_warn(NULL, "drain timed out with %d jobs in flight; stopping now, their work rolled back",
+                         busy);
+            fflush(NULL);
+            _exit(1);
         } else {
             tsr_log_info(NULL, "drained; stopping");
         }

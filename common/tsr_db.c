@@ -232,7 +232,14 @@ static PGconn *db__connect(tsr_db_t *self, tsr_error_t *err)
         return NULL;
     }
     const char *params[1] = {self->schema};
-    PGresult *res = tsr_db_exec(conn, "SELECT set_config('search_path', $1, false)", 1, params, err);
+    /* client_connection_check_interval: a statement left waiting (on a lock, say) by a daemon that
+     * has gone is cancelled within seconds, its transaction rolled back and its locks let go, rather
+     * than holding them until it next writes to the socket (a restarted daemon waited at start-up
+     * behind its former self's session). */
+    PGresult *res = tsr_db_exec(conn,
+                                "SELECT set_config('search_path', $1, false),"
+                                " set_config('client_connection_check_interval', '5s', false)",
+                                1, params, err);
     if (res == NULL) {
         PQfinish(conn);
         return NULL;

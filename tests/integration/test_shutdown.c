@@ -335,11 +335,62 @@ static void test_a_draining_consumer_finishes_its_batch_and_takes_no_new_events(
     testenv_stop(e);
 }
 
+static void *hold_the_organisations(void *arg)
+{
+    char out[256];
+    testenv_psql(arg, NULL,
+                 "BEGIN; LOCK TABLE records.organisations IN SHARE MODE; SELECT pg_sleep(12); COMMIT;", out,
+                 sizeof(out));
+    return NULL;
+}
+
+static void *add_the_held_organisation(void *arg)
+{
+    char *token = testenv_login(arg, "admin");
+    testenv_response_t r = testenv_http(arg, "POST", "/api/v1/organisations", token,
+                                        "{\"name\":\"Drain Timeout Nursery\"}", NULL);
+    testenv_response_free(&r);
+    free(token);
+    return NULL;
+}
+
+/* A job that outlasts the drain (here, an addition waiting on a lock someone holds): when the time
+ * is up the daemon stops at once with status 1, and the job's work is rolled back, not committed
+ * later. The daemon went on running, the loop waiting for the job, until someone killed it. */
+static void test_a_drain_that_runs_out_stops_the_daemon_at_once_and_its_work_is_rolled_back(void **state)
+{
+    (void)state;
+    testenv_t *e = testenv_start();
+    testenv_restart_with(e, "records", "TESSERA_TESSERA_DRAIN_TIMEOUT_MS", "1000");
+    pthread_t holder, adder;
+    assert_int_equal(pthread_create(&holder, NULL, hold_the_organisations, e), 0);
+    wait_for_one(e, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(12)%'"
+                    " AND pid <> pg_backend_pid()");
+    assert_int_equal(pthread_create(&adder, NULL, add_the_held_organisation, e), 0);
+    wait_for_one(e, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'tsr_records'"
+                    " AND wait_event_type = 'Lock'");
+
+    testenv_kill(e, "records", SIGTERM);
+    int status = testenv_wait_exit(e, "records", 5000);
+    pthread_join(adder, NULL);
+    pthread_join(holder, NULL);
+    if (status != 1)
+        fail_msg("tessera-records %s", status == -1 ? "still ran 5 s after its 1 s drain ran out"
+                                                    : "exited with another status than 1");
+    assert_true(testenv_log_has(e, "records", "drain timed out with"));
+    assert_int_equal(testenv_sql_long(e, "SELECT count(*) FROM records.organisations"
+                                         " WHERE name = 'Drain Timeout Nursery'"),
+                     0);
+    testenv_restart(e, "records");
+    testenv_stop(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigterm_drains_in_flight_work_and_exits_zero),
         cmocka_unit_test(test_a_draining_consumer_finishes_its_batch_and_takes_no_new_events),
+        cmocka_unit_test(test_a_drain_that_runs_out_stops_the_daemon_at_once_and_its_work_is_rolled_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
