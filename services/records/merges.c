@@ -37,15 +37,14 @@ static const char *const merge_statements[] = {
     "NOT NULL",
     "INSERT INTO conflicts (worker_id, person_id) SELECT worker_id, $1::bigint FROM conflicts"
     " WHERE person_id = $2::bigint ON CONFLICT DO NOTHING",
-    /* The more protective wins: a restricted duplicate makes the survivor restricted. */
-    "INSERT INTO restrictions (person_id, reason, review_date, created_by)"
-    " SELECT $1::bigint, reason, review_date, created_by FROM restrictions WHERE person_id = $2::bigint"
-    " ON CONFLICT (person_id) DO NOTHING",
-    "INSERT INTO restriction_access (person_id, worker_id) SELECT $1::bigint, worker_id FROM "
-    "restriction_access"
-    " WHERE person_id = $2::bigint AND NOT EXISTS (SELECT 1 FROM restriction_access WHERE person_id = "
-    "$1::bigint)"
-    " ON CONFLICT DO NOTHING",
+    /* The more protective wins: a restricted duplicate makes the survivor restricted, with the
+     * duplicate's access list; a survivor already restricted keeps its own restriction and list, even
+     * one naming no one, so that no one the survivor's list keeps out is let in by the merge. */
+    "WITH restricted AS (INSERT INTO restrictions (person_id, reason, review_date, created_by)"
+    "  SELECT $1::bigint, reason, review_date, created_by FROM restrictions WHERE person_id = $2::bigint"
+    "  ON CONFLICT (person_id) DO NOTHING RETURNING person_id)"
+    " INSERT INTO restriction_access (person_id, worker_id) SELECT r.person_id, a.worker_id"
+    " FROM restricted r JOIN restriction_access a ON a.person_id = $2::bigint",
     /* Retention: for each service the flag kept longer; a hold on either holds the survivor. */
     "INSERT INTO retention_flags (person_id, service, criterion, criterion_title, closed_on, keep_until,"
     " flagged_by, flagged_at) SELECT $1::bigint, service, criterion, criterion_title, closed_on, keep_until,"
