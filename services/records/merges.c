@@ -68,6 +68,19 @@ static const char *const merge_statements[] = {
     " FROM people d WHERE s.id = $1::bigint AND d.id = $2::bigint",
 };
 
+/* One person lives at one main address at a time. Of the two records' main addresses current now,
+ * each but the one begun last ends the day before the next began (not before its own start), as a
+ * move recorded on one record would have ended it; the survivor's comes after the duplicate's begun
+ * the same day. Run before the duplicate's addresses move, while it can be told whose each is. The
+ * addresses ended, for the merge's audit entry. */
+static const char merge_main_addresses[] =
+    "UPDATE addresses a SET end_date = greatest(a.start_date, n.next_start - 1)"
+    " FROM (SELECT id, lead(start_date) OVER (ORDER BY start_date, person_id = $1::bigint, id) AS next_start"
+    "       FROM addresses WHERE person_id IN ($1::bigint, $2::bigint) AND type = 'main'"
+    "        AND (end_date IS NULL OR end_date >= current_date)) n"
+    " WHERE a.id = n.id AND n.next_start IS NOT NULL AND (a.end_date IS NULL OR a.end_date >= n.next_start)"
+    " RETURNING a.id, a.end_date::text";
+
 int records_person_merge(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__PersonMerge *in = (const Tsr__Records__PersonMerge *)call->payload;
@@ -128,6 +141,16 @@ int records_person_merge(tsr_call_t *call, tsr_error_t *err)
             return -1;
         PQclear(res);
     }
+    char ended[256] = "";
+    res = tsr_db_exec(call->conn, merge_main_addresses, 2, params, err);
+    if (res == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        size_t n = strlen(ended);
+        snprintf(ended + n, sizeof(ended) - n, "; main address %s ended %s, as a later one began",
+                 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    }
+    PQclear(res);
     for (size_t i = 0; i < sizeof(merge_statements) / sizeof(merge_statements[0]); i++) {
         res = tsr_db_exec(call->conn, merge_statements[i], 2, params, err);
         if (res == NULL)
@@ -140,9 +163,9 @@ int records_person_merge(tsr_call_t *call, tsr_error_t *err)
     if (res == NULL)
         return -1;
     PQclear(res);
-    char summary[640];
-    snprintf(summary, sizeof(summary), "Merged duplicate record %s (%s) into %s (%s)", duplicate, d, survivor,
-             s);
+    char summary[1024];
+    snprintf(summary, sizeof(summary), "Merged duplicate record %s (%s) into %s (%s)%s", duplicate, d,
+             survivor, s, ended);
     if (records_person_audit_merge(call, in->survivor_id, survivor, in->duplicate_id, summary, err) != 0 ||
         records_person_audit(call, in->duplicate_id, duplicate, "merged", summary, err) != 0)
         return -1;

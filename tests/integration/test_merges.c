@@ -89,10 +89,101 @@ static void test_a_merge_never_opens_a_restricted_survivor_to_the_duplicates_acc
     free(eh);
 }
 
+static void add_main_address(const char *token, const char *person, const char *line, const char *start)
+{
+    char path[96], body[256];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/addresses", person);
+    snprintf(body, sizeof(body),
+             "{\"type\":\"main\",\"lines\":[\"%s\"],\"town\":\"London\",\"postcode\":\"NW3 3CC\","
+             "\"start_date\":\"%s\"}",
+             line, start);
+    json_decref(testenv_call_json(testenv, token, "POST", path, body, 201));
+}
+
+/* The address of that first line in a list of addresses, or NULL. */
+static json_t *address_at(json_t *addresses, const char *line)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(addresses, i, a)
+    {
+        if (strcmp(json_string_value(json_array_get(json_object_get(a, "lines"), 0)), line) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+/* Each record had its own current home: the record that goes forward has one current main address,
+ * the one begun last, and the other ends the day before it began, as a move would have ended it; a
+ * later move then leaves that history as it was. */
+static void test_a_merged_record_has_one_current_main_address_and_a_true_history(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char survivor[32], duplicate[32], path[96];
+    char birch[16], cedar[16], cedar_eve[16], moved[16], moved_eve[16];
+    testenv_sql_date(testenv, "current_date - 700", birch);
+    testenv_sql_date(testenv, "current_date - 90", cedar);
+    testenv_sql_date(testenv, "current_date - 91", cedar_eve);
+    testenv_sql_date(testenv, "current_date - 5", moved);
+    testenv_sql_date(testenv, "current_date - 6", moved_eve);
+    testenv_add_person(testenv, sw, "Nadia", "Quill", "2013-05-05", survivor);
+    testenv_add_person(testenv, sw, "Nadia", "Quil", "2013-05-05", duplicate);
+    add_main_address(sw, survivor, "3 Birch Close", birch);
+    add_main_address(sw, duplicate, "44 Cedar Street", cedar);
+
+    json_t *merged = merge(admin, survivor, duplicate);
+    json_t *current = json_object_get(merged, "addresses");
+    assert_int_equal(json_array_size(current), 1);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(json_array_get(current, 0), "lines"), 0)),
+        "44 Cedar Street");
+    json_decref(merged);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/addresses", survivor);
+    json_t *history = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+    json_t *items = json_object_get(history, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(testenv_str(address_at(items, "3 Birch Close"), "end_date"), cedar_eve);
+    assert_true(json_is_null(json_object_get(address_at(items, "44 Cedar Street"), "end_date")));
+    json_decref(history);
+
+    /* A move afterwards ends only the current one. */
+    add_main_address(sw, survivor, "5 New Home", moved);
+    history = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+    items = json_object_get(history, "items");
+    assert_string_equal(testenv_str(address_at(items, "3 Birch Close"), "end_date"), cedar_eve);
+    assert_string_equal(testenv_str(address_at(items, "44 Cedar Street"), "end_date"), moved_eve);
+    assert_true(json_is_null(json_object_get(address_at(items, "5 New Home"), "end_date")));
+    json_decref(history);
+
+    /* Begun the same day: the survivor's stays current, the duplicate's ends that day. */
+    char same_a[32], same_b[32];
+    testenv_add_person(testenv, sw, "Ilse", "Marsh", "2012-02-02", same_a);
+    testenv_add_person(testenv, sw, "Ilse", "Marsh", "2012-02-02", same_b);
+    add_main_address(sw, same_a, "1 Ash Row", cedar);
+    add_main_address(sw, same_b, "2 Elm Row", cedar);
+    merged = merge(admin, same_a, same_b);
+    current = json_object_get(merged, "addresses");
+    assert_int_equal(json_array_size(current), 1);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(json_array_get(current, 0), "lines"), 0)),
+        "1 Ash Row");
+    json_decref(merged);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/addresses", same_a);
+    history = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+    assert_string_equal(testenv_str(address_at(json_object_get(history, "items"), "2 Elm Row"), "end_date"),
+                        cedar);
+    json_decref(history);
+    free(admin);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_merge_never_opens_a_restricted_survivor_to_the_duplicates_access_list),
+        cmocka_unit_test(test_a_merged_record_has_one_current_main_address_and_a_true_history),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
