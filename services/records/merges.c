@@ -89,6 +89,29 @@ int records_person_merge(tsr_call_t *call, tsr_error_t *err)
     if (in->survivor_id == in->duplicate_id)
         return tsr_error_set(err, TSR_E_INVALID, "same_record", "duplicate_id",
                              "A record cannot be merged into itself.");
+    char s[32], d[32];
+    snprintf(s, sizeof(s), "%" PRIu64, in->survivor_id);
+    snprintf(d, sizeof(d), "%" PRIu64, in->duplicate_id);
+    const char *params[2] = {s, d};
+    /* Lock both and check neither has been merged already (before their names are read, which a
+     * merged record refuses). */
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "SELECT id, coalesce(merged_into::text, '') FROM people WHERE id IN ($1::bigint, $2::bigint)"
+        " ORDER BY id FOR UPDATE",
+        2, params, err);
+    if (res == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++)
+        if (PQgetvalue(res, i, 1)[0] != '\0') {
+            tsr_error_set(err, TSR_E_CONFLICT, "already_merged", NULL,
+                          "Record %s has already been merged into record %s; merge into the record that "
+                          "went forward.",
+                          PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+            PQclear(res);
+            return -1;
+        }
+    PQclear(res);
     char survivor[256], duplicate[256];
     if (records_person_display(call, in->survivor_id, survivor, sizeof(survivor), err) != 0)
         return -1;
@@ -96,26 +119,6 @@ int records_person_merge(tsr_call_t *call, tsr_error_t *err)
         snprintf(err->field, sizeof(err->field), "duplicate_id");
         return -1;
     }
-    char s[32], d[32];
-    snprintf(s, sizeof(s), "%" PRIu64, in->survivor_id);
-    snprintf(d, sizeof(d), "%" PRIu64, in->duplicate_id);
-    const char *params[2] = {s, d};
-    /* Lock both and check neither has been merged already. */
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "SELECT id, merged_into IS NOT NULL FROM people WHERE id IN ($1::bigint, $2::bigint)"
-                    " ORDER BY id FOR UPDATE",
-                    2, params, err);
-    if (res == NULL)
-        return -1;
-    int merged = 0;
-    for (int i = 0; i < PQntuples(res); i++)
-        merged |= strcmp(PQgetvalue(res, i, 1), "t") == 0;
-    PQclear(res);
-    if (merged)
-        return tsr_error_set(
-            err, TSR_E_CONFLICT, "already_merged", NULL,
-            "One of these records has already been merged; merge into the record that went forward.");
     /* The duplicate's NHS number moves only if the survivor has none (it is unique: free it first). */
     res = tsr_db_exec(call->conn,
                       "SELECT (SELECT nhs_number FROM people WHERE id = $1::bigint) IS NULL,"

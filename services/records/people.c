@@ -882,18 +882,37 @@ done:
  * Restrictions
  * ---------------------------------------------------------------------------------------------- */
 
+/* A duplicate merged into another record holds nothing any more: every call about it answers as
+ * GET /people/{id} does, naming the record that went forward, so that nothing written to it is lost
+ * from sight and nothing is linked to it. */
+static int person__merged(uint64_t id, const char *merged_into, tsr_error_t *err)
+{
+    return tsr_error_set(err, TSR_E_NOT_FOUND, "merged", NULL,
+                         "Record %" PRIu64
+                         " was a duplicate and has been merged into record %s; use that one.",
+                         id, merged_into);
+}
+
 int records_person_display(tsr_call_t *call, uint64_t id, char *out, size_t size, tsr_error_t *err)
 {
-    PGresult *res = person__select(call, id, err);
+    char text[32];
+    snprintf(text, sizeof(text), "%" PRIu64, id);
+    const char *params[1] = {text};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT " PERSON_DISPLAY ", coalesce(p.merged_into::text, '')"
+                                " FROM people p WHERE p.id = $1::bigint",
+                                1, params, err);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 0) {
         PQclear(res);
         return records_person_not_found(call, id, err);
     }
-    snprintf(out, size, "%s", PQgetvalue(res, 0, 11));
+    int rc = PQgetvalue(res, 0, 1)[0] != '\0' ? person__merged(id, PQgetvalue(res, 0, 1), err) : 0;
+    if (rc == 0)
+        snprintf(out, size, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    return 0;
+    return rc;
 }
 
 /* Seed 003: "it is vital that all children within Mosaic have the correct NHS number recorded". A
@@ -1192,12 +1211,17 @@ int records_person_record_birth(tsr_call_t *call, tsr_error_t *err)
 int records_person_lock(tsr_call_t *call, const char *id, tsr_error_t *err)
 {
     const char *params[1] = {id};
-    PGresult *res =
-        tsr_db_exec(call->conn, "SELECT 1 FROM people WHERE id = $1::bigint FOR UPDATE", 1, params, err);
+    PGresult *res = tsr_db_exec(
+        call->conn, "SELECT coalesce(merged_into::text, '') FROM people WHERE id = $1::bigint FOR UPDATE", 1,
+        params, err);
     if (res == NULL)
         return -1;
+    /* Merged while this call was on its way: refused as if it had been merged before. */
+    int rc = PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] != '\0'
+                 ? person__merged(strtoull(id, NULL, 10), PQgetvalue(res, 0, 0), err)
+                 : 0;
     PQclear(res);
-    return 0;
+    return rc;
 }
 
 /* Refuses an allocation the person already has open (the same worker or team, role and service: an

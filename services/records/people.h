@@ -75,11 +75,12 @@ int records_person_audit_merge(tsr_call_t *call, uint64_t survivor_id, const cha
 /* Refuses an action on a restricted record and keeps the refusal in the audit trail. */
 int records_person_refuse(tsr_call_t *call, uint64_t id, const char *display, const char *what,
                           tsr_error_t *err);
-/* The person's display name; not_found when there is no such person. */
+/* The person's display name; not_found when there is no such person (record_disposed when one was
+ * disposed of), merged, naming the record it went into, when it is a merged duplicate. */
 int records_person_display(tsr_call_t *call, uint64_t id, char *out, size_t size, tsr_error_t *err);
 /* Locks the person's row (id as decimal text) for the rest of the transaction, so that two changes
  * judged against what the record holds (an address, an allocation, a retention flag) follow each
- * other. 0, or -1 with err set. */
+ * other; merged when the record was merged into another meanwhile. 0, or -1 with err set. */
 int records_person_lock(tsr_call_t *call, const char *id, tsr_error_t *err);
 /* Asks the notifications daemon (records.notice.requested) to tell the workers whose ids are the
  * first column of workers; nothing when there are none. The title and link name no one. */

@@ -81,7 +81,8 @@ int records_relationship_add(tsr_call_t *call, tsr_error_t *err)
     if (records_person_require_access(call, in->person_id, "link", display, sizeof(display), err) != 0)
         return -1;
     if (records_person_display(call, in->related_id, related, sizeof(related), err) != 0) {
-        err->status = TSR_E_INVALID;
+        /* The person to link to is the request's field: a merged duplicate is linked to no one. */
+        err->status = strcmp(err->code, "merged") == 0 ? TSR_E_CONFLICT : TSR_E_INVALID;
         snprintf(err->field, sizeof(err->field), "person_id");
         return -1;
     }

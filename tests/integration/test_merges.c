@@ -179,11 +179,85 @@ static void test_a_merged_record_has_one_current_main_address_and_a_true_history
     free(sw);
 }
 
+/* A call refused with the duplicate's answer: the code merged and a message naming the survivor. */
+static void expect_merged(const char *token, const char *method, const char *path, const char *body,
+                          long status, const char *field, const char *survivor)
+{
+    testenv_response_t r = testenv_http(testenv, method, path, token, body, NULL);
+    testenv_assert_error(&r, status, "merged");
+    const char *message = testenv_str(json_object_get(r.json, "error"), "message");
+    if (strstr(message, survivor) == NULL)
+        fail_msg("%s %s: the refusal does not name record %s: %s", method, path, survivor, r.body);
+    if (field != NULL)
+        assert_string_equal(testenv_str(json_object_get(r.json, "error"), "field"), field);
+    testenv_response_free(&r);
+}
+
+/* Once merged, the duplicate's id takes nothing more: a case note, an allocation, an involvement, an
+ * address or a link from or to it is refused, naming the record that went forward, where before it
+ * was accepted and then seen by no one; its case notes are not read from it either. */
+static void test_nothing_is_written_to_or_linked_with_a_merged_duplicate(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char survivor[32], duplicate[32], mother[32], worker[32], path[128], body[256];
+    worker_id_of("key.worker", worker);
+    testenv_add_person(testenv, sw, "Oskar", "Brandt", "2014-03-03", survivor);
+    testenv_add_person(testenv, sw, "Oskar", "Brandt", "2014-03-03", duplicate);
+    testenv_add_person(testenv, sw, "Chloe", "Brandt", "1990-09-09", mother);
+    json_decref(merge(admin, survivor, duplicate));
+
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", duplicate);
+    expect_merged(
+        sw, "POST", path,
+        "{\"type\":\"visit\",\"title\":\"Home visit\",\"body\":\"Child seen alone; bruising noted\"}", 404,
+        NULL, survivor);
+    expect_merged(sw, "GET", path, NULL, 404, NULL, survivor);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", duplicate);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             worker);
+    expect_merged(admin, "POST", path, body, 404, NULL, survivor);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", duplicate);
+    expect_merged(sw, "POST", path,
+                  "{\"service\":\"CSSW\",\"kind\":\"child-in-need\",\"start_date\":\"2026-01-01\"}", 404,
+                  NULL, survivor);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/addresses", duplicate);
+    expect_merged(
+        sw, "POST", path,
+        "{\"type\":\"main\",\"lines\":[\"1 Quay\"],\"town\":\"Hull\",\"start_date\":\"2026-01-01\"}", 404,
+        NULL, survivor);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/relationships", duplicate);
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"type\":\"parent\"}", mother);
+    expect_merged(sw, "POST", path, body, 404, NULL, survivor);
+    /* A link to it, from a record that is there, is refused on the field that names it. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/relationships", mother);
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"type\":\"child\"}", duplicate);
+    expect_merged(sw, "POST", path, body, 409, "person_id", survivor);
+
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT (SELECT count(*) FROM records.case_notes WHERE person_id = %s)"
+             " + (SELECT count(*) FROM records.allocations WHERE person_id = %s)"
+             " + (SELECT count(*) FROM records.involvements WHERE person_id = %s)"
+             " + (SELECT count(*) FROM records.addresses WHERE person_id = %s)"
+             " + (SELECT count(*) FROM records.relationships WHERE %s IN (person_id, related_id))",
+             duplicate, duplicate, duplicate, duplicate, duplicate);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    /* The record that went forward still takes them. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", survivor);
+    json_decref(
+        testenv_call_json(testenv, sw, "POST", path, "{\"type\":\"visit\",\"title\":\"Home visit\"}", 201));
+    free(admin);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_merge_never_opens_a_restricted_survivor_to_the_duplicates_access_list),
         cmocka_unit_test(test_a_merged_record_has_one_current_main_address_and_a_true_history),
+        cmocka_unit_test(test_nothing_is_written_to_or_linked_with_a_merged_duplicate),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

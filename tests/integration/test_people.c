@@ -1066,7 +1066,7 @@ test_merging_two_people_keeps_every_relationship_allocation_and_case_note_on_the
                      "{\"legal_name\":{\"given\":\"Maia\",\"family\":\"Dupond\"},\"other_names\":[],"
                      "\"date_of_birth\":\"2014-05-06\",\"gender\":\"female\"}",
                      NULL);
-    testenv_assert_error(&r, 409, "already_merged");
+    testenv_assert_error(&r, 404, "merged");
     testenv_response_free(&r);
     /* Merging again is refused. */
     snprintf(path, sizeof(path), "/api/v1/people/%s/merge", survivor);
