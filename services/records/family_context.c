@@ -984,8 +984,18 @@ static void fc__check_source(const Tsr__Records__FamilyContextImport *in, int kn
     }
 }
 
-/* Rows whose case ID is no one's (or a merged duplicate's): each a fault. */
-static int fc__check_case_ids(tsr_call_t *call, json_t *rows, fc_faults_t *faults, tsr_error_t *err)
+/* The record each row's case ID now is (table r, with person_id): itself, or the record a duplicate
+ * was merged into, following a merge of that one in turn (now_is.id where merged_into IS NULL). */
+#define FC_CASE_ID_NOW_IS                                                                                    \
+    "now_is(asked, id, merged_into) AS (SELECT p.id, p.id, p.merged_into FROM people p"                      \
+    "   WHERE p.id IN (SELECT person_id FROM r)"                                                             \
+    "  UNION ALL SELECT n.asked, p.id, p.merged_into FROM now_is n JOIN people p ON p.id = n.merged_into)"
+
+/* Rows whose case ID is no one's: each a fault. A merged duplicate's case ID is the record it went
+ * into, as it is everywhere else (the load ties the row to that one): each a note, so that the source
+ * gives that id next time. */
+static int fc__check_case_ids(tsr_call_t *call, json_t *rows, fc_faults_t *faults, fc_faults_t *notes,
+                              tsr_error_t *err)
 {
     char *text = json_dumps(rows, JSON_COMPACT);
     if (text == NULL)
@@ -993,23 +1003,27 @@ static int fc__check_case_ids(tsr_call_t *call, json_t *rows, fc_faults_t *fault
     const char *params[1] = {text};
     PGresult *res =
         tsr_db_exec(call->conn,
-                    "SELECT r.line, r.person_id, coalesce(p.merged_into::text, '')"
-                    " FROM jsonb_to_recordset($1::jsonb) AS r(line int, person_id bigint)"
-                    " LEFT JOIN people p ON p.id = r.person_id"
-                    " WHERE r.person_id IS NOT NULL AND (p.id IS NULL OR p.merged_into IS NOT NULL)"
-                    " ORDER BY r.line",
+                    "WITH RECURSIVE r AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
+                    "  AS r(line int, person_id bigint) WHERE person_id IS NOT NULL), " FC_CASE_ID_NOW_IS
+                    " SELECT r.line, r.person_id, coalesce(n.id::text, '') FROM r"
+                    " LEFT JOIN now_is n ON n.asked = r.person_id AND n.merged_into IS NULL"
+                    " WHERE n.id IS DISTINCT FROM r.person_id ORDER BY r.line",
                     1, params, err);
     free(text);
     if (res == NULL)
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
-        char what[160];
-        if (PQgetvalue(res, i, 2)[0])
-            snprintf(what, sizeof(what), "the case ID %s is a duplicate merged into %s: give %s",
-                     PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 2));
-        else
+        char what[200];
+        const char *now_is = PQgetvalue(res, i, 2);
+        if (now_is[0]) {
+            snprintf(what, sizeof(what),
+                     "the case ID %s is a duplicate merged into %s: the row is tied to %s; give %s next time",
+                     PQgetvalue(res, i, 1), now_is, now_is, now_is);
+            fc__fault(notes, (unsigned)atoi(PQgetvalue(res, i, 0)), "%s", what);
+        } else {
             snprintf(what, sizeof(what), "the case ID %s is no one's in records", PQgetvalue(res, i, 1));
-        fc__fault(faults, (unsigned)atoi(PQgetvalue(res, i, 0)), "%s", what);
+            fc__fault(faults, (unsigned)atoi(PQgetvalue(res, i, 0)), "%s", what);
+        }
     }
     PQclear(res);
     return 0;
@@ -1034,9 +1048,10 @@ int records_family_context_import(tsr_call_t *call, tsr_error_t *err)
     int known = PQntuples(res) > 0;
     PQclear(res);
     fc_faults_t faults = {calloc(FC_FAULTS_MAX + 1, sizeof(char *)), 0, 0};
+    fc_faults_t notes = {calloc(FC_FAULTS_MAX + 1, sizeof(char *)), 0, 0};
     json_t *rows = json_array();
     int rc = -1;
-    if (faults.items == NULL || rows == NULL) {
+    if (faults.items == NULL || notes.items == NULL || rows == NULL) {
         tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
         goto done;
     }
@@ -1046,7 +1061,7 @@ int records_family_context_import(tsr_call_t *call, tsr_error_t *err)
                   "the file has no rows: a source is replaced by its whole file, never emptied");
     for (size_t i = 0; i < in->n_rows; i++)
         fc__check_row(in->rows[i], &faults, rows);
-    if (fc__check_case_ids(call, rows, &faults, err) != 0)
+    if (fc__check_case_ids(call, rows, &faults, &notes, err) != 0)
         goto done;
     Tsr__Records__FamilyContextImportResult result = TSR__RECORDS__FAMILY_CONTEXT_IMPORT_RESULT__INIT;
     if (faults.n + faults.more > 0) {
@@ -1098,13 +1113,14 @@ int records_family_context_import(tsr_call_t *call, tsr_error_t *err)
     const char *load_params[2] = {in->source, text};
     res = tsr_db_exec(
         call->conn,
-        "INSERT INTO fc_records (source, line, person_id, nhs_number, name_key, date_of_birth, title,"
+        "WITH RECURSIVE r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(line int, person_id bigint,"
+        " nhs_number text, given text, family text, date_of_birth date, title text, detail text,"
+        " start_date date, end_date date)), " FC_CASE_ID_NOW_IS
+        " INSERT INTO fc_records (source, line, person_id, nhs_number, name_key, date_of_birth, title,"
         " detail, start_date, end_date)"
-        " SELECT $1, r.line, r.person_id, r.nhs_number, fc_name_key(r.given, r.family),"
+        " SELECT $1, r.line, coalesce(n.id, r.person_id), r.nhs_number, fc_name_key(r.given, r.family),"
         " r.date_of_birth, btrim(r.title), r.detail, r.start_date, r.end_date"
-        " FROM jsonb_to_recordset($2::jsonb) AS r(line int, person_id bigint, nhs_number text,"
-        " given text, family text, date_of_birth date, title text, detail text, start_date date,"
-        " end_date date)",
+        " FROM r LEFT JOIN now_is n ON n.asked = r.person_id AND n.merged_into IS NULL",
         2, load_params, err);
     free(text);
     if (res == NULL)
@@ -1113,12 +1129,21 @@ int records_family_context_import(tsr_call_t *call, tsr_error_t *err)
     PQclear(res);
     tsr_log_info(NULL, "family context: loaded %u %s records from %s (replacing %u)", result.loaded,
                  in->source, in->file, result.replaced);
+    char more_notes[80];
+    snprintf(more_notes, sizeof(more_notes), "and %zu more notes", notes.more);
+    if (notes.more > 0 && (notes.items[notes.n] = strdup(more_notes)) != NULL)
+        notes.n++;
+    result.notes = notes.items;
+    result.n_notes = notes.n;
     tsr_call_reply(call, &result.base);
     rc = 0;
 done:
     for (size_t i = 0; i < faults.n; i++)
         free(faults.items[i]);
     free(faults.items);
+    for (size_t i = 0; i < notes.n; i++)
+        free(notes.items[i]);
+    free(notes.items);
     json_decref(rows);
     return rc;
 }

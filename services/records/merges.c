@@ -26,6 +26,9 @@ static const char *const merge_statements[] = {
     "UPDATE involvements SET person_id = $1::bigint WHERE person_id = $2::bigint",
     "UPDATE addresses SET person_id = $1::bigint WHERE person_id = $2::bigint",
     "UPDATE people SET mother_id = $1::bigint WHERE mother_id = $2::bigint",
+    /* The other services' Family Context rows tied by the duplicate's case ID: a case ID is the
+     * record it went into, as a load after the merge ties them (docs/family-context-sources.md). */
+    "UPDATE fc_records SET person_id = $1::bigint WHERE person_id = $2::bigint",
     /* Relationships both ways, except one between the two records being merged. */
     "INSERT INTO relationships (person_id, related_id, type, created_by)"
     " SELECT $1::bigint, related_id, type, created_by FROM relationships"

@@ -23,6 +23,44 @@ static char *worker_id_of(const char *username, char out[32])
     return out;
 }
 
+#define REASON "X-Access-Reason: Family Context check for a strategy meeting"
+
+static json_t *fc_get(const char *token, const char *path, long status)
+{
+    testenv_response_t r = testenv_http(testenv, "GET", path, token, NULL, REASON);
+    if (r.status != status)
+        fail_msg("GET %s: %ld %s", path, r.status, r.body ? r.body : "");
+    json_t *json = r.json ? json_incref(r.json) : NULL;
+    testenv_response_free(&r);
+    return json;
+}
+
+/* The records of a source in a person's Family Context view. */
+static json_t *fc_records_of(json_t *view, const char *key)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(view, "sources"), i, s)
+    {
+        if (strcmp(testenv_str(s, "key"), key) == 0 && json_is_true(json_object_get(s, "external")))
+            return json_object_get(s, "records");
+    }
+    fail_msg("no source %s in the view", key);
+    return NULL;
+}
+
+static int fc_import_school(const char *csv, char *out, size_t size)
+{
+    char *path = testenv_write_file(testenv, "school.csv", csv);
+    char args[1024];
+    snprintf(args, sizeof(args),
+             "import family-context school %s --coverage-from 2020-09-01 --coverage-to 2026-07-31"
+             " --contact-name 'Dana Pryce' --contact-role 'Data officer' --contact-telephone '0161 496 0000'",
+             path);
+    free(path);
+    return testenv_run_tool(testenv, args, out, size);
+}
+
 /* Merges the duplicate into the survivor as system support; the survivor as it now is. */
 static json_t *merge(const char *admin, const char *survivor, const char *duplicate)
 {
@@ -252,12 +290,67 @@ static void test_nothing_is_written_to_or_linked_with_a_merged_duplicate(void **
     free(sw);
 }
 
+/* The school's record of a child, tied by the duplicate's case ID, stays with the child: after the
+ * merge it shows on the record that went forward (and in search), and the same file loads again, its
+ * rows tied to that record, the load saying which id to give next time. */
+static void
+test_family_context_records_follow_a_merged_duplicate_to_the_record_that_goes_forward(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char survivor[32], duplicate[32], path[128], csv[512], out[4096];
+    testenv_add_person(testenv, sw, "Zofia", "Nowak", "2013-02-02", duplicate);
+    testenv_add_person(testenv, sw, "Zofia", "Nowak", "2013-02-02", survivor);
+    snprintf(csv, sizeof(csv),
+             "Case ID,Title,Detail,Start date,End date\n"
+             "%s,Exclusion,Permanent exclusion after knife incident,2026-10-01,\n",
+             duplicate);
+    if (fc_import_school(csv, out, sizeof(out)) != 0)
+        fail_msg("loading the school file: %s", out);
+    snprintf(path, sizeof(path), "/api/v1/family-context/people/%s", duplicate);
+    json_t *view = fc_get(sw, path, 200);
+    assert_int_equal(json_array_size(fc_records_of(view, "school")), 1);
+    json_decref(view);
+
+    json_decref(merge(admin, survivor, duplicate));
+    snprintf(path, sizeof(path), "/api/v1/family-context/people/%s", survivor);
+    view = fc_get(sw, path, 200);
+    json_t *records = fc_records_of(view, "school");
+    assert_int_equal(json_array_size(records), 1);
+    assert_string_equal(testenv_str(json_array_get(records, 0), "title"), "Exclusion");
+    assert_string_equal(testenv_str(json_array_get(records, 0), "matched_by"), "case-id");
+    json_decref(view);
+    snprintf(path, sizeof(path), "/api/v1/family-context/search?case_id=%s", survivor);
+    json_t *found = fc_get(sw, path, 200);
+    json_t *known = json_object_get(json_object_get(found, "person"), "known_to");
+    int school = 0;
+    for (size_t i = 0; i < json_array_size(known); i++)
+        school |= strcmp(json_string_value(json_array_get(known, i)), "school") == 0;
+    assert_true(school);
+    json_decref(found);
+
+    /* The school's next file still gives the old id: loaded, tied to the survivor, and said. */
+    if (fc_import_school(csv, out, sizeof(out)) != 0)
+        fail_msg("loading the school file again: %s", out);
+    if (strstr(out, "merged into") == NULL || strstr(out, survivor) == NULL)
+        fail_msg("the load does not say the case ID went into %s: %s", survivor, out);
+    snprintf(path, sizeof(path), "/api/v1/family-context/people/%s", survivor);
+    view = fc_get(sw, path, 200);
+    assert_int_equal(json_array_size(fc_records_of(view, "school")), 1);
+    json_decref(view);
+    free(admin);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_merge_never_opens_a_restricted_survivor_to_the_duplicates_access_list),
         cmocka_unit_test(test_a_merged_record_has_one_current_main_address_and_a_true_history),
         cmocka_unit_test(test_nothing_is_written_to_or_linked_with_a_merged_duplicate),
+        cmocka_unit_test(
+            test_family_context_records_follow_a_merged_duplicate_to_the_record_that_goes_forward),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

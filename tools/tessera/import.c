@@ -455,6 +455,8 @@ int cli_import_family_context(cli_context_t *ctx, int argc, char **argv)
     } else {
         printf("Loaded %u %s records from %s (replacing %u).\n", result->loaded, source, file,
                result->replaced);
+        for (size_t i = 0; i < result->n_notes; i++)
+            printf("%s: %s\n", file, result->notes[i]);
         rc = 0;
     }
     tsr__records__family_context_import_result__free_unpacked(result, NULL);
