@@ -574,6 +574,19 @@ static PGresult *fc__search_name(tsr_call_t *call, const char *name, const char 
     }
 }
 
+/* No current person has case ID id: a merged duplicate's id answers merged, naming the record it went
+ * into, and a disposed-of record's record_disposed, as GET /people/{id} does; else not_found. */
+static int fc__no_one(tsr_call_t *call, uint64_t id, const char *field, tsr_error_t *err)
+{
+    char display[256];
+    if (records_person_display(call, id, display, sizeof(display), err) == 0 ||
+        strcmp(err->code, "not_found") == 0)
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", field, "No one has case ID %" PRIu64 ".", id);
+    if (field != NULL)
+        snprintf(err->field, sizeof(err->field), "%s", field);
+    return -1;
+}
+
 int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Records__FamilyContextSearch *in = (const Tsr__Records__FamilyContextSearch *)call->payload;
@@ -636,8 +649,7 @@ int records_family_context_search(tsr_call_t *call, tsr_error_t *err)
     }
     if (by_case_id && (rows == 0 || (fc.linked && strcmp(PQgetvalue(res, 0, 10), "t") != 0))) {
         if (rows == 0)
-            tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", "case_id", "No one has case ID %" PRIu64 ".",
-                          in->case_id);
+            fc__no_one(call, in->case_id, "case_id", err);
         else
             tsr_error_set(err, TSR_E_NOT_FOUND, "not_on_caseload", "case_id",
                           "Case ID %" PRIu64
@@ -753,8 +765,7 @@ int records_family_context_get(tsr_call_t *call, tsr_error_t *err)
     fc_person_t *linked_people = NULL;
     int rc = -1;
     if (PQntuples(res) == 0) {
-        tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "No one has case ID %" PRIu64 ".",
-                      in->person_id);
+        fc__no_one(call, in->person_id, NULL, err);
         goto done;
     }
     fc_person_t person;

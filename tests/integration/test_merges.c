@@ -343,6 +343,37 @@ test_family_context_records_follow_a_merged_duplicate_to_the_record_that_goes_fo
     free(sw);
 }
 
+/* A merged duplicate's case ID, which other services and old papers still carry, is answered in
+ * Family Context as everywhere else: merged, naming the record it went into, not "No one has case
+ * ID", which would tell a worker the family is unknown. */
+static void test_family_context_answers_a_merged_duplicates_case_id_with_the_record_it_went_into(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char survivor[32], duplicate[32], path[128];
+    testenv_add_person(testenv, sw, "Leni", "Auclair", "2015-06-06", survivor);
+    testenv_add_person(testenv, sw, "Leni", "Auclair", "2015-06-06", duplicate);
+    json_decref(merge(admin, survivor, duplicate));
+    snprintf(path, sizeof(path), "/api/v1/family-context/search?case_id=%s", duplicate);
+    testenv_response_t r = testenv_http(testenv, "GET", path, sw, NULL, REASON);
+    testenv_assert_error(&r, 404, "merged");
+    assert_non_null(strstr(testenv_str(json_object_get(r.json, "error"), "message"), survivor));
+    assert_string_equal(testenv_str(json_object_get(r.json, "error"), "field"), "case_id");
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/family-context/people/%s", duplicate);
+    r = testenv_http(testenv, "GET", path, sw, NULL, REASON);
+    testenv_assert_error(&r, 404, "merged");
+    assert_non_null(strstr(testenv_str(json_object_get(r.json, "error"), "message"), survivor));
+    testenv_response_free(&r);
+    /* An id that is no one's is still not found. */
+    r = testenv_http(testenv, "GET", "/api/v1/family-context/search?case_id=999999999", sw, NULL, REASON);
+    testenv_assert_error(&r, 404, "not_found");
+    testenv_response_free(&r);
+    free(admin);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +382,8 @@ int main(void)
         cmocka_unit_test(test_nothing_is_written_to_or_linked_with_a_merged_duplicate),
         cmocka_unit_test(
             test_family_context_records_follow_a_merged_duplicate_to_the_record_that_goes_forward),
+        cmocka_unit_test(
+            test_family_context_answers_a_merged_duplicates_case_id_with_the_record_it_went_into),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
