@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +375,55 @@ static void test_family_context_answers_a_merged_duplicates_case_id_with_the_rec
     free(sw);
 }
 
+/* What an earlier release let reach a merged duplicate (a case note, a link from or to it, another
+ * service's Family Context row) goes, once the records daemon is upgraded, to the record that went
+ * forward, where it is seen: migration 015, run here again over rows written as that release did. */
+static void test_what_reached_a_merged_duplicate_before_is_moved_to_the_record_that_went_forward(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char survivor[32], duplicate[32], mother[32], sql[1024], out[512], path[128];
+    testenv_add_person(testenv, sw, "Wren", "Halloway", "2016-01-01", survivor);
+    testenv_add_person(testenv, sw, "Wren", "Halloway", "2016-01-01", duplicate);
+    testenv_add_person(testenv, sw, "Maud", "Halloway", "1988-01-01", mother);
+    json_decref(merge(admin, survivor, duplicate));
+    snprintf(
+        sql, sizeof(sql),
+        "INSERT INTO records.case_notes (person_id, type, title, body, occurred_at, recorded_by)"
+        " VALUES (%s, 'visit', 'Home visit', 'Child seen alone; bruising noted', now(), 1);"
+        "INSERT INTO records.relationships (person_id, related_id, type, created_by)"
+        " VALUES (%s, %s, 'child', 1), (%s, %s, 'parent', 1);"
+        "INSERT INTO records.fc_sources (key) VALUES ('police') ON CONFLICT DO NOTHING;"
+        "INSERT INTO records.fc_records (source, line, person_id, title) VALUES ('police', 2, %s, 'Missing');"
+        "DELETE FROM records.schema_migrations WHERE component = 'records' AND version = 15;",
+        duplicate, mother, duplicate, duplicate, mother, duplicate);
+    if (testenv_psql(testenv, NULL, sql, out, sizeof(out)) != 0)
+        fail_msg("writing as the earlier release did: %s", out);
+    testenv_kill(testenv, "records", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "records", 15000), 0);
+    testenv_restart(testenv, "records");
+
+    snprintf(sql, sizeof(sql),
+             "SELECT (SELECT count(*) FROM records.case_notes WHERE person_id = %s)"
+             " + (SELECT count(*) FROM records.relationships WHERE %s IN (person_id, related_id))"
+             " + (SELECT count(*) FROM records.fc_records WHERE person_id = %s)",
+             duplicate, duplicate, duplicate);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    snprintf(path, sizeof(path), "/api/v1/people/%s", survivor);
+    json_t *p = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(p, "case_notes_total")), 1);
+    json_t *rels = json_object_get(p, "relationships");
+    assert_int_equal(json_array_size(rels), 1);
+    assert_string_equal(testenv_str(json_array_get(rels, 0), "person_id"), mother);
+    json_decref(p);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM records.fc_records WHERE person_id = %s AND title = 'Missing'", survivor);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    free(admin);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +434,8 @@ int main(void)
             test_family_context_records_follow_a_merged_duplicate_to_the_record_that_goes_forward),
         cmocka_unit_test(
             test_family_context_answers_a_merged_duplicates_case_id_with_the_record_it_went_into),
+        cmocka_unit_test(
+            test_what_reached_a_merged_duplicate_before_is_moved_to_the_record_that_went_forward),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
