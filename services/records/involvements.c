@@ -83,6 +83,9 @@ int records_involvement_add(tsr_call_t *call, tsr_error_t *err)
     snprintf(team, sizeof(team), "%" PRIu64, in->team_id);
     snprintf(worker, sizeof(worker), "%" PRIu64, in->worker_id);
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    /* Locked, so that a merge under way is waited for and the involvement never lands on a duplicate. */
+    if (records_person_lock(call, person, err) != 0)
+        return -1;
     const char *params[9] = {person,
                              in->service,
                              in->kind,

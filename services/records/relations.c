@@ -95,6 +95,17 @@ int records_relationship_add(tsr_call_t *call, tsr_error_t *err)
     snprintf(a, sizeof(a), "%" PRIu64, in->person_id);
     snprintf(b, sizeof(b), "%" PRIu64, in->related_id);
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    /* Both rows locked, in the order a merge locks them, so that neither is merged away meanwhile. */
+    const char *first = in->person_id < in->related_id ? a : b, *second = first == a ? b : a;
+    const char *locking = first;
+    if (records_person_lock(call, first, err) != 0 ||
+        records_person_lock(call, (locking = second), err) != 0) {
+        if (locking == b && strcmp(err->code, "merged") == 0) {
+            err->status = TSR_E_CONFLICT; /* the person to link to, as above */
+            snprintf(err->field, sizeof(err->field), "person_id");
+        }
+        return -1;
+    }
     /* related_id is <type> of person_id; so person_id is <inverse> of related_id. */
     const char *params[5] = {a, b, in->type, inverse, by};
     PGresult *res = tsr_db_exec(call->conn,
@@ -196,6 +207,9 @@ int records_case_note_add(tsr_call_t *call, tsr_error_t *err)
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
     snprintf(at, sizeof(at), "%" PRId64, in->occurred_at_ms ? in->occurred_at_ms : tsr_now_ms());
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
+    /* Locked, so that a merge under way is waited for and the note never lands on a duplicate. */
+    if (records_person_lock(call, person, err) != 0)
+        return -1;
     char *title = tsr_text_trim_dup(in->title);
     const char *params[6] = {person, in->type, title, in->body, at, by};
     PGresult *res =

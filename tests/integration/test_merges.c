@@ -7,10 +7,12 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tsr_testenv.h"
 
@@ -424,6 +426,63 @@ static void test_what_reached_a_merged_duplicate_before_is_moved_to_the_record_t
     free(sw);
 }
 
+typedef struct {
+    char sql[512];
+    char out[256];
+    int rc;
+} merging_t;
+
+static void *merging(void *arg)
+{
+    merging_t *m = arg;
+    m->rc = testenv_psql(testenv, NULL, m->sql, m->out, sizeof(m->out));
+    return NULL;
+}
+
+/* A case note, an involvement or a link that arrives while its record is being merged waits for the
+ * merge and is refused as on a duplicate merged before, rather than landing on the duplicate once the
+ * merge has moved everything else. The merge is played by its locks and its last step, held open. */
+static void test_a_write_arriving_during_a_merge_waits_for_it_and_is_refused(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char mother[32];
+    testenv_add_person(testenv, sw, "Agnes", "Varga", "1989-02-02", mother);
+    char link[96];
+    snprintf(link, sizeof(link), "{\"person_id\":\"%s\",\"type\":\"parent\"}", mother);
+    const char *writes[][3] = {
+        {"case-notes", "{\"type\":\"visit\",\"title\":\"Home visit\"}", "case_notes"},
+        {"involvements", "{\"service\":\"CSSW\",\"kind\":\"child-in-need\",\"start_date\":\"2026-01-01\"}",
+         "involvements"},
+        {"relationships", link, "relationships"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        char survivor[32], duplicate[32], path[128], sql[256];
+        testenv_add_person(testenv, sw, "Ines", "Varga", "2016-02-02", survivor);
+        testenv_add_person(testenv, sw, "Ines", "Varga", "2016-02-02", duplicate);
+        merging_t m = {.rc = -1};
+        snprintf(m.sql, sizeof(m.sql),
+                 "BEGIN; SELECT 1 FROM records.people WHERE id IN (%s, %s) ORDER BY id FOR UPDATE;"
+                 " SELECT pg_sleep(1.5);"
+                 " UPDATE records.people SET merged_into = %s, merged_at = now() WHERE id = %s; COMMIT;",
+                 survivor, duplicate, survivor, duplicate);
+        pthread_t thread;
+        assert_int_equal(pthread_create(&thread, NULL, merging, &m), 0);
+        usleep(500 * 1000);
+        snprintf(path, sizeof(path), "/api/v1/people/%s/%s", duplicate, writes[i][0]);
+        testenv_response_t r = testenv_http(testenv, "POST", path, sw, writes[i][1], NULL);
+        pthread_join(thread, NULL);
+        if (m.rc != 0)
+            fail_msg("playing the merge: %s", m.out);
+        testenv_assert_error(&r, 404, "merged");
+        testenv_response_free(&r);
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.%s WHERE person_id = %s", writes[i][2],
+                 duplicate);
+        assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    }
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +495,7 @@ int main(void)
             test_family_context_answers_a_merged_duplicates_case_id_with_the_record_it_went_into),
         cmocka_unit_test(
             test_what_reached_a_merged_duplicate_before_is_moved_to_the_record_that_went_forward),
+        cmocka_unit_test(test_a_write_arriving_during_a_merge_waits_for_it_and_is_refused),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
