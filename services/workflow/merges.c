@@ -463,13 +463,14 @@ int wf_apply_person_event(tsr_event_t *ev, tsr_error_t *err)
         tsr__records__person_accessed__free_unpacked(p, NULL);
         return 0;
     }
-    char survivor[24], duplicate[24], by[24], detail[300];
+    char survivor[24], duplicate[24], by[24], detail[WF_DETAIL_MAX];
     snprintf(survivor, sizeof(survivor), "%" PRIu64, p->person_id);
     snprintf(duplicate, sizeof(duplicate), "%" PRIu64, p->merged_from);
     const Tsr__Actor *actor = ev->event->actor;
     snprintf(by, sizeof(by), "%" PRIu64, actor ? actor->worker_id : 0);
     snprintf(detail, sizeof(detail), "Moved from person %s, merged into %s (%s)", duplicate,
              p->display_name ? p->display_name : "", survivor);
+    tsr_text_utf8_clean(detail);
     const char *params[6] = {survivor, p->display_name ? p->display_name : "", duplicate,
                              by,       actor ? wf_actor_name(actor) : "",      detail};
     PGresult *res = tsr_db_exec(ev->conn,

@@ -102,7 +102,7 @@ typedef struct {
     char *title;
     int64_t due_ms;
     char owner[WF_OWNER_MAX];
-    char detail[256];
+    char detail[WF_DETAIL_MAX];
     /* The queue it goes to, while work about a restricted record may not wait there
      * (restricted_records_to) and it is not yet known whether the person's record is restricted. */
     const wf_virtual_worker_t *guarded;
@@ -231,6 +231,7 @@ static int requested__prepare(tsr_call_t *call, requested_recipients_t *cache,
     row->title = wf_def_title(def, in->variant ? in->variant : "");
     row->due_ms = wf_def_due(json_object_get(def, "due"), tsr_now_ms());
     snprintf(row->detail, sizeof(row->detail), "%s %s", row->incoming ? "Sent to" : "Started by", owner_name);
+    tsr_text_utf8_clean(row->detail);
     if (in->subject_restricted && row->guarded != NULL)
         requested__route_restricted(row);
     rows->n++;

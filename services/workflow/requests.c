@@ -412,9 +412,10 @@ int wf_handle_request_raise(tsr_call_t *call, tsr_error_t *err)
     char rid[24];
     snprintf(rid, sizeof(rid), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    char detail[300];
+    char detail[WF_DETAIL_MAX];
     snprintf(detail, sizeof(detail), "%s sent to %s",
              json_string_value(json_object_get(def_request, "title")), owner_name);
+    tsr_text_utf8_clean(detail);
     if (request__history(call, rid, "sent", owner_name, note, err) != 0 ||
         wf_step_history(call, step.id, "request-sent", detail, err) != 0 ||
         wf_request_emit(call, rid, "sent", json_is_string(json_object_get(def_request, "copy_to")), 0, err) !=

@@ -516,8 +516,9 @@ int wf_step_start_internal(tsr_call_t *call, const char *type, const char *varia
     *step_id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     char *owner_name = wf_owner_name(call->conn, owner);
-    char detail[256];
+    char detail[WF_DETAIL_MAX];
     snprintf(detail, sizeof(detail), "%s %s", incoming ? "Sent to" : "Started by", owner_name);
+    tsr_text_utf8_clean(detail);
     free(owner_name);
     return wf_step_changed(call, *step_id, "started", detail, err);
 }
@@ -1198,8 +1199,9 @@ int wf_handle_step_assign(tsr_call_t *call, tsr_error_t *err)
         if (wf_subject_check_recipient(call, step.def, step.subject_kind, step.subject_id, owner, owner_name,
                                        err) != 0)
             goto next;
-        char detail[256];
+        char detail[WF_DETAIL_MAX];
         snprintf(detail, sizeof(detail), "Assigned to %s", owner_name);
+        tsr_text_utf8_clean(detail);
         if (wf_step_assign(call, &step, owner, detail, err) != 0)
             goto next;
         ok = 0;

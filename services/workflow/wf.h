@@ -13,6 +13,10 @@
 #include "workflow.pb-c.h"
 
 #define WF_OWNER_MAX 96
+/* A history's detail naming a worker, a team or a person: a name is up to 200 characters of up to
+ * four bytes. What is written there goes through tsr_text_utf8_clean, so that a cut, if any, falls
+ * between characters: PostgreSQL refuses half a one, and the command (or the event) would fail. */
+#define WF_DETAIL_MAX 1024
 
 /* A timestamp column as RFC 3339 UTC text, and as Unix ms. */
 /* A worker who is a machine account (the spine poller's, whose only role is cpis-service), to whom

@@ -2240,6 +2240,44 @@ static void test_a_worker_asks_system_support_to_delete_a_step_they_recorded_in_
     free(key);
 }
 
+/* A worker whose name is long in a script of three bytes a character: work assigned to them says so
+ * in the step's history, whole. The history's detail was cut at 256 bytes, inside a character,
+ * and PostgreSQL refused it: the assignment failed with 500. */
+static void test_work_assigned_to_a_worker_with_a_long_name_keeps_it_whole_in_its_history(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *mash = testenv_login(testenv, "mash.admin");
+    static char name[1024], body[2048], sql[2048];
+    name[0] = '\0';
+    for (int i = 0; i < 200; i++)
+        strcat(name, "\xe0\xae\x95"); /* Tamil KA */
+    snprintf(body, sizeof(body),
+             "{\"username\":\"long.tamil\",\"name\":\"%s\",\"password\":\"a-long-password-123\","
+             "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"],\"prerequisites\":{\"dbs_checked_on\":"
+             "\"2026-08-29\",\"training_completed_on\":\"2026-08-29\",\"aup_signed_on\":\"2026-08-29\"}}",
+             name);
+    json_t *worker = testenv_call_json(testenv, admin, "POST", "/api/v1/workers", body, 201);
+    char worker_id[32];
+    snprintf(worker_id, sizeof(worker_id), "%s", testenv_str(worker, "id"));
+    json_decref(worker);
+    json_t *orgs = testenv_call_json(testenv, mash, "GET", "/api/v1/organisations?q=Consultation", NULL, 200);
+    char org[32], step[32], path[128];
+    snprintf(org, sizeof(org), "%s", testenv_str(json_array_get(json_object_get(orgs, "items"), 0), "id"));
+    json_decref(orgs);
+    start_step(mash, "front-door-consultation", "CSSW", "organisation", org, step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/assign", step);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\"}", worker_id);
+    json_t *assigned = testenv_call_json(testenv, mash, "POST", path, body, 200);
+    json_decref(assigned);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.step_history WHERE step_id = %s AND detail = 'Assigned to %s'",
+             step, name);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    free(admin);
+    free(mash);
+}
+
 int main(void)
 {
     /* The shipped definitions plus this test's own data-only step types, in a directory of its own. */
@@ -2282,6 +2320,7 @@ int main(void)
         cmocka_unit_test(test_workview_folders_page_with_a_keyset_cursor_and_count_every_item),
         cmocka_unit_test(test_a_workview_cursor_carries_on_in_the_order_it_was_given_with),
         cmocka_unit_test(test_a_workview_of_a_worker_or_team_that_does_not_exist_is_not_found),
+        cmocka_unit_test(test_work_assigned_to_a_worker_with_a_long_name_keeps_it_whole_in_its_history),
         cmocka_unit_test(
             test_a_records_work_steps_page_past_the_first_and_its_summary_page_says_there_are_more),
         cmocka_unit_test(test_the_same_idempotency_key_sent_at_once_to_send_a_request_gets_the_first_result),
