@@ -396,26 +396,33 @@ static int client__exchange(void *socket, const char *endpoint, const tsr_call_o
      * it, naming itself, rather than holding the caller (a thread-pool thread, with its transaction
      * open, and the calls queued behind it) until the deadline, the gateway then blaming its caller. */
     long grace = timeout < CLIENT_CONNECT_GRACE_MS ? timeout : CLIENT_CONNECT_GRACE_MS;
+    char server[64];
+    client__server_of(opts, server);
     zmq_pollitem_t out = {socket, 0, ZMQ_POLLOUT, 0};
     if (zmq_poll(&out, 1, grace) <= 0 || !(out.revents & ZMQ_POLLOUT)) {
         free(buf);
-        char server[64];
-        client__server_of(opts, server);
+        /* The endpoint is for the operator's log, not for the person whose call it was. */
+        tsr_log_warn(NULL, "the %s service is not reachable at %s", server, endpoint);
         return tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
-                             "The %s service is not reachable (%s): is it running?", server, endpoint);
+                             "The %s service is not reachable; try again shortly.", server);
     }
     int sent = zmq_send(socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
                zmq_send(socket, buf, len, ZMQ_DONTWAIT) >= 0;
     free(buf);
-    if (!sent)
-        return tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL, "Cannot send to %s: %s",
-                             endpoint, zmq_strerror(errno));
+    if (!sent) {
+        tsr_log_warn(NULL, "cannot send to %s: %s", endpoint, zmq_strerror(errno));
+        return tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
+                             "The %s service could not be sent the request; try again shortly.", server);
+    }
     for (;;) {
         long left = (long)(deadline - tsr_now_ms());
         zmq_pollitem_t item = {socket, 0, ZMQ_POLLIN, 0};
-        if (left <= 0 || zmq_poll(&item, 1, left) <= 0)
+        if (left <= 0 || zmq_poll(&item, 1, left) <= 0) {
+            tsr_log_warn(NULL, "no answer from %s within %d ms", endpoint, timeout);
             return tsr_error_set(err, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
-                                 "No answer from %s within %d ms: is the daemon running?", endpoint, timeout);
+                                 "The %s service did not answer within %d ms; try again shortly.", server,
+                                 timeout);
+        }
         zmq_msg_t delimiter, body;
         zmq_msg_init(&delimiter);
         zmq_msg_recv(&delimiter, socket, 0);

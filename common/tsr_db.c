@@ -215,8 +215,12 @@ static PGconn *db__connect(tsr_db_t *self, tsr_error_t *err)
 {
     PGconn *conn = PQconnectdb(self->conninfo);
     if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        /* The server's words (a socket path, a host, a role) are for the operator's log, not for
+         * the person whose call it was. */
+        tsr_log_warn(NULL, "the %s database cannot be reached: %s", self->schema,
+                     conn ? PQerrorMessage(conn) : "out of memory");
         tsr_error_set(err, TSR_E_UNAVAILABLE, "database_unavailable", NULL,
-                      "The database cannot be reached: %s", conn ? PQerrorMessage(conn) : "out of memory");
+                      "The %s service cannot reach its database; try again shortly.", self->schema);
         if (conn)
             PQfinish(conn);
         return NULL;
@@ -362,8 +366,9 @@ static PGresult *db__check(PGconn *conn, PGresult *res, tsr_error_t *err)
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (PQstatus(conn) != CONNECTION_OK) {
+        tsr_log_warn(NULL, "the database connection was lost: %s", PQerrorMessage(conn));
         tsr_error_set(err, TSR_E_UNAVAILABLE, "database_unavailable", NULL,
-                      "The database connection was lost: %s", PQerrorMessage(conn));
+                      "The database connection was lost; try again shortly.");
     } else {
         tsr_error_set(err, TSR_E_INTERNAL, "database_error", NULL, "The database refused the statement: %s",
                       primary ? primary : PQerrorMessage(conn));

@@ -177,6 +177,10 @@ static void test_a_failed_audit_commit_fails_the_reads_and_shows_no_record(void 
     testenv_response_t r = testenv_http(testenv, "GET", path, reader_token, NULL, NULL);
     testenv_assert_error(&r, 500, "database_error");
     assert_null(strstr(r.body, "Quennell"));
+    /* The database's words are for the operator's log: the person gets a sentence and a trace. */
+    assert_null(strstr(r.body, "audit event cannot be kept"));
+    assert_non_null(strstr(r.body, "trace "));
+    assert_true(testenv_log_has(testenv, "records", "audit event cannot be kept"));
     testenv_response_free(&r);
 
     /* Other events still go: a change's own transaction is not a read's group. */
