@@ -366,6 +366,49 @@ int audit_uses_flush_people(tsr_event_t *ev, tsr_error_t *err)
     return rc;
 }
 
+/* A duplicate merged into survivor (the event about the record that went forward). Records moves
+ * the duplicate's allocations, conflicts and restriction to the survivor; so does this copy, from the
+ * merge on, without changing what was the duplicate's before it: a read of either record before the
+ * merge is judged as it was. */
+static int uses__merged(tsr_event_t *ev, uint64_t survivor_id, uint64_t duplicate_id, tsr_error_t *err)
+{
+    char survivor[32], duplicate[32], at[32];
+    snprintf(survivor, sizeof(survivor), "%" PRIu64, survivor_id);
+    snprintf(duplicate, sizeof(duplicate), "%" PRIu64, duplicate_id);
+    snprintf(at, sizeof(at), "%" PRId64, ev->event->occurred_at_ms);
+    const char *p[3] = {survivor, duplicate, at};
+    static const char *const statements[] = {
+        /* The duplicate, and whatever was merged into it before, are the survivor's from now. */
+        "INSERT INTO merges (survivor_id, duplicate_id, merged_at)"
+        " SELECT $1::bigint, $2::bigint, to_timestamp($3::bigint / 1000.0)"
+        " UNION SELECT $1::bigint, duplicate_id, to_timestamp($3::bigint / 1000.0) FROM merges"
+        "   WHERE survivor_id = $2::bigint AND duplicate_id <> $1::bigint"
+        " ON CONFLICT DO NOTHING",
+        /* An allocation both held alike (the same worker or team, role and service) is ended on the
+         * duplicate's side, as records ends it: the survivor's goes on. */
+        "UPDATE allocations d SET ended_at = to_timestamp($3::bigint / 1000.0)"
+        " WHERE d.person_id = $2::bigint AND d.ended_at IS NULL AND EXISTS (SELECT 1 FROM allocations s"
+        "   WHERE s.person_id = $1::bigint AND s.ended_at IS NULL AND s.id <> d.id"
+        "   AND s.role IS NOT DISTINCT FROM d.role AND s.service IS NOT DISTINCT FROM d.service"
+        "   AND s.worker_id IS NOT DISTINCT FROM d.worker_id AND s.team_id IS NOT DISTINCT FROM d.team_id)",
+        /* A conflict declared about the duplicate is one about the survivor. */
+        "INSERT INTO conflicts (worker_id, person_id, declared_at)"
+        " SELECT worker_id, $1::bigint, to_timestamp($3::bigint / 1000.0) FROM conflicts"
+        " WHERE person_id = $2::bigint ON CONFLICT DO NOTHING",
+        /* A restricted duplicate restricts the survivor (if it was not already), for the same reason. */
+        "INSERT INTO restriction_periods (person_id, reason, from_at)"
+        " SELECT $1::bigint, d.reason, to_timestamp($3::bigint / 1000.0) FROM restriction_periods d"
+        " WHERE d.person_id = $2::bigint AND d.to_at IS NULL AND NOT EXISTS (SELECT 1 FROM "
+        "restriction_periods s"
+        "   WHERE s.person_id = $1::bigint AND s.to_at IS NULL)"
+        " ON CONFLICT DO NOTHING",
+    };
+    for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++)
+        if (tsr_db_defer(ev->conn, statements[i], 3, p, NULL, NULL, err) != 0)
+            return -1;
+    return 0;
+}
+
 int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
 {
     if (strncmp(ev->event->type, "records.person.", 15) != 0)
@@ -389,16 +432,29 @@ int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
         snprintf(worker, sizeof(worker), "%" PRIu64, a->worker_id);
         snprintf(team, sizeof(team), "%" PRIu64, a->team_id);
         int ended = a->end_date[0] != '\0';
-        const char *p[6] = {
-            id, person, a->worker_id ? worker : NULL, a->team_id ? team : NULL, at, ended ? "true" : "false"};
+        const char *p[8] = {id,
+                            person,
+                            a->worker_id ? worker : NULL,
+                            a->team_id ? team : NULL,
+                            at,
+                            ended ? "true" : "false",
+                            a->role[0] ? a->role : NULL,
+                            a->service[0] ? a->service : NULL};
+        /* An allocation moved by a merge keeps the record it was made on: the merge says from when
+         * it is the other's too (uses__merged). */
         rc = tsr_db_defer(ev->conn,
-                          "INSERT INTO allocations (id, person_id, worker_id, team_id, started_at, ended_at)"
+                          "INSERT INTO allocations (id, person_id, worker_id, team_id, started_at, ended_at,"
+                          " role, service)"
                           " VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint,"
                           " to_timestamp($5::bigint / 1000.0),"
-                          " CASE WHEN $6::boolean THEN to_timestamp($5::bigint / 1000.0) END)"
-                          " ON CONFLICT (id) DO UPDATE SET ended_at = EXCLUDED.ended_at",
-                          6, p, NULL, NULL, err);
+                          " CASE WHEN $6::boolean THEN to_timestamp($5::bigint / 1000.0) END, $7, $8)"
+                          " ON CONFLICT (id) DO UPDATE SET ended_at = EXCLUDED.ended_at,"
+                          " role = coalesce(allocations.role, EXCLUDED.role),"
+                          " service = coalesce(allocations.service, EXCLUDED.service)",
+                          8, p, NULL, NULL, err);
     }
+    if (rc == 0 && strcmp(m->action, "merged") == 0 && m->merged_from != 0)
+        rc = uses__merged(ev, m->person_id, m->merged_from, err);
     int restricted = strcmp(m->action, "restricted") == 0;
     if (rc == 0 && (restricted || strcmp(m->action, "unrestricted") == 0)) {
         /* A restriction set again (a new reason) ends the period of the one before. */
@@ -433,6 +489,11 @@ int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
 #define USES_TEAMS_AT_READ                                                                                   \
     "coalesce((SELECT h.team_ids FROM worker_teams h WHERE h.worker_id = e.worker_id"                        \
     " AND h.from_at <= e.occurred_at ORDER BY h.from_at DESC LIMIT 1), w.team_ids, '{}')"
+/* The record of entry e and the duplicates merged into it by the time of the access: what was made on
+ * a duplicate (an allocation, a contract naming it) counts for the record from the merge on. */
+#define USES_RECORD_IDS                                                                                      \
+    "ARRAY(SELECT e.record_id UNION ALL SELECT m.duplicate_id FROM merges m"                                 \
+    " WHERE m.survivor_id = e.record_id AND m.merged_at <= e.occurred_at)"
 #define USES_PERIOD                                                                                          \
     " ($1::bigint = 0 OR e.occurred_at >= to_timestamp($1::bigint / 1000.0))"                                \
     " AND ($2::bigint = 0 OR e.occurred_at < to_timestamp($2::bigint / 1000.0))"
@@ -442,7 +503,8 @@ static const char uses_unallocated_sql[] =
     "SELECT 'not-allocated', 'Read a record not allocated to them or their team'," USES_ENTRY_COLUMNS
     " FROM entries e LEFT JOIN workers w ON w.worker_id = e.worker_id"
     " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
-    " AND e.worker_id <> 0 AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = e.record_id"
+    " AND e.worker_id <> 0 AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = ANY "
+    "(" USES_RECORD_IDS ")"
     "   AND a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
     "   AND (a.worker_id = e.worker_id OR a.team_id = ANY (" USES_TEAMS_AT_READ ")))"
     " UNION ALL"
@@ -495,7 +557,7 @@ static const char uses_own_sql[] =
     " LEFT JOIN workers w ON w.worker_id = e.worker_id"
     " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND (e.action IN " USES_READS
     " OR e.action = 'refused') AND e.worker_id <> 0"
-    " AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = e.record_id"
+    " AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = ANY (" USES_RECORD_IDS ")"
     "   AND a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
     "   AND (a.worker_id = e.worker_id OR a.team_id = ANY (" USES_TEAMS_AT_READ ")))"
     " ORDER BY 7, 6";
@@ -511,7 +573,7 @@ static const char uses_third_party_sql[] =
     "   ELSE 'Read a record outside the cases of the contract ''' || w.contract_name || '''' "
     "END," USES_ENTRY_COLUMNS " FROM entries e JOIN workers w ON w.worker_id = e.worker_id"
     " WHERE" USES_PERIOD " AND w.third_party AND e.record_kind = 'person' AND e.action IN " USES_READS
-    " AND (NOT e.record_id = ANY (w.contract_person_ids) OR (w.contract_end_date IS NOT NULL"
+    " AND (NOT w.contract_person_ids && " USES_RECORD_IDS " OR (w.contract_end_date IS NOT NULL"
     "   AND (e.occurred_at AT TIME ZONE $3)::date > w.contract_end_date))"
     " ORDER BY 7, 6";
 
@@ -537,7 +599,7 @@ static const char uses_leavers_sql[] =
     " UNION ALL"
     " SELECT 'old-team-after-moving', 'Read a record of ' || (SELECT string_agg(n, ', ') FROM"
     "   unnest(o.team_ids, o.team_names) AS t(id, n) WHERE t.id IN (SELECT a.team_id FROM allocations a"
-    "   WHERE a.person_id = e.record_id AND a.started_at <= e.occurred_at"
+    "   WHERE a.person_id = ANY (" USES_RECORD_IDS ") AND a.started_at <= e.occurred_at"
     "   AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)))"
     "   || ', a team they left on ' || to_char(h.from_at AT TIME ZONE $3, 'DD/MM/YYYY')," USES_ENTRY_COLUMNS
     " FROM entries e JOIN workers w ON w.worker_id = e.worker_id"
@@ -545,10 +607,10 @@ static const char uses_leavers_sql[] =
     "   AND (h.to_at IS NULL OR h.to_at > e.occurred_at)"
     " JOIN worker_teams o ON o.worker_id = h.worker_id AND o.to_at = h.from_at"
     " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
-    " AND EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = e.record_id"
+    " AND EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = ANY (" USES_RECORD_IDS ")"
     "   AND a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
     "   AND a.team_id = ANY (o.team_ids) AND NOT a.team_id = ANY (h.team_ids))"
-    " AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = e.record_id"
+    " AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = ANY (" USES_RECORD_IDS ")"
     "   AND a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
     "   AND (a.worker_id = e.worker_id OR a.team_id = ANY (h.team_ids)))"
     " UNION ALL"

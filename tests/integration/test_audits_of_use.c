@@ -373,6 +373,110 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     free(admin);
 }
 
+/* Now on the database's clock, as an RFC 3339 instant for an audit's 'from'. */
+static void instant_now(char out[32])
+{
+    char text[32];
+    assert_int_equal(
+        testenv_psql(testenv, NULL,
+                     "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", text,
+                     sizeof(text)),
+        0);
+    snprintf(out, 32, "%s", text);
+}
+
+/* The lines of an audit's findings (as findings() gives them) about record, of the kind given. */
+static char *findings_about(const char *kind, const char *query, const char *finding, const char *record)
+{
+    char *all = findings(kind, query);
+    char *out = calloc(strlen(all) + 1, 1);
+    size_t record_len = strlen(record), finding_len = strlen(finding);
+    for (char *line = strtok(all, "\n"); line; line = strtok(NULL, "\n")) {
+        size_t len = strlen(line);
+        if (strncmp(line, finding, finding_len) == 0 && line[finding_len] == ' ' && len > record_len &&
+            strcmp(line + len - record_len, record) == 0 && line[len - record_len - 1] == ' ') {
+            strcat(out, line);
+            strcat(out, "\n");
+        }
+    }
+    free(all);
+    return out;
+}
+
+static void allocate(const char *person, const char *body)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", person);
+    post(path, body, 201);
+}
+
+/* F2: the audit kept the duplicate's allocations under the duplicate's id after a merge, so the
+ * worker allocated on it, reading the record that went forward, was reported as reading a record not
+ * allocated to them; so was a member of a team allocated on it, and a third party whose contract named
+ * it. A read before the merge is judged as the records then stood. */
+static void test_after_a_merge_the_workers_allocated_on_the_duplicate_are_not_reported(void **state)
+{
+    (void)state;
+    char *admin_t = testenv_login(testenv, "admin");
+    admin = admin_t;
+    char from[32], query[64], survivor[32], duplicate[32], body[512], path[128], tp[32];
+    instant_now(from);
+    snprintf(query, sizeof(query), "from=%s", from);
+    testenv_add_person(testenv, admin, "Tobias", "Merrowfield", "2014-01-01", survivor);
+    testenv_add_person(testenv, admin, "Toby", "Merrowfield", "2014-01-01", duplicate);
+    long kw = testenv_sql_long(testenv, "SELECT id FROM accounts.workers WHERE username = 'key.worker'");
+    long sw = testenv_sql_long(testenv, "SELECT id FROM accounts.workers WHERE username = 'mash.sw'");
+    long eh = testenv_sql_long(testenv, "SELECT id FROM accounts.teams WHERE name = 'Early Help'");
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", kw);
+    allocate(survivor, body);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", sw);
+    allocate(duplicate, body);
+    snprintf(body, sizeof(body), "{\"team_id\":\"%ld\",\"role\":\"team\",\"service\":\"EH\"}", eh);
+    allocate(duplicate, body);
+    snprintf(body, sizeof(body),
+             "\"roles\":[\"social-worker\"],\"contract\":{\"name\":\"Merged case support (invented)\","
+             "\"end_date\":\"2099-01-01\",\"person_ids\":[\"%s\"]}",
+             duplicate);
+    testenv_add_worker(testenv, admin, "merge.tp", "Tess Partridge", body, tp);
+
+    char *t_sw = testenv_login(testenv, "mash.sw");
+    char *t_kw = testenv_login(testenv, "key.worker");
+    char *t_eh = testenv_login(testenv, "eh.worker");
+    char *t_tp = testenv_login(testenv, "merge.tp");
+    read_person(t_sw, survivor); /* before the merge: not allocated to them then */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/merge", survivor);
+    snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", duplicate);
+    post(path, body, 200);
+    read_person(t_sw, survivor);
+    read_person(t_kw, survivor);
+    read_person(t_eh, survivor);
+    read_person(t_tp, survivor);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE action = 'merge' AND record_kind = 'person'"
+             " AND record_id = %s",
+             survivor);
+    wait_audit_sql(sql, 1);
+
+    char expected[256];
+    snprintf(expected, sizeof(expected), "not-allocated mash.sw %s\nnot-allocated merge.tp %s\n", survivor,
+             survivor);
+    char *got = findings_about("unallocated-access", query, "not-allocated", survivor);
+    if (strcmp(got, expected) != 0)
+        fail_msg("after the merge, not-allocated found:\n%sexpected:\n%s", got, expected);
+    free(got);
+    got = findings_about("third-party-access", query, "outside-contract", survivor);
+    assert_string_equal(got, "");
+    free(got);
+    free(t_sw);
+    free(t_kw);
+    free(t_eh);
+    free(t_tp);
+    free(admin_t);
+    admin = NULL;
+}
+
 static int setup(void **state)
 {
     setenv("TESSERA_AUDIT_TIMEZONE", "UTC", 1);
@@ -388,6 +492,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_audit_finds_what_was_planted_and_nothing_else),
+        cmocka_unit_test(test_after_a_merge_the_workers_allocated_on_the_duplicate_are_not_reported),
     };
     return cmocka_run_group_tests(tests, setup, testenv_group_teardown);
 }
