@@ -207,6 +207,39 @@ static int uses__worker_changed(tsr_event_t *ev, tsr_error_t *err)
                        "   AND (NOT EXISTS (SELECT 1 FROM held) OR EXISTS (SELECT 1 FROM moved))",
                        13, p, err)
                  : tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    if (rc == 0) {
+        /* A newer description whose contract differs (its cases, its end date, its name; or no longer
+         * a contract) closes the period the one before was in force and opens the next. */
+        const char *c[7] = {id,
+                            w->third_party ? "true" : "false",
+                            w->contract_name,
+                            w->contract_end_date[0] ? w->contract_end_date : NULL,
+                            cases,
+                            at,
+                            version};
+        rc = uses__exec(
+            ev->conn,
+            "WITH applied AS (SELECT 1 FROM workers WHERE worker_id = $1::bigint AND version = $7::bigint),"
+            " held AS (SELECT 1 FROM contract_periods WHERE worker_id = $1::bigint AND to_at IS NULL),"
+            " differs AS (SELECT 1 FROM applied WHERE ($2::boolean OR EXISTS (SELECT 1 FROM held))"
+            "   AND NOT EXISTS (SELECT 1 FROM contract_periods h WHERE h.worker_id = $1::bigint"
+            "     AND h.to_at IS NULL AND $2::boolean AND h.contract_name = $3"
+            "     AND h.contract_end_date IS NOT DISTINCT FROM $4::date"
+            "     AND h.contract_person_ids = $5::bigint[])),"
+            " closed AS (UPDATE contract_periods SET to_at = to_timestamp($6::bigint / 1000.0)"
+            "   WHERE worker_id = $1::bigint AND to_at IS NULL AND EXISTS (SELECT 1 FROM differs)"
+            "   AND from_at < to_timestamp($6::bigint / 1000.0) RETURNING 1),"
+            /* Two changes in the same millisecond: the later one stands for the period. */
+            " same_moment AS (UPDATE contract_periods SET contract_name = $3, contract_end_date = $4::date,"
+            "   contract_person_ids = $5::bigint[], to_at = CASE WHEN $2::boolean THEN NULL ELSE from_at END"
+            "   WHERE worker_id = $1::bigint AND to_at IS NULL AND EXISTS (SELECT 1 FROM differs)"
+            "   AND from_at >= to_timestamp($6::bigint / 1000.0) RETURNING 1)"
+            " INSERT INTO contract_periods (worker_id, contract_name, contract_end_date, contract_person_ids,"
+            " from_at) SELECT $1::bigint, $3, $4::date, $5::bigint[], to_timestamp($6::bigint / 1000.0)"
+            " WHERE $2::boolean AND EXISTS (SELECT 1 FROM differs)"
+            "   AND (NOT EXISTS (SELECT 1 FROM held) OR EXISTS (SELECT 1 FROM closed))",
+            7, c, err);
+    }
     free(roles);
     free(ids);
     free(names);
@@ -562,19 +595,20 @@ static const char uses_own_sql[] =
     "   AND (a.worker_id = e.worker_id OR a.team_id = ANY (" USES_TEAMS_AT_READ ")))"
     " ORDER BY 7, 6";
 
+/* Each read judged by the contract in force when it was made: its cases, and its end date. */
+#define USES_AFTER_CONTRACT                                                                                  \
+    "c.contract_end_date IS NOT NULL AND (e.occurred_at AT TIME ZONE $3)::date > c.contract_end_date"
 static const char uses_third_party_sql[] =
-    "SELECT CASE WHEN w.contract_end_date IS NOT NULL"
-    "   AND (e.occurred_at AT TIME ZONE $3)::date > w.contract_end_date THEN 'after-contract'"
-    "   ELSE 'outside-contract' END,"
-    " CASE WHEN w.contract_end_date IS NOT NULL AND (e.occurred_at AT TIME ZONE $3)::date > "
-    "w.contract_end_date"
-    "   THEN 'Read a record after the contract ''' || w.contract_name || ''' ended on ' || "
-    "w.contract_end_date"
-    "   ELSE 'Read a record outside the cases of the contract ''' || w.contract_name || '''' "
-    "END," USES_ENTRY_COLUMNS " FROM entries e JOIN workers w ON w.worker_id = e.worker_id"
-    " WHERE" USES_PERIOD " AND w.third_party AND e.record_kind = 'person' AND e.action IN " USES_READS
-    " AND (NOT w.contract_person_ids && " USES_RECORD_IDS " OR (w.contract_end_date IS NOT NULL"
-    "   AND (e.occurred_at AT TIME ZONE $3)::date > w.contract_end_date))"
+    "SELECT CASE WHEN " USES_AFTER_CONTRACT " THEN 'after-contract' ELSE 'outside-contract' END,"
+    " CASE WHEN " USES_AFTER_CONTRACT "   THEN 'Read a record after the contract ''' || c.contract_name || "
+    "''' ended on ' || c.contract_end_date"
+    "   ELSE 'Read a record outside the cases of the contract ''' || c.contract_name || '''' "
+    "END," USES_ENTRY_COLUMNS
+    " FROM entries e JOIN contract_periods c ON c.worker_id = e.worker_id AND c.from_at <= e.occurred_at"
+    "   AND (c.to_at IS NULL OR c.to_at > e.occurred_at)"
+    " LEFT JOIN workers w ON w.worker_id = e.worker_id"
+    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
+    " AND (NOT c.contract_person_ids && " USES_RECORD_IDS " OR " USES_AFTER_CONTRACT ")"
     " ORDER BY 7, 6";
 
 /* Accounts rather than accesses: the entry columns are those of the last use, if any. Movers: each

@@ -477,6 +477,89 @@ static void test_after_a_merge_the_workers_allocated_on_the_duplicate_are_not_re
     admin = NULL;
 }
 
+/* The findings of third-party-access in query by username, waiting until the audit daemon has the
+ * account's contract as sql says it now stands. */
+static char *contract_findings(const char *query, const char *username, const char *sql)
+{
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    wait_audit_sql(sql, 1);
+    char *all = findings("third-party-access", query);
+    char *out = calloc(strlen(all) + 1, 1);
+    char who[80];
+    snprintf(who, sizeof(who), " %s ", username);
+    for (char *line = strtok(all, "\n"); line; line = strtok(NULL, "\n"))
+        if (strstr(line, who) != NULL) {
+            strcat(out, line);
+            strcat(out, "\n");
+        }
+    free(all);
+    return out;
+}
+
+/* F6: the audit judged a third party's past reads by the contract as it stands now: a contract varied
+ * to cover the case read outside it lost the finding and accused the read that was inside it, and a
+ * contract ended early made every read before the new end date "after the contract". Each read is
+ * judged by the contract in force when it was made, so the same period gives the same answer. */
+static void test_a_third_partys_reads_are_judged_by_the_contract_in_force_when_they_read(void **state)
+{
+    (void)state;
+    char *admin_t = testenv_login(testenv, "admin");
+    admin = admin_t;
+    char from[32], query[64], inside[32], outside[32], worker[32], body[512], path[96], sql[300];
+    char ended[16], expected[128];
+    testenv_add_person(testenv, admin, "Wynn", "Carrowmore", "2011-02-02", inside);
+    testenv_add_person(testenv, admin, "Ottilie", "Brackwater", "2011-02-02", outside);
+    snprintf(body, sizeof(body),
+             "\"roles\":[\"social-worker\"],\"contract\":{\"name\":\"Carers support (invented)\","
+             "\"end_date\":\"2099-01-01\",\"person_ids\":[\"%s\"]}",
+             inside);
+    testenv_add_worker(testenv, admin, "varied.val", "Val Varley", body, worker);
+    instant_now(from);
+    snprintf(query, sizeof(query), "from=%s", from);
+    char *t_val = testenv_login(testenv, "varied.val");
+    read_person(t_val, inside);
+    read_person(t_val, outside);
+    free(t_val);
+    snprintf(expected, sizeof(expected), "outside-contract varied.val %s\n", outside);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit.workers WHERE username = 'varied.val'");
+    char *got = contract_findings(query, "varied.val", sql);
+    assert_string_equal(got, expected);
+    free(got);
+
+    /* The contract is varied to cover the other case instead: the reads made before stay as found. */
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", worker);
+    snprintf(body, sizeof(body),
+             "{\"contract\":{\"name\":\"Carers support (invented)\",\"end_date\":\"2099-01-01\","
+             "\"person_ids\":[\"%s\"]}}",
+             outside);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM audit.workers WHERE username = 'varied.val' AND contract_person_ids = '{%s}'",
+        outside);
+    got = contract_findings(query, "varied.val", sql);
+    if (strcmp(got, expected) != 0)
+        fail_msg("after the contract was varied, found:\n%sexpected:\n%s", got, expected);
+    free(got);
+
+    /* Then ended early, on a day before the reads: they were within the contract when made. */
+    testenv_sql_date(testenv, "current_date - 6", ended);
+    snprintf(body, sizeof(body),
+             "{\"contract\":{\"name\":\"Carers support (invented)\",\"end_date\":\"%s\","
+             "\"person_ids\":[\"%s\"]}}",
+             ended, outside);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.workers WHERE username = 'varied.val' AND contract_end_date = '%s'",
+             ended);
+    got = contract_findings(query, "varied.val", sql);
+    if (strcmp(got, expected) != 0)
+        fail_msg("after the contract was ended early, found:\n%sexpected:\n%s", got, expected);
+    free(got);
+    free(admin_t);
+    admin = NULL;
+}
+
 static int setup(void **state)
 {
     setenv("TESSERA_AUDIT_TIMEZONE", "UTC", 1);
@@ -493,6 +576,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_audit_finds_what_was_planted_and_nothing_else),
         cmocka_unit_test(test_after_a_merge_the_workers_allocated_on_the_duplicate_are_not_reported),
+        cmocka_unit_test(test_a_third_partys_reads_are_judged_by_the_contract_in_force_when_they_read),
     };
     return cmocka_run_group_tests(tests, setup, testenv_group_teardown);
 }
