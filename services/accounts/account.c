@@ -380,6 +380,11 @@ static int account__publish(tsr_call_t *call, uint64_t worker_id, int republishe
     changed.version = a->version;
     changed.email = PQgetvalue(set.rows, 0, COL_EMAIL);
     changed.republished = republished;
+    /* The gateway refuses a session's calls once a prerequisite no longer holds, as signing in is
+     * refused: when one is recorded as lapsed (this state), and on the day the DBS check runs out. */
+    changed.state = a->state;
+    changed.dbs_renewal_due =
+        a->prerequisites != NULL && !a->prerequisites->risk_assessment_approved ? a->dbs_renewal_due : "";
     if (a->contract != NULL) {
         changed.third_party = 1;
         changed.contract_name = a->contract->name;

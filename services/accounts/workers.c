@@ -68,7 +68,9 @@ static int workers__reply(tsr_call_t *call, const char *worker_id, tsr_error_t *
     const char *params[1] = {worker_id};
     PGresult *w = tsr_db_exec(call->conn,
                               "SELECT w.id, w.username, w.name, w.roles, coalesce(c.name, ''),"
-                              " coalesce(to_char(c.end_date, 'YYYY-MM-DD'), '')"
+                              " coalesce(to_char(c.end_date, 'YYYY-MM-DD'), ''),"
+                              " CASE WHEN NOT w.risk_assessment_approved THEN coalesce(to_char("
+                              "   w.dbs_checked_on + interval '3 years', 'YYYY-MM-DD'), '') ELSE '' END"
                               " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
                               " WHERE w.id = $1::bigint",
                               1, params, err);
@@ -88,6 +90,7 @@ static int workers__reply(tsr_call_t *call, const char *worker_id, tsr_error_t *
     worker.name = PQgetvalue(w, 0, 2);
     worker.contract_name = PQgetvalue(w, 0, 4);
     worker.contract_end_date = PQgetvalue(w, 0, 5);
+    worker.dbs_renewal_due = PQgetvalue(w, 0, 6);
     char *roles_literal = strdup(PQgetvalue(w, 0, 3));
     char *roles[32];
     worker.n_roles = roles_literal ? workers__split_roles(roles_literal, roles, 32) : 0;
@@ -456,7 +459,10 @@ int accounts_worker_prerequisites(tsr_call_t *call, tsr_error_t *err)
         return -1;
     char id[32];
     snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
-    if (accounts__set_prerequisites(call, id, in, "", err) != 0)
+    /* The update takes the worker's row lock; the account as it now stands goes to the gateway, which
+     * refuses the calls of the worker's sessions while a prerequisite no longer holds. */
+    if (accounts__set_prerequisites(call, id, in, "", err) != 0 ||
+        accounts_account_publish(call, in->worker_id, err) != 0)
         return -1;
     return workers__reply(call, id, err);
 }

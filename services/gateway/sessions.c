@@ -84,7 +84,7 @@ static int session__insert(PGconn *conn, void *arg, tsr_error_t *err)
     json_decref(roles);
     json_decref(teams);
     json_decref(team_names);
-    const char *params[10] = {s->hash,
+    const char *params[11] = {s->hash,
                               id,
                               w->username,
                               w->name,
@@ -93,16 +93,17 @@ static int session__insert(PGconn *conn, void *arg, tsr_error_t *err)
                               ttl,
                               team_names_text,
                               w->contract_end_date[0] ? w->contract_name : NULL,
-                              w->contract_end_date[0] ? w->contract_end_date : NULL};
+                              w->contract_end_date[0] ? w->contract_end_date : NULL,
+                              w->dbs_renewal_due[0] ? w->dbs_renewal_due : NULL};
     PGresult *res = tsr_db_exec(
         conn,
         "INSERT INTO sessions (token_hash, worker_id, username, display_name, roles, team_ids, expires_at,"
-        " team_names, contract_name, contract_end_date) VALUES (decode($1, 'hex'), $2::bigint, $3, $4,"
-        " ARRAY(SELECT jsonb_array_elements_text($5::jsonb)),"
+        " team_names, contract_name, contract_end_date, dbs_renewal_due) VALUES (decode($1, 'hex'),"
+        " $2::bigint, $3, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)),"
         " ARRAY(SELECT jsonb_array_elements_text($6::jsonb)::bigint),"
         " now() + make_interval(secs => $7::int), ARRAY(SELECT jsonb_array_elements_text($8::jsonb)),"
-        " $9, $10::date)",
-        10, params, err);
+        " $9, $10::date, $11::date)",
+        11, params, err);
     free(roles_text);
     free(teams_text);
     free(team_names_text);
@@ -228,9 +229,12 @@ typedef struct {
     int64_t began_ms;
     int found;
     session_worker_t w;
-    int contract_over;
+    /* Why the account may not be used now, as signing in would say ("" when it may): a third
+     * party's contract over, or an access prerequisite that no longer holds. */
+    char refusal[32];
     char contract_name[210];
     char contract_end[16];
+    char dbs_due[16];
 } session_lookup_t;
 
 /* Sessions found lately, so that a worker's next calls within gateway.session_cache_ms (1 s by default;
@@ -315,7 +319,8 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
      * The worker's roles, teams and contract are the account's as last heard from accounts
      * (worker_accounts), or the sign-in's when nothing has been heard since. A contract's end is
      * checked here, on use, against today's date: nothing has to happen on the day for a
-     * third-party session to stop. */
+     * third-party session to stop. So are the access prerequisites (seed 002): a lapse recorded by
+     * system support (the account's state), and the day the DBS check runs out. */
     PGresult *res = tsr_db_exec(
         conn,
         "SELECT s.id, s.worker_id, s.username, coalesce(a.display_name, s.display_name),"
@@ -323,13 +328,18 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
         " array_to_string(coalesce(a.team_ids, s.team_ids), ','),"
         " s.last_seen_at < now() - interval '1 minute',"
         " array_to_string(coalesce(a.team_names, s.team_names), E'\\n'),"
-        " coalesce(x.end_date < current_date, false), coalesce(x.name, ''),"
-        " coalesce(to_char(x.end_date, 'DD/MM/YYYY'), '')"
+        " CASE WHEN x.end_date < current_date THEN 'contract_ended'"
+        "  WHEN a.state IN ('dbs_out_of_date', 'dbs_barred_list_missing', 'training_not_done',"
+        "   'aup_not_signed') THEN a.state"
+        "  WHEN x.dbs_due <= current_date THEN 'dbs_out_of_date' ELSE '' END,"
+        " coalesce(x.name, ''), coalesce(to_char(x.end_date, 'DD/MM/YYYY'), ''),"
+        " coalesce(to_char(x.dbs_due, 'DD/MM/YYYY'), '')"
         " FROM sessions s LEFT JOIN worker_accounts a ON a.worker_id = s.worker_id,"
         " LATERAL (SELECT CASE WHEN a.worker_id IS NULL THEN s.contract_name ELSE a.contract_name END,"
         "                 CASE WHEN a.worker_id IS NULL THEN s.contract_end_date ELSE a.contract_end_date "
-        "END)"
-        "  AS x (name, end_date)"
+        "END,"
+        "                 CASE WHEN a.worker_id IS NULL THEN s.dbs_renewal_due ELSE a.dbs_renewal_due END)"
+        "  AS x (name, end_date, dbs_due)"
         " WHERE s.token_hash = decode($1, 'hex') AND s.ended_at IS NULL AND s.expires_at > now()"
         "   AND NOT coalesce(a.ended, false)",
         1, params, err);
@@ -344,9 +354,10 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
         s->w.roles = strdup(PQgetvalue(res, 0, 4));
         s->w.teams = strdup(PQgetvalue(res, 0, 5));
         s->w.team_names = strdup(PQgetvalue(res, 0, 7));
-        s->contract_over = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
+        snprintf(s->refusal, sizeof(s->refusal), "%s", PQgetvalue(res, 0, 8));
         snprintf(s->contract_name, sizeof(s->contract_name), "%s", PQgetvalue(res, 0, 9));
         snprintf(s->contract_end, sizeof(s->contract_end), "%s", PQgetvalue(res, 0, 10));
+        snprintf(s->dbs_due, sizeof(s->dbs_due), "%s", PQgetvalue(res, 0, 11));
         if (strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
             const char *id[1] = {PQgetvalue(res, 0, 0)};
             PGresult *touched = tsr_db_exec(
@@ -438,6 +449,42 @@ static int session__service_may(gw_call_t *call)
     return 0;
 }
 
+/* A session whose account may no longer be used: the sign-in's refusal, in the same words where the
+ * gateway knows them. The session is not ended: once the prerequisite is recorded again (a new DBS
+ * check, the contract extended) its calls go through again. */
+static void session__refuse(gw_call_t *call, const session_lookup_t *s)
+{
+    if (strcmp(s->refusal, "contract_ended") == 0)
+        gw_fail(call, TSR_E_FORBIDDEN, "contract_ended", NULL,
+                "This account was for the contract '%s', which ended on %s, so it can no longer be used. "
+                "If the contract has been extended, ask system support to record its new end date.",
+                s->contract_name, s->contract_end);
+    else if (strcmp(s->refusal, "dbs_out_of_date") == 0 && s->dbs_due[0] != '\0')
+        gw_fail(call, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
+                "Your enhanced DBS check was due for renewal on %s, so this account cannot be used until a "
+                "new one is recorded. Ask your manager to renew it, or to have HR approve a risk assessment "
+                "while the new check is pending.",
+                s->dbs_due);
+    else if (strcmp(s->refusal, "dbs_out_of_date") == 0)
+        gw_fail(call, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
+                "Your enhanced DBS check is no longer recorded as valid, so this account cannot be used "
+                "until a new one is recorded. Ask your manager to renew it, or to have HR approve a risk "
+                "assessment while the new check is pending.");
+    else if (strcmp(s->refusal, "dbs_barred_list_missing") == 0)
+        gw_fail(call, TSR_E_FORBIDDEN, "dbs_barred_list_missing", NULL,
+                "Your enhanced DBS check is not recorded as checking both the adults' and the children's "
+                "barred lists, so this account cannot be used. Ask your manager to have it done, or to have "
+                "HR approve a risk assessment while it is pending.");
+    else if (strcmp(s->refusal, "training_not_done") == 0)
+        gw_fail(call, TSR_E_FORBIDDEN, "training_not_done", NULL,
+                "Your training in the system is no longer recorded as done; this account can be used once "
+                "it is.");
+    else
+        gw_fail(call, TSR_E_FORBIDDEN, "aup_not_signed", NULL,
+                "The acceptable-use policy is no longer recorded as signed by you; this account can be used "
+                "once it is.");
+}
+
 static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
 {
     session_lookup_t *s = arg;
@@ -447,12 +494,9 @@ static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
     } else if (!s->found) {
         gw_fail(call, TSR_E_UNAUTHENTICATED, "unauthenticated", NULL,
                 "Your session has ended or the token is not valid; sign in again.");
-    } else if (s->contract_over) {
+    } else if (s->refusal[0] != '\0') {
         /* The same answer as signing in would now get, so the worker learns why, not just that. */
-        gw_fail(call, TSR_E_FORBIDDEN, "contract_ended", NULL,
-                "This account was for the contract '%s', which ended on %s, so it can no longer be used. "
-                "If the contract has been extended, ask system support to record its new end date.",
-                s->contract_name, s->contract_end);
+        session__refuse(call, s);
     } else {
         if (s->began_ms > 0) /* found in the database, not in the cache */
             session__cache_keep(s);
@@ -563,32 +607,35 @@ int gw_sessions_remember_account(PGconn *conn, const gw_account_t *account, tsr_
         tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory recording an account.");
         goto done;
     }
-    const char *params[9] = {id,
-                             account->name,
-                             roles_text,
-                             ids_text,
-                             names_text,
-                             account->ended ? "t" : "f",
-                             account->contract_name,
-                             account->contract_end_date,
-                             version};
+    const char *params[11] = {
+        id,
+        account->name,
+        roles_text,
+        ids_text,
+        names_text,
+        account->ended ? "t" : "f",
+        account->contract_name,
+        account->contract_end_date,
+        version,
+        account->state ? account->state : "",
+        account->dbs_renewal_due && account->dbs_renewal_due[0] ? account->dbs_renewal_due : NULL};
     /* Team ids and names are kept in step: element i of each is the same team. The reply to a change
      * and its event may arrive in either order; the older of the two changes nothing. */
     PGresult *res = tsr_db_exec(
         conn,
         "INSERT INTO worker_accounts (worker_id, display_name, roles, team_ids, team_names, ended,"
-        " contract_name, contract_end_date, version) VALUES ($1::bigint, $2,"
+        " contract_name, contract_end_date, version, state, dbs_renewal_due) VALUES ($1::bigint, $2,"
         " ARRAY(SELECT e FROM jsonb_array_elements_text($3::jsonb) WITH ORDINALITY AS x (e, n) ORDER BY n),"
         " ARRAY(SELECT e::bigint FROM jsonb_array_elements_text($4::jsonb) WITH ORDINALITY AS x (e, n)"
         "       ORDER BY n),"
         " ARRAY(SELECT e FROM jsonb_array_elements_text($5::jsonb) WITH ORDINALITY AS x (e, n) ORDER BY n),"
-        " $6::boolean, $7, $8::date, $9::bigint)"
+        " $6::boolean, $7, $8::date, $9::bigint, $10, $11::date)"
         " ON CONFLICT (worker_id) DO UPDATE SET display_name = EXCLUDED.display_name, roles = EXCLUDED.roles,"
         " team_ids = EXCLUDED.team_ids, team_names = EXCLUDED.team_names, ended = EXCLUDED.ended,"
         " contract_name = EXCLUDED.contract_name, contract_end_date = EXCLUDED.contract_end_date,"
-        " version = EXCLUDED.version, changed_at = now()"
-        " WHERE worker_accounts.version < EXCLUDED.version",
-        9, params, err);
+        " version = EXCLUDED.version, state = EXCLUDED.state, dbs_renewal_due = EXCLUDED.dbs_renewal_due,"
+        " changed_at = now() WHERE worker_accounts.version < EXCLUDED.version",
+        11, params, err);
     if (res == NULL)
         goto done;
     PQclear(res);
@@ -631,7 +678,9 @@ static int sessions__apply_changed(tsr_event_t *ev, tsr_error_t *err)
                             .n_teams = c->n_teams,
                             .ended = c->ended,
                             .contract_name = c->third_party ? c->contract_name : NULL,
-                            .contract_end_date = c->third_party ? c->contract_end_date : NULL};
+                            .contract_end_date = c->third_party ? c->contract_end_date : NULL,
+                            .state = c->state,
+                            .dbs_renewal_due = c->dbs_renewal_due};
     int rc = gw_sessions_remember_account(ev->conn, &account, err);
     tsr__accounts__worker_changed__free_unpacked(c, NULL);
     return rc;

@@ -149,7 +149,11 @@ static int worker_routes__remember(PGconn *conn, void *arg, tsr_error_t *err)
                             .n_teams = a->n_teams,
                             .ended = a->state != NULL && strcmp(a->state, "ended") == 0,
                             .contract_name = a->contract ? a->contract->name : NULL,
-                            .contract_end_date = a->contract ? a->contract->end_date : NULL};
+                            .contract_end_date = a->contract ? a->contract->end_date : NULL,
+                            .state = a->state,
+                            .dbs_renewal_due = a->prerequisites && !a->prerequisites->risk_assessment_approved
+                                                   ? a->dbs_renewal_due
+                                                   : NULL};
     return gw_sessions_remember_account(conn, &account, err);
 }
 

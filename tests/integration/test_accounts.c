@@ -636,6 +636,85 @@ static void test_a_worker_changes_their_password_and_support_reset_a_forgotten_o
     free(support);
 }
 
+/* The status and error code of token's next call, once it is not from (the gateway applies accounts'
+ * event moments after the change); asked every 50 ms for up to 3 s. */
+static long call_status_once_not(const char *token, long from, char code[64])
+{
+    long status = from;
+    code[0] = '\0';
+    for (int i = 0; i < 60 && status == from; i++) {
+        testenv_response_t r =
+            testenv_http(testenv, "GET", "/api/v1/organisations/7500065", token, NULL, NULL);
+        status = r.status;
+        const char *c = json_string_value(json_object_get(json_object_get(r.json, "error"), "code"));
+        snprintf(code, 64, "%s", c ? c : "");
+        testenv_response_free(&r);
+        if (status == from)
+            usleep(50 * 1000);
+    }
+    return status;
+}
+
+/* F1: a session opened before a prerequisite lapsed went on reading and writing records for the rest
+ * of its 8 hours, though signing in was refused. Now each call is refused as signing in would be, from
+ * the moment the lapse is recorded or the day the DBS check runs out, and goes through again once the
+ * prerequisite is recorded as met. */
+static void test_a_session_already_signed_in_stops_working_when_a_prerequisite_lapses(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char worker[32], today[16], three_years[16], tomorrow_due[16], body[512], code[64];
+    testenv_add_worker(testenv, admin, "lapse.lou", "Lou Lapworth",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"]", worker);
+    testenv_sql_date(testenv, "current_date", today);
+    char *token = testenv_login(testenv, "lapse.lou");
+    assert_int_equal(call_status_once_not(token, 0, code), 200);
+
+    /* The acceptable-use policy withdrawn: refused, and the session not ended. */
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\"}",
+             today, today);
+    set_prerequisites(admin, worker, body, 200);
+    assert_int_equal(call_status_once_not(token, 200, code), 403);
+    assert_string_equal(code, "aup_not_signed");
+    /* Signed again: the same session works. */
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\"}",
+             today, today, today);
+    set_prerequisites(admin, worker, body, 200);
+    assert_int_equal(call_status_once_not(token, 403, code), 200);
+
+    /* A DBS check recorded as 3 years old. */
+    testenv_sql_date(testenv, "current_date - interval '3 years'", three_years);
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\"}",
+             three_years, today, today);
+    set_prerequisites(admin, worker, body, 200);
+    assert_int_equal(call_status_once_not(token, 200, code), 403);
+    assert_string_equal(code, "dbs_out_of_date");
+
+    /* A check that runs out tomorrow works today; when the day comes (planted here by moving the
+     * gateway's copy of the date back, as time would), the session stops with nothing recorded. */
+    testenv_sql_date(testenv, "(current_date - interval '3 years')::date + 1", tomorrow_due);
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\"}",
+             tomorrow_due, today, today);
+    set_prerequisites(admin, worker, body, 200);
+    assert_int_equal(call_status_once_not(token, 403, code), 200);
+    char sql[200], out[256];
+    snprintf(sql, sizeof(sql),
+             "UPDATE gateway.worker_accounts SET dbs_renewal_due = current_date WHERE worker_id = %s",
+             worker);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    assert_int_equal(call_status_once_not(token, 200, code), 403);
+    assert_string_equal(code, "dbs_out_of_date");
+    free(token);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -649,6 +728,7 @@ int main(void)
         cmocka_unit_test(test_every_account_announced_again_brings_the_copies_up_to_date),
         cmocka_unit_test(test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username),
         cmocka_unit_test(test_a_worker_changes_their_password_and_support_reset_a_forgotten_one),
+        cmocka_unit_test(test_a_session_already_signed_in_stops_working_when_a_prerequisite_lapses),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
