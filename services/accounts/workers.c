@@ -475,10 +475,24 @@ int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
     char id[32];
     snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
     const char *params[2] = {id, in->reason};
+    /* As with the admin role and an admin's password: only an admin answers for ending an admin's
+     * account, which takes every role away for good (system support could otherwise remove the only
+     * administrator). */
     PGresult *res = tsr_db_exec(call->conn,
-                                "UPDATE workers SET ended_at = now(), ended_reason = $2, active = false"
-                                " WHERE id = $1::bigint AND ended_at IS NULL RETURNING username",
-                                2, params, err);
+                                "SELECT 'admin' = ANY (roles) FROM workers WHERE id = $1::bigint"
+                                " AND ended_at IS NULL FOR UPDATE",
+                                1, params, err);
+    if (res == NULL)
+        return -1;
+    int target_admin = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (target_admin && !tsr_actor_has_role(call->actor, "admin") && !tsr_actor_is_system(call->actor))
+        return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", NULL,
+                             "Only an admin may end an admin's account.");
+    res = tsr_db_exec(call->conn,
+                      "UPDATE workers SET ended_at = now(), ended_reason = $2, active = false"
+                      " WHERE id = $1::bigint AND ended_at IS NULL RETURNING username",
+                      2, params, err);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 0) {
@@ -591,11 +605,25 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
     int password_replaced = 0;
     if (system) {
         const char *by_name[1] = {in->username};
-        PGresult *old = tsr_db_exec(
-            call->conn, "SELECT password_hash FROM workers WHERE username = $1 FOR UPDATE", 1, by_name, err);
+        PGresult *old =
+            tsr_db_exec(call->conn,
+                        "SELECT password_hash, id, ended_at IS NOT NULL OR NOT active FROM workers"
+                        " WHERE username = $1 FOR UPDATE",
+                        1, by_name, err);
         if (old == NULL) {
             free(roles);
             return -1;
+        }
+        /* An ended account is never opened again, nor changed (a leaver's account stays as it
+         * ended): the account is answered as it stands, state ended, and the caller (the tool's
+         * recovery of an administrator, a legacy import run again) says so. */
+        if (PQntuples(old) == 1 && strcmp(PQgetvalue(old, 0, 2), "t") == 0) {
+            uint64_t ended_id = strtoull(PQgetvalue(old, 0, 1), NULL, 10);
+            PQclear(old);
+            free(roles);
+            tsr_log_info(call->trace_id, "account '%.64s' (worker %" PRIu64 ") has ended: left as it is",
+                         in->username, ended_id);
+            return accounts_account_reply(call, ended_id, err);
         }
         password_replaced =
             PQntuples(old) == 1 &&

@@ -715,6 +715,62 @@ static void test_a_session_already_signed_in_stops_working_when_a_prerequisite_l
     free(admin);
 }
 
+/* F7: system support could end an administrator's account (everything else about it is an admin's
+ * to change), and the documented recovery, the tool run again with that username, said the ended
+ * account "can sign in" when it could not, and took its team away. */
+static void test_only_an_admin_ends_an_admins_account_and_the_tool_says_an_ended_one_stays_ended(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char support[32], other_admin[32], path[128], args[700], out[2048], date[16];
+    testenv_add_worker(testenv, admin, "support.sol", "Sol Porterfield",
+                       "\"roles\":[\"system-support\"],\"teams\":[\"System Support\"]", support);
+    testenv_add_worker(testenv, admin, "admin.ada", "Ada Adminton",
+                       "\"roles\":[\"admin\",\"system-support\"],\"teams\":[\"System Support\"]",
+                       other_admin);
+    char *t_support = testenv_login(testenv, "support.sol");
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/end", other_admin);
+    testenv_call_error(testenv, t_support, "POST", path, "{\"reason\":\"x\"}", 403, "forbidden", NULL);
+    testenv_response_t r;
+    assert_int_equal(sign_in("admin.ada", &r), 201);
+    testenv_response_free(&r);
+    /* A worker who is not an admin, system support still ends. */
+    char plain[32];
+    testenv_add_worker(testenv, admin, "leaving.lin", "Lin Leavesley", "\"roles\":[\"social-worker\"]",
+                       plain);
+    testenv_end_worker(testenv, t_support, plain, "Left the council");
+    /* An admin may end an admin's account. */
+    testenv_end_worker(testenv, admin, other_admin, "Left the council");
+
+    /* The tool run again under the ended username changes nothing and says so. */
+    testenv_sql_date(testenv, "current_date - 30", date);
+    char *file = testenv_write_file(testenv, "ada-password", "Correct-Horse-Battery-9\n");
+    chmod(file, 0600);
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM accounts.worker_teams WHERE worker_id = %s",
+             other_admin);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    snprintf(args, sizeof(args),
+             "accounts add-administrator --username admin.ada --name 'Ada Adminton' --password-file %s"
+             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --dbs-barred-lists both",
+             file, date, date, date);
+    assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 1);
+    if (strstr(out, "has ended") == NULL || strstr(out, "can sign in,") != NULL)
+        fail_msg("add-administrator on an ended account said: %s", out);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    /* Not even the password was changed; the old one meets the ended account. */
+    r = testenv_http(testenv, "POST", "/api/v1/session", NULL,
+                     "{\"username\":\"admin.ada\",\"password\":\"Correct-Horse-Battery-9\"}", NULL);
+    testenv_assert_error(&r, 401, "invalid_credentials");
+    testenv_response_free(&r);
+    sign_in("admin.ada", &r);
+    testenv_assert_error(&r, 403, "account_ended");
+    testenv_response_free(&r);
+    free(file);
+    free(t_support);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -729,6 +785,8 @@ int main(void)
         cmocka_unit_test(test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username),
         cmocka_unit_test(test_a_worker_changes_their_password_and_support_reset_a_forgotten_one),
         cmocka_unit_test(test_a_session_already_signed_in_stops_working_when_a_prerequisite_lapses),
+        cmocka_unit_test(
+            test_only_an_admin_ends_an_admins_account_and_the_tool_says_an_ended_one_stays_ended),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

@@ -48,10 +48,18 @@ int cli_accounts_add_administrator(cli_context_t *ctx, int argc, char **argv)
     in.n_roles = 2;
     in.prerequisites = &pre;
     uint64_t id = 0;
-    int rc = cli_worker_import(ctx, &in, &id);
+    int ended = 0;
+    int rc = cli_worker_import(ctx, &in, &id, &ended);
     sodium_memzero(password, sizeof(password));
     if (rc != 0)
         return 1;
+    if (ended) {
+        fprintf(stderr,
+                "tessera: the account %s (worker %llu) has ended, and an ended account is not opened again: "
+                "nothing was changed, and it cannot sign in. Run this again with a new username.\n",
+                username, (unsigned long long)id);
+        return 1;
+    }
     printf("Administrator %s (worker %llu) can sign in, with the roles admin and system-support.\n", username,
            (unsigned long long)id);
     return 0;

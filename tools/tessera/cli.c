@@ -221,7 +221,7 @@ int cli_read_options(int argc, char **argv, cli_option_t *options, size_t n)
     return 0;
 }
 
-int cli_worker_import(cli_context_t *ctx, const Tsr__Accounts__WorkerImport *in, uint64_t *id)
+int cli_worker_import(cli_context_t *ctx, const Tsr__Accounts__WorkerImport *in, uint64_t *id, int *ended)
 {
     Tsr__Envelope *reply = NULL;
     if (cli_call(ctx, "accounts", "accounts.worker.import", NULL, &in->base, &reply) != 0)
@@ -234,6 +234,8 @@ int cli_worker_import(cli_context_t *ctx, const Tsr__Accounts__WorkerImport *in,
         return -1;
     }
     *id = account->id;
+    if (ended != NULL)
+        *ended = account->state != NULL && strcmp(account->state, "ended") == 0;
     tsr__accounts__worker_account__free_unpacked(account, NULL);
     return 0;
 }

@@ -82,7 +82,8 @@ int cli_audit_verify(cli_context_t *ctx, int argc, char **argv);
 int cli_audit_report(cli_context_t *ctx, int argc, char **argv);
 /* Adds (or, as the system, updates) a worker's account through accounts.worker.import; their id in
  * *id. -1 having said why. */
-int cli_worker_import(cli_context_t *ctx, const Tsr__Accounts__WorkerImport *in, uint64_t *id);
+/* ended (or NULL): set when the username's account has ended, which the import leaves as it is. */
+int cli_worker_import(cli_context_t *ctx, const Tsr__Accounts__WorkerImport *in, uint64_t *id, int *ended);
 /* tessera accounts add-administrator --username --name --password-file --dbs-checked-on ... (accounts.c) */
 int cli_accounts_republish(cli_context_t *ctx, int argc, char **argv);
 int cli_accounts_add_administrator(cli_context_t *ctx, int argc, char **argv);

@@ -115,7 +115,7 @@ static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password
         in.contract = &contract;
     }
     uint64_t id = 0;
-    if (cli_worker_import(ctx, &in, &id) != 0)
+    if (cli_worker_import(ctx, &in, &id, NULL) != 0)
         return -1;
     snprintf(loaded[*n_loaded].username, sizeof(loaded[*n_loaded].username), "%s", in.username);
     loaded[(*n_loaded)++].id = id;
