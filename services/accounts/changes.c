@@ -18,25 +18,47 @@
  * Roles
  * ---------------------------------------------------------------------------------------------- */
 
-int accounts_roles_literal(const Tsr__Actor *actor, char *const *roles, size_t n, int had_admin, char **out,
-                           tsr_error_t *err)
+/* Whether role is one of the comma-separated roles. */
+static int changes__holds(const char *held, const char *role)
+{
+    size_t len = strlen(role);
+    for (const char *p = held; p != NULL && *p;) {
+        size_t item = strcspn(p, ",");
+        if (item == len && strncmp(p, role, len) == 0)
+            return 1;
+        p += item;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+int accounts_roles_literal(const Tsr__Actor *actor, char *const *roles, size_t n, const char *held,
+                           char **out, tsr_error_t *err)
 {
     *out = NULL;
     if (n > CHANGES_MAX_ROLES)
         return tsr_error_set(err, TSR_E_INVALID, "too_many", "roles", "A worker can have at most %d roles.",
                              CHANGES_MAX_ROLES);
     size_t len = 3;
-    int will_admin = 0;
     for (size_t i = 0; i < n; i++) {
         if (!accounts_role_is_known(roles[i]))
             return tsr_error_set(err, TSR_E_INVALID, "unknown_role", "roles",
                                  "'%.64s' is not a role of the suite.", roles[i]);
         len += strlen(roles[i]) + 1;
-        will_admin |= strcmp(roles[i], "admin") == 0;
     }
-    if (will_admin != had_admin && !tsr_actor_is_system(actor) && !tsr_actor_has_role(actor, "admin"))
-        return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", "roles",
-                             "Only an admin may give or take the admin role.");
+    /* The roles that answer for the others: the administrators', and the auditors', who audit
+     * everyone's use, system support's included (seed 002). */
+    static const char *const admin_only[] = {"admin", "auditor"};
+    for (size_t r = 0; r < sizeof(admin_only) / sizeof(admin_only[0]); r++) {
+        int will = 0;
+        for (size_t i = 0; i < n; i++)
+            will |= strcmp(roles[i], admin_only[r]) == 0;
+        if (will != changes__holds(held, admin_only[r]) && !tsr_actor_is_system(actor) &&
+            !tsr_actor_has_role(actor, "admin"))
+            return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", "roles",
+                                 "Only an admin may give or take the %s role.", admin_only[r]);
+    }
     char *literal = malloc(len);
     if (literal == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory changing roles.");
@@ -267,11 +289,12 @@ int accounts_worker_update(tsr_call_t *call, tsr_error_t *err)
     const char *by_id[1] = {id};
     /* The row lock makes two changes to one worker take turns, so each publishes the account as it
      * stood after its own change, and the events follow in the order of the changes. */
-    PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT name, ended_at IS NOT NULL OR NOT active, 'admin' = ANY (roles),"
-                                " EXISTS (SELECT 1 FROM worker_contracts c WHERE c.worker_id = w.id)"
-                                " FROM workers w WHERE id = $1::bigint FOR UPDATE",
-                                1, by_id, err);
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT name, ended_at IS NOT NULL OR NOT active, array_to_string(roles, ','),"
+                    " EXISTS (SELECT 1 FROM worker_contracts c WHERE c.worker_id = w.id)"
+                    " FROM workers w WHERE id = $1::bigint FOR UPDATE",
+                    1, by_id, err);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 0) {
@@ -281,7 +304,8 @@ int accounts_worker_update(tsr_call_t *call, tsr_error_t *err)
     char name[210];
     snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 0));
     int ended = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-    int had_admin = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+    char held[1024]; /* at most 32 of the suite's role names */
+    snprintf(held, sizeof(held), "%s", PQgetvalue(res, 0, 2));
     int third_party = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
     PQclear(res);
     if (ended)
@@ -297,9 +321,31 @@ int accounts_worker_update(tsr_call_t *call, tsr_error_t *err)
             name);
     if (in->set_roles) {
         char *roles = NULL;
-        if (accounts_roles_literal(call->actor, in->roles, in->n_roles, had_admin, &roles, err) != 0)
+        if (accounts_roles_literal(call->actor, in->roles, in->n_roles, held, &roles, err) != 0)
             return -1;
         const char *params[2] = {id, roles};
+        /* Seed 001: a change of role is asked for by the worker's senior or team manager and made by
+         * system support; no one changes their own (the same roles again, in any order, change
+         * nothing and pass). */
+        if (in->worker_id == call->actor->worker_id && !tsr_actor_is_system(call->actor)) {
+            res = tsr_db_exec(call->conn,
+                              "SELECT roles @> $2::text[] AND roles <@ $2::text[] FROM workers"
+                              " WHERE id = $1::bigint",
+                              2, params, err);
+            if (res == NULL) {
+                free(roles);
+                return -1;
+            }
+            int same = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+            PQclear(res);
+            if (!same) {
+                free(roles);
+                return tsr_error_set(err, TSR_E_FORBIDDEN, "own_roles", "roles",
+                                     "You cannot change your own roles: a change of role is asked for by "
+                                     "your senior or team manager and made by another member of system "
+                                     "support or an admin.");
+            }
+        }
         res = tsr_db_exec(call->conn, "UPDATE workers SET roles = $2::text[] WHERE id = $1::bigint", 2,
                           params, err);
         free(roles);

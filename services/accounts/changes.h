@@ -13,10 +13,11 @@
 
 /* The roles as a text[] literal (*out, freed by the caller), each a role of the suite (else 400
  * naming roles) and each once. Only an admin or the system may give or take the admin role, so
- * that system support cannot raise itself above its own role; had_admin says whether the worker
- * holds it now. */
-int accounts_roles_literal(const Tsr__Actor *actor, char *const *roles, size_t n, int had_admin, char **out,
-                           tsr_error_t *err);
+ * that system support cannot raise itself above its own role, or the auditor role, so that the audits
+ * of use stay with those system support does not choose; held is the roles the worker holds now,
+ * comma-separated ("" for a new account). */
+int accounts_roles_literal(const Tsr__Actor *actor, char *const *roles, size_t n, const char *held,
+                           char **out, tsr_error_t *err);
 
 typedef enum { ACCOUNTS_TEAMS_MEMBER, ACCOUNTS_TEAMS_MANAGED } accounts_teams_kind_t;
 

@@ -594,7 +594,7 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
     if (workers__validate_import(in, err) != 0)
         return -1;
     char *roles = NULL;
-    if (accounts_roles_literal(call->actor, in->roles, in->n_roles, 0, &roles, err) != 0)
+    if (accounts_roles_literal(call->actor, in->roles, in->n_roles, "", &roles, err) != 0)
         return -1;
     if (!system && workers__check_starter_dbs(call->conn, in->prerequisites, err) != 0) {
         free(roles);

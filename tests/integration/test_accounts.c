@@ -771,6 +771,49 @@ static void test_only_an_admin_ends_an_admins_account_and_the_tool_says_an_ended
     free(admin);
 }
 
+/* F8: system support could give themselves the auditor role (or any other) with no one else
+ * involved, and so audit their own use of the system. Seed 001: a change of role is asked for by the
+ * worker's senior or team manager; no one changes their own roles, and only an admin gives or takes
+ * the auditor role, as the admin role. */
+static void test_no_one_changes_their_own_roles_and_only_an_admin_makes_an_auditor(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char support[32], colleague[32], admin_id[32], path[128];
+    testenv_add_worker(testenv, admin, "support.sam", "Sam Supportwell",
+                       "\"roles\":[\"system-support\"],\"teams\":[\"System Support\"]", support);
+    testenv_add_worker(testenv, admin, "colleague.cy", "Cy Colleyman",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"]", colleague);
+    char *t_support = testenv_login(testenv, "support.sam");
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", support);
+    testenv_call_error(testenv, t_support, "PUT", path, "{\"roles\":[\"system-support\",\"auditor\"]}", 403,
+                       "forbidden", "roles");
+    testenv_call_error(testenv, t_support, "PUT", path, "{\"roles\":[\"system-support\",\"team-manager\"]}",
+                       403, "own_roles", "roles");
+    /* The audits of use stay closed to them. */
+    testenv_call_error(testenv, t_support, "GET", "/api/v1/audit/reports/unallocated-access", NULL, 403,
+                       "forbidden", NULL);
+    /* The same roles again are no change of role. */
+    json_decref(testenv_call_json(testenv, t_support, "PUT", path, "{\"roles\":[\"system-support\"]}", 200));
+    /* An admin is no exception for their own account. */
+    worker_id_of("admin", admin_id);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", admin_id);
+    testenv_call_error(testenv, admin, "PUT", path, "{\"roles\":[\"admin\",\"system-support\",\"auditor\"]}",
+                       403, "own_roles", "roles");
+    /* A colleague's role, asked for by their manager: system support changes it, but only an admin
+     * makes an auditor. */
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", colleague);
+    json_decref(testenv_call_json(testenv, t_support, "PUT", path,
+                                  "{\"roles\":[\"social-worker\",\"senior-practitioner\"]}", 200));
+    testenv_call_error(testenv, t_support, "PUT", path, "{\"roles\":[\"auditor\"]}", 403, "forbidden",
+                       "roles");
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, "{\"roles\":[\"auditor\"]}", 200));
+    testenv_call_error(testenv, t_support, "PUT", path, "{\"roles\":[\"social-worker\"]}", 403, "forbidden",
+                       "roles");
+    free(t_support);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -787,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_a_session_already_signed_in_stops_working_when_a_prerequisite_lapses),
         cmocka_unit_test(
             test_only_an_admin_ends_an_admins_account_and_the_tool_says_an_ended_one_stays_ended),
+        cmocka_unit_test(test_no_one_changes_their_own_roles_and_only_an_admin_makes_an_auditor),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
