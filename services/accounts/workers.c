@@ -449,7 +449,25 @@ static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
     PQclear(res);
     if (!updated)
         return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "There is no worker with id %s.", id);
-    return 0;
+    /* For the audit trail: who recorded what, and whether the account may now be used (a DBS date
+     * moved on re-opens an account, and leaves this). */
+    const char *by_id[1] = {id};
+    res = tsr_db_exec(
+        call->conn,
+        "SELECT w.username, " ACCOUNTS_STATE_SQL
+        " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id WHERE w.id = $1::bigint",
+        1, by_id, err);
+    if (res == NULL)
+        return -1;
+    Tsr__Accounts__WorkerPrerequisites recorded = *p;
+    recorded.worker_id = strtoull(id, NULL, 10);
+    Tsr__Accounts__PrerequisitesRecorded ev = TSR__ACCOUNTS__PREREQUISITES_RECORDED__INIT;
+    ev.prerequisites = &recorded;
+    ev.username = PQgetvalue(res, 0, 0);
+    ev.state = PQgetvalue(res, 0, 1);
+    int rc = tsr_call_emit(call, "accounts.prerequisites.recorded", &ev.base, err);
+    PQclear(res);
+    return rc;
 }
 
 int accounts_worker_prerequisites(tsr_call_t *call, tsr_error_t *err)
@@ -504,6 +522,7 @@ int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
     Tsr__Accounts__WorkerEnded ended = TSR__ACCOUNTS__WORKER_ENDED__INIT;
     ended.worker_id = in->worker_id;
     ended.username = PQgetvalue(res, 0, 0);
+    ended.reason = in->reason;
     int rc = tsr_call_emit(call, "accounts.worker.ended", &ended.base, err);
     PQclear(res);
     if (rc != 0 || accounts_account_publish(call, in->worker_id, err) != 0)

@@ -120,9 +120,39 @@ static int trail__describe_account(const Tsr__Envelope *ev, trail_access_t *acce
         if (m == NULL)
             return -1;
         *access = (trail_access_t){"end-account", "worker", m->worker_id, ""};
-        snprintf(access->summary, sizeof(access->summary), "Ended the account of %s (worker %" PRIu64 ")",
-                 m->username, m->worker_id);
+        snprintf(access->summary, sizeof(access->summary),
+                 m->reason[0] ? "Ended the account of %s (worker %" PRIu64 "): %s"
+                              : "Ended the account of %s (worker %" PRIu64 ")%s",
+                 m->username, m->worker_id, m->reason);
         tsr__accounts__worker_ended__free_unpacked(m, NULL);
+        return 1;
+    }
+    if (strcmp(ev->type, "accounts.prerequisites.recorded") == 0) {
+        Tsr__Accounts__PrerequisitesRecorded *m = (Tsr__Accounts__PrerequisitesRecorded *)tsr_unpack(
+            &tsr__accounts__prerequisites_recorded__descriptor, ev->payload.data, ev->payload.len, err);
+        if (m == NULL)
+            return -1;
+        const Tsr__Accounts__WorkerPrerequisites *p = m->prerequisites;
+        if (p == NULL) {
+            tsr__accounts__prerequisites_recorded__free_unpacked(m, NULL);
+            return tsr_error_set(err, TSR_E_INVALID, "bad_event", NULL, "%s carries no prerequisites.",
+                                 ev->type);
+        }
+        /* Seed 002's conditions of access, as recorded: what an auditor checking an account needs. */
+        *access = (trail_access_t){"record-prerequisites", "worker", p->worker_id, ""};
+        snprintf(access->summary, sizeof(access->summary),
+                 "Recorded the access prerequisites of %s (worker %" PRIu64
+                 "): enhanced DBS check %s%s%s%s%s%s; "
+                 "training %s%s; acceptable-use policy %s%s%s; the account %s%s",
+                 m->username, p->worker_id, p->dbs_checked_on[0] ? "dated " : "not recorded",
+                 p->dbs_checked_on, p->dbs_barred_lists[0] ? ", barred lists " : "", p->dbs_barred_lists,
+                 p->returned_from_leave_on[0] ? ", back from leave on " : "", p->returned_from_leave_on,
+                 p->training_completed_on[0] ? "completed on " : "not done", p->training_completed_on,
+                 p->aup_signed_on[0] ? "signed on " : "not signed", p->aup_signed_on,
+                 p->risk_assessment_approved ? "; an HR-approved risk assessment" : "",
+                 strcmp(m->state, "active") == 0 ? "can be used" : "cannot be used: ",
+                 strcmp(m->state, "active") == 0 ? "" : m->state);
+        tsr__accounts__prerequisites_recorded__free_unpacked(m, NULL);
         return 1;
     }
     if (strcmp(ev->type, "accounts.sign_in.unpaused") == 0) {

@@ -814,6 +814,53 @@ static void test_no_one_changes_their_own_roles_and_only_an_admin_makes_an_audit
     free(admin);
 }
 
+/* F9: recording a worker's access prerequisites left no entry in the audit trail (a DBS date moved
+ * forward re-opened a lapsed account with no trace), and a leaver's end reason was not in it. */
+static void test_recording_prerequisites_and_ending_an_account_say_who_what_and_why_in_the_trail(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char worker[32], admin_id[32], sql[400];
+    worker_id_of("admin", admin_id);
+    testenv_add_worker(testenv, admin, "trail.tam", "Tam Trailford", "\"roles\":[\"social-worker\"]", worker);
+    set_prerequisites(admin, worker,
+                      "{\"dbs_checked_on\":\"2023-01-06\",\"dbs_barred_lists\":\"both\","
+                      "\"training_completed_on\":\"2023-01-07\",\"aup_signed_on\":\"2023-01-08\"}",
+                      200);
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM audit.entries WHERE record_kind = 'worker' AND record_id = %s"
+        " AND action = 'record-prerequisites' AND worker_id = %s AND summary LIKE '%%dated 2023-01-06%%'"
+        " AND summary LIKE '%%barred lists both%%' AND summary LIKE '%%cannot be used: dbs_out_of_date%%'",
+        worker, admin_id);
+    assert_int_equal(wait_count(sql, 1), 1);
+    testenv_end_worker(testenv, admin, worker, "Left the council on 04/12");
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM audit.entries WHERE record_kind = 'worker' AND record_id = %s"
+        " AND action = 'end-account' AND worker_id = %s AND summary LIKE '%%Left the council on 04/12%%'",
+        worker, admin_id);
+    assert_int_equal(wait_count(sql, 1), 1);
+    /* The auditor reads both through the API, asking for the account. */
+    char *auditor = testenv_login(testenv, "auditor");
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/audit/events?account_id=%s", worker);
+    json_t *list = testenv_call_json(testenv, auditor, "GET", path, NULL, 200);
+    int prerequisites = 0, ended = 0;
+    json_t *items = json_object_get(list, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const char *action = testenv_str(json_array_get(items, i), "action");
+        prerequisites += strcmp(action, "record-prerequisites") == 0;
+        ended += strcmp(action, "end-account") == 0;
+    }
+    /* Two recordings: the account's creation, and the change. */
+    assert_int_equal(prerequisites, 2);
+    assert_int_equal(ended, 1);
+    json_decref(list);
+    free(auditor);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -831,6 +878,8 @@ int main(void)
         cmocka_unit_test(
             test_only_an_admin_ends_an_admins_account_and_the_tool_says_an_ended_one_stays_ended),
         cmocka_unit_test(test_no_one_changes_their_own_roles_and_only_an_admin_makes_an_auditor),
+        cmocka_unit_test(
+            test_recording_prerequisites_and_ending_an_account_say_who_what_and_why_in_the_trail),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
