@@ -560,6 +560,42 @@ static void test_a_third_partys_reads_are_judged_by_the_contract_in_force_when_t
     admin = NULL;
 }
 
+/* F14: the audit of movers reported a change of role when only the order of a worker's roles was
+ * sent again: roles and teams are compared as sets. */
+static void test_roles_sent_again_in_another_order_are_not_a_move(void **state)
+{
+    (void)state;
+    char *admin_t = testenv_login(testenv, "admin");
+    char from[32], query[64], path[96];
+    long sp =
+        testenv_sql_long(testenv, "SELECT id FROM accounts.workers WHERE username = 'senior.practitioner'");
+    instant_now(from);
+    snprintf(query, sizeof(query), "from=%s", from);
+    snprintf(path, sizeof(path), "/api/v1/workers/%ld", sp);
+    json_decref(testenv_call_json(testenv, admin_t, "PUT", path,
+                                  "{\"roles\":[\"senior-practitioner\",\"social-worker\"]}", 200));
+    wait_audit_sql("SELECT count(*) FROM audit.workers WHERE username = 'senior.practitioner'"
+                   " AND roles = '{senior-practitioner,social-worker}'",
+                   1);
+    char *got = findings("leavers", query);
+    if (strstr(got, " senior.practitioner ") != NULL)
+        fail_msg("roles re-ordered were reported as a move:\n%s", got);
+    free(got);
+    /* A role really given is one. */
+    json_decref(testenv_call_json(testenv, admin_t, "PUT", path,
+                                  "{\"roles\":[\"senior-practitioner\",\"social-worker\",\"team-manager\"]}",
+                                  200));
+    wait_audit_sql(
+        "SELECT count(*) FROM audit.worker_teams h JOIN audit.workers w USING (worker_id)"
+        " WHERE w.username = 'senior.practitioner' AND h.to_at IS NULL AND 'team-manager' = ANY (h.roles)",
+        1);
+    got = findings("leavers", query);
+    if (strstr(got, "moved senior.practitioner -\n") == NULL)
+        fail_msg("a role given was not reported:\n%s", got);
+    free(got);
+    free(admin_t);
+}
+
 static int setup(void **state)
 {
     setenv("TESSERA_AUDIT_TIMEZONE", "UTC", 1);
@@ -577,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_each_audit_finds_what_was_planted_and_nothing_else),
         cmocka_unit_test(test_after_a_merge_the_workers_allocated_on_the_duplicate_are_not_reported),
         cmocka_unit_test(test_a_third_partys_reads_are_judged_by_the_contract_in_force_when_they_read),
+        cmocka_unit_test(test_roles_sent_again_in_another_order_are_not_a_move),
     };
     return cmocka_run_group_tests(tests, setup, testenv_group_teardown);
 }
