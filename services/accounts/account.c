@@ -41,7 +41,13 @@ int accounts_actor_administers(const Tsr__Actor *actor)
     "w.version,"                                                                                             \
     " w.email, coalesce((SELECT (extract(epoch FROM f.locked_until) * 1000)::bigint FROM sign_in_failures f" \
     "  WHERE f.username = w.username AND f.locked_until > now()), 0),"                                       \
-    " w.dbs_barred_lists, coalesce(to_char(w.returned_from_leave_on, 'YYYY-MM-DD'), '')"
+    " w.dbs_barred_lists, coalesce(to_char(w.returned_from_leave_on, 'YYYY-MM-DD'), ''),"                    \
+    " CASE WHEN w.risk_assessment_approved THEN coalesce(to_char(w.risk_assessment_approved_on, "            \
+    "'YYYY-MM-DD'),"                                                                                         \
+    "  '') ELSE '' END,"                                                                                     \
+    " CASE WHEN w.risk_assessment_approved THEN coalesce(to_char(w.risk_assessment_approved_on"              \
+    "  + interval '3 months' - interval '1 day', 'YYYY-MM-DD'), '') ELSE '' END,"                            \
+    " coalesce(to_char(" ACCOUNTS_DBS_COVER_ENDS_SQL ", 'YYYY-MM-DD'), '')"
 #define ACCOUNT_FROM                                                                                         \
     " FROM workers w LEFT JOIN workers m ON m.id = w.manager_id"                                             \
     " LEFT JOIN worker_contracts c ON c.worker_id = w.id"
@@ -72,6 +78,9 @@ enum {
     COL_PAUSED_UNTIL,
     COL_BARRED_LISTS,
     COL_RETURNED_FROM_LEAVE,
+    COL_RISK_ASSESSMENT_ON,
+    COL_RISK_ASSESSMENT_UNTIL,
+    COL_DBS_COVER_ENDS,
     COL_COUNT
 };
 
@@ -171,9 +180,12 @@ static void account__fill_detail(account_set_t *set, int row, Tsr__Accounts__Wor
         pre->aup_signed_on = PQgetvalue(r, row, COL_AUP);
         pre->dbs_barred_lists = PQgetvalue(r, row, COL_BARRED_LISTS);
         pre->returned_from_leave_on = PQgetvalue(r, row, COL_RETURNED_FROM_LEAVE);
+        pre->risk_assessment_approved_on = PQgetvalue(r, row, COL_RISK_ASSESSMENT_ON);
         a->prerequisites = pre;
     }
     a->dbs_renewal_due = PQgetvalue(r, row, COL_DBS_RENEWAL);
+    a->risk_assessment_until = PQgetvalue(r, row, COL_RISK_ASSESSMENT_UNTIL);
+    a->dbs_cover_ends = PQgetvalue(r, row, COL_DBS_COVER_ENDS);
     if (strcmp(PQgetvalue(r, row, COL_THIRD_PARTY), "t") == 0) {
         Tsr__Accounts__WorkerContract *c = account__alloc(pool, 1, sizeof(*c));
         const char *people = PQgetvalue(r, row, COL_CONTRACT_PEOPLE);
@@ -383,8 +395,7 @@ static int account__publish(tsr_call_t *call, uint64_t worker_id, int republishe
     /* The gateway refuses a session's calls once a prerequisite no longer holds, as signing in is
      * refused: when one is recorded as lapsed (this state), and on the day the DBS check runs out. */
     changed.state = a->state;
-    changed.dbs_renewal_due =
-        a->prerequisites != NULL && !a->prerequisites->risk_assessment_approved ? a->dbs_renewal_due : "";
+    changed.dbs_renewal_due = a->dbs_cover_ends;
     if (a->contract != NULL) {
         changed.third_party = 1;
         changed.contract_name = a->contract->name;

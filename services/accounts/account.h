@@ -11,13 +11,25 @@
 /* What signing in would meet now, over workers w and worker_contracts c: one rule for the sign-in
  * refusal, the account's state shown to system support, and whom the worker search offers. The
  * order is the order of the sign-in checks: an ended account says so before anything else. */
+/* Seed 002: an HR-approved risk assessment covers staff "awaiting a DBS check to be completed": for 3
+ * months from the day it was approved (migration 009), not for ever. */
+#define ACCOUNTS_RISK_ASSESSMENT_COVERS                                                                      \
+    "coalesce(w.risk_assessment_approved AND w.risk_assessment_approved_on > current_date - interval '3 "    \
+    "months',"                                                                                               \
+    " false)"
+/* The day from which the DBS check (or a risk assessment covering a pending one) no longer lets the
+ * account be used, with nothing recorded meanwhile; NULL when none does now. */
+#define ACCOUNTS_DBS_COVER_ENDS_SQL                                                                          \
+    "greatest(CASE WHEN w.dbs_checked_on >= w.returned_from_leave_on OR w.returned_from_leave_on IS NULL"    \
+    "   THEN w.dbs_checked_on + interval '3 years' END,"                                                     \
+    " CASE WHEN w.risk_assessment_approved THEN w.risk_assessment_approved_on + interval '3 months' END)"
 #define ACCOUNTS_STATE_SQL                                                                                   \
     "CASE WHEN w.ended_at IS NOT NULL OR NOT w.active THEN 'ended'"                                          \
     " WHEN c.end_date < current_date THEN 'contract_ended'"                                                  \
-    " WHEN NOT w.risk_assessment_approved AND (w.dbs_checked_on IS NULL"                                     \
+    " WHEN NOT " ACCOUNTS_RISK_ASSESSMENT_COVERS " AND (w.dbs_checked_on IS NULL"                            \
     "      OR w.dbs_checked_on <= current_date - interval '3 years'"                                         \
     "      OR w.dbs_checked_on < w.returned_from_leave_on) THEN 'dbs_out_of_date'"                           \
-    " WHEN NOT w.risk_assessment_approved AND w.dbs_barred_lists IN ('children', 'adults')"                  \
+    " WHEN NOT " ACCOUNTS_RISK_ASSESSMENT_COVERS " AND w.dbs_barred_lists IN ('children', 'adults')"         \
     "   THEN 'dbs_barred_list_missing'"                                                                      \
     " WHEN w.training_completed_on IS NULL THEN 'training_not_done'"                                         \
     " WHEN w.aup_signed_on IS NULL THEN 'aup_not_signed'"                                                    \

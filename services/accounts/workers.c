@@ -69,8 +69,7 @@ static int workers__reply(tsr_call_t *call, const char *worker_id, tsr_error_t *
     PGresult *w = tsr_db_exec(call->conn,
                               "SELECT w.id, w.username, w.name, w.roles, coalesce(c.name, ''),"
                               " coalesce(to_char(c.end_date, 'YYYY-MM-DD'), ''),"
-                              " CASE WHEN NOT w.risk_assessment_approved THEN coalesce(to_char("
-                              "   w.dbs_checked_on + interval '3 years', 'YYYY-MM-DD'), '') ELSE '' END"
+                              " coalesce(to_char(" ACCOUNTS_DBS_COVER_ENDS_SQL ", 'YYYY-MM-DD'), '')"
                               " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
                               " WHERE w.id = $1::bigint",
                               1, params, err);
@@ -284,16 +283,18 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
         free(username);
         return -1;
     }
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "SELECT w.id, w.password_hash, " ACCOUNTS_STATE_SQL ","
-                    " coalesce(to_char(w.dbs_checked_on, 'DD/MM/YYYY'), ''), coalesce(c.name, ''),"
-                    " coalesce(to_char(c.end_date, 'DD/MM/YYYY'), ''),"
-                    " coalesce(to_char(w.returned_from_leave_on, 'DD/MM/YYYY'), ''),"
-                    " w.dbs_checked_on < w.returned_from_leave_on, w.dbs_barred_lists"
-                    " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
-                    " WHERE w.username = $1",
-                    1, params, err);
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "SELECT w.id, w.password_hash, " ACCOUNTS_STATE_SQL ","
+        " coalesce(to_char(w.dbs_checked_on, 'DD/MM/YYYY'), ''), coalesce(c.name, ''),"
+        " coalesce(to_char(c.end_date, 'DD/MM/YYYY'), ''),"
+        " coalesce(to_char(w.returned_from_leave_on, 'DD/MM/YYYY'), ''),"
+        " w.dbs_checked_on < w.returned_from_leave_on, w.dbs_barred_lists,"
+        " CASE WHEN w.risk_assessment_approved THEN coalesce(to_char(w.risk_assessment_approved_on,"
+        "  'DD/MM/YYYY'), '') ELSE '' END"
+        " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
+        " WHERE w.username = $1",
+        1, params, err);
     if (res == NULL) {
         free(username);
         return -1;
@@ -339,7 +340,14 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
                           "new end date.",
                           PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
     } else if (strcmp(state, "dbs_out_of_date") == 0) {
-        if (strcmp(PQgetvalue(res, 0, 7), "t") == 0)
+        if (PQgetvalue(res, 0, 9)[0] != '\0')
+            refused = tsr_error_set(
+                err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
+                "The HR-approved risk assessment of %s covered a pending enhanced DBS check for 3 months, "
+                "which have passed, and no valid DBS check is recorded, so this account cannot be used. Ask "
+                "your manager to send the new check to system support.",
+                PQgetvalue(res, 0, 9));
+        else if (strcmp(PQgetvalue(res, 0, 7), "t") == 0)
             refused = tsr_error_set(
                 err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
                 "You came back from parental leave or a career break on %s, and your enhanced DBS check "
@@ -430,19 +438,33 @@ static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
         if (tsr_text_check_date(p->returned_from_leave_on, 1, field, err) != 0)
             return -1;
     }
-    const char *params[7] = {id,
+    if (p->risk_assessment_approved_on[0] != '\0') {
+        char field[64];
+        snprintf(field, sizeof(field), "%srisk_assessment_approved_on", prefix);
+        if (!p->risk_assessment_approved)
+            return tsr_error_set(err, TSR_E_INVALID, "invalid_value", field,
+                                 "A risk assessment's date goes with risk_assessment_approved: true.");
+        if (tsr_text_check_date(p->risk_assessment_approved_on, 1, field, err) != 0)
+            return -1;
+    }
+    const char *params[8] = {id,
                              p->dbs_checked_on[0] ? p->dbs_checked_on : NULL,
                              p->risk_assessment_approved ? "t" : "f",
                              p->training_completed_on[0] ? p->training_completed_on : NULL,
                              p->aup_signed_on[0] ? p->aup_signed_on : NULL,
                              lists,
-                             p->returned_from_leave_on[0] ? p->returned_from_leave_on : NULL};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "UPDATE workers SET dbs_checked_on = $2::date, risk_assessment_approved = $3::boolean,"
-                    " training_completed_on = $4::date, aup_signed_on = $5::date, dbs_barred_lists = $6,"
-                    " returned_from_leave_on = $7::date WHERE id = $1::bigint",
-                    7, params, err);
+                             p->returned_from_leave_on[0] ? p->returned_from_leave_on : NULL,
+                             p->risk_assessment_approved_on[0] ? p->risk_assessment_approved_on : NULL};
+    /* A risk assessment recorded again without its date keeps the one it had: recording the set again
+     * does not make an old approval new. */
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "UPDATE workers SET dbs_checked_on = $2::date, risk_assessment_approved = $3::boolean,"
+        " training_completed_on = $4::date, aup_signed_on = $5::date, dbs_barred_lists = $6,"
+        " returned_from_leave_on = $7::date, risk_assessment_approved_on = CASE WHEN $3::boolean"
+        "   THEN coalesce($8::date, CASE WHEN risk_assessment_approved THEN risk_assessment_approved_on END,"
+        "   current_date) END WHERE id = $1::bigint",
+        8, params, err);
     if (res == NULL)
         return -1;
     int updated = atoi(PQcmdTuples(res));
@@ -454,13 +476,15 @@ static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
     const char *by_id[1] = {id};
     res = tsr_db_exec(
         call->conn,
-        "SELECT w.username, " ACCOUNTS_STATE_SQL
+        "SELECT w.username, " ACCOUNTS_STATE_SQL ","
+        " coalesce(to_char(w.risk_assessment_approved_on, 'YYYY-MM-DD'), '')"
         " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id WHERE w.id = $1::bigint",
         1, by_id, err);
     if (res == NULL)
         return -1;
     Tsr__Accounts__WorkerPrerequisites recorded = *p;
     recorded.worker_id = strtoull(id, NULL, 10);
+    recorded.risk_assessment_approved_on = PQgetvalue(res, 0, 2);
     Tsr__Accounts__PrerequisitesRecorded ev = TSR__ACCOUNTS__PREREQUISITES_RECORDED__INIT;
     ev.prerequisites = &recorded;
     ev.username = PQgetvalue(res, 0, 0);

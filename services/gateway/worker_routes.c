@@ -77,6 +77,13 @@ static json_t *worker_routes__account(const Tsr__Accounts__WorkerAccount *a)
                                       worker_routes__or_null(p->training_completed_on), "aup_signed_on",
                                       worker_routes__or_null(p->aup_signed_on), "returned_from_leave_on",
                                       worker_routes__or_null(p->returned_from_leave_on)));
+    if (p != NULL) {
+        /* A risk assessment covers a pending DBS check for 3 months from its approval. */
+        json_t *pre = json_object_get(o, "prerequisites");
+        json_object_set_new(pre, "risk_assessment_approved_on",
+                            worker_routes__or_null(p->risk_assessment_approved_on));
+        json_object_set_new(pre, "risk_assessment_until", worker_routes__or_null(a->risk_assessment_until));
+    }
     json_object_set_new(o, "created_at", gw_json_time(a->created_at_ms));
     json_object_set_new(o, "last_login_at",
                         a->last_login_at_ms ? gw_json_time(a->last_login_at_ms) : json_null());
@@ -151,9 +158,7 @@ static int worker_routes__remember(PGconn *conn, void *arg, tsr_error_t *err)
                             .contract_name = a->contract ? a->contract->name : NULL,
                             .contract_end_date = a->contract ? a->contract->end_date : NULL,
                             .state = a->state,
-                            .dbs_renewal_due = a->prerequisites && !a->prerequisites->risk_assessment_approved
-                                                   ? a->dbs_renewal_due
-                                                   : NULL};
+                            .dbs_renewal_due = a->dbs_cover_ends};
     return gw_sessions_remember_account(conn, &account, err);
 }
 
@@ -300,17 +305,14 @@ static int worker_routes__contract(gw_call_t *call, Tsr__Accounts__WorkerContrac
 int gw_prerequisites_read(gw_call_t *call, json_t *obj, const char *prefix,
                           Tsr__Accounts__WorkerPrerequisites *p)
 {
-    static const char *const fields[] = {"dbs_checked_on",
-                                         "dbs_barred_lists",
-                                         "risk_assessment_approved",
-                                         "training_completed_on",
-                                         "aup_signed_on",
-                                         "returned_from_leave_on",
-                                         NULL};
-    char **targets[] = {&p->dbs_checked_on, &p->dbs_barred_lists, &p->training_completed_on,
-                        &p->aup_signed_on, &p->returned_from_leave_on};
-    static const char *const text_names[] = {"dbs_checked_on", "dbs_barred_lists", "training_completed_on",
-                                             "aup_signed_on", "returned_from_leave_on"};
+    static const char *const fields[] = {
+        "dbs_checked_on", "dbs_barred_lists",       "risk_assessment_approved",    "training_completed_on",
+        "aup_signed_on",  "returned_from_leave_on", "risk_assessment_approved_on", NULL};
+    char **targets[] = {&p->dbs_checked_on, &p->dbs_barred_lists,       &p->training_completed_on,
+                        &p->aup_signed_on,  &p->returned_from_leave_on, &p->risk_assessment_approved_on};
+    static const char *const text_names[] = {"dbs_checked_on",         "dbs_barred_lists",
+                                             "training_completed_on",  "aup_signed_on",
+                                             "returned_from_leave_on", "risk_assessment_approved_on"};
     if (worker_routes__check_keys(call, obj, prefix, fields) != 0)
         return -1;
     char path[96];

@@ -861,6 +861,78 @@ static void test_recording_prerequisites_and_ending_an_account_say_who_what_and_
     free(admin);
 }
 
+/* F13: an HR-approved risk assessment was a DBS waiver for ever: an account whose DBS check was 6
+ * years old, or never done, stayed active indefinitely. Seed 002: the assessment covers staff "awaiting
+ * a DBS check to be completed"; it now covers 3 months from its approval, and says until when. */
+static void test_an_hr_approved_risk_assessment_covers_a_pending_dbs_check_for_3_months_only(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char worker[32], old_dbs[16], today[16], approved[16], until[16], lapsed[16], body[512], path[128];
+    testenv_add_worker(testenv, admin, "risk.rae", "Rae Riskworth",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"]", worker);
+    testenv_sql_date(testenv, "current_date - interval '6 years'", old_dbs);
+    testenv_sql_date(testenv, "current_date", today);
+    testenv_sql_date(testenv, "current_date - 10", approved);
+    testenv_sql_date(testenv, "current_date - 10 + interval '3 months' - interval '1 day'", until);
+    testenv_sql_date(testenv, "current_date - interval '4 months'", lapsed);
+    snprintf(
+        body, sizeof(body),
+        "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"risk_assessment_approved\":true,"
+        "\"risk_assessment_approved_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}",
+        old_dbs, approved, today, today);
+    set_prerequisites(admin, worker, body, 200);
+    testenv_response_t r;
+    assert_int_equal(sign_in("risk.rae", &r), 201);
+    testenv_response_free(&r);
+    char *token = testenv_login(testenv, "risk.rae");
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", worker);
+    json_t *account = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    assert_string_equal(testenv_str(account, "state"), "active");
+    assert_string_equal(testenv_str(json_object_get(account, "prerequisites"), "risk_assessment_until"),
+                        until);
+    json_decref(account);
+    /* Recorded again without its date, the approval keeps the one it had. */
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"risk_assessment_approved\":true,"
+             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}",
+             old_dbs, today, today);
+    set_prerequisites(admin, worker, body, 200);
+    account = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    assert_string_equal(testenv_str(json_object_get(account, "prerequisites"), "risk_assessment_approved_on"),
+                        approved);
+    json_decref(account);
+    /* Approved 4 months ago: it no longer covers the old check; signing in and the open session stop. */
+    snprintf(
+        body, sizeof(body),
+        "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"risk_assessment_approved\":true,"
+        "\"risk_assessment_approved_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}",
+        old_dbs, lapsed, today, today);
+    set_prerequisites(admin, worker, body, 200);
+    sign_in("risk.rae", &r);
+    testenv_assert_error(&r, 403, "dbs_out_of_date");
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
+                           "risk assessment"));
+    testenv_response_free(&r);
+    char code[64];
+    assert_int_equal(call_status_once_not(token, 200, code), 403);
+    assert_string_equal(code, "dbs_out_of_date");
+    /* With no DBS check at all, the same. A date without an approval is refused. */
+    snprintf(body, sizeof(body),
+             "{\"risk_assessment_approved\":true,\"risk_assessment_approved_on\":\"%s\","
+             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}",
+             lapsed, today, today);
+    set_prerequisites(admin, worker, body, 200);
+    sign_in("risk.rae", &r);
+    testenv_assert_error(&r, 403, "dbs_out_of_date");
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/prerequisites", worker);
+    testenv_call_error(testenv, admin, "PUT", path, "{\"risk_assessment_approved_on\":\"2026-01-05\"}", 400,
+                       "invalid_value", "risk_assessment_approved_on");
+    free(token);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -878,6 +950,7 @@ int main(void)
         cmocka_unit_test(
             test_only_an_admin_ends_an_admins_account_and_the_tool_says_an_ended_one_stays_ended),
         cmocka_unit_test(test_no_one_changes_their_own_roles_and_only_an_admin_makes_an_auditor),
+        cmocka_unit_test(test_an_hr_approved_risk_assessment_covers_a_pending_dbs_check_for_3_months_only),
         cmocka_unit_test(
             test_recording_prerequisites_and_ending_an_account_say_who_what_and_why_in_the_trail),
     };
