@@ -2261,6 +2261,9 @@ static void test_work_assigned_to_a_worker_with_a_long_name_keeps_it_whole_in_it
     char worker_id[32];
     snprintf(worker_id, sizeof(worker_id), "%s", testenv_str(worker, "id"));
     json_decref(worker);
+    /* The workflow daemon hears of the new worker from accounts' event. */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.workers WHERE id = %s", worker_id);
+    assert_int_equal(wait_for_count(sql, 1), 1);
     json_t *orgs = testenv_call_json(testenv, mash, "GET", "/api/v1/organisations?q=Consultation", NULL, 200);
     char org[32], step[32], path[128];
     snprintf(org, sizeof(org), "%s", testenv_str(json_array_get(json_object_get(orgs, "items"), 0), "id"));
