@@ -138,6 +138,15 @@ int gw_sessions_configure(const tsr_config_t *config, tsr_error_t *err);
  * sign-ins; kept for ever, it is every worker's name and roles at every sign-in, for no purpose. */
 int gw_sessions_forget(PGconn *conn, void *arg, tsr_error_t *err);
 void gw_session_begin(gw_call_t *call);
+/* keys.c */
+/* Reads tessera.idempotency_keep_days, how long a key's first call is kept; -1 naming it if bad. */
+int gw_keys_configure(const tsr_config_t *config, tsr_error_t *err);
+/* Housekeeping: forgets the keys first used more than tessera.idempotency_keep_days ago. */
+int gw_keys_forget(PGconn *conn, void *arg, tsr_error_t *err);
+/* Runs the signed-in call's route, once its Idempotency-Key (if any, on a command) is known to have
+ * been used for this call or for none: a key first used for another is answered 409
+ * idempotency_key_reused. */
+void gw_keys_route(gw_call_t *call);
 void gw_session_end(gw_call_t *call);
 /* people_routes.c: PUT /api/v1/session/password (the worker's own, the current one given; the
  * worker's other sessions end) and PUT /api/v1/workers/{id}/password (support's reset). */

@@ -9,7 +9,8 @@ extern const size_t gateway_migrations_count;
 static int gateway_start(tsr_daemon_t *d, void *arg)
 {
     tsr_error_t err;
-    if (gw_sessions_configure(tsr_daemon_config(d), &err) != 0) {
+    if (gw_sessions_configure(tsr_daemon_config(d), &err) != 0 ||
+        gw_keys_configure(tsr_daemon_config(d), &err) != 0) {
         tsr_log_error(NULL, "%s", err.message);
         return -1;
     }
@@ -45,7 +46,8 @@ int main(int argc, char **argv)
     if (gateway == NULL || tsr_daemon_migrate(daemon, gateway_migrations, gateway_migrations_count) != 0)
         goto done;
     if (tsr_daemon_subscribe(daemon, "accounts", gw_sessions_apply_accounts_event) != 0 ||
-        tsr_daemon_housekeeping(daemon, "sessions past keeping", gw_sessions_forget, NULL) != 0)
+        tsr_daemon_housekeeping(daemon, "sessions past keeping", gw_sessions_forget, NULL) != 0 ||
+        tsr_daemon_housekeeping(daemon, "idempotency keys past keeping", gw_keys_forget, NULL) != 0)
         goto done;
     tsr_daemon_hooks_t hooks = {gateway_start, gateway_stop, gateway_busy, gateway_release, gateway};
     tsr_daemon_set_hooks(daemon, &hooks);

@@ -502,7 +502,7 @@ static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
             session__cache_keep(s);
         session__fill_actor(call, s);
         if (session__service_may(call))
-            call->route->fn(call);
+            gw_keys_route(call);
     }
     session__worker_free(&s->w);
     free(s);

@@ -404,11 +404,52 @@ static void test_a_long_name_in_any_script_is_added_read_found_and_titled_whole(
     free(sw);
 }
 
+/* A key used for one daemon's call and then for another's (an organisation added, then a worker):
+ * the second is refused and changes nothing, where each daemon, having seen the key once, made its
+ * change. The first call again still gets its answer; another worker's same key is their own. */
+static void test_a_key_used_again_for_a_call_another_daemon_serves_is_refused(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    const char *key = "Idempotency-Key: 7d1f0c2a-cross-daemon";
+    testenv_response_t a = testenv_http(testenv, "POST", "/api/v1/organisations", admin,
+                                        "{\"name\":\"Cross Key Family Centre\"}", key);
+    assert_int_equal(a.status, 201);
+    long workers = testenv_sql_long(testenv, "SELECT count(*) FROM accounts.workers");
+    testenv_response_t b = testenv_http(
+        testenv, "POST", "/api/v1/workers", admin,
+        "{\"username\":\"cross.key\",\"name\":\"Cross Key\",\"password\":\"a-long-password-123\","
+        "\"roles\":[\"social-worker\"],\"prerequisites\":{\"dbs_checked_on\":\"2026-08-29\","
+        "\"training_completed_on\":\"2026-08-29\",\"aup_signed_on\":\"2026-08-29\"}}",
+        key);
+    testenv_assert_error(&b, 409, "idempotency_key_reused");
+    assert_non_null(strstr(b.body, "POST /api/v1/organisations"));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM accounts.workers"), workers);
+    testenv_response_t c = testenv_http(testenv, "POST", "/api/v1/organisations", admin,
+                                        "{\"name\":\"Cross Key Family Centre\"}", key);
+    assert_int_equal(c.status, 201);
+    assert_string_equal(json_string_value(json_object_get(c.json, "id")),
+                        json_string_value(json_object_get(a.json, "id")));
+    char *sw = testenv_login(testenv, "mash.sw");
+    testenv_response_t d = testenv_http(testenv, "POST", "/api/v1/people", sw,
+                                        "{\"legal_name\":{\"given\":\"Crispin\",\"family\":\"Keyworth\"},"
+                                        "\"gender\":\"male\",\"date_of_birth\":\"2015-03-03\"}",
+                                        key);
+    assert_int_equal(d.status, 201);
+    testenv_response_free(&a);
+    testenv_response_free(&b);
+    testenv_response_free(&c);
+    testenv_response_free(&d);
+    free(admin);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_added_organisation_is_found_read_and_audited),
         cmocka_unit_test(test_a_long_name_in_any_script_is_added_read_found_and_titled_whole),
+        cmocka_unit_test(test_a_key_used_again_for_a_call_another_daemon_serves_is_refused),
         cmocka_unit_test(test_the_same_idempotency_key_adds_one_organisation),
         cmocka_unit_test(test_roles_limit_who_adds_organisations_and_reads_the_trail),
         cmocka_unit_test(test_signing_out_ends_the_token_at_once),
