@@ -20,7 +20,8 @@
 /* The day from which the DBS check (or a risk assessment covering a pending one) no longer lets the
  * account be used, with nothing recorded meanwhile; NULL when none does now. */
 #define ACCOUNTS_DBS_COVER_ENDS_SQL                                                                          \
-    "greatest(CASE WHEN w.dbs_checked_on >= w.returned_from_leave_on OR w.returned_from_leave_on IS NULL"    \
+    "greatest(CASE WHEN (w.dbs_checked_on >= w.returned_from_leave_on OR w.returned_from_leave_on IS NULL)"  \
+    "   AND w.dbs_barred_lists NOT IN ('children', 'adults')"                                                \
     "   THEN w.dbs_checked_on + interval '3 years' END,"                                                     \
     " CASE WHEN w.risk_assessment_approved THEN w.risk_assessment_approved_on + interval '3 months' END)"
 #define ACCOUNTS_STATE_SQL                                                                                   \

@@ -929,6 +929,26 @@ static void test_an_hr_approved_risk_assessment_covers_a_pending_dbs_check_for_3
     snprintf(path, sizeof(path), "/api/v1/workers/%s/prerequisites", worker);
     testenv_call_error(testenv, admin, "PUT", path, "{\"risk_assessment_approved_on\":\"2026-01-05\"}", 400,
                        "invalid_value", "risk_assessment_approved_on");
+    /* A check of today that searched one barred list only, with the assessment that covered the other
+     * run out: the open session stops as signing in does. It went on working: the day the account
+     * stopped being usable was taken from the check's three years, though the check never covered. */
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\"}",
+             today, today, today);
+    set_prerequisites(admin, worker, body, 200);
+    free(token);
+    token = testenv_login(testenv, "risk.rae");
+    snprintf(
+        body, sizeof(body),
+        "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"children\",\"risk_assessment_approved\":true,"
+        "\"risk_assessment_approved_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}",
+        today, lapsed, today, today);
+    set_prerequisites(admin, worker, body, 200);
+    sign_in("risk.rae", &r);
+    testenv_assert_error(&r, 403, "dbs_barred_list_missing");
+    testenv_response_free(&r);
+    assert_int_equal(call_status_once_not(token, 200, code), 403);
     free(token);
     free(admin);
 }
