@@ -511,15 +511,19 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
     /* The person's row locked first, then the state judged and the flag written: an involvement or
      * allocation added at the same moment (its foreign key's lock waits on this one) is either seen
      * here or begins after the flag. */
-    if (records_person_lock(call, person, err) != 0)
-        return -1;
     /* CP-IS plans are children's social work's: a CSSW flag waits for cpis's answer (none: 503);
-     * another service's reply shows them only when cpis answers. */
+     * another service's reply shows them only when cpis answers. Asked before the person's row is
+     * locked: held while cpis answers, the lock would keep every case note and allocation of the
+     * child waiting on another daemon. */
     Tsr__Cpis__PlanStates *plans = NULL;
     int cssw = strcmp(in->service, "CSSW") == 0;
     tsr_error_t unasked;
     if (records_retention_plans(call, in->person_id, &plans, cssw ? err : &unasked) != 0 && cssw)
         return -1;
+    if (records_person_lock(call, person, err) != 0) {
+        records_retention_plans_free(&plans);
+        return -1;
+    }
     int rc = -1;
     const char *params[2] = {person, in->service};
     PGresult *res = tsr_db_exec(
