@@ -23,6 +23,14 @@ UPDATE case_note_removals n SET person_id = merged_person_now_is(n.person_id)
 UPDATE involvements i SET person_id = merged_person_now_is(i.person_id)
     FROM people p WHERE p.id = i.person_id AND p.merged_into IS NOT NULL;
 
+-- An allocation still open on a duplicate whose record is restricted ends today, on the duplicate,
+-- rather than moving: an allocation opens a restricted record, and this one was made where no one
+-- could see it, so it would let its worker in unseen (no event, no audit entry). Whoever should hold
+-- the child is allocated again, through the API, where the access list and the trail see it.
+UPDATE allocations d SET end_date = current_date
+    FROM people p WHERE p.id = d.person_id AND p.merged_into IS NOT NULL AND d.end_date IS NULL
+     AND EXISTS (SELECT 1 FROM restrictions r WHERE r.person_id = merged_person_now_is(d.person_id));
+
 -- An allocation the record has open already ends today on the duplicate's side, as in a merge.
 UPDATE allocations d SET end_date = current_date
     FROM people p WHERE p.id = d.person_id AND p.merged_into IS NOT NULL AND d.end_date IS NULL
