@@ -46,16 +46,14 @@ static int keys__claim(PGconn *conn, void *arg, tsr_error_t *err)
 {
     keys_claim_t *k = arg;
     const char *params[3] = {k->worker, k->call->idempotency_key, k->used_for};
-    /* The key's first call, kept now or before. A twin sent at the same moment, whose row the
-     * statement's snapshot cannot see yet, reads nothing: the daemon then decides, as before. */
-    PGresult *res =
-        tsr_db_exec(conn,
-                    "WITH kept AS (INSERT INTO idempotency_calls (worker_id, idempotency_key, used_for)"
-                    " VALUES ($1::bigint, $2, $3) ON CONFLICT (worker_id, idempotency_key) DO NOTHING"
-                    " RETURNING used_for)"
-                    " SELECT used_for FROM kept UNION ALL SELECT used_for FROM idempotency_calls"
-                    " WHERE worker_id = $1::bigint AND idempotency_key = $2 LIMIT 1",
-                    3, params, err);
+    /* The key's first call, kept now or before. The update that changes nothing makes a twin sent
+     * at the same moment wait for the first row's commit and read it, where DO NOTHING would return
+     * nothing and let both calls through. */
+    PGresult *res = tsr_db_exec(conn,
+                                "INSERT INTO idempotency_calls (worker_id, idempotency_key, used_for)"
+                                " VALUES ($1::bigint, $2, $3) ON CONFLICT (worker_id, idempotency_key)"
+                                " DO UPDATE SET used_for = idempotency_calls.used_for RETURNING used_for",
+                                3, params, err);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 1)
