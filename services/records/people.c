@@ -475,8 +475,12 @@ static void person__gather_faults(const Tsr__Records__PersonCreate *in, char nhs
         if (in->expected_delivery_date[0] != '\0')
             tsr_error_add(err, TSR_E_INVALID, "not_unborn", "expected_delivery_date",
                           "Only an unborn child has an expected date of delivery.");
+        /* No one living was born before 1900: such a date is a slip (1800 for 2008) that would make
+         * the person an adult to every age rule. */
         if (in->date_of_birth[0] != '\0' &&
-            tsr_text_check_date(in->date_of_birth, 1, "date_of_birth", &one) != 0)
+            (tsr_text_check_date(in->date_of_birth, 1, "date_of_birth", &one) != 0 ||
+             tsr_text_check_not_before(in->date_of_birth, "1900-01-01", "date_of_birth", "A date of birth",
+                                       &one) != 0))
             tsr_error_gather(err, &one);
     }
 }

@@ -192,9 +192,15 @@ int records_case_note_add(tsr_call_t *call, tsr_error_t *err)
         tsr_error_add(err, TSR_E_INVALID, "missing_field", "title", "Give the case note a title.");
     else if (tsr_text_length(in->title) > 200)
         tsr_error_add(err, TSR_E_INVALID, "too_long", "title", "A title must be 200 characters or fewer.");
+    else if (tsr_text_has_control(in->title, 0))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_value", "title",
+                      "A title is one line of text: take out the tab, line break or control character.");
     if (tsr_text_length(in->body) > 20000)
         tsr_error_add(err, TSR_E_INVALID, "too_long", "body",
                       "A case note must be 20,000 characters or fewer.");
+    else if (tsr_text_has_control(in->body, 1))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_value", "body",
+                      "The case note holds a control character (not a line break or a tab): take it out.");
     if (in->occurred_at_ms > tsr_now_ms() + 60000)
         tsr_error_add(err, TSR_E_INVALID, "date_in_future", "occurred_at",
                       "A case note records what has happened: 'occurred_at' cannot be in the future.");

@@ -2149,6 +2149,52 @@ static void test_a_restricted_person_is_found_by_display_name_only_by_those_with
     free(admin);
 }
 
+/* A case note's title is one line, its body text; a date of birth is after 1900. A bell character
+ * in a title, or 1800 typed for 2008, was taken and kept. Each is refused naming its field, and
+ * nothing is recorded. */
+static void test_a_control_character_in_a_case_note_or_a_birth_before_1900_is_refused(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    long people = testenv_sql_long(testenv, "SELECT count(*) FROM records.people");
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/people", sw,
+                                        "{\"legal_name\":{\"given\":\"Bertram\",\"family\":\"Oldfield\"},"
+                                        "\"gender\":\"male\",\"date_of_birth\":\"1899-12-31\"}",
+                                        NULL);
+    testenv_assert_error(&r, 400, "date_too_early");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                        "date_of_birth");
+    testenv_response_free(&r);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.people"), people);
+    char child[32], path[96];
+    add_person(sw,
+               "{\"legal_name\":{\"given\":\"Tilda\",\"family\":\"Bellchamber\"},\"gender\":\"female\","
+               "\"date_of_birth\":\"1900-01-01\"}",
+               child);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", child);
+    const char *bad[][2] = {
+        {"{\"type\":\"visit\",\"title\":\"Home\\u0007visit\",\"body\":\"Seen.\"}", "title"},
+        {"{\"type\":\"visit\",\"title\":\"Home\\tvisit\",\"body\":\"Seen.\"}", "title"},
+        {"{\"type\":\"visit\",\"title\":\"Home visit\",\"body\":\"Seen\\u001b[2J.\"}", "body"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        r = testenv_http(testenv, "POST", path, sw, bad[i][0], NULL);
+        testenv_assert_error(&r, 400, "invalid_value");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                            bad[i][1]);
+        testenv_response_free(&r);
+    }
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.case_notes WHERE person_id = %s", child);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    r = testenv_http(testenv, "POST", path, sw,
+                     "{\"type\":\"visit\",\"title\":\"Home visit\",\"body\":\"Seen alone.\\n\\tRoom tidy.\"}",
+                     NULL);
+    assert_int_equal(r.status, 201);
+    testenv_response_free(&r);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2181,6 +2227,7 @@ int main(void)
         cmocka_unit_test(test_a_worker_refused_a_restricted_record_asks_system_support_for_access),
         cmocka_unit_test(test_a_duplicate_nhs_number_on_a_record_the_caller_cannot_open_names_no_one),
         cmocka_unit_test(test_a_restricted_person_is_found_by_display_name_only_by_those_without_access),
+        cmocka_unit_test(test_a_control_character_in_a_case_note_or_a_birth_before_1900_is_refused),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
