@@ -46,6 +46,12 @@ static int keys__claim(PGconn *conn, void *arg, tsr_error_t *err)
 {
     keys_claim_t *k = arg;
     const char *params[3] = {k->worker, k->call->idempotency_key, k->used_for};
+    /* In a transaction of its own whose commit does not wait for the WAL's flush: the UI sends a key
+     * with every command, and a synchronous commit here would add a flush to each. A claim lost in
+     * a crash only lets a later misuse of the key through, as before the claims were kept. Sent with
+     * the INSERT, in its round trip. */
+    if (tsr_db_defer(conn, "SET LOCAL synchronous_commit TO off", 0, NULL, NULL, NULL, err) != 0)
+        return -1;
     /* The key's first call, kept now or before. The update that changes nothing makes a twin sent
      * at the same moment wait for the first row's commit and read it, where DO NOTHING would return
      * nothing and let both calls through. */
@@ -96,7 +102,7 @@ void gw_keys_route(gw_call_t *call)
                                    call->route->pattern);
     for (size_t i = 0; i < call->n_path_vars && used < sizeof(k->used_for); i++)
         used += (size_t)snprintf(k->used_for + used, sizeof(k->used_for) - used, " %s", call->path_vars[i]);
-    if (tsr_daemon_autocommit(gateway_daemon(call->gateway), keys__claim, keys__claimed, k) != 0) {
+    if (tsr_daemon_txn(gateway_daemon(call->gateway), keys__claim, keys__claimed, k) != 0) {
         free(k);
         gw_fail(call, TSR_E_UNAVAILABLE, "shutting_down", NULL,
                 "The service is shutting down; try again shortly.");
