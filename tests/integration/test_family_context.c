@@ -19,12 +19,7 @@
 
 static json_t *get(const char *token, const char *path, long status)
 {
-    testenv_response_t r = testenv_http(testenv, "GET", path, token, NULL, REASON);
-    if (r.status != status)
-        fail_msg("GET %s: %ld %s", path, r.status, r.body ? r.body : "");
-    json_t *json = r.json ? json_incref(r.json) : NULL;
-    testenv_response_free(&r);
-    return json;
+    return testenv_call_json_with(testenv, token, "GET", path, NULL, REASON, status);
 }
 
 static void expect_error(const char *token, const char *path, long status, const char *code)

@@ -841,11 +841,17 @@ void testenv_new_nhs_number(char out[11])
 json_t *testenv_call_json(testenv_t *env, const char *token, const char *method, const char *path,
                           const char *body, long status)
 {
-    testenv_response_t r = testenv_http(env, method, path, token, body, NULL);
+    return testenv_call_json_with(env, token, method, path, body, NULL, status);
+}
+
+json_t *testenv_call_json_with(testenv_t *env, const char *token, const char *method, const char *path,
+                               const char *body, const char *header, long status)
+{
+    testenv_response_t r = testenv_http(env, method, path, token, body, header);
     if (r.status != status)
         fail_msg("%s %s %s: expected %ld, got %ld %s", method, path, body ? body : "", status, r.status,
                  r.body ? r.body : "");
-    json_t *json = json_incref(r.json);
+    json_t *json = r.json ? json_incref(r.json) : NULL;
     testenv_response_free(&r);
     return json;
 }

@@ -120,6 +120,9 @@ char *testenv_write_file(testenv_t *env, const char *name, const char *text);
  * its JSON (a new reference, NULL when none). */
 json_t *testenv_call_json(testenv_t *env, const char *token, const char *method, const char *path,
                           const char *body, long status);
+/* The same with one extra header line (as testenv_http takes it), e.g. an X-Access-Reason. */
+json_t *testenv_call_json_with(testenv_t *env, const char *token, const char *method, const char *path,
+                               const char *body, const char *header, long status);
 /* A string member of a JSON object, "" when missing or not a string. */
 const char *testenv_str(const json_t *obj, const char *key);
 /* The item of GET path's "items" whose string member key is value (a new reference), asked again
