@@ -19,10 +19,6 @@
 #include "tsr_text.h"
 #include "wf.h"
 
-/* Why work moved, naming a worker or a team: a name is up to 200 characters of up to four bytes,
- * and what is cut to fit is cut on a character's boundary (PostgreSQL refuses half a character). */
-#define MERGES_WHY_MAX 1024
-
 int wf_wants_person_event(const Tsr__Envelope *ev)
 {
     return ev->type != NULL && (strcmp(ev->type, "records.person.merged") == 0 ||
@@ -92,7 +88,7 @@ static int merges__move_request(tsr_call_t *call, const char *request_id, const 
     }
     uint64_t step_id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    char by[24], detail[MERGES_WHY_MAX + 200];
+    char by[24], detail[WF_DETAIL_MAX + 200];
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
     snprintf(detail, sizeof(detail), "Request %s moved to %s: %s", request_id, to->name, why);
     tsr_text_utf8_clean(detail);
@@ -155,7 +151,7 @@ static int merges__move_named(tsr_call_t *call, const PGresult *work, int i, con
         if (!is_step)
             rc = merges__move_request(call, PQgetvalue(work, i, 1), owner, to, why, err);
         else if (strcmp(step.owner, owner) == 0 && step.folder[0] != '\0') {
-            char detail[MERGES_WHY_MAX + 200];
+            char detail[WF_DETAIL_MAX + 200];
             snprintf(detail, sizeof(detail), "Moved to %s: %s", to->name, why);
             tsr_text_utf8_clean(detail);
             rc = wf_step_assign(call, &step, to_owner, detail, err);
@@ -204,7 +200,7 @@ static int merges__restricted_named(tsr_event_t *ev, tsr_call_t *call, uint64_t 
         if (owner[0] == 'w' ? wf_ids_include(reply->allowed_worker_ids, reply->n_allowed_worker_ids, id)
                             : wf_ids_include(reply->allowed_team_ids, reply->n_allowed_team_ids, id))
             continue;
-        char *name = wf_owner_name(ev->conn, owner), why[MERGES_WHY_MAX];
+        char *name = wf_owner_name(ev->conn, owner), why[WF_DETAIL_MAX];
         snprintf(why, sizeof(why), "%s, and %s cannot open it", cause, name);
         tsr_text_utf8_clean(why);
         free(name);
@@ -236,7 +232,7 @@ static int merges__conflicted_named(tsr_call_t *call, uint64_t person_id, uint64
         return -1;
     int rc = 0;
     if (PQntuples(work) > 0) {
-        char *name = wf_owner_name(call->conn, owner), why[MERGES_WHY_MAX];
+        char *name = wf_owner_name(call->conn, owner), why[WF_DETAIL_MAX];
         snprintf(why, sizeof(why), "%s declared a conflict of interest with this person", name);
         tsr_text_utf8_clean(why);
         free(name);
