@@ -239,6 +239,27 @@ static int render__read_file(const char *path, unsigned char **out, size_t *len,
     return 0;
 }
 
+/* A cell of a table's date column: a YYYY-MM-DD date written as an XLSX date; anything else (an
+ * empty cell, a value that is not a date) as it is. */
+static int render__xlsx_date(const json_t *table, size_t column, const json_t *cell, lxw_datetime *date)
+{
+    const json_t *index;
+    size_t i;
+    int is_date_column = 0;
+    json_array_foreach(json_object_get(table, "dates"), i, index)
+    {
+        if (json_is_integer(index) && (size_t)json_integer_value(index) == column)
+            is_date_column = 1;
+    }
+    const char *text = json_string_value(cell);
+    int year, month, day;
+    if (!is_date_column || text == NULL || strlen(text) != 10 ||
+        tsr_text_date_parts(text, &year, &month, &day) != 0)
+        return 0;
+    *date = (lxw_datetime){.year = year, .month = month, .day = day};
+    return 1;
+}
+
 static int render__xlsx(const json_t *layout, unsigned char **out, size_t *len, tsr_error_t *err)
 {
     /* libxlsxwriter writes a file: a private one in the temporary directory, read back and removed. */
@@ -265,6 +286,8 @@ static int render__xlsx(const json_t *layout, unsigned char **out, size_t *len, 
     lxw_format *title = workbook_add_format(wb);
     format_set_bold(title);
     format_set_font_size(title, 14);
+    lxw_format *day = workbook_add_format(wb);
+    format_set_num_format(day, "dd/mm/yyyy");
     lxw_row_t r = 0;
     size_t i, j, k;
     const json_t *line, *table, *row, *cell;
@@ -288,7 +311,10 @@ static int render__xlsx(const json_t *layout, unsigned char **out, size_t *len, 
         {
             json_array_foreach(row, k, cell)
             {
-                if (json_is_integer(cell))
+                lxw_datetime date;
+                if (render__xlsx_date(table, k, cell, &date))
+                    worksheet_write_datetime(ws, r, (lxw_col_t)k, &date, day);
+                else if (json_is_integer(cell))
                     worksheet_write_number(ws, r, (lxw_col_t)k, (double)json_integer_value(cell), NULL);
                 else if (json_string_length(cell) > 0)
                     worksheet_write_string(ws, r, (lxw_col_t)k, json_string_value(cell), NULL);

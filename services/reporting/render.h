@@ -4,9 +4,12 @@
  *   {"sheet": "Consultations in period",                 (the XLSX worksheet's name)
  *    "heading": ["London Borough of ... - ...", ...],    (lines above the tables)
  *    "tables": [{"title": "01 ...", "columns": ["Source of contact", "Count"],
- *                "rows": [["SCHOOLS", 1], ...]}, ...]}
+ *                "rows": [["SCHOOLS", 1], ...],
+ *                "dates": [4, 5]}, ...]}                   (optional: columns of YYYY-MM-DD dates)
  *
- * A cell is a string or an integer (written as a number where the format has numbers). */
+ * A cell is a string or an integer (written as a number where the format has numbers). A date
+ * column's cells are written in XLSX as dates (shown dd/mm/yyyy), so that a manager can sort and
+ * filter them; CSV and HTML keep the text. */
 #ifndef REPORTING_RENDER_H
 #define REPORTING_RENDER_H
 

@@ -320,6 +320,10 @@ static int report__rows(tsr_call_t *call, report_run_t *run, const char *const *
     json_t *rows = run->layout ? report__table(run->layout, "04 Data", report_row_columns,
                                                sizeof(report_row_columns) / sizeof(report_row_columns[0]) - 1)
                                : NULL;
+    if (rows) /* Step started on, Step completed on, Date and time of consult: dates in a spreadsheet */
+        json_object_set_new(json_array_get(json_object_get(run->layout, "tables"),
+                                           json_array_size(json_object_get(run->layout, "tables")) - 1),
+                            "dates", json_pack("[i, i, i]", 4, 5, 6));
     for (int i = 0; i < n; i++) {
         const char *v[15];
         for (int c = 0; c < 15; c++)

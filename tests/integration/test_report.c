@@ -257,6 +257,22 @@ static char *next_line(char *text, char **save)
     return NULL;
 }
 
+/* The CSV's YYYY-MM-DD dates as a spreadsheet shows a date cell, dd/mm/yyyy, in place. */
+static void iso_dates_as_days(char *line)
+{
+    for (char *p = line; strlen(p) >= 10; p++) {
+        int digits = 1;
+        for (int i = 0; i < 10 && digits; i++)
+            digits = (i == 4 || i == 7) ? p[i] == '-' : (p[i] >= '0' && p[i] <= '9');
+        if (!digits)
+            continue;
+        char day[11];
+        snprintf(day, sizeof(day), "%.2s/%.2s/%.4s", p + 8, p + 5, p);
+        memcpy(p, day, 10);
+        p += 9;
+    }
+}
+
 static void test_the_xlsx_opens_in_another_program_with_the_same_figures(void **state)
 {
     (void)state;
@@ -293,6 +309,10 @@ static void test_the_xlsx_opens_in_another_program_with_the_same_figures(void **
     char *a = next_line(read_back, &save_a), *b = next_line(expected, &save_b);
     int lines = 0;
     while (a != NULL || b != NULL) {
+        /* Section 04's dates are date cells a manager can sort and filter, which xlsx2csv prints in
+         * their dd/mm/yyyy format; dates written as text would come back as the CSV's ISO ones. */
+        if (b != NULL)
+            iso_dates_as_days(b);
         if (a == NULL || b == NULL || strcmp(a, b) != 0)
             fail_msg("XLSX line %d: expected '%s', got '%s'", lines + 1, b ? b : "(end)", a ? a : "(end)");
         lines++;
