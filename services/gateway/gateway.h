@@ -21,7 +21,7 @@ typedef struct gw_route gw_route_t;
 struct gw_call {
     gateway_t *gateway;
     h2o_req_t *req;   /* NULL once the client has gone */
-    gw_call_t **slot; /* lives in req's pool; cleared when the request is answered */
+    gw_call_t **slot; /* lives in req's pool; cleared when the request is answered or h2o frees it */
     const gw_route_t *route;
     char trace_id[33];
     uint64_t started_ns;

@@ -33,11 +33,16 @@ struct gateway {
  * Calls
  * ---------------------------------------------------------------------------------------------- */
 
+/* h2o frees the request (an HTTP/2 stream the client reset, a connection closed) and the slot with
+ * it, which may be before the call is answered: the call forgets both, so that its answer touches
+ * neither. */
 static void http__on_req_disposed(void *p)
 {
     gw_call_t **slot = p;
-    if (*slot != NULL)
+    if (*slot != NULL) {
         (*slot)->req = NULL;
+        (*slot)->slot = NULL;
+    }
 }
 
 static void http__call_free(gw_call_t *call)

@@ -18,10 +18,15 @@ void gw_reply_rendered(gw_call_t *call, const char *type, const char *filename, 
     /* A spreadsheet or CSV is a file to keep: the browser saves it under the report's own name. */
     int download = strncmp(type, "text/csv", 8) == 0 || strstr(type, "spreadsheetml") != NULL;
     int page = strncmp(type, "text/html", 9) == 0;
-    if (call->req != NULL && (download || page) && filename[0]) {
-        char value[300];
-        int n = snprintf(value, sizeof(value), "%s; filename=\"%s\"", download ? "attachment" : "inline",
-                         filename);
+    /* The daemons name their files from dates and ids; a name that would not fit the header's value
+     * whole, or would need quoting, is left out (the browser names the file) rather than cut. */
+    int plain = filename[0] != '\0' && strspn(filename, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                        "0123456789._-") == strlen(filename);
+    char value[300];
+    int n = plain ? snprintf(value, sizeof(value), "%s; filename=\"%s\"", download ? "attachment" : "inline",
+                             filename)
+                  : -1;
+    if (call->req != NULL && (download || page) && n > 0 && (size_t)n < sizeof(value)) {
         h2o_iovec_t copy = h2o_strdup(&call->req->pool, value, (size_t)n);
         h2o_add_header(&call->req->pool, &call->req->res.headers, H2O_TOKEN_CONTENT_DISPOSITION, NULL,
                        copy.base, copy.len);
