@@ -41,9 +41,12 @@ struct tsr_consumer {
     tsr_apply_fn apply;
     tsr_flush_fn write_gathered; /* tsr_flush_fn, or NULL */
     char *producer_literal;      /* the producer as an SQL literal, for the inbox's simple queries */
-    uint64_t applied;            /* last sequence known applied (the inbox is the truth) */
-    uint64_t txn;                /* the batch transaction's state, as tsr_event_t.txn tells applies */
-    int loaded;                  /* applied was read from the inbox */
+    /* applied and loaded are written by the apply job on a pool thread and read on the loop (a stale
+     * applied only lets a redelivered event into the queue, which the batch passes over): atomic, so
+     * that the read is never torn. */
+    _Atomic uint64_t applied; /* last sequence known applied (the inbox is the truth) */
+    uint64_t txn;             /* the batch transaction's state, as tsr_event_t.txn tells applies */
+    _Atomic int loaded;       /* applied was read from the inbox */
     queued_event_t *queue;
     size_t queued;
     size_t capacity;
