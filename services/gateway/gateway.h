@@ -196,6 +196,8 @@ int gw_json_member_id(gw_call_t *call, json_t *obj, const char *key, int require
 int gw_json_member_id_at(gw_call_t *call, json_t *obj, const char *key, const char *path, int required,
                          uint64_t *out);
 int gw_json_member_bool(gw_call_t *call, json_t *obj, const char *key, int *out);
+/* An optional whole number of 0 or more (a section's revision): *given says whether it was sent. */
+int gw_json_member_count(gw_call_t *call, json_t *obj, const char *key, int *given, uint32_t *out);
 /* Fills out (up to max) with the strings of a list member; *n is how many. */
 int gw_json_member_strings(gw_call_t *call, json_t *obj, const char *key, char **out, size_t max, size_t *n);
 /* A path variable that is an id (the dispatcher has checked its shape: http__check_path_ids). */

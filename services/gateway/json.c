@@ -230,6 +230,24 @@ int gw_json_member_bool(gw_call_t *call, json_t *obj, const char *key, int *out)
     return 0;
 }
 
+int gw_json_member_count(gw_call_t *call, json_t *obj, const char *key, int *given, uint32_t *out)
+{
+    json_t *value = json_object_get(obj ? obj : call->body, key);
+    *given = 0;
+    *out = 0;
+    if (value == NULL || json_is_null(value))
+        return 0;
+    if (!json_is_integer(value))
+        return gw_fail(call, TSR_E_INVALID, "invalid_type", key, "'%s' must be a whole number.", key);
+    json_int_t number = json_integer_value(value);
+    if (number < 0 || number > INT32_MAX)
+        return gw_fail(call, TSR_E_INVALID, "invalid_value", key, "'%s' must be from 0 to %d.", key,
+                       INT32_MAX);
+    *given = 1;
+    *out = (uint32_t)number;
+    return 0;
+}
+
 int gw_json_member_strings(gw_call_t *call, json_t *obj, const char *key, char **out, size_t max, size_t *n)
 {
     json_t *value = json_object_get(obj ? obj : call->body, key);

@@ -177,7 +177,7 @@ void gw_steps_by_subject(gw_call_t *call)
 
 void gw_section_save(gw_call_t *call)
 {
-    static const char *const fields[] = {"data", "completed", NULL};
+    static const char *const fields[] = {"data", "completed", "revision", NULL};
     if (gw_json_check_object(call, fields) != 0)
         return;
     Tsr__Workflow__SectionSave req = TSR__WORKFLOW__SECTION_SAVE__INIT;
@@ -197,9 +197,11 @@ void gw_section_save(gw_call_t *call)
                 "'data' must be an object of the section's fields.");
         return;
     }
-    int completed = 0;
-    if (gw_json_member_bool(call, NULL, "completed", &completed) != 0)
+    int completed = 0, revision_given = 0;
+    if (gw_json_member_bool(call, NULL, "completed", &completed) != 0 ||
+        gw_json_member_count(call, NULL, "revision", &revision_given, &req.revision) != 0)
         return;
+    req.revision_given = revision_given;
     char *text = json_dumps(data, JSON_COMPACT);
     if (text == NULL) {
         gw_fail(call, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
@@ -358,12 +360,15 @@ void gw_steps_assign(gw_call_t *call)
 
 void gw_step_finish(gw_call_t *call)
 {
-    static const char *const fields[] = {"next_actions", NULL};
+    static const char *const fields[] = {"next_actions", "revision", NULL};
     if (gw_json_check_object(call, fields) != 0)
         return;
     Tsr__Workflow__StepFinish req = TSR__WORKFLOW__STEP_FINISH__INIT;
-    if (gw_path_id(call, 0, &req.step_id) != 0)
+    int revision_given = 0;
+    if (gw_path_id(call, 0, &req.step_id) != 0 ||
+        gw_json_member_count(call, NULL, "revision", &revision_given, &req.revision) != 0)
         return;
+    req.revision_given = revision_given;
     json_t *list = json_object_get(call->body, "next_actions");
     if (list != NULL && !json_is_array(list)) {
         gw_fail(call, TSR_E_INVALID, "invalid_type", "next_actions",

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "definitions.h"
 #include "fields.h"
@@ -252,7 +253,8 @@ int wf_step_emit(tsr_call_t *call, uint64_t step_id, const char *action, tsr_err
                   " (SELECT json_agg(json_build_object('number', number, 'data', data, 'completed', "        \
                   "completed,"                                                                               \
                   "   'saved_at', " WF_TS(                                                                   \
-                      "saved_at") ", 'saved_by', saved_by::text))"                                           \
+                      "saved_at") ", 'saved_by', saved_by::text, 'saved_by_name', (SELECT w.name FROM "      \
+                                  "workers w WHERE w.id = sections.saved_by), 'revision', revision))"        \
                                   "  FROM sections WHERE step_id = s.id),"                                   \
                                   " (SELECT json_agg(json_build_object('id', r.id::text, 'type', r.type, "   \
                                   "'title', r.title,"                                                        \
@@ -392,6 +394,8 @@ static json_t *step__view(const wf_step_t *step, PGresult *res)
         if (json_object_get(s, "fields"))
             json_object_set(out, "fields", json_object_get(s, "fields"));
         json_object_set_new(out, "data", json_object());
+        /* A section never saved is at revision 0: a save from it is refused once another has saved. */
+        json_object_set_new(out, "revision", json_integer(0));
         json_array_foreach(saved, j, row)
         {
             if (strcmp(json_string_value(json_object_get(row, "number")), number) != 0)
@@ -401,6 +405,8 @@ static json_t *step__view(const wf_step_t *step, PGresult *res)
             json_object_set(out, "completed", json_object_get(row, "completed"));
             json_object_set(out, "saved_at", json_object_get(row, "saved_at"));
             json_object_set(out, "saved_by", json_object_get(row, "saved_by"));
+            json_object_set(out, "saved_by_name", json_object_get(row, "saved_by_name"));
+            json_object_set(out, "revision", json_object_get(row, "revision"));
         }
         json_array_append_new(sections, out);
     }
@@ -981,8 +987,65 @@ static int step__keep_read_only(tsr_call_t *call, const wf_step_t *step, const j
     return rc;
 }
 
+/* A section's revision, and who saved it last (id, name) and when (ms). */
+#define STEP_SECTION_SAVED_SQL                                                                               \
+    "SELECT revision, saved_by, " WF_MS(                                                                     \
+        "saved_at") ", coalesce((SELECT w.name FROM workers w"                                               \
+                    " WHERE w.id = sections.saved_by), '')"                                                  \
+                    " FROM sections WHERE step_id = $1::bigint AND number = $2"
+
+/* A save of a section as it stood at a revision (the step's view gives each section's): refused, 409
+ * section_changed, when the section has been saved since, by someone else or by the same worker in
+ * another tab, naming who and when, so that what they recorded is never saved over unseen. The step
+ * is locked (step__load_for_work), so no other save of it can come between this and the caller's. */
+static int step__check_revision(tsr_call_t *call, const wf_step_t *step, const json_t *section,
+                                uint32_t revision, tsr_error_t *err)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRIu64, step->id);
+    const char *number = json_string_value(json_object_get(section, "number"));
+    const char *params[2] = {id, number};
+    PGresult *res = tsr_db_exec(call->conn, STEP_SECTION_SAVED_SQL, 2, params, err);
+    if (res == NULL)
+        return -1;
+    uint32_t current = PQntuples(res) == 1 ? (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    if (current == revision) {
+        PQclear(res);
+        return 0;
+    }
+    const char *title = json_string_value(json_object_get(section, "title"));
+    if (current == 0) {
+        tsr_error_set(err, TSR_E_CONFLICT, "section_changed", "revision",
+                      "Section %s '%s' has not been saved yet, so there is no revision %u of it: nothing was "
+                      "saved. Open the step again and save from there.",
+                      number, title, revision);
+        PQclear(res);
+        return -1;
+    }
+    /* When, on the office clock (the daemon runs in workflow.timezone). */
+    time_t at = (time_t)(strtoll(PQgetvalue(res, 0, 2), NULL, 10) / 1000);
+    struct tm tm;
+    char when[40] = "";
+    if (localtime_r(&at, &tm) != NULL)
+        strftime(when, sizeof(when), "%H:%M on %d/%m/%Y", &tm);
+    uint64_t by = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+    const char *name = PQgetvalue(res, 0, 3);
+    char who[220];
+    if (by == call->actor->worker_id)
+        snprintf(who, sizeof(who), "you, in another tab or window,");
+    else
+        snprintf(who, sizeof(who), "%.200s", name[0] ? name : "another worker");
+    tsr_error_set(err, TSR_E_CONFLICT, "section_changed", "revision",
+                  "Section %s '%s' was saved by %s at %s, after the copy you are saving from was opened: "
+                  "nothing was saved. Open the step again to see what was recorded, then make your "
+                  "changes to it.",
+                  number, title, who, when);
+    PQclear(res);
+    return -1;
+}
+
 /* Keeps a section's data and whether it is completed, saved by the caller (deferred: with the call's
- * other statements, or none of them). */
+ * other statements, or none of them). The revision counts the saves. */
 static int step__section_keep(tsr_call_t *call, uint64_t step_id, const char *number, const json_t *data,
                               int completed, tsr_error_t *err)
 {
@@ -997,7 +1060,8 @@ static int step__section_keep(tsr_call_t *call, uint64_t step_id, const char *nu
                           "INSERT INTO sections (step_id, number, data, completed, saved_by)"
                           " VALUES ($1::bigint, $2, $3::jsonb, $4::boolean, $5::bigint)"
                           " ON CONFLICT (step_id, number) DO UPDATE SET data = EXCLUDED.data,"
-                          " completed = EXCLUDED.completed, saved_at = now(), saved_by = EXCLUDED.saved_by",
+                          " completed = EXCLUDED.completed, saved_at = now(), saved_by = EXCLUDED.saved_by,"
+                          " revision = sections.revision + 1",
                           5, params, NULL, NULL, err);
     free(text);
     return rc;
@@ -1017,6 +1081,9 @@ int wf_handle_section_save(tsr_call_t *call, tsr_error_t *err)
                       step.title, in->section ? in->section : "");
         goto done;
     }
+    /* Before anything is checked or passed to the section's owner: a refused save changes nothing. */
+    if (in->revision_given && step__check_revision(call, &step, section, in->revision, err) != 0)
+        goto done;
     json_error_t jerr;
     data =
         json_loads(in->data_json && in->data_json[0] ? in->data_json : "{}", JSON_REJECT_DUPLICATES, &jerr);
@@ -1529,6 +1596,19 @@ int wf_handle_step_finish(tsr_call_t *call, tsr_error_t *err)
     char id[24];
     snprintf(id, sizeof(id), "%" PRIu64, step.id);
     const char *params[1] = {id};
+    /* The next actions the finish keeps (given, or those saved) are its next-actions section's: with
+     * a revision, as a save of that section would be, they are refused once it has been saved since. */
+    if (in->revision_given) {
+        size_t k;
+        json_t *sec;
+        json_array_foreach(json_object_get(step.def, "sections"), k, sec)
+        {
+            const char *kind = json_string_value(json_object_get(sec, "kind"));
+            if (kind != NULL && strcmp(kind, "next-actions") == 0 &&
+                step__check_revision(call, &step, sec, in->revision, err) != 0)
+                goto done;
+        }
+    }
     PGresult *res = tsr_db_exec(
         call->conn, "SELECT number, completed, data::text FROM sections WHERE step_id = $1::bigint", 1,
         params, err);

@@ -251,6 +251,161 @@ static void test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_mana
     free(manager);
 }
 
+/* A section of a step, by number (its place in the view), and its revision. */
+static json_t *section_of(json_t *step, const char *number)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(step, "sections"), i, s)
+    {
+        if (strcmp(testenv_str(s, "number"), number) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static long revision_of(json_t *step, const char *number)
+{
+    json_t *s = section_of(step, number);
+    assert_non_null(s);
+    assert_true(json_is_integer(json_object_get(s, "revision")));
+    return (long)json_integer_value(json_object_get(s, "revision"));
+}
+
+/* What a refused save must leave as it was: the section's copy and revision, the consultations
+ * daemon's form (the owner of sections 1 and 2), the step's history. */
+static void assert_section_1_unchanged(const char *id, const char *source, long revision, long history)
+{
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.sections WHERE step_id = %s AND number = '1'"
+             " AND data->>'source' = '%s' AND revision = %ld",
+             id, source, revision);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM consultations.consultations WHERE step_id = %s AND source = '%s'", id,
+             source);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.step_history WHERE step_id = %s", id);
+    assert_int_equal(testenv_sql_long(testenv, sql), history);
+}
+
+/* Two saves from one revision (two tabs, two workers): the second is refused, naming who saved the
+ * section since and when, and changes nothing; a save that sends no revision is taken as before. */
+static void
+test_a_save_from_a_section_revision_saved_since_is_refused_naming_who_and_changes_nothing(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    char *manager = testenv_login(testenv, "mash.manager");
+    char id[32], path[128], sql[200];
+    start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", id);
+    json_t *step = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    /* A section never saved is at revision 0, with no one named as having saved it. */
+    assert_int_equal(revision_of(step, "1"), 0);
+    assert_int_equal(revision_of(step, "3"), 0);
+    assert_null(json_object_get(section_of(step, "1"), "saved_by_name"));
+    json_decref(step);
+    char admin_name[200], manager_name[200];
+    snprintf(sql, sizeof(sql), "SELECT name FROM accounts.workers WHERE username = 'mash.admin'");
+    assert_int_equal(testenv_psql(testenv, NULL, sql, admin_name, sizeof(admin_name)), 0);
+    snprintf(sql, sizeof(sql), "SELECT name FROM accounts.workers WHERE username = 'mash.manager'");
+    assert_int_equal(testenv_psql(testenv, NULL, sql, manager_name, sizeof(manager_name)), 0);
+
+    /* Tab A saves from revision 0: the section is at 1, saved by the admin. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    step = testenv_call_json(
+        testenv, admin, "PUT", path,
+        "{\"data\":{\"source\":\"schools\",\"contact_name\":\"Jo Bloggs\"},\"revision\":0}", 200);
+    assert_int_equal(revision_of(step, "1"), 1);
+    assert_string_equal(testenv_str(section_of(step, "1"), "saved_by_name"), admin_name);
+    json_decref(step);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.step_history WHERE step_id = %s", id);
+    long history = testenv_sql_long(testenv, sql);
+
+    /* Tab B, the same worker's, saves from revision 0 too: refused, nothing changed. */
+    testenv_response_t r =
+        testenv_http(testenv, "PUT", path, admin, "{\"data\":{\"source\":\"police\"},\"revision\":0}", NULL);
+    testenv_assert_error(&r, 409, "section_changed");
+    const json_t *error = json_object_get(r.json, "error");
+    assert_string_equal(testenv_str(error, "field"), "revision");
+    const char *message = testenv_str(error, "message");
+    assert_non_null(strstr(message, "Section 1 'Details of consultation' was saved by you, in another tab"));
+    assert_non_null(strstr(message, "nothing was saved"));
+    testenv_response_free(&r);
+    assert_section_1_unchanged(id, "schools", 1, history);
+
+    /* The manager reads it at revision 1; the admin then saves without a revision, as an API client
+     * that sends none: taken as before revisions were kept. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", id);
+    step = testenv_call_json(testenv, manager, "GET", path, NULL, 200);
+    assert_int_equal(revision_of(step, "1"), 1);
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    step = testenv_call_json(testenv, admin, "PUT", path, "{\"data\":{\"source\":\"police\"}}", 200);
+    assert_int_equal(revision_of(step, "1"), 2);
+    json_decref(step);
+    history = testenv_sql_long(testenv, sql);
+
+    /* The manager resumes it and saves from the copy read at revision 1: refused, naming the admin
+     * and when they saved it (on the office clock), and nothing changed. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/resume", id);
+    json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
+    history = testenv_sql_long(testenv, sql);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    r = testenv_http(testenv, "PUT", path, manager, "{\"data\":{\"source\":\"housing\"},\"revision\":1}",
+                     NULL);
+    testenv_assert_error(&r, 409, "section_changed");
+    message = testenv_str(json_object_get(r.json, "error"), "message");
+    char expected[300];
+    snprintf(expected, sizeof(expected), "was saved by %s at ", admin_name);
+    assert_non_null(strstr(message, expected));
+    int hh, mm, day, month, year;
+    const char *at = strstr(message, expected) + strlen(expected);
+    assert_int_equal(sscanf(at, "%2d:%2d on %2d/%2d/%4d", &hh, &mm, &day, &month, &year), 5);
+    testenv_response_free(&r);
+    assert_section_1_unchanged(id, "police", 2, history);
+
+    /* From the revision now shown, the save is taken. */
+    step = testenv_call_json(testenv, manager, "PUT", path,
+                             "{\"data\":{\"source\":\"housing\"},\"revision\":2}", 200);
+    assert_int_equal(revision_of(step, "1"), 3);
+    assert_string_equal(testenv_str(section_of(step, "1"), "saved_by_name"), manager_name);
+    json_decref(step);
+    /* A revision that is not a whole number of 0 or more is bad input. */
+    testenv_call_error(testenv, manager, "PUT", path, "{\"data\":{},\"revision\":-1}", 400, "invalid_value",
+                       "revision");
+    testenv_call_error(testenv, manager, "PUT", path, "{\"data\":{},\"revision\":\"3\"}", 400, "invalid_type",
+                       "revision");
+
+    /* The finish keeps the next actions as section 3's: from a copy read before section 3 was saved,
+     * it is refused and nothing changes; from the revision now shown, it is checked as ever (section 2
+     * is still to complete). */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/3", id);
+    step = testenv_call_json(
+        testenv, manager, "PUT", path,
+        "{\"data\":{\"next_actions\":[{\"action\":\"consultation-complete\"}]},\"revision\":0}", 200);
+    assert_int_equal(revision_of(step, "3"), 1);
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/finish", id);
+    testenv_call_error(testenv, manager, "POST", path,
+                       "{\"next_actions\":[{\"action\":\"consultation-complete\"}],\"revision\":0}", 409,
+                       "section_changed", "revision");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.steps WHERE id = %s AND state = 'started'", id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.sections WHERE step_id = %s AND number = '3' AND revision = 1"
+             " AND NOT completed",
+             id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    testenv_call_error(testenv, manager, "POST", path,
+                       "{\"next_actions\":[{\"action\":\"consultation-complete\"}],\"revision\":1}", 422,
+                       "section_incomplete", "sections");
+    free(admin);
+    free(manager);
+}
+
 static void test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to(void **state)
 {
     (void)state;
@@ -2303,6 +2458,8 @@ int main(void)
         cmocka_unit_test(test_the_replies_kept_for_idempotency_keys_are_forgotten_after_the_days_kept),
         cmocka_unit_test(
             test_a_front_door_consultation_goes_from_mash_admin_to_the_mash_manager_and_finishes),
+        cmocka_unit_test(
+            test_a_save_from_a_section_revision_saved_since_is_refused_naming_who_and_changes_nothing),
         cmocka_unit_test(test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to),
         cmocka_unit_test(test_a_returned_request_goes_back_to_its_sender),
         cmocka_unit_test(
