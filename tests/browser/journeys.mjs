@@ -1791,6 +1791,153 @@ journey("Senior practitioner: Ask system support (seed 001) for a team session a
   await signOut(s);
 });
 
+// A Front Door Consultation on Hampden Children Centre with section 1 completed by the MASH admin,
+// resumed by the MASH manager (in their Current work, at section 2), through the API.
+async function consultationForManager(ctx) {
+  const admin = await signInApi(ctx.base, 'mash.admin');
+  const step = await apiCall(ctx.base, admin, 'POST', '/api/v1/steps', { type: 'front-door-consultation', variant: 'CSSW', subject: { kind: 'organisation', id: '7500065' } });
+  await apiCall(ctx.base, admin, 'PUT', `/api/v1/steps/${step.id}/sections/1`, {
+    data: { consulted_at: new Date(Date.now() - 3600e3).toISOString(), source: 'schools', contact_name: 'Lee Example', details: 'Worried about a pupil.' },
+    completed: true,
+  });
+  const manager = await signInApi(ctx.base, 'mash.manager');
+  await apiCall(ctx.base, manager, 'POST', `/api/v1/steps/${step.id}/resume`);
+  return { id: step.id, manager };
+}
+
+async function section2(ctx, token, id) {
+  return (await apiCall(ctx.base, token, 'GET', `/api/v1/steps/${id}`)).sections.find((x) => x.number === '2');
+}
+
+async function drafts(page) {
+  return page.evaluate(() => ({
+    session: Object.keys(sessionStorage).filter((k) => k.startsWith('tessera.draft.')),
+    local: localStorage.length,
+  }));
+}
+
+journey("MASH manager in two tabs: section 2 saved in one, then in the other from the copy opened before: refused, saying who saved it and when, with what was typed kept; the other version shown beside it, and theirs saved over it once seen", async (s, ctx) => {
+  const { id, manager } = await consultationForManager(ctx);
+  const { page } = s;
+  // Tab A, and tab B (the page the checks are made on), each signed in, each at section 2.
+  const tabA = await s.context.newPage();
+  tabA.setDefaultTimeout(20000);
+  try {
+    await tabA.goto(`${ctx.base}/`);
+    const kbA = await signIn({ page: tabA }, 'mash.manager');
+    await tabA.locator('h1', { hasText: 'Your workview' }).waitFor();
+    await tabA.goto(`${ctx.base}/#/steps/${id}?section=2`);
+    await tabA.getByRole('heading', { name: '2. Advice given / decision made' }).waitFor();
+    const kb = await signIn(s, 'mash.manager');
+    await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+    await page.goto(`${ctx.base}/#/steps/${id}?section=2`);
+    await page.getByRole('heading', { name: '2. Advice given / decision made' }).waitFor();
+    // Tab A records the decision.
+    await kbA.type(tabA.locator('#s2-advice'), 'Tab A: referred to the MASH for a strategy discussion.');
+    await kbA.press(tabA.getByLabel('Referral to Mash'));
+    await kbA.press(tabA.getByRole('button', { name: 'Save', exact: true }));
+    await banner(tabA, 'Section 2 saved.');
+    // Tab B, opened before it, records another: refused, and nothing of tab A's is replaced.
+    const typed = 'Tab B: further information given to the school only.';
+    await kb.type(page.locator('#s2-advice'), typed);
+    await kb.press(page.getByLabel('Further information given'));
+    await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+    const summary = page.locator('.govuk-error-summary', { hasText: "You saved section 2 'Advice given / decision made' in another tab or window at" });
+    await summary.waitFor();
+    const said = await text(summary);
+    expect(/at \d\d\/\d\d\/\d{4} \d\d:\d\d, after you opened it here\. Your changes here have not been saved\./.test(said), `the refusal reads: ${said}`);
+    expect(await summary.evaluate((el) => el === document.activeElement), 'the error summary does not have the focus');
+    expect((await page.locator('#s2-advice').inputValue()) === typed, 'what tab B typed was lost');
+    expect((await page.getByLabel('Further information given').isChecked()) && !(await page.getByLabel('Referral to Mash').isChecked()), "tab B's outcome was changed");
+    let saved = await section2(ctx, manager, id);
+    expect(saved.data.advice.startsWith('Tab A') && saved.data.outcomes.join() === 'referral-to-mash' && saved.revision === 1, `tab B's refused save changed section 2: ${JSON.stringify(saved)}`);
+    expect(!(await page.locator('.govuk-notification-banner--success').count()), 'tab B says its refused save was saved');
+    await s.check('section-saved-since-refused');
+    // The other version beside tab B's own, put back in the form, not yet saved.
+    await kb.press(summary.getByRole('button', { name: 'See the other version' }));
+    const restored = page.locator('#draft-banner', { hasText: 'has been put back in the form. It has not been saved yet.' });
+    await restored.waitFor();
+    expect((await text(restored)).includes('You saved this section in another tab or window at'), `the page does not say whose the other version is: ${await text(restored)}`);
+    const theirs = page.locator('#saved-version');
+    expect((await text(theirs)).includes('Tab A: referred to the MASH') && (await text(theirs)).includes('Referral to Mash'), `the other version is not shown: ${await text(theirs)}`);
+    expect((await page.locator('#s2-advice').inputValue()) === typed && (await page.getByLabel('Further information given').isChecked()) && !(await page.getByLabel('Referral to Mash').isChecked()), "tab B's typing was not put back");
+    expect((await drafts(page)).local === 0, 'something was kept in localStorage');
+    await s.check('section-saved-since-other-version');
+    // Seen, tab B's is saved over it.
+    await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+    await banner(page, 'Section 2 saved.');
+    saved = await section2(ctx, manager, id);
+    expect(saved.data.advice === typed && saved.data.outcomes.join() === 'further-information-given' && saved.revision === 2, `tab B's save once the other version was seen: ${JSON.stringify(saved)}`);
+    const left = await drafts(page);
+    expect(!left.session.length && !left.local, `drafts left once saved: ${JSON.stringify(left)}`);
+    expect(!(await page.locator('#draft-banner').count()), 'the restored notice is still shown once saved');
+  } finally {
+    await tabA.close();
+  }
+  await signOut(s);
+});
+
+journey("MASH manager: the session ends as section 2 is saved; the sign-in page names no one, and signed in again they are back at section 2 with what they typed put back, not yet saved, until saved; another worker signing in instead gets none of it", async (s, ctx) => {
+  const { id, manager } = await consultationForManager(ctx);
+  const { page } = s;
+  let kb = await signIn(s, 'mash.manager');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  const me = await page.evaluate(() => JSON.parse(sessionStorage.getItem('tessera.worker')).name);
+  await page.goto(`${ctx.base}/#/steps/${id}?section=2`);
+  await page.getByRole('heading', { name: '2. Advice given / decision made' }).waitFor();
+  const typed = 'Typed before the session ended: refer to the MASH.';
+  await kb.type(page.locator('#s2-advice'), typed);
+  await kb.press(page.getByLabel('Referral to Mash'));
+  // The session ends on the server (as at expiry), with the page's token.
+  const endSession = async () => apiCall(ctx.base, await page.evaluate(() => sessionStorage.getItem('tessera.token')), 'DELETE', '/api/v1/session');
+  await endSession();
+  await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+  await page.locator('h1', { hasText: 'Sign in to Tessera' }).waitFor();
+  const inset = await text(page.locator('.govuk-inset-text'));
+  expect(inset.startsWith('Your session has ended.') && inset.includes('kept in this tab'), `the sign-in page says: ${inset}`);
+  expect(new URL(page.url()).hash.includes(`next=${encodeURIComponent(`/steps/${id}?section=2`)}`), `the sign-in page does not know where they were: ${page.url()}`);
+  // Nothing of the last session in the header: no name, notices, password link or sign out.
+  expect(!(await page.locator('#signed-in').isVisible()) && !(await page.locator('#service-nav').isVisible()), 'the header of the session that ended is still shown');
+  const whole = await text(page.locator('body'));
+  for (const words of ['Signed in as', me, 'Notices', 'Change password', 'Sign out']) expect(!whole.includes(words), `the sign-in page shows '${words}'`);
+  let kept = await drafts(page);
+  expect(kept.session.length === 1 && kept.session[0] === `tessera.draft.${id}.2` && !kept.local, `the typing was not kept in this tab only: ${JSON.stringify(kept)}`);
+  await s.check('sign-in-after-session-ended');
+  // The same worker: back at section 2, with what they typed, not yet saved.
+  kb = await signIn(s, 'mash.manager');
+  await page.getByRole('heading', { name: '2. Advice given / decision made' }).waitFor();
+  expect(new URL(page.url()).hash.startsWith(`#/steps/${id}?section=2`), `signed in again, the page is ${page.url()}`);
+  const restored = page.locator('#draft-banner');
+  await restored.waitFor();
+  const notice = await text(restored);
+  expect(notice.includes('What you typed in section 2 has been put back in the form. It has not been saved yet.') && notice.includes('Your session ended before they were saved.'), `the notice reads: ${notice}`);
+  expect((await page.locator('#s2-advice').inputValue()) === typed && (await page.getByLabel('Referral to Mash').isChecked()), 'what was typed was not put back');
+  expect(!(await section2(ctx, manager, id)).data.advice, 'section 2 was saved while the session had ended');
+  await s.check('typing-put-back-after-sign-in');
+  await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+  await banner(page, 'Section 2 saved.');
+  const saved = await section2(ctx, manager, id);
+  expect(saved.data.advice === typed && saved.data.outcomes.join() === 'referral-to-mash', `section 2 once saved: ${JSON.stringify(saved.data)}`);
+  kept = await drafts(page);
+  expect(!kept.session.length, `the draft was kept once saved: ${JSON.stringify(kept)}`);
+  // Another worker signing in here: the draft is discarded, and they start at their own workview.
+  const secret = 'Typed by the MASH manager only, never to be seen by the next person.';
+  await kb.type(page.locator('#s2-advice'), secret);
+  await endSession();
+  await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+  await page.locator('h1', { hasText: 'Sign in to Tessera' }).waitFor();
+  expect((await drafts(page)).session.length === 1, 'the second typing was not kept');
+  kb = await signIn(s, 'mash.admin');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  kept = await drafts(page);
+  expect(!kept.session.length && !kept.local, `another worker signing in inherits the draft: ${JSON.stringify(kept)}`);
+  await page.goto(`${ctx.base}/#/steps/${id}?section=2`);
+  await page.locator('h1', { hasText: 'Consultation (CSSW) : Hampden Children Centre (7500065)' }).waitFor();
+  await page.getByRole('heading', { name: '2. Advice given / decision made' }).waitFor();
+  expect(!(await text(page.locator('body'))).includes(secret) && !(await page.locator('#draft-banner').count()), "another worker sees the manager's unsaved typing");
+  await signOut(s);
+});
+
 const started = Date.now();
 log('starting the suite with demo data (scripts/run.sh)');
 const suite = await startSuite(binDir);

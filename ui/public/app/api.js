@@ -38,7 +38,8 @@ export const session = {
   },
 };
 
-// Called when a token stops working (signed out elsewhere, expired, account ended).
+// Called when a token stops working (signed out elsewhere, expired, account ended), with the API's
+// message and the worker whose session it was.
 let onSignedOut = () => {};
 export function whenSignedOut(callback) {
   onSignedOut = callback;
@@ -77,8 +78,9 @@ async function send(method, path, { body, query, idempotent, reason } = {}) {
     /* not JSON: the status alone is reported */
   }
   if (response.status === 401 && session.token && path !== '/api/v1/session') {
+    const worker = session.worker;
     session.end();
-    onSignedOut(error?.message);
+    onSignedOut(error?.message, worker);
   }
   throw new ApiError(response.status, error, errors);
 }

@@ -2,6 +2,7 @@
 // routes in the fragment, so that one page serves them all; a path such as /people/1000001 (a
 // notice's link) is served the same page by the gateway and moved into the fragment below.
 import { ApiError, api, session, whenSignedOut } from './api.js';
+import { forgetAllDrafts, keepUnsavedWork, noteSessionEndedFor, whileShown } from './drafts.js';
 import { html, render } from './html.js';
 import { loginPage } from './pages/login.js';
 import { leaversCaseloadsPage, workviewPage } from './pages/workview.js';
@@ -105,7 +106,13 @@ function drawChrome(current) {
   const worker = session.worker;
   nav.hidden = !worker;
   signedIn.hidden = !worker;
-  if (!worker) return;
+  if (!worker) {
+    // Signed out (or the session ended): nothing of the last worker's stays in the header, where
+    // the next person at a shared PC would read their name and notices.
+    render(document.getElementById('nav-list'), '');
+    render(signedIn, '');
+    return;
+  }
   render(
     document.getElementById('nav-list'),
     navItems().map(
@@ -145,12 +152,16 @@ async function endSession() {
     /* already signed out on the server (401): nothing more to end there */
   }
   session.end();
+  // Signing out on purpose leaves nothing typed in the tab for whoever uses the PC next.
+  forgetAllDrafts();
   notify('You have signed out.');
   go('/login');
 }
 
 let drawing = 0;
 async function route() {
+  // Unsaved work is the page's that is shown: a new page registers its own (drafts.js).
+  whileShown(null);
   const { path, query } = parseHash();
   const match = routes.map((r) => ({ r, m: r.path.exec(path) })).find((x) => x.m);
   if (!session.token && !(match && match.r.open)) {
@@ -209,7 +220,15 @@ if (location.pathname !== '/' && location.pathname !== '/index.html') {
   history.replaceState(null, '', `/${fragment}`);
 }
 
-whenSignedOut(() => go('/login?expired=1'));
+// The session ended under the worker (expired, or ended elsewhere): what the page holds unsaved is
+// kept for them (drafts.js), and signing in again brings them back to the page they were on.
+whenSignedOut((message, worker) => {
+  keepUnsavedWork();
+  noteSessionEndedFor(worker?.id);
+  const { path } = parseHash();
+  const back = path === '/' || path === '/login' ? '' : `&next=${encodeURIComponent(location.hash.slice(1))}`;
+  go(`/login?expired=1${back}`);
+});
 
 // In-page links (the skip link, error summary links) move focus rather than change the route.
 document.getElementById('skip-link').addEventListener('click', (event) => {

@@ -1,5 +1,6 @@
 // Sign in: POST /api/v1/session, then the worker's workview (or the page they were sent from).
 import { post, session } from '../api.js';
+import { forgetDraftsNotOf, hasDrafts, sessionEndedFor } from '../drafts.js';
 import { html, render } from '../html.js';
 import { attempt, button, onSubmit, showErrors, textInput } from '../forms.js';
 import { go } from '../main.js';
@@ -9,7 +10,11 @@ export async function loginPage({ app, query }) {
   render(
     app,
     html`<div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
-      ${query.expired ? html`<div class="govuk-inset-text">Your session has ended. Sign in again to carry on.</div>` : ''}
+      ${query.expired
+        ? html`<div class="govuk-inset-text">Your session has ended. Sign in again to carry on.${
+            hasDrafts() ? ' What you had typed and not saved is kept in this tab, and put back in the form when you sign in again. If someone else signs in here instead, it is discarded.' : ''
+          }</div>`
+        : ''}
       <h1 class="govuk-heading-l">Sign in to Tessera</h1>
       <form id="login-form" novalidate>
         ${textInput({ id: 'username', name: 'username', label: 'Username', classes: 'govuk-!-width-one-half', autocomplete: 'username' })}
@@ -29,6 +34,11 @@ export async function loginPage({ app, query }) {
     const answer = await attempt(() => post('/api/v1/session', { username, password }), { field: 'password' });
     if (!answer) return;
     session.start(answer.token, answer.worker);
-    go(query.next && query.next.startsWith('/') ? query.next : '/');
+    // Work kept when a session ended goes back to its own worker only; someone else signing in here
+    // has it discarded, and starts at their own workview rather than the page the other was on.
+    forgetDraftsNotOf(answer.worker.id);
+    const ended = sessionEndedFor();
+    const sameWorker = !ended || ended === answer.worker.id;
+    go(sameWorker && query.next && query.next.startsWith('/') ? query.next : '/');
   });
 }

@@ -3,8 +3,9 @@
 // sent when the worker next saves, as the seed describes; next actions and Finish; Assign; and, for
 // system support, deleting a step recorded in error.
 import { ApiError, get, post, put, session } from '../api.js';
-import { formatDate, formatDateTime, html, render, stepStateTag, summaryList, table, tag } from '../html.js';
+import { formatDate, formatDateTime, html, raw, render, stepStateTag, summaryList, table, tag } from '../html.js';
 import { attempt, button, choices, clearErrors, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
+import { draftFor, forgetDraft, formValues, keepDraft, restoreForm, sameValues, whileShown } from '../drafts.js';
 import { go, notify } from '../main.js';
 import { MANAGER_ROLES, subjectLink } from './workview.js';
 
@@ -423,16 +424,20 @@ function nextActionsSection(step, section) {
 }
 
 function readOnlySection(section, recipients) {
+  return html`<h2 class="govuk-heading-m">${section.number}. ${section.title}</h2>${sectionValues(section, recipients, 'h3')}`;
+}
+
+// What a section holds, as read-only rows (a group's under its name, in a heading of level `sub`).
+function sectionValues(section, recipients, sub) {
   if (section.kind === 'next-actions') {
     const actions = section.data?.next_actions || [];
-    return html`<h2 class="govuk-heading-m">${section.number}. ${section.title}</h2>
-      ${actions.length ? summaryList(actions.map((a) => [a.title || a.action, [a.reason_title || a.reason, a.note].filter(Boolean).join(': ')])) : html`<p class="govuk-body">No next actions recorded.</p>`}`;
+    const titleOf = (a) => (section.next_action_types || []).find((t) => t.action === a.action)?.title;
+    return actions.length ? summaryList(actions.map((a) => [a.title || titleOf(a) || a.action, [a.reason_title || a.reason, a.note].filter(Boolean).join(': ')])) : html`<p class="govuk-body">No next actions recorded.</p>`;
   }
-  return html`<h2 class="govuk-heading-m">${section.number}. ${section.title}</h2>
-    ${fieldRuns(section.fields).map(
-      (run) => html`${run.group ? html`<h3 class="govuk-heading-s">${run.group}</h3>` : ''}
-        ${summaryList(run.fields.map((f) => [f.title, fieldValue(f, section.data?.[f.name], recipients)]))}`,
-    )}`;
+  return fieldRuns(section.fields).map(
+    (run) => html`${run.group ? html`<${raw(sub)} class="govuk-heading-s">${run.group}</${raw(sub)}>` : ''}
+      ${summaryList(run.fields.map((f) => [f.title, fieldValue(f, section.data?.[f.name], recipients)]))}`,
+  );
 }
 
 function assignForm(recipients, open) {
@@ -532,6 +537,7 @@ export async function stepPage({ app, params, query, isCurrent }) {
             (s) => html`<li class="${s === current ? 'app-section-list__item--current' : ''}">
               <a class="govuk-link" id="section-link-${s.number}" href="#/steps/${step.id}?section=${s.number}"${s === current ? html` aria-current="page"` : ''}${linkFields(s) ? html` data-field="${linkFields(s)}"` : ''}>${s.number}. ${s.title}</a>
               ${s.completed ? tag('Completed', 'green') : s.required ? html`<span class="govuk-body-s"> (required)</span>` : ''}
+              ${s !== current && editable && draftFor(step.id, s.number, me.id) ? tag('Changes not saved', 'yellow') : ''}
             </li>`,
           )}</ul>
         </nav>
@@ -557,7 +563,153 @@ export async function stepPage({ app, params, query, isCurrent }) {
       : ''}`,
   );
   wire(step, current, { app, query });
+  keepWork(step, current, recipients, me, editable);
   wireCloseForms(step);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Work not lost (drafts.js): what the worker typed into the section on screen is kept when their
+// session ends as they save, and when the section was saved by someone else (or in another tab)
+// since they opened it; it is put back in the form when they next see the section, with the version
+// saved meanwhile beside it, until they save it or discard it.
+
+// Who saved a section last, in words: 'You' or their name.
+function savedBy(section, me) {
+  if (section.saved_by && section.saved_by === me.id) return 'You';
+  return section.saved_by_name || 'Another worker';
+}
+
+function sectionForm(section) {
+  return document.getElementById(section.kind === 'next-actions' ? 'next-actions-form' : 'section-form');
+}
+
+function keepWork(step, section, recipients, me, editable) {
+  if (!section) return;
+  const form = editable ? sectionForm(section) : null;
+  const draft = draftFor(step.id, section.number, me.id);
+  const initial = form ? formValues(form) : null;
+  if (draft) showDraft(step, section, recipients, me, form, draft);
+  if (!form) return;
+  // When the session ends under the page (a save answered 401), what the form holds goes into a
+  // draft, unless it is what was drawn and there was no draft to keep.
+  whileShown(() => {
+    if (!form.isConnected) return;
+    const values = formValues(form);
+    if (!draft && sameValues(values, initial)) return;
+    keepDraft(step.id, section.number, { worker: me.id, revision: section.revision ?? 0, why: 'session-ended', values });
+  });
+}
+
+function showDraft(step, section, recipients, me, form, draft) {
+  const place = document.getElementById('section');
+  const banner = document.createElement('div');
+  banner.className = 'govuk-notification-banner';
+  banner.id = 'draft-banner';
+  banner.setAttribute('role', 'alert');
+  banner.setAttribute('aria-labelledby', 'draft-banner-title');
+  const changed = (section.revision ?? 0) !== (draft.revision ?? 0);
+  const when = formatDateTime(section.saved_at);
+  const who = savedBy(section, me);
+  const cause = draft.why === 'section-changed' ? '' : 'Your session ended before they were saved. ';
+  const since = changed
+    ? who === 'You'
+      ? `You saved this section in another tab or window at ${when}, after you opened it here: that version is shown below the form. `
+      : `${who} saved this section at ${when}, after you opened it: their version is shown below the form. `
+    : '';
+  const what = form
+    ? changed
+      ? 'Check yours against it, then select Save to replace it with yours, or discard your changes to keep it.'
+      : 'Check them, then select Save.'
+    : OPEN_STATES.includes(step.state) || step.state === 'incoming'
+      ? 'This step is not in your Current work: resume it to get them back in the form.'
+      : `This step is ${step.state}, so they cannot be saved.`;
+  render(
+    banner,
+    html`<div class="govuk-notification-banner__header"><h2 class="govuk-notification-banner__title" id="draft-banner-title">Important</h2></div>
+      <div class="govuk-notification-banner__content">
+        <p class="govuk-notification-banner__heading">${form ? `What you typed in section ${section.number} has been put back in the form. It has not been saved yet.` : `What you typed in section ${section.number} has not been saved.`}</p>
+        <p class="govuk-body">${cause}${since}${what}</p>
+        <button type="button" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0" id="discard-draft" data-module="govuk-button">Discard my changes</button>
+      </div>`,
+  );
+  place.prepend(banner);
+  banner.querySelector('#discard-draft').addEventListener('click', () => {
+    forgetDraft(step.id, section.number);
+    notify(`Your changes to section ${section.number} were discarded.`);
+    reload(step, section);
+  });
+  if (!form) return;
+  restoreForm(form, draft.values);
+  if (form.querySelector('input[name="request_type"]:checked')?.value) document.getElementById('new-request')?.setAttribute('open', '');
+  if (changed) {
+    const theirs = document.createElement('div');
+    theirs.className = 'govuk-summary-card';
+    theirs.id = 'saved-version';
+    render(
+      theirs,
+      html`<div class="govuk-summary-card__title-wrapper"><h3 class="govuk-summary-card__title">The version ${who === 'You' ? 'you saved in another tab or window' : `${who} saved`} at ${when}</h3></div>
+        <div class="govuk-summary-card__content">${sectionValues({ ...section, next_action_types: step.next_action_types }, recipients, 'h4')}<p class="govuk-body">${section.completed ? 'Section completed.' : 'Section not completed.'}</p></div>`,
+    );
+    form.after(theirs);
+  }
+}
+
+// A save refused because the section was saved since the page was drawn (409 section_changed):
+// what the worker typed stays on the page, the error summary says who saved it and when, and offers
+// the other version, which the page then shows beside the worker's own, put back in the form.
+async function showSectionChanged(step, section, form, me, error) {
+  let latest = null;
+  try {
+    latest = (await get(`/api/v1/steps/${step.id}`)).sections?.find((s) => s.number === section.number);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+  }
+  if (!form.isConnected) return;
+  const who = latest ? savedBy(latest, me) : '';
+  const message = !latest
+    ? error.message
+    : who === 'You'
+      ? `You saved section ${section.number} '${section.title}' in another tab or window at ${formatDateTime(latest.saved_at)}, after you opened it here. Your changes here have not been saved.`
+      : `${who} saved section ${section.number} '${section.title}' at ${formatDateTime(latest.saved_at)}, after you opened it. Your changes have not been saved.`;
+  showErrors([{ field: '', message }]);
+  const body = document.querySelector('.govuk-error-summary .govuk-error-summary__body');
+  const more = document.createElement('div');
+  render(
+    more,
+    html`<p class="govuk-body">What you typed is still below. See the other version to compare it with yours: what you typed is kept, and you can then save yours over it or discard it.</p>
+      <button type="button" class="govuk-button govuk-button--secondary govuk-!-margin-top-2 govuk-!-margin-bottom-0" id="see-other-version" data-module="govuk-button">See the other version</button>`,
+  );
+  body.append(more);
+  more.querySelector('#see-other-version').addEventListener('click', () => {
+    keepDraft(step.id, section.number, { worker: me.id, revision: section.revision ?? 0, why: 'section-changed', values: formValues(form) });
+    reload(step, section);
+  });
+}
+
+// A save of the section (or the finish, which saves the next actions): the API's refusals shown as
+// attempt shows them, but for a section saved since (showSectionChanged) and the end of the session
+// (the page leaves for sign in; what the form holds is kept, keepWork). The answer, or undefined.
+async function saveSection(step, section, form, me, call, options = {}) {
+  try {
+    const saved = await call();
+    forgetDraft(step.id, section.number);
+    // The page stays on after a save when a request then sent is refused: its next save is of this one.
+    const now = saved?.sections?.find((s) => s.number === section.number);
+    if (now) section.revision = now.revision;
+    return saved;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.status === 401) return undefined;
+    if (error.code === 'section_changed') {
+      await showSectionChanged(step, section, form, me, error);
+      return undefined;
+    }
+    showErrors(
+      error.errors.map((e) => ({ field: e.field || options.field || '', message: e.message })),
+      options.scope,
+    );
+    return undefined;
+  }
 }
 
 // Cancelling a step that is no longer needed (a reason kept in its history; final) and reopening a
@@ -766,7 +918,10 @@ function wire(step, section) {
     onSubmit(sectionForm, async (data, submitter) => {
       pendingRequests.delete(step.id);
       const completed = data.getAll('completed').includes('true');
-      const saved = await attempt(() => put(`/api/v1/steps/${step.id}/sections/${section.number}`, { data: sectionData(section, sectionForm), completed }));
+      // The revision the form was drawn from: a section saved since is refused, not saved over.
+      const saved = await saveSection(step, section, sectionForm, session.worker, () =>
+        put(`/api/v1/steps/${step.id}/sections/${section.number}`, { data: sectionData(section, sectionForm), completed, revision: section.revision ?? 0 }),
+      );
       if (!saved) return;
       // The new request goes once the section is saved, as the seed says.
       const type = data.get('request_type');
@@ -815,7 +970,9 @@ function wire(step, section) {
         return a;
       });
       if (submitter?.value !== 'finish') {
-        const saved = await attempt(() => put(`/api/v1/steps/${step.id}/sections/${section.number}`, { data: { next_actions: nextActions }, completed: false }));
+        const saved = await saveSection(step, section, actionsForm, session.worker, () =>
+          put(`/api/v1/steps/${step.id}/sections/${section.number}`, { data: { next_actions: nextActions }, completed: false, revision: section.revision ?? 0 }),
+        );
         if (!saved) return;
         notify(`Section ${section.number} saved.`);
         return reload(step, section);
@@ -826,7 +983,10 @@ function wire(step, section) {
       if (!nextActions.length && section.required) {
         return showErrors([{ field: 'next_actions', message: `Add a next action in section ${section.number} '${section.title}' before finishing.` }]);
       }
-      const done = await attempt(() => post(`/api/v1/steps/${step.id}/finish`, nextActions.length ? { next_actions: nextActions } : {}));
+      // The actions kept are the next-actions section's: from the revision the page was drawn from.
+      const body = { revision: section.revision ?? 0 };
+      if (nextActions.length) body.next_actions = nextActions;
+      const done = await saveSection(step, section, actionsForm, session.worker, () => post(`/api/v1/steps/${step.id}/finish`, body));
       if (!done) return;
       notify(`${done.heading || done.title} is finished.`);
       go('/');
