@@ -708,9 +708,26 @@ parsed:;
         route->fn(call);
 }
 
+/* Whether the path, as h2o decoded it (path_normalized: percent-escapes undone, no query), holds a
+ * control character: a NUL, a line break, DEL. No path of the API or the UI has one. */
+static int http__path_has_control(h2o_iovec_t path)
+{
+    for (size_t i = 0; i < path.len; i++) {
+        unsigned char c = (unsigned char)path.base[i];
+        if (c < 0x20 || c == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
 static int http__on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     gateway_t *gw = *(gateway_t **)(self + 1);
+    /* A path with a control character is refused here, before any route or file is looked up: h2o's
+     * file handler opens the decoded path as a C string, which ends at a NUL, and takes the type from
+     * the whole path's extension, so /app/main.js%00.html was main.js served as text/html (and
+     * /index.html%00.js the page as a script; /..%00 a redirect to /..%00/). */
+    int control = http__path_has_control(req->path_normalized);
     /* Only the API and the operational endpoints are ours; anything else is the UI's files. */
     int ours = h2o_memis(req->path_normalized.base,
                          req->path_normalized.len < 5 ? req->path_normalized.len : 5, H2O_STRLIT("/api/")) ||
@@ -718,11 +735,15 @@ static int http__on_req(h2o_handler_t *self, h2o_req_t *req)
                h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/healthz")) ||
                h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/readyz")) ||
                h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/metrics"));
-    if (!ours)
+    if (!ours && !control)
         return -1;
     gw_call_t *call = calloc(1, sizeof(*call));
-    if (call == NULL)
-        return -1;
+    if (call == NULL) {
+        if (!control)
+            return -1;
+        h2o_send_error_400(req, "Bad Request", "The path holds a control character.", 0);
+        return 0;
+    }
     call->gateway = gw;
     call->req = req;
     call->started_ns = uv_hrtime();
@@ -731,7 +752,12 @@ static int http__on_req(h2o_handler_t *self, h2o_req_t *req)
     call->slot = h2o_mem_alloc_shared(&req->pool, sizeof(gw_call_t *), http__on_req_disposed);
     *call->slot = call;
     gw->in_flight++;
-    http__dispatch(call, req);
+    if (control)
+        gw_fail(call, TSR_E_INVALID, "invalid_path", NULL,
+                "The path holds a control character (such as %%00 or a line break), which no address of "
+                "Tessera has: check the link or the address typed.");
+    else
+        http__dispatch(call, req);
     return 0;
 }
 

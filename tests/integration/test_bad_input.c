@@ -8,10 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include "tsr_testenv.h"
 
@@ -181,31 +177,6 @@ static void test_a_body_over_1_mib_is_refused_with_413(void **state)
     assert_unchanged_but_views(before, 0);
 }
 
-/* Sends request as it is, bytes and all, to the gateway and reads the answer until the gateway
- * closes the connection (h2o closes it after a framing error); a malloc'd string. */
-static char *raw_http(const char *request)
-{
-    char host[64] = "";
-    int port = 0;
-    assert_int_equal(sscanf(testenv->base_url, "http://%63[^:]:%d", host, &port), 2);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    assert_int_equal(inet_pton(AF_INET, host, &a.sin_addr), 1);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    struct timeval tv = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    assert_int_equal(send(fd, request, strlen(request), MSG_NOSIGNAL), (ssize_t)strlen(request));
-    size_t cap = 65536, len = 0;
-    char *out = malloc(cap);
-    ssize_t n;
-    while (len + 1 < cap && (n = recv(fd, out + len, cap - len - 1, 0)) > 0)
-        len += (size_t)n;
-    out[len] = '\0';
-    close(fd);
-    return out;
-}
-
 /* h2o answered a body over its limit, a Content-Length that is no number, broken chunked framing and
  * an unknown Transfer-Encoding itself, before the gateway's handler ran, in plain text ("request entity
  * is too large", "broken chunked-encoding"): they are the API's JSON errors now, naming the header. */
@@ -228,7 +199,7 @@ static void test_framing_h2o_refuses_is_answered_in_json(void **state)
          "HTTP/1.1 400 ", "unsupported_transfer_encoding", "Transfer-Encoding"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *answer = raw_http(cases[i].request);
+        char *answer = testenv_raw_http(testenv, cases[i].request);
         if (strncmp(answer, cases[i].status, strlen(cases[i].status)) != 0 ||
             strcasestr(answer, "\r\ncontent-type: application/json") == NULL ||
             strcasestr(answer, "\r\ncontent-security-policy: default-src 'none'") == NULL ||
@@ -250,7 +221,7 @@ static void test_framing_h2o_refuses_is_answered_in_json(void **state)
     }
     /* A request line that cannot be parsed is answered by h2o before anything else can be: its plain
      * 400, which no filter sees (lib/http1.c send_bad_request). */
-    char *answer = raw_http("NOT A REQUEST\r\n\r\n");
+    char *answer = testenv_raw_http(testenv, "NOT A REQUEST\r\n\r\n");
     assert_non_null(strstr(answer, "HTTP/1.1 400 "));
     free(answer);
     /* And the gateway carries on. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tsr_testenv.h"
 
@@ -82,6 +83,49 @@ static void test_files_missing_files_and_the_api_are_not_the_page(void **state)
     }
 }
 
+/* A path with a NUL or another control character in it, raw or percent-encoded, is refused with 400
+ * invalid_path before any file is looked up: h2o opened the decoded path as a C string, which ends at
+ * the NUL, and typed the answer by the whole path's extension, so /app/main.js%00.html was main.js
+ * served as text/html, /index.html%00.js the page served as a script, and /..%00 a redirect to
+ * /..%00/. Sent as written (no client's dot-segment tidying). */
+static void test_a_path_with_a_nul_or_a_control_character_is_refused(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"/app/main.js%00.html",
+                                        "/index.html%00.js",
+                                        "/..%00",
+                                        "/%00",
+                                        "/app/main.js%0a",
+                                        "/people/1000001%0d%0aSet-Cookie:%20x=1",
+                                        "/app%1f/main.js",
+                                        "/app/main.js%7f",
+                                        "/api/v1/people/1000001%00",
+                                        "/healthz%00"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        char request[256];
+        snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                 paths[i]);
+        char *answer = testenv_raw_http(testenv, request);
+        const char *body = strstr(answer, "\r\n\r\n");
+        json_t *json = body ? json_loads(body + 4, 0, NULL) : NULL;
+        const char *code = json_string_value(json_object_get(json_object_get(json, "error"), "code"));
+        if (strncmp(answer, "HTTP/1.1 400 ", 13) != 0 || code == NULL || strcmp(code, "invalid_path") != 0 ||
+            strcasestr(answer, "\r\nlocation:") != NULL || strstr(answer, "function route") != NULL ||
+            strstr(answer, UI_SCRIPT) != NULL)
+            fail_msg("GET %s: %.400s", paths[i], answer);
+        const char *message = json_string_value(json_object_get(json_object_get(json, "error"), "message"));
+        assert_non_null(strstr(message, "control character"));
+        json_decref(json);
+        free(answer);
+    }
+    /* The files themselves are still served, and a percent-encoded ordinary character is still itself. */
+    char *answer =
+        testenv_raw_http(testenv, "GET /app/main%2ejs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    if (strncmp(answer, "HTTP/1.1 200 ", 13) != 0 || strstr(answer, "function route") == NULL)
+        fail_msg("GET /app/main%%2ejs: %.300s", answer);
+    free(answer);
+}
+
 /* The UI's page, its files and the API's answers all carry the security headers:
  * (h2o's own errors too: integration_bad_input) they carried none, so any site could frame the UI
  * (clickjacking), a file could be sniffed as another type, and an address with a person's id left in the
@@ -133,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_a_path_of_the_ui_is_answered_with_its_page),
         cmocka_unit_test(test_files_missing_files_and_the_api_are_not_the_page),
         cmocka_unit_test(test_every_answer_carries_the_security_headers),
+        cmocka_unit_test(test_a_path_with_a_nul_or_a_control_character_is_refused),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

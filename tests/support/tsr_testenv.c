@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -542,6 +543,33 @@ testenv_response_t testenv_http(testenv_t *env, const char *method, const char *
         r.json = json_loads(r.body, 0, NULL);
     testenv_response_header(&r, "x-trace-id", r.trace_id, sizeof(r.trace_id));
     return r;
+}
+
+char *testenv_raw_http(testenv_t *env, const char *request)
+{
+    char host[64] = "";
+    int port = 0;
+    pthread_mutex_lock(&env->lock);
+    int parsed = sscanf(env->base_url, "http://%63[^:]:%d", host, &port);
+    pthread_mutex_unlock(&env->lock);
+    assert_int_equal(parsed, 2);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    assert_int_equal(inet_pton(AF_INET, host, &a.sin_addr), 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(send(fd, request, strlen(request), MSG_NOSIGNAL), (ssize_t)strlen(request));
+    size_t cap = 65536, len = 0;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    ssize_t n;
+    while (len + 1 < cap && (n = recv(fd, out + len, cap - len - 1, 0)) > 0)
+        len += (size_t)n;
+    out[len] = '\0';
+    close(fd);
+    return out;
 }
 
 void testenv_response_free(testenv_response_t *r)

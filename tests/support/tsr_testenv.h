@@ -70,6 +70,11 @@ int testenv_log_has(testenv_t *env, const char *daemon, const char *text);
 testenv_response_t testenv_http(testenv_t *env, const char *method, const char *path, const char *token,
                                 const char *body, const char *header);
 void testenv_response_free(testenv_response_t *r);
+/* Sends request as it is, bytes and all, to the gateway and reads the answer until the gateway
+ * closes the connection (send "Connection: close", or a request h2o closes it after); a malloc'd
+ * string, status line and headers included. For what an HTTP client would not send as written: broken
+ * framing, a path with a dot segment or a percent-encoded NUL. */
+char *testenv_raw_http(testenv_t *env, const char *request);
 /* The value of a response header (case-insensitive name) copied into out, or NULL when absent. */
 const char *testenv_response_header(const testenv_response_t *r, const char *name, char *out, size_t size);
 /* Signs in a demo user (password tessera-demo); returns a malloc'd token. */
