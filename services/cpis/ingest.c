@@ -14,6 +14,7 @@
 #include "notifications.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
+#include "tsr_json.h"
 #include "tsr_log.h"
 #include "tsr_metrics.h"
 #include "tsr_nhs.h"
@@ -206,14 +207,18 @@ static int ingest__nhs_layout(const char *s)
 /* Reads and checks one notification; n->valid says whether it passed, n->reason why not. */
 static void ingest__validate(ingest_note_t *n, int64_t now)
 {
-    json_error_t jerr = {0};
+    tsr_error_t unread = {0};
     n->valid = 1;
     /* Read with its batch (batch_json), or alone from its own text. */
     if (n->obj == NULL)
-        n->obj = json_loads(n->raw, JSON_REJECT_DUPLICATES, &jerr);
+        n->obj = tsr_json_load(n->raw, strlen(n->raw), "The notification", &unread);
+    if (n->obj == NULL) {
+        ingest__fault(n, "not_an_object", "%s", unread.message);
+        return;
+    }
     if (!json_is_object(n->obj)) {
-        ingest__fault(n, "not_an_object", "The notification is not a JSON object: %s.",
-                      n->obj ? "it is another kind of value" : jerr.text);
+        ingest__fault(n, "not_an_object",
+                      "The notification is not a JSON object: it is another kind of value.");
         return;
     }
     const json_t *o = n->obj;
@@ -1405,12 +1410,9 @@ done:
  * faults answered as the gateway answers any body's. *list is the notifications, inside *batch. */
 static int ingest__read_batch(const char *text, json_t **batch, const json_t **list, tsr_error_t *err)
 {
-    json_error_t jerr;
-    *batch = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    *batch = tsr_json_load(text, strlen(text), "The body", err);
     if (*batch == NULL)
-        return tsr_error_set(err, TSR_E_INVALID, "malformed_json", NULL,
-                             "The body is not valid JSON: %s (line %d, column %d).", jerr.text, jerr.line,
-                             jerr.column);
+        return -1;
     if (!json_is_object(*batch))
         return tsr_error_set(err, TSR_E_INVALID, "invalid_body", NULL, "The body must be a JSON object.");
     const char *key;

@@ -17,6 +17,7 @@
 #include "notifications.pb-c.h"
 #include "records.pb-c.h"
 #include "tsr_envelope.h"
+#include "tsr_json.h"
 #include "tsr_log.h"
 #include "tsr_nhs.h"
 #include "tsr_outbox.h"
@@ -1498,14 +1499,15 @@ int cpis_uploads_response(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Cpis__ResponseRead *in = (const Tsr__Cpis__ResponseRead *)call->payload;
     if (tsr_actor_require_role(call->actor, response_readers, "read back a CP-IS response", err) != 0)
         return -1;
-    json_error_t jerr;
-    json_t *body = json_loads(in->response_json, JSON_REJECT_DUPLICATES, &jerr);
+    const char *text = in->response_json ? in->response_json : "";
+    json_t *body = tsr_json_load(text, strlen(text), "The response", err);
     json_t *failures = json_array(), *updates = json_array(), *seen = json_object();
     PGresult *recs = NULL;
     int rc = -1;
+    if (body == NULL)
+        goto done;
     if (!json_is_object(body)) {
-        tsr_error_set(err, TSR_E_INVALID, "invalid_json", NULL, "The response is not a JSON object%s%s.",
-                      body ? "" : ": ", body ? "" : jerr.text);
+        tsr_error_set(err, TSR_E_INVALID, "invalid_json", NULL, "The response is not a JSON object.");
         goto done;
     }
     const char *key;

@@ -11,6 +11,7 @@
 
 #include "gateway.h"
 #include "tsr_envelope.h"
+#include "tsr_json.h"
 #include "tsr_log.h"
 #include "tsr_metrics.h"
 #include "tsr_text.h"
@@ -667,12 +668,10 @@ static void http__dispatch(gw_call_t *call, h2o_req_t *req)
             call->raw_body_len = req->entity.len;
             goto parsed;
         }
-        json_error_t jerr;
-        call->body = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES, &jerr);
+        tsr_error_t jerr;
+        call->body = tsr_json_load(req->entity.base, req->entity.len, "The body", &jerr);
         if (call->body == NULL) {
-            gw_fail(call, TSR_E_INVALID, "malformed_json", NULL,
-                    "The body is not valid JSON: %s (line %d, column %d).", jerr.text, jerr.line,
-                    jerr.column);
+            gw_reply_error(call, &jerr);
             return;
         }
         if (!json_is_object(call->body)) {

@@ -87,6 +87,48 @@ static void test_malformed_json_is_refused_naming_where(void **state)
     assert_unchanged_but_views(before, 0);
 }
 
+/* A string with a NUL in it (\u0000) is refused naming the field and saying what is wrong, and no
+ * fault of JSON is told in jansson's words: "\u0000 is not allowed without JSON_ALLOW_NUL" and
+ * "'[' or '{' expected near end of file" reached callers as they were. */
+static void test_a_nul_in_a_string_or_broken_json_is_told_in_words_naming_the_field(void **state)
+{
+    (void)state;
+    snapshot_t before = snapshot();
+    static const struct {
+        const char *path, *body, *code, *field, *words;
+    } cases[] = {
+        {"/api/v1/organisations", "{\"name\":\"Hampden\\u0000 Centre\"}", "invalid_characters", "name",
+         "name may not contain a NUL character"},
+        {"/api/v1/people",
+         "{\"legal_name\":{\"given\":\"A\\u0000nn\",\"family\":\"Nulling\"},\"gender\":\"female\"}",
+         "invalid_characters", "legal_name.given", "legal_name.given may not contain a NUL character"},
+        {"/api/v1/people",
+         "{\"legal_name\":{\"given\":\"Ann\",\"family\":\"Nulling\"},\"other_names\":[\"A\",\"\\u0000\"]}",
+         "invalid_characters", "other_names[1]", "other_names[1] may not contain a NUL character"},
+        {"/api/v1/organisations", "{\"na\\u0000me\":\"x\"}", "invalid_characters", NULL, "NUL character"},
+        {"/api/v1/organisations", "{\"name\":\"A\"} {}", "malformed_json", NULL, "more after the JSON value"},
+        {"/api/v1/organisations", "{\"name\":tru}", "malformed_json", NULL, "true, false and null"},
+        {"/api/v1/organisations", "{\"name\" \"A\"}", "malformed_json", NULL, "':' is missing"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        testenv_response_t r = testenv_http(testenv, "POST", cases[i].path, admin, cases[i].body, NULL);
+        testenv_assert_error(&r, 400, cases[i].code);
+        const json_t *error = json_object_get(r.json, "error");
+        const char *message = json_string_value(json_object_get(error, "message"));
+        if (strstr(message, cases[i].words) == NULL || strstr(message, "JSON_") != NULL ||
+            strstr(message, "expected near") != NULL || strstr(message, "token") != NULL)
+            fail_msg("%s: %s", cases[i].body, message);
+        if (cases[i].field != NULL)
+            assert_string_equal(json_string_value(json_object_get(error, "field")), cases[i].field);
+        else
+            assert_null(json_object_get(error, "field"));
+        testenv_response_free(&r);
+    }
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM records.people WHERE family_name = 'Nulling'"), 0);
+    assert_unchanged_but_views(before, 0);
+}
+
 static void test_missing_and_mistyped_fields_name_the_field(void **state)
 {
     (void)state;
@@ -448,6 +490,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_malformed_json_is_refused_naming_where),
+        cmocka_unit_test(test_a_nul_in_a_string_or_broken_json_is_told_in_words_naming_the_field),
         cmocka_unit_test(test_missing_and_mistyped_fields_name_the_field),
         cmocka_unit_test(test_a_nested_member_or_the_step_in_the_path_is_named_as_the_caller_sent_it),
         cmocka_unit_test(test_a_name_over_200_characters_is_refused),

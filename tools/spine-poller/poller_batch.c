@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tsr_json.h"
 #include "tsr_text.h"
 
 void poller_batch_spans_free(poller_spans_t *s)
@@ -192,10 +193,10 @@ static void *batch__check(void *arg)
         size_t len = c->spans->ends[k] - c->spans->starts[k];
         json_t *v = json_loadb(at, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
         if (v == NULL) {
-            char fault[300];
+            char words[300], fault[400];
+            tsr_json_error_words(&jerr, words, sizeof(words));
             snprintf(fault, sizeof(fault),
-                     "notification %zu of the file is not JSON (%s, at character %d of it)", k + 1, jerr.text,
-                     jerr.position);
+                     "notification %zu of the file is not JSON: %s, counted from its start", k + 1, words);
             c->spans->standins[k] = poller_batch_standin("notification", c->name, fault, at, len);
             c->ok = c->spans->standins[k] != NULL;
         }

@@ -56,6 +56,7 @@
 #include "tsr_log.h"
 #include "tsr_daemon.h"
 #include "tsr_error.h"
+#include "tsr_json.h"
 #include "tsr_metrics.h"
 #include "tsr_text.h"
 
@@ -1013,9 +1014,11 @@ static int poller__file(poller_t *p, const char *name)
         char why[400];
         if (text != NULL && tsr_text_trimmed_length(text) == 0)
             snprintf(why, sizeof(why), "the file is empty: no JSON, no notifications");
-        else
-            snprintf(why, sizeof(why), "not JSON (line %d, column %d: %s)", jerr.line, jerr.column,
-                     jerr.text);
+        else {
+            char words[300];
+            tsr_json_error_words(&jerr, words, sizeof(words));
+            snprintf(why, sizeof(why), "not JSON: %s", words);
+        }
         int rc = poller__reject(p, name, why, &r, "file");
         free(text);
         return rc;

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cpis.pb-c.h"
+#include "tsr_json.h"
 #include "tsr_text.h"
 
 /* A file of many plans takes a while to check. */
@@ -99,7 +100,9 @@ int cli_cpis_read_response(cli_context_t *ctx, int argc, char **argv)
     json_error_t jerr;
     json_t *response = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &jerr);
     if (response == NULL) {
-        fprintf(stderr, "tessera: %s: line %d: %s\n", argv[1], jerr.line, jerr.text);
+        char words[400];
+        tsr_json_error_words(&jerr, words, sizeof(words));
+        fprintf(stderr, "tessera: %s cannot be read: %s.\n", argv[1], words);
         return 1;
     }
     char *text = json_dumps(response, JSON_COMPACT | JSON_ENCODE_ANY);
