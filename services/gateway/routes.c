@@ -175,10 +175,11 @@ static void routes__notices_listed(gw_call_t *call, const char *daemon, const Ts
     json_t *items = json_array();
     for (size_t i = 0; i < list->n_items; i++) {
         const Tsr__Notifications__Notice *n = list->items[i];
-        json_t *item = json_pack(
-            "{s:o, s:s, s:s, s:s, s:o, s:o, s:s}", "id", gw_json_id(n->id), "kind", n->kind, "title",
-            n->title, "link", n->link, "created_at", gw_json_time(n->created_at_ms), "read_at",
-            n->read_at_ms ? gw_json_time(n->read_at_ms) : json_null(), "email_status", n->email_status);
+        json_t *item =
+            json_pack("{s:o, s:s, s:s, s:s, s:o, s:o, s:s, s:I}", "id", gw_json_id(n->id), "kind", n->kind,
+                      "title", n->title, "link", n->link, "created_at", gw_json_time(n->created_at_ms),
+                      "read_at", n->read_at_ms ? gw_json_time(n->read_at_ms) : json_null(), "email_status",
+                      n->email_status, "occurrences", (json_int_t)(n->occurrences ? n->occurrences : 1));
         if (item != NULL)
             json_array_append_new(items, item);
     }

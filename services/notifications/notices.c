@@ -144,11 +144,15 @@ typedef struct {
     uint64_t but;         /* except this worker (who sent the request to the queue they work) */
     const char *kind, *title, *link, *dedupe_key;
     int email;
+    int count_repeats; /* the same key again: one occurrence more, and unread again */
 } notices_new_t;
 
 /* One notice to each recipient, never twice for the same key (a replayed event, or a producer
  * asking again). An e-mail is queued for each recipient with an address; one without is marked
- * failed with the reason, so that the delivery status says why nothing arrived. */
+ * failed with the reason, so that the delivery status says why nothing arrived. A producer that
+ * counts repeats (count_repeats) asks again for each occurrence of the same thing under one key: the
+ * notice counts it and is unread again, its e-mail not sent again. (A replayed event is never applied
+ * twice: the inbox passes over what it has applied.) */
 static int notices__insert(PGconn *conn, const char *producer, const notices_new_t *n, tsr_error_t *err)
 {
     if (n->kind[0] == '\0' || n->title[0] == '\0' || n->dedupe_key[0] == '\0')
@@ -162,7 +166,7 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
     snprintf(manager_of, sizeof(manager_of), "%" PRIu64, n->managers_of);
     char but[32];
     snprintf(but, sizeof(but), "%" PRIu64, n->but);
-    const char *p[12] = {ids,
+    const char *p[13] = {ids,
                          n->team_id ? team : NULL,
                          n->kind,
                          n->title,
@@ -173,7 +177,8 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
                          n->managers_of ? manager_of : NULL,
                          n->roles,
                          but,
-                         notices__config.escalate_fallback};
+                         notices__config.escalate_fallback,
+                         n->count_repeats ? "true" : "false"};
     PGresult *res =
         tsr_db_exec(conn,
                     "INSERT INTO notices (worker_id, kind, title, link, dedupe_key, producer, email_status,"
@@ -203,9 +208,11 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
                     "     AND NOT EXISTS (SELECT 1 FROM managers)) r"
                     " LEFT JOIN members m ON m.worker_id = r.w"
                     " WHERE r.w <> 0 AND r.w <> $11::bigint AND NOT coalesce(m.ended, false)"
-                    " ON CONFLICT (dedupe_key, worker_id) DO NOTHING"
-                    " RETURNING worker_id, email_status = 'failed'",
-                    12, p, err);
+                    " ON CONFLICT (dedupe_key, worker_id) DO UPDATE"
+                    "  SET occurrences = notices.occurrences + 1, read_at = NULL WHERE $13::boolean"
+                    /* A notice counted again is not new: its missing address was told of already. */
+                    " RETURNING worker_id, email_status = 'failed' AND occurrences = 1",
+                    13, p, err);
     free(ids);
     if (res == NULL)
         return -1;
@@ -237,7 +244,8 @@ static int notices__apply_requested(tsr_event_t *ev, tsr_error_t *err)
                          .title = n->title,
                          .link = n->link,
                          .dedupe_key = n->dedupe_key,
-                         .email = n->email};
+                         .email = n->email,
+                         .count_repeats = n->count_repeats};
     int rc = notices__insert(ev->conn, ev->event->producer, &add, err);
     tsr__notifications__notice_requested__free_unpacked(n, NULL);
     return rc;
@@ -509,7 +517,7 @@ int notifications_notices_list(tsr_call_t *call, tsr_error_t *err)
                     "SELECT id, kind, title, link, (extract(epoch FROM created_at) * 1000)::bigint,"
                     " coalesce((extract(epoch FROM read_at) * 1000)::bigint, 0), email_status,"
                     " (SELECT count(*) FROM notices u WHERE u.worker_id = $1::bigint"
-                    "   AND u.read_at IS NULL)"
+                    "   AND u.read_at IS NULL), occurrences"
                     " FROM notices WHERE worker_id = $1::bigint"
                     " AND (NOT $2::boolean OR read_at IS NULL)"
                     " AND ($3::bigint IS NULL OR id < $3::bigint)"
@@ -536,6 +544,7 @@ int notifications_notices_list(tsr_call_t *call, tsr_error_t *err)
         items[i].created_at_ms = strtoll(PQgetvalue(res, i, 4), NULL, 10);
         items[i].read_at_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
         items[i].email_status = PQgetvalue(res, i, 6);
+        items[i].occurrences = (uint32_t)strtoul(PQgetvalue(res, i, 8), NULL, 10);
         ptrs[i] = &items[i];
     }
     char next[32] = "";

@@ -173,7 +173,7 @@ static int access__tell_of_leaver_caseload(tsr_event_t *ev, const char *id, cons
     tsr_call_t call = tsr_call_for_event(ev, &system);
     int rc = records_notice_tell(&call, res, "leaver-caseload",
                                  "A key worker who has left still has people allocated to them",
-                                 "/leavers/caseloads", key, err);
+                                 "/leavers/caseloads", key, 0, err);
     PQclear(res);
     return rc;
 }

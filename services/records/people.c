@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "access.h"
 #include "notifications.pb-c.h"
@@ -253,7 +254,11 @@ static PGresult *person__select(tsr_call_t *call, uint64_t id, tsr_error_t *err)
 /* Refuses a read of a record the actor may not see, and keeps the refusal in the audit trail. */
 /* Seed 002: the managers of a restricted record (the line managers of its allocated workers and the
  * managers of its allocated teams; failing those, whoever restricted it) hear of anyone outside its
- * access list trying to open it, through the notifications daemon. The notice names no one. */
+ * access list trying to open it, through the notifications daemon. The notice names no one. One
+ * notice a worker, record and day (UTC), counting the attempts (count_repeats): a notice an attempt
+ * let one worker's 510 refused reads bury their managers' and system support's real work (a CP-IS
+ * follow-up, an overdue escalation) under 510 unread notices, each to be e-mailed. Every attempt is
+ * still in the audit trail (records.person.refused). */
 static int person__alert_managers(tsr_call_t *call, uint64_t id, tsr_error_t *err)
 {
     char text[32];
@@ -272,19 +277,22 @@ static int person__alert_managers(tsr_call_t *call, uint64_t id, tsr_error_t *er
         1, params, err);
     if (res == NULL)
         return -1;
-    char link[64], key[128];
+    char link[64], key[128], day[16];
     snprintf(link, sizeof(link), "/people/%" PRIu64, id);
-    snprintf(key, sizeof(key), "restricted-record-access-attempt:%" PRIu64 ":%" PRId64 ":%.64s", id,
-             tsr_now_ms(), call->trace_id ? call->trace_id : "");
+    time_t now = (time_t)(tsr_now_ms() / 1000);
+    struct tm utc;
+    strftime(day, sizeof(day), "%Y-%m-%d", gmtime_r(&now, &utc));
+    snprintf(key, sizeof(key), "restricted-record-access-attempt:%" PRIu64 ":%" PRIu64 ":%s", id,
+             call->actor->worker_id, day);
     int rc = records_notice_tell(call, res, "restricted-record-access-attempt",
                                  "Someone outside its access list tried to open a restricted record", link,
-                                 key, err);
+                                 key, 1, err);
     PQclear(res);
     return rc;
 }
 
 int records_notice_tell(tsr_call_t *call, const PGresult *workers, const char *kind, const char *title,
-                        const char *link, const char *dedupe_key, tsr_error_t *err)
+                        const char *link, const char *dedupe_key, int count_repeats, tsr_error_t *err)
 {
     int n = PQntuples(workers);
     if (n == 0)
@@ -301,6 +309,7 @@ int records_notice_tell(tsr_call_t *call, const PGresult *workers, const char *k
     notice.title = (char *)title;
     notice.link = (char *)link;
     notice.dedupe_key = (char *)dedupe_key;
+    notice.count_repeats = count_repeats != 0;
     int rc = tsr_call_emit(call, "records.notice.requested", &notice.base, err);
     free(ids);
     return rc;

@@ -83,8 +83,10 @@ int records_person_display(tsr_call_t *call, uint64_t id, char *out, size_t size
  * other; merged when the record was merged into another meanwhile. 0, or -1 with err set. */
 int records_person_lock(tsr_call_t *call, const char *id, tsr_error_t *err);
 /* Asks the notifications daemon (records.notice.requested) to tell the workers whose ids are the
- * first column of workers; nothing when there are none. The title and link name no one. */
+ * first column of workers; nothing when there are none. The title and link name no one. With
+ * count_repeats, the same dedupe_key again counts one occurrence more on the notice (and makes it
+ * unread again) where otherwise it adds nothing. */
 int records_notice_tell(tsr_call_t *call, const PGresult *workers, const char *kind, const char *title,
-                        const char *link, const char *dedupe_key, tsr_error_t *err);
+                        const char *link, const char *dedupe_key, int count_repeats, tsr_error_t *err);
 
 #endif

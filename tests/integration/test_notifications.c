@@ -1,7 +1,8 @@
 /* Notices through the notifications daemon (issue 7, seed 002): when someone outside a restricted
  * record's access list tries to open it, the record's managers (the line manager of its allocated
- * worker) get a notice naming no one, in the web UI's notices; it arrives even when the
- * notifications daemon was down at the time; each worker sees and marks only their own. */
+ * worker) get a notice naming no one, in the web UI's notices, one a worker, record and day counting
+ * the attempts; it arrives even when the notifications daemon was down at the time; each worker sees
+ * and marks only their own. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,37 @@ static json_t *notices(const char *token, int at_least)
         usleep(100 * 1000);
     }
     fail_msg("fewer than %d notices after 10 s", at_least);
+    return NULL;
+}
+
+/* The worker's notice with this link once it counts at least `occurrences` (from events: not at
+ * once); a new reference to it, and in *unread how many of theirs are unread, *with_link how many of
+ * theirs have the link. */
+static json_t *notice_counting(const char *token, const char *link, long occurrences, long *unread,
+                               size_t *with_link)
+{
+    for (int i = 0; i < 100; i++, usleep(100 * 1000)) {
+        json_t *list = notices(token, 0);
+        json_t *found = NULL, *n;
+        size_t k;
+        *with_link = 0;
+        json_array_foreach(json_object_get(list, "items"), k, n)
+        {
+            if (strcmp(testenv_str(n, "link"), link) != 0)
+                continue;
+            (*with_link)++;
+            if (found == NULL)
+                found = n; /* the newest */
+        }
+        *unread = (long)json_integer_value(json_object_get(list, "unread"));
+        if (found != NULL && json_integer_value(json_object_get(found, "occurrences")) >= occurrences) {
+            json_incref(found);
+            json_decref(list);
+            return found;
+        }
+        json_decref(list);
+    }
+    fail_msg("no notice for %s counting %ld after 10 s", link, occurrences);
     return NULL;
 }
 
@@ -124,10 +156,15 @@ static void test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_
     testenv_kill(testenv, "notifications", SIGKILL);
     try_to_open(eh, person);
     testenv_restart(testenv, "notifications");
-    list = notices(t_mona, 2);
-    assert_int_equal(json_array_size(json_object_get(list, "items")), 2);
-    assert_int_equal(json_integer_value(json_object_get(list, "unread")), 1);
-    json_decref(list);
+    long unread = 0;
+    size_t with_link = 0;
+    n = notice_counting(t_mona, link, 2, &unread, &with_link);
+    /* The same worker on the same record the same day: the one notice, counting both, unread again. */
+    assert_int_equal(json_integer_value(json_object_get(n, "occurrences")), 2);
+    assert_true(json_is_null(json_object_get(n, "read_at")));
+    assert_int_equal(with_link, 1);
+    assert_int_equal(unread, 1);
+    json_decref(n);
     r = testenv_http(testenv, "GET", "/api/v1/notices?unread_only=maybe", t_mona, NULL, NULL);
     testenv_assert_error(&r, 400, "invalid_value");
     testenv_response_free(&r);
@@ -139,6 +176,102 @@ static void test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_
     free(t_mona);
     free(t_kai);
     free(admin);
+}
+
+/* One worker trying again and again to open a restricted record made a notice an attempt for each of
+ * its managers: 510 refused reads left 510 unread notices burying the real work (a CP-IS follow-up,
+ * an overdue escalation), each to be e-mailed once SMTP is set up. Now one notice a worker, record and
+ * day, counting the attempts, unread again when it comes again; another worker's attempt is a notice
+ * of its own, and so is the next day's. Every attempt is still in the audit trail. */
+static void test_attempts_on_a_restricted_record_are_one_notice_a_worker_and_day_counting_them(void **state)
+{
+    (void)state;
+    char *t_admin = testenv_login(testenv, "admin");
+    char milo[32], kit[32], other[32], body[512], person[32], path[128], link[64];
+    add_manager_and_worker(t_admin, "Children in Need 1", "mgr.milo", "Milo Manners", milo, "kw.kit",
+                           "Kit Keeble", kit);
+    testenv_add_worker(testenv, t_admin, "sw.sorrel", "Sorrel Sweeting",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"Early Help\"]", other);
+    testenv_add_person(testenv, t_admin, "Flora", "Floodgate", "2015-02-02", person);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", person);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"role\":\"key-worker\",\"service\":\"CSSW\"}", kit);
+    json_decref(testenv_call_json(testenv, t_admin, "POST", path, body, 201));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
+    snprintf(body, sizeof(body),
+             "{\"reason\":\"high-risk\",\"review_date\":\"2099-01-01\",\"workers\":[\"%s\"]}", kit);
+    json_decref(testenv_call_json(testenv, t_admin, "PUT", path, body, 200));
+    snprintf(link, sizeof(link), "/people/%s", person);
+    char *eh = testenv_login(testenv, "eh.worker");
+    char *sorrel = testenv_login(testenv, "sw.sorrel");
+    char *t_milo = testenv_login(testenv, "mgr.milo");
+
+    for (int i = 0; i < 20; i++)
+        try_to_open(eh, person);
+    long unread = 0;
+    size_t with_link = 0;
+    json_t *n = notice_counting(t_milo, link, 20, &unread, &with_link);
+    assert_int_equal(json_integer_value(json_object_get(n, "occurrences")), 20);
+    assert_string_equal(testenv_str(n, "kind"), "restricted-record-access-attempt");
+    assert_int_equal(with_link, 1);
+    assert_int_equal(unread, 1);
+    char notice[32];
+    snprintf(notice, sizeof(notice), "%s", testenv_str(n, "id"));
+    json_decref(n);
+    /* Every attempt audited, as before. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 15000), 0);
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND username = 'eh.worker' AND action = 'refused'",
+             person);
+    assert_int_equal(testenv_sql_long(testenv, sql), 20);
+
+    /* Read, then tried again: the same notice, unread again, counting one more. */
+    snprintf(path, sizeof(path), "/api/v1/notices/%s/read", notice);
+    testenv_response_t r = testenv_http(testenv, "POST", path, t_milo, NULL, NULL);
+    assert_int_equal(r.status, 204);
+    testenv_response_free(&r);
+    try_to_open(eh, person);
+    n = notice_counting(t_milo, link, 21, &unread, &with_link);
+    assert_string_equal(testenv_str(n, "id"), notice);
+    assert_true(json_is_null(json_object_get(n, "read_at")));
+    assert_int_equal(with_link, 1);
+    assert_int_equal(unread, 1);
+    json_decref(n);
+
+    /* Another worker's attempt is a notice of its own. */
+    try_to_open(sorrel, person);
+    for (int i = 0; i < 100 && with_link < 2; i++, usleep(100 * 1000))
+        json_decref(notice_counting(t_milo, link, 1, &unread, &with_link));
+    assert_int_equal(with_link, 2);
+    assert_int_equal(unread, 2);
+
+    /* The next day, a new one: eh.worker's notice made as if yesterday, then one more attempt. */
+    snprintf(sql, sizeof(sql),
+             "UPDATE notifications.notices SET dedupe_key = regexp_replace(dedupe_key, ':[0-9-]+$',"
+             " ':2000-01-01'), read_at = now() WHERE id = %s",
+             notice);
+    char out[64];
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    try_to_open(eh, person);
+    for (int i = 0; i < 100 && with_link < 3; i++, usleep(100 * 1000))
+        json_decref(notice_counting(t_milo, link, 1, &unread, &with_link));
+    assert_int_equal(with_link, 3);
+    assert_int_equal(unread, 2);
+    n = notice_counting(t_milo, link, 1, &unread, &with_link);
+    assert_int_equal(json_integer_value(json_object_get(n, "occurrences")), 1);
+    assert_string_not_equal(testenv_str(n, "id"), notice);
+    json_decref(n);
+    /* The one of the day before is as it was: read, counting 21. */
+    snprintf(sql, sizeof(sql),
+             "SELECT occurrences * 10 + (read_at IS NOT NULL)::int FROM notifications.notices"
+             " WHERE id = %s",
+             notice);
+    assert_int_equal(testenv_sql_long(testenv, sql), 211);
+    free(eh);
+    free(sorrel);
+    free(t_milo);
+    free(t_admin);
 }
 
 /* A notice read more than notifications.read_notice_keep_days (180) ago goes at the housekeeping's
@@ -262,6 +395,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_managers_of_a_restricted_record_hear_of_an_attempt_to_open_it),
+        cmocka_unit_test(test_attempts_on_a_restricted_record_are_one_notice_a_worker_and_day_counting_them),
         cmocka_unit_test(test_notices_read_long_ago_go_and_unread_ones_stay),
         cmocka_unit_test(test_a_request_to_the_system_support_queue_tells_system_support),
         cmocka_unit_test(test_the_senders_manager_is_copied_into_a_request_that_says_so),

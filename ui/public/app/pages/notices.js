@@ -1,5 +1,6 @@
-// The signed-in worker's notices (GET /api/v1/notices), newest first: what each is about, when it
-// came, whether it has been read, and its page; marking one read (POST /api/v1/notices/{id}/read).
+// The signed-in worker's notices (GET /api/v1/notices), newest first: what each is about (and how
+// often it happened, when more than once), when it came, whether it has been read, and its page;
+// marking one read (POST /api/v1/notices/{id}/read).
 import { get, post } from '../api.js';
 import { formatDateTime, html, render, table, tag } from '../html.js';
 import { attempt } from '../forms.js';
@@ -23,7 +24,9 @@ export async function noticesPage({ app, query, isCurrent }) {
       'Your notices, newest first',
       ['Notice', 'When', 'Status', 'Action'],
       items.map((n) => [
-        html`<a class="govuk-link" href="${noticeHref(n.link)}">${n.title}</a>`,
+        // One notice for what happened over and over (a worker's attempts on a restricted record in a
+        // day), saying how often.
+        html`<a class="govuk-link" href="${noticeHref(n.link)}">${n.title}</a>${n.occurrences > 1 ? ` (${n.occurrences} times)` : ''}`,
         formatDateTime(n.created_at),
         n.read_at ? tag('Read', 'grey') : tag('Unread', 'blue'),
         n.read_at
