@@ -154,6 +154,7 @@ static void client__on_sweep(uv_timer_t *timer)
                     call->failed = 1;
                     tsr_error_set(&call->error, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
                                   "The %s service is not reachable; try again shortly.", self->name);
+                    call->error.not_sent = 1;
                 }
             }
         }
@@ -163,6 +164,7 @@ static void client__on_sweep(uv_timer_t *timer)
                 tsr_metric_add(self->timeouts, 1);
                 tsr_error_set(&call->error, TSR_E_UNAVAILABLE, "service_unavailable", NULL,
                               "The %s service did not answer in time; try again shortly.", self->name);
+                call->error.not_sent = call->unsent != NULL;
             }
             call->cb(call->arg, NULL, &call->error);
             free(call->unsent);
@@ -260,6 +262,7 @@ void tsr_client_destroy(tsr_client_t **self_p)
         client__unlink(self, call);
         tsr_error_set(&call->error, TSR_E_UNAVAILABLE, "shutting_down", NULL,
                       "The service is shutting down; try again shortly.");
+        call->error.not_sent = call->unsent != NULL;
         call->cb(call->arg, NULL, &call->error);
         free(call->unsent);
         free(call);
@@ -351,6 +354,7 @@ void tsr_client_fail_all(tsr_client_t *self, const tsr_error_t *err)
         client_call_t *call = self->calls;
         client__unlink(self, call);
         call->error = *err;
+        call->error.not_sent = call->unsent != NULL;
         call->cb(call->arg, NULL, &call->error);
         free(call->unsent);
         free(call);

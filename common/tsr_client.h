@@ -21,8 +21,9 @@ typedef struct {
     int timeout_ms;              /* 0: the client's default */
 } tsr_call_opts_t;
 
-/* reply is NULL when err is set (transport failure or timeout); when the daemon answered with an
- * error, reply is set and err holds its error. reply is freed after the callback returns. */
+/* reply is NULL when err is set (transport failure or timeout; err->not_sent when the request never
+ * left, so that the daemon cannot have acted on it); when the daemon answered with an error, reply
+ * is set and err holds its error. reply is freed after the callback returns. */
 typedef void (*tsr_client_cb)(void *arg, const Tsr__Envelope *reply, const tsr_error_t *err);
 
 /* name is the daemon called, for messages and metrics ("records"). */

@@ -17,6 +17,7 @@ int tsr_error_set(tsr_error_t *err, tsr_status_t status, const char *code, const
     snprintf(err->code, sizeof(err->code), "%s", code ? code : "");
     snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
     err->sqlstate[0] = '\0';
+    err->not_sent = 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);

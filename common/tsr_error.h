@@ -35,6 +35,10 @@ typedef struct {
     char message[512]; /* a sentence a person can act on */
     char field[128];   /* the field at fault, or "" */
     char sqlstate[6];  /* the database's SQLSTATE when it caused the failure, or "" */
+    /* A call to another daemon that failed before its request left (the daemon down, the caller
+     * stopping): nothing it asked can have been done. 0 for every other error, including a call that
+     * went unanswered, whose daemon may have done it. Set by tsr_client; not sent over the bus. */
+    int not_sent;
     /* Where an input checked whole had several faults (tsr_error_gather): every one of them, in the
      * order found, the error above being one of them. 0 when that error is the only fault. A person
      * correcting a form is told of each field at once, not one a try. */

@@ -53,6 +53,13 @@ struct gw_call {
     char *raw_body; /* GW_BODY_RAW: the body as it came, NUL-terminated, unread */
     size_t raw_body_len;
     char *idempotency_key;
+    /* The key's claim (keys.c): held once the key is known to be this call's (claimed by it, or by a
+     * twin or an earlier try of the same call); owned when this call made it. */
+    int key_held;
+    int key_owned;
+    /* Whether a daemon this call asked may have made a change: it answered success, or did not answer
+     * after the request had left. An error answer then does not free the key (keys.c). */
+    int maybe_changed;
     char *access_reason; /* X-Access-Reason, checked; travels in the actor to the audit trail */
     /* A reply built from more than one daemon's answer: the part already in hand. */
     json_t *partial;
@@ -147,6 +154,12 @@ int gw_keys_forget(PGconn *conn, void *arg, tsr_error_t *err);
  * been used for this call or for none: a key first used for another is answered 409
  * idempotency_key_reused. */
 void gw_keys_route(gw_call_t *call);
+/* Before a call that holds its key's claim is answered (http.c): a call that ends in an error and
+ * changed nothing frees the key it claimed, so that the key may be used again ("a rejected call
+ * changes nothing"); a call that succeeded on a claim another try made takes it over (that try may
+ * still free it). 1 when the answer is held until that is done (then sent with gw_reply_text), 0 when
+ * it goes now. */
+int gw_keys_settle(gw_call_t *call, int status, const char *content_type, const char *body, size_t len);
 void gw_session_end(gw_call_t *call);
 /* people_routes.c: PUT /api/v1/session/password (the worker's own, the current one given; the
  * worker's other sessions end) and PUT /api/v1/workers/{id}/password (support's reset). */

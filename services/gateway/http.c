@@ -120,9 +120,12 @@ static const char *http__reason(int status)
     }
 }
 
-/* Sends the response if the client is still there, and ends the call either way. */
+/* Sends the response if the client is still there, and ends the call either way; first, a call
+ * holding its Idempotency-Key's claim settles it (keys.c), the answer waiting for that. */
 static void http__respond(gw_call_t *call, int status, const char *content_type, const char *body, size_t len)
 {
+    if (call->key_held && gw_keys_settle(call, status, content_type, body, len))
+        return;
     h2o_req_t *req = call->req;
     http__count(call, status);
     if (req != NULL) {
@@ -313,6 +316,11 @@ static void http__on_daemon_reply(void *arg, const Tsr__Envelope *reply, const t
     gw_reply_cb cb = p->cb;
     const char *daemon = p->daemon;
     free(p);
+    /* A daemon that answered success may have made a change; so may one that did not answer once
+     * the request had left. One that answered with an error rolled back (its refused read keeps only
+     * the audit of the refusal). */
+    if (err == NULL || (reply == NULL && !err->not_sent))
+        call->maybe_changed = 1;
     cb(call, daemon, reply, err);
 }
 

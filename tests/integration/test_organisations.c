@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 #include <curl/curl.h>
 
@@ -444,6 +445,96 @@ static void test_a_key_used_again_for_a_call_another_daemon_serves_is_refused(vo
     free(sw);
 }
 
+/* POSTs body to path as token with the Idempotency-Key key; expects status (and code, when an error). */
+static json_t *keyed(const char *token, const char *path, const char *body, const char *key, long status,
+                     const char *code)
+{
+    char header[128];
+    snprintf(header, sizeof(header), "Idempotency-Key: %s", key);
+    testenv_response_t r = testenv_http(testenv, "POST", path, token, body, header);
+    if (code != NULL)
+        testenv_assert_error(&r, status, code);
+    else if (r.status != status)
+        fail_msg("POST %s with %s: %ld, not %ld: %s", path, key, r.status, status, r.body ? r.body : "");
+    json_t *json = json_incref(r.json);
+    testenv_response_free(&r);
+    return json;
+}
+
+#define WORKER_BODY(user)                                                                                    \
+    "{\"username\":\"" user "\",\"name\":\"Key Freed\",\"password\":\"a-long-password-123\","                \
+    "\"roles\":[\"social-worker\"],\"prerequisites\":{\"dbs_checked_on\":\"2026-08-29\","                    \
+    "\"training_completed_on\":\"2026-08-29\",\"aup_signed_on\":\"2026-08-29\"}}"
+
+/* A rejected call changes nothing, its Idempotency-Key included: a command refused (403 on a
+ * restricted record, 400 bad input) or failed with nothing done (503, its daemon down) frees the key it
+ * claimed, where the key stayed used and the next call with it, another, was answered 409
+ * idempotency_key_reused. The same call again runs again; a key a call succeeded with stays its, and
+ * a retry of that call refused in its turn does not free it. */
+static void test_a_rejected_call_frees_its_idempotency_key(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char person[32], notes[128], restriction[128];
+    testenv_add_person(testenv, admin, "Kester", "Keyfree", "2014-04-04", person);
+    snprintf(restriction, sizeof(restriction), "/api/v1/people/%s/restriction", person);
+    json_decref(testenv_call_json(testenv, admin, "PUT", restriction,
+                                  "{\"reason\":\"high-profile\",\"review_date\":\"2099-02-01\"}", 200));
+    snprintf(notes, sizeof(notes), "/api/v1/people/%s/case-notes", person);
+    const char *note = "{\"type\":\"contact\",\"title\":\"Phoned\",\"body\":\"Spoke to mum.\"}";
+    const char *add = "{\"legal_name\":{\"given\":\"Freda\",\"family\":\"Keyfree\"},\"gender\":\"female\","
+                      "\"date_of_birth\":\"2016-06-06\"}";
+
+    /* The tester's: refused 403, then another call with the same key: it runs. */
+    json_decref(keyed(eh, notes, note, "5c1e-refused-403", 403, "restricted_record"));
+    json_t *added = keyed(eh, "/api/v1/people", add, "5c1e-refused-403", 201, NULL);
+    /* Now the key is that call's: again, its answer; for the refused call, 409. */
+    json_t *again = keyed(eh, "/api/v1/people", add, "5c1e-refused-403", 201, NULL);
+    assert_string_equal(testenv_str(again, "id"), testenv_str(added, "id"));
+    json_decref(again);
+    json_decref(added);
+    json_decref(keyed(eh, notes, note, "5c1e-refused-403", 409, "idempotency_key_reused"));
+    assert_int_equal(testenv_sql_long(testenv,
+                                      "SELECT count(*) FROM records.people WHERE family_name = 'Keyfree'"
+                                      " AND given_name = 'Freda'"),
+                     1);
+
+    /* Bad input, refused by the gateway after the key was claimed: freed too. */
+    json_decref(
+        keyed(admin, "/api/v1/organisations", "{\"name\":\" \"}", "5c1e-refused-400", 400, "missing_field"));
+    json_decref(keyed(admin, "/api/v1/workers", WORKER_BODY("key.freed.one"), "5c1e-refused-400", 201, NULL));
+
+    /* 503, records down (the request never left): the key is free for another call, and the same
+     * call sent again once records is back runs. A key a call succeeded with is not freed by a retry
+     * of that call that fails. */
+    json_decref(keyed(admin, "/api/v1/organisations", "{\"name\":\"Keyed Before The Outage\"}",
+                      "5c1e-succeeded", 201, NULL));
+    testenv_kill(testenv, "records", SIGKILL);
+    json_decref(keyed(admin, "/api/v1/organisations", "{\"name\":\"Keyfree Outage Centre\"}", "5c1e-503", 503,
+                      "service_unavailable"));
+    json_decref(keyed(admin, "/api/v1/organisations", "{\"name\":\"Keyfree Retried Centre\"}",
+                      "5c1e-503-retried", 503, "service_unavailable"));
+    json_decref(keyed(admin, "/api/v1/organisations", "{\"name\":\"Keyed Before The Outage\"}",
+                      "5c1e-succeeded", 503, "service_unavailable"));
+    json_decref(keyed(admin, "/api/v1/workers", WORKER_BODY("key.freed.two"), "5c1e-503", 201, NULL));
+    json_decref(keyed(admin, "/api/v1/workers", WORKER_BODY("key.freed.three"), "5c1e-succeeded", 409,
+                      "idempotency_key_reused"));
+    testenv_restart(testenv, "records");
+    json_decref(keyed(admin, "/api/v1/organisations", "{\"name\":\"Keyfree Retried Centre\"}",
+                      "5c1e-503-retried", 201, NULL));
+    json_decref(keyed(admin, "/api/v1/organisations", "{\"name\":\"Keyfree Outage Centre\"}", "5c1e-503", 409,
+                      "idempotency_key_reused"));
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.organisations"
+                                               " WHERE name LIKE 'Keyfree %'"),
+                     1);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM accounts.workers"
+                                               " WHERE username LIKE 'key.freed.%'"),
+                     2);
+    free(admin);
+    free(eh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_a_long_name_in_any_script_is_added_read_found_and_titled_whole),
         cmocka_unit_test(test_a_key_used_again_for_a_call_another_daemon_serves_is_refused),
         cmocka_unit_test(test_the_same_idempotency_key_adds_one_organisation),
+        cmocka_unit_test(test_a_rejected_call_frees_its_idempotency_key),
         cmocka_unit_test(test_roles_limit_who_adds_organisations_and_reads_the_trail),
         cmocka_unit_test(test_signing_out_ends_the_token_at_once),
         cmocka_unit_test(test_the_gateway_refuses_to_start_with_bad_session_settings),

@@ -248,6 +248,8 @@ static void test_an_unanswered_call_completes_with_503_at_its_deadline(void **st
     assert_int_equal(f.last_err.status, TSR_E_UNAVAILABLE);
     assert_non_null(strstr(f.last_err.message, "records"));
     assert_true(waited >= 190 && waited < 2000);
+    /* Sent, and perhaps acted on: the caller may not take it as not done. */
+    assert_false(f.last_err.not_sent);
 }
 
 static void test_an_error_reply_reaches_the_caller_whole(void **state)
@@ -275,6 +277,8 @@ static void test_a_daemon_that_is_not_there_fails_within_the_connect_grace(void 
     assert_true(waited_ms >= 900 && waited_ms < 2000); /* not its 5 s deadline */
     assert_int_equal(f.last_err.status, TSR_E_UNAVAILABLE);
     assert_non_null(strstr(f.last_err.message, "audit"));
+    /* Never sent: nothing it asked was done (the gateway frees the call's Idempotency-Key). */
+    assert_true(f.last_err.not_sent);
     tsr_client_destroy(&nobody);
 }
 
