@@ -512,6 +512,63 @@ static void text__field_words(const char *field, char *out, size_t size)
         out[0] = (char)(out[0] - 'a' + 'A');
 }
 
+static char *text__put_digits(char *o, int value, int n)
+{
+    for (int i = n - 1; i >= 0; i--, value /= 10)
+        o[i] = (char)('0' + value % 10);
+    return o + n;
+}
+
+/* YYYY-MM-DD, or with day_first DD/MM/YYYY, of a day of the years 1 to 9999, at out. */
+static void text__date_write(int y, int m, int d, int day_first, char out[11])
+{
+    char sep = day_first ? '/' : '-';
+    char *o = day_first ? text__put_digits(out, d, 2) : text__put_digits(out, y, 4);
+    *o++ = sep;
+    o = text__put_digits(o, m, 2);
+    *o++ = sep;
+    o = day_first ? text__put_digits(o, y, 4) : text__put_digits(o, d, 2);
+    *o = '\0';
+}
+
+void tsr_text_today(char out[11])
+{
+    time_t now = time(NULL);
+    struct tm today;
+    localtime_r(&now, &today);
+    text__date_write(today.tm_year + 1900, today.tm_mon + 1, today.tm_mday, 0, out);
+}
+
+int tsr_text_date_add_days(const char *date, int days, char out[11])
+{
+    int y, m, d;
+    out[0] = '\0';
+    if (strlen(date) != 10 || tsr_text_date_parts(date, &y, &m, &d) != 0)
+        return -1;
+    /* Counted in UTC, where no day is shortened or lengthened by a change of the clocks: timegm carries
+     * a day of the month past its end into the months after (or, below 1, before). */
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d + days;
+    time_t t = timegm(&tm);
+    struct tm day;
+    if (gmtime_r(&t, &day) == NULL || day.tm_year + 1900 < 1 || day.tm_year + 1900 > 9999)
+        return -1;
+    text__date_write(day.tm_year + 1900, day.tm_mon + 1, day.tm_mday, 0, out);
+    return 0;
+}
+
+int tsr_text_date_display(const char *date, char out[11])
+{
+    int y, m, d;
+    out[0] = '\0';
+    if (strlen(date) != 10 || tsr_text_date_parts(date, &y, &m, &d) != 0)
+        return -1;
+    text__date_write(y, m, d, 1, out);
+    return 0;
+}
+
 int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err)
 {
     int y, m, d;
@@ -520,15 +577,11 @@ int tsr_text_check_date(const char *text, int not_future, const char *field, tsr
     if (strlen(text) != 10 || tsr_text_date_parts(text, &y, &m, &d) != 0)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_date", field,
                              "%s must be a real date like 2015-03-21.", words);
-    if (not_future) {
-        time_t now = time(NULL);
-        struct tm today;
-        localtime_r(&now, &today);
-        if (y * 10000 + m * 100 + d >
-            (today.tm_year + 1900) * 10000 + (today.tm_mon + 1) * 100 + today.tm_mday)
-            return tsr_error_set(err, TSR_E_INVALID, "date_in_future", field, "%s cannot be in the future.",
-                                 words);
-    }
+    char today[11];
+    tsr_text_today(today);
+    if (not_future && strcmp(text, today) > 0)
+        return tsr_error_set(err, TSR_E_INVALID, "date_in_future", field, "%s cannot be in the future.",
+                             words);
     return 0;
 }
 
@@ -562,13 +615,6 @@ int tsr_text_check_datetime(const char *text, int not_future, const char *not_be
     char utc[TSR_TEXT_UTC_MS_LEN + 1];
     tsr_text_utc_ms(ms, utc);
     return tsr_text_check_not_before(utc, not_before, field, title, err);
-}
-
-static char *text__put_digits(char *o, int value, int n)
-{
-    for (int i = n - 1; i >= 0; i--, value /= 10)
-        o[i] = (char)('0' + value % 10);
-    return o + n;
 }
 
 size_t tsr_text_utc_ms(int64_t ms, char *out)

@@ -73,6 +73,14 @@ int tsr_text_digits(const char *p, int n);
 /* The year, month and day of the YYYY-MM-DD at the start of text, 0 when that day exists (Gregorian
  * leap years: 29 February 2000 and 2024, not 1900 or 2023), -1 when it does not or is not so written. */
 int tsr_text_date_parts(const char *text, int *y, int *m, int *d);
+/* Today in the process's time zone (the office's: tsr_daemon_use_timezone), YYYY-MM-DD at out. */
+void tsr_text_today(char out[11]);
+/* The day that is days after date (YYYY-MM-DD; days below 0 for before it), YYYY-MM-DD at out: 0, or
+ * -1 when date is not a real date so written or the day is outside the years 1 to 9999. */
+int tsr_text_date_add_days(const char *date, int days, char out[11]);
+/* A date (YYYY-MM-DD) as a person reads it on a page: dd/mm/yyyy, what the UI shows every date as,
+ * at out; 0, or -1 (out empty) when date is not a real date so written. */
+int tsr_text_date_display(const char *date, char out[11]);
 /* 0 when text is a real date written YYYY-MM-DD (and, with not_future, not after today); else
  * fills err naming field (invalid_date or date_in_future) and returns -1. */
 int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err);

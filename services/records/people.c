@@ -25,6 +25,14 @@
 #define PERSON_NAME_MAX 100
 /* The earliest a child can be born before the expected date of delivery, as SQL (24 weeks). */
 #define PERSON_BIRTH_EARLIEST_DAYS "168"
+/* Seed 003: CP-IS matches the mother's NHS number to her unborn child until the expected date of
+ * delivery, so a date typed wrong sends her notifications to the child's record (2036 for 2026: ten
+ * years of them), and one long past asks at once for the child's own NHS number. A pregnancy lasts
+ * at most about 42 weeks: the date is at most 44 weeks after the day the unborn child is recorded.
+ * One already passed that day is a birth not yet recorded, which is real for a few weeks (a birth is
+ * registered within 42 days) but not for years: it is at most 6 weeks before that day. */
+#define PERSON_EDD_AHEAD_DAYS 308
+#define PERSON_EDD_PASSED_DAYS 42
 
 const char *const records_person_writers[] = {"admin",
                                               "system-support",
@@ -412,9 +420,40 @@ static int person__load_allocations(tsr_call_t *call, uint64_t id, Tsr__Records_
     "A name must not contain a zero-width space or a mark of the text's direction, which cannot be seen: "   \
     "type the name again."
 
+/* An unborn child's expected date of delivery (a real date) against the days a pregnancy allows,
+ * counted from recorded_on: today when the child is added (from_today), the day the record was added
+ * when the date is corrected, since it is that pregnancy's. Each fault is added to err. */
+static void person__gather_edd_faults(const char *edd, const char *recorded_on, int from_today,
+                                      tsr_error_t *err)
+{
+    char latest[11], earliest[11], since[64];
+    if (tsr_text_date_add_days(recorded_on, PERSON_EDD_AHEAD_DAYS, latest) != 0 ||
+        tsr_text_date_add_days(recorded_on, -PERSON_EDD_PASSED_DAYS, earliest) != 0)
+        return;
+    if (from_today)
+        snprintf(since, sizeof(since), "today");
+    else
+        snprintf(since, sizeof(since), "the day the unborn child was recorded (%s)", recorded_on);
+    if (strcmp(edd, latest) > 0)
+        tsr_error_add(
+            err, TSR_E_INVALID, "date_too_late", "expected_delivery_date",
+            "The expected date of delivery cannot be more than 44 weeks after %s, %s at the latest: "
+            "no pregnancy is longer. Check the year.",
+            since, latest);
+    else if (strcmp(edd, earliest) < 0)
+        tsr_error_add(err, TSR_E_INVALID, "date_too_early", "expected_delivery_date",
+                      "The expected date of delivery cannot be more than 6 weeks before %s, %s at the "
+                      "earliest: a child born before then %s.",
+                      since, earliest,
+                      from_today ? "is added with their date of birth, not as unborn"
+                                 : "has their birth recorded");
+}
+
 /* Adds every fault of a person's details to err, in the form's order, for the caller to end the
- * gathering (tsr_error_gathered) once it has added its own. */
-static void person__gather_faults(const Tsr__Records__PersonCreate *in, char nhs[11], tsr_error_t *err)
+ * gathering (tsr_error_gathered) once it has added its own. An unborn child's expected date of
+ * delivery is judged from edd_from (person__gather_edd_faults; NULL: only that it is a real date). */
+static void person__gather_faults(const Tsr__Records__PersonCreate *in, char nhs[11], const char *edd_from,
+                                  int edd_from_today, tsr_error_t *err)
 {
     const char *given = in->legal_name ? in->legal_name->given : "";
     const char *family = in->legal_name ? in->legal_name->family : "";
@@ -474,6 +513,8 @@ static void person__gather_faults(const Tsr__Records__PersonCreate *in, char nhs
                           "Enter the expected date of delivery of the unborn child.");
         else if (tsr_text_check_date(in->expected_delivery_date, 0, "expected_delivery_date", &one) != 0)
             tsr_error_gather(err, &one);
+        else if (edd_from != NULL)
+            person__gather_edd_faults(in->expected_delivery_date, edd_from, edd_from_today, err);
         if (in->mother_id == 0)
             tsr_error_add(err, TSR_E_INVALID, "missing_field", "mother_id",
                           "An unborn child is recorded against the mother: give the mother's person id.");
@@ -495,11 +536,37 @@ static void person__gather_faults(const Tsr__Records__PersonCreate *in, char nhs
 }
 
 /* Every fault of the new person's details, gathered in the form's order (tsr_error_gathered). */
-static int person__validate(const Tsr__Records__PersonCreate *in, char nhs[11], tsr_error_t *err)
+static int person__validate(const Tsr__Records__PersonCreate *in, char nhs[11], const char *edd_from,
+                            int edd_from_today, tsr_error_t *err)
 {
     tsr_error_clear(err);
-    person__gather_faults(in, nhs, err);
+    person__gather_faults(in, nhs, edd_from, edd_from_today, err);
     return tsr_error_gathered(err);
+}
+
+/* An unborn child is due after the mother was born: 0, or -1 with before_date_of_birth. Her date is
+ * not said: the caller may not be allowed to open her record. */
+static int person__check_edd_after_mother(tsr_call_t *call, uint64_t mother_id, const char *edd,
+                                          tsr_error_t *err)
+{
+    char mother[24];
+    snprintf(mother, sizeof(mother), "%" PRIu64, mother_id);
+    const char *params[2] = {mother, edd};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT date_of_birth >= $2::date FROM people WHERE id = $1::bigint"
+                                " AND date_of_birth IS NOT NULL",
+                                2, params, err);
+    if (res == NULL)
+        return -1;
+    int before = PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (before)
+        return tsr_error_set(
+            err, TSR_E_INVALID, "before_date_of_birth", "expected_delivery_date",
+            "The expected date of delivery (%s) is not after the mother's date of birth: check "
+            "the date, and the mother's record.",
+            edd);
+    return 0;
 }
 
 /* 0 when no one but except_id holds the NHS number; else 409 duplicate_nhs_number naming the holder,
@@ -541,8 +608,9 @@ int records_person_create(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Records__PersonCreate *in = (const Tsr__Records__PersonCreate *)call->payload;
     if (tsr_actor_require_role(call->actor, records_person_writers, "add people", err) != 0)
         return -1;
-    char nhs[11];
-    if (person__validate(in, nhs, err) != 0)
+    char nhs[11], today[11];
+    tsr_text_today(today);
+    if (person__validate(in, nhs, today, 1, err) != 0)
         return -1;
     if (in->mother_id != 0) {
         records_access_t access;
@@ -552,6 +620,9 @@ int records_person_create(tsr_call_t *call, tsr_error_t *err)
             return tsr_error_set(err, TSR_E_INVALID, "unknown_mother", "mother_id",
                                  "There is no person with id %" PRIu64 " to record as the mother.",
                                  in->mother_id);
+        if (in->unborn &&
+            person__check_edd_after_mother(call, in->mother_id, in->expected_delivery_date, err) != 0)
+            return -1;
     }
     if (nhs[0] != '\0' &&
         person__check_nhs_free(call, nhs, 0, "open that record instead of adding another", err) != 0)
@@ -1045,7 +1116,8 @@ int records_person_update_details(tsr_call_t *call, tsr_error_t *err)
         tsr_db_exec(call->conn,
                     "SELECT merged_into IS NOT NULL, unborn, coalesce(mother_id, 0), given_name,"
                     " family_name, array_to_string(other_names, ', '), coalesce(date_of_birth::text, ''),"
-                    " gender, coalesce(expected_delivery_date::text, '')"
+                    " gender, coalesce(expected_delivery_date::text, ''),"
+                    " (extract(epoch FROM created_at) * 1000)::bigint"
                     " FROM people WHERE id = $1::bigint FOR UPDATE",
                     1, lock_params, err);
     if (res == NULL)
@@ -1062,13 +1134,22 @@ int records_person_update_details(tsr_call_t *call, tsr_error_t *err)
     snprintf(was_dob, sizeof(was_dob), "%s", PQgetvalue(res, 0, 6));
     snprintf(was_gender, sizeof(was_gender), "%s", PQgetvalue(res, 0, 7));
     snprintf(was_edd, sizeof(was_edd), "%s", PQgetvalue(res, 0, 8));
+    /* A new expected date of delivery is judged as it would have been when the unborn child was
+     * recorded; one left as it was is not judged again (the days since take nothing from it). */
+    char recorded_on[32];
+    tsr_text_local_time(strtoll(PQgetvalue(res, 0, 9), NULL, 10), "%Y-%m-%d", recorded_on,
+                        sizeof(recorded_on));
+    int edd_changed = check.unborn && strcmp(was_edd, in->expected_delivery_date) != 0;
     PQclear(res);
     if (merged)
         return tsr_error_set(err, TSR_E_CONFLICT, "already_merged", NULL,
                              "This record was merged into another; correct the details on the record that "
                              "went forward.");
     char nhs[11];
-    if (person__validate(&check, nhs, err) != 0)
+    if (person__validate(&check, nhs, edd_changed ? recorded_on : NULL, 0, err) != 0)
+        return -1;
+    if (edd_changed && check.mother_id != 0 &&
+        person__check_edd_after_mother(call, check.mother_id, in->expected_delivery_date, err) != 0)
         return -1;
     char *given = tsr_text_trim_dup(in->legal_name ? in->legal_name->given : "");
     char *family = tsr_text_trim_dup(in->legal_name ? in->legal_name->family : "");
@@ -1166,7 +1247,7 @@ int records_person_record_birth(tsr_call_t *call, tsr_error_t *err)
     char nhs[11];
     tsr_error_t ignored; /* a malformed date is among the details' faults already */
     tsr_error_clear(err);
-    person__gather_faults(&check, nhs, err);
+    person__gather_faults(&check, nhs, NULL, 0, err);
     if (in->date_of_birth[0] == '\0')
         tsr_error_add(err, TSR_E_INVALID, "missing_field", "date_of_birth", "Enter the date of birth.");
     else if (tsr_text_check_date(in->date_of_birth, 1, "date_of_birth", &ignored) == 0 && earliest[0] &&

@@ -73,6 +73,13 @@ static void test_entry_rules_for_dates_unborn_children_and_duplicates(void **sta
                "{\"legal_name\":{\"given\":\"Grace\",\"family\":\"Adeyemi\"},\"gender\":\"female\","
                "\"date_of_birth\":\"1994-07-12\",\"nhs_number\":\"401 023 2137\"}",
                mother);
+    char edd[16], unknown_mother[256];
+    testenv_sql_date(testenv, "current_date + 34", edd);
+    snprintf(
+        unknown_mother, sizeof(unknown_mother),
+        "{\"legal_name\":{\"given\":\"\",\"family\":\"Adeyemi\"},\"gender\":\"not-known\",\"unborn\":true,"
+        "\"expected_delivery_date\":\"%s\",\"mother_id\":\"999999\"}",
+        edd);
     struct {
         const char *body;
         long status;
@@ -88,9 +95,7 @@ static void test_entry_rules_for_dates_unborn_children_and_duplicates(void **sta
         {"{\"legal_name\":{\"given\":\"X\"},\"gender\":\"male\"}", 400, "missing_field"},
         {"{\"legal_name\":{\"given\":\"\",\"family\":\"Adeyemi\"},\"gender\":\"not-known\",\"unborn\":true}",
          400, "missing_field"},
-        {"{\"legal_name\":{\"given\":\"\",\"family\":\"Adeyemi\"},\"gender\":\"not-known\",\"unborn\":true,"
-         "\"expected_delivery_date\":\"2027-01-10\",\"mother_id\":\"999999\"}",
-         400, "unknown_mother"},
+        {unknown_mother, 400, "unknown_mother"},
         {"{\"legal_name\":{\"given\":\"Sam\",\"family\":\"Adeyemi\"},\"gender\":\"male\",\"nhs_number\":"
          "\"4010232137\"}",
          409, "duplicate_nhs_number"},
@@ -128,8 +133,8 @@ static void test_entry_rules_for_dates_unborn_children_and_duplicates(void **sta
     snprintf(
         body, sizeof(body),
         "{\"legal_name\":{\"given\":\"\",\"family\":\"Adeyemi\"},\"gender\":\"not-known\",\"unborn\":true,"
-        "\"expected_delivery_date\":\"2027-01-10\",\"mother_id\":\"%s\"}",
-        mother);
+        "\"expected_delivery_date\":\"%s\",\"mother_id\":\"%s\"}",
+        edd, mother);
     add_person(token, body, unborn);
     char path[64];
     snprintf(path, sizeof(path), "/api/v1/people/%s", unborn);
@@ -137,7 +142,7 @@ static void test_entry_rules_for_dates_unborn_children_and_duplicates(void **sta
     assert_int_equal(r.status, 200);
     assert_true(json_is_true(json_object_get(r.json, "unborn")));
     assert_string_equal(json_string_value(json_object_get(r.json, "mother_id")), mother);
-    assert_string_equal(json_string_value(json_object_get(r.json, "expected_delivery_date")), "2027-01-10");
+    assert_string_equal(json_string_value(json_object_get(r.json, "expected_delivery_date")), edd);
     assert_string_equal(json_string_value(json_object_get(r.json, "display_name")), "Unborn baby Adeyemi");
     testenv_response_free(&r);
     free(token);
@@ -1573,13 +1578,15 @@ static void test_a_persons_details_are_corrected_audited_followed_by_their_work_
     assert_string_equal(after, "John|Pettifer|Jon Pettifore|2015-03-20|male|");
 
     /* An unborn child: its expected date of delivery is corrected; a date of birth is not given. */
-    char unborn[32], mother[32];
+    char unborn[32], mother[32], edd[16], corrected[16], details[300];
     add_person(sw, "{\"legal_name\":{\"given\":\"Ada\",\"family\":\"Pettifer\"},\"gender\":\"female\"}",
                mother);
+    testenv_sql_date(testenv, "current_date + 60", edd);
+    testenv_sql_date(testenv, "current_date + 74", corrected);
     snprintf(body, sizeof(body),
              "{\"legal_name\":{\"given\":\"\",\"family\":\"Pettifer\"},\"gender\":\"not-known\","
-             "\"unborn\":true,\"mother_id\":\"%s\",\"expected_delivery_date\":\"2099-01-10\"}",
-             mother);
+             "\"unborn\":true,\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+             mother, edd);
     add_person(sw, body, unborn);
     snprintf(path, sizeof(path), "/api/v1/people/%s/details", unborn);
     r = testenv_http(testenv, "PUT", path, sw,
@@ -1589,13 +1596,13 @@ static void test_a_persons_details_are_corrected_audited_followed_by_their_work_
     testenv_assert_error(&r, 400, "unborn_with_birth_date");
     assert_non_null(strstr(r.body, "expected_delivery_date")); /* and it is missing, both at once */
     testenv_response_free(&r);
-    r = testenv_http(
-        testenv, "PUT", path, sw,
-        "{\"legal_name\":{\"given\":\"\",\"family\":\"Pettifer\"},\"other_names\":[],"
-        "\"date_of_birth\":null,\"gender\":\"female\",\"expected_delivery_date\":\"2099-02-14\"}",
-        NULL);
+    snprintf(details, sizeof(details),
+             "{\"legal_name\":{\"given\":\"\",\"family\":\"Pettifer\"},\"other_names\":[],"
+             "\"date_of_birth\":null,\"gender\":\"female\",\"expected_delivery_date\":\"%s\"}",
+             corrected);
+    r = testenv_http(testenv, "PUT", path, sw, details, NULL);
     assert_int_equal(r.status, 200);
-    assert_string_equal(json_string_value(json_object_get(r.json, "expected_delivery_date")), "2099-02-14");
+    assert_string_equal(json_string_value(json_object_get(r.json, "expected_delivery_date")), corrected);
     assert_string_equal(json_string_value(json_object_get(r.json, "display_name")), "Unborn baby Pettifer");
     testenv_response_free(&r);
     free(sw);
@@ -2195,6 +2202,138 @@ static void test_a_control_character_in_a_case_note_or_a_birth_before_1900_is_re
     free(sw);
 }
 
+/* The day as the records daemon counts it: in the office's time zone (Europe/London, the daemons'
+ * default), which the database's current_date need not be near midnight. */
+#define OFFICE_TODAY "(now() AT TIME ZONE 'Europe/London')::date"
+
+/* POST /api/v1/people's body for an unborn child of that family name, the mother's, due on edd. */
+static const char *unborn_body(char *out, size_t size, const char *family, const char *mother,
+                               const char *edd)
+{
+    snprintf(out, size,
+             "{\"legal_name\":{\"given\":\"\",\"family\":\"%s\"},\"gender\":\"not-known\",\"unborn\":true,"
+             "\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+             family, mother, edd);
+    return out;
+}
+
+/* Seed 003: CP-IS matches the mother's NHS number to the unborn child until the expected date of
+ * delivery. 2036 typed for 2026 sent her notifications to the child's record for ten years; 1991,
+ * before she was born, was taken too. The date is within a pregnancy (44 weeks) of the day the child
+ * is recorded, no more than 6 weeks past (a birth not yet recorded), and after the mother's birth;
+ * a correction is judged from the day the record was added, and a date left as it was not again. */
+static void test_an_expected_date_of_delivery_is_within_a_pregnancy_and_after_the_mothers_birth(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char mother[32], young[32], baby[32], body[400], day[16], dob[16], sql[400];
+    add_person(sw,
+               "{\"legal_name\":{\"given\":\"Grace\",\"family\":\"Warrender\"},\"gender\":\"female\","
+               "\"date_of_birth\":\"1994-07-12\"}",
+               mother);
+    long people = testenv_sql_long(testenv, "SELECT count(*) FROM records.people");
+    static const char *const refused[][2] = {
+        {OFFICE_TODAY " + 309", "date_too_late"},
+        {"date '2036-01-01'", "date_too_late"},
+        {OFFICE_TODAY " - 43", "date_too_early"},
+        {"date '1991-01-01'", "date_too_early"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        testenv_sql_date(testenv, refused[i][0], day);
+        testenv_call_error(testenv, sw, "POST", "/api/v1/people",
+                           unborn_body(body, sizeof(body), "Warrender", mother, day), 400, refused[i][1],
+                           "expected_delivery_date");
+    }
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.people"), people);
+    /* The limits themselves are taken: a pregnancy's length ahead, a birth not yet recorded. */
+    testenv_sql_date(testenv, OFFICE_TODAY " + 308", day);
+    add_person(sw, unborn_body(body, sizeof(body), "Warrender", mother, day), baby);
+    testenv_sql_date(testenv, OFFICE_TODAY " - 42", day);
+    add_person(sw, unborn_body(body, sizeof(body), "Warrender", mother, day), baby);
+
+    /* Due on or before the mother's date of birth (a slip on hers or on this): refused, without
+     * saying her date, which the caller may not be allowed to see. */
+    testenv_sql_date(testenv, OFFICE_TODAY " - 5", dob);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Ivy\",\"family\":\"Youngman\"},\"gender\":\"female\","
+             "\"date_of_birth\":\"%s\"}",
+             dob);
+    add_person(sw, body, young);
+    testenv_sql_date(testenv, OFFICE_TODAY " - 20", day);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/people", sw,
+                                        unborn_body(body, sizeof(body), "Youngman", young, day), NULL);
+    testenv_assert_error(&r, 400, "before_date_of_birth");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                        "expected_delivery_date");
+    assert_null(strstr(r.body, dob));
+    testenv_response_free(&r);
+    testenv_call_error(testenv, sw, "POST", "/api/v1/people",
+                       unborn_body(body, sizeof(body), "Youngman", young, dob), 400, "before_date_of_birth",
+                       "expected_delivery_date");
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.people"), people + 3);
+
+    /* Corrected later: judged from the day the unborn child was recorded, 200 days ago, whose
+     * pregnancy it is; its date, long passed, is not judged again when left as it was. */
+    char recorded[16], path[96], details[400];
+    testenv_sql_date(testenv, "current_date - 200", recorded);
+    snprintf(sql, sizeof(sql),
+             "UPDATE records.people SET created_at = (date '%s' + time '12:00') AT TIME ZONE 'UTC',"
+             " expected_delivery_date = date '%s' + 50 WHERE id = %s",
+             recorded, recorded, baby);
+    char out[64];
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/details", baby);
+    testenv_sql_date(testenv, "current_date - 150", day);
+    snprintf(details, sizeof(details),
+             "{\"legal_name\":{\"given\":\"Rosa\",\"family\":\"Warrender\"},\"other_names\":[],"
+             "\"date_of_birth\":null,\"gender\":\"female\",\"expected_delivery_date\":\"%s\"}",
+             day);
+    json_decref(testenv_call_json(testenv, sw, "PUT", path, details, 200));
+    static const char *const corrections[][2] = {
+        {" + 309", "date_too_late"},
+        {" - 43", "date_too_early"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char expr[64];
+        snprintf(expr, sizeof(expr), "date '%s'%s", recorded, corrections[i][0]);
+        testenv_sql_date(testenv, expr, day);
+        snprintf(details, sizeof(details),
+                 "{\"legal_name\":{\"given\":\"Rosa\",\"family\":\"Warrender\"},\"other_names\":[],"
+                 "\"date_of_birth\":null,\"gender\":\"female\",\"expected_delivery_date\":\"%s\"}",
+                 day);
+        r = testenv_http(testenv, "PUT", path, sw, details, NULL);
+        testenv_assert_error(&r, 400, corrections[i][1]);
+        assert_non_null(strstr(r.body, recorded)); /* the day it is counted from */
+        testenv_response_free(&r);
+    }
+    /* The mother's date of birth, corrected to after the date: a new date must still be after it. */
+    snprintf(sql, sizeof(sql), "UPDATE records.people SET date_of_birth = date '%s' - 30 WHERE id = %s",
+             recorded, mother);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    snprintf(details, sizeof(details), "date '%s' - 40", recorded);
+    testenv_sql_date(testenv, details, day);
+    snprintf(details, sizeof(details),
+             "{\"legal_name\":{\"given\":\"Rosa\",\"family\":\"Warrender\"},\"other_names\":[],"
+             "\"date_of_birth\":null,\"gender\":\"female\",\"expected_delivery_date\":\"%s\"}",
+             day);
+    testenv_call_error(testenv, sw, "PUT", path, details, 400, "before_date_of_birth",
+                       "expected_delivery_date");
+    snprintf(sql, sizeof(sql), "SELECT expected_delivery_date - date '%s' FROM records.people WHERE id = %s",
+             recorded, baby);
+    assert_int_equal(testenv_sql_long(testenv, sql), 50);
+    /* A date within the pregnancy, though months ago, is the correction it is. */
+    snprintf(details, sizeof(details), "date '%s' - 20", recorded);
+    testenv_sql_date(testenv, details, day);
+    snprintf(details, sizeof(details),
+             "{\"legal_name\":{\"given\":\"Rosa\",\"family\":\"Warrender\"},\"other_names\":[],"
+             "\"date_of_birth\":null,\"gender\":\"female\",\"expected_delivery_date\":\"%s\"}",
+             day);
+    json_t *p = testenv_call_json(testenv, sw, "PUT", path, details, 200);
+    assert_string_equal(testenv_str(p, "expected_delivery_date"), day);
+    json_decref(p);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2228,6 +2367,7 @@ int main(void)
         cmocka_unit_test(test_a_duplicate_nhs_number_on_a_record_the_caller_cannot_open_names_no_one),
         cmocka_unit_test(test_a_restricted_person_is_found_by_display_name_only_by_those_without_access),
         cmocka_unit_test(test_a_control_character_in_a_case_note_or_a_birth_before_1900_is_refused),
+        cmocka_unit_test(test_an_expected_date_of_delivery_is_within_a_pregnancy_and_after_the_mothers_birth),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

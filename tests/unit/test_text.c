@@ -275,6 +275,34 @@ static void test_dates_must_be_real_and_not_in_the_future_when_asked(void **stat
     assert_string_equal(err.message, "Start date cannot be in the future.");
 }
 
+static void test_days_are_added_across_months_years_and_leap_days_and_shown_day_first(void **state)
+{
+    (void)state;
+    char out[11];
+    assert_int_equal(tsr_text_date_add_days("2026-12-07", 308, out), 0);
+    assert_string_equal(out, "2027-10-11");
+    assert_int_equal(tsr_text_date_add_days("2026-03-01", -42, out), 0);
+    assert_string_equal(out, "2026-01-18");
+    assert_int_equal(tsr_text_date_add_days("2024-02-28", 1, out), 0);
+    assert_string_equal(out, "2024-02-29");
+    assert_int_equal(tsr_text_date_add_days("2023-02-28", 1, out), 0);
+    assert_string_equal(out, "2023-03-01");
+    assert_int_equal(tsr_text_date_add_days("2026-03-29", 0, out), 0); /* the clocks go forward */
+    assert_string_equal(out, "2026-03-29");
+    assert_int_equal(tsr_text_date_add_days("2026-02-30", 1, out), -1);
+    assert_string_equal(out, "");
+    assert_int_equal(tsr_text_date_add_days("9999-12-31", 1, out), -1);
+    char today[11], tomorrow[11];
+    tsr_text_today(today);
+    assert_int_equal(tsr_text_check_date(today, 1, "d", &(tsr_error_t){0}), 0);
+    assert_int_equal(tsr_text_date_add_days(today, 1, tomorrow), 0);
+    assert_int_equal(tsr_text_check_date(tomorrow, 1, "d", &(tsr_error_t){0}), -1);
+    assert_int_equal(tsr_text_date_display("2036-01-01", out), 0);
+    assert_string_equal(out, "01/01/2036");
+    assert_int_equal(tsr_text_date_display("2036-1-1", out), -1);
+    assert_string_equal(out, "");
+}
+
 static void test_a_table_goes_as_one_array_literal_a_column(void **state)
 {
     (void)state;
@@ -558,6 +586,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dates_must_be_real_and_not_in_the_future_when_asked),
+        cmocka_unit_test(test_days_are_added_across_months_years_and_leap_days_and_shown_day_first),
         cmocka_unit_test(test_telephone_numbers_are_uk_numbers_with_area_codes_or_international),
         cmocka_unit_test(test_email_addresses_need_one_at_and_a_dotted_domain),
         cmocka_unit_test(test_utf8_refuses_overlongs_surrogates_truncation_and_nul),
