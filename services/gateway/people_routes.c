@@ -571,11 +571,17 @@ void gw_case_note_add(gw_call_t *call)
         gw_json_member_string(call, NULL, "body", "body", 0, &body) != 0 ||
         gw_json_member_string(call, NULL, "occurred_at", "occurred_at", 0, &occurred) != 0)
         return;
-    if (occurred[0] != '\0' && gw_parse_time(occurred, &req.occurred_at_ms) != 0) {
+    /* A date-time with its offset (API.md), never a bare date: 2026-06-01 alone says no time of day
+     * and no zone, and was kept as midnight UTC (1 a.m. in the office in summer). */
+    if (occurred[0] != '\0' && tsr_text_datetime_parse(occurred, &req.occurred_at_ms) != 0) {
         gw_fail(call, TSR_E_INVALID, "invalid_date", "occurred_at",
                 "'occurred_at' must be a date-time with offset, like 2026-11-20T14:30:00Z.");
         return;
     }
+    /* 0 on the bus is a note left undated (now): 1 January 1970 itself goes as the millisecond
+     * before, which records refuses as the long-ago time it is. */
+    if (occurred[0] != '\0' && req.occurred_at_ms == 0)
+        req.occurred_at_ms = -1;
     req.type = (char *)type;
     req.title = (char *)title;
     req.body = (char *)body;

@@ -67,7 +67,9 @@ int records_involvement_add(tsr_call_t *call, tsr_error_t *err)
                              "Enter when the involvement began.");
     if (tsr_text_check_date(in->start_date, 1, "start_date", err) != 0)
         return -1;
-    if (in->end_date[0] != '\0' && (tsr_text_check_date(in->end_date, 0, "end_date", err) != 0 ||
+    /* An involvement ended is one that has ended: an end to come would close the case on paper (its
+     * retention counted from that day) while it is still open. */
+    if (in->end_date[0] != '\0' && (tsr_text_check_date(in->end_date, 1, "end_date", err) != 0 ||
                                     strcmp(in->end_date, in->start_date) < 0))
         return err->code[0] ? -1
                             : tsr_error_set(err, TSR_E_INVALID, "end_before_start", "end_date",
@@ -84,8 +86,16 @@ int records_involvement_add(tsr_call_t *call, tsr_error_t *err)
     snprintf(worker, sizeof(worker), "%" PRIu64, in->worker_id);
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
     /* Locked, so that a merge under way is waited for and the involvement never lands on a duplicate. */
-    if (records_person_lock(call, person, err) != 0)
+    char born[16];
+    if (records_person_lock_born(call, person, born, err) != 0)
         return -1;
+    /* Work with a child before the birth is recorded while the child is unborn (no date of birth yet),
+     * and stays when the birth is recorded; one added once the person has a date of birth begins on
+     * or after it. */
+    if (born[0] != '\0' && strcmp(in->start_date, born) < 0)
+        return tsr_error_set(err, TSR_E_INVALID, "before_date_of_birth", "start_date",
+                             "%s was born on %s: an involvement cannot begin before the date of birth.",
+                             display, born);
     const char *params[9] = {person,
                              in->service,
                              in->kind,
@@ -120,28 +130,42 @@ int records_involvement_end(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Records__InvolvementEnd *in = (const Tsr__Records__InvolvementEnd *)call->payload;
     if (tsr_actor_require_worker(call->actor, err) != 0)
         return -1;
-    if (in->end_date[0] != '\0' && tsr_text_check_date(in->end_date, 0, "end_date", err) != 0)
+    /* Ended on a day that has come: see records_involvement_add. */
+    if (in->end_date[0] != '\0' && tsr_text_check_date(in->end_date, 1, "end_date", err) != 0)
         return -1;
     char display[256];
     if (records_person_require_access(call, in->person_id, "involvement", display, sizeof(display), err) != 0)
         return -1;
-    char person[24], id[24];
+    char person[24], id[24], today[11];
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
     snprintf(id, sizeof(id), "%" PRIu64, in->involvement_id);
-    const char *params[3] = {person, id, in->end_date[0] ? in->end_date : NULL};
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "UPDATE involvements SET end_date = coalesce($3::date, current_date)"
-                    " WHERE person_id = $1::bigint AND id = $2::bigint AND end_date IS NULL"
-                    " AND coalesce($3::date, current_date) >= start_date RETURNING " INVOLVEMENT_COLUMNS,
-                    3, params, err);
+    tsr_text_today(today);
+    const char *end = in->end_date[0] ? in->end_date : today;
+    const char *params[3] = {person, id, end};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT start_date::text FROM involvements WHERE person_id = $1::bigint"
+                                " AND id = $2::bigint AND end_date IS NULL FOR UPDATE",
+                                2, params, err);
     if (res == NULL)
         return -1;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
-                             "%s has no open involvement %s that could end on that date.", display, id);
-    }
+    char start[16] = "";
+    int open = PQntuples(res) > 0;
+    if (open)
+        snprintf(start, sizeof(start), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!open)
+        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL, "%s has no open involvement %s.",
+                             display, id);
+    if (strcmp(end, start) < 0)
+        return tsr_error_set(err, TSR_E_INVALID, "end_before_start", "end_date",
+                             "Involvement %s began on %s: it cannot end before it begins.", id, start);
+    res = tsr_db_exec(
+        call->conn,
+        "UPDATE involvements SET end_date = $3::date WHERE person_id = $1::bigint AND id = $2::bigint"
+        " RETURNING " INVOLVEMENT_COLUMNS,
+        3, params, err);
+    if (res == NULL)
+        return -1;
     Tsr__Records__Involvement out;
     involvement__from_row(res, 0, &out);
     char summary[512];

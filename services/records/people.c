@@ -1302,20 +1302,30 @@ int records_person_record_birth(tsr_call_t *call, tsr_error_t *err)
  * Allocations
  * ---------------------------------------------------------------------------------------------- */
 
-int records_person_lock(tsr_call_t *call, const char *id, tsr_error_t *err)
+int records_person_lock_born(tsr_call_t *call, const char *id, char born[16], tsr_error_t *err)
 {
     const char *params[1] = {id};
-    PGresult *res = tsr_db_exec(
-        call->conn, "SELECT coalesce(merged_into::text, '') FROM people WHERE id = $1::bigint FOR UPDATE", 1,
-        params, err);
+    born[0] = '\0';
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT coalesce(merged_into::text, ''), coalesce(date_of_birth::text, '')"
+                                " FROM people WHERE id = $1::bigint FOR UPDATE",
+                                1, params, err);
     if (res == NULL)
         return -1;
     /* Merged while this call was on its way: refused as if it had been merged before. */
     int rc = PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] != '\0'
                  ? person__merged(strtoull(id, NULL, 10), PQgetvalue(res, 0, 0), err)
                  : 0;
+    if (rc == 0 && PQntuples(res) > 0)
+        snprintf(born, 16, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
     return rc;
+}
+
+int records_person_lock(tsr_call_t *call, const char *id, tsr_error_t *err)
+{
+    char born[16];
+    return records_person_lock_born(call, id, born, err);
 }
 
 /* Refuses an allocation the person already has open (the same worker or team, role and service: an

@@ -82,6 +82,9 @@ int records_person_display(tsr_call_t *call, uint64_t id, char *out, size_t size
  * judged against what the record holds (an address, an allocation, a retention flag) follow each
  * other; merged when the record was merged into another meanwhile. 0, or -1 with err set. */
 int records_person_lock(tsr_call_t *call, const char *id, tsr_error_t *err);
+/* The same, with the person's date of birth (YYYY-MM-DD) at born: "" when the record has none (an
+ * unborn child, or a date not known), for a date about the person checked against it. */
+int records_person_lock_born(tsr_call_t *call, const char *id, char born[16], tsr_error_t *err);
 /* Asks the notifications daemon (records.notice.requested) to tell the workers whose ids are the
  * first column of workers; nothing when there are none. The title and link name no one. With
  * count_repeats, the same dedupe_key again counts one occurrence more on the notice (and makes it

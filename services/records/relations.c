@@ -10,6 +10,9 @@
 #include "tsr_envelope.h"
 #include "tsr_text.h"
 
+/* The earliest day a case note can have happened on. */
+#define CASE_NOTE_NOT_BEFORE "1990-01-01"
+
 /* Each type with its inverse: what the other person is to the first. */
 static const char *const relationship_types[][2] = {
     {"parent", "child"},
@@ -201,9 +204,19 @@ int records_case_note_add(tsr_call_t *call, tsr_error_t *err)
     else if (tsr_text_has_control(in->body, 1))
         tsr_error_add(err, TSR_E_INVALID, "invalid_value", "body",
                       "The case note holds a control character (not a line break or a tab): take it out.");
+    /* occurred_at 0 is now (a note left undated); any other time is one that has come, and not one
+     * before 1990, as far back as any date Tessera believes (a consultation's, a CP-IS
+     * notification's): 1026 is a slip of the keyboard. */
+    char utc[TSR_TEXT_UTC_MS_LEN + 1] = "";
+    tsr_error_t one;
+    if (in->occurred_at_ms != 0)
+        tsr_text_utc_ms(in->occurred_at_ms, utc);
     if (in->occurred_at_ms > tsr_now_ms() + 60000)
         tsr_error_add(err, TSR_E_INVALID, "date_in_future", "occurred_at",
                       "A case note records what has happened: 'occurred_at' cannot be in the future.");
+    else if (in->occurred_at_ms != 0 &&
+             tsr_text_check_not_before(utc, CASE_NOTE_NOT_BEFORE, "occurred_at", "'occurred_at'", &one) != 0)
+        tsr_error_gather(err, &one);
     if (tsr_error_gathered(err) != 0)
         return -1;
     char display[256];
@@ -214,8 +227,20 @@ int records_case_note_add(tsr_call_t *call, tsr_error_t *err)
     snprintf(at, sizeof(at), "%" PRId64, in->occurred_at_ms ? in->occurred_at_ms : tsr_now_ms());
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
     /* Locked, so that a merge under way is waited for and the note never lands on a duplicate. */
-    if (records_person_lock(call, person, err) != 0)
+    char born[16];
+    if (records_person_lock_born(call, person, born, err) != 0)
         return -1;
+    /* Nothing happened to a person before they were born: the day, in the office's time zone, is on
+     * or after the date of birth (an unborn child has none yet). */
+    char day[32] = "";
+    if (in->occurred_at_ms != 0)
+        tsr_text_local_time(in->occurred_at_ms, "%Y-%m-%d", day, sizeof(day));
+    if (born[0] != '\0' && day[0] != '\0' && strcmp(day, born) < 0)
+        return tsr_error_set(
+            err, TSR_E_INVALID, "before_date_of_birth", "occurred_at",
+            "%s was born on %s: a case note about them cannot have happened on %s, before the "
+            "date of birth.",
+            display, born, day);
     char *title = tsr_text_trim_dup(in->title);
     const char *params[6] = {person, in->type, title, in->body, at, by};
     PGresult *res =

@@ -1373,7 +1373,7 @@ test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_
     char end[256];
     snprintf(end, sizeof(end), "/api/v1/people/%s/involvements/%s/end", id, iid);
     r = testenv_http(testenv, "POST", end, sw, "{\"end_date\":\"2023-01-01\"}", NULL);
-    testenv_assert_error(&r, 404, "not_found");
+    testenv_assert_error(&r, 400, "end_before_start");
     testenv_response_free(&r);
     r = testenv_http(testenv, "POST", end, sw, "{\"end_date\":\"2024-06-30\"}", NULL);
     assert_int_equal(r.status, 200);
@@ -2334,6 +2334,142 @@ static void test_an_expected_date_of_delivery_is_within_a_pregnancy_and_after_th
     free(sw);
 }
 
+/* An involvement is dated between the person's birth and today. One ended tomorrow (2027-01-31 for
+ * a case still open) closed the case on paper, and the record was flagged for retention while
+ * open; one before the birth gave a retention date already passed. Work before a birth is recorded
+ * on the unborn child's record, and stays there when the birth is recorded. */
+static void test_an_involvement_is_dated_from_the_birth_to_today_and_an_end_to_come_is_refused(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char id[32], path[128], body[400], tomorrow[16], today[16], iid[32], sql[200];
+    testenv_sql_date(testenv, OFFICE_TODAY " + 1", tomorrow);
+    testenv_sql_date(testenv, OFFICE_TODAY, today);
+    add_person(sw,
+               "{\"legal_name\":{\"given\":\"Otto\",\"family\":\"Brindle\"},\"gender\":\"male\","
+               "\"date_of_birth\":\"2015-03-21\"}",
+               id);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", id);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.involvements WHERE person_id = %s", id);
+    testenv_response_t r =
+        testenv_http(testenv, "POST", path, sw,
+                     "{\"service\":\"CSSW\",\"kind\":\"child-in-need\",\"start_date\":\"2015-03-20\"}", NULL);
+    testenv_assert_error(&r, 400, "before_date_of_birth");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                        "start_date");
+    assert_non_null(strstr(r.body, "2015-03-21"));
+    testenv_response_free(&r);
+    snprintf(
+        body, sizeof(body),
+        "{\"service\":\"CSSW\",\"kind\":\"child-in-need\",\"start_date\":\"2024-01-01\",\"end_date\":\"%s\"}",
+        tomorrow);
+    testenv_call_error(testenv, sw, "POST", path, body, 400, "date_in_future", "end_date");
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    /* On the day of birth, and ended today: taken. */
+    snprintf(body, sizeof(body),
+             "{\"service\":\"EH\",\"kind\":\"early-help\",\"start_date\":\"2015-03-21\",\"end_date\":\"%s\"}",
+             today);
+    json_decref(testenv_call_json(testenv, sw, "POST", path, body, 201));
+    json_t *open = testenv_call_json(
+        testenv, sw, "POST", path,
+        "{\"service\":\"CSSW\",\"kind\":\"child-in-need\",\"start_date\":\"2024-01-01\"}", 201);
+    snprintf(iid, sizeof(iid), "%s", testenv_str(open, "id"));
+    json_decref(open);
+    /* Ending it tomorrow is refused and leaves it open: the case is open, so no retention flag. */
+    char end[160], retention[128];
+    snprintf(end, sizeof(end), "/api/v1/people/%s/involvements/%s/end", id, iid);
+    snprintf(body, sizeof(body), "{\"end_date\":\"%s\"}", tomorrow);
+    testenv_call_error(testenv, sw, "POST", end, body, 400, "date_in_future", "end_date");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.involvements WHERE id = %s AND end_date IS NULL",
+             iid);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    snprintf(retention, sizeof(retention), "/api/v1/people/%s/retention/CSSW", id);
+    testenv_call_error(testenv, sw, "PUT", retention, "{\"criterion\":\"cssw-child-in-need\"}", 409,
+                       "case_open", NULL);
+    json_t *ended = testenv_call_json(testenv, sw, "POST", end, "{}", 200);
+    assert_string_equal(testenv_str(ended, "end_date"), today);
+    json_decref(ended);
+
+    /* Before the birth: work with the unborn child, kept when the birth is recorded. */
+    char mother[32], baby[32], edd[16], before[16], day_before[16];
+    add_person(sw,
+               "{\"legal_name\":{\"given\":\"Nora\",\"family\":\"Brindle\"},\"gender\":\"female\","
+               "\"date_of_birth\":\"1995-05-05\"}",
+               mother);
+    testenv_sql_date(testenv, OFFICE_TODAY " + 10", edd);
+    testenv_sql_date(testenv, OFFICE_TODAY " - 30", before);
+    testenv_sql_date(testenv, OFFICE_TODAY " - 1", day_before);
+    add_person(sw, unborn_body(body, sizeof(body), "Brindle", mother, edd), baby);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", baby);
+    snprintf(body, sizeof(body), "{\"service\":\"CSSW\",\"kind\":\"child-protection\",\"start_date\":\"%s\"}",
+             before);
+    json_decref(testenv_call_json(testenv, sw, "POST", path, body, 201));
+    char birth[128];
+    snprintf(birth, sizeof(birth), "/api/v1/people/%s/birth", baby);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Pip\",\"family\":\"Brindle\"},\"gender\":\"male\","
+             "\"date_of_birth\":\"%s\"}",
+             today);
+    json_decref(testenv_call_json(testenv, sw, "PUT", birth, body, 200));
+    json_t *list = testenv_call_json(testenv, sw, "GET", path, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 1);
+    assert_string_equal(testenv_str(json_array_get(json_object_get(list, "items"), 0), "start_date"), before);
+    json_decref(list);
+    snprintf(body, sizeof(body), "{\"service\":\"EH\",\"kind\":\"early-help\",\"start_date\":\"%s\"}",
+             day_before);
+    testenv_call_error(testenv, sw, "POST", path, body, 400, "before_date_of_birth", "start_date");
+    free(sw);
+}
+
+/* A case note's occurred_at is a date-time with its offset (API.md): 2026-06-01 alone was taken and
+ * kept as midnight UTC. It is not before the person was born (the day in the office's time zone), nor
+ * before 1990 (1 January 1970 was kept as 'now'), nor in the future. Nothing refused is recorded. */
+static void test_a_case_note_happened_at_a_date_time_with_its_offset_between_the_birth_and_now(void **state)
+{
+    (void)state;
+    char *sw = testenv_login(testenv, "mash.sw");
+    char child[32], adult[32], path[96], sql[160];
+    add_person(sw,
+               "{\"legal_name\":{\"given\":\"Wren\",\"family\":\"Notewell\"},\"gender\":\"female\","
+               "\"date_of_birth\":\"2015-03-21\"}",
+               child);
+    add_person(sw, "{\"legal_name\":{\"given\":\"Abel\",\"family\":\"Notewell\"},\"gender\":\"male\"}",
+               adult);
+    static const char *const refused[][3] = {
+        {"2026-06-01", "invalid_date", "c"},
+        {"2026-06-01T10:00:00", "invalid_date", "c"},
+        {"2015-03-20T12:00:00Z", "before_date_of_birth", "c"},
+        {"2999-01-01T00:00:00Z", "date_in_future", "c"},
+        {"1989-12-31T23:59:59Z", "date_too_early", "a"},
+        {"1970-01-01T00:00:00Z", "date_too_early", "a"},
+        {"1970-01-01T01:00:00+01:00", "date_too_early", "a"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        char body[200];
+        snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", refused[i][2][0] == 'c' ? child : adult);
+        snprintf(body, sizeof(body), "{\"type\":\"visit\",\"title\":\"Visit\",\"occurred_at\":\"%s\"}",
+                 refused[i][0]);
+        testenv_call_error(testenv, sw, "POST", path, body, 400, refused[i][1], "occurred_at");
+    }
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM records.case_notes WHERE person_id IN (%s, %s)", child,
+             adult);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    /* On the day of birth in the office: 23:30 the day before at UTC-1 is 00:30 on it in London. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", child);
+    json_t *n = testenv_call_json(
+        testenv, sw, "POST", path,
+        "{\"type\":\"visit\",\"title\":\"Birth\",\"occurred_at\":\"2015-03-20T23:30:00-01:00\"}", 201);
+    assert_string_equal(testenv_str(n, "occurred_at"), "2015-03-21T00:30:00.000Z");
+    json_decref(n);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", adult);
+    n = testenv_call_json(testenv, sw, "POST", path,
+                          "{\"type\":\"visit\",\"title\":\"Old\",\"occurred_at\":\"1990-01-01T00:00:00Z\"}",
+                          201);
+    assert_string_equal(testenv_str(n, "occurred_at"), "1990-01-01T00:00:00.000Z");
+    json_decref(n);
+    free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2368,6 +2504,8 @@ int main(void)
         cmocka_unit_test(test_a_restricted_person_is_found_by_display_name_only_by_those_without_access),
         cmocka_unit_test(test_a_control_character_in_a_case_note_or_a_birth_before_1900_is_refused),
         cmocka_unit_test(test_an_expected_date_of_delivery_is_within_a_pregnancy_and_after_the_mothers_birth),
+        cmocka_unit_test(test_an_involvement_is_dated_from_the_birth_to_today_and_an_end_to_come_is_refused),
+        cmocka_unit_test(test_a_case_note_happened_at_a_date_time_with_its_offset_between_the_birth_and_now),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
