@@ -562,7 +562,11 @@ static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
         if (years >= 0)
             snprintf(age, sizeof(age), "%d", years);
     } else if (child->unborn) {
-        snprintf(age, sizeof(age), "Unborn (expected %s)", child->expected_delivery_date);
+        /* Shown as the step's other dates are (dd/mm/yyyy), not as records keeps it. */
+        char expected[11];
+        if (tsr_text_date_display(child->expected_delivery_date, expected) != 0)
+            snprintf(expected, sizeof(expected), "%.10s", child->expected_delivery_date);
+        snprintf(age, sizeof(age), "Unborn (expected %s)", expected);
     }
     /* The key worker reads here what the desk's note would have told them (seed 003): a CP-IS Follow
      * Up case note for A&E and the like, but from NHS 111 only if they have concerns. */

@@ -575,6 +575,16 @@ int cpis_plans_record(tsr_call_t *call, tsr_error_t *err)
                       child->display_name);
         goto done;
     }
+    /* A child's plan begins once the child is born (records' date of birth, which the upload sends
+     * the NHS beside it); protection before the birth is the unborn child protection plan, on the
+     * unborn child's record, which has none. */
+    if (!unborn_plan && child->date_of_birth[0] != '\0' && strcmp(in->start_date, child->date_of_birth) < 0) {
+        tsr_error_set(err, TSR_E_INVALID, "before_date_of_birth", "start_date",
+                      "%s was born on %s: a CP-IS plan (%s) cannot start before the date of birth. Before "
+                      "the birth, protection is an unborn child protection plan.",
+                      child->display_name, child->date_of_birth, type_title);
+        goto done;
+    }
     char person[24];
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
     const char *params[6] = {person,

@@ -671,7 +671,10 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     char *sa = testenv_login(testenv, "safeguarding.admin");
     json_t *step = step_for(sa, "N-UNBORN-1");
     assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), baby);
-    assert_non_null(strstr(testenv_str(section_data(step, "1"), "age"), "Unborn"));
+    /* The expected date shown as the step's other dates are, dd/mm/yyyy, not as records keeps it. */
+    char age[64];
+    snprintf(age, sizeof(age), "Unborn (expected %.2s/%.2s/%.4s)", edd + 8, edd + 5, edd);
+    assert_string_equal(testenv_str(section_data(step, "1"), "age"), age);
     complete_section_1(sa, step);
     /* The note is the sender's to write: one written goes as written. */
     char rid[32], sql_note[200];

@@ -1282,6 +1282,37 @@ static void test_a_restricted_childs_plans_are_shown_to_the_desk_by_their_ids_on
     free(desk);
 }
 
+/* A child's plan (child protection, in care) begins once the child is born: one dated before the
+ * date of birth was taken and went to the NHS in the upload file. Protection before the birth is the
+ * unborn child protection plan, on the unborn child's record. Nothing refused is recorded. */
+static void test_a_childs_plan_cannot_start_before_the_date_of_birth(void **state)
+{
+    (void)state;
+    child_t bea;
+    add_child("Bea", "Beforeborn", "2020-05-05", &bea);
+    char body[400], sql[120];
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2020-05-04\"}",
+             bea.id);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/cpis/plans", social_worker, body, NULL);
+    testenv_assert_error(&r, 400, "before_date_of_birth");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+                        "start_date");
+    assert_non_null(strstr(r.body, "2020-05-05"));
+    testenv_response_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-in-care\",\"legal_status\":\"s20-voluntary\","
+             "\"start_date\":\"2019-12-01\",\"end_date\":\"2020-06-01\"}",
+             bea.id);
+    testenv_call_error(testenv, social_worker, "POST", "/api/v1/cpis/plans", body, 400,
+                       "before_date_of_birth", "start_date");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM cpis.plans WHERE person_id = %s", bea.id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    /* From the day of birth it is the plan it is. */
+    record_plan(&bea, "child-protection-plan", NULL, "2020-05-05");
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1300,6 +1331,7 @@ int main(void)
         cmocka_unit_test(test_a_plan_on_a_duplicate_goes_with_it_to_the_record_that_goes_forward),
         cmocka_unit_test(test_two_open_plans_of_a_kind_after_a_merge_are_not_both_shared),
         cmocka_unit_test(test_a_restricted_childs_plans_are_shown_to_the_desk_by_their_ids_only),
+        cmocka_unit_test(test_a_childs_plan_cannot_start_before_the_date_of_birth),
         cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
