@@ -332,7 +332,7 @@ static void test_authorisation_matrix_of_every_role_against_restricted_and_alloc
             snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", subjects[s].id);
             testenv_response_t r =
                 testenv_http(testenv, "PUT", path, admin,
-                             "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-30\"}", NULL);
+                             "{\"reason\":\"high-risk\",\"review_date\":\"2099-06-30\"}", NULL);
             assert_int_equal(r.status, 200);
             testenv_response_free(&r);
         }
@@ -434,14 +434,14 @@ static void test_lifting_a_restriction_opens_the_record_again(void **state)
     add_person(admin, "{\"legal_name\":{\"given\":\"Nia\",\"family\":\"Lifted\"},\"gender\":\"female\"}", id);
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", id);
     testenv_response_t r = testenv_http(testenv, "PUT", path, admin,
-                                        "{\"reason\":\"case-review\",\"review_date\":\"2027-01-31\"}", NULL);
+                                        "{\"reason\":\"case-review\",\"review_date\":\"2099-01-31\"}", NULL);
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);
     /* Only system support may restrict or lift. */
     r = testenv_http(testenv, "DELETE", path, eh, NULL, NULL);
     testenv_assert_error(&r, 403, "forbidden");
     testenv_response_free(&r);
-    r = testenv_http(testenv, "PUT", path, admin, "{\"reason\":\"because\",\"review_date\":\"2027-01-31\"}",
+    r = testenv_http(testenv, "PUT", path, admin, "{\"reason\":\"because\",\"review_date\":\"2099-01-31\"}",
                      NULL);
     testenv_assert_error(&r, 400, "invalid_reason");
     testenv_response_free(&r);
@@ -534,7 +534,7 @@ static void test_case_notes_are_recorded_read_and_kept_from_those_without_access
     char restriction[256];
     snprintf(restriction, sizeof(restriction), "/api/v1/people/%s/restriction", id);
     r = testenv_http(testenv, "PUT", restriction, admin,
-                     "{\"reason\":\"high-profile\",\"review_date\":\"2027-02-01\"}", NULL);
+                     "{\"reason\":\"high-profile\",\"review_date\":\"2099-02-01\"}", NULL);
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);
     r = testenv_http(testenv, "GET", path, eh, NULL, NULL);
@@ -1092,7 +1092,7 @@ static void allocate_and_restrict(const char *admin, const char *id, const char 
     assert_int_equal(r.status, 201);
     testenv_response_free(&r);
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", id);
-    r = testenv_http(testenv, "PUT", path, admin, "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\"}",
+    r = testenv_http(testenv, "PUT", path, admin, "{\"reason\":\"high-risk\",\"review_date\":\"2099-06-01\"}",
                      NULL);
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);
@@ -1236,7 +1236,7 @@ test_a_key_workers_team_does_not_keep_access_to_a_restricted_record_a_team_alloc
     for (int k = 0; k < 2; k++) {
         snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", people[k]);
         r = testenv_http(testenv, "PUT", path, admin,
-                         "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\"}", NULL);
+                         "{\"reason\":\"high-risk\",\"review_date\":\"2099-06-01\"}", NULL);
         assert_int_equal(r.status, 200);
         testenv_response_free(&r);
     }
@@ -1390,7 +1390,7 @@ test_service_involvements_are_recorded_ended_shown_on_the_summary_and_kept_from_
     char restrict_path[128];
     snprintf(restrict_path, sizeof(restrict_path), "/api/v1/people/%s/restriction", id);
     r = testenv_http(testenv, "PUT", restrict_path, admin,
-                     "{\"reason\":\"case-review\",\"review_date\":\"2027-01-01\"}", NULL);
+                     "{\"reason\":\"case-review\",\"review_date\":\"2099-01-01\"}", NULL);
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);
     r = testenv_http(testenv, "GET", path, eh, NULL, NULL);

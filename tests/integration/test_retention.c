@@ -291,7 +291,7 @@ static void test_a_restricted_record_is_flagged_only_by_those_who_may_open_it(vo
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
     json_decref(testenv_call_json(
         testenv, admin, "PUT", path,
-        "{\"reason\":\"conflict-of-interest\",\"review_date\":\"2027-01-01\",\"workers\":[]}", 200));
+        "{\"reason\":\"conflict-of-interest\",\"review_date\":\"2099-01-01\",\"workers\":[]}", 200));
     snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", person);
     testenv_call_error(testenv, eh, "PUT", path, "{\"criterion\":\"eh-contact-only\"}", 403,
                        "restricted_record", NULL);

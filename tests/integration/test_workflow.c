@@ -819,7 +819,7 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     char child[32], id[32], path[240], body[300];
     testenv_add_person(testenv, admin, "Rowan", "Hollis", "2016-11-28", child);
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", child);
-    snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\",\"workers\":[]}");
+    snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2099-06-01\",\"workers\":[]}");
     json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
     /* Not for the CP-IS desk, whose workers cannot open the record: system support's queue, where
      * the definition would have started it; the desk's chosen by name is refused. */
@@ -1029,7 +1029,7 @@ test_a_workview_shows_work_about_a_restricted_record_by_name_only_to_those_witho
     json_decref(view);
 
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
-    snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\",\"workers\":[]}");
+    snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2099-06-01\",\"workers\":[]}");
     json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.restricted_people WHERE person_id = %s",
              person);
@@ -1131,7 +1131,7 @@ static void test_a_workview_item_about_a_record_the_caller_cannot_open_names_no_
     json_decref(testenv_call_json(testenv, eh, "GET", path, NULL, 200));
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
     json_decref(testenv_call_json(testenv, admin, "PUT", path,
-                                  "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\",\"workers\":[]}",
+                                  "{\"reason\":\"high-risk\",\"review_date\":\"2099-06-01\",\"workers\":[]}",
                                   200));
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.restricted_people WHERE person_id = %s",
              person);
@@ -1208,7 +1208,7 @@ static void test_work_with_a_worker_who_cannot_open_a_record_restricted_moves_to
     json_decref(view);
 
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
-    snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2027-06-01\",\"workers\":[]}");
+    snprintf(body, sizeof(body), "{\"reason\":\"high-risk\",\"review_date\":\"2099-06-01\",\"workers\":[]}");
     json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM workflow.steps s JOIN workflow.step_history h ON h.step_id = s.id"
@@ -1270,7 +1270,7 @@ static void test_work_with_a_worker_who_cannot_open_a_record_restricted_moves_to
      * corrected after it shows once the workflow daemon has applied both. */
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
     snprintf(body, sizeof(body),
-             "{\"reason\":\"case-review\",\"review_date\":\"2027-07-01\",\"workers\":[]}");
+             "{\"reason\":\"case-review\",\"review_date\":\"2099-07-01\",\"workers\":[]}");
     json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
     snprintf(path, sizeof(path), "/api/v1/people/%s/details", person);
     json_decref(
@@ -2343,7 +2343,7 @@ test_listing_a_restricted_persons_steps_keeps_their_whole_long_name_in_the_audit
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
     json_decref(testenv_call_json(
         testenv, admin, "PUT", path,
-        "{\"reason\":\"high-profile\",\"review_date\":\"2027-06-01\",\"workers\":[]}", 200));
+        "{\"reason\":\"high-profile\",\"review_date\":\"2099-06-01\",\"workers\":[]}", 200));
     snprintf(path, sizeof(path), "/api/v1/steps?subject_kind=person&subject_id=%s", person);
     json_decref(testenv_call_json(testenv, sw, "GET", path, NULL, 200));
     testenv_call_error(testenv, eh, "GET", path, NULL, 403, "restricted_record", NULL);
