@@ -80,6 +80,7 @@ struct tsr_daemon {
     void *zmq;
     tsr_curve_t *curve; /* the bus's keys: NULL when CURVE is off */
     tsr_db_t *db;
+    char timezone[64]; /* tsr_daemon_use_timezone: the office's, for office_today() too; "" for none */
     const tsr_handler_def_t *handlers;
     size_t handler_count;
     daemon_subscription_t subs[DAEMON_MAX_CONSUMERS];
@@ -288,6 +289,7 @@ int tsr_daemon_use_timezone(tsr_daemon_t *self, const char *key)
     }
     setenv("TZ", zone, 1);
     tzset();
+    snprintf(self->timezone, sizeof(self->timezone), "%s", zone);
     return 0;
 }
 
@@ -315,6 +317,7 @@ int tsr_daemon_migrate(tsr_daemon_t *self, const tsr_migration_t *migrations, si
         tsr_log_error(NULL, "%s", err.message);
         return -1;
     }
+    tsr_db_set_timezone(self->db, self->timezone);
     /* The database may still be starting (a whole suite comes up at once): wait for it a while. */
     PGconn *conn = NULL;
     for (long waited = 0;; waited++) {
@@ -1006,6 +1009,7 @@ static int daemon__committer_start(tsr_daemon_t *self, const char *url)
         tsr_log_error(NULL, "%s", err.message);
         return -1;
     }
+    tsr_db_set_timezone(c->db, self->timezone);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     uv_async_init(&self->loop, &c->async, daemon__committer_on_done);

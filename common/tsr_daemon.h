@@ -168,8 +168,11 @@ int tsr_daemon_run(tsr_daemon_t *self);
 const char *tsr_daemon_name(const tsr_daemon_t *self);
 const tsr_config_t *tsr_daemon_config(const tsr_daemon_t *self);
 /* The process's clock set to the office's time zone, the setting `key` (default Europe/London): dates
- * and working hours are the office's, whatever the server keeps. A name that is not a time zone is
- * logged and -1. */
+ * and working hours are the office's, whatever the server keeps. The daemon's SQL has the office's
+ * day too, as office_today() (a function of every daemon's schema, common migration 004), where
+ * current_date is PostgreSQL's (its TimeZone, UTC on the council's servers: in British Summer Time
+ * its day begins an hour after the office's). Called before tsr_daemon_migrate. A name that is not a
+ * time zone is logged and -1. */
 int tsr_daemon_use_timezone(tsr_daemon_t *self, const char *key);
 uv_loop_t *tsr_daemon_loop(tsr_daemon_t *self);
 tsr_db_t *tsr_daemon_db(tsr_daemon_t *self);

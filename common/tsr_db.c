@@ -145,6 +145,7 @@ struct tsr_db {
     uv_loop_t *loop;
     char *conninfo;
     char *schema;
+    char timezone[64]; /* tsr_db_set_timezone: "" for none */
     pthread_mutex_t lock;
     pthread_cond_t available;
     PGconn **idle;  /* connections free for use (NULL slots are not yet opened) */
@@ -186,6 +187,11 @@ tsr_db_t *tsr_db_new(uv_loop_t *loop, const char *conninfo, const char *schema, 
         setenv("UV_THREADPOOL_SIZE", n, 0);
     }
     return self;
+}
+
+void tsr_db_set_timezone(tsr_db_t *self, const char *zone)
+{
+    snprintf(self->timezone, sizeof(self->timezone), "%s", zone ? zone : "");
 }
 
 void tsr_db_destroy(tsr_db_t **self_p)
@@ -235,15 +241,17 @@ static PGconn *db__connect(tsr_db_t *self, tsr_error_t *err)
         PQfinish(conn);
         return NULL;
     }
-    const char *params[1] = {self->schema};
+    const char *params[2] = {self->schema, self->timezone};
     /* client_connection_check_interval: a statement left waiting (on a lock, say) by a daemon that
      * has gone is cancelled within seconds, its transaction rolled back and its locks let go, rather
      * than holding them until it next writes to the socket (a restarted daemon waited at start-up
-     * behind its former self's session). */
+     * behind its former self's session). tessera.timezone: the office's clock, for office_today();
+     * PostgreSQL's own TimeZone (current_date, and how a timestamp is written) stays the server's. */
     PGresult *res = tsr_db_exec(conn,
                                 "SELECT set_config('search_path', $1, false),"
-                                " set_config('client_connection_check_interval', '5s', false)",
-                                1, params, err);
+                                " set_config('client_connection_check_interval', '5s', false),"
+                                " set_config('tessera.timezone', $2, false)",
+                                2, params, err);
     if (res == NULL) {
         PQfinish(conn);
         return NULL;

@@ -19,6 +19,10 @@ typedef struct tsr_db tsr_db_t;
 tsr_db_t *tsr_db_new(uv_loop_t *loop, const char *conninfo, const char *schema, int pool_size,
                      tsr_error_t *err);
 void tsr_db_destroy(tsr_db_t **self_p);
+/* The office's time zone (a tz database name, or "" for none), given to every connection the pool
+ * opens from now on as its setting tessera.timezone, which the SQL function office_today() reads
+ * (common migration 004). Set before the pool is first used. */
+void tsr_db_set_timezone(tsr_db_t *self, const char *zone);
 
 /* A connection for the calling thread, waiting for a free one; reconnects a broken one.
  * NULL (and err filled with database_unavailable) when the server cannot be reached. */

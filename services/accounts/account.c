@@ -484,7 +484,7 @@ int accounts_worker_search(tsr_call_t *call, tsr_error_t *err)
                     "   AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM worker_teams wt"
                     "        WHERE wt.worker_id = w.id AND wt.team_id = $3::bigint))"
                     "   AND ($4::boolean OR (w.ended_at IS NULL AND w.active"
-                    "        AND (c.end_date IS NULL OR c.end_date >= current_date)))"
+                    "        AND (c.end_date IS NULL OR c.end_date >= office_today())))"
                     "   AND ($5 = '' OR (lower(w.name), w.id) >"
                     "        (split_part(convert_from(decode($5, 'hex'), 'UTF8'), chr(31), 1),"
                     "         split_part(convert_from(decode($5, 'hex'), 'UTF8'), chr(31), 2)::bigint))"

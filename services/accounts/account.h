@@ -14,7 +14,7 @@
 /* Seed 002: an HR-approved risk assessment covers staff "awaiting a DBS check to be completed": for 3
  * months from the day it was approved (migration 009), not for ever. */
 #define ACCOUNTS_RISK_ASSESSMENT_COVERS                                                                      \
-    "coalesce(w.risk_assessment_approved AND w.risk_assessment_approved_on > current_date - interval '3 "    \
+    "coalesce(w.risk_assessment_approved AND w.risk_assessment_approved_on > office_today() - interval '3 "  \
     "months',"                                                                                               \
     " false)"
 /* The day from which the DBS check (or a risk assessment covering a pending one) no longer lets the
@@ -26,9 +26,9 @@
     " CASE WHEN w.risk_assessment_approved THEN w.risk_assessment_approved_on + interval '3 months' END)"
 #define ACCOUNTS_STATE_SQL                                                                                   \
     "CASE WHEN w.ended_at IS NOT NULL OR NOT w.active THEN 'ended'"                                          \
-    " WHEN c.end_date < current_date THEN 'contract_ended'"                                                  \
+    " WHEN c.end_date < office_today() THEN 'contract_ended'"                                                \
     " WHEN NOT " ACCOUNTS_RISK_ASSESSMENT_COVERS " AND (w.dbs_checked_on IS NULL"                            \
-    "      OR w.dbs_checked_on <= current_date - interval '3 years'"                                         \
+    "      OR w.dbs_checked_on <= office_today() - interval '3 years'"                                       \
     "      OR w.dbs_checked_on < w.returned_from_leave_on) THEN 'dbs_out_of_date'"                           \
     " WHEN NOT " ACCOUNTS_RISK_ASSESSMENT_COVERS " AND w.dbs_barred_lists IN ('children', 'adults')"         \
     "   THEN 'dbs_barred_list_missing'"                                                                      \

@@ -241,7 +241,7 @@ int accounts_contract_set(PGconn *conn, const char *worker_id, const Tsr__Accoun
                     " VALUES ($1::bigint, $2, $3::date, $4::bigint[])"
                     " ON CONFLICT (worker_id) DO UPDATE SET name = EXCLUDED.name,"
                     " end_date = EXCLUDED.end_date, person_ids = EXCLUDED.person_ids, changed_at = now()"
-                    " RETURNING end_date < current_date, to_char(end_date, 'DD/MM/YYYY')",
+                    " RETURNING end_date < office_today(), to_char(end_date, 'DD/MM/YYYY')",
                     4, params, err);
     free(people);
     free(trimmed);

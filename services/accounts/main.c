@@ -36,7 +36,10 @@ int main(int argc, char **argv)
         tsr_log_error(NULL, "%s", err.message);
         goto done;
     }
-    if (tsr_daemon_migrate(daemon, accounts_migrations, accounts_migrations_count) != 0)
+    /* The office's day: a DBS check dated today is not in the future, and one is due, or a contract
+     * over, from the office's midnight, in C and in SQL alike. */
+    if (tsr_daemon_use_timezone(daemon, "accounts.timezone") != 0 ||
+        tsr_daemon_migrate(daemon, accounts_migrations, accounts_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, accounts_handlers, sizeof(accounts_handlers) / sizeof(accounts_handlers[0]));
     rc = tsr_daemon_run(daemon);

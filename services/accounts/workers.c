@@ -463,7 +463,7 @@ static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
         " training_completed_on = $4::date, aup_signed_on = $5::date, dbs_barred_lists = $6,"
         " returned_from_leave_on = $7::date, risk_assessment_approved_on = CASE WHEN $3::boolean"
         "   THEN coalesce($8::date, CASE WHEN risk_assessment_approved THEN risk_assessment_approved_on END,"
-        "   current_date) END WHERE id = $1::bigint",
+        "   office_today()) END WHERE id = $1::bigint",
         8, params, err);
     if (res == NULL)
         return -1;
@@ -606,7 +606,7 @@ static int workers__check_starter_dbs(PGconn *conn, const Tsr__Accounts__WorkerP
     const char *params[1] = {dbs};
     PGresult *res =
         tsr_db_exec(conn,
-                    "SELECT $1::date < current_date - interval '2 years', to_char($1::date, 'DD/MM/YYYY'),"
+                    "SELECT $1::date < office_today() - interval '2 years', to_char($1::date, 'DD/MM/YYYY'),"
                     " to_char($1::date + interval '3 years', 'DD/MM/YYYY')",
                     1, params, err);
     if (res == NULL)

@@ -42,7 +42,12 @@ int main(int argc, char **argv)
     if (daemon == NULL)
         return 2;
     int rc = 1;
-    gateway_t *gateway = gateway_new(daemon);
+    /* The office's day, as accounts has it: a session's calls stop on the day its DBS check is due or
+     * its contract is over from the office's midnight, the moment signing in stops. */
+    gateway_t *gateway = NULL;
+    if (tsr_daemon_use_timezone(daemon, "gateway.timezone") != 0)
+        goto done;
+    gateway = gateway_new(daemon);
     if (gateway == NULL || tsr_daemon_migrate(daemon, gateway_migrations, gateway_migrations_count) != 0)
         goto done;
     if (tsr_daemon_subscribe(daemon, "accounts", gw_sessions_apply_accounts_event) != 0 ||

@@ -953,6 +953,122 @@ static void test_an_hr_approved_risk_assessment_covers_a_pending_dbs_check_for_3
     free(admin);
 }
 
+/* A date on the office's clock in zone: expr is SQL over d, the office's today there ("d + 1"). */
+static void office_date(const char *zone, const char *expr, char out[16])
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM (SELECT (now() AT TIME ZONE '%s')::date AS d) AS t", expr,
+             zone);
+    testenv_sql_date(testenv, sql, out);
+}
+
+/* Records prerequisites for worker: a DBS check of both barred lists dated dbs, training and the
+ * acceptable-use policy on done; status is the answer expected. */
+static void prerequisites_on(const char *admin, const char *worker, const char *dbs, const char *done,
+                             long status)
+{
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\"}",
+             dbs, done, done);
+    set_prerequisites(admin, worker, body, status);
+}
+
+/* A third party's contract ending on end_date; the account's state after it. */
+static void contract_ends(const char *admin, const char *worker, const char *end_date, const char *state)
+{
+    char path[96], body[256];
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", worker);
+    snprintf(body, sizeof(body),
+             "{\"contract\":{\"name\":\"Clock audit (invented firm)\",\"end_date\":\"%s\"}}", end_date);
+    json_t *account = testenv_call_json(testenv, admin, "PUT", path, body, 200);
+    assert_string_equal(testenv_str(account, "state"), state);
+    json_decref(account);
+}
+
+/* F: accounts and the gateway judged "today" by UTC (the C library's clock in accounts, PostgreSQL's
+ * current_date in both), where the other daemons keep the office's (Europe/London): in British Summer
+ * Time, from midnight to 01:00, a DBS check dated today was refused as in the future, and a DBS
+ * renewal or a contract's end stopped signing in and a session's calls at 01:00. Both now count days
+ * on the office clock (accounts.timezone, gateway.timezone), in C and in SQL (office_today()). The
+ * office is put in a zone whose day is not UTC's as the test runs (a day ahead from 11:00 UTC, a day
+ * behind before), so that each date below is judged one way by UTC and the other by the office. */
+static void test_accounts_and_the_gateway_count_days_on_the_office_clock(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char dana[32], terry[32], in_a_month[16], rest[256], code[64];
+    testenv_add_worker(testenv, admin, "clock.dana", "Dana Clockwell", "\"roles\":[\"social-worker\"]", dana);
+    testenv_sql_date(testenv, "current_date + 30", in_a_month);
+    snprintf(
+        rest, sizeof(rest),
+        "\"roles\":[\"auditor\"],\"contract\":{\"name\":\"Clock audit (invented firm)\",\"end_date\":\"%s\"}",
+        in_a_month);
+    testenv_add_worker(testenv, admin, "clock.terry", "Terry Clockson", rest, terry);
+    char *dana_token = testenv_login(testenv, "clock.dana");
+    char *terry_token = testenv_login(testenv, "clock.terry");
+
+    long hour = testenv_sql_long(testenv, "SELECT extract(hour FROM now() AT TIME ZONE 'UTC')::int");
+    const char *zone = hour >= 11 ? "Pacific/Kiritimati" : "Etc/GMT+12";
+    testenv_restart_with(testenv, "accounts", "TESSERA_ACCOUNTS_TIMEZONE", zone);
+    testenv_restart_with(testenv, "gateway", "TESSERA_GATEWAY_TIMEZONE", zone);
+    char today[16], tomorrow[16], yesterday[16], due_today[16], due_tomorrow[16];
+    office_date(zone, "d", today);
+    office_date(zone, "d + 1", tomorrow);
+    office_date(zone, "d - 1", yesterday);
+    office_date(zone, "d - interval '3 years'", due_today);
+    office_date(zone, "d + 1 - interval '3 years'", due_tomorrow);
+
+    /* The office's today is not in the future; its tomorrow is. */
+    prerequisites_on(admin, dana, today, today, 200);
+    prerequisites_on(admin, dana, tomorrow, today, 400);
+    testenv_response_t r;
+    assert_int_equal(sign_in("clock.dana", &r), 201);
+    testenv_response_free(&r);
+
+    /* A DBS check due for renewal on the office's today: signing in and the open session stop alike. */
+    prerequisites_on(admin, dana, due_today, today, 200);
+    sign_in("clock.dana", &r);
+    testenv_assert_error(&r, 403, "dbs_out_of_date");
+    testenv_response_free(&r);
+    assert_int_equal(call_status_once_not(dana_token, 200, code), 403);
+    assert_string_equal(code, "dbs_out_of_date");
+    /* Due on the office's tomorrow: both go on. */
+    prerequisites_on(admin, dana, due_tomorrow, today, 200);
+    assert_int_equal(sign_in("clock.dana", &r), 201);
+    testenv_response_free(&r);
+    assert_int_equal(call_status_once_not(dana_token, 403, code), 200);
+
+    /* A contract that ended on the office's yesterday is over; one that ends on its today is not. */
+    contract_ends(admin, terry, yesterday, "contract_ended");
+    assert_int_equal(call_status_once_not(terry_token, 200, code), 403);
+    assert_string_equal(code, "contract_ended");
+    sign_in("clock.terry", &r);
+    testenv_assert_error(&r, 403, "contract_ended");
+    testenv_response_free(&r);
+    contract_ends(admin, terry, today, "active");
+    assert_int_equal(call_status_once_not(terry_token, 403, code), 200);
+    assert_int_equal(sign_in("clock.terry", &r), 201);
+    testenv_response_free(&r);
+
+    /* A zone that is not one stops the start, naming the setting. */
+    testenv_assert_refuses_to_start(testenv, "accounts", "TESSERA_ACCOUNTS_TIMEZONE=Nowhere/Atlantis",
+                                    "accounts.timezone", NULL);
+    testenv_assert_refuses_to_start(testenv, "gateway", "TESSERA_GATEWAY_TIMEZONE=Nowhere/Atlantis",
+                                    "gateway.timezone", NULL);
+    /* Back to the office's own clock, Europe/London. */
+    testenv_kill(testenv, "accounts", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "accounts", 15000), 0);
+    testenv_restart(testenv, "accounts");
+    testenv_kill(testenv, "gateway", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "gateway", 15000), 0);
+    testenv_restart(testenv, "gateway");
+    free(terry_token);
+    free(dana_token);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -973,6 +1089,7 @@ int main(void)
         cmocka_unit_test(test_an_hr_approved_risk_assessment_covers_a_pending_dbs_check_for_3_months_only),
         cmocka_unit_test(
             test_recording_prerequisites_and_ending_an_account_say_who_what_and_why_in_the_trail),
+        cmocka_unit_test(test_accounts_and_the_gateway_count_days_on_the_office_clock),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
