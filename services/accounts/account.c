@@ -34,7 +34,7 @@ int accounts_actor_administers(const Tsr__Actor *actor)
     " coalesce(to_char(w.dbs_checked_on, 'YYYY-MM-DD'), ''), w.risk_assessment_approved,"                    \
     " coalesce(to_char(w.training_completed_on, 'YYYY-MM-DD'), ''),"                                         \
     " coalesce(to_char(w.aup_signed_on, 'YYYY-MM-DD'), ''),"                                                 \
-    " coalesce(to_char(w.dbs_checked_on + interval '3 years', 'YYYY-MM-DD'), ''),"                           \
+    " coalesce(to_char(" ACCOUNTS_DBS_DUE_SQL ", 'YYYY-MM-DD'), ''),"                                        \
     " (extract(epoch FROM w.created_at) * 1000)::bigint,"                                                    \
     " coalesce((extract(epoch FROM w.last_login_at) * 1000)::bigint, 0),"                                    \
     " coalesce((extract(epoch FROM w.ended_at) * 1000)::bigint, 0), coalesce(w.ended_reason, ''), "          \
@@ -45,8 +45,8 @@ int accounts_actor_administers(const Tsr__Actor *actor)
     " CASE WHEN w.risk_assessment_approved THEN coalesce(to_char(w.risk_assessment_approved_on, "            \
     "'YYYY-MM-DD'),"                                                                                         \
     "  '') ELSE '' END,"                                                                                     \
-    " CASE WHEN w.risk_assessment_approved THEN coalesce(to_char(w.risk_assessment_approved_on"              \
-    "  + interval '3 months' - interval '1 day', 'YYYY-MM-DD'), '') ELSE '' END,"                            \
+    " CASE WHEN w.risk_assessment_approved THEN coalesce(to_char(" ACCOUNTS_RISK_ASSESSMENT_ENDS_SQL         \
+    "  - 1, 'YYYY-MM-DD'), '') ELSE '' END,"                                                                 \
     " coalesce(to_char(" ACCOUNTS_DBS_COVER_ENDS_SQL ", 'YYYY-MM-DD'), '')"
 #define ACCOUNT_FROM                                                                                         \
     " FROM workers w LEFT JOIN workers m ON m.id = w.manager_id"                                             \
@@ -484,7 +484,7 @@ int accounts_worker_search(tsr_call_t *call, tsr_error_t *err)
                     "   AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM worker_teams wt"
                     "        WHERE wt.worker_id = w.id AND wt.team_id = $3::bigint))"
                     "   AND ($4::boolean OR (w.ended_at IS NULL AND w.active"
-                    "        AND (c.end_date IS NULL OR c.end_date >= office_today())))"
+                    "        AND (c.end_date IS NULL OR NOT " ACCOUNTS_CONTRACT_OVER_SQL ")))"
                     "   AND ($5 = '' OR (lower(w.name), w.id) >"
                     "        (split_part(convert_from(decode($5, 'hex'), 'UTF8'), chr(31), 1),"
                     "         split_part(convert_from(decode($5, 'hex'), 'UTF8'), chr(31), 2)::bigint))"

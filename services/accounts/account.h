@@ -7,28 +7,37 @@
 #include <stdint.h>
 
 #include "tsr_daemon.h"
+#include "tsr_prerequisites.h"
+
+/* The days that stop an account, over workers w and worker_contracts c, as tsr_prerequisites.h
+ * reckons them for accounts and the gateway alike: the DBS check's renewal, the end of a risk
+ * assessment's cover, whether the check's renewal has come and whether the contract is over. */
+#define ACCOUNTS_DBS_DUE_SQL TSR_PREREQ_DBS_DUE_SQL("w.dbs_checked_on")
+#define ACCOUNTS_RISK_ASSESSMENT_ENDS_SQL TSR_PREREQ_RISK_ASSESSMENT_ENDS_SQL("w.risk_assessment_approved_on")
+#define ACCOUNTS_DBS_DUE_HAS_COME_SQL TSR_PREREQ_HAS_COME_SQL(ACCOUNTS_DBS_DUE_SQL)
+#define ACCOUNTS_CONTRACT_OVER_SQL TSR_PREREQ_CONTRACT_OVER_SQL("c.end_date")
 
 /* What signing in would meet now, over workers w and worker_contracts c: one rule for the sign-in
  * refusal, the account's state shown to system support, and whom the worker search offers. The
- * order is the order of the sign-in checks: an ended account says so before anything else. */
+ * order is the order of the sign-in checks: an ended account says so before anything else. Its days
+ * are those above, and the gateway stops a session's calls on the day published to it
+ * (ACCOUNTS_DBS_COVER_ENDS_SQL) by the same reckoning: signing in and calls stop on the same day. */
 /* Seed 002: an HR-approved risk assessment covers staff "awaiting a DBS check to be completed": for 3
  * months from the day it was approved (migration 009), not for ever. */
 #define ACCOUNTS_RISK_ASSESSMENT_COVERS                                                                      \
-    "coalesce(w.risk_assessment_approved AND w.risk_assessment_approved_on > office_today() - interval '3 "  \
-    "months',"                                                                                               \
-    " false)"
+    "coalesce(w.risk_assessment_approved AND NOT " TSR_PREREQ_HAS_COME_SQL(                                  \
+        ACCOUNTS_RISK_ASSESSMENT_ENDS_SQL) ", false)"
 /* The day from which the DBS check (or a risk assessment covering a pending one) no longer lets the
  * account be used, with nothing recorded meanwhile; NULL when none does now. */
 #define ACCOUNTS_DBS_COVER_ENDS_SQL                                                                          \
     "greatest(CASE WHEN (w.dbs_checked_on >= w.returned_from_leave_on OR w.returned_from_leave_on IS NULL)"  \
-    "   AND w.dbs_barred_lists NOT IN ('children', 'adults')"                                                \
-    "   THEN w.dbs_checked_on + interval '3 years' END,"                                                     \
-    " CASE WHEN w.risk_assessment_approved THEN w.risk_assessment_approved_on + interval '3 months' END)"
+    "   AND w.dbs_barred_lists NOT IN ('children', 'adults') THEN " ACCOUNTS_DBS_DUE_SQL " END,"             \
+    " CASE WHEN w.risk_assessment_approved THEN " ACCOUNTS_RISK_ASSESSMENT_ENDS_SQL " END)"
 #define ACCOUNTS_STATE_SQL                                                                                   \
     "CASE WHEN w.ended_at IS NOT NULL OR NOT w.active THEN 'ended'"                                          \
-    " WHEN c.end_date < office_today() THEN 'contract_ended'"                                                \
+    " WHEN " ACCOUNTS_CONTRACT_OVER_SQL " THEN 'contract_ended'"                                             \
     " WHEN NOT " ACCOUNTS_RISK_ASSESSMENT_COVERS " AND (w.dbs_checked_on IS NULL"                            \
-    "      OR w.dbs_checked_on <= office_today() - interval '3 years'"                                       \
+    "      OR " ACCOUNTS_DBS_DUE_HAS_COME_SQL                                                                \
     "      OR w.dbs_checked_on < w.returned_from_leave_on) THEN 'dbs_out_of_date'"                           \
     " WHEN NOT " ACCOUNTS_RISK_ASSESSMENT_COVERS " AND w.dbs_barred_lists IN ('children', 'adults')"         \
     "   THEN 'dbs_barred_list_missing'"                                                                      \

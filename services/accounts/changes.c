@@ -199,6 +199,9 @@ int accounts_manager_set(PGconn *conn, uint64_t worker_id, uint64_t manager_id, 
  * Third-party contracts
  * ---------------------------------------------------------------------------------------------- */
 
+/* Whether the contract just written (its end_date) is over, as signing in would judge it. */
+#define CHANGES_CONTRACT_OVER_SQL TSR_PREREQ_CONTRACT_OVER_SQL("end_date")
+
 int accounts_contract_set(PGconn *conn, const char *worker_id, const Tsr__Accounts__WorkerContract *contract,
                           int new_account, tsr_error_t *err)
 {
@@ -241,7 +244,7 @@ int accounts_contract_set(PGconn *conn, const char *worker_id, const Tsr__Accoun
                     " VALUES ($1::bigint, $2, $3::date, $4::bigint[])"
                     " ON CONFLICT (worker_id) DO UPDATE SET name = EXCLUDED.name,"
                     " end_date = EXCLUDED.end_date, person_ids = EXCLUDED.person_ids, changed_at = now()"
-                    " RETURNING end_date < office_today(), to_char(end_date, 'DD/MM/YYYY')",
+                    " RETURNING " CHANGES_CONTRACT_OVER_SQL ", to_char(end_date, 'DD/MM/YYYY')",
                     4, params, err);
     free(people);
     free(trimmed);

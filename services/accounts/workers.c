@@ -588,9 +588,10 @@ static int workers__validate_import(const Tsr__Accounts__WorkerImport *in, tsr_e
     return tsr_error_gathered(err);
 }
 
-/* Seed 002: staff joining or returning need an enhanced DBS check "still valid for 12 months". A
- * check is renewed every 3 years, so at the start of an account it must be no more than 2 years
- * old, unless HR has approved a risk assessment while a new check is pending. */
+/* Seed 002: staff joining or returning need an enhanced DBS check "still valid for 12 months": due
+ * for renewal (every 3 years, tsr_prerequisites.h) no sooner than a year from today, about 2 years
+ * old at most, unless HR has approved a risk assessment while a new check is pending. */
+#define WORKERS_STARTER_DBS_DUE_SQL TSR_PREREQ_DBS_DUE_SQL("$1::date")
 static int workers__check_starter_dbs(PGconn *conn, const Tsr__Accounts__WorkerPrerequisites *p,
                                       tsr_error_t *err)
 {
@@ -604,11 +605,11 @@ static int workers__check_starter_dbs(PGconn *conn, const Tsr__Accounts__WorkerP
     if (tsr_text_check_date(dbs, 1, "prerequisites.dbs_checked_on", err) != 0)
         return -1;
     const char *params[1] = {dbs};
-    PGresult *res =
-        tsr_db_exec(conn,
-                    "SELECT $1::date < office_today() - interval '2 years', to_char($1::date, 'DD/MM/YYYY'),"
-                    " to_char($1::date + interval '3 years', 'DD/MM/YYYY')",
-                    1, params, err);
+    PGresult *res = tsr_db_exec(
+        conn,
+        "SELECT " WORKERS_STARTER_DBS_DUE_SQL " < (office_today() + interval '1 year')::date,"
+        " to_char($1::date, 'DD/MM/YYYY'), to_char(" WORKERS_STARTER_DBS_DUE_SQL ", 'DD/MM/YYYY')",
+        1, params, err);
     if (res == NULL)
         return -1;
     int rc = 0;

@@ -11,6 +11,7 @@
 #include "gateway.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
+#include "tsr_prerequisites.h"
 #include "tsr_text.h"
 
 #define SESSION_TOKEN_BYTES 32
@@ -310,6 +311,11 @@ static int session__cache_find(session_lookup_t *s)
     return s->found;
 }
 
+/* A session's account is judged by the days accounts published of it (x below), reckoned as accounts
+ * reckons them when it refuses a sign-in (tsr_prerequisites.h): the two stop on the same day. */
+#define SESSION_CONTRACT_OVER_SQL TSR_PREREQ_CONTRACT_OVER_SQL("x.end_date")
+#define SESSION_DBS_DUE_HAS_COME_SQL TSR_PREREQ_HAS_COME_SQL("x.dbs_due")
+
 static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
 {
     session_lookup_t *s = arg;
@@ -328,10 +334,10 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
         " array_to_string(coalesce(a.team_ids, s.team_ids), ','),"
         " s.last_seen_at < now() - interval '1 minute',"
         " array_to_string(coalesce(a.team_names, s.team_names), E'\\n'),"
-        " CASE WHEN x.end_date < office_today() THEN 'contract_ended'"
+        " CASE WHEN " SESSION_CONTRACT_OVER_SQL " THEN 'contract_ended'"
         "  WHEN a.state IN ('dbs_out_of_date', 'dbs_barred_list_missing', 'training_not_done',"
         "   'aup_not_signed') THEN a.state"
-        "  WHEN x.dbs_due <= office_today() THEN 'dbs_out_of_date' ELSE '' END,"
+        "  WHEN " SESSION_DBS_DUE_HAS_COME_SQL " THEN 'dbs_out_of_date' ELSE '' END,"
         " coalesce(x.name, ''), coalesce(to_char(x.end_date, 'DD/MM/YYYY'), ''),"
         " coalesce(to_char(x.dbs_due, 'DD/MM/YYYY'), '')"
         " FROM sessions s LEFT JOIN worker_accounts a ON a.worker_id = s.worker_id,"

@@ -1069,6 +1069,131 @@ static void test_accounts_and_the_gateway_count_days_on_the_office_clock(void **
     free(admin);
 }
 
+/* office_today() in the accounts' and the gateway's schemas, the one "today" their SQL asks, made to
+ * answer day, as if the office had come to it; NULL puts back the definition migration 004 gave. */
+static char office_today_definition[2][1024];
+static const char *const office_today_schemas[2] = {"accounts", "gateway"};
+
+static int office_day_is(const char *day)
+{
+    int failed = 0;
+    for (int i = 0; i < 2; i++) {
+        char sql[2200], out[1100];
+        if (office_today_definition[i][0] == '\0') {
+            snprintf(sql, sizeof(sql), "SELECT pg_get_functiondef('%s.office_today()'::regprocedure)",
+                     office_today_schemas[i]);
+            failed |= testenv_psql(testenv, NULL, sql, office_today_definition[i],
+                                   sizeof(office_today_definition[i])) != 0;
+        }
+        if (day != NULL)
+            snprintf(sql, sizeof(sql),
+                     "CREATE OR REPLACE FUNCTION %s.office_today() RETURNS date LANGUAGE sql STABLE"
+                     " AS $$ SELECT date '%s' $$",
+                     office_today_schemas[i], day);
+        else
+            snprintf(sql, sizeof(sql), "%s;", office_today_definition[i]);
+        failed |= testenv_psql(testenv, NULL, sql, out, sizeof(out)) != 0;
+    }
+    return failed ? -1 : 0;
+}
+
+/* The office's own day again, whatever the test did. */
+static int office_day_put_back(void **state)
+{
+    (void)state;
+    if (office_today_definition[0][0] != '\0' && office_day_is(NULL) != 0)
+        return -1;
+    return 0;
+}
+
+/* The account of worker as admin reads it: its state, and the prerequisite key's value ("" for none). */
+static void account_says(const char *admin, const char *worker, const char *state, const char *key,
+                         const char *value)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", worker);
+    json_t *account = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    assert_string_equal(testenv_str(account, "state"), state);
+    if (key != NULL)
+        assert_string_equal(testenv_str(json_object_get(account, "prerequisites"), key), value);
+    json_decref(account);
+}
+
+/* F: a DBS check dated 29 February 2024 was due for renewal on 28 February 2027 by the day accounts
+ * published (the date plus 3 years), from which the gateway refused every call of the worker's
+ * sessions ("due for renewal on 28/02/2027"), and on 1 March by accounts' own rule (the date on or
+ * before today less 3 years), which let the worker sign in all 28 February; a risk assessment approved
+ * on 30 November the same. Signing in and a session's calls now reckon each day one way
+ * (tsr_prerequisites.h), and stop on the same day; a contract runs through its end date in both. */
+static void
+test_a_dbs_check_of_29_february_stops_signing_in_and_a_sessions_calls_on_the_same_day(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char lee[32], rae[32], tess[32], code[64];
+    assert_int_equal(office_day_is("2027-02-27"), 0);
+    testenv_add_worker(testenv, admin, "leap.lee", "Lee Leaper", "\"roles\":[\"social-worker\"]", lee);
+    testenv_add_worker(testenv, admin, "leap.rae", "Rae Leaper", "\"roles\":[\"social-worker\"]", rae);
+    testenv_add_worker(testenv, admin, "leap.tess", "Tess Leaper",
+                       "\"roles\":[\"auditor\"],\"contract\":{\"name\":\"Leap audit (invented firm)\","
+                       "\"end_date\":\"2027-02-28\"}",
+                       tess);
+    prerequisites_on(admin, lee, "2024-02-29", "2024-03-01", 200);
+    set_prerequisites(
+        admin, rae,
+        "{\"dbs_checked_on\":\"2019-01-07\",\"dbs_barred_lists\":\"both\",\"risk_assessment_"
+        "approved\":true,\"risk_assessment_approved_on\":\"2026-11-30\",\"training_completed_on\":"
+        "\"2019-01-08\",\"aup_signed_on\":\"2019-01-08\"}",
+        200);
+    /* On 27 February both work, and say when they stop. */
+    account_says(admin, lee, "active", "dbs_renewal_due", "2027-02-28");
+    account_says(admin, rae, "active", "risk_assessment_until", "2027-02-27");
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM gateway.worker_accounts WHERE worker_id IN (%s, %s)"
+             " AND dbs_renewal_due = '2027-02-28'",
+             lee, rae);
+    assert_int_equal(wait_count(sql, 2), 2);
+    char *lee_token = testenv_login(testenv, "leap.lee");
+    char *rae_token = testenv_login(testenv, "leap.rae");
+    char *tess_token = testenv_login(testenv, "leap.tess");
+    assert_int_equal(call_status_once_not(lee_token, 0, code), 200);
+    assert_int_equal(call_status_once_not(rae_token, 0, code), 200);
+
+    /* On 28 February neither signs in, and the sessions already open stop with them. */
+    assert_int_equal(office_day_is("2027-02-28"), 0);
+    testenv_response_t r;
+    sign_in("leap.lee", &r);
+    testenv_assert_error(&r, 403, "dbs_out_of_date");
+    testenv_response_free(&r);
+    assert_int_equal(call_status_once_not(lee_token, 200, code), 403);
+    assert_string_equal(code, "dbs_out_of_date");
+    account_says(admin, lee, "dbs_out_of_date", NULL, NULL);
+    sign_in("leap.rae", &r);
+    testenv_assert_error(&r, 403, "dbs_out_of_date");
+    testenv_response_free(&r);
+    assert_int_equal(call_status_once_not(rae_token, 200, code), 403);
+    assert_string_equal(code, "dbs_out_of_date");
+    account_says(admin, rae, "dbs_out_of_date", NULL, NULL);
+    /* A contract ending on 28 February still works that day, in both; on 1 March in neither. */
+    assert_int_equal(call_status_once_not(tess_token, 0, code), 200);
+    assert_int_equal(sign_in("leap.tess", &r), 201);
+    testenv_response_free(&r);
+    assert_int_equal(office_day_is("2027-03-01"), 0);
+    sign_in("leap.tess", &r);
+    testenv_assert_error(&r, 403, "contract_ended");
+    testenv_response_free(&r);
+    assert_int_equal(call_status_once_not(tess_token, 200, code), 403);
+    assert_string_equal(code, "contract_ended");
+    account_says(admin, tess, "contract_ended", NULL, NULL);
+
+    assert_int_equal(office_day_is(NULL), 0);
+    free(tess_token);
+    free(rae_token);
+    free(lee_token);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1090,6 +1215,9 @@ int main(void)
         cmocka_unit_test(
             test_recording_prerequisites_and_ending_an_account_say_who_what_and_why_in_the_trail),
         cmocka_unit_test(test_accounts_and_the_gateway_count_days_on_the_office_clock),
+        cmocka_unit_test_teardown(
+            test_a_dbs_check_of_29_february_stops_signing_in_and_a_sessions_calls_on_the_same_day,
+            office_day_put_back),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
