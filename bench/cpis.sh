@@ -36,8 +36,10 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 bench_start_suite admin
 today=$(date -u +%Y-%m-%d)
+# A service account's password is a generated secret of at least 32 characters (OPERATIONS.md).
+poller_password=$(head -c 45 /dev/urandom | base64 | tr -d '/+=')
 curl -fsS -X POST "http://$addr/api/v1/workers" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d "{\"username\":\"bench.poller\",\"name\":\"Bench Spine Poller\",\"password\":\"tessera-demo\",\"roles\":[\"cpis-service\"],\"prerequisites\":{\"dbs_checked_on\":\"$today\",\"training_completed_on\":\"$today\",\"aup_signed_on\":\"$today\"}}" >/dev/null
+    -d "{\"username\":\"bench.poller\",\"name\":\"Bench Spine Poller\",\"password\":\"$poller_password\",\"roles\":[\"cpis-service\"],\"prerequisites\":{\"dbs_checked_on\":\"$today\",\"training_completed_on\":\"$today\",\"aup_signed_on\":\"$today\"}}" >/dev/null
 
 echo "bench: $children children and $count notifications about them"
 psql_super -d tessera -v children="$children" -v count="$count" -f "$bench_root/bench/generate_cpis.sql"
@@ -57,7 +59,7 @@ cat >"$dir/poller.conf" <<CONF
 spool_dir = $spool
 gateway_url = http://$addr
 username = bench.poller
-password = tessera-demo
+password = $poller_password
 batch_size = $batch
 settle_ms = 0
 CONF

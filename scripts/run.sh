@@ -155,7 +155,9 @@ done
 # the poller read it at once (SIGUSR1); waiting for it to settle would only slow them.
 spool="$dir/cpis-spool"
 mkdir -p "$spool"
-poller_password=$(sed -n 's/^ *"password": *"\([^"]*\)".*/\1/p' "$demo" | head -n 1)
+# Its password is the service account's own in the demo data (a generated secret), on the account's
+# "password" line, between its "username" and the end of its entry.
+poller_password=$(sed -n '/"username": *"spine.poller"/,/}/s/^ *"password": *"\([^"]*\)".*/\1/p' "$demo" | head -n 1)
 [ -n "$poller_password" ] || fail "the demo data $demo has no password for the spine poller's account."
 (
     umask 077

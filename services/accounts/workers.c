@@ -39,6 +39,41 @@ static const char *const accounts_roles[] = {"admin",
                                              "cpis-service",
                                              NULL};
 
+/* The roles of machine accounts, each signing in with its own credential (the gateway lets one make
+ * only its service's calls, sessions.c). An account whose every role is one of these is a service
+ * account: its password is a generated secret of at least WORKERS_SERVICE_PASSWORD_MIN characters,
+ * which no one finds by trying, so wrong passwords do not pause it (a stranger's could stop its
+ * service: the CP-IS feed). WORKERS_SERVICE_ACCOUNT_SQL is the same list, over workers w. */
+static const char *const workers__service_roles[] = {"cpis-service", NULL};
+#define WORKERS_SERVICE_ACCOUNT_SQL "(cardinality(w.roles) > 0 AND w.roles <@ ARRAY['cpis-service'])"
+#define WORKERS_SERVICE_PASSWORD_MIN 32
+
+/* Whether roles (n of them) make a service account. */
+static int workers__service_only(char *const *roles, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int service = 0;
+        for (const char *const *r = workers__service_roles; *r != NULL && !service; r++)
+            service = strcmp(*r, roles[i]) == 0;
+        if (!service)
+            return 0;
+    }
+    return n > 0;
+}
+
+/* A service account's password (service set) must be a generated secret: no pause guards it. */
+static int workers__check_service_password(const char *password, int service, const char *field,
+                                           tsr_error_t *err)
+{
+    if (!service || strlen(password) >= WORKERS_SERVICE_PASSWORD_MIN)
+        return 0;
+    return tsr_error_set(err, TSR_E_INVALID, "weak_password", field,
+                         "A service account's password must be a generated secret of at least %d characters "
+                         "(such as the output of 'openssl rand -base64 32'): wrong passwords do not pause a "
+                         "service account, so its password must be one no one can find by trying.",
+                         WORKERS_SERVICE_PASSWORD_MIN);
+}
+
 int accounts_role_is_known(const char *role)
 {
     for (const char *const *r = accounts_roles; *r != NULL; r++)
@@ -134,7 +169,7 @@ static void workers__make_decoy(void)
 /* Read once at start (accounts_configure). */
 static long workers__sign_in_attempts = 10;
 static long workers__pause_minutes = 15;
-static tsr_metric_t *workers__failures_metric, *workers__pauses_metric;
+static tsr_metric_t *workers__failures_metric, *workers__pauses_metric, *workers__service_failures_metric;
 /* libpwquality's checks (a dictionary word, a simple pattern, the username, too like the old one),
  * with the suite's minimum length. cracklib behind it keeps state between calls, so one check at a
  * time. */
@@ -152,6 +187,11 @@ int accounts_configure(const tsr_config_t *config, tsr_error_t *err)
     workers__pauses_metric = tsr_metrics_counter(
         "tessera_accounts_sign_in_pauses_total",
         "Usernames whose sign-in was paused after too many wrong passwords in a row.", NULL);
+    workers__service_failures_metric = tsr_metrics_counter(
+        "tessera_accounts_service_sign_in_failures_total",
+        "Wrong passwords under service accounts, which do not pause them: a service given the wrong one, "
+        "or someone trying to stop it.",
+        NULL);
     if (tsr_config_get_long(config, "accounts.sign_in_pause_minutes", 15, 1, 1440, &workers__pause_minutes,
                             err) != 0)
         return -1;
@@ -195,32 +235,44 @@ static int workers__password_quality(const char *password, const char *old, cons
 }
 
 /* A wrong password under username, counted (kept although the call is refused: commit_refusal);
- * the one that makes sign_in_attempts in a row pauses sign-in under it. 1 when it did, 0 when not,
- * -1 with err when the count could not be kept. */
-static int workers__password_failed(tsr_call_t *call, const char *username, tsr_error_t *err)
+ * the one that makes sign_in_attempts in a row pauses sign-in under it, unless the username is a
+ * service account's with a generated secret (unpausable): its wrong passwords are counted, logged
+ * at every sign_in_attempts in a row and counted in a metric of their own, and pause nothing. 1
+ * when it paused, 0 when not, -1 with err when the count could not be kept. */
+static int workers__password_failed(tsr_call_t *call, const char *username, int unpausable, tsr_error_t *err)
 {
     char attempts[24], minutes[24];
     snprintf(attempts, sizeof(attempts), "%ld", workers__sign_in_attempts);
     snprintf(minutes, sizeof(minutes), "%ld", workers__pause_minutes);
-    const char *params[3] = {username, attempts, minutes};
+    const char *params[4] = {username, attempts, minutes, unpausable ? "t" : "f"};
     /* Failures further apart than a pause are not in a row: the count starts again. */
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "WITH counted AS (SELECT CASE WHEN last_failed_at IS NULL OR last_failed_at <"
-                    "   now() - make_interval(mins => $3::int) THEN 1 ELSE failures + 1 END AS n"
-                    "   FROM sign_in_failures WHERE username = $1)"
-                    " UPDATE sign_in_failures f SET last_failed_at = now(),"
-                    "  failures = CASE WHEN c.n >= $2::int THEN 0 ELSE c.n END,"
-                    "  locked_until = CASE WHEN c.n >= $2::int THEN now() + make_interval(mins => $3::int)"
-                    "   ELSE f.locked_until END"
-                    " FROM counted c WHERE f.username = $1 RETURNING c.n >= $2::int",
-                    3, params, err);
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "WITH counted AS (SELECT CASE WHEN last_failed_at IS NULL OR last_failed_at <"
+        "   now() - make_interval(mins => $3::int) THEN 1 ELSE failures + 1 END AS n,"
+        "   $4::boolean AS unpausable FROM sign_in_failures WHERE username = $1)"
+        " UPDATE sign_in_failures f SET last_failed_at = now(),"
+        "  failures = CASE WHEN c.n >= $2::int AND NOT c.unpausable THEN 0 ELSE c.n END,"
+        "  locked_until = CASE WHEN c.n >= $2::int AND NOT c.unpausable"
+        "   THEN now() + make_interval(mins => $3::int) ELSE f.locked_until END"
+        " FROM counted c WHERE f.username = $1 RETURNING c.n >= $2::int AND NOT c.unpausable, c.n",
+        4, params, err);
     if (res == NULL)
         return -1;
     int paused = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    long in_a_row = PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 1)) : 0;
     PQclear(res);
     call->commit_refusal = 1;
     tsr_metric_add(workers__failures_metric, 1);
+    if (unpausable) {
+        tsr_metric_add(workers__service_failures_metric, 1);
+        if (in_a_row > 0 && in_a_row % workers__sign_in_attempts == 0)
+            tsr_log_warn(call->trace_id,
+                         "%ld wrong passwords in a row under service account '%.100s', which they do not "
+                         "pause (its password is a generated secret): its service may have the wrong one, "
+                         "or someone is trying to stop it",
+                         in_a_row, username);
+    }
     if (paused) {
         tsr_metric_add(workers__pauses_metric, 1);
         tsr_log_warn(
@@ -291,7 +343,7 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
         " coalesce(to_char(w.returned_from_leave_on, 'DD/MM/YYYY'), ''),"
         " w.dbs_checked_on < w.returned_from_leave_on, w.dbs_barred_lists,"
         " CASE WHEN w.risk_assessment_approved THEN coalesce(to_char(w.risk_assessment_approved_on,"
-        "  'DD/MM/YYYY'), '') ELSE '' END"
+        "  'DD/MM/YYYY'), '') ELSE '' END, " WORKERS_SERVICE_ACCOUNT_SQL ", w.long_password"
         " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
         " WHERE w.username = $1",
         1, params, err);
@@ -302,9 +354,13 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
     int found = PQntuples(res) > 0;
     const char *hash = found ? PQgetvalue(res, 0, 1) : workers__decoy;
     int verified = crypto_pwhash_str_verify(hash, in->password, strlen(in->password)) == 0;
+    /* A service account whose password was set a generated secret is not paused: guessing it is no
+     * risk, and a stranger's wrong passwords would otherwise stop its service. */
+    int service = found && strcmp(PQgetvalue(res, 0, 10), "t") == 0;
+    int unpausable = service && strcmp(PQgetvalue(res, 0, 11), "t") == 0;
     if (!found || !verified) {
         PQclear(res);
-        int paused = workers__password_failed(call, username, err);
+        int paused = workers__password_failed(call, username, unpausable, err);
         free(username);
         if (paused < 0)
             return -1;
@@ -318,6 +374,12 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
             "system support.",
             workers__sign_in_attempts, workers__pause_minutes);
     }
+    if (service && !unpausable)
+        tsr_log_warn(call->trace_id,
+                     "service account '%.100s' has a password shorter than %d characters, so wrong passwords "
+                     "pause it as a worker's would, and a stranger can stop its service: set it a generated "
+                     "secret (PUT /api/v1/workers/{id}/password)",
+                     username, WORKERS_SERVICE_PASSWORD_MIN);
     int cleared = workers__password_right(call, username, err);
     free(username);
     if (cleared != 0) {
@@ -583,7 +645,9 @@ static int workers__validate_import(const Tsr__Accounts__WorkerImport *in, tsr_e
     tsr_error_t one;
     if (accounts_email_check(in->email, "email", &one) != 0)
         tsr_error_gather(err, &one);
-    if (workers__check_new_password(in->password, NULL, in->username, "password", &one) != 0)
+    int service = workers__service_only(in->roles, in->n_roles);
+    if (workers__check_service_password(in->password, service, "password", &one) != 0 ||
+        workers__check_new_password(in->password, NULL, in->username, "password", &one) != 0)
         tsr_error_gather(err, &one);
     return tsr_error_gathered(err);
 }
@@ -681,17 +745,19 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_INTERNAL, "hash_failed", NULL, "The password could not be hashed.");
     }
     char *name = tsr_text_trim_dup(in->name);
-    const char *params[5] = {in->username, name, hash, roles, in->email};
+    const char *params[6] = {in->username, name,
+                             hash,         roles,
+                             in->email,    strlen(in->password) >= WORKERS_SERVICE_PASSWORD_MIN ? "t" : "f"};
     PGresult *res = tsr_db_exec(
         call->conn,
-        system
-            ? "INSERT INTO workers (username, name, password_hash, roles, email) VALUES ($1, $2, $3, $4, $5)"
-              " ON CONFLICT (username) DO UPDATE SET name = EXCLUDED.name,"
-              " password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles, email = EXCLUDED.email"
-              " RETURNING id"
-            : "INSERT INTO workers (username, name, password_hash, roles, email) VALUES ($1, $2, $3, $4, $5)"
-              " RETURNING id",
-        5, params, err);
+        system ? "INSERT INTO workers (username, name, password_hash, roles, email, long_password)"
+                 " VALUES ($1, $2, $3, $4, $5, $6::boolean)"
+                 " ON CONFLICT (username) DO UPDATE SET name = EXCLUDED.name,"
+                 " password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles, email = EXCLUDED.email,"
+                 " long_password = EXCLUDED.long_password RETURNING id"
+               : "INSERT INTO workers (username, name, password_hash, roles, email, long_password)"
+                 " VALUES ($1, $2, $3, $4, $5, $6::boolean) RETURNING id",
+        6, params, err);
     sodium_memzero(hash, sizeof(hash));
     free(roles);
     free(name);
@@ -805,9 +871,11 @@ static int workers__store_password(tsr_call_t *call, uint64_t worker_id, const c
         return tsr_error_set(err, TSR_E_INTERNAL, "hash_failed", NULL, "The password could not be hashed.");
     char id[24];
     snprintf(id, sizeof(id), "%" PRIu64, worker_id);
-    const char *params[2] = {id, hash};
-    PGresult *res = tsr_db_exec(call->conn, "UPDATE workers SET password_hash = $2 WHERE id = $1::bigint", 2,
-                                params, err);
+    const char *params[3] = {id, hash, strlen(password) >= WORKERS_SERVICE_PASSWORD_MIN ? "t" : "f"};
+    PGresult *res = tsr_db_exec(call->conn,
+                                "UPDATE workers SET password_hash = $2, long_password = $3::boolean"
+                                " WHERE id = $1::bigint",
+                                3, params, err);
     if (res == NULL)
         return -1;
     PQclear(res);
@@ -825,10 +893,11 @@ int accounts_password_change(tsr_call_t *call, tsr_error_t *err)
     char id[24];
     snprintf(id, sizeof(id), "%" PRIu64, call->actor->worker_id);
     const char *params[1] = {id};
-    PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT username, password_hash FROM workers WHERE id = $1::bigint"
-                                " AND ended_at IS NULL",
-                                1, params, err);
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT w.username, w.password_hash, " WORKERS_SERVICE_ACCOUNT_SQL ","
+                    " w.long_password FROM workers w WHERE w.id = $1::bigint AND w.ended_at IS NULL",
+                    1, params, err);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 0) {
@@ -838,13 +907,15 @@ int accounts_password_change(tsr_call_t *call, tsr_error_t *err)
     char username[256], hash[crypto_pwhash_STRBYTES];
     snprintf(username, sizeof(username), "%s", PQgetvalue(res, 0, 0));
     snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 1));
+    int service = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+    int unpausable = service && strcmp(PQgetvalue(res, 0, 3), "t") == 0;
     PQclear(res);
     /* The current password is a sign-in's: a wrong one counts towards the pause, so that a session
      * left open cannot be used to guess it. */
     if (workers__password_turn(call, username, err) != 0)
         return -1;
     if (crypto_pwhash_str_verify(hash, in->current_password, strlen(in->current_password)) != 0) {
-        int paused = workers__password_failed(call, username, err);
+        int paused = workers__password_failed(call, username, unpausable, err);
         if (paused < 0)
             return -1;
         if (!paused)
@@ -859,8 +930,9 @@ int accounts_password_change(tsr_call_t *call, tsr_error_t *err)
     if (strcmp(in->new_password, in->current_password) == 0)
         return tsr_error_set(err, TSR_E_INVALID, "same_password", "new_password",
                              "The new password is the current one: choose another.");
-    if (workers__check_new_password(in->new_password, in->current_password, username, "new_password", err) !=
-        0)
+    if (workers__check_service_password(in->new_password, service, "new_password", err) != 0 ||
+        workers__check_new_password(in->new_password, in->current_password, username, "new_password", err) !=
+            0)
         return -1;
     if (workers__password_right(call, username, err) != 0 ||
         workers__store_password(call, call->actor->worker_id, in->new_password, in->keep_session_id, err) !=
@@ -878,8 +950,8 @@ int accounts_password_reset(tsr_call_t *call, tsr_error_t *err)
     snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
     const char *params[1] = {id};
     PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT username, 'admin' = ANY (roles) FROM workers WHERE id = $1::bigint"
-                                " AND ended_at IS NULL FOR UPDATE",
+                                "SELECT w.username, 'admin' = ANY (w.roles), " WORKERS_SERVICE_ACCOUNT_SQL
+                                " FROM workers w WHERE w.id = $1::bigint AND w.ended_at IS NULL FOR UPDATE",
                                 1, params, err);
     if (res == NULL)
         return -1;
@@ -891,12 +963,14 @@ int accounts_password_reset(tsr_call_t *call, tsr_error_t *err)
     char username[256];
     snprintf(username, sizeof(username), "%s", PQgetvalue(res, 0, 0));
     int target_admin = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    int service = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
     PQclear(res);
     /* As with the admin role itself: only an admin answers for an admin's password. */
     if (target_admin && !tsr_actor_has_role(call->actor, "admin") && !tsr_actor_is_system(call->actor))
         return tsr_error_set(err, TSR_E_FORBIDDEN, "forbidden", NULL,
                              "Only an admin may reset an admin's password.");
-    if (workers__check_new_password(in->new_password, NULL, username, "new_password", err) != 0)
+    if (workers__check_service_password(in->new_password, service, "new_password", err) != 0 ||
+        workers__check_new_password(in->new_password, NULL, username, "new_password", err) != 0)
         return -1;
     /* A reset lifts a pause too: support have just spoken to the worker. */
     if (workers__password_right(call, username, err) != 0 ||

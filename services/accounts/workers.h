@@ -12,7 +12,8 @@ int accounts_configure(const tsr_config_t *config, tsr_error_t *err);
  * about the same time, so that neither can be told from the other. After accounts.sign_in_attempts
  * wrong passwords in a row under one username (an account's or not), sign-in under it is paused for
  * accounts.sign_in_pause_minutes, and attempts under one username are taken one at a time: guessing
- * a worker's password is slowed to some forty tries an hour, where it was unbounded. */
+ * a worker's password is slowed to some forty tries an hour, where it was unbounded. A service
+ * account with a generated secret is not paused (its wrong passwords are counted and logged). */
 int accounts_authenticate(tsr_call_t *call, tsr_error_t *err);
 /* Adds a worker: the system's import and demo jobs add or replace one by username; admin and
  * system support add new accounts (see WorkerImport in proto/accounts.proto). */

@@ -1194,6 +1194,78 @@ test_a_dbs_check_of_29_february_stops_signing_in_and_a_sessions_calls_on_the_sam
     free(admin);
 }
 
+/* F: ten wrong passwords from anyone paused the CP-IS feed's service account (its poller refused until
+ * support lifted the pause). A service account (every role a machine's: cpis-service) now has a
+ * generated secret of at least 32 characters for a password, refused shorter when it is made or its
+ * password set, and wrong passwords do not pause it; one whose password was set shorter (before, or a
+ * worker's account turned into one by a change of roles) is paused as a worker's is, and its sign-in
+ * says so in the log, until it is given such a secret. */
+static void test_a_service_account_has_a_generated_secret_and_only_then_is_not_paused(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char today[16], body[512], id[32], path[128];
+    testenv_sql_date(testenv, "current_date", today);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"feed.short\",\"name\":\"Feed Short\",\"password\":\"tessera-demo\","
+             "\"roles\":[\"cpis-service\"],\"prerequisites\":{\"dbs_checked_on\":\"%s\","
+             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}}",
+             today, today, today);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/workers", admin, body, NULL);
+    testenv_assert_error(&r, 400, "weak_password");
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
+                           "at least 32 characters"));
+    testenv_response_free(&r);
+
+    /* A worker's account turned into a service account keeps its password, and is paused as before. */
+    testenv_add_worker(testenv, admin, "feed.turned", "Feed Turned", "\"roles\":[\"social-worker\"]", id);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", id);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, "{\"roles\":[\"cpis-service\"]}", 200));
+    assert_int_equal(sign_in("feed.turned", &r), 201);
+    testenv_response_free(&r);
+    assert_true(testenv_log_has(testenv, "accounts",
+                                "service account 'feed.turned' has a password shorter than 32 characters"));
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(sign_in_with("feed.turned", "not-the-password", &r), 401);
+        testenv_response_free(&r);
+    }
+    assert_int_equal(sign_in("feed.turned", &r), 403);
+    testenv_assert_error(&r, 403, "sign_in_paused");
+    testenv_response_free(&r);
+    /* Support set it a generated secret (a shorter one is refused): the pause is lifted, and wrong
+     * passwords pause it no more. */
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/password", id);
+    testenv_call_error(testenv, admin, "PUT", path, "{\"new_password\":\"a-longer-pass-phrase\"}", 400,
+                       "weak_password", "new_password");
+    json_decref(testenv_call_json(testenv, admin, "PUT", path,
+                                  "{\"new_password\":\"" TESTENV_SERVICE_PASSWORD "\"}", 200));
+    for (int i = 0; i < 25; i++) {
+        assert_int_equal(sign_in_with("feed.turned", "not-the-password", &r), 401);
+        const char *message = json_string_value(json_object_get(json_object_get(r.json, "error"), "message"));
+        assert_null(strstr(message, "paused"));
+        testenv_response_free(&r);
+    }
+    assert_int_equal(sign_in_with("feed.turned", TESTENV_SERVICE_PASSWORD, &r), 201);
+    testenv_response_free(&r);
+    assert_true(testenv_log_has(testenv, "accounts",
+                                "20 wrong passwords in a row under service account 'feed.turned'"));
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", id);
+    json_t *account = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    assert_true(json_is_null(json_object_get(account, "sign_in_paused_until")));
+    json_decref(account);
+    /* A worker's account is paused as ever, by the same ten. */
+    testenv_add_worker(testenv, admin, "feed.neighbour", "Feed Neighbour", "\"roles\":[\"social-worker\"]",
+                       id);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(sign_in_with("feed.neighbour", "not-the-password", &r), 401);
+        testenv_response_free(&r);
+    }
+    assert_int_equal(sign_in("feed.neighbour", &r), 403);
+    testenv_assert_error(&r, 403, "sign_in_paused");
+    testenv_response_free(&r);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1214,6 +1286,7 @@ int main(void)
         cmocka_unit_test(test_an_hr_approved_risk_assessment_covers_a_pending_dbs_check_for_3_months_only),
         cmocka_unit_test(
             test_recording_prerequisites_and_ending_an_account_say_who_what_and_why_in_the_trail),
+        cmocka_unit_test(test_a_service_account_has_a_generated_secret_and_only_then_is_not_paused),
         cmocka_unit_test(test_accounts_and_the_gateway_count_days_on_the_office_clock),
         cmocka_unit_test_teardown(
             test_a_dbs_check_of_29_february_stops_signing_in_and_a_sessions_calls_on_the_same_day,

@@ -229,7 +229,7 @@ static int run_poller_with(int batch_size, long settle_ms, const char *password)
 
 static int run_poller_settling(int batch_size, long settle_ms)
 {
-    return run_poller_with(batch_size, settle_ms, "tessera-demo");
+    return run_poller_with(batch_size, settle_ms, TESTENV_SERVICE_PASSWORD);
 }
 
 static int run_poller(int batch_size)
@@ -354,10 +354,9 @@ static int setup(void **state)
     char id[32];
     testenv_add_worker(testenv, admin, "sys.sam", "Sam Supportwell", "\"roles\":[\"system-support\"]", id);
     /* The spine poller's own account: it may post notifications and nothing else. */
-    testenv_add_worker(testenv, admin, "cpis.poller", "CP-IS Spine Poller", "\"roles\":[\"cpis-service\"]",
-                       id);
+    testenv_add_service_account(testenv, admin, "cpis.poller", "CP-IS Spine Poller", "cpis-service", id);
     support = testenv_login(testenv, "sys.sam");
-    service = testenv_login(testenv, "cpis.poller");
+    service = testenv_login_with(testenv, "cpis.poller", TESTENV_SERVICE_PASSWORD);
     snprintf(spool, sizeof(spool), "%s/spool", testenv->dir);
     mkdir(spool, 0700);
     return 0;
@@ -825,7 +824,7 @@ static pid_t deliver_again_while_sent(const char *name, const char *first, const
     write_spool(name, first);
     testenv_kill(testenv, "cpis", SIGSTOP);
     long from = poller_log_size();
-    pid_t pid = start_poller_set(100, 0, "tessera-demo", extra);
+    pid_t pid = start_poller_set(100, 0, TESTENV_SERVICE_PASSWORD, extra);
     /* Read, and its parts on their way: the poller says so once it has read the file (its sockets
      * alone could say so too early: the sign-in's connection and its resolver's counted as two). */
     int waited = 0;
@@ -982,7 +981,7 @@ static void test_the_poller_killed_mid_batch_and_run_again_loses_and_duplicates_
     free(batch);
 
     const char *accepted = "SELECT count(*) FROM cpis.notifications WHERE notification_id LIKE 'N-KILL-%'";
-    pid_t pid = start_poller(5, 0, "tessera-demo");
+    pid_t pid = start_poller(5, 0, TESTENV_SERVICE_PASSWORD);
     /* Killed once some parts are in, before the file could be done. */
     for (int i = 0; i < 600 && testenv_sql_long(testenv, accepted) < 10; i++)
         usleep(10 * 1000);
@@ -2320,7 +2319,7 @@ static int run_poller_refusing(const char *name, const char *setting, char *out,
     snprintf(log, sizeof(log), "%s/poller-%s.log", testenv->dir, name);
     snprintf(text, sizeof(text),
              "[spine_poller]\nspool_dir = %s\ngateway_url = http://127.0.0.1:9\nusername = cpis.poller\n"
-             "password = tessera-demo\n%s\n",
+             "password = " TESTENV_SERVICE_PASSWORD "\n%s\n",
              spool, setting);
     write_file(config, text);
     snprintf(cmd, sizeof(cmd), "%s/tessera-spine-poller --config %s --once 2>%s", TSR_BIN_DIR, config, log);
@@ -2844,7 +2843,7 @@ static void test_notifications_kept_back_by_an_outage_are_sent_again_in_seconds_
     char config[400], log[400];
     snprintf(config, sizeof(config), "%s/poller-loop.conf", testenv->dir);
     snprintf(log, sizeof(log), "%s/logs/spine-poller.log", testenv->dir);
-    write_poller_config(config, 500, 0, "tessera-demo");
+    write_poller_config(config, 500, 0, TESTENV_SERVICE_PASSWORD);
     FILE *f = fopen(config, "r");
     assert_non_null(f);
     char text[4096];
@@ -2928,7 +2927,7 @@ static void test_a_wrong_password_is_tried_once_a_pass_and_the_account_is_not_pa
         fail_msg("the poller's refusal does not say the password is at fault");
 
     /* Not paused: the right password signs in, and the files go. */
-    free(testenv_login(testenv, "cpis.poller"));
+    free(testenv_login_with(testenv, "cpis.poller", TESTENV_SERVICE_PASSWORD));
     assert_int_equal(run_poller(500), 0);
     for (int i = 0; i < 6; i++) {
         snprintf(name, sizeof(name), "20260113-password-%d.json", i);
@@ -2938,6 +2937,61 @@ static void test_a_wrong_password_is_tried_once_a_pass_and_the_account_is_not_pa
         wait_count("SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-PASSWORD-%'",
                    6),
         6);
+}
+
+/* A sign-in under username with password from anyone (no token); its status. */
+static long stranger_signs_in(const char *username, const char *password)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", username, password);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/session", NULL, body, NULL);
+    long status = r.status;
+    if (status == 401)
+        testenv_assert_error(&r, 401, "invalid_credentials");
+    testenv_response_free(&r);
+    return status;
+}
+
+/* F: anyone could stop the feed. Ten wrong passwords for the poller's account at POST /api/v1/session,
+ * from a client with no token, paused signing in under it (accounts.sign_in_attempts): the poller was
+ * refused (403 sign_in_paused) and held back the A&E and 111 notifications about children on plans
+ * until system support lifted the pause, and ten more every quarter of an hour kept it out for good.
+ * A service account's password is a generated secret of 32 characters or more, which no one finds by
+ * trying, so wrong passwords do not pause it; each is still counted, and logged at every ten in a row.
+ * A worker's account is paused as before. */
+static void test_a_strangers_wrong_passwords_do_not_stop_the_feed_and_still_pause_a_worker(void **state)
+{
+    (void)state;
+    char nhs[11], child[32], id[32];
+    add_key_workers_child("Stella", "Strangeways", "female", "2017-05-09", nhs, child);
+    char *batch = notifications_batch("N-STRANGER-%d", 1, nhs, "nhs-111", "DHU 111", "Pat Passmore");
+    write_spool("20260115-stranger.json", batch);
+    free(batch);
+    testenv_add_worker(testenv, admin, "wes.worker", "Wes Worker", "\"roles\":[\"social-worker\"]", id);
+    double before = testenv_metric(testenv, "tessera_accounts_service_sign_in_failures_total", NULL);
+    for (int i = 0; i < 12; i++) {
+        assert_int_equal(stranger_signs_in("cpis.poller", "a-strangers-guess"), 401);
+        assert_int_equal(stranger_signs_in("wes.worker", "a-strangers-guess"), i < 10 ? 401 : 403);
+    }
+    /* The worker is paused: the right password too is refused. */
+    assert_int_equal(stranger_signs_in("wes.worker", "tessera-demo"), 403);
+    /* Every wrong password under the poller's account was kept, and said. */
+    assert_int_equal(
+        testenv_sql_long(testenv,
+                         "SELECT failures FROM accounts.sign_in_failures WHERE username = 'cpis.poller'"),
+        12);
+    assert_true(testenv_log_has(testenv, "accounts",
+                                "10 wrong passwords in a row under service account 'cpis.poller'"));
+    double after = testenv_metric(testenv, "tessera_accounts_service_sign_in_failures_total", NULL);
+    assert_true(after - (before > 0 ? before : 0) >= 12);
+    /* The poller's account is not paused: it signs in, and the poller delivers the file. */
+    free(testenv_login_with(testenv, "cpis.poller", TESTENV_SERVICE_PASSWORD));
+    assert_int_equal(run_poller(500), 0);
+    assert_true(spool_has("done", "20260115-stranger.json"));
+    assert_int_equal(
+        wait_count("SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-STRANGER-%'",
+                   1),
+        1);
 }
 
 int main(void)
@@ -2982,6 +3036,7 @@ int main(void)
         cmocka_unit_test(test_a_file_still_being_written_waits_in_the_spool_until_it_settles_then_is_sent),
         cmocka_unit_test(test_notifications_kept_back_by_an_outage_are_sent_again_in_seconds_not_hours),
         cmocka_unit_test(test_a_wrong_password_is_tried_once_a_pass_and_the_account_is_not_paused),
+        cmocka_unit_test(test_a_strangers_wrong_passwords_do_not_stop_the_feed_and_still_pause_a_worker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

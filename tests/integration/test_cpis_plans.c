@@ -130,11 +130,10 @@ static int setup(void **state)
     char id[32];
     testenv_add_worker(testenv, admin, "sys.sally", "Sally Supportwell", "\"roles\":[\"system-support\"]",
                        id);
-    testenv_add_worker(testenv, admin, "cpis.spine", "CP-IS Spine Connection", "\"roles\":[\"cpis-service\"]",
-                       id);
+    testenv_add_service_account(testenv, admin, "cpis.spine", "CP-IS Spine Connection", "cpis-service", id);
     testenv_add_worker(testenv, admin, "sw.pat", "Pat Planwright", "\"roles\":[\"social-worker\"]", id);
     support = testenv_login(testenv, "sys.sally");
-    service = testenv_login(testenv, "cpis.spine");
+    service = testenv_login_with(testenv, "cpis.spine", TESTENV_SERVICE_PASSWORD);
     social_worker = testenv_login(testenv, "sw.pat");
     return 0;
 }
@@ -645,11 +644,11 @@ static void test_files_are_made_on_a_schedule_and_by_the_batch_command(void **st
     f = fopen(conf, "w");
     assert_non_null(f);
     pthread_mutex_lock(&testenv->lock);
-    fprintf(
-        f,
-        "[spine_poller]\nspool_dir = %s\ngateway_url = %s\nusername = cpis.spine\npassword = tessera-demo\n"
-        "settle_ms = 0\n",
-        spool, testenv->base_url);
+    fprintf(f,
+            "[spine_poller]\nspool_dir = %s\ngateway_url = %s\nusername = cpis.spine\npassword "
+            "= " TESTENV_SERVICE_PASSWORD "\n"
+            "settle_ms = 0\n",
+            spool, testenv->base_url);
     pthread_mutex_unlock(&testenv->lock);
     fclose(f);
     snprintf(cmd, sizeof(cmd), "%s/tessera-spine-poller --config %s --once >> %s/logs/spine-poller.log 2>&1",

@@ -472,12 +472,11 @@ static int setup(void **state)
         return -1;
     admin = testenv_login(testenv, "admin");
     char id[32];
-    testenv_add_worker(testenv, admin, "cpis.poller", "CP-IS Spine Poller", "\"roles\":[\"cpis-service\"]",
-                       id);
+    testenv_add_service_account(testenv, admin, "cpis.poller", "CP-IS Spine Poller", "cpis-service", id);
     mash_admin = testenv_login(testenv, "mash.admin");
     manager = testenv_login(testenv, "mash.manager");
     sw = testenv_login(testenv, "mash.sw");
-    service = testenv_login(testenv, "cpis.poller");
+    service = testenv_login_with(testenv, "cpis.poller", TESTENV_SERVICE_PASSWORD);
     safeguarding = testenv_login(testenv, "safeguarding.admin");
     return 0;
 }

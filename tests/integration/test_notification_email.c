@@ -467,9 +467,9 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
              ellis);
     json_decref(call_json(admin, "POST", path, body, 201));
     char poller_id[32];
-    testenv_add_worker(testenv, admin, "cpis.poller", "CP-IS Spine Poller", "\"roles\":[\"cpis-service\"]",
-                       poller_id);
-    char *poller = testenv_login(testenv, "cpis.poller");
+    testenv_add_service_account(testenv, admin, "cpis.poller", "CP-IS Spine Poller", "cpis-service",
+                                poller_id);
+    char *poller = testenv_login_with(testenv, "cpis.poller", TESTENV_SERVICE_PASSWORD);
     snprintf(body, sizeof(body),
              "{\"notifications\":[{\"notification_id\":\"N-MAIL-INACTIVE\",\"type\":\"inactive-nhs-number\","
              "\"created_at\":\"%sT09:00:00Z\",\"nhs_number\":\"%s\"}]}",

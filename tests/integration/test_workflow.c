@@ -861,8 +861,7 @@ test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_b
     json_decref(list);
     /* A machine account (the spine poller's) is no one to send work to: not offered, refused. */
     char poller[32];
-    testenv_add_worker(testenv, admin, "wf.poller", "Workflow Test Poller", "\"roles\":[\"cpis-service\"]",
-                       poller);
+    testenv_add_service_account(testenv, admin, "wf.poller", "Workflow Test Poller", "cpis-service", poller);
     snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
     snprintf(
         body, sizeof(body),

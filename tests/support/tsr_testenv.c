@@ -582,8 +582,13 @@ void testenv_response_free(testenv_response_t *r)
 
 char *testenv_login(testenv_t *env, const char *username)
 {
+    return testenv_login_with(env, username, "tessera-demo");
+}
+
+char *testenv_login_with(testenv_t *env, const char *username, const char *password)
+{
     char body[256];
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"tessera-demo\"}", username);
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", username, password);
     testenv_response_t r = testenv_http(env, "POST", "/api/v1/session", NULL, body, NULL);
     if (r.status != 201)
         fprintf(stderr, "sign-in of %s: %ld %s\n", username, r.status, r.body ? r.body : "");
@@ -687,15 +692,15 @@ void testenv_sql_date(testenv_t *env, const char *expr, char out[16])
     snprintf(out, 16, "%.15s", text);
 }
 
-void testenv_add_worker(testenv_t *env, const char *admin_token, const char *username, const char *name,
-                        const char *rest, char id[32])
+static void testenv__add_account(testenv_t *env, const char *admin_token, const char *username,
+                                 const char *name, const char *password, const char *rest, char id[32])
 {
     char today[16], body[2048];
     testenv_sql_date(env, "current_date", today);
     snprintf(body, sizeof(body),
-             "{\"username\":\"%s\",\"name\":\"%s\",\"password\":\"tessera-demo\",\"prerequisites\":"
+             "{\"username\":\"%s\",\"name\":\"%s\",\"password\":\"%s\",\"prerequisites\":"
              "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}%s%s}",
-             username, name, today, today, today, rest && rest[0] ? "," : "", rest ? rest : "");
+             username, name, password, today, today, today, rest && rest[0] ? "," : "", rest ? rest : "");
     testenv_response_t r = testenv_http(env, "POST", "/api/v1/workers", admin_token, body, NULL);
     if (r.status != 201)
         fail_msg("adding worker %s: %ld %s", username, r.status, r.body ? r.body : "");
@@ -713,6 +718,20 @@ void testenv_add_worker(testenv_t *env, const char *admin_token, const char *use
             fail_msg("worker %s (%s) not known to records and workflow after 10 s", username, id);
         usleep(50 * 1000);
     }
+}
+
+void testenv_add_worker(testenv_t *env, const char *admin_token, const char *username, const char *name,
+                        const char *rest, char id[32])
+{
+    testenv__add_account(env, admin_token, username, name, "tessera-demo", rest, id);
+}
+
+void testenv_add_service_account(testenv_t *env, const char *admin_token, const char *username,
+                                 const char *name, const char *role, char id[32])
+{
+    char rest[128];
+    snprintf(rest, sizeof(rest), "\"roles\":[\"%s\"]", role);
+    testenv__add_account(env, admin_token, username, name, TESTENV_SERVICE_PASSWORD, rest, id);
 }
 
 void testenv_end_worker(testenv_t *env, const char *admin_token, const char *worker_id, const char *reason)

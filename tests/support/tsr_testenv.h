@@ -79,6 +79,8 @@ char *testenv_raw_http(testenv_t *env, const char *request);
 const char *testenv_response_header(const testenv_response_t *r, const char *name, char *out, size_t size);
 /* Signs in a demo user (password tessera-demo); returns a malloc'd token. */
 char *testenv_login(testenv_t *env, const char *username);
+/* The same with another password (a service account's, TESTENV_SERVICE_PASSWORD). */
+char *testenv_login_with(testenv_t *env, const char *username, const char *password);
 
 /* Runs SQL through psql as the superuser (role NULL) or a daemon's role; returns psql's exit
  * status and its trimmed output (stdout and stderr) in out. */
@@ -87,6 +89,13 @@ int testenv_psql(testenv_t *env, const char *role, const char *sql, char *out, s
  * more members of the JSON body ("\"roles\":[...],\"teams\":[...]"). Fails the test on refusal. */
 void testenv_add_worker(testenv_t *env, const char *admin_token, const char *username, const char *name,
                         const char *rest, char id[32]);
+/* The password of the service accounts testenv_add_service_account adds: a service account's is a
+ * generated secret of at least 32 characters (docs/OPERATIONS.md, [accounts]). */
+#define TESTENV_SERVICE_PASSWORD "NdYOLyVqBxD8wpbXAzZMRZmp-lEuUtDtcwyPfLdW"
+/* Adds a service account (a machine's, such as the spine poller's) whose only role is role, as
+ * testenv_add_worker adds a worker, with the password TESTENV_SERVICE_PASSWORD. */
+void testenv_add_service_account(testenv_t *env, const char *admin_token, const char *username,
+                                 const char *name, const char *role, char id[32]);
 /* Adds a person (female, born dob YYYY-MM-DD) as the worker of token; fails the test on refusal. */
 /* Ends a worker's account (POST /api/v1/workers/{id}/end) with reason, asserting the 200: a leaver. */
 void testenv_end_worker(testenv_t *env, const char *admin_token, const char *worker_id, const char *reason);

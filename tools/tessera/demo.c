@@ -62,7 +62,9 @@ static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password
     Tsr__Accounts__WorkerImport in = TSR__ACCOUNTS__WORKER_IMPORT__INIT;
     in.username = (char *)demo__string(w, "username");
     in.name = (char *)demo__string(w, "name");
-    in.password = (char *)password;
+    /* A service account has a password of its own, a generated secret (no pause guards it). */
+    in.password =
+        (char *)(json_is_string(json_object_get(w, "password")) ? demo__string(w, "password") : password);
     in.email = (char *)demo__string(w, "email");
     json_t *roles = json_object_get(w, "roles"), *teams = json_object_get(w, "teams");
     if (!json_is_array(roles) || !json_is_array(teams)) {

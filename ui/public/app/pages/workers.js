@@ -119,7 +119,7 @@ export async function newWorkerPage({ app }) {
         ${textInput({ id: 'worker-name', name: 'name', label: 'Full name', field: 'name', autocomplete: 'off' })}
         ${textInput({ id: 'worker-username', name: 'username', label: 'Username', field: 'username', hint: 'Lower-case letters, digits, full stops, hyphens or underscores, for example sam.jones.', classes: 'govuk-!-width-one-half' })}
         ${textInput({ id: 'worker-email', name: 'email', label: 'Work e-mail address (optional)', field: 'email', type: 'email', hint: 'For e-mail notices of new work.' })}
-        ${textInput({ id: 'worker-password', name: 'password', label: 'First password', field: 'password', type: 'password', hint: 'At least 12 characters. Give it to the worker in person; they can change it under Change password.', classes: 'govuk-!-width-one-half', autocomplete: 'new-password' })}
+        ${textInput({ id: 'worker-password', name: 'password', label: 'First password', field: 'password', type: 'password', hint: 'At least 12 characters (a service account’s, such as the spine poller’s: a generated secret of at least 32). Give it to the worker in person; they can change it under Change password.', classes: 'govuk-!-width-one-half', autocomplete: 'new-password' })}
         ${choices({ kind: 'checkboxes', id: 'worker-roles', name: 'roles', legend: 'Roles', field: 'roles', options: ROLES, value: [], small: true })}
         ${textInput({ id: 'worker-teams', name: 'teams', label: 'Teams (optional)', field: 'teams', hint: 'Names of existing teams, separated by commas, for example MASH Manager.' })}
         <h2 class="govuk-heading-m">Access prerequisites</h2>
@@ -202,7 +202,7 @@ export async function workerPage({ app, params, isCurrent }) {
       <h2 class="govuk-heading-m">Set a new password</h2>
       <form id="reset-form" novalidate>
         <p class="govuk-body">For a worker who has forgotten theirs. It signs them out everywhere and lifts a pause after wrong passwords.</p>
-        ${textInput({ id: 'reset-password', name: 'new_password', label: 'New password', field: 'new_password', type: 'password', hint: 'At least 12 characters, not containing the username. Give it to the worker in person.', classes: 'govuk-!-width-one-half', autocomplete: 'new-password' })}
+        ${textInput({ id: 'reset-password', name: 'new_password', label: 'New password', field: 'new_password', type: 'password', hint: 'At least 12 characters, not containing the username (a service account’s: a generated secret of at least 32). Give it to the worker in person.', classes: 'govuk-!-width-one-half', autocomplete: 'new-password' })}
         ${button('Set password', { secondary: true })}
       </form>
       <h2 class="govuk-heading-m">End the account</h2>
