@@ -29,13 +29,19 @@
         ACCOUNTS_RISK_ASSESSMENT_ENDS_SQL) ", false)"
 /* The day from which the DBS check (or a risk assessment covering a pending one) no longer lets the
  * account be used, with nothing recorded meanwhile; NULL when none does now. */
+/* An account whose every role is a machine's (workers.c's workers__service_roles): the spine poller's.
+ * Seed 002's prerequisites are a person's (a DBS check, training, the acceptable-use policy); a
+ * machine has none, and held to them the CP-IS feed would stop the day its made-up DBS date ran out. */
+#define ACCOUNTS_SERVICE_ACCOUNT_SQL "(cardinality(w.roles) > 0 AND w.roles <@ ARRAY['cpis-service'])"
 #define ACCOUNTS_DBS_COVER_ENDS_SQL                                                                          \
-    "greatest(CASE WHEN (w.dbs_checked_on >= w.returned_from_leave_on OR w.returned_from_leave_on IS NULL)"  \
+    "CASE WHEN NOT " ACCOUNTS_SERVICE_ACCOUNT_SQL " THEN"                                                    \
+    " greatest(CASE WHEN (w.dbs_checked_on >= w.returned_from_leave_on OR w.returned_from_leave_on IS NULL)" \
     "   AND w.dbs_barred_lists NOT IN ('children', 'adults') THEN " ACCOUNTS_DBS_DUE_SQL " END,"             \
-    " CASE WHEN w.risk_assessment_approved THEN " ACCOUNTS_RISK_ASSESSMENT_ENDS_SQL " END)"
+    " CASE WHEN w.risk_assessment_approved THEN " ACCOUNTS_RISK_ASSESSMENT_ENDS_SQL " END) END"
 #define ACCOUNTS_STATE_SQL                                                                                   \
     "CASE WHEN w.ended_at IS NOT NULL OR NOT w.active THEN 'ended'"                                          \
     " WHEN " ACCOUNTS_CONTRACT_OVER_SQL " THEN 'contract_ended'"                                             \
+    " WHEN " ACCOUNTS_SERVICE_ACCOUNT_SQL " THEN 'active'"                                                   \
     " WHEN NOT " ACCOUNTS_RISK_ASSESSMENT_COVERS " AND (w.dbs_checked_on IS NULL"                            \
     "      OR " ACCOUNTS_DBS_DUE_HAS_COME_SQL                                                                \
     "      OR w.dbs_checked_on < w.returned_from_leave_on) THEN 'dbs_out_of_date'"                           \

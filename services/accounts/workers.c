@@ -43,9 +43,9 @@ static const char *const accounts_roles[] = {"admin",
  * only its service's calls, sessions.c). An account whose every role is one of these is a service
  * account: its password is a generated secret of at least WORKERS_SERVICE_PASSWORD_MIN characters,
  * which no one finds by trying, so wrong passwords do not pause it (a stranger's could stop its
- * service: the CP-IS feed). WORKERS_SERVICE_ACCOUNT_SQL is the same list, over workers w. */
+ * service: the CP-IS feed). account.h's ACCOUNTS_SERVICE_ACCOUNT_SQL is the same list, over workers w. */
 static const char *const workers__service_roles[] = {"cpis-service", NULL};
-#define WORKERS_SERVICE_ACCOUNT_SQL "(cardinality(w.roles) > 0 AND w.roles <@ ARRAY['cpis-service'])"
+#define WORKERS_SERVICE_ACCOUNT_SQL ACCOUNTS_SERVICE_ACCOUNT_SQL
 #define WORKERS_SERVICE_PASSWORD_MIN 32
 
 /* Whether roles (n of them) make a service account. */
@@ -704,7 +704,9 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
     char *roles = NULL;
     if (accounts_roles_literal(call->actor, in->roles, in->n_roles, "", &roles, err) != 0)
         return -1;
-    if (!system && workers__check_starter_dbs(call->conn, in->prerequisites, err) != 0) {
+    /* A service account is a machine's, held to no person's prerequisites (account.h). */
+    if (!system && !workers__service_only(in->roles, in->n_roles) &&
+        workers__check_starter_dbs(call->conn, in->prerequisites, err) != 0) {
         free(roles);
         return -1;
     }

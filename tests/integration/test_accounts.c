@@ -1266,6 +1266,52 @@ static void test_a_service_account_has_a_generated_secret_and_only_then_is_not_p
     free(admin);
 }
 
+/* A service account (the spine poller's) is a machine's: seed 002's prerequisites are a person's, and
+ * held to them the CP-IS feed stopped the day its account's DBS date was three years old. It signs in
+ * and makes its calls with none recorded, or with a DBS check long out of date; a worker's account
+ * with the same check is refused. */
+static void test_a_service_account_is_not_held_to_a_persons_prerequisites(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    testenv_response_t r = testenv_http(
+        testenv, "POST", "/api/v1/workers", admin,
+        "{\"username\":\"feed.machine\",\"name\":\"Feed Machine\",\"password\":\"" TESTENV_SERVICE_PASSWORD
+        "\",\"roles\":[\"cpis-service\"]}",
+        NULL);
+    assert_int_equal(r.status, 201);
+    char id[32];
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(r.json, "id")));
+    testenv_response_free(&r);
+    assert_int_equal(sign_in_with("feed.machine", TESTENV_SERVICE_PASSWORD, &r), 201);
+    char *token = strdup(json_string_value(json_object_get(r.json, "token")));
+    testenv_response_free(&r);
+    json_decref(testenv_call_json(testenv, token, "GET", "/api/v1/cpis/uploads", NULL, 200));
+
+    char old[16], body[256], path[128];
+    testenv_sql_date(testenv, "(current_date - interval '4 years')::date", old);
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}", old,
+             old, old);
+    set_prerequisites(admin, id, body, 200);
+    json_decref(testenv_call_json(testenv, token, "GET", "/api/v1/cpis/uploads", NULL, 200));
+    assert_int_equal(sign_in_with("feed.machine", TESTENV_SERVICE_PASSWORD, &r), 201);
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", id);
+    json_t *account = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(account, "state")), "active");
+    json_decref(account);
+
+    char worker[32];
+    testenv_add_worker(testenv, admin, "feed.person", "Feed Person", "\"roles\":[\"social-worker\"]", worker);
+    set_prerequisites(admin, worker, body, 200);
+    assert_int_equal(sign_in("feed.person", &r), 403);
+    testenv_assert_error(&r, 403, "dbs_out_of_date");
+    testenv_response_free(&r);
+    free(token);
+    free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1287,6 +1333,7 @@ int main(void)
         cmocka_unit_test(
             test_recording_prerequisites_and_ending_an_account_say_who_what_and_why_in_the_trail),
         cmocka_unit_test(test_a_service_account_has_a_generated_secret_and_only_then_is_not_paused),
+        cmocka_unit_test(test_a_service_account_is_not_held_to_a_persons_prerequisites),
         cmocka_unit_test(test_accounts_and_the_gateway_count_days_on_the_office_clock),
         cmocka_unit_test_teardown(
             test_a_dbs_check_of_29_february_stops_signing_in_and_a_sessions_calls_on_the_same_day,
