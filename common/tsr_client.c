@@ -288,6 +288,7 @@ static int client__pack_request(const tsr_call_opts_t *opts, uint64_t id, int64_
     env.actor = (Tsr__Actor *)opts->actor;
     env.deadline_ms = deadline_ms;
     env.idempotency_key = (char *)(opts->idempotency_key ? opts->idempotency_key : "");
+    env.demo_load = opts->demo_load != 0;
     uint8_t *payload_buf = NULL;
     if (payload != NULL) {
         size_t payload_len = 0;

@@ -19,6 +19,7 @@ typedef struct {
     const char *trace_id;        /* may be NULL: a new one is made */
     const char *idempotency_key; /* commands: may be NULL */
     int timeout_ms;              /* 0: the client's default */
+    int demo_load;               /* sent by `tessera demo load`: refused by a daemon not in demo mode */
 } tsr_call_opts_t;
 
 /* reply is NULL when err is set (transport failure or timeout; err->not_sent when the request never

@@ -1152,6 +1152,28 @@ static const tsr_handler_def_t *daemon__find_handler(const tsr_daemon_t *self, c
     return NULL;
 }
 
+/* Demo data (`tessera demo load`: invented workers who share a published password, admins among
+ * them) is taken only by a daemon whose own configuration says tessera.demo = true. The tool checks
+ * its own configuration too, but that may be another file, or another environment, than the
+ * daemon's: a production daemon must refuse it whatever the sender believes. 0, or -1 with err. */
+static int daemon__refuse_demo_load(const tsr_daemon_t *self, const Tsr__Envelope *req, tsr_error_t *err)
+{
+    if (!req->demo_load)
+        return 0;
+    int demo = 0;
+    tsr_error_t bad;
+    tsr_error_clear(&bad);
+    if (tsr_config_get_bool(self->config, "tessera.demo", 0, &demo, &bad) == 0 && demo)
+        return 0;
+    tsr_log_warn(req->trace_id, "refused demo data (%s): this daemon's tessera.demo is not true", req->type);
+    return tsr_error_set(err, TSR_E_FORBIDDEN, "not_demo_mode", NULL,
+                         "The %s service takes no demo data: its own tessera.demo is not true (its "
+                         "configuration file's [tessera] demo, or TESSERA_TESSERA_DEMO in its environment). "
+                         "Demo mode is for a demo instance only, never for one holding real records "
+                         "(docs/OPERATIONS.md, section 9); nothing was changed.",
+                         self->name);
+}
+
 static void daemon__dispatch(tsr_daemon_t *self, zmq_msg_t *identity, Tsr__Envelope *req)
 {
     tsr_error_t err;
@@ -1159,6 +1181,11 @@ static void daemon__dispatch(tsr_daemon_t *self, zmq_msg_t *identity, Tsr__Envel
     if (req->deadline_ms > 0 && req->deadline_ms < tsr_now_ms()) {
         /* The caller has stopped waiting; doing the work now could only surprise it. */
         tsr_metric_add(self->m_requests_dropped, 1);
+        tsr__envelope__free_unpacked(req, NULL);
+        return;
+    }
+    if (daemon__refuse_demo_load(self, req, &err) != 0) {
+        daemon__send_reply(self, identity, req, NULL, 0, &err);
         tsr__envelope__free_unpacked(req, NULL);
         return;
     }

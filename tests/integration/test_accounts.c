@@ -12,7 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "accounts.pb-c.h"
+#include "tsr_client.h"
+#include "tsr_config.h"
 #include "tsr_testenv.h"
+#include <zmq.h>
 
 /* The count sql gives, once it reaches want or after 10 s. */
 static long wait_count(const char *sql, long want)
@@ -311,6 +315,84 @@ static void test_the_first_administrator_is_made_by_the_tool_with_a_password_fro
     assert_non_null(strstr(out, "--dbs-checked-on"));
     free(loose);
     free(private_file);
+}
+
+/* accounts.worker.import of an administrator, sent straight to the accounts daemon on the bus as
+ * the system, marked as demo data (demo_load) or not: the error code, "" when it was taken. */
+static void import_on_the_bus(const char *username, int demo_load, char code[64])
+{
+    tsr_error_t err;
+    tsr_config_t *config = tsr_config_load(testenv->config, &err);
+    assert_non_null(config);
+    const char *endpoint = tsr_config_get(config, "accounts.rpc", NULL);
+    assert_non_null(endpoint);
+    void *zmq = zmq_ctx_new();
+    static char *system_roles[] = {"system"}, *roles[] = {"admin", "system-support"};
+    Tsr__Actor actor = TSR__ACTOR__INIT;
+    actor.username = "system";
+    actor.roles = system_roles;
+    actor.n_roles = 1;
+    Tsr__Accounts__WorkerImport in = TSR__ACCOUNTS__WORKER_IMPORT__INIT;
+    in.username = (char *)username;
+    in.name = "Dee Intruder";
+    in.password = "tessera-demo";
+    in.roles = roles;
+    in.n_roles = 2;
+    tsr_call_opts_t opts = {
+        .type = "accounts.worker.import", .actor = &actor, .timeout_ms = 10000, .demo_load = demo_load};
+    Tsr__Envelope *reply = NULL;
+    tsr_error_clear(&err);
+    int rc = tsr_client_call_sync(zmq, endpoint, &opts, &in.base, &reply, &err);
+    snprintf(code, 64, "%s", rc == 0 ? "" : err.code);
+    if (reply)
+        tsr__envelope__free_unpacked(reply, NULL);
+    zmq_ctx_term(zmq);
+    tsr_config_destroy(&config);
+}
+
+/* A production daemon took demo data: its own tessera.demo false, the tool's true (another file,
+ * another environment), `tessera demo load` loaded an administrator who then signed in with the
+ * published demo password. Each daemon now judges by its own setting: the one not in demo mode
+ * refuses, naming itself and its setting, and nothing of the file is loaded (the tool asks each
+ * daemon before it loads anything). The daemon refuses a request marked as demo data sent to it
+ * directly too. */
+static void test_a_daemon_not_in_demo_mode_refuses_demo_data_whatever_the_tools_setting(void **state)
+{
+    (void)state;
+    char *file = testenv_write_file(
+        testenv, "demo2.json",
+        "{\"password\": \"tessera-demo\", \"workers\": [{\"username\": \"demo.intruder\", \"name\": \"Dee "
+        "Intruder\", \"roles\": [\"admin\", \"system-support\"], \"teams\": [\"System Support\"]}],"
+        " \"organisations\": [{\"id\": \"7999001\", \"name\": \"Intruder Surgery\", \"address\": \"1 Demo "
+        "Road\", \"telephone\": \"01632 960001\"}]}");
+    const char *loaded = "SELECT (SELECT count(*) FROM accounts.workers WHERE username = 'demo.intruder')"
+                         " + (SELECT count(*) FROM records.organisations WHERE id = 7999001)";
+    const char *daemons[] = {"accounts", "records", "cpis"};
+    char args[600], out[4096], said[128], code[64];
+    for (size_t d = 0; d < sizeof(daemons) / sizeof(daemons[0]); d++) {
+        testenv_restart_with(testenv, daemons[d], "TESSERA_TESSERA_DEMO", "false");
+        snprintf(args, sizeof(args), "demo load %s", file);
+        assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 1);
+        snprintf(said, sizeof(said), "The %s service takes no demo data", daemons[d]);
+        if (strstr(out, said) == NULL || strstr(out, "tessera.demo") == NULL)
+            fail_msg("the refusal does not name the %s daemon and its tessera.demo: %s", daemons[d], out);
+        assert_null(strstr(out, "Loaded"));
+        assert_int_equal(testenv_sql_long(testenv, loaded), 0);
+        assert_true(testenv_log_has(testenv, daemons[d], "refused demo data"));
+        if (strcmp(daemons[d], "accounts") == 0) {
+            /* Sent to the daemon itself, not after the tool's question: refused all the same. */
+            import_on_the_bus("demo.intruder", 1, code);
+            assert_string_equal(code, "not_demo_mode");
+            assert_int_equal(testenv_sql_long(testenv, loaded), 0);
+        }
+        testenv_kill(testenv, daemons[d], SIGTERM);
+        assert_int_equal(testenv_wait_exit(testenv, daemons[d], 15000), 0);
+        testenv_restart(testenv, daemons[d]);
+    }
+    testenv_response_t r;
+    assert_int_equal(sign_in("demo.intruder", &r), 401);
+    testenv_response_free(&r);
+    free(file);
 }
 
 /* The gateway forgets a session that stopped (signed out or expired) more than
@@ -1321,6 +1403,7 @@ int main(void)
         cmocka_unit_test(test_a_leavers_existing_token_stops_working),
         cmocka_unit_test(
             test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file),
+        cmocka_unit_test(test_a_daemon_not_in_demo_mode_refuses_demo_data_whatever_the_tools_setting),
         cmocka_unit_test(test_sessions_that_stopped_more_than_the_days_kept_ago_are_forgotten),
         cmocka_unit_test(test_every_account_announced_again_brings_the_copies_up_to_date),
         cmocka_unit_test(test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username),

@@ -15,6 +15,7 @@ int cli_context_open(cli_context_t *ctx, const char *config_path)
 {
     tsr_error_t err;
     tsr_error_clear(&err);
+    ctx->demo_load = 0;
     ctx->config = tsr_config_load(config_path ? config_path : getenv("TESSERA_CONFIG"), &err);
     if (ctx->config == NULL) {
         fprintf(stderr, "tessera: %s\n", err.message);
@@ -53,7 +54,8 @@ int cli_call_timeout(cli_context_t *ctx, const char *daemon, const char *type,
     actor.display_name = "Tessera batch job";
     actor.n_roles = 1;
     actor.roles = system_roles;
-    tsr_call_opts_t opts = {.type = type, .actor = &actor, .timeout_ms = timeout_ms};
+    tsr_call_opts_t opts = {
+        .type = type, .actor = &actor, .timeout_ms = timeout_ms, .demo_load = ctx->demo_load};
     return tsr_client_call_sync(ctx->zmq, endpoint, &opts, payload, reply, err);
 }
 
@@ -75,8 +77,11 @@ static int cli__call(cli_context_t *ctx, const char *daemon, const char *type, c
     actor.display_name = "Tessera batch job";
     actor.n_roles = 1;
     actor.roles = system_roles;
-    tsr_call_opts_t opts = {
-        .type = type, .actor = &actor, .idempotency_key = idempotency_key, .timeout_ms = 30000};
+    tsr_call_opts_t opts = {.type = type,
+                            .actor = &actor,
+                            .idempotency_key = idempotency_key,
+                            .timeout_ms = 30000,
+                            .demo_load = ctx->demo_load};
     if (tsr_client_call_sync(ctx->zmq, endpoint, &opts, payload, reply, &err) != 0) {
         if (tolerated != NULL && strcmp(err.code, tolerated) == 0)
             return 0;

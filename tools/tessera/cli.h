@@ -17,6 +17,7 @@ typedef struct {
     tsr_config_t *config;
     void *zmq;
     tsr_curve_t *curve; /* the tool's keys on the bus ([tessera]); NULL when CURVE is off */
+    int demo_load;      /* every call says it carries demo data: a daemon not in demo mode refuses it */
 } cli_context_t;
 
 typedef struct {

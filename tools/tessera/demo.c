@@ -272,6 +272,23 @@ int cli_demo_load(cli_context_t *ctx, int argc, char **argv)
                         "has tessera.demo = false.\n");
         return 2;
     }
+    /* The daemons judge by their own configuration, which may not be this one: each call says it
+     * carries demo data, and a daemon not in demo mode refuses it. Asked first, so that a file is
+     * loaded whole or not at all rather than stopped at the first daemon that refuses. */
+    ctx->demo_load = 1;
+    static const char *const owners[] = {"accounts", "records", "cpis"};
+    for (size_t d = 0; d < sizeof(owners) / sizeof(owners[0]); d++) {
+        Tsr__Envelope *reply = NULL;
+        if (cli_call_timeout(ctx, owners[d], "tsr.health", NULL, 10000, &reply, &err) != 0) {
+            if (strcmp(err.code, "not_demo_mode") == 0)
+                fprintf(stderr, "tessera: %s\n", err.message);
+            else
+                fprintf(stderr, "tessera: the %s service could not be asked whether it takes demo data: %s\n",
+                        owners[d], err.message);
+            return 1;
+        }
+        tsr__envelope__free_unpacked(reply, NULL);
+    }
     json_error_t jerr;
     json_t *root = json_load_file(argv[0], 0, &jerr);
     if (root == NULL) {
