@@ -2994,6 +2994,223 @@ static void test_a_strangers_wrong_passwords_do_not_stop_the_feed_and_still_paus
         1);
 }
 
+/* A poller of a test's own, beside the suite's: its spool (made empty), password file (mode 600,
+ * holding password), metrics file and log, all named after name in the suite's directory; the
+ * suite's settings with gateway_url url (NULL: the gateway's) and the extra lines. Its configuration's
+ * path in config. */
+static void own_poller(const char *name, const char *url, const char *password, const char *extra,
+                       char config[400])
+{
+    char dir[300], path[400], text[2000];
+    snprintf(dir, sizeof(dir), "%s/%s", testenv->dir, name);
+    mkdir(dir, 0700);
+    snprintf(path, sizeof(path), "%s.password", dir);
+    snprintf(text, sizeof(text), "%s\n", password);
+    write_file(path, text);
+    assert_int_equal(chmod(path, 0600), 0);
+    testenv_response_t r = testenv_http(testenv, "GET", "/healthz", NULL, NULL, NULL);
+    testenv_response_free(&r);
+    pthread_mutex_lock(&testenv->lock);
+    snprintf(text, sizeof(text),
+             "[spine_poller]\nspool_dir = %s\ngateway_url = %s\nusername = cpis.poller\npassword_file = %s\n"
+             "settle_ms = 0\nmetrics_file = %s.prom\n%s",
+             dir, url ? url : testenv->base_url, path, dir, extra ? extra : "");
+    pthread_mutex_unlock(&testenv->lock);
+    snprintf(config, 400, "%s.conf", dir);
+    write_file(config, text);
+}
+
+/* Runs a poller of own_poller's once; its exit status, and what it said (its log) in out. */
+static int run_own_poller(const char *name, const char *config, char *out, size_t size)
+{
+    char log[400], cmd[1200];
+    snprintf(log, sizeof(log), "%s/%s.log", testenv->dir, name);
+    snprintf(cmd, sizeof(cmd), "%s/tessera-spine-poller --config %s --once 2>%s", TSR_BIN_DIR, config, log);
+    int status = system(cmd);
+    assert_true(WIFEXITED(status));
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    size_t got = fread(out, 1, size - 1, f);
+    out[got] = '\0';
+    fclose(f);
+    return WEXITSTATUS(status);
+}
+
+/* A sample of a poller of own_poller's metrics file; -1 when there is none. */
+static double own_poller_metric(const char *name, const char *metric)
+{
+    char path[400], text[8192] = "";
+    snprintf(path, sizeof(path), "%s/%s.prom", testenv->dir, name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return testenv_metric_in(text, metric, NULL);
+}
+
+/* A poller that could not reach the gateway (nothing listening there), or whose password was wrong,
+ * passed with an empty spool: exit 0, nothing logged, last_run_ok 1 and a fresh last success, so the
+ * alert on the last success (docs/OPERATIONS.md, section 3) could fire only once a child's
+ * notification had been held up, twelve hours at the default. Each pass now signs in, files or none:
+ * one that cannot fails, saying why, and its last success stays where it was. A gateway_url that is
+ * no http(s) address stops the start, naming the setting. A pass leaves no session open behind it. */
+static void
+test_a_pass_that_cannot_reach_or_sign_in_to_the_gateway_fails_even_with_an_empty_spool(void **state)
+{
+    (void)state;
+    const char *open_sessions = "SELECT count(*) FROM gateway.sessions WHERE username = 'cpis.poller'"
+                                " AND ended_at IS NULL AND expires_at > now()";
+    char config[400], out[8192];
+    double started = (double)time(NULL);
+    long sessions = testenv_sql_long(testenv, open_sessions);
+    own_poller("empty", NULL, "tessera-demo", NULL, config);
+    assert_int_equal(run_own_poller("empty", config, out, sizeof(out)), 0);
+    assert_int_equal((int)own_poller_metric("empty", "tessera_spine_poller_last_run_ok"), 1);
+    double success = own_poller_metric("empty", "tessera_spine_poller_last_success_timestamp_seconds");
+    assert_true(success >= started);
+    assert_int_equal(testenv_sql_long(testenv, open_sessions), sessions);
+
+    /* The password file wrong: refused, said, and the pass fails. */
+    own_poller("empty", NULL, "not-the-poller-password", NULL, config);
+    assert_int_equal(run_own_poller("empty", config, out, sizeof(out)), 1);
+    if (strstr(out, "as cpis.poller was refused (401)") == NULL)
+        fail_msg("the poller did not say its sign-in was refused: %s", out);
+    assert_int_equal((int)own_poller_metric("empty", "tessera_spine_poller_last_run_ok"), 0);
+    assert_true(own_poller_metric("empty", "tessera_spine_poller_last_success_timestamp_seconds") == success);
+
+    /* Nothing listening at gateway_url. */
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", testenv_free_port());
+    own_poller("empty", url, "tessera-demo", NULL, config);
+    assert_int_equal(run_own_poller("empty", config, out, sizeof(out)), 1);
+    if (strstr(out, "cannot reach the gateway at http://127.0.0.1:") == NULL ||
+        strstr(out, "\"level\":\"error\"") == NULL)
+        fail_msg("the poller did not say at error that the gateway cannot be reached: %s", out);
+    assert_int_equal((int)own_poller_metric("empty", "tessera_spine_poller_last_run_ok"), 0);
+    assert_true(own_poller_metric("empty", "tessera_spine_poller_last_success_timestamp_seconds") == success);
+
+    /* Not an address of the gateway at all: the poller does not start. */
+    const char *wrong[] = {"ftp://nonsense", "127.0.0.1:8080", "http://", "http://127.0.0.1:0"};
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        own_poller("empty", wrong[i], "tessera-demo", NULL, config);
+        assert_int_equal(run_own_poller("empty", config, out, sizeof(out)), 2);
+        if (strstr(out, "spine_poller.gateway_url") == NULL)
+            fail_msg("the poller's refusal of %s does not name gateway_url: %s", wrong[i], out);
+    }
+
+    /* Put right, the next pass succeeds (and the account's wrong password is behind it). */
+    own_poller("empty", NULL, "tessera-demo", NULL, config);
+    assert_int_equal(run_own_poller("empty", config, out, sizeof(out)), 0);
+    assert_int_equal((int)own_poller_metric("empty", "tessera_spine_poller_last_run_ok"), 1);
+}
+
+/* A poller in loop mode refused for a wrong password signed in again, after the operator put
+ * password_file right and sent SIGUSR1 as docs/OPERATIONS.md says, with the password it had read at
+ * start-up: a second 401, one more towards pausing the account. It reads the file at each sign-in
+ * now: the pass SIGUSR1 starts signs in with the corrected one and sends the file waiting. */
+static void test_a_corrected_password_file_is_used_by_the_pass_sigusr1_starts(void **state)
+{
+    (void)state;
+    char nhs[11], child[32], config[400], log[400], dir[300], path[400];
+    add_key_workers_child("Uma", "Usherwood", "female", "2015-09-30", nhs, child);
+    own_poller("loop", NULL, "not-the-poller-password", "interval_minutes = 60\n", config);
+    snprintf(dir, sizeof(dir), "%s/loop", testenv->dir);
+    char *batch = notifications_batch("N-USR1-%d", 1, nhs, "nhs-111", "DHU 111", "Pat Usherwood");
+    snprintf(path, sizeof(path), "%s/20260115-usr1.json", dir);
+    write_file(path, batch);
+    free(batch);
+    snprintf(log, sizeof(log), "%s/loop.log", testenv->dir);
+    write_file(log, "");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *out = freopen(log, "a", stderr);
+        (void)out;
+        execl(TSR_BIN_DIR "/tessera-spine-poller", "tessera-spine-poller", "--config", config, (char *)NULL);
+        _exit(127);
+    }
+    char text[16384];
+    int refused = 0;
+    for (int i = 0; i < 300 && !refused; i++) {
+        FILE *f = fopen(log, "r");
+        size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+        text[n] = '\0';
+        if (f)
+            fclose(f);
+        refused = strstr(text, "was refused (401)") != NULL;
+        if (!refused)
+            usleep(100 * 1000);
+    }
+    /* The file put right, and the poller told to read the spool now. */
+    snprintf(path, sizeof(path), "%s.password", dir);
+    write_file(path, "tessera-demo\n");
+    kill(pid, SIGUSR1);
+    snprintf(path, sizeof(path), "%s/done/20260115-usr1.json", dir);
+    struct stat st;
+    int sent = 0;
+    for (int i = 0; i < 300 && !(sent = stat(path, &st) == 0); i++)
+        usleep(100 * 1000);
+    kill(pid, SIGTERM);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(refused);
+    assert_true(sent);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    const char *first = strstr(text, "was refused (401)");
+    if (first == NULL || strstr(first + 1, "was refused (401)") != NULL)
+        fail_msg("the poller was not refused exactly once: %s", text);
+    assert_int_equal(
+        wait_count("SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:N-USR1-%'", 1),
+        1);
+}
+
+/* The poller logged each notification sent to the error queue with its reason, at warn, to the
+ * journal: "No one in the system has NHS number 9434765919 ..." where the error queue already held
+ * it for system support. It now names the notification by its id, the code and the entry, and no
+ * line of its log holds the number: nor the one for a file that is not JSON, whose fault quoted the
+ * text near it. The error queue and rejected/ keep the reasons whole. */
+static void test_the_pollers_log_names_a_queued_notification_by_its_id_not_its_nhs_number(void **state)
+{
+    (void)state;
+    char unknown[11];
+    testenv_new_nhs_number(unknown);
+    char *n = access_json("N-LOG-UNKNOWN", unknown, "emergency-department", "Royal Derby ED", "Lou Logan");
+    char *batch = NULL, broken[300];
+    assert_true(asprintf(&batch, "{\"notifications\":[%s]}", n) > 0);
+    write_spool("20260116-log.json", batch);
+    snprintf(broken, sizeof(broken),
+             "{\"notifications\": [{\"notification_id\": \"N-LOG-BROKEN\", \"nhs_number\": \"%s\"}], %s}",
+             unknown, unknown);
+    write_spool("20260116-log-broken.json", broken);
+    long from = poller_log_size();
+    assert_int_equal(run_poller(500), 0);
+    assert_int_equal(poller_log_count(from, "notification 'N-LOG-UNKNOWN' (number 1 of the file) went to the "
+                                            "CP-IS error queue as unknown_nhs_number"),
+                     1);
+    assert_int_equal(poller_log_count(from, "20260116-log-broken.json is not a CP-IS batch"), 1);
+    assert_int_equal(poller_log_count(from, unknown), 0);
+    /* Kept whole where system support read it. */
+    char sql[300];
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM cpis.errors WHERE notification_id = 'N-LOG-UNKNOWN' AND reason LIKE '%%%s%%'",
+        unknown);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    char *note = spool_text("rejected", "20260116-log-broken.json.error");
+    assert_non_null(note);
+    assert_non_null(strstr(note, unknown));
+    free(note);
+    free(batch);
+    free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3037,6 +3254,10 @@ int main(void)
         cmocka_unit_test(test_notifications_kept_back_by_an_outage_are_sent_again_in_seconds_not_hours),
         cmocka_unit_test(test_a_wrong_password_is_tried_once_a_pass_and_the_account_is_not_paused),
         cmocka_unit_test(test_a_strangers_wrong_passwords_do_not_stop_the_feed_and_still_pause_a_worker),
+        cmocka_unit_test(
+            test_a_pass_that_cannot_reach_or_sign_in_to_the_gateway_fails_even_with_an_empty_spool),
+        cmocka_unit_test(test_a_corrected_password_file_is_used_by_the_pass_sigusr1_starts),
+        cmocka_unit_test(test_the_pollers_log_names_a_queued_notification_by_its_id_not_its_nhs_number),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

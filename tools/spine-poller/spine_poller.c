@@ -18,7 +18,11 @@
  * full (poller__move_read, poller__rewrite_read). done/ keeps a file
  * keep_days (30) after its acknowledgement, then the poller removes it: cpis holds its notifications.
  * A sign-in the gateway refuses (a wrong password, sign-in under the account paused) is made once a
- * pass, not once a file: every wrong password brings the account's pause nearer.
+ * pass, not once a file: every wrong password brings the account's pause nearer. Every pass signs in,
+ * afresh and with password_file read again, even with nothing to send: a poller that cannot reach the
+ * gateway or sign in fails each pass (and says why), so that the alert on its last success fires
+ * before a child's notification is held up. The pass signs out as it ends. gateway_url is checked at
+ * start-up.
  *
  * A notification that cannot be read (bytes that are not UTF-8, a member given twice, a value that
  * is not JSON) is sent in its place as a stand-in naming the fault and showing its text
@@ -67,9 +71,10 @@
 
 typedef struct {
     const char *spool_dir;
-    const char *gateway_url;
+    char *gateway_url; /* checked at start-up: http(s)://host[:port][/prefix], without a trailing '/' */
     const char *username;
-    char *password;
+    char *password;            /* spine_poller.password, read at start-up; NULL when password_file is set */
+    const char *password_file; /* read again at each sign-in: a corrected file is used at the next pass */
     long interval_minutes;
     long retry_seconds; /* after a pass that kept notifications back, the next comes this soon (doubling) */
     long batch_size;
@@ -83,6 +88,11 @@ typedef struct {
     char *token;
     int sign_in_failed;  /* the sign-in made while a file was read failed (and said why) */
     int sign_in_refused; /* the gateway refused the account's sign-in this pass: none again until the next */
+    int sign_in_tried;   /* this pass has tried to sign in (so it knows whether the gateway takes it) */
+    int signed_in;       /* and has, at least once */
+    int no_password;     /* password_file could not be read this pass: no sign-in until the next */
+    int files_failed;    /* files of this pass kept back (not sent whole) */
+    char http_error[CURL_ERROR_SIZE]; /* why the last call could not reach the gateway */
     CURL *curl;
 } poller_t;
 
@@ -417,9 +427,16 @@ static void poller__prune_done(const poller_t *p)
 }
 
 static int poller__sign_in(poller_t *p);
-static void poller__http(poller_t *p, const char *method, const char *path, const char *body, long *status,
-                         json_t **reply);
+static void poller__http(poller_t *p, const char *method, const char *path, const char *body, long timeout_s,
+                         long *status, json_t **reply);
 static const char *poller__error_message(const json_t *reply);
+
+/* Whether this pass may sign in no more: the gateway refused the account, or the password file could
+ * not be read. The files left wait in the spool untouched. */
+static int poller__sign_in_stopped(const poller_t *p)
+{
+    return p->sign_in_refused || p->no_password;
+}
 
 /* Puts the file that is not a batch in cpis's error queue (a batch of its one stand-in), so that
  * system support sees it without reading the spool; scope "file", or "response" for the national
@@ -439,7 +456,11 @@ static int poller__report_file(poller_t *p, const char *name, const char *why, c
             break;
         long status;
         json_t *reply;
-        poller__http(p, "POST", "/api/v1/cpis/notifications", body, &status, &reply);
+        poller__http(p, "POST", "/api/v1/cpis/notifications", body, p->timeout_s, &status, &reply);
+        if (status == 0)
+            poller__log("warn",
+                        "%s: the gateway at %s could not be reached to put the file in the error queue: %s",
+                        name, p->gateway_url, p->http_error);
         if (status == 401) {
             free(p->token);
             p->token = NULL;
@@ -463,13 +484,18 @@ static int poller__report_file(poller_t *p, const char *name, const char *why, c
 }
 
 /* The file read (r) goes to rejected/ with its reason beside it, once the error queue has it too: 0,
- * or -1 when it stays in the spool for the next run (the error queue could not be told). */
-static int poller__reject(poller_t *p, const char *name, const char *why, const poller_read_t *r,
-                          const char *scope)
+ * or -1 when it stays in the spool for the next run (the error queue could not be told). The reason
+ * may quote the file (a JSON fault near some text of it, a refusal naming an NHS number): it goes to
+ * the error queue and rejected/, beside the file itself, and logged, where it would reach the journal
+ * and whoever reads it, is said as logged (NULL: why holds nothing of the file). */
+static int poller__reject(poller_t *p, const char *name, const char *why, const char *logged,
+                          const poller_read_t *r, const char *scope)
 {
+    if (logged == NULL)
+        logged = why;
     if (poller__report_file(p, name, why, r, scope) != 0) {
         poller__log("error", "%s/%s is not a CP-IS batch (%s); kept until the error queue can be told",
-                    p->spool_dir, name, why);
+                    p->spool_dir, name, logged);
         return -1;
     }
     char target[1024], note[1100], text[1200];
@@ -478,12 +504,12 @@ static int poller__reject(poller_t *p, const char *name, const char *why, const 
         return -1;
     if (moved == 0)
         poller__log("error", "%s/%s is not a CP-IS batch and was moved to rejected/: %s", p->spool_dir, name,
-                    why);
+                    logged);
     else
         poller__log("error",
                     "%s/%s is not a CP-IS batch (%s), and was replaced in the spool while it was reported: "
                     "what was read is kept as rejected/%s, and the file now there is left for the next pass",
-                    p->spool_dir, name, why, target);
+                    p->spool_dir, name, logged, target);
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/rejected", p->spool_dir);
     snprintf(note, sizeof(note), "%s.error", target);
@@ -516,9 +542,10 @@ static size_t poller__collect(char *ptr, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
-/* One HTTP call; *status 0 when the gateway could not be reached. The reply body in *reply. */
-static void poller__http(poller_t *p, const char *method, const char *path, const char *body, long *status,
-                         json_t **reply)
+/* One HTTP call, given timeout_s; *status 0 when the gateway could not be reached (why in
+ * p->http_error, for the caller to say). The reply body in *reply. */
+static void poller__http(poller_t *p, const char *method, const char *path, const char *body, long timeout_s,
+                         long *status, json_t **reply)
 {
     char url[2048], auth[600];
     snprintf(url, sizeof(url), "%s%s", p->gateway_url, path);
@@ -535,16 +562,19 @@ static void poller__http(poller_t *p, const char *method, const char *path, cons
     curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, body ? body : "");
     curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, poller__collect);
     curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(p->curl, CURLOPT_TIMEOUT, p->timeout_s);
+    curl_easy_setopt(p->curl, CURLOPT_TIMEOUT, timeout_s);
     curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
+    char detail[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, detail);
     *status = 0;
     *reply = NULL;
     CURLcode rc = curl_easy_perform(p->curl);
+    curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, NULL);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, status);
         *reply = b.data ? json_loads(b.data, 0, NULL) : NULL;
     } else {
-        poller__log("warn", "%s %s: %s", method, url, curl_easy_strerror(rc));
+        snprintf(p->http_error, sizeof(p->http_error), "%s", detail[0] ? detail : curl_easy_strerror(rc));
     }
     curl_slist_free_all(headers);
     free(b.data);
@@ -558,7 +588,7 @@ static const char *poller__error_message(const json_t *reply)
 
 static int poller__sign_in(poller_t *p)
 {
-    if (p->sign_in_refused)
+    if (poller__sign_in_stopped(p))
         return -1;
     /* Just tried (while the file was read) and failed: not again for the same file. */
     if (p->sign_in_failed) {
@@ -567,16 +597,48 @@ static int poller__sign_in(poller_t *p)
     }
     free(p->token);
     p->token = NULL;
-    json_t *body = json_pack("{s:s, s:s}", "username", p->username, "password", p->password);
-    char *text = json_dumps(body, JSON_COMPACT);
+    p->sign_in_tried = 1;
+    /* The password file is read at each sign-in, not once at start-up: after a refusal the operator
+     * puts the file right and sends SIGUSR1 (docs/OPERATIONS.md, section 5), and a running poller
+     * that signed in again with the password it read at start-up only added a wrong password to the
+     * account's count towards a pause. */
+    char from_file[512] = "";
+    const char *password = p->password;
+    if (p->password_file != NULL) {
+        tsr_error_t err;
+        if (tsr_config_read_secret_file("spine_poller.password_file", p->password_file, from_file,
+                                        sizeof(from_file), &err) != 0) {
+            p->no_password = 1;
+            poller__log("error", "cannot sign in to %s as %s: %s No file is sent until it can be read.",
+                        p->gateway_url, p->username, err.message);
+            return -1;
+        }
+        password = from_file;
+    }
+    json_t *body = json_pack("{s:s, s:s}", "username", p->username, "password", password);
+    explicit_bzero(from_file, sizeof(from_file));
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    long status;
-    json_t *reply;
-    poller__http(p, "POST", "/api/v1/session", text, &status, &reply);
-    free(text);
+    long status = 0;
+    json_t *reply = NULL;
+    if (text != NULL) {
+        poller__http(p, "POST", "/api/v1/session", text, p->timeout_s, &status, &reply);
+        explicit_bzero(text, strlen(text));
+        free(text);
+    } else {
+        snprintf(p->http_error, sizeof(p->http_error), "out of memory");
+    }
     const char *token = json_string_value(json_object_get(reply, "token"));
-    if (status == 201 && token) {
+    if (status == 0) {
+        /* The pass fails now, even with nothing to send: alerting on the poller's last success must
+         * not wait for a child's notification to be held up. */
+        poller__log("error",
+                    "cannot reach the gateway at %s to sign in as %s: %s. No file is sent until it can be "
+                    "reached (spine_poller.gateway_url)",
+                    p->gateway_url, p->username, p->http_error);
+    } else if (status == 201 && token) {
         p->token = strdup(token);
+        p->signed_in = p->token != NULL;
     } else if (status == 401 || status == 403) {
         /* Every wrong password counts towards pausing sign-in under the account
          * (accounts.sign_in_attempts): signing in again for each file paused it within two passes,
@@ -587,7 +649,7 @@ static int poller__sign_in(poller_t *p)
                 "error",
                 "signing in to %s as %s was refused (401): its password (spine_poller.password or "
                 "password_file) is not the account's: %s. No file is sent, and no sign-in tried again, "
-                "until the next pass",
+                "until the next pass (password_file is read again then; SIGUSR1 starts one at once)",
                 p->gateway_url, p->username, poller__error_message(reply));
         else
             poller__log("error",
@@ -600,6 +662,21 @@ static int poller__sign_in(poller_t *p)
     }
     json_decref(reply);
     return p->token ? 0 : -1;
+}
+
+/* Ends the pass's session, if it has one: the next pass signs in afresh, and a token left live for
+ * its eight hours would be one more way into the account. Quietly: the pass's outcome is known. */
+static void poller__sign_out(poller_t *p)
+{
+    if (p->token == NULL)
+        return;
+    long status;
+    json_t *reply;
+    poller__http(p, "DELETE", "/api/v1/session", NULL, p->timeout_s < 10 ? p->timeout_s : 10, &status,
+                 &reply);
+    json_decref(reply);
+    free(p->token);
+    p->token = NULL;
 }
 
 /* One part of a file on its way: parts are posted up to parallel_parts at a time, each on its own
@@ -675,13 +752,32 @@ static int poller__part_done(poller_t *p, CURLM *multi, const char *name, poller
                     part->count, (long long)json_integer_value(json_object_get(reply, "accepted")),
                     (long long)json_integer_value(json_object_get(reply, "duplicates")),
                     json_array_size(errors));
+        /* Each by its id, code and error-queue entry, not its reason: a reason names the NHS number
+         * ("No one in the system has NHS number ..."), and the log goes to the journal, read by more
+         * people, and kept longer, than the error queue where system support read it. */
         size_t i;
         json_t *e;
         json_array_foreach(errors, i, e)
         {
-            poller__log("warn", "%s: notification %s went to the CP-IS error queue: %s", name,
-                        json_string_value(json_object_get(e, "notification_id")),
-                        json_string_value(json_object_get(e, "reason")));
+            const char *id = json_string_value(json_object_get(e, "notification_id"));
+            const char *code = json_string_value(json_object_get(e, "code"));
+            const json_t *entry = json_object_get(e, "error_id");
+            char said[300], entry_text[40] = "";
+            if (id != NULL && id[0] != '\0')
+                snprintf(said, sizeof(said), "'%.200s'", id);
+            else
+                snprintf(said, sizeof(said), "without an id");
+            if (json_is_string(entry))
+                snprintf(entry_text, sizeof(entry_text), ", entry %.20s", json_string_value(entry));
+            else if (json_is_integer(entry))
+                snprintf(entry_text, sizeof(entry_text), ", entry %" JSON_INTEGER_FORMAT,
+                         json_integer_value(entry));
+            poller__log(
+                "warn",
+                "%s: notification %s (number %zu of the file) went to the CP-IS error queue as %.64s%s: "
+                "system support see why there",
+                name, said, part->at + (size_t)json_integer_value(json_object_get(e, "index")) + 1,
+                code ? code : "an error", entry_text);
         }
         result = 1;
     } else if (status == 401 && part->attempt < 2) {
@@ -842,7 +938,7 @@ static int poller__response(poller_t *p, const char *name, json_t *root, const p
     json_t *seq = json_object_get(root, "file_sequence_number");
     if (!json_is_integer(seq) || json_integer_value(seq) < 1) {
         return poller__reject(p, name, "a CP-IS response whose file_sequence_number is not a file's number",
-                              r, "response");
+                              NULL, r, "response");
     }
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/cpis/uploads/%" JSON_INTEGER_FORMAT "/response",
@@ -854,8 +950,13 @@ static int poller__response(poller_t *p, const char *name, json_t *root, const p
             break;
         long status;
         json_t *reply;
-        poller__http(p, "POST", path, text, &status, &reply);
+        poller__http(p, "POST", path, text, p->timeout_s, &status, &reply);
         const char *code = json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+        if (status == 0)
+            poller__log("warn",
+                        "%s: the gateway at %s could not be reached to read the response: %s; kept for "
+                        "the next run",
+                        name, p->gateway_url, p->http_error);
         if (status == 401) {
             free(p->token);
             p->token = NULL;
@@ -885,11 +986,20 @@ static int poller__response(poller_t *p, const char *name, json_t *root, const p
                     name, target);
             rc = moved < 0 ? -1 : 0;
         } else if (status == 400 || status == 404) {
-            /* It would be refused the same way on every run. */
-            char why[600];
+            /* It would be refused the same way on every run. The refusal may name a record's NHS
+             * number: the log says only where the fault is. */
+            char why[600], logged[300];
+            const json_t *error = json_object_get(reply, "error");
+            const char *field = json_string_value(json_object_get(error, "field"));
             snprintf(why, sizeof(why), "the gateway refused the response (%ld): %s", status,
                      poller__error_message(reply));
-            rc = poller__reject(p, name, why, r, "response");
+            snprintf(
+                logged, sizeof(logged),
+                "the gateway refused the response (%ld, %s%s%s); the reason is in the CP-IS error queue and "
+                "beside the file in rejected/",
+                status, code ? code : "no code given", field && field[0] ? ", at " : "",
+                field && field[0] ? field : "");
+            rc = poller__reject(p, name, why, logged, r, "response");
         } else if (status != 0) {
             poller__log("error", "%s: the gateway refused the response (%ld): %s; kept for the next run",
                         name, status, poller__error_message(reply));
@@ -997,7 +1107,7 @@ static int poller__file(poller_t *p, const char *name)
     }
     if (joining)
         pthread_join(signing_in, NULL);
-    if (p->sign_in_refused) {
+    if (poller__sign_in_stopped(p)) {
         /* Said once (poller__sign_in); the file waits untouched for the next pass. */
         poller_batch_spans_free(&spans);
         json_decref(root);
@@ -1011,15 +1121,27 @@ static int poller__file(poller_t *p, const char *name)
         return 0;
     }
     if (!located && root == NULL) {
-        char why[400];
-        if (text != NULL && tsr_text_trimmed_length(text) == 0)
+        /* jansson's fault quotes the text near it ("invalid token near '943 476'"), which may be an
+         * NHS number: the log keeps the fault's place and kind only, the error queue the whole. */
+        char why[400], logged[400];
+        if (text != NULL && tsr_text_trimmed_length(text) == 0) {
             snprintf(why, sizeof(why), "the file is empty: no JSON, no notifications");
-        else {
+            snprintf(logged, sizeof(logged), "%s", why);
+        } else if (jerr.line < 1) {
+            snprintf(why, sizeof(why), "it could not be read: %s", jerr.text);
+            snprintf(logged, sizeof(logged), "%s", why);
+        } else {
             char words[300];
             tsr_json_error_words(&jerr, words, sizeof(words));
             snprintf(why, sizeof(why), "not JSON: %s", words);
+            json_error_t quiet = jerr;
+            char *near = strstr(quiet.text, " near ");
+            if (near != NULL)
+                *near = '\0';
+            tsr_json_error_words(&quiet, words, sizeof(words));
+            snprintf(logged, sizeof(logged), "not JSON: %s", words);
         }
-        int rc = poller__reject(p, name, why, &r, "file");
+        int rc = poller__reject(p, name, why, logged, &r, "file");
         free(text);
         return rc;
     }
@@ -1042,8 +1164,8 @@ static int poller__file(poller_t *p, const char *name)
         if (!json_is_array(list)) {
             json_decref(root);
             int rc = poller__reject(
-                p, name, "neither a list of notifications nor an object with a \"notifications\" list", &r,
-                "file");
+                p, name, "neither a list of notifications nor an object with a \"notifications\" list", NULL,
+                &r, "file");
             free(text);
             return rc;
         }
@@ -1260,13 +1382,21 @@ static int poller__is_settling(poller_t *p, const char *name)
     return 1;
 }
 
-/* One pass over the spool, oldest name first; 0 when every file was sent whole (a file still being
- * written is no failure: it waits for the next pass). Once the account's sign-in is refused, the
- * files after it wait for the next pass untouched. */
+/* One pass over the spool, oldest name first; 0 when the pass signed in to the gateway and every file
+ * was sent whole (a file still being written is no failure: it waits for the next pass). Each pass
+ * signs in afresh (reading password_file again), while the first file is read, or, with nothing to
+ * send, at its end: a poller that cannot reach the gateway or sign in fails its pass with an empty
+ * spool too, rather than only once a child's notification waits. Once the account's sign-in is
+ * refused, the files after it wait for the next pass untouched. The pass's session ends with it. */
 static int poller__run_once(poller_t *p)
 {
     p->settles_at = 0;
     p->sign_in_refused = 0;
+    p->sign_in_tried = 0;
+    p->signed_in = 0;
+    p->no_password = 0;
+    p->files_failed = 0;
+    poller__sign_out(p);
     poller__prune_done(p);
     DIR *d = opendir(p->spool_dir);
     if (d == NULL) {
@@ -1286,13 +1416,20 @@ static int poller__run_once(poller_t *p)
     qsort(names, n, sizeof(names[0]), poller__compare);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!poller_stopping && !p->sign_in_refused && !poller__is_settling(p, names[i]) &&
-            poller__file(p, names[i]) != 0)
+        if (!poller_stopping && !poller__sign_in_stopped(p) && !poller__is_settling(p, names[i]) &&
+            poller__file(p, names[i]) != 0) {
             rc = -1;
+            p->files_failed++;
+        }
         free(names[i]);
     }
-    if (poller_stopping || p->sign_in_refused)
+    /* Nothing sent (the spool empty, or every file still being written): whether the gateway can be
+     * reached and the account signed in is still this pass's to say. */
+    if (!poller_stopping && !p->signed_in && (p->sign_in_tried || poller__sign_in(p) != 0))
         rc = -1;
+    if (poller_stopping || poller__sign_in_stopped(p))
+        rc = -1;
+    poller__sign_out(p);
     poller__write_metrics(p, rc == 0);
     return rc;
 }
@@ -1311,19 +1448,91 @@ static int poller__mkdirs(const poller_t *p)
     return 0;
 }
 
-/* The password from the configuration, or from the file password_file names (kept out of the
- * main configuration, readable by the poller's user only). */
-static char *poller__password(const tsr_config_t *config, tsr_error_t *err)
+/* Where the password comes from: the file password_file names (kept out of the main configuration,
+ * readable by the poller's user only), checked now and read again at each sign-in; or the
+ * configuration's password, read now only. 0, or -1 with err. */
+static int poller__password(poller_t *p, const tsr_config_t *config, tsr_error_t *err)
 {
-    const char *file = tsr_config_get(config, "spine_poller.password_file", NULL);
-    if (file == NULL) {
+    p->password_file = tsr_config_get(config, "spine_poller.password_file", NULL);
+    if (p->password_file == NULL) {
         const char *pw = tsr_config_require(config, "spine_poller.password", err);
-        return pw ? strdup(pw) : NULL;
+        p->password = pw ? strdup(pw) : NULL;
+        if (pw != NULL && p->password == NULL)
+            tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        return p->password ? 0 : -1;
     }
     char buf[512] = "";
-    if (tsr_config_read_secret_file("spine_poller.password_file", file, buf, sizeof(buf), err) != 0)
-        return NULL;
-    return strdup(buf);
+    int rc =
+        tsr_config_read_secret_file("spine_poller.password_file", p->password_file, buf, sizeof(buf), err);
+    explicit_bzero(buf, sizeof(buf));
+    return rc;
+}
+
+/* gateway_url as the poller uses it (paths are added to it): http or https, a host, a port if one is
+ * given, and nothing a path cannot follow. A mistyped one failed only once a file had arrived (the
+ * poller had no call to make on an empty spool); now it stops the start, and a gateway that cannot be
+ * reached fails every pass. Into *out, without a trailing '/' (malloc'd); 0, or -1 with err. */
+static int poller__gateway_url(const char *url, char **out, tsr_error_t *err)
+{
+    static const char *const example = "give the gateway's address, like http://127.0.0.1:8080";
+    *out = NULL;
+    CURLU *u = curl_url();
+    if (u == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *query = NULL, *fragment = NULL;
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (rc != CURLUE_OK) {
+        tsr_error_set(err, TSR_E_INVALID, "bad_config", "spine_poller.gateway_url",
+                      "The setting 'spine_poller.gateway_url' is '%.200s', which is not a URL (%s): %s.", url,
+                      curl_url_strerror(rc), example);
+        goto done;
+    }
+    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+    curl_url_get(u, CURLUPART_HOST, &host, 0);
+    curl_url_get(u, CURLUPART_PORT, &port, 0);
+    curl_url_get(u, CURLUPART_USER, &user, 0);
+    curl_url_get(u, CURLUPART_QUERY, &query, 0);
+    curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0);
+    if (scheme == NULL || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+        tsr_error_set(
+            err, TSR_E_INVALID, "bad_config", "spine_poller.gateway_url",
+            "The setting 'spine_poller.gateway_url' is '%.200s': the gateway is reached over http or "
+            "https, not %.20s; %s.",
+            url, scheme ? scheme : "no scheme", example);
+    else if (host == NULL || host[0] == '\0')
+        tsr_error_set(err, TSR_E_INVALID, "bad_config", "spine_poller.gateway_url",
+                      "The setting 'spine_poller.gateway_url' is '%.200s', which names no host; %s.", url,
+                      example);
+    else if (port != NULL && strtol(port, NULL, 10) < 1)
+        tsr_error_set(err, TSR_E_INVALID, "bad_config", "spine_poller.gateway_url",
+                      "The setting 'spine_poller.gateway_url' is '%.200s': port %s is not one a gateway "
+                      "listens on (1 to 65535); %s.",
+                      url, port, example);
+    else if (user != NULL)
+        tsr_error_set(err, TSR_E_INVALID, "bad_config", "spine_poller.gateway_url",
+                      "The setting 'spine_poller.gateway_url' holds a user name: the account goes in "
+                      "spine_poller.username and its password in password_file, where they are not logged "
+                      "with the address.");
+    else if (query != NULL || fragment != NULL)
+        tsr_error_set(
+            err, TSR_E_INVALID, "bad_config", "spine_poller.gateway_url",
+            "The setting 'spine_poller.gateway_url' is '%.200s': the API's paths are added to it, so "
+            "it takes no '?' or '#' part; %s.",
+            url, example);
+    else if ((*out = strdup(url)) == NULL)
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    else
+        for (size_t len = strlen(*out); len > 0 && (*out)[len - 1] == '/'; len--)
+            (*out)[len - 1] = '\0';
+done:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(user);
+    curl_free(query);
+    curl_free(fragment);
+    curl_url_cleanup(u);
+    return *out ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -1359,13 +1568,15 @@ int main(int argc, char **argv)
         tsr_config_destroy(&config);
         return 2;
     }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     poller_t p = {0};
     int rc = 2;
     p.spool_dir = tsr_config_require(config, "spine_poller.spool_dir", &err);
-    p.gateway_url = p.spool_dir ? tsr_config_require(config, "spine_poller.gateway_url", &err) : NULL;
+    const char *url = p.spool_dir ? tsr_config_require(config, "spine_poller.gateway_url", &err) : NULL;
+    if (url != NULL)
+        poller__gateway_url(url, &p.gateway_url, &err);
     p.username = p.gateway_url ? tsr_config_require(config, "spine_poller.username", &err) : NULL;
-    p.password = p.username ? poller__password(config, &err) : NULL;
-    if (p.password == NULL ||
+    if (p.username == NULL || poller__password(&p, config, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.interval_minutes", 360, 1, 1440, &p.interval_minutes,
                             &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.retry_seconds", 60, 1, 86400, &p.retry_seconds, &err) !=
@@ -1391,7 +1602,6 @@ int main(int argc, char **argv)
     }
     if (poller__mkdirs(&p) != 0)
         goto done;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     p.curl = curl_easy_init();
     struct sigaction sa = {0};
     sa.sa_handler = poller__on_signal;
@@ -1412,8 +1622,15 @@ int main(int argc, char **argv)
             long wait_s = p.interval_minutes * 60;
             if (poller__run_once(&p) != 0 && !poller_stopping && !p.sign_in_refused) {
                 wait_s = retry_s < wait_s ? retry_s : wait_s;
-                poller__log("info", "notifications were kept back: the spool is read again in %ld seconds",
-                            wait_s);
+                if (p.files_failed > 0)
+                    poller__log("info",
+                                "notifications were kept back: the spool is read again in %ld seconds",
+                                wait_s);
+                else
+                    poller__log("info",
+                                "the pass could not sign in to the gateway: the spool is read again in %ld "
+                                "seconds",
+                                wait_s);
                 retry_s = retry_s * 2 < p.interval_minutes * 60 ? retry_s * 2 : p.interval_minutes * 60;
             } else {
                 retry_s = p.retry_seconds;
@@ -1436,10 +1653,13 @@ int main(int argc, char **argv)
         rc = 0;
     }
     curl_easy_cleanup(p.curl);
-    curl_global_cleanup();
 done:
+    curl_global_cleanup();
     free(p.token);
+    if (p.password != NULL)
+        explicit_bzero(p.password, strlen(p.password));
     free(p.password);
+    free(p.gateway_url);
     tsr_config_destroy(&config);
     return rc;
 }
