@@ -17,7 +17,8 @@
 # ui/public) is the web UI the gateway serves; set to empty, the one installed beside the gateway.
 set -euo pipefail
 
-# One schema and one login role per daemon; a new daemon is added here.
+# One schema and one login role per daemon; a new daemon is added here (and to
+# deploy/database-lockdown.sql, which grants each role its connection).
 DAEMONS="accounts records audit workflow consultations reporting notifications cpis gateway"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -177,9 +178,7 @@ bootstrap() {
 SELECT 'CREATE DATABASE tessera ENCODING ''UTF8'' TEMPLATE template0'
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'tessera') \gexec
 SQL
-    sql "locking down database tessera" -d tessera <<'SQL'
-REVOKE ALL ON DATABASE tessera FROM PUBLIC;
-REVOKE ALL ON SCHEMA public FROM PUBLIC;
+    sql "creating extension pg_trgm" -d tessera <<'SQL'
 CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
 SQL
     local d
@@ -191,12 +190,16 @@ SQL
 SELECT format('CREATE ROLE %I LOGIN', :'role')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
 ALTER ROLE :"role" WITH LOGIN PASSWORD :'secret';
-GRANT CONNECT ON DATABASE tessera TO :"role";
 CREATE SCHEMA IF NOT EXISTS :"schema" AUTHORIZATION :"role";
--- pg_trgm's functions and operators live in public: usable, but nothing can be created there.
-GRANT USAGE ON SCHEMA public TO :"role";
 SQL
     done
+    # Nothing for PUBLIC on the database or in public; CONNECT and USAGE on public (pg_trgm) for each
+    # role: the file an operator runs after a restore (docs/OPERATIONS.md, section 8), so that the
+    # two never differ.
+    local check
+    check=$(psql_super -d tessera -At <"$root/deploy/database-lockdown.sql") ||
+        die "locking down database tessera failed (psql's message above); server log: $log"
+    [ "$check" = "f|f|f|f" ] || die "database tessera is not locked down after deploy/database-lockdown.sql: $check"
 }
 
 write_config() {

@@ -297,6 +297,7 @@ struct routes_ready {
     int refs;    /* checks not yet in, and the timer until it has closed */
     uv_timer_t timer;
     routes_ready_check_t daemons[ROUTES_DAEMONS];
+    char lockdown[640]; /* the database_lockdown check, filled with the database's */
 };
 
 static void routes__ready_unref(routes_ready_t *ready)
@@ -323,8 +324,8 @@ static void routes__ready_answer(routes_ready_t *ready)
     /* The body names every check, "ok" or what is wrong, in a fixed order. */
     json_t *checks = json_object();
     int ok = 1;
-    for (size_t i = 0; i <= ROUTES_DAEMONS; i++) {
-        const char *name = i == 0 ? "database" : routes_daemons[i - 1];
+    for (size_t i = 0; i < ROUTES_DAEMONS + 2; i++) {
+        const char *name = i == 0 ? "database" : i == 1 ? "database_lockdown" : routes_daemons[i - 2];
         const char *state = json_string_value(json_object_get(ready->checks, name));
         if (state == NULL)
             state = "no answer within 1 s";
@@ -348,17 +349,56 @@ static void routes__ready_timeout(uv_timer_t *timer)
     routes__ready_answer(timer->data);
 }
 
+/* The database answers, and is locked down as docs/OPERATIONS.md, section 9, says: PUBLIC may not
+ * connect to it or make temporary tables in it, nor use or create in schema public. The grants are
+ * the database's own, which a restore into a new database (section 8) does not bring back: then
+ * every role of the cluster may connect again, and this check says what to run. */
 static int routes__ready_db(PGconn *conn, void *arg, tsr_error_t *err)
 {
-    (void)arg;
-    PGresult *res = tsr_db_exec(conn, "SELECT 1", 0, NULL, err);
+    routes_ready_t *ready = arg;
+    PGresult *res = tsr_db_exec(conn,
+                                "SELECT current_database(),"
+                                " has_database_privilege('public', current_database(), 'CONNECT'),"
+                                " has_database_privilege('public', current_database(), 'TEMPORARY'),"
+                                " has_schema_privilege('public', 'public', 'CREATE'),"
+                                " has_schema_privilege('public', 'public', 'USAGE')",
+                                0, NULL, err);
+    if (res == NULL)
+        return -1;
+    /* What PUBLIC may do of the four, in words. */
+    char granted[240] = "", one[120];
+    for (int i = 1; i <= 4; i++) {
+        if (strcmp(PQgetvalue(res, 0, i), "t") != 0)
+            continue;
+        if (i == 1)
+            snprintf(one, sizeof(one), "connect to database %s", PQgetvalue(res, 0, 0));
+        else
+            snprintf(one, sizeof(one), "%s",
+                     i == 2   ? "make temporary tables in it"
+                     : i == 3 ? "create in schema public"
+                              : "use schema public");
+        size_t len = strlen(granted);
+        snprintf(granted + len, sizeof(granted) - len, "%s%s", len ? ", " : "", one);
+    }
+    if (granted[0] == '\0')
+        snprintf(ready->lockdown, sizeof(ready->lockdown), "ok");
+    else
+        snprintf(
+            ready->lockdown, sizeof(ready->lockdown),
+            "PUBLIC (every role of the cluster) may %s: not locked down, as after a restore into a new "
+            "database. Run share/tessera/database-lockdown.sql on it as a superuser (docs/OPERATIONS.md, "
+            "section 8)",
+            granted);
     PQclear(res);
-    return res ? 0 : -1;
+    return 0;
 }
 
 static void routes__ready_db_done(void *arg, int rc, const tsr_error_t *err)
 {
-    routes__ready_in(arg, "database", rc == 0 ? "ok" : err->message);
+    routes_ready_t *ready = arg;
+    routes__ready_in(ready, "database_lockdown",
+                     rc == 0 ? ready->lockdown : "not checked: the database did not answer");
+    routes__ready_in(ready, "database", rc == 0 ? "ok" : err->message);
 }
 
 static void routes__ready_daemon(void *arg, const Tsr__Envelope *reply, const tsr_error_t *err)
@@ -393,7 +433,7 @@ static void routes_readyz(gw_call_t *call)
     memcpy(trace_id, call->trace_id, sizeof(trace_id));
     ready->call = call;
     ready->checks = checks;
-    ready->waiting = 1 + (int)ROUTES_DAEMONS;
+    ready->waiting = 2 + (int)ROUTES_DAEMONS; /* the database, its lock-down and each daemon */
     ready->refs = ready->waiting + 1;
     uv_timer_init(tsr_daemon_loop(daemon), &ready->timer);
     ready->timer.data = ready;
@@ -410,8 +450,10 @@ static void routes_readyz(gw_call_t *call)
         else if (tsr_client_call(client, &opts, NULL, routes__ready_daemon, check) != 0)
             routes__ready_in(ready, check->name, "shutting down");
     }
-    if (tsr_daemon_autocommit(daemon, routes__ready_db, routes__ready_db_done, ready) != 0)
+    if (tsr_daemon_autocommit(daemon, routes__ready_db, routes__ready_db_done, ready) != 0) {
+        routes__ready_in(ready, "database_lockdown", "shutting down");
         routes__ready_in(ready, "database", "shutting down");
+    }
 }
 
 static void routes__metrics_append(gw_call_t *call, const char *text)

@@ -35,7 +35,7 @@ done
 [ -x "$prefix/bin/tessera" ] || fail "bin/tessera was not installed"
 for f in share/tessera/definitions/front-door-consultation.json share/tessera/definitions/cpis-follow-up.json \
     share/tessera/definitions/virtual-workers.json share/tessera/ui/index.html share/tessera/systemd/tessera.target \
-    share/doc/tessera/OPERATIONS.md; do
+    share/tessera/database-lockdown.sql share/doc/tessera/OPERATIONS.md; do
     [ -f "$prefix/$f" ] || fail "$f was not installed"
 done
 grep -qx "ExecStart=$prefix/bin/tessera-%i --config /etc/tessera/tessera.conf" \

@@ -318,6 +318,21 @@ void testenv_wait_ready(testenv_t *env)
     testenv__wait_ready(env);
 }
 
+long testenv_wait_answering(testenv_t *env)
+{
+    for (int i = 0; i < 600; i++) {
+        if (testenv__read_addr(env) == 0) {
+            testenv_response_t r = testenv_http(env, "GET", "/readyz", NULL, NULL, NULL);
+            long status = r.status;
+            testenv_response_free(&r);
+            if (status != 0)
+                return status;
+        }
+        testenv__sleep_ms(100);
+    }
+    return 0;
+}
+
 void testenv_start_alone(testenv_t *env, const char *daemon)
 {
     int i = testenv__index(daemon);

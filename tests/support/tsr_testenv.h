@@ -53,6 +53,9 @@ void testenv_kill(testenv_t *env, const char *daemon, int signal);
 void testenv_restart(testenv_t *env, const char *daemon);
 /* Waits for the gateway's /readyz to answer 200 (every daemon answering), failing the suite after 60 s. */
 void testenv_wait_ready(testenv_t *env);
+/* Waits for a gateway just started to write its address and answer /readyz at all, ready or not (for
+ * a test that expects it not to be); the status, or 0 after 60 s. */
+long testenv_wait_answering(testenv_t *env);
 /* Starts a daemon that was stopped, without waiting for the suite to be ready: for a test that holds
  * another daemon stopped meanwhile (SIGSTOP), which the gateway's /readyz would wait for. */
 void testenv_start_alone(testenv_t *env, const char *daemon);
