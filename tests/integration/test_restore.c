@@ -72,21 +72,43 @@ static long readiness_but_lockdown(char *lockdown, size_t size)
     return status;
 }
 
+/* The count sql gives, once it reaches want or after 10 s. */
+static long wait_count(const char *sql, long want)
+{
+    long n = 0;
+    for (int i = 0; i < 100 && (n = testenv_sql_long(testenv, sql)) < want; i++)
+        usleep(100 * 1000);
+    return n;
+}
+
+static long sign_in_status(const char *username)
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"tessera-demo\"}", username);
+    testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/session", NULL, body, NULL);
+    long status = r.status;
+    testenv_response_free(&r);
+    return status;
+}
+
 /* Section 8's restore, done exactly as it said (pg_dump -Fc, pg_dumpall --globals-only, a new empty
  * UTF8 database, pg_restore), left the database with no grants of its own: PUBLIC, every role of
  * the server, could connect and make temporary tables again, where section 9 says everything is
  * revoked from PUBLIC, and nothing showed it. The restored suite now answers /readyz 503, its
  * database_lockdown check naming what PUBLIC may do and the file to run; the step section 8 now has
  * (share/tessera/database-lockdown.sql) puts it right, and the restored suite is ready, its data
- * and its audit trail whole. */
+ * and its audit trail whole. A restore to an earlier point undoes what was done to accounts since:
+ * a leaver ended after the backup could sign in again, and their session signed out was open again.
+ * Section 8's queries find the change in the database kept aside and end every session restored;
+ * the change made again, the leaver is out. */
 static void test_the_documented_restore_locks_the_database_down_again(void **state)
 {
     (void)state;
     char *admin = testenv_login(testenv, "admin");
-    char id[32], out[8192], args[1200], backup[400];
+    char id[32], out[8192], args[1200], backup[400], sql[600];
     testenv_add_worker(testenv, admin, "restore.rita", "Rita Restorewell", "\"roles\":[\"social-worker\"]",
                        id);
-    free(admin);
+    char *rita = testenv_login(testenv, "restore.rita");
     assert_int_equal(testenv_wait_audit_caught_up(testenv, 20000), 0);
 
     /* The backup, as section 8 takes it (into a directory the server's owner may write). */
@@ -99,6 +121,26 @@ static void test_the_documented_restore_locks_the_database_down_again(void **sta
     snprintf(args, sizeof(args), "--globals-only -f %s/globals.sql", backup);
     if (pg_run("pg_dumpall", args, out, sizeof(out)) != 0)
         fail_msg("pg_dumpall: %s", out);
+    /* The backup's time, as section 8 finds it. */
+    snprintf(args, sizeof(args), "-l %s/tessera.dump", backup);
+    assert_int_equal(pg_run("pg_restore", args, out, sizeof(out)), 0);
+    const char *created = strstr(out, "; Archive created at ");
+    assert_non_null(created);
+    char backup_time[64];
+    snprintf(backup_time, sizeof(backup_time), "%.*s", (int)strcspn(created + 21, "\n"), created + 21);
+
+    /* After the backup, Rita leaves: her account is ended, and her session with it. */
+    testenv_end_worker(testenv, admin, id, "Left the council");
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'worker' AND record_id = %s"
+             " AND action = 'end-account'",
+             id);
+    assert_int_equal(wait_count(sql, 1), 1);
+    assert_int_equal(wait_count("SELECT count(*) FROM gateway.sessions WHERE username = 'restore.rita'"
+                                " AND ended_at IS NOT NULL",
+                                1),
+                     1);
+    free(admin);
 
     /* The restore: every daemon stopped, the database replaced kept aside, the roles, a new empty
      * database, pg_restore. */
@@ -117,6 +159,15 @@ static void test_the_documented_restore_locks_the_database_down_again(void **sta
     snprintf(args, sizeof(args), "-d tessera %s/tessera.dump", backup);
     if (pg_run("pg_restore", args, out, sizeof(out)) != 0)
         fail_msg("pg_restore: %s", out);
+    /* Rita's session is open again in what was restored: section 8 ends every one before the gateway
+     * starts. */
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM gateway.sessions WHERE username ="
+                                               " 'restore.rita' AND ended_at IS NULL"),
+                     1);
+    if (pg_run("psql",
+               "-X -d tessera -c 'UPDATE gateway.sessions SET ended_at = now() WHERE ended_at IS NULL'", out,
+               sizeof(out)) != 0)
+        fail_msg("ending the sessions restored: %s", out);
     assert_int_equal(testenv_sql_long(testenv,
                                       "SELECT has_database_privilege('public', 'tessera', 'CONNECT')::int"
                                       " + has_database_privilege('public', 'tessera', 'TEMPORARY')::int"),
@@ -150,17 +201,37 @@ static void test_the_documented_restore_locks_the_database_down_again(void **sta
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'tsr\\_%'"
                                                " AND has_database_privilege(rolname, 'tessera', 'CONNECT')"),
                      TESTENV_DAEMONS);
-    char sql[200];
-    snprintf(sql, sizeof(sql), "CREATE ROLE restore_outsider LOGIN");
-    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+    assert_int_equal(testenv_psql(testenv, NULL, "CREATE ROLE restore_outsider LOGIN", out, sizeof(out)), 0);
     assert_int_equal(testenv_sql_long(testenv, "SELECT has_database_privilege('restore_outsider', 'tessera',"
                                                " 'CONNECT')::int"),
                      0);
 
-    /* What was backed up is there, and the trail holds. */
-    free(testenv_login(testenv, "restore.rita"));
+    /* The trail holds. */
     if (testenv_run_tool(testenv, "audit verify", out, sizeof(out)) != 0)
         fail_msg("audit verify after the restore: %s", out);
+    /* Rita's old session is refused; but her account, ended after the backup, is open again. */
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", rita, NULL, NULL);
+    assert_int_equal(r.status, 401);
+    testenv_response_free(&r);
+    assert_int_equal(sign_in_status("restore.rita"), 201);
+    /* Section 8's query of the database kept aside finds her end, since the backup's time. */
+    snprintf(args, sizeof(args),
+             "-X -At -d tessera_replaced -c \"SELECT occurred_at, username AS by_whom, action, record_id AS"
+             " worker_id, summary FROM audit.entries WHERE record_kind = 'worker' AND occurred_at >= '%s'"
+             " ORDER BY occurred_at\"",
+             backup_time);
+    if (pg_run("psql", args, out, sizeof(out)) != 0)
+        fail_msg("the query of the database kept aside: %s", out);
+    char found[64];
+    snprintf(found, sizeof(found), "|admin|end-account|%s|", id);
+    if (strstr(out, found) == NULL)
+        fail_msg("the account changes since the backup do not show Rita's end: %s", out);
+    /* Made again, it holds. */
+    admin = testenv_login(testenv, "admin");
+    testenv_end_worker(testenv, admin, id, "Left the council (made again after the restore)");
+    assert_int_not_equal(sign_in_status("restore.rita"), 201);
+    free(admin);
+    free(rita);
 }
 
 int main(void)
