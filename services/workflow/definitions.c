@@ -582,7 +582,11 @@ static int def__load_dir(const char *dir, tsr_error_t *err)
         json_error_t jerr;
         json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
         if (root == NULL) {
-            rc = DEF_FAIL("%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
+            /* A file that could not be read has no line and column (jansson's -1). */
+            if (jerr.line < 1)
+                rc = DEF_FAIL("%s: it cannot be read: %s", file, jerr.text);
+            else
+                rc = DEF_FAIL("%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
             break;
         }
         if (!json_is_object(root)) {

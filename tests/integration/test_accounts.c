@@ -317,6 +317,44 @@ static void test_the_first_administrator_is_made_by_the_tool_with_a_password_fro
     free(private_file);
 }
 
+/* What the tool says to an operator: `tessera <command> --help` was "--help is not an option of this
+ * command" (exit 2), the top-level usage left out add-administrator's --dbs-barred-lists, a refusal
+ * naming a field broke its line inside "(field ...\n)", and a JSON file that could not be opened was
+ * at "line -1, column -1". */
+static void test_the_tools_usage_and_refusals_read_as_an_operator_needs(void **state)
+{
+    (void)state;
+    char out[8192], args[800], date[16];
+    const char *helps[] = {"accounts add-administrator --help", "demo load --help", "retention due -h",
+                           "audit report leavers --help", "accounts --help"};
+    for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
+        if (testenv_run_tool(testenv, helps[i], out, sizeof(out)) != 0 ||
+            strstr(out, "usage: tessera [--config FILE] ") == NULL || strstr(out, "not an option") != NULL)
+            fail_msg("tessera %s did not give its usage: %s", helps[i], out);
+    }
+    assert_int_equal(testenv_run_tool(testenv, "accounts add-administrator --help", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "[--dbs-barred-lists both|children|adults]"));
+    assert_int_equal(testenv_run_tool(testenv, "--help", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "[--dbs-barred-lists both|children|adults]"));
+
+    testenv_sql_date(testenv, "current_date - 30", date);
+    char *password = testenv_write_file(testenv, "barred-password", "Correct-Horse-Battery-9\n");
+    chmod(password, 0600);
+    snprintf(args, sizeof(args),
+             "accounts add-administrator --username barred.admin --name 'Bo Barred' --password-file %s"
+             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --dbs-barred-lists bothh",
+             password, date, date, date);
+    assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 1);
+    if (strstr(out, "(field prerequisites.dbs_barred_lists)\n") == NULL)
+        fail_msg("the refusal does not name its field on one line: %s", out);
+    free(password);
+
+    assert_int_equal(
+        testenv_run_tool(testenv, "cpis read-response 1 /nonexistent/response.json", out, sizeof(out)), 1);
+    if (strstr(out, "it cannot be read: unable to open") == NULL || strstr(out, "line -1") != NULL)
+        fail_msg("a file that cannot be opened is not said so: %s", out);
+}
+
 /* accounts.worker.import of an administrator, sent straight to the accounts daemon on the bus as
  * the system, marked as demo data (demo_load) or not: the error code, "" when it was taken. */
 static void import_on_the_bus(const char *username, int demo_load, char code[64])
@@ -1404,6 +1442,7 @@ int main(void)
         cmocka_unit_test(
             test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file),
         cmocka_unit_test(test_a_daemon_not_in_demo_mode_refuses_demo_data_whatever_the_tools_setting),
+        cmocka_unit_test(test_the_tools_usage_and_refusals_read_as_an_operator_needs),
         cmocka_unit_test(test_sessions_that_stopped_more_than_the_days_kept_ago_are_forgotten),
         cmocka_unit_test(test_every_account_announced_again_brings_the_copies_up_to_date),
         cmocka_unit_test(test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username),

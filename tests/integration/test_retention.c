@@ -396,6 +396,12 @@ static void test_the_records_daemon_refuses_a_schedule_with_a_fault_naming_it(vo
     char *not_json = testenv_write_file(testenv, "not-json.json", "{\"criteria\": [\n  {\"code\": }\n]}");
     snprintf(setting, sizeof(setting), "TESSERA_RECORDS_RETENTION_SCHEDULE_FILE=%s", not_json);
     testenv_assert_refuses_to_start(testenv, "records", setting, "line 2", NULL);
+    /* A file that is not there is said so, not put at line -1, column -1. */
+    testenv_assert_refuses_to_start(
+        testenv, "records", "TESSERA_RECORDS_RETENTION_SCHEDULE_FILE=/nonexistent/schedule.json",
+        "/nonexistent/schedule.json (records.retention_schedule_file): it cannot be "
+        "read: unable to open",
+        NULL);
     /* A criterion for a kind of case there is not (a typo would leave the case unguarded). */
     char *bad_kind = testenv_write_file(
         testenv, "bad-kind.json",

@@ -23,7 +23,7 @@ int cli_accounts_add_administrator(cli_context_t *ctx, int argc, char **argv)
     if (cli_read_options(argc, argv, options, sizeof(options) / sizeof(options[0])) != 0) {
         fprintf(stderr, "usage: tessera accounts add-administrator --username U --name N --password-file F\n"
                         "         --dbs-checked-on YYYY-MM-DD --training-completed-on YYYY-MM-DD "
-                        "--aup-signed-on YYYY-MM-DD [--dbs-barred-lists both] [--email E]\n");
+                        "--aup-signed-on YYYY-MM-DD [--dbs-barred-lists both|children|adults] [--email E]\n");
         return 2;
     }
     char password[512];

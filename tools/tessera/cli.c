@@ -85,10 +85,8 @@ static int cli__call(cli_context_t *ctx, const char *daemon, const char *type, c
     if (tsr_client_call_sync(ctx->zmq, endpoint, &opts, payload, reply, &err) != 0) {
         if (tolerated != NULL && strcmp(err.code, tolerated) == 0)
             return 0;
-        fprintf(stderr, "tessera: %s: %s%s%s\n", type, err.message, err.field[0] ? " (field " : "",
-                err.field[0] ? err.field : "");
-        if (err.field[0])
-            fputs(")\n", stderr);
+        fprintf(stderr, "tessera: %s: %s%s%s%s\n", type, err.message, err.field[0] ? " (field " : "",
+                err.field, err.field[0] ? ")" : "");
         return -1;
     }
     return 0;

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cpis.pb-c.h"
 #include "records.pb-c.h"
+#include "tsr_text.h"
 
 static const char *demo__string(json_t *obj, const char *key)
 {
@@ -292,7 +293,9 @@ int cli_demo_load(cli_context_t *ctx, int argc, char **argv)
     json_error_t jerr;
     json_t *root = json_load_file(argv[0], 0, &jerr);
     if (root == NULL) {
-        fprintf(stderr, "tessera: %s:%d:%d: %s\n", argv[0], jerr.line, jerr.column, jerr.text);
+        char fault[sizeof(jerr.text) + 64];
+        fprintf(stderr, "tessera: %s: %s\n", argv[0],
+                tsr_text_json_fault(jerr.line, jerr.column, jerr.text, fault, sizeof(fault)));
         return 2;
     }
     int rc = 1;

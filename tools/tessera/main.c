@@ -58,7 +58,8 @@ static const cli_command_t cli_commands[] = {
      cli_cpis_renumber_files, 0},
     {"accounts", "add-administrator",
      "accounts add-administrator --username U --name N --password-file F --dbs-checked-on YYYY-MM-DD\n"
-     "                            --training-completed-on YYYY-MM-DD --aup-signed-on YYYY-MM-DD [--email E]\n"
+     "                            --training-completed-on YYYY-MM-DD --aup-signed-on YYYY-MM-DD\n"
+     "                            [--dbs-barred-lists both|children|adults] [--email E]\n"
      "                            the first system administrator (admin and system-support), outside demo\n"
      "                            mode too; the same username again resets its name and password",
      cli_accounts_add_administrator, 0},
@@ -72,6 +73,25 @@ static const cli_command_t cli_commands[] = {
      "                            the new file SECRET_FILE (its owner's alone), the public key printed",
      cli_curve_keypair, 1},
 };
+
+/* Whether the words after a command ask for its usage (--help or -h), rather than its work. */
+static int cli__asks_help(int argc, char **argv, int from)
+{
+    for (int k = from; k < argc; k++)
+        if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+/* The usage of the commands of group (every one when verb is NULL, else that one), to standard
+ * output: `tessera GROUP --help`, `tessera GROUP VERB --help`. */
+static void cli__usage_of(const char *group, const char *verb)
+{
+    for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
+        if (strcmp(cli_commands[i].group, group) == 0 &&
+            (verb == NULL || strcmp(cli_commands[i].verb, verb) == 0))
+            printf("usage: tessera [--config FILE] %s\n", cli_commands[i].usage);
+}
 
 static void cli__usage(FILE *out)
 {
@@ -100,6 +120,11 @@ int main(int argc, char **argv)
     int group = 0;
     for (size_t c = 0; i < argc && c < sizeof(cli_commands) / sizeof(cli_commands[0]); c++)
         group |= strcmp(cli_commands[c].group, argv[i]) == 0;
+    /* tessera accounts --help: the group's commands. */
+    if (group && i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0)) {
+        cli__usage_of(argv[i], NULL);
+        return 0;
+    }
     if (i == argc || !group || i + 1 == argc) {
         if (i == argc)
             fprintf(stderr, "tessera: give a command (below)\n");
@@ -112,6 +137,12 @@ int main(int argc, char **argv)
     }
     for (size_t c = 0; c < sizeof(cli_commands) / sizeof(cli_commands[0]); c++) {
         if (strcmp(cli_commands[c].group, argv[i]) == 0 && strcmp(cli_commands[c].verb, argv[i + 1]) == 0) {
+            /* Its usage, without a configuration or a daemon: each command's own option reading took
+             * --help for an option it did not know (exit 2). */
+            if (cli__asks_help(argc, argv, i + 2)) {
+                cli__usage_of(argv[i], argv[i + 1]);
+                return 0;
+            }
             /* A key pair is made before there is a configuration to hold it. */
             if (cli_commands[c].standalone)
                 return cli_commands[c].run(NULL, argc - i - 2, argv + i + 2);
