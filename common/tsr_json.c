@@ -63,6 +63,11 @@ static const char *json__words(const json_error_t *jerr)
 
 void tsr_json_error_words(const json_error_t *jerr, char *out, size_t size)
 {
+    /* json_load_file gives a file it could not open line -1 and column -1: no place to name. */
+    if (jerr->line < 1) {
+        snprintf(out, size, "it cannot be read: %s", jerr->text);
+        return;
+    }
     const char *words = json__words(jerr);
     if (words == NULL) {
         snprintf(out, size, "%s", jerr->text);

@@ -19,7 +19,8 @@
 json_t *tsr_json_load(const char *text, size_t len, const char *what, tsr_error_t *err);
 
 /* jansson's fault (json_loads' error) in words, without its own: what is wrong, then where, e.g.
- * "a ':' is missing between a member's name and its value (line 1, column 6, near '1')". */
+ * "a ':' is missing between a member's name and its value (line 1, column 6, near '1')"; a file
+ * json_load_file could not open, "it cannot be read: unable to open ...". */
 void tsr_json_error_words(const json_error_t *jerr, char *out, size_t size);
 
 #endif

@@ -697,15 +697,6 @@ int64_t tsr_text_datetime_ms(const char *text)
     return tsr_text_datetime_parse(text, &ms) == 0 && ms >= 0 ? ms : -1;
 }
 
-const char *tsr_text_json_fault(int line, int column, const char *text, char *out, size_t size)
-{
-    if (line < 1)
-        snprintf(out, size, "it cannot be read: %s", text);
-    else
-        snprintf(out, size, "line %d, column %d: %s", line, column, text);
-    return out;
-}
-
 char *tsr_text_csv_field(const char *s)
 {
     /* A cell that a spreadsheet would take for a formula (=, +, -, @) is written as text, so that a

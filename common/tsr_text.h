@@ -136,11 +136,6 @@ void tsr_text_sorted_insert(char **items, size_t n, const char *key);
 /* s as one CSV field (RFC 4180), malloc'd: quoted when it must be, and a cell a spreadsheet would
  * take for a formula (=, +, -, @) written as text. NULL when out of memory. */
 char *tsr_text_csv_field(const char *s);
-/* Where a JSON file's fault is and what it is (jansson's json_error_t line, column and text), for a
- * message naming the file: "line 3, column 7: '}' expected near ','". A file that could not be opened
- * or read has no place in it (jansson says line -1): "it cannot be read: unable to open ...". Into
- * out; returns out. */
-const char *tsr_text_json_fault(int line, int column, const char *text, char *out, size_t size);
 /* An ILIKE pattern matching s anywhere, with %, _ and \ in s escaped. The caller frees it. */
 char *tsr_text_like_pattern(const char *s);
 /* A text[] literal of the n strings, each quoted ({"a","b\"c"}), for a $n::text[] parameter: what

@@ -15,6 +15,7 @@
 #include "relations.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
+#include "tsr_json.h"
 #include "tsr_text.h"
 
 #define RETENTION_CRITERIA_MAX 100
@@ -161,11 +162,12 @@ int records_retention_configure(const tsr_config_t *config, tsr_error_t *err)
     }
     json_error_t jerr;
     json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
-    char fault[sizeof(jerr.text) + 64];
-    if (doc == NULL)
+    if (doc == NULL) {
+        char fault[sizeof(jerr.text) + 64];
+        tsr_json_error_words(&jerr, fault, sizeof(fault));
         return tsr_error_set(err, TSR_E_INVALID, "bad_config", "records.retention_schedule_file",
-                             "%s (records.retention_schedule_file): %s.", file,
-                             tsr_text_json_fault(jerr.line, jerr.column, jerr.text, fault, sizeof(fault)));
+                             "%s (records.retention_schedule_file): %s.", file, fault);
+    }
     json_t *criteria = json_object_get(doc, "criteria");
     int rc = 0;
     if (!json_is_object(doc) || !json_is_array(criteria) || json_array_size(criteria) == 0 ||

@@ -99,12 +99,26 @@ static void test_good_json_is_read_as_it_is(void **state)
     json_decref(value);
 }
 
+/* A file json_load_file could not open has no place in it (jansson says line -1): the words say it
+ * cannot be read, not "line -1, column -1". */
+static void test_a_file_that_cannot_be_opened_is_said_to_be_unreadable(void **state)
+{
+    (void)state;
+    json_error_t jerr;
+    assert_null(json_load_file("/nonexistent/x.json", 0, &jerr));
+    char out[300];
+    tsr_json_error_words(&jerr, out, sizeof(out));
+    assert_string_equal(out,
+                        "it cannot be read: unable to open /nonexistent/x.json: No such file or directory");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_nul_in_a_string_is_refused_naming_its_field),
         cmocka_unit_test(test_each_fault_of_syntax_is_said_in_words_with_where),
         cmocka_unit_test(test_good_json_is_read_as_it_is),
+        cmocka_unit_test(test_a_file_that_cannot_be_opened_is_said_to_be_unreadable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

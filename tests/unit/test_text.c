@@ -582,22 +582,9 @@ static void test_a_date_before_the_earliest_believable_is_refused_in_words(void 
     assert_string_equal(err.message, "When cannot be before 1 January 1990.");
 }
 
-static void test_a_json_files_fault_has_its_place_or_says_the_file_cannot_be_read(void **state)
-{
-    (void)state;
-    char out[200];
-    assert_string_equal(tsr_text_json_fault(2, 13, "'}' expected near ','", out, sizeof(out)),
-                        "line 2, column 13: '}' expected near ','");
-    /* jansson gives a file it could not open line -1 and column -1: no place to name. */
-    assert_string_equal(
-        tsr_text_json_fault(-1, -1, "unable to open /x.json: No such file or directory", out, sizeof(out)),
-        "it cannot be read: unable to open /x.json: No such file or directory");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_a_json_files_fault_has_its_place_or_says_the_file_cannot_be_read),
         cmocka_unit_test(test_dates_must_be_real_and_not_in_the_future_when_asked),
         cmocka_unit_test(test_days_are_added_across_months_years_and_leap_days_and_shown_day_first),
         cmocka_unit_test(test_telephone_numbers_are_uk_numbers_with_area_codes_or_international),

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cpis.pb-c.h"
 #include "records.pb-c.h"
+#include "tsr_json.h"
 #include "tsr_text.h"
 
 static const char *demo__string(json_t *obj, const char *key)
@@ -294,8 +295,8 @@ int cli_demo_load(cli_context_t *ctx, int argc, char **argv)
     json_t *root = json_load_file(argv[0], 0, &jerr);
     if (root == NULL) {
         char fault[sizeof(jerr.text) + 64];
-        fprintf(stderr, "tessera: %s: %s\n", argv[0],
-                tsr_text_json_fault(jerr.line, jerr.column, jerr.text, fault, sizeof(fault)));
+        tsr_json_error_words(&jerr, fault, sizeof(fault));
+        fprintf(stderr, "tessera: %s: %s\n", argv[0], fault);
         return 2;
     }
     int rc = 1;
