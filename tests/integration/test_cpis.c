@@ -3065,7 +3065,7 @@ test_a_pass_that_cannot_reach_or_sign_in_to_the_gateway_fails_even_with_an_empty
     char config[400], out[8192];
     double started = (double)time(NULL);
     long sessions = testenv_sql_long(testenv, open_sessions);
-    own_poller("empty", NULL, "tessera-demo", NULL, config);
+    own_poller("empty", NULL, TESTENV_SERVICE_PASSWORD, NULL, config);
     assert_int_equal(run_own_poller("empty", config, out, sizeof(out)), 0);
     assert_int_equal((int)own_poller_metric("empty", "tessera_spine_poller_last_run_ok"), 1);
     double success = own_poller_metric("empty", "tessera_spine_poller_last_success_timestamp_seconds");
@@ -3083,7 +3083,7 @@ test_a_pass_that_cannot_reach_or_sign_in_to_the_gateway_fails_even_with_an_empty
     /* Nothing listening at gateway_url. */
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", testenv_free_port());
-    own_poller("empty", url, "tessera-demo", NULL, config);
+    own_poller("empty", url, TESTENV_SERVICE_PASSWORD, NULL, config);
     assert_int_equal(run_own_poller("empty", config, out, sizeof(out)), 1);
     if (strstr(out, "cannot reach the gateway at http://127.0.0.1:") == NULL ||
         strstr(out, "\"level\":\"error\"") == NULL)
@@ -3094,14 +3094,14 @@ test_a_pass_that_cannot_reach_or_sign_in_to_the_gateway_fails_even_with_an_empty
     /* Not an address of the gateway at all: the poller does not start. */
     const char *wrong[] = {"ftp://nonsense", "127.0.0.1:8080", "http://", "http://127.0.0.1:0"};
     for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
-        own_poller("empty", wrong[i], "tessera-demo", NULL, config);
+        own_poller("empty", wrong[i], TESTENV_SERVICE_PASSWORD, NULL, config);
         assert_int_equal(run_own_poller("empty", config, out, sizeof(out)), 2);
         if (strstr(out, "spine_poller.gateway_url") == NULL)
             fail_msg("the poller's refusal of %s does not name gateway_url: %s", wrong[i], out);
     }
 
     /* Put right, the next pass succeeds (and the account's wrong password is behind it). */
-    own_poller("empty", NULL, "tessera-demo", NULL, config);
+    own_poller("empty", NULL, TESTENV_SERVICE_PASSWORD, NULL, config);
     assert_int_equal(run_own_poller("empty", config, out, sizeof(out)), 0);
     assert_int_equal((int)own_poller_metric("empty", "tessera_spine_poller_last_run_ok"), 1);
 }
@@ -3145,7 +3145,7 @@ static void test_a_corrected_password_file_is_used_by_the_pass_sigusr1_starts(vo
     }
     /* The file put right, and the poller told to read the spool now. */
     snprintf(path, sizeof(path), "%s.password", dir);
-    write_file(path, "tessera-demo\n");
+    write_file(path, TESTENV_SERVICE_PASSWORD "\n");
     kill(pid, SIGUSR1);
     snprintf(path, sizeof(path), "%s/done/20260115-usr1.json", dir);
     struct stat st;
