@@ -101,7 +101,17 @@ struct tsr_daemon {
     int draining;
     int calls_failed; /* the drain has answered calls left waiting on other daemons */
     int64_t drain_deadline_ms;
-    long drain_timeout_ms;      /* tessera.drain_timeout_ms, checked at start-up */
+    /* The skeleton's settings, all checked by tsr_daemon_new: a bad one stops the start with the
+     * configuration's exit status, not a drain or a call an hour later. */
+    const char *db_url;         /* <name>.db_url */
+    long db_pool;               /* <name>.db_pool */
+    const char *endpoints[2];   /* <name>.rpc and <name>.events */
+    long db_wait_s;             /* tessera.db_wait_s */
+    long call_timeout_ms;       /* tessera.call_timeout_ms */
+    long relay_ms;              /* tessera.relay_interval_ms */
+    long idle_ms;               /* tessera.replay_idle_ms */
+    long gather_ms;             /* tessera.group_commit_gather_ms */
+    long drain_timeout_ms;      /* tessera.drain_timeout_ms */
     long idempotency_keep_days; /* tessera.idempotency_keep_days */
     long outbox_keep_days;      /* tessera.outbox_keep_days */
     long housekeeping_ms;       /* tessera.housekeeping_ms: how often what is past keeping goes */
@@ -181,6 +191,50 @@ static const char *daemon__config_path(int argc, char **argv)
     return getenv("TESSERA_CONFIG");
 }
 
+static int daemon__key(const tsr_daemon_t *self, const char *suffix, char *buf, size_t size)
+{
+    return snprintf(buf, size, "%s.%s", self->name, suffix);
+}
+
+/* The skeleton's own settings, every one read and checked before anything starts. */
+static int daemon__configure(tsr_daemon_t *self, tsr_error_t *err)
+{
+    const tsr_config_t *c = self->config;
+    char key[128];
+    daemon__key(self, "db_url", key, sizeof(key));
+    if ((self->db_url = tsr_config_require(c, key, err)) == NULL)
+        return -1;
+    daemon__key(self, "db_pool", key, sizeof(key));
+    if (tsr_config_get_long(c, key, 4, 1, 64, &self->db_pool, err) != 0)
+        return -1;
+    static const char *const suffixes[2] = {"rpc", "events"};
+    for (int i = 0; i < 2; i++) {
+        daemon__key(self, suffixes[i], key, sizeof(key));
+        if ((self->endpoints[i] = tsr_config_require(c, key, err)) == NULL)
+            return -1;
+    }
+    const struct {
+        const char *key;
+        long fallback, min, max;
+        long *out;
+    } numbers[] = {
+        {"tessera.db_wait_s", 30, 0, 3600, &self->db_wait_s},
+        {"tessera.call_timeout_ms", 5000, 10, 600000, &self->call_timeout_ms},
+        {"tessera.relay_interval_ms", 1000, 10, 600000, &self->relay_ms},
+        {"tessera.replay_idle_ms", 2000, 10, 600000, &self->idle_ms},
+        {"tessera.group_commit_gather_ms", 10, 0, 1000, &self->gather_ms},
+        {"tessera.drain_timeout_ms", 10000, 0, 600000, &self->drain_timeout_ms},
+        {"tessera.idempotency_keep_days", 30, 1, 3650, &self->idempotency_keep_days},
+        {"tessera.outbox_keep_days", 90, 1, 3650, &self->outbox_keep_days},
+        {"tessera.housekeeping_ms", 3600000, 100, 86400000, &self->housekeeping_ms},
+    };
+    for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+        if (tsr_config_get_long(c, numbers[i].key, numbers[i].fallback, numbers[i].min, numbers[i].max,
+                                numbers[i].out, err) != 0)
+            return -1;
+    return 0;
+}
+
 void tsr_daemon_keep_freed_memory(void)
 {
     /* glibc gives a large block back to the kernel when it is freed (mmap above 128 KiB, and the top
@@ -230,18 +284,14 @@ tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
     }
     const char *level = tsr_config_get(config, "tessera.log_level", "info");
     if (tsr_log_open(name, level) != 0) {
-        fprintf(stderr, "tessera-%s: tessera.log_level is '%s'; use debug, info, warn or error.\n", name,
-                level);
+        char where[400];
+        fprintf(stderr, "tessera-%s: tessera.log_level is '%s' (from %s); use debug, info, warn or error.\n",
+                name, level, tsr_config_source(config, "tessera.log_level", where, sizeof(where)));
         tsr_config_destroy(&config);
         return NULL;
     }
-    /* Read by some daemons only, but a setting of the whole instance: every daemon refuses a bad one. */
-    int demo = 0;
-    if (tsr_config_get_bool(config, "tessera.demo", 0, &demo, &err) != 0) {
-        fprintf(stderr, "tessera-%s: %s\n", name, err.message);
-        tsr_config_destroy(&config);
-        return NULL;
-    }
+    for (size_t i = 0; tsr_config_warning(config, i) != NULL; i++)
+        tsr_log_warn(NULL, "%s", tsr_config_warning(config, i));
     tsr_daemon_t *self = calloc(1, sizeof(*self));
     if (self == NULL) {
         tsr_config_destroy(&config);
@@ -249,12 +299,23 @@ tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
     }
     self->name = strdup(name);
     self->config = config;
-    self->drain_timeout_ms = 10000;
+    /* tessera.demo is read by some daemons only, but is a setting of the whole instance: every
+     * daemon refuses a bad one. */
+    int demo = 0;
+    if (self->name == NULL || tsr_config_get_bool(config, "tessera.demo", 0, &demo, &err) != 0 ||
+        daemon__configure(self, &err) != 0) {
+        tsr_log_error(NULL, "%s", self->name ? err.message : "out of memory");
+        tsr_config_destroy(&self->config);
+        free(self->name);
+        free(self);
+        return NULL;
+    }
     uv_loop_init(&self->loop);
     self->zmq = zmq_ctx_new();
     /* Before any socket: every one the bus opens from here is encrypted when CURVE is on. */
     if (tsr_curve_load(config, name, &self->curve, &err) != 0 ||
         tsr_curve_authenticate(self->curve, self->zmq, &err) != 0) {
+        tsr_config_name_source(config, &err);
         tsr_log_error(NULL, "%s", err.message);
         tsr_curve_destroy(&self->curve);
         zmq_ctx_term(self->zmq);
@@ -279,9 +340,21 @@ tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
     return self;
 }
 
+int tsr_daemon_config_error(tsr_daemon_t *self, tsr_error_t *err)
+{
+    if (err->status != TSR_E_INVALID) {
+        tsr_log_error(NULL, "%s", err->message); /* out of memory, say: not the configuration's fault */
+        return TSR_EXIT_FAILED;
+    }
+    tsr_config_name_source(self->config, err);
+    tsr_log_error(NULL, "%s", err->message);
+    return TSR_EXIT_CONFIG;
+}
+
 int tsr_daemon_use_timezone(tsr_daemon_t *self, const char *key)
 {
     tsr_error_t err;
+    tsr_error_clear(&err);
     const char *zone = tsr_config_get_timezone(self->config, key, "Europe/London", &err);
     if (zone == NULL) {
         tsr_log_error(NULL, "%s", err.message);
@@ -293,26 +366,11 @@ int tsr_daemon_use_timezone(tsr_daemon_t *self, const char *key)
     return 0;
 }
 
-static int daemon__key(const tsr_daemon_t *self, const char *suffix, char *buf, size_t size)
-{
-    return snprintf(buf, size, "%s.%s", self->name, suffix);
-}
-
 int tsr_daemon_migrate(tsr_daemon_t *self, const tsr_migration_t *migrations, size_t count)
 {
     tsr_error_t err;
     tsr_error_clear(&err);
-    char key[128];
-    daemon__key(self, "db_url", key, sizeof(key));
-    const char *url = tsr_config_require(self->config, key, &err);
-    long pool = 4, wait_s = 30;
-    daemon__key(self, "db_pool", key, sizeof(key));
-    if (url == NULL || tsr_config_get_long(self->config, key, 4, 1, 64, &pool, &err) != 0 ||
-        tsr_config_get_long(self->config, "tessera.db_wait_s", 30, 0, 3600, &wait_s, &err) != 0) {
-        tsr_log_error(NULL, "%s", err.message);
-        return -1;
-    }
-    self->db = tsr_db_new(&self->loop, url, self->name, (int)pool, &err);
+    self->db = tsr_db_new(&self->loop, self->db_url, self->name, (int)self->db_pool, &err);
     if (self->db == NULL) {
         tsr_log_error(NULL, "%s", err.message);
         return -1;
@@ -322,7 +380,7 @@ int tsr_daemon_migrate(tsr_daemon_t *self, const tsr_migration_t *migrations, si
     PGconn *conn = NULL;
     for (long waited = 0;; waited++) {
         conn = tsr_db_acquire(self->db, &err);
-        if (conn != NULL || waited >= wait_s * 4)
+        if (conn != NULL || waited >= self->db_wait_s * 4)
             break;
         usleep(250 * 1000);
     }
@@ -440,12 +498,8 @@ tsr_client_t *tsr_daemon_client(tsr_daemon_t *self, const char *daemon_name)
         tsr_log_error(NULL, "%s", err.message);
         return NULL;
     }
-    long timeout = 5000;
-    if (tsr_config_get_long(self->config, "tessera.call_timeout_ms", 5000, 10, 600000, &timeout, &err) != 0) {
-        tsr_log_error(NULL, "%s", err.message);
-        return NULL;
-    }
-    tsr_client_t *client = tsr_client_new(&self->loop, self->zmq, daemon_name, endpoint, (int)timeout);
+    tsr_client_t *client =
+        tsr_client_new(&self->loop, self->zmq, daemon_name, endpoint, (int)self->call_timeout_ms);
     if (client == NULL)
         return NULL;
     self->clients[self->client_count].name = strdup(daemon_name);
@@ -531,9 +585,7 @@ static int daemon__ask(tsr_daemon_t *self, const Tsr__Actor *actor, const char *
     const char *endpoint = tsr_config_require(self->config, setting, err);
     if (endpoint == NULL)
         return -1;
-    long timeout = 5000;
-    if (tsr_config_get_long(self->config, "tessera.call_timeout_ms", 5000, 10, 600000, &timeout, err) != 0)
-        return -1;
+    long timeout = self->call_timeout_ms;
     if (deadline_ms > 0) {
         int64_t left = deadline_ms - tsr_now_ms();
         if (left < 1)
@@ -1093,18 +1145,11 @@ static void daemon__gather_wake(uint64_t delay_ms, void *arg)
  * daemon cost more than the reads it served; a read with none behind it never waits. */
 static int daemon__gather_start(tsr_daemon_t *self)
 {
-    long gather_ms = 10;
-    tsr_error_t err;
-    if (tsr_config_get_long(self->config, "tessera.group_commit_gather_ms", 10, 0, 1000, &gather_ms, &err) !=
-        0) {
-        tsr_log_error(NULL, "%s", err.message);
-        return -1;
-    }
     uv_timer_init(&self->loop, &self->gather_timer);
     self->gather_timer.data = self;
     self->gather_open = 1;
     static const tsr_batch_gather_t hooks = {daemon__gather_now, daemon__gather_on_way, daemon__gather_wake};
-    tsr_batch_set_gather(self->reads, (uint64_t)gather_ms, &hooks);
+    tsr_batch_set_gather(self->reads, (uint64_t)self->gather_ms, &hooks);
     return 0;
 }
 
@@ -1414,16 +1459,13 @@ static void daemon__on_signal(uv_signal_t *handle, int signum)
     uv_timer_start(&self->drain_timer, daemon__on_drain_timer, 0, 20);
 }
 
-static int daemon__bind(tsr_daemon_t *self, void *socket, const char *suffix)
+/* Binds socket to the endpoint of <name>.rpc (which 0) or <name>.events (1). */
+static int daemon__bind(tsr_daemon_t *self, void *socket, int which)
 {
     char key[128];
-    daemon__key(self, suffix, key, sizeof(key));
+    daemon__key(self, which == 0 ? "rpc" : "events", key, sizeof(key));
+    const char *endpoint = self->endpoints[which];
     tsr_error_t err;
-    const char *endpoint = tsr_config_require(self->config, key, &err);
-    if (endpoint == NULL) {
-        tsr_log_error(NULL, "%s", err.message);
-        return -1;
-    }
     if (tsr_curve_serve(socket, &err) != 0) {
         tsr_log_error(NULL, "cannot bind %s: %s", key, err.message);
         return -1;
@@ -1483,44 +1525,22 @@ int tsr_daemon_run(tsr_daemon_t *self)
     zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(self->pub, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(self->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-    if (daemon__bind(self, self->router, "rpc") != 0 || daemon__bind(self, self->pub, "events") != 0)
-        return 1;
+    if (daemon__bind(self, self->router, 0) != 0 || daemon__bind(self, self->pub, 1) != 0)
+        return TSR_EXIT_FAILED;
     self->reads =
         tsr_batch_new(DAEMON_GROUP_MAX, DAEMON_COMMITTERS, daemon__group_flush, daemon__group_answered, self);
     if (self->reads == NULL)
         return 1;
     if (daemon__gather_start(self) != 0)
         return 1;
-    if (self->read_count > 0) {
-        char key[128];
-        tsr_error_t err;
-        daemon__key(self, "db_url", key, sizeof(key));
-        const char *url = tsr_config_require(self->config, key, &err);
-        if (url == NULL || daemon__committer_start(self, url) != 0)
-            return 1;
-    }
+    if (self->read_count > 0 && daemon__committer_start(self, self->db_url) != 0)
+        return 1;
     self->router_watch.data = self;
     if (tsr_zwatch_init(&self->loop, &self->router_watch, self->router, daemon__on_router) != 0)
         return 1;
     self->router_watching = 1;
 
-    long relay_ms = 1000, idle_ms = 2000;
     tsr_error_t err;
-    /* Checked now, not when SIGTERM comes: a bad value must stop the start, not the drain. */
-    if (tsr_config_get_long(self->config, "tessera.drain_timeout_ms", 10000, 0, 600000,
-                            &self->drain_timeout_ms, &err) != 0 ||
-        tsr_config_get_long(self->config, "tessera.idempotency_keep_days", 30, 1, 3650,
-                            &self->idempotency_keep_days, &err) != 0 ||
-        tsr_config_get_long(self->config, "tessera.outbox_keep_days", 90, 1, 3650, &self->outbox_keep_days,
-                            &err) != 0 ||
-        tsr_config_get_long(self->config, "tessera.housekeeping_ms", 3600000, 100, 86400000,
-                            &self->housekeeping_ms, &err) != 0 ||
-        tsr_config_get_long(self->config, "tessera.relay_interval_ms", 1000, 10, 600000, &relay_ms, &err) !=
-            0 ||
-        tsr_config_get_long(self->config, "tessera.replay_idle_ms", 2000, 10, 600000, &idle_ms, &err) != 0) {
-        tsr_log_error(NULL, "%s", err.message);
-        return 1;
-    }
     if (tsr_daemon_housekeeping(self, "idempotency keys past keeping", daemon__forget_replies, self) != 0 ||
         tsr_daemon_housekeeping(self, "published events past keeping", daemon__forget_events, self) != 0) {
         tsr_log_error(NULL, "the housekeeping of idempotency keys and events could not be scheduled");
@@ -1529,7 +1549,7 @@ int tsr_daemon_run(tsr_daemon_t *self)
     for (size_t i = 0; i < self->periodic_count; i++)
         if (self->periodic[i].interval_ms == 0)
             self->periodic[i].interval_ms = self->housekeeping_ms;
-    self->relay = tsr_relay_new(&self->loop, self->db, self->pub, self->name, (int)relay_ms);
+    self->relay = tsr_relay_new(&self->loop, self->db, self->pub, self->name, (int)self->relay_ms);
     for (size_t i = 0; i < self->sub_count; i++) {
         char key[128];
         snprintf(key, sizeof(key), "%s.events", self->subs[i].producer);
@@ -1538,11 +1558,11 @@ int tsr_daemon_run(tsr_daemon_t *self)
         if (events == NULL || rpc == NULL) {
             tsr_log_error(NULL, "cannot subscribe to %s: %s", self->subs[i].producer,
                           events ? "its rpc endpoint is not configured" : err.message);
-            return 1;
+            return TSR_EXIT_CONFIG;
         }
         self->subs[i].consumer =
             tsr_consumer_new(self, self->zmq, self->subs[i].producer, events, rpc, self->subs[i].wants,
-                             self->subs[i].apply, self->subs[i].flush, (int)idle_ms);
+                             self->subs[i].apply, self->subs[i].flush, (int)self->idle_ms);
         if (self->subs[i].consumer == NULL)
             return 1;
     }
@@ -1565,7 +1585,7 @@ int tsr_daemon_run(tsr_daemon_t *self)
     }
     if (self->hooks.start && self->hooks.start(self, self->hooks.arg) != 0) {
         tsr_log_error(NULL, "start-up failed");
-        self->exit_code = 1;
+        self->exit_code = TSR_EXIT_FAILED;
         daemon__on_signal(&self->sigterm, SIGTERM);
     } else {
         tsr_log_info(NULL, "ready");

@@ -119,9 +119,23 @@ typedef int (*tsr_flush_fn)(tsr_event_t *ev, tsr_error_t *err);
  * the event loop's thread, so it must use nothing but the event. */
 typedef int (*tsr_wants_fn)(const Tsr__Envelope *event);
 
-/* Reads --config FILE (or TESSERA_CONFIG) and opens the log; NULL (having said why on stderr) on
- * bad configuration. */
+/* A daemon's exit status (docs/OPERATIONS.md, "Exit status"): 0 after a clean drain; 1 when the
+ * start failed (database, migration, bind, another copy running) or a drain timed out; 2 for the
+ * command line or the configuration, a setting to put right, which the systemd units do not restart
+ * (only an operator's edit mends it). */
+#define TSR_EXIT_OK 0
+#define TSR_EXIT_FAILED 1
+#define TSR_EXIT_CONFIG 2
+
+/* Reads --config FILE (or TESSERA_CONFIG), the configuration (the file, then the environment over
+ * it) and opens the log, then checks every setting of the skeleton's own (<name>.db_url, db_pool,
+ * rpc and events, and [tessera]'s); NULL, having said why on stderr, on bad configuration: exit
+ * TSR_EXIT_CONFIG. */
 tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv);
+/* Logs err, a setting's fault that a daemon's own check of its configuration found (err->field
+ * names the setting), saying where its value came from, and returns TSR_EXIT_CONFIG for main
+ * (TSR_EXIT_FAILED when err is not a bad value, TSR_E_INVALID, but out of memory, say). */
+int tsr_daemon_config_error(tsr_daemon_t *self, tsr_error_t *err);
 
 /* Makes the allocator keep large freed blocks for reuse instead of returning them to the kernel
  * (tsr_daemon_new calls it; a tool that moves large documents, such as the spine poller, may too). */
@@ -133,7 +147,8 @@ void tsr_daemon_keep_freed_memory(void);
 const char *tsr_daemon_installed_path(const char *name, char *out, size_t size);
 void tsr_daemon_destroy(tsr_daemon_t **self_p);
 
-/* Connects the pool and applies the common migrations, then the daemon's own. */
+/* Connects the pool and applies the common migrations, then the daemon's own. 0, or -1 logged:
+ * exit TSR_EXIT_FAILED. */
 int tsr_daemon_migrate(tsr_daemon_t *self, const tsr_migration_t *migrations, size_t count);
 void tsr_daemon_handle(tsr_daemon_t *self, const tsr_handler_def_t *handlers, size_t count);
 /* Names the handlers (of those given to tsr_daemon_handle) that only read and emit events, e.g. a
@@ -162,7 +177,7 @@ typedef struct {
 } tsr_daemon_hooks_t;
 void tsr_daemon_set_hooks(tsr_daemon_t *self, const tsr_daemon_hooks_t *hooks);
 
-/* Runs until SIGTERM or SIGINT, then drains in-flight work and returns the exit code. */
+/* Runs until SIGTERM or SIGINT, then drains in-flight work and returns the exit status (TSR_EXIT_*). */
 int tsr_daemon_run(tsr_daemon_t *self);
 
 const char *tsr_daemon_name(const tsr_daemon_t *self);
@@ -172,7 +187,7 @@ const tsr_config_t *tsr_daemon_config(const tsr_daemon_t *self);
  * day too, as office_today() (a function of every daemon's schema, common migration 004), where
  * current_date is PostgreSQL's (its TimeZone, UTC on the council's servers: in British Summer Time
  * its day begins an hour after the office's). Called before tsr_daemon_migrate. A name that is not a
- * time zone is logged and -1. */
+ * time zone is logged (with where it is set) and -1: exit TSR_EXIT_CONFIG. */
 int tsr_daemon_use_timezone(tsr_daemon_t *self, const char *key);
 uv_loop_t *tsr_daemon_loop(tsr_daemon_t *self);
 tsr_db_t *tsr_daemon_db(tsr_daemon_t *self);

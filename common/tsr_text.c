@@ -795,3 +795,51 @@ void tsr_text_sorted_insert(char **items, size_t n, const char *key)
     memmove(&items[lo + 1], &items[lo], (n - lo) * sizeof(items[0]));
     items[lo] = (char *)key;
 }
+
+/* The optimal string alignment distance (Levenshtein's, with two neighbours swapped counting as one
+ * edit), letters compared in either case; words of up to 63 bytes, longer ones are far from all. */
+static size_t text__distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return SIZE_MAX;
+    size_t d[64][64];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+            size_t best = d[i - 1][j - 1] + !same;
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[la][lb];
+}
+
+const char *tsr_text_nearest(const char *word, const char *const *choices, size_t n)
+{
+    /* Two edits at most, and fewer than a third of the word: 'db' is not a slip for 'dir'. */
+    size_t limit = strlen(word) / 3;
+    if (limit > 2)
+        limit = 2;
+    const char *nearest = NULL;
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = text__distance(word, choices[i]);
+        if (d < best) {
+            best = d;
+            nearest = choices[i];
+        }
+    }
+    return best <= limit ? nearest : NULL;
+}

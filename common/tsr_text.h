@@ -148,5 +148,9 @@ char *tsr_text_array_literal(const char *const *items, size_t n);
  * null); out[c] gets column c's literal, for the caller to free. -1 (nothing left to free) when out
  * of memory. */
 int tsr_text_array_columns(const char *const *cells, size_t rows, size_t columns, char **out);
+/* Of the n choices, the one a mistyped word most likely meant (a letter left out, added, changed or
+ * two swapped, in any case: 'db_pol', 'log_levle', 'DB_POOL', 'recrods'), for a "did you mean"; NULL
+ * when none is near enough to suggest. */
+const char *tsr_text_nearest(const char *word, const char *const *choices, size_t n);
 
 #endif

@@ -97,7 +97,9 @@ check_alive() {
 "$root/scripts/instance.sh" init "$dir" 9>&-
 rm -f "$dir/run/gateway.addr"
 
-# The daemons read TESSERA_* overrides (e.g. TESSERA_HTTP_ADDR) from the environment themselves.
+# The daemons read TESSERA_* overrides (e.g. TESSERA_HTTP_ADDR) from the environment themselves, and
+# warn of a TESSERA_ variable that is no setting: this script's own stop here.
+export -n TESSERA_INSTANCE TESSERA_BIN_DIR TESSERA_UI_DIR
 # Each runs in its own session, so that Ctrl-C reaches this script only, which then stops them
 # in order; setsid execs in place, so $! is the daemon's pid.
 for name in "${daemons[@]}"; do

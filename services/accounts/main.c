@@ -29,17 +29,20 @@ int main(int argc, char **argv)
 {
     tsr_daemon_t *daemon = tsr_daemon_new("accounts", argc, argv);
     if (daemon == NULL)
-        return 2;
+        return TSR_EXIT_CONFIG;
     int rc = 1;
     tsr_error_t err;
     if (accounts_configure(tsr_daemon_config(daemon), &err) != 0) {
-        tsr_log_error(NULL, "%s", err.message);
+        rc = tsr_daemon_config_error(daemon, &err);
         goto done;
     }
     /* The office's day: a DBS check dated today is not in the future, and one is due, or a contract
      * over, from the office's midnight, in C and in SQL alike. */
-    if (tsr_daemon_use_timezone(daemon, "accounts.timezone") != 0 ||
-        tsr_daemon_migrate(daemon, accounts_migrations, accounts_migrations_count) != 0)
+    if (tsr_daemon_use_timezone(daemon, "accounts.timezone") != 0) {
+        rc = TSR_EXIT_CONFIG;
+        goto done;
+    }
+    if (tsr_daemon_migrate(daemon, accounts_migrations, accounts_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, accounts_handlers, sizeof(accounts_handlers) / sizeof(accounts_handlers[0]));
     rc = tsr_daemon_run(daemon);

@@ -33,12 +33,12 @@ int main(int argc, char **argv)
 {
     tsr_daemon_t *daemon = tsr_daemon_new("audit", argc, argv);
     if (daemon == NULL)
-        return 2;
+        return TSR_EXIT_CONFIG;
     int rc = 1;
     tsr_error_t err;
     tsr_error_clear(&err);
     if (audit_uses_configure(tsr_daemon_config(daemon), &err) != 0) {
-        tsr_log_error(NULL, "%s", err.message);
+        rc = tsr_daemon_config_error(daemon, &err);
         goto done;
     }
     if (tsr_daemon_migrate(daemon, audit_migrations, audit_migrations_count) != 0)

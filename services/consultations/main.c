@@ -21,12 +21,15 @@ int main(int argc, char **argv)
 {
     tsr_daemon_t *daemon = tsr_daemon_new("consultations", argc, argv);
     if (daemon == NULL)
-        return 2;
+        return TSR_EXIT_CONFIG;
     /* "In the future" is of the office's day: an old system's step completed today in London is not
      * refused between midnight and one in the morning of summer time by a server that keeps UTC. */
     int rc = 1;
-    if (tsr_daemon_use_timezone(daemon, "consultations.timezone") != 0 ||
-        tsr_daemon_migrate(daemon, consultations_migrations, consultations_migrations_count) != 0)
+    if (tsr_daemon_use_timezone(daemon, "consultations.timezone") != 0) {
+        rc = TSR_EXIT_CONFIG;
+        goto done;
+    }
+    if (tsr_daemon_migrate(daemon, consultations_migrations, consultations_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, consultations_handlers,
                       sizeof(consultations_handlers) / sizeof(consultations_handlers[0]));

@@ -33,17 +33,19 @@ int main(int argc, char **argv)
 {
     tsr_daemon_t *daemon = tsr_daemon_new("cpis", argc, argv);
     if (daemon == NULL)
-        return 2;
+        return TSR_EXIT_CONFIG;
     int rc = 1;
     /* The follow-up step's comment gives the time of access on the office's clock. */
-    if (tsr_daemon_use_timezone(daemon, "cpis.timezone") != 0)
+    if (tsr_daemon_use_timezone(daemon, "cpis.timezone") != 0) {
+        rc = TSR_EXIT_CONFIG;
         goto done;
+    }
     tsr_error_t err;
     long metrics_ms = 30000;
     if (cpis_plans_configure(daemon, &err) != 0 ||
         tsr_config_get_long(tsr_daemon_config(daemon), "cpis.metrics_ms", 30000, 50, 3600000, &metrics_ms,
                             &err) != 0) {
-        tsr_log_error(NULL, "%s", err.message);
+        rc = tsr_daemon_config_error(daemon, &err);
         goto done;
     }
     if (tsr_daemon_migrate(daemon, cpis_migrations, cpis_migrations_count) != 0)

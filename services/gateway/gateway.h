@@ -84,7 +84,9 @@ struct gw_route {
  * body only read there, e.g. a CP-IS batch. */
 #define GW_BODY_RAW 3
 
-/* http.c */
+/* http.c: the settings of [http] checked (before the daemon claims anything), then the server
+ * started on them (once the bus is bound). */
+int gateway_http_configure(gateway_t *gw, tsr_error_t *err);
 int gateway_http_start(gateway_t *gw);
 void gateway_http_stop(gateway_t *gw);
 int gateway_http_busy(gateway_t *gw);

@@ -27,6 +27,10 @@ struct gateway {
     int config_ready;
     int in_flight;
     size_t max_body;
+    /* http.addr and http.idle_timeout_ms, checked by gateway_http_configure */
+    const char *addr;
+    struct sockaddr_storage sa;
+    long idle_ms;
     tsr_metric_t *m_latency;
 };
 
@@ -1037,39 +1041,33 @@ static int http__write_addr_file(const char *path, const char *addr)
     return 0;
 }
 
+int gateway_http_configure(gateway_t *gw, tsr_error_t *err)
+{
+    const tsr_config_t *config = tsr_daemon_config(gw->daemon);
+    long max_body = 1048576;
+    if (tsr_config_get_long(config, "http.max_body_bytes", 1048576, 1024, 64L * 1048576, &max_body, err) != 0)
+        return -1;
+    gw->max_body = (size_t)max_body;
+    gw->addr = tsr_config_get(config, "http.addr", "127.0.0.1:8080");
+    if (http__resolve(gw->addr, &gw->sa) != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "bad_config", "http.addr",
+                             "http.addr is '%s': it must be host:port with a host this machine can resolve, "
+                             "e.g. 127.0.0.1:8080 or [::1]:0.",
+                             gw->addr);
+    /* An idle keep-alive connection holds a drain at SIGTERM until this runs out. */
+    gw->idle_ms = 5000;
+    return tsr_config_get_long(config, "http.idle_timeout_ms", 5000, 100, 600000, &gw->idle_ms, err);
+}
+
 int gateway_http_start(gateway_t *gw)
 {
     const tsr_config_t *config = tsr_daemon_config(gw->daemon);
-    tsr_error_t err;
-    long max_body = 1048576;
-    if (tsr_config_get_long(config, "http.max_body_bytes", 1048576, 1024, 64L * 1048576, &max_body, &err) !=
-        0) {
-        tsr_log_error(NULL, "%s", err.message);
-        return -1;
-    }
-    gw->max_body = (size_t)max_body;
-    const char *addr = tsr_config_get(config, "http.addr", "127.0.0.1:8080");
-    struct sockaddr_storage sa;
-    if (http__resolve(addr, &sa) != 0) {
-        tsr_log_error(NULL,
-                      "http.addr is '%s': it must be host:port with a host this machine can resolve, e.g."
-                      " 127.0.0.1:8080 or [::1]:0 (set in the config file or TESSERA_HTTP_ADDR)",
-                      addr);
-        return -1;
-    }
-
     h2o_config_init(&gw->config);
     gw->config_ready = 1;
     /* Ours (max_body) answers first, naming the body's size; h2o refuses bodies over this itself,
      * before reading them, and http__on_error_send puts its answer in JSON too. */
     gw->config.max_request_entity_size = gw->max_body + 16 * 1048576;
-    /* An idle keep-alive connection holds a drain at SIGTERM until this runs out. */
-    long idle_ms = 5000;
-    if (tsr_config_get_long(config, "http.idle_timeout_ms", 5000, 100, 600000, &idle_ms, &err) != 0) {
-        tsr_log_error(NULL, "%s", err.message);
-        return -1;
-    }
-    gw->config.http1.req_timeout = (uint64_t)idle_ms;
+    gw->config.http1.req_timeout = (uint64_t)gw->idle_ms;
     gw->config.server_name = h2o_iovec_init(H2O_STRLIT("tessera"));
     h2o_hostconf_t *hostconf =
         h2o_config_register_host(&gw->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
@@ -1104,11 +1102,11 @@ int gateway_http_start(gateway_t *gw)
 
     uv_tcp_init(tsr_daemon_loop(gw->daemon), &gw->listener);
     gw->listener.data = gw;
-    int rc = uv_tcp_bind(&gw->listener, (struct sockaddr *)&sa, 0);
+    int rc = uv_tcp_bind(&gw->listener, (struct sockaddr *)&gw->sa, 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&gw->listener, 512, http__on_accept);
     if (rc != 0) {
-        tsr_log_error(NULL, "cannot listen on %s: %s", addr, uv_strerror(rc));
+        tsr_log_error(NULL, "cannot listen on http.addr %s: %s", gw->addr, uv_strerror(rc));
         uv_close((uv_handle_t *)&gw->listener, NULL);
         return -1;
     }

@@ -8,12 +8,6 @@ extern const size_t gateway_migrations_count;
 
 static int gateway_start(tsr_daemon_t *d, void *arg)
 {
-    tsr_error_t err;
-    if (gw_sessions_configure(tsr_daemon_config(d), &err) != 0 ||
-        gw_keys_configure(tsr_daemon_config(d), &err) != 0) {
-        tsr_log_error(NULL, "%s", err.message);
-        return -1;
-    }
     gw_routes_connect(d);
     return gateway_http_start(arg);
 }
@@ -40,15 +34,27 @@ int main(int argc, char **argv)
 {
     tsr_daemon_t *daemon = tsr_daemon_new("gateway", argc, argv);
     if (daemon == NULL)
-        return 2;
+        return TSR_EXIT_CONFIG;
     int rc = 1;
+    tsr_error_t err;
+    gateway_t *gateway = gateway_new(daemon);
+    if (gateway == NULL)
+        goto done;
+    /* Every setting checked before the daemon claims its endpoints: a bad one is the configuration's
+     * exit status, and a second gateway started with one says so rather than that the first runs. */
+    if (gw_sessions_configure(tsr_daemon_config(daemon), &err) != 0 ||
+        gw_keys_configure(tsr_daemon_config(daemon), &err) != 0 ||
+        gateway_http_configure(gateway, &err) != 0) {
+        rc = tsr_daemon_config_error(daemon, &err);
+        goto done;
+    }
     /* The office's day, as accounts has it: a session's calls stop on the day its DBS check is due or
      * its contract is over from the office's midnight, the moment signing in stops. */
-    gateway_t *gateway = NULL;
-    if (tsr_daemon_use_timezone(daemon, "gateway.timezone") != 0)
+    if (tsr_daemon_use_timezone(daemon, "gateway.timezone") != 0) {
+        rc = TSR_EXIT_CONFIG;
         goto done;
-    gateway = gateway_new(daemon);
-    if (gateway == NULL || tsr_daemon_migrate(daemon, gateway_migrations, gateway_migrations_count) != 0)
+    }
+    if (tsr_daemon_migrate(daemon, gateway_migrations, gateway_migrations_count) != 0)
         goto done;
     if (tsr_daemon_subscribe(daemon, "accounts", gw_sessions_apply_accounts_event) != 0 ||
         tsr_daemon_housekeeping(daemon, "sessions past keeping", gw_sessions_forget, NULL) != 0 ||

@@ -21,17 +21,17 @@ int main(int argc, char **argv)
 {
     tsr_daemon_t *daemon = tsr_daemon_new("notifications", argc, argv);
     if (daemon == NULL)
-        return 2;
+        return TSR_EXIT_CONFIG;
     int rc = 1;
     tsr_error_t err;
     notifications_mailer_t *mailer = NULL;
     if (notifications_configure(tsr_daemon_config(daemon), &err) != 0) {
-        tsr_log_error(NULL, "%s", err.message);
+        rc = tsr_daemon_config_error(daemon, &err);
         goto done;
     }
     mailer = notifications_mailer_new(daemon, &err);
     if (mailer == NULL) {
-        tsr_log_error(NULL, "%s", err.message);
+        rc = tsr_daemon_config_error(daemon, &err);
         goto done;
     }
     if (tsr_daemon_migrate(daemon, notifications_migrations, notifications_migrations_count) != 0)

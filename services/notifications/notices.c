@@ -60,6 +60,43 @@ static char *notices__names(char *const *names, size_t n)
     return out;
 }
 
+/* The kinds of the workflow's notices, those notifications.email_kinds may name. */
+static const char *const notices__kinds[] = {"request-received",  "request-overdue", "request-copied",
+                                             "request-escalated", "step-received",   "step-overdue",
+                                             "step-escalated"};
+#define NOTICES_KINDS (sizeof(notices__kinds) / sizeof(notices__kinds[0]))
+
+/* Every item of notifications.email_kinds is a kind of notice: a misspelt one ('request-recieved')
+ * would have its notices not e-mailed, in silence. */
+static int notices__check_kinds(const char *list, tsr_error_t *err)
+{
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char item[64];
+        snprintf(item, sizeof(item), "%.*s", (int)(len < sizeof(item) ? len : sizeof(item) - 1), p);
+        char *word = item;
+        while (*word == ' ')
+            word++;
+        for (size_t wl = strlen(word); wl > 0 && word[wl - 1] == ' ';)
+            word[--wl] = '\0';
+        int known = word[0] == '\0'; /* an empty item (a trailing comma) names nothing */
+        for (size_t i = 0; !known && i < NOTICES_KINDS; i++)
+            known = strcmp(word, notices__kinds[i]) == 0;
+        if (!known) {
+            const char *near = tsr_text_nearest(word, notices__kinds, NOTICES_KINDS);
+            return tsr_error_set(
+                err, TSR_E_INVALID, "bad_config", "notifications.email_kinds",
+                "notifications.email_kinds lists '%s', which is no kind of notice%s%s%s: the "
+                "kinds are request-received, request-overdue, request-copied, "
+                "request-escalated, step-received, step-overdue and step-escalated.",
+                word, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        }
+        p += len + (end != NULL);
+    }
+    return 0;
+}
+
 /* What the deployment asks of notices (notifications_configure). */
 static struct {
     int email_on;                  /* smtp.url is set */
@@ -84,6 +121,8 @@ int notifications_configure(const tsr_config_t *config, tsr_error_t *err)
         tsr_config_get(config, "notifications.email_kinds",
                        "request-received,request-overdue,request-escalated,step-overdue,step-escalated,"
                        "step-received");
+    if (notices__check_kinds(notices__config.email_kinds, err) != 0)
+        return -1;
     notices__config.escalate_types = tsr_config_get(config, "notifications.escalate_request_types",
                                                     "cs-notification-to-allocated-worker-cpis-follow-up");
     /* A restricted child's CPIS Follow up goes to their key worker as a step, not as that request
@@ -121,13 +160,22 @@ int notifications_forget_read(PGconn *conn, void *arg, tsr_error_t *err)
 }
 
 /* Whether item is one of the comma-separated list's entries. */
+/* Whether the comma list (spaces around an item are no part of it) names item. */
 static int notices__listed(const char *list, const char *item)
 {
     size_t n = strlen(item);
     for (const char *p = list; n > 0 && *p;) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && strncmp(p, item, n) == 0)
+        const char *word = p;
+        size_t word_len = len;
+        while (word_len > 0 && *word == ' ') {
+            word++;
+            word_len--;
+        }
+        while (word_len > 0 && word[word_len - 1] == ' ')
+            word_len--;
+        if (word_len == n && strncmp(word, item, n) == 0)
             return 1;
         p += len + (end != NULL);
     }

@@ -85,19 +85,22 @@ int main(int argc, char **argv)
 {
     tsr_daemon_t *daemon = tsr_daemon_new("records", argc, argv);
     if (daemon == NULL)
-        return 2;
+        return TSR_EXIT_CONFIG;
     int rc = 1;
     tsr_error_t err;
     if (records_access_configure(tsr_daemon_config(daemon), &err) != 0 ||
         records_people_configure(tsr_daemon_config(daemon), &err) != 0 ||
         records_family_context_configure(tsr_daemon_config(daemon), &err) != 0 ||
         records_retention_configure(tsr_daemon_config(daemon), &err) != 0) {
-        tsr_log_error(NULL, "%s", err.message);
+        rc = tsr_daemon_config_error(daemon, &err);
         goto done;
     }
     /* The dates in its answers (a case note removed "on 05/12/2026 09:14") are the office's. */
-    if (tsr_daemon_use_timezone(daemon, "records.timezone") != 0 ||
-        tsr_daemon_migrate(daemon, records_migrations, records_migrations_count) != 0)
+    if (tsr_daemon_use_timezone(daemon, "records.timezone") != 0) {
+        rc = TSR_EXIT_CONFIG;
+        goto done;
+    }
+    if (tsr_daemon_migrate(daemon, records_migrations, records_migrations_count) != 0)
         goto done;
     tsr_daemon_handle(daemon, records_handlers, sizeof(records_handlers) / sizeof(records_handlers[0]));
     if (tsr_daemon_handle_reads(daemon, records_reads, sizeof(records_reads) / sizeof(records_reads[0])) != 0)

@@ -64,13 +64,15 @@ int main(int argc, char **argv)
     long overdue_check_ms = 30000;
     tsr_daemon_t *daemon = tsr_daemon_new("workflow", argc, argv);
     if (daemon == NULL)
-        return 2;
+        return TSR_EXIT_CONFIG;
     int rc = 1;
     tsr_error_t err;
     const tsr_config_t *config = tsr_daemon_config(daemon);
     /* Working hours are read on the office's clock. */
-    if (tsr_daemon_use_timezone(daemon, "workflow.timezone") != 0)
+    if (tsr_daemon_use_timezone(daemon, "workflow.timezone") != 0) {
+        rc = TSR_EXIT_CONFIG;
         goto done;
+    }
     wf_configure(config);
     if (wf_due_configure(config, &err) != 0 ||
         tsr_config_get_long(config, "workflow.overdue_check_ms", 30000, 50, 86400000, &overdue_check_ms,
@@ -78,7 +80,7 @@ int main(int argc, char **argv)
         wf_definitions_load(
             tsr_config_get(config, "workflow.definitions_dirs", workflow__shipped_definitions()), &err) !=
             0) {
-        tsr_log_error(NULL, "%s", err.message);
+        rc = tsr_daemon_config_error(daemon, &err);
         goto done;
     }
     if (tsr_daemon_migrate(daemon, workflow_migrations, workflow_migrations_count) != 0)

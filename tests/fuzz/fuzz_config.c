@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (config != NULL) {
         (void)tsr_config_get(config, "records.db_url", NULL);
         long n;
-        (void)tsr_config_get_long(config, "tessera.db_pool", 4, 1, 64, &n, &err);
+        (void)tsr_config_get_long(config, "records.db_pool", 4, 1, 64, &n, &err);
     } else if (err.message[0] == '\0') {
         abort(); /* a refusal must say why */
     }

@@ -582,6 +582,24 @@ static void test_a_date_before_the_earliest_believable_is_refused_in_words(void 
     assert_string_equal(err.message, "When cannot be before 1 January 1990.");
 }
 
+/* For "did you mean": a letter left out, added, changed or two swapped, in any case; nothing far. */
+static void test_the_nearest_word_is_suggested_only_when_near(void **state)
+{
+    (void)state;
+    const char *keys[] = {"db_url", "db_pool", "log_level", "curve_public_key", "records", "rpc"};
+    size_t n = sizeof(keys) / sizeof(keys[0]);
+    assert_string_equal(tsr_text_nearest("db_pol", keys, n), "db_pool");
+    assert_string_equal(tsr_text_nearest("DB_POOL", keys, n), "db_pool");
+    assert_string_equal(tsr_text_nearest("log_levle", keys, n), "log_level");
+    assert_string_equal(tsr_text_nearest("curve_publc_key", keys, n), "curve_public_key");
+    assert_string_equal(tsr_text_nearest("recrods", keys, n), "records");
+    assert_string_equal(tsr_text_nearest("rpcs", keys, n), "rpc");
+    assert_null(tsr_text_nearest("events", keys, n));
+    assert_null(tsr_text_nearest("db", keys, n));
+    assert_null(tsr_text_nearest("", keys, n));
+    assert_null(tsr_text_nearest("x", keys, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -609,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_csv_fields_are_quoted_when_they_must_be_and_never_read_as_formulas),
         cmocka_unit_test(test_a_reason_to_take_out_is_one_of_the_list_and_other_is_explained),
         cmocka_unit_test(test_a_date_before_the_earliest_believable_is_refused_in_words),
+        cmocka_unit_test(test_the_nearest_word_is_suggested_only_when_near),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

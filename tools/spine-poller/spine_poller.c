@@ -1563,11 +1563,16 @@ int main(int argc, char **argv)
     }
     const char *level = tsr_config_get(config, "tessera.log_level", "info");
     if (tsr_log_open("spine-poller", level) != 0) {
-        fprintf(stderr, "tessera-spine-poller: tessera.log_level is '%s'; use debug, info, warn or error.\n",
-                level);
+        char where[400];
+        fprintf(
+            stderr,
+            "tessera-spine-poller: tessera.log_level is '%s' (from %s); use debug, info, warn or error.\n",
+            level, tsr_config_source(config, "tessera.log_level", where, sizeof(where)));
         tsr_config_destroy(&config);
         return 2;
     }
+    for (size_t i = 0; tsr_config_warning(config, i) != NULL; i++)
+        poller__log("warn", "%s", tsr_config_warning(config, i));
     curl_global_init(CURL_GLOBAL_DEFAULT);
     poller_t p = {0};
     int rc = 2;
@@ -1588,6 +1593,7 @@ int main(int argc, char **argv)
         tsr_config_get_long(config, "spine_poller.timeout_s", 120, 1, 3600, &p.timeout_s, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.keep_days", 30, 0, 3650, &p.keep_days, &err) != 0 ||
         tsr_config_get_long(config, "spine_poller.settle_ms", 10000, 0, 3600000, &p.settle_ms, &err) != 0) {
+        tsr_config_name_source(config, &err);
         fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
         goto done;
     }
@@ -1597,6 +1603,7 @@ int main(int argc, char **argv)
     else if (strlen(p.metrics_file) > 4000) {
         tsr_error_set(&err, TSR_E_INVALID, "config_bad_path", "spine_poller.metrics_file",
                       "The setting 'spine_poller.metrics_file' is longer than a path may be.");
+        tsr_config_name_source(config, &err);
         fprintf(stderr, "tessera-spine-poller: %s\n", err.message);
         goto done;
     }

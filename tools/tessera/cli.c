@@ -21,7 +21,10 @@ int cli_context_open(cli_context_t *ctx, const char *config_path)
         fprintf(stderr, "tessera: %s\n", err.message);
         return -1;
     }
+    for (size_t i = 0; tsr_config_warning(ctx->config, i) != NULL; i++)
+        fprintf(stderr, "tessera: warning: %s\n", tsr_config_warning(ctx->config, i));
     if (tsr_curve_load(ctx->config, "tessera", &ctx->curve, &err) != 0) {
+        tsr_config_name_source(ctx->config, &err);
         fprintf(stderr, "tessera: %s\n", err.message);
         tsr_config_destroy(&ctx->config);
         return -1;

@@ -1,0 +1,166 @@
+/* A daemon's start, as an operator meets it beside a running suite: a setting it does not know stops
+ * it with the configuration's exit status, naming the file, the line or the variable, and the
+ * setting meant; a bad value names where it was set. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tsr_testenv.h"
+
+/* Runs a shell command line (its errors too into out); its exit status, or -1 when it did not exit. */
+static int run(const char *cmdline, char *out, size_t size)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "%s 2>&1", cmdline);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int rc = pclose(p);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* Starts another tessera-<daemon> on the suite's configuration, settings (NAME=value ..., or "")
+ * in its environment and args after --config; its exit status (124 when it was still running after
+ * 30 s: it started), what it said in out. */
+static int start_another(const char *daemon, const char *settings, const char *args, char *out, size_t size)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "%s timeout 30 %s/tessera-%s --config %s %s", settings, TSR_BIN_DIR, daemon,
+             testenv->config, args);
+    return run(cmd, out, size);
+}
+
+static void expect_says(const char *out, const char *text)
+{
+    if (strstr(out, text) == NULL)
+        fail_msg("expected \"%s\" in:\n%s", text, out);
+}
+
+/* The running reporting daemon answers the tool's report, through its own socket. */
+static void reporting_answers(void)
+{
+    char out[8192];
+    int rc = testenv_run_tool(
+        testenv, "report consultations-in-period --start 2026-01-01 --end 2026-01-31 --format json", out,
+        sizeof(out));
+    if (rc != 0)
+        fail_msg("tessera report failed (%d): %s", rc, out);
+}
+
+/* A copy of the suite's configuration with more lines at its end; its malloc'd path. */
+static char *config_with(const char *name, const char *more)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/%s", testenv->dir, name);
+    char cmd[1200], out[256];
+    snprintf(cmd, sizeof(cmd), "cp %s %s && chmod 600 %s", testenv->config, path, path);
+    assert_int_equal(run(cmd, out, sizeof(out)), 0);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs(more, f);
+    fclose(f);
+    return strdup(path);
+}
+
+static int lines_of(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int n = 0, c;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* A misspelt key or section was passed over and its default applied, curve_publc_key leaving the
+ * bus unencrypted: every program of the suite (a daemon, the tool, the poller) now stops, exit 2,
+ * naming the file, the line, the section, the key and the one meant; a variable of no setting too. */
+static void test_an_unknown_setting_stops_every_program_naming_it(void **state)
+{
+    (void)state;
+    char *bad = config_with("misspelt.conf",
+                            "\n[records]\ncurve_publc_key = rq:rC^7F(9a)Z4W*B!wLnwbvb2=1R$Oq)jA1rFa)@\n");
+    int line = lines_of(bad);
+    char out[8192], text[600], cmd[1200];
+    snprintf(text, sizeof(text),
+             "%s:%d: [records] has no setting 'curve_publc_key' (did you mean 'curve_public_key'?)", bad,
+             line);
+    snprintf(cmd, sizeof(cmd), "timeout 30 %s/tessera-records --config %s", TSR_BIN_DIR, bad);
+    assert_int_equal(run(cmd, out, sizeof(out)), 2);
+    expect_says(out, text);
+    snprintf(cmd, sizeof(cmd), "timeout 30 %s/tessera --config %s audit verify", TSR_BIN_DIR, bad);
+    assert_int_equal(run(cmd, out, sizeof(out)), 2);
+    expect_says(out, text);
+    snprintf(cmd, sizeof(cmd), "timeout 30 %s/tessera-spine-poller --config %s --once", TSR_BIN_DIR, bad);
+    assert_int_equal(run(cmd, out, sizeof(out)), 2);
+    expect_says(out, text);
+    free(bad);
+
+    bad = config_with("section.conf", "\n[recrods]\ndb_pool = 4\n");
+    snprintf(cmd, sizeof(cmd), "timeout 30 %s/tessera-workflow --config %s", TSR_BIN_DIR, bad);
+    assert_int_equal(run(cmd, out, sizeof(out)), 2);
+    snprintf(text, sizeof(text),
+             "%s:%d: there is no section [recrods] in Tessera's configuration (did you mean [records]?)", bad,
+             lines_of(bad) - 1);
+    expect_says(out, text);
+    free(bad);
+
+    assert_int_equal(start_another("records", "TESSERA_RECORDS_DB_POL=4", "", out, sizeof(out)), 2);
+    expect_says(out,
+                "The environment variable TESSERA_RECORDS_DB_POL names no setting: [records] has no setting "
+                "'db_pol' (did you mean TESSERA_RECORDS_DB_POOL?)");
+    assert_int_equal(start_another("notifications",
+                                   "TESSERA_NOTIFICATIONS_EMAIL_KINDS=request-recieved,step-overdue", "", out,
+                                   sizeof(out)),
+                     2);
+    expect_says(
+        out, "notifications.email_kinds lists 'request-recieved', which is no kind of notice (did you mean "
+             "'request-received'?)");
+    expect_says(out, "Its value comes from the environment variable TESSERA_NOTIFICATIONS_EMAIL_KINDS.");
+    /* None of them touched the running daemons. */
+    reporting_answers();
+}
+
+/* 'The setting records.db_pool is abc' did not say the environment set it. */
+static void test_a_bad_value_names_where_it_was_set(void **state)
+{
+    (void)state;
+    char out[8192];
+    assert_int_equal(start_another("records", "TESSERA_RECORDS_DB_POOL=abc", "", out, sizeof(out)), 2);
+    expect_says(out,
+                "The setting 'records.db_pool' is 'abc': it must be a whole number from 1 to 64. Its value "
+                "comes from the environment variable TESSERA_RECORDS_DB_POOL.");
+    assert_int_equal(start_another("cpis", "TESSERA_CPIS_LA_ODS_CODE='not an ods'", "", out, sizeof(out)), 2);
+    expect_says(out, "Its value comes from the environment variable TESSERA_CPIS_LA_ODS_CODE.");
+    char *bad = config_with("range.conf", "\n[gateway]\nsession_ttl_s = 5\n");
+    char cmd[1200], text[600];
+    snprintf(cmd, sizeof(cmd), "timeout 30 %s/tessera-gateway --config %s", TSR_BIN_DIR, bad);
+    assert_int_equal(run(cmd, out, sizeof(out)), 2);
+    snprintf(text, sizeof(text), "Its value comes from line %d of %s.", lines_of(bad), bad);
+    expect_says(out, "'gateway.session_ttl_s' is '5'");
+    expect_says(out, text);
+    free(bad);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_an_unknown_setting_stops_every_program_naming_it),
+        cmocka_unit_test(test_a_bad_value_names_where_it_was_set),
+    };
+    return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
+}
