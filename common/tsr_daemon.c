@@ -1,6 +1,7 @@
 #include "tsr_daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -115,6 +117,7 @@ struct tsr_daemon {
     long idempotency_keep_days; /* tessera.idempotency_keep_days */
     long outbox_keep_days;      /* tessera.outbox_keep_days */
     long housekeeping_ms;       /* tessera.housekeeping_ms: how often what is past keeping goes */
+    int locks[2];               /* this copy's hold on its ipc:// endpoints (daemon__claim), or -1 */
     int exit_code;
     tsr_daemon_hooks_t hooks;
     int hooks_released;
@@ -180,15 +183,40 @@ static const Tsr__Actor daemon__nobody = TSR__ACTOR__INIT;
  * Start-up
  * ---------------------------------------------------------------------------------------------- */
 
-static const char *daemon__config_path(int argc, char **argv)
+static void daemon__usage(FILE *out, const char *name)
 {
+    fprintf(out,
+            "usage: tessera-%s --config FILE\n"
+            "       tessera-%s --help | --version\n"
+            "Settings come from FILE (or $TESSERA_CONFIG); TESSERA_<SECTION>_<KEY> overrides any.\n",
+            name, name);
+}
+
+/* The command line: --config FILE (or --config=FILE), else TESSERA_CONFIG, into *path. 0 to start;
+ * 1 when done already (--help, --version); -1 for anything else, said on stderr: an option a daemon
+ * does not take (a -v meant as --version) must not start a second copy of the daemon. */
+static int daemon__read_args(const char *name, int argc, char **argv, const char **path)
+{
+    *path = getenv("TESSERA_CONFIG");
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            return argv[i + 1];
-        if (strncmp(argv[i], "--config=", 9) == 0)
-            return argv[i] + 9;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            *path = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            *path = argv[i] + 9;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            daemon__usage(stdout, name);
+            return 1;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("tessera-%s %s\n", name, TSR_VERSION);
+            return 1;
+        } else {
+            fprintf(stderr, "tessera-%s: %s '%s'\n", name,
+                    strcmp(argv[i], "--config") == 0 ? "a file must follow" : "unknown option", argv[i]);
+            daemon__usage(stderr, name);
+            return -1;
+        }
     }
-    return getenv("TESSERA_CONFIG");
+    return 0;
 }
 
 static int daemon__key(const tsr_daemon_t *self, const char *suffix, char *buf, size_t size)
@@ -267,17 +295,15 @@ const char *tsr_daemon_installed_path(const char *name, char *out, size_t size)
 tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
 {
     tsr_daemon_keep_freed_memory();
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: tessera-%s --config FILE\n"
-                   "Settings come from FILE (or $TESSERA_CONFIG); TESSERA_<SECTION>_<KEY> overrides any.\n",
-                   name);
-            exit(0);
-        }
-    }
+    const char *path = NULL;
+    int args = daemon__read_args(name, argc, argv, &path);
+    if (args > 0)
+        exit(TSR_EXIT_OK);
+    if (args < 0)
+        return NULL;
     tsr_error_t err;
     tsr_error_clear(&err);
-    tsr_config_t *config = tsr_config_load(daemon__config_path(argc, argv), &err);
+    tsr_config_t *config = tsr_config_load(path, &err);
     if (config == NULL) {
         fprintf(stderr, "tessera-%s: %s\n", name, err.message);
         return NULL;
@@ -299,6 +325,7 @@ tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv)
     }
     self->name = strdup(name);
     self->config = config;
+    self->locks[0] = self->locks[1] = -1;
     /* tessera.demo is read by some daemons only, but is a setting of the whole instance: every
      * daemon refuses a bad one. */
     int demo = 0;
@@ -366,8 +393,68 @@ int tsr_daemon_use_timezone(tsr_daemon_t *self, const char *key)
     return 0;
 }
 
+/* The lock file of an ipc:// endpoint, ipc://PATH's PATH.lock, beside the socket; NULL for one of
+ * another kind (tcp://, whose bind fails while another process holds the port; inproc://). */
+static const char *daemon__lock_path(const char *endpoint, char *buf, size_t size)
+{
+    if (strncmp(endpoint, "ipc://", 6) != 0 || endpoint[6] == '@' || endpoint[6] == '\0')
+        return NULL;
+    int n = snprintf(buf, size, "%s.lock", endpoint + 6);
+    return n > 0 && (size_t)n < size ? buf : NULL;
+}
+
+/* This copy's claim on its endpoints, before it binds them or touches anything it shares: a lock on
+ * each ipc:// endpoint's lock file, held until the process ends. ZeroMQ's bind of an ipc:// endpoint
+ * removes the socket file it finds and makes its own, so a second copy of a daemon (a hand-started
+ * one beside systemd's, a `tessera-records --version` taken for a daemon's start) took the first's
+ * requests and events away from it, and removed the socket when it stopped: the first ran on, cut off,
+ * while its callers failed. The second now refuses to start, naming the first. 0, or -1 logged. */
+static int daemon__claim(tsr_daemon_t *self)
+{
+    static const char *const suffixes[2] = {"rpc", "events"};
+    for (int i = 0; i < 2; i++) {
+        char path[4200];
+        if (daemon__lock_path(self->endpoints[i], path, sizeof(path)) == NULL)
+            continue;
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            tsr_log_error(NULL, "cannot open %s, the lock of %s.%s (%s): %s", path, self->name, suffixes[i],
+                          self->endpoints[i], strerror(errno));
+            return -1;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int busy = errno == EWOULDBLOCK;
+            char holder[64] = "";
+            ssize_t n = busy ? pread(fd, holder, sizeof(holder) - 1, 0) : -1;
+            holder[n > 0 ? n : 0] = '\0';
+            holder[strcspn(holder, "\n")] = '\0';
+            close(fd);
+            if (busy)
+                tsr_log_error(NULL,
+                              "another copy of tessera-%s is running on %s.%s (%s): %s%s holds its lock %s. "
+                              "This one does not start: stop that one first, or give this one endpoints of "
+                              "its own",
+                              self->name, self->name, suffixes[i], self->endpoints[i],
+                              holder[0] ? "process " : "", holder[0] ? holder : "another process", path);
+            else
+                tsr_log_error(NULL, "cannot lock %s, the lock of %s.%s: %s", path, self->name, suffixes[i],
+                              strerror(errno));
+            return -1;
+        }
+        /* Who holds it, for the message of a copy refused. */
+        char me[64];
+        int len = snprintf(me, sizeof(me), "%d (tessera-%.32s)\n", (int)getpid(), self->name);
+        if (ftruncate(fd, 0) != 0 || pwrite(fd, me, (size_t)len, 0) != len)
+            tsr_log_warn(NULL, "cannot write this process's id into %s: %s", path, strerror(errno));
+        self->locks[i] = fd;
+    }
+    return 0;
+}
+
 int tsr_daemon_migrate(tsr_daemon_t *self, const tsr_migration_t *migrations, size_t count)
 {
+    if (daemon__claim(self) != 0)
+        return -1;
     tsr_error_t err;
     tsr_error_clear(&err);
     self->db = tsr_db_new(&self->loop, self->db_url, self->name, (int)self->db_pool, &err);
@@ -1430,13 +1517,12 @@ static void daemon__on_drain_timer(uv_timer_t *timer)
     }
 }
 
-static void daemon__on_signal(uv_signal_t *handle, int signum)
+/* Stops taking work and drains what is in flight, then stops (daemon__on_drain_timer). */
+static void daemon__drain(tsr_daemon_t *self)
 {
-    tsr_daemon_t *self = handle->data;
     if (self->draining)
         return;
     self->draining = 1;
-    tsr_log_info(NULL, "%s received; draining in-flight work", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     /* Take no new work, but keep reading the bus until drained: a request that arrives now is
      * refused at once with shutting_down (daemon__dispatch), so that its caller can retry
      * elsewhere instead of waiting out its deadline for a reply that would never come. Replies to
@@ -1459,7 +1545,16 @@ static void daemon__on_signal(uv_signal_t *handle, int signum)
     uv_timer_start(&self->drain_timer, daemon__on_drain_timer, 0, 20);
 }
 
-/* Binds socket to the endpoint of <name>.rpc (which 0) or <name>.events (1). */
+static void daemon__on_signal(uv_signal_t *handle, int signum)
+{
+    tsr_daemon_t *self = handle->data;
+    if (self->draining)
+        return;
+    tsr_log_info(NULL, "%s received; draining in-flight work", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    daemon__drain(self);
+}
+
+/* Binds socket to the endpoint of <name>.rpc (which 0) or <name>.events (1), claimed already. */
 static int daemon__bind(tsr_daemon_t *self, void *socket, int which)
 {
     char key[128];
@@ -1471,7 +1566,13 @@ static int daemon__bind(tsr_daemon_t *self, void *socket, int which)
         return -1;
     }
     if (zmq_bind(socket, endpoint) != 0) {
-        tsr_log_error(NULL, "cannot bind %s to %s: %s", key, endpoint, zmq_strerror(errno));
+        int e = errno;
+        /* A tcp:// endpoint has no lock file: the port taken is how a second copy learns of the first. */
+        tsr_log_error(NULL, "cannot bind %s to %s: %s%s", key, endpoint, zmq_strerror(e),
+                      e == EADDRINUSE
+                          ? " (another process holds it: another copy of this daemon, or a daemon "
+                            "given the same endpoint)"
+                          : "");
         return -1;
     }
     return 0;
@@ -1525,6 +1626,7 @@ int tsr_daemon_run(tsr_daemon_t *self)
     zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(self->pub, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(self->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    /* The endpoints are this copy's: tsr_daemon_migrate claimed them. */
     if (daemon__bind(self, self->router, 0) != 0 || daemon__bind(self, self->pub, 1) != 0)
         return TSR_EXIT_FAILED;
     self->reads =
@@ -1584,9 +1686,10 @@ int tsr_daemon_run(tsr_daemon_t *self)
                        (uint64_t)job->interval_ms);
     }
     if (self->hooks.start && self->hooks.start(self, self->hooks.arg) != 0) {
-        tsr_log_error(NULL, "start-up failed");
+        /* No signal came: say what did, and stop as a drain would (nothing is in flight yet). */
+        tsr_log_error(NULL, "start-up failed (above); stopping");
         self->exit_code = TSR_EXIT_FAILED;
-        daemon__on_signal(&self->sigterm, SIGTERM);
+        daemon__drain(self);
     } else {
         tsr_log_info(NULL, "ready");
     }
@@ -1629,6 +1732,10 @@ void tsr_daemon_destroy(tsr_daemon_t **self_p)
     zmq_ctx_term(self->zmq);
     tsr_curve_use(NULL);
     tsr_curve_destroy(&self->curve);
+    /* Last: let go of the endpoints only once their sockets are closed (and their files removed). */
+    for (int i = 0; i < 2; i++)
+        if (self->locks[i] >= 0)
+            close(self->locks[i]);
     tsr_config_destroy(&self->config);
     free(self->name);
     free(self);

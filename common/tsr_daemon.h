@@ -1,7 +1,8 @@
 /* tsr_daemon: the skeleton every Tessera daemon is built on, so that each reads like the others.
  *
- *   d = tsr_daemon_new("records", argc, argv)     configuration and log
- *   tsr_daemon_migrate(d, migrations, n)          database and its migrations
+ *   d = tsr_daemon_new("records", argc, argv)     command line, configuration and log
+ *   tsr_daemon_migrate(d, migrations, n)          this copy's claim on its endpoints; database and
+ *                                                 its migrations
  *   tsr_daemon_handle(d, handlers, n)             request handlers (ROUTER)
  *   tsr_daemon_subscribe(d, "records", apply)     events of another daemon (inbox)
  *   tsr_daemon_run(d)                             bind, loop, drain on SIGTERM
@@ -127,10 +128,10 @@ typedef int (*tsr_wants_fn)(const Tsr__Envelope *event);
 #define TSR_EXIT_FAILED 1
 #define TSR_EXIT_CONFIG 2
 
-/* Reads --config FILE (or TESSERA_CONFIG), the configuration (the file, then the environment over
- * it) and opens the log, then checks every setting of the skeleton's own (<name>.db_url, db_pool,
- * rpc and events, and [tessera]'s); NULL, having said why on stderr, on bad configuration: exit
- * TSR_EXIT_CONFIG. */
+/* Reads the command line (--config FILE, else TESSERA_CONFIG; --help and --version answer and exit
+ * 0), the configuration (the file, then the environment over it) and opens the log, then checks
+ * every setting of the skeleton's own (<name>.db_url, db_pool, rpc and events, and [tessera]'s);
+ * NULL, having said why on stderr, on any other option or bad configuration: exit TSR_EXIT_CONFIG. */
 tsr_daemon_t *tsr_daemon_new(const char *name, int argc, char **argv);
 /* Logs err, a setting's fault that a daemon's own check of its configuration found (err->field
  * names the setting), saying where its value came from, and returns TSR_EXIT_CONFIG for main
@@ -147,8 +148,11 @@ void tsr_daemon_keep_freed_memory(void);
 const char *tsr_daemon_installed_path(const char *name, char *out, size_t size);
 void tsr_daemon_destroy(tsr_daemon_t **self_p);
 
-/* Connects the pool and applies the common migrations, then the daemon's own. 0, or -1 logged:
- * exit TSR_EXIT_FAILED. */
+/* Claims the daemon's endpoints for this copy, then connects the pool and applies the common
+ * migrations, then the daemon's own. The claim is a lock on each ipc:// endpoint's PATH.lock, held
+ * until the process ends: while another copy of the daemon holds it, this one does nothing further
+ * (it would take the other's sockets over) and fails, naming the other's pid. A tcp:// endpoint is
+ * claimed by its bind, in tsr_daemon_run. 0, or -1 logged: exit TSR_EXIT_FAILED. */
 int tsr_daemon_migrate(tsr_daemon_t *self, const tsr_migration_t *migrations, size_t count);
 void tsr_daemon_handle(tsr_daemon_t *self, const tsr_handler_def_t *handlers, size_t count);
 /* Names the handlers (of those given to tsr_daemon_handle) that only read and emit events, e.g. a

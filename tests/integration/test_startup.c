@@ -1,6 +1,8 @@
-/* A daemon's start, as an operator meets it beside a running suite: a setting it does not know stops
- * it with the configuration's exit status, naming the file, the line or the variable, and the
- * setting meant; a bad value names where it was set. */
+/* A daemon's start, as an operator meets it beside a running suite: a second copy of a daemon
+ * refuses to start and leaves the first's sockets alone; an option or a setting it does not know
+ * stops it with the configuration's exit status, naming the file, the line or the variable, and the
+ * setting meant; a bad value names where it was set; a start that fails says so, and not that a
+ * signal came. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +51,26 @@ static void expect_says(const char *out, const char *text)
         fail_msg("expected \"%s\" in:\n%s", text, out);
 }
 
+/* The inode of the suite's run/<name>: a socket made again (taken over) is a new one. */
+static ino_t inode_of(const char *name)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/run/%s", testenv->dir, name);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        fail_msg("%s is gone", path);
+    return st.st_ino;
+}
+
+static int pid_of(const char *daemon)
+{
+    for (int i = 0; i < TESTENV_DAEMONS; i++)
+        if (strcmp(testenv_daemon_name(i), daemon) == 0)
+            return testenv->pids[i];
+    fail_msg("no daemon %s", daemon);
+    return -1;
+}
+
 /* The running reporting daemon answers the tool's report, through its own socket. */
 static void reporting_answers(void)
 {
@@ -58,6 +80,71 @@ static void reporting_answers(void)
         sizeof(out));
     if (rc != 0)
         fail_msg("tessera report failed (%d): %s", rc, out);
+}
+
+/* A second tessera-reporting on the same instance started "ready", made run/reporting.rpc and
+ * .events again and took the first's requests; stopped, it removed them, and the first ran on cut
+ * off while `tessera report` failed and /readyz said 200. It now refuses, naming the first, and the
+ * first's sockets are the same files and answer. The same for a gateway whose HTTP address is taken
+ * (by the first): it used to make the gateway's sockets again before it failed. */
+static void test_a_second_copy_refuses_to_start_and_the_first_still_answers(void **state)
+{
+    (void)state;
+    ino_t rpc = inode_of("reporting.rpc"), events = inode_of("reporting.events");
+    char out[8192], text[600];
+    assert_int_equal(start_another("reporting", "", "", out, sizeof(out)), 1);
+    snprintf(text, sizeof(text),
+             "another copy of tessera-reporting is running on reporting.rpc (ipc://%s/run/reporting.rpc): "
+             "process %d (tessera-reporting)",
+             testenv->dir, pid_of("reporting"));
+    expect_says(out, text);
+    expect_says(out, "This one does not start");
+    assert_null(strstr(out, "\"ready\""));
+    assert_true(inode_of("reporting.rpc") == rpc);
+    assert_true(inode_of("reporting.events") == events);
+    reporting_answers();
+
+    char addr[160], settings[200];
+    testenv_response_t r = testenv_http(testenv, "GET", "/readyz", NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    char path[400];
+    snprintf(path, sizeof(path), "%s/run/gateway.addr", testenv->dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(addr, sizeof(addr), f));
+    fclose(f);
+    addr[strcspn(addr, "\r\n")] = '\0';
+    rpc = inode_of("gateway.rpc");
+    events = inode_of("gateway.events");
+    snprintf(settings, sizeof(settings), "TESSERA_HTTP_ADDR=%s", addr);
+    assert_int_equal(start_another("gateway", settings, "", out, sizeof(out)), 1);
+    expect_says(out, "another copy of tessera-gateway is running on gateway.rpc");
+    assert_true(inode_of("gateway.rpc") == rpc);
+    assert_true(inode_of("gateway.events") == events);
+    r = testenv_http(testenv, "GET", "/readyz", NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+}
+
+/* Daemons started on any option they did not know: `tessera-records --version` with a configuration
+ * was a second records daemon. */
+static void test_an_unknown_option_is_refused_with_usage_and_version_answers(void **state)
+{
+    (void)state;
+    ino_t rpc = inode_of("records.rpc");
+    char out[4096];
+    assert_int_equal(start_another("records", "", "-v", out, sizeof(out)), 2);
+    expect_says(out, "tessera-records: unknown option '-v'");
+    expect_says(out, "usage: tessera-records --config FILE");
+    assert_int_equal(start_another("records", "", "extra", out, sizeof(out)), 2);
+    expect_says(out, "unknown option 'extra'");
+    assert_int_equal(start_another("records", "", "--version", out, sizeof(out)), 0);
+    expect_says(out, "tessera-records 0.");
+    assert_null(strstr(out, "another copy"));
+    assert_int_equal(start_another("records", "", "--help", out, sizeof(out)), 0);
+    expect_says(out, "usage: tessera-records --config FILE");
+    assert_true(inode_of("records.rpc") == rpc);
 }
 
 /* A copy of the suite's configuration with more lines at its end; its malloc'd path. */
@@ -156,11 +243,39 @@ static void test_a_bad_value_names_where_it_was_set(void **state)
     free(bad);
 }
 
+/* A gateway whose HTTP address was taken logged "SIGTERM received; draining" though no signal came. */
+static void test_a_gateway_that_cannot_listen_says_so_and_exits_1(void **state)
+{
+    (void)state;
+    int holder = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(holder >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(holder, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(holder, 1), 0);
+    assert_int_equal(getsockname(holder, (struct sockaddr *)&a, &len), 0);
+    testenv_kill(testenv, "gateway", SIGTERM);
+    assert_int_equal(testenv_wait_exit(testenv, "gateway", 15000), 0);
+    char settings[64], out[8192], text[128];
+    snprintf(settings, sizeof(settings), "TESSERA_HTTP_ADDR=127.0.0.1:%d", ntohs(a.sin_port));
+    assert_int_equal(start_another("gateway", settings, "", out, sizeof(out)), 1);
+    snprintf(text, sizeof(text), "cannot listen on http.addr 127.0.0.1:%d", ntohs(a.sin_port));
+    expect_says(out, text);
+    expect_says(out, "start-up failed (above); stopping");
+    assert_null(strstr(out, "SIGTERM"));
+    close(holder);
+    testenv_restart(testenv, "gateway");
+    reporting_answers();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_second_copy_refuses_to_start_and_the_first_still_answers),
+        cmocka_unit_test(test_an_unknown_option_is_refused_with_usage_and_version_answers),
         cmocka_unit_test(test_an_unknown_setting_stops_every_program_naming_it),
         cmocka_unit_test(test_a_bad_value_names_where_it_was_set),
+        cmocka_unit_test(test_a_gateway_that_cannot_listen_says_so_and_exits_1),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
