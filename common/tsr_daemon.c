@@ -1809,6 +1809,20 @@ int tsr_daemon_autocommit(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn don
     return daemon__submit_txn(self, fn, done, arg, 0);
 }
 
+int tsr_daemon_txn_now(tsr_daemon_t *self, tsr_txn_fn fn, void *arg, tsr_error_t *err)
+{
+    PGconn *conn = tsr_db_acquire(self->db, err);
+    if (conn == NULL)
+        return -1;
+    int rc = tsr_db_begin(conn, err);
+    if (rc == 0 && (rc = fn(conn, arg, err)) == 0)
+        rc = tsr_db_command(conn, "COMMIT", err);
+    else if (rc != 0)
+        tsr_db_command(conn, "ROLLBACK", NULL);
+    tsr_db_release(self->db, conn);
+    return rc;
+}
+
 /* ------------------------------------------------------------------------------------------------
  * Periodic jobs
  * ---------------------------------------------------------------------------------------------- */

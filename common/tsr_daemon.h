@@ -207,6 +207,10 @@ int tsr_daemon_txn(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void
 /* The same without an enclosing transaction: each statement of fn commits on its own. For work
  * that is one statement, or reads, where BEGIN and COMMIT would be two round trips for nothing. */
 int tsr_daemon_autocommit(tsr_daemon_t *self, tsr_txn_fn fn, tsr_txn_done_fn done, void *arg);
+/* Runs fn inside a transaction now, on the calling thread, after tsr_daemon_migrate and before
+ * tsr_daemon_run: start-up work that must be done before the daemon answers anything (the gauges a
+ * periodic job keeps, set before its first interval has passed). 0, or -1 with err. */
+int tsr_daemon_txn_now(tsr_daemon_t *self, tsr_txn_fn fn, void *arg, tsr_error_t *err);
 /* Runs fn inside a transaction on the thread pool every interval_ms, from when the daemon is ready
  * until SIGTERM; one run at a time, and the drain waits for a run in progress. what names the job
  * in the log when a run fails. Up to 5 a daemon, with those of tsr_daemon_housekeeping, added before

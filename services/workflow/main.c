@@ -38,17 +38,23 @@ static const tsr_handler_def_t workflow_handlers[] = {
 /* The daemons that ask for steps to be started (<producer>.step.requested). */
 static const char *const workflow_step_requesters[] = {"cpis"};
 
-/* The overdue scan and the gauges (queues, closed days), on a timer (workflow.overdue_check_ms). */
-static int workflow__scan(PGconn *conn, void *arg, tsr_error_t *err)
+/* The gauges: the queues' and the closed days'. */
+static int workflow__gauges(PGconn *conn, void *arg, tsr_error_t *err)
 {
     (void)arg;
+    wf_due_metrics();
+    return wf_queue_metrics(conn, err);
+}
+
+/* The overdue scan and the gauges, on a timer (workflow.overdue_check_ms). */
+static int workflow__scan(PGconn *conn, void *arg, tsr_error_t *err)
+{
     int raised = 0;
     if (wf_overdue_scan(conn, &raised, err) != 0)
         return -1;
     if (raised > 0)
         tsr_log_info(NULL, "raised %d overdue notices", raised);
-    wf_due_metrics();
-    return wf_queue_metrics(conn, err);
+    return workflow__gauges(conn, arg, err);
 }
 
 /* The definitions shipped with the suite: installed beside the program, else in the source tree. */
@@ -93,6 +99,11 @@ int main(int argc, char **argv)
         goto done;
     }
     tsr_db_release(tsr_daemon_db(daemon), conn);
+    /* The gauges from the start, not an overdue_check_ms later (up to a day): an alert on a queue, or
+     * on closed days running out, meets no gap after a restart. */
+    if (tsr_daemon_txn_now(daemon, workflow__gauges, NULL, &err) != 0)
+        tsr_log_warn(NULL, "the queue gauges could not be set at start-up (the overdue scan sets them): %s",
+                     err.message);
     tsr_daemon_handle(daemon, workflow_handlers, sizeof(workflow_handlers) / sizeof(workflow_handlers[0]));
     if (tsr_daemon_subscribe(daemon, "accounts", wf_directory_apply_accounts_event) != 0)
         goto done;

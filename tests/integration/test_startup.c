@@ -1,8 +1,8 @@
 /* A daemon's start, as an operator meets it beside a running suite: a second copy of a daemon
  * refuses to start and leaves the first's sockets alone; an option or a setting it does not know
  * stops it with the configuration's exit status, naming the file, the line or the variable, and the
- * setting meant; a bad value names where it was set; a start that fails says so, and not that a
- * signal came. */
+ * setting meant; a bad value names where it was set; the gauges of periodic jobs are there from the
+ * start; a start that fails says so, and not that a signal came. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -243,6 +243,30 @@ static void test_a_bad_value_names_where_it_was_set(void **state)
     free(bad);
 }
 
+/* The queue gauges appeared only at the first overdue scan (30 s, up to a day, after a start) and the
+ * CP-IS error queue's at the first metrics_ms: an alert on them met a gap after every restart. */
+static void test_the_gauges_are_set_from_the_start(void **state)
+{
+    (void)state;
+    testenv_restart_with(testenv, "workflow", "TESSERA_WORKFLOW_OVERDUE_CHECK_MS", "86400000");
+    testenv_restart_with(testenv, "cpis", "TESSERA_CPIS_METRICS_MS", "3600000");
+    testenv_response_t r = testenv_http(testenv, "GET", "/metrics", NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    const char *gauges[][2] = {
+        {"tessera_workflow_queue_items", "queue=\"cp-is-worker\""},
+        {"tessera_workflow_queue_oldest_age_seconds", "queue=\"system-support\""},
+        {"tessera_workflow_queue_overdue_items", "queue=\"cp-is-worker\""},
+        {"tessera_workflow_closed_days_ahead", NULL},
+        {"tessera_cpis_error_queue_items", "source=\"notification\""},
+        {"tessera_cpis_error_queue_oldest_age_seconds", "source=\"response\""},
+    };
+    for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
+        if (testenv_metric_in(r.body, gauges[i][0], gauges[i][1]) < 0)
+            fail_msg("/metrics has no %s{%s} after a restart", gauges[i][0],
+                     gauges[i][1] ? gauges[i][1] : "");
+    testenv_response_free(&r);
+}
+
 /* A gateway whose HTTP address was taken logged "SIGTERM received; draining" though no signal came. */
 static void test_a_gateway_that_cannot_listen_says_so_and_exits_1(void **state)
 {
@@ -275,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_an_unknown_option_is_refused_with_usage_and_version_answers),
         cmocka_unit_test(test_an_unknown_setting_stops_every_program_naming_it),
         cmocka_unit_test(test_a_bad_value_names_where_it_was_set),
+        cmocka_unit_test(test_the_gauges_are_set_from_the_start),
         cmocka_unit_test(test_a_gateway_that_cannot_listen_says_so_and_exits_1),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
