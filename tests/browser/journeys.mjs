@@ -54,7 +54,8 @@ async function navTo(kb, page, name) {
 }
 
 const journeys = [];
-const journey = (name, run) => journeys.push({ name, run });
+// options: the browser's own, e.g. { timezoneId } for a computer set to another zone than the office's.
+const journey = (name, run, options = {}) => journeys.push({ name, run, options });
 
 journey('sign in with a wrong password, then in and out; the workview with its folders and counts', async (s, ctx) => {
   const { page } = s;
@@ -159,7 +160,7 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
   await s.check('consultation-section-1-error');
   // The summary's link takes the focus to the field at fault.
   await kb.press(page.locator('.govuk-error-summary a').first());
-  expect(await page.locator('#s1-consulted-at').evaluate((el) => el === document.activeElement), "the error summary's link does not focus the date");
+  expect(await page.locator('#s1-consulted-at-day').evaluate((el) => el === document.activeElement), "the error summary's link does not focus the date's day");
   // The seed's wording: the contact's four fields under 'Details of person making contact', the
   // picklist's '-- Please Select --'.
   const contact = await text(page.locator('fieldset', { has: page.locator('#s1-contact-name') }).locator('legend'));
@@ -411,15 +412,15 @@ journey("Reports: the front-door dashboard; 'Consultations in period' with bar c
     await page.evaluate((q) => (location.hash = `#/reports/consultations-in-period?${q}`), query);
     await page.locator(`#${field}-error`).waitFor();
     await page.locator('#period-form').waitFor();
-    const link = page.locator(`.govuk-error-summary a[href="#${field}"]`);
-    expect((await link.count()) === 1, `the error summary of ?${query} does not link to ${field}: ${await text(page.locator('main'))}`);
+    const link = page.locator(`.govuk-error-summary a[href="#${field}-day"]`);
+    expect((await link.count()) === 1, `the error summary of ?${query} does not link to ${field}'s day: ${await text(page.locator('main'))}`);
     await kb.press(link);
-    expect(await page.locator(`#${field}`).evaluate((el) => el === document.activeElement), `the error summary's link does not focus ${field}`);
+    expect(await page.locator(`#${field}-day`).evaluate((el) => el === document.activeElement), `the error summary's link does not focus ${field}'s day`);
   }
   // The same for the front-door dashboard: its figures of now, and the form with the fault.
   await page.evaluate(() => (location.hash = '#/reports/front-door-dashboard?start=2026-12-07&end=2026-12-01'));
   await page.locator('#end-error').waitFor();
-  expect((await page.locator('.govuk-error-summary a[href="#end"]').count()) === 1, `the dashboard's error summary does not link to end: ${await text(page.locator('main'))}`);
+  expect((await page.locator('.govuk-error-summary a[href="#end-day"]').count()) === 1, `the dashboard's error summary does not link to end: ${await text(page.locator('main'))}`);
   expect((await page.locator('#dashboard').count()) === 1, 'the dashboard of a bad period shows no figures of now');
   await page.evaluate((q) => (location.hash = `#/reports/consultations-in-period?${q}`), 'start=2026-12-07&end=2026-12-01');
   await page.locator('#end-error').waitFor();
@@ -1746,7 +1747,7 @@ journey("Senior practitioner: Ask system support (seed 001) for a team session a
   await kb.choose(page.locator('#s1-arrangement'), 'As part of a usual team meeting');
   await kb.type(page.locator('#s1-topics'), 'Recording a CP-IS case note; finding the Incoming requests folder.');
   const hint = await text(page.locator('#s1-team-meeting-on-hint'));
-  expect(hint === "Required if Arrangement is 'As part of a usual team meeting'.", `the meeting date's hint reads '${hint}'`);
+  expect(hint.startsWith("Required if Arrangement is 'As part of a usual team meeting'."), `the meeting date's hint reads '${hint}'`);
   await kb.press(page.getByLabel('Section completed'));
   await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
   await page.locator('#s1-team-meeting-on-error', { hasText: 'As part of a usual team meeting' }).waitFor();
@@ -1937,6 +1938,79 @@ journey("MASH manager: the session ends as section 2 is saved; the sign-in page 
   expect(!(await text(page.locator('body'))).includes(secret) && !(await page.locator('#draft-banner').count()), "another worker sees the manager's unsaved typing");
   await signOut(s);
 });
+journey("Dates on the office's clock, from a computer set to New York's time: a consultation's date and time typed into the Design System's day, month, year, hour and minute boxes, refused first with the month left out, a day that is not real and a time the clocks skipped (each named, next to its part); the hour the clocks showed twice read as `tessera import` reads it (GMT), one saved at its first showing kept as it was when saved back unchanged, and a summer time recorded as London's", async (s, ctx) => {
+  const { page } = s;
+  const kb = await signIn(s, 'mash.admin');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  const zone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+  expect(zone === 'America/New_York', `the browser's zone is ${zone}`);
+  await startConsultation(s, kb, 'Hampden', 'Hampden Children Centre (7500065)', false);
+  const stepId = /#\/steps\/(\d+)/.exec(page.url())[1];
+  const token = await page.evaluate(() => sessionStorage.getItem('tessera.token'));
+  const consultedAt = async () => (await apiCall(ctx.base, token, 'GET', `/api/v1/steps/${stepId}`)).sections[0].data.consulted_at;
+  const box = page.locator('#s1-consulted-at');
+  const part = (p) => page.locator(`#s1-consulted-at-${p}`);
+  const shown = async () => (await box.locator('input').evaluateAll((els) => els.map((e) => e.value))).join(' ');
+  const save = async () => kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+  // Saved as the instant `want` (the API has it), then the page drawn afresh from what is stored.
+  const savedAs = async (want, what) => {
+    await save();
+    let got;
+    for (let i = 0; i < 40 && Date.parse((got = await consultedAt())) !== Date.parse(want); i++) await page.waitForTimeout(250);
+    expect(Date.parse(got) === Date.parse(want), `${what} was saved as ${got}, not ${want}`);
+    await page.reload();
+    await page.getByRole('heading', { name: '1. Details of consultation' }).waitFor();
+  };
+  // No browser date control, whose order follows the browser's locale: five labelled text boxes.
+  const parts = await box.locator('input').evaluateAll((els) => els.map((e) => `${e.labels[0].textContent.trim()}:${e.type}`).join(' '));
+  expect(parts === 'Day:text Month:text Year:text Hour:text Minute:text', `the date and time's inputs: ${parts}`);
+  const legend = await text(page.locator('fieldset', { has: box }).locator('legend').first());
+  expect(legend === 'Date and time of consultation (required)', `the date and time's legend: ${legend}`);
+  // The month left out: named, and only the month marked; the summary's link leads to it.
+  for (const [p, v] of [['day', '7'], ['year', '2025'], ['hour', '10'], ['minute', '30']]) await kb.type(part(p), v);
+  await save();
+  const summary = page.locator('.govuk-error-summary');
+  await summary.getByRole('link', { name: 'Date and time of consultation must include a month' }).waitFor();
+  await page.locator('#s1-consulted-at-error', { hasText: 'Date and time of consultation must include a month' }).waitFor();
+  const marked = await box.locator('input.govuk-input--error').evaluateAll((els) => els.map((e) => e.dataset.part).join(' '));
+  expect(marked === 'month', `the parts marked in error: ${marked}`);
+  expect(await page.locator('fieldset', { has: box }).first().evaluate((el) => el.getAttribute('aria-describedby').includes('s1-consulted-at-error')), 'the fieldset is not described by its error');
+  await kb.press(summary.getByRole('link'));
+  expect(await part('month').evaluate((el) => el === document.activeElement), "the error summary's link does not focus the month");
+  await s.check('consultation-date-missing-month');
+  // 31 February is no date.
+  await kb.type(part('month'), '2');
+  await kb.type(part('day'), '31');
+  await save();
+  await page.locator('#s1-consulted-at-error', { hasText: 'Date and time of consultation must be a real date' }).waitFor();
+  // 01:30 on 30 March 2025 never happened in London: the clocks went from 01:00 to 02:00.
+  await kb.date(box, '2025-03-30', '01:30');
+  await save();
+  await page.locator('#s1-consulted-at-error', { hasText: 'the clocks went forward an hour on 30/03/2025 and skipped 01:30' }).waitFor();
+  expect(await part('hour').evaluate((el) => el.classList.contains('govuk-input--error')), 'the skipped hour is not marked');
+  await s.check('consultation-date-skipped-hour');
+  expect((await consultedAt()) === undefined, 'a refused date and time was saved');
+  // 01:30 on 26 October 2025 was shown twice: the second time (GMT), as the import reads it.
+  await kb.date(box, '2025-10-26', '01:30');
+  await savedAs('2025-10-26T01:30:00Z', '26/10/2025 01:30');
+  expect((await shown()) === '26 10 2025 01 30', `26/10/2025 01:30 GMT is shown as ${await shown()}`);
+  // Saved by another client at its first showing (01:30 BST): shown as 01:30, and saved back
+  // unchanged it is the instant it was.
+  await apiCall(ctx.base, token, 'PUT', `/api/v1/steps/${stepId}/sections/1`, { data: { consulted_at: '2025-10-26T00:30:00Z' }, completed: false });
+  await page.reload();
+  await page.getByRole('heading', { name: '1. Details of consultation' }).waitFor();
+  expect((await shown()) === '26 10 2025 01 30', `01:30 BST is shown as ${await shown()}`);
+  await save();
+  await banner(page, 'Section 1 saved.');
+  const kept = await consultedAt();
+  expect(Date.parse(kept) === Date.parse('2025-10-26T00:30:00Z'), `01:30 BST saved back unchanged became ${kept}`);
+  // A summer time is London's (BST), not New York's, and shown so.
+  await kb.date(box, '2025-07-07', '10:30');
+  await savedAs('2025-07-07T09:30:00Z', '07/07/2025 10:30');
+  expect((await shown()) === '7 7 2025 10 30', `07/07/2025 10:30 BST is shown as ${await shown()}`);
+  await s.check('consultation-date-saved');
+  await signOut(s);
+}, { timezoneId: 'America/New_York' });
 
 const started = Date.now();
 log('starting the suite with demo data (scripts/run.sh)');
@@ -1960,7 +2034,7 @@ try {
     log(`journey: ${j.name}`);
     try {
       await session.close();
-      await session.open();
+      await session.open(j.options);
       await j.run(session, ctx);
       log(`  passed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     } catch (error) {

@@ -92,29 +92,9 @@ export async function signInApi(base, username) {
   return (await apiCall(base, null, 'POST', '/api/v1/session', { username, password: PASSWORD })).token;
 }
 
-// The order in which Chromium's date inputs take day, month and year by keyboard follows the
-// locale it was built with (Debian's headless one: month first), whatever the page's language.
-let dateOrder = 'dmy';
-let hourCycle = 24;
-
 export async function launchBrowser() {
   if (!fs.existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing: run 'make deps' (Debian's chromium package)`);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
-  const probe = await browser.newPage();
-  await probe.setContent('<input type="date" id="d" aria-label="probe">');
-  await probe.focus('#d');
-  await probe.keyboard.type('01022026');
-  dateOrder = (await probe.inputValue('#d')) === '2026-01-02' ? 'mdy' : 'dmy';
-  // And its time parts: a 24-hour clock, or (the same locale) 12 hours and AM / PM, which typing
-  // "0636" alone leaves unset, and the input empty ("1300" would pass either way: 13 sets PM).
-  await probe.setContent('<input type="datetime-local" id="t" aria-label="probe">');
-  await probe.focus('#t');
-  await probe.keyboard.type(dateOrder === 'mdy' ? '01022026' : '02012026');
-  await probe.keyboard.press('ArrowRight');
-  await probe.keyboard.type('0100');
-  hourCycle = (await probe.inputValue('#t')) === '2026-01-02T01:00' ? 24 : 12;
-  await probe.close();
-  return browser;
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
 }
 
 // Pages and the checks made on each: screenshots named in order, axe-core with no serious or
@@ -129,8 +109,9 @@ export class Session {
     this.failedRequests = [];
   }
 
-  async open() {
-    this.context = await this.browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/London', acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  // timezoneId: the zone of the computer the browser runs on (the office's, unless a journey says).
+  async open({ timezoneId = 'Europe/London' } = {}) {
+    this.context = await this.browser.newContext({ locale: 'en-GB', timezoneId, acceptDownloads: true, viewport: { width: 1280, height: 900 } });
     this.page = await this.context.newPage();
     this.page.setDefaultTimeout(20000);
     this.page.on('console', (m) => {
@@ -265,24 +246,14 @@ export class Keyboard {
     fail(`no option starting '${text}' in ${locator}`);
   }
 
-  // A date or date-time input: its parts typed in the order the browser takes them.
+  // The Design System's date input (the locator is its .govuk-date-input): day, month and year typed
+  // into their boxes as a worker types them (7, 12, 2026), and with a time (HH:MM) its hour and minute.
   async date(locator, isoDate, time) {
-    await this.focus(locator);
+    const id = await locator.getAttribute('id');
+    expect(id && (await locator.evaluate((el) => el.classList.contains('govuk-date-input'))), `${locator} is not a date input`);
     const [y, m, d] = isoDate.split('-');
-    await this.page.keyboard.type(dateOrder === 'mdy' ? `${m}${d}${y}` : `${d}${m}${y}`);
-    if (time) {
-      await this.page.keyboard.press('ArrowRight');
-      const [hh, mm] = time.split(':');
-      const hour = Number(hh);
-      if (hourCycle === 12) {
-        await this.page.keyboard.type(`${String(hour % 12 || 12).padStart(2, '0')}${mm}`);
-        await this.page.keyboard.type(hour < 12 ? 'A' : 'P');
-      } else {
-        await this.page.keyboard.type(`${hh}${mm}`);
-      }
-    }
-    const want = time ? `${isoDate}T${time}` : isoDate;
-    const got = await locator.inputValue();
-    expect(got === want, `typing ${want} into ${locator} gave '${got}'`);
+    const parts = { day: String(Number(d)), month: String(Number(m)), year: y };
+    if (time) [parts.hour, parts.minute] = time.split(':');
+    for (const [part, value] of Object.entries(parts)) await this.type(this.page.locator(`#${id}-${part}`), value);
   }
 }

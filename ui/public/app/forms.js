@@ -3,7 +3,8 @@
 // (e.g. "data.consulted_at", "next_actions[0].reason"); inputs carry that name in data-field, or
 // several names there, space-separated, where one control answers for more than one.
 import { ApiError, get } from './api.js';
-import { html, render } from './html.js';
+import { officeClock, officeInstant } from './clock.js';
+import { formatDate, html, render } from './html.js';
 
 const TITLE_PREFIX = 'Error: ';
 
@@ -41,12 +42,16 @@ function inputFor(field, scope) {
 // sections ("sections.2": complete section 2 before completing the request) is the page's, whichever
 // of its forms was sent. `note` says, above the faults, what was done all the same (a section saved
 // before the request that was refused).
+// A fault of a date input's own (partsOf) names the parts at fault ('month'): those are marked, and
+// the summary links to the first of them; one from the API marks them all and links to the day.
 export function showErrors(errors, scope = document.getElementById('app'), { note } = {}) {
   const page = document.getElementById('app') || scope;
   clearErrors(page);
   const items = errors.map((e) => {
-    const input = e.field ? inputFor(e.field, scope) || (/^sections\./.test(e.field) ? inputFor(e.field, page) : null) : null;
-    if (input) markInput(input, e.message);
+    let input = e.field ? inputFor(e.field, scope) || (/^sections\./.test(e.field) ? inputFor(e.field, page) : null) : null;
+    const parts = input?.closest('.govuk-date-input') && e.parts?.length ? e.parts.map((p) => partOf(input, p)).filter(Boolean) : [];
+    if (input) markInput(input, e.message, parts);
+    if (parts.length) input = parts[0];
     return { message: e.message, target: input ? input.id : '' };
   });
   const summary = document.createElement('div');
@@ -81,12 +86,22 @@ export function showErrors(errors, scope = document.getElementById('app'), { not
   summary.focus();
 }
 
-function markInput(input, message) {
-  const group = input.closest('.govuk-form-group');
+// A date input's part (day, month, year, hour, minute) beside one of its parts.
+function partOf(input, part) {
+  return input.closest('.govuk-date-input')?.querySelector(`[data-part="${part}"]`) || null;
+}
+
+function markInput(input, message, parts = []) {
+  // A date input is one field of several inputs: its group is the fieldset's, its error the whole's,
+  // and each part at fault (all of them, unless some are named) is marked.
+  const dates = input.closest('.govuk-date-input');
+  const owner = dates || input;
+  const group = owner.closest('.govuk-form-group');
   group?.classList.add('govuk-form-group--error');
   const kind = input.tagName === 'SELECT' ? 'select' : input.tagName === 'TEXTAREA' ? 'textarea' : 'input';
-  if (input.classList.contains(`govuk-${kind}`)) input.classList.add(`govuk-${kind}--error`);
-  const id = `${input.id}-error`;
+  const marked = dates ? (parts.length ? parts : [...dates.querySelectorAll('input')]) : [input];
+  for (const el of marked) if (el.classList.contains(`govuk-${kind}`)) el.classList.add(`govuk-${kind}--error`);
+  const id = `${owner.id}-error`;
   const p = document.createElement('p');
   p.className = 'govuk-error-message';
   p.id = id;
@@ -95,9 +110,11 @@ function markInput(input, message) {
   // Before the input (for a group of radios or checkboxes, before the group), as the pattern shows.
   const before = input.closest('.govuk-radios, .govuk-checkboxes, .govuk-date-input') || input;
   before.parentNode.insertBefore(p, before);
-  const described = input.getAttribute('aria-describedby') || '';
-  input.dataset.describedByError = described;
-  input.setAttribute('aria-describedby', `${described} ${id}`.trim());
+  // A date input's fieldset is described by the error, as its hint.
+  const describedEl = dates ? dates.closest('fieldset') || input : input;
+  const described = describedEl.getAttribute('aria-describedby') || '';
+  describedEl.dataset.describedByError = described;
+  describedEl.setAttribute('aria-describedby', `${described} ${id}`.trim());
 }
 
 // Runs an action of a form; an API error (or a check of the page's own) is shown in the summary.
@@ -109,7 +126,7 @@ export async function attempt(action, { field, scope, note } = {}) {
     if (error instanceof ApiError) {
       // Each fault the API named, next to its field and in the summary, in the order of the form.
       showErrors(
-        error.errors.map((e) => ({ field: e.field || field || '', message: e.message })),
+        error.errors.map((e) => ({ field: e.field || field || '', message: e.message, parts: e.parts })),
         scope,
         { note },
       );
@@ -170,6 +187,119 @@ export function select({ id, name, label, field, options, value = '', placeholde
       ${options.map((o) => html`<option value="${o.value}"${o.value === value ? ' selected' : ''}>${o.title}</option>`)}
     </select>
   </div>`;
+}
+
+// The Design System's date input: day, month and year, each a text box of its own in a fieldset, so
+// that 7 December is never typed or read as 12 July whatever the browser's locale. With `time`, hour
+// and minute beside them on a 24-hour clock: the time the office's clock (Europe/London) showed,
+// whatever the computer's zone. `value` is the API's: a date (YYYY-MM-DD), or with `time` an instant
+// (RFC 3339), shown on the office's clock and kept as it was when saved back unchanged (readDate).
+// `subject` names the field in its errors ('Period start must be a real date'); the legend by default.
+// The day input carries the API field, so that the error summary leads to it.
+const DATE_PARTS = ['day', 'month', 'year'];
+const TIME_PARTS = ['hour', 'minute'];
+const PART_WIDTHS = { day: 2, month: 2, year: 4, hour: 2, minute: 2 };
+
+export function dateInput({ id, name, legend, field, value = '', hint, time = false, subject, legendClass = 'govuk-fieldset__legend--s' }) {
+  const shown = Object.fromEntries([...DATE_PARTS, ...TIME_PARTS].map((p) => [p, '']));
+  const instant = time && value ? Date.parse(value) : NaN;
+  if (!Number.isNaN(instant)) {
+    const c = officeClock(instant);
+    Object.assign(shown, { day: String(c.day), month: String(c.month), year: String(c.year), hour: String(c.hour).padStart(2, '0'), minute: String(c.minute).padStart(2, '0') });
+  } else if (!time && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    const [y, m, d] = value.split('-');
+    Object.assign(shown, { day: String(Number(d)), month: String(Number(m)), year: y });
+  }
+  const example = time ? 'For example, 27 3 2007 and 14 30 for 2:30pm, UK time' : 'For example, 27 3 2007';
+  const parts = time ? [...DATE_PARTS, ...TIME_PARTS] : DATE_PARTS;
+  return html`<div class="govuk-form-group">
+    <fieldset class="govuk-fieldset" role="group" aria-describedby="${id}-hint">
+      <legend class="govuk-fieldset__legend ${legendClass}">${legend}</legend>
+      <div id="${id}-hint" class="govuk-hint">${hint ? `${hint} ` : ''}${example}</div>
+      <div class="govuk-date-input" id="${id}" data-date-input="${name}" data-subject="${subject || legend}"${
+        time ? html` data-time=""${Number.isNaN(instant) ? '' : html` data-instant="${value}"`}` : ''
+      }>
+        ${parts.map(
+          (p, i) => html`<div class="govuk-date-input__item${p === 'hour' ? ' app-date-input__item--time' : ''}">
+            <div class="govuk-form-group">
+              <label class="govuk-label govuk-date-input__label" for="${id}-${p}">${p[0].toUpperCase()}${p.slice(1)}</label>
+              <input class="govuk-input govuk-date-input__input govuk-input--width-${PART_WIDTHS[p]}" id="${id}-${p}" type="text" inputmode="numeric"
+                autocomplete="off" data-part="${p}" value="${shown[p]}"${i === 0 ? html` data-field="${field || name}"` : ''}>
+            </div>
+          </div>`,
+        )}
+      </div>
+    </fieldset>
+  </div>`;
+}
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+// 'a month', 'a day and year', 'an hour and minute': the parts missing, as the pattern's errors say.
+function partsInWords(parts) {
+  const words = parts.map((p, i) => (i === 0 ? `${p === 'hour' ? 'an' : 'a'} ${p}` : p));
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}` : words[0];
+}
+
+// What a date input holds, as the API takes it: { value } (a date YYYY-MM-DD, or with time an RFC
+// 3339 instant with the office's offset; '' when left empty), or { fault } ({ field, message, parts }
+// for showErrors) when it is not a date, in the Design System's words: 'must include a month', 'must
+// be a real date'. A time the office's clock skipped (the clocks going forward) is a fault; one it
+// showed twice (going back) is its second showing, as `tessera import` reads it.
+export function readDate(scope, name) {
+  const box = scope.querySelector(`[data-date-input="${CSS.escape(name)}"]`);
+  if (!box) return { value: '' };
+  const time = box.dataset.time !== undefined;
+  const names = time ? [...DATE_PARTS, ...TIME_PARTS] : DATE_PARTS;
+  const typed = Object.fromEntries(names.map((p) => [p, (box.querySelector(`[data-part="${p}"]`)?.value || '').trim()]));
+  const subject = box.dataset.subject;
+  const fault = (message, parts) => ({ fault: { field: box.querySelector('[data-field]').dataset.field, message, parts } });
+  const missing = names.filter((p) => !typed[p]);
+  if (missing.length === names.length) return { value: '' };
+  if (missing.length) return fault(`${subject} must include ${partsInWords(missing)}`, missing);
+  const notNumbers = names.filter((p) => !/^\d+$/.test(typed[p]));
+  const n = Object.fromEntries(names.map((p) => [p, Number(typed[p])]));
+  if (notNumbers.some((p) => DATE_PARTS.includes(p))) return fault(`${subject} must be a real date`, notNumbers.filter((p) => DATE_PARTS.includes(p)));
+  if (typed.year.length !== 4) return fault(`${subject} must include a year with 4 numbers`, ['year']);
+  const badMonth = n.month < 1 || n.month > 12;
+  const leap = (n.year % 4 === 0 && n.year % 100 !== 0) || n.year % 400 === 0;
+  const badDay = n.day < 1 || n.day > (badMonth ? 31 : DAYS_IN_MONTH[n.month - 1]) || (n.month === 2 && n.day === 29 && !leap);
+  if (badMonth || badDay || n.year < 1000) return fault(`${subject} must be a real date`, [...(badDay ? ['day'] : []), ...(badMonth ? ['month'] : []), ...(n.year < 1000 ? ['year'] : [])]);
+  const date = `${typed.year}-${String(n.month).padStart(2, '0')}-${String(n.day).padStart(2, '0')}`;
+  if (!time) return { value: date };
+  const badTime = [...(notNumbers.includes('hour') || n.hour > 23 ? ['hour'] : []), ...(notNumbers.includes('minute') || n.minute > 59 ? ['minute'] : [])];
+  if (badTime.length) return fault(`${subject} must be a real time`, badTime);
+  // Shown and saved back unchanged: the instant it was, though the clock showed it twice.
+  const kept = box.dataset.instant ? Date.parse(box.dataset.instant) : NaN;
+  if (!Number.isNaN(kept)) {
+    const c = officeClock(kept);
+    if (c.date === date && c.hour === n.hour && c.minute === n.minute) return { value: box.dataset.instant };
+  }
+  const at = officeInstant(date, n.hour, n.minute);
+  const hhmm = `${typed.hour.padStart(2, '0')}:${typed.minute.padStart(2, '0')}`;
+  if (at.skipped) return fault(`${subject} must be a time the clock showed: the clocks went forward an hour on ${formatDate(date)} and skipped ${hhmm}`, ['hour']);
+  return { value: at.value };
+}
+
+// Every date input of a form: { values: { name: value }, faults: [...] }, in the form's order.
+export function readDates(form) {
+  const values = {};
+  const faults = [];
+  for (const box of form.querySelectorAll('[data-date-input]')) {
+    const { value, fault } = readDate(form, box.dataset.dateInput);
+    values[box.dataset.dateInput] = value || '';
+    if (fault) faults.push(fault);
+  }
+  return { values, faults };
+}
+
+// A form's own faults, found before anything is sent (a date that is not one), thrown where the API's
+// would be: attempt() shows them the same way, and nothing is sent.
+export class FormFaults extends ApiError {
+  constructor(faults) {
+    super(400, { code: 'invalid_value', field: faults[0]?.field, message: faults[0]?.message });
+    this.errors = faults.map((f) => ({ code: 'invalid_value', ...f }));
+  }
 }
 
 // Radios or checkboxes in a fieldset; the first input carries the field, so the summary links to it.

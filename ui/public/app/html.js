@@ -1,6 +1,8 @@
 // Building pages from strings safely: every value put into a template is escaped unless it is
 // markup made by html`` itself, so a name or note typed by a worker can never become markup.
 
+import { OFFICE_TZ } from './clock.js';
+
 class Markup {
   constructor(text) {
     this.text = text;
@@ -47,7 +49,7 @@ export function render(element, markup) {
 }
 
 // Dates as the seed shows them: 01/12/2022 and 01/12/2022 13:57, on the office clock.
-const TZ = 'Europe/London';
+const TZ = OFFICE_TZ;
 export function formatDate(value) {
   if (!value) return '';
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {

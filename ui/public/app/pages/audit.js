@@ -2,7 +2,7 @@
 // download of the report.
 import { download, get } from '../api.js';
 import { formatDateTime, html, render, table } from '../html.js';
-import { attempt, button, onSubmit, select, showErrors, textInput } from '../forms.js';
+import { attempt, button, dateInput, onSubmit, readDates, select, showErrors, textInput } from '../forms.js';
 import { go } from '../main.js';
 
 const KINDS = [
@@ -38,8 +38,8 @@ export async function auditPage({ app, query, isCurrent }) {
         <h2 class="govuk-heading-m">Audit reports</h2>
         <form id="report-form" novalidate>
           ${select({ id: 'kind', name: 'kind', label: 'Report', options: KINDS, value: query.kind || '' })}
-          ${textInput({ id: 'report-from', name: 'from', label: 'From', field: 'from', type: 'date', value: query.kind ? query.from || '' : '', classes: 'govuk-!-width-one-half' })}
-          ${textInput({ id: 'report-to', name: 'to', label: 'To', field: 'to', type: 'date', value: query.kind ? query.to || '' : '', classes: 'govuk-!-width-one-half' })}
+          ${dateInput({ id: 'report-from', name: 'from', legend: 'From', subject: 'The first day', field: 'from', value: query.kind ? query.from || '' : '' })}
+          ${dateInput({ id: 'report-to', name: 'to', legend: 'To', subject: 'The last day', field: 'to', value: query.kind ? query.to || '' : '' })}
           <div class="govuk-button-group">${button('Run report', { name: 'then', value: 'run' })}${button('Download CSV', { name: 'then', value: 'csv', secondary: true })}</div>
         </form>
       </div>
@@ -49,8 +49,8 @@ export async function auditPage({ app, query, isCurrent }) {
           ${textInput({ id: 'person-id', name: 'person_id', label: 'Person ID', value: query.person_id || '', classes: 'govuk-input--width-10' })}
           ${textInput({ id: 'account-id', name: 'account_id', label: 'Worker account ID', field: 'account_id', value: query.account_id || '', hint: 'What was done to a worker’s account: its roles, password, sign-in pause, end.', classes: 'govuk-input--width-10' })}
           ${textInput({ id: 'worker-id', name: 'worker_id', label: 'Worker ID', value: query.worker_id || '', hint: 'What a worker did.', classes: 'govuk-input--width-10' })}
-          ${textInput({ id: 'events-from', name: 'from', label: 'From', field: 'from', type: 'date', value: query.view === 'events' ? query.from || '' : '', classes: 'govuk-!-width-one-half' })}
-          ${textInput({ id: 'events-to', name: 'to', label: 'To', field: 'to', type: 'date', value: query.view === 'events' ? query.to || '' : '', classes: 'govuk-!-width-one-half' })}
+          ${dateInput({ id: 'events-from', name: 'from', legend: 'From', subject: 'The first day', field: 'from', value: query.view === 'events' ? query.from || '' : '' })}
+          ${dateInput({ id: 'events-to', name: 'to', legend: 'To', subject: 'The last day', field: 'to', value: query.view === 'events' ? query.to || '' : '' })}
           ${button('Show the trail')}
         </form>
       </div>
@@ -72,17 +72,20 @@ export async function auditPage({ app, query, isCurrent }) {
         )
       : ''}`,
   );
-  const params = (data, extra) => {
-    const out = new URLSearchParams(extra);
-    for (const [k, v] of data.entries()) if (v && k !== 'then') out.set(k, String(v).trim());
-    return out;
+  // The form's fields as the address's query (p), its dates as the API writes them, and the faults
+  // of those that are not dates.
+  const params = (form, data, extra) => {
+    const { values, faults } = readDates(form);
+    const p = new URLSearchParams(extra);
+    for (const [k, v] of [...data.entries(), ...Object.entries(values)]) if (v && k !== 'then') p.set(k, String(v).trim());
+    return { p, faults };
   };
-  onSubmit(document.getElementById('report-form'), async (data, submitter) => {
-    const p = params(data);
+  const reportForm = document.getElementById('report-form');
+  onSubmit(reportForm, async (data, submitter) => {
+    const { p, faults } = params(reportForm, data);
     const kind = p.get('kind');
-    if (!kind) {
-      return showErrors([{ field: 'kind', message: 'Select a report' }]);
-    }
+    if (!kind) faults.unshift({ field: 'kind', message: 'Select a report' });
+    if (faults.length) return showErrors(faults, reportForm);
     const range = { from: p.get('from') || undefined, to: p.get('to') || undefined };
     const path = `/api/v1/audit/reports/${encodeURIComponent(kind)}`;
     if (submitter?.value === 'csv') {
@@ -92,8 +95,10 @@ export async function auditPage({ app, query, isCurrent }) {
     const ok = await attempt(() => get(path, range));
     if (ok) go(`/audit?${p}`);
   });
-  onSubmit(document.getElementById('events-form'), async (data) => {
-    const p = params(data, { view: 'events' });
+  const eventsForm = document.getElementById('events-form');
+  onSubmit(eventsForm, async (data) => {
+    const { p, faults } = params(eventsForm, data, { view: 'events' });
+    if (faults.length) return showErrors(faults, eventsForm);
     const { view, ...rest } = Object.fromEntries(p);
     const ok = await attempt(() => get('/api/v1/audit/events', { ...rest, limit: 1 }));
     if (ok && view) go(`/audit?${p}`);

@@ -6,7 +6,7 @@ import { ApiError, get } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table } from '../html.js';
 import { attempt, button, onSubmit, showErrors } from '../forms.js';
 import { go } from '../main.js';
-import { barChart, periodFields, reportsNav } from './reports.js';
+import { barChart, periodFields, readPeriod, reportsNav } from './reports.js';
 
 const PATH = '/api/v1/reports/front-door-dashboard';
 
@@ -126,17 +126,14 @@ export async function dashboardPage({ app, query, isCurrent }) {
     <div id="dashboard-period">${refused ? '' : periodPart(d)}</div>`,
   );
   if (refused) showErrors(refused.errors);
-  onSubmit(document.getElementById('period-form'), async (data) => {
-    const s = data.get('start');
-    const e = data.get('end');
-    const missing = [];
-    if (!s) missing.push({ field: 'start', message: 'Enter the period start' });
-    if (!e) missing.push({ field: 'end', message: 'Enter the period end' });
+  const form = document.getElementById('period-form');
+  onSubmit(form, async () => {
+    const { start: s, end: e, faults } = readPeriod(form);
     // A period refused leaves no period figures on the page: the last period's would read as its.
     const dropPeriod = () => document.getElementById('dashboard-period')?.replaceChildren();
-    if (missing.length) {
+    if (faults.length) {
       dropPeriod();
-      return showErrors(missing);
+      return showErrors(faults);
     }
     // Checked here first so that a bad period is shown next to its field, not on an error page.
     const ok = await attempt(() => get(PATH, { start: s, end: e }));

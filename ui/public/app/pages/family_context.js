@@ -9,7 +9,7 @@
 // a refused mode's error (search_mode_not_allowed) is shown next to its field.
 import { ApiError, getWithReason, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
-import { attempt, button, onSubmit, showErrors, textInput, textarea } from '../forms.js';
+import { attempt, button, dateInput, onSubmit, readDate, showErrors, textInput, textarea } from '../forms.js';
 import { go } from '../main.js';
 import { nhs } from './people.js';
 
@@ -112,7 +112,7 @@ export async function familyContextPage({ app, query, isCurrent }) {
       <fieldset class="govuk-fieldset">
         <legend class="govuk-fieldset__legend govuk-fieldset__legend--m">Search by name and date of birth</legend>
         ${textInput({ id: 'fc-name', name: 'name', label: 'Name', value: query.name || '', hint: 'Any of their names; spelling mistakes and missing parts are allowed.', classes: 'govuk-!-width-two-thirds' })}
-        ${textInput({ id: 'fc-dob', name: 'dob', label: 'Date of birth', type: 'date', value: query.dob || '', hint: 'People with no date of birth recorded are still found by name.', classes: 'govuk-!-width-one-third' })}
+        ${dateInput({ id: 'fc-dob', name: 'dob', legend: 'Date of birth', field: 'dob', value: query.dob || '', hint: 'People with no date of birth recorded are still found by name.' })}
         ${button('Search by name', { name: 'mode', value: 'name' })}
       </fieldset>
       <fieldset class="govuk-fieldset">
@@ -124,16 +124,18 @@ export async function familyContextPage({ app, query, isCurrent }) {
     <div id="fc-results"></div>
     </div></div>`,
   );
-  onSubmit(document.getElementById('fc-search'), (data, submitter) => {
+  const searchForm = document.getElementById('fc-search');
+  onSubmit(searchForm, (data, submitter) => {
     const given = data.get('reason').trim();
     const name = data.get('name').trim();
-    const dob = data.get('dob');
+    const { value: dob, fault: dobFault } = readDate(searchForm, 'dob');
     const caseId = data.get('case_id').trim();
     // Enter in the case ID field submits with the form's first button: the filled field decides.
     const mode = submitter?.value === 'case-id' || (!name && !dob && caseId) ? 'case-id' : 'name';
     const missing = given ? [] : [missingReason()];
     if (mode === 'case-id' && !caseId) missing.push({ field: 'case_id', message: 'Enter a case ID' });
     if (mode === 'name' && !name) missing.push({ field: 'name', message: 'Enter a name to search for' });
+    if (mode === 'name' && dobFault) missing.push(dobFault);
     if (missing.length) return showErrors(missing);
     saveReason(given);
     go(mode === 'case-id' ? `/family-context?case_id=${encodeURIComponent(caseId)}` : `/family-context?name=${encodeURIComponent(name)}&dob=${encodeURIComponent(dob)}`);

@@ -8,10 +8,11 @@
 // open shows its display name only, as the API gives it (information governance may still hold it).
 import { ApiError, api, get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
-import { attempt, button, choices, findWorkersInto, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
+import { FormFaults, attempt, button, choices, dateInput, findWorkersInto, onSubmit, readDate, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
+import { officeToday } from '../clock.js';
 import { go, notify } from '../main.js';
 import { startableSteps, startForm, stepsTable, wireMoreSteps, wireStartForm } from './organisations.js';
-import { ALLOCATOR_ROLES, GENDERS, PERSON_WRITER_ROLES, canAddPeople, localToday } from './person_forms.js';
+import { ALLOCATOR_ROLES, GENDERS, PERSON_WRITER_ROLES, canAddPeople } from './person_forms.js';
 import { canRestrict, restrictionReason } from './restriction.js';
 import { RETENTION_ROLES, SERVICES, criterionTitle, serviceList, serviceTitle } from './retention.js';
 
@@ -71,7 +72,7 @@ export async function peoplePage({ app, query, isCurrent }) {
     html`<h1 class="govuk-heading-l">Find a person</h1>
     <form id="person-search" novalidate>
       ${textInput({ id: 'name', name: 'name', label: 'Name or person ID', value: name, hint: 'Any of their names; spelling mistakes are allowed.', classes: 'govuk-!-width-two-thirds' })}
-      ${textInput({ id: 'dob', name: 'dob', label: 'Date of birth', type: 'date', value: dob, classes: 'govuk-!-width-one-third' })}
+      ${dateInput({ id: 'dob', name: 'dob', legend: 'Date of birth', value: dob })}
       ${button('Search')}
     </form>
     ${found
@@ -97,9 +98,11 @@ export async function peoplePage({ app, query, isCurrent }) {
           ${found.next_cursor ? html`<p class="govuk-hint">More than ${PEOPLE_PAGE} people match: a date of birth narrows the search.</p>` : ''}</nav>`
       : ''}`,
   );
-  onSubmit(document.getElementById('person-search'), (data) => {
+  const searchForm = document.getElementById('person-search');
+  onSubmit(searchForm, (data) => {
     const n = data.get('name').trim();
-    const d = data.get('dob');
+    const { value: d, fault } = readDate(searchForm, 'dob');
+    if (fault) return showErrors([fault]);
     if (!n && !d) return showErrors([{ field: 'name', message: 'Enter a name, a person ID or a date of birth' }]);
     go(`/people?name=${encodeURIComponent(n)}&dob=${encodeURIComponent(d)}`);
   });
@@ -167,7 +170,7 @@ export async function personPage({ app, params, isCurrent }) {
   // A child's own number once born, or a new one for a number the NHS reported inactive (seed 003):
   // an unborn child's care is matched through the mother's number until the expected date of
   // delivery, and from that day the child's own number is needed (the API refuses it before).
-  const withNumber = session.hasRole(...PERSON_WRITER_ROLES) && (!person.unborn || (person.expected_delivery_date || '') <= localToday());
+  const withNumber = session.hasRole(...PERSON_WRITER_ROLES) && (!person.unborn || (person.expected_delivery_date || '') <= officeToday());
   const withDetails = session.hasRole(...PERSON_WRITER_ROLES);
   // Allocating a key worker or a team (records' allocators): the key worker is who CP-IS
   // notifications about a child go to (seed 003), and who opens a restricted record (seed 002).
@@ -343,7 +346,7 @@ function flagForm(r, schedule) {
         <div id="retention-criterion-hint" class="govuk-hint">From the council's retention schedule for the service.</div>
         <select class="govuk-select" id="retention-criterion" name="criterion" data-field="criterion" aria-describedby="retention-criterion-hint">${criterionOptions(schedule, chosen)}</select>
       </div>
-      ${textInput({ id: 'retention-closed-on', name: 'closed_on', label: 'Case closed on (optional)', field: 'closed_on', type: 'date', hint: "Leave empty for the day the service's last involvement ended." })}
+      ${dateInput({ id: 'retention-closed-on', name: 'closed_on', legend: 'Case closed on (optional)', subject: 'The day the case closed', field: 'closed_on', hint: "Leave empty for the day the service's last involvement ended." })}
       ${button('Flag for retention')}
     </form>`;
 }
@@ -366,10 +369,12 @@ function wireFlagForms(person, schedule) {
       const chosen = data.get('service');
       const body = { criterion: data.get('criterion') };
       const missing = [];
+      const closed = readDate(form, 'closed_on');
       if (!chosen) missing.push({ field: 'service', message: 'Select the service whose case has closed' });
       if (!body.criterion) missing.push({ field: 'criterion', message: 'Select the retention criterion that applies' });
+      if (closed.fault) missing.push(closed.fault);
       if (missing.length) return showErrors(missing, form);
-      if (data.get('closed_on')) body.closed_on = data.get('closed_on');
+      if (closed.value) body.closed_on = closed.value;
       const r = await attempt(() => put(`/api/v1/people/${person.id}/retention/${chosen}`, body), { scope: form });
       if (!r) return;
       const flag = (r.flags || []).find((f) => f.service === chosen);
@@ -398,7 +403,7 @@ function holdForms(hold, { nameOnly = false } = {}) {
         ? 'Keep this record past its retention for an ongoing inquiry. You can hold it without seeing it.'
         : 'Keep the record past its retention for an ongoing inquiry. A held record is never due for disposal.'}</p>
       ${textarea({ id: 'hold-reason', name: 'reason', label: 'Why the record is kept', field: 'reason', value: hold?.reason || '', rows: 3, hint: 'The inquiry it is kept for.' })}
-      ${textInput({ id: 'hold-review-date', name: 'review_date', label: 'Review date (optional)', field: 'review_date', type: 'date', value: hold?.review_date || '' })}
+      ${dateInput({ id: 'hold-review-date', name: 'review_date', legend: 'Review date (optional)', subject: 'The review date', field: 'review_date', value: hold?.review_date || '' })}
       ${button(hold ? 'Change the hold' : 'Hold the record', { secondary: !!hold })}
     </form>
     ${hold || nameOnly
@@ -414,8 +419,12 @@ function wireHoldForms(person) {
   const form = document.getElementById('hold-form');
   onSubmit(form, async (data) => {
     const body = { reason: data.get('reason').trim() };
-    if (!body.reason) return showErrors([{ field: 'reason', message: 'Enter why the record is kept: the inquiry it is kept for' }], form);
-    if (data.get('review_date')) body.review_date = data.get('review_date');
+    const review = readDate(form, 'review_date');
+    const missing = [];
+    if (!body.reason) missing.push({ field: 'reason', message: 'Enter why the record is kept: the inquiry it is kept for' });
+    if (review.fault) missing.push(review.fault);
+    if (missing.length) return showErrors(missing, form);
+    if (review.value) body.review_date = review.value;
     const r = await attempt(() => put(`/api/v1/people/${person.id}/retention-hold`, body), { scope: form });
     if (!r) return;
     notify(`The record is held${r.hold?.review_date ? ` (review by ${formatDate(r.hold.review_date)})` : ''}: it is not due for disposal while it is held.`);
@@ -457,17 +466,20 @@ function planForm(person) {
       ${person.unborn
         ? ''
         : select({ id: 'plan-legal-status', name: 'legal_status', label: 'Legal status', field: 'legal_status', options: LEGAL_STATUSES, placeholder: 'None (not in care)', hint: 'For a child in care only.' })}
-      ${textInput({ id: 'plan-start-date', name: 'start_date', label: 'Start date', field: 'start_date', type: 'date' })}
+      ${dateInput({ id: 'plan-start-date', name: 'start_date', legend: 'Start date', subject: 'The start date', field: 'start_date' })}
       ${button('Record plan')}
     </form>`;
 }
 
 function wirePlanForm(person) {
-  onSubmit(document.getElementById('plan-form'), async (data) => {
-    const body = { person_id: String(person.id), plan_type: data.get('plan_type'), start_date: data.get('start_date') };
+  const form = document.getElementById('plan-form');
+  onSubmit(form, async (data) => {
+    const start = readDate(form, 'start_date');
+    const body = { person_id: String(person.id), plan_type: data.get('plan_type'), start_date: start.value };
     const missing = [];
     if (!body.plan_type) missing.push({ field: 'plan_type', message: 'Select the plan' });
-    if (!body.start_date) missing.push({ field: 'start_date', message: 'Enter the date the plan started' });
+    if (start.fault) missing.push(start.fault);
+    else if (!body.start_date) missing.push({ field: 'start_date', message: 'Enter the date the plan started' });
     if (missing.length) return showErrors(missing);
     if (data.get('legal_status')) body.legal_status = data.get('legal_status');
     const plan = await attempt(() => post('/api/v1/cpis/plans', body));
@@ -519,7 +531,7 @@ function addressForm() {
       ${textInput({ id: 'address-line-3', name: 'line3', label: 'Address line 3 (optional)', autocomplete: 'address-line3' })}
       ${textInput({ id: 'address-town', name: 'town', label: 'Town or city', field: 'town', classes: 'govuk-!-width-two-thirds' })}
       ${textInput({ id: 'address-postcode', name: 'postcode', label: 'Postcode (optional)', field: 'postcode', classes: 'govuk-input--width-10', hint: 'Leave empty for an address abroad.' })}
-      ${textInput({ id: 'address-start-date', name: 'start_date', label: 'Living here from', field: 'start_date', type: 'date' })}
+      ${dateInput({ id: 'address-start-date', name: 'start_date', legend: 'Living here from', subject: 'The date they started living here', field: 'start_date' })}
       ${button('Add address')}
     </form>`;
 }
@@ -537,15 +549,19 @@ function wireAddresses(person, canChange) {
   if (!canChange) return;
   const form = document.getElementById('address-form');
   onSubmit(form, async (data) => {
-    const body = {
-      type: data.get('type'),
-      lines: ['line1', 'line2', 'line3'].map((k) => data.get(k).trim()).filter(Boolean),
-      town: data.get('town').trim(),
-      start_date: data.get('start_date'),
-    };
-    if (data.get('postcode').trim()) body.postcode = data.get('postcode').trim();
-    // Every fault at once comes from the API, each next to its field.
-    const saved = await attempt(() => post(`/api/v1/people/${person.id}/addresses`, body), { scope: form });
+    // Every fault at once comes from the API, each next to its field (a date that is not one first).
+    const saved = await attempt(() => {
+      const start = readDate(form, 'start_date');
+      if (start.fault) throw new FormFaults([start.fault]);
+      const body = {
+        type: data.get('type'),
+        lines: ['line1', 'line2', 'line3'].map((k) => data.get(k).trim()).filter(Boolean),
+        town: data.get('town').trim(),
+        start_date: start.value,
+      };
+      if (data.get('postcode').trim()) body.postcode = data.get('postcode').trim();
+      return post(`/api/v1/people/${person.id}/addresses`, body);
+    }, { scope: form });
     if (!saved) return;
     notify(`${addressType(saved.type)} ${addressText(saved)} recorded from ${formatDate(saved.start_date)}.`);
     go(`/people/${person.id}?address=${saved.id}`);
@@ -645,22 +661,25 @@ function caseNoteForm() {
       ${select({ id: 'note-type', name: 'type', label: 'Type', options: NOTE_TYPES })}
       ${textInput({ id: 'note-title', name: 'title', label: 'Title' })}
       ${textarea({ id: 'note-body', name: 'body', label: 'Note', rows: 6 })}
-      ${textInput({ id: 'note-occurred-at', name: 'occurred_at', label: 'When it happened', type: 'datetime-local', hint: 'Leave empty for now.' })}
+      ${dateInput({ id: 'note-occurred-at', name: 'occurred_at', legend: 'When it happened', subject: 'When it happened', field: 'occurred_at', time: true, hint: 'Leave empty for now.' })}
       ${button('Add case note')}
     </form>`;
 }
 
 function wireCaseNoteForm(person) {
-  onSubmit(document.getElementById('case-note-form'), async (data) => {
+  const form = document.getElementById('case-note-form');
+  onSubmit(form, async (data) => {
     const body = { type: data.get('type'), title: data.get('title').trim() };
+    // The time the office's clock showed, whatever this computer's zone.
+    const when = readDate(form, 'occurred_at');
     const missing = [];
     if (!body.type) missing.push({ field: 'type', message: 'Select the type of case note' });
     if (!body.title) missing.push({ field: 'title', message: 'Enter a title for the case note' });
+    if (when.fault) missing.push(when.fault);
     if (missing.length) return showErrors(missing);
     const text = data.get('body').trim();
     if (text) body.body = text;
-    const when = data.get('occurred_at');
-    if (when) body.occurred_at = new Date(when).toISOString();
+    if (when.value) body.occurred_at = when.value;
     const note = await attempt(() => post(`/api/v1/people/${person.id}/case-notes`, body, { idempotent: true }));
     if (!note) return;
     notify(`Case note '${note.title}' added.`);

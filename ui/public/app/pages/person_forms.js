@@ -6,7 +6,7 @@
 // added from the mother's record, with the expected date of delivery and no NHS number of its own.
 import { get, post, put, session } from '../api.js';
 import { formatDate, html, render } from '../html.js';
-import { attempt, button, choices, onSubmit, textInput, textarea } from '../forms.js';
+import { FormFaults, attempt, button, choices, dateInput, onSubmit, readDates, textInput, textarea } from '../forms.js';
 import { go, notify } from '../main.js';
 
 export const GENDERS = { female: 'Female', male: 'Male', indeterminate: 'Indeterminate', 'not-known': 'Not known' };
@@ -17,12 +17,6 @@ export const GENDERS = { female: 'Female', male: 'Male', indeterminate: 'Indeter
 export const ALLOCATOR_ROLES = ['admin', 'system-support', 'team-manager', 'mash-manager', 'head-of-service'];
 export const PERSON_WRITER_ROLES = ['admin', 'system-support', 'mash-admin', 'mash-manager', 'social-worker', 'senior-practitioner', 'team-manager', 'early-help-worker', 'safeguarding-admin', 'emergency-duty', 'business-information-admin', 'head-of-service'];
 
-// Today on this computer's calendar, as the API writes dates (YYYY-MM-DD).
-export function localToday() {
-  const now = new Date();
-  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
-}
-
 // The fields both forms share, each answering for the API's field of the same name.
 function personFields(p, { unborn, withNumber }) {
   const legal = p.legal_name || {};
@@ -30,21 +24,24 @@ function personFields(p, { unborn, withNumber }) {
     ${textInput({ id: 'details-family', name: 'family', label: 'Family name', field: 'legal_name.family', value: legal.family || '', hint: unborn ? '' : 'Exactly as on the birth certificate.' })}
     ${textarea({ id: 'details-other-names', name: 'other_names', label: 'Other names (optional)', field: 'other_names', value: (p.other_names || []).join('\n'), hint: 'Any other or alternative name they are known by, one to a line.', rows: 3 })}
     ${unborn
-      ? textInput({ id: 'details-edd', name: 'expected_delivery_date', label: 'Expected date of delivery', field: 'expected_delivery_date', type: 'date', value: p.expected_delivery_date || '', classes: 'govuk-!-width-one-third' })
-      : textInput({ id: 'details-dob', name: 'date_of_birth', label: 'Date of birth', field: 'date_of_birth', type: 'date', value: p.date_of_birth || '', hint: 'Leave empty if not known.', classes: 'govuk-!-width-one-third' })}
+      ? dateInput({ id: 'details-edd', name: 'expected_delivery_date', legend: 'Expected date of delivery', field: 'expected_delivery_date', value: p.expected_delivery_date || '' })
+      : dateInput({ id: 'details-dob', name: 'date_of_birth', legend: 'Date of birth', field: 'date_of_birth', value: p.date_of_birth || '', hint: 'Leave empty if not known.' })}
     ${choices({ id: 'details-gender', name: 'gender', legend: 'Gender', field: 'gender', options: Object.entries(GENDERS).map(([value, title]) => ({ value, title })), value: p.gender })}
     ${withNumber ? textInput({ id: 'details-nhs-number', name: 'nhs_number', label: 'NHS number (optional)', field: 'nhs_number', hint: '10 digits, for example 485 777 3456.', classes: 'govuk-input--width-10' }) : ''}`;
 }
 
-// The details as the API takes them: every one, as a PUT replaces them as a whole.
-function personBody(data, unborn) {
+// The details as the API takes them: every one, as a PUT replaces them as a whole. A date that is not
+// one is thrown as the form's fault (FormFaults), for attempt() to show; nothing is sent.
+function personBody(form, data, unborn) {
+  const { values, faults } = readDates(form);
+  if (faults.length) throw new FormFaults(faults);
   const body = {
     legal_name: { given: data.get('given').trim(), family: data.get('family').trim() },
     other_names: data.get('other_names').split('\n').map((n) => n.trim()).filter(Boolean),
-    date_of_birth: unborn ? null : data.get('date_of_birth') || null,
+    date_of_birth: unborn ? null : values.date_of_birth || null,
     gender: data.get('gender') || '',
   };
-  if (unborn) body.expected_delivery_date = data.get('expected_delivery_date') || '';
+  if (unborn) body.expected_delivery_date = values.expected_delivery_date || '';
   return body;
 }
 
@@ -71,7 +68,7 @@ export async function personDetailsPage({ app, params, isCurrent }) {
   const form = document.getElementById('details-form');
   onSubmit(form, async (data) => {
     // Every fault comes back from the API at once, each next to its field.
-    const saved = await attempt(() => put(`/api/v1/people/${person.id}/details`, personBody(data, person.unborn)), { scope: form });
+    const saved = await attempt(() => put(`/api/v1/people/${person.id}/details`, personBody(form, data, person.unborn)), { scope: form });
     if (!saved) return;
     notify(`${saved.display_name}'s details saved.`);
     go(`/people/${person.id}`);
@@ -111,12 +108,14 @@ export async function personBirthPage({ app, params, isCurrent }) {
   );
   const form = document.getElementById('birth-form');
   onSubmit(form, async (data) => {
-    const body = personBody(data, false);
-    body.date_of_birth = data.get('date_of_birth') || '';
-    const number = (data.get('nhs_number') || '').trim();
-    if (number) body.nhs_number = number;
     // Every fault comes back from the API at once, each next to its field.
-    const saved = await attempt(() => put(`/api/v1/people/${person.id}/birth`, body), { scope: form });
+    const saved = await attempt(() => {
+      const body = personBody(form, data, false);
+      body.date_of_birth = body.date_of_birth || '';
+      const number = (data.get('nhs_number') || '').trim();
+      if (number) body.nhs_number = number;
+      return put(`/api/v1/people/${person.id}/birth`, body);
+    }, { scope: form });
     if (!saved) return;
     notify(`The birth of ${saved.display_name} is recorded.`);
     go(`/people/${person.id}`);
@@ -152,16 +151,18 @@ export async function personAddPage({ app, query, isCurrent }) {
   );
   const form = document.getElementById('person-add-form');
   onSubmit(form, async (data) => {
-    const body = personBody(data, unborn);
-    if (unborn) {
-      body.unborn = true;
-      body.mother_id = mother.id;
-      delete body.date_of_birth;
-    } else if (data.get('nhs_number').trim()) {
-      body.nhs_number = data.get('nhs_number').trim();
-    }
-    if (!body.date_of_birth) delete body.date_of_birth;
-    const added = await attempt(() => post('/api/v1/people', body), { scope: form });
+    const added = await attempt(() => {
+      const body = personBody(form, data, unborn);
+      if (unborn) {
+        body.unborn = true;
+        body.mother_id = mother.id;
+        delete body.date_of_birth;
+      } else if (data.get('nhs_number').trim()) {
+        body.nhs_number = data.get('nhs_number').trim();
+      }
+      if (!body.date_of_birth) delete body.date_of_birth;
+      return post('/api/v1/people', body);
+    }, { scope: form });
     if (!added) return;
     notify(`${added.display_name} added${added.unborn ? `, expected on ${formatDate(added.expected_delivery_date)}` : ''}.`);
     go(`/people/${added.id}`);

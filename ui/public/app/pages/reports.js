@@ -1,8 +1,8 @@
 // 'Consultations in period' (seed 000): the period's consultations by source and by outcome, each
 // with a bar chart and its table, by organisation, and the rows; CSV and XLSX downloads.
 import { ApiError, download, get } from '../api.js';
-import { html, render, table } from '../html.js';
-import { attempt, button, onSubmit, showErrors, textInput } from '../forms.js';
+import { formatDate, html, render, table } from '../html.js';
+import { attempt, button, dateInput, onSubmit, readDates, showErrors } from '../forms.js';
 import { go } from '../main.js';
 
 const PATH = '/api/v1/reports/consultations-in-period';
@@ -40,9 +40,20 @@ export function reportsNav(current) {
 // The period's two date fields, for the report and the dashboard alike.
 export function periodFields(start, end) {
   return html`<div class="govuk-grid-row">
-      <div class="govuk-grid-column-one-quarter">${textInput({ id: 'start', name: 'start', label: 'Period start', type: 'date', value: start })}</div>
-      <div class="govuk-grid-column-one-quarter">${textInput({ id: 'end', name: 'end', label: 'Period end', type: 'date', value: end })}</div>
+      <div class="govuk-grid-column-one-half">${dateInput({ id: 'start', name: 'start', legend: 'Period start', value: start })}</div>
+      <div class="govuk-grid-column-one-half">${dateInput({ id: 'end', name: 'end', legend: 'Period end', value: end })}</div>
     </div>`;
+}
+
+// The period typed: { start, end } as the API takes them, or the faults to show (each date that is
+// not one, or not given), every one at once.
+export function readPeriod(form) {
+  const { values, faults } = readDates(form);
+  const given = new Set(faults.map((f) => f.field));
+  if (!values.start && !given.has('start')) faults.push({ field: 'start', message: 'Enter the period start' });
+  if (!values.end && !given.has('end')) faults.push({ field: 'end', message: 'Enter the period end' });
+  faults.sort((a, b) => (a.field === b.field ? 0 : a.field === 'start' ? -1 : 1));
+  return { start: values.start, end: values.end, faults };
 }
 
 function periodForm(start, end) {
@@ -61,7 +72,7 @@ function reportBody(r) {
   const rows = r.rows;
   return html`<h2 class="govuk-heading-l">${r.heading}</h2>
     <p class="govuk-body govuk-!-font-weight-bold">${r.subheading}</p>
-    <p class="govuk-body">Period start: ${r.period.start}<br>Period end: ${r.period.end}</p>
+    <p class="govuk-body">Period start: ${formatDate(r.period.start)}<br>Period end: ${formatDate(r.period.end)}</p>
     <div class="govuk-grid-row"><div class="govuk-grid-column-full">
     <h3 class="govuk-heading-m">${r.by_source.title}</h3>
     ${barChart('chart-by-source', 'Consultations by source of contact', r.by_source.items.map((i) => ({ label: i.title, count: i.count })))}
@@ -127,15 +138,12 @@ export async function reportPage({ app, query, isCurrent }) {
   // A period refused leaves no figures on the page: the last period's, under the error, would read
   // as the new one's.
   const dropResults = () => document.getElementById('report-results')?.remove();
-  onSubmit(document.getElementById('period-form'), async (data, submitter) => {
-    const s = data.get('start');
-    const e = data.get('end');
-    const missing = [];
-    if (!s) missing.push({ field: 'start', message: 'Enter the period start' });
-    if (!e) missing.push({ field: 'end', message: 'Enter the period end' });
-    if (missing.length) {
+  const form = document.getElementById('period-form');
+  onSubmit(form, async (data, submitter) => {
+    const { start: s, end: e, faults } = readPeriod(form);
+    if (faults.length) {
       dropResults();
-      return showErrors(missing);
+      return showErrors(faults);
     }
     const format = submitter?.value;
     if (format === 'csv' || format === 'xlsx') {

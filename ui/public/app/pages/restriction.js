@@ -6,7 +6,7 @@
 // page changes the restriction or lifts it. The access rule itself is the records daemon's.
 import { api, get, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table } from '../html.js';
-import { attempt, button, choices, onSubmit, showErrors, textInput } from '../forms.js';
+import { attempt, button, choices, dateInput, onSubmit, readDate, showErrors, textInput } from '../forms.js';
 import { go, notify } from '../main.js';
 
 export const RESTRICTION_ROLES = ['admin', 'system-support'];
@@ -63,7 +63,7 @@ export async function restrictionPage({ app, params, isCurrent }) {
     <p class="govuk-body">A restricted record can still be opened by the MASH team, the Emergency Duty team, the allocated worker(s) and their manager(s), heads of service and directors, business information administrators and system support. Anyone else sees the name only, and their attempt is recorded and their managers told.</p>
     <form id="restriction-form" novalidate>
       ${choices({ id: 'restriction-reason', name: 'reason', legend: 'Why is the record restricted?', field: 'reason', options: RESTRICTION_REASONS, value: person.restriction?.reason, legendClass: 'govuk-fieldset__legend--m' })}
-      ${textInput({ id: 'restriction-review-date', name: 'review_date', label: 'Review the restriction by', field: 'review_date', type: 'date', value: person.restriction?.review_date || '', hint: 'Restrictions are reviewed for validity regularly.', classes: 'govuk-!-width-one-third' })}
+      ${dateInput({ id: 'restriction-review-date', name: 'review_date', legend: 'Review the restriction by', subject: 'The review date', field: 'review_date', value: person.restriction?.review_date || '', hint: 'Restrictions are reviewed for validity regularly.' })}
       <h2 class="govuk-heading-m">Workers outside those groups who need access</h2>
       <div id="restriction-chosen">${chosenList()}</div>
       ${textInput({ id: 'restriction-find', name: 'q', label: 'Find a worker to name', field: 'workers', hint: 'Part of their name.' })}
@@ -106,10 +106,12 @@ export async function restrictionPage({ app, params, isCurrent }) {
       );
       return;
     }
-    const body = { reason: data.get('reason') || '', review_date: data.get('review_date') || '', workers: chosen.map((w) => w.id) };
+    const review = readDate(form, 'review_date');
+    const body = { reason: data.get('reason') || '', review_date: review.value || '', workers: chosen.map((w) => w.id) };
     const missing = [];
     if (!body.reason) missing.push({ field: 'reason', message: 'Select why the record is restricted' });
-    if (!body.review_date) missing.push({ field: 'review_date', message: 'Enter the date the restriction is reviewed by' });
+    if (review.fault) missing.push(review.fault);
+    else if (!body.review_date) missing.push({ field: 'review_date', message: 'Enter the date the restriction is reviewed by' });
     if (missing.length) return showErrors(missing, form);
     const saved = await attempt(() => put(`/api/v1/people/${person.id}/restriction`, body), { scope: form });
     if (!saved) return;
@@ -141,7 +143,7 @@ export async function restrictionReviewsPage({ app, query, isCurrent }) {
       <h1 class="govuk-heading-l">Restrictions to review</h1>
       <p class="govuk-body">Restricted records whose review date has come. Check that each restriction is still needed: keep it with a new review date, or lift it.</p>
       <form id="reviews-form" novalidate>
-        ${textInput({ id: 'reviews-on', name: 'on', label: 'To review by', field: 'on', type: 'date', value: on, hint: 'Today unless you choose another day.', classes: 'govuk-!-width-one-half' })}
+        ${dateInput({ id: 'reviews-on', name: 'on', legend: 'To review by', subject: 'The date to review by', field: 'on', value: on, hint: 'Today unless you choose another day.' })}
         ${button('Show restrictions')}
       </form>
     </div></div>
@@ -164,8 +166,10 @@ export async function restrictionReviewsPage({ app, query, isCurrent }) {
           : ''}${query.cursor ? html`<a class="govuk-link" href="${here}">Back to the first ${REVIEW_PAGE}</a>` : ''}</nav>`
       : ''}`,
   );
-  onSubmit(document.getElementById('reviews-form'), async (data) => {
-    const day = data.get('on');
+  const reviewsForm = document.getElementById('reviews-form');
+  onSubmit(reviewsForm, async () => {
+    const { value: day, fault } = readDate(reviewsForm, 'on');
+    if (fault) return showErrors([fault]);
     // The API's answer on the day first, so that a date it refuses is shown next to the field.
     const ok = await attempt(() => get('/api/v1/restrictions/due', { on: day, limit: 1 }));
     if (ok) go(`/restrictions?on=${encodeURIComponent(day || ok.on)}`);

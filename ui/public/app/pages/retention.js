@@ -7,9 +7,9 @@
 // (disposal.js), from today's list only: a record due on a day still to come is not due yet.
 import { get, session } from '../api.js';
 import { formatDate, html, render, table, tag } from '../html.js';
-import { attempt, button, onSubmit, textInput } from '../forms.js';
+import { attempt, button, dateInput, onSubmit, readDate, showErrors } from '../forms.js';
 import { go } from '../main.js';
-import { localToday } from './person_forms.js';
+import { officeToday } from '../clock.js';
 
 // Who holds records past their retention and sees what is due (the records daemon's keepers).
 export const RETENTION_ROLES = ['admin', 'system-support', 'auditor'];
@@ -60,7 +60,7 @@ export async function retentionDuePage({ app, query, isCurrent }) {
   const here = `#/retention?on=${encodeURIComponent(on)}`;
   // Disposed of from today's list only, the day the API checks a record is due on: on a day still
   // to come a record is not due yet.
-  const disposable = canDispose() && due.on === localToday();
+  const disposable = canDispose() && due.on === officeToday();
   render(
     app,
     html`<div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
@@ -69,7 +69,7 @@ export async function retentionDuePage({ app, query, isCurrent }) {
         to more than one service the longest period applies to the whole record), with no hold for an ongoing inquiry, no case still open,
         and every service they were involved with flagged. Each service then disposes of the record. Hold a record on its page to keep it longer.</p>
       <form id="due-form" novalidate>
-        ${textInput({ id: 'due-on', name: 'on', label: 'On', field: 'on', type: 'date', value: on, hint: 'The records due on this day. Today unless you choose another.', classes: 'govuk-!-width-one-half' })}
+        ${dateInput({ id: 'due-on', name: 'on', legend: 'On', subject: 'The day', field: 'on', value: on, hint: 'The records due on this day. Today unless you choose another.' })}
         ${button('Show records')}
       </form>
     </div></div>
@@ -92,8 +92,10 @@ export async function retentionDuePage({ app, query, isCurrent }) {
           : ''}${query.cursor ? html`<a class="govuk-link" href="${here}">Back to the first ${DUE_PAGE}</a>` : ''}</nav>`
       : ''}`,
   );
-  onSubmit(document.getElementById('due-form'), async (data) => {
-    const day = data.get('on');
+  const form = document.getElementById('due-form');
+  onSubmit(form, async () => {
+    const { value: day, fault } = readDate(form, 'on');
+    if (fault) return showErrors([fault]);
     // The API's answer on the day first, so that a date it refuses is shown next to the field.
     const ok = await attempt(() => get('/api/v1/retention/due', { on: day, limit: 1 }));
     if (ok) go(`/retention?on=${encodeURIComponent(day || ok.on)}`);

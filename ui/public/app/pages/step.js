@@ -4,7 +4,7 @@
 // system support, deleting a step recorded in error.
 import { ApiError, get, post, put, session } from '../api.js';
 import { formatDate, formatDateTime, html, raw, render, stepStateTag, summaryList, table, tag } from '../html.js';
-import { attempt, button, choices, clearErrors, onSubmit, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
+import { FormFaults, attempt, button, choices, clearErrors, dateInput, onSubmit, readDate, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { draftFor, forgetDraft, formValues, keepDraft, restoreForm, sameValues, whileShown } from '../drafts.js';
 import { go, notify } from '../main.js';
 import { MANAGER_ROLES, subjectLink } from './workview.js';
@@ -52,15 +52,6 @@ async function virtualWorkerRoles(step) {
   }
 }
 
-// datetime-local shows the worker's local time; the API takes RFC 3339.
-function toLocalInput(value) {
-  if (!value) return '';
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) return '';
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
 function fieldId(section, field) {
   return `s${section.number}-${field.name.replaceAll('_', '-')}`;
 }
@@ -89,10 +80,19 @@ function fieldInput(section, field, saved, recipients) {
   switch (field.type) {
     case 'long-text':
       return textarea({ ...common, value: value ?? '' });
+    // The Design System's date input (day, month, year; hour and minute on the office's clock).
     case 'datetime':
-      return textInput({ ...common, type: 'datetime-local', value: toLocalInput(value), classes: 'govuk-!-width-one-half', hint: [common.hint, field.not_future ? 'It cannot be in the future.' : ''].filter(Boolean).join(' ') || undefined });
     case 'date':
-      return textInput({ ...common, type: 'date', value: value ?? '', classes: 'govuk-!-width-one-half' });
+      return dateInput({
+        id,
+        name: field.name,
+        legend: label,
+        subject: field.title,
+        field: `data.${field.name}`,
+        value: value ?? '',
+        time: field.type === 'datetime',
+        hint: [common.hint, field.not_future ? 'It must be in the past.' : ''].filter(Boolean).join(' ') || undefined,
+      });
     case 'telephone':
       return textInput({ ...common, type: 'tel', value: value ?? '', classes: 'govuk-!-width-one-half', autocomplete: 'off' });
     case 'email':
@@ -160,22 +160,30 @@ function isFixed(section, field) {
   return Boolean(field.read_only) && v !== undefined && v !== null && v !== '';
 }
 
-// The section's data from its form, as the API takes it; empty fields are left out.
+// The section's data from its form, as the API takes it; empty fields are left out. A date that is
+// not one ('must include a month', a time the clocks skipped) is thrown as the form's own faults,
+// every one at once, which attempt() shows as it shows the API's; nothing is sent.
 function sectionData(section, form) {
   const data = {};
+  const faults = [];
   for (const field of section.fields || []) {
     if (isFixed(section, field)) continue; // kept by the API as they were recorded
+    if (field.type === 'date' || field.type === 'datetime') {
+      // A date as YYYY-MM-DD; a date and time as the instant the office's clock showed it at.
+      const { value, fault } = readDate(form, field.name);
+      if (fault) faults.push(fault);
+      else if (value) data[field.name] = value;
+      continue;
+    }
     const values = new FormData(form).getAll(field.name).map((v) => (typeof v === 'string' ? v.trim() : v));
     if (field.type === 'multi-picklist') data[field.name] = values;
     else if (field.type === 'boolean') data[field.name] = values.includes('true');
     else if (values[0]) {
-      if (field.type === 'datetime') {
-        const d = new Date(values[0]);
-        data[field.name] = Number.isNaN(d.getTime()) ? values[0] : d.toISOString();
-      } else if (field.type === 'number') data[field.name] = Number(values[0]);
+      if (field.type === 'number') data[field.name] = Number(values[0]);
       else data[field.name] = values[0];
     }
   }
+  if (faults.length) throw new FormFaults(faults);
   return data;
 }
 

@@ -5,7 +5,7 @@
 // accounts daemon's; the page shows its answers.
 import { api, get, post, put } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
-import { attempt, button, choices, onSubmit, showErrors, textInput, textarea } from '../forms.js';
+import { FormFaults, attempt, button, choices, dateInput, onSubmit, readDates, showErrors, textInput, textarea } from '../forms.js';
 import { go, notify } from '../main.js';
 
 export const WORKER_ADMIN_ROLES = ['admin', 'system-support'];
@@ -95,18 +95,21 @@ export async function workersPage({ app, query, isCurrent }) {
 }
 
 function prerequisiteInputs(prefix, pre = {}) {
-  return html`${textInput({ id: `${prefix}dbs`, name: 'dbs_checked_on', label: 'Enhanced DBS check done on', field: `${prefix ? 'prerequisites.' : ''}dbs_checked_on`, type: 'date', value: pre.dbs_checked_on || '', hint: 'Renewed every 3 years. A starter’s must be at most 2 years old.', classes: 'govuk-!-width-one-third' })}
+  return html`${dateInput({ id: `${prefix}dbs`, name: 'dbs_checked_on', legend: 'Enhanced DBS check done on', subject: 'The date of the DBS check', field: `${prefix ? 'prerequisites.' : ''}dbs_checked_on`, value: pre.dbs_checked_on || '', hint: 'Renewed every 3 years. A starter’s must be at most 2 years old.' })}
     ${choices({ kind: 'radios', id: `${prefix}barred`, name: 'dbs_barred_lists', legend: 'Barred lists the DBS check included', field: `${prefix ? 'prerequisites.' : ''}dbs_barred_lists`, options: BARRED_LISTS, value: pre.dbs_barred_lists || '', hint: 'Both are needed for the account to be used.', small: true })}
     ${choices({ kind: 'checkboxes', id: `${prefix}risk`, name: 'risk_assessment_approved', legend: 'Risk assessment', field: `${prefix ? 'prerequisites.' : ''}risk_assessment_approved`, options: [{ value: 'true', title: 'HR has approved a risk assessment while the new DBS check is pending' }], value: pre.risk_assessment_approved ? ['true'] : [], small: true })}
-    ${textInput({ id: `${prefix}training`, name: 'training_completed_on', label: 'Training completed on', field: `${prefix ? 'prerequisites.' : ''}training_completed_on`, type: 'date', value: pre.training_completed_on || '', classes: 'govuk-!-width-one-third' })}
-    ${textInput({ id: `${prefix}aup`, name: 'aup_signed_on', label: 'Acceptable-use policy signed on', field: `${prefix ? 'prerequisites.' : ''}aup_signed_on`, type: 'date', value: pre.aup_signed_on || '', classes: 'govuk-!-width-one-third' })}
-    ${prefix ? '' : textInput({ id: 'returned', name: 'returned_from_leave_on', label: 'Back from parental leave or a career break on', field: 'returned_from_leave_on', type: 'date', value: pre.returned_from_leave_on || '', hint: 'A DBS check done before this date no longer counts: record the new one.', classes: 'govuk-!-width-one-third' })}`;
+    ${dateInput({ id: `${prefix}training`, name: 'training_completed_on', legend: 'Training completed on', subject: 'The date the training was completed', field: `${prefix ? 'prerequisites.' : ''}training_completed_on`, value: pre.training_completed_on || '' })}
+    ${dateInput({ id: `${prefix}aup`, name: 'aup_signed_on', legend: 'Acceptable-use policy signed on', subject: 'The date the acceptable-use policy was signed', field: `${prefix ? 'prerequisites.' : ''}aup_signed_on`, value: pre.aup_signed_on || '' })}
+    ${prefix ? '' : dateInput({ id: 'returned', name: 'returned_from_leave_on', legend: 'Back from parental leave or a career break on', subject: 'The date back from leave', field: 'returned_from_leave_on', value: pre.returned_from_leave_on || '', hint: 'A DBS check done before this date no longer counts: record the new one.' })}`;
 }
 
-function prerequisitesFrom(data) {
+// The prerequisites as the API takes them; its dates, and those that are not dates (dates.faults).
+function prerequisitesFrom(form, data) {
+  const dates = readDates(form);
   const pre = { risk_assessment_approved: data.get('risk_assessment_approved') === 'true' };
-  for (const key of ['dbs_checked_on', 'dbs_barred_lists', 'training_completed_on', 'aup_signed_on', 'returned_from_leave_on']) if (data.get(key)) pre[key] = data.get(key);
-  return pre;
+  if (data.get('dbs_barred_lists')) pre.dbs_barred_lists = data.get('dbs_barred_lists');
+  for (const key of ['dbs_checked_on', 'training_completed_on', 'aup_signed_on', 'returned_from_leave_on']) if (dates.values[key]) pre[key] = dates.values[key];
+  return { pre, faults: dates.faults };
 }
 
 export async function newWorkerPage({ app }) {
@@ -129,20 +132,23 @@ export async function newWorkerPage({ app }) {
       </form>
     </div></div>`,
   );
-  onSubmit(document.getElementById('worker-form'), async (data) => {
+  const form = document.getElementById('worker-form');
+  onSubmit(form, async (data) => {
+    const { pre, faults } = prerequisitesFrom(form, data);
     const body = {
       name: data.get('name').trim(),
       username: data.get('username').trim(),
       password: data.get('password'),
       roles: data.getAll('roles'),
       teams: data.get('teams').split(',').map((t) => t.trim()).filter(Boolean),
-      prerequisites: prerequisitesFrom(data),
+      prerequisites: pre,
     };
     if (data.get('email').trim()) body.email = data.get('email').trim();
     const missing = [];
     if (!body.name) missing.push({ field: 'name', message: 'Enter the worker’s full name' });
     if (!body.username) missing.push({ field: 'username', message: 'Enter a username' });
     if (!body.password) missing.push({ field: 'password', message: 'Enter a first password' });
+    missing.push(...faults);
     if (missing.length) return showErrors(missing);
     const worker = await attempt(() => post('/api/v1/workers', body, { idempotent: true }));
     if (!worker) return;
@@ -234,7 +240,12 @@ export async function workerPage({ app, params, isCurrent }) {
     go(`/workers/${w.id}`);
   });
   onSubmit(document.getElementById('prerequisites-form'), async (data) => {
-    const done = await attempt(() => put(`/api/v1/workers/${w.id}/prerequisites`, prerequisitesFrom(data)), { scope: document.getElementById('prerequisites-form') });
+    const form = document.getElementById('prerequisites-form');
+    const done = await attempt(() => {
+      const { pre, faults } = prerequisitesFrom(form, data);
+      if (faults.length) throw new FormFaults(faults);
+      return put(`/api/v1/workers/${w.id}/prerequisites`, pre);
+    }, { scope: form });
     if (!done) return;
     notify(`${w.name}’s prerequisites are recorded.`);
     go(`/workers/${w.id}`);
