@@ -81,6 +81,15 @@ int tsr_text_date_add_days(const char *date, int days, char out[11]);
 /* A date (YYYY-MM-DD) as a person reads it on a page: dd/mm/yyyy, what the UI shows every date as,
  * at out; 0, or -1 (out empty) when date is not a real date so written. */
 int tsr_text_date_display(const char *date, char out[11]);
+/* A form field's title as it reads inside a sentence of a message that names it, into out: after
+ * "the", its first letter in lower case ("the date and time of consultation"), unless its first word
+ * takes no article ("why the record is to be restricted", "their user role") or the title starts with
+ * an abbreviation, kept as it is ("the NHS number", "the IDs of the records to be merged"). */
+void tsr_text_in_sentence(const char *title, char *out, size_t size);
+/* What a person is asked when a form's field of the definition's type is left empty, in the GOV.UK
+ * Design System's words, into out: "Enter the date and time of consultation"; for a choice (picklist,
+ * multi-picklist, worker, boolean) "Select the source of consultation". */
+void tsr_text_ask_for(const char *type, const char *title, char *out, size_t size);
 /* 0 when text is a real date written YYYY-MM-DD (and, with not_future, not after today); else
  * fills err naming field (invalid_date or date_in_future) and returns -1. */
 int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err);

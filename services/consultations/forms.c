@@ -239,11 +239,11 @@ static int form__read(const char *section, const json_t *fields, const json_t *d
         int empty = type && strcmp(type, "multi-picklist") == 0 ? json_array_size(v->outcomes) == 0
                                                                 : v->text[i] == NULL;
         if (completing && empty && json_is_true(json_object_get(field, "required"))) {
-            char path[96];
+            char path[96], ask[500];
             snprintf(path, sizeof(path), "data.%s", names[i]);
-            tsr_error_set(&one, TSR_E_UNPROCESSABLE, "required_field", path,
-                          "Enter %s: it is required before the section can be completed.",
-                          form__title(field));
+            /* "Enter the date and time of consultation", as the workflow daemon words it. */
+            tsr_text_ask_for(type, form__title(field), ask, sizeof(ask));
+            tsr_error_set(&one, TSR_E_UNPROCESSABLE, "required_field", path, "%s", ask);
             tsr_error_gather(err, &one);
         }
     }

@@ -82,9 +82,17 @@ static int dashboard__period(const Tsr__Reporting__DashboardQuery *in, const cha
     const char *e = in->end && in->end[0] ? in->end : today;
     if (tsr_text_check_date(s, 0, "start", err) != 0 || tsr_text_check_date(e, 0, "end", err) != 0)
         return -1;
-    if (strcmp(e, s) < 0)
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_period", in->end && in->end[0] ? "end" : "start",
-                             "The period ends (%s) before it starts (%s).", e, s);
+    if (strcmp(e, s) < 0) {
+        /* Said of the date given (an end left out is today), the other as the seed writes a day. */
+        int of_end = in->end && in->end[0];
+        const char *other = of_end ? s : e;
+        char day[11];
+        snprintf(day, sizeof(day), "%.2s/%.2s/%.4s", other + 8, other + 5, other);
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_period", of_end ? "end" : "start",
+                             of_end ? "The period end must be the same as or after the period start, %s."
+                                    : "The period start must be the same as or before the period end, %s.",
+                             day);
+    }
     snprintf(start, 11, "%s", s);
     snprintf(end, 11, "%s", e);
     return 0;

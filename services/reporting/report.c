@@ -377,9 +377,12 @@ static int report__read_query(const Tsr__Reporting__ReportQuery *in, report_run_
     if (tsr_text_check_date(run->start, 0, "start", err) != 0 ||
         tsr_text_check_date(run->end, 0, "end", err) != 0)
         return -1;
-    if (strcmp(run->end, run->start) < 0)
+    if (strcmp(run->end, run->start) < 0) {
+        char start[11];
+        report__day(run->start, start);
         return tsr_error_set(err, TSR_E_INVALID, "invalid_period", "end",
-                             "The period ends (%s) before it starts (%s).", run->end, run->start);
+                             "The period end must be the same as or after the period start, %s.", start);
+    }
     if (strcmp(run->format, "json") && strcmp(run->format, "csv") && strcmp(run->format, "html") &&
         strcmp(run->format, "xlsx"))
         return tsr_error_set(err, TSR_E_INVALID, "invalid_format", "format",

@@ -152,7 +152,8 @@ static int field__check_one(tsr_call_t *call, const json_t *field, const json_t 
 }
 
 /* Whether a field with required_when (checked when the definition was loaded) is required by the
- * data as it stands; if so, why is said in words ("it is required when ..."). */
+ * data as it stands; if so, why is said in words to follow what is asked ("for 'As part of a usual
+ * team meeting'", "as the new role is given"). */
 static int field__required_now(const json_t *fields, const json_t *f, const json_t *data, char *why,
                                size_t why_size)
 {
@@ -167,8 +168,9 @@ static int field__required_now(const json_t *fields, const json_t *f, const json
     if (filled != NULL) {
         if (field__is_empty(v) == json_is_true(filled))
             return 0;
-        snprintf(why, why_size, "it is required when %s is %s", other_title,
-                 json_is_true(filled) ? "given" : "not given");
+        char other_named[300];
+        tsr_text_in_sentence(other_title, other_named, sizeof(other_named));
+        snprintf(why, why_size, ", as %s is %s", other_named, json_is_true(filled) ? "given" : "not given");
         return 1;
     }
     size_t i;
@@ -185,7 +187,7 @@ static int field__required_now(const json_t *fields, const json_t *f, const json
                 chosen = 1;
         }
         if (chosen) {
-            snprintf(why, why_size, "it is required when %s is '%s'", other_title,
+            snprintf(why, why_size, " for '%s'",
                      json_string_value(json_object_get(
                          field__find(json_object_get(target, "options"), "value", w), "title")));
             return 1;
@@ -230,14 +232,16 @@ int wf_fields_check(tsr_call_t *call, const json_t *fields, json_t *data, int co
             }
             tsr_error_gather(err, &one);
         } else if (completing && field__is_empty(json_object_get(data, name))) {
-            char path[128], why[300];
+            /* In the Design System's words: "Enter the date and time of consultation", "Select the
+             * source of consultation"; one required by another's answer says which. */
+            char path[128], why[400] = "", ask[500];
             snprintf(path, sizeof(path), "data.%s", name);
-            if (json_is_true(json_object_get(f, "required")))
-                snprintf(why, sizeof(why), "it is required before the section can be completed");
-            else if (!field__required_now(fields, f, data, why, sizeof(why)))
+            if (!json_is_true(json_object_get(f, "required")) &&
+                !field__required_now(fields, f, data, why, sizeof(why)))
                 continue;
-            tsr_error_set(&one, TSR_E_UNPROCESSABLE, "required_field", path, "Enter %s: %s.",
-                          json_string_value(json_object_get(f, "title")), why);
+            tsr_text_ask_for(json_string_value(json_object_get(f, "type")),
+                             json_string_value(json_object_get(f, "title")), ask, sizeof(ask));
+            tsr_error_set(&one, TSR_E_UNPROCESSABLE, "required_field", path, "%s%s", ask, why);
             tsr_error_gather(err, &one);
         }
     }
@@ -313,8 +317,9 @@ int wf_fields_check_next_actions(tsr_call_t *call, const wf_step_t *step, const 
         snprintf(path, sizeof(path), "next_actions[%zu].reason", i);
         if (reason == NULL || reason[0] == '\0') {
             if (json_is_true(json_object_get(def_action, "reason_required")))
-                tsr_error_add(err, TSR_E_UNPROCESSABLE, "reason_required", path,
-                              "Choose the reason for '%s': it is required.", title);
+                tsr_error_add(err, TSR_E_UNPROCESSABLE, "reason_required", path, "%s the reason for '%s'",
+                              json_array_size(json_object_get(def_action, "reasons")) ? "Select" : "Enter",
+                              title);
         } else if (!field__has_option(json_object_get(def_action, "reasons"), reason))
             tsr_error_add(err, TSR_E_UNPROCESSABLE, "unknown_reason", path,
                           "\"%s\" is not one of the reasons for '%s'.", reason, title);

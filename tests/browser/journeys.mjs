@@ -155,7 +155,8 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
   await page.locator('#s1-consulted-at-error').waitFor();
   await page.locator('#s1-source-error').waitFor();
   const required = await page.locator('.govuk-error-summary a').allInnerTexts();
-  expect(required.length === 2 && required[0].includes('Date and time of consultation') && required[1].includes('Source of consultation'), `the error summary lists ${JSON.stringify(required)}`);
+  // In the Design System's words (not "Enter Date and time of consultation: it is required ...").
+  expect(required.length === 2 && required[0] === 'Enter the date and time of consultation' && required[1] === 'Select the source of consultation', `the error summary lists ${JSON.stringify(required)}`);
   expect(await page.locator('#s1-consulted-at').evaluate((el) => el.closest('.govuk-form-group').classList.contains('govuk-form-group--error')), 'the date is not marked in error');
   await s.check('consultation-section-1-error');
   // The summary's link takes the focus to the field at fault.
@@ -178,10 +179,10 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
   await kb.type(page.locator('#s1-contact-email'), 'referrer@');
   await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
   await page.locator('#s1-contact-email-error').waitFor();
-  await page.locator('#s1-consulted-at-error', { hasText: 'future' }).waitFor();
+  await page.locator('#s1-consulted-at-error', { hasText: 'Date and time of consultation must be in the past' }).waitFor();
   await page.locator('#s1-contact-telephone-error').waitFor();
   const summaryLinks = await page.locator('.govuk-error-summary a').allInnerTexts();
-  expect(summaryLinks.length === 3 && /future/.test(summaryLinks[0]) && /Telephone/.test(summaryLinks[1]) && /E-Mail/.test(summaryLinks[2]), `the error summary lists ${JSON.stringify(summaryLinks)}`);
+  expect(summaryLinks.length === 3 && /must be in the past/.test(summaryLinks[0]) && /Telephone/.test(summaryLinks[1]) && /E-Mail/.test(summaryLinks[2]), `the error summary lists ${JSON.stringify(summaryLinks)}`);
   expect(await page.locator('#s1-contact-email').evaluate((el) => el.getAttribute('aria-describedby').includes('s1-contact-email-error')), 'the e-mail is not described by its error');
   await kb.press(page.locator('.govuk-error-summary a').nth(2));
   expect(await page.locator('#s1-contact-email').evaluate((el) => el === document.activeElement), "the error summary's link does not focus the e-mail");
@@ -404,7 +405,8 @@ journey("Reports: the front-door dashboard; 'Consultations in period' with bar c
   await kb.date(page.locator('#start'), '2026-12-07');
   await kb.date(page.locator('#end'), '2026-12-01');
   await kb.press(page.getByRole('button', { name: 'Run report' }));
-  await page.locator('#end-error').waitFor();
+  // The API's words, its dates as the page shows them (not "The period ends (2026-12-01) ...").
+  await page.locator('#end-error', { hasText: 'The period end must be the same as or after the period start, 07/12/2026.' }).waitFor();
   expect((await page.locator('#chart-by-source').count()) === 0, 'the last period\'s report stays under the refused period');
   // A bad period in the address (a link kept, an address typed): the form, with the API's fault in
   // the error summary linked to its field, as when the same period is typed into the form.
@@ -708,7 +710,7 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   const priorities = await priority.evaluateAll((els) => els.map((el) => `${el.labels[0].textContent.trim()}${el.checked ? '*' : ''}`).join(' '));
   expect(priorities === 'Urgent Normal* Low', `the priority reads ${priorities}`);
   await kb.press(page.getByRole('button', { name: 'Finish' }));
-  await page.locator('#action-cs-no-further-action-reason-error').waitFor();
+  await page.locator('#action-cs-no-further-action-reason-error', { hasText: "Select the reason for 'CS No Further Action'" }).waitFor();
   log(`  refused: ${await text(page.locator('#action-cs-no-further-action-reason-error'))}`);
   expect(await page.locator('#action-cs-no-further-action-reason').evaluate((el) => el.closest('.govuk-form-group').classList.contains('govuk-form-group--error')), 'the reason is not marked in error');
   await s.check('cpis-no-further-action-error');
@@ -1567,7 +1569,7 @@ journey("Key worker: a demo child's legal name corrected to the birth certificat
   await kb.date(page.locator('#details-dob'), tomorrow);
   await kb.press(page.getByRole('button', { name: 'Save details' }));
   await page.locator('#details-family-error', { hasText: 'family name' }).waitFor();
-  await page.locator('#details-dob-error', { hasText: 'future' }).waitFor();
+  await page.locator('#details-dob-error', { hasText: 'Date of birth must be today or in the past' }).waitFor();
   await s.check('person-details-two-faults');
   await kb.type(page.locator('#details-family'), 'Thornbury-Hale');
   await kb.type(page.locator('#details-other-names'), 'Jay Thornbury\nJamie Thornbury');
@@ -1750,7 +1752,7 @@ journey("Senior practitioner: Ask system support (seed 001) for a team session a
   expect(hint.startsWith("Required if Arrangement is 'As part of a usual team meeting'."), `the meeting date's hint reads '${hint}'`);
   await kb.press(page.getByLabel('Section completed'));
   await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
-  await page.locator('#s1-team-meeting-on-error', { hasText: 'As part of a usual team meeting' }).waitFor();
+  await page.locator('#s1-team-meeting-on-error', { hasText: "Enter the date of the team meeting for 'As part of a usual team meeting'" }).waitFor();
   await s.check('team-session-required-when');
   await kb.date(page.locator('#s1-team-meeting-on'), tomorrow);
   await kb.press(page.locator('#new-request summary'));

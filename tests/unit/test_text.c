@@ -270,9 +270,35 @@ static void test_dates_must_be_real_and_not_in_the_future_when_asked(void **stat
     assert_int_equal(tsr_text_check_date("2999-01-01", 1, "prerequisites.dbs_checked_on", &err), -1);
     assert_string_equal(err.code, "date_in_future");
     assert_string_equal(err.field, "prerequisites.dbs_checked_on");
-    assert_string_equal(err.message, "The date of the DBS check cannot be in the future.");
+    assert_string_equal(err.message, "The date of the DBS check must be today or in the past.");
     assert_int_equal(tsr_text_check_date("2999-01-01", 1, "start_date", &err), -1);
-    assert_string_equal(err.message, "Start date cannot be in the future.");
+    assert_string_equal(err.message, "Start date must be today or in the past.");
+}
+
+static void test_a_field_left_empty_is_asked_for_in_the_design_systems_words(void **state)
+{
+    (void)state;
+    char out[200];
+    tsr_text_ask_for("datetime", "Date and time of consultation", out, sizeof(out));
+    assert_string_equal(out, "Enter the date and time of consultation");
+    tsr_text_ask_for("picklist", "Source of consultation", out, sizeof(out));
+    assert_string_equal(out, "Select the source of consultation");
+    tsr_text_ask_for("multi-picklist", "Outcome of consultation", out, sizeof(out));
+    assert_string_equal(out, "Select the outcome of consultation");
+    /* A title that is a question, or has its own determiner, takes no "the". */
+    tsr_text_ask_for("long-text", "Which workers require access to the record", out, sizeof(out));
+    assert_string_equal(out, "Enter which workers require access to the record");
+    tsr_text_ask_for("text", "Their user role, or what they used it for", out, sizeof(out));
+    assert_string_equal(out, "Enter their user role, or what they used it for");
+    tsr_text_ask_for("long-text", "The workflows or functions to go through", out, sizeof(out));
+    assert_string_equal(out, "Enter the workflows or functions to go through");
+    /* An abbreviation keeps its capitals. */
+    tsr_text_ask_for("text", "IDs of the records to be merged", out, sizeof(out));
+    assert_string_equal(out, "Enter the IDs of the records to be merged");
+    tsr_text_in_sentence("NHS number", out, sizeof(out));
+    assert_string_equal(out, "the NHS number");
+    tsr_text_in_sentence("", out, sizeof(out));
+    assert_string_equal(out, "");
 }
 
 static void test_days_are_added_across_months_years_and_leap_days_and_shown_day_first(void **state)
@@ -605,6 +631,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dates_must_be_real_and_not_in_the_future_when_asked),
         cmocka_unit_test(test_days_are_added_across_months_years_and_leap_days_and_shown_day_first),
+        cmocka_unit_test(test_a_field_left_empty_is_asked_for_in_the_design_systems_words),
         cmocka_unit_test(test_telephone_numbers_are_uk_numbers_with_area_codes_or_international),
         cmocka_unit_test(test_email_addresses_need_one_at_and_a_dotted_domain),
         cmocka_unit_test(test_utf8_refuses_overlongs_surrogates_truncation_and_nul),
