@@ -1948,6 +1948,7 @@ journey("Dates on the office's clock, from a computer set to New York's time: a 
   expect(zone === 'America/New_York', `the browser's zone is ${zone}`);
   await startConsultation(s, kb, 'Hampden', 'Hampden Children Centre (7500065)', false);
   const stepId = /#\/steps\/(\d+)/.exec(page.url())[1];
+  ctx.datesStepId = stepId;
   const token = await page.evaluate(() => sessionStorage.getItem('tessera.token'));
   const consultedAt = async () => (await apiCall(ctx.base, token, 'GET', `/api/v1/steps/${stepId}`)).sections[0].data.consulted_at;
   const box = page.locator('#s1-consulted-at');
@@ -2013,6 +2014,107 @@ journey("Dates on the office's clock, from a computer set to New York's time: a 
   await s.check('consultation-date-saved');
   await signOut(s);
 }, { timezoneId: 'America/New_York' });
+
+// WCAG 1.4.10 (reflow): at 320 CSS pixels wide a page is read without scrolling sideways; only a
+// wide table scrolls, in a region of its own that the keyboard reaches. What is wrong is added to
+// faults, so that one run names every page at fault.
+async function reflows(s, name, faults, { shot = false } = {}) {
+  const { page } = s;
+  await page.locator('h1').first().waitFor();
+  const seen = await page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const past = [...document.querySelectorAll('body *')].filter((el) => el.getClientRects().length && el.getBoundingClientRect().right > width + 1);
+    // Named: what is past the edge outside a table's region, else (what the region fails to clip) inside one.
+    const outside = past.filter((el) => !el.parentElement.closest('.app-table-scroll'));
+    const over = (outside.length ? outside : past).map(
+      (el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.classList.length ? `.${[...el.classList].join('.')}` : ''} (${Math.round(el.getBoundingClientRect().right)} px)`,
+    );
+    const regions = [...document.querySelectorAll('table')].map((t) => {
+      const region = t.closest('.app-table-scroll');
+      return region && region.getAttribute('role') === 'region' && region.tabIndex === 0 && region.getAttribute('aria-label') ? '' : t.caption?.textContent.trim() || t.id || 'a table';
+    });
+    // A table's caption is read without scrolling the table.
+    const captions = [...document.querySelectorAll('caption:not(.govuk-visually-hidden)')].filter((c) => c.getBoundingClientRect().right > width + 1);
+    return { width: document.documentElement.scrollWidth, viewport: window.innerWidth, over: over.slice(0, 6), unwrapped: regions.filter(Boolean), captions: captions.map((c) => c.textContent.trim()) };
+  });
+  if (seen.width !== seen.viewport) faults.push(`${name} is ${seen.width} px wide at ${seen.viewport} px; past its edge: ${seen.over.join(', ')}`);
+  if (seen.unwrapped.length) faults.push(`${name}: tables not in a focusable scrolling region named for them: ${seen.unwrapped.join(', ')}`);
+  if (seen.captions.length) faults.push(`${name}: captions past the screen's edge: ${seen.captions.join(', ')}`);
+  if (shot) await s.check(`reflow-${name}`);
+}
+
+journey('Reflow (WCAG 1.4.10): at 320 by 640 CSS pixels the workview, a step with its requests and status history, an organisation, a person, the dashboard, the report and the other main pages are no wider than the screen; each table scrolls in a focusable region named for it, which the keyboard reaches', async (s, ctx) => {
+  const { page } = s;
+  await page.setViewportSize({ width: 320, height: 640 });
+  const faults = [];
+  await reflows(s, 'sign-in', faults);
+  let kb = await signIn(s, 'mash.admin');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await page.locator('#folder-current-work').waitFor();
+  await reflows(s, 'workview', faults, { shot: true });
+  for (const [name, hash, heading] of [
+    ['step-form', `#/steps/${ctx.datesStepId}`, 'Consultation (CSSW)'],
+    ['step-requests', `#/steps/${ctx.stepId}?section=1`, 'Consultation (CSSW)'],
+    ['step-returned-request', `#/steps/${ctx.secondStepId}`, 'Consultation (CSSW)'],
+    ['organisation', '#/organisations/7500065', 'Hampden Children Centre'],
+    ['find-organisation', '#/organisations?q=Hampden', 'Find organisation'],
+    ['person', `#/people/${ctx.amara.id}`, 'Amara'],
+    ['find-person', '#/people?name=Osei', 'Find a person'],
+    ['notices', '#/notices', 'Notices'],
+  ]) {
+    await page.goto(`${ctx.base}/${hash}`);
+    await page.locator('h1', { hasText: heading }).waitFor();
+    await reflows(s, name, faults, { shot: name === 'step-requests' || name === 'person' });
+  }
+  await signOut(s);
+  kb = await signIn(s, 'mash.manager');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  const queue = await page.locator('#queues').getByRole('link', { name: 'MASH Manager' }).getAttribute('href');
+  for (const [name, hash, heading] of [
+    ['manager-queue', queue, 'Workview: MASH Manager'],
+    ['dashboard', '#/reports/front-door-dashboard', 'Front door dashboard'],
+    ['report', `#/reports/consultations-in-period?start=${yesterday}&end=${today}`, 'Consultations in period'],
+  ]) {
+    await page.goto(`${ctx.base}/${hash}`);
+    await page.locator('h1', { hasText: heading }).waitFor();
+    if (name === 'report') await page.locator('#report-results').waitFor();
+    await reflows(s, name, faults, { shot: name === 'dashboard' });
+  }
+  await signOut(s);
+  for (const [user, pages] of [
+    ['admin', [
+      ['workers', '#/workers?q=a', 'Workers'],
+      ['retention', '#/retention', 'Records due for disposal'],
+      ['audit', `#/audit?view=events&person_id=${ctx.amara.id}`, 'Audit'],
+    ]],
+    ['support.desk', [
+      ['restrictions', '#/restrictions?on=2031-01-01', 'Restrictions to review'],
+      ['cpis-errors', '#/cpis/errors', 'CP-IS error queue'],
+    ]],
+  ]) {
+    await signIn(s, user);
+    await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+    for (const [name, hash, heading] of pages) {
+      await page.goto(`${ctx.base}/${hash}`);
+      await page.locator('h1', { hasText: heading }).waitFor();
+      await reflows(s, name, faults);
+    }
+    await signOut(s);
+  }
+  expect(!faults.length, `at 320 px:\n  ${faults.join('\n  ')}`);
+  // A table's Actions column is reached by keyboard in its region, which scrolls to show it.
+  kb = await signIn(s, 'mash.admin');
+  const region = page.getByRole('region', { name: /^Current work/ });
+  await kb.focus(region);
+  const assign = region.getByRole('link', { name: /^Assign/ }).first();
+  await kb.focus(assign);
+  const shown = await assign.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return r.left >= 0 && r.right <= document.documentElement.clientWidth;
+  });
+  expect(shown, "the focused Assign link is not scrolled into view");
+  await signOut(s);
+});
 
 const started = Date.now();
 log('starting the suite with demo data (scripts/run.sh)');

@@ -80,13 +80,22 @@ export function summaryList(rows) {
   )}</dl>`;
 }
 
-// A table with a caption, column headings and rows of cells (text or markup).
-// A wide table (scroll) scrolls sideways in a region of its own that the keyboard can reach.
-export function table(caption, headings, rows, { empty = 'None.', captionClass = 'govuk-table__caption--m', scroll = false } = {}) {
+// A table's own region, which scrolls sideways when the table is wider than the screen, so that the
+// page does not (WCAG 1.4.10: at 320 px only the table scrolls); the keyboard reaches it (tabindex 0)
+// to scroll it, and a screen reader hears it named (label: the table's caption, or more where two
+// tables share one, such as each request's Status history).
+export function scrollRegion(label, markup) {
+  return html`<div class="app-table-scroll" role="region" aria-label="${label}" tabindex="0">${markup}</div>`;
+}
+
+// A table with a caption, column headings and rows of cells (text or markup), in its scrolling
+// region (label names the region where the caption is not enough). A wide one (small) has its text
+// a size smaller.
+export function table(caption, headings, rows, { empty = 'None.', captionClass = 'govuk-table__caption--m', small = false, label } = {}) {
   if (!rows.length) {
     return html`<h2 class="govuk-heading-m">${caption}</h2><p class="govuk-body">${empty}</p>`;
   }
-  const markup = html`<table class="govuk-table${scroll ? ' app-table--small' : ''}">
+  const markup = html`<table class="govuk-table${small ? ' app-table--small' : ''}">
     <caption class="govuk-table__caption ${captionClass}">${caption}</caption>
     <thead class="govuk-table__head"><tr class="govuk-table__row">${headings.map(
       (h) => html`<th scope="col" class="govuk-table__header">${h}</th>`,
@@ -95,7 +104,7 @@ export function table(caption, headings, rows, { empty = 'None.', captionClass =
       (cells) => html`<tr class="govuk-table__row">${cells.map((c) => html`<td class="govuk-table__cell">${c}</td>`)}</tr>`,
     )}</tbody>
   </table>`;
-  return scroll ? html`<div class="app-table-scroll" role="region" aria-label="${caption}" tabindex="0">${markup}</div>` : markup;
+  return scrollRegion(label || caption, markup);
 }
 
 export function tag(text, colour) {

@@ -97,7 +97,7 @@ function closedTable(errors, closers) {
       e.closed_by ? closers.get(e.closed_by) : '',
       e.close_reason || '',
     ]),
-    { empty: 'No entry has left the CP-IS error queue.', scroll: true },
+    { empty: 'No entry has left the CP-IS error queue.', small: true },
   );
 }
 
@@ -135,7 +135,7 @@ export async function cpisErrorsPage({ app, query, isCurrent }) {
             String(e.times_received),
             html`${retriable(e) ? retryForm(e) : ''}${closeForm(e)}`,
           ]),
-          { empty: 'There are no CP-IS errors.', scroll: true },
+          { empty: 'There are no CP-IS errors.', small: true },
         )}
     ${older ? html`<p class="govuk-body"><a class="govuk-link" href="#/cpis/errors?${older}">Older ${closed ? 'closed entries' : 'errors'}</a></p>` : ''}`,
   );

@@ -103,7 +103,7 @@ function reportBody(r) {
         x.referrer_relationship,
         x.outcomes_title,
       ]),
-      { empty: 'No consultations in the period.', scroll: true },
+      { empty: 'No consultations in the period.', small: true },
     )}
     </div></div>`;
 }

@@ -262,7 +262,8 @@ function requestBlock(r, me, editableRequests, step) {
         'Status history',
         ['Date and time', 'Action', 'Worker/team', 'By', 'Note'],
         (r.history || []).map((h) => [formatDateTime(h.at), ACTION_WORDS[h.action] || h.action, h.worker_or_team, h.by?.name, h.note]),
-        { captionClass: 'govuk-table__caption--s' },
+        // Each request has one: its region is named for the request too.
+        { captionClass: 'govuk-table__caption--s', label: `Status history: ${r.title}, request ${r.id}` },
       )}
     </div>
   </div>`;

@@ -1,7 +1,7 @@
 // The workview: the folders Incoming work, Incoming requests, Current work and Recently viewed with
 // their counts, for the worker or for one of the queues (teams, virtual workers) they work.
 import { ApiError, get, post, session } from '../api.js';
-import { formatDate, formatDateTime, html, render, tag } from '../html.js';
+import { formatDate, formatDateTime, html, render, scrollRegion, tag } from '../html.js';
 import { attempt } from '../forms.js';
 import { go, notify } from '../main.js';
 import { ALLOCATOR_ROLES } from './person_forms.js';
@@ -59,8 +59,9 @@ function restrictedTitle(item) {
     <p class="govuk-body-s govuk-!-margin-top-2 govuk-!-margin-bottom-0">You cannot open this record. Ask system support if you need to.</p>`;
 }
 
+// In its scrolling region: at 320 px the Actions column is reached by scrolling the table, not the page.
 function folderItems(id, key, caption, folder, canResume) {
-  return html`<table class="govuk-table" id="${id}">
+  return scrollRegion(caption, html`<table class="govuk-table" id="${id}">
     <caption class="govuk-table__caption govuk-table__caption--m">${caption}</caption>
     <thead class="govuk-table__head"><tr class="govuk-table__row">
       <th scope="col" class="govuk-table__header">Type</th>
@@ -88,7 +89,7 @@ function folderItems(id, key, caption, folder, canResume) {
         </div>`}</td>
       </tr>`,
     )}</tbody>
-  </table>`;
+  </table>`);
 }
 
 export async function workviewPage({ app, query, isCurrent }) {
@@ -179,7 +180,7 @@ export async function leaversCaseloadsPage({ app, isCurrent }) {
     <h1 class="govuk-heading-l">Leavers' caseloads</h1>
     <p class="govuk-body">These people's key worker has left the council: CP-IS work about them goes to no one until they are allocated a current key worker. Open each record to allocate one and end the old allocation.${list.more ? ` The first ${list.items.length} of ${list.count} are listed.` : ''}</p>
     ${list.items.length
-      ? html`<table class="govuk-table" id="leavers-caseloads">
+      ? scrollRegion(`Allocated to a key worker who has left (${list.count})`, html`<table class="govuk-table" id="leavers-caseloads">
           <caption class="govuk-table__caption govuk-table__caption--m">Allocated to a key worker who has left (${list.count})</caption>
           <thead class="govuk-table__head"><tr class="govuk-table__row">
             <th scope="col" class="govuk-table__header">Person</th><th scope="col" class="govuk-table__header">Service</th>
@@ -192,7 +193,7 @@ export async function leaversCaseloadsPage({ app, isCurrent }) {
               <td class="govuk-table__cell">${a.worker_name || `Worker ${a.worker_id}`}</td>
               <td class="govuk-table__cell">${formatDate(a.start_date)}</td>
             </tr>`,
-          )}</tbody></table>`
+          )}</tbody></table>`)
       : html`<p class="govuk-body">No one: every allocated key worker is a current worker.</p>`}`,
   );
 }
