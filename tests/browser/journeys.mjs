@@ -2015,6 +2015,40 @@ journey("Dates on the office's clock, from a computer set to New York's time: a 
   await signOut(s);
 }, { timezoneId: 'America/New_York' });
 
+journey("Text in Arabic: a consultation's 'Relationship with subject(s)' and details typed in Arabic run right to left as they are typed and as they are shown to a colleague, without reordering the text around them", async (s, ctx) => {
+  const { page } = s;
+  const relationship = 'خالة الطفل (aunt)';
+  const details = 'اتصلت الخالة بشأن الطفل.\nShe will call again tomorrow.';
+  let kb = await signIn(s, 'mash.admin');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await page.goto(`${ctx.base}/#/steps/${ctx.datesStepId}`);
+  await page.getByRole('heading', { name: '1. Details of consultation' }).waitFor();
+  await kb.type(page.locator('#s1-contact-relationship'), relationship);
+  await kb.type(page.locator('#s1-details'), details);
+  const typed = await page.evaluate(() =>
+    ['#s1-contact-relationship', '#s1-details', '#s1-contact-name'].map((id) => {
+      const el = document.querySelector(id);
+      return `${id} ${el.getAttribute('dir')} ${el.matches(':dir(rtl)') ? 'rtl' : 'ltr'}`;
+    }),
+  );
+  expect(typed.join('; ') === '#s1-contact-relationship auto rtl; #s1-details auto rtl; #s1-contact-name auto ltr', `the fields' directions: ${typed.join('; ')}`);
+  await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
+  await banner(page, 'Section 1 saved.');
+  await signOut(s);
+  // A colleague reads the section: each value in its own direction, isolated from the page's words.
+  kb = await signIn(s, 'mash.manager');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  await page.goto(`${ctx.base}/#/steps/${ctx.datesStepId}`);
+  await page.getByRole('heading', { name: '1. Details of consultation' }).waitFor();
+  const shown = await page.evaluate(([a, b]) => {
+    const value = (words) => [...document.querySelectorAll('.govuk-summary-list__value *')].find((el) => el.textContent.trim() === words);
+    return [value(a), value(b)].map((el) => (el ? `${el.tagName.toLowerCase()} ${el.matches(':dir(rtl)') ? 'rtl' : 'ltr'}` : 'not shown'));
+  }, [relationship, details]);
+  expect(shown.join('; ') === 'bdi rtl; div rtl', `the values shown: ${shown.join('; ')}`);
+  await s.check('consultation-arabic-shown');
+  await signOut(s);
+});
+
 // WCAG 1.4.10 (reflow): at 320 CSS pixels wide a page is read without scrolling sideways; only a
 // wide table scrolls, in a region of its own that the keyboard reaches. What is wrong is added to
 // faults, so that one run names every page at fault.

@@ -154,12 +154,14 @@ export function onSubmit(form, handler) {
 }
 
 // Form controls in the Design System's markup. Each has an id and the API field it answers for.
+// Free text (a text input, a textarea) takes its direction from what is typed (dir="auto"): Arabic
+// or Urdu typed into 'Relationship with subject(s)' runs right to left, from the right.
 export function textInput({ id, name, label, field, value = '', type = 'text', hint, classes = '', autocomplete, hintId }) {
   const describedBy = hint ? `${id}-hint` : hintId || '';
   return html`<div class="govuk-form-group">
     <label class="govuk-label" for="${id}">${label}</label>
     ${hint ? html`<div id="${id}-hint" class="govuk-hint">${hint}</div>` : ''}
-    <input class="govuk-input ${classes}" id="${id}" name="${name}" type="${type}" value="${value}"
+    <input class="govuk-input ${classes}" id="${id}" name="${name}" type="${type}" value="${value}"${type === 'text' || type === 'search' ? html` dir="auto"` : ''}
       data-field="${field || name}"${describedBy ? html` aria-describedby="${describedBy}"` : ''}${
         autocomplete ? html` autocomplete="${autocomplete}"` : html` autocomplete="off"`
       }>
@@ -170,7 +172,7 @@ export function textarea({ id, name, label, field, value = '', hint, rows = 5 })
   return html`<div class="govuk-form-group">
     <label class="govuk-label" for="${id}">${label}</label>
     ${hint ? html`<div id="${id}-hint" class="govuk-hint">${hint}</div>` : ''}
-    <textarea class="govuk-textarea" id="${id}" name="${name}" rows="${rows}" data-field="${field || name}"${
+    <textarea class="govuk-textarea" id="${id}" name="${name}" rows="${rows}" dir="auto" data-field="${field || name}"${
       hint ? html` aria-describedby="${id}-hint"` : ''
     }>${value}</textarea>
   </div>`;

@@ -107,6 +107,13 @@ export function table(caption, headings, rows, { empty = 'None.', captionClass =
   return scrollRegion(label || caption, markup);
 }
 
+// What a worker typed, shown among the page's own words: isolated, in the direction of its own
+// letters (an Arabic note runs right to left, and its full stop or bracket stays at its end); a
+// note of several lines keeps its line breaks (pre) and, being a block, aligns to its side.
+export function userText(value, { pre = false } = {}) {
+  return pre ? html`<div class="app-pre" dir="auto">${value}</div>` : html`<bdi>${value}</bdi>`;
+}
+
 export function tag(text, colour) {
   return html`<strong class="govuk-tag${colour ? ` govuk-tag--${colour}` : ''}">${text}</strong>`;
 }

@@ -7,7 +7,7 @@
 // ongoing inquiry) with the forms to flag it and to hold it. A restricted record the worker may not
 // open shows its display name only, as the API gives it (information governance may still hold it).
 import { ApiError, api, get, post, put, session } from '../api.js';
-import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
+import { formatDate, formatDateTime, html, render, summaryList, table, tag, userText } from '../html.js';
 import { FormFaults, attempt, button, choices, dateInput, findWorkersInto, onSubmit, readDate, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { officeToday } from '../clock.js';
 import { go, notify } from '../main.js';
@@ -252,8 +252,8 @@ export async function personPage({ app, params, isCurrent }) {
       (person.case_notes || []).map((n) => [
         formatDateTime(n.occurred_at),
         noteType(n.type),
-        n.title,
-        html`<span class="app-pre">${n.body || ''}</span>`,
+        userText(n.title),
+        userText(n.body || '', { pre: true }),
         names.worker[n.recorded_by] || n.recorded_by,
         ...(withNoteRemoval
           ? [html`<a class="govuk-link" href="#/people/${person.id}/case-notes/${n.id}/remove">Remove<span class="govuk-visually-hidden"> case note ${n.title}</span></a>`]
@@ -295,7 +295,7 @@ function retentionSection(r, names, canFlag) {
         ? html`${formatDate(r.keep_until)}<div class="govuk-hint govuk-!-margin-bottom-0">The latest of its flags: the longest period applies to the whole record.</div>`
         : 'Not flagged yet'],
       ['Hold', hold
-        ? html`${tag('Held', 'yellow')} <span class="app-pre">${hold.reason}</span><br>${hold.review_date ? `Review by ${formatDate(hold.review_date)}. ` : ''}Held by ${who(hold.held_by)} on ${formatDateTime(hold.held_at)}.`
+        ? html`${tag('Held', 'yellow')} <span class="app-pre" dir="auto">${hold.reason}</span><br>${hold.review_date ? `Review by ${formatDate(hold.review_date)}. ` : ''}Held by ${who(hold.held_by)} on ${formatDateTime(hold.held_at)}.`
         : 'None'],
       ['Cases still open', serviceList(r.open_services) || 'None'],
       ['Closed, not flagged yet', serviceList(r.unflagged_services) || 'None'],
@@ -727,7 +727,7 @@ export async function caseNoteRemovePage({ app, params, isCurrent }) {
       ['When', formatDateTime(note.occurred_at)],
       ['Type', noteType(note.type)],
       ['Title', note.title],
-      ['Note', html`<span class="app-pre">${note.body || ''}</span>`],
+      ['Note', userText(note.body || '', { pre: true })],
       ['Recorded by', names.worker[note.recorded_by] || note.recorded_by],
     ])}
     <div class="govuk-warning-text"><span class="govuk-warning-text__icon" aria-hidden="true">!</span>

@@ -3,7 +3,7 @@
 // sent when the worker next saves, as the seed describes; next actions and Finish; Assign; and, for
 // system support, deleting a step recorded in error.
 import { ApiError, get, post, put, session } from '../api.js';
-import { formatDate, formatDateTime, html, raw, render, stepStateTag, summaryList, table, tag } from '../html.js';
+import { formatDate, formatDateTime, html, raw, render, stepStateTag, summaryList, table, tag, userText } from '../html.js';
 import { FormFaults, attempt, button, choices, clearErrors, dateInput, onSubmit, readDate, reasonForm, select, showErrors, textInput, textarea, wireReasonForm } from '../forms.js';
 import { draftFor, forgetDraft, formValues, keepDraft, restoreForm, sameValues, whileShown } from '../drafts.js';
 import { go, notify } from '../main.js';
@@ -131,7 +131,9 @@ function fieldValue(field, value, recipients) {
     case 'boolean':
       return value ? 'Yes' : 'No';
     case 'long-text':
-      return html`<span class="app-pre">${value}</span>`;
+      return userText(value, { pre: true });
+    case 'text':
+      return userText(value);
     default:
       return String(value);
   }
@@ -230,7 +232,7 @@ function requestBlock(r, me, editableRequests, step) {
         ['Status', tag(STATUS_WORDS[r.status] || r.status, statusColour)],
         ['From', r.from?.name],
         ['Sent to', r.to?.name],
-        ['Note', r.note],
+        ['Note', r.note ? userText(r.note, { pre: true }) : ''],
       ])}
       ${canAct && editableRequests
         ? html`<form class="request-action" data-request="${r.id}" novalidate>
@@ -261,7 +263,7 @@ function requestBlock(r, me, editableRequests, step) {
       ${table(
         'Status history',
         ['Date and time', 'Action', 'Worker/team', 'By', 'Note'],
-        (r.history || []).map((h) => [formatDateTime(h.at), ACTION_WORDS[h.action] || h.action, h.worker_or_team, h.by?.name, h.note]),
+        (r.history || []).map((h) => [formatDateTime(h.at), ACTION_WORDS[h.action] || h.action, h.worker_or_team, h.by?.name, h.note ? userText(h.note, { pre: true }) : '']),
         // Each request has one: its region is named for the request too.
         { captionClass: 'govuk-table__caption--s', label: `Status history: ${r.title}, request ${r.id}` },
       )}
@@ -332,7 +334,7 @@ function newRequestFields(step, recipients) {
       <div class="govuk-form-group">
         <label class="govuk-label" for="request-find">Find a worker or team</label>
         <div id="request-find-hint" class="govuk-hint">The list shows the first 50 workers and teams by name; type part of a name to find others.</div>
-        <input class="govuk-input govuk-input--width-20" id="request-find" type="search" autocomplete="off" aria-describedby="request-find-hint request-find-status">
+        <input class="govuk-input govuk-input--width-20" id="request-find" type="search" dir="auto" autocomplete="off" aria-describedby="request-find-hint request-find-status">
         <button type="button" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0" id="request-find-button" data-module="govuk-button">Find</button>
         <p id="request-find-status" class="govuk-body-s" aria-live="polite"></p>
       </div>

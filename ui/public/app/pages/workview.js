@@ -1,7 +1,7 @@
 // The workview: the folders Incoming work, Incoming requests, Current work and Recently viewed with
 // their counts, for the worker or for one of the queues (teams, virtual workers) they work.
 import { ApiError, get, post, session } from '../api.js';
-import { formatDate, formatDateTime, html, render, scrollRegion, tag } from '../html.js';
+import { formatDate, formatDateTime, html, render, scrollRegion, tag, userText } from '../html.js';
 import { attempt } from '../forms.js';
 import { go, notify } from '../main.js';
 import { ALLOCATOR_ROLES } from './person_forms.js';
@@ -46,8 +46,8 @@ function requestLines(item) {
   const line = (cls, content) => html`<p class="govuk-body-s govuk-!-margin-top-2 govuk-!-margin-bottom-0 ${cls}">${content}</p>`;
   const r = item.returned;
   return html`${item.status === 'returned' ? tag('Returned', 'orange') : ''}
-    ${r ? line('app-request-returned', html`<strong>Returned</strong>${r.by?.name ? ` by ${r.by.name}` : ''} on ${formatDateTime(r.at)}${r.note ? html`: ${r.note}` : '.'}`) : ''}
-    ${item.note ? line('app-request-note', html`<strong>${r ? 'Sent with the note' : 'Note'}:</strong> ${item.note}`) : ''}`;
+    ${r ? line('app-request-returned', html`<strong>Returned</strong>${r.by?.name ? ` by ${r.by.name}` : ''} on ${formatDateTime(r.at)}${r.note ? html`: ${userText(r.note)}` : '.'}`) : ''}
+    ${item.note ? line('app-request-note', html`<strong>${r ? 'Sent with the note' : 'Note'}:</strong> ${userText(item.note)}`) : ''}`;
 }
 
 // An item about a record the caller cannot open: the API gives the person's name, the item's times
