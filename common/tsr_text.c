@@ -567,307 +567,305 @@ int tsr_text_date_display(const char *date, char out[11])
         return -1;
     text__date_write(y, m, d, 1, out);
     return 0;
+}
 
-    void tsr_text_in_sentence(const char *title, char *out, size_t size)
-    {
-        static const char *const no_article[] = {"a",    "an",    "the",  "their", "his",   "her",
-                                                 "its",  "our",   "your", "what",  "which", "who",
-                                                 "whom", "whose", "why",  "when",  "where", "how"};
-        size_t word = strcspn(title, " /(-,:");
-        int article = word > 0;
-        for (size_t i = 0; i < sizeof(no_article) / sizeof(no_article[0]); i++)
-            if (strlen(no_article[i]) == word && strncasecmp(title, no_article[i], word) == 0)
-                article = 0;
-        int lower = isupper((unsigned char)title[0]) && islower((unsigned char)title[1]);
-        snprintf(out, size, "%s%c%s", article ? "the " : "",
-                 lower ? tolower((unsigned char)title[0]) : title[0], title[0] ? title + 1 : "");
-    }
+void tsr_text_in_sentence(const char *title, char *out, size_t size)
+{
+    static const char *const no_article[] = {"a",    "an",    "the",  "their", "his",   "her",
+                                             "its",  "our",   "your", "what",  "which", "who",
+                                             "whom", "whose", "why",  "when",  "where", "how"};
+    size_t word = strcspn(title, " /(-,:");
+    int article = word > 0;
+    for (size_t i = 0; i < sizeof(no_article) / sizeof(no_article[0]); i++)
+        if (strlen(no_article[i]) == word && strncasecmp(title, no_article[i], word) == 0)
+            article = 0;
+    int lower = isupper((unsigned char)title[0]) && islower((unsigned char)title[1]);
+    snprintf(out, size, "%s%c%s", article ? "the " : "", lower ? tolower((unsigned char)title[0]) : title[0],
+             title[0] ? title + 1 : "");
+}
 
-    void tsr_text_ask_for(const char *type, const char *title, char *out, size_t size)
-    {
-        static const char *const choices[] = {"picklist", "multi-picklist", "worker", "boolean"};
-        const char *verb = "Enter";
-        for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++)
-            if (type && strcmp(type, choices[i]) == 0)
-                verb = "Select";
-        char named[400];
-        tsr_text_in_sentence(title, named, sizeof(named));
-        snprintf(out, size, "%s %s", verb, named);
-    }
+void tsr_text_ask_for(const char *type, const char *title, char *out, size_t size)
+{
+    static const char *const choices[] = {"picklist", "multi-picklist", "worker", "boolean"};
+    const char *verb = "Enter";
+    for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++)
+        if (type && strcmp(type, choices[i]) == 0)
+            verb = "Select";
+    char named[400];
+    tsr_text_in_sentence(title, named, sizeof(named));
+    snprintf(out, size, "%s %s", verb, named);
+}
 
-    int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err)
-    {
-        int y, m, d;
-        char words[64];
-        text__field_words(field, words, sizeof(words));
-        if (strlen(text) != 10 || tsr_text_date_parts(text, &y, &m, &d) != 0)
-            return tsr_error_set(err, TSR_E_INVALID, "invalid_date", field,
-                                 "%s must be a real date like 2015-03-21.", words);
-        char today[11];
-        tsr_text_today(today);
-        if (not_future && strcmp(text, today) > 0)
-            return tsr_error_set(err, TSR_E_INVALID, "date_in_future", field,
-                                 "%s must be today or in the past.", words);
+int tsr_text_check_date(const char *text, int not_future, const char *field, tsr_error_t *err)
+{
+    int y, m, d;
+    char words[64];
+    text__field_words(field, words, sizeof(words));
+    if (strlen(text) != 10 || tsr_text_date_parts(text, &y, &m, &d) != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_date", field,
+                             "%s must be a real date like 2015-03-21.", words);
+    char today[11];
+    tsr_text_today(today);
+    if (not_future && strcmp(text, today) > 0)
+        return tsr_error_set(err, TSR_E_INVALID, "date_in_future", field, "%s must be today or in the past.",
+                             words);
+    return 0;
+}
+
+int tsr_text_check_not_before(const char *iso, const char *not_before, const char *field, const char *title,
+                              tsr_error_t *err)
+{
+    if (not_before == NULL || strncmp(iso, not_before, 10) >= 0)
         return 0;
-    }
+    int y, m, d;
+    static const char *const months[] = {"January",   "February", "March",    "April",
+                                         "May",       "June",     "July",     "August",
+                                         "September", "October",  "November", "December"};
+    if (tsr_text_date_parts(not_before, &y, &m, &d) != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "date_too_early", field, "%s is too long ago.", title);
+    return tsr_error_set(err, TSR_E_INVALID, "date_too_early", field, "%s cannot be before %d %s %d.", title,
+                         d, months[m - 1], y);
+}
 
-    int tsr_text_check_not_before(const char *iso, const char *not_before, const char *field,
-                                  const char *title, tsr_error_t *err)
-    {
-        if (not_before == NULL || strncmp(iso, not_before, 10) >= 0)
-            return 0;
-        int y, m, d;
-        static const char *const months[] = {"January",   "February", "March",    "April",
-                                             "May",       "June",     "July",     "August",
-                                             "September", "October",  "November", "December"};
-        if (tsr_text_date_parts(not_before, &y, &m, &d) != 0)
-            return tsr_error_set(err, TSR_E_INVALID, "date_too_early", field, "%s is too long ago.", title);
-        return tsr_error_set(err, TSR_E_INVALID, "date_too_early", field, "%s cannot be before %d %s %d.",
-                             title, d, months[m - 1], y);
-    }
+int tsr_text_check_datetime(const char *text, int not_future, const char *not_before, const char *field,
+                            const char *title, tsr_error_t *err)
+{
+    int64_t ms;
+    if (tsr_text_datetime_parse(text, &ms) != 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_datetime", field,
+                             "%s must be a date and time such as 2022-11-25T13:57:00Z.", title);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (not_future && ms > (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 60000)
+        return tsr_error_set(err, TSR_E_INVALID, "date_in_future", field, "%s must be in the past.", title);
+    char utc[TSR_TEXT_UTC_MS_LEN + 1];
+    tsr_text_utc_ms(ms, utc);
+    return tsr_text_check_not_before(utc, not_before, field, title, err);
+}
 
-    int tsr_text_check_datetime(const char *text, int not_future, const char *not_before, const char *field,
-                                const char *title, tsr_error_t *err)
-    {
-        int64_t ms;
-        if (tsr_text_datetime_parse(text, &ms) != 0)
-            return tsr_error_set(err, TSR_E_INVALID, "invalid_datetime", field,
-                                 "%s must be a date and time such as 2022-11-25T13:57:00Z.", title);
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        if (not_future && ms > (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 60000)
-            return tsr_error_set(err, TSR_E_INVALID, "date_in_future", field, "%s must be in the past.",
-                                 title);
-        char utc[TSR_TEXT_UTC_MS_LEN + 1];
-        tsr_text_utc_ms(ms, utc);
-        return tsr_text_check_not_before(utc, not_before, field, title, err);
-    }
+size_t tsr_text_utc_ms(int64_t ms, char *out)
+{
+    /* Floor division: a time before 1970 is the second before it plus a positive fraction. */
+    int64_t seconds = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
+    time_t t = (time_t)seconds;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char *o = text__put_digits(out, tm.tm_year + 1900, 4);
+    *o++ = '-';
+    o = text__put_digits(o, tm.tm_mon + 1, 2);
+    *o++ = '-';
+    o = text__put_digits(o, tm.tm_mday, 2);
+    *o++ = 'T';
+    o = text__put_digits(o, tm.tm_hour, 2);
+    *o++ = ':';
+    o = text__put_digits(o, tm.tm_min, 2);
+    *o++ = ':';
+    o = text__put_digits(o, tm.tm_sec, 2);
+    *o++ = '.';
+    o = text__put_digits(o, (int)(ms - seconds * 1000), 3);
+    *o++ = 'Z';
+    *o = '\0';
+    return (size_t)(o - out);
+}
 
-    size_t tsr_text_utc_ms(int64_t ms, char *out)
-    {
-        /* Floor division: a time before 1970 is the second before it plus a positive fraction. */
-        int64_t seconds = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
-        time_t t = (time_t)seconds;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        char *o = text__put_digits(out, tm.tm_year + 1900, 4);
-        *o++ = '-';
-        o = text__put_digits(o, tm.tm_mon + 1, 2);
-        *o++ = '-';
-        o = text__put_digits(o, tm.tm_mday, 2);
-        *o++ = 'T';
-        o = text__put_digits(o, tm.tm_hour, 2);
-        *o++ = ':';
-        o = text__put_digits(o, tm.tm_min, 2);
-        *o++ = ':';
-        o = text__put_digits(o, tm.tm_sec, 2);
-        *o++ = '.';
-        o = text__put_digits(o, (int)(ms - seconds * 1000), 3);
-        *o++ = 'Z';
-        *o = '\0';
-        return (size_t)(o - out);
-    }
-
-    int tsr_text_datetime_parse(const char *text, int64_t *ms)
-    {
-        /* Read by position: a CP-IS part has two of these a notification, and sscanf cost more than the
-         * rest of the notification's checks. */
-        int y, mo, d;
-        if (strnlen(text, 16) < 16 || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
-            tsr_text_date_parts(text, &y, &mo, &d) != 0)
+int tsr_text_datetime_parse(const char *text, int64_t *ms)
+{
+    /* Read by position: a CP-IS part has two of these a notification, and sscanf cost more than the
+     * rest of the notification's checks. */
+    int y, mo, d;
+    if (strnlen(text, 16) < 16 || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
+        tsr_text_date_parts(text, &y, &mo, &d) != 0)
+        return -1;
+    int h = tsr_text_digits(text + 11, 2), mi = tsr_text_digits(text + 14, 2), s = 0;
+    if (h < 0 || h > 23 || mi < 0 || mi > 59)
+        return -1;
+    const char *p = text + 16;
+    if (*p == ':') {
+        if ((s = tsr_text_digits(p + 1, 2)) < 0 || s > 60)
             return -1;
-        int h = tsr_text_digits(text + 11, 2), mi = tsr_text_digits(text + 14, 2), s = 0;
-        if (h < 0 || h > 23 || mi < 0 || mi > 59)
-            return -1;
-        const char *p = text + 16;
-        if (*p == ':') {
-            if ((s = tsr_text_digits(p + 1, 2)) < 0 || s > 60)
-                return -1;
-            p += 3;
-            if (*p == '.') {
-                p++;
-                if (!isdigit((unsigned char)*p))
-                    return -1;
-                while (isdigit((unsigned char)*p))
-                    p++;
-            }
-        }
-        int offset_min = 0;
-        if (*p == 'Z' || *p == 'z') {
+        p += 3;
+        if (*p == '.') {
             p++;
-        } else if ((*p == '+' || *p == '-') && strnlen(p, 7) == 6 && p[3] == ':') {
-            int oh = tsr_text_digits(p + 1, 2), om = tsr_text_digits(p + 4, 2);
-            if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            if (!isdigit((unsigned char)*p))
                 return -1;
-            offset_min = (*p == '-' ? -1 : 1) * (oh * 60 + om);
-            p += 6;
-        } else {
-            return -1;
+            while (isdigit((unsigned char)*p))
+                p++;
         }
-        if (*p != '\0')
+    }
+    int offset_min = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if ((*p == '+' || *p == '-') && strnlen(p, 7) == 6 && p[3] == ':') {
+        int oh = tsr_text_digits(p + 1, 2), om = tsr_text_digits(p + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
             return -1;
-        /* Days from the civil date (Howard Hinnant's algorithm), so no time zone of the process is used. */
-        int yy = mo <= 2 ? y - 1 : y;
-        int era = (yy >= 0 ? yy : yy - 399) / 400;
-        int yoe = yy - era * 400;
-        int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-        int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        int64_t days = (int64_t)era * 146097 + doe - 719468;
-        *ms = ((days * 86400) + h * 3600 + mi * 60 + s - offset_min * 60) * 1000;
+        offset_min = (*p == '-' ? -1 : 1) * (oh * 60 + om);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+    /* Days from the civil date (Howard Hinnant's algorithm), so no time zone of the process is used. */
+    int yy = mo <= 2 ? y - 1 : y;
+    int era = (yy >= 0 ? yy : yy - 399) / 400;
+    int yoe = yy - era * 400;
+    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468;
+    *ms = ((days * 86400) + h * 3600 + mi * 60 + s - offset_min * 60) * 1000;
+    return 0;
+}
+
+int64_t tsr_text_datetime_ms(const char *text)
+{
+    int64_t ms;
+    return tsr_text_datetime_parse(text, &ms) == 0 && ms >= 0 ? ms : -1;
+}
+
+char *tsr_text_csv_field(const char *s)
+{
+    /* A cell that a spreadsheet would take for a formula (=, +, -, @) is written as text, so that a
+     * name typed into a form can never run as one when the file is opened. */
+    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
+    int quote =
+        formula || strpbrk(s, ",\"\r\n") != NULL || (s[0] == ' ' || (s[0] && s[strlen(s) - 1] == ' '));
+    if (!quote)
+        return strdup(s);
+    size_t len = strlen(s);
+    char *out = malloc(len * 2 + 4), *o = out;
+    if (out == NULL)
+        return NULL;
+    *o++ = '"';
+    if (formula)
+        *o++ = '\'';
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            *o++ = '"';
+        *o++ = *p;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+int tsr_text_page_limit(uint32_t asked, uint32_t fallback, uint32_t max, uint32_t *limit, tsr_error_t *err)
+{
+    *limit = asked ? asked : fallback;
+    if (*limit > max)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to %u.",
+                             max);
+    return 0;
+}
+
+int tsr_text_page(uint32_t asked, const char *cursor, uint32_t fallback, uint32_t max, tsr_text_page_t *page,
+                  tsr_error_t *err)
+{
+    uint64_t before;
+    memset(page, 0, sizeof(*page));
+    if (tsr_text_page_limit(asked, fallback, max, &page->limit, err) != 0 ||
+        tsr_text_cursor_id(cursor, &before, err) != 0)
+        return -1;
+    snprintf(page->before, sizeof(page->before), "%" PRIu64, before);
+    page->before_text = before ? page->before : NULL;
+    snprintf(page->fetch_text, sizeof(page->fetch_text), "%u", page->limit + 1);
+    return 0;
+}
+
+int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err)
+{
+    *after = 0;
+    if (cursor == NULL || cursor[0] == '\0')
         return 0;
-    }
+    if (!tsr_text_is_id(cursor))
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                             "The cursor is not one this service gave out; start again without it.");
+    *after = strtoull(cursor, NULL, 10);
+    return 0;
+}
 
-    int64_t tsr_text_datetime_ms(const char *text)
-    {
-        int64_t ms;
-        return tsr_text_datetime_parse(text, &ms) == 0 && ms >= 0 ? ms : -1;
-    }
-
-    char *tsr_text_csv_field(const char *s)
-    {
-        /* A cell that a spreadsheet would take for a formula (=, +, -, @) is written as text, so that a
-         * name typed into a form can never run as one when the file is opened. */
-        int formula =
-            s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
-        int quote =
-            formula || strpbrk(s, ",\"\r\n") != NULL || (s[0] == ' ' || (s[0] && s[strlen(s) - 1] == ' '));
-        if (!quote)
-            return strdup(s);
-        size_t len = strlen(s);
-        char *out = malloc(len * 2 + 4), *o = out;
-        if (out == NULL)
-            return NULL;
-        *o++ = '"';
-        if (formula)
-            *o++ = '\'';
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                *o++ = '"';
-            *o++ = *p;
-        }
-        *o++ = '"';
-        *o = '\0';
-        return out;
-    }
-
-    int tsr_text_page_limit(uint32_t asked, uint32_t fallback, uint32_t max, uint32_t * limit,
-                            tsr_error_t * err)
-    {
-        *limit = asked ? asked : fallback;
-        if (*limit > max)
-            return tsr_error_set(err, TSR_E_INVALID, "invalid_limit", "limit", "limit must be from 1 to %u.",
-                                 max);
+int tsr_text_cursor_offset(const char *cursor, unsigned long max, unsigned long *offset, tsr_error_t *err)
+{
+    *offset = 0;
+    if (cursor == NULL || cursor[0] == '\0')
         return 0;
-    }
-
-    int tsr_text_page(uint32_t asked, const char *cursor, uint32_t fallback, uint32_t max,
-                      tsr_text_page_t *page, tsr_error_t *err)
-    {
-        uint64_t before;
-        memset(page, 0, sizeof(*page));
-        if (tsr_text_page_limit(asked, fallback, max, &page->limit, err) != 0 ||
-            tsr_text_cursor_id(cursor, &before, err) != 0)
-            return -1;
-        snprintf(page->before, sizeof(page->before), "%" PRIu64, before);
-        page->before_text = before ? page->before : NULL;
-        snprintf(page->fetch_text, sizeof(page->fetch_text), "%u", page->limit + 1);
-        return 0;
-    }
-
-    int tsr_text_cursor_id(const char *cursor, uint64_t *after, tsr_error_t *err)
-    {
-        *after = 0;
-        if (cursor == NULL || cursor[0] == '\0')
-            return 0;
-        if (!tsr_text_is_id(cursor))
-            return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
-                                 "The cursor is not one this service gave out; start again without it.");
-        *after = strtoull(cursor, NULL, 10);
-        return 0;
-    }
-
-    int tsr_text_cursor_offset(const char *cursor, unsigned long max, unsigned long *offset, tsr_error_t *err)
-    {
+    if (strspn(cursor, "0123456789") != strlen(cursor) || strlen(cursor) > 9 ||
+        (*offset = strtoul(cursor, NULL, 10)) == 0 || *offset >= max) {
         *offset = 0;
-        if (cursor == NULL || cursor[0] == '\0')
-            return 0;
-        if (strspn(cursor, "0123456789") != strlen(cursor) || strlen(cursor) > 9 ||
-            (*offset = strtoul(cursor, NULL, 10)) == 0 || *offset >= max) {
-            *offset = 0;
-            return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
-                                 "The cursor is not one this service gave out; start again without it.");
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_cursor", "cursor",
+                             "The cursor is not one this service gave out; start again without it.");
+    }
+    return 0;
+}
+
+int tsr_text_compare_ptrs(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int tsr_text_sorted_has(char *const *items, size_t n, const char *key)
+{
+    return n > 0 && bsearch(&key, items, n, sizeof(items[0]), tsr_text_compare_ptrs) != NULL;
+}
+
+void tsr_text_sorted_insert(char **items, size_t n, const char *key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(items[mid], key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(&items[lo + 1], &items[lo], (n - lo) * sizeof(items[0]));
+    items[lo] = (char *)key;
+}
+
+/* The optimal string alignment distance (Levenshtein's, with two neighbours swapped counting as one
+ * edit), letters compared in either case; words of up to 63 bytes, longer ones are far from all. */
+static size_t text__distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return SIZE_MAX;
+    size_t d[64][64];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+            size_t best = d[i - 1][j - 1] + !same;
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
         }
-        return 0;
     }
+    return d[la][lb];
+}
 
-    int tsr_text_compare_ptrs(const void *a, const void *b)
-    {
-        return strcmp(*(char *const *)a, *(char *const *)b);
-    }
-
-    int tsr_text_sorted_has(char *const *items, size_t n, const char *key)
-    {
-        return n > 0 && bsearch(&key, items, n, sizeof(items[0]), tsr_text_compare_ptrs) != NULL;
-    }
-
-    void tsr_text_sorted_insert(char **items, size_t n, const char *key)
-    {
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (strcmp(items[mid], key) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
+const char *tsr_text_nearest(const char *word, const char *const *choices, size_t n)
+{
+    /* Two edits at most, and fewer than a third of the word: 'db' is not a slip for 'dir'. */
+    size_t limit = strlen(word) / 3;
+    if (limit > 2)
+        limit = 2;
+    const char *nearest = NULL;
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = text__distance(word, choices[i]);
+        if (d < best) {
+            best = d;
+            nearest = choices[i];
         }
-        memmove(&items[lo + 1], &items[lo], (n - lo) * sizeof(items[0]));
-        items[lo] = (char *)key;
     }
-
-    /* The optimal string alignment distance (Levenshtein's, with two neighbours swapped counting as one
-     * edit), letters compared in either case; words of up to 63 bytes, longer ones are far from all. */
-    static size_t text__distance(const char *a, const char *b)
-    {
-        size_t la = strlen(a), lb = strlen(b);
-        if (la > 63 || lb > 63)
-            return SIZE_MAX;
-        size_t d[64][64];
-        for (size_t i = 0; i <= la; i++)
-            d[i][0] = i;
-        for (size_t j = 0; j <= lb; j++)
-            d[0][j] = j;
-        for (size_t i = 1; i <= la; i++) {
-            for (size_t j = 1; j <= lb; j++) {
-                int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
-                size_t best = d[i - 1][j - 1] + !same;
-                if (d[i - 1][j] + 1 < best)
-                    best = d[i - 1][j] + 1;
-                if (d[i][j - 1] + 1 < best)
-                    best = d[i][j - 1] + 1;
-                if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
-                    tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) &&
-                    d[i - 2][j - 2] + 1 < best)
-                    best = d[i - 2][j - 2] + 1;
-                d[i][j] = best;
-            }
-        }
-        return d[la][lb];
-    }
-
-    const char *tsr_text_nearest(const char *word, const char *const *choices, size_t n)
-    {
-        /* Two edits at most, and fewer than a third of the word: 'db' is not a slip for 'dir'. */
-        size_t limit = strlen(word) / 3;
-        if (limit > 2)
-            limit = 2;
-        const char *nearest = NULL;
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < n; i++) {
-            size_t d = text__distance(word, choices[i]);
-            if (d < best) {
-                best = d;
-                nearest = choices[i];
-            }
-        }
-        return best <= limit ? nearest : NULL;
-    }
+    return best <= limit ? nearest : NULL;
+}
