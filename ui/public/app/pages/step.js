@@ -716,7 +716,7 @@ async function saveSection(step, section, form, me, call, options = {}) {
       return undefined;
     }
     showErrors(
-      error.errors.map((e) => ({ field: e.field || options.field || '', message: e.message })),
+      error.errors.map((e) => ({ field: e.field || options.field || '', message: e.message, parts: e.parts })),
       options.scope,
     );
     return undefined;
