@@ -159,7 +159,6 @@ int notifications_forget_read(PGconn *conn, void *arg, tsr_error_t *err)
     return 0;
 }
 
-/* Whether item is one of the comma-separated list's entries. */
 /* Whether the comma list (spaces around an item are no part of it) names item. */
 static int notices__listed(const char *list, const char *item)
 {

@@ -102,14 +102,17 @@ static void test_an_account_with_a_dbs_check_over_3_years_old_cannot_sign_in_and
                       200);
     assert_int_equal(sign_in("eh.worker", &r), 201);
     testenv_response_free(&r);
-    /* Training and the acceptable-use policy are prerequisites too. */
-    set_prerequisites(admin, worker, "{\"dbs_checked_on\":\"2026-01-05\",\"aup_signed_on\":\"2026-01-06\"}",
-                      200);
+    /* Training and the acceptable-use policy are prerequisites too (with a DBS check of today's). */
+    char today[16], body[200];
+    testenv_sql_date(testenv, "current_date", today);
+    snprintf(body, sizeof(body), "{\"dbs_checked_on\":\"%s\",\"aup_signed_on\":\"%s\"}", today, today);
+    set_prerequisites(admin, worker, body, 200);
     sign_in("eh.worker", &r);
     testenv_assert_error(&r, 403, "training_not_done");
     testenv_response_free(&r);
-    set_prerequisites(admin, worker,
-                      "{\"dbs_checked_on\":\"2026-01-05\",\"training_completed_on\":\"2026-01-06\"}", 200);
+    snprintf(body, sizeof(body), "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\"}", today,
+             today);
+    set_prerequisites(admin, worker, body, 200);
     sign_in("eh.worker", &r);
     testenv_assert_error(&r, 403, "aup_not_signed");
     testenv_response_free(&r);

@@ -452,9 +452,10 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
 
     /* A key worker's CP-IS task, their child's NHS number reported inactive, comes by e-mail too:
      * until they record the new one the child's plan is not shared with the NHS. No name in it. */
-    char nhs[11], child[32], today[16];
+    char nhs[11], child[32], yesterday[16];
     testenv_new_nhs_number(nhs);
-    testenv_sql_date(testenv, "current_date", today);
+    /* Yesterday's 09:00: today's is in the future before 09:00 UTC, and refused as such. */
+    testenv_sql_date(testenv, "current_date - 1", yesterday);
     snprintf(body, sizeof(body),
              "{\"legal_name\":{\"given\":\"Tegan\",\"family\":\"Tasklow\"},\"gender\":\"female\","
              "\"date_of_birth\":\"2016-02-02\",\"nhs_number\":\"%s\"}",
@@ -473,7 +474,7 @@ test_a_request_reaches_its_worker_by_e_mail_once_the_smtp_server_is_up_and_escal
     snprintf(body, sizeof(body),
              "{\"notifications\":[{\"notification_id\":\"N-MAIL-INACTIVE\",\"type\":\"inactive-nhs-number\","
              "\"created_at\":\"%sT09:00:00Z\",\"nhs_number\":\"%s\"}]}",
-             today, nhs);
+             yesterday, nhs);
     json_decref(call_json(poller, "POST", "/api/v1/cpis/notifications", body, 200));
     free(poller);
     wait_for_mail("ellis.eyre@council.example", "Subject: CP-IS: record the child's NHS number", mail,

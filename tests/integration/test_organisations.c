@@ -389,11 +389,13 @@ static void test_a_long_name_in_any_script_is_added_read_found_and_titled_whole(
 
     /* An account named in 160 characters of two bytes each. */
     repeat_character("\xc5\x81", 160, name); /* L with stroke */
+    char today[16];
+    testenv_sql_date(testenv, "current_date", today);
     snprintf(body, sizeof(body),
              "{\"username\":\"long.name\",\"name\":\"%s\",\"password\":\"a-long-password-123\","
-             "\"roles\":[\"social-worker\"],\"prerequisites\":{\"dbs_checked_on\":\"2026-08-29\","
-             "\"training_completed_on\":\"2026-08-29\",\"aup_signed_on\":\"2026-08-29\"}}",
-             name);
+             "\"roles\":[\"social-worker\"],\"prerequisites\":{\"dbs_checked_on\":\"%s\","
+             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}}",
+             name, today, today, today);
     r = testenv_http(testenv, "POST", "/api/v1/workers", admin, body, NULL);
     assert_int_equal(r.status, 201);
     char worker[32];
@@ -461,10 +463,20 @@ static json_t *keyed(const char *token, const char *path, const char *body, cons
     return json;
 }
 
-#define WORKER_BODY(user)                                                                                    \
-    "{\"username\":\"" user "\",\"name\":\"Key Freed\",\"password\":\"a-long-password-123\","                \
-    "\"roles\":[\"social-worker\"],\"prerequisites\":{\"dbs_checked_on\":\"2026-08-29\","                    \
-    "\"training_completed_on\":\"2026-08-29\",\"aup_signed_on\":\"2026-08-29\"}}"
+/* A new worker's account, its prerequisites dated today: a starter's DBS check must be valid for a
+ * year more, so a fixed date would be refused once it is two years old. */
+static const char *worker_body(const char *user)
+{
+    static char body[512];
+    char today[16];
+    testenv_sql_date(testenv, "current_date", today);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"name\":\"Key Freed\",\"password\":\"a-long-password-123\","
+             "\"roles\":[\"social-worker\"],\"prerequisites\":{\"dbs_checked_on\":\"%s\","
+             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}}",
+             user, today, today, today);
+    return body;
+}
 
 /* A rejected call changes nothing, its Idempotency-Key included: a command refused (403 on a
  * restricted record, 400 bad input) or failed with nothing done (503, its daemon down) frees the key it
@@ -503,7 +515,7 @@ static void test_a_rejected_call_frees_its_idempotency_key(void **state)
     /* Bad input, refused by the gateway after the key was claimed: freed too. */
     json_decref(
         keyed(admin, "/api/v1/organisations", "{\"name\":\" \"}", "5c1e-refused-400", 400, "missing_field"));
-    json_decref(keyed(admin, "/api/v1/workers", WORKER_BODY("key.freed.one"), "5c1e-refused-400", 201, NULL));
+    json_decref(keyed(admin, "/api/v1/workers", worker_body("key.freed.one"), "5c1e-refused-400", 201, NULL));
 
     /* 503, records down (the request never left): the key is free for another call, and the same
      * call sent again once records is back runs. A key a call succeeded with is not freed by a retry
@@ -517,8 +529,8 @@ static void test_a_rejected_call_frees_its_idempotency_key(void **state)
                       "5c1e-503-retried", 503, "service_unavailable"));
     json_decref(keyed(admin, "/api/v1/organisations", "{\"name\":\"Keyed Before The Outage\"}",
                       "5c1e-succeeded", 503, "service_unavailable"));
-    json_decref(keyed(admin, "/api/v1/workers", WORKER_BODY("key.freed.two"), "5c1e-503", 201, NULL));
-    json_decref(keyed(admin, "/api/v1/workers", WORKER_BODY("key.freed.three"), "5c1e-succeeded", 409,
+    json_decref(keyed(admin, "/api/v1/workers", worker_body("key.freed.two"), "5c1e-503", 201, NULL));
+    json_decref(keyed(admin, "/api/v1/workers", worker_body("key.freed.three"), "5c1e-succeeded", 409,
                       "idempotency_key_reused"));
     testenv_restart(testenv, "records");
     json_decref(keyed(admin, "/api/v1/organisations", "{\"name\":\"Keyfree Retried Centre\"}",

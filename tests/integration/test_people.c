@@ -2234,7 +2234,7 @@ static void test_an_expected_date_of_delivery_is_within_a_pregnancy_and_after_th
     long people = testenv_sql_long(testenv, "SELECT count(*) FROM records.people");
     static const char *const refused[][2] = {
         {OFFICE_TODAY " + 309", "date_too_late"},
-        {"date '2036-01-01'", "date_too_late"},
+        {OFFICE_TODAY " + 3650", "date_too_late"}, /* 2036 typed for 2026 */
         {OFFICE_TODAY " - 43", "date_too_early"},
         {"date '1991-01-01'", "date_too_early"},
     };
