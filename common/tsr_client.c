@@ -378,6 +378,10 @@ const char *tsr_client_name(const tsr_client_t *self)
 /* The daemon a call goes to: its type's first word ("records.person.get"), as every handler is named. */
 static void client__server_of(const tsr_call_opts_t *opts, char server[64])
 {
+    if (opts && opts->server) {
+        snprintf(server, 64, "%s", opts->server);
+        return;
+    }
     const char *type = opts && opts->type ? opts->type : "";
     size_t n = strcspn(type, ".");
     snprintf(server, 64, "%.*s", (int)(n < 63 ? n : 63), type);

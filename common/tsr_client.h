@@ -20,6 +20,9 @@ typedef struct {
     const char *idempotency_key; /* commands: may be NULL */
     int timeout_ms;              /* 0: the client's default */
     int demo_load;               /* sent by `tessera demo load`: refused by a daemon not in demo mode */
+    /* The daemon called, whose CURVE key the call is made to; NULL: the type's first part, which is
+     * not a daemon's for the built-ins every daemon answers (tsr.health). */
+    const char *server;
 } tsr_call_opts_t;
 
 /* reply is NULL when err is set (transport failure or timeout; err->not_sent when the request never

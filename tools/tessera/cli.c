@@ -57,8 +57,11 @@ int cli_call_timeout(cli_context_t *ctx, const char *daemon, const char *type,
     actor.display_name = "Tessera batch job";
     actor.n_roles = 1;
     actor.roles = system_roles;
-    tsr_call_opts_t opts = {
-        .type = type, .actor = &actor, .timeout_ms = timeout_ms, .demo_load = ctx->demo_load};
+    tsr_call_opts_t opts = {.type = type,
+                            .actor = &actor,
+                            .timeout_ms = timeout_ms,
+                            .demo_load = ctx->demo_load,
+                            .server = daemon};
     return tsr_client_call_sync(ctx->zmq, endpoint, &opts, payload, reply, err);
 }
 
@@ -84,7 +87,8 @@ static int cli__call(cli_context_t *ctx, const char *daemon, const char *type, c
                             .actor = &actor,
                             .idempotency_key = idempotency_key,
                             .timeout_ms = 30000,
-                            .demo_load = ctx->demo_load};
+                            .demo_load = ctx->demo_load,
+                            .server = daemon};
     if (tsr_client_call_sync(ctx->zmq, endpoint, &opts, payload, reply, &err) != 0) {
         if (tolerated != NULL && strcmp(err.code, tolerated) == 0)
             return 0;
