@@ -448,7 +448,7 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
     PGresult *res = tsr_db_exec(
         call->conn,
         "SELECT step_id, status, coalesce(inbox, ''), recipient, recipient_name, sender_id, title,"
-        " type FROM requests WHERE id = $1::bigint FOR UPDATE",
+        " type, sender_name FROM requests WHERE id = $1::bigint FOR UPDATE",
         1, params, err);
     if (res == NULL)
         return -1;
@@ -464,6 +464,7 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
     snprintf(recipient, sizeof(recipient), "%s", PQgetvalue(res, 0, 3));
     char *recipient_name = strdup(PQgetvalue(res, 0, 4));
     uint64_t sender_id = strtoull(PQgetvalue(res, 0, 5), NULL, 10);
+    char *sender_name = strdup(PQgetvalue(res, 0, 8)), *title = strdup(PQgetvalue(res, 0, 6));
     PQclear(res);
     int rc = -1;
     wf_step_t step;
@@ -533,6 +534,16 @@ static int request__act(tsr_call_t *call, const char *action, tsr_error_t *err)
                       json_string_value(json_object_get(def_request, "title")), action, roles);
         goto done;
     }
+    /* A request goes back to its sender with the note as its reason, and that is all they are told
+     * of it ("Returned by NAME"): a return that says nothing, or only spaces, leaves them to guess
+     * what to put right. Completing needs no note: the step shows what was done. */
+    if (strcmp(action, "returned") == 0 && (in->note == NULL || tsr_text_trimmed_length(in->note) == 0)) {
+        tsr_error_set(err, TSR_E_UNPROCESSABLE, "note_required", "note",
+                      "Enter why you are returning the '%s': it goes back to %s with your note as the "
+                      "reason.",
+                      title ? title : "request", sender_name && sender_name[0] ? sender_name : "its sender");
+        goto done;
+    }
     if (strcmp(action, "completed") == 0 &&
         request__check_sections(call, &step, def_request, "completed_after_sections", "completing", err) != 0)
         goto done;
@@ -576,6 +587,8 @@ done:
     wf_step_free(&step);
 out:
     free(recipient_name);
+    free(sender_name);
+    free(title);
     return rc;
 }
 

@@ -312,6 +312,15 @@ journey('MASH manager: Incoming requests, resume, section 2, complete the reques
   // Its request goes back to the MASH admin who sent it, with a note saying why.
   const returned = page.locator('.govuk-summary-card', { hasText: 'Pass to MASH Manager' });
   await kb.press(returned.getByLabel('Returned'));
+  // Returned without a note: refused, the fault by the note, where the summary leads; nothing is sent back.
+  await kb.press(returned.getByRole('button', { name: 'OK' }));
+  const noReason = page.locator('.govuk-error-summary', { hasText: 'Enter why you are returning the \'Pass to MASH Manager\'' });
+  await noReason.waitFor();
+  await returned.locator('.govuk-error-message', { hasText: 'Enter why you are returning' }).waitFor();
+  await kb.press(noReason.getByRole('link'));
+  expect(await returned.getByLabel('Note').evaluate((el) => el === document.activeElement), "the error summary's link does not focus the note");
+  expect(!(await text(returned.getByRole('table', { name: 'Status history' }))).includes('Returned'), 'a return without a note was taken');
+  await s.check('request-return-without-a-note');
   await kb.type(returned.getByLabel('Note'), 'For the MASH social worker: assigning it to them.');
   await kb.press(returned.getByRole('button', { name: 'OK' }));
   await banner(page, 'Request returned to its sender.');

@@ -580,6 +580,116 @@ static void test_a_returned_request_goes_back_to_its_sender(void **state)
     free(manager);
 }
 
+/* Returns refused for want of a note: each body in turn is 422 note_required naming note, and the
+ * request, its history, the Incoming requests it waits in and its step's history stay as they were. */
+static void assert_return_refused_without_a_note(const char *token, const char *rid, const char *step_id)
+{
+    char path[96], sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT (SELECT count(*) FROM workflow.requests WHERE id = %s AND status = 'sent'"
+             "  AND inbox = recipient) * 1000000"
+             " + (SELECT count(*) FROM workflow.request_history WHERE request_id = %s) * 1000"
+             " + (SELECT count(*) FROM workflow.step_history WHERE step_id = %s)",
+             rid, rid, step_id);
+    long before = testenv_sql_long(testenv, sql);
+    assert_true(before >= 1000000);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/return", rid);
+    const char *bodies[] = {NULL, "{}", "{\"note\":\"\"}", "{\"note\":\"  \\n\\t  \"}"};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        testenv_response_t r = testenv_http(testenv, "POST", path, token, bodies[i], NULL);
+        testenv_assert_error(&r, 422, "note_required");
+        const json_t *error = json_object_get(r.json, "error");
+        assert_string_equal(testenv_str(error, "field"), "note");
+        assert_non_null(strstr(testenv_str(error, "message"), "Enter why you are returning"));
+        testenv_response_free(&r);
+    }
+    assert_int_equal(testenv_sql_long(testenv, sql), before);
+}
+
+/* A returned request goes back to its sender, who is told only "Returned by NAME" and the note: a
+ * return must say why, whatever the request (seed 000's three, a support request to system
+ * support), while completing needs no note. A CP-IS notification is acknowledged, never returned. */
+static void test_a_request_is_returned_only_with_a_note_saying_why(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    char *manager = testenv_login(testenv, "mash.manager");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char *support = testenv_login(testenv, "admin");
+    char cssw[32], csew[32], path[128], rid[32];
+
+    /* 'Pass to MASH Manager', to the MASH Manager team: the manager says why, or it stays theirs. */
+    start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, cssw);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", cssw);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, section1_ok, 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", cssw);
+    json_t *step =
+        testenv_call_json(testenv, admin, "POST", path, "{\"type\":\"pass-to-mash-manager\"}", 201);
+    snprintf(rid, sizeof(rid), "%s", testenv_str(find_request(step, "pass-to-mash-manager"), "id"));
+    json_decref(step);
+    assert_return_refused_without_a_note(manager, rid, cssw);
+    /* Someone it was not sent to is told so first: the note is not what stops them. */
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/return", rid);
+    testenv_call_error(testenv, eh, "POST", path, NULL, 403, "not_addressed_to_you", NULL);
+    step = testenv_call_json(testenv, manager, "POST", path,
+                             "{\"note\":\"  The referrer's number, please. \"}", 200);
+    json_t *req = find_request(step, "pass-to-mash-manager");
+    assert_string_equal(testenv_str(req, "status"), "returned");
+    assert_string_equal(testenv_str(json_array_get(json_object_get(req, "history"), 1), "note"),
+                        "  The referrer's number, please. ");
+    json_decref(step);
+
+    /* 'Pass to MASH Social Worker', to the MASH team: its social worker likewise; completing it, the
+     * same worker needs no note. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", cssw);
+    step = testenv_call_json(testenv, admin, "POST", path, "{\"type\":\"pass-to-mash-social-worker\"}", 201);
+    snprintf(rid, sizeof(rid), "%s", testenv_str(find_request(step, "pass-to-mash-social-worker"), "id"));
+    json_decref(step);
+    assert_return_refused_without_a_note(sw, rid, cssw);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/complete", rid);
+    step = testenv_call_json(testenv, sw, "POST", path, NULL, 200);
+    assert_string_equal(testenv_str(find_request(step, "pass-to-mash-social-worker"), "status"), "completed");
+    json_decref(step);
+
+    /* 'Please review information and confirm next action' (CSEW), to Early Help. */
+    start_step(admin, "front-door-consultation", "CSEW", "organisation", HAMPDEN, csew);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", csew);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, section1_ok, 200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", csew);
+    step = testenv_call_json(testenv, admin, "POST", path,
+                             "{\"type\":\"please-review-information-and-confirm-next-action\"}", 201);
+    snprintf(rid, sizeof(rid), "%s",
+             testenv_str(find_request(step, "please-review-information-and-confirm-next-action"), "id"));
+    json_decref(step);
+    assert_return_refused_without_a_note(eh, rid, csew);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/return", rid);
+    json_decref(testenv_call_json(testenv, eh, "POST", path, "{\"note\":\"Not one for Early Help.\"}", 200));
+
+    /* A support request to system support (seed 001), whose type allows every action. */
+    char support_step[32];
+    step =
+        testenv_call_json(testenv, manager, "POST", "/api/v1/steps", "{\"type\":\"add-organisation\"}", 201);
+    snprintf(support_step, sizeof(support_step), "%s", testenv_str(step, "id"));
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", support_step);
+    step = testenv_call_json(testenv, manager, "POST", path, "{\"type\":\"action-by-system-support\"}", 201);
+    snprintf(rid, sizeof(rid), "%s", testenv_str(find_request(step, "action-by-system-support"), "id"));
+    json_decref(step);
+    assert_return_refused_without_a_note(support, rid, support_step);
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/return", rid);
+    json_decref(testenv_call_json(testenv, support, "POST", path,
+                                  "{\"note\":\"Give the organisation's address.\"}", 200));
+    /* Its sender acknowledges it back without a note: that is not a return. */
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
+    json_decref(testenv_call_json(testenv, manager, "POST", path, NULL, 200));
+    free(admin);
+    free(manager);
+    free(sw);
+    free(eh);
+    free(support);
+}
+
 static void test_a_step_cannot_finish_while_a_required_section_is_incomplete_and_nothing_changes(void **state)
 {
     (void)state;
@@ -741,6 +851,11 @@ test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_
                         "CS Notification to Allocated Worker - CPIS Follow Up: CPIS Follow Up");
     assert_non_null(strstr(testenv_str(item, "note"), "health professional has accessed CP-IS"));
     json_decref(wv);
+    /* A notification is acknowledged, never returned: no note makes a return of it. */
+    snprintf(path, sizeof(path), "/api/v1/requests/%s/return", rid);
+    testenv_call_error(testenv, kw, "POST", path, "{\"note\":\"Not mine.\"}", 422, "action_not_allowed",
+                       NULL);
+    testenv_call_error(testenv, kw, "POST", path, NULL, 422, "action_not_allowed", NULL);
     snprintf(path, sizeof(path), "/api/v1/requests/%s/acknowledge", rid);
     /* With the CP-IS case note the notification asks for (tests/integration/test_cpis.c has the rule). */
     step = testenv_call_json(testenv, kw, "POST", path,
@@ -2463,6 +2578,7 @@ int main(void)
             test_a_save_from_a_section_revision_saved_since_is_refused_naming_who_and_changes_nothing),
         cmocka_unit_test(test_a_request_cannot_be_completed_by_someone_it_was_not_sent_to),
         cmocka_unit_test(test_a_returned_request_goes_back_to_its_sender),
+        cmocka_unit_test(test_a_request_is_returned_only_with_a_note_saying_why),
         cmocka_unit_test(
             test_a_step_cannot_finish_while_a_required_section_is_incomplete_and_nothing_changes),
         cmocka_unit_test(

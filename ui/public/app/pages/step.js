@@ -237,7 +237,7 @@ function requestBlock(r, me, editableRequests, step) {
       ${canAct && editableRequests
         ? html`<form class="request-action" data-request="${r.id}" novalidate>
             ${choices({ id: `request-${r.id}-status`, name: 'status', legend: actionsLegend(allowed), field: 'status', options: ACTIONS.filter((a) => allowed.includes(a.value)), small: true })}
-            ${textarea({ id: `request-${r.id}-note`, name: 'note', label: 'Note', field: 'note', rows: 3 })}
+            ${textarea({ id: `request-${r.id}-note`, name: 'note', label: 'Note', field: 'note', rows: 3, hint: allowed.includes('return') ? 'Returning it, say why: its sender is told only that you returned it, and this note.' : undefined })}
             ${caseNote
               ? textarea({
                   id: `request-${r.id}-case-note`,
