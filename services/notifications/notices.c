@@ -184,11 +184,12 @@ static int notices__listed(const char *list, const char *item)
 typedef struct {
     const uint64_t *worker_ids;
     size_t n_worker_ids;
-    uint64_t team_id;     /* and every current member of this team */
-    uint64_t managers_of; /* and the line manager of this worker (else their teams' managers, else the
-                           * holders of notifications.escalate_fallback_roles) */
-    const char *roles;    /* and every current holder of one of these roles (a text[] literal) */
-    uint64_t but;         /* except this worker (who sent the request to the queue they work) */
+    uint64_t team_id;       /* and every current member of this team */
+    const char *team_roles; /* of whom only those holding one of these roles (a text[] literal; NULL: all) */
+    uint64_t managers_of;   /* and the line manager of this worker (else their teams' managers, else the
+                             * holders of notifications.escalate_fallback_roles) */
+    const char *roles;      /* and every current holder of one of these roles (a text[] literal) */
+    uint64_t but;           /* except this worker (who sent the request to the queue they work) */
     const char *kind, *title, *link, *dedupe_key;
     int email;
     int count_repeats; /* the same key again: one occurrence more, and unread again */
@@ -213,7 +214,7 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
     snprintf(manager_of, sizeof(manager_of), "%" PRIu64, n->managers_of);
     char but[32];
     snprintf(but, sizeof(but), "%" PRIu64, n->but);
-    const char *p[13] = {ids,
+    const char *p[14] = {ids,
                          n->team_id ? team : NULL,
                          n->kind,
                          n->title,
@@ -225,7 +226,8 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
                          n->roles,
                          but,
                          notices__config.escalate_fallback,
-                         n->count_repeats ? "true" : "false"};
+                         n->count_repeats ? "true" : "false",
+                         n->team_roles};
     PGresult *res =
         tsr_db_exec(conn,
                     "INSERT INTO notices (worker_id, kind, title, link, dedupe_key, producer, email_status,"
@@ -247,6 +249,7 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
                     "   SELECT unnest($1::bigint[]) AS w"
                     "   UNION SELECT worker_id FROM members"
                     "     WHERE $2::bigint IS NOT NULL AND $2::bigint = ANY (team_ids) AND NOT ended"
+                    "     AND ($14::text[] IS NULL OR roles && $14::text[])"
                     "   UNION SELECT w FROM managers"
                     "   UNION SELECT worker_id FROM members WHERE roles && $10::text[] AND NOT ended"
                     /* Neither: those the deployment names, rather than no one. */
@@ -259,7 +262,7 @@ static int notices__insert(PGconn *conn, const char *producer, const notices_new
                     "  SET occurrences = notices.occurrences + 1, read_at = NULL WHERE $13::boolean"
                     /* A notice counted again is not new: its missing address was told of already. */
                     " RETURNING worker_id, email_status = 'failed' AND occurrences = 1",
-                    13, p, err);
+                    14, p, err);
     free(ids);
     if (res == NULL)
         return -1;
@@ -343,15 +346,25 @@ static int notices__apply_request(tsr_event_t *ev, tsr_error_t *err)
     snprintf(title, sizeof(title), "%s: %s", overdue ? "Overdue request" : "New request", r->title);
     snprintf(link, sizeof(link), "/steps/%" PRIu64, r->step_id);
     snprintf(key, sizeof(key), "request-%" PRIu64 "-%s", r->request_id, overdue ? "overdue" : "sent");
-    char *roles = NULL;
+    char *roles = NULL, *team_roles = NULL;
     if (notices__queue_roles(r->to ? r->to->virtual_worker : NULL, r->worked_by_roles, r->n_worked_by_roles,
                              &roles, err) != 0) {
         tsr__workflow__request_event__free_unpacked(r, NULL);
         return -1;
     }
+    /* Sent to a team, it is for those of its members whose roles act on its type: the MASH team's
+     * admin is not told of a 'Pass to MASH Social Worker', which only its social workers may act on.
+     * A type that names no roles is every member's. */
+    if (r->to && r->to->team_id && r->n_acted_on_by_roles > 0 &&
+        (team_roles = notices__names(r->acted_on_by_roles, r->n_acted_on_by_roles)) == NULL) {
+        free(roles);
+        tsr__workflow__request_event__free_unpacked(r, NULL);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    }
     notices_new_t add = {.worker_ids = &worker,
                          .n_worker_ids = worker ? 1 : 0,
                          .team_id = r->to ? r->to->team_id : 0,
+                         .team_roles = team_roles,
                          .roles = roles,
                          .but = roles ? r->sender_id : 0,
                          .kind = overdue ? "request-overdue" : "request-received",
@@ -361,6 +374,7 @@ static int notices__apply_request(tsr_event_t *ev, tsr_error_t *err)
     add.email = notices__listed(notices__config.email_kinds, add.kind);
     int rc = notices__insert(ev->conn, ev->event->producer, &add, err);
     free(roles);
+    free(team_roles);
     /* Seed 001: "CC your senior/TM": the sender's manager is told what was asked. */
     if (rc == 0 && !overdue && r->copy_to_sender_manager && r->sender_id != 0)
         rc = notices__tell_managers(ev, "request", r->request_id, r->title, r->sender_id, "request-copied",

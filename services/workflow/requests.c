@@ -33,7 +33,8 @@ static int request__history(tsr_call_t *call, const char *request_id, const char
 }
 
 void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr__Workflow__RequestEvent *ev,
-                           Tsr__Workflow__Recipient *to, Tsr__Workflow__Subject *subject)
+                           Tsr__Workflow__Recipient *to, Tsr__Workflow__Subject *subject,
+                           wf_request_roles_t *roles)
 {
     const char *recipient = PQgetvalue(res, row, 4);
     if (recipient[0] == 'w')
@@ -61,6 +62,15 @@ void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr
     ev->subject_name = PQgetvalue(res, row, 8);
     ev->sender_id = strtoull(PQgetvalue(res, row, 9), NULL, 10);
     ev->due_at_ms = strtoll(PQgetvalue(res, row, 10), NULL, 10);
+    /* Role keys are letters, digits and '-' (checked at load), so a comma parts them. */
+    snprintf(roles->text, sizeof(roles->text), "%s", PQgetvalue(res, row, 11));
+    size_t n = 0;
+    char *save = NULL;
+    for (char *name = strtok_r(roles->text, ",", &save); name != NULL && n < WF_REQUEST_ROLES_MAX;
+         name = strtok_r(NULL, ",", &save))
+        roles->names[n++] = name;
+    ev->acted_on_by_roles = roles->names;
+    ev->n_acted_on_by_roles = n;
 }
 
 int wf_request_emit(tsr_call_t *call, const char *request_id, const char *action, int copy, int to_inbox,
@@ -71,14 +81,16 @@ int wf_request_emit(tsr_call_t *call, const char *request_id, const char *action
         call->conn,
         "SELECT r.id, r.step_id, r.type, r.title, CASE WHEN $2::boolean THEN r.inbox ELSE r.recipient END,"
         " r.note, s.subject_kind, s.subject_id, s.subject_name, r.sender_id, " WF_MS(
-            "r.due_at") " FROM requests r JOIN steps s ON s.id = r.step_id WHERE r.id = $1::bigint",
+            "r.due_at") ", " WF_SQL_REQUEST_ROLES " FROM requests r JOIN steps s ON s.id = r.step_id"
+                        " WHERE r.id = $1::bigint",
         2, params, err);
     if (res == NULL)
         return -1;
     Tsr__Workflow__RequestEvent ev = TSR__WORKFLOW__REQUEST_EVENT__INIT;
     Tsr__Workflow__Recipient to = TSR__WORKFLOW__RECIPIENT__INIT;
     Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
-    wf_request_event_fill(res, 0, action, &ev, &to, &subject);
+    wf_request_roles_t roles;
+    wf_request_event_fill(res, 0, action, &ev, &to, &subject, &roles);
     ev.copy_to_sender_manager = copy;
     char type[64];
     snprintf(type, sizeof(type), "workflow.request.%s", action);

@@ -172,10 +172,23 @@ int wf_directory_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
 /* accounts.conflict.declared: kept (conflicts), and the work about the person with the worker moved
  * off them to the queue whose workers keep access to restricted records. */
 int wf_apply_conflict_declared(tsr_event_t *ev, tsr_error_t *err);
+/* The acted_on_by_roles of request r's type in the definition version of its step s, as a comma list
+ * ('' when the type names none): SQL over the rows r (requests) and s (steps), for a request event. */
+#define WF_SQL_REQUEST_ROLES                                                                                 \
+    "coalesce((SELECT string_agg(role, ',') FROM definitions d, jsonb_array_elements(d.body->'requests') t," \
+    " jsonb_array_elements_text(t->'acted_on_by_roles') role"                                                \
+    " WHERE d.type = s.type AND d.version = s.version AND t->>'type' = r.type), '')"
+/* A request event's roles (wf_request_event_fill): the names point into text. */
+#define WF_REQUEST_ROLES_MAX 16
+typedef struct {
+    char text[512];
+    char *names[WF_REQUEST_ROLES_MAX];
+} wf_request_roles_t;
 /* A request event from a row of (id, step_id, type, title, recipient, note, subject_kind, subject_id,
- * subject_name, sender_id, due ms); the strings stay in res. */
+ * subject_name, sender_id, due ms, WF_SQL_REQUEST_ROLES); the strings stay in res and roles. */
 void wf_request_event_fill(const PGresult *res, int row, const char *action, Tsr__Workflow__RequestEvent *ev,
-                           Tsr__Workflow__Recipient *to, Tsr__Workflow__Subject *subject);
+                           Tsr__Workflow__Recipient *to, Tsr__Workflow__Subject *subject,
+                           wf_request_roles_t *roles);
 /* Emits workflow.request.<action> for the request as it now stands, addressed to its recipient, or
  * with to_inbox to the Incoming requests it waits in (one moved to a queue); copy: the sender's
  * manager is copied in (only when sent). */

@@ -694,7 +694,7 @@ int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err)
         " (SELECT id FROM requests WHERE inbox IS NOT NULL AND NOT overdue_notified AND due_at < now()"
         "  ORDER BY due_at LIMIT 200 FOR UPDATE SKIP LOCKED)"
         " RETURNING r.id, r.step_id, r.type, r.title, r.recipient, r.note, s.subject_kind, s.subject_id,"
-        " s.subject_name, r.sender_id, " WF_MS("r.due_at"),
+        " s.subject_name, r.sender_id, " WF_MS("r.due_at") ", " WF_SQL_REQUEST_ROLES,
         0, NULL, err);
     if (res == NULL)
         return -1;
@@ -702,7 +702,8 @@ int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err)
         Tsr__Workflow__RequestEvent ev = TSR__WORKFLOW__REQUEST_EVENT__INIT;
         Tsr__Workflow__Recipient to = TSR__WORKFLOW__RECIPIENT__INIT;
         Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
-        wf_request_event_fill(res, i, "overdue", &ev, &to, &subject);
+        wf_request_roles_t roles;
+        wf_request_event_fill(res, i, "overdue", &ev, &to, &subject, &roles);
         if (tsr_outbox_append(conn, "workflow.request.overdue", &system_actor, NULL, &ev.base, err) != 0) {
             PQclear(res);
             return -1;

@@ -391,6 +391,126 @@ static void test_the_senders_manager_is_copied_into_a_request_that_says_so(void 
     free(admin_t);
 }
 
+/* Waits until the notifications daemon's copy of each worker of ids (a SQL list) has their roles:
+ * who hears of a request sent to a team is decided by it when the request's event arrives. */
+static void wait_for_members(const char *ids, long n)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.members WHERE worker_id IN (%s) AND roles <> '{}'", ids);
+    for (int i = 0; i < 100 && testenv_sql_long(testenv, sql) < n; i++)
+        usleep(100 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, sql), n);
+}
+
+/* Whether the worker of token has the notice with this link and title (waiting as has_notice_for). */
+static int has_notice_titled(const char *token, const char *link, const char *title, int want_it)
+{
+    if (!has_notice_for(token, link, want_it))
+        return 0;
+    json_t *list = notices(token, 0);
+    size_t k;
+    json_t *n;
+    int found = 0;
+    json_array_foreach(json_object_get(list, "items"), k, n)
+    {
+        found |= strcmp(testenv_str(n, "link"), link) == 0 && strcmp(testenv_str(n, "title"), title) == 0;
+    }
+    json_decref(list);
+    return found;
+}
+
+/* Starts a Front Door Consultation of the variant at Hampden as the worker of token, completes
+ * section 1 and sends the request type to where its definition sends it; its step's link. */
+static void consultation_request(const char *token, const char *variant, const char *type, char link[64],
+                                 char step_id[32])
+{
+    char body[256], path[96];
+    snprintf(body, sizeof(body),
+             "{\"type\":\"front-door-consultation\",\"variant\":\"%s\","
+             "\"subject\":{\"kind\":\"organisation\",\"id\":\"7500065\"}}",
+             variant);
+    json_t *step = testenv_call_json(testenv, token, "POST", "/api/v1/steps", body, 201);
+    snprintf(step_id, 32, "%s", testenv_str(step, "id"));
+    snprintf(link, 64, "/steps/%s", step_id);
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", step_id);
+    json_decref(testenv_call_json(
+        testenv, token, "PUT", path,
+        "{\"data\":{\"consulted_at\":\"2022-11-25T13:57:00Z\",\"source\":\"schools\"},\"completed\":true}",
+        200));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", step_id);
+    snprintf(body, sizeof(body), "{\"type\":\"%s\"}", type);
+    json_decref(testenv_call_json(testenv, token, "POST", path, body, 201));
+}
+
+/* Seed 000: 'Pass to MASH Social Worker' goes to the MASH team, and is its social workers' (and
+ * senior practitioners' and managers') to act on, the definition's acted_on_by_roles: they are told
+ * of it, its admins are not, though members; it waits in the team's Incoming requests as before. A
+ * request type that names no roles (Please review information and confirm next action, to Early
+ * Help) is every member's. */
+static void test_a_request_sent_to_a_team_tells_the_members_whose_roles_act_on_it(void **state)
+{
+    (void)state;
+    char *admin_t = testenv_login(testenv, "admin");
+    char admin2[32], senior[32], eh_other[32], ids[128];
+    testenv_add_worker(testenv, admin_t, "mash.admin2", "Mo Ashdown",
+                       "\"roles\":[\"mash-admin\"],\"teams\":[\"MASH\"]", admin2);
+    testenv_add_worker(testenv, admin_t, "mash.senior", "Sol Penbury",
+                       "\"roles\":[\"senior-practitioner\"],\"teams\":[\"MASH\"]", senior);
+    testenv_add_worker(testenv, admin_t, "eh.manager", "Edie Hallam",
+                       "\"roles\":[\"team-manager\"],\"teams\":[\"Early Help\"]", eh_other);
+    snprintf(ids, sizeof(ids), "%s, %s, %s", admin2, senior, eh_other);
+    wait_for_members(ids, 3);
+    char *sender = testenv_login(testenv, "mash.admin");
+    char *other_admin = testenv_login(testenv, "mash.admin2");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *sp = testenv_login(testenv, "mash.senior");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char *eh_mgr = testenv_login(testenv, "eh.manager");
+
+    char link[64], step_id[32];
+    consultation_request(sender, "CSSW", "pass-to-mash-social-worker", link, step_id);
+    const char *title = "New request: Pass to MASH Social Worker";
+    assert_true(has_notice_titled(sw, link, title, 1));
+    assert_true(has_notice_titled(sp, link, title, 1));
+    /* The members were told in one go: the admins, the sender among them, were not. */
+    assert_false(has_notice_for(other_admin, link, 0));
+    assert_false(has_notice_for(sender, link, 0));
+    /* The request waits in the MASH team's Incoming requests, for its social workers to find. */
+    char wv_path[96], sql[160];
+    snprintf(sql, sizeof(sql), "SELECT id FROM accounts.teams WHERE name = 'MASH'");
+    snprintf(wv_path, sizeof(wv_path), "/api/v1/workview?team_id=%ld", testenv_sql_long(testenv, sql));
+    json_t *wv = testenv_call_json(testenv, sw, "GET", wv_path, NULL, 200);
+    int waiting = 0;
+    size_t k;
+    json_t *item;
+    json_array_foreach(
+        json_object_get(json_object_get(json_object_get(wv, "folders"), "incoming_requests"), "items"), k,
+        item)
+    {
+        waiting |= strcmp(testenv_str(item, "step_id"), step_id) == 0 &&
+                   strcmp(testenv_str(item, "title"), "Pass to MASH Social Worker: Consultation (CSSW)") == 0;
+    }
+    json_decref(wv);
+    assert_true(waiting);
+
+    /* Early Help's review names no roles: each member is told, whatever their role. */
+    char eh_link[64], eh_step[32];
+    consultation_request(sender, "CSEW", "please-review-information-and-confirm-next-action", eh_link,
+                         eh_step);
+    const char *eh_title = "New request: Please review information and confirm next action";
+    assert_true(has_notice_titled(eh, eh_link, eh_title, 1));
+    assert_true(has_notice_titled(eh_mgr, eh_link, eh_title, 1));
+    free(admin_t);
+    free(sender);
+    free(other_admin);
+    free(sw);
+    free(sp);
+    free(eh);
+    free(eh_mgr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_notices_read_long_ago_go_and_unread_ones_stay),
         cmocka_unit_test(test_a_request_to_the_system_support_queue_tells_system_support),
         cmocka_unit_test(test_the_senders_manager_is_copied_into_a_request_that_says_so),
+        cmocka_unit_test(test_a_request_sent_to_a_team_tells_the_members_whose_roles_act_on_it),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }
