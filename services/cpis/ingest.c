@@ -593,12 +593,17 @@ static int ingest__request_step(ingest_steps_t *steps, const ingest_note_t *n,
              ingest__setting_title(n->setting),
              child->via_mother ? " The notification came on the mother's NHS number (unborn child)." : "",
              restricted);
+    /* When the health professional looked, as well as where: with the setting, what tells one of a
+     * child's follow-ups from another in the CP-IS Worker queue (the definition's summary). */
+    char accessed_at[TSR_TEXT_UTC_MS_LEN + 1];
+    tsr_text_utc_ms(n->accessed_ms, accessed_at);
     const char *const fields[][2] = {{"child_name", child->display_name},
                                      {"gender", ingest__gender_title(child->gender)},
                                      {"date_of_birth", child->date_of_birth},
                                      {"age", age},
                                      {"setting", n->setting},
                                      {"location", n->organisation},
+                                     {"accessed_at", accessed_at},
                                      {"health_professional", n->hp_name},
                                      {"comments", comment}};
     char *data_text = ingest__json_object(fields, sizeof(fields) / sizeof(fields[0]));

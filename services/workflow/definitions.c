@@ -312,6 +312,46 @@ static int def__check_fields(const json_t *fields, const char *file, const char 
     return 0;
 }
 
+/* summary: {section, fields}: the fields of one form section whose values tell one step of the type
+ * from another in a workview, where each has the same title (every CP-IS notification's follow-up
+ * is a "CPIS Follow Up": its care setting and when the record was accessed). Only fields shown as a
+ * short value: no long text, and nothing a workview should not spell out (telephone, e-mail). */
+#define DEF_SUMMARY_FIELDS_MAX 4
+static int def__check_summary(const json_t *def, const char *file, tsr_error_t *err)
+{
+    static const char *const shown[] = {"text",   "picklist", "multi-picklist", "date", "datetime",
+                                        "number", NULL};
+    const json_t *summary = json_object_get(def, "summary");
+    if (summary == NULL)
+        return 0;
+    const json_t *section = json_is_object(summary) && def__string(summary, "section")
+                                ? wf_def_section(def, def__string(summary, "section"))
+                                : NULL;
+    const char *kind = section ? def__string(section, "kind") : NULL;
+    if (section == NULL || (kind != NULL && strcmp(kind, "form") != 0))
+        return DEF_FAIL(
+            "%s: summary must be {\"section\": the number of a form section, \"fields\": [names]}.", file);
+    const json_t *names = json_object_get(summary, "fields"), *name;
+    if (!json_is_array(names) || json_array_size(names) == 0 ||
+        json_array_size(names) > DEF_SUMMARY_FIELDS_MAX)
+        return DEF_FAIL("%s: summary.fields must name 1 to %d fields of section %s.", file,
+                        DEF_SUMMARY_FIELDS_MAX, def__string(summary, "section"));
+    size_t i;
+    json_array_foreach(names, i, name)
+    {
+        const json_t *field =
+            json_is_string(name) ? def__find(section, "fields", "name", json_string_value(name)) : NULL;
+        if (field == NULL)
+            return DEF_FAIL("%s: summary.fields[%zu] is not a field of section %s.", file, i,
+                            def__string(summary, "section"));
+        if (!def__in(def__string(field, "type"), shown))
+            return DEF_FAIL("%s: summary.fields[%zu] (%s) is a %s field; a summary shows text, picklist, "
+                            "multi-picklist, date, datetime or number fields.",
+                            file, i, json_string_value(name), def__string(field, "type"));
+    }
+    return 0;
+}
+
 static int def__check(const json_t *def, const char *file, tsr_error_t *err)
 {
     const char *type = def__string(def, "type");
@@ -383,6 +423,8 @@ static int def__check(const json_t *def, const char *file, tsr_error_t *err)
             if (strcmp(def__string(json_array_get(sections, j), "number"), number) == 0)
                 return DEF_FAIL("%s: two sections are numbered \"%s\".", file, number);
     }
+    if (def__check_summary(def, file, err) != 0)
+        return -1;
     const json_t *requests = json_object_get(def, "requests");
     if (requests != NULL && !json_is_array(requests))
         return DEF_FAIL("%s: requests must be a list.", file);

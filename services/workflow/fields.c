@@ -60,6 +60,67 @@ int wf_fields_step_matches(PGconn *conn, uint64_t step_id, const json_t *when, t
     return matched;
 }
 
+/* One value as the step page shows it, appended to out (at most size bytes in all), after sep when
+ * out holds something already. */
+static void field__summary_value(const json_t *field, const json_t *v, const char *sep, char *out,
+                                 size_t size)
+{
+    const char *type = json_string_value(json_object_get(field, "type"));
+    char shown[256] = "";
+    if (json_is_number(v))
+        snprintf(shown, sizeof(shown), "%g", json_number_value(v));
+    else if (json_is_array(v)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item)
+        {
+            const json_t *o = json_is_string(item) ? field__find(json_object_get(field, "options"), "value",
+                                                                 json_string_value(item))
+                                                   : NULL;
+            if (o != NULL)
+                snprintf(shown + strlen(shown), sizeof(shown) - strlen(shown), "%s%s", shown[0] ? ", " : "",
+                         json_string_value(json_object_get(o, "title")));
+        }
+    } else if (json_is_string(v) && tsr_text_trimmed_length(json_string_value(v)) > 0) {
+        const char *s = json_string_value(v);
+        int64_t ms;
+        const json_t *o;
+        if (strcmp(type, "picklist") == 0 && (o = field__find(json_object_get(field, "options"), "value", s)))
+            snprintf(shown, sizeof(shown), "%s", json_string_value(json_object_get(o, "title")));
+        else if (strcmp(type, "datetime") == 0 && tsr_text_datetime_parse(s, &ms) == 0)
+            tsr_text_local_time(ms, "%d/%m/%Y %H:%M", shown, sizeof(shown));
+        else if (strcmp(type, "date") != 0 || tsr_text_date_display(s, shown) != 0)
+            snprintf(shown, sizeof(shown), "%s", s);
+    }
+    if (shown[0] == '\0')
+        return;
+    snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? sep : "", shown);
+}
+
+char *wf_fields_summary(const json_t *def, const char *data_text)
+{
+    const json_t *summary = json_object_get(def, "summary");
+    if (summary == NULL || data_text == NULL || data_text[0] == '\0')
+        return NULL;
+    json_t *data = json_loads(data_text, 0, NULL);
+    const json_t *section = wf_def_section(def, json_string_value(json_object_get(summary, "section")));
+    char out[512] = "";
+    const json_t *name;
+    size_t i;
+    json_array_foreach(json_object_get(summary, "fields"), i, name)
+    {
+        const json_t *field =
+            field__find(json_object_get(section, "fields"), "name", json_string_value(name));
+        const json_t *v = json_object_get(data, json_string_value(name));
+        if (field != NULL && v != NULL)
+            field__summary_value(field, v, ", ", out, sizeof(out));
+    }
+    json_decref(data);
+    /* A text cut at the end of the room may end mid-character. */
+    tsr_text_utf8_clean(out);
+    return out[0] ? strdup(out) : NULL;
+}
+
 static int field__is_empty(const json_t *v)
 {
     return v == NULL || json_is_null(v) ||

@@ -22,5 +22,11 @@ const json_t *wf_fields_reason(const json_t *def_action, const char *reason);
 /* Whether the step's sections hold, in when's field, one of when's values ({field, values}: the
  * first section that has the field). 1 or 0, or -1 with err. */
 int wf_fields_step_matches(PGconn *conn, uint64_t step_id, const json_t *when, tsr_error_t *err);
+/* What tells a step of def apart from others of its type in a workview: its summary fields' values
+ * in data (the summary section's, as JSON text), each as the step page shows it (a picklist's title,
+ * a date and time on the office clock, dd/mm/yyyy HH:MM), joined by ", ": "Emergency department,
+ * 05/01/2026 10:12". NULL when the type has no summary or none of its fields holds a value; caller
+ * frees. */
+char *wf_fields_summary(const json_t *def, const char *data_text);
 
 #endif

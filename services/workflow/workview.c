@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "definitions.h"
+#include "fields.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
 #include "tsr_metrics.h"
@@ -19,6 +20,8 @@
 /* How long before the caller gives up a workview stops waiting for records to say who may open the
  * restricted records in it. */
 #define WORKVIEW_ANSWER_MARGIN_MS 1000
+/* The definitions (type and version) kept while one workview is read. */
+#define WORKVIEW_DEFS_MAX 64
 static const char *const folder_keys[] = {"incoming_work", "incoming_requests", "current_work",
                                           "recently_viewed"};
 static const char *const folder_titles[] = {"Incoming work", "Incoming requests", "Current work",
@@ -78,13 +81,44 @@ static json_t *workview__time(const char *text)
     " WHERE rp.person_id = s.subject_id) OR EXISTS (SELECT 1 FROM conflicts c"                               \
     " WHERE c.person_id = s.subject_id)))"
 
+/* The data of the section the step's definition names for its summary, as JSON text (NULL when it
+ * names none): SQL over the steps row s. */
+#define WORKVIEW_SUMMARY_SQL                                                                                 \
+    "(SELECT sec.data::text FROM definitions d JOIN sections sec ON sec.step_id = s.id"                      \
+    " AND sec.number = d.body->'summary'->>'section' WHERE d.type = s.type AND d.version = s.version)"
+
 /* The items of a workview about restricted people, each with its person, to be checked against the
  * viewer's access once for all of them (workview__guard_apply). The items are the folders'. */
 typedef struct {
     json_t **items;
     uint64_t *people;
     size_t n, cap;
+    /* The definitions the items' steps were read with, each read once a workview: a type's older
+     * version comes from the database, and a queue may hold a page of steps started before a change
+     * of their definition. */
+    struct {
+        char type[96];
+        int version;
+        json_t *def; /* NULL: it could not be read */
+    } defs[WORKVIEW_DEFS_MAX];
+    size_t n_defs;
 } workview__guard_t;
+
+/* The definition at (type, version) of a row's step, borrowed from the guard; NULL when it cannot be
+ * read, or when the page holds more kinds of work than are kept (never so far: a few dozen types). */
+static const json_t *workview__def(PGconn *conn, workview__guard_t *guard, const char *type, int version)
+{
+    for (size_t i = 0; i < guard->n_defs; i++)
+        if (guard->defs[i].version == version && strcmp(guard->defs[i].type, type) == 0)
+            return guard->defs[i].def;
+    if (guard->n_defs == WORKVIEW_DEFS_MAX || strlen(type) >= sizeof(guard->defs[0].type))
+        return NULL;
+    tsr_error_t ignored = {0};
+    snprintf(guard->defs[guard->n_defs].type, sizeof(guard->defs[0].type), "%s", type);
+    guard->defs[guard->n_defs].version = version;
+    guard->defs[guard->n_defs].def = wf_definition_get(conn, type, version, &ignored);
+    return guard->defs[guard->n_defs++].def;
+}
 
 /* What an item about a record the viewer may not open keeps: what a list of people shows of the
  * person (the name), where the item sits and when, and the ids to act on it or link to it. Its type
@@ -121,12 +155,9 @@ static void workview__guard_add(PGconn *conn, workview__guard_t *guard, json_t *
 {
     if (PQgetvalue(res, row, restricted_col)[0] != 't')
         return;
-    tsr_error_t ignored = {0};
-    json_t *def = wf_definition_get(conn, PQgetvalue(res, row, type_col),
-                                    atoi(PQgetvalue(res, row, version_col)), &ignored);
-    int guarded = def == NULL || wf_subject_guarded(def, "person");
-    json_decref(def);
-    if (!guarded)
+    const json_t *def =
+        workview__def(conn, guard, PQgetvalue(res, row, type_col), atoi(PQgetvalue(res, row, version_col)));
+    if (def != NULL && !wf_subject_guarded(def, "person"))
         return;
     if (guard->n == guard->cap) {
         size_t cap = guard->cap ? guard->cap * 2 : 16;
@@ -144,6 +175,23 @@ static void workview__guard_add(PGconn *conn, workview__guard_t *guard, json_t *
     }
     guard->items[guard->n] = item;
     guard->people[guard->n++] = strtoull(PQgetvalue(res, row, person_col), NULL, 10);
+}
+
+/* What tells the row's step apart from others of its type (the definition's summary, from the data
+ * of the section it names, data_col: NULL when it names none), as the item's "summary". Added before
+ * the guard's check, which leaves it out of an item the caller may not open: a CPIS Follow up's care
+ * setting and time tell what happened to the child as plainly as its title. */
+static void workview__summarise(PGconn *conn, workview__guard_t *guard, json_t *item, const PGresult *res,
+                                int row, int type_col, int version_col, int data_col)
+{
+    if (PQgetisnull(res, row, data_col))
+        return;
+    const json_t *def =
+        workview__def(conn, guard, PQgetvalue(res, row, type_col), atoi(PQgetvalue(res, row, version_col)));
+    char *summary = def ? wf_fields_summary(def, PQgetvalue(res, row, data_col)) : NULL;
+    if (summary != NULL)
+        json_object_set_new(item, "summary", json_string(summary));
+    free(summary);
 }
 
 /* Asks records once which of the guarded items' people the caller may open, and leaves those the
@@ -202,7 +250,7 @@ static void workview__guard_apply(tsr_call_t *call, workview__guard_t *guard)
 #define WORKVIEW_STEPS_SQL(cmp, dir)                                                                         \
     "SELECT id, type, title, subject_kind, subject_id, subject_name, state, " WF_TS("sort_at") ","           \
     " coalesce(" WF_TS("due_at") ", ''), coalesce(due_at < now(), false), " WF_SORT_KEY("sort_at")           \
-    ", version, " WORKVIEW_RESTRICTED_SQL                                                                    \
+    ", version, " WORKVIEW_RESTRICTED_SQL ", " WORKVIEW_SUMMARY_SQL                                          \
     " FROM steps s WHERE owner = $1 AND folder = $2"                                                         \
     " AND ($3::timestamptz IS NULL OR (sort_at, id) " cmp " ($3::timestamptz, $4::bigint))"                  \
     " ORDER BY sort_at " dir ", id " dir " LIMIT $5::int"
@@ -231,6 +279,7 @@ static int workview__steps(PGconn *conn, const char *owner, const char *folder, 
             PQgetvalue(res, i, 6), "received_at", PQgetvalue(res, i, 7), "due_at",
             workview__time(PQgetvalue(res, i, 8)), "overdue", PQgetvalue(res, i, 9)[0] == 't');
         json_array_append_new(*items, item);
+        workview__summarise(conn, guard, item, res, i, 1, 11, 13);
         workview__guard_add(conn, guard, item, res, i, 1, 11, 12, 4);
     }
     *next = NULL;
@@ -247,7 +296,7 @@ static int workview__steps(PGconn *conn, const char *owner, const char *folder, 
     " s.subject_name, r.status, r.note, r.sender_id, r.sender_name, " WF_TS("r.sent_at") ","                \
     " coalesce(" WF_TS("r.due_at") ", ''), coalesce(r.due_at < now(), false), "                            \
     WF_SORT_KEY("r.sent_at") ", s.type, s.version, " WORKVIEW_RESTRICTED_SQL ","                           \
-    " coalesce(" WF_TS("h.at") ", ''), h.by_worker_id::text, h.by_name, h.note"                              \
+    " coalesce(" WF_TS("h.at") ", ''), h.by_worker_id::text, h.by_name, h.note, " WORKVIEW_SUMMARY_SQL        \
     " FROM requests r JOIN steps s ON s.id = r.step_id"                                                      \
     " LEFT JOIN LATERAL (SELECT at, by_worker_id, by_name, note FROM request_history"                        \
     "  WHERE request_id = r.id AND action = 'returned' AND r.status = 'returned'"                            \
@@ -287,6 +336,7 @@ static int workview__requests(PGconn *conn, const char *owner, int oldest, uint3
                                           "id", PQgetvalue(res, i, 19), "name", PQgetvalue(res, i, 20),
                                           "note", PQgetvalue(res, i, 21)));
         json_array_append_new(*items, item);
+        workview__summarise(conn, guard, item, res, i, 15, 16, 22);
         workview__guard_add(conn, guard, item, res, i, 15, 16, 17, 5);
     }
     *next = NULL;
@@ -304,7 +354,7 @@ static int workview__recent(PGconn *conn, const char *worker, workview__guard_t 
     PGresult *res = tsr_db_exec(
         conn,
         "SELECT s.id, s.type, s.title, s.subject_kind, s.subject_id, s.subject_name, s.state,"
-        " " WF_TS("v.viewed_at") ", s.version, " WORKVIEW_RESTRICTED_SQL
+        " " WF_TS("v.viewed_at") ", s.version, " WORKVIEW_RESTRICTED_SQL ", " WORKVIEW_SUMMARY_SQL
                                  " FROM recent_views v JOIN steps s ON s.id = v.step_id"
                                  " WHERE v.worker_id = $1::bigint ORDER BY v.viewed_at DESC LIMIT 20",
         1, params, err);
@@ -318,6 +368,7 @@ static int workview__recent(PGconn *conn, const char *worker, workview__guard_t 
                       workview__subject(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5)),
                       "state", PQgetvalue(res, i, 6), "viewed_at", PQgetvalue(res, i, 7));
         json_array_append_new(*items, item);
+        workview__summarise(conn, guard, item, res, i, 1, 8, 10);
         workview__guard_add(conn, guard, item, res, i, 1, 8, 9, 4);
     }
     PQclear(res);
@@ -569,6 +620,8 @@ int wf_handle_workview(tsr_call_t *call, tsr_error_t *err)
 done:
     free(guard.items);
     free(guard.people);
+    for (size_t i = 0; i < guard.n_defs; i++)
+        json_decref(guard.defs[i].def);
     json_decref(body);
     return rc;
 }

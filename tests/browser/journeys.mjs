@@ -649,8 +649,13 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   const incoming = await text(page.locator('#folder-incoming-work'));
   expect(incoming.includes('Tobias Fernley') && incoming.includes('CPIS Follow Up'), `the CP-IS Worker queue lacks the step: ${incoming}`);
   // Each item says when it falls due (in the desk's service hours): received at 05:22 is not late at 09:00.
-  const followUpRow = await text(page.locator('#folder-incoming-work tr', { hasText: 'Tobias Fernley' }));
-  expect(/Due/.test(incoming) && /\d\d:\d\d .*\d\d\/\d\d\/\d{4} \d\d:\d\d/.test(followUpRow), `the queue does not say when the follow-up is due: ${followUpRow}`);
+  const followUp = page.locator('#folder-incoming-work tr', { hasText: 'Tobias Fernley' });
+  const followUpDue = await text(followUp.locator('td').nth(4));
+  expect(/Due/.test(incoming) && /\d\d\/\d\d\/\d{4} \d\d:\d\d/.test(followUpDue), `the queue does not say when the follow-up is due: ${await text(followUp)}`);
+  // Under its title, the care setting and when the record was accessed: what tells one of a child's
+  // follow-ups from another before it is opened.
+  const followUpTitle = await text(followUp.locator('td').nth(2));
+  expect(/^CPIS Follow Up Emergency department, \d\d\/\d\d\/\d{4} \d\d:\d\d/.test(followUpTitle), `the follow-up's title does not say its care setting and time: ${followUpTitle}`);
   await s.check('cpis-worker-queue');
   // Opened before anyone takes it, the step reads as waiting, in words, not as the API's code.
   await kb.press(page.locator('#folder-incoming-work tr', { hasText: 'Tobias Fernley' }).getByRole('link', { name: 'CPIS Follow Up', exact: true }).first());

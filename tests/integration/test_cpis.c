@@ -2390,6 +2390,114 @@ static void restrict_record(const char *person, const char *reason)
     json_decref(testenv_call_json(testenv, support, "PUT", path, body, 200));
 }
 
+/* The item of the folder of the workview (query: "?queue=cp-is-worker", "" for the caller's own)
+ * whose key is id, newest first from a page of 200; a new reference, or NULL. */
+static json_t *workview_item(const char *token, const char *query, const char *folder, const char *key,
+                             const char *id)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/api/v1/workview%s%sfolder=%s&limit=200", query, query[0] ? "&" : "?",
+             folder);
+    json_t *wv = testenv_call_json(testenv, token, "GET", path, NULL, 200);
+    json_t *found = NULL, *item;
+    size_t i;
+    json_array_foreach(json_object_get(json_object_get(json_object_get(wv, "folders"), folder), "items"), i,
+                       item)
+    {
+        if (found == NULL && strcmp(testenv_str(item, key), id) == 0)
+            found = json_incref(item);
+    }
+    json_decref(wv);
+    return found;
+}
+
+/* The instant (an RFC 3339 text) as the office clock shows it, dd/mm/yyyy HH:MM, asked of the server
+ * (Europe/London: the suite's workflow.timezone). */
+static void office_time(const char *instant, char out[32])
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT to_char(timestamptz '%s' AT TIME ZONE 'Europe/London', 'DD/MM/YYYY HH24:MI')", instant);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, 32), 0);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+/* Seed 003: every notification starts a step titled "CPIS Follow Up" about the child. Two about one
+ * child (an A&E attendance, then an NHS 111 call) read the same in the CP-IS Worker queue until each
+ * is opened: each item now says its care setting and when the record was accessed (on the office
+ * clock), from the step's section 1, where the time of access is kept too; so do the requests the
+ * desk sends the key worker, in their Incoming requests. */
+static void test_two_notifications_for_one_child_are_told_apart_in_the_cp_is_worker_queue(void **state)
+{
+    (void)state;
+    char kw[32], child[32], nhs[11];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    testenv_new_nhs_number(nhs);
+    add_child("Amos", "Twicewell", "male", "2015-04-04", nhs, kw, child);
+    char created_ed[32], accessed_ed[32], created_111[32], accessed_111[32];
+    snprintf(created_ed, sizeof(created_ed), "%sT09:20:00Z", day);
+    snprintf(accessed_ed, sizeof(accessed_ed), "%sT09:05:00Z", day);
+    snprintf(created_111, sizeof(created_111), "%sT15:40:00Z", day);
+    snprintf(accessed_111, sizeof(accessed_111), "%sT15:31:00Z", day);
+    char *ed = access_at("N-APART-ED", nhs, created_ed, accessed_ed, "emergency-department",
+                         "Royal Derbyshire ED", "Alex Wardley");
+    char *call =
+        access_at("N-APART-111", nhs, created_111, accessed_111, "nhs-111", "DHU 111", "Robin Callhand");
+    json_decref(post_notification(ed));
+    json_decref(post_notification(call));
+    free(ed);
+    free(call);
+
+    char *sa = testenv_login(testenv, "safeguarding.admin");
+    json_t *step_ed = step_for(sa, "N-APART-ED"), *step_111 = step_for(sa, "N-APART-111");
+    char id_ed[32], id_111[32];
+    snprintf(id_ed, sizeof(id_ed), "%s", testenv_str(step_ed, "id"));
+    snprintf(id_111, sizeof(id_111), "%s", testenv_str(step_111, "id"));
+    /* The time of access is the notification's, kept in section 1 as the other facts are. */
+    char kept[40];
+    snprintf(kept, sizeof(kept), "%sT09:05:00.000Z", day);
+    assert_string_equal(testenv_str(section_data(step_ed, "1"), "accessed_at"), kept);
+
+    char when_ed[32], when_111[32], summary_ed[96], summary_111[96];
+    office_time(accessed_ed, when_ed);
+    office_time(accessed_111, when_111);
+    snprintf(summary_ed, sizeof(summary_ed), "Emergency department, %s", when_ed);
+    snprintf(summary_111, sizeof(summary_111), "NHS 111 (e.g. DHU), %s", when_111);
+    json_t *item_ed = workview_item(sa, "?queue=cp-is-worker", "incoming_work", "step_id", id_ed);
+    json_t *item_111 = workview_item(sa, "?queue=cp-is-worker", "incoming_work", "step_id", id_111);
+    assert_non_null(item_ed);
+    assert_non_null(item_111);
+    /* The same title and child, as the seed shows them; told apart by the summary. */
+    assert_string_equal(testenv_str(item_ed, "title"), "CPIS Follow Up");
+    assert_string_equal(testenv_str(item_111, "title"), "CPIS Follow Up");
+    assert_string_equal(testenv_str(json_object_get(item_ed, "subject"), "title"),
+                        testenv_str(json_object_get(item_111, "subject"), "title"));
+    assert_string_equal(testenv_str(item_ed, "summary"), summary_ed);
+    assert_string_equal(testenv_str(item_111, "summary"), summary_111);
+    json_decref(item_ed);
+    json_decref(item_111);
+
+    /* Sent on to the key worker, the two requests are told apart in their Incoming requests too. */
+    char rid_ed[32], rid_111[32];
+    complete_section_1(sa, step_ed);
+    send_to_key_worker(sa, id_ed, kw, NULL, rid_ed);
+    complete_section_1(sa, step_111);
+    send_to_key_worker(sa, id_111, kw, NULL, rid_111);
+    json_decref(step_ed);
+    json_decref(step_111);
+    char *kwt = testenv_login(testenv, "key.worker");
+    item_ed = workview_item(kwt, "", "incoming_requests", "request_id", rid_ed);
+    item_111 = workview_item(kwt, "", "incoming_requests", "request_id", rid_111);
+    assert_non_null(item_ed);
+    assert_non_null(item_111);
+    assert_string_equal(testenv_str(item_ed, "summary"), summary_ed);
+    assert_string_equal(testenv_str(item_111, "summary"), summary_111);
+    json_decref(item_ed);
+    json_decref(item_111);
+    free(sa);
+    free(kwt);
+}
+
 static int in_incoming_work(const char *token, const char *query, const char *step_id)
 {
     return testenv_in_folder(testenv, token, query, "incoming_work", "step_id", step_id);
@@ -3247,6 +3355,7 @@ int main(void)
         cmocka_unit_test(test_a_conflicting_copy_leaves_the_no_key_worker_entry_as_it_was),
         cmocka_unit_test(test_an_inactive_mothers_number_asks_her_unborn_childs_key_worker_for_the_new_one),
         cmocka_unit_test(test_done_keeps_an_acknowledged_file_its_days_then_removes_it_and_rejected_waits),
+        cmocka_unit_test(test_two_notifications_for_one_child_are_told_apart_in_the_cp_is_worker_queue),
         cmocka_unit_test(test_a_restricted_childs_follow_up_goes_to_someone_who_can_open_the_record),
         cmocka_unit_test(test_a_restriction_arriving_before_its_follow_up_still_keeps_it_from_the_desk),
         cmocka_unit_test(test_the_feeds_pulse_and_its_error_queue_show_in_gauges_for_ops),

@@ -1223,6 +1223,7 @@ static void assert_shows_only_what_a_list_shows(json_t *item)
     assert_null(strcasestr(text, "cpis"));
     assert_null(strcasestr(text, "cp-is"));
     assert_null(strcasestr(text, "notification"));
+    assert_null(strcasestr(text, "emergency"));
     free(text);
 }
 
@@ -1240,9 +1241,21 @@ static void test_a_workview_item_about_a_record_the_caller_cannot_open_names_no_
     char person[32], step[32], rid[32], path[160], sql[200];
     testenv_add_person(testenv, admin, "Orla", "Fennimore", "2016-02-11", person);
     cpis_follow_up_taken_by_the_desk(admin, desk, person, step);
+    /* The notification's setting and time, which tell one follow-up from another in a workview. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", step);
+    json_decref(testenv_call_json(
+        testenv, desk, "PUT", path,
+        "{\"data\":{\"setting\":\"emergency-department\",\"accessed_at\":\"2026-01-05T10:12:00Z\"}}", 200));
     notify_worker(desk, step, "mash.sw", "Attended A&E", rid);
     snprintf(path, sizeof(path), "/api/v1/steps/%s", step);
     json_decref(testenv_call_json(testenv, eh, "GET", path, NULL, 200));
+    /* While the record is open to them, a manager reads in the item what tells it apart. */
+    snprintf(path, sizeof(path), "/api/v1/workview?worker_id=%ld", id_of_worker("mash.sw"));
+    json_t *open_view = testenv_call_json(testenv, cin, "GET", path, NULL, 200);
+    json_t *open_item = folder_item(open_view, "incoming_requests", "request_id", rid);
+    assert_non_null(open_item);
+    assert_string_equal(testenv_str(open_item, "summary"), "Emergency department, 05/01/2026 10:12");
+    json_decref(open_view);
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", person);
     json_decref(testenv_call_json(testenv, admin, "PUT", path,
                                   "{\"reason\":\"high-risk\",\"review_date\":\"2099-06-01\",\"workers\":[]}",
@@ -1258,6 +1271,7 @@ static void test_a_workview_item_about_a_record_the_caller_cannot_open_names_no_
     assert_non_null(item);
     assert_string_equal(testenv_str(item, "step_id"), step);
     assert_non_null(testenv_str(item, "received_at"));
+    assert_null(json_object_get(item, "summary"));
     assert_shows_only_what_a_list_shows(item);
     json_decref(view);
     /* The early-help worker's Recently viewed. */
@@ -1958,6 +1972,14 @@ static void test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_
              dir, dir);
     assert_int_equal(system(cmd), 0);
     testenv_assert_refuses_to_start(testenv, "workflow", setting, "cpis-follow-up.json", "requires_request",
+                                    NULL);
+    /* A summary naming a field the section does not have would tell no item apart. */
+    snprintf(cmd, sizeof(cmd),
+             "sed -i 's/\"cs-notifcation/\"cs-notification/' %s/cpis-follow-up.json && sed -i"
+             " '0,/\"accessed_at\"/ s/\"accessed_at\"/\"accessed_on\"/' %s/cpis-follow-up.json",
+             dir, dir);
+    assert_int_equal(system(cmd), 0);
+    testenv_assert_refuses_to_start(testenv, "workflow", setting, "cpis-follow-up.json", "summary.fields[1]",
                                     NULL);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);

@@ -60,6 +60,16 @@ function restrictedTitle(item) {
 }
 
 // In its scrolling region: at 320 px the Actions column is reached by scrolling the table, not the page.
+// What tells an item from others of the same title (the API's summary: a CPIS Follow up's care
+// setting and time of access), beside the title; and the item as its buttons name it.
+function summaryLine(item) {
+  return item.summary ? html`<p class="govuk-body-s govuk-!-margin-top-1 govuk-!-margin-bottom-0 app-item-summary">${item.summary}</p>` : '';
+}
+
+function itemName(item) {
+  return `${item.title}${item.summary ? ` (${item.summary})` : ''}, ${item.subject?.title || ''}`;
+}
+
 function folderItems(id, key, caption, folder, canResume) {
   return scrollRegion(caption, html`<table class="govuk-table" id="${id}">
     <caption class="govuk-table__caption govuk-table__caption--m">${caption}</caption>
@@ -75,7 +85,7 @@ function folderItems(id, key, caption, folder, canResume) {
       (item) => html`<tr class="govuk-table__row">
         <td class="govuk-table__cell">${item.kind === 'request' ? 'Request' : 'Work step'}</td>
         <td class="govuk-table__cell">${item.restricted ? item.subject?.title || item.subject?.name || '' : subjectLink(item.subject)}</td>
-        <td class="govuk-table__cell">${item.restricted ? restrictedTitle(item) : html`<a class="govuk-link" href="#/steps/${item.step_id}">${item.title}</a>`}
+        <td class="govuk-table__cell">${item.restricted ? restrictedTitle(item) : html`<a class="govuk-link" href="#/steps/${item.step_id}">${item.title}</a>${summaryLine(item)}`}
           ${item.overdue ? tag('Overdue', 'red') : ''}
           ${item.kind === 'request' && !item.restricted ? requestLines(item) : ''}</td>
         <td class="govuk-table__cell">${formatDateTime(item.returned?.at || item.received_at || item.viewed_at)}</td>
@@ -83,9 +93,9 @@ function folderItems(id, key, caption, folder, canResume) {
         <td class="govuk-table__cell">${item.restricted ? '' : html`<div class="app-table-actions">
           ${canResume && key !== 'recently_viewed' && key !== 'current_work'
             ? html`<button type="button" class="govuk-button govuk-button--secondary" data-resume="${item.step_id}" data-kind="${item.kind}">
-                Resume work<span class="govuk-visually-hidden">: ${item.title}, ${item.subject?.title || ''}</span></button>`
+                Resume work<span class="govuk-visually-hidden">: ${itemName(item)}</span></button>`
             : ''}
-          <a class="govuk-link" href="#/steps/${item.step_id}?assign=1">Assign<span class="govuk-visually-hidden">: ${item.title}, ${item.subject?.title || ''}</span></a>
+          <a class="govuk-link" href="#/steps/${item.step_id}?assign=1">Assign<span class="govuk-visually-hidden">: ${itemName(item)}</span></a>
         </div>`}</td>
       </tr>`,
     )}</tbody>
