@@ -282,21 +282,27 @@ static void request__roles_text(const json_t *def_request, char *out, size_t siz
     }
 }
 
-/* A request sent to a named worker goes only to one whose roles act on its type: a 'Pass to MASH
- * Manager' is not sent to a social worker. 422 recipient_role. */
+/* A request goes only where someone may act on it: to a named worker whose roles act on its type (a
+ * 'Pass to MASH Manager' is not sent to a social worker), or to a team with a current member who
+ * does (nor to a team of social workers alone, where it would wait with no one told of it). 422
+ * recipient_role. The recipients offered leave out the same (wf_handle_recipients). */
 static int request__check_recipient_role(tsr_call_t *call, const json_t *def_request, const char *owner,
                                          const char *owner_name, tsr_error_t *err)
 {
-    if (json_object_get(def_request, "acted_on_by_roles") == NULL || strncmp(owner, "w:", 2) != 0)
+    int team = strncmp(owner, "t:", 2) == 0;
+    if (json_object_get(def_request, "acted_on_by_roles") == NULL || (strncmp(owner, "w:", 2) != 0 && !team))
         return 0;
     char *roles_json = json_dumps(json_object_get(def_request, "acted_on_by_roles"), JSON_COMPACT);
     if (roles_json == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     const char *params[2] = {owner + 2, roles_json};
-    PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT 1 FROM workers WHERE id = $1::bigint"
-                                " AND roles && ARRAY(SELECT jsonb_array_elements_text($2::jsonb))",
-                                2, params, err);
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    team ? "SELECT 1 FROM workers WHERE $1::bigint = ANY (team_ids) AND NOT ended"
+                           " AND roles && ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) LIMIT 1"
+                         : "SELECT 1 FROM workers WHERE id = $1::bigint"
+                           " AND roles && ARRAY(SELECT jsonb_array_elements_text($2::jsonb))",
+                    2, params, err);
     free(roles_json);
     if (res == NULL)
         return -1;
@@ -306,6 +312,10 @@ static int request__check_recipient_role(tsr_call_t *call, const json_t *def_req
         return 0;
     char roles[200];
     request__roles_text(def_request, roles, sizeof(roles));
+    if (team)
+        return tsr_error_set(err, TSR_E_UNPROCESSABLE, "recipient_role", "to",
+                             "A '%s' goes to a team with a member whose role is %s; %s has none.",
+                             json_string_value(json_object_get(def_request, "title")), roles, owner_name);
     return tsr_error_set(err, TSR_E_UNPROCESSABLE, "recipient_role", "to",
                          "A '%s' goes to a worker whose role is %s; %s's is not.",
                          json_string_value(json_object_get(def_request, "title")), roles, owner_name);
@@ -635,8 +645,27 @@ static void request__offer(json_t *items, const char *kind, const PGresult *rows
     }
 }
 
+/* Whether a request type may be sent to recipients of kind ("worker", "team"): its may_send_to, or
+ * any when it names none. */
+static int request__may_send_to(const json_t *def_request, const char *kind)
+{
+    const json_t *kinds = json_object_get(def_request, "may_send_to"), *k;
+    if (kinds == NULL)
+        return 1;
+    size_t i;
+    json_array_foreach(kinds, i, k)
+    {
+        if (strcmp(json_string_value(k), kind) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Who a request of this type may be sent to, about this step's subject: workers and teams whose
- * names match q, leaving out anyone the subject's restriction keeps out. */
+ * names match q, leaving out anyone the subject's restriction keeps out. With a type (one the step
+ * may raise), only whom it may be sent to as the server will take it: the kinds of its may_send_to,
+ * and, where it names acted_on_by_roles, the workers holding one and the teams with a current member
+ * who does (a 'Pass to MASH Manager' offers neither the auditor nor a team of social workers). */
 int wf_handle_recipients(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Workflow__RecipientsQuery *in = (const Tsr__Workflow__RecipientsQuery *)call->payload;
@@ -648,8 +677,21 @@ int wf_handle_recipients(tsr_call_t *call, tsr_error_t *err)
     int rc = -1;
     PGresult *workers = NULL, *teams = NULL;
     Tsr__Records__AccessCheckReply *access = NULL;
+    char *roles_json = NULL;
     if (wf_step_check_reader(call, &step, err) != 0)
         goto done;
+    const json_t *def_request = NULL;
+    if (in->type != NULL && in->type[0] != '\0' &&
+        (def_request = wf_def_request(step.def, in->type, step.variant)) == NULL) {
+        tsr_error_set(err, TSR_E_UNPROCESSABLE, "request_not_allowed", "type",
+                      "%s cannot raise a request of type \"%s\".", step.title, in->type);
+        goto done;
+    }
+    const json_t *by = json_object_get(def_request, "acted_on_by_roles");
+    if (by != NULL && (roles_json = json_dumps(by, JSON_COMPACT)) == NULL) {
+        tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+        goto done;
+    }
     const char *q = in->q ? in->q : "";
     char *pattern = tsr_text_like_pattern(q);
     /* The workers named (the subject's key workers, say) first, whatever q matches; then the
@@ -659,21 +701,35 @@ int wf_handle_recipients(tsr_call_t *call, tsr_error_t *err)
         snprintf(named + strlen(named), sizeof(named) - strlen(named), "%s%" PRIu64, i ? "," : "",
                  in->worker_ids[i]);
     snprintf(named + strlen(named), sizeof(named) - strlen(named), "}");
-    const char *params[2] = {pattern, named};
+    const char *params[4] = {pattern, named, roles_json,
+                             request__may_send_to(def_request, "worker") ? "true" : "false"};
+    /* $3: the roles that act on the type (NULL: any); $4: whether it may go to a worker at all. */
     workers = tsr_db_exec(
         call->conn,
         "SELECT id, name, roles FROM ("
         " SELECT 0 AS k, id, name, roles FROM workers WHERE NOT ended AND NOT " WF_SQL_SERVICE_ACCOUNT
-        "  AND id = ANY ($2::bigint[])"
+        "  AND id = ANY ($2::bigint[]) AND $4::boolean"
+        "  AND ($3::jsonb IS NULL OR roles && ARRAY(SELECT jsonb_array_elements_text($3::jsonb)))"
         " UNION ALL"
         " (SELECT 1, id, name, roles FROM workers WHERE NOT ended AND NOT " WF_SQL_SERVICE_ACCOUNT
-        "  AND name ILIKE $1 AND id <> ALL ($2::bigint[]) ORDER BY name, id LIMIT 50)"
+        "  AND name ILIKE $1 AND id <> ALL ($2::bigint[]) AND $4::boolean"
+        "  AND ($3::jsonb IS NULL OR roles && ARRAY(SELECT jsonb_array_elements_text($3::jsonb)))"
+        "  ORDER BY name, id LIMIT 50)"
         ") w ORDER BY k, name, id",
-        2, params, err);
-    teams = workers ? tsr_db_exec(call->conn,
-                                  "SELECT id, name FROM teams WHERE name ILIKE $1 ORDER BY name LIMIT 50", 1,
-                                  params, err)
-                    : NULL;
+        4, params, err);
+    /* A team is offered when one of its current members acts on the type (the workers' copy holds
+     * who is in which team: one pass over it, as the workers' own search makes). */
+    const char *team_params[3] = {pattern, roles_json,
+                                  request__may_send_to(def_request, "team") ? "true" : "false"};
+    teams = workers
+                ? tsr_db_exec(
+                      call->conn,
+                      "SELECT id, name FROM teams WHERE name ILIKE $1 AND $3::boolean"
+                      " AND ($2::jsonb IS NULL OR id IN (SELECT unnest(team_ids) FROM workers"
+                      "  WHERE NOT ended AND roles && ARRAY(SELECT jsonb_array_elements_text($2::jsonb))))"
+                      " ORDER BY name LIMIT 50",
+                      3, team_params, err)
+                : NULL;
     free(pattern);
     if (teams == NULL)
         goto done;
@@ -704,6 +760,7 @@ done:
         tsr__records__access_check_reply__free_unpacked(access, NULL);
     PQclear(workers);
     PQclear(teams);
+    free(roles_json);
     wf_step_free(&step);
     return rc;
 }

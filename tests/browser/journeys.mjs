@@ -196,6 +196,18 @@ journey("MASH admin: find an organisation, start a Front Door Consultation, sect
   expect((await text(page.locator('#new-request legend').first())) === 'Request type', 'the new request does not ask for its Request type');
   const passTo = await page.locator('#request-to').evaluate((el) => `${el.labels[0].textContent.trim()}: ${el.selectedOptions[0].textContent}`);
   expect(passTo === 'Pass to worker: MASH Manager (team)', `the new request's recipient reads '${passTo}'`);
+  // Only those who may act on the type are offered, as the API would send it: no auditor, no
+  // contracted service, no team without a manager; for 'Pass to MASH Social Worker', the MASH team
+  // and its social worker, not the MASH admin.
+  const offered = () => page.locator('#request-to option:not([disabled])').allInnerTexts();
+  const forManager = await offered();
+  expect(forManager.includes('Priya Mannering (worker)') && !forManager.some((o) => /Avery Auden|Robin Ashgrove|Carers' Service|Sam Whitfield|^MASH \(team\)|Early Help/.test(o)), `'Pass to MASH Manager' offers ${JSON.stringify(forManager)}`);
+  await kb.press(page.getByLabel('Pass to MASH Social Worker'));
+  const forSocialWorker = await offered();
+  expect(forSocialWorker.includes('MASH (team)') && forSocialWorker.includes('Sam Whitfield (worker)') && !forSocialWorker.some((o) => /Avery Auden|Morgan Ashby|Early Help/.test(o)), `'Pass to MASH Social Worker' offers ${JSON.stringify(forSocialWorker)}`);
+  expect((await page.locator('#request-to').evaluate((el) => el.selectedOptions[0].textContent)) === 'MASH (team)', "'Pass to MASH Social Worker' does not go to the MASH team by default");
+  await kb.press(page.getByLabel('Pass to MASH Manager'));
+  expect((await page.locator('#request-to').evaluate((el) => el.selectedOptions[0].textContent)) === 'MASH Manager (team)', "back on 'Pass to MASH Manager', it does not go to the MASH Manager team");
   await kb.type(page.locator('#request-note'), 'Please review: advice needed today.');
   // Sent before section 1 is marked completed: refused, saying the section is saved all the same; the
   // fault by 'Section completed', where the summary leads, and the request kept as typed.

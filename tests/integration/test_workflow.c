@@ -925,6 +925,139 @@ static void test_recipients_offer_the_workers_named_first_and_find_any_worker_by
     free(admin);
 }
 
+/* text as a URL's query value, at out. */
+static void query_value(const char *text, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && n + 4 < size; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-')
+            out[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(out + n, size - n, "%%%02X", *p);
+    }
+    out[n] = '\0';
+}
+
+/* Whether the recipients offered at path list one of kind whose name is name. */
+static int offers(const char *token, const char *path, const char *kind, const char *name)
+{
+    json_t *list = testenv_call_json(testenv, token, "GET", path, NULL, 200);
+    int found = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(list, "items"), i, it)
+    {
+        found |= strcmp(testenv_str(it, "kind"), kind) == 0 && strcmp(testenv_str(it, "name"), name) == 0;
+    }
+    json_decref(list);
+    return found;
+}
+
+/* 'Pass to worker' offered every worker and team, though sending refuses a worker whose roles do not
+ * act on the request type: asked for a type, the recipients leave out those workers and the teams
+ * with no current member who does (the auditor, a contracted service, a team of social workers for
+ * a 'Pass to MASH Manager'), and the kinds the type may not go to; sending one to such a team is
+ * refused as the worker is. Without a type, everyone is offered, as for assigning the step. */
+static void test_recipients_for_a_request_type_are_only_those_who_may_act_on_it(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "mash.admin");
+    char *support = testenv_login(testenv, "admin");
+    char id[32], path[400], named[200], body[200];
+    start_step(admin, "front-door-consultation", "CSSW", "organisation", HAMPDEN, id);
+    snprintf(named, sizeof(named), "%ld,%ld,%ld,%ld,%ld,%ld", id_of_worker("auditor"),
+             id_of_worker("carers.worker"), id_of_worker("mash.manager"), id_of_worker("mash.sw"),
+             id_of_worker("mash.admin"), id_of_worker("cin.manager"));
+    /* The workers named, whatever their names; no one else matches q. */
+    const char *mgr = "type=pass-to-mash-manager", *sw = "type=pass-to-mash-social-worker";
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?%s&q=zz-no-one&worker_ids=%s", id, mgr, named);
+    assert_true(offers(admin, path, "worker", "Priya Mannering"));
+    assert_true(offers(admin, path, "worker", "Noor Bradwell"));
+    assert_false(offers(admin, path, "worker", "Avery Auden"));
+    assert_false(offers(admin, path, "worker", "Robin Ashgrove"));
+    assert_false(offers(admin, path, "worker", "Sam Whitfield"));
+    assert_false(offers(admin, path, "worker", "Morgan Ashby"));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?%s&q=zz-no-one&worker_ids=%s", id, sw, named);
+    assert_true(offers(admin, path, "worker", "Sam Whitfield"));
+    assert_true(offers(admin, path, "worker", "Robin Ashgrove"));
+    assert_false(offers(admin, path, "worker", "Avery Auden"));
+    assert_false(offers(admin, path, "worker", "Morgan Ashby"));
+    /* Teams: those with a current member who acts on it. */
+    const char *teams[][3] = {
+        {"MASH Manager", "1", "1"},           {"MASH", "0", "1"},
+        {"Children in Need 1", "1", "1"},     {"Early Help", "0", "0"},
+        {"Information Governance", "0", "0"}, {"Carers' Service (contracted)", "0", "1"}};
+    for (size_t t = 0; t < sizeof(teams) / sizeof(teams[0]); t++) {
+        char q[128];
+        query_value(teams[t][0], q, sizeof(q));
+        snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?%s&q=%s", id, mgr, q);
+        if (offers(admin, path, "team", teams[t][0]) != (teams[t][1][0] == '1'))
+            fail_msg("'Pass to MASH Manager' %s the team %s",
+                     teams[t][1][0] == '1' ? "does not offer" : "offers", teams[t][0]);
+        snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?%s&q=%s", id, sw, q);
+        if (offers(admin, path, "team", teams[t][0]) != (teams[t][2][0] == '1'))
+            fail_msg("'Pass to MASH Social Worker' %s the team %s",
+                     teams[t][2][0] == '1' ? "does not offer" : "offers", teams[t][0]);
+    }
+    /* Without a type, everyone, as before: the step is assigned to whom its worker chooses. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?q=zz-no-one&worker_ids=%s", id, named);
+    assert_true(offers(admin, path, "worker", "Avery Auden"));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?q=Early", id);
+    assert_true(offers(admin, path, "team", "Early Help"));
+    /* A type the step cannot raise (the other variant's, or none such) is refused, naming it. */
+    snprintf(path, sizeof(path),
+             "/api/v1/steps/%s/recipients?type=please-review-information-and-confirm-next-action", id);
+    testenv_call_error(testenv, admin, "GET", path, NULL, 422, "request_not_allowed", "type");
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?type=pass-to-the-moon", id);
+    testenv_call_error(testenv, admin, "GET", path, NULL, 422, "request_not_allowed", "type");
+
+    /* What is not offered is refused when sent: a team with no one to act on it, as a worker. */
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/sections/1", id);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, section1_ok, 200));
+    long history = testenv_sql_long(testenv, "SELECT count(*) FROM workflow.request_history");
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    snprintf(body, sizeof(body), "{\"type\":\"pass-to-mash-manager\",\"to\":{\"team_id\":\"%ld\"}}",
+             id_of_team("MASH"));
+    testenv_call_error(testenv, admin, "POST", path, body, 422, "recipient_role", "to");
+    snprintf(body, sizeof(body), "{\"type\":\"pass-to-mash-manager\",\"to\":{\"team_id\":\"%ld\"}}",
+             id_of_team("Carers'' Service (contracted)"));
+    testenv_call_error(testenv, admin, "POST", path, body, 422, "recipient_role", "to");
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM workflow.request_history"), history);
+    snprintf(body, sizeof(body), "{\"type\":\"pass-to-mash-manager\",\"to\":{\"team_id\":\"%ld\"}}",
+             id_of_team("Children in Need 1"));
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+
+    /* A team's only member who acts on it has left: it is neither offered nor sent one. */
+    char lead[32];
+    testenv_add_worker(testenv, support, "eh.lead", "Ellis Leadbetter",
+                       "\"roles\":[\"team-manager\"],\"teams\":[\"Early Help\"]", lead);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/recipients?%s&q=Early", id, mgr);
+    assert_true(offers(admin, path, "team", "Early Help"));
+    testenv_end_worker(testenv, support, lead, "Left the council.");
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM workflow.workers WHERE id = %s AND ended", lead);
+    for (int i = 0; i < 100 && testenv_sql_long(testenv, sql) != 1; i++)
+        usleep(100 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+    assert_false(offers(admin, path, "team", "Early Help"));
+    snprintf(path, sizeof(path), "/api/v1/steps/%s/requests", id);
+    snprintf(body, sizeof(body), "{\"type\":\"pass-to-mash-manager\",\"to\":{\"team_id\":\"%ld\"}}",
+             id_of_team("Early Help"));
+    testenv_call_error(testenv, admin, "POST", path, body, 422, "recipient_role", "to");
+
+    /* A CP-IS notification goes to a worker: no team is offered it. */
+    char child[32], follow_up[32];
+    testenv_add_person(testenv, support, "Nia", "Teamless", "2016-05-05", child);
+    start_step(support, "cpis-follow-up", "", "person", child, follow_up);
+    snprintf(path, sizeof(path),
+             "/api/v1/steps/%s/recipients?type=cs-notification-to-allocated-worker-cpis-follow-up&q=MASH",
+             follow_up);
+    assert_false(offers(support, path, "team", "MASH"));
+    assert_false(offers(support, path, "team", "MASH Manager"));
+    free(admin);
+    free(support);
+}
+
 static void
 test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_be_sent_work(void **state)
 {
@@ -2606,6 +2739,7 @@ int main(void)
         cmocka_unit_test(
             test_a_required_reason_is_asked_for_and_a_cpis_follow_up_runs_through_the_cp_is_worker_queue),
         cmocka_unit_test(test_recipients_offer_the_workers_named_first_and_find_any_worker_by_name),
+        cmocka_unit_test(test_recipients_for_a_request_type_are_only_those_who_may_act_on_it),
         cmocka_unit_test(
             test_a_worker_without_access_to_a_restricted_subject_is_not_offered_and_cannot_be_sent_work),
         cmocka_unit_test(

@@ -474,8 +474,11 @@ function namedWorkers(step, me) {
   return [...ids].slice(0, 20);
 }
 
-function recipientsOf(stepId, named, q) {
+// Whom a request may go to; with its type, only those the API would send it to (whose roles act on it,
+// and the teams with a member who does; the kinds it may go to).
+function recipientsOf(stepId, named, q, type) {
   const query = new URLSearchParams();
+  if (type) query.set('type', type);
   if (q) query.set('q', q);
   if (named.length) query.set('worker_ids', named.join(','));
   return get(`/api/v1/steps/${stepId}/recipients${query.size ? `?${query}` : ''}`).catch(() => ({ items: [] }));
@@ -506,6 +509,12 @@ export async function stepPage({ app, params, query, isCurrent }) {
   if (!isCurrent()) return;
   const recipients = found.items || [];
   step.virtualWorkers = virtualWorkers;
+  // 'Pass to worker' offers, for the request type chosen, whom it may go to: asked for each type at
+  // once, so that choosing one shows its list straight away.
+  const types = editable ? step.request_types || [] : [];
+  const typed = await Promise.all(types.map((t) => recipientsOf(step.id, step.namedWorkers, '', t.type)));
+  if (!isCurrent()) return;
+  step.recipientsByType = new Map(types.map((t, i) => [t.type, typed[i].items || []]));
   // A request refused as it was sent (a section to complete first) is offered again as it was typed.
   step.pendingRequest = editable ? pendingRequests.get(step.id) : undefined;
   const sections = step.sections || [];
@@ -867,6 +876,15 @@ function wire(step, section) {
   // 'Pass to worker' offers whom the chosen type may go to (a CP-IS notification: a worker only) and
   // shows where it goes unless the sender chooses otherwise (Pass to MASH Manager: the MASH Manager team).
   const to = document.getElementById('request-to');
+  const chosenType = () => (step.request_types || []).find((t) => t.type === document.querySelector('input[name="request_type"]:checked')?.value);
+  // The chosen type's recipients replace those offered (a worker chosen stays chosen if among them).
+  const offerFor = (type) => {
+    const list = step.recipientsByType?.get(type?.type);
+    if (!to || !list) return;
+    const kept = to.value;
+    to.replaceChildren(to.options[0], ...list.map((r) => new Option(`${r.name} (${r.kind})`, `${r.kind}:${r.id}`)));
+    to.value = [...to.options].some((o) => o.value === kept) ? kept : '';
+  };
   const fillTo = () => {
     const chosen = document.querySelector('input[name="request_type"]:checked');
     const type = (step.request_types || []).find((t) => t.type === chosen?.value);
@@ -887,7 +905,7 @@ function wire(step, section) {
   const find = document.getElementById('request-find');
   const findRecipients = async () => {
     const q = find.value.trim();
-    const found = (await recipientsOf(step.id, step.namedWorkers || [], q)).items || [];
+    const found = (await recipientsOf(step.id, step.namedWorkers || [], q, chosenType()?.type)).items || [];
     if (!to.isConnected) return; // the page has moved on
     const kept = to.value;
     to.replaceChildren(to.options[0], ...found.map((r) => new Option(`${r.name} (${r.kind})`, `${r.kind}:${r.id}`)));
@@ -906,12 +924,18 @@ function wire(step, section) {
     event.preventDefault(); // Enter here finds; it does not save the section
     findRecipients();
   });
-  document.querySelectorAll('input[name="request_type"]').forEach((radio) => radio.addEventListener('change', fillTo));
+  document.querySelectorAll('input[name="request_type"]').forEach((radio) =>
+    radio.addEventListener('change', () => {
+      offerFor(chosenType());
+      fillTo();
+    }),
+  );
   const pending = step.pendingRequest;
   if (pending && to) {
     pendingRequests.delete(step.id);
     const radio = [...document.querySelectorAll('input[name="request_type"]')].find((r) => r.value === pending.type);
     if (radio) radio.checked = true;
+    offerFor(chosenType());
     // One found by name is not among those first offered.
     if (pending.to && ![...to.options].some((o) => o.value === pending.to)) to.append(new Option(pending.toText, pending.to));
     to.value = pending.to;
