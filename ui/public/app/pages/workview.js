@@ -59,7 +59,6 @@ function restrictedTitle(item) {
     <p class="govuk-body-s govuk-!-margin-top-2 govuk-!-margin-bottom-0">You cannot open this record. Ask system support if you need to.</p>`;
 }
 
-// In its scrolling region: at 320 px the Actions column is reached by scrolling the table, not the page.
 // What tells an item from others of the same title (the API's summary: a CPIS Follow up's care
 // setting and time of access), beside the title; and the item as its buttons name it.
 function summaryLine(item) {
@@ -70,6 +69,7 @@ function itemName(item) {
   return `${item.title}${item.summary ? ` (${item.summary})` : ''}, ${item.subject?.title || ''}`;
 }
 
+// In its scrolling region: at 320 px the Actions column is reached by scrolling the table, not the page.
 function folderItems(id, key, caption, folder, canResume) {
   return scrollRegion(caption, html`<table class="govuk-table" id="${id}">
     <caption class="govuk-table__caption govuk-table__caption--m">${caption}</caption>
