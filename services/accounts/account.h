@@ -32,7 +32,10 @@
 /* An account whose every role is a machine's (workers.c's workers__service_roles): the spine poller's.
  * Seed 002's prerequisites are a person's (a DBS check, training, the acceptable-use policy); a
  * machine has none, and held to them the CP-IS feed would stop the day its made-up DBS date ran out. */
-#define ACCOUNTS_SERVICE_ACCOUNT_SQL "(cardinality(w.roles) > 0 AND w.roles <@ ARRAY['cpis-service'])"
+/* The roles of machine accounts, one list for C (workers.c) and SQL: comma-separated, no spaces. */
+#define ACCOUNTS_SERVICE_ROLES "cpis-service"
+#define ACCOUNTS_SERVICE_ACCOUNT_SQL                                                                         \
+    "(cardinality(w.roles) > 0 AND w.roles <@ string_to_array('" ACCOUNTS_SERVICE_ROLES "', ','))"
 #define ACCOUNTS_DBS_COVER_ENDS_SQL                                                                          \
     "CASE WHEN NOT " ACCOUNTS_SERVICE_ACCOUNT_SQL " THEN"                                                    \
     " greatest(CASE WHEN (w.dbs_checked_on >= w.returned_from_leave_on OR w.returned_from_leave_on IS NULL)" \

@@ -43,18 +43,21 @@ static const char *const accounts_roles[] = {"admin",
  * only its service's calls, sessions.c). An account whose every role is one of these is a service
  * account: its password is a generated secret of at least WORKERS_SERVICE_PASSWORD_MIN characters,
  * which no one finds by trying, so wrong passwords do not pause it (a stranger's could stop its
- * service: the CP-IS feed). account.h's ACCOUNTS_SERVICE_ACCOUNT_SQL is the same list, over workers w. */
-static const char *const workers__service_roles[] = {"cpis-service", NULL};
-#define WORKERS_SERVICE_ACCOUNT_SQL ACCOUNTS_SERVICE_ACCOUNT_SQL
+ * service: the CP-IS feed). The roles are account.h's ACCOUNTS_SERVICE_ROLES, which its
+ * ACCOUNTS_SERVICE_ACCOUNT_SQL reads too. */
 #define WORKERS_SERVICE_PASSWORD_MIN 32
 
-/* Whether roles (n of them) make a service account. */
+/* Whether roles (n of them) make a service account: every one is in ACCOUNTS_SERVICE_ROLES. */
 static int workers__service_only(char *const *roles, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(roles[i]);
         int service = 0;
-        for (const char *const *r = workers__service_roles; *r != NULL && !service; r++)
-            service = strcmp(*r, roles[i]) == 0;
+        for (const char *r = ACCOUNTS_SERVICE_ROLES; !service && *r != '\0';) {
+            size_t item = strcspn(r, ",");
+            service = item == len && strncmp(r, roles[i], len) == 0;
+            r += item + (r[item] == ',');
+        }
         if (!service)
             return 0;
     }
@@ -343,7 +346,7 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
         " coalesce(to_char(w.returned_from_leave_on, 'DD/MM/YYYY'), ''),"
         " w.dbs_checked_on < w.returned_from_leave_on, w.dbs_barred_lists,"
         " CASE WHEN w.risk_assessment_approved THEN coalesce(to_char(w.risk_assessment_approved_on,"
-        "  'DD/MM/YYYY'), '') ELSE '' END, " WORKERS_SERVICE_ACCOUNT_SQL ", w.long_password"
+        "  'DD/MM/YYYY'), '') ELSE '' END, " ACCOUNTS_SERVICE_ACCOUNT_SQL ", w.long_password"
         " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
         " WHERE w.username = $1",
         1, params, err);
@@ -897,7 +900,7 @@ int accounts_password_change(tsr_call_t *call, tsr_error_t *err)
     const char *params[1] = {id};
     PGresult *res =
         tsr_db_exec(call->conn,
-                    "SELECT w.username, w.password_hash, " WORKERS_SERVICE_ACCOUNT_SQL ","
+                    "SELECT w.username, w.password_hash, " ACCOUNTS_SERVICE_ACCOUNT_SQL ","
                     " w.long_password FROM workers w WHERE w.id = $1::bigint AND w.ended_at IS NULL",
                     1, params, err);
     if (res == NULL)
@@ -952,7 +955,7 @@ int accounts_password_reset(tsr_call_t *call, tsr_error_t *err)
     snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
     const char *params[1] = {id};
     PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT w.username, 'admin' = ANY (w.roles), " WORKERS_SERVICE_ACCOUNT_SQL
+                                "SELECT w.username, 'admin' = ANY (w.roles), " ACCOUNTS_SERVICE_ACCOUNT_SQL
                                 " FROM workers w WHERE w.id = $1::bigint AND w.ended_at IS NULL FOR UPDATE",
                                 1, params, err);
     if (res == NULL)

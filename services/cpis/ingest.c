@@ -1001,7 +1001,7 @@ static int ingest__mothers_on_plans(tsr_call_t *call, ingest_holders_t *index, t
                                 "SELECT person_id, bool_or(plan_type <> 'unborn-child-protection-plan'),"
                                 " bool_or(plan_type = 'unborn-child-protection-plan') FROM plans"
                                 " WHERE person_id = ANY($1::bigint[])"
-                                " AND (end_date IS NULL OR end_date >= current_date) GROUP BY person_id",
+                                " AND (end_date IS NULL OR end_date >= office_today()) GROUP BY person_id",
                                 1, params, err);
     free(ids);
     if (res == NULL)

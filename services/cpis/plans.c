@@ -641,11 +641,8 @@ int cpis_plans_end(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Cpis__PlanEnd *in = (const Tsr__Cpis__PlanEnd *)call->payload;
     if (tsr_actor_require_role(call->actor, plan_writers, "end a CP-IS plan", err) != 0)
         return -1;
-    char today[16];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    char today[11];
+    tsr_text_today(today);
     const char *end = in->end_date[0] ? in->end_date : today;
     if (tsr_text_check_date(end, 1, "end_date", err) != 0)
         return -1;
@@ -1116,13 +1113,13 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
     PGresult *due =
         tsr_db_exec(c->conn,
                     "SELECT id, person_id, plan_type, coalesce(legal_status, ''), start_date::text,"
-                    " coalesce(end_date::text, ''), current_date::text,"
+                    " coalesce(end_date::text, ''), office_today()::text,"
                     " coalesce((SELECT o.id || ' ' || o.start_date FROM plans o"
                     "   WHERE plans.end_date IS NULL AND o.end_date IS NULL AND o.person_id = plans.person_id"
-                    "   AND o.plan_type = plans.plan_type AND o.start_date <= current_date"
+                    "   AND o.plan_type = plans.plan_type AND o.start_date <= office_today()"
                     "   AND (o.start_date, o.id) < (plans.start_date, plans.id)"
                     "   ORDER BY o.start_date, o.id LIMIT 1), '') FROM plans"
-                    " WHERE start_date <= current_date AND (end_date IS NULL OR (NOT end_loaded"
+                    " WHERE start_date <= office_today() AND (end_date IS NULL OR (NOT end_loaded"
                     /* An ended plan never sent needs no end told. */
                     "   AND EXISTS (SELECT 1 FROM upload_records r WHERE r.plan_id = plans.id)))"
                     " ORDER BY id",

@@ -273,9 +273,9 @@ int records_address_end(tsr_call_t *call, tsr_error_t *err)
     snprintf(id, sizeof(id), "%" PRIu64, in->address_id);
     const char *params[3] = {person, id, in->end_date[0] ? in->end_date : NULL};
     PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT start_date > coalesce($3::date, current_date) FROM addresses"
+                                "SELECT start_date > coalesce($3::date, office_today()) FROM addresses"
                                 " WHERE person_id = $1::bigint AND id = $2::bigint AND (end_date IS NULL"
-                                " OR end_date >= current_date)",
+                                " OR end_date >= office_today())",
                                 3, params, err);
     if (res == NULL)
         return -1;
@@ -288,7 +288,7 @@ int records_address_end(tsr_call_t *call, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_INVALID, "end_before_start", "end_date",
                              "An address cannot end before the person began to live there.");
     res = tsr_db_exec(call->conn,
-                      "UPDATE addresses SET end_date = coalesce($3::date, current_date) WHERE person_id ="
+                      "UPDATE addresses SET end_date = coalesce($3::date, office_today()) WHERE person_id ="
                       " $1::bigint AND id = $2::bigint RETURNING " ADDRESS_COLUMNS,
                       3, params, err);
     if (res == NULL)
@@ -314,14 +314,14 @@ static int address__select(tsr_call_t *call, uint64_t person_id, int current_onl
     char person[24];
     snprintf(person, sizeof(person), "%" PRIu64, person_id);
     const char *params[1] = {person};
-    PGresult *res = tsr_db_exec(
-        call->conn,
-        current_only
-            ? "SELECT " ADDRESS_COLUMNS " FROM addresses WHERE person_id = $1::bigint"
-              " AND (end_date IS NULL OR end_date >= current_date) ORDER BY start_date DESC, id DESC LIMIT 20"
-            : "SELECT " ADDRESS_COLUMNS " FROM addresses WHERE person_id = $1::bigint"
-              " ORDER BY start_date DESC, id DESC LIMIT 500",
-        1, params, err);
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    current_only ? "SELECT " ADDRESS_COLUMNS " FROM addresses WHERE person_id = $1::bigint"
+                                   " AND (end_date IS NULL OR end_date >= office_today()) ORDER BY "
+                                   "start_date DESC, id DESC LIMIT 20"
+                                 : "SELECT " ADDRESS_COLUMNS " FROM addresses WHERE person_id = $1::bigint"
+                                   " ORDER BY start_date DESC, id DESC LIMIT 500",
+                    1, params, err);
     if (res == NULL)
         return -1;
     if (address__hold(res, holder) != 0) {

@@ -137,10 +137,11 @@ int records_person_dispose(tsr_call_t *call, tsr_error_t *err)
     char person[24];
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
     const char *one[1] = {person};
-    lock = tsr_db_exec(call->conn,
-                       "SELECT coalesce(merged_into, 0), current_date::text FROM people WHERE id = $1::bigint"
-                       " FOR UPDATE",
-                       1, one, err);
+    lock =
+        tsr_db_exec(call->conn,
+                    "SELECT coalesce(merged_into, 0), office_today()::text FROM people WHERE id = $1::bigint"
+                    " FOR UPDATE",
+                    1, one, err);
     if (lock == NULL)
         goto done;
     if (PQntuples(lock) == 0) {

@@ -16,7 +16,7 @@ static const char *const mergers[] = {"admin", "system-support", "system", NULL}
 static const char *const merge_statements[] = {
     /* An allocation both records have open (the same key worker or team for the same service) is
      * ended on the duplicate's side today: the survivor would otherwise list it twice. */
-    "UPDATE allocations d SET end_date = current_date WHERE d.person_id = $2::bigint AND d.end_date IS NULL"
+    "UPDATE allocations d SET end_date = office_today() WHERE d.person_id = $2::bigint AND d.end_date IS NULL"
     " AND EXISTS (SELECT 1 FROM allocations s WHERE s.person_id = $1::bigint AND s.end_date IS NULL"
     "   AND s.role = d.role AND s.service = d.service AND s.worker_id IS NOT DISTINCT FROM d.worker_id"
     "   AND s.team_id IS NOT DISTINCT FROM d.team_id)",
@@ -80,7 +80,7 @@ static const char merge_main_addresses[] =
     "UPDATE addresses a SET end_date = greatest(a.start_date, n.next_start - 1)"
     " FROM (SELECT id, lead(start_date) OVER (ORDER BY start_date, person_id = $1::bigint, id) AS next_start"
     "       FROM addresses WHERE person_id IN ($1::bigint, $2::bigint) AND type = 'main'"
-    "        AND (end_date IS NULL OR end_date >= current_date)) n"
+    "        AND (end_date IS NULL OR end_date >= office_today())) n"
     " WHERE a.id = n.id AND n.next_start IS NOT NULL AND (a.end_date IS NULL OR a.end_date >= n.next_start)"
     " RETURNING a.id, a.end_date::text";
 

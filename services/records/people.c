@@ -1023,7 +1023,7 @@ int records_person_set_nhs_number(tsr_call_t *call, tsr_error_t *err)
     PGresult *res =
         tsr_db_exec(call->conn,
                     "SELECT coalesce(nhs_number, ''), merged_into IS NOT NULL, unborn AND"
-                    " expected_delivery_date > current_date, coalesce(expected_delivery_date::text, '')"
+                    " expected_delivery_date > office_today(), coalesce(expected_delivery_date::text, '')"
                     " FROM people p WHERE id = $1::bigint FOR UPDATE",
                     1, params, err);
     if (res == NULL)
@@ -1524,7 +1524,7 @@ int records_allocation_end(tsr_call_t *call, tsr_error_t *err)
     snprintf(allocation, sizeof(allocation), "%" PRIu64, in->allocation_id);
     const char *params[2] = {person, allocation};
     PGresult *res = tsr_db_exec(call->conn,
-                                "UPDATE allocations SET end_date = current_date"
+                                "UPDATE allocations SET end_date = office_today()"
                                 " WHERE id = $2::bigint AND person_id = $1::bigint AND end_date IS NULL"
                                 " RETURNING coalesce(worker_id, 0), coalesce(team_id, 0), role, service,"
                                 " start_date::text, end_date::text",

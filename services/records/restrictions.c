@@ -29,7 +29,7 @@ static const char *const restriction_reviewers[] = {"system-support", "system", 
 static int restriction__check_review_date(tsr_call_t *call, const char *review_date, tsr_error_t *err)
 {
     const char *params[1] = {review_date};
-    PGresult *res = tsr_db_exec(call->conn, "SELECT $1::date < current_date", 1, params, err);
+    PGresult *res = tsr_db_exec(call->conn, "SELECT $1::date < office_today()", 1, params, err);
     if (res == NULL)
         return -1;
     int past = PQgetvalue(res, 0, 0)[0] == 't';
@@ -196,7 +196,7 @@ int records_restriction_due(tsr_call_t *call, tsr_error_t *err)
      * which day it is of. */
     const char *day_params[1] = {in->on[0] ? in->on : NULL};
     PGresult *day =
-        tsr_db_exec(call->conn, "SELECT coalesce($1::date, current_date)::text", 1, day_params, err);
+        tsr_db_exec(call->conn, "SELECT coalesce($1::date, office_today())::text", 1, day_params, err);
     if (day == NULL)
         return -1;
     const char *params[3] = {PQgetvalue(day, 0, 0), lim, from};

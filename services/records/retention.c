@@ -856,7 +856,7 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
      * case reopened and closed again is not the closure's). A plan on a duplicate merged into the
      * record, which cpis moves when it hears of the merge, counts as the record's. */
     snprintf(sql, sizeof(sql),
-             "WITH RECURSIVE day AS (SELECT coalesce($4::date, current_date) AS on_day),"
+             "WITH RECURSIVE day AS (SELECT coalesce($4::date, office_today()) AS on_day),"
              " planned(id, open, ended) AS (SELECT u.id, u.open, u.ended"
              "  FROM unnest($8::bigint[], $9::bool[], $10::date[]) AS u(id, open, ended)"
              "  UNION SELECT m.merged_into, planned.open, planned.ended FROM people m"
@@ -965,7 +965,7 @@ int records_retention_due(tsr_call_t *call, tsr_error_t *err)
         PGresult *today = NULL;
         out.on = rows > 0 ? PQgetvalue(res, 0, 5) : in->on;
         if (out.on[0] == '\0' &&
-            (today = tsr_db_exec(call->conn, "SELECT current_date::text", 0, NULL, err)) != NULL)
+            (today = tsr_db_exec(call->conn, "SELECT office_today()::text", 0, NULL, err)) != NULL)
             out.on = PQgetvalue(today, 0, 0);
         out.items = item_ptrs;
         out.n_items = (size_t)rows;

@@ -87,7 +87,7 @@ static int dashboard__period(const Tsr__Reporting__DashboardQuery *in, const cha
         int of_end = in->end && in->end[0];
         const char *other = of_end ? s : e;
         char day[11];
-        snprintf(day, sizeof(day), "%.2s/%.2s/%.4s", other + 8, other + 5, other);
+        tsr_text_date_display(other, day);
         return tsr_error_set(err, TSR_E_INVALID, "invalid_period", of_end ? "end" : "start",
                              of_end ? "The period end must be the same as or after the period start, %s."
                                     : "The period start must be the same as or before the period end, %s.",

@@ -87,12 +87,6 @@ void reporting_report_free(void)
     }
 }
 
-/* 2022-11-14 as the seed writes a period's day: 14/11/2022. */
-static void report__day(const char *iso, char out[11])
-{
-    snprintf(out, 11, "%.2s/%.2s/%.4s", iso + 8, iso + 5, iso);
-}
-
 /* A page's key: the period it pages through (so that a cursor used with another period is refused,
  * not read as a place in it, skipping rows), and the last row's organisation name and step id, as
  * hex so that any name survives a URL. */
@@ -379,7 +373,7 @@ static int report__read_query(const Tsr__Reporting__ReportQuery *in, report_run_
         return -1;
     if (strcmp(run->end, run->start) < 0) {
         char start[11];
-        report__day(run->start, start);
+        tsr_text_date_display(run->start, start);
         return tsr_error_set(err, TSR_E_INVALID, "invalid_period", "end",
                              "The period end must be the same as or after the period start, %s.", start);
     }
@@ -446,8 +440,8 @@ int reporting_consultations_in_period(tsr_call_t *call, tsr_error_t *err)
     size_t len = 0;
     const char *period[2] = {run.start, run.end};
     char start_day[11], end_day[11], heading[300], start_line[40], end_line[40];
-    report__day(run.start, start_day);
-    report__day(run.end, end_day);
+    tsr_text_date_display(run.start, start_day);
+    tsr_text_date_display(run.end, end_day);
     snprintf(heading, sizeof(heading), "%s%s" REPORT_TITLE, report_config.authority,
              report_config.authority[0] ? " - " : "");
     snprintf(start_line, sizeof(start_line), "Period start: %s", start_day);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tsr_db.h"
+#include "tsr_json.h"
 #include "tsr_text.h"
 
 #define DEF_MAX 128
@@ -625,9 +626,11 @@ static int def__load_dir(const char *dir, tsr_error_t *err)
         json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
         if (root == NULL) {
             /* A file that could not be read has no line and column (jansson's -1). */
-            if (jerr.line < 1)
-                rc = DEF_FAIL("%s: it cannot be read: %s", file, jerr.text);
-            else
+            if (jerr.line < 1) {
+                char words[sizeof(jerr.text) + 64];
+                tsr_json_error_words(&jerr, words, sizeof(words));
+                rc = DEF_FAIL("%s: %s", file, words);
+            } else
                 rc = DEF_FAIL("%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
             break;
         }

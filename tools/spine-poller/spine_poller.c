@@ -1127,19 +1127,18 @@ static int poller__file(poller_t *p, const char *name)
         if (text != NULL && tsr_text_trimmed_length(text) == 0) {
             snprintf(why, sizeof(why), "the file is empty: no JSON, no notifications");
             snprintf(logged, sizeof(logged), "%s", why);
-        } else if (jerr.line < 1) {
-            snprintf(why, sizeof(why), "it could not be read: %s", jerr.text);
-            snprintf(logged, sizeof(logged), "%s", why);
         } else {
+            /* A file jansson could not open has no place in it: its words say so without 'not JSON'. */
+            const char *what = jerr.line < 1 ? "" : "not JSON: ";
             char words[300];
             tsr_json_error_words(&jerr, words, sizeof(words));
-            snprintf(why, sizeof(why), "not JSON: %s", words);
+            snprintf(why, sizeof(why), "%s%s", what, words);
             json_error_t quiet = jerr;
             char *near = strstr(quiet.text, " near ");
             if (near != NULL)
                 *near = '\0';
             tsr_json_error_words(&quiet, words, sizeof(words));
-            snprintf(logged, sizeof(logged), "not JSON: %s", words);
+            snprintf(logged, sizeof(logged), "%s%s", what, words);
         }
         int rc = poller__reject(p, name, why, logged, &r, "file");
         free(text);

@@ -43,10 +43,10 @@ static uint64_t demo__loaded_id(const demo_loaded_t *loaded, size_t n, const cha
 /* YYYY-MM-DD of today plus days, local time: demo dates stay current however old the file is. */
 static void demo__date_in(int days, char out[16])
 {
-    time_t t = time(NULL) + (time_t)days * 86400;
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(out, 16, "%Y-%m-%d", &tm);
+    char today[11];
+    tsr_text_today(today);
+    if (tsr_text_date_add_days(today, days, out) != 0)
+        snprintf(out, 16, "%s", today);
 }
 
 /* Fills list (up to 32) with the strings of a JSON array; how many. */
