@@ -701,6 +701,36 @@ int wf_handle_definitions(tsr_call_t *call, tsr_error_t *err)
  * Overdue work: each item's notice is raised once, through the outbox
  * ---------------------------------------------------------------------------------------------- */
 
+/* A run of the scan raises its notices in batches of WF_OVERDUE_BATCH, until none is left or
+ * WF_OVERDUE_MOST are raised (the rest at the next run). One batch a run was not enough: when a
+ * weekend's CP-IS follow-ups all fell due at 16:30 on Monday, a follow-up held by a key worker
+ * waited behind the whole queue's backlog, 200 every 30 s, before its worker was reminded and
+ * their manager told. */
+#define WF_OVERDUE_BATCH 200
+#define WF_OVERDUE_MOST 20000
+#define OVERDUE__TEXT(n) #n
+#define OVERDUE__LIMIT(n) " LIMIT " OVERDUE__TEXT(n)
+
+typedef int (*overdue_batch_fn)(PGconn *conn, const Tsr__Actor *system_actor, int *raised, tsr_error_t *err);
+static int overdue__scan_steps(PGconn *conn, const Tsr__Actor *system_actor, int *raised, tsr_error_t *err);
+static int overdue__scan_requests(PGconn *conn, const Tsr__Actor *system_actor, int *raised,
+                                  tsr_error_t *err);
+
+/* Batch after batch of one kind, adding to *raised, until a batch is not full or the run's most. */
+static int overdue__scan_all(PGconn *conn, const Tsr__Actor *system_actor, overdue_batch_fn scan_batch,
+                             int *raised, tsr_error_t *err)
+{
+    int batch, done = 0;
+    do {
+        batch = 0;
+        if (scan_batch(conn, system_actor, &batch, err) != 0)
+            return -1;
+        done += batch;
+    } while (batch == WF_OVERDUE_BATCH && done < WF_OVERDUE_MOST);
+    *raised += done;
+    return 0;
+}
+
 int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err)
 {
     *raised = 0;
@@ -708,15 +738,25 @@ int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err)
     static char *system_roles[] = {"system"};
     system_actor.roles = system_roles;
     system_actor.n_roles = 1;
-    PGresult *res =
-        tsr_db_exec(conn,
-                    "UPDATE steps SET overdue_notified = true WHERE id IN (SELECT id FROM steps"
-                    " WHERE folder IS NOT NULL AND NOT overdue_notified AND due_at < now()"
-                    " AND (remind_at IS NULL OR remind_at < now())"
-                    " ORDER BY due_at LIMIT 200 FOR UPDATE SKIP LOCKED)"
-                    " RETURNING id, type, version, variant, title, subject_kind, subject_id, subject_name,"
-                    " state, owner, " WF_MS("due_at"),
-                    0, NULL, err);
+    if (overdue__scan_all(conn, &system_actor, overdue__scan_steps, raised, err) != 0)
+        return -1;
+    return overdue__scan_all(conn, &system_actor, overdue__scan_requests, raised, err);
+}
+
+/* One batch of steps past their due time, oldest first: each flagged and its notice raised. */
+static int overdue__scan_steps(PGconn *conn, const Tsr__Actor *system_actor, int *raised, tsr_error_t *err)
+{
+    *raised = 0;
+    PGresult *res = tsr_db_exec(
+        conn,
+        "UPDATE steps SET overdue_notified = true WHERE id IN (SELECT id FROM steps"
+        " WHERE folder IS NOT NULL AND NOT overdue_notified AND due_at < now()"
+        " AND (remind_at IS NULL OR remind_at < now())"
+        " ORDER BY due_at" OVERDUE__LIMIT(WF_OVERDUE_BATCH) " FOR UPDATE SKIP LOCKED)"
+                                                            " RETURNING id, type, version, variant, title, "
+                                                            "subject_kind, subject_id, subject_name,"
+                                                            " state, owner, " WF_MS("due_at"),
+        0, NULL, err);
     if (res == NULL)
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -734,20 +774,29 @@ int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err)
         ev.state = PQgetvalue(res, i, 8);
         ev.action = "overdue";
         wf_step_event_set_owner(&ev, PQgetvalue(res, i, 9));
-        if (tsr_outbox_append(conn, "workflow.step.overdue", &system_actor, NULL, &ev.base, err) != 0) {
+        if (tsr_outbox_append(conn, "workflow.step.overdue", system_actor, NULL, &ev.base, err) != 0) {
             PQclear(res);
             return -1;
         }
         (*raised)++;
     }
     PQclear(res);
-    res = tsr_db_exec(
+    return 0;
+}
+
+/* One batch of requests past their due time, oldest first: each flagged and its notice raised. */
+static int overdue__scan_requests(PGconn *conn, const Tsr__Actor *system_actor, int *raised, tsr_error_t *err)
+{
+    *raised = 0;
+    PGresult *res = tsr_db_exec(
         conn,
         "UPDATE requests r SET overdue_notified = true FROM steps s WHERE s.id = r.step_id AND r.id IN"
         " (SELECT id FROM requests WHERE inbox IS NOT NULL AND NOT overdue_notified AND due_at < now()"
-        "  ORDER BY due_at LIMIT 200 FOR UPDATE SKIP LOCKED)"
-        " RETURNING r.id, r.step_id, r.type, r.title, r.recipient, r.note, s.subject_kind, s.subject_id,"
-        " s.subject_name, r.sender_id, " WF_MS("r.due_at") ", " WF_SQL_REQUEST_ROLES,
+        "  ORDER BY due_at" OVERDUE__LIMIT(
+            WF_OVERDUE_BATCH) " FOR UPDATE SKIP LOCKED)"
+                              " RETURNING r.id, r.step_id, r.type, r.title, r.recipient, r.note, "
+                              "s.subject_kind, s.subject_id,"
+                              " s.subject_name, r.sender_id, " WF_MS("r.due_at") ", " WF_SQL_REQUEST_ROLES,
         0, NULL, err);
     if (res == NULL)
         return -1;
@@ -757,7 +806,7 @@ int wf_overdue_scan(PGconn *conn, int *raised, tsr_error_t *err)
         Tsr__Workflow__Subject subject = TSR__WORKFLOW__SUBJECT__INIT;
         wf_request_roles_t roles;
         wf_request_event_fill(res, i, "overdue", &ev, &to, &subject, &roles);
-        if (tsr_outbox_append(conn, "workflow.request.overdue", &system_actor, NULL, &ev.base, err) != 0) {
+        if (tsr_outbox_append(conn, "workflow.request.overdue", system_actor, NULL, &ev.base, err) != 0) {
             PQclear(res);
             return -1;
         }

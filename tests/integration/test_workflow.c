@@ -2021,6 +2021,43 @@ static void test_overdue_work_is_flagged_in_the_workview_and_raises_a_notice(voi
     free(admin);
 }
 
+/* A backlog falling due at once (a weekend's CP-IS follow-ups at 16:30 on Monday) is flagged in one
+ * run of the scan, not 200 a run: a key worker's overdue item behind it would have waited. */
+static void test_a_backlog_falling_due_at_once_is_flagged_in_one_run_of_the_scan(void **state)
+{
+    (void)state;
+    enum { BACKLOG = 230 };
+    char *eh = testenv_login(testenv, "eh.worker");
+    char child[32], id[32], sql[400];
+    testenv_add_person(testenv, eh, "Tamsin", "Halloway", "2015-03-09", child);
+    char *ids = calloc(BACKLOG, 24);
+    assert_non_null(ids);
+    size_t used = 0;
+    for (int i = 0; i < BACKLOG; i++) {
+        start_step(eh, "home-visit-record", "EH", "person", child, id);
+        used += (size_t)snprintf(ids + used, BACKLOG * 24 - used, "%s%s", i ? "," : "", id);
+    }
+    char *fall_due = malloc(BACKLOG * 24 + 200);
+    assert_non_null(fall_due);
+    snprintf(fall_due, BACKLOG * 24 + 200,
+             "UPDATE workflow.steps SET due_at = now() - interval '1 minute' WHERE id IN (%s)", ids);
+    char out[64];
+    assert_int_equal(testenv_psql(testenv, NULL, fall_due, out, sizeof(out)), 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.steps WHERE subject_id = %s AND overdue_notified", child);
+    for (int i = 0; i < 100 && testenv_sql_long(testenv, sql) < BACKLOG; i++)
+        usleep(100 * 1000);
+    assert_int_equal(testenv_sql_long(testenv, sql), BACKLOG);
+    /* Each run's notices are written in its one transaction, so they share its time. */
+    long most_in_a_run =
+        testenv_sql_long(testenv, "SELECT max(n) FROM (SELECT count(*) AS n FROM workflow.outbox"
+                                  " WHERE type = 'workflow.step.overdue' GROUP BY created_at) r");
+    assert_true(most_in_a_run >= BACKLOG);
+    free(fall_due);
+    free(ids);
+    free(eh);
+}
+
 static void
 test_a_definition_change_applies_to_new_steps_and_leaves_running_ones_on_their_version(void **state)
 {
@@ -2764,6 +2801,7 @@ int main(void)
         cmocka_unit_test(test_starting_work_checks_the_type_variant_subject_and_role),
         cmocka_unit_test(test_a_new_step_type_added_as_a_data_file_only_runs_end_to_end),
         cmocka_unit_test(test_overdue_work_is_flagged_in_the_workview_and_raises_a_notice),
+        cmocka_unit_test(test_a_backlog_falling_due_at_once_is_flagged_in_one_run_of_the_scan),
         cmocka_unit_test(test_a_bad_definition_file_stops_the_daemon_naming_the_file_and_the_fault),
         cmocka_unit_test(test_work_arriving_while_the_office_is_closed_falls_due_after_it_opens_again),
         cmocka_unit_test(
