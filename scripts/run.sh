@@ -3,7 +3,8 @@
 # $TESSERA_INSTANCE (default build/run-instance; a second run reuses the cluster and its data).
 # Ctrl-C (or SIGTERM) stops the daemons, each draining its in-flight work, then PostgreSQL.
 # TESSERA_HTTP_ADDR (default 127.0.0.1:8080, from tessera.conf) changes where the gateway listens;
-# TESSERA_BIN_DIR (default build/bin) where the programs are (the browser tests run their build's).
+# TESSERA_BIN_DIR (default build/bin) where the programs are (the browser tests run their build's);
+# TESSERA_SPOOL_SETTLE_MS (default 2000) how old a CP-IS spool file must be before the poller reads it.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -99,7 +100,7 @@ rm -f "$dir/run/gateway.addr"
 
 # The daemons read TESSERA_* overrides (e.g. TESSERA_HTTP_ADDR) from the environment themselves, and
 # warn of a TESSERA_ variable that is no setting: this script's own stop here.
-export -n TESSERA_INSTANCE TESSERA_BIN_DIR TESSERA_UI_DIR
+export -n TESSERA_INSTANCE TESSERA_BIN_DIR TESSERA_UI_DIR TESSERA_SPOOL_SETTLE_MS
 # Each runs in its own session, so that Ctrl-C reaches this script only, which then stops them
 # in order; setsid execs in place, so $! is the daemon's pid.
 for name in "${daemons[@]}"; do
@@ -153,8 +154,12 @@ done
 # The spine poller (CP-IS files from the spool to the gateway), as the demo's service account, every
 # minute rather than the four times a day of a council's Spine connection, so that a file dropped in
 # the spool is seen soon. Its configuration is written now that the gateway's address is known.
-# settle_ms = 0: the browser journeys write each file aside and rename it into the spool, then have
-# the poller read it at once (SIGUSR1); waiting for it to settle would only slow them.
+# settle_ms: a file modified in the last 2 s is left for the next pass, so that one still being
+# copied in (`cp` into the spool, as the README suggests) is not read half-written and set aside.
+# The browser journeys write each file aside and rename it in, then have the poller read it at once
+# (SIGUSR1): they set TESSERA_SPOOL_SETTLE_MS=0, since waiting would only slow them.
+settle_ms=${TESSERA_SPOOL_SETTLE_MS:-2000}
+[[ "$settle_ms" =~ ^[0-9]+$ ]] || fail "TESSERA_SPOOL_SETTLE_MS must be a number of milliseconds, not '$settle_ms'."
 spool="$dir/cpis-spool"
 mkdir -p "$spool"
 # Its password is the service account's own in the demo data (a generated secret), on the account's
@@ -175,7 +180,7 @@ gateway_url = http://$addr
 username = spine.poller
 password_file = $dir/secrets/spine-poller.password
 interval_minutes = 1
-settle_ms = 0
+settle_ms = $settle_ms
 metrics_file = $dir/run/spine-poller.prom
 CONF
 )

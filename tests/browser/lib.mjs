@@ -36,7 +36,14 @@ export async function startSuite(binDir) {
   // As root, the cluster belongs to the postgres user, who must be able to enter the directory.
   fs.chmodSync(dir, 0o755);
   const child = spawn(path.join(root, 'scripts/run.sh'), [], {
-    env: { ...process.env, TESSERA_INSTANCE: dir, TESSERA_HTTP_ADDR: '127.0.0.1:0', TESSERA_BIN_DIR: binDir },
+    env: {
+      ...process.env,
+      TESSERA_INSTANCE: dir,
+      TESSERA_HTTP_ADDR: '127.0.0.1:0',
+      TESSERA_BIN_DIR: binDir,
+      // The journeys rename each CP-IS file into the spool whole and have the poller read it at once.
+      TESSERA_SPOOL_SETTLE_MS: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
