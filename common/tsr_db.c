@@ -152,7 +152,60 @@ struct tsr_db {
     int idle_count; /* entries in idle, opened or not */
     int size;
     int in_flight; /* touched on the loop thread only */
+    /* An outage of the database, as the log tells it (under lock): since when (monotonic ms, 0 while
+     * it answers), how many connections failed, and when it was last told. */
+    int64_t outage_since_ms;
+    int64_t outage_told_ms;
+    long outage_failures;
 };
+
+/* While the database cannot be reached, every call tries to connect and fails: one warning each
+ * filled the log with a thousand lines a minute, none of them an error to alert on. The first
+ * failure is an error, then one line every DB_OUTAGE_TELL_MS saying for how long, and one when
+ * the database answers again. */
+#define DB_OUTAGE_TELL_MS 30000
+
+static int64_t db__monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void db__outage_failed(tsr_db_t *self, const char *why)
+{
+    int64_t now = db__monotonic_ms();
+    pthread_mutex_lock(&self->lock);
+    int first = self->outage_since_ms == 0;
+    if (first)
+        self->outage_since_ms = now;
+    self->outage_failures++;
+    int tell = first || now - self->outage_told_ms >= DB_OUTAGE_TELL_MS;
+    if (tell)
+        self->outage_told_ms = now;
+    int64_t since = self->outage_since_ms;
+    long failures = self->outage_failures;
+    pthread_mutex_unlock(&self->lock);
+    if (first)
+        tsr_log_error(NULL, "the %s database cannot be reached: %s", self->schema, why);
+    else if (tell)
+        tsr_log_error(NULL,
+                      "the %s database still cannot be reached after %lld s (%ld connections failed): %s",
+                      self->schema, (long long)((now - since) / 1000), failures, why);
+}
+
+static void db__outage_over(tsr_db_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    int64_t since = self->outage_since_ms;
+    long failures = self->outage_failures;
+    self->outage_since_ms = 0;
+    self->outage_failures = 0;
+    pthread_mutex_unlock(&self->lock);
+    if (since != 0)
+        tsr_log_info(NULL, "the %s database answers again, after %lld s (%ld connections failed)",
+                     self->schema, (long long)((db__monotonic_ms() - since) / 1000), failures);
+}
 
 typedef struct {
     uv_work_t req;
@@ -223,8 +276,7 @@ static PGconn *db__connect(tsr_db_t *self, tsr_error_t *err)
     if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
         /* The server's words (a socket path, a host, a role) are for the operator's log, not for
          * the person whose call it was. */
-        tsr_log_warn(NULL, "the %s database cannot be reached: %s", self->schema,
-                     conn ? PQerrorMessage(conn) : "out of memory");
+        db__outage_failed(self, conn ? PQerrorMessage(conn) : "out of memory");
         tsr_error_set(err, TSR_E_UNAVAILABLE, "database_unavailable", NULL,
                       "The %s service cannot reach its database; try again shortly.", self->schema);
         if (conn)
@@ -257,6 +309,7 @@ static PGconn *db__connect(tsr_db_t *self, tsr_error_t *err)
         return NULL;
     }
     PQclear(res);
+    db__outage_over(self);
     return conn;
 }
 

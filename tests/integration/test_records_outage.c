@@ -239,6 +239,42 @@ static void test_calls_are_served_at_once_after_postgresql_restarts(void **state
     testenv_stop(env);
 }
 
+/* PostgreSQL down: every call tried to connect, and each failure was a warning of its own, a
+ * thousand lines a minute and none at error, so log-based alerting never heard of the outage. Now
+ * the first failure is an error, later ones are told at most every 30 s, and the return is told. */
+static void test_a_database_outage_is_logged_once_at_error_and_its_end_told(void **state)
+{
+    (void)state;
+    env = testenv_start();
+    token = testenv_login(env, "admin");
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "%s/scripts/instance.sh stop %s > /dev/null 2>&1", TSR_SOURCE_DIR, env->dir);
+    int rc = system(cmd);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+    for (int i = 0; i < 30; i++) {
+        testenv_response_t r = testenv_http(env, "GET", "/api/v1/organisations?q=Hampden", token, NULL, NULL);
+        assert_int_equal(r.status, 503);
+        testenv_response_free(&r);
+    }
+    assert_int_equal(
+        testenv_log_count(env, "records", "the records database cannot be reached", "\"level\":\"error\""),
+        1);
+    assert_int_equal(testenv_log_count(env, "records", "database cannot be reached", "\"level\":\"warn\""),
+                     0);
+    assert_int_equal(testenv_log_count(env, "records", "the records database still cannot be reached", NULL),
+                     0);
+    snprintf(cmd, sizeof(cmd), "%s/scripts/instance.sh start %s > /dev/null 2>&1", TSR_SOURCE_DIR, env->dir);
+    rc = system(cmd);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+    testenv_response_t r = testenv_http(env, "GET", "/api/v1/organisations?q=Hampden", token, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    testenv_response_free(&r);
+    assert_int_equal(
+        testenv_log_count(env, "records", "the records database answers again", "connections failed"), 1);
+    free(token);
+    testenv_stop(env);
+}
+
 static long elapsed_ms(const struct timespec *since)
 {
     struct timespec now;
@@ -320,6 +356,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_acknowledged_organisation_exists_once_across_records_restarts),
         cmocka_unit_test(test_calls_are_served_at_once_after_postgresql_restarts),
+        cmocka_unit_test(test_a_database_outage_is_logged_once_at_error_and_its_end_told),
         cmocka_unit_test(test_a_call_needing_a_daemon_that_is_down_fails_at_once_naming_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -349,18 +349,23 @@ void testenv_restart_with(testenv_t *env, const char *daemon, const char *name, 
     unsetenv(name);
 }
 
-int testenv_log_has(testenv_t *env, const char *daemon, const char *text)
+int testenv_log_count(testenv_t *env, const char *daemon, const char *text, const char *also)
 {
-    char path[400], line[4096];
+    char path[400], line[8192];
     snprintf(path, sizeof(path), "%s/logs/%s.log", env->dir, daemon);
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return 0;
-    int found = 0;
-    while (!found && fgets(line, sizeof(line), f) != NULL)
-        found = strstr(line, text) != NULL;
+    int n = 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        n += strstr(line, text) != NULL && (also == NULL || strstr(line, also) != NULL);
     fclose(f);
-    return found;
+    return n;
+}
+
+int testenv_log_has(testenv_t *env, const char *daemon, const char *text)
+{
+    return testenv_log_count(env, daemon, text, NULL) > 0;
 }
 
 static int testenv__log_is_clean(testenv_t *env, const char *daemon)

@@ -67,6 +67,8 @@ void testenv_restart_with(testenv_t *env, const char *daemon, const char *name, 
 int testenv_wait_exit(testenv_t *env, const char *daemon, int timeout_ms);
 /* 1 when the daemon's log has a line containing text. */
 int testenv_log_has(testenv_t *env, const char *daemon, const char *text);
+/* How many lines of the daemon's log contain text, and also (unless NULL). */
+int testenv_log_count(testenv_t *env, const char *daemon, const char *text, const char *also);
 
 /* One HTTP call. body may be NULL; header is one extra "Name: value" line or NULL (a Content-Type there
  * replaces application/json; "Content-Type:" sends none). */
