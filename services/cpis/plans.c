@@ -894,6 +894,7 @@ typedef struct {
     const char *start_date;
     const char *end_date;
     const char *earlier_plan;               /* an open plan of the same kind begun before it: "id date" */
+    const char *child_plan;                 /* an unborn plan's child's own open plan: "id", or "" */
     const Tsr__Records__NhsHolder *subject; /* whose details are sent: the child, or the mother */
     uint64_t key_worker_id;                 /* the child's, told of a fault on the record; 0 if none */
     int child_restricted;                   /* the child's record is restricted, or not known */
@@ -911,6 +912,15 @@ static void plans__hold_back(json_t *held, const plans_due_t *d, const char *nhs
                         (json_int_t)d->person_id, "nhs_number", nhs ? nhs : "", "code", code, "reason",
                         reason, "key_worker_id", (json_int_t)d->key_worker_id, "restricted",
                         d->child_restricted || (s && s->restricted), "subject_id", (json_int_t)subject));
+}
+
+/* As plans__hold_back, with the title of the key worker's notice chosen for what is recorded (""
+ * for none: nothing on the record is theirs to put right). */
+static void plans__hold_back_telling(json_t *held, const plans_due_t *d, const char *nhs, const char *code,
+                                     const char *reason, const char *notice)
+{
+    plans__hold_back(held, d, nhs, code, reason);
+    json_object_set_new(json_array_get(held, json_array_size(held) - 1), "notice", json_string(notice));
 }
 
 /* Seed 001: system support report "any CP-IS errors in matching with NHS records to Social Workers
@@ -937,7 +947,9 @@ static int plans__tell_key_workers(plans_ctx_t *c, json_t *held_out, tsr_error_t
     {
         const char *code = json_string_value(json_object_get(e, "code"));
         uint64_t worker = strtoull(json_string_value(json_object_get(e, "key_worker_id")), NULL, 10);
-        if (!json_is_true(json_object_get(e, "first")) || worker == 0 || code == NULL)
+        const char *notice = json_string_value(json_object_get(e, "notice"));
+        if (!json_is_true(json_object_get(e, "first")) || worker == 0 || code == NULL ||
+            (notice != NULL && notice[0] == '\0'))
             continue;
         int theirs = 0;
         for (const char *const *k = for_the_key_worker; *k && !theirs; k++)
@@ -954,12 +966,13 @@ static int plans__tell_key_workers(plans_ctx_t *c, json_t *held_out, tsr_error_t
         ev.n_worker_ids = 1;
         ev.kind = "cpis-plan-held-back";
         ev.title =
-            strcmp(code, "duplicate_plan") == 0
+            notice != NULL ? (char *)notice
+            : strcmp(code, "duplicate_plan") == 0
                 ? "CP-IS: a child has two open plans of one kind: end the one recorded in error"
             : strcmp(code, "child_born") == 0 ? "CP-IS: a child's unborn child protection plan is not shared "
                                                 "with the NHS since their birth: "
                                                 "record their child protection plan"
-            : strstr(code, "nhs_number") || strcmp(code, "expected_delivery_date_passed") == 0
+            : strstr(code, "nhs_number")
                 ? "CP-IS: a child's plan is not shared with the NHS until their NHS number is recorded"
                 : "CP-IS: a child's plan is not shared with the NHS: their name or date of birth differs "
                   "from the NHS's";
@@ -975,6 +988,7 @@ static int plans__tell_key_workers(plans_ctx_t *c, json_t *held_out, tsr_error_t
     {
         json_object_del(e, "first");
         json_object_del(e, "key_worker_id");
+        json_object_del(e, "notice");
     }
     return 0;
 }
@@ -1013,21 +1027,55 @@ static int plans__judge(plans_due_t *d, const plans_people_t *people, json_t *in
          * the birth is recorded there is no unborn child to hold it for; its end is still told
          * against her number, so that the NHS learns it has ended. */
         if (!child->unborn && d->end_date[0] == '\0') {
+            /* What is left to do, in order: the number (the birth may be recorded without it), the
+             * child's own plan, then the unborn plan's end. */
+            int numbered = child->own_nhs_number[0] != '\0', planned = d->child_plan[0] != '\0';
+            char left[200];
+            if (planned)
+                snprintf(left, sizeof(left),
+                         "The child's own plan is recorded (plan %s): end the unborn child protection plan.",
+                         d->child_plan);
+            else
+                snprintf(
+                    left, sizeof(left),
+                    "%sRecord a child protection plan for the child, and end the unborn child protection "
+                    "plan.",
+                    numbered ? "" : "Record the child's own NHS number. ");
             snprintf(reason, sizeof(reason),
                      "%s's birth has been recorded: an unborn child protection plan is no longer shared "
-                     "against the mother's NHS number. Record a child protection plan for the child, and "
-                     "end the unborn child protection plan.",
-                     child->display_name);
-            plans__hold_back(held, d, "", "child_born", reason);
+                     "against the mother's NHS number. %s",
+                     child->display_name, left);
+            plans__hold_back_telling(
+                held, d, "", "child_born", reason,
+                planned    ? "CP-IS: a child's own plan is recorded: end their unborn child protection plan"
+                : numbered ? "CP-IS: a child's unborn child protection plan is not shared with the NHS since "
+                             "their birth: record their child protection plan"
+                           : "CP-IS: a child's unborn child protection plan is not shared with the NHS since "
+                             "their birth: record their own NHS number, then their child protection plan");
             return -1;
         }
         if (child->expected_delivery_date[0] && strcmp(today, child->expected_delivery_date) > 0) {
+            /* The child's own plan cannot be recorded while the record is unborn (records refuses it
+             * 'unborn'): the birth comes first, with the number if it is not recorded yet. */
+            int numbered = child->own_nhs_number[0] != '\0';
             snprintf(reason, sizeof(reason),
                      "%s's expected date of delivery (%s) has passed: the plan can no longer be shared "
-                     "against the mother's NHS number. Record the child's own NHS number and a child "
-                     "protection plan for the child, and end the unborn child protection plan.",
-                     child->display_name, child->expected_delivery_date);
-            plans__hold_back(held, d, "", "expected_delivery_date_passed", reason);
+                     "against the mother's NHS number. %s then record a child protection plan for the child "
+                     "and end the unborn child protection plan.",
+                     child->display_name, child->expected_delivery_date,
+                     numbered
+                         ? "The child's own NHS number is recorded: record the birth (the child's name "
+                           "and date of birth, on the child's record);"
+                         : "Record the birth (the child's name, date of birth and own NHS number, on the "
+                           "child's record);");
+            plans__hold_back_telling(held, d, "", "expected_delivery_date_passed", reason,
+                                     numbered
+                                         ? "CP-IS: an unborn child's plan is not shared with the NHS since "
+                                           "their expected date of delivery: record the birth (name and date "
+                                           "of birth), then their child protection plan"
+                                         : "CP-IS: an unborn child's plan is not shared with the NHS since "
+                                           "their expected date of delivery: record the birth (name, date of "
+                                           "birth and NHS number), then their child protection plan");
             return -1;
         }
         d->subject = child->mother_id ? plans__person(people, child->mother_id) : NULL;
@@ -1066,6 +1114,68 @@ static int plans__judge(plans_due_t *d, const plans_people_t *people, json_t *in
         plans__hold_back(held, d, s->own_nhs_number, code, whose);
         return -1;
     }
+    return 0;
+}
+
+/* A plan that passed its check, and the NHS number it would be sent against. */
+typedef struct {
+    const char *nhs;
+    plans_due_t *d;
+    int *passes;
+} plans_sent_t;
+
+static int plans__sent_order(const void *a, const void *b)
+{
+    const plans_sent_t *x = a, *y = b;
+    int c = strcmp(x->nhs, y->nhs);
+    if (c == 0)
+        c = strcmp(x->d->plan_type, y->d->plan_type);
+    if (c == 0)
+        c = strcmp(x->d->start_date, y->d->start_date);
+    return c != 0 ? c : (x->d->id > y->d->id) - (x->d->id < y->d->id);
+}
+
+/* Two open plans of one kind sent against one NHS number: the unborn child protection plans of a
+ * mother's two unborn children (twins), both held against her number. The national service would
+ * get two records of one plan (the same number, type and start); as for two plans of a kind on one
+ * child (plans__judge), the one begun first is shared and the other held back as duplicate_plan. No
+ * key worker is told: nothing on either record is wrong, and the other is shared once the first
+ * ends. sent[i] is plan i's number, passes[i] whether it passed its check (cleared for those held). */
+static int plans__hold_back_shared_numbers(plans_due_t *plans, int *passes, char (*sent)[11], int rows,
+                                           const plans_people_t *people, json_t *held)
+{
+    plans_sent_t *open = calloc((size_t)rows + 1, sizeof(*open));
+    if (open == NULL)
+        return -1;
+    size_t n = 0;
+    for (int i = 0; i < rows; i++)
+        if (passes[i] && plans[i].end_date[0] == '\0')
+            open[n++] = (plans_sent_t){sent[i], &plans[i], &passes[i]};
+    qsort(open, n, sizeof(*open), plans__sent_order);
+    for (size_t k = 1, first = 0; k < n; k++) {
+        if (strcmp(open[k].nhs, open[first].nhs) != 0 ||
+            strcmp(open[k].d->plan_type, open[first].d->plan_type) != 0) {
+            first = k;
+            continue;
+        }
+        const plans_due_t *d = open[k].d, *f = open[first].d;
+        const Tsr__Records__NhsHolder *child = plans__person(people, d->person_id);
+        const Tsr__Records__NhsHolder *other = plans__person(people, f->person_id);
+        int unborn = strcmp(d->plan_type, "unborn-child-protection-plan") == 0;
+        char reason[1200];
+        snprintf(reason, sizeof(reason),
+                 "%s's %s (plan %" PRIu64 ", from %s) and %s's (plan %" PRIu64
+                 ", from %s) are both open on NHS number %s%s, and the NHS holds one plan of a kind on a "
+                 "number: only plan %" PRIu64 " is shared. This one is shared in its place once that one "
+                 "ends%s.",
+                 child ? child->display_name : "The child", plans__type_title(d->plan_type), d->id,
+                 d->start_date, other ? other->display_name : "another child", f->id, f->start_date,
+                 open[k].nhs, unborn ? " (the mother's, against which each unborn child's plan is held)" : "",
+                 f->id, unborn ? "; if one unborn child was recorded twice, merge the two records" : "");
+        plans__hold_back_telling(held, d, open[k].nhs, "duplicate_plan", reason, "");
+        *open[k].passes = 0;
+    }
+    free(open);
     return 0;
 }
 
@@ -1118,7 +1228,12 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
                     "   WHERE plans.end_date IS NULL AND o.end_date IS NULL AND o.person_id = plans.person_id"
                     "   AND o.plan_type = plans.plan_type AND o.start_date <= office_today()"
                     "   AND (o.start_date, o.id) < (plans.start_date, plans.id)"
-                    "   ORDER BY o.start_date, o.id LIMIT 1), '') FROM plans"
+                    "   ORDER BY o.start_date, o.id LIMIT 1), ''),"
+                    /* An unborn plan's child's own plan, recorded once the birth is. */
+                    " CASE WHEN plan_type = 'unborn-child-protection-plan' THEN coalesce((SELECT o.id::text"
+                    "   FROM plans o WHERE o.person_id = plans.person_id"
+                    "   AND o.plan_type <> 'unborn-child-protection-plan' AND o.end_date IS NULL"
+                    "   ORDER BY o.start_date, o.id LIMIT 1), '') ELSE '' END FROM plans"
                     " WHERE start_date <= office_today() AND (end_date IS NULL OR (NOT end_loaded"
                     /* An ended plan never sent needs no end told. */
                     "   AND EXISTS (SELECT 1 FROM upload_records r WHERE r.plan_id = plans.id)))"
@@ -1129,12 +1244,14 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
     int rows = PQntuples(due);
     plans_due_t *plans = calloc((size_t)rows + 1, sizeof(*plans));
     uint64_t *ids = calloc((size_t)rows + 1, sizeof(*ids));
+    int *passes = calloc((size_t)rows + 1, sizeof(*passes));
+    char(*sent)[11] = calloc((size_t)rows + 1, sizeof(*sent));
     plans_people_t people = {0};
     json_t *held = json_array(), *records = json_array(), *stored = json_array(), *audit = json_array();
     json_t *numbers = json_array(), *inactive = NULL, *traced = NULL, *file = NULL;
     char *file_text = NULL, *records_text = NULL, *held_text = NULL;
     int rc = -1;
-    if (plans == NULL || ids == NULL) {
+    if (plans == NULL || ids == NULL || passes == NULL || sent == NULL) {
         plans__oom(err);
         goto done;
     }
@@ -1146,6 +1263,7 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
                                  PQgetvalue(due, i, 4),
                                  PQgetvalue(due, i, 5),
                                  PQgetvalue(due, i, 7),
+                                 PQgetvalue(due, i, 8),
                                  NULL,
                                  0,
                                  1};
@@ -1181,10 +1299,16 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
     char created[32];
     snprintf(created, sizeof(created), "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
+    for (int i = 0; i < rows; i++)
+        passes[i] = plans__judge(&plans[i], &people, inactive, traced, today, held, sent[i]) == 0;
+    if (plans__hold_back_shared_numbers(plans, passes, sent, rows, &people, held) != 0) {
+        plans__oom(err);
+        goto done;
+    }
     for (int i = 0; i < rows; i++) {
-        char nhs[11];
-        if (plans__judge(&plans[i], &people, inactive, traced, today, held, nhs) != 0)
+        if (!passes[i])
             continue;
+        const char *nhs = sent[i];
         plans_due_t *d = &plans[i];
         size_t number = json_array_size(records) + 1;
         json_t *rec =
@@ -1244,7 +1368,7 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
         c->conn,
         "WITH f AS (SELECT * FROM json_to_recordset($1::json) AS f(plan_id bigint, person_id bigint,"
         "   nhs_number text, code text, reason text, key_worker_id bigint, restricted boolean,"
-        "   subject_id bigint)),"
+        "   subject_id bigint, notice text)),"
         " settled AS (UPDATE errors e SET resolved_at = now() WHERE e.source = 'plan-export'"
         "   AND e.resolved_at IS NULL"
         "   AND NOT EXISTS (SELECT 1 FROM f WHERE f.plan_id = e.plan_id AND f.code = e.code)),"
@@ -1258,7 +1382,7 @@ static int plans__export(plans_ctx_t *c, const char *trigger, json_t **summary, 
         "f.person_id::text,"
         "   'nhs_number', f.nhs_number, 'code', f.code, 'reason', f.reason, 'error_id', ins.id::text,"
         "   'first', ins.first, 'key_worker_id', f.key_worker_id::text, 'restricted', f.restricted,"
-        "   'subject_id', f.subject_id::text)"
+        "   'subject_id', f.subject_id::text, 'notice', f.notice)"
         "   ORDER BY f.plan_id), '[]') FROM f JOIN ins USING (plan_id, code)",
         1, errs, err);
     if (res == NULL)
@@ -1278,6 +1402,8 @@ done:
     PQclear(due);
     free(plans);
     free(ids);
+    free(passes);
+    free(sent);
     plans__people_free(&people);
     json_decref(held);
     json_decref(records);

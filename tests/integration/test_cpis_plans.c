@@ -82,6 +82,18 @@ static const json_t *record_for(const json_t *file, const char *nhs)
     return NULL;
 }
 
+/* How many records of the file are about the NHS number. */
+static size_t records_on(const json_t *file, const char *nhs)
+{
+    size_t i, n = 0;
+    const json_t *r;
+    json_array_foreach(json_object_get(file, "records"), i, r)
+    {
+        n += strcmp(testenv_str(r, "nhs_number"), nhs) == 0;
+    }
+    return n;
+}
+
 /* The held-back entry of an upload's summary about the plan, or NULL. */
 static const json_t *held_for(const json_t *summary, const char *plan_id)
 {
@@ -1115,13 +1127,7 @@ static void test_two_open_plans_of_a_kind_after_a_merge_are_not_both_shared(void
     if (shared == NULL)
         fail_msg("the child's first plan was not shared: %s", json_dumps(up, 0));
     assert_string_equal(testenv_str(shared, "start_date"), "2026-02-01");
-    size_t i, for_the_child = 0;
-    const json_t *r;
-    json_array_foreach(json_object_get(json_object_get(up, "file"), "records"), i, r)
-    {
-        for_the_child += strcmp(testenv_str(r, "nhs_number"), kept.nhs) == 0;
-    }
-    assert_int_equal(for_the_child, 1);
+    assert_int_equal(records_on(json_object_get(up, "file"), kept.nhs), 1);
     assert_null(held_for(up, kept.plan));
     const json_t *held = held_for(up, dup.plan);
     if (held == NULL)
@@ -1312,6 +1318,186 @@ static void test_a_childs_plan_cannot_start_before_the_date_of_birth(void **stat
     assert_int_equal(testenv_sql_long(testenv, sql), 1);
 }
 
+/* Mother's unborn child, expected on edd, with the demo key worker as its key worker. */
+static void add_unborn_with_key_worker(const child_t *mother, const char *family, const char *edd, child_t *c)
+{
+    char body[600], path[96];
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"\",\"family\":\"%s\"},\"gender\":\"not-known\",\"unborn\":true,"
+             "\"mother_id\":\"%s\",\"expected_delivery_date\":\"%s\"}",
+             family, mother->id, edd);
+    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
+    snprintf(c->id, sizeof(c->id), "%s", testenv_str(p, "id"));
+    json_decref(p);
+    long key_worker =
+        testenv_sql_long(testenv, "SELECT id FROM accounts.workers WHERE username = 'key.worker'");
+    snprintf(path, sizeof(path), "/api/v1/people/%s/allocations", c->id);
+    snprintf(body, sizeof(body), "{\"worker_id\":\"%ld\",\"role\":\"key-worker\",\"service\":\"CSSW\"}",
+             key_worker);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+}
+
+/* The title of the key worker's notice that the child's plan is held back, waited for; "" if none. */
+static void held_back_notice(const child_t *c, char *title, size_t size)
+{
+    char sql[300], out[400] = "";
+    snprintf(sql, sizeof(sql),
+             "SELECT title FROM notifications.notices WHERE kind = 'cpis-plan-held-back'"
+             " AND link = '/people/%s' ORDER BY id LIMIT 1",
+             c->id);
+    for (int i = 0; i < 100 && out[0] == '\0'; i++) {
+        assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+        if (out[0] == '\0')
+            usleep(50 * 1000);
+    }
+    out[strcspn(out, "\n")] = '\0';
+    snprintf(title, size, "%s", out);
+}
+
+/* The tester's case: the key worker of an unborn child past the expected date of delivery recorded
+ * the child's NHS number, and was told the plan waits for that number, and the reason said to record
+ * it and the child's plan, which is refused while the record is unborn. The notice and the reason say
+ * what is left, in order: the birth (with the number when it is not recorded yet), then the child's
+ * own plan, then the unborn plan's end. */
+static void test_an_unborn_childs_plan_past_its_date_says_what_is_left_to_record_in_order(void **state)
+{
+    (void)state;
+    child_t mum, baby, other_mum, other_baby;
+    add_child("Orla", "Orderwell", "1996-03-03", &mum);
+    trace(mum.nhs, "Orderwell", "[\"Orla\"]", "1996-03-03");
+    add_child("Petra", "Pendingham", "1997-04-04", &other_mum);
+    trace(other_mum.nhs, "Pendingham", "[\"Petra\"]", "1997-04-04");
+    char edd[16], sql[300], out[64], path[96], body[400];
+    testenv_sql_date(testenv, "current_date + 20", edd);
+    add_unborn_with_key_worker(&mum, "Orderwell", edd, &baby);
+    add_unborn_with_key_worker(&other_mum, "Pendingham", edd, &other_baby);
+    record_plan(&baby, "unborn-child-protection-plan", NULL, today);
+    record_plan(&other_baby, "unborn-child-protection-plan", NULL, today);
+    char unborn_plan[32], other_plan[32];
+    snprintf(unborn_plan, sizeof(unborn_plan), "%s", baby.plan);
+    snprintf(other_plan, sizeof(other_plan), "%s", other_baby.plan);
+    snprintf(sql, sizeof(sql),
+             "UPDATE records.people SET expected_delivery_date = current_date - 1 WHERE id IN (%s, %s)",
+             baby.id, other_baby.id);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, sizeof(out)), 0);
+
+    /* The first child's own number recorded by the key worker; the other's not. */
+    char *kw = testenv_login(testenv, "key.worker");
+    testenv_new_nhs_number(baby.nhs);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/nhs-number", baby.id);
+    snprintf(body, sizeof(body), "{\"nhs_number\":\"%s\"}", baby.nhs);
+    json_decref(testenv_call_json(testenv, kw, "PUT", path, body, 200));
+    free(kw);
+    json_t *up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    const json_t *h = held_for(up, unborn_plan);
+    assert_non_null(h);
+    assert_string_equal(testenv_str(h, "code"), "expected_delivery_date_passed");
+    assert_non_null(strstr(testenv_str(h, "reason"),
+                           "The child's own NHS number is recorded: record the birth (the child's name and "
+                           "date of birth, on the child's record); then record a child protection plan"));
+    h = held_for(up, other_plan);
+    assert_non_null(h);
+    assert_non_null(strstr(testenv_str(h, "reason"),
+                           "Record the birth (the child's name, date of birth and own NHS number, on the "
+                           "child's record); then record a child protection plan"));
+    json_decref(up);
+    char title[400];
+    held_back_notice(&baby, title, sizeof(title));
+    assert_string_equal(title,
+                        "CP-IS: an unborn child's plan is not shared with the NHS since their expected "
+                        "date of delivery: record the birth (name and date of birth), then their child "
+                        "protection plan");
+    held_back_notice(&other_baby, title, sizeof(title));
+    assert_string_equal(title,
+                        "CP-IS: an unborn child's plan is not shared with the NHS since their expected "
+                        "date of delivery: record the birth (name, date of birth and NHS number), then "
+                        "their child protection plan");
+    /* The child's own plan waits for the birth, as the reason says. */
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"%s\"}", baby.id,
+             today);
+    testenv_call_error(testenv, social_worker, "POST", "/api/v1/cpis/plans", body, 422, "unborn", NULL);
+
+    /* The birth recorded (the number recorded before stays): next, the child's own plan. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/birth", baby.id);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Ines\",\"family\":\"Orderwell\"},\"date_of_birth\":\"%s\","
+             "\"gender\":\"female\"}",
+             today);
+    json_decref(testenv_call_json(testenv, social_worker, "PUT", path, body, 200));
+    up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    h = held_for(up, unborn_plan);
+    assert_non_null(h);
+    assert_string_equal(testenv_str(h, "code"), "child_born");
+    assert_non_null(
+        strstr(testenv_str(h, "reason"),
+               "Record a child protection plan for the child, and end the unborn child protection "
+               "plan."));
+    assert_null(strstr(testenv_str(h, "reason"), "Record the child's own NHS number"));
+    json_decref(up);
+
+    /* The child's own plan recorded: only the unborn plan's end is left. */
+    record_plan(&baby, "child-protection-plan", NULL, today);
+    up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    h = held_for(up, unborn_plan);
+    assert_non_null(h);
+    char says[160];
+    snprintf(says, sizeof(says),
+             "The child's own plan is recorded (plan %s): end the unborn child protection plan.", baby.plan);
+    assert_non_null(strstr(testenv_str(h, "reason"), says));
+    assert_null(strstr(testenv_str(h, "reason"), "Record a child protection plan"));
+    json_decref(up);
+}
+
+/* The tester's case: a mother's two unborn children (twins), each on an unborn child protection plan
+ * from the same day, were sent twice in one file, the same NHS number (hers), plan type and start.
+ * As for two open plans of one kind on one child, one is sent and the other held back as
+ * duplicate_plan, naming both; no key worker is told, for nothing on either record is wrong. */
+static void test_twins_unborn_plans_on_their_mothers_number_are_sent_once(void **state)
+{
+    (void)state;
+    child_t mum, first, second;
+    add_child("Tamsin", "Twinfold", "1994-09-09", &mum);
+    trace(mum.nhs, "Twinfold", "[\"Tamsin\"]", "1994-09-09");
+    char edd[16];
+    testenv_sql_date(testenv, "current_date + 50", edd);
+    add_unborn_with_key_worker(&mum, "Twinfold", edd, &first);
+    add_unborn_with_key_worker(&mum, "Twinfold", edd, &second);
+    record_plan(&first, "unborn-child-protection-plan", NULL, today);
+    record_plan(&second, "unborn-child-protection-plan", NULL, today);
+    json_t *up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_int_equal(records_on(json_object_get(up, "file"), mum.nhs), 1);
+    assert_null(held_for(up, first.plan));
+    const json_t *h = held_for(up, second.plan);
+    if (h == NULL)
+        fail_msg("the second twin's plan was not held back: %s", json_dumps(up, 0));
+    assert_string_equal(testenv_str(h, "code"), "duplicate_plan");
+    char says[160];
+    snprintf(says, sizeof(says), "only plan %s is shared", first.plan);
+    assert_non_null(strstr(testenv_str(h, "reason"), says));
+    assert_non_null(strstr(testenv_str(h, "reason"), mum.nhs));
+    json_decref(up);
+    json_t *list;
+    assert_non_null(open_error(second.plan, "duplicate_plan", &list));
+    json_decref(list);
+    usleep(500 * 1000); /* a notice, were there one, has had time to arrive */
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notifications.notices WHERE kind = 'cpis-plan-held-back' AND link = "
+             "'/people/%s'",
+             second.id);
+    assert_int_equal(testenv_sql_long(testenv, sql), 0);
+    /* Once the first ends (say, that twin born and the plan moved to their own), the other is sent. */
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/cpis/plans/%s/end", first.plan);
+    json_decref(testenv_call_json(testenv, social_worker, "POST", path, NULL, 200));
+    up = testenv_call_json(testenv, support, "POST", "/api/v1/cpis/uploads", NULL, 201);
+    assert_null(held_for(up, second.plan));
+    assert_null(open_error(second.plan, "duplicate_plan", &list));
+    json_decref(list);
+    json_decref(up);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1331,6 +1517,8 @@ int main(void)
         cmocka_unit_test(test_two_open_plans_of_a_kind_after_a_merge_are_not_both_shared),
         cmocka_unit_test(test_a_restricted_childs_plans_are_shown_to_the_desk_by_their_ids_only),
         cmocka_unit_test(test_a_childs_plan_cannot_start_before_the_date_of_birth),
+        cmocka_unit_test(test_an_unborn_childs_plan_past_its_date_says_what_is_left_to_record_in_order),
+        cmocka_unit_test(test_twins_unborn_plans_on_their_mothers_number_are_sent_once),
         cmocka_unit_test(test_the_cpis_daemon_refuses_to_start_without_the_councils_details),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
