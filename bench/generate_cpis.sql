@@ -15,6 +15,11 @@ SELECT 'Bench' || k, 'Child', date '2012-01-01' + (k % 3000)::int, CASE WHEN k %
        nhs, 1001, lower('bench' || k || ' child')
   FROM bench.cpis_children;
 ANALYZE records.people;
+-- Each on a child protection plan: a notification is followed up only for a child on a plan.
+INSERT INTO cpis.plans (person_id, plan_type, start_date, recorded_by)
+SELECT p.id, 'child-protection-plan', date '2025-01-06', 1001
+  FROM bench.cpis_children c JOIN records.people p ON p.nhs_number = c.nhs AND p.merged_into IS NULL;
+ANALYZE cpis.plans;
 CREATE TABLE bench.cpis_source AS
 SELECT 'BENCH-' || n AS notification_id, 'access'::text AS kind, c.nhs AS nhs_number,
        now() - interval '1 hour' AS created_at, now() - interval '2 hours' AS accessed_at,

@@ -26,7 +26,7 @@
 #define INGEST_TEXT_MAX 200
 /* A notification's clock may run a little ahead of ours. */
 #define INGEST_CLOCK_SKEW_MS (5 * 60 * 1000)
-#define INGEST_REASON_MAX 600
+#define INGEST_REASON_MAX 900
 /* The earliest date a notification's times may fall on, as a consultation's (the form's
  * not_before): CP-IS began decades after it, and an earlier date is a fault of the sender's. */
 #define INGEST_NOT_BEFORE "1990-01-01"
@@ -71,6 +71,7 @@ typedef struct {
     int valid;
     const char *source;       /* the error queue's source of its entry: NULL for 'notification' */
     ingest_people_t subjects; /* the children it is about, once matched */
+    uint64_t person_id;       /* whom its error queue entry names, when it names one of our people */
     char code[48];
     char reason[INGEST_REASON_MAX];
 } ingest_note_t;
@@ -279,8 +280,21 @@ static void ingest__validate(ingest_note_t *n, int64_t now)
         return;
     tsr_error_t err;
     if (tsr_nhs_number_normalise(n->nhs_text, n->nhs, "nhs_number", &err) != 0) {
+        /* Ten zeros pass the check digit; records' words for them are advice to whoever types a number
+         * in, and this one came from the national service, which never holds a plan on it. */
+        int zeros = strcmp(n->nhs, "0000000000") == 0;
         n->nhs[0] = '\0';
-        ingest__fault(n, "invalid_nhs_number", "%s", err.message);
+        if (zeros)
+            ingest__fault(
+                n, "invalid_nhs_number",
+                "nhs_number '%.40s' is not a valid NHS number: 0000000000 stands for a number not "
+                "known, and the national service holds no plan on it, so the notification cannot "
+                "be matched to a child and no follow-up was started. Ask the national service "
+                "(CP-IS) which child notification %.200s is about; if it is a child of ours, follow "
+                "it up by hand, then close this entry saying what was done.",
+                n->nhs_text, n->id);
+        else
+            ingest__fault(n, "invalid_nhs_number", "%s", err.message);
         return;
     }
     if (ingest__nhs_layout(n->nhs_text) != 0) {
@@ -353,11 +367,15 @@ static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, T
         const char *nhs = note->nhs[0] ? note->nhs : note->nhs_text;
         if (nhs == NULL && json_is_object(note->obj))
             nhs = json_string_value(json_object_get(note->obj, "nhs_number"));
-        json_array_append_new(rows,
-                              json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o*}", "i", (json_int_t)i,
-                                        "notification_id", note->id ? note->id : "", "nhs_number",
-                                        nhs ? nhs : "", "code", note->code, "reason", note->reason, "source",
-                                        note->source ? note->source : "notification", "notification", kept));
+        json_t *row = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o*}", "i", (json_int_t)i, "notification_id",
+                                note->id ? note->id : "", "nhs_number", nhs ? nhs : "", "code", note->code,
+                                "reason", note->reason, "source",
+                                note->source ? note->source : "notification", "notification", kept);
+        /* The person the reason names, so that the entry is theirs: seen and closed in their audit
+         * trail, moved with a merge and forgotten with their record. */
+        if (row != NULL && note->person_id != 0)
+            json_object_set_new(row, "person_id", json_integer((json_int_t)note->person_id));
+        json_array_append_new(rows, row);
     }
     char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
     json_decref(rows);
@@ -371,19 +389,20 @@ static int ingest__queue_errors(tsr_call_t *call, ingest_note_t *const *notes, T
         "  THEN 'conflict:' || notification_id ELSE 'id:' || notification_id END AS k"
         "  FROM json_to_recordset($1::json)"
         "  AS x(i int, notification_id text, nhs_number text, code text, reason text, source text,"
-        "  notification json)),"
+        "  notification json, person_id bigint)),"
         " g AS MATERIALIZED (SELECT nextval('errors_id_seq') AS new_id, * FROM"
         "  (SELECT DISTINCT ON (k) k, conflict, notification_id, nhs_number, code, reason, source, "
-        "notification,"
+        "notification, person_id,"
         "   count(*) OVER (PARTITION BY k) AS times, min(i) OVER (PARTITION BY k) AS first_i"
         "   FROM x ORDER BY k, i DESC) last ORDER BY first_i),"
         " q AS (INSERT INTO errors"
-        "  (id, notification_id, nhs_number, code, reason, source, notification, times_received)"
+        "  (id, notification_id, nhs_number, code, reason, source, notification, times_received, person_id)"
         "  SELECT new_id, notification_id, left(nhs_number, 40), code, reason, source, notification::jsonb,"
-        "  times FROM g WHERE NOT conflict ORDER BY notification_id, first_i"
+        "  times, person_id FROM g WHERE NOT conflict ORDER BY notification_id, first_i"
         "  ON CONFLICT (notification_id) WHERE notification_id <> '' AND code <> 'conflicting_duplicate'"
         "  DO UPDATE SET"
         "  nhs_number = EXCLUDED.nhs_number, code = EXCLUDED.code, reason = EXCLUDED.reason,"
+        "  person_id = EXCLUDED.person_id,"
         "  notification = EXCLUDED.notification, last_received_at = now(),"
         "  times_received = errors.times_received + EXCLUDED.times_received, resolved_at = NULL"
         "  RETURNING id, notification_id, false AS conflict),"
@@ -927,91 +946,133 @@ static char *ingest__ids(const ingest_people_t *list)
     return out;
 }
 
+/* Which of a person's plans count: a child's own (child protection, in care), an unborn child
+ * protection plan (held against the mother's number), or either. */
+enum { INGEST_PLAN_OWN = 0, INGEST_PLAN_UNBORN = 1, INGEST_PLAN_ANY = -1 };
+
+/* A plan of one of the batch's holders, as recorded here. */
+typedef struct {
+    uint64_t person_id;
+    uint64_t id;
+    int unborn;     /* an unborn child protection plan, held against the mother's number */
+    int end_loaded; /* the national service has loaded its end */
+    char type[32];
+    char start[11];
+    char end[11]; /* "" while open */
+} ingest_plan_t;
+
 /* The records reply's holders in the order of their NHS numbers (and among one number's, in the
  * reply's order), so that each notification finds its own by binary search rather than reading
- * every holder of the batch. */
+ * every holder of the batch; and their plans. */
 typedef struct {
     struct ingest_holder {
         const Tsr__Records__NhsHolder *holder;
         size_t at;
     } * items;
     size_t n;
-    /* The mothers of unborn children among the holders who are on a plan of their own (sorted). */
-    uint64_t *mothers_on_plans;
-    size_t n_mothers_on_plans;
-    /* Those unborn children among them with their own number whose unborn plan is open (sorted). */
-    uint64_t *unborn_plans_open;
-    size_t n_unborn_plans_open;
+    ingest_plan_t *plans; /* by person, then start */
+    size_t n_plans;
+    char today[11]; /* the office's day */
 } ingest_holders_t;
 
-static int ingest__compare_ids64(const void *a, const void *b)
+/* Fills index->plans with every plan of the batch's holders, open or ended: a notification is
+ * followed up only for a child on a plan (seed 003: the NHS is told of a child on a child protection
+ * plan or in care, and of an unborn child on an unborn child protection plan, against the mother's
+ * number), judged on the day of the access. One query a batch. */
+static int ingest__plans_of_holders(tsr_call_t *call, ingest_holders_t *index, tsr_error_t *err)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorted ids from the first column of res, whose rows with column col true are taken. */
-static uint64_t *ingest__ids_where(const PGresult *res, int col, size_t *n)
-{
-    uint64_t *ids = calloc((size_t)PQntuples(res) + 1, sizeof(uint64_t));
-    *n = 0;
-    for (int i = 0; ids != NULL && i < PQntuples(res); i++)
-        if (PQgetvalue(res, i, col)[0] == 't')
-            ids[(*n)++] = strtoull(PQgetvalue(res, i, 0), NULL, 10);
-    if (ids != NULL)
-        qsort(ids, *n, sizeof(uint64_t), ingest__compare_ids64);
-    return ids;
-}
-
-/* Fills index->mothers_on_plans: of the holders of a number that is also a mother's for an unborn
- * child, those with a plan of their own open in cpis (a young mother on a child protection plan or
- * in care). Her own plan and her unborn child's are both held against her number, so a notification
- * on it may be about either. And index->unborn_plans_open: of her children with their own number
- * recorded, those whose unborn child protection plan is still open, which the NHS still holds
- * against her number. Asked only when the batch has such a number. */
-static int ingest__mothers_on_plans(tsr_call_t *call, ingest_holders_t *index, tsr_error_t *err)
-{
+    tsr_text_today(index->today);
+    if (index->n == 0)
+        return 0;
     char *ids = malloc(index->n * 22 + 3), *o = ids;
     if (ids == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
     *o++ = '{';
-    size_t n = 0;
-    for (size_t i = 0; i < index->n; i++) {
-        const Tsr__Records__NhsHolder *h = index->items[i].holder;
-        if (!h->via_mother)
-            continue;
-        if (h->own_nhs_number[0])
-            o += sprintf(o, "%s%" PRIu64, n++ ? "," : "", h->person_id);
-        /* The direct holders of the same number sit just before its first unborn child (sorted by
-         * number, then by the reply's order, which puts the direct holders first): asked once. */
-        if (i > 0 && index->items[i - 1].holder->via_mother &&
-            strcmp(index->items[i - 1].holder->nhs_number, h->nhs_number) == 0)
-            continue;
-        for (size_t k = i; k-- > 0 && strcmp(index->items[k].holder->nhs_number, h->nhs_number) == 0;)
-            o += sprintf(o, "%s%" PRIu64, n++ ? "," : "", index->items[k].holder->person_id);
-    }
+    for (size_t i = 0; i < index->n; i++)
+        o += sprintf(o, "%s%" PRIu64, i ? "," : "", index->items[i].holder->person_id);
     *o++ = '}';
     *o = '\0';
-    if (n == 0) {
-        free(ids);
-        return 0;
-    }
     const char *params[1] = {ids};
-    PGresult *res = tsr_db_exec(call->conn,
-                                "SELECT person_id, bool_or(plan_type <> 'unborn-child-protection-plan'),"
-                                " bool_or(plan_type = 'unborn-child-protection-plan') FROM plans"
-                                " WHERE person_id = ANY($1::bigint[])"
-                                " AND (end_date IS NULL OR end_date >= office_today()) GROUP BY person_id",
-                                1, params, err);
+    PGresult *res =
+        tsr_db_exec(call->conn,
+                    "SELECT person_id, id, plan_type, start_date::text, coalesce(end_date::text, ''),"
+                    " end_loaded FROM plans WHERE person_id = ANY($1::bigint[])"
+                    " ORDER BY person_id, start_date, id",
+                    1, params, err);
     free(ids);
     if (res == NULL)
         return -1;
-    index->mothers_on_plans = ingest__ids_where(res, 1, &index->n_mothers_on_plans);
-    index->unborn_plans_open = ingest__ids_where(res, 2, &index->n_unborn_plans_open);
-    PQclear(res);
-    if (index->mothers_on_plans == NULL || index->unborn_plans_open == NULL)
+    index->plans = calloc((size_t)PQntuples(res) + 1, sizeof(*index->plans));
+    if (index->plans == NULL) {
+        PQclear(res);
         return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        ingest_plan_t *p = &index->plans[index->n_plans++];
+        p->person_id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        p->id = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+        snprintf(p->type, sizeof(p->type), "%s", PQgetvalue(res, i, 2));
+        p->unborn = strcmp(p->type, "unborn-child-protection-plan") == 0;
+        snprintf(p->start, sizeof(p->start), "%s", PQgetvalue(res, i, 3));
+        snprintf(p->end, sizeof(p->end), "%s", PQgetvalue(res, i, 4));
+        p->end_loaded = PQgetvalue(res, i, 5)[0] == 't';
+    }
+    PQclear(res);
     return 0;
+}
+
+/* The first of person_id's plans (index->plans is sorted by person), or the end when none. */
+static size_t ingest__plans_from(const ingest_holders_t *holders, uint64_t person_id)
+{
+    size_t lo = 0, hi = holders->n_plans;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (holders->plans[mid].person_id < person_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* person_id's plan of the kind (INGEST_PLAN_UNBORN, INGEST_PLAN_OWN for a child's own, or
+ * INGEST_PLAN_ANY) current for an access on day, or NULL. Current: begun (by today, as the upload files share
+ * a plan) and not ended before the day of the access. A plan ended on that day or since still counts: the
+ * child was on it when seen, and the NHS holds a plan until an upload file carries its end and the national
+ * service loads it, so a notification can come some hours after the end was recorded. One ended before the
+ * day does not, whether or not the NHS has loaded its end yet: the child was on no plan when seen. */
+static const ingest_plan_t *ingest__current_plan(const ingest_holders_t *holders, uint64_t person_id,
+                                                 int kind, const char *day)
+{
+    for (size_t i = ingest__plans_from(holders, person_id);
+         i < holders->n_plans && holders->plans[i].person_id == person_id; i++) {
+        const ingest_plan_t *p = &holders->plans[i];
+        if ((kind == INGEST_PLAN_ANY || p->unborn == kind) && strcmp(p->start, holders->today) <= 0 &&
+            (p->end[0] == '\0' || strcmp(p->end, day) >= 0))
+            return p;
+    }
+    return NULL;
+}
+
+/* person_id's plan of the kind (as ingest__current_plan's) that ended last, or NULL. */
+static const ingest_plan_t *ingest__ended_plan(const ingest_holders_t *holders, uint64_t person_id, int kind)
+{
+    const ingest_plan_t *last = NULL;
+    for (size_t i = ingest__plans_from(holders, person_id);
+         i < holders->n_plans && holders->plans[i].person_id == person_id; i++) {
+        const ingest_plan_t *p = &holders->plans[i];
+        if ((kind == INGEST_PLAN_ANY || p->unborn == kind) && p->end[0] &&
+            (last == NULL || strcmp(p->end, last->end) > 0))
+            last = p;
+    }
+    return last;
+}
+
+static const char *ingest__plan_title(const char *type)
+{
+    return strcmp(type, "child-in-care") == 0                  ? "child-in-care plan"
+           : strcmp(type, "unborn-child-protection-plan") == 0 ? "unborn child protection plan"
+                                                               : "child protection plan";
 }
 
 static int ingest__holder_compare(const void *a, const void *b)
@@ -1034,30 +1095,64 @@ static int ingest__index_holders(const Tsr__Records__NhsMatchReply *reply, inges
     return 0;
 }
 
-/* Whether person_id is among the sorted ids. */
-static int ingest__ids_include(const uint64_t *ids, size_t n, uint64_t person_id)
+/* An access on a number whose holders are known here but none on a current plan (off_plan, the
+ * direct holder first): no follow-up, for there is no plan to follow up, and a key worker asked about
+ * an adult as 'the child' would be misled. System support are told why in words, and whether the NHS
+ * may still hold a plan that has ended. */
+static void ingest__fault_off_plan(ingest_note_t *n, const ingest_holders_t *holders,
+                                   const ingest_people_t *off_plan, const char *day)
 {
-    return n > 0 && bsearch(&person_id, ids, n, sizeof(uint64_t), ingest__compare_ids64) != NULL;
+    const Tsr__Records__NhsHolder *who = off_plan->items[0];
+    const Tsr__Records__NhsHolder *whose = NULL;
+    const ingest_plan_t *ended = NULL;
+    for (size_t i = 0; i < off_plan->n; i++) {
+        const ingest_plan_t *p =
+            ingest__ended_plan(holders, off_plan->items[i]->person_id,
+                               off_plan->items[i]->via_mother ? INGEST_PLAN_UNBORN : INGEST_PLAN_ANY);
+        if (p != NULL && (ended == NULL || strcmp(p->end, ended->end) > 0)) {
+            ended = p;
+            whose = off_plan->items[i];
+        }
+    }
+    char held[400];
+    if (ended == NULL)
+        snprintf(held, sizeof(held),
+                 "The NHS may still hold a plan for this number that has ended or was never recorded here: "
+                 "check the last upload file.");
+    else
+        snprintf(held, sizeof(held),
+                 "%s's %s (plan %" PRIu64 ") ended on %s; the NHS holds a plan until an upload file carries "
+                 "its end and the national service loads it, %s.",
+                 whose->display_name, ingest__plan_title(ended->type), ended->id, ended->end,
+                 ended->end_loaded
+                     ? "which it has done: ask the national service why it still holds it"
+                     : "which it has not yet done: check the last upload file and its response");
+    n->person_id = who->person_id;
+    ingest__fault(n, "no_current_plan",
+                  "NHS number %s is %s's (person %" PRIu64
+                  "), who had no child protection or child-in-care plan here on %s, the day of the access "
+                  "(nor, on the mother's number, an unborn child protection plan): no follow-up was started. "
+                  "%s If a current plan is missing here, record it and retry this entry; otherwise close it "
+                  "saying what you found.",
+                  n->nhs, who->display_name, who->person_id, day, held);
 }
 
-/* Whether the holder person_id is a mother with a plan of her own (ingest__mothers_on_plans). */
-static int ingest__mother_on_plan(const ingest_holders_t *holders, uint64_t person_id)
-{
-    return ingest__ids_include(holders->mothers_on_plans, holders->n_mothers_on_plans, person_id);
-}
-
-/* Which children the notification is about, by the rules of seed 003: the holder of the number;
- * but a number held by a mother whose unborn child is recorded against her is the child's until
- * the expected date of delivery, after which the child's own number is required. Fills n's fault
- * when none applies (and *missing with the children whose own number is now required). */
+/* Which children the notification is about, by the rules of seed 003: the holder of the number on a
+ * current plan of their own; but a number held by a mother whose unborn child is recorded against
+ * her, with an unborn child protection plan, is the child's until the expected date of delivery, after
+ * which the child's own number is required. Fills n's fault when none applies (and *missing with the
+ * children whose own number is now required). */
 static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ingest_people_t *subjects,
                           ingest_people_t *missing)
 {
-    ingest_people_t direct = {0}, unborn = {0};
+    ingest_people_t direct = {0}, unborn = {0}, off_plan = {0};
     size_t children_numbered = 0; /* of the mother's, those with their own number */
-    char accessed_day[16] = "";
-    if (n->accessed_ms > 0)
-        tsr_text_local_time(n->accessed_ms, "%Y-%m-%d", accessed_day, sizeof(accessed_day));
+    int access = strcmp(n->kind, "access") == 0;
+    /* An access is judged on its own day (the office's), a number reported inactive on today. */
+    char day[16];
+    snprintf(day, sizeof(day), "%s", holders->today);
+    if (access)
+        tsr_text_local_time(n->accessed_ms, "%Y-%m-%d", day, sizeof(day));
     /* The first holder of the number, then each after it while the number is the same. */
     size_t lo = 0, hi = holders->n;
     while (lo < hi) {
@@ -1069,44 +1164,63 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
     }
     for (size_t i = lo; i < holders->n && strcmp(holders->items[i].holder->nhs_number, n->nhs) == 0; i++) {
         const Tsr__Records__NhsHolder *h = holders->items[i].holder;
-        int access = strcmp(n->kind, "access") == 0;
-        if (!h->via_mother)
+        if (!h->via_mother) {
             ingest__add(&direct, h);
+            /* An adult, or a child whose plan has ended, is no one the NHS shares a plan of. A mother
+             * on a plan of her own holds it on the number beside her unborn child's: followed up too.
+             * A child whose own number is recorded while still unborn past the date is protected by
+             * the unborn plan on their own record until the birth and their own plan are recorded. */
+            if (access)
+                ingest__add(ingest__current_plan(holders, h->person_id, INGEST_PLAN_ANY, day) ? subjects
+                                                                                              : &off_plan,
+                            h);
+        }
+        /* An inactive number stops only the plans still held against it: not a child's with their own. */
+        else if (!access) {
+            if (h->own_nhs_number[0] == '\0')
+                ingest__add(&unborn, h);
+            else
+                children_numbered++;
+        }
+        /* Only an unborn child protection plan is held against the mother's number. */
+        else if (ingest__current_plan(holders, h->person_id, INGEST_PLAN_UNBORN, day) == NULL)
+            ingest__add(&off_plan, h);
         /* An access while the child was unborn is about them, whatever was recorded since; after the
          * date, one on the mother's number asks for the child's own number while it is not recorded,
          * and once it is, is theirs while their unborn plan, which the NHS holds against her number,
-         * is open; after that it is hers alone. */
-        else if (access && strcmp(accessed_day, h->expected_delivery_date) <= 0)
+         * is current; after that it is hers alone. */
+        else if (strcmp(day, h->expected_delivery_date) <= 0 || h->own_nhs_number[0])
             ingest__add(subjects, h);
-        else if (access && h->own_nhs_number[0] == '\0')
-            ingest__add(missing, h);
-        else if (access) {
-            if (ingest__ids_include(holders->unborn_plans_open, holders->n_unborn_plans_open, h->person_id))
-                ingest__add(subjects, h);
-        }
-        /* An inactive number stops only the plans still held against it: not a child's with their own. */
-        else if (h->own_nhs_number[0] == '\0')
-            ingest__add(&unborn, h);
         else
-            children_numbered++;
+            ingest__add(missing, h);
     }
-    /* A mother on a plan of her own: the notification may be about her as well as her unborn child. */
-    if (subjects->n > 0 || missing->n > 0)
-        for (size_t d = 0; d < direct.n; d++)
-            if (ingest__mother_on_plan(holders, direct.items[d]->person_id))
-                ingest__add(subjects, direct.items[d]);
-    if (subjects->n > 0)
-        return;
-    if (missing->n > 0) {
-        const Tsr__Records__NhsHolder *c = missing->items[0];
-        ingest__fault(n, "child_nhs_number_required",
-                      "NHS number %s is the mother's. Her child (person %" PRIu64
-                      ") was expected on %s, so a "
-                      "notification after that date needs the child's own NHS number, which is not recorded. "
-                      "%s",
-                      n->nhs, c->person_id, c->expected_delivery_date,
-                      c->key_worker_id ? "The child's key worker has been asked to record it."
-                                       : "The child has no key worker to record it: allocate one.");
+    if (access) {
+        if (subjects->n > 0)
+            return;
+        if (missing->n > 0) {
+            const Tsr__Records__NhsHolder *c = missing->items[0];
+            char when[64];
+            if (c->unborn)
+                snprintf(when, sizeof(when), "was expected on %s", c->expected_delivery_date);
+            else
+                snprintf(when, sizeof(when), "has been born");
+            n->person_id = c->person_id;
+            ingest__fault(n, "child_nhs_number_required",
+                          "NHS number %s is the mother's. Her child (person %" PRIu64
+                          ") %s, so a notification after that date needs the child's own NHS number, which "
+                          "is not recorded. %s",
+                          n->nhs, c->person_id, when,
+                          c->key_worker_id ? "The child's key worker has been asked to record it."
+                                           : "The child has no key worker to record it: allocate one.");
+            return;
+        }
+        if (off_plan.n > 0)
+            ingest__fault_off_plan(n, holders, &off_plan, day);
+        else
+            ingest__fault(n, "unknown_nhs_number",
+                          "No one in the system has NHS number %s. Check the NHS number recorded on the "
+                          "child's record, then send the notification again.",
+                          n->nhs);
         return;
     }
     if (direct.n == 0) {
@@ -1125,7 +1239,7 @@ static void ingest__match(ingest_note_t *n, const ingest_holders_t *holders, ing
         return;
     }
     for (size_t d = 0; d < direct.n; d++)
-        if (ingest__mother_on_plan(holders, direct.items[d]->person_id))
+        if (ingest__current_plan(holders, direct.items[d]->person_id, INGEST_PLAN_OWN, day) != NULL)
             ingest__add(subjects, direct.items[d]);
     for (size_t u = 0; u < unborn.n; u++)
         ingest__add(subjects, unborn.items[u]);
@@ -1166,15 +1280,19 @@ static int ingest__conflicts(ingest_note_t *n, const PGresult *known, int row, c
         {"health_professional.role", INGEST_WAS(9, hp_role), n->hp_role},
     };
 #undef INGEST_WAS
-    const char *before = when ? "received before (on " : "received earlier in this batch";
+    /* The copy stored is the one accepted, which is not always the one received first: a copy refused
+     * earlier in its batch and judged again by system support (a retry) meets the later copy that
+     * was accepted in its place. */
+    const char *before = when ? "accepted on " : "received earlier in this batch and accepted";
+    const char *stands = when ? "The copy accepted stands" : "The copy received first stands";
     if (!n->valid) {
-        /* The first copy was accepted; this one is not even a valid notification. */
+        /* The copy stored was accepted; this one is not even a valid notification. */
         char fault[INGEST_REASON_MAX];
         snprintf(fault, sizeof(fault), "%s", n->reason);
         ingest__fault(n, "conflicting_duplicate",
-                      "Notification %s was %s%s%s and accepted, and this copy under the same id differs from "
-                      "it: %s The copy received first stands; ask the national service which is right.",
-                      n->id, before, when ? when : "", when ? ")" : "", fault);
+                      "Notification %s was %s%s, and this copy under the same id differs from it: %s %s; ask "
+                      "the national service which is right.",
+                      n->id, before, when ? when : "", fault, stands);
         return 1;
     }
     for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
@@ -1182,9 +1300,9 @@ static int ingest__conflicts(ingest_note_t *n, const PGresult *known, int row, c
         if (strcmp(fields[f].was, now) == 0)
             continue;
         ingest__fault(n, "conflicting_duplicate",
-                      "Notification %s was %s%s%s with other content: its %s was '%.200s', this copy's is "
-                      "'%.200s'. The copy received first stands; ask the national service which is right.",
-                      n->id, before, when ? when : "", when ? ")" : "", fields[f].name, fields[f].was, now);
+                      "Notification %s was %s%s with other content: its %s was '%.200s', this copy's is "
+                      "'%.200s'. %s; ask the national service which is right.",
+                      n->id, before, when ? when : "", fields[f].name, fields[f].was, now, stands);
         return 1;
     }
     return 0;
@@ -1501,7 +1619,7 @@ static int ingest__batch(tsr_call_t *call, const char *batch_json, char *const *
     for (size_t k = 0; k < n_known; k++)
         known_ids[k] = PQgetvalue(known, (int)k, 0);
     if (ingest__ask_records(call, notes, count, &holders, err) != 0 ||
-        ingest__index_holders(holders, &index, err) != 0 || ingest__mothers_on_plans(call, &index, err) != 0)
+        ingest__index_holders(holders, &index, err) != 0 || ingest__plans_of_holders(call, &index, err) != 0)
         goto done;
     Tsr__Cpis__IngestReply out = TSR__CPIS__INGEST_REPLY__INIT;
     size_t n_accepted = 0;
@@ -1584,8 +1702,7 @@ static int ingest__batch(tsr_call_t *call, const char *batch_json, char *const *
 done:
     ingest__steps_free(&steps);
     free(index.items);
-    free(index.mothers_on_plans);
-    free(index.unborn_plans_open);
+    free(index.plans);
     free(known_ids);
     PQclear(known);
     PQclear(fresh);

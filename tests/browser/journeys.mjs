@@ -621,6 +621,8 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   const child = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Tobias', family: 'Fernley' }, gender: 'male', date_of_birth: '2016-11-28', nhs_number: ctx.nhs });
   ctx.child = child;
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${child.id}/allocations`, { worker_id: keyWorker.id, role: 'key-worker', service: 'CSSW' });
+  // On a child protection plan: the NHS is told of the child, and a notification is followed up.
+  await apiCall(ctx.base, admin, 'POST', '/api/v1/cpis/plans', { person_id: child.id, plan_type: 'child-protection-plan', start_date: '2025-01-06' });
   await addWorker(ctx, admin, 'support.desk', 'Casey Deskwell', ['system-support']);
   // Fifty colleagues whose names come before the key worker's: the list offered stops at 50 by
   // name, and a council has more workers than that; the key worker must still be offered.
@@ -827,6 +829,7 @@ journey("Key worker: a restricted child's CPIS Follow up comes straight to them,
   const nhs = nhsNumber(645678903);
   const child = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Isolde', family: 'Penhallow' }, gender: 'female', date_of_birth: '2015-03-14', nhs_number: nhs });
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${child.id}/allocations`, { worker_id: keyWorker.id, role: 'key-worker', service: 'CSSW' });
+  await apiCall(ctx.base, admin, 'POST', '/api/v1/cpis/plans', { person_id: child.id, plan_type: 'child-protection-plan', start_date: '2025-01-06' });
   const review = london(new Date(Date.now() + 180 * 86400e3)).day;
   await apiCall(ctx.base, admin, 'PUT', `/api/v1/people/${child.id}/restriction`, { reason: 'high-risk', review_date: review });
   const spool = path.join(ctx.dir, 'cpis-spool');

@@ -37,8 +37,9 @@ static void allocate_key_worker(const char *person, const char *key_worker)
     json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
 }
 
-static void add_child(const char *given, const char *family, const char *gender, const char *dob,
-                      const char *nhs, const char *key_worker, char id[32])
+/* A person with an NHS number and no plan (an adult, a mother), with key_worker when given. */
+static void add_person(const char *given, const char *family, const char *gender, const char *dob,
+                       const char *nhs, const char *key_worker, char id[32])
 {
     char body[600];
     snprintf(
@@ -51,6 +52,28 @@ static void add_child(const char *given, const char *family, const char *gender,
     json_decref(p);
     if (key_worker != NULL)
         allocate_key_worker(id, key_worker);
+}
+
+/* Records a plan of the type on the person from start (and, when end is given, ended then); its id. */
+static void record_plan(const char *person, const char *type, const char *start, const char *end,
+                        char plan[32])
+{
+    char body[300];
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"plan_type\":\"%s\",\"start_date\":\"%s\"%s%s%s}",
+             person, type, start, end ? ",\"end_date\":\"" : "", end ? end : "", end ? "\"" : "");
+    json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/cpis/plans", body, 201);
+    if (plan != NULL)
+        snprintf(plan, 32, "%s", testenv_str(p, "id"));
+    json_decref(p);
+}
+
+/* A child on a child protection plan (the NHS is told of them, so their notifications are followed
+ * up), with key_worker when given. */
+static void add_child(const char *given, const char *family, const char *gender, const char *dob,
+                      const char *nhs, const char *key_worker, char id[32])
+{
+    add_person(given, family, gender, dob, nhs, key_worker, id);
+    record_plan(id, "child-protection-plan", "2025-01-06", NULL, NULL);
 }
 
 /* Adds mother's unborn child of that family name, expected on edd, with key_worker as its key worker. */
@@ -290,6 +313,14 @@ static json_t *step_for(const char *sa, const char *notification_id)
     char path[64];
     snprintf(path, sizeof(path), "/api/v1/steps/%ld", step_id);
     return testenv_call_json(testenv, sa, "GET", path, NULL, 200);
+}
+
+/* The notification's follow-up is about person, as the CP-IS desk (sa) sees it. */
+static void assert_followed_up_for(const char *sa, const char *notification_id, const char *person)
+{
+    json_t *step = step_for(sa, notification_id);
+    assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), person);
+    json_decref(step);
 }
 
 static const json_t *section_data(const json_t *step, const char *number)
@@ -652,7 +683,7 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     char kw[32], mother[32], baby[32], nhs_mother[11], edd[16];
     snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
     testenv_new_nhs_number(nhs_mother);
-    add_child("Una", "Underwood", "female", "2007-04-04", nhs_mother, NULL, mother);
+    add_person("Una", "Underwood", "female", "2007-04-04", nhs_mother, NULL, mother);
     testenv_sql_date(testenv, "current_date + 40", edd);
     add_unborn("Underwood", mother, edd, kw, baby);
     char plan[200];
@@ -705,6 +736,8 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     json_decref(reply);
     json_t *errors = open_errors();
     assert_non_null(strstr(testenv_str(error_of(errors, "N-UNBORN-2"), "reason"), "child's own NHS number"));
+    /* The entry names the child, and is theirs (seen in their audit trail, moved with a merge). */
+    assert_string_equal(testenv_str(error_of(errors, "N-UNBORN-2"), "person_id"), baby);
     json_decref(errors);
     char sql[300];
     snprintf(sql, sizeof(sql),
@@ -720,9 +753,7 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     reply = post_access("N-UNBORN-3", nhs_baby, "nhs-111", "DHU 111", "Pat Midwell");
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
     json_decref(reply);
-    step = step_for(sa, "N-UNBORN-3");
-    assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), baby);
-    json_decref(step);
+    assert_followed_up_for(sa, "N-UNBORN-3", baby);
 
     /* One on the mother's number, after the date with the child's own number recorded, is the
      * child's too while their unborn plan is open: the plan the NHS holds against her number is
@@ -731,9 +762,7 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
         post_access("N-UNBORN-4", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
     assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
     json_decref(reply);
-    step = step_for(sa, "N-UNBORN-4");
-    assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), baby);
-    json_decref(step);
+    assert_followed_up_for(sa, "N-UNBORN-4", baby);
     errors = open_errors();
     char retry[96];
     snprintf(retry, sizeof(retry), "/api/v1/cpis/errors/%s/retry",
@@ -742,9 +771,7 @@ test_an_unborn_child_is_matched_on_the_mothers_number_until_the_expected_date_of
     char *support = testenv_login(testenv, "admin");
     json_decref(testenv_call_json(testenv, support, "POST", retry, NULL, 200));
     free(support);
-    step = step_for(sa, "N-UNBORN-2");
-    assert_string_equal(testenv_str(json_object_get(step, "subject"), "id"), baby);
-    json_decref(step);
+    assert_followed_up_for(sa, "N-UNBORN-2", baby);
     free(sa);
 }
 
@@ -1628,6 +1655,28 @@ static void test_a_conflict_within_one_batch_stays_in_the_error_queue(void **sta
     post_pair_with_one_conflict(bad, good, "No one in the system has NHS number");
     free(bad);
     free(good);
+    /* System support judge the refused copy again: the copy that stands is the one accepted, which
+     * came after it, and the reason says so rather than that the first received stands. */
+    json_t *errors = open_errors();
+    const json_t *conflict = NULL;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(json_object_get(errors, "items"), i, e)
+    {
+        if (strcmp(testenv_str(e, "notification_id"), "N-CD-2") == 0 &&
+            strcmp(testenv_str(e, "code"), "conflicting_duplicate") == 0)
+            conflict = e;
+    }
+    assert_non_null(conflict);
+    assert_non_null(strstr(testenv_str(conflict, "reason"), "was accepted and stands"));
+    char retry[96];
+    snprintf(retry, sizeof(retry), "/api/v1/cpis/errors/%s/retry", testenv_str(conflict, "id"));
+    json_decref(errors);
+    json_t *reply = testenv_call_json(testenv, support, "POST", retry, NULL, 200);
+    const char *again = testenv_str(json_array_get(json_object_get(reply, "errors"), 0), "reason");
+    assert_non_null(strstr(again, "The copy accepted stands"));
+    assert_null(strstr(again, "received first"));
+    json_decref(reply);
     /* Each followed up for the copy accepted, about the first child. */
     char *sa = testenv_login(testenv, "safeguarding.admin");
     static const char *const ids[] = {"N-CD-1", "N-CD-2"};
@@ -1637,6 +1686,157 @@ static void test_a_conflict_within_one_batch_stays_in_the_error_queue(void **sta
         json_decref(step);
     }
     free(sa);
+}
+
+/* Whether any follow-up was asked for the notification (after the events have had time to arrive). */
+static long follow_ups_of(const char *notification_id)
+{
+    char sql[200];
+    usleep(300 * 1000);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM workflow.requested_steps WHERE dedupe_key LIKE 'cpis:%s:%%'",
+             notification_id);
+    return testenv_sql_long(testenv, sql);
+}
+
+/* The error queue's entry of a notification refused as about no one on a current plan, naming whom. */
+static void assert_off_plan(const json_t *reply, const char *notification_id, const char *person,
+                            const char *says)
+{
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 0);
+    const json_t *e = json_array_get(json_object_get(reply, "errors"), 0);
+    assert_non_null(e);
+    assert_string_equal(testenv_str(e, "code"), "no_current_plan");
+    assert_non_null(strstr(testenv_str(e, "reason"), "no child protection or child-in-care plan"));
+    assert_non_null(strstr(testenv_str(e, "reason"), says));
+    json_t *errors = open_errors();
+    const json_t *entry = error_of(errors, notification_id);
+    assert_non_null(entry);
+    assert_string_equal(testenv_str(entry, "person_id"), person);
+    json_decref(errors);
+    assert_int_equal(follow_ups_of(notification_id), 0);
+}
+
+/* The tester's cases: an adult on no plan (demo Efua Osei) and a mother whose unborn child has been
+ * born, the unborn plan ended and the child's own plan recorded (Hana Reed) were each followed up as
+ * 'the child'. A notification is followed up only for a child on a current plan (or, on the mother's
+ * number, an unborn child on an unborn child protection plan); otherwise it goes to system support,
+ * naming the person, saying whether the NHS may still hold an ended plan, and no follow-up starts.
+ * Current: not ended before the day of the access; a plan ended on that day still counts. */
+static void
+test_a_notification_about_someone_on_no_current_plan_goes_to_system_support_not_a_follow_up(void **state)
+{
+    (void)state;
+    char kw[32], adult[32], nhs_adult[11], ended[32], nhs_ended[11], today_ended[32], nhs_today[11];
+    char before[16], plan[32];
+    snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
+    /* An adult on no plan, with a key worker of her own (adult social care). */
+    testenv_new_nhs_number(nhs_adult);
+    add_person("Efa", "Adultwell", "female", "1988-07-14", nhs_adult, kw, adult);
+    json_t *reply =
+        post_access("N-OFF-ADULT", nhs_adult, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    assert_off_plan(reply, "N-OFF-ADULT", adult, "check the last upload file");
+    json_decref(reply);
+
+    /* A child whose plan ended the day before the access, its end not yet loaded by the NHS. */
+    testenv_new_nhs_number(nhs_ended);
+    add_person("Enzo", "Endedwell", "male", "2014-02-02", nhs_ended, kw, ended);
+    char sql[300];
+    testenv_sql_date(testenv, "current_date - 2", before); /* the day before the notifications' */
+    record_plan(ended, "child-protection-plan", "2025-01-06", before, plan);
+    reply =
+        post_access("N-OFF-ENDED", nhs_ended, "emergency-department", "Royal Derbyshire ED", "Alex Wardley");
+    char says[160];
+    snprintf(says, sizeof(says), "child protection plan (plan %s) ended on %s", plan, before);
+    assert_off_plan(reply, "N-OFF-ENDED", ended, says);
+    assert_non_null(strstr(testenv_str(json_array_get(json_object_get(reply, "errors"), 0), "reason"),
+                           "not yet done: check the last upload file and its response"));
+    json_decref(reply);
+
+    /* One whose plan ended on the day of the access was on it when seen: followed up. */
+    testenv_new_nhs_number(nhs_today);
+    add_person("Tam", "Todaywell", "male", "2015-03-03", nhs_today, kw, today_ended);
+    record_plan(today_ended, "child-protection-plan", "2025-01-06", day, NULL);
+    reply = post_access("N-OFF-TODAY", nhs_today, "nhs-111", "DHU 111", "Pat Caller");
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    json_decref(reply);
+    char *sa = testenv_login(testenv, "safeguarding.admin");
+    assert_followed_up_for(sa, "N-OFF-TODAY", today_ended);
+
+    /* A mother whose unborn child has been born: the unborn plan ended, the child's own plan
+     * recorded. Her number's notification is no one's to follow up; the child's own is the child's. */
+    char mother[32], baby[32], nhs_mother[11], nhs_baby[11], edd[16], born[16], unborn_plan[32];
+    char path[96], body[400];
+    testenv_new_nhs_number(nhs_mother);
+    testenv_new_nhs_number(nhs_baby);
+    add_person("Hanne", "Reedwell", "female", "1995-05-05", nhs_mother, NULL, mother);
+    testenv_sql_date(testenv, "current_date + 10", edd);
+    add_unborn("Reedwell", mother, edd, kw, baby);
+    record_plan(baby, "unborn-child-protection-plan", "2026-01-05", NULL, unborn_plan);
+    testenv_sql_date(testenv, "current_date - 3", born);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/birth", baby);
+    snprintf(body, sizeof(body),
+             "{\"legal_name\":{\"given\":\"Bryn\",\"family\":\"Reedwell\"},\"date_of_birth\":\"%s\","
+             "\"gender\":\"male\",\"nhs_number\":\"%s\"}",
+             born, nhs_baby);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
+    snprintf(path, sizeof(path), "/api/v1/cpis/plans/%s/end", unborn_plan);
+    snprintf(body, sizeof(body), "{\"end_date\":\"%s\"}", born);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
+    record_plan(baby, "child-protection-plan", born, NULL, NULL);
+    reply =
+        post_access("N-OFF-MOTHER", nhs_mother, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
+    /* The unborn plan's end is told against her number until the national service loads it. */
+    assert_off_plan(reply, "N-OFF-MOTHER", mother, "check the last upload file");
+    json_decref(reply);
+    reply = post_access("N-OFF-BABY", nhs_baby, "emergency-department", "Royal Derbyshire ED", "Pat Midwell");
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    json_decref(reply);
+    assert_followed_up_for(sa, "N-OFF-BABY", baby);
+
+    /* The adult's entry is hers: seeing it is an access to her record in the audit trail. */
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'view-cpis-errors'",
+             adult);
+    assert_true(testenv_sql_long(testenv, sql) >= 1);
+
+    /* A child whose plan was not yet recorded here: recorded, and the entry retried, followed up. */
+    char late[32], nhs_late[11];
+    testenv_new_nhs_number(nhs_late);
+    add_person("Lior", "Lateplan", "male", "2016-06-06", nhs_late, kw, late);
+    reply = post_access("N-OFF-LATE", nhs_late, "minor-injury-unit", "Ripley MIU", "Alex Wardley");
+    assert_off_plan(reply, "N-OFF-LATE", late, "record it and retry this entry");
+    json_decref(reply);
+    record_plan(late, "child-protection-plan", "2026-01-05", NULL, NULL);
+    json_t *errors = open_errors();
+    snprintf(path, sizeof(path), "/api/v1/cpis/errors/%s/retry",
+             testenv_str(error_of(errors, "N-OFF-LATE"), "id"));
+    json_decref(errors);
+    reply = testenv_call_json(testenv, support, "POST", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 1);
+    json_decref(reply);
+    assert_followed_up_for(sa, "N-OFF-LATE", late);
+    free(sa);
+}
+
+/* 0000000000 from the national service is not a number to retype from a letter: the entry says it
+ * is not a valid NHS number and what system support should do. */
+static void test_ten_zeros_from_the_feed_are_queued_saying_what_system_support_should_do(void **state)
+{
+    (void)state;
+    json_t *reply = post_access("N-ZEROS-1", "000 000 0000", "emergency-department", "Royal Derbyshire ED",
+                                "Alex Wardley");
+    assert_int_equal(json_integer_value(json_object_get(reply, "accepted")), 0);
+    const json_t *e = json_array_get(json_object_get(reply, "errors"), 0);
+    assert_string_equal(testenv_str(e, "code"), "invalid_nhs_number");
+    const char *reason = testenv_str(e, "reason");
+    assert_non_null(strstr(reason, "is not a valid NHS number"));
+    assert_non_null(
+        strstr(reason, "Ask the national service (CP-IS) which child notification N-ZEROS-1 is about"));
+    assert_null(strstr(reason, "NHS letter"));
+    json_decref(reply);
 }
 
 /* Fields of the wrong kind and NHS numbers not written as docs/cpis-feed.md allows are each
@@ -1883,7 +2083,7 @@ static void test_a_notification_on_a_mother_on_a_plan_of_her_own_is_followed_up_
     char kw[32], mother[32], baby[32], nhs_mother[11], edd[16], body[600];
     snprintf(kw, sizeof(kw), "%ld", worker_id("key.worker"));
     testenv_new_nhs_number(nhs_mother);
-    add_child("Tess", "Teenwell", "female", "2010-02-02", nhs_mother, kw, mother);
+    add_person("Tess", "Teenwell", "female", "2010-02-02", nhs_mother, kw, mother);
     snprintf(body, sizeof(body),
              "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2026-01-02\"}",
              mother);
@@ -2123,7 +2323,7 @@ static void test_an_inactive_mothers_number_asks_her_unborn_childs_key_worker_fo
     /* A mother with no plan of her own, expecting in two months. */
     testenv_new_nhs_number(nhs_mother);
     testenv_sql_date(testenv, "current_date + 60", edd);
-    add_child("Ivy", "Inactivewell", "female", "2001-04-04", nhs_mother, NULL, mother);
+    add_person("Ivy", "Inactivewell", "female", "2001-04-04", nhs_mother, NULL, mother);
     add_unborn("Inactivewell", mother, edd, kw, baby);
     json_t *reply = post_inactive("N-INACT-UNBORN", nhs_mother);
     assert_int_equal(json_integer_value(json_object_get(reply, "inactive_marked")), 1);
@@ -3342,6 +3542,9 @@ int main(void)
         cmocka_unit_test(test_two_long_ids_that_differ_only_at_their_end_each_start_a_follow_up),
         cmocka_unit_test(test_the_same_id_with_other_content_is_queued_as_a_conflict_and_the_first_stands),
         cmocka_unit_test(test_a_conflict_within_one_batch_stays_in_the_error_queue),
+        cmocka_unit_test(
+            test_a_notification_about_someone_on_no_current_plan_goes_to_system_support_not_a_follow_up),
+        cmocka_unit_test(test_ten_zeros_from_the_feed_are_queued_saying_what_system_support_should_do),
         cmocka_unit_test(test_each_field_of_the_wrong_kind_or_layout_is_rejected_with_its_own_reason),
         cmocka_unit_test(test_a_time_before_1990_is_queued_as_too_early_not_as_unreadable),
         cmocka_unit_test(test_a_control_character_in_a_text_is_queued_as_such_naming_it),

@@ -196,6 +196,11 @@ static void test_the_dashboard_shows_exactly_where_the_front_doors_work_is(void 
     json_t *p = testenv_call_json(testenv, admin, "POST", "/api/v1/people", body, 201);
     snprintf(child, sizeof(child), "%s", testenv_str(p, "id"));
     json_decref(p);
+    /* On a child protection plan: a notification is followed up only for a child on a plan. */
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2025-01-06\"}",
+             child);
+    json_decref(testenv_call_json(testenv, admin, "POST", "/api/v1/cpis/plans", body, 201));
     snprintf(body, sizeof(body),
              "{\"notifications\":[{\"notification_id\":\"N-DASH-1\",\"type\":\"access\","
              "\"created_at\":\"%sT10:20:00Z\",\"nhs_number\":\"%s\",\"accessed_at\":\"%sT10:12:00Z\","
