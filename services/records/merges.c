@@ -40,14 +40,16 @@ static const char *const merge_statements[] = {
     "NOT NULL",
     "INSERT INTO conflicts (worker_id, person_id) SELECT worker_id, $1::bigint FROM conflicts"
     " WHERE person_id = $2::bigint ON CONFLICT DO NOTHING",
-    /* The more protective wins: a restricted duplicate makes the survivor restricted, with the
-     * duplicate's access list; a survivor already restricted keeps its own restriction and list, even
-     * one naming no one, so that no one the survivor's list keeps out is let in by the merge. */
+    /* No restriction is lost (merge__restrictions has refused two that differ): a restricted
+     * duplicate makes the survivor restricted, with its reason, review date and access list; a
+     * survivor restricted alike keeps its own, reviewed by the earlier of the two dates. */
     "WITH restricted AS (INSERT INTO restrictions (person_id, reason, review_date, created_by)"
     "  SELECT $1::bigint, reason, review_date, created_by FROM restrictions WHERE person_id = $2::bigint"
     "  ON CONFLICT (person_id) DO NOTHING RETURNING person_id)"
     " INSERT INTO restriction_access (person_id, worker_id) SELECT r.person_id, a.worker_id"
     " FROM restricted r JOIN restriction_access a ON a.person_id = $2::bigint",
+    "UPDATE restrictions s SET review_date = d.review_date FROM restrictions d"
+    " WHERE s.person_id = $1::bigint AND d.person_id = $2::bigint AND d.review_date < s.review_date",
     /* Retention: for each service the flag kept longer; a hold on either holds the survivor. */
     "INSERT INTO retention_flags (person_id, service, criterion, criterion_title, closed_on, keep_until,"
     " flagged_by, flagged_at) SELECT $1::bigint, service, criterion, criterion_title, closed_on, keep_until,"
@@ -83,6 +85,86 @@ static const char merge_main_addresses[] =
     "        AND (end_date IS NULL OR end_date >= office_today())) n"
     " WHERE a.id = n.id AND n.next_start IS NOT NULL AND (a.end_date IS NULL OR a.end_date >= n.next_start)"
     " RETURNING a.id, a.end_date::text";
+
+/* The names of the workers on a restriction's access list (restriction_access a), three at most and
+ * how many more: for system support, who act on them. A worker not heard of since records kept names
+ * is shown by id. */
+#define MERGE_NAMED(filter)                                                                                  \
+    "coalesce((SELECT string_agg(n, ', ') FROM (SELECT coalesce(nullif(w.name, ''), 'worker ' || "           \
+    "a.worker_id)"                                                                                           \
+    " AS n FROM restriction_access a LEFT JOIN workers w ON w.id = a.worker_id WHERE " filter                \
+    " ORDER BY a.worker_id LIMIT 3) l), '') || coalesce((SELECT ' and ' || (count(*) - 3) || ' more'"        \
+    " FROM restriction_access a WHERE " filter " HAVING count(*) > 3), '')"
+
+/* A record holds one restriction (one reason, review date and access list), so a merge of two
+ * restricted records would keep one and lose the other: a child known to MAPPA would be remembered
+ * only as under case review, and the workers the duplicate's list named would lose the child. Which
+ * reason stands and who keeps access is system support's decision on a restriction request (seed
+ * 002), not the merge's: two restrictions that differ are refused, naming both, until system support
+ * restrict the records alike (the same reason, the survivor's list naming everyone the duplicate's
+ * does). What the merge does to each restriction is put in words for the audit entry. */
+static int merge__restrictions(tsr_call_t *call, const char *const params[2], const char *survivor,
+                               const char *duplicate, char *words, size_t size, tsr_error_t *err)
+{
+    words[0] = '\0';
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "SELECT r.person_id = $1::bigint, r.reason, r.review_date::text,"
+        " (SELECT count(*) FROM restriction_access a WHERE a.person_id = r.person_id),"
+        " " MERGE_NAMED(
+            "a.person_id = r.person_id") ","
+                                         " " MERGE_NAMED(
+                                             "a.person_id = r.person_id AND r.person_id = $2::bigint AND NOT "
+                                             "EXISTS (SELECT 1 FROM"
+                                             " restriction_access s WHERE s.person_id = $1::bigint AND "
+                                             "s.worker_id = a.worker_id)") " FROM restrictions r WHERE "
+                                                                           "r.person_id IN ($1::bigint, "
+                                                                           "$2::bigint) ORDER BY r.person_id "
+                                                                           "= $2::bigint",
+        2, params, err);
+    if (res == NULL)
+        return -1;
+    int rows = PQntuples(res), rc = 0;
+    int survivors = rows > 0 && PQgetvalue(res, 0, 0)[0] == 't';
+    if (rows == 1 && survivors)
+        snprintf(words, size,
+                 "; %s (%s) was restricted (%s, review by %s, %s named on its access list): its restriction "
+                 "now covers what the duplicate held, which was not restricted",
+                 survivor, params[0], PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+    else if (rows == 1)
+        snprintf(words, size,
+                 "; the duplicate was restricted (%s, review by %s, %s named on its access list): its "
+                 "restriction now restricts %s (%s), which was not",
+                 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), survivor, params[0]);
+    else if (rows == 2 && strcmp(PQgetvalue(res, 0, 1), PQgetvalue(res, 1, 1)) != 0)
+        rc = tsr_error_set(
+            err, TSR_E_CONFLICT, "both_restricted", "duplicate_id",
+            "Both records are restricted and a record holds one restriction, so the merge would "
+            "lose one: agree which reason stands and who keeps access, restrict both alike (the "
+            "same reason; this record's list naming everyone the duplicate's does), then merge. "
+            "%s (%s): %s, review by %s, naming %s. Duplicate %s (%s): %s, review by %s, naming "
+            "%s.",
+            survivor, params[0], PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+            PQgetvalue(res, 0, 4)[0] ? PQgetvalue(res, 0, 4) : "no one", duplicate, params[1],
+            PQgetvalue(res, 1, 1), PQgetvalue(res, 1, 2),
+            PQgetvalue(res, 1, 4)[0] ? PQgetvalue(res, 1, 4) : "no one");
+    else if (rows == 2 && PQgetvalue(res, 1, 5)[0] != '\0')
+        rc = tsr_error_set(
+            err, TSR_E_CONFLICT, "both_restricted", "duplicate_id",
+            "Both records are restricted for %s, and the duplicate %s (%s) gives access to %s, "
+            "whom the restriction of %s (%s) does not name: add them to this record's "
+            "restriction, or take them off the duplicate's, then merge.",
+            PQgetvalue(res, 0, 1), duplicate, params[1], PQgetvalue(res, 1, 5), survivor, params[0]);
+    else if (rows == 2)
+        snprintf(words, size,
+                 "; both were restricted for %s: the restriction of %s (%s) stands, %s named on its access "
+                 "list (every one the duplicate's named), review by %s",
+                 PQgetvalue(res, 0, 1), survivor, params[0], PQgetvalue(res, 0, 3),
+                 strcmp(PQgetvalue(res, 1, 2), PQgetvalue(res, 0, 2)) < 0 ? PQgetvalue(res, 1, 2)
+                                                                          : PQgetvalue(res, 0, 2));
+    PQclear(res);
+    return rc;
+}
 
 int records_person_merge(tsr_call_t *call, tsr_error_t *err)
 {
@@ -122,6 +204,9 @@ int records_person_merge(tsr_call_t *call, tsr_error_t *err)
         snprintf(err->field, sizeof(err->field), "duplicate_id");
         return -1;
     }
+    char restricted[600];
+    if (merge__restrictions(call, params, survivor, duplicate, restricted, sizeof(restricted), err) != 0)
+        return -1;
     /* The duplicate's NHS number moves only if the survivor has none (it is unique: free it first). */
     res = tsr_db_exec(call->conn,
                       "SELECT (SELECT nhs_number FROM people WHERE id = $1::bigint) IS NULL,"
@@ -169,9 +254,9 @@ int records_person_merge(tsr_call_t *call, tsr_error_t *err)
     if (res == NULL)
         return -1;
     PQclear(res);
-    char summary[1024];
-    snprintf(summary, sizeof(summary), "Merged duplicate record %s (%s) into %s (%s)%s", duplicate, d,
-             survivor, s, ended);
+    char summary[2048];
+    snprintf(summary, sizeof(summary), "Merged duplicate record %s (%s) into %s (%s)%s%s", duplicate, d,
+             survivor, s, restricted, ended);
     if (records_person_audit_merge(call, in->survivor_id, survivor, in->duplicate_id, summary, err) != 0 ||
         records_person_audit(call, in->duplicate_id, duplicate, "merged", summary, err) != 0)
         return -1;

@@ -68,61 +68,203 @@ static json_t *merge(const char *admin, const char *survivor, const char *duplic
     return testenv_call_json(testenv, admin, "POST", path, body, 200);
 }
 
-static void restrict_record(const char *admin, const char *id, const char *reason, const char *workers)
+static void restrict_record_until(const char *admin, const char *id, const char *reason, const char *review,
+                                  const char *workers)
 {
     char path[96], body[256];
     snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", id);
-    snprintf(body, sizeof(body), "{\"reason\":\"%s\",\"review_date\":\"2030-01-01\",\"workers\":[%s]}",
-             reason, workers);
+    snprintf(body, sizeof(body), "{\"reason\":\"%s\",\"review_date\":\"%s\",\"workers\":[%s]}", reason,
+             review, workers);
     json_decref(testenv_call_json(testenv, admin, "PUT", path, body, 200));
 }
 
-/* Both records restricted: the survivor's restriction, naming no one, stands; the worker the
- * duplicate's list named is not let into the record that goes forward. A survivor that was not
- * restricted takes the duplicate's restriction with its list. */
-static void test_a_merge_never_opens_a_restricted_survivor_to_the_duplicates_access_list(void **state)
+/* The restrictions system support are asked to review on a day, each as ",PERSON:REASON:REVIEW_DATE,"
+ * into out. */
+static void restrictions_due(const char *admin, const char *on, char *out, size_t size)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/restrictions/due?on=%s&limit=200", on);
+    json_t *list = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
+    size_t used = (size_t)snprintf(out, size, ","), i;
+    json_t *item;
+    json_array_foreach(json_object_get(list, "items"), i, item)
+    {
+        used += (size_t)snprintf(out + used, size - used, "%s:%s:%s,", testenv_str(item, "person_id"),
+                                 testenv_str(item, "reason"), testenv_str(item, "review_date"));
+        if (used >= size)
+            fail_msg("the list of restrictions due does not fit");
+    }
+    json_decref(list);
+}
+
+/* The summary of the merge's entry in the audit trail about the record that went forward. */
+static void merge_entry(const char *survivor, char *out, size_t size)
+{
+    char sql[256];
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT summary FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = 'merge'",
+             survivor);
+    assert_int_equal(testenv_psql(testenv, NULL, sql, out, size), 0);
+}
+
+static void assert_says(const char *text, const char *words)
+{
+    if (strstr(text, words) == NULL)
+        fail_msg("'%s' is not in: %s", words, text);
+}
+
+/* Seed 002's restriction reasons are facts about the child (known to MAPPA, MARAC or LADO; under
+ * case review), each with its own review and the workers named for it. A record holds one, so two
+ * duplicates restricted differently are not merged: the merge is refused naming both, nothing
+ * changes (the duplicate is still there, its named worker still opens it, both are still to be
+ * reviewed), and once system support have restricted them alike the merge goes ahead, the earlier
+ * review date kept, and the trail says what became of each. */
+static void test_two_records_restricted_differently_are_not_merged_until_restricted_alike(void **state)
 {
     (void)state;
     char *admin = testenv_login(testenv, "admin");
     char *sw = testenv_login(testenv, "mash.sw");
     char *eh = testenv_login(testenv, "eh.worker");
-    char eh_id[32], survivor[32], duplicate[32], path[96];
+    char *kw = testenv_login(testenv, "key.worker");
+    char eh_id[32], kw_id[32], a[32], b[32], path[96], body[96], first[16], second[16], due[8192];
+    char words[300], entry[1024];
     worker_id_of("eh.worker", eh_id);
-    testenv_add_person(testenv, sw, "Tamsin", "Vale", "2011-11-11", survivor);
-    testenv_add_person(testenv, sw, "Tamsin", "Vale", "2011-11-11", duplicate);
-    char quoted[40];
-    snprintf(quoted, sizeof(quoted), "\"%s\"", eh_id);
-    restrict_record(admin, survivor, "high-risk", "");
-    restrict_record(admin, duplicate, "high-profile", quoted);
-    snprintf(path, sizeof(path), "/api/v1/people/%s", survivor);
-    testenv_call_error(testenv, eh, "GET", path, NULL, 403, "restricted_record", NULL);
+    worker_id_of("key.worker", kw_id);
+    testenv_sql_date(testenv, "current_date + 60", first);
+    testenv_sql_date(testenv, "current_date + 150", second);
+    testenv_add_person(testenv, sw, "Oriel", "Fenwick", "2013-04-04", a);
+    testenv_add_person(testenv, sw, "Oriel", "Fenwick", "2013-04-04", b);
+    char kw_quoted[40], eh_quoted[40], both[80];
+    snprintf(kw_quoted, sizeof(kw_quoted), "\"%s\"", kw_id);
+    snprintf(eh_quoted, sizeof(eh_quoted), "\"%s\"", eh_id);
+    snprintf(both, sizeof(both), "%s,%s", kw_quoted, eh_quoted);
+    restrict_record_until(admin, a, "case-review", first, kw_quoted);
+    restrict_record_until(admin, b, "mappa-marac-lado", second, eh_quoted);
 
-    json_t *merged = merge(admin, survivor, duplicate);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/merge", a);
+    snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", b);
+    testenv_response_t r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    testenv_assert_error(&r, 409, "both_restricted");
+    json_t *error = json_object_get(r.json, "error");
+    assert_string_equal(testenv_str(error, "field"), "duplicate_id");
+    snprintf(words, sizeof(words), "Oriel Fenwick (%s): case-review, review by %s, naming Kai Worrall", a,
+             first);
+    assert_says(testenv_str(error, "message"), words);
+    snprintf(words, sizeof(words),
+             "Duplicate Oriel Fenwick (%s): mappa-marac-lado, review by %s, naming Elliot Hale", b, second);
+    assert_says(testenv_str(error, "message"), words);
+    assert_says(testenv_str(error, "message"), "restrict both alike");
+    testenv_response_free(&r);
+    /* Nothing changed: the duplicate is its own record, opened by the worker its list names, and both
+     * restrictions are to be reviewed, each on its day. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s", b);
+    json_decref(testenv_call_json(testenv, eh, "GET", path, NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s", a);
+    testenv_call_error(testenv, eh, "GET", path, NULL, 403, "restricted_record", NULL);
+    restrictions_due(admin, second, due, sizeof(due));
+    snprintf(words, sizeof(words), ",%s:case-review:%s,", a, first);
+    assert_says(due, words);
+    snprintf(words, sizeof(words), ",%s:mappa-marac-lado:%s,", b, second);
+    assert_says(due, words);
+
+    /* The same reason, but this record's list leaves out the worker the duplicate's names: still
+     * refused, naming them. */
+    restrict_record_until(admin, a, "mappa-marac-lado", first, kw_quoted);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/merge", a);
+    r = testenv_http(testenv, "POST", path, admin, body, NULL);
+    testenv_assert_error(&r, 409, "both_restricted");
+    assert_says(testenv_str(json_object_get(r.json, "error"), "message"), "gives access to Elliot Hale");
+    testenv_response_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/people/%s", b);
+    json_decref(testenv_call_json(testenv, eh, "GET", path, NULL, 200));
+
+    /* Restricted alike: merged, the earlier review kept, both workers in. */
+    restrict_record_until(admin, a, "mappa-marac-lado", first, both);
+    json_t *merged = merge(admin, a, b);
     json_t *restriction = json_object_get(merged, "restriction");
-    assert_string_equal(testenv_str(restriction, "reason"), "high-risk");
-    assert_int_equal(json_array_size(json_object_get(restriction, "workers")), 0);
+    assert_string_equal(testenv_str(restriction, "reason"), "mappa-marac-lado");
+    assert_string_equal(testenv_str(restriction, "review_date"), first);
+    assert_int_equal(json_array_size(json_object_get(restriction, "workers")), 2);
     json_decref(merged);
-    testenv_call_error(testenv, eh, "GET", path, NULL, 403, "restricted_record", NULL);
+    snprintf(path, sizeof(path), "/api/v1/people/%s", a);
+    json_decref(testenv_call_json(testenv, eh, "GET", path, NULL, 200));
+    json_decref(testenv_call_json(testenv, kw, "GET", path, NULL, 200));
+    restrictions_due(admin, second, due, sizeof(due));
+    snprintf(words, sizeof(words), ",%s:mappa-marac-lado:%s,", a, first);
+    assert_says(due, words);
+    snprintf(words, sizeof(words), ",%s:", b);
+    assert_null(strstr(due, words));
+    merge_entry(a, entry, sizeof(entry));
+    snprintf(
+        words, sizeof(words),
+        "both were restricted for mappa-marac-lado: the restriction of Oriel Fenwick (%s) stands, 2 named "
+        "on its access list (every one the duplicate's named), review by %s",
+        a, first);
+    assert_says(entry, words);
+    free(kw);
+    free(eh);
+    free(sw);
+    free(admin);
+}
 
-    /* Not restricted before: the duplicate's restriction and its list go forward. */
-    char open[32], restricted[32];
+/* A survivor that was not restricted takes the duplicate's restriction: its reason, its review date
+ * and its access list, and the trail says so; one that was restricted keeps its restriction over what
+ * the duplicate held, and the trail says that too. */
+static void test_a_restricted_duplicate_restricts_the_record_that_goes_forward(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *sw = testenv_login(testenv, "mash.sw");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char *kw = testenv_login(testenv, "key.worker");
+    char eh_id[32], open[32], restricted[32], path[96], review[16], due[8192], words[240], entry[1024];
+    worker_id_of("eh.worker", eh_id);
+    testenv_sql_date(testenv, "current_date + 90", review);
     testenv_add_person(testenv, sw, "Corin", "Vale", "2012-12-12", open);
     testenv_add_person(testenv, sw, "Corin", "Vale", "2012-12-12", restricted);
-    restrict_record(admin, restricted, "high-profile", quoted);
-    merged = merge(admin, open, restricted);
-    restriction = json_object_get(merged, "restriction");
-    assert_string_equal(testenv_str(restriction, "reason"), "high-profile");
+    char quoted[40];
+    snprintf(quoted, sizeof(quoted), "\"%s\"", eh_id);
+    restrict_record_until(admin, restricted, "mappa-marac-lado", review, quoted);
+    json_t *merged = merge(admin, open, restricted);
+    json_t *restriction = json_object_get(merged, "restriction");
+    assert_string_equal(testenv_str(restriction, "reason"), "mappa-marac-lado");
+    assert_string_equal(testenv_str(restriction, "review_date"), review);
     assert_int_equal(json_array_size(json_object_get(restriction, "workers")), 1);
     assert_string_equal(json_string_value(json_array_get(json_object_get(restriction, "workers"), 0)), eh_id);
     json_decref(merged);
     snprintf(path, sizeof(path), "/api/v1/people/%s", open);
     json_decref(testenv_call_json(testenv, eh, "GET", path, NULL, 200));
-    char *kw = testenv_login(testenv, "key.worker");
     testenv_call_error(testenv, kw, "GET", path, NULL, 403, "restricted_record", NULL);
+    restrictions_due(admin, review, due, sizeof(due));
+    snprintf(words, sizeof(words), ",%s:mappa-marac-lado:%s,", open, review);
+    assert_says(due, words);
+    merge_entry(open, entry, sizeof(entry));
+    snprintf(words, sizeof(words),
+             "the duplicate was restricted (mappa-marac-lado, review by %s, 1 named on its access list): its "
+             "restriction now restricts Corin Vale (%s), which was not",
+             review, open);
+    assert_says(entry, words);
+
+    /* The other way round: the survivor's restriction stands over what the duplicate held. */
+    char kept[32], plain[32];
+    testenv_add_person(testenv, sw, "Tamsin", "Vale", "2011-11-11", kept);
+    testenv_add_person(testenv, sw, "Tamsin", "Vale", "2011-11-11", plain);
+    restrict_record_until(admin, kept, "high-risk", review, "");
+    json_decref(merge(admin, kept, plain));
+    snprintf(path, sizeof(path), "/api/v1/people/%s", kept);
+    testenv_call_error(testenv, eh, "GET", path, NULL, 403, "restricted_record", NULL);
+    merge_entry(kept, entry, sizeof(entry));
+    snprintf(words, sizeof(words),
+             "Tamsin Vale (%s) was restricted (high-risk, review by %s, 0 named on its access list): its "
+             "restriction now covers what the duplicate held, which was not restricted",
+             kept, review);
+    assert_says(entry, words);
     free(kw);
-    free(admin);
-    free(sw);
     free(eh);
+    free(sw);
+    free(admin);
 }
 
 static void add_main_address(const char *token, const char *person, const char *line, const char *start)
@@ -481,7 +623,8 @@ static void test_a_write_arriving_during_a_merge_waits_for_it_and_is_refused(voi
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_a_merge_never_opens_a_restricted_survivor_to_the_duplicates_access_list),
+        cmocka_unit_test(test_two_records_restricted_differently_are_not_merged_until_restricted_alike),
+        cmocka_unit_test(test_a_restricted_duplicate_restricts_the_record_that_goes_forward),
         cmocka_unit_test(test_a_merged_record_has_one_current_main_address_and_a_true_history),
         cmocka_unit_test(test_nothing_is_written_to_or_linked_with_a_merged_duplicate),
         cmocka_unit_test(
