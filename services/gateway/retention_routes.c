@@ -87,27 +87,33 @@ static int retention__path_service(gw_call_t *call, const char **out)
 
 void gw_retention_flag(gw_call_t *call)
 {
-    static const char *const fields[] = {"criterion", "closed_on", NULL};
+    static const char *const fields[] = {"criterion", "closed_on", "reason", NULL};
     Tsr__Records__RetentionFlagSet req = TSR__RECORDS__RETENTION_FLAG_SET__INIT;
-    const char *service, *criterion = NULL, *closed_on = NULL;
+    const char *service, *criterion = NULL, *closed_on = NULL, *reason = NULL;
     if (gw_path_id(call, 0, &req.person_id) != 0 || retention__path_service(call, &service) != 0 ||
         gw_json_check_object(call, fields) != 0 ||
         gw_json_member_string(call, NULL, "criterion", "criterion", 0, &criterion) != 0 ||
-        gw_json_member_string(call, NULL, "closed_on", "closed_on", 0, &closed_on) != 0)
+        gw_json_member_string(call, NULL, "closed_on", "closed_on", 0, &closed_on) != 0 ||
+        gw_json_member_string(call, NULL, "reason", "reason", 0, &reason) != 0)
         return;
     req.service = (char *)service;
     req.criterion = (char *)(criterion ? criterion : "");
     req.closed_on = (char *)(closed_on ? closed_on : "");
+    req.reason = (char *)(reason ? reason : "");
     gw_call_daemon(call, "records", "records.retention.flag", &req.base, retention__replied);
 }
 
 void gw_retention_unflag(gw_call_t *call)
 {
+    static const char *const fields[] = {"reason", NULL};
     Tsr__Records__RetentionFlagRemove req = TSR__RECORDS__RETENTION_FLAG_REMOVE__INIT;
-    const char *service;
-    if (gw_path_id(call, 0, &req.person_id) != 0 || retention__path_service(call, &service) != 0)
+    const char *service, *reason = NULL;
+    if (gw_path_id(call, 0, &req.person_id) != 0 || retention__path_service(call, &service) != 0 ||
+        gw_json_check_object(call, fields) != 0 ||
+        gw_json_member_string(call, NULL, "reason", "reason", 0, &reason) != 0)
         return;
     req.service = (char *)service;
+    req.reason = (char *)(reason ? reason : "");
     gw_call_daemon(call, "records", "records.retention.unflag", &req.base, gw_replied_no_content);
 }
 

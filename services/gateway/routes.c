@@ -537,7 +537,7 @@ const gw_route_t gw_routes[] = {
     {"PUT", "/api/v1/people/{id}/details", gw_person_details_set, 1, 1},
     {"PUT", "/api/v1/people/{id}/birth", gw_person_birth_record, 1, 1},
     {"PUT", "/api/v1/people/{id}/retention/{service}", gw_retention_flag, 1, 1},
-    {"DELETE", "/api/v1/people/{id}/retention/{service}", gw_retention_unflag, 1, 0},
+    {"DELETE", "/api/v1/people/{id}/retention/{service}", gw_retention_unflag, 1, GW_BODY_OPTIONAL},
     {"PUT", "/api/v1/people/{id}/retention-hold", gw_retention_hold, 1, 1},
     {"DELETE", "/api/v1/people/{id}/retention-hold", gw_retention_release, 1, 0},
     {"GET", "/api/v1/retention/schedule", gw_retention_schedule, 1, 0},

@@ -471,8 +471,123 @@ static int retention__reply(tsr_call_t *call, uint64_t person_id, int full,
 }
 
 /* ------------------------------------------------------------------------------------------------
- * Flags: set by those who may change the record, at the case's closure
+ * Flags: set by those who worked the service's case, at its closure
  * ---------------------------------------------------------------------------------------------- */
+
+/* Who the caller is to a service's case with the person (seed 002: "practitioners are responsible for
+ * ensuring the record is flagged with the appropriate retention criteria"). Accounts keep no service
+ * for a team, so the record says who worked the case: its workers (allocated to it for the service,
+ * named on or recording an involvement there) and its teams (allocated, or named on an involvement),
+ * whose members are its practitioners; their line managers and the managers of its teams are its
+ * managers. Otherwise another service's worker could set, shorten or remove the flag that decides when
+ * the record is deleted. System support (and a system administrator, and the system) stand for any
+ * service. */
+typedef struct {
+    int practitioner;   /* may flag the service: one of the case's workers, or a manager */
+    int manager;        /* may also shorten or remove its flag (with a reason) */
+    char workers[240];  /* whom to ask to flag it, in words ("" none) */
+    char managers[240]; /* whom to ask to shorten or remove it */
+} retention_part_t;
+
+/* The case's workers and teams: $1 the person, $2 the service. */
+#define RETENTION_CASE                                                                                       \
+    "WITH case_workers AS (SELECT worker_id AS id FROM allocations WHERE person_id = $1::bigint"             \
+    "   AND service = $2 AND worker_id IS NOT NULL"                                                          \
+    "  UNION SELECT worker_id FROM involvements WHERE person_id = $1::bigint AND service = $2"               \
+    "   AND worker_id IS NOT NULL"                                                                           \
+    "  UNION SELECT created_by FROM involvements WHERE person_id = $1::bigint AND service = $2),"            \
+    " case_teams AS (SELECT team_id AS id FROM allocations WHERE person_id = $1::bigint AND service = $2"    \
+    "   AND team_id IS NOT NULL"                                                                             \
+    "  UNION SELECT team_id FROM involvements WHERE person_id = $1::bigint AND service = $2"                 \
+    "   AND team_id IS NOT NULL),"                                                                           \
+    " case_managers AS (SELECT m.id FROM workers w JOIN workers m ON m.id = w.manager_id"                    \
+    "   WHERE w.id IN (SELECT id FROM case_workers)"                                                         \
+    "  UNION SELECT k.id FROM workers k WHERE k.managed_team_ids && ARRAY(SELECT id FROM case_teams))"
+
+/* Up to three names of the current workers among ids (a query of one column, id), and of the teams
+ * among team_ids, for a refusal's "ask ...": not system support, whom the refusal names anyway (they
+ * record involvements for others). */
+#define RETENTION_NAMES(ids, team_ids)                                                                       \
+    "coalesce((SELECT string_agg(n, ', ') FROM (SELECT n FROM"                                               \
+    "  (SELECT w.name AS n, 0 AS k, w.id FROM workers w WHERE w.id IN (" ids ") AND NOT w.ended"             \
+    "    AND w.name <> '' AND NOT w.roles && ARRAY['admin', 'system-support']"                               \
+    "   UNION ALL SELECT t.name || ' (team)', 1, t.id FROM teams t WHERE t.id IN (" team_ids ")) c"          \
+    "  ORDER BY k, id LIMIT 3) l), '')"
+
+/* $3 the caller, $4 their teams: whether they worked the case, whether they manage it, and whom to ask
+ * to flag it and to shorten or remove its flag. */
+#define RETENTION_ASK_WORKERS RETENTION_NAMES("SELECT id FROM case_workers", "SELECT id FROM case_teams")
+#define RETENTION_ASK_MANAGERS RETENTION_NAMES("SELECT id FROM case_managers", "SELECT NULL::bigint")
+static const char retention_part_sql[] = RETENTION_CASE
+    " SELECT $3::bigint IN (SELECT id FROM case_workers)"
+    "  OR EXISTS (SELECT 1 FROM case_teams WHERE id = ANY ($4::bigint[])),"
+    " $3::bigint IN (SELECT id FROM case_managers), " RETENTION_ASK_WORKERS ", " RETENTION_ASK_MANAGERS;
+
+static int retention__part(tsr_call_t *call, const char *person, const char *service, retention_part_t *out,
+                           tsr_error_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    char worker[32], teams[1024];
+    const char *override;
+    records_access_params(call, worker, teams, sizeof(teams), &override);
+    const char *params[4] = {person, service, worker, teams};
+    PGresult *res = tsr_db_exec(call->conn, retention_part_sql, 4, params, err);
+    if (res == NULL)
+        return -1;
+    int stands_for_all = tsr_actor_is_system(call->actor) ||
+                         tsr_actor_has_role(call->actor, "system-support") ||
+                         tsr_actor_has_role(call->actor, "admin");
+    out->manager = stands_for_all || PQgetvalue(res, 0, 1)[0] == 't';
+    out->practitioner = out->manager || PQgetvalue(res, 0, 0)[0] == 't';
+    snprintf(out->workers, sizeof(out->workers), "%s", PQgetvalue(res, 0, 2));
+    snprintf(out->managers, sizeof(out->managers), "%s", PQgetvalue(res, 0, 3));
+    tsr_text_utf8_clean(out->workers);
+    tsr_text_utf8_clean(out->managers);
+    PQclear(res);
+    return 0;
+}
+
+/* Refuses a flag to one who did not work the service's case, saying whom to ask. */
+static int retention__refuse_flag(const retention_part_t *part, const char *display, const char *service,
+                                  tsr_error_t *err)
+{
+    if (part->workers[0] == '\0')
+        return tsr_error_set(
+            err, TSR_E_FORBIDDEN, "not_on_the_case", "service",
+            "Nothing on %s's record says who worked its %s case (no involvement or allocation "
+            "there names a worker or team): ask system support to flag it for %s.",
+            display, service, service);
+    return tsr_error_set(
+        err, TSR_E_FORBIDDEN, "not_on_the_case", "service",
+        "A record is flagged for %s by those who worked its %s case, their managers or system "
+        "support, and you are not on %s's: ask %s, or system support.",
+        service, service, display, part->workers);
+}
+
+/* Refuses shortening (what) or removing a service's flag to one who is not a manager of its case. */
+static int retention__refuse_change(const retention_part_t *part, const char *display, const char *service,
+                                    const char *what, tsr_error_t *err)
+{
+    return tsr_error_set(
+        err, TSR_E_FORBIDDEN, "manager_needed", "service",
+        "%s %s's %s retention flag is for the managers of the %s case%s%s%s or system support: "
+        "ask one of them, saying why.",
+        what, display, service, service, part->managers[0] ? " (" : "", part->managers,
+        part->managers[0] ? ")" : "");
+}
+
+/* A reason given for shortening or removing a flag, trimmed into *out ("" when none; the caller
+ * frees); its fault gathered in err, -1 only when out of memory. */
+static int retention__reason(const char *given, char **out, tsr_error_t *err)
+{
+    *out = tsr_text_trim_dup(given);
+    if (*out == NULL)
+        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");
+    if (tsr_text_length(*out) > RETENTION_REASON_MAX || tsr_text_has_control(*out, 1))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_value", "reason",
+                      "A reason is up to %d characters of text.", RETENTION_REASON_MAX);
+    return 0;
+}
 
 int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
 {
@@ -502,12 +617,15 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
                       strcmp(why.code, "date_in_future") == 0
                           ? "The case cannot have closed after today."
                           : "Enter the day the case closed as a real date, like 2026-11-25.");
-    if (tsr_error_gathered(err) != 0)
+    char *reason = NULL;
+    if (retention__reason(in->reason, &reason, err) != 0)
         return -1;
     char display[256];
-    if (records_person_require_access(call, in->person_id, "retention flag", display, sizeof(display), err) !=
-        0)
+    if (tsr_error_gathered(err) != 0 || records_person_require_access(call, in->person_id, "retention flag",
+                                                                      display, sizeof(display), err) != 0) {
+        free(reason);
         return -1;
+    }
     char person[24], by[24];
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
     snprintf(by, sizeof(by), "%" PRIu64, call->actor->worker_id);
@@ -521,13 +639,19 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
     Tsr__Cpis__PlanStates *plans = NULL;
     int cssw = strcmp(in->service, "CSSW") == 0;
     tsr_error_t unasked;
-    if (records_retention_plans(call, in->person_id, &plans, cssw ? err : &unasked) != 0 && cssw)
-        return -1;
-    if (records_person_lock(call, person, err) != 0) {
-        records_retention_plans_free(&plans);
+    if (records_retention_plans(call, in->person_id, &plans, cssw ? err : &unasked) != 0 && cssw) {
+        free(reason);
         return -1;
     }
     int rc = -1;
+    retention_part_t part;
+    if (records_person_lock(call, person, err) != 0 ||
+        retention__part(call, person, in->service, &part, err) != 0)
+        goto done;
+    if (!part.practitioner) {
+        retention__refuse_flag(&part, display, in->service, err);
+        goto done;
+    }
     const char *params[2] = {person, in->service};
     PGresult *res = tsr_db_exec(
         call->conn,
@@ -639,6 +763,43 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
                       floor_until);
         goto done;
     }
+    /* The flag it replaces: one kept less long than before is for the case's managers and system
+     * support, with the reason, as a removal is (the record would be deleted sooner). */
+    res = tsr_db_exec(
+        call->conn,
+        "SELECT f.criterion_title, f.keep_until::text, coalesce(nullif(w.name, ''),"
+        " 'worker ' || f.flagged_by) FROM retention_flags f LEFT JOIN workers w ON w.id = f.flagged_by"
+        " WHERE f.person_id = $1::bigint AND f.service = $2",
+        2, params, err);
+    if (res == NULL)
+        goto done;
+    char replaced[600] = "";
+    int shortened = PQntuples(res) == 1 && strcmp(keep_until, PQgetvalue(res, 0, 1)) < 0;
+    if (shortened && !part.manager) {
+        char what[400];
+        snprintf(what, sizeof(what),
+                 "'%.120s' would keep the record until %s; its flag, '%.120s' by %.60s, keeps it "
+                 "until %s. Shortening",
+                 criterion->title, keep_until, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2),
+                 PQgetvalue(res, 0, 1));
+        PQclear(res);
+        retention__refuse_change(&part, display, in->service, what, err);
+        goto done;
+    }
+    if (shortened && reason[0] == '\0') {
+        tsr_error_set(
+            err, TSR_E_INVALID, "missing_field", "reason",
+            "Enter why the %s flag is shortened: it keeps %s's record until %s ('%.120s'), and '%.120s' "
+            "would keep it until %s.",
+            in->service, display, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), criterion->title, keep_until);
+        PQclear(res);
+        goto done;
+    }
+    if (PQntuples(res) == 1)
+        snprintf(replaced, sizeof(replaced), "; %s '%.120s' by %.60s, kept until %s%s%s",
+                 shortened ? "shortened from" : "replacing", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2),
+                 PQgetvalue(res, 0, 1), reason[0] ? ", because: " : "", reason);
+    PQclear(res);
     const char *ins[7] = {person, in->service, criterion->code, criterion->title, closed_on, keep_until, by};
     res =
         tsr_db_exec(call->conn,
@@ -651,14 +812,15 @@ int records_retention_flag(tsr_call_t *call, tsr_error_t *err)
     if (res == NULL)
         goto done;
     PQclear(res);
-    char summary[512];
+    char summary[1200];
     snprintf(summary, sizeof(summary),
-             "Flagged %.200s (%" PRIu64 ") for retention: %s case closed %s, '%.120s', kept until %s",
-             display, in->person_id, in->service, closed_on, criterion->title, keep_until);
+             "Flagged %.200s (%" PRIu64 ") for retention: %s case closed %s, '%.120s', kept until %s%s",
+             display, in->person_id, in->service, closed_on, criterion->title, keep_until, replaced);
     if (records_person_audit(call, in->person_id, display, "retention-flagged", summary, err) == 0)
         rc = retention__reply(call, in->person_id, 1, plans, err);
 done:
     records_retention_plans_free(&plans);
+    free(reason);
     return rc;
 }
 
@@ -667,32 +829,64 @@ int records_retention_unflag(tsr_call_t *call, tsr_error_t *err)
     const Tsr__Records__RetentionFlagRemove *in = (const Tsr__Records__RetentionFlagRemove *)call->payload;
     if (tsr_actor_require_role(call->actor, records_person_writers, "change retention flags", err) != 0)
         return -1;
-    char display[256];
-    if (records_person_require_access(call, in->person_id, "retention flag", display, sizeof(display), err) !=
-        0)
+    tsr_error_clear(err);
+    char *reason = NULL;
+    if (retention__reason(in->reason, &reason, err) != 0)
         return -1;
+    int rc = -1;
+    char display[256];
+    if (tsr_error_gathered(err) != 0 || records_person_require_access(call, in->person_id, "retention flag",
+                                                                      display, sizeof(display), err) != 0)
+        goto done;
     char person[24];
     snprintf(person, sizeof(person), "%" PRIu64, in->person_id);
     const char *params[2] = {person, in->service};
+    retention_part_t part;
+    if (records_person_lock(call, person, err) != 0)
+        goto done;
     PGresult *res = tsr_db_exec(call->conn,
-                                "DELETE FROM retention_flags WHERE person_id = $1::bigint AND service = $2"
-                                " RETURNING criterion_title, keep_until::text",
+                                "SELECT criterion_title, keep_until::text FROM retention_flags"
+                                " WHERE person_id = $1::bigint AND service = $2",
                                 2, params, err);
     if (res == NULL)
-        return -1;
+        goto done;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", "service",
-                             "%s's record has no retention flag for %.20s.", display, in->service);
+        tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", "service",
+                      "%s's record has no retention flag for %.20s.", display, in->service);
+        goto done;
     }
-    char summary[512];
+    char summary[1600];
     snprintf(summary, sizeof(summary),
-             "Removed the %s retention flag of %s (%" PRIu64 ") ('%s', kept until %s)", in->service, display,
-             in->person_id, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+             "Removed the %s retention flag of %s (%" PRIu64 ") ('%s', kept until %s), because: %s",
+             in->service, display, in->person_id, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), reason);
     PQclear(res);
-    if (records_person_audit(call, in->person_id, display, "retention-unflagged", summary, err) != 0)
-        return -1;
-    return retention__reply(call, in->person_id, 1, NULL, err);
+    /* Without its flag the record is not due until the service flags it again, but a flag removed in
+     * error and never set again leaves it kept for ever, or a shorter one set in its place deletes it
+     * sooner: the case's managers decide, saying why. */
+    if (retention__part(call, person, in->service, &part, err) != 0)
+        goto done;
+    if (!part.manager) {
+        retention__refuse_change(&part, display, in->service, "Removing", err);
+        goto done;
+    }
+    if (reason[0] == '\0') {
+        tsr_error_set(err, TSR_E_INVALID, "missing_field", "reason",
+                      "Enter why the %s retention flag is removed (the case reopened, or it was flagged in "
+                      "error).",
+                      in->service);
+        goto done;
+    }
+    res = tsr_db_exec(call->conn, "DELETE FROM retention_flags WHERE person_id = $1::bigint AND service = $2",
+                      2, params, err);
+    if (res == NULL)
+        goto done;
+    PQclear(res);
+    if (records_person_audit(call, in->person_id, display, "retention-unflagged", summary, err) == 0)
+        rc = retention__reply(call, in->person_id, 1, NULL, err);
+done:
+    free(reason);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -1333,13 +1333,15 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   expect((await page.locator('#leavers').count()) === 0 || !(await text(page.locator('#leavers'))).includes('Morgan Starter'), 'Morgan is still listed once the work is moved');
 });
 
-journey("Retention (seed 002): a key worker flags a demo person's closed service (refused first without a criterion and with a closure in the future, each next to its field) and sees the date the record is kept until; the auditor finds a long-closed record due for disposal, and holds the demo person's record for an inquiry", async (s, ctx) => {
+journey("Retention (seed 002): a key worker flags a demo person's closed service, whose case was theirs (refused first without a criterion and with a closure in the future, each next to its field), sees the date the record is kept until, and is told to ask their manager to remove the flag; the auditor finds a long-closed record due for disposal, and holds the demo person's record for an inquiry", async (s, ctx) => {
   const { page } = s;
-  // Set-up through the API: Efua's adult social care ends (her early help stays open), and a record
-  // closed long ago, flagged with the example schedule's 6 years, is due for disposal.
+  // Set-up through the API: Efua's adult social care, worked by the key worker, ends (her early help
+  // stays open), and a record closed long ago, flagged with the example schedule's 6 years, is due
+  // for disposal.
   const admin = await signInApi(ctx.base, 'admin');
   const efua = (await apiCall(ctx.base, admin, 'GET', '/api/v1/people?name=Efua')).items[0];
-  const asc = await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${efua.id}/involvements`, { service: 'ASC', kind: 'adult-social-care', start_date: '2023-02-01' });
+  const keyWorker = (await apiCall(ctx.base, admin, 'GET', '/api/v1/workers?q=Kai')).items[0];
+  const asc = await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${efua.id}/involvements`, { service: 'ASC', kind: 'adult-social-care', start_date: '2023-02-01', worker_id: keyWorker.id });
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${efua.id}/involvements/${asc.id}/end`, { end_date: '2025-03-31' });
   await apiCall(ctx.base, admin, 'POST', `/api/v1/people/${efua.id}/involvements`, { service: 'EH', kind: 'early-help', start_date: '2025-01-06' });
   const old = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Wilf', family: 'Oldacre' }, gender: 'male', date_of_birth: '1990-05-05' });
@@ -1377,8 +1379,19 @@ journey("Retention (seed 002): a key worker flags a demo person's closed service
   const kept = await text(page.locator('.govuk-summary-list', { hasText: 'Record kept until' }));
   expect(kept.includes('Record kept until 31/03/2040') && kept.includes('Closed, not flagged yet None'), `the retention after the flag: ${kept}`);
   const flags = await text(page.getByRole('table', { name: 'Retention flags' }));
-  expect(flags.includes('Adult social care Safeguarding adults enquiry Flagged by Kai Worrall') && flags.includes('31/03/2025 31/03/2040 Remove flag'), `the flags: ${flags}`);
+  expect(flags.includes('Adult social care Safeguarding adults enquiry Flagged by Kai Worrall') && flags.includes('31/03/2025 31/03/2040'), `the flags: ${flags}`);
   await s.check('retention-flagged');
+  // Removing it needs a reason, and is for the managers of the case (the key worker's is Noor
+  // Bradwell) or system support: the flag stays.
+  await kb.press(page.getByRole('button', { name: 'Remove flag' }));
+  await page.locator('#remove-flag-reason-error', { hasText: 'Enter why the flag is removed' }).waitFor();
+  await kb.type(page.locator('#remove-flag-reason'), 'The safeguarding enquiry was never opened');
+  await kb.press(page.getByRole('button', { name: 'Remove flag' }));
+  await page.locator('.govuk-error-summary', { hasText: 'is for the managers of the ASC case (Noor Bradwell) or system support' }).waitFor();
+  await page.locator('#remove-flag-service-error').waitFor();
+  const still = await text(page.getByRole('table', { name: 'Retention flags' }));
+  expect(still.includes('Safeguarding adults enquiry'), `the flag went: ${still}`);
+  await s.check('retention-remove-refused');
   await signOut(s);
   // Information governance: what is due for disposal today, and on a day before it was.
   kb = await signIn(s, 'auditor');

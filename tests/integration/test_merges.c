@@ -16,16 +16,6 @@
 
 #include "tsr_testenv.h"
 
-static char *worker_id_of(const char *username, char out[32])
-{
-    char body[128];
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"tessera-demo\"}", username);
-    json_t *session = testenv_call_json(testenv, NULL, "POST", "/api/v1/session", body, 201);
-    snprintf(out, 32, "%s", testenv_str(json_object_get(session, "worker"), "id"));
-    json_decref(session);
-    return out;
-}
-
 #define REASON "X-Access-Reason: Family Context check for a strategy meeting"
 
 static json_t *fc_get(const char *token, const char *path, long status)
@@ -97,18 +87,6 @@ static void restrictions_due(const char *admin, const char *on, char *out, size_
     json_decref(list);
 }
 
-/* The summary of the merge's entry in the audit trail about the record that went forward. */
-static void merge_entry(const char *survivor, char *out, size_t size)
-{
-    char sql[256];
-    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
-    snprintf(sql, sizeof(sql),
-             "SELECT summary FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
-             " AND action = 'merge'",
-             survivor);
-    assert_int_equal(testenv_psql(testenv, NULL, sql, out, size), 0);
-}
-
 static void assert_says(const char *text, const char *words)
 {
     if (strstr(text, words) == NULL)
@@ -130,8 +108,8 @@ static void test_two_records_restricted_differently_are_not_merged_until_restric
     char *kw = testenv_login(testenv, "key.worker");
     char eh_id[32], kw_id[32], a[32], b[32], path[96], body[96], first[16], second[16], due[8192];
     char words[300], entry[1024];
-    worker_id_of("eh.worker", eh_id);
-    worker_id_of("key.worker", kw_id);
+    testenv_worker_id(testenv, "eh.worker", eh_id);
+    testenv_worker_id(testenv, "key.worker", kw_id);
     testenv_sql_date(testenv, "current_date + 60", first);
     testenv_sql_date(testenv, "current_date + 150", second);
     testenv_add_person(testenv, sw, "Oriel", "Fenwick", "2013-04-04", a);
@@ -196,7 +174,7 @@ static void test_two_records_restricted_differently_are_not_merged_until_restric
     assert_says(due, words);
     snprintf(words, sizeof(words), ",%s:", b);
     assert_null(strstr(due, words));
-    merge_entry(a, entry, sizeof(entry));
+    testenv_audit_summaries(testenv, a, "merge", entry, sizeof(entry));
     snprintf(
         words, sizeof(words),
         "both were restricted for mappa-marac-lado: the restriction of Oriel Fenwick (%s) stands, 2 named "
@@ -220,7 +198,7 @@ static void test_a_restricted_duplicate_restricts_the_record_that_goes_forward(v
     char *eh = testenv_login(testenv, "eh.worker");
     char *kw = testenv_login(testenv, "key.worker");
     char eh_id[32], open[32], restricted[32], path[96], review[16], due[8192], words[240], entry[1024];
-    worker_id_of("eh.worker", eh_id);
+    testenv_worker_id(testenv, "eh.worker", eh_id);
     testenv_sql_date(testenv, "current_date + 90", review);
     testenv_add_person(testenv, sw, "Corin", "Vale", "2012-12-12", open);
     testenv_add_person(testenv, sw, "Corin", "Vale", "2012-12-12", restricted);
@@ -240,7 +218,7 @@ static void test_a_restricted_duplicate_restricts_the_record_that_goes_forward(v
     restrictions_due(admin, review, due, sizeof(due));
     snprintf(words, sizeof(words), ",%s:mappa-marac-lado:%s,", open, review);
     assert_says(due, words);
-    merge_entry(open, entry, sizeof(entry));
+    testenv_audit_summaries(testenv, open, "merge", entry, sizeof(entry));
     snprintf(words, sizeof(words),
              "the duplicate was restricted (mappa-marac-lado, review by %s, 1 named on its access list): its "
              "restriction now restricts Corin Vale (%s), which was not",
@@ -255,7 +233,7 @@ static void test_a_restricted_duplicate_restricts_the_record_that_goes_forward(v
     json_decref(merge(admin, kept, plain));
     snprintf(path, sizeof(path), "/api/v1/people/%s", kept);
     testenv_call_error(testenv, eh, "GET", path, NULL, 403, "restricted_record", NULL);
-    merge_entry(kept, entry, sizeof(entry));
+    testenv_audit_summaries(testenv, kept, "merge", entry, sizeof(entry));
     snprintf(words, sizeof(words),
              "Tamsin Vale (%s) was restricted (high-risk, review by %s, 0 named on its access list): its "
              "restriction now covers what the duplicate held, which was not restricted",
@@ -380,7 +358,7 @@ static void test_nothing_is_written_to_or_linked_with_a_merged_duplicate(void **
     char *admin = testenv_login(testenv, "admin");
     char *sw = testenv_login(testenv, "mash.sw");
     char survivor[32], duplicate[32], mother[32], worker[32], path[128], body[256];
-    worker_id_of("key.worker", worker);
+    testenv_worker_id(testenv, "key.worker", worker);
     testenv_add_person(testenv, sw, "Oskar", "Brandt", "2014-03-03", survivor);
     testenv_add_person(testenv, sw, "Oskar", "Brandt", "2014-03-03", duplicate);
     testenv_add_person(testenv, sw, "Chloe", "Brandt", "1990-09-09", mother);

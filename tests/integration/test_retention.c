@@ -95,8 +95,13 @@ static void test_a_closed_case_is_flagged_by_the_schedule_and_the_longest_period
     testenv_assert_error(&r, 404, "not_found");
     assert_non_null(strstr(r.body, "There is no service 'ABCDEFGHIJKLMNOPQRS'"));
     testenv_response_free(&r);
+    /* Nothing on the record says who worked an adult social care case: system support flag it, and
+     * without an ended involvement they give the closure. */
     snprintf(path, sizeof(path), "/api/v1/people/%s/retention/ASC", person);
-    testenv_call_error(testenv, sw, "PUT", path, "{\"criterion\":\"asc-adult-social-care\"}", 400,
+    testenv_call_error(testenv, sw, "PUT", path, "{\"criterion\":\"asc-adult-social-care\"}", 403,
+                       "not_on_the_case", "service");
+    char *admin = testenv_login(testenv, "admin");
+    testenv_call_error(testenv, admin, "PUT", path, "{\"criterion\":\"asc-adult-social-care\"}", 400,
                        "missing_field", "closed_on");
     assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM records.retention_flags"), before);
 
@@ -111,13 +116,23 @@ static void test_a_closed_case_is_flagged_by_the_schedule_and_the_longest_period
     json_decref(ret);
     /* A second service's flag counted from the date of birth (29 February: 28 February in a common
      * year) and longer: the whole record's date is the later. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", person);
+    json_decref(testenv_call_json(
+        testenv, sw, "POST", path,
+        "{\"service\":\"CSSW\",\"kind\":\"other\",\"start_date\":\"2021-01-04\",\"end_date\":\"2021-02-01\"}",
+        201));
     ret =
         flag(sw, person, "CSSW", "{\"criterion\":\"cssw-child-in-need\",\"closed_on\":\"2022-01-10\"}", 200);
     assert_string_equal(testenv_str(ret, "keep_until"), "2037-02-28");
     assert_int_equal(json_array_size(json_object_get(ret, "flags")), 2);
     json_decref(ret);
-    /* Flagged again with a shorter criterion, the record's date follows the flags it has. */
-    ret = flag(sw, person, "CSSW", "{\"criterion\":\"cssw-contact-only\",\"closed_on\":\"2022-01-10\"}", 200);
+    /* Flagged again with a shorter criterion (by a manager, saying why), the record's date follows
+     * the flags it has. */
+    char *manager = testenv_login(testenv, "mash.manager");
+    ret = flag(manager, person, "CSSW",
+               "{\"criterion\":\"cssw-contact-only\",\"closed_on\":\"2022-01-10\",\"reason\":\"Contact only: "
+               "the child in need assessment was never opened\"}",
+               200);
     assert_string_equal(testenv_str(ret, "keep_until"), "2028-01-10");
     json_decref(ret);
     /* The summary page shows it. */
@@ -135,14 +150,16 @@ static void test_a_closed_case_is_flagged_by_the_schedule_and_the_longest_period
     char unknown_dob[32];
     snprintf(unknown_dob, sizeof(unknown_dob), "%s", testenv_str(no_dob, "id"));
     json_decref(no_dob);
-    testenv_call_error(testenv, sw, "PUT",
+    testenv_call_error(testenv, admin, "PUT",
                        (snprintf(path, sizeof(path), "/api/v1/people/%s/retention/CSSW", unknown_dob), path),
                        "{\"criterion\":\"cssw-looked-after\",\"closed_on\":\"2020-01-01\"}", 422,
                        "no_date_of_birth", "criterion");
-    /* Removing a flag. */
+    /* Removing a flag (by a manager, saying why). */
     snprintf(path, sizeof(path), "/api/v1/people/%s/retention/CSSW", person);
-    json_decref(testenv_call_json(testenv, sw, "DELETE", path, NULL, 204));
-    testenv_call_error(testenv, sw, "DELETE", path, NULL, 404, "not_found", "service");
+    json_decref(
+        testenv_call_json(testenv, manager, "DELETE", path, "{\"reason\":\"Flagged in error\"}", 204));
+    testenv_call_error(testenv, manager, "DELETE", path, "{\"reason\":\"Flagged in error\"}", 404,
+                       "not_found", "service");
     assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
     char sql[256];
     snprintf(sql, sizeof(sql),
@@ -150,6 +167,8 @@ static void test_a_closed_case_is_flagged_by_the_schedule_and_the_longest_period
              " AND action IN ('flag-retention', 'unflag-retention')",
              person);
     assert_int_equal(testenv_sql_long(testenv, sql), 4);
+    free(manager);
+    free(admin);
     free(sw);
 }
 
@@ -464,8 +483,10 @@ static void test_a_record_due_is_disposed_of_with_its_duplicate_work_and_cp_is_d
     snprintf(body, sizeof(body), "{\"duplicate_id\":\"%s\"}", duplicate);
     json_decref(testenv_call_json(testenv, admin, "POST", path, body, 200));
     json_decref(flag(sw, person, "EH", "{\"criterion\":\"eh-contact-only\"}", 200)); /* 2025-05-01 */
-    /* The plan was a child protection case of CSSW's, flagged too. */
-    json_decref(flag(sw, person, "CSSW", "{\"criterion\":\"cssw-child-protection\"}", 200)); /* 2025-12-31 */
+    /* The plan was a child protection case of CSSW's, flagged too: by system support, since nothing on
+     * the record names a worker of that case. */
+    json_decref(
+        flag(admin, person, "CSSW", "{\"criterion\":\"cssw-child-protection\"}", 200)); /* 2025-12-31 */
 
     /* Not before its time, nor while held, nor by those who only see what is due. */
     snprintf(path, sizeof(path), "/api/v1/people/%s/disposal", person);
@@ -672,9 +693,10 @@ static void test_a_child_on_an_open_cp_is_plan_is_neither_due_nor_flagged_nor_di
              " + (SELECT count(*) FROM records.people WHERE id = %s)",
              child, child);
     assert_int_equal(testenv_sql_long(testenv, sql), 2);
-    /* An early help flag is no CSSW closure: the record stays open with CSSW. */
+    /* An early help flag (system support's: nothing names an early help worker) is no CSSW closure:
+     * the record stays open with CSSW. */
     snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", child);
-    ret = testenv_call_json(testenv, sw, "PUT", path,
+    ret = testenv_call_json(testenv, admin, "PUT", path,
                             "{\"criterion\":\"eh-contact-only\",\"closed_on\":\"2012-01-01\"}", 200);
     assert_string_equal(json_string_value(json_array_get(json_object_get(ret, "open_services"), 0)), "CSSW");
     json_decref(ret);
@@ -784,20 +806,141 @@ static void test_a_service_with_an_ended_allocation_must_flag_the_record_before_
                         "EH");
     json_decref(ret);
     assert_int_equal(due_count_of(auditor, child, "2099-01-01"), 0);
-    /* Early Help's case closed when its allocation ended (today), not before. */
+    /* Early Help's case closed when its allocation ended (today), not before; its key worker flags
+     * it. */
+    char *kw = testenv_login(testenv, "key.worker");
     snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", child);
-    refused_saying(sw, "PUT", path, "{\"criterion\":\"eh-contact-only\",\"closed_on\":\"2025-01-01\"}", 422,
+    refused_saying(kw, "PUT", path, "{\"criterion\":\"eh-contact-only\",\"closed_on\":\"2025-01-01\"}", 422,
                    "closed_before_case_ended", "closed_on", "allocation");
     testenv_sql_date(testenv, "current_date", today);
-    ret = flag(sw, child, "EH", "{\"criterion\":\"eh-early-help\"}", 200);
+    ret = flag(kw, child, "EH", "{\"criterion\":\"eh-early-help\"}", 200);
     assert_string_equal(testenv_str(json_array_get(json_object_get(ret, "flags"), 1), "closed_on"), today);
     assert_string_equal(testenv_str(ret, "keep_until"), "2043-03-03");
     assert_int_equal(json_array_size(json_object_get(ret, "unflagged_services")), 0);
     json_decref(ret);
     assert_int_equal(due_count_of(auditor, child, "2099-01-01"), 1);
+    free(kw);
     free(auditor);
     free(manager);
     free(sw);
+}
+
+/* The service's flag of a person as it stands: "CRITERION until KEEP_UNTIL by WORKER", or "none". */
+static void flag_of(const char *token, const char *person, const char *service, char *out, size_t size)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/people/%s", person);
+    json_t *p = testenv_call_json(testenv, token, "GET", path, NULL, 200);
+    size_t i;
+    json_t *f;
+    snprintf(out, size, "none");
+    json_array_foreach(json_object_get(json_object_get(p, "retention"), "flags"), i, f)
+    {
+        if (strcmp(testenv_str(f, "service"), service) == 0)
+            snprintf(out, size, "%s until %s by %s", testenv_str(f, "criterion"),
+                     testenv_str(f, "keep_until"), testenv_str(f, "flagged_by"));
+    }
+    json_decref(p);
+}
+
+/* Seed 002: "practitioners are responsible for ensuring the record is flagged with the appropriate
+ * retention criteria", and the flag decides when the record is deleted. A service's flag is set by
+ * those who worked its case (a worker an involvement names, a member of a team it names), not by
+ * another service's worker; it is shortened or removed only by the managers of the case's workers
+ * and teams, or system support, saying why, which the trail keeps. Each refusal says why and whom
+ * to ask, and changes nothing. */
+static void test_a_services_flag_is_set_by_its_workers_and_cut_or_removed_only_by_its_managers(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char *kw = testenv_login(testenv, "key.worker");
+    char *eh = testenv_login(testenv, "eh.worker");
+    char *carers = testenv_login(testenv, "carers.worker");
+    char *manager = testenv_login(testenv, "cin.manager");
+    char kw_id[32], manager_id[32], person[32], path[128], body[256], now[160], entries[4096];
+    testenv_worker_id(testenv, "key.worker", kw_id);
+    testenv_worker_id(testenv, "cin.manager", manager_id);
+    testenv_add_person(testenv, admin, "Abena", "Quarshie", "1988-07-14", person);
+    /* Her adult social care, worked by the key worker, closed on 31/03/2025. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", person);
+    snprintf(body, sizeof(body),
+             "{\"service\":\"ASC\",\"kind\":\"adult-social-care\",\"start_date\":\"2023-02-01\","
+             "\"end_date\":\"2025-03-31\",\"worker_id\":\"%s\"}",
+             kw_id);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+    json_t *ret = flag(kw, person, "ASC", "{\"criterion\":\"asc-adult-social-care\"}", 200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2033-03-31");
+    json_decref(ret);
+    char kept[160];
+    snprintf(kept, sizeof(kept), "asc-adult-social-care until 2033-03-31 by %s", kw_id);
+
+    /* Early Help, not involved, neither sets nor removes it; nor does the carers' service. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/ASC", person);
+    refused_saying(eh, "PUT", path, "{\"criterion\":\"asc-safeguarding-adults\"}", 403, "not_on_the_case",
+                   "service", "ask Kai Worrall, or system support");
+    refused_saying(eh, "DELETE", path, "{\"reason\":\"Not needed\"}", 403, "manager_needed", "service",
+                   "is for the managers of the ASC case (Noor Bradwell) or system support");
+    refused_saying(carers, "DELETE", path, NULL, 403, "manager_needed", "service", "Noor Bradwell");
+    flag_of(admin, person, "ASC", now, sizeof(now));
+    assert_string_equal(now, kept);
+
+    /* Its worker keeps it longer; only a manager shortens it again, and saying why. */
+    ret = flag(kw, person, "ASC", "{\"criterion\":\"asc-safeguarding-adults\"}", 200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2040-03-31");
+    json_decref(ret);
+    snprintf(kept, sizeof(kept), "asc-safeguarding-adults until 2040-03-31 by %s", kw_id);
+    refused_saying(kw, "PUT", path, "{\"criterion\":\"asc-adult-social-care\"}", 403, "manager_needed",
+                   "service", "'Adult social care' would keep the record until 2033-03-31");
+    refused_saying(manager, "PUT", path, "{\"criterion\":\"asc-adult-social-care\",\"reason\":\"  \"}", 400,
+                   "missing_field", "reason", "Enter why the ASC flag is shortened");
+    flag_of(admin, person, "ASC", now, sizeof(now));
+    assert_string_equal(now, kept);
+    ret = flag(manager, person, "ASC",
+               "{\"criterion\":\"asc-adult-social-care\",\"reason\":\"No safeguarding enquiry was opened\"}",
+               200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2033-03-31");
+    json_decref(ret);
+    snprintf(kept, sizeof(kept), "asc-adult-social-care until 2033-03-31 by %s", manager_id);
+    flag_of(admin, person, "ASC", now, sizeof(now));
+    assert_string_equal(now, kept);
+
+    /* Removed by a manager only, saying why. */
+    refused_saying(kw, "DELETE", path, "{\"reason\":\"Reopened\"}", 403, "manager_needed", "service",
+                   "Removing Abena Quarshie's ASC retention flag");
+    refused_saying(manager, "DELETE", path, NULL, 400, "missing_field", "reason", "Enter why");
+    flag_of(admin, person, "ASC", now, sizeof(now));
+    assert_string_equal(now, kept);
+    json_decref(testenv_call_json(testenv, manager, "DELETE", path,
+                                  "{\"reason\":\"Flagged on the wrong record\"}", 204));
+    flag_of(admin, person, "ASC", now, sizeof(now));
+    assert_string_equal(now, "none");
+    testenv_audit_summaries(testenv, person, "flag-retention,unflag-retention", entries, sizeof(entries));
+    assert_non_null(strstr(entries, "shortened from 'Safeguarding adults enquiry' by Kai Worrall, kept until "
+                                    "2040-03-31, because: No safeguarding enquiry was opened"));
+    assert_non_null(strstr(entries, "kept until 2033-03-31), because: Flagged on the wrong record"));
+
+    /* A service nothing on the record names a worker for is system support's to flag. */
+    refused_saying(eh, "PUT", (snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", person), path),
+                   "{\"criterion\":\"eh-contact-only\",\"closed_on\":\"2025-03-31\"}", 403, "not_on_the_case",
+                   "service", "ask system support");
+    /* A team's case is its members': an early help involvement naming the Early Help team. */
+    char team[32];
+    snprintf(team, sizeof(team), "%ld",
+             testenv_sql_long(testenv, "SELECT id FROM records.teams WHERE name = 'Early Help'"));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", person);
+    snprintf(body, sizeof(body),
+             "{\"service\":\"EH\",\"kind\":\"early-help\",\"start_date\":\"2024-01-08\","
+             "\"end_date\":\"2024-06-28\",\"team_id\":\"%s\"}",
+             team);
+    json_decref(testenv_call_json(testenv, admin, "POST", path, body, 201));
+    ret = flag(eh, person, "EH", "{\"criterion\":\"eh-contact-only\"}", 200);
+    assert_string_equal(testenv_str(ret, "keep_until"), "2030-06-28");
+    json_decref(ret);
+    free(manager);
+    free(carers);
+    free(eh);
+    free(kw);
+    free(admin);
 }
 
 int main(void)
@@ -815,6 +958,7 @@ int main(void)
         cmocka_unit_test(
             test_a_flag_closing_before_the_case_ended_or_unsuited_to_it_is_refused_naming_the_field),
         cmocka_unit_test(test_a_service_with_an_ended_allocation_must_flag_the_record_before_it_is_due),
+        cmocka_unit_test(test_a_services_flag_is_set_by_its_workers_and_cut_or_removed_only_by_its_managers),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
 }

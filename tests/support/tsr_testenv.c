@@ -784,6 +784,26 @@ void testenv_add_person(testenv_t *env, const char *token, const char *given, co
     testenv_response_free(&r);
 }
 
+void testenv_audit_summaries(testenv_t *env, const char *person, const char *actions, char *out, size_t size)
+{
+    char sql[512];
+    assert_int_equal(testenv_wait_audit_caught_up(env, 10000), 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT summary FROM audit.entries WHERE record_kind = 'person' AND record_id = %s"
+             " AND action = ANY (string_to_array('%s', ',')) ORDER BY id",
+             person, actions);
+    assert_int_equal(testenv_psql(env, NULL, sql, out, size), 0);
+}
+
+void testenv_worker_id(testenv_t *env, const char *username, char out[32])
+{
+    char body[160];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"tessera-demo\"}", username);
+    json_t *session = testenv_call_json(env, NULL, "POST", "/api/v1/session", body, 201);
+    snprintf(out, 32, "%s", testenv_str(json_object_get(session, "worker"), "id"));
+    json_decref(session);
+}
+
 int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms)
 {
     /* Every producer the audit daemon follows for the trail: records, workflow and cpis. */

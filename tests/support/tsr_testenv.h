@@ -114,6 +114,11 @@ long testenv_sql_long(testenv_t *env, const char *sql);
  * committed (its inbox has reached each relay's last sequence, and nothing is left unnumbered); 0,
  * or -1 after timeout_ms. */
 int testenv_wait_audit_caught_up(testenv_t *env, int timeout_ms);
+/* Once the trail has caught up, the summaries of a person's audit entries whose action is one of
+ * actions (comma-separated: "flag-retention,unflag-retention"), oldest first, one a line, into out. */
+void testenv_audit_summaries(testenv_t *env, const char *person, const char *actions, char *out, size_t size);
+/* A demo worker's id (signing in as them). */
+void testenv_worker_id(testenv_t *env, const char *username, char out[32]);
 
 /* Starts another tessera-<daemon> on the suite's configuration with one more setting (NAME=value
  * in the environment, e.g. "TESSERA_SMTP_URL=http://x") and asserts that it refuses to start, within

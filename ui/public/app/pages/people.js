@@ -265,10 +265,10 @@ export async function personPage({ app, params, isCurrent }) {
       ? html`<h2 class="govuk-heading-m">Work steps</h2><p class="govuk-body">${person.steps_unavailable || 'Work steps cannot be shown just now.'}</p>`
       : stepsTable('Work steps', person.steps || [], person.steps_next_cursor)}
     ${withPlans ? plansTable(plans) : ''}
-    ${retention ? retentionSection(retention, names, withFlag) : ''}
+    ${retention ? retentionSection(retention, names) : ''}
     </div>
     <div class="govuk-grid-column-one-third">${startForm(types)}${caseNoteForm()}${withAllocate ? allocationForm(names) : ''}${withPlans ? planForm(person) : ''}${withNumber ? nhsNumberForm(person) : ''}${withAddress ? addressForm() : ''}${
-      withFlag ? flagForm(retention, schedule) : ''}${withHold ? holdForms(retention.hold) : ''}</div>
+      withFlag ? [flagForm(retention, schedule), removeFlagForm(retention)] : ''}${withHold ? holdForms(retention.hold) : ''}</div>
     </div>`,
   );
   wireStartForm({ kind: 'person', id: person.id });
@@ -286,7 +286,7 @@ export async function personPage({ app, params, isCurrent }) {
 // is kept until (the latest of the flags': where a record relates to more than one service the
 // longest period applies); a hold for an ongoing inquiry; and which services are still open, or
 // closed and not yet flagged (a record is due for disposal only once every service is flagged).
-function retentionSection(r, names, canFlag) {
+function retentionSection(r, names) {
   const who = (id) => names.worker[id] || `Worker ${id}`;
   const hold = r.hold;
   return html`<h2 class="govuk-heading-m" id="retention">Retention</h2>
@@ -302,15 +302,12 @@ function retentionSection(r, names, canFlag) {
     ])}
     ${table(
       'Retention flags',
-      ['Service', 'Criterion', 'Case closed on', 'Keep until', ...(canFlag ? ['Action'] : [])],
+      ['Service', 'Criterion', 'Case closed on', 'Keep until'],
       (r.flags || []).map((f) => [
         serviceTitle(f.service),
         html`${f.criterion_title}<div class="govuk-hint govuk-!-font-size-16 govuk-!-margin-bottom-0">Flagged by ${who(f.flagged_by)} on ${formatDateTime(f.flagged_at)}</div>`,
         formatDate(f.closed_on),
         formatDate(f.keep_until),
-        ...(canFlag
-          ? [html`<form class="app-remove-flag" data-service="${f.service}" novalidate>${button(html`Remove flag<span class="govuk-visually-hidden"> for ${serviceTitle(f.service)}</span>`, { secondary: true, classes: 'govuk-!-margin-bottom-0' })}</form>`]
-          : []),
       ]),
       { empty: 'No service has flagged the record for retention yet.', captionClass: 'govuk-table__caption--s' },
     )}`;
@@ -324,7 +321,10 @@ function criterionOptions(schedule, service, value = '') {
 }
 
 // At a case's closure: the service (one whose case is closed, or flagged already: flagging it again
-// replaces its flag), the criterion of the council's schedule for it, and the day it closed.
+// replaces its flag), the criterion of the council's schedule for it, and the day it closed. A
+// service's flag is set by those who worked its case (the API says whom to ask otherwise); one that
+// would keep the record less long than the flag it replaces is for the case's managers or system
+// support, saying why (the reason, asked for when the record has a flag to replace).
 function flagForm(r, schedule) {
   const heading = html`<h2 class="govuk-heading-m">Flag the record for retention</h2>`;
   if (!schedule) return html`${heading}<p class="govuk-body">The council's retention schedule cannot be shown just now.</p>`;
@@ -347,7 +347,25 @@ function flagForm(r, schedule) {
         <select class="govuk-select" id="retention-criterion" name="criterion" data-field="criterion" aria-describedby="retention-criterion-hint">${criterionOptions(schedule, chosen)}</select>
       </div>
       ${dateInput({ id: 'retention-closed-on', name: 'closed_on', legend: 'Case closed on (optional)', subject: 'The day the case closed', field: 'closed_on', hint: "Leave empty for the day the service's last involvement ended." })}
+      ${flagged.size
+        ? textarea({ id: 'retention-reason', name: 'reason', label: 'Why the flag is shortened (if it is)', field: 'reason', rows: 2, hint: "Needed when the criterion keeps the record less long than the service's flag does now: only the managers of the service's case and system support can shorten it." })
+        : ''}
       ${button('Flag for retention')}
+    </form>`;
+}
+
+// A flag taken off (the case reopened, or flagged in error): the record is then not due until the
+// service flags it again. For the managers of the service's case and system support, saying why,
+// which the audit trail keeps; anyone else is told whom to ask.
+function removeFlagForm(r) {
+  const flagged = SERVICES.filter((s) => (r.flags || []).some((f) => f.service === s.value));
+  if (!flagged.length) return '';
+  return html`<h2 class="govuk-heading-m">Remove a retention flag</h2>
+    <form id="remove-flag-form" novalidate>
+      <p class="govuk-body">For the managers of the service's case and system support. The record is not due for disposal until the service flags it again.</p>
+      ${select({ id: 'remove-flag-service', name: 'service', label: 'Service', field: 'service', options: flagged, value: flagged.length === 1 ? flagged[0].value : '' })}
+      ${textarea({ id: 'remove-flag-reason', name: 'reason', label: 'Why the flag is removed', field: 'reason', rows: 2, hint: 'For example, the case reopened, or the record was flagged in error.' })}
+      ${button('Remove flag', { secondary: true })}
     </form>`;
 }
 
@@ -375,6 +393,8 @@ function wireFlagForms(person, schedule) {
       if (closed.fault) missing.push(closed.fault);
       if (missing.length) return showErrors(missing, form);
       if (closed.value) body.closed_on = closed.value;
+      const reason = (data.get('reason') || '').trim();
+      if (reason) body.reason = reason;
       const r = await attempt(() => put(`/api/v1/people/${person.id}/retention/${chosen}`, body), { scope: form });
       if (!r) return;
       const flag = (r.flags || []).find((f) => f.service === chosen);
@@ -382,10 +402,16 @@ function wireFlagForms(person, schedule) {
       go(`/people/${person.id}?flagged=${chosen}`);
     });
   }
-  for (const remove of document.querySelectorAll('form.app-remove-flag')) {
-    onSubmit(remove, async () => {
-      const chosen = remove.dataset.service;
-      const done = await attempt(() => api('DELETE', `/api/v1/people/${person.id}/retention/${chosen}`), { scope: remove });
+  const remove = document.getElementById('remove-flag-form');
+  if (remove) {
+    onSubmit(remove, async (data) => {
+      const chosen = data.get('service');
+      const reason = (data.get('reason') || '').trim();
+      const missing = [];
+      if (!chosen) missing.push({ field: 'service', message: 'Select the service whose flag is removed' });
+      if (!reason) missing.push({ field: 'reason', message: 'Enter why the flag is removed' });
+      if (missing.length) return showErrors(missing, remove);
+      const done = await attempt(() => api('DELETE', `/api/v1/people/${person.id}/retention/${chosen}`, { body: { reason } }), { scope: remove });
       if (done === undefined) return;
       notify(`The ${serviceTitle(chosen)} retention flag is removed.`);
       go(`/people/${person.id}?unflagged=${chosen}`);
