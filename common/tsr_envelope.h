@@ -26,6 +26,14 @@ void tsr_actor_free(Tsr__Actor *actor);
 int tsr_actor_has_role(const Tsr__Actor *actor, const char *role);
 /* The suite's own batch and import jobs act as the "system" role, with no worker behind them. */
 int tsr_actor_is_system(const Tsr__Actor *actor);
+/* The roles of machine accounts (the spine poller's), one list for every daemon, in C and in SQL:
+ * comma-separated, no spaces. An account whose every role is one of these is a machine's, not a
+ * person's: seed 002's prerequisites are not its (accounts), no work goes to it (workflow), and what it
+ * does is no one's use of a record (the audits of use). */
+#define TSR_SERVICE_ROLES "cpis-service"
+/* Whether roles, an SQL text[] expression, make a machine account. */
+#define TSR_SQL_SERVICE_ACCOUNT(roles)                                                                       \
+    "(cardinality(" roles ") > 0 AND " roles " <@ string_to_array('" TSR_SERVICE_ROLES "', ','))"
 /* 0 when the actor is a signed-in worker or the system; else fills err (unauthenticated), -1. */
 int tsr_actor_require_worker(const Tsr__Actor *actor, tsr_error_t *err);
 /* 0 when the actor has one of the NULL-terminated roles; else fills err (forbidden), -1. */

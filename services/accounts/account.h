@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "tsr_daemon.h"
+#include "tsr_envelope.h"
 #include "tsr_prerequisites.h"
 
 /* The days that stop an account, over workers w and worker_contracts c, as tsr_prerequisites.h
@@ -29,13 +30,11 @@
         ACCOUNTS_RISK_ASSESSMENT_ENDS_SQL) ", false)"
 /* The day from which the DBS check (or a risk assessment covering a pending one) no longer lets the
  * account be used, with nothing recorded meanwhile; NULL when none does now. */
-/* An account whose every role is a machine's (workers.c's workers__service_roles): the spine poller's.
- * Seed 002's prerequisites are a person's (a DBS check, training, the acceptable-use policy); a
- * machine has none, and held to them the CP-IS feed would stop the day its made-up DBS date ran out. */
-/* The roles of machine accounts, one list for C (workers.c) and SQL: comma-separated, no spaces. */
-#define ACCOUNTS_SERVICE_ROLES "cpis-service"
-#define ACCOUNTS_SERVICE_ACCOUNT_SQL                                                                         \
-    "(cardinality(w.roles) > 0 AND w.roles <@ string_to_array('" ACCOUNTS_SERVICE_ROLES "', ','))"
+/* An account whose every role is a machine's (workers.c's workers__service_only; the roles are
+ * tsr_envelope.h's TSR_SERVICE_ROLES): the spine poller's. Seed 002's prerequisites are a person's (a
+ * DBS check, training, the acceptable-use policy); a machine has none, and held to them the CP-IS feed
+ * would stop the day its made-up DBS date ran out. */
+#define ACCOUNTS_SERVICE_ACCOUNT_SQL TSR_SQL_SERVICE_ACCOUNT("w.roles")
 #define ACCOUNTS_DBS_COVER_ENDS_SQL                                                                          \
     "CASE WHEN NOT " ACCOUNTS_SERVICE_ACCOUNT_SQL " THEN"                                                    \
     " greatest(CASE WHEN (w.dbs_checked_on >= w.returned_from_leave_on OR w.returned_from_leave_on IS NULL)" \

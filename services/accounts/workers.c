@@ -43,17 +43,17 @@ static const char *const accounts_roles[] = {"admin",
  * only its service's calls, sessions.c). An account whose every role is one of these is a service
  * account: its password is a generated secret of at least WORKERS_SERVICE_PASSWORD_MIN characters,
  * which no one finds by trying, so wrong passwords do not pause it (a stranger's could stop its
- * service: the CP-IS feed). The roles are account.h's ACCOUNTS_SERVICE_ROLES, which its
+ * service: the CP-IS feed). The roles are tsr_envelope.h's TSR_SERVICE_ROLES, which account.h's
  * ACCOUNTS_SERVICE_ACCOUNT_SQL reads too. */
 #define WORKERS_SERVICE_PASSWORD_MIN 32
 
-/* Whether roles (n of them) make a service account: every one is in ACCOUNTS_SERVICE_ROLES. */
+/* Whether roles (n of them) make a service account: every one is in TSR_SERVICE_ROLES. */
 static int workers__service_only(char *const *roles, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(roles[i]);
         int service = 0;
-        for (const char *r = ACCOUNTS_SERVICE_ROLES; !service && *r != '\0';) {
+        for (const char *r = TSR_SERVICE_ROLES; !service && *r != '\0';) {
             size_t item = strcspn(r, ",");
             service = item == len && strncmp(r, roles[i], len) == 0;
             r += item + (r[item] == ',');

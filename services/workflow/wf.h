@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "tsr_daemon.h"
+#include "tsr_envelope.h"
 #include "records.pb-c.h"
 #include "workflow.pb-c.h"
 
@@ -18,11 +19,11 @@
  * between characters: PostgreSQL refuses half a one, and the command (or the event) would fail. */
 #define WF_DETAIL_MAX 1024
 
-/* A timestamp column as RFC 3339 UTC text, and as Unix ms. */
 /* A worker who is a machine account (the spine poller's, whose only role is cpis-service), to whom
  * no work or request goes: SQL over the workers table's roles. */
-#define WF_SQL_SERVICE_ACCOUNT "(cardinality(roles) > 0 AND roles <@ ARRAY['cpis-service'])"
+#define WF_SQL_SERVICE_ACCOUNT TSR_SQL_SERVICE_ACCOUNT("roles")
 
+/* A timestamp column as RFC 3339 UTC text, and as Unix ms. */
 #define WF_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define WF_MS(col) "coalesce((extract(epoch FROM " col ") * 1000)::bigint, 0)"
 
