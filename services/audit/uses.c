@@ -511,8 +511,21 @@ int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
  * The five audits
  * ---------------------------------------------------------------------------------------------- */
 
-/* Reads of a person's record, as the audits count them (a search hit is not a read of the record). */
-#define USES_READS "('view', 'view-case-notes', 'view-involvements', 'view-step')"
+/* An access to a person's record, as every audit counts it: each entry of the trail about a person
+ * (entry e) that a person made, whatever its action: a read, a change, a search or a list that
+ * showed them, a CP-IS plan read or recorded, work about them, a try refused. The trail says what
+ * each entry is about; a list of actions here missed every one added after it (addresses, CP-IS
+ * plans, Family Context, case notes added, retention flags, steps started), so that a third party's
+ * use of unrelated cases went unseen (seed 002). The system's own entries (worker 0) and a machine
+ * account's (the CP-IS feed starting a follow-up) are no one's use of a record. */
+#define USES_PERSON_ACCESS                                                                                   \
+    " e.record_kind = 'person' AND e.worker_id <> 0 AND NOT " TSR_SQL_SERVICE_ACCOUNT("e.roles")
+/* A finding's words for entry e: what was done, then what (an SQL text expression), then the
+ * action: "Accessed a record not allocated to them or their team (add-case-note)", or for a try
+ * refused "Tried to open ... (refused)". */
+#define USES_SAYS(what)                                                                                      \
+    "CASE WHEN e.action = 'refused' THEN 'Tried to open ' ELSE 'Accessed ' END || " what                     \
+    " || ' (' || e.action || ')'"
 
 /* Columns every query returns, in UseFinding's order from finding on. */
 #define USES_ENTRY_COLUMNS                                                                                   \
@@ -528,87 +541,113 @@ int audit_uses_keep_person(tsr_event_t *ev, tsr_error_t *err)
 #define USES_RECORD_IDS                                                                                      \
     "ARRAY(SELECT e.record_id UNION ALL SELECT m.duplicate_id FROM merges m"                                 \
     " WHERE m.survivor_id = e.record_id AND m.merged_at <= e.occurred_at)"
-#define USES_PERIOD                                                                                          \
-    " ($1::bigint = 0 OR e.occurred_at >= to_timestamp($1::bigint / 1000.0))"                                \
-    " AND ($2::bigint = 0 OR e.occurred_at < to_timestamp($2::bigint / 1000.0))"
+#define USES_PERIOD_OF(at)                                                                                   \
+    " ($1::bigint = 0 OR " at " >= to_timestamp($1::bigint / 1000.0))"                                       \
+    " AND ($2::bigint = 0 OR " at " < to_timestamp($2::bigint / 1000.0))"
+#define USES_PERIOD USES_PERIOD_OF("e.occurred_at")
+/* An allocation a in force when entry e was made. */
+#define USES_IN_FORCE "a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
+/* Whether the record of entry e, or a duplicate merged into it by then, was allocated when e was made
+ * to a worker or team such that (over allocations a): the record's own allocations and the
+ * duplicates' are two index probes, which cost a quarter of one over an array of both. */
+#define USES_ALLOCATED_ON_RECORD(such_that)                                                                  \
+    "EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = e.record_id AND " USES_IN_FORCE                 \
+    " AND " such_that ")"
+#define USES_ALLOCATED_ON_DUPLICATE(such_that)                                                               \
+    "EXISTS (SELECT 1 FROM merges m JOIN allocations a ON a.person_id = m.duplicate_id"                      \
+    " WHERE m.survivor_id = e.record_id AND m.merged_at <= e.occurred_at AND " USES_IN_FORCE                 \
+    " AND " such_that ")"
+#define USES_ALLOCATED(such_that)                                                                            \
+    "(" USES_ALLOCATED_ON_RECORD(such_that) " OR " USES_ALLOCATED_ON_DUPLICATE(such_that) ")"
+/* Its negation as two anti-joins, which the planner can make of NOT EXISTS at the top of a WHERE. */
+#define USES_NOT_ALLOCATED(such_that)                                                                        \
+    "NOT " USES_ALLOCATED_ON_RECORD(such_that) " AND NOT " USES_ALLOCATED_ON_DUPLICATE(such_that)
+/* The last entry of its event: a search or a list shows many people in one event, an entry each. */
+#define USES_LAST_OF_EVENT                                                                                   \
+    "NOT EXISTS (SELECT 1 FROM entries s WHERE s.producer = e.producer AND s.producer_seq = e.producer_seq"  \
+    " AND s.producer_item > e.producer_item)"
 
+/* clang-format would break the statements mid-clause around the macros inside them. */
+/* clang-format off */
 static const char uses_unallocated_sql[] =
-    /* Reads of people allocated neither to the worker nor to a team of theirs at the time. */
-    "SELECT 'not-allocated', 'Read a record not allocated to them or their team'," USES_ENTRY_COLUMNS
+    /* Accesses to people allocated neither to the worker nor to a team of theirs at the time. */
+    "SELECT 'not-allocated', " USES_SAYS("'a record not allocated to them or their team'") ","
+    USES_ENTRY_COLUMNS
     " FROM entries e LEFT JOIN workers w ON w.worker_id = e.worker_id"
-    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
-    " AND e.worker_id <> 0 AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = ANY "
-    "(" USES_RECORD_IDS ")"
-    "   AND a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
-    "   AND (a.worker_id = e.worker_id OR a.team_id = ANY (" USES_TEAMS_AT_READ ")))"
+    " WHERE" USES_PERIOD " AND" USES_PERSON_ACCESS
+    " AND " USES_NOT_ALLOCATED("(a.worker_id = e.worker_id OR a.team_id = ANY (" USES_TEAMS_AT_READ "))")
     " UNION ALL"
-    /* Any read outside working hours (local time, Monday to Friday). */
-    " SELECT 'out-of-hours', 'Read a record out of hours, at ' ||"
-    "   to_char(e.occurred_at AT TIME ZONE $3, 'Dy DD Mon HH24:MI')," USES_ENTRY_COLUMNS
+    /* Any access outside working hours (local time, Monday to Friday). */
+    " SELECT 'out-of-hours', " USES_SAYS("'a record out of hours, at ' ||"
+    "   to_char(e.occurred_at AT TIME ZONE $3, 'Dy DD Mon HH24:MI')") "," USES_ENTRY_COLUMNS
     " FROM entries e LEFT JOIN workers w ON w.worker_id = e.worker_id"
-    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS " AND e.worker_id <> 0"
+    " WHERE" USES_PERIOD " AND" USES_PERSON_ACCESS
     " AND ((($9::int >> (extract(isodow FROM e.occurred_at AT TIME ZONE $3)::int - 1)) & 1) = 0"
     "   OR extract(hour FROM e.occurred_at AT TIME ZONE $3) * 60"
     "      + extract(minute FROM e.occurred_at AT TIME ZONE $3) NOT BETWEEN $4::int AND $5::int - 1)"
     " UNION ALL"
-    /* Many different records in a short time: each read that completes such a run. */
-    " SELECT 'many-records', 'Read ' || b.records || ' different records within ' || $7::int || ' "
-    "minutes'," USES_ENTRY_COLUMNS " FROM (SELECT e.id, (SELECT count(DISTINCT x.record_id) FROM entries x"
-    "         WHERE x.worker_id = e.worker_id AND x.record_kind = 'person' AND x.action IN " USES_READS
+    /* Many different records in a short time: each access that completes such a run, once an event
+     * (a search that shows many people at once is one finding, not one a person). A run needs as
+     * many accesses as records: the accesses of each worker's last minutes, counted by one sort (a
+     * window, c), leave the few whose different records are worth counting. */
+    " SELECT 'many-records', 'Accessed ' || b.records || ' different records within ' || $7::int"
+    "   || ' minutes (' || e.action || ')'," USES_ENTRY_COLUMNS
+    " FROM (SELECT e.id, (SELECT count(DISTINCT x.record_id) FROM entries x"
+    "         WHERE x.worker_id = e.worker_id AND x.record_kind = 'person'"
     "         AND x.occurred_at > e.occurred_at - make_interval(mins => $7::int)"
     "         AND x.occurred_at <= e.occurred_at) AS records"
-    "       FROM entries e WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
-    "       AND e.worker_id <> 0) b"
+    "       FROM (SELECT y.id, count(*) OVER (PARTITION BY y.worker_id ORDER BY y.occurred_at"
+    "               RANGE BETWEEN make_interval(mins => $7::int) PRECEDING AND CURRENT ROW) AS accesses"
+    "             FROM entries y WHERE y.record_kind = 'person' AND ($1::bigint = 0"
+    "               OR y.occurred_at >= to_timestamp($1::bigint / 1000.0) - make_interval(mins => $7::int))"
+    "             AND ($2::bigint = 0 OR y.occurred_at < to_timestamp($2::bigint / 1000.0))) c"
+    "       JOIN entries e ON e.id = c.id"
+    "       WHERE c.accesses >= $6::int AND" USES_PERIOD " AND" USES_PERSON_ACCESS " AND " USES_LAST_OF_EVENT ") b"
     " JOIN entries e ON e.id = b.id LEFT JOIN workers w ON w.worker_id = e.worker_id"
     " WHERE b.records >= $6::int"
     " ORDER BY 7, 6";
 
 static const char uses_own_sql[] =
     /* A declared conflict keeps the record from the worker: a try refused counts as much as a read. */
-    "SELECT 'declared-conflict', CASE WHEN e.action = 'refused'"
-    "   THEN 'Tried to open the record of someone they declared a conflict of interest about'"
-    "   ELSE 'Read the record of someone they declared a conflict of interest about' END," USES_ENTRY_COLUMNS
+    "SELECT 'declared-conflict',"
+    USES_SAYS("'the record of someone they declared a conflict of interest about'") "," USES_ENTRY_COLUMNS
     " FROM entries e JOIN conflicts c ON c.worker_id = e.worker_id AND c.person_id = e.record_id"
     " LEFT JOIN workers w ON w.worker_id = e.worker_id"
-    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND (e.action IN " USES_READS
-    " OR e.action = 'refused')"
+    " WHERE" USES_PERIOD " AND" USES_PERSON_ACCESS
     " UNION ALL"
-    " SELECT 'same-family-name', 'Read the record of someone with their own family name (' ||"
-    "   lower(substring(w.name FROM '([^ ]+)$')) || ')'," USES_ENTRY_COLUMNS
+    " SELECT 'same-family-name', " USES_SAYS("'the record of someone with their own family name, ' ||"
+    "   lower(substring(w.name FROM '([^ ]+)$'))") "," USES_ENTRY_COLUMNS
     " FROM entries e JOIN workers w ON w.worker_id = e.worker_id JOIN people p ON p.person_id = e.record_id"
-    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
+    " WHERE" USES_PERIOD " AND" USES_PERSON_ACCESS
     " AND lower(substring(w.name FROM '([^ ]+)$')) = lower(substring(p.display_name FROM '([^ ]+)$'))"
-    " AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.worker_id = e.worker_id AND c.person_id = "
-    "e.record_id)"
+    " AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.worker_id = e.worker_id AND c.person_id = e.record_id)"
     " UNION ALL"
     /* Celebrities: the record of someone restricted as high-profile at the time, opened (or tried) by
-     * a worker it was allocated neither to nor to a team of theirs. */
-    " SELECT 'high-profile', CASE WHEN e.action = 'refused'"
-    "   THEN 'Tried to open the record of a high-profile person'"
-    "   ELSE 'Read the record of a high-profile person, not allocated to them' END," USES_ENTRY_COLUMNS
+     * a worker it was allocated neither to nor to a team of theirs. Restricting it is no access made
+     * while it was restricted. */
+    " SELECT 'high-profile', " USES_SAYS("'the record of a high-profile person, not allocated to them'") ","
+    USES_ENTRY_COLUMNS
     " FROM entries e JOIN restriction_periods r ON r.person_id = e.record_id AND r.reason = 'high-profile'"
-    "   AND r.from_at <= e.occurred_at AND (r.to_at IS NULL OR r.to_at > e.occurred_at)"
+    "   AND r.from_at < e.occurred_at AND (r.to_at IS NULL OR r.to_at > e.occurred_at)"
     " LEFT JOIN workers w ON w.worker_id = e.worker_id"
-    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND (e.action IN " USES_READS
-    " OR e.action = 'refused') AND e.worker_id <> 0"
-    " AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = ANY (" USES_RECORD_IDS ")"
-    "   AND a.started_at <= e.occurred_at AND (a.ended_at IS NULL OR a.ended_at > e.occurred_at)"
-    "   AND (a.worker_id = e.worker_id OR a.team_id = ANY (" USES_TEAMS_AT_READ ")))"
+    " WHERE" USES_PERIOD " AND" USES_PERSON_ACCESS
+    " AND " USES_NOT_ALLOCATED("(a.worker_id = e.worker_id OR a.team_id = ANY (" USES_TEAMS_AT_READ "))")
     " ORDER BY 7, 6";
 
-/* Each read judged by the contract in force when it was made: its cases, and its end date. */
+/* Each access judged by the contract in force when it was made: its cases, and its end date. */
 #define USES_AFTER_CONTRACT                                                                                  \
     "c.contract_end_date IS NOT NULL AND (e.occurred_at AT TIME ZONE $3)::date > c.contract_end_date"
 static const char uses_third_party_sql[] =
     "SELECT CASE WHEN " USES_AFTER_CONTRACT " THEN 'after-contract' ELSE 'outside-contract' END,"
-    " CASE WHEN " USES_AFTER_CONTRACT "   THEN 'Read a record after the contract ''' || c.contract_name || "
-    "''' ended on ' || c.contract_end_date"
-    "   ELSE 'Read a record outside the cases of the contract ''' || c.contract_name || '''' "
-    "END," USES_ENTRY_COLUMNS
+    " CASE WHEN " USES_AFTER_CONTRACT
+    "   THEN " USES_SAYS("'a record after the contract ''' || c.contract_name || ''' ended on '"
+    "     || to_char(c.contract_end_date, 'DD/MM/YYYY')")
+    "   ELSE " USES_SAYS("'a record outside the cases of the contract ''' || c.contract_name || ''''") " END,"
+    USES_ENTRY_COLUMNS
     " FROM entries e JOIN contract_periods c ON c.worker_id = e.worker_id AND c.from_at <= e.occurred_at"
     "   AND (c.to_at IS NULL OR c.to_at > e.occurred_at)"
     " LEFT JOIN workers w ON w.worker_id = e.worker_id"
-    " WHERE" USES_PERIOD " AND e.record_kind = 'person' AND e.action IN " USES_READS
+    " WHERE" USES_PERIOD " AND" USES_PERSON_ACCESS
     " AND (NOT c.contract_person_ids && " USES_RECORD_IDS " OR " USES_AFTER_CONTRACT ")"
     " ORDER BY 7, 6";
 
@@ -617,161 +656,51 @@ static const char uses_third_party_sql[] =
 #define USES_SAME_ITEMS(a, b) "(" a " @> " b " AND " a " <@ " b ")"
 /* Accounts rather than accesses: the entry columns are those of the last use, if any. Movers: each
  * change of an account's teams or roles in the period, for the auditor to see that what the old ones
- * gave has ended; and each read, after a move, of a record then allocated to a team the worker had
- * left and to none of their teams now, nor to them. */
-static const char uses_leavers_sql[] = "SELECT 'moved', CASE WHEN NOT " USES_SAME_ITEMS(
-    "o.team_ids",
-    "h.team_ids") " THEN 'Moved on '"
-                  "   || to_char(h.from_at AT TIME ZONE $3, 'DD/MM/YYYY') || ' from '"
-                  "   || coalesce(nullif(array_to_string(o.team_names, ', '), ''), 'no team') || ' to '"
-                  "   || coalesce(nullif(array_to_string(h.team_names, ', '), ''), 'no team')"
-                  "   || CASE WHEN NOT " USES_SAME_ITEMS(
-                      "o.roles",
-                      "h.roles") " THEN '; roles ' || array_to_string(o.roles, ', ') || ' to '"
-                                 "     || array_to_string(h.roles, ', ') ELSE '' END"
-                                 "   ELSE 'Roles changed on ' || to_char(h.from_at AT TIME ZONE $3, "
-                                 "'DD/MM/YYYY') || ' from '"
-                                 "     || array_to_string(o.roles, ', ') || ' to ' || "
-                                 "array_to_string(h.roles, ', ') END,"
-                                 " w.worker_id, w.username, w.name, 0::bigint, (extract(epoch FROM "
-                                 "h.from_at) * 1000)::bigint,"
-                                 " '', '', 0::bigint, '', ''"
-                                 " FROM worker_teams h JOIN worker_teams o ON o.worker_id = h.worker_id AND "
-                                 "o.to_at = h.from_at"
-                                 " JOIN workers w ON w.worker_id = h.worker_id"
-                                 " WHERE ($1::bigint = 0 OR h.from_at >= to_timestamp($1::bigint / 1000.0))"
-                                 " AND ($2::bigint = 0 OR h.from_at < to_timestamp($2::bigint / 1000.0))"
-                                 " AND NOT (" USES_SAME_ITEMS(
-                                     "o.team_ids",
-                                     "h.team_ids") " AND " USES_SAME_ITEMS("o.roles",
-                                                                           "h.roles") ")"
-                                                                                      " UNION ALL"
-                                                                                      " SELECT "
-                                                                                      "'old-team-after-"
-                                                                                      "moving', 'Read a "
-                                                                                      "record of ' || "
-                                                                                      "(SELECT string_agg(n, "
-                                                                                      "', ') FROM"
-                                                                                      "   unnest(o.team_ids, "
-                                                                                      "o.team_names) AS "
-                                                                                      "t(id, n) WHERE t.id "
-                                                                                      "IN (SELECT a.team_id "
-                                                                                      "FROM allocations a"
-                                                                                      "   WHERE a.person_id "
-                                                                                      "= ANY "
-                                                                                      "(" USES_RECORD_IDS
-                                                                                      ") AND a.started_at <= "
-                                                                                      "e.occurred_at"
-                                                                                      "   AND (a.ended_at IS "
-                                                                                      "NULL OR a.ended_at > "
-                                                                                      "e.occurred_at)))"
-                                                                                      "   || ', a team they "
-                                                                                      "left on ' || "
-                                                                                      "to_char(h.from_at AT "
-                                                                                      "TIME ZONE $3, "
-                                                                                      "'DD/MM/"
-                                                                                      "YYYY')"
-                                                                                      "," USES_ENTRY_COLUMNS
-                                                                                      " FROM entries e JOIN "
-                                                                                      "workers w ON "
-                                                                                      "w.worker_id = "
-                                                                                      "e.worker_id"
-                                                                                      " JOIN worker_teams h "
-                                                                                      "ON h.worker_id = "
-                                                                                      "e.worker_id AND "
-                                                                                      "h.from_at <= "
-                                                                                      "e.occurred_at"
-                                                                                      "   AND (h.to_at IS "
-                                                                                      "NULL OR h.to_at > "
-                                                                                      "e.occurred_at)"
-                                                                                      " JOIN worker_teams o "
-                                                                                      "ON o.worker_id = "
-                                                                                      "h.worker_id AND "
-                                                                                      "o.to_at = h.from_at"
-                                                                                      " WHERE" USES_PERIOD
-                                                                                      " AND e.record_kind = "
-                                                                                      "'person' AND e.action "
-                                                                                      "IN " USES_READS
-                                                                                      " AND EXISTS (SELECT 1 "
-                                                                                      "FROM allocations a "
-                                                                                      "WHERE a.person_id = "
-                                                                                      "ANY (" USES_RECORD_IDS
-                                                                                      ")"
-                                                                                      "   AND a.started_at "
-                                                                                      "<= e.occurred_at AND "
-                                                                                      "(a.ended_at IS NULL "
-                                                                                      "OR a.ended_at > "
-                                                                                      "e.occurred_at)"
-                                                                                      "   AND a.team_id = "
-                                                                                      "ANY (o.team_ids) AND "
-                                                                                      "NOT a.team_id = ANY "
-                                                                                      "(h.team_ids))"
-                                                                                      " AND NOT EXISTS "
-                                                                                      "(SELECT 1 FROM "
-                                                                                      "allocations a WHERE "
-                                                                                      "a.person_id = ANY "
-                                                                                      "(" USES_RECORD_IDS ")"
-                                                                                      "   AND a.started_at "
-                                                                                      "<= e.occurred_at AND "
-                                                                                      "(a.ended_at IS NULL "
-                                                                                      "OR a.ended_at > "
-                                                                                      "e.occurred_at)"
-                                                                                      "   AND (a.worker_id = "
-                                                                                      "e.worker_id OR "
-                                                                                      "a.team_id = ANY "
-                                                                                      "(h.team_ids)))"
-                                                                                      " UNION ALL"
-                                                                                      " SELECT "
-                                                                                      "'used-after-leaving', "
-                                                                                      "'Account ended on ' "
-                                                                                      "|| to_char(w.ended_at "
-                                                                                      "AT TIME ZONE $3, "
-                                                                                      "'DD/MM/YYYY')"
-                                                                                      "   || ' and used "
-                                                                                      "after "
-                                                                                      "it'"
-                                                                                      "," USES_ENTRY_COLUMNS
-                                                                                      " FROM workers w JOIN "
-                                                                                      "entries e ON "
-                                                                                      "e.worker_id = "
-                                                                                      "w.worker_id"
-                                                                                      " WHERE" USES_PERIOD
-                                                                                      " AND w.ended AND "
-                                                                                      "e.occurred_at > "
-                                                                                      "w.ended_at"
-                                                                                      " UNION ALL"
-                                                                                      " SELECT "
-                                                                                      "'contract-over-"
-                                                                                      "account-open', 'The "
-                                                                                      "contract ''' || "
-                                                                                      "w.contract_name || "
-                                                                                      "''' ended on ' ||"
-                                                                                      "   "
-                                                                                      "to_char(w.contract_"
-                                                                                      "end_date, "
-                                                                                      "'DD/MM/YYYY') || ' "
-                                                                                      "but the account has "
-                                                                                      "not been ended',"
-                                                                                      " w.worker_id, "
-                                                                                      "w.username, w.name, "
-                                                                                      "0::bigint, 0::bigint, "
-                                                                                      "'', '', 0::bigint, "
-                                                                                      "'', ''"
-                                                                                      " FROM workers w WHERE "
-                                                                                      "w.third_party AND NOT "
-                                                                                      "w.ended AND "
-                                                                                      "w.contract_end_date "
-                                                                                      "IS NOT NULL"
-                                                                                      " AND "
-                                                                                      "w.contract_end_date < "
-                                                                                      "(CASE WHEN $2::bigint "
-                                                                                      "= 0 THEN now() ELSE "
-                                                                                      "to_timestamp($2::"
-                                                                                      "bigint / 1000.0) "
-                                                                                      "END"
-                                                                                      "   AT TIME ZONE "
-                                                                                      "$3)::date"
-                                                                                      " ORDER BY 5, 3";
+ * gave has ended; and each access, after a move, to a record then allocated to a team the worker had
+ * left and to none of their teams now, nor to them. Leavers: each use of an account after it ended;
+ * each third party's account still open after its contract ended. */
+static const char uses_leavers_sql[] =
+    "SELECT 'moved', CASE WHEN NOT " USES_SAME_ITEMS("o.team_ids", "h.team_ids") " THEN 'Moved on '"
+    "   || to_char(h.from_at AT TIME ZONE $3, 'DD/MM/YYYY') || ' from '"
+    "   || coalesce(nullif(array_to_string(o.team_names, ', '), ''), 'no team') || ' to '"
+    "   || coalesce(nullif(array_to_string(h.team_names, ', '), ''), 'no team')"
+    "   || CASE WHEN NOT " USES_SAME_ITEMS("o.roles", "h.roles") " THEN '; roles '"
+    "     || array_to_string(o.roles, ', ') || ' to ' || array_to_string(h.roles, ', ') ELSE '' END"
+    "   ELSE 'Roles changed on ' || to_char(h.from_at AT TIME ZONE $3, 'DD/MM/YYYY') || ' from '"
+    "     || array_to_string(o.roles, ', ') || ' to ' || array_to_string(h.roles, ', ') END,"
+    " w.worker_id, w.username, w.name, 0::bigint, (extract(epoch FROM h.from_at) * 1000)::bigint,"
+    " '', '', 0::bigint, '', ''"
+    " FROM worker_teams h JOIN worker_teams o ON o.worker_id = h.worker_id AND o.to_at = h.from_at"
+    " JOIN workers w ON w.worker_id = h.worker_id"
+    " WHERE" USES_PERIOD_OF("h.from_at")
+    " AND NOT (" USES_SAME_ITEMS("o.team_ids", "h.team_ids") " AND " USES_SAME_ITEMS("o.roles", "h.roles") ")"
+    " UNION ALL"
+    " SELECT 'old-team-after-moving', " USES_SAYS("'a record of ' || (SELECT string_agg(n, ', ')"
+    "   FROM unnest(o.team_ids, o.team_names) AS t(id, n) WHERE t.id IN (SELECT a.team_id FROM allocations a"
+    "   WHERE a.person_id = ANY (" USES_RECORD_IDS ") AND " USES_IN_FORCE "))"
+    "   || ', a team they left on ' || to_char(h.from_at AT TIME ZONE $3, 'DD/MM/YYYY')") ","
+    USES_ENTRY_COLUMNS
+    " FROM entries e JOIN workers w ON w.worker_id = e.worker_id"
+    " JOIN worker_teams h ON h.worker_id = e.worker_id AND h.from_at <= e.occurred_at"
+    "   AND (h.to_at IS NULL OR h.to_at > e.occurred_at)"
+    " JOIN worker_teams o ON o.worker_id = h.worker_id AND o.to_at = h.from_at"
+    " WHERE" USES_PERIOD " AND" USES_PERSON_ACCESS
+    " AND " USES_ALLOCATED("a.team_id = ANY (o.team_ids) AND NOT a.team_id = ANY (h.team_ids)")
+    " AND " USES_NOT_ALLOCATED("(a.worker_id = e.worker_id OR a.team_id = ANY (h.team_ids))")
+    " UNION ALL"
+    " SELECT 'used-after-leaving', 'Account ended on ' || to_char(w.ended_at AT TIME ZONE $3, 'DD/MM/YYYY')"
+    "   || ' and used after it'," USES_ENTRY_COLUMNS
+    " FROM workers w JOIN entries e ON e.worker_id = w.worker_id"
+    " WHERE" USES_PERIOD " AND w.ended AND e.occurred_at > w.ended_at"
+    " UNION ALL"
+    " SELECT 'contract-over-account-open', 'The contract ''' || w.contract_name || ''' ended on '"
+    "   || to_char(w.contract_end_date, 'DD/MM/YYYY') || ' but the account has not been ended',"
+    " w.worker_id, w.username, w.name, 0::bigint, 0::bigint, '', '', 0::bigint, '', ''"
+    " FROM workers w WHERE w.third_party AND NOT w.ended AND w.contract_end_date IS NOT NULL"
+    " AND w.contract_end_date < (CASE WHEN $2::bigint = 0 THEN now() ELSE to_timestamp($2::bigint / 1000.0) END"
+    "   AT TIME ZONE $3)::date"
+    " ORDER BY 5, 3";
+/* clang-format on */
 
 static const char uses_dormant_sql[] =
     "SELECT 'dormant', CASE WHEN last_use IS NULL THEN 'Never used since the account was opened on '"
@@ -794,9 +723,9 @@ static const struct {
     {"unallocated-access",
      "Unusual activity: records not allocated to the worker, out of hours, many at once",
      uses_unallocated_sql},
-    {"own-or-connected-records", "Workers reading their own records or those of people connected to them",
+    {"own-or-connected-records", "Workers' access to their own records or those of people connected to them",
      uses_own_sql},
-    {"third-party-access", "Third-party accounts reading records outside their contract",
+    {"third-party-access", "Third-party accounts' access to records outside their contract",
      uses_third_party_sql},
     {"leavers", "Movers and leavers: accounts changed, ended, or used after leaving", uses_leavers_sql},
     {"dormant-accounts", "Accounts not used for six months", uses_dormant_sql},

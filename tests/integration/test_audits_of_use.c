@@ -52,18 +52,23 @@ static void wait_audit_sql(const char *sql, long want)
              testenv_sql_long(testenv, sql));
 }
 
-/* The findings of an audit through the API, as "finding username record" lines, sorted. */
-static char *findings(const char *kind, const char *query)
+/* An audit through the API, as the auditor runs it (the caller releases it). */
+static json_t *report(const char *kind, const char *query)
 {
     char path[256];
     snprintf(path, sizeof(path), "/api/v1/audit/reports/%s?%s", kind, query);
     char *auditor = testenv_login(testenv, "auditor");
-    testenv_response_t r = testenv_http(testenv, "GET", path, auditor, NULL, NULL);
+    json_t *body = testenv_call_json(testenv, auditor, "GET", path, NULL, 200);
     free(auditor);
-    if (r.status != 200)
-        fail_msg("GET %s: %ld %s", path, r.status, r.body);
-    json_t *list = json_object_get(r.json, "findings");
-    assert_true(json_is_array(list));
+    assert_true(json_is_array(json_object_get(body, "findings")));
+    return body;
+}
+
+/* The findings of an audit through the API, as "finding username record" lines, sorted. */
+static char *findings(const char *kind, const char *query)
+{
+    json_t *body = report(kind, query);
+    json_t *list = json_object_get(body, "findings");
     size_t n = json_array_size(list);
     char **lines = calloc(n + 1, sizeof(char *));
     size_t total = 1;
@@ -91,7 +96,7 @@ static char *findings(const char *kind, const char *query)
         free(lines[i]);
     }
     free(lines);
-    testenv_response_free(&r);
+    json_decref(body);
     return out;
 }
 
@@ -254,15 +259,27 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
                                   out, sizeof(out)),
                      0);
 
-    char expected[2048];
+    /* Every access to a person counts, writes and tries refused as much as reads: the administrator
+     * adding the seven people, allocating Cara and Mina and restricting Marlowe (the fourth of them
+     * within the hour, and each after, "many at once"); Carl's and the early help worker's tries. */
+    char expected[4096];
     snprintf(expected, sizeof(expected),
+             "many-records admin %s\nmany-records admin %s\nmany-records admin %s\n"
+             "many-records admin %s\nmany-records admin %s\nmany-records admin %s\n"
+             "many-records admin %s\n"
              "many-records busy.bea %s\n"
+             "not-allocated admin %s\nnot-allocated admin %s\nnot-allocated admin %s\n"
+             "not-allocated admin %s\nnot-allocated admin %s\nnot-allocated admin %s\n"
+             "not-allocated admin %s\nnot-allocated admin %s\nnot-allocated admin %s\n"
+             "not-allocated admin %s\n"
              "not-allocated agency.ann %s\nnot-allocated agency.ann %s\n"
              "not-allocated busy.bea %s\nnot-allocated busy.bea %s\nnot-allocated busy.bea %s\n"
              "not-allocated busy.bea %s\n"
+             "not-allocated conn.carl %s\nnot-allocated eh.worker %s\n"
              "not-allocated leaver.lee %s\nnot-allocated mash.sw %s\nnot-allocated mover.mo %s\n"
              "not-allocated sam.verrall %s\n",
-             p5, p1, p2, p1, p2, p3, p5, p1, p3, p6, p5);
+             p3, p4, p5, p6, p6, p7, p7, p5, p1, p2, p3, p3, p4, p5, p6, p6, p7, p7, p1, p2, p1, p2, p3, p5,
+             p4, p7, p1, p3, p6, p5);
     expect_findings("unallocated-access", period, expected);
     snprintf(expected, sizeof(expected),
              "declared-conflict conn.carl %s\nhigh-profile eh.worker %s\nsame-family-name sam.verrall %s\n",
@@ -291,7 +308,8 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     char uk_today[16], moved[128], old_team[128];
     snprintf(uk_today, sizeof(uk_today), "%.2s/%.2s/%.4s", today + 8, today + 5, today);
     snprintf(moved, sizeof(moved), "\"Moved on %s from MASH to Early Help\"", uk_today);
-    snprintf(old_team, sizeof(old_team), "\"Read a record of MASH, a team they left on %s\"", uk_today);
+    snprintf(old_team, sizeof(old_team), "\"Accessed a record of MASH, a team they left on %s (view)\"",
+             uk_today);
     char *auditor_l = testenv_login(testenv, "auditor");
     char leavers[256];
     snprintf(leavers, sizeof(leavers), "/api/v1/audit/reports/leavers?%s", period);
@@ -459,9 +477,12 @@ static void test_after_a_merge_the_workers_allocated_on_the_duplicate_are_not_re
              survivor);
     wait_audit_sql(sql, 1);
 
-    char expected[256];
-    snprintf(expected, sizeof(expected), "not-allocated mash.sw %s\nnot-allocated merge.tp %s\n", survivor,
-             survivor);
+    /* The administrator's adding, allocating and merging it are accesses too. */
+    char expected[512];
+    snprintf(expected, sizeof(expected),
+             "not-allocated admin %s\nnot-allocated admin %s\nnot-allocated admin %s\n"
+             "not-allocated mash.sw %s\nnot-allocated merge.tp %s\n",
+             survivor, survivor, survivor, survivor, survivor);
     char *got = findings_about("unallocated-access", query, "not-allocated", survivor);
     if (strcmp(got, expected) != 0)
         fail_msg("after the merge, not-allocated found:\n%sexpected:\n%s", got, expected);
@@ -596,6 +617,201 @@ static void test_roles_sent_again_in_another_order_are_not_a_move(void **state)
     free(admin_t);
 }
 
+/* The entries of the trail about people that worker made since from, as "entry-id action record"
+ * lines, as the auditor reads them (GET /api/v1/audit/events?worker_id=). */
+static char *trail_of(const char *worker, const char *from)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/audit/events?worker_id=%s&from=%s&limit=200", worker, from);
+    char *auditor = testenv_login(testenv, "auditor");
+    json_t *body = testenv_call_json(testenv, auditor, "GET", path, NULL, 200);
+    free(auditor);
+    assert_string_equal(testenv_str(body, "next_cursor"), "");
+    json_t *items = json_object_get(body, "items");
+    char *out = calloc(json_array_size(items) * 80 + 1, 1);
+    size_t i;
+    json_t *e;
+    json_array_foreach(items, i, e)
+    {
+        json_t *record = json_object_get(e, "record");
+        if (strcmp(testenv_str(record, "kind"), "person") != 0)
+            continue;
+        char line[80];
+        snprintf(line, sizeof(line), "%s %s %s\n", testenv_str(e, "id"), testenv_str(e, "action"),
+                 testenv_str(record, "id"));
+        strcat(out, line);
+    }
+    json_decref(body);
+    return out;
+}
+
+/* Checks that an audit has wanted (0 or 1) findings of that kind about the trail's entry (an "entry-id
+ * action record" line of trail_of), whose words say its action; fails naming the entry if not. */
+static void expect_entry_found(json_t *audit, const char *finding, const char *line, int wanted)
+{
+    char id[32], action[48], record[32];
+    assert_int_equal(sscanf(line, "%31s %47s %31s", id, action, record), 3);
+    char says[64];
+    snprintf(says, sizeof(says), "(%s)", action);
+    int found = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(audit, "findings"), i, f)
+    {
+        if (strcmp(testenv_str(f, "entry_id"), id) != 0 || strcmp(testenv_str(f, "finding"), finding) != 0)
+            continue;
+        assert_string_equal(testenv_str(f, "action"), action);
+        assert_string_equal(testenv_str(json_object_get(f, "record"), "id"), record);
+        const char *detail = testenv_str(f, "detail");
+        if (strstr(detail, says) == NULL)
+            fail_msg("the finding about %s does not say so: %s", action, detail);
+        found++;
+    }
+    if (found != wanted)
+        fail_msg("%s: the %s of record %s (entry %s) is found %d times, not %d",
+                 json_string_value(json_object_get(audit, "kind")), action, record, id, found, wanted);
+}
+
+/* The audits of third-party access and of unallocated access counted four kinds of read alone
+ * (view, view-case-notes, view-involvements, view-step). A contracted carers' service account read an
+ * unrelated case's addresses and CP-IS plans, found it in Family Context, added a case note and an
+ * address, flagged and unflagged its retention and started a step about it: all of it was in the
+ * trail, none of it in either audit. Every access to a person's record is in both now, reads and
+ * writes alike, each finding saying its action; the case the contract covers is no third-party
+ * finding. */
+static void test_every_access_of_a_third_party_to_an_unrelated_case_is_found(void **state)
+{
+    (void)state;
+    char *admin_t = testenv_login(testenv, "admin");
+    admin = admin_t;
+    char inside[32], outside[32], kept[32], worker[32], body[512], path[160], from[32], query[64], id[32];
+    testenv_add_person(testenv, admin, "Ines", "Carrickfold", "2012-03-03", inside);
+    testenv_add_person(testenv, admin, "Oswin", "Unrelatedby", "2012-03-03", outside);
+    testenv_add_person(testenv, admin, "Kesha", "Restrictwell", "2012-03-03", kept);
+    /* The unrelated case had early help, now ended: its retention may be flagged. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", outside);
+    json_decref(testenv_call_json(testenv, admin, "POST", path,
+                                  "{\"service\":\"EH\",\"kind\":\"early-help\",\"start_date\":\"2024-01-08\","
+                                  "\"end_date\":\"2024-06-28\"}",
+                                  201));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/restriction", kept);
+    json_decref(
+        testenv_call_json(testenv, admin, "PUT", path,
+                          "{\"reason\":\"case-review\",\"review_date\":\"2098-01-01\",\"workers\":[]}", 200));
+    snprintf(body, sizeof(body),
+             "\"roles\":[\"social-worker\"],\"contract\":{\"name\":\"Carers' support (invented provider)\","
+             "\"end_date\":\"2099-01-01\",\"person_ids\":[\"%s\"]}",
+             inside);
+    testenv_add_worker(testenv, admin, "carer.cal", "Cal Carrow", body, worker);
+    instant_now(from);
+    snprintf(query, sizeof(query), "from=%s", from);
+
+    /* The case the contract covers: read. */
+    char *tp = testenv_login(testenv, "carer.cal");
+    read_person(tp, inside);
+    snprintf(path, sizeof(path), "/api/v1/people/%s/addresses", inside);
+    json_decref(testenv_call_json(testenv, tp, "GET", path, NULL, 200));
+    /* The unrelated case: every kind of access a worker has to a record. */
+    read_person(tp, outside);
+    json_decref(testenv_call_json(testenv, tp, "GET", "/api/v1/people?name=Oswin%20Unrelatedby", NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/addresses", outside);
+    json_decref(testenv_call_json(testenv, tp, "POST", path,
+                                  "{\"type\":\"main\",\"lines\":[\"2 Contract "
+                                  "Row\"],\"town\":\"London\",\"start_date\":\"2025-01-06\"}",
+                                  201));
+    json_decref(testenv_call_json(testenv, tp, "GET", path, NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/case-notes", outside);
+    json_decref(testenv_call_json(
+        testenv, tp, "POST", path,
+        "{\"type\":\"contact\",\"title\":\"Carer called\",\"body\":\"Asked about respite.\"}", 201));
+    json_decref(testenv_call_json(testenv, tp, "GET", path, NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/involvements", outside);
+    json_decref(testenv_call_json(testenv, tp, "GET", path, NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/people/%s/retention/EH", outside);
+    json_decref(testenv_call_json(testenv, tp, "PUT", path, "{\"criterion\":\"eh-contact-only\"}", 200));
+    testenv_response_t r = testenv_http(testenv, "DELETE", path, tp, NULL, NULL);
+    assert_int_equal(r.status, 204);
+    testenv_response_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"person_id\":\"%s\",\"plan_type\":\"child-protection-plan\",\"start_date\":\"2025-02-03\"}",
+             outside);
+    json_decref(testenv_call_json(testenv, tp, "POST", "/api/v1/cpis/plans", body, 201));
+    snprintf(path, sizeof(path), "/api/v1/cpis/plans?person_id=%s", outside);
+    json_decref(testenv_call_json(testenv, tp, "GET", path, NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/family-context/search?case_id=%s", outside);
+    json_decref(testenv_call_json(testenv, tp, "GET", path, NULL, 200));
+    snprintf(path, sizeof(path), "/api/v1/family-context/people/%s", outside);
+    json_decref(testenv_call_json(testenv, tp, "GET", path, NULL, 200));
+    snprintf(body, sizeof(body), "{\"type\":\"add-address\",\"subject\":{\"kind\":\"person\",\"id\":\"%s\"}}",
+             outside);
+    json_t *step = testenv_call_json(testenv, tp, "POST", "/api/v1/steps", body, 201);
+    snprintf(id, sizeof(id), "%s", testenv_str(step, "id"));
+    json_decref(step);
+    snprintf(path, sizeof(path), "/api/v1/steps/%s", id);
+    json_decref(testenv_call_json(testenv, tp, "GET", path, NULL, 200));
+    /* And a try at a restricted record, refused. */
+    snprintf(path, sizeof(path), "/api/v1/people/%s", kept);
+    testenv_call_error(testenv, tp, "GET", path, NULL, 403, "restricted_record", NULL);
+    free(tp);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+
+    /* The trail has each of them. */
+    char *trail = trail_of(worker, from);
+    static const char *const actions[] = {"view",
+                                          "search",
+                                          "add-address",
+                                          "view-addresses",
+                                          "add-case-note",
+                                          "view-case-notes",
+                                          "view-involvements",
+                                          "flag-retention",
+                                          "unflag-retention",
+                                          "record-plan",
+                                          "view-plans",
+                                          "start-step",
+                                          "view-step",
+                                          "refused"};
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+        char want[64];
+        snprintf(want, sizeof(want), " %s %s\n", actions[i],
+                 strcmp(actions[i], "refused") == 0 ? kept : outside);
+        if (strstr(trail, want) == NULL)
+            fail_msg("the trail has no%s; it has:\n%s", want, trail);
+    }
+
+    /* Each is in both audits, but what the contract covers is no third party's finding. */
+    json_t *third = report("third-party-access", query);
+    json_t *unallocated = report("unallocated-access", query);
+    int lines = 0;
+    for (char *line = strtok(trail, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        int covered = strcmp(strrchr(line, ' ') + 1, inside) == 0;
+        expect_entry_found(third, "outside-contract", line, covered ? 0 : 1);
+        expect_entry_found(unallocated, "not-allocated", line, 1);
+    }
+    assert_true(lines >= 16);
+    /* The words say what was done. */
+    size_t i;
+    json_t *f;
+    int said = 0;
+    json_array_foreach(json_object_get(third, "findings"), i, f)
+    {
+        if (strcmp(testenv_str(f, "action"), "add-case-note") == 0)
+            said += strcmp(testenv_str(f, "detail"),
+                           "Accessed a record outside the cases of the contract "
+                           "'Carers' support (invented provider)' (add-case-note)") == 0;
+        if (strcmp(testenv_str(f, "action"), "refused") == 0)
+            said +=
+                strcmp(testenv_str(f, "detail"), "Tried to open a record outside the cases of the contract "
+                                                 "'Carers' support (invented provider)' (refused)") == 0;
+    }
+    assert_int_equal(said, 2);
+    json_decref(third);
+    json_decref(unallocated);
+    free(trail);
+    free(admin_t);
+    admin = NULL;
+}
+
 static int setup(void **state)
 {
     setenv("TESSERA_AUDIT_TIMEZONE", "UTC", 1);
@@ -614,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_after_a_merge_the_workers_allocated_on_the_duplicate_are_not_reported),
         cmocka_unit_test(test_a_third_partys_reads_are_judged_by_the_contract_in_force_when_they_read),
         cmocka_unit_test(test_roles_sent_again_in_another_order_are_not_a_move),
+        cmocka_unit_test(test_every_access_of_a_third_party_to_an_unrelated_case_is_found),
     };
     return cmocka_run_group_tests(tests, setup, testenv_group_teardown);
 }
