@@ -287,10 +287,28 @@ static int uses__conflict(tsr_event_t *ev, tsr_error_t *err)
     return rc;
 }
 
+/* Why an account was ended, as system support gave it, for the audit of leavers (who ended it and
+ * when are the trail's end-account entry). accounts.worker.changed, which says it ended, follows. */
+static int uses__ended(tsr_event_t *ev, tsr_error_t *err)
+{
+    Tsr__Accounts__WorkerEnded *m = (Tsr__Accounts__WorkerEnded *)tsr_unpack(
+        &tsr__accounts__worker_ended__descriptor, ev->event->payload.data, ev->event->payload.len, err);
+    if (m == NULL)
+        return -1;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, m->worker_id);
+    const char *p[2] = {id, m->reason};
+    int rc =
+        uses__exec(ev->conn, "UPDATE workers SET ended_reason = $2 WHERE worker_id = $1::bigint", 2, p, err);
+    tsr__accounts__worker_ended__free_unpacked(m, NULL);
+    return rc;
+}
+
 int audit_uses_wants_accounts_event(const Tsr__Envelope *ev)
 {
     return strcmp(ev->type, "accounts.worker.changed") == 0 ||
            strcmp(ev->type, "accounts.worker.signed-in") == 0 ||
+           strcmp(ev->type, "accounts.worker.ended") == 0 ||
            strcmp(ev->type, "accounts.conflict.declared") == 0;
 }
 
@@ -300,6 +318,8 @@ int audit_uses_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
         return uses__worker_changed(ev, err);
     if (strcmp(ev->event->type, "accounts.worker.signed-in") == 0)
         return uses__signed_in(ev, err);
+    if (strcmp(ev->event->type, "accounts.worker.ended") == 0)
+        return uses__ended(ev, err);
     if (strcmp(ev->event->type, "accounts.conflict.declared") == 0)
         return uses__conflict(ev, err);
     return 0;
@@ -657,8 +677,9 @@ static const char uses_third_party_sql[] =
 /* Accounts rather than accesses: the entry columns are those of the last use, if any. Movers: each
  * change of an account's teams or roles in the period, for the auditor to see that what the old ones
  * gave has ended; and each access, after a move, to a record then allocated to a team the worker had
- * left and to none of their teams now, nor to them. Leavers: each use of an account after it ended;
- * each third party's account still open after its contract ended. */
+ * left and to none of their teams now, nor to them. Leavers: each account ended in the period, who
+ * ended it (the trail's end-account entry, the finding's entry), when and why; each use of an account
+ * after it ended; each third party's account still open after its contract ended. */
 static const char uses_leavers_sql[] =
     "SELECT 'moved', CASE WHEN NOT " USES_SAME_ITEMS("o.team_ids", "h.team_ids") " THEN 'Moved on '"
     "   || to_char(h.from_at AT TIME ZONE $3, 'DD/MM/YYYY') || ' from '"
@@ -687,6 +708,18 @@ static const char uses_leavers_sql[] =
     " WHERE" USES_PERIOD " AND" USES_PERSON_ACCESS
     " AND " USES_ALLOCATED("a.team_id = ANY (o.team_ids) AND NOT a.team_id = ANY (h.team_ids)")
     " AND " USES_NOT_ALLOCATED("(a.worker_id = e.worker_id OR a.team_id = ANY (h.team_ids))")
+    " UNION ALL"
+    /* The account's last end-account entry says who ended it; the reason is kept from the event. */
+    " SELECT 'ended', 'Account ended on ' || to_char(w.ended_at AT TIME ZONE $3, 'DD/MM/YYYY \"at\" HH24:MI')"
+    "   || coalesce(' by ' || coalesce(nullif(b.name, ''), e.username) || ' (' || e.username || ')', '')"
+    "   || CASE WHEN w.ended_reason <> '' THEN ': ' || w.ended_reason ELSE '' END,"
+    " w.worker_id, w.username, w.name, coalesce(e.id, 0), (extract(epoch FROM w.ended_at) * 1000)::bigint,"
+    " coalesce(e.action, ''), coalesce(e.record_kind, ''), coalesce(e.record_id, 0), coalesce(e.summary, ''),"
+    " coalesce(e.reason, '')"
+    " FROM workers w LEFT JOIN LATERAL (SELECT x.* FROM entries x WHERE x.record_kind = 'worker'"
+    "   AND x.record_id = w.worker_id AND x.action = 'end-account' ORDER BY x.id DESC LIMIT 1) e ON true"
+    " LEFT JOIN workers b ON b.worker_id = e.worker_id"
+    " WHERE w.ended AND" USES_PERIOD_OF("w.ended_at")
     " UNION ALL"
     " SELECT 'used-after-leaving', 'Account ended on ' || to_char(w.ended_at AT TIME ZONE $3, 'DD/MM/YYYY')"
     "   || ' and used after it'," USES_ENTRY_COLUMNS

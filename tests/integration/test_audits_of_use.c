@@ -812,6 +812,99 @@ static void test_every_access_of_a_third_party_to_an_unrelated_case_is_found(voi
     admin = NULL;
 }
 
+/* The audit of movers and leavers listed no account ended in the period: six accounts ended through
+ * POST /api/v1/workers/{id}/end left it with one mover. Every account ended in the period is a finding
+ * now, saying when, who ended it and why, beside the movers. */
+static void test_every_account_ended_in_the_period_is_listed_with_who_ended_it_and_why(void **state)
+{
+    (void)state;
+    char *admin_t = testenv_login(testenv, "admin");
+    admin = admin_t;
+    char from[32], query[64], gail[32], gus[32], mia[32], sid[32], path[96], today[16], uk_today[16];
+    testenv_add_worker(testenv, admin, "gone.gail", "Gail Goodbody",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", gail);
+    testenv_add_worker(testenv, admin, "gone.gus", "Gus Gadabout",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", gus);
+    testenv_add_worker(testenv, admin, "moving.mia", "Mia Movewell",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"]", mia);
+    testenv_add_worker(testenv, admin, "support.sid", "Sid Supportman", "\"roles\":[\"system-support\"]",
+                       sid);
+    instant_now(from);
+    snprintf(query, sizeof(query), "from=%s", from);
+    /* A period before it all lists none of them. */
+    char *before = findings("leavers", "from=2020-01-01&to=2020-01-31");
+    assert_string_equal(before, "");
+    free(before);
+
+    snprintf(path, sizeof(path), "/api/v1/workers/%s", mia);
+    json_decref(testenv_call_json(testenv, admin, "PUT", path, "{\"teams\":[\"Early Help\"]}", 200));
+    testenv_end_worker(testenv, admin, gail, "Left the council");
+    char *t_sid = testenv_login(testenv, "support.sid");
+    testenv_end_worker(testenv, t_sid, gus, "Moved to another council");
+    free(t_sid);
+    wait_audit_sql("SELECT count(*) FROM audit.workers WHERE username IN ('gone.gail', 'gone.gus') AND ended",
+                   2);
+    assert_int_equal(testenv_wait_audit_caught_up(testenv, 10000), 0);
+
+    /* Theirs (the accounts of the tests before whose contract is over are still open). */
+    char expected[256];
+    snprintf(expected, sizeof(expected), "ended gone.gail %s\nended gone.gus %s\nmoved moving.mia -\n", gail,
+             gus);
+    char *all = findings("leavers", query), *theirs = calloc(strlen(all) + 1, 1);
+    for (char *line = strtok(all, "\n"); line; line = strtok(NULL, "\n"))
+        if (strstr(line, " gone.") != NULL || strstr(line, " moving.mia ") != NULL ||
+            strstr(line, " support.sid ") != NULL) {
+            strcat(theirs, line);
+            strcat(theirs, "\n");
+        }
+    if (strcmp(theirs, expected) != 0)
+        fail_msg("leavers found:\n%s\nexpected:\n%s", theirs, expected);
+    free(all);
+    free(theirs);
+    /* Each says when, who and why, and points at the trail's entry of the ending. */
+    testenv_sql_date(testenv, "current_date", today);
+    snprintf(uk_today, sizeof(uk_today), "%.2s/%.2s/%.4s", today + 8, today + 5, today);
+    json_t *leavers = report("leavers", query);
+    size_t i;
+    json_t *f;
+    int ended = 0;
+    json_array_foreach(json_object_get(leavers, "findings"), i, f)
+    {
+        if (strcmp(testenv_str(f, "finding"), "ended") != 0)
+            continue;
+        const char *username = testenv_str(json_object_get(f, "worker"), "username");
+        int is_gail = strcmp(username, "gone.gail") == 0;
+        char who[128], on[64];
+        snprintf(who, sizeof(who), "%s",
+                 is_gail ? " by Alex Admin (admin): Left the council"
+                         : " by Sid Supportman (support.sid): Moved to another council");
+        snprintf(on, sizeof(on), "Account ended on %s at ", uk_today);
+        const char *detail = testenv_str(f, "detail");
+        if (strncmp(detail, on, strlen(on)) != 0 || strstr(detail, who) == NULL ||
+            strcmp(detail + strlen(detail) - strlen(who), who) != 0)
+            fail_msg("the ending of %s says: %s", username, detail);
+        assert_string_equal(testenv_str(f, "action"), "end-account");
+        assert_string_equal(testenv_str(json_object_get(f, "record"), "kind"), "worker");
+        assert_true(testenv_str(f, "entry_id")[0] != '\0');
+        assert_true(json_is_string(json_object_get(f, "occurred_at")));
+        ended++;
+    }
+    assert_int_equal(ended, 2);
+    json_decref(leavers);
+
+    /* The batch tool's CSV has a line each. */
+    char args[256], csv[16384];
+    snprintf(args, sizeof(args), "audit report leavers --from %s --to %s --format csv", today, today);
+    assert_int_equal(testenv_run_tool(testenv, args, csv, sizeof(csv)), 0);
+    char *rows = lines_starting(csv, "ended,");
+    if (strstr(rows, "gone.gail") == NULL || strstr(rows, "gone.gus") == NULL ||
+        strstr(rows, "Left the council") == NULL)
+        fail_msg("the CSV's endings:\n%s", rows);
+    free(rows);
+    free(admin_t);
+    admin = NULL;
+}
+
 static int setup(void **state)
 {
     setenv("TESSERA_AUDIT_TIMEZONE", "UTC", 1);
@@ -831,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_a_third_partys_reads_are_judged_by_the_contract_in_force_when_they_read),
         cmocka_unit_test(test_roles_sent_again_in_another_order_are_not_a_move),
         cmocka_unit_test(test_every_access_of_a_third_party_to_an_unrelated_case_is_found),
+        cmocka_unit_test(test_every_account_ended_in_the_period_is_listed_with_who_ended_it_and_why),
     };
     return cmocka_run_group_tests(tests, setup, testenv_group_teardown);
 }
