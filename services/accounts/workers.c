@@ -567,11 +567,12 @@ int accounts_worker_prerequisites(tsr_call_t *call, tsr_error_t *err)
     char id[32];
     snprintf(id, sizeof(id), "%" PRIu64, in->worker_id);
     /* The update takes the worker's row lock; the account as it now stands goes to the gateway, which
-     * refuses the calls of the worker's sessions while a prerequisite no longer holds. */
+     * refuses the calls of the worker's sessions while a prerequisite no longer holds: in the reply,
+     * which it records before answering, and in the event. */
     if (accounts__set_prerequisites(call, id, in, "", err) != 0 ||
         accounts_account_publish(call, in->worker_id, err) != 0)
         return -1;
-    return workers__reply(call, id, err);
+    return accounts_account_reply(call, in->worker_id, err);
 }
 
 int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
@@ -607,7 +608,8 @@ int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
         return tsr_error_set(err, TSR_E_NOT_FOUND, "not_found", NULL,
                              "There is no open account with worker id %s.", id);
     }
-    /* The gateway ends the worker's sessions when it applies this event. */
+    /* The gateway ends the worker's sessions from the reply, before it answers, and again when it
+     * applies this event. */
     Tsr__Accounts__WorkerEnded ended = TSR__ACCOUNTS__WORKER_ENDED__INIT;
     ended.worker_id = in->worker_id;
     ended.username = PQgetvalue(res, 0, 0);
@@ -616,7 +618,7 @@ int accounts_worker_end(tsr_call_t *call, tsr_error_t *err)
     PQclear(res);
     if (rc != 0 || accounts_account_publish(call, in->worker_id, err) != 0)
         return -1;
-    return workers__reply(call, id, err);
+    return accounts_account_reply(call, in->worker_id, err);
 }
 
 /* A new password's rules (a new account's, a change, a reset), named as field; old (or NULL) is the

@@ -8,7 +8,6 @@
 #include "gateway.h"
 #include "addresses_routes.h"
 #include "people_routes.h"
-#include "worker_routes.h"
 #include "retention_routes.h"
 #include "workflow_routes.h"
 #include "accounts.pb-c.h"
@@ -441,7 +440,7 @@ void gw_allocation_end(gw_call_t *call)
 }
 
 /* ------------------------------------------------------------------------------------------------
- * Workers: access prerequisites and leavers (the accounts daemon)
+ * Workers: passwords and conflicts of interest (the accounts daemon)
  * ---------------------------------------------------------------------------------------------- */
 
 static void workers__done(gw_call_t *call, const char *daemon, const Tsr__Envelope *reply,
@@ -458,14 +457,6 @@ static void workers__done(gw_call_t *call, const char *daemon, const Tsr__Envelo
                              w->username, "roles", roles);
     tsr__accounts__worker__free_unpacked(w, NULL);
     gw_reply_json(call, 200, body);
-}
-
-void gw_worker_prerequisites(gw_call_t *call)
-{
-    Tsr__Accounts__WorkerPrerequisites req = TSR__ACCOUNTS__WORKER_PREREQUISITES__INIT;
-    if (gw_path_id(call, 0, &req.worker_id) != 0 || gw_prerequisites_read(call, call->body, "", &req) != 0)
-        return;
-    gw_call_daemon(call, "accounts", "accounts.worker.prerequisites", &req.base, workers__done);
 }
 
 void gw_worker_password_reset(gw_call_t *call)
@@ -495,18 +486,6 @@ void gw_session_password(gw_call_t *call)
     /* This session goes on; the worker's others end once accounts' event is applied. */
     req.keep_session_id = call->session_id;
     gw_call_daemon_timeout(call, "accounts", "accounts.password.change", &req.base, 15000, workers__done);
-}
-
-void gw_worker_end(gw_call_t *call)
-{
-    static const char *const fields[] = {"reason", NULL};
-    Tsr__Accounts__WorkerEnd req = TSR__ACCOUNTS__WORKER_END__INIT;
-    const char *reason;
-    if (gw_path_id(call, 0, &req.worker_id) != 0 || gw_json_check_object(call, fields) != 0 ||
-        gw_json_member_string(call, NULL, "reason", "reason", 1, &reason) != 0)
-        return;
-    req.reason = (char *)reason;
-    gw_call_daemon(call, "accounts", "accounts.worker.end", &req.base, workers__done);
 }
 
 /* ------------------------------------------------------------------------------------------------

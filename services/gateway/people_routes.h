@@ -22,8 +22,6 @@ void gw_person_merge(gw_call_t *call);
 void gw_case_note_add(gw_call_t *call);
 void gw_case_note_remove(gw_call_t *call);
 void gw_case_note_list(gw_call_t *call);
-void gw_worker_prerequisites(gw_call_t *call);
-void gw_worker_end(gw_call_t *call);
 void gw_conflict_declare(gw_call_t *call);
 
 void gw_involvement_add(gw_call_t *call);

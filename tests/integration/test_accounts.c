@@ -235,6 +235,72 @@ static void test_a_leavers_existing_token_stops_working(void **state)
     free(leaver);
 }
 
+/* The status and error code of token's call to the workview, asked once. */
+static long workview_status(const char *token, char code[64])
+{
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", token, NULL, NULL);
+    long status = r.status;
+    const char *c = json_string_value(json_object_get(json_object_get(r.json, "error"), "code"));
+    snprintf(code, 64, "%s", c ? c : "");
+    testenv_response_free(&r);
+    return status;
+}
+
+/* A leaver's end was answered before the gateway had applied it: the leaver's next call, made at
+ * once with the old token, went through in two tries of four. Now the end, and prerequisites recorded
+ * as lapsed or met again, hold in the gateway before the answer, as a mover's change does: the very
+ * next call meets them, with no wait. */
+static void test_an_ended_or_lapsed_account_is_refused_on_its_very_next_call(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char code[64], path[128];
+    for (int i = 0; i < 4; i++) {
+        char username[32], worker[32];
+        snprintf(username, sizeof(username), "quick.leaver%d", i);
+        testenv_add_worker(testenv, admin, username, "Quinn Leaverton",
+                           "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"]", worker);
+        char *token = testenv_login(testenv, username);
+        /* Found once, so that the gateway has the session in hand (and in its cache). */
+        assert_int_equal(workview_status(token, code), 200);
+        snprintf(path, sizeof(path), "/api/v1/workers/%s/end", worker);
+        json_t *ended =
+            testenv_call_json(testenv, admin, "POST", path, "{\"reason\":\"Left the council\"}", 200);
+        assert_string_equal(testenv_str(ended, "state"), "ended");
+        json_decref(ended);
+        if (workview_status(token, code) != 401)
+            fail_msg("try %d: the leaver's call straight after the end was not refused (%s)", i, code);
+        free(token);
+    }
+
+    char worker[32], today[16], met[256], lapsed[256];
+    testenv_add_worker(testenv, admin, "quick.lapse", "Quin Lapsley",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"]", worker);
+    testenv_sql_date(testenv, "current_date", today);
+    snprintf(met, sizeof(met),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\"}",
+             today, today, today);
+    snprintf(lapsed, sizeof(lapsed),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"aup_signed_on\":\"%s\"}", today,
+             today);
+    char *token = testenv_login(testenv, "quick.lapse");
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/prerequisites", worker);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(workview_status(token, code), 200);
+        json_t *account = testenv_call_json(testenv, admin, "PUT", path, lapsed, 200);
+        assert_string_equal(testenv_str(account, "state"), "training_not_done");
+        json_decref(account);
+        if (workview_status(token, code) != 403 || strcmp(code, "training_not_done") != 0)
+            fail_msg("try %d: the call straight after training was withdrawn was not refused (%s)", i, code);
+        json_decref(testenv_call_json(testenv, admin, "PUT", path, met, 200));
+        if (workview_status(token, code) != 200)
+            fail_msg("try %d: the call straight after training was recorded again was refused (%s)", i, code);
+    }
+    free(token);
+    free(admin);
+}
+
 static void test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file(void **state)
 {
     (void)state;
@@ -1442,6 +1508,7 @@ int main(void)
         cmocka_unit_test(
             test_a_dbs_check_of_one_barred_list_or_from_before_leave_does_not_let_an_account_be_used),
         cmocka_unit_test(test_a_leavers_existing_token_stops_working),
+        cmocka_unit_test(test_an_ended_or_lapsed_account_is_refused_on_its_very_next_call),
         cmocka_unit_test(
             test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file),
         cmocka_unit_test(test_a_daemon_not_in_demo_mode_refuses_demo_data_whatever_the_tools_setting),
