@@ -47,7 +47,7 @@ int accounts_actor_administers(const Tsr__Actor *actor)
     "  '') ELSE '' END,"                                                                                     \
     " CASE WHEN w.risk_assessment_approved THEN coalesce(to_char(" ACCOUNTS_RISK_ASSESSMENT_ENDS_SQL         \
     "  - 1, 'YYYY-MM-DD'), '') ELSE '' END,"                                                                 \
-    " coalesce(to_char(" ACCOUNTS_DBS_COVER_ENDS_SQL ", 'YYYY-MM-DD'), '')"
+    " coalesce(to_char(" ACCOUNTS_DBS_COVER_ENDS_SQL ", 'YYYY-MM-DD'), ''), " ACCOUNTS_REFUSAL_FACTS_SQL
 #define ACCOUNT_FROM                                                                                         \
     " FROM workers w LEFT JOIN workers m ON m.id = w.manager_id"                                             \
     " LEFT JOIN worker_contracts c ON c.worker_id = w.id"
@@ -81,8 +81,96 @@ enum {
     COL_RISK_ASSESSMENT_ON,
     COL_RISK_ASSESSMENT_UNTIL,
     COL_DBS_COVER_ENDS,
-    COL_COUNT
+    COL_REFUSAL_FACTS,
+    COL_COUNT = COL_REFUSAL_FACTS + ACCOUNTS_REFUSAL_FACTS
 };
+
+/* ------------------------------------------------------------------------------------------------
+ * Why an account may not be used, in words
+ * ---------------------------------------------------------------------------------------------- */
+
+/* The facts of ACCOUNTS_REFUSAL_FACTS_SQL, by their place after the first. */
+enum {
+    REFUSAL_STATE,
+    REFUSAL_DBS,
+    REFUSAL_CONTRACT_NAME,
+    REFUSAL_CONTRACT_END,
+    REFUSAL_RETURNED,
+    REFUSAL_DBS_BEFORE_RETURN,
+    REFUSAL_BARRED_LISTS,
+    REFUSAL_RISK_ASSESSMENT_ON
+};
+
+int accounts_refusal_words(const PGresult *r, int row, int first, char *words, size_t size, const char **code)
+{
+#define FACT(n) PQgetvalue(r, row, first + (n))
+    const char *state = FACT(REFUSAL_STATE), *dbs = FACT(REFUSAL_DBS);
+    words[0] = '\0';
+    *code = NULL;
+    if (strcmp(state, "active") == 0)
+        return 0;
+    *code = strcmp(state, "ended") == 0 ? "account_ended" : state;
+    if (strcmp(state, "ended") == 0)
+        snprintf(words, size,
+                 "This account has ended. If you have moved role or returned, ask your manager to request a "
+                 "new account from system support.");
+    else if (strcmp(state, "contract_ended") == 0)
+        snprintf(words, size,
+                 "This account was for the contract '%s', which ended on %s, so it can no longer be used. If "
+                 "the contract has been extended, ask system support to record its new end date.",
+                 FACT(REFUSAL_CONTRACT_NAME), FACT(REFUSAL_CONTRACT_END));
+    else if (strcmp(state, "dbs_out_of_date") == 0 && FACT(REFUSAL_RISK_ASSESSMENT_ON)[0] != '\0')
+        snprintf(words, size,
+                 "The HR-approved risk assessment of %s covered a pending enhanced DBS check for 3 months, "
+                 "which have passed, and no valid DBS check is recorded, so this account cannot be used. Ask "
+                 "your manager to send the new check to system support.",
+                 FACT(REFUSAL_RISK_ASSESSMENT_ON));
+    else if (strcmp(state, "dbs_out_of_date") == 0 && strcmp(FACT(REFUSAL_DBS_BEFORE_RETURN), "t") == 0)
+        snprintf(words, size,
+                 "You came back from parental leave or a career break on %s, and an enhanced DBS check is "
+                 "renewed after such leave: yours (dated %s) was done before it, so this account cannot be "
+                 "used until a new check is recorded. Ask your manager to have it renewed and sent to system "
+                 "support, or to have HR approve a risk assessment while it is pending.",
+                 FACT(REFUSAL_RETURNED), dbs);
+    else if (strcmp(state, "dbs_out_of_date") == 0 && dbs[0] != '\0')
+        snprintf(words, size,
+                 "Your enhanced DBS check (dated %s) is more than 3 years old, and it is renewed every 3 "
+                 "years, so this account cannot be used until a new check is recorded. Ask your manager to "
+                 "have it renewed and sent to system support, or to have HR approve a risk assessment while "
+                 "the new check is pending.",
+                 dbs);
+    else if (strcmp(state, "dbs_out_of_date") == 0)
+        snprintf(
+            words, size,
+            "No enhanced DBS check is recorded for you (they are renewed every 3 years), so this account "
+            "cannot be used. Ask your manager to send it to system support, or to have HR approve a "
+            "risk assessment while it is pending.");
+    else if (strcmp(state, "dbs_barred_list_missing") == 0)
+        snprintf(
+            words, size,
+            "Your enhanced DBS check (dated %s) is recorded as checking the %s barred list only; it must "
+            "check both the adults' and the children's, so this account cannot be used. Ask your manager "
+            "to have it done, or to have HR approve a risk assessment while it is pending.",
+            dbs, strcmp(FACT(REFUSAL_BARRED_LISTS), "children") == 0 ? "children's" : "adults'");
+    else if (strcmp(state, "training_not_done") == 0)
+        snprintf(words, size,
+                 "Your training in the system is not recorded as done, so this account cannot be used yet. "
+                 "Ask your manager to book it with Learning and Development (e-learning, a course or a "
+                 "competency test); once you have done it, system support record it and the account can be "
+                 "used.");
+    else if (strcmp(state, "aup_not_signed") == 0)
+        snprintf(words, size,
+                 "The acceptable-use policy, the rules for using the system and its records, is not recorded "
+                 "as signed by you, so this account cannot be used yet. Ask system support for it; once they "
+                 "record that you have signed it, the account can be used.");
+    else
+        snprintf(words, size,
+                 "This account cannot be used while an access prerequisite is not recorded as met (%s). Ask "
+                 "system support what is missing.",
+                 state);
+#undef FACT
+    return 1;
+}
 
 /* ------------------------------------------------------------------------------------------------
  * A pool for one reading: the messages point into it and into the PGresults, and all of it goes
@@ -186,6 +274,10 @@ static void account__fill_detail(account_set_t *set, int row, Tsr__Accounts__Wor
     a->dbs_renewal_due = PQgetvalue(r, row, COL_DBS_RENEWAL);
     a->risk_assessment_until = PQgetvalue(r, row, COL_RISK_ASSESSMENT_UNTIL);
     a->dbs_cover_ends = PQgetvalue(r, row, COL_DBS_COVER_ENDS);
+    char words[ACCOUNTS_REFUSAL_WORDS_MAX];
+    const char *code;
+    accounts_refusal_words(r, row, COL_REFUSAL_FACTS, words, sizeof(words), &code);
+    a->refusal = account__strdup(pool, words);
     if (strcmp(PQgetvalue(r, row, COL_THIRD_PARTY), "t") == 0) {
         Tsr__Accounts__WorkerContract *c = account__alloc(pool, 1, sizeof(*c));
         const char *people = PQgetvalue(r, row, COL_CONTRACT_PEOPLE);
@@ -396,6 +488,7 @@ static int account__publish(tsr_call_t *call, uint64_t worker_id, int republishe
      * refused: when one is recorded as lapsed (this state), and on the day the DBS check runs out. */
     changed.state = a->state;
     changed.dbs_renewal_due = a->dbs_cover_ends;
+    changed.refusal = a->refusal;
     if (a->contract != NULL) {
         changed.third_party = 1;
         changed.contract_name = a->contract->name;

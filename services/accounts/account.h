@@ -53,6 +53,30 @@
     " WHEN w.aup_signed_on IS NULL THEN 'aup_not_signed'"                                                    \
     " ELSE 'active' END"
 
+/* The facts an account's refusal is worded from (accounts_refusal_words), over workers w and
+ * worker_contracts c, in this order: its state (ACCOUNTS_STATE_SQL), the DBS check's date, the
+ * contract's name and end, the return from leave, whether the check was done before it, the barred
+ * lists the check included, and the day a risk assessment still recorded was approved; days as
+ * dd/mm/yyyy, as the worker reads them on every page. */
+#define ACCOUNTS_REFUSAL_FACTS_SQL                                                                           \
+    ACCOUNTS_STATE_SQL ", coalesce(to_char(w.dbs_checked_on, 'DD/MM/YYYY'), ''), coalesce(c.name, ''),"      \
+                       " coalesce(to_char(c.end_date, 'DD/MM/YYYY'), ''),"                                   \
+                       " coalesce(to_char(w.returned_from_leave_on, 'DD/MM/YYYY'), ''),"                     \
+                       " coalesce(w.dbs_checked_on < w.returned_from_leave_on, false), w.dbs_barred_lists,"  \
+                       " CASE WHEN w.risk_assessment_approved THEN"                                          \
+                       "  coalesce(to_char(w.risk_assessment_approved_on, 'DD/MM/YYYY'), '') ELSE '' END"
+#define ACCOUNTS_REFUSAL_FACTS 8
+/* The longest refusal: an error's message (tsr_error_t) holds it whole. */
+#define ACCOUNTS_REFUSAL_WORDS_MAX 512
+
+/* Why the account whose facts (ACCOUNTS_REFUSAL_FACTS_SQL) begin at column first of row r may not be
+ * used now, in words for its worker: what stops it, why, and whom to ask to put it right. The same
+ * words answer a sign-in and, published with the account, the calls of a session already open. 1
+ * with the words (at most size bytes) and the API's code at *code (account_ended, else the state),
+ * or 0 with words "" when the account may be used. */
+int accounts_refusal_words(const PGresult *r, int row, int first, char *words, size_t size,
+                           const char **code);
+
 /* The roles that administer accounts; "system" is the suite's own import and batch jobs. */
 extern const char *const accounts_administrators[];
 /* Whether the actor is one of them. */

@@ -338,18 +338,13 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
         free(username);
         return -1;
     }
-    PGresult *res = tsr_db_exec(
-        call->conn,
-        "SELECT w.id, w.password_hash, " ACCOUNTS_STATE_SQL ","
-        " coalesce(to_char(w.dbs_checked_on, 'DD/MM/YYYY'), ''), coalesce(c.name, ''),"
-        " coalesce(to_char(c.end_date, 'DD/MM/YYYY'), ''),"
-        " coalesce(to_char(w.returned_from_leave_on, 'DD/MM/YYYY'), ''),"
-        " w.dbs_checked_on < w.returned_from_leave_on, w.dbs_barred_lists,"
-        " CASE WHEN w.risk_assessment_approved THEN coalesce(to_char(w.risk_assessment_approved_on,"
-        "  'DD/MM/YYYY'), '') ELSE '' END, " ACCOUNTS_SERVICE_ACCOUNT_SQL ", w.long_password"
-        " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
-        " WHERE w.username = $1",
-        1, params, err);
+    /* The facts of a refusal from column 2; whether a service account's, and its password long, after. */
+    PGresult *res = tsr_db_exec(call->conn,
+                                "SELECT w.id, w.password_hash, " ACCOUNTS_REFUSAL_FACTS_SQL
+                                ", " ACCOUNTS_SERVICE_ACCOUNT_SQL ", w.long_password"
+                                " FROM workers w LEFT JOIN worker_contracts c ON c.worker_id = w.id"
+                                " WHERE w.username = $1",
+                                1, params, err);
     if (res == NULL) {
         free(username);
         return -1;
@@ -359,8 +354,8 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
     int verified = crypto_pwhash_str_verify(hash, in->password, strlen(in->password)) == 0;
     /* A service account whose password was set a generated secret is not paused: guessing it is no
      * risk, and a stranger's wrong passwords would otherwise stop its service. */
-    int service = found && strcmp(PQgetvalue(res, 0, 10), "t") == 0;
-    int unpausable = service && strcmp(PQgetvalue(res, 0, 11), "t") == 0;
+    int service = found && strcmp(PQgetvalue(res, 0, 2 + ACCOUNTS_REFUSAL_FACTS), "t") == 0;
+    int unpausable = service && strcmp(PQgetvalue(res, 0, 3 + ACCOUNTS_REFUSAL_FACTS), "t") == 0;
     if (!found || !verified) {
         PQclear(res);
         int paused = workers__password_failed(call, username, unpausable, err);
@@ -390,66 +385,10 @@ int accounts_authenticate(tsr_call_t *call, tsr_error_t *err)
         return -1;
     }
     /* The password was right: now, and only now, say why the account may not be used. */
-    const char *state = PQgetvalue(res, 0, 2), *dbs = PQgetvalue(res, 0, 3);
-    int refused = 0;
-    if (strcmp(state, "ended") == 0) {
-        refused =
-            tsr_error_set(err, TSR_E_FORBIDDEN, "account_ended", NULL,
-                          "This account has ended. If you have moved role or returned, ask your manager to "
-                          "request a new account from system support.");
-    } else if (strcmp(state, "contract_ended") == 0) {
-        refused =
-            tsr_error_set(err, TSR_E_FORBIDDEN, "contract_ended", NULL,
-                          "This account was for the contract '%s', which ended on %s, so it can no longer "
-                          "be used. If the contract has been extended, ask system support to record its "
-                          "new end date.",
-                          PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
-    } else if (strcmp(state, "dbs_out_of_date") == 0) {
-        if (PQgetvalue(res, 0, 9)[0] != '\0')
-            refused = tsr_error_set(
-                err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
-                "The HR-approved risk assessment of %s covered a pending enhanced DBS check for 3 months, "
-                "which have passed, and no valid DBS check is recorded, so this account cannot be used. Ask "
-                "your manager to send the new check to system support.",
-                PQgetvalue(res, 0, 9));
-        else if (strcmp(PQgetvalue(res, 0, 7), "t") == 0)
-            refused = tsr_error_set(
-                err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
-                "You came back from parental leave or a career break on %s, and your enhanced DBS check "
-                "(dated %s) was done before it, so this account cannot be used until it is renewed. Ask "
-                "your manager to renew it, or to have HR approve a risk assessment while it is pending.",
-                PQgetvalue(res, 0, 6), dbs);
-        else if (dbs[0] != '\0')
-            refused =
-                tsr_error_set(err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
-                              "Your enhanced DBS check (dated %s) is more than 3 years old, so this account "
-                              "cannot be used. Ask your manager to renew it, or to have HR approve a risk "
-                              "assessment while the new check is pending.",
-                              dbs);
-        else
-            refused = tsr_error_set(
-                err, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
-                "No enhanced DBS check is recorded for you (they are renewed every 3 years), so "
-                "this account cannot be used. Ask your manager to send it to system support.");
-    } else if (strcmp(state, "dbs_barred_list_missing") == 0) {
-        refused = tsr_error_set(
-            err, TSR_E_FORBIDDEN, "dbs_barred_list_missing", NULL,
-            "Your enhanced DBS check (dated %s) is recorded as checking the %s barred list only; it must "
-            "check both the adults' and the children's, so this account cannot be used. Ask your manager "
-            "to have it done, or to have HR approve a risk assessment while it is pending.",
-            dbs, strcmp(PQgetvalue(res, 0, 8), "children") == 0 ? "children's" : "adults'");
-    } else if (strcmp(state, "training_not_done") == 0) {
-        refused = tsr_error_set(
-            err, TSR_E_FORBIDDEN, "training_not_done", NULL,
-            "Your training in the system is not recorded as done; this account can be used once "
-            "it is.");
-    } else if (strcmp(state, "aup_not_signed") == 0) {
-        refused =
-            tsr_error_set(err, TSR_E_FORBIDDEN, "aup_not_signed", NULL,
-                          "You have not signed the acceptable-use policy; this account can be used once you "
-                          "have.");
-    }
-    if (refused != 0) {
+    char words[ACCOUNTS_REFUSAL_WORDS_MAX];
+    const char *code;
+    if (accounts_refusal_words(res, 0, 2, words, sizeof(words), &code)) {
+        tsr_error_set(err, TSR_E_FORBIDDEN, code, NULL, "%s", words);
         PQclear(res);
         return -1;
     }

@@ -185,6 +185,7 @@ typedef struct {
     const char *contract_end_date; /* YYYY-MM-DD, NULL for council staff */
     const char *state;             /* what signing in would meet now ("" or NULL: not known) */
     const char *dbs_renewal_due;   /* YYYY-MM-DD: the DBS check out of date from then; "" or NULL none */
+    const char *refusal;           /* why it may not be used, in sign-in's words; "" or NULL: none */
 } gw_account_t;
 /* Records the account for the worker's sessions, unless a newer version is already held; a
  * leaver's sessions end. For the accounts events and for the reply to a change made through the

@@ -236,6 +236,8 @@ typedef struct {
     char contract_name[210];
     char contract_end[16];
     char dbs_due[16];
+    /* A lapsed prerequisite's refusal in accounts' words, those signing in answers with. */
+    char words[512];
 } session_lookup_t;
 
 /* Sessions found lately, so that a worker's next calls within gateway.session_cache_ms (1 s by default;
@@ -315,6 +317,9 @@ static int session__cache_find(session_lookup_t *s)
  * reckons them when it refuses a sign-in (tsr_prerequisites.h): the two stop on the same day. */
 #define SESSION_CONTRACT_OVER_SQL TSR_PREREQ_CONTRACT_OVER_SQL("x.end_date")
 #define SESSION_DBS_DUE_HAS_COME_SQL TSR_PREREQ_HAS_COME_SQL("x.dbs_due")
+/* Whether accounts last announced the account (a) with a prerequisite recorded as lapsed. */
+#define SESSION_LAPSED_SQL                                                                                   \
+    "a.state IN ('dbs_out_of_date', 'dbs_barred_list_missing', 'training_not_done', 'aup_not_signed')"
 
 static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
 {
@@ -335,11 +340,11 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
         " s.last_seen_at < now() - interval '1 minute',"
         " array_to_string(coalesce(a.team_names, s.team_names), E'\\n'),"
         " CASE WHEN " SESSION_CONTRACT_OVER_SQL " THEN 'contract_ended'"
-        "  WHEN a.state IN ('dbs_out_of_date', 'dbs_barred_list_missing', 'training_not_done',"
-        "   'aup_not_signed') THEN a.state"
+        "  WHEN " SESSION_LAPSED_SQL " THEN a.state"
         "  WHEN " SESSION_DBS_DUE_HAS_COME_SQL " THEN 'dbs_out_of_date' ELSE '' END,"
         " coalesce(x.name, ''), coalesce(to_char(x.end_date, 'DD/MM/YYYY'), ''),"
-        " coalesce(to_char(x.dbs_due, 'DD/MM/YYYY'), '')"
+        " coalesce(to_char(x.dbs_due, 'DD/MM/YYYY'), ''), CASE WHEN " SESSION_LAPSED_SQL " THEN a.refusal"
+        "  ELSE '' END"
         " FROM sessions s LEFT JOIN worker_accounts a ON a.worker_id = s.worker_id,"
         " LATERAL (SELECT CASE WHEN a.worker_id IS NULL THEN s.contract_name ELSE a.contract_name END,"
         "                 CASE WHEN a.worker_id IS NULL THEN s.contract_end_date ELSE a.contract_end_date "
@@ -364,6 +369,7 @@ static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
         snprintf(s->contract_name, sizeof(s->contract_name), "%s", PQgetvalue(res, 0, 9));
         snprintf(s->contract_end, sizeof(s->contract_end), "%s", PQgetvalue(res, 0, 10));
         snprintf(s->dbs_due, sizeof(s->dbs_due), "%s", PQgetvalue(res, 0, 11));
+        snprintf(s->words, sizeof(s->words), "%s", PQgetvalue(res, 0, 12));
         if (strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
             const char *id[1] = {PQgetvalue(res, 0, 0)};
             PGresult *touched = tsr_db_exec(
@@ -455,9 +461,11 @@ static int session__service_may(gw_call_t *call)
     return 0;
 }
 
-/* A session whose account may no longer be used: the sign-in's refusal, in the same words where the
- * gateway knows them. The session is not ended: once the prerequisite is recorded again (a new DBS
- * check, the contract extended) its calls go through again. */
+/* A session whose account may no longer be used: the sign-in's refusal. A prerequisite recorded as
+ * lapsed is answered in accounts' own words for it (what stops the account, why, and whom to ask),
+ * the very words signing in now gets; a contract past its end and a DBS check whose day has come, which
+ * the gateway judges by the day, in its own. The session is not ended: once the prerequisite is
+ * recorded again (a new DBS check, the contract extended) its calls go through again. */
 static void session__refuse(gw_call_t *call, const session_lookup_t *s)
 {
     if (strcmp(s->refusal, "contract_ended") == 0)
@@ -465,30 +473,20 @@ static void session__refuse(gw_call_t *call, const session_lookup_t *s)
                 "This account was for the contract '%s', which ended on %s, so it can no longer be used. "
                 "If the contract has been extended, ask system support to record its new end date.",
                 s->contract_name, s->contract_end);
+    else if (s->words[0] != '\0')
+        gw_fail(call, TSR_E_FORBIDDEN, s->refusal, NULL, "%s", s->words);
     else if (strcmp(s->refusal, "dbs_out_of_date") == 0 && s->dbs_due[0] != '\0')
         gw_fail(call, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
                 "Your enhanced DBS check was due for renewal on %s, so this account cannot be used until a "
-                "new one is recorded. Ask your manager to renew it, or to have HR approve a risk assessment "
-                "while the new check is pending.",
+                "new one is recorded. Ask your manager to have it renewed and sent to system support, or to "
+                "have HR approve a risk assessment while the new check is pending.",
                 s->dbs_due);
-    else if (strcmp(s->refusal, "dbs_out_of_date") == 0)
-        gw_fail(call, TSR_E_FORBIDDEN, "dbs_out_of_date", NULL,
-                "Your enhanced DBS check is no longer recorded as valid, so this account cannot be used "
-                "until a new one is recorded. Ask your manager to renew it, or to have HR approve a risk "
-                "assessment while the new check is pending.");
-    else if (strcmp(s->refusal, "dbs_barred_list_missing") == 0)
-        gw_fail(call, TSR_E_FORBIDDEN, "dbs_barred_list_missing", NULL,
-                "Your enhanced DBS check is not recorded as checking both the adults' and the children's "
-                "barred lists, so this account cannot be used. Ask your manager to have it done, or to have "
-                "HR approve a risk assessment while it is pending.");
-    else if (strcmp(s->refusal, "training_not_done") == 0)
-        gw_fail(call, TSR_E_FORBIDDEN, "training_not_done", NULL,
-                "Your training in the system is no longer recorded as done; this account can be used once "
-                "it is.");
     else
-        gw_fail(call, TSR_E_FORBIDDEN, "aup_not_signed", NULL,
-                "The acceptable-use policy is no longer recorded as signed by you; this account can be used "
-                "once it is.");
+        /* Announced before accounts gave its words (tessera accounts republish brings them). */
+        gw_fail(call, TSR_E_FORBIDDEN, s->refusal, NULL,
+                "This account cannot be used while an access prerequisite is not recorded as met (%s). Ask "
+                "system support what is missing.",
+                s->refusal);
 }
 
 static void session__looked_up(void *arg, int rc, const tsr_error_t *err)
@@ -613,7 +611,7 @@ int gw_sessions_remember_account(PGconn *conn, const gw_account_t *account, tsr_
         tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory recording an account.");
         goto done;
     }
-    const char *params[11] = {
+    const char *params[12] = {
         id,
         account->name,
         roles_text,
@@ -624,24 +622,25 @@ int gw_sessions_remember_account(PGconn *conn, const gw_account_t *account, tsr_
         account->contract_end_date,
         version,
         account->state ? account->state : "",
-        account->dbs_renewal_due && account->dbs_renewal_due[0] ? account->dbs_renewal_due : NULL};
+        account->dbs_renewal_due && account->dbs_renewal_due[0] ? account->dbs_renewal_due : NULL,
+        account->refusal ? account->refusal : ""};
     /* Team ids and names are kept in step: element i of each is the same team. The reply to a change
      * and its event may arrive in either order; the older of the two changes nothing. */
     PGresult *res = tsr_db_exec(
         conn,
         "INSERT INTO worker_accounts (worker_id, display_name, roles, team_ids, team_names, ended,"
-        " contract_name, contract_end_date, version, state, dbs_renewal_due) VALUES ($1::bigint, $2,"
+        " contract_name, contract_end_date, version, state, dbs_renewal_due, refusal) VALUES ($1::bigint, $2,"
         " ARRAY(SELECT e FROM jsonb_array_elements_text($3::jsonb) WITH ORDINALITY AS x (e, n) ORDER BY n),"
         " ARRAY(SELECT e::bigint FROM jsonb_array_elements_text($4::jsonb) WITH ORDINALITY AS x (e, n)"
         "       ORDER BY n),"
         " ARRAY(SELECT e FROM jsonb_array_elements_text($5::jsonb) WITH ORDINALITY AS x (e, n) ORDER BY n),"
-        " $6::boolean, $7, $8::date, $9::bigint, $10, $11::date)"
+        " $6::boolean, $7, $8::date, $9::bigint, $10, $11::date, $12)"
         " ON CONFLICT (worker_id) DO UPDATE SET display_name = EXCLUDED.display_name, roles = EXCLUDED.roles,"
         " team_ids = EXCLUDED.team_ids, team_names = EXCLUDED.team_names, ended = EXCLUDED.ended,"
         " contract_name = EXCLUDED.contract_name, contract_end_date = EXCLUDED.contract_end_date,"
         " version = EXCLUDED.version, state = EXCLUDED.state, dbs_renewal_due = EXCLUDED.dbs_renewal_due,"
-        " changed_at = now() WHERE worker_accounts.version < EXCLUDED.version",
-        11, params, err);
+        " refusal = EXCLUDED.refusal, changed_at = now() WHERE worker_accounts.version < EXCLUDED.version",
+        12, params, err);
     if (res == NULL)
         goto done;
     PQclear(res);
@@ -686,7 +685,8 @@ static int sessions__apply_changed(tsr_event_t *ev, tsr_error_t *err)
                             .contract_name = c->third_party ? c->contract_name : NULL,
                             .contract_end_date = c->third_party ? c->contract_end_date : NULL,
                             .state = c->state,
-                            .dbs_renewal_due = c->dbs_renewal_due};
+                            .dbs_renewal_due = c->dbs_renewal_due,
+                            .refusal = c->refusal};
     int rc = gw_sessions_remember_account(ev->conn, &account, err);
     tsr__accounts__worker_changed__free_unpacked(c, NULL);
     return rc;

@@ -158,7 +158,8 @@ static int worker_routes__remember(PGconn *conn, void *arg, tsr_error_t *err)
                             .contract_name = a->contract ? a->contract->name : NULL,
                             .contract_end_date = a->contract ? a->contract->end_date : NULL,
                             .state = a->state,
-                            .dbs_renewal_due = a->dbs_cover_ends};
+                            .dbs_renewal_due = a->dbs_cover_ends,
+                            .refusal = a->refusal};
     return gw_sessions_remember_account(conn, &account, err);
 }
 

@@ -904,6 +904,87 @@ static void test_a_session_already_signed_in_stops_working_when_a_prerequisite_l
     free(admin);
 }
 
+/* The message of r's error (a copy, freed by the caller). */
+static char *error_message_of(const testenv_response_t *r)
+{
+    const char *m = json_string_value(json_object_get(json_object_get(r->json, "error"), "message"));
+    return strdup(m ? m : "");
+}
+
+/* The refusal met by token's next call once it is refused, and by signing in as username: the same
+ * code and the same words, which must hold every one of want (NULL-ended). */
+static void assert_refused_alike(const char *token, const char *username, const char *code,
+                                 const char *const *want)
+{
+    char got[64];
+    assert_int_equal(workview_status(token, got), 403);
+    assert_string_equal(got, code);
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", token, NULL, NULL);
+    char *on_call = error_message_of(&r);
+    testenv_response_free(&r);
+    sign_in(username, &r);
+    testenv_assert_error(&r, 403, code);
+    char *on_sign_in = error_message_of(&r);
+    testenv_response_free(&r);
+    if (strcmp(on_call, on_sign_in) != 0)
+        fail_msg("a session's call and signing in said different things:\n%s\n%s", on_call, on_sign_in);
+    for (const char *const *w = want; *w != NULL; w++)
+        if (strstr(on_call, *w) == NULL)
+            fail_msg("the refusal (%s) does not say '%s': %s", code, *w, on_call);
+    free(on_call);
+    free(on_sign_in);
+}
+
+/* A worker back from parental leave was told by a session's calls only that "your enhanced DBS check
+ * is no longer recorded as valid", not that the return was why; training not done said "this account
+ * can be used once it is", with no one to ask. Each refusal now says what stops the account, why, and
+ * whom to ask, in the same words at sign-in and on a session's calls (accounts words them once). */
+static void test_a_refusal_says_why_and_whom_to_ask_alike_at_sign_in_and_on_a_sessions_calls(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char worker[32], today[16], yesterday[16], today_uk[16], yesterday_uk[16], body[512];
+    testenv_add_worker(testenv, admin, "why.wyn", "Wyn Whyte",
+                       "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"]", worker);
+    testenv_sql_date(testenv, "current_date", today);
+    testenv_sql_date(testenv, "current_date - 1", yesterday);
+    /* As the worker reads a date: dd/mm/yyyy. */
+    snprintf(today_uk, sizeof(today_uk), "%.2s/%.2s/%.4s", today + 8, today + 5, today);
+    snprintf(yesterday_uk, sizeof(yesterday_uk), "%.2s/%.2s/%.4s", yesterday + 8, yesterday + 5, yesterday);
+    char *token = testenv_login(testenv, "why.wyn");
+
+    /* Back from leave today, the DBS check of yesterday: the return is the reason, and it says so. */
+    dbs_recorded(admin, worker, yesterday, "both", today);
+    const char *leave[] = {"came back from parental leave or a career break on",
+                           today_uk,
+                           yesterday_uk,
+                           "renewed after such leave",
+                           "Ask your manager",
+                           "system support",
+                           NULL};
+    assert_refused_alike(token, "why.wyn", "dbs_out_of_date", leave);
+
+    /* Training not recorded: who books it, and who records it. */
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"aup_signed_on\":\"%s\"}", today,
+             today);
+    set_prerequisites(admin, worker, body, 200);
+    const char *training[] = {"training in the system is not recorded as done", "Learning and Development",
+                              "system support record it", NULL};
+    assert_refused_alike(token, "why.wyn", "training_not_done", training);
+
+    /* The acceptable-use policy not signed: whom to ask. */
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\"}",
+             today, today);
+    set_prerequisites(admin, worker, body, 200);
+    const char *aup[] = {"acceptable-use policy", "not recorded as signed by you", "Ask system support",
+                         NULL};
+    assert_refused_alike(token, "why.wyn", "aup_not_signed", aup);
+    free(token);
+    free(admin);
+}
+
 /* F7: system support could end an administrator's account (everything else about it is an admin's
  * to change), and the documented recovery, the tool run again with that username, said the ended
  * account "can sign in" when it could not, and took its team away. */
@@ -1518,6 +1599,7 @@ int main(void)
         cmocka_unit_test(test_ten_wrong_passwords_in_a_row_pause_sign_in_under_that_username),
         cmocka_unit_test(test_a_worker_changes_their_password_and_support_reset_a_forgotten_one),
         cmocka_unit_test(test_a_session_already_signed_in_stops_working_when_a_prerequisite_lapses),
+        cmocka_unit_test(test_a_refusal_says_why_and_whom_to_ask_alike_at_sign_in_and_on_a_sessions_calls),
         cmocka_unit_test(
             test_only_an_admin_ends_an_admins_account_and_the_tool_says_an_ended_one_stays_ended),
         cmocka_unit_test(test_no_one_changes_their_own_roles_and_only_an_admin_makes_an_auditor),
