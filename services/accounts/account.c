@@ -47,7 +47,8 @@ int accounts_actor_administers(const Tsr__Actor *actor)
     "  '') ELSE '' END,"                                                                                     \
     " CASE WHEN w.risk_assessment_approved THEN coalesce(to_char(" ACCOUNTS_RISK_ASSESSMENT_ENDS_SQL         \
     "  - 1, 'YYYY-MM-DD'), '') ELSE '' END,"                                                                 \
-    " coalesce(to_char(" ACCOUNTS_DBS_COVER_ENDS_SQL ", 'YYYY-MM-DD'), ''), " ACCOUNTS_REFUSAL_FACTS_SQL
+    " coalesce(to_char(" ACCOUNTS_DBS_COVER_ENDS_SQL ", 'YYYY-MM-DD'), ''),"                                 \
+    " coalesce(to_char(w.conflicts_declared_on, 'YYYY-MM-DD'), ''), " ACCOUNTS_REFUSAL_FACTS_SQL
 #define ACCOUNT_FROM                                                                                         \
     " FROM workers w LEFT JOIN workers m ON m.id = w.manager_id"                                             \
     " LEFT JOIN worker_contracts c ON c.worker_id = w.id"
@@ -81,6 +82,7 @@ enum {
     COL_RISK_ASSESSMENT_ON,
     COL_RISK_ASSESSMENT_UNTIL,
     COL_DBS_COVER_ENDS,
+    COL_CONFLICTS_DECLARED,
     COL_REFUSAL_FACTS,
     COL_COUNT = COL_REFUSAL_FACTS + ACCOUNTS_REFUSAL_FACTS
 };
@@ -163,6 +165,13 @@ int accounts_refusal_words(const PGresult *r, int row, int first, char *words, s
                  "The acceptable-use policy, the rules for using the system and its records, is not recorded "
                  "as signed by you, so this account cannot be used yet. Ask system support for it; once they "
                  "record that you have signed it, the account can be used.");
+    else if (strcmp(state, "conflicts_not_declared") == 0)
+        snprintf(words, size,
+                 "Your declaration of any conflict of interest is not recorded: whether anyone you know "
+                 "(family, friends, neighbours) may be on the system, so that their records can be "
+                 "restricted. This account cannot be used until it is, even if there is no one. Tell system "
+                 "support who, or that there is no one; once they record your declaration, the account can "
+                 "be used.");
     else
         snprintf(words, size,
                  "This account cannot be used while an access prerequisite is not recorded as met (%s). Ask "
@@ -269,6 +278,7 @@ static void account__fill_detail(account_set_t *set, int row, Tsr__Accounts__Wor
         pre->dbs_barred_lists = PQgetvalue(r, row, COL_BARRED_LISTS);
         pre->returned_from_leave_on = PQgetvalue(r, row, COL_RETURNED_FROM_LEAVE);
         pre->risk_assessment_approved_on = PQgetvalue(r, row, COL_RISK_ASSESSMENT_ON);
+        pre->conflicts_declared_on = PQgetvalue(r, row, COL_CONFLICTS_DECLARED);
         a->prerequisites = pre;
     }
     a->dbs_renewal_due = PQgetvalue(r, row, COL_DBS_RENEWAL);

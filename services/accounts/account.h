@@ -51,6 +51,7 @@
     "   THEN 'dbs_barred_list_missing'"                                                                      \
     " WHEN w.training_completed_on IS NULL THEN 'training_not_done'"                                         \
     " WHEN w.aup_signed_on IS NULL THEN 'aup_not_signed'"                                                    \
+    " WHEN w.conflicts_declared_on IS NULL THEN 'conflicts_not_declared'"                                    \
     " ELSE 'active' END"
 
 /* The facts an account's refusal is worded from (accounts_refusal_words), over workers w and

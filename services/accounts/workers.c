@@ -417,10 +417,11 @@ static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
                                        const Tsr__Accounts__WorkerPrerequisites *p, const char *prefix,
                                        tsr_error_t *err)
 {
-    const char *dates[3][2] = {{p->dbs_checked_on, "dbs_checked_on"},
-                               {p->training_completed_on, "training_completed_on"},
-                               {p->aup_signed_on, "aup_signed_on"}};
-    for (int i = 0; i < 3; i++) {
+    const char *dates[][2] = {{p->dbs_checked_on, "dbs_checked_on"},
+                              {p->training_completed_on, "training_completed_on"},
+                              {p->aup_signed_on, "aup_signed_on"},
+                              {p->conflicts_declared_on, "conflicts_declared_on"}};
+    for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
         if (dates[i][0][0] == '\0')
             continue;
         char field[64];
@@ -451,14 +452,15 @@ static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
         if (tsr_text_check_date(p->risk_assessment_approved_on, 1, field, err) != 0)
             return -1;
     }
-    const char *params[8] = {id,
+    const char *params[9] = {id,
                              p->dbs_checked_on[0] ? p->dbs_checked_on : NULL,
                              p->risk_assessment_approved ? "t" : "f",
                              p->training_completed_on[0] ? p->training_completed_on : NULL,
                              p->aup_signed_on[0] ? p->aup_signed_on : NULL,
                              lists,
                              p->returned_from_leave_on[0] ? p->returned_from_leave_on : NULL,
-                             p->risk_assessment_approved_on[0] ? p->risk_assessment_approved_on : NULL};
+                             p->risk_assessment_approved_on[0] ? p->risk_assessment_approved_on : NULL,
+                             p->conflicts_declared_on[0] ? p->conflicts_declared_on : NULL};
     /* A risk assessment recorded again without its date keeps the one it had: recording the set again
      * does not make an old approval new. */
     PGresult *res = tsr_db_exec(
@@ -467,8 +469,8 @@ static int accounts__set_prerequisites(tsr_call_t *call, const char *id,
         " training_completed_on = $4::date, aup_signed_on = $5::date, dbs_barred_lists = $6,"
         " returned_from_leave_on = $7::date, risk_assessment_approved_on = CASE WHEN $3::boolean"
         "   THEN coalesce($8::date, CASE WHEN risk_assessment_approved THEN risk_assessment_approved_on END,"
-        "   office_today()) END WHERE id = $1::bigint",
-        8, params, err);
+        "   office_today()) END, conflicts_declared_on = $9::date WHERE id = $1::bigint",
+        9, params, err);
     if (res == NULL)
         return -1;
     int updated = atoi(PQcmdTuples(res));

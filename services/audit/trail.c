@@ -140,19 +140,20 @@ static int trail__describe_account(const Tsr__Envelope *ev, trail_access_t *acce
         }
         /* Seed 002's conditions of access, as recorded: what an auditor checking an account needs. */
         *access = (trail_access_t){"record-prerequisites", "worker", p->worker_id, ""};
-        snprintf(access->summary, sizeof(access->summary),
-                 "Recorded the access prerequisites of %s (worker %" PRIu64
-                 "): enhanced DBS check %s%s%s%s%s%s; "
-                 "training %s%s; acceptable-use policy %s%s%s%s; the account %s%s",
-                 m->username, p->worker_id, p->dbs_checked_on[0] ? "dated " : "not recorded",
-                 p->dbs_checked_on, p->dbs_barred_lists[0] ? ", barred lists " : "", p->dbs_barred_lists,
-                 p->returned_from_leave_on[0] ? ", back from leave on " : "", p->returned_from_leave_on,
-                 p->training_completed_on[0] ? "completed on " : "not done", p->training_completed_on,
-                 p->aup_signed_on[0] ? "signed on " : "not signed", p->aup_signed_on,
-                 p->risk_assessment_approved ? "; an HR-approved risk assessment of " : "",
-                 p->risk_assessment_approved ? p->risk_assessment_approved_on : "",
-                 strcmp(m->state, "active") == 0 ? "can be used" : "cannot be used: ",
-                 strcmp(m->state, "active") == 0 ? "" : m->state);
+        snprintf(
+            access->summary, sizeof(access->summary),
+            "Recorded the access prerequisites of %s (worker %" PRIu64 "): enhanced DBS check %s%s%s%s%s%s; "
+            "training %s%s; acceptable-use policy %s%s; conflicts of interest %s%s%s%s; the account %s%s",
+            m->username, p->worker_id, p->dbs_checked_on[0] ? "dated " : "not recorded", p->dbs_checked_on,
+            p->dbs_barred_lists[0] ? ", barred lists " : "", p->dbs_barred_lists,
+            p->returned_from_leave_on[0] ? ", back from leave on " : "", p->returned_from_leave_on,
+            p->training_completed_on[0] ? "completed on " : "not done", p->training_completed_on,
+            p->aup_signed_on[0] ? "signed on " : "not signed", p->aup_signed_on,
+            p->conflicts_declared_on[0] ? "declared on " : "not declared", p->conflicts_declared_on,
+            p->risk_assessment_approved ? "; an HR-approved risk assessment of " : "",
+            p->risk_assessment_approved ? p->risk_assessment_approved_on : "",
+            strcmp(m->state, "active") == 0 ? "can be used" : "cannot be used: ",
+            strcmp(m->state, "active") == 0 ? "" : m->state);
         tsr__accounts__prerequisites_recorded__free_unpacked(m, NULL);
         return 1;
     }

@@ -319,7 +319,8 @@ static int session__cache_find(session_lookup_t *s)
 #define SESSION_DBS_DUE_HAS_COME_SQL TSR_PREREQ_HAS_COME_SQL("x.dbs_due")
 /* Whether accounts last announced the account (a) with a prerequisite recorded as lapsed. */
 #define SESSION_LAPSED_SQL                                                                                   \
-    "a.state IN ('dbs_out_of_date', 'dbs_barred_list_missing', 'training_not_done', 'aup_not_signed')"
+    "a.state IN ('dbs_out_of_date', 'dbs_barred_list_missing', 'training_not_done', 'aup_not_signed',"       \
+    " 'conflicts_not_declared')"
 
 static int session__lookup(PGconn *conn, void *arg, tsr_error_t *err)
 {

@@ -83,6 +83,7 @@ static json_t *worker_routes__account(const Tsr__Accounts__WorkerAccount *a)
         json_object_set_new(pre, "risk_assessment_approved_on",
                             worker_routes__or_null(p->risk_assessment_approved_on));
         json_object_set_new(pre, "risk_assessment_until", worker_routes__or_null(a->risk_assessment_until));
+        json_object_set_new(pre, "conflicts_declared_on", worker_routes__or_null(p->conflicts_declared_on));
     }
     json_object_set_new(o, "created_at", gw_json_time(a->created_at_ms));
     json_object_set_new(o, "last_login_at",
@@ -309,14 +310,22 @@ static int worker_routes__contract(gw_call_t *call, Tsr__Accounts__WorkerContrac
 static int worker_routes__prerequisites_read(gw_call_t *call, json_t *obj, const char *prefix,
                                              Tsr__Accounts__WorkerPrerequisites *p)
 {
-    static const char *const fields[] = {
-        "dbs_checked_on", "dbs_barred_lists",       "risk_assessment_approved",    "training_completed_on",
-        "aup_signed_on",  "returned_from_leave_on", "risk_assessment_approved_on", NULL};
-    char **targets[] = {&p->dbs_checked_on, &p->dbs_barred_lists,       &p->training_completed_on,
-                        &p->aup_signed_on,  &p->returned_from_leave_on, &p->risk_assessment_approved_on};
+    static const char *const fields[] = {"dbs_checked_on",
+                                         "dbs_barred_lists",
+                                         "risk_assessment_approved",
+                                         "training_completed_on",
+                                         "aup_signed_on",
+                                         "returned_from_leave_on",
+                                         "risk_assessment_approved_on",
+                                         "conflicts_declared_on",
+                                         NULL};
+    char **targets[] = {&p->dbs_checked_on,       &p->dbs_barred_lists,       &p->training_completed_on,
+                        &p->aup_signed_on,        &p->returned_from_leave_on, &p->risk_assessment_approved_on,
+                        &p->conflicts_declared_on};
     static const char *const text_names[] = {"dbs_checked_on",         "dbs_barred_lists",
                                              "training_completed_on",  "aup_signed_on",
-                                             "returned_from_leave_on", "risk_assessment_approved_on"};
+                                             "returned_from_leave_on", "risk_assessment_approved_on",
+                                             "conflicts_declared_on"};
     if (worker_routes__check_keys(call, obj, prefix, fields) != 0)
         return -1;
     char path[96];
@@ -341,7 +350,8 @@ static int worker_routes__prerequisites(gw_call_t *call, Tsr__Accounts__WorkerPr
     json_t *obj;
     int rc = worker_routes__object(call, "prerequisites",
                                    "dbs_checked_on, dbs_barred_lists, risk_assessment_approved, "
-                                   "training_completed_on, aup_signed_on and returned_from_leave_on",
+                                   "training_completed_on, aup_signed_on, conflicts_declared_on and "
+                                   "returned_from_leave_on",
                                    &obj);
     if (rc <= 0)
         return rc;

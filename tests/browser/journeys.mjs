@@ -606,7 +606,7 @@ function accessNotification(id, nhs, setting, place, professional) {
 }
 
 async function addWorker(ctx, admin, username, name, roles) {
-  const prerequisites = { dbs_checked_on: today, training_completed_on: today, aup_signed_on: today };
+  const prerequisites = { dbs_checked_on: today, training_completed_on: today, aup_signed_on: today, conflicts_declared_on: today };
   return apiCall(ctx.base, admin, 'POST', '/api/v1/workers', { username, name, password: PASSWORD, prerequisites, roles });
 }
 
@@ -1146,7 +1146,7 @@ journey('Any worker: change your password (refused first with the wrong current 
     name: 'Robin Renew',
     password: 'tessera-demo',
     roles: ['social-worker'],
-    prerequisites: { dbs_checked_on: new Date().toISOString().slice(0, 10), training_completed_on: new Date().toISOString().slice(0, 10), aup_signed_on: new Date().toISOString().slice(0, 10) },
+    prerequisites: { dbs_checked_on: new Date().toISOString().slice(0, 10), training_completed_on: new Date().toISOString().slice(0, 10), aup_signed_on: new Date().toISOString().slice(0, 10), conflicts_declared_on: new Date().toISOString().slice(0, 10) },
   });
   const kb = await signIn(s, 'robin.renew');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
@@ -1184,9 +1184,11 @@ journey('Any worker: change your password (refused first with the wrong current 
   await signOut(s);
 });
 
-journey("Admin: workers: find an account; add a starter's (refused first with a bad e-mail and a short password, both named at once); record the acceptable-use date, set a new password, the worker signs in; end the leaver's account and they cannot", async (s, ctx) => {
+journey("Admin: workers: find an account; add a starter's (refused first with a bad e-mail and a short password, both named at once); record the acceptable-use date, a conflict of interest and the declaration's date, set a new password, the worker signs in; end the leaver's account and they cannot", async (s, ctx) => {
   const { page } = s;
   const today = new Date().toISOString().slice(0, 10);
+  // Someone the starter will declare they know.
+  const neighbour = await apiCall(ctx.base, await signInApi(ctx.base, 'admin'), 'POST', '/api/v1/people', { legal_name: { given: 'Ash', family: 'Nextdoor' }, gender: 'male', date_of_birth: '1980-02-03' });
   let kb = await signIn(s, 'admin');
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   await navTo(kb, page, 'Workers');
@@ -1232,7 +1234,19 @@ journey("Admin: workers: find an account; add a starter's (refused first with a 
   await kb.date(page.locator('#aup'), today);
   await kb.press(page.getByRole('button', { name: 'Record prerequisites' }));
   await banner(page, 'prerequisites are recorded');
-  expect((await text(page.locator('.govuk-summary-list'))).includes('Active'), 'the account is not active once the policy is signed');
+  expect((await text(page.locator('.govuk-summary-list'))).includes('Conflicts of interest not declared'), 'the account signed the policy does not say the declaration of conflicts is missing');
+  // Seed 002: with the policy, the starter declares a neighbour known on the system; how is asked for.
+  await kb.type(page.locator('#conflict-person'), neighbour.id);
+  await kb.press(page.getByRole('button', { name: 'Record conflict of interest' }));
+  await page.locator('#conflict-relationship-error').waitFor();
+  await kb.type(page.locator('#conflict-relationship'), 'Neighbour');
+  await kb.press(page.getByRole('button', { name: 'Record conflict of interest' }));
+  await banner(page, 'conflict of interest is recorded');
+  await kb.date(page.locator('#conflicts'), today);
+  await kb.press(page.getByRole('button', { name: 'Record prerequisites' }));
+  await banner(page, 'prerequisites are recorded');
+  const declared = await text(page.locator('.govuk-summary-list'));
+  expect(declared.includes('Active') && declared.includes('Conflicts of interest declared'), `the account is not active once the declaration is recorded: ${declared}`);
   await kb.type(page.locator('#reset-password'), 'given in person 22');
   await kb.press(page.getByRole('button', { name: 'Set password' }));
   await banner(page, 'password is set');

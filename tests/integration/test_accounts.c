@@ -81,7 +81,7 @@ static void test_an_account_with_a_dbs_check_over_3_years_old_cannot_sign_in_and
     worker_id_of("eh.worker", worker);
     set_prerequisites(admin, worker,
                       "{\"dbs_checked_on\":\"2019-03-01\",\"training_completed_on\":\"2019-04-01\","
-                      "\"aup_signed_on\":\"2019-04-02\"}",
+                      "\"aup_signed_on\":\"2019-04-02\",\"conflicts_declared_on\":\"2019-04-02\"}",
                       200);
     testenv_response_t r;
     sign_in("eh.worker", &r);
@@ -98,14 +98,17 @@ static void test_an_account_with_a_dbs_check_over_3_years_old_cannot_sign_in_and
     /* An HR-approved risk assessment covers the wait for a new check. */
     set_prerequisites(admin, worker,
                       "{\"dbs_checked_on\":\"2019-03-01\",\"risk_assessment_approved\":true,"
-                      "\"training_completed_on\":\"2019-04-01\",\"aup_signed_on\":\"2019-04-02\"}",
+                      "\"training_completed_on\":\"2019-04-01\",\"aup_signed_on\":\"2019-04-02\",\"conflicts_"
+                      "declared_on\":\"2019-04-02\"}",
                       200);
     assert_int_equal(sign_in("eh.worker", &r), 201);
     testenv_response_free(&r);
     /* Training and the acceptable-use policy are prerequisites too (with a DBS check of today's). */
     char today[16], body[200];
     testenv_sql_date(testenv, "current_date", today);
-    snprintf(body, sizeof(body), "{\"dbs_checked_on\":\"%s\",\"aup_signed_on\":\"%s\"}", today, today);
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}", today,
+             today, today);
     set_prerequisites(admin, worker, body, 200);
     sign_in("eh.worker", &r);
     testenv_assert_error(&r, 403, "training_not_done");
@@ -124,6 +127,138 @@ static void test_an_account_with_a_dbs_check_over_3_years_old_cannot_sign_in_and
     free(admin);
 }
 
+/* The status and error code of token's call to the workview, asked once. */
+static long workview_status(const char *token, char code[64])
+{
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", token, NULL, NULL);
+    long status = r.status;
+    const char *c = json_string_value(json_object_get(json_object_get(r.json, "error"), "code"));
+    snprintf(code, 64, "%s", c ? c : "");
+    testenv_response_free(&r);
+    return status;
+}
+
+/* The message of r's error (a copy, freed by the caller). */
+static char *error_message_of(const testenv_response_t *r)
+{
+    const char *m = json_string_value(json_object_get(json_object_get(r->json, "error"), "message"));
+    return strdup(m ? m : "");
+}
+
+/* The refusal met by token's next call once it is refused, and by signing in as username: the same
+ * code and the same words, which must hold every one of want (NULL-ended). */
+static void assert_refused_alike(const char *token, const char *username, const char *code,
+                                 const char *const *want)
+{
+    char got[64];
+    assert_int_equal(workview_status(token, got), 403);
+    assert_string_equal(got, code);
+    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", token, NULL, NULL);
+    char *on_call = error_message_of(&r);
+    testenv_response_free(&r);
+    sign_in(username, &r);
+    testenv_assert_error(&r, 403, code);
+    char *on_sign_in = error_message_of(&r);
+    testenv_response_free(&r);
+    if (strcmp(on_call, on_sign_in) != 0)
+        fail_msg("a session's call and signing in said different things:\n%s\n%s", on_call, on_sign_in);
+    for (const char *const *w = want; *w != NULL; w++)
+        if (strstr(on_call, *w) == NULL)
+            fail_msg("the refusal (%s) does not say '%s': %s", code, *w, on_call);
+    free(on_call);
+    free(on_sign_in);
+}
+
+/* Seed 002: staff "sign the MOSAIC acceptable use policy and declare any conflict of interest", and
+ * only then are given their logon details. A starter with the policy signed signed in without ever
+ * having declared anything, and nothing could record a declaration, not even "nothing to declare".
+ * The declaration's date is now a prerequisite: refused until it is recorded, at sign-in and on a
+ * session's calls, saying what to do; "nothing to declare" is a date with no one named. */
+static void test_a_starter_signs_in_only_once_their_declaration_of_conflicts_is_recorded(void **state)
+{
+    (void)state;
+    char *admin = testenv_login(testenv, "admin");
+    char today[16], tomorrow[16], body[600], path[128], sql[300];
+    testenv_sql_date(testenv, "current_date", today);
+    testenv_sql_date(testenv, "current_date + 1", tomorrow);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"decl.dana\",\"name\":\"Dana Declan\",\"password\":\"tessera-demo\","
+             "\"roles\":[\"social-worker\"],\"teams\":[\"Children in Need 1\"],\"prerequisites\":"
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\"}}",
+             today, today);
+    json_t *account = testenv_call_json(testenv, admin, "POST", "/api/v1/workers", body, 201);
+    char worker[32];
+    snprintf(worker, sizeof(worker), "%s", testenv_str(account, "id"));
+    assert_string_equal(testenv_str(account, "state"), "aup_not_signed");
+    assert_true(
+        json_is_null(json_object_get(json_object_get(account, "prerequisites"), "conflicts_declared_on")));
+    json_decref(account);
+    testenv_response_t r;
+    sign_in("decl.dana", &r);
+    testenv_assert_error(&r, 403, "aup_not_signed");
+    testenv_response_free(&r);
+
+    /* The policy signed, nothing declared: still refused, saying what is missing and what to do. */
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/prerequisites", worker);
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\"}",
+             today, today, today);
+    account = testenv_call_json(testenv, admin, "PUT", path, body, 200);
+    assert_string_equal(testenv_str(account, "state"), "conflicts_not_declared");
+    json_decref(account);
+    sign_in("decl.dana", &r);
+    testenv_assert_error(&r, 403, "conflicts_not_declared");
+    const char *message = json_string_value(json_object_get(json_object_get(r.json, "error"), "message"));
+    if (strstr(message, "conflict of interest") == NULL || strstr(message, "system support") == NULL ||
+        strstr(message, "no one") == NULL)
+        fail_msg("the refusal does not say what to declare and to whom: %s", message);
+    testenv_response_free(&r);
+
+    /* A declaration dated tomorrow is refused and changes nothing. */
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}",
+             today, today, today, tomorrow);
+    testenv_call_error(testenv, admin, "PUT", path, body, 400, "date_in_future", "conflicts_declared_on");
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM accounts.workers WHERE id = %s AND conflicts_declared_on IS NULL", worker);
+    assert_int_equal(testenv_sql_long(testenv, sql), 1);
+
+    /* "Nothing to declare", made today: the account signs in, and shows the declaration. */
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}",
+             today, today, today, today);
+    account = testenv_call_json(testenv, admin, "PUT", path, body, 200);
+    assert_string_equal(testenv_str(account, "state"), "active");
+    assert_string_equal(testenv_str(json_object_get(account, "prerequisites"), "conflicts_declared_on"),
+                        today);
+    json_decref(account);
+    char *token = testenv_login(testenv, "decl.dana");
+    char code[64];
+    assert_int_equal(workview_status(token, code), 200);
+
+    /* The declaration recorded as withdrawn: the open session is refused as signing in is. */
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
+             "\"aup_signed_on\":\"%s\"}",
+             today, today, today);
+    set_prerequisites(admin, worker, body, 200);
+    const char *declare[] = {"conflict of interest", "Tell system support", NULL};
+    assert_refused_alike(token, "decl.dana", "conflicts_not_declared", declare);
+
+    /* The audit trail says what was recorded. */
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM audit.entries WHERE record_kind = 'worker' AND record_id = %s"
+        " AND action = 'record-prerequisites' AND summary LIKE '%%conflicts of interest declared on %s%%'",
+        worker, today);
+    assert_int_equal(wait_count(sql, 1), 1);
+    free(token);
+    free(admin);
+}
+
 /* Records a DBS check done on dbs that included lists (both, children, adults), training and the
  * acceptable-use policy yesterday, and a return from leave on returned (NULL: none). */
 static void dbs_recorded(const char *admin, const char *worker, const char *dbs, const char *lists,
@@ -135,8 +270,8 @@ static void dbs_recorded(const char *admin, const char *worker, const char *dbs,
         snprintf(back, sizeof(back), ",\"returned_from_leave_on\":\"%s\"", returned);
     snprintf(body, sizeof(body),
              "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"%s\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\"%s}",
-             dbs, lists, yesterday, yesterday, back);
+             "\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"%s}",
+             dbs, lists, yesterday, yesterday, yesterday, back);
     set_prerequisites(admin, worker, body, 200);
 }
 
@@ -235,17 +370,6 @@ static void test_a_leavers_existing_token_stops_working(void **state)
     free(leaver);
 }
 
-/* The status and error code of token's call to the workview, asked once. */
-static long workview_status(const char *token, char code[64])
-{
-    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", token, NULL, NULL);
-    long status = r.status;
-    const char *c = json_string_value(json_object_get(json_object_get(r.json, "error"), "code"));
-    snprintf(code, 64, "%s", c ? c : "");
-    testenv_response_free(&r);
-    return status;
-}
-
 /* A leaver's end was answered before the gateway had applied it: the leaver's next call, made at
  * once with the old token, went through in two tries of four. Now the end, and prerequisites recorded
  * as lapsed or met again, hold in the gateway before the answer, as a mover's change does: the very
@@ -279,11 +403,12 @@ static void test_an_ended_or_lapsed_account_is_refused_on_its_very_next_call(voi
     testenv_sql_date(testenv, "current_date", today);
     snprintf(met, sizeof(met),
              "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\"}",
-             today, today, today);
+             "\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}",
+             today, today, today, today);
     snprintf(lapsed, sizeof(lapsed),
-             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"aup_signed_on\":\"%s\"}", today,
-             today);
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"aup_signed_on\":\"%s\",\"conflicts_"
+             "declared_on\":\"%s\"}",
+             today, today, today);
     char *token = testenv_login(testenv, "quick.lapse");
     snprintf(path, sizeof(path), "/api/v1/workers/%s/prerequisites", worker);
     for (int i = 0; i < 4; i++) {
@@ -311,8 +436,8 @@ static void test_the_first_administrator_is_made_by_the_tool_with_a_password_fro
     chmod(loose, 0644);
     snprintf(args, sizeof(args),
              "accounts add-administrator --username first.admin --name 'Fern Firstwell' --password-file %s"
-             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s",
-             loose, date, date, date);
+             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --conflicts-declared-on %s",
+             loose, date, date, date, date);
     assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 2);
     assert_non_null(strstr(out, "can be read by other users"));
     assert_int_equal(
@@ -322,9 +447,10 @@ static void test_the_first_administrator_is_made_by_the_tool_with_a_password_fro
     chmod(private_file, 0600);
     snprintf(args, sizeof(args),
              "accounts add-administrator --username first.admin --name 'Fern Firstwell' --password-file %s"
-             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --dbs-barred-lists both"
+             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --conflicts-declared-on %s "
+             "--dbs-barred-lists both"
              " --email fern@council.example",
-             private_file, date, date, date);
+             private_file, date, date, date, date);
     if (testenv_run_tool(testenv, args, out, sizeof(out)) != 0)
         fail_msg("add-administrator: %s", out);
     assert_non_null(strstr(out, "Administrator first.admin"));
@@ -365,8 +491,8 @@ static void test_the_first_administrator_is_made_by_the_tool_with_a_password_fro
     chmod(other_file, 0600);
     snprintf(args, sizeof(args),
              "accounts add-administrator --username first.admin --name 'Fern Firstwell' --password-file %s"
-             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s",
-             other_file, date, date, date);
+             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --conflicts-declared-on %s",
+             other_file, date, date, date, date);
     if (testenv_run_tool(testenv, args, out, sizeof(out)) != 0)
         fail_msg("add-administrator with a new password: %s", out);
     assert_int_equal(wait_signed_out(opened), 401);
@@ -382,6 +508,16 @@ static void test_the_first_administrator_is_made_by_the_tool_with_a_password_fro
              private_file);
     assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 2);
     assert_non_null(strstr(out, "--dbs-checked-on"));
+    /* An administrator declares conflicts of interest as any worker does (seed 002). */
+    snprintf(args, sizeof(args),
+             "accounts add-administrator --username second.admin --name 'Sol Secondly' --password-file %s"
+             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s",
+             private_file, date, date, date);
+    assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "--conflicts-declared-on is required"));
+    assert_int_equal(
+        testenv_sql_long(testenv, "SELECT count(*) FROM accounts.workers WHERE username = 'second.admin'"),
+        0);
     free(loose);
     free(private_file);
 }
@@ -403,16 +539,19 @@ static void test_the_tools_usage_and_refusals_read_as_an_operator_needs(void **s
     }
     assert_int_equal(testenv_run_tool(testenv, "accounts add-administrator --help", out, sizeof(out)), 0);
     assert_non_null(strstr(out, "[--dbs-barred-lists both|children|adults]"));
+    assert_non_null(strstr(out, "--conflicts-declared-on YYYY-MM-DD"));
     assert_int_equal(testenv_run_tool(testenv, "--help", out, sizeof(out)), 0);
     assert_non_null(strstr(out, "[--dbs-barred-lists both|children|adults]"));
+    assert_non_null(strstr(out, "--conflicts-declared-on YYYY-MM-DD"));
 
     testenv_sql_date(testenv, "current_date - 30", date);
     char *password = testenv_write_file(testenv, "barred-password", "Correct-Horse-Battery-9\n");
     chmod(password, 0600);
     snprintf(args, sizeof(args),
              "accounts add-administrator --username barred.admin --name 'Bo Barred' --password-file %s"
-             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --dbs-barred-lists bothh",
-             password, date, date, date);
+             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --conflicts-declared-on %s "
+             "--dbs-barred-lists bothh",
+             password, date, date, date, date);
     assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 1);
     if (strstr(out, "(field prerequisites.dbs_barred_lists)\n") == NULL)
         fail_msg("the refusal does not name its field on one line: %s", out);
@@ -869,8 +1008,8 @@ static void test_a_session_already_signed_in_stops_working_when_a_prerequisite_l
     /* Signed again: the same session works. */
     snprintf(body, sizeof(body),
              "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\"}",
-             today, today, today);
+             "\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}",
+             today, today, today, today);
     set_prerequisites(admin, worker, body, 200);
     assert_int_equal(call_status_once_not(token, 403, code), 200);
 
@@ -878,8 +1017,8 @@ static void test_a_session_already_signed_in_stops_working_when_a_prerequisite_l
     testenv_sql_date(testenv, "current_date - interval '3 years'", three_years);
     snprintf(body, sizeof(body),
              "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\"}",
-             three_years, today, today);
+             "\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}",
+             three_years, today, today, today);
     set_prerequisites(admin, worker, body, 200);
     assert_int_equal(call_status_once_not(token, 200, code), 403);
     assert_string_equal(code, "dbs_out_of_date");
@@ -889,8 +1028,8 @@ static void test_a_session_already_signed_in_stops_working_when_a_prerequisite_l
     testenv_sql_date(testenv, "(current_date - interval '3 years')::date + 1", tomorrow_due);
     snprintf(body, sizeof(body),
              "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\"}",
-             tomorrow_due, today, today);
+             "\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}",
+             tomorrow_due, today, today, today);
     set_prerequisites(admin, worker, body, 200);
     assert_int_equal(call_status_once_not(token, 403, code), 200);
     char sql[200], out[256];
@@ -902,37 +1041,6 @@ static void test_a_session_already_signed_in_stops_working_when_a_prerequisite_l
     assert_string_equal(code, "dbs_out_of_date");
     free(token);
     free(admin);
-}
-
-/* The message of r's error (a copy, freed by the caller). */
-static char *error_message_of(const testenv_response_t *r)
-{
-    const char *m = json_string_value(json_object_get(json_object_get(r->json, "error"), "message"));
-    return strdup(m ? m : "");
-}
-
-/* The refusal met by token's next call once it is refused, and by signing in as username: the same
- * code and the same words, which must hold every one of want (NULL-ended). */
-static void assert_refused_alike(const char *token, const char *username, const char *code,
-                                 const char *const *want)
-{
-    char got[64];
-    assert_int_equal(workview_status(token, got), 403);
-    assert_string_equal(got, code);
-    testenv_response_t r = testenv_http(testenv, "GET", "/api/v1/workview", token, NULL, NULL);
-    char *on_call = error_message_of(&r);
-    testenv_response_free(&r);
-    sign_in(username, &r);
-    testenv_assert_error(&r, 403, code);
-    char *on_sign_in = error_message_of(&r);
-    testenv_response_free(&r);
-    if (strcmp(on_call, on_sign_in) != 0)
-        fail_msg("a session's call and signing in said different things:\n%s\n%s", on_call, on_sign_in);
-    for (const char *const *w = want; *w != NULL; w++)
-        if (strstr(on_call, *w) == NULL)
-            fail_msg("the refusal (%s) does not say '%s': %s", code, *w, on_call);
-    free(on_call);
-    free(on_sign_in);
 }
 
 /* A worker back from parental leave was told by a session's calls only that "your enhanced DBS check
@@ -966,8 +1074,9 @@ static void test_a_refusal_says_why_and_whom_to_ask_alike_at_sign_in_and_on_a_se
 
     /* Training not recorded: who books it, and who records it. */
     snprintf(body, sizeof(body),
-             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"aup_signed_on\":\"%s\"}", today,
-             today);
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"aup_signed_on\":\"%s\",\"conflicts_"
+             "declared_on\":\"%s\"}",
+             today, today, today);
     set_prerequisites(admin, worker, body, 200);
     const char *training[] = {"training in the system is not recorded as done", "Learning and Development",
                               "system support record it", NULL};
@@ -1022,8 +1131,9 @@ static void test_only_an_admin_ends_an_admins_account_and_the_tool_says_an_ended
     assert_int_equal(testenv_sql_long(testenv, sql), 1);
     snprintf(args, sizeof(args),
              "accounts add-administrator --username admin.ada --name 'Ada Adminton' --password-file %s"
-             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --dbs-barred-lists both",
-             file, date, date, date);
+             " --dbs-checked-on %s --training-completed-on %s --aup-signed-on %s --conflicts-declared-on %s "
+             "--dbs-barred-lists both",
+             file, date, date, date, date);
     assert_int_equal(testenv_run_tool(testenv, args, out, sizeof(out)), 1);
     if (strstr(out, "has ended") == NULL || strstr(out, "can sign in,") != NULL)
         fail_msg("add-administrator on an ended account said: %s", out);
@@ -1095,7 +1205,8 @@ static void test_recording_prerequisites_and_ending_an_account_say_who_what_and_
     testenv_add_worker(testenv, admin, "trail.tam", "Tam Trailford", "\"roles\":[\"social-worker\"]", worker);
     set_prerequisites(admin, worker,
                       "{\"dbs_checked_on\":\"2023-01-06\",\"dbs_barred_lists\":\"both\","
-                      "\"training_completed_on\":\"2023-01-07\",\"aup_signed_on\":\"2023-01-08\"}",
+                      "\"training_completed_on\":\"2023-01-07\",\"aup_signed_on\":\"2023-01-08\",\"conflicts_"
+                      "declared_on\":\"2023-01-08\"}",
                       200);
     snprintf(
         sql, sizeof(sql),
@@ -1146,11 +1257,11 @@ static void test_an_hr_approved_risk_assessment_covers_a_pending_dbs_check_for_3
     testenv_sql_date(testenv, "current_date - 10", approved);
     testenv_sql_date(testenv, "current_date - 10 + interval '3 months' - interval '1 day'", until);
     testenv_sql_date(testenv, "current_date - interval '4 months'", lapsed);
-    snprintf(
-        body, sizeof(body),
-        "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"risk_assessment_approved\":true,"
-        "\"risk_assessment_approved_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}",
-        old_dbs, approved, today, today);
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"risk_assessment_approved\":true,"
+             "\"risk_assessment_approved_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%"
+             "s\",\"conflicts_declared_on\":\"%s\"}",
+             old_dbs, approved, today, today, today);
     set_prerequisites(admin, worker, body, 200);
     testenv_response_t r;
     assert_int_equal(sign_in("risk.rae", &r), 201);
@@ -1165,19 +1276,19 @@ static void test_an_hr_approved_risk_assessment_covers_a_pending_dbs_check_for_3
     /* Recorded again without its date, the approval keeps the one it had. */
     snprintf(body, sizeof(body),
              "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"risk_assessment_approved\":true,"
-             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}",
-             old_dbs, today, today);
+             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}",
+             old_dbs, today, today, today);
     set_prerequisites(admin, worker, body, 200);
     account = testenv_call_json(testenv, admin, "GET", path, NULL, 200);
     assert_string_equal(testenv_str(json_object_get(account, "prerequisites"), "risk_assessment_approved_on"),
                         approved);
     json_decref(account);
     /* Approved 4 months ago: it no longer covers the old check; signing in and the open session stop. */
-    snprintf(
-        body, sizeof(body),
-        "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"risk_assessment_approved\":true,"
-        "\"risk_assessment_approved_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}",
-        old_dbs, lapsed, today, today);
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"risk_assessment_approved\":true,"
+             "\"risk_assessment_approved_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%"
+             "s\",\"conflicts_declared_on\":\"%s\"}",
+             old_dbs, lapsed, today, today, today);
     set_prerequisites(admin, worker, body, 200);
     sign_in("risk.rae", &r);
     testenv_assert_error(&r, 403, "dbs_out_of_date");
@@ -1190,8 +1301,8 @@ static void test_an_hr_approved_risk_assessment_covers_a_pending_dbs_check_for_3
     /* With no DBS check at all, the same. A date without an approval is refused. */
     snprintf(body, sizeof(body),
              "{\"risk_assessment_approved\":true,\"risk_assessment_approved_on\":\"%s\","
-             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}",
-             lapsed, today, today);
+             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}",
+             lapsed, today, today, today);
     set_prerequisites(admin, worker, body, 200);
     sign_in("risk.rae", &r);
     testenv_assert_error(&r, 403, "dbs_out_of_date");
@@ -1204,16 +1315,16 @@ static void test_an_hr_approved_risk_assessment_covers_a_pending_dbs_check_for_3
      * stopped being usable was taken from the check's three years, though the check never covered. */
     snprintf(body, sizeof(body),
              "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\"}",
-             today, today, today);
+             "\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}",
+             today, today, today, today);
     set_prerequisites(admin, worker, body, 200);
     free(token);
     token = testenv_login(testenv, "risk.rae");
-    snprintf(
-        body, sizeof(body),
-        "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"children\",\"risk_assessment_approved\":true,"
-        "\"risk_assessment_approved_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}",
-        today, lapsed, today, today);
+    snprintf(body, sizeof(body),
+             "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"children\",\"risk_assessment_approved\":true,"
+             "\"risk_assessment_approved_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%"
+             "s\",\"conflicts_declared_on\":\"%s\"}",
+             today, lapsed, today, today, today);
     set_prerequisites(admin, worker, body, 200);
     sign_in("risk.rae", &r);
     testenv_assert_error(&r, 403, "dbs_barred_list_missing");
@@ -1240,8 +1351,8 @@ static void prerequisites_on(const char *admin, const char *worker, const char *
     char body[256];
     snprintf(body, sizeof(body),
              "{\"dbs_checked_on\":\"%s\",\"dbs_barred_lists\":\"both\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\"}",
-             dbs, done, done);
+             "\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}",
+             dbs, done, done, done);
     set_prerequisites(admin, worker, body, status);
 }
 
@@ -1413,7 +1524,7 @@ test_a_dbs_check_of_29_february_stops_signing_in_and_a_sessions_calls_on_the_sam
         admin, rae,
         "{\"dbs_checked_on\":\"2019-01-07\",\"dbs_barred_lists\":\"both\",\"risk_assessment_"
         "approved\":true,\"risk_assessment_approved_on\":\"2026-11-30\",\"training_completed_on\":"
-        "\"2019-01-08\",\"aup_signed_on\":\"2019-01-08\"}",
+        "\"2019-01-08\",\"aup_signed_on\":\"2019-01-08\",\"conflicts_declared_on\":\"2019-01-08\"}",
         200);
     /* On 27 February both work, and say when they stop. */
     account_says(admin, lee, "active", "dbs_renewal_due", "2027-02-28");
@@ -1479,8 +1590,8 @@ static void test_a_service_account_has_a_generated_secret_and_only_then_is_not_p
     snprintf(body, sizeof(body),
              "{\"username\":\"feed.short\",\"name\":\"Feed Short\",\"password\":\"tessera-demo\","
              "\"roles\":[\"cpis-service\"],\"prerequisites\":{\"dbs_checked_on\":\"%s\","
-             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}}",
-             today, today, today);
+             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}}",
+             today, today, today, today);
     testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/workers", admin, body, NULL);
     testenv_assert_error(&r, 400, "weak_password");
     assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
@@ -1561,8 +1672,9 @@ static void test_a_service_account_is_not_held_to_a_persons_prerequisites(void *
     char old[16], body[256], path[128];
     testenv_sql_date(testenv, "(current_date - interval '4 years')::date", old);
     snprintf(body, sizeof(body),
-             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}", old,
-             old, old);
+             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\","
+             "\"conflicts_declared_on\":\"%s\"}",
+             old, old, old, old);
     set_prerequisites(admin, id, body, 200);
     json_decref(testenv_call_json(testenv, token, "GET", "/api/v1/cpis/uploads", NULL, 200));
     assert_int_equal(sign_in_with("feed.machine", TESTENV_SERVICE_PASSWORD, &r), 201);
@@ -1590,6 +1702,7 @@ int main(void)
             test_a_dbs_check_of_one_barred_list_or_from_before_leave_does_not_let_an_account_be_used),
         cmocka_unit_test(test_a_leavers_existing_token_stops_working),
         cmocka_unit_test(test_an_ended_or_lapsed_account_is_refused_on_its_very_next_call),
+        cmocka_unit_test(test_a_starter_signs_in_only_once_their_declaration_of_conflicts_is_recorded),
         cmocka_unit_test(
             test_the_first_administrator_is_made_by_the_tool_with_a_password_from_a_private_file),
         cmocka_unit_test(test_a_daemon_not_in_demo_mode_refuses_demo_data_whatever_the_tools_setting),

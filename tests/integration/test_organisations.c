@@ -394,8 +394,8 @@ static void test_a_long_name_in_any_script_is_added_read_found_and_titled_whole(
     snprintf(body, sizeof(body),
              "{\"username\":\"long.name\",\"name\":\"%s\",\"password\":\"a-long-password-123\","
              "\"roles\":[\"social-worker\"],\"prerequisites\":{\"dbs_checked_on\":\"%s\","
-             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}}",
-             name, today, today, today);
+             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}}",
+             name, today, today, today, today);
     r = testenv_http(testenv, "POST", "/api/v1/workers", admin, body, NULL);
     assert_int_equal(r.status, 201);
     char worker[32];
@@ -423,7 +423,8 @@ static void test_a_key_used_again_for_a_call_another_daemon_serves_is_refused(vo
         testenv, "POST", "/api/v1/workers", admin,
         "{\"username\":\"cross.key\",\"name\":\"Cross Key\",\"password\":\"a-long-password-123\","
         "\"roles\":[\"social-worker\"],\"prerequisites\":{\"dbs_checked_on\":\"2026-08-29\","
-        "\"training_completed_on\":\"2026-08-29\",\"aup_signed_on\":\"2026-08-29\"}}",
+        "\"training_completed_on\":\"2026-08-29\",\"aup_signed_on\":\"2026-08-29\",\"conflicts_declared_on\":"
+        "\"2026-08-29\"}}",
         key);
     testenv_assert_error(&b, 409, "idempotency_key_reused");
     assert_non_null(strstr(b.body, "POST /api/v1/organisations"));
@@ -473,8 +474,8 @@ static const char *worker_body(const char *user)
     snprintf(body, sizeof(body),
              "{\"username\":\"%s\",\"name\":\"Key Freed\",\"password\":\"a-long-password-123\","
              "\"roles\":[\"social-worker\"],\"prerequisites\":{\"dbs_checked_on\":\"%s\","
-             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}}",
-             user, today, today, today);
+             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}}",
+             user, today, today, today, today);
     return body;
 }
 

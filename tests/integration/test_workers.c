@@ -65,8 +65,8 @@ static void prerequisites_today(char *out, size_t size)
     sql_date("current_date", today);
     snprintf(out, size,
              "\"prerequisites\":{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\"}",
-             today, today, today);
+             "\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}",
+             today, today, today, today);
 }
 
 /* Adds an account as admin (password tessera-demo, prerequisites met today) and returns its id. */
@@ -319,8 +319,8 @@ test_a_new_account_needs_a_dbs_check_at_most_2_years_old_unless_a_risk_assessmen
     snprintf(body, sizeof(body),
              "{\"username\":\"dbs.starter\",\"name\":\"Dee Bess\",\"password\":\"tessera-demo\","
              "\"prerequisites\":{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\","
-             "\"aup_signed_on\":\"%s\"}}",
-             too_old, today, today);
+             "\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}}",
+             too_old, today, today, today);
     testenv_response_t r = testenv_http(testenv, "POST", "/api/v1/workers", admin, body, NULL);
     assert_refused(&r, 422, "dbs_too_old", "prerequisites.dbs_checked_on");
     assert_non_null(strstr(error_message(&r), too_old_uk));
@@ -339,8 +339,8 @@ test_a_new_account_needs_a_dbs_check_at_most_2_years_old_unless_a_risk_assessmen
     snprintf(body, sizeof(body),
              "{\"username\":\"dbs.starter\",\"name\":\"Dee Bess\",\"password\":\"tessera-demo\","
              "\"prerequisites\":{\"dbs_checked_on\":\"%s\",\"risk_assessment_approved\":true,"
-             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}}",
-             too_old, today, today);
+             "\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}}",
+             too_old, today, today, today);
     r = testenv_http(testenv, "POST", "/api/v1/workers", admin, body, NULL);
     assert_int_equal(r.status, 201);
     assert_true(
@@ -363,8 +363,9 @@ test_a_new_account_needs_a_dbs_check_at_most_2_years_old_unless_a_risk_assessmen
 
     /* The starter's rule is for new accounts: an existing account's check runs its 3 years. */
     snprintf(body, sizeof(body),
-             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}", too_old,
-             today, today);
+             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\","
+             "\"conflicts_declared_on\":\"%s\"}",
+             too_old, today, today, today);
     r = testenv_http(testenv, "PUT", path, admin, body, NULL);
     assert_int_equal(r.status, 200);
     testenv_response_free(&r);

@@ -2715,11 +2715,12 @@ static void test_work_assigned_to_a_worker_with_a_long_name_keeps_it_whole_in_it
         strcat(name, "\xe0\xae\x95"); /* Tamil KA */
     char today[16];                   /* a starter's DBS check must be valid for a year more: dated today */
     testenv_sql_date(testenv, "current_date", today);
-    snprintf(body, sizeof(body),
-             "{\"username\":\"long.tamil\",\"name\":\"%s\",\"password\":\"a-long-password-123\","
-             "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"],\"prerequisites\":{\"dbs_checked_on\":"
-             "\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}}",
-             name, today, today, today);
+    snprintf(
+        body, sizeof(body),
+        "{\"username\":\"long.tamil\",\"name\":\"%s\",\"password\":\"a-long-password-123\","
+        "\"roles\":[\"social-worker\"],\"teams\":[\"MASH\"],\"prerequisites\":{\"dbs_checked_on\":"
+        "\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\",\"conflicts_declared_on\":\"%s\"}}",
+        name, today, today, today, today);
     json_t *worker = testenv_call_json(testenv, admin, "POST", "/api/v1/workers", body, 201);
     char worker_id[32];
     snprintf(worker_id, sizeof(worker_id), "%s", testenv_str(worker, "id"));

@@ -719,8 +719,10 @@ static void testenv__add_account(testenv_t *env, const char *admin_token, const 
     testenv_sql_date(env, "current_date", today);
     snprintf(body, sizeof(body),
              "{\"username\":\"%s\",\"name\":\"%s\",\"password\":\"%s\",\"prerequisites\":"
-             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\"}%s%s}",
-             username, name, password, today, today, today, rest && rest[0] ? "," : "", rest ? rest : "");
+             "{\"dbs_checked_on\":\"%s\",\"training_completed_on\":\"%s\",\"aup_signed_on\":\"%s\","
+             "\"conflicts_declared_on\":\"%s\"}%s%s}",
+             username, name, password, today, today, today, today, rest && rest[0] ? "," : "",
+             rest ? rest : "");
     testenv_response_t r = testenv_http(env, "POST", "/api/v1/workers", admin_token, body, NULL);
     if (r.status != 201)
         fail_msg("adding worker %s: %ld %s", username, r.status, r.body ? r.body : "");

@@ -15,15 +15,23 @@
 int cli_accounts_add_administrator(cli_context_t *ctx, int argc, char **argv)
 {
     const char *username = NULL, *name = NULL, *email = NULL, *password_file = NULL, *dbs = NULL,
-               *training = NULL, *aup = NULL, *barred = NULL;
-    cli_option_t options[] = {{"--username", &username, 1},  {"--name", &name, 1},
-                              {"--email", &email, 0},        {"--password-file", &password_file, 1},
-                              {"--dbs-checked-on", &dbs, 1}, {"--training-completed-on", &training, 1},
-                              {"--aup-signed-on", &aup, 1},  {"--dbs-barred-lists", &barred, 0}};
+               *training = NULL, *aup = NULL, *conflicts = NULL, *barred = NULL;
+    cli_option_t options[] = {{"--username", &username, 1},
+                              {"--name", &name, 1},
+                              {"--email", &email, 0},
+                              {"--password-file", &password_file, 1},
+                              {"--dbs-checked-on", &dbs, 1},
+                              {"--training-completed-on", &training, 1},
+                              {"--aup-signed-on", &aup, 1},
+                              {"--conflicts-declared-on", &conflicts, 1},
+                              {"--dbs-barred-lists", &barred, 0}};
     if (cli_read_options(argc, argv, options, sizeof(options) / sizeof(options[0])) != 0) {
-        fprintf(stderr, "usage: tessera accounts add-administrator --username U --name N --password-file F\n"
-                        "         --dbs-checked-on YYYY-MM-DD --training-completed-on YYYY-MM-DD "
-                        "--aup-signed-on YYYY-MM-DD [--dbs-barred-lists both|children|adults] [--email E]\n");
+        fprintf(stderr,
+                "usage: tessera accounts add-administrator --username U --name N --password-file F\n"
+                "         --dbs-checked-on YYYY-MM-DD --training-completed-on YYYY-MM-DD "
+                "--aup-signed-on YYYY-MM-DD\n"
+                "         --conflicts-declared-on YYYY-MM-DD [--dbs-barred-lists both|children|adults] "
+                "[--email E]\n");
         return 2;
     }
     char password[512];
@@ -38,6 +46,7 @@ int cli_accounts_add_administrator(cli_context_t *ctx, int argc, char **argv)
     pre.dbs_checked_on = (char *)dbs;
     pre.training_completed_on = (char *)training;
     pre.aup_signed_on = (char *)aup;
+    pre.conflicts_declared_on = (char *)conflicts;
     pre.dbs_barred_lists = (char *)(barred ? barred : "");
     Tsr__Accounts__WorkerImport in = TSR__ACCOUNTS__WORKER_IMPORT__INIT;
     in.username = (char *)username;

@@ -99,6 +99,9 @@ static int demo__load_worker(cli_context_t *ctx, json_t *w, const char *password
                                              : today);
     pre.aup_signed_on =
         (char *)(json_object_get(given, "aup_signed_on") ? demo__string(given, "aup_signed_on") : today);
+    pre.conflicts_declared_on = (char *)(json_object_get(given, "conflicts_declared_on")
+                                             ? demo__string(given, "conflicts_declared_on")
+                                             : today);
     pre.risk_assessment_approved = json_is_true(json_object_get(given, "risk_assessment_approved"));
     pre.dbs_barred_lists =
         (char *)(json_object_get(given, "dbs_barred_lists") ? demo__string(given, "dbs_barred_lists")

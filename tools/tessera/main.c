@@ -59,6 +59,7 @@ static const cli_command_t cli_commands[] = {
     {"accounts", "add-administrator",
      "accounts add-administrator --username U --name N --password-file F --dbs-checked-on YYYY-MM-DD\n"
      "                            --training-completed-on YYYY-MM-DD --aup-signed-on YYYY-MM-DD\n"
+     "                            --conflicts-declared-on YYYY-MM-DD\n"
      "                            [--dbs-barred-lists both|children|adults] [--email E]\n"
      "                            the first system administrator (admin and system-support), outside demo\n"
      "                            mode too; the same username again resets its name and password",

@@ -1,8 +1,8 @@
 // Workers, for admin and system support (seed 002's account management): find an account, add a
-// starter's (with the DBS check, training and acceptable-use dates the governance document asks
-// for), change a mover's roles and teams, record those dates, set a forgotten password, and end a
-// leaver's account. Every rule is the
-// accounts daemon's; the page shows its answers.
+// starter's (with the DBS check, training, acceptable-use and conflict-of-interest declaration dates
+// the governance document asks for), change a mover's roles and teams, record those dates and each
+// conflict of interest a worker declares, set a forgotten password, and end a leaver's account.
+// Every rule is the accounts daemon's; the page shows its answers.
 import { api, get, post, put } from '../api.js';
 import { formatDate, formatDateTime, html, render, summaryList, table, tag } from '../html.js';
 import { FormFaults, attempt, button, choices, dateInput, onSubmit, readDates, showErrors, textInput, textarea } from '../forms.js';
@@ -47,6 +47,7 @@ const STATES = {
   dbs_barred_list_missing: ['DBS check of one barred list only', 'red'],
   training_not_done: ['Training not recorded', 'yellow'],
   aup_not_signed: ['Acceptable-use policy not signed', 'yellow'],
+  conflicts_not_declared: ['Conflicts of interest not declared', 'yellow'],
 };
 
 function stateTag(state) {
@@ -100,6 +101,7 @@ function prerequisiteInputs(prefix, pre = {}) {
     ${choices({ kind: 'checkboxes', id: `${prefix}risk`, name: 'risk_assessment_approved', legend: 'Risk assessment', field: `${prefix ? 'prerequisites.' : ''}risk_assessment_approved`, options: [{ value: 'true', title: 'HR has approved a risk assessment while the new DBS check is pending' }], value: pre.risk_assessment_approved ? ['true'] : [], small: true })}
     ${dateInput({ id: `${prefix}training`, name: 'training_completed_on', legend: 'Training completed on', subject: 'The date the training was completed', field: `${prefix ? 'prerequisites.' : ''}training_completed_on`, value: pre.training_completed_on || '' })}
     ${dateInput({ id: `${prefix}aup`, name: 'aup_signed_on', legend: 'Acceptable-use policy signed on', subject: 'The date the acceptable-use policy was signed', field: `${prefix ? 'prerequisites.' : ''}aup_signed_on`, value: pre.aup_signed_on || '' })}
+    ${dateInput({ id: `${prefix}conflicts`, name: 'conflicts_declared_on', legend: 'Conflicts of interest declared on', subject: 'The date conflicts of interest were declared', field: `${prefix ? 'prerequisites.' : ''}conflicts_declared_on`, value: pre.conflicts_declared_on || '', hint: 'When the worker said whether anyone they know (family, friends, neighbours) may be on the system, so that their records can be restricted. Nothing to declare counts. Record each person they name under Conflicts of interest.' })}
     ${prefix ? '' : dateInput({ id: 'returned', name: 'returned_from_leave_on', legend: 'Back from parental leave or a career break on', subject: 'The date back from leave', field: 'returned_from_leave_on', value: pre.returned_from_leave_on || '', hint: 'A DBS check done before this date no longer counts: record the new one.' })}`;
 }
 
@@ -108,7 +110,7 @@ function prerequisitesFrom(form, data) {
   const dates = readDates(form);
   const pre = { risk_assessment_approved: data.get('risk_assessment_approved') === 'true' };
   if (data.get('dbs_barred_lists')) pre.dbs_barred_lists = data.get('dbs_barred_lists');
-  for (const key of ['dbs_checked_on', 'training_completed_on', 'aup_signed_on', 'returned_from_leave_on']) if (dates.values[key]) pre[key] = dates.values[key];
+  for (const key of ['dbs_checked_on', 'training_completed_on', 'aup_signed_on', 'conflicts_declared_on', 'returned_from_leave_on']) if (dates.values[key]) pre[key] = dates.values[key];
   return { pre, faults: dates.faults };
 }
 
@@ -126,7 +128,7 @@ export async function newWorkerPage({ app }) {
         ${choices({ kind: 'checkboxes', id: 'worker-roles', name: 'roles', legend: 'Roles', field: 'roles', options: ROLES, value: [], small: true })}
         ${textInput({ id: 'worker-teams', name: 'teams', label: 'Teams (optional)', field: 'teams', hint: 'Names of existing teams, separated by commas, for example MASH Manager.' })}
         <h2 class="govuk-heading-m">Access prerequisites</h2>
-        <p class="govuk-body">The account signs in once the DBS check, training and acceptable-use policy are all recorded.</p>
+        <p class="govuk-body">The account signs in once the DBS check, training, the acceptable-use policy and the declaration of conflicts of interest are all recorded.</p>
         ${prerequisiteInputs('new-')}
         ${button('Add worker')}
       </form>
@@ -181,6 +183,7 @@ export async function workerPage({ app, params, isCurrent }) {
         ['Risk assessment', pre.risk_assessment_approved ? 'Approved by HR' : 'None'],
         ['Training completed', pre.training_completed_on ? formatDate(pre.training_completed_on) : 'Not recorded'],
         ['Acceptable-use policy signed', pre.aup_signed_on ? formatDate(pre.aup_signed_on) : 'Not recorded'],
+        ['Conflicts of interest declared', pre.conflicts_declared_on ? formatDate(pre.conflicts_declared_on) : 'Not recorded'],
         ['Account added', formatDateTime(w.created_at)],
         ['Last signed in', w.last_login_at ? formatDateTime(w.last_login_at) : 'Never'],
         ...(w.sign_in_paused_until ? [['Signing in', html`Paused until ${formatDateTime(w.sign_in_paused_until)} after wrong passwords`]] : []),
@@ -204,6 +207,13 @@ export async function workerPage({ app, params, isCurrent }) {
       <form id="prerequisites-form" novalidate>
         ${prerequisiteInputs('', pre)}
         ${button('Record prerequisites', { secondary: true })}
+      </form>
+      <h2 class="govuk-heading-m">Conflicts of interest</h2>
+      <form id="conflict-form" novalidate>
+        <p class="govuk-body">Someone the worker knows whose record is on the system. From then on the worker cannot open the record, and their work about the person goes to system support.</p>
+        ${textInput({ id: 'conflict-person', name: 'person_id', label: 'Person ID', field: 'person_id', classes: 'govuk-input--width-10' })}
+        ${textInput({ id: 'conflict-relationship', name: 'relationship', label: 'How the worker knows them', field: 'relationship', hint: 'For example, sister, friend or neighbour.' })}
+        ${button('Record conflict of interest', { secondary: true })}
       </form>
       <h2 class="govuk-heading-m">Set a new password</h2>
       <form id="reset-form" novalidate>
@@ -248,6 +258,18 @@ export async function workerPage({ app, params, isCurrent }) {
     }, { scope: form });
     if (!done) return;
     notify(`${w.name}’s prerequisites are recorded.`);
+    go(`/workers/${w.id}`);
+  });
+  onSubmit(document.getElementById('conflict-form'), async (data) => {
+    const form = document.getElementById('conflict-form');
+    const body = { person_id: data.get('person_id').trim(), relationship: data.get('relationship').trim() };
+    const missing = [];
+    if (!body.person_id) missing.push({ field: 'person_id', message: 'Enter the person ID' });
+    if (!body.relationship) missing.push({ field: 'relationship', message: 'Say how the worker knows them' });
+    if (missing.length) return showErrors(missing, form);
+    const done = await attempt(() => post(`/api/v1/workers/${w.id}/conflicts`, body), { scope: form });
+    if (!done) return;
+    notify(`${w.name}’s conflict of interest is recorded.`);
     go(`/workers/${w.id}`);
   });
   onSubmit(document.getElementById('reset-form'), async (data) => {
