@@ -11,6 +11,7 @@
 #include "account.h"
 #include "accounts.pb-c.h"
 #include "changes.h"
+#include "notifications.pb-c.h"
 #include "tsr_envelope.h"
 #include "tsr_log.h"
 #include "tsr_metrics.h"
@@ -762,6 +763,30 @@ int accounts_worker_import(tsr_call_t *call, tsr_error_t *err)
     return accounts_account_reply(call, worker_id, err);
 }
 
+/* Seed 002: a conflict is declared "so that the case records can be restricted", and restricting a
+ * record is system support's to do: they are told, in the web UI's notices (through the notifications
+ * daemon, from the outbox in this transaction), with a link to the record and no one named. Not the
+ * worker who declared it, whom the record is now kept from; once a worker and person, however often
+ * the declaration is made again. */
+static int workers__tell_support_of_conflict(tsr_call_t *call, uint64_t worker, uint64_t person,
+                                             tsr_error_t *err)
+{
+    static char *support[] = {"system-support"};
+    char link[48], key[80];
+    snprintf(link, sizeof(link), "/people/%" PRIu64, person);
+    snprintf(key, sizeof(key), "conflict-declared:%" PRIu64 ":%" PRIu64, worker, person);
+    Tsr__Notifications__NoticeRequested notice = TSR__NOTIFICATIONS__NOTICE_REQUESTED__INIT;
+    notice.roles = support;
+    notice.n_roles = 1;
+    notice.except_worker_id = worker;
+    notice.kind = (char *)"conflict-of-interest-declared";
+    notice.title =
+        (char *)"A worker declared a conflict of interest with this record: consider restricting it";
+    notice.link = link;
+    notice.dedupe_key = key;
+    return tsr_call_emit(call, "accounts.notice.requested", &notice.base, err);
+}
+
 int accounts_conflict_declare(tsr_call_t *call, tsr_error_t *err)
 {
     const Tsr__Accounts__ConflictDeclare *in = (const Tsr__Accounts__ConflictDeclare *)call->payload;
@@ -799,7 +824,8 @@ int accounts_conflict_declare(tsr_call_t *call, tsr_error_t *err)
     Tsr__Accounts__ConflictDeclared ev = TSR__ACCOUNTS__CONFLICT_DECLARED__INIT;
     ev.worker_id = worker;
     ev.person_id = in->person_id;
-    if (tsr_call_emit(call, "accounts.conflict.declared", &ev.base, err) != 0)
+    if (tsr_call_emit(call, "accounts.conflict.declared", &ev.base, err) != 0 ||
+        workers__tell_support_of_conflict(call, worker, in->person_id, err) != 0)
         return -1;
     return workers__reply(call, w, err);
 }

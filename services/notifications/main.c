@@ -14,7 +14,8 @@ static const tsr_handler_def_t notifications_handlers[] = {
      &tsr__notifications__notice_mark_read__descriptor},
 };
 
-/* The daemons that ask for notices (and the workflow's requests, which are notices too). */
+/* The daemons that ask for notices (and the workflow's requests, which are notices too); accounts,
+ * which asks for them too, is followed below with its accounts. */
 static const char *const notifications_producers[] = {"records", "workflow", "cpis"};
 
 int main(int argc, char **argv)

@@ -287,9 +287,16 @@ static int notices__apply_requested(tsr_event_t *ev, tsr_error_t *err)
         err);
     if (n == NULL)
         return -1;
+    char *roles = n->n_roles > 0 ? notices__names(n->roles, n->n_roles) : NULL;
+    if (n->n_roles > 0 && roles == NULL) {
+        tsr__notifications__notice_requested__free_unpacked(n, NULL);
+        return tsr_error_set(err, TSR_E_INTERNAL, "out_of_memory", NULL, "Out of memory.");
+    }
     notices_new_t add = {.worker_ids = n->worker_ids,
                          .n_worker_ids = n->n_worker_ids,
                          .team_id = n->team_id,
+                         .roles = roles,
+                         .but = n->except_worker_id,
                          .kind = n->kind,
                          .title = n->title,
                          .link = n->link,
@@ -297,6 +304,7 @@ static int notices__apply_requested(tsr_event_t *ev, tsr_error_t *err)
                          .email = n->email,
                          .count_repeats = n->count_repeats};
     int rc = notices__insert(ev->conn, ev->event->producer, &add, err);
+    free(roles);
     tsr__notifications__notice_requested__free_unpacked(n, NULL);
     return rc;
 }
@@ -512,11 +520,13 @@ int notifications_apply_event(tsr_event_t *ev, tsr_error_t *err)
 
 int notifications_wants_accounts_event(const Tsr__Envelope *ev)
 {
-    return strcmp(ev->type, "accounts.worker.changed") == 0;
+    return strcmp(ev->type, "accounts.worker.changed") == 0 || notifications_wants_notice(ev);
 }
 
 int notifications_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err)
 {
+    if (notifications_wants_notice(ev->event))
+        return notices__apply_requested(ev, err);
     Tsr__Accounts__WorkerChanged *w = (Tsr__Accounts__WorkerChanged *)tsr_unpack(
         &tsr__accounts__worker_changed__descriptor, ev->event->payload.data, ev->event->payload.len, err);
     if (w == NULL)

@@ -21,7 +21,8 @@ int notifications_wants_notice(const Tsr__Envelope *ev);
 /* The same, and workflow.request.sent / .overdue: the request's recipient hears of it. */
 int notifications_wants_event(const Tsr__Envelope *ev);
 int notifications_apply_event(tsr_event_t *ev, tsr_error_t *err);
-/* accounts.worker.changed: the worker's teams, address and line manager. */
+/* accounts.worker.changed: the worker's teams, address and line manager; accounts.notice.requested
+ * (system support told of a conflict of interest declared), after the accounts it names. */
 int notifications_wants_accounts_event(const Tsr__Envelope *ev);
 int notifications_apply_accounts_event(tsr_event_t *ev, tsr_error_t *err);
 

@@ -360,6 +360,59 @@ static void test_a_request_to_the_system_support_queue_tells_system_support(void
     free(eh);
 }
 
+/* Seed 002: a worker declares a conflict of interest "so that the case records can be restricted",
+ * which is system support's to do, but no one was told: the record stayed open to everyone else and
+ * its work waited. System support now hear of each declaration in their notices, with a link to the
+ * record and no one named; the worker who declared it does not, nor do others. */
+static void test_system_support_hear_of_a_declared_conflict_of_interest(void **state)
+{
+    (void)state;
+    char *admin_t = testenv_login(testenv, "admin");
+    char support[32], declarer[32], person[32], link[64], path[96];
+    testenv_add_worker(testenv, admin_t, "conflict.support", "Cass Supportley",
+                       "\"roles\":[\"system-support\"],\"teams\":[\"System Support\"]", support);
+    /* A member of system support declares too: told of the others', never of their own. */
+    testenv_add_worker(testenv, admin_t, "conflict.decla", "Dec Larant",
+                       "\"roles\":[\"social-worker\",\"system-support\"],\"teams\":[\"Children in Need 1\"]",
+                       declarer);
+    testenv_add_person(testenv, admin_t, "Nel", "Nearby", "1979-06-02", person);
+    char *t_support = testenv_login(testenv, "conflict.support");
+    char *t_declarer = testenv_login(testenv, "conflict.decla");
+    char *sw = testenv_login(testenv, "mash.sw");
+    snprintf(path, sizeof(path), "/api/v1/workers/%s/conflicts", declarer);
+    char body[128];
+    snprintf(body, sizeof(body), "{\"person_id\":\"%s\",\"relationship\":\"Neighbour\"}", person);
+    json_decref(testenv_call_json(testenv, t_declarer, "POST", path, body, 200));
+    snprintf(link, sizeof(link), "/people/%s", person);
+    assert_true(has_notice_for(t_support, link, 1));
+    assert_true(has_notice_for(admin_t, link, 1));
+    json_t *list = notices(t_support, 1);
+    size_t k;
+    json_t *n;
+    int found = 0;
+    json_array_foreach(json_object_get(list, "items"), k, n)
+    {
+        if (strcmp(testenv_str(n, "link"), link) != 0)
+            continue;
+        found = 1;
+        assert_string_equal(testenv_str(n, "kind"), "conflict-of-interest-declared");
+        /* Names no one: neither the worker nor the person. */
+        const char *title = testenv_str(n, "title");
+        assert_non_null(strstr(title, "conflict of interest"));
+        assert_non_null(strstr(title, "restrict"));
+        assert_null(strstr(title, "Nearby"));
+        assert_null(strstr(title, "Larant"));
+    }
+    assert_true(found);
+    json_decref(list);
+    assert_false(has_notice_for(t_declarer, link, 0));
+    assert_false(has_notice_for(sw, link, 0));
+    free(sw);
+    free(t_declarer);
+    free(t_support);
+    free(admin_t);
+}
+
 /* Seed 001: "CC your senior/TM": a request type that copies the sender's manager in (copy_to) tells
  * them, and the link opens the request for them. */
 static void test_the_senders_manager_is_copied_into_a_request_that_says_so(void **state)
@@ -518,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_attempts_on_a_restricted_record_are_one_notice_a_worker_and_day_counting_them),
         cmocka_unit_test(test_notices_read_long_ago_go_and_unread_ones_stay),
         cmocka_unit_test(test_a_request_to_the_system_support_queue_tells_system_support),
+        cmocka_unit_test(test_system_support_hear_of_a_declared_conflict_of_interest),
         cmocka_unit_test(test_the_senders_manager_is_copied_into_a_request_that_says_so),
         cmocka_unit_test(test_a_request_sent_to_a_team_tells_the_members_whose_roles_act_on_it),
     };

@@ -210,7 +210,7 @@ export async function workerPage({ app, params, isCurrent }) {
       </form>
       <h2 class="govuk-heading-m">Conflicts of interest</h2>
       <form id="conflict-form" novalidate>
-        <p class="govuk-body">Someone the worker knows whose record is on the system. From then on the worker cannot open the record, and their work about the person goes to system support.</p>
+        <p class="govuk-body">Someone the worker knows whose record is on the system. From then on the worker cannot open the record, their work about the person goes to system support, and system support are told, so that they can restrict the record.</p>
         ${textInput({ id: 'conflict-person', name: 'person_id', label: 'Person ID', field: 'person_id', classes: 'govuk-input--width-10' })}
         ${textInput({ id: 'conflict-relationship', name: 'relationship', label: 'How the worker knows them', field: 'relationship', hint: 'For example, sister, friend or neighbour.' })}
         ${button('Record conflict of interest', { secondary: true })}
