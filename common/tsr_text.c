@@ -9,10 +9,12 @@
 #include <strings.h>
 #include <time.h>
 
-/* The length of the well-formed UTF-8 sequence at p (not a NUL, no overlong, no surrogate), or 0. */
-static size_t tsr_text__utf8_sequence(const unsigned char *p, const unsigned char *end)
+/* The length of the well-formed UTF-8 sequence at p (not a NUL, no overlong, no surrogate), or 0;
+ * its code point at *code_point. */
+static size_t tsr_text__utf8_sequence(const unsigned char *p, const unsigned char *end, unsigned *code_point)
 {
     unsigned c = *p++;
+    *code_point = c;
     if (c == 0)
         return 0;
     if (c < 0x80)
@@ -41,14 +43,16 @@ static size_t tsr_text__utf8_sequence(const unsigned char *p, const unsigned cha
     if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
         (cp >= 0xD800 && cp <= 0xDFFF))
         return 0;
+    *code_point = cp;
     return (size_t)more + 1;
 }
 
 int tsr_text_is_utf8(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    unsigned cp;
     while (p < end) {
-        size_t n = tsr_text__utf8_sequence(p, end);
+        size_t n = tsr_text__utf8_sequence(p, end, &cp);
         if (n == 0)
             return 0;
         p += n;
@@ -56,37 +60,70 @@ int tsr_text_is_utf8(const char *s, size_t len)
     return 1;
 }
 
-char *tsr_text_utf8_repair(const char *s, size_t len, size_t max_bytes)
+/* Whether cp is a Unicode noncharacter: U+FDD0 to U+FDEF, and the last two code points of every plane
+ * (U+FFFE, U+FFFF, U+1FFFE, ... U+10FFFF). Unicode keeps them for a program's own use, never for
+ * text that is passed on: XML refuses U+FFFE and U+FFFF, so one in a spreadsheet's cell leaves the
+ * whole workbook unreadable. */
+static int text__is_noncharacter(unsigned cp)
 {
-    /* Each replaced byte becomes three (U+FFFD is EF BF BD). */
+    return (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
+}
+
+/* A character that is never text (a C0 control, DEL, a C1 control, a noncharacter); allow_newlines
+ * lets \n, \r and \t through. */
+static int text__is_non_text(unsigned cp, int allow_newlines)
+{
+    if (allow_newlines && (cp == '\n' || cp == '\r' || cp == '\t'))
+        return 0;
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || text__is_noncharacter(cp);
+}
+
+/* The len bytes of s, each byte that is not part of well-formed UTF-8 (and, with non_text, each
+ * character that is never text but a tab or a line break) as U+FFFD, cut on a character's boundary
+ * to at most max_bytes; malloc'd, NULL when out of memory. */
+static char *text__repair(const char *s, size_t len, size_t max_bytes, int non_text)
+{
+    /* Each replaced byte or character becomes three bytes at most (U+FFFD is EF BF BD). */
     size_t cap = (len < max_bytes ? len : max_bytes) * 3 + 1;
     char *out = malloc(cap), *o = out;
     if (out == NULL)
         return NULL;
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p < end) {
-        size_t n = tsr_text__utf8_sequence(p, end);
-        size_t w = n ? n : 3;
+        unsigned cp;
+        size_t n = tsr_text__utf8_sequence(p, end, &cp);
+        int keep = n > 0 && !(non_text && text__is_non_text(cp, 1));
+        size_t w = keep ? n : 3;
         if ((size_t)(o - out) + w > max_bytes)
             break;
-        if (n) {
+        if (keep)
             memcpy(o, p, n);
-            p += n;
-        } else {
+        else
             memcpy(o, "\xEF\xBF\xBD", 3);
-            p++;
-        }
+        p += n ? n : 1;
         o += w;
     }
     *o = '\0';
     return out;
 }
 
+char *tsr_text_utf8_repair(const char *s, size_t len, size_t max_bytes)
+{
+    return text__repair(s, len, max_bytes, 0);
+}
+
+char *tsr_text_replace_non_text(const char *s)
+{
+    size_t len = strlen(s);
+    return text__repair(s, len, len * 3, 1);
+}
+
 void tsr_text_utf8_clean(char *s)
 {
     unsigned char *p = (unsigned char *)s, *end = p + strlen(s), *o = p;
+    unsigned cp;
     while (p < end) {
-        size_t n = tsr_text__utf8_sequence(p, end);
+        size_t n = tsr_text__utf8_sequence(p, end, &cp);
         if (n == 0) {
             p++;
             continue;
@@ -133,15 +170,14 @@ char *tsr_text_trim_dup(const char *s)
 
 int tsr_text_first_control(const char *s, int allow_newlines)
 {
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (allow_newlines && (c == '\n' || c == '\r' || c == '\t'))
-            continue;
-        if (c < 0x20 || c == 0x7F)
-            return c;
-        /* C1 controls, U+0080 to U+009F (C2 80 to C2 9F): never text, and some terminals obey them. */
-        if (c == 0xC2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9F)
-            return (unsigned char)s[1];
+    const unsigned char *p = (const unsigned char *)(s ? s : ""), *end = p + strlen((const char *)p);
+    while (p < end) {
+        unsigned cp;
+        size_t n = tsr_text__utf8_sequence(p, end, &cp);
+        /* A byte that is not UTF-8 is tsr_text_is_utf8's to refuse; the bytes after it are read on. */
+        if (n > 0 && text__is_non_text(cp, allow_newlines))
+            return (int)cp;
+        p += n ? n : 1;
     }
     return -1;
 }
@@ -149,6 +185,30 @@ int tsr_text_first_control(const char *s, int allow_newlines)
 int tsr_text_has_control(const char *s, int allow_newlines)
 {
     return tsr_text_first_control(s, allow_newlines) >= 0;
+}
+
+const char *tsr_text_control_words(int cp, char *buf, size_t size)
+{
+    if (cp == '\t')
+        return "a tab";
+    if (cp == '\n' || cp == '\r')
+        return "a line break";
+    if (cp >= 0 && text__is_noncharacter((unsigned)cp))
+        snprintf(buf, size, "U+%04X, which is not a character", (unsigned)cp);
+    else
+        snprintf(buf, size, "a control character (U+%04X)", (unsigned)cp);
+    return buf;
+}
+
+int tsr_text_check_characters(const char *s, int allow_newlines, const char *field, const char *title,
+                              tsr_error_t *err)
+{
+    int cp = tsr_text_first_control(s, allow_newlines);
+    if (cp < 0)
+        return 0;
+    char buf[48];
+    return tsr_error_set(err, TSR_E_INVALID, "invalid_characters", field, "%s holds %s: take it out.", title,
+                         tsr_text_control_words(cp, buf, sizeof(buf)));
 }
 
 int tsr_text_has_invisible(const char *s)

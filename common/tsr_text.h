@@ -26,11 +26,28 @@ size_t tsr_text_length(const char *s);
 size_t tsr_text_trimmed_length(const char *s);
 /* A malloc'd copy without leading and trailing white space. */
 char *tsr_text_trim_dup(const char *s);
-/* Whether s holds a control character (C0, DEL or C1); allow_newlines lets \n, \r and \t through. */
+/* Whether s holds a character that is never text: a control character (C0, DEL or C1) or a Unicode
+ * noncharacter (U+FDD0 to U+FDEF, U+FFFE and U+FFFF, and the last two of every other plane; XML refuses
+ * U+FFFE and U+FFFF as it does C0 controls, and HTML counts each of them an error); allow_newlines lets
+ * \n, \r and \t through. Every daemon's check of the text a person or another system sends goes
+ * through this, so that none of it is kept to break a file made from it later. */
 int tsr_text_has_control(const char *s, int allow_newlines);
-/* The first such control character's code point (a C1 one read from its UTF-8), or -1 when none:
- * for a message that names it. */
+/* The first such character's code point (read from its UTF-8), or -1 when none: for a message that
+ * names it. */
 int tsr_text_first_control(const char *s, int allow_newlines);
+/* That character (cp) in words for a message, at buf or a constant: "a tab", "a line break", "a
+ * control character (U+001B)", "U+FFFE, which is not a character". */
+const char *tsr_text_control_words(int cp, char *buf, size_t size);
+/* A form's field of text: 0 when s holds no such character; else fills err (400 invalid_characters,
+ * naming field and, in words, title: "Name holds U+FFFE, which is not a character: take it out.")
+ * and returns -1. */
+int tsr_text_check_characters(const char *s, int allow_newlines, const char *field, const char *title,
+                              tsr_error_t *err);
+/* A malloc'd copy of s for a file people read (an XLSX's XML, an HTML page, a CSV), every character
+ * that is never text but a tab or a line break, and every byte that is not UTF-8, as U+FFFD: text kept
+ * before the check above, or by another way in, cannot make the file unreadable. NULL when out of
+ * memory. */
+char *tsr_text_replace_non_text(const char *s);
 /* Whether s (UTF-8) holds a character that shows as nothing but changes what is stored or how it is
  * shown: a zero-width space, a word joiner, a byte order mark, or a mark or override of the text's
  * direction. In a name it hides a duplicate from search and the NHS's match, or shows the name

@@ -91,9 +91,8 @@ static int form__scalar(const json_t *field, const json_t *v, char **out, tsr_er
     if (tsr_text_length(s) > (size_t)max)
         return tsr_error_set(err, TSR_E_INVALID, "too_long", path, "%s must be %d characters or fewer.",
                              title, max);
-    if (tsr_text_has_control(s, long_text))
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_characters", path,
-                             "%s contains control characters.", title);
+    if (tsr_text_check_characters(s, long_text, path, title, err) != 0)
+        return -1;
     char *t = tsr_text_trim_dup(s);
     if (t == NULL)
         return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL, "Out of memory.");

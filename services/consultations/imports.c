@@ -141,17 +141,24 @@ static const char *import__variant(const json_t *def, const char *step_type)
     return NULL;
 }
 
-/* A text column: at most IMPORT_TEXT_MAX characters, no control characters; required ones given. */
+/* A text column: one line of at most IMPORT_TEXT_MAX characters, nothing in it that is not text (a
+ * control character, a noncharacter such as U+FFFE); required ones given. */
 static int import__text(const import_row_t *r, const char *text, const char *column, const char *field,
                         int required, tsr_error_t *err)
 {
     if (required && text[0] == '\0')
         return tsr_error_set(err, TSR_E_INVALID, "missing_field", field, "Line %u: %s is missing.", r->line,
                              column);
-    if (tsr_text_length(text) > IMPORT_TEXT_MAX || tsr_text_has_control(text, 0))
+    if (tsr_text_length(text) > IMPORT_TEXT_MAX || strpbrk(text, "\r\n") != NULL)
         return tsr_error_set(err, TSR_E_INVALID, "invalid_value", field,
                              "Line %u: %s must be one line of at most %d characters.", r->line, column,
                              IMPORT_TEXT_MAX);
+    int cp = tsr_text_first_control(text, 0);
+    char words[48];
+    if (cp >= 0)
+        return tsr_error_set(err, TSR_E_INVALID, "invalid_characters", field,
+                             "Line %u: %s holds %s: take it out.", r->line, column,
+                             tsr_text_control_words(cp, words, sizeof(words)));
     return 0;
 }
 

@@ -37,10 +37,15 @@ static int organisation__validate(const Tsr__Records__OrganisationCreate *in, ts
     else if (tsr_text_length(in->name) > ORG_NAME_MAX)
         tsr_error_add(err, TSR_E_INVALID, "too_long", "name",
                       "The organisation's name must be %d characters or fewer.", ORG_NAME_MAX);
-    else if (tsr_text_has_control(in->name, 0) || tsr_text_has_invisible(in->name))
+    else if (tsr_text_has_control(in->name, 0)) {
+        char words[48];
         tsr_error_add(err, TSR_E_INVALID, "invalid_characters", "name",
-                      "The organisation's name must not contain control characters, zero-width spaces or "
-                      "marks of the text's direction.");
+                      "The organisation's name holds %s: take it out.",
+                      tsr_text_control_words(tsr_text_first_control(in->name, 0), words, sizeof(words)));
+    } else if (tsr_text_has_invisible(in->name))
+        tsr_error_add(err, TSR_E_INVALID, "invalid_characters", "name",
+                      "The organisation's name must not contain zero-width spaces or marks of the text's "
+                      "direction.");
     if (tsr_text_length(in->address) > ORG_ADDRESS_MAX)
         tsr_error_add(err, TSR_E_INVALID, "too_long", "address",
                       "The address must be %d characters or fewer.", ORG_ADDRESS_MAX);

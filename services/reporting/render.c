@@ -59,6 +59,17 @@ static int render__done(render_buf_t *b, unsigned char **out, size_t *len, tsr_e
     return 0;
 }
 
+/* s as a file may hold it (tsr_text_replace_non_text): what was kept before text was checked for
+ * noncharacters, or came by another way, shows as U+FFFD rather than break the file. Malloc'd; NULL
+ * (and the buffer failed) when out of memory. */
+static char *render__shown(int *failed, const char *s)
+{
+    char *shown = tsr_text_replace_non_text(s ? s : "");
+    if (shown == NULL)
+        *failed = 1;
+    return shown;
+}
+
 /* A cell's text: a string as it is, an integer in decimal. */
 static const char *render__cell(const json_t *cell, char buf[32])
 {
@@ -76,7 +87,9 @@ static const char *render__cell(const json_t *cell, char buf[32])
 
 static void render__csv_field(render_buf_t *b, const char *s)
 {
-    char *field = tsr_text_csv_field(s);
+    char *shown = render__shown(&b->failed, s);
+    char *field = shown ? tsr_text_csv_field(shown) : NULL;
+    free(shown);
     if (field == NULL) {
         b->failed = 1;
         return;
@@ -129,7 +142,8 @@ static int render__csv(const json_t *layout, unsigned char **out, size_t *len, t
 
 static void render__html_text(render_buf_t *b, const char *s)
 {
-    for (const char *p = s; *p; p++) {
+    char *shown = render__shown(&b->failed, s);
+    for (const char *p = shown ? shown : ""; *p; p++) {
         switch (*p) {
         case '&':
             render__puts(b, "&amp;");
@@ -150,6 +164,7 @@ static void render__html_text(render_buf_t *b, const char *s)
             render__put(b, p, 1);
         }
     }
+    free(shown);
 }
 
 static void render__html_element(render_buf_t *b, const char *tag, const char *text)
@@ -260,6 +275,18 @@ static int render__xlsx_date(const json_t *table, size_t column, const json_t *c
     return 1;
 }
 
+/* A string cell. libxlsxwriter puts a cell's text into the sheet's XML as it is given (C0 controls
+ * aside): one U+FFFE in a referrer's name made the whole workbook unreadable, Excel saying it had a
+ * problem and LibreOffice dropping every row after it. */
+static void render__xlsx_string(lxw_worksheet *ws, lxw_row_t row, lxw_col_t col, const char *text,
+                                lxw_format *format, int *failed)
+{
+    char *shown = render__shown(failed, text);
+    if (shown != NULL)
+        worksheet_write_string(ws, row, col, shown, format);
+    free(shown);
+}
+
 static int render__xlsx(const json_t *layout, unsigned char **out, size_t *len, tsr_error_t *err)
 {
     /* libxlsxwriter writes a file: a private one in the temporary directory, read back and removed. */
@@ -289,6 +316,7 @@ static int render__xlsx(const json_t *layout, unsigned char **out, size_t *len, 
     lxw_format *day = workbook_add_format(wb);
     format_set_num_format(day, "dd/mm/yyyy");
     lxw_row_t r = 0;
+    int failed = 0;
     size_t i, j, k;
     const json_t *line, *table, *row, *cell;
     /* Widths before any row: the first four columns carry names and sources. */
@@ -296,15 +324,15 @@ static int render__xlsx(const json_t *layout, unsigned char **out, size_t *len, 
     worksheet_set_column(ws, 1, 10, 22, NULL);
     json_array_foreach(json_object_get(layout, "heading"), i, line)
     {
-        worksheet_write_string(ws, r++, 0, json_string_value(line), i == 0 ? title : bold);
+        render__xlsx_string(ws, r++, 0, json_string_value(line), i == 0 ? title : bold, &failed);
     }
     json_array_foreach(json_object_get(layout, "tables"), i, table)
     {
         r++;
-        worksheet_write_string(ws, r++, 0, json_string_value(json_object_get(table, "title")), bold);
+        render__xlsx_string(ws, r++, 0, json_string_value(json_object_get(table, "title")), bold, &failed);
         json_array_foreach(json_object_get(table, "columns"), j, cell)
         {
-            worksheet_write_string(ws, r, (lxw_col_t)j, json_string_value(cell), bold);
+            render__xlsx_string(ws, r, (lxw_col_t)j, json_string_value(cell), bold, &failed);
         }
         r++;
         json_array_foreach(json_object_get(table, "rows"), j, row)
@@ -317,12 +345,17 @@ static int render__xlsx(const json_t *layout, unsigned char **out, size_t *len, 
                 else if (json_is_integer(cell))
                     worksheet_write_number(ws, r, (lxw_col_t)k, (double)json_integer_value(cell), NULL);
                 else if (json_string_length(cell) > 0)
-                    worksheet_write_string(ws, r, (lxw_col_t)k, json_string_value(cell), NULL);
+                    render__xlsx_string(ws, r, (lxw_col_t)k, json_string_value(cell), NULL, &failed);
             }
             r++;
         }
     }
     lxw_error rc = workbook_close(wb);
+    if (failed) {
+        unlink(path);
+        return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL,
+                             "Out of memory while writing the report.");
+    }
     if (rc != LXW_NO_ERROR) {
         unlink(path);
         return tsr_error_set(err, TSR_E_INTERNAL, "internal", NULL,

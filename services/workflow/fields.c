@@ -172,9 +172,8 @@ static int field__check_one(tsr_call_t *call, const json_t *field, const json_t 
     if (tsr_text_length(s) > (long_text ? FIELD_LONG_TEXT_MAX : FIELD_TEXT_MAX))
         return tsr_error_set(err, TSR_E_INVALID, "too_long", path, "%s must be %d characters or fewer.",
                              title, long_text ? FIELD_LONG_TEXT_MAX : FIELD_TEXT_MAX);
-    if (tsr_text_has_control(s, long_text))
-        return tsr_error_set(err, TSR_E_INVALID, "invalid_characters", path,
-                             "%s contains control characters.", title);
+    if (tsr_text_check_characters(s, long_text, path, title, err) != 0)
+        return -1;
     if (s[0] == '\0')
         return 0;
     int not_future = json_is_true(json_object_get(field, "not_future"));

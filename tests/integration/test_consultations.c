@@ -389,6 +389,30 @@ test_the_form_refuses_a_bad_email_telephone_future_date_or_unknown_source_and_ke
         testenv_call_error(testenv, admin, "PUT", path, body, 400, "invalid_telephone",
                            "data.contact_telephone");
     }
+    /* A referrer's name holding U+FFFE (pasted from another program) was kept, and the report's XLSX
+     * made from it would not open: text that is not text is refused, naming the field and what it
+     * holds, whether sent raw or escaped. */
+    static const struct {
+        const char *data, *field, *says;
+    } not_text[] = {
+        {"\"contact_name\":\"Kai\\ufffeMorgan\"", "data.contact_name",
+         "Name holds U+FFFE, which is not a character: take it out."},
+        {"\"contact_relationship\":\"Aunt\xef\xbf\xbf\"", "data.contact_relationship",
+         "Relationship with subject(s) holds U+FFFF, which is not a character: take it out."},
+        {"\"details\":\"Seen twice\\n\\ufdd0\"", "data.details",
+         "Details about this consultation holds U+FDD0, which is not a character: take it out."},
+        {"\"contact_name\":\"Kai\\u001bMorgan\"", "data.contact_name",
+         "Name holds a control character (U+001B): take it out."},
+    };
+    for (size_t i = 0; i < sizeof(not_text) / sizeof(not_text[0]); i++) {
+        snprintf(body, sizeof(body), "{\"data\":{\"source\":\"schools\",%s}}", not_text[i].data);
+        testenv_response_t refused = testenv_http(testenv, "PUT", path, admin, body, NULL);
+        testenv_assert_error(&refused, 400, "invalid_characters");
+        const json_t *error = json_object_get(refused.json, "error");
+        assert_string_equal(testenv_str(error, "field"), not_text[i].field);
+        assert_string_equal(testenv_str(error, "message"), not_text[i].says);
+        testenv_response_free(&refused);
+    }
     testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"consulted_at\":\"2999-01-01T09:00:00Z\"}}",
                        400, "date_in_future", "data.consulted_at");
     testenv_call_error(testenv, admin, "PUT", path, "{\"data\":{\"consulted_at\":\"25/11/2022 13:57\"}}", 400,
@@ -737,6 +761,8 @@ static void test_the_consultations_daemon_checks_a_save_whoever_sends_it_and_kee
         {"1", "{\"source\":\"schools\"}", "organisation", 1, "required_field", "data.consulted_at"},
         {"1", "{\"advice\":\"x\"}", "organisation", 0, "unknown_field", "data.advice"},
         {"1", "{\"duty_worker\":\"Sam\"}", "organisation", 0, "invalid_value", "data.duty_worker"},
+        {"1", "{\"contact_name\":\"Kai\\ufffeMorgan\"}", "organisation", 0, "invalid_characters",
+         "data.contact_name"},
         {"2", "{\"outcomes\":\"referral-to-mash\"}", "organisation", 0, "invalid_value", "data.outcomes"},
         {"2", "{\"outcomes\":[\"referral-to-mash\"]}", "person", 0, "wrong_subject", "subject.kind"},
         {"3", "{}", "organisation", 0, "unknown_section", "section"},

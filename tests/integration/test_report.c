@@ -273,6 +273,27 @@ static void iso_dates_as_days(char *line)
     }
 }
 
+/* Writes the XLSX answer r to DIR/name.xlsx (its path at xlsx) and reads it back with xlsx2csv, a
+ * reader that shares nothing with libxlsxwriter: what a spreadsheet holds, as CSV, for the caller to
+ * free. */
+static char *xlsx_read_back(const testenv_response_t *r, const char *name, char xlsx[512])
+{
+    char csv[512], cmd[1200];
+    snprintf(xlsx, 512, "%s/%s.xlsx", testenv->dir, name);
+    snprintf(csv, sizeof(csv), "%s/%s-from-xlsx.csv", testenv->dir, name);
+    FILE *f = fopen(xlsx, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(r->body, 1, r->len, f), r->len);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "xlsx2csv %s %s 2>&1", xlsx, csv);
+    if (system(cmd) != 0)
+        fail_msg("xlsx2csv could not read the report (is it installed? make deps)");
+    size_t len = 0;
+    char *read_back = read_file(csv, &len);
+    assert_non_null(read_back);
+    return read_back;
+}
+
 static void test_the_xlsx_opens_in_another_program_with_the_same_figures(void **state)
 {
     (void)state;
@@ -287,21 +308,9 @@ static void test_the_xlsx_opens_in_another_program_with_the_same_figures(void **
     assert_string_equal(testenv_response_header(&r, "content-disposition", value, sizeof(value)),
                         "attachment; filename=\"consultations-in-period_2022-11-14_2022-12-01.xlsx\"");
     assert_true(r.len > 1000 && memcmp(r.body, "PK", 2) == 0);
-    char xlsx[512], csv[512], cmd[1200];
-    snprintf(xlsx, sizeof(xlsx), "%s/report.xlsx", testenv->dir);
-    snprintf(csv, sizeof(csv), "%s/report-from-xlsx.csv", testenv->dir);
-    FILE *f = fopen(xlsx, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(r.body, 1, r.len, f), r.len);
-    fclose(f);
+    char xlsx[512];
+    char *read_back = xlsx_read_back(&r, "report", xlsx);
     testenv_response_free(&r);
-    /* Read back by xlsx2csv, a reader that shares nothing with libxlsxwriter. */
-    snprintf(cmd, sizeof(cmd), "xlsx2csv %s %s 2>&1", xlsx, csv);
-    if (system(cmd) != 0)
-        fail_msg("xlsx2csv could not read the report (is it installed? make deps)");
-    size_t len = 0;
-    char *read_back = read_file(csv, &len);
-    assert_non_null(read_back);
     /* Line for line the CSV report, but for a spreadsheet's padding of short rows (blank lines
      * between the tables aside). */
     char *expected = strdup(seed_csv);
@@ -914,6 +923,114 @@ static void test_consultations_completed_outside_the_period_are_left_out(void **
     free(manager);
 }
 
+/* U+FFFE and its like are no characters: a referrer's name holding one was loaded, and the report's
+ * XLSX made from it would not open. The import refuses it naming the line and the column, as a
+ * control character, and loads nothing. */
+static void test_an_import_with_a_character_that_is_not_text_is_refused_naming_it(void **state)
+{
+    (void)state;
+    long before = testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations");
+    const char *text =
+        "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,"
+        "Date and time of consult,Source of contact,Referrer name,Relationship with subject(s),"
+        "Outcome(s)\n"
+        "7500065,Hampden Children Centre,12300011,Consultation (CSSW),2017-04-03,2017-04-03,2017-04-03,"
+        "SCHOOLS,Kai\xef\xbf\xbeMorgan,Aunt,Referral to Mash\n"
+        "7500065,Hampden Children Centre\xef\xb7\x90,12300012,Consultation (CSSW),2017-04-03,2017-04-03,"
+        "2017-04-03,SCHOOLS,Robin Ash,,\n"
+        "7500065,Hampden Children Centre,12300013,Consultation (CSSW),2017-04-03,2017-04-03,2017-04-03,"
+        "SCHOOLS,Lee\x1b[31mBrook,,\n";
+    char out[2048];
+    assert_int_equal(run_import("not-text.csv", text, out, sizeof(out)), 2);
+    static const char *const says[] = {
+        "not-text.csv: Line 2: Referrer name holds U+FFFE, which is not a character: take it out.",
+        "not-text.csv: Line 3: Organisation name holds U+FDD0, which is not a character: take it out.",
+        "not-text.csv: Line 4: Referrer name holds a control character (U+001B): take it out."};
+    for (size_t i = 0; i < sizeof(says) / sizeof(says[0]); i++)
+        if (strstr(out, says[i]) == NULL)
+            fail_msg("the import does not say \"%s\": %s", says[i], out);
+    assert_int_equal(testenv_sql_long(testenv, "SELECT count(*) FROM consultations.consultations"), before);
+}
+
+/* Text kept before noncharacters were refused (or put in by another way) no longer breaks a file: a
+ * referrer's name holding U+FFFE made the report's XLSX malformed XML, which Excel said had a problem
+ * and LibreOffice read up to that row only. Every writer shows such a character as U+FFFD: the XLSX
+ * parses and holds every row, and so do the CSV and the HTML. */
+static void test_a_kept_name_that_is_not_text_leaves_every_format_readable_with_every_row(void **state)
+{
+    (void)state;
+    /* As old data is: in the read model, as the events of before the check brought it. */
+    char out[2048];
+    const char *sql =
+        "\\set ON_ERROR_STOP on\n"
+        "SET search_path TO reporting;\n"
+        "INSERT INTO consultations (step_id, step_title, organisation_id, organisation_name, started_on,"
+        " completed_on, consulted_on, source, source_title, referrer_name, referrer_relationship,"
+        " outcomes, outcome_titles, imported, state) VALUES"
+        " (11700001, 'Consultation (CSSW)', 7500065, 'Hampden Children Centre', '2017-05-10', '2017-05-10',"
+        "  '2017-05-10', 'schools', 'SCHOOLS', E'Kai\\uFFFEMorgan', E'Aunt\\uFFFF', '{referral-to-mash}',"
+        "  '{Referral to Mash}', true, 'completed'),"
+        " (11700002, 'Consultation (CSSW)', 7500065, 'Hampden Children Centre', '2017-05-10', '2017-05-10',"
+        "  '2017-05-10', 'schools', 'SCHOOLS', E'Lee\\u001bBrook', 'Nurse', '{}', '{}', true, 'completed'),"
+        " (11700003, 'Consultation (CSSW)', 7599001, E'Zephyr\\uFDD0 Youth Club', '2017-05-11',"
+        "  '2017-05-11', '2017-05-11', 'schools', 'SCHOOLS', 'Robin Ash', 'Teacher', '{}', '{}', true,"
+        "  'completed');\n";
+    if (testenv_psql(testenv, NULL, sql, out, sizeof(out)) != 0)
+        fail_msg("the old rows could not be put in: %s", out);
+    char *manager = testenv_login(testenv, "mash.manager");
+    const char *period = "/api/v1/reports/consultations-in-period?start=2017-05-01&end=2017-05-31";
+    char path[200];
+    snprintf(path, sizeof(path), "%s&format=xlsx", period);
+    testenv_response_t r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    char xlsx[512], cmd[1400];
+    /* Read back by another program: every row, each such character shown as U+FFFD. */
+    char *read_back = xlsx_read_back(&r, "not-text", xlsx);
+    testenv_response_free(&r);
+    /* Every XML part of the workbook is well-formed XML (the sheet was not), with none of the three. */
+    snprintf(cmd, sizeof(cmd),
+             "python3 -c 'import sys, zipfile, xml.dom.minidom as m\n"
+             "z = zipfile.ZipFile(sys.argv[1])\n"
+             "for n in z.namelist():\n"
+             "    if n.endswith(\".xml\"):\n"
+             "        b = z.read(n); m.parseString(b)\n"
+             "        assert \"\\ufffe\".encode() not in b and \"\\uffff\".encode() not in b, n\n"
+             "' %s 2>&1",
+             xlsx);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    if (WEXITSTATUS(pclose(p)) != 0)
+        fail_msg("the XLSX is not well-formed XML: %s", out);
+    static const char *const rows[] = {
+        "7500065,Hampden Children Centre,11700001,Consultation (CSSW),10/05/2017,10/05/2017,10/05/2017,"
+        "SCHOOLS,Kai\xef\xbf\xbdMorgan,Aunt\xef\xbf\xbd,Referral to Mash",
+        "7500065,Hampden Children Centre,11700002,Consultation (CSSW),10/05/2017,10/05/2017,10/05/2017,"
+        "SCHOOLS,Lee\xef\xbf\xbd"
+        "Brook,Nurse",
+        "7599001,Zephyr\xef\xbf\xbd Youth Club,11700003,Consultation (CSSW),11/05/2017,11/05/2017,11/05/2017,"
+        "SCHOOLS,Robin Ash,Teacher",
+        "Zephyr\xef\xbf\xbd Youth Club,1", "SCHOOLS,3"};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        if (strstr(read_back, rows[i]) == NULL)
+            fail_msg("the XLSX read back lacks '%s': %s", rows[i], read_back);
+    free(read_back);
+    /* The CSV and the HTML show the same, and hold none of the three. */
+    static const char *const formats[] = {"csv", "html"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s&format=%s", period, formats[i]);
+        r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        if (strstr(r.body, "Kai\xef\xbf\xbdMorgan") == NULL || strstr(r.body, "Robin Ash") == NULL ||
+            strstr(r.body, "\xef\xbf\xbe") != NULL || strstr(r.body, "\xef\xbf\xbf") != NULL ||
+            strstr(r.body, "\xef\xb7\x90") != NULL || strchr(r.body, '\x1b') != NULL)
+            fail_msg("the %s report: %s", formats[i], r.body);
+        testenv_response_free(&r);
+    }
+    free(manager);
+}
+
 static void test_the_json_rows_come_in_pages_that_cover_the_period_once(void **state)
 {
     (void)state;
@@ -1020,6 +1137,8 @@ int main(void)
         cmocka_unit_test(test_the_same_step_with_other_details_is_refused_and_the_file_not_loaded),
         cmocka_unit_test(test_a_report_run_straight_after_an_import_counts_what_it_loaded),
         cmocka_unit_test(test_consultations_completed_outside_the_period_are_left_out),
+        cmocka_unit_test(test_an_import_with_a_character_that_is_not_text_is_refused_naming_it),
+        cmocka_unit_test(test_a_kept_name_that_is_not_text_leaves_every_format_readable_with_every_row),
         cmocka_unit_test(test_the_json_rows_come_in_pages_that_cover_the_period_once),
         cmocka_unit_test(test_the_report_checks_its_period_format_and_who_asks),
     };

@@ -206,6 +206,78 @@ static void test_lengths_count_characters_trim_and_control_characters(void **sta
     free(empty);
 }
 
+/* U+FFFE in a referrer's name, typed or imported, was kept and written into the report's XLSX, whose
+ * XML may not hold it: Excel said the workbook had a problem and LibreOffice dropped every row after
+ * it. A noncharacter is refused as a control character is, named in the message, and a file's writer
+ * shows what is already kept as U+FFFD. */
+static void test_a_noncharacter_is_not_text_and_is_named_refused_and_replaced(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int code_point; /* the first character that is not text, or -1 */
+    } cases[] = {
+        {"Kai\xef\xbf\xbeMorgan", 0xFFFE},
+        {"Kai\xef\xbf\xbf", 0xFFFF},
+        {"\xef\xb7\x90", 0xFDD0},
+        {"\xef\xb7\xaf", 0xFDEF},
+        {"\xf0\x9f\xbf\xbe", 0x1FFFE},
+        {"\xf4\x8f\xbf\xbf", 0x10FFFF},
+        {"Kai\xef\xbf\xbdMorgan", -1},             /* U+FFFD, the replacement character, is text */
+        {"\xef\xb7\x8f \xef\xb7\xb0", -1},         /* U+FDCF and U+FDF0, either side of the block */
+        {"\xf0\x9f\xbf\xbd \xf0\x9f\x98\x80", -1}, /* U+1FFFD, an emoji */
+        {"Zo\xc3\xab \xe2\x80\x94", -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (tsr_text_first_control(cases[i].text, 1) != cases[i].code_point)
+            fail_msg("case %zu: expected %d, got %d", i, cases[i].code_point,
+                     tsr_text_first_control(cases[i].text, 1));
+        assert_int_equal(tsr_text_has_control(cases[i].text, 0), cases[i].code_point >= 0);
+    }
+    char words[48];
+    assert_string_equal(tsr_text_control_words(0xFFFE, words, sizeof(words)),
+                        "U+FFFE, which is not a character");
+    assert_string_equal(tsr_text_control_words(0x1B, words, sizeof(words)), "a control character (U+001B)");
+    assert_string_equal(tsr_text_control_words('\t', words, sizeof(words)), "a tab");
+    assert_string_equal(tsr_text_control_words('\n', words, sizeof(words)), "a line break");
+
+    /* A form's field: refused naming the field and saying what it holds; one without is let through. */
+    tsr_error_t err;
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(tsr_text_check_characters("Kai\xef\xbf\xbeMorgan", 0, "data.contact_name", "Name", &err),
+                     -1);
+    assert_string_equal(err.code, "invalid_characters");
+    assert_string_equal(err.field, "data.contact_name");
+    assert_string_equal(err.message, "Name holds U+FFFE, which is not a character: take it out.");
+    assert_int_equal(tsr_text_check_characters("line\nby line", 0, "data.contact_name", "Name", &err), -1);
+    assert_string_equal(err.message, "Name holds a line break: take it out.");
+    assert_int_equal(tsr_text_check_characters("line\r\nby\tline", 1, "data.details", "Details", &err), 0);
+    assert_int_equal(tsr_text_check_characters("Zo\xc3\xab O'Brien", 0, "data.contact_name", "Name", &err),
+                     0);
+
+    /* What a file is written with: each character that is not text (but a tab or a line break) and
+     * each byte that is not UTF-8 is U+FFFD, the rest as it was. */
+    static const struct {
+        const char *kept, *written;
+    } written[] = {
+        {"Kai\xef\xbf\xbeMorgan", "Kai\xef\xbf\xbdMorgan"},
+        {"\xef\xbf\xbf\xef\xb7\x90\xf4\x8f\xbf\xbf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\x1b[31mred\x7f", "\xef\xbf\xbd[31mred\xef\xbf\xbd"},
+        {"next line\xc2\x85", "next line\xef\xbf\xbd"},
+        {"cut \xe2\x80", "cut \xef\xbf\xbd\xef\xbf\xbd"},
+        {"a\tb\r\nc", "a\tb\r\nc"},
+        {"Zo\xc3\xab \xe2\x80\x94 \xf0\x9f\x98\x80", "Zo\xc3\xab \xe2\x80\x94 \xf0\x9f\x98\x80"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(written) / sizeof(written[0]); i++) {
+        char *out = tsr_text_replace_non_text(written[i].kept);
+        assert_non_null(out);
+        if (strcmp(out, written[i].written) != 0)
+            fail_msg("case %zu: '%s' was written '%s'", i, written[i].kept, out);
+        free(out);
+    }
+}
+
 static void test_like_pattern_escapes_wildcards(void **state)
 {
     (void)state;
@@ -638,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_utf8_clean_drops_characters_cut_short_anywhere),
         cmocka_unit_test(test_utf8_repair_shows_each_ill_formed_byte_as_a_replacement_and_cuts_on_a_boundary),
         cmocka_unit_test(test_lengths_count_characters_trim_and_control_characters),
+        cmocka_unit_test(test_a_noncharacter_is_not_text_and_is_named_refused_and_replaced),
         cmocka_unit_test(test_like_pattern_escapes_wildcards),
         cmocka_unit_test(test_an_array_literal_quotes_every_item),
         cmocka_unit_test(test_a_table_goes_as_one_array_literal_a_column),
