@@ -162,6 +162,10 @@ void tsr_text_sorted_insert(char **items, size_t n, const char *key);
 /* s as one CSV field (RFC 4180), malloc'd: quoted when it must be, and a cell a spreadsheet would
  * take for a formula (=, +, -, @) written as text. NULL when out of memory. */
 char *tsr_text_csv_field(const char *s);
+/* What a CSV file for people starts with: UTF-8's byte-order mark. Excel on Windows opens a CSV
+ * without one, double-clicked, in the computer's own code page ("ZoÃ«" for "Zoë"); with it, as
+ * UTF-8. A reader of the suite's own (tessera import) passes over one. */
+#define TSR_TEXT_CSV_BOM "\xEF\xBB\xBF"
 /* An ILIKE pattern matching s anywhere, with %, _ and \ in s escaped. The caller frees it. */
 char *tsr_text_like_pattern(const char *s);
 /* A text[] literal of the n strings, each quoted ({"a","b\"c"}), for a $n::text[] parameter: what

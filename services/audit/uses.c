@@ -789,6 +789,7 @@ static char *uses__csv(const PGresult *res, size_t *len)
     FILE *f = open_memstream(&buf, len);
     if (f == NULL)
         return NULL;
+    fputs(TSR_TEXT_CSV_BOM, f);
     for (int c = 0; uses_columns[c]; c++)
         fprintf(f, "%s%s", c ? "," : "", uses_columns[c]);
     fputs("\r\n", f);

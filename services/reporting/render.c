@@ -117,6 +117,7 @@ static int render__csv(const json_t *layout, unsigned char **out, size_t *len, t
     render_buf_t b = {0};
     size_t i, j;
     const json_t *line, *table, *row;
+    render__puts(&b, TSR_TEXT_CSV_BOM);
     json_array_foreach(json_object_get(layout, "heading"), i, line)
     {
         render__csv_field(&b, json_string_value(line));

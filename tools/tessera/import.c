@@ -186,7 +186,7 @@ static int import__read_csv(const char *file, const import_format_t *format, imp
     }
     /* A file saved by a spreadsheet ("CSV UTF-8") starts with a byte-order mark: it is not part of
      * the first heading, which may be quoted after it. */
-    size_t bom = len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    size_t bom = len >= 3 && memcmp(data, TSR_TEXT_CSV_BOM, 3) == 0 ? 3 : 0;
     csv_reader_t reader = {data + bom, data + len, 1};
     char *fields[CSV_FIELDS_MAX], msg[200];
     size_t n = 0, bad = 0;
