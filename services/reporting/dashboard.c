@@ -195,7 +195,7 @@ static json_t *dashboard__finished(PGconn *conn, const char *const *p, tsr_error
     res = tsr_db_exec(conn,
                       "SELECT source_title, source, sum(n) FROM counts_by_source" REPORTING_COUNTS_IN_PERIOD
                       " GROUP BY source_title, source HAVING sum(n) > 0"
-                      " ORDER BY sum(n) DESC, source_title, source",
+                      " ORDER BY sum(n) DESC, source_title COLLATE name_order, source",
                       2, p, err);
     if (res == NULL) {
         json_decref(out);

@@ -176,7 +176,7 @@ static int report__by_source(tsr_call_t *call, report_run_t *run, const char *co
         tsr_db_exec(call->conn,
                     "SELECT source_title, source, sum(n) FROM counts_by_source" REPORTING_COUNTS_IN_PERIOD
                     " GROUP BY source_title, source"
-                    " HAVING sum(n) > 0 ORDER BY source_title, source",
+                    " HAVING sum(n) > 0 ORDER BY source_title COLLATE name_order, source",
                     2, p, err);
     if (res == NULL)
         return -1;
@@ -246,14 +246,15 @@ static int report__by_organisation(tsr_call_t *call, report_run_t *run, const ch
                                    tsr_error_t *err)
 {
     /* By organisation, under the name it was last counted with (of two in one day or month, the first
-     * in the alphabet): an old system's name for it, or a renaming, is not another organisation. */
-    PGresult *res =
-        tsr_db_exec(call->conn,
-                    "SELECT (array_agg(organisation_name ORDER BY start DESC, organisation_name) FILTER "
-                    "(WHERE n > 0))[1],"
-                    " organisation_id, sum(n) FROM counts_by_organisation" REPORTING_COUNTS_IN_PERIOD
-                    " GROUP BY organisation_id HAVING sum(n) > 0 ORDER BY 1, 2",
-                    2, p, err);
+     * in the alphabet): an old system's name for it, or a renaming, is not another organisation. In
+     * the alphabet as a person reads it (name_order, migration 004), as section 04. */
+    PGresult *res = tsr_db_exec(
+        call->conn,
+        "SELECT name, organisation_id, n FROM (SELECT (array_agg(organisation_name"
+        " ORDER BY start DESC, organisation_name COLLATE name_order) FILTER (WHERE n > 0))[1] AS name,"
+        " organisation_id, sum(n) AS n FROM counts_by_organisation" REPORTING_COUNTS_IN_PERIOD
+        " GROUP BY organisation_id HAVING sum(n) > 0) o ORDER BY name COLLATE name_order, organisation_id",
+        2, p, err);
     if (res == NULL)
         return -1;
     /* The seed heads the section 'Grouped by team'; its rows are the organisations. */
@@ -295,15 +296,20 @@ static int report__rows(tsr_call_t *call, report_run_t *run, const char *const *
     snprintf(limit, sizeof(limit), "%" PRIu32,
              run->limit ? run->limit + 1 : (uint32_t)report_config.max_rows + 1);
     const char *p[5] = {period[0], period[1], limit, run->after_name, run->after_step};
+    /* Organisations in the alphabet as a person reads it (name_order, migration 004), and the next
+     * page after the cursor's place in that same order: compared in another, a page would repeat
+     * rows or skip them. */
     PGresult *res =
         run->after_name
             ? tsr_db_exec(call->conn,
-                          REPORT_ROW_COLUMNS " AND (organisation_name, step_id) > ($4, $5::bigint)"
-                                             " ORDER BY organisation_name, step_id LIMIT $3::bigint",
+                          REPORT_ROW_COLUMNS
+                          " AND (organisation_name COLLATE name_order, step_id) > ($4, $5::bigint)"
+                          " ORDER BY organisation_name COLLATE name_order, step_id LIMIT $3::bigint",
                           5, p, err)
             : tsr_db_exec(call->conn,
-                          REPORT_ROW_COLUMNS " ORDER BY organisation_name, step_id LIMIT $3::bigint", 3, p,
-                          err);
+                          REPORT_ROW_COLUMNS
+                          " ORDER BY organisation_name COLLATE name_order, step_id LIMIT $3::bigint",
+                          3, p, err);
     if (res == NULL)
         return -1;
     int n = PQntuples(res);

@@ -1088,6 +1088,86 @@ static void test_the_json_rows_come_in_pages_that_cover_the_period_once(void **s
     free(manager);
 }
 
+/* A manager reads the organisations in alphabetical order, capitals and accents set aside: with the
+ * cluster made with --locale=C.UTF-8, 'Zephyr Youth Club' came before 'abbey Road Nursery' (every
+ * capital before every small letter) and 'Ébène Day Nursery' last (É after z), in section 03, in
+ * section 04 and in the JSON's pages. The pages follow the same order, each row once. */
+static void test_organisations_are_in_alphabetical_order_whatever_their_capitals_and_accents(void **state)
+{
+    (void)state;
+#define EBENE                                                                                                \
+    "\xc3\x89"                                                                                               \
+    "b\xc3\xa8"                                                                                              \
+    "ne Day Nursery"
+    const char *text =
+        "Organisation ID,Organisation name,Step ID,Step type,Step started on,Step completed on,"
+        "Date and time of consult,Source of contact,Referrer name,Relationship with subject(s),"
+        "Outcome(s)\n"
+        "7600101,Zephyr Youth Club,12400001,Consultation (CSSW),2016-06-06,2016-06-06,2016-06-06,SCHOOLS,,,\n"
+        "7600102,abbey Road Nursery,12400002,Consultation "
+        "(CSSW),2016-06-07,2016-06-07,2016-06-07,SCHOOLS,,,\n"
+        "7600103," EBENE ",12400004,Consultation (CSSW),2016-06-08,2016-06-08,2016-06-08,SCHOOLS,,,\n"
+        "7600103," EBENE ",12400003,Consultation (CSSW),2016-06-08,2016-06-08,2016-06-08,SCHOOLS,,,\n";
+    char out[2048];
+    int rc = run_import("alphabet.csv", text, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("import failed (%d): %s", rc, out);
+    char *manager = testenv_login(testenv, "mash.manager");
+    const char *query = "start=2016-06-01&end=2016-06-30";
+    wait_for_total(manager, query, 4);
+    static const char *const names[] = {"abbey Road Nursery", EBENE, "Zephyr Youth Club"};
+    static const char *const steps[] = {"12400002", "12400003", "12400004", "12400001"};
+    char path[700];
+    snprintf(path, sizeof(path), "/api/v1/reports/consultations-in-period?%s", query);
+    json_t *report = testenv_call_json(testenv, manager, "GET", path, NULL, 200);
+    json_t *groups = json_object_get(json_object_get(report, "by_organisation"), "items");
+    assert_int_equal(json_array_size(groups), 3);
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(testenv_str(json_array_get(groups, i), "name"), names[i]) != 0)
+            fail_msg("03: %zu is '%s', not '%s'", i + 1, testenv_str(json_array_get(groups, i), "name"),
+                     names[i]);
+    json_decref(report);
+    /* Page by page, one row a page: each row once, in that order, the two of one organisation by step. */
+    char cursor[600] = "";
+    size_t seen = 0;
+    for (int page = 0; page < 6; page++) {
+        snprintf(path, sizeof(path), "/api/v1/reports/consultations-in-period?%s&limit=1%s%s", query,
+                 cursor[0] ? "&cursor=" : "", cursor);
+        report = testenv_call_json(testenv, manager, "GET", path, NULL, 200);
+        json_t *rows = json_object_get(report, "rows");
+        json_t *item = json_array_get(json_object_get(rows, "items"), 0);
+        if (item != NULL) {
+            if (seen >= 4 || strcmp(testenv_str(item, "step_id"), steps[seen]) != 0)
+                fail_msg("page %d: step %s, where %s was to come", page + 1, testenv_str(item, "step_id"),
+                         seen < 4 ? steps[seen] : "nothing");
+            seen++;
+        }
+        const char *next = json_string_value(json_object_get(rows, "next_cursor"));
+        snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
+        json_decref(report);
+        if (cursor[0] == '\0')
+            break;
+    }
+    assert_int_equal(seen, 4);
+    /* The CSV (and so the XLSX and HTML, laid out alike) in the same order, in 03 and in 04. */
+    snprintf(path, sizeof(path), "/api/v1/reports/consultations-in-period?%s&format=csv", query);
+    testenv_response_t r = testenv_http(testenv, "GET", path, manager, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    const char *in_03[] = {"\nabbey Road Nursery,1\r\n", "\n" EBENE ",2\r\n", "\nZephyr Youth Club,1\r\n"};
+    const char *in_04[] = {"\n7600102,abbey Road Nursery,12400002,", "\n7600103," EBENE ",12400003,",
+                           "\n7600103," EBENE ",12400004,", "\n7600101,Zephyr Youth Club,12400001,"};
+    const char *at = r.body;
+    for (size_t i = 0; i < 3; i++)
+        if ((at = strstr(at, in_03[i])) == NULL)
+            fail_msg("03 in the CSV is not in order at '%s': %s", in_03[i], r.body);
+    for (size_t i = 0; i < 4; i++)
+        if ((at = strstr(at, in_04[i])) == NULL)
+            fail_msg("04 in the CSV is not in order at '%s': %s", in_04[i], r.body);
+    testenv_response_free(&r);
+    free(manager);
+#undef EBENE
+}
+
 static void test_the_report_checks_its_period_format_and_who_asks(void **state)
 {
     (void)state;
@@ -1149,6 +1229,7 @@ int main(void)
         cmocka_unit_test(test_an_import_with_a_character_that_is_not_text_is_refused_naming_it),
         cmocka_unit_test(test_a_kept_name_that_is_not_text_leaves_every_format_readable_with_every_row),
         cmocka_unit_test(test_the_json_rows_come_in_pages_that_cover_the_period_once),
+        cmocka_unit_test(test_organisations_are_in_alphabetical_order_whatever_their_capitals_and_accents),
         cmocka_unit_test(test_the_report_checks_its_period_format_and_who_asks),
     };
     return cmocka_run_group_tests(tests, testenv_group_setup, testenv_group_teardown);
