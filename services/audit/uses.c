@@ -778,6 +778,26 @@ static void uses__time(int64_t ms, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The file's name: the audit and its period's first and last days (UTC days, as its dates are
+ * read), as the report's is (consultations-in-period_2022-11-14_2022-12-01.csv), so that the
+ * downloads of several periods are told apart: audit-leavers_2026-01-01_2026-03-31.csv. With no
+ * first day the period runs from the trail's beginning (audit-leavers_to_2026-03-31.csv); with no
+ * last it runs to now, and today is its last day. */
+static void uses__filename(const char *kind, int64_t from_ms, int64_t to_ms, const char *ext, char *out,
+                           size_t size)
+{
+    int64_t last_ms = (to_ms ? to_ms : (int64_t)time(NULL) * 1000) - 1; /* 'to' is not in the period */
+    char first[32] = "to", last[32];
+    struct tm tm;
+    time_t t = (time_t)(from_ms / 1000);
+    if (from_ms != 0 && gmtime_r(&t, &tm) != NULL)
+        strftime(first, sizeof(first), "%Y-%m-%d", &tm);
+    t = (time_t)(last_ms / 1000);
+    if (gmtime_r(&t, &tm) == NULL || strftime(last, sizeof(last), "%Y-%m-%d", &tm) == 0)
+        snprintf(last, sizeof(last), "now");
+    snprintf(out, size, "audit-%s_%s_%s.%s", kind, first, last, ext);
+}
+
 /* The columns of a finding, in the CSV's order; JSON names them the same. */
 static const char *const uses_columns[] = {
     "finding", "detail",      "worker_id", "username", "worker_name", "entry_id", "occurred_at",
@@ -900,8 +920,9 @@ int audit_uses_report(tsr_call_t *call, tsr_error_t *err)
         csv ? uses__csv(res, &len)
             : uses__json(res, uses_reports[k].kind, uses_reports[k].title, q->from_ms, q->to_ms, &len);
     Tsr__Audit__UseReportOutput out = TSR__AUDIT__USE_REPORT_OUTPUT__INIT;
-    char filename[96];
-    snprintf(filename, sizeof(filename), "audit-%s.%s", uses_reports[k].kind, csv ? "csv" : "json");
+    char filename[128];
+    uses__filename(uses_reports[k].kind, q->from_ms, q->to_ms, csv ? "csv" : "json", filename,
+                   sizeof(filename));
     out.content_type = csv ? "text/csv; charset=utf-8" : "application/json";
     out.filename = filename;
     out.body.data = (uint8_t *)body;

@@ -409,7 +409,8 @@ journey("Reports: the front-door dashboard; 'Consultations in period' with bar c
   expect((await text(page.locator('main'))).includes('Hampden Children Centre'), 'the rows lack the organisation');
   await s.check('report-consultations-in-period');
   for (const [button, check] of [
-    ['Download CSV', (b) => b.toString('utf8').includes('Hampden Children Centre') && b.toString('utf8').includes('SCHOOLS')],
+    // UTF-8's byte-order mark first, for Excel on Windows to open it as UTF-8.
+    ['Download CSV', (b) => b.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])) && b.toString('utf8').includes('Hampden Children Centre') && b.toString('utf8').includes('SCHOOLS')],
     ['Download XLSX', (b) => b.subarray(0, 2).toString('latin1') === 'PK'],
   ]) {
     const waiting = page.waitForEvent('download');
@@ -570,8 +571,13 @@ journey('Auditor: an audit of use (unallocated access) with its CSV, and the aud
   await s.check('audit-report');
   const waiting = page.waitForEvent('download');
   await kb.press(page.locator('#report-form').getByRole('button', { name: 'Download CSV' }));
-  const csv = fs.readFileSync(await (await waiting).path(), 'utf8');
+  const auditDownload = await waiting;
+  const csv = fs.readFileSync(await auditDownload.path(), 'utf8');
   expect(csv.includes('key.worker'), 'the audit CSV lacks the finding');
+  // Named for the audit and its period, as the report's download is (it was unallocated-access.csv
+  // whatever the period).
+  const auditName = auditDownload.suggestedFilename();
+  expect(auditName === `audit-unallocated-access_${yesterday}_${today}.csv`, `the audit's download is named ${auditName}`);
   await kb.type(page.locator('#person-id'), ctx.kofi.id);
   await kb.press(page.getByRole('button', { name: 'Show the trail' }));
   const trail = page.getByRole('table', { name: 'Audit trail' });

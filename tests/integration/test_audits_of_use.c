@@ -346,7 +346,7 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
     free(rows);
     /* The same download from the API, for the web UI's 'Download CSV'. */
     char *auditor_csv = testenv_login(testenv, "auditor");
-    char csv_path[256];
+    char csv_path[512];
     snprintf(csv_path, sizeof(csv_path), "/api/v1/audit/reports/third-party-access?from=%s&to=%s&format=csv",
              today, today);
     r = testenv_http(testenv, "GET", csv_path, auditor_csv, NULL, NULL);
@@ -359,7 +359,31 @@ static void test_each_audit_finds_what_was_planted_and_nothing_else(void **state
                         "finding,detail,worker_id,username",
                         36);
     assert_non_null(strstr(r.body, "\noutside-contract,"));
+    /* Named for the audit and its period, as the report's file is: an auditor keeps a file a
+     * period, where each was audit-third-party-access.csv. */
+    char named[200];
+    snprintf(named, sizeof(named), "attachment; filename=\"audit-third-party-access_%s_%s.csv\"", today,
+             today);
+    assert_string_equal(testenv_response_header(&r, "content-disposition", value, sizeof(value)), named);
     testenv_response_free(&r);
+    /* A period given to the minute is named by its days; one with no first day runs from the trail's
+     * beginning. */
+    char queries[2][128], names[2][200];
+    snprintf(queries[0], sizeof(queries[0]), "from=%sT08:00:00Z&to=%sT17:30:00Z", today, today);
+    snprintf(names[0], sizeof(names[0]), "attachment; filename=\"audit-third-party-access_%s_%s.csv\"", today,
+             today);
+    snprintf(queries[1], sizeof(queries[1]), "to=%s", today);
+    snprintf(names[1], sizeof(names[1]), "attachment; filename=\"audit-third-party-access_to_%s.csv\"",
+             today);
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(csv_path, sizeof(csv_path), "/api/v1/audit/reports/third-party-access?%s&format=csv",
+                 queries[i]);
+        r = testenv_http(testenv, "GET", csv_path, auditor_csv, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(testenv_response_header(&r, "content-disposition", value, sizeof(value)),
+                            names[i]);
+        testenv_response_free(&r);
+    }
     free(auditor_csv);
     snprintf(cmd, sizeof(cmd),
              "%s/tessera --config %s audit report nosuch --from %s --to %s --format csv 2>&1", TSR_BIN_DIR,

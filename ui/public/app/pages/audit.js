@@ -89,7 +89,10 @@ export async function auditPage({ app, query, isCurrent }) {
     const range = { from: p.get('from') || undefined, to: p.get('to') || undefined };
     const path = `/api/v1/audit/reports/${encodeURIComponent(kind)}`;
     if (submitter?.value === 'csv') {
-      await attempt(() => download(path, { ...range, format: 'csv' }, `${kind}.csv`));
+      // The API names the file for the audit and its period (audit-leavers_2026-01-01_2026-03-31.csv);
+      // this name, the same, is for a browser that does not pass the API's on.
+      const last = range.to || new Date().toISOString().slice(0, 10);
+      await attempt(() => download(path, { ...range, format: 'csv' }, `audit-${kind}_${range.from || 'to'}_${last}.csv`));
       return;
     }
     const ok = await attempt(() => get(path, range));
