@@ -48,7 +48,9 @@ export function render(element, markup) {
   for (const el of element.querySelectorAll('[data-width]')) el.style.width = `${Number(el.dataset.width) || 0}%`;
 }
 
-// Dates as the seed shows them: 01/12/2022 and 01/12/2022 13:57, on the office clock.
+// Dates as the seed shows them: 01/12/2022 and 01/12/2022 13:57, on the office clock. A day the API
+// has already written so (the report's period) stays as it is: the browser's Date reads 01/12/2026
+// month first, as 12 January.
 const TZ = OFFICE_TZ;
 export function formatDate(value) {
   if (!value) return '';
@@ -56,6 +58,7 @@ export function formatDate(value) {
     const [y, m, d] = value.split('-');
     return `${d}/${m}/${y}`;
   }
+  if (/^\d{2}\/\d{2}\/\d{4}$/.test(value)) return value;
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return value;
   return date.toLocaleDateString('en-GB', { timeZone: TZ });

@@ -1,7 +1,7 @@
 // 'Consultations in period' (seed 000): the period's consultations by source and by outcome, each
 // with a bar chart and its table, by organisation, and the rows; CSV and XLSX downloads.
 import { ApiError, download, get } from '../api.js';
-import { formatDate, html, render, table } from '../html.js';
+import { html, render, table } from '../html.js';
 import { attempt, button, dateInput, onSubmit, readDates, showErrors } from '../forms.js';
 import { go } from '../main.js';
 
@@ -70,9 +70,10 @@ function periodForm(start, end) {
 function reportBody(r) {
   const o = r.by_outcome;
   const rows = r.rows;
+  // The period's days as the API heads them (DD/MM/YYYY, as the seed's report does): shown as given.
   return html`<h2 class="govuk-heading-l">${r.heading}</h2>
     <p class="govuk-body govuk-!-font-weight-bold">${r.subheading}</p>
-    <p class="govuk-body">Period start: ${formatDate(r.period.start)}<br>Period end: ${formatDate(r.period.end)}</p>
+    <p class="govuk-body" id="report-period">Period start: ${r.period.start}<br>Period end: ${r.period.end}</p>
     <div class="govuk-grid-row"><div class="govuk-grid-column-full">
     <h3 class="govuk-heading-m">${r.by_source.title}</h3>
     ${barChart('chart-by-source', 'Consultations by source of contact', r.by_source.items.map((i) => ({ label: i.title, count: i.count })))}
