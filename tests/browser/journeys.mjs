@@ -408,6 +408,15 @@ journey("Reports: the front-door dashboard; 'Consultations in period' with bar c
   expect(outcome.includes('Total number of Consultations 1') && outcome.includes('Further information given 1') && outcome.includes('Referral to MASH 1'), `the chart by outcome says ${outcome}`);
   expect((await text(page.locator('main'))).includes('Hampden Children Centre'), 'the rows lack the organisation');
   await s.check('report-consultations-in-period');
+  // In forced colours (Windows High Contrast) the bars are still drawn, in the text's colour, not
+  // dropped with the other backgrounds.
+  await page.emulateMedia({ forcedColors: 'active' });
+  const [bar, canvas] = await page.evaluate(() => [
+    getComputedStyle(document.querySelector('#chart-by-source .app-bar-chart__fill')).backgroundColor,
+    getComputedStyle(document.body).backgroundColor,
+  ]);
+  await page.emulateMedia({ forcedColors: 'none' });
+  expect(bar !== canvas && bar !== 'rgba(0, 0, 0, 0)', `in forced colours a bar is ${bar} on ${canvas}`);
   for (const [button, check] of [
     // UTF-8's byte-order mark first, for Excel on Windows to open it as UTF-8.
     ['Download CSV', (b) => b.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])) && b.toString('utf8').includes('Hampden Children Centre') && b.toString('utf8').includes('SCHOOLS')],
@@ -2210,6 +2219,10 @@ journey('Reflow (WCAG 1.4.10): at 320 by 640 CSS pixels the workview, a step wit
   kb = await signIn(s, 'mash.admin');
   const region = page.getByRole('region', { name: /^Current work/ });
   await kb.focus(region);
+  // Focused, it shows the Design System's focus: yellow with black around it (yellow alone is
+  // 1.35:1 on white).
+  const ring = await region.evaluate((el) => getComputedStyle(el).boxShadow);
+  expect(ring.includes('rgb(255, 221, 0)') && ring.includes('rgb(11, 12, 12)'), `a focused table's region shows '${ring}'`);
   const assign = region.getByRole('link', { name: /^Assign/ }).first();
   await kb.focus(assign);
   const shown = await assign.evaluate((el) => {
