@@ -89,6 +89,21 @@ journey('sign in with a wrong password, then in and out; the workview with its f
   expect(after.status === 401, `the token still works after signing out (${after.status})`);
 });
 
+journey('An address with no page, and a page of something not there: the heading has the focus, and the title says what the heading says', async (s) => {
+  const { page } = s;
+  await signIn(s, 'mash.admin');
+  await page.locator('h1', { hasText: 'Your workview' }).waitFor();
+  for (const [hash, heading] of [['#/steps/abc', 'Page not found'], ['#/steps/99999999', 'Not found'], ['#/people/99999999', 'Not found']]) {
+    await page.evaluate((h) => (location.hash = h), hash);
+    await page.locator('#app h1', { hasText: new RegExp(`^${heading}$`) }).waitFor();
+    const shown = await page.evaluate(() => ({ focused: document.activeElement === document.querySelector('#app h1'), title: document.title }));
+    expect(shown.focused, `on ${hash} ('${heading}') the focus is not on the heading`);
+    expect(shown.title === `${heading} - Tessera`, `${hash} is titled '${shown.title}', not '${heading} - Tessera'`);
+  }
+  await s.check('not-found');
+  await signOut(s);
+});
+
 async function startConsultation(s, kb, search, orgTitle, shots) {
   const { page } = s;
   await navTo(kb, page, 'Organisations');
@@ -1977,6 +1992,12 @@ journey("MASH manager: the session ends as section 2 is saved; the sign-in page 
   await page.locator('h1', { hasText: 'Sign in to Tessera' }).waitFor();
   const inset = await text(page.locator('.govuk-inset-text'));
   expect(inset.startsWith('Your session has ended.') && inset.includes('kept in this tab'), `the sign-in page says: ${inset}`);
+  // Read after the heading, which has the focus: not above it, where a screen reader passes it by.
+  const order = await page.evaluate(() => {
+    const h1 = document.querySelector('#app h1');
+    return { focused: document.activeElement === h1, after: !!(h1.compareDocumentPosition(document.getElementById('session-ended')) & Node.DOCUMENT_POSITION_FOLLOWING) };
+  });
+  expect(order.focused && order.after, `the sign-in page's heading has the focus: ${order.focused}; 'Your session has ended' follows it: ${order.after}`);
   expect(new URL(page.url()).hash.includes(`next=${encodeURIComponent(`/steps/${id}?section=2`)}`), `the sign-in page does not know where they were: ${page.url()}`);
   // Nothing of the last session in the header: no name, notices, password link or sign out.
   expect(!(await page.locator('#signed-in').isVisible()) && !(await page.locator('#service-nav').isVisible()), 'the header of the session that ended is still shown');
@@ -1995,6 +2016,10 @@ journey("MASH manager: the session ends as section 2 is saved; the sign-in page 
   expect(notice.includes('What you typed in section 2 has been put back in the form. It has not been saved yet.') && notice.includes('Your session ended before they were saved.'), `the notice reads: ${notice}`);
   expect((await page.locator('#s2-advice').inputValue()) === typed && (await page.getByLabel('Referral to Mash').isChecked()), 'what was typed was not put back');
   expect(!(await section2(ctx, manager, id)).data.advice, 'section 2 was saved while the session had ended');
+  // A section's page is named for the section, in its title and its heading.
+  const title = await page.title();
+  expect(title.startsWith('2. Advice given / decision made - Consultation (CSSW)'), `section 2's page is titled '${title}'`);
+  await page.getByRole('heading', { level: 1, name: /, section 2, Advice given \/ decision made$/ }).waitFor();
   await s.check('typing-put-back-after-sign-in');
   await kb.press(page.getByRole('button', { name: 'Save', exact: true }));
   await banner(page, 'Section 2 saved.');

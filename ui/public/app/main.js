@@ -175,20 +175,23 @@ async function route() {
   const message = flash;
   flash = null;
   if (!match) {
+    // Drawn as any page is, so that the focus moves to its heading too.
     document.title = 'Page not found - Tessera';
     render(app, html`<h1 class="govuk-heading-l">Page not found</h1>
       <p class="govuk-body">There is no page at this address. Go to <a class="govuk-link" href="#/">your workview</a>.</p>`);
-    return;
-  }
-  try {
-    await match.r.page({ app, params: match.m.slice(1), query, isCurrent: () => ticket === drawing });
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    if (ticket !== drawing) return;
-    document.title = 'There is a problem - Tessera';
-    render(app, html`<h1 class="govuk-heading-l">${error.status === 403 ? 'You cannot see this page' : error.status === 404 ? 'Not found' : 'Sorry, there is a problem'}</h1>
-      <p class="govuk-body" id="page-error">${error.message}</p>
-      <p class="govuk-body"><a class="govuk-link" href="#/">Back to your workview</a></p>`);
+  } else {
+    try {
+      await match.r.page({ app, params: match.m.slice(1), query, isCurrent: () => ticket === drawing });
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (ticket !== drawing) return;
+      // The page's title says what its heading says, so that the tab and the history name the fault.
+      const heading = error.status === 403 ? 'You cannot see this page' : error.status === 404 ? 'Not found' : 'Sorry, there is a problem';
+      document.title = `${heading} - Tessera`;
+      render(app, html`<h1 class="govuk-heading-l">${heading}</h1>
+        <p class="govuk-body" id="page-error">${error.message}</p>
+        <p class="govuk-body"><a class="govuk-link" href="#/">Back to your workview</a></p>`);
+    }
   }
   if (ticket !== drawing) return;
   if (message) {

@@ -9,13 +9,14 @@ export async function loginPage({ app, query }) {
   document.title = 'Sign in - Tessera';
   render(
     app,
+    // After the heading, which takes the focus: a screen reader reads on from there.
     html`<div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
+      <h1 class="govuk-heading-l">Sign in to Tessera</h1>
       ${query.expired
-        ? html`<div class="govuk-inset-text">Your session has ended. Sign in again to carry on.${
+        ? html`<div class="govuk-inset-text" id="session-ended">Your session has ended. Sign in again to carry on.${
             hasDrafts() ? ' What you had typed and not saved is kept in this tab, and put back in the form when you sign in again. If someone else signs in here instead, it is discarded.' : ''
           }</div>`
         : ''}
-      <h1 class="govuk-heading-l">Sign in to Tessera</h1>
       <form id="login-form" novalidate>
         ${textInput({ id: 'username', name: 'username', label: 'Username', classes: 'govuk-!-width-one-half', autocomplete: 'username' })}
         ${textInput({ id: 'password', name: 'password', label: 'Password', type: 'password', classes: 'govuk-!-width-one-half', autocomplete: 'current-password' })}

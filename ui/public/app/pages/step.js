@@ -527,11 +527,13 @@ export async function stepPage({ app, params, query, isCurrent }) {
   // 'Section completed' while its form is on screen, and otherwise by its link here.
   const onScreen = (s) => s === current && editable && s.kind !== 'next-actions';
   const linkFields = (s) => [s === toComplete ? 'sections' : '', onScreen(s) ? '' : `sections.${s.number}`].filter(Boolean).join(' ');
-  document.title = `${step.heading || step.title} - Tessera`;
+  // Each section is a page of its own: its title and heading name it, as the section list does.
+  const sectionName = current ? `${current.number}. ${current.title}` : '';
+  document.title = `${sectionName ? `${sectionName} - ` : ''}${step.heading || step.title} - Tessera`;
   render(
     app,
     html`<span class="govuk-caption-l">${step.type_title || step.type}</span>
-    <h1 class="govuk-heading-l">${step.heading || step.title}</h1>
+    <h1 class="govuk-heading-l">${step.heading || step.title}${sectionName ? html`<span class="govuk-visually-hidden">, section ${current.number}, ${current.title}</span>` : ''}</h1>
     ${summaryList([
       ['Subject', step.subject?.kind === 'none' ? 'None: a support request' : subjectLink(step.subject)],
       ['State', stepStateTag(step.state)],
