@@ -707,10 +707,11 @@ journey("Safeguarding admin: the CP-IS Worker queue, a CPIS Follow up from a CP-
   // Under its title, the care setting and when the record was accessed: what tells one of a child's
   // follow-ups from another before it is opened.
   const followUpTitle = await text(followUp.locator('td').nth(2));
-  expect(/^CPIS Follow Up Emergency department, \d\d\/\d\d\/\d{4} \d\d:\d\d/.test(followUpTitle), `the follow-up's title does not say its care setting and time: ${followUpTitle}`);
+  // (The link's words for a screen reader first: which step, and when it came.)
+  expect(/^CPIS Follow Up \(step \d+, received \d\d\/\d\d\/\d{4} \d\d:\d\d\) Emergency department, \d\d\/\d\d\/\d{4} \d\d:\d\d/.test(followUpTitle), `the follow-up's title does not say its care setting and time: ${followUpTitle}`);
   await s.check('cpis-worker-queue');
   // Opened before anyone takes it, the step reads as waiting, in words, not as the API's code.
-  await kb.press(page.locator('#folder-incoming-work tr', { hasText: 'Tobias Fernley' }).getByRole('link', { name: 'CPIS Follow Up', exact: true }).first());
+  await kb.press(page.locator('#folder-incoming-work tr', { hasText: 'Tobias Fernley' }).getByRole('link', { name: /^CPIS Follow Up \(step / }).first());
   await page.locator('h1', { hasText: 'CPIS Follow Up' }).waitFor();
   const waiting = await text(page.locator('.govuk-summary-list').first());
   expect(/State\s*Waiting/.test(waiting) && !/incoming/.test(waiting), `a follow-up in the queue does not read as waiting: ${waiting}`);
@@ -1732,6 +1733,13 @@ journey("System support: a record restricted (refused first without a reason and
   await kb.press(page.getByRole('button', { name: 'Find worker' }));
   await kb.press(page.getByRole('button', { name: 'Name Kai Worrall on the access list' }));
   await page.getByRole('table', { name: 'Workers named on the access list' }).waitFor();
+  // Each change to the list is said in a status message (the focus has moved on to find another).
+  const accessStatus = page.locator('#restriction-access-status[role="status"]');
+  expect((await text(accessStatus)) === 'Kai Worrall added to the access list', `the access list's status says '${await text(accessStatus)}'`);
+  await kb.press(page.getByRole('button', { name: 'Remove Kai Worrall' }));
+  await accessStatus.filter({ hasText: 'Kai Worrall removed from the access list' }).waitFor();
+  await kb.press(page.getByRole('button', { name: 'Name Kai Worrall on the access list' }));
+  await accessStatus.filter({ hasText: 'Kai Worrall added to the access list' }).waitFor();
   await s.check('restriction-form');
   await kb.press(page.getByRole('button', { name: 'Restrict the record' }));
   await banner(page, /is restricted \(High risk; review by /);
@@ -2181,7 +2189,26 @@ async function reflows(s, name, faults, { shot = false } = {}) {
   if (shot) await s.check(`reflow-${name}`);
 }
 
-journey('Reflow (WCAG 1.4.10): at 320 by 640 CSS pixels the workview, a step with its requests and status history, an organisation, a person, the dashboard, the report and the other main pages are no wider than the screen; each table scrolls in a focusable region named for it, which the keyboard reaches', async (s, ctx) => {
+// Links and buttons a screen reader's list of them reads alike though they lead to different items
+// (WCAG 2.4.4, 2.4.6): each name (its words, the visually hidden ones too) shared by links to
+// different addresses, or by buttons acting on different items (their data-*, else their form's).
+async function namesTellApart(page, name, faults) {
+  const alike = await page.evaluate(() => {
+    const seen = new Map();
+    for (const el of document.querySelectorAll('#app a[href], #app button')) {
+      const words = el.textContent.replace(/\s+/g, ' ').trim();
+      const form = el.form;
+      const target = el.tagName === 'A' ? el.getAttribute('href') : JSON.stringify(Object.keys(el.dataset).length ? el.dataset : { form: form?.id || JSON.stringify(form?.dataset || {}) });
+      const key = `${el.tagName.toLowerCase()} '${words}'`;
+      if (!seen.has(key)) seen.set(key, new Set());
+      seen.get(key).add(target);
+    }
+    return [...seen].filter(([, targets]) => targets.size > 1).map(([key, targets]) => `${key} (${targets.size} items)`);
+  });
+  if (alike.length) faults.push(`${name}: ${alike.join(', ')}`);
+}
+
+journey('Reflow (WCAG 1.4.10): at 320 by 640 CSS pixels the workview, a step with its requests and status history, an organisation, a person, the dashboard, the report and the other main pages are no wider than the screen; each table scrolls in a focusable region named for it, which the keyboard reaches; the links and buttons of the workviews, notices and an organisation each have a name of their own (WCAG 2.4.4)', async (s, ctx) => {
   const { page } = s;
   await page.setViewportSize({ width: 320, height: 640 });
   const faults = [];
@@ -2190,6 +2217,7 @@ journey('Reflow (WCAG 1.4.10): at 320 by 640 CSS pixels the workview, a step wit
   await page.locator('h1', { hasText: 'Your workview' }).waitFor();
   await page.locator('#folder-current-work').waitFor();
   await reflows(s, 'workview', faults, { shot: true });
+  await namesTellApart(page, 'workview', faults);
   for (const [name, hash, heading] of [
     ['step-form', `#/steps/${ctx.datesStepId}`, 'Consultation (CSSW)'],
     ['step-requests', `#/steps/${ctx.stepId}?section=1`, 'Consultation (CSSW)'],
@@ -2203,6 +2231,7 @@ journey('Reflow (WCAG 1.4.10): at 320 by 640 CSS pixels the workview, a step wit
     await page.goto(`${ctx.base}/${hash}`);
     await page.locator('h1', { hasText: heading }).waitFor();
     await reflows(s, name, faults, { shot: name === 'step-requests' || name === 'person' });
+    if (['organisation', 'notices'].includes(name)) await namesTellApart(page, name, faults);
   }
   await signOut(s);
   kb = await signIn(s, 'mash.manager');
@@ -2210,6 +2239,7 @@ journey('Reflow (WCAG 1.4.10): at 320 by 640 CSS pixels the workview, a step wit
   const queue = await page.locator('#queues').getByRole('link', { name: 'MASH Manager' }).getAttribute('href');
   for (const [name, hash, heading] of [
     ['manager-queue', queue, 'Workview: MASH Manager'],
+    ['manager-notices', '#/notices', 'Notices'],
     ['dashboard', '#/reports/front-door-dashboard', 'Front door dashboard'],
     ['report', `#/reports/consultations-in-period?start=${yesterday}&end=${today}`, 'Consultations in period'],
   ]) {
@@ -2217,6 +2247,7 @@ journey('Reflow (WCAG 1.4.10): at 320 by 640 CSS pixels the workview, a step wit
     await page.locator('h1', { hasText: heading }).waitFor();
     if (name === 'report') await page.locator('#report-results').waitFor();
     await reflows(s, name, faults, { shot: name === 'dashboard' });
+    if (['manager-queue', 'manager-notices'].includes(name)) await namesTellApart(page, name, faults);
   }
   await signOut(s);
   for (const [user, pages] of [

@@ -11,6 +11,14 @@ export function noticeHref(link) {
   return /^\/[A-Za-z0-9/_-]*$/.test(link || '') ? `#${link}` : '#/';
 }
 
+// What a notice is about and when it came, in words: the words that tell apart, for a screen reader,
+// two notices of the same title (two 'New request: Pass to MASH Manager' about different steps).
+function noticeAbout(n) {
+  const [, kind, id] = /^\/(steps|people|organisations)\/(\d+)/.exec(n.link || '') || [];
+  const what = { steps: 'step', people: 'person', organisations: 'organisation' }[kind];
+  return `${what ? `${what} ${id}, ` : ''}received ${formatDateTime(n.created_at)}`;
+}
+
 export async function noticesPage({ app, query, isCurrent }) {
   const notices = await get('/api/v1/notices', { limit: 50, cursor: query.cursor });
   if (!isCurrent()) return;
@@ -26,13 +34,13 @@ export async function noticesPage({ app, query, isCurrent }) {
       items.map((n) => [
         // One notice for what happened over and over (a worker's attempts on a restricted record in a
         // day), saying how often.
-        html`<a class="govuk-link" href="${noticeHref(n.link)}">${n.title}</a>${n.occurrences > 1 ? ` (${n.occurrences} times)` : ''}`,
+        html`<a class="govuk-link" href="${noticeHref(n.link)}">${n.title}<span class="govuk-visually-hidden"> (${noticeAbout(n)})</span></a>${n.occurrences > 1 ? ` (${n.occurrences} times)` : ''}`,
         formatDateTime(n.created_at),
         n.read_at ? tag('Read', 'grey') : tag('Unread', 'blue'),
         n.read_at
           ? ''
           : html`<button type="button" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0" data-read="${n.id}">
-              Mark as read<span class="govuk-visually-hidden">: ${n.title}</span></button>`,
+              Mark as read<span class="govuk-visually-hidden">: ${n.title} (${noticeAbout(n)})</span></button>`,
       ]),
       { empty: 'You have no notices.' },
     )}

@@ -47,9 +47,11 @@ export async function organisationsPage({ app, query, isCurrent }) {
   });
 }
 
+// A step's link names the step and its start for a screen reader too: an organisation's steps share
+// their titles (six 'Consultation (CSSW)'), which the row's other cells tell apart by sight.
 function stepCells(s) {
   return [
-    html`<a class="govuk-link" href="#/steps/${s.id}">${s.title}</a>`,
+    html`<a class="govuk-link" href="#/steps/${s.id}">${s.title}<span class="govuk-visually-hidden"> (step ${s.id}, started ${formatDate(s.started_at)})</span></a>`,
     stepStateTag(s.state),
     formatDate(s.started_at),
     formatDate(s.completed_at),

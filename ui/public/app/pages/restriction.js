@@ -66,6 +66,7 @@ export async function restrictionPage({ app, params, isCurrent }) {
       ${dateInput({ id: 'restriction-review-date', name: 'review_date', legend: 'Review the restriction by', subject: 'The review date', field: 'review_date', value: person.restriction?.review_date || '', hint: 'Restrictions are reviewed for validity regularly.' })}
       <h2 class="govuk-heading-m">Workers outside those groups who need access</h2>
       <div id="restriction-chosen">${chosenList()}</div>
+      <p class="govuk-body" id="restriction-access-status" role="status"></p>
       ${textInput({ id: 'restriction-find', name: 'q', label: 'Find a worker to name', field: 'workers', hint: 'Part of their name.' })}
       ${button('Find worker', { secondary: true, name: 'action', value: 'find' })}
       <div id="restriction-found" role="status"></div>
@@ -86,10 +87,15 @@ export async function restrictionPage({ app, params, isCurrent }) {
   form.addEventListener('click', (event) => {
     const remove = event.target.closest('button.app-unname, button.app-name');
     if (!remove) return;
-    const { id, name } = remove.dataset;
-    if (remove.classList.contains('app-unname')) chosen.splice(chosen.findIndex((w) => w.id === id), 1);
+    const { id } = remove.dataset;
+    const removing = remove.classList.contains('app-unname');
+    const name = removing ? chosen.find((w) => w.id === id)?.name : remove.dataset.name;
+    if (removing) chosen.splice(chosen.findIndex((w) => w.id === id), 1);
     else if (!chosen.some((w) => w.id === id)) chosen.push({ id, name });
     redraw();
+    // The list changes out of sight of the focus (moved on to find another): said in a status
+    // message, which a screen reader announces (WCAG 4.1.3).
+    document.getElementById('restriction-access-status').textContent = removing ? `${name} removed from the access list` : `${name} added to the access list`;
     document.getElementById('restriction-find').focus();
   });
   onSubmit(form, async (data, submitter) => {

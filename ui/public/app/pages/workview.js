@@ -65,8 +65,18 @@ function summaryLine(item) {
   return item.summary ? html`<p class="govuk-body-s govuk-!-margin-top-1 govuk-!-margin-bottom-0 app-item-summary">${item.summary}</p>` : '';
 }
 
+// The item as its link and buttons name it to a screen reader: two items may share a title and a
+// subject (two consultations of the same organisation passed to the MASH Manager), so it names the
+// request or step and when it came too, which the row shows beside it.
 function itemName(item) {
-  return `${item.title}${item.summary ? ` (${item.summary})` : ''}, ${item.subject?.title || ''}`;
+  return `${item.title}${item.summary ? ` (${item.summary})` : ''}, ${item.subject?.title || ''}, ${itemPlace(item)}`;
+}
+
+function itemPlace(item) {
+  const what = item.kind === 'request' && item.request_id ? `request ${item.request_id}` : `step ${item.step_id}`;
+  const at = item.returned?.at || item.received_at || item.viewed_at;
+  const when = item.returned?.at ? 'returned' : item.received_at ? 'received' : 'viewed';
+  return at ? `${what}, ${when} ${formatDateTime(at)}` : what;
 }
 
 // In its scrolling region: at 320 px the Actions column is reached by scrolling the table, not the page.
@@ -85,7 +95,7 @@ function folderItems(id, key, caption, folder, canResume) {
       (item) => html`<tr class="govuk-table__row">
         <td class="govuk-table__cell">${item.kind === 'request' ? 'Request' : 'Work step'}</td>
         <td class="govuk-table__cell">${item.restricted ? item.subject?.title || item.subject?.name || '' : subjectLink(item.subject)}</td>
-        <td class="govuk-table__cell">${item.restricted ? restrictedTitle(item) : html`<a class="govuk-link" href="#/steps/${item.step_id}">${item.title}</a>${summaryLine(item)}`}
+        <td class="govuk-table__cell">${item.restricted ? restrictedTitle(item) : html`<a class="govuk-link" href="#/steps/${item.step_id}">${item.title}<span class="govuk-visually-hidden"> (${itemPlace(item)})</span></a>${summaryLine(item)}`}
           ${item.overdue ? tag('Overdue', 'red') : ''}
           ${item.kind === 'request' && !item.restricted ? requestLines(item) : ''}</td>
         <td class="govuk-table__cell">${formatDateTime(item.returned?.at || item.received_at || item.viewed_at)}</td>
