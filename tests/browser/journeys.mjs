@@ -1016,7 +1016,9 @@ journey('System support: the CP-IS error queue lists each rejected notification 
   await s.check('cpis-error-sent-again-refused');
   // The child added (the council knows them after all): sent again, accepted, and gone from the queue.
   const admin = await signInApi(ctx.base, 'admin');
-  await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Ula', family: 'Ungerford' }, gender: 'female', date_of_birth: '2014-05-05', nhs_number: ctx.unknownNhs });
+  const ula = await apiCall(ctx.base, admin, 'POST', '/api/v1/people', { legal_name: { given: 'Ula', family: 'Ungerford' }, gender: 'female', date_of_birth: '2014-05-05', nhs_number: ctx.unknownNhs });
+  // On a plan: a notification is followed up only for a child on a current plan (b878055).
+  await apiCall(ctx.base, admin, 'POST', '/api/v1/cpis/plans', { person_id: ula.id, plan_type: 'child-protection-plan', start_date: '2025-01-06' });
   await kb.press(page.locator('tr', { hasText: 'N-UI-UNK-1' }).getByRole('button', { name: /Send again/ }));
   await banner(page, /sent again and accepted/);
   expect((await page.locator('tr', { hasText: 'N-UI-UNK-1' }).count()) === 0, 'the accepted entry is still listed');
